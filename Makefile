@@ -1,0 +1,104 @@
+# Onggi: plain Makefile. `make` builds the debug tree (-Werror); BUILD=release|asan picks
+# another tree under build/. `make run` starts a local cluster, `make test` runs every test.
+
+BUILD ?= debug
+O := build/$(BUILD)
+CC ?= gcc
+
+CPPFLAGS := -D_GNU_SOURCE -DH2O_USE_LIBUV=0 -Icommon -Iring -Iauth -Istorage-node -Igateway \
+            $(shell pkg-config --cflags libxml-2.0 2>/dev/null) -MMD -MP
+WARN := -Wall -Wextra -Wshadow -Wno-unused-parameter
+CFLAGS_debug := -std=c11 -O0 -g $(WARN) -Werror
+CFLAGS_release := -std=c11 -O2 -g $(WARN) -DNDEBUG
+CFLAGS_asan := -std=c11 -O1 -g $(WARN) -Werror -fsanitize=address,undefined -fno-omit-frame-pointer \
+               -fno-sanitize-recover=undefined
+CFLAGS := $(CFLAGS_$(BUILD)) -pthread
+LDFLAGS := -pthread $(if $(filter asan,$(BUILD)),-fsanitize=address$(comma)undefined)
+comma := ,
+LDLIBS := -lh2o-evloop -lrocksdb -lxml2 -lssl -lcrypto -lxxhash -lm
+
+MAINS := $(wildcard */*_main.c)
+lib_srcs = $(filter-out $(MAINS),$(wildcard $(1)/*.c))
+objs = $(patsubst %.c,$(O)/obj/%.o,$(1))
+
+LIB_og := $(O)/libog.a
+LIB_ring := $(O)/libring.a
+LIB_auth := $(O)/libauth.a
+LIB_node := $(O)/libnode.a
+LIB_gw := $(O)/libgw.a
+LIBS := $(LIB_gw) $(LIB_auth) $(LIB_node) $(LIB_ring) $(LIB_og)
+
+BINS := $(O)/bin/onggi-ring $(O)/bin/onggi-node $(O)/bin/onggi-gateway \
+        $(if $(wildcard tools/admin/*.c),$(O)/bin/onggi-admin) \
+        $(if $(wildcard tools/bench/*.c),$(O)/bin/onggi-bench)
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNITS := $(patsubst tests/unit/%.c,$(O)/tests/%,$(UNIT_SRCS))
+
+.PHONY: all units ring auth node gateway deps run test unit integration bench clean format
+all: $(BINS) units
+units: $(UNITS)
+
+# Per-module targets so work on one module does not wait for another to compile.
+ring: $(O)/bin/onggi-ring
+auth: $(LIB_auth)
+node: $(O)/bin/onggi-node
+gateway: $(O)/bin/onggi-gateway
+
+$(O)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+$(LIB_og): $(call objs,$(call lib_srcs,common))
+$(LIB_ring): $(call objs,$(call lib_srcs,ring))
+$(LIB_auth): $(call objs,$(call lib_srcs,auth))
+$(LIB_node): $(call objs,$(call lib_srcs,storage-node))
+$(LIB_gw): $(call objs,$(call lib_srcs,gateway))
+$(O)/lib%.a:
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(O)/bin/onggi-ring: $(call objs,ring/ring_main.c) $(LIBS)
+$(O)/bin/onggi-node: $(call objs,storage-node/node_main.c) $(LIBS)
+$(O)/bin/onggi-gateway: $(call objs,gateway/gw_main.c) $(LIBS)
+$(O)/bin/onggi-admin: $(call objs,$(wildcard tools/admin/*.c)) $(LIBS)
+$(O)/bin/onggi-bench: $(call objs,$(wildcard tools/bench/*.c)) $(LIBS)
+$(O)/bin/%:
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(O)/tests/%: $(O)/obj/tests/unit/%.o $(LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcriterion
+
+deps:
+	@tools/deps.sh
+
+# Starts gateway + 3 storage nodes on loopback; DATA=dir keeps the data (default ./var/dev).
+DATA ?= ./var/dev
+run: deps
+	@$(MAKE) --no-print-directory BUILD=release all
+	@tools/run-cluster.sh --bin build/release/bin --data "$(DATA)"
+
+# Every test: debug build (-Werror), then unit and integration tests on the ASan+UBSan build.
+test: deps
+	@$(MAKE) --no-print-directory BUILD=debug all
+	@$(MAKE) --no-print-directory BUILD=asan all
+	@$(MAKE) --no-print-directory BUILD=asan unit integration
+
+unit: units
+	@tools/run-units.sh $(UNITS)
+
+integration: all
+	ONGGI_BIN=$(abspath $(O)/bin) /usr/bin/python3 -m pytest -q -x tests/integration
+
+bench: deps
+	@$(MAKE) --no-print-directory BUILD=release all
+	@tools/bench.sh
+
+format:
+	clang-format -i $(wildcard */*.c */*.h tests/unit/*.c tools/*/*.c tools/*/*.h)
+
+clean:
+	rm -rf build
+
+-include $(shell find build -name '*.d' 2>/dev/null)

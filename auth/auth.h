@@ -1,0 +1,87 @@
+/*
+ * auth.h: S3 request authentication (AWS Signature V4 and V2, header and presigned/query
+ * forms) and SigV4 signing for Onggi's own clients (bench, tests).
+ *
+ * Pure functions: no I/O, no globals. The caller supplies the request as received and a
+ * callback that turns an access key into its secret. Comparisons of signatures are
+ * constant-time. The payload itself is not read here: auth_verify says how the body must be
+ * checked (auth_result_t.payload) and the gateway checks it while streaming.
+ */
+#ifndef AUTH_H
+#define AUTH_H
+
+#include "og.h"
+
+#define AUTH_KEY_MAX 128
+#define AUTH_SKEW_SECONDS (15 * 60)
+#define AUTH_PRESIGN_MAX_SECONDS (7 * 24 * 3600)
+
+/* Error codes; auth_error_info() maps each to the S3 error code and HTTP status. */
+enum {
+    AUTH_EANONYMOUS = -10200,   /* no credentials at all in the request */
+    AUTH_ENOKEY = -10201,       /* InvalidAccessKeyId (403) */
+    AUTH_ESIGNATURE = -10202,   /* SignatureDoesNotMatch (403) */
+    AUTH_ESKEW = -10203,        /* RequestTimeTooSkewed (403) */
+    AUTH_EEXPIRED = -10204,     /* AccessDenied "Request has expired" (403) */
+    AUTH_EMALFORMED = -10205,   /* AuthorizationHeaderMalformed (400) */
+    AUTH_EQUERYPARAMS = -10206, /* AuthorizationQueryParametersError (400) */
+    AUTH_ENODATE = -10207,      /* AccessDenied: missing x-amz-date / Date (403) */
+    AUTH_EBADSHA = -10208,      /* x-amz-content-sha256 is neither a hash nor a known mode: InvalidArgument (400) */
+    AUTH_EUNSUPPORTED = -10209  /* e.g. an algorithm other than AWS4-HMAC-SHA256: InvalidArgument (400) */
+};
+
+typedef enum {
+    AUTH_PAYLOAD_NONE = 0,  /* no signed statement about the body (V2, presigned, UNSIGNED-PAYLOAD) */
+    AUTH_PAYLOAD_SHA256,    /* body must hash to result.payload_sha256, else XAmzContentSHA256Mismatch */
+    AUTH_PAYLOAD_STREAMING  /* STREAMING-* aws-chunked body (large-object issue); seed in result */
+} auth_payload_t;
+
+typedef enum { AUTH_V4_HEADER = 1, AUTH_V4_QUERY, AUTH_V2_HEADER, AUTH_V2_QUERY } auth_kind_t;
+
+typedef struct {
+    og_str_t method;
+    og_str_t path;        /* raw request path as received, percent-encoded, without the query */
+    og_str_t query;       /* raw query string without '?' (may be empty) */
+    og_str_t host_bucket; /* bucket taken from the Host header (virtual-host style), else empty;
+                             V2 puts it in front of the path in the string to sign */
+    const og_header_t *headers;
+    size_t num_headers;
+    int64_t now;          /* server time, Unix seconds */
+} auth_request_t;
+
+typedef struct {
+    auth_kind_t kind;
+    char access_key[AUTH_KEY_MAX];
+    auth_payload_t payload;
+    uint8_t payload_sha256[32];
+    int64_t request_time;      /* the signed time (for RequestTimeTooSkewed bodies) */
+    /* SigV4 only, for aws-chunked streaming verification (large-object issue): */
+    uint8_t signing_key[32];
+    char seed_signature[65];
+    char scope[128];           /* "20130524/us-east-1/s3/aws4_request" */
+    char amz_date[17];         /* "20130524T000000Z" */
+} auth_result_t;
+
+/* Looks up the secret for an access key: writes it NUL-terminated into secret (cap bytes)
+ * and returns 0, or OG_ENOTFOUND, or another negative code on a lookup failure. */
+typedef int (*auth_lookup_fn)(void *ctx, og_str_t access_key, char *secret, size_t cap);
+
+/* Verifies a request's signature. 0 and *out filled; AUTH_EANONYMOUS when the request carries
+ * no credentials (the caller decides whether anonymous access is allowed); another AUTH_E*
+ * on failure (out->request_time is still set for AUTH_ESKEW); a lookup error as returned. */
+int auth_verify(const auth_request_t *req, auth_lookup_fn lookup, void *ctx, auth_result_t *out);
+
+/* S3 error code ("SignatureDoesNotMatch"), HTTP status and a message for an AUTH_E* code. */
+void auth_error_info(int rc, int *http_status, const char **s3_code, const char **message);
+
+/* Signs a request with SigV4 for Onggi's own clients. headers must include host and
+ * x-amz-date (YYYYMMDD'T'HHMMSS'Z') and x-amz-content-sha256; all given headers are signed.
+ * Writes the complete Authorization header value into out (cap bytes). 0 or OG_ETOOBIG. */
+int auth_sigv4_sign(og_str_t method, og_str_t path, og_str_t query, const og_header_t *headers, size_t n,
+                    og_str_t payload_sha256_hex, const char *access_key, const char *secret, const char *region,
+                    char *out, size_t cap);
+
+/* Constant-time equality of two byte strings of the same length (0 otherwise). */
+int auth_ct_equal(const void *a, const void *b, size_t len);
+
+#endif

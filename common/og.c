@@ -1,0 +1,154 @@
+#include "og.h"
+
+#include <errno.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+const char *og_strerror(int rc)
+{
+    switch (rc) {
+    case OG_OK: return "ok";
+    case OG_ENOTFOUND: return "not found";
+    case OG_ECORRUPT: return "checksum mismatch (corrupt data)";
+    case OG_EQUORUM: return "not enough replicas answered";
+    case OG_EPROTO: return "malformed message";
+    case OG_ETOOBIG: return "too large";
+    case OG_EEXIST: return "already exists";
+    case OG_EINVAL: return "invalid argument";
+    case OG_ETIMEOUT: return "timed out";
+    case OG_ECLOSED: return "connection closed";
+    case OG_EBADDIGEST: return "digest mismatch";
+    }
+    if (rc < 0 && rc > -4096)
+        return strerror(-rc);
+    return "unknown error";
+}
+
+int og_str_ieq(og_str_t a, const char *lit)
+{
+    size_t n = strlen(lit);
+    return a.len == n && strncasecmp(a.base, lit, n) == 0;
+}
+
+og_str_t og_header_find(const og_header_t *hdrs, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (og_str_ieq(hdrs[i].name, name))
+            return hdrs[i].value;
+    return (og_str_t){NULL, 0};
+}
+
+uint64_t og_time_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t og_mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+void og_hex(const void *bytes, size_t len, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    const unsigned char *p = bytes;
+    for (size_t i = 0; i < len; i++) {
+        out[2 * i] = digits[p[i] >> 4];
+        out[2 * i + 1] = digits[p[i] & 15];
+    }
+    out[2 * len] = '\0';
+}
+
+static int hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+int og_unhex(const char *hex, size_t hexlen, void *out, size_t len)
+{
+    unsigned char *o = out;
+    if (hexlen != 2 * len)
+        return OG_EINVAL;
+    for (size_t i = 0; i < len; i++) {
+        int hi = hexval((unsigned char)hex[2 * i]), lo = hexval((unsigned char)hex[2 * i + 1]);
+        if (hi < 0 || lo < 0)
+            return OG_EINVAL;
+        o[i] = (unsigned char)(hi << 4 | lo);
+    }
+    return 0;
+}
+
+long og_urldecode(const char *src, size_t len, char *dst, size_t cap, int plus_is_space)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < len; i++) {
+        int c = (unsigned char)src[i];
+        if (c == '%') {
+            if (i + 2 >= len)
+                return OG_EINVAL;
+            int hi = hexval((unsigned char)src[i + 1]), lo = hexval((unsigned char)src[i + 2]);
+            if (hi < 0 || lo < 0)
+                return OG_EINVAL;
+            c = hi << 4 | lo;
+            i += 2;
+        } else if (c == '+' && plus_is_space) {
+            c = ' ';
+        }
+        if (o >= cap)
+            return OG_ETOOBIG;
+        dst[o++] = (char)c;
+    }
+    return (long)o;
+}
+
+long og_urlencode(const char *src, size_t len, char *dst, size_t cap, int keep_slash)
+{
+    static const char digits[] = "0123456789ABCDEF";
+    size_t o = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)src[i];
+        int plain = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+                    c == '_' || c == '.' || c == '~' || (c == '/' && keep_slash);
+        if (o + (plain ? 1 : 3) >= cap)
+            return OG_ETOOBIG;
+        if (plain) {
+            dst[o++] = (char)c;
+        } else {
+            dst[o++] = '%';
+            dst[o++] = digits[c >> 4];
+            dst[o++] = digits[c & 15];
+        }
+    }
+    dst[o] = '\0';
+    return (long)o;
+}
+
+int og_query_get(og_str_t query, const char *name, og_str_t *raw)
+{
+    size_t nlen = strlen(name);
+    const char *p = query.base, *end = query.base + query.len;
+    while (p && p < end) {
+        const char *amp = memchr(p, '&', (size_t)(end - p));
+        const char *stop = amp ? amp : end;
+        const char *eq = memchr(p, '=', (size_t)(stop - p));
+        const char *kend = eq ? eq : stop;
+        if ((size_t)(kend - p) == nlen && memcmp(p, name, nlen) == 0) {
+            if (raw)
+                *raw = eq ? (og_str_t){eq + 1, (size_t)(stop - eq - 1)} : (og_str_t){stop, 0};
+            return 1;
+        }
+        p = amp ? amp + 1 : NULL;
+    }
+    return 0;
+}

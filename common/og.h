@@ -1,0 +1,83 @@
+/*
+ * og.h: the few things every Onggi module shares: one error space, non-owning
+ * string slices, header pairs and time.
+ *
+ * Error convention (LMDB/nginx style): 0 is success; a negative errno (-ENOMEM,
+ * -EIO, ...) is a system error; OG_E* codes below live in a reserved range
+ * [-19999, -10000]. Modules may define their own codes in the sub-ranges noted
+ * here. og_strerror() names any of them.
+ */
+#ifndef OG_H
+#define OG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+enum {
+    OG_OK = 0,
+    OG_ENOTFOUND = -10001, /* no such key / chunk / record */
+    OG_ECORRUPT = -10002,  /* stored bytes failed their checksum: never served */
+    OG_EQUORUM = -10003,   /* fewer replicas than a quorum answered */
+    OG_EPROTO = -10004,    /* malformed message on the wire or on disk */
+    OG_ETOOBIG = -10005,   /* input larger than the limit for it */
+    OG_EEXIST = -10006,    /* already exists */
+    OG_EINVAL = -10007,    /* bad argument or input */
+    OG_ETIMEOUT = -10008,  /* peer did not answer in time */
+    OG_ECLOSED = -10009,   /* peer closed the connection */
+    OG_EBADDIGEST = -10010 /* payload digest does not match what the sender said */
+    /* -10100..-10199: ring_; -10200..-10299: auth_; -10300..-10399: node_;
+     * -10400..-10499: gw_ */
+};
+
+/* Names an error code (system or module). Never returns NULL; the string is static. */
+const char *og_strerror(int rc);
+
+/* A non-owning slice of bytes; base may be NULL when len is 0. */
+typedef struct {
+    const char *base;
+    size_t len;
+} og_str_t;
+
+#define OG_STR_LIT(s) ((og_str_t){(s), sizeof(s) - 1})
+static inline og_str_t og_str(const char *s) { return (og_str_t){s, s ? strlen(s) : 0}; }
+static inline int og_str_eq(og_str_t a, const char *lit)
+{
+    size_t n = strlen(lit);
+    return a.len == n && memcmp(a.base, lit, n) == 0;
+}
+/* ASCII case-insensitive equality against a C string. */
+int og_str_ieq(og_str_t a, const char *lit);
+
+/* One HTTP header as a pair of slices (owned by whoever owns the request). */
+typedef struct {
+    og_str_t name;
+    og_str_t value;
+} og_header_t;
+
+/* First header named `name` (case-insensitive) or a {NULL,0} slice. */
+og_str_t og_header_find(const og_header_t *hdrs, size_t n, const char *name);
+
+/* Wall clock, nanoseconds since the Unix epoch. */
+uint64_t og_time_ns(void);
+/* Monotonic clock, milliseconds. */
+uint64_t og_mono_ms(void);
+
+/* Lowercase hex of `len` bytes into `out` (2*len+1 bytes, NUL-terminated). */
+void og_hex(const void *bytes, size_t len, char *out);
+/* Parses exactly 2*len hex digits into `out`. 0 or OG_EINVAL. */
+int og_unhex(const char *hex, size_t hexlen, void *out, size_t len);
+
+/* Percent-decodes src into dst (capacity cap). With plus_is_space, '+' becomes ' '
+ * (form/query encoding). Returns the decoded length, or OG_EINVAL on a bad escape
+ * or OG_ETOOBIG when dst is too small. dst may equal src. */
+long og_urldecode(const char *src, size_t len, char *dst, size_t cap, int plus_is_space);
+/* Percent-encodes everything but RFC 3986 unreserved characters (and '/' when
+ * keep_slash). Returns the encoded length or OG_ETOOBIG. Output NUL-terminated. */
+long og_urlencode(const char *src, size_t len, char *dst, size_t cap, int keep_slash);
+
+/* Finds query parameter `name` in a raw query string (no leading '?'). Sets *raw to
+ * its still-encoded value (empty for "name" without '='). 1 if present, 0 if not. */
+int og_query_get(og_str_t query, const char *name, og_str_t *raw);
+
+#endif

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages Onggi builds, runs and tests with, when any is missing.
+set -euo pipefail
+pkgs=(build-essential pkg-config libh2o-evloop-dev librocksdb-dev libcriterion-dev libxxhash-dev
+      libxml2-dev libssl-dev curl s3cmd awscli python3-boto3 python3-swiftclient python3-pytest
+      rclone restic)
+missing=()
+for p in "${pkgs[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "deps: installing ${missing[*]}" >&2
+SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+$SUDO apt-get update -q
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
