@@ -66,7 +66,16 @@ $(O)/bin/%:
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(O)/tests/%: $(O)/obj/tests/unit/%.o $(LIBS)
+# A unit test links only the modules its name says it tests, so one module's work in progress
+# never blocks another's tests: test_ring* -> ring, test_auth* -> auth, test_node* -> node+ring,
+# test_gw_http* -> the HTTP server object alone, any other test -> everything.
+test_libs = $(strip $(if $(filter test_ring%,$(1)),$(LIB_ring) $(LIB_og),\
+  $(if $(filter test_auth%,$(1)),$(LIB_auth) $(LIB_og),\
+  $(if $(filter test_node%,$(1)),$(LIB_node) $(LIB_ring) $(LIB_og),\
+  $(if $(filter test_gw_http%,$(1)),$(O)/obj/gateway/gw_http.o $(LIB_og),$(LIBS))))))
+.SECONDARY:
+.SECONDEXPANSION:
+$(O)/tests/%: $(O)/obj/tests/unit/%.o $$(call test_libs,$$*)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcriterion
 
