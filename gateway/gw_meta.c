@@ -1,0 +1,174 @@
+#include "gw_meta.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+/* A bounds-checked big-endian reader and writer over one buffer. */
+typedef struct {
+    const unsigned char *p, *end;
+    int bad;
+} rd_t;
+
+static uint64_t rd_uint(rd_t *r, int bytes)
+{
+    uint64_t v = 0;
+    if (r->bad || r->end - r->p < bytes) {
+        r->bad = 1;
+        return 0;
+    }
+    for (int i = 0; i < bytes; i++)
+        v = v << 8 | *r->p++;
+    return v;
+}
+
+static og_str_t rd_bytes(rd_t *r, size_t n)
+{
+    og_str_t s = {NULL, 0};
+    if (r->bad || (size_t)(r->end - r->p) < n) {
+        r->bad = 1;
+        return s;
+    }
+    s = (og_str_t){(const char *)r->p, n};
+    r->p += n;
+    return s;
+}
+
+static unsigned char *wr_uint(unsigned char *p, uint64_t v, int bytes)
+{
+    for (int i = bytes - 1; i >= 0; i--)
+        *p++ = (unsigned char)(v >> (8 * i));
+    return p;
+}
+
+static unsigned char *wr_str(unsigned char *p, og_str_t s, int lenbytes)
+{
+    p = wr_uint(p, s.len, lenbytes);
+    if (s.len)
+        memcpy(p, s.base, s.len);
+    return p + s.len;
+}
+
+int gw_meta_encode(const gw_meta_t *m, char **summary, size_t *slen, char **detail, size_t *dlen)
+{
+    size_t sl = 1 + 8 + 16 + 4 + 8 + 2 + m->content_type.len + 2 + m->owner.len;
+    size_t dl = 2 + 4 + m->num_chunks * (32 + 4 + 8) + 4 + m->inline_data.len;
+    unsigned char *s = NULL, *d = NULL, *p;
+
+    if (m->content_type.len > 0xffff || m->owner.len > 0xffff || m->num_headers > 0xffff)
+        return OG_ETOOBIG;
+    for (size_t i = 0; i < m->num_headers; i++) {
+        if (m->headers[i].name.len > 0xffff || m->headers[i].value.len > 0xffff)
+            return OG_ETOOBIG;
+        dl += 4 + m->headers[i].name.len + m->headers[i].value.len;
+    }
+    if (sl + dl + OG_REC_HDR_LEN + 4 > OG_REC_MAX_LEN)
+        return OG_ETOOBIG;
+    if ((s = malloc(sl)) == NULL || (d = malloc(dl)) == NULL) {
+        free(s);
+        return -ENOMEM;
+    }
+    p = s;
+    *p++ = 1;
+    p = wr_uint(p, m->size, 8);
+    memcpy(p, m->md5, 16);
+    p = wr_uint(p + 16, m->parts, 4);
+    p = wr_uint(p, m->mtime_ns, 8);
+    p = wr_str(p, m->content_type, 2);
+    wr_str(p, m->owner, 2);
+
+    p = wr_uint(d, m->num_headers, 2);
+    for (size_t i = 0; i < m->num_headers; i++) {
+        p = wr_str(p, m->headers[i].name, 2);
+        p = wr_str(p, m->headers[i].value, 2);
+    }
+    p = wr_uint(p, m->num_chunks, 4);
+    for (size_t i = 0; i < m->num_chunks; i++) {
+        memcpy(p, m->chunks[i].id, 32);
+        p = wr_uint(p + 32, m->chunks[i].len, 4);
+        p = wr_uint(p, m->chunks[i].xxh3, 8);
+    }
+    wr_str(p, m->inline_data, 4);
+    *summary = (char *)s, *slen = sl, *detail = (char *)d, *dlen = dl;
+    return 0;
+}
+
+static int decode_detail(og_str_t detail, gw_meta_t *m)
+{
+    rd_t r = {(const unsigned char *)detail.base, (const unsigned char *)detail.base + detail.len, 0};
+    size_t nh = rd_uint(&r, 2);
+    /* Headers are variable-sized: a first pass finds where the chunk count sits. */
+    rd_t scan = r;
+    for (size_t i = 0; i < nh; i++) {
+        rd_bytes(&scan, rd_uint(&scan, 2));
+        rd_bytes(&scan, rd_uint(&scan, 2));
+    }
+    size_t nc = rd_uint(&scan, 4);
+    if (scan.bad || nc > (size_t)(scan.end - scan.p) / 44)
+        return OG_EPROTO;
+
+    /* One block for both arrays (og_header_t's size keeps gw_chunk_ref_t aligned). */
+    char *mem = malloc(nh * sizeof(og_header_t) + nc * sizeof(gw_chunk_ref_t) + 1);
+    if (mem == NULL)
+        return -ENOMEM;
+    og_header_t *hdrs = (og_header_t *)mem;
+    gw_chunk_ref_t *chunks = (gw_chunk_ref_t *)(mem + nh * sizeof(og_header_t));
+    for (size_t i = 0; i < nh; i++) {
+        hdrs[i].name = rd_bytes(&r, rd_uint(&r, 2));
+        hdrs[i].value = rd_bytes(&r, rd_uint(&r, 2));
+    }
+    rd_uint(&r, 4);
+    for (size_t i = 0; i < nc; i++) {
+        og_str_t id = rd_bytes(&r, 32);
+        if (!r.bad)
+            memcpy(chunks[i].id, id.base, 32);
+        chunks[i].len = (uint32_t)rd_uint(&r, 4);
+        chunks[i].xxh3 = rd_uint(&r, 8);
+    }
+    m->inline_data = rd_bytes(&r, rd_uint(&r, 4));
+    if (r.bad || r.p != r.end) {
+        free(mem);
+        return OG_EPROTO;
+    }
+    m->headers = hdrs, m->num_headers = nh;
+    m->chunks = chunks, m->num_chunks = nc;
+    m->_mem = mem;
+    return 0;
+}
+
+int gw_meta_decode(const og_rec_t *rec, gw_meta_t *m)
+{
+    rd_t r = {(const unsigned char *)rec->summary.base, (const unsigned char *)rec->summary.base + rec->summary.len,
+              0};
+    memset(m, 0, sizeof(*m));
+    if (rd_uint(&r, 1) != 1)
+        return OG_EPROTO;
+    m->size = rd_uint(&r, 8);
+    og_str_t md5 = rd_bytes(&r, 16);
+    if (!r.bad)
+        memcpy(m->md5, md5.base, 16);
+    m->parts = (uint32_t)rd_uint(&r, 4);
+    m->mtime_ns = rd_uint(&r, 8);
+    m->content_type = rd_bytes(&r, rd_uint(&r, 2));
+    m->owner = rd_bytes(&r, rd_uint(&r, 2));
+    if (r.bad || r.p != r.end)
+        return OG_EPROTO;
+    if (rec->detail.len == 0)
+        return 0;
+    return decode_detail(rec->detail, m);
+}
+
+void gw_meta_free(gw_meta_t *m)
+{
+    free(m->_mem);
+    m->_mem = NULL;
+}
+
+size_t gw_meta_etag(const gw_meta_t *m, char *out)
+{
+    char hex[33];
+    og_hex(m->md5, 16, hex);
+    if (m->parts > 0)
+        return (size_t)sprintf(out, "\"%s-%u\"", hex, m->parts);
+    return (size_t)sprintf(out, "\"%s\"", hex);
+}

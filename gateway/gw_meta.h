@@ -1,0 +1,55 @@
+/*
+ * gw_meta.h: the object metadata record (what an og_rec_t in table "o.<bucket>" holds).
+ *
+ * An object = summary (what listings need) + detail (what GET needs):
+ *   summary: u8 version(=1) | u64 size | u8 md5[16] | u32 parts | u64 mtime_ns |
+ *            u16 len + content type | u16 len + owner account
+ *   detail:  u16 nheaders, each (u16 len name, u16 len value)   -- stored response headers
+ *            u32 nchunks, each (u8 id[32], u32 len, u64 xxh3)   -- chunk references, in order
+ *            u32 len + inline data                              -- small objects, no chunks
+ * Big-endian integers. The ETag is hex(md5), or hex(md5)-parts for multipart (parts > 0).
+ * Chunk references are what garbage collection will trace (dedup issue): an object keeps
+ * every chunk it lists alive. Small objects (<= GW_INLINE_MAX) keep their bytes inline in the
+ * detail, which saves the chunk write and its fsync round on every replica.
+ */
+#ifndef GW_META_H
+#define GW_META_H
+
+#include "og.h"
+#include "og_rec.h"
+
+#define GW_INLINE_MAX 8192
+
+typedef struct {
+    uint8_t id[32]; /* SHA-256 of the chunk's bytes */
+    uint32_t len;
+    uint64_t xxh3;  /* xxh3-64 of the chunk's bytes (end-to-end check on reads) */
+} gw_chunk_ref_t;
+
+typedef struct {
+    /* summary */
+    uint64_t size;
+    uint8_t md5[16];
+    uint32_t parts;
+    uint64_t mtime_ns;
+    og_str_t content_type;
+    og_str_t owner;
+    /* detail (zero/empty when decoded from a listing entry) */
+    const og_header_t *headers; size_t num_headers; /* x-amz-meta-*, cache-control, content-disposition,
+                                                       content-encoding, content-language, expires */
+    const gw_chunk_ref_t *chunks; size_t num_chunks;
+    og_str_t inline_data;
+    void *_mem; /* owned by decode */
+} gw_meta_t;
+
+/* Encodes m into freshly malloc'd *summary and *detail buffers (the caller frees both).
+ * 0, -ENOMEM or OG_ETOOBIG (record over OG_REC_MAX_LEN). */
+int gw_meta_encode(const gw_meta_t *m, char **summary, size_t *slen, char **detail, size_t *dlen);
+/* Decodes a record's summary and (when present) detail. Slices point into the record's buffer,
+ * which must outlive *m; arrays are allocated: release with gw_meta_free. 0 or OG_EPROTO. */
+int gw_meta_decode(const og_rec_t *rec, gw_meta_t *m);
+void gw_meta_free(gw_meta_t *m);
+/* The quoted ETag ("\"<hex>\"" or "\"<hex>-N\"") into out (at least 48 bytes). Returns its length. */
+size_t gw_meta_etag(const gw_meta_t *m, char *out);
+
+#endif

@@ -1,0 +1,99 @@
+/*
+ * gw_s3.h (private to gateway/): the S3 protocol layer's shared pieces.
+ *
+ * gw_s3_handle() is the gw_http handler: it assigns a request id, splits bucket and key
+ * (path style, or virtual-host style under the configured domain), authenticates, and routes
+ * to one handler per S3 operation. Handlers live in gw_s3_*.c and answer through the helpers
+ * here, so every response carries x-amz-request-id and errors are S3 XML
+ * (Code, Message, Resource, RequestId).
+ */
+#ifndef GW_S3_H
+#define GW_S3_H
+
+#include "auth.h"
+#include "gw_cluster.h"
+#include "gw_http.h"
+#include "gw_meta.h"
+#include "gw_users.h"
+
+/* Process-wide, read-only after start (no mutable globals: this is the context). */
+typedef struct {
+    gw_cluster_t *cluster;
+    const char *domain;   /* virtual-host domain ("s3.example.com") or NULL */
+    const char *region;   /* "us-east-1" */
+    size_t chunk_size;    /* fixed chunk size for object data */
+} gw_ctx_t;
+
+typedef struct {
+    gw_req_t *http;
+    const gw_reqinfo_t *info;
+    gw_ctx_t *gw;
+    char request_id[17];
+    char bucket[64];         /* "" for service-level requests */
+    char *key;               /* decoded object key, NUL-terminated, NULL for bucket/service requests */
+    size_t key_len;
+    og_str_t resource;       /* raw path, for error bodies */
+    int authenticated;
+    auth_result_t auth;
+    gw_user_t user;          /* the caller (when authenticated) */
+    int responded;
+} gw_s3_req_t;
+
+/* A growable text buffer for XML and listings. Functions return 0 or -ENOMEM; after a
+ * failure the buffer stays valid and further appends are no-ops returning -ENOMEM. */
+typedef struct {
+    char *buf;
+    size_t len, cap;
+    int oom;
+} gw_xbuf_t;
+int gw_xbuf_put(gw_xbuf_t *b, const char *s, size_t n);
+int gw_xbuf_puts(gw_xbuf_t *b, const char *s);
+int gw_xbuf_printf(gw_xbuf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Appends s with XML escaping (& < > " ' and control characters as &#xN;). */
+int gw_xbuf_escape(gw_xbuf_t *b, const char *s, size_t n);
+/* <name>escaped value</name> */
+int gw_xbuf_elem(gw_xbuf_t *b, const char *name, const char *s, size_t n);
+void gw_xbuf_free(gw_xbuf_t *b);
+
+/* The gw_http handler; ctx is a gw_ctx_t. */
+void gw_s3_handle(gw_req_t *http, void *ctx);
+
+/* Sends an S3 error document with the given HTTP status and S3 code (message may be NULL for the
+ * standard one). extra_xml, if not NULL, is inserted verbatim inside <Error> (e.g.
+ * <RequestTime>..</RequestTime>). Marks the request answered. */
+void gw_s3_error(gw_s3_req_t *r, int status, const char *code, const char *message, const char *extra_xml);
+/* Maps an internal error code (OG_E*, -errno) to an S3 error response (OG_EQUORUM -> 503
+ * ServiceUnavailable, OG_ENOTFOUND -> 404 NoSuchKey, OG_ECORRUPT -> 500 InternalError, ...). */
+void gw_s3_error_rc(gw_s3_req_t *r, int rc);
+/* Sends 200 with an XML body (prepends the <?xml ...?> declaration), x-amz-request-id and
+ * Content-Type: application/xml, plus extra headers. */
+void gw_s3_send_xml(gw_s3_req_t *r, int status, const og_header_t *extra, size_t n, const char *xml, size_t len);
+/* Sends a body-less (or small body) response with x-amz-request-id added. */
+void gw_s3_send(gw_s3_req_t *r, int status, const og_header_t *extra, size_t n, const void *body, size_t len);
+
+/* ISO 8601 "2006-02-03T16:45:09.000Z" (25 bytes incl. NUL) and RFC 1123
+ * "Fri, 03 Feb 2006 16:45:09 GMT" (30 bytes incl. NUL) from nanoseconds since the epoch. */
+void gw_fmt_iso8601(uint64_t ns, char out[32]);
+void gw_fmt_http_date(uint64_t ns, char out[32]);
+
+/* Reads a bucket record (table "buckets"). 0 and owner account into owner (cap bytes),
+ * OG_ENOTFOUND (absent or deleted), or an error. */
+int gw_bucket_lookup(gw_ctx_t *gw, const char *bucket, char *owner, size_t cap, uint64_t *created_ns);
+
+/* ---- handlers (one per S3 operation) ---- */
+/* gw_s3_object.c / gw_s3_bucket.c */
+void gw_s3_put_object(gw_s3_req_t *r);
+void gw_s3_get_object(gw_s3_req_t *r); /* GET and HEAD */
+void gw_s3_delete_object(gw_s3_req_t *r);
+void gw_s3_create_bucket(gw_s3_req_t *r);
+void gw_s3_head_bucket(gw_s3_req_t *r);
+void gw_s3_delete_bucket(gw_s3_req_t *r);
+void gw_s3_get_bucket_location(gw_s3_req_t *r);
+/* gw_s3_list.c */
+void gw_s3_list_buckets(gw_s3_req_t *r);
+void gw_s3_list_objects(gw_s3_req_t *r, int v2);
+/* gw_s3_multi.c */
+void gw_s3_delete_objects(gw_s3_req_t *r);
+void gw_s3_copy_object(gw_s3_req_t *r);
+
+#endif
