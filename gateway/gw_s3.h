@@ -79,6 +79,8 @@ void gw_fmt_http_date(uint64_t ns, char out[32]);
 /* Reads a bucket record (table "buckets"). 0 and owner account into owner (cap bytes),
  * OG_ENOTFOUND (absent or deleted), or an error. */
 int gw_bucket_lookup(gw_ctx_t *gw, const char *bucket, char *owner, size_t cap, uint64_t *created_ns);
+/* Decodes a bucket record's summary (from a listing of table "buckets"). 0 or OG_EPROTO. */
+int gw_bucket_decode(const og_rec_t *rec, char *owner, size_t cap, uint64_t *created_ns);
 
 /* ---- handlers (one per S3 operation) ---- */
 /* gw_s3_object.c / gw_s3_bucket.c */
