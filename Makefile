@@ -13,8 +13,8 @@ CFLAGS_release := -std=c11 -O2 -g $(WARN) -DNDEBUG
 CFLAGS_asan := -std=c11 -O1 -g $(WARN) -Werror -fsanitize=address,undefined -fno-omit-frame-pointer \
                -fno-sanitize-recover=undefined
 CFLAGS := $(CFLAGS_$(BUILD)) -pthread
-LDFLAGS := -pthread $(if $(filter asan,$(BUILD)),-fsanitize=address$(comma)undefined)
 comma := ,
+LDFLAGS := -pthread $(if $(filter asan,$(BUILD)),-fsanitize=address$(comma)undefined)
 LDLIBS := -lh2o-evloop -lrocksdb -lxml2 -lssl -lcrypto -lxxhash -lm
 
 MAINS := $(wildcard */*_main.c)
