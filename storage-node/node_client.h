@@ -40,7 +40,7 @@ typedef struct {
     int rc;                  /* 0 when a complete HTTP response was read (any status), else an error */
     int status;              /* HTTP status, 0 when rc != 0 */
     char *resp_body;         /* resp_buf, or the malloc'd buffer; NULL when no body */
-    size_t resp_len;
+    size_t resp_len;         /* body bytes; for HEAD, the announced Content-Length (resp_body NULL) */
     char xxh3[17];           /* X-Onggi-Xxh3 response header when present, else "" */
     int truncated;           /* X-Onggi-Truncated: 1 on list responses */
 } node_call_t;

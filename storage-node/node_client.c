@@ -1,0 +1,554 @@
+/*
+ * node_client.c: the storage-node client (node_client.h).
+ *
+ * Each call is a small state machine (connect -> send head+body -> read head -> read body) on
+ * a non-blocking socket; node_call_many() drives all of them from one poll() loop so a
+ * request reaches every replica in parallel. Idle keep-alive sockets are pooled per node
+ * address under one mutex (held only to push/pop an fd). A pooled socket may have been
+ * closed by the node (idle timeout, restart): when such a call fails before any response
+ * byte arrived, it is re-sent once on a fresh connection. That is safe because every node
+ * API call is idempotent, and it is the only retry the client ever makes.
+ * For speed, up to CALLS_INLINE calls keep their state on the stack and request heads are
+ * formatted into an inline buffer: a typical call allocates nothing.
+ */
+#include "node_client.h"
+#include "og_http.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#define ADDR_MAX 96
+#define CALLS_INLINE 8
+#define REQ_INLINE 1024
+#define RESP_HEAD_CAP 4096
+#define MAX_RESP_HEADERS 32
+#define DEFAULT_RESP_CAP ((size_t)64 << 20)
+
+typedef struct {
+    char addr[ADDR_MAX];
+    struct sockaddr_storage sa;
+    socklen_t salen;
+    int *idle; /* stack of idle fds: the most recently used (least likely stale) on top */
+    size_t nidle;
+} pool_node_t;
+
+struct st_node_client_t {
+    int timeout_ms;
+    size_t max_idle;
+    pthread_mutex_t mu; /* guards nodes */
+    pool_node_t *nodes;
+    size_t nnodes, nodes_cap;
+};
+
+enum { PH_CONNECT, PH_SEND, PH_HEAD, PH_BODY, PH_DONE };
+
+typedef struct {
+    node_call_t *call;
+    int fd;
+    int phase;
+    int pooled;  /* fd came from the pool (may be stale) */
+    int retried; /* already re-sent once on a fresh connection */
+    int head_only;
+    int keepalive;
+    int body_owned; /* resp_body was malloc'd here */
+    uint64_t deadline;
+    struct sockaddr_storage sa;
+    socklen_t salen;
+    char *req; /* request head: req_inline or malloc'd */
+    size_t req_len, sent;
+    size_t body_len, body_got;
+    char *body;
+    size_t rlen; /* bytes in resp (fields above this one are zeroed per call) */
+    char resp[RESP_HEAD_CAP];
+    char req_inline[REQ_INLINE];
+} cstate_t;
+
+/* ---- pool ---- */
+
+/* Parses "ip:port" or "[ipv6]:port". 0 or OG_EINVAL. */
+static int addr_parse(const char *addr, struct sockaddr_storage *ss, socklen_t *len)
+{
+    char host[ADDR_MAX];
+    const char *colon = strrchr(addr, ':');
+    if (!colon || (size_t)(colon - addr) >= sizeof(host) || colon[1] == '\0')
+        return OG_EINVAL;
+    char *end;
+    unsigned long port = strtoul(colon + 1, &end, 10);
+    if (*end || port > 65535)
+        return OG_EINVAL;
+    const char *h = addr;
+    size_t hlen = (size_t)(colon - addr);
+    if (hlen >= 2 && h[0] == '[' && h[hlen - 1] == ']')
+        h++, hlen -= 2;
+    memcpy(host, h, hlen);
+    host[hlen] = '\0';
+    memset(ss, 0, sizeof(*ss));
+    struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+    if (inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
+        s4->sin_family = AF_INET;
+        s4->sin_port = htons((uint16_t)port);
+        *len = sizeof(*s4);
+        return 0;
+    }
+    if (inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
+        s6->sin6_family = AF_INET6;
+        s6->sin6_port = htons((uint16_t)port);
+        *len = sizeof(*s6);
+        return 0;
+    }
+    return OG_EINVAL;
+}
+
+/* Finds or adds the pool entry for addr. Called with c->mu held. NULL on a bad address or
+ * allocation failure (*rc says which). */
+static pool_node_t *pool_find(node_client_t *c, const char *addr, int add, int *rc)
+{
+    for (size_t i = 0; i < c->nnodes; i++)
+        if (strcmp(c->nodes[i].addr, addr) == 0)
+            return &c->nodes[i];
+    *rc = OG_EINVAL;
+    if (!add || strlen(addr) >= ADDR_MAX)
+        return NULL;
+    pool_node_t n = {.nidle = 0};
+    if (addr_parse(addr, &n.sa, &n.salen) != 0)
+        return NULL;
+    *rc = -ENOMEM;
+    if (c->nnodes == c->nodes_cap) {
+        size_t ncap = c->nodes_cap ? 2 * c->nodes_cap : 8;
+        pool_node_t *nn = realloc(c->nodes, ncap * sizeof(*nn));
+        if (!nn)
+            return NULL;
+        c->nodes = nn;
+        c->nodes_cap = ncap;
+    }
+    if (c->max_idle && !(n.idle = malloc(c->max_idle * sizeof(int))))
+        return NULL;
+    strcpy(n.addr, addr);
+    c->nodes[c->nnodes] = n;
+    return &c->nodes[c->nnodes++];
+}
+
+/* Copies the node's address into st and pops an idle fd (-1 when none). 0 or OG_EINVAL/-ENOMEM. */
+static int pool_take(node_client_t *c, cstate_t *st, const char *addr, int *fd)
+{
+    int rc = 0;
+    *fd = -1;
+    pthread_mutex_lock(&c->mu);
+    pool_node_t *n = pool_find(c, addr, 1, &rc);
+    if (n) {
+        rc = 0;
+        st->sa = n->sa;
+        st->salen = n->salen;
+        if (n->nidle)
+            *fd = n->idle[--n->nidle];
+    }
+    pthread_mutex_unlock(&c->mu);
+    return rc;
+}
+
+static void pool_put(node_client_t *c, const char *addr, int fd)
+{
+    int rc;
+    pthread_mutex_lock(&c->mu);
+    pool_node_t *n = pool_find(c, addr, 0, &rc);
+    if (n && n->nidle < c->max_idle) {
+        n->idle[n->nidle++] = fd;
+        fd = -1;
+    }
+    pthread_mutex_unlock(&c->mu);
+    if (fd >= 0)
+        close(fd);
+}
+
+node_client_t *node_client_new(int timeout_ms, size_t max_idle_per_node)
+{
+    node_client_t *c = calloc(1, sizeof(*c));
+    if (!c)
+        return NULL;
+    c->timeout_ms = timeout_ms > 0 ? timeout_ms : 1;
+    c->max_idle = max_idle_per_node;
+    pthread_mutex_init(&c->mu, NULL);
+    return c;
+}
+
+void node_client_free(node_client_t *c)
+{
+    if (!c)
+        return;
+    for (size_t i = 0; i < c->nnodes; i++) {
+        for (size_t j = 0; j < c->nodes[i].nidle; j++)
+            close(c->nodes[i].idle[j]);
+        free(c->nodes[i].idle);
+    }
+    free(c->nodes);
+    pthread_mutex_destroy(&c->mu);
+    free(c);
+}
+
+/* ---- one call's state machine ---- */
+
+static void call_finish(node_client_t *c, cstate_t *st, int rc)
+{
+    node_call_t *call = st->call;
+    if (rc == 0 && st->keepalive && st->fd >= 0)
+        pool_put(c, call->addr, st->fd);
+    else if (st->fd >= 0)
+        close(st->fd);
+    st->fd = -1;
+    st->phase = PH_DONE;
+    call->rc = rc;
+    if (rc != 0) {
+        call->status = 0;
+        if (st->body_owned)
+            free(st->body);
+        call->resp_body = NULL;
+        call->resp_len = 0;
+        call->xxh3[0] = '\0';
+        call->truncated = 0;
+    }
+    if (st->req != st->req_inline)
+        free(st->req);
+    st->req = NULL;
+}
+
+/* Opens a fresh non-blocking connection. 0 (phase CONNECT or SEND) or NODE_EDOWN. */
+static int call_connect(cstate_t *st)
+{
+    st->pooled = 0;
+    st->fd = socket(st->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (st->fd < 0)
+        return NODE_EDOWN;
+    int one = 1;
+    setsockopt(st->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    if (connect(st->fd, (struct sockaddr *)&st->sa, st->salen) == 0) {
+        st->phase = PH_SEND;
+        return 0;
+    }
+    if (errno == EINPROGRESS) {
+        st->phase = PH_CONNECT;
+        return 0;
+    }
+    return NODE_EDOWN;
+}
+
+/* The pooled socket turned out dead before any response byte: re-send once, fresh.
+ * Returns 1 when a retry was started, 0 when the caller should fail the call. */
+static int call_retry(cstate_t *st)
+{
+    if (!st->pooled || st->retried || st->rlen > 0)
+        return 0;
+    close(st->fd);
+    st->fd = -1;
+    st->retried = 1;
+    st->sent = 0;
+    return 1;
+}
+
+/* Formats the request head. 0 or -ENOMEM. */
+static int call_format(cstate_t *st)
+{
+    node_call_t *call = st->call;
+    size_t need = strlen(call->method) + strlen(call->path) + strlen(call->addr) + 80;
+    for (size_t i = 0; i < call->num_headers; i++)
+        need += call->headers[i].name.len + call->headers[i].value.len + 4;
+    st->req = need <= REQ_INLINE ? st->req_inline : malloc(need);
+    if (!st->req)
+        return -ENOMEM;
+    int send_len = call->body_len > 0 || strcmp(call->method, "PUT") == 0 || strcmp(call->method, "POST") == 0;
+    char *p = st->req;
+    p += sprintf(p, "%s %s HTTP/1.1\r\nHost: %s\r\n", call->method, call->path, call->addr);
+    if (send_len)
+        p += sprintf(p, "Content-Length: %zu\r\n", call->body_len);
+    for (size_t i = 0; i < call->num_headers; i++) {
+        const og_header_t *h = &call->headers[i];
+        memcpy(p, h->name.base, h->name.len);
+        p += h->name.len;
+        *p++ = ':', *p++ = ' ';
+        memcpy(p, h->value.base, h->value.len);
+        p += h->value.len;
+        *p++ = '\r', *p++ = '\n';
+    }
+    *p++ = '\r', *p++ = '\n';
+    st->req_len = (size_t)(p - st->req);
+    return 0;
+}
+
+/* Interprets a complete response head of hl bytes. 0, or an error to fail the call with. */
+static int call_head_done(cstate_t *st, int minor, int status, struct phr_header *h, size_t nh, size_t hl)
+{
+    node_call_t *call = st->call;
+    int has_len = 0;
+    uint64_t clen = 0;
+    call->status = status;
+    st->keepalive = minor >= 1;
+    for (size_t i = 0; i < nh; i++) {
+        og_str_t name = {h[i].name, h[i].name_len}, val = {h[i].value, h[i].value_len};
+        if (og_str_ieq(name, "Content-Length")) {
+            if (val.len == 0 || val.len > 19)
+                return OG_EPROTO;
+            for (size_t k = 0; k < val.len; k++) {
+                if (val.base[k] < '0' || val.base[k] > '9')
+                    return OG_EPROTO;
+                clen = clen * 10 + (uint64_t)(val.base[k] - '0');
+            }
+            has_len = 1;
+        } else if (og_str_ieq(name, "Connection")) {
+            st->keepalive = og_str_ieq(val, "keep-alive") || (minor >= 1 && !og_str_ieq(val, "close"));
+        } else if (og_str_ieq(name, "X-Onggi-Xxh3") && val.len == 16) {
+            memcpy(call->xxh3, val.base, 16);
+            call->xxh3[16] = '\0';
+        } else if (og_str_ieq(name, "X-Onggi-Truncated")) {
+            call->truncated = og_str_eq(val, "1");
+        }
+    }
+    if (st->head_only || status == 204 || status == 304) {
+        /* No body follows; for HEAD, resp_len reports the announced size (resp_body NULL). */
+        call->resp_len = st->head_only ? (size_t)clen : 0;
+        st->body_len = 0;
+    } else {
+        if (!has_len)
+            return OG_EPROTO; /* nodes always frame with Content-Length */
+        st->body_len = (size_t)clen;
+        call->resp_len = (size_t)clen;
+    }
+    if (st->body_len > 0) {
+        if (call->resp_buf) {
+            if (st->body_len > call->resp_cap)
+                return OG_ETOOBIG;
+            st->body = call->resp_buf;
+        } else {
+            size_t cap = call->resp_cap ? call->resp_cap : DEFAULT_RESP_CAP;
+            if (st->body_len > cap)
+                return OG_ETOOBIG;
+            if (!(st->body = malloc(st->body_len)))
+                return -ENOMEM;
+            st->body_owned = 1;
+        }
+        call->resp_body = st->body;
+    }
+    size_t extra = st->rlen - hl, take = extra < st->body_len ? extra : st->body_len;
+    if (take)
+        memcpy(st->body, st->resp + hl, take);
+    st->body_got = take;
+    if (extra > take)
+        st->keepalive = 0; /* bytes beyond the response: never reuse this socket */
+    st->phase = PH_BODY;
+    return 0;
+}
+
+/* Advances a call as far as its socket allows: on return it either waits for poll() in its
+ * current phase or has finished (PH_DONE, outcome in call->rc). */
+static void call_step(node_client_t *c, cstate_t *st)
+{
+    node_call_t *call = st->call;
+    int rc;
+    for (;;) {
+        switch (st->phase) {
+        case PH_CONNECT: {
+            int err = 0;
+            socklen_t el = sizeof(err);
+            if (getsockopt(st->fd, SOL_SOCKET, SO_ERROR, &err, &el) != 0 || err != 0) {
+                call_finish(c, st, NODE_EDOWN);
+                return;
+            }
+            st->phase = PH_SEND;
+            break;
+        }
+        case PH_SEND: {
+            struct iovec iov[2];
+            int n = 0;
+            if (st->sent < st->req_len)
+                iov[n++] = (struct iovec){st->req + st->sent, st->req_len - st->sent};
+            size_t bsent = st->sent > st->req_len ? st->sent - st->req_len : 0;
+            if (call->body_len > bsent)
+                iov[n++] = (struct iovec){(char *)call->body + bsent, call->body_len - bsent};
+            if (n == 0) {
+                st->phase = PH_HEAD;
+                return; /* wait for the answer */
+            }
+            struct msghdr msg = {.msg_iov = iov, .msg_iovlen = (size_t)n};
+            ssize_t w = sendmsg(st->fd, &msg, MSG_NOSIGNAL);
+            if (w < 0) {
+                if (errno == EAGAIN || errno == EINTR)
+                    return;
+                if (call_retry(st)) {
+                    if ((rc = call_connect(st)) != 0) {
+                        call_finish(c, st, rc);
+                        return;
+                    }
+                    if (st->phase == PH_CONNECT)
+                        return; /* SO_ERROR means nothing until poll() says it connected */
+                    continue;
+                }
+                call_finish(c, st, OG_ECLOSED);
+                return;
+            }
+            st->sent += (size_t)w;
+            break;
+        }
+        case PH_HEAD: {
+            ssize_t r = recv(st->fd, st->resp + st->rlen, RESP_HEAD_CAP - st->rlen, 0);
+            if (r < 0 && (errno == EAGAIN || errno == EINTR))
+                return;
+            if (r <= 0) {
+                if (call_retry(st)) {
+                    if ((rc = call_connect(st)) != 0) {
+                        call_finish(c, st, rc);
+                        return;
+                    }
+                    if (st->phase == PH_CONNECT)
+                        return; /* SO_ERROR means nothing until poll() says it connected */
+                    continue;
+                }
+                call_finish(c, st, OG_ECLOSED);
+                return;
+            }
+            st->rlen += (size_t)r;
+            struct phr_header h[MAX_RESP_HEADERS];
+            size_t nh = MAX_RESP_HEADERS, mlen;
+            int minor, status;
+            const char *msg;
+            int hl = phr_parse_response(st->resp, st->rlen, &minor, &status, &msg, &mlen, h, &nh, 0);
+            if (hl == -2 && st->rlen < RESP_HEAD_CAP)
+                break;
+            if (hl < 0) {
+                call_finish(c, st, OG_EPROTO);
+                return;
+            }
+            if ((rc = call_head_done(st, minor, status, h, nh, (size_t)hl)) != 0) {
+                call_finish(c, st, rc);
+                return;
+            }
+            break;
+        }
+        case PH_BODY: {
+            if (st->body_got == st->body_len) {
+                call_finish(c, st, 0);
+                return;
+            }
+            ssize_t r = recv(st->fd, st->body + st->body_got, st->body_len - st->body_got, 0);
+            if (r < 0 && (errno == EAGAIN || errno == EINTR))
+                return;
+            if (r <= 0) {
+                call_finish(c, st, OG_ECLOSED);
+                return;
+            }
+            st->body_got += (size_t)r;
+            break;
+        }
+        default:
+            return;
+        }
+    }
+}
+
+static void call_start(node_client_t *c, cstate_t *st, node_call_t *call, uint64_t now)
+{
+    int rc;
+    memset(st, 0, offsetof(cstate_t, resp));
+    st->call = call;
+    st->fd = -1;
+    st->deadline = now + (uint64_t)c->timeout_ms;
+    st->head_only = strcmp(call->method, "HEAD") == 0;
+    call->rc = 0;
+    call->status = 0;
+    call->resp_body = NULL;
+    call->resp_len = 0;
+    call->xxh3[0] = '\0';
+    call->truncated = 0;
+    if ((rc = call_format(st)) != 0 || (rc = pool_take(c, st, call->addr, &st->fd)) != 0) {
+        call_finish(c, st, rc);
+        return;
+    }
+    if (st->fd >= 0) {
+        st->pooled = 1;
+        st->phase = PH_SEND;
+    } else if ((rc = call_connect(st)) != 0) {
+        call_finish(c, st, rc);
+        return;
+    }
+    /* Most sends complete at once on a pooled socket: no poll round trip needed for them. */
+    if (st->phase == PH_SEND)
+        call_step(c, st);
+}
+
+int node_call_many(node_client_t *c, node_call_t *calls, size_t n)
+{
+    cstate_t inline_st[CALLS_INLINE], *sts = inline_st;
+    struct pollfd inline_pfd[CALLS_INLINE], *pfds = inline_pfd;
+    size_t inline_idx[CALLS_INLINE], *map = inline_idx;
+    if (n == 0)
+        return 0;
+    if (n > CALLS_INLINE) {
+        sts = malloc(n * sizeof(*sts));
+        pfds = malloc(n * sizeof(*pfds));
+        map = malloc(n * sizeof(*map));
+        if (!sts || !pfds || !map) {
+            for (size_t i = 0; i < n; i++) {
+                calls[i].rc = -ENOMEM;
+                calls[i].status = 0;
+                calls[i].resp_body = NULL;
+                calls[i].resp_len = 0;
+            }
+            goto out_free;
+        }
+    }
+    uint64_t now = og_mono_ms();
+    for (size_t i = 0; i < n; i++)
+        call_start(c, &sts[i], &calls[i], now);
+
+    for (;;) {
+        size_t np = 0;
+        uint64_t first = UINT64_MAX;
+        for (size_t i = 0; i < n; i++) {
+            cstate_t *st = &sts[i];
+            if (st->phase == PH_DONE)
+                continue;
+            short ev = st->phase == PH_CONNECT || st->phase == PH_SEND ? POLLOUT : POLLIN;
+            pfds[np] = (struct pollfd){.fd = st->fd, .events = ev};
+            map[np++] = i;
+            if (st->deadline < first)
+                first = st->deadline;
+        }
+        if (np == 0)
+            break;
+        now = og_mono_ms();
+        int wait = first > now ? (int)(first - now) : 0;
+        int pr = poll(pfds, np, wait);
+        if (pr < 0 && errno != EINTR)
+            pr = 0; /* treat like a timeout tick; deadlines still bound the loop */
+        now = og_mono_ms();
+        for (size_t k = 0; k < np; k++) {
+            cstate_t *st = &sts[map[k]];
+            if (pr > 0 && pfds[k].revents)
+                call_step(c, st);
+            if (st->phase != PH_DONE && now >= st->deadline)
+                /* Never connected: the node is unreachable; otherwise it hung. */
+                call_finish(c, st, st->phase == PH_CONNECT ? NODE_EDOWN : OG_ETIMEOUT);
+        }
+    }
+out_free:
+    if (sts != inline_st) {
+        free(sts);
+        free(pfds);
+        free(map);
+    }
+    return 0;
+}
+
+int node_call(node_client_t *c, node_call_t *call)
+{
+    node_call_many(c, call, 1);
+    return call->rc;
+}

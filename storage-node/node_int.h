@@ -1,0 +1,105 @@
+/*
+ * node_int.h: the storage node's internals, shared by the daemon (node_main.c), the HTTP
+ * server (node_server.c), the per-device store (node_store.c) and their unit tests.
+ * Nothing outside storage-node/ includes this; the gateway only sees node_client.h.
+ */
+#ifndef NODE_INT_H
+#define NODE_INT_H
+
+#include "og.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum {
+    NODE_EPOISONED = -10310 /* the device had an fsync/RocksDB write error: no more writes */
+};
+
+#define NODE_ID_LEN 32                /* a chunk id is the SHA-256 of its bytes */
+#define NODE_CHUNK_MAX (16u << 20)    /* largest chunk a node stores */
+#define NODE_LIST_DEFAULT 1000
+#define NODE_LIST_MAX 10000
+
+/* ---- store: one device (directory) ---- */
+
+typedef struct st_node_store_t node_store_t;
+
+typedef struct {
+    uint64_t chunks;
+    uint64_t chunk_bytes;
+    uint64_t records;
+    uint64_t volume_bytes;
+} node_stat_t;
+
+/* Opens (creating if missing) the device stored in directory `dir`: dir/vol/ and dir/db.
+ * 0 and *out (close with node_store_close), or -errno / -EIO (RocksDB refused to open). */
+int node_store_open(const char *dir, node_store_t **out);
+/* Closes volumes and RocksDB. The caller guarantees no call is in flight. NULL is a no-op. */
+void node_store_close(node_store_t *s);
+
+/* Stores a chunk durably (volume fdatasync'd, then a synced index write).
+ * 0 stored, OG_EEXIST already present (nothing written), OG_EBADDIGEST when XXH3_64(buf)
+ * != xxh3 (nothing written), OG_ETOOBIG above NODE_CHUNK_MAX, NODE_EPOISONED when the
+ * device failed a sync (now or earlier), or -errno. */
+int node_store_chunk_put(node_store_t *s, const uint8_t id[NODE_ID_LEN], const void *buf, size_t len, uint64_t xxh3);
+/* Size and xxh3 of a stored chunk from the index alone (no read, no verify).
+ * 0, OG_ENOTFOUND, or -EIO. */
+int node_store_chunk_stat(node_store_t *s, const uint8_t id[NODE_ID_LEN], uint32_t *len, uint64_t *xxh3);
+/* Reads the whole chunk into buf (capacity cap, NODE_CHUNK_MAX is always enough) and verifies
+ * it against its checksum and on-disk header. 0 with *len and *xxh3, OG_ENOTFOUND, OG_ECORRUPT
+ * (the bytes in buf must not be used), OG_ETOOBIG when cap is too small, or -errno. */
+int node_store_chunk_get(node_store_t *s, const uint8_t id[NODE_ID_LEN], void *buf, size_t cap, uint32_t *len,
+                         uint64_t *xxh3);
+/* Removes the index entry (the volume bytes stay until space reclaim exists).
+ * 0, OG_ENOTFOUND, NODE_EPOISONED or -EIO. */
+int node_store_chunk_delete(node_store_t *s, const uint8_t id[NODE_ID_LEN]);
+/* Calls fn(arg, id, len) for up to `limit` chunks in id order with id > after (all when after
+ * is NULL). *truncated = 1 when more follow. 0 or -EIO; a non-zero return of fn stops the
+ * walk and is returned. */
+int node_store_chunk_list(node_store_t *s, const uint8_t *after, size_t limit,
+                          int (*fn)(void *arg, const uint8_t id[NODE_ID_LEN], uint32_t len), void *arg,
+                          int *truncated);
+
+/* Applies an encoded record (og_rec.h) under table/key when it is newer (og_rec_cmp) than the
+ * stored one; the compare and write are atomic per key. table must not contain NUL.
+ * 0 applied, OG_EEXIST ignored (stored is as new or newer), OG_EPROTO malformed record,
+ * NODE_EPOISONED, or -EIO. */
+int node_store_rec_put(node_store_t *s, og_str_t table, og_str_t key, const void *rec, size_t len);
+/* The stored encoded record: 0 and *out (malloc'd, caller frees with free()) + *len,
+ * OG_ENOTFOUND, or -EIO. */
+int node_store_rec_get(node_store_t *s, og_str_t table, og_str_t key, char **out, size_t *len);
+/* Appends to *buf (malloc'd/realloc'd, capacity *cap, used *used; caller frees) up to `limit`
+ * entries of table whose key starts with prefix and is > after (when has_after), in key order.
+ * Entry = u32 keylen (big-endian), key, record re-encoded with an empty detail.
+ * *truncated = 1 when more matching keys follow. 0, -ENOMEM or -EIO. */
+int node_store_rec_list(node_store_t *s, og_str_t table, og_str_t prefix, og_str_t after, int has_after, size_t limit,
+                        char **buf, size_t *cap, size_t *used, int *truncated);
+
+/* Counters kept in memory (computed by a scan of the index at open). Cannot fail. */
+void node_store_stat(node_store_t *s, node_stat_t *st);
+/* 1 once a write error poisoned the device. */
+int node_store_poisoned(node_store_t *s);
+/* Source line in node_store.c where the last corruption was detected, 0 when none (for logs). */
+int node_store_corrupt_line(node_store_t *s);
+
+/* ---- HTTP server (docs/node-api.md) ---- */
+
+typedef struct st_node_server_t node_server_t;
+
+typedef struct {
+    const char *name;    /* device name as it appears in paths; not copied */
+    node_store_t *store; /* not owned */
+} node_dev_t;
+
+/* Binds listen_addr ("ip:port", port 0 picks one), then serves devs[0..ndevs) from an accept
+ * thread with at most max_conns connection threads. devs and their stores must outlive the
+ * server. 0 and *out, OG_EINVAL (bad address), or -errno. */
+int node_server_start(const char *listen_addr, const node_dev_t *devs, size_t ndevs, size_t max_conns,
+                      node_server_t **out);
+/* The bound TCP port (useful after binding port 0). */
+uint16_t node_server_port(const node_server_t *srv);
+/* Stops accepting, lets in-flight requests finish, closes idle connections, joins every
+ * thread and frees the server. Stores are untouched (the caller closes them). */
+void node_server_stop(node_server_t *srv);
+
+#endif

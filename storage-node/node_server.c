@@ -1,0 +1,831 @@
+/*
+ * node_server.c: the storage node's HTTP/1.1 server for the internal API (docs/node-api.md).
+ *
+ * Plain blocking sockets: an accept thread and one thread per connection, at most max_conns.
+ * Storage work is blocking by nature (fdatasync, RocksDB reads and synced writes), so a thread
+ * per connection is the right fit: an event loop would hand every request to a thread pool
+ * anyway. Gateways keep a small pool of keep-alive connections per node, so the thread count
+ * stays small. Heads are parsed with picohttpparser; bodies use Content-Length framing only
+ * and are read whole into a per-connection buffer (at most NODE_CHUNK_MAX), which is reused
+ * to send chunk reads.
+ */
+#include "node_int.h"
+#include "og_http.h"
+#include "og_rec.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#define HEAD_CAP 16384       /* request head; keys are at most a few KiB percent-encoded */
+#define MAX_HEADERS 32
+#define IO_TIMEOUT_S 60      /* idle keep-alive connections and stalled peers are dropped */
+#define BODY_MAX NODE_CHUNK_MAX /* also OG_REC_MAX_LEN: the largest record */
+
+typedef struct st_node_conn_t node_conn_t;
+
+struct st_node_server_t {
+    int lfd;
+    uint16_t port;
+    node_dev_t *devs;
+    size_t ndevs;
+    size_t max_conns;
+    pthread_t accept_th;
+
+    pthread_mutex_t mu; /* guards everything below */
+    pthread_cond_t cv;  /* a connection ended, or stop began */
+    node_conn_t **conns; /* max_conns slots, NULL when free */
+    size_t nconns;
+    atomic_int stopping; /* set under mu; also read without it to add Connection: close */
+};
+
+struct st_node_conn_t {
+    node_server_t *srv;
+    int fd;
+    size_t slot;
+    int busy; /* a request is in flight (under srv->mu): stop lets it finish */
+    int keepalive;
+
+    char head[HEAD_CAP];
+    size_t hlen; /* bytes in head: the current request's head, then possibly pipelined bytes */
+
+    char *body; /* request body, then a chunk being sent; grows up to NODE_CHUNK_MAX */
+    size_t body_cap;
+    char *out; /* list/stat responses */
+    size_t out_cap, out_len;
+
+    /* percent-decoded path and query parts of the current request */
+    char key[HEAD_CAP], prefix[HEAD_CAP], after[HEAD_CAP];
+};
+
+/* One parsed request: slices into conn->head / conn->body. */
+typedef struct {
+    og_str_t method, path, query;
+    og_header_t hdrs[MAX_HEADERS];
+    size_t nhdrs;
+    const char *body;
+    size_t body_len;
+} req_t;
+
+static const char *reason(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 201: return "Created";
+    case 204: return "No Content";
+    case 206: return "Partial Content";
+    case 400: return "Bad Request";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 411: return "Length Required";
+    case 413: return "Payload Too Large";
+    case 416: return "Range Not Satisfiable";
+    case 422: return "Unprocessable Entity";
+    case 431: return "Request Header Fields Too Large";
+    case 507: return "Insufficient Storage";
+    default: return "Internal Server Error";
+    }
+}
+
+/* ---- socket I/O ---- */
+
+static int send_all(int fd, struct iovec *iov, int n)
+{
+    while (n > 0) {
+        struct msghdr msg = {.msg_iov = iov, .msg_iovlen = (size_t)n};
+        ssize_t w = sendmsg(fd, &msg, MSG_NOSIGNAL);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        size_t left = (size_t)w;
+        while (n > 0 && left >= iov->iov_len) {
+            left -= iov->iov_len;
+            iov++, n--;
+        }
+        if (n > 0) {
+            iov->iov_base = (char *)iov->iov_base + left;
+            iov->iov_len -= left;
+        }
+    }
+    return 0;
+}
+
+/* 0, or -errno / OG_ECLOSED when the peer closed first. */
+static int recv_all(int fd, char *buf, size_t len)
+{
+    while (len > 0) {
+        ssize_t r = recv(fd, buf, len, 0);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        if (r == 0)
+            return OG_ECLOSED;
+        buf += r, len -= (size_t)r;
+    }
+    return 0;
+}
+
+/* Sends a response. head_only: HEAD, Content-Length says content_len but no body follows. */
+static int respond_ex(node_conn_t *c, int status, const char *extra, const void *body, size_t content_len,
+                      int head_only)
+{
+    char h[512];
+    int n = snprintf(h, sizeof(h), "HTTP/1.1 %d %s\r\nContent-Length: %zu\r\n%s%s\r\n", status, reason(status),
+                     content_len, extra ? extra : "", c->keepalive ? "" : "Connection: close\r\n");
+    if (n < 0 || (size_t)n >= sizeof(h))
+        return OG_ETOOBIG;
+    struct iovec iov[2] = {{h, (size_t)n}, {(void *)body, head_only ? 0 : content_len}};
+    return send_all(c->fd, iov, head_only || content_len == 0 ? 1 : 2);
+}
+
+static int respond(node_conn_t *c, int status, const char *extra, const void *body, size_t len)
+{
+    return respond_ex(c, status, extra, body, len, 0);
+}
+
+static int respond_text(node_conn_t *c, int status, const char *text)
+{
+    return respond(c, status, "Content-Type: text/plain\r\n", text, strlen(text));
+}
+
+/* Status for a store error on a write. */
+static int write_error(node_conn_t *c, int rc)
+{
+    if (rc == NODE_EPOISONED || rc == -ENOSPC)
+        return respond_text(c, 507, "device failed\n");
+    return respond_text(c, 500, og_strerror(rc));
+}
+
+static int buf_grow(char **buf, size_t *cap, size_t need)
+{
+    if (need <= *cap)
+        return 0;
+    size_t ncap = *cap ? *cap : 4096;
+    while (ncap < need)
+        ncap *= 2;
+    char *n = realloc(*buf, ncap);
+    if (!n)
+        return -ENOMEM;
+    *buf = n;
+    *cap = ncap;
+    return 0;
+}
+
+static int out_append(node_conn_t *c, const char *p, size_t n)
+{
+    int rc = buf_grow(&c->out, &c->out_cap, c->out_len + n);
+    if (rc == 0) {
+        memcpy(c->out + c->out_len, p, n);
+        c->out_len += n;
+    }
+    return rc;
+}
+
+/* ---- helpers for paths and headers ---- */
+
+static int parse_u64(og_str_t s, uint64_t *v)
+{
+    uint64_t x = 0;
+    if (s.len == 0 || s.len > 19)
+        return OG_EINVAL;
+    for (size_t i = 0; i < s.len; i++) {
+        if (s.base[i] < '0' || s.base[i] > '9')
+            return OG_EINVAL;
+        x = x * 10 + (uint64_t)(s.base[i] - '0');
+    }
+    *v = x;
+    return 0;
+}
+
+static int parse_xxh3(og_str_t s, uint64_t *v)
+{
+    unsigned char b[8];
+    if (og_unhex(s.base, s.len, b, 8) != 0)
+        return OG_EINVAL;
+    *v = 0;
+    for (int i = 0; i < 8; i++)
+        *v = *v << 8 | b[i];
+    return 0;
+}
+
+/* Decodes a percent-encoded path or query part into dst (HEAD_CAP bytes). NUL bytes are
+ * refused: keys may hold any byte but NUL. Length or OG_EINVAL. */
+static long decode_part(og_str_t raw, char *dst)
+{
+    long n = og_urldecode(raw.base, raw.len, dst, HEAD_CAP, 0);
+    if (n < 0 || memchr(dst, '\0', (size_t)n))
+        return OG_EINVAL;
+    return n;
+}
+
+static int table_ok(og_str_t t)
+{
+    if (t.len < 1 || t.len > 255)
+        return 0;
+    for (size_t i = 0; i < t.len; i++) {
+        char ch = t.base[i];
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '.' ||
+              ch == '_' || ch == '-'))
+            return 0;
+    }
+    return 1;
+}
+
+static node_store_t *dev_find(node_server_t *srv, og_str_t name)
+{
+    for (size_t i = 0; i < srv->ndevs; i++)
+        if (og_str_eq(name, srv->devs[i].name))
+            return srv->devs[i].store;
+    return NULL;
+}
+
+/* Parses "limit" (default NODE_LIST_DEFAULT, capped at NODE_LIST_MAX). 0 or OG_EINVAL. */
+static int query_limit(og_str_t query, size_t *limit)
+{
+    og_str_t raw;
+    uint64_t v;
+    *limit = NODE_LIST_DEFAULT;
+    if (!og_query_get(query, "limit", &raw))
+        return 0;
+    if (parse_u64(raw, &v) != 0)
+        return OG_EINVAL;
+    *limit = v > NODE_LIST_MAX ? NODE_LIST_MAX : (size_t)v;
+    return 0;
+}
+
+/* ---- handlers ---- */
+
+/* Parses "bytes=a-b", "bytes=a-" or "bytes=-n" against a chunk of len bytes.
+ * 1 with [*from, *to] inclusive, 0 to serve everything (absent or unparsable: RFC 9110 says
+ * ignore it), -1 when unsatisfiable. */
+static int parse_range(og_str_t h, uint64_t len, uint64_t *from, uint64_t *to)
+{
+    if (!h.base || h.len < 7 || memcmp(h.base, "bytes=", 6) != 0)
+        return 0;
+    og_str_t spec = {h.base + 6, h.len - 6};
+    const char *dash = memchr(spec.base, '-', spec.len);
+    if (!dash)
+        return 0;
+    og_str_t a = {spec.base, (size_t)(dash - spec.base)}, b = {dash + 1, spec.len - a.len - 1};
+    uint64_t x, y;
+    if (a.len == 0) {
+        if (parse_u64(b, &y) != 0)
+            return 0;
+        if (y == 0 || len == 0)
+            return -1;
+        *from = y >= len ? 0 : len - y;
+        *to = len - 1;
+        return 1;
+    }
+    if (parse_u64(a, &x) != 0)
+        return 0;
+    if (b.len == 0)
+        y = UINT64_MAX;
+    else if (parse_u64(b, &y) != 0 || y < x)
+        return 0;
+    if (x >= len)
+        return -1;
+    *from = x;
+    *to = y >= len ? len - 1 : y;
+    return 1;
+}
+
+static int handle_chunk(node_conn_t *c, req_t *r, og_str_t dev, node_store_t *st, og_str_t idhex)
+{
+    uint8_t id[NODE_ID_LEN];
+    uint32_t len;
+    uint64_t xxh3;
+    char extra[160];
+    int rc;
+    if (idhex.len != 2 * NODE_ID_LEN || og_unhex(idhex.base, idhex.len, id, NODE_ID_LEN) != 0)
+        return respond_text(c, 400, "bad chunk id\n");
+
+    if (og_str_eq(r->method, "PUT")) {
+        if (parse_xxh3(og_header_find(r->hdrs, r->nhdrs, "X-Onggi-Xxh3"), &xxh3) != 0)
+            return respond_text(c, 400, "missing or bad X-Onggi-Xxh3\n");
+        rc = node_store_chunk_put(st, id, r->body, r->body_len, xxh3);
+        if (rc == 0)
+            return respond_text(c, 201, "stored\n");
+        if (rc == OG_EEXIST)
+            return respond_text(c, 200, "already present\n");
+        if (rc == OG_EBADDIGEST)
+            return respond_text(c, 422, "xxh3 mismatch\n");
+        return write_error(c, rc);
+    }
+    if (og_str_eq(r->method, "HEAD")) {
+        rc = node_store_chunk_stat(st, id, &len, &xxh3);
+        if (rc == OG_ENOTFOUND)
+            return respond_ex(c, 404, NULL, NULL, 0, 1);
+        if (rc != 0)
+            return respond_ex(c, 500, NULL, NULL, 0, 1);
+        snprintf(extra, sizeof(extra), "X-Onggi-Xxh3: %016" PRIx64 "\r\n", xxh3);
+        return respond_ex(c, 200, extra, NULL, len, 1);
+    }
+    if (og_str_eq(r->method, "DELETE")) {
+        rc = node_store_chunk_delete(st, id);
+        if (rc == 0)
+            return respond(c, 204, NULL, NULL, 0);
+        if (rc == OG_ENOTFOUND)
+            return respond_text(c, 404, "no such chunk\n");
+        return write_error(c, rc);
+    }
+    if (!og_str_eq(r->method, "GET"))
+        return respond_text(c, 405, "method not allowed\n");
+
+    if ((rc = buf_grow(&c->body, &c->body_cap, NODE_CHUNK_MAX)) != 0)
+        return respond_text(c, 500, og_strerror(rc));
+    rc = node_store_chunk_get(st, id, c->body, c->body_cap, &len, &xxh3);
+    if (rc == OG_ENOTFOUND)
+        return respond_text(c, 404, "no such chunk\n");
+    if (rc == OG_ECORRUPT) {
+        char hex[2 * NODE_ID_LEN + 1];
+        og_hex(id, NODE_ID_LEN, hex);
+        /* The one thing a node logs: corruption must reach an operator even if no
+         * gateway-side log is watched. */
+        fprintf(stderr, "onggi-node: corrupt chunk %s on device %.*s (node_store.c:%d)\n", hex, (int)dev.len,
+                dev.base, node_store_corrupt_line(st));
+        return respond(c, 500, "Content-Type: text/plain\r\nX-Onggi-Error: corrupt\r\n", "corrupt\n", 8);
+    }
+    if (rc != 0)
+        return respond_text(c, 500, og_strerror(rc));
+    uint64_t from, to;
+    int ranged = parse_range(og_header_find(r->hdrs, r->nhdrs, "Range"), len, &from, &to);
+    if (ranged < 0) {
+        snprintf(extra, sizeof(extra), "Content-Range: bytes */%" PRIu32 "\r\n", len);
+        return respond(c, 416, extra, NULL, 0);
+    }
+    if (ranged == 0) {
+        snprintf(extra, sizeof(extra), "X-Onggi-Xxh3: %016" PRIx64 "\r\n", xxh3);
+        return respond(c, 200, extra, c->body, len);
+    }
+    snprintf(extra, sizeof(extra),
+             "X-Onggi-Xxh3: %016" PRIx64 "\r\nContent-Range: bytes %" PRIu64 "-%" PRIu64 "/%" PRIu32 "\r\n", xxh3,
+             from, to, len);
+    return respond(c, 206, extra, c->body + from, (size_t)(to - from + 1));
+}
+
+static int handle_rec(node_conn_t *c, req_t *r, node_store_t *st, og_str_t rest)
+{
+    const char *slash = memchr(rest.base, '/', rest.len);
+    if (!slash)
+        return respond_text(c, 400, "expected rec/<table>/<key>\n");
+    og_str_t table = {rest.base, (size_t)(slash - rest.base)};
+    og_str_t rawkey = {slash + 1, rest.len - table.len - 1};
+    long klen = decode_part(rawkey, c->key);
+    if (!table_ok(table) || klen <= 0)
+        return respond_text(c, 400, "bad table or key\n");
+    og_str_t key = {c->key, (size_t)klen};
+    int rc;
+    if (og_str_eq(r->method, "PUT")) {
+        rc = node_store_rec_put(st, table, key, r->body, r->body_len);
+        if (rc == 0)
+            return respond_text(c, 201, "applied\n");
+        if (rc == OG_EEXIST)
+            return respond_text(c, 200, "stored record is as new\n");
+        if (rc == OG_EPROTO)
+            return respond_text(c, 400, "malformed record\n");
+        return write_error(c, rc);
+    }
+    if (!og_str_eq(r->method, "GET"))
+        return respond_text(c, 405, "method not allowed\n");
+    char *val;
+    size_t vlen;
+    rc = node_store_rec_get(st, table, key, &val, &vlen);
+    if (rc == OG_ENOTFOUND)
+        return respond_text(c, 404, "no such record\n");
+    if (rc != 0)
+        return respond_text(c, 500, og_strerror(rc));
+    rc = respond(c, 200, NULL, val, vlen);
+    free(val);
+    return rc;
+}
+
+static int handle_list(node_conn_t *c, req_t *r, node_store_t *st, og_str_t table)
+{
+    og_str_t raw, prefix = {c->prefix, 0}, after = {c->after, 0};
+    size_t limit;
+    int has_after = 0, truncated = 0;
+    long n;
+    if (!og_str_eq(r->method, "GET"))
+        return respond_text(c, 405, "method not allowed\n");
+    if (!table_ok(table) || query_limit(r->query, &limit) != 0)
+        return respond_text(c, 400, "bad table or limit\n");
+    /* Query values are percent-encoded like the path ('+' is a literal plus). */
+    if (og_query_get(r->query, "prefix", &raw)) {
+        if ((n = decode_part(raw, c->prefix)) < 0)
+            return respond_text(c, 400, "bad prefix\n");
+        prefix.len = (size_t)n;
+    }
+    if (og_query_get(r->query, "after", &raw)) {
+        if ((n = decode_part(raw, c->after)) < 0)
+            return respond_text(c, 400, "bad after\n");
+        after.len = (size_t)n;
+        has_after = 1;
+    }
+    c->out_len = 0;
+    int rc = node_store_rec_list(st, table, prefix, after, has_after, limit, &c->out, &c->out_cap, &c->out_len,
+                                 &truncated);
+    if (rc != 0)
+        return respond_text(c, 500, og_strerror(rc));
+    return respond(c, 200, truncated ? "X-Onggi-Truncated: 1\r\n" : NULL, c->out, c->out_len);
+}
+
+static int chunk_line(void *arg, const uint8_t id[NODE_ID_LEN], uint32_t len)
+{
+    node_conn_t *c = arg;
+    char line[2 * NODE_ID_LEN + 16];
+    og_hex(id, NODE_ID_LEN, line);
+    int n = snprintf(line + 2 * NODE_ID_LEN, sizeof(line) - 2 * NODE_ID_LEN, " %" PRIu32 "\n", len);
+    return out_append(c, line, 2 * NODE_ID_LEN + (size_t)n);
+}
+
+static int handle_chunks(node_conn_t *c, req_t *r, node_store_t *st)
+{
+    uint8_t after[NODE_ID_LEN];
+    og_str_t raw;
+    size_t limit;
+    int has_after = 0, truncated = 0;
+    if (!og_str_eq(r->method, "GET"))
+        return respond_text(c, 405, "method not allowed\n");
+    if (query_limit(r->query, &limit) != 0)
+        return respond_text(c, 400, "bad limit\n");
+    if (og_query_get(r->query, "after", &raw)) {
+        if (og_unhex(raw.base, raw.len, after, NODE_ID_LEN) != 0)
+            return respond_text(c, 400, "bad after\n");
+        has_after = 1;
+    }
+    c->out_len = 0;
+    int rc = node_store_chunk_list(st, has_after ? after : NULL, limit, chunk_line, c, &truncated);
+    if (rc != 0)
+        return respond_text(c, 500, og_strerror(rc));
+    return respond(c, 200, truncated ? "Content-Type: text/plain\r\nX-Onggi-Truncated: 1\r\n"
+                                     : "Content-Type: text/plain\r\n",
+                   c->out, c->out_len);
+}
+
+static int handle_stat(node_conn_t *c, req_t *r, node_store_t *st)
+{
+    node_stat_t s;
+    char json[256];
+    if (!og_str_eq(r->method, "GET"))
+        return respond_text(c, 405, "method not allowed\n");
+    node_store_stat(st, &s);
+    int n = snprintf(json, sizeof(json),
+                     "{\"chunks\":%" PRIu64 ",\"chunk_bytes\":%" PRIu64 ",\"records\":%" PRIu64
+                     ",\"volume_bytes\":%" PRIu64 "}",
+                     s.chunks, s.chunk_bytes, s.records, s.volume_bytes);
+    return respond(c, 200, "Content-Type: application/json\r\n", json, (size_t)n);
+}
+
+/* Routes one request. Returns 0, or an error when the response could not be sent. */
+static int dispatch(node_conn_t *c, req_t *r)
+{
+    og_str_t p = r->path;
+    if (og_str_eq(p, "/health")) {
+        if (!og_str_eq(r->method, "GET") && !og_str_eq(r->method, "HEAD"))
+            return respond_text(c, 405, "method not allowed\n");
+        return respond_ex(c, 200, NULL, "ok", 2, og_str_eq(r->method, "HEAD"));
+    }
+    if (p.len < 2 || p.base[0] != '/')
+        return respond_text(c, 404, "not found\n");
+    const char *slash = memchr(p.base + 1, '/', p.len - 1);
+    og_str_t dev = {p.base + 1, slash ? (size_t)(slash - p.base - 1) : p.len - 1};
+    og_str_t rest = slash ? (og_str_t){slash + 1, p.len - dev.len - 2} : (og_str_t){"", 0};
+    node_store_t *st = dev_find(c->srv, dev);
+    if (!st)
+        return respond_text(c, 404, "no such device\n");
+    if (rest.len > 6 && memcmp(rest.base, "chunk/", 6) == 0)
+        return handle_chunk(c, r, dev, st, (og_str_t){rest.base + 6, rest.len - 6});
+    if (rest.len > 4 && memcmp(rest.base, "rec/", 4) == 0)
+        return handle_rec(c, r, st, (og_str_t){rest.base + 4, rest.len - 4});
+    if (rest.len > 5 && memcmp(rest.base, "list/", 5) == 0)
+        return handle_list(c, r, st, (og_str_t){rest.base + 5, rest.len - 5});
+    if (og_str_eq(rest, "chunks"))
+        return handle_chunks(c, r, st);
+    if (og_str_eq(rest, "stat"))
+        return handle_stat(c, r, st);
+    return respond_text(c, 404, "not found\n");
+}
+
+/* ---- connection loop ---- */
+
+/* Marks the connection busy when a request starts; 0, or 1 when the server is stopping. */
+static int conn_begin(node_conn_t *c)
+{
+    node_server_t *srv = c->srv;
+    pthread_mutex_lock(&srv->mu);
+    int stop = srv->stopping;
+    if (!stop)
+        c->busy = 1;
+    pthread_mutex_unlock(&srv->mu);
+    return stop;
+}
+
+/* Ends a request; 1 when the server is stopping (the connection then closes). */
+static int conn_end(node_conn_t *c)
+{
+    node_server_t *srv = c->srv;
+    pthread_mutex_lock(&srv->mu);
+    c->busy = 0;
+    int stop = srv->stopping;
+    pthread_mutex_unlock(&srv->mu);
+    return stop;
+}
+
+/* Reads and answers one request. 0 to keep the connection, anything else to close it. */
+static int conn_serve_one(node_conn_t *c)
+{
+    req_t r;
+    struct phr_header ph[MAX_HEADERS];
+    const char *method, *path;
+    size_t mlen, plen, nh;
+    int minor, hl;
+    int rc;
+
+    for (;;) {
+        nh = MAX_HEADERS;
+        hl = c->hlen ? phr_parse_request(c->head, c->hlen, &method, &mlen, &path, &plen, &minor, ph, &nh, 0) : -2;
+        if (hl > 0)
+            break;
+        if (hl == -1) {
+            c->keepalive = 0;
+            respond_text(c, 400, "bad request\n");
+            return -1;
+        }
+        if (c->hlen == HEAD_CAP) {
+            c->keepalive = 0;
+            respond_text(c, 431, "head too large\n");
+            return -1;
+        }
+        ssize_t got = recv(c->fd, c->head + c->hlen, HEAD_CAP - c->hlen, 0);
+        if (got <= 0) {
+            if (got < 0 && errno == EINTR)
+                continue;
+            return -1; /* peer closed, idle timeout, or shut down by stop */
+        }
+        if (c->hlen == 0 && conn_begin(c))
+            return -1;
+        c->hlen += (size_t)got;
+    }
+
+    r.method = (og_str_t){method, mlen};
+    const char *q = memchr(path, '?', plen);
+    r.path = (og_str_t){path, q ? (size_t)(q - path) : plen};
+    r.query = q ? (og_str_t){q + 1, plen - r.path.len - 1} : (og_str_t){"", 0};
+    r.nhdrs = nh;
+    for (size_t i = 0; i < nh; i++)
+        r.hdrs[i] = (og_header_t){{ph[i].name, ph[i].name_len}, {ph[i].value, ph[i].value_len}};
+
+    og_str_t conn_h = og_header_find(r.hdrs, r.nhdrs, "Connection");
+    c->keepalive = minor >= 1 ? !og_str_ieq(conn_h, "close") : og_str_ieq(conn_h, "keep-alive");
+
+    uint64_t clen = 0;
+    og_str_t cl = og_header_find(r.hdrs, r.nhdrs, "Content-Length");
+    if (og_header_find(r.hdrs, r.nhdrs, "Transfer-Encoding").base) {
+        c->keepalive = 0;
+        respond_text(c, 411, "Content-Length framing only\n");
+        return -1;
+    }
+    if (cl.base && parse_u64(cl, &clen) != 0) {
+        c->keepalive = 0;
+        respond_text(c, 400, "bad Content-Length\n");
+        return -1;
+    }
+    if (clen > BODY_MAX) {
+        /* The body is not read: close rather than drain up to gigabytes. */
+        c->keepalive = 0;
+        respond_text(c, 413, "body too large\n");
+        return -1;
+    }
+
+    /* Body: what followed the head in the buffer, then straight from the socket. */
+    size_t have = c->hlen - (size_t)hl, take = have < clen ? have : (size_t)clen;
+    if ((rc = buf_grow(&c->body, &c->body_cap, (size_t)clen)) != 0) {
+        c->keepalive = 0;
+        respond_text(c, 500, "out of memory\n");
+        return -1;
+    }
+    if (clen > take && og_header_find(r.hdrs, r.nhdrs, "Expect").base) {
+        static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+        struct iovec iov = {(void *)cont, sizeof(cont) - 1};
+        if (send_all(c->fd, &iov, 1) != 0)
+            return -1;
+    }
+    if (take)
+        memcpy(c->body, c->head + hl, take);
+    if (clen > take && recv_all(c->fd, c->body + take, (size_t)clen - take) != 0)
+        return -1;
+    r.body = c->body;
+    r.body_len = (size_t)clen;
+    if (atomic_load(&c->srv->stopping))
+        c->keepalive = 0; /* tell the client this connection ends after the answer */
+
+    rc = dispatch(c, &r);
+    /* Keep pipelined bytes for the next request (r's slices die here). */
+    size_t used = (size_t)hl + take;
+    memmove(c->head, c->head + used, c->hlen - used);
+    c->hlen -= used;
+    if (conn_end(c) || rc != 0 || !c->keepalive)
+        return -1;
+    if (c->hlen > 0 && conn_begin(c))
+        return -1;
+    return 0;
+}
+
+static void *conn_main(void *arg)
+{
+    node_conn_t *c = arg;
+    node_server_t *srv = c->srv;
+    while (conn_serve_one(c) == 0)
+        ;
+    close(c->fd);
+    free(c->body);
+    free(c->out);
+    pthread_mutex_lock(&srv->mu);
+    srv->conns[c->slot] = NULL;
+    srv->nconns--;
+    pthread_cond_broadcast(&srv->cv);
+    pthread_mutex_unlock(&srv->mu);
+    free(c);
+    return NULL;
+}
+
+static void *accept_main(void *arg)
+{
+    node_server_t *srv = arg;
+    for (;;) {
+        pthread_mutex_lock(&srv->mu);
+        /* Bounded threads: further connections wait in the listen backlog. */
+        while (!srv->stopping && srv->nconns >= srv->max_conns)
+            pthread_cond_wait(&srv->cv, &srv->mu);
+        int stop = srv->stopping;
+        pthread_mutex_unlock(&srv->mu);
+        if (stop)
+            break;
+
+        int fd = accept4(srv->lfd, NULL, NULL, SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EMFILE || errno == ENFILE || errno == ENOMEM || errno == ENOBUFS)
+                usleep(10000); /* out of resources: do not spin */
+            continue;          /* also EINVAL after stop's shutdown(): the loop head sees it */
+        }
+        int one = 1;
+        struct timeval tv = {IO_TIMEOUT_S, 0};
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+
+        node_conn_t *c = calloc(1, sizeof(*c));
+        if (!c) {
+            close(fd);
+            continue;
+        }
+        c->srv = srv;
+        c->fd = fd;
+
+        pthread_mutex_lock(&srv->mu);
+        if (srv->stopping) {
+            /* Stop's sweep of idle connections has already run: this one would not be woken. */
+            pthread_mutex_unlock(&srv->mu);
+            close(fd);
+            free(c);
+            break;
+        }
+        for (c->slot = 0; srv->conns[c->slot]; c->slot++)
+            ;
+        srv->conns[c->slot] = c;
+        srv->nconns++;
+        pthread_mutex_unlock(&srv->mu);
+
+        pthread_attr_t attr;
+        pthread_t th;
+        pthread_attr_init(&attr);
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        int prc = pthread_create(&th, &attr, conn_main, c);
+        pthread_attr_destroy(&attr);
+        if (prc != 0) {
+            close(fd);
+            pthread_mutex_lock(&srv->mu);
+            srv->conns[c->slot] = NULL;
+            srv->nconns--;
+            pthread_mutex_unlock(&srv->mu);
+            free(c);
+            usleep(10000);
+        }
+    }
+    return NULL;
+}
+
+/* Parses "ip:port" (IPv4) into *sa. 0 or OG_EINVAL. */
+static int parse_addr(const char *addr, struct sockaddr_in *sa)
+{
+    char host[64];
+    const char *colon = strrchr(addr, ':');
+    uint64_t port;
+    if (!colon || (size_t)(colon - addr) >= sizeof(host) || parse_u64(og_str(colon + 1), &port) != 0 ||
+        port > 65535)
+        return OG_EINVAL;
+    memcpy(host, addr, (size_t)(colon - addr));
+    host[colon - addr] = '\0';
+    memset(sa, 0, sizeof(*sa));
+    sa->sin_family = AF_INET;
+    sa->sin_port = htons((uint16_t)port);
+    return inet_pton(AF_INET, host, &sa->sin_addr) == 1 ? 0 : OG_EINVAL;
+}
+
+int node_server_start(const char *listen_addr, const node_dev_t *devs, size_t ndevs, size_t max_conns,
+                      node_server_t **out)
+{
+    int rc;
+    struct sockaddr_in sa;
+    socklen_t salen = sizeof(sa);
+    if (max_conns == 0 || parse_addr(listen_addr, &sa) != 0)
+        return OG_EINVAL;
+    node_server_t *srv = calloc(1, sizeof(*srv));
+    if (!srv)
+        return -ENOMEM;
+    srv->lfd = -1;
+    pthread_mutex_init(&srv->mu, NULL);
+    pthread_cond_init(&srv->cv, NULL);
+    srv->max_conns = max_conns;
+    srv->ndevs = ndevs;
+    srv->devs = calloc(ndevs ? ndevs : 1, sizeof(*devs));
+    srv->conns = calloc(max_conns, sizeof(*srv->conns));
+    if (!srv->devs || !srv->conns) {
+        rc = -ENOMEM;
+        goto out_free;
+    }
+    if (ndevs)
+        memcpy(srv->devs, devs, ndevs * sizeof(*devs));
+
+    srv->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (srv->lfd < 0) {
+        rc = -errno;
+        goto out_free;
+    }
+    int one = 1;
+    setsockopt(srv->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (bind(srv->lfd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(srv->lfd, 1024) != 0 ||
+        getsockname(srv->lfd, (struct sockaddr *)&sa, &salen) != 0) {
+        rc = -errno;
+        goto out_free;
+    }
+    srv->port = ntohs(sa.sin_port);
+    if ((rc = -pthread_create(&srv->accept_th, NULL, accept_main, srv)) != 0)
+        goto out_free;
+    *out = srv;
+    return 0;
+
+out_free:
+    if (srv->lfd >= 0)
+        close(srv->lfd);
+    free(srv->conns);
+    free(srv->devs);
+    pthread_cond_destroy(&srv->cv);
+    pthread_mutex_destroy(&srv->mu);
+    free(srv);
+    return rc;
+}
+
+uint16_t node_server_port(const node_server_t *srv) { return srv->port; }
+
+void node_server_stop(node_server_t *srv)
+{
+    pthread_mutex_lock(&srv->mu);
+    srv->stopping = 1;
+    /* Idle keep-alive connections are blocked in recv(): wake them. Busy ones finish their
+     * request and then see `stopping`. */
+    for (size_t i = 0; i < srv->max_conns; i++)
+        if (srv->conns[i] && !srv->conns[i]->busy)
+            shutdown(srv->conns[i]->fd, SHUT_RDWR);
+    pthread_cond_broadcast(&srv->cv);
+    pthread_mutex_unlock(&srv->mu);
+
+    shutdown(srv->lfd, SHUT_RDWR); /* makes a blocked accept() return */
+    pthread_join(srv->accept_th, NULL);
+    close(srv->lfd);
+
+    pthread_mutex_lock(&srv->mu);
+    while (srv->nconns > 0)
+        pthread_cond_wait(&srv->cv, &srv->mu);
+    pthread_mutex_unlock(&srv->mu);
+
+    free(srv->conns);
+    free(srv->devs);
+    pthread_cond_destroy(&srv->cv);
+    pthread_mutex_destroy(&srv->mu);
+    free(srv);
+}

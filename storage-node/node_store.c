@@ -1,0 +1,860 @@
+/*
+ * node_store.c: one device of a storage node: chunk volumes + a RocksDB index and records.
+ *
+ * On-disk layout of device directory DIR/NAME/
+ * ---------------------------------------------
+ *   vol/NNNNNNNN.vol  append-only volume files (8 decimal digits, from 00000000). The highest
+ *                     number is the one being appended to; a new one is started when the next
+ *                     chunk would take the current one past 1 GiB. Each chunk is stored as
+ *                       header (48 bytes, big-endian):
+ *                         u32 magic "OGCK" | u8[32] id (SHA-256) | u32 len | u64 xxh3-64 of the bytes
+ *                       followed by the len chunk bytes,
+ *                     so a volume can be scanned front to back to rebuild the index. Bytes
+ *                     that no index entry points at (a crash between data sync and index
+ *                     write, a deleted chunk) are dead space; reclaiming it is future work.
+ *   db/               RocksDB (synced writes: the WAL is fsync'd before a write returns):
+ *                       'c' + id[32]                  -> u32 volume | u64 offset of the header |
+ *                                                        u32 len | u64 xxh3   (24 bytes, big-endian)
+ *                       'r' + table + '\0' + key      -> record encoded as in common/og_rec.h
+ *                     Tables never contain NUL, so one table's keys form one contiguous range.
+ *
+ * Durability order of a chunk PUT: bytes pwrite'n at a reserved offset -> fdatasync of the
+ * volume (group commit, below) -> synced index write -> 201. A crash before the index write
+ * leaves only dead bytes; the index never points at bytes that were not synced.
+ * A new volume file is made durable (fsync of vol/) before anything is appended to it.
+ *
+ * Group commit: concurrent writers share one fdatasync. pwrites can finish out of order, so
+ * "synced up to offset E" is tracked as sync generations: a writer that finished its pwrite
+ * waits for a sync that *started* after that point (generation sync_started + 1 at the time it
+ * registers); one writer at a time runs that sync for every volume written since the previous
+ * sync started, and everyone registered for it is released together.
+ *
+ * Failure policy: a failed fdatasync/fsync or RocksDB write poisons the device: every later
+ * write fails with NODE_EPOISONED (the page cache may have dropped the dirty pages, so a
+ * retried fsync could succeed without the data being on disk). Reads keep working.
+ */
+#include "node_int.h"
+#include "og_rec.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <rocksdb/c.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#define VOL_MAX_BYTES (1ull << 30)
+#define CHDR_LEN 48
+#define CHDR_MAGIC 0x4F47434Bu /* "OGCK" */
+#define IDX_KEY_LEN (1 + NODE_ID_LEN)
+#define IDX_VAL_LEN 24
+#define NSTRIPES 1024 /* per-key mutexes: enough that unrelated keys rarely share one */
+#define RKEY_STACK 1024
+
+/* Records where corruption was found (SQLite's CORRUPT_BKPT): the store never logs, the
+ * server reports the line. */
+#define NODE_CORRUPT_BKPT(s) node_corrupt_bkpt((s), __LINE__)
+
+struct st_node_store_t {
+    rocksdb_t *db;
+    rocksdb_options_t *opts;
+    rocksdb_writeoptions_t *wsync;
+    rocksdb_readoptions_t *ropts;
+    int vol_dirfd;
+
+    /* vol_fds[v] is volume v's fd (-1 if the file is missing); guarded by vols_lock because
+     * rolling to a new volume grows the array while readers look fds up. */
+    pthread_rwlock_t vols_lock;
+    int *vol_fds;
+    uint32_t nvols, vols_cap;
+
+    /* Append position and group-commit state, under append_mu. */
+    pthread_mutex_t append_mu;
+    pthread_cond_t sync_cv;
+    uint32_t cur_vol;
+    uint64_t cur_off;
+    uint64_t sync_started, sync_done;
+    int sync_running;
+    uint32_t pend_lo, pend_hi; /* volumes written since the last sync started (lo > hi: none) */
+
+    atomic_int poisoned;
+    atomic_int corrupt_line;
+    _Atomic uint64_t chunks, chunk_bytes, records, volume_bytes;
+
+    pthread_mutex_t stripes[NSTRIPES];
+};
+
+static int node_corrupt_bkpt(node_store_t *s, int line)
+{
+    atomic_store(&s->corrupt_line, line);
+    return OG_ECORRUPT;
+}
+
+static void be32_put(unsigned char *p, uint32_t v)
+{
+    p[0] = (unsigned char)(v >> 24), p[1] = (unsigned char)(v >> 16), p[2] = (unsigned char)(v >> 8),
+    p[3] = (unsigned char)v;
+}
+static void be64_put(unsigned char *p, uint64_t v)
+{
+    be32_put(p, (uint32_t)(v >> 32));
+    be32_put(p + 4, (uint32_t)v);
+}
+static uint32_t be32_get(const unsigned char *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+static uint64_t be64_get(const unsigned char *p) { return (uint64_t)be32_get(p) << 32 | be32_get(p + 4); }
+
+static pthread_mutex_t *stripe_for(node_store_t *s, const void *key, size_t len)
+{
+    return &s->stripes[XXH3_64bits(key, len) & (NSTRIPES - 1)];
+}
+
+static void poison(node_store_t *s) { atomic_store(&s->poisoned, 1); }
+
+/* ---- volumes ---- */
+
+static int vol_fd(node_store_t *s, uint32_t v)
+{
+    int fd = -1;
+    pthread_rwlock_rdlock(&s->vols_lock);
+    if (v < s->nvols)
+        fd = s->vol_fds[v];
+    pthread_rwlock_unlock(&s->vols_lock);
+    return fd;
+}
+
+/* Registers fd as volume v (v >= nvols; gaps become -1). 0 or -ENOMEM. */
+static int vol_table_add(node_store_t *s, uint32_t v, int fd)
+{
+    int rc = 0;
+    pthread_rwlock_wrlock(&s->vols_lock);
+    if (v >= s->vols_cap) {
+        uint32_t ncap = s->vols_cap ? s->vols_cap : 16;
+        while (ncap <= v)
+            ncap *= 2;
+        int *n = realloc(s->vol_fds, ncap * sizeof(*n));
+        if (!n) {
+            rc = -ENOMEM;
+            goto out_unlock;
+        }
+        s->vol_fds = n;
+        s->vols_cap = ncap;
+    }
+    while (s->nvols < v)
+        s->vol_fds[s->nvols++] = -1;
+    s->vol_fds[s->nvols++] = fd;
+out_unlock:
+    pthread_rwlock_unlock(&s->vols_lock);
+    return rc;
+}
+
+/* Creates volume v durably (file + directory entry synced) and registers it. 0 or -errno. */
+static int vol_create(node_store_t *s, uint32_t v)
+{
+    char name[32];
+    snprintf(name, sizeof(name), "%08" PRIu32 ".vol", v);
+    int fd = openat(s->vol_dirfd, name, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -errno;
+    int rc = 0;
+    if (fsync(fd) != 0 || fsync(s->vol_dirfd) != 0) {
+        rc = -errno;
+        goto out_close;
+    }
+    rc = vol_table_add(s, v, fd);
+    if (rc == 0)
+        return 0;
+out_close:
+    close(fd);
+    return rc;
+}
+
+/* Opens every existing volume; the highest becomes the append target (created when none). */
+static int vols_open(node_store_t *s)
+{
+    int rc = 0;
+    int dfd = dup(s->vol_dirfd);
+    if (dfd < 0)
+        return -errno;
+    DIR *d = fdopendir(dfd);
+    if (!d) {
+        close(dfd);
+        return -errno;
+    }
+    /* Volumes are numbered densely from 0; find the highest, then open 0..max in order. */
+    long max = -1;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        unsigned v;
+        char tail[8];
+        if (strlen(e->d_name) == 12 && sscanf(e->d_name, "%8u%5s", &v, tail) == 2 && strcmp(tail, ".vol") == 0 &&
+            (long)v > max)
+            max = (long)v;
+    }
+    closedir(d);
+    if (max < 0) {
+        rc = vol_create(s, 0);
+        s->cur_vol = 0;
+        s->cur_off = 0;
+        return rc;
+    }
+    for (long v = 0; v <= max; v++) {
+        char name[32];
+        snprintf(name, sizeof(name), "%08ld.vol", v);
+        int fd = openat(s->vol_dirfd, name, O_RDWR | O_CLOEXEC);
+        if (fd < 0 && errno != ENOENT)
+            return -errno;
+        struct stat st;
+        if (fd >= 0) {
+            if (fstat(fd, &st) != 0) {
+                rc = -errno;
+                close(fd);
+                return rc;
+            }
+            atomic_fetch_add(&s->volume_bytes, (uint64_t)st.st_size);
+            /* A torn tail from a crash is dead space: appending after it is safe. */
+            if (v == max)
+                s->cur_off = (uint64_t)st.st_size;
+        }
+        if ((rc = vol_table_add(s, (uint32_t)v, fd)) != 0) {
+            if (fd >= 0)
+                close(fd);
+            return rc;
+        }
+    }
+    s->cur_vol = (uint32_t)max;
+    if (vol_fd(s, s->cur_vol) < 0)
+        return -ENOENT;
+    return 0;
+}
+
+static int pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
+{
+    const char *p = buf;
+    while (len > 0) {
+        ssize_t w = pwrite(fd, p, len, (off_t)off);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        p += w, len -= (size_t)w, off += (uint64_t)w;
+    }
+    return 0;
+}
+
+/* 0, -errno, or 1 when the file ends before len bytes (the caller decides what that means). */
+static int pread_all(int fd, void *buf, size_t len, uint64_t off)
+{
+    char *p = buf;
+    while (len > 0) {
+        ssize_t r = pread(fd, p, len, (off_t)off);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        if (r == 0)
+            return 1;
+        p += r, len -= (size_t)r, off += (uint64_t)r;
+    }
+    return 0;
+}
+
+/* Reserves room for a chunk of len bytes, rolling to a new volume when it would not fit.
+ * 0 with *vol and *off, or -errno / NODE_EPOISONED. */
+static int vol_reserve(node_store_t *s, size_t len, uint32_t *vol, uint64_t *off)
+{
+    int rc = 0;
+    uint64_t need = CHDR_LEN + (uint64_t)len;
+    pthread_mutex_lock(&s->append_mu);
+    if (s->cur_off > 0 && s->cur_off + need > VOL_MAX_BYTES) {
+        rc = vol_create(s, s->cur_vol + 1);
+        if (rc != 0) {
+            /* A new volume whose directory entry may not be durable cannot be used. */
+            poison(s);
+            rc = NODE_EPOISONED;
+            goto out_unlock;
+        }
+        s->cur_vol++;
+        s->cur_off = 0;
+    }
+    *vol = s->cur_vol;
+    *off = s->cur_off;
+    s->cur_off += need;
+    atomic_fetch_add(&s->volume_bytes, need);
+out_unlock:
+    pthread_mutex_unlock(&s->append_mu);
+    return rc;
+}
+
+/* Returns once everything this thread wrote to volume `vol` is fdatasync'd (see the group
+ * commit note at the top). 0 or NODE_EPOISONED. */
+static int vol_sync_wait(node_store_t *s, uint32_t vol)
+{
+    pthread_mutex_lock(&s->append_mu);
+    uint64_t target = s->sync_started + 1;
+    if (vol < s->pend_lo)
+        s->pend_lo = vol;
+    if (vol > s->pend_hi)
+        s->pend_hi = vol;
+    while (s->sync_done < target && !atomic_load(&s->poisoned)) {
+        if (s->sync_running) {
+            pthread_cond_wait(&s->sync_cv, &s->append_mu);
+            continue;
+        }
+        s->sync_running = 1;
+        uint64_t gen = ++s->sync_started;
+        uint32_t lo = s->pend_lo, hi = s->pend_hi;
+        s->pend_lo = UINT32_MAX;
+        s->pend_hi = 0;
+        pthread_mutex_unlock(&s->append_mu);
+
+        int failed = 0;
+        for (uint32_t v = lo; v <= hi && !failed; v++) {
+            int fd = vol_fd(s, v);
+            if (fd >= 0 && fdatasync(fd) != 0)
+                failed = 1;
+        }
+        if (failed)
+            poison(s); /* never retried: see the failure policy at the top */
+
+        pthread_mutex_lock(&s->append_mu);
+        s->sync_running = 0;
+        if (!failed)
+            s->sync_done = gen;
+        pthread_cond_broadcast(&s->sync_cv);
+    }
+    int rc = s->sync_done >= target ? 0 : NODE_EPOISONED;
+    pthread_mutex_unlock(&s->append_mu);
+    return rc;
+}
+
+/* ---- RocksDB helpers ---- */
+
+/* Synced put (value != NULL) or delete. 0, or NODE_EPOISONED after poisoning the device. */
+static int db_write(node_store_t *s, const char *key, size_t klen, const void *val, size_t vlen)
+{
+    char *err = NULL;
+    if (val)
+        rocksdb_put(s->db, s->wsync, key, klen, val, vlen, &err);
+    else
+        rocksdb_delete(s->db, s->wsync, key, klen, &err);
+    if (err) {
+        rocksdb_free(err);
+        poison(s);
+        return NODE_EPOISONED;
+    }
+    return 0;
+}
+
+/* 0 with *val (malloc'd, free()) / *vlen, OG_ENOTFOUND, or -EIO. */
+static int db_get(node_store_t *s, const char *key, size_t klen, char **val, size_t *vlen)
+{
+    char *err = NULL;
+    *val = rocksdb_get(s->db, s->ropts, key, klen, vlen, &err);
+    if (err) {
+        rocksdb_free(err);
+        return -EIO;
+    }
+    return *val ? 0 : OG_ENOTFOUND;
+}
+
+typedef struct {
+    uint32_t vol;
+    uint64_t off;
+    uint32_t len;
+    uint64_t xxh3;
+} idx_ent_t;
+
+static void idx_key(char key[IDX_KEY_LEN], const uint8_t id[NODE_ID_LEN])
+{
+    key[0] = 'c';
+    memcpy(key + 1, id, NODE_ID_LEN);
+}
+
+static int idx_decode(node_store_t *s, const char *v, size_t vlen, idx_ent_t *e)
+{
+    const unsigned char *p = (const unsigned char *)v;
+    if (vlen != IDX_VAL_LEN)
+        return NODE_CORRUPT_BKPT(s);
+    e->vol = be32_get(p);
+    e->off = be64_get(p + 4);
+    e->len = be32_get(p + 12);
+    e->xxh3 = be64_get(p + 16);
+    return 0;
+}
+
+static int idx_get(node_store_t *s, const uint8_t id[NODE_ID_LEN], idx_ent_t *e)
+{
+    char key[IDX_KEY_LEN], *val;
+    size_t vlen;
+    idx_key(key, id);
+    int rc = db_get(s, key, sizeof(key), &val, &vlen);
+    if (rc != 0)
+        return rc;
+    rc = idx_decode(s, val, vlen, e);
+    rocksdb_free(val);
+    return rc;
+}
+
+/* Counts chunks, their bytes and records so /stat costs nothing per request. */
+static int counters_load(node_store_t *s)
+{
+    int rc = 0;
+    rocksdb_iterator_t *it = rocksdb_create_iterator(s->db, s->ropts);
+    for (rocksdb_iter_seek_to_first(it); rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
+        size_t klen, vlen;
+        const char *k = rocksdb_iter_key(it, &klen);
+        if (klen == IDX_KEY_LEN && k[0] == 'c') {
+            const char *v = rocksdb_iter_value(it, &vlen);
+            idx_ent_t e;
+            if (idx_decode(s, v, vlen, &e) == 0) {
+                s->chunks++;
+                s->chunk_bytes += e.len;
+            }
+        } else if (klen > 0 && k[0] == 'r') {
+            s->records++;
+        }
+    }
+    char *err = NULL;
+    rocksdb_iter_get_error(it, &err);
+    if (err) {
+        rocksdb_free(err);
+        rc = -EIO;
+    }
+    rocksdb_iter_destroy(it);
+    return rc;
+}
+
+/* ---- open / close ---- */
+
+static int mkdir_if_missing(const char *path)
+{
+    if (mkdir(path, 0755) != 0 && errno != EEXIST)
+        return -errno;
+    return 0;
+}
+
+int node_store_open(const char *dir, node_store_t **out)
+{
+    int rc;
+    char path[4096];
+    node_store_t *s = calloc(1, sizeof(*s));
+    if (!s)
+        return -ENOMEM;
+    s->vol_dirfd = -1;
+    s->pend_lo = UINT32_MAX;
+    pthread_rwlock_init(&s->vols_lock, NULL);
+    pthread_mutex_init(&s->append_mu, NULL);
+    pthread_cond_init(&s->sync_cv, NULL);
+    for (size_t i = 0; i < NSTRIPES; i++)
+        pthread_mutex_init(&s->stripes[i], NULL);
+
+    if ((rc = mkdir_if_missing(dir)) != 0)
+        goto out_free;
+    if ((size_t)snprintf(path, sizeof(path), "%s/vol", dir) >= sizeof(path)) {
+        rc = -ENAMETOOLONG;
+        goto out_free;
+    }
+    if ((rc = mkdir_if_missing(path)) != 0)
+        goto out_free;
+    s->vol_dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (s->vol_dirfd < 0) {
+        rc = -errno;
+        goto out_free;
+    }
+    if ((rc = vols_open(s)) != 0)
+        goto out_free;
+
+    snprintf(path, sizeof(path), "%s/db", dir);
+    s->opts = rocksdb_options_create();
+    rocksdb_options_set_create_if_missing(s->opts, 1);
+    rocksdb_options_increase_parallelism(s->opts, 2);
+    s->wsync = rocksdb_writeoptions_create();
+    rocksdb_writeoptions_set_sync(s->wsync, 1);
+    s->ropts = rocksdb_readoptions_create();
+    char *err = NULL;
+    s->db = rocksdb_open(s->opts, path, &err);
+    if (err) {
+        rocksdb_free(err);
+        s->db = NULL;
+        rc = -EIO;
+        goto out_free;
+    }
+    if ((rc = counters_load(s)) != 0)
+        goto out_free;
+    *out = s;
+    return 0;
+
+out_free:
+    node_store_close(s);
+    return rc;
+}
+
+void node_store_close(node_store_t *s)
+{
+    if (!s)
+        return;
+    if (s->db)
+        rocksdb_close(s->db);
+    if (s->ropts)
+        rocksdb_readoptions_destroy(s->ropts);
+    if (s->wsync)
+        rocksdb_writeoptions_destroy(s->wsync);
+    if (s->opts)
+        rocksdb_options_destroy(s->opts);
+    for (uint32_t v = 0; v < s->nvols; v++)
+        if (s->vol_fds[v] >= 0)
+            close(s->vol_fds[v]);
+    free(s->vol_fds);
+    if (s->vol_dirfd >= 0)
+        close(s->vol_dirfd);
+    for (size_t i = 0; i < NSTRIPES; i++)
+        pthread_mutex_destroy(&s->stripes[i]);
+    pthread_cond_destroy(&s->sync_cv);
+    pthread_mutex_destroy(&s->append_mu);
+    pthread_rwlock_destroy(&s->vols_lock);
+    free(s);
+}
+
+/* ---- chunks ---- */
+
+int node_store_chunk_put(node_store_t *s, const uint8_t id[NODE_ID_LEN], const void *buf, size_t len, uint64_t xxh3)
+{
+    int rc;
+    char key[IDX_KEY_LEN];
+    idx_ent_t e;
+    if (len > NODE_CHUNK_MAX)
+        return OG_ETOOBIG;
+    if (atomic_load(&s->poisoned))
+        return NODE_EPOISONED;
+    idx_key(key, id);
+    /* The stripe lock makes "look up, append, index" atomic per id: two concurrent PUTs of
+     * one chunk append it once. */
+    pthread_mutex_t *mu = stripe_for(s, key, sizeof(key));
+    pthread_mutex_lock(mu);
+    rc = idx_get(s, id, &e);
+    if (rc == 0) {
+        rc = OG_EEXIST;
+        goto out_unlock;
+    }
+    if (rc != OG_ENOTFOUND)
+        goto out_unlock;
+    if (XXH3_64bits(buf, len) != xxh3) {
+        rc = OG_EBADDIGEST;
+        goto out_unlock;
+    }
+
+    unsigned char hdr[CHDR_LEN];
+    be32_put(hdr, CHDR_MAGIC);
+    memcpy(hdr + 4, id, NODE_ID_LEN);
+    be32_put(hdr + 36, (uint32_t)len);
+    be64_put(hdr + 40, xxh3);
+    if ((rc = vol_reserve(s, len, &e.vol, &e.off)) != 0)
+        goto out_unlock;
+    int fd = vol_fd(s, e.vol);
+    if ((rc = pwrite_all(fd, hdr, CHDR_LEN, e.off)) != 0 ||
+        (rc = pwrite_all(fd, buf, len, e.off + CHDR_LEN)) != 0)
+        goto out_unlock; /* the reserved range stays a hole: dead space, never indexed */
+    if ((rc = vol_sync_wait(s, e.vol)) != 0)
+        goto out_unlock;
+
+    unsigned char val[IDX_VAL_LEN];
+    be32_put(val, e.vol);
+    be64_put(val + 4, e.off);
+    be32_put(val + 12, (uint32_t)len);
+    be64_put(val + 16, xxh3);
+    if ((rc = db_write(s, key, sizeof(key), val, sizeof(val))) != 0)
+        goto out_unlock;
+    atomic_fetch_add(&s->chunks, 1);
+    atomic_fetch_add(&s->chunk_bytes, len);
+out_unlock:
+    pthread_mutex_unlock(mu);
+    return rc;
+}
+
+int node_store_chunk_stat(node_store_t *s, const uint8_t id[NODE_ID_LEN], uint32_t *len, uint64_t *xxh3)
+{
+    idx_ent_t e;
+    int rc = idx_get(s, id, &e);
+    if (rc == 0) {
+        *len = e.len;
+        *xxh3 = e.xxh3;
+    }
+    return rc;
+}
+
+int node_store_chunk_get(node_store_t *s, const uint8_t id[NODE_ID_LEN], void *buf, size_t cap, uint32_t *len,
+                         uint64_t *xxh3)
+{
+    idx_ent_t e;
+    unsigned char hdr[CHDR_LEN];
+    int rc = idx_get(s, id, &e);
+    if (rc != 0)
+        return rc;
+    if (e.len > cap)
+        return OG_ETOOBIG;
+    int fd = vol_fd(s, e.vol);
+    if (fd < 0)
+        return NODE_CORRUPT_BKPT(s); /* indexed volume is gone */
+    if ((rc = pread_all(fd, hdr, CHDR_LEN, e.off)) != 0 || (rc = pread_all(fd, buf, e.len, e.off + CHDR_LEN)) != 0)
+        return rc > 0 ? NODE_CORRUPT_BKPT(s) : rc; /* short file: the indexed bytes are not there */
+    /* The header check catches an index entry pointing at the wrong place; the hash catches
+     * flipped bits in the data. Both are verified on every read. */
+    if (be32_get(hdr) != CHDR_MAGIC || memcmp(hdr + 4, id, NODE_ID_LEN) != 0 || be32_get(hdr + 36) != e.len ||
+        be64_get(hdr + 40) != e.xxh3)
+        return NODE_CORRUPT_BKPT(s);
+    if (XXH3_64bits(buf, e.len) != e.xxh3)
+        return NODE_CORRUPT_BKPT(s);
+    *len = e.len;
+    *xxh3 = e.xxh3;
+    return 0;
+}
+
+int node_store_chunk_delete(node_store_t *s, const uint8_t id[NODE_ID_LEN])
+{
+    char key[IDX_KEY_LEN];
+    idx_ent_t e;
+    if (atomic_load(&s->poisoned))
+        return NODE_EPOISONED;
+    idx_key(key, id);
+    pthread_mutex_t *mu = stripe_for(s, key, sizeof(key));
+    pthread_mutex_lock(mu);
+    int rc = idx_get(s, id, &e);
+    if (rc == 0 && (rc = db_write(s, key, sizeof(key), NULL, 0)) == 0) {
+        atomic_fetch_sub(&s->chunks, 1);
+        atomic_fetch_sub(&s->chunk_bytes, e.len);
+    }
+    pthread_mutex_unlock(mu);
+    return rc;
+}
+
+/* Positions `it` on the first key > `from` (or >= when !exclusive). */
+static void iter_seek(rocksdb_iterator_t *it, const char *from, size_t flen, int exclusive)
+{
+    rocksdb_iter_seek(it, from, flen);
+    if (exclusive && rocksdb_iter_valid(it)) {
+        size_t klen;
+        const char *k = rocksdb_iter_key(it, &klen);
+        if (klen == flen && memcmp(k, from, flen) == 0)
+            rocksdb_iter_next(it);
+    }
+}
+
+static int iter_status(rocksdb_iterator_t *it)
+{
+    char *err = NULL;
+    rocksdb_iter_get_error(it, &err);
+    if (!err)
+        return 0;
+    rocksdb_free(err);
+    return -EIO;
+}
+
+int node_store_chunk_list(node_store_t *s, const uint8_t *after, size_t limit,
+                          int (*fn)(void *arg, const uint8_t id[NODE_ID_LEN], uint32_t len), void *arg,
+                          int *truncated)
+{
+    int rc = 0;
+    char from[IDX_KEY_LEN] = {'c'};
+    size_t n = 0;
+    *truncated = 0;
+    rocksdb_iterator_t *it = rocksdb_create_iterator(s->db, s->ropts);
+    if (after)
+        idx_key(from, after);
+    iter_seek(it, from, after ? IDX_KEY_LEN : 1, after != NULL);
+    for (; rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
+        size_t klen, vlen;
+        const char *k = rocksdb_iter_key(it, &klen);
+        if (klen == 0 || k[0] != 'c')
+            break;
+        if (klen != IDX_KEY_LEN)
+            continue;
+        if (n == limit) {
+            *truncated = 1;
+            break;
+        }
+        idx_ent_t e;
+        const char *v = rocksdb_iter_value(it, &vlen);
+        if ((rc = idx_decode(s, v, vlen, &e)) != 0)
+            goto out_iter;
+        if ((rc = fn(arg, (const uint8_t *)k + 1, e.len)) != 0)
+            goto out_iter;
+        n++;
+    }
+    rc = iter_status(it);
+out_iter:
+    rocksdb_iter_destroy(it);
+    return rc;
+}
+
+/* ---- records ---- */
+
+/* Builds 'r' + table + '\0' + key into stack (RKEY_STACK bytes) or a malloc'd buffer put in
+ * *heap (caller frees). Returns the key or NULL on allocation failure. */
+static char *rkey_build(char *stack, char **heap, og_str_t table, og_str_t key, size_t *klen)
+{
+    size_t n = 2 + table.len + key.len;
+    char *k = stack;
+    *heap = NULL;
+    if (n > RKEY_STACK) {
+        if (!(k = *heap = malloc(n)))
+            return NULL;
+    }
+    k[0] = 'r';
+    memcpy(k + 1, table.base, table.len);
+    k[1 + table.len] = '\0';
+    if (key.len)
+        memcpy(k + 2 + table.len, key.base, key.len);
+    *klen = n;
+    return k;
+}
+
+int node_store_rec_put(node_store_t *s, og_str_t table, og_str_t key, const void *rec, size_t len)
+{
+    int rc;
+    og_rec_t nr, old;
+    char stack[RKEY_STACK], *heap, *cur = NULL;
+    size_t klen, curlen;
+    if (og_rec_decode(rec, len, &nr) != 0)
+        return OG_EPROTO;
+    if (atomic_load(&s->poisoned))
+        return NODE_EPOISONED;
+    char *k = rkey_build(stack, &heap, table, key, &klen);
+    if (!k)
+        return -ENOMEM;
+    pthread_mutex_t *mu = stripe_for(s, k, klen);
+    pthread_mutex_lock(mu);
+    rc = db_get(s, k, klen, &cur, &curlen);
+    if (rc == 0) {
+        /* An undecodable stored record cannot be compared; the new one replaces it. */
+        if (og_rec_decode(cur, curlen, &old) == 0 && og_rec_cmp(&nr, &old) <= 0) {
+            rc = OG_EEXIST;
+            goto out_unlock;
+        }
+    } else if (rc != OG_ENOTFOUND) {
+        goto out_unlock;
+    }
+    int existed = rc == 0;
+    if ((rc = db_write(s, k, klen, rec, len)) == 0 && !existed)
+        atomic_fetch_add(&s->records, 1);
+out_unlock:
+    pthread_mutex_unlock(mu);
+    rocksdb_free(cur);
+    free(heap);
+    return rc;
+}
+
+int node_store_rec_get(node_store_t *s, og_str_t table, og_str_t key, char **out, size_t *len)
+{
+    char stack[RKEY_STACK], *heap;
+    size_t klen;
+    char *k = rkey_build(stack, &heap, table, key, &klen);
+    if (!k)
+        return -ENOMEM;
+    int rc = db_get(s, k, klen, out, len);
+    free(heap);
+    return rc;
+}
+
+static int buf_reserve(char **buf, size_t *cap, size_t used, size_t more)
+{
+    if (used + more <= *cap)
+        return 0;
+    size_t ncap = *cap ? *cap : 4096;
+    while (ncap < used + more)
+        ncap *= 2;
+    char *n = realloc(*buf, ncap);
+    if (!n)
+        return -ENOMEM;
+    *buf = n;
+    *cap = ncap;
+    return 0;
+}
+
+static int key_cmp(og_str_t a, og_str_t b)
+{
+    size_t n = a.len < b.len ? a.len : b.len;
+    int c = n ? memcmp(a.base, b.base, n) : 0;
+    if (c != 0)
+        return c;
+    return a.len < b.len ? -1 : a.len > b.len;
+}
+
+int node_store_rec_list(node_store_t *s, og_str_t table, og_str_t prefix, og_str_t after, int has_after, size_t limit,
+                        char **buf, size_t *cap, size_t *used, int *truncated)
+{
+    int rc = 0;
+    char pstack[RKEY_STACK], astack[RKEY_STACK], *pheap = NULL, *aheap = NULL;
+    size_t plen, alen, n = 0;
+    *truncated = 0;
+    char *pk = rkey_build(pstack, &pheap, table, prefix, &plen);
+    if (!pk)
+        return -ENOMEM;
+    size_t base_len = 2 + table.len; /* 'r' table '\0' */
+    rocksdb_iterator_t *it = rocksdb_create_iterator(s->db, s->ropts);
+    /* Keys > after that start with prefix: start at whichever of the two is later. */
+    if (has_after && key_cmp(after, prefix) >= 0) {
+        char *ak = rkey_build(astack, &aheap, table, after, &alen);
+        if (!ak) {
+            rc = -ENOMEM;
+            goto out_iter;
+        }
+        iter_seek(it, ak, alen, 1);
+    } else {
+        iter_seek(it, pk, plen, 0);
+    }
+    for (; rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
+        size_t klen, vlen;
+        const char *k = rocksdb_iter_key(it, &klen);
+        if (klen < plen || memcmp(k, pk, plen) != 0)
+            break;
+        if (n == limit) {
+            *truncated = 1;
+            break;
+        }
+        const char *v = rocksdb_iter_value(it, &vlen);
+        og_rec_t r;
+        if (og_rec_decode(v, vlen, &r) != 0) {
+            rc = NODE_CORRUPT_BKPT(s);
+            goto out_iter;
+        }
+        r.detail = (og_str_t){NULL, 0};
+        size_t ukey = klen - base_len, rlen = og_rec_encoded_len(&r);
+        if ((rc = buf_reserve(buf, cap, *used, 4 + ukey + rlen)) != 0)
+            goto out_iter;
+        unsigned char *p = (unsigned char *)*buf + *used;
+        be32_put(p, (uint32_t)ukey);
+        memcpy(p + 4, k + base_len, ukey);
+        og_rec_encode(&r, p + 4 + ukey, rlen);
+        *used += 4 + ukey + rlen;
+        n++;
+    }
+    rc = iter_status(it);
+out_iter:
+    rocksdb_iter_destroy(it);
+    free(aheap);
+    free(pheap);
+    return rc;
+}
+
+void node_store_stat(node_store_t *s, node_stat_t *st)
+{
+    st->chunks = atomic_load(&s->chunks);
+    st->chunk_bytes = atomic_load(&s->chunk_bytes);
+    st->records = atomic_load(&s->records);
+    st->volume_bytes = atomic_load(&s->volume_bytes);
+}
+
+int node_store_poisoned(node_store_t *s) { return atomic_load(&s->poisoned); }
+
+int node_store_corrupt_line(node_store_t *s) { return atomic_load(&s->corrupt_line); }

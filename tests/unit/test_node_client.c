@@ -1,0 +1,385 @@
+/* Client + server tests: an in-process node server on 127.0.0.1 (port 0), driven through
+ * node_call_many (storage-node/node_client.c, node_server.c). */
+#include "node_client.h"
+#include "node_int.h"
+
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+static char g_dir[64];
+static node_store_t *g_store;
+static node_server_t *g_srv;
+static char g_addr[32];
+static node_client_t *g_cl;
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) { return remove(path); }
+
+static void server_start(uint16_t port)
+{
+    node_dev_t dev = {"d1", g_store};
+    char listen[32];
+    snprintf(listen, sizeof(listen), "127.0.0.1:%u", port);
+    cr_assert_eq(node_server_start(listen, &dev, 1, 16, &g_srv), 0);
+    snprintf(g_addr, sizeof(g_addr), "127.0.0.1:%u", node_server_port(g_srv));
+}
+
+static void setup(void)
+{
+    char path[96];
+    strcpy(g_dir, "/tmp/og_client_XXXXXX");
+    cr_assert_not_null(mkdtemp(g_dir));
+    snprintf(path, sizeof(path), "%s/d1", g_dir);
+    cr_assert_eq(node_store_open(path, &g_store), 0);
+    server_start(0);
+    g_cl = node_client_new(3000, 4);
+    cr_assert_not_null(g_cl);
+}
+
+static void teardown(void)
+{
+    node_client_free(g_cl);
+    node_server_stop(g_srv);
+    node_store_close(g_store);
+    nftw(g_dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+TestSuite(node_client, .init = setup, .fini = teardown);
+
+static void chunk_path(char *out, size_t cap, unsigned n)
+{
+    uint8_t id[NODE_ID_LEN] = {0};
+    char hex[2 * NODE_ID_LEN + 1];
+    id[0] = (uint8_t)n;
+    id[31] = 0x5a;
+    og_hex(id, NODE_ID_LEN, hex);
+    snprintf(out, cap, "/d1/chunk/%s", hex);
+}
+
+/* A PUT chunk call; hdr and xhex must outlive the call. */
+static node_call_t put_call(const char *path, const void *data, size_t len, og_header_t *hdr, char *xhex)
+{
+    snprintf(xhex, 17, "%016" PRIx64, XXH3_64bits(data, len));
+    *hdr = (og_header_t){OG_STR_LIT("X-Onggi-Xxh3"), {xhex, 16}};
+    return (node_call_t){.addr = g_addr, .method = "PUT", .path = path, .headers = hdr, .num_headers = 1,
+                         .body = data, .body_len = len};
+}
+
+static node_call_t simple_call(const char *method, const char *path)
+{
+    return (node_call_t){.addr = g_addr, .method = method, .path = path};
+}
+
+Test(node_client, health_and_chunks)
+{
+    node_call_t h = simple_call("GET", "/health");
+    cr_assert_eq(node_call(g_cl, &h), 0);
+    cr_assert_eq(h.status, 200);
+    cr_assert_eq(h.resp_len, 2);
+    cr_assert_eq(memcmp(h.resp_body, "ok", 2), 0);
+    free(h.resp_body);
+
+    static char data[300000];
+    for (size_t i = 0; i < sizeof(data); i++)
+        data[i] = (char)(i * 7 + (i >> 9));
+    char path[128], xhex[17];
+    og_header_t hdr;
+    chunk_path(path, sizeof(path), 1);
+    node_call_t p = put_call(path, data, sizeof(data), &hdr, xhex);
+    cr_assert_eq(node_call(g_cl, &p), 0);
+    cr_assert_eq(p.status, 201);
+    free(p.resp_body);
+    cr_assert_eq(node_call(g_cl, &p), 0);
+    cr_assert_eq(p.status, 200); /* already present */
+    free(p.resp_body);
+
+    /* Wrong digest: 422 and nothing stored. */
+    char path2[128], bad[17] = "0000000000000000";
+    chunk_path(path2, sizeof(path2), 2);
+    og_header_t badh = {OG_STR_LIT("X-Onggi-Xxh3"), {bad, 16}};
+    node_call_t b = {.addr = g_addr, .method = "PUT", .path = path2, .headers = &badh, .num_headers = 1,
+                     .body = data, .body_len = 1000};
+    cr_assert_eq(node_call(g_cl, &b), 0);
+    cr_assert_eq(b.status, 422);
+    free(b.resp_body);
+
+    /* GET into the caller's buffer. */
+    static char back[400000];
+    node_call_t g = simple_call("GET", path);
+    g.resp_buf = back;
+    g.resp_cap = sizeof(back);
+    cr_assert_eq(node_call(g_cl, &g), 0);
+    cr_assert_eq(g.status, 200);
+    cr_assert_eq(g.resp_body, back);
+    cr_assert_eq(g.resp_len, sizeof(data));
+    cr_assert_eq(memcmp(back, data, sizeof(data)), 0);
+    cr_assert_str_eq(g.xxh3, xhex);
+
+    /* Too small a buffer fails cleanly. */
+    node_call_t small = simple_call("GET", path);
+    small.resp_buf = back;
+    small.resp_cap = 100;
+    cr_assert_eq(node_call(g_cl, &small), OG_ETOOBIG);
+    cr_assert_null(small.resp_body);
+
+    /* Range read. */
+    og_header_t rh = {OG_STR_LIT("Range"), OG_STR_LIT("bytes=1000-1999")};
+    node_call_t r = simple_call("GET", path);
+    r.headers = &rh;
+    r.num_headers = 1;
+    cr_assert_eq(node_call(g_cl, &r), 0);
+    cr_assert_eq(r.status, 206);
+    cr_assert_eq(r.resp_len, 1000);
+    cr_assert_eq(memcmp(r.resp_body, data + 1000, 1000), 0);
+    cr_assert_str_eq(r.xxh3, xhex);
+    free(r.resp_body);
+
+    /* HEAD: size and xxh3, no body; then a GET on the same pooled connection still works. */
+    node_call_t hd = simple_call("HEAD", path);
+    cr_assert_eq(node_call(g_cl, &hd), 0);
+    cr_assert_eq(hd.status, 200);
+    cr_assert_null(hd.resp_body);
+    cr_assert_eq(hd.resp_len, sizeof(data));
+    cr_assert_str_eq(hd.xxh3, xhex);
+    node_call_t miss = simple_call("HEAD", path2);
+    cr_assert_eq(node_call(g_cl, &miss), 0);
+    cr_assert_eq(miss.status, 404);
+    node_call_t gm = simple_call("GET", path2);
+    cr_assert_eq(node_call(g_cl, &gm), 0);
+    cr_assert_eq(gm.status, 404);
+    free(gm.resp_body);
+
+    node_call_t st = simple_call("GET", "/d1/stat");
+    cr_assert_eq(node_call(g_cl, &st), 0);
+    cr_assert_eq(st.status, 200);
+    char want[128];
+    snprintf(want, sizeof(want), "{\"chunks\":1,\"chunk_bytes\":%zu,\"records\":0,\"volume_bytes\":%zu}",
+             sizeof(data), sizeof(data) + 48);
+    cr_assert_eq(st.resp_len, strlen(want));
+    cr_assert_eq(memcmp(st.resp_body, want, st.resp_len), 0);
+    free(st.resp_body);
+
+    node_call_t nodev = simple_call("GET", "/d9/stat");
+    cr_assert_eq(node_call(g_cl, &nodev), 0);
+    cr_assert_eq(nodev.status, 404);
+    free(nodev.resp_body);
+
+    node_call_t del = simple_call("DELETE", path);
+    cr_assert_eq(node_call(g_cl, &del), 0);
+    cr_assert_eq(del.status, 204);
+    cr_assert_eq(node_call(g_cl, &del), 0);
+    cr_assert_eq(del.status, 404);
+    free(del.resp_body);
+}
+
+Test(node_client, parallel_calls_and_chunk_list)
+{
+    enum { N = 3, M = 20 };
+    static char data[M][5000];
+    char paths[M][128], xh[M][17];
+    og_header_t hdrs[M];
+    node_call_t calls[M];
+    for (int i = 0; i < M; i++) {
+        memset(data[i], 'a' + i, sizeof(data[i]));
+        chunk_path(paths[i], sizeof(paths[i]), (unsigned)i + 10);
+        calls[i] = put_call(paths[i], data[i], sizeof(data[i]), &hdrs[i], xh[i]);
+    }
+    /* Three in parallel (one write's replicas), then more than the inline state count. */
+    cr_assert_eq(node_call_many(g_cl, calls, N), 0);
+    for (int i = 0; i < N; i++) {
+        cr_assert_eq(calls[i].rc, 0);
+        cr_assert_eq(calls[i].status, 201);
+        free(calls[i].resp_body);
+    }
+    cr_assert_eq(node_call_many(g_cl, calls, M), 0);
+    for (int i = 0; i < M; i++) {
+        cr_assert_eq(calls[i].rc, 0);
+        cr_assert_eq(calls[i].status, i < N ? 200 : 201);
+        free(calls[i].resp_body);
+    }
+    for (int i = 0; i < M; i++)
+        calls[i] = simple_call("GET", paths[i]);
+    cr_assert_eq(node_call_many(g_cl, calls, M), 0);
+    for (int i = 0; i < M; i++) {
+        cr_assert_eq(calls[i].rc, 0);
+        cr_assert_eq(calls[i].status, 200);
+        cr_assert_eq(calls[i].resp_len, 5000);
+        cr_assert_eq(memcmp(calls[i].resp_body, data[i], 5000), 0);
+        free(calls[i].resp_body);
+    }
+
+    node_call_t l = simple_call("GET", "/d1/chunks?limit=5");
+    cr_assert_eq(node_call(g_cl, &l), 0);
+    cr_assert_eq(l.status, 200);
+    cr_assert_eq(l.truncated, 1);
+    cr_assert_eq(l.resp_len, 5 * (64 + 1 + 4 + 1));
+    free(l.resp_body);
+    node_call_t all = simple_call("GET", "/d1/chunks");
+    cr_assert_eq(node_call(g_cl, &all), 0);
+    cr_assert_eq(all.truncated, 0);
+    cr_assert_eq(all.resp_len, M * (64 + 1 + 4 + 1));
+    free(all.resp_body);
+}
+
+static void rec_call(node_call_t *c, char *path, const char *key, uint64_t ts, const char *summary, char *buf)
+{
+    og_rec_t r = {0, ts, 1, og_str(summary), OG_STR_LIT("detail")};
+    long n = og_rec_encode(&r, buf, 256);
+    cr_assert_gt(n, 0);
+    sprintf(path, "/d1/rec/o.bkt/%s", key);
+    *c = (node_call_t){.addr = g_addr, .method = "PUT", .path = path, .body = buf, .body_len = (size_t)n};
+}
+
+Test(node_client, records_and_list)
+{
+    const char *keys[] = {"photos%2F1.jpg", "photos%2F2.jpg", "a%20b", "photos%2F3.jpg"};
+    char paths[4][128], bufs[4][256];
+    node_call_t calls[4];
+    for (int i = 0; i < 4; i++)
+        rec_call(&calls[i], paths[i], keys[i], 100, "sum", bufs[i]);
+    cr_assert_eq(node_call_many(g_cl, calls, 4), 0);
+    for (int i = 0; i < 4; i++) {
+        cr_assert_eq(calls[i].status, 201);
+        free(calls[i].resp_body);
+    }
+    /* Older write ignored (200), newer applied (201). */
+    node_call_t old, newer;
+    char p1[128], p2[128], b1[256], b2[256];
+    rec_call(&old, p1, keys[0], 50, "old", b1);
+    rec_call(&newer, p2, keys[0], 200, "new", b2);
+    cr_assert_eq(node_call(g_cl, &old), 0);
+    cr_assert_eq(old.status, 200);
+    free(old.resp_body);
+    cr_assert_eq(node_call(g_cl, &newer), 0);
+    cr_assert_eq(newer.status, 201);
+    free(newer.resp_body);
+
+    node_call_t g = simple_call("GET", "/d1/rec/o.bkt/photos%2F1.jpg");
+    cr_assert_eq(node_call(g_cl, &g), 0);
+    cr_assert_eq(g.status, 200);
+    og_rec_t r;
+    cr_assert_eq(og_rec_decode(g.resp_body, g.resp_len, &r), 0);
+    cr_assert_eq(r.ts, 200);
+    cr_assert(og_str_eq(r.summary, "new"));
+    free(g.resp_body);
+    node_call_t gm = simple_call("GET", "/d1/rec/o.bkt/nope");
+    cr_assert_eq(node_call(g_cl, &gm), 0);
+    cr_assert_eq(gm.status, 404);
+    free(gm.resp_body);
+
+    node_call_t bad = {.addr = g_addr, .method = "PUT", .path = "/d1/rec/o.bkt/x", .body = "junk", .body_len = 4};
+    cr_assert_eq(node_call(g_cl, &bad), 0);
+    cr_assert_eq(bad.status, 400);
+    free(bad.resp_body);
+
+    node_call_t l = simple_call("GET", "/d1/list/o.bkt?prefix=photos%2F&limit=2");
+    cr_assert_eq(node_call(g_cl, &l), 0);
+    cr_assert_eq(l.status, 200);
+    cr_assert_eq(l.truncated, 1);
+    const unsigned char *p = (const unsigned char *)l.resp_body;
+    cr_assert_eq(p[3], 12);
+    cr_assert_eq(memcmp(p + 4, "photos/1.jpg", 12), 0);
+    cr_assert_eq(og_rec_decode(p + 16, 26 + 3, &r), 0); /* "new", empty detail */
+    cr_assert(og_str_eq(r.summary, "new"));
+    cr_assert_eq(r.detail.len, 0);
+    cr_assert_eq(l.resp_len, 2 * (4 + 12 + 26 + 3));
+    free(l.resp_body);
+    node_call_t l2 = simple_call("GET", "/d1/list/o.bkt?prefix=photos%2F&after=photos%2F2.jpg");
+    cr_assert_eq(node_call(g_cl, &l2), 0);
+    cr_assert_eq(l2.truncated, 0);
+    cr_assert_eq(l2.resp_len, 4 + 12 + 26 + 3);
+    free(l2.resp_body);
+}
+
+Test(node_client, closed_port_fails_fast)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(sa);
+    cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    cr_assert_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+    close(fd); /* nobody listens there now */
+    char addr[32];
+    snprintf(addr, sizeof(addr), "127.0.0.1:%u", ntohs(sa.sin_port));
+
+    node_call_t calls[2] = {simple_call("GET", "/health"), {.addr = addr, .method = "GET", .path = "/health"}};
+    uint64_t t0 = og_mono_ms();
+    cr_assert_eq(node_call_many(g_cl, calls, 2), 0);
+    cr_assert_lt(og_mono_ms() - t0, 1000);
+    cr_assert_eq(calls[0].rc, 0);
+    cr_assert_eq(calls[0].status, 200);
+    free(calls[0].resp_body);
+    cr_assert_eq(calls[1].rc, NODE_EDOWN);
+    cr_assert_eq(calls[1].status, 0);
+    cr_assert_null(calls[1].resp_body);
+
+    node_call_t badaddr = {.addr = "nonsense", .method = "GET", .path = "/health"};
+    cr_assert_eq(node_call(g_cl, &badaddr), OG_EINVAL);
+}
+
+Test(node_client, hung_node_times_out)
+{
+    /* A listener that never answers: connect succeeds (backlog), the call must time out. */
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(sa);
+    cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    cr_assert_eq(listen(fd, 4), 0);
+    cr_assert_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+    char addr[32];
+    snprintf(addr, sizeof(addr), "127.0.0.1:%u", ntohs(sa.sin_port));
+    node_client_t *quick = node_client_new(300, 2);
+    node_call_t c = {.addr = addr, .method = "GET", .path = "/health"};
+    uint64_t t0 = og_mono_ms();
+    cr_assert_eq(node_call(quick, &c), OG_ETIMEOUT);
+    uint64_t took = og_mono_ms() - t0;
+    cr_assert_geq(took, 290);
+    cr_assert_lt(took, 2000);
+    node_client_free(quick);
+    close(fd);
+}
+
+Test(node_client, stale_pooled_connection_is_retried)
+{
+    node_call_t h = simple_call("GET", "/health");
+    cr_assert_eq(node_call(g_cl, &h), 0);
+    free(h.resp_body);
+    /* Restart the server on the same port: the pooled connection is now dead. */
+    uint16_t port = node_server_port(g_srv);
+    node_server_stop(g_srv);
+    server_start(port);
+    h = simple_call("GET", "/health");
+    cr_assert_eq(node_call(g_cl, &h), 0);
+    cr_assert_eq(h.status, 200);
+    free(h.resp_body);
+}
+
+Test(node_client, corrupt_chunk_not_served)
+{
+    char data[4096], path[128], xhex[17], vol[128];
+    og_header_t hdr;
+    memset(data, 'z', sizeof(data));
+    chunk_path(path, sizeof(path), 77);
+    node_call_t p = put_call(path, data, sizeof(data), &hdr, xhex);
+    cr_assert_eq(node_call(g_cl, &p), 0);
+    cr_assert_eq(p.status, 201);
+    free(p.resp_body);
+    snprintf(vol, sizeof(vol), "%s/d1/vol/00000000.vol", g_dir);
+    int fd = open(vol, O_RDWR);
+    cr_assert_eq(pwrite(fd, "y", 1, 48 + 100), 1);
+    close(fd);
+    node_call_t g = simple_call("GET", path);
+    cr_assert_eq(node_call(g_cl, &g), 0);
+    cr_assert_eq(g.status, 500);
+    cr_assert_eq(g.resp_len, 8);
+    cr_assert_eq(memcmp(g.resp_body, "corrupt\n", 8), 0);
+    free(g.resp_body);
+}

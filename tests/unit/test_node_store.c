@@ -1,0 +1,405 @@
+/* Unit tests for the per-device store (storage-node/node_store.c). */
+#include "node_int.h"
+#include "og_rec.h"
+
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+static char g_dir[64];
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    return remove(path);
+}
+
+static void setup(void)
+{
+    strcpy(g_dir, "/tmp/og_store_XXXXXX");
+    cr_assert_not_null(mkdtemp(g_dir));
+}
+
+static void teardown(void) { nftw(g_dir, rm_one, 16, FTW_DEPTH | FTW_PHYS); }
+
+static node_store_t *open_store(void)
+{
+    char path[128];
+    node_store_t *s = NULL;
+    snprintf(path, sizeof(path), "%s/d1", g_dir);
+    cr_assert_eq(node_store_open(path, &s), 0);
+    return s;
+}
+
+static void fill(void *buf, size_t len, unsigned seed)
+{
+    unsigned char *p = buf;
+    for (size_t i = 0; i < len; i++) {
+        seed = seed * 1103515245u + 12345u;
+        p[i] = (unsigned char)(seed >> 16);
+    }
+}
+
+static void make_id(uint8_t id[NODE_ID_LEN], unsigned n)
+{
+    memset(id, 0, NODE_ID_LEN);
+    id[0] = (uint8_t)(n >> 8);
+    id[1] = (uint8_t)n;
+    id[31] = 0xab;
+}
+
+TestSuite(node_store, .init = setup, .fini = teardown);
+
+Test(node_store, put_get_verify)
+{
+    node_store_t *s = open_store();
+    size_t len = 100000;
+    char *data = malloc(len), *back = malloc(NODE_CHUNK_MAX);
+    uint8_t id[NODE_ID_LEN];
+    fill(data, len, 1);
+    make_id(id, 1);
+    uint64_t h = XXH3_64bits(data, len);
+    cr_assert_eq(node_store_chunk_put(s, id, data, len, h), 0);
+    uint32_t glen;
+    uint64_t gh;
+    cr_assert_eq(node_store_chunk_get(s, id, back, NODE_CHUNK_MAX, &glen, &gh), 0);
+    cr_assert_eq(glen, len);
+    cr_assert_eq(gh, h);
+    cr_assert_eq(memcmp(back, data, len), 0);
+    cr_assert_eq(node_store_chunk_stat(s, id, &glen, &gh), 0);
+    cr_assert_eq(glen, len);
+
+    /* A wrong digest stores nothing. */
+    uint8_t id2[NODE_ID_LEN];
+    make_id(id2, 2);
+    cr_assert_eq(node_store_chunk_put(s, id2, data, len, h ^ 1), OG_EBADDIGEST);
+    cr_assert_eq(node_store_chunk_stat(s, id2, &glen, &gh), OG_ENOTFOUND);
+    cr_assert_eq(node_store_chunk_get(s, id2, back, NODE_CHUNK_MAX, &glen, &gh), OG_ENOTFOUND);
+    cr_assert_eq(node_store_chunk_get(s, id, back, 10, &glen, &gh), OG_ETOOBIG);
+
+    /* Empty chunk works too. */
+    cr_assert_eq(node_store_chunk_put(s, id2, data, 0, XXH3_64bits(data, 0)), 0);
+    cr_assert_eq(node_store_chunk_get(s, id2, back, NODE_CHUNK_MAX, &glen, &gh), 0);
+    cr_assert_eq(glen, 0);
+
+    node_stat_t st;
+    node_store_stat(s, &st);
+    cr_assert_eq(st.chunks, 2);
+    cr_assert_eq(st.chunk_bytes, len);
+    cr_assert_eq(st.volume_bytes, len + 2 * 48);
+
+    cr_assert_eq(node_store_chunk_delete(s, id), 0);
+    cr_assert_eq(node_store_chunk_delete(s, id), OG_ENOTFOUND);
+    cr_assert_eq(node_store_chunk_get(s, id, back, NODE_CHUNK_MAX, &glen, &gh), OG_ENOTFOUND);
+    node_store_stat(s, &st);
+    cr_assert_eq(st.chunks, 1);
+    cr_assert_eq(st.chunk_bytes, 0);
+    node_store_close(s);
+    free(data);
+    free(back);
+}
+
+static void corrupt_at(off_t off)
+{
+    char path[160];
+    snprintf(path, sizeof(path), "%s/d1/vol/00000000.vol", g_dir);
+    int fd = open(path, O_RDWR);
+    cr_assert_geq(fd, 0);
+    unsigned char b;
+    cr_assert_eq(pread(fd, &b, 1, off), 1);
+    b ^= 0x40;
+    cr_assert_eq(pwrite(fd, &b, 1, off), 1);
+    close(fd);
+}
+
+Test(node_store, corruption_detected)
+{
+    node_store_t *s = open_store();
+    char data[5000], back[5000];
+    uint8_t a[NODE_ID_LEN], b[NODE_ID_LEN];
+    fill(data, sizeof(data), 7);
+    make_id(a, 1);
+    make_id(b, 2);
+    cr_assert_eq(node_store_chunk_put(s, a, data, sizeof(data), XXH3_64bits(data, sizeof(data))), 0);
+    cr_assert_eq(node_store_chunk_put(s, b, data, 100, XXH3_64bits(data, 100)), 0);
+    uint32_t len;
+    uint64_t h;
+    corrupt_at(48 + 1234); /* inside a's bytes */
+    memset(back, 0, sizeof(back));
+    cr_assert_eq(node_store_chunk_get(s, a, back, sizeof(back), &len, &h), OG_ECORRUPT);
+    cr_assert_neq(node_store_corrupt_line(s), 0);
+    /* The neighbour is untouched and still served. */
+    cr_assert_eq(node_store_chunk_get(s, b, back, sizeof(back), &len, &h), 0);
+    cr_assert_eq(memcmp(back, data, 100), 0);
+    /* A damaged header (the id in b's header) is caught too. */
+    corrupt_at(48 + 5000 + 4 + 3);
+    cr_assert_eq(node_store_chunk_get(s, b, back, sizeof(back), &len, &h), OG_ECORRUPT);
+    node_store_close(s);
+}
+
+typedef struct {
+    node_store_t *s;
+    const void *data;
+    size_t len;
+    unsigned id;
+    int rc;
+} put_arg_t;
+
+static void *put_thread(void *p)
+{
+    put_arg_t *a = p;
+    uint8_t id[NODE_ID_LEN];
+    make_id(id, a->id);
+    a->rc = node_store_chunk_put(a->s, id, a->data, a->len, XXH3_64bits(a->data, a->len));
+    return NULL;
+}
+
+Test(node_store, duplicate_stored_once)
+{
+    node_store_t *s = open_store();
+    static char data[200000];
+    fill(data, sizeof(data), 3);
+    put_arg_t args[6];
+    pthread_t th[6];
+    for (int i = 0; i < 6; i++) {
+        args[i] = (put_arg_t){s, data, sizeof(data), 42, -1};
+        pthread_create(&th[i], NULL, put_thread, &args[i]);
+    }
+    int stored = 0, dup = 0;
+    for (int i = 0; i < 6; i++) {
+        pthread_join(th[i], NULL);
+        stored += args[i].rc == 0;
+        dup += args[i].rc == OG_EEXIST;
+    }
+    cr_assert_eq(stored, 1);
+    cr_assert_eq(dup, 5);
+    node_stat_t st;
+    node_store_stat(s, &st);
+    cr_assert_eq(st.chunks, 1);
+    cr_assert_eq(st.volume_bytes, sizeof(data) + 48);
+    node_store_close(s);
+}
+
+Test(node_store, concurrent_group_commit)
+{
+    node_store_t *s = open_store();
+    enum { N = 24 };
+    static char data[N][3000];
+    put_arg_t args[N];
+    pthread_t th[N];
+    for (int i = 0; i < N; i++) {
+        fill(data[i], sizeof(data[i]), (unsigned)i + 100);
+        args[i] = (put_arg_t){s, data[i], sizeof(data[i]), (unsigned)i + 1, -1};
+        pthread_create(&th[i], NULL, put_thread, &args[i]);
+    }
+    for (int i = 0; i < N; i++) {
+        pthread_join(th[i], NULL);
+        cr_assert_eq(args[i].rc, 0);
+    }
+    char back[3000];
+    for (int i = 0; i < N; i++) {
+        uint8_t id[NODE_ID_LEN];
+        uint32_t len;
+        uint64_t h;
+        make_id(id, (unsigned)i + 1);
+        cr_assert_eq(node_store_chunk_get(s, id, back, sizeof(back), &len, &h), 0);
+        cr_assert_eq(memcmp(back, data[i], sizeof(back)), 0);
+    }
+    node_store_close(s);
+}
+
+static int rec_put(node_store_t *s, const char *table, const char *key, uint64_t ts, uint64_t tb, uint8_t flags,
+                   const char *summary, const char *detail)
+{
+    og_rec_t r = {flags, ts, tb, og_str(summary), og_str(detail)};
+    char buf[1024];
+    long n = og_rec_encode(&r, buf, sizeof(buf));
+    cr_assert_gt(n, 0);
+    return node_store_rec_put(s, og_str(table), og_str(key), buf, (size_t)n);
+}
+
+static og_rec_t rec_get(node_store_t *s, const char *table, const char *key, char **owner)
+{
+    size_t len;
+    og_rec_t r;
+    cr_assert_eq(node_store_rec_get(s, og_str(table), og_str(key), owner, &len), 0);
+    cr_assert_eq(og_rec_decode(*owner, len, &r), 0);
+    return r;
+}
+
+Test(node_store, records_lww)
+{
+    node_store_t *s = open_store();
+    char *own;
+    cr_assert_eq(rec_put(s, "o.b", "k", 100, 5, 0, "s100", "d100"), 0);
+    cr_assert_eq(rec_put(s, "o.b", "k", 90, 9, 0, "s90", "d90"), OG_EEXIST); /* older: ignored */
+    og_rec_t r = rec_get(s, "o.b", "k", &own);
+    cr_assert_eq(r.ts, 100);
+    cr_assert(og_str_eq(r.summary, "s100"));
+    free(own);
+    cr_assert_eq(rec_put(s, "o.b", "k", 100, 5, 0, "s100", "d100"), OG_EEXIST); /* same write */
+    cr_assert_eq(rec_put(s, "o.b", "k", 100, 6, 0, "tb6", ""), 0);                /* equal ts, bigger tiebreak */
+    cr_assert_eq(rec_put(s, "o.b", "k", 100, 4, 0, "tb4", ""), OG_EEXIST);
+    r = rec_get(s, "o.b", "k", &own);
+    cr_assert(og_str_eq(r.summary, "tb6"));
+    free(own);
+    /* A tombstone wins over older puts and stays readable. */
+    cr_assert_eq(rec_put(s, "o.b", "k", 200, 1, OG_REC_TOMBSTONE, "", ""), 0);
+    cr_assert_eq(rec_put(s, "o.b", "k", 150, 1, 0, "late", ""), OG_EEXIST);
+    r = rec_get(s, "o.b", "k", &own);
+    cr_assert_eq(r.flags, OG_REC_TOMBSTONE);
+    cr_assert_eq(r.ts, 200);
+    free(own);
+    /* Other tables are separate; a malformed record is refused. */
+    size_t len;
+    cr_assert_eq(node_store_rec_get(s, og_str("o.c"), og_str("k"), &own, &len), OG_ENOTFOUND);
+    cr_assert_eq(node_store_rec_put(s, og_str("o.b"), og_str("x"), "junk", 4), OG_EPROTO);
+    node_stat_t st;
+    node_store_stat(s, &st);
+    cr_assert_eq(st.records, 1);
+    node_store_close(s);
+}
+
+typedef struct {
+    char keys[32][32];
+    char sums[32][32];
+    size_t n;
+} listed_t;
+
+static void parse_list(const char *buf, size_t len, listed_t *out)
+{
+    size_t off = 0;
+    out->n = 0;
+    while (off < len) {
+        const unsigned char *p = (const unsigned char *)buf + off;
+        uint32_t kl = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+        memcpy(out->keys[out->n], p + 4, kl);
+        out->keys[out->n][kl] = 0;
+        const unsigned char *rp = p + 4 + kl;
+        uint32_t sl = (uint32_t)rp[18] << 24 | (uint32_t)rp[19] << 16 | (uint32_t)rp[20] << 8 | rp[21];
+        size_t rl = 26 + sl; /* the detail is empty in listings */
+        og_rec_t r;
+        cr_assert_eq(og_rec_decode(rp, rl, &r), 0);
+        cr_assert_eq(r.detail.len, 0);
+        memcpy(out->sums[out->n], r.summary.base, r.summary.len);
+        out->sums[out->n][r.summary.len] = 0;
+        out->n++;
+        off += 4 + kl + rl;
+    }
+    cr_assert_eq(off, len);
+}
+
+static void list(node_store_t *s, const char *prefix, const char *after, size_t limit, listed_t *out, int *trunc)
+{
+    char *buf = NULL;
+    size_t cap = 0, used = 0;
+    cr_assert_eq(node_store_rec_list(s, og_str("t"), og_str(prefix), og_str(after), after != NULL, limit, &buf, &cap,
+                                     &used, trunc),
+                 0);
+    parse_list(buf, used, out);
+    free(buf);
+}
+
+Test(node_store, records_list)
+{
+    node_store_t *s = open_store();
+    const char *keys[] = {"a/1", "a/2", "a/3", "b", "a", "a/22"};
+    for (size_t i = 0; i < 6; i++)
+        cr_assert_eq(rec_put(s, "t", keys[i], 10, 1, 0, keys[i], "big detail"), 0);
+    cr_assert_eq(rec_put(s, "t2", "a/0", 10, 1, 0, "other table", ""), 0);
+    cr_assert_eq(rec_put(s, "t", "a/3", 20, 1, OG_REC_TOMBSTONE, "", ""), 0);
+    listed_t l;
+    int trunc;
+    list(s, "", NULL, 100, &l, &trunc);
+    cr_assert_eq(l.n, 6);
+    cr_assert_eq(trunc, 0);
+    cr_assert_str_eq(l.keys[0], "a");
+    cr_assert_str_eq(l.keys[1], "a/1");
+    cr_assert_str_eq(l.keys[2], "a/2");
+    cr_assert_str_eq(l.keys[3], "a/22");
+    cr_assert_str_eq(l.keys[4], "a/3");
+    cr_assert_str_eq(l.sums[4], ""); /* the tombstone is listed */
+    cr_assert_str_eq(l.keys[5], "b");
+    cr_assert_str_eq(l.sums[5], "b");
+
+    list(s, "a/", NULL, 2, &l, &trunc);
+    cr_assert_eq(l.n, 2);
+    cr_assert_eq(trunc, 1);
+    cr_assert_str_eq(l.keys[1], "a/2");
+    list(s, "a/", "a/2", 2, &l, &trunc);
+    cr_assert_eq(l.n, 2);
+    cr_assert_eq(trunc, 0);
+    cr_assert_str_eq(l.keys[0], "a/22");
+    cr_assert_str_eq(l.keys[1], "a/3");
+    list(s, "a/", "a", 10, &l, &trunc); /* after < prefix */
+    cr_assert_eq(l.n, 4);
+    list(s, "a/", "a/3", 10, &l, &trunc);
+    cr_assert_eq(l.n, 0);
+    cr_assert_eq(trunc, 0);
+    list(s, "a/", "z", 10, &l, &trunc);
+    cr_assert_eq(l.n, 0);
+    list(s, "c", NULL, 10, &l, &trunc);
+    cr_assert_eq(l.n, 0);
+    list(s, "", "a/3", 1, &l, &trunc);
+    cr_assert_eq(l.n, 1);
+    cr_assert_str_eq(l.keys[0], "b");
+    cr_assert_eq(trunc, 0);
+    node_store_close(s);
+}
+
+static int count_chunk(void *arg, const uint8_t id[NODE_ID_LEN], uint32_t len)
+{
+    (*(int *)arg)++;
+    return 0;
+}
+
+Test(node_store, survives_reopen)
+{
+    node_store_t *s = open_store();
+    char data[777], back[777];
+    uint8_t id[NODE_ID_LEN];
+    fill(data, sizeof(data), 9);
+    for (unsigned i = 1; i <= 5; i++) {
+        make_id(id, i);
+        cr_assert_eq(node_store_chunk_put(s, id, data, sizeof(data), XXH3_64bits(data, sizeof(data))), 0);
+    }
+    cr_assert_eq(rec_put(s, "users", "alice", 1, 1, 0, "sum", "secret"), 0);
+    node_store_close(s);
+
+    s = open_store();
+    node_stat_t st;
+    node_store_stat(s, &st);
+    cr_assert_eq(st.chunks, 5);
+    cr_assert_eq(st.chunk_bytes, 5 * sizeof(data));
+    cr_assert_eq(st.records, 1);
+    cr_assert_eq(st.volume_bytes, 5 * (sizeof(data) + 48));
+    uint32_t len;
+    uint64_t h;
+    make_id(id, 3);
+    cr_assert_eq(node_store_chunk_get(s, id, back, sizeof(back), &len, &h), 0);
+    cr_assert_eq(memcmp(back, data, sizeof(data)), 0);
+    /* Appends continue after the existing bytes. */
+    make_id(id, 6);
+    cr_assert_eq(node_store_chunk_put(s, id, data, 10, XXH3_64bits(data, 10)), 0);
+    cr_assert_eq(node_store_chunk_get(s, id, back, sizeof(back), &len, &h), 0);
+    cr_assert_eq(len, 10);
+    char *own;
+    og_rec_t r = rec_get(s, "users", "alice", &own);
+    cr_assert(og_str_eq(r.detail, "secret"));
+    free(own);
+
+    int n = 0, trunc;
+    cr_assert_eq(node_store_chunk_list(s, NULL, 100, count_chunk, &n, &trunc), 0);
+    cr_assert_eq(n, 6);
+    cr_assert_eq(trunc, 0);
+    n = 0;
+    make_id(id, 2);
+    cr_assert_eq(node_store_chunk_list(s, id, 3, count_chunk, &n, &trunc), 0);
+    cr_assert_eq(n, 3);
+    cr_assert_eq(trunc, 1);
+    node_store_close(s);
+}
