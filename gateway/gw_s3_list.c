@@ -1,0 +1,350 @@
+/*
+ * S3 listings: ListBuckets, ListObjects (v1) and ListObjectsV2. Grouping and pagination are
+ * gw_s3_walk() (gw_s3_xml.c); this file reads the query, runs the walk over the bucket's
+ * record table and writes the XML. The router (gw_s3.c) has already authenticated the caller
+ * and, for object listings, checked that the bucket exists and is theirs.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "gw_s3.h"
+#include "gw_s3_xml.h"
+
+#define S3_XMLNS "http://s3.amazonaws.com/doc/2006-03-01/"
+
+/* ---------------------------------------------------------------- ListBuckets */
+
+void gw_s3_list_buckets(gw_s3_req_t *r)
+{
+    gw_xbuf_t b = {0}, after = {0};
+    const char *account = r->user.account;
+    int rc = 0, more = 1;
+
+    gw_xbuf_puts(&b, "<ListAllMyBucketsResult xmlns=\"" S3_XMLNS "\"><Owner>");
+    gw_xbuf_elem(&b, "ID", account, strlen(account));
+    gw_xbuf_elem(&b, "DisplayName", r->user.display_name, strlen(r->user.display_name));
+    gw_xbuf_puts(&b, "</Owner><Buckets>");
+    /* Bucket names are the keys of table "buckets": the listing comes out sorted by name. */
+    while (more && rc == 0) {
+        gw_list_t l;
+        if ((rc = gw_cluster_list(r->gw->cluster, "buckets", (og_str_t){NULL, 0}, (og_str_t){after.buf, after.len},
+                                  GW_S3_PAGE_LIMIT, &l)) != 0)
+            break;
+        for (size_t i = 0; i < l.n && rc == 0; i++) {
+            char owner[sizeof(r->user.account)], created[32];
+            uint64_t created_ns;
+            if (gw_bucket_decode(&l.entries[i].rec, owner, sizeof(owner), &created_ns) != 0) {
+                rc = OG_ECORRUPT; /* never guess about a record we cannot read */
+                break;
+            }
+            if (strcmp(owner, account) != 0)
+                continue;
+            gw_fmt_iso8601(created_ns, created);
+            gw_xbuf_puts(&b, "<Bucket>");
+            gw_xbuf_elem(&b, "Name", l.entries[i].key.base, l.entries[i].key.len);
+            gw_xbuf_elem(&b, "CreationDate", created, strlen(created));
+            gw_xbuf_puts(&b, "</Bucket>");
+        }
+        more = l.truncated;
+        after.len = 0;
+        if (more)
+            gw_xbuf_put(&after, l.next_after.base, l.next_after.len);
+        gw_list_free(&l);
+    }
+    gw_xbuf_puts(&b, "</Buckets></ListAllMyBucketsResult>");
+    if (rc == 0 && (b.oom || after.oom))
+        rc = -ENOMEM;
+    if (rc != 0)
+        gw_s3_error_rc(r, rc);
+    else
+        gw_s3_send_xml(r, 200, NULL, 0, b.buf, b.len);
+    gw_xbuf_free(&after);
+    gw_xbuf_free(&b);
+}
+
+/* ---------------------------------------------------------------- ListObjects (v1, v2) */
+
+typedef struct {
+    gw_xbuf_t prefix, delimiter, marker, token, start_after, max_keys, encoding, fetch_owner;
+    int has_marker, has_token, has_start_after, has_max_keys, has_encoding, has_fetch_owner;
+} list_query_t;
+
+static void list_query_free(list_query_t *q)
+{
+    gw_xbuf_free(&q->prefix);
+    gw_xbuf_free(&q->delimiter);
+    gw_xbuf_free(&q->marker);
+    gw_xbuf_free(&q->token);
+    gw_xbuf_free(&q->start_after);
+    gw_xbuf_free(&q->max_keys);
+    gw_xbuf_free(&q->encoding);
+    gw_xbuf_free(&q->fetch_owner);
+}
+
+static og_str_t xstr(const gw_xbuf_t *b) { return (og_str_t){b->buf, b->len}; }
+
+/* Decodes query parameter `name` (form encoding: '+' is a space) into b. 1 when present, 0 when
+ * absent, OG_EINVAL on a bad escape, -ENOMEM. */
+static int query_param(const gw_s3_req_t *r, const char *name, gw_xbuf_t *b)
+{
+    og_str_t raw;
+    if (!og_query_get(r->info->query, name, &raw))
+        return 0;
+    if (gw_xbuf_put(b, raw.base, raw.len) != 0)
+        return -ENOMEM;
+    long n = og_urldecode(b->buf, b->len, b->buf, b->len, 1);
+    if (n < 0)
+        return OG_EINVAL;
+    b->len = (size_t)n;
+    b->buf[n] = '\0';
+    return 1;
+}
+
+/* Reads every listing parameter. 0, or -1 with the error answered. */
+static int list_query_read(gw_s3_req_t *r, list_query_t *q)
+{
+    struct {
+        const char *name;
+        gw_xbuf_t *buf;
+        int *present;
+    } params[] = {
+        {"prefix", &q->prefix, NULL},
+        {"delimiter", &q->delimiter, NULL},
+        {"marker", &q->marker, &q->has_marker},
+        {"continuation-token", &q->token, &q->has_token},
+        {"start-after", &q->start_after, &q->has_start_after},
+        {"max-keys", &q->max_keys, &q->has_max_keys},
+        {"encoding-type", &q->encoding, &q->has_encoding},
+        {"fetch-owner", &q->fetch_owner, &q->has_fetch_owner},
+    };
+    for (size_t i = 0; i < sizeof(params) / sizeof(params[0]); i++) {
+        int rc = query_param(r, params[i].name, params[i].buf);
+        if (rc < 0) {
+            if (rc == OG_EINVAL)
+                gw_s3_error(r, 400, "InvalidArgument", "A query parameter is not correctly percent-encoded.", NULL);
+            else
+                gw_s3_error_rc(r, rc);
+            return -1;
+        }
+        if (params[i].present != NULL)
+            *params[i].present = rc;
+    }
+    return 0;
+}
+
+/* max-keys: a non-negative decimal; values over the cap mean the cap (as S3 does). */
+static int parse_max_keys(og_str_t v, size_t *out)
+{
+    size_t n = 0;
+    if (v.len == 0)
+        return OG_EINVAL;
+    for (size_t i = 0; i < v.len; i++) {
+        if (v.base[i] < '0' || v.base[i] > '9')
+            return OG_EINVAL;
+        n = n * 10 + (size_t)(v.base[i] - '0');
+        if (n > GW_S3_LIST_MAX)
+            n = GW_S3_LIST_MAX; /* saturate: later digits only make it bigger */
+    }
+    *out = n;
+    return 0;
+}
+
+/* gw_s3_source_t over one bucket's record table. */
+typedef struct {
+    gw_cluster_t *cluster;
+    const char *table;
+} table_source_t;
+
+static int table_fetch(void *ctx, og_str_t prefix, og_str_t after, size_t limit, gw_list_t *out)
+{
+    table_source_t *t = ctx;
+    return gw_cluster_list(t->cluster, t->table, prefix, after, limit, out);
+}
+
+static void table_release(void *ctx, gw_list_t *l) { gw_list_free(l); }
+
+/* Writing one listing document. */
+typedef struct {
+    gw_s3_req_t *r;
+    gw_xbuf_t *b;
+    int url;     /* encoding-type=url */
+    char *tmp;   /* scratch for URL-encoded values */
+    size_t tmpcap;
+} render_t;
+
+/* <name>value</name>, URL-encoded first when the client asked for encoding-type=url. */
+static void put_value(render_t *x, const char *name, og_str_t v)
+{
+    if (!x->url) {
+        gw_xbuf_elem(x->b, name, v.base, v.len);
+        return;
+    }
+    size_t need = 3 * v.len + 1; /* every byte may become %XX */
+    if (need > x->tmpcap) {
+        char *nt = realloc(x->tmp, need);
+        if (nt == NULL) {
+            x->b->oom = 1;
+            return;
+        }
+        x->tmp = nt, x->tmpcap = need;
+    }
+    long n = og_urlencode(v.base, v.len, x->tmp, x->tmpcap, 1);
+    if (n < 0) {
+        x->b->oom = 1;
+        return;
+    }
+    gw_xbuf_elem(x->b, name, x->tmp, (size_t)n);
+}
+
+/* One <Contents> entry. 0 or OG_ECORRUPT when the stored summary does not decode. */
+static int put_contents(render_t *x, const gw_s3_item_t *it, int with_owner)
+{
+    og_rec_t rec = {.summary = it->summary};
+    gw_meta_t m;
+    char etag[48], mtime[32];
+    if (gw_meta_decode(&rec, &m) != 0)
+        return OG_ECORRUPT;
+    size_t elen = gw_meta_etag(&m, etag);
+    gw_fmt_iso8601(m.mtime_ns, mtime);
+    gw_xbuf_puts(x->b, "<Contents>");
+    put_value(x, "Key", it->key);
+    gw_xbuf_elem(x->b, "LastModified", mtime, strlen(mtime));
+    gw_xbuf_elem(x->b, "ETag", etag, elen);
+    gw_xbuf_printf(x->b, "<Size>%llu</Size>", (unsigned long long)m.size);
+    if (with_owner) {
+        const gw_user_t *u = &x->r->user;
+        int mine = og_str_eq(m.owner, u->account);
+        gw_xbuf_puts(x->b, "<Owner>");
+        gw_xbuf_elem(x->b, "ID", m.owner.base, m.owner.len);
+        if (mine)
+            gw_xbuf_elem(x->b, "DisplayName", u->display_name, strlen(u->display_name));
+        else
+            gw_xbuf_elem(x->b, "DisplayName", m.owner.base, m.owner.len);
+        gw_xbuf_puts(x->b, "</Owner>");
+    }
+    gw_xbuf_puts(x->b, "<StorageClass>STANDARD</StorageClass></Contents>");
+    gw_meta_free(&m);
+    return 0;
+}
+
+/* The whole ListBucketResult document. 0 or OG_ECORRUPT. */
+static int render_listing(render_t *x, int v2, const list_query_t *q, size_t max_keys, const gw_s3_walk_t *w)
+{
+    gw_xbuf_t *b = x->b;
+    gw_s3_req_t *r = x->r;
+    og_str_t last = w->n ? w->items[w->n - 1].key : (og_str_t){NULL, 0};
+    int with_owner = !v2 || (q->has_fetch_owner && og_str_eq(xstr(&q->fetch_owner), "true"));
+
+    gw_xbuf_puts(b, "<ListBucketResult xmlns=\"" S3_XMLNS "\">");
+    gw_xbuf_elem(b, "Name", r->bucket, strlen(r->bucket));
+    put_value(x, "Prefix", xstr(&q->prefix));
+    if (!v2) {
+        put_value(x, "Marker", xstr(&q->marker));
+        /* S3 sends NextMarker only with a delimiter; without one the last Key is the marker. */
+        if (w->truncated && q->delimiter.len)
+            put_value(x, "NextMarker", last);
+    } else {
+        if (q->has_token)
+            gw_xbuf_elem(b, "ContinuationToken", q->token.buf, q->token.len);
+        if (w->truncated) {
+            size_t cap = last.len / 3 * 4 + 8;
+            char *tok = malloc(cap);
+            long n = tok ? gw_s3_token_encode(last, tok, cap) : -ENOMEM;
+            if (n < 0)
+                b->oom = 1;
+            else
+                gw_xbuf_elem(b, "NextContinuationToken", tok, (size_t)n);
+            free(tok);
+        }
+        gw_xbuf_printf(b, "<KeyCount>%zu</KeyCount>", w->n);
+        if (q->has_start_after)
+            put_value(x, "StartAfter", xstr(&q->start_after));
+    }
+    gw_xbuf_printf(b, "<MaxKeys>%zu</MaxKeys>", max_keys);
+    if (q->delimiter.len)
+        put_value(x, "Delimiter", xstr(&q->delimiter));
+    if (x->url)
+        gw_xbuf_puts(b, "<EncodingType>url</EncodingType>");
+    gw_xbuf_printf(b, "<IsTruncated>%s</IsTruncated>", w->truncated ? "true" : "false");
+    for (size_t i = 0; i < w->n; i++)
+        if (!w->items[i].is_prefix && put_contents(x, &w->items[i], with_owner) != 0)
+            return OG_ECORRUPT;
+    for (size_t i = 0; i < w->n; i++) {
+        if (!w->items[i].is_prefix)
+            continue;
+        gw_xbuf_puts(b, "<CommonPrefixes>");
+        put_value(x, "Prefix", w->items[i].key);
+        gw_xbuf_puts(b, "</CommonPrefixes>");
+    }
+    gw_xbuf_puts(b, "</ListBucketResult>");
+    return 0;
+}
+
+void gw_s3_list_objects(gw_s3_req_t *r, int v2)
+{
+    list_query_t q = {0};
+    gw_xbuf_t b = {0}, after = {0};
+    gw_s3_walk_t w = {0};
+    render_t x = {.r = r, .b = &b};
+    size_t max_keys = GW_S3_LIST_MAX;
+    char table[3 + sizeof(r->bucket)];
+    int rc;
+
+    if (list_query_read(r, &q) != 0)
+        goto out_free;
+    if (q.has_max_keys && parse_max_keys(xstr(&q.max_keys), &max_keys) != 0) {
+        gw_s3_error(r, 400, "InvalidArgument", "Provided max-keys not an integer or within integer range", NULL);
+        goto out_free;
+    }
+    if (q.has_encoding) {
+        if (!og_str_eq(xstr(&q.encoding), "url")) {
+            gw_s3_error(r, 400, "InvalidArgument", "Invalid Encoding Method specified in Request", NULL);
+            goto out_free;
+        }
+        x.url = 1;
+    }
+    /* Where the page starts: v1 after the marker; v2 after the token's key, else start-after. */
+    if (!v2) {
+        gw_xbuf_put(&after, q.marker.buf, q.marker.len);
+    } else if (q.has_token) {
+        long n = OG_EINVAL;
+        /* The decoded key is shorter than the token: the token's length is room enough. */
+        if (q.token.len > 0 && gw_xbuf_put(&after, q.token.buf, q.token.len) == 0)
+            n = gw_s3_token_decode(xstr(&q.token), after.buf, after.len);
+        if (after.oom) {
+            gw_s3_error_rc(r, -ENOMEM);
+            goto out_free;
+        }
+        if (n < 0) {
+            gw_s3_error(r, 400, "InvalidArgument", "The continuation token provided is incorrect", NULL);
+            goto out_free;
+        }
+        after.len = (size_t)n;
+    } else {
+        gw_xbuf_put(&after, q.start_after.buf, q.start_after.len);
+    }
+    if (after.oom) {
+        gw_s3_error_rc(r, -ENOMEM);
+        goto out_free;
+    }
+
+    snprintf(table, sizeof(table), "o.%s", r->bucket);
+    table_source_t ts = {r->gw->cluster, table};
+    gw_s3_source_t src = {table_fetch, table_release, &ts};
+    if ((rc = gw_s3_walk(&src, xstr(&q.prefix), xstr(&q.delimiter), xstr(&after), max_keys, &w)) != 0 ||
+        (rc = render_listing(&x, v2, &q, max_keys, &w)) != 0) {
+        gw_s3_error_rc(r, rc == OG_EPROTO ? OG_ECORRUPT : rc);
+        goto out_free;
+    }
+    if (b.oom)
+        gw_s3_error_rc(r, -ENOMEM);
+    else
+        gw_s3_send_xml(r, 200, NULL, 0, b.buf, b.len);
+out_free:
+    gw_s3_walk_free(&w);
+    free(x.tmp);
+    gw_xbuf_free(&after);
+    gw_xbuf_free(&b);
+    list_query_free(&q);
+}

@@ -1,0 +1,607 @@
+/*
+ * DeleteObjects (POST /bucket?delete) and CopyObject (PUT with x-amz-copy-source).
+ *
+ * The router (gw_s3.c) has authenticated the caller and checked that the request's bucket
+ * exists and is theirs; a copy's source bucket is checked here.
+ *
+ * A delete writes a tombstone per key. A copy writes a new record that lists the source's
+ * chunks (content-addressed, so no data moves) with the same size and ETag and a new mtime.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <strings.h>
+#include <time.h>
+
+#include <openssl/evp.h>
+
+#include "gw_s3.h"
+#include "gw_s3_xml.h"
+
+#define S3_XMLNS "http://s3.amazonaws.com/doc/2006-03-01/"
+#define DELETE_BODY_MAX (1u << 20)
+#define DELETE_THREADS 8   /* quorum writes in flight per DeleteObjects request */
+#define USER_META_MAX 2048 /* S3's limit on x-amz-meta-* names and values together */
+
+static void table_name(const char *bucket, char out[3 + 64]) { snprintf(out, 3 + 64, "o.%s", bucket); }
+
+/* ---------------------------------------------------------------- body integrity */
+
+/* CRC-32 (reflected polynomial poly: 0xEDB88320 for CRC32, 0x82F63B78 for CRC32C). */
+static uint32_t crc32_any(uint32_t poly, const void *data, size_t len)
+{
+    uint32_t table[256], crc = 0xffffffffu;
+    const unsigned char *p = data;
+    for (uint32_t i = 0; i < 256; i++) {
+        uint32_t c = i;
+        for (int k = 0; k < 8; k++)
+            c = (c & 1) ? (c >> 1) ^ poly : c >> 1;
+        table[i] = c;
+    }
+    for (size_t i = 0; i < len; i++)
+        crc = table[(crc ^ p[i]) & 0xff] ^ (crc >> 8);
+    return crc ^ 0xffffffffu;
+}
+
+/* Digest of body by name ("md5", "sha1", "sha256", "crc32", "crc32c") into out. Its length. */
+static size_t body_digest(const char *alg, const void *body, size_t len, unsigned char out[EVP_MAX_MD_SIZE])
+{
+    const EVP_MD *md = strcmp(alg, "md5") == 0 ? EVP_md5() : strcmp(alg, "sha1") == 0 ? EVP_sha1()
+                                                      : strcmp(alg, "sha256") == 0 ? EVP_sha256()
+                                                                                   : NULL;
+    unsigned int n = 0;
+    if (md != NULL)
+        return EVP_Digest(body, len, out, &n, md, NULL) == 1 ? n : 0;
+    uint32_t crc = crc32_any(strcmp(alg, "crc32") == 0 ? 0xEDB88320u : 0x82F63B78u, body, len);
+    out[0] = (unsigned char)(crc >> 24), out[1] = (unsigned char)(crc >> 16), out[2] = (unsigned char)(crc >> 8),
+    out[3] = (unsigned char)crc;
+    return 4;
+}
+
+/* Checks every integrity statement the client made about the body: the signed
+ * x-amz-content-sha256, Content-MD5 and x-amz-checksum-*. 0, or -1 with the error answered. */
+static int check_body(gw_s3_req_t *r, const char *body, size_t len)
+{
+    static const struct {
+        const char *header, *alg, *mismatch;
+    } sums[] = {
+        {"content-md5", "md5", NULL},
+        {"x-amz-checksum-crc32", "crc32", "The CRC32 you specified did not match the calculated checksum."},
+        {"x-amz-checksum-crc32c", "crc32c", "The CRC32C you specified did not match the calculated checksum."},
+        {"x-amz-checksum-sha1", "sha1", "The SHA1 you specified did not match the calculated checksum."},
+        {"x-amz-checksum-sha256", "sha256", "The SHA256 you specified did not match the calculated checksum."},
+    };
+    unsigned char got[EVP_MAX_MD_SIZE], want[EVP_MAX_MD_SIZE];
+
+    if (r->auth.payload == AUTH_PAYLOAD_SHA256 &&
+        (body_digest("sha256", body, len, got) != 32 || memcmp(got, r->auth.payload_sha256, 32) != 0)) {
+        gw_s3_error(r, 400, "XAmzContentSHA256Mismatch", NULL, NULL);
+        return -1;
+    }
+    for (size_t i = 0; i < sizeof(sums) / sizeof(sums[0]); i++) {
+        og_str_t v = gw_req_header(r->http, sums[i].header);
+        if (v.base == NULL)
+            continue;
+        size_t n = body_digest(sums[i].alg, body, len, got);
+        long wn = gw_s3_b64_decode(v, want, sizeof(want));
+        if (wn != (long)n) {
+            gw_s3_error(r, 400, i == 0 ? "InvalidDigest" : "InvalidRequest",
+                        i == 0 ? NULL : "Value for the x-amz-checksum header is invalid.", NULL);
+            return -1;
+        }
+        if (n == 0 || memcmp(got, want, n) != 0) {
+            gw_s3_error(r, 400, "BadDigest", sums[i].mismatch, NULL);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Reads the whole body (at most max bytes) into *out (malloc'd, the caller frees). 0,
+ * OG_ETOOBIG, -ENOMEM, or a gw_req_read error (GW_EBODY, GW_EABORTED). */
+static int read_body(gw_s3_req_t *r, size_t max, char **out, size_t *len)
+{
+    int64_t clen = r->info->content_length;
+    size_t cap = clen > 0 && (uint64_t)clen <= max ? (size_t)clen : 16384, n = 0;
+    char *buf = NULL;
+    int rc = 0;
+
+    if (clen > 0 && (uint64_t)clen > max)
+        return OG_ETOOBIG;
+    if ((buf = malloc(cap + 1)) == NULL)
+        return -ENOMEM;
+    for (;;) {
+        if (n == cap) {
+            /* One byte past max proves the body too big without reading it all. */
+            if (cap > max) {
+                rc = OG_ETOOBIG;
+                goto out_free_buf;
+            }
+            cap = cap * 2 > max ? max + 1 : cap * 2;
+            char *nb = realloc(buf, cap + 1);
+            if (nb == NULL) {
+                rc = -ENOMEM;
+                goto out_free_buf;
+            }
+            buf = nb;
+        }
+        ssize_t got = gw_req_read(r->http, buf + n, cap - n);
+        if (got < 0) {
+            rc = (int)got;
+            goto out_free_buf;
+        }
+        if (got == 0)
+            break;
+        n += (size_t)got;
+    }
+    if (n > max) {
+        rc = OG_ETOOBIG;
+        goto out_free_buf;
+    }
+    *out = buf;
+    *len = n;
+    return 0;
+
+out_free_buf:
+    free(buf);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- DeleteObjects */
+
+typedef struct {
+    gw_cluster_t *cluster;
+    const char *table;
+    const gw_s3_delete_t *d;
+    int *results;  /* per object: 0 deleted, or an error code */
+    size_t stride; /* thread t handles objects t, t + stride, ... */
+} delete_job_t;
+
+typedef struct {
+    delete_job_t *job;
+    size_t first;
+    pthread_t thread;
+} delete_worker_t;
+
+static int delete_one(delete_job_t *job, const gw_s3_delobj_t *o)
+{
+    og_rec_t rec = {.flags = OG_REC_TOMBSTONE};
+    if (o->key.len > GW_S3_KEY_MAX)
+        return OG_ETOOBIG;
+    /* Objects are not versioned: "null" names the only version there is. */
+    if (o->version_id.base != NULL && !og_str_eq(o->version_id, "null"))
+        return OG_ENOTFOUND;
+    gw_cluster_stamp(job->cluster, &rec.ts, &rec.tiebreak);
+    return gw_cluster_rec_put(job->cluster, job->table, o->key, &rec);
+}
+
+static void *delete_worker(void *arg)
+{
+    delete_worker_t *w = arg;
+    for (size_t i = w->first; i < w->job->d->n; i += w->job->stride)
+        w->job->results[i] = delete_one(w->job, &w->job->d->objects[i]);
+    return NULL;
+}
+
+/* Deletes every object, DELETE_THREADS at a time (each one is a quorum round trip). A thread
+ * that cannot be started leaves its share to the calling thread. */
+static void delete_all(delete_job_t *job)
+{
+    delete_worker_t workers[DELETE_THREADS];
+    size_t nthreads = job->d->n < DELETE_THREADS ? job->d->n : DELETE_THREADS;
+    int started[DELETE_THREADS] = {0};
+
+    job->stride = nthreads;
+    for (size_t t = 1; t < nthreads; t++) {
+        workers[t] = (delete_worker_t){job, t, 0};
+        started[t] = pthread_create(&workers[t].thread, NULL, delete_worker, &workers[t]) == 0;
+    }
+    workers[0] = (delete_worker_t){job, 0, 0};
+    delete_worker(&workers[0]);
+    for (size_t t = 1; t < nthreads; t++) {
+        if (started[t])
+            pthread_join(workers[t].thread, NULL);
+        else
+            delete_worker(&workers[t]);
+    }
+}
+
+static void delete_error_info(int rc, const char **code, const char **msg)
+{
+    switch (rc) {
+    case OG_ETOOBIG: *code = "KeyTooLongError", *msg = "Your key is too long."; break;
+    case OG_ENOTFOUND: *code = "NoSuchVersion", *msg = "The specified version does not exist."; break;
+    case OG_EQUORUM:
+    case OG_ETIMEOUT:
+        *code = "ServiceUnavailable", *msg = "Not enough storage replicas are reachable to serve this request.";
+        break;
+    default: *code = "InternalError", *msg = "We encountered an internal error. Please try again."; break;
+    }
+}
+
+static void delete_render(gw_xbuf_t *b, const gw_s3_delete_t *d, const int *results)
+{
+    gw_xbuf_puts(b, "<DeleteResult xmlns=\"" S3_XMLNS "\">");
+    for (size_t i = 0; i < d->n; i++) {
+        const gw_s3_delobj_t *o = &d->objects[i];
+        const char *code, *msg;
+        if (results[i] == 0 && d->quiet)
+            continue; /* quiet mode reports only failures */
+        gw_xbuf_puts(b, results[i] == 0 ? "<Deleted>" : "<Error>");
+        gw_xbuf_elem(b, "Key", o->key.base, o->key.len);
+        if (o->version_id.base != NULL)
+            gw_xbuf_elem(b, "VersionId", o->version_id.base, o->version_id.len);
+        if (results[i] == 0) {
+            gw_xbuf_puts(b, "</Deleted>");
+            continue;
+        }
+        delete_error_info(results[i], &code, &msg);
+        gw_xbuf_elem(b, "Code", code, strlen(code));
+        gw_xbuf_elem(b, "Message", msg, strlen(msg));
+        gw_xbuf_puts(b, "</Error>");
+    }
+    gw_xbuf_puts(b, "</DeleteResult>");
+}
+
+void gw_s3_delete_objects(gw_s3_req_t *r)
+{
+    char *body = NULL, table[3 + 64];
+    size_t len = 0;
+    gw_s3_delete_t d;
+    gw_xbuf_t b = {0};
+    int rc;
+
+    if (r->auth.payload == AUTH_PAYLOAD_STREAMING) {
+        gw_s3_error(r, 501, "NotImplemented", "aws-chunked request bodies are not supported for DeleteObjects.",
+                    NULL);
+        return;
+    }
+    if ((rc = read_body(r, DELETE_BODY_MAX, &body, &len)) != 0) {
+        if (rc == GW_EABORTED)
+            return; /* the client is gone: nobody to answer */
+        if (rc == OG_ETOOBIG)
+            gw_s3_error(r, 400, "MalformedXML", "The DeleteObjects request body is larger than 1 MiB.", NULL);
+        else if (rc == GW_EBODY)
+            gw_s3_error(r, 400, "IncompleteBody", NULL, NULL);
+        else
+            gw_s3_error_rc(r, rc);
+        return;
+    }
+    if (check_body(r, body, len) != 0)
+        goto out_free_body;
+    if ((rc = gw_s3_delete_parse(body, len, &d)) != 0) {
+        if (rc == OG_EPROTO)
+            gw_s3_error(r, 400, "MalformedXML", NULL, NULL);
+        else
+            gw_s3_error_rc(r, rc);
+        goto out_free_body;
+    }
+    int *results = calloc(d.n, sizeof(int));
+    if (results == NULL) {
+        gw_s3_error_rc(r, -ENOMEM);
+        goto out_free_parsed;
+    }
+    table_name(r->bucket, table);
+    delete_job_t job = {r->gw->cluster, table, &d, results, 0};
+    delete_all(&job);
+    delete_render(&b, &d, results);
+    if (b.oom)
+        gw_s3_error_rc(r, -ENOMEM);
+    else
+        gw_s3_send_xml(r, 200, NULL, 0, b.buf, b.len);
+    gw_xbuf_free(&b);
+    free(results);
+out_free_parsed:
+    gw_s3_delete_free(&d);
+out_free_body:
+    free(body);
+}
+
+/* ---------------------------------------------------------------- CopyObject */
+
+typedef struct {
+    char bucket[64];
+    char *key; /* decoded, malloc'd */
+    size_t key_len;
+    og_str_t version_id; /* raw, base NULL when absent */
+} copy_source_t;
+
+/* Parses x-amz-copy-source: "[/]bucket/key[?versionId=v]", the key percent-encoded.
+ * 0, OG_EINVAL or -ENOMEM. */
+static int copy_source_parse(og_str_t v, copy_source_t *s)
+{
+    memset(s, 0, sizeof(*s));
+    const char *q = memchr(v.base, '?', v.len);
+    og_str_t path = {v.base, q ? (size_t)(q - v.base) : v.len};
+    if (q != NULL) {
+        og_str_t query = {q + 1, v.len - path.len - 1};
+        if (!og_query_get(query, "versionId", &s->version_id))
+            return OG_EINVAL;
+    }
+    char *dec = malloc(path.len + 1);
+    if (dec == NULL)
+        return -ENOMEM;
+    long n = og_urldecode(path.base, path.len, dec, path.len, 0);
+    if (n < 0) {
+        free(dec);
+        return OG_EINVAL;
+    }
+    const char *p = dec, *end = dec + n;
+    if (p < end && *p == '/')
+        p++;
+    const char *slash = memchr(p, '/', (size_t)(end - p));
+    if (slash == NULL || slash == p || (size_t)(slash - p) >= sizeof(s->bucket) || slash + 1 == end ||
+        (size_t)(end - slash - 1) > GW_S3_KEY_MAX) {
+        free(dec);
+        return OG_EINVAL;
+    }
+    memcpy(s->bucket, p, (size_t)(slash - p));
+    s->bucket[slash - p] = '\0';
+    /* The key moves to the front of the buffer, which then belongs to s. */
+    s->key_len = (size_t)(end - slash - 1);
+    memmove(dec, slash + 1, s->key_len);
+    dec[s->key_len] = '\0';
+    s->key = dec;
+    return 0;
+}
+
+/* Does an If-Match style list ("*", or comma-separated, optionally weak, quoted ETags) name
+ * etag (quoted)? */
+static int etag_listed(og_str_t list, const char *etag, size_t elen)
+{
+    const char *p = list.base, *end = list.base + list.len;
+    og_str_t bare = {etag + 1, elen - 2};
+    while (p < end) {
+        const char *comma = memchr(p, ',', (size_t)(end - p));
+        const char *s = p, *e = comma ? comma : end;
+        p = comma ? comma + 1 : end;
+        while (s < e && (*s == ' ' || *s == '\t'))
+            s++;
+        while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
+            e--;
+        if (e - s >= 2 && s[0] == 'W' && s[1] == '/')
+            s += 2;
+        if (e - s >= 2 && *s == '"' && e[-1] == '"')
+            s++, e--;
+        og_str_t tok = {s, (size_t)(e - s)};
+        if (og_str_eq(tok, "*") || (tok.len == bare.len && memcmp(tok.base, bare.base, bare.len) == 0))
+            return 1;
+    }
+    return 0;
+}
+
+/* An HTTP date (RFC 1123, or ISO 8601 as some clients send) in Unix seconds. 0 or OG_EINVAL. */
+static int parse_http_date(og_str_t v, int64_t *out)
+{
+    char buf[64];
+    struct tm tm;
+    const char *end;
+    if (v.len == 0 || v.len >= sizeof(buf))
+        return OG_EINVAL;
+    memcpy(buf, v.base, v.len);
+    buf[v.len] = '\0';
+    memset(&tm, 0, sizeof(tm));
+    if ((end = strptime(buf, "%a, %d %b %Y %H:%M:%S GMT", &tm)) == NULL || *end != '\0') {
+        memset(&tm, 0, sizeof(tm));
+        if ((end = strptime(buf, "%Y-%m-%dT%H:%M:%S", &tm)) == NULL)
+            return OG_EINVAL;
+    }
+    *out = (int64_t)timegm(&tm);
+    return 0;
+}
+
+/* x-amz-copy-source-if-* against the source. 1 when the copy may go ahead. As S3 does, a
+ * matching if-match overrides a failing if-unmodified-since, a present if-none-match overrides
+ * if-modified-since, and an unparsable date is ignored. */
+static int copy_preconditions_hold(gw_s3_req_t *r, const char *etag, size_t elen, uint64_t mtime_ns)
+{
+    og_str_t im = gw_req_header(r->http, "x-amz-copy-source-if-match");
+    og_str_t inm = gw_req_header(r->http, "x-amz-copy-source-if-none-match");
+    og_str_t ims = gw_req_header(r->http, "x-amz-copy-source-if-modified-since");
+    og_str_t ius = gw_req_header(r->http, "x-amz-copy-source-if-unmodified-since");
+    int64_t mtime = (int64_t)(mtime_ns / 1000000000u), t;
+
+    if (im.base != NULL) {
+        if (!etag_listed(im, etag, elen))
+            return 0;
+    } else if (ius.base != NULL && parse_http_date(ius, &t) == 0 && mtime > t) {
+        return 0;
+    }
+    if (inm.base != NULL) {
+        if (etag_listed(inm, etag, elen))
+            return 0;
+    } else if (ims.base != NULL && parse_http_date(ims, &t) == 0 && mtime <= t) {
+        return 0;
+    }
+    return 1;
+}
+
+/* The headers a REPLACE copy stores, taken from this request like a PUT does: x-amz-meta-*
+ * (names lowercased into *names) and the standard ones; *ctype from Content-Type. The caller
+ * frees *out and *names. 0, -ENOMEM or OG_ETOOBIG (user metadata over USER_META_MAX). */
+static int replace_headers(gw_s3_req_t *r, og_header_t **out, size_t *n, char **names, og_str_t *ctype)
+{
+    static const char *const standard[] = {"Cache-Control", "Content-Disposition", "Content-Encoding",
+                                           "Content-Language", "Expires"};
+    const gw_reqinfo_t *info = r->info;
+    size_t names_len = 0, k = 0, meta_bytes = 0;
+    og_header_t *hdrs;
+    char *nb, *np;
+
+    *ctype = OG_STR_LIT("binary/octet-stream");
+    for (size_t i = 0; i < info->num_headers; i++)
+        names_len += info->headers[i].name.len;
+    hdrs = malloc((info->num_headers + 1) * sizeof(*hdrs));
+    nb = np = malloc(names_len + 1);
+    if (hdrs == NULL || nb == NULL) {
+        free(hdrs);
+        free(nb);
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < info->num_headers; i++) {
+        og_str_t name = info->headers[i].name, value = info->headers[i].value;
+        if (name.len > 11 && strncasecmp(name.base, "x-amz-meta-", 11) == 0) {
+            for (size_t j = 0; j < name.len; j++)
+                np[j] = (char)(name.base[j] >= 'A' && name.base[j] <= 'Z' ? name.base[j] + 32 : name.base[j]);
+            hdrs[k++] = (og_header_t){{np, name.len}, value};
+            np += name.len;
+            meta_bytes += name.len - 11 + value.len;
+        } else if (og_str_ieq(name, "content-type")) {
+            if (value.len > 0)
+                *ctype = value;
+        } else {
+            for (size_t j = 0; j < sizeof(standard) / sizeof(standard[0]); j++)
+                if (og_str_ieq(name, standard[j])) {
+                    hdrs[k++] = (og_header_t){og_str(standard[j]), value};
+                    break;
+                }
+        }
+    }
+    if (meta_bytes > USER_META_MAX) {
+        free(hdrs);
+        free(nb);
+        return OG_ETOOBIG;
+    }
+    *out = hdrs, *n = k, *names = nb;
+    return 0;
+}
+
+/* Reads the source object's record into *m (decoded; *recbuf owns its bytes: the caller frees
+ * both on success). 0, or -1 with the error answered and nothing left to free. */
+static int copy_read_source(gw_s3_req_t *r, const copy_source_t *src, gw_meta_t *m, char **recbuf)
+{
+    char table[3 + 64], owner[sizeof(r->user.account)];
+    og_rec_t rec;
+    int rc;
+
+    /* The request's own bucket was checked by the router; another one is checked here. */
+    if (strcmp(src->bucket, r->bucket) != 0) {
+        rc = gw_bucket_lookup(r->gw, src->bucket, owner, sizeof(owner), NULL);
+        if (rc == OG_ENOTFOUND) {
+            gw_s3_error(r, 404, "NoSuchBucket", "The specified source bucket does not exist.", NULL);
+            return -1;
+        }
+        if (rc != 0) {
+            gw_s3_error_rc(r, rc == OG_EPROTO ? OG_ECORRUPT : rc);
+            return -1;
+        }
+        if (strcmp(owner, r->user.account) != 0) {
+            gw_s3_error(r, 403, "AccessDenied", NULL, NULL);
+            return -1;
+        }
+    }
+    table_name(src->bucket, table);
+    rc = gw_cluster_rec_get(r->gw->cluster, table, (og_str_t){src->key, src->key_len}, &rec, recbuf);
+    if (rc == 0 && (rec.flags & OG_REC_TOMBSTONE))
+        rc = OG_ENOTFOUND;
+    if (rc == 0 && gw_meta_decode(&rec, m) != 0)
+        rc = OG_ECORRUPT;
+    if (rc == 0)
+        return 0;
+    free(*recbuf);
+    *recbuf = NULL;
+    if (rc == OG_ENOTFOUND)
+        gw_s3_error(r, 404, "NoSuchKey", "The specified source key does not exist.", NULL);
+    else
+        gw_s3_error_rc(r, rc);
+    return -1;
+}
+
+void gw_s3_copy_object(gw_s3_req_t *r)
+{
+    copy_source_t src;
+    gw_meta_t m;
+    og_header_t *new_hdrs = NULL;
+    char *recbuf = NULL, *names = NULL, *summary = NULL, *detail = NULL, table[3 + 64], etag[48], mtime[32];
+    size_t slen, dlen;
+    gw_xbuf_t b = {0};
+    int rc, replace = 0;
+
+    if ((rc = copy_source_parse(gw_req_header(r->http, "x-amz-copy-source"), &src)) != 0) {
+        if (rc == OG_EINVAL)
+            gw_s3_error(r, 400, "InvalidArgument",
+                        "Copy Source must mention the source bucket and key: sourcebucket/sourcekey", NULL);
+        else
+            gw_s3_error_rc(r, rc);
+        return;
+    }
+    if (src.version_id.base != NULL && !og_str_eq(src.version_id, "null")) {
+        gw_s3_error(r, 400, "InvalidArgument", "Invalid version id specified", NULL);
+        goto out_free_src;
+    }
+    og_str_t directive = gw_req_header(r->http, "x-amz-metadata-directive");
+    if (directive.base != NULL) {
+        if (og_str_ieq(directive, "REPLACE")) {
+            replace = 1;
+        } else if (!og_str_ieq(directive, "COPY")) {
+            gw_s3_error(r, 400, "InvalidArgument", "Unknown metadata directive.", NULL);
+            goto out_free_src;
+        }
+    }
+    if (!replace && strcmp(src.bucket, r->bucket) == 0 && src.key_len == r->key_len &&
+        memcmp(src.key, r->key, r->key_len) == 0) {
+        gw_s3_error(r, 400, "InvalidRequest",
+                    "This copy request is illegal because it is trying to copy an object to itself without changing "
+                    "the object's metadata, storage class, website redirect location or encryption attributes.",
+                    NULL);
+        goto out_free_src;
+    }
+    if (copy_read_source(r, &src, &m, &recbuf) != 0)
+        goto out_free_src;
+
+    size_t elen = gw_meta_etag(&m, etag);
+    if (!copy_preconditions_hold(r, etag, elen, m.mtime_ns)) {
+        gw_s3_error(r, 412, "PreconditionFailed", NULL, NULL);
+        goto out_free_meta;
+    }
+    if (replace) {
+        rc = replace_headers(r, &new_hdrs, &m.num_headers, &names, &m.content_type);
+        if (rc == OG_ETOOBIG) {
+            gw_s3_error(r, 400, "MetadataTooLarge", "Your metadata headers exceed the maximum allowed metadata size.",
+                        NULL);
+            goto out_free_meta;
+        }
+        if (rc != 0) {
+            gw_s3_error_rc(r, rc);
+            goto out_free_meta;
+        }
+        m.headers = new_hdrs;
+    }
+    /* Same bytes (chunk list or inline data), size and ETag; new owner and mtime. */
+    og_rec_t rec = {0};
+    gw_cluster_stamp(r->gw->cluster, &rec.ts, &rec.tiebreak);
+    m.mtime_ns = rec.ts;
+    m.owner = og_str(r->user.account);
+    if ((rc = gw_meta_encode(&m, &summary, &slen, &detail, &dlen)) != 0) {
+        gw_s3_error_rc(r, rc);
+        goto out_free_meta;
+    }
+    rec.summary = (og_str_t){summary, slen};
+    rec.detail = (og_str_t){detail, dlen};
+    table_name(r->bucket, table);
+    if ((rc = gw_cluster_rec_put(r->gw->cluster, table, (og_str_t){r->key, r->key_len}, &rec)) != 0) {
+        gw_s3_error_rc(r, rc);
+        goto out_free_encoded;
+    }
+    gw_fmt_iso8601(m.mtime_ns, mtime);
+    gw_xbuf_puts(&b, "<CopyObjectResult xmlns=\"" S3_XMLNS "\">");
+    gw_xbuf_elem(&b, "LastModified", mtime, strlen(mtime));
+    gw_xbuf_elem(&b, "ETag", etag, elen);
+    gw_xbuf_puts(&b, "</CopyObjectResult>");
+    if (b.oom)
+        gw_s3_error_rc(r, -ENOMEM);
+    else
+        gw_s3_send_xml(r, 200, NULL, 0, b.buf, b.len);
+    gw_xbuf_free(&b);
+out_free_encoded:
+    free(summary);
+    free(detail);
+out_free_meta:
+    free(new_hdrs);
+    free(names);
+    gw_meta_free(&m);
+    free(recbuf);
+out_free_src:
+    free(src.key);
+}
