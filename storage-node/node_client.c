@@ -61,6 +61,8 @@ typedef struct {
     int head_only;
     int keepalive;
     int body_owned; /* resp_body was malloc'd here */
+    int discard;    /* an error body read into a private buffer, dropped at the end: the caller's
+                       resp_buf is only ever filled with a 2xx body */
     uint64_t deadline;
     struct sockaddr_storage sa;
     socklen_t salen;
@@ -208,6 +210,10 @@ static void call_finish(node_client_t *c, cstate_t *st, int rc)
     st->fd = -1;
     st->phase = PH_DONE;
     call->rc = rc;
+    if (rc == 0 && st->discard) {
+        free(st->body);
+        call->resp_len = 0;
+    }
     if (rc != 0) {
         call->status = 0;
         if (st->body_owned)
@@ -323,19 +329,20 @@ static int call_head_done(cstate_t *st, int minor, int status, struct phr_header
         call->resp_len = (size_t)clen;
     }
     if (st->body_len > 0) {
-        if (call->resp_buf) {
+        st->discard = call->resp_buf && (status < 200 || status > 299);
+        if (call->resp_buf && !st->discard) {
             if (st->body_len > call->resp_cap)
                 return OG_ETOOBIG;
             st->body = call->resp_buf;
         } else {
-            size_t cap = call->resp_cap ? call->resp_cap : DEFAULT_RESP_CAP;
+            size_t cap = st->discard ? 65536 : call->resp_cap ? call->resp_cap : DEFAULT_RESP_CAP;
             if (st->body_len > cap)
                 return OG_ETOOBIG;
             if (!(st->body = malloc(st->body_len)))
                 return -ENOMEM;
             st->body_owned = 1;
         }
-        call->resp_body = st->body;
+        call->resp_body = st->discard ? NULL : st->body;
     }
     size_t extra = st->rlen - hl, take = extra < st->body_len ? extra : st->body_len;
     if (take)

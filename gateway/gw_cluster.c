@@ -1,0 +1,740 @@
+/*
+ * gw_cluster.c: replication and quorum (see gw_cluster.h for the contract).
+ *
+ * Every replicated operation follows one shape, cl_op_t: find the partition of a placement key,
+ * send the same request to all of its primaries in one node_call_many(), and give each primary
+ * that could not be reached (connection failure or 5xx) one chance on the next handoff device in
+ * a second round. The caller then counts the answers it accepts against the quorum.
+ */
+#include "gw_cluster_int.h"
+
+#include "node_client.h"
+#include "ring.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+/* Limits of what this layer sends to a node: the node API's table syntax, S3's key length and
+ * the node's chunk size limit. */
+#define CL_TABLE_MAX 255
+#define CL_KEY_MAX 1024
+#define CL_CHUNK_MAX (16u << 20)
+#define CL_LIST_DEFAULT 1000
+#define CL_LIST_MAX 10000
+/* Reads shorter than this go through a stack buffer that also fits a node's error text. */
+#define CL_SMALL_READ 256
+/* "/rec/<table>/<key percent-encoded>": the longest path suffix of a record operation. */
+#define CL_REC_SUFFIX_MAX (sizeof("/rec//") + CL_TABLE_MAX + 3 * CL_KEY_MAX + 1)
+/* "/list/<table>?prefix=<enc>&after=<enc>&limit=<n>" */
+#define CL_LIST_SUFFIX_MAX (sizeof("/list/?prefix=&after=&limit=") + CL_TABLE_MAX + 6 * CL_KEY_MAX + 24)
+/* Keep-alive connections pooled per node. */
+#define CL_IDLE_PER_NODE 32
+
+
+struct st_gw_cluster_t {
+    ring_t *ring;
+    node_client_t *client;
+    size_t replicas; /* R, at most RING_MAX_REPLICAS */
+    size_t quorum;   /* R/2 + 1, for writes and for reads */
+    gw_users_cache_t *users_cache;
+    pthread_mutex_t stamp_mu; /* guards the two fields below */
+    uint64_t stamp_last;
+    uint64_t stamp_rng; /* xorshift64* state, seeded from getrandom() */
+};
+
+/* The gateway-internal accessor gw_users.c uses to reach its cache. Never NULL. */
+gw_users_cache_t *gw_cluster_users_cache(gw_cluster_t *cl)
+{
+    return cl->users_cache;
+}
+
+int gw_cluster_open(const char *ring_path, int timeout_ms, gw_cluster_t **out)
+{
+    int rc;
+    gw_cluster_t *cl = calloc(1, sizeof(*cl));
+    if (!cl)
+        return -ENOMEM;
+    if ((rc = ring_load(ring_path, &cl->ring)) != 0)
+        goto out_free_cl;
+    cl->replicas = ring_replica_count(cl->ring);
+    if (cl->replicas == 0 || cl->replicas > RING_MAX_REPLICAS) {
+        rc = OG_EINVAL;
+        goto out_free_ring;
+    }
+    cl->quorum = cl->replicas / 2 + 1;
+    if (!(cl->client = node_client_new(timeout_ms, CL_IDLE_PER_NODE))) {
+        rc = -ENOMEM;
+        goto out_free_ring;
+    }
+    if (!(cl->users_cache = gw_users_cache_new())) {
+        rc = -ENOMEM;
+        goto out_free_client;
+    }
+    if ((rc = pthread_mutex_init(&cl->stamp_mu, NULL)) != 0) {
+        rc = -rc;
+        goto out_free_cache;
+    }
+    /* Tiebreaks only need to differ between gateways writing in the same nanosecond; when the
+     * kernel has no entropy to give, pid and time still separate processes. */
+    if (getrandom(&cl->stamp_rng, sizeof(cl->stamp_rng), GRND_NONBLOCK) != (ssize_t)sizeof(cl->stamp_rng))
+        cl->stamp_rng = og_time_ns() ^ ((uint64_t)getpid() << 32);
+    if (cl->stamp_rng == 0)
+        cl->stamp_rng = 0x9e3779b97f4a7c15ull; /* xorshift must not start at 0 */
+    *out = cl;
+    return 0;
+
+out_free_cache:
+    gw_users_cache_free(cl->users_cache);
+out_free_client:
+    node_client_free(cl->client);
+out_free_ring:
+    ring_free(cl->ring);
+out_free_cl:
+    free(cl);
+    return rc;
+}
+
+void gw_cluster_close(gw_cluster_t *cl)
+{
+    if (!cl)
+        return;
+    pthread_mutex_destroy(&cl->stamp_mu);
+    gw_users_cache_free(cl->users_cache);
+    node_client_free(cl->client);
+    ring_free(cl->ring);
+    free(cl);
+}
+
+void gw_cluster_stamp(gw_cluster_t *cl, uint64_t *ts, uint64_t *tiebreak)
+{
+    uint64_t now = og_time_ns();
+    pthread_mutex_lock(&cl->stamp_mu);
+    /* Strictly increasing even when the clock steps back or two writes share a nanosecond,
+     * so a second write from this process always wins over its first. */
+    if (now <= cl->stamp_last)
+        now = cl->stamp_last + 1;
+    cl->stamp_last = now;
+    uint64_t x = cl->stamp_rng;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    cl->stamp_rng = x;
+    pthread_mutex_unlock(&cl->stamp_mu);
+    *ts = now;
+    *tiebreak = x * 0x2545f4914f6cdd1dull;
+}
+
+/* ---- one replicated request ---- */
+
+typedef struct {
+    gw_cluster_t *cl;
+    uint32_t part;
+    size_t n; /* replicas addressed (slots in use) */
+    size_t handoff_next;
+    const ring_dev_t *dev[RING_MAX_REPLICAS];
+    node_call_t call[RING_MAX_REPLICAS];
+    node_call_t tmpl;   /* the request, without addr and path */
+    const char *suffix; /* path after "/<dev>", same for every device */
+    size_t suffix_len;
+    size_t stride;    /* bytes per path in paths[] */
+    char *paths;      /* 2n paths: slot i uses i (primary) and n + i (its handoff) */
+    char *paths_heap; /* paths when they do not fit paths_stack */
+    char paths_stack[8192];
+} cl_op_t;
+
+/* A primary that did not answer usefully, so its handoff should be asked instead. */
+static int cl_unreachable(const node_call_t *c)
+{
+    return c->rc != 0 || c->status >= 500;
+}
+
+static void cl_call_release(node_call_t *c)
+{
+    if (!c->resp_buf)
+        free(c->resp_body);
+    c->resp_body = NULL;
+    c->resp_len = 0;
+}
+
+static void cl_op_path(cl_op_t *op, size_t i, size_t pathidx)
+{
+    char *p = op->paths + pathidx * op->stride;
+    size_t nl = strlen(op->dev[i]->name);
+    p[0] = '/';
+    memcpy(p + 1, op->dev[i]->name, nl);
+    memcpy(p + 1 + nl, op->suffix, op->suffix_len);
+    p[1 + nl + op->suffix_len] = '\0';
+    op->call[i].addr = op->dev[i]->addr;
+    op->call[i].path = p;
+}
+
+/* Prepares the request `tmpl` (method, headers, body, response buffer) for every primary of the
+ * placement key. 0 or -ENOMEM; release with cl_op_end either way. */
+static int cl_op_begin(gw_cluster_t *cl, cl_op_t *op, const void *pkey, size_t pklen, const char *suffix,
+                       size_t suffix_len, const node_call_t *tmpl)
+{
+    op->cl = cl;
+    op->part = ring_part(cl->ring, pkey, pklen);
+    op->n = ring_primaries(cl->ring, op->part, op->dev, RING_MAX_REPLICAS);
+    op->handoff_next = 0;
+    op->tmpl = *tmpl;
+    op->suffix = suffix;
+    op->suffix_len = suffix_len;
+    op->stride = 1 + RING_NAME_MAX + suffix_len + 1;
+    op->paths_heap = NULL;
+    op->paths = op->paths_stack;
+    if (2 * op->n * op->stride > sizeof(op->paths_stack)) {
+        if (!(op->paths_heap = malloc(2 * op->n * op->stride))) {
+            op->n = 0;
+            return -ENOMEM;
+        }
+        op->paths = op->paths_heap;
+    }
+    for (size_t i = 0; i < op->n; i++) {
+        op->call[i] = op->tmpl;
+        cl_op_path(op, i, i);
+    }
+    return 0;
+}
+
+/* The next handoff not on a node already known down in this operation, or NULL. */
+static const ring_dev_t *cl_op_next_handoff(cl_op_t *op)
+{
+    const ring_dev_t *d;
+    while ((d = ring_handoff(op->cl->ring, op->part, op->handoff_next)) != NULL) {
+        op->handoff_next++;
+        int down = 0;
+        for (size_t i = 0; i < op->n && !down; i++)
+            down = op->call[i].rc != 0 && strcmp(op->call[i].addr, d->addr) == 0;
+        if (!down)
+            return d;
+    }
+    return NULL;
+}
+
+/* Sends to every primary, then once more to a handoff for each unreachable primary. The outcome
+ * of slot i is in op->call[i] (the handoff's, when one was asked). */
+static void cl_op_run(cl_op_t *op)
+{
+    node_call_t retry[RING_MAX_REPLICAS];
+    const ring_dev_t *hdev[RING_MAX_REPLICAS];
+    size_t slot[RING_MAX_REPLICAS], nretry = 0;
+
+    node_call_many(op->cl->client, op->call, op->n);
+    /* Choose every handoff before replacing any primary: the choice skips nodes found down in
+     * this round, which needs the primaries' outcomes intact. */
+    for (size_t i = 0; i < op->n; i++) {
+        if (!cl_unreachable(&op->call[i]))
+            continue;
+        if (!(hdev[nretry] = cl_op_next_handoff(op)))
+            break;
+        slot[nretry++] = i;
+    }
+    if (nretry == 0)
+        return;
+    for (size_t k = 0; k < nretry; k++) {
+        size_t i = slot[k];
+        cl_call_release(&op->call[i]);
+        op->call[i] = op->tmpl;
+        op->dev[i] = hdev[k];
+        cl_op_path(op, i, op->n + i);
+        retry[k] = op->call[i];
+    }
+    node_call_many(op->cl->client, retry, nretry);
+    for (size_t k = 0; k < nretry; k++)
+        op->call[slot[k]] = retry[k];
+}
+
+/* Frees response bodies still held by the calls and the paths. */
+static void cl_op_end(cl_op_t *op)
+{
+    for (size_t i = 0; i < op->n; i++)
+        cl_call_release(&op->call[i]);
+    free(op->paths_heap);
+}
+
+/* Slots whose device acknowledged a write as durable (201 stored, 200 already as new). */
+static size_t cl_count_stored(const cl_op_t *op)
+{
+    size_t ok = 0;
+    for (size_t i = 0; i < op->n; i++)
+        ok += op->call[i].rc == 0 && (op->call[i].status == 201 || op->call[i].status == 200);
+    return ok;
+}
+
+static int cl_table_valid(const char *table)
+{
+    size_t n = strlen(table);
+    if (n == 0 || n > CL_TABLE_MAX)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = table[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+              c == '-'))
+            return 0;
+    }
+    return 1;
+}
+
+/* "/rec/<table>/<key>" into out (CL_REC_SUFFIX_MAX bytes). Returns its length or OG_EINVAL. */
+static long cl_rec_suffix(const char *table, og_str_t key, char *out)
+{
+    if (!cl_table_valid(table) || key.len == 0 || key.len > CL_KEY_MAX || memchr(key.base, '\0', key.len))
+        return OG_EINVAL;
+    int n = snprintf(out, CL_REC_SUFFIX_MAX, "/rec/%s/", table);
+    /* '/' is encoded too: the node takes everything after the table as the key. */
+    long k = og_urlencode(key.base, key.len, out + n, CL_REC_SUFFIX_MAX - (size_t)n, 0);
+    return k < 0 ? k : n + k;
+}
+
+static void cl_xxh3_hex(uint64_t h, char out[17])
+{
+    snprintf(out, 17, "%016" PRIx64, h);
+}
+
+int gw_cluster_chunk_put(gw_cluster_t *cl, const uint8_t id[32], const void *data, size_t len)
+{
+    char suffix[sizeof("/chunk/") + 64], xx[17];
+    cl_op_t op;
+    int rc;
+
+    if (len > CL_CHUNK_MAX || (!data && len))
+        return OG_EINVAL;
+    memcpy(suffix, "/chunk/", 7);
+    og_hex(id, 32, suffix + 7);
+    cl_xxh3_hex(XXH3_64bits(data, len), xx);
+    og_header_t hdr = {OG_STR_LIT("X-Onggi-Xxh3"), {xx, 16}};
+    node_call_t tmpl = {.method = "PUT", .headers = &hdr, .num_headers = 1, .body = data, .body_len = len};
+    if ((rc = cl_op_begin(cl, &op, id, 32, suffix, 7 + 64, &tmpl)) != 0)
+        goto out_end;
+    cl_op_run(&op);
+    rc = cl_count_stored(&op) >= cl->quorum ? 0 : OG_EQUORUM;
+out_end:
+    cl_op_end(&op);
+    return rc;
+}
+
+int gw_cluster_chunk_get(gw_cluster_t *cl, const uint8_t id[32], uint64_t xxh3, size_t chunk_len, size_t off,
+                         size_t len, void *buf)
+{
+    const ring_dev_t *devs[2 * RING_MAX_REPLICAS];
+    char path[1 + RING_NAME_MAX + sizeof("/chunk/") + 64], hex[65], range[64];
+    int missing = 0, corrupt = 0;
+
+    if (off > chunk_len || len > chunk_len - off || (!buf && len))
+        return OG_EINVAL;
+    if (len == 0)
+        return 0;
+    int full = off == 0 && len == chunk_len;
+    og_hex(id, 32, hex);
+    og_header_t hdr = {OG_STR_LIT("Range"), OG_STR_LIT("")};
+    hdr.value.base = range;
+    hdr.value.len = (size_t)snprintf(range, sizeof(range), "bytes=%zu-%zu", off, off + len - 1);
+
+    /* Primaries first; handoffs hold the chunk when a primary was down during its write. */
+    uint32_t part = ring_part(cl->ring, id, 32);
+    size_t n = ring_primaries(cl->ring, part, devs, RING_MAX_REPLICAS), np = n;
+    for (size_t i = 0; n < 2 * np; i++, n++)
+        if (!(devs[n] = ring_handoff(cl->ring, part, i)))
+            break;
+
+    /* The node client puts error bodies ("no such chunk") in resp_buf too, and fails a call whose
+     * body does not fit: a tiny read goes through a scratch buffer big enough for those. */
+    char small[CL_SMALL_READ];
+    char *dst = len < sizeof(small) ? small : buf;
+    size_t cap = len < sizeof(small) ? sizeof(small) : len;
+    for (size_t i = 0; i < n; i++) {
+        snprintf(path, sizeof(path), "/%s/chunk/%s", devs[i]->name, hex);
+        node_call_t c = {.addr = devs[i]->addr,
+                         .method = "GET",
+                         .path = path,
+                         .headers = full ? NULL : &hdr,
+                         .num_headers = full ? 0 : 1,
+                         .resp_buf = dst,
+                         .resp_cap = cap};
+        node_call(cl->client, &c);
+        if (c.rc != 0)
+            continue; /* unreachable, or an answer that does not fit what was asked */
+        if (c.status == 404) {
+            missing = 1;
+        } else if (c.status == 500) {
+            corrupt = 1; /* the node found its copy corrupt and refused to serve it */
+        } else if (c.status == 200 || c.status == 206) {
+            /* A full read is checked end to end here; a partial one by the whole chunk's xxh3 the
+             * node verified and reports. */
+            int good = c.resp_len == len &&
+                       (full ? XXH3_64bits(dst, len) == xxh3 : (!c.xxh3[0] || strtoull(c.xxh3, NULL, 16) == xxh3));
+            if (good) {
+                if (dst != buf)
+                    memcpy(buf, dst, len);
+                return 0;
+            }
+            corrupt = 1;
+        }
+    }
+    return corrupt ? OG_ECORRUPT : missing ? OG_ENOTFOUND : OG_EQUORUM;
+}
+
+int gw_cluster_rec_put(gw_cluster_t *cl, const char *table, og_str_t key, const og_rec_t *rec)
+{
+    char suffix[CL_REC_SUFFIX_MAX], small[2048], *body = small;
+    cl_op_t op;
+    long rc;
+
+    op.n = 0;
+    op.paths_heap = NULL;
+    if ((rc = cl_rec_suffix(table, key, suffix)) < 0)
+        goto out_end;
+    size_t slen = (size_t)rc, blen = og_rec_encoded_len(rec);
+    if (blen > OG_REC_MAX_LEN) {
+        rc = OG_ETOOBIG;
+        goto out_end;
+    }
+    if (blen > sizeof(small) && !(body = malloc(blen))) {
+        rc = -ENOMEM;
+        goto out_end;
+    }
+    if ((rc = og_rec_encode(rec, body, blen)) < 0)
+        goto out_free_body;
+    node_call_t tmpl = {.method = "PUT", .body = body, .body_len = blen};
+    if ((rc = cl_op_begin(cl, &op, table, strlen(table), suffix, slen, &tmpl)) != 0)
+        goto out_free_body;
+    cl_op_run(&op);
+    rc = cl_count_stored(&op) >= cl->quorum ? 0 : OG_EQUORUM;
+out_free_body:
+    if (body != small)
+        free(body);
+out_end:
+    cl_op_end(&op);
+    return (int)rc;
+}
+
+/* Writes the newest record back to the replicas in stale[] that answered with an older version or
+ * none. Best effort: the read already has its answer; a failed repair is retried by the next read. */
+static void cl_read_repair(cl_op_t *op, const size_t *stale, size_t nstale, const char *body, size_t len)
+{
+    node_call_t calls[RING_MAX_REPLICAS];
+    for (size_t k = 0; k < nstale; k++)
+        calls[k] = (node_call_t){.addr = op->call[stale[k]].addr,
+                                 .method = "PUT",
+                                 .path = op->call[stale[k]].path,
+                                 .body = body,
+                                 .body_len = len};
+    node_call_many(op->cl->client, calls, nstale);
+    for (size_t k = 0; k < nstale; k++)
+        cl_call_release(&calls[k]);
+}
+
+int gw_cluster_rec_get(gw_cluster_t *cl, const char *table, og_str_t key, og_rec_t *rec, char **buf)
+{
+    char suffix[CL_REC_SUFFIX_MAX];
+    og_rec_t got[RING_MAX_REPLICAS];
+    int state[RING_MAX_REPLICAS]; /* 0 no answer, 1 has the record, 2 never saw the key */
+    size_t stale[RING_MAX_REPLICAS], nstale = 0, answers = 0, newest = SIZE_MAX;
+    cl_op_t op;
+    long rc;
+
+    op.n = 0;
+    op.paths_heap = NULL;
+    if ((rc = cl_rec_suffix(table, key, suffix)) < 0)
+        goto out_end;
+    node_call_t tmpl = {.method = "GET", .resp_cap = OG_REC_MAX_LEN};
+    if ((rc = cl_op_begin(cl, &op, table, strlen(table), suffix, (size_t)rc, &tmpl)) != 0)
+        goto out_end;
+    cl_op_run(&op);
+    for (size_t i = 0; i < op.n; i++) {
+        const node_call_t *c = &op.call[i];
+        state[i] = 0;
+        if (c->rc != 0)
+            continue;
+        if (c->status == 404)
+            state[i] = 2;
+        else if (c->status == 200 && og_rec_decode(c->resp_body, c->resp_len, &got[i]) == 0)
+            state[i] = 1;
+        if (state[i] == 0)
+            continue;
+        answers++;
+        if (state[i] == 1 && (newest == SIZE_MAX || og_rec_cmp(&got[i], &got[newest]) > 0))
+            newest = i;
+    }
+    if (answers < cl->quorum) {
+        rc = OG_EQUORUM;
+        goto out_end;
+    }
+    if (newest == SIZE_MAX) {
+        rc = OG_ENOTFOUND;
+        goto out_end;
+    }
+    for (size_t i = 0; i < op.n; i++)
+        if (state[i] == 2 || (state[i] == 1 && og_rec_cmp(&got[i], &got[newest]) < 0))
+            stale[nstale++] = i;
+    if (nstale)
+        cl_read_repair(&op, stale, nstale, op.call[newest].resp_body, op.call[newest].resp_len);
+    *rec = got[newest];
+    *buf = op.call[newest].resp_body;
+    op.call[newest].resp_body = NULL; /* now the caller's */
+    rc = 0;
+out_end:
+    cl_op_end(&op);
+    return (int)rc;
+}
+
+/* ---- listing ---- */
+
+typedef struct {
+    size_t nbodies;
+    char *bodies[RING_MAX_REPLICAS]; /* the replicas' answers, which entries point into */
+    gw_list_entry_t entries[];
+} cl_list_mem_t;
+
+/* One replica's answer, parsed. */
+typedef struct {
+    gw_list_entry_t *e;
+    size_t n, pos;
+    int truncated;
+} cl_list_src_t;
+
+static uint32_t cl_get_u32(const unsigned char *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* Parses a list answer (u32 keylen, key, record with empty detail)*. Entries are malloc'd into
+ * src->e (the caller frees) and point into body. 0, OG_EPROTO or -ENOMEM. */
+static int cl_list_parse(const char *body, size_t len, cl_list_src_t *src)
+{
+    const unsigned char *p = (const unsigned char *)body, *end = p + len;
+    size_t cap = 0;
+    src->e = NULL;
+    src->n = src->pos = 0;
+    while (p < end) {
+        if (end - p < 4)
+            return OG_EPROTO;
+        size_t klen = cl_get_u32(p);
+        p += 4;
+        if ((size_t)(end - p) < klen + OG_REC_HDR_LEN)
+            return OG_EPROTO;
+        const unsigned char *key = p, *r = p + klen;
+        size_t slen = cl_get_u32(r + OG_REC_HDR_LEN - 4);
+        if ((size_t)(end - r) - OG_REC_HDR_LEN < slen + 4)
+            return OG_EPROTO;
+        size_t rlen = OG_REC_HDR_LEN + slen + 4 + cl_get_u32(r + OG_REC_HDR_LEN + slen);
+        if ((size_t)(end - r) < rlen)
+            return OG_EPROTO;
+        if (src->n == cap) {
+            size_t ncap = cap ? 2 * cap : 256;
+            gw_list_entry_t *ne = realloc(src->e, ncap * sizeof(*ne));
+            if (!ne)
+                return -ENOMEM;
+            src->e = ne;
+            cap = ncap;
+        }
+        gw_list_entry_t *e = &src->e[src->n];
+        e->key = (og_str_t){(const char *)key, klen};
+        if (og_rec_decode(r, rlen, &e->rec) != 0)
+            return OG_EPROTO;
+        /* Keys must ascend, or the merge below would be wrong. */
+        if (src->n > 0) {
+            og_str_t prev = src->e[src->n - 1].key;
+            size_t m = prev.len < klen ? prev.len : klen;
+            int c = memcmp(prev.base, key, m);
+            if (c > 0 || (c == 0 && prev.len >= klen))
+                return OG_EPROTO;
+        }
+        src->n++;
+        p = r + rlen;
+    }
+    return 0;
+}
+
+static int cl_key_cmp(og_str_t a, og_str_t b)
+{
+    size_t m = a.len < b.len ? a.len : b.len;
+    int c = m ? memcmp(a.base, b.base, m) : 0;
+    return c ? c : (a.len > b.len) - (a.len < b.len);
+}
+
+/* "/list/<table>?..." into out (CL_LIST_SUFFIX_MAX bytes). Returns the length or OG_EINVAL. */
+static long cl_list_suffix(const char *table, og_str_t prefix, og_str_t after, size_t limit, char *out)
+{
+    if (!cl_table_valid(table) || prefix.len > CL_KEY_MAX || after.len > CL_KEY_MAX)
+        return OG_EINVAL;
+    size_t n = (size_t)snprintf(out, CL_LIST_SUFFIX_MAX, "/list/%s?limit=%zu", table, limit);
+    long k;
+    if (prefix.len) {
+        n += (size_t)snprintf(out + n, CL_LIST_SUFFIX_MAX - n, "&prefix=");
+        if ((k = og_urlencode(prefix.base, prefix.len, out + n, CL_LIST_SUFFIX_MAX - n, 0)) < 0)
+            return k;
+        n += (size_t)k;
+    }
+    if (after.len) {
+        n += (size_t)snprintf(out + n, CL_LIST_SUFFIX_MAX - n, "&after=");
+        if ((k = og_urlencode(after.base, after.len, out + n, CL_LIST_SUFFIX_MAX - n, 0)) < 0)
+            return k;
+        n += (size_t)k;
+    }
+    return (long)n;
+}
+
+/* Merges the replicas' answers into out. A truncated answer only speaks for keys up to its last
+ * one: a key beyond it that another replica lacks might still exist there, so the merged page ends
+ * at the smallest such last key. */
+static int cl_list_merge(cl_list_src_t *src, size_t nsrc, size_t limit, cl_list_mem_t *mem, gw_list_t *out)
+{
+    og_str_t bound = {NULL, 0}, last = {NULL, 0};
+    int bounded = 0, more = 0;
+    size_t raw = 0;
+
+    for (size_t s = 0; s < nsrc; s++) {
+        if (!src[s].truncated)
+            continue;
+        og_str_t k = src[s].e[src[s].n - 1].key;
+        if (!bounded || cl_key_cmp(k, bound) < 0)
+            bound = k;
+        bounded = 1;
+    }
+    out->n = 0;
+    for (;;) {
+        const gw_list_entry_t *min = NULL;
+        for (size_t s = 0; s < nsrc; s++)
+            if (src[s].pos < src[s].n && (!min || cl_key_cmp(src[s].e[src[s].pos].key, min->key) < 0))
+                min = &src[s].e[src[s].pos];
+        if (!min || (bounded && cl_key_cmp(min->key, bound) > 0))
+            break;
+        if (raw == limit) {
+            more = 1;
+            break;
+        }
+        const gw_list_entry_t *best = min;
+        og_str_t key = min->key;
+        for (size_t s = 0; s < nsrc; s++) {
+            if (src[s].pos < src[s].n && cl_key_cmp(src[s].e[src[s].pos].key, key) == 0) {
+                if (og_rec_cmp(&src[s].e[src[s].pos].rec, &best->rec) > 0)
+                    best = &src[s].e[src[s].pos];
+                src[s].pos++;
+            }
+        }
+        raw++;
+        last = key;
+        if (!(best->rec.flags & OG_REC_TOMBSTONE))
+            mem->entries[out->n++] = *best;
+    }
+    out->entries = mem->entries;
+    out->truncated = bounded || more;
+    out->next_after = out->truncated ? last : (og_str_t){NULL, 0};
+    return 0;
+}
+
+int gw_cluster_list(gw_cluster_t *cl, const char *table, og_str_t prefix, og_str_t after, size_t limit, gw_list_t *out)
+{
+    char suffix[CL_LIST_SUFFIX_MAX];
+    cl_list_src_t src[RING_MAX_REPLICAS];
+    size_t nsrc = 0, total = 0;
+    cl_list_mem_t *mem = NULL;
+    cl_op_t op;
+    long rc;
+
+    memset(out, 0, sizeof(*out));
+    op.n = 0;
+    op.paths_heap = NULL;
+    if (limit == 0)
+        limit = CL_LIST_DEFAULT;
+    if (limit > CL_LIST_MAX)
+        limit = CL_LIST_MAX;
+    if ((rc = cl_list_suffix(table, prefix, after, limit, suffix)) < 0)
+        goto out_end;
+    node_call_t tmpl = {.method = "GET"};
+    if ((rc = cl_op_begin(cl, &op, table, strlen(table), suffix, (size_t)rc, &tmpl)) != 0)
+        goto out_end;
+    cl_op_run(&op);
+    for (size_t i = 0; i < op.n; i++) {
+        node_call_t *c = &op.call[i];
+        if (c->rc != 0 || c->status != 200)
+            continue;
+        rc = cl_list_parse(c->resp_body, c->resp_len, &src[nsrc]);
+        /* A malformed answer, or one claiming more without giving any, does not count. */
+        if (rc != 0 || (c->truncated && src[nsrc].n == 0)) {
+            free(src[nsrc].e);
+            if (rc == -ENOMEM)
+                goto out_free_src;
+            continue;
+        }
+        src[nsrc].truncated = c->truncated;
+        total += src[nsrc].n;
+        nsrc++;
+    }
+    if (nsrc < cl->quorum) {
+        rc = OG_EQUORUM;
+        goto out_free_src;
+    }
+    if (!(mem = malloc(sizeof(*mem) + (total < limit ? total : limit) * sizeof(gw_list_entry_t)))) {
+        rc = -ENOMEM;
+        goto out_free_src;
+    }
+    /* The entries point into the answers: they move to mem, which the list owns from here. */
+    mem->nbodies = 0;
+    for (size_t i = 0; i < op.n; i++) {
+        if (op.call[i].rc == 0 && op.call[i].status == 200 && op.call[i].resp_body) {
+            mem->bodies[mem->nbodies++] = op.call[i].resp_body;
+            op.call[i].resp_body = NULL;
+        }
+    }
+    out->_mem = mem;
+    rc = cl_list_merge(src, nsrc, limit, mem, out);
+out_free_src:
+    for (size_t s = 0; s < nsrc; s++)
+        free(src[s].e);
+out_end:
+    cl_op_end(&op);
+    return (int)rc;
+}
+
+void gw_list_free(gw_list_t *l)
+{
+    cl_list_mem_t *mem = l->_mem;
+    if (mem) {
+        for (size_t i = 0; i < mem->nbodies; i++)
+            free(mem->bodies[i]);
+        free(mem);
+    }
+    memset(l, 0, sizeof(*l));
+}
+
+int gw_cluster_chunk_locate(gw_cluster_t *cl, const uint8_t id[32], char (*addrs)[96], size_t cap)
+{
+    enum { PATH_LEN = 1 + RING_NAME_MAX + sizeof("/chunk/") + 64 };
+    size_t n = ring_dev_count(cl->ring), found = 0;
+    char hex[65];
+    int rc = -ENOMEM;
+
+    node_call_t *calls = calloc(n ? n : 1, sizeof(*calls));
+    char(*paths)[PATH_LEN] = calloc(n ? n : 1, sizeof(*paths));
+    if (!calls || !paths)
+        goto out_free;
+    og_hex(id, 32, hex);
+    for (size_t i = 0; i < n; i++) {
+        const ring_dev_t *d = ring_dev_at(cl->ring, i);
+        snprintf(paths[i], PATH_LEN, "/%s/chunk/%s", d->name, hex);
+        calls[i] = (node_call_t){.addr = d->addr, .method = "HEAD", .path = paths[i]};
+    }
+    node_call_many(cl->client, calls, n);
+    for (size_t i = 0; i < n; i++) {
+        if (calls[i].rc == 0 && calls[i].status == 200 && found < cap) {
+            const ring_dev_t *d = ring_dev_at(cl->ring, i);
+            snprintf(addrs[found++], 96, "%s/%s", d->addr, d->name);
+        }
+        cl_call_release(&calls[i]);
+    }
+    rc = (int)found;
+out_free:
+    free(paths);
+    free(calls);
+    return rc;
+}
