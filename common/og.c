@@ -19,6 +19,28 @@ const char *og_strerror(int rc)
     case OG_ETIMEOUT: return "timed out";
     case OG_ECLOSED: return "connection closed";
     case OG_EBADDIGEST: return "digest mismatch";
+    /* The modules' codes share this one error space (og.h); their names live here so that any
+     * layer can print any code without depending on the module that made it. Keep in step
+     * with the enums in ring.h, auth.h, node_client.h/node_int.h and gw_http.h. */
+    case -10100: return "ring: bad ring file (magic, version or checksum)";
+    case -10101: return "ring: no such device";
+    case -10102: return "ring: fewer devices with weight than replicas";
+    case -10103: return "ring: device already in the ring";
+    case -10200: return "auth: anonymous request";
+    case -10201: return "auth: unknown access key";
+    case -10202: return "auth: signature does not match";
+    case -10203: return "auth: request time too skewed";
+    case -10204: return "auth: request has expired";
+    case -10205: return "auth: malformed authorization";
+    case -10206: return "auth: bad authorization query parameters";
+    case -10207: return "auth: missing date";
+    case -10208: return "auth: bad x-amz-content-sha256";
+    case -10209: return "auth: unsupported signature scheme";
+    case -10300: return "node: unreachable";
+    case -10301: return "node: unexpected status";
+    case -10310: return "node: device poisoned after a write error";
+    case -10400: return "gateway: malformed request body framing";
+    case -10401: return "gateway: client aborted";
     }
     if (rc < 0 && rc > -4096)
         return strerror(-rc);
