@@ -1,0 +1,181 @@
+/*
+ * onggi-gateway: the S3 gateway process (see docs/operations.md).
+ *
+ *   onggi-gateway --ring FILE --listen IP:PORT [--domain D] [--region R] [--workers N]
+ *                 [--chunk-size BYTES]
+ *
+ * SIGINT/SIGTERM stop the server, which finishes in-flight requests; then the process exits 0.
+ * Signals are taken by a dedicated thread with sigwait() rather than by a handler, so no
+ * global has to carry the server pointer and every other thread has them blocked.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libxml/parser.h>
+
+#include "gw_s3.h"
+
+#define DEFAULT_CHUNK_SIZE (4u << 20)
+/* Chunks must be larger than the inline limit, and one chunk is one node write: keep both
+ * bounds sane (the record stores chunk lengths as u32). */
+#define MIN_CHUNK_SIZE (64u << 10)
+#define MAX_CHUNK_SIZE (64u << 20)
+/* Per node operation; a 4 MiB chunk write with fsync fits comfortably. */
+#define CLUSTER_TIMEOUT_MS 10000
+
+typedef struct {
+    const char *ring, *listen, *domain, *region;
+    size_t workers, chunk_size;
+} opts_t;
+
+typedef struct {
+    gw_server_t *srv;
+    sigset_t set;
+} sigwaiter_t;
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: onggi-gateway --ring FILE --listen IP:PORT [--domain DOMAIN] [--region REGION]\n"
+                    "                     [--workers N] [--chunk-size BYTES]\n");
+}
+
+static int parse_size(const char *s, size_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0' || s[0] == '-')
+        return OG_EINVAL;
+    *out = (size_t)v;
+    return 0;
+}
+
+static int parse_opts(int argc, char **argv, opts_t *o)
+{
+    *o = (opts_t){.region = "us-east-1", .chunk_size = DEFAULT_CHUNK_SIZE};
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (v == NULL)
+            goto bad;
+        if (strcmp(a, "--ring") == 0)
+            o->ring = v;
+        else if (strcmp(a, "--listen") == 0)
+            o->listen = v;
+        else if (strcmp(a, "--domain") == 0)
+            o->domain = v;
+        else if (strcmp(a, "--region") == 0)
+            o->region = v;
+        else if (strcmp(a, "--workers") == 0 && parse_size(v, &o->workers) == 0 && o->workers <= 4096)
+            ;
+        else if (strcmp(a, "--chunk-size") == 0 && parse_size(v, &o->chunk_size) == 0 &&
+                 o->chunk_size >= MIN_CHUNK_SIZE && o->chunk_size <= MAX_CHUNK_SIZE)
+            ;
+        else
+            goto bad;
+        i++;
+    }
+    if (o->ring == NULL || o->listen == NULL || o->region[0] == '\0')
+        goto bad;
+    if (o->domain != NULL && o->domain[0] == '\0')
+        o->domain = NULL;
+    return 0;
+bad:
+    usage();
+    return OG_EINVAL;
+}
+
+/* "IP:PORT" (IPv6 as "[::1]:PORT") into host (cap bytes) and port. 0 or OG_EINVAL. */
+static int split_listen(const char *s, char *host, size_t cap, uint16_t *port)
+{
+    const char *colon = strrchr(s, ':'), *h = s;
+    size_t hlen;
+    char *end;
+    if (colon == NULL)
+        return OG_EINVAL;
+    hlen = (size_t)(colon - s);
+    if (hlen >= 2 && s[0] == '[' && s[hlen - 1] == ']')
+        h = s + 1, hlen -= 2;
+    unsigned long p = strtoul(colon + 1, &end, 10);
+    if (hlen == 0 || hlen >= cap || *end != '\0' || end == colon + 1 || p > 65535)
+        return OG_EINVAL;
+    memcpy(host, h, hlen);
+    host[hlen] = '\0';
+    *port = (uint16_t)p;
+    return 0;
+}
+
+static void *sigwait_main(void *arg)
+{
+    sigwaiter_t *w = arg;
+    int sig;
+    sigwait(&w->set, &sig);
+    gw_server_stop(w->srv);
+    return NULL;
+}
+
+int main(int argc, char **argv)
+{
+    opts_t o;
+    char host[256];
+    gw_cluster_t *cl = NULL;
+    gw_server_t *srv = NULL;
+    sigwaiter_t w;
+    pthread_t sig_thread;
+    uint16_t port;
+    int rc, status = 1;
+
+    if (parse_opts(argc, argv, &o) != 0)
+        return 2;
+    if (split_listen(o.listen, host, sizeof(host), &port) != 0) {
+        fprintf(stderr, "onggi-gateway: bad --listen %s (want IP:PORT)\n", o.listen);
+        return 2;
+    }
+
+    /* Before any thread exists: libxml2's global state is set up once here, and the signal
+     * mask is inherited by every thread created later (workers, the event loop). */
+    xmlInitParser();
+    sigemptyset(&w.set);
+    sigaddset(&w.set, SIGINT);
+    sigaddset(&w.set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &w.set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    if ((rc = gw_cluster_open(o.ring, CLUSTER_TIMEOUT_MS, &cl)) != 0) {
+        fprintf(stderr, "onggi-gateway: cannot open ring %s: %s\n", o.ring, og_strerror(rc));
+        goto out_cleanup_xml;
+    }
+    gw_ctx_t gw = {.cluster = cl, .domain = o.domain, .region = o.region, .chunk_size = o.chunk_size};
+    gw_server_conf_t conf = {
+        .host = host, .port = port, .workers = o.workers, .handler = gw_s3_handle, .ctx = &gw};
+    if ((rc = gw_server_new(&conf, &srv)) != 0) {
+        fprintf(stderr, "onggi-gateway: cannot listen on %s: %s\n", o.listen, og_strerror(rc));
+        goto out_close_cluster;
+    }
+    w.srv = srv;
+    if ((rc = pthread_create(&sig_thread, NULL, sigwait_main, &w)) != 0) {
+        fprintf(stderr, "onggi-gateway: cannot start the signal thread: %s\n", strerror(rc));
+        goto out_free_server;
+    }
+    fprintf(stderr, "onggi-gateway: listening on %s:%u (region %s, chunk size %zu)\n", host,
+            (unsigned)gw_server_port(srv), o.region, o.chunk_size);
+    rc = gw_server_run(srv);
+    if (rc != 0)
+        fprintf(stderr, "onggi-gateway: server stopped: %s\n", og_strerror(rc));
+    /* If the server ended on its own, wake the signal thread so it can be joined. */
+    pthread_kill(sig_thread, SIGTERM);
+    pthread_join(sig_thread, NULL);
+    status = rc == 0 ? 0 : 1;
+
+out_free_server:
+    gw_server_free(srv);
+out_close_cluster:
+    gw_cluster_close(cl);
+out_cleanup_xml:
+    xmlCleanupParser();
+    return status;
+}
