@@ -79,10 +79,10 @@ static int subres_cmp(const void *pa, const void *pb)
     return a->name.base < b->name.base ? -1 : a->name.base > b->name.base;
 }
 
-/* CanonicalizedResource: "/bucket" for a virtual-host request, the path as received, then
- * the sub-resources sorted by name with their values decoded ("you do not encode these
- * values"). 0, OG_EINVAL (bad escape) or -ENOMEM. */
-static int put_canonical_resource(auth_buf_t *b, const auth_request_t *req)
+/* CanonicalizedResource: "/bucket" for a virtual-host request, the path as received (plus a
+ * '/' when bucket_slash), then the sub-resources sorted by name with their values decoded
+ * ("you do not encode these values"). 0, OG_EINVAL (bad escape) or -ENOMEM. */
+static int put_canonical_resource(auth_buf_t *b, const auth_request_t *req, int bucket_slash)
 {
     int rc = 0;
     size_t count = 1, used = 0;
@@ -96,6 +96,8 @@ static int put_canonical_resource(auth_buf_t *b, const auth_request_t *req)
     if (req->path.len)
         auth_buf_putstr(b, req->path);
     else
+        auth_buf_putc(b, '/');
+    if (bucket_slash)
         auth_buf_putc(b, '/');
     if (req->query.len == 0)
         return b->err;
@@ -178,10 +180,30 @@ static int put_amz_headers(auth_buf_t *b, const auth_request_t *req)
     return b->err;
 }
 
-/* Builds the string to sign with date_slot in the Date position, signs it with the secret
- * of key, compares with the base64 signature sig and fills out. */
+/* A path-style bucket request ("/bucket", no key): botocore's SigV2 signs it as "/bucket/"
+ * while sending "/bucket", so both spellings of the resource are accepted for it. */
+static int is_bare_bucket_path(const auth_request_t *req)
+{
+    return req->host_bucket.len == 0 && req->path.len > 1 && req->path.base[0] == '/' &&
+           memchr(req->path.base + 1, '/', req->path.len - 1) == NULL;
+}
+
+static int verify_v2_once(const auth_request_t *req, og_str_t date_slot, og_str_t key, og_str_t sig,
+                          auth_lookup_fn lookup, void *ctx, auth_result_t *out, int bucket_slash);
+
 static int verify_v2(const auth_request_t *req, og_str_t date_slot, og_str_t key, og_str_t sig, auth_lookup_fn lookup,
                      void *ctx, auth_result_t *out)
+{
+    int rc = verify_v2_once(req, date_slot, key, sig, lookup, ctx, out, 0);
+    if (rc == AUTH_ESIGNATURE && is_bare_bucket_path(req))
+        rc = verify_v2_once(req, date_slot, key, sig, lookup, ctx, out, 1);
+    return rc;
+}
+
+/* Builds the string to sign with date_slot in the Date position, signs it with the secret
+ * of key, compares with the base64 signature sig and fills out. */
+static int verify_v2_once(const auth_request_t *req, og_str_t date_slot, og_str_t key, og_str_t sig,
+                          auth_lookup_fn lookup, void *ctx, auth_result_t *out, int bucket_slash)
 {
     int rc;
     auth_buf_t sts = {0};
@@ -198,7 +220,7 @@ static int verify_v2(const auth_request_t *req, og_str_t date_slot, og_str_t key
     auth_buf_putc(&sts, '\n');
     if ((rc = put_amz_headers(&sts, req)) != 0)
         goto out_free;
-    if ((rc = put_canonical_resource(&sts, req)) != 0) {
+    if ((rc = put_canonical_resource(&sts, req, bucket_slash)) != 0) {
         if (rc == OG_EINVAL)
             rc = AUTH_ESIGNATURE;
         goto out_free;
