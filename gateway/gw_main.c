@@ -2,7 +2,7 @@
  * onggi-gateway: the S3 gateway process (see docs/operations.md).
  *
  *   onggi-gateway --ring FILE --listen IP:PORT [--domain D] [--region R] [--workers N]
- *                 [--chunk-size BYTES]
+ *                 [--chunk-size BYTES] [--access-log]
  *
  * SIGINT/SIGTERM stop the server, which finishes in-flight requests; then the process exits 0.
  * Signals are taken by a dedicated thread with sigwait() rather than by a handler, so no
@@ -31,6 +31,7 @@
 typedef struct {
     const char *ring, *listen, *domain, *region;
     size_t workers, chunk_size;
+    int access_log;
 } opts_t;
 
 typedef struct {
@@ -41,7 +42,7 @@ typedef struct {
 static void usage(void)
 {
     fprintf(stderr, "usage: onggi-gateway --ring FILE --listen IP:PORT [--domain DOMAIN] [--region REGION]\n"
-                    "                     [--workers N] [--chunk-size BYTES]\n");
+                    "                     [--workers N] [--chunk-size BYTES] [--access-log]\n");
 }
 
 static int parse_size(const char *s, size_t *out)
@@ -60,6 +61,10 @@ static int parse_opts(int argc, char **argv, opts_t *o)
     *o = (opts_t){.region = "us-east-1", .chunk_size = DEFAULT_CHUNK_SIZE};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "--access-log") == 0) {
+            o->access_log = 1;
+            continue;
+        }
         if (v == NULL)
             goto bad;
         if (strcmp(a, "--ring") == 0)
@@ -149,7 +154,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "onggi-gateway: cannot open ring %s: %s\n", o.ring, og_strerror(rc));
         goto out_cleanup_xml;
     }
-    gw_ctx_t gw = {.cluster = cl, .domain = o.domain, .region = o.region, .chunk_size = o.chunk_size};
+    gw_ctx_t gw = {.cluster = cl, .domain = o.domain, .region = o.region, .chunk_size = o.chunk_size,
+                  .access_log = o.access_log};
     gw_server_conf_t conf = {
         .host = host, .port = port, .workers = o.workers, .handler = gw_s3_handle, .ctx = &gw};
     if ((rc = gw_server_new(&conf, &srv)) != 0) {

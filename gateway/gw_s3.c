@@ -323,8 +323,21 @@ static void route(gw_s3_req_t *r)
     }
 }
 
+/* One line per request on stderr: every request with --access-log, else only server errors. */
+static void access_log(const gw_s3_req_t *r, uint64_t start_ms)
+{
+    if (!r->gw->access_log && r->status < 500)
+        return;
+    char when[32];
+    gw_fmt_iso8601(og_time_ns(), when);
+    fprintf(stderr, "%s %s %s %.*s %.*s %d %llums\n", when, r->info->remote, r->request_id, (int)r->info->method.len,
+            r->info->method.base, (int)r->info->target.len, r->info->target.base, r->status,
+            (unsigned long long)(og_mono_ms() - start_ms));
+}
+
 void gw_s3_handle(gw_req_t *http, void *ctx)
 {
+    uint64_t start_ms = og_mono_ms();
     gw_s3_req_t r = {.http = http, .info = gw_req_info(http), .gw = ctx};
     make_request_id(r.request_id);
     r.resource = r.info->path;
@@ -338,5 +351,6 @@ void gw_s3_handle(gw_req_t *http, void *ctx)
                 (int)r.info->method.len, r.info->method.base, (int)r.info->path.len, r.info->path.base);
         gw_s3_error(&r, 500, "InternalError", NULL, NULL);
     }
+    access_log(&r, start_ms);
     free(r.key);
 }

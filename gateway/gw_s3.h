@@ -22,6 +22,7 @@ typedef struct {
     const char *domain;   /* virtual-host domain ("s3.example.com") or NULL */
     const char *region;   /* "us-east-1" */
     size_t chunk_size;    /* fixed chunk size for object data */
+    int access_log;       /* log every request (else only 5xx answers) */
 } gw_ctx_t;
 
 typedef struct {
@@ -37,6 +38,7 @@ typedef struct {
     auth_result_t auth;
     gw_user_t user;          /* the caller (when authenticated) */
     int responded;
+    int status;              /* HTTP status sent, for the access log */
 } gw_s3_req_t;
 
 /* A growable text buffer for XML and listings. Functions return 0 or -ENOMEM; after a

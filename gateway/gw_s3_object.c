@@ -438,6 +438,7 @@ static void send_chunked_body(gw_s3_req_t *r, const gw_meta_t *m, uint64_t first
             break;
         if (!started) {
             r->responded = 1;
+            r->status = status;
             if ((rc = gw_resp_start(r->http, status, hdrs, nhdrs, (int64_t)(last - first + 1))) != 0)
                 goto out_free_buf;
             started = 1;
@@ -562,6 +563,7 @@ void gw_s3_get_object(gw_s3_req_t *r)
     uint64_t length = m.size ? last - first + 1 : 0;
     if (r->info->is_head) {
         r->responded = 1;
+        r->status = status;
         if (gw_resp_start(r->http, status, hdrs, n, (int64_t)length) == 0)
             gw_resp_end(r->http);
     } else if (m.num_chunks == 0) {

@@ -130,6 +130,7 @@ void gw_s3_send(gw_s3_req_t *r, int status, const og_header_t *extra, size_t n, 
     og_header_t hdrs[MAX_EXTRA];
     size_t k = with_request_id(r, hdrs, extra, n);
     r->responded = 1;
+    r->status = status;
     gw_resp_send(r->http, status, hdrs, k, body, len);
 }
 
@@ -141,6 +142,7 @@ void gw_s3_send_xml(gw_s3_req_t *r, int status, const og_header_t *extra, size_t
     if (k < MAX_EXTRA)
         hdrs[k++] = (og_header_t){OG_STR_LIT("Content-Type"), OG_STR_LIT("application/xml")};
     r->responded = 1;
+    r->status = status;
     /* Declaration and body go out as one response: copy into one buffer (error and listing
      * documents are small compared with object data). */
     char *buf = malloc(sizeof(decl) - 1 + len);
