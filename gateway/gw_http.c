@@ -611,7 +611,10 @@ static int req_parse_framing(gw_req_t *req)
         return 400; /* request smuggling vector (RFC 9112 6.3) */
     info->chunked = have_te;
     info->content_length = have_te ? -1 : cl;
-    if (info->minor_version == 0 || (!have_te && cl == 0))
+    /* A zero-length body still gets its "100 Continue" when the handler reads it: botocore
+     * waits for it even then, and without it leaves the connection in a state that stalls its
+     * next request. */
+    if (info->minor_version == 0)
         info->expect_continue = 0;
     req->client_keepalive = info->minor_version >= 1 ? !conn_close_tok : conn_keep_tok;
     return 0;
@@ -1146,13 +1149,13 @@ ssize_t gw_req_read(gw_req_t *req, void *buf, size_t cap)
             rc = req->body_err;
             break;
         }
-        if (req->body_done) {
-            rc = 0;
-            break;
-        }
         if (req->info.expect_continue && !req->want_continue && !req->resp_started) {
             req->want_continue = true;
             req_notify_locked(req);
+        }
+        if (req->body_done) {
+            rc = 0;
+            break;
         }
         pthread_cond_wait(&req->cv, &req->mu);
     }

@@ -1,0 +1,836 @@
+/*
+ * bench_run.c: the load engine of onggi-bench.
+ *
+ * Each thread owns one h2o_evloop_t and a slice of the connections. A connection runs one
+ * request at a time on a keep-alive socket: it takes a ticket from the shared counter (which
+ * bounds --count and numbers sequential keys), writes the signed head plus the first body
+ * piece, writes further pieces only when the previous write completed (so a 1 GiB PUT holds at
+ * most BENCH_PIECE in flight and nothing is copied), and parses the answer with
+ * picohttpparser, discarding GET bodies as they arrive. Counters are per thread and merged
+ * after the threads end, so the hot path takes no lock.
+ */
+#include <errno.h>
+#include <h2o.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "auth.h"
+#include "bench.h"
+#include "og_http.h"
+
+#define CONNECT_RETRY_MS 100
+#define LIST_BODY_MAX (64u << 20)
+#define MAX_RESP_HEADERS 64
+
+typedef struct st_bench_thread_t bench_thread_t;
+
+typedef struct {
+    bench_thread_t *th;
+    h2o_socket_t *sock;
+    h2o_timeout_entry_t idle_timer;  /* request inactivity (--timeout) */
+    h2o_timeout_entry_t retry_timer; /* pause after a failed connect */
+    int finished;                    /* no more requests on this connection */
+    /* the request in flight */
+    int busy;
+    bench_op_t op;
+    uint64_t key;
+    int claimed;        /* mixed: this request holds run->present[key] in KEY_BUSY */
+    uint8_t key_before; /* the key's state before the claim */
+    uint64_t t0_us;
+    char head[4096];
+    h2o_iovec_t iov[1 + 2 * BENCH_PIECE / BENCH_STAMP_EVERY];
+    uint64_t stamps[BENCH_PIECE / BENCH_STAMP_EVERY][2];
+    uint64_t body_total, body_sent;
+    size_t body_off; /* where this object's bytes start in the shared body buffer */
+    int writing;     /* a socket write is outstanding */
+    /* its response */
+    int got_head, status, chunked, until_close, no_body, close_after;
+    uint64_t resp_left, resp_bytes;
+    struct phr_chunked_decoder dec;
+    /* LIST: the page being received and where the next one starts */
+    char *list_buf;
+    size_t list_len, list_cap;
+    char token[1024]; /* percent-encoded continuation token; empty for the first page */
+    int list_done;
+} bench_conn_t;
+
+struct st_bench_thread_t {
+    bench_run_t *run;
+    int mkbucket;
+    h2o_evloop_t *loop;
+    h2o_timeout_t idle_timeout, retry_timeout;
+    bench_conn_t *conns;
+    unsigned nconns;
+    unsigned active; /* connections not finished */
+    uint64_t rng;
+    char amz_date[17];
+    time_t amz_sec;
+    bench_stats_t stats;
+    pthread_t tid;
+    atomic_int *threads_left;
+};
+
+static void conn_next(bench_conn_t *c);
+static void on_read(h2o_socket_t *sock, const char *err);
+
+static uint64_t now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* xorshift64*: fast, per thread, good enough to pick keys and operations. */
+static uint64_t rng_next(uint64_t *s)
+{
+    uint64_t x = *s;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    *s = x;
+    return x * 0x2545F4914F6CDD1DULL;
+}
+
+static void touch_idle(bench_conn_t *c)
+{
+    if (h2o_timeout_is_linked(&c->idle_timer))
+        h2o_timeout_unlink(&c->idle_timer);
+    h2o_timeout_link(c->th->loop, &c->th->idle_timeout, &c->idle_timer);
+}
+
+static void close_sock(bench_conn_t *c)
+{
+    if (c->sock) {
+        h2o_socket_close(c->sock);
+        c->sock = NULL;
+    }
+    c->writing = 0;
+}
+
+/* Mixed workload key states: a key is claimed (KEY_BUSY) by the one request using it, so a
+ * GET never races the DELETE or PUT of the same key and every 404 is a real one. */
+enum { KEY_ABSENT = 0, KEY_PRESENT = 1, KEY_BUSY = 2 };
+
+/* Claims a random key fit for op (PUT: any idle key; others: an existing one). When 64 probes
+ * find none, the request goes to a random key unclaimed (its outcome then says nothing). */
+static uint64_t claim_key(bench_conn_t *c)
+{
+    bench_thread_t *th = c->th;
+    const bench_run_t *run = th->run;
+    uint64_t n = run->cfg->objects, k = rng_next(&th->rng) % n;
+    for (unsigned probe = 0; probe < 64; probe++, k = (k + 1) % n) {
+        uint8_t st = __atomic_load_n(&run->present[k], __ATOMIC_RELAXED);
+        if (st == KEY_BUSY || (c->op != BENCH_OP_PUT && st != KEY_PRESENT))
+            continue;
+        if (__atomic_compare_exchange_n(&run->present[k], &st, KEY_BUSY, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+            c->claimed = 1;
+            c->key_before = st;
+            return k;
+        }
+    }
+    return k;
+}
+
+/* Ends a claim with what the request proved about the key (status 0: unknown, keep the old state). */
+static void release_key(bench_conn_t *c, int ok, int status)
+{
+    if (!c->claimed)
+        return;
+    uint8_t st = c->key_before;
+    if (ok)
+        st = c->op == BENCH_OP_DELETE ? KEY_ABSENT : KEY_PRESENT;
+    else if (status == 404)
+        st = KEY_ABSENT;
+    __atomic_store_n(&c->th->run->present[c->key], st, __ATOMIC_RELAXED);
+    c->claimed = 0;
+}
+
+static bench_op_t pick_op(bench_thread_t *th)
+{
+    const bench_config_t *cfg = th->run->cfg;
+    switch (cfg->workload) {
+    case BENCH_WL_PUT:
+        return BENCH_OP_PUT;
+    case BENCH_WL_GET:
+        return BENCH_OP_GET;
+    case BENCH_WL_DELETE:
+        return BENCH_OP_DELETE;
+    case BENCH_WL_STAT:
+        return BENCH_OP_STAT;
+    case BENCH_WL_LIST:
+        return BENCH_OP_LIST;
+    case BENCH_WL_MIXED:
+        break;
+    }
+    static const bench_op_t order[4] = {BENCH_OP_GET, BENCH_OP_PUT, BENCH_OP_STAT, BENCH_OP_DELETE};
+    unsigned r = (unsigned)(rng_next(&th->rng) % 100), acc = 0;
+    for (int i = 0; i < 4; i++) {
+        acc += cfg->mixed[i];
+        if (r < acc)
+            return order[i];
+    }
+    return BENCH_OP_GET;
+}
+
+static uint64_t pick_key(bench_conn_t *c, uint64_t ticket)
+{
+    bench_thread_t *th = c->th;
+    const bench_config_t *cfg = th->run->cfg;
+    if (cfg->workload == BENCH_WL_MIXED)
+        return claim_key(c);
+    if (cfg->random_keys)
+        return rng_next(&th->rng) % cfg->objects;
+    return c->op == BENCH_OP_PUT && cfg->objects == 0 ? ticket : ticket % cfg->objects;
+}
+
+static const char *amz_date(bench_thread_t *th)
+{
+    time_t t = time(NULL);
+    if (t != th->amz_sec) {
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        strftime(th->amz_date, sizeof(th->amz_date), "%Y%m%dT%H%M%SZ", &tm);
+        th->amz_sec = t;
+    }
+    return th->amz_date;
+}
+
+/* Builds the signed request head into c->head. 0 or OG_ETOOBIG. */
+static int build_head(bench_conn_t *c)
+{
+    const bench_config_t *cfg = c->th->run->cfg;
+    static const char *const methods[BENCH_OP_COUNT] = {"GET", "PUT", "HEAD", "DELETE", "GET", "PUT"};
+    char path[1024], query[1536], auth[512], name[512];
+    long n;
+    int len;
+
+    len = snprintf(path, sizeof(path), "/%s", cfg->bucket);
+    if (len < 0 || (size_t)len >= sizeof(path))
+        return OG_ETOOBIG;
+    query[0] = '\0';
+    if (c->op == BENCH_OP_LIST) {
+        char pfx[768];
+        if ((n = og_urlencode(cfg->prefix, strlen(cfg->prefix), pfx, sizeof(pfx), 0)) < 0)
+            return (int)n;
+        len = snprintf(query, sizeof(query), "%s%s%sdelimiter=%%2F&list-type=2&max-keys=1000&prefix=%s",
+                       c->token[0] ? "continuation-token=" : "", c->token, c->token[0] ? "&" : "", pfx);
+        if (len < 0 || (size_t)len >= sizeof(query))
+            return OG_ETOOBIG;
+    } else if (c->op != BENCH_OP_MKBUCKET) {
+        len = snprintf(name, sizeof(name), "%sobj-%08" PRIu64, cfg->prefix, c->key);
+        if (len < 0 || (size_t)len >= sizeof(name))
+            return OG_ETOOBIG;
+        size_t used = strlen(path);
+        path[used++] = '/';
+        if ((n = og_urlencode(name, (size_t)len, path + used, sizeof(path) - used, 1)) < 0)
+            return (int)n;
+    }
+    const char *date = amz_date(c->th);
+    og_header_t hdrs[3] = {{OG_STR_LIT("host"), og_str(cfg->host)},
+                           {OG_STR_LIT("x-amz-content-sha256"), OG_STR_LIT("UNSIGNED-PAYLOAD")},
+                           {OG_STR_LIT("x-amz-date"), og_str(date)}};
+    int rc = auth_sigv4_sign(og_str(methods[c->op]), og_str(path), og_str(query), hdrs, 3,
+                             OG_STR_LIT("UNSIGNED-PAYLOAD"), cfg->access_key, cfg->secret_key, cfg->region, auth,
+                             sizeof(auth));
+    if (rc)
+        return rc;
+    char clen[48] = "";
+    if (c->op == BENCH_OP_PUT || c->op == BENCH_OP_MKBUCKET)
+        snprintf(clen, sizeof(clen), "Content-Length: %" PRIu64 "\r\n", c->body_total);
+    len = snprintf(c->head, sizeof(c->head),
+                   "%s %s%s%s HTTP/1.1\r\nHost: %s\r\nx-amz-date: %s\r\n"
+                   "x-amz-content-sha256: UNSIGNED-PAYLOAD\r\nAuthorization: %s\r\n%s\r\n",
+                   methods[c->op], path, query[0] ? "?" : "", query, cfg->host, date, auth, clen);
+    return len < 0 || (size_t)len >= sizeof(c->head) ? OG_ETOOBIG : 0;
+}
+
+/* Appends the next piece of the PUT body (at most BENCH_PIECE bytes) to iov; returns the number
+ * of entries. Every BENCH_STAMP_EVERY bytes of the object start with a stamp unique to (run, key,
+ * offset) and the rest are slices of the shared random buffer, never copied: without the stamps a
+ * large object would repeat the buffer and a deduplicating store would write only a fraction. */
+static size_t next_piece(bench_conn_t *c, h2o_iovec_t *iov)
+{
+    const bench_run_t *run = c->th->run;
+    uint64_t end = c->body_sent + BENCH_PIECE < c->body_total ? c->body_sent + BENCH_PIECE : c->body_total;
+    size_t n = 0, ns = 0;
+    while (c->body_sent < end) {
+        uint64_t o = c->body_sent, pos = o % BENCH_STAMP_EVERY, seg_end = o - pos + BENCH_STAMP_EVERY;
+        if (seg_end > end)
+            seg_end = end;
+        if (pos < sizeof(c->stamps[0])) {
+            uint64_t *st = c->stamps[ns++];
+            st[0] = run->seed ^ (c->key * 0x9E3779B97F4A7C15ULL);
+            st[1] = o - pos;
+            size_t len = sizeof(c->stamps[0]) - (size_t)pos;
+            if (len > seg_end - o)
+                len = (size_t)(seg_end - o);
+            iov[n++] = h2o_iovec_init((char *)st + pos, len);
+            o += len;
+        }
+        if (o < seg_end) {
+            size_t off = (size_t)((c->body_off + o) % (run->body_len - BENCH_PIECE));
+            iov[n++] = h2o_iovec_init(run->body + off, (size_t)(seg_end - o));
+        }
+        c->body_sent = seg_end;
+    }
+    return n;
+}
+
+static void reset_response(bench_conn_t *c)
+{
+    c->got_head = c->status = c->chunked = c->until_close = c->no_body = 0;
+    c->resp_left = c->resp_bytes = 0;
+    c->list_len = 0;
+    memset(&c->dec, 0, sizeof(c->dec));
+    c->dec.consume_trailer = 1;
+}
+
+static void count_done(bench_conn_t *c, int ok, uint64_t bytes, uint64_t keys)
+{
+    bench_run_t *run = c->th->run;
+    atomic_fetch_add_explicit(ok ? &run->done_ok : &run->done_err, 1, memory_order_relaxed);
+    if (bytes)
+        atomic_fetch_add_explicit(&run->done_bytes, bytes, memory_order_relaxed);
+    if (keys)
+        atomic_fetch_add_explicit(&run->done_keys, keys, memory_order_relaxed);
+}
+
+/* Ends the request in flight with a transport-level failure; the socket is dropped and the
+ * connection goes on with its next request (after a pause when the connect itself failed). */
+static void fail_op(bench_conn_t *c, bench_err_t kind)
+{
+    bench_thread_t *th = c->th;
+    th->stats.op[c->op].failed++;
+    th->stats.op[c->op].errs[kind]++;
+    count_done(c, 0, 0, 0);
+    release_key(c, 0, 0);
+    if (h2o_timeout_is_linked(&c->idle_timer))
+        h2o_timeout_unlink(&c->idle_timer);
+    close_sock(c);
+    c->busy = 0;
+    if (kind == BENCH_ERR_CONNECT)
+        h2o_timeout_link(th->loop, &th->retry_timeout, &c->retry_timer);
+    else
+        conn_next(c);
+}
+
+/* Finds <tag>value</tag> in an XML body. 1 and *v set, or 0. */
+static int xml_find(const char *body, size_t len, const char *tag, og_str_t *v)
+{
+    char open[64], close[64];
+    int ol = snprintf(open, sizeof(open), "<%s>", tag), cl = snprintf(close, sizeof(close), "</%s>", tag);
+    const char *s = memmem(body, len, open, (size_t)ol);
+    if (!s)
+        return 0;
+    s += ol;
+    const char *e = memmem(s, len - (size_t)(s - body), close, (size_t)cl);
+    if (!e)
+        return 0;
+    *v = (og_str_t){s, (size_t)(e - s)};
+    return 1;
+}
+
+static uint64_t xml_count(const char *body, size_t len, const char *needle)
+{
+    uint64_t n = 0;
+    size_t nl = strlen(needle);
+    const char *p = body, *end = body + len;
+    while ((p = memmem(p, (size_t)(end - p), needle, nl)) != NULL) {
+        n++;
+        p += nl;
+    }
+    return n;
+}
+
+/* Reads one ListObjectsV2 page: keys seen and where the next page starts. Returns the number of
+ * keys plus common prefixes; sets c->list_done on the last page. OG_EPROTO on a bad token. */
+static long list_page(bench_conn_t *c)
+{
+    og_str_t v;
+    uint64_t keys = xml_count(c->list_buf, c->list_len, "<Contents>") +
+                    xml_count(c->list_buf, c->list_len, "<CommonPrefixes>");
+    int truncated = xml_find(c->list_buf, c->list_len, "IsTruncated", &v) && og_str_eq(v, "true");
+    if (!truncated || !xml_find(c->list_buf, c->list_len, "NextContinuationToken", &v)) {
+        c->list_done = 1;
+        c->token[0] = '\0';
+        return (long)keys;
+    }
+    /* Undo the XML escaping of the token (only the five predefined entities can occur). */
+    static const struct {
+        const char *ent;
+        char ch;
+    } ents[] = {{"&amp;", '&'}, {"&lt;", '<'}, {"&gt;", '>'}, {"&quot;", '"'}, {"&apos;", '\''}};
+    char raw[768];
+    size_t rl = 0;
+    for (size_t i = 0; i < v.len && rl < sizeof(raw); i++) {
+        char ch = v.base[i];
+        if (ch == '&') {
+            size_t j;
+            for (j = 0; j < sizeof(ents) / sizeof(ents[0]); j++) {
+                size_t el = strlen(ents[j].ent);
+                if (v.len - i >= el && memcmp(v.base + i, ents[j].ent, el) == 0) {
+                    ch = ents[j].ch;
+                    i += el - 1;
+                    break;
+                }
+            }
+            if (j == sizeof(ents) / sizeof(ents[0]))
+                return OG_EPROTO;
+        }
+        raw[rl++] = ch;
+    }
+    if (rl == sizeof(raw) || og_urlencode(raw, rl, c->token, sizeof(c->token), 0) < 0)
+        return OG_EPROTO;
+    return (long)keys;
+}
+
+/* The response is complete: count it and go on (or stop). */
+static void finish_op(bench_conn_t *c)
+{
+    bench_thread_t *th = c->th;
+    const bench_config_t *cfg = th->run->cfg;
+    bench_opstats_t *s = &th->stats.op[c->op];
+    uint64_t lat = now_us() - c->t0_us, bytes = 0, keys = 0;
+    int ok = (c->status >= 200 && c->status < 300) || (c->op == BENCH_OP_MKBUCKET && c->status == 409);
+
+    if (h2o_timeout_is_linked(&c->idle_timer))
+        h2o_timeout_unlink(&c->idle_timer);
+    if (ok && c->op == BENCH_OP_GET && cfg->verify && c->resp_bytes != cfg->size) {
+        s->failed++;
+        s->errs[BENCH_ERR_VERIFY]++;
+        ok = -1;
+    } else if (ok && c->op == BENCH_OP_LIST) {
+        long n = list_page(c);
+        if (n < 0) {
+            s->failed++;
+            s->errs[BENCH_ERR_PROTO]++;
+            c->list_done = 1;
+            ok = -1;
+        } else {
+            keys = (uint64_t)n;
+        }
+    }
+    if (ok > 0) {
+        bytes = c->op == BENCH_OP_PUT ? c->body_total : c->op == BENCH_OP_GET ? c->resp_bytes : 0;
+        s->ok++;
+        s->bytes += bytes;
+        s->keys += keys;
+        bench_hist_add(&s->lat, lat);
+    } else if (ok == 0) {
+        s->failed++;
+        s->status[c->status < BENCH_STATUS_MAX ? c->status : 0]++;
+        if (c->op == BENCH_OP_LIST)
+            c->list_done = 1;
+    }
+    count_done(c, ok > 0, bytes, keys);
+    release_key(c, ok > 0, c->status);
+    c->busy = 0;
+    /* Answered before the whole body went out (an early error): the stream is out of sync. */
+    if (c->close_after || c->writing || c->body_sent < c->body_total)
+        close_sock(c);
+    conn_next(c);
+}
+
+static void conn_finish(bench_conn_t *c)
+{
+    close_sock(c);
+    c->finished = 1;
+    c->th->active--;
+}
+
+static void on_write(h2o_socket_t *sock, const char *err)
+{
+    bench_conn_t *c = sock->data;
+    c->writing = 0;
+    if (err) {
+        fail_op(c, BENCH_ERR_IO);
+        return;
+    }
+    touch_idle(c);
+    if (c->body_sent < c->body_total) {
+        size_t n = next_piece(c, c->iov);
+        c->writing = 1;
+        h2o_socket_write(sock, c->iov, n, on_write);
+    }
+}
+
+static void send_request(bench_conn_t *c)
+{
+    size_t n = 1;
+    c->iov[0] = h2o_iovec_init(c->head, strlen(c->head));
+    if (c->body_sent < c->body_total)
+        n += next_piece(c, c->iov + 1);
+    c->writing = 1;
+    touch_idle(c);
+    h2o_socket_write(c->sock, c->iov, n, on_write);
+}
+
+static void on_connect(h2o_socket_t *sock, const char *err)
+{
+    bench_conn_t *c = sock->data;
+    if (err) {
+        fail_op(c, BENCH_ERR_CONNECT);
+        return;
+    }
+    h2o_socket_read_start(sock, on_read);
+    send_request(c);
+}
+
+/* Starts the next request, or finishes the connection when --count, --duration or the listing
+ * says so. */
+static void conn_next(bench_conn_t *c)
+{
+    bench_thread_t *th = c->th;
+    bench_run_t *run = th->run;
+    const bench_config_t *cfg = run->cfg;
+
+    if (c->finished)
+        return;
+    if ((c->op == BENCH_OP_LIST && c->list_done) || (cfg->duration > 0 && (double)(og_mono_ms() - run->t_start_ms) >=
+                                                                                cfg->duration * 1000.0)) {
+        conn_finish(c);
+        return;
+    }
+    uint64_t ticket = atomic_fetch_add_explicit(&run->issued, 1, memory_order_relaxed);
+    uint64_t limit = th->mkbucket ? 1 : cfg->count;
+    if (limit && ticket >= limit) {
+        conn_finish(c);
+        return;
+    }
+    c->op = th->mkbucket ? BENCH_OP_MKBUCKET : pick_op(th);
+    c->key = c->op == BENCH_OP_LIST || c->op == BENCH_OP_MKBUCKET ? 0 : pick_key(c, ticket);
+    c->body_total = c->op == BENCH_OP_PUT ? cfg->size : 0;
+    c->body_sent = 0;
+    c->body_off = (size_t)((c->key * 2654435761u) % (run->body_len - BENCH_PIECE));
+    c->close_after = 0;
+    reset_response(c);
+    c->busy = 1;
+    c->t0_us = now_us();
+    if (build_head(c) != 0) {
+        /* A name or token too long for our buffers: nothing useful can be sent. */
+        fail_op(c, BENCH_ERR_PROTO);
+        return;
+    }
+    if (c->sock) {
+        send_request(c);
+        return;
+    }
+    c->sock = h2o_socket_connect(th->loop, (struct sockaddr *)&cfg->addr, cfg->addrlen, on_connect);
+    if (!c->sock) {
+        fail_op(c, BENCH_ERR_CONNECT);
+        return;
+    }
+    c->sock->data = c;
+    touch_idle(c);
+}
+
+static int sink_body(bench_conn_t *c, const char *p, size_t n)
+{
+    c->resp_bytes += n;
+    if (c->op != BENCH_OP_LIST || n == 0)
+        return 0;
+    if (c->list_len + n > LIST_BODY_MAX)
+        return OG_ETOOBIG;
+    if (c->list_len + n > c->list_cap) {
+        size_t cap = c->list_cap ? c->list_cap : 65536;
+        while (cap < c->list_len + n)
+            cap *= 2;
+        char *nb = realloc(c->list_buf, cap);
+        if (!nb)
+            return -ENOMEM;
+        c->list_buf = nb;
+        c->list_cap = cap;
+    }
+    memcpy(c->list_buf + c->list_len, p, n);
+    c->list_len += n;
+    return 0;
+}
+
+/* Parses the status line and headers. 1 when complete, 0 when more input is needed,
+ * OG_EPROTO on garbage. */
+static int parse_head(bench_conn_t *c)
+{
+    h2o_buffer_t *in = c->sock->input;
+    for (;;) {
+        struct phr_header hdrs[MAX_RESP_HEADERS];
+        size_t nh = MAX_RESP_HEADERS, msg_len;
+        int minor, status;
+        const char *msg;
+        int r = phr_parse_response(in->bytes, in->size, &minor, &status, &msg, &msg_len, hdrs, &nh, 0);
+        if (r == -2)
+            return 0;
+        if (r < 0)
+            return OG_EPROTO;
+        h2o_buffer_consume(&c->sock->input, (size_t)r);
+        in = c->sock->input;
+        if (status >= 100 && status < 200)
+            continue; /* 100 Continue and friends precede the real answer */
+        c->status = status;
+        c->close_after = minor == 0;
+        int have_len = 0;
+        for (size_t i = 0; i < nh; i++) {
+            og_str_t name = {hdrs[i].name, hdrs[i].name_len}, val = {hdrs[i].value, hdrs[i].value_len};
+            if (og_str_ieq(name, "content-length")) {
+                char tmp[24];
+                if (val.len == 0 || val.len >= sizeof(tmp))
+                    return OG_EPROTO;
+                memcpy(tmp, val.base, val.len);
+                tmp[val.len] = '\0';
+                char *end;
+                c->resp_left = strtoull(tmp, &end, 10);
+                if (*end)
+                    return OG_EPROTO;
+                have_len = 1;
+            } else if (og_str_ieq(name, "transfer-encoding")) {
+                c->chunked = og_str_ieq(val, "chunked");
+            } else if (og_str_ieq(name, "connection")) {
+                if (og_str_ieq(val, "close"))
+                    c->close_after = 1;
+                else if (og_str_ieq(val, "keep-alive"))
+                    c->close_after = 0;
+            }
+        }
+        c->no_body = c->op == BENCH_OP_STAT || status == 204 || status == 304;
+        if (!c->no_body && !c->chunked && !have_len) {
+            c->until_close = 1;
+            c->close_after = 1;
+        }
+        c->got_head = 1;
+        return 1;
+    }
+}
+
+/* Consumes body bytes from the socket. 1 when the body is complete, 0 when more is needed,
+ * or a negative code. */
+static int read_body(bench_conn_t *c)
+{
+    h2o_buffer_t *in = c->sock->input;
+    int rc;
+    if (c->no_body)
+        return 1;
+    if (c->chunked) {
+        size_t n = in->size;
+        ssize_t r = phr_decode_chunked(&c->dec, in->bytes, &n);
+        if (r == -1)
+            return OG_EPROTO;
+        if ((rc = sink_body(c, in->bytes, n)) != 0)
+            return rc;
+        /* Bytes after the final chunk would be a pipelined answer we never asked for. */
+        if (r > 0)
+            c->close_after = 1;
+        h2o_buffer_consume(&c->sock->input, in->size);
+        return r >= 0;
+    }
+    size_t n = in->size;
+    if (!c->until_close && n > c->resp_left)
+        n = (size_t)c->resp_left;
+    if ((rc = sink_body(c, in->bytes, n)) != 0)
+        return rc;
+    h2o_buffer_consume(&c->sock->input, n);
+    if (c->until_close)
+        return 0;
+    c->resp_left -= n;
+    return c->resp_left == 0;
+}
+
+static void on_read(h2o_socket_t *sock, const char *err)
+{
+    bench_conn_t *c = sock->data;
+    int rc;
+    if (err) {
+        if (!c->busy) {
+            close_sock(c); /* the server closed an idle keep-alive connection */
+        } else if (c->got_head && c->until_close) {
+            c->close_after = 1;
+            finish_op(c);
+        } else {
+            fail_op(c, BENCH_ERR_IO);
+        }
+        return;
+    }
+    if (!c->busy) {
+        /* Nothing was asked: whatever this is, the stream cannot be trusted any more. */
+        close_sock(c);
+        return;
+    }
+    touch_idle(c);
+    if (!c->got_head) {
+        if ((rc = parse_head(c)) <= 0) {
+            if (rc < 0)
+                fail_op(c, BENCH_ERR_PROTO);
+            return;
+        }
+    }
+    if ((rc = read_body(c)) < 0) {
+        fail_op(c, rc == OG_EPROTO ? BENCH_ERR_PROTO : BENCH_ERR_IO);
+        return;
+    }
+    if (rc == 1)
+        finish_op(c);
+}
+
+static void on_idle_timeout(h2o_timeout_entry_t *entry)
+{
+    bench_conn_t *c = H2O_STRUCT_FROM_MEMBER(bench_conn_t, idle_timer, entry);
+    fail_op(c, BENCH_ERR_TIMEOUT);
+}
+
+static void on_retry(h2o_timeout_entry_t *entry)
+{
+    bench_conn_t *c = H2O_STRUCT_FROM_MEMBER(bench_conn_t, retry_timer, entry);
+    conn_next(c);
+}
+
+static void *thread_main(void *arg)
+{
+    bench_thread_t *th = arg;
+    for (unsigned i = 0; i < th->nconns; i++)
+        conn_next(&th->conns[i]);
+    while (th->active > 0)
+        h2o_evloop_run(th->loop, INT32_MAX);
+    /* One more turn frees the sockets closed last. Their buffers land in h2o's per-thread cache
+     * (h2o_socket_buffer_prototype), which would leak when this thread exits: give them back to
+     * malloc; popping a cached chunk is what h2o_mem_alloc_recycle does while the cache is not
+     * empty (the gateway's gw_http.c does the same). */
+    h2o_evloop_run(th->loop, 0);
+    while (h2o_socket_buffer_prototype.allocator.cnt > 0)
+        free(h2o_mem_alloc_recycle(&h2o_socket_buffer_prototype.allocator, 1));
+    atomic_fetch_sub(th->threads_left, 1);
+    return NULL;
+}
+
+static int thread_init(bench_thread_t *th, bench_run_t *run, unsigned nconns, int mkbucket, unsigned id)
+{
+    th->run = run;
+    th->mkbucket = mkbucket;
+    th->rng = run->seed ^ (0x9E3779B97F4A7C15ULL * (id + 1));
+    if (!(th->loop = h2o_evloop_create()))
+        return -ENOMEM;
+    h2o_timeout_init(th->loop, &th->idle_timeout, run->cfg->timeout_ms);
+    h2o_timeout_init(th->loop, &th->retry_timeout, CONNECT_RETRY_MS);
+    if (!(th->conns = calloc(nconns, sizeof(*th->conns))))
+        return -ENOMEM;
+    th->nconns = th->active = nconns;
+    for (unsigned i = 0; i < nconns; i++) {
+        bench_conn_t *c = &th->conns[i];
+        c->th = th;
+        c->idle_timer.cb = on_idle_timeout;
+        c->retry_timer.cb = on_retry;
+    }
+    return 0;
+}
+
+static void thread_dispose(bench_thread_t *th)
+{
+    if (!th->loop)
+        return;
+    for (unsigned i = 0; i < th->nconns; i++)
+        free(th->conns[i].list_buf);
+    free(th->conns);
+    h2o_timeout_dispose(th->loop, &th->idle_timeout);
+    h2o_timeout_dispose(th->loop, &th->retry_timeout);
+    h2o_evloop_destroy(th->loop);
+}
+
+static void print_progress(bench_run_t *run, uint64_t *last_ok, uint64_t *last_bytes, uint64_t *last_keys)
+{
+    uint64_t ok = atomic_load(&run->done_ok), err = atomic_load(&run->done_err);
+    uint64_t bytes = atomic_load(&run->done_bytes), keys = atomic_load(&run->done_keys);
+    double t = (double)(og_mono_ms() - run->t_start_ms) / 1000.0;
+    fprintf(stderr, "[%6.1fs] %-6s ops %" PRIu64 " (%" PRIu64 "/s), %.1f MiB/s", t,
+            bench_workload_name(run->cfg->workload), ok, ok - *last_ok,
+            (double)(bytes - *last_bytes) / (1024.0 * 1024.0));
+    if (run->cfg->workload == BENCH_WL_LIST)
+        fprintf(stderr, ", keys %" PRIu64 " (%" PRIu64 "/s)", keys, keys - *last_keys);
+    fprintf(stderr, ", errors %" PRIu64 "\n", err);
+    *last_ok = ok;
+    *last_bytes = bytes;
+    *last_keys = keys;
+}
+
+/* Fills the shared body buffer with pseudo-random bytes once, so requests cost no generation. */
+static char *make_body(size_t len, uint64_t seed)
+{
+    char *b = malloc(len);
+    if (!b)
+        return NULL;
+    uint64_t s = seed | 1;
+    for (size_t i = 0; i + 8 <= len; i += 8) {
+        uint64_t v = rng_next(&s);
+        memcpy(b + i, &v, 8);
+    }
+    return b;
+}
+
+int bench_run(const bench_config_t *cfg, int mkbucket, int quiet, bench_stats_t *out, double *elapsed_s)
+{
+    int rc = 0;
+    unsigned nth = mkbucket ? 1 : cfg->threads, started = 0;
+    unsigned conns = mkbucket ? 1 : cfg->conns;
+    atomic_int threads_left;
+    bench_run_t run = {.cfg = cfg, .body_len = BENCH_BODY_BUF, .seed = og_time_ns()};
+    bench_thread_t *ths = NULL;
+    char *body = NULL;
+
+    memset(out, 0, sizeof(*out));
+    if (nth > conns)
+        nth = conns;
+    if (!(body = make_body(run.body_len, run.seed))) {
+        rc = -ENOMEM;
+        goto out_free;
+    }
+    run.body = body;
+    if (cfg->workload == BENCH_WL_MIXED && !mkbucket) {
+        /* The mixed workload starts from a bucket filled with the --objects keys. */
+        if (!(run.present = malloc(cfg->objects))) {
+            rc = -ENOMEM;
+            goto out_free;
+        }
+        memset(run.present, KEY_PRESENT, cfg->objects);
+    }
+    if (!(ths = calloc(nth, sizeof(*ths)))) {
+        rc = -ENOMEM;
+        goto out_free;
+    }
+    for (unsigned i = 0; i < nth; i++) {
+        unsigned share = conns / nth + (i < conns % nth);
+        if ((rc = thread_init(&ths[i], &run, share, mkbucket, i)) != 0)
+            goto out_threads;
+        ths[i].threads_left = &threads_left;
+    }
+    atomic_init(&threads_left, (int)nth);
+    run.t_start_ms = og_mono_ms();
+    uint64_t t0 = now_us();
+    for (; started < nth; started++) {
+        if ((rc = -pthread_create(&ths[started].tid, NULL, thread_main, &ths[started])) != 0) {
+            /* Threads already running stop by themselves at --count/--duration; wait for them. */
+            atomic_fetch_sub(&threads_left, (int)(nth - started));
+            break;
+        }
+    }
+    uint64_t last_ok = 0, last_bytes = 0, last_keys = 0, next_print = og_mono_ms() + 1000;
+    while (atomic_load(&threads_left) > 0) {
+        struct timespec ts = {0, 20 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+        if (!quiet && og_mono_ms() >= next_print) {
+            print_progress(&run, &last_ok, &last_bytes, &last_keys);
+            next_print += 1000;
+        }
+    }
+    for (unsigned i = 0; i < started; i++)
+        pthread_join(ths[i].tid, NULL);
+    *elapsed_s = (double)(now_us() - t0) / 1e6;
+    for (unsigned i = 0; i < started; i++)
+        for (int op = 0; op < BENCH_OP_COUNT; op++)
+            bench_opstats_merge(&out->op[op], &ths[i].stats.op[op]);
+out_threads:
+    for (unsigned i = 0; i < nth; i++)
+        thread_dispose(&ths[i]);
+out_free:
+    free(ths);
+    free(run.present);
+    free(body);
+    return rc;
+}

@@ -1,0 +1,185 @@
+#!/usr/bin/env bash
+# Runs a local Onggi cluster in the foreground: a ring (created once), 3 storage nodes and one
+# S3 gateway on loopback, plus the dev user. Ctrl-C or SIGTERM stops every process and exits 0.
+#
+#   tools/run-cluster.sh --bin DIR --data DIR [--port 9000] [--node-ports 7001,7002,7003]
+#                        [--domain localhost]
+#
+# The ring records the node addresses, so DATA keeps the ports it was created with: a later run
+# with other --node-ports fails instead of silently serving an empty cluster.
+set -uo pipefail
+
+usage() {
+    echo "usage: $0 --bin DIR --data DIR [--port 9000] [--node-ports 7001,7002,7003] [--domain localhost]" >&2
+    exit 2
+}
+
+BIN="" DATA="" PORT=9000 NODE_PORTS="7001,7002,7003" DOMAIN="localhost"
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --bin) BIN="${2:-}"; shift 2 || usage ;;
+    --data) DATA="${2:-}"; shift 2 || usage ;;
+    --port) PORT="${2:-}"; shift 2 || usage ;;
+    --node-ports) NODE_PORTS="${2:-}"; shift 2 || usage ;;
+    --domain) DOMAIN="${2:-}"; shift 2 || usage ;;
+    -h | --help) usage ;;
+    *) echo "run-cluster: unknown argument '$1'" >&2; usage ;;
+    esac
+done
+[ -n "$BIN" ] && [ -n "$DATA" ] || usage
+ACCESS="${ONGGI_ACCESS_KEY:-devaccess}"
+SECRET="${ONGGI_SECRET_KEY:-devsecret}"
+IFS=, read -r -a NPORTS <<<"$NODE_PORTS"
+[ "${#NPORTS[@]}" -eq 3 ] || { echo "run-cluster: --node-ports needs exactly 3 ports" >&2; exit 2; }
+
+die() { echo "run-cluster: $*" >&2; exit 1; }
+
+for b in onggi-ring onggi-node onggi-gateway onggi-admin; do
+    [ -x "$BIN/$b" ] || die "$BIN/$b not found (build first: make BUILD=release all)"
+done
+BIN="$(cd "$BIN" && pwd)"
+mkdir -p "$DATA/log" || die "cannot create $DATA/log"
+DATA="$(cd "$DATA" && pwd)"
+LOG="$DATA/log"
+RING="$DATA/ring.bin"
+
+# A port that accepts a connection is taken (by anything, including an old cluster).
+port_taken() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+for p in "$PORT" "${NPORTS[@]}"; do
+    if port_taken "$p"; then
+        die "port 127.0.0.1:$p is already in use (another cluster running? stop it or pick --port/--node-ports)"
+    fi
+done
+
+# The ring is built in a temporary file and renamed, so an interrupted first run never leaves
+# a half-made ring that later runs would trust.
+if [ ! -f "$RING" ]; then
+    tmp="$RING.tmp"
+    rm -f "$tmp"
+    {
+        "$BIN/onggi-ring" create "$tmp" 10 3 1 &&
+            for i in 1 2 3; do
+                "$BIN/onggi-ring" add "$tmp" --zone "$i" --addr "127.0.0.1:${NPORTS[$((i - 1))]}" \
+                    --name "d$i" --weight 100 >/dev/null || exit 1
+            done &&
+            "$BIN/onggi-ring" rebalance "$tmp" >/dev/null
+    } >>"$LOG/ring.log" 2>&1 || die "ring creation failed, see $LOG/ring.log"
+    mv "$tmp" "$RING" || die "cannot install $RING"
+    echo "run-cluster: created $RING"
+fi
+for p in "${NPORTS[@]}"; do
+    "$BIN/onggi-ring" show "$RING" 2>/dev/null | grep -qw "127.0.0.1:$p" ||
+        die "$RING has no device at 127.0.0.1:$p (DATA was created with other --node-ports)"
+done
+
+PIDS=()
+NAMES=()
+STOPPING=0
+
+stop_all() {
+    STOPPING=1
+    local pid
+    for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
+    # Give in-flight requests time to finish, then make sure nothing is left behind.
+    local deadline=$((SECONDS + 15))
+    for pid in "${PIDS[@]}"; do
+        while kill -0 "$pid" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.1; done
+        if kill -0 "$pid" 2>/dev/null; then
+            echo "run-cluster: pid $pid did not stop in time, killing it" >&2
+            kill -KILL "$pid" 2>/dev/null
+        fi
+        wait "$pid" 2>/dev/null
+    done
+}
+on_signal() {
+    echo
+    echo "run-cluster: stopping"
+    stop_all
+    echo "run-cluster: stopped"
+    exit 0
+}
+trap on_signal INT TERM
+
+# start NAME CMD...: runs CMD in the background with its output in LOG/NAME.log.
+start() {
+    local name="$1"
+    shift
+    "$@" >>"$LOG/$name.log" 2>&1 &
+    PIDS+=("$!")
+    NAMES+=("$name")
+}
+
+# wait_http NAME PID URL: waits (bounded) until URL gives any HTTP answer.
+wait_http() {
+    local name="$1" pid="$2" url="$3" i code
+    for ((i = 0; i < 200; i++)); do
+        kill -0 "$pid" 2>/dev/null || { tail -n 20 "$LOG/$name.log" >&2; stop_all; die "$name exited during start-up (log: $LOG/$name.log)"; }
+        code="$(curl -s -o /dev/null -m 2 -w '%{http_code}' "$url" 2>/dev/null)"
+        [ -n "$code" ] && [ "$code" != "000" ] && return 0
+        sleep 0.1
+    done
+    stop_all
+    die "$name did not answer on $url within 20 s (log: $LOG/$name.log)"
+}
+
+for i in 1 2 3; do
+    start "node$i" "$BIN/onggi-node" --ring "$RING" --listen "127.0.0.1:${NPORTS[$((i - 1))]}" --dir "$DATA/node$i"
+done
+for i in 1 2 3; do
+    wait_http "node$i" "${PIDS[$((i - 1))]}" "http://127.0.0.1:${NPORTS[$((i - 1))]}/health"
+done
+start gateway "$BIN/onggi-gateway" --ring "$RING" --listen "127.0.0.1:$PORT" --domain "$DOMAIN"
+wait_http gateway "${PIDS[3]}" "http://127.0.0.1:$PORT/"
+
+# user-add creates or replaces, so running it on every start is idempotent.
+if ! "$BIN/onggi-admin" --ring "$RING" user-add --access-key "$ACCESS" --secret "$SECRET" \
+    --account "$ACCESS" --display-name "$ACCESS" >>"$LOG/admin.log" 2>&1; then
+    stop_all
+    die "onggi-admin user-add failed, see $LOG/admin.log"
+fi
+
+EP="http://127.0.0.1:$PORT"
+cat <<EOF
+
+Onggi is running (data: $DATA, logs: $LOG/)
+  S3 endpoint   $EP   (region us-east-1; virtual-host style: http://BUCKET.$DOMAIN:$PORT)
+  access key    $ACCESS
+  secret key    $SECRET
+
+s3cmd:
+  s3cmd -c /dev/null --access_key=$ACCESS --secret_key=$SECRET --host=127.0.0.1:$PORT --host-bucket=127.0.0.1:$PORT --no-ssl mb s3://demo
+
+aws (Debian's /usr/bin/aws):
+  export AWS_ACCESS_KEY_ID=$ACCESS AWS_SECRET_ACCESS_KEY=$SECRET AWS_DEFAULT_REGION=us-east-1
+  /usr/bin/aws --endpoint-url $EP s3 ls
+
+boto3 (/usr/bin/python3):
+  import boto3; from botocore.config import Config
+  s3 = boto3.client('s3', endpoint_url='$EP', aws_access_key_id='$ACCESS',
+                    aws_secret_access_key='$SECRET', region_name='us-east-1',
+                    config=Config(s3={'addressing_style': 'path'}))
+
+rclone:
+  export RCLONE_CONFIG_ONGGI_TYPE=s3 RCLONE_CONFIG_ONGGI_PROVIDER=Other RCLONE_CONFIG_ONGGI_ENDPOINT=$EP \\
+         RCLONE_CONFIG_ONGGI_ACCESS_KEY_ID=$ACCESS RCLONE_CONFIG_ONGGI_SECRET_ACCESS_KEY=$SECRET \\
+         RCLONE_CONFIG_ONGGI_FORCE_PATH_STYLE=true RCLONE_CONFIG_ONGGI_REGION=us-east-1
+  rclone lsd onggi:
+
+Multipart upload is not implemented yet: keep aws/rclone uploads single-part
+(e.g. aws configure set default.s3.multipart_threshold 5GB, rclone --s3-upload-cutoff 5G).
+Press Ctrl-C to stop.
+EOF
+
+# Waits for signals; if a process dies on its own, stop the rest and fail loudly.
+while true; do
+    wait -n "${PIDS[@]}"
+    rc=$?
+    [ "$STOPPING" -eq 1 ] && exit 0
+    for idx in "${!PIDS[@]}"; do
+        if ! kill -0 "${PIDS[$idx]}" 2>/dev/null; then
+            echo "run-cluster: ${NAMES[$idx]} exited unexpectedly (status $rc), see $LOG/${NAMES[$idx]}.log" >&2
+            stop_all
+            exit 1
+        fi
+    done
+done
