@@ -81,6 +81,22 @@ int auth_sigv4_sign(og_str_t method, og_str_t path, og_str_t query, const og_hea
                     og_str_t payload_sha256_hex, const char *access_key, const char *secret, const char *region,
                     char *out, size_t cap);
 
+/* aws-chunked streaming uploads (auth_result_t.payload == AUTH_PAYLOAD_STREAMING). The gateway
+ * hashes each chunk's bytes while streaming them and asks for the signature that chunk must
+ * carry: HMAC-SHA256(signing_key, "AWS4-HMAC-SHA256-PAYLOAD\n" amz_date "\n" scope "\n" prev_sig
+ * "\n" hex(sha256("")) "\n" hex(chunk_sha256)) as lowercase hex into out (65 bytes). prev_sig is
+ * the seed signature for the first chunk, then the previous chunk's signature. signing_key,
+ * amz_date and scope come from the request's auth_result_t. 0, or OG_EINVAL (strings too long or
+ * OpenSSL refused). Compare with auth_ct_equal. */
+int auth_chunk_sign(const uint8_t signing_key[32], const char *amz_date, const char *scope, const char *prev_sig,
+                    const uint8_t chunk_sha256[32], char out[65]);
+/* The trailer's signature (STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER): the same over
+ * "AWS4-HMAC-SHA256-TRAILER\n" amz_date "\n" scope "\n" prev_sig "\n" hex(trailer_sha256), where
+ * prev_sig is the final (empty) chunk's signature and trailer_sha256 the SHA-256 of the trailing
+ * headers other than x-amz-trailer-signature, each as "name:value\n". 0 or OG_EINVAL. */
+int auth_trailer_sign(const uint8_t signing_key[32], const char *amz_date, const char *scope, const char *prev_sig,
+                      const uint8_t trailer_sha256[32], char out[65]);
+
 /* Constant-time equality of two byte strings of the same length (0 otherwise). */
 int auth_ct_equal(const void *a, const void *b, size_t len);
 

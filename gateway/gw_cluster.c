@@ -47,6 +47,7 @@ struct st_gw_cluster_t {
     pthread_mutex_t stamp_mu; /* guards the two fields below */
     uint64_t stamp_last;
     uint64_t stamp_rng; /* xorshift64* state, seeded from getrandom() */
+    uint32_t cdc_min, cdc_avg, cdc_max; /* content-defined chunk sizes (gw_cluster_set_chunking) */
 };
 
 /* The gateway-internal accessor gw_users.c uses to reach its cache. Never NULL. */
@@ -69,6 +70,7 @@ int gw_cluster_open(const char *ring_path, int timeout_ms, gw_cluster_t **out)
         goto out_free_ring;
     }
     cl->quorum = cl->replicas / 2 + 1;
+    cl->cdc_min = GW_CDC_MIN, cl->cdc_avg = GW_CDC_AVG, cl->cdc_max = GW_CDC_MAX;
     if (!(cl->client = node_client_new(timeout_ms, CL_IDLE_PER_NODE))) {
         rc = -ENOMEM;
         goto out_free_ring;
@@ -110,6 +112,19 @@ void gw_cluster_close(gw_cluster_t *cl)
     node_client_free(cl->client);
     ring_free(cl->ring);
     free(cl);
+}
+
+int gw_cluster_set_chunking(gw_cluster_t *cl, uint32_t avg)
+{
+    if (avg < (16u << 10) || avg > (4u << 20) || (avg & (avg - 1)) != 0)
+        return OG_EINVAL;
+    cl->cdc_min = avg / 4, cl->cdc_avg = avg, cl->cdc_max = avg * 4;
+    return 0;
+}
+
+void gw_cluster_chunking(const gw_cluster_t *cl, uint32_t *min, uint32_t *avg, uint32_t *max)
+{
+    *min = cl->cdc_min, *avg = cl->cdc_avg, *max = cl->cdc_max;
 }
 
 void gw_cluster_stamp(gw_cluster_t *cl, uint64_t *ts, uint64_t *tiebreak)
@@ -380,6 +395,316 @@ int gw_cluster_chunk_get(gw_cluster_t *cl, const uint8_t id[32], uint64_t xxh3, 
         }
     }
     return corrupt ? OG_ECORRUPT : missing ? OG_ENOTFOUND : OG_EQUORUM;
+}
+
+/* ---- batches: one request per device for many chunks ---- */
+
+/* The devices that are primaries of at least one of a batch's chunks, and which chunks each takes. */
+typedef struct {
+    const ring_dev_t *dev;
+    size_t k;
+    uint16_t *idx; /* k chunk indices, ascending */
+    char path[1 + RING_NAME_MAX + 16];
+} cl_group_t;
+
+typedef struct {
+    cl_group_t *g;
+    size_t n;
+    uint16_t *mem;
+} cl_groups_t;
+
+/* Groups chunks ids[0..n) by primary device. 0 or -ENOMEM; release with cl_groups_free. */
+static int cl_groups_make(gw_cluster_t *cl, const uint8_t *const *ids, size_t n, const char *suffix, cl_groups_t *gs)
+{
+    size_t ndev = ring_dev_count(cl->ring);
+    gs->n = 0;
+    gs->g = calloc(ndev ? ndev : 1, sizeof(*gs->g));
+    gs->mem = malloc((ndev ? ndev : 1) * (n ? n : 1) * sizeof(*gs->mem));
+    if (!gs->g || !gs->mem)
+        return -ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        const ring_dev_t *devs[RING_MAX_REPLICAS];
+        size_t np = ring_primaries(cl->ring, ring_part(cl->ring, ids[i], 32), devs, RING_MAX_REPLICAS);
+        for (size_t r = 0; r < np; r++) {
+            size_t j;
+            for (j = 0; j < gs->n && gs->g[j].dev != devs[r]; j++)
+                ;
+            if (j == gs->n) {
+                if (gs->n == ndev)
+                    continue; /* cannot happen: primaries are ring devices */
+                gs->g[j].dev = devs[r];
+                gs->g[j].idx = gs->mem + j * n;
+                snprintf(gs->g[j].path, sizeof(gs->g[j].path), "/%s%s", devs[r]->name, suffix);
+                gs->n++;
+            }
+            gs->g[j].idx[gs->g[j].k++] = (uint16_t)i;
+        }
+    }
+    return 0;
+}
+
+static void cl_groups_free(cl_groups_t *gs)
+{
+    free(gs->g);
+    free(gs->mem);
+}
+
+static void cl_put_be32(unsigned char *p, uint32_t v)
+{
+    p[0] = (unsigned char)(v >> 24), p[1] = (unsigned char)(v >> 16), p[2] = (unsigned char)(v >> 8),
+    p[3] = (unsigned char)v;
+}
+
+/* Writes the batch header (u32 n | n x (id, u32 len, u64 xxh3)) for chunks idx[0..k) into out. */
+static size_t cl_batch_hdr(const gw_chunk_hdr_t *hdrs, const uint16_t *idx, size_t k, unsigned char *out)
+{
+    cl_put_be32(out, (uint32_t)k);
+    unsigned char *p = out + 4;
+    for (size_t j = 0; j < k; j++, p += 44) {
+        const gw_chunk_hdr_t *h = &hdrs[idx[j]];
+        memcpy(p, h->id, 32);
+        cl_put_be32(p + 32, h->len);
+        cl_put_be32(p + 36, (uint32_t)(h->xxh3 >> 32));
+        cl_put_be32(p + 40, (uint32_t)h->xxh3);
+    }
+    return 4 + 44 * k;
+}
+
+int gw_cluster_chunk_put_many(gw_cluster_t *cl, const gw_chunk_hdr_t *hdrs, size_t n, char *data)
+{
+    const uint8_t *ids[GW_BATCH_MAX_CHUNKS];
+    size_t off[GW_BATCH_MAX_CHUNKS + 1], stored[GW_BATCH_MAX_CHUNKS] = {0};
+    cl_groups_t gs = {0};
+    node_call_t *calls = NULL;
+    char *res = NULL, **copies = NULL;
+    int rc;
+
+    if (n == 0)
+        return 0;
+    if (n > GW_BATCH_MAX_CHUNKS || !data)
+        return OG_EINVAL;
+    off[0] = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (hdrs[i].len > CL_CHUNK_MAX)
+            return OG_EINVAL;
+        ids[i] = hdrs[i].id;
+        off[i + 1] = off[i] + hdrs[i].len;
+    }
+    if ((rc = cl_groups_make(cl, ids, n, "/chunks", &gs)) != 0)
+        goto out_free;
+    calls = calloc(gs.n, sizeof(*calls));
+    copies = calloc(gs.n, sizeof(*copies));
+    res = malloc(gs.n * n);
+    if (!calls || !copies || !res) {
+        rc = -ENOMEM;
+        goto out_free;
+    }
+    /* A device that takes the whole batch (every device, on a cluster of R devices) is sent the
+     * caller's buffer with the header just in front of it; others get their own copy. */
+    size_t full_hdr = 0;
+    for (size_t j = 0; j < gs.n; j++) {
+        cl_group_t *g = &gs.g[j];
+        const char *body;
+        size_t blen;
+        if (g->k == n) {
+            if (!full_hdr) {
+                unsigned char tmp[GW_BATCH_HDR_MAX];
+                full_hdr = cl_batch_hdr(hdrs, g->idx, n, tmp);
+                memcpy(data - full_hdr, tmp, full_hdr);
+            }
+            body = data - full_hdr;
+            blen = full_hdr + off[n];
+        } else {
+            size_t dlen = 0;
+            for (size_t q = 0; q < g->k; q++)
+                dlen += hdrs[g->idx[q]].len;
+            if (!(copies[j] = malloc(4 + 44 * g->k + dlen))) {
+                rc = -ENOMEM;
+                goto out_free;
+            }
+            size_t h = cl_batch_hdr(hdrs, g->idx, g->k, (unsigned char *)copies[j]), p = h;
+            for (size_t q = 0; q < g->k; q++) {
+                memcpy(copies[j] + p, data + off[g->idx[q]], hdrs[g->idx[q]].len);
+                p += hdrs[g->idx[q]].len;
+            }
+            body = copies[j];
+            blen = p;
+        }
+        calls[j] = (node_call_t){.addr = g->dev->addr, .method = "PUT", .path = g->path, .body = body,
+                                 .body_len = blen, .resp_buf = res + j * n, .resp_cap = g->k};
+    }
+    node_call_many(cl->client, calls, gs.n);
+    for (size_t j = 0; j < gs.n; j++) {
+        const node_call_t *c = &calls[j];
+        if (c->rc != 0 || c->status != 200 || c->resp_len != gs.g[j].k)
+            continue;
+        for (size_t q = 0; q < gs.g[j].k; q++)
+            stored[gs.g[j].idx[q]] += c->resp_body[q] == 'S' || c->resp_body[q] == 'E';
+    }
+    /* What the batch could not place at quorum goes the single-chunk way, with handoffs. */
+    rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++)
+        if (stored[i] < cl->quorum)
+            rc = gw_cluster_chunk_put(cl, hdrs[i].id, data + off[i], hdrs[i].len);
+out_free:
+    for (size_t j = 0; copies && j < gs.n; j++)
+        free(copies[j]);
+    free(copies);
+    free(res);
+    free(calls);
+    cl_groups_free(&gs);
+    return rc;
+}
+
+int gw_cluster_chunk_get_many(gw_cluster_t *cl, const gw_chunk_read_t *rd, size_t n)
+{
+    cl_groups_t gs = {0};
+    const uint8_t **ids = malloc((n ? n : 1) * sizeof(*ids));
+    uint8_t *done = calloc(n ? n : 1, 1);
+    node_call_t *calls = NULL;
+    char *bodies = NULL;
+    int first_err = 0, rc;
+
+    if (!ids || !done) {
+        first_err = -ENOMEM;
+        goto out_free;
+    }
+    for (size_t i = 0; i < n; i++)
+        ids[i] = rd[i].id;
+    /* One POST /<dev>/read per device, each chunk asked from one of its primaries in turn, so a
+     * long read spreads over the replicas; whatever does not come back is read alone below. */
+    if ((rc = cl_groups_make(cl, ids, n, "/read", &gs)) != 0) {
+        first_err = rc;
+        goto out_free;
+    }
+    for (size_t j = 0; j < gs.n; j++)
+        gs.g[j].k = 0;
+    for (size_t i = 0; i < n; i++) {
+        const ring_dev_t *devs[RING_MAX_REPLICAS];
+        size_t np = ring_primaries(cl->ring, ring_part(cl->ring, ids[i], 32), devs, RING_MAX_REPLICAS);
+        if (np == 0)
+            continue;
+        for (size_t j = 0; j < gs.n; j++)
+            if (gs.g[j].dev == devs[i % np]) {
+                gs.g[j].idx[gs.g[j].k++] = (uint16_t)i;
+                break;
+            }
+    }
+    calls = calloc(gs.n ? gs.n : 1, sizeof(*calls));
+    bodies = malloc((gs.n ? gs.n : 1) * (n ? n : 1) * 32);
+    if (!calls || !bodies) {
+        first_err = -ENOMEM;
+        goto out_free;
+    }
+    size_t m = 0;
+    for (size_t j = 0; j < gs.n; j++) {
+        if (gs.g[j].k == 0)
+            continue;
+        char *b = bodies + j * n * 32;
+        size_t want = 0;
+        for (size_t q = 0; q < gs.g[j].k; q++) {
+            memcpy(b + q * 32, ids[gs.g[j].idx[q]], 32);
+            want += 5 + rd[gs.g[j].idx[q]].chunk_len;
+        }
+        calls[m] = (node_call_t){.addr = gs.g[j].dev->addr, .method = "POST", .path = gs.g[j].path, .body = b,
+                                 .body_len = gs.g[j].k * 32, .resp_cap = want};
+        gs.g[m] = gs.g[j]; /* keep groups and calls aligned */
+        m++;
+    }
+    node_call_many(cl->client, calls, m);
+    for (size_t j = 0; j < m; j++) {
+        const node_call_t *c = &calls[j];
+        if (c->rc != 0 || c->status != 200)
+            continue;
+        const unsigned char *p = (const unsigned char *)c->resp_body, *end = p + c->resp_len;
+        for (size_t q = 0; q < gs.g[j].k && end - p >= 5; q++) {
+            const gw_chunk_read_t *r = &rd[gs.g[j].idx[q]];
+            size_t len = (size_t)p[1] << 24 | (size_t)p[2] << 16 | (size_t)p[3] << 8 | p[4];
+            if ((size_t)(end - p) - 5 < len)
+                break;
+            /* The whole chunk came back: checked end to end, then the wanted range is kept. */
+            if (p[0] == 'S' && len == r->chunk_len && r->off <= len && r->len <= len - r->off &&
+                XXH3_64bits(p + 5, len) == r->xxh3) {
+                memcpy(r->buf, p + 5 + r->off, r->len);
+                done[gs.g[j].idx[q]] = 1;
+            }
+            p += 5 + len;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (done[i])
+            continue;
+        rc = gw_cluster_chunk_get(cl, rd[i].id, rd[i].xxh3, rd[i].chunk_len, rd[i].off, rd[i].len, rd[i].buf);
+        if (rc != 0 && first_err == 0)
+            first_err = rc;
+    }
+out_free:
+    for (size_t j = 0; calls && j < gs.n; j++)
+        free(calls[j].resp_body);
+    free(bodies);
+    free(calls);
+    cl_groups_free(&gs);
+    free(done);
+    free(ids);
+    return first_err;
+}
+
+int gw_cluster_chunk_touch(gw_cluster_t *cl, const uint8_t *ids, size_t n)
+{
+    enum { SLICE = 1024 }; /* NODE_BATCH_MAX ids per request */
+    const uint8_t **idp = malloc((n < SLICE ? (n ? n : 1) : SLICE) * sizeof(*idp));
+    size_t *touched = calloc(n < SLICE ? (n ? n : 1) : SLICE, sizeof(*touched));
+    int rc = 0;
+
+    if (!idp || !touched) {
+        rc = -ENOMEM;
+        goto out_free;
+    }
+    for (size_t base = 0; base < n && rc == 0; base += SLICE) {
+        size_t k = n - base < SLICE ? n - base : SLICE;
+        cl_groups_t gs = {0};
+        node_call_t *calls = NULL;
+        char *bodies = NULL, *res = NULL;
+        for (size_t i = 0; i < k; i++) {
+            idp[i] = ids + (base + i) * 32;
+            touched[i] = 0;
+        }
+        if ((rc = cl_groups_make(cl, idp, k, "/touch", &gs)) != 0)
+            goto out_slice;
+        calls = calloc(gs.n, sizeof(*calls));
+        bodies = malloc(gs.n * k * 32);
+        res = malloc(gs.n * k);
+        if (!calls || !bodies || !res) {
+            rc = -ENOMEM;
+            goto out_slice;
+        }
+        for (size_t j = 0; j < gs.n; j++) {
+            char *b = bodies + j * k * 32;
+            for (size_t q = 0; q < gs.g[j].k; q++)
+                memcpy(b + q * 32, idp[gs.g[j].idx[q]], 32);
+            calls[j] = (node_call_t){.addr = gs.g[j].dev->addr, .method = "POST", .path = gs.g[j].path, .body = b,
+                                     .body_len = gs.g[j].k * 32, .resp_buf = res + j * k, .resp_cap = gs.g[j].k};
+        }
+        node_call_many(cl->client, calls, gs.n);
+        for (size_t j = 0; j < gs.n; j++) {
+            if (calls[j].rc != 0 || calls[j].status != 200 || calls[j].resp_len != gs.g[j].k)
+                continue;
+            for (size_t q = 0; q < gs.g[j].k; q++)
+                touched[gs.g[j].idx[q]] += calls[j].resp_body[q] == 'E';
+        }
+        for (size_t i = 0; i < k && rc == 0; i++)
+            if (touched[i] < cl->quorum)
+                rc = OG_EQUORUM;
+    out_slice:
+        free(res);
+        free(bodies);
+        free(calls);
+        cl_groups_free(&gs);
+    }
+out_free:
+    free(touched);
+    free(idp);
+    return rc;
 }
 
 int gw_cluster_rec_put(gw_cluster_t *cl, const char *table, og_str_t key, const og_rec_t *rec)

@@ -34,6 +34,59 @@ int gw_cluster_chunk_put(gw_cluster_t *cl, const uint8_t id[32], const void *dat
 int gw_cluster_chunk_get(gw_cluster_t *cl, const uint8_t id[32], uint64_t xxh3, size_t chunk_len, size_t off,
                          size_t len, void *buf);
 
+/* Content-defined chunk sizes for object data (common/og_cdc.h): every writer of one cluster must
+ * use the same sizes or equal data written through two of them stops sharing chunks (nothing
+ * breaks, only dedup). Defaults: GW_CDC_MIN / GW_CDC_AVG / GW_CDC_MAX (docs/architecture.md says
+ * why). gw_cluster_set_chunking takes an average (power of two, 16 KiB..4 MiB) and sets min =
+ * avg/4, max = 4*avg; 0 or OG_EINVAL. Call it before the handle is shared between threads. */
+#define GW_CDC_MIN (8u << 10)
+#define GW_CDC_AVG (32u << 10)
+#define GW_CDC_MAX (128u << 10)
+int gw_cluster_set_chunking(gw_cluster_t *cl, uint32_t avg);
+void gw_cluster_chunking(const gw_cluster_t *cl, uint32_t *min, uint32_t *avg, uint32_t *max);
+
+/* Batch writes: the most chunks and bytes one gw_cluster_chunk_put_many sends per node request,
+ * and the header bytes a caller reserves in front of the data (see below). */
+#define GW_BATCH_MAX_CHUNKS 256
+#define GW_BATCH_HDR_MAX (4 + GW_BATCH_MAX_CHUNKS * 44)
+
+/* One chunk of a batch write. */
+typedef struct {
+    uint8_t id[32]; /* SHA-256 of the bytes */
+    uint64_t xxh3;  /* xxh3-64 of the bytes */
+    uint32_t len;
+} gw_chunk_hdr_t;
+
+/* Stores n (<= GW_BATCH_MAX_CHUNKS) chunks whose bytes lie back to back in data[0, sum of lens),
+ * each at a write quorum, with one request per node (the node syncs once per batch). The caller
+ * must leave GW_BATCH_HDR_MAX writable bytes before data: the request header is built there so the
+ * data is sent without a copy when one node takes the whole batch. A chunk that fewer than a
+ * quorum of its primaries stored in the batch is written again on its own (primaries and
+ * handoffs, gw_cluster_chunk_put). 0, OG_EQUORUM (some chunk is not at quorum), OG_EINVAL,
+ * -ENOMEM. Idempotent like gw_cluster_chunk_put. */
+int gw_cluster_chunk_put_many(gw_cluster_t *cl, const gw_chunk_hdr_t *hdrs, size_t n, char *data);
+
+/* One ranged chunk read of gw_cluster_chunk_get_many: bytes [off, off+len) of a chunk. */
+typedef struct {
+    const uint8_t *id;
+    uint64_t xxh3;
+    size_t chunk_len, off, len;
+    void *buf; /* len bytes */
+} gw_chunk_read_t;
+
+/* Reads n chunks (or parts) with one POST /<dev>/read per node, in parallel, consecutive chunks
+ * from different replicas; whole chunks come back and are verified (xxh3) before the wanted range
+ * is copied out. A chunk that did not come back good is read alone with gw_cluster_chunk_get (all
+ * replicas). 0 when every read succeeded, else the error of the first one that failed (as
+ * gw_cluster_chunk_get). */
+int gw_cluster_chunk_get_many(gw_cluster_t *cl, const gw_chunk_read_t *rd, size_t n);
+
+/* Refreshes the reference time of n chunks (ids back to back, 32 bytes each) on their replicas, so
+ * a garbage-collection sweep running now cannot delete them: a writer that references existing
+ * chunks without writing them (CopyObject) calls this before committing its record.
+ * 0 when each chunk was touched on a quorum of devices; OG_EQUORUM otherwise (do not commit). */
+int gw_cluster_chunk_touch(gw_cluster_t *cl, const uint8_t *ids, size_t n);
+
 /* Writes a record (put or tombstone) at a write quorum. 0 or OG_EQUORUM. */
 int gw_cluster_rec_put(gw_cluster_t *cl, const char *table, og_str_t key, const og_rec_t *rec);
 /* Reads the newest version of a record from a read quorum. 0 with *rec and *buf (the caller

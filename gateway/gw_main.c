@@ -1,8 +1,12 @@
 /*
- * onggi-gateway: the S3 gateway process (see docs/operations.md).
+ * onggi-gateway: the S3 and Swift gateway process (see docs/operations.md).
  *
  *   onggi-gateway --ring FILE --listen IP:PORT [--domain D] [--region R] [--workers N]
  *                 [--chunk-size BYTES] [--access-log]
+ *
+ * --chunk-size is the AVERAGE content-defined chunk size (a power of two, 16 KiB..4 MiB; chunks
+ * then range from a quarter to four times it). Default 32 KiB; every gateway of a cluster should
+ * use the same value, or equal data uploaded through two of them is not deduplicated.
  *
  * SIGINT/SIGTERM stop the server, which finishes in-flight requests; then the process exits 0.
  * Signals are taken by a dedicated thread with sigwait() rather than by a handler, so no
@@ -19,13 +23,9 @@
 #include <libxml/parser.h>
 
 #include "gw_s3.h"
+#include "gw_swift.h"
 
-#define DEFAULT_CHUNK_SIZE (4u << 20)
-/* Chunks must be larger than the inline limit, and one chunk is one node write: keep both
- * bounds sane (the record stores chunk lengths as u32). */
-#define MIN_CHUNK_SIZE (64u << 10)
-#define MAX_CHUNK_SIZE (64u << 20)
-/* Per node operation; a 4 MiB chunk write with fsync fits comfortably. */
+/* Per node operation; a 4 MiB batch of chunks written with fsync fits comfortably. */
 #define CLUSTER_TIMEOUT_MS 10000
 
 typedef struct {
@@ -58,7 +58,7 @@ static int parse_size(const char *s, size_t *out)
 
 static int parse_opts(int argc, char **argv, opts_t *o)
 {
-    *o = (opts_t){.region = "us-east-1", .chunk_size = DEFAULT_CHUNK_SIZE};
+    *o = (opts_t){.region = "us-east-1", .chunk_size = GW_CDC_AVG};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "--access-log") == 0) {
@@ -77,9 +77,8 @@ static int parse_opts(int argc, char **argv, opts_t *o)
             o->region = v;
         else if (strcmp(a, "--workers") == 0 && parse_size(v, &o->workers) == 0 && o->workers <= 4096)
             ;
-        else if (strcmp(a, "--chunk-size") == 0 && parse_size(v, &o->chunk_size) == 0 &&
-                 o->chunk_size >= MIN_CHUNK_SIZE && o->chunk_size <= MAX_CHUNK_SIZE)
-            ;
+        else if (strcmp(a, "--chunk-size") == 0 && parse_size(v, &o->chunk_size) == 0 && o->chunk_size <= UINT32_MAX)
+            ; /* checked by gw_cluster_set_chunking */
         else
             goto bad;
         i++;
@@ -112,6 +111,22 @@ static int split_listen(const char *s, char *host, size_t cap, uint16_t *port)
     host[hlen] = '\0';
     *port = (uint16_t)p;
     return 0;
+}
+
+/* What the HTTP handler needs: both protocol contexts (one namespace, two APIs). */
+typedef struct {
+    gw_ctx_t *s3;
+    gw_swift_t *swift;
+} front_t;
+
+/* Swift's paths (/auth/v1.0, /v1/..., unsigned /info) go to Swift, everything else to S3. */
+static void dispatch(gw_req_t *http, void *ctx)
+{
+    front_t *f = ctx;
+    if (gw_swift_wants(gw_req_info(http)))
+        gw_swift_handle(http, f->swift);
+    else
+        gw_s3_handle(http, f->s3);
 }
 
 static void *sigwait_main(void *arg)
@@ -154,20 +169,30 @@ int main(int argc, char **argv)
         fprintf(stderr, "onggi-gateway: cannot open ring %s: %s\n", o.ring, og_strerror(rc));
         goto out_cleanup_xml;
     }
-    gw_ctx_t gw = {.cluster = cl, .domain = o.domain, .region = o.region, .chunk_size = o.chunk_size,
-                  .access_log = o.access_log};
+    if (gw_cluster_set_chunking(cl, (uint32_t)o.chunk_size) != 0) {
+        fprintf(stderr, "onggi-gateway: --chunk-size must be a power of two from 16384 to 4194304\n");
+        status = 2;
+        goto out_close_cluster;
+    }
+    gw_ctx_t gw = {.cluster = cl, .domain = o.domain, .region = o.region, .access_log = o.access_log};
+    gw_swift_t swift;
+    if ((rc = gw_swift_init(&swift, &gw, 0)) != 0) {
+        fprintf(stderr, "onggi-gateway: cannot set up Swift: %s\n", og_strerror(rc));
+        goto out_close_cluster;
+    }
+    front_t front = {&gw, &swift};
     gw_server_conf_t conf = {
-        .host = host, .port = port, .workers = o.workers, .handler = gw_s3_handle, .ctx = &gw};
+        .host = host, .port = port, .workers = o.workers, .handler = dispatch, .ctx = &front};
     if ((rc = gw_server_new(&conf, &srv)) != 0) {
         fprintf(stderr, "onggi-gateway: cannot listen on %s: %s\n", o.listen, og_strerror(rc));
-        goto out_close_cluster;
+        goto out_destroy_swift;
     }
     w.srv = srv;
     if ((rc = pthread_create(&sig_thread, NULL, sigwait_main, &w)) != 0) {
         fprintf(stderr, "onggi-gateway: cannot start the signal thread: %s\n", strerror(rc));
         goto out_free_server;
     }
-    fprintf(stderr, "onggi-gateway: listening on %s:%u (region %s, chunk size %zu)\n", host,
+    fprintf(stderr, "onggi-gateway: listening on %s:%u (region %s, average chunk size %zu)\n", host,
             (unsigned)gw_server_port(srv), o.region, o.chunk_size);
     rc = gw_server_run(srv);
     if (rc != 0)
@@ -179,6 +204,8 @@ int main(int argc, char **argv)
 
 out_free_server:
     gw_server_free(srv);
+out_destroy_swift:
+    gw_swift_destroy(&swift);
 out_close_cluster:
     gw_cluster_close(cl);
 out_cleanup_xml:

@@ -51,7 +51,7 @@ static unsigned char *wr_str(unsigned char *p, og_str_t s, int lenbytes)
 
 int gw_meta_encode(const gw_meta_t *m, char **summary, size_t *slen, char **detail, size_t *dlen)
 {
-    size_t sl = 1 + 8 + 16 + 4 + 8 + 2 + m->content_type.len + 2 + m->owner.len;
+    size_t sl = 1 + 8 + 16 + 4 + 8 + 2 + m->content_type.len + 2 + m->owner.len + (m->delete_at ? 8 : 0);
     size_t dl = 2 + 4 + m->num_chunks * (32 + 4 + 8) + 4 + m->inline_data.len;
     unsigned char *s = NULL, *d = NULL, *p;
 
@@ -69,13 +69,15 @@ int gw_meta_encode(const gw_meta_t *m, char **summary, size_t *slen, char **deta
         return -ENOMEM;
     }
     p = s;
-    *p++ = 1;
+    *p++ = m->delete_at ? 2 : 1;
     p = wr_uint(p, m->size, 8);
     memcpy(p, m->md5, 16);
     p = wr_uint(p + 16, m->parts, 4);
     p = wr_uint(p, m->mtime_ns, 8);
     p = wr_str(p, m->content_type, 2);
-    wr_str(p, m->owner, 2);
+    p = wr_str(p, m->owner, 2);
+    if (m->delete_at)
+        wr_uint(p, m->delete_at, 8);
 
     p = wr_uint(d, m->num_headers, 2);
     for (size_t i = 0; i < m->num_headers; i++) {
@@ -141,7 +143,8 @@ int gw_meta_decode(const og_rec_t *rec, gw_meta_t *m)
     rd_t r = {(const unsigned char *)rec->summary.base, (const unsigned char *)rec->summary.base + rec->summary.len,
               0};
     memset(m, 0, sizeof(*m));
-    if (rd_uint(&r, 1) != 1)
+    uint64_t version = rd_uint(&r, 1);
+    if (version != 1 && version != 2)
         return OG_EPROTO;
     m->size = rd_uint(&r, 8);
     og_str_t md5 = rd_bytes(&r, 16);
@@ -151,6 +154,8 @@ int gw_meta_decode(const og_rec_t *rec, gw_meta_t *m)
     m->mtime_ns = rd_uint(&r, 8);
     m->content_type = rd_bytes(&r, rd_uint(&r, 2));
     m->owner = rd_bytes(&r, rd_uint(&r, 2));
+    if (version == 2)
+        m->delete_at = rd_uint(&r, 8);
     if (r.bad || r.p != r.end)
         return OG_EPROTO;
     if (rec->detail.len == 0)
@@ -171,4 +176,51 @@ size_t gw_meta_etag(const gw_meta_t *m, char *out)
     if (m->parts > 0)
         return (size_t)sprintf(out, "\"%s-%u\"", hex, m->parts);
     return (size_t)sprintf(out, "\"%s\"", hex);
+}
+
+int gw_meta_expired(const gw_meta_t *m, uint64_t now_s) { return m->delete_at != 0 && m->delete_at <= now_s; }
+
+size_t gw_hdrs_encoded_len(const og_header_t *h, size_t n)
+{
+    size_t len = 2;
+    if (n > 0xffff)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        if (h[i].name.len > 0xffff || h[i].value.len > 0xffff)
+            return 0;
+        len += 4 + h[i].name.len + h[i].value.len;
+    }
+    return len;
+}
+
+unsigned char *gw_hdrs_encode(const og_header_t *h, size_t n, unsigned char *out)
+{
+    out = wr_uint(out, n, 2);
+    for (size_t i = 0; i < n; i++) {
+        out = wr_str(out, h[i].name, 2);
+        out = wr_str(out, h[i].value, 2);
+    }
+    return out;
+}
+
+int gw_hdrs_decode(og_str_t in, og_header_t **out, size_t *n, size_t *used)
+{
+    rd_t r = {(const unsigned char *)in.base, (const unsigned char *)in.base + in.len, 0};
+    size_t count = rd_uint(&r, 2);
+    og_header_t *h = NULL;
+    /* Each pair takes at least 4 bytes: a count the input cannot hold is refused before allocating. */
+    if (r.bad || count > (size_t)(r.end - r.p) / 4)
+        return OG_EPROTO;
+    if (count > 0 && (h = malloc(count * sizeof(*h))) == NULL)
+        return -ENOMEM;
+    for (size_t i = 0; i < count; i++) {
+        h[i].name = rd_bytes(&r, rd_uint(&r, 2));
+        h[i].value = rd_bytes(&r, rd_uint(&r, 2));
+    }
+    if (r.bad) {
+        free(h);
+        return OG_EPROTO;
+    }
+    *out = h, *n = count, *used = (size_t)(r.p - (const unsigned char *)in.base);
+    return 0;
 }

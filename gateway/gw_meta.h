@@ -4,6 +4,8 @@
  * An object = summary (what listings need) + detail (what GET needs):
  *   summary: u8 version(=1) | u64 size | u8 md5[16] | u32 parts | u64 mtime_ns |
  *            u16 len + content type | u16 len + owner account
+ *            version 2 appends: u64 delete_at (Unix seconds; written only when non-zero, so
+ *            every object without an expiry keeps the version 1 bytes)
  *   detail:  u16 nheaders, each (u16 len name, u16 len value)   -- stored response headers
  *            u32 nchunks, each (u8 id[32], u32 len, u64 xxh3)   -- chunk references, in order
  *            u32 len + inline data                              -- small objects, no chunks
@@ -34,6 +36,8 @@ typedef struct {
     uint64_t mtime_ns;
     og_str_t content_type;
     og_str_t owner;
+    uint64_t delete_at; /* Swift X-Delete-At, Unix seconds; 0 = never. In the summary so that
+                           listings can hide expired objects without reading details. */
     /* detail (zero/empty when decoded from a listing entry) */
     const og_header_t *headers; size_t num_headers; /* x-amz-meta-*, cache-control, content-disposition,
                                                        content-encoding, content-language, expires */
@@ -51,5 +55,18 @@ int gw_meta_decode(const og_rec_t *rec, gw_meta_t *m);
 void gw_meta_free(gw_meta_t *m);
 /* The quoted ETag ("\"<hex>\"" or "\"<hex>-N\"") into out (at least 48 bytes). Returns its length. */
 size_t gw_meta_etag(const gw_meta_t *m, char *out);
+/* 1 when the object has an expiry (delete_at) at or before now_s (Unix seconds), else 0. */
+int gw_meta_expired(const gw_meta_t *m, uint64_t now_s);
+
+/* A list of header pairs as stored in account and container records (and object details):
+ *   u16 count, each (u16 len name, u16 len value), big-endian.
+ * gw_hdrs_encoded_len: the bytes gw_hdrs_encode writes, or 0 when a field or the count does not
+ * fit in 16 bits. gw_hdrs_encode writes into out (at least that many bytes) and returns the end. */
+size_t gw_hdrs_encoded_len(const og_header_t *h, size_t n);
+unsigned char *gw_hdrs_encode(const og_header_t *h, size_t n, unsigned char *out);
+/* Decodes a list at the start of in: 0 with *out (malloc'd array, the caller frees; slices point
+ * into in, which must outlive them; NULL when n is 0), *n and *used (bytes consumed), OG_EPROTO
+ * or -ENOMEM. */
+int gw_hdrs_decode(og_str_t in, og_header_t **out, size_t *n, size_t *used);
 
 #endif

@@ -23,9 +23,8 @@
 static const char *const unimplemented_subresources[] = {
     "accelerate", "analytics", "attributes", "cors", "encryption", "intelligent-tiering", "inventory",
     "legal-hold", "lifecycle", "logging", "metrics", "notification", "object-lock", "ownershipControls",
-    "partNumber", "policy", "policyStatus", "publicAccessBlock", "replication", "requestPayment", "restore",
-    "retention", "select", "tagging", "torrent", "uploadId", "uploads", "versionId", "versioning", "versions",
-    "website",
+    "policy", "policyStatus", "publicAccessBlock", "replication", "requestPayment", "restore",
+    "retention", "select", "tagging", "torrent", "versionId", "versioning", "versions", "website",
 };
 
 static void make_request_id(char out[17])
@@ -299,6 +298,8 @@ static void route(gw_s3_req_t *r)
     } else if (r->key == NULL) {
         if (get && has_param(r, "location"))
             gw_s3_get_bucket_location(r);
+        else if (get && has_param(r, "uploads"))
+            gw_s3_list_multipart_uploads(r);
         else if (get)
             gw_s3_list_objects(r, list_v2(r));
         else if (head)
@@ -309,6 +310,22 @@ static void route(gw_s3_req_t *r)
             gw_s3_delete_objects(r);
         else
             gw_s3_error(r, 405, "MethodNotAllowed", NULL, NULL);
+    } else if (has_param(r, "uploadId")) {
+        if (put)
+            gw_s3_upload_part(r);
+        else if (post)
+            gw_s3_complete_multipart(r);
+        else if (get)
+            gw_s3_list_parts(r);
+        else if (del)
+            gw_s3_abort_multipart(r);
+        else
+            gw_s3_error(r, 405, "MethodNotAllowed", NULL, NULL);
+    } else if (post && has_param(r, "uploads")) {
+        gw_s3_create_multipart(r);
+    } else if (has_param(r, "partNumber") || has_param(r, "uploads")) {
+        /* GET/HEAD ?partNumber needs gw_s3_part_range wired into gw_s3_get_object */
+        gw_s3_error(r, 501, "NotImplemented", "This ?partNumber / ?uploads request is not implemented.", NULL);
     } else {
         if (put && gw_req_header(r->http, "x-amz-copy-source").base != NULL)
             gw_s3_copy_object(r);

@@ -99,5 +99,20 @@ void gw_s3_list_objects(gw_s3_req_t *r, int v2);
 /* gw_s3_multi.c */
 void gw_s3_delete_objects(gw_s3_req_t *r);
 void gw_s3_copy_object(gw_s3_req_t *r);
+/* gw_s3_multipart.c: POST ?uploads, PUT ?partNumber&uploadId (UploadPart and, with
+ * x-amz-copy-source, UploadPartCopy), POST ?uploadId, DELETE ?uploadId, GET ?uploadId, and the
+ * bucket's GET ?uploads. */
+void gw_s3_create_multipart(gw_s3_req_t *r);
+void gw_s3_upload_part(gw_s3_req_t *r);
+void gw_s3_complete_multipart(gw_s3_req_t *r);
+void gw_s3_abort_multipart(gw_s3_req_t *r);
+void gw_s3_list_parts(gw_s3_req_t *r);
+void gw_s3_list_multipart_uploads(gw_s3_req_t *r);
+/* Bytes [*first, *last] of part `part` (1-based) of object m (bucket/key of r), for GET/HEAD
+ * ?partNumber: a single-part object has one part (the whole, non-empty object); a multipart
+ * object's part sizes come from its "p.<bucket>" record, believed only when it matches m's ETag.
+ * 0, OG_EINVAL (no such part: 416 InvalidPartNumber), OG_ECORRUPT (sizes missing or not
+ * matching), OG_EQUORUM. */
+int gw_s3_part_range(gw_s3_req_t *r, const gw_meta_t *m, uint32_t part, uint64_t *first, uint64_t *last);
 
 #endif

@@ -4,6 +4,9 @@
  *
  * A bucket is a record in table "buckets" keyed by its name. Summary encoding (big-endian):
  *   u8 version(=1) | u64 created_ns | u16 len + owner account
+ *   version 2 (written by Swift, which also calls a bucket a container) appends the container's
+ *   metadata as a header list (gw_hdrs_encode): x-container-meta-* (quotas included),
+ *   x-container-read, x-container-write, lowercase names. S3 writes version 1 and reads both.
  * The detail is empty. Deleting a bucket writes a tombstone, so a later create of the same
  * name wins by timestamp on every replica.
  *
@@ -18,8 +21,10 @@
 #include <libxml/tree.h>
 
 #include "gw_s3.h"
+#include "gw_swift.h"
 
 #define BUCKET_REC_VERSION 1
+#define BUCKET_REC_VERSION_META 2
 /* A CreateBucketConfiguration is a few hundred bytes; more is not a configuration. */
 #define CREATE_BODY_MAX (64u << 10)
 /* Raw keys examined per listing call while looking for one live object. */
@@ -46,18 +51,87 @@ int gw_bucket_decode(const og_rec_t *rec, char *owner, size_t cap, uint64_t *cre
     const unsigned char *p = (const unsigned char *)rec->summary.base;
     size_t len = rec->summary.len, olen;
     uint64_t ts = 0;
-    if (len < 11 || p[0] != BUCKET_REC_VERSION)
+    if (len < 11 || (p[0] != BUCKET_REC_VERSION && p[0] != BUCKET_REC_VERSION_META))
         return OG_EPROTO;
     for (int i = 1; i <= 8; i++)
         ts = ts << 8 | p[i];
     olen = (size_t)p[9] << 8 | p[10];
-    if (11 + olen != len || olen + 1 > cap)
+    if (11 + olen > len || (p[0] == BUCKET_REC_VERSION && 11 + olen != len) || olen + 1 > cap)
         return OG_EPROTO;
     memcpy(owner, p + 11, olen);
     owner[olen] = '\0';
     if (created_ns != NULL)
         *created_ns = ts;
     return 0;
+}
+
+int gw_bucket_parse(const og_rec_t *rec, gw_bucket_t *out)
+{
+    const unsigned char *p = (const unsigned char *)rec->summary.base;
+    size_t used = 0;
+    int rc;
+    memset(out, 0, sizeof(*out));
+    if ((rc = gw_bucket_decode(rec, out->owner, sizeof(out->owner), &out->created_ns)) != 0)
+        return rc;
+    if (p[0] == BUCKET_REC_VERSION)
+        return 0;
+    size_t off = 11 + strlen(out->owner);
+    og_str_t rest = {rec->summary.base + off, rec->summary.len - off};
+    if ((rc = gw_hdrs_decode(rest, &out->meta, &out->num_meta, &used)) != 0)
+        return rc;
+    if (used != rest.len) {
+        gw_bucket_free(out);
+        return OG_EPROTO;
+    }
+    return 0;
+}
+
+int gw_bucket_get(gw_cluster_t *cl, const char *bucket, gw_bucket_t *out)
+{
+    og_rec_t rec;
+    char *buf = NULL;
+    int rc = gw_cluster_rec_get(cl, "buckets", og_str(bucket), &rec, &buf);
+    memset(out, 0, sizeof(*out));
+    if (rc != 0)
+        return rc;
+    if (rec.flags & OG_REC_TOMBSTONE)
+        rc = OG_ENOTFOUND;
+    else if ((rc = gw_bucket_parse(&rec, out)) == 0)
+        out->_buf = buf, buf = NULL;
+    free(buf);
+    return rc;
+}
+
+int gw_bucket_put(gw_cluster_t *cl, const char *bucket, const gw_bucket_t *b)
+{
+    size_t olen = strlen(b->owner), hlen = gw_hdrs_encoded_len(b->meta, b->num_meta);
+    og_rec_t rec = {0};
+    unsigned char *s, *p;
+    int rc;
+    if (olen == 0 || olen > 0xffff || hlen == 0)
+        return OG_EINVAL;
+    if ((s = malloc(11 + olen + hlen)) == NULL)
+        return -ENOMEM;
+    p = s;
+    *p++ = BUCKET_REC_VERSION_META;
+    for (int i = 7; i >= 0; i--)
+        *p++ = (unsigned char)(b->created_ns >> (8 * i));
+    *p++ = (unsigned char)(olen >> 8);
+    *p++ = (unsigned char)olen;
+    memcpy(p, b->owner, olen);
+    p = gw_hdrs_encode(b->meta, b->num_meta, p + olen);
+    rec.summary = (og_str_t){(const char *)s, (size_t)(p - s)};
+    gw_cluster_stamp(cl, &rec.ts, &rec.tiebreak);
+    rc = gw_cluster_rec_put(cl, "buckets", og_str(bucket), &rec);
+    free(s);
+    return rc;
+}
+
+void gw_bucket_free(gw_bucket_t *b)
+{
+    free(b->meta);
+    free(b->_buf);
+    b->meta = NULL, b->num_meta = 0, b->_buf = NULL;
 }
 
 int gw_bucket_lookup(gw_ctx_t *gw, const char *bucket, char *owner, size_t cap, uint64_t *created_ns)

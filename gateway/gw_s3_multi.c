@@ -508,6 +508,22 @@ static int copy_read_source(gw_s3_req_t *r, const copy_source_t *src, gw_meta_t 
     return -1;
 }
 
+/* Refreshes the reference time of every chunk m lists on a quorum of its replicas.
+ * 0, OG_EQUORUM or -ENOMEM. */
+static int copy_touch_chunks(gw_s3_req_t *r, const gw_meta_t *m)
+{
+    if (m->num_chunks == 0)
+        return 0;
+    uint8_t *ids = malloc(m->num_chunks * 32);
+    if (ids == NULL)
+        return -ENOMEM;
+    for (size_t i = 0; i < m->num_chunks; i++)
+        memcpy(ids + i * 32, m->chunks[i].id, 32);
+    int rc = gw_cluster_chunk_touch(r->gw->cluster, ids, m->num_chunks);
+    free(ids);
+    return rc;
+}
+
 void gw_s3_copy_object(gw_s3_req_t *r)
 {
     copy_source_t src;
@@ -567,6 +583,13 @@ void gw_s3_copy_object(gw_s3_req_t *r)
             goto out_free_meta;
         }
         m.headers = new_hdrs;
+    }
+    /* The copy references the source's chunks without writing them: refresh them first, or a
+     * garbage-collection sweep that started before this record exists could delete them once
+     * the source is gone (docs/architecture.md, garbage collection). */
+    if ((rc = copy_touch_chunks(r, &m)) != 0) {
+        gw_s3_error_rc(r, rc);
+        goto out_free_meta;
     }
     /* Same bytes (chunk list or inline data), size and ETag; new owner and mtime. */
     og_rec_t rec = {0};

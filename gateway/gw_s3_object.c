@@ -1,14 +1,12 @@
 /*
  * Object operations: PutObject, GetObject/HeadObject, DeleteObject.
  *
- * Data path. PUT streams the body through ONE buffer of gw_ctx_t.chunk_size bytes: every piece
- * read updates the object's MD5 (the ETag), the chunk's SHA-256 (its id) and xxh3 (end-to-end
- * check), and the payload SHA-256 when the signature covers it, so each byte is touched once
- * while still in cache. A full buffer becomes one chunk written at quorum; objects that fit in
- * GW_INLINE_MAX are kept inside the record instead. The record is written last, after every
- * check passed, so a failed or cut-off upload commits nothing (its chunks are unreferenced and
- * left to garbage collection). GET reads only the chunks that overlap the requested range into
- * one buffer no larger than the largest overlap, so memory is bounded whatever the size.
+ * Data path: the protocol-neutral object layer (gw_obj.h). PUT streams the body through
+ * gw_obj_write (content-defined chunks, stored in batches at quorum; MD5 for the ETag and the
+ * payload SHA-256 when the signature covers it, computed in the same pass) and commits the
+ * record last, after every check passed, so a failed or cut-off upload commits nothing (its
+ * chunks are unreferenced and left to garbage collection). GET streams the requested range with
+ * gw_obj_read, which reads only the chunks that overlap it, with bounded memory.
  *
  * gw_s3_handle has checked that the bucket exists and belongs to the caller.
  */
@@ -19,8 +17,8 @@
 #include <strings.h>
 
 #include <openssl/evp.h>
-#include <xxhash.h>
 
+#include "gw_obj.h"
 #include "gw_range.h"
 #include "gw_s3.h"
 
@@ -29,75 +27,22 @@
 /* S3's limit on user metadata: names and values of x-amz-meta-* together. */
 #define USER_META_MAX 2048
 
-static void table_name(const gw_s3_req_t *r, char out[3 + 64])
-{
-    snprintf(out, 3 + 64, "o.%s", r->bucket);
-}
-
 /* ---------------------------------------------------------------- PUT */
 
+/* The request body as a gw_obj source. The last error the HTTP layer reported is kept so the
+ * caller can tell a broken body from a storage failure. */
 typedef struct {
-    EVP_MD_CTX *md5;       /* whole object: the ETag */
-    EVP_MD_CTX *sha_chunk; /* current chunk: its id */
-    EVP_MD_CTX *sha_body;  /* whole body, only when the signature states its hash */
-    XXH3_state_t *xxh;     /* current chunk */
-    gw_chunk_ref_t *refs;
-    size_t nrefs, cap_refs;
-} put_hash_t;
+    gw_s3_req_t *r;
+    ssize_t err;
+} put_src_t;
 
-static void put_hash_free(put_hash_t *h)
+static ssize_t put_src_read(void *ctx, void *buf, size_t cap)
 {
-    EVP_MD_CTX_free(h->md5);
-    EVP_MD_CTX_free(h->sha_chunk);
-    EVP_MD_CTX_free(h->sha_body);
-    if (h->xxh != NULL)
-        XXH3_freeState(h->xxh);
-    free(h->refs);
-}
-
-static int put_hash_init(put_hash_t *h, int body_sha)
-{
-    memset(h, 0, sizeof(*h));
-    if ((h->md5 = EVP_MD_CTX_new()) == NULL || (h->sha_chunk = EVP_MD_CTX_new()) == NULL ||
-        (body_sha && (h->sha_body = EVP_MD_CTX_new()) == NULL) || (h->xxh = XXH3_createState()) == NULL)
-        return -ENOMEM;
-    if (!EVP_DigestInit_ex(h->md5, EVP_md5(), NULL) || !EVP_DigestInit_ex(h->sha_chunk, EVP_sha256(), NULL) ||
-        (body_sha && !EVP_DigestInit_ex(h->sha_body, EVP_sha256(), NULL)) || XXH3_64bits_reset(h->xxh) != XXH_OK)
-        return -ENOMEM;
-    return 0;
-}
-
-static int put_hash_update(put_hash_t *h, const void *p, size_t n)
-{
-    if (!EVP_DigestUpdate(h->md5, p, n) || !EVP_DigestUpdate(h->sha_chunk, p, n) ||
-        (h->sha_body != NULL && !EVP_DigestUpdate(h->sha_body, p, n)) || XXH3_64bits_update(h->xxh, p, n) != XXH_OK)
-        return -ENOMEM;
-    return 0;
-}
-
-/* Turns the buffered bytes into a chunk: finishes its hashes, stores it at quorum, records the
- * reference and restarts the per-chunk hashes. 0, OG_EQUORUM, -ENOMEM or OG_EINVAL. */
-static int put_flush_chunk(gw_s3_req_t *r, put_hash_t *h, const char *buf, size_t len)
-{
-    gw_chunk_ref_t ref = {.len = (uint32_t)len};
-    unsigned int dlen = 0;
-    if (!EVP_DigestFinal_ex(h->sha_chunk, ref.id, &dlen) || !EVP_DigestInit_ex(h->sha_chunk, EVP_sha256(), NULL))
-        return -ENOMEM;
-    ref.xxh3 = XXH3_64bits_digest(h->xxh);
-    if (XXH3_64bits_reset(h->xxh) != XXH_OK)
-        return -ENOMEM;
-    if (h->nrefs == h->cap_refs) {
-        size_t cap = h->cap_refs ? h->cap_refs * 2 : 16;
-        gw_chunk_ref_t *nr = realloc(h->refs, cap * sizeof(*nr));
-        if (nr == NULL)
-            return -ENOMEM;
-        h->refs = nr, h->cap_refs = cap;
-    }
-    int rc = gw_cluster_chunk_put(r->gw->cluster, ref.id, buf, len);
-    if (rc != 0)
-        return rc;
-    h->refs[h->nrefs++] = ref;
-    return 0;
+    put_src_t *ps = ctx;
+    ssize_t got = gw_req_read(ps->r->http, buf, cap);
+    if (got < 0)
+        ps->err = got;
+    return got;
 }
 
 /* The headers an object keeps and replays on GET, besides Content-Type. */
@@ -165,67 +110,17 @@ static int parse_content_md5(og_str_t v, uint8_t out[16])
     return 0;
 }
 
-/* Reads the body into buf (cap bytes), flushing each full buffer as a chunk. On success
- * *total is the body size and buf[0, *tail) holds the bytes not yet flushed. The error is
- * answered here (IncompleteBody, EntityTooLarge, 503 ...) and a negative code returned. */
-static int put_read_body(gw_s3_req_t *r, put_hash_t *h, char *buf, size_t cap, uint64_t *total, size_t *tail)
-{
-    size_t fill = 0;
-    uint64_t n = 0;
-    int rc;
-    for (;;) {
-        ssize_t got = gw_req_read(r->http, buf + fill, cap - fill);
-        if (got == GW_EABORTED) {
-            r->responded = 1; /* the client is gone: there is nobody to answer */
-            return GW_EABORTED;
-        }
-        if (got < 0) {
-            gw_s3_error(r, 400, "IncompleteBody", NULL, NULL);
-            return (int)got;
-        }
-        if (got == 0)
-            break;
-        if ((rc = put_hash_update(h, buf + fill, (size_t)got)) != 0) {
-            gw_s3_error_rc(r, rc);
-            return rc;
-        }
-        fill += (size_t)got;
-        n += (size_t)got;
-        if (n > PUT_MAX_SIZE) {
-            gw_s3_error(r, 400, "EntityTooLarge", NULL, NULL);
-            return OG_ETOOBIG;
-        }
-        if (fill == cap) {
-            if ((rc = put_flush_chunk(r, h, buf, fill)) != 0) {
-                gw_s3_error_rc(r, rc);
-                return rc;
-            }
-            fill = 0;
-        }
-    }
-    if (!r->info->chunked && n != (uint64_t)r->info->content_length) {
-        gw_s3_error(r, 400, "IncompleteBody", NULL, NULL);
-        return OG_EINVAL;
-    }
-    *total = n;
-    *tail = fill;
-    return 0;
-}
-
 void gw_s3_put_object(gw_s3_req_t *r)
 {
     const gw_reqinfo_t *info = r->info;
     og_str_t cmd5 = gw_req_header(r->http, "content-md5");
-    uint8_t want_md5[16], md5[16], body_sha[32];
+    uint8_t want_md5[16];
     og_header_t *hdrs = NULL;
-    size_t nhdrs = 0, tail = 0, slen, dlen, cap;
-    char *names = NULL, *buf = NULL, *summary = NULL, *detail = NULL, etag[48], table[3 + 64];
+    size_t nhdrs = 0;
+    char *names = NULL, etag[48];
     og_str_t ctype;
-    put_hash_t h;
-    uint64_t total = 0;
-    og_rec_t rec = {0};
+    gw_obj_data_t d;
     gw_meta_t m = {0};
-    unsigned int hlen;
     int rc, check_sha = r->auth.payload == AUTH_PAYLOAD_SHA256;
 
     if (r->auth.payload == AUTH_PAYLOAD_STREAMING) {
@@ -254,71 +149,49 @@ void gw_s3_put_object(gw_s3_req_t *r)
         gw_s3_error_rc(r, rc);
         return;
     }
-    if ((rc = put_hash_init(&h, check_sha)) != 0) {
-        gw_s3_error_rc(r, rc);
-        goto out_free_hash;
-    }
-    /* A body of known length smaller than a chunk needs no chunk-sized buffer; one spare byte
-     * keeps the buffer from ever being "full", so such a body is never flushed early and
-     * small objects stay inline. */
-    cap = r->gw->chunk_size;
-    if (!info->chunked && (uint64_t)info->content_length < cap)
-        cap = (size_t)info->content_length + 1;
-    if ((buf = malloc(cap)) == NULL) {
-        gw_s3_error_rc(r, -ENOMEM);
-        goto out_free_hash;
-    }
-    if (put_read_body(r, &h, buf, cap, &total, &tail) != 0)
-        goto out_free_buf;
 
-    if (!EVP_DigestFinal_ex(h.md5, md5, &hlen) || (check_sha && !EVP_DigestFinal_ex(h.sha_body, body_sha, &hlen))) {
-        gw_s3_error_rc(r, -ENOMEM);
-        goto out_free_buf;
+    put_src_t ps = {.r = r};
+    gw_obj_put_opts_t opts = {.max_size = PUT_MAX_SIZE,
+                              .expect_size = info->chunked ? -1 : (int64_t)info->content_length,
+                              .digests = check_sha ? GW_OBJ_SHA256 : 0};
+    rc = gw_obj_write(r->gw->cluster, &opts, (gw_obj_src_t){put_src_read, &ps}, &d);
+    if (rc != 0) {
+        if (rc == GW_EABORTED)
+            r->responded = 1; /* the client is gone: there is nobody to answer */
+        else if (rc == OG_ETOOBIG)
+            gw_s3_error(r, 400, "EntityTooLarge", NULL, NULL);
+        else if (rc == OG_EPROTO || (ps.err < 0 && rc == (int)ps.err))
+            gw_s3_error(r, 400, "IncompleteBody", NULL, NULL);
+        else
+            gw_s3_error_rc(r, rc);
+        goto out_free_headers;
     }
-    if (cmd5.base != NULL && memcmp(md5, want_md5, 16) != 0) {
+    if (cmd5.base != NULL && memcmp(d.md5, want_md5, 16) != 0) {
         gw_s3_error(r, 400, "BadDigest", NULL, NULL);
-        goto out_free_buf;
+        goto out_free_data;
     }
-    if (check_sha && memcmp(body_sha, r->auth.payload_sha256, 32) != 0) {
+    if (check_sha && memcmp(d.sha256, r->auth.payload_sha256, 32) != 0) {
         gw_s3_error(r, 400, "XAmzContentSHA256Mismatch", NULL, NULL);
-        goto out_free_buf;
-    }
-    if (total > GW_INLINE_MAX && tail > 0 && (rc = put_flush_chunk(r, &h, buf, tail)) != 0) {
-        gw_s3_error_rc(r, rc);
-        goto out_free_buf;
+        goto out_free_data;
     }
 
-    gw_cluster_stamp(r->gw->cluster, &rec.ts, &rec.tiebreak);
-    m.size = total;
-    memcpy(m.md5, md5, 16);
-    m.mtime_ns = rec.ts;
+    m.size = d.size;
+    memcpy(m.md5, d.md5, 16);
     m.content_type = ctype;
     m.owner = og_str(r->user.account);
     m.headers = hdrs, m.num_headers = nhdrs;
-    m.chunks = h.refs, m.num_chunks = h.nrefs;
-    if (total <= GW_INLINE_MAX)
-        m.inline_data = (og_str_t){buf, (size_t)total};
-    if ((rc = gw_meta_encode(&m, &summary, &slen, &detail, &dlen)) != 0) {
+    m.chunks = d.chunks, m.num_chunks = d.num_chunks;
+    m.inline_data = (og_str_t){d.inline_data, d.inline_len};
+    if ((rc = gw_obj_commit(r->gw->cluster, r->bucket, (og_str_t){r->key, r->key_len}, &m)) != 0) {
         gw_s3_error_rc(r, rc);
-        goto out_free_buf;
-    }
-    rec.summary = (og_str_t){summary, slen};
-    rec.detail = (og_str_t){detail, dlen};
-    table_name(r, table);
-    if ((rc = gw_cluster_rec_put(r->gw->cluster, table, (og_str_t){r->key, r->key_len}, &rec)) != 0) {
-        gw_s3_error_rc(r, rc);
-        goto out_free_record;
+        goto out_free_data;
     }
     og_header_t etag_hdr = {OG_STR_LIT("ETag"), {etag, gw_meta_etag(&m, etag)}};
     gw_s3_send(r, 200, &etag_hdr, 1, NULL, 0);
 
-out_free_record:
-    free(summary);
-    free(detail);
-out_free_buf:
-    free(buf);
-out_free_hash:
-    put_hash_free(&h);
+out_free_data:
+    gw_obj_data_free(&d);
+out_free_headers:
     free(hdrs);
     free(names);
 }
@@ -392,97 +265,70 @@ static void send_invalid_range(gw_s3_req_t *r, og_str_t range, uint64_t size)
     gw_xbuf_free(&b);
 }
 
-/* Plans the body: for bytes [first, last] of the object, the largest piece any one chunk
- * contributes (the buffer size GET needs). */
-static size_t max_overlap(const gw_meta_t *m, uint64_t first, uint64_t last)
+/* The response as a gw_obj sink: the status line and headers go out with the first bytes, so
+ * a failure before any chunk was read is still a clean error response. */
+typedef struct {
+    gw_s3_req_t *r;
+    int status;
+    const og_header_t *hdrs;
+    size_t nhdrs;
+    uint64_t length, sent;
+    int started;
+} get_sink_t;
+
+static int get_sink(void *ctx, const void *buf, size_t len)
 {
-    uint64_t off = 0, best = 0;
-    for (size_t i = 0; i < m->num_chunks && off <= last; off += m->chunks[i].len, i++) {
-        uint64_t lo = first > off ? first : off, end = off + m->chunks[i].len; /* chunk is [off, end) */
-        uint64_t hi = last + 1 < end ? last + 1 : end;
-        if (hi > lo && hi - lo > best)
-            best = hi - lo;
+    get_sink_t *gs = ctx;
+    int rc;
+    if (!gs->started) {
+        gs->r->responded = 1;
+        gs->r->status = gs->status;
+        if ((rc = gw_resp_start(gs->r->http, gs->status, gs->hdrs, gs->nhdrs, (int64_t)gs->length)) != 0)
+            return rc;
+        gs->started = 1;
     }
-    return (size_t)best;
+    if ((rc = gw_resp_write(gs->r->http, buf, len)) != 0)
+        return rc;
+    gs->sent += len;
+    return 0;
 }
 
-/* Streams bytes [first, last] of a chunked object. The first piece is read before the
- * response starts, so a failure there is still a clean error; a failure after the head went
- * out ends the response short, which makes the connection close (the client sees a truncated
- * body, never wrong bytes). */
+/* Streams bytes [first, last] of a chunked object. A failure after the head went out ends the
+ * response short, which makes the connection close (the client sees a truncated body, never
+ * wrong bytes). */
 static void send_chunked_body(gw_s3_req_t *r, const gw_meta_t *m, uint64_t first, uint64_t last, int status,
                               const og_header_t *hdrs, size_t nhdrs)
 {
-    size_t cap = max_overlap(m, first, last);
-    uint64_t off = 0, sum = 0;
-    int started = 0, rc = 0;
-    char *buf;
-    for (size_t i = 0; i < m->num_chunks; i++)
-        sum += m->chunks[i].len;
-    if (sum != m->size) {
-        gw_s3_error_rc(r, OG_ECORRUPT); /* the chunk list cannot produce the promised bytes */
+    get_sink_t gs = {.r = r, .status = status, .hdrs = hdrs, .nhdrs = nhdrs, .length = last - first + 1};
+    int rc = gw_obj_read(r->gw->cluster, m, first, last, get_sink, &gs);
+    if (rc == GW_EABORTED)
         return;
-    }
-    if ((buf = malloc(cap ? cap : 1)) == NULL) {
-        gw_s3_error_rc(r, -ENOMEM);
-        return;
-    }
-    for (size_t i = 0; i < m->num_chunks && off <= last; off += m->chunks[i].len, i++) {
-        const gw_chunk_ref_t *c = &m->chunks[i];
-        uint64_t lo = first > off ? first : off, end = off + c->len;
-        uint64_t hi = last + 1 < end ? last + 1 : end;
-        if (hi <= lo)
-            continue;
-        rc = gw_cluster_chunk_get(r->gw->cluster, c->id, c->xxh3, c->len, (size_t)(lo - off), (size_t)(hi - lo), buf);
-        if (rc != 0)
-            break;
-        if (!started) {
-            r->responded = 1;
-            r->status = status;
-            if ((rc = gw_resp_start(r->http, status, hdrs, nhdrs, (int64_t)(last - first + 1))) != 0)
-                goto out_free_buf;
-            started = 1;
-        }
-        if ((rc = gw_resp_write(r->http, buf, (size_t)(hi - lo))) != 0)
-            goto out_free_buf;
-    }
-    if (!started) {
+    if (!gs.started) {
         /* Nothing was sent: a missing chunk of a live object is damage, not an absent key. */
         gw_s3_error_rc(r, rc == OG_ENOTFOUND || rc == 0 ? OG_ECORRUPT : rc);
-        goto out_free_buf;
+        return;
     }
     if (rc != 0) {
         /* The status line is out, so the client only sees a cut connection: say why here. */
         fprintf(stderr, "onggi-gateway: request %s: GET /%s/%.*s: chunk read failed after %" PRIu64
                         " bytes (%s); connection closed\n",
-                r->request_id, r->bucket, (int)r->key_len, r->key, off > first ? off - first : 0, og_strerror(rc));
+                r->request_id, r->bucket, (int)r->key_len, r->key, gs.sent, og_strerror(rc));
     }
     gw_resp_end(r->http); /* short of Content-Length after a failure: gw_http closes the connection */
-
-out_free_buf:
-    free(buf);
 }
 
 void gw_s3_get_object(gw_s3_req_t *r)
 {
-    char table[3 + 64], *recbuf = NULL, *ovr_mem = NULL, etag[48], lastmod[32], crange[80];
+    char *recbuf = NULL, *ovr_mem = NULL, etag[48], lastmod[32], crange[80];
     og_str_t ovr[NUM_OVERRIDES];
-    og_rec_t rec;
     gw_meta_t m = {0};
     og_header_t *hdrs = NULL;
     size_t n = 0;
     uint64_t first = 0, last = 0;
     int rc, status = 200;
 
-    table_name(r, table);
-    rc = gw_cluster_rec_get(r->gw->cluster, table, (og_str_t){r->key, r->key_len}, &rec, &recbuf);
-    if (rc == 0 && (rec.flags & OG_REC_TOMBSTONE))
-        rc = OG_ENOTFOUND;
+    rc = gw_obj_lookup(r->gw->cluster, r->bucket, (og_str_t){r->key, r->key_len}, &m, &recbuf);
     if (rc != 0) {
-        gw_s3_error_rc(r, rc);
-        goto out_free_rec;
-    }
-    if ((rc = gw_meta_decode(&rec, &m)) != 0) {
         gw_s3_error_rc(r, rc == OG_EPROTO ? OG_ECORRUPT : rc);
         goto out_free_rec;
     }
@@ -590,14 +436,9 @@ out_free_rec:
 
 void gw_s3_delete_object(gw_s3_req_t *r)
 {
-    char table[3 + 64];
-    og_rec_t rec = {.flags = OG_REC_TOMBSTONE};
-    int rc;
     /* S3 answers 204 whether or not the key existed, so no read comes first: the tombstone
      * is written unconditionally and wins over every older version by timestamp. */
-    table_name(r, table);
-    gw_cluster_stamp(r->gw->cluster, &rec.ts, &rec.tiebreak);
-    rc = gw_cluster_rec_put(r->gw->cluster, table, (og_str_t){r->key, r->key_len}, &rec);
+    int rc = gw_obj_delete(r->gw->cluster, r->bucket, (og_str_t){r->key, r->key_len});
     if (rc != 0) {
         gw_s3_error_rc(r, rc);
         return;

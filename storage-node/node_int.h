@@ -19,6 +19,7 @@ enum {
 #define NODE_CHUNK_MAX (16u << 20)    /* largest chunk a node stores */
 #define NODE_LIST_DEFAULT 1000
 #define NODE_LIST_MAX 10000
+#define NODE_BATCH_MAX 1024           /* chunks per batch write or touch */
 
 /* ---- store: one device (directory) ---- */
 
@@ -38,7 +39,8 @@ int node_store_open(const char *dir, node_store_t **out);
 void node_store_close(node_store_t *s);
 
 /* Stores a chunk durably (volume fdatasync'd, then a synced index write).
- * 0 stored, OG_EEXIST already present (nothing written), OG_EBADDIGEST when XXH3_64(buf)
+ * 0 stored, OG_EEXIST already present (no data written; its reference time, which garbage
+ * collection's sweep checks, is refreshed), OG_EBADDIGEST when XXH3_64(buf)
  * != xxh3 (nothing written), OG_ETOOBIG above NODE_CHUNK_MAX, NODE_EPOISONED when the
  * device failed a sync (now or earlier), or -errno. */
 int node_store_chunk_put(node_store_t *s, const uint8_t id[NODE_ID_LEN], const void *buf, size_t len, uint64_t xxh3);
@@ -53,6 +55,43 @@ int node_store_chunk_get(node_store_t *s, const uint8_t id[NODE_ID_LEN], void *b
 /* Removes the index entry (the volume bytes stay until space reclaim exists).
  * 0, OG_ENOTFOUND, NODE_EPOISONED or -EIO. */
 int node_store_chunk_delete(node_store_t *s, const uint8_t id[NODE_ID_LEN]);
+/* Outcome of one chunk of node_store_chunk_put_many / node_store_chunk_touch_many. */
+enum {
+    NODE_PUT_STORED = 'S',  /* written now (durable) */
+    NODE_PUT_EXISTED = 'E', /* already there (or earlier in the same batch); its reference time refreshed */
+    NODE_PUT_BADDIGEST = 'X', /* xxh3 of the bytes differs from the one given: nothing written */
+    NODE_PUT_ABSENT = 'N',  /* touch only: the device does not hold the chunk */
+    NODE_PUT_FAILED = 'F'   /* not stored (too big, I/O error, poisoned) */
+};
+
+/* One chunk of a batch write: id, xxh3-64 and bytes (not owned). */
+typedef struct {
+    const uint8_t *id; /* NODE_ID_LEN bytes */
+    uint64_t xxh3;
+    const void *buf;
+    size_t len;
+} node_chunk_in_t;
+
+/* Stores up to NODE_BATCH_MAX chunks with one volume sync and one synced index write, so a batch
+ * of small chunks costs what one big chunk does. res[i] gets a NODE_PUT_* code per chunk. Either
+ * the whole batch's index entries are written or none: 0 (see res), NODE_EPOISONED (res all
+ * NODE_PUT_FAILED), OG_EINVAL (n > NODE_BATCH_MAX), -ENOMEM or -errno. A chunk that already exists
+ * gets its reference time refreshed like node_store_chunk_put does. */
+int node_store_chunk_put_many(node_store_t *s, const node_chunk_in_t *in, size_t n, char *res);
+/* Refreshes the reference time of each of ids[0..n) (NODE_ID_LEN bytes each, contiguous) that the
+ * device holds: res[i] = NODE_PUT_EXISTED, or NODE_PUT_ABSENT when it does not hold it. A writer
+ * that references chunks without writing them (a copy) calls this before committing, so garbage
+ * collection treats them as freshly referenced. 0, OG_EINVAL (n > NODE_BATCH_MAX),
+ * NODE_EPOISONED or -EIO. */
+int node_store_chunk_touch_many(node_store_t *s, const uint8_t *ids, size_t n, char *res);
+/* Deletes a chunk only when its reference time (last write, duplicate write or touch) is before
+ * cutoff_ns, atomically with respect to concurrent writes of the same chunk: this is what makes a
+ * garbage-collection sweep safe against an upload that re-uses the chunk meanwhile.
+ * 0 deleted, OG_EEXIST kept (referenced at or after cutoff_ns), OG_ENOTFOUND, NODE_EPOISONED
+ * or -EIO. */
+int node_store_chunk_delete_older(node_store_t *s, const uint8_t id[NODE_ID_LEN], uint64_t cutoff_ns);
+/* Reference time (ns since the epoch, node clock) of a stored chunk. 0, OG_ENOTFOUND or -EIO. */
+int node_store_chunk_ref_time(node_store_t *s, const uint8_t id[NODE_ID_LEN], uint64_t *ref_ns);
 /* Calls fn(arg, id, len) for up to `limit` chunks in id order with id > after (all when after
  * is NULL). *truncated = 1 when more follow. 0 or -EIO; a non-zero return of fn stops the
  * walk and is returned. */
@@ -74,6 +113,11 @@ int node_store_rec_get(node_store_t *s, og_str_t table, og_str_t key, char **out
  * *truncated = 1 when more matching keys follow. 0, -ENOMEM or -EIO. */
 int node_store_rec_list(node_store_t *s, og_str_t table, og_str_t prefix, og_str_t after, int has_after, size_t limit,
                         char **buf, size_t *cap, size_t *used, int *truncated);
+
+/* Calls fn(arg, table) once per table holding at least one record (tombstones count), in
+ * order. 0 or -EIO; a non-zero return of fn stops the walk and is returned. Garbage collection
+ * uses it to find every object and upload table. */
+int node_store_table_list(node_store_t *s, int (*fn)(void *arg, og_str_t table), void *arg);
 
 /* Counters kept in memory (computed by a scan of the index at open). Cannot fail. */
 void node_store_stat(node_store_t *s, node_stat_t *st);

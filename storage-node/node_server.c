@@ -86,6 +86,7 @@ static const char *reason(int status)
     case 400: return "Bad Request";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
+    case 409: return "Conflict";
     case 411: return "Length Required";
     case 413: return "Payload Too Large";
     case 416: return "Range Not Satisfiable";
@@ -335,11 +336,23 @@ static int handle_chunk(node_conn_t *c, req_t *r, og_str_t dev, node_store_t *st
         return respond_ex(c, 200, extra, NULL, len, 1);
     }
     if (og_str_eq(r->method, "DELETE")) {
-        rc = node_store_chunk_delete(st, id);
+        og_str_t raw;
+        uint64_t cutoff;
+        /* Garbage collection always sends older_than: the delete then loses against any write or
+         * touch of the chunk since that time (node_store_chunk_delete_older). */
+        if (og_query_get(r->query, "older_than", &raw)) {
+            if (parse_u64(raw, &cutoff) != 0)
+                return respond_text(c, 400, "bad older_than\n");
+            rc = node_store_chunk_delete_older(st, id, cutoff);
+        } else {
+            rc = node_store_chunk_delete(st, id);
+        }
         if (rc == 0)
             return respond(c, 204, NULL, NULL, 0);
         if (rc == OG_ENOTFOUND)
             return respond_text(c, 404, "no such chunk\n");
+        if (rc == OG_EEXIST)
+            return respond_text(c, 409, "referenced since older_than\n");
         return write_error(c, rc);
     }
     if (!og_str_eq(r->method, "GET"))
@@ -452,12 +465,126 @@ static int chunk_line(void *arg, const uint8_t id[NODE_ID_LEN], uint32_t len)
     return out_append(c, line, 2 * NODE_ID_LEN + (size_t)n);
 }
 
+static uint32_t get_be32(const unsigned char *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* PUT /<dev>/chunks: a batch of chunks stored with one sync. Body: u32 n | n x (u8 id[32] | u32 len |
+ * u64 xxh3) | the n chunks' bytes back to back (headers first, so a sender can lay its chunks out
+ * contiguously and send them without copying). Answers 200 with one NODE_PUT_* byte per chunk. */
+static int handle_chunk_batch(node_conn_t *c, req_t *r, node_store_t *st)
+{
+    node_chunk_in_t in[NODE_BATCH_MAX];
+    char res[NODE_BATCH_MAX];
+    const unsigned char *p = (const unsigned char *)r->body;
+    size_t blen = r->body_len, n, off;
+    if (blen < 4 || (n = get_be32(p)) > NODE_BATCH_MAX || blen - 4 < n * (NODE_ID_LEN + 12))
+        return respond_text(c, 400, "malformed chunk batch\n");
+    off = 4 + n * (NODE_ID_LEN + 12);
+    for (size_t i = 0; i < n; i++) {
+        const unsigned char *h = p + 4 + i * (NODE_ID_LEN + 12);
+        uint32_t len = get_be32(h + NODE_ID_LEN);
+        if (blen - off < len)
+            return respond_text(c, 400, "malformed chunk batch\n");
+        in[i].id = h;
+        in[i].xxh3 = (uint64_t)get_be32(h + NODE_ID_LEN + 4) << 32 | get_be32(h + NODE_ID_LEN + 8);
+        in[i].buf = p + off;
+        in[i].len = len;
+        off += len;
+    }
+    if (off != blen)
+        return respond_text(c, 400, "malformed chunk batch\n");
+    int rc = node_store_chunk_put_many(st, in, n, res);
+    if (rc != 0)
+        return write_error(c, rc);
+    return respond(c, 200, "Content-Type: application/octet-stream\r\n", res, n);
+}
+
+/* POST /<dev>/touch: body = ids (32 bytes each); refreshes their reference times. Answers 200 with
+ * one NODE_PUT_* byte per id (E held and touched, N not held). */
+static int handle_touch(node_conn_t *c, req_t *r, node_store_t *st)
+{
+    char res[NODE_BATCH_MAX];
+    if (!og_str_eq(r->method, "POST"))
+        return respond_text(c, 405, "method not allowed\n");
+    if (r->body_len % NODE_ID_LEN != 0 || r->body_len / NODE_ID_LEN > NODE_BATCH_MAX)
+        return respond_text(c, 400, "malformed id list\n");
+    size_t n = r->body_len / NODE_ID_LEN;
+    int rc = node_store_chunk_touch_many(st, (const uint8_t *)r->body, n, res);
+    if (rc != 0)
+        return write_error(c, rc);
+    return respond(c, 200, "Content-Type: application/octet-stream\r\n", res, n);
+}
+
+/* POST /<dev>/read: body = ids (32 bytes each, at most NODE_BATCH_MAX). Answers 200 with, per id in
+ * order, u8 status ('S' served, 'N' not held, 'C' corrupt, 'F' failed) | u32 len | len bytes (the
+ * whole chunk, verified like a GET). Many small chunks then cost one round trip, not one each. */
+static int handle_read_many(node_conn_t *c, req_t *r, node_store_t *st, og_str_t dev)
+{
+    if (!og_str_eq(r->method, "POST"))
+        return respond_text(c, 405, "method not allowed\n");
+    if (r->body_len % NODE_ID_LEN != 0 || r->body_len / NODE_ID_LEN > NODE_BATCH_MAX)
+        return respond_text(c, 400, "malformed id list\n");
+    size_t n = r->body_len / NODE_ID_LEN;
+    c->out_len = 0;
+    for (size_t i = 0; i < n; i++) {
+        const uint8_t *id = (const uint8_t *)r->body + i * NODE_ID_LEN;
+        uint32_t len = 0;
+        uint64_t xxh3;
+        int rc = node_store_chunk_stat(st, id, &len, &xxh3);
+        if (rc == 0 && c->out_len + 5 + (size_t)len > 2 * (size_t)NODE_CHUNK_MAX)
+            rc = OG_ETOOBIG; /* the answer stays bounded: the caller reads the rest one by one */
+        if (rc == 0 && (rc = buf_grow(&c->out, &c->out_cap, c->out_len + 5 + len)) == 0) {
+            rc = node_store_chunk_get(st, id, c->out + c->out_len + 5, len, &len, &xxh3);
+            if (rc == OG_ECORRUPT) {
+                char hex[2 * NODE_ID_LEN + 1];
+                og_hex(id, NODE_ID_LEN, hex);
+                fprintf(stderr, "onggi-node: corrupt chunk %s on device %.*s (node_store.c:%d)\n", hex,
+                        (int)dev.len, dev.base, node_store_corrupt_line(st));
+            }
+        }
+        unsigned char *h;
+        if (rc != 0 && buf_grow(&c->out, &c->out_cap, c->out_len + 5) != 0)
+            return respond_text(c, 500, "out of memory\n");
+        h = (unsigned char *)c->out + c->out_len;
+        h[0] = rc == 0 ? 'S' : rc == OG_ENOTFOUND ? 'N' : rc == OG_ECORRUPT ? 'C' : 'F';
+        if (rc != 0)
+            len = 0;
+        h[1] = (unsigned char)(len >> 24), h[2] = (unsigned char)(len >> 16), h[3] = (unsigned char)(len >> 8),
+        h[4] = (unsigned char)len;
+        c->out_len += 5 + len;
+    }
+    return respond(c, 200, "Content-Type: application/octet-stream\r\n", c->out, c->out_len);
+}
+
+static int table_line(void *arg, og_str_t table)
+{
+    node_conn_t *c = arg;
+    int rc = out_append(c, table.base, table.len);
+    return rc ? rc : out_append(c, "\n", 1);
+}
+
+/* GET /<dev>/tables: every table with at least one record, one per line (garbage collection). */
+static int handle_tables(node_conn_t *c, req_t *r, node_store_t *st)
+{
+    if (!og_str_eq(r->method, "GET"))
+        return respond_text(c, 405, "method not allowed\n");
+    c->out_len = 0;
+    int rc = node_store_table_list(st, table_line, c);
+    if (rc != 0)
+        return respond_text(c, 500, og_strerror(rc));
+    return respond(c, 200, "Content-Type: text/plain\r\n", c->out, c->out_len);
+}
+
 static int handle_chunks(node_conn_t *c, req_t *r, node_store_t *st)
 {
     uint8_t after[NODE_ID_LEN];
     og_str_t raw;
     size_t limit;
     int has_after = 0, truncated = 0;
+    if (og_str_eq(r->method, "PUT"))
+        return handle_chunk_batch(c, r, st);
     if (!og_str_eq(r->method, "GET"))
         return respond_text(c, 405, "method not allowed\n");
     if (query_limit(r->query, &limit) != 0)
@@ -517,6 +644,12 @@ static int dispatch(node_conn_t *c, req_t *r)
         return handle_chunks(c, r, st);
     if (og_str_eq(rest, "stat"))
         return handle_stat(c, r, st);
+    if (og_str_eq(rest, "touch"))
+        return handle_touch(c, r, st);
+    if (og_str_eq(rest, "read"))
+        return handle_read_many(c, r, st, dev);
+    if (og_str_eq(rest, "tables"))
+        return handle_tables(c, r, st);
     return respond_text(c, 404, "not found\n");
 }
 

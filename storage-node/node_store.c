@@ -14,9 +14,20 @@
  *                     write, a deleted chunk) are dead space; reclaiming it is future work.
  *   db/               RocksDB (synced writes: the WAL is fsync'd before a write returns):
  *                       'c' + id[32]                  -> u32 volume | u64 offset of the header |
- *                                                        u32 len | u64 xxh3   (24 bytes, big-endian)
+ *                                                        u32 len | u64 xxh3 | u64 ref_ns
+ *                                                        (32 bytes, big-endian; 24-byte entries from
+ *                                                        before ref_ns read as ref_ns = 0)
  *                       'r' + table + '\0' + key      -> record encoded as in common/og_rec.h
  *                     Tables never contain NUL, so one table's keys form one contiguous range.
+ *
+ * Reference time (ref_ns, this node's clock): when the chunk was written, or last written again
+ * ("already present") or touched by a copy. Garbage collection deletes a chunk only when no live
+ * record references it AND ref_ns is older than its cutoff (mark start - grace), checked under
+ * the chunk's stripe lock, so an upload that re-uses the chunk while a sweep decides about it
+ * either refreshes ref_ns first (the delete is refused) or finds it gone and writes it anew.
+ * A refresh is a non-synced index write (in the WAL, so it survives a node process crash; a
+ * machine crash can lose it, which only matters if a sweep races an upload in that window) and
+ * is skipped when ref_ns is less than REF_SLACK_NS old (a grace period is minutes to days).
  *
  * Durability order of a chunk PUT: bytes pwrite'n at a reserved offset -> fdatasync of the
  * volume (group commit, below) -> synced index write -> 201. A crash before the index write
@@ -53,7 +64,9 @@
 #define CHDR_LEN 48
 #define CHDR_MAGIC 0x4F47434Bu /* "OGCK" */
 #define IDX_KEY_LEN (1 + NODE_ID_LEN)
-#define IDX_VAL_LEN 24
+#define IDX_VAL_LEN 32
+#define IDX_VAL_LEN_V1 24 /* entries written before ref_ns existed */
+#define REF_SLACK_NS 1000000000ull
 #define NSTRIPES 1024 /* per-key mutexes: enough that unrelated keys rarely share one */
 #define RKEY_STACK 1024
 
@@ -65,6 +78,7 @@ struct st_node_store_t {
     rocksdb_t *db;
     rocksdb_options_t *opts;
     rocksdb_writeoptions_t *wsync;
+    rocksdb_writeoptions_t *wnosync; /* reference-time refreshes (see the note at the top) */
     rocksdb_readoptions_t *ropts;
     int vol_dirfd;
 
@@ -368,11 +382,25 @@ static int db_get(node_store_t *s, const char *key, size_t klen, char **val, siz
     return *val ? 0 : OG_ENOTFOUND;
 }
 
+/* Writes a whole batch with wopts. 0, or NODE_EPOISONED after poisoning the device. */
+static int db_write_batch(node_store_t *s, rocksdb_writebatch_t *wb, rocksdb_writeoptions_t *wopts)
+{
+    char *err = NULL;
+    rocksdb_write(s->db, wopts, wb, &err);
+    if (err) {
+        rocksdb_free(err);
+        poison(s);
+        return NODE_EPOISONED;
+    }
+    return 0;
+}
+
 typedef struct {
     uint32_t vol;
     uint64_t off;
     uint32_t len;
     uint64_t xxh3;
+    uint64_t ref_ns;
 } idx_ent_t;
 
 static void idx_key(char key[IDX_KEY_LEN], const uint8_t id[NODE_ID_LEN])
@@ -384,13 +412,23 @@ static void idx_key(char key[IDX_KEY_LEN], const uint8_t id[NODE_ID_LEN])
 static int idx_decode(node_store_t *s, const char *v, size_t vlen, idx_ent_t *e)
 {
     const unsigned char *p = (const unsigned char *)v;
-    if (vlen != IDX_VAL_LEN)
+    if (vlen != IDX_VAL_LEN && vlen != IDX_VAL_LEN_V1)
         return NODE_CORRUPT_BKPT(s);
     e->vol = be32_get(p);
     e->off = be64_get(p + 4);
     e->len = be32_get(p + 12);
     e->xxh3 = be64_get(p + 16);
+    e->ref_ns = vlen == IDX_VAL_LEN ? be64_get(p + 24) : 0;
     return 0;
+}
+
+static void idx_encode(const idx_ent_t *e, unsigned char val[IDX_VAL_LEN])
+{
+    be32_put(val, e->vol);
+    be64_put(val + 4, e->off);
+    be32_put(val + 12, e->len);
+    be64_put(val + 16, e->xxh3);
+    be64_put(val + 24, e->ref_ns);
 }
 
 static int idx_get(node_store_t *s, const uint8_t id[NODE_ID_LEN], idx_ent_t *e)
@@ -481,6 +519,7 @@ int node_store_open(const char *dir, node_store_t **out)
     rocksdb_options_increase_parallelism(s->opts, 2);
     s->wsync = rocksdb_writeoptions_create();
     rocksdb_writeoptions_set_sync(s->wsync, 1);
+    s->wnosync = rocksdb_writeoptions_create();
     s->ropts = rocksdb_readoptions_create();
     char *err = NULL;
     s->db = rocksdb_open(s->opts, path, &err);
@@ -510,6 +549,8 @@ void node_store_close(node_store_t *s)
         rocksdb_readoptions_destroy(s->ropts);
     if (s->wsync)
         rocksdb_writeoptions_destroy(s->wsync);
+    if (s->wnosync)
+        rocksdb_writeoptions_destroy(s->wnosync);
     if (s->opts)
         rocksdb_options_destroy(s->opts);
     for (uint32_t v = 0; v < s->nvols; v++)
@@ -528,6 +569,25 @@ void node_store_close(node_store_t *s)
 
 /* ---- chunks ---- */
 
+/* Sets e's reference time to now_ns with a non-synced index write, unless it is less than
+ * REF_SLACK_NS old. The caller holds the chunk's stripe lock. 0 or NODE_EPOISONED. */
+static int ref_refresh(node_store_t *s, const char key[IDX_KEY_LEN], idx_ent_t *e, uint64_t now_ns)
+{
+    unsigned char val[IDX_VAL_LEN];
+    if (e->ref_ns + REF_SLACK_NS > now_ns)
+        return 0;
+    e->ref_ns = now_ns;
+    idx_encode(e, val);
+    char *err = NULL;
+    rocksdb_put(s->db, s->wnosync, key, IDX_KEY_LEN, (const char *)val, sizeof(val), &err);
+    if (err) {
+        rocksdb_free(err);
+        poison(s);
+        return NODE_EPOISONED;
+    }
+    return 0;
+}
+
 int node_store_chunk_put(node_store_t *s, const uint8_t id[NODE_ID_LEN], const void *buf, size_t len, uint64_t xxh3)
 {
     int rc;
@@ -544,7 +604,8 @@ int node_store_chunk_put(node_store_t *s, const uint8_t id[NODE_ID_LEN], const v
     pthread_mutex_lock(mu);
     rc = idx_get(s, id, &e);
     if (rc == 0) {
-        rc = OG_EEXIST;
+        if ((rc = ref_refresh(s, key, &e, og_time_ns())) == 0)
+            rc = OG_EEXIST;
         goto out_unlock;
     }
     if (rc != OG_ENOTFOUND)
@@ -569,10 +630,10 @@ int node_store_chunk_put(node_store_t *s, const uint8_t id[NODE_ID_LEN], const v
         goto out_unlock;
 
     unsigned char val[IDX_VAL_LEN];
-    be32_put(val, e.vol);
-    be64_put(val + 4, e.off);
-    be32_put(val + 12, (uint32_t)len);
-    be64_put(val + 16, xxh3);
+    e.len = (uint32_t)len;
+    e.xxh3 = xxh3;
+    e.ref_ns = og_time_ns();
+    idx_encode(&e, val);
     if ((rc = db_write(s, key, sizeof(key), val, sizeof(val))) != 0)
         goto out_unlock;
     atomic_fetch_add(&s->chunks, 1);
@@ -635,6 +696,206 @@ int node_store_chunk_delete(node_store_t *s, const uint8_t id[NODE_ID_LEN])
         atomic_fetch_sub(&s->chunk_bytes, e.len);
     }
     pthread_mutex_unlock(mu);
+    return rc;
+}
+
+/* The distinct stripes of a batch's ids, sorted: locking them in ascending order cannot deadlock
+ * with another batch (same order) nor with single-chunk calls (they hold one stripe at a time). */
+static size_t stripes_collect(node_store_t *s, const uint8_t *const *ids, size_t n, uint16_t *out)
+{
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        char key[IDX_KEY_LEN];
+        idx_key(key, ids[i]);
+        uint16_t st = (uint16_t)(XXH3_64bits(key, sizeof(key)) & (NSTRIPES - 1));
+        size_t j = m;
+        while (j > 0 && out[j - 1] > st)
+            j--;
+        if (j > 0 && out[j - 1] == st)
+            continue;
+        memmove(out + j + 1, out + j, (m - j) * sizeof(*out));
+        out[j] = st;
+        m++;
+    }
+    return m;
+}
+
+static void stripes_lock(node_store_t *s, const uint16_t *st, size_t m)
+{
+    for (size_t i = 0; i < m; i++)
+        pthread_mutex_lock(&s->stripes[st[i]]);
+}
+
+static void stripes_unlock(node_store_t *s, const uint16_t *st, size_t m)
+{
+    for (size_t i = m; i > 0; i--)
+        pthread_mutex_unlock(&s->stripes[st[i - 1]]);
+}
+
+int node_store_chunk_put_many(node_store_t *s, const node_chunk_in_t *in, size_t n, char *res)
+{
+    const uint8_t *ids[NODE_BATCH_MAX];
+    uint16_t st[NODE_BATCH_MAX];
+    uint32_t vol_lo = UINT32_MAX, vol_hi = 0;
+    uint64_t now = og_time_ns(), added_bytes = 0, added = 0;
+    int rc = 0, any_new = 0;
+
+    if (n > NODE_BATCH_MAX)
+        return OG_EINVAL;
+    memset(res, NODE_PUT_FAILED, n);
+    if (atomic_load(&s->poisoned))
+        return NODE_EPOISONED;
+    for (size_t i = 0; i < n; i++)
+        ids[i] = in[i].id;
+    size_t m = stripes_collect(s, ids, n, st);
+    rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
+    stripes_lock(s, st, m);
+    for (size_t i = 0; i < n; i++) {
+        char key[IDX_KEY_LEN];
+        unsigned char val[IDX_VAL_LEN];
+        idx_ent_t e;
+        size_t j;
+        /* A batch may carry one chunk twice (runs of equal content): the first copy does it. */
+        for (j = 0; j < i && memcmp(ids[j], ids[i], NODE_ID_LEN) != 0; j++)
+            ;
+        if (j < i) {
+            res[i] = res[j] == NODE_PUT_STORED ? NODE_PUT_EXISTED : res[j];
+            continue;
+        }
+        if (in[i].len > NODE_CHUNK_MAX)
+            continue;
+        idx_key(key, ids[i]);
+        rc = idx_get(s, ids[i], &e);
+        if (rc == 0) {
+            if (e.ref_ns + REF_SLACK_NS <= now) {
+                e.ref_ns = now;
+                idx_encode(&e, val);
+                rocksdb_writebatch_put(wb, key, sizeof(key), (const char *)val, sizeof(val));
+            }
+            res[i] = NODE_PUT_EXISTED;
+            continue;
+        }
+        if (rc != OG_ENOTFOUND)
+            goto out_unlock;
+        rc = 0;
+        if (XXH3_64bits(in[i].buf, in[i].len) != in[i].xxh3) {
+            res[i] = NODE_PUT_BADDIGEST;
+            continue;
+        }
+        unsigned char hdr[CHDR_LEN];
+        be32_put(hdr, CHDR_MAGIC);
+        memcpy(hdr + 4, ids[i], NODE_ID_LEN);
+        be32_put(hdr + 36, (uint32_t)in[i].len);
+        be64_put(hdr + 40, in[i].xxh3);
+        if ((rc = vol_reserve(s, in[i].len, &e.vol, &e.off)) != 0)
+            goto out_unlock;
+        int fd = vol_fd(s, e.vol);
+        if ((rc = pwrite_all(fd, hdr, CHDR_LEN, e.off)) != 0 ||
+            (rc = pwrite_all(fd, in[i].buf, in[i].len, e.off + CHDR_LEN)) != 0)
+            goto out_unlock; /* reserved ranges stay holes: dead space, never indexed */
+        vol_lo = e.vol < vol_lo ? e.vol : vol_lo;
+        vol_hi = e.vol > vol_hi ? e.vol : vol_hi;
+        e.len = (uint32_t)in[i].len;
+        e.xxh3 = in[i].xxh3;
+        e.ref_ns = now;
+        idx_encode(&e, val);
+        rocksdb_writebatch_put(wb, key, sizeof(key), (const char *)val, sizeof(val));
+        res[i] = NODE_PUT_STORED;
+        added++;
+        added_bytes += in[i].len;
+        any_new = 1;
+    }
+    /* One sync covers every volume written since it started; a batch that rolled over to a new
+     * volume registers both ends of the range. */
+    if (any_new && (rc = vol_sync_wait(s, vol_lo)) == 0 && vol_hi != vol_lo)
+        rc = vol_sync_wait(s, vol_hi);
+    if (rc == 0 && rocksdb_writebatch_count(wb) > 0)
+        rc = db_write_batch(s, wb, any_new ? s->wsync : s->wnosync);
+    if (rc == 0) {
+        atomic_fetch_add(&s->chunks, added);
+        atomic_fetch_add(&s->chunk_bytes, added_bytes);
+    }
+out_unlock:
+    stripes_unlock(s, st, m);
+    rocksdb_writebatch_destroy(wb);
+    if (rc != 0)
+        memset(res, NODE_PUT_FAILED, n);
+    return rc;
+}
+
+int node_store_chunk_touch_many(node_store_t *s, const uint8_t *ids, size_t n, char *res)
+{
+    const uint8_t *idp[NODE_BATCH_MAX];
+    uint16_t st[NODE_BATCH_MAX];
+    uint64_t now = og_time_ns();
+    int rc = 0;
+
+    if (n > NODE_BATCH_MAX)
+        return OG_EINVAL;
+    memset(res, NODE_PUT_FAILED, n);
+    if (atomic_load(&s->poisoned))
+        return NODE_EPOISONED;
+    for (size_t i = 0; i < n; i++)
+        idp[i] = ids + i * NODE_ID_LEN;
+    size_t m = stripes_collect(s, idp, n, st);
+    rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
+    stripes_lock(s, st, m);
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        char key[IDX_KEY_LEN];
+        unsigned char val[IDX_VAL_LEN];
+        idx_ent_t e;
+        rc = idx_get(s, idp[i], &e);
+        if (rc == OG_ENOTFOUND) {
+            res[i] = NODE_PUT_ABSENT;
+            rc = 0;
+            continue;
+        }
+        if (rc != 0)
+            break;
+        if (e.ref_ns + REF_SLACK_NS <= now) {
+            e.ref_ns = now;
+            idx_encode(&e, val);
+            idx_key(key, idp[i]);
+            rocksdb_writebatch_put(wb, key, sizeof(key), (const char *)val, sizeof(val));
+        }
+        res[i] = NODE_PUT_EXISTED;
+    }
+    /* A touch must outlast a node crash the way the record it protects will: synced. */
+    if (rc == 0 && rocksdb_writebatch_count(wb) > 0)
+        rc = db_write_batch(s, wb, s->wsync);
+    stripes_unlock(s, st, m);
+    rocksdb_writebatch_destroy(wb);
+    if (rc != 0)
+        memset(res, NODE_PUT_FAILED, n);
+    return rc;
+}
+
+int node_store_chunk_delete_older(node_store_t *s, const uint8_t id[NODE_ID_LEN], uint64_t cutoff_ns)
+{
+    char key[IDX_KEY_LEN];
+    idx_ent_t e;
+    if (atomic_load(&s->poisoned))
+        return NODE_EPOISONED;
+    idx_key(key, id);
+    pthread_mutex_t *mu = stripe_for(s, key, sizeof(key));
+    pthread_mutex_lock(mu);
+    int rc = idx_get(s, id, &e);
+    if (rc == 0 && e.ref_ns >= cutoff_ns)
+        rc = OG_EEXIST;
+    else if (rc == 0 && (rc = db_write(s, key, sizeof(key), NULL, 0)) == 0) {
+        atomic_fetch_sub(&s->chunks, 1);
+        atomic_fetch_sub(&s->chunk_bytes, e.len);
+    }
+    pthread_mutex_unlock(mu);
+    return rc;
+}
+
+int node_store_chunk_ref_time(node_store_t *s, const uint8_t id[NODE_ID_LEN], uint64_t *ref_ns)
+{
+    idx_ent_t e;
+    int rc = idx_get(s, id, &e);
+    if (rc == 0)
+        *ref_ns = e.ref_ns;
     return rc;
 }
 
@@ -844,6 +1105,37 @@ out_iter:
     rocksdb_iter_destroy(it);
     free(aheap);
     free(pheap);
+    return rc;
+}
+
+int node_store_table_list(node_store_t *s, int (*fn)(void *arg, og_str_t table), void *arg)
+{
+    char seek[2 + 256] = {'r'};
+    size_t slen = 1;
+    int rc = 0;
+    rocksdb_iterator_t *it = rocksdb_create_iterator(s->db, s->ropts);
+    /* Visits the first key of each table, then seeks past the whole table: 'r' table '\1' sorts
+     * after every 'r' table '\0' key. Cost: one seek per table, not one step per record. */
+    for (rocksdb_iter_seek(it, seek, slen); rocksdb_iter_valid(it); rocksdb_iter_seek(it, seek, slen)) {
+        size_t klen;
+        const char *k = rocksdb_iter_key(it, &klen);
+        if (klen == 0 || k[0] != 'r')
+            break;
+        const char *nul = memchr(k + 1, '\0', klen - 1);
+        size_t tlen = nul ? (size_t)(nul - k - 1) : 0;
+        if (!nul || tlen == 0 || tlen > 255) {
+            rc = NODE_CORRUPT_BKPT(s);
+            goto out_iter;
+        }
+        if ((rc = fn(arg, (og_str_t){k + 1, tlen})) != 0)
+            goto out_iter;
+        memcpy(seek + 1, k + 1, tlen);
+        seek[1 + tlen] = '\1';
+        slen = 2 + tlen;
+    }
+    rc = iter_status(it);
+out_iter:
+    rocksdb_iter_destroy(it);
     return rc;
 }
 

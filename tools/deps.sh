@@ -8,8 +8,17 @@ missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
-echo "deps: installing ${missing[*]}" >&2
-SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
-$SUDO apt-get update -q
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "deps: installing ${missing[*]}" >&2
+    SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+    $SUDO apt-get update -q
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+# The current AWS SDK for JavaScript (CRC checksums and aws-chunked by default), for the
+# integration tests; pinned by package-lock.json.
+js="$(dirname "$0")/../tests/integration/js"
+if [ -f "$js/package-lock.json" ] && [ ! -d "$js/node_modules/@aws-sdk/client-s3" ]; then
+    echo "deps: npm ci in tests/integration/js" >&2
+    (cd "$js" && npm ci --no-audit --no-fund --loglevel=error)
+fi

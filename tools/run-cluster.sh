@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs a local Onggi cluster in the foreground: a ring (created once), 3 storage nodes and one
-# S3 gateway on loopback, plus the dev user. Ctrl-C or SIGTERM stops every process and exits 0.
+# S3 + Swift gateway on loopback, plus the dev account "dev": S3 keys devaccess/devsecret and the
+# Swift user dev:admin (key devsecret). Ctrl-C or SIGTERM stops every process and exits 0.
 #
 #   tools/run-cluster.sh --bin DIR --data DIR [--port 9000] [--node-ports 7001,7002,7003]
 #                        [--domain localhost]
@@ -131,11 +132,16 @@ done
 start gateway "$BIN/onggi-gateway" --ring "$RING" --listen "127.0.0.1:$PORT" --domain "$DOMAIN"
 wait_http gateway "${PIDS[3]}" "http://127.0.0.1:$PORT/"
 
-# user-add creates or replaces, so running it on every start is idempotent.
-if ! "$BIN/onggi-admin" --ring "$RING" user-add --access-key "$ACCESS" --secret "$SECRET" \
-    --account "$ACCESS" --display-name "$ACCESS" >>"$LOG/admin.log" 2>&1; then
+# The dev account: S3 keys and a Swift admin user that see the same buckets. Every command
+# creates or replaces, so running them on every start is idempotent.
+ACCOUNT="dev" SWIFT_USER="admin" SWIFT_KEY="${ONGGI_SWIFT_KEY:-devsecret}"
+if ! { "$BIN/onggi-admin" --ring "$RING" account-add "$ACCOUNT" &&
+    "$BIN/onggi-admin" --ring "$RING" user-add --access-key "$ACCESS" --secret "$SECRET" \
+        --account "$ACCOUNT" --display-name "$ACCOUNT" &&
+    "$BIN/onggi-admin" --ring "$RING" swift-user-add --account "$ACCOUNT" --user "$SWIFT_USER" \
+        --key "$SWIFT_KEY" --admin; } >>"$LOG/admin.log" 2>&1; then
     stop_all
-    die "onggi-admin user-add failed, see $LOG/admin.log"
+    die "creating the dev account failed, see $LOG/admin.log"
 fi
 
 EP="http://127.0.0.1:$PORT"
@@ -145,6 +151,11 @@ Onggi is running (data: $DATA, logs: $LOG/)
   S3 endpoint   $EP   (region us-east-1; virtual-host style: http://BUCKET.$DOMAIN:$PORT)
   access key    $ACCESS
   secret key    $SECRET
+  Swift auth    $EP/auth/v1.0   user $ACCOUNT:$SWIFT_USER   key $SWIFT_KEY   (account $ACCOUNT)
+
+swift (python3-swiftclient):
+  swift -A $EP/auth/v1.0 -U $ACCOUNT:$SWIFT_USER -K $SWIFT_KEY stat
+  export ST_AUTH=$EP/auth/v1.0 ST_USER=$ACCOUNT:$SWIFT_USER ST_KEY=$SWIFT_KEY
 
 s3cmd:
   s3cmd -c /dev/null --access_key=$ACCESS --secret_key=$SECRET --host=127.0.0.1:$PORT --host-bucket=127.0.0.1:$PORT --no-ssl mb s3://demo

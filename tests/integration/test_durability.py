@@ -46,10 +46,11 @@ def test_chunks_on_three_distinct_nodes(dc):
     data = os.urandom(5 * MiB + 3)
     put(c, "multi", data)
     chunks, out = locate(dc, BUCKET, "multi")
-    assert len(chunks) == 6, out
+    # Content-defined chunks of ~1 MiB on average (--chunk-size): several, sizes vary.
+    assert len(chunks) >= 2, out
     for cid, devs in chunks:
         assert devs == {"d1", "d2", "d3"}, (cid, out)
-    assert len({cid for cid, _ in chunks}) == 6
+    assert len({cid for cid, _ in chunks}) == len(chunks)
     for i in range(20):
         put(c, f"before/{i}", os.urandom(i * 1000 + 1))
 
@@ -122,4 +123,4 @@ def test_full_cluster_restart(dc):
     c = strict(dc)
     check_all(c)
     chunks, out = locate(dc, BUCKET, "multi")
-    assert len(chunks) == 6 and all(devs == {"d1", "d2", "d3"} for _, devs in chunks), out
+    assert len(chunks) >= 2 and all(devs == {"d1", "d2", "d3"} for _, devs in chunks), out

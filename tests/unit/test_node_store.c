@@ -403,3 +403,114 @@ Test(node_store, survives_reopen)
     cr_assert_eq(trunc, 1);
     node_store_close(s);
 }
+
+/* ---- garbage-collection support: reference times, conditional delete, batches, tables ---- */
+
+Test(node_store, ref_time_guards_delete)
+{
+    node_store_t *s = open_store();
+    static char data[5000];
+    uint8_t id[NODE_ID_LEN];
+    uint64_t ref, ref2;
+    fill(data, sizeof(data), 9);
+    make_id(id, 1);
+    uint64_t before = og_time_ns();
+    cr_assert_eq(node_store_chunk_put(s, id, data, sizeof(data), XXH3_64bits(data, sizeof(data))), 0);
+    cr_assert_eq(node_store_chunk_ref_time(s, id, &ref), 0);
+    cr_assert_geq(ref, before);
+    /* A sweep whose cutoff is before the write must keep the chunk. */
+    cr_assert_eq(node_store_chunk_delete_older(s, id, before), OG_EEXIST);
+    /* A second PUT more than the slack later refreshes the time ("already there"). */
+    usleep(1100 * 1000);
+    uint64_t mid = og_time_ns();
+    cr_assert_eq(node_store_chunk_put(s, id, data, sizeof(data), XXH3_64bits(data, sizeof(data))), OG_EEXIST);
+    cr_assert_eq(node_store_chunk_ref_time(s, id, &ref2), 0);
+    cr_assert_geq(ref2, mid);
+    cr_assert_eq(node_store_chunk_delete_older(s, id, mid), OG_EEXIST);
+    /* Once older than the cutoff, it goes. */
+    cr_assert_eq(node_store_chunk_delete_older(s, id, og_time_ns()), 0);
+    cr_assert_eq(node_store_chunk_ref_time(s, id, &ref), OG_ENOTFOUND);
+    cr_assert_eq(node_store_chunk_delete_older(s, id, og_time_ns()), OG_ENOTFOUND);
+    node_stat_t st;
+    node_store_stat(s, &st);
+    cr_assert_eq(st.chunks, 0);
+    node_store_close(s);
+}
+
+Test(node_store, put_many_and_touch)
+{
+    node_store_t *s = open_store();
+    static char data[4][30000];
+    uint8_t ids[4][NODE_ID_LEN];
+    node_chunk_in_t in[5];
+    char res[5];
+    for (int i = 0; i < 4; i++) {
+        fill(data[i], sizeof(data[i]), 100 + (unsigned)i);
+        make_id(ids[i], 10 + (unsigned)i);
+    }
+    /* chunk 1 exists already; chunk 2 appears twice in the batch; chunk 3 has a bad digest */
+    cr_assert_eq(node_store_chunk_put(s, ids[1], data[1], sizeof(data[1]), XXH3_64bits(data[1], sizeof(data[1]))), 0);
+    for (int i = 0; i < 4; i++)
+        in[i] = (node_chunk_in_t){ids[i], XXH3_64bits(data[i], sizeof(data[i])), data[i], sizeof(data[i])};
+    in[3].xxh3 ^= 1;
+    in[4] = in[2];
+    cr_assert_eq(node_store_chunk_put_many(s, in, 5, res), 0);
+    cr_assert_eq(res[0], NODE_PUT_STORED);
+    cr_assert_eq(res[1], NODE_PUT_EXISTED);
+    cr_assert_eq(res[2], NODE_PUT_STORED);
+    cr_assert_eq(res[3], NODE_PUT_BADDIGEST);
+    cr_assert_eq(res[4], NODE_PUT_EXISTED);
+    static char back[30000];
+    uint32_t len;
+    uint64_t h;
+    for (int i = 0; i < 3; i++) {
+        cr_assert_eq(node_store_chunk_get(s, ids[i], back, sizeof(back), &len, &h), 0);
+        cr_assert_eq(memcmp(back, data[i], sizeof(back)), 0);
+    }
+    cr_assert_eq(node_store_chunk_get(s, ids[3], back, sizeof(back), &len, &h), OG_ENOTFOUND);
+    node_stat_t st;
+    node_store_stat(s, &st);
+    cr_assert_eq(st.chunks, 3);
+    cr_assert_eq(st.chunk_bytes, 3 * sizeof(data[0]));
+
+    /* touch: held chunks get a fresh reference time, absent ones are reported */
+    uint8_t tids[2 * NODE_ID_LEN];
+    memcpy(tids, ids[0], NODE_ID_LEN);
+    memcpy(tids + NODE_ID_LEN, ids[3], NODE_ID_LEN);
+    usleep(1100 * 1000);
+    uint64_t t = og_time_ns(), ref;
+    cr_assert_eq(node_store_chunk_touch_many(s, tids, 2, res), 0);
+    cr_assert_eq(res[0], NODE_PUT_EXISTED);
+    cr_assert_eq(res[1], NODE_PUT_ABSENT);
+    cr_assert_eq(node_store_chunk_ref_time(s, ids[0], &ref), 0);
+    cr_assert_geq(ref, t);
+    cr_assert_eq(node_store_chunk_delete_older(s, ids[0], t), OG_EEXIST);
+    cr_assert_eq(node_store_chunk_delete_older(s, ids[1], t), 0);
+    node_store_close(s);
+}
+
+static int collect_table(void *arg, og_str_t table)
+{
+    char *out = arg;
+    strncat(out, table.base, table.len);
+    strcat(out, ",");
+    return 0;
+}
+
+Test(node_store, table_list)
+{
+    node_store_t *s = open_store();
+    char buf[256];
+    const char *tables[] = {"o.b1", "buckets", "o.b1", "u.b1", "o.b2", "o.b10"};
+    for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
+        char key[16];
+        snprintf(key, sizeof(key), "k%zu", i);
+        og_rec_t r = {0, 100 + i, 1, OG_STR_LIT("s"), OG_STR_LIT("d")};
+        long n = og_rec_encode(&r, buf, sizeof(buf));
+        cr_assert_eq(node_store_rec_put(s, og_str(tables[i]), og_str(key), buf, (size_t)n), 0);
+    }
+    char got[256] = "";
+    cr_assert_eq(node_store_table_list(s, collect_table, got), 0);
+    cr_assert_str_eq(got, "buckets,o.b1,o.b10,o.b2,u.b1,");
+    node_store_close(s);
+}

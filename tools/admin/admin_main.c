@@ -3,13 +3,24 @@
  *
  *   onggi-admin --ring FILE user-add --access-key K --secret S [--account A] [--display-name N]
  *   onggi-admin --ring FILE user-list
+ *   onggi-admin --ring FILE user-delete ACCESS_KEY
+ *   onggi-admin --ring FILE account-add NAME [--quota-bytes N]
+ *   onggi-admin --ring FILE account-list
+ *   onggi-admin --ring FILE swift-user-add --account A --user U --key K [--admin] [--reseller-admin]
+ *   onggi-admin --ring FILE swift-user-list
+ *   onggi-admin --ring FILE swift-user-delete ACCOUNT:USER
+ *   onggi-admin --ring FILE expire [--dry-run]
  *   onggi-admin --ring FILE locate BUCKET KEY
  *   onggi-admin --ring FILE stat
+ *   onggi-admin --ring FILE gc [--grace SECONDS] [--dry-run]
+ *   onggi-admin --ring FILE stats [--account A]
  *
  * Exits 0 on success, 1 on a cluster or data error, 2 on a usage error; errors go to stderr.
  */
+#include "admin.h"
 #include "gw_cluster.h"
 #include "gw_meta.h"
+#include "gw_swift.h"
 #include "gw_users.h"
 #include "node_client.h"
 #include "ring.h"
@@ -20,21 +31,30 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ADMIN_TIMEOUT_MS 5000
 #define ADMIN_LOCATE_MAX 64 /* devices listed per chunk */
 
-static int admin_usage(void)
+int admin_usage(void)
 {
     fprintf(stderr, "usage: onggi-admin --ring FILE user-add --access-key K --secret S [--account A] "
                     "[--display-name N]\n"
                     "       onggi-admin --ring FILE user-list\n"
+                    "       onggi-admin --ring FILE user-delete ACCESS_KEY\n"
+                    "       onggi-admin --ring FILE account-add NAME [--quota-bytes N]\n"
+                    "       onggi-admin --ring FILE account-list\n"
+                    "       onggi-admin --ring FILE swift-user-add --account A --user U --key K [--admin] "
+                    "[--reseller-admin]\n"
+                    "       onggi-admin --ring FILE swift-user-list\n"
+                    "       onggi-admin --ring FILE swift-user-delete ACCOUNT:USER\n"
+                    "       onggi-admin --ring FILE expire [--dry-run]\n"
                     "       onggi-admin --ring FILE locate BUCKET KEY\n"
-                    "       onggi-admin --ring FILE stat\n");
+                    "       onggi-admin --ring FILE stat\n"
+                    "       onggi-admin --ring FILE gc [--grace SECONDS] [--dry-run]\n"
+                    "       onggi-admin --ring FILE stats [--account A]\n");
     return 2;
 }
 
 /* og_strerror() names the shared codes only; the node client's and the ring's are named here. */
-static const char *admin_strerror(int rc)
+const char *admin_strerror(int rc)
 {
     switch (rc) {
     case NODE_EDOWN:
@@ -47,7 +67,7 @@ static const char *admin_strerror(int rc)
     return og_strerror(rc);
 }
 
-static int admin_fail(const char *what, int rc)
+int admin_fail(const char *what, int rc)
 {
     fprintf(stderr, "onggi-admin: %s: %s\n", what, admin_strerror(rc));
     return 1;
@@ -219,6 +239,213 @@ out_free:
     return ret;
 }
 
+/* ---- accounts, Swift users, S3 key pairs, expiry (docs/operations.md) ---- */
+
+/* account-add NAME [--quota-bytes N]: creates the account's record or updates its quota,
+ * keeping its other metadata. */
+static int admin_account_add(gw_cluster_t *cl, int argc, char **argv)
+{
+    gw_account_t a;
+    const char *quota = NULL;
+    og_header_t *meta = NULL;
+    size_t n = 0;
+    int rc, ret = 1;
+
+    if (argc != 1 && !(argc == 3 && strcmp(argv[1], "--quota-bytes") == 0))
+        return admin_usage();
+    if (argc == 3) {
+        quota = argv[2];
+        if (quota[strspn(quota, "0123456789")] != '\0') {
+            fprintf(stderr, "onggi-admin: --quota-bytes takes a byte count (empty removes the quota)\n");
+            return 2;
+        }
+    }
+    rc = gw_account_get(cl, argv[0], &a);
+    if (rc == OG_ENOTFOUND)
+        rc = 0, a.created_ns = og_time_ns();
+    if (rc != 0)
+        return admin_fail("account-add", rc);
+    if ((meta = calloc(a.num_meta + 1, sizeof(*meta))) == NULL) {
+        admin_fail("account-add", -ENOMEM);
+        goto out_free;
+    }
+    for (size_t i = 0; i < a.num_meta; i++)
+        if (quota == NULL || !og_str_eq(a.meta[i].name, "x-account-meta-quota-bytes"))
+            meta[n++] = a.meta[i];
+    if (quota != NULL && quota[0] != '\0')
+        meta[n++] = (og_header_t){OG_STR_LIT("x-account-meta-quota-bytes"), og_str(quota)};
+    gw_account_t na = {.created_ns = a.created_ns, .meta = meta, .num_meta = n};
+    if ((rc = gw_account_put(cl, argv[0], &na)) != 0) {
+        admin_fail("account-add", rc == OG_EINVAL ? OG_EINVAL : rc);
+        goto out_free;
+    }
+    printf("account %s stored\n", argv[0]);
+    ret = 0;
+out_free:
+    free(meta);
+    gw_account_free(&a);
+    return ret;
+}
+
+static int admin_print_account(void *ctx, const char *name)
+{
+    gw_cluster_t *cl = ctx;
+    gw_account_t a;
+    printf("%s", name);
+    if (gw_account_get(cl, name, &a) == 0) {
+        for (size_t i = 0; i < a.num_meta; i++)
+            printf(" %.*s=%.*s", (int)a.meta[i].name.len, a.meta[i].name.base, (int)a.meta[i].value.len,
+                   a.meta[i].value.base);
+        gw_account_free(&a);
+    }
+    printf("\n");
+    return 0;
+}
+
+static int admin_account_list(gw_cluster_t *cl)
+{
+    int rc = gw_account_each(cl, admin_print_account, cl);
+    return rc ? admin_fail("account-list", rc) : 0;
+}
+
+/* swift-user-add --account A --user U --key K [--admin] [--reseller-admin] */
+static int admin_swift_user_add(gw_cluster_t *cl, int argc, char **argv)
+{
+    gw_swift_user_t u;
+    int rc = 0;
+    memset(&u, 0, sizeof(u));
+    for (int i = 0; i < argc && rc == 0; i++) {
+        if (strcmp(argv[i], "--admin") == 0) {
+            u.flags |= GW_SWIFT_ADMIN;
+            continue;
+        }
+        if (strcmp(argv[i], "--reseller-admin") == 0) {
+            u.flags |= GW_SWIFT_ADMIN | GW_SWIFT_RESELLER;
+            continue;
+        }
+        if (i + 1 >= argc)
+            return admin_usage();
+        if (strcmp(argv[i], "--account") == 0)
+            rc = admin_set(u.account, sizeof(u.account), argv[i + 1], argv[i]);
+        else if (strcmp(argv[i], "--user") == 0)
+            rc = admin_set(u.user, sizeof(u.user), argv[i + 1], argv[i]);
+        else if (strcmp(argv[i], "--key") == 0)
+            rc = admin_set(u.key, sizeof(u.key), argv[i + 1], argv[i]);
+        else
+            return admin_usage();
+        i++;
+    }
+    if (rc != 0)
+        return rc;
+    if (!u.account[0] || !u.user[0] || !u.key[0]) {
+        fprintf(stderr, "onggi-admin: swift-user-add needs --account, --user and --key\n");
+        return admin_usage();
+    }
+    if ((rc = gw_swift_user_put(cl, &u)) != 0)
+        return admin_fail("swift-user-add", rc);
+    printf("swift user %s:%s stored%s\n", u.account, u.user,
+           (u.flags & GW_SWIFT_RESELLER) ? " (reseller admin)" : (u.flags & GW_SWIFT_ADMIN) ? " (admin)" : "");
+    return 0;
+}
+
+static int admin_print_swift_user(void *ctx, const gw_swift_user_t *u)
+{
+    (void)ctx;
+    printf("%s:%s%s\n", u->account, u->user,
+           (u->flags & GW_SWIFT_RESELLER) ? " .reseller_admin" : (u->flags & GW_SWIFT_ADMIN) ? " .admin" : "");
+    return 0;
+}
+
+/* swift-user-delete ACCOUNT:USER */
+static int admin_swift_user_delete(gw_cluster_t *cl, const char *who)
+{
+    char account[64];
+    const char *colon = strchr(who, ':');
+    if (colon == NULL || colon == who || (size_t)(colon - who) >= sizeof(account))
+        return admin_usage();
+    memcpy(account, who, (size_t)(colon - who));
+    account[colon - who] = '\0';
+    int rc = gw_swift_user_delete(cl, account, colon + 1);
+    return rc ? admin_fail("swift-user-delete", rc) : 0;
+}
+
+/* expire [--dry-run]: reclaims every object whose X-Delete-At has passed. */
+typedef struct {
+    gw_cluster_t *cl;
+    int dry_run;
+    uint64_t now_s, found, failed;
+} admin_expire_t;
+
+static int admin_expire_bucket(admin_expire_t *e, const char *bucket)
+{
+    char table[3 + 64 + 1], after[1025];
+    size_t after_len = 0;
+    int rc;
+    snprintf(table, sizeof(table), "o.%s", bucket);
+    for (;;) {
+        gw_list_t l;
+        if ((rc = gw_cluster_list(e->cl, table, (og_str_t){NULL, 0}, (og_str_t){after, after_len}, 1000, &l)) != 0)
+            return rc;
+        for (size_t i = 0; i < l.n; i++) {
+            gw_meta_t m;
+            if (gw_meta_decode(&l.entries[i].rec, &m) != 0)
+                continue;
+            if (gw_meta_expired(&m, e->now_s)) {
+                e->found++;
+                printf("%s %s/%.*s\n", e->dry_run ? "would expire" : "expired", bucket, (int)l.entries[i].key.len,
+                       l.entries[i].key.base);
+                if (!e->dry_run && gw_swift_expire(e->cl, bucket, l.entries[i].key, &m) != 0)
+                    e->failed++;
+            }
+            gw_meta_free(&m);
+        }
+        int more = l.truncated && l.next_after.len > 0 && l.next_after.len <= sizeof(after);
+        if (more) {
+            memcpy(after, l.next_after.base, l.next_after.len);
+            after_len = l.next_after.len;
+        }
+        gw_list_free(&l);
+        if (!more)
+            return 0;
+    }
+}
+
+static int admin_expire(gw_cluster_t *cl, int argc, char **argv)
+{
+    admin_expire_t e = {.cl = cl, .now_s = og_time_ns() / 1000000000u};
+    char after[64];
+    size_t after_len = 0;
+    int rc = 0;
+    if (argc > 1 || (argc == 1 && strcmp(argv[0], "--dry-run") != 0))
+        return admin_usage();
+    e.dry_run = argc == 1;
+    for (;;) {
+        gw_list_t l;
+        if ((rc = gw_cluster_list(cl, "buckets", (og_str_t){NULL, 0}, (og_str_t){after, after_len}, 1000, &l)) != 0)
+            return admin_fail("expire: bucket list", rc);
+        for (size_t i = 0; i < l.n && rc == 0; i++) {
+            char name[64];
+            if (l.entries[i].key.len >= sizeof(name))
+                continue;
+            memcpy(name, l.entries[i].key.base, l.entries[i].key.len);
+            name[l.entries[i].key.len] = '\0';
+            if ((rc = admin_expire_bucket(&e, name)) != 0)
+                admin_fail(name, rc);
+        }
+        int more = rc == 0 && l.truncated && l.next_after.len > 0 && l.next_after.len <= sizeof(after);
+        if (more) {
+            memcpy(after, l.next_after.base, l.next_after.len);
+            after_len = l.next_after.len;
+        }
+        gw_list_free(&l);
+        if (!more)
+            break;
+    }
+    printf("%llu expired object(s)%s, %llu failed\n", (unsigned long long)e.found, e.dry_run ? " found" : "",
+           (unsigned long long)e.failed);
+    return rc != 0 || e.failed ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
     gw_cluster_t *cl;
@@ -229,7 +456,17 @@ int main(int argc, char **argv)
     const char *ring_path = argv[2], *cmd = argv[3];
     if (strcmp(cmd, "stat") == 0)
         return argc == 4 ? admin_stat(ring_path) : admin_usage();
-    if (strcmp(cmd, "user-add") != 0 && strcmp(cmd, "user-list") != 0 && strcmp(cmd, "locate") != 0)
+    if (strcmp(cmd, "gc") == 0)
+        return admin_gc(ring_path, argc - 4, argv + 4);
+    if (strcmp(cmd, "stats") == 0)
+        return admin_stats(ring_path, argc - 4, argv + 4);
+    static const char *const cluster_cmds[] = {"user-add", "user-list", "user-delete", "locate", "account-add",
+                                               "account-list", "swift-user-add", "swift-user-list",
+                                               "swift-user-delete", "expire", NULL};
+    int known = 0;
+    for (size_t i = 0; cluster_cmds[i] != NULL; i++)
+        known |= strcmp(cmd, cluster_cmds[i]) == 0;
+    if (!known)
         return admin_usage();
     if ((rc = gw_cluster_open(ring_path, ADMIN_TIMEOUT_MS, &cl)) != 0)
         return admin_fail(ring_path, rc);
@@ -237,6 +474,22 @@ int main(int argc, char **argv)
         ret = admin_user_add(cl, argc - 4, argv + 4);
     else if (strcmp(cmd, "user-list") == 0)
         ret = argc == 4 ? admin_user_list(cl) : admin_usage();
+    else if (strcmp(cmd, "user-delete") == 0)
+        ret = argc != 5 ? admin_usage() : (rc = gw_users_delete(cl, argv[4])) ? admin_fail("user-delete", rc) : 0;
+    else if (strcmp(cmd, "account-add") == 0)
+        ret = argc >= 5 ? admin_account_add(cl, argc - 4, argv + 4) : admin_usage();
+    else if (strcmp(cmd, "account-list") == 0)
+        ret = argc == 4 ? admin_account_list(cl) : admin_usage();
+    else if (strcmp(cmd, "swift-user-add") == 0)
+        ret = admin_swift_user_add(cl, argc - 4, argv + 4);
+    else if (strcmp(cmd, "swift-user-list") == 0)
+        ret = argc != 4 ? admin_usage()
+              : (rc = gw_swift_user_each(cl, admin_print_swift_user, NULL)) ? admin_fail("swift-user-list", rc)
+                                                                             : 0;
+    else if (strcmp(cmd, "swift-user-delete") == 0)
+        ret = argc == 5 ? admin_swift_user_delete(cl, argv[4]) : admin_usage();
+    else if (strcmp(cmd, "expire") == 0)
+        ret = admin_expire(cl, argc - 4, argv + 4);
     else
         ret = argc == 6 ? admin_locate(cl, argv[4], argv[5]) : admin_usage();
     gw_cluster_close(cl);

@@ -1,0 +1,257 @@
+/*
+ * Swift auth: TempAuth-style GET /auth/v1.0, stateless tokens and container ACLs.
+ *
+ * A token is "AUTH_tk" + hex(payload) + hex(mac), payload = u8 version | u64 expires |
+ * u8 flags | u8 account length | account | user, mac = the first 16 bytes of
+ * HMAC-SHA256(key, payload). The key is one random 32-byte record of table "cluster" made by the
+ * first gateway that needs it, so every gateway validates every token with no lookup per
+ * request. Two gateways racing to make the key both write one; last-writer-wins keeps one of them
+ * on every replica, each re-reads it before use, and a token signed with the losing key in that
+ * instant fails once with 401, on which Swift clients authenticate again.
+ * Consequence of statelessness: removing a user does not revoke its tokens before they expire.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <strings.h>
+#include <sys/random.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "gw_swift.h"
+
+#define TOKEN_PREFIX "AUTH_tk"
+#define TOKEN_VERSION 1
+#define TOKEN_MAC_LEN 16
+#define SECRET_TABLE "cluster"
+#define SECRET_KEY "swift-token-key"
+#define SECRET_VERSION 1
+
+/* ---------------------------------------------------------------- tokens */
+
+long gw_swift_token_mint(const uint8_t key[32], const gw_swift_ident_t *id, char *out, size_t cap)
+{
+    unsigned char payload[1 + 8 + 1 + 1 + sizeof(id->account) + sizeof(id->user)], mac[EVP_MAX_MD_SIZE];
+    unsigned int maclen = 0;
+    size_t al = strnlen(id->account, sizeof(id->account)), ul = strnlen(id->user, sizeof(id->user)), n = 0;
+    if (al == 0 || al == sizeof(id->account) || ul == sizeof(id->user))
+        return OG_EINVAL;
+    payload[n++] = TOKEN_VERSION;
+    for (int i = 7; i >= 0; i--)
+        payload[n++] = (unsigned char)(id->expires >> (8 * i));
+    payload[n++] = id->flags;
+    payload[n++] = (unsigned char)al;
+    memcpy(payload + n, id->account, al);
+    n += al;
+    memcpy(payload + n, id->user, ul);
+    n += ul;
+    if (HMAC(EVP_sha256(), key, 32, payload, n, mac, &maclen) == NULL)
+        return -ENOMEM;
+    size_t need = sizeof(TOKEN_PREFIX) - 1 + 2 * (n + TOKEN_MAC_LEN);
+    if (need + 1 > cap)
+        return OG_ETOOBIG;
+    memcpy(out, TOKEN_PREFIX, sizeof(TOKEN_PREFIX) - 1);
+    og_hex(payload, n, out + sizeof(TOKEN_PREFIX) - 1);
+    og_hex(mac, TOKEN_MAC_LEN, out + sizeof(TOKEN_PREFIX) - 1 + 2 * n);
+    return (long)need;
+}
+
+int gw_swift_token_verify(const uint8_t key[32], og_str_t token, uint64_t now_s, gw_swift_ident_t *id)
+{
+    unsigned char buf[(GW_SWIFT_TOKEN_MAX) / 2], mac[EVP_MAX_MD_SIZE];
+    unsigned int maclen = 0;
+    size_t pl = sizeof(TOKEN_PREFIX) - 1;
+    if (token.len <= pl + 2 * (TOKEN_MAC_LEN + 11) || token.len >= GW_SWIFT_TOKEN_MAX || token.len % 2 != 1 ||
+        memcmp(token.base, TOKEN_PREFIX, pl) != 0)
+        return OG_EINVAL;
+    size_t n = (token.len - pl) / 2; /* payload + mac bytes */
+    if (og_unhex(token.base + pl, 2 * n, buf, n) != 0)
+        return OG_EINVAL;
+    n -= TOKEN_MAC_LEN;
+    if (HMAC(EVP_sha256(), key, 32, buf, n, mac, &maclen) == NULL || CRYPTO_memcmp(mac, buf + n, TOKEN_MAC_LEN) != 0)
+        return OG_EINVAL;
+    /* Authentic from here on: the layout was written by gw_swift_token_mint. */
+    size_t al = buf[10];
+    if (buf[0] != TOKEN_VERSION || al == 0 || al >= sizeof(id->account) || 11 + al > n ||
+        n - 11 - al >= sizeof(id->user))
+        return OG_EINVAL;
+    memset(id, 0, sizeof(*id));
+    for (int i = 1; i <= 8; i++)
+        id->expires = id->expires << 8 | buf[i];
+    id->flags = buf[9];
+    memcpy(id->account, buf + 11, al);
+    memcpy(id->user, buf + 11 + al, n - 11 - al);
+    return id->expires > now_s ? 0 : OG_ENOTFOUND;
+}
+
+/* ---------------------------------------------------------------- ACLs */
+
+static og_str_t trim(og_str_t s)
+{
+    while (s.len && (s.base[0] == ' ' || s.base[0] == '\t'))
+        s.base++, s.len--;
+    while (s.len && (s.base[s.len - 1] == ' ' || s.base[s.len - 1] == '\t'))
+        s.len--;
+    return s;
+}
+
+static int part_matches(og_str_t pattern, const char *value)
+{
+    return og_str_eq(pattern, "*") || og_str_eq(pattern, value);
+}
+
+int gw_swift_acl_allows(og_str_t acl, const gw_swift_ident_t *id, int mode)
+{
+    int referrer = 0, rlistings = 0, granted = 0;
+    while (acl.len > 0) {
+        const char *comma = memchr(acl.base, ',', acl.len);
+        og_str_t el = {acl.base, comma ? (size_t)(comma - acl.base) : acl.len};
+        acl.base += el.len + (comma ? 1 : 0);
+        acl.len -= el.len + (comma ? 1 : 0);
+        el = trim(el);
+        if (el.len == 0)
+            continue;
+        if (el.len >= 3 && memcmp(el.base, ".r:", 3) == 0) {
+            /* Referrer grants: only "any referrer" is meaningful without a Referer check; a
+             * "-" entry revokes rather than grants. */
+            if (og_str_eq((og_str_t){el.base + 3, el.len - 3}, "*"))
+                referrer = 1;
+            continue;
+        }
+        if (og_str_eq(el, ".rlistings")) {
+            rlistings = 1;
+            continue;
+        }
+        if (el.base[0] == '.' || id == NULL)
+            continue;
+        const char *colon = memchr(el.base, ':', el.len);
+        if (colon == NULL) {
+            granted |= og_str_eq(el, id->account); /* a whole account */
+            continue;
+        }
+        og_str_t acct = {el.base, (size_t)(colon - el.base)}, user = {colon + 1, el.len - acct.len - 1};
+        granted |= part_matches(acct, id->account) && part_matches(user, id->user);
+    }
+    if (granted)
+        return 1;
+    return referrer && (mode == GW_ACL_READ || (mode == GW_ACL_LISTING && rlistings));
+}
+
+/* ---------------------------------------------------------------- the cluster's token key */
+
+static int secret_read(gw_cluster_t *cl, uint8_t out[32])
+{
+    og_rec_t rec;
+    char *buf = NULL;
+    int rc = gw_cluster_rec_get(cl, SECRET_TABLE, OG_STR_LIT(SECRET_KEY), &rec, &buf);
+    if (rc != 0)
+        return rc;
+    if (rec.flags & OG_REC_TOMBSTONE)
+        rc = OG_ENOTFOUND;
+    else if (rec.summary.len != 33 || rec.summary.base[0] != SECRET_VERSION)
+        rc = OG_EPROTO;
+    else
+        memcpy(out, rec.summary.base + 1, 32);
+    free(buf);
+    return rc;
+}
+
+int gw_swift_secret(gw_swift_t *sw, uint8_t out[32])
+{
+    gw_cluster_t *cl = sw->gw->cluster;
+    int rc = 0;
+    pthread_mutex_lock(&sw->mu);
+    if (sw->have_secret) {
+        memcpy(out, sw->secret, 32);
+        goto out_unlock;
+    }
+    rc = secret_read(cl, sw->secret);
+    if (rc == OG_ENOTFOUND) {
+        char summary[33];
+        og_rec_t rec = {.summary = {summary, sizeof(summary)}};
+        summary[0] = SECRET_VERSION;
+        if (getrandom(summary + 1, 32, 0) != 32) {
+            rc = -EIO;
+            goto out_unlock;
+        }
+        gw_cluster_stamp(cl, &rec.ts, &rec.tiebreak);
+        if ((rc = gw_cluster_rec_put(cl, SECRET_TABLE, OG_STR_LIT(SECRET_KEY), &rec)) != 0)
+            goto out_unlock;
+        /* Read back: a concurrent creator may have won. */
+        rc = secret_read(cl, sw->secret);
+    }
+    if (rc == 0) {
+        sw->have_secret = 1;
+        memcpy(out, sw->secret, 32);
+    }
+out_unlock:
+    pthread_mutex_unlock(&sw->mu);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- GET /auth/v1.0 */
+
+static og_str_t header2(gw_swift_req_t *r, const char *a, const char *b)
+{
+    og_str_t v = gw_req_header(r->http, a);
+    return v.base != NULL ? v : gw_req_header(r->http, b);
+}
+
+void gw_swift_auth(gw_swift_req_t *r)
+{
+    og_str_t user = header2(r, "x-auth-user", "x-storage-user"), key = header2(r, "x-auth-key", "x-storage-pass");
+    char account[64], name[128], token[GW_SWIFT_TOKEN_MAX], url[512], expires[24];
+    gw_swift_ident_t id = {0};
+    gw_swift_user_t u;
+    uint8_t secret[32];
+    int rc;
+
+    if (!og_str_eq(r->info->method, "GET") && !og_str_eq(r->info->method, "HEAD")) {
+        gw_swift_error(r, 405);
+        return;
+    }
+    const char *colon = user.len ? memchr(user.base, ':', user.len) : NULL;
+    if (colon == NULL || key.len == 0) {
+        gw_swift_error(r, 401);
+        return;
+    }
+    size_t al = (size_t)(colon - user.base), ul = user.len - al - 1;
+    if (al == 0 || al >= sizeof(account) || ul == 0 || ul >= sizeof(name)) {
+        gw_swift_error(r, 401);
+        return;
+    }
+    memcpy(account, user.base, al), account[al] = '\0';
+    memcpy(name, colon + 1, ul), name[ul] = '\0';
+    rc = gw_swift_user_get(r->cl, account, name, &u);
+    if (rc == OG_ENOTFOUND || (rc == 0 && (strlen(u.key) != key.len || CRYPTO_memcmp(u.key, key.base, key.len) != 0))) {
+        gw_swift_error(r, 401);
+        return;
+    }
+    if (rc != 0 || (rc = gw_swift_secret(r->sw, secret)) != 0) {
+        gw_swift_error_rc(r, rc);
+        return;
+    }
+    memcpy(id.account, account, al + 1);
+    memcpy(id.user, name, ul + 1);
+    id.flags = u.flags;
+    id.expires = r->now_s + r->sw->token_life;
+    long tlen = gw_swift_token_mint(secret, &id, token, sizeof(token));
+    if (tlen < 0) {
+        gw_swift_error_rc(r, (int)tlen);
+        return;
+    }
+    og_str_t host = gw_req_header(r->http, "host");
+    if (host.len == 0 || host.len > 256 || memchr(host.base, '/', host.len) != NULL)
+        host = OG_STR_LIT("localhost");
+    int ulen = snprintf(url, sizeof(url), "http://%.*s/v1/AUTH_%s", (int)host.len, host.base, account);
+    int elen = snprintf(expires, sizeof(expires), "%u", (unsigned)r->sw->token_life);
+    og_header_t hdrs[] = {
+        {OG_STR_LIT("X-Storage-Url"), {url, (size_t)ulen}},
+        {OG_STR_LIT("X-Auth-Token"), {token, (size_t)tlen}},
+        {OG_STR_LIT("X-Storage-Token"), {token, (size_t)tlen}},
+        {OG_STR_LIT("X-Auth-Token-Expires"), {expires, (size_t)elen}},
+    };
+    gw_swift_send(r, 200, hdrs, sizeof(hdrs) / sizeof(hdrs[0]), NULL, NULL, 0);
+}

@@ -1,0 +1,402 @@
+/*
+ * Swift listings: an account's containers and a container's objects, as text (one name per
+ * line), JSON or XML, chosen by ?format= or else the Accept header. Parameters: prefix,
+ * delimiter (one character; groups into "subdir" entries), marker, end_marker, limit
+ * (default and maximum 10000), reverse.
+ *
+ * Grouping and paging are gw_s3_walk() over a source that hides what Swift must not show: for a
+ * container, objects past their X-Delete-At; for an account, buckets of other accounts (the
+ * bucket table is global). A reverse listing walks the whole selected range forward and keeps
+ * the last `limit` entries, so it costs a full range scan.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <strings.h>
+#include <time.h>
+
+#include "gw_s3_xml.h"
+#include "gw_swift.h"
+
+#define REVERSE_MAX 1000000 /* entries a reverse listing may scan (it keeps only `limit`) */
+
+enum { FMT_TEXT, FMT_JSON, FMT_XML };
+
+typedef struct {
+    gw_xbuf_t prefix, delimiter, marker, end_marker;
+    int has_marker, has_end_marker, reverse, fmt;
+    size_t limit;
+} lq_t;
+
+static void lq_free(lq_t *q)
+{
+    gw_xbuf_free(&q->prefix);
+    gw_xbuf_free(&q->delimiter);
+    gw_xbuf_free(&q->marker);
+    gw_xbuf_free(&q->end_marker);
+}
+
+static og_str_t xs(const gw_xbuf_t *b) { return (og_str_t){b->buf, b->len}; }
+
+/* 1 present, 0 absent, OG_EINVAL bad escape, -ENOMEM. */
+static int param(gw_swift_req_t *r, const char *name, gw_xbuf_t *b)
+{
+    og_str_t raw;
+    if (!og_query_get(r->info->query, name, &raw))
+        return 0;
+    if (gw_xbuf_put(b, raw.base, raw.len) != 0)
+        return -ENOMEM;
+    long n = og_urldecode(b->buf, b->len, b->buf, b->len, 1);
+    if (n < 0)
+        return OG_EINVAL;
+    b->len = (size_t)n;
+    b->buf[n] = '\0';
+    return 1;
+}
+
+static int pick_format(gw_swift_req_t *r, og_str_t fmt, int has_fmt)
+{
+    if (has_fmt) {
+        if (og_str_ieq(fmt, "json"))
+            return FMT_JSON;
+        if (og_str_ieq(fmt, "xml"))
+            return FMT_XML;
+        return FMT_TEXT;
+    }
+    og_str_t acc = gw_req_header(r->http, "accept");
+    if (acc.len && memmem(acc.base, acc.len, "application/json", 16))
+        return FMT_JSON;
+    if (acc.len && (memmem(acc.base, acc.len, "application/xml", 15) || memmem(acc.base, acc.len, "text/xml", 8)))
+        return FMT_XML;
+    return FMT_TEXT;
+}
+
+/* Reads the listing parameters. 0, or -1 with the error answered (400/412 as Swift). */
+static int lq_read(gw_swift_req_t *r, lq_t *q)
+{
+    gw_xbuf_t fmt = {0}, limit = {0}, rev = {0};
+    int rc = 0, has_fmt = 0, has_limit = 0, has_rev = 0;
+    struct {
+        const char *name;
+        gw_xbuf_t *b;
+        int *present;
+    } ps[] = {{"prefix", &q->prefix, NULL},          {"delimiter", &q->delimiter, NULL},
+              {"marker", &q->marker, &q->has_marker}, {"end_marker", &q->end_marker, &q->has_end_marker},
+              {"format", &fmt, &has_fmt},             {"limit", &limit, &has_limit},
+              {"reverse", &rev, &has_rev}};
+    for (size_t i = 0; i < sizeof(ps) / sizeof(ps[0]) && rc == 0; i++) {
+        int got = param(r, ps[i].name, ps[i].b);
+        if (got < 0)
+            rc = got;
+        else if (ps[i].present)
+            *ps[i].present = got;
+    }
+    if (rc != 0) {
+        if (rc == OG_EINVAL)
+            gw_swift_error(r, 400);
+        else
+            gw_swift_error_rc(r, rc);
+        goto out_free;
+    }
+    q->fmt = pick_format(r, xs(&fmt), has_fmt);
+    q->limit = GW_SWIFT_LISTING_LIMIT;
+    if (has_limit) {
+        size_t v = 0;
+        for (size_t i = 0; i < limit.len; i++) {
+            if (limit.buf[i] < '0' || limit.buf[i] > '9' || v > GW_SWIFT_LISTING_LIMIT) {
+                v = GW_SWIFT_LISTING_LIMIT + 1;
+                break;
+            }
+            v = v * 10 + (size_t)(limit.buf[i] - '0');
+        }
+        if (limit.len == 0 || limit.buf[0] == '-') {
+            gw_swift_error(r, 400);
+            rc = -1;
+            goto out_free;
+        }
+        if (v > GW_SWIFT_LISTING_LIMIT) {
+            char msg[48];
+            int n = snprintf(msg, sizeof(msg), "Maximum limit is %d", GW_SWIFT_LISTING_LIMIT);
+            gw_swift_send(r, 412, NULL, 0, "text/html; charset=UTF-8", msg, (size_t)n);
+            rc = -1;
+            goto out_free;
+        }
+        q->limit = v;
+    }
+    if (q->delimiter.len > 1) {
+        gw_swift_send(r, 412, NULL, 0, "text/html; charset=UTF-8", "Bad delimiter", 13);
+        rc = -1;
+        goto out_free;
+    }
+    /* Swift's config_true_value: true, 1, yes, on, t, y. */
+    static const char *const truthy[] = {"true", "1", "yes", "on", "t", "y"};
+    for (size_t i = 0; has_rev && i < sizeof(truthy) / sizeof(truthy[0]); i++)
+        q->reverse |= og_str_ieq(xs(&rev), truthy[i]);
+out_free:
+    gw_xbuf_free(&fmt);
+    gw_xbuf_free(&limit);
+    gw_xbuf_free(&rev);
+    return rc == 0 ? 0 : -1;
+}
+
+/* ---------------------------------------------------------------- filtering sources */
+
+typedef struct {
+    gw_cluster_t *cl;
+    const char *table;
+    const char *account; /* account listings: keep this owner's buckets only */
+    uint64_t now_s;
+} src_t;
+
+static int src_fetch(void *ctx, og_str_t prefix, og_str_t after, size_t limit, gw_list_t *out)
+{
+    src_t *s = ctx;
+    int rc = gw_cluster_list(s->cl, s->table, prefix, after, limit, out);
+    size_t k = 0;
+    if (rc != 0)
+        return rc;
+    /* Compacting in place is safe: the entries array belongs to the list and next_after, the
+     * raw resume point, is untouched. */
+    for (size_t i = 0; i < out->n; i++) {
+        int keep;
+        if (s->account != NULL) {
+            char owner[64];
+            keep = gw_bucket_decode(&out->entries[i].rec, owner, sizeof(owner), NULL) == 0 &&
+                   strcmp(owner, s->account) == 0;
+        } else {
+            gw_meta_t m;
+            keep = gw_meta_decode(&out->entries[i].rec, &m) != 0 || !gw_meta_expired(&m, s->now_s);
+            gw_meta_free(&m);
+        }
+        if (keep)
+            out->entries[k++] = out->entries[i];
+    }
+    out->n = k;
+    return 0;
+}
+
+static void src_release(void *ctx, gw_list_t *l) { gw_list_free(l); }
+
+/* ---------------------------------------------------------------- rendering */
+
+static void json_str(gw_xbuf_t *b, og_str_t s)
+{
+    gw_xbuf_put(b, "\"", 1);
+    size_t run = 0;
+    for (size_t i = 0; i < s.len; i++) {
+        unsigned char c = (unsigned char)s.base[i];
+        if (c >= 0x20 && c != '"' && c != '\\' && c != 0x7f) {
+            run++;
+            continue;
+        }
+        gw_xbuf_put(b, s.base + i - run, run);
+        run = 0;
+        if (c == '"' || c == '\\') {
+            char e[2] = {'\\', (char)c};
+            gw_xbuf_put(b, e, 2);
+        } else {
+            gw_xbuf_printf(b, "\\u%04x", c);
+        }
+    }
+    gw_xbuf_put(b, s.base + s.len - run, run);
+    gw_xbuf_put(b, "\"", 1);
+}
+
+/* "2026-11-21T21:29:30.958960" (Swift's listing time: UTC, microseconds, no zone). */
+static void fmt_listing_time(uint64_t ns, char out[32])
+{
+    time_t t = (time_t)(ns / 1000000000u);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out + n, 32 - n, ".%06u", (unsigned)(ns % 1000000000u / 1000u));
+}
+
+typedef struct {
+    gw_swift_req_t *r;
+    gw_xbuf_t *b;
+    int fmt, account, first;
+} out_t;
+
+static void put_subdir(out_t *o, og_str_t name)
+{
+    gw_xbuf_t *b = o->b;
+    if (o->fmt == FMT_TEXT) {
+        gw_xbuf_put(b, name.base, name.len);
+        gw_xbuf_put(b, "\n", 1);
+    } else if (o->fmt == FMT_JSON) {
+        gw_xbuf_puts(b, o->first ? "{\"subdir\": " : ", {\"subdir\": ");
+        json_str(b, name);
+        gw_xbuf_puts(b, "}");
+    } else {
+        gw_xbuf_puts(b, "<subdir name=\"");
+        gw_xbuf_escape(b, name.base, name.len);
+        gw_xbuf_puts(b, "\">");
+        gw_xbuf_elem(b, "name", name.base, name.len);
+        gw_xbuf_puts(b, "</subdir>");
+        if (o->account)
+            gw_xbuf_puts(b, "\n");
+    }
+    o->first = 0;
+}
+
+/* One object entry. 0 or OG_ECORRUPT. */
+static int put_object(out_t *o, const gw_s3_item_t *it)
+{
+    og_rec_t rec = {.summary = it->summary};
+    gw_meta_t m;
+    char etag[48], when[32];
+    gw_xbuf_t *b = o->b;
+    if (gw_meta_decode(&rec, &m) != 0)
+        return OG_ECORRUPT;
+    size_t elen = gw_meta_etag(&m, etag);
+    og_str_t hash = {etag + 1, elen - 2}; /* without the quotes */
+    fmt_listing_time(m.mtime_ns, when);
+    if (o->fmt == FMT_TEXT) {
+        gw_xbuf_put(b, it->key.base, it->key.len);
+        gw_xbuf_put(b, "\n", 1);
+    } else if (o->fmt == FMT_JSON) {
+        gw_xbuf_printf(b, "%s{\"bytes\": %" PRIu64 ", \"hash\": ", o->first ? "" : ", ", m.size);
+        json_str(b, hash);
+        gw_xbuf_puts(b, ", \"name\": ");
+        json_str(b, it->key);
+        gw_xbuf_puts(b, ", \"content_type\": ");
+        json_str(b, m.content_type);
+        gw_xbuf_printf(b, ", \"last_modified\": \"%s\"}", when);
+    } else {
+        gw_xbuf_puts(b, "<object>");
+        gw_xbuf_elem(b, "name", it->key.base, it->key.len);
+        gw_xbuf_elem(b, "hash", hash.base, hash.len);
+        gw_xbuf_printf(b, "<bytes>%" PRIu64 "</bytes>", m.size);
+        gw_xbuf_elem(b, "content_type", m.content_type.base, m.content_type.len);
+        gw_xbuf_elem(b, "last_modified", when, strlen(when));
+        gw_xbuf_puts(b, "</object>");
+    }
+    o->first = 0;
+    gw_meta_free(&m);
+    return 0;
+}
+
+/* One container entry of an account listing (its usage only for JSON/XML). 0 or an error. */
+static int put_container(out_t *o, const gw_s3_item_t *it)
+{
+    og_rec_t rec = {.summary = it->summary};
+    char owner[64], name[GW_SWIFT_MAX_CONTAINER_NAME + 1], when[32];
+    uint64_t created = 0;
+    gw_usage_t u = {0};
+    gw_xbuf_t *b = o->b;
+    int rc;
+    if (o->fmt == FMT_TEXT) {
+        gw_xbuf_put(b, it->key.base, it->key.len);
+        gw_xbuf_put(b, "\n", 1);
+        return 0;
+    }
+    if (gw_bucket_decode(&rec, owner, sizeof(owner), &created) != 0 || it->key.len >= sizeof(name))
+        return OG_ECORRUPT;
+    memcpy(name, it->key.base, it->key.len);
+    name[it->key.len] = '\0';
+    if ((rc = gw_usage_bucket(o->r->cl, name, o->r->now_s, &u)) != 0)
+        return rc;
+    fmt_listing_time(created, when);
+    if (o->fmt == FMT_JSON) {
+        gw_xbuf_puts(b, o->first ? "{\"name\": " : ", {\"name\": ");
+        json_str(b, it->key);
+        gw_xbuf_printf(b, ", \"count\": %" PRIu64 ", \"bytes\": %" PRIu64 ", \"last_modified\": \"%s\"}", u.objects,
+                       u.bytes, when);
+    } else {
+        gw_xbuf_puts(b, "<container>");
+        gw_xbuf_elem(b, "name", it->key.base, it->key.len);
+        gw_xbuf_printf(b, "<count>%" PRIu64 "</count><bytes>%" PRIu64 "</bytes>", u.objects, u.bytes);
+        gw_xbuf_elem(b, "last_modified", when, strlen(when));
+        gw_xbuf_puts(b, "</container>\n");
+    }
+    o->first = 0;
+    return 0;
+}
+
+static int key_cmp(og_str_t a, og_str_t b)
+{
+    size_t n = a.len < b.len ? a.len : b.len;
+    int c = n ? memcmp(a.base, b.base, n) : 0;
+    return c != 0 ? c : (a.len > b.len) - (a.len < b.len);
+}
+
+int gw_swift_list_body(gw_swift_req_t *r, const gw_bucket_t *b, gw_xbuf_t *body, const char **ctype)
+{
+    lq_t q = {0};
+    gw_s3_walk_t w = {0};
+    char table[3 + 64];
+    int rc = -1;
+
+    if (lq_read(r, &q) != 0)
+        goto out_free;
+    if (b != NULL)
+        snprintf(table, sizeof(table), "o.%s", r->container);
+    src_t s = {r->cl, b != NULL ? table : "buckets", b != NULL ? NULL : r->account, r->now_s};
+    gw_s3_source_t src = {src_fetch, src_release, &s};
+    og_str_t after = q.reverse ? (og_str_t){NULL, 0} : xs(&q.marker);
+    size_t max = q.reverse ? REVERSE_MAX : q.limit;
+    if (q.reverse && q.has_end_marker)
+        after = xs(&q.end_marker); /* reverse: entries after end_marker, before marker */
+    if ((rc = gw_s3_walk(&src, xs(&q.prefix), xs(&q.delimiter), after, max, &w)) != 0) {
+        gw_swift_error_rc(r, rc == OG_EPROTO ? OG_ECORRUPT : rc);
+        rc = -1;
+        goto out_free;
+    }
+    /* The selected range: forward (marker, end_marker), reverse (end_marker, marker) read from the
+     * top; both bounds exclusive. */
+    size_t lo = 0, hi = w.n;
+    og_str_t stop = q.reverse ? xs(&q.marker) : xs(&q.end_marker);
+    int has_stop = q.reverse ? q.has_marker : q.has_end_marker;
+    if (has_stop && stop.len > 0)
+        while (hi > lo && key_cmp(w.items[hi - 1].key, stop) >= 0)
+            hi--;
+    if (q.reverse && hi - lo > q.limit)
+        lo = hi - q.limit;
+
+    out_t o = {.r = r, .b = body, .fmt = q.fmt, .account = b == NULL, .first = 1};
+    if (q.fmt == FMT_JSON) {
+        gw_xbuf_puts(body, "[");
+    } else if (q.fmt == FMT_XML) {
+        gw_xbuf_puts(body, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+        if (b == NULL) {
+            gw_xbuf_puts(body, "<account name=\"AUTH_");
+            gw_xbuf_escape(body, r->account, strlen(r->account));
+            gw_xbuf_puts(body, "\">\n");
+        } else {
+            gw_xbuf_puts(body, "<container name=\"");
+            gw_xbuf_escape(body, r->container, strlen(r->container));
+            gw_xbuf_puts(body, "\">");
+        }
+    }
+    rc = 0;
+    for (size_t j = 0; j < hi - lo && rc == 0; j++) {
+        const gw_s3_item_t *it = &w.items[q.reverse ? hi - 1 - j : lo + j];
+        if (it->is_prefix)
+            put_subdir(&o, it->key);
+        else
+            rc = b != NULL ? put_object(&o, it) : put_container(&o, it);
+    }
+    if (rc != 0) {
+        gw_swift_error_rc(r, rc);
+        rc = -1;
+        goto out_free;
+    }
+    if (q.fmt == FMT_JSON)
+        gw_xbuf_puts(body, "]");
+    else if (q.fmt == FMT_XML)
+        gw_xbuf_puts(body, b == NULL ? "</account>" : "</container>");
+    if (body->oom) {
+        gw_swift_error_rc(r, -ENOMEM);
+        rc = -1;
+        goto out_free;
+    }
+    *ctype = q.fmt == FMT_JSON  ? "application/json; charset=utf-8"
+             : q.fmt == FMT_XML ? "application/xml; charset=utf-8"
+                                : "text/plain; charset=utf-8";
+out_free:
+    gw_s3_walk_free(&w);
+    lq_free(&q);
+    return rc;
+}

@@ -1,0 +1,759 @@
+/*
+ * Swift object operations: PUT (with ETag check, X-Copy-From, expiry, quotas), GET/HEAD (Range,
+ * conditionals), DELETE, POST (replaces metadata), COPY (Destination).
+ *
+ * Objects are the same records S3 writes (gw_obj.h): user metadata is stored under the S3 name
+ * (X-Object-Meta-Foo as x-amz-meta-foo), the ETag is the body's MD5, so both APIs read the
+ * same object identically. Expired objects (X-Delete-At in the past) answer 404 and are
+ * reclaimed on access.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <strings.h>
+
+#include "gw_obj.h"
+#include "gw_range.h"
+#include "gw_swift.h"
+
+#define META_PREFIX "x-object-meta-"
+#define STORED_PREFIX "x-amz-meta-"
+
+/* The headers an object keeps besides user metadata (as S3 stores them). */
+static const char *const stored_standard[] = {"Cache-Control", "Content-Disposition", "Content-Encoding",
+                                              "Content-Language", "Expires"};
+
+/* Swift guesses a missing Content-Type from the object name (Python's mimetypes); the common
+ * extensions are enough for clients (swiftclient sends none on upload). */
+static og_str_t guess_type(og_str_t name)
+{
+    static const struct {
+        const char *ext, *type;
+    } types[] = {
+        {"txt", "text/plain"},        {"html", "text/html"},       {"htm", "text/html"},
+        {"css", "text/css"},          {"csv", "text/csv"},         {"js", "application/javascript"},
+        {"json", "application/json"}, {"xml", "text/xml"},         {"png", "image/png"},
+        {"jpg", "image/jpeg"},        {"jpeg", "image/jpeg"},      {"gif", "image/gif"},
+        {"svg", "image/svg+xml"},     {"pdf", "application/pdf"},  {"zip", "application/zip"},
+        {"tar", "application/x-tar"}, {"mp4", "video/mp4"},        {"mp3", "audio/mpeg"},
+        {"py", "text/x-python"},      {"sh", "application/x-sh"},  {"md", "text/markdown"},
+    };
+    const char *dot = NULL;
+    for (size_t i = name.len; i > 0 && name.base[i - 1] != '/'; i--)
+        if (name.base[i - 1] == '.') {
+            dot = name.base + i;
+            break;
+        }
+    if (dot != NULL) {
+        og_str_t ext = {dot, (size_t)(name.base + name.len - dot)};
+        for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+            if (og_str_ieq(ext, types[i].ext))
+                return og_str(types[i].type);
+    }
+    return OG_STR_LIT("application/octet-stream");
+}
+
+static int is_method(const gw_swift_req_t *r, const char *m) { return og_str_eq(r->info->method, m); }
+
+static void deny(gw_swift_req_t *r) { gw_swift_error(r, r->has_id ? 403 : 401); }
+
+/* Swift's 400 with its reason as the body. */
+static void bad_request(gw_swift_req_t *r, const char *why)
+{
+    gw_swift_send(r, 400, NULL, 0, "text/plain", why, strlen(why));
+}
+
+/* The container must exist in this account and allow the caller `mode`. 0, or -1 answered. */
+static int check_container(gw_swift_req_t *r, const char *container, int mode)
+{
+    gw_bucket_t b;
+    int rc = gw_bucket_get(r->cl, container, &b), got = rc == 0;
+    if (rc == 0 && strcmp(b.owner, r->account) != 0)
+        rc = OG_ENOTFOUND; /* another account's bucket: not in this account */
+    if (rc == 0 && !r->is_owner) {
+        const char *acl = mode == GW_ACL_WRITE ? "x-container-write" : "x-container-read";
+        og_str_t v = {NULL, 0};
+        for (size_t i = 0; i < b.num_meta; i++)
+            if (og_str_eq(b.meta[i].name, acl))
+                v = b.meta[i].value;
+        if (!gw_swift_acl_allows(v, r->has_id ? &r->id : NULL, mode))
+            rc = -EACCES;
+    }
+    if (got)
+        gw_bucket_free(&b);
+    if (rc == -EACCES || (rc == OG_ENOTFOUND && !r->is_owner)) {
+        deny(r); /* never tell a stranger whether a container exists */
+        return -1;
+    }
+    if (rc != 0) {
+        gw_swift_error_rc(r, rc == OG_EPROTO ? OG_ECORRUPT : rc);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------- metadata */
+
+typedef struct {
+    og_header_t *hdrs;
+    size_t n;
+    char *names; /* lowercased stored names */
+    og_str_t ctype;
+    int has_ctype;
+    uint64_t delete_at;
+    int has_delete_at;
+} obj_meta_t;
+
+static void obj_meta_free(obj_meta_t *om)
+{
+    free(om->hdrs);
+    free(om->names);
+}
+
+static int parse_u64(og_str_t v, uint64_t *out)
+{
+    uint64_t n = 0;
+    if (v.len == 0 || v.len > 19)
+        return OG_EINVAL;
+    for (size_t i = 0; i < v.len; i++) {
+        if (v.base[i] < '0' || v.base[i] > '9')
+            return OG_EINVAL;
+        n = n * 10 + (uint64_t)(v.base[i] - '0');
+    }
+    *out = n;
+    return 0;
+}
+
+/* Collects the request's object metadata (X-Object-Meta-* as x-amz-meta-*, the stored standard
+ * headers, Content-Type, X-Delete-At/-After) and checks Swift's limits. Slices point into the
+ * request. 0, or -1 with 400 answered, or -ENOMEM answered. */
+static int obj_meta_read(gw_swift_req_t *r, obj_meta_t *om)
+{
+    const gw_reqinfo_t *info = r->info;
+    size_t names_len = 0, count = 0, overall = 0;
+    const size_t mp = sizeof(META_PREFIX) - 1, sp = sizeof(STORED_PREFIX) - 1;
+    memset(om, 0, sizeof(*om));
+    for (size_t i = 0; i < info->num_headers; i++)
+        names_len += info->headers[i].name.len;
+    om->hdrs = malloc((info->num_headers + 1) * sizeof(*om->hdrs));
+    char *p = om->names = malloc(names_len + 1);
+    if (om->hdrs == NULL || om->names == NULL) {
+        gw_swift_error_rc(r, -ENOMEM);
+        return -1;
+    }
+    for (size_t i = 0; i < info->num_headers; i++) {
+        og_str_t name = info->headers[i].name, value = info->headers[i].value;
+        if (name.len > mp && strncasecmp(name.base, META_PREFIX, mp) == 0) {
+            size_t sl = name.len - mp;
+            if (sl > GW_SWIFT_MAX_META_NAME) {
+                bad_request(r, "Metadata name too long; max 128");
+                return -1;
+            }
+            if (value.len > GW_SWIFT_MAX_META_VALUE) {
+                bad_request(r, "Metadata value longer than 256");
+                return -1;
+            }
+            count++;
+            overall += sl + value.len;
+            memcpy(p, STORED_PREFIX, sp);
+            for (size_t j = 0; j < sl; j++) {
+                char c = name.base[mp + j];
+                p[sp + j] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+            }
+            om->hdrs[om->n++] = (og_header_t){{p, sp + sl}, value};
+            p += sp + sl;
+            continue;
+        }
+        if (og_str_ieq(name, "content-type")) {
+            om->ctype = value, om->has_ctype = value.len > 0;
+            continue;
+        }
+        if (og_str_ieq(name, "x-delete-at") || og_str_ieq(name, "x-delete-after")) {
+            uint64_t v;
+            if (parse_u64(value, &v) != 0) {
+                bad_request(r, og_str_ieq(name, "x-delete-at") ? "Non-integer X-Delete-At"
+                                                               : "Non-integer X-Delete-After");
+                return -1;
+            }
+            if (og_str_ieq(name, "x-delete-after"))
+                v += r->now_s;
+            if (v <= r->now_s) {
+                bad_request(r, "X-Delete-At in past");
+                return -1;
+            }
+            om->delete_at = v, om->has_delete_at = 1;
+            continue;
+        }
+        for (size_t j = 0; j < sizeof(stored_standard) / sizeof(stored_standard[0]); j++)
+            if (og_str_ieq(name, stored_standard[j]))
+                om->hdrs[om->n++] = (og_header_t){og_str(stored_standard[j]), value};
+    }
+    if (count > GW_SWIFT_MAX_META_COUNT) {
+        bad_request(r, "Too many metadata items; max 90");
+        return -1;
+    }
+    if (overall > GW_SWIFT_MAX_META_OVERALL) {
+        bad_request(r, "Total metadata too large; max 4096");
+        return -1;
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------- shared answers */
+
+/* "1795296570.95896" */
+static size_t fmt_timestamp(uint64_t ns, char out[32])
+{
+    return (size_t)snprintf(out, 32, "%" PRIu64 ".%05" PRIu64, ns / 1000000000u, ns % 1000000000u / 10000u);
+}
+
+/* Swift's Etag: bare hex for a plain object, quoted "hex-N" for a multipart one. */
+static size_t swift_etag(const gw_meta_t *m, char out[48])
+{
+    size_t n = gw_meta_etag(m, out);
+    if (m->parts > 0)
+        return n;
+    memmove(out, out + 1, n - 2);
+    out[n - 2] = '\0';
+    return n - 2;
+}
+
+int gw_swift_expire(gw_cluster_t *cl, const char *bucket, og_str_t key, const gw_meta_t *m)
+{
+    char table[3 + 64 + 1];
+    og_rec_t rec = {.flags = OG_REC_TOMBSTONE, .tiebreak = 0};
+    uint64_t at = m->delete_at * 1000000000u;
+    rec.ts = at > m->mtime_ns ? at : m->mtime_ns + 1;
+    gw_obj_table(bucket, table, sizeof(table));
+    return gw_cluster_rec_put(cl, table, key, &rec);
+}
+
+/* Reads the live, unexpired object (bucket, key). 0 with *m and *buf, else the error answered
+ * (404 for absent or expired, which is then reclaimed) and -1. */
+static int lookup(gw_swift_req_t *r, const char *bucket, og_str_t key, gw_meta_t *m, char **buf)
+{
+    int rc = gw_obj_lookup(r->cl, bucket, key, m, buf);
+    if (rc == 0 && gw_meta_expired(m, r->now_s)) {
+        /* Best effort: a failed reclaim is retried by the next access or `onggi-admin expire`. */
+        gw_swift_expire(r->cl, bucket, key, m);
+        gw_meta_free(m);
+        free(*buf);
+        *buf = NULL;
+        rc = OG_ENOTFOUND;
+    }
+    if (rc != 0) {
+        gw_swift_error_rc(r, rc == OG_EPROTO ? OG_ECORRUPT : rc);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------- PUT */
+
+static ssize_t body_read(void *ctx, void *buf, size_t cap)
+{
+    gw_swift_req_t *r = ctx;
+    return gw_req_read(r->http, buf, cap);
+}
+
+/* Strips quotes from a client's ETag header. */
+static og_str_t unquote(og_str_t v)
+{
+    if (v.len >= 2 && v.base[0] == '"' && v.base[v.len - 1] == '"')
+        v.base++, v.len -= 2;
+    return v;
+}
+
+/* An object's response headers (GET, HEAD, conditional and range failures, COPY): built once,
+ * strings in the struct or the record. */
+typedef struct {
+    char etag[48], lm[32], ts[32], dat[24], crange[80];
+    char (*names)[160]; /* X-Object-Meta-* spellings */
+    og_header_t *h;
+    size_t n;
+} obj_hdrs_t;
+
+static void obj_hdrs_free(obj_hdrs_t *oh)
+{
+    free(oh->names);
+    free(oh->h);
+}
+
+/* Content-Type, Etag, Last-Modified, X-Timestamp, Accept-Ranges, X-Delete-At, the stored headers
+ * (user metadata as X-Object-Meta-*), with room for 3 more. 0 or -ENOMEM. */
+static int obj_hdrs_build(const gw_meta_t *m, obj_hdrs_t *oh)
+{
+    const size_t sp = sizeof(STORED_PREFIX) - 1;
+    size_t k = 0;
+    oh->h = malloc((9 + m->num_headers) * sizeof(*oh->h));
+    oh->names = malloc((m->num_headers + 1) * sizeof(*oh->names));
+    if (oh->h == NULL || oh->names == NULL)
+        return -ENOMEM;
+    gw_fmt_http_date(m->mtime_ns, oh->lm);
+    oh->h[k++] = (og_header_t){OG_STR_LIT("Content-Type"), m->content_type};
+    oh->h[k++] = (og_header_t){OG_STR_LIT("Etag"), {oh->etag, swift_etag(m, oh->etag)}};
+    oh->h[k++] = (og_header_t){OG_STR_LIT("Last-Modified"), og_str(oh->lm)};
+    oh->h[k++] = (og_header_t){OG_STR_LIT("X-Timestamp"), {oh->ts, fmt_timestamp(m->mtime_ns, oh->ts)}};
+    oh->h[k++] = (og_header_t){OG_STR_LIT("Accept-Ranges"), OG_STR_LIT("bytes")};
+    if (m->delete_at)
+        oh->h[k++] = (og_header_t){OG_STR_LIT("X-Delete-At"),
+                                   {oh->dat, (size_t)snprintf(oh->dat, sizeof(oh->dat), "%" PRIu64, m->delete_at)}};
+    for (size_t i = 0; i < m->num_headers; i++) {
+        og_str_t name = m->headers[i].name;
+        if (name.len > sp && strncasecmp(name.base, STORED_PREFIX, sp) == 0) {
+            size_t l = gw_swift_title("X-Object-Meta-", (og_str_t){name.base + sp, name.len - sp}, oh->names[i],
+                                      sizeof(oh->names[i]));
+            oh->h[k++] = (og_header_t){{oh->names[i], l}, m->headers[i].value};
+        } else {
+            oh->h[k++] = m->headers[i];
+        }
+    }
+    oh->n = k;
+    return 0;
+}
+
+/* Sends oh's headers (Content-Type first, replaced by ctype when not NULL) plus the transaction
+ * headers, with a body held in memory. */
+static void obj_hdrs_send(gw_swift_req_t *r, obj_hdrs_t *oh, int status, const char *ctype, const void *body,
+                          size_t len)
+{
+    if (ctype != NULL)
+        oh->h[0].value = og_str(ctype);
+    oh->n += gw_swift_std_headers(r, oh->h + oh->n);
+    r->responded = 1;
+    r->status = status;
+    gw_resp_send(r->http, status, oh->h, oh->n, body, len);
+}
+
+/* 201 for PUT and copies: Etag and Last-Modified; a copy also reports its source and the new
+ * object's metadata, as Swift's copy middleware. */
+static void send_created(gw_swift_req_t *r, const gw_meta_t *m, const og_header_t *extra, size_t n)
+{
+    obj_hdrs_t oh;
+    og_header_t h[8];
+    size_t k = 0;
+    if (obj_hdrs_build(m, &oh) != 0) {
+        gw_swift_error_rc(r, -ENOMEM);
+        goto out_free;
+    }
+    h[k++] = oh.h[1];
+    h[k++] = oh.h[2];
+    for (size_t i = 0; i < n && k < 8; i++)
+        h[k++] = extra[i];
+    if (n == 0) {
+        gw_swift_send(r, 201, h, k, NULL, NULL, 0);
+        goto out_free;
+    }
+    /* copies: the metadata headers follow the fixed ones in oh (index 5 on) */
+    og_header_t *all = malloc((k + oh.n) * sizeof(*all));
+    if (all == NULL) {
+        gw_swift_error_rc(r, -ENOMEM);
+        goto out_free;
+    }
+    memcpy(all, h, k * sizeof(*h));
+    for (size_t i = 5; i < oh.n; i++)
+        if (oh.h[i].name.len > 14 && strncasecmp(oh.h[i].name.base, "X-Object-Meta-", 14) == 0)
+            all[k++] = oh.h[i];
+    gw_swift_send(r, 201, all, k, NULL, NULL, 0);
+    free(all);
+out_free:
+    obj_hdrs_free(&oh);
+}
+
+static void object_copy(gw_swift_req_t *r, const char *src_c, og_str_t src_o, const char *dst_c, og_str_t dst_o);
+
+/* "/container/object" or "container/object" (percent-encoded) into a container and a malloc'd
+ * object name. 0 or OG_EINVAL. */
+static int split_copy_path(og_str_t v, char container[GW_SWIFT_MAX_CONTAINER_NAME + 1], char **obj, size_t *olen)
+{
+    char *tmp = malloc(v.len + 1);
+    long n;
+    if (tmp == NULL)
+        return -ENOMEM;
+    n = og_urldecode(v.base, v.len, tmp, v.len, 0);
+    if (n < 0) {
+        free(tmp);
+        return OG_EINVAL;
+    }
+    char *s = tmp, *end = tmp + n;
+    if (s < end && *s == '/')
+        s++;
+    char *slash = memchr(s, '/', (size_t)(end - s));
+    if (slash == NULL || slash == s || slash - s > GW_SWIFT_MAX_CONTAINER_NAME || slash + 1 == end) {
+        free(tmp);
+        return OG_EINVAL;
+    }
+    memcpy(container, s, (size_t)(slash - s));
+    container[slash - s] = '\0';
+    *olen = (size_t)(end - slash - 1);
+    memmove(tmp, slash + 1, *olen);
+    tmp[*olen] = '\0';
+    *obj = tmp;
+    return 0;
+}
+
+static void object_put(gw_swift_req_t *r)
+{
+    const gw_reqinfo_t *info = r->info;
+    og_str_t key = {r->object, r->object_len}, want = unquote(gw_req_header(r->http, "etag"));
+    og_str_t copy_from = gw_req_header(r->http, "x-copy-from");
+    int has_len = gw_req_header(r->http, "content-length").base != NULL;
+    gw_obj_data_t d = {0};
+    obj_meta_t om;
+    gw_meta_t m = {0};
+    char hex[33];
+    int rc;
+
+    if (copy_from.base != NULL) {
+        char sc[GW_SWIFT_MAX_CONTAINER_NAME + 1], *so = NULL;
+        size_t solen = 0;
+        if (has_len && info->content_length != 0) {
+            bad_request(r, "Copy requests require a zero byte body");
+            return;
+        }
+        if (split_copy_path(copy_from, sc, &so, &solen) != 0) {
+            static const char msg[] = "X-Copy-From header must be of the form <container name>/<object name>";
+            gw_swift_send(r, 412, NULL, 0, "text/html; charset=UTF-8", msg, sizeof(msg) - 1);
+            return;
+        }
+        object_copy(r, sc, (og_str_t){so, solen}, r->container, key);
+        free(so);
+        return;
+    }
+    if (!info->chunked && !has_len) {
+        gw_swift_send(r, 411, NULL, 0, "text/plain", "Missing Content-Length header.", 30);
+        return;
+    }
+    if (!info->chunked && (uint64_t)info->content_length > GW_SWIFT_MAX_FILE_SIZE) {
+        gw_swift_error(r, 413);
+        return;
+    }
+    if (obj_meta_read(r, &om) != 0)
+        goto out_free_meta;
+    if (check_container(r, r->container, GW_ACL_WRITE) != 0)
+        goto out_free_meta;
+    og_str_t inm = gw_req_header(r->http, "if-none-match");
+    if (inm.base != NULL) {
+        char *buf = NULL;
+        if (!og_str_eq(inm, "*")) {
+            bad_request(r, "If-None-Match only supports *");
+            goto out_free_meta;
+        }
+        rc = gw_obj_lookup(r->cl, r->container, key, &m, &buf);
+        int live = rc == 0 && !gw_meta_expired(&m, r->now_s);
+        gw_meta_free(&m);
+        free(buf);
+        memset(&m, 0, sizeof(m));
+        if (live) {
+            gw_swift_error(r, 412);
+            goto out_free_meta;
+        }
+    }
+    if (!info->chunked && (rc = gw_quota_check(r->cl, r->container, r->account, (uint64_t)info->content_length,
+                                                1)) != 0) {
+        gw_swift_error_rc(r, rc);
+        goto out_free_meta;
+    }
+    gw_obj_put_opts_t opts = {.max_size = GW_SWIFT_MAX_FILE_SIZE,
+                              .expect_size = info->chunked ? -1 : info->content_length};
+    rc = gw_obj_write(r->cl, &opts, (gw_obj_src_t){body_read, r}, &d);
+    if (rc != 0) {
+        /* A short or malformed body is the client's fault (499 when it went away). */
+        gw_swift_error_rc(r, rc == GW_EBODY || rc == OG_EPROTO ? OG_EINVAL : rc);
+        goto out_free_data;
+    }
+    og_hex(d.md5, 16, hex);
+    if (want.base != NULL && (want.len != 32 || strncasecmp(want.base, hex, 32) != 0)) {
+        gw_swift_error(r, 422);
+        goto out_free_data;
+    }
+    if (info->chunked && (rc = gw_quota_check(r->cl, r->container, r->account, d.size, 1)) != 0) {
+        gw_swift_error_rc(r, rc); /* nothing committed: the chunks are garbage */
+        goto out_free_data;
+    }
+    m.size = d.size;
+    memcpy(m.md5, d.md5, 16);
+    m.content_type = om.has_ctype ? om.ctype : guess_type(key);
+    m.owner = og_str(r->account);
+    m.delete_at = om.delete_at;
+    m.headers = om.hdrs, m.num_headers = om.n;
+    m.chunks = d.chunks, m.num_chunks = d.num_chunks;
+    m.inline_data = (og_str_t){d.inline_data, d.inline_len};
+    if ((rc = gw_obj_commit(r->cl, r->container, key, &m)) != 0) {
+        gw_swift_error_rc(r, rc);
+        goto out_free_data;
+    }
+    send_created(r, &m, NULL, 0);
+out_free_data:
+    gw_obj_data_free(&d);
+out_free_meta:
+    obj_meta_free(&om);
+}
+
+/* ---------------------------------------------------------------- COPY */
+
+static void object_copy(gw_swift_req_t *r, const char *src_c, og_str_t src_o, const char *dst_c, og_str_t dst_o)
+{
+    gw_meta_t src, m;
+    obj_meta_t om;
+    char *buf = NULL, cf[3 * (GW_SWIFT_MAX_CONTAINER_NAME + GW_SWIFT_MAX_OBJECT_NAME) + 8], lm[32];
+    og_header_t *hdrs = NULL;
+    size_t k = 0;
+    int rc, fresh;
+
+    if (obj_meta_read(r, &om) != 0)
+        goto out_free_meta;
+    if (check_container(r, src_c, GW_ACL_READ) != 0 || check_container(r, dst_c, GW_ACL_WRITE) != 0)
+        goto out_free_meta;
+    if (lookup(r, src_c, src_o, &src, &buf) != 0)
+        goto out_free_meta;
+    if ((rc = gw_quota_check(r->cl, dst_c, r->account, src.size, 1)) != 0) {
+        gw_swift_error_rc(r, rc);
+        goto out_free_src;
+    }
+    /* Metadata: the source's, overridden by the request's (all of it replaced with
+     * X-Fresh-Metadata: true), as Swift's copy middleware. */
+    og_str_t fm = gw_req_header(r->http, "x-fresh-metadata");
+    fresh = og_str_ieq(fm, "true") || og_str_eq(fm, "1") || og_str_ieq(fm, "yes") || og_str_ieq(fm, "t");
+    if ((hdrs = malloc((src.num_headers + om.n + 1) * sizeof(*hdrs))) == NULL) {
+        gw_swift_error_rc(r, -ENOMEM);
+        goto out_free_src;
+    }
+    for (size_t i = 0; i < src.num_headers && !fresh; i++) {
+        int replaced = 0;
+        for (size_t j = 0; j < om.n && !replaced; j++)
+            replaced = om.hdrs[j].name.len == src.headers[i].name.len &&
+                       strncasecmp(om.hdrs[j].name.base, src.headers[i].name.base, om.hdrs[j].name.len) == 0;
+        if (!replaced)
+            hdrs[k++] = src.headers[i];
+    }
+    for (size_t j = 0; j < om.n; j++)
+        hdrs[k++] = om.hdrs[j];
+    m = src;
+    m._mem = NULL;
+    m.headers = hdrs, m.num_headers = k;
+    if (om.has_ctype)
+        m.content_type = om.ctype;
+    m.owner = og_str(r->account);
+    m.delete_at = om.delete_at;
+    if ((rc = gw_obj_commit(r->cl, dst_c, dst_o, &m)) != 0) {
+        gw_swift_error_rc(r, rc);
+        goto out_free_hdrs;
+    }
+    int n = snprintf(cf, sizeof(cf), "%s/", src_c);
+    long el = og_urlencode(src_o.base, src_o.len, cf + n, sizeof(cf) - (size_t)n, 1);
+    gw_fmt_http_date(src.mtime_ns, lm);
+    char acct[5 + sizeof(r->account)];
+    snprintf(acct, sizeof(acct), "AUTH_%s", r->account);
+    og_header_t extra[] = {{OG_STR_LIT("X-Copied-From-Account"), og_str(acct)},
+                           {OG_STR_LIT("X-Copied-From"), {cf, el < 0 ? 0 : (size_t)n + (size_t)el}},
+                           {OG_STR_LIT("X-Copied-From-Last-Modified"), og_str(lm)}};
+    send_created(r, &m, extra, 3);
+out_free_hdrs:
+    free(hdrs);
+out_free_src:
+    gw_meta_free(&src);
+    free(buf);
+out_free_meta:
+    obj_meta_free(&om);
+}
+
+static void object_copy_verb(gw_swift_req_t *r)
+{
+    og_str_t dest = gw_req_header(r->http, "destination");
+    char dc[GW_SWIFT_MAX_CONTAINER_NAME + 1], *dobj = NULL;
+    size_t dlen = 0;
+    og_str_t dacct = gw_req_header(r->http, "destination-account");
+    if (dacct.base != NULL && !(dacct.len == 5 + strlen(r->account) && memcmp(dacct.base, "AUTH_", 5) == 0 &&
+                                memcmp(dacct.base + 5, r->account, dacct.len - 5) == 0)) {
+        gw_swift_error(r, 403); /* copies stay within one account */
+        return;
+    }
+    if (dest.base == NULL || split_copy_path(dest, dc, &dobj, &dlen) != 0) {
+        static const char msg[] = "Destination header must be of the form <container name>/<object name>";
+        gw_swift_send(r, 412, NULL, 0, "text/html; charset=UTF-8", msg, sizeof(msg) - 1);
+        return;
+    }
+    object_copy(r, r->container, (og_str_t){r->object, r->object_len}, dc, (og_str_t){dobj, dlen});
+    free(dobj);
+}
+
+/* ---------------------------------------------------------------- POST */
+
+static void object_post(gw_swift_req_t *r)
+{
+    gw_meta_t m;
+    obj_meta_t om;
+    char *buf = NULL;
+    og_str_t key = {r->object, r->object_len};
+    int rc;
+    if (obj_meta_read(r, &om) != 0)
+        goto out_free_meta;
+    if (check_container(r, r->container, GW_ACL_WRITE) != 0 || lookup(r, r->container, key, &m, &buf) != 0)
+        goto out_free_meta;
+    /* POST replaces all metadata (and the expiry); the data and its checksum stay. */
+    void *mem = m._mem;
+    m.headers = om.hdrs, m.num_headers = om.n;
+    if (om.has_ctype)
+        m.content_type = om.ctype;
+    m.delete_at = om.delete_at;
+    if ((rc = gw_obj_commit(r->cl, r->container, key, &m)) != 0)
+        gw_swift_error_rc(r, rc);
+    else
+        gw_swift_send(r, 202, NULL, 0, NULL, NULL, 0);
+    m._mem = mem;
+    gw_meta_free(&m);
+    free(buf);
+out_free_meta:
+    obj_meta_free(&om);
+}
+
+/* ---------------------------------------------------------------- DELETE */
+
+static void object_delete(gw_swift_req_t *r)
+{
+    gw_meta_t m;
+    char *buf = NULL;
+    og_str_t key = {r->object, r->object_len};
+    int rc;
+    if (check_container(r, r->container, GW_ACL_WRITE) != 0 || lookup(r, r->container, key, &m, &buf) != 0)
+        return;
+    gw_meta_free(&m);
+    free(buf);
+    if ((rc = gw_obj_delete(r->cl, r->container, key)) != 0)
+        gw_swift_error_rc(r, rc);
+    else
+        gw_swift_send(r, 204, NULL, 0, NULL, NULL, 0);
+}
+
+/* ---------------------------------------------------------------- GET / HEAD */
+
+typedef struct {
+    gw_swift_req_t *r;
+    int status;
+    const og_header_t *hdrs;
+    size_t n;
+    int64_t length;
+    int started;
+} sink_t;
+
+/* gw_obj_sink_fn: starts the response with the first bytes, so a failure before any byte was
+ * read is still a clean error answer. */
+static int sink_write(void *ctx, const void *buf, size_t len)
+{
+    sink_t *s = ctx;
+    int rc;
+    if (!s->started) {
+        s->r->responded = 1;
+        s->r->status = s->status;
+        if ((rc = gw_resp_start(s->r->http, s->status, s->hdrs, s->n, s->length)) != 0)
+            return rc;
+        s->started = 1;
+    }
+    return gw_resp_write(s->r->http, buf, len);
+}
+
+static void object_get(gw_swift_req_t *r)
+{
+    gw_meta_t m;
+    obj_hdrs_t oh = {0};
+    char *buf = NULL;
+    og_str_t key = {r->object, r->object_len};
+    uint64_t first = 0, last = 0;
+    int status = 200, rc;
+
+    if (check_container(r, r->container, GW_ACL_READ) != 0 || lookup(r, r->container, key, &m, &buf) != 0)
+        return;
+    if (obj_hdrs_build(&m, &oh) != 0) {
+        gw_swift_error_rc(r, -ENOMEM);
+        goto out_free;
+    }
+    char qetag[48];
+    og_str_t qet = {qetag, gw_meta_etag(&m, qetag)};
+    gw_cond_t cond = {
+        .if_match = gw_req_header(r->http, "if-match"),
+        .if_none_match = gw_req_header(r->http, "if-none-match"),
+        .if_modified_since = gw_req_header(r->http, "if-modified-since"),
+        .if_unmodified_since = gw_req_header(r->http, "if-unmodified-since"),
+    };
+    int cs = gw_cond_eval(&cond, qet, (int64_t)(m.mtime_ns / 1000000000u));
+    if (cs == 304 || cs == 412) {
+        /* Swift: 304 keeps the object's headers; 412 carries them (but Accept-Ranges, index 4)
+         * with an empty HTML answer. */
+        if (cs == 412)
+            oh.h[4] = oh.h[--oh.n];
+        obj_hdrs_send(r, &oh, cs, cs == 412 ? "text/html; charset=UTF-8" : NULL, NULL, 0);
+        goto out_free;
+    }
+    og_str_t range = gw_req_header(r->http, "range");
+    if (range.base != NULL) {
+        switch (gw_range_parse(range, m.size, &first, &last)) {
+        case GW_RANGE_UNSATISFIABLE: {
+            static const char body416[] =
+                "<html><h1>Requested Range Not Satisfiable</h1><p>The Range requested is not available.</p></html>";
+            int n = snprintf(oh.crange, sizeof(oh.crange), "bytes */%" PRIu64, m.size);
+            oh.h[oh.n++] = (og_header_t){OG_STR_LIT("Content-Range"), {oh.crange, (size_t)n}};
+            obj_hdrs_send(r, &oh, 416, NULL, body416, sizeof(body416) - 1);
+            goto out_free;
+        }
+        case GW_RANGE_OK:
+            status = 206;
+            break;
+        default:
+            break;
+        }
+    }
+    if (status == 200) {
+        first = 0;
+        last = m.size ? m.size - 1 : 0;
+    } else {
+        int n = snprintf(oh.crange, sizeof(oh.crange), "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, first, last, m.size);
+        oh.h[oh.n++] = (og_header_t){OG_STR_LIT("Content-Range"), {oh.crange, (size_t)n}};
+    }
+    oh.n += gw_swift_std_headers(r, oh.h + oh.n);
+    uint64_t length = m.size ? last - first + 1 : 0;
+    r->responded = 1;
+    r->status = status;
+    if (r->info->is_head || m.size == 0) {
+        if (gw_resp_start(r->http, status, oh.h, oh.n, (int64_t)length) == 0)
+            gw_resp_end(r->http);
+        goto out_free;
+    }
+    sink_t s = {.r = r, .status = status, .hdrs = oh.h, .n = oh.n, .length = (int64_t)length};
+    rc = gw_obj_read(r->cl, &m, first, last, sink_write, &s);
+    if (!s.started) {
+        r->responded = 0;
+        gw_swift_error_rc(r, rc == OG_ENOTFOUND || rc == 0 ? OG_ECORRUPT : rc);
+        goto out_free;
+    }
+    if (rc != 0)
+        fprintf(stderr, "onggi-gateway: request %s: GET /%s/%s: read failed mid-body (%s); connection closed\n",
+                r->trans_id, r->container, r->object, og_strerror(rc));
+    gw_resp_end(r->http); /* short of Content-Length after a failure: gw_http closes the connection */
+out_free:
+    obj_hdrs_free(&oh);
+    gw_meta_free(&m);
+    free(buf);
+}
+
+void gw_swift_object(gw_swift_req_t *r)
+{
+    if (og_query_get(r->info->query, "multipart-manifest", NULL) && is_method(r, "PUT")) {
+        /* Static large objects are a later issue: refuse rather than store a manifest as data. */
+        gw_swift_error(r, 501);
+        return;
+    }
+    if (is_method(r, "GET") || is_method(r, "HEAD"))
+        object_get(r);
+    else if (is_method(r, "PUT"))
+        object_put(r);
+    else if (is_method(r, "DELETE"))
+        object_delete(r);
+    else if (is_method(r, "POST"))
+        object_post(r);
+    else if (is_method(r, "COPY"))
+        object_copy_verb(r);
+    else
+        gw_swift_error(r, 405);
+}

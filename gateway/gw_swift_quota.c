@@ -1,0 +1,144 @@
+/*
+ * Usage (objects, bytes) of buckets and accounts, and the quota check both APIs call before
+ * committing a write.
+ *
+ * Usage is computed from the bucket's record table at read quorum, so it is exact after
+ * overwrites and deletes (each key counts once, with its newest size; tombstones and objects past
+ * their X-Delete-At count nothing). The cost is one listing of the table per question, which is
+ * why quotas are only looked at for buckets and accounts that set one.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "gw_swift.h"
+
+#define USAGE_PAGE 1000
+
+int gw_usage_bucket(gw_cluster_t *cl, const char *bucket, uint64_t now_s, gw_usage_t *out)
+{
+    char table[3 + 64], after[GW_SWIFT_MAX_OBJECT_NAME + 1];
+    size_t after_len = 0;
+    int rc = 0;
+    memset(out, 0, sizeof(*out));
+    snprintf(table, sizeof(table), "o.%s", bucket);
+    for (;;) {
+        gw_list_t l;
+        if ((rc = gw_cluster_list(cl, table, (og_str_t){NULL, 0}, (og_str_t){after, after_len}, USAGE_PAGE, &l)) != 0)
+            return rc;
+        for (size_t i = 0; i < l.n && rc == 0; i++) {
+            gw_meta_t m;
+            if ((rc = gw_meta_decode(&l.entries[i].rec, &m)) != 0)
+                break;
+            if (!gw_meta_expired(&m, now_s)) {
+                out->objects++;
+                out->bytes += m.size;
+            }
+            gw_meta_free(&m);
+        }
+        int more = rc == 0 && l.truncated && l.next_after.len > 0;
+        if (more && l.next_after.len <= sizeof(after)) {
+            memcpy(after, l.next_after.base, l.next_after.len);
+            after_len = l.next_after.len;
+        } else if (more) {
+            rc = OG_EPROTO; /* a key longer than any object name: do not guess */
+        }
+        gw_list_free(&l);
+        if (rc != 0 || !more)
+            return rc;
+    }
+}
+
+int gw_usage_account(gw_cluster_t *cl, const char *account, uint64_t now_s, uint64_t *buckets, gw_usage_t *out)
+{
+    char after[GW_SWIFT_MAX_CONTAINER_NAME + 1];
+    size_t after_len = 0;
+    int rc = 0;
+    memset(out, 0, sizeof(*out));
+    *buckets = 0;
+    for (;;) {
+        gw_list_t l;
+        if ((rc = gw_cluster_list(cl, "buckets", (og_str_t){NULL, 0}, (og_str_t){after, after_len}, USAGE_PAGE,
+                                  &l)) != 0)
+            return rc;
+        for (size_t i = 0; i < l.n && rc == 0; i++) {
+            char owner[64], name[GW_SWIFT_MAX_CONTAINER_NAME + 1];
+            gw_usage_t u;
+            og_str_t key = l.entries[i].key;
+            if ((rc = gw_bucket_decode(&l.entries[i].rec, owner, sizeof(owner), NULL)) != 0)
+                break;
+            if (strcmp(owner, account) != 0 || key.len >= sizeof(name))
+                continue;
+            memcpy(name, key.base, key.len);
+            name[key.len] = '\0';
+            if ((rc = gw_usage_bucket(cl, name, now_s, &u)) != 0)
+                break;
+            (*buckets)++;
+            out->objects += u.objects;
+            out->bytes += u.bytes;
+        }
+        int more = rc == 0 && l.truncated && l.next_after.len > 0 && l.next_after.len <= sizeof(after);
+        if (more) {
+            memcpy(after, l.next_after.base, l.next_after.len);
+            after_len = l.next_after.len;
+        }
+        gw_list_free(&l);
+        if (rc != 0 || !more)
+            return rc;
+    }
+}
+
+/* The decimal value of metadata `name` in list h, or 0 (absent or not a number: Swift ignores
+ * a quota it cannot parse, and refuses to store one at POST time). 1 when set. */
+static int quota_value(const og_header_t *h, size_t n, const char *name, uint64_t *out)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (!og_str_eq(h[i].name, name))
+            continue;
+        uint64_t v = 0;
+        og_str_t s = h[i].value;
+        if (s.len == 0 || s.len > 19)
+            return 0;
+        for (size_t j = 0; j < s.len; j++) {
+            if (s.base[j] < '0' || s.base[j] > '9')
+                return 0;
+            v = v * 10 + (uint64_t)(s.base[j] - '0');
+        }
+        *out = v;
+        return 1;
+    }
+    return 0;
+}
+
+int gw_quota_check(gw_cluster_t *cl, const char *bucket, const char *account, uint64_t add_bytes, int new_object)
+{
+    uint64_t now_s = og_time_ns() / 1000000000u, qbytes = 0, qcount = 0, nb;
+    gw_bucket_t b;
+    gw_account_t a;
+    gw_usage_t u;
+    int rc, has_bytes, has_count;
+
+    if ((rc = gw_bucket_get(cl, bucket, &b)) != 0)
+        return rc;
+    has_bytes = quota_value(b.meta, b.num_meta, "x-container-meta-quota-bytes", &qbytes);
+    has_count = quota_value(b.meta, b.num_meta, "x-container-meta-quota-count", &qcount);
+    gw_bucket_free(&b);
+    if (has_bytes || has_count) {
+        if ((rc = gw_usage_bucket(cl, bucket, now_s, &u)) != 0)
+            return rc;
+        if ((has_bytes && u.bytes + add_bytes > qbytes) || (has_count && new_object && u.objects + 1 > qcount))
+            return GW_EQUOTA;
+    }
+    rc = gw_account_get(cl, account, &a);
+    if (rc == OG_ENOTFOUND)
+        return 0;
+    if (rc != 0)
+        return rc;
+    has_bytes = quota_value(a.meta, a.num_meta, "x-account-meta-quota-bytes", &qbytes);
+    gw_account_free(&a);
+    if (!has_bytes)
+        return 0;
+    if ((rc = gw_usage_account(cl, account, now_s, &nb, &u)) != 0)
+        return rc;
+    return u.bytes + add_bytes > qbytes ? GW_EQUOTA : 0;
+}

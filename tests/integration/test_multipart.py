@@ -1,0 +1,215 @@
+"""Multipart upload with real clients (aws s3 cp, s3cmd, boto3 TransferConfig) and by hand:
+aborted and resumed uploads, the Complete checks (InvalidPart, InvalidPartOrder, EntityTooSmall),
+ListParts / ListMultipartUploads pagination, UploadPartCopy with a range, per-part and
+whole-object checksums, and Range GETs across part boundaries. Sizes are bounded (1 GiB at most)."""
+
+import hashlib
+import os
+
+import boto3.s3.transfer
+import botocore.exceptions
+import pytest
+
+from conftest import MiB, err_code, file_digests, make_file, stream_digests, uniq
+
+
+def mp_etag(chunks):
+    """S3's multipart ETag: MD5 of the parts' binary MD5s, '-N'."""
+    md5s = b"".join(hashlib.md5(c).digest() for c in chunks)
+    return f'"{hashlib.md5(md5s).hexdigest()}-{len(chunks)}"'
+
+
+def test_boto3_low_level_roundtrip_and_ranges(s3, bucket):
+    parts = [os.urandom(5 * MiB), os.urandom(5 * MiB + 123), os.urandom(777)]
+    up = s3.create_multipart_upload(Bucket=bucket, Key="mp/a", ContentType="text/x-test",
+                                    Metadata={"color": "blue"})
+    uid = up["UploadId"]
+    assert all(c.isalnum() or c in "-_" for c in uid)
+    done = []
+    for i, body in enumerate(parts, 1):
+        r = s3.upload_part(Bucket=bucket, Key="mp/a", UploadId=uid, PartNumber=i, Body=body)
+        assert r["ETag"] == f'"{hashlib.md5(body).hexdigest()}"'
+        done.append({"PartNumber": i, "ETag": r["ETag"]})
+    lp = s3.list_parts(Bucket=bucket, Key="mp/a", UploadId=uid)
+    assert [p["PartNumber"] for p in lp["Parts"]] == [1, 2, 3]
+    assert [p["Size"] for p in lp["Parts"]] == [len(p) for p in parts]
+    ups = s3.list_multipart_uploads(Bucket=bucket)
+    assert [(u["Key"], u["UploadId"]) for u in ups["Uploads"]] == [("mp/a", uid)]
+    c = s3.complete_multipart_upload(Bucket=bucket, Key="mp/a", UploadId=uid, MultipartUpload={"Parts": done})
+    assert c["ETag"] == mp_etag(parts)
+    whole = b"".join(parts)
+    h = s3.head_object(Bucket=bucket, Key="mp/a")
+    assert h["ContentLength"] == len(whole) and h["ETag"] == mp_etag(parts)
+    assert h["ContentType"] == "text/x-test" and h["Metadata"] == {"color": "blue"}
+    assert s3.get_object(Bucket=bucket, Key="mp/a")["Body"].read() == whole
+    b1 = len(parts[0])
+    b2 = b1 + len(parts[1])
+    for a, z in [(b1 - 5, b1 + 5), (b2 - 1, b2), (0, len(whole) - 1), (b1 - 100, b2 + 100), (b2, b2)]:
+        g = s3.get_object(Bucket=bucket, Key="mp/a", Range=f"bytes={a}-{z}")
+        assert g["Body"].read() == whole[a:z + 1], (a, z)
+    # the upload is gone once completed
+    assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.list_parts(Bucket=bucket, Key="mp/a", UploadId=uid)
+    assert err_code(e.value) == "NoSuchUpload"
+
+
+def test_complete_checks(s3, bucket):
+    uid = s3.create_multipart_upload(Bucket=bucket, Key="bad")["UploadId"]
+    small = os.urandom(1 * MiB)
+    e1 = s3.upload_part(Bucket=bucket, Key="bad", UploadId=uid, PartNumber=1, Body=small)["ETag"]
+    e2 = s3.upload_part(Bucket=bucket, Key="bad", UploadId=uid, PartNumber=2, Body=small)["ETag"]
+
+    def complete(parts):
+        with pytest.raises(botocore.exceptions.ClientError) as e:
+            s3.complete_multipart_upload(Bucket=bucket, Key="bad", UploadId=uid, MultipartUpload={"Parts": parts})
+        return err_code(e.value)
+
+    assert complete([{"PartNumber": 1, "ETag": e1}, {"PartNumber": 2, "ETag": e2}]) == "EntityTooSmall"
+    assert complete([{"PartNumber": 2, "ETag": e2}, {"PartNumber": 1, "ETag": e1}]) == "InvalidPartOrder"
+    assert complete([{"PartNumber": 3, "ETag": e1}]) == "InvalidPart"
+    assert complete([{"PartNumber": 1, "ETag": '"' + "0" * 32 + '"'}]) == "InvalidPart"
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.upload_part(Bucket=bucket, Key="bad", UploadId=uid, PartNumber=10001, Body=b"x")
+    assert err_code(e.value) == "InvalidArgument"
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.upload_part(Bucket=bucket, Key="bad", UploadId="A" * 22, PartNumber=1, Body=b"x")
+    assert err_code(e.value) == "NoSuchUpload"
+    # a single small part is a valid upload (the last part may be small)
+    c = s3.complete_multipart_upload(Bucket=bucket, Key="bad", UploadId=uid,
+                                     MultipartUpload={"Parts": [{"PartNumber": 2, "ETag": e2}]})
+    assert c["ETag"] == mp_etag([small])
+    assert s3.get_object(Bucket=bucket, Key="bad")["Body"].read() == small
+
+
+def test_abort_and_resume(s3, bucket):
+    body = [os.urandom(5 * MiB), os.urandom(3 * MiB)]
+    uid = s3.create_multipart_upload(Bucket=bucket, Key="ab")["UploadId"]
+    s3.upload_part(Bucket=bucket, Key="ab", UploadId=uid, PartNumber=1, Body=body[0])
+    s3.abort_multipart_upload(Bucket=bucket, Key="ab", UploadId=uid)
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.upload_part(Bucket=bucket, Key="ab", UploadId=uid, PartNumber=2, Body=body[1])
+    assert err_code(e.value) == "NoSuchUpload"
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.head_object(Bucket=bucket, Key="ab")
+    # resumed: a client finds its upload again, asks which parts exist, sends the rest
+    uid = s3.create_multipart_upload(Bucket=bucket, Key="ab")["UploadId"]
+    s3.upload_part(Bucket=bucket, Key="ab", UploadId=uid, PartNumber=1, Body=body[0])
+    found = [u for u in s3.list_multipart_uploads(Bucket=bucket, Prefix="ab")["Uploads"] if u["Key"] == "ab"]
+    assert [u["UploadId"] for u in found] == [uid]
+    have = {p["PartNumber"]: p["ETag"] for p in s3.list_parts(Bucket=bucket, Key="ab", UploadId=uid)["Parts"]}
+    assert list(have) == [1]
+    have[2] = s3.upload_part(Bucket=bucket, Key="ab", UploadId=uid, PartNumber=2, Body=body[1])["ETag"]
+    s3.complete_multipart_upload(Bucket=bucket, Key="ab", UploadId=uid, MultipartUpload={
+        "Parts": [{"PartNumber": n, "ETag": e} for n, e in sorted(have.items())]})
+    assert s3.get_object(Bucket=bucket, Key="ab")["Body"].read() == b"".join(body)
+
+
+def test_list_pagination(s3, bucket):
+    uid = s3.create_multipart_upload(Bucket=bucket, Key="pg")["UploadId"]
+    for i in range(1, 8):
+        s3.upload_part(Bucket=bucket, Key="pg", UploadId=uid, PartNumber=i, Body=b"%d" % i)
+    seen, marker = [], 0
+    while True:
+        r = s3.list_parts(Bucket=bucket, Key="pg", UploadId=uid, MaxParts=3, PartNumberMarker=marker)
+        seen += [p["PartNumber"] for p in r["Parts"]]
+        if not r["IsTruncated"]:
+            break
+        marker = r["NextPartNumberMarker"]
+    assert seen == list(range(1, 8))
+    ids = {s3.create_multipart_upload(Bucket=bucket, Key=f"k{i % 3}")["UploadId"] for i in range(5)}
+    got, km, im = [], "", ""
+    while True:
+        r = s3.list_multipart_uploads(Bucket=bucket, MaxUploads=2, KeyMarker=km, UploadIdMarker=im)
+        got += [(u["Key"], u["UploadId"]) for u in r.get("Uploads", [])]
+        if not r["IsTruncated"]:
+            break
+        km, im = r["NextKeyMarker"], r["NextUploadIdMarker"]
+    assert {u for k, u in got if k.startswith("k")} == ids
+    assert len(got) == 6 and [k for k, _ in got] == sorted(k for k, _ in got)
+    r = s3.list_multipart_uploads(Bucket=bucket, Delimiter="1")
+    assert [p["Prefix"] for p in r.get("CommonPrefixes", [])] == ["k1"]
+    for k, u in got:
+        s3.abort_multipart_upload(Bucket=bucket, Key=k, UploadId=u)
+    assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+
+
+def test_upload_part_copy(s3, bucket):
+    src = os.urandom(6 * MiB + 5)
+    s3.put_object(Bucket=bucket, Key="src", Body=src)
+    uid = s3.create_multipart_upload(Bucket=bucket, Key="cp")["UploadId"]
+    p1 = s3.upload_part_copy(Bucket=bucket, Key="cp", UploadId=uid, PartNumber=1,
+                             CopySource={"Bucket": bucket, "Key": "src"})["CopyPartResult"]["ETag"]
+    p2 = s3.upload_part_copy(Bucket=bucket, Key="cp", UploadId=uid, PartNumber=2,
+                             CopySource={"Bucket": bucket, "Key": "src"},
+                             CopySourceRange="bytes=1000-2000999")["CopyPartResult"]["ETag"]
+    assert p1 == f'"{hashlib.md5(src).hexdigest()}"'
+    assert p2 == f'"{hashlib.md5(src[1000:2001000]).hexdigest()}"'
+    s3.complete_multipart_upload(Bucket=bucket, Key="cp", UploadId=uid, MultipartUpload={
+        "Parts": [{"PartNumber": 1, "ETag": p1}, {"PartNumber": 2, "ETag": p2}]})
+    assert s3.get_object(Bucket=bucket, Key="cp")["Body"].read() == src + src[1000:2001000]
+
+
+def test_checksums_per_part_and_whole(cluster, bucket):
+    s3 = cluster.client()
+    parts = [os.urandom(5 * MiB), os.urandom(1000)]
+    uid = s3.create_multipart_upload(Bucket=bucket, Key="ck", ChecksumAlgorithm="SHA256")["UploadId"]
+    done = []
+    for i, body in enumerate(parts, 1):
+        r = s3.upload_part(Bucket=bucket, Key="ck", UploadId=uid, PartNumber=i, Body=body, ChecksumAlgorithm="SHA256")
+        assert r["ChecksumSHA256"] == __import__("base64").b64encode(hashlib.sha256(body).digest()).decode()
+        done.append({"PartNumber": i, "ETag": r["ETag"], "ChecksumSHA256": r["ChecksumSHA256"]})
+    c = s3.complete_multipart_upload(Bucket=bucket, Key="ck", UploadId=uid, MultipartUpload={"Parts": done})
+    comp = hashlib.sha256(b"".join(hashlib.sha256(p).digest() for p in parts)).digest()
+    assert c["ChecksumSHA256"] == __import__("base64").b64encode(comp).decode() + "-2"
+    # a wrong checksum on a part is refused and stores nothing
+    uid = s3.create_multipart_upload(Bucket=bucket, Key="ck2")["UploadId"]
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.upload_part(Bucket=bucket, Key="ck2", UploadId=uid, PartNumber=1, Body=b"abc",
+                       ChecksumSHA256=__import__("base64").b64encode(b"x" * 32).decode())
+    assert err_code(e.value) == "BadDigest"
+    assert s3.list_parts(Bucket=bucket, Key="ck2", UploadId=uid).get("Parts", []) == []
+
+
+def test_boto3_transfer_config(s3, bucket, tmp_path):
+    path = tmp_path / "f"
+    md5, sha = make_file(path, 40 * MiB + 17)
+    cfg = boto3.s3.transfer.TransferConfig(multipart_threshold=8 * MiB, multipart_chunksize=8 * MiB, max_concurrency=4)
+    with open(path, "rb") as f:
+        s3.upload_fileobj(f, bucket, "tc", Config=cfg)
+    h = s3.head_object(Bucket=bucket, Key="tc")
+    assert h["ETag"].endswith('-6"') and h["ContentLength"] == 40 * MiB + 17
+    assert stream_digests(s3.get_object(Bucket=bucket, Key="tc")["Body"]) == (md5, sha, 40 * MiB + 17)
+
+
+def test_s3cmd_multipart(cluster, s3, bucket, tmp_path):
+    path = tmp_path / "s"
+    md5, sha = make_file(path, 23 * MiB)
+    cluster.s3cmd("put", "--multipart-chunk-size-mb=5", str(path), f"s3://{bucket}/s3cmd")
+    h = s3.head_object(Bucket=bucket, Key="s3cmd")
+    assert h["ETag"].endswith('-5"') and h["ContentLength"] == 23 * MiB
+    out = tmp_path / "s.out"
+    cluster.s3cmd("get", f"s3://{bucket}/s3cmd", str(out))
+    assert file_digests(out) == (md5, sha)
+
+
+def test_aws_cp_1gib_multipart(cluster, s3, tmp_path):
+    """1 GiB through `aws s3 cp` (8 MiB parts, parallel), back by parallel ranged GETs."""
+    b = uniq("mp1g")
+    s3.create_bucket(Bucket=b)
+    src = tmp_path / "1GiB"
+    md5, sha = make_file(src, 1024 * MiB)
+    try:
+        cluster.aws("s3", "cp", str(src), f"s3://{b}/big")
+    finally:
+        os.unlink(src)
+    h = s3.head_object(Bucket=b, Key="big")
+    assert h["ContentLength"] == 1024 * MiB and h["ETag"].endswith('-128"')
+    dst = tmp_path / "1GiB.out"
+    try:
+        cluster.aws("s3", "cp", f"s3://{b}/big", str(dst))
+        assert file_digests(dst) == (md5, sha)
+    finally:
+        if dst.exists():
+            os.unlink(dst)
+    s3.delete_object(Bucket=b, Key="big")

@@ -1,0 +1,28 @@
+/*
+ * admin.h (private to tools/admin/): what the onggi-admin command files share.
+ */
+#ifndef ADMIN_H
+#define ADMIN_H
+
+#include "og.h"
+
+#define ADMIN_TIMEOUT_MS 5000
+/* Default garbage-collection grace: longer than any single upload may take (a 5 GiB PUT over a
+ * slow link), plus clock skew between the nodes and the machine running gc. */
+#define GC_DEFAULT_GRACE_S (24u * 3600u)
+
+/* Prints the usage text; returns the usage exit code (2). */
+int admin_usage(void);
+/* Names any error code, the node client's and the ring's included. Never NULL. */
+const char *admin_strerror(int rc);
+/* Prints "onggi-admin: what: error" to stderr; returns exit code 1. */
+int admin_fail(const char *what, int rc);
+
+/* onggi-admin gc [--grace SECONDS] [--dry-run]: mark and sweep (admin_gc.c). Exit code: 0 when
+ * the mark completed and every device was swept, 1 otherwise (nothing is deleted when the mark
+ * is incomplete), 2 on a usage error. */
+int admin_gc(const char *ring_path, int argc, char **argv);
+/* onggi-admin stats [--account A]: logical vs unique vs physical bytes. Exit code as admin_gc. */
+int admin_stats(const char *ring_path, int argc, char **argv);
+
+#endif
