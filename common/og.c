@@ -41,6 +41,7 @@ const char *og_strerror(int rc)
     case -10310: return "node: device poisoned after a write error";
     case -10400: return "gateway: malformed request body framing";
     case -10401: return "gateway: client aborted";
+    case -10420: return "gateway: quota exceeded";
     }
     if (rc < 0 && rc > -4096)
         return strerror(-rc);

@@ -13,8 +13,12 @@
  * below makes new uploads stop sharing chunks with everything stored before. Do not change
  * any of them; a new chunking scheme needs a new version tag in the object's chunk list.
  *
- * Defaults: min 256 KiB / avg 1 MiB / max 4 MiB (mean chunk about 1.15 MiB on random data).
- * Measured on the dev VM (2-core AMD EPYC 2.6 GHz, Debian 12, gcc 12 -O2, one core):
+ * OG_CDC_MIN / _AVG / _MAX below (256 KiB / 1 MiB / 4 MiB, mean chunk about 1.15 MiB on random
+ * data) are this module's reference sizes, used by its tests and measurements only. The gateway
+ * does NOT use them: it chunks object data with GW_CDC_MIN / _AVG / _MAX from gateway/gw_cluster.h,
+ * 8 / 32 / 128 KiB (its --chunk-size sets the average), chosen by the dedup benchmark in
+ * docs/architecture.md ("Deduplication"); those sizes are the ones the on-disk contract above
+ * binds for stored data. Measured on the dev VM (2-core AMD EPYC 2.6 GHz, Debian 12, gcc 12 -O2, one core):
  *
  * Speed of og_cdc_scan(), 256 MiB of random bytes fed in 1 MiB pieces (tests/unit/test_cdc.c,
  * test cdc::throughput_print), min = avg/4, max = 4*avg:
@@ -35,15 +39,14 @@
  *   cdc avg   4 MiB       24       17.6 %         75.7 %
  *   fixed 1, 2, 4 MiB  128..32      0.0 %          0.0 %   (an early insert shifts all blocks)
  *
- * Why 1 MiB and not smaller: a storage node makes every chunk durable with two syncs (volume
- * fdatasync, then the index), and a synced write costs ~0.4 ms fixed here (dd oflag=dsync:
- * 443 MB/s at 256 KiB writes, 902 MB/s at 1 MiB, 1.7 GB/s at 4 MiB), so each halving of the
- * chunk size roughly halves single-stream PUT throughput once that overhead dominates, and
- * multiplies chunk-list metadata. At 1 MiB the stream above still keeps 62 % / 93 % of its
- * bytes deduplicated (fixed blocks: 0 %), and max = 4 MiB equals today's fixed chunk, so the
- * gateway's chunk buffer does not grow. If the nodes gain group commit, 64 KiB / 256 KiB /
- * 1 MiB is the better point (85 % / 98.5 %), but it must be decided before the first dedup
- * data is written (see the contract above).
+ * Why the gateway went below 1 MiB after all: a storage node makes every chunk durable with
+ * two syncs (volume fdatasync, then the index), ~0.4 ms fixed here (dd oflag=dsync: 443 MB/s at
+ * 256 KiB writes, 902 MB/s at 1 MiB, 1.7 GB/s at 4 MiB), which made small chunks slow while
+ * each chunk was its own write. The gateway now sends chunks in batches that a node stores with
+ * one volume sync and one index sync (PUT /<dev>/chunks, up to 4 MiB), so that cost is per
+ * batch, not per chunk, and the table above favours small chunks (avg 32 KiB met the dedup
+ * targets; docs/architecture.md has the numbers). What small chunks still cost: 44 bytes of
+ * object record and one node index entry per chunk.
  */
 #ifndef OG_CDC_H
 #define OG_CDC_H

@@ -5,6 +5,16 @@
  * send the same request to all of its primaries in one node_call_many(), and give each primary
  * that could not be reached (connection failure or 5xx) one chance on the next handoff device in
  * a second round. The caller then counts the answers it accepts against the quorum.
+ *
+ * Reads (records and listings) ask only a quorum of primaries first, a different one in turn, and
+ * the rest only when one of those failed or, for records, lacks the key: with W + R > N any two
+ * primaries overlap every acknowledged write made to primaries, so a read that found the record
+ * on both needs no third answer. That saves a third of the nodes' read work and of the gateway's
+ * round trips on every GET. (A write acknowledged by a handoff is found as before: the missing
+ * answer sends the read to the remaining primaries and their handoffs.)
+ *
+ * A small cache of live records (gw_cluster_rec_get_cached; bucket records) sits in front of the
+ * quorum read for callers that accept a bounded staleness; this handle's own writes drop entries.
  */
 #include "gw_cluster_int.h"
 
@@ -14,9 +24,11 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <unistd.h>
 #include <xxhash.h>
@@ -36,6 +48,30 @@
 #define CL_LIST_SUFFIX_MAX (sizeof("/list/?prefix=&after=&limit=") + CL_TABLE_MAX + 6 * CL_KEY_MAX + 24)
 /* Keep-alive connections pooled per node. */
 #define CL_IDLE_PER_NODE 32
+/* Record cache (gw_cluster_rec_get_cached): direct-mapped slots; a collision only costs a quorum
+ * read. Records and "table\0key" names longer than these limits are not cached. */
+#define CL_RC_SLOTS 256
+#define CL_RC_NAME_MAX 320
+#define CL_RC_REC_MAX 512
+
+typedef struct {
+    uint64_t at_ms; /* og_mono_ms() when read from the cluster; 0 = empty */
+    uint32_t gen;   /* bumped by every invalidation of this slot (see cl_rc_store) */
+    uint16_t name_len, rec_len;
+    char name[CL_RC_NAME_MAX]; /* table, NUL, key */
+    char rec[CL_RC_REC_MAX];   /* the encoded record */
+} cl_rc_slot_t;
+
+typedef struct {
+    pthread_mutex_t mu; /* guards slot[] */
+    cl_rc_slot_t slot[CL_RC_SLOTS];
+} cl_rcache_t;
+
+/* Buffer pool (gw_cluster_buf_get): one size class that holds a 4 MiB batch with its header room
+ * and a read batch's scratch (4 MiB + two partial 128 KiB chunks + 5 bytes a chunk); larger
+ * requests are mapped and unmapped on their own. At most CL_BUF_IDLE buffers stay idle. */
+#define CL_BUF_CLASS ((size_t)(4u << 20) + (512u << 10))
+#define CL_BUF_IDLE 4
 
 
 struct st_gw_cluster_t {
@@ -48,6 +84,11 @@ struct st_gw_cluster_t {
     uint64_t stamp_last;
     uint64_t stamp_rng; /* xorshift64* state, seeded from getrandom() */
     uint32_t cdc_min, cdc_avg, cdc_max; /* content-defined chunk sizes (gw_cluster_set_chunking) */
+    atomic_uint read_turn; /* rotates which primaries a read asks first */
+    cl_rcache_t *rcache;
+    pthread_mutex_t buf_mu; /* guards the two fields below */
+    void *buf_idle[CL_BUF_IDLE];
+    size_t nbuf_idle;
 };
 
 /* The gateway-internal accessor gw_users.c uses to reach its cache. Never NULL. */
@@ -79,9 +120,21 @@ int gw_cluster_open(const char *ring_path, int timeout_ms, gw_cluster_t **out)
         rc = -ENOMEM;
         goto out_free_client;
     }
+    if (!(cl->rcache = calloc(1, sizeof(*cl->rcache)))) {
+        rc = -ENOMEM;
+        goto out_free_cache;
+    }
+    if ((rc = pthread_mutex_init(&cl->rcache->mu, NULL)) != 0) {
+        rc = -rc;
+        goto out_free_rcache;
+    }
+    if ((rc = pthread_mutex_init(&cl->buf_mu, NULL)) != 0) {
+        rc = -rc;
+        goto out_destroy_rcache;
+    }
     if ((rc = pthread_mutex_init(&cl->stamp_mu, NULL)) != 0) {
         rc = -rc;
-        goto out_free_cache;
+        goto out_destroy_buf;
     }
     /* Tiebreaks only need to differ between gateways writing in the same nanosecond; when the
      * kernel has no entropy to give, pid and time still separate processes. */
@@ -92,6 +145,12 @@ int gw_cluster_open(const char *ring_path, int timeout_ms, gw_cluster_t **out)
     *out = cl;
     return 0;
 
+out_destroy_buf:
+    pthread_mutex_destroy(&cl->buf_mu);
+out_destroy_rcache:
+    pthread_mutex_destroy(&cl->rcache->mu);
+out_free_rcache:
+    free(cl->rcache);
 out_free_cache:
     gw_users_cache_free(cl->users_cache);
 out_free_client:
@@ -108,6 +167,11 @@ void gw_cluster_close(gw_cluster_t *cl)
     if (!cl)
         return;
     pthread_mutex_destroy(&cl->stamp_mu);
+    for (size_t i = 0; i < cl->nbuf_idle; i++)
+        munmap(cl->buf_idle[i], CL_BUF_CLASS);
+    pthread_mutex_destroy(&cl->buf_mu);
+    pthread_mutex_destroy(&cl->rcache->mu);
+    free(cl->rcache);
     gw_users_cache_free(cl->users_cache);
     node_client_free(cl->client);
     ring_free(cl->ring);
@@ -125,6 +189,39 @@ int gw_cluster_set_chunking(gw_cluster_t *cl, uint32_t avg)
 void gw_cluster_chunking(const gw_cluster_t *cl, uint32_t *min, uint32_t *avg, uint32_t *max)
 {
     *min = cl->cdc_min, *avg = cl->cdc_avg, *max = cl->cdc_max;
+}
+
+void *gw_cluster_buf_get(gw_cluster_t *cl, size_t len)
+{
+    void *p = NULL;
+    if (len <= CL_BUF_CLASS) {
+        pthread_mutex_lock(&cl->buf_mu);
+        if (cl->nbuf_idle)
+            p = cl->buf_idle[--cl->nbuf_idle];
+        pthread_mutex_unlock(&cl->buf_mu);
+        if (p)
+            return p;
+        len = CL_BUF_CLASS;
+    }
+    p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+void gw_cluster_buf_put(gw_cluster_t *cl, void *p, size_t len)
+{
+    if (!p)
+        return;
+    if (len <= CL_BUF_CLASS) {
+        len = CL_BUF_CLASS;
+        pthread_mutex_lock(&cl->buf_mu);
+        if (cl->nbuf_idle < CL_BUF_IDLE) {
+            cl->buf_idle[cl->nbuf_idle++] = p;
+            p = NULL;
+        }
+        pthread_mutex_unlock(&cl->buf_mu);
+    }
+    if (p)
+        munmap(p, len);
 }
 
 void gw_cluster_stamp(gw_cluster_t *cl, uint64_t *ts, uint64_t *tiebreak)
@@ -191,13 +288,21 @@ static void cl_op_path(cl_op_t *op, size_t i, size_t pathidx)
 }
 
 /* Prepares the request `tmpl` (method, headers, body, response buffer) for every primary of the
- * placement key. 0 or -ENOMEM; release with cl_op_end either way. */
+ * placement key. With `rotate`, the primaries' order is rotated by a turn counter, so reads that
+ * ask the first few slots spread over all of them. 0 or -ENOMEM; release with cl_op_end either way. */
 static int cl_op_begin(gw_cluster_t *cl, cl_op_t *op, const void *pkey, size_t pklen, const char *suffix,
-                       size_t suffix_len, const node_call_t *tmpl)
+                       size_t suffix_len, const node_call_t *tmpl, int rotate)
 {
     op->cl = cl;
     op->part = ring_part(cl->ring, pkey, pklen);
     op->n = ring_primaries(cl->ring, op->part, op->dev, RING_MAX_REPLICAS);
+    if (rotate && op->n > 1) {
+        const ring_dev_t *d[RING_MAX_REPLICAS];
+        size_t r = atomic_fetch_add_explicit(&cl->read_turn, 1, memory_order_relaxed) % op->n;
+        for (size_t i = 0; i < op->n; i++)
+            d[i] = op->dev[(i + r) % op->n];
+        memcpy(op->dev, d, op->n * sizeof(d[0]));
+    }
     op->handoff_next = 0;
     op->tmpl = *tmpl;
     op->suffix = suffix;
@@ -234,15 +339,17 @@ static const ring_dev_t *cl_op_next_handoff(cl_op_t *op)
     return NULL;
 }
 
-/* Sends to every primary, then once more to a handoff for each unreachable primary. The outcome
- * of slot i is in op->call[i] (the handoff's, when one was asked). */
-static void cl_op_run(cl_op_t *op)
+/* Sends to the primaries of slots [from, n) (the ones before were asked already), then once more
+ * to a handoff for each unreachable primary of any slot. The outcome of slot i is in op->call[i]
+ * (the handoff's, when one was asked). */
+static void cl_op_run_from(cl_op_t *op, size_t from)
 {
     node_call_t retry[RING_MAX_REPLICAS];
     const ring_dev_t *hdev[RING_MAX_REPLICAS];
     size_t slot[RING_MAX_REPLICAS], nretry = 0;
 
-    node_call_many(op->cl->client, op->call, op->n);
+    if (from < op->n)
+        node_call_many(op->cl->client, op->call + from, op->n - from);
     /* Choose every handoff before replacing any primary: the choice skips nodes found down in
      * this round, which needs the primaries' outcomes intact. */
     for (size_t i = 0; i < op->n; i++) {
@@ -265,6 +372,24 @@ static void cl_op_run(cl_op_t *op)
     node_call_many(op->cl->client, retry, nretry);
     for (size_t k = 0; k < nretry; k++)
         op->call[slot[k]] = retry[k];
+}
+
+/* Sends to every primary (and handoffs for unreachable ones): writes. */
+static void cl_op_run(cl_op_t *op)
+{
+    cl_op_run_from(op, 0);
+}
+
+/* Read in two steps: the first quorum slots, then (cl_op_run_from) the rest only when `enough` says
+ * the first answers do not settle the read. Slots never asked keep rc 0 and status 0. */
+static void cl_op_run_read(cl_op_t *op, int (*enough)(const node_call_t *c))
+{
+    size_t q = op->cl->quorum < op->n ? op->cl->quorum : op->n, ok = 0;
+    node_call_many(op->cl->client, op->call, q);
+    for (size_t i = 0; i < q; i++)
+        ok += enough(&op->call[i]);
+    if (ok < q || q < op->cl->quorum)
+        cl_op_run_from(op, q);
 }
 
 /* Frees response bodies still held by the calls and the paths. */
@@ -327,7 +452,7 @@ int gw_cluster_chunk_put(gw_cluster_t *cl, const uint8_t id[32], const void *dat
     cl_xxh3_hex(XXH3_64bits(data, len), xx);
     og_header_t hdr = {OG_STR_LIT("X-Onggi-Xxh3"), {xx, 16}};
     node_call_t tmpl = {.method = "PUT", .headers = &hdr, .num_headers = 1, .body = data, .body_len = len};
-    if ((rc = cl_op_begin(cl, &op, id, 32, suffix, 7 + 64, &tmpl)) != 0)
+    if ((rc = cl_op_begin(cl, &op, id, 32, suffix, 7 + 64, &tmpl, 0)) != 0)
         goto out_end;
     cl_op_run(&op);
     rc = cl_count_stored(&op) >= cl->quorum ? 0 : OG_EQUORUM;
@@ -556,7 +681,8 @@ out_free:
     return rc;
 }
 
-int gw_cluster_chunk_get_many(gw_cluster_t *cl, const gw_chunk_read_t *rd, size_t n)
+int gw_cluster_chunk_get_many(gw_cluster_t *cl, const gw_chunk_read_t *rd, size_t n, char *scratch,
+                              size_t scratch_cap)
 {
     cl_groups_t gs = {0};
     const uint8_t **ids = malloc((n ? n : 1) * sizeof(*ids));
@@ -596,7 +722,7 @@ int gw_cluster_chunk_get_many(gw_cluster_t *cl, const gw_chunk_read_t *rd, size_
         first_err = -ENOMEM;
         goto out_free;
     }
-    size_t m = 0;
+    size_t m = 0, sused = 0;
     for (size_t j = 0; j < gs.n; j++) {
         if (gs.g[j].k == 0)
             continue;
@@ -606,8 +732,13 @@ int gw_cluster_chunk_get_many(gw_cluster_t *cl, const gw_chunk_read_t *rd, size_
             memcpy(b + q * 32, ids[gs.g[j].idx[q]], 32);
             want += 5 + rd[gs.g[j].idx[q]].chunk_len;
         }
+        char *into = NULL;
+        if (scratch && scratch_cap - sused >= want) {
+            into = scratch + sused;
+            sused += want;
+        }
         calls[m] = (node_call_t){.addr = gs.g[j].dev->addr, .method = "POST", .path = gs.g[j].path, .body = b,
-                                 .body_len = gs.g[j].k * 32, .resp_cap = want};
+                                 .body_len = gs.g[j].k * 32, .resp_buf = into, .resp_cap = want};
         gs.g[m] = gs.g[j]; /* keep groups and calls aligned */
         m++;
     }
@@ -640,7 +771,7 @@ int gw_cluster_chunk_get_many(gw_cluster_t *cl, const gw_chunk_read_t *rd, size_
     }
 out_free:
     for (size_t j = 0; calls && j < gs.n; j++)
-        free(calls[j].resp_body);
+        cl_call_release(&calls[j]);
     free(bodies);
     free(calls);
     cl_groups_free(&gs);
@@ -707,6 +838,88 @@ out_free:
     return rc;
 }
 
+/* ---- record cache ---- */
+
+/* The slot of table/key and its name ("table\0key") in name; 0 when the name is too long to cache. */
+static size_t cl_rc_name(const char *table, og_str_t key, char name[CL_RC_NAME_MAX], size_t *slot)
+{
+    size_t tl = strlen(table);
+    if (tl + 1 + key.len > CL_RC_NAME_MAX)
+        return 0;
+    memcpy(name, table, tl + 1);
+    memcpy(name + tl + 1, key.base, key.len);
+    *slot = (size_t)(XXH3_64bits(name, tl + 1 + key.len) % CL_RC_SLOTS);
+    return tl + 1 + key.len;
+}
+
+/* Drops a cached copy of table/key and bumps its slot's generation, so a read that began before
+ * this point cannot store what it read (it may predate the write that called this). */
+static void cl_rc_forget(gw_cluster_t *cl, const char *table, og_str_t key)
+{
+    char name[CL_RC_NAME_MAX];
+    size_t slot, nl = cl_rc_name(table, key, name, &slot);
+    if (nl == 0)
+        return;
+    cl_rcache_t *c = cl->rcache;
+    pthread_mutex_lock(&c->mu);
+    cl_rc_slot_t *e = &c->slot[slot];
+    e->gen++;
+    if (e->name_len == nl && memcmp(e->name, name, nl) == 0)
+        e->at_ms = 0;
+    pthread_mutex_unlock(&c->mu);
+}
+
+int gw_cluster_rec_get_cached(gw_cluster_t *cl, const char *table, og_str_t key, uint32_t max_age_ms, og_rec_t *rec,
+                              char **buf)
+{
+    char name[CL_RC_NAME_MAX];
+    size_t slot, nl = cl_rc_name(table, key, name, &slot);
+    cl_rcache_t *c = cl->rcache;
+    uint32_t gen = 0;
+    char *copy = NULL;
+    size_t len = 0;
+    int rc;
+
+    if (nl == 0)
+        return gw_cluster_rec_get(cl, table, key, rec, buf);
+    pthread_mutex_lock(&c->mu);
+    cl_rc_slot_t *e = &c->slot[slot];
+    uint64_t now = og_mono_ms();
+    if (e->at_ms && now - e->at_ms < max_age_ms && e->name_len == nl && memcmp(e->name, name, nl) == 0) {
+        len = e->rec_len;
+        if ((copy = malloc(len)) != NULL)
+            memcpy(copy, e->rec, len);
+    }
+    gen = e->gen;
+    pthread_mutex_unlock(&c->mu);
+    if (copy) {
+        if (og_rec_decode(copy, len, rec) == 0) {
+            *buf = copy;
+            return 0;
+        }
+        free(copy); /* cannot happen: only decodable records are stored */
+    }
+
+    if ((rc = gw_cluster_rec_get(cl, table, key, rec, buf)) != 0 || (rec->flags & OG_REC_TOMBSTONE))
+        return rc;
+    len = og_rec_encoded_len(rec);
+    if (len > CL_RC_REC_MAX)
+        return 0;
+    /* rec's slices point into *buf, which holds exactly the encoded record the node sent. */
+    pthread_mutex_lock(&c->mu);
+    if (e->gen == gen) {
+        e->at_ms = og_mono_ms();
+        e->name_len = (uint16_t)nl;
+        e->rec_len = (uint16_t)len;
+        memcpy(e->name, name, nl);
+        og_rec_encode(rec, e->rec, sizeof(e->rec));
+    }
+    pthread_mutex_unlock(&c->mu);
+    return 0;
+}
+
+/* ---- records ---- */
+
 int gw_cluster_rec_put(gw_cluster_t *cl, const char *table, og_str_t key, const og_rec_t *rec)
 {
     char suffix[CL_REC_SUFFIX_MAX], small[2048], *body = small;
@@ -729,16 +942,25 @@ int gw_cluster_rec_put(gw_cluster_t *cl, const char *table, og_str_t key, const 
     if ((rc = og_rec_encode(rec, body, blen)) < 0)
         goto out_free_body;
     node_call_t tmpl = {.method = "PUT", .body = body, .body_len = blen};
-    if ((rc = cl_op_begin(cl, &op, table, strlen(table), suffix, slen, &tmpl)) != 0)
+    if ((rc = cl_op_begin(cl, &op, table, strlen(table), suffix, slen, &tmpl, 0)) != 0)
         goto out_free_body;
     cl_op_run(&op);
     rc = cl_count_stored(&op) >= cl->quorum ? 0 : OG_EQUORUM;
+    /* After the write, whatever its outcome (a failed quorum may still have landed somewhere): a
+     * cached copy must not outlive this gateway's own change. */
+    cl_rc_forget(cl, table, key);
 out_free_body:
     if (body != small)
         free(body);
 out_end:
     cl_op_end(&op);
     return (int)rc;
+}
+
+/* A record read that settles its slot: the replica has the key. */
+static int cl_has_record(const node_call_t *c)
+{
+    return c->rc == 0 && c->status == 200;
 }
 
 /* Writes the newest record back to the replicas in stale[] that answered with an older version or
@@ -771,9 +993,9 @@ int gw_cluster_rec_get(gw_cluster_t *cl, const char *table, og_str_t key, og_rec
     if ((rc = cl_rec_suffix(table, key, suffix)) < 0)
         goto out_end;
     node_call_t tmpl = {.method = "GET", .resp_cap = OG_REC_MAX_LEN};
-    if ((rc = cl_op_begin(cl, &op, table, strlen(table), suffix, (size_t)rc, &tmpl)) != 0)
+    if ((rc = cl_op_begin(cl, &op, table, strlen(table), suffix, (size_t)rc, &tmpl, 1)) != 0)
         goto out_end;
-    cl_op_run(&op);
+    cl_op_run_read(&op, cl_has_record);
     for (size_t i = 0; i < op.n; i++) {
         const node_call_t *c = &op.call[i];
         state[i] = 0;
@@ -957,6 +1179,13 @@ static int cl_list_merge(cl_list_src_t *src, size_t nsrc, size_t limit, cl_list_
     return 0;
 }
 
+/* A listing answer that counts toward the quorum (parsed later; a malformed one widens nothing, as
+ * before: it simply does not count). */
+static int cl_list_answered(const node_call_t *c)
+{
+    return c->rc == 0 && c->status == 200;
+}
+
 int gw_cluster_list(gw_cluster_t *cl, const char *table, og_str_t prefix, og_str_t after, size_t limit, gw_list_t *out)
 {
     char suffix[CL_LIST_SUFFIX_MAX];
@@ -976,9 +1205,9 @@ int gw_cluster_list(gw_cluster_t *cl, const char *table, og_str_t prefix, og_str
     if ((rc = cl_list_suffix(table, prefix, after, limit, suffix)) < 0)
         goto out_end;
     node_call_t tmpl = {.method = "GET"};
-    if ((rc = cl_op_begin(cl, &op, table, strlen(table), suffix, (size_t)rc, &tmpl)) != 0)
+    if ((rc = cl_op_begin(cl, &op, table, strlen(table), suffix, (size_t)rc, &tmpl, 1)) != 0)
         goto out_end;
-    cl_op_run(&op);
+    cl_op_run_read(&op, cl_list_answered);
     for (size_t i = 0; i < op.n; i++) {
         node_call_t *c = &op.call[i];
         if (c->rc != 0 || c->status != 200)

@@ -74,12 +74,20 @@ typedef struct {
     void *buf; /* len bytes */
 } gw_chunk_read_t;
 
+/* Scratch bytes that let gw_cluster_chunk_get_many take the nodes' answers for n chunks of
+ * chunk_bytes in total (whole chunks: a ranged read still fetches its whole chunk) without
+ * allocating. */
+#define GW_READ_SCRATCH(n, chunk_bytes) ((chunk_bytes) + 5 * (size_t)(n))
+
 /* Reads n chunks (or parts) with one POST /<dev>/read per node, in parallel, consecutive chunks
  * from different replicas; whole chunks come back and are verified (xxh3) before the wanted range
  * is copied out. A chunk that did not come back good is read alone with gw_cluster_chunk_get (all
- * replicas). 0 when every read succeeded, else the error of the first one that failed (as
- * gw_cluster_chunk_get). */
-int gw_cluster_chunk_get_many(gw_cluster_t *cl, const gw_chunk_read_t *rd, size_t n);
+ * replicas). The nodes' answers go to scratch (scratch_cap bytes, the caller's, reused across calls
+ * so a long read does not churn the allocator; GW_READ_SCRATCH says how much is enough) and are
+ * malloc'd when scratch is NULL or too small. 0 when every read succeeded, else the error of the
+ * first one that failed (as gw_cluster_chunk_get). */
+int gw_cluster_chunk_get_many(gw_cluster_t *cl, const gw_chunk_read_t *rd, size_t n, char *scratch,
+                              size_t scratch_cap);
 
 /* Refreshes the reference time of n chunks (ids back to back, 32 bytes each) on their replicas, so
  * a garbage-collection sweep running now cannot delete them: a writer that references existing
@@ -91,8 +99,20 @@ int gw_cluster_chunk_touch(gw_cluster_t *cl, const uint8_t *ids, size_t n);
 int gw_cluster_rec_put(gw_cluster_t *cl, const char *table, og_str_t key, const og_rec_t *rec);
 /* Reads the newest version of a record from a read quorum. 0 with *rec and *buf (the caller
  * frees *buf; rec's slices point into it, tombstones included), OG_ENOTFOUND when no replica
- * has ever seen the key, OG_EQUORUM when too few replicas answered. */
+ * has ever seen the key, OG_EQUORUM when too few replicas answered. A quorum of primaries (in
+ * turn, to spread the load) is asked first; the other primaries, and handoffs for unreachable
+ * ones, only when one of those failed or lacks the key, so a hit costs a quorum of node reads. */
 int gw_cluster_rec_get(gw_cluster_t *cl, const char *table, og_str_t key, og_rec_t *rec, char **buf);
+
+/* Like gw_cluster_rec_get, for small records that are read on every request and rarely written
+ * (bucket records): a live record this handle read within the last max_age_ms may be answered from
+ * its cache instead of a quorum read. So a change made through ANOTHER gateway can take up to
+ * max_age_ms to be seen here, while gw_cluster_rec_put of the same table/key through this handle
+ * drops the entry at once (this gateway always sees its own writes). Only live records up to a few
+ * hundred bytes are cached: tombstones, misses and errors always come from the cluster. Same
+ * results and ownership as gw_cluster_rec_get (*buf is a fresh copy the caller frees). */
+int gw_cluster_rec_get_cached(gw_cluster_t *cl, const char *table, og_str_t key, uint32_t max_age_ms, og_rec_t *rec,
+                              char **buf);
 
 /* One listing entry: key plus the record with an empty detail. */
 typedef struct {
@@ -109,7 +129,8 @@ typedef struct {
 } gw_list_t;
 
 /* Lists live records of `table` whose key starts with prefix and sorts after `after` (empty =
- * from the start), merging a read quorum of replicas. Up to `limit` raw keys are considered per
+ * from the start), merging a read quorum of replicas (asked first; the others only when one of
+ * those failed). Up to `limit` raw keys are considered per
  * call (tombstones count toward it, so n may be < limit while truncated is set). 0 or OG_EQUORUM. */
 int gw_cluster_list(gw_cluster_t *cl, const char *table, og_str_t prefix, og_str_t after, size_t limit,
                     gw_list_t *out);
@@ -118,6 +139,14 @@ void gw_list_free(gw_list_t *l);
 /* Where a chunk lives: for each device of the ring that holds it (HEAD), its address and
  * name. For inspection tools and tests. Returns the count found, or an error. */
 int gw_cluster_chunk_locate(gw_cluster_t *cl, const uint8_t id[32], char (*addrs)[96], size_t cap);
+
+/* Data-path buffers (object batch, read and scratch buffers) of len bytes, from a small pool of
+ * mapped buffers this handle keeps: a freed buffer goes back to the pool (at most a few stay idle,
+ * the rest are unmapped), so a busy gateway neither page-faults a fresh mapping per request nor
+ * lets malloc's arenas keep every large block it ever freed. NULL on failure. Give the buffer back
+ * with gw_cluster_buf_put and the same len. Thread-safe. */
+void *gw_cluster_buf_get(gw_cluster_t *cl, size_t len);
+void gw_cluster_buf_put(gw_cluster_t *cl, void *p, size_t len);
 
 /* A fresh (ts, tiebreak) for a write: ts is wall-clock ns, made strictly increasing within
  * this process; tiebreak is random. */

@@ -51,7 +51,9 @@ static unsigned char *wr_str(unsigned char *p, og_str_t s, int lenbytes)
 
 int gw_meta_encode(const gw_meta_t *m, char **summary, size_t *slen, char **detail, size_t *dlen)
 {
-    size_t sl = 1 + 8 + 16 + 4 + 8 + 2 + m->content_type.len + 2 + m->owner.len + (m->delete_at ? 8 : 0);
+    int version = m->flags ? 3 : m->delete_at ? 2 : 1;
+    size_t sl = 1 + 8 + 16 + 4 + 8 + 2 + m->content_type.len + 2 + m->owner.len + (version >= 2 ? 8 : 0) +
+                (version == 3 ? 1 + 8 + 16 : 0);
     size_t dl = 2 + 4 + m->num_chunks * (32 + 4 + 8) + 4 + m->inline_data.len;
     unsigned char *s = NULL, *d = NULL, *p;
 
@@ -69,15 +71,20 @@ int gw_meta_encode(const gw_meta_t *m, char **summary, size_t *slen, char **deta
         return -ENOMEM;
     }
     p = s;
-    *p++ = m->delete_at ? 2 : 1;
+    *p++ = (unsigned char)version;
     p = wr_uint(p, m->size, 8);
     memcpy(p, m->md5, 16);
     p = wr_uint(p + 16, m->parts, 4);
     p = wr_uint(p, m->mtime_ns, 8);
     p = wr_str(p, m->content_type, 2);
     p = wr_str(p, m->owner, 2);
-    if (m->delete_at)
-        wr_uint(p, m->delete_at, 8);
+    if (version >= 2)
+        p = wr_uint(p, m->delete_at, 8);
+    if (version == 3) {
+        *p++ = m->flags;
+        p = wr_uint(p, m->slo_size, 8);
+        memcpy(p, m->slo_etag, 16);
+    }
 
     p = wr_uint(d, m->num_headers, 2);
     for (size_t i = 0; i < m->num_headers; i++) {
@@ -144,7 +151,7 @@ int gw_meta_decode(const og_rec_t *rec, gw_meta_t *m)
               0};
     memset(m, 0, sizeof(*m));
     uint64_t version = rd_uint(&r, 1);
-    if (version != 1 && version != 2)
+    if (version < 1 || version > 3)
         return OG_EPROTO;
     m->size = rd_uint(&r, 8);
     og_str_t md5 = rd_bytes(&r, 16);
@@ -154,8 +161,15 @@ int gw_meta_decode(const og_rec_t *rec, gw_meta_t *m)
     m->mtime_ns = rd_uint(&r, 8);
     m->content_type = rd_bytes(&r, rd_uint(&r, 2));
     m->owner = rd_bytes(&r, rd_uint(&r, 2));
-    if (version == 2)
+    if (version >= 2)
         m->delete_at = rd_uint(&r, 8);
+    if (version == 3) {
+        m->flags = (uint8_t)rd_uint(&r, 1);
+        m->slo_size = rd_uint(&r, 8);
+        og_str_t se = rd_bytes(&r, 16);
+        if (!r.bad)
+            memcpy(m->slo_etag, se.base, 16);
+    }
     if (r.bad || r.p != r.end)
         return OG_EPROTO;
     if (rec->detail.len == 0)

@@ -6,6 +6,9 @@
  *            u16 len + content type | u16 len + owner account
  *            version 2 appends: u64 delete_at (Unix seconds; written only when non-zero, so
  *            every object without an expiry keeps the version 1 bytes)
+ *            version 3 appends to version 2 (delete_at then always present, maybe 0):
+ *            u8 flags (GW_META_SLO) | u64 slo_size | u8 slo_etag[16]; written only for a Swift
+ *            static large object manifest, so every other object keeps its version 1/2 bytes
  *   detail:  u16 nheaders, each (u16 len name, u16 len value)   -- stored response headers
  *            u32 nchunks, each (u8 id[32], u32 len, u64 xxh3)   -- chunk references, in order
  *            u32 len + inline data                              -- small objects, no chunks
@@ -21,6 +24,9 @@
 #include "og_rec.h"
 
 #define GW_INLINE_MAX 8192
+
+/* gw_meta_t.flags */
+#define GW_META_SLO 0x01u
 
 typedef struct {
     uint8_t id[32]; /* SHA-256 of the chunk's bytes */
@@ -38,6 +44,13 @@ typedef struct {
     og_str_t owner;
     uint64_t delete_at; /* Swift X-Delete-At, Unix seconds; 0 = never. In the summary so that
                            listings can hide expired objects without reading details. */
+    /* Swift static large object (gw_swift_slo.c): the object's own bytes are the manifest JSON;
+       flags has GW_META_SLO, slo_size is the sum of the segments' bytes and slo_etag the MD5 of
+       their ETags (Swift's SLO ETag). In the summary so that listings show both without
+       reading the manifest. All zero for every other object. */
+    uint8_t flags;
+    uint64_t slo_size;
+    uint8_t slo_etag[16];
     /* detail (zero/empty when decoded from a listing entry) */
     const og_header_t *headers; size_t num_headers; /* x-amz-meta-*, cache-control, content-disposition,
                                                        content-encoding, content-language, expires */

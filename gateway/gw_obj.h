@@ -33,7 +33,7 @@ typedef struct {
 /* Whole-body digests the caller may ask for (bit flags). */
 enum {
     GW_OBJ_SHA256 = 1u << 0 /* SHA-256 of the body (x-amz-content-sha256) */
-    /* the large-object issue adds CRC32, CRC32C, CRC64NVME, SHA1 here */
+    /* x-amz-checksum-* (CRC32, SHA-1 ...) are computed by the body source (gw_body.h), not here */
 };
 
 typedef struct {
@@ -54,8 +54,9 @@ typedef struct {
 
 /* Streams src into chunks stored at a write quorum. 0 and *out filled (release with
  * gw_obj_data_free), or: the source's own negative code, OG_ETOOBIG, OG_EPROTO (length differs
- * from expect_size), OG_EQUORUM (a chunk could not be stored), -ENOMEM. Memory: one chunk buffer
- * (the chunker's maximum chunk size) plus the read piece, whatever the body size. */
+ * from expect_size), OG_EQUORUM (a chunk could not be stored), -ENOMEM. Memory: one batch buffer
+ * of 4 MiB (at least twice the chunker's maximum chunk size; expect_size + 1 for a smaller body)
+ * that the body is read into and the chunks are sent from, whatever the body size. */
 int gw_obj_write(gw_cluster_t *cl, const gw_obj_put_opts_t *opts, gw_obj_src_t src, gw_obj_data_t *out);
 void gw_obj_data_free(gw_obj_data_t *d);
 

@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "gw_s3.h"
+#include "gw_swift.h"
 
 #define S3_KEY_MAX 1024
 
@@ -323,9 +324,11 @@ static void route(gw_s3_req_t *r)
             gw_s3_error(r, 405, "MethodNotAllowed", NULL, NULL);
     } else if (post && has_param(r, "uploads")) {
         gw_s3_create_multipart(r);
-    } else if (has_param(r, "partNumber") || has_param(r, "uploads")) {
-        /* GET/HEAD ?partNumber needs gw_s3_part_range wired into gw_s3_get_object */
-        gw_s3_error(r, 501, "NotImplemented", "This ?partNumber / ?uploads request is not implemented.", NULL);
+    } else if (has_param(r, "uploads")) {
+        gw_s3_error(r, 405, "MethodNotAllowed", "Only POST starts a multipart upload.", NULL);
+    } else if (has_param(r, "partNumber") && !get && !head) {
+        /* a part is written only into an upload; GET/HEAD ?partNumber read one (gw_s3_get_object) */
+        gw_s3_error(r, 400, "InvalidRequest", "A partNumber without an uploadId is only valid on GET and HEAD.", NULL);
     } else {
         if (put && gw_req_header(r->http, "x-amz-copy-source").base != NULL)
             gw_s3_copy_object(r);
@@ -338,6 +341,25 @@ static void route(gw_s3_req_t *r)
         else
             gw_s3_error(r, 405, "MethodNotAllowed", NULL, NULL);
     }
+}
+
+int gw_s3_quota_check(gw_s3_req_t *r, uint64_t add_bytes)
+{
+    int rc = gw_quota_check(r->gw->cluster, r->bucket, r->user.account, add_bytes, 1);
+    switch (rc) {
+    case 0:
+        return 0;
+    case GW_EQUOTA:
+        gw_s3_error(r, 403, "QuotaExceeded", "The write would exceed a quota of the bucket or account.", NULL);
+        break;
+    case OG_ENOTFOUND:
+        gw_s3_error(r, 404, "NoSuchBucket", NULL, NULL);
+        break;
+    default:
+        gw_s3_error_rc(r, rc == OG_EPROTO ? OG_ECORRUPT : rc);
+        break;
+    }
+    return -1;
 }
 
 /* One line per request on stderr: every request with --access-log, else only server errors. */

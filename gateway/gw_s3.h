@@ -21,7 +21,6 @@ typedef struct {
     gw_cluster_t *cluster;
     const char *domain;   /* virtual-host domain ("s3.example.com") or NULL */
     const char *region;   /* "us-east-1" */
-    size_t chunk_size;    /* fixed chunk size for object data */
     int access_log;       /* log every request (else only 5xx answers) */
 } gw_ctx_t;
 
@@ -83,6 +82,19 @@ void gw_fmt_http_date(uint64_t ns, char out[32]);
 int gw_bucket_lookup(gw_ctx_t *gw, const char *bucket, char *owner, size_t cap, uint64_t *created_ns);
 /* Decodes a bucket record's summary (from a listing of table "buckets"). 0 or OG_EPROTO. */
 int gw_bucket_decode(const og_rec_t *rec, char *owner, size_t cap, uint64_t *created_ns);
+
+/* (gw_s3.c) May a write of add_bytes (one object, new or overwritten) go into r's bucket?
+ * gw_quota_check (gw_swift.h) against the Swift container and account quotas, which S3 writes
+ * obey too. 0, or -1 with the error answered: 403 QuotaExceeded, 404 NoSuchBucket (deleted
+ * meanwhile), 503 ... Call it before reading a body of known size, and with the final size
+ * before committing one whose size was not known in advance. */
+int gw_s3_quota_check(gw_s3_req_t *r, uint64_t add_bytes);
+/* (gw_s3_multi.c) Refreshes the reference time of every chunk m lists on a quorum of its
+ * replicas, so that a garbage-collection sweep already under way cannot delete them: anything
+ * that commits a record referencing existing chunks without writing them (CopyObject,
+ * UploadPartCopy) calls this first (docs/architecture.md, "Garbage collection"). 0, OG_EQUORUM
+ * (do not commit) or -ENOMEM. */
+int gw_s3_touch_chunks(gw_s3_req_t *r, const gw_meta_t *m);
 
 /* ---- handlers (one per S3 operation) ---- */
 /* gw_s3_object.c / gw_s3_bucket.c */

@@ -12,6 +12,22 @@
  *
  * gw_s3_handle has already checked, before any of these but CreateBucket run, that the bucket
  * exists and belongs to the caller (NoSuchBucket / AccessDenied otherwise).
+ *
+ * Bucket records are read on every request (owner check, Swift container ACLs and quotas), so
+ * gw_bucket_lookup and gw_bucket_get answer from the cluster handle's record cache when this
+ * gateway read the live record less than BUCKET_CACHE_MS ago (gw_cluster_rec_get_cached). Without
+ * it a 4 KiB GET cost two quorum reads instead of one. What that allows, and why it is acceptable:
+ *  - this gateway's own CreateBucket / DeleteBucket / container writes drop the entry at once, so
+ *    it always sees its own changes;
+ *  - a bucket deleted through ANOTHER gateway may still accept requests here for up to
+ *    BUCKET_CACHE_MS (a PUT then lands in a deleted bucket and stays invisible, exactly as with a
+ *    PUT racing the delete, see gw_s3_delete_bucket); an owner or ACL change made elsewhere takes
+ *    as long to apply here. AWS documents bucket operations as eventually consistent ("a deleted
+ *    bucket might still appear ... for a short time"), and Swift proxies cache container info for
+ *    60 s by default;
+ *  - only live records are cached: a bucket created elsewhere is visible here at once, and a
+ *    NoSuchBucket is never served from memory. CreateBucket reads without the cache, so it never
+ *    mistakes a bucket deleted elsewhere for an existing one.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -29,6 +45,8 @@
 #define CREATE_BODY_MAX (64u << 10)
 /* Raw keys examined per listing call while looking for one live object. */
 #define EMPTY_CHECK_BATCH 256
+/* How long a live bucket record read by this gateway may be reused (see the note at the top). */
+#define BUCKET_CACHE_MS 1000
 
 static int bucket_encode(const char *owner, uint64_t created_ns, char *out, size_t cap, size_t *len)
 {
@@ -90,7 +108,7 @@ int gw_bucket_get(gw_cluster_t *cl, const char *bucket, gw_bucket_t *out)
 {
     og_rec_t rec;
     char *buf = NULL;
-    int rc = gw_cluster_rec_get(cl, "buckets", og_str(bucket), &rec, &buf);
+    int rc = gw_cluster_rec_get_cached(cl, "buckets", og_str(bucket), BUCKET_CACHE_MS, &rec, &buf);
     memset(out, 0, sizeof(*out));
     if (rc != 0)
         return rc;
@@ -134,11 +152,14 @@ void gw_bucket_free(gw_bucket_t *b)
     b->meta = NULL, b->num_meta = 0, b->_buf = NULL;
 }
 
-int gw_bucket_lookup(gw_ctx_t *gw, const char *bucket, char *owner, size_t cap, uint64_t *created_ns)
+/* gw_bucket_lookup, from the cache (max_age_ms > 0) or always from the cluster (0). */
+static int bucket_lookup(gw_ctx_t *gw, const char *bucket, uint32_t max_age_ms, char *owner, size_t cap,
+                         uint64_t *created_ns)
 {
     og_rec_t rec;
     char *buf = NULL;
-    int rc = gw_cluster_rec_get(gw->cluster, "buckets", og_str(bucket), &rec, &buf);
+    int rc = max_age_ms ? gw_cluster_rec_get_cached(gw->cluster, "buckets", og_str(bucket), max_age_ms, &rec, &buf)
+                        : gw_cluster_rec_get(gw->cluster, "buckets", og_str(bucket), &rec, &buf);
     if (rc != 0)
         return rc;
     if (rec.flags & OG_REC_TOMBSTONE)
@@ -147,6 +168,11 @@ int gw_bucket_lookup(gw_ctx_t *gw, const char *bucket, char *owner, size_t cap, 
         rc = gw_bucket_decode(&rec, owner, cap, created_ns);
     free(buf);
     return rc;
+}
+
+int gw_bucket_lookup(gw_ctx_t *gw, const char *bucket, char *owner, size_t cap, uint64_t *created_ns)
+{
+    return bucket_lookup(gw, bucket, BUCKET_CACHE_MS, owner, cap, created_ns);
 }
 
 /* S3 naming rules (general purpose buckets): 3-63 characters of lowercase letters, digits, '.'
@@ -292,7 +318,7 @@ void gw_s3_create_bucket(gw_s3_req_t *r)
         goto out_free_body;
     }
 
-    rc = gw_bucket_lookup(r->gw, r->bucket, owner, sizeof(owner), NULL);
+    rc = bucket_lookup(r->gw, r->bucket, 0, owner, sizeof(owner), NULL);
     if (rc == 0) {
         if (strcmp(owner, r->user.account) != 0) {
             gw_s3_error(r, 409, "BucketAlreadyExists", NULL, NULL);

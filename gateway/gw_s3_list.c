@@ -150,16 +150,33 @@ static int parse_max_keys(og_str_t v, size_t *out)
     return 0;
 }
 
-/* gw_s3_source_t over one bucket's record table. */
+/* gw_s3_source_t over one bucket's record table, without the objects past their Swift
+ * X-Delete-At at now_s (as Swift listings; the expiry is in the summary, so no extra read). */
 typedef struct {
     gw_cluster_t *cluster;
     const char *table;
+    uint64_t now_s;
 } table_source_t;
 
 static int table_fetch(void *ctx, og_str_t prefix, og_str_t after, size_t limit, gw_list_t *out)
 {
     table_source_t *t = ctx;
-    return gw_cluster_list(t->cluster, t->table, prefix, after, limit, out);
+    size_t k = 0;
+    int rc = gw_cluster_list(t->cluster, t->table, prefix, after, limit, out);
+    if (rc != 0)
+        return rc;
+    /* Compacting in place is safe: the entries array belongs to the list, and next_after (the
+     * raw resume point the walk continues from) is untouched. An entry that does not decode is
+     * kept so that rendering reports it as corrupt instead of hiding it. */
+    for (size_t i = 0; i < out->n; i++) {
+        gw_meta_t m;
+        int keep = gw_meta_decode(&out->entries[i].rec, &m) != 0 || !gw_meta_expired(&m, t->now_s);
+        gw_meta_free(&m);
+        if (keep)
+            out->entries[k++] = out->entries[i];
+    }
+    out->n = k;
+    return 0;
 }
 
 static void table_release(void *ctx, gw_list_t *l) { gw_list_free(l); }
@@ -330,7 +347,7 @@ void gw_s3_list_objects(gw_s3_req_t *r, int v2)
     }
 
     snprintf(table, sizeof(table), "o.%s", r->bucket);
-    table_source_t ts = {r->gw->cluster, table};
+    table_source_t ts = {r->gw->cluster, table, og_time_ns() / 1000000000u};
     gw_s3_source_t src = {table_fetch, table_release, &ts};
     if ((rc = gw_s3_walk(&src, xstr(&q.prefix), xstr(&q.delimiter), xstr(&after), max_keys, &w)) != 0 ||
         (rc = render_listing(&x, v2, &q, max_keys, &w)) != 0) {

@@ -497,6 +497,11 @@ static int copy_read_source(gw_s3_req_t *r, const copy_source_t *src, gw_meta_t 
         rc = OG_ENOTFOUND;
     if (rc == 0 && gw_meta_decode(&rec, m) != 0)
         rc = OG_ECORRUPT;
+    if (rc == 0 && gw_meta_expired(m, og_time_ns() / 1000000000u)) {
+        /* past its Swift X-Delete-At: gone for every API (reclaimed by Swift reads or the admin) */
+        gw_meta_free(m);
+        rc = OG_ENOTFOUND;
+    }
     if (rc == 0)
         return 0;
     free(*recbuf);
@@ -508,9 +513,7 @@ static int copy_read_source(gw_s3_req_t *r, const copy_source_t *src, gw_meta_t 
     return -1;
 }
 
-/* Refreshes the reference time of every chunk m lists on a quorum of its replicas.
- * 0, OG_EQUORUM or -ENOMEM. */
-static int copy_touch_chunks(gw_s3_req_t *r, const gw_meta_t *m)
+int gw_s3_touch_chunks(gw_s3_req_t *r, const gw_meta_t *m)
 {
     if (m->num_chunks == 0)
         return 0;
@@ -571,6 +574,8 @@ void gw_s3_copy_object(gw_s3_req_t *r)
         gw_s3_error(r, 412, "PreconditionFailed", NULL, NULL);
         goto out_free_meta;
     }
+    if (gw_s3_quota_check(r, m.size) != 0)
+        goto out_free_meta;
     if (replace) {
         rc = replace_headers(r, &new_hdrs, &m.num_headers, &names, &m.content_type);
         if (rc == OG_ETOOBIG) {
@@ -587,7 +592,7 @@ void gw_s3_copy_object(gw_s3_req_t *r)
     /* The copy references the source's chunks without writing them: refresh them first, or a
      * garbage-collection sweep that started before this record exists could delete them once
      * the source is gone (docs/architecture.md, garbage collection). */
-    if ((rc = copy_touch_chunks(r, &m)) != 0) {
+    if ((rc = gw_s3_touch_chunks(r, &m)) != 0) {
         gw_s3_error_rc(r, rc);
         goto out_free_meta;
     }

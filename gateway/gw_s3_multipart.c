@@ -483,6 +483,13 @@ static void upload_part_copy(gw_s3_req_t *r, mp_upload_t *u, uint32_t part)
     }
     if (rc == 0)
         rc = gw_obj_lookup(r->gw->cluster, sbucket, (og_str_t){skey, sklen}, &src, &sbuf);
+    if (rc == 0 && gw_meta_expired(&src, og_time_ns() / 1000000000u)) {
+        /* past its Swift X-Delete-At: absent for every API */
+        gw_meta_free(&src);
+        free(sbuf);
+        sbuf = NULL;
+        rc = OG_ENOTFOUND;
+    }
     if (rc != 0) {
         if (rc == OG_ENOTFOUND)
             gw_s3_error(r, 404, "NoSuchKey", "The specified source key does not exist.", NULL);
@@ -504,7 +511,13 @@ static void upload_part_copy(gw_s3_req_t *r, mp_upload_t *u, uint32_t part)
     }
     int whole = range.base == NULL || (first == 0 && last + 1 == src.size);
     if (whole && src.parts == 0) {
-        /* the same bytes, referenced: no data moves */
+        /* The same bytes, referenced: no data moves. The chunks are touched first, as CopyObject
+         * does: a garbage-collection sweep that marked before this part record exists must not
+         * delete them once the source is gone. */
+        if ((rc = gw_s3_touch_chunks(r, &src)) != 0) {
+            gw_s3_error_rc(r, rc);
+            goto out_free_src;
+        }
         d.size = src.size;
         memcpy(d.md5, src.md5, 16);
         d.chunks = (gw_chunk_ref_t *)src.chunks;
@@ -1191,6 +1204,9 @@ void gw_s3_complete_multipart(gw_s3_req_t *r)
         total += h->size;
         EVP_DigestUpdate(md, h->md5, 16);
     }
+    /* parts are not counted against quotas while the upload is open; the object is */
+    if (gw_s3_quota_check(r, total) != 0)
+        goto out_free;
     if ((rc = complete_gather(r, &u, alg, parts, n, &all, &nall)) != 0) {
         if (rc == -1)
             gw_s3_error(r, 400, "InvalidPart", "A part is missing or its checksum does not match.", NULL);

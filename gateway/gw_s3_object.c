@@ -1,12 +1,15 @@
 /*
  * Object operations: PutObject, GetObject/HeadObject, DeleteObject.
  *
- * Data path: the protocol-neutral object layer (gw_obj.h). PUT streams the body through
- * gw_obj_write (content-defined chunks, stored in batches at quorum; MD5 for the ETag and the
- * payload SHA-256 when the signature covers it, computed in the same pass) and commits the
- * record last, after every check passed, so a failed or cut-off upload commits nothing (its
- * chunks are unreferenced and left to garbage collection). GET streams the requested range with
- * gw_obj_read, which reads only the chunks that overlap it, with bounded memory.
+ * Data path: the protocol-neutral object layer (gw_obj.h). PUT streams the body through a
+ * gw_body_t (gw_body.h: aws-chunked decoding with chunk signatures, x-amz-checksum-* computed on
+ * the way) into gw_obj_write (content-defined chunks, stored in batches at quorum; MD5 for the
+ * ETag and the payload SHA-256 when the signature covers it, computed in the same pass) and
+ * commits the record last, after every check passed (signatures, checksums, Content-MD5, quota),
+ * so a failed or cut-off upload commits nothing (its chunks are unreferenced and left to garbage
+ * collection). GET streams the requested range (or ?partNumber) with gw_obj_read, which reads
+ * only the chunks that overlap it, with bounded memory. Objects past a Swift X-Delete-At are
+ * absent here as in Swift.
  *
  * gw_s3_handle has checked that the bucket exists and belongs to the caller.
  */
@@ -18,9 +21,11 @@
 
 #include <openssl/evp.h>
 
+#include "gw_body.h"
 #include "gw_obj.h"
 #include "gw_range.h"
 #include "gw_s3.h"
+#include "gw_swift.h"
 
 /* The largest single PUT S3 accepts; bigger objects need multipart upload. */
 #define PUT_MAX_SIZE (5ull << 30)
@@ -29,30 +34,16 @@
 
 /* ---------------------------------------------------------------- PUT */
 
-/* The request body as a gw_obj source. The last error the HTTP layer reported is kept so the
- * caller can tell a broken body from a storage failure. */
-typedef struct {
-    gw_s3_req_t *r;
-    ssize_t err;
-} put_src_t;
+/* The headers an object keeps and replays on GET, besides Content-Type and Content-Encoding. */
+static const char *const stored_standard[] = {"Cache-Control", "Content-Disposition", "Content-Language", "Expires"};
 
-static ssize_t put_src_read(void *ctx, void *buf, size_t cap)
-{
-    put_src_t *ps = ctx;
-    ssize_t got = gw_req_read(ps->r->http, buf, cap);
-    if (got < 0)
-        ps->err = got;
-    return got;
-}
-
-/* The headers an object keeps and replays on GET, besides Content-Type. */
-static const char *const stored_standard[] = {"Cache-Control", "Content-Disposition", "Content-Encoding",
-                                              "Content-Language", "Expires"};
-
-/* Picks the headers to store from the request. *out (array) and *names (lowercased
- * x-amz-meta-* names) are malloc'd for the caller to free; values point into the request.
- * 0, -ENOMEM, or OG_ETOOBIG when user metadata exceeds USER_META_MAX. */
-static int collect_headers(gw_s3_req_t *r, og_header_t **out, size_t *n, char **names, og_str_t *ctype)
+/* Picks the headers to store from the request, with room for GW_CK_COUNT more (the checksums).
+ * Content-Encoding is kept without "aws-chunked" (the transfer framing, not the object's
+ * encoding), written into enc (enc_cap bytes) when it has to be rebuilt. *out (array) and
+ * *names (lowercased x-amz-meta-* names) are malloc'd for the caller to free; values point into
+ * the request or enc. 0, -ENOMEM, or OG_ETOOBIG when user metadata exceeds USER_META_MAX. */
+static int collect_headers(gw_s3_req_t *r, og_header_t **out, size_t *n, char **names, og_str_t *ctype, char *enc,
+                           size_t enc_cap)
 {
     const gw_reqinfo_t *info = r->info;
     size_t names_len = 0, k = 0, meta_bytes = 0;
@@ -60,7 +51,7 @@ static int collect_headers(gw_s3_req_t *r, og_header_t **out, size_t *n, char **
     *ctype = OG_STR_LIT("binary/octet-stream");
     for (size_t i = 0; i < info->num_headers; i++)
         names_len += info->headers[i].name.len;
-    og_header_t *hdrs = malloc((info->num_headers + 1) * sizeof(*hdrs));
+    og_header_t *hdrs = malloc((info->num_headers + GW_CK_COUNT) * sizeof(*hdrs));
     char *nb = malloc(names_len + 1), *np = nb;
     if (hdrs == NULL || nb == NULL) {
         free(hdrs);
@@ -80,6 +71,12 @@ static int collect_headers(gw_s3_req_t *r, og_header_t **out, size_t *n, char **
         if (og_str_ieq(name, "content-type")) {
             if (value.len > 0)
                 *ctype = value;
+            continue;
+        }
+        if (og_str_ieq(name, "content-encoding")) {
+            og_str_t v = gw_body_stored_encoding(value, enc, enc_cap);
+            if (v.len > 0)
+                hdrs[k++] = (og_header_t){OG_STR_LIT("Content-Encoding"), v};
             continue;
         }
         for (size_t j = 0; j < sizeof(stored_standard) / sizeof(stored_standard[0]); j++)
@@ -115,31 +112,29 @@ void gw_s3_put_object(gw_s3_req_t *r)
     const gw_reqinfo_t *info = r->info;
     og_str_t cmd5 = gw_req_header(r->http, "content-md5");
     uint8_t want_md5[16];
-    og_header_t *hdrs = NULL;
-    size_t nhdrs = 0;
-    char *names = NULL, etag[48];
+    og_header_t *hdrs = NULL, reply[1 + GW_CK_COUNT];
+    size_t nhdrs = 0, nck;
+    char *names = NULL, etag[48], enc[256], ckv[GW_CK_COUNT][GW_CK_B64_MAX];
     og_str_t ctype;
+    gw_body_t *body = NULL;
+    gw_body_sums_t sums;
     gw_obj_data_t d;
     gw_meta_t m = {0};
+    int64_t expect;
     int rc, check_sha = r->auth.payload == AUTH_PAYLOAD_SHA256;
+    /* the size was not known before the body came: chunked, or aws-chunked (whose declared
+     * decoded length is only a claim until the body ends) */
+    int size_late = info->chunked || r->auth.payload == AUTH_PAYLOAD_STREAMING;
 
-    if (r->auth.payload == AUTH_PAYLOAD_STREAMING) {
-        gw_s3_error(r, 501, "NotImplemented", "aws-chunked (STREAMING-*) uploads are not supported yet.", NULL);
-        return;
-    }
     if (!info->chunked && gw_req_header(r->http, "content-length").base == NULL) {
         gw_s3_error(r, 411, "MissingContentLength", NULL, NULL);
-        return;
-    }
-    if (!info->chunked && (uint64_t)info->content_length > PUT_MAX_SIZE) {
-        gw_s3_error(r, 400, "EntityTooLarge", NULL, NULL);
         return;
     }
     if (cmd5.base != NULL && parse_content_md5(cmd5, want_md5) != 0) {
         gw_s3_error(r, 400, "InvalidDigest", NULL, NULL);
         return;
     }
-    rc = collect_headers(r, &hdrs, &nhdrs, &names, &ctype);
+    rc = collect_headers(r, &hdrs, &nhdrs, &names, &ctype, enc, sizeof(enc));
     if (rc == OG_ETOOBIG) {
         gw_s3_error(r, 400, "MetadataTooLarge", "Your metadata headers exceed the maximum allowed metadata size.",
                     NULL);
@@ -149,22 +144,25 @@ void gw_s3_put_object(gw_s3_req_t *r)
         gw_s3_error_rc(r, rc);
         return;
     }
-
-    put_src_t ps = {.r = r};
-    gw_obj_put_opts_t opts = {.max_size = PUT_MAX_SIZE,
-                              .expect_size = info->chunked ? -1 : (int64_t)info->content_length,
-                              .digests = check_sha ? GW_OBJ_SHA256 : 0};
-    rc = gw_obj_write(r->gw->cluster, &opts, (gw_obj_src_t){put_src_read, &ps}, &d);
-    if (rc != 0) {
-        if (rc == GW_EABORTED)
-            r->responded = 1; /* the client is gone: there is nobody to answer */
-        else if (rc == OG_ETOOBIG)
-            gw_s3_error(r, 400, "EntityTooLarge", NULL, NULL);
-        else if (rc == OG_EPROTO || (ps.err < 0 && rc == (int)ps.err))
-            gw_s3_error(r, 400, "IncompleteBody", NULL, NULL);
-        else
-            gw_s3_error_rc(r, rc);
+    if (gw_body_open(r, &body, &expect, 0) != 0)
         goto out_free_headers;
+    /* expect is the decoded size (aws-chunked) or Content-Length; nothing of the body is read
+     * yet, so a refusal here costs the client no upload */
+    if (expect > (int64_t)PUT_MAX_SIZE) {
+        gw_s3_error(r, 400, "EntityTooLarge", NULL, NULL);
+        goto out_free_body;
+    }
+    if (expect >= 0 && gw_s3_quota_check(r, (uint64_t)expect) != 0)
+        goto out_free_body;
+
+    gw_obj_put_opts_t opts = {.max_size = PUT_MAX_SIZE, .expect_size = expect,
+                              .digests = check_sha ? GW_OBJ_SHA256 : 0};
+    rc = gw_obj_write(r->gw->cluster, &opts, gw_body_src(body), &d);
+    if (rc == 0 && (rc = gw_body_finish(body, &sums)) != 0)
+        gw_obj_data_free(&d);
+    if (rc != 0) {
+        gw_body_error(r, rc);
+        goto out_free_body;
     }
     if (cmd5.base != NULL && memcmp(d.md5, want_md5, 16) != 0) {
         gw_s3_error(r, 400, "BadDigest", NULL, NULL);
@@ -174,23 +172,31 @@ void gw_s3_put_object(gw_s3_req_t *r)
         gw_s3_error(r, 400, "XAmzContentSHA256Mismatch", NULL, NULL);
         goto out_free_data;
     }
+    if (size_late && gw_s3_quota_check(r, d.size) != 0)
+        goto out_free_data;
 
+    /* the checksums are stored with the object (collect_headers left room for them) and sent
+     * back with the ETag */
+    nck = gw_body_sums_headers(&sums, reply + 1, ckv);
+    memcpy(hdrs + nhdrs, reply + 1, nck * sizeof(*hdrs));
     m.size = d.size;
     memcpy(m.md5, d.md5, 16);
     m.content_type = ctype;
     m.owner = og_str(r->user.account);
-    m.headers = hdrs, m.num_headers = nhdrs;
+    m.headers = hdrs, m.num_headers = nhdrs + nck;
     m.chunks = d.chunks, m.num_chunks = d.num_chunks;
     m.inline_data = (og_str_t){d.inline_data, d.inline_len};
     if ((rc = gw_obj_commit(r->gw->cluster, r->bucket, (og_str_t){r->key, r->key_len}, &m)) != 0) {
         gw_s3_error_rc(r, rc);
         goto out_free_data;
     }
-    og_header_t etag_hdr = {OG_STR_LIT("ETag"), {etag, gw_meta_etag(&m, etag)}};
-    gw_s3_send(r, 200, &etag_hdr, 1, NULL, 0);
+    reply[0] = (og_header_t){OG_STR_LIT("ETag"), {etag, gw_meta_etag(&m, etag)}};
+    gw_s3_send(r, 200, reply, 1 + nck, NULL, 0);
 
 out_free_data:
     gw_obj_data_free(&d);
+out_free_body:
+    gw_body_free(body);
 out_free_headers:
     free(hdrs);
     free(names);
@@ -317,20 +323,78 @@ static void send_chunked_body(gw_s3_req_t *r, const gw_meta_t *m, uint64_t first
     gw_resp_end(r->http); /* short of Content-Length after a failure: gw_http closes the connection */
 }
 
+/* ?partNumber: 0 when absent, else 1..10000; OG_EINVAL when malformed or out of range. */
+static int parse_part_number(const gw_s3_req_t *r, uint32_t *out)
+{
+    og_str_t v;
+    uint32_t n = 0;
+    *out = 0;
+    if (!og_query_get(r->info->query, "partNumber", &v))
+        return 0;
+    if (v.len == 0 || v.len > 5)
+        return OG_EINVAL;
+    for (size_t i = 0; i < v.len; i++) {
+        if (v.base[i] < '0' || v.base[i] > '9')
+            return OG_EINVAL;
+        n = n * 10 + (uint32_t)(v.base[i] - '0');
+    }
+    if (n < 1 || n > 10000)
+        return OG_EINVAL;
+    *out = n;
+    return 0;
+}
+
+/* Answers a failed gw_s3_part_range. */
+static void part_range_error(gw_s3_req_t *r, int rc)
+{
+    if (rc == OG_EINVAL)
+        gw_s3_error(r, 416, "InvalidPartNumber", "The requested partnumber is not satisfiable", NULL);
+    else
+        gw_s3_error_rc(r, rc);
+}
+
+/* x-amz-checksum-mode: ENABLED asks for the stored x-amz-checksum-* headers (S3 sends them only
+ * then, so clients that do not validate them are not charged for them). */
+static int checksum_mode(const gw_s3_req_t *r)
+{
+    return og_str_ieq(gw_req_header(r->http, "x-amz-checksum-mode"), "ENABLED");
+}
+
+static int is_checksum_header(og_str_t name)
+{
+    return name.len > 15 && strncasecmp(name.base, "x-amz-checksum-", 15) == 0;
+}
+
 void gw_s3_get_object(gw_s3_req_t *r)
 {
-    char *recbuf = NULL, *ovr_mem = NULL, etag[48], lastmod[32], crange[80];
+    char *recbuf = NULL, *ovr_mem = NULL, etag[48], lastmod[32], crange[80], nparts[16];
     og_str_t ovr[NUM_OVERRIDES];
     gw_meta_t m = {0};
     og_header_t *hdrs = NULL;
     size_t n = 0;
     uint64_t first = 0, last = 0;
+    uint32_t part;
     int rc, status = 200;
 
+    if (parse_part_number(r, &part) != 0) {
+        gw_s3_error(r, 400, "InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive.", NULL);
+        return;
+    }
+    if (part != 0 && gw_req_header(r->http, "range").base != NULL) {
+        gw_s3_error(r, 400, "InvalidRequest", "Cannot specify both Range header and partNumber query parameter.",
+                    NULL);
+        return;
+    }
     rc = gw_obj_lookup(r->gw->cluster, r->bucket, (og_str_t){r->key, r->key_len}, &m, &recbuf);
+    if (rc == 0 && gw_meta_expired(&m, og_time_ns() / 1000000000u)) {
+        /* past its Swift X-Delete-At: absent, and reclaimed now as a Swift read would (best
+         * effort: a failed reclaim is retried by the next read or `onggi-admin expire`) */
+        gw_swift_expire(r->gw->cluster, r->bucket, (og_str_t){r->key, r->key_len}, &m);
+        rc = OG_ENOTFOUND;
+    }
     if (rc != 0) {
         gw_s3_error_rc(r, rc == OG_EPROTO ? OG_ECORRUPT : rc);
-        goto out_free_rec;
+        goto out_free_meta;
     }
     og_str_t etag_s = {etag, gw_meta_etag(&m, etag)};
     gw_fmt_http_date(m.mtime_ns, lastmod);
@@ -353,7 +417,13 @@ void gw_s3_get_object(gw_s3_req_t *r)
     }
 
     og_str_t range_hdr = gw_req_header(r->http, "range");
-    if (range_hdr.base != NULL) {
+    if (part != 0) {
+        if ((rc = gw_s3_part_range(r, &m, part, &first, &last)) != 0) {
+            part_range_error(r, rc);
+            goto out_free_meta;
+        }
+        status = 206;
+    } else if (range_hdr.base != NULL) {
         switch (gw_range_parse(range_hdr, m.size, &first, &last)) {
         case GW_RANGE_UNSATISFIABLE:
             send_invalid_range(r, range_hdr, m.size);
@@ -378,9 +448,9 @@ void gw_s3_get_object(gw_s3_req_t *r)
         goto out_free_meta;
     }
 
-    /* request id, ETag, Last-Modified, Accept-Ranges, Content-Type, Content-Range, the
-     * overrides, and the stored headers */
-    if ((hdrs = malloc((6 + NUM_OVERRIDES + m.num_headers) * sizeof(*hdrs))) == NULL) {
+    /* request id, ETag, Last-Modified, Accept-Ranges, Content-Type, Content-Range,
+     * x-amz-mp-parts-count, the overrides, and the stored headers */
+    if ((hdrs = malloc((7 + NUM_OVERRIDES + m.num_headers) * sizeof(*hdrs))) == NULL) {
         gw_s3_error_rc(r, -ENOMEM);
         goto out_free_meta;
     }
@@ -395,14 +465,20 @@ void gw_s3_get_object(gw_s3_req_t *r)
                                      m.size);
         hdrs[n++] = (og_header_t){OG_STR_LIT("Content-Range"), {crange, cl}};
     }
+    if (part != 0 && m.parts > 0)
+        hdrs[n++] = (og_header_t){OG_STR_LIT("x-amz-mp-parts-count"),
+                                  {nparts, (size_t)snprintf(nparts, sizeof(nparts), "%" PRIu32, m.parts)}};
     for (size_t i = 0; i < NUM_OVERRIDES; i++)
         if (ovr[i].base != NULL)
             hdrs[n++] = (og_header_t){og_str(overrides[i].header), ovr[i]};
+    /* A stored checksum is of the whole object: sent only when asked for and when the body is the
+     * whole object (a client that validates it would reject a range, or a part, against it). */
+    int send_checksums = checksum_mode(r) && first == 0 && (m.size == 0 || last + 1 == m.size);
     for (size_t i = 0; i < m.num_headers; i++) {
         int overridden = 0;
         for (size_t j = 0; j < NUM_OVERRIDES; j++)
             overridden |= ovr[j].base != NULL && og_str_ieq(m.headers[i].name, overrides[j].header);
-        if (!overridden)
+        if (!overridden && (send_checksums || !is_checksum_header(m.headers[i].name)))
             hdrs[n++] = m.headers[i];
     }
 
@@ -428,7 +504,6 @@ void gw_s3_get_object(gw_s3_req_t *r)
 out_free_meta:
     free(ovr_mem);
     gw_meta_free(&m);
-out_free_rec:
     free(recbuf);
 }
 

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "gw_s3.h"
+#include "gw_swift.h"
 
 static int xbuf_reserve(gw_xbuf_t *b, size_t more)
 {
@@ -234,6 +235,9 @@ void gw_s3_error_rc(gw_s3_req_t *r, int rc)
         break;
     case OG_EINVAL:
         gw_s3_error(r, 400, "InvalidArgument", NULL, NULL);
+        break;
+    case GW_EQUOTA:
+        gw_s3_error(r, 403, "QuotaExceeded", "The write would exceed the container's or account's quota.", NULL);
         break;
     case OG_EBADDIGEST:
         gw_s3_error(r, 400, "BadDigest", NULL, NULL);

@@ -270,10 +270,13 @@ static void send_info(gw_swift_req_t *r)
                      "\"valid_api_versions\": [\"v1\", \"v1.0\"], \"policies\": [{\"name\": \"Policy-0\", "
                      "\"aliases\": \"Policy-0\", \"default\": true}], \"allow_account_management\": false, "
                      "\"account_autocreate\": true, \"strict_cors_mode\": true}, "
-                     "\"tempauth\": {\"account_acls\": false}, \"container_quotas\": {}, \"account_quotas\": {}}",
+                     "\"tempauth\": {\"account_acls\": false}, \"container_quotas\": {}, \"account_quotas\": {}, "
+                     "\"slo\": {\"max_manifest_segments\": %d, \"max_manifest_size\": %d, \"yield_frequency\": 10, "
+                     "\"min_segment_size\": 1, \"allow_async_delete\": false}, \"dlo\": {}}",
                      (unsigned long long)GW_SWIFT_MAX_FILE_SIZE, GW_SWIFT_MAX_META_NAME, GW_SWIFT_MAX_META_VALUE,
                      GW_SWIFT_MAX_META_COUNT, GW_SWIFT_MAX_META_OVERALL, GW_SWIFT_MAX_OBJECT_NAME,
-                     GW_SWIFT_LISTING_LIMIT, GW_SWIFT_LISTING_LIMIT, GW_SWIFT_MAX_CONTAINER_NAME);
+                     GW_SWIFT_LISTING_LIMIT, GW_SWIFT_LISTING_LIMIT, GW_SWIFT_MAX_CONTAINER_NAME,
+                     GW_SWIFT_SLO_MAX_SEGMENTS, GW_SWIFT_SLO_MAX_MANIFEST);
     if (!og_str_eq(r->info->method, "GET") && !og_str_eq(r->info->method, "HEAD")) {
         gw_swift_error(r, 405);
         return;

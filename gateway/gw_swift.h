@@ -17,6 +17,7 @@
 
 #include <pthread.h>
 
+#include "gw_obj.h"
 #include "gw_s3.h"
 
 enum {
@@ -180,5 +181,66 @@ int gw_swift_list_body(gw_swift_req_t *r, const gw_bucket_t *b, gw_xbuf_t *body,
 
 /* Token key for this cluster, creating it on first use. 0 or an error. */
 int gw_swift_secret(gw_swift_t *sw, uint8_t out[32]);
+
+/* May the caller of r access `container` (which must belong to r's account) in `mode`
+ * (GW_ACL_READ / GW_ACL_WRITE)? Answers nothing: 0, -EACCES (an ACL denies it, or the container
+ * is absent and the caller is not the owner: strangers never learn what exists), OG_ENOTFOUND
+ * (absent or another account's, for the owner), OG_EQUORUM, OG_EPROTO. */
+int gw_swift_container_access(gw_swift_req_t *r, const char *container, int mode);
+/* Appends s to b as a JSON string (quotes, escapes for '"', '\\' and control characters; other
+ * bytes as they are, so UTF-8 stays UTF-8). */
+void gw_swift_json_str(gw_xbuf_t *b, og_str_t s);
+
+/* ---- large objects (gw_swift_slo.c; docs/swift-compat.md "Large objects") ----
+ *
+ * SLO: PUT ?multipart-manifest=put stores an object whose bytes are the manifest in Swift's
+ * stored JSON format (list of {name, bytes, hash, content_type, last_modified[, range]
+ * [, sub_slo]}) and whose record carries GW_META_SLO with the total size and the SLO ETag (MD5 of
+ * the segments' ETags, "etag:range;" for a ranged one). GET/HEAD serve the concatenated segments.
+ * DLO: an object with a stored X-Object-Manifest: container/prefix header; GET/HEAD serve every
+ * object under the prefix in listing order, ETag = MD5 of their ETags.
+ * Memory: segment bytes stream through gw_obj_read (its batch buffer); a GET holds at most
+ * GW_SWIFT_SLO_MAX_DEPTH parsed manifests, a DLO one listing page. */
+#define GW_SWIFT_SLO_MAX_SEGMENTS 1000   /* object-backed segments per manifest (Swift's default) */
+#define GW_SWIFT_SLO_MAX_MANIFEST 8388608 /* bytes of a manifest PUT body (Swift's default) */
+#define GW_SWIFT_SLO_MAX_DEPTH 10         /* nested SLOs (Swift's max_slo_recursion_depth) */
+
+/* A validated manifest, ready to be stored. */
+typedef struct {
+    gw_xbuf_t json;  /* the manifest in Swift's stored format (the object's bytes) */
+    uint64_t size;   /* sum of the segments' (ranged) lengths */
+    uint8_t etag[16];
+} gw_swift_slo_t;
+
+/* Reads a PUT ?multipart-manifest=put body (at most GW_SWIFT_SLO_MAX_MANIFEST bytes), checks its
+ * syntax and every segment (exists, readable by the caller, etag/size_bytes/range agree, at least
+ * 1 byte but the last) and a client ETag header against the SLO ETag. 0 with *out (release with
+ * gw_swift_slo_free), or -1 with the answer sent: 400 listing each problem as Swift does
+ * ("Errors:\n<path>, <reason>\n" or JSON with Accept: application/json), 413, 422, 503 ... */
+int gw_swift_slo_build(gw_swift_req_t *r, gw_swift_slo_t *out);
+void gw_swift_slo_free(gw_swift_slo_t *s);
+/* Streams bytes [first, last] of the SLO whose manifest record is m (GW_META_SLO, last <
+ * m->slo_size) to sink, segment by segment through gw_obj_read. 0, the sink's code, OG_ENOTFOUND
+ * (a segment is gone), OG_ECORRUPT (a segment changed since the PUT, or a bad manifest), -EACCES,
+ * or a cluster error. After bytes went to the sink a failure means: abort the response. */
+int gw_swift_slo_read(gw_swift_req_t *r, const gw_meta_t *m, uint64_t first, uint64_t last, gw_obj_sink_fn sink,
+                      void *ctx);
+/* DELETE ?multipart-manifest=delete: deletes an SLO's segments (nested ones too), then the
+ * manifest, and answers as Swift's bulk delete (200 with Number Deleted / Number Not Found /
+ * Response Status / Errors, text or JSON by Accept). A plain object is not deleted ("Not an SLO
+ * manifest"). Always answers. */
+void gw_swift_slo_delete(gw_swift_req_t *r);
+
+/* Is v a valid X-Object-Manifest value ("container/prefix", both non-empty, no '?' or '&', the
+ * prefix not starting with '/')? 1 or 0. */
+int gw_swift_dlo_valid(og_str_t v);
+/* Size and ETag (MD5 of the segments' ETags) of the DLO whose X-Object-Manifest is v: one pass
+ * over the listing. 0, -EACCES (the caller may not read the segments' container), OG_EINVAL
+ * (v malformed), OG_EQUORUM ... A missing segment container is an empty DLO. */
+int gw_swift_dlo_stat(gw_swift_req_t *r, og_str_t v, uint64_t *size, uint8_t md5[16]);
+/* Streams bytes [first, last] of that DLO (positions as gw_swift_dlo_stat counted them) to
+ * sink. 0, the sink's code, OG_ECORRUPT (a segment changed meanwhile), or an error as above. */
+int gw_swift_dlo_read(gw_swift_req_t *r, og_str_t v, uint64_t first, uint64_t last, gw_obj_sink_fn sink,
+                      void *ctx);
 
 #endif

@@ -180,7 +180,7 @@ static void src_release(void *ctx, gw_list_t *l) { gw_list_free(l); }
 
 /* ---------------------------------------------------------------- rendering */
 
-static void json_str(gw_xbuf_t *b, og_str_t s)
+void gw_swift_json_str(gw_xbuf_t *b, og_str_t s)
 {
     gw_xbuf_put(b, "\"", 1);
     size_t run = 0;
@@ -227,7 +227,7 @@ static void put_subdir(out_t *o, og_str_t name)
         gw_xbuf_put(b, "\n", 1);
     } else if (o->fmt == FMT_JSON) {
         gw_xbuf_puts(b, o->first ? "{\"subdir\": " : ", {\"subdir\": ");
-        json_str(b, name);
+        gw_swift_json_str(b, name);
         gw_xbuf_puts(b, "}");
     } else {
         gw_xbuf_puts(b, "<subdir name=\"");
@@ -253,22 +253,30 @@ static int put_object(out_t *o, const gw_s3_item_t *it)
     size_t elen = gw_meta_etag(&m, etag);
     og_str_t hash = {etag + 1, elen - 2}; /* without the quotes */
     fmt_listing_time(m.mtime_ns, when);
+    /* An SLO lists the bytes it serves and, besides the manifest's hash, its own ETag (Swift). */
+    uint64_t bytes = (m.flags & GW_META_SLO) ? m.slo_size : m.size;
     if (o->fmt == FMT_TEXT) {
         gw_xbuf_put(b, it->key.base, it->key.len);
         gw_xbuf_put(b, "\n", 1);
     } else if (o->fmt == FMT_JSON) {
-        gw_xbuf_printf(b, "%s{\"bytes\": %" PRIu64 ", \"hash\": ", o->first ? "" : ", ", m.size);
-        json_str(b, hash);
+        gw_xbuf_printf(b, "%s{\"bytes\": %" PRIu64 ", \"hash\": ", o->first ? "" : ", ", bytes);
+        gw_swift_json_str(b, hash);
         gw_xbuf_puts(b, ", \"name\": ");
-        json_str(b, it->key);
+        gw_swift_json_str(b, it->key);
         gw_xbuf_puts(b, ", \"content_type\": ");
-        json_str(b, m.content_type);
-        gw_xbuf_printf(b, ", \"last_modified\": \"%s\"}", when);
+        gw_swift_json_str(b, m.content_type);
+        gw_xbuf_printf(b, ", \"last_modified\": \"%s\"", when);
+        if (m.flags & GW_META_SLO) {
+            char hex[33];
+            og_hex(m.slo_etag, 16, hex);
+            gw_xbuf_printf(b, ", \"slo_etag\": \"\\\"%s\\\"\"", hex);
+        }
+        gw_xbuf_puts(b, "}");
     } else {
         gw_xbuf_puts(b, "<object>");
         gw_xbuf_elem(b, "name", it->key.base, it->key.len);
         gw_xbuf_elem(b, "hash", hash.base, hash.len);
-        gw_xbuf_printf(b, "<bytes>%" PRIu64 "</bytes>", m.size);
+        gw_xbuf_printf(b, "<bytes>%" PRIu64 "</bytes>", bytes);
         gw_xbuf_elem(b, "content_type", m.content_type.base, m.content_type.len);
         gw_xbuf_elem(b, "last_modified", when, strlen(when));
         gw_xbuf_puts(b, "</object>");
@@ -301,7 +309,7 @@ static int put_container(out_t *o, const gw_s3_item_t *it)
     fmt_listing_time(created, when);
     if (o->fmt == FMT_JSON) {
         gw_xbuf_puts(b, o->first ? "{\"name\": " : ", {\"name\": ");
-        json_str(b, it->key);
+        gw_swift_json_str(b, it->key);
         gw_xbuf_printf(b, ", \"count\": %" PRIu64 ", \"bytes\": %" PRIu64 ", \"last_modified\": \"%s\"}", u.objects,
                        u.bytes, when);
     } else {

@@ -1,6 +1,7 @@
 /*
  * Swift object operations: PUT (with ETag check, X-Copy-From, expiry, quotas), GET/HEAD (Range,
- * conditionals), DELETE, POST (replaces metadata), COPY (Destination).
+ * conditionals), DELETE, POST (replaces metadata), COPY (Destination), and the entry points of
+ * large objects (gw_swift_slo.c): PUT/GET/DELETE ?multipart-manifest=..., SLO and DLO GET/HEAD.
  *
  * Objects are the same records S3 writes (gw_obj.h): user metadata is stored under the S3 name
  * (X-Object-Meta-Foo as x-amz-meta-foo), the ETag is the body's MD5, so both APIs read the
@@ -20,9 +21,9 @@
 #define META_PREFIX "x-object-meta-"
 #define STORED_PREFIX "x-amz-meta-"
 
-/* The headers an object keeps besides user metadata (as S3 stores them). */
-static const char *const stored_standard[] = {"Cache-Control", "Content-Disposition", "Content-Encoding",
-                                              "Content-Language", "Expires"};
+/* The headers an object keeps besides user metadata (as S3 stores them), and a DLO's manifest. */
+static const char *const stored_standard[] = {"Cache-Control",    "Content-Disposition", "Content-Encoding",
+                                              "Content-Language", "Expires",             "X-Object-Manifest"};
 
 /* Swift guesses a missing Content-Type from the object name (Python's mimetypes); the common
  * extensions are enough for clients (swiftclient sends none on upload). */
@@ -64,8 +65,7 @@ static void bad_request(gw_swift_req_t *r, const char *why)
     gw_swift_send(r, 400, NULL, 0, "text/plain", why, strlen(why));
 }
 
-/* The container must exist in this account and allow the caller `mode`. 0, or -1 answered. */
-static int check_container(gw_swift_req_t *r, const char *container, int mode)
+int gw_swift_container_access(gw_swift_req_t *r, const char *container, int mode)
 {
     gw_bucket_t b;
     int rc = gw_bucket_get(r->cl, container, &b), got = rc == 0;
@@ -82,8 +82,17 @@ static int check_container(gw_swift_req_t *r, const char *container, int mode)
     }
     if (got)
         gw_bucket_free(&b);
-    if (rc == -EACCES || (rc == OG_ENOTFOUND && !r->is_owner)) {
-        deny(r); /* never tell a stranger whether a container exists */
+    if (rc == OG_ENOTFOUND && !r->is_owner)
+        rc = -EACCES; /* never tell a stranger whether a container exists */
+    return rc;
+}
+
+/* The container must exist in this account and allow the caller `mode`. 0, or -1 answered. */
+static int check_container(gw_swift_req_t *r, const char *container, int mode)
+{
+    int rc = gw_swift_container_access(r, container, mode);
+    if (rc == -EACCES) {
+        deny(r);
         return -1;
     }
     if (rc != 0) {
@@ -185,6 +194,11 @@ static int obj_meta_read(gw_swift_req_t *r, obj_meta_t *om)
             om->delete_at = v, om->has_delete_at = 1;
             continue;
         }
+        if (og_str_ieq(name, "x-object-manifest") && !gw_swift_dlo_valid(value)) {
+            static const char msg[] = "X-Object-Manifest must be in the format container/prefix";
+            gw_swift_send(r, 400, NULL, 0, NULL, msg, sizeof(msg) - 1);
+            return -1;
+        }
         for (size_t j = 0; j < sizeof(stored_standard) / sizeof(stored_standard[0]); j++)
             if (og_str_ieq(name, stored_standard[j]))
                 om->hdrs[om->n++] = (og_header_t){og_str(stored_standard[j]), value};
@@ -208,11 +222,12 @@ static size_t fmt_timestamp(uint64_t ns, char out[32])
     return (size_t)snprintf(out, 32, "%" PRIu64 ".%05" PRIu64, ns / 1000000000u, ns % 1000000000u / 10000u);
 }
 
-/* Swift's Etag: bare hex for a plain object, quoted "hex-N" for a multipart one. */
-static size_t swift_etag(const gw_meta_t *m, char out[48])
+/* Swift's Etag: bare hex for a plain object, quoted "hex-N" for a multipart one, quoted for a
+ * large object (quoted set). */
+static size_t swift_etag(const gw_meta_t *m, int quoted, char out[48])
 {
     size_t n = gw_meta_etag(m, out);
-    if (m->parts > 0)
+    if (m->parts > 0 || quoted)
         return n;
     memmove(out, out + 1, n - 2);
     out[n - 2] = '\0';
@@ -257,6 +272,28 @@ static ssize_t body_read(void *ctx, void *buf, size_t cap)
     return gw_req_read(r->http, buf, cap);
 }
 
+/* A body held in memory (an SLO manifest) as a gw_obj_src_t. */
+typedef struct {
+    const char *p;
+    size_t left;
+} mem_src_t;
+
+static ssize_t mem_read(void *ctx, void *buf, size_t cap)
+{
+    mem_src_t *m = ctx;
+    size_t n = m->left < cap ? m->left : cap;
+    memcpy(buf, m->p, n);
+    m->p += n, m->left -= n;
+    return (ssize_t)n;
+}
+
+/* Is the query's multipart-manifest parameter `what` ("put", "get", "delete")? */
+static int multipart_manifest(const gw_swift_req_t *r, const char *what)
+{
+    og_str_t v;
+    return og_query_get(r->info->query, "multipart-manifest", &v) && og_str_eq(v, what);
+}
+
 /* Strips quotes from a client's ETag header. */
 static og_str_t unquote(og_str_t v)
 {
@@ -280,19 +317,20 @@ static void obj_hdrs_free(obj_hdrs_t *oh)
     free(oh->h);
 }
 
-/* Content-Type, Etag, Last-Modified, X-Timestamp, Accept-Ranges, X-Delete-At, the stored headers
- * (user metadata as X-Object-Meta-*), with room for 3 more. 0 or -ENOMEM. */
-static int obj_hdrs_build(const gw_meta_t *m, obj_hdrs_t *oh)
+/* Content-Type, Etag (quoted: a large object's), Last-Modified, X-Timestamp, Accept-Ranges,
+ * X-Delete-At, the stored headers (user metadata as X-Object-Meta-*), with room for 5 more.
+ * 0 or -ENOMEM. */
+static int obj_hdrs_build(const gw_meta_t *m, int quoted, obj_hdrs_t *oh)
 {
     const size_t sp = sizeof(STORED_PREFIX) - 1;
     size_t k = 0;
-    oh->h = malloc((9 + m->num_headers) * sizeof(*oh->h));
+    oh->h = malloc((11 + m->num_headers) * sizeof(*oh->h));
     oh->names = malloc((m->num_headers + 1) * sizeof(*oh->names));
     if (oh->h == NULL || oh->names == NULL)
         return -ENOMEM;
     gw_fmt_http_date(m->mtime_ns, oh->lm);
     oh->h[k++] = (og_header_t){OG_STR_LIT("Content-Type"), m->content_type};
-    oh->h[k++] = (og_header_t){OG_STR_LIT("Etag"), {oh->etag, swift_etag(m, oh->etag)}};
+    oh->h[k++] = (og_header_t){OG_STR_LIT("Etag"), {oh->etag, swift_etag(m, quoted, oh->etag)}};
     oh->h[k++] = (og_header_t){OG_STR_LIT("Last-Modified"), og_str(oh->lm)};
     oh->h[k++] = (og_header_t){OG_STR_LIT("X-Timestamp"), {oh->ts, fmt_timestamp(m->mtime_ns, oh->ts)}};
     oh->h[k++] = (og_header_t){OG_STR_LIT("Accept-Ranges"), OG_STR_LIT("bytes")};
@@ -333,7 +371,10 @@ static void send_created(gw_swift_req_t *r, const gw_meta_t *m, const og_header_
     obj_hdrs_t oh;
     og_header_t h[8];
     size_t k = 0;
-    if (obj_hdrs_build(m, &oh) != 0) {
+    gw_meta_t view = *m; /* an SLO answers with its own ETag, quoted */
+    if (m->flags & GW_META_SLO)
+        memcpy(view.md5, m->slo_etag, 16), view.parts = 0;
+    if (obj_hdrs_build(&view, (m->flags & GW_META_SLO) != 0, &oh) != 0) {
         gw_swift_error_rc(r, -ENOMEM);
         goto out_free;
     }
@@ -398,13 +439,19 @@ static void object_put(gw_swift_req_t *r)
     const gw_reqinfo_t *info = r->info;
     og_str_t key = {r->object, r->object_len}, want = unquote(gw_req_header(r->http, "etag"));
     og_str_t copy_from = gw_req_header(r->http, "x-copy-from");
-    int has_len = gw_req_header(r->http, "content-length").base != NULL;
+    int has_len = gw_req_header(r->http, "content-length").base != NULL, slo = multipart_manifest(r, "put");
     gw_obj_data_t d = {0};
+    gw_swift_slo_t man = {0};
     obj_meta_t om;
     gw_meta_t m = {0};
     char hex[33];
     int rc;
 
+    if (copy_from.base != NULL && slo) {
+        static const char msg[] = "Multipart Manifest PUTs cannot be COPY requests";
+        gw_swift_send(r, 405, NULL, 0, NULL, msg, sizeof(msg) - 1);
+        return;
+    }
     if (copy_from.base != NULL) {
         char sc[GW_SWIFT_MAX_CONTAINER_NAME + 1], *so = NULL;
         size_t solen = 0;
@@ -425,7 +472,7 @@ static void object_put(gw_swift_req_t *r)
         gw_swift_send(r, 411, NULL, 0, "text/plain", "Missing Content-Length header.", 30);
         return;
     }
-    if (!info->chunked && (uint64_t)info->content_length > GW_SWIFT_MAX_FILE_SIZE) {
+    if (!slo && !info->chunked && (uint64_t)info->content_length > GW_SWIFT_MAX_FILE_SIZE) {
         gw_swift_error(r, 413);
         return;
     }
@@ -450,25 +497,31 @@ static void object_put(gw_swift_req_t *r)
             goto out_free_meta;
         }
     }
-    if (!info->chunked && (rc = gw_quota_check(r->cl, r->container, r->account, (uint64_t)info->content_length,
-                                                1)) != 0) {
-        gw_swift_error_rc(r, rc);
+    /* An SLO manifest is read and checked whole (at most GW_SWIFT_SLO_MAX_MANIFEST bytes); what
+     * gets stored is Swift's stored form of it, which the quota counts (as Swift does). */
+    if (slo && gw_swift_slo_build(r, &man) != 0)
         goto out_free_meta;
+    if ((slo || !info->chunked) &&
+        (rc = gw_quota_check(r->cl, r->container, r->account,
+                             slo ? (uint64_t)man.json.len : (uint64_t)info->content_length, 1)) != 0) {
+        gw_swift_error_rc(r, rc);
+        goto out_free_data;
     }
+    mem_src_t ms = {man.json.buf, man.json.len};
     gw_obj_put_opts_t opts = {.max_size = GW_SWIFT_MAX_FILE_SIZE,
-                              .expect_size = info->chunked ? -1 : info->content_length};
-    rc = gw_obj_write(r->cl, &opts, (gw_obj_src_t){body_read, r}, &d);
+                              .expect_size = slo ? (int64_t)man.json.len : info->chunked ? -1 : info->content_length};
+    rc = gw_obj_write(r->cl, &opts, slo ? (gw_obj_src_t){mem_read, &ms} : (gw_obj_src_t){body_read, r}, &d);
     if (rc != 0) {
         /* A short or malformed body is the client's fault (499 when it went away). */
         gw_swift_error_rc(r, rc == GW_EBODY || rc == OG_EPROTO ? OG_EINVAL : rc);
         goto out_free_data;
     }
     og_hex(d.md5, 16, hex);
-    if (want.base != NULL && (want.len != 32 || strncasecmp(want.base, hex, 32) != 0)) {
+    if (!slo && want.base != NULL && (want.len != 32 || strncasecmp(want.base, hex, 32) != 0)) {
         gw_swift_error(r, 422);
         goto out_free_data;
     }
-    if (info->chunked && (rc = gw_quota_check(r->cl, r->container, r->account, d.size, 1)) != 0) {
+    if (!slo && info->chunked && (rc = gw_quota_check(r->cl, r->container, r->account, d.size, 1)) != 0) {
         gw_swift_error_rc(r, rc); /* nothing committed: the chunks are garbage */
         goto out_free_data;
     }
@@ -480,6 +533,11 @@ static void object_put(gw_swift_req_t *r)
     m.headers = om.hdrs, m.num_headers = om.n;
     m.chunks = d.chunks, m.num_chunks = d.num_chunks;
     m.inline_data = (og_str_t){d.inline_data, d.inline_len};
+    if (slo) {
+        m.flags = GW_META_SLO;
+        m.slo_size = man.size;
+        memcpy(m.slo_etag, man.etag, 16);
+    }
     if ((rc = gw_obj_commit(r->cl, r->container, key, &m)) != 0) {
         gw_swift_error_rc(r, rc);
         goto out_free_data;
@@ -487,6 +545,7 @@ static void object_put(gw_swift_req_t *r)
     send_created(r, &m, NULL, 0);
 out_free_data:
     gw_obj_data_free(&d);
+    gw_swift_slo_free(&man);
 out_free_meta:
     obj_meta_free(&om);
 }
@@ -654,23 +713,52 @@ static int sink_write(void *ctx, const void *buf, size_t len)
     return gw_resp_write(s->r->http, buf, len);
 }
 
+enum { LARGE_NONE, LARGE_SLO, LARGE_DLO };
+
 static void object_get(gw_swift_req_t *r)
 {
-    gw_meta_t m;
+    gw_meta_t m, view;
     obj_hdrs_t oh = {0};
-    char *buf = NULL;
-    og_str_t key = {r->object, r->object_len};
+    char *buf = NULL, manifest_etag[33];
+    og_str_t key = {r->object, r->object_len}, dlo = {NULL, 0};
     uint64_t first = 0, last = 0;
-    int status = 200, rc;
+    int status = 200, rc, large = LARGE_NONE, raw = multipart_manifest(r, "get");
 
     if (check_container(r, r->container, GW_ACL_READ) != 0 || lookup(r, r->container, key, &m, &buf) != 0)
         return;
-    if (obj_hdrs_build(&m, &oh) != 0) {
+    /* view: what this GET serves. A large object's size and ETag are its segments' (unless
+     * ?multipart-manifest=get asks for the manifest itself); m stays the manifest's record. */
+    view = m;
+    if (!raw && (m.flags & GW_META_SLO)) {
+        large = LARGE_SLO;
+        view.size = m.slo_size;
+        memcpy(view.md5, m.slo_etag, 16);
+        view.parts = 0;
+    } else if (!raw && (dlo = og_header_find(m.headers, m.num_headers, "x-object-manifest")).base != NULL) {
+        large = LARGE_DLO;
+        view.parts = 0;
+        if ((rc = gw_swift_dlo_stat(r, dlo, &view.size, view.md5)) != 0) {
+            if (rc == -EACCES)
+                deny(r);
+            else
+                gw_swift_error_rc(r, rc == OG_EPROTO ? OG_ECORRUPT : rc);
+            goto out_free;
+        }
+    }
+    if (obj_hdrs_build(&view, large != LARGE_NONE, &oh) != 0) {
         gw_swift_error_rc(r, -ENOMEM);
         goto out_free;
     }
+    if (m.flags & GW_META_SLO) {
+        oh.h[oh.n++] = (og_header_t){OG_STR_LIT("X-Static-Large-Object"), OG_STR_LIT("True")};
+        og_hex(m.md5, 16, manifest_etag);
+        if (raw) /* the manifest, as Swift serves it */
+            oh.h[0].value = OG_STR_LIT("application/json; charset=utf-8");
+        else
+            oh.h[oh.n++] = (og_header_t){OG_STR_LIT("X-Manifest-Etag"), {manifest_etag, 32}};
+    }
     char qetag[48];
-    og_str_t qet = {qetag, gw_meta_etag(&m, qetag)};
+    og_str_t qet = {qetag, gw_meta_etag(&view, qetag)};
     gw_cond_t cond = {
         .if_match = gw_req_header(r->http, "if-match"),
         .if_none_match = gw_req_header(r->http, "if-none-match"),
@@ -688,11 +776,11 @@ static void object_get(gw_swift_req_t *r)
     }
     og_str_t range = gw_req_header(r->http, "range");
     if (range.base != NULL) {
-        switch (gw_range_parse(range, m.size, &first, &last)) {
+        switch (gw_range_parse(range, view.size, &first, &last)) {
         case GW_RANGE_UNSATISFIABLE: {
             static const char body416[] =
                 "<html><h1>Requested Range Not Satisfiable</h1><p>The Range requested is not available.</p></html>";
-            int n = snprintf(oh.crange, sizeof(oh.crange), "bytes */%" PRIu64, m.size);
+            int n = snprintf(oh.crange, sizeof(oh.crange), "bytes */%" PRIu64, view.size);
             oh.h[oh.n++] = (og_header_t){OG_STR_LIT("Content-Range"), {oh.crange, (size_t)n}};
             obj_hdrs_send(r, &oh, 416, NULL, body416, sizeof(body416) - 1);
             goto out_free;
@@ -706,25 +794,34 @@ static void object_get(gw_swift_req_t *r)
     }
     if (status == 200) {
         first = 0;
-        last = m.size ? m.size - 1 : 0;
+        last = view.size ? view.size - 1 : 0;
     } else {
-        int n = snprintf(oh.crange, sizeof(oh.crange), "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, first, last, m.size);
+        int n = snprintf(oh.crange, sizeof(oh.crange), "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, first, last,
+                         view.size);
         oh.h[oh.n++] = (og_header_t){OG_STR_LIT("Content-Range"), {oh.crange, (size_t)n}};
     }
     oh.n += gw_swift_std_headers(r, oh.h + oh.n);
-    uint64_t length = m.size ? last - first + 1 : 0;
+    uint64_t length = view.size ? last - first + 1 : 0;
     r->responded = 1;
     r->status = status;
-    if (r->info->is_head || m.size == 0) {
+    if (r->info->is_head || view.size == 0) {
         if (gw_resp_start(r->http, status, oh.h, oh.n, (int64_t)length) == 0)
             gw_resp_end(r->http);
         goto out_free;
     }
     sink_t s = {.r = r, .status = status, .hdrs = oh.h, .n = oh.n, .length = (int64_t)length};
-    rc = gw_obj_read(r->cl, &m, first, last, sink_write, &s);
+    if (large == LARGE_SLO)
+        rc = gw_swift_slo_read(r, &m, first, last, sink_write, &s);
+    else if (large == LARGE_DLO)
+        rc = gw_swift_dlo_read(r, dlo, first, last, sink_write, &s);
+    else
+        rc = gw_obj_read(r->cl, &m, first, last, sink_write, &s);
     if (!s.started) {
         r->responded = 0;
-        gw_swift_error_rc(r, rc == OG_ENOTFOUND || rc == 0 ? OG_ECORRUPT : rc);
+        if (large != LARGE_NONE && (rc == OG_ENOTFOUND || rc == OG_ECORRUPT || rc == -EACCES || rc == 0))
+            gw_swift_error(r, 409); /* a segment is gone or changed: Swift's answer too */
+        else
+            gw_swift_error_rc(r, rc == OG_ENOTFOUND || rc == 0 ? OG_ECORRUPT : rc);
         goto out_free;
     }
     if (rc != 0)
@@ -739,12 +836,9 @@ out_free:
 
 void gw_swift_object(gw_swift_req_t *r)
 {
-    if (og_query_get(r->info->query, "multipart-manifest", NULL) && is_method(r, "PUT")) {
-        /* Static large objects are a later issue: refuse rather than store a manifest as data. */
-        gw_swift_error(r, 501);
-        return;
-    }
-    if (is_method(r, "GET") || is_method(r, "HEAD"))
+    if (is_method(r, "DELETE") && multipart_manifest(r, "delete"))
+        gw_swift_slo_delete(r);
+    else if (is_method(r, "GET") || is_method(r, "HEAD"))
         object_get(r);
     else if (is_method(r, "PUT"))
         object_put(r);

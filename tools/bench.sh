@@ -50,6 +50,7 @@ mkdir -p "$RES"
 : >"$EXTRA"
 
 CLUSTER_PID=""
+RSS_SAMPLER=""
 SWIFT_STARTED=0
 GW_PID=""
 NODE_PIDS=()
@@ -57,6 +58,7 @@ NODE_PIDS=()
 cleanup() {
     local rc=$? pid i
     trap - EXIT INT TERM
+    [ -n "$RSS_SAMPLER" ] && kill "$RSS_SAMPLER" 2>/dev/null
     if [ -n "$CLUSTER_PID" ] && kill -0 "$CLUSTER_PID" 2>/dev/null; then
         log "stopping the Onggi cluster"
         kill -TERM "$CLUSTER_PID" 2>/dev/null
@@ -220,6 +222,13 @@ for t in "${TARGETS[@]}"; do
     [ "$n" -gt 0 ] && bench "$t" get4k --workload get --bucket bench-4k --size 4KiB --conns 64 --objects "$n" \
         --count $((N_SMALL * 4)) --duration $D_SMALL --verify
 done
+# The latency target (p99 GET <= 5 ms) is stated at 16 connections: 64 connections on two cores
+# measure queueing more than service time.
+for t in "${TARGETS[@]}"; do
+    n=$(ops put4k "$t")
+    [ "$n" -gt 0 ] && bench "$t" get4k16 --workload get --bucket bench-4k --size 4KiB --conns 16 --objects "$n" \
+        --count $((N_SMALL * 4)) --duration $D_SMALL --verify
+done
 for t in "${TARGETS[@]}"; do
     n=$(ops put4k "$t")
     [ "$n" -gt 0 ] && bench "$t" del4k --workload delete --bucket bench-4k --conns 64 --objects "$n" --count "$n" \
@@ -237,6 +246,20 @@ for t in "${TARGETS[@]}"; do
 done
 
 # ---- 3. large objects (256 MiB), 4 connections: PUT, GET -----------------------------------
+# The gateway's VmHWM covers the whole run (the small-object phases' 128 worker threads and
+# connection buffers may set it), so its RSS during this workload is sampled on its own.
+rss_sample_start() {
+    ( peak=0
+      while kill -0 "$GW_PID" 2>/dev/null; do
+          kb=$(sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$GW_PID/status" 2>/dev/null)
+          [ -n "$kb" ] && [ "$kb" -gt "$peak" ] && { peak=$kb; echo "$peak" >"$RES/rss-w3.kb"; }
+          sleep 0.05
+      done ) &
+    RSS_SAMPLER=$!
+}
+rss_sample_stop() { [ -n "$RSS_SAMPLER" ] && kill "$RSS_SAMPLER" 2>/dev/null; wait "$RSS_SAMPLER" 2>/dev/null; RSS_SAMPLER=""; }
+echo 0 >"$RES/rss-w3.kb"
+rss_sample_start
 for t in "${TARGETS[@]}"; do
     measured "$t" putbig put --workload put --bucket bench-big --size $SIZE_LARGE --conns 4 --count $N_256M \
         --duration $D_LARGE
@@ -246,6 +269,7 @@ for t in "${TARGETS[@]}"; do
     [ "$n" -gt 0 ] && measured "$t" getbig get --workload get --bucket bench-big --size $SIZE_LARGE --conns 4 \
         --objects "$n" --count $N_256M --duration $D_LARGE --verify
 done
+rss_sample_stop
 
 # ---- 4. mixed 64 KiB, 32 connections (45% GET, 30% PUT, 15% HEAD, 10% DELETE) --------------
 for t in "${TARGETS[@]}"; do
@@ -278,6 +302,9 @@ for i in 0 1 2 3; do
     kb=$(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$pid/status")
     printf 'resources\tpeak RSS %s (MiB)\t%s\n' "$name" "$(awk -v k="$kb" 'BEGIN{printf "%.1f", k/1024}')" >>"$EXTRA"
 done
+# Budget from the issue: 64 MiB + connections x 2 x chunk size (the 128 KiB maximum chunk).
+awk -v k="$(cat "$RES/rss-w3.kb")" 'BEGIN{ printf "resources\tpeak RSS gateway during workload 3, sampled (MiB)\t%.1f\n", k/1024
+    printf "resources\tbudget for workload 3: 64 MiB + 4 conns x 2 x 128 KiB (MiB)\t%.1f\n", 64 + 4 * 2 * 128 / 1024 }' >>"$EXTRA"
 awk -v c="$CPU_PUT" -v t="$TICK" -v b="$BYTES_PUT" 'BEGIN{ if (b > 0) printf "resources\tCPU s per GiB written (1 MiB + large PUT)\t%.2f\n", c/t/(b/1073741824) }' >>"$EXTRA"
 awk -v c="$CPU_GET" -v t="$TICK" -v b="$BYTES_GET" 'BEGIN{ if (b > 0) printf "resources\tCPU s per GiB read (1 MiB + large GET)\t%.2f\n", c/t/(b/1073741824) }' >>"$EXTRA"
 awk -v w="$WB_PUT" -v b="$BYTES_PUT" 'BEGIN{ if (b > 0) printf "resources\twrite amplification (node write_bytes / logical; 3 = replicas only)\t%.2f\n", w/b }' >>"$EXTRA"
@@ -329,6 +356,7 @@ FILL = [("ops/s", "total.ops_per_s"), ("objects", "total.ops"), ("errors", "tota
 plan = [
     ("1. PUT 4 KiB, 64 conns", "put4k", TP),
     ("1. GET 4 KiB, 64 conns", "get4k", TP),
+    ("1. GET 4 KiB, 16 conns", "get4k16", TP),
     ("1. DELETE 4 KiB, 64 conns", "del4k", TP),
     ("2. PUT 1 MiB, 16 conns", "put1m", BW),
     ("2. GET 1 MiB, 16 conns", "get1m", BW),

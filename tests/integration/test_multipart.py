@@ -5,12 +5,13 @@ whole-object checksums, and Range GETs across part boundaries. Sizes are bounded
 
 import hashlib
 import os
+import time
 
 import boto3.s3.transfer
 import botocore.exceptions
 import pytest
 
-from conftest import MiB, err_code, file_digests, make_file, stream_digests, uniq
+from conftest import MiB, err_code, err_status, file_digests, http_request, locate, make_file, stream_digests, uniq
 
 
 def mp_etag(chunks):
@@ -148,6 +149,70 @@ def test_upload_part_copy(s3, bucket):
     s3.complete_multipart_upload(Bucket=bucket, Key="cp", UploadId=uid, MultipartUpload={
         "Parts": [{"PartNumber": 1, "ETag": p1}, {"PartNumber": 2, "ETag": p2}]})
     assert s3.get_object(Bucket=bucket, Key="cp")["Body"].read() == src + src[1000:2001000]
+
+
+def test_upload_part_copy_touches_referenced_chunks(cluster, s3, bucket):
+    """A whole single-part source is referenced, not rewritten: its chunks must be touched before
+    the part is committed (as CopyObject does), so a GC sweep whose cutoff predates the copy keeps
+    them. Asked directly of every replica: DELETE ?older_than=<cutoff> must answer 409 (kept)."""
+    src = os.urandom(300 * 1024)
+    s3.put_object(Bucket=bucket, Key="tsrc", Body=src)
+    chunks, out = locate(cluster, bucket, "tsrc")
+    assert len(chunks) >= 2 and all(len(devs) == 3 for _, devs in chunks), out
+    time.sleep(1.2)  # the node does not refresh a reference time younger than 1 s
+    cutoff = time.time_ns()
+    uid = s3.create_multipart_upload(Bucket=bucket, Key="tdst")["UploadId"]
+    etag = s3.upload_part_copy(Bucket=bucket, Key="tdst", UploadId=uid, PartNumber=1,
+                               CopySource={"Bucket": bucket, "Key": "tsrc"})["CopyPartResult"]["ETag"]
+    assert etag == f'"{hashlib.md5(src).hexdigest()}"'
+    for cid, devs in chunks:
+        for dev in sorted(devs):
+            port = cluster.node_ports[int(dev[1:]) - 1]
+            st, _, body = http_request(port, "DELETE", f"/{dev}/chunk/{cid}?older_than={cutoff}")
+            assert st == 409, (cid, dev, st, body)
+    s3.complete_multipart_upload(Bucket=bucket, Key="tdst", UploadId=uid,
+                                 MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": etag}]})
+    assert s3.get_object(Bucket=bucket, Key="tdst")["Body"].read() == src
+
+
+def test_get_and_head_part_number(s3, bucket):
+    parts = [os.urandom(5 * MiB), os.urandom(5 * MiB + 7), os.urandom(1234)]
+    uid = s3.create_multipart_upload(Bucket=bucket, Key="pn")["UploadId"]
+    done = [{"PartNumber": i, "ETag": s3.upload_part(Bucket=bucket, Key="pn", UploadId=uid, PartNumber=i,
+                                                     Body=p)["ETag"]} for i, p in enumerate(parts, 1)]
+    s3.complete_multipart_upload(Bucket=bucket, Key="pn", UploadId=uid, MultipartUpload={"Parts": done})
+    total, off = sum(map(len, parts)), 0
+    for i, p in enumerate(parts, 1):
+        g = s3.get_object(Bucket=bucket, Key="pn", PartNumber=i)
+        assert g["ResponseMetadata"]["HTTPStatusCode"] == 206
+        assert g["PartsCount"] == 3 and g["ContentLength"] == len(p)
+        assert g["ContentRange"] == f"bytes {off}-{off + len(p) - 1}/{total}"
+        assert g["ETag"] == mp_etag(parts)
+        assert g["Body"].read() == p
+        h = s3.head_object(Bucket=bucket, Key="pn", PartNumber=i)
+        assert (h["ResponseMetadata"]["HTTPStatusCode"], h["PartsCount"], h["ContentLength"]) == (206, 3, len(p))
+        off += len(p)
+    for bad in (4, 10000):
+        with pytest.raises(botocore.exceptions.ClientError) as e:
+            s3.get_object(Bucket=bucket, Key="pn", PartNumber=bad)
+        assert (err_status(e.value), err_code(e.value)) == (416, "InvalidPartNumber")
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.get_object(Bucket=bucket, Key="pn", PartNumber=1, Range="bytes=0-1")
+    assert err_code(e.value) == "InvalidRequest"
+    # a single-part object is its own part 1
+    s3.put_object(Bucket=bucket, Key="one", Body=b"single part")
+    g = s3.get_object(Bucket=bucket, Key="one", PartNumber=1)
+    assert g["ResponseMetadata"]["HTTPStatusCode"] == 206 and g["Body"].read() == b"single part"
+    assert "PartsCount" not in g
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.get_object(Bucket=bucket, Key="one", PartNumber=2)
+    assert err_code(e.value) == "InvalidPartNumber"
+    # overwritten by a single-part object: the old part sizes are not believed
+    s3.put_object(Bucket=bucket, Key="pn", Body=b"now small")
+    assert s3.get_object(Bucket=bucket, Key="pn", PartNumber=1)["Body"].read() == b"now small"
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.get_object(Bucket=bucket, Key="pn", PartNumber=2)
+    assert err_code(e.value) == "InvalidPartNumber"
 
 
 def test_checksums_per_part_and_whole(cluster, bucket):

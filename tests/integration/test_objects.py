@@ -12,7 +12,7 @@ import urllib.request
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import (MiB, err_code, err_status, file_digests, http_request, make_file, uniq,
+from conftest import (MiB, err_code, err_status, file_digests, http_request, make_file, signed_request, uniq,
                       xml_code)
 
 SMALL_SIZES = [0, 1, 8192, 8193, MiB]  # 8192/8193: either side of the inline-data limit
@@ -385,3 +385,14 @@ def test_owner_in_listing(s3, bucket):
     s3.put_object(Bucket=bucket, Key="own", Body=b"o")
     v1 = s3.list_objects(Bucket=bucket)
     assert v1["Contents"][0]["Owner"]["ID"]
+
+
+def test_part_and_upload_parameters_outside_an_upload(cluster, s3, bucket):
+    """?partNumber without ?uploadId only reads (GET/HEAD); ?uploads on a key only starts an
+    upload (POST). Neither is mistaken for a plain PUT that would overwrite the object."""
+    s3.put_object(Bucket=bucket, Key="k", Body=b"keep me")
+    st, _, body = signed_request(cluster.port(), "PUT", f"/{bucket}/k", "partNumber=1", body=b"not a part")
+    assert (st, xml_code(body)) == (400, "InvalidRequest")
+    st, _, body = signed_request(cluster.port(), "GET", f"/{bucket}/k", "uploads")
+    assert (st, xml_code(body)) == (405, "MethodNotAllowed")
+    assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"keep me"
