@@ -92,9 +92,9 @@ int gw_s3_quota_check(gw_s3_req_t *r, uint64_t add_bytes);
 /* (gw_s3_multi.c) Refreshes the reference time of every chunk m lists on a quorum of its
  * replicas, so that a garbage-collection sweep already under way cannot delete them: anything
  * that commits a record referencing existing chunks without writing them (CopyObject,
- * UploadPartCopy) calls this first (docs/architecture.md, "Garbage collection"). 0, OG_EQUORUM
- * (do not commit) or -ENOMEM. */
-int gw_s3_touch_chunks(gw_s3_req_t *r, const gw_meta_t *m);
+ * UploadPartCopy, CompleteMultipartUpload, Swift COPY) calls this first (docs/architecture.md,
+ * "Garbage collection"). 0, OG_EQUORUM (do not commit) or -ENOMEM. */
+int gw_s3_touch_chunks(gw_cluster_t *cl, const gw_meta_t *m);
 
 /* ---- handlers (one per S3 operation) ---- */
 /* gw_s3_object.c / gw_s3_bucket.c */
@@ -126,5 +126,17 @@ void gw_s3_list_multipart_uploads(gw_s3_req_t *r);
  * 0, OG_EINVAL (no such part: 416 InvalidPartNumber), OG_ECORRUPT (sizes missing or not
  * matching), OG_EQUORUM. */
 int gw_s3_part_range(gw_s3_req_t *r, const gw_meta_t *m, uint32_t part, uint64_t *first, uint64_t *last);
+/* For a copy of multipart object m (parts > 0) from (src_bucket, src_key) to (dst_bucket,
+ * dst_key), S3 CopyObject or Swift COPY: copies the source's part sizes so that ?partNumber works
+ * on the copy too. Call before committing the copy's record. 0 (also when m is not multipart, or
+ * the source's sizes are missing or no longer m's: the copy then answers ?partNumber as the
+ * source does), OG_EQUORUM. */
+int gw_s3_part_sizes_copy(gw_cluster_t *cl, const char *src_bucket, og_str_t src_key, const char *dst_bucket,
+                          og_str_t dst_key, const gw_meta_t *m);
+/* 1 when bucket (the one created at created_ns) has an in-progress multipart upload, 0 when none
+ * (uploads left in an earlier bucket of the same name do not count), or OG_EQUORUM, OG_ECORRUPT
+ * (an upload record that does not decode), OG_EPROTO. DeleteBucket and Swift's container DELETE
+ * refuse (409) while there is one: a re-created bucket must never inherit them. */
+int gw_s3_has_uploads(gw_cluster_t *cl, const char *bucket, uint64_t created_ns);
 
 #endif

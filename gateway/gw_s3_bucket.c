@@ -421,6 +421,26 @@ void gw_s3_delete_bucket(gw_s3_req_t *r)
         gw_s3_error(r, 409, "BucketNotEmpty", NULL, NULL);
         return;
     }
+    /* In-progress multipart uploads keep the bucket too (as S3): deleting it would leave them to
+     * whoever creates the name next. An upload created by a request racing this delete is kept
+     * out of a later bucket by the creation stamp it records (gw_s3_multipart.c). */
+    char owner[sizeof(r->user.account)];
+    uint64_t created_ns = 0;
+    if ((rc = gw_bucket_lookup(r->gw, r->bucket, owner, sizeof(owner), &created_ns)) == 0)
+        rc = gw_s3_has_uploads(r->gw->cluster, r->bucket, created_ns);
+    if (rc == OG_ENOTFOUND) {
+        gw_s3_error(r, 404, "NoSuchBucket", NULL, NULL);
+        return;
+    }
+    if (rc < 0) {
+        gw_s3_error_rc(r, rc == OG_EPROTO ? OG_ECORRUPT : rc);
+        return;
+    }
+    if (rc > 0) {
+        gw_s3_error(r, 409, "BucketNotEmpty", "The bucket you tried to delete has multipart uploads in progress.",
+                    NULL);
+        return;
+    }
     /* A PUT racing with this delete may still land in the bucket's table; such an object stays
      * invisible until a bucket of the same name is created again (no cross-record atomicity). */
     gw_cluster_stamp(r->gw->cluster, &rec.ts, &rec.tiebreak);

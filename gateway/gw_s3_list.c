@@ -2,7 +2,9 @@
  * S3 listings: ListBuckets, ListObjects (v1) and ListObjectsV2. Grouping and pagination are
  * gw_s3_walk() (gw_s3_xml.c); this file reads the query, runs the walk over the bucket's
  * record table and writes the XML. The router (gw_s3.c) has already authenticated the caller
- * and, for object listings, checked that the bucket exists and is theirs.
+ * and, for object listings, checked that the bucket exists and is theirs. A Swift SLO lists with
+ * its total size and s3api's ETag for it (both in the record's summary); a DLO lists as its
+ * manifest object, as in s3api (whose listing is Swift's container listing).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -10,6 +12,7 @@
 
 #include "gw_s3.h"
 #include "gw_s3_xml.h"
+#include "gw_swift.h"
 
 #define S3_XMLNS "http://s3.amazonaws.com/doc/2006-03-01/"
 
@@ -222,13 +225,14 @@ static int put_contents(render_t *x, const gw_s3_item_t *it, int with_owner)
     char etag[48], mtime[32];
     if (gw_meta_decode(&rec, &m) != 0)
         return OG_ECORRUPT;
-    size_t elen = gw_meta_etag(&m, etag);
+    int slo = (m.flags & GW_META_SLO) != 0;
+    size_t elen = slo ? gw_swift_slo_s3_etag(&m, etag) : gw_meta_etag(&m, etag);
     gw_fmt_iso8601(m.mtime_ns, mtime);
     gw_xbuf_puts(x->b, "<Contents>");
     put_value(x, "Key", it->key);
     gw_xbuf_elem(x->b, "LastModified", mtime, strlen(mtime));
     gw_xbuf_elem(x->b, "ETag", etag, elen);
-    gw_xbuf_printf(x->b, "<Size>%llu</Size>", (unsigned long long)m.size);
+    gw_xbuf_printf(x->b, "<Size>%llu</Size>", (unsigned long long)(slo ? m.slo_size : m.size));
     if (with_owner) {
         const gw_user_t *u = &x->r->user;
         int mine = og_str_eq(m.owner, u->account);

@@ -513,7 +513,7 @@ static int copy_read_source(gw_s3_req_t *r, const copy_source_t *src, gw_meta_t 
     return -1;
 }
 
-int gw_s3_touch_chunks(gw_s3_req_t *r, const gw_meta_t *m)
+int gw_s3_touch_chunks(gw_cluster_t *cl, const gw_meta_t *m)
 {
     if (m->num_chunks == 0)
         return 0;
@@ -522,7 +522,7 @@ int gw_s3_touch_chunks(gw_s3_req_t *r, const gw_meta_t *m)
         return -ENOMEM;
     for (size_t i = 0; i < m->num_chunks; i++)
         memcpy(ids + i * 32, m->chunks[i].id, 32);
-    int rc = gw_cluster_chunk_touch(r->gw->cluster, ids, m->num_chunks);
+    int rc = gw_cluster_chunk_touch(cl, ids, m->num_chunks);
     free(ids);
     return rc;
 }
@@ -592,7 +592,14 @@ void gw_s3_copy_object(gw_s3_req_t *r)
     /* The copy references the source's chunks without writing them: refresh them first, or a
      * garbage-collection sweep that started before this record exists could delete them once
      * the source is gone (docs/architecture.md, garbage collection). */
-    if ((rc = gw_s3_touch_chunks(r, &m)) != 0) {
+    if ((rc = gw_s3_touch_chunks(r->gw->cluster, &m)) != 0) {
+        gw_s3_error_rc(r, rc);
+        goto out_free_meta;
+    }
+    /* A multipart source keeps its ETag (md5-N) and part count: its part sizes go along, or
+     * ?partNumber on the copy could not answer. */
+    if ((rc = gw_s3_part_sizes_copy(r->gw->cluster, src.bucket, (og_str_t){src.key, src.key_len}, r->bucket,
+                                    (og_str_t){r->key, r->key_len}, &m)) != 0) {
         gw_s3_error_rc(r, rc);
         goto out_free_meta;
     }

@@ -15,6 +15,10 @@
  * right after it and before any longer key; keys holding \x01 cannot be uploaded in parts.
  * Garbage collection treats every "u.*" record as live, so a part's chunks survive until the
  * upload completes (the object references them) or is aborted (tombstones; chunks left to GC).
+ * An upload record keeps the creation stamp of the bucket it was made in (MP_BUCKET_HDR): a
+ * bucket cannot be deleted while it has uploads (gw_s3_has_uploads), but a CreateMultipartUpload
+ * already past its bucket check can still land after the delete, and such a leftover must not
+ * become part of a bucket later created under the same name (by any account).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -44,6 +48,9 @@
 #define USER_META_MAX 2048
 /* u.<bucket> keys: key, \x01, id, \x01, 5 digits; the node's key limit is 1024 bytes */
 #define MP_KEY_MAX (1024 - 1 - MP_ID_LEN - 1 - 5)
+/* Stored header of an upload record: the created_ns (decimal) of the bucket it belongs to. No
+ * client header of that name is ever stored, and Complete does not pass it on to the object. */
+#define MP_BUCKET_HDR "x-onggi-bucket-created"
 
 typedef struct {
     char id[MP_ID_LEN + 1];
@@ -129,12 +136,39 @@ static void upload_init(mp_upload_t *u, const gw_s3_req_t *r, og_str_t id)
     u->ulen = r->key_len + 1 + MP_ID_LEN;
 }
 
+/* The creation stamp of r's bucket (which gw_s3_handle found live). 0, OG_ENOTFOUND (deleted
+ * since), OG_EQUORUM, OG_EPROTO. */
+static int bucket_created(gw_s3_req_t *r, uint64_t *created_ns)
+{
+    char owner[sizeof(r->user.account)];
+    return gw_bucket_lookup(r->gw, r->bucket, owner, sizeof(owner), created_ns);
+}
+
+/* Does upload record up belong to the bucket created at created_ns (not to an earlier bucket of
+ * the same name)? A record written before uploads kept the stamp answers by its own time. */
+static int upload_in_bucket(const gw_meta_t *up, uint64_t created_ns)
+{
+    og_str_t v = og_header_find(up->headers, up->num_headers, MP_BUCKET_HDR);
+    uint64_t n = 0;
+    if (v.base == NULL)
+        return up->mtime_ns >= created_ns;
+    if (v.len == 0 || v.len > 20)
+        return 0;
+    for (size_t i = 0; i < v.len; i++) {
+        if (v.base[i] < '0' || v.base[i] > '9')
+            return 0;
+        n = n * 10 + (uint64_t)(v.base[i] - '0');
+    }
+    return n == created_ns;
+}
+
 /* The request's ?uploadId and its upload record: 0 with *m / *buf (caller frees), or -1 with the
- * error answered (404 NoSuchUpload, 503 ...). */
+ * error answered (404 NoSuchUpload, also for an upload of an earlier bucket of this name; 503 ...). */
 static int upload_open(gw_s3_req_t *r, mp_upload_t *u, gw_meta_t *m, char **buf)
 {
     og_str_t raw;
     char id[MP_ID_LEN + 1];
+    uint64_t created = 0;
     long n = -1;
     if (og_query_get(r->info->query, "uploadId", &raw) && raw.len <= 3 * MP_ID_LEN)
         n = og_urldecode(raw.base, raw.len, id, sizeof(id), 1);
@@ -145,15 +179,21 @@ static int upload_open(gw_s3_req_t *r, mp_upload_t *u, gw_meta_t *m, char **buf)
     }
     upload_init(u, r, (og_str_t){id, MP_ID_LEN});
     int rc = rec_get_meta(r->gw->cluster, u->table, upload_key(u), m, buf);
-    if (rc == OG_ENOTFOUND) {
+    if (rc != 0)
+        goto out_answer;
+    if ((rc = bucket_created(r, &created)) == 0 && !upload_in_bucket(m, created))
+        rc = OG_ENOTFOUND;
+    if (rc == 0)
+        return 0;
+    gw_meta_free(m);
+    free(*buf);
+    *buf = NULL;
+out_answer:
+    if (rc == OG_ENOTFOUND)
         gw_s3_error(r, 404, "NoSuchUpload", "The specified upload does not exist.", NULL);
-        return -1;
-    }
-    if (rc != 0) {
-        gw_s3_error_rc(r, rc);
-        return -1;
-    }
-    return 0;
+    else
+        gw_s3_error_rc(r, rc == OG_EPROTO ? OG_ECORRUPT : rc);
+    return -1;
 }
 
 /* A stored header of m by name, or {NULL,0}. */
@@ -165,11 +205,11 @@ static og_str_t meta_header(const gw_meta_t *m, const char *name)
 /* ---------------------------------------------------------------- create */
 
 /* The headers an upload keeps for its object: x-amz-meta-* (names lowercased into *names), the
- * standard ones, and the checksum algorithm/type the parts will carry. *out and *names are
- * malloc'd for the caller. 0, -ENOMEM, OG_ETOOBIG (user metadata), OG_EINVAL (bad checksum
- * algorithm or type). */
-static int create_headers(gw_s3_req_t *r, og_header_t **out, size_t *n, char **names, og_str_t *ctype,
-                          char *enc_buf, size_t enc_cap)
+ * standard ones, the checksum algorithm/type the parts will carry, and the bucket's creation
+ * stamp (MP_BUCKET_HDR = bucket_stamp). *out and *names are malloc'd for the caller. 0, -ENOMEM,
+ * OG_ETOOBIG (user metadata), OG_EINVAL (bad checksum algorithm or type). */
+static int create_headers(gw_s3_req_t *r, og_str_t bucket_stamp, og_header_t **out, size_t *n, char **names,
+                          og_str_t *ctype, char *enc_buf, size_t enc_cap)
 {
     static const char *const standard[] = {"Cache-Control", "Content-Disposition", "Content-Language", "Expires"};
     const gw_reqinfo_t *info = r->info;
@@ -179,6 +219,7 @@ static int create_headers(gw_s3_req_t *r, og_header_t **out, size_t *n, char **n
     *ctype = OG_STR_LIT("binary/octet-stream");
     for (size_t i = 0; i < info->num_headers; i++)
         names_len += info->headers[i].name.len;
+    /* at most one stored header per request header, plus the bucket stamp */
     hdrs = malloc((info->num_headers + 1) * sizeof(*hdrs));
     *names = np = malloc(names_len + 1);
     if (hdrs == NULL || np == NULL) {
@@ -221,6 +262,7 @@ static int create_headers(gw_s3_req_t *r, og_header_t **out, size_t *n, char **n
                 }
         }
     }
+    hdrs[k++] = (og_header_t){OG_STR_LIT(MP_BUCKET_HDR), bucket_stamp};
     *n = k;
     return meta_bytes > USER_META_MAX ? OG_ETOOBIG : 0;
 }
@@ -243,11 +285,13 @@ static int upload_checksum(const gw_meta_t *up, int *full_object)
 void gw_s3_create_multipart(gw_s3_req_t *r)
 {
     uint8_t rnd[16];
-    char id[MP_ID_LEN + 8], *names = NULL, enc[256];
+    char id[MP_ID_LEN + 8], *names = NULL, enc[256], stamp[24];
     og_header_t *hdrs = NULL;
     gw_meta_t m = {0};
     mp_upload_t u;
     gw_xbuf_t b = {0};
+    uint64_t created = 0;
+    size_t stamp_len;
     int rc, full;
 
     if (r->key_len > MP_KEY_MAX || memchr(r->key, MP_SEP, r->key_len) != NULL) {
@@ -255,7 +299,16 @@ void gw_s3_create_multipart(gw_s3_req_t *r)
                     NULL);
         return;
     }
-    rc = create_headers(r, &hdrs, &m.num_headers, &names, &m.content_type, enc, sizeof(enc));
+    if ((rc = bucket_created(r, &created)) != 0) {
+        if (rc == OG_ENOTFOUND)
+            gw_s3_error(r, 404, "NoSuchBucket", NULL, NULL);
+        else
+            gw_s3_error_rc(r, rc == OG_EPROTO ? OG_ECORRUPT : rc);
+        return;
+    }
+    stamp_len = (size_t)snprintf(stamp, sizeof(stamp), "%" PRIu64, created);
+    rc = create_headers(r, (og_str_t){stamp, stamp_len}, &hdrs, &m.num_headers, &names, &m.content_type, enc,
+                        sizeof(enc));
     m.headers = hdrs;
     if (rc == 0 && upload_checksum(&m, &full) == OG_EINVAL)
         rc = OG_EINVAL;
@@ -514,7 +567,7 @@ static void upload_part_copy(gw_s3_req_t *r, mp_upload_t *u, uint32_t part)
         /* The same bytes, referenced: no data moves. The chunks are touched first, as CopyObject
          * does: a garbage-collection sweep that marked before this part record exists must not
          * delete them once the source is gone. */
-        if ((rc = gw_s3_touch_chunks(r, &src)) != 0) {
+        if ((rc = gw_s3_touch_chunks(r->gw->cluster, &src)) != 0) {
             gw_s3_error_rc(r, rc);
             goto out_free_src;
         }
@@ -1028,6 +1081,38 @@ static int part_sizes_put(gw_cluster_t *cl, const char *bucket, og_str_t key, co
     return rc;
 }
 
+/* Is rec a live part-sizes record of multipart object m (its ETag's MD5 and part count)? */
+static int part_sizes_match(const og_rec_t *rec, const gw_meta_t *m)
+{
+    const unsigned char *p = (const unsigned char *)rec->detail.base;
+    size_t len = rec->detail.len;
+    if ((rec->flags & OG_REC_TOMBSTONE) || len < 21 || p[0] != 1 || memcmp(p + 1, m->md5, 16) != 0)
+        return 0;
+    uint32_t n = (uint32_t)p[17] << 24 | (uint32_t)p[18] << 16 | (uint32_t)p[19] << 8 | p[20];
+    return n == m->parts && len == 21 + (size_t)n * 8;
+}
+
+int gw_s3_part_sizes_copy(gw_cluster_t *cl, const char *src_bucket, og_str_t src_key, const char *dst_bucket,
+                          og_str_t dst_key, const gw_meta_t *m)
+{
+    char table[3 + 64], *buf = NULL;
+    og_rec_t rec, out = {0};
+    int rc;
+    if (m->parts == 0)
+        return 0;
+    snprintf(table, sizeof(table), "p.%s", src_bucket);
+    if ((rc = gw_cluster_rec_get(cl, table, src_key, &rec, &buf)) != 0)
+        return rc == OG_ENOTFOUND ? 0 : rc;
+    if (part_sizes_match(&rec, m)) {
+        snprintf(table, sizeof(table), "p.%s", dst_bucket);
+        gw_cluster_stamp(cl, &out.ts, &out.tiebreak);
+        out.detail = rec.detail;
+        rc = gw_cluster_rec_put(cl, table, dst_key, &out);
+    }
+    free(buf);
+    return rc;
+}
+
 int gw_s3_part_range(gw_s3_req_t *r, const gw_meta_t *m, uint32_t part, uint64_t *first, uint64_t *last)
 {
     char table[3 + 64], *buf = NULL;
@@ -1046,12 +1131,9 @@ int gw_s3_part_range(gw_s3_req_t *r, const gw_meta_t *m, uint32_t part, uint64_t
     if ((rc = gw_cluster_rec_get(r->gw->cluster, table, (og_str_t){r->key, r->key_len}, &rec, &buf)) != 0)
         return rc == OG_ENOTFOUND ? OG_ECORRUPT : rc;
     const unsigned char *p = (const unsigned char *)rec.detail.base;
-    size_t len = rec.detail.len;
+    uint32_t n = m->parts;
     rc = OG_ECORRUPT;
-    if ((rec.flags & OG_REC_TOMBSTONE) || len < 21 || p[0] != 1 || memcmp(p + 1, m->md5, 16) != 0)
-        goto out_free;
-    uint32_t n = (uint32_t)p[17] << 24 | (uint32_t)p[18] << 16 | (uint32_t)p[19] << 8 | p[20];
-    if (n != m->parts || len != 21 + (size_t)n * 8)
+    if (!part_sizes_match(&rec, m))
         goto out_free;
     uint64_t off = 0, size = 0;
     for (uint32_t k = 0; k < n; k++) {
@@ -1101,9 +1183,11 @@ static int object_checksum(int alg, int full, const mp_req_part_t *parts, const 
 }
 
 /* Fetches each listed part's record and builds the object's chunk list; fills parts[i].ck from
- * the stored part checksums when alg >= 0. 0, InvalidPart (-1, answered), or an error code. */
-static int complete_gather(gw_s3_req_t *r, mp_upload_t *u, int alg, mp_req_part_t *parts, size_t n,
-                           gw_chunk_ref_t **all, size_t *nall)
+ * the stored part checksums when alg >= 0. Each record must still be the part that was validated
+ * (sizes[i] and the listed MD5): one re-uploaded since would otherwise put its chunks under the
+ * validated size and ETag. 0, InvalidPart (-1, not answered), or an error code. */
+static int complete_gather(gw_s3_req_t *r, mp_upload_t *u, int alg, mp_req_part_t *parts, const uint64_t *sizes,
+                           size_t n, gw_chunk_ref_t **all, size_t *nall)
 {
     size_t cap = 0;
     int rc = 0;
@@ -1112,7 +1196,9 @@ static int complete_gather(gw_s3_req_t *r, mp_upload_t *u, int alg, mp_req_part_
         char *pbuf = NULL;
         if ((rc = rec_get_meta(r->gw->cluster, u->table, part_key(u, parts[i].number), &pm, &pbuf)) != 0)
             return rc == OG_ENOTFOUND ? -1 : rc;
-        if (alg >= 0) {
+        if (pm.size != sizes[i] || memcmp(pm.md5, parts[i].md5, 16) != 0)
+            rc = -1;
+        if (rc == 0 && alg >= 0) {
             og_str_t v = meta_header(&pm, gw_ck_header((gw_ck_alg_t)alg));
             uint8_t stored[GW_CK_MAX_DIGEST];
             if (v.base == NULL || gw_ck_unb64(alg, v, stored) != 0 ||
@@ -1207,9 +1293,10 @@ void gw_s3_complete_multipart(gw_s3_req_t *r)
     /* parts are not counted against quotas while the upload is open; the object is */
     if (gw_s3_quota_check(r, total) != 0)
         goto out_free;
-    if ((rc = complete_gather(r, &u, alg, parts, n, &all, &nall)) != 0) {
+    if ((rc = complete_gather(r, &u, alg, parts, sizes, n, &all, &nall)) != 0) {
         if (rc == -1)
-            gw_s3_error(r, 400, "InvalidPart", "A part is missing or its checksum does not match.", NULL);
+            gw_s3_error(r, 400, "InvalidPart",
+                        "A part is missing, was uploaded again meanwhile, or its checksum does not match.", NULL);
         else
             gw_s3_error_rc(r, rc);
         goto out_free;
@@ -1219,15 +1306,15 @@ void gw_s3_complete_multipart(gw_s3_req_t *r)
         gw_s3_error_rc(r, -ENOMEM);
         goto out_free;
     }
-    /* The object: the upload's headers (less the checksum settings), its checksum, the parts'
-     * chunks in order. */
+    /* The object: the upload's headers (less the checksum settings and the bucket stamp), its
+     * checksum, the parts' chunks in order. */
     if ((hdrs = malloc((up.num_headers + 2) * sizeof(*hdrs))) == NULL) {
         gw_s3_error_rc(r, -ENOMEM);
         goto out_free;
     }
     for (size_t i = 0; i < up.num_headers; i++)
         if (!og_str_ieq(up.headers[i].name, "x-amz-checksum-algorithm") &&
-            !og_str_ieq(up.headers[i].name, "x-amz-checksum-type"))
+            !og_str_ieq(up.headers[i].name, "x-amz-checksum-type") && !og_str_ieq(up.headers[i].name, MP_BUCKET_HDR))
             hdrs[nh++] = up.headers[i];
     if (alg >= 0) {
         uint8_t d[GW_CK_MAX_DIGEST];
@@ -1255,7 +1342,11 @@ void gw_s3_complete_multipart(gw_s3_req_t *r)
     m.headers = hdrs, m.num_headers = nh;
     m.chunks = all, m.num_chunks = nall;
     og_str_t key = {r->key, r->key_len};
-    if ((rc = part_sizes_put(r->gw->cluster, r->bucket, key, m.md5, sizes, (uint32_t)n)) != 0 ||
+    /* The parts' chunks may be older than the GC grace, and a mark that reads this bucket's "o."
+     * table before the commit and its "u." table after the upload is dropped sees neither
+     * record: refresh them first, as a copy does (docs/architecture.md, "Garbage collection"). */
+    if ((rc = gw_s3_touch_chunks(r->gw->cluster, &m)) != 0 ||
+        (rc = part_sizes_put(r->gw->cluster, r->bucket, key, m.md5, sizes, (uint32_t)n)) != 0 ||
         (rc = gw_obj_commit(r->gw->cluster, r->bucket, key, &m)) != 0) {
         gw_s3_error_rc(r, rc);
         goto out_free;
@@ -1297,6 +1388,55 @@ out_free:
 
 /* ---------------------------------------------------------------- list uploads */
 
+int gw_s3_has_uploads(gw_cluster_t *cl, const char *bucket, uint64_t created_ns)
+{
+    char table[3 + 64], from[1024 + 2];
+    og_str_t next = {from, 0};
+    int rc = 0, found = 0;
+    snprintf(table, sizeof(table), "u.%s", bucket);
+    for (;;) {
+        gw_list_t l;
+        int jumped = 0;
+        if ((rc = gw_cluster_list(cl, table, (og_str_t){"", 0}, next, MP_LIST_PAGE, &l)) != 0)
+            return rc;
+        for (size_t i = 0; i < l.n && !found && !jumped && rc == 0; i++) {
+            og_str_t k = l.entries[i].key;
+            const char *sep = memchr(k.base, MP_SEP, k.len);
+            gw_meta_t m;
+            if (sep == NULL)
+                continue;
+            size_t klen = (size_t)(sep - k.base), rest = k.len - klen - 1;
+            if (rest > MP_ID_LEN && klen + 1 + MP_ID_LEN + 1 < sizeof(from)) {
+                /* A part: its upload record sorts first and was judged already, or is gone (a
+                 * dropped upload's leftover). Skip the rest of that upload's parts in one jump. */
+                memcpy(from, k.base, klen + 1 + MP_ID_LEN);
+                next.len = klen + 1 + MP_ID_LEN;
+                from[next.len++] = MP_SEP + 1;
+                jumped = 1;
+            } else if (rest == MP_ID_LEN) {
+                if (gw_meta_decode(&l.entries[i].rec, &m) != 0) {
+                    rc = OG_ECORRUPT;
+                } else {
+                    found = upload_in_bucket(&m, created_ns);
+                    gw_meta_free(&m);
+                }
+            }
+        }
+        int more = l.truncated && l.next_after.len > 0;
+        if (!jumped && more && l.next_after.len < sizeof(from)) {
+            memcpy(from, l.next_after.base, l.next_after.len);
+            next.len = l.next_after.len;
+        } else if (!jumped && more && rc == 0) {
+            rc = OG_EPROTO; /* a key longer than any upload's: not ours to judge, refuse the delete */
+        }
+        gw_list_free(&l);
+        if (rc != 0 || found)
+            return rc != 0 ? rc : 1;
+        if (!jumped && !more)
+            return 0;
+    }
+}
+
 void gw_s3_list_multipart_uploads(gw_s3_req_t *r)
 {
     char table[3 + 64], from[1024 + 2], keym[1024 + 1], idm[MP_ID_LEN + 1], prefix[1024 + 1], delim[64];
@@ -1310,6 +1450,7 @@ void gw_s3_list_multipart_uploads(gw_s3_req_t *r)
     int truncated = 0, rc = 0;
     og_str_t next_key = {NULL, 0}, next_id = {NULL, 0};
     char nk[1024 + 1], ni[MP_ID_LEN + 1];
+    uint64_t created = 0;
 
     if (query_uint(r, "max-uploads", 1000, 1000, &max) != 0 ||
         (og_query_get(r->info->query, "prefix", &v) && (pl = og_urldecode(v.base, v.len, prefix, 1024, 1)) < 0) ||
@@ -1318,6 +1459,13 @@ void gw_s3_list_multipart_uploads(gw_s3_req_t *r)
         (og_query_get(r->info->query, "upload-id-marker", &v) &&
          (iml = og_urldecode(v.base, v.len, idm, MP_ID_LEN, 1)) < 0)) {
         gw_s3_error(r, 400, "InvalidArgument", "Invalid listing parameter.", NULL);
+        return;
+    }
+    if ((rc = bucket_created(r, &created)) != 0) {
+        if (rc == OG_ENOTFOUND)
+            gw_s3_error(r, 404, "NoSuchBucket", NULL, NULL);
+        else
+            gw_s3_error_rc(r, rc == OG_EPROTO ? OG_ECORRUPT : rc);
         return;
     }
     snprintf(table, sizeof(table), "u.%s", r->bucket);
@@ -1351,7 +1499,16 @@ void gw_s3_list_multipart_uploads(gw_s3_req_t *r)
                 jumped = 1;
                 break;
             }
+            gw_meta_t m;
+            char when[32];
+            if (gw_meta_decode(&l.entries[i].rec, &m) != 0)
+                continue;
+            if (!upload_in_bucket(&m, created)) {
+                gw_meta_free(&m); /* left in an earlier bucket of this name */
+                continue;
+            }
             if (count == max) {
+                gw_meta_free(&m);
                 truncated = 1;
                 break;
             }
@@ -1367,13 +1524,10 @@ void gw_s3_list_multipart_uploads(gw_s3_req_t *r)
                         lastcp_len = cpl;
                         count++;
                     }
+                    gw_meta_free(&m);
                     continue;
                 }
             }
-            gw_meta_t m;
-            char when[32];
-            if (gw_meta_decode(&l.entries[i].rec, &m) != 0)
-                continue;
             gw_fmt_iso8601(m.mtime_ns, when);
             gw_xbuf_puts(&items, "<Upload>");
             gw_xbuf_elem(&items, "Key", k.base, klen);

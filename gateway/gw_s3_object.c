@@ -9,7 +9,9 @@
  * so a failed or cut-off upload commits nothing (its chunks are unreferenced and left to garbage
  * collection). GET streams the requested range (or ?partNumber) with gw_obj_read, which reads
  * only the chunks that overlap it, with bounded memory. Objects past a Swift X-Delete-At are
- * absent here as in Swift.
+ * absent here as in Swift. A Swift large object (SLO manifest, or DLO with X-Object-Manifest) is
+ * served as s3api serves it: its segments' bytes, total size and ETag, streamed by the Swift
+ * readers (gw_swift_slo.c), which check every segment before its bytes go out.
  *
  * gw_s3_handle has checked that the bucket exists and belongs to the caller.
  */
@@ -299,26 +301,47 @@ static int get_sink(void *ctx, const void *buf, size_t len)
     return 0;
 }
 
-/* Streams bytes [first, last] of a chunked object. A failure after the head went out ends the
- * response short, which makes the connection close (the client sees a truncated body, never
- * wrong bytes). */
-static void send_chunked_body(gw_s3_req_t *r, const gw_meta_t *m, uint64_t first, uint64_t last, int status,
-                              const og_header_t *hdrs, size_t nhdrs)
+/* What a GET serves: the record's own bytes, or a Swift large object's segments. */
+enum { LARGE_NONE, LARGE_SLO, LARGE_DLO };
+
+typedef struct {
+    int kind;          /* LARGE_* */
+    og_str_t manifest; /* LARGE_DLO: the stored X-Object-Manifest (a slice of the record) */
+    gw_swift_req_t sw; /* the Swift readers' view of the caller (gw_swift_req_for_s3) */
+} large_t;
+
+/* Streams bytes [first, last] of a chunked object or a large object's segments. A failure after
+ * the head went out ends the response short, which makes the connection close (the client sees a
+ * truncated body, never wrong bytes). */
+static void send_streamed_body(gw_s3_req_t *r, const gw_meta_t *m, large_t *lg, uint64_t first, uint64_t last,
+                               int status, const og_header_t *hdrs, size_t nhdrs)
 {
     get_sink_t gs = {.r = r, .status = status, .hdrs = hdrs, .nhdrs = nhdrs, .length = last - first + 1};
-    int rc = gw_obj_read(r->gw->cluster, m, first, last, get_sink, &gs);
+    int rc;
+    if (lg->kind == LARGE_SLO)
+        rc = gw_swift_slo_read(&lg->sw, m, first, last, get_sink, &gs);
+    else if (lg->kind == LARGE_DLO)
+        rc = gw_swift_dlo_read(&lg->sw, lg->manifest, first, last, get_sink, &gs);
+    else
+        rc = gw_obj_read(r->gw->cluster, m, first, last, get_sink, &gs);
     if (rc == GW_EABORTED)
         return;
     if (!gs.started) {
-        /* Nothing was sent: a missing chunk of a live object is damage, not an absent key. */
-        gw_s3_error_rc(r, rc == OG_ENOTFOUND || rc == 0 ? OG_ECORRUPT : rc);
+        /* Nothing was sent. A segment deleted or changed since the manifest was written (or,
+         * for a DLO, since the listing that sized it) is s3api's 409 BrokenMPU; a missing chunk
+         * of a live object is damage, not an absent key. */
+        if (lg->kind != LARGE_NONE && (rc == 0 || rc == OG_ENOTFOUND || rc == OG_ECORRUPT || rc == -EACCES))
+            gw_s3_error(r, 409, "BrokenMPU", "Multipart upload has broken segment data.", NULL);
+        else
+            gw_s3_error_rc(r, rc == OG_ENOTFOUND || rc == 0 ? OG_ECORRUPT : rc);
         return;
     }
-    if (rc != 0) {
+    if (rc != 0 || gs.sent != gs.length) {
         /* The status line is out, so the client only sees a cut connection: say why here. */
-        fprintf(stderr, "onggi-gateway: request %s: GET /%s/%.*s: chunk read failed after %" PRIu64
+        fprintf(stderr, "onggi-gateway: request %s: GET /%s/%.*s: read failed after %" PRIu64
                         " bytes (%s); connection closed\n",
-                r->request_id, r->bucket, (int)r->key_len, r->key, gs.sent, og_strerror(rc));
+                r->request_id, r->bucket, (int)r->key_len, r->key, gs.sent,
+                rc != 0 ? og_strerror(rc) : "a large object's segments ended early");
     }
     gw_resp_end(r->http); /* short of Content-Length after a failure: gw_http closes the connection */
 }
@@ -365,14 +388,38 @@ static int is_checksum_header(og_str_t name)
     return name.len > 15 && strncasecmp(name.base, "x-amz-checksum-", 15) == 0;
 }
 
+/* Is m a Swift large object? Sets lg (the readers' view of r) and *view: the size and, for a DLO,
+ * the MD5 this GET serves (a DLO's are summed over a listing of its segments). 0, or an error
+ * of that listing (OG_EQUORUM ...). */
+static int large_open(gw_s3_req_t *r, const gw_meta_t *m, uint64_t now_s, large_t *lg, gw_meta_t *view)
+{
+    *view = *m;
+    lg->kind = LARGE_NONE;
+    lg->manifest = og_header_find(m->headers, m->num_headers, "x-object-manifest");
+    if (m->flags & GW_META_SLO)
+        lg->kind = LARGE_SLO;
+    else if (lg->manifest.base != NULL)
+        lg->kind = LARGE_DLO;
+    else
+        return 0;
+    gw_swift_req_for_s3(&lg->sw, r, now_s);
+    view->parts = 0;
+    if (lg->kind == LARGE_SLO) {
+        view->size = m->slo_size;
+        return 0;
+    }
+    return gw_swift_dlo_stat(&lg->sw, lg->manifest, &view->size, view->md5);
+}
+
 void gw_s3_get_object(gw_s3_req_t *r)
 {
     char *recbuf = NULL, *ovr_mem = NULL, etag[48], lastmod[32], crange[80], nparts[16];
     og_str_t ovr[NUM_OVERRIDES];
-    gw_meta_t m = {0};
+    gw_meta_t m = {0}, view;
     og_header_t *hdrs = NULL;
+    large_t lg;
     size_t n = 0;
-    uint64_t first = 0, last = 0;
+    uint64_t first = 0, last = 0, now_s = og_time_ns() / 1000000000u;
     uint32_t part;
     int rc, status = 200;
 
@@ -386,7 +433,7 @@ void gw_s3_get_object(gw_s3_req_t *r)
         return;
     }
     rc = gw_obj_lookup(r->gw->cluster, r->bucket, (og_str_t){r->key, r->key_len}, &m, &recbuf);
-    if (rc == 0 && gw_meta_expired(&m, og_time_ns() / 1000000000u)) {
+    if (rc == 0 && gw_meta_expired(&m, now_s)) {
         /* past its Swift X-Delete-At: absent, and reclaimed now as a Swift read would (best
          * effort: a failed reclaim is retried by the next read or `onggi-admin expire`) */
         gw_swift_expire(r->gw->cluster, r->bucket, (og_str_t){r->key, r->key_len}, &m);
@@ -396,7 +443,12 @@ void gw_s3_get_object(gw_s3_req_t *r)
         gw_s3_error_rc(r, rc == OG_EPROTO ? OG_ECORRUPT : rc);
         goto out_free_meta;
     }
-    og_str_t etag_s = {etag, gw_meta_etag(&m, etag)};
+    /* view: the size and ETag served, a large object's rather than its manifest's */
+    if ((rc = large_open(r, &m, now_s, &lg, &view)) != 0) {
+        gw_s3_error_rc(r, rc == OG_EPROTO ? OG_ECORRUPT : rc);
+        goto out_free_meta;
+    }
+    og_str_t etag_s = {etag, lg.kind == LARGE_SLO ? gw_swift_slo_s3_etag(&m, etag) : gw_meta_etag(&view, etag)};
     gw_fmt_http_date(m.mtime_ns, lastmod);
 
     gw_cond_t cond = {
@@ -418,15 +470,15 @@ void gw_s3_get_object(gw_s3_req_t *r)
 
     og_str_t range_hdr = gw_req_header(r->http, "range");
     if (part != 0) {
-        if ((rc = gw_s3_part_range(r, &m, part, &first, &last)) != 0) {
+        if ((rc = gw_s3_part_range(r, &view, part, &first, &last)) != 0) {
             part_range_error(r, rc);
             goto out_free_meta;
         }
         status = 206;
     } else if (range_hdr.base != NULL) {
-        switch (gw_range_parse(range_hdr, m.size, &first, &last)) {
+        switch (gw_range_parse(range_hdr, view.size, &first, &last)) {
         case GW_RANGE_UNSATISFIABLE:
-            send_invalid_range(r, range_hdr, m.size);
+            send_invalid_range(r, range_hdr, view.size);
             goto out_free_meta;
         case GW_RANGE_OK:
             status = 206;
@@ -437,7 +489,7 @@ void gw_s3_get_object(gw_s3_req_t *r)
     }
     if (status == 200) {
         first = 0;
-        last = m.size ? m.size - 1 : 0;
+        last = view.size ? view.size - 1 : 0;
     }
 
     if ((rc = decode_overrides(r, ovr, &ovr_mem)) != 0) {
@@ -462,33 +514,36 @@ void gw_s3_get_object(gw_s3_req_t *r)
         hdrs[n++] = (og_header_t){OG_STR_LIT("Content-Type"), m.content_type};
     if (status == 206) {
         size_t cl = (size_t)snprintf(crange, sizeof(crange), "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, first, last,
-                                     m.size);
+                                     view.size);
         hdrs[n++] = (og_header_t){OG_STR_LIT("Content-Range"), {crange, cl}};
     }
-    if (part != 0 && m.parts > 0)
+    if (part != 0 && view.parts > 0)
         hdrs[n++] = (og_header_t){OG_STR_LIT("x-amz-mp-parts-count"),
-                                  {nparts, (size_t)snprintf(nparts, sizeof(nparts), "%" PRIu32, m.parts)}};
+                                  {nparts, (size_t)snprintf(nparts, sizeof(nparts), "%" PRIu32, view.parts)}};
     for (size_t i = 0; i < NUM_OVERRIDES; i++)
         if (ovr[i].base != NULL)
             hdrs[n++] = (og_header_t){og_str(overrides[i].header), ovr[i]};
     /* A stored checksum is of the whole object: sent only when asked for and when the body is the
-     * whole object (a client that validates it would reject a range, or a part, against it). */
-    int send_checksums = checksum_mode(r) && first == 0 && (m.size == 0 || last + 1 == m.size);
+     * whole object (a client that validates it would reject a range, or a part, against it), and
+     * never for a large object (it would be the manifest's). */
+    int send_checksums = checksum_mode(r) && lg.kind == LARGE_NONE && first == 0 && (m.size == 0 || last + 1 == m.size);
     for (size_t i = 0; i < m.num_headers; i++) {
         int overridden = 0;
         for (size_t j = 0; j < NUM_OVERRIDES; j++)
             overridden |= ovr[j].base != NULL && og_str_ieq(m.headers[i].name, overrides[j].header);
-        if (!overridden && (send_checksums || !is_checksum_header(m.headers[i].name)))
+        /* X-Object-Manifest is Swift's own (s3api does not show it either) */
+        if (!overridden && (send_checksums || !is_checksum_header(m.headers[i].name)) &&
+            !og_str_ieq(m.headers[i].name, "x-object-manifest"))
             hdrs[n++] = m.headers[i];
     }
 
-    uint64_t length = m.size ? last - first + 1 : 0;
-    if (r->info->is_head) {
+    uint64_t length = view.size ? last - first + 1 : 0;
+    if (r->info->is_head || (lg.kind != LARGE_NONE && length == 0)) {
         r->responded = 1;
         r->status = status;
         if (gw_resp_start(r->http, status, hdrs, n, (int64_t)length) == 0)
             gw_resp_end(r->http);
-    } else if (m.num_chunks == 0) {
+    } else if (lg.kind == LARGE_NONE && m.num_chunks == 0) {
         /* inline (and empty) objects: the bytes came with the record */
         if (m.inline_data.len != m.size) {
             gw_s3_error_rc(r, OG_ECORRUPT);
@@ -497,7 +552,7 @@ void gw_s3_get_object(gw_s3_req_t *r)
             gw_resp_send(r->http, status, hdrs, n, length ? m.inline_data.base + first : NULL, (size_t)length);
         }
     } else {
-        send_chunked_body(r, &m, first, last, status, hdrs, n);
+        send_streamed_body(r, &m, &lg, first, last, status, hdrs, n);
     }
 
     free(hdrs);

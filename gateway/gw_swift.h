@@ -243,4 +243,22 @@ int gw_swift_dlo_stat(gw_swift_req_t *r, og_str_t v, uint64_t *size, uint8_t md5
 int gw_swift_dlo_read(gw_swift_req_t *r, og_str_t v, uint64_t first, uint64_t last, gw_obj_sink_fn sink,
                       void *ctx);
 
+/* ---- large objects read through S3 (gw_s3_object.c, gw_s3_list.c) ----
+ * As s3api does, S3 GetObject/HeadObject of an SLO or DLO serve the segments' bytes and total
+ * size through the readers above; S3 listings show an SLO's total size and ETag (a DLO lists as
+ * its manifest object, as Swift's container listing has it). */
+
+/* A stand-in Swift request, on behalf of S3 request s3, for gw_swift_slo_read, gw_swift_dlo_stat
+ * and gw_swift_dlo_read only (it has no gw_swift_t, no object and no token). It acts as the owner
+ * of s3's caller's account: gw_s3_handle admits only the bucket's owner, and segments live in
+ * containers of the same account, so no container ACL applies; another account's container
+ * reads as absent. now_s: Unix seconds, for segment expiry. It borrows s3's fields, so *out must
+ * not outlive s3. Cannot fail. */
+void gw_swift_req_for_s3(gw_swift_req_t *out, gw_s3_req_t *s3, uint64_t now_s);
+/* The quoted ETag s3api shows for an SLO (m has GW_META_SLO) in GET, HEAD and listings:
+ * "\"<hex SLO ETag>-N\"". The -N marks it, like a multipart upload's, as not the MD5 of the
+ * bytes, so S3 clients do not check the body against it. Into out (at least 48 bytes); returns
+ * its length. */
+size_t gw_swift_slo_s3_etag(const gw_meta_t *m, char *out);
+
 #endif

@@ -5,8 +5,9 @@
  * X-Account-Meta-Quota-Bytes only from a reseller admin, as Swift's account_quotas). The account
  * record (gw_users.h) holds the metadata; an account without one reads as empty.
  * Container = bucket: PUT (201 new / 202 existing), POST metadata and ACLs, HEAD, GET listing,
- * DELETE (409 while it holds live objects). Container names are global like S3 bucket names: a
- * name another account holds answers 409 on PUT and 404 elsewhere.
+ * DELETE (409 while it holds live objects or S3 multipart uploads in progress). Container names
+ * are global like S3 bucket names: a name another account holds answers 409 on PUT and 404
+ * elsewhere.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -240,16 +241,20 @@ static void container_write(gw_swift_req_t *r, gw_bucket_t *b, int exists)
     free(mem);
 }
 
-static void container_delete(gw_swift_req_t *r)
+/* DELETE of container b: 409 while it holds live objects or in-progress S3 multipart uploads
+ * (a container created later under this name must not inherit them). */
+static void container_delete(gw_swift_req_t *r, const gw_bucket_t *b)
 {
     gw_usage_t u;
     og_rec_t rec = {.flags = OG_REC_TOMBSTONE};
     int rc = gw_usage_bucket(r->cl, r->container, r->now_s, &u);
-    if (rc != 0) {
-        gw_swift_error_rc(r, rc);
+    if (rc == 0 && u.objects == 0)
+        rc = gw_s3_has_uploads(r->cl, r->container, b->created_ns);
+    if (rc < 0) {
+        gw_swift_error_rc(r, rc == OG_EPROTO ? OG_ECORRUPT : rc);
         return;
     }
-    if (u.objects > 0) {
+    if (u.objects > 0 || rc > 0) {
         gw_swift_error(r, 409);
         return;
     }
@@ -330,7 +335,7 @@ void gw_swift_container(gw_swift_req_t *r)
         } else if (post) {
             container_write(r, &b, 1);
         } else {
-            container_delete(r);
+            container_delete(r, &b);
         }
         goto out_free;
     }

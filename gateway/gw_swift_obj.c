@@ -596,7 +596,13 @@ static void object_copy(gw_swift_req_t *r, const char *src_c, og_str_t src_o, co
         m.content_type = om.ctype;
     m.owner = og_str(r->account);
     m.delete_at = om.delete_at;
-    if ((rc = gw_obj_commit(r->cl, dst_c, dst_o, &m)) != 0) {
+    /* The copy references the source's chunks without writing them: refresh them first (503 if
+     * a quorum missed), or a GC sweep that marked before this record exists could delete them
+     * once the source is gone. A multipart (S3) source's part sizes go along for ?partNumber.
+     * docs/architecture.md, "Garbage collection" and "Multipart uploads". */
+    if ((rc = gw_s3_touch_chunks(r->cl, &m)) != 0 ||
+        (rc = gw_s3_part_sizes_copy(r->cl, src_c, src_o, dst_c, dst_o, &m)) != 0 ||
+        (rc = gw_obj_commit(r->cl, dst_c, dst_o, &m)) != 0) {
         gw_swift_error_rc(r, rc);
         goto out_free_hdrs;
     }

@@ -1233,3 +1233,26 @@ int gw_swift_dlo_read(gw_swift_req_t *r, og_str_t v, uint64_t first, uint64_t la
         return rc;
     return dlo_walk(r, v, dlo_read_one, &d);
 }
+
+/* ---------------------------------------------------------------- reads through S3 */
+
+void gw_swift_req_for_s3(gw_swift_req_t *out, gw_s3_req_t *s3, uint64_t now_s)
+{
+    memset(out, 0, sizeof(*out));
+    out->http = s3->http;
+    out->info = s3->info;
+    out->cl = s3->gw->cluster;
+    snprintf(out->trans_id, sizeof(out->trans_id), "%s", s3->request_id);
+    snprintf(out->account, sizeof(out->account), "%s", s3->user.account);
+    snprintf(out->container, sizeof(out->container), "%s", s3->bucket);
+    out->has_container = 1;
+    out->is_owner = 1;
+    out->now_s = now_s;
+}
+
+size_t gw_swift_slo_s3_etag(const gw_meta_t *m, char *out)
+{
+    char hex[33];
+    og_hex(m->slo_etag, 16, hex);
+    return (size_t)sprintf(out, "\"%s-N\"", hex);
+}

@@ -1,11 +1,16 @@
 """Swift features seen through S3 on the same objects: container/account quotas set with Swift
 bind S3 writes (PutObject plain, aws-chunked and HTTP-chunked, CopyObject, CompleteMultipartUpload:
-403 QuotaExceeded, nothing stored), and objects past their X-Delete-At are gone for S3 GET, HEAD,
-ListObjects v1/v2 and as a copy source. Clients: python-swiftclient and boto3."""
+403 QuotaExceeded, nothing stored), objects past their X-Delete-At are gone for S3 GET, HEAD,
+ListObjects v1/v2 and as a copy source, and Swift large objects (SLO, DLO) read through S3 give
+their segments' bytes, size and ETag as s3api does. Clients: the swift CLI, python-swiftclient and
+boto3."""
 
 import datetime
+import hashlib
 import http.client
+import json
 import os
+import subprocess
 import time
 
 import botocore.exceptions
@@ -14,7 +19,7 @@ import swiftclient.client as sc
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from conftest import ACCESS, ACCOUNT, SECRET, _FixedTimeS3SigV4, err_code, err_status, xml_code
+from conftest import ACCESS, ACCOUNT, MiB, SECRET, _FixedTimeS3SigV4, err_code, err_status, xml_code
 from test_streaming import MODES, streaming_request
 
 KEY = "cross-admin-key"
@@ -119,3 +124,95 @@ def test_expired_objects_hidden_from_s3(swift, s3, bucket):
     assert keys(s3, bucket) == ["later", "stays"]
     assert [o["Key"] for o in s3.list_objects(Bucket=bucket).get("Contents", [])] == ["later", "stays"]
     assert s3.get_object(Bucket=bucket, Key="later")["Body"].read() == b"later"
+
+
+# ---------------------------------------------------------------- Swift large objects through S3
+
+
+def md5(b):
+    return hashlib.md5(b).hexdigest()
+
+
+def swift_cli(cluster, *args, cwd=None):
+    r = subprocess.run(["swift", "-A", f"{cluster.endpoint()}/auth/v1.0", "-U", f"{ACCOUNT}:xadmin", "-K", KEY,
+                        *args], capture_output=True, text=True, timeout=300, cwd=cwd)
+    assert r.returncode == 0, f"swift {' '.join(args)} -> {r.returncode}\n{r.stdout}\n{r.stderr}"
+    return r.stdout
+
+
+@pytest.mark.parametrize("use_slo", [False, True])
+def test_swift_large_object_read_through_s3(cluster, swift, s3, bucket, tmp_path, use_slo):
+    seg = MiB
+    data = os.urandom(2 * seg + 54321)
+    (tmp_path / "big.bin").write_bytes(data)
+    swift_cli(cluster, "upload", "-S", str(seg), *(["--use-slo"] if use_slo else []), bucket, "big.bin",
+              cwd=tmp_path)
+    # s3api: an SLO's ETag is its Swift ETag (MD5 of the segments' ETags) with "-N", a DLO's the
+    # same MD5 without it; both with the total size.
+    seg_md5 = md5("".join(md5(data[i:i + seg]) for i in range(0, len(data), seg)).encode())
+    etag = f'"{seg_md5}-N"' if use_slo else f'"{seg_md5}"'
+    h = s3.head_object(Bucket=bucket, Key="big.bin")
+    assert (h["ContentLength"], h["ETag"]) == (len(data), etag)
+    assert "x-object-manifest" not in h["ResponseMetadata"]["HTTPHeaders"]
+    g = s3.get_object(Bucket=bucket, Key="big.bin")
+    assert (g["ContentLength"], g["ETag"]) == (len(data), etag)
+    assert md5(g["Body"].read()) == md5(data)
+    # Ranges across a segment boundary, from the end, and past the end.
+    for rng, lo, hi in ((f"bytes={seg - 5}-{seg + 4}", seg - 5, seg + 4), ("bytes=100-", 100, len(data) - 1),
+                        ("bytes=-7", len(data) - 7, len(data) - 1), (f"bytes=0-{2 * seg}", 0, 2 * seg)):
+        g = s3.get_object(Bucket=bucket, Key="big.bin", Range=rng)
+        assert g["ResponseMetadata"]["HTTPStatusCode"] == 206
+        assert g["ContentRange"] == f"bytes {lo}-{hi}/{len(data)}" and g["ETag"] == etag
+        assert g["Body"].read() == data[lo:hi + 1], rng
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.get_object(Bucket=bucket, Key="big.bin", Range=f"bytes={len(data)}-")
+    assert (err_status(e.value), err_code(e.value)) == (416, "InvalidRange")
+    assert e.value.response["ResponseMetadata"]["HTTPHeaders"]["content-range"] == f"bytes */{len(data)}"
+    # Conditionals against the served ETag.
+    assert s3_error(s3.get_object, Bucket=bucket, Key="big.bin", IfNoneMatch=etag)[0] == 304
+    assert s3.get_object(Bucket=bucket, Key="big.bin", IfMatch=etag)["ContentLength"] == len(data)
+    # Listings: an SLO shows its total size and ETag, a DLO its (empty) manifest object, as s3api.
+    for listed in (s3.list_objects_v2(Bucket=bucket)["Contents"], s3.list_objects(Bucket=bucket)["Contents"]):
+        assert [(o["Key"], o["Size"], o["ETag"]) for o in listed] == \
+            [("big.bin", len(data), etag) if use_slo else ("big.bin", 0, f'"{md5(b"")}"')]
+    # CopyObject copies the manifest: the copy is a large object over the same segments, so it
+    # reads as the same bytes (s3api would write the bytes into a new plain object).
+    s3.copy_object(Bucket=bucket, Key="copy.bin", CopySource={"Bucket": bucket, "Key": "big.bin"})
+    g = s3.get_object(Bucket=bucket, Key="copy.bin")
+    assert (g["ContentLength"], g["ETag"]) == (len(data), etag)
+    assert md5(g["Body"].read()) == md5(data)
+    # Swift still sees the large object as before.
+    sh, body = swift.get_object(bucket, "big.bin")
+    assert md5(body) == md5(data) and sh["etag"] == f'"{seg_md5}"'
+
+
+def test_swift_slo_ranged_segments_and_broken_segment_through_s3(swift, s3, bucket):
+    parts = [os.urandom(n) for n in (70000, 300000, 5000)]
+    for i, p in enumerate(parts):
+        swift.put_object(bucket, f"seg{i}", p)
+    manifest = [{"path": f"/{bucket}/seg0", "etag": md5(parts[0]), "size_bytes": len(parts[0])},
+                {"path": f"/{bucket}/seg1", "range": "1000-200999"},
+                {"path": f"/{bucket}/seg2", "etag": None, "size_bytes": None}]
+    swift.put_object(bucket, "slo", json.dumps(manifest), query_string="multipart-manifest=put")
+    data = parts[0] + parts[1][1000:201000] + parts[2]
+    want = md5((md5(parts[0]) + md5(parts[1]) + ":1000-200999;" + md5(parts[2])).encode())
+    h = s3.head_object(Bucket=bucket, Key="slo")
+    assert (h["ContentLength"], h["ETag"]) == (len(data), f'"{want}-N"')
+    assert s3.get_object(Bucket=bucket, Key="slo")["Body"].read() == data
+    for lo, hi in ((69990, 70009), (269990, 270009), (0, len(data) - 1), (270000, 270000)):
+        g = s3.get_object(Bucket=bucket, Key="slo", Range=f"bytes={lo}-{hi}")
+        assert g["Body"].read() == data[lo:hi + 1]
+    # partNumber (s3api has none): the large object is its single part 1.
+    g = s3.get_object(Bucket=bucket, Key="slo", PartNumber=1)
+    assert (g["ContentRange"], g["Body"].read()) == (f"bytes 0-{len(data) - 1}/{len(data)}", data)
+    # A segment overwritten after the manifest was written: never served as part of the SLO
+    # (s3api: 409 BrokenMPU before the first byte).
+    swift.put_object(bucket, "seg1", os.urandom(300000))
+    assert s3_error(s3.get_object, Bucket=bucket, Key="slo", Range="bytes=70000-70009") == (409, "BrokenMPU")
+    assert s3.get_object(Bucket=bucket, Key="slo", Range="bytes=0-9")["Body"].read() == data[:10]
+    # Deleted: the same.
+    swift.delete_object(bucket, "seg1")
+    assert s3_error(s3.get_object, Bucket=bucket, Key="slo", Range="bytes=100000-") == (409, "BrokenMPU")
+    # The whole object: the first segment goes out, then the connection is cut (never wrong bytes).
+    with pytest.raises(Exception):
+        s3.get_object(Bucket=bucket, Key="slo")["Body"].read()
