@@ -257,6 +257,7 @@ typedef struct {
     size_t suffix_len;
     size_t stride;    /* bytes per path in paths[] */
     char *paths;      /* 2n paths: slot i uses i (primary) and n + i (its handoff) */
+    unsigned char handoff[RING_MAX_REPLICAS]; /* slot i was re-sent to a handoff device */
     char *paths_heap; /* paths when they do not fit paths_stack */
     char paths_stack[8192];
 } cl_op_t;
@@ -319,6 +320,7 @@ static int cl_op_begin(gw_cluster_t *cl, cl_op_t *op, const void *pkey, size_t p
     }
     for (size_t i = 0; i < op->n; i++) {
         op->call[i] = op->tmpl;
+        op->handoff[i] = 0;
         cl_op_path(op, i, i);
     }
     return 0;
@@ -366,6 +368,7 @@ static void cl_op_run_from(cl_op_t *op, size_t from)
         cl_call_release(&op->call[i]);
         op->call[i] = op->tmpl;
         op->dev[i] = hdev[k];
+        op->handoff[i] = 1;
         cl_op_path(op, i, op->n + i);
         retry[k] = op->call[i];
     }
@@ -406,6 +409,19 @@ static size_t cl_count_stored(const cl_op_t *op)
     size_t ok = 0;
     for (size_t i = 0; i < op->n; i++)
         ok += op->call[i].rc == 0 && (op->call[i].status == 201 || op->call[i].status == 200);
+    return ok;
+}
+
+/* Like cl_count_stored, but only primaries count. Record reads settle on a quorum of primaries,
+ * so a record write must reach a quorum of primaries too (R + W > N among the primaries): a
+ * write acknowledged by one primary and two handoffs could otherwise be missed by a read of the
+ * two other primaries once they return. Handoff copies still add durability. Chunks are
+ * immutable and searched on handoffs too, so they count every copy. */
+static size_t cl_count_stored_primary(const cl_op_t *op)
+{
+    size_t ok = 0;
+    for (size_t i = 0; i < op->n; i++)
+        ok += !op->handoff[i] && op->call[i].rc == 0 && (op->call[i].status == 201 || op->call[i].status == 200);
     return ok;
 }
 
@@ -945,7 +961,7 @@ int gw_cluster_rec_put(gw_cluster_t *cl, const char *table, og_str_t key, const 
     if ((rc = cl_op_begin(cl, &op, table, strlen(table), suffix, slen, &tmpl, 0)) != 0)
         goto out_free_body;
     cl_op_run(&op);
-    rc = cl_count_stored(&op) >= cl->quorum ? 0 : OG_EQUORUM;
+    rc = cl_count_stored_primary(&op) >= cl->quorum ? 0 : OG_EQUORUM;
     /* After the write, whatever its outcome (a failed quorum may still have landed somewhere): a
      * cached copy must not outlive this gateway's own change. */
     cl_rc_forget(cl, table, key);

@@ -8,7 +8,9 @@
  *    one partition's replica set and a listing is a range scan on each replica), written at
  *    a write quorum, read from a read quorum with the newest (ts, tiebreak) winning, so that
  *    R + W > N gives read-after-write.
- * When a primary cannot be reached, the next handoff device takes its place (writes and reads).
+ * When a primary cannot be reached, the next handoff device takes its place (writes and reads);
+ * a handoff's copy of a chunk counts toward the chunk's quorum, but a record write needs a quorum
+ * of PRIMARIES (record reads settle on primaries, so only that keeps R + W > N).
  * A call never reports success without a quorum: OG_EQUORUM means "not stored / not known".
  * Thread-safe: called concurrently from gateway worker threads.
  */
