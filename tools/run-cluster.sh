@@ -176,8 +176,6 @@ rclone:
          RCLONE_CONFIG_ONGGI_FORCE_PATH_STYLE=true RCLONE_CONFIG_ONGGI_REGION=us-east-1
   rclone lsd onggi:
 
-Multipart upload is not implemented yet: keep aws/rclone uploads single-part
-(e.g. aws configure set default.s3.multipart_threshold 5GB, rclone --s3-upload-cutoff 5G).
 Press Ctrl-C to stop.
 EOF
 
