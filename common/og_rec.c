@@ -16,6 +16,12 @@ static uint32_t get_u32(const unsigned char *p)
 }
 static uint64_t get_u64(const unsigned char *p) { return (uint64_t)get_u32(p) << 32 | get_u32(p + 4); }
 
+/* Header length (through the summary length) of a record of this version byte, 0 if unknown. */
+static size_t hdr_len(unsigned char version)
+{
+    return version == OG_REC_VERSION ? OG_REC_HDR_LEN : version == 1 ? OG_REC_HDR_LEN_V1 : 0;
+}
+
 size_t og_rec_encoded_len(const og_rec_t *r) { return OG_REC_HDR_LEN + r->summary.len + 4 + r->detail.len; }
 
 long og_rec_encode(const og_rec_t *r, void *out, size_t cap)
@@ -24,35 +30,49 @@ long og_rec_encode(const og_rec_t *r, void *out, size_t cap)
     unsigned char *p = out;
     if (need > cap || need > OG_REC_MAX_LEN)
         return OG_ETOOBIG;
-    p[0] = 1;
+    p[0] = OG_REC_VERSION;
     p[1] = r->flags;
     put_u64(p + 2, r->ts);
     put_u64(p + 10, r->tiebreak);
-    put_u32(p + 18, (uint32_t)r->summary.len);
+    put_u64(p + 18, r->size);
+    put_u32(p + 26, (uint32_t)r->summary.len);
     if (r->summary.len)
-        memcpy(p + 22, r->summary.base, r->summary.len);
-    put_u32(p + 22 + r->summary.len, (uint32_t)r->detail.len);
+        memcpy(p + OG_REC_HDR_LEN, r->summary.base, r->summary.len);
+    put_u32(p + OG_REC_HDR_LEN + r->summary.len, (uint32_t)r->detail.len);
     if (r->detail.len)
-        memcpy(p + 26 + r->summary.len, r->detail.base, r->detail.len);
+        memcpy(p + OG_REC_HDR_LEN + 4 + r->summary.len, r->detail.base, r->detail.len);
     return (long)need;
+}
+
+long og_rec_frame_len(const void *buf, size_t avail)
+{
+    const unsigned char *p = buf;
+    size_t h = avail > 0 ? hdr_len(p[0]) : 0;
+    if (h == 0 || avail < h + 4)
+        return OG_EPROTO;
+    size_t slen = get_u32(p + h - 4);
+    if (slen > avail - h - 4)
+        return OG_EPROTO;
+    size_t dlen = get_u32(p + h + slen);
+    if (dlen > avail - h - 4 - slen || h + slen + 4 + dlen > OG_REC_MAX_LEN)
+        return OG_EPROTO;
+    return (long)(h + slen + 4 + dlen);
 }
 
 int og_rec_decode(const void *buf, size_t len, og_rec_t *r)
 {
     const unsigned char *p = buf;
-    if (len < OG_REC_HDR_LEN + 4 || p[0] != 1)
+    long flen = og_rec_frame_len(buf, len);
+    if (flen < 0 || (size_t)flen != len)
         return OG_EPROTO;
+    size_t h = hdr_len(p[0]);
     r->flags = p[1];
     r->ts = get_u64(p + 2);
     r->tiebreak = get_u64(p + 10);
-    size_t slen = get_u32(p + 18);
-    if (slen > len - 22 - 4)
-        return OG_EPROTO;
-    size_t dlen = get_u32(p + 22 + slen);
-    if (dlen != len - 26 - slen)
-        return OG_EPROTO;
-    r->summary = (og_str_t){(const char *)p + 22, slen};
-    r->detail = (og_str_t){(const char *)p + 26 + slen, dlen};
+    r->size = h == OG_REC_HDR_LEN ? get_u64(p + 18) : 0;
+    size_t slen = get_u32(p + h - 4);
+    r->summary = (og_str_t){(const char *)p + h, slen};
+    r->detail = (og_str_t){(const char *)p + h + 4 + slen, len - h - 4 - slen};
     return 0;
 }
 

@@ -1082,15 +1082,13 @@ static int cl_list_parse(const char *body, size_t len, cl_list_src_t *src)
             return OG_EPROTO;
         size_t klen = cl_get_u32(p);
         p += 4;
-        if ((size_t)(end - p) < klen + OG_REC_HDR_LEN)
+        if ((size_t)(end - p) < klen)
             return OG_EPROTO;
         const unsigned char *key = p, *r = p + klen;
-        size_t slen = cl_get_u32(r + OG_REC_HDR_LEN - 4);
-        if ((size_t)(end - r) - OG_REC_HDR_LEN < slen + 4)
+        long flen = og_rec_frame_len(r, (size_t)(end - r));
+        if (flen < 0)
             return OG_EPROTO;
-        size_t rlen = OG_REC_HDR_LEN + slen + 4 + cl_get_u32(r + OG_REC_HDR_LEN + slen);
-        if ((size_t)(end - r) < rlen)
-            return OG_EPROTO;
+        size_t rlen = (size_t)flen;
         if (src->n == cap) {
             size_t ncap = cap ? 2 * cap : 256;
             gw_list_entry_t *ne = realloc(src->e, ncap * sizeof(*ne));
@@ -1264,6 +1262,80 @@ out_free_src:
 out_end:
     cl_op_end(&op);
     return (int)rc;
+}
+
+/* ---- table usage ---- */
+
+/* One primary's GET /<dev>/usage/<table> answer. 1 parsed, 0 not an answer. */
+static int cl_usage_parse(const node_call_t *c, gw_table_usage_t *u)
+{
+    char json[128];
+    if (c->rc != 0 || c->status != 200 || !c->resp_body || c->resp_len >= sizeof(json))
+        return 0;
+    memcpy(json, c->resp_body, c->resp_len);
+    json[c->resp_len] = '\0';
+    return sscanf(json, "{\"records\":%" SCNu64 ",\"bytes\":%" SCNu64 "}", &u->records, &u->bytes) == 2;
+}
+
+int gw_cluster_table_usage(gw_cluster_t *cl, const char *table, gw_table_usage_t *out)
+{
+    char suffix[sizeof("/usage/") + CL_TABLE_MAX];
+    gw_table_usage_t got[RING_MAX_REPLICAS];
+    size_t n = 0, best = 0, best_votes = 0, tie = 0;
+    cl_op_t op;
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    op.n = 0;
+    op.paths_heap = NULL;
+    if (!cl_table_valid(table))
+        return OG_EINVAL;
+    int slen = snprintf(suffix, sizeof(suffix), "/usage/%s", table);
+    node_call_t tmpl = {.method = "GET", .resp_cap = 4096};
+    if ((rc = cl_op_begin(cl, &op, table, strlen(table), suffix, (size_t)slen, &tmpl, 1)) != 0)
+        goto out_end;
+    /* Primaries only: a handoff's aggregate counts only the writes it took while a primary was
+     * down, which is no answer about the table. A quorum first; all primaries when it disagrees. */
+    size_t q = cl->quorum < op.n ? cl->quorum : op.n;
+    node_call_many(cl->client, op.call, q);
+    for (size_t i = 0; i < q; i++)
+        n += cl_usage_parse(&op.call[i], &got[n]);
+    int agree = n == q;
+    for (size_t i = 1; i < n && agree; i++)
+        agree = got[i].records == got[0].records && got[i].bytes == got[0].bytes;
+    if (!agree && op.n > q) {
+        node_call_many(cl->client, op.call + q, op.n - q);
+        for (size_t i = q; i < op.n; i++)
+            n += cl_usage_parse(&op.call[i], &got[n]);
+    }
+    if (n < cl->quorum) {
+        rc = OG_EQUORUM;
+        goto out_end;
+    }
+    /* Replicas differ only when one missed writes (down, or a write acknowledged without it). The
+     * value most primaries report is the state a quorum holds, as for a record read. Without a
+     * majority (all differ), the largest: for a quota that refuses a write rather than letting one
+     * past the limit, and for "is the container empty" it says no rather than yes. */
+    for (size_t i = 0; i < n; i++) {
+        size_t votes = 0;
+        for (size_t j = 0; j < n; j++)
+            votes += got[j].records == got[i].records && got[j].bytes == got[i].bytes;
+        if (votes > best_votes)
+            best = i, best_votes = votes, tie = 0;
+        else if (votes == best_votes && (got[i].records != got[best].records || got[i].bytes != got[best].bytes))
+            tie = 1;
+    }
+    if (tie) {
+        for (size_t i = 0; i < n; i++) {
+            out->records = got[i].records > out->records ? got[i].records : out->records;
+            out->bytes = got[i].bytes > out->bytes ? got[i].bytes : out->bytes;
+        }
+    } else {
+        *out = got[best];
+    }
+out_end:
+    cl_op_end(&op);
+    return rc;
 }
 
 void gw_list_free(gw_list_t *l)

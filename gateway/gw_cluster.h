@@ -138,6 +138,19 @@ int gw_cluster_list(gw_cluster_t *cl, const char *table, og_str_t prefix, og_str
                     gw_list_t *out);
 void gw_list_free(gw_list_t *l);
 
+/* Usage of one table: its live (non-tombstone) records and the sum of their og_rec_t.size. */
+typedef struct {
+    uint64_t records;
+    uint64_t bytes;
+} gw_table_usage_t;
+
+/* Reads a table's usage from its primaries' aggregates (GET /<dev>/usage/<table>, O(1) per node,
+ * exact after overwrites and deletes): a quorum of primaries first, all of them when those
+ * disagree; the value most of them report wins, else the largest of each field (a lagging replica
+ * must not let a quota be exceeded or a non-empty container look empty). Handoffs are never asked.
+ * 0 and *out, OG_EQUORUM (fewer than a quorum of primaries answered), OG_EINVAL (bad table). */
+int gw_cluster_table_usage(gw_cluster_t *cl, const char *table, gw_table_usage_t *out);
+
 /* Where a chunk lives: for each device of the ring that holds it (HEAD), its address and
  * name. For inspection tools and tests. Returns the count found, or an error. */
 int gw_cluster_chunk_locate(gw_cluster_t *cl, const uint8_t id[32], char (*addrs)[96], size_t cap);

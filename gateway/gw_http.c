@@ -54,6 +54,16 @@
 #define GW_PARSE_WIDE_HEADERS 1024
 #define GW_DEFAULT_WORKERS 128
 #define GW_DEFAULT_TIMEOUT_MS 60000
+/* Slow-body guard defaults (gw_server_conf_t.body_min_rate, body_rate_window_ms): at least
+ * 60 KiB per minute. Apache's mod_reqtimeout ships MinRate=500 with a 20 s start; 1 KiB/s is
+ * far below any link still usable for uploads (a 2G/GPRS uplink is ~5 KiB/s), and a whole minute
+ * of averaging absorbs stalls from loss and retransmission, so only a client that trickles on
+ * purpose (or whose link is effectively dead) is cut. An attacker must now spend bandwidth
+ * (128 workers x 1 KiB/s) instead of one byte a minute per worker. */
+#define GW_DEFAULT_BODY_MIN_RATE 1024
+#define GW_DEFAULT_BODY_RATE_WINDOW_MS 60000
+/* Most body bytes taken from a socket per step (see conn_feed_body). */
+#define GW_PULL_MAX (64u << 10)
 
 typedef struct st_gw_conn_t gw_conn_t;
 
@@ -121,6 +131,10 @@ struct st_gw_conn_t {
     bool writing_out;  /* ... and it carries the worker's wr_iov */
     bool cont_sent;    /* the loop has dealt with want_continue */
     bool lingering;    /* response done, write side shut, discarding input until EOF */
+    /* Slow-body guard: body bytes received from the socket since rate_t0 (loop clock), counted
+     * only while the loop waits on the client for the body (rate_on). */
+    bool rate_on;
+    uint64_t rate_t0, rate_bytes;
     char remote[64];
 };
 
@@ -220,20 +234,51 @@ static void conn_set_timer(gw_conn_t *conn, h2o_timeout_t *to, bool rearm)
 
 /* Arms the timeout that fits the connection's state. Idle and linger deadlines are set
  * once (slow header dribbling does not extend them); the io deadline moves on every call,
- * which happens on progress. No timer runs while only the handler is busy. */
+ * which happens on progress. No timer runs while only the handler is busy. The body-rate
+ * window runs exactly while the loop waits on the client for body bytes: it starts when that
+ * wait begins and is dropped whenever the loop stops reading (window full: backpressure is the
+ * handler's doing, not the client's), so every rate window measures the client alone. */
 static void conn_update_timer(gw_conn_t *conn)
 {
     gw_server_t *srv = conn->srv;
-    if (conn->lingering)
+    if (conn->lingering) {
         conn_set_timer(conn, &srv->linger_to, false);
-    else if (conn->writing)
+    } else if (conn->writing) {
         conn_set_timer(conn, &srv->io_to, true);
-    else if (conn->req == NULL)
+    } else if (conn->req == NULL) {
         conn_set_timer(conn, &srv->idle_to, false);
-    else if (h2o_socket_is_reading(conn->sock) && (!conn->req->info.expect_continue || conn->cont_sent))
+    } else if (h2o_socket_is_reading(conn->sock) && (!conn->req->info.expect_continue || conn->cont_sent)) {
+        if (!conn->rate_on) {
+            conn->rate_on = true;
+            conn->rate_t0 = h2o_now(srv->loop);
+            conn->rate_bytes = 0;
+        }
         conn_set_timer(conn, &srv->io_to, true);
-    else
+    } else {
+        conn->rate_on = false;
         conn_set_timer(conn, NULL, false);
+    }
+}
+
+/* Slow-body guard, run on each read of body bytes (got of them). The io timeout catches a
+ * client that stops; this catches one that keeps making tiny progress: once a whole window has
+ * passed, the bytes it brought must average body_min_rate, else false (the caller closes).
+ * A window that passes starts the next one. A trickling client is therefore cut at its first
+ * byte after one window with too few bytes, i.e. within a window plus io_timeout_ms. */
+static bool conn_body_rate_ok(gw_conn_t *conn, size_t got)
+{
+    const gw_server_conf_t *conf = &conn->srv->conf;
+    if (!conn->rate_on)
+        return true;
+    uint64_t now = h2o_now(conn->srv->loop), elapsed = now - conn->rate_t0;
+    conn->rate_bytes += got;
+    if (elapsed < conf->body_rate_window_ms)
+        return true;
+    if (conn->rate_bytes * 1000 < (uint64_t)conf->body_min_rate * elapsed)
+        return false;
+    conn->rate_t0 = now;
+    conn->rate_bytes = 0;
+    return true;
 }
 
 /* Closes at once. A request in flight is aborted: its worker's pending and later calls
@@ -318,18 +363,27 @@ static void conn_send_error(gw_conn_t *conn, int status)
 /* Reads from the socket into sock->input until it holds `target` bytes or the socket has
  * nothing more. While a body is read the socket is in DONT_READ mode (h2o only reports
  * readiness; epoll is level-triggered), because h2o's own reader drains the socket into an
- * unbounded buffer (up to tcp_rmem max, 32 MiB here) in one callback. 0, or -1 at EOF or
- * on a socket error. */
-static int conn_pull(gw_conn_t *conn, size_t target)
+ * unbounded buffer (up to tcp_rmem max, 32 MiB here) in one callback. Callers keep target
+ * within GW_PULL_MAX of what the input holds; the buffer is then always one GW_PULL_MAX block:
+ * an empty input is allocated at exactly that size, and with a small leftover (chunk framing)
+ * only a quarter of it is asked for, which h2o 2.2 makes room for by moving the leftover to the
+ * front (it does while leftover + guarantee fit twice) rather than by doubling the block.
+ * The number of bytes received (0 if none), or -1 at EOF or on a socket error. */
+static ssize_t conn_pull(gw_conn_t *conn, size_t target)
 {
     h2o_socket_t *sock = conn->sock;
     int fd = h2o_socket_get_fd(sock);
+    size_t got = 0;
     while (sock->input->size < target) {
         size_t want = target - sock->input->size;
-        h2o_iovec_t buf = h2o_buffer_reserve(&sock->input, want);
+        h2o_iovec_t buf =
+            h2o_buffer_reserve(&sock->input, sock->input->size == 0 ? GW_PULL_MAX : GW_PULL_MAX / 4);
+        if (want > buf.len)
+            want = buf.len;
         ssize_t r = recv(fd, buf.base, want, 0);
         if (r > 0) {
             sock->input->size += (size_t)r;
+            got += (size_t)r;
             if ((size_t)r < want)
                 break; /* the socket is drained: skip the recv that would say EAGAIN */
         } else if (r == 0) {
@@ -340,101 +394,121 @@ static int conn_pull(gw_conn_t *conn, size_t target)
             return -1;
         }
     }
-    return 0;
+    return (ssize_t)got;
 }
 
 /* Moves body bytes from the socket input into the request window, decoding chunked framing
  * in place (the decoded bytes stay at the front of the input until the window takes them),
  * and starts or stops reading the socket to match the window's room. Returns false when it
- * had to close (and free) conn because the window could not be allocated. */
+ * had to close (and free) conn: EOF or socket error, a client below the minimum body rate,
+ * or a window that could not be allocated.
+ *
+ * The socket is read GW_PULL_MAX at a time, each slice moved to the window before the next, so
+ * the socket's input buffer stays one fixed-size small block: h2o frees it whenever it is
+ * emptied and allocates exactly the size asked for next, and reading a whole window's room in
+ * one go made that a new block of up to 1 MiB per read, of varying size (fragmenting the
+ * loop thread's malloc arena, or a fresh mapping and its page faults per read under gw_main's
+ * fixed mmap threshold: +12% gateway CPU on large PUTs). */
 static bool conn_feed_body(gw_conn_t *conn)
 {
     gw_req_t *req = conn->req;
     h2o_socket_t *sock = conn->sock;
     int body_err = 0;
+    bool stop, paused, moved = false;
 
-    /* Take from the socket only what the window has room for (plus a little for chunk
-     * framing), so memory per request stays near GW_BODY_WINDOW. */
-    pthread_mutex_lock(&req->mu);
-    size_t room = req->win != NULL ? req->win_cap - req->win_len : GW_BODY_WINDOW;
-    pthread_mutex_unlock(&req->mu);
-    size_t target = 0;
-    if (req->info.chunked && !conn->dec_done)
-        target = room + (16u << 10);
-    else if (!req->info.chunked)
-        target = conn->cl_left < room ? (size_t)conn->cl_left : room;
-    if (target > sock->input->size && conn_pull(conn, target) != 0) {
-        conn_close(conn);
-        return false;
-    }
-
-    if (req->info.chunked && !conn->dec_done && sock->input->size > conn->dec_pending) {
-        size_t n = sock->input->size - conn->dec_pending;
-        ssize_t r = phr_decode_chunked(&conn->dec, sock->input->bytes + conn->dec_pending, &n);
-        if (r == -1) {
-            body_err = GW_EBODY;
-        } else {
-            /* Same bookkeeping as h2o's own http1.c: the payload is now contiguous after
-             * what was decoded before; once done, r leftover bytes (the next pipelined
-             * request) follow it. */
-            sock->input->size = conn->dec_pending + n;
-            conn->dec_pending += n;
-            if (r >= 0) {
-                conn->dec_done = true;
-                sock->input->size += (size_t)r;
-            }
-        }
-    }
-    size_t avail = req->info.chunked ? conn->dec_pending
-                                     : (sock->input->size < conn->cl_left ? sock->input->size : conn->cl_left);
-
-    if (avail > 0 && req->win == NULL) {
-        size_t cap = GW_BODY_WINDOW;
-        if (!req->info.chunked && (uint64_t)req->info.content_length < cap)
-            cap = (size_t)req->info.content_length;
-        char *win = malloc(cap);
-        if (win == NULL) {
+    for (;;) {
+        /* Take from the socket only what the window has room for (plus a little for chunk
+         * framing), so memory per request stays near GW_BODY_WINDOW. */
+        pthread_mutex_lock(&req->mu);
+        size_t room = req->win != NULL ? req->win_cap - req->win_len : GW_BODY_WINDOW;
+        pthread_mutex_unlock(&req->mu);
+        size_t target = 0;
+        if (req->info.chunked && !conn->dec_done)
+            target = room + (16u << 10);
+        else if (!req->info.chunked)
+            target = conn->cl_left < room ? (size_t)conn->cl_left : room;
+        if (target > sock->input->size + GW_PULL_MAX)
+            target = sock->input->size + GW_PULL_MAX;
+        size_t asked = target > sock->input->size ? target - sock->input->size : 0;
+        ssize_t got = asked > 0 ? conn_pull(conn, target) : 0;
+        if (got < 0 || !conn_body_rate_ok(conn, (size_t)got)) {
             conn_close(conn);
             return false;
         }
-        /* The worker reads win only under mu and only once win_len > 0. */
+
+        if (req->info.chunked && !conn->dec_done && sock->input->size > conn->dec_pending) {
+            size_t n = sock->input->size - conn->dec_pending;
+            ssize_t r = phr_decode_chunked(&conn->dec, sock->input->bytes + conn->dec_pending, &n);
+            if (r == -1) {
+                body_err = GW_EBODY;
+            } else {
+                /* Same bookkeeping as h2o's own http1.c: the payload is now contiguous after
+                 * what was decoded before; once done, r leftover bytes (the next pipelined
+                 * request) follow it. */
+                sock->input->size = conn->dec_pending + n;
+                conn->dec_pending += n;
+                if (r >= 0) {
+                    conn->dec_done = true;
+                    sock->input->size += (size_t)r;
+                }
+            }
+        }
+        size_t avail = req->info.chunked ? conn->dec_pending
+                                         : (sock->input->size < conn->cl_left ? sock->input->size : conn->cl_left);
+
+        if (avail > 0 && req->win == NULL) {
+            size_t cap = GW_BODY_WINDOW;
+            if (!req->info.chunked && (uint64_t)req->info.content_length < cap)
+                cap = (size_t)req->info.content_length;
+            char *win = malloc(cap);
+            if (win == NULL) {
+                conn_close(conn);
+                return false;
+            }
+            /* The worker reads win only under mu and only once win_len > 0. */
+            pthread_mutex_lock(&req->mu);
+            req->win = win;
+            req->win_cap = cap;
+            pthread_mutex_unlock(&req->mu);
+        }
+
         pthread_mutex_lock(&req->mu);
-        req->win = win;
-        req->win_cap = cap;
+        room = req->win_cap - req->win_len;
+        size_t n = avail < room ? avail : room;
+        if (n > 0) {
+            size_t wr = (req->win_rd + req->win_len) % req->win_cap;
+            size_t first = req->win_cap - wr < n ? req->win_cap - wr : n;
+            memcpy(req->win + wr, sock->input->bytes, first);
+            memcpy(req->win, sock->input->bytes + first, n - first);
+            req->win_len += n;
+            moved = true;
+        }
+        bool done;
+        if (req->info.chunked) {
+            conn->dec_pending -= n;
+            done = conn->dec_done && conn->dec_pending == 0;
+        } else {
+            conn->cl_left -= n;
+            done = conn->cl_left == 0;
+        }
+        req->body_done = done;
+        if (body_err != 0)
+            req->body_err = body_err;
+        stop = done || req->body_err != 0 || req->aborted;
+        /* No window yet means no body byte arrived yet: keep reading. */
+        req->win_paused = !stop && req->win != NULL && req->win_len == req->win_cap;
+        paused = req->win_paused;
+        /* One wakeup for everything moved by this call, not one per slice. */
+        if ((moved || stop) && (stop || paused || (size_t)got < asked || asked == 0))
+            pthread_cond_signal(&req->cv);
         pthread_mutex_unlock(&req->mu);
-    }
 
-    pthread_mutex_lock(&req->mu);
-    room = req->win_cap - req->win_len;
-    size_t n = avail < room ? avail : room;
-    if (n > 0) {
-        size_t wr = (req->win_rd + req->win_len) % req->win_cap;
-        size_t first = req->win_cap - wr < n ? req->win_cap - wr : n;
-        memcpy(req->win + wr, sock->input->bytes, first);
-        memcpy(req->win, sock->input->bytes + first, n - first);
-        req->win_len += n;
+        if (n > 0)
+            h2o_buffer_consume(&sock->input, n);
+        /* Another slice only if this one filled up: otherwise the socket is drained. */
+        if (stop || paused || asked == 0 || (size_t)got < asked)
+            break;
     }
-    bool done;
-    if (req->info.chunked) {
-        conn->dec_pending -= n;
-        done = conn->dec_done && conn->dec_pending == 0;
-    } else {
-        conn->cl_left -= n;
-        done = conn->cl_left == 0;
-    }
-    req->body_done = done;
-    if (body_err != 0)
-        req->body_err = body_err;
-    bool stop = done || req->body_err != 0 || req->aborted;
-    /* No window yet means no body byte arrived yet: keep reading. */
-    req->win_paused = !stop && req->win != NULL && req->win_len == req->win_cap;
-    bool paused = req->win_paused;
-    if (n > 0 || stop)
-        pthread_cond_signal(&req->cv);
-    pthread_mutex_unlock(&req->mu);
-
-    if (n > 0)
-        h2o_buffer_consume(&sock->input, n);
     /* After the body (or a framing error) nothing is read until the response is out: the
      * next request's bytes wait in the kernel or in sock->input. */
     if (stop) {
@@ -442,6 +516,7 @@ static bool conn_feed_body(gw_conn_t *conn)
         h2o_socket_dont_read(sock, 0);
     } else if (paused) {
         h2o_socket_read_stop(sock);
+        conn->rate_on = false; /* conn_update_timer keeps it while a response is being written */
     } else {
         h2o_socket_read_start(sock, on_conn_read);
     }
@@ -734,6 +809,7 @@ static void conn_on_head_input(gw_conn_t *conn)
     req->conn = conn;
     conn->req = req;
     conn->cont_sent = false;
+    conn->rate_on = false;
     memset(&conn->dec, 0, sizeof(conn->dec));
     conn->dec.consume_trailer = 1;
     conn->dec_pending = 0;
@@ -971,6 +1047,10 @@ int gw_server_new(const gw_server_conf_t *conf, gw_server_t **out)
         srv->conf.idle_timeout_ms = GW_DEFAULT_TIMEOUT_MS;
     if (srv->conf.io_timeout_ms == 0)
         srv->conf.io_timeout_ms = GW_DEFAULT_TIMEOUT_MS;
+    if (srv->conf.body_min_rate == 0)
+        srv->conf.body_min_rate = GW_DEFAULT_BODY_MIN_RATE;
+    if (srv->conf.body_rate_window_ms == 0)
+        srv->conf.body_rate_window_ms = GW_DEFAULT_BODY_RATE_WINDOW_MS;
     srv->jobs_tail = &srv->jobs_head;
     atomic_init(&srv->stop_requested, 0);
 

@@ -5,8 +5,8 @@
  * layer (which buffers whole bodies, times out whole requests and answers 100-continue
  * before auth; see shared notes on h2o 2.2.5). One event-loop thread owns every socket:
  * it accepts, parses request heads, moves body bytes and response bytes, and enforces
- * idle and per-progress timeouts. Each parsed request is handed to a worker thread from
- * a fixed pool, which runs the handler in plain blocking style:
+ * idle and per-progress timeouts and a minimum body rate. Each parsed request is handed to a
+ * worker thread from a fixed pool, which runs the handler in plain blocking style:
  *
  *   handler(req) -> gw_req_read() ... -> gw_resp_start() -> gw_resp_write() ... -> gw_resp_end()
  *
@@ -33,7 +33,7 @@
 
 enum {
     GW_EBODY = -10400,    /* malformed body framing (bad chunked encoding) */
-    GW_EABORTED = -10401  /* client went away or stopped making progress */
+    GW_EABORTED = -10401  /* client went away, stopped making progress or sends too slowly */
 };
 
 typedef struct st_gw_server_t gw_server_t;
@@ -49,6 +49,15 @@ typedef struct {
     size_t workers;             /* worker threads (default 128 when 0) */
     uint32_t idle_timeout_ms;   /* keep-alive idle and header read (default 60000) */
     uint32_t io_timeout_ms;     /* no progress on body or response (default 60000) */
+    /* Slow-body guard. Progress alone re-arms io_timeout_ms, so a client sending one byte per
+     * minute would hold a worker forever. While the server waits for a request body's bytes, the
+     * time is cut into windows of body_rate_window_ms; a connection that received fewer than
+     * body_min_rate bytes/s on average over a whole window is closed (the handler's gw_req_read
+     * fails with GW_EABORTED). The first window is the grace period; time the server itself is
+     * not reading (body window full, 100-continue not yet sent) never counts against the client.
+     * Defaults when 0: 1024 bytes/s and 60000 ms (see docs/operations.md). */
+    uint32_t body_min_rate;
+    uint32_t body_rate_window_ms;
     gw_handler_fn handler;
     void *ctx;
 } gw_server_conf_t;

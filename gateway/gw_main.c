@@ -14,6 +14,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -27,6 +28,8 @@
 
 /* Per node operation; a 4 MiB batch of chunks written with fsync fits comfortably. */
 #define CLUSTER_TIMEOUT_MS 10000
+/* Blocks at least this big get their own mapping, returned to the kernel on free (see main). */
+#define MALLOC_MMAP_THRESHOLD (128u << 10)
 
 typedef struct {
     const char *ring, *listen, *domain, *region;
@@ -156,8 +159,18 @@ int main(int argc, char **argv)
         return 2;
     }
 
-    /* Before any thread exists: libxml2's global state is set up once here, and the signal
-     * mask is inherited by every thread created later (workers, the event loop). */
+    /* Before any thread exists. Memory: glibc's mmap threshold starts at 128 KiB but rises to
+     * the size of any mapped block that is freed (up to 32 MiB), so after the first large
+     * request the multi-MB blocks of later ones (1 MiB body windows, records and chunk lists of
+     * large objects: 7 MB for 5 GiB) come from the workers' malloc arenas (up to 8 per core),
+     * which keep the pages after free. A long-lived gateway grew from ~40 to 362 MiB that way
+     * over a few 5 GiB steps. A fixed threshold (setting it also turns the adaptation off) keeps
+     * big blocks mapped, so RSS falls back after each request (measured: docs/architecture.md,
+     * "Gateway memory"). The hot data-path buffers come from gw_cluster's pool and are
+     * unaffected. Best effort: sanitizer builds replace malloc and ignore mallopt.
+     * Also here: libxml2's global state is set up once, and the signal mask is inherited by
+     * every thread created later (workers, the event loop). */
+    mallopt(M_MMAP_THRESHOLD, MALLOC_MMAP_THRESHOLD);
     xmlInitParser();
     sigemptyset(&w.set);
     sigaddset(&w.set, SIGINT);

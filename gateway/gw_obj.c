@@ -358,6 +358,7 @@ int gw_obj_commit(gw_cluster_t *cl, const char *bucket, og_str_t key, gw_meta_t 
 
     gw_cluster_stamp(cl, &rec.ts, &rec.tiebreak);
     m->mtime_ns = rec.ts;
+    rec.size = m->size; /* the nodes' per-table usage counts it (gw_cluster_table_usage) */
     if ((rc = gw_meta_encode(m, &summary, &slen, &detail, &dlen)) != 0)
         return rc;
     rec.summary = (og_str_t){summary, slen};

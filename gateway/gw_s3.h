@@ -14,6 +14,7 @@
 #include "gw_cluster.h"
 #include "gw_http.h"
 #include "gw_meta.h"
+#include "gw_obj.h"
 #include "gw_users.h"
 
 /* Process-wide, read-only after start (no mutable globals: this is the context). */
@@ -95,6 +96,14 @@ int gw_s3_quota_check(gw_s3_req_t *r, uint64_t add_bytes);
  * UploadPartCopy, CompleteMultipartUpload, Swift COPY) calls this first (docs/architecture.md,
  * "Garbage collection"). 0, OG_EQUORUM (do not commit) or -ENOMEM. */
 int gw_s3_touch_chunks(gw_cluster_t *cl, const gw_meta_t *m);
+/* (gw_s3_multi.c) Swift large objects as copy sources (CopyObject, UploadPartCopy).
+ * gw_s3_large_stat: 1 when m is an SLO or DLO, with its size and S3 ETag (48 bytes); 0 for a
+ * plain object; -1 with the error answered. gw_s3_large_copy: writes len bytes from offset
+ * first of such an object (read through the Swift readers, memory bounded) with gw_obj_write:
+ * 0 with *out (gw_obj_data_free), or -1 with the error answered (409 BrokenMPU for a segment
+ * missing or changed since the manifest). Nothing is committed by either. */
+int gw_s3_large_stat(gw_s3_req_t *r, const gw_meta_t *m, uint64_t *size, char *etag, size_t *elen);
+int gw_s3_large_copy(gw_s3_req_t *r, const gw_meta_t *m, uint64_t first, uint64_t len, gw_obj_data_t *out);
 
 /* ---- handlers (one per S3 operation) ---- */
 /* gw_s3_object.c / gw_s3_bucket.c */

@@ -5,7 +5,11 @@
  * exists and is theirs; a copy's source bucket is checked here.
  *
  * A delete writes a tombstone per key. A copy writes a new record that lists the source's
- * chunks (content-addressed, so no data moves) with the same size and ETag and a new mtime.
+ * chunks (content-addressed, so no data moves) with the same size and ETag and a new mtime. A
+ * Swift large object (SLO manifest, or DLO with X-Object-Manifest) is copied as s3api copies it:
+ * its segments' bytes are read through the Swift readers and written as a new plain object, so
+ * the copy owns its data (deleting the segments later does not break it) and its ETag is the
+ * MD5 of those bytes. UploadPartCopy (gw_s3_multipart.c) copies from large objects the same way.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -16,13 +20,16 @@
 
 #include <openssl/evp.h>
 
+#include "gw_obj.h"
 #include "gw_s3.h"
 #include "gw_s3_xml.h"
+#include "gw_swift.h"
 
 #define S3_XMLNS "http://s3.amazonaws.com/doc/2006-03-01/"
 #define DELETE_BODY_MAX (1u << 20)
 #define DELETE_THREADS 8   /* quorum writes in flight per DeleteObjects request */
 #define USER_META_MAX 2048 /* S3's limit on x-amz-meta-* names and values together */
+#define COPY_MAX_SIZE (5ull << 30) /* the largest copy source whose bytes S3 copies in one request */
 
 static void table_name(const char *bucket, char out[3 + 64]) { snprintf(out, 3 + 64, "o.%s", bucket); }
 
@@ -298,6 +305,183 @@ out_free_body:
     free(body);
 }
 
+/* ---------------------------------------------------------------- large-object copy sources */
+
+/* A DLO's X-Object-Manifest (base NULL when m is not one). */
+static og_str_t large_manifest(const gw_meta_t *m)
+{
+    return og_header_find(m->headers, m->num_headers, "x-object-manifest");
+}
+
+/* Answers a failed read of a large object's segments. A segment deleted or changed since the
+ * manifest was written (or, for a DLO, since the listing that sized it: then the bytes come out
+ * shorter or longer than announced, OG_EPROTO from gw_obj_write) is s3api's 409 BrokenMPU, as
+ * GetObject answers it. */
+static void large_error(gw_s3_req_t *r, int rc)
+{
+    if (rc == OG_ENOTFOUND || rc == OG_ECORRUPT || rc == -EACCES || rc == OG_EPROTO)
+        gw_s3_error(r, 409, "BrokenMPU", "Multipart upload has broken segment data.", NULL);
+    else
+        gw_s3_error_rc(r, rc);
+}
+
+/* Is m (a decoded source record) a Swift large object? 1 with the size its bytes have and the
+ * quoted ETag S3 GET shows for it (an SLO's "<slo etag>-N", a DLO's MD5 of its segments' ETags,
+ * summed over a listing) in etag (48 bytes), 0 for a plain object (outputs untouched), or -1
+ * with the error answered (the DLO listing failed: 503 ...). The declaration belongs in gw_s3.h;
+ * gw_s3_multipart.c declares it until then. */
+int gw_s3_large_stat(gw_s3_req_t *r, const gw_meta_t *m, uint64_t *size, char *etag, size_t *elen)
+{
+    og_str_t manifest = large_manifest(m);
+    gw_swift_req_t sw;
+    gw_meta_t view = {0};
+    int rc;
+
+    if (m->flags & GW_META_SLO) {
+        *size = m->slo_size;
+        *elen = gw_swift_slo_s3_etag(m, etag);
+        return 1;
+    }
+    if (manifest.base == NULL)
+        return 0;
+    gw_swift_req_for_s3(&sw, r, og_time_ns() / 1000000000u);
+    if ((rc = gw_swift_dlo_stat(&sw, manifest, size, view.md5)) != 0) {
+        gw_s3_error_rc(r, rc == OG_EPROTO ? OG_ECORRUPT : rc);
+        return -1;
+    }
+    *elen = gw_meta_etag(&view, etag);
+    return 1;
+}
+
+/* The copy of a large object has to write its bytes, which only the SLO/DLO readers produce:
+ * they push them into a sink callback (recursing through nested manifests and listing pages),
+ * while gw_obj_write pulls its body from a source callback. Neither side turns around without
+ * being rewritten, and calling the reader once per pull with a sub-range would re-read the
+ * manifest (or re-list the DLO) every few MiB. So the reader runs once, on a thread of its own,
+ * and hands each piece over in a rendezvous: the sink publishes the (buf, len) it was given and
+ * waits until the source's reads (on the request's thread, inside gw_obj_write) have copied all
+ * of it into the write's batch buffer. Nothing is buffered in between, so a copy of any size
+ * costs the reader's memory (one chunk batch, a parsed manifest) plus the writer's batch. Either
+ * side stopping wakes the other: a reader error ends the source with that code, a writer error
+ * sets `stop`, which makes the sink return -ECANCELED and the reader return. */
+typedef struct {
+    gw_swift_req_t sw; /* the readers' view of the caller (gw_swift_req_for_s3) */
+    const gw_meta_t *m;
+    og_str_t manifest; /* a DLO's X-Object-Manifest */
+    uint64_t first, last;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;  /* signalled on every change of the fields below */
+    const char *piece;  /* the reader's current piece (valid while its sink waits) */
+    size_t left;        /* bytes of it not yet taken by the writer */
+    int done, rc;       /* the reader returned rc */
+    int stop;           /* the writer returned: nothing more will be taken */
+} large_pipe_t;
+
+static int pipe_sink(void *ctx, const void *buf, size_t len)
+{
+    large_pipe_t *p = ctx;
+    int rc;
+    pthread_mutex_lock(&p->mu);
+    p->piece = buf, p->left = len;
+    pthread_cond_broadcast(&p->cv);
+    while (p->left > 0 && !p->stop)
+        pthread_cond_wait(&p->cv, &p->mu);
+    rc = p->stop ? -ECANCELED : 0;
+    pthread_mutex_unlock(&p->mu);
+    return rc;
+}
+
+static void *pipe_reader(void *arg)
+{
+    large_pipe_t *p = arg;
+    int rc = (p->m->flags & GW_META_SLO) ? gw_swift_slo_read(&p->sw, p->m, p->first, p->last, pipe_sink, p)
+                                         : gw_swift_dlo_read(&p->sw, p->manifest, p->first, p->last, pipe_sink, p);
+    pthread_mutex_lock(&p->mu);
+    p->done = 1, p->rc = rc;
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+    return NULL;
+}
+
+/* gw_obj_write's source: the reader's bytes in order, then its result (0: the end). */
+static ssize_t pipe_read(void *ctx, void *buf, size_t cap)
+{
+    large_pipe_t *p = ctx;
+    ssize_t n;
+    pthread_mutex_lock(&p->mu);
+    while (p->left == 0 && !p->done)
+        pthread_cond_wait(&p->cv, &p->mu);
+    if (p->left > 0) {
+        size_t k = p->left < cap ? p->left : cap;
+        memcpy(buf, p->piece, k);
+        p->piece += k, p->left -= k;
+        if (p->left == 0)
+            pthread_cond_broadcast(&p->cv);
+        n = (ssize_t)k;
+    } else {
+        n = p->rc;
+    }
+    pthread_mutex_unlock(&p->mu);
+    return n;
+}
+
+/* Writes len bytes from offset first of large object m (gw_s3_large_stat said 1; first + len
+ * within its size) as new chunks through gw_obj_write: 0 with *out (gw_obj_data_free), nothing
+ * committed; or -1 with the error answered (409 BrokenMPU for a segment missing or changed, 503
+ * ...) and nothing to free. Memory stays bounded whatever len (large_pipe_t). The declaration
+ * belongs in gw_s3.h; gw_s3_multipart.c declares it until then. */
+int gw_s3_large_copy(gw_s3_req_t *r, const gw_meta_t *m, uint64_t first, uint64_t len, gw_obj_data_t *out)
+{
+    large_pipe_t p = {.m = m, .manifest = large_manifest(m), .first = first, .last = first + len - 1,
+                      .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER, .done = len == 0};
+    gw_obj_put_opts_t opts = {.max_size = len, .expect_size = (int64_t)len};
+    pthread_t reader;
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    gw_swift_req_for_s3(&p.sw, r, og_time_ns() / 1000000000u);
+    /* An empty range has nothing to read (the readers take an inclusive, non-empty one). */
+    if (len > 0 && (rc = pthread_create(&reader, NULL, pipe_reader, &p)) != 0) {
+        rc = -rc;
+        goto out_destroy;
+    }
+    rc = gw_obj_write(r->gw->cluster, &opts, (gw_obj_src_t){pipe_read, &p}, out);
+    if (len > 0) {
+        pthread_mutex_lock(&p.mu);
+        p.stop = 1;
+        pthread_cond_broadcast(&p.cv);
+        pthread_mutex_unlock(&p.mu);
+        pthread_join(reader, NULL);
+    }
+out_destroy:
+    pthread_cond_destroy(&p.cv);
+    pthread_mutex_destroy(&p.mu);
+    if (rc == 0)
+        return 0;
+    large_error(r, rc);
+    return -1;
+}
+
+/* The headers a COPY-directive copy of large object m keeps: m's own, less X-Object-Manifest
+ * (the copy is a plain object) and any stored x-amz-checksum-* (of the manifest's bytes, not
+ * the copy's). *out (slices into m) is malloc'd for the caller to free. 0 or -ENOMEM. */
+static int large_copy_headers(const gw_meta_t *m, og_header_t **out, size_t *n)
+{
+    size_t k = 0;
+    og_header_t *h = malloc((m->num_headers + 1) * sizeof(*h));
+    if (h == NULL)
+        return -ENOMEM;
+    for (size_t i = 0; i < m->num_headers; i++) {
+        og_str_t name = m->headers[i].name;
+        if (og_str_ieq(name, "x-object-manifest") ||
+            (name.len > 15 && strncasecmp(name.base, "x-amz-checksum-", 15) == 0))
+            continue;
+        h[k++] = m->headers[i];
+    }
+    *out = h, *n = k;
+    return 0;
+}
+
 /* ---------------------------------------------------------------- CopyObject */
 
 typedef struct {
@@ -530,12 +714,14 @@ int gw_s3_touch_chunks(gw_cluster_t *cl, const gw_meta_t *m)
 void gw_s3_copy_object(gw_s3_req_t *r)
 {
     copy_source_t src;
-    gw_meta_t m;
+    gw_meta_t m, source;
     og_header_t *new_hdrs = NULL;
     char *recbuf = NULL, *names = NULL, *summary = NULL, *detail = NULL, table[3 + 64], etag[48], mtime[32];
-    size_t slen, dlen;
+    size_t slen, dlen, elen = 0;
+    uint64_t size = 0;
+    gw_obj_data_t d = {0};
     gw_xbuf_t b = {0};
-    int rc, replace = 0;
+    int rc, replace = 0, large;
 
     if ((rc = copy_source_parse(gw_req_header(r->http, "x-amz-copy-source"), &src)) != 0) {
         if (rc == OG_EINVAL)
@@ -568,13 +754,29 @@ void gw_s3_copy_object(gw_s3_req_t *r)
     }
     if (copy_read_source(r, &src, &m, &recbuf) != 0)
         goto out_free_src;
+    /* m becomes the copy's record below; source keeps the source's fields as read (a shallow
+     * view: it owns nothing, m's buffers back it) for the large-object reader. */
+    source = m;
 
-    size_t elen = gw_meta_etag(&m, etag);
+    /* A large object is judged, sized and copied by the bytes and ETag S3 GET serves for it. */
+    if ((large = gw_s3_large_stat(r, &m, &size, etag, &elen)) < 0)
+        goto out_free_meta;
+    if (!large) {
+        size = m.size;
+        elen = gw_meta_etag(&m, etag);
+    }
     if (!copy_preconditions_hold(r, etag, elen, m.mtime_ns)) {
         gw_s3_error(r, 412, "PreconditionFailed", NULL, NULL);
         goto out_free_meta;
     }
-    if (gw_s3_quota_check(r, m.size) != 0)
+    if (large && size > COPY_MAX_SIZE) {
+        gw_s3_error(r, 400, "InvalidRequest",
+                    "The specified copy source is larger than the maximum allowable size for a copy source: "
+                    "5368709120",
+                    NULL);
+        goto out_free_meta;
+    }
+    if (gw_s3_quota_check(r, size) != 0)
         goto out_free_meta;
     if (replace) {
         rc = replace_headers(r, &new_hdrs, &m.num_headers, &names, &m.content_type);
@@ -588,22 +790,44 @@ void gw_s3_copy_object(gw_s3_req_t *r)
             goto out_free_meta;
         }
         m.headers = new_hdrs;
+    } else if (large) {
+        if ((rc = large_copy_headers(&m, &new_hdrs, &m.num_headers)) != 0) {
+            gw_s3_error_rc(r, rc);
+            goto out_free_meta;
+        }
+        m.headers = new_hdrs;
     }
-    /* The copy references the source's chunks without writing them: refresh them first, or a
-     * garbage-collection sweep that started before this record exists could delete them once
-     * the source is gone (docs/architecture.md, garbage collection). */
-    if ((rc = gw_s3_touch_chunks(r->gw->cluster, &m)) != 0) {
-        gw_s3_error_rc(r, rc);
-        goto out_free_meta;
+    if (large) {
+        /* New bytes: a plain object of the segments' contents, its ETag their MD5. */
+        if (gw_s3_large_copy(r, &source, 0, size, &d) != 0)
+            goto out_free_meta;
+        m.size = d.size;
+        memcpy(m.md5, d.md5, 16);
+        m.parts = 0;
+        m.flags = 0;
+        m.slo_size = 0;
+        memset(m.slo_etag, 0, sizeof(m.slo_etag));
+        m.chunks = d.chunks, m.num_chunks = d.num_chunks;
+        m.inline_data = (og_str_t){d.inline_data, d.inline_len};
+        elen = gw_meta_etag(&m, etag);
+    } else {
+        /* The copy references the source's chunks without writing them: refresh them first, or
+         * a garbage-collection sweep that started before this record exists could delete them
+         * once the source is gone (docs/architecture.md, garbage collection). */
+        if ((rc = gw_s3_touch_chunks(r->gw->cluster, &m)) != 0) {
+            gw_s3_error_rc(r, rc);
+            goto out_free_meta;
+        }
+        /* A multipart source keeps its ETag (md5-N) and part count: its part sizes go along, or
+         * ?partNumber on the copy could not answer. */
+        if ((rc = gw_s3_part_sizes_copy(r->gw->cluster, src.bucket, (og_str_t){src.key, src.key_len}, r->bucket,
+                                        (og_str_t){r->key, r->key_len}, &m)) != 0) {
+            gw_s3_error_rc(r, rc);
+            goto out_free_meta;
+        }
     }
-    /* A multipart source keeps its ETag (md5-N) and part count: its part sizes go along, or
-     * ?partNumber on the copy could not answer. */
-    if ((rc = gw_s3_part_sizes_copy(r->gw->cluster, src.bucket, (og_str_t){src.key, src.key_len}, r->bucket,
-                                    (og_str_t){r->key, r->key_len}, &m)) != 0) {
-        gw_s3_error_rc(r, rc);
-        goto out_free_meta;
-    }
-    /* Same bytes (chunk list or inline data), size and ETag; new owner and mtime. */
+    /* Same bytes (chunk list or inline data), size and ETag, or a large object's new ones; new
+     * owner and mtime. */
     og_rec_t rec = {0};
     gw_cluster_stamp(r->gw->cluster, &rec.ts, &rec.tiebreak);
     m.mtime_ns = rec.ts;
@@ -614,6 +838,7 @@ void gw_s3_copy_object(gw_s3_req_t *r)
     }
     rec.summary = (og_str_t){summary, slen};
     rec.detail = (og_str_t){detail, dlen};
+    rec.size = m.size; /* the bytes this record adds to the bucket's usage (quotas, HEAD counts) */
     table_name(r->bucket, table);
     if ((rc = gw_cluster_rec_put(r->gw->cluster, table, (og_str_t){r->key, r->key_len}, &rec)) != 0) {
         gw_s3_error_rc(r, rc);
@@ -633,6 +858,7 @@ out_free_encoded:
     free(summary);
     free(detail);
 out_free_meta:
+    gw_obj_data_free(&d);
     free(new_hdrs);
     free(names);
     gw_meta_free(&m);

@@ -511,17 +511,18 @@ static int parse_copy_source(og_str_t v, char bucket[64], char **key, size_t *kl
 }
 
 /* UploadPartCopy: a whole single-part source is referenced by its chunk list (its MD5 is the
- * part's); anything else (a range, a multipart source whose MD5 is not of its bytes) is read and
- * written again through gw_obj_write. */
+ * part's); a Swift large object's range is read from its segments (as s3api does, never from
+ * the manifest's own bytes) and anything else (a range, a multipart source whose MD5 is not of
+ * its bytes) from the source's chunks, and written again through gw_obj_write. */
 static void upload_part_copy(gw_s3_req_t *r, mp_upload_t *u, uint32_t part)
 {
-    char sbucket[64], owner[sizeof(r->user.account)], *skey = NULL, *sbuf = NULL;
-    size_t sklen = 0;
+    char sbucket[64], owner[sizeof(r->user.account)], *skey = NULL, *sbuf = NULL, setag[48];
+    size_t sklen = 0, selen;
     gw_meta_t src = {0};
     gw_obj_data_t d = {0};
     gw_body_sums_t sums = {0};
-    uint64_t first = 0, last = 0;
-    int rc = parse_copy_source(gw_req_header(r->http, "x-amz-copy-source"), sbucket, &skey, &sklen);
+    uint64_t first = 0, last = 0, ssize = 0;
+    int large, rc = parse_copy_source(gw_req_header(r->http, "x-amz-copy-source"), sbucket, &skey, &sklen);
     if (rc != 0) {
         if (rc == OG_EINVAL)
             gw_s3_error(r, 400, "InvalidArgument", "Copy Source must mention the source bucket and key.", NULL);
@@ -550,16 +551,29 @@ static void upload_part_copy(gw_s3_req_t *r, mp_upload_t *u, uint32_t part)
             gw_s3_error_rc(r, rc == OG_EPROTO ? OG_ECORRUPT : rc);
         goto out_free_key;
     }
+    /* a large object's range is of the bytes S3 GET serves for it */
+    if ((large = gw_s3_large_stat(r, &src, &ssize, setag, &selen)) < 0)
+        goto out_free_src;
+    if (!large)
+        ssize = src.size;
     og_str_t range = gw_req_header(r->http, "x-amz-copy-source-range");
-    if (range.base != NULL && parse_copy_range(range, src.size, &first, &last) != 0) {
+    if (range.base != NULL && parse_copy_range(range, ssize, &first, &last) != 0) {
         gw_s3_error(r, 400, "InvalidRange", "The x-amz-copy-source-range value must be bytes=first-last within the source.",
                     NULL);
         goto out_free_src;
     }
-    if (range.base == NULL && src.size > 0)
-        last = src.size - 1;
-    if (src.size > MP_MAX_PART && range.base == NULL) {
+    if (range.base == NULL && ssize > 0)
+        last = ssize - 1;
+    uint64_t len = ssize > 0 ? last - first + 1 : 0;
+    if (len > MP_MAX_PART) {
         gw_s3_error(r, 400, "InvalidRequest", "The specified copy source is larger than the maximum part size.", NULL);
+        goto out_free_src;
+    }
+    if (large) {
+        if (gw_s3_large_copy(r, &src, first, len, &d) != 0)
+            goto out_free_src;
+        part_commit(r, u, part, &d, &sums, 1);
+        gw_obj_data_free(&d);
         goto out_free_src;
     }
     int whole = range.base == NULL || (first == 0 && last + 1 == src.size);
@@ -581,7 +595,7 @@ static void upload_part_copy(gw_s3_req_t *r, mp_upload_t *u, uint32_t part)
         goto out_free_src;
     }
     copy_src_t cs = {r->gw->cluster, &src, first, last, NULL, 0};
-    gw_obj_put_opts_t opts = {.max_size = MP_MAX_PART, .expect_size = (int64_t)(src.size ? last - first + 1 : 0)};
+    gw_obj_put_opts_t opts = {.max_size = MP_MAX_PART, .expect_size = (int64_t)len};
     if ((rc = gw_obj_write(r->gw->cluster, &opts, (gw_obj_src_t){copy_read, &cs}, &d)) != 0) {
         gw_s3_error_rc(r, rc == OG_ENOTFOUND || rc == OG_EPROTO ? OG_ECORRUPT : rc);
         goto out_free_src;

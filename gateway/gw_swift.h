@@ -82,8 +82,10 @@ typedef struct {
     uint64_t bytes;
 } gw_usage_t;
 
-/* Live objects and bytes of a bucket: a listing of its record table at read quorum, so exact
- * after overwrites and deletes; objects expired at now_s are not counted. 0 or an error. */
+/* Live objects and bytes of a bucket, from the nodes' per-table usage counters (updated with
+ * every record write, so exact after overwrites and deletes; O(1), no listing). An object past
+ * its X-Delete-At counts until its tombstone is written (on access or by onggi-admin expire),
+ * as in Swift. 0 or an error. */
 int gw_usage_bucket(gw_cluster_t *cl, const char *bucket, uint64_t now_s, gw_usage_t *out);
 /* An account's buckets (count), objects and bytes. 0 or an error. */
 int gw_usage_account(gw_cluster_t *cl, const char *account, uint64_t now_s, uint64_t *buckets, gw_usage_t *out);

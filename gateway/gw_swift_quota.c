@@ -2,10 +2,13 @@
  * Usage (objects, bytes) of buckets and accounts, and the quota check both APIs call before
  * committing a write.
  *
- * Usage is computed from the bucket's record table at read quorum, so it is exact after
- * overwrites and deletes (each key counts once, with its newest size; tombstones and objects past
- * their X-Delete-At count nothing). The cost is one listing of the table per question, which is
- * why quotas are only looked at for buckets and accounts that set one.
+ * A bucket's usage is its object table's aggregate that every storage node keeps next to the
+ * records (live records and the sum of their sizes, updated in the same synced write as each
+ * record: docs/node-api.md, GET /<dev>/usage/<table>), read from a quorum of primaries by
+ * gw_cluster_table_usage. So it is exact after overwrites and deletes (each key counts once, with
+ * its newest size; tombstones count nothing) and costs one small read per node whatever the bucket
+ * holds. An object past its X-Delete-At counts until it is expired (a read of it, or
+ * `onggi-admin expire`, writes its tombstone), as in Swift where the expirer removes it.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -17,36 +20,17 @@
 
 int gw_usage_bucket(gw_cluster_t *cl, const char *bucket, uint64_t now_s, gw_usage_t *out)
 {
-    char table[3 + 64], after[GW_SWIFT_MAX_OBJECT_NAME + 1];
-    size_t after_len = 0;
-    int rc = 0;
+    char table[3 + 64];
+    gw_table_usage_t u;
     memset(out, 0, sizeof(*out));
-    snprintf(table, sizeof(table), "o.%s", bucket);
-    for (;;) {
-        gw_list_t l;
-        if ((rc = gw_cluster_list(cl, table, (og_str_t){NULL, 0}, (og_str_t){after, after_len}, USAGE_PAGE, &l)) != 0)
-            return rc;
-        for (size_t i = 0; i < l.n && rc == 0; i++) {
-            gw_meta_t m;
-            if ((rc = gw_meta_decode(&l.entries[i].rec, &m)) != 0)
-                break;
-            if (!gw_meta_expired(&m, now_s)) {
-                out->objects++;
-                out->bytes += m.size;
-            }
-            gw_meta_free(&m);
-        }
-        int more = rc == 0 && l.truncated && l.next_after.len > 0;
-        if (more && l.next_after.len <= sizeof(after)) {
-            memcpy(after, l.next_after.base, l.next_after.len);
-            after_len = l.next_after.len;
-        } else if (more) {
-            rc = OG_EPROTO; /* a key longer than any object name: do not guess */
-        }
-        gw_list_free(&l);
-        if (rc != 0 || !more)
-            return rc;
+    if ((size_t)snprintf(table, sizeof(table), "o.%s", bucket) >= sizeof(table))
+        return OG_EINVAL;
+    int rc = gw_cluster_table_usage(cl, table, &u);
+    if (rc == 0) {
+        out->objects = u.records;
+        out->bytes = u.bytes;
     }
+    return rc;
 }
 
 int gw_usage_account(gw_cluster_t *cl, const char *account, uint64_t now_s, uint64_t *buckets, gw_usage_t *out)

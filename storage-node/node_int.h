@@ -29,7 +29,9 @@ typedef struct {
     uint64_t chunks;
     uint64_t chunk_bytes;
     uint64_t records;
-    uint64_t volume_bytes;
+    uint64_t volume_bytes;    /* apparent size of the volumes (holes included) */
+    uint64_t allocated_bytes; /* blocks the volumes occupy on disk (st_blocks * 512) */
+    uint64_t dead_bytes;      /* deleted chunk bytes this process could not punch out */
 } node_stat_t;
 
 /* Opens (creating if missing) the device stored in directory `dir`: dir/vol/ and dir/db.
@@ -52,7 +54,9 @@ int node_store_chunk_stat(node_store_t *s, const uint8_t id[NODE_ID_LEN], uint32
  * (the bytes in buf must not be used), OG_ETOOBIG when cap is too small, or -errno. */
 int node_store_chunk_get(node_store_t *s, const uint8_t id[NODE_ID_LEN], void *buf, size_t cap, uint32_t *len,
                          uint64_t *xxh3);
-/* Removes the index entry (the volume bytes stay until space reclaim exists).
+/* Removes the index entry (synced), then punches the chunk's volume range out of the file once no
+ * read that found the entry is still reading it (a failed punch counts as dead_bytes). A read that
+ * races the delete returns the chunk or OG_ENOTFOUND, never OG_ECORRUPT.
  * 0, OG_ENOTFOUND, NODE_EPOISONED or -EIO. */
 int node_store_chunk_delete(node_store_t *s, const uint8_t id[NODE_ID_LEN]);
 /* Outcome of one chunk of node_store_chunk_put_many / node_store_chunk_touch_many. */
@@ -86,7 +90,8 @@ int node_store_chunk_put_many(node_store_t *s, const node_chunk_in_t *in, size_t
 int node_store_chunk_touch_many(node_store_t *s, const uint8_t *ids, size_t n, char *res);
 /* Deletes a chunk only when its reference time (last write, duplicate write or touch) is before
  * cutoff_ns, atomically with respect to concurrent writes of the same chunk: this is what makes a
- * garbage-collection sweep safe against an upload that re-uses the chunk meanwhile.
+ * garbage-collection sweep safe against an upload that re-uses the chunk meanwhile. Its space is
+ * reclaimed as by node_store_chunk_delete.
  * 0 deleted, OG_EEXIST kept (referenced at or after cutoff_ns), OG_ENOTFOUND, NODE_EPOISONED
  * or -EIO. */
 int node_store_chunk_delete_older(node_store_t *s, const uint8_t id[NODE_ID_LEN], uint64_t cutoff_ns);
@@ -100,10 +105,15 @@ int node_store_chunk_list(node_store_t *s, const uint8_t *after, size_t limit,
                           int *truncated);
 
 /* Applies an encoded record (og_rec.h) under table/key when it is newer (og_rec_cmp) than the
- * stored one; the compare and write are atomic per key. table must not contain NUL.
+ * stored one; the compare and write are atomic per key, and the table's usage (see
+ * node_store_table_usage) changes in the same synced write. table: 1..255 bytes, no NUL.
  * 0 applied, OG_EEXIST ignored (stored is as new or newer), OG_EPROTO malformed record,
- * NODE_EPOISONED, or -EIO. */
+ * OG_EINVAL bad table, NODE_EPOISONED, or -EIO. */
 int node_store_rec_put(node_store_t *s, og_str_t table, og_str_t key, const void *rec, size_t len);
+/* Usage of a table on this device: live (non-tombstone) records and the sum of their sizes
+ * (og_rec_t.size), read from one aggregate key, so O(1) whatever the table holds. A table never
+ * written reads as 0/0. 0, OG_EINVAL (bad table), OG_ECORRUPT or -EIO. */
+int node_store_table_usage(node_store_t *s, og_str_t table, uint64_t *records, uint64_t *bytes);
 /* The stored encoded record: 0 and *out (malloc'd, caller frees with free()) + *len,
  * OG_ENOTFOUND, or -EIO. */
 int node_store_rec_get(node_store_t *s, og_str_t table, og_str_t key, char **out, size_t *len);

@@ -606,14 +606,30 @@ static int handle_chunks(node_conn_t *c, req_t *r, node_store_t *st)
 static int handle_stat(node_conn_t *c, req_t *r, node_store_t *st)
 {
     node_stat_t s;
-    char json[256];
+    char json[384];
     if (!og_str_eq(r->method, "GET"))
         return respond_text(c, 405, "method not allowed\n");
     node_store_stat(st, &s);
     int n = snprintf(json, sizeof(json),
                      "{\"chunks\":%" PRIu64 ",\"chunk_bytes\":%" PRIu64 ",\"records\":%" PRIu64
-                     ",\"volume_bytes\":%" PRIu64 "}",
-                     s.chunks, s.chunk_bytes, s.records, s.volume_bytes);
+                     ",\"volume_bytes\":%" PRIu64 ",\"allocated_bytes\":%" PRIu64 ",\"dead_bytes\":%" PRIu64 "}",
+                     s.chunks, s.chunk_bytes, s.records, s.volume_bytes, s.allocated_bytes, s.dead_bytes);
+    return respond(c, 200, "Content-Type: application/json\r\n", json, (size_t)n);
+}
+
+/* GET /<dev>/usage/<table>: the table's live records and their bytes on this device (O(1)). */
+static int handle_usage(node_conn_t *c, req_t *r, node_store_t *st, og_str_t table)
+{
+    uint64_t records, bytes;
+    char json[96];
+    if (!og_str_eq(r->method, "GET"))
+        return respond_text(c, 405, "method not allowed\n");
+    if (!table_ok(table))
+        return respond_text(c, 400, "bad table\n");
+    int rc = node_store_table_usage(st, table, &records, &bytes);
+    if (rc != 0)
+        return respond_text(c, 500, og_strerror(rc));
+    int n = snprintf(json, sizeof(json), "{\"records\":%" PRIu64 ",\"bytes\":%" PRIu64 "}", records, bytes);
     return respond(c, 200, "Content-Type: application/json\r\n", json, (size_t)n);
 }
 
@@ -640,6 +656,8 @@ static int dispatch(node_conn_t *c, req_t *r)
         return handle_rec(c, r, st, (og_str_t){rest.base + 4, rest.len - 4});
     if (rest.len > 5 && memcmp(rest.base, "list/", 5) == 0)
         return handle_list(c, r, st, (og_str_t){rest.base + 5, rest.len - 5});
+    if (rest.len > 6 && memcmp(rest.base, "usage/", 6) == 0)
+        return handle_usage(c, r, st, (og_str_t){rest.base + 6, rest.len - 6});
     if (og_str_eq(rest, "chunks"))
         return handle_chunks(c, r, st);
     if (og_str_eq(rest, "stat"))

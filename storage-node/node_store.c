@@ -9,16 +9,38 @@
  *                       header (48 bytes, big-endian):
  *                         u32 magic "OGCK" | u8[32] id (SHA-256) | u32 len | u64 xxh3-64 of the bytes
  *                       followed by the len chunk bytes,
- *                     so a volume can be scanned front to back to rebuild the index. Bytes
- *                     that no index entry points at (a crash between data sync and index
- *                     write, a deleted chunk) are dead space; reclaiming it is future work.
+ *                     so a volume can be scanned front to back to rebuild the index. A deleted
+ *                     chunk's range (header included) is given back to the file system with
+ *                     fallocate(PUNCH_HOLE | KEEP_SIZE): the volume keeps its size and offsets,
+ *                     its allocated blocks shrink. Ranges are never reused (appends only), so
+ *                     compaction is not needed where punching works. Bytes that cannot be
+ *                     punched (EOPNOTSUPP, a crash between the index delete and the punch, a
+ *                     crash between data sync and index write) stay as dead space.
  *   db/               RocksDB (synced writes: the WAL is fsync'd before a write returns):
  *                       'c' + id[32]                  -> u32 volume | u64 offset of the header |
  *                                                        u32 len | u64 xxh3 | u64 ref_ns
  *                                                        (32 bytes, big-endian; 24-byte entries from
  *                                                        before ref_ns read as ref_ns = 0)
  *                       'r' + table + '\0' + key      -> record encoded as in common/og_rec.h
+ *                       'u' + table                   -> usage of the table: i64 live records |
+ *                                                        i64 their sizes (16 bytes, big-endian),
+ *                                                        kept with a merge operator (below)
  *                     Tables never contain NUL, so one table's keys form one contiguous range.
+ *
+ * Table usage: every record write adds (new - old) to 'u' + table in the SAME synced WriteBatch as
+ * the record, computed under the record's stripe lock (a live record counts (1, size), a tombstone
+ * or an undecodable record (0, 0)), so the aggregate always equals the sum over the stored records.
+ * The add is a RocksDB merge operand, not a read-modify-write: concurrent writes of different keys
+ * of one table never wait for each other. Tables written before aggregates existed get theirs from
+ * one scan at open (usage_rebuild); from then on a table without a 'u' key holds no record.
+ *
+ * Reclaim vs readers: a chunk read holds its stripe's read guard (a writer-preferring rwlock,
+ * separate from the stripe mutex so reads never wait for a write's fdatasync) from the index
+ * look-up to the end of its preads; a delete punches only after the synced index delete and under
+ * the guard's write side. So a read that found the entry finishes before the bytes go, and one
+ * that starts later finds no entry (404): a legitimately deleted chunk never reads as zeros.
+ * Blocks a deleted chunk shares with deleted neighbours are freed when they read as all zeros,
+ * under the append guard (no reserved range unwritten), see chunk_reclaim.
  *
  * Reference time (ref_ns, this node's clock): when the chunk was written, or last written again
  * ("already present") or touched by a copy. Garbage collection deletes a chunk only when no live
@@ -57,6 +79,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/types.h>
 #include <unistd.h>
 #include <xxhash.h>
 
@@ -69,6 +92,11 @@
 #define REF_SLACK_NS 1000000000ull
 #define NSTRIPES 1024 /* per-key mutexes: enough that unrelated keys rarely share one */
 #define RKEY_STACK 1024
+#define UKEY_MAX (1 + 255) /* 'u' + table */
+#define USAGE_LEN 16
+/* File-system block size assumed when freeing the blocks a deleted chunk shared with deleted
+ * neighbours (ext4/xfs default). Another size only frees less; correctness does not depend on it. */
+#define RECLAIM_BLOCK 4096
 /* RocksDB block cache per device: the index of a few million chunks and records stays in memory
  * without letting a node's RSS grow past what the gateway budget allows. */
 #define DB_BLOCK_CACHE_BYTES (32u << 20)
@@ -108,8 +136,11 @@ struct st_node_store_t {
     atomic_int poisoned;
     atomic_int corrupt_line;
     _Atomic uint64_t chunks, chunk_bytes, records, volume_bytes;
+    _Atomic uint64_t dead_bytes; /* deleted chunk bytes that could not be punched, since open */
 
     pthread_mutex_t stripes[NSTRIPES];
+    pthread_rwlock_t rguard[NSTRIPES]; /* chunk read guards (see "Reclaim vs readers" above) */
+    pthread_rwlock_t append_guard;     /* read: a reservation not yet written; write: none is */
 };
 
 static int node_corrupt_bkpt(node_store_t *s, int line)
@@ -134,9 +165,11 @@ static uint32_t be32_get(const unsigned char *p)
 }
 static uint64_t be64_get(const unsigned char *p) { return (uint64_t)be32_get(p) << 32 | be32_get(p + 4); }
 
+static size_t stripe_idx(const void *key, size_t len) { return XXH3_64bits(key, len) & (NSTRIPES - 1); }
+
 static pthread_mutex_t *stripe_for(node_store_t *s, const void *key, size_t len)
 {
-    return &s->stripes[XXH3_64bits(key, len) & (NSTRIPES - 1)];
+    return &s->stripes[stripe_idx(key, len)];
 }
 
 static void poison(node_store_t *s) { atomic_store(&s->poisoned, 1); }
@@ -452,6 +485,134 @@ static int idx_get(node_store_t *s, const uint8_t id[NODE_ID_LEN], idx_ent_t *e)
     return rc;
 }
 
+/* ---- table usage ---- */
+
+static int iter_status(rocksdb_iterator_t *it);
+static char *rkey_build(char *stack, char **heap, og_str_t table, og_str_t key, size_t *klen);
+
+/* 'u' + table into key (UKEY_MAX bytes). Returns the key length, 0 when the table is too long. */
+static size_t ukey_build(char key[UKEY_MAX], og_str_t table)
+{
+    if (table.len == 0 || table.len > UKEY_MAX - 1)
+        return 0;
+    key[0] = 'u';
+    memcpy(key + 1, table.base, table.len);
+    return 1 + table.len;
+}
+
+/* What a stored record adds to its table's usage: a live one (1, size), a tombstone nothing. */
+static void usage_add(const og_rec_t *r, int sign, uint64_t *n, uint64_t *bytes)
+{
+    if (r->flags & OG_REC_TOMBSTONE)
+        return;
+    *n += sign > 0 ? 1 : (uint64_t)-1;
+    *bytes += sign > 0 ? r->size : (uint64_t)0 - r->size;
+}
+
+/* Sums usage operands (two's complement in uint64_t, so a negative delta is just an add).
+ * 0, or -1 when one has the wrong length. */
+static int usage_sum(const char *const *ops, const size_t *lens, int nops, uint64_t *n, uint64_t *bytes)
+{
+    for (int i = 0; i < nops; i++) {
+        if (lens[i] != USAGE_LEN)
+            return -1;
+        *n += be64_get((const unsigned char *)ops[i]);
+        *bytes += be64_get((const unsigned char *)ops[i] + 8);
+    }
+    return 0;
+}
+
+/* A malloc'd 16-byte value (RocksDB hands it back to usage_free); *success says whether it is
+ * the merge's result. */
+static char *usage_value(uint64_t n, uint64_t bytes, int ok, unsigned char *success, size_t *len)
+{
+    unsigned char *v = malloc(USAGE_LEN);
+    *success = (unsigned char)(ok && v);
+    *len = v ? USAGE_LEN : 0;
+    if (v) {
+        be64_put(v, n);
+        be64_put(v + 8, bytes);
+    }
+    return (char *)v;
+}
+
+static char *usage_full_merge(void *state, const char *key, size_t klen, const char *old, size_t olen,
+                              const char *const *ops, const size_t *lens, int nops, unsigned char *success,
+                              size_t *len)
+{
+    uint64_t n = 0, bytes = 0;
+    int ok = !old || olen == USAGE_LEN;
+    if (ok && old) {
+        n = be64_get((const unsigned char *)old);
+        bytes = be64_get((const unsigned char *)old + 8);
+    }
+    ok = ok && usage_sum(ops, lens, nops, &n, &bytes) == 0;
+    return usage_value(n, bytes, ok, success, len);
+}
+
+static char *usage_partial_merge(void *state, const char *key, size_t klen, const char *const *ops,
+                                 const size_t *lens, int nops, unsigned char *success, size_t *len)
+{
+    uint64_t n = 0, bytes = 0;
+    int ok = usage_sum(ops, lens, nops, &n, &bytes) == 0;
+    return usage_value(n, bytes, ok, success, len);
+}
+
+static void usage_free(void *state, const char *v, size_t len) { free((void *)v); }
+
+/* The wrapper calls a destructor unconditionally; the operator has no state. */
+static void usage_state_free(void *state) {}
+
+static const char *usage_merge_name(void *state) { return "onggi.usage.v1"; }
+
+/* Live records and their sizes in table, by a scan of its records. 0 or -EIO. */
+static int usage_scan(node_store_t *s, og_str_t table, uint64_t *n, uint64_t *bytes)
+{
+    char stack[RKEY_STACK], *heap;
+    size_t plen;
+    int rc;
+    char *pk = rkey_build(stack, &heap, table, (og_str_t){NULL, 0}, &plen);
+    if (!pk)
+        return -ENOMEM;
+    *n = *bytes = 0;
+    rocksdb_iterator_t *it = rocksdb_create_iterator(s->db, s->ropts);
+    for (rocksdb_iter_seek(it, pk, plen); rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
+        size_t klen, vlen;
+        const char *k = rocksdb_iter_key(it, &klen);
+        if (klen < plen || memcmp(k, pk, plen) != 0)
+            break;
+        og_rec_t r;
+        const char *v = rocksdb_iter_value(it, &vlen);
+        if (og_rec_decode(v, vlen, &r) == 0)
+            usage_add(&r, 1, n, bytes);
+    }
+    rc = iter_status(it);
+    rocksdb_iter_destroy(it);
+    free(heap);
+    return rc;
+}
+
+/* node_store_table_list callback: writes the usage of a table that has none yet (records from
+ * before usage existed). */
+static int usage_rebuild_one(void *arg, og_str_t table)
+{
+    node_store_t *s = arg;
+    char ukey[UKEY_MAX], *val;
+    unsigned char u[USAGE_LEN];
+    size_t ulen = ukey_build(ukey, table), vlen;
+    uint64_t n, bytes;
+    int rc = db_get(s, ukey, ulen, &val, &vlen);
+    if (rc == 0)
+        rocksdb_free(val);
+    if (rc != OG_ENOTFOUND)
+        return rc;
+    if ((rc = usage_scan(s, table, &n, &bytes)) != 0)
+        return rc;
+    be64_put(u, n);
+    be64_put(u + 8, bytes);
+    return db_write(s, ukey, ulen, u, sizeof(u));
+}
+
 /* Counts chunks, their bytes and records so /stat costs nothing per request. */
 static int counters_load(node_store_t *s)
 {
@@ -502,8 +663,16 @@ int node_store_open(const char *dir, node_store_t **out)
     pthread_rwlock_init(&s->vols_lock, NULL);
     pthread_mutex_init(&s->append_mu, NULL);
     pthread_cond_init(&s->sync_cv, NULL);
-    for (size_t i = 0; i < NSTRIPES; i++)
+    pthread_rwlockattr_t ga;
+    pthread_rwlockattr_init(&ga);
+    /* A delete waiting for the readers of its stripe must not starve behind a stream of new ones. */
+    pthread_rwlockattr_setkind_np(&ga, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    for (size_t i = 0; i < NSTRIPES; i++) {
         pthread_mutex_init(&s->stripes[i], NULL);
+        pthread_rwlock_init(&s->rguard[i], &ga);
+    }
+    pthread_rwlock_init(&s->append_guard, &ga);
+    pthread_rwlockattr_destroy(&ga);
 
     if ((rc = mkdir_if_missing(dir)) != 0)
         goto out_free;
@@ -540,6 +709,10 @@ int node_store_open(const char *dir, node_store_t **out)
     rocksdb_block_based_options_set_filter_policy(s->topts, rocksdb_filterpolicy_create_bloom_full(DB_BLOOM_BITS));
     rocksdb_block_based_options_set_whole_key_filtering(s->topts, 1);
     rocksdb_options_set_block_based_table_factory(s->opts, s->topts);
+    /* The options (then the DB) own the operator from here. */
+    rocksdb_options_set_merge_operator(
+        s->opts, rocksdb_mergeoperator_create(NULL, usage_state_free, usage_full_merge, usage_partial_merge,
+                                              usage_free, usage_merge_name));
     s->wsync = rocksdb_writeoptions_create();
     rocksdb_writeoptions_set_sync(s->wsync, 1);
     s->wnosync = rocksdb_writeoptions_create();
@@ -552,7 +725,7 @@ int node_store_open(const char *dir, node_store_t **out)
         rc = -EIO;
         goto out_free;
     }
-    if ((rc = counters_load(s)) != 0)
+    if ((rc = counters_load(s)) != 0 || (rc = node_store_table_list(s, usage_rebuild_one, s)) != 0)
         goto out_free;
     *out = s;
     return 0;
@@ -586,11 +759,14 @@ void node_store_close(node_store_t *s)
     free(s->vol_fds);
     if (s->vol_dirfd >= 0)
         close(s->vol_dirfd);
-    for (size_t i = 0; i < NSTRIPES; i++)
+    for (size_t i = 0; i < NSTRIPES; i++) {
         pthread_mutex_destroy(&s->stripes[i]);
+        pthread_rwlock_destroy(&s->rguard[i]);
+    }
     pthread_cond_destroy(&s->sync_cv);
     pthread_mutex_destroy(&s->append_mu);
     pthread_rwlock_destroy(&s->vols_lock);
+    pthread_rwlock_destroy(&s->append_guard);
     free(s);
 }
 
@@ -613,6 +789,29 @@ static int ref_refresh(node_store_t *s, const char key[IDX_KEY_LEN], idx_ent_t *
         return NODE_EPOISONED;
     }
     return 0;
+}
+
+/* Reserves room for a chunk and writes its header and bytes there (not synced). Holds the append
+ * guard's read side from the reservation to the last pwrite, so chunk_reclaim can wait until no
+ * reserved range is still unwritten. 0 with *vol / *off, NODE_EPOISONED or -errno (the reserved
+ * range then stays a hole: dead space, never indexed). */
+static int chunk_append(node_store_t *s, const uint8_t id[NODE_ID_LEN], const void *buf, size_t len, uint64_t xxh3,
+                        uint32_t *vol, uint64_t *off)
+{
+    unsigned char hdr[CHDR_LEN];
+    int rc;
+    be32_put(hdr, CHDR_MAGIC);
+    memcpy(hdr + 4, id, NODE_ID_LEN);
+    be32_put(hdr + 36, (uint32_t)len);
+    be64_put(hdr + 40, xxh3);
+    pthread_rwlock_rdlock(&s->append_guard);
+    if ((rc = vol_reserve(s, len, vol, off)) == 0) {
+        int fd = vol_fd(s, *vol);
+        if ((rc = pwrite_all(fd, hdr, CHDR_LEN, *off)) == 0)
+            rc = pwrite_all(fd, buf, len, *off + CHDR_LEN);
+    }
+    pthread_rwlock_unlock(&s->append_guard);
+    return rc;
 }
 
 int node_store_chunk_put(node_store_t *s, const uint8_t id[NODE_ID_LEN], const void *buf, size_t len, uint64_t xxh3)
@@ -642,17 +841,8 @@ int node_store_chunk_put(node_store_t *s, const uint8_t id[NODE_ID_LEN], const v
         goto out_unlock;
     }
 
-    unsigned char hdr[CHDR_LEN];
-    be32_put(hdr, CHDR_MAGIC);
-    memcpy(hdr + 4, id, NODE_ID_LEN);
-    be32_put(hdr + 36, (uint32_t)len);
-    be64_put(hdr + 40, xxh3);
-    if ((rc = vol_reserve(s, len, &e.vol, &e.off)) != 0)
+    if ((rc = chunk_append(s, id, buf, len, xxh3, &e.vol, &e.off)) != 0)
         goto out_unlock;
-    int fd = vol_fd(s, e.vol);
-    if ((rc = pwrite_all(fd, hdr, CHDR_LEN, e.off)) != 0 ||
-        (rc = pwrite_all(fd, buf, len, e.off + CHDR_LEN)) != 0)
-        goto out_unlock; /* the reserved range stays a hole: dead space, never indexed */
     if ((rc = vol_sync_wait(s, e.vol)) != 0)
         goto out_unlock;
 
@@ -684,28 +874,82 @@ int node_store_chunk_stat(node_store_t *s, const uint8_t id[NODE_ID_LEN], uint32
 int node_store_chunk_get(node_store_t *s, const uint8_t id[NODE_ID_LEN], void *buf, size_t cap, uint32_t *len,
                          uint64_t *xxh3)
 {
+    char key[IDX_KEY_LEN];
     idx_ent_t e;
     unsigned char hdr[CHDR_LEN];
+    idx_key(key, id);
+    /* Held from the look-up to the last pread: a delete punches the range only once no read
+     * that may have seen the entry is left (chunk_reclaim). */
+    pthread_rwlock_t *guard = &s->rguard[stripe_idx(key, sizeof(key))];
+    pthread_rwlock_rdlock(guard);
     int rc = idx_get(s, id, &e);
     if (rc != 0)
-        return rc;
-    if (e.len > cap)
-        return OG_ETOOBIG;
+        goto out_unguard;
+    if (e.len > cap) {
+        rc = OG_ETOOBIG;
+        goto out_unguard;
+    }
     int fd = vol_fd(s, e.vol);
-    if (fd < 0)
-        return NODE_CORRUPT_BKPT(s); /* indexed volume is gone */
-    if ((rc = pread_all(fd, hdr, CHDR_LEN, e.off)) != 0 || (rc = pread_all(fd, buf, e.len, e.off + CHDR_LEN)) != 0)
-        return rc > 0 ? NODE_CORRUPT_BKPT(s) : rc; /* short file: the indexed bytes are not there */
+    if (fd < 0) {
+        rc = NODE_CORRUPT_BKPT(s); /* indexed volume is gone */
+        goto out_unguard;
+    }
+    if ((rc = pread_all(fd, hdr, CHDR_LEN, e.off)) != 0 || (rc = pread_all(fd, buf, e.len, e.off + CHDR_LEN)) != 0) {
+        rc = rc > 0 ? NODE_CORRUPT_BKPT(s) : rc; /* short file: the indexed bytes are not there */
+        goto out_unguard;
+    }
     /* The header check catches an index entry pointing at the wrong place; the hash catches
      * flipped bits in the data. Both are verified on every read. */
     if (be32_get(hdr) != CHDR_MAGIC || memcmp(hdr + 4, id, NODE_ID_LEN) != 0 || be32_get(hdr + 36) != e.len ||
-        be64_get(hdr + 40) != e.xxh3)
-        return NODE_CORRUPT_BKPT(s);
-    if (XXH3_64bits(buf, e.len) != e.xxh3)
-        return NODE_CORRUPT_BKPT(s);
+        be64_get(hdr + 40) != e.xxh3 || XXH3_64bits(buf, e.len) != e.xxh3) {
+        rc = NODE_CORRUPT_BKPT(s);
+        goto out_unguard;
+    }
     *len = e.len;
     *xxh3 = e.xxh3;
-    return 0;
+out_unguard:
+    pthread_rwlock_unlock(guard);
+    return rc;
+}
+
+/* Frees the file-system block at blk of volume fd when it holds only zeros (a short read, past
+ * the end of the file, leaves it). */
+static void punch_if_zero(int fd, uint64_t blk)
+{
+    unsigned char b[RECLAIM_BLOCK];
+    if (pread_all(fd, b, sizeof(b), blk) == 0 && b[0] == 0 && memcmp(b, b + 1, sizeof(b) - 1) == 0)
+        fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)blk, RECLAIM_BLOCK);
+}
+
+/* Gives a deleted chunk's volume range (header included) back to the file system. Called after
+ * the synced index delete, without the stripe mutex. Taking the stripe's read guard for writing
+ * waits out every read that may have found the entry; reads after that find none, and the range
+ * is never written again (appends only), so the punch needs no lock. A failed punch (EOPNOTSUPP
+ * on a file system without holes, EIO ...) only costs space: the bytes are counted as dead. */
+static void chunk_reclaim(node_store_t *s, const char key[IDX_KEY_LEN], const idx_ent_t *e)
+{
+    uint64_t len = CHDR_LEN + (uint64_t)e->len, end = e->off + len;
+    uint64_t head = e->off & ~(uint64_t)(RECLAIM_BLOCK - 1), tail = (end - 1) & ~(uint64_t)(RECLAIM_BLOCK - 1);
+    pthread_rwlock_t *guard = &s->rguard[stripe_idx(key, IDX_KEY_LEN)];
+    pthread_rwlock_wrlock(guard);
+    pthread_rwlock_unlock(guard);
+    int fd = vol_fd(s, e->vol);
+    if (fd < 0 || fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)e->off, (off_t)len) != 0) {
+        atomic_fetch_add(&s->dead_bytes, len);
+        return;
+    }
+    /* Chunks are packed back to back, so the punch only zeroed the blocks it shares with its
+     * neighbours; once a neighbour is deleted too, such a block is all zeros and is freed here.
+     * With no append between reservation and pwrite (the append guard), a zero block is zeros in
+     * every byte, live or dead, and punching it changes no byte anyone reads. */
+    if (e->off == head && end % RECLAIM_BLOCK == 0)
+        return;
+    pthread_rwlock_wrlock(&s->append_guard);
+    if (e->off != head)
+        punch_if_zero(fd, head);
+    if (end % RECLAIM_BLOCK != 0 && (tail != head || e->off == head))
+        punch_if_zero(fd, tail);
+    pthread_rwlock_unlock(&s->append_guard);
 }
 
 int node_store_chunk_delete(node_store_t *s, const uint8_t id[NODE_ID_LEN])
@@ -723,6 +967,8 @@ int node_store_chunk_delete(node_store_t *s, const uint8_t id[NODE_ID_LEN])
         atomic_fetch_sub(&s->chunk_bytes, e.len);
     }
     pthread_mutex_unlock(mu);
+    if (rc == 0)
+        chunk_reclaim(s, key, &e);
     return rc;
 }
 
@@ -809,17 +1055,8 @@ int node_store_chunk_put_many(node_store_t *s, const node_chunk_in_t *in, size_t
             res[i] = NODE_PUT_BADDIGEST;
             continue;
         }
-        unsigned char hdr[CHDR_LEN];
-        be32_put(hdr, CHDR_MAGIC);
-        memcpy(hdr + 4, ids[i], NODE_ID_LEN);
-        be32_put(hdr + 36, (uint32_t)in[i].len);
-        be64_put(hdr + 40, in[i].xxh3);
-        if ((rc = vol_reserve(s, in[i].len, &e.vol, &e.off)) != 0)
+        if ((rc = chunk_append(s, ids[i], in[i].buf, in[i].len, in[i].xxh3, &e.vol, &e.off)) != 0)
             goto out_unlock;
-        int fd = vol_fd(s, e.vol);
-        if ((rc = pwrite_all(fd, hdr, CHDR_LEN, e.off)) != 0 ||
-            (rc = pwrite_all(fd, in[i].buf, in[i].len, e.off + CHDR_LEN)) != 0)
-            goto out_unlock; /* reserved ranges stay holes: dead space, never indexed */
         vol_lo = e.vol < vol_lo ? e.vol : vol_lo;
         vol_hi = e.vol > vol_hi ? e.vol : vol_hi;
         e.len = (uint32_t)in[i].len;
@@ -914,6 +1151,8 @@ int node_store_chunk_delete_older(node_store_t *s, const uint8_t id[NODE_ID_LEN]
         atomic_fetch_sub(&s->chunk_bytes, e.len);
     }
     pthread_mutex_unlock(mu);
+    if (rc == 0)
+        chunk_reclaim(s, key, &e);
     return rc;
 }
 
@@ -1011,8 +1250,12 @@ int node_store_rec_put(node_store_t *s, og_str_t table, og_str_t key, const void
 {
     int rc;
     og_rec_t nr, old;
-    char stack[RKEY_STACK], *heap, *cur = NULL;
-    size_t klen, curlen;
+    char stack[RKEY_STACK], *heap, *cur = NULL, ukey[UKEY_MAX];
+    unsigned char delta[USAGE_LEN];
+    size_t klen, curlen, ulen = ukey_build(ukey, table);
+    uint64_t dn = 0, dbytes = 0;
+    if (ulen == 0)
+        return OG_EINVAL;
     if (og_rec_decode(rec, len, &nr) != 0)
         return OG_EPROTO;
     if (atomic_load(&s->poisoned))
@@ -1024,21 +1267,57 @@ int node_store_rec_put(node_store_t *s, og_str_t table, og_str_t key, const void
     pthread_mutex_lock(mu);
     rc = db_get(s, k, klen, &cur, &curlen);
     if (rc == 0) {
-        /* An undecodable stored record cannot be compared; the new one replaces it. */
-        if (og_rec_decode(cur, curlen, &old) == 0 && og_rec_cmp(&nr, &old) <= 0) {
-            rc = OG_EEXIST;
-            goto out_unlock;
+        /* An undecodable stored record cannot be compared (nor counted); the new one replaces it. */
+        if (og_rec_decode(cur, curlen, &old) == 0) {
+            if (og_rec_cmp(&nr, &old) <= 0) {
+                rc = OG_EEXIST;
+                goto out_unlock;
+            }
+            usage_add(&old, -1, &dn, &dbytes);
         }
     } else if (rc != OG_ENOTFOUND) {
         goto out_unlock;
     }
     int existed = rc == 0;
-    if ((rc = db_write(s, k, klen, rec, len)) == 0 && !existed)
+    usage_add(&nr, 1, &dn, &dbytes);
+    /* Record and usage delta in one synced batch: the aggregate never disagrees with the records,
+     * not even after a crash. The stripe lock makes `old` the record this write replaces. */
+    rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
+    rocksdb_writebatch_put(wb, k, klen, rec, len);
+    if (dn != 0 || dbytes != 0) {
+        be64_put(delta, dn);
+        be64_put(delta + 8, dbytes);
+        rocksdb_writebatch_merge(wb, ukey, ulen, (const char *)delta, sizeof(delta));
+    }
+    if ((rc = db_write_batch(s, wb, s->wsync)) == 0 && !existed)
         atomic_fetch_add(&s->records, 1);
+    rocksdb_writebatch_destroy(wb);
 out_unlock:
     pthread_mutex_unlock(mu);
     rocksdb_free(cur);
     free(heap);
+    return rc;
+}
+
+int node_store_table_usage(node_store_t *s, og_str_t table, uint64_t *records, uint64_t *bytes)
+{
+    char ukey[UKEY_MAX], *val;
+    size_t ulen = ukey_build(ukey, table), vlen;
+    if (ulen == 0)
+        return OG_EINVAL;
+    *records = *bytes = 0;
+    int rc = db_get(s, ukey, ulen, &val, &vlen);
+    if (rc == OG_ENOTFOUND)
+        return 0; /* never written: usage_rebuild gave every older table its key at open */
+    if (rc != 0)
+        return rc;
+    if (vlen == USAGE_LEN) {
+        *records = be64_get((const unsigned char *)val);
+        *bytes = be64_get((const unsigned char *)val + 8);
+    } else {
+        rc = NODE_CORRUPT_BKPT(s);
+    }
+    rocksdb_free(val);
     return rc;
 }
 
@@ -1172,6 +1451,16 @@ void node_store_stat(node_store_t *s, node_stat_t *st)
     st->chunk_bytes = atomic_load(&s->chunk_bytes);
     st->records = atomic_load(&s->records);
     st->volume_bytes = atomic_load(&s->volume_bytes);
+    st->dead_bytes = atomic_load(&s->dead_bytes);
+    st->allocated_bytes = 0;
+    /* What the volumes hold on disk after hole punching; one fstat per volume. */
+    pthread_rwlock_rdlock(&s->vols_lock);
+    for (uint32_t v = 0; v < s->nvols; v++) {
+        struct stat fst;
+        if (s->vol_fds[v] >= 0 && fstat(s->vol_fds[v], &fst) == 0)
+            st->allocated_bytes += (uint64_t)fst.st_blocks * 512u;
+    }
+    pthread_rwlock_unlock(&s->vols_lock);
 }
 
 int node_store_poisoned(node_store_t *s) { return atomic_load(&s->poisoned); }

@@ -4,7 +4,8 @@
 * a randomized concurrent workload of puts/overwrites/deletes of overlapping content, with a
   gateway SIGKILLed mid-workload (uploads cut off) and a gc with a short grace running
   concurrently, after which every live object reads back byte-exact and, after a final gc,
-  physical chunk bytes == the bytes live objects reference x 3 replicas;
+  physical chunk bytes == the bytes live objects reference x 3 replicas, and the disk blocks the
+  volumes occupy shrink to about that too (deleted chunks are punched out of their volumes);
 * CopyObject keeps the chunks it references alive after the source is deleted and collected.
 
 Loops are bounded (threads x ops) and everything talks to 127.0.0.1 only."""
@@ -36,7 +37,7 @@ def stats(cluster):
     out = cluster.admin("stats").stdout
     vals = {}
     for line in out.splitlines():
-        if line.startswith("total ") or line.startswith("physical "):
+        if line.startswith(("total ", "physical ", "disk ")):
             words = line.split()[1:]
             for k, v in zip(words[::2], words[1::2]):
                 vals[k] = float(v) if "." in v else int(v)
@@ -167,6 +168,14 @@ def test_randomized_workload_with_gateway_kill_then_gc(dcluster):
     assert after["physical_over_needed"] == 1.0, out_after + r.stdout
     assert after["chunk_bytes"] == 3 * after["referenced_chunk_bytes"], out_after + r.stdout
     assert after["chunk_bytes"] <= before["chunk_bytes"], (out_before, out_after)
+    # Space: the sweep punched the deleted chunks out of the volumes, so what the disks hold is what
+    # live chunks need x 3, plus at most a partly used file-system block at each end of every chunk
+    # (chunks are packed back to back, not block-aligned) and its 48-byte header.
+    assert after["dead_bytes"] == 0, out_after
+    need = 3 * (after["referenced_chunk_bytes"] + after["referenced_chunks"] * (48 + 2 * 4096))
+    assert after["allocated_bytes"] <= need, out_after
+    assert after["allocated_bytes"] >= 3 * after["referenced_chunk_bytes"], out_after
+    assert after["allocated_bytes"] < before["allocated_bytes"], (out_before, out_after)
 
 
 def test_copy_survives_source_delete_and_gc(dcluster):

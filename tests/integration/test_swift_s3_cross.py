@@ -2,7 +2,8 @@
 bind S3 writes (PutObject plain, aws-chunked and HTTP-chunked, CopyObject, CompleteMultipartUpload:
 403 QuotaExceeded, nothing stored), objects past their X-Delete-At are gone for S3 GET, HEAD,
 ListObjects v1/v2 and as a copy source, and Swift large objects (SLO, DLO) read through S3 give
-their segments' bytes, size and ETag as s3api does. Clients: the swift CLI, python-swiftclient and
+their segments' bytes, size and ETag as s3api does; CopyObject and UploadPartCopy from them copy
+those bytes into plain objects (parts). Clients: the swift CLI, python-swiftclient and
 boto3."""
 
 import datetime
@@ -175,12 +176,6 @@ def test_swift_large_object_read_through_s3(cluster, swift, s3, bucket, tmp_path
     for listed in (s3.list_objects_v2(Bucket=bucket)["Contents"], s3.list_objects(Bucket=bucket)["Contents"]):
         assert [(o["Key"], o["Size"], o["ETag"]) for o in listed] == \
             [("big.bin", len(data), etag) if use_slo else ("big.bin", 0, f'"{md5(b"")}"')]
-    # CopyObject copies the manifest: the copy is a large object over the same segments, so it
-    # reads as the same bytes (s3api would write the bytes into a new plain object).
-    s3.copy_object(Bucket=bucket, Key="copy.bin", CopySource={"Bucket": bucket, "Key": "big.bin"})
-    g = s3.get_object(Bucket=bucket, Key="copy.bin")
-    assert (g["ContentLength"], g["ETag"]) == (len(data), etag)
-    assert md5(g["Body"].read()) == md5(data)
     # Swift still sees the large object as before.
     sh, body = swift.get_object(bucket, "big.bin")
     assert md5(body) == md5(data) and sh["etag"] == f'"{seg_md5}"'
@@ -216,3 +211,131 @@ def test_swift_slo_ranged_segments_and_broken_segment_through_s3(swift, s3, buck
     # The whole object: the first segment goes out, then the connection is cut (never wrong bytes).
     with pytest.raises(Exception):
         s3.get_object(Bucket=bucket, Key="slo")["Body"].read()
+
+
+# ---------------------------------------------------------------- copies of Swift large objects
+
+
+@pytest.mark.parametrize("use_slo", [False, True])
+def test_swift_large_object_copy_through_s3(cluster, swift, s3, bucket, tmp_path, use_slo):
+    """As s3api: CopyObject of an SLO or DLO writes the segments' bytes into a new plain object
+    (ETag: their MD5), with COPY and REPLACE alike, so the copy outlives the segments."""
+    seg = MiB
+    data = os.urandom(2 * seg + 4321)
+    (tmp_path / "big.bin").write_bytes(data)
+    swift_cli(cluster, "upload", "-S", str(seg), *(["--use-slo"] if use_slo else []), bucket, "big.bin",
+              cwd=tmp_path)
+    swift.post_object(bucket, "big.bin", {"X-Object-Meta-Color": "blue", "Content-Type": "video/x-big",
+                                          **({} if use_slo else {"X-Object-Manifest": f"{bucket}_segments/big.bin/"})})
+    seg_md5 = md5("".join(md5(data[i:i + seg]) for i in range(0, len(data), seg)).encode())
+    src_etag = f'"{seg_md5}-N"' if use_slo else f'"{seg_md5}"'
+    # the source's S3 ETag is the one x-amz-copy-source-if-* compare against
+    assert s3_error(s3.copy_object, Bucket=bucket, Key="c", CopySource={"Bucket": bucket, "Key": "big.bin"},
+                    CopySourceIfMatch=f'"{md5(data)}"') == (412, "PreconditionFailed")
+    r = s3.copy_object(Bucket=bucket, Key="copy.bin", CopySource={"Bucket": bucket, "Key": "big.bin"},
+                       CopySourceIfMatch=src_etag)
+    assert r["CopyObjectResult"]["ETag"] == f'"{md5(data)}"'
+    r = s3.copy_object(Bucket=bucket, Key="replaced.bin", CopySource={"Bucket": bucket, "Key": "big.bin"},
+                       MetadataDirective="REPLACE", Metadata={"shape": "round"}, ContentType="text/x-new")
+    assert r["CopyObjectResult"]["ETag"] == f'"{md5(data)}"'
+    h = s3.head_object(Bucket=bucket, Key="copy.bin")
+    assert (h["ContentLength"], h["ETag"], h["ContentType"], h["Metadata"]) == \
+        (len(data), f'"{md5(data)}"', "video/x-big", {"color": "blue"})
+    h = s3.head_object(Bucket=bucket, Key="replaced.bin")
+    assert (h["ContentLength"], h["ETag"], h["ContentType"], h["Metadata"]) == \
+        (len(data), f'"{md5(data)}"', "text/x-new", {"shape": "round"})
+    # plain objects for Swift too: no manifest, their own bytes
+    for k in ("copy.bin", "replaced.bin"):
+        sh = swift.head_object(bucket, k)
+        assert "x-object-manifest" not in sh and "x-static-large-object" not in sh
+        assert (sh["etag"], sh["content-length"]) == (md5(data), str(len(data)))
+    listed = {o["Key"]: (o["Size"], o["ETag"]) for o in s3.list_objects_v2(Bucket=bucket)["Contents"]}
+    assert listed["copy.bin"] == listed["replaced.bin"] == (len(data), f'"{md5(data)}"')
+    # The original goes with its segments (the CLI deletes them): the copies keep their bytes.
+    swift_cli(cluster, "delete", bucket, "big.bin")
+    assert swift.get_container(f"{bucket}_segments")[1] == []
+    for k in ("copy.bin", "replaced.bin"):
+        g = s3.get_object(Bucket=bucket, Key=k)
+        assert (g["ContentLength"], g["Body"].read()) == (len(data), data)
+        assert s3.get_object(Bucket=bucket, Key=k, Range=f"bytes={seg - 3}-{seg + 2}")["Body"].read() == \
+            data[seg - 3:seg + 3]
+
+
+def test_swift_dlo_copy_empty_and_quota(swift, s3, bucket):
+    """An empty DLO copies as an empty object (with REPLACE too); the quota counts the large
+    object's bytes, not its manifest's."""
+    swift.put_object(bucket, "dlo", b"", headers={"X-Object-Manifest": f"{bucket}/none-"})
+    for directive in ("COPY", "REPLACE"):
+        r = s3.copy_object(Bucket=bucket, Key=f"e-{directive}", CopySource={"Bucket": bucket, "Key": "dlo"},
+                           MetadataDirective=directive)
+        assert r["CopyObjectResult"]["ETag"] == f'"{md5(b"")}"'
+        assert s3.get_object(Bucket=bucket, Key=f"e-{directive}")["Body"].read() == b""
+    parts = [os.urandom(30000), os.urandom(20000)]
+    for i, p in enumerate(parts):
+        swift.put_object(bucket, f"seg-{i}", p)
+    swift.post_object(bucket, "dlo", {"X-Object-Manifest": f"{bucket}/seg-"})
+    # 50000 bytes of segments (and a 0-byte manifest) are in; 60000 allows one more 10000
+    swift.post_container(bucket, {"X-Container-Meta-Quota-Bytes": "60000"})
+    assert s3_error(s3.copy_object, Bucket=bucket, Key="big", CopySource={"Bucket": bucket, "Key": "dlo"}) == \
+        (403, "QuotaExceeded")
+    swift.post_container(bucket, {"X-Container-Meta-Quota-Bytes": "200000"})
+    r = s3.copy_object(Bucket=bucket, Key="big", CopySource={"Bucket": bucket, "Key": "dlo"})
+    assert r["CopyObjectResult"]["ETag"] == f'"{md5(parts[0] + parts[1])}"'
+    assert s3.get_object(Bucket=bucket, Key="big")["Body"].read() == parts[0] + parts[1]
+
+
+def test_swift_slo_copy_with_broken_segment(swift, s3, bucket):
+    """A segment changed or gone since the manifest: 409 BrokenMPU, and nothing is written."""
+    parts = [os.urandom(n) for n in (40000, 50000)]
+    for i, p in enumerate(parts):
+        swift.put_object(bucket, f"seg{i}", p)
+    manifest = [{"path": f"/{bucket}/seg{i}", "etag": md5(p), "size_bytes": len(p)} for i, p in enumerate(parts)]
+    swift.put_object(bucket, "slo", json.dumps(manifest), query_string="multipart-manifest=put")
+    swift.put_object(bucket, "seg1", os.urandom(50000))
+    uid = s3.create_multipart_upload(Bucket=bucket, Key="mp")["UploadId"]
+    assert s3_error(s3.copy_object, Bucket=bucket, Key="copy", CopySource={"Bucket": bucket, "Key": "slo"}) == \
+        (409, "BrokenMPU")
+    assert s3_error(s3.upload_part_copy, Bucket=bucket, Key="mp", UploadId=uid, PartNumber=1,
+                    CopySource={"Bucket": bucket, "Key": "slo"}, CopySourceRange="bytes=39990-40009") == \
+        (409, "BrokenMPU")
+    swift.delete_object(bucket, "seg1")
+    assert s3_error(s3.copy_object, Bucket=bucket, Key="copy", CopySource={"Bucket": bucket, "Key": "slo"}) == \
+        (409, "BrokenMPU")
+    assert s3_error(s3.head_object, Bucket=bucket, Key="copy")[0] == 404
+    assert s3.list_parts(Bucket=bucket, Key="mp", UploadId=uid).get("Parts", []) == []
+    # a range of the intact segment still copies
+    r = s3.upload_part_copy(Bucket=bucket, Key="mp", UploadId=uid, PartNumber=1,
+                            CopySource={"Bucket": bucket, "Key": "slo"}, CopySourceRange="bytes=100-39999")
+    assert r["CopyPartResult"]["ETag"] == f'"{md5(parts[0][100:])}"'
+    s3.abort_multipart_upload(Bucket=bucket, Key="mp", UploadId=uid)
+
+
+def test_upload_part_copy_from_swift_large_objects(cluster, swift, s3, bucket, tmp_path):
+    """UploadPartCopy reads the large object's bytes (a range of them with
+    x-amz-copy-source-range), never the manifest's."""
+    seg = MiB
+    data = os.urandom(6 * seg + 777)
+    (tmp_path / "slo.bin").write_bytes(data)
+    swift_cli(cluster, "upload", "-S", str(seg), "--use-slo", bucket, "slo.bin", cwd=tmp_path)
+    small = os.urandom(2 * seg + 99)
+    (tmp_path / "dlo.bin").write_bytes(small)
+    swift_cli(cluster, "upload", "-S", str(seg), bucket, "dlo.bin", cwd=tmp_path)
+    uid = s3.create_multipart_upload(Bucket=bucket, Key="joined")["UploadId"]
+    lo, hi = seg - 5, seg - 5 + 5 * MiB + 6  # 5 MiB + 7 bytes across five segment boundaries
+    r1 = s3.upload_part_copy(Bucket=bucket, Key="joined", UploadId=uid, PartNumber=1,
+                             CopySource={"Bucket": bucket, "Key": "slo.bin"}, CopySourceRange=f"bytes={lo}-{hi}")
+    assert r1["CopyPartResult"]["ETag"] == f'"{md5(data[lo:hi + 1])}"'
+    # a whole DLO (no range), and a range past the source's end is refused
+    assert s3_error(s3.upload_part_copy, Bucket=bucket, Key="joined", UploadId=uid, PartNumber=2,
+                    CopySource={"Bucket": bucket, "Key": "dlo.bin"},
+                    CopySourceRange=f"bytes=0-{len(small)}") == (400, "InvalidRange")
+    r2 = s3.upload_part_copy(Bucket=bucket, Key="joined", UploadId=uid, PartNumber=2,
+                             CopySource={"Bucket": bucket, "Key": "dlo.bin"})
+    assert r2["CopyPartResult"]["ETag"] == f'"{md5(small)}"'
+    s3.complete_multipart_upload(Bucket=bucket, Key="joined", UploadId=uid, MultipartUpload={"Parts": [
+        {"PartNumber": 1, "ETag": r1["CopyPartResult"]["ETag"]},
+        {"PartNumber": 2, "ETag": r2["CopyPartResult"]["ETag"]}]})
+    want = data[lo:hi + 1] + small
+    g = s3.get_object(Bucket=bucket, Key="joined")
+    assert (g["ContentLength"], md5(g["Body"].read())) == (len(want), md5(want))
+    assert s3.get_object(Bucket=bucket, Key="joined", PartNumber=2)["Body"].read() == small

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -61,12 +62,18 @@ static void respond_text(gw_req_t *req, int status, const char *text)
     gw_resp_send(req, status, &h, 1, text, strlen(text));
 }
 
+/* Counts and hashes the body; with ?pause_ms=N it sleeps N ms before each 64 KiB read (a
+ * handler slower than its client, so the body window fills and the server stops reading). */
 static void handle_count(gw_req_t *req)
 {
     enum { BUF = 64 << 10 };
+    og_str_t raw;
+    unsigned pause_ms = og_query_get(gw_req_info(req)->query, "pause_ms", &raw) ? (unsigned)atoi(raw.base) : 0;
     char *buf = malloc(BUF);
     uint64_t n = 0, h = FNV_OFFSET;
     for (;;) {
+        if (pause_ms > 0)
+            usleep(pause_ms * 1000);
         ssize_t r = gw_req_read(req, buf, BUF);
         if (r == 0)
             break;
@@ -144,13 +151,22 @@ static void *server_thread(void *arg)
     return NULL;
 }
 
-static uint16_t start_server(uint32_t idle_ms, uint32_t io_ms)
+/* Starts a server with conf's limits (host, port, workers and handler are filled in). */
+static uint16_t start_server_conf(gw_server_conf_t conf)
 {
-    gw_server_conf_t conf = {.host = "127.0.0.1", .port = 0, .workers = 8, .idle_timeout_ms = idle_ms,
-                             .io_timeout_ms = io_ms, .handler = test_handler, .ctx = NULL};
+    conf.host = "127.0.0.1";
+    conf.port = 0;
+    conf.workers = 8;
+    conf.handler = test_handler;
+    conf.ctx = NULL;
     cr_assert_eq(gw_server_new(&conf, &F.srv), 0);
     cr_assert_eq(pthread_create(&F.thread, NULL, server_thread, F.srv), 0);
     return gw_server_port(F.srv);
+}
+
+static uint16_t start_server(uint32_t idle_ms, uint32_t io_ms)
+{
+    return start_server_conf((gw_server_conf_t){.idle_timeout_ms = idle_ms, .io_timeout_ms = io_ms});
 }
 
 static void stop_server(void)
@@ -775,4 +791,121 @@ Test(gw_http, stop_with_idle_connection_open)
     cr_assert_lt(og_mono_ms() - t0, 2000);
     cr_assert(cli_sees_eof(&c));
     cli_close(&c);
+}
+
+/* Sends `total` body bytes of the pattern in pieces of `piece` every `every_ms` and stops early
+ * when the server closes. Returns the bytes the server accepted before closing (total if it
+ * never did), and the time it took in *ms. */
+static uint64_t send_paced(cli_t *c, uint64_t total, size_t piece, unsigned every_ms, uint64_t *ms)
+{
+    unsigned char buf[4096];
+    uint64_t t0 = og_mono_ms(), off = 0;
+    cr_assert(piece <= sizeof(buf));
+    while (off < total) {
+        size_t n = total - off < piece ? (size_t)(total - off) : piece;
+        for (size_t i = 0; i < n; i++)
+            buf[i] = pattern_byte(off + i);
+        if (send(c->fd, buf, n, MSG_NOSIGNAL) != (ssize_t)n)
+            break; /* EPIPE / ECONNRESET: the server cut us */
+        off += n;
+        /* Wait for the next piece, but notice a close (EOF or reset) at once. */
+        struct timeval tv = {.tv_sec = 0, .tv_usec = every_ms * 1000};
+        fd_set rd;
+        FD_ZERO(&rd);
+        FD_SET(c->fd, &rd);
+        if (select(c->fd + 1, &rd, NULL, NULL, &tv) > 0) {
+            char b[256];
+            ssize_t r = recv(c->fd, b, sizeof(b), MSG_PEEK);
+            if (r == 0 || (r < 0 && errno == ECONNRESET))
+                break;
+            if (r > 0 && off < total)
+                cr_assert_fail("a response before the body was complete");
+        }
+    }
+    *ms = og_mono_ms() - t0;
+    return off;
+}
+
+/* One body at a steady pace: 300 bytes every 50 ms (~6,000 B/s, 6x the minimum: slack for a
+ * loaded machine) over ~1 s, i.e. across three rate windows: it must complete, count and hash
+ * right. */
+static void check_steady_slow_client(uint16_t port)
+{
+    enum { TOTAL = 6000 };
+    cli_t c;
+    resp_t r;
+    uint64_t ms;
+    cli_open(&c, port);
+    char head[128];
+    snprintf(head, sizeof(head), "PUT /count HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n", TOTAL);
+    cli_sends(&c, head);
+    cr_assert_eq(send_paced(&c, TOTAL, 300, 50, &ms), TOTAL, "a steady slow client was cut after %llu ms",
+                 (unsigned long long)ms);
+    cr_assert_eq(cli_read_resp(&c, &r, false), 0);
+    cr_assert_eq(r.status, 200);
+    unsigned char body[TOTAL];
+    for (size_t i = 0; i < TOTAL; i++)
+        body[i] = pattern_byte(i);
+    char want[64];
+    snprintf(want, sizeof(want), "%d %016llx", TOTAL, (unsigned long long)fnv_update(FNV_OFFSET, body, TOTAL));
+    cr_assert_str_eq(r.body, want);
+    resp_free(&r);
+    cli_close(&c);
+}
+
+Test(gw_http, trickling_body_is_cut_steady_slow_body_is_not)
+{
+    /* Scaled down from the defaults (1024 B/s over 60 s windows): at least 1,000 B/s over
+     * 300 ms windows. The io timeout (2 s) is far longer than the trickler's gaps (100 ms), so
+     * only the rate guard can cut it. */
+    uint16_t port =
+        start_server_conf((gw_server_conf_t){.io_timeout_ms = 2000, .body_min_rate = 1000, .body_rate_window_ms = 300});
+
+    /* Trickler: 1 byte every 100 ms (10 B/s) of a 100,000-byte body. Cut at its first byte after
+     * the first window, i.e. after ~300-400 ms (slack for a loaded machine / ASan). */
+    cli_t c;
+    uint64_t ms;
+    cli_open(&c, port);
+    cli_sends(&c, "PUT /count HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n");
+    uint64_t sent = send_paced(&c, 100000, 1, 100, &ms);
+    cr_assert_lt(sent, 100000);
+    cr_assert(ms >= 250 && ms < 3000, "cut after %llu ms", (unsigned long long)ms);
+    cli_close(&c);
+    for (int i = 0; i < 200 && atomic_load(&F.aborted) == 0; i++)
+        usleep(10000);
+    cr_assert_eq(atomic_load(&F.aborted), 1, "the handler's gw_req_read must fail with GW_EABORTED");
+
+    check_steady_slow_client(port);
+    cr_assert_eq(atomic_load(&F.aborted), 1);
+    stop_server();
+}
+
+Test(gw_http, handler_backpressure_does_not_count_as_slow_client)
+{
+    /* A minimum rate (4 MiB/s) above what the handler consumes (64 KiB per 50 ms, ~1.3 MiB/s):
+     * the client could send far faster, but the full body window stops the server reading.
+     * Only the time the server waits on the client may count, so the 2.5 MiB body completes. */
+    uint16_t port = start_server_conf(
+        (gw_server_conf_t){.io_timeout_ms = 5000, .body_min_rate = 4u << 20, .body_rate_window_ms = 300});
+    enum { TOTAL = (5u << 20) / 2 };
+    cli_t c;
+    resp_t r;
+    cli_open(&c, port);
+    char head[128];
+    snprintf(head, sizeof(head), "PUT /count?pause_ms=50 HTTP/1.1\r\nHost: x\r\nContent-Length: %u\r\n\r\n", TOTAL);
+    cli_sends(&c, head);
+    unsigned char *body = malloc(TOTAL);
+    for (size_t i = 0; i < TOTAL; i++)
+        body[i] = pattern_byte(i);
+    cli_send(&c, body, TOTAL);
+    cr_assert_eq(cli_read_resp(&c, &r, false), 0);
+    cr_assert_eq(r.status, 200);
+    char want[64];
+    snprintf(want, sizeof(want), "%u %016llx", TOTAL, (unsigned long long)fnv_update(FNV_OFFSET, body, TOTAL));
+    cr_assert_str_eq(r.body, want);
+    cr_assert_eq(atomic_load(&F.aborted), 0);
+    resp_free(&r);
+    free(body);
+    cli_close(&c);
+    stop_server();
 }

@@ -256,20 +256,15 @@ static int gc_mark_device_table(gc_ctx_t *g, const ring_dev_t *d, const char *ta
         size_t ncalls = 0;
         while (rc == 0 && (p < end || ncalls > 0)) {
             if (p < end) {
-                /* entry: u32 keylen | key | record (22-byte header incl. summary length) ... */
-                if (end - p < 4 || (size_t)(end - p) - 4 < gc_be32(p) + OG_REC_HDR_LEN) {
+                /* entry: u32 keylen | key | record (common/og_rec.h) */
+                if (end - p < 4 || (size_t)(end - p) - 4 < gc_be32(p)) {
                     rc = OG_EPROTO;
                     break;
                 }
                 size_t klen = gc_be32(p);
                 const unsigned char *key = p + 4, *r = key + klen;
-                size_t slen = gc_be32(r + OG_REC_HDR_LEN - 4);
-                if ((size_t)(end - r) < OG_REC_HDR_LEN + slen + 4) {
-                    rc = OG_EPROTO;
-                    break;
-                }
-                size_t rlen = OG_REC_HDR_LEN + slen + 4 + gc_be32(r + OG_REC_HDR_LEN + slen);
-                if ((size_t)(end - r) < rlen) {
+                long rlen = og_rec_frame_len(r, (size_t)(end - r));
+                if (rlen < 0) {
                     rc = OG_EPROTO;
                     break;
                 }
@@ -583,11 +578,21 @@ static int stats_table(gw_cluster_t *cl, const char *table, int is_object, acct_
     return rc;
 }
 
-/* Chunk bytes indexed on every device (all replicas), from GET /<dev>/stat. */
-static int stats_physical(gc_ctx_t *g, uint64_t *bytes, uint64_t *chunks)
+/* A JSON number field of a /stat answer (0 when absent). */
+static uint64_t stats_field(const char *json, const char *name)
+{
+    char pat[40];
+    snprintf(pat, sizeof(pat), "\"%s\":", name);
+    const char *p = strstr(json, pat);
+    return p ? strtoull(p + strlen(pat), NULL, 10) : 0;
+}
+
+/* Chunk bytes indexed on every device (all replicas), and the blocks their volumes occupy on disk,
+ * from GET /<dev>/stat. */
+static int stats_physical(gc_ctx_t *g, uint64_t *bytes, uint64_t *chunks, uint64_t *allocated, uint64_t *dead)
 {
     char path[1 + RING_NAME_MAX + 8];
-    *bytes = *chunks = 0;
+    *bytes = *chunks = *allocated = *dead = 0;
     for (size_t i = 0; i < ring_dev_count(g->ring); i++) {
         const ring_dev_t *d = ring_dev_at(g->ring, i);
         node_call_t c;
@@ -600,13 +605,10 @@ static int stats_physical(gc_ctx_t *g, uint64_t *bytes, uint64_t *chunks)
         size_t n = c.resp_len < sizeof(json) - 1 ? c.resp_len : sizeof(json) - 1;
         memcpy(json, c.resp_body ? c.resp_body : "", n);
         json[n] = '\0';
-        const char *cb, *cn;
-        cb = strstr(json, "\"chunk_bytes\":");
-        cn = strstr(json, "\"chunks\":");
-        if (cb)
-            *bytes += strtoull(cb + 14, NULL, 10);
-        if (cn)
-            *chunks += strtoull(cn + 9, NULL, 10);
+        *bytes += stats_field(json, "chunk_bytes");
+        *chunks += stats_field(json, "chunks");
+        *allocated += stats_field(json, "allocated_bytes");
+        *dead += stats_field(json, "dead_bytes");
         free(c.resp_body);
     }
     return 0;
@@ -623,6 +625,7 @@ int admin_stats(const char *ring_path, int argc, char **argv)
     acct_list_t accts = {0};
     idset_t all = {0};
     uint64_t all_bytes = 0, upload_refs = 0, phys = 0, phys_chunks = 0, objects = 0, logical = 0, inl = 0;
+    uint64_t allocated = 0, dead = 0;
     int rc, ret = 1;
 
     if (argc == 2 && strcmp(argv[0], "--account") == 0)
@@ -648,7 +651,7 @@ int admin_stats(const char *ring_path, int argc, char **argv)
             goto out_free;
         }
     }
-    if ((rc = stats_physical(&g, &phys, &phys_chunks)) != 0) {
+    if ((rc = stats_physical(&g, &phys, &phys_chunks, &allocated, &dead)) != 0) {
         admin_fail("stats: device stat", rc);
         goto out_free;
     }
@@ -672,6 +675,9 @@ int admin_stats(const char *ring_path, int argc, char **argv)
                " referenced_chunks %zu upload_chunk_refs %" PRIu64 " physical_over_needed %.3f\n",
                phys, phys_chunks, r, all_bytes, all.n, upload_refs,
                all_bytes ? (double)phys / ((double)all_bytes * r) : (phys ? 0.0 : 1.0));
+        /* Disk blocks the volumes hold (deleted chunks are punched out: docs/architecture.md). */
+        printf("disk allocated_bytes %" PRIu64 " dead_bytes %" PRIu64 " allocated_over_needed %.3f\n", allocated, dead,
+               all_bytes ? (double)allocated / ((double)all_bytes * r) : 0.0);
     }
     ret = 0;
 out_free:
