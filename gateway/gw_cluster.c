@@ -10,8 +10,9 @@
  * the rest only when one of those failed or, for records, lacks the key: with W + R > N any two
  * primaries overlap every acknowledged write made to primaries, so a read that found the record
  * on both needs no third answer. That saves a third of the nodes' read work and of the gateway's
- * round trips on every GET. (A write acknowledged by a handoff is found as before: the missing
- * answer sends the read to the remaining primaries and their handoffs.)
+ * round trips on every GET. Only primaries' answers count toward a read's quorum: a handoff holds
+ * just the writes made while its primary was down, so its "not found" is no evidence. A record
+ * found on a handoff is still a candidate for the newest version.
  *
  * A small cache of live records (gw_cluster_rec_get_cached; bucket records) sits in front of the
  * quorum read for callers that accept a bounded staleness; this handle's own writes drop entries.
@@ -1000,7 +1001,7 @@ int gw_cluster_rec_get(gw_cluster_t *cl, const char *table, og_str_t key, og_rec
     char suffix[CL_REC_SUFFIX_MAX];
     og_rec_t got[RING_MAX_REPLICAS];
     int state[RING_MAX_REPLICAS]; /* 0 no answer, 1 has the record, 2 never saw the key */
-    size_t stale[RING_MAX_REPLICAS], nstale = 0, answers = 0, newest = SIZE_MAX;
+    size_t stale[RING_MAX_REPLICAS], nstale = 0, primary_answers = 0, newest = SIZE_MAX;
     cl_op_t op;
     long rc;
 
@@ -1023,11 +1024,14 @@ int gw_cluster_rec_get(gw_cluster_t *cl, const char *table, og_str_t key, og_rec
             state[i] = 1;
         if (state[i] == 0)
             continue;
-        answers++;
+        /* Only primaries count: writes need a quorum of primaries, so only a quorum of primaries
+         * is sure to overlap every acknowledged write. A handoff holds just the writes made while
+         * its primary was down; its record is still a candidate, its 404 says nothing. */
+        primary_answers += !op.handoff[i];
         if (state[i] == 1 && (newest == SIZE_MAX || og_rec_cmp(&got[i], &got[newest]) > 0))
             newest = i;
     }
-    if (answers < cl->quorum) {
+    if (primary_answers < cl->quorum) {
         rc = OG_EQUORUM;
         goto out_end;
     }
@@ -1035,8 +1039,10 @@ int gw_cluster_rec_get(gw_cluster_t *cl, const char *table, og_str_t key, og_rec
         rc = OG_ENOTFOUND;
         goto out_end;
     }
+    /* A handoff that lacks the key is not repaired: the record's home is its primaries, and
+     * copying it onto every handoff a read happens to reach would only spread it. */
     for (size_t i = 0; i < op.n; i++)
-        if (state[i] == 2 || (state[i] == 1 && og_rec_cmp(&got[i], &got[newest]) < 0))
+        if ((state[i] == 2 && !op.handoff[i]) || (state[i] == 1 && og_rec_cmp(&got[i], &got[newest]) < 0))
             stale[nstale++] = i;
     if (nstale)
         cl_read_repair(&op, stale, nstale, op.call[newest].resp_body, op.call[newest].resp_len);
@@ -1204,7 +1210,7 @@ int gw_cluster_list(gw_cluster_t *cl, const char *table, og_str_t prefix, og_str
 {
     char suffix[CL_LIST_SUFFIX_MAX];
     cl_list_src_t src[RING_MAX_REPLICAS];
-    size_t nsrc = 0, total = 0;
+    size_t nsrc = 0, nprimary = 0, total = 0;
     cl_list_mem_t *mem = NULL;
     cl_op_t op;
     long rc;
@@ -1237,8 +1243,11 @@ int gw_cluster_list(gw_cluster_t *cl, const char *table, og_str_t prefix, og_str
         src[nsrc].truncated = c->truncated;
         total += src[nsrc].n;
         nsrc++;
+        /* As for records: a handoff's answer is merged (the writes it took) but is no evidence
+         * that a key is absent, so only primaries make the quorum. */
+        nprimary += !op.handoff[i];
     }
-    if (nsrc < cl->quorum) {
+    if (nprimary < cl->quorum) {
         rc = OG_EQUORUM;
         goto out_free_src;
     }

@@ -417,6 +417,15 @@ static void part_commit(gw_s3_req_t *r, mp_upload_t *u, uint32_t part, gw_obj_da
     gw_xbuf_puts(&b, "<CopyPartResult xmlns=\"" S3_XMLNS "\">");
     gw_xbuf_elem(&b, "LastModified", mtime, strlen(mtime));
     gw_xbuf_elem(&b, "ETag", etag, elen);
+    /* As S3: the part's checksum (the upload's algorithm) in <ChecksumCRC32> ... */
+    for (int i = 0; i < GW_CK_COUNT; i++) {
+        if (!(sums->have & (1u << i)))
+            continue;
+        char name[24], val[GW_CK_B64_MAX];
+        size_t vlen = gw_ck_b64(sums->value[i], gw_ck_len((gw_ck_alg_t)i), val);
+        snprintf(name, sizeof(name), "Checksum%s", gw_ck_upper((gw_ck_alg_t)i));
+        gw_xbuf_elem(&b, name, val, vlen);
+    }
     gw_xbuf_puts(&b, "</CopyPartResult>");
     if (b.oom)
         gw_s3_error_rc(r, -ENOMEM);
@@ -426,13 +435,15 @@ static void part_commit(gw_s3_req_t *r, mp_upload_t *u, uint32_t part, gw_obj_da
 }
 
 /* A pull source over bytes [pos, last] of a stored object: each read fetches exactly the bytes
- * asked for with gw_obj_read, so a copied range is rewritten with the memory of one read. */
+ * asked for with gw_obj_read, so a copied range is rewritten with the memory of one read. With
+ * ck, the bytes are also folded into that checksum (the upload's algorithm) on the way. */
 typedef struct {
     gw_cluster_t *cl;
     const gw_meta_t *m;
     uint64_t pos, last;
     char *dst;
     size_t fill;
+    gw_ck_t *ck;
 } copy_src_t;
 
 static int copy_sink(void *ctx, const void *buf, size_t len)
@@ -461,8 +472,41 @@ static ssize_t copy_read(void *ctx, void *buf, size_t cap)
         if (c->fill != n)
             return OG_ECORRUPT;
     }
+    if (c->ck != NULL) {
+        int rc = gw_ck_update(c->ck, buf, (size_t)n);
+        if (rc != 0)
+            return rc;
+    }
     c->pos += n;
     return (ssize_t)n;
+}
+
+static int ck_sink(void *ctx, const void *buf, size_t len)
+{
+    return gw_ck_update(ctx, buf, len);
+}
+
+/* Ends ck into sums as the only checksum of a part (algorithm alg). 0 or -ENOMEM. */
+static int ck_to_sums(gw_ck_t *ck, int alg, gw_body_sums_t *sums)
+{
+    if (gw_ck_final(ck, sums->value[alg]) < 0)
+        return -ENOMEM;
+    sums->have = 1u << alg;
+    return 0;
+}
+
+/* The checksum of algorithm alg over all bytes of m into sums, read through gw_obj_read (memory
+ * bounded). 0, a gw_obj_read code, -ENOMEM. */
+static int copy_checksum_read(gw_cluster_t *cl, int alg, const gw_meta_t *m, gw_body_sums_t *sums)
+{
+    gw_ck_t ck;
+    int rc = gw_ck_init(&ck, (gw_ck_alg_t)alg);
+    if (rc == 0 && m->size > 0)
+        rc = gw_obj_read(cl, m, 0, m->size - 1, ck_sink, &ck);
+    if (rc == 0)
+        rc = ck_to_sums(&ck, alg, sums);
+    gw_ck_free(&ck);
+    return rc;
 }
 
 /* "bytes=a-b" of x-amz-copy-source-range within size. 0 or OG_EINVAL. */
@@ -513,8 +557,12 @@ static int parse_copy_source(og_str_t v, char bucket[64], char **key, size_t *kl
 /* UploadPartCopy: a whole single-part source is referenced by its chunk list (its MD5 is the
  * part's); a Swift large object's range is read from its segments (as s3api does, never from
  * the manifest's own bytes) and anything else (a range, a multipart source whose MD5 is not of
- * its bytes) from the source's chunks, and written again through gw_obj_write. */
-static void upload_part_copy(gw_s3_req_t *r, mp_upload_t *u, uint32_t part)
+ * its bytes) from the source's chunks, and written again through gw_obj_write.
+ * With alg >= 0 (the upload's x-amz-checksum-algorithm) the part gets that checksum of its bytes,
+ * as an uploaded part does, or Complete could never accept it: computed while the bytes are
+ * rewritten, taken from a referenced source's stored checksum of that algorithm (verified when it
+ * was stored), else read back through gw_obj_read. */
+static void upload_part_copy(gw_s3_req_t *r, mp_upload_t *u, uint32_t part, int alg)
 {
     char sbucket[64], owner[sizeof(r->user.account)], *skey = NULL, *sbuf = NULL, setag[48];
     size_t sklen = 0, selen;
@@ -572,7 +620,12 @@ static void upload_part_copy(gw_s3_req_t *r, mp_upload_t *u, uint32_t part)
     if (large) {
         if (gw_s3_large_copy(r, &src, first, len, &d) != 0)
             goto out_free_src;
-        part_commit(r, u, part, &d, &sums, 1);
+        gw_meta_t dm = {.size = d.size, .chunks = d.chunks, .num_chunks = d.num_chunks,
+                        .inline_data = {d.inline_data, d.inline_len}};
+        if (alg >= 0 && (rc = copy_checksum_read(r->gw->cluster, alg, &dm, &sums)) != 0)
+            gw_s3_error_rc(r, rc == OG_ENOTFOUND || rc == OG_EPROTO ? OG_ECORRUPT : rc);
+        else
+            part_commit(r, u, part, &d, &sums, 1);
         gw_obj_data_free(&d);
         goto out_free_src;
     }
@@ -591,17 +644,36 @@ static void upload_part_copy(gw_s3_req_t *r, mp_upload_t *u, uint32_t part)
         d.num_chunks = src.num_chunks;
         d.inline_data = (char *)src.inline_data.base;
         d.inline_len = src.inline_data.len;
+        if (alg >= 0) {
+            og_str_t v = meta_header(&src, gw_ck_header((gw_ck_alg_t)alg));
+            if (v.base != NULL && gw_ck_unb64(alg, v, sums.value[alg]) == 0)
+                sums.have = 1u << alg;
+            else if ((rc = copy_checksum_read(r->gw->cluster, alg, &src, &sums)) != 0) {
+                gw_s3_error_rc(r, rc == OG_ENOTFOUND || rc == OG_EPROTO ? OG_ECORRUPT : rc);
+                goto out_free_src;
+            }
+        }
         part_commit(r, u, part, &d, &sums, 1);
         goto out_free_src;
     }
-    copy_src_t cs = {r->gw->cluster, &src, first, last, NULL, 0};
+    gw_ck_t ck;
+    if (alg >= 0 && (rc = gw_ck_init(&ck, (gw_ck_alg_t)alg)) != 0) {
+        gw_s3_error_rc(r, rc);
+        goto out_free_ck;
+    }
+    copy_src_t cs = {r->gw->cluster, &src, first, last, NULL, 0, alg >= 0 ? &ck : NULL};
     gw_obj_put_opts_t opts = {.max_size = MP_MAX_PART, .expect_size = (int64_t)len};
-    if ((rc = gw_obj_write(r->gw->cluster, &opts, (gw_obj_src_t){copy_read, &cs}, &d)) != 0) {
+    if ((rc = gw_obj_write(r->gw->cluster, &opts, (gw_obj_src_t){copy_read, &cs}, &d)) != 0 ||
+        (alg >= 0 && (rc = ck_to_sums(&ck, alg, &sums)) != 0)) {
         gw_s3_error_rc(r, rc == OG_ENOTFOUND || rc == OG_EPROTO ? OG_ECORRUPT : rc);
-        goto out_free_src;
+        goto out_free_data;
     }
     part_commit(r, u, part, &d, &sums, 1);
+out_free_data:
     gw_obj_data_free(&d);
+out_free_ck:
+    if (alg >= 0)
+        gw_ck_free(&ck);
 out_free_src:
     gw_meta_free(&src);
     free(sbuf);
@@ -628,8 +700,9 @@ void gw_s3_upload_part(gw_s3_req_t *r)
     }
     if (upload_open(r, &u, &up, &upbuf) != 0)
         return;
+    int alg = upload_checksum(&up, &full);
     if (gw_req_header(r->http, "x-amz-copy-source").base != NULL) {
-        upload_part_copy(r, &u, part);
+        upload_part_copy(r, &u, part, alg);
         goto out_free_upload;
     }
     og_str_t cmd5 = gw_req_header(r->http, "content-md5");
@@ -641,7 +714,6 @@ void gw_s3_upload_part(gw_s3_req_t *r)
         gw_s3_error(r, 411, "MissingContentLength", NULL, NULL);
         goto out_free_upload;
     }
-    int alg = upload_checksum(&up, &full);
     if (gw_body_open(r, &body, &expect, alg >= 0 ? 1u << alg : 0) != 0)
         goto out_free_upload;
     gw_obj_put_opts_t opts = {.max_size = MP_MAX_PART, .expect_size = expect,
@@ -1451,6 +1523,32 @@ int gw_s3_has_uploads(gw_cluster_t *cl, const char *bucket, uint64_t created_ns)
     }
 }
 
+/* The length of the common prefix a key rolls up into under (prefix of pl bytes, delimiter): up to
+ * and including the first delimiter after the prefix; 0 when the key does not roll up. */
+static size_t mp_common_prefix(const char *key, size_t klen, size_t pl, const char *delim, size_t dl)
+{
+    if (dl == 0 || klen <= pl)
+        return 0;
+    const char *d = memmem(key + pl, klen - pl, delim, dl);
+    return d ? (size_t)(d - key) + dl : 0;
+}
+
+/* Sets from[0..*len) to the smallest string above every key that starts with cp[0..cpl): cp with
+ * its trailing 0xff bytes dropped and the last byte left incremented. A listing "after" it resumes
+ * past everything under cp (no record key is that string itself: upload keys all hold \x01 after
+ * the key). 0, or OG_ENOTFOUND when no string is above them (cp is all 0xff). */
+static int mp_prefix_end(const char *cp, size_t cpl, char *from, size_t *len)
+{
+    while (cpl > 0 && (unsigned char)cp[cpl - 1] == 0xff)
+        cpl--;
+    if (cpl == 0)
+        return OG_ENOTFOUND;
+    memmove(from, cp, cpl);
+    from[cpl - 1] = (char)((unsigned char)from[cpl - 1] + 1);
+    *len = cpl;
+    return 0;
+}
+
 void gw_s3_list_multipart_uploads(gw_s3_req_t *r)
 {
     char table[3 + 64], from[1024 + 2], keym[1024 + 1], idm[MP_ID_LEN + 1], prefix[1024 + 1], delim[64];
@@ -1461,7 +1559,7 @@ void gw_s3_list_multipart_uploads(gw_s3_req_t *r)
     uint64_t max;
     gw_xbuf_t items = {0}, b = {0};
     size_t count = 0;
-    int truncated = 0, rc = 0;
+    int truncated = 0, rc = 0, exhausted = 0;
     og_str_t next_key = {NULL, 0}, next_id = {NULL, 0};
     char nk[1024 + 1], ni[MP_ID_LEN + 1];
     uint64_t created = 0;
@@ -1483,7 +1581,12 @@ void gw_s3_list_multipart_uploads(gw_s3_req_t *r)
         return;
     }
     snprintf(table, sizeof(table), "u.%s", r->bucket);
-    if (kml > 0) {
+    if (kml > 0 && (size_t)kml == mp_common_prefix(keym, (size_t)kml, (size_t)pl, delim, (size_t)dl) &&
+        memcmp(keym, prefix, (size_t)pl) == 0) {
+        /* A key-marker that is a common prefix (our NextKeyMarker after a CommonPrefixes entry,
+         * as S3's): that prefix was listed, so resume after every key under it. */
+        exhausted = mp_prefix_end(keym, (size_t)kml, from, &next.len) != 0;
+    } else if (kml > 0) {
         /* after every upload of key-marker, or after one upload of it and its parts */
         memcpy(from, keym, (size_t)kml);
         next.len = (size_t)kml;
@@ -1494,7 +1597,7 @@ void gw_s3_list_multipart_uploads(gw_s3_req_t *r)
         }
         from[next.len++] = MP_SEP + 1;
     }
-    while (count < max && rc == 0) {
+    while (count < max && rc == 0 && !exhausted) {
         gw_list_t l;
         int jumped = 0;
         if ((rc = gw_cluster_list(r->gw->cluster, table, (og_str_t){prefix, (size_t)pl}, next, MP_LIST_PAGE, &l)) != 0)
@@ -1505,6 +1608,15 @@ void gw_s3_list_multipart_uploads(gw_s3_req_t *r)
             if (sep == NULL)
                 continue;
             size_t klen = (size_t)(sep - k.base), rest = k.len - klen - 1;
+            size_t cpl = mp_common_prefix(k.base, klen, (size_t)pl, delim, (size_t)dl);
+            if (cpl && cpl == lastcp_len && memcmp(lastcp, k.base, cpl) == 0) {
+                if (rest == MP_ID_LEN)
+                    continue; /* another upload under the prefix just listed */
+                /* A part: what follows under this prefix adds nothing, skip it all in one jump. */
+                exhausted = mp_prefix_end(lastcp, lastcp_len, from, &next.len) != 0;
+                jumped = 1;
+                break;
+            }
             if (rest != MP_ID_LEN) {
                 /* a part: skip the rest of this upload's parts in one jump */
                 memcpy(from, k.base, klen + 1 + MP_ID_LEN);
@@ -1526,21 +1638,19 @@ void gw_s3_list_multipart_uploads(gw_s3_req_t *r)
                 truncated = 1;
                 break;
             }
-            if (dl > 0 && klen > (size_t)pl) {
-                const char *d = memmem(k.base + pl, klen - (size_t)pl, delim, (size_t)dl);
-                if (d != NULL) {
-                    size_t cpl = (size_t)(d - k.base) + (size_t)dl;
-                    if (cpl != lastcp_len || memcmp(lastcp, k.base, cpl) != 0) {
-                        gw_xbuf_puts(&items, "<CommonPrefixes>");
-                        gw_xbuf_elem(&items, "Prefix", k.base, cpl);
-                        gw_xbuf_puts(&items, "</CommonPrefixes>");
-                        memcpy(lastcp, k.base, cpl);
-                        lastcp_len = cpl;
-                        count++;
-                    }
-                    gw_meta_free(&m);
-                    continue;
-                }
+            if (cpl) {
+                gw_xbuf_puts(&items, "<CommonPrefixes>");
+                gw_xbuf_elem(&items, "Prefix", k.base, cpl);
+                gw_xbuf_puts(&items, "</CommonPrefixes>");
+                memcpy(lastcp, k.base, cpl);
+                lastcp_len = cpl;
+                /* As S3: the prefix is the marker a next page resumes after (see key-marker). */
+                memcpy(nk, k.base, cpl);
+                next_key = (og_str_t){nk, cpl};
+                next_id = (og_str_t){NULL, 0};
+                count++;
+                gw_meta_free(&m);
+                continue;
             }
             gw_fmt_iso8601(m.mtime_ns, when);
             gw_xbuf_puts(&items, "<Upload>");
@@ -1564,7 +1674,7 @@ void gw_s3_list_multipart_uploads(gw_s3_req_t *r)
             next.len = l.next_after.len;
         }
         gw_list_free(&l);
-        if (truncated || (!jumped && !more))
+        if (truncated || exhausted || (!jumped && !more))
             break;
         if (count == max)
             truncated = 1; /* possibly more: a further page would tell, the marker resumes either way */

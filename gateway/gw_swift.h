@@ -202,7 +202,8 @@ void gw_swift_json_str(gw_xbuf_t *b, og_str_t s);
  * DLO: an object with a stored X-Object-Manifest: container/prefix header; GET/HEAD serve every
  * object under the prefix in listing order, ETag = MD5 of their ETags.
  * Memory: segment bytes stream through gw_obj_read (its batch buffer); a GET holds at most
- * GW_SWIFT_SLO_MAX_DEPTH parsed manifests, a DLO one listing page. */
+ * GW_SWIFT_SLO_MAX_DEPTH parsed manifests plus the per-request sub-manifest cache (at most 16
+ * entries; unused ones are dropped beyond 8 MiB), a DLO one listing page. */
 #define GW_SWIFT_SLO_MAX_SEGMENTS 1000   /* object-backed segments per manifest (Swift's default) */
 #define GW_SWIFT_SLO_MAX_MANIFEST 8388608 /* bytes of a manifest PUT body (Swift's default) */
 #define GW_SWIFT_SLO_MAX_DEPTH 10         /* nested SLOs (Swift's max_slo_recursion_depth) */

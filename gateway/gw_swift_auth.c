@@ -5,9 +5,11 @@
  * u8 flags | u8 account length | account | user, mac = the first 16 bytes of
  * HMAC-SHA256(key, payload). The key is one random 32-byte record of table "cluster" made by the
  * first gateway that needs it, so every gateway validates every token with no lookup per
- * request. Two gateways racing to make the key both write one; last-writer-wins keeps one of them
- * on every replica, each re-reads it before use, and a token signed with the losing key in that
- * instant fails once with 401, on which Swift clients authenticate again.
+ * request. Two gateways racing to make the key both write one and last-writer-wins keeps one of
+ * them on every replica; each gateway re-reads the key (at most every SECRET_RECHECK_MS) until
+ * the record is SECRET_SETTLE_NS old and only then caches it for good, so all gateways end up on
+ * the winner within a fraction of a second. A token signed with the losing key fails with 401,
+ * on which Swift clients authenticate again.
  * Consequence of statelessness: removing a user does not revoke its tokens before they expire.
  */
 #include <errno.h>
@@ -28,6 +30,15 @@
 #define SECRET_TABLE "cluster"
 #define SECRET_KEY "swift-token-key"
 #define SECRET_VERSION 1
+/* How long after its creation the key record may still change. A gateway that read "no key"
+ * before another one's write reached a quorum writes its own; both writes are stamped (with each
+ * writer's clock) within a request timeout of each other. A minute covers that and modest clock
+ * skew between gateways. */
+#define SECRET_SETTLE_NS (60ull * 1000000000ull)
+/* While the record is younger than that, a gateway re-reads it at most this often. */
+#define SECRET_RECHECK_MS 250
+/* gw_swift_t.have_secret: no key yet, a key that may still change, the final key. */
+enum { SECRET_NONE = 0, SECRET_UNSETTLED = 1, SECRET_FINAL = 2 };
 
 /* ---------------------------------------------------------------- tokens */
 
@@ -141,11 +152,15 @@ int gw_swift_acl_allows(og_str_t acl, const gw_swift_ident_t *id, int mode)
 
 /* ---------------------------------------------------------------- the cluster's token key */
 
-static int secret_read(gw_cluster_t *cl, uint8_t out[32])
+/* The stored key and its record's stamp. max_age_ms 0 reads a quorum; more may answer from this
+ * gateway's record cache (gw_cluster_rec_get_cached). 0, OG_ENOTFOUND, OG_EPROTO or a cluster
+ * error. */
+static int secret_read(gw_cluster_t *cl, uint32_t max_age_ms, uint8_t out[32], uint64_t *ts)
 {
     og_rec_t rec;
     char *buf = NULL;
-    int rc = gw_cluster_rec_get(cl, SECRET_TABLE, OG_STR_LIT(SECRET_KEY), &rec, &buf);
+    int rc = max_age_ms ? gw_cluster_rec_get_cached(cl, SECRET_TABLE, OG_STR_LIT(SECRET_KEY), max_age_ms, &rec, &buf)
+                        : gw_cluster_rec_get(cl, SECRET_TABLE, OG_STR_LIT(SECRET_KEY), &rec, &buf);
     if (rc != 0)
         return rc;
     if (rec.flags & OG_REC_TOMBSTONE)
@@ -153,21 +168,27 @@ static int secret_read(gw_cluster_t *cl, uint8_t out[32])
     else if (rec.summary.len != 33 || rec.summary.base[0] != SECRET_VERSION)
         rc = OG_EPROTO;
     else
-        memcpy(out, rec.summary.base + 1, 32);
+        memcpy(out, rec.summary.base + 1, 32), *ts = rec.ts;
     free(buf);
     return rc;
+}
+
+/* Settled: the record is old enough that no racing creator can still replace it. */
+static int secret_settled(uint64_t rec_ts, uint64_t now_ns)
+{
+    return now_ns > rec_ts && now_ns - rec_ts >= SECRET_SETTLE_NS;
 }
 
 int gw_swift_secret(gw_swift_t *sw, uint8_t out[32])
 {
     gw_cluster_t *cl = sw->gw->cluster;
+    uint8_t key[32];
+    uint64_t ts = 0;
     int rc = 0;
     pthread_mutex_lock(&sw->mu);
-    if (sw->have_secret) {
-        memcpy(out, sw->secret, 32);
-        goto out_unlock;
-    }
-    rc = secret_read(cl, sw->secret);
+    if (sw->have_secret == SECRET_FINAL)
+        goto out_copy;
+    rc = secret_read(cl, SECRET_RECHECK_MS, key, &ts);
     if (rc == OG_ENOTFOUND) {
         char summary[33];
         og_rec_t rec = {.summary = {summary, sizeof(summary)}};
@@ -179,13 +200,19 @@ int gw_swift_secret(gw_swift_t *sw, uint8_t out[32])
         gw_cluster_stamp(cl, &rec.ts, &rec.tiebreak);
         if ((rc = gw_cluster_rec_put(cl, SECRET_TABLE, OG_STR_LIT(SECRET_KEY), &rec)) != 0)
             goto out_unlock;
-        /* Read back: a concurrent creator may have won. */
-        rc = secret_read(cl, sw->secret);
+        /* Read back: a concurrent creator may have won already (or win later: unsettled). */
+        rc = secret_read(cl, 0, key, &ts);
     }
     if (rc == 0) {
-        sw->have_secret = 1;
-        memcpy(out, sw->secret, 32);
+        memcpy(sw->secret, key, 32);
+        sw->have_secret = secret_settled(ts, og_time_ns()) ? SECRET_FINAL : SECRET_UNSETTLED;
+    } else if (sw->have_secret == SECRET_UNSETTLED) {
+        rc = 0; /* a failed re-check: the key we have is still the best guess */
+    } else {
+        goto out_unlock;
     }
+out_copy:
+    memcpy(out, sw->secret, 32);
 out_unlock:
     pthread_mutex_unlock(&sw->mu);
     return rc;

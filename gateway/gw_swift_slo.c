@@ -12,6 +12,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <strings.h>
@@ -26,6 +27,10 @@
  * than this, so anything larger is not one of ours. */
 #define STORED_MANIFEST_MAX (4u * GW_SWIFT_SLO_MAX_MANIFEST)
 #define LIST_PAGE 1000
+/* A bad manifest PUT lists its problems, but never more than this many bytes of them: the answer
+ * (and what the gateway holds for it) stays small whatever the body is. */
+#define ERRS_MAX 65536
+#define ERR_LINE_MAX 1024
 
 /* ---------------------------------------------------------------- JSON */
 
@@ -211,14 +216,17 @@ static int js_skip_compound(js_t *j, int depth)
 static int js_number(js_t *j, jv_t *v)
 {
     const char *s = j->p;
-    int neg = 0, integral = 1, digits = 0;
-    uint64_t n = 0, overflow = 0;
+    int neg = 0, integral = 1, digits = 0, overflow = 0;
+    uint64_t n = 0;
     if (j->p < j->end && *j->p == '-')
         neg = 1, j->p++;
     while (j->p < j->end && *j->p >= '0' && *j->p <= '9') {
-        if (n > (UINT64_C(1) << 62))
+        uint64_t d = (uint64_t)(*j->p++ - '0');
+        /* Past INT64_MAX the value is useless to us: stop accumulating before n * 10 + d wraps. */
+        if (overflow || n > ((uint64_t)INT64_MAX - d) / 10)
             overflow = 1;
-        n = n * 10 + (uint64_t)(*j->p++ - '0');
+        else
+            n = n * 10 + d;
         digits++;
     }
     if (digits == 0)
@@ -241,7 +249,9 @@ static int js_number(js_t *j, jv_t *v)
     }
     v->kind = JV_NUM;
     v->num_ok = integral && !overflow && j->p > s;
-    v->num = neg ? -(int64_t)n : (int64_t)n;
+    /* n <= INT64_MAX here, so the negation cannot overflow (INT64_MIN itself counts as overflow:
+     * no size or count is negative). */
+    v->num = v->num_ok ? (neg ? -(int64_t)n : (int64_t)n) : 0;
     return 0;
 }
 
@@ -340,11 +350,32 @@ static int seg_range(const char *s, size_t len, uint64_t size, uint64_t *a, uint
     return 1;
 }
 
+/* Appends one problem line ("Index N: ...\n") to errs, each cut at ERR_LINE_MAX bytes and none once
+ * errs holds ERRS_MAX bytes. */
+static void errs_add(gw_xbuf_t *errs, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void errs_add(gw_xbuf_t *errs, const char *fmt, ...)
+{
+    char line[ERR_LINE_MAX];
+    va_list ap;
+    if (errs->len >= ERRS_MAX)
+        return;
+    va_start(ap, fmt);
+    int n = vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    if ((size_t)n >= sizeof(line)) {
+        n = (int)sizeof(line) - 1;
+        line[n - 1] = '\n';
+    }
+    gw_xbuf_put(errs, line, (size_t)n);
+}
+
 /* Records a problem of entry idx of a PUT body (the first one only: Swift reports one per entry). */
 static void entry_error(seg_t *sg, gw_xbuf_t *errs, size_t idx, const char *what)
 {
     if (!sg->bad)
-        gw_xbuf_printf(errs, "Index %zu: %s\n", idx, what);
+        errs_add(errs, "Index %zu: %s\n", idx, what);
     sg->bad = 1;
 }
 
@@ -380,7 +411,7 @@ static int entry_key(manifest_t *mf, og_str_t k, const jv_t *v, int stored, size
         if (og_str_eq(k, "sub_slo"))
             sg->sub_slo = v->kind == JV_BOOL && v->truth;
         /* content_type, last_modified: informational */
-    } else {
+    } else if (extra->len < ERR_LINE_MAX) { /* the line is cut there anyway */
         gw_xbuf_printf(extra, "%s\"%.*s\"", extra->len ? ", " : "", (int)k.len, k.base);
     }
     return 0;
@@ -442,15 +473,19 @@ static int entry_parse(js_t *j, manifest_t *mf, int stored, size_t idx, seg_t *s
                     has_data ? "inline data segments are not supported"
                              : "expected keys to include one of 'path' or 'data'");
     else if (extra.len && !sg->bad)
-        gw_xbuf_printf(errs, "Index %zu: extraneous keys %.*s\n", idx, (int)extra.len, extra.buf), sg->bad = 1;
+        errs_add(errs, "Index %zu: extraneous keys %.*s\n", idx, (int)extra.len, extra.buf), sg->bad = 1;
 out_free:
     gw_xbuf_free(&extra);
     return rc;
 }
 
 /* Parses a manifest. stored: Swift's stored format (any problem is OG_ECORRUPT); else a PUT body,
- * whose per-entry problems are appended to errs as "Index N: ...\n" lines (entries marked bad).
- * 0, OG_EPROTO (not JSON), OG_EINVAL (not a list), OG_ECORRUPT, -ENOMEM. */
+ * whose per-entry problems are appended to errs as "Index N: ...\n" lines (entries marked bad; at
+ * most ERRS_MAX bytes of them). More than GW_SWIFT_SLO_MAX_SEGMENTS entries stop the parse at the
+ * first one too many (OG_ETOOBIG for a PUT body, OG_ECORRUPT stored), so memory stays bounded by
+ * the limit, not by the body: a body of 8 MiB of "1," would otherwise cost an entry and an error
+ * line per element. 0, OG_EPROTO (not JSON), OG_EINVAL (not a list), OG_ETOOBIG, OG_ECORRUPT,
+ * -ENOMEM. */
 static int manifest_parse(og_str_t body, int stored, manifest_t *mf, gw_xbuf_t *errs)
 {
     js_t j = {body.base, body.base + body.len, &mf->arena};
@@ -476,6 +511,8 @@ static int manifest_parse(og_str_t body, int stored, manifest_t *mf, gw_xbuf_t *
             js_ws(&j);
             if (j.p >= j.end)
                 return stored ? OG_ECORRUPT : OG_EPROTO;
+            if (idx == GW_SWIFT_SLO_MAX_SEGMENTS)
+                return stored ? OG_ECORRUPT : OG_ETOOBIG;
             if (*j.p == '{') {
                 if ((rc = entry_parse(&j, mf, stored, idx, &sg, errs)) != 0)
                     return stored ? OG_ECORRUPT : rc;
@@ -578,6 +615,255 @@ static int seg_lookup(gw_swift_req_t *r, access_cache_t *ac, const char *contain
     return 0;
 }
 
+static int collect_sink(void *ctx, const void *buf, size_t len)
+{
+    return gw_xbuf_put(ctx, buf, len);
+}
+
+/* Reads and parses the stored manifest of SLO record m. 0 or an error (OG_ECORRUPT ...). */
+static int manifest_load(gw_swift_req_t *r, const gw_meta_t *m, manifest_t *mf)
+{
+    gw_xbuf_t raw = {0}, errs = {0};
+    int rc;
+    memset(mf, 0, sizeof(*mf));
+    if (!(m->flags & GW_META_SLO) || m->size > STORED_MANIFEST_MAX)
+        return OG_ECORRUPT;
+    if (m->size > 0 && (rc = gw_obj_read(r->cl, m, 0, m->size - 1, collect_sink, &raw)) != 0)
+        goto out_free;
+    rc = manifest_parse((og_str_t){raw.buf, raw.len}, 1, mf, &errs);
+    if (rc == OG_EPROTO || rc == OG_EINVAL)
+        rc = OG_ECORRUPT;
+out_free:
+    gw_xbuf_free(&raw);
+    gw_xbuf_free(&errs);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- sub-manifests of one request */
+
+/* The parsed sub-manifests one request has read, so an SLO whose 1000 entries each name a range of
+ * the same 1000-entry sub-SLO parses that sub-manifest once, not 1000 times (~250 MB of manifest
+ * reads for one GET otherwise). Entries are keyed by the sub-manifest's identity (container,
+ * object and its record's MD5, size and mtime: a rewrite is a new entry). A frame reading a
+ * sub-manifest pins it; at most GW_SWIFT_SLO_MAX_DEPTH are pinned at once, fewer than the slots,
+ * and unpinned ones are dropped, least recently used first, beyond MCACHE_BYTES. */
+#define MCACHE_SLOTS 16
+#define MCACHE_BYTES (8u << 20)
+
+typedef struct {
+    uint8_t id[16];
+    manifest_t mf;
+    size_t bytes;
+    unsigned pins;
+    uint64_t used;
+    int valid;
+} mc_ent_t;
+
+typedef struct {
+    mc_ent_t ent[MCACHE_SLOTS];
+    size_t bytes;  /* of the valid entries */
+    uint64_t clock;
+    unsigned loads; /* sub-manifests read from the cluster */
+} mcache_t;
+
+_Static_assert(MCACHE_SLOTS > GW_SWIFT_SLO_MAX_DEPTH, "every frame of a nested read must find a slot");
+
+static void mc_free(mcache_t *mc)
+{
+    for (size_t i = 0; i < MCACHE_SLOTS; i++)
+        if (mc->ent[i].valid)
+            manifest_free(&mc->ent[i].mf);
+    memset(mc, 0, sizeof(*mc));
+}
+
+/* The identity of the sub-manifest record m of container/obj. 0 or -ENOMEM. */
+static int mc_ident(const char *container, og_str_t obj, const gw_meta_t *m, uint8_t id[16])
+{
+    uint8_t tail[16 + 8 + 8];
+    unsigned dlen;
+    EVP_MD_CTX *md5 = EVP_MD_CTX_new();
+    int rc = -ENOMEM;
+    memcpy(tail, m->md5, 16);
+    memcpy(tail + 16, &m->size, 8);
+    memcpy(tail + 24, &m->mtime_ns, 8);
+    if (md5 != NULL && EVP_DigestInit_ex(md5, EVP_md5(), NULL) &&
+        EVP_DigestUpdate(md5, container, strlen(container) + 1) && EVP_DigestUpdate(md5, obj.base, obj.len) &&
+        EVP_DigestUpdate(md5, tail, sizeof(tail)) && EVP_DigestFinal_ex(md5, id, &dlen))
+        rc = 0;
+    EVP_MD_CTX_free(md5);
+    return rc;
+}
+
+/* The cached manifest with this identity, pinned (release with mc_unpin), or NULL. */
+static mc_ent_t *mc_find(mcache_t *mc, const uint8_t id[16])
+{
+    for (size_t i = 0; i < MCACHE_SLOTS; i++) {
+        mc_ent_t *e = &mc->ent[i];
+        if (e->valid && memcmp(e->id, id, 16) == 0) {
+            e->pins++;
+            e->used = ++mc->clock;
+            return e;
+        }
+    }
+    return NULL;
+}
+
+static void mc_unpin(mc_ent_t *e)
+{
+    e->pins--;
+}
+
+/* Adds *mf (taken over: the cache frees it) under id, pinned, making room first. The new entry,
+ * or NULL when every slot is pinned (mf freed). */
+static mc_ent_t *mc_insert(mcache_t *mc, const uint8_t id[16], manifest_t *mf)
+{
+    size_t bytes = mf->arena.cap + mf->cap * sizeof(seg_t);
+    mc_ent_t *slot = NULL;
+    for (;;) {
+        mc_ent_t *victim = NULL;
+        slot = NULL;
+        for (size_t i = 0; i < MCACHE_SLOTS; i++) {
+            mc_ent_t *e = &mc->ent[i];
+            if (!e->valid)
+                slot = slot ? slot : e;
+            else if (e->pins == 0 && (victim == NULL || e->used < victim->used))
+                victim = e;
+        }
+        if (victim == NULL || (slot != NULL && mc->bytes + bytes <= MCACHE_BYTES))
+            break;
+        manifest_free(&victim->mf);
+        mc->bytes -= victim->bytes;
+        victim->valid = 0;
+    }
+    if (slot == NULL) {
+        manifest_free(mf);
+        return NULL;
+    }
+    memcpy(slot->id, id, 16);
+    slot->mf = *mf;
+    slot->bytes = bytes;
+    slot->pins = 1;
+    slot->used = ++mc->clock;
+    slot->valid = 1;
+    mc->bytes += bytes;
+    return slot;
+}
+
+/* The parsed manifest of SLO record m (container/obj), from the cache or read and added to it,
+ * pinned: 0 with *out (mc_unpin it), or an error as manifest_load. */
+static int mc_get(gw_swift_req_t *r, mcache_t *mc, const char *container, og_str_t obj, const gw_meta_t *m,
+                  mc_ent_t **out)
+{
+    uint8_t id[16];
+    manifest_t mf;
+    int rc = mc_ident(container, obj, m, id);
+    if (rc != 0)
+        return rc;
+    if ((*out = mc_find(mc, id)) != NULL)
+        return 0;
+    mc->loads++;
+    if ((rc = manifest_load(r, m, &mf)) != 0) {
+        manifest_free(&mf);
+        return rc;
+    }
+    *out = mc_insert(mc, id, &mf);
+    return *out ? 0 : -ENOMEM;
+}
+
+/* ---------------------------------------------------------------- nesting depth at PUT */
+
+/* Swift only notices an SLO nested deeper than GW_SWIFT_SLO_MAX_DEPTH when a GET reaches the
+ * bottom, so such an SLO can be stored but never read. A manifest PUT measures the height of each
+ * sub-SLO segment instead (1: no sub-SLOs below it) and refuses the manifest when reading it would
+ * pass the limit. Heights are remembered per sub-manifest identity, so a shared sub-SLO is walked
+ * once; the walk reads at most HEIGHT_LOADS sub-manifests (Swift's own bound for what a
+ * multipart delete may buffer: ten times the segment limit), so its cost never exceeds what a
+ * GET of the same data would spend. */
+#define HEIGHT_LOADS (10u * GW_SWIFT_SLO_MAX_SEGMENTS)
+#define HEIGHT_MEMO 16384u /* slots, a power of two; filled to 3/4 at most */
+
+typedef struct {
+    uint8_t id[16];
+    uint8_t h;     /* the height, or a lower bound when !exact */
+    uint8_t exact;
+    uint8_t used;
+} hm_ent_t;
+
+typedef struct {
+    mcache_t *mc;
+    hm_ent_t *memo; /* HEIGHT_MEMO entries, NULL until the first sub-SLO */
+    size_t nmemo;
+} height_t;
+
+static hm_ent_t *hm_slot(height_t *ht, const uint8_t id[16])
+{
+    size_t i;
+    memcpy(&i, id, sizeof(i)); /* an MD5 is as good a hash as any */
+    for (i &= HEIGHT_MEMO - 1; ht->memo[i].used && memcmp(ht->memo[i].id, id, 16) != 0; i = (i + 1) & (HEIGHT_MEMO - 1))
+        ;
+    return &ht->memo[i];
+}
+
+/* min(height of SLO record m of container/obj, cap), cap >= 1. Sub-SLOs that are absent or
+ * expired add nothing (a GET fails on them anyway). The height or OG_ETOOBIG (the walk passed
+ * HEIGHT_LOADS), -ENOMEM or a cluster error. */
+static int slo_height(gw_swift_req_t *r, height_t *ht, const char *container, og_str_t obj, const gw_meta_t *m,
+                      int cap)
+{
+    uint8_t id[16];
+    mc_ent_t *e;
+    hm_ent_t *hm;
+    int rc, h = 1;
+    if (cap <= 1)
+        return cap; /* every SLO is at least 1 high: nothing to read */
+    if (ht->memo == NULL && (ht->memo = calloc(HEIGHT_MEMO, sizeof(*ht->memo))) == NULL)
+        return -ENOMEM;
+    if ((rc = mc_ident(container, obj, m, id)) != 0)
+        return rc;
+    hm = hm_slot(ht, id);
+    if (hm->used && (hm->exact || hm->h >= cap))
+        return hm->h < cap ? hm->h : cap;
+    if (ht->mc->loads >= HEIGHT_LOADS)
+        return OG_ETOOBIG;
+    if ((rc = mc_get(r, ht->mc, container, obj, m, &e)) != 0)
+        return rc;
+    for (size_t i = 0; i < e->mf.n && h < cap; i++) {
+        const seg_t *sg = &e->mf.segs[i];
+        char c[GW_SWIFT_MAX_CONTAINER_NAME + 1], *buf = NULL;
+        og_str_t o;
+        gw_meta_t sub;
+        if (!sg->sub_slo || split_seg_path(ms(&e->mf, sg->path), sg->path_len, c, &o) != 0)
+            continue;
+        if ((rc = gw_obj_lookup(r->cl, c, o, &sub, &buf)) == OG_ENOTFOUND) {
+            rc = 0;
+            continue;
+        }
+        if (rc != 0)
+            break;
+        if ((sub.flags & GW_META_SLO) && !gw_meta_expired(&sub, r->now_s)) {
+            rc = slo_height(r, ht, c, o, &sub, cap - 1);
+            if (rc > 0 && rc + 1 > h)
+                h = rc + 1;
+        }
+        gw_meta_free(&sub);
+        free(buf);
+        if (rc < 0)
+            break;
+        rc = 0;
+    }
+    mc_unpin(e);
+    if (rc < 0)
+        return rc;
+    /* The slot may have been taken meanwhile by a deeper call: look it up again. */
+    hm = hm_slot(ht, id);
+    if (hm->used || ht->nmemo < HEIGHT_MEMO / 4 * 3) {
+        ht->nmemo += !hm->used;
+        memcpy(hm->id, id, 16);
+        hm->h = (uint8_t)h, hm->exact = h < cap, hm->used = 1;
+    }
+    return h;
+}
+
 /* ---------------------------------------------------------------- SLO PUT */
 
 static ssize_t body_read(void *ctx, void *buf, size_t cap)
@@ -644,6 +930,8 @@ int gw_swift_slo_build(gw_swift_req_t *r, gw_swift_slo_t *out)
     gw_xbuf_t body = {0}, errs = {0}, ptext = {0}, pjson = {0};
     manifest_t mf = {0};
     access_cache_t ac = {0};
+    mcache_t mc = {0};
+    height_t ht = {.mc = &mc};
     EVP_MD_CTX *md5 = NULL;
     size_t nprob = 0;
     int rc, ret = -1;
@@ -665,6 +953,14 @@ int gw_swift_slo_build(gw_swift_req_t *r, gw_swift_slo_t *out)
         gw_swift_send(r, 400, NULL, 0, NULL, msg, strlen(msg));
         goto out_free;
     }
+    if (rc == OG_ETOOBIG) {
+        /* Swift counts after parsing and reports syntax problems first; we stop at entry 1001 so a
+         * hostile body costs no more than a legal one. */
+        char msg[80];
+        int n = snprintf(msg, sizeof(msg), "Number of object-backed segments must be <= %d", GW_SWIFT_SLO_MAX_SEGMENTS);
+        gw_swift_send(r, 413, NULL, 0, NULL, msg, (size_t)n);
+        goto out_free;
+    }
     if (rc != 0) {
         gw_swift_error_rc(r, rc);
         goto out_free;
@@ -678,39 +974,33 @@ int gw_swift_slo_build(gw_swift_req_t *r, gw_swift_slo_t *out)
         if (sg->bad)
             continue;
         if (split_seg_path(ms(&mf, sg->path), sg->path_len, c, &o) != 0) {
-            gw_xbuf_printf(&errs,
-                           "Index %zu: path does not refer to an object. Path must be of the form "
-                           "/container/object.\n",
-                           i);
+            errs_add(&errs,
+                     "Index %zu: path does not refer to an object. Path must be of the form "
+                     "/container/object.\n",
+                     i);
             sg->bad = 1;
         } else if (sg->has_size && sg->size < 1 && i + 1 != mf.n) {
-            gw_xbuf_printf(&errs, "Index %zu: too small; each segment must be at least 1 byte.\n", i);
+            errs_add(&errs, "Index %zu: too small; each segment must be at least 1 byte.\n", i);
             sg->bad = 1;
         } else if (strcmp(c, r->container) == 0 && o.len == r->object_len && memcmp(o.base, r->object, o.len) == 0) {
-            gw_xbuf_printf(&errs, "Index %zu: manifest must not include itself as a segment\n", i);
+            errs_add(&errs, "Index %zu: manifest must not include itself as a segment\n", i);
             sg->bad = 1;
         } else if (sg->has_range) {
             int rr = seg_range(ms(&mf, sg->range), sg->range_len, UINT64_MAX, &a, &b);
             if (rr < 0 ||
                 (sg->has_size && seg_range(ms(&mf, sg->range), sg->range_len, (uint64_t)sg->size, &a, &b) != 1)) {
-                gw_xbuf_printf(&errs,
-                               rr < 0 ? (memchr(ms(&mf, sg->range), ',', sg->range_len)
-                                             ? "Index %zu: multiple ranges (only one allowed)\n"
-                                             : "Index %zu: invalid range\n")
-                                      : "Index %zu: unsatisfiable range\n",
-                               i);
+                errs_add(&errs,
+                         rr < 0 ? (memchr(ms(&mf, sg->range), ',', sg->range_len)
+                                       ? "Index %zu: multiple ranges (only one allowed)\n"
+                                       : "Index %zu: invalid range\n")
+                                : "Index %zu: unsatisfiable range\n",
+                         i);
                 sg->bad = 1;
             }
         }
     }
     if (errs.len) {
         gw_swift_send(r, 400, NULL, 0, "text/plain", errs.buf, errs.len);
-        goto out_free;
-    }
-    if (mf.n > GW_SWIFT_SLO_MAX_SEGMENTS) {
-        char msg[80];
-        int n = snprintf(msg, sizeof(msg), "Number of object-backed segments must be <= %d", GW_SWIFT_SLO_MAX_SEGMENTS);
-        gw_swift_send(r, 413, NULL, 0, NULL, msg, (size_t)n);
         goto out_free;
     }
     if ((md5 = EVP_MD_CTX_new()) == NULL || !EVP_DigestInit_ex(md5, EVP_md5(), NULL)) {
@@ -760,6 +1050,18 @@ int gw_swift_slo_build(gw_swift_req_t *r, gw_swift_slo_t *out)
         if (sg->has_etag && !(want.len == elen && strncasecmp(want.base, et, elen) == 0)) {
             problem_add(&ptext, &pjson, path, "Etag Mismatch");
             nprob++;
+        }
+        if (m.flags & GW_META_SLO) {
+            /* A GET of this manifest descends into the sub-SLO: refuse what it could not read. */
+            int h = slo_height(r, &ht, c, o, &m, GW_SWIFT_SLO_MAX_DEPTH);
+            if (h == GW_SWIFT_SLO_MAX_DEPTH || h == OG_ETOOBIG) {
+                problem_add(&ptext, &pjson, path,
+                            h == OG_ETOOBIG ? "Too many nested segments" : "Max recursion depth exceeded");
+                nprob++;
+            } else if (h < 0) {
+                problem_add(&ptext, &pjson, path, status_text(h == OG_EPROTO ? OG_ECORRUPT : h));
+                nprob++;
+            }
         }
         /* Stored form: what Swift's slo middleware writes (json.dumps of these keys). */
         time_t t = (time_t)(m.mtime_ns / 1000000000u);
@@ -838,6 +1140,8 @@ out_free:
         gw_swift_slo_free(out);
     EVP_MD_CTX_free(md5);
     manifest_free(&mf);
+    mc_free(&mc);
+    free(ht.memo);
     gw_xbuf_free(&body);
     gw_xbuf_free(&errs);
     gw_xbuf_free(&ptext);
@@ -853,55 +1157,25 @@ void gw_swift_slo_free(gw_swift_slo_t *s)
 
 /* ---------------------------------------------------------------- SLO GET */
 
-static int collect_sink(void *ctx, const void *buf, size_t len)
+/* Streams bytes [first, last] of the SLO whose parsed manifest is mf (depth: how many manifests
+ * enclose it). Sub-manifests come through mc. */
+static int slo_read(gw_swift_req_t *r, access_cache_t *ac, mcache_t *mc, const manifest_t *mf, uint64_t first,
+                    uint64_t last, gw_obj_sink_fn sink, void *ctx, int depth)
 {
-    return gw_xbuf_put(ctx, buf, len);
-}
-
-/* Reads and parses the stored manifest of SLO record m. 0 or an error (OG_ECORRUPT ...). */
-static int manifest_load(gw_swift_req_t *r, const gw_meta_t *m, manifest_t *mf)
-{
-    gw_xbuf_t raw = {0}, errs = {0};
-    int rc;
-    memset(mf, 0, sizeof(*mf));
-    if (!(m->flags & GW_META_SLO) || m->size > STORED_MANIFEST_MAX)
-        return OG_ECORRUPT;
-    if (m->size > 0 && (rc = gw_obj_read(r->cl, m, 0, m->size - 1, collect_sink, &raw)) != 0)
-        goto out_free;
-    rc = manifest_parse((og_str_t){raw.buf, raw.len}, 1, mf, &errs);
-    if (rc == OG_EPROTO || rc == OG_EINVAL)
-        rc = OG_ECORRUPT;
-out_free:
-    gw_xbuf_free(&raw);
-    gw_xbuf_free(&errs);
-    return rc;
-}
-
-static int slo_read(gw_swift_req_t *r, access_cache_t *ac, const gw_meta_t *m, uint64_t first, uint64_t last,
-                    gw_obj_sink_fn sink, void *ctx, int depth)
-{
-    manifest_t mf;
     uint64_t off = 0;
-    int rc;
-    if (depth >= GW_SWIFT_SLO_MAX_DEPTH)
-        return OG_ECORRUPT;
-    if ((rc = manifest_load(r, m, &mf)) != 0)
-        goto out_free;
-    for (size_t i = 0; i < mf.n && off <= last; i++) {
-        const seg_t *sg = &mf.segs[i];
+    int rc = 0;
+    for (size_t i = 0; i < mf->n && off <= last; i++) {
+        const seg_t *sg = &mf->segs[i];
         char c[GW_SWIFT_MAX_CONTAINER_NAME + 1], et[48], *buf = NULL;
         og_str_t o;
         gw_meta_t seg;
+        mc_ent_t *sub;
         uint64_t base = 0, len = (uint64_t)sg->size, a, b;
-        if (!sg->has_size || sg->size < 0 || split_seg_path(ms(&mf, sg->path), sg->path_len, c, &o) != 0) {
-            rc = OG_ECORRUPT;
-            goto out_free;
-        }
+        if (!sg->has_size || sg->size < 0 || split_seg_path(ms(mf, sg->path), sg->path_len, c, &o) != 0)
+            return OG_ECORRUPT;
         if (sg->has_range) {
-            if (seg_range(ms(&mf, sg->range), sg->range_len, (uint64_t)sg->size, &a, &b) != 1) {
-                rc = OG_ECORRUPT;
-                goto out_free;
-            }
+            if (seg_range(ms(mf, sg->range), sg->range_len, (uint64_t)sg->size, &a, &b) != 1)
+                return OG_ECORRUPT;
             base = a, len = b - a + 1;
         }
         if (len == 0 || off + len <= first) {
@@ -910,35 +1184,46 @@ static int slo_read(gw_swift_req_t *r, access_cache_t *ac, const gw_meta_t *m, u
         }
         uint64_t lo = first > off ? first - off : 0, hi = last - off < len - 1 ? last - off : len - 1;
         if ((rc = seg_lookup(r, ac, c, o, GW_ACL_READ, &seg, &buf)) != 0)
-            goto out_free;
+            return rc;
         /* The segment must still be what the manifest was made of. */
         size_t elen = plain_etag(&seg, et);
         uint64_t ssize = (seg.flags & GW_META_SLO) ? seg.slo_size : seg.size;
-        if (!sg->has_etag || sg->etag_len != elen || strncasecmp(ms(&mf, sg->etag), et, elen) != 0 ||
-            ssize != (uint64_t)sg->size || !!(seg.flags & GW_META_SLO) != !!sg->sub_slo)
+        if (!sg->has_etag || sg->etag_len != elen || strncasecmp(ms(mf, sg->etag), et, elen) != 0 ||
+            ssize != (uint64_t)sg->size || !!(seg.flags & GW_META_SLO) != !!sg->sub_slo) {
             rc = OG_ECORRUPT;
-        else if (seg.flags & GW_META_SLO)
-            rc = slo_read(r, ac, &seg, base + lo, base + hi, sink, ctx, depth + 1);
-        else
+        } else if (seg.flags & GW_META_SLO) {
+            if (depth + 1 >= GW_SWIFT_SLO_MAX_DEPTH)
+                rc = OG_ECORRUPT;
+            else if ((rc = mc_get(r, mc, c, o, &seg, &sub)) == 0) {
+                rc = slo_read(r, ac, mc, &sub->mf, base + lo, base + hi, sink, ctx, depth + 1);
+                mc_unpin(sub);
+            }
+        } else {
             rc = gw_obj_read(r->cl, &seg, base + lo, base + hi, sink, ctx);
+        }
         gw_meta_free(&seg);
         free(buf);
         if (rc != 0)
-            goto out_free;
+            return rc;
         off += len;
     }
-out_free:
-    manifest_free(&mf);
-    return rc;
+    return 0;
 }
 
 int gw_swift_slo_read(gw_swift_req_t *r, const gw_meta_t *m, uint64_t first, uint64_t last, gw_obj_sink_fn sink,
                       void *ctx)
 {
     access_cache_t ac = {0};
+    mcache_t mc = {0};
+    manifest_t mf;
+    int rc;
     if (first > last || last >= m->slo_size)
         return OG_EINVAL;
-    return slo_read(r, &ac, m, first, last, sink, ctx, 0);
+    if ((rc = manifest_load(r, m, &mf)) == 0)
+        rc = slo_read(r, &ac, &mc, &mf, first, last, sink, ctx, 0);
+    manifest_free(&mf);
+    mc_free(&mc);
+    return rc;
 }
 
 /* ---------------------------------------------------------------- SLO DELETE */

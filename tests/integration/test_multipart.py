@@ -12,6 +12,7 @@ import botocore.exceptions
 import pytest
 
 from conftest import MiB, err_code, err_status, file_digests, http_request, locate, make_file, stream_digests, uniq
+from test_swift_s3_cross import swift  # noqa: F401 (fixture: a Swift connection to the S3 keys' account)
 
 
 def mp_etag(chunks):
@@ -135,6 +136,46 @@ def test_list_pagination(s3, bucket):
     assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
 
 
+def test_list_uploads_delimiter_pages(s3, bucket):
+    """With a delimiter, a CommonPrefixes entry is the page's NextKeyMarker (as S3), and the next
+    page resumes after every key under it: paging one item at a time terminates and shows each
+    prefix once, whether its uploads have parts or not."""
+    keys = ["a/1", "a/2", "a/3/x", "b/1", "b/2", "c/x/y", "d", "e/1"]
+    ups = {}
+    for k in keys:
+        ups.setdefault(k, []).append(s3.create_multipart_upload(Bucket=bucket, Key=k)["UploadId"])
+    ups["a/1"].append(s3.create_multipart_upload(Bucket=bucket, Key="a/1")["UploadId"])
+    for n in (1, 2):  # parts between the records of one prefix
+        s3.upload_part(Bucket=bucket, Key="b/1", UploadId=ups["b/1"][0], PartNumber=n, Body=b"x")
+
+    def walk(**kw):
+        prefixes, uploads = [], []
+        pages = s3.get_paginator("list_multipart_uploads").paginate(Bucket=bucket, Delimiter="/", **kw)
+        for i, page in enumerate(pages):
+            assert i < 20, "the listing does not end"
+            prefixes += [p["Prefix"] for p in page.get("CommonPrefixes", [])]
+            uploads += [u["Key"] for u in page.get("Uploads", [])]
+            if page["IsTruncated"]:
+                assert page["NextKeyMarker"]
+        return prefixes, uploads
+
+    for size in (1, 2, 3, 1000):
+        assert walk(PaginationConfig={"PageSize": size}) == (["a/", "b/", "c/", "e/"], ["d"]), size
+    assert walk(Prefix="a/", PaginationConfig={"PageSize": 1}) == (["a/3/"], ["a/1", "a/1", "a/2"])
+    assert walk(Prefix="c/", PaginationConfig={"PageSize": 1}) == (["c/x/"], [])
+    r = s3.list_multipart_uploads(Bucket=bucket, Delimiter="/", MaxUploads=1)
+    assert r["IsTruncated"] and r["NextKeyMarker"] == "a/" and r["CommonPrefixes"] == [{"Prefix": "a/"}]
+    r = s3.list_multipart_uploads(Bucket=bucket, Delimiter="/", MaxUploads=1, KeyMarker="a/")
+    assert r["CommonPrefixes"] == [{"Prefix": "b/"}] and r["NextKeyMarker"] == "b/"
+    # a key-marker that is not a common prefix still resumes after that key only
+    r = s3.list_multipart_uploads(Bucket=bucket, Delimiter="/", KeyMarker="a/1")
+    assert [p["Prefix"] for p in r["CommonPrefixes"]] == ["a/", "b/", "c/", "e/"]
+    for k, ids in ups.items():
+        for u in ids:
+            s3.abort_multipart_upload(Bucket=bucket, Key=k, UploadId=u)
+    assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+
+
 def test_upload_part_copy(s3, bucket):
     src = os.urandom(6 * MiB + 5)
     s3.put_object(Bucket=bucket, Key="src", Body=src)
@@ -149,6 +190,54 @@ def test_upload_part_copy(s3, bucket):
     s3.complete_multipart_upload(Bucket=bucket, Key="cp", UploadId=uid, MultipartUpload={
         "Parts": [{"PartNumber": 1, "ETag": p1}, {"PartNumber": 2, "ETag": p2}]})
     assert s3.get_object(Bucket=bucket, Key="cp")["Body"].read() == src + src[1000:2001000]
+
+
+@pytest.mark.parametrize("alg", ["SHA256", "CRC32"])
+def test_upload_part_copy_with_checksum_algorithm(s3, swift, bucket, alg):
+    """Parts copied into an upload created with x-amz-checksum-algorithm carry that checksum of
+    their bytes (returned in CopyPartResult, as S3 does), so Complete accepts them: a whole source
+    without a stored checksum (read back), one stored with this algorithm (its checksum reused), a
+    range (computed while rewritten) and a small inline source."""
+    import base64
+    import zlib
+
+    def digest(b):
+        return hashlib.sha256(b).digest() if alg == "SHA256" else zlib.crc32(b).to_bytes(4, "big")
+
+    plain, stored, small = os.urandom(5 * MiB + 11), os.urandom(5 * MiB + 22), os.urandom(700)
+    s3.put_object(Bucket=bucket, Key="plain", Body=plain)
+    s3.put_object(Bucket=bucket, Key="stored", Body=stored, ChecksumAlgorithm=alg)
+    s3.put_object(Bucket=bucket, Key="small", Body=small)
+    uid = s3.create_multipart_upload(Bucket=bucket, Key="ckcp", ChecksumAlgorithm=alg)["UploadId"]
+    sources = [("plain", None, plain), ("stored", None, stored),
+               ("plain", f"bytes=10-{5 * MiB + 9}", plain[10:5 * MiB + 10]), ("small", None, small)]
+    done, bodies = [], []
+    for n, (key, rng, body) in enumerate(sources, 1):
+        kw = {"CopySourceRange": rng} if rng else {}
+        r = s3.upload_part_copy(Bucket=bucket, Key="ckcp", UploadId=uid, PartNumber=n,
+                                CopySource={"Bucket": bucket, "Key": key}, **kw)["CopyPartResult"]
+        assert r["ETag"] == f'"{hashlib.md5(body).hexdigest()}"'
+        assert r[f"Checksum{alg}"] == base64.b64encode(digest(body)).decode(), (n, key, rng)
+        done.append({"PartNumber": n, "ETag": r["ETag"], f"Checksum{alg}": r[f"Checksum{alg}"]})
+        bodies.append(body)
+    lp = s3.list_parts(Bucket=bucket, Key="ckcp", UploadId=uid)
+    assert [p["Size"] for p in lp["Parts"]] == [len(b) for b in bodies]
+    c = s3.complete_multipart_upload(Bucket=bucket, Key="ckcp", UploadId=uid, MultipartUpload={"Parts": done})
+    comp = digest(b"".join(digest(b) for b in bodies))
+    assert c[f"Checksum{alg}"] == base64.b64encode(comp).decode() + f"-{len(bodies)}"
+    assert s3.get_object(Bucket=bucket, Key="ckcp")["Body"].read() == b"".join(bodies)
+    # a Swift DLO source: its segments' bytes are rewritten, then read back for the checksum
+    segs = [os.urandom(300 * 1024), os.urandom(1234)]
+    for i, seg in enumerate(segs):
+        swift.put_object(bucket, f"dseg/{i}", seg)
+    swift.put_object(bucket, "dlo", b"", headers={"X-Object-Manifest": f"{bucket}/dseg/"})
+    uid = s3.create_multipart_upload(Bucket=bucket, Key="ckdlo", ChecksumAlgorithm=alg)["UploadId"]
+    r = s3.upload_part_copy(Bucket=bucket, Key="ckdlo", UploadId=uid, PartNumber=1,
+                            CopySource={"Bucket": bucket, "Key": "dlo"})["CopyPartResult"]
+    assert r[f"Checksum{alg}"] == base64.b64encode(digest(b"".join(segs))).decode()
+    c = s3.complete_multipart_upload(Bucket=bucket, Key="ckdlo", UploadId=uid, MultipartUpload={"Parts": [
+        {"PartNumber": 1, "ETag": r["ETag"], f"Checksum{alg}": r[f"Checksum{alg}"]}]})
+    assert c[f"Checksum{alg}"] == base64.b64encode(digest(digest(b"".join(segs)))).decode() + "-1"
 
 
 def test_upload_part_copy_touches_referenced_chunks(cluster, s3, bucket):

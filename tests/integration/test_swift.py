@@ -477,3 +477,44 @@ def test_admin_accounts_and_users(sw):
     r = sw.admin("user-list").stdout
     assert "adm-s3" not in r
     assert sw.admin("swift-user-add", "--account", "bad:name", "--user", "u", "--key", "k", check=False).returncode != 0
+
+
+def test_token_key_race_converges(own_cluster):
+    """Two gateways creating the token key at once each write one and last-writer-wins keeps one on
+    every replica; the loser used to keep its own key cached forever, so tokens from one gateway
+    failed on the other until a restart. Replayed deterministically on a fresh cluster: gateway gw
+    makes the key, then the racing creator's later write lands on every replica (written straight
+    to the nodes, as its gateway would), and gw2 starts and reads that one. gw must converge on it."""
+    import struct
+
+    c = own_cluster
+    acct, key = "acct-keyrace", "keyrace-secret"
+    c.admin("account-add", acct)
+    c.admin("swift-user-add", "--account", acct, "--user", "admin", "--key", key, "--admin")
+    hdrs = {"X-Auth-User": f"{acct}:admin", "X-Auth-Key": key}
+
+    def auth(gw):
+        st, h, _ = http_request(c.port(gw), "GET", "/auth/v1.0", hdrs)
+        assert st == 200, st
+        return h["x-auth-token"]
+
+    def head(gw, tok):
+        return http_request(c.port(gw), "HEAD", f"/v1/AUTH_{acct}", {"X-Auth-Token": tok})[0]
+
+    tok1 = auth("gw")
+    assert head("gw", tok1) == 204
+    rec = struct.pack(">BBQQQI", 2, 0, time.time_ns() + 10**9, 1, 0, 33) + b"\x01" + os.urandom(32)
+    rec += struct.pack(">I", 0)
+    for i, port in enumerate(c.node_ports, 1):
+        st, _, _ = http_request(port, "PUT", f"/d{i}/rec/cluster/swift-token-key", {}, rec)
+        assert st in (200, 201), st
+    c.start_gateway("gw2")
+    tok2 = auth("gw2")
+    assert head("gw2", tok2) == 204
+    deadline = time.monotonic() + 5
+    while head("gw", tok2) != 204:
+        assert time.monotonic() < deadline, "gw still rejects gw2's tokens"
+        time.sleep(0.1)
+    assert head("gw2", auth("gw")) == 204
+    # A token signed with the losing key fails everywhere now (clients authenticate again).
+    assert head("gw", tok1) == 401 and head("gw2", tok1) == 401

@@ -315,6 +315,85 @@ def test_other_accounts_container(slo):
     assert e.value.http_status == 400 and b"/theirs/seg, 404 Not Found" in e.value.http_response_content
 
 
+# ---------------------------------------------------------------- limits (review fixes)
+
+
+def _rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+def test_hostile_manifest_refused_with_bounded_memory(slo):
+    """8 MiB of `[1,1,1,...]` (4 M entries, each an error) once cost the gateway ~0.5 GiB: an entry
+    and an error line per element before the segment count was checked. Now the parse stops at entry
+    1001 with Swift's 413, and the gateway's RSS barely moves."""
+    c = conn(slo)
+    c.put_container("hostile")
+    url, tok = c.get_auth()
+    path = urllib.parse.urlsplit(url).path + "/hostile/m?multipart-manifest=put"
+    body = b"[" + b"1," * ((8 * MiB - 3) // 2) + b"1]"
+    assert len(body) <= 8 * MiB
+    pid = slo.procs["gw"].pid
+    before = _rss_kib(pid)
+    for _ in range(3):
+        st, _, resp = _req(slo.endpoint(), "PUT", path, {"X-Auth-Token": tok}, body)
+        assert st == 413 and resp == b"Number of object-backed segments must be <= 1000", (st, resp[:200])
+    grown = _rss_kib(pid) - before
+    assert grown < 160 * 1024, f"gateway RSS grew by {grown} KiB"
+    # Below the limit, one line per bad entry as before.
+    st, _, resp = _req(slo.endpoint(), "PUT", path, {"X-Auth-Token": tok}, b"[" + b"1," * 999 + b"1]")
+    assert st == 400 and resp.count(b"\n") == 1000 and resp.startswith(b"Index 0: not a JSON object\n")
+
+
+def test_shared_sub_slo_read_once_per_request(slo):
+    """300 ranged entries naming one 100-segment sub-SLO: the GET parses the sub-manifest once per
+    request (the per-request cache; its bookkeeping is unit-tested) and serves the right bytes."""
+    c = conn(slo)
+    c.put_container("shared")
+    parts = [os.urandom(2) for _ in range(100)]
+    for i, p in enumerate(parts):
+        c.put_object("shared", f"s{i:03d}", p)
+    inner = [{"path": f"/shared/s{i:03d}", "etag": md5(p), "size_bytes": 2} for i, p in enumerate(parts)]
+    c.put_object("shared", "inner", json.dumps(inner), query_string="multipart-manifest=put")
+    inner_bytes = b"".join(parts)
+    outer = [{"path": "/shared/inner", "range": f"{2 * (i % 100)}-{2 * (i % 100) + 1 + (i // 100)}"}
+             for i in range(300)]
+    c.put_object("shared", "outer", json.dumps(outer), query_string="multipart-manifest=put")
+    want = b"".join(inner_bytes[2 * (i % 100):2 * (i % 100) + 2 + (i // 100)] for i in range(300))
+    h, got = c.get_object("shared", "outer")
+    assert got == want and int(h["content-length"]) == len(want)
+    _, got = c.get_object("shared", "outer", headers={"Range": "bytes=150-700"})
+    assert got == want[150:701]
+
+
+def test_nesting_deeper_than_the_limit_refused_at_put(slo):
+    """Ten levels of nested SLOs read back; an eleventh would fail every GET, so its PUT is refused
+    (400, the segment listed with "Max recursion depth exceeded") instead of stored."""
+    from swiftclient.exceptions import ClientException
+    c = conn(slo)
+    c.put_container("deep")
+    c.put_object("deep", "leaf", b"leaf-bytes")
+    below = "leaf"
+    for level in range(1, 11):
+        name = f"s{level:02d}"
+        c.put_object("deep", name, json.dumps([{"path": f"/deep/{below}"}]), query_string="multipart-manifest=put")
+        below = name
+    assert c.get_object("deep", "s10")[1] == b"leaf-bytes"
+    with pytest.raises(ClientException) as e:
+        c.put_object("deep", "s11", json.dumps([{"path": "/deep/s10"}]), query_string="multipart-manifest=put")
+    assert e.value.http_status == 400
+    assert e.value.http_response_content == b"Errors:\n/deep/s10, Max recursion depth exceeded\n"
+    with pytest.raises(ClientException) as e:
+        c.head_object("deep", "s11")
+    assert e.value.http_status == 404
+    # A wide manifest whose entries all share one 9-deep sub-SLO is fine (and walked once).
+    c.put_object("deep", "wide", json.dumps([{"path": "/deep/s09"}] * 1000), query_string="multipart-manifest=put")
+    assert c.get_object("deep", "wide", headers={"Range": "bytes=0-19"})[1] == b"leaf-bytes" * 2
+
+
 if __name__ == "__main__":
     if len(sys.argv) != 7:
         sys.exit(__doc__)

@@ -137,3 +137,141 @@ Test(slo_manifest, dlo_header)
     cr_assert(!gw_swift_dlo_valid(OG_STR_LIT("c/p?x")));
     cr_assert(!gw_swift_dlo_valid(OG_STR_LIT("noslash")));
 }
+
+/* A hostile PUT body of 8 MiB of "1," used to cost an entry and an error line per element (~0.5 GiB):
+ * the parse now stops at the first entry past the segment limit, and the error lines are capped. */
+Test(slo_manifest, too_many_entries_stop_the_parse)
+{
+    size_t n = GW_SWIFT_SLO_MAX_MANIFEST / 2 - 1;
+    char *body = malloc(2 * n + 2);
+    manifest_t mf;
+    gw_xbuf_t errs = {0};
+    cr_assert_not_null(body);
+    body[0] = '[';
+    for (size_t i = 0; i < n; i++)
+        memcpy(body + 1 + 2 * i, "1,", 2);
+    body[2 * n] = ']';
+    body[2 * n + 1] = '\0';
+    cr_assert_eq(manifest_parse((og_str_t){body, 2 * n + 1}, 0, &mf, &errs), OG_ETOOBIG);
+    cr_assert_leq(mf.n, GW_SWIFT_SLO_MAX_SEGMENTS);
+    cr_assert_leq(mf.cap, 2 * GW_SWIFT_SLO_MAX_SEGMENTS);
+    cr_assert_leq(errs.len, ERRS_MAX + ERR_LINE_MAX);
+    manifest_free(&mf);
+    gw_xbuf_free(&errs);
+    /* A stored manifest that long is not one of ours. */
+    cr_assert_eq(manifest_parse((og_str_t){body, 2 * n + 1}, 1, &mf, &errs), OG_ECORRUPT);
+    manifest_free(&mf);
+    gw_xbuf_free(&errs);
+    /* Exactly the limit parses (each entry reported), still with bounded error text. */
+    body[2 * GW_SWIFT_SLO_MAX_SEGMENTS] = ']';
+    cr_assert_eq(manifest_parse((og_str_t){body, 2 * GW_SWIFT_SLO_MAX_SEGMENTS + 1}, 0, &mf, &errs), 0);
+    cr_assert_eq(mf.n, GW_SWIFT_SLO_MAX_SEGMENTS);
+    cr_assert_gt(errs.len, 0);
+    cr_assert_leq(errs.len, ERRS_MAX + ERR_LINE_MAX);
+    manifest_free(&mf);
+    gw_xbuf_free(&errs);
+    free(body);
+}
+
+Test(slo_manifest, error_text_is_capped)
+{
+    /* 1000 entries, each with 200 extraneous keys: every line is cut, and the whole text too. */
+    gw_xbuf_t b = {0}, errs = {0};
+    manifest_t mf;
+    gw_xbuf_puts(&b, "[");
+    for (int i = 0; i < GW_SWIFT_SLO_MAX_SEGMENTS; i++) {
+        gw_xbuf_puts(&b, i ? ", {\"path\": \"/c/o\"" : "{\"path\": \"/c/o\"");
+        for (int k = 0; k < 200; k++)
+            gw_xbuf_printf(&b, ", \"extra-key-%03d\": 1", k);
+        gw_xbuf_puts(&b, "}");
+    }
+    gw_xbuf_puts(&b, "]");
+    cr_assert(!b.oom);
+    cr_assert_eq(manifest_parse((og_str_t){b.buf, b.len}, 0, &mf, &errs), 0);
+    cr_assert_leq(errs.len, ERRS_MAX + ERR_LINE_MAX);
+    cr_assert_eq(memcmp(errs.buf, "Index 0: extraneous keys \"extra-key-000\", ", 42), 0);
+    cr_assert_eq(errs.buf[errs.len - 1], '\n');
+    manifest_free(&mf);
+    gw_xbuf_free(&errs);
+    gw_xbuf_free(&b);
+}
+
+static jv_t number(const char *s)
+{
+    js_t j = {s, s + strlen(s), NULL};
+    jv_t v;
+    cr_assert_eq(js_value(&j, &v, 0), 0, "%s", s);
+    cr_assert_eq(j.p, j.end);
+    return v;
+}
+
+Test(slo_manifest, numbers_out_of_range)
+{
+    cr_assert(!number("20000000000000000000").num_ok); /* used to wrap to a small value */
+    cr_assert(!number("18446744073709551616").num_ok);
+    cr_assert(!number("-9223372036854775808").num_ok); /* negating it was UB (UBSan aborts) */
+    cr_assert(!number("-99999999999999999999999").num_ok);
+    jv_t v = number("9223372036854775807");
+    cr_assert(v.num_ok && v.num == INT64_MAX);
+    v = number("-9223372036854775807");
+    cr_assert(v.num_ok && v.num == -INT64_MAX);
+    v = number("1000");
+    cr_assert(v.num_ok && v.num == 1000);
+    cr_assert(!number("1.5").num_ok);
+    cr_assert(!number("1e3").num_ok);
+}
+
+/* A stored manifest of one segment whose name is name_len bytes long. */
+static void small_manifest(manifest_t *mf, size_t name_len)
+{
+    gw_xbuf_t b = {0}, errs = {0};
+    gw_xbuf_puts(&b, "[{\"name\": \"/c/");
+    for (size_t i = 0; i < name_len; i++)
+        gw_xbuf_put(&b, "x", 1);
+    gw_xbuf_puts(&b, "\", \"bytes\": 1, \"hash\": \"h\"}]");
+    cr_assert_eq(manifest_parse((og_str_t){b.buf, b.len}, 1, mf, &errs), 0);
+    gw_xbuf_free(&b);
+    gw_xbuf_free(&errs);
+}
+
+/* The per-request sub-manifest cache: a repeated sub-SLO is parsed once; pinned entries (the frames
+ * of a nested read) survive; the unpinned rest stays within its slot and byte bounds. */
+Test(slo_cache, hits_pins_and_bounds)
+{
+    mcache_t mc = {0};
+    uint8_t id[16] = {0};
+    manifest_t mf;
+    mc_ent_t *pinned[GW_SWIFT_SLO_MAX_DEPTH];
+    /* What a read of 1000 entries naming the same sub-SLO does: one load, then hits. */
+    small_manifest(&mf, 10);
+    mc_ent_t *e = mc_insert(&mc, id, &mf);
+    cr_assert_not_null(e);
+    mc_unpin(e);
+    for (int i = 0; i < 1000; i++) {
+        mc_ent_t *hit = mc_find(&mc, id);
+        cr_assert_eq(hit, e);
+        mc_unpin(hit);
+    }
+    /* Nested frames pin up to the depth limit; 40 more manifests come and go around them. */
+    for (int d = 0; d < GW_SWIFT_SLO_MAX_DEPTH; d++) {
+        id[0] = (uint8_t)(100 + d);
+        small_manifest(&mf, 10);
+        cr_assert_not_null(pinned[d] = mc_insert(&mc, id, &mf));
+    }
+    for (int i = 0; i < 40; i++) {
+        id[0] = (uint8_t)(200 + i);
+        small_manifest(&mf, 1u << 20); /* ~1 MiB each: the byte bound evicts */
+        cr_assert_not_null(e = mc_insert(&mc, id, &mf));
+        mc_unpin(e);
+        cr_assert_leq(mc.bytes, MCACHE_BYTES);
+    }
+    for (int d = 0; d < GW_SWIFT_SLO_MAX_DEPTH; d++) {
+        id[0] = (uint8_t)(100 + d);
+        cr_assert_eq(mc_find(&mc, id), pinned[d]);
+        mc_unpin(pinned[d]);
+        mc_unpin(pinned[d]);
+    }
+    id[0] = 0;
+    cr_assert_null(mc_find(&mc, id)); /* the unpinned first one was evicted by then */
+    mc_free(&mc);
+}
