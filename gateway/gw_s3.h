@@ -107,6 +107,17 @@ int gw_s3_large_copy(gw_s3_req_t *r, const gw_meta_t *m, uint64_t first, uint64_
 
 /* ---- handlers (one per S3 operation) ---- */
 /* gw_s3_object.c / gw_s3_bucket.c */
+/* Picks the headers an object stores from r's request (PUT, and CopyObject with
+ * x-amz-metadata-directive REPLACE): x-amz-meta-* (names lowercased into *names), Cache-Control,
+ * Content-Disposition, Content-Encoding, Content-Language, Expires; *ctype from Content-Type
+ * (binary/octet-stream without one). *out has room for `extra` more headers after its *n. With
+ * enc, Content-Encoding is kept without "aws-chunked" (the transfer framing, rebuilt into enc of
+ * enc_cap bytes when needed) and dropped when nothing else remains; with enc NULL it is kept as
+ * sent. *out and *names are malloc'd for the caller to free; values point into the request or
+ * enc. 0; -ENOMEM or OG_ETOOBIG (user metadata over S3's 2048 bytes) with *out and *names NULL
+ * and *n untouched. */
+int gw_s3_stored_headers(gw_s3_req_t *r, size_t extra, og_header_t **out, size_t *n, char **names, og_str_t *ctype,
+                         char *enc, size_t enc_cap);
 void gw_s3_put_object(gw_s3_req_t *r);
 void gw_s3_get_object(gw_s3_req_t *r); /* GET and HEAD */
 void gw_s3_delete_object(gw_s3_req_t *r);

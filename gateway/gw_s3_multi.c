@@ -28,7 +28,6 @@
 #define S3_XMLNS "http://s3.amazonaws.com/doc/2006-03-01/"
 #define DELETE_BODY_MAX (1u << 20)
 #define DELETE_THREADS 8   /* quorum writes in flight per DeleteObjects request */
-#define USER_META_MAX 2048 /* S3's limit on x-amz-meta-* names and values together */
 #define COPY_MAX_SIZE (5ull << 30) /* the largest copy source whose bytes S3 copies in one request */
 
 static void table_name(const char *bucket, char out[3 + 64]) { snprintf(out, 3 + 64, "o.%s", bucket); }
@@ -601,56 +600,6 @@ static int copy_preconditions_hold(gw_s3_req_t *r, const char *etag, size_t elen
     return 1;
 }
 
-/* The headers a REPLACE copy stores, taken from this request like a PUT does: x-amz-meta-*
- * (names lowercased into *names) and the standard ones; *ctype from Content-Type. The caller
- * frees *out and *names. 0, -ENOMEM or OG_ETOOBIG (user metadata over USER_META_MAX). */
-static int replace_headers(gw_s3_req_t *r, og_header_t **out, size_t *n, char **names, og_str_t *ctype)
-{
-    static const char *const standard[] = {"Cache-Control", "Content-Disposition", "Content-Encoding",
-                                           "Content-Language", "Expires"};
-    const gw_reqinfo_t *info = r->info;
-    size_t names_len = 0, k = 0, meta_bytes = 0;
-    og_header_t *hdrs;
-    char *nb, *np;
-
-    *ctype = OG_STR_LIT("binary/octet-stream");
-    for (size_t i = 0; i < info->num_headers; i++)
-        names_len += info->headers[i].name.len;
-    hdrs = malloc((info->num_headers + 1) * sizeof(*hdrs));
-    nb = np = malloc(names_len + 1);
-    if (hdrs == NULL || nb == NULL) {
-        free(hdrs);
-        free(nb);
-        return -ENOMEM;
-    }
-    for (size_t i = 0; i < info->num_headers; i++) {
-        og_str_t name = info->headers[i].name, value = info->headers[i].value;
-        if (name.len > 11 && strncasecmp(name.base, "x-amz-meta-", 11) == 0) {
-            for (size_t j = 0; j < name.len; j++)
-                np[j] = (char)(name.base[j] >= 'A' && name.base[j] <= 'Z' ? name.base[j] + 32 : name.base[j]);
-            hdrs[k++] = (og_header_t){{np, name.len}, value};
-            np += name.len;
-            meta_bytes += name.len - 11 + value.len;
-        } else if (og_str_ieq(name, "content-type")) {
-            if (value.len > 0)
-                *ctype = value;
-        } else {
-            for (size_t j = 0; j < sizeof(standard) / sizeof(standard[0]); j++)
-                if (og_str_ieq(name, standard[j])) {
-                    hdrs[k++] = (og_header_t){og_str(standard[j]), value};
-                    break;
-                }
-        }
-    }
-    if (meta_bytes > USER_META_MAX) {
-        free(hdrs);
-        free(nb);
-        return OG_ETOOBIG;
-    }
-    *out = hdrs, *n = k, *names = nb;
-    return 0;
-}
-
 /* Reads the source object's record into *m (decoded; *recbuf owns its bytes: the caller frees
  * both on success). 0, or -1 with the error answered and nothing left to free. */
 static int copy_read_source(gw_s3_req_t *r, const copy_source_t *src, gw_meta_t *m, char **recbuf)
@@ -779,7 +728,8 @@ void gw_s3_copy_object(gw_s3_req_t *r)
     if (gw_s3_quota_check(r, size) != 0)
         goto out_free_meta;
     if (replace) {
-        rc = replace_headers(r, &new_hdrs, &m.num_headers, &names, &m.content_type);
+        /* taken from this request like a PUT does; Content-Encoding kept as sent */
+        rc = gw_s3_stored_headers(r, 1, &new_hdrs, &m.num_headers, &names, &m.content_type, NULL, 0);
         if (rc == OG_ETOOBIG) {
             gw_s3_error(r, 400, "MetadataTooLarge", "Your metadata headers exceed the maximum allowed metadata size.",
                         NULL);

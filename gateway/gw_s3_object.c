@@ -36,24 +36,20 @@
 
 /* ---------------------------------------------------------------- PUT */
 
-/* The headers an object keeps and replays on GET, besides Content-Type and Content-Encoding. */
-static const char *const stored_standard[] = {"Cache-Control", "Content-Disposition", "Content-Language", "Expires"};
+/* The headers an object keeps and replays on GET, besides Content-Type and x-amz-meta-*. */
+static const char *const stored_standard[] = {"Cache-Control", "Content-Disposition", "Content-Encoding",
+                                              "Content-Language", "Expires"};
 
-/* Picks the headers to store from the request, with room for GW_CK_COUNT more (the checksums).
- * Content-Encoding is kept without "aws-chunked" (the transfer framing, not the object's
- * encoding), written into enc (enc_cap bytes) when it has to be rebuilt. *out (array) and
- * *names (lowercased x-amz-meta-* names) are malloc'd for the caller to free; values point into
- * the request or enc. 0, -ENOMEM, or OG_ETOOBIG when user metadata exceeds USER_META_MAX. */
-static int collect_headers(gw_s3_req_t *r, og_header_t **out, size_t *n, char **names, og_str_t *ctype, char *enc,
-                           size_t enc_cap)
+int gw_s3_stored_headers(gw_s3_req_t *r, size_t extra, og_header_t **out, size_t *n, char **names, og_str_t *ctype,
+                         char *enc, size_t enc_cap)
 {
     const gw_reqinfo_t *info = r->info;
     size_t names_len = 0, k = 0, meta_bytes = 0;
-    *out = NULL, *names = NULL, *n = 0;
+    *out = NULL, *names = NULL;
     *ctype = OG_STR_LIT("binary/octet-stream");
     for (size_t i = 0; i < info->num_headers; i++)
         names_len += info->headers[i].name.len;
-    og_header_t *hdrs = malloc((info->num_headers + GW_CK_COUNT) * sizeof(*hdrs));
+    og_header_t *hdrs = malloc((info->num_headers + extra) * sizeof(*hdrs));
     char *nb = malloc(names_len + 1), *np = nb;
     if (hdrs == NULL || nb == NULL) {
         free(hdrs);
@@ -75,7 +71,8 @@ static int collect_headers(gw_s3_req_t *r, og_header_t **out, size_t *n, char **
                 *ctype = value;
             continue;
         }
-        if (og_str_ieq(name, "content-encoding")) {
+        /* without enc, Content-Encoding is one of stored_standard: kept as sent */
+        if (enc != NULL && og_str_ieq(name, "content-encoding")) {
             og_str_t v = gw_body_stored_encoding(value, enc, enc_cap);
             if (v.len > 0)
                 hdrs[k++] = (og_header_t){OG_STR_LIT("Content-Encoding"), v};
@@ -136,7 +133,8 @@ void gw_s3_put_object(gw_s3_req_t *r)
         gw_s3_error(r, 400, "InvalidDigest", NULL, NULL);
         return;
     }
-    rc = collect_headers(r, &hdrs, &nhdrs, &names, &ctype, enc, sizeof(enc));
+    /* room for GW_CK_COUNT more: the checksums */
+    rc = gw_s3_stored_headers(r, GW_CK_COUNT, &hdrs, &nhdrs, &names, &ctype, enc, sizeof(enc));
     if (rc == OG_ETOOBIG) {
         gw_s3_error(r, 400, "MetadataTooLarge", "Your metadata headers exceed the maximum allowed metadata size.",
                     NULL);
@@ -177,7 +175,7 @@ void gw_s3_put_object(gw_s3_req_t *r)
     if (size_late && gw_s3_quota_check(r, d.size) != 0)
         goto out_free_data;
 
-    /* the checksums are stored with the object (collect_headers left room for them) and sent
+    /* the checksums are stored with the object (gw_s3_stored_headers left room for them) and sent
      * back with the ETag */
     nck = gw_body_sums_headers(&sums, reply + 1, ckv);
     memcpy(hdrs + nhdrs, reply + 1, nck * sizeof(*hdrs));

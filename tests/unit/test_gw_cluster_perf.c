@@ -26,130 +26,14 @@
 #include <xxhash.h>
 
 #define TC_NODES 3
+#define TC_TMPDIR "/tmp/og_clperf_XXXXXX"
+#include "cluster_fixture.h"
 
-typedef struct {
-    char bin[PATH_MAX + 8];
-    char dir[64];
-    char ring[128];
-    int port[TC_NODES];
-    pid_t pid[TC_NODES];
-    gw_cluster_t *cl, *other; /* two handles: this gateway and another one */
-} tc_t;
-
-static tc_t tc;
-
-static int tc_rm(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+/* The cluster and a second gateway's handle on it (tc.other), as every test here needs. */
+static void clperf_start(int base)
 {
-    (void)sb, (void)flag, (void)ftw;
-    return remove(path);
-}
-
-static int tc_run(char *const argv[])
-{
-    char exe[PATH_MAX + 64], log[160];
-    snprintf(exe, sizeof(exe), "%s/%s", tc.bin, argv[0]);
-    snprintf(log, sizeof(log), "%s/tools.log", tc.dir);
-    pid_t pid = fork();
-    if (pid == 0) {
-        if (!freopen(log, "a", stdout) || !freopen(log, "a", stderr))
-            _exit(127);
-        execv(exe, argv);
-        _exit(127);
-    }
-    int st;
-    if (pid < 0 || waitpid(pid, &st, 0) != pid)
-        return -1;
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-static void tc_node_start(int i)
-{
-    char exe[PATH_MAX + 64], listen[32], dir[96], log[96];
-    snprintf(exe, sizeof(exe), "%s/onggi-node", tc.bin);
-    snprintf(listen, sizeof(listen), "127.0.0.1:%d", tc.port[i]);
-    snprintf(dir, sizeof(dir), "%s/node%d", tc.dir, i + 1);
-    snprintf(log, sizeof(log), "%s/node%d.log", tc.dir, i + 1);
-    pid_t pid = fork();
-    cr_assert(pid >= 0);
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (!freopen(log, "a", stdout) || !freopen(log, "a", stderr))
-            _exit(127);
-        execl(exe, "onggi-node", "--ring", tc.ring, "--listen", listen, "--dir", dir, (char *)NULL);
-        _exit(127);
-    }
-    tc.pid[i] = pid;
-    node_client_t *c = node_client_new(500, 1);
-    cr_assert(c);
-    int up = 0;
-    for (int tries = 0; tries < 100 && !up; tries++) {
-        node_call_t call = {.addr = listen, .method = "GET", .path = "/health"};
-        up = node_call(c, &call) == 0 && call.status == 200;
-        free(call.resp_body);
-        if (!up)
-            usleep(50 * 1000);
-    }
-    node_client_free(c);
-    cr_assert(up, "onggi-node on %s did not come up (see %s)", listen, log);
-}
-
-static void tc_node_kill(int i)
-{
-    if (tc.pid[i] <= 0)
-        return;
-    kill(tc.pid[i], SIGKILL);
-    waitpid(tc.pid[i], NULL, 0);
-    tc.pid[i] = 0;
-}
-
-static void tc_start(int base)
-{
-    char self[PATH_MAX], exe[PATH_MAX + 64];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-    cr_assert(n > 0);
-    self[n] = '\0';
-    *strrchr(self, '/') = '\0';
-    *strrchr(self, '/') = '\0';
-    snprintf(tc.bin, sizeof(tc.bin), "%s/bin", self);
-    snprintf(exe, sizeof(exe), "%s/onggi-node", tc.bin);
-    if (access(exe, X_OK) != 0)
-        cr_skip_test("%s not built", exe);
-    snprintf(exe, sizeof(exe), "%s/onggi-ring", tc.bin);
-    if (access(exe, X_OK) != 0)
-        cr_skip_test("%s not built", exe);
-
-    snprintf(tc.dir, sizeof(tc.dir), "/tmp/og_clperf_XXXXXX");
-    cr_assert(mkdtemp(tc.dir));
-    snprintf(tc.ring, sizeof(tc.ring), "%s/ring.bin", tc.dir);
-    char *create[] = {"onggi-ring", "create", tc.ring, "8", "3", "0", NULL};
-    cr_assert_eq(tc_run(create), 0, "onggi-ring create failed");
-    for (int i = 0; i < TC_NODES; i++) {
-        char zone[16], addr[32], name[16];
-        tc.port[i] = base + 1 + i;
-        snprintf(zone, sizeof(zone), "%d", i + 1);
-        snprintf(addr, sizeof(addr), "127.0.0.1:%d", tc.port[i]);
-        snprintf(name, sizeof(name), "d%d", i + 1);
-        char *add[] = {"onggi-ring", "add",    tc.ring, "--zone",   zone, "--addr",
-                       addr,         "--name", name,    "--weight", "1",  NULL};
-        cr_assert_eq(tc_run(add), 0, "onggi-ring add failed");
-    }
-    char *rebalance[] = {"onggi-ring", "rebalance", tc.ring, NULL};
-    cr_assert_eq(tc_run(rebalance), 0, "onggi-ring rebalance failed");
-    for (int i = 0; i < TC_NODES; i++)
-        tc_node_start(i);
-    cr_assert_eq(gw_cluster_open(tc.ring, 2000, &tc.cl), 0);
+    tc_start(base);
     cr_assert_eq(gw_cluster_open(tc.ring, 2000, &tc.other), 0);
-}
-
-static void tc_stop(void)
-{
-    gw_cluster_close(tc.cl);
-    gw_cluster_close(tc.other);
-    tc.cl = tc.other = NULL;
-    for (int i = 0; i < TC_NODES; i++)
-        tc_node_kill(i);
-    if (tc.dir[0])
-        nftw(tc.dir, tc_rm, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 /* Writes a record whose summary is val through handle cl. */
@@ -183,7 +67,7 @@ Test(gw_cluster_perf, quorum_first_reads_find_the_newest)
 {
     char v[64];
 
-    tc_start(17210);
+    clperf_start(17210);
     cr_assert_eq(get_val(tc.cl, "t", "k", 0, v, sizeof(v)), OG_ENOTFOUND);
     cr_assert_eq(put_val(tc.cl, "t", "k", "v1", 0), 0);
     /* Reads rotate over the primaries: enough of them try every pair. */
@@ -236,7 +120,7 @@ Test(gw_cluster_perf, record_cache)
 {
     char v[64];
 
-    tc_start(17220);
+    clperf_start(17220);
     cr_assert_eq(get_val(tc.cl, "buckets", "b", 60000, v, sizeof(v)), OG_ENOTFOUND, "misses are not cached");
     cr_assert_eq(put_val(tc.other, "buckets", "b", "one", 0), 0);
     cr_assert_eq(get_val(tc.cl, "buckets", "b", 60000, v, sizeof(v)), 0, "created elsewhere: seen at once");
@@ -285,7 +169,7 @@ Test(gw_cluster_perf, chunk_reads_into_scratch)
     gw_chunk_read_t rd[N];
     unsigned int dl = 32;
 
-    tc_start(17230);
+    clperf_start(17230);
     for (int i = 0; i < N; i++) {
         for (int j = 0; j < LEN; j++)
             data[i][j] = (uint8_t)(i * 31 + j * 7 + (j >> 8));
