@@ -223,6 +223,16 @@ int gw_etag_list_match(og_str_t list, og_str_t etag)
     return 0;
 }
 
+gw_cond_t gw_cond_from_req(const gw_req_t *req)
+{
+    return (gw_cond_t){
+        .if_match = gw_req_header(req, "if-match"),
+        .if_none_match = gw_req_header(req, "if-none-match"),
+        .if_modified_since = gw_req_header(req, "if-modified-since"),
+        .if_unmodified_since = gw_req_header(req, "if-unmodified-since"),
+    };
+}
+
 int gw_cond_eval(const gw_cond_t *c, og_str_t etag, int64_t mtime_s)
 {
     int64_t t;

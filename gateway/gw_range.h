@@ -8,6 +8,7 @@
 
 #include <stdint.h>
 
+#include "gw_http.h"
 #include "og.h"
 
 /* Outcomes of gw_range_parse. */
@@ -42,6 +43,10 @@ typedef struct {
     og_str_t if_modified_since;
     og_str_t if_unmodified_since;
 } gw_cond_t;
+
+/* The conditional headers of req, as slices into its header block (valid while req lives). Cannot
+ * fail. */
+gw_cond_t gw_cond_from_req(const gw_req_t *req);
 
 /* Evaluates the conditionals of a GET/HEAD against an object (etag as stored, mtime in Unix
  * seconds, i.e. the resolution of Last-Modified) in RFC 7232 section 6 order, which also gives

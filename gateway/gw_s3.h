@@ -56,6 +56,9 @@ int gw_xbuf_escape(gw_xbuf_t *b, const char *s, size_t n);
 /* <name>escaped value</name> */
 int gw_xbuf_elem(gw_xbuf_t *b, const char *name, const char *s, size_t n);
 void gw_xbuf_free(gw_xbuf_t *b);
+/* Decodes query parameter `name` of the raw query string (form encoding: '+' is a space) into
+ * b, NUL-terminated. 1 when present, 0 when absent, OG_EINVAL on a bad escape, -ENOMEM. */
+int gw_query_decode(og_str_t query, const char *name, gw_xbuf_t *b);
 
 /* The gw_http handler; ctx is a gw_ctx_t. */
 void gw_s3_handle(gw_req_t *http, void *ctx);
@@ -72,6 +75,11 @@ void gw_s3_error_rc(gw_s3_req_t *r, int rc);
 void gw_s3_send_xml(gw_s3_req_t *r, int status, const og_header_t *extra, size_t n, const char *xml, size_t len);
 /* Sends a body-less (or small body) response with x-amz-request-id added. */
 void gw_s3_send(gw_s3_req_t *r, int status, const og_header_t *extra, size_t n, const void *body, size_t len);
+/* Reads the whole (small, non-streaming) request body into *out (malloc'd with one spare byte,
+ * the caller frees; never NULL on success, *len may be 0). A Content-Length above max fails
+ * before reading. 0, OG_ETOOBIG (more than max bytes), -ENOMEM, or a gw_req_read error
+ * (GW_EBODY, GW_EABORTED). */
+int gw_s3_read_body(gw_s3_req_t *r, size_t max, char **out, size_t *len);
 
 /* ISO 8601 "2006-02-03T16:45:09.000Z" (25 bytes incl. NUL) and RFC 1123
  * "Fri, 03 Feb 2006 16:45:09 GMT" (30 bytes incl. NUL) from nanoseconds since the epoch. */

@@ -201,45 +201,6 @@ static int bucket_name_valid(const char *name)
     return !(all_digits_or_dots && dots == 3);
 }
 
-/* Reads the whole (small) request body into a malloc'd buffer. 0 with *out and *len (the caller
- * frees *out; NULL when empty), OG_ETOOBIG past `max`, -ENOMEM, or a gw_req_read error. */
-static int read_small_body(gw_s3_req_t *r, size_t max, char **out, size_t *len)
-{
-    size_t cap = 0, n = 0;
-    char *buf = NULL;
-    int rc = 0;
-    for (;;) {
-        if (n == cap) {
-            if (cap >= max) {
-                rc = OG_ETOOBIG;
-                goto out_free_buf;
-            }
-            cap = cap ? cap * 2 : 4096;
-            char *nb = realloc(buf, cap + 1);
-            if (nb == NULL) {
-                rc = -ENOMEM;
-                goto out_free_buf;
-            }
-            buf = nb;
-        }
-        ssize_t got = gw_req_read(r->http, buf + n, cap - n);
-        if (got < 0) {
-            rc = (int)got;
-            goto out_free_buf;
-        }
-        if (got == 0)
-            break;
-        n += (size_t)got;
-    }
-    *out = buf;
-    *len = n;
-    return 0;
-
-out_free_buf:
-    free(buf);
-    return rc;
-}
-
 /* Extracts LocationConstraint from a CreateBucketConfiguration document. The parser runs
  * without network access, without entity substitution and without DTD loading, and a document
  * carrying a DTD at all is refused, so no entity (external or recursive) is ever expanded.
@@ -290,7 +251,7 @@ void gw_s3_create_bucket(gw_s3_req_t *r)
         gw_s3_error(r, 400, "InvalidBucketName", NULL, NULL);
         return;
     }
-    rc = read_small_body(r, CREATE_BODY_MAX, &body, &body_len);
+    rc = gw_s3_read_body(r, CREATE_BODY_MAX, &body, &body_len);
     if (rc == GW_EABORTED) {
         r->responded = 1; /* the client is gone: there is nobody to answer */
         return;

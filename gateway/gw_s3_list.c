@@ -87,23 +87,6 @@ static void list_query_free(list_query_t *q)
 
 static og_str_t xstr(const gw_xbuf_t *b) { return (og_str_t){b->buf, b->len}; }
 
-/* Decodes query parameter `name` (form encoding: '+' is a space) into b. 1 when present, 0 when
- * absent, OG_EINVAL on a bad escape, -ENOMEM. */
-static int query_param(const gw_s3_req_t *r, const char *name, gw_xbuf_t *b)
-{
-    og_str_t raw;
-    if (!og_query_get(r->info->query, name, &raw))
-        return 0;
-    if (gw_xbuf_put(b, raw.base, raw.len) != 0)
-        return -ENOMEM;
-    long n = og_urldecode(b->buf, b->len, b->buf, b->len, 1);
-    if (n < 0)
-        return OG_EINVAL;
-    b->len = (size_t)n;
-    b->buf[n] = '\0';
-    return 1;
-}
-
 /* Reads every listing parameter. 0, or -1 with the error answered. */
 static int list_query_read(gw_s3_req_t *r, list_query_t *q)
 {
@@ -122,7 +105,7 @@ static int list_query_read(gw_s3_req_t *r, list_query_t *q)
         {"fetch-owner", &q->fetch_owner, &q->has_fetch_owner},
     };
     for (size_t i = 0; i < sizeof(params) / sizeof(params[0]); i++) {
-        int rc = query_param(r, params[i].name, params[i].buf);
+        int rc = gw_query_decode(r->info->query, params[i].name, params[i].buf);
         if (rc < 0) {
             if (rc == OG_EINVAL)
                 gw_s3_error(r, 400, "InvalidArgument", "A query parameter is not correctly percent-encoded.", NULL);

@@ -104,56 +104,6 @@ static int check_body(gw_s3_req_t *r, const char *body, size_t len)
     return 0;
 }
 
-/* Reads the whole body (at most max bytes) into *out (malloc'd, the caller frees). 0,
- * OG_ETOOBIG, -ENOMEM, or a gw_req_read error (GW_EBODY, GW_EABORTED). */
-static int read_body(gw_s3_req_t *r, size_t max, char **out, size_t *len)
-{
-    int64_t clen = r->info->content_length;
-    size_t cap = clen > 0 && (uint64_t)clen <= max ? (size_t)clen : 16384, n = 0;
-    char *buf = NULL;
-    int rc = 0;
-
-    if (clen > 0 && (uint64_t)clen > max)
-        return OG_ETOOBIG;
-    if ((buf = malloc(cap + 1)) == NULL)
-        return -ENOMEM;
-    for (;;) {
-        if (n == cap) {
-            /* One byte past max proves the body too big without reading it all. */
-            if (cap > max) {
-                rc = OG_ETOOBIG;
-                goto out_free_buf;
-            }
-            cap = cap * 2 > max ? max + 1 : cap * 2;
-            char *nb = realloc(buf, cap + 1);
-            if (nb == NULL) {
-                rc = -ENOMEM;
-                goto out_free_buf;
-            }
-            buf = nb;
-        }
-        ssize_t got = gw_req_read(r->http, buf + n, cap - n);
-        if (got < 0) {
-            rc = (int)got;
-            goto out_free_buf;
-        }
-        if (got == 0)
-            break;
-        n += (size_t)got;
-    }
-    if (n > max) {
-        rc = OG_ETOOBIG;
-        goto out_free_buf;
-    }
-    *out = buf;
-    *len = n;
-    return 0;
-
-out_free_buf:
-    free(buf);
-    return rc;
-}
-
 /* ---------------------------------------------------------------- DeleteObjects */
 
 typedef struct {
@@ -263,7 +213,7 @@ void gw_s3_delete_objects(gw_s3_req_t *r)
                     NULL);
         return;
     }
-    if ((rc = read_body(r, DELETE_BODY_MAX, &body, &len)) != 0) {
+    if ((rc = gw_s3_read_body(r, DELETE_BODY_MAX, &body, &len)) != 0) {
         if (rc == GW_EABORTED)
             return; /* the client is gone: nobody to answer */
         if (rc == OG_ETOOBIG)

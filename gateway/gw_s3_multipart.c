@@ -144,6 +144,19 @@ static int bucket_created(gw_s3_req_t *r, uint64_t *created_ns)
     return gw_bucket_lookup(r->gw, r->bucket, owner, sizeof(owner), created_ns);
 }
 
+/* As bucket_created, but a failure has already been answered: 404 NoSuchBucket when the bucket
+ * is gone, an unreadable record as corruption, anything else by its code. Returns bucket_created's
+ * code; on nonzero the caller only returns. */
+static int bucket_created_or_fail(gw_s3_req_t *r, uint64_t *created_ns)
+{
+    int rc = bucket_created(r, created_ns);
+    if (rc == OG_ENOTFOUND)
+        gw_s3_error(r, 404, "NoSuchBucket", NULL, NULL);
+    else if (rc != 0)
+        gw_s3_error_rc(r, rc == OG_EPROTO ? OG_ECORRUPT : rc);
+    return rc;
+}
+
 /* Does upload record up belong to the bucket created at created_ns (not to an earlier bucket of
  * the same name)? A record written before uploads kept the stamp answers by its own time. */
 static int upload_in_bucket(const gw_meta_t *up, uint64_t created_ns)
@@ -299,13 +312,8 @@ void gw_s3_create_multipart(gw_s3_req_t *r)
                     NULL);
         return;
     }
-    if ((rc = bucket_created(r, &created)) != 0) {
-        if (rc == OG_ENOTFOUND)
-            gw_s3_error(r, 404, "NoSuchBucket", NULL, NULL);
-        else
-            gw_s3_error_rc(r, rc == OG_EPROTO ? OG_ECORRUPT : rc);
+    if ((rc = bucket_created_or_fail(r, &created)) != 0)
         return;
-    }
     stamp_len = (size_t)snprintf(stamp, sizeof(stamp), "%" PRIu64, created);
     rc = create_headers(r, (og_str_t){stamp, stamp_len}, &hdrs, &m.num_headers, &names, &m.content_type, enc,
                         sizeof(enc));
@@ -359,6 +367,16 @@ out_free:
 }
 
 /* ---------------------------------------------------------------- upload part */
+
+/* Answers r with the XML document in b (200, no extra headers), or with -ENOMEM when b or a
+ * buffer it was built from (other_oom) ran out of memory. Frees nothing. */
+static void send_xml_result(gw_s3_req_t *r, const gw_xbuf_t *b, int other_oom)
+{
+    if (b->oom || other_oom)
+        gw_s3_error_rc(r, -ENOMEM);
+    else
+        gw_s3_send_xml(r, 200, NULL, 0, b->buf, b->len);
+}
 
 static int parse_part_number(gw_s3_req_t *r, uint32_t *out)
 {
@@ -427,10 +445,7 @@ static void part_commit(gw_s3_req_t *r, mp_upload_t *u, uint32_t part, gw_obj_da
         gw_xbuf_elem(&b, name, val, vlen);
     }
     gw_xbuf_puts(&b, "</CopyPartResult>");
-    if (b.oom)
-        gw_s3_error_rc(r, -ENOMEM);
-    else
-        gw_s3_send_xml(r, 200, NULL, 0, b.buf, b.len);
+    send_xml_result(r, &b, 0);
     gw_xbuf_free(&b);
 }
 
@@ -880,10 +895,7 @@ void gw_s3_list_parts(gw_s3_req_t *r)
     if (parts.len)
         gw_xbuf_put(&b, parts.buf, parts.len);
     gw_xbuf_puts(&b, "</ListPartsResult>");
-    if (b.oom || parts.oom)
-        gw_s3_error_rc(r, -ENOMEM);
-    else
-        gw_s3_send_xml(r, 200, NULL, 0, b.buf, b.len);
+    send_xml_result(r, &b, parts.oom);
 out_free:
     gw_xbuf_free(&b);
     gw_xbuf_free(&parts);
@@ -1455,10 +1467,7 @@ void gw_s3_complete_multipart(gw_s3_req_t *r)
         gw_xbuf_printf(&b, "<ChecksumType>%s</ChecksumType>", full ? "FULL_OBJECT" : "COMPOSITE");
     }
     gw_xbuf_puts(&b, "</CompleteMultipartUploadResult>");
-    if (b.oom)
-        gw_s3_error_rc(r, -ENOMEM);
-    else
-        gw_s3_send_xml(r, 200, NULL, 0, b.buf, b.len);
+    send_xml_result(r, &b, 0);
 out_free:
     gw_xbuf_free(&b);
     EVP_MD_CTX_free(md);
@@ -1573,13 +1582,8 @@ void gw_s3_list_multipart_uploads(gw_s3_req_t *r)
         gw_s3_error(r, 400, "InvalidArgument", "Invalid listing parameter.", NULL);
         return;
     }
-    if ((rc = bucket_created(r, &created)) != 0) {
-        if (rc == OG_ENOTFOUND)
-            gw_s3_error(r, 404, "NoSuchBucket", NULL, NULL);
-        else
-            gw_s3_error_rc(r, rc == OG_EPROTO ? OG_ECORRUPT : rc);
+    if ((rc = bucket_created_or_fail(r, &created)) != 0)
         return;
-    }
     snprintf(table, sizeof(table), "u.%s", r->bucket);
     if (kml > 0 && (size_t)kml == mp_common_prefix(keym, (size_t)kml, (size_t)pl, delim, (size_t)dl) &&
         memcmp(keym, prefix, (size_t)pl) == 0) {
@@ -1699,10 +1703,7 @@ void gw_s3_list_multipart_uploads(gw_s3_req_t *r)
     if (items.len)
         gw_xbuf_put(&b, items.buf, items.len);
     gw_xbuf_puts(&b, "</ListMultipartUploadsResult>");
-    if (b.oom || items.oom)
-        gw_s3_error_rc(r, -ENOMEM);
-    else
-        gw_s3_send_xml(r, 200, NULL, 0, b.buf, b.len);
+    send_xml_result(r, &b, items.oom);
 out_free:
     gw_xbuf_free(&b);
     gw_xbuf_free(&items);

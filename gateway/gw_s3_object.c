@@ -449,12 +449,7 @@ void gw_s3_get_object(gw_s3_req_t *r)
     og_str_t etag_s = {etag, lg.kind == LARGE_SLO ? gw_swift_slo_s3_etag(&m, etag) : gw_meta_etag(&view, etag)};
     gw_fmt_http_date(m.mtime_ns, lastmod);
 
-    gw_cond_t cond = {
-        .if_match = gw_req_header(r->http, "if-match"),
-        .if_none_match = gw_req_header(r->http, "if-none-match"),
-        .if_modified_since = gw_req_header(r->http, "if-modified-since"),
-        .if_unmodified_since = gw_req_header(r->http, "if-unmodified-since"),
-    };
+    gw_cond_t cond = gw_cond_from_req(r->http);
     int cond_status = gw_cond_eval(&cond, etag_s, (int64_t)(m.mtime_ns / 1000000000u));
     if (cond_status == 412) {
         gw_s3_error(r, 412, "PreconditionFailed", NULL, NULL);

@@ -98,6 +98,21 @@ void gw_xbuf_free(gw_xbuf_t *b)
     memset(b, 0, sizeof(*b));
 }
 
+int gw_query_decode(og_str_t query, const char *name, gw_xbuf_t *b)
+{
+    og_str_t raw;
+    if (!og_query_get(query, name, &raw))
+        return 0;
+    if (gw_xbuf_put(b, raw.base, raw.len) != 0)
+        return -ENOMEM;
+    long n = og_urldecode(b->buf, b->len, b->buf, b->len, 1);
+    if (n < 0)
+        return OG_EINVAL;
+    b->len = (size_t)n;
+    b->buf[n] = '\0';
+    return 1;
+}
+
 void gw_fmt_iso8601(uint64_t ns, char out[32])
 {
     time_t t = (time_t)(ns / 1000000000u);
@@ -133,6 +148,54 @@ void gw_s3_send(gw_s3_req_t *r, int status, const og_header_t *extra, size_t n, 
     r->responded = 1;
     r->status = status;
     gw_resp_send(r->http, status, hdrs, k, body, len);
+}
+
+int gw_s3_read_body(gw_s3_req_t *r, size_t max, char **out, size_t *len)
+{
+    int64_t clen = r->info->content_length;
+    size_t cap = clen > 0 && (uint64_t)clen <= max ? (size_t)clen : 16384, n = 0;
+    char *buf = NULL;
+    int rc = 0;
+
+    if (clen > 0 && (uint64_t)clen > max)
+        return OG_ETOOBIG;
+    if ((buf = malloc(cap + 1)) == NULL)
+        return -ENOMEM;
+    for (;;) {
+        if (n == cap) {
+            /* One byte past max proves the body too big without reading it all. */
+            if (cap > max) {
+                rc = OG_ETOOBIG;
+                goto out_free_buf;
+            }
+            cap = cap * 2 > max ? max + 1 : cap * 2;
+            char *nb = realloc(buf, cap + 1);
+            if (nb == NULL) {
+                rc = -ENOMEM;
+                goto out_free_buf;
+            }
+            buf = nb;
+        }
+        ssize_t got = gw_req_read(r->http, buf + n, cap - n);
+        if (got < 0) {
+            rc = (int)got;
+            goto out_free_buf;
+        }
+        if (got == 0)
+            break;
+        n += (size_t)got;
+    }
+    if (n > max) {
+        rc = OG_ETOOBIG;
+        goto out_free_buf;
+    }
+    *out = buf;
+    *len = n;
+    return 0;
+
+out_free_buf:
+    free(buf);
+    return rc;
 }
 
 void gw_s3_send_xml(gw_s3_req_t *r, int status, const og_header_t *extra, size_t n, const char *xml, size_t len)

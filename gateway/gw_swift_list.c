@@ -39,22 +39,6 @@ static void lq_free(lq_t *q)
 
 static og_str_t xs(const gw_xbuf_t *b) { return (og_str_t){b->buf, b->len}; }
 
-/* 1 present, 0 absent, OG_EINVAL bad escape, -ENOMEM. */
-static int param(gw_swift_req_t *r, const char *name, gw_xbuf_t *b)
-{
-    og_str_t raw;
-    if (!og_query_get(r->info->query, name, &raw))
-        return 0;
-    if (gw_xbuf_put(b, raw.base, raw.len) != 0)
-        return -ENOMEM;
-    long n = og_urldecode(b->buf, b->len, b->buf, b->len, 1);
-    if (n < 0)
-        return OG_EINVAL;
-    b->len = (size_t)n;
-    b->buf[n] = '\0';
-    return 1;
-}
-
 static int pick_format(gw_swift_req_t *r, og_str_t fmt, int has_fmt)
 {
     if (has_fmt) {
@@ -86,7 +70,7 @@ static int lq_read(gw_swift_req_t *r, lq_t *q)
               {"format", &fmt, &has_fmt},             {"limit", &limit, &has_limit},
               {"reverse", &rev, &has_rev}};
     for (size_t i = 0; i < sizeof(ps) / sizeof(ps[0]) && rc == 0; i++) {
-        int got = param(r, ps[i].name, ps[i].b);
+        int got = gw_query_decode(r->info->query, ps[i].name, ps[i].b);
         if (got < 0)
             rc = got;
         else if (ps[i].present)

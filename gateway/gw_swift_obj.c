@@ -765,12 +765,7 @@ static void object_get(gw_swift_req_t *r)
     }
     char qetag[48];
     og_str_t qet = {qetag, gw_meta_etag(&view, qetag)};
-    gw_cond_t cond = {
-        .if_match = gw_req_header(r->http, "if-match"),
-        .if_none_match = gw_req_header(r->http, "if-none-match"),
-        .if_modified_since = gw_req_header(r->http, "if-modified-since"),
-        .if_unmodified_since = gw_req_header(r->http, "if-unmodified-since"),
-    };
+    gw_cond_t cond = gw_cond_from_req(r->http);
     int cs = gw_cond_eval(&cond, qet, (int64_t)(m.mtime_ns / 1000000000u));
     if (cs == 304 || cs == 412) {
         /* Swift: 304 keeps the object's headers; 412 carries them (but Accept-Ranges, index 4)

@@ -261,6 +261,24 @@ static int call_retry(cstate_t *st)
     return 1;
 }
 
+/* The call's socket failed (send error, or closed before a full response head): retries once on
+ * a fresh socket where call_retry allows, else finishes the call with OG_ECLOSED (or the
+ * connect error). Returns 1 when call_step should go on with the new socket at once, 0 when it
+ * must return (the call finished, or the connect is still in progress). */
+static int call_resend(node_client_t *c, cstate_t *st)
+{
+    int rc;
+    if (!call_retry(st)) {
+        call_finish(c, st, OG_ECLOSED);
+        return 0;
+    }
+    if ((rc = call_connect(st)) != 0) {
+        call_finish(c, st, rc);
+        return 0;
+    }
+    return st->phase != PH_CONNECT; /* SO_ERROR means nothing until poll() says it connected */
+}
+
 /* Formats the request head. 0 or -ENOMEM. */
 static int call_format(cstate_t *st)
 {
@@ -389,16 +407,8 @@ static void call_step(node_client_t *c, cstate_t *st)
             if (w < 0) {
                 if (errno == EAGAIN || errno == EINTR)
                     return;
-                if (call_retry(st)) {
-                    if ((rc = call_connect(st)) != 0) {
-                        call_finish(c, st, rc);
-                        return;
-                    }
-                    if (st->phase == PH_CONNECT)
-                        return; /* SO_ERROR means nothing until poll() says it connected */
+                if (call_resend(c, st))
                     continue;
-                }
-                call_finish(c, st, OG_ECLOSED);
                 return;
             }
             st->sent += (size_t)w;
@@ -409,16 +419,8 @@ static void call_step(node_client_t *c, cstate_t *st)
             if (r < 0 && (errno == EAGAIN || errno == EINTR))
                 return;
             if (r <= 0) {
-                if (call_retry(st)) {
-                    if ((rc = call_connect(st)) != 0) {
-                        call_finish(c, st, rc);
-                        return;
-                    }
-                    if (st->phase == PH_CONNECT)
-                        return; /* SO_ERROR means nothing until poll() says it connected */
+                if (call_resend(c, st))
                     continue;
-                }
-                call_finish(c, st, OG_ECLOSED);
                 return;
             }
             st->rlen += (size_t)r;
