@@ -87,7 +87,7 @@ void og_hex(const void *bytes, size_t len, char *out)
     out[2 * len] = '\0';
 }
 
-static int hexval(int c)
+int og_hexval(int c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -104,7 +104,7 @@ int og_unhex(const char *hex, size_t hexlen, void *out, size_t len)
     if (hexlen != 2 * len)
         return OG_EINVAL;
     for (size_t i = 0; i < len; i++) {
-        int hi = hexval((unsigned char)hex[2 * i]), lo = hexval((unsigned char)hex[2 * i + 1]);
+        int hi = og_hexval((unsigned char)hex[2 * i]), lo = og_hexval((unsigned char)hex[2 * i + 1]);
         if (hi < 0 || lo < 0)
             return OG_EINVAL;
         o[i] = (unsigned char)(hi << 4 | lo);
@@ -120,7 +120,7 @@ long og_urldecode(const char *src, size_t len, char *dst, size_t cap, int plus_i
         if (c == '%') {
             if (i + 2 >= len)
                 return OG_EINVAL;
-            int hi = hexval((unsigned char)src[i + 1]), lo = hexval((unsigned char)src[i + 2]);
+            int hi = og_hexval((unsigned char)src[i + 1]), lo = og_hexval((unsigned char)src[i + 2]);
             if (hi < 0 || lo < 0)
                 return OG_EINVAL;
             c = hi << 4 | lo;

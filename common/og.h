@@ -63,6 +63,28 @@ uint64_t og_time_ns(void);
 /* Monotonic clock, milliseconds. */
 uint64_t og_mono_ms(void);
 
+/* Big-endian integers in byte buffers (wire and disk formats). */
+static inline void og_be32_put(unsigned char *p, uint32_t v)
+{
+    p[0] = (unsigned char)(v >> 24), p[1] = (unsigned char)(v >> 16), p[2] = (unsigned char)(v >> 8),
+    p[3] = (unsigned char)v;
+}
+static inline void og_be64_put(unsigned char *p, uint64_t v)
+{
+    og_be32_put(p, (uint32_t)(v >> 32));
+    og_be32_put(p + 4, (uint32_t)v);
+}
+static inline uint32_t og_be32_get(const unsigned char *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+static inline uint64_t og_be64_get(const unsigned char *p)
+{
+    return (uint64_t)og_be32_get(p) << 32 | og_be32_get(p + 4);
+}
+
+/* The value of one hex digit, or -1. */
+int og_hexval(int c);
 /* Lowercase hex of `len` bytes into `out` (2*len+1 bytes, NUL-terminated). */
 void og_hex(const void *bytes, size_t len, char *out);
 /* Parses exactly 2*len hex digits into `out`. 0 or OG_EINVAL. */

@@ -41,8 +41,6 @@
 #define CL_CHUNK_MAX (16u << 20)
 #define CL_LIST_DEFAULT 1000
 #define CL_LIST_MAX 10000
-/* Reads shorter than this go through a stack buffer that also fits a node's error text. */
-#define CL_SMALL_READ 256
 /* "/rec/<table>/<key percent-encoded>": the longest path suffix of a record operation. */
 #define CL_REC_SUFFIX_MAX (sizeof("/rec//") + CL_TABLE_MAX + 3 * CL_KEY_MAX + 1)
 /* "/list/<table>?prefix=<enc>&after=<enc>&limit=<n>" */
@@ -502,11 +500,9 @@ int gw_cluster_chunk_get(gw_cluster_t *cl, const uint8_t id[32], uint64_t xxh3, 
         if (!(devs[n] = ring_handoff(cl->ring, part, i)))
             break;
 
-    /* The node client puts error bodies ("no such chunk") in resp_buf too, and fails a call whose
-     * body does not fit: a tiny read goes through a scratch buffer big enough for those. */
-    char small[CL_SMALL_READ];
-    char *dst = len < sizeof(small) ? small : buf;
-    size_t cap = len < sizeof(small) ? sizeof(small) : len;
+    /* resp_buf only ever receives a 2xx body (the node client drops error bodies itself). */
+    char *dst = buf;
+    size_t cap = len;
     for (size_t i = 0; i < n; i++) {
         snprintf(path, sizeof(path), "/%s/chunk/%s", devs[i]->name, hex);
         node_call_t c = {.addr = devs[i]->addr,
@@ -528,11 +524,8 @@ int gw_cluster_chunk_get(gw_cluster_t *cl, const uint8_t id[32], uint64_t xxh3, 
              * node verified and reports. */
             int good = c.resp_len == len &&
                        (full ? XXH3_64bits(dst, len) == xxh3 : (!c.xxh3[0] || strtoull(c.xxh3, NULL, 16) == xxh3));
-            if (good) {
-                if (dst != buf)
-                    memcpy(buf, dst, len);
+            if (good)
                 return 0;
-            }
             corrupt = 1;
         }
     }
@@ -1070,11 +1063,6 @@ typedef struct {
     int truncated;
 } cl_list_src_t;
 
-static uint32_t cl_get_u32(const unsigned char *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 /* Parses a list answer (u32 keylen, key, record with empty detail)*. Entries are malloc'd into
  * src->e (the caller frees) and point into body. 0, OG_EPROTO or -ENOMEM. */
 static int cl_list_parse(const char *body, size_t len, cl_list_src_t *src)
@@ -1086,7 +1074,7 @@ static int cl_list_parse(const char *body, size_t len, cl_list_src_t *src)
     while (p < end) {
         if (end - p < 4)
             return OG_EPROTO;
-        size_t klen = cl_get_u32(p);
+        size_t klen = og_be32_get(p);
         p += 4;
         if ((size_t)(end - p) < klen)
             return OG_EPROTO;

@@ -185,12 +185,12 @@ static int authenticate(gw_s3_req_t *r, og_str_t host_bucket)
 }
 
 /* The bucket must exist and belong to the caller. 0, or -1 with the error answered. */
-static int check_bucket_owner(gw_s3_req_t *r)
+int gw_s3_check_bucket_owner(gw_s3_req_t *r, const char *bucket, const char *notfound_msg)
 {
     char owner[sizeof(r->user.account)];
-    int rc = gw_bucket_lookup(r->gw, r->bucket, owner, sizeof(owner), NULL);
+    int rc = gw_bucket_lookup(r->gw, bucket, owner, sizeof(owner), NULL);
     if (rc == OG_ENOTFOUND) {
-        gw_s3_error(r, 404, "NoSuchBucket", NULL, NULL);
+        gw_s3_error(r, 404, "NoSuchBucket", notfound_msg, NULL);
         return -1;
     }
     if (rc != 0) {
@@ -291,7 +291,7 @@ static void route(gw_s3_req_t *r)
         gw_s3_create_bucket(r);
         return;
     }
-    if (check_bucket_owner(r) != 0)
+    if (gw_s3_check_bucket_owner(r, r->bucket, NULL) != 0)
         return;
 
     if (has_param(r, "acl")) {

@@ -113,6 +113,10 @@ int gw_s3_touch_chunks(gw_cluster_t *cl, const gw_meta_t *m);
 int gw_s3_large_stat(gw_s3_req_t *r, const gw_meta_t *m, uint64_t *size, char *etag, size_t *elen);
 int gw_s3_large_copy(gw_s3_req_t *r, const gw_meta_t *m, uint64_t first, uint64_t len, gw_obj_data_t *out);
 
+/* (gw_s3.c) Checks that bucket exists and belongs to the caller: 0, or -1 with the error answered
+ * (404 NoSuchBucket with notfound_msg, or the standard message when NULL; 403 AccessDenied). */
+int gw_s3_check_bucket_owner(gw_s3_req_t *r, const char *bucket, const char *notfound_msg);
+
 /* ---- handlers (one per S3 operation) ---- */
 /* gw_s3_object.c / gw_s3_bucket.c */
 /* Picks the headers an object stores from r's request (PUT, and CopyObject with

@@ -554,26 +554,14 @@ static int copy_preconditions_hold(gw_s3_req_t *r, const char *etag, size_t elen
  * both on success). 0, or -1 with the error answered and nothing left to free. */
 static int copy_read_source(gw_s3_req_t *r, const copy_source_t *src, gw_meta_t *m, char **recbuf)
 {
-    char table[3 + 64], owner[sizeof(r->user.account)];
+    char table[3 + 64];
     og_rec_t rec;
     int rc;
 
     /* The request's own bucket was checked by the router; another one is checked here. */
-    if (strcmp(src->bucket, r->bucket) != 0) {
-        rc = gw_bucket_lookup(r->gw, src->bucket, owner, sizeof(owner), NULL);
-        if (rc == OG_ENOTFOUND) {
-            gw_s3_error(r, 404, "NoSuchBucket", "The specified source bucket does not exist.", NULL);
-            return -1;
-        }
-        if (rc != 0) {
-            gw_s3_error_rc(r, rc == OG_EPROTO ? OG_ECORRUPT : rc);
-            return -1;
-        }
-        if (strcmp(owner, r->user.account) != 0) {
-            gw_s3_error(r, 403, "AccessDenied", NULL, NULL);
-            return -1;
-        }
-    }
+    if (strcmp(src->bucket, r->bucket) != 0 &&
+        gw_s3_check_bucket_owner(r, src->bucket, "The specified source bucket does not exist.") != 0)
+        return -1;
     table_name(src->bucket, table);
     rc = gw_cluster_rec_get(r->gw->cluster, table, (og_str_t){src->key, src->key_len}, &rec, recbuf);
     if (rc == 0 && (rec.flags & OG_REC_TOMBSTONE))

@@ -55,24 +55,13 @@ static void js_ws(js_t *j)
         j->p++;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static int js_u4(js_t *j, unsigned *out)
 {
     unsigned v = 0;
     if (j->end - j->p < 4)
         return -1;
     for (int i = 0; i < 4; i++) {
-        int h = hexval(j->p[i]);
+        int h = og_hexval((unsigned char)j->p[i]);
         if (h < 0)
             return -1;
         v = v << 4 | (unsigned)h;

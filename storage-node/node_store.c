@@ -149,22 +149,6 @@ static int node_corrupt_bkpt(node_store_t *s, int line)
     return OG_ECORRUPT;
 }
 
-static void be32_put(unsigned char *p, uint32_t v)
-{
-    p[0] = (unsigned char)(v >> 24), p[1] = (unsigned char)(v >> 16), p[2] = (unsigned char)(v >> 8),
-    p[3] = (unsigned char)v;
-}
-static void be64_put(unsigned char *p, uint64_t v)
-{
-    be32_put(p, (uint32_t)(v >> 32));
-    be32_put(p + 4, (uint32_t)v);
-}
-static uint32_t be32_get(const unsigned char *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-static uint64_t be64_get(const unsigned char *p) { return (uint64_t)be32_get(p) << 32 | be32_get(p + 4); }
-
 static size_t stripe_idx(const void *key, size_t len) { return XXH3_64bits(key, len) & (NSTRIPES - 1); }
 
 static pthread_mutex_t *stripe_for(node_store_t *s, const void *key, size_t len)
@@ -455,21 +439,21 @@ static int idx_decode(node_store_t *s, const char *v, size_t vlen, idx_ent_t *e)
     const unsigned char *p = (const unsigned char *)v;
     if (vlen != IDX_VAL_LEN && vlen != IDX_VAL_LEN_V1)
         return NODE_CORRUPT_BKPT(s);
-    e->vol = be32_get(p);
-    e->off = be64_get(p + 4);
-    e->len = be32_get(p + 12);
-    e->xxh3 = be64_get(p + 16);
-    e->ref_ns = vlen == IDX_VAL_LEN ? be64_get(p + 24) : 0;
+    e->vol = og_be32_get(p);
+    e->off = og_be64_get(p + 4);
+    e->len = og_be32_get(p + 12);
+    e->xxh3 = og_be64_get(p + 16);
+    e->ref_ns = vlen == IDX_VAL_LEN ? og_be64_get(p + 24) : 0;
     return 0;
 }
 
 static void idx_encode(const idx_ent_t *e, unsigned char val[IDX_VAL_LEN])
 {
-    be32_put(val, e->vol);
-    be64_put(val + 4, e->off);
-    be32_put(val + 12, e->len);
-    be64_put(val + 16, e->xxh3);
-    be64_put(val + 24, e->ref_ns);
+    og_be32_put(val, e->vol);
+    og_be64_put(val + 4, e->off);
+    og_be32_put(val + 12, e->len);
+    og_be64_put(val + 16, e->xxh3);
+    og_be64_put(val + 24, e->ref_ns);
 }
 
 static int idx_get(node_store_t *s, const uint8_t id[NODE_ID_LEN], idx_ent_t *e)
@@ -516,8 +500,8 @@ static int usage_sum(const char *const *ops, const size_t *lens, int nops, uint6
     for (int i = 0; i < nops; i++) {
         if (lens[i] != USAGE_LEN)
             return -1;
-        *n += be64_get((const unsigned char *)ops[i]);
-        *bytes += be64_get((const unsigned char *)ops[i] + 8);
+        *n += og_be64_get((const unsigned char *)ops[i]);
+        *bytes += og_be64_get((const unsigned char *)ops[i] + 8);
     }
     return 0;
 }
@@ -530,8 +514,8 @@ static char *usage_value(uint64_t n, uint64_t bytes, int ok, unsigned char *succ
     *success = (unsigned char)(ok && v);
     *len = v ? USAGE_LEN : 0;
     if (v) {
-        be64_put(v, n);
-        be64_put(v + 8, bytes);
+        og_be64_put(v, n);
+        og_be64_put(v + 8, bytes);
     }
     return (char *)v;
 }
@@ -543,8 +527,8 @@ static char *usage_full_merge(void *state, const char *key, size_t klen, const c
     uint64_t n = 0, bytes = 0;
     int ok = !old || olen == USAGE_LEN;
     if (ok && old) {
-        n = be64_get((const unsigned char *)old);
-        bytes = be64_get((const unsigned char *)old + 8);
+        n = og_be64_get((const unsigned char *)old);
+        bytes = og_be64_get((const unsigned char *)old + 8);
     }
     ok = ok && usage_sum(ops, lens, nops, &n, &bytes) == 0;
     return usage_value(n, bytes, ok, success, len);
@@ -608,8 +592,8 @@ static int usage_rebuild_one(void *arg, og_str_t table)
         return rc;
     if ((rc = usage_scan(s, table, &n, &bytes)) != 0)
         return rc;
-    be64_put(u, n);
-    be64_put(u + 8, bytes);
+    og_be64_put(u, n);
+    og_be64_put(u + 8, bytes);
     return db_write(s, ukey, ulen, u, sizeof(u));
 }
 
@@ -800,10 +784,10 @@ static int chunk_append(node_store_t *s, const uint8_t id[NODE_ID_LEN], const vo
 {
     unsigned char hdr[CHDR_LEN];
     int rc;
-    be32_put(hdr, CHDR_MAGIC);
+    og_be32_put(hdr, CHDR_MAGIC);
     memcpy(hdr + 4, id, NODE_ID_LEN);
-    be32_put(hdr + 36, (uint32_t)len);
-    be64_put(hdr + 40, xxh3);
+    og_be32_put(hdr + 36, (uint32_t)len);
+    og_be64_put(hdr + 40, xxh3);
     pthread_rwlock_rdlock(&s->append_guard);
     if ((rc = vol_reserve(s, len, vol, off)) == 0) {
         int fd = vol_fd(s, *vol);
@@ -900,8 +884,8 @@ int node_store_chunk_get(node_store_t *s, const uint8_t id[NODE_ID_LEN], void *b
     }
     /* The header check catches an index entry pointing at the wrong place; the hash catches
      * flipped bits in the data. Both are verified on every read. */
-    if (be32_get(hdr) != CHDR_MAGIC || memcmp(hdr + 4, id, NODE_ID_LEN) != 0 || be32_get(hdr + 36) != e.len ||
-        be64_get(hdr + 40) != e.xxh3 || XXH3_64bits(buf, e.len) != e.xxh3) {
+    if (og_be32_get(hdr) != CHDR_MAGIC || memcmp(hdr + 4, id, NODE_ID_LEN) != 0 || og_be32_get(hdr + 36) != e.len ||
+        og_be64_get(hdr + 40) != e.xxh3 || XXH3_64bits(buf, e.len) != e.xxh3) {
         rc = NODE_CORRUPT_BKPT(s);
         goto out_unguard;
     }
@@ -1285,8 +1269,8 @@ int node_store_rec_put(node_store_t *s, og_str_t table, og_str_t key, const void
     rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
     rocksdb_writebatch_put(wb, k, klen, rec, len);
     if (dn != 0 || dbytes != 0) {
-        be64_put(delta, dn);
-        be64_put(delta + 8, dbytes);
+        og_be64_put(delta, dn);
+        og_be64_put(delta + 8, dbytes);
         rocksdb_writebatch_merge(wb, ukey, ulen, (const char *)delta, sizeof(delta));
     }
     if ((rc = db_write_batch(s, wb, s->wsync)) == 0 && !existed)
@@ -1312,8 +1296,8 @@ int node_store_table_usage(node_store_t *s, og_str_t table, uint64_t *records, u
     if (rc != 0)
         return rc;
     if (vlen == USAGE_LEN) {
-        *records = be64_get((const unsigned char *)val);
-        *bytes = be64_get((const unsigned char *)val + 8);
+        *records = og_be64_get((const unsigned char *)val);
+        *bytes = og_be64_get((const unsigned char *)val + 8);
     } else {
         rc = NODE_CORRUPT_BKPT(s);
     }
@@ -1400,7 +1384,7 @@ int node_store_rec_list(node_store_t *s, og_str_t table, og_str_t prefix, og_str
         if ((rc = buf_reserve(buf, cap, *used, 4 + ukey + rlen)) != 0)
             goto out_iter;
         unsigned char *p = (unsigned char *)*buf + *used;
-        be32_put(p, (uint32_t)ukey);
+        og_be32_put(p, (uint32_t)ukey);
         memcpy(p + 4, k + base_len, ukey);
         og_rec_encode(&r, p + 4 + ukey, rlen);
         *used += 4 + ukey + rlen;
