@@ -166,50 +166,6 @@ int gw_users_get(gw_cluster_t *cl, og_str_t access_key, gw_user_t *out)
     return rc;
 }
 
-int gw_users_each(gw_cluster_t *cl, int (*fn)(void *ctx, const gw_user_t *u), void *ctx)
-{
-    char after[USERS_KEY_MAX];
-    size_t after_len = 0;
-    gw_list_t page;
-    gw_user_t u;
-    int rc;
-
-    for (;;) {
-        if ((rc = gw_cluster_list(cl, USERS_TABLE, (og_str_t){NULL, 0}, (og_str_t){after, after_len}, USERS_PAGE,
-                                  &page)) != 0)
-            return rc;
-        for (size_t i = 0; i < page.n && rc == 0; i++) {
-            /* A record that does not decode is skipped: one bad record must not hide every other
-             * user from the administrator. */
-            if (users_decode(page.entries[i].key, &page.entries[i].rec, &u) == 0)
-                rc = fn(ctx, &u);
-        }
-        int more = page.truncated && page.next_after.len <= sizeof(after);
-        if (more) {
-            memcpy(after, page.next_after.base, page.next_after.len);
-            after_len = page.next_after.len;
-        }
-        gw_list_free(&page);
-        if (rc != 0 || !more)
-            return rc;
-    }
-}
-
-int gw_users_delete(gw_cluster_t *cl, const char *access_key)
-{
-    og_rec_t rec = {.flags = OG_REC_TOMBSTONE};
-    gw_users_cache_t *c = gw_cluster_users_cache(cl);
-    size_t i = users_slot(og_str(access_key));
-    gw_cluster_stamp(cl, &rec.ts, &rec.tiebreak);
-    int rc = gw_cluster_rec_put(cl, USERS_TABLE, og_str(access_key), &rec);
-    /* This gateway stops accepting the key at once; others within the cache TTL. */
-    pthread_mutex_lock(&c->mu);
-    if (og_str_eq(og_str(access_key), c->slot[i].user.access_key))
-        c->slot[i].expires_ms = 0;
-    pthread_mutex_unlock(&c->mu);
-    return rc;
-}
-
 /* Calls fn(ctx, key, rec) for every live record of table, page by page. */
 static int users_table_each(gw_cluster_t *cl, const char *table,
                             int (*fn)(void *ctx, og_str_t key, const og_rec_t *rec), void *ctx)
@@ -233,6 +189,41 @@ static int users_table_each(gw_cluster_t *cl, const char *table,
         if (rc != 0 || !more)
             return rc;
     }
+}
+
+typedef struct {
+    int (*fn)(void *ctx, const gw_user_t *u);
+    void *ctx;
+} users_each_t;
+
+static int users_each_one(void *ctx, og_str_t key, const og_rec_t *rec)
+{
+    users_each_t *e = ctx;
+    gw_user_t u;
+    /* A record that does not decode is skipped: one bad record must not hide every other user
+     * from the administrator. */
+    return users_decode(key, rec, &u) == 0 ? e->fn(e->ctx, &u) : 0;
+}
+
+int gw_users_each(gw_cluster_t *cl, int (*fn)(void *ctx, const gw_user_t *u), void *ctx)
+{
+    users_each_t e = {fn, ctx};
+    return users_table_each(cl, USERS_TABLE, users_each_one, &e);
+}
+
+int gw_users_delete(gw_cluster_t *cl, const char *access_key)
+{
+    og_rec_t rec = {.flags = OG_REC_TOMBSTONE};
+    gw_users_cache_t *c = gw_cluster_users_cache(cl);
+    size_t i = users_slot(og_str(access_key));
+    gw_cluster_stamp(cl, &rec.ts, &rec.tiebreak);
+    int rc = gw_cluster_rec_put(cl, USERS_TABLE, og_str(access_key), &rec);
+    /* This gateway stops accepting the key at once; others within the cache TTL. */
+    pthread_mutex_lock(&c->mu);
+    if (og_str_eq(og_str(access_key), c->slot[i].user.access_key))
+        c->slot[i].expires_ms = 0;
+    pthread_mutex_unlock(&c->mu);
+    return rc;
 }
 
 /* ---------------------------------------------------------------- Swift users */
