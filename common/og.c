@@ -175,3 +175,85 @@ int og_query_get(og_str_t query, const char *name, og_str_t *raw)
     }
     return 0;
 }
+
+long og_b64_encode(const void *in, size_t len, char *out, size_t cap, int url)
+{
+    const char *abc = url ? "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+                          : "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const unsigned char *p = in;
+    size_t need = url ? (len * 4 + 2) / 3 : (len + 2) / 3 * 4;
+    size_t o = 0;
+    if (need + 1 > cap)
+        return OG_ETOOBIG;
+    for (size_t i = 0; i < len; i += 3) {
+        uint32_t v = (uint32_t)p[i] << 16;
+        size_t rest = len - i;
+        if (rest > 1)
+            v |= (uint32_t)p[i + 1] << 8;
+        if (rest > 2)
+            v |= p[i + 2];
+        out[o++] = abc[v >> 18 & 63];
+        out[o++] = abc[v >> 12 & 63];
+        if (rest > 1)
+            out[o++] = abc[v >> 6 & 63];
+        else if (!url)
+            out[o++] = '=';
+        if (rest > 2)
+            out[o++] = abc[v & 63];
+        else if (!url)
+            out[o++] = '=';
+    }
+    out[o] = '\0';
+    return (long)o;
+}
+
+static int b64_val(int c)
+{
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    if (c == '+' || c == '-')
+        return 62;
+    if (c == '/' || c == '_')
+        return 63;
+    return -1;
+}
+
+long og_b64_decode(og_str_t in, void *out, size_t cap)
+{
+    unsigned char *o = out;
+    size_t n = in.len, olen = 0;
+    uint32_t acc = 0;
+    int bits = 0;
+
+    /* Padding, when present, completes the last quantum exactly. */
+    if (n && in.base[n - 1] == '=') {
+        if (n % 4 != 0)
+            return OG_EINVAL;
+        n--;
+        if (in.base[n - 1] == '=')
+            n--;
+    }
+    if (n % 4 == 1)
+        return OG_EINVAL;
+    for (size_t i = 0; i < n; i++) {
+        int v = b64_val((unsigned char)in.base[i]);
+        if (v < 0)
+            return OG_EINVAL;
+        acc = acc << 6 | (uint32_t)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            if (olen >= cap)
+                return OG_ETOOBIG;
+            o[olen++] = (unsigned char)(acc >> bits);
+        }
+    }
+    /* The leftover bits of a final partial quantum must be zero (one canonical encoding). */
+    if (bits && (acc & ((1u << bits) - 1)) != 0)
+        return OG_EINVAL;
+    return (long)olen;
+}

@@ -102,4 +102,11 @@ long og_urlencode(const char *src, size_t len, char *dst, size_t cap, int keep_s
  * its still-encoded value (empty for "name" without '='). 1 if present, 0 if not. */
 int og_query_get(og_str_t query, const char *name, og_str_t *raw);
 
+/* Base64 of len bytes into out (cap bytes incl. NUL): standard alphabet with padding, or with
+ * url set the URL-safe alphabet without padding. Returns the length or OG_ETOOBIG. */
+long og_b64_encode(const void *in, size_t len, char *out, size_t cap, int url);
+/* Decodes base64 in either alphabet, padding optional but never misplaced. Returns the decoded
+ * length, OG_EINVAL for bad input, OG_ETOOBIG when out (cap bytes) is too small. */
+long og_b64_decode(og_str_t in, void *out, size_t cap);
+
 #endif

@@ -25,6 +25,8 @@
 #define OG_REC_VERSION 2
 #define OG_REC_HDR_LEN 30    /* fixed bytes before the summary (version 2), incl. its length */
 #define OG_REC_HDR_LEN_V1 22 /* the same for version 1 records */
+/* The longest record key (object name) the cluster accepts, in bytes: S3's and Swift's limit. */
+#define OG_KEY_MAX 1024
 #define OG_REC_MAX_LEN (16u << 20)
 
 typedef struct {

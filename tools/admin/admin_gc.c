@@ -19,8 +19,8 @@
  */
 #include "admin.h"
 
-#include "gw_cluster.h"
-#include "gw_meta.h"
+#include "cluster/cluster.h"
+#include "core/core.h"
 #include "node_client.h"
 #include "ring.h"
 
@@ -34,7 +34,7 @@
 #define GC_PARALLEL 32   /* record reads or deletes in flight per device */
 #define GC_TABLE_MAX 255
 
-/* Tables whose records are gw_meta_t with chunk references: objects (S3 and Swift, manifests
+/* Tables whose records are core_meta_t with chunk references: objects (S3 and Swift, manifests
  * included) and in-progress multipart uploads. A new kind of table that references chunks must
  * be added here, or its chunks will be collected. */
 static const char *const gc_ref_prefixes[] = {"o.", "u."};
@@ -211,22 +211,22 @@ static uint32_t gc_be32(const unsigned char *p)
 }
 
 /* Adds the chunk references of a record body to live (tombstones and inline objects add none).
- * 0, OG_EPROTO (not a gw_meta_t record: its references cannot be known) or -ENOMEM. */
+ * 0, OG_EPROTO (not a core_meta_t record: its references cannot be known) or -ENOMEM. */
 static int gc_mark_record(idset_t *live, const char *body, size_t len)
 {
     og_rec_t rec;
-    gw_meta_t m;
+    core_meta_t m;
     int rc;
     if (og_rec_decode(body, len, &rec) != 0)
         return OG_EPROTO;
     if (rec.flags & OG_REC_TOMBSTONE)
         return 0;
-    if (gw_meta_decode(&rec, &m) != 0)
+    if (core_meta_decode(&rec, &m) != 0)
         return OG_EPROTO;
     rc = 0;
     for (size_t i = 0; i < m.num_chunks && rc >= 0; i++)
         rc = idset_add(live, m.chunks[i].id, m.chunks[i].len);
-    gw_meta_free(&m);
+    core_meta_free(&m);
     return rc < 0 ? rc : 0;
 }
 
@@ -508,7 +508,7 @@ static acct_stat_t *acct_find(acct_list_t *l, og_str_t owner)
 }
 
 /* Adds m's chunks to set, adding the bytes of chunks new to it to *bytes. 0 or -ENOMEM. */
-static int stats_add_chunks(idset_t *set, const gw_meta_t *m, uint64_t *bytes)
+static int stats_add_chunks(idset_t *set, const core_meta_t *m, uint64_t *bytes)
 {
     for (size_t i = 0; i < m->num_chunks; i++) {
         int rc = idset_add(set, m->chunks[i].id, m->chunks[i].len);
@@ -521,28 +521,28 @@ static int stats_add_chunks(idset_t *set, const gw_meta_t *m, uint64_t *bytes)
 }
 
 /* Walks the live records of one table (quorum view) into the totals. */
-static int stats_table(gw_cluster_t *cl, const char *table, int is_object, acct_list_t *accts, idset_t *all,
+static int stats_table(cluster_t *cl, const char *table, int is_object, acct_list_t *accts, idset_t *all,
                        uint64_t *all_bytes, uint64_t *upload_refs)
 {
     og_str_t after = {NULL, 0};
     char *after_buf = NULL;
     int rc = 0, more = 1;
     while (more && rc == 0) {
-        gw_list_t l;
-        if ((rc = gw_cluster_list(cl, table, (og_str_t){NULL, 0}, after, GC_PAGE, &l)) != 0)
+        cluster_list_t l;
+        if ((rc = cluster_list(cl, table, (og_str_t){NULL, 0}, after, GC_PAGE, &l)) != 0)
             break;
         for (size_t i = 0; i < l.n && rc == 0; i++) {
             og_rec_t rec;
-            gw_meta_t m;
+            core_meta_t m;
             char *buf;
-            rc = gw_cluster_rec_get(cl, table, l.entries[i].key, &rec, &buf);
+            rc = cluster_rec_get(cl, table, l.entries[i].key, &rec, &buf);
             if (rc == OG_ENOTFOUND) {
                 rc = 0;
                 continue;
             }
             if (rc != 0)
                 break;
-            if (!(rec.flags & OG_REC_TOMBSTONE) && (rc = gw_meta_decode(&rec, &m)) == 0) {
+            if (!(rec.flags & OG_REC_TOMBSTONE) && (rc = core_meta_decode(&rec, &m)) == 0) {
                 if ((rc = stats_add_chunks(all, &m, all_bytes)) == 0 && is_object) {
                     acct_stat_t *a = acct_find(accts, m.owner);
                     if (!a) {
@@ -556,7 +556,7 @@ static int stats_table(gw_cluster_t *cl, const char *table, int is_object, acct_
                 } else if (rc == 0) {
                     *upload_refs += m.num_chunks;
                 }
-                gw_meta_free(&m);
+                core_meta_free(&m);
             }
             free(buf);
         }
@@ -572,7 +572,7 @@ static int stats_table(gw_cluster_t *cl, const char *table, int is_object, acct_
                 after = (og_str_t){nb, l.next_after.len};
             }
         }
-        gw_list_free(&l);
+        cluster_list_free(&l);
     }
     free(after_buf);
     return rc;
@@ -618,7 +618,7 @@ int admin_stats(const char *ring_path, int argc, char **argv)
 {
     const char *only = NULL;
     gc_ctx_t g;
-    gw_cluster_t *cl = NULL;
+    cluster_t *cl = NULL;
     char **tables = NULL;
     size_t ntables = 0;
     const ring_dev_t *bad = NULL;
@@ -634,7 +634,7 @@ int admin_stats(const char *ring_path, int argc, char **argv)
         return admin_usage();
     if ((rc = gc_open(ring_path, &g)) != 0)
         return admin_fail(ring_path, rc);
-    if ((rc = gw_cluster_open(ring_path, ADMIN_TIMEOUT_MS, &cl)) != 0) {
+    if ((rc = cluster_open(ring_path, ADMIN_TIMEOUT_MS, &cl)) != 0) {
         admin_fail(ring_path, rc);
         goto out_close;
     }
@@ -687,7 +687,7 @@ out_free:
     idset_free(&all);
     gc_tables_free(tables, ntables);
 out_close:
-    gw_cluster_close(cl);
+    cluster_close(cl);
     gc_close(&g);
     return ret;
 }

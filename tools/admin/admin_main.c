@@ -18,10 +18,10 @@
  * Exits 0 on success, 1 on a cluster or data error, 2 on a usage error; errors go to stderr.
  */
 #include "admin.h"
-#include "gw_cluster.h"
-#include "gw_meta.h"
-#include "gw_swift.h"
-#include "gw_users.h"
+#include "cluster/cluster.h"
+#include "core/core.h"
+
+#include "iam/iam.h"
 #include "node_client.h"
 #include "ring.h"
 
@@ -85,9 +85,9 @@ static int admin_set(char *dst, size_t cap, const char *src, const char *opt)
     return 0;
 }
 
-static int admin_user_add(gw_cluster_t *cl, int argc, char **argv)
+static int admin_user_add(iam_t *iam, int argc, char **argv)
 {
-    gw_user_t u;
+    iam_user_t u;
     int rc = 0;
 
     memset(&u, 0, sizeof(u));
@@ -114,43 +114,43 @@ static int admin_user_add(gw_cluster_t *cl, int argc, char **argv)
     /* The account defaults to the access key: one key, one account. */
     if (!u.account[0] && (rc = admin_set(u.account, sizeof(u.account), u.access_key, "--account")) != 0)
         return rc;
-    if ((rc = gw_users_put(cl, &u)) != 0)
+    if ((rc = iam_user_put(iam, &u)) != 0)
         return admin_fail("user-add", rc);
     printf("user %s (account %s) stored\n", u.access_key, u.account);
     return 0;
 }
 
-static int admin_print_user(void *ctx, const gw_user_t *u)
+static int admin_print_user(void *ctx, const iam_user_t *u)
 {
     (void)ctx;
     printf("%s %s %s\n", u->access_key, u->account, u->display_name);
     return 0;
 }
 
-static int admin_user_list(gw_cluster_t *cl)
+static int admin_user_list(iam_t *iam)
 {
-    int rc = gw_users_each(cl, admin_print_user, NULL);
+    int rc = iam_user_each(iam, admin_print_user, NULL);
     return rc ? admin_fail("user-list", rc) : 0;
 }
 
-static int admin_locate(gw_cluster_t *cl, const char *bucket, const char *key)
+static int admin_locate(cluster_t *cl, const char *bucket, const char *key)
 {
     char table[300], hex[65];
     char(*where)[96] = NULL;
     og_rec_t rec;
-    gw_meta_t m;
+    core_meta_t m;
     char *buf;
     int rc, ret = 1;
 
     if ((size_t)snprintf(table, sizeof(table), "o.%s", bucket) >= sizeof(table))
         return admin_fail("locate", OG_EINVAL);
-    if ((rc = gw_cluster_rec_get(cl, table, og_str(key), &rec, &buf)) != 0)
+    if ((rc = cluster_rec_get(cl, table, og_str(key), &rec, &buf)) != 0)
         return admin_fail("locate: object record", rc);
     if (rec.flags & OG_REC_TOMBSTONE) {
         admin_fail("locate: object (deleted)", OG_ENOTFOUND);
         goto out_free_buf;
     }
-    if ((rc = gw_meta_decode(&rec, &m)) != 0) {
+    if ((rc = core_meta_decode(&rec, &m)) != 0) {
         admin_fail("locate: object record", rc);
         goto out_free_buf;
     }
@@ -164,8 +164,8 @@ static int admin_locate(gw_cluster_t *cl, const char *bucket, const char *key)
         goto out_free_meta;
     }
     for (size_t i = 0; i < m.num_chunks; i++) {
-        const gw_chunk_ref_t *c = &m.chunks[i];
-        if ((rc = gw_cluster_chunk_locate(cl, c->id, where, ADMIN_LOCATE_MAX)) < 0) {
+        const core_chunk_ref_t *c = &m.chunks[i];
+        if ((rc = cluster_chunk_locate(cl, c->id, where, ADMIN_LOCATE_MAX)) < 0) {
             admin_fail("locate: chunk", rc);
             goto out_free_where;
         }
@@ -179,7 +179,7 @@ static int admin_locate(gw_cluster_t *cl, const char *bucket, const char *key)
 out_free_where:
     free(where);
 out_free_meta:
-    gw_meta_free(&m);
+    core_meta_free(&m);
 out_free_buf:
     free(buf);
     return ret;
@@ -243,9 +243,9 @@ out_free:
 
 /* account-add NAME [--quota-bytes N]: creates the account's record or updates its quota,
  * keeping its other metadata. */
-static int admin_account_add(gw_cluster_t *cl, int argc, char **argv)
+static int admin_account_add(cluster_t *cl, int argc, char **argv)
 {
-    gw_account_t a;
+    core_account_t a;
     const char *quota = NULL;
     og_header_t *meta = NULL;
     size_t n = 0;
@@ -260,7 +260,7 @@ static int admin_account_add(gw_cluster_t *cl, int argc, char **argv)
             return 2;
         }
     }
-    rc = gw_account_get(cl, argv[0], &a);
+    rc = core_account_get(cl, argv[0], &a);
     if (rc == OG_ENOTFOUND)
         rc = 0, a.created_ns = og_time_ns();
     if (rc != 0)
@@ -274,8 +274,8 @@ static int admin_account_add(gw_cluster_t *cl, int argc, char **argv)
             meta[n++] = a.meta[i];
     if (quota != NULL && quota[0] != '\0')
         meta[n++] = (og_header_t){OG_STR_LIT("x-account-meta-quota-bytes"), og_str(quota)};
-    gw_account_t na = {.created_ns = a.created_ns, .meta = meta, .num_meta = n};
-    if ((rc = gw_account_put(cl, argv[0], &na)) != 0) {
+    core_account_t na = {.created_ns = a.created_ns, .meta = meta, .num_meta = n};
+    if ((rc = core_account_put(cl, argv[0], &na)) != 0) {
         admin_fail("account-add", rc == OG_EINVAL ? OG_EINVAL : rc);
         goto out_free;
     }
@@ -283,44 +283,44 @@ static int admin_account_add(gw_cluster_t *cl, int argc, char **argv)
     ret = 0;
 out_free:
     free(meta);
-    gw_account_free(&a);
+    core_account_free(&a);
     return ret;
 }
 
 static int admin_print_account(void *ctx, const char *name)
 {
-    gw_cluster_t *cl = ctx;
-    gw_account_t a;
+    cluster_t *cl = ctx;
+    core_account_t a;
     printf("%s", name);
-    if (gw_account_get(cl, name, &a) == 0) {
+    if (core_account_get(cl, name, &a) == 0) {
         for (size_t i = 0; i < a.num_meta; i++)
             printf(" %.*s=%.*s", (int)a.meta[i].name.len, a.meta[i].name.base, (int)a.meta[i].value.len,
                    a.meta[i].value.base);
-        gw_account_free(&a);
+        core_account_free(&a);
     }
     printf("\n");
     return 0;
 }
 
-static int admin_account_list(gw_cluster_t *cl)
+static int admin_account_list(cluster_t *cl)
 {
-    int rc = gw_account_each(cl, admin_print_account, cl);
+    int rc = core_account_each(cl, admin_print_account, cl);
     return rc ? admin_fail("account-list", rc) : 0;
 }
 
 /* swift-user-add --account A --user U --key K [--admin] [--reseller-admin] */
-static int admin_swift_user_add(gw_cluster_t *cl, int argc, char **argv)
+static int admin_swift_user_add(iam_t *iam, int argc, char **argv)
 {
-    gw_swift_user_t u;
+    iam_swift_user_t u;
     int rc = 0;
     memset(&u, 0, sizeof(u));
     for (int i = 0; i < argc && rc == 0; i++) {
         if (strcmp(argv[i], "--admin") == 0) {
-            u.flags |= GW_SWIFT_ADMIN;
+            u.flags |= IAM_SWIFT_ADMIN;
             continue;
         }
         if (strcmp(argv[i], "--reseller-admin") == 0) {
-            u.flags |= GW_SWIFT_ADMIN | GW_SWIFT_RESELLER;
+            u.flags |= IAM_SWIFT_ADMIN | IAM_SWIFT_RESELLER;
             continue;
         }
         if (i + 1 >= argc)
@@ -341,23 +341,23 @@ static int admin_swift_user_add(gw_cluster_t *cl, int argc, char **argv)
         fprintf(stderr, "onggi-admin: swift-user-add needs --account, --user and --key\n");
         return admin_usage();
     }
-    if ((rc = gw_swift_user_put(cl, &u)) != 0)
+    if ((rc = iam_swift_user_put(iam, &u)) != 0)
         return admin_fail("swift-user-add", rc);
     printf("swift user %s:%s stored%s\n", u.account, u.user,
-           (u.flags & GW_SWIFT_RESELLER) ? " (reseller admin)" : (u.flags & GW_SWIFT_ADMIN) ? " (admin)" : "");
+           (u.flags & IAM_SWIFT_RESELLER) ? " (reseller admin)" : (u.flags & IAM_SWIFT_ADMIN) ? " (admin)" : "");
     return 0;
 }
 
-static int admin_print_swift_user(void *ctx, const gw_swift_user_t *u)
+static int admin_print_swift_user(void *ctx, const iam_swift_user_t *u)
 {
     (void)ctx;
     printf("%s:%s%s\n", u->account, u->user,
-           (u->flags & GW_SWIFT_RESELLER) ? " .reseller_admin" : (u->flags & GW_SWIFT_ADMIN) ? " .admin" : "");
+           (u->flags & IAM_SWIFT_RESELLER) ? " .reseller_admin" : (u->flags & IAM_SWIFT_ADMIN) ? " .admin" : "");
     return 0;
 }
 
 /* swift-user-delete ACCOUNT:USER */
-static int admin_swift_user_delete(gw_cluster_t *cl, const char *who)
+static int admin_swift_user_delete(iam_t *iam, const char *who)
 {
     char account[64];
     const char *colon = strchr(who, ':');
@@ -365,13 +365,13 @@ static int admin_swift_user_delete(gw_cluster_t *cl, const char *who)
         return admin_usage();
     memcpy(account, who, (size_t)(colon - who));
     account[colon - who] = '\0';
-    int rc = gw_swift_user_delete(cl, account, colon + 1);
+    int rc = iam_swift_user_delete(iam, account, colon + 1);
     return rc ? admin_fail("swift-user-delete", rc) : 0;
 }
 
 /* expire [--dry-run]: reclaims every object whose X-Delete-At has passed. */
 typedef struct {
-    gw_cluster_t *cl;
+    cluster_t *cl;
     int dry_run;
     uint64_t now_s, found, failed;
 } admin_expire_t;
@@ -383,34 +383,34 @@ static int admin_expire_bucket(admin_expire_t *e, const char *bucket)
     int rc;
     snprintf(table, sizeof(table), "o.%s", bucket);
     for (;;) {
-        gw_list_t l;
-        if ((rc = gw_cluster_list(e->cl, table, (og_str_t){NULL, 0}, (og_str_t){after, after_len}, 1000, &l)) != 0)
+        cluster_list_t l;
+        if ((rc = cluster_list(e->cl, table, (og_str_t){NULL, 0}, (og_str_t){after, after_len}, 1000, &l)) != 0)
             return rc;
         for (size_t i = 0; i < l.n; i++) {
-            gw_meta_t m;
-            if (gw_meta_decode(&l.entries[i].rec, &m) != 0)
+            core_meta_t m;
+            if (core_meta_decode(&l.entries[i].rec, &m) != 0)
                 continue;
-            if (gw_meta_expired(&m, e->now_s)) {
+            if (core_meta_expired(&m, e->now_s)) {
                 e->found++;
                 printf("%s %s/%.*s\n", e->dry_run ? "would expire" : "expired", bucket, (int)l.entries[i].key.len,
                        l.entries[i].key.base);
-                if (!e->dry_run && gw_swift_expire(e->cl, bucket, l.entries[i].key, &m) != 0)
+                if (!e->dry_run && core_obj_expire(e->cl, bucket, l.entries[i].key, &m) != 0)
                     e->failed++;
             }
-            gw_meta_free(&m);
+            core_meta_free(&m);
         }
         int more = l.truncated && l.next_after.len > 0 && l.next_after.len <= sizeof(after);
         if (more) {
             memcpy(after, l.next_after.base, l.next_after.len);
             after_len = l.next_after.len;
         }
-        gw_list_free(&l);
+        cluster_list_free(&l);
         if (!more)
             return 0;
     }
 }
 
-static int admin_expire(gw_cluster_t *cl, int argc, char **argv)
+static int admin_expire(cluster_t *cl, int argc, char **argv)
 {
     admin_expire_t e = {.cl = cl, .now_s = og_time_ns() / 1000000000u};
     char after[64];
@@ -420,8 +420,8 @@ static int admin_expire(gw_cluster_t *cl, int argc, char **argv)
         return admin_usage();
     e.dry_run = argc == 1;
     for (;;) {
-        gw_list_t l;
-        if ((rc = gw_cluster_list(cl, "buckets", (og_str_t){NULL, 0}, (og_str_t){after, after_len}, 1000, &l)) != 0)
+        cluster_list_t l;
+        if ((rc = cluster_list(cl, "buckets", (og_str_t){NULL, 0}, (og_str_t){after, after_len}, 1000, &l)) != 0)
             return admin_fail("expire: bucket list", rc);
         for (size_t i = 0; i < l.n && rc == 0; i++) {
             char name[64];
@@ -437,7 +437,7 @@ static int admin_expire(gw_cluster_t *cl, int argc, char **argv)
             memcpy(after, l.next_after.base, l.next_after.len);
             after_len = l.next_after.len;
         }
-        gw_list_free(&l);
+        cluster_list_free(&l);
         if (!more)
             break;
     }
@@ -448,7 +448,8 @@ static int admin_expire(gw_cluster_t *cl, int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-    gw_cluster_t *cl;
+    cluster_t *cl;
+    iam_t *iam;
     int rc, ret;
 
     if (argc < 4 || strcmp(argv[1], "--ring") != 0)
@@ -468,30 +469,35 @@ int main(int argc, char **argv)
         known |= strcmp(cmd, cluster_cmds[i]) == 0;
     if (!known)
         return admin_usage();
-    if ((rc = gw_cluster_open(ring_path, ADMIN_TIMEOUT_MS, &cl)) != 0)
+    if ((rc = cluster_open(ring_path, ADMIN_TIMEOUT_MS, &cl)) != 0)
         return admin_fail(ring_path, rc);
+    if ((rc = iam_open(cl, &iam)) != 0) {
+        cluster_close(cl);
+        return admin_fail("iam", rc);
+    }
     if (strcmp(cmd, "user-add") == 0)
-        ret = admin_user_add(cl, argc - 4, argv + 4);
+        ret = admin_user_add(iam, argc - 4, argv + 4);
     else if (strcmp(cmd, "user-list") == 0)
-        ret = argc == 4 ? admin_user_list(cl) : admin_usage();
+        ret = argc == 4 ? admin_user_list(iam) : admin_usage();
     else if (strcmp(cmd, "user-delete") == 0)
-        ret = argc != 5 ? admin_usage() : (rc = gw_users_delete(cl, argv[4])) ? admin_fail("user-delete", rc) : 0;
+        ret = argc != 5 ? admin_usage() : (rc = iam_user_delete(iam, argv[4])) ? admin_fail("user-delete", rc) : 0;
     else if (strcmp(cmd, "account-add") == 0)
         ret = argc >= 5 ? admin_account_add(cl, argc - 4, argv + 4) : admin_usage();
     else if (strcmp(cmd, "account-list") == 0)
         ret = argc == 4 ? admin_account_list(cl) : admin_usage();
     else if (strcmp(cmd, "swift-user-add") == 0)
-        ret = admin_swift_user_add(cl, argc - 4, argv + 4);
+        ret = admin_swift_user_add(iam, argc - 4, argv + 4);
     else if (strcmp(cmd, "swift-user-list") == 0)
         ret = argc != 4 ? admin_usage()
-              : (rc = gw_swift_user_each(cl, admin_print_swift_user, NULL)) ? admin_fail("swift-user-list", rc)
+              : (rc = iam_swift_user_each(iam, admin_print_swift_user, NULL)) ? admin_fail("swift-user-list", rc)
                                                                              : 0;
     else if (strcmp(cmd, "swift-user-delete") == 0)
-        ret = argc == 5 ? admin_swift_user_delete(cl, argv[4]) : admin_usage();
+        ret = argc == 5 ? admin_swift_user_delete(iam, argv[4]) : admin_usage();
     else if (strcmp(cmd, "expire") == 0)
         ret = admin_expire(cl, argc - 4, argv + 4);
     else
         ret = argc == 6 ? admin_locate(cl, argv[4], argv[5]) : admin_usage();
-    gw_cluster_close(cl);
+    iam_close(iam);
+    cluster_close(cl);
     return ret;
 }

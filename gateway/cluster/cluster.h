@@ -1,0 +1,174 @@
+/*
+ * gw_cluster.h: replication and quorum on top of the ring and the node client.
+ *
+ * Everything the S3 (and later Swift) layer stores goes through here:
+ *  - chunks: content-addressed by SHA-256, placed by the 32-byte id, written to all
+ *    replicas in parallel, acknowledged at a write quorum (replicas/2 + 1) of durable copies;
+ *  - records (common/og_rec.h): placed by their table name (so one bucket's object index is
+ *    one partition's replica set and a listing is a range scan on each replica), written at
+ *    a write quorum, read from a read quorum with the newest (ts, tiebreak) winning, so that
+ *    R + W > N gives read-after-write.
+ * When a primary cannot be reached, the next handoff device takes its place (writes and reads);
+ * a handoff's copy of a chunk counts toward the chunk's quorum, but a record write needs a quorum
+ * of PRIMARIES (record reads settle on primaries, so only that keeps R + W > N).
+ * A call never reports success without a quorum: OG_EQUORUM means "not stored / not known".
+ * Thread-safe: called concurrently from gateway worker threads.
+ */
+#ifndef CLUSTER_H
+#define CLUSTER_H
+
+#include "og.h"
+#include "og_rec.h"
+
+typedef struct st_cluster_t cluster_t;
+
+/* Loads the ring and makes a node client. 0 and *out, or an error from ring_load. */
+int cluster_open(const char *ring_path, int timeout_ms, cluster_t **out);
+void cluster_close(cluster_t *cl);
+
+/* Stores one chunk (id = SHA-256 of data, computed by the caller) on a write quorum.
+ * 0, OG_EQUORUM, or OG_EINVAL. Idempotent: identical chunks are stored once per device. */
+int cluster_chunk_put(cluster_t *cl, const uint8_t id[32], const void *data, size_t len);
+/* Reads bytes [off, off+len) of a chunk whose full size is chunk_len and xxh3-64 is xxh3
+ * (from the object's chunk list) into buf, trying replicas in order until one serves it.
+ * A full-chunk read is verified against xxh3 here too. 0, OG_ENOTFOUND (no replica has it),
+ * OG_ECORRUPT (every copy that answered was corrupt), OG_EQUORUM (none reachable). */
+int cluster_chunk_get(cluster_t *cl, const uint8_t id[32], uint64_t xxh3, size_t chunk_len, size_t off,
+                         size_t len, void *buf);
+
+/* Content-defined chunk sizes for object data (common/og_cdc.h): every writer of one cluster must
+ * use the same sizes or equal data written through two of them stops sharing chunks (nothing
+ * breaks, only dedup). Defaults: CLUSTER_CDC_MIN / CLUSTER_CDC_AVG / CLUSTER_CDC_MAX (docs/architecture.md says
+ * why). cluster_set_chunking takes an average (power of two, 16 KiB..4 MiB) and sets min =
+ * avg/4, max = 4*avg; 0 or OG_EINVAL. Call it before the handle is shared between threads. */
+#define CLUSTER_CDC_MIN (8u << 10)
+#define CLUSTER_CDC_AVG (32u << 10)
+#define CLUSTER_CDC_MAX (128u << 10)
+int cluster_set_chunking(cluster_t *cl, uint32_t avg);
+void cluster_chunking(const cluster_t *cl, uint32_t *min, uint32_t *avg, uint32_t *max);
+
+/* Batch writes: the most chunks and bytes one cluster_chunk_put_many sends per node request,
+ * and the header bytes a caller reserves in front of the data (see below). */
+#define CLUSTER_BATCH_MAX_CHUNKS 256
+#define CLUSTER_BATCH_HDR_MAX (4 + CLUSTER_BATCH_MAX_CHUNKS * 44)
+
+/* One chunk of a batch write. */
+typedef struct {
+    uint8_t id[32]; /* SHA-256 of the bytes */
+    uint64_t xxh3;  /* xxh3-64 of the bytes */
+    uint32_t len;
+} cluster_chunk_hdr_t;
+
+/* Stores n (<= CLUSTER_BATCH_MAX_CHUNKS) chunks whose bytes lie back to back in data[0, sum of lens),
+ * each at a write quorum, with one request per node (the node syncs once per batch). The caller
+ * must leave CLUSTER_BATCH_HDR_MAX writable bytes before data: the request header is built there so the
+ * data is sent without a copy when one node takes the whole batch. A chunk that fewer than a
+ * quorum of its primaries stored in the batch is written again on its own (primaries and
+ * handoffs, cluster_chunk_put). 0, OG_EQUORUM (some chunk is not at quorum), OG_EINVAL,
+ * -ENOMEM. Idempotent like cluster_chunk_put. */
+int cluster_chunk_put_many(cluster_t *cl, const cluster_chunk_hdr_t *hdrs, size_t n, char *data);
+
+/* One ranged chunk read of cluster_chunk_get_many: bytes [off, off+len) of a chunk. */
+typedef struct {
+    const uint8_t *id;
+    uint64_t xxh3;
+    size_t chunk_len, off, len;
+    void *buf; /* len bytes */
+} cluster_chunk_read_t;
+
+/* Scratch bytes that let cluster_chunk_get_many take the nodes' answers for n chunks of
+ * chunk_bytes in total (whole chunks: a ranged read still fetches its whole chunk) without
+ * allocating. */
+#define CLUSTER_READ_SCRATCH(n, chunk_bytes) ((chunk_bytes) + 5 * (size_t)(n))
+
+/* Reads n chunks (or parts) with one POST /<dev>/read per node, in parallel, consecutive chunks
+ * from different replicas; whole chunks come back and are verified (xxh3) before the wanted range
+ * is copied out. A chunk that did not come back good is read alone with cluster_chunk_get (all
+ * replicas). The nodes' answers go to scratch (scratch_cap bytes, the caller's, reused across calls
+ * so a long read does not churn the allocator; CLUSTER_READ_SCRATCH says how much is enough) and are
+ * malloc'd when scratch is NULL or too small. 0 when every read succeeded, else the error of the
+ * first one that failed (as cluster_chunk_get). */
+int cluster_chunk_get_many(cluster_t *cl, const cluster_chunk_read_t *rd, size_t n, char *scratch,
+                              size_t scratch_cap);
+
+/* Refreshes the reference time of n chunks (ids back to back, 32 bytes each) on their replicas, so
+ * a garbage-collection sweep running now cannot delete them: a writer that references existing
+ * chunks without writing them (CopyObject) calls this before committing its record.
+ * 0 when each chunk was touched on a quorum of devices; OG_EQUORUM otherwise (do not commit). */
+int cluster_chunk_touch(cluster_t *cl, const uint8_t *ids, size_t n);
+
+/* Writes a record (put or tombstone) at a write quorum. 0 or OG_EQUORUM. */
+int cluster_rec_put(cluster_t *cl, const char *table, og_str_t key, const og_rec_t *rec);
+/* Reads the newest version of a record from a read quorum. 0 with *rec and *buf (the caller
+ * frees *buf; rec's slices point into it, tombstones included), OG_ENOTFOUND when no replica
+ * has ever seen the key, OG_EQUORUM when too few replicas answered. A quorum of primaries (in
+ * turn, to spread the load) is asked first; the other primaries, and handoffs for unreachable
+ * ones, only when one of those failed or lacks the key, so a hit costs a quorum of node reads. */
+int cluster_rec_get(cluster_t *cl, const char *table, og_str_t key, og_rec_t *rec, char **buf);
+
+/* Like cluster_rec_get, for small records that are read on every request and rarely written
+ * (bucket records): a live record this handle read within the last max_age_ms may be answered from
+ * its cache instead of a quorum read. So a change made through ANOTHER gateway can take up to
+ * max_age_ms to be seen here, while cluster_rec_put of the same table/key through this handle
+ * drops the entry at once (this gateway always sees its own writes). Only live records up to a few
+ * hundred bytes are cached: tombstones, misses and errors always come from the cluster. Same
+ * results and ownership as cluster_rec_get (*buf is a fresh copy the caller frees). */
+int cluster_rec_get_cached(cluster_t *cl, const char *table, og_str_t key, uint32_t max_age_ms, og_rec_t *rec,
+                              char **buf);
+
+/* One listing entry: key plus the record with an empty detail. */
+typedef struct {
+    og_str_t key;
+    og_rec_t rec;
+} cluster_list_entry_t;
+
+typedef struct {
+    cluster_list_entry_t *entries; /* sorted by key, newest version per key, tombstones REMOVED */
+    size_t n;
+    int truncated;            /* more keys may follow after the last raw key below */
+    og_str_t next_after;      /* resume point: pass as `after` to continue (valid until freed) */
+    void *_mem;
+} cluster_list_t;
+
+/* Lists live records of `table` whose key starts with prefix and sorts after `after` (empty =
+ * from the start), merging a read quorum of replicas (asked first; the others only when one of
+ * those failed). Up to `limit` raw keys are considered per
+ * call (tombstones count toward it, so n may be < limit while truncated is set). 0 or OG_EQUORUM. */
+int cluster_list(cluster_t *cl, const char *table, og_str_t prefix, og_str_t after, size_t limit,
+                    cluster_list_t *out);
+void cluster_list_free(cluster_list_t *l);
+/* Calls fn(ctx, key, rec) for every live record of table, page by page (admin walks over users,
+ * accounts ...). Stops at fn's first nonzero return and returns it; else 0 or a cluster_list error. */
+int cluster_table_each(cluster_t *cl, const char *table, int (*fn)(void *ctx, og_str_t key, const og_rec_t *rec),
+                       void *ctx);
+
+/* Usage of one table: its live (non-tombstone) records and the sum of their og_rec_t.size. */
+typedef struct {
+    uint64_t records;
+    uint64_t bytes;
+} cluster_table_usage_t;
+
+/* Reads a table's usage from its primaries' aggregates (GET /<dev>/usage/<table>, O(1) per node,
+ * exact after overwrites and deletes): a quorum of primaries first, all of them when those
+ * disagree; the value most of them report wins, else the largest of each field (a lagging replica
+ * must not let a quota be exceeded or a non-empty container look empty). Handoffs are never asked.
+ * 0 and *out, OG_EQUORUM (fewer than a quorum of primaries answered), OG_EINVAL (bad table). */
+int cluster_table_usage(cluster_t *cl, const char *table, cluster_table_usage_t *out);
+
+/* Where a chunk lives: for each device of the ring that holds it (HEAD), its address and
+ * name. For inspection tools and tests. Returns the count found, or an error. */
+int cluster_chunk_locate(cluster_t *cl, const uint8_t id[32], char (*addrs)[96], size_t cap);
+
+/* Data-path buffers (object batch, read and scratch buffers) of len bytes, from a small pool of
+ * mapped buffers this handle keeps: a freed buffer goes back to the pool (at most a few stay idle,
+ * the rest are unmapped), so a busy gateway neither page-faults a fresh mapping per request nor
+ * lets malloc's arenas keep every large block it ever freed. NULL on failure. Give the buffer back
+ * with cluster_buf_put and the same len. Thread-safe. */
+void *cluster_buf_get(cluster_t *cl, size_t len);
+void cluster_buf_put(cluster_t *cl, void *p, size_t len);
+
+/* A fresh (ts, tiebreak) for a write: ts is wall-clock ns, made strictly increasing within
+ * this process; tiebreak is random. */
+void cluster_stamp(cluster_t *cl, uint64_t *ts, uint64_t *tiebreak);
+
+#endif

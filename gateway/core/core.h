@@ -1,0 +1,370 @@
+/*
+ * core.h: the protocol-neutral object model both front ends (s3/, swift/) share. Its functions
+ * take plain arguments (account, bucket, key, options) and return error codes (og.h); no
+ * protocol type crosses into it, and it answers no request.
+ *
+ *  - objects (core_obj.c, core_meta.c): chunked writing and reading with dedup, object records,
+ *    expiry;
+ *  - buckets (= Swift containers, core_bucket.c) and accounts (core_account.c): one record type
+ *    each for both APIs;
+ *  - usage and quotas (core_usage.c), listing walks (core_walk.c), multipart upload records
+ *    (core_upload.c).
+ *
+ * Object records:
+ * An object = summary (what listings need) + detail (what GET needs):
+ *   summary: u8 version(=1) | u64 size | u8 md5[16] | u32 parts | u64 mtime_ns |
+ *            u16 len + content type | u16 len + owner account
+ *            version 2 appends: u64 delete_at (Unix seconds; written only when non-zero, so
+ *            every object without an expiry keeps the version 1 bytes)
+ *            version 3 appends to version 2 (delete_at then always present, maybe 0):
+ *            u8 flags (CORE_META_SLO) | u64 slo_size | u8 slo_etag[16]; written only for a Swift
+ *            static large object manifest, so every other object keeps its version 1/2 bytes
+ *   detail:  u16 nheaders, each (u16 len name, u16 len value)   -- stored response headers
+ *            u32 nchunks, each (u8 id[32], u32 len, u64 xxh3)   -- chunk references, in order
+ *            u32 len + inline data                              -- small objects, no chunks
+ * Big-endian integers. The ETag is hex(md5), or hex(md5)-parts for multipart (parts > 0).
+ * Chunk references are what garbage collection will trace (dedup issue): an object keeps
+ * every chunk it lists alive. Small objects (<= CORE_INLINE_MAX) keep their bytes inline in the
+ * detail, which saves the chunk write and its fsync round on every replica.
+ *
+ * Object data:
+ * Writing: core_obj_write() pulls the body from a source callback (the HTTP body, or a decoder
+ * wrapped around it such as aws-chunked), cuts it into content-defined chunks (FastCDC,
+ * common/og_cdc.h), hashes every byte once per digest while it is in cache (MD5 for the ETag,
+ * SHA-256 per chunk for its id, xxh3 per chunk, and any whole-body digests asked for), and
+ * stores each chunk at quorum. Small bodies (<= CORE_INLINE_MAX) are returned inline instead.
+ * Nothing becomes visible until the caller commits a record that references the chunks
+ * (core_obj_commit); a failed or abandoned write leaves only unreferenced chunks, which garbage
+ * collection reclaims after a grace period.
+ *
+ * Reading: core_obj_read() streams bytes [first, last] of an object to a sink callback, reading
+ * only the chunks that overlap the range, with bounded memory.
+ */
+#ifndef CORE_H
+#define CORE_H
+
+#include <sys/types.h>
+
+#include "cluster/cluster.h"
+
+enum {
+    CORE_EQUOTA = -10420 /* the write would exceed a quota (Swift 413, S3 QuotaExceeded-style 403) */
+};
+
+/* Longest bucket (container) name, in bytes: the bucket table's limit (S3's 63). */
+#define CORE_BUCKET_MAX 63
+#define CORE_BUCKETS_TABLE "buckets"
+
+/* ---- object records (core_meta.c) ---- */
+
+#define CORE_INLINE_MAX 8192
+
+/* core_meta_t.flags */
+#define CORE_META_SLO 0x01u
+
+typedef struct {
+    uint8_t id[32]; /* SHA-256 of the chunk's bytes */
+    uint32_t len;
+    uint64_t xxh3;  /* xxh3-64 of the chunk's bytes (end-to-end check on reads) */
+} core_chunk_ref_t;
+
+typedef struct {
+    /* summary */
+    uint64_t size;
+    uint8_t md5[16];
+    uint32_t parts;
+    uint64_t mtime_ns;
+    og_str_t content_type;
+    og_str_t owner;
+    uint64_t delete_at; /* Swift X-Delete-At, Unix seconds; 0 = never. In the summary so that
+                           listings can hide expired objects without reading details. */
+    /* Swift static large object (swift_slo.c): the object's own bytes are the manifest JSON;
+       flags has CORE_META_SLO, slo_size is the sum of the segments' bytes and slo_etag the MD5 of
+       their ETags (Swift's SLO ETag). In the summary so that listings show both without
+       reading the manifest. All zero for every other object. */
+    uint8_t flags;
+    uint64_t slo_size;
+    uint8_t slo_etag[16];
+    /* detail (zero/empty when decoded from a listing entry) */
+    const og_header_t *headers; size_t num_headers; /* x-amz-meta-*, cache-control, content-disposition,
+                                                       content-encoding, content-language, expires */
+    const core_chunk_ref_t *chunks; size_t num_chunks;
+    og_str_t inline_data;
+    void *_mem; /* owned by decode */
+} core_meta_t;
+
+/* Encodes m into freshly malloc'd *summary and *detail buffers (the caller frees both).
+ * 0, -ENOMEM or OG_ETOOBIG (record over OG_REC_MAX_LEN). */
+int core_meta_encode(const core_meta_t *m, char **summary, size_t *slen, char **detail, size_t *dlen);
+/* Decodes a record's summary and (when present) detail. Slices point into the record's buffer,
+ * which must outlive *m; arrays are allocated: release with core_meta_free. 0 or OG_EPROTO. */
+int core_meta_decode(const og_rec_t *rec, core_meta_t *m);
+void core_meta_free(core_meta_t *m);
+/* The quoted ETag ("\"<hex>\"" or "\"<hex>-N\"") into out (at least 48 bytes). Returns its length. */
+size_t core_meta_etag(const core_meta_t *m, char *out);
+/* 1 when the object has an expiry (delete_at) at or before now_s (Unix seconds), else 0. */
+int core_meta_expired(const core_meta_t *m, uint64_t now_s);
+
+/* A list of header pairs as stored in account and container records (and object details):
+ *   u16 count, each (u16 len name, u16 len value), big-endian.
+ * core_hdrs_encoded_len: the bytes core_hdrs_encode writes, or 0 when a field or the count does not
+ * fit in 16 bits. core_hdrs_encode writes into out (at least that many bytes) and returns the end. */
+size_t core_hdrs_encoded_len(const og_header_t *h, size_t n);
+unsigned char *core_hdrs_encode(const og_header_t *h, size_t n, unsigned char *out);
+/* Decodes a list at the start of in: 0 with *out (malloc'd array, the caller frees; slices point
+ * into in, which must outlive them; NULL when n is 0), *n and *used (bytes consumed), OG_EPROTO
+ * or -ENOMEM. */
+int core_hdrs_decode(og_str_t in, og_header_t **out, size_t *n, size_t *used);
+
+
+/* ---- object data (core_obj.c) ---- */
+
+/* Where body bytes come from: >0 bytes read into buf, 0 at the end, < 0 an error code that
+ * core_obj_write returns unchanged (so the caller can tell a client abort from a bad body). */
+typedef struct {
+    ssize_t (*read)(void *ctx, void *buf, size_t cap);
+    void *ctx;
+} core_obj_src_t;
+
+/* Whole-body digests the caller may ask for (bit flags). */
+enum {
+    CORE_OBJ_SHA256 = 1u << 0 /* SHA-256 of the body (x-amz-content-sha256) */
+    /* x-amz-checksum-* (CRC32, SHA-1 ...) are computed by the body source (gw_body.h), not here */
+};
+
+typedef struct {
+    uint64_t max_size;    /* a body larger than this fails with OG_ETOOBIG (nothing referenced) */
+    int64_t expect_size;  /* -1 unknown; else a body of another length fails with OG_EPROTO */
+    uint32_t digests;     /* GW_OBJ_* */
+} core_obj_put_opts_t;
+
+typedef struct {
+    uint64_t size;
+    uint8_t md5[16];
+    uint8_t sha256[32];       /* when CORE_OBJ_SHA256 was asked for */
+    core_chunk_ref_t *chunks;   /* in order; malloc'd, released by core_obj_data_free */
+    size_t num_chunks;
+    char *inline_data;        /* the body when size <= CORE_INLINE_MAX (then num_chunks == 0) */
+    size_t inline_len;
+} core_obj_data_t;
+
+/* Streams src into chunks stored at a write quorum. 0 and *out filled (release with
+ * core_obj_data_free), or: the source's own negative code, OG_ETOOBIG, OG_EPROTO (length differs
+ * from expect_size), OG_EQUORUM (a chunk could not be stored), -ENOMEM. Memory: one batch buffer
+ * of 4 MiB (at least twice the chunker's maximum chunk size; expect_size + 1 for a smaller body)
+ * that the body is read into and the chunks are sent from, whatever the body size. */
+int core_obj_write(cluster_t *cl, const core_obj_put_opts_t *opts, core_obj_src_t src, core_obj_data_t *out);
+void core_obj_data_free(core_obj_data_t *d);
+
+/* Receives object bytes in order: 0 to go on, < 0 to stop (returned by core_obj_read). */
+typedef int (*core_obj_sink_fn)(void *ctx, const void *buf, size_t len);
+
+/* Streams bytes [first, last] (inclusive, last < m->size) of object m to sink. 0, the sink's
+ * code, or a cluster_chunk_get error (OG_ENOTFOUND, OG_ECORRUPT, OG_EQUORUM). When it fails
+ * after some bytes went to the sink, the caller must abort the response (never send wrong bytes). */
+int core_obj_read(cluster_t *cl, const core_meta_t *m, uint64_t first, uint64_t last, core_obj_sink_fn sink, void *ctx);
+
+/* The record table of a bucket/container's objects: "o.<bucket>" into out (cap >= 3 + 64). */
+void core_obj_table(const char *bucket, char *out, size_t cap);
+/* Encodes m and writes it as the record of (bucket, key) with a fresh stamp; m->mtime_ns is set
+ * to the stamp's ts. 0, OG_EQUORUM, OG_ETOOBIG, -ENOMEM. */
+int core_obj_commit(cluster_t *cl, const char *bucket, og_str_t key, core_meta_t *m);
+/* Reads and decodes the live record of (bucket, key): 0 with *m (core_meta_free) and *buf (free;
+ * m's slices point into it), OG_ENOTFOUND for absent or deleted, OG_EQUORUM, OG_EPROTO. */
+int core_obj_lookup(cluster_t *cl, const char *bucket, og_str_t key, core_meta_t *m, char **buf);
+/* Writes a tombstone for (bucket, key). 0 or OG_EQUORUM. */
+int core_obj_delete(cluster_t *cl, const char *bucket, og_str_t key);
+
+/* Refreshes the reference time of every chunk m lists on a quorum of its
+ * replicas, so that a garbage-collection sweep already under way cannot delete them: anything
+ * that commits a record referencing existing chunks without writing them (CopyObject,
+ * UploadPartCopy, CompleteMultipartUpload, Swift COPY) calls this first (docs/architecture.md,
+ * "Garbage collection"). 0, OG_EQUORUM (do not commit) or -ENOMEM. */
+int core_obj_touch(cluster_t *cl, const core_meta_t *m);
+
+/* Reclaims an expired object (m decoded from its record): a tombstone stamped at its expiry (or
+ * just after its own write), so a newer write of the same key always wins over it. 0 or an error. */
+int core_obj_expire(cluster_t *cl, const char *bucket, og_str_t key, const core_meta_t *m);
+
+/* ---- buckets (core_bucket.c) ---- */
+
+typedef struct {
+    char owner[64];
+    uint64_t created_ns;
+    og_header_t *meta; /* lowercase names: x-container-meta-*, x-container-read/write */
+    size_t num_meta;
+    char *_buf;        /* the record buffer (core_bucket_get) */
+} core_bucket_t;
+
+/* Decodes a bucket record (version 1 or 2); meta slices point into rec's buffer. 0 (release with
+ * core_bucket_free) or OG_EPROTO / -ENOMEM. */
+int core_bucket_parse(const og_rec_t *rec, core_bucket_t *out);
+/* Reads a live bucket: 0 with *out (core_bucket_free), OG_ENOTFOUND, OG_EQUORUM, OG_EPROTO. */
+int core_bucket_get(cluster_t *cl, const char *bucket, core_bucket_t *out);
+/* Writes a bucket record (version 2: with its metadata) with a fresh stamp. 0, OG_EINVAL,
+ * OG_EQUORUM, -ENOMEM. */
+int core_bucket_put(cluster_t *cl, const char *bucket, const core_bucket_t *b);
+void core_bucket_free(core_bucket_t *b);
+
+/* Decodes a bucket record's summary (from a listing of table "buckets"). 0 or OG_EPROTO. */
+int core_bucket_decode(const og_rec_t *rec, char *owner, size_t cap, uint64_t *created_ns);
+/* Reads a bucket record (table "buckets"). 0 and owner account into owner (cap bytes),
+ * OG_ENOTFOUND (absent or deleted), or an error. */
+int core_bucket_lookup(cluster_t *cl, const char *bucket, char *owner, size_t cap, uint64_t *created_ns);
+/* Creates bucket for owner (a version 1 record stamped now). 0, OG_EEXIST (it exists and is
+ * owner's), -EACCES (another account's), or a cluster error. */
+int core_bucket_create(cluster_t *cl, const char *bucket, const char *owner);
+/* Writes bucket's tombstone (emptiness is the caller's check). 0 or OG_EQUORUM. */
+int core_bucket_delete(cluster_t *cl, const char *bucket);
+
+/* ---- accounts (core_account.c) ---- */
+
+typedef struct {
+    uint64_t created_ns;
+    og_header_t *meta;  /* lowercase names; slices into _buf (or the caller's, for put) */
+    size_t num_meta;
+    char *_buf;         /* owned by core_account_get */
+} core_account_t;
+
+/* Reads an account's record: 0 with *out (release with core_account_free), OG_ENOTFOUND (never
+ * created or deleted), OG_EQUORUM or OG_EPROTO. */
+int core_account_get(cluster_t *cl, const char *name, core_account_t *out);
+/* Creates or replaces an account's record. 0, OG_EINVAL (bad name or metadata), OG_EQUORUM, -ENOMEM. */
+int core_account_put(cluster_t *cl, const char *name, const core_account_t *a);
+void core_account_free(core_account_t *a);
+/* Calls fn with the name of every account that has a record. 0 or an error. */
+int core_account_each(cluster_t *cl, int (*fn)(void *ctx, const char *name), void *ctx);
+
+/* ---- usage and quotas (core_usage.c) ---- */
+
+typedef struct {
+    uint64_t objects;
+    uint64_t bytes;
+} core_usage_t;
+
+/* Live objects and bytes of a bucket, from the nodes' per-table usage counters (updated with
+ * every record write, so exact after overwrites and deletes; O(1), no listing). An object past
+ * its X-Delete-At counts until its tombstone is written (on access or by onggi-admin expire),
+ * as in Swift. 0 or an error. */
+int core_usage_bucket(cluster_t *cl, const char *bucket, uint64_t now_s, core_usage_t *out);
+/* An account's buckets (count), objects and bytes. 0 or an error. */
+int core_usage_account(cluster_t *cl, const char *account, uint64_t now_s, uint64_t *buckets, core_usage_t *out);
+/* May a write of add_bytes (and, with new_object, one more object) go into `bucket` of `account`?
+ * Checks the container's x-container-meta-quota-bytes / -quota-count and the account's
+ * x-account-meta-quota-bytes, as Swift's container_quotas and account_quotas do (an overwrite
+ * counts its full size). Call it before accepting a body whose length is known, and again with
+ * the final size before committing one that was not (chunked). 0, CORE_EQUOTA, or an error
+ * (OG_EQUORUM ...). */
+int core_quota_check(cluster_t *cl, const char *bucket, const char *account, uint64_t add_bytes, int new_object);
+
+/* ---- listing walks (core_walk.c) ---- */
+
+/* Where core_walk() reads keys from. fetch has the contract of cluster_list() (live entries
+ * with prefix that sort after `after`, sorted, up to limit raw keys, truncated/next_after);
+ * release frees what one fetch returned. Production wraps cluster_list/cluster_list_free. */
+typedef struct {
+    int (*fetch)(void *ctx, og_str_t prefix, og_str_t after, size_t limit, cluster_list_t *out);
+    void (*release)(void *ctx, cluster_list_t *l);
+    void *ctx;
+} core_walk_source_t;
+
+typedef struct {
+    og_str_t key;     /* the object key, or the common prefix when is_prefix */
+    og_str_t summary; /* the record summary (gw_meta); empty for a common prefix */
+    int is_prefix;
+} core_walk_item_t;
+
+typedef struct {
+    core_walk_item_t *items; /* key order, contents and common prefixes interleaved; owned by the walk */
+    size_t n, ncontents, nprefixes;
+    int truncated;       /* exact: another key or common prefix follows items[n-1] */
+    size_t fetches;      /* pages read (lets tests check the cost) */
+    char *_arena;
+} core_walk_t;
+
+/* One page of an S3 listing: up to max_keys items (keys and common prefixes, each prefix counted
+ * once) with `prefix`, after `after`. With a delimiter, a key holding the delimiter after the
+ * prefix rolls up into the common prefix ending at that delimiter, and the walk skips every other
+ * key under that prefix (also under `after` itself when `after` is exactly such a prefix, so the
+ * last item of a page is a valid resume point). max_keys 0 gives an empty, untruncated page
+ * without reading. 0 and *out (release with core_walk_free), -ENOMEM, OG_EPROTO when the source
+ * stops advancing, or the source's error. */
+int core_walk(const core_walk_source_t *src, og_str_t prefix, og_str_t delimiter, og_str_t after, size_t max_keys,
+               core_walk_t *out);
+void core_walk_free(core_walk_t *w);
+
+/* ---- multipart upload records (core_upload.c) ---- */
+
+#define CORE_UPLOAD_ID_LEN 22 /* base64url of 16 random bytes */
+#define CORE_UPLOAD_SEP '\x01'
+/* Stored header of an upload record: the created_ns (decimal) of the bucket it belongs to. No
+ * client header of that name is ever stored, and Complete does not pass it on to the object. */
+#define CORE_UPLOAD_BUCKET_HDR "x-onggi-bucket-created"
+
+/* Does upload record up belong to the bucket created at created_ns (not to an earlier bucket of
+ * the same name)? A record written before uploads kept the stamp answers by its own time. 1 or 0. */
+int core_upload_in_bucket(const core_meta_t *up, uint64_t created_ns);
+/* 1 when bucket (the one created at created_ns) has an in-progress multipart upload, 0 when none
+ * (uploads left in an earlier bucket of the same name do not count), or OG_EQUORUM, OG_ECORRUPT
+ * (an upload record that does not decode), OG_EPROTO. DeleteBucket and Swift's container DELETE
+ * refuse (409) while there is one: a re-created bucket must never inherit them. */
+int core_upload_exists(cluster_t *cl, const char *bucket, uint64_t created_ns);
+/* Writes the part sizes of multipart object (bucket, key) whose ETag is md5-n. 0, OG_EQUORUM,
+ * -ENOMEM. */
+int core_part_sizes_put(cluster_t *cl, const char *bucket, og_str_t key, const uint8_t md5[16],
+                        const uint64_t *sizes, uint32_t n);
+/* Bytes [*first, *last] of part `part` (1-based) of object m (bucket, key), for GET/HEAD
+ * ?partNumber: a single-part object has one part (the whole, non-empty object); a multipart
+ * object's part sizes come from its "p.<bucket>" record, believed only when it matches m's ETag.
+ * 0, OG_EINVAL (no such part: 416 InvalidPartNumber), OG_ECORRUPT (sizes missing or not
+ * matching), OG_EQUORUM. */
+int core_part_range(cluster_t *cl, const char *bucket, og_str_t key, const core_meta_t *m, uint32_t part, uint64_t *first, uint64_t *last);
+/* For a copy of multipart object m (parts > 0) from (src_bucket, src_key) to (dst_bucket,
+ * dst_key), S3 CopyObject or Swift COPY: copies the source's part sizes so that ?partNumber works
+ * on the copy too. Call before committing the copy's record. 0 (also when m is not multipart, or
+ * the source's sizes are missing or no longer m's: the copy then answers ?partNumber as the
+ * source does), OG_EQUORUM. */
+int core_part_sizes_copy(cluster_t *cl, const char *src_bucket, og_str_t src_key, const char *dst_bucket,
+                          og_str_t dst_key, const core_meta_t *m);
+
+/* ---- large objects: Swift SLO and DLO readers (swift/swift_slo.c for now) ----
+ * S3 GetObject/HeadObject/CopyObject of an SLO or DLO serve the segments' bytes through these,
+ * as s3api does; S3 listings show an SLO's total size and ETag. */
+
+#define CORE_SLO_MAX_SEGMENTS 1000 /* object-backed segments per manifest (Swift's default) */
+#define CORE_SLO_MAX_DEPTH 10      /* nested SLOs (Swift's max_slo_recursion_depth) */
+
+/* Who reads a large object: the cluster, the time (segment expiry), and whether the caller may
+ * use a segment container: access(ctx, container, write) returns 0, -EACCES (denied, or absent
+ * for a caller who may not learn that), OG_ENOTFOUND (absent) or an error. */
+typedef struct {
+    cluster_t *cl;
+    uint64_t now_s;
+    int (*access)(void *ctx, const char *container, int write);
+    void *ctx;
+} core_lo_t;
+
+/* Streams bytes [first, last] of the SLO whose manifest record is m (CORE_META_SLO, last <
+ * m->slo_size) to sink, segment by segment through core_obj_read. 0, the sink's code, OG_ENOTFOUND
+ * (a segment is gone), OG_ECORRUPT (a segment changed since the PUT, or a bad manifest), -EACCES,
+ * or a cluster error. After bytes went to the sink a failure means: abort the response. */
+int core_slo_read(core_lo_t *lo, const core_meta_t *m, uint64_t first, uint64_t last, core_obj_sink_fn sink,
+                      void *ctx);
+/* Is v a valid X-Object-Manifest value ("container/prefix", both non-empty, no '?' or '&', the
+ * prefix not starting with '/')? 1 or 0. */
+int core_dlo_valid(og_str_t v);
+/* Size and ETag (MD5 of the segments' ETags) of the DLO whose X-Object-Manifest is v: one pass
+ * over the listing. 0, -EACCES (the caller may not read the segments' container), OG_EINVAL
+ * (v malformed), OG_EQUORUM ... A missing segment container is an empty DLO. */
+int core_dlo_stat(core_lo_t *lo, og_str_t v, uint64_t *size, uint8_t md5[16]);
+/* Streams bytes [first, last] of that DLO (positions as core_dlo_stat counted them) to
+ * sink. 0, the sink's code, OG_ECORRUPT (a segment changed meanwhile), or an error as above. */
+int core_dlo_read(core_lo_t *lo, og_str_t v, uint64_t first, uint64_t last, core_obj_sink_fn sink,
+                      void *ctx);
+/* The quoted ETag s3api shows for an SLO (m has CORE_META_SLO) in GET, HEAD and listings:
+ * "\"<hex SLO ETag>-N\"". The -N marks it, like a multipart upload's, as not the MD5 of the
+ * bytes, so S3 clients do not check the body against it. Into out (at least 48 bytes); returns
+ * its length. */
+size_t core_slo_s3_etag(const core_meta_t *m, char *out);
+
+#endif

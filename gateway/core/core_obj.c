@@ -1,0 +1,426 @@
+/*
+ * gw_obj.c: the protocol-neutral object layer (gw_obj.h).
+ *
+ * Write path. The body is read straight into one batch buffer. Each piece read is hashed once
+ * while it is in cache: MD5 of the whole body (the ETag), the optional whole-body SHA-256, and
+ * for the chunk in progress its SHA-256 (the id) and xxh3-64, while the FastCDC chunker
+ * (og_cdc) looks for the chunk's end. Completed chunks stay where they are in the buffer; when
+ * it is nearly full (or holds CLUSTER_BATCH_MAX_CHUNKS chunks) they go to the nodes in ONE request per
+ * node (cluster_chunk_put_many: one volume sync and one index sync per node for the whole
+ * batch, so small chunks cost what one big chunk did), and the unfinished chunk's bytes move to
+ * the front. The buffer has CLUSTER_BATCH_HDR_MAX spare bytes in front so the batch request's header
+ * is built in place and the data goes out without a copy.
+ *
+ * Chunk sizes come from the cluster handle (cluster_chunking, 8/32/128 KiB by default; the
+ * measurements behind them are in docs/architecture.md). Memory per write: the batch buffer
+ * (OBJ_BATCH_BYTES, or the expected size + 1 for a smaller body) whatever the body size.
+ *
+ * Read path. The chunks overlapping the range are fetched OBJ_BATCH_BYTES at a time with
+ * cluster_chunk_get_many (one batched request per node, the chunks spread over the replicas:
+ * with 32 KiB chunks a chunk-at-a-time loop would be bound by round trips and per-request
+ * overhead), then handed to the sink in order. The nodes' answers land in a scratch buffer owned
+ * by the read, so a batch allocates nothing.
+ *
+ * Memory. The per-request buffers of a body past a small size (batch buffer, read buffer and
+ * scratch, up to a few MiB each) come from the cluster handle's buffer pool (cluster_buf_get):
+ * from malloc, glibc's adaptive mmap threshold soon serves blocks of that size from the worker
+ * threads' arenas, which keep the pages after free, and a gateway that served some large GETs
+ * stayed at 100-140 MiB RSS; a fresh mapping per request instead costs its page faults every
+ * time (~0.5 ms per 2 MiB: 1 MiB GETs fell from ~2.8 to ~1.2 GiB/s). Pooled buffers are reused
+ * with their pages in place, and the pool keeps only a few idle.
+ */
+#include "core.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+#include <xxhash.h>
+
+#include "og_cdc.h"
+
+/* Data bytes per batch: a node request of this size costs about what one 4 MiB chunk used to. */
+#define OBJ_BATCH_BYTES (4u << 20)
+/* A read from the source asks for at most this much (the HTTP body window is 1 MiB). */
+#define OBJ_READ_PIECE (1u << 20)
+/* Flush the batch when less room than this is left for the next read. */
+#define OBJ_READ_MIN (64u << 10)
+/* Chunk reads per cluster_chunk_get_many call (one request per node for all of them). */
+#define OBJ_READ_BATCH 128
+/* Buffers at least this big come from the pool (see "Memory" above); smaller ones from malloc. */
+#define OBJ_POOL_MIN (256u << 10)
+
+/* A per-request buffer of len bytes. NULL on failure. Free with obj_buf_free and the same len. */
+static void *obj_buf_alloc(cluster_t *cl, size_t len)
+{
+    return len >= OBJ_POOL_MIN ? cluster_buf_get(cl, len) : malloc(len);
+}
+
+static void obj_buf_free(cluster_t *cl, void *p, size_t len)
+{
+    if (len >= OBJ_POOL_MIN)
+        cluster_buf_put(cl, p, len);
+    else
+        free(p);
+}
+
+void core_obj_table(const char *bucket, char *out, size_t cap)
+{
+    snprintf(out, cap, "o.%s", bucket);
+}
+
+/* ---------------------------------------------------------------- write */
+
+typedef struct {
+    cluster_t *cl;
+    EVP_MD_CTX *md5, *sha_body, *sha_chunk;
+    XXH3_state_t *xxh;
+    og_cdc_t cdc;
+    char *mem;        /* CLUSTER_BATCH_HDR_MAX header room + cap data bytes */
+    char *data;       /* mem + CLUSTER_BATCH_HDR_MAX */
+    size_t cap, fill; /* data bytes available / read into data */
+    size_t scanned;   /* bytes of data the chunker has seen */
+    size_t cstart;    /* start of the chunk in progress within data */
+    cluster_chunk_hdr_t hdrs[CLUSTER_BATCH_MAX_CHUNKS];
+    size_t nb; /* completed chunks in data[0, cstart) */
+    core_chunk_ref_t *refs;
+    size_t nrefs, cap_refs;
+} obj_writer_t;
+
+static void writer_free(obj_writer_t *w)
+{
+    EVP_MD_CTX_free(w->md5);
+    EVP_MD_CTX_free(w->sha_body);
+    EVP_MD_CTX_free(w->sha_chunk);
+    if (w->xxh)
+        XXH3_freeState(w->xxh);
+    obj_buf_free(w->cl, w->mem, CLUSTER_BATCH_HDR_MAX + w->cap);
+    free(w->refs);
+}
+
+static int writer_init(obj_writer_t *w, cluster_t *cl, const core_obj_put_opts_t *opts)
+{
+    uint32_t min, avg, max;
+    memset(w, 0, sizeof(*w));
+    w->cl = cl;
+    cluster_chunking(cl, &min, &avg, &max);
+    if (og_cdc_init(&w->cdc, min, avg, max) != 0)
+        return OG_EINVAL;
+    /* Room for whole chunks plus a chunk in progress; a body known to be smaller needs only its
+     * size + 1 (the spare byte lets the final read see the end). */
+    w->cap = OBJ_BATCH_BYTES > 2 * (size_t)max ? OBJ_BATCH_BYTES : 2 * (size_t)max;
+    if (opts->expect_size >= 0 && (uint64_t)opts->expect_size < w->cap)
+        w->cap = (size_t)opts->expect_size + 1;
+    if (!(w->mem = obj_buf_alloc(cl, CLUSTER_BATCH_HDR_MAX + w->cap)))
+        return -ENOMEM;
+    w->data = w->mem + CLUSTER_BATCH_HDR_MAX;
+    if (!(w->md5 = EVP_MD_CTX_new()) || !(w->sha_chunk = EVP_MD_CTX_new()) || !(w->xxh = XXH3_createState()) ||
+        ((opts->digests & CORE_OBJ_SHA256) && !(w->sha_body = EVP_MD_CTX_new())))
+        return -ENOMEM;
+    if (!EVP_DigestInit_ex(w->md5, EVP_md5(), NULL) || !EVP_DigestInit_ex(w->sha_chunk, EVP_sha256(), NULL) ||
+        (w->sha_body && !EVP_DigestInit_ex(w->sha_body, EVP_sha256(), NULL)) || XXH3_64bits_reset(w->xxh) != XXH_OK)
+        return -ENOMEM;
+    return 0;
+}
+
+/* Ends the chunk in progress at data[end]: finishes its hashes into a new batch header. */
+static int writer_cut(obj_writer_t *w, size_t end)
+{
+    cluster_chunk_hdr_t *h = &w->hdrs[w->nb];
+    unsigned int dlen;
+    if (!EVP_DigestFinal_ex(w->sha_chunk, h->id, &dlen) || !EVP_DigestInit_ex(w->sha_chunk, EVP_sha256(), NULL))
+        return -ENOMEM;
+    h->xxh3 = XXH3_64bits_digest(w->xxh);
+    if (XXH3_64bits_reset(w->xxh) != XXH_OK)
+        return -ENOMEM;
+    h->len = (uint32_t)(end - w->cstart);
+    w->nb++;
+    w->cstart = end;
+    return 0;
+}
+
+/* Stores the completed chunks, appends their references and moves the chunk in progress to the
+ * front of the buffer. 0, OG_EQUORUM, -ENOMEM. */
+static int writer_flush(obj_writer_t *w)
+{
+    int rc;
+    if (w->nb == 0)
+        return 0;
+    if ((rc = cluster_chunk_put_many(w->cl, w->hdrs, w->nb, w->data)) != 0)
+        return rc;
+    if (w->nrefs + w->nb > w->cap_refs) {
+        size_t ncap = w->cap_refs ? w->cap_refs : 64;
+        while (ncap < w->nrefs + w->nb)
+            ncap *= 2;
+        core_chunk_ref_t *n = realloc(w->refs, ncap * sizeof(*n));
+        if (!n)
+            return -ENOMEM;
+        w->refs = n;
+        w->cap_refs = ncap;
+    }
+    for (size_t i = 0; i < w->nb; i++) {
+        core_chunk_ref_t *r = &w->refs[w->nrefs++];
+        memcpy(r->id, w->hdrs[i].id, 32);
+        r->len = w->hdrs[i].len;
+        r->xxh3 = w->hdrs[i].xxh3;
+    }
+    memmove(w->data, w->data + w->cstart, w->fill - w->cstart);
+    w->fill -= w->cstart;
+    w->scanned -= w->cstart;
+    w->cstart = 0;
+    w->nb = 0;
+    return 0;
+}
+
+/* Chunks the bytes read but not yet scanned, data[scanned, fill), updating the chunk's hashes.
+ * A piece may end several chunks: the batch is flushed whenever it holds CLUSTER_BATCH_MAX_CHUNKS.
+ * 0, OG_EQUORUM or -ENOMEM. */
+static int writer_scan(obj_writer_t *w)
+{
+    int rc;
+    while (w->scanned < w->fill) {
+        if (w->nb == CLUSTER_BATCH_MAX_CHUNKS && (rc = writer_flush(w)) != 0)
+            return rc;
+        const char *p = w->data + w->scanned;
+        int boundary;
+        size_t used = og_cdc_scan(&w->cdc, p, w->fill - w->scanned, &boundary);
+        if (!EVP_DigestUpdate(w->sha_chunk, p, used) || XXH3_64bits_update(w->xxh, p, used) != XXH_OK)
+            return -ENOMEM;
+        w->scanned += used;
+        if (boundary && (rc = writer_cut(w, w->scanned)) != 0)
+            return rc;
+    }
+    return 0;
+}
+
+int core_obj_write(cluster_t *cl, const core_obj_put_opts_t *opts, core_obj_src_t src, core_obj_data_t *out)
+{
+    obj_writer_t w;
+    uint64_t total = 0;
+    unsigned int dlen;
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    if ((rc = writer_init(&w, cl, opts)) != 0)
+        goto out_free;
+    for (;;) {
+        /* Never while the body may still be inline: its bytes must stay at the front. */
+        if (total > CORE_INLINE_MAX && w.cap - w.fill < OBJ_READ_MIN && w.nb > 0 && (rc = writer_flush(&w)) != 0)
+            goto out_free;
+        if (w.fill == w.cap) {
+            /* Only a body longer than expect_size fills a buffer sized for it. */
+            rc = OG_EPROTO;
+            goto out_free;
+        }
+        size_t want = w.cap - w.fill < OBJ_READ_PIECE ? w.cap - w.fill : OBJ_READ_PIECE;
+        ssize_t got = src.read(src.ctx, w.data + w.fill, want);
+        if (got < 0) {
+            rc = (int)got;
+            goto out_free;
+        }
+        if (got == 0)
+            break;
+        total += (uint64_t)got;
+        if (total > opts->max_size) {
+            rc = OG_ETOOBIG;
+            goto out_free;
+        }
+        if (opts->expect_size >= 0 && total > (uint64_t)opts->expect_size) {
+            rc = OG_EPROTO;
+            goto out_free;
+        }
+        const char *piece = w.data + w.fill;
+        if (!EVP_DigestUpdate(w.md5, piece, (size_t)got) ||
+            (w.sha_body && !EVP_DigestUpdate(w.sha_body, piece, (size_t)got))) {
+            rc = -ENOMEM;
+            goto out_free;
+        }
+        w.fill += (size_t)got;
+        if ((rc = writer_scan(&w)) != 0)
+            goto out_free;
+    }
+    if (opts->expect_size >= 0 && total != (uint64_t)opts->expect_size) {
+        rc = OG_EPROTO;
+        goto out_free;
+    }
+    if (!EVP_DigestFinal_ex(w.md5, out->md5, &dlen) || (w.sha_body && !EVP_DigestFinal_ex(w.sha_body, out->sha256, &dlen))) {
+        rc = -ENOMEM;
+        goto out_free;
+    }
+    out->size = total;
+    if (total <= CORE_INLINE_MAX) {
+        /* Small bodies live in the record; cuts the chunker may have made are dropped (nothing
+         * was flushed: flushes wait until the body is past CORE_INLINE_MAX, and a batch cannot hold
+         * CLUSTER_BATCH_MAX_CHUNKS chunks of at least 4 KiB within it). */
+        if (!(out->inline_data = malloc(total ? total : 1))) {
+            rc = -ENOMEM;
+            goto out_free;
+        }
+        memcpy(out->inline_data, w.data, total);
+        out->inline_len = total;
+        rc = 0;
+        goto out_free;
+    }
+    if (w.fill > w.cstart && (rc = writer_cut(&w, w.fill)) != 0)
+        goto out_free;
+    if ((rc = writer_flush(&w)) != 0)
+        goto out_free;
+    out->chunks = w.refs;
+    out->num_chunks = w.nrefs;
+    w.refs = NULL;
+out_free:
+    writer_free(&w);
+    if (rc != 0)
+        core_obj_data_free(out);
+    return rc;
+}
+
+void core_obj_data_free(core_obj_data_t *d)
+{
+    free(d->chunks);
+    free(d->inline_data);
+    d->chunks = NULL;
+    d->inline_data = NULL;
+    d->num_chunks = d->inline_len = 0;
+}
+
+/* ---------------------------------------------------------------- read */
+
+int core_obj_read(cluster_t *cl, const core_meta_t *m, uint64_t first, uint64_t last, core_obj_sink_fn sink, void *ctx)
+{
+    cluster_chunk_read_t rd[OBJ_READ_BATCH];
+    uint64_t sum = 0, off = 0;
+    size_t biggest = 0, nrd = 0, used = 0, cap, scap;
+    char *buf, *scratch;
+    int rc = 0;
+
+    if (m->size == 0)
+        return 0;
+    if (first > last || last >= m->size)
+        return OG_EINVAL;
+    if (m->num_chunks == 0) {
+        if (m->inline_data.len != m->size)
+            return OG_ECORRUPT;
+        return sink(ctx, m->inline_data.base + first, (size_t)(last - first + 1));
+    }
+    for (size_t i = 0; i < m->num_chunks; i++) {
+        sum += m->chunks[i].len;
+        biggest = m->chunks[i].len > biggest ? m->chunks[i].len : biggest;
+    }
+    if (sum != m->size)
+        return OG_ECORRUPT; /* the chunk list cannot produce the promised bytes */
+    cap = OBJ_BATCH_BYTES > biggest ? OBJ_BATCH_BYTES : biggest;
+    if (last - first + 1 < cap)
+        cap = (size_t)(last - first + 1);
+    /* A batch holds at most cap range bytes plus, at its two ends, the rest of a partly read chunk
+     * (the nodes always send whole chunks). */
+    scap = CLUSTER_READ_SCRATCH(OBJ_READ_BATCH, cap + 2 * biggest);
+    buf = obj_buf_alloc(cl, cap);
+    scratch = obj_buf_alloc(cl, scap);
+    if (!buf || !scratch) {
+        rc = -ENOMEM;
+        goto out_free_buf;
+    }
+    for (size_t i = 0; i < m->num_chunks && off <= last; off += m->chunks[i].len, i++) {
+        const core_chunk_ref_t *c = &m->chunks[i];
+        uint64_t lo = first > off ? first : off, end = off + c->len;
+        uint64_t hi = last + 1 < end ? last + 1 : end;
+        if (hi <= lo)
+            continue;
+        size_t len = (size_t)(hi - lo);
+        if (nrd == OBJ_READ_BATCH || used + len > cap) {
+            if ((rc = cluster_chunk_get_many(cl, rd, nrd, scratch, scap)) != 0 || (rc = sink(ctx, buf, used)) != 0)
+                goto out_free_buf;
+            nrd = 0, used = 0;
+        }
+        rd[nrd++] = (cluster_chunk_read_t){.id = c->id, .xxh3 = c->xxh3, .chunk_len = c->len, .off = (size_t)(lo - off),
+                                      .len = len, .buf = buf + used};
+        used += len;
+    }
+    if (nrd > 0 && (rc = cluster_chunk_get_many(cl, rd, nrd, scratch, scap)) == 0)
+        rc = sink(ctx, buf, used);
+out_free_buf:
+    obj_buf_free(cl, scratch, scap);
+    obj_buf_free(cl, buf, cap);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- records */
+
+int core_obj_commit(cluster_t *cl, const char *bucket, og_str_t key, core_meta_t *m)
+{
+    char table[3 + 64 + 1], *summary = NULL, *detail = NULL;
+    size_t slen, dlen;
+    og_rec_t rec = {0};
+    int rc;
+
+    cluster_stamp(cl, &rec.ts, &rec.tiebreak);
+    m->mtime_ns = rec.ts;
+    rec.size = m->size; /* the nodes' per-table usage counts it (cluster_table_usage) */
+    if ((rc = core_meta_encode(m, &summary, &slen, &detail, &dlen)) != 0)
+        return rc;
+    rec.summary = (og_str_t){summary, slen};
+    rec.detail = (og_str_t){detail, dlen};
+    core_obj_table(bucket, table, sizeof(table));
+    rc = cluster_rec_put(cl, table, key, &rec);
+    free(summary);
+    free(detail);
+    return rc;
+}
+
+int core_obj_lookup(cluster_t *cl, const char *bucket, og_str_t key, core_meta_t *m, char **buf)
+{
+    char table[3 + 64 + 1];
+    og_rec_t rec;
+    int rc;
+
+    *buf = NULL;
+    memset(m, 0, sizeof(*m));
+    core_obj_table(bucket, table, sizeof(table));
+    if ((rc = cluster_rec_get(cl, table, key, &rec, buf)) != 0)
+        return rc;
+    if (rec.flags & OG_REC_TOMBSTONE)
+        rc = OG_ENOTFOUND;
+    else
+        rc = core_meta_decode(&rec, m);
+    if (rc != 0) {
+        free(*buf);
+        *buf = NULL;
+    }
+    return rc;
+}
+
+int core_obj_delete(cluster_t *cl, const char *bucket, og_str_t key)
+{
+    char table[3 + 64 + 1];
+    og_rec_t rec = {.flags = OG_REC_TOMBSTONE};
+    cluster_stamp(cl, &rec.ts, &rec.tiebreak);
+    core_obj_table(bucket, table, sizeof(table));
+    return cluster_rec_put(cl, table, key, &rec);
+}
+
+int core_obj_touch(cluster_t *cl, const core_meta_t *m)
+{
+    if (m->num_chunks == 0)
+        return 0;
+    uint8_t *ids = malloc(m->num_chunks * 32);
+    if (ids == NULL)
+        return -ENOMEM;
+    for (size_t i = 0; i < m->num_chunks; i++)
+        memcpy(ids + i * 32, m->chunks[i].id, 32);
+    int rc = cluster_chunk_touch(cl, ids, m->num_chunks);
+    free(ids);
+    return rc;
+}
+
+int core_obj_expire(cluster_t *cl, const char *bucket, og_str_t key, const core_meta_t *m)
+{
+    char table[3 + 64 + 1];
+    og_rec_t rec = {.flags = OG_REC_TOMBSTONE, .tiebreak = 0};
+    uint64_t at = m->delete_at * 1000000000u;
+    rec.ts = at > m->mtime_ns ? at : m->mtime_ns + 1;
+    core_obj_table(bucket, table, sizeof(table));
+    return cluster_rec_put(cl, table, key, &rec);
+}

@@ -1,0 +1,238 @@
+/*
+ * core_walk.c: one page of a listing with prefix/delimiter grouping over a sorted key source, with
+ * exact truncation (core.h). I/O-free: the source is a callback, so unit tests drive it without a
+ * cluster.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+
+#include "core.h"
+
+#define WALK_PAGE 1000 /* raw keys asked of the source per fetch */
+
+/* ---- byte buffers ---- */
+
+typedef struct {
+    char *p;
+    size_t len, cap;
+} bytes_t;
+
+static int bytes_reserve(bytes_t *b, size_t need)
+{
+    if (need <= b->cap)
+        return 0;
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < need)
+        cap *= 2;
+    char *np = realloc(b->p, cap);
+    if (np == NULL)
+        return -ENOMEM;
+    b->p = np, b->cap = cap;
+    return 0;
+}
+
+static int bytes_add(bytes_t *b, const char *s, size_t n)
+{
+    if (bytes_reserve(b, b->len + n) != 0)
+        return -ENOMEM;
+    if (n)
+        memcpy(b->p + b->len, s, n);
+    b->len += n;
+    return 0;
+}
+
+static int bytes_set(bytes_t *b, const char *s, size_t n)
+{
+    b->len = 0;
+    return bytes_add(b, s, n);
+}
+
+static int has_prefix(og_str_t s, const char *p, size_t n) { return s.len >= n && (n == 0 || memcmp(s.base, p, n) == 0); }
+
+/* Byte-wise order, a proper prefix first: the order the nodes keep keys in. */
+static int key_cmp(og_str_t a, og_str_t b)
+{
+    size_t n = a.len < b.len ? a.len : b.len;
+    int c = n ? memcmp(a.base, b.base, n) : 0;
+    if (c != 0)
+        return c;
+    return a.len < b.len ? -1 : a.len > b.len;
+}
+
+/* ---- listing walk ---- */
+
+/* Length of the common prefix key rolls up into (through the first delimiter after the listed
+ * prefix), or 0 when the key holds no delimiter there. The key starts with prefix. */
+static size_t common_prefix_len(og_str_t key, og_str_t prefix, og_str_t delim)
+{
+    if (key.len <= prefix.len)
+        return 0;
+    const char *d = memmem(key.base + prefix.len, key.len - prefix.len, delim.base, delim.len);
+    return d ? (size_t)(d - key.base) + delim.len : 0;
+}
+
+/* An item as offsets into the arena, which moves while it grows. */
+typedef struct {
+    size_t koff, klen, soff, slen;
+    int is_prefix;
+} slot_t;
+
+typedef struct {
+    const core_walk_source_t *src;
+    og_str_t prefix, delim;
+    size_t max_keys, count;
+    bytes_t resume; /* the `after` of the next fetch */
+    bytes_t skip;   /* the last common prefix: keys under it are already counted */
+    bytes_t arena;
+    slot_t *slots;
+    size_t nslots, slots_cap;
+    core_walk_t *out;
+} walk_t;
+
+static int walk_add(walk_t *w, og_str_t key, og_str_t summary, int is_prefix)
+{
+    if (w->nslots == w->slots_cap) {
+        size_t cap = w->slots_cap ? 2 * w->slots_cap : 64;
+        slot_t *ns = realloc(w->slots, cap * sizeof(*ns));
+        if (ns == NULL)
+            return -ENOMEM;
+        w->slots = ns, w->slots_cap = cap;
+    }
+    slot_t *s = &w->slots[w->nslots];
+    s->koff = w->arena.len, s->klen = key.len;
+    if (bytes_add(&w->arena, key.base, key.len) != 0)
+        return -ENOMEM;
+    s->soff = w->arena.len, s->slen = summary.len;
+    if (bytes_add(&w->arena, summary.base, summary.len) != 0)
+        return -ENOMEM;
+    s->is_prefix = is_prefix;
+    w->nslots++;
+    return 0;
+}
+
+/* Takes one page's entries. Sets *done when the page is full (and then truncated is exact: an
+ * item that would not fit was seen). 0 or -ENOMEM. */
+static int walk_page(walk_t *w, const cluster_list_t *page, int *done)
+{
+    for (size_t i = 0; i < page->n; i++) {
+        og_str_t key = page->entries[i].key;
+        if (w->skip.len && has_prefix(key, w->skip.p, w->skip.len))
+            continue;
+        size_t cplen = w->delim.len ? common_prefix_len(key, w->prefix, w->delim) : 0;
+        if (w->count == w->max_keys) {
+            w->out->truncated = 1;
+            *done = 1;
+            return 0;
+        }
+        int rc;
+        if (cplen) {
+            og_str_t cp = {key.base, cplen};
+            if ((rc = walk_add(w, cp, (og_str_t){NULL, 0}, 1)) != 0 || (rc = bytes_set(&w->skip, cp.base, cp.len)) != 0)
+                return rc;
+            w->out->nprefixes++;
+        } else {
+            if ((rc = walk_add(w, key, page->entries[i].rec.summary, 0)) != 0)
+                return rc;
+            w->out->ncontents++;
+        }
+        w->count++;
+    }
+    return 0;
+}
+
+/* After a fetch ending inside the skipped common prefix, resume past all of it at once:
+ * skip + 0xFF sorts after every UTF-8 key under skip (0xFF never occurs in UTF-8). Other keys
+ * under skip, if any, are still filtered out by walk_page, so this is only a shortcut. */
+static int walk_skip_ahead(walk_t *w)
+{
+    og_str_t resume = {w->resume.p, w->resume.len};
+    if (w->skip.len == 0 || !has_prefix(resume, w->skip.p, w->skip.len))
+        return 0;
+    if (resume.len > w->skip.len && (unsigned char)resume.base[w->skip.len] == 0xff)
+        return 0;
+    if (bytes_set(&w->resume, w->skip.p, w->skip.len) != 0)
+        return -ENOMEM;
+    return bytes_add(&w->resume, "\xff", 1);
+}
+
+static int walk_finish(walk_t *w)
+{
+    core_walk_t *out = w->out;
+    if (w->nslots == 0)
+        return 0;
+    out->items = malloc(w->nslots * sizeof(*out->items));
+    if (out->items == NULL)
+        return -ENOMEM;
+    for (size_t i = 0; i < w->nslots; i++) {
+        const slot_t *s = &w->slots[i];
+        out->items[i] = (core_walk_item_t){{w->arena.p + s->koff, s->klen}, {w->arena.p + s->soff, s->slen}, s->is_prefix};
+    }
+    out->n = w->nslots;
+    out->_arena = w->arena.p;
+    w->arena.p = NULL;
+    return 0;
+}
+
+int core_walk(const core_walk_source_t *src, og_str_t prefix, og_str_t delimiter, og_str_t after, size_t max_keys,
+               core_walk_t *out)
+{
+    walk_t w = {.src = src, .prefix = prefix, .delim = delimiter, .max_keys = max_keys, .out = out};
+    int rc = 0;
+
+    memset(out, 0, sizeof(*out));
+    if (max_keys == 0)
+        return 0;
+    if ((rc = bytes_set(&w.resume, after.base, after.len)) != 0)
+        goto out_free;
+    /* Resuming after a common prefix (the last item of the previous page) skips its keys. */
+    if (delimiter.len && has_prefix(after, prefix.base, prefix.len) &&
+        common_prefix_len(after, prefix, delimiter) == after.len) {
+        if ((rc = bytes_set(&w.skip, after.base, after.len)) != 0 || (rc = walk_skip_ahead(&w)) != 0)
+            goto out_free;
+    }
+    for (;;) {
+        /* Without a delimiter every key is an item: ask for what is missing plus one, which
+         * tells whether the page is truncated. Common prefixes may hide any number of keys. */
+        size_t limit = delimiter.len ? WALK_PAGE : max_keys - w.count + 1;
+        cluster_list_t page;
+        int done = 0;
+        if (limit > WALK_PAGE)
+            limit = WALK_PAGE;
+        memset(&page, 0, sizeof(page));
+        if ((rc = src->fetch(src->ctx, prefix, (og_str_t){w.resume.p, w.resume.len}, limit, &page)) != 0)
+            goto out_free;
+        out->fetches++;
+        rc = walk_page(&w, &page, &done);
+        if (rc == 0 && !done && page.truncated) {
+            /* A source that does not move forward would loop forever. */
+            if (key_cmp(page.next_after, (og_str_t){w.resume.p, w.resume.len}) <= 0)
+                rc = OG_EPROTO;
+            else if ((rc = bytes_set(&w.resume, page.next_after.base, page.next_after.len)) == 0)
+                rc = walk_skip_ahead(&w);
+        }
+        int more = !done && page.truncated;
+        src->release(src->ctx, &page);
+        if (rc != 0)
+            goto out_free;
+        if (!more)
+            break;
+    }
+    rc = walk_finish(&w);
+out_free:
+    free(w.arena.p);
+    free(w.slots);
+    free(w.skip.p);
+    free(w.resume.p);
+    if (rc != 0)
+        core_walk_free(out);
+    return rc;
+}
+
+void core_walk_free(core_walk_t *w)
+{
+    free(w->items);
+    free(w->_arena);
+    memset(w, 0, sizeof(*w));
+}
+

@@ -1,0 +1,174 @@
+/*
+ * gw_http.h: the gateway's client-facing HTTP/1.1 server.
+ *
+ * Built on libh2o-evloop's sockets and the exported picohttpparser, not on h2o's server
+ * layer (which buffers whole bodies, times out whole requests and answers 100-continue
+ * before auth; see shared notes on h2o 2.2.5). One event-loop thread owns every socket:
+ * it accepts, parses request heads, moves body bytes and response bytes, and enforces
+ * idle and per-progress timeouts and a minimum body rate. Each parsed request is handed to a
+ * worker thread from a fixed pool, which runs the handler in plain blocking style:
+ *
+ *   handler(req) -> http_req_read() ... -> http_resp_start() -> http_resp_write() ... -> http_resp_end()
+ *
+ * Backpressure both ways: the loop stops reading a socket while the request's body window
+ * is full (the handler has not consumed it), and http_resp_write() blocks until the loop has
+ * written the bytes. Memory per request is bounded by the window (HTTP_BODY_WINDOW) plus what
+ * the handler holds.
+ *
+ * Expect: 100-continue is answered only when the handler first calls http_req_read(), i.e.
+ * after it has checked auth; a handler that answers without reading the body makes the
+ * server close the connection after the response (the unread body is never drained).
+ */
+#ifndef HTTP_H
+#define HTTP_H
+
+#include <signal.h>
+#include <sys/types.h>
+
+#include "og.h"
+#include "og_buf.h"
+
+#define HTTP_BODY_WINDOW (1u << 20)
+#define HTTP_MAX_HEADERS 100
+#define HTTP_MAX_HEAD_BYTES (64u << 10)
+
+enum {
+    HTTP_EBODY = -10400,    /* malformed body framing (bad chunked encoding) */
+    HTTP_EABORTED = -10401  /* client went away, stopped making progress or sends too slowly */
+};
+
+typedef struct st_gw_server_t http_server_t;
+typedef struct st_gw_req_t http_req_t;
+
+/* Runs on a worker thread. It must answer exactly once (http_resp_send, or http_resp_start ...
+ * http_resp_end) unless a gw_* call failed with HTTP_EABORTED, in which case it just returns. */
+typedef void (*http_handler_fn)(http_req_t *req, void *ctx);
+
+typedef struct {
+    const char *host;           /* listen address, e.g. "127.0.0.1" or "0.0.0.0" */
+    uint16_t port;
+    size_t workers;             /* worker threads (default 128 when 0) */
+    uint32_t idle_timeout_ms;   /* keep-alive idle and header read (default 60000) */
+    uint32_t io_timeout_ms;     /* no progress on body or response (default 60000) */
+    /* Slow-body guard. Progress alone re-arms io_timeout_ms, so a client sending one byte per
+     * minute would hold a worker forever. While the server waits for a request body's bytes, the
+     * time is cut into windows of body_rate_window_ms; a connection that received fewer than
+     * body_min_rate bytes/s on average over a whole window is closed (the handler's http_req_read
+     * fails with HTTP_EABORTED). The first window is the grace period; time the server itself is
+     * not reading (body window full, 100-continue not yet sent) never counts against the client.
+     * Defaults when 0: 1024 bytes/s and 60000 ms (see docs/operations.md). */
+    uint32_t body_min_rate;
+    uint32_t body_rate_window_ms;
+    http_handler_fn handler;
+    void *ctx;
+} http_server_conf_t;
+
+/* Binds and listens. 0 and *out, or -errno (EADDRINUSE ...). */
+int http_server_new(const http_server_conf_t *conf, http_server_t **out);
+/* Serves until http_server_stop(); then finishes in-flight requests, closes and returns 0. */
+int http_server_run(http_server_t *srv);
+/* Async-signal-safe: asks http_server_run to return. */
+void http_server_stop(http_server_t *srv);
+void http_server_free(http_server_t *srv);
+/* The bound port (useful with port 0). */
+uint16_t http_server_port(const http_server_t *srv);
+
+/* The request head. All slices stay valid until the response has ended. */
+typedef struct {
+    og_str_t method;
+    og_str_t target;          /* raw request target as received */
+    og_str_t path;            /* raw path (percent-encoded), target before '?' */
+    og_str_t query;           /* raw query after '?', empty if none */
+    const og_header_t *headers;
+    size_t num_headers;
+    int minor_version;        /* 0 or 1 */
+    int64_t content_length;   /* -1 when chunked (or no body framing: then 0) */
+    int chunked;
+    int expect_continue;
+    int is_head;              /* HEAD: responses carry headers only */
+    char remote[64];          /* "ip:port" of the client */
+} http_reqinfo_t;
+
+const http_reqinfo_t *http_req_info(const http_req_t *req);
+/* First header by name, case-insensitive; {NULL,0} when absent. */
+og_str_t http_req_header(const http_req_t *req, const char *name);
+
+/* Reads up to cap body bytes (de-chunked), blocking. Sends "100 Continue" first if the
+ * client expects it and it has not been sent. >0 bytes read, 0 at the end of the body,
+ * HTTP_EBODY or HTTP_EABORTED on failure (then the connection will be closed). */
+ssize_t http_req_read(http_req_t *req, void *buf, size_t cap);
+
+/* Starts the response. content_length -1 = chunked transfer encoding. The server adds
+ * Date, Content-Length/Transfer-Encoding and Connection; the handler adds the rest.
+ * The header slices are copied. 0 or HTTP_EABORTED. */
+int http_resp_start(http_req_t *req, int status, const og_header_t *hdrs, size_t n, int64_t content_length);
+/* Writes body bytes, blocking until the loop has written them to the socket (so buf may be
+ * reused on return). For HEAD requests the bytes are discarded. 0 or HTTP_EABORTED. */
+int http_resp_write(http_req_t *req, const void *buf, size_t len);
+/* Ends the response (terminal chunk when chunked). After it the handler must not touch req.
+ * 0 or HTTP_EABORTED. */
+int http_resp_end(http_req_t *req);
+/* start + write + end for a response held in memory. */
+int http_resp_send(http_req_t *req, int status, const og_header_t *hdrs, size_t n, const void *body, size_t len);
+
+/* ---- request-head parsers (http_range.c): Range (RFC 7233), the four conditionals (RFC 7232)
+ * and HTTP dates. No I/O, no allocation, no globals: unit-tested directly and safe to fuzz. */
+
+/* Outcomes of http_range_parse. */
+enum {
+    HTTP_RANGE_NONE = 0,         /* absent, malformed or multi-range: serve the whole object (200) */
+    HTTP_RANGE_OK = 1,           /* one satisfiable range: 206 with [*first, *last] (inclusive) */
+    HTTP_RANGE_UNSATISFIABLE = 2 /* one well-formed range outside the object: 416 */
+};
+
+/* Parses a Range header value for an object of `size` bytes. Accepts one byte range in the
+ * forms "bytes=a-b", "bytes=a-" and "bytes=-n"; b past the end is clamped to size-1. As S3
+ * does, several ranges ("bytes=0-1,5-6") and syntax errors make the header ignored
+ * (HTTP_RANGE_NONE) rather than rejected. A range that starts at or after `size`, or a suffix of
+ * 0 bytes (or any suffix of an empty object), is HTTP_RANGE_UNSATISFIABLE. Never fails otherwise;
+ * *first and *last are set only for HTTP_RANGE_OK. */
+int http_range_parse(og_str_t hdr, uint64_t size, uint64_t *first, uint64_t *last);
+
+/* Parses an HTTP-date in any of the three RFC 7231 forms (IMF-fixdate "Sun, 06 Nov 1994
+ * 08:49:37 GMT", obsolete RFC 850 "Sunday, 06-Nov-94 08:49:37 GMT", asctime "Sun Nov  6
+ * 08:49:37 1994") into Unix seconds. 0 or OG_EINVAL for anything else. */
+int http_date_parse(og_str_t s, int64_t *out);
+
+/* Does an If-Match / If-None-Match value list the entity tag `etag` (given with or without
+ * its quotes)? Handles "*", comma-separated lists, weak "W/" tags (compared weakly: the
+ * opaque part only) and unquoted tags, which some clients send. 1 or 0. */
+int http_etag_list_match(og_str_t list, og_str_t etag);
+
+/* The request's conditional headers (empty slices when absent). */
+typedef struct {
+    og_str_t if_match;
+    og_str_t if_none_match;
+    og_str_t if_modified_since;
+    og_str_t if_unmodified_since;
+} http_cond_t;
+
+/* The conditional headers of req, as slices into its header block (valid while req lives). Cannot
+ * fail. */
+http_cond_t http_cond_from_req(const http_req_t *req);
+
+/* Evaluates the conditionals of a GET/HEAD against an object (etag as stored, mtime in Unix
+ * seconds, i.e. the resolution of Last-Modified) in RFC 7232 section 6 order, which also gives
+ * the AWS precedence rules: If-Match decides alone when present (so If-Match true +
+ * If-Unmodified-Since false -> 200), and If-None-Match decides alone when present (so
+ * If-None-Match false + If-Modified-Since true -> 304). A date that does not parse is ignored.
+ * Returns 200 (serve), 304 (not modified) or 412 (precondition failed). */
+int http_cond_eval(const http_cond_t *c, og_str_t etag, int64_t mtime_s);
+
+
+/* ---- query strings and dates (http_util.c) ---- */
+
+/* Decodes query parameter `name` of the raw query string (form encoding: '+' is a space) into
+ * b, NUL-terminated. 1 when present, 0 when absent, OG_EINVAL on a bad escape, -ENOMEM. */
+int http_query_decode(og_str_t query, const char *name, og_buf_t *b);
+
+/* ISO 8601 "2006-02-03T16:45:09.000Z" (25 bytes incl. NUL) and RFC 1123
+ * "Fri, 03 Feb 2006 16:45:09 GMT" (30 bytes incl. NUL) from nanoseconds since the epoch. */
+void http_iso8601_format(uint64_t ns, char out[32]);
+void http_date_format(uint64_t ns, char out[32]);
+
+#endif

@@ -1,0 +1,1497 @@
+/*
+ * gw_http.c: the gateway's HTTP/1.1 server (contract in gw_http.h).
+ *
+ * Threads and who owns what:
+ *  - The loop thread (the caller of http_server_run) makes every h2o call and owns the
+ *    server's loop-only fields, every http_conn_t, the chunked decoder and the timers.
+ *  - Worker threads run handlers. They touch a http_req_t only through the fields marked
+ *    "under mu" (shared with the loop) and the ones marked "worker only".
+ * Handoffs: loop -> worker through the job queue (srv->mu/cv) and req->cv; worker -> loop
+ * through the ready list (srv->ready_mu) plus an eventfd the loop watches with an h2o
+ * socket. The eventfd is written only when the ready list goes from empty to non-empty,
+ * so a burst of finished requests costs the loop one wakeup.
+ *
+ * A request is reference counted: the loop holds one while the connection is working on
+ * it, the worker one from dispatch until the handler returns, the ready list one while
+ * the request is queued on it. Whoever drops the last one frees it.
+ *
+ * Per connection, requests are strictly sequential: the next (possibly pipelined) head is
+ * parsed only after the previous response is on the wire and its body has been read, so
+ * pipelined bytes simply wait in the socket's input buffer.
+ */
+#include "http.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <h2o/linklist.h>
+#include <h2o/memory.h>
+#include <h2o/socket.h>
+#include <h2o/timeout.h>
+
+#include "og_http.h"
+
+/* Response head and chunk framing live in the request itself unless they outgrow this. */
+#define HTTP_OUT_INLINE 4096
+/* http_resp_send copies bodies up to this size so the worker can return without waiting. */
+#define HTTP_SEND_COPY_MAX (64u << 10)
+/* After a response that closes the connection, unread client bytes are discarded this
+ * long so that closing does not send a RST that could destroy the response in flight. */
+#define HTTP_LINGER_MS 2000
+/* http_server_run waits this long for in-flight requests after http_server_stop. */
+#define HTTP_STOP_GRACE_MS 10000
+/* Capacity of the second parse that tells "too many headers" (431) from garbage (400). */
+#define HTTP_PARSE_WIDE_HEADERS 1024
+#define HTTP_DEFAULT_WORKERS 128
+#define HTTP_DEFAULT_TIMEOUT_MS 60000
+/* Slow-body guard defaults (http_server_conf_t.body_min_rate, body_rate_window_ms): at least
+ * 60 KiB per minute. Apache's mod_reqtimeout ships MinRate=500 with a 20 s start; 1 KiB/s is
+ * far below any link still usable for uploads (a 2G/GPRS uplink is ~5 KiB/s), and a whole minute
+ * of averaging absorbs stalls from loss and retransmission, so only a client that trickles on
+ * purpose (or whose link is effectively dead) is cut. An attacker must now spend bandwidth
+ * (128 workers x 1 KiB/s) instead of one byte a minute per worker. */
+#define HTTP_DEFAULT_BODY_MIN_RATE 1024
+#define HTTP_DEFAULT_BODY_RATE_WINDOW_MS 60000
+/* Most body bytes taken from a socket per step (see conn_feed_body). */
+#define HTTP_PULL_MAX (64u << 10)
+
+typedef struct st_gw_conn_t http_conn_t;
+
+typedef struct {
+    http_server_t *srv;
+    pthread_t tid;
+    time_t date_sec;  /* second that date[] was formatted for */
+    char date[64];    /* "Date: ...\r\n", cached per worker so no lock is needed */
+    size_t date_len;
+} http_worker_t;
+
+struct st_gw_req_t {
+    http_reqinfo_t info; /* slices into head[] */
+    og_header_t headers[HTTP_MAX_HEADERS];
+    http_server_t *srv;
+    bool client_keepalive; /* what the request asked for (set before dispatch, then constant) */
+
+    /* loop only */
+    http_conn_t *conn;      /* NULL once the loop dropped its reference */
+    http_req_t *job_next;   /* srv->jobs, under srv->mu */
+    http_req_t *ready_next; /* srv->ready, under srv->ready_mu */
+
+    pthread_mutex_t mu;
+    pthread_cond_t cv; /* the worker waits here for body bytes and write completions */
+    /* under mu */
+    int refs;
+    char *win; /* body window: a ring of win_cap bytes, win_len of them unread from win_rd */
+    size_t win_cap, win_rd, win_len;
+    int body_err;        /* HTTP_EBODY once the loop saw bad chunked framing */
+    bool body_done;      /* the loop has received the whole body from the socket */
+    bool win_paused;     /* the loop stopped reading because the window was full */
+    bool aborted;        /* connection gone: every pending and later call fails */
+    bool want_continue;  /* the worker asked for "100 Continue" */
+    bool resp_started;   /* a final response has been started: never send 100 after it */
+    bool out_pending;    /* wr_iov handed to the loop and not yet written */
+    bool ended;          /* the worker will hand over nothing more */
+    bool close_after;    /* close the connection after this response */
+    bool queued;         /* on srv->ready */
+    h2o_iovec_t wr_iov[3];
+    size_t wr_n;
+
+    /* worker only */
+    http_worker_t *worker;
+    char *out; /* head and chunk framing not yet handed over; out_inline or malloc'd */
+    size_t out_len, out_cap;
+    int64_t resp_cl; /* -1 when chunked or close-delimited */
+    uint64_t resp_written;
+    bool w_started, w_chunked, w_no_body;
+    char out_inline[HTTP_OUT_INLINE];
+    char head[]; /* copy of the request head, NUL-terminated */
+};
+
+struct st_gw_conn_t {
+    http_server_t *srv;
+    h2o_socket_t *sock;
+    h2o_linklist_t link; /* srv->conns */
+    h2o_timeout_entry_t timer;
+    h2o_timeout_t *timer_on; /* which of srv's timeouts timer is linked to, if any */
+    http_req_t *req;           /* the loop's reference to the request in flight */
+    struct phr_chunked_decoder dec;
+    size_t dec_pending; /* decoded body bytes at the front of sock->input, not yet in the window */
+    bool dec_done;
+    uint64_t cl_left;  /* Content-Length body bytes not yet taken from the socket */
+    bool writing;      /* an h2o_socket_write is outstanding */
+    bool writing_out;  /* ... and it carries the worker's wr_iov */
+    bool cont_sent;    /* the loop has dealt with want_continue */
+    bool lingering;    /* response done, write side shut, discarding input until EOF */
+    /* Slow-body guard: body bytes received from the socket since rate_t0 (loop clock), counted
+     * only while the loop waits on the client for the body (rate_on). */
+    bool rate_on;
+    uint64_t rate_t0, rate_bytes;
+    char remote[64];
+};
+
+struct st_gw_server_t {
+    http_server_conf_t conf;
+    int listen_fd; /* until http_server_run hands it to h2o */
+    int wake_fd;   /* eventfd: workers and http_server_stop write, the loop reads a dup */
+    uint16_t port;
+    atomic_int stop_requested;
+
+    /* loop only */
+    h2o_evloop_t *loop;
+    h2o_socket_t *listener, *waker;
+    h2o_timeout_t idle_to, io_to, linger_to;
+    h2o_linklist_t conns;
+    size_t nconns;
+    bool stopping;
+    uint64_t stop_deadline;
+    struct phr_header wide[HTTP_PARSE_WIDE_HEADERS];
+
+    /* workers */
+    http_worker_t *workers;
+    size_t nworkers;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    http_req_t *jobs_head, **jobs_tail;
+    bool workers_exit;
+
+    pthread_mutex_t ready_mu;
+    http_req_t *ready;
+};
+
+static void conn_on_head_input(http_conn_t *conn);
+static void conn_pump(http_conn_t *conn);
+static void on_conn_read(h2o_socket_t *sock, const char *err);
+
+/* ------------------------------------------------------------------------------------ */
+/* requests: lifetime and cross-thread notification                                     */
+
+static void req_free(http_req_t *req)
+{
+    if (req->out != req->out_inline)
+        free(req->out);
+    free(req->win);
+    pthread_cond_destroy(&req->cv);
+    pthread_mutex_destroy(&req->mu);
+    free(req);
+}
+
+static void req_unref(http_req_t *req)
+{
+    pthread_mutex_lock(&req->mu);
+    int left = --req->refs;
+    pthread_mutex_unlock(&req->mu);
+    if (left == 0)
+        req_free(req);
+}
+
+static void server_wake(http_server_t *srv)
+{
+    uint64_t one = 1;
+    /* Only EINTR can happen: the counter cannot realistically reach its 2^64-2 limit. */
+    while (write(srv->wake_fd, &one, sizeof(one)) < 0 && errno == EINTR)
+        ;
+}
+
+/* Puts req on the loop's ready list (req->mu held). The list holds a reference. */
+static void req_notify_locked(http_req_t *req)
+{
+    http_server_t *srv = req->srv;
+    if (req->queued)
+        return;
+    req->queued = true;
+    req->refs++;
+    pthread_mutex_lock(&srv->ready_mu);
+    bool was_empty = srv->ready == NULL;
+    req->ready_next = srv->ready;
+    srv->ready = req;
+    pthread_mutex_unlock(&srv->ready_mu);
+    if (was_empty)
+        server_wake(srv);
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* connections (loop thread)                                                            */
+
+static void conn_set_timer(http_conn_t *conn, h2o_timeout_t *to, bool rearm)
+{
+    if (conn->timer_on == to && !rearm)
+        return;
+    if (h2o_timeout_is_linked(&conn->timer))
+        h2o_timeout_unlink(&conn->timer);
+    conn->timer_on = to;
+    if (to != NULL)
+        h2o_timeout_link(conn->srv->loop, to, &conn->timer);
+}
+
+/* Arms the timeout that fits the connection's state. Idle and linger deadlines are set
+ * once (slow header dribbling does not extend them); the io deadline moves on every call,
+ * which happens on progress. No timer runs while only the handler is busy. The body-rate
+ * window runs exactly while the loop waits on the client for body bytes: it starts when that
+ * wait begins and is dropped whenever the loop stops reading (window full: backpressure is the
+ * handler's doing, not the client's), so every rate window measures the client alone. */
+static void conn_update_timer(http_conn_t *conn)
+{
+    http_server_t *srv = conn->srv;
+    if (conn->lingering) {
+        conn_set_timer(conn, &srv->linger_to, false);
+    } else if (conn->writing) {
+        conn_set_timer(conn, &srv->io_to, true);
+    } else if (conn->req == NULL) {
+        conn_set_timer(conn, &srv->idle_to, false);
+    } else if (h2o_socket_is_reading(conn->sock) && (!conn->req->info.expect_continue || conn->cont_sent)) {
+        if (!conn->rate_on) {
+            conn->rate_on = true;
+            conn->rate_t0 = h2o_now(srv->loop);
+            conn->rate_bytes = 0;
+        }
+        conn_set_timer(conn, &srv->io_to, true);
+    } else {
+        conn->rate_on = false;
+        conn_set_timer(conn, NULL, false);
+    }
+}
+
+/* Slow-body guard, run on each read of body bytes (got of them). The io timeout catches a
+ * client that stops; this catches one that keeps making tiny progress: once a whole window has
+ * passed, the bytes it brought must average body_min_rate, else false (the caller closes).
+ * A window that passes starts the next one. A trickling client is therefore cut at its first
+ * byte after one window with too few bytes, i.e. within a window plus io_timeout_ms. */
+static bool conn_body_rate_ok(http_conn_t *conn, size_t got)
+{
+    const http_server_conf_t *conf = &conn->srv->conf;
+    if (!conn->rate_on)
+        return true;
+    uint64_t now = h2o_now(conn->srv->loop), elapsed = now - conn->rate_t0;
+    conn->rate_bytes += got;
+    if (elapsed < conf->body_rate_window_ms)
+        return true;
+    if (conn->rate_bytes * 1000 < (uint64_t)conf->body_min_rate * elapsed)
+        return false;
+    conn->rate_t0 = now;
+    conn->rate_bytes = 0;
+    return true;
+}
+
+/* Closes at once. A request in flight is aborted: its worker's pending and later calls
+ * fail with HTTP_EABORTED. Frees conn. */
+static void conn_close(http_conn_t *conn)
+{
+    http_server_t *srv = conn->srv;
+    http_req_t *req = conn->req;
+    if (req != NULL) {
+        pthread_mutex_lock(&req->mu);
+        req->aborted = true;
+        pthread_cond_broadcast(&req->cv);
+        pthread_mutex_unlock(&req->mu);
+        req->conn = NULL;
+        conn->req = NULL;
+        req_unref(req);
+    }
+    if (h2o_timeout_is_linked(&conn->timer))
+        h2o_timeout_unlink(&conn->timer);
+    h2o_linklist_unlink(&conn->link);
+    srv->nconns--;
+    h2o_socket_close(conn->sock);
+    free(conn);
+}
+
+/* Closes after a final response: shut the write side so the client sees EOF after the
+ * response, then discard whatever it still sends (bounded by HTTP_LINGER_MS) so that the
+ * close does not reset the connection under the response. */
+static void conn_close_graceful(http_conn_t *conn)
+{
+    if (conn->srv->stopping) {
+        conn_close(conn);
+        return;
+    }
+    conn->lingering = true;
+    shutdown(h2o_socket_get_fd(conn->sock), SHUT_WR);
+    /* h2o reads (and we discard) again; with DONT_READ left on from an unread body the
+     * level-triggered poll would spin on the pending bytes. */
+    h2o_socket_dont_read(conn->sock, 0);
+    if (conn->sock->input->size > 0)
+        h2o_buffer_consume(&conn->sock->input, conn->sock->input->size);
+    h2o_socket_read_start(conn->sock, on_conn_read);
+    conn_update_timer(conn);
+}
+
+static void on_conn_timeout(h2o_timeout_entry_t *entry)
+{
+    http_conn_t *conn = H2O_STRUCT_FROM_MEMBER(http_conn_t, timer, entry);
+    conn->timer_on = NULL;
+    conn_close(conn);
+}
+
+static void on_error_written(h2o_socket_t *sock, const char *err)
+{
+    http_conn_t *conn = sock->data;
+    conn->writing = false;
+    if (err != NULL)
+        conn_close(conn);
+    else
+        conn_close_graceful(conn);
+}
+
+/* Answers a request the loop rejected before any worker saw it, then closes. */
+static void conn_send_error(http_conn_t *conn, int status)
+{
+    static const char r400[] = "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+    static const char r431[] =
+        "HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+    static const char r501[] = "HTTP/1.1 501 Not Implemented\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+    h2o_iovec_t buf;
+    switch (status) {
+    case 431: buf = h2o_iovec_init(r431, sizeof(r431) - 1); break;
+    case 501: buf = h2o_iovec_init(r501, sizeof(r501) - 1); break;
+    default: buf = h2o_iovec_init(r400, sizeof(r400) - 1); break;
+    }
+    h2o_socket_read_stop(conn->sock);
+    conn->writing = true;
+    h2o_socket_write(conn->sock, &buf, 1, on_error_written);
+    conn_update_timer(conn);
+}
+
+/* Reads from the socket into sock->input until it holds `target` bytes or the socket has
+ * nothing more. While a body is read the socket is in DONT_READ mode (h2o only reports
+ * readiness; epoll is level-triggered), because h2o's own reader drains the socket into an
+ * unbounded buffer (up to tcp_rmem max, 32 MiB here) in one callback. Callers keep target
+ * within HTTP_PULL_MAX of what the input holds; the buffer is then always one HTTP_PULL_MAX block:
+ * an empty input is allocated at exactly that size, and with a small leftover (chunk framing)
+ * only a quarter of it is asked for, which h2o 2.2 makes room for by moving the leftover to the
+ * front (it does while leftover + guarantee fit twice) rather than by doubling the block.
+ * The number of bytes received (0 if none), or -1 at EOF or on a socket error. */
+static ssize_t conn_pull(http_conn_t *conn, size_t target)
+{
+    h2o_socket_t *sock = conn->sock;
+    int fd = h2o_socket_get_fd(sock);
+    size_t got = 0;
+    while (sock->input->size < target) {
+        size_t want = target - sock->input->size;
+        h2o_iovec_t buf =
+            h2o_buffer_reserve(&sock->input, sock->input->size == 0 ? HTTP_PULL_MAX : HTTP_PULL_MAX / 4);
+        if (want > buf.len)
+            want = buf.len;
+        ssize_t r = recv(fd, buf.base, want, 0);
+        if (r > 0) {
+            sock->input->size += (size_t)r;
+            got += (size_t)r;
+            if ((size_t)r < want)
+                break; /* the socket is drained: skip the recv that would say EAGAIN */
+        } else if (r == 0) {
+            return -1;
+        } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            break;
+        } else if (errno != EINTR) {
+            return -1;
+        }
+    }
+    return (ssize_t)got;
+}
+
+/* Moves body bytes from the socket input into the request window, decoding chunked framing
+ * in place (the decoded bytes stay at the front of the input until the window takes them),
+ * and starts or stops reading the socket to match the window's room. Returns false when it
+ * had to close (and free) conn: EOF or socket error, a client below the minimum body rate,
+ * or a window that could not be allocated.
+ *
+ * The socket is read HTTP_PULL_MAX at a time, each slice moved to the window before the next, so
+ * the socket's input buffer stays one fixed-size small block: h2o frees it whenever it is
+ * emptied and allocates exactly the size asked for next, and reading a whole window's room in
+ * one go made that a new block of up to 1 MiB per read, of varying size (fragmenting the
+ * loop thread's malloc arena, or a fresh mapping and its page faults per read under gw_main's
+ * fixed mmap threshold: +12% gateway CPU on large PUTs). */
+static bool conn_feed_body(http_conn_t *conn)
+{
+    http_req_t *req = conn->req;
+    h2o_socket_t *sock = conn->sock;
+    int body_err = 0;
+    bool stop, paused, moved = false;
+
+    for (;;) {
+        /* Take from the socket only what the window has room for (plus a little for chunk
+         * framing), so memory per request stays near HTTP_BODY_WINDOW. */
+        pthread_mutex_lock(&req->mu);
+        size_t room = req->win != NULL ? req->win_cap - req->win_len : HTTP_BODY_WINDOW;
+        pthread_mutex_unlock(&req->mu);
+        size_t target = 0;
+        if (req->info.chunked && !conn->dec_done)
+            target = room + (16u << 10);
+        else if (!req->info.chunked)
+            target = conn->cl_left < room ? (size_t)conn->cl_left : room;
+        if (target > sock->input->size + HTTP_PULL_MAX)
+            target = sock->input->size + HTTP_PULL_MAX;
+        size_t asked = target > sock->input->size ? target - sock->input->size : 0;
+        ssize_t got = asked > 0 ? conn_pull(conn, target) : 0;
+        if (got < 0 || !conn_body_rate_ok(conn, (size_t)got)) {
+            conn_close(conn);
+            return false;
+        }
+
+        if (req->info.chunked && !conn->dec_done && sock->input->size > conn->dec_pending) {
+            size_t n = sock->input->size - conn->dec_pending;
+            ssize_t r = phr_decode_chunked(&conn->dec, sock->input->bytes + conn->dec_pending, &n);
+            if (r == -1) {
+                body_err = HTTP_EBODY;
+            } else {
+                /* Same bookkeeping as h2o's own http1.c: the payload is now contiguous after
+                 * what was decoded before; once done, r leftover bytes (the next pipelined
+                 * request) follow it. */
+                sock->input->size = conn->dec_pending + n;
+                conn->dec_pending += n;
+                if (r >= 0) {
+                    conn->dec_done = true;
+                    sock->input->size += (size_t)r;
+                }
+            }
+        }
+        size_t avail = req->info.chunked ? conn->dec_pending
+                                         : (sock->input->size < conn->cl_left ? sock->input->size : conn->cl_left);
+
+        if (avail > 0 && req->win == NULL) {
+            size_t cap = HTTP_BODY_WINDOW;
+            if (!req->info.chunked && (uint64_t)req->info.content_length < cap)
+                cap = (size_t)req->info.content_length;
+            char *win = malloc(cap);
+            if (win == NULL) {
+                conn_close(conn);
+                return false;
+            }
+            /* The worker reads win only under mu and only once win_len > 0. */
+            pthread_mutex_lock(&req->mu);
+            req->win = win;
+            req->win_cap = cap;
+            pthread_mutex_unlock(&req->mu);
+        }
+
+        pthread_mutex_lock(&req->mu);
+        room = req->win_cap - req->win_len;
+        size_t n = avail < room ? avail : room;
+        if (n > 0) {
+            size_t wr = (req->win_rd + req->win_len) % req->win_cap;
+            size_t first = req->win_cap - wr < n ? req->win_cap - wr : n;
+            memcpy(req->win + wr, sock->input->bytes, first);
+            memcpy(req->win, sock->input->bytes + first, n - first);
+            req->win_len += n;
+            moved = true;
+        }
+        bool done;
+        if (req->info.chunked) {
+            conn->dec_pending -= n;
+            done = conn->dec_done && conn->dec_pending == 0;
+        } else {
+            conn->cl_left -= n;
+            done = conn->cl_left == 0;
+        }
+        req->body_done = done;
+        if (body_err != 0)
+            req->body_err = body_err;
+        stop = done || req->body_err != 0 || req->aborted;
+        /* No window yet means no body byte arrived yet: keep reading. */
+        req->win_paused = !stop && req->win != NULL && req->win_len == req->win_cap;
+        paused = req->win_paused;
+        /* One wakeup for everything moved by this call, not one per slice. */
+        if ((moved || stop) && (stop || paused || (size_t)got < asked || asked == 0))
+            pthread_cond_signal(&req->cv);
+        pthread_mutex_unlock(&req->mu);
+
+        if (n > 0)
+            h2o_buffer_consume(&sock->input, n);
+        /* Another slice only if this one filled up: otherwise the socket is drained. */
+        if (stop || paused || asked == 0 || (size_t)got < asked)
+            break;
+    }
+    /* After the body (or a framing error) nothing is read until the response is out: the
+     * next request's bytes wait in the kernel or in sock->input. */
+    if (stop) {
+        h2o_socket_read_stop(sock);
+        h2o_socket_dont_read(sock, 0);
+    } else if (paused) {
+        h2o_socket_read_stop(sock);
+        conn->rate_on = false; /* conn_update_timer keeps it while a response is being written */
+    } else {
+        h2o_socket_read_start(sock, on_conn_read);
+    }
+    conn_update_timer(conn);
+    return true;
+}
+
+/* The request's response is fully on the wire: drop it and go on with the connection. */
+static void conn_finish_req(http_conn_t *conn)
+{
+    http_req_t *req = conn->req;
+    pthread_mutex_lock(&req->mu);
+    bool must_close = req->close_after || !req->body_done || req->body_err != 0;
+    pthread_mutex_unlock(&req->mu);
+    req->conn = NULL;
+    conn->req = NULL;
+    conn->cont_sent = false;
+    req_unref(req);
+    if (must_close || conn->srv->stopping) {
+        conn_close_graceful(conn);
+        return;
+    }
+    conn_on_head_input(conn);
+}
+
+static void on_conn_written(h2o_socket_t *sock, const char *err)
+{
+    http_conn_t *conn = sock->data;
+    conn->writing = false;
+    if (err != NULL) {
+        conn_close(conn);
+        return;
+    }
+    if (conn->writing_out) {
+        http_req_t *req = conn->req;
+        conn->writing_out = false;
+        pthread_mutex_lock(&req->mu);
+        req->out_pending = false;
+        pthread_cond_signal(&req->cv);
+        pthread_mutex_unlock(&req->mu);
+    }
+    conn_pump(conn);
+}
+
+/* Starts the next write the request needs (100 Continue and/or the worker's bytes), or
+ * finishes the request when the worker ended it and everything is written. */
+static void conn_pump(http_conn_t *conn)
+{
+    static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+    http_req_t *req = conn->req;
+    h2o_iovec_t iov[4];
+    size_t n = 0;
+
+    if (conn->writing)
+        return;
+    pthread_mutex_lock(&req->mu);
+    if (req->want_continue && !conn->cont_sent) {
+        conn->cont_sent = true;
+        if (!req->resp_started)
+            iov[n++] = h2o_iovec_init(cont, sizeof(cont) - 1);
+    }
+    if (req->out_pending) {
+        memcpy(iov + n, req->wr_iov, req->wr_n * sizeof(iov[0]));
+        n += req->wr_n;
+        conn->writing_out = true;
+    }
+    bool finished = n == 0 && req->ended;
+    pthread_mutex_unlock(&req->mu);
+
+    if (n > 0) {
+        conn->writing = true;
+        h2o_socket_write(conn->sock, iov, n, on_conn_written);
+        conn_update_timer(conn);
+    } else if (finished) {
+        conn_finish_req(conn);
+    } else {
+        conn_update_timer(conn);
+    }
+}
+
+/* A worker changed something on req (asked for body room, 100 Continue or a write). */
+static void conn_on_req_event(http_conn_t *conn)
+{
+    http_req_t *req = conn->req;
+    pthread_mutex_lock(&req->mu);
+    bool feed = !req->body_done && req->body_err == 0 && !req->win_paused;
+    pthread_mutex_unlock(&req->mu);
+    if (feed && !h2o_socket_is_reading(conn->sock) && !conn_feed_body(conn))
+        return;
+    conn_pump(conn);
+}
+
+static bool header_has_token(og_str_t v, const char *token)
+{
+    size_t tl = strlen(token);
+    size_t i = 0;
+    while (i < v.len) {
+        while (i < v.len && (v.base[i] == ' ' || v.base[i] == '\t' || v.base[i] == ','))
+            i++;
+        size_t s = i;
+        while (i < v.len && v.base[i] != ',')
+            i++;
+        size_t e = i;
+        while (e > s && (v.base[e - 1] == ' ' || v.base[e - 1] == '\t'))
+            e--;
+        if (e - s == tl && og_str_ieq((og_str_t){v.base + s, tl}, token))
+            return true;
+    }
+    return false;
+}
+
+static og_str_t str_trim(og_str_t v)
+{
+    while (v.len > 0 && (v.base[0] == ' ' || v.base[0] == '\t')) {
+        v.base++;
+        v.len--;
+    }
+    while (v.len > 0 && (v.base[v.len - 1] == ' ' || v.base[v.len - 1] == '\t'))
+        v.len--;
+    return v;
+}
+
+/* Strict decimal: digits only, no sign, no overflow past INT64_MAX. */
+static int parse_content_length(og_str_t v, int64_t *out)
+{
+    v = str_trim(v);
+    if (v.len == 0 || v.len > 18)
+        return OG_EINVAL;
+    int64_t n = 0;
+    for (size_t i = 0; i < v.len; i++) {
+        if (v.base[i] < '0' || v.base[i] > '9')
+            return OG_EINVAL;
+        n = n * 10 + (v.base[i] - '0');
+    }
+    *out = n;
+    return 0;
+}
+
+/* Reads the framing headers into req->info. 0, or the HTTP status to reject with. */
+static int req_parse_framing(http_req_t *req)
+{
+    http_reqinfo_t *info = &req->info;
+    bool have_cl = false, have_te = false, conn_close_tok = false, conn_keep_tok = false;
+    int64_t cl = 0;
+
+    for (size_t i = 0; i < info->num_headers; i++) {
+        const og_header_t *h = &req->headers[i];
+        if (og_str_ieq(h->name, "content-length")) {
+            int64_t v;
+            if (parse_content_length(h->value, &v) != 0 || (have_cl && v != cl))
+                return 400;
+            have_cl = true;
+            cl = v;
+        } else if (og_str_ieq(h->name, "transfer-encoding")) {
+            /* Only plain "chunked" is supported; a second header would add a coding. */
+            if (have_te || !og_str_ieq(str_trim(h->value), "chunked"))
+                return 501;
+            have_te = true;
+        } else if (og_str_ieq(h->name, "connection")) {
+            conn_close_tok |= header_has_token(h->value, "close");
+            conn_keep_tok |= header_has_token(h->value, "keep-alive");
+        } else if (og_str_ieq(h->name, "expect")) {
+            info->expect_continue = og_str_ieq(str_trim(h->value), "100-continue");
+        }
+    }
+    if (have_cl && have_te)
+        return 400; /* request smuggling vector (RFC 9112 6.3) */
+    info->chunked = have_te;
+    info->content_length = have_te ? -1 : cl;
+    /* A zero-length body still gets its "100 Continue" when the handler reads it: botocore
+     * waits for it even then, and without it leaves the connection in a state that stalls its
+     * next request. */
+    if (info->minor_version == 0)
+        info->expect_continue = 0;
+    req->client_keepalive = info->minor_version >= 1 ? !conn_close_tok : conn_keep_tok;
+    return 0;
+}
+
+/* Builds a request from the parsed head at the front of the socket input. */
+static int req_new(http_conn_t *conn, size_t head_len, const char *method, size_t method_len, const char *target,
+                   size_t target_len, int minor, const struct phr_header *phr, size_t nh, http_req_t **out)
+{
+    const char *base = conn->sock->input->bytes;
+    http_req_t *req = calloc(1, sizeof(*req) + head_len + 1);
+    if (req == NULL)
+        return -ENOMEM;
+    memcpy(req->head, base, head_len);
+    /* Slices are rebased from the input buffer onto the copy. */
+#define REBASE(p) (req->head + ((p) - base))
+    http_reqinfo_t *info = &req->info;
+    info->method = (og_str_t){REBASE(method), method_len};
+    info->target = (og_str_t){REBASE(target), target_len};
+    const char *q = memchr(info->target.base, '?', target_len);
+    if (q != NULL) {
+        info->path = (og_str_t){info->target.base, (size_t)(q - info->target.base)};
+        info->query = (og_str_t){q + 1, target_len - (size_t)(q - info->target.base) - 1};
+    } else {
+        info->path = info->target;
+        info->query = (og_str_t){info->target.base + target_len, 0};
+    }
+    for (size_t i = 0; i < nh; i++) {
+        req->headers[i].name = (og_str_t){REBASE(phr[i].name), phr[i].name_len};
+        req->headers[i].value = (og_str_t){REBASE(phr[i].value), phr[i].value_len};
+    }
+#undef REBASE
+    info->headers = req->headers;
+    info->num_headers = nh;
+    info->minor_version = minor;
+    info->is_head = og_str_eq(info->method, "HEAD");
+    memcpy(info->remote, conn->remote, sizeof(info->remote));
+    req->srv = conn->srv;
+    req->out = req->out_inline;
+    req->out_cap = sizeof(req->out_inline);
+    pthread_mutex_init(&req->mu, NULL);
+    pthread_cond_init(&req->cv, NULL);
+    *out = req;
+    return 0;
+}
+
+/* More than HTTP_MAX_HEADERS headers make phr_parse_request fail like garbage does; a wider
+ * parse tells the two apart. */
+static bool head_has_too_many_headers(http_conn_t *conn)
+{
+    const char *m, *p;
+    size_t ml, pl, nh = HTTP_PARSE_WIDE_HEADERS;
+    int minor;
+    int r = phr_parse_request(conn->sock->input->bytes, conn->sock->input->size, &m, &ml, &p, &pl, &minor,
+                              conn->srv->wide, &nh, 0);
+    return r != -1 && nh > HTTP_MAX_HEADERS;
+}
+
+static void server_dispatch(http_server_t *srv, http_req_t *req)
+{
+    pthread_mutex_lock(&srv->mu);
+    req->job_next = NULL;
+    *srv->jobs_tail = req;
+    srv->jobs_tail = &req->job_next;
+    pthread_cond_signal(&srv->cv);
+    pthread_mutex_unlock(&srv->mu);
+}
+
+/* Parses the next request head from the input, or waits for more of it. */
+static void conn_on_head_input(http_conn_t *conn)
+{
+    h2o_socket_t *sock = conn->sock;
+    struct phr_header phr[HTTP_MAX_HEADERS];
+    size_t nh = HTTP_MAX_HEADERS;
+    const char *method, *target;
+    size_t method_len, target_len;
+    int minor;
+    http_req_t *req;
+
+    if (conn->srv->stopping) {
+        conn_close(conn);
+        return;
+    }
+    int hl = sock->input->size == 0 ? -2
+                                    : phr_parse_request(sock->input->bytes, sock->input->size, &method, &method_len,
+                                                        &target, &target_len, &minor, phr, &nh, 0);
+    if (hl == -2) {
+        if (sock->input->size >= HTTP_MAX_HEAD_BYTES) {
+            conn_send_error(conn, 431);
+            return;
+        }
+        h2o_socket_read_start(sock, on_conn_read);
+        conn_update_timer(conn);
+        return;
+    }
+    if (hl == -1) {
+        conn_send_error(conn, head_has_too_many_headers(conn) ? 431 : 400);
+        return;
+    }
+    if ((size_t)hl > HTTP_MAX_HEAD_BYTES) {
+        conn_send_error(conn, 431);
+        return;
+    }
+    if (req_new(conn, (size_t)hl, method, method_len, target, target_len, minor, phr, nh, &req) != 0) {
+        conn_close(conn);
+        return;
+    }
+    int status = req_parse_framing(req);
+    if (status != 0) {
+        req_free(req);
+        conn_send_error(conn, status);
+        return;
+    }
+    h2o_buffer_consume(&sock->input, (size_t)hl);
+
+    req->refs = 2; /* the loop's (conn->req) and the worker's */
+    req->conn = conn;
+    conn->req = req;
+    conn->cont_sent = false;
+    conn->rate_on = false;
+    memset(&conn->dec, 0, sizeof(conn->dec));
+    conn->dec.consume_trailer = 1;
+    conn->dec_pending = 0;
+    conn->dec_done = false;
+    conn->cl_left = req->info.chunked ? 0 : (uint64_t)req->info.content_length;
+    if (!req->info.chunked && req->info.content_length == 0) {
+        req->body_done = true;
+        h2o_socket_read_stop(sock);
+        conn_update_timer(conn);
+    } else {
+        h2o_socket_dont_read(sock, 1); /* conn_pull reads the body, bounded */
+        if (!conn_feed_body(conn)) {
+            /* The connection closed (EOF, error, no memory) and with it the loop's
+             * reference; the worker's was never handed out. */
+            req_unref(req);
+            return;
+        }
+    }
+    server_dispatch(conn->srv, req);
+}
+
+static void on_conn_read(h2o_socket_t *sock, const char *err)
+{
+    http_conn_t *conn = sock->data;
+    if (err != NULL) {
+        conn_close(conn);
+        return;
+    }
+    if (conn->lingering) {
+        if (sock->input->size > 0)
+            h2o_buffer_consume(&sock->input, sock->input->size);
+        return;
+    }
+    if (conn->req == NULL)
+        conn_on_head_input(conn);
+    else
+        conn_feed_body(conn);
+}
+
+static void format_remote(h2o_socket_t *sock, char *out, size_t cap)
+{
+    struct sockaddr_storage ss;
+    char host[INET6_ADDRSTRLEN] = "?";
+    socklen_t len = h2o_socket_getpeername(sock, (struct sockaddr *)&ss);
+    int port = 0;
+    if (len != 0 && ss.ss_family == AF_INET) {
+        struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+        inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host));
+        port = ntohs(sin->sin_port);
+        snprintf(out, cap, "%s:%d", host, port);
+    } else if (len != 0 && ss.ss_family == AF_INET6) {
+        struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+        inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof(host));
+        port = ntohs(sin6->sin6_port);
+        snprintf(out, cap, "[%s]:%d", host, port);
+    } else {
+        snprintf(out, cap, "?");
+    }
+}
+
+static void on_accept(h2o_socket_t *listener, const char *err)
+{
+    http_server_t *srv = listener->data;
+    h2o_socket_t *sock;
+    if (err != NULL)
+        return;
+    while ((sock = h2o_evloop_socket_accept(listener)) != NULL) {
+        http_conn_t *conn = calloc(1, sizeof(*conn));
+        if (conn == NULL) {
+            h2o_socket_close(sock);
+            continue;
+        }
+        conn->srv = srv;
+        conn->sock = sock;
+        conn->timer.cb = on_conn_timeout;
+        sock->data = conn;
+        format_remote(sock, conn->remote, sizeof(conn->remote));
+        h2o_linklist_insert(&srv->conns, &conn->link);
+        srv->nconns++;
+        h2o_socket_read_start(sock, on_conn_read);
+        conn_update_timer(conn);
+    }
+}
+
+/* Stops accepting; idle and lingering connections close now, busy ones after their
+ * response (workers see stop_requested and answer with Connection: close). */
+static void server_begin_stop(http_server_t *srv)
+{
+    srv->stopping = true;
+    srv->stop_deadline = og_mono_ms() + HTTP_STOP_GRACE_MS;
+    if (srv->listener != NULL) {
+        h2o_socket_close(srv->listener);
+        srv->listener = NULL;
+    }
+    h2o_linklist_t *node = srv->conns.next;
+    while (node != &srv->conns) {
+        http_conn_t *conn = H2O_STRUCT_FROM_MEMBER(http_conn_t, link, node);
+        node = node->next;
+        if ((conn->req == NULL && !conn->writing) || conn->lingering)
+            conn_close(conn);
+    }
+}
+
+static http_req_t *server_take_ready(http_server_t *srv)
+{
+    pthread_mutex_lock(&srv->ready_mu);
+    http_req_t *list = srv->ready;
+    srv->ready = NULL;
+    pthread_mutex_unlock(&srv->ready_mu);
+    return list;
+}
+
+static void on_wake(h2o_socket_t *sock, const char *err)
+{
+    http_server_t *srv = sock->data;
+    if (sock->input->size > 0)
+        h2o_buffer_consume(&sock->input, sock->input->size);
+    if (atomic_load(&srv->stop_requested) && !srv->stopping)
+        server_begin_stop(srv);
+    http_req_t *list = server_take_ready(srv);
+    while (list != NULL) {
+        http_req_t *req = list;
+        list = req->ready_next;
+        /* Cleared before looking at the state, so a change made after this point queues
+         * the request again instead of being missed. */
+        pthread_mutex_lock(&req->mu);
+        req->queued = false;
+        pthread_mutex_unlock(&req->mu);
+        if (req->conn != NULL)
+            conn_on_req_event(req->conn);
+        req_unref(req);
+    }
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* workers                                                                              */
+
+static void worker_run_req(http_worker_t *w, http_req_t *req)
+{
+    http_server_t *srv = w->srv;
+    pthread_mutex_lock(&req->mu);
+    bool aborted = req->aborted;
+    pthread_mutex_unlock(&req->mu);
+    req->worker = w;
+    if (!aborted)
+        srv->conf.handler(req, srv->conf.ctx);
+
+    pthread_mutex_lock(&req->mu);
+    bool unanswered = !req->ended && !req->aborted;
+    pthread_mutex_unlock(&req->mu);
+    if (unanswered && !req->w_started) {
+        /* The handler broke its contract; the client still gets an answer. */
+        http_resp_send(req, 500, NULL, 0, NULL, 0);
+    } else if (unanswered) {
+        /* A started response cannot be completed: cut the connection so the client
+         * does not take a short body for a whole one. */
+        pthread_mutex_lock(&req->mu);
+        req->ended = true;
+        req->close_after = true;
+        req_notify_locked(req);
+        pthread_mutex_unlock(&req->mu);
+    }
+    req_unref(req);
+}
+
+static void *worker_main(void *arg)
+{
+    http_worker_t *w = arg;
+    http_server_t *srv = w->srv;
+    for (;;) {
+        pthread_mutex_lock(&srv->mu);
+        while (srv->jobs_head == NULL && !srv->workers_exit)
+            pthread_cond_wait(&srv->cv, &srv->mu);
+        http_req_t *req = srv->jobs_head;
+        if (req != NULL) {
+            srv->jobs_head = req->job_next;
+            if (srv->jobs_head == NULL)
+                srv->jobs_tail = &srv->jobs_head;
+        }
+        pthread_mutex_unlock(&srv->mu);
+        if (req == NULL)
+            break;
+        worker_run_req(w, req);
+    }
+    return NULL;
+}
+
+static void server_stop_workers(http_server_t *srv, size_t started)
+{
+    pthread_mutex_lock(&srv->mu);
+    srv->workers_exit = true;
+    pthread_cond_broadcast(&srv->cv);
+    pthread_mutex_unlock(&srv->mu);
+    for (size_t i = 0; i < started; i++)
+        pthread_join(srv->workers[i].tid, NULL);
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* server lifecycle                                                                     */
+
+int http_server_new(const http_server_conf_t *conf, http_server_t **out)
+{
+    int rc = 0;
+    struct sockaddr_in6 sa6;
+    struct sockaddr_in sa4;
+    struct sockaddr *sa;
+    socklen_t salen;
+    const char *host = conf->host != NULL ? conf->host : "0.0.0.0";
+
+    if (conf->handler == NULL)
+        return OG_EINVAL;
+    memset(&sa4, 0, sizeof(sa4));
+    memset(&sa6, 0, sizeof(sa6));
+    if (inet_pton(AF_INET, host, &sa4.sin_addr) == 1) {
+        sa4.sin_family = AF_INET;
+        sa4.sin_port = htons(conf->port);
+        sa = (struct sockaddr *)&sa4;
+        salen = sizeof(sa4);
+    } else if (inet_pton(AF_INET6, host, &sa6.sin6_addr) == 1) {
+        sa6.sin6_family = AF_INET6;
+        sa6.sin6_port = htons(conf->port);
+        sa = (struct sockaddr *)&sa6;
+        salen = sizeof(sa6);
+    } else {
+        return OG_EINVAL;
+    }
+
+    http_server_t *srv = calloc(1, sizeof(*srv));
+    if (srv == NULL)
+        return -ENOMEM;
+    srv->conf = *conf;
+    if (srv->conf.workers == 0)
+        srv->conf.workers = HTTP_DEFAULT_WORKERS;
+    if (srv->conf.idle_timeout_ms == 0)
+        srv->conf.idle_timeout_ms = HTTP_DEFAULT_TIMEOUT_MS;
+    if (srv->conf.io_timeout_ms == 0)
+        srv->conf.io_timeout_ms = HTTP_DEFAULT_TIMEOUT_MS;
+    if (srv->conf.body_min_rate == 0)
+        srv->conf.body_min_rate = HTTP_DEFAULT_BODY_MIN_RATE;
+    if (srv->conf.body_rate_window_ms == 0)
+        srv->conf.body_rate_window_ms = HTTP_DEFAULT_BODY_RATE_WINDOW_MS;
+    srv->jobs_tail = &srv->jobs_head;
+    atomic_init(&srv->stop_requested, 0);
+
+    srv->listen_fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (srv->listen_fd < 0) {
+        rc = -errno;
+        goto out_free_srv;
+    }
+    int one = 1;
+    setsockopt(srv->listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (bind(srv->listen_fd, sa, salen) != 0 || listen(srv->listen_fd, SOMAXCONN) != 0) {
+        rc = -errno;
+        goto out_close_listen;
+    }
+    struct sockaddr_storage bound;
+    socklen_t blen = sizeof(bound);
+    if (getsockname(srv->listen_fd, (struct sockaddr *)&bound, &blen) != 0) {
+        rc = -errno;
+        goto out_close_listen;
+    }
+    srv->port = ntohs(bound.ss_family == AF_INET ? ((struct sockaddr_in *)&bound)->sin_port
+                                                 : ((struct sockaddr_in6 *)&bound)->sin6_port);
+    srv->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (srv->wake_fd < 0) {
+        rc = -errno;
+        goto out_close_listen;
+    }
+    srv->workers = calloc(srv->conf.workers, sizeof(*srv->workers));
+    if (srv->workers == NULL) {
+        rc = -ENOMEM;
+        goto out_close_wake;
+    }
+    pthread_mutex_init(&srv->mu, NULL);
+    pthread_cond_init(&srv->cv, NULL);
+    pthread_mutex_init(&srv->ready_mu, NULL);
+    *out = srv;
+    return 0;
+
+out_close_wake:
+    close(srv->wake_fd);
+out_close_listen:
+    close(srv->listen_fd);
+out_free_srv:
+    free(srv);
+    return rc;
+}
+
+uint16_t http_server_port(const http_server_t *srv) { return srv->port; }
+
+void http_server_stop(http_server_t *srv)
+{
+    /* Only a lock-free atomic store and write(2): both async-signal-safe. */
+    atomic_store(&srv->stop_requested, 1);
+    uint64_t one = 1;
+    ssize_t r = write(srv->wake_fd, &one, sizeof(one));
+    (void)r; /* the counter is already non-zero if this fails: the loop wakes anyway */
+}
+
+int http_server_run(http_server_t *srv)
+{
+    int rc = 0;
+    size_t started = 0;
+
+    if (srv->listen_fd < 0)
+        return OG_EINVAL; /* run twice */
+    /* The loop's sockets are created here, on the thread that runs them: h2o's socket
+     * buffers point at a thread-local prototype. */
+    int wake_rfd = dup(srv->wake_fd);
+    if (wake_rfd < 0)
+        return -errno;
+    srv->loop = h2o_evloop_create();
+    h2o_timeout_init(srv->loop, &srv->idle_to, srv->conf.idle_timeout_ms);
+    h2o_timeout_init(srv->loop, &srv->io_to, srv->conf.io_timeout_ms);
+    h2o_timeout_init(srv->loop, &srv->linger_to,
+                     srv->conf.io_timeout_ms < HTTP_LINGER_MS ? srv->conf.io_timeout_ms : HTTP_LINGER_MS);
+    h2o_linklist_init_anchor(&srv->conns);
+    srv->listener = h2o_evloop_socket_create(srv->loop, srv->listen_fd, H2O_SOCKET_FLAG_DONT_READ);
+    srv->listen_fd = -1; /* owned by the h2o socket now */
+    srv->listener->data = srv;
+    srv->waker = h2o_evloop_socket_create(srv->loop, wake_rfd, 0);
+    srv->waker->data = srv;
+    h2o_socket_read_start(srv->waker, on_wake);
+
+    for (; started < srv->conf.workers; started++) {
+        srv->workers[started].srv = srv;
+        int e = pthread_create(&srv->workers[started].tid, NULL, worker_main, &srv->workers[started]);
+        if (e != 0) {
+            rc = -e;
+            goto out_stop_workers;
+        }
+    }
+    h2o_socket_read_start(srv->listener, on_accept);
+
+    while (!srv->stopping || (srv->nconns > 0 && og_mono_ms() < srv->stop_deadline))
+        h2o_evloop_run(srv->loop, srv->stopping ? 100 : INT32_MAX);
+
+out_stop_workers:
+    while (!h2o_linklist_is_empty(&srv->conns))
+        conn_close(H2O_STRUCT_FROM_MEMBER(http_conn_t, link, srv->conns.next));
+    server_stop_workers(srv, started);
+    /* Workers may have queued requests after the loop's last look. */
+    for (http_req_t *list = server_take_ready(srv); list != NULL;) {
+        http_req_t *req = list;
+        list = req->ready_next;
+        req_unref(req);
+    }
+    if (srv->listener != NULL) {
+        h2o_socket_close(srv->listener);
+        srv->listener = NULL;
+    }
+    h2o_socket_close(srv->waker);
+    srv->waker = NULL;
+    h2o_timeout_dispose(srv->loop, &srv->idle_to);
+    h2o_timeout_dispose(srv->loop, &srv->io_to);
+    h2o_timeout_dispose(srv->loop, &srv->linger_to);
+    h2o_evloop_destroy(srv->loop);
+    srv->loop = NULL;
+    /* h2o keeps freed socket buffers in a per-thread cache (h2o_socket_buffer_prototype);
+     * this thread may exit once we return, so give them back to malloc now. Popping a
+     * cached chunk is what h2o_mem_alloc_recycle does while the cache is not empty. */
+    while (h2o_socket_buffer_prototype.allocator.cnt > 0)
+        free(h2o_mem_alloc_recycle(&h2o_socket_buffer_prototype.allocator, 1));
+    return rc;
+}
+
+void http_server_free(http_server_t *srv)
+{
+    if (srv == NULL)
+        return;
+    if (srv->listen_fd >= 0)
+        close(srv->listen_fd);
+    close(srv->wake_fd);
+    pthread_mutex_destroy(&srv->ready_mu);
+    pthread_cond_destroy(&srv->cv);
+    pthread_mutex_destroy(&srv->mu);
+    free(srv->workers);
+    free(srv);
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* request API (worker threads)                                                         */
+
+const http_reqinfo_t *http_req_info(const http_req_t *req) { return &req->info; }
+
+og_str_t http_req_header(const http_req_t *req, const char *name)
+{
+    return og_header_find(req->headers, req->info.num_headers, name);
+}
+
+ssize_t http_req_read(http_req_t *req, void *buf, size_t cap)
+{
+    ssize_t rc;
+    pthread_mutex_lock(&req->mu);
+    for (;;) {
+        if (req->aborted) {
+            rc = HTTP_EABORTED;
+            break;
+        }
+        if (req->win_len > 0) {
+            size_t n = cap < req->win_len ? cap : req->win_len;
+            size_t first = req->win_cap - req->win_rd < n ? req->win_cap - req->win_rd : n;
+            memcpy(buf, req->win + req->win_rd, first);
+            memcpy((char *)buf + first, req->win, n - first);
+            req->win_rd = (req->win_rd + n) % req->win_cap;
+            req->win_len -= n;
+            /* Resume the loop only once half the window is free, so a reader taking small
+             * bites does not cost a wakeup per call. */
+            if (req->win_paused && req->win_len <= req->win_cap / 2) {
+                req->win_paused = false;
+                req_notify_locked(req);
+            }
+            rc = (ssize_t)n;
+            break;
+        }
+        if (req->body_err != 0) {
+            rc = req->body_err;
+            break;
+        }
+        if (req->info.expect_continue && !req->want_continue && !req->resp_started) {
+            req->want_continue = true;
+            req_notify_locked(req);
+        }
+        if (req->body_done) {
+            rc = 0;
+            break;
+        }
+        pthread_cond_wait(&req->cv, &req->mu);
+    }
+    pthread_mutex_unlock(&req->mu);
+    return rc;
+}
+
+static const char *status_reason(int status)
+{
+    switch (status) {
+    case 100: return "Continue";
+    case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
+    case 204: return "No Content";
+    case 206: return "Partial Content";
+    case 301: return "Moved Permanently";
+    case 302: return "Found";
+    case 304: return "Not Modified";
+    case 307: return "Temporary Redirect";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 409: return "Conflict";
+    case 411: return "Length Required";
+    case 412: return "Precondition Failed";
+    case 413: return "Payload Too Large";
+    case 416: return "Range Not Satisfiable";
+    case 417: return "Expectation Failed";
+    case 422: return "Unprocessable Entity";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    case 507: return "Insufficient Storage";
+    }
+    return "Unknown";
+}
+
+/* The worker's cached "Date: ...\r\n" line (locale-independent IMF-fixdate). */
+static const char *worker_date(http_worker_t *w, size_t *len)
+{
+    static const char days[7][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+    static const char months[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                       "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    time_t now = time(NULL);
+    if (now != w->date_sec || w->date_len == 0) {
+        struct tm tm;
+        gmtime_r(&now, &tm);
+        w->date_len = (size_t)snprintf(w->date, sizeof(w->date), "Date: %s, %02d %s %04d %02d:%02d:%02d GMT\r\n",
+                                       days[tm.tm_wday], tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900,
+                                       tm.tm_hour, tm.tm_min, tm.tm_sec);
+        w->date_sec = now;
+    }
+    *len = w->date_len;
+    return w->date;
+}
+
+/* Makes room for `more` bytes after out_len. 0 or -ENOMEM. */
+static int out_reserve(http_req_t *req, size_t more)
+{
+    if (req->out_len + more <= req->out_cap)
+        return 0;
+    size_t cap = req->out_cap * 2;
+    while (cap < req->out_len + more)
+        cap *= 2;
+    char *p = malloc(cap);
+    if (p == NULL)
+        return -ENOMEM;
+    memcpy(p, req->out, req->out_len);
+    if (req->out != req->out_inline)
+        free(req->out);
+    req->out = p;
+    req->out_cap = cap;
+    return 0;
+}
+
+static void out_put(http_req_t *req, const void *p, size_t n)
+{
+    memcpy(req->out + req->out_len, p, n);
+    req->out_len += n;
+}
+
+static bool header_is_ours(og_str_t name)
+{
+    return og_str_ieq(name, "content-length") || og_str_ieq(name, "transfer-encoding") ||
+           og_str_ieq(name, "connection") || og_str_ieq(name, "date");
+}
+
+/* Hands the iovecs to the loop (worker side). With wait, blocks until they are written.
+ * With end, the response is complete once they are. 0 or HTTP_EABORTED. */
+static int req_handoff(http_req_t *req, const h2o_iovec_t *iov, size_t n, bool wait, bool end)
+{
+    int rc = 0;
+    pthread_mutex_lock(&req->mu);
+    if (req->aborted) {
+        rc = HTTP_EABORTED;
+        goto out_unlock;
+    }
+    memcpy(req->wr_iov, iov, n * sizeof(iov[0]));
+    req->wr_n = n;
+    req->out_pending = n > 0;
+    if (end)
+        req->ended = true;
+    req_notify_locked(req);
+    if (wait) {
+        while (req->out_pending && !req->aborted)
+            pthread_cond_wait(&req->cv, &req->mu);
+        if (req->out_pending)
+            rc = HTTP_EABORTED;
+        /* The loop is done with out (written, or its socket closed). */
+        req->out_len = 0;
+    }
+out_unlock:
+    pthread_mutex_unlock(&req->mu);
+    return rc;
+}
+
+int http_resp_start(http_req_t *req, int status, const og_header_t *hdrs, size_t n, int64_t content_length)
+{
+    const http_reqinfo_t *info = &req->info;
+    int rc = 0;
+
+    if (req->w_started)
+        return OG_EINVAL;
+    bool no_body = info->is_head || status == 204 || status == 304 || (status >= 100 && status < 200);
+    bool chunked = content_length < 0 && !no_body && info->minor_version >= 1;
+
+    pthread_mutex_lock(&req->mu);
+    if (req->aborted) {
+        pthread_mutex_unlock(&req->mu);
+        return HTTP_EABORTED;
+    }
+    req->resp_started = true;
+    /* Keep the connection only if the whole request body already left the socket: an
+     * unread remainder is never drained. */
+    bool keep = req->client_keepalive && req->body_done && req->body_err == 0 &&
+                !atomic_load(&req->srv->stop_requested) && (content_length >= 0 || no_body || chunked);
+    req->close_after = !keep;
+    pthread_mutex_unlock(&req->mu);
+
+    req->w_started = true;
+    req->w_no_body = no_body;
+    req->w_chunked = chunked;
+    req->resp_cl = content_length;
+    req->resp_written = 0;
+
+    size_t need = 128;
+    for (size_t i = 0; i < n; i++)
+        need += hdrs[i].name.len + hdrs[i].value.len + 4;
+    size_t date_len;
+    const char *date = worker_date(req->worker, &date_len);
+    need += date_len;
+    if ((rc = out_reserve(req, need)) != 0)
+        return rc;
+
+    char line[96];
+    int len = snprintf(line, sizeof(line), "HTTP/1.1 %d %s\r\n", status, status_reason(status));
+    out_put(req, line, (size_t)len);
+    out_put(req, date, date_len);
+    for (size_t i = 0; i < n; i++) {
+        if (header_is_ours(hdrs[i].name))
+            continue;
+        out_put(req, hdrs[i].name.base, hdrs[i].name.len);
+        out_put(req, ": ", 2);
+        out_put(req, hdrs[i].value.base, hdrs[i].value.len);
+        out_put(req, "\r\n", 2);
+    }
+    if (chunked) {
+        out_put(req, "Transfer-Encoding: chunked\r\n", 28);
+    } else if (content_length >= 0 && status != 204 && status != 304 && !(status >= 100 && status < 200)) {
+        /* HEAD keeps the length of the body it would have had. */
+        len = snprintf(line, sizeof(line), "Content-Length: %lld\r\n", (long long)content_length);
+        out_put(req, line, (size_t)len);
+    }
+    if (keep)
+        out_put(req, "Connection: keep-alive\r\n\r\n", 26);
+    else
+        out_put(req, "Connection: close\r\n\r\n", 21);
+    return 0;
+}
+
+int http_resp_write(http_req_t *req, const void *buf, size_t len)
+{
+    h2o_iovec_t iov[3];
+    size_t n = 0;
+
+    if (!req->w_started)
+        return OG_EINVAL;
+    if (req->w_no_body || len == 0) {
+        pthread_mutex_lock(&req->mu);
+        int rc = req->aborted ? HTTP_EABORTED : 0;
+        pthread_mutex_unlock(&req->mu);
+        return rc;
+    }
+    if (req->resp_cl >= 0 && req->resp_written + len > (uint64_t)req->resp_cl)
+        return OG_EINVAL;
+    if (req->w_chunked) {
+        char hdr[24];
+        int hl = snprintf(hdr, sizeof(hdr), "%zx\r\n", len);
+        if (out_reserve(req, (size_t)hl) != 0)
+            return -ENOMEM;
+        out_put(req, hdr, (size_t)hl);
+    }
+    if (req->out_len > 0)
+        iov[n++] = h2o_iovec_init(req->out, req->out_len);
+    iov[n++] = h2o_iovec_init(buf, len);
+    if (req->w_chunked)
+        iov[n++] = h2o_iovec_init("\r\n", 2);
+    req->resp_written += len;
+    return req_handoff(req, iov, n, true, false);
+}
+
+int http_resp_end(http_req_t *req)
+{
+    h2o_iovec_t iov;
+
+    if (!req->w_started)
+        return OG_EINVAL;
+    if (req->w_chunked) {
+        if (out_reserve(req, 5) != 0)
+            return -ENOMEM;
+        out_put(req, "0\r\n\r\n", 5);
+    }
+    if (!req->w_no_body && req->resp_cl >= 0 && req->resp_written < (uint64_t)req->resp_cl) {
+        /* Short body: only closing tells the client the response is incomplete. */
+        pthread_mutex_lock(&req->mu);
+        req->close_after = true;
+        pthread_mutex_unlock(&req->mu);
+    }
+    iov = h2o_iovec_init(req->out, req->out_len);
+    return req_handoff(req, &iov, req->out_len > 0 ? 1 : 0, false, true);
+}
+
+int http_resp_send(http_req_t *req, int status, const og_header_t *hdrs, size_t n, const void *body, size_t len)
+{
+    int rc = http_resp_start(req, status, hdrs, n, (int64_t)len);
+    if (rc != 0)
+        return rc;
+    if (!req->w_no_body && len > 0) {
+        /* Small bodies ride in the same buffer as the head: one handoff, one write, and
+         * the worker does not wait for the socket. */
+        if (req->out_len + len <= HTTP_SEND_COPY_MAX) {
+            if ((rc = out_reserve(req, len)) != 0)
+                return rc;
+            out_put(req, body, len);
+            req->resp_written = len;
+        } else if ((rc = http_resp_write(req, body, len)) != 0) {
+            return rc;
+        }
+    }
+    return http_resp_end(req);
+}

@@ -1,0 +1,39 @@
+/* http_util.c: query decoding and HTTP/ISO dates (http.h). */
+#include <errno.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "http.h"
+
+int http_query_decode(og_str_t query, const char *name, og_buf_t *b)
+{
+    og_str_t raw;
+    if (!og_query_get(query, name, &raw))
+        return 0;
+    if (og_buf_put(b, raw.base, raw.len) != 0)
+        return -ENOMEM;
+    long n = og_urldecode(b->buf, b->len, b->buf, b->len, 1);
+    if (n < 0)
+        return OG_EINVAL;
+    b->len = (size_t)n;
+    b->buf[n] = '\0';
+    return 1;
+}
+
+void http_iso8601_format(uint64_t ns, char out[32])
+{
+    time_t t = (time_t)(ns / 1000000000u);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out + n, 32 - n, ".%03uZ", (unsigned)(ns / 1000000u % 1000u));
+}
+
+void http_date_format(uint64_t ns, char out[32])
+{
+    time_t t = (time_t)(ns / 1000000000u);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, 32, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+}
+

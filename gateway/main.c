@@ -1,0 +1,232 @@
+/*
+ * onggi-gateway: the S3 and Swift gateway process (see docs/operations.md).
+ *
+ *   onggi-gateway --ring FILE --listen IP:PORT [--domain D] [--region R] [--workers N]
+ *                 [--chunk-size BYTES] [--access-log]
+ *
+ * --chunk-size is the AVERAGE content-defined chunk size (a power of two, 16 KiB..4 MiB; chunks
+ * then range from a quarter to four times it). Default 32 KiB; every gateway of a cluster should
+ * use the same value, or equal data uploaded through two of them is not deduplicated.
+ *
+ * SIGINT/SIGTERM stop the server, which finishes in-flight requests; then the process exits 0.
+ * Signals are taken by a dedicated thread with sigwait() rather than by a handler, so no
+ * global has to carry the server pointer and every other thread has them blocked.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <malloc.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libxml/parser.h>
+
+#include "cluster/cluster.h"
+#include "http/http.h"
+#include "iam/iam.h"
+#include "s3/s3.h"
+#include "swift/swift.h"
+
+/* Per node operation; a 4 MiB batch of chunks written with fsync fits comfortably. */
+#define CLUSTER_TIMEOUT_MS 10000
+/* Blocks at least this big get their own mapping, returned to the kernel on free (see main). */
+#define MALLOC_MMAP_THRESHOLD (128u << 10)
+
+typedef struct {
+    const char *ring, *listen, *domain, *region;
+    size_t workers, chunk_size;
+    int access_log;
+} opts_t;
+
+typedef struct {
+    http_server_t *srv;
+    sigset_t set;
+} sigwaiter_t;
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: onggi-gateway --ring FILE --listen IP:PORT [--domain DOMAIN] [--region REGION]\n"
+                    "                     [--workers N] [--chunk-size BYTES] [--access-log]\n");
+}
+
+static int parse_size(const char *s, size_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0' || s[0] == '-')
+        return OG_EINVAL;
+    *out = (size_t)v;
+    return 0;
+}
+
+static int parse_opts(int argc, char **argv, opts_t *o)
+{
+    *o = (opts_t){.region = "us-east-1", .chunk_size = CLUSTER_CDC_AVG};
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "--access-log") == 0) {
+            o->access_log = 1;
+            continue;
+        }
+        if (v == NULL)
+            goto bad;
+        if (strcmp(a, "--ring") == 0)
+            o->ring = v;
+        else if (strcmp(a, "--listen") == 0)
+            o->listen = v;
+        else if (strcmp(a, "--domain") == 0)
+            o->domain = v;
+        else if (strcmp(a, "--region") == 0)
+            o->region = v;
+        else if (strcmp(a, "--workers") == 0 && parse_size(v, &o->workers) == 0 && o->workers <= 4096)
+            ;
+        else if (strcmp(a, "--chunk-size") == 0 && parse_size(v, &o->chunk_size) == 0 && o->chunk_size <= UINT32_MAX)
+            ; /* checked by cluster_set_chunking */
+        else
+            goto bad;
+        i++;
+    }
+    if (o->ring == NULL || o->listen == NULL || o->region[0] == '\0')
+        goto bad;
+    if (o->domain != NULL && o->domain[0] == '\0')
+        o->domain = NULL;
+    return 0;
+bad:
+    usage();
+    return OG_EINVAL;
+}
+
+/* "IP:PORT" (IPv6 as "[::1]:PORT") into host (cap bytes) and port. 0 or OG_EINVAL. */
+static int split_listen(const char *s, char *host, size_t cap, uint16_t *port)
+{
+    const char *colon = strrchr(s, ':'), *h = s;
+    size_t hlen;
+    char *end;
+    if (colon == NULL)
+        return OG_EINVAL;
+    hlen = (size_t)(colon - s);
+    if (hlen >= 2 && s[0] == '[' && s[hlen - 1] == ']')
+        h = s + 1, hlen -= 2;
+    unsigned long p = strtoul(colon + 1, &end, 10);
+    if (hlen == 0 || hlen >= cap || *end != '\0' || end == colon + 1 || p > 65535)
+        return OG_EINVAL;
+    memcpy(host, h, hlen);
+    host[hlen] = '\0';
+    *port = (uint16_t)p;
+    return 0;
+}
+
+/* What the HTTP handler needs: both protocol contexts (one namespace, two APIs). */
+typedef struct {
+    s3_ctx_t *s3;
+    swift_t *swift;
+} front_t;
+
+/* Swift's paths (/auth/v1.0, /v1/..., unsigned /info) go to Swift, everything else to S3. */
+static void dispatch(http_req_t *http, void *ctx)
+{
+    front_t *f = ctx;
+    if (swift_wants(http_req_info(http)))
+        swift_handle(http, f->swift);
+    else
+        s3_handle(http, f->s3);
+}
+
+static void *sigwait_main(void *arg)
+{
+    sigwaiter_t *w = arg;
+    int sig;
+    sigwait(&w->set, &sig);
+    http_server_stop(w->srv);
+    return NULL;
+}
+
+int main(int argc, char **argv)
+{
+    opts_t o;
+    char host[256];
+    cluster_t *cl = NULL;
+    http_server_t *srv = NULL;
+    sigwaiter_t w;
+    pthread_t sig_thread;
+    uint16_t port;
+    int rc, status = 1;
+
+    if (parse_opts(argc, argv, &o) != 0)
+        return 2;
+    if (split_listen(o.listen, host, sizeof(host), &port) != 0) {
+        fprintf(stderr, "onggi-gateway: bad --listen %s (want IP:PORT)\n", o.listen);
+        return 2;
+    }
+
+    /* Before any thread exists. Memory: glibc's mmap threshold starts at 128 KiB but rises to
+     * the size of any mapped block that is freed (up to 32 MiB), so after the first large
+     * request the multi-MB blocks of later ones (1 MiB body windows, records and chunk lists of
+     * large objects: 7 MB for 5 GiB) come from the workers' malloc arenas (up to 8 per core),
+     * which keep the pages after free. A long-lived gateway grew from ~40 to 362 MiB that way
+     * over a few 5 GiB steps. A fixed threshold (setting it also turns the adaptation off) keeps
+     * big blocks mapped, so RSS falls back after each request (measured: docs/architecture.md,
+     * "Gateway memory"). The hot data-path buffers come from gw_cluster's pool and are
+     * unaffected. Best effort: sanitizer builds replace malloc and ignore mallopt.
+     * Also here: libxml2's global state is set up once, and the signal mask is inherited by
+     * every thread created later (workers, the event loop). */
+    mallopt(M_MMAP_THRESHOLD, MALLOC_MMAP_THRESHOLD);
+    xmlInitParser();
+    sigemptyset(&w.set);
+    sigaddset(&w.set, SIGINT);
+    sigaddset(&w.set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &w.set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    if ((rc = cluster_open(o.ring, CLUSTER_TIMEOUT_MS, &cl)) != 0) {
+        fprintf(stderr, "onggi-gateway: cannot open ring %s: %s\n", o.ring, og_strerror(rc));
+        goto out_cleanup_xml;
+    }
+    if (cluster_set_chunking(cl, (uint32_t)o.chunk_size) != 0) {
+        fprintf(stderr, "onggi-gateway: --chunk-size must be a power of two from 16384 to 4194304\n");
+        status = 2;
+        goto out_close_cluster;
+    }
+    iam_t *iam = NULL;
+    if ((rc = iam_open(cl, &iam)) != 0) {
+        fprintf(stderr, "onggi-gateway: cannot set up IAM: %s\n", og_strerror(rc));
+        goto out_close_cluster;
+    }
+    s3_ctx_t gw = {.cluster = cl, .iam = iam, .domain = o.domain, .region = o.region, .access_log = o.access_log};
+    swift_t swift;
+    swift_init(&swift, cl, iam, 0, o.access_log);
+    front_t front = {&gw, &swift};
+    http_server_conf_t conf = {
+        .host = host, .port = port, .workers = o.workers, .handler = dispatch, .ctx = &front};
+    if ((rc = http_server_new(&conf, &srv)) != 0) {
+        fprintf(stderr, "onggi-gateway: cannot listen on %s: %s\n", o.listen, og_strerror(rc));
+        goto out_close_iam;
+    }
+    w.srv = srv;
+    if ((rc = pthread_create(&sig_thread, NULL, sigwait_main, &w)) != 0) {
+        fprintf(stderr, "onggi-gateway: cannot start the signal thread: %s\n", strerror(rc));
+        goto out_free_server;
+    }
+    fprintf(stderr, "onggi-gateway: listening on %s:%u (region %s, average chunk size %zu)\n", host,
+            (unsigned)http_server_port(srv), o.region, o.chunk_size);
+    rc = http_server_run(srv);
+    if (rc != 0)
+        fprintf(stderr, "onggi-gateway: server stopped: %s\n", og_strerror(rc));
+    /* If the server ended on its own, wake the signal thread so it can be joined. */
+    pthread_kill(sig_thread, SIGTERM);
+    pthread_join(sig_thread, NULL);
+    status = rc == 0 ? 0 : 1;
+
+out_free_server:
+    http_server_free(srv);
+out_close_iam:
+    iam_close(iam);
+out_close_cluster:
+    cluster_close(cl);
+out_cleanup_xml:
+    xmlCleanupParser();
+    return status;
+}

@@ -1,0 +1,24 @@
+/*
+ * s3.h: the Amazon S3 front end (path- and virtual-host-style requests, SigV4/SigV2 auth,
+ * S3 XML answers and error codes) over core/ and iam/. docs/s3-compat.md lists what it speaks.
+ */
+#ifndef S3_H
+#define S3_H
+
+#include "cluster/cluster.h"
+#include "http/http.h"
+#include "iam/iam.h"
+
+/* Process-wide, read-only after start (no mutable globals: this is the context). */
+typedef struct {
+    cluster_t *cluster;
+    iam_t *iam;
+    const char *domain; /* virtual-host domain ("s3.example.com") or NULL */
+    const char *region; /* "us-east-1" */
+    int access_log;     /* log every request (else only 5xx answers) */
+} s3_ctx_t;
+
+/* The HTTP handler (http_handler_fn); ctx is an s3_ctx_t. Always answers. */
+void s3_handle(http_req_t *http, void *ctx);
+
+#endif

@@ -1,0 +1,191 @@
+/* Shared pieces of the S3 layer: text buffers, XML escaping, dates, and the response helpers
+ * that put x-amz-request-id on every answer and format errors as S3 XML. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "s3_int.h"
+
+
+/* Copies extra headers after x-amz-request-id into one array for gw_resp_*. */
+#define MAX_EXTRA 64
+static size_t with_request_id(s3_req_t *r, og_header_t *out, const og_header_t *extra, size_t n)
+{
+    size_t k = 0;
+    out[k++] = (og_header_t){OG_STR_LIT("x-amz-request-id"), og_str(r->request_id)};
+    for (size_t i = 0; i < n && k < MAX_EXTRA; i++)
+        out[k++] = extra[i];
+    return k;
+}
+
+void s3_send(s3_req_t *r, int status, const og_header_t *extra, size_t n, const void *body, size_t len)
+{
+    og_header_t hdrs[MAX_EXTRA];
+    size_t k = with_request_id(r, hdrs, extra, n);
+    r->responded = 1;
+    r->status = status;
+    http_resp_send(r->http, status, hdrs, k, body, len);
+}
+
+int s3_read_body(s3_req_t *r, size_t max, char **out, size_t *len)
+{
+    int64_t clen = r->info->content_length;
+    size_t cap = clen > 0 && (uint64_t)clen <= max ? (size_t)clen : 16384, n = 0;
+    char *buf = NULL;
+    int rc = 0;
+
+    if (clen > 0 && (uint64_t)clen > max)
+        return OG_ETOOBIG;
+    if ((buf = malloc(cap + 1)) == NULL)
+        return -ENOMEM;
+    for (;;) {
+        if (n == cap) {
+            /* One byte past max proves the body too big without reading it all. */
+            if (cap > max) {
+                rc = OG_ETOOBIG;
+                goto out_free_buf;
+            }
+            cap = cap * 2 > max ? max + 1 : cap * 2;
+            char *nb = realloc(buf, cap + 1);
+            if (nb == NULL) {
+                rc = -ENOMEM;
+                goto out_free_buf;
+            }
+            buf = nb;
+        }
+        ssize_t got = http_req_read(r->http, buf + n, cap - n);
+        if (got < 0) {
+            rc = (int)got;
+            goto out_free_buf;
+        }
+        if (got == 0)
+            break;
+        n += (size_t)got;
+    }
+    if (n > max) {
+        rc = OG_ETOOBIG;
+        goto out_free_buf;
+    }
+    *out = buf;
+    *len = n;
+    return 0;
+
+out_free_buf:
+    free(buf);
+    return rc;
+}
+
+void s3_send_xml(s3_req_t *r, int status, const og_header_t *extra, size_t n, const char *xml, size_t len)
+{
+    static const char decl[] = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
+    og_header_t hdrs[MAX_EXTRA];
+    size_t k = with_request_id(r, hdrs, extra, n);
+    if (k < MAX_EXTRA)
+        hdrs[k++] = (og_header_t){OG_STR_LIT("Content-Type"), OG_STR_LIT("application/xml")};
+    r->responded = 1;
+    r->status = status;
+    /* Declaration and body go out as one response: copy into one buffer (error and listing
+     * documents are small compared with object data). */
+    char *buf = malloc(sizeof(decl) - 1 + len);
+    if (buf == NULL) {
+        http_resp_send(r->http, 500, hdrs, k - 1, NULL, 0);
+        return;
+    }
+    memcpy(buf, decl, sizeof(decl) - 1);
+    memcpy(buf + sizeof(decl) - 1, xml, len);
+    http_resp_send(r->http, status, hdrs, k, buf, sizeof(decl) - 1 + len);
+    free(buf);
+}
+
+static const char *default_message(const char *code)
+{
+    static const struct {
+        const char *code, *msg;
+    } table[] = {
+        {"NoSuchKey", "The specified key does not exist."},
+        {"NoSuchBucket", "The specified bucket does not exist."},
+        {"BucketNotEmpty", "The bucket you tried to delete is not empty."},
+        {"BucketAlreadyExists", "The requested bucket name is not available."},
+        {"BucketAlreadyOwnedByYou", "Your previous request to create the named bucket succeeded and you already own it."},
+        {"InvalidBucketName", "The specified bucket is not valid."},
+        {"AccessDenied", "Access Denied"},
+        {"BadDigest", "The Content-MD5 you specified did not match what we received."},
+        {"InvalidDigest", "The Content-MD5 you specified is not valid."},
+        {"InvalidRange", "The requested range is not satisfiable"},
+        {"PreconditionFailed", "At least one of the pre-conditions you specified did not hold"},
+        {"MalformedXML", "The XML you provided was not well-formed or did not validate against our published schema."},
+        {"MethodNotAllowed", "The specified method is not allowed against this resource."},
+        {"NotImplemented", "A header you provided implies functionality that is not implemented."},
+        {"ServiceUnavailable", "Please reduce your request rate."},
+        {"InternalError", "We encountered an internal error. Please try again."},
+        {"EntityTooLarge", "Your proposed upload exceeds the maximum allowed object size."},
+        {"IncompleteBody", "You did not provide the number of bytes specified by the Content-Length HTTP header."},
+        {"MissingContentLength", "You must provide the Content-Length HTTP header."},
+        {"XAmzContentSHA256Mismatch", "The provided 'x-amz-content-sha256' header does not match what was computed."},
+        {"InvalidArgument", "Invalid Argument"},
+        {"KeyTooLongError", "Your key is too long."},
+    };
+    for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
+        if (strcmp(table[i].code, code) == 0)
+            return table[i].msg;
+    return code;
+}
+
+void s3_error(s3_req_t *r, int status, const char *code, const char *message, const char *extra_xml)
+{
+    og_buf_t b = {0};
+    if (message == NULL)
+        message = default_message(code);
+    og_buf_puts(&b, "<Error>");
+    og_buf_elem(&b, "Code", code, strlen(code));
+    og_buf_elem(&b, "Message", message, strlen(message));
+    if (r->bucket[0])
+        og_buf_elem(&b, "BucketName", r->bucket, strlen(r->bucket));
+    if (r->key != NULL)
+        og_buf_elem(&b, "Key", r->key, r->key_len);
+    og_buf_elem(&b, "Resource", r->resource.base, r->resource.len);
+    og_buf_elem(&b, "RequestId", r->request_id, strlen(r->request_id));
+    if (extra_xml != NULL)
+        og_buf_puts(&b, extra_xml);
+    og_buf_puts(&b, "</Error>");
+    if (b.oom) {
+        s3_send(r, 500, NULL, 0, NULL, 0);
+    } else if (r->info->is_head) {
+        /* HEAD errors have no body; clients read the status alone. */
+        s3_send(r, status, NULL, 0, NULL, 0);
+    } else {
+        s3_send_xml(r, status, NULL, 0, b.buf, b.len);
+    }
+    og_buf_free(&b);
+}
+
+void s3_error_rc(s3_req_t *r, int rc)
+{
+    switch (rc) {
+    case OG_ENOTFOUND:
+        s3_error(r, 404, r->key ? "NoSuchKey" : "NoSuchBucket", NULL, NULL);
+        break;
+    case OG_EQUORUM:
+    case OG_ETIMEOUT:
+        s3_error(r, 503, "ServiceUnavailable", "Not enough storage replicas are reachable to serve this request.",
+                    NULL);
+        break;
+    case OG_ETOOBIG:
+        s3_error(r, 400, "EntityTooLarge", NULL, NULL);
+        break;
+    case OG_EINVAL:
+        s3_error(r, 400, "InvalidArgument", NULL, NULL);
+        break;
+    case CORE_EQUOTA:
+        s3_error(r, 403, "QuotaExceeded", "The write would exceed the container's or account's quota.", NULL);
+        break;
+    case OG_EBADDIGEST:
+        s3_error(r, 400, "BadDigest", NULL, NULL);
+        break;
+    default:
+        s3_error(r, 500, "InternalError", NULL, NULL);
+        break;
+    }
+}

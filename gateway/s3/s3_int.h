@@ -1,0 +1,117 @@
+/*
+ * s3_int.h (private to gateway/s3/): the S3 front end's shared pieces.
+ *
+ * s3_handle() (s3.h) is the HTTP handler: it assigns a request id, splits bucket and key
+ * (path style, or virtual-host style under the configured domain), authenticates, and routes
+ * to one handler per S3 operation. Handlers live in s3_*.c and answer through the helpers
+ * here, so every response carries x-amz-request-id and errors are S3 XML
+ * (Code, Message, Resource, RequestId).
+ */
+#ifndef S3_INT_H
+#define S3_INT_H
+
+#include "auth.h"
+#include "core/core.h"
+#include "http/http.h"
+#include "iam/iam.h"
+#include "s3.h"
+
+
+typedef struct {
+    http_req_t *http;
+    const http_reqinfo_t *info;
+    s3_ctx_t *gw;
+    char request_id[17];
+    char bucket[64];         /* "" for service-level requests */
+    char *key;               /* decoded object key, NUL-terminated, NULL for bucket/service requests */
+    size_t key_len;
+    og_str_t resource;       /* raw path, for error bodies */
+    int authenticated;
+    auth_result_t auth;
+    iam_user_t user;          /* the caller (when authenticated) */
+    int responded;
+    int status;              /* HTTP status sent, for the access log */
+} s3_req_t;
+
+
+
+/* Sends an S3 error document with the given HTTP status and S3 code (message may be NULL for the
+ * standard one). extra_xml, if not NULL, is inserted verbatim inside <Error> (e.g.
+ * <RequestTime>..</RequestTime>). Marks the request answered. */
+void s3_error(s3_req_t *r, int status, const char *code, const char *message, const char *extra_xml);
+/* Maps an internal error code (OG_E*, -errno) to an S3 error response (OG_EQUORUM -> 503
+ * ServiceUnavailable, OG_ENOTFOUND -> 404 NoSuchKey, OG_ECORRUPT -> 500 InternalError, ...). */
+void s3_error_rc(s3_req_t *r, int rc);
+/* Sends 200 with an XML body (prepends the <?xml ...?> declaration), x-amz-request-id and
+ * Content-Type: application/xml, plus extra headers. */
+void s3_send_xml(s3_req_t *r, int status, const og_header_t *extra, size_t n, const char *xml, size_t len);
+/* Sends a body-less (or small body) response with x-amz-request-id added. */
+void s3_send(s3_req_t *r, int status, const og_header_t *extra, size_t n, const void *body, size_t len);
+/* Reads the whole (small, non-streaming) request body into *out (malloc'd with one spare byte,
+ * the caller frees; never NULL on success, *len may be 0). A Content-Length above max fails
+ * before reading. 0, OG_ETOOBIG (more than max bytes), -ENOMEM, or a http_req_read error
+ * (HTTP_EBODY, HTTP_EABORTED). */
+int s3_read_body(s3_req_t *r, size_t max, char **out, size_t *len);
+
+
+
+/* (gw_s3.c) May a write of add_bytes (one object, new or overwritten) go into r's bucket?
+ * core_quota_check (gw_swift.h) against the Swift container and account quotas, which S3 writes
+ * obey too. 0, or -1 with the error answered: 403 QuotaExceeded, 404 NoSuchBucket (deleted
+ * meanwhile), 503 ... Call it before reading a body of known size, and with the final size
+ * before committing one whose size was not known in advance. */
+int s3_quota_check(s3_req_t *r, uint64_t add_bytes);
+/* (s3_multi.c) Swift large objects as copy sources (CopyObject, UploadPartCopy).
+ * s3_large_stat: 1 when m is an SLO or DLO, with its size and S3 ETag (48 bytes); 0 for a
+ * plain object; -1 with the error answered. s3_large_copy: writes len bytes from offset
+ * first of such an object (read through the Swift readers, memory bounded) with core_obj_write:
+ * 0 with *out (core_obj_data_free), or -1 with the error answered (409 BrokenMPU for a segment
+ * missing or changed since the manifest). Nothing is committed by either. */
+int s3_large_stat(s3_req_t *r, const core_meta_t *m, uint64_t *size, char *etag, size_t *elen);
+int s3_large_copy(s3_req_t *r, const core_meta_t *m, uint64_t first, uint64_t len, core_obj_data_t *out);
+
+/* (gw_s3.c) Checks that bucket exists and belongs to the caller: 0, or -1 with the error answered
+ * (404 NoSuchBucket with notfound_msg, or the standard message when NULL; 403 AccessDenied). */
+int s3_check_bucket_owner(s3_req_t *r, const char *bucket, const char *notfound_msg);
+
+/* ---- handlers (one per S3 operation) ---- */
+/* s3_object.c / s3_bucket.c */
+/* Picks the headers an object stores from r's request (PUT, and CopyObject with
+ * x-amz-metadata-directive REPLACE): x-amz-meta-* (names lowercased into *names), Cache-Control,
+ * Content-Disposition, Content-Encoding, Content-Language, Expires; *ctype from Content-Type
+ * (binary/octet-stream without one). *out has room for `extra` more headers after its *n. With
+ * enc, Content-Encoding is kept without "aws-chunked" (the transfer framing, rebuilt into enc of
+ * enc_cap bytes when needed) and dropped when nothing else remains; with enc NULL it is kept as
+ * sent. *out and *names are malloc'd for the caller to free; values point into the request or
+ * enc. 0; -ENOMEM or OG_ETOOBIG (user metadata over S3's 2048 bytes) with *out and *names NULL
+ * and *n untouched. */
+int s3_stored_headers(s3_req_t *r, size_t extra, og_header_t **out, size_t *n, char **names, og_str_t *ctype,
+                         char *enc, size_t enc_cap);
+void s3_put_object(s3_req_t *r);
+void s3_get_object(s3_req_t *r); /* GET and HEAD */
+void s3_delete_object(s3_req_t *r);
+void s3_create_bucket(s3_req_t *r);
+void s3_head_bucket(s3_req_t *r);
+void s3_delete_bucket(s3_req_t *r);
+void s3_get_bucket_location(s3_req_t *r);
+/* s3_list.c */
+void s3_list_buckets(s3_req_t *r);
+void s3_list_objects(s3_req_t *r, int v2);
+/* s3_multi.c */
+void s3_delete_objects(s3_req_t *r);
+void s3_copy_object(s3_req_t *r);
+/* s3_multipart.c: POST ?uploads, PUT ?partNumber&uploadId (UploadPart and, with
+ * x-amz-copy-source, UploadPartCopy), POST ?uploadId, DELETE ?uploadId, GET ?uploadId, and the
+ * bucket's GET ?uploads. */
+void s3_create_multipart(s3_req_t *r);
+void s3_upload_part(s3_req_t *r);
+void s3_complete_multipart(s3_req_t *r);
+void s3_abort_multipart(s3_req_t *r);
+void s3_list_parts(s3_req_t *r);
+void s3_list_multipart_uploads(s3_req_t *r);
+
+/* (s3_route.c) The large-object readers' view of r's caller (core_lo_t) at now_s (Unix seconds):
+ * it acts as the owner of the caller's account. Valid while r lives. */
+void s3_lo(s3_req_t *r, uint64_t now_s, core_lo_t *out);
+
+#endif

@@ -1,0 +1,741 @@
+/*
+ * DeleteObjects (POST /bucket?delete) and CopyObject (PUT with x-amz-copy-source).
+ *
+ * The router (gw_s3.c) has authenticated the caller and checked that the request's bucket
+ * exists and is theirs; a copy's source bucket is checked here.
+ *
+ * A delete writes a tombstone per key. A copy writes a new record that lists the source's
+ * chunks (content-addressed, so no data moves) with the same size and ETag and a new mtime. A
+ * Swift large object (SLO manifest, or DLO with X-Object-Manifest) is copied as s3api copies it:
+ * its segments' bytes are read through the Swift readers and written as a new plain object, so
+ * the copy owns its data (deleting the segments later does not break it) and its ETag is the
+ * MD5 of those bytes. UploadPartCopy (s3_multipart.c) copies from large objects the same way.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <strings.h>
+#include <time.h>
+
+#include <openssl/evp.h>
+
+#include "core/core.h"
+#include "s3_int.h"
+#include "s3_xml.h"
+
+#define S3_XMLNS "http://s3.amazonaws.com/doc/2006-03-01/"
+#define DELETE_BODY_MAX (1u << 20)
+#define DELETE_THREADS 8   /* quorum writes in flight per DeleteObjects request */
+#define COPY_MAX_SIZE (5ull << 30) /* the largest copy source whose bytes S3 copies in one request */
+
+static void table_name(const char *bucket, char out[3 + 64]) { snprintf(out, 3 + 64, "o.%s", bucket); }
+
+/* ---------------------------------------------------------------- body integrity */
+
+/* CRC-32 (reflected polynomial poly: 0xEDB88320 for CRC32, 0x82F63B78 for CRC32C). */
+static uint32_t crc32_any(uint32_t poly, const void *data, size_t len)
+{
+    uint32_t table[256], crc = 0xffffffffu;
+    const unsigned char *p = data;
+    for (uint32_t i = 0; i < 256; i++) {
+        uint32_t c = i;
+        for (int k = 0; k < 8; k++)
+            c = (c & 1) ? (c >> 1) ^ poly : c >> 1;
+        table[i] = c;
+    }
+    for (size_t i = 0; i < len; i++)
+        crc = table[(crc ^ p[i]) & 0xff] ^ (crc >> 8);
+    return crc ^ 0xffffffffu;
+}
+
+/* Digest of body by name ("md5", "sha1", "sha256", "crc32", "crc32c") into out. Its length. */
+static size_t body_digest(const char *alg, const void *body, size_t len, unsigned char out[EVP_MAX_MD_SIZE])
+{
+    const EVP_MD *md = strcmp(alg, "md5") == 0 ? EVP_md5() : strcmp(alg, "sha1") == 0 ? EVP_sha1()
+                                                      : strcmp(alg, "sha256") == 0 ? EVP_sha256()
+                                                                                   : NULL;
+    unsigned int n = 0;
+    if (md != NULL)
+        return EVP_Digest(body, len, out, &n, md, NULL) == 1 ? n : 0;
+    uint32_t crc = crc32_any(strcmp(alg, "crc32") == 0 ? 0xEDB88320u : 0x82F63B78u, body, len);
+    out[0] = (unsigned char)(crc >> 24), out[1] = (unsigned char)(crc >> 16), out[2] = (unsigned char)(crc >> 8),
+    out[3] = (unsigned char)crc;
+    return 4;
+}
+
+/* Checks every integrity statement the client made about the body: the signed
+ * x-amz-content-sha256, Content-MD5 and x-amz-checksum-*. 0, or -1 with the error answered. */
+static int check_body(s3_req_t *r, const char *body, size_t len)
+{
+    static const struct {
+        const char *header, *alg, *mismatch;
+    } sums[] = {
+        {"content-md5", "md5", NULL},
+        {"x-amz-checksum-crc32", "crc32", "The CRC32 you specified did not match the calculated checksum."},
+        {"x-amz-checksum-crc32c", "crc32c", "The CRC32C you specified did not match the calculated checksum."},
+        {"x-amz-checksum-sha1", "sha1", "The SHA1 you specified did not match the calculated checksum."},
+        {"x-amz-checksum-sha256", "sha256", "The SHA256 you specified did not match the calculated checksum."},
+    };
+    unsigned char got[EVP_MAX_MD_SIZE], want[EVP_MAX_MD_SIZE];
+
+    if (r->auth.payload == AUTH_PAYLOAD_SHA256 &&
+        (body_digest("sha256", body, len, got) != 32 || memcmp(got, r->auth.payload_sha256, 32) != 0)) {
+        s3_error(r, 400, "XAmzContentSHA256Mismatch", NULL, NULL);
+        return -1;
+    }
+    for (size_t i = 0; i < sizeof(sums) / sizeof(sums[0]); i++) {
+        og_str_t v = http_req_header(r->http, sums[i].header);
+        if (v.base == NULL)
+            continue;
+        size_t n = body_digest(sums[i].alg, body, len, got);
+        long wn = og_b64_decode(v, want, sizeof(want));
+        if (wn != (long)n) {
+            s3_error(r, 400, i == 0 ? "InvalidDigest" : "InvalidRequest",
+                        i == 0 ? NULL : "Value for the x-amz-checksum header is invalid.", NULL);
+            return -1;
+        }
+        if (n == 0 || memcmp(got, want, n) != 0) {
+            s3_error(r, 400, "BadDigest", sums[i].mismatch, NULL);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------- DeleteObjects */
+
+typedef struct {
+    cluster_t *cluster;
+    const char *table;
+    const s3_delete_t *d;
+    int *results;  /* per object: 0 deleted, or an error code */
+    size_t stride; /* thread t handles objects t, t + stride, ... */
+} delete_job_t;
+
+typedef struct {
+    delete_job_t *job;
+    size_t first;
+    pthread_t thread;
+} delete_worker_t;
+
+static int delete_one(delete_job_t *job, const s3_delobj_t *o)
+{
+    og_rec_t rec = {.flags = OG_REC_TOMBSTONE};
+    if (o->key.len > OG_KEY_MAX)
+        return OG_ETOOBIG;
+    /* Objects are not versioned: "null" names the only version there is. */
+    if (o->version_id.base != NULL && !og_str_eq(o->version_id, "null"))
+        return OG_ENOTFOUND;
+    cluster_stamp(job->cluster, &rec.ts, &rec.tiebreak);
+    return cluster_rec_put(job->cluster, job->table, o->key, &rec);
+}
+
+static void *delete_worker(void *arg)
+{
+    delete_worker_t *w = arg;
+    for (size_t i = w->first; i < w->job->d->n; i += w->job->stride)
+        w->job->results[i] = delete_one(w->job, &w->job->d->objects[i]);
+    return NULL;
+}
+
+/* Deletes every object, DELETE_THREADS at a time (each one is a quorum round trip). A thread
+ * that cannot be started leaves its share to the calling thread. */
+static void delete_all(delete_job_t *job)
+{
+    delete_worker_t workers[DELETE_THREADS];
+    size_t nthreads = job->d->n < DELETE_THREADS ? job->d->n : DELETE_THREADS;
+    int started[DELETE_THREADS] = {0};
+
+    job->stride = nthreads;
+    for (size_t t = 1; t < nthreads; t++) {
+        workers[t] = (delete_worker_t){job, t, 0};
+        started[t] = pthread_create(&workers[t].thread, NULL, delete_worker, &workers[t]) == 0;
+    }
+    workers[0] = (delete_worker_t){job, 0, 0};
+    delete_worker(&workers[0]);
+    for (size_t t = 1; t < nthreads; t++) {
+        if (started[t])
+            pthread_join(workers[t].thread, NULL);
+        else
+            delete_worker(&workers[t]);
+    }
+}
+
+static void delete_error_info(int rc, const char **code, const char **msg)
+{
+    switch (rc) {
+    case OG_ETOOBIG: *code = "KeyTooLongError", *msg = "Your key is too long."; break;
+    case OG_ENOTFOUND: *code = "NoSuchVersion", *msg = "The specified version does not exist."; break;
+    case OG_EQUORUM:
+    case OG_ETIMEOUT:
+        *code = "ServiceUnavailable", *msg = "Not enough storage replicas are reachable to serve this request.";
+        break;
+    default: *code = "InternalError", *msg = "We encountered an internal error. Please try again."; break;
+    }
+}
+
+static void delete_render(og_buf_t *b, const s3_delete_t *d, const int *results)
+{
+    og_buf_puts(b, "<DeleteResult xmlns=\"" S3_XMLNS "\">");
+    for (size_t i = 0; i < d->n; i++) {
+        const s3_delobj_t *o = &d->objects[i];
+        const char *code, *msg;
+        if (results[i] == 0 && d->quiet)
+            continue; /* quiet mode reports only failures */
+        og_buf_puts(b, results[i] == 0 ? "<Deleted>" : "<Error>");
+        og_buf_elem(b, "Key", o->key.base, o->key.len);
+        if (o->version_id.base != NULL)
+            og_buf_elem(b, "VersionId", o->version_id.base, o->version_id.len);
+        if (results[i] == 0) {
+            og_buf_puts(b, "</Deleted>");
+            continue;
+        }
+        delete_error_info(results[i], &code, &msg);
+        og_buf_elem(b, "Code", code, strlen(code));
+        og_buf_elem(b, "Message", msg, strlen(msg));
+        og_buf_puts(b, "</Error>");
+    }
+    og_buf_puts(b, "</DeleteResult>");
+}
+
+void s3_delete_objects(s3_req_t *r)
+{
+    char *body = NULL, table[3 + 64];
+    size_t len = 0;
+    s3_delete_t d;
+    og_buf_t b = {0};
+    int rc;
+
+    if (r->auth.payload == AUTH_PAYLOAD_STREAMING) {
+        s3_error(r, 501, "NotImplemented", "aws-chunked request bodies are not supported for DeleteObjects.",
+                    NULL);
+        return;
+    }
+    if ((rc = s3_read_body(r, DELETE_BODY_MAX, &body, &len)) != 0) {
+        if (rc == HTTP_EABORTED)
+            return; /* the client is gone: nobody to answer */
+        if (rc == OG_ETOOBIG)
+            s3_error(r, 400, "MalformedXML", "The DeleteObjects request body is larger than 1 MiB.", NULL);
+        else if (rc == HTTP_EBODY)
+            s3_error(r, 400, "IncompleteBody", NULL, NULL);
+        else
+            s3_error_rc(r, rc);
+        return;
+    }
+    if (check_body(r, body, len) != 0)
+        goto out_free_body;
+    if ((rc = s3_delete_parse(body, len, &d)) != 0) {
+        if (rc == OG_EPROTO)
+            s3_error(r, 400, "MalformedXML", NULL, NULL);
+        else
+            s3_error_rc(r, rc);
+        goto out_free_body;
+    }
+    int *results = calloc(d.n, sizeof(int));
+    if (results == NULL) {
+        s3_error_rc(r, -ENOMEM);
+        goto out_free_parsed;
+    }
+    table_name(r->bucket, table);
+    delete_job_t job = {r->gw->cluster, table, &d, results, 0};
+    delete_all(&job);
+    delete_render(&b, &d, results);
+    if (b.oom)
+        s3_error_rc(r, -ENOMEM);
+    else
+        s3_send_xml(r, 200, NULL, 0, b.buf, b.len);
+    og_buf_free(&b);
+    free(results);
+out_free_parsed:
+    s3_delete_free(&d);
+out_free_body:
+    free(body);
+}
+
+/* ---------------------------------------------------------------- large-object copy sources */
+
+/* A DLO's X-Object-Manifest (base NULL when m is not one). */
+static og_str_t large_manifest(const core_meta_t *m)
+{
+    return og_header_find(m->headers, m->num_headers, "x-object-manifest");
+}
+
+/* Answers a failed read of a large object's segments. A segment deleted or changed since the
+ * manifest was written (or, for a DLO, since the listing that sized it: then the bytes come out
+ * shorter or longer than announced, OG_EPROTO from core_obj_write) is s3api's 409 BrokenMPU, as
+ * GetObject answers it. */
+static void large_error(s3_req_t *r, int rc)
+{
+    if (rc == OG_ENOTFOUND || rc == OG_ECORRUPT || rc == -EACCES || rc == OG_EPROTO)
+        s3_error(r, 409, "BrokenMPU", "Multipart upload has broken segment data.", NULL);
+    else
+        s3_error_rc(r, rc);
+}
+
+/* Is m (a decoded source record) a Swift large object? 1 with the size its bytes have and the
+ * quoted ETag S3 GET shows for it (an SLO's "<slo etag>-N", a DLO's MD5 of its segments' ETags,
+ * summed over a listing) in etag (48 bytes), 0 for a plain object (outputs untouched), or -1
+ * with the error answered (the DLO listing failed: 503 ...). The declaration belongs in gw_s3.h;
+ * s3_multipart.c declares it until then. */
+int s3_large_stat(s3_req_t *r, const core_meta_t *m, uint64_t *size, char *etag, size_t *elen)
+{
+    og_str_t manifest = large_manifest(m);
+    core_lo_t lo;
+    core_meta_t view = {0};
+    int rc;
+
+    if (m->flags & CORE_META_SLO) {
+        *size = m->slo_size;
+        *elen = core_slo_s3_etag(m, etag);
+        return 1;
+    }
+    if (manifest.base == NULL)
+        return 0;
+    s3_lo(r, og_time_ns() / 1000000000u, &lo);
+    if ((rc = core_dlo_stat(&lo, manifest, size, view.md5)) != 0) {
+        s3_error_rc(r, rc == OG_EPROTO ? OG_ECORRUPT : rc);
+        return -1;
+    }
+    *elen = core_meta_etag(&view, etag);
+    return 1;
+}
+
+/* The copy of a large object has to write its bytes, which only the SLO/DLO readers produce:
+ * they push them into a sink callback (recursing through nested manifests and listing pages),
+ * while core_obj_write pulls its body from a source callback. Neither side turns around without
+ * being rewritten, and calling the reader once per pull with a sub-range would re-read the
+ * manifest (or re-list the DLO) every few MiB. So the reader runs once, on a thread of its own,
+ * and hands each piece over in a rendezvous: the sink publishes the (buf, len) it was given and
+ * waits until the source's reads (on the request's thread, inside core_obj_write) have copied all
+ * of it into the write's batch buffer. Nothing is buffered in between, so a copy of any size
+ * costs the reader's memory (one chunk batch, a parsed manifest) plus the writer's batch. Either
+ * side stopping wakes the other: a reader error ends the source with that code, a writer error
+ * sets `stop`, which makes the sink return -ECANCELED and the reader return. */
+typedef struct {
+    core_lo_t lo; /* the readers' view of the caller (s3_lo) */
+    const core_meta_t *m;
+    og_str_t manifest; /* a DLO's X-Object-Manifest */
+    uint64_t first, last;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;  /* signalled on every change of the fields below */
+    const char *piece;  /* the reader's current piece (valid while its sink waits) */
+    size_t left;        /* bytes of it not yet taken by the writer */
+    int done, rc;       /* the reader returned rc */
+    int stop;           /* the writer returned: nothing more will be taken */
+} large_pipe_t;
+
+static int pipe_sink(void *ctx, const void *buf, size_t len)
+{
+    large_pipe_t *p = ctx;
+    int rc;
+    pthread_mutex_lock(&p->mu);
+    p->piece = buf, p->left = len;
+    pthread_cond_broadcast(&p->cv);
+    while (p->left > 0 && !p->stop)
+        pthread_cond_wait(&p->cv, &p->mu);
+    rc = p->stop ? -ECANCELED : 0;
+    pthread_mutex_unlock(&p->mu);
+    return rc;
+}
+
+static void *pipe_reader(void *arg)
+{
+    large_pipe_t *p = arg;
+    int rc = (p->m->flags & CORE_META_SLO) ? core_slo_read(&p->lo, p->m, p->first, p->last, pipe_sink, p)
+                                         : core_dlo_read(&p->lo, p->manifest, p->first, p->last, pipe_sink, p);
+    pthread_mutex_lock(&p->mu);
+    p->done = 1, p->rc = rc;
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+    return NULL;
+}
+
+/* core_obj_write's source: the reader's bytes in order, then its result (0: the end). */
+static ssize_t pipe_read(void *ctx, void *buf, size_t cap)
+{
+    large_pipe_t *p = ctx;
+    ssize_t n;
+    pthread_mutex_lock(&p->mu);
+    while (p->left == 0 && !p->done)
+        pthread_cond_wait(&p->cv, &p->mu);
+    if (p->left > 0) {
+        size_t k = p->left < cap ? p->left : cap;
+        memcpy(buf, p->piece, k);
+        p->piece += k, p->left -= k;
+        if (p->left == 0)
+            pthread_cond_broadcast(&p->cv);
+        n = (ssize_t)k;
+    } else {
+        n = p->rc;
+    }
+    pthread_mutex_unlock(&p->mu);
+    return n;
+}
+
+/* Writes len bytes from offset first of large object m (s3_large_stat said 1; first + len
+ * within its size) as new chunks through core_obj_write: 0 with *out (core_obj_data_free), nothing
+ * committed; or -1 with the error answered (409 BrokenMPU for a segment missing or changed, 503
+ * ...) and nothing to free. Memory stays bounded whatever len (large_pipe_t). The declaration
+ * belongs in gw_s3.h; s3_multipart.c declares it until then. */
+int s3_large_copy(s3_req_t *r, const core_meta_t *m, uint64_t first, uint64_t len, core_obj_data_t *out)
+{
+    large_pipe_t p = {.m = m, .manifest = large_manifest(m), .first = first, .last = first + len - 1,
+                      .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER, .done = len == 0};
+    core_obj_put_opts_t opts = {.max_size = len, .expect_size = (int64_t)len};
+    pthread_t reader;
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    s3_lo(r, og_time_ns() / 1000000000u, &p.lo);
+    /* An empty range has nothing to read (the readers take an inclusive, non-empty one). */
+    if (len > 0 && (rc = pthread_create(&reader, NULL, pipe_reader, &p)) != 0) {
+        rc = -rc;
+        goto out_destroy;
+    }
+    rc = core_obj_write(r->gw->cluster, &opts, (core_obj_src_t){pipe_read, &p}, out);
+    if (len > 0) {
+        pthread_mutex_lock(&p.mu);
+        p.stop = 1;
+        pthread_cond_broadcast(&p.cv);
+        pthread_mutex_unlock(&p.mu);
+        pthread_join(reader, NULL);
+    }
+out_destroy:
+    pthread_cond_destroy(&p.cv);
+    pthread_mutex_destroy(&p.mu);
+    if (rc == 0)
+        return 0;
+    large_error(r, rc);
+    return -1;
+}
+
+/* The headers a COPY-directive copy of large object m keeps: m's own, less X-Object-Manifest
+ * (the copy is a plain object) and any stored x-amz-checksum-* (of the manifest's bytes, not
+ * the copy's). *out (slices into m) is malloc'd for the caller to free. 0 or -ENOMEM. */
+static int large_copy_headers(const core_meta_t *m, og_header_t **out, size_t *n)
+{
+    size_t k = 0;
+    og_header_t *h = malloc((m->num_headers + 1) * sizeof(*h));
+    if (h == NULL)
+        return -ENOMEM;
+    for (size_t i = 0; i < m->num_headers; i++) {
+        og_str_t name = m->headers[i].name;
+        if (og_str_ieq(name, "x-object-manifest") ||
+            (name.len > 15 && strncasecmp(name.base, "x-amz-checksum-", 15) == 0))
+            continue;
+        h[k++] = m->headers[i];
+    }
+    *out = h, *n = k;
+    return 0;
+}
+
+/* ---------------------------------------------------------------- CopyObject */
+
+typedef struct {
+    char bucket[64];
+    char *key; /* decoded, malloc'd */
+    size_t key_len;
+    og_str_t version_id; /* raw, base NULL when absent */
+} copy_source_t;
+
+/* Parses x-amz-copy-source: "[/]bucket/key[?versionId=v]", the key percent-encoded.
+ * 0, OG_EINVAL or -ENOMEM. */
+static int copy_source_parse(og_str_t v, copy_source_t *s)
+{
+    memset(s, 0, sizeof(*s));
+    const char *q = memchr(v.base, '?', v.len);
+    og_str_t path = {v.base, q ? (size_t)(q - v.base) : v.len};
+    if (q != NULL) {
+        og_str_t query = {q + 1, v.len - path.len - 1};
+        if (!og_query_get(query, "versionId", &s->version_id))
+            return OG_EINVAL;
+    }
+    char *dec = malloc(path.len + 1);
+    if (dec == NULL)
+        return -ENOMEM;
+    long n = og_urldecode(path.base, path.len, dec, path.len, 0);
+    if (n < 0) {
+        free(dec);
+        return OG_EINVAL;
+    }
+    const char *p = dec, *end = dec + n;
+    if (p < end && *p == '/')
+        p++;
+    const char *slash = memchr(p, '/', (size_t)(end - p));
+    if (slash == NULL || slash == p || (size_t)(slash - p) >= sizeof(s->bucket) || slash + 1 == end ||
+        (size_t)(end - slash - 1) > OG_KEY_MAX) {
+        free(dec);
+        return OG_EINVAL;
+    }
+    memcpy(s->bucket, p, (size_t)(slash - p));
+    s->bucket[slash - p] = '\0';
+    /* The key moves to the front of the buffer, which then belongs to s. */
+    s->key_len = (size_t)(end - slash - 1);
+    memmove(dec, slash + 1, s->key_len);
+    dec[s->key_len] = '\0';
+    s->key = dec;
+    return 0;
+}
+
+/* Does an If-Match style list ("*", or comma-separated, optionally weak, quoted ETags) name
+ * etag (quoted)? */
+static int etag_listed(og_str_t list, const char *etag, size_t elen)
+{
+    const char *p = list.base, *end = list.base + list.len;
+    og_str_t bare = {etag + 1, elen - 2};
+    while (p < end) {
+        const char *comma = memchr(p, ',', (size_t)(end - p));
+        const char *s = p, *e = comma ? comma : end;
+        p = comma ? comma + 1 : end;
+        while (s < e && (*s == ' ' || *s == '\t'))
+            s++;
+        while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
+            e--;
+        if (e - s >= 2 && s[0] == 'W' && s[1] == '/')
+            s += 2;
+        if (e - s >= 2 && *s == '"' && e[-1] == '"')
+            s++, e--;
+        og_str_t tok = {s, (size_t)(e - s)};
+        if (og_str_eq(tok, "*") || (tok.len == bare.len && memcmp(tok.base, bare.base, bare.len) == 0))
+            return 1;
+    }
+    return 0;
+}
+
+/* An HTTP date (RFC 1123, or ISO 8601 as some clients send) in Unix seconds. 0 or OG_EINVAL. */
+static int parse_http_date(og_str_t v, int64_t *out)
+{
+    char buf[64];
+    struct tm tm;
+    const char *end;
+    if (v.len == 0 || v.len >= sizeof(buf))
+        return OG_EINVAL;
+    memcpy(buf, v.base, v.len);
+    buf[v.len] = '\0';
+    memset(&tm, 0, sizeof(tm));
+    if ((end = strptime(buf, "%a, %d %b %Y %H:%M:%S GMT", &tm)) == NULL || *end != '\0') {
+        memset(&tm, 0, sizeof(tm));
+        if ((end = strptime(buf, "%Y-%m-%dT%H:%M:%S", &tm)) == NULL)
+            return OG_EINVAL;
+    }
+    *out = (int64_t)timegm(&tm);
+    return 0;
+}
+
+/* x-amz-copy-source-if-* against the source. 1 when the copy may go ahead. As S3 does, a
+ * matching if-match overrides a failing if-unmodified-since, a present if-none-match overrides
+ * if-modified-since, and an unparsable date is ignored. */
+static int copy_preconditions_hold(s3_req_t *r, const char *etag, size_t elen, uint64_t mtime_ns)
+{
+    og_str_t im = http_req_header(r->http, "x-amz-copy-source-if-match");
+    og_str_t inm = http_req_header(r->http, "x-amz-copy-source-if-none-match");
+    og_str_t ims = http_req_header(r->http, "x-amz-copy-source-if-modified-since");
+    og_str_t ius = http_req_header(r->http, "x-amz-copy-source-if-unmodified-since");
+    int64_t mtime = (int64_t)(mtime_ns / 1000000000u), t;
+
+    if (im.base != NULL) {
+        if (!etag_listed(im, etag, elen))
+            return 0;
+    } else if (ius.base != NULL && parse_http_date(ius, &t) == 0 && mtime > t) {
+        return 0;
+    }
+    if (inm.base != NULL) {
+        if (etag_listed(inm, etag, elen))
+            return 0;
+    } else if (ims.base != NULL && parse_http_date(ims, &t) == 0 && mtime <= t) {
+        return 0;
+    }
+    return 1;
+}
+
+/* Reads the source object's record into *m (decoded; *recbuf owns its bytes: the caller frees
+ * both on success). 0, or -1 with the error answered and nothing left to free. */
+static int copy_read_source(s3_req_t *r, const copy_source_t *src, core_meta_t *m, char **recbuf)
+{
+    char table[3 + 64];
+    og_rec_t rec;
+    int rc;
+
+    /* The request's own bucket was checked by the router; another one is checked here. */
+    if (strcmp(src->bucket, r->bucket) != 0 &&
+        s3_check_bucket_owner(r, src->bucket, "The specified source bucket does not exist.") != 0)
+        return -1;
+    table_name(src->bucket, table);
+    rc = cluster_rec_get(r->gw->cluster, table, (og_str_t){src->key, src->key_len}, &rec, recbuf);
+    if (rc == 0 && (rec.flags & OG_REC_TOMBSTONE))
+        rc = OG_ENOTFOUND;
+    if (rc == 0 && core_meta_decode(&rec, m) != 0)
+        rc = OG_ECORRUPT;
+    if (rc == 0 && core_meta_expired(m, og_time_ns() / 1000000000u)) {
+        /* past its Swift X-Delete-At: gone for every API (reclaimed by Swift reads or the admin) */
+        core_meta_free(m);
+        rc = OG_ENOTFOUND;
+    }
+    if (rc == 0)
+        return 0;
+    free(*recbuf);
+    *recbuf = NULL;
+    if (rc == OG_ENOTFOUND)
+        s3_error(r, 404, "NoSuchKey", "The specified source key does not exist.", NULL);
+    else
+        s3_error_rc(r, rc);
+    return -1;
+}
+
+void s3_copy_object(s3_req_t *r)
+{
+    copy_source_t src;
+    core_meta_t m, source;
+    og_header_t *new_hdrs = NULL;
+    char *recbuf = NULL, *names = NULL, *summary = NULL, *detail = NULL, table[3 + 64], etag[48], mtime[32];
+    size_t slen, dlen, elen = 0;
+    uint64_t size = 0;
+    core_obj_data_t d = {0};
+    og_buf_t b = {0};
+    int rc, replace = 0, large;
+
+    if ((rc = copy_source_parse(http_req_header(r->http, "x-amz-copy-source"), &src)) != 0) {
+        if (rc == OG_EINVAL)
+            s3_error(r, 400, "InvalidArgument",
+                        "Copy Source must mention the source bucket and key: sourcebucket/sourcekey", NULL);
+        else
+            s3_error_rc(r, rc);
+        return;
+    }
+    if (src.version_id.base != NULL && !og_str_eq(src.version_id, "null")) {
+        s3_error(r, 400, "InvalidArgument", "Invalid version id specified", NULL);
+        goto out_free_src;
+    }
+    og_str_t directive = http_req_header(r->http, "x-amz-metadata-directive");
+    if (directive.base != NULL) {
+        if (og_str_ieq(directive, "REPLACE")) {
+            replace = 1;
+        } else if (!og_str_ieq(directive, "COPY")) {
+            s3_error(r, 400, "InvalidArgument", "Unknown metadata directive.", NULL);
+            goto out_free_src;
+        }
+    }
+    if (!replace && strcmp(src.bucket, r->bucket) == 0 && src.key_len == r->key_len &&
+        memcmp(src.key, r->key, r->key_len) == 0) {
+        s3_error(r, 400, "InvalidRequest",
+                    "This copy request is illegal because it is trying to copy an object to itself without changing "
+                    "the object's metadata, storage class, website redirect location or encryption attributes.",
+                    NULL);
+        goto out_free_src;
+    }
+    if (copy_read_source(r, &src, &m, &recbuf) != 0)
+        goto out_free_src;
+    /* m becomes the copy's record below; source keeps the source's fields as read (a shallow
+     * view: it owns nothing, m's buffers back it) for the large-object reader. */
+    source = m;
+
+    /* A large object is judged, sized and copied by the bytes and ETag S3 GET serves for it. */
+    if ((large = s3_large_stat(r, &m, &size, etag, &elen)) < 0)
+        goto out_free_meta;
+    if (!large) {
+        size = m.size;
+        elen = core_meta_etag(&m, etag);
+    }
+    if (!copy_preconditions_hold(r, etag, elen, m.mtime_ns)) {
+        s3_error(r, 412, "PreconditionFailed", NULL, NULL);
+        goto out_free_meta;
+    }
+    if (large && size > COPY_MAX_SIZE) {
+        s3_error(r, 400, "InvalidRequest",
+                    "The specified copy source is larger than the maximum allowable size for a copy source: "
+                    "5368709120",
+                    NULL);
+        goto out_free_meta;
+    }
+    if (s3_quota_check(r, size) != 0)
+        goto out_free_meta;
+    if (replace) {
+        /* taken from this request like a PUT does; Content-Encoding kept as sent */
+        rc = s3_stored_headers(r, 1, &new_hdrs, &m.num_headers, &names, &m.content_type, NULL, 0);
+        if (rc == OG_ETOOBIG) {
+            s3_error(r, 400, "MetadataTooLarge", "Your metadata headers exceed the maximum allowed metadata size.",
+                        NULL);
+            goto out_free_meta;
+        }
+        if (rc != 0) {
+            s3_error_rc(r, rc);
+            goto out_free_meta;
+        }
+        m.headers = new_hdrs;
+    } else if (large) {
+        if ((rc = large_copy_headers(&m, &new_hdrs, &m.num_headers)) != 0) {
+            s3_error_rc(r, rc);
+            goto out_free_meta;
+        }
+        m.headers = new_hdrs;
+    }
+    if (large) {
+        /* New bytes: a plain object of the segments' contents, its ETag their MD5. */
+        if (s3_large_copy(r, &source, 0, size, &d) != 0)
+            goto out_free_meta;
+        m.size = d.size;
+        memcpy(m.md5, d.md5, 16);
+        m.parts = 0;
+        m.flags = 0;
+        m.slo_size = 0;
+        memset(m.slo_etag, 0, sizeof(m.slo_etag));
+        m.chunks = d.chunks, m.num_chunks = d.num_chunks;
+        m.inline_data = (og_str_t){d.inline_data, d.inline_len};
+        elen = core_meta_etag(&m, etag);
+    } else {
+        /* The copy references the source's chunks without writing them: refresh them first, or
+         * a garbage-collection sweep that started before this record exists could delete them
+         * once the source is gone (docs/architecture.md, garbage collection). */
+        if ((rc = core_obj_touch(r->gw->cluster, &m)) != 0) {
+            s3_error_rc(r, rc);
+            goto out_free_meta;
+        }
+        /* A multipart source keeps its ETag (md5-N) and part count: its part sizes go along, or
+         * ?partNumber on the copy could not answer. */
+        if ((rc = core_part_sizes_copy(r->gw->cluster, src.bucket, (og_str_t){src.key, src.key_len}, r->bucket,
+                                        (og_str_t){r->key, r->key_len}, &m)) != 0) {
+            s3_error_rc(r, rc);
+            goto out_free_meta;
+        }
+    }
+    /* Same bytes (chunk list or inline data), size and ETag, or a large object's new ones; new
+     * owner and mtime. */
+    og_rec_t rec = {0};
+    cluster_stamp(r->gw->cluster, &rec.ts, &rec.tiebreak);
+    m.mtime_ns = rec.ts;
+    m.owner = og_str(r->user.account);
+    if ((rc = core_meta_encode(&m, &summary, &slen, &detail, &dlen)) != 0) {
+        s3_error_rc(r, rc);
+        goto out_free_meta;
+    }
+    rec.summary = (og_str_t){summary, slen};
+    rec.detail = (og_str_t){detail, dlen};
+    rec.size = m.size; /* the bytes this record adds to the bucket's usage (quotas, HEAD counts) */
+    table_name(r->bucket, table);
+    if ((rc = cluster_rec_put(r->gw->cluster, table, (og_str_t){r->key, r->key_len}, &rec)) != 0) {
+        s3_error_rc(r, rc);
+        goto out_free_encoded;
+    }
+    http_iso8601_format(m.mtime_ns, mtime);
+    og_buf_puts(&b, "<CopyObjectResult xmlns=\"" S3_XMLNS "\">");
+    og_buf_elem(&b, "LastModified", mtime, strlen(mtime));
+    og_buf_elem(&b, "ETag", etag, elen);
+    og_buf_puts(&b, "</CopyObjectResult>");
+    if (b.oom)
+        s3_error_rc(r, -ENOMEM);
+    else
+        s3_send_xml(r, 200, NULL, 0, b.buf, b.len);
+    og_buf_free(&b);
+out_free_encoded:
+    free(summary);
+    free(detail);
+out_free_meta:
+    core_obj_data_free(&d);
+    free(new_hdrs);
+    free(names);
+    core_meta_free(&m);
+    free(recbuf);
+out_free_src:
+    free(src.key);
+}

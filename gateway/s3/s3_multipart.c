@@ -1,0 +1,1540 @@
+/*
+ * Multipart upload: CreateMultipartUpload, UploadPart, UploadPartCopy, CompleteMultipartUpload,
+ * AbortMultipartUpload, ListParts, ListMultipartUploads, and the part ranges behind
+ * GET/HEAD ?partNumber.
+ *
+ * Records (design and reasons in docs/architecture.md, "Multipart uploads"):
+ *   table "u.<bucket>", key "<key>\x01<uploadId>"             the upload: a core_meta_t with no data
+ *                                                            (content type, stored headers, owner,
+ *                                                            initiated = mtime)
+ *   table "u.<bucket>", key "<key>\x01<uploadId>\x01%05u"     one part: a core_meta_t with the part's
+ *                                                            chunk refs (or inline bytes), size, MD5
+ *   table "p.<bucket>", key "<key>"                          part sizes of the multipart object
+ *                                                            whose ETag is md5-N (see part_sizes_*)
+ * \x01 sorts below every other byte a key may hold (nodes refuse NUL), so one key's uploads list
+ * right after it and before any longer key; keys holding \x01 cannot be uploaded in parts.
+ * Garbage collection treats every "u.*" record as live, so a part's chunks survive until the
+ * upload completes (the object references them) or is aborted (tombstones; chunks left to GC).
+ * An upload record keeps the creation stamp of the bucket it was made in (CORE_UPLOAD_BUCKET_HDR): a
+ * bucket cannot be deleted while it has uploads (core_upload_exists), but a CreateMultipartUpload
+ * already past its bucket check can still land after the delete, and such a leftover must not
+ * become part of a bucket later created under the same name (by any account).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <strings.h>
+#include <sys/random.h>
+
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+#include <openssl/evp.h>
+#include <xxhash.h>
+
+#include "s3_body.h"
+#include "s3_int.h"
+#include "s3_xml.h"
+
+#define S3_XMLNS "http://s3.amazonaws.com/doc/2006-03-01/"
+#define MP_MAX_PARTS 10000
+#define MP_MIN_PART (5ull << 20)       /* every part but the last */
+#define MP_MAX_PART (5ull << 30)
+#define MP_COMPLETE_MAX (4u << 20)     /* CompleteMultipartUpload body: 10,000 parts fit easily */
+#define MP_LIST_PAGE 1000
+#define USER_META_MAX 2048
+/* u.<bucket> keys: key, \x01, id, \x01, 5 digits; the node's key limit is OG_KEY_MAX */
+#define MP_KEY_MAX (OG_KEY_MAX - 1 - CORE_UPLOAD_ID_LEN - 1 - 5)
+typedef struct {
+    char id[CORE_UPLOAD_ID_LEN + 1];
+    char table[3 + 64];      /* "u.<bucket>" */
+    char ukey[OG_KEY_MAX + 1];     /* "<key>\x01<id>" and room for the part suffix */
+    size_t ulen;
+} mp_upload_t;
+
+/* ---------------------------------------------------------------- records */
+
+static og_str_t part_key(mp_upload_t *u, uint32_t part)
+{
+    int n = snprintf(u->ukey + u->ulen, sizeof(u->ukey) - u->ulen, "%c%05u", CORE_UPLOAD_SEP, part);
+    return (og_str_t){u->ukey, u->ulen + (size_t)n};
+}
+
+static og_str_t upload_key(const mp_upload_t *u) { return (og_str_t){u->ukey, u->ulen}; }
+
+/* Writes m as (table, key) with a fresh stamp (m->mtime_ns = its ts). 0, OG_EQUORUM, OG_ETOOBIG,
+ * -ENOMEM. */
+static int rec_put_meta(cluster_t *cl, const char *table, og_str_t key, core_meta_t *m)
+{
+    og_rec_t rec = {0};
+    char *summary = NULL, *detail = NULL;
+    size_t slen, dlen;
+    cluster_stamp(cl, &rec.ts, &rec.tiebreak);
+    m->mtime_ns = rec.ts;
+    int rc = core_meta_encode(m, &summary, &slen, &detail, &dlen);
+    if (rc != 0)
+        return rc;
+    rec.summary = (og_str_t){summary, slen};
+    rec.detail = (og_str_t){detail, dlen};
+    rc = cluster_rec_put(cl, table, key, &rec);
+    free(summary);
+    free(detail);
+    return rc;
+}
+
+/* The live record (table, key) decoded: 0 with *m and *buf (the caller frees both),
+ * OG_ENOTFOUND, OG_EQUORUM, OG_ECORRUPT. */
+static int rec_get_meta(cluster_t *cl, const char *table, og_str_t key, core_meta_t *m, char **buf)
+{
+    og_rec_t rec;
+    int rc = cluster_rec_get(cl, table, key, &rec, buf);
+    if (rc == 0 && (rec.flags & OG_REC_TOMBSTONE))
+        rc = OG_ENOTFOUND;
+    if (rc == 0 && core_meta_decode(&rec, m) != 0)
+        rc = OG_ECORRUPT;
+    if (rc != 0) {
+        free(*buf);
+        *buf = NULL;
+    }
+    return rc;
+}
+
+static int rec_delete(cluster_t *cl, const char *table, og_str_t key)
+{
+    og_rec_t rec = {.flags = OG_REC_TOMBSTONE};
+    cluster_stamp(cl, &rec.ts, &rec.tiebreak);
+    return cluster_rec_put(cl, table, key, &rec);
+}
+
+static int valid_id(og_str_t s)
+{
+    if (s.len != CORE_UPLOAD_ID_LEN)
+        return 0;
+    for (size_t i = 0; i < s.len; i++) {
+        char c = s.base[i];
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_'))
+            return 0;
+    }
+    return 1;
+}
+
+static void upload_init(mp_upload_t *u, const s3_req_t *r, og_str_t id)
+{
+    memcpy(u->id, id.base, CORE_UPLOAD_ID_LEN);
+    u->id[CORE_UPLOAD_ID_LEN] = '\0';
+    snprintf(u->table, sizeof(u->table), "u.%s", r->bucket);
+    memcpy(u->ukey, r->key, r->key_len);
+    u->ukey[r->key_len] = CORE_UPLOAD_SEP;
+    memcpy(u->ukey + r->key_len + 1, id.base, CORE_UPLOAD_ID_LEN);
+    u->ulen = r->key_len + 1 + CORE_UPLOAD_ID_LEN;
+}
+
+/* The creation stamp of r's bucket (which s3_handle found live). 0, OG_ENOTFOUND (deleted
+ * since), OG_EQUORUM, OG_EPROTO. */
+static int bucket_created(s3_req_t *r, uint64_t *created_ns)
+{
+    char owner[sizeof(r->user.account)];
+    return core_bucket_lookup(r->gw->cluster, r->bucket, owner, sizeof(owner), created_ns);
+}
+
+/* As bucket_created, but a failure has already been answered: 404 NoSuchBucket when the bucket
+ * is gone, an unreadable record as corruption, anything else by its code. Returns bucket_created's
+ * code; on nonzero the caller only returns. */
+static int bucket_created_or_fail(s3_req_t *r, uint64_t *created_ns)
+{
+    int rc = bucket_created(r, created_ns);
+    if (rc == OG_ENOTFOUND)
+        s3_error(r, 404, "NoSuchBucket", NULL, NULL);
+    else if (rc != 0)
+        s3_error_rc(r, rc == OG_EPROTO ? OG_ECORRUPT : rc);
+    return rc;
+}
+
+/* The request's ?uploadId and its upload record: 0 with *m / *buf (caller frees), or -1 with the
+ * error answered (404 NoSuchUpload, also for an upload of an earlier bucket of this name; 503 ...). */
+static int upload_open(s3_req_t *r, mp_upload_t *u, core_meta_t *m, char **buf)
+{
+    og_str_t raw;
+    char id[CORE_UPLOAD_ID_LEN + 1];
+    uint64_t created = 0;
+    long n = -1;
+    if (og_query_get(r->info->query, "uploadId", &raw) && raw.len <= 3 * CORE_UPLOAD_ID_LEN)
+        n = og_urldecode(raw.base, raw.len, id, sizeof(id), 1);
+    if (n < 0 || !valid_id((og_str_t){id, (size_t)n}) || r->key_len > MP_KEY_MAX ||
+        memchr(r->key, CORE_UPLOAD_SEP, r->key_len) != NULL) {
+        s3_error(r, 404, "NoSuchUpload", "The specified upload does not exist.", NULL);
+        return -1;
+    }
+    upload_init(u, r, (og_str_t){id, CORE_UPLOAD_ID_LEN});
+    int rc = rec_get_meta(r->gw->cluster, u->table, upload_key(u), m, buf);
+    if (rc != 0)
+        goto out_answer;
+    if ((rc = bucket_created(r, &created)) == 0 && !core_upload_in_bucket(m, created))
+        rc = OG_ENOTFOUND;
+    if (rc == 0)
+        return 0;
+    core_meta_free(m);
+    free(*buf);
+    *buf = NULL;
+out_answer:
+    if (rc == OG_ENOTFOUND)
+        s3_error(r, 404, "NoSuchUpload", "The specified upload does not exist.", NULL);
+    else
+        s3_error_rc(r, rc == OG_EPROTO ? OG_ECORRUPT : rc);
+    return -1;
+}
+
+/* A stored header of m by name, or {NULL,0}. */
+static og_str_t meta_header(const core_meta_t *m, const char *name)
+{
+    return og_header_find(m->headers, m->num_headers, name);
+}
+
+/* ---------------------------------------------------------------- create */
+
+/* The headers an upload keeps for its object: x-amz-meta-* (names lowercased into *names), the
+ * standard ones, the checksum algorithm/type the parts will carry, and the bucket's creation
+ * stamp (CORE_UPLOAD_BUCKET_HDR = bucket_stamp). *out and *names are malloc'd for the caller. 0, -ENOMEM,
+ * OG_ETOOBIG (user metadata), OG_EINVAL (bad checksum algorithm or type). */
+static int create_headers(s3_req_t *r, og_str_t bucket_stamp, og_header_t **out, size_t *n, char **names,
+                          og_str_t *ctype, char *enc_buf, size_t enc_cap)
+{
+    static const char *const standard[] = {"Cache-Control", "Content-Disposition", "Content-Language", "Expires"};
+    const http_reqinfo_t *info = r->info;
+    size_t names_len = 0, k = 0, meta_bytes = 0;
+    og_header_t *hdrs;
+    char *np;
+    *ctype = OG_STR_LIT("binary/octet-stream");
+    for (size_t i = 0; i < info->num_headers; i++)
+        names_len += info->headers[i].name.len;
+    /* at most one stored header per request header, plus the bucket stamp */
+    hdrs = malloc((info->num_headers + 1) * sizeof(*hdrs));
+    *names = np = malloc(names_len + 1);
+    if (hdrs == NULL || np == NULL) {
+        free(hdrs);
+        free(*names);
+        *names = NULL;
+        return -ENOMEM;
+    }
+    *out = hdrs;
+    for (size_t i = 0; i < info->num_headers; i++) {
+        og_str_t name = info->headers[i].name, value = info->headers[i].value;
+        if (name.len > 11 && strncasecmp(name.base, "x-amz-meta-", 11) == 0) {
+            for (size_t j = 0; j < name.len; j++)
+                np[j] = (char)(name.base[j] >= 'A' && name.base[j] <= 'Z' ? name.base[j] + 32 : name.base[j]);
+            hdrs[k++] = (og_header_t){{np, name.len}, value};
+            np += name.len;
+            meta_bytes += name.len - 11 + value.len;
+        } else if (og_str_ieq(name, "content-type")) {
+            if (value.len > 0)
+                *ctype = value;
+        } else if (og_str_ieq(name, "content-encoding")) {
+            og_str_t v = s3_body_stored_encoding(value, enc_buf, enc_cap);
+            if (v.len > 0)
+                hdrs[k++] = (og_header_t){OG_STR_LIT("Content-Encoding"), v};
+        } else if (og_str_ieq(name, "x-amz-checksum-algorithm")) {
+            int alg = s3_ck_parse(value);
+            if (alg < 0)
+                return OG_EINVAL;
+            hdrs[k++] = (og_header_t){OG_STR_LIT("x-amz-checksum-algorithm"), og_str(s3_ck_upper(alg))};
+        } else if (og_str_ieq(name, "x-amz-checksum-type")) {
+            if (!og_str_ieq(value, "COMPOSITE") && !og_str_ieq(value, "FULL_OBJECT"))
+                return OG_EINVAL;
+            hdrs[k++] = (og_header_t){OG_STR_LIT("x-amz-checksum-type"),
+                                      og_str_ieq(value, "COMPOSITE") ? OG_STR_LIT("COMPOSITE") : OG_STR_LIT("FULL_OBJECT")};
+        } else {
+            for (size_t j = 0; j < sizeof(standard) / sizeof(standard[0]); j++)
+                if (og_str_ieq(name, standard[j])) {
+                    hdrs[k++] = (og_header_t){og_str(standard[j]), value};
+                    break;
+                }
+        }
+    }
+    hdrs[k++] = (og_header_t){OG_STR_LIT(CORE_UPLOAD_BUCKET_HDR), bucket_stamp};
+    *n = k;
+    return meta_bytes > USER_META_MAX ? OG_ETOOBIG : 0;
+}
+
+/* The upload's checksum algorithm (or -1) and whether it is FULL_OBJECT (CRC64NVME only knows
+ * FULL_OBJECT; the others default to COMPOSITE, as in S3). OG_EINVAL for a combination S3
+ * refuses (FULL_OBJECT of a SHA). */
+static int upload_checksum(const core_meta_t *up, int *full_object)
+{
+    og_str_t a = meta_header(up, "x-amz-checksum-algorithm"), t = meta_header(up, "x-amz-checksum-type");
+    int alg = a.base ? s3_ck_parse(a) : -1;
+    *full_object = t.base ? og_str_eq(t, "FULL_OBJECT") : alg == S3_CK_CRC64NVME;
+    if (alg < 0)
+        return -1;
+    if ((*full_object && alg >= S3_CK_SHA1) || (!*full_object && alg == S3_CK_CRC64NVME))
+        return OG_EINVAL;
+    return alg;
+}
+
+void s3_create_multipart(s3_req_t *r)
+{
+    uint8_t rnd[16];
+    char id[CORE_UPLOAD_ID_LEN + 8], *names = NULL, enc[256], stamp[24];
+    og_header_t *hdrs = NULL;
+    core_meta_t m = {0};
+    mp_upload_t u;
+    og_buf_t b = {0};
+    uint64_t created = 0;
+    size_t stamp_len;
+    int rc, full;
+
+    if (r->key_len > MP_KEY_MAX || memchr(r->key, CORE_UPLOAD_SEP, r->key_len) != NULL) {
+        s3_error(r, 400, "KeyTooLongError", "Keys of multipart uploads are limited to 995 bytes without \\x01.",
+                    NULL);
+        return;
+    }
+    if ((rc = bucket_created_or_fail(r, &created)) != 0)
+        return;
+    stamp_len = (size_t)snprintf(stamp, sizeof(stamp), "%" PRIu64, created);
+    rc = create_headers(r, (og_str_t){stamp, stamp_len}, &hdrs, &m.num_headers, &names, &m.content_type, enc,
+                        sizeof(enc));
+    m.headers = hdrs;
+    if (rc == 0 && upload_checksum(&m, &full) == OG_EINVAL)
+        rc = OG_EINVAL;
+    if (rc == OG_ETOOBIG) {
+        s3_error(r, 400, "MetadataTooLarge", "Your metadata headers exceed the maximum allowed metadata size.", NULL);
+        goto out_free;
+    }
+    if (rc == OG_EINVAL) {
+        s3_error(r, 400, "InvalidRequest", "Invalid x-amz-checksum-algorithm or x-amz-checksum-type.", NULL);
+        goto out_free;
+    }
+    if (rc != 0) {
+        s3_error_rc(r, rc);
+        goto out_free;
+    }
+    /* unreserved characters only: s3cmd and botocore encode anything else differently */
+    if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd) || og_b64_encode(rnd, sizeof(rnd), id, sizeof(id), 1) != CORE_UPLOAD_ID_LEN) {
+        s3_error_rc(r, -EIO);
+        goto out_free;
+    }
+    upload_init(&u, r, (og_str_t){id, CORE_UPLOAD_ID_LEN});
+    m.owner = og_str(r->user.account);
+    if ((rc = rec_put_meta(r->gw->cluster, u.table, upload_key(&u), &m)) != 0) {
+        s3_error_rc(r, rc);
+        goto out_free;
+    }
+    og_buf_puts(&b, "<InitiateMultipartUploadResult xmlns=\"" S3_XMLNS "\">");
+    og_buf_elem(&b, "Bucket", r->bucket, strlen(r->bucket));
+    og_buf_elem(&b, "Key", r->key, r->key_len);
+    og_buf_elem(&b, "UploadId", u.id, CORE_UPLOAD_ID_LEN);
+    og_buf_puts(&b, "</InitiateMultipartUploadResult>");
+    if (b.oom) {
+        s3_error_rc(r, -ENOMEM);
+    } else {
+        og_header_t extra[2];
+        size_t ne = 0;
+        og_str_t a = meta_header(&m, "x-amz-checksum-algorithm"), t = meta_header(&m, "x-amz-checksum-type");
+        if (a.base)
+            extra[ne++] = (og_header_t){OG_STR_LIT("x-amz-checksum-algorithm"), a};
+        if (t.base)
+            extra[ne++] = (og_header_t){OG_STR_LIT("x-amz-checksum-type"), t};
+        s3_send_xml(r, 200, extra, ne, b.buf, b.len);
+    }
+    og_buf_free(&b);
+out_free:
+    free(hdrs);
+    free(names);
+}
+
+/* ---------------------------------------------------------------- upload part */
+
+/* Answers r with the XML document in b (200, no extra headers), or with -ENOMEM when b or a
+ * buffer it was built from (other_oom) ran out of memory. Frees nothing. */
+static void send_xml_result(s3_req_t *r, const og_buf_t *b, int other_oom)
+{
+    if (b->oom || other_oom)
+        s3_error_rc(r, -ENOMEM);
+    else
+        s3_send_xml(r, 200, NULL, 0, b->buf, b->len);
+}
+
+static int parse_part_number(s3_req_t *r, uint32_t *out)
+{
+    og_str_t v;
+    uint32_t n = 0;
+    if (!og_query_get(r->info->query, "partNumber", &v) || v.len == 0 || v.len > 5)
+        return OG_EINVAL;
+    for (size_t i = 0; i < v.len; i++) {
+        if (v.base[i] < '0' || v.base[i] > '9')
+            return OG_EINVAL;
+        n = n * 10 + (uint32_t)(v.base[i] - '0');
+    }
+    if (n < 1 || n > MP_MAX_PARTS)
+        return OG_EINVAL;
+    *out = n;
+    return 0;
+}
+
+/* Content-MD5: base64 of 16 bytes. 0 or OG_EINVAL. */
+static int parse_md5(og_str_t v, uint8_t out[16])
+{
+    uint8_t tmp[18];
+    if (og_b64_decode(v, tmp, sizeof(tmp)) != 16)
+        return OG_EINVAL;
+    memcpy(out, tmp, 16);
+    return 0;
+}
+
+/* Stores one part's record and answers with its ETag (and checksum). */
+static void part_commit(s3_req_t *r, mp_upload_t *u, uint32_t part, core_obj_data_t *d, const s3_body_sums_t *sums,
+                        int copy)
+{
+    og_header_t ck[S3_CK_COUNT];
+    char vals[S3_CK_COUNT][S3_CK_B64_MAX], etag[48], mtime[32];
+    core_meta_t m = {.size = d->size, .chunks = d->chunks, .num_chunks = d->num_chunks,
+                   .inline_data = {d->inline_data, d->inline_len}};
+    memcpy(m.md5, d->md5, 16);
+    m.owner = og_str(r->user.account);
+    m.headers = ck;
+    m.num_headers = s3_body_sums_headers(sums, ck, vals);
+    int rc = rec_put_meta(r->gw->cluster, u->table, part_key(u, part), &m);
+    if (rc != 0) {
+        s3_error_rc(r, rc);
+        return;
+    }
+    size_t elen = core_meta_etag(&m, etag);
+    if (!copy) {
+        og_header_t h[1 + S3_CK_COUNT];
+        h[0] = (og_header_t){OG_STR_LIT("ETag"), {etag, elen}};
+        memcpy(h + 1, ck, m.num_headers * sizeof(ck[0]));
+        s3_send(r, 200, h, 1 + m.num_headers, NULL, 0);
+        return;
+    }
+    og_buf_t b = {0};
+    http_iso8601_format(m.mtime_ns, mtime);
+    og_buf_puts(&b, "<CopyPartResult xmlns=\"" S3_XMLNS "\">");
+    og_buf_elem(&b, "LastModified", mtime, strlen(mtime));
+    og_buf_elem(&b, "ETag", etag, elen);
+    /* As S3: the part's checksum (the upload's algorithm) in <ChecksumCRC32> ... */
+    for (int i = 0; i < S3_CK_COUNT; i++) {
+        if (!(sums->have & (1u << i)))
+            continue;
+        char name[24], val[S3_CK_B64_MAX];
+        size_t vlen = s3_ck_b64(sums->value[i], s3_ck_len((s3_ck_alg_t)i), val);
+        snprintf(name, sizeof(name), "Checksum%s", s3_ck_upper((s3_ck_alg_t)i));
+        og_buf_elem(&b, name, val, vlen);
+    }
+    og_buf_puts(&b, "</CopyPartResult>");
+    send_xml_result(r, &b, 0);
+    og_buf_free(&b);
+}
+
+/* A pull source over bytes [pos, last] of a stored object: each read fetches exactly the bytes
+ * asked for with core_obj_read, so a copied range is rewritten with the memory of one read. With
+ * ck, the bytes are also folded into that checksum (the upload's algorithm) on the way. */
+typedef struct {
+    cluster_t *cl;
+    const core_meta_t *m;
+    uint64_t pos, last;
+    char *dst;
+    size_t fill;
+    s3_ck_t *ck;
+} copy_src_t;
+
+static int copy_sink(void *ctx, const void *buf, size_t len)
+{
+    copy_src_t *c = ctx;
+    memcpy(c->dst + c->fill, buf, len);
+    c->fill += len;
+    return 0;
+}
+
+static ssize_t copy_read(void *ctx, void *buf, size_t cap)
+{
+    copy_src_t *c = ctx;
+    if (c->pos > c->last)
+        return 0;
+    uint64_t n = c->last - c->pos + 1 < cap ? c->last - c->pos + 1 : cap;
+    if (c->m->num_chunks == 0) {
+        if (c->m->inline_data.len < c->last + 1)
+            return OG_ECORRUPT;
+        memcpy(buf, c->m->inline_data.base + c->pos, (size_t)n);
+    } else {
+        c->dst = buf, c->fill = 0;
+        int rc = core_obj_read(c->cl, c->m, c->pos, c->pos + n - 1, copy_sink, c);
+        if (rc != 0)
+            return rc;
+        if (c->fill != n)
+            return OG_ECORRUPT;
+    }
+    if (c->ck != NULL) {
+        int rc = s3_ck_update(c->ck, buf, (size_t)n);
+        if (rc != 0)
+            return rc;
+    }
+    c->pos += n;
+    return (ssize_t)n;
+}
+
+static int ck_sink(void *ctx, const void *buf, size_t len)
+{
+    return s3_ck_update(ctx, buf, len);
+}
+
+/* Ends ck into sums as the only checksum of a part (algorithm alg). 0 or -ENOMEM. */
+static int ck_to_sums(s3_ck_t *ck, int alg, s3_body_sums_t *sums)
+{
+    if (s3_ck_final(ck, sums->value[alg]) < 0)
+        return -ENOMEM;
+    sums->have = 1u << alg;
+    return 0;
+}
+
+/* The checksum of algorithm alg over all bytes of m into sums, read through core_obj_read (memory
+ * bounded). 0, a core_obj_read code, -ENOMEM. */
+static int copy_checksum_read(cluster_t *cl, int alg, const core_meta_t *m, s3_body_sums_t *sums)
+{
+    s3_ck_t ck;
+    int rc = s3_ck_init(&ck, (s3_ck_alg_t)alg);
+    if (rc == 0 && m->size > 0)
+        rc = core_obj_read(cl, m, 0, m->size - 1, ck_sink, &ck);
+    if (rc == 0)
+        rc = ck_to_sums(&ck, alg, sums);
+    s3_ck_free(&ck);
+    return rc;
+}
+
+/* "bytes=a-b" of x-amz-copy-source-range within size. 0 or OG_EINVAL. */
+static int parse_copy_range(og_str_t v, uint64_t size, uint64_t *first, uint64_t *last)
+{
+    unsigned long long a, b;
+    int used = 0;
+    char tmp[64];
+    if (v.len >= sizeof(tmp))
+        return OG_EINVAL;
+    memcpy(tmp, v.base, v.len);
+    tmp[v.len] = '\0';
+    if (sscanf(tmp, "bytes=%llu-%llu%n", &a, &b, &used) != 2 || (size_t)used != v.len || a > b || b >= size)
+        return OG_EINVAL;
+    *first = a, *last = b;
+    return 0;
+}
+
+/* Splits "bucket/key[?versionId=..]" (URL-encoded, optional leading '/') into *bucket and a
+ * malloc'd *key. 0, OG_EINVAL or -ENOMEM. */
+static int parse_copy_source(og_str_t v, char bucket[64], char **key, size_t *klen)
+{
+    const char *q = memchr(v.base, '?', v.len);
+    if (q != NULL)
+        v.len = (size_t)(q - v.base);
+    if (v.len > 0 && v.base[0] == '/')
+        v.base++, v.len--;
+    const char *slash = memchr(v.base, '/', v.len);
+    if (slash == NULL || slash == v.base)
+        return OG_EINVAL;
+    long bn = og_urldecode(v.base, (size_t)(slash - v.base), bucket, 63, 0);
+    if (bn <= 0)
+        return OG_EINVAL;
+    bucket[bn] = '\0';
+    size_t kraw = v.len - (size_t)(slash - v.base) - 1;
+    if ((*key = malloc(kraw + 1)) == NULL)
+        return -ENOMEM;
+    long kn = og_urldecode(slash + 1, kraw, *key, kraw + 1, 0);
+    if (kn <= 0) {
+        free(*key);
+        *key = NULL;
+        return OG_EINVAL;
+    }
+    *klen = (size_t)kn;
+    return 0;
+}
+
+/* UploadPartCopy: a whole single-part source is referenced by its chunk list (its MD5 is the
+ * part's); a Swift large object's range is read from its segments (as s3api does, never from
+ * the manifest's own bytes) and anything else (a range, a multipart source whose MD5 is not of
+ * its bytes) from the source's chunks, and written again through core_obj_write.
+ * With alg >= 0 (the upload's x-amz-checksum-algorithm) the part gets that checksum of its bytes,
+ * as an uploaded part does, or Complete could never accept it: computed while the bytes are
+ * rewritten, taken from a referenced source's stored checksum of that algorithm (verified when it
+ * was stored), else read back through core_obj_read. */
+static void upload_part_copy(s3_req_t *r, mp_upload_t *u, uint32_t part, int alg)
+{
+    char sbucket[64], owner[sizeof(r->user.account)], *skey = NULL, *sbuf = NULL, setag[48];
+    size_t sklen = 0, selen;
+    core_meta_t src = {0};
+    core_obj_data_t d = {0};
+    s3_body_sums_t sums = {0};
+    uint64_t first = 0, last = 0, ssize = 0;
+    int large, rc = parse_copy_source(http_req_header(r->http, "x-amz-copy-source"), sbucket, &skey, &sklen);
+    if (rc != 0) {
+        if (rc == OG_EINVAL)
+            s3_error(r, 400, "InvalidArgument", "Copy Source must mention the source bucket and key.", NULL);
+        else
+            s3_error_rc(r, rc);
+        return;
+    }
+    rc = core_bucket_lookup(r->gw->cluster, sbucket, owner, sizeof(owner), NULL);
+    if (rc == 0 && strcmp(owner, r->user.account) != 0) {
+        s3_error(r, 403, "AccessDenied", NULL, NULL);
+        goto out_free_key;
+    }
+    if (rc == 0)
+        rc = core_obj_lookup(r->gw->cluster, sbucket, (og_str_t){skey, sklen}, &src, &sbuf);
+    if (rc == 0 && core_meta_expired(&src, og_time_ns() / 1000000000u)) {
+        /* past its Swift X-Delete-At: absent for every API */
+        core_meta_free(&src);
+        free(sbuf);
+        sbuf = NULL;
+        rc = OG_ENOTFOUND;
+    }
+    if (rc != 0) {
+        if (rc == OG_ENOTFOUND)
+            s3_error(r, 404, "NoSuchKey", "The specified source key does not exist.", NULL);
+        else
+            s3_error_rc(r, rc == OG_EPROTO ? OG_ECORRUPT : rc);
+        goto out_free_key;
+    }
+    /* a large object's range is of the bytes S3 GET serves for it */
+    if ((large = s3_large_stat(r, &src, &ssize, setag, &selen)) < 0)
+        goto out_free_src;
+    if (!large)
+        ssize = src.size;
+    og_str_t range = http_req_header(r->http, "x-amz-copy-source-range");
+    if (range.base != NULL && parse_copy_range(range, ssize, &first, &last) != 0) {
+        s3_error(r, 400, "InvalidRange", "The x-amz-copy-source-range value must be bytes=first-last within the source.",
+                    NULL);
+        goto out_free_src;
+    }
+    if (range.base == NULL && ssize > 0)
+        last = ssize - 1;
+    uint64_t len = ssize > 0 ? last - first + 1 : 0;
+    if (len > MP_MAX_PART) {
+        s3_error(r, 400, "InvalidRequest", "The specified copy source is larger than the maximum part size.", NULL);
+        goto out_free_src;
+    }
+    if (large) {
+        if (s3_large_copy(r, &src, first, len, &d) != 0)
+            goto out_free_src;
+        core_meta_t dm = {.size = d.size, .chunks = d.chunks, .num_chunks = d.num_chunks,
+                        .inline_data = {d.inline_data, d.inline_len}};
+        if (alg >= 0 && (rc = copy_checksum_read(r->gw->cluster, alg, &dm, &sums)) != 0)
+            s3_error_rc(r, rc == OG_ENOTFOUND || rc == OG_EPROTO ? OG_ECORRUPT : rc);
+        else
+            part_commit(r, u, part, &d, &sums, 1);
+        core_obj_data_free(&d);
+        goto out_free_src;
+    }
+    int whole = range.base == NULL || (first == 0 && last + 1 == src.size);
+    if (whole && src.parts == 0) {
+        /* The same bytes, referenced: no data moves. The chunks are touched first, as CopyObject
+         * does: a garbage-collection sweep that marked before this part record exists must not
+         * delete them once the source is gone. */
+        if ((rc = core_obj_touch(r->gw->cluster, &src)) != 0) {
+            s3_error_rc(r, rc);
+            goto out_free_src;
+        }
+        d.size = src.size;
+        memcpy(d.md5, src.md5, 16);
+        d.chunks = (core_chunk_ref_t *)src.chunks;
+        d.num_chunks = src.num_chunks;
+        d.inline_data = (char *)src.inline_data.base;
+        d.inline_len = src.inline_data.len;
+        if (alg >= 0) {
+            og_str_t v = meta_header(&src, s3_ck_header((s3_ck_alg_t)alg));
+            if (v.base != NULL && s3_ck_unb64(alg, v, sums.value[alg]) == 0)
+                sums.have = 1u << alg;
+            else if ((rc = copy_checksum_read(r->gw->cluster, alg, &src, &sums)) != 0) {
+                s3_error_rc(r, rc == OG_ENOTFOUND || rc == OG_EPROTO ? OG_ECORRUPT : rc);
+                goto out_free_src;
+            }
+        }
+        part_commit(r, u, part, &d, &sums, 1);
+        goto out_free_src;
+    }
+    s3_ck_t ck;
+    if (alg >= 0 && (rc = s3_ck_init(&ck, (s3_ck_alg_t)alg)) != 0) {
+        s3_error_rc(r, rc);
+        goto out_free_ck;
+    }
+    copy_src_t cs = {r->gw->cluster, &src, first, last, NULL, 0, alg >= 0 ? &ck : NULL};
+    core_obj_put_opts_t opts = {.max_size = MP_MAX_PART, .expect_size = (int64_t)len};
+    if ((rc = core_obj_write(r->gw->cluster, &opts, (core_obj_src_t){copy_read, &cs}, &d)) != 0 ||
+        (alg >= 0 && (rc = ck_to_sums(&ck, alg, &sums)) != 0)) {
+        s3_error_rc(r, rc == OG_ENOTFOUND || rc == OG_EPROTO ? OG_ECORRUPT : rc);
+        goto out_free_data;
+    }
+    part_commit(r, u, part, &d, &sums, 1);
+out_free_data:
+    core_obj_data_free(&d);
+out_free_ck:
+    if (alg >= 0)
+        s3_ck_free(&ck);
+out_free_src:
+    core_meta_free(&src);
+    free(sbuf);
+out_free_key:
+    free(skey);
+}
+
+void s3_upload_part(s3_req_t *r)
+{
+    mp_upload_t u;
+    core_meta_t up = {0};
+    char *upbuf = NULL;
+    uint32_t part;
+    s3_body_t *body = NULL;
+    core_obj_data_t d = {0};
+    s3_body_sums_t sums;
+    int64_t expect;
+    uint8_t want_md5[16];
+    int rc, full;
+
+    if (parse_part_number(r, &part) != 0) {
+        s3_error(r, 400, "InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive.", NULL);
+        return;
+    }
+    if (upload_open(r, &u, &up, &upbuf) != 0)
+        return;
+    int alg = upload_checksum(&up, &full);
+    if (http_req_header(r->http, "x-amz-copy-source").base != NULL) {
+        upload_part_copy(r, &u, part, alg);
+        goto out_free_upload;
+    }
+    og_str_t cmd5 = http_req_header(r->http, "content-md5");
+    if (cmd5.base != NULL && parse_md5(cmd5, want_md5) != 0) {
+        s3_error(r, 400, "InvalidDigest", NULL, NULL);
+        goto out_free_upload;
+    }
+    if (!r->info->chunked && http_req_header(r->http, "content-length").base == NULL) {
+        s3_error(r, 411, "MissingContentLength", NULL, NULL);
+        goto out_free_upload;
+    }
+    if (s3_body_open(r, &body, &expect, alg >= 0 ? 1u << alg : 0) != 0)
+        goto out_free_upload;
+    core_obj_put_opts_t opts = {.max_size = MP_MAX_PART, .expect_size = expect,
+                              .digests = r->auth.payload == AUTH_PAYLOAD_SHA256 ? CORE_OBJ_SHA256 : 0};
+    if ((rc = core_obj_write(r->gw->cluster, &opts, s3_body_src(body), &d)) != 0 ||
+        (rc = s3_body_finish(body, &sums)) != 0) {
+        s3_body_error(r, rc);
+        goto out_free_body;
+    }
+    if (cmd5.base != NULL && memcmp(d.md5, want_md5, 16) != 0) {
+        s3_error(r, 400, "BadDigest", "The Content-MD5 you specified did not match what we received.", NULL);
+        goto out_free_data;
+    }
+    if (opts.digests && memcmp(d.sha256, r->auth.payload_sha256, 32) != 0) {
+        s3_error(r, 400, "XAmzContentSHA256Mismatch", NULL, NULL);
+        goto out_free_data;
+    }
+    part_commit(r, &u, part, &d, &sums, 0);
+out_free_data:
+    core_obj_data_free(&d);
+out_free_body:
+    s3_body_free(body);
+out_free_upload:
+    core_meta_free(&up);
+    free(upbuf);
+}
+
+/* ---------------------------------------------------------------- listing an upload's parts */
+
+/* Calls fn for each live part record of upload u with number > after, in order, until fn
+ * returns non-zero (returned) or max parts were seen (then *more tells whether another
+ * follows). 0, fn's code, OG_EQUORUM. */
+typedef int (*part_fn)(void *ctx, uint32_t part, const og_rec_t *rec);
+
+static int parts_each(cluster_t *cl, mp_upload_t *u, uint32_t after, size_t max, part_fn fn, void *ctx, int *more)
+{
+    char prefix[sizeof(u->ukey)], from[sizeof(u->ukey)];
+    size_t plen = u->ulen + 1, seen = 0;
+    og_str_t next;
+    int rc = 0;
+    memcpy(prefix, u->ukey, u->ulen);
+    prefix[u->ulen] = CORE_UPLOAD_SEP;
+    next = after ? part_key(u, after) : (og_str_t){NULL, 0};
+    memcpy(from, next.base ? next.base : "", next.len);
+    next.base = from;
+    *more = 0;
+    for (;;) {
+        cluster_list_t l;
+        if ((rc = cluster_list(cl, u->table, (og_str_t){prefix, plen}, next, MP_LIST_PAGE, &l)) != 0)
+            return rc;
+        for (size_t i = 0; i < l.n && rc == 0; i++) {
+            og_str_t k = l.entries[i].key;
+            uint32_t num = 0;
+            if (k.len != plen + 5)
+                continue; /* not a part of this upload */
+            for (size_t j = plen; j < k.len; j++)
+                num = num * 10 + (uint32_t)(k.base[j] - '0');
+            if (seen == max) {
+                *more = 1;
+                rc = 1;
+                break;
+            }
+            seen++;
+            rc = fn(ctx, num, &l.entries[i].rec);
+        }
+        int truncated = l.truncated;
+        if (truncated && l.next_after.len <= sizeof(from)) {
+            memcpy(from, l.next_after.base, l.next_after.len);
+            next.len = l.next_after.len;
+        }
+        cluster_list_free(&l);
+        if (rc != 0)
+            return rc == 1 && *more ? 0 : rc;
+        if (!truncated)
+            return 0;
+    }
+}
+
+typedef struct {
+    og_buf_t *b;
+    uint32_t last;
+} list_parts_ctx_t;
+
+static int list_parts_one(void *ctx, uint32_t part, const og_rec_t *rec)
+{
+    list_parts_ctx_t *c = ctx;
+    core_meta_t m;
+    char etag[48], mtime[32];
+    if (core_meta_decode(rec, &m) != 0)
+        return OG_ECORRUPT;
+    http_iso8601_format(m.mtime_ns, mtime);
+    og_buf_printf(c->b, "<Part><PartNumber>%u</PartNumber>", part);
+    og_buf_elem(c->b, "LastModified", mtime, strlen(mtime));
+    og_buf_elem(c->b, "ETag", etag, core_meta_etag(&m, etag));
+    og_buf_printf(c->b, "<Size>%" PRIu64 "</Size></Part>", m.size);
+    core_meta_free(&m);
+    c->last = part;
+    return 0;
+}
+
+/* A non-negative integer query parameter, clamped to max; def when absent. OG_EINVAL if bad. */
+static int query_uint(s3_req_t *r, const char *name, uint64_t def, uint64_t max, uint64_t *out)
+{
+    og_str_t v;
+    uint64_t n = 0;
+    *out = def;
+    if (!og_query_get(r->info->query, name, &v))
+        return 0;
+    if (v.len == 0 || v.len > 12)
+        return OG_EINVAL;
+    for (size_t i = 0; i < v.len; i++) {
+        if (v.base[i] < '0' || v.base[i] > '9')
+            return OG_EINVAL;
+        n = n * 10 + (uint64_t)(v.base[i] - '0');
+    }
+    *out = n > max ? max : n;
+    return 0;
+}
+
+static void put_owner(og_buf_t *b, const char *elem, og_str_t owner)
+{
+    og_buf_printf(b, "<%s>", elem);
+    og_buf_elem(b, "ID", owner.base, owner.len);
+    og_buf_elem(b, "DisplayName", owner.base, owner.len);
+    og_buf_printf(b, "</%s>", elem);
+}
+
+void s3_list_parts(s3_req_t *r)
+{
+    mp_upload_t u;
+    core_meta_t up = {0};
+    char *upbuf = NULL;
+    uint64_t max_parts, marker;
+    og_buf_t b = {0}, parts = {0};
+    int more = 0, rc;
+
+    if (query_uint(r, "max-parts", 1000, 1000, &max_parts) != 0 ||
+        query_uint(r, "part-number-marker", 0, MP_MAX_PARTS, &marker) != 0) {
+        s3_error(r, 400, "InvalidArgument", "max-parts and part-number-marker must be integers.", NULL);
+        return;
+    }
+    if (upload_open(r, &u, &up, &upbuf) != 0)
+        return;
+    list_parts_ctx_t c = {&parts, 0};
+    if (max_parts > 0 &&
+        (rc = parts_each(r->gw->cluster, &u, (uint32_t)marker, (size_t)max_parts, list_parts_one, &c, &more)) != 0) {
+        s3_error_rc(r, rc);
+        goto out_free;
+    }
+    og_buf_puts(&b, "<ListPartsResult xmlns=\"" S3_XMLNS "\">");
+    og_buf_elem(&b, "Bucket", r->bucket, strlen(r->bucket));
+    og_buf_elem(&b, "Key", r->key, r->key_len);
+    og_buf_elem(&b, "UploadId", u.id, CORE_UPLOAD_ID_LEN);
+    put_owner(&b, "Initiator", up.owner);
+    put_owner(&b, "Owner", up.owner);
+    og_buf_puts(&b, "<StorageClass>STANDARD</StorageClass>");
+    og_buf_printf(&b, "<PartNumberMarker>%" PRIu64 "</PartNumberMarker>", marker);
+    og_buf_printf(&b, "<NextPartNumberMarker>%u</NextPartNumberMarker>", c.last ? c.last : (uint32_t)marker);
+    og_buf_printf(&b, "<MaxParts>%" PRIu64 "</MaxParts><IsTruncated>%s</IsTruncated>", max_parts,
+                   more ? "true" : "false");
+    og_str_t alg = meta_header(&up, "x-amz-checksum-algorithm");
+    if (alg.base != NULL)
+        og_buf_elem(&b, "ChecksumAlgorithm", alg.base, alg.len);
+    if (parts.len)
+        og_buf_put(&b, parts.buf, parts.len);
+    og_buf_puts(&b, "</ListPartsResult>");
+    send_xml_result(r, &b, parts.oom);
+out_free:
+    og_buf_free(&b);
+    og_buf_free(&parts);
+    core_meta_free(&up);
+    free(upbuf);
+}
+
+/* ---------------------------------------------------------------- abort */
+
+typedef struct {
+    cluster_t *cl;
+    mp_upload_t *u;
+} drop_ctx_t;
+
+static int drop_part(void *ctx, uint32_t part, const og_rec_t *rec)
+{
+    drop_ctx_t *c = ctx;
+    return rec_delete(c->cl, c->u->table, part_key(c->u, part));
+}
+
+/* Tombstones every part record and then the upload record (in that order, so a failure half-way
+ * leaves an upload that can be aborted again). 0 or OG_EQUORUM. */
+static int upload_drop(cluster_t *cl, mp_upload_t *u)
+{
+    drop_ctx_t c = {cl, u};
+    int more;
+    int rc = parts_each(cl, u, 0, SIZE_MAX, drop_part, &c, &more);
+    return rc != 0 ? rc : rec_delete(cl, u->table, upload_key(u));
+}
+
+void s3_abort_multipart(s3_req_t *r)
+{
+    mp_upload_t u;
+    core_meta_t up = {0};
+    char *upbuf = NULL;
+    if (upload_open(r, &u, &up, &upbuf) != 0)
+        return;
+    int rc = upload_drop(r->gw->cluster, &u);
+    if (rc != 0)
+        s3_error_rc(r, rc);
+    else
+        s3_send(r, 204, NULL, 0, NULL, 0);
+    core_meta_free(&up);
+    free(upbuf);
+}
+
+/* ---------------------------------------------------------------- complete */
+
+typedef struct {
+    uint32_t number;
+    uint8_t md5[16];
+    int has_ck;
+    uint8_t ck[S3_CK_MAX_DIGEST];
+} mp_req_part_t;
+
+/* What the listing says about every part (index = part number). */
+typedef struct {
+    uint64_t size;
+    uint8_t md5[16];
+    uint8_t present;
+} mp_have_t;
+
+static int xml_name_is(const xmlNode *n, const char *name) { return strcmp((const char *)n->name, name) == 0; }
+
+static int has_doctype(const char *xml, size_t len)
+{
+    static const char tag[] = "<!DOCTYPE";
+    for (const char *p = xml; (p = memchr(p, '<', len - (size_t)(p - xml))) != NULL; p++)
+        if ((size_t)(xml + len - p) >= sizeof(tag) - 1 && strncasecmp(p, tag, sizeof(tag) - 1) == 0)
+            return 1;
+    return 0;
+}
+
+/* The text of an element, trimmed and without surrounding quotes (ETags), into out (cap). */
+static int xml_text(const xmlNode *e, char *out, size_t cap)
+{
+    xmlChar *t = xmlNodeGetContent(e);
+    if (t == NULL)
+        return OG_EPROTO;
+    const char *s = (const char *)t;
+    size_t n = strlen(s);
+    while (n && (s[0] == ' ' || s[0] == '\n' || s[0] == '\t' || s[0] == '\r' || s[0] == '"'))
+        s++, n--;
+    while (n && (s[n - 1] == ' ' || s[n - 1] == '\n' || s[n - 1] == '\t' || s[n - 1] == '\r' || s[n - 1] == '"'))
+        n--;
+    int rc = n < cap ? 0 : OG_EPROTO;
+    if (rc == 0) {
+        memcpy(out, s, n);
+        out[n] = '\0';
+    }
+    xmlFree(t);
+    return rc;
+}
+
+/* Parses <CompleteMultipartUpload><Part><PartNumber/><ETag/>[<ChecksumX/>]</Part>...; alg is the
+ * upload's checksum algorithm (or -1). 0 with *parts (malloc'd) and *n, OG_EPROTO (MalformedXML),
+ * OG_EINVAL (InvalidPart: an ETag or checksum that cannot be one), -ENOMEM. */
+static int complete_parse(const char *xml, size_t len, int alg, mp_req_part_t **parts, size_t *n)
+{
+    int rc = OG_EPROTO;
+    size_t count = 0;
+    *parts = NULL, *n = 0;
+    if (len == 0 || len > INT_MAX || memchr(xml, '\0', len) != NULL || has_doctype(xml, len))
+        return OG_EPROTO;
+    xmlInitParser();
+    xmlDocPtr doc = xmlReadMemory(xml, (int)len, NULL, "UTF-8",
+                                  XML_PARSE_NONET | XML_PARSE_NOBLANKS | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
+                                      XML_PARSE_IGNORE_ENC);
+    if (doc == NULL)
+        return OG_EPROTO;
+    const xmlNode *root = xmlDocGetRootElement(doc);
+    if (doc->intSubset != NULL || root == NULL || !xml_name_is(root, "CompleteMultipartUpload"))
+        goto out_free_doc;
+    for (const xmlNode *c = root->children; c != NULL; c = c->next)
+        if (c->type == XML_ELEMENT_NODE && xml_name_is(c, "Part"))
+            count++;
+    if (count == 0 || count > MP_MAX_PARTS)
+        goto out_free_doc;
+    mp_req_part_t *p = calloc(count, sizeof(*p));
+    if (p == NULL) {
+        rc = -ENOMEM;
+        goto out_free_doc;
+    }
+    size_t i = 0;
+    for (const xmlNode *c = root->children; c != NULL; c = c->next) {
+        if (c->type != XML_ELEMENT_NODE || !xml_name_is(c, "Part"))
+            continue;
+        int have_num = 0, have_etag = 0;
+        for (const xmlNode *f = c->children; f != NULL; f = f->next) {
+            char text[128];
+            if (f->type != XML_ELEMENT_NODE)
+                continue;
+            if (xml_text(f, text, sizeof(text)) != 0)
+                goto out_free_parts;
+            if (xml_name_is(f, "PartNumber")) {
+                char *end;
+                unsigned long v = strtoul(text, &end, 10);
+                if (*end != '\0' || text[0] == '\0' || v < 1 || v > MP_MAX_PARTS)
+                    goto out_free_parts;
+                p[i].number = (uint32_t)v, have_num = 1;
+            } else if (xml_name_is(f, "ETag")) {
+                /* "<hex32>" of the part's MD5 */
+                if (og_unhex(text, strlen(text), p[i].md5, 16) != 0) {
+                    rc = OG_EINVAL;
+                    goto out_free_parts;
+                }
+                have_etag = 1;
+            } else if (alg >= 0 && strncmp((const char *)f->name, "Checksum", 8) == 0 &&
+                       s3_ck_parse(og_str((const char *)f->name + 8)) == alg) {
+                if (s3_ck_unb64(alg, og_str(text), p[i].ck) != 0) {
+                    rc = OG_EINVAL;
+                    goto out_free_parts;
+                }
+                p[i].has_ck = 1;
+            }
+        }
+        if (!have_num || !have_etag)
+            goto out_free_parts;
+        i++;
+    }
+    *parts = p, *n = count;
+    rc = 0;
+    goto out_free_doc;
+out_free_parts:
+    free(p);
+out_free_doc:
+    xmlFreeDoc(doc);
+    return rc;
+}
+
+static int have_one(void *ctx, uint32_t part, const og_rec_t *rec)
+{
+    mp_have_t *h = ctx;
+    core_meta_t m;
+    if (core_meta_decode(rec, &m) != 0)
+        return OG_ECORRUPT;
+    h[part].size = m.size;
+    memcpy(h[part].md5, m.md5, 16);
+    h[part].present = 1;
+    core_meta_free(&m);
+    return 0;
+}
+
+/* Reads the whole (small) request body into *out (malloc'd). 0, OG_ETOOBIG, OG_EBADDIGEST (the
+ * signed payload hash differs), -ENOMEM, or a http_req_read error. */
+static int read_small_body(s3_req_t *r, size_t max, char **out, size_t *len)
+{
+    size_t cap = 16384, n = 0;
+    char *buf = malloc(cap);
+    int rc = 0;
+    if (buf == NULL)
+        return -ENOMEM;
+    for (;;) {
+        if (n == cap) {
+            char *nb = cap > max ? NULL : realloc(buf, cap * 2);
+            if (nb == NULL) {
+                rc = cap > max ? OG_ETOOBIG : -ENOMEM;
+                goto out_free;
+            }
+            buf = nb, cap *= 2;
+        }
+        ssize_t got = http_req_read(r->http, buf + n, cap - n);
+        if (got < 0) {
+            rc = (int)got;
+            goto out_free;
+        }
+        if (got == 0)
+            break;
+        n += (size_t)got;
+    }
+    if (r->auth.payload == AUTH_PAYLOAD_SHA256) {
+        uint8_t h[32];
+        unsigned int hl = 0;
+        if (!EVP_Digest(buf, n, h, &hl, EVP_sha256(), NULL) || memcmp(h, r->auth.payload_sha256, 32) != 0) {
+            rc = OG_EBADDIGEST;
+            goto out_free;
+        }
+    }
+    *out = buf, *len = n;
+    return 0;
+out_free:
+    free(buf);
+    return rc;
+}
+
+/* Appends refs to the growing chunk list *all (cap in *cap). 0 or -ENOMEM. */
+static int refs_add(core_chunk_ref_t **all, size_t *n, size_t *cap, const core_chunk_ref_t *refs, size_t k)
+{
+    if (*n + k > *cap) {
+        size_t nc = *cap ? *cap : 1024;
+        while (nc < *n + k)
+            nc *= 2;
+        core_chunk_ref_t *na = realloc(*all, nc * sizeof(*na));
+        if (na == NULL)
+            return -ENOMEM;
+        *all = na, *cap = nc;
+    }
+    memcpy(*all + *n, refs, k * sizeof(*refs));
+    *n += k;
+    return 0;
+}
+
+/* A part kept inline (<= CORE_INLINE_MAX bytes) becomes one chunk of the object. 0, OG_EQUORUM,
+ * -ENOMEM. */
+static int inline_to_chunk(cluster_t *cl, og_str_t data, core_chunk_ref_t *ref)
+{
+    unsigned int hl = 0;
+    if (!EVP_Digest(data.base, data.len, ref->id, &hl, EVP_sha256(), NULL))
+        return -ENOMEM;
+    ref->len = (uint32_t)data.len;
+    ref->xxh3 = XXH3_64bits(data.base, data.len);
+    return cluster_chunk_put(cl, ref->id, data.base, data.len);
+}
+
+/* ---- part sizes of a multipart object: table "p.<bucket>", key = object key.
+ * Record detail: u8 version(=1) | u8 md5[16] (the object's ETag MD5) | u32 n | n x u64 size.
+ * It is written before the object, and read only when its MD5 and count match the object's
+ * record, so a stale one (the key overwritten or deleted since) is never believed. */
+
+/* The object's checksum from its parts': COMPOSITE = the algorithm over the concatenated part
+ * checksums ("<b64>-N"), FULL_OBJECT = the CRCs combined as if computed over the whole object. */
+static int object_checksum(int alg, int full, const mp_req_part_t *parts, const uint64_t *sizes, size_t n,
+                           uint8_t out[S3_CK_MAX_DIGEST])
+{
+    size_t dl = s3_ck_len((s3_ck_alg_t)alg);
+    if (full) {
+        uint64_t crc = 0;
+        for (size_t i = 0; i < n; i++) {
+            uint64_t c = 0;
+            for (size_t j = 0; j < dl; j++)
+                c = c << 8 | parts[i].ck[j];
+            crc = i == 0 ? c : s3_crc_combine((s3_ck_alg_t)alg, crc, c, sizes[i]);
+        }
+        for (size_t j = 0; j < dl; j++)
+            out[j] = (uint8_t)(crc >> (8 * (dl - 1 - j)));
+        return 0;
+    }
+    s3_ck_t c;
+    int rc = s3_ck_init(&c, (s3_ck_alg_t)alg);
+    for (size_t i = 0; i < n && rc == 0; i++)
+        rc = s3_ck_update(&c, parts[i].ck, dl);
+    if (rc == 0 && s3_ck_final(&c, out) < 0)
+        rc = -ENOMEM;
+    s3_ck_free(&c);
+    return rc;
+}
+
+/* Fetches each listed part's record and builds the object's chunk list; fills parts[i].ck from
+ * the stored part checksums when alg >= 0. Each record must still be the part that was validated
+ * (sizes[i] and the listed MD5): one re-uploaded since would otherwise put its chunks under the
+ * validated size and ETag. 0, InvalidPart (-1, not answered), or an error code. */
+static int complete_gather(s3_req_t *r, mp_upload_t *u, int alg, mp_req_part_t *parts, const uint64_t *sizes,
+                           size_t n, core_chunk_ref_t **all, size_t *nall)
+{
+    size_t cap = 0;
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        core_meta_t pm;
+        char *pbuf = NULL;
+        if ((rc = rec_get_meta(r->gw->cluster, u->table, part_key(u, parts[i].number), &pm, &pbuf)) != 0)
+            return rc == OG_ENOTFOUND ? -1 : rc;
+        if (pm.size != sizes[i] || memcmp(pm.md5, parts[i].md5, 16) != 0)
+            rc = -1;
+        if (rc == 0 && alg >= 0) {
+            og_str_t v = meta_header(&pm, s3_ck_header((s3_ck_alg_t)alg));
+            uint8_t stored[S3_CK_MAX_DIGEST];
+            if (v.base == NULL || s3_ck_unb64(alg, v, stored) != 0 ||
+                (parts[i].has_ck && memcmp(stored, parts[i].ck, s3_ck_len((s3_ck_alg_t)alg)) != 0))
+                rc = -1;
+            else
+                memcpy(parts[i].ck, stored, sizeof(stored));
+        }
+        if (rc == 0 && pm.num_chunks > 0) {
+            rc = refs_add(all, nall, &cap, pm.chunks, pm.num_chunks);
+        } else if (rc == 0 && pm.inline_data.len > 0) {
+            core_chunk_ref_t ref;
+            if ((rc = inline_to_chunk(r->gw->cluster, pm.inline_data, &ref)) == 0)
+                rc = refs_add(all, nall, &cap, &ref, 1);
+        }
+        core_meta_free(&pm);
+        free(pbuf);
+    }
+    return rc;
+}
+
+void s3_complete_multipart(s3_req_t *r)
+{
+    mp_upload_t u;
+    core_meta_t up = {0}, m = {0};
+    char *upbuf = NULL, *body = NULL, etag[48], ckval[S3_CK_B64_MAX + 8];
+    size_t blen = 0, n = 0, nall = 0, nh = 0;
+    mp_req_part_t *parts = NULL;
+    mp_have_t *have = NULL;
+    uint64_t *sizes = NULL, total = 0;
+    core_chunk_ref_t *all = NULL;
+    og_header_t *hdrs = NULL;
+    og_buf_t b = {0};
+    EVP_MD_CTX *md = NULL;
+    int rc, more, full = 0;
+
+    if (upload_open(r, &u, &up, &upbuf) != 0)
+        return;
+    int alg = upload_checksum(&up, &full);
+    if ((rc = read_small_body(r, MP_COMPLETE_MAX, &body, &blen)) != 0) {
+        if (rc == OG_EBADDIGEST)
+            s3_error(r, 400, "XAmzContentSHA256Mismatch", NULL, NULL);
+        else if (rc == OG_ETOOBIG)
+            s3_error(r, 400, "MalformedXML", "The CompleteMultipartUpload document is too large.", NULL);
+        else
+            s3_body_error(r, rc);
+        goto out_free;
+    }
+    rc = complete_parse(body, blen, alg, &parts, &n);
+    if (rc == OG_EPROTO) {
+        s3_error(r, 400, "MalformedXML", NULL, NULL);
+        goto out_free;
+    }
+    if (rc == OG_EINVAL) {
+        s3_error(r, 400, "InvalidPart", "One or more of the specified parts could not be found.", NULL);
+        goto out_free;
+    }
+    if (rc != 0) {
+        s3_error_rc(r, rc);
+        goto out_free;
+    }
+    if ((have = calloc(MP_MAX_PARTS + 1, sizeof(*have))) == NULL || (sizes = calloc(n, sizeof(*sizes))) == NULL ||
+        (md = EVP_MD_CTX_new()) == NULL || !EVP_DigestInit_ex(md, EVP_md5(), NULL)) {
+        s3_error_rc(r, -ENOMEM);
+        goto out_free;
+    }
+    if ((rc = parts_each(r->gw->cluster, &u, 0, SIZE_MAX, have_one, have, &more)) != 0) {
+        s3_error_rc(r, rc);
+        goto out_free;
+    }
+    for (size_t i = 1; i < n; i++) {
+        if (parts[i].number <= parts[i - 1].number) {
+            s3_error(r, 400, "InvalidPartOrder", "The list of parts was not in ascending order.", NULL);
+            goto out_free;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        const mp_have_t *h = &have[parts[i].number];
+        if (!h->present || memcmp(h->md5, parts[i].md5, 16) != 0) {
+            s3_error(r, 400, "InvalidPart", "One or more of the specified parts could not be found.", NULL);
+            goto out_free;
+        }
+        if (i + 1 < n && h->size < MP_MIN_PART) {
+            s3_error(r, 400, "EntityTooSmall", "Your proposed upload is smaller than the minimum allowed size.",
+                        NULL);
+            goto out_free;
+        }
+        sizes[i] = h->size;
+        total += h->size;
+        EVP_DigestUpdate(md, h->md5, 16);
+    }
+    /* parts are not counted against quotas while the upload is open; the object is */
+    if (s3_quota_check(r, total) != 0)
+        goto out_free;
+    if ((rc = complete_gather(r, &u, alg, parts, sizes, n, &all, &nall)) != 0) {
+        if (rc == -1)
+            s3_error(r, 400, "InvalidPart",
+                        "A part is missing, was uploaded again meanwhile, or its checksum does not match.", NULL);
+        else
+            s3_error_rc(r, rc);
+        goto out_free;
+    }
+    unsigned int hl = 0;
+    if (!EVP_DigestFinal_ex(md, m.md5, &hl)) {
+        s3_error_rc(r, -ENOMEM);
+        goto out_free;
+    }
+    /* The object: the upload's headers (less the checksum settings and the bucket stamp), its
+     * checksum, the parts' chunks in order. */
+    if ((hdrs = malloc((up.num_headers + 2) * sizeof(*hdrs))) == NULL) {
+        s3_error_rc(r, -ENOMEM);
+        goto out_free;
+    }
+    for (size_t i = 0; i < up.num_headers; i++)
+        if (!og_str_ieq(up.headers[i].name, "x-amz-checksum-algorithm") &&
+            !og_str_ieq(up.headers[i].name, "x-amz-checksum-type") && !og_str_ieq(up.headers[i].name, CORE_UPLOAD_BUCKET_HDR))
+            hdrs[nh++] = up.headers[i];
+    if (alg >= 0) {
+        uint8_t d[S3_CK_MAX_DIGEST];
+        if ((rc = object_checksum(alg, full, parts, sizes, n, d)) != 0) {
+            s3_error_rc(r, rc);
+            goto out_free;
+        }
+        size_t cl = s3_ck_b64(d, s3_ck_len((s3_ck_alg_t)alg), ckval);
+        if (!full)
+            cl += (size_t)snprintf(ckval + cl, sizeof(ckval) - cl, "-%zu", n);
+        og_str_t want = http_req_header(r->http, s3_ck_header((s3_ck_alg_t)alg));
+        if (want.base != NULL && !(want.len == cl && memcmp(want.base, ckval, cl) == 0)) {
+            s3_error(r, 400, "BadDigest", "The checksum of the object does not match the one you specified.",
+                        NULL);
+            goto out_free;
+        }
+        hdrs[nh++] = (og_header_t){og_str(s3_ck_header((s3_ck_alg_t)alg)), {ckval, cl}};
+        hdrs[nh++] = (og_header_t){OG_STR_LIT("x-amz-checksum-type"),
+                                   full ? OG_STR_LIT("FULL_OBJECT") : OG_STR_LIT("COMPOSITE")};
+    }
+    m.size = total;
+    m.parts = (uint32_t)n;
+    m.content_type = up.content_type;
+    m.owner = up.owner;
+    m.headers = hdrs, m.num_headers = nh;
+    m.chunks = all, m.num_chunks = nall;
+    og_str_t key = {r->key, r->key_len};
+    /* The parts' chunks may be older than the GC grace, and a mark that reads this bucket's "o."
+     * table before the commit and its "u." table after the upload is dropped sees neither
+     * record: refresh them first, as a copy does (docs/architecture.md, "Garbage collection"). */
+    if ((rc = core_obj_touch(r->gw->cluster, &m)) != 0 ||
+        (rc = core_part_sizes_put(r->gw->cluster, r->bucket, key, m.md5, sizes, (uint32_t)n)) != 0 ||
+        (rc = core_obj_commit(r->gw->cluster, r->bucket, key, &m)) != 0) {
+        s3_error_rc(r, rc);
+        goto out_free;
+    }
+    /* The object is committed: failing to drop the upload now only leaves records an abort or
+     * a lifecycle sweep removes; the client's upload did succeed. */
+    upload_drop(r->gw->cluster, &u);
+
+    size_t elen = core_meta_etag(&m, etag);
+    og_buf_puts(&b, "<CompleteMultipartUploadResult xmlns=\"" S3_XMLNS "\"><Location>");
+    og_buf_printf(&b, "/%s/", r->bucket);
+    og_buf_escape(&b, r->key, r->key_len);
+    og_buf_puts(&b, "</Location>");
+    og_buf_elem(&b, "Bucket", r->bucket, strlen(r->bucket));
+    og_buf_elem(&b, "Key", r->key, r->key_len);
+    og_buf_elem(&b, "ETag", etag, elen);
+    if (alg >= 0) {
+        og_buf_printf(&b, "<Checksum%s>%s</Checksum%s>", s3_ck_upper((s3_ck_alg_t)alg), ckval,
+                       s3_ck_upper((s3_ck_alg_t)alg));
+        og_buf_printf(&b, "<ChecksumType>%s</ChecksumType>", full ? "FULL_OBJECT" : "COMPOSITE");
+    }
+    og_buf_puts(&b, "</CompleteMultipartUploadResult>");
+    send_xml_result(r, &b, 0);
+out_free:
+    og_buf_free(&b);
+    EVP_MD_CTX_free(md);
+    free(hdrs);
+    free(all);
+    free(sizes);
+    free(have);
+    free(parts);
+    free(body);
+    core_meta_free(&up);
+    free(upbuf);
+}
+
+/* ---------------------------------------------------------------- list uploads */
+
+/* The length of the common prefix a key rolls up into under (prefix of pl bytes, delimiter): up to
+ * and including the first delimiter after the prefix; 0 when the key does not roll up. */
+static size_t mp_common_prefix(const char *key, size_t klen, size_t pl, const char *delim, size_t dl)
+{
+    if (dl == 0 || klen <= pl)
+        return 0;
+    const char *d = memmem(key + pl, klen - pl, delim, dl);
+    return d ? (size_t)(d - key) + dl : 0;
+}
+
+/* Sets from[0..*len) to the smallest string above every key that starts with cp[0..cpl): cp with
+ * its trailing 0xff bytes dropped and the last byte left incremented. A listing "after" it resumes
+ * past everything under cp (no record key is that string itself: upload keys all hold \x01 after
+ * the key). 0, or OG_ENOTFOUND when no string is above them (cp is all 0xff). */
+static int mp_prefix_end(const char *cp, size_t cpl, char *from, size_t *len)
+{
+    while (cpl > 0 && (unsigned char)cp[cpl - 1] == 0xff)
+        cpl--;
+    if (cpl == 0)
+        return OG_ENOTFOUND;
+    memmove(from, cp, cpl);
+    from[cpl - 1] = (char)((unsigned char)from[cpl - 1] + 1);
+    *len = cpl;
+    return 0;
+}
+
+void s3_list_multipart_uploads(s3_req_t *r)
+{
+    char table[3 + 64], from[OG_KEY_MAX + 2], keym[OG_KEY_MAX + 1], idm[CORE_UPLOAD_ID_LEN + 1], prefix[OG_KEY_MAX + 1], delim[64];
+    char lastcp[OG_KEY_MAX + 1];
+    size_t lastcp_len = SIZE_MAX;
+    og_str_t v, next = {from, 0};
+    long pl = 0, dl = 0, kml = 0, iml = 0;
+    uint64_t max;
+    og_buf_t items = {0}, b = {0};
+    size_t count = 0;
+    int truncated = 0, rc = 0, exhausted = 0;
+    og_str_t next_key = {NULL, 0}, next_id = {NULL, 0};
+    char nk[OG_KEY_MAX + 1], ni[CORE_UPLOAD_ID_LEN + 1];
+    uint64_t created = 0;
+
+    if (query_uint(r, "max-uploads", 1000, 1000, &max) != 0 ||
+        (og_query_get(r->info->query, "prefix", &v) && (pl = og_urldecode(v.base, v.len, prefix, OG_KEY_MAX, 1)) < 0) ||
+        (og_query_get(r->info->query, "delimiter", &v) && (dl = og_urldecode(v.base, v.len, delim, 63, 1)) < 0) ||
+        (og_query_get(r->info->query, "key-marker", &v) && (kml = og_urldecode(v.base, v.len, keym, OG_KEY_MAX, 1)) < 0) ||
+        (og_query_get(r->info->query, "upload-id-marker", &v) &&
+         (iml = og_urldecode(v.base, v.len, idm, CORE_UPLOAD_ID_LEN, 1)) < 0)) {
+        s3_error(r, 400, "InvalidArgument", "Invalid listing parameter.", NULL);
+        return;
+    }
+    if ((rc = bucket_created_or_fail(r, &created)) != 0)
+        return;
+    snprintf(table, sizeof(table), "u.%s", r->bucket);
+    if (kml > 0 && (size_t)kml == mp_common_prefix(keym, (size_t)kml, (size_t)pl, delim, (size_t)dl) &&
+        memcmp(keym, prefix, (size_t)pl) == 0) {
+        /* A key-marker that is a common prefix (our NextKeyMarker after a CommonPrefixes entry,
+         * as S3's): that prefix was listed, so resume after every key under it. */
+        exhausted = mp_prefix_end(keym, (size_t)kml, from, &next.len) != 0;
+    } else if (kml > 0) {
+        /* after every upload of key-marker, or after one upload of it and its parts */
+        memcpy(from, keym, (size_t)kml);
+        next.len = (size_t)kml;
+        if (iml > 0) {
+            from[next.len++] = CORE_UPLOAD_SEP;
+            memcpy(from + next.len, idm, (size_t)iml);
+            next.len += (size_t)iml;
+        }
+        from[next.len++] = CORE_UPLOAD_SEP + 1;
+    }
+    while (count < max && rc == 0 && !exhausted) {
+        cluster_list_t l;
+        int jumped = 0;
+        if ((rc = cluster_list(r->gw->cluster, table, (og_str_t){prefix, (size_t)pl}, next, MP_LIST_PAGE, &l)) != 0)
+            break;
+        for (size_t i = 0; i < l.n; i++) {
+            og_str_t k = l.entries[i].key;
+            const char *sep = memchr(k.base, CORE_UPLOAD_SEP, k.len);
+            if (sep == NULL)
+                continue;
+            size_t klen = (size_t)(sep - k.base), rest = k.len - klen - 1;
+            size_t cpl = mp_common_prefix(k.base, klen, (size_t)pl, delim, (size_t)dl);
+            if (cpl && cpl == lastcp_len && memcmp(lastcp, k.base, cpl) == 0) {
+                if (rest == CORE_UPLOAD_ID_LEN)
+                    continue; /* another upload under the prefix just listed */
+                /* A part: what follows under this prefix adds nothing, skip it all in one jump. */
+                exhausted = mp_prefix_end(lastcp, lastcp_len, from, &next.len) != 0;
+                jumped = 1;
+                break;
+            }
+            if (rest != CORE_UPLOAD_ID_LEN) {
+                /* a part: skip the rest of this upload's parts in one jump */
+                memcpy(from, k.base, klen + 1 + CORE_UPLOAD_ID_LEN);
+                next.len = klen + 1 + CORE_UPLOAD_ID_LEN;
+                from[next.len++] = CORE_UPLOAD_SEP + 1;
+                jumped = 1;
+                break;
+            }
+            core_meta_t m;
+            char when[32];
+            if (core_meta_decode(&l.entries[i].rec, &m) != 0)
+                continue;
+            if (!core_upload_in_bucket(&m, created)) {
+                core_meta_free(&m); /* left in an earlier bucket of this name */
+                continue;
+            }
+            if (count == max) {
+                core_meta_free(&m);
+                truncated = 1;
+                break;
+            }
+            if (cpl) {
+                og_buf_puts(&items, "<CommonPrefixes>");
+                og_buf_elem(&items, "Prefix", k.base, cpl);
+                og_buf_puts(&items, "</CommonPrefixes>");
+                memcpy(lastcp, k.base, cpl);
+                lastcp_len = cpl;
+                /* As S3: the prefix is the marker a next page resumes after (see key-marker). */
+                memcpy(nk, k.base, cpl);
+                next_key = (og_str_t){nk, cpl};
+                next_id = (og_str_t){NULL, 0};
+                count++;
+                core_meta_free(&m);
+                continue;
+            }
+            http_iso8601_format(m.mtime_ns, when);
+            og_buf_puts(&items, "<Upload>");
+            og_buf_elem(&items, "Key", k.base, klen);
+            og_buf_elem(&items, "UploadId", sep + 1, CORE_UPLOAD_ID_LEN);
+            put_owner(&items, "Initiator", m.owner);
+            put_owner(&items, "Owner", m.owner);
+            og_buf_puts(&items, "<StorageClass>STANDARD</StorageClass>");
+            og_buf_elem(&items, "Initiated", when, strlen(when));
+            og_buf_puts(&items, "</Upload>");
+            core_meta_free(&m);
+            memcpy(nk, k.base, klen);
+            memcpy(ni, sep + 1, CORE_UPLOAD_ID_LEN);
+            next_key = (og_str_t){nk, klen};
+            next_id = (og_str_t){ni, CORE_UPLOAD_ID_LEN};
+            count++;
+        }
+        int more = l.truncated;
+        if (!jumped && more && l.next_after.len < sizeof(from)) {
+            memcpy(from, l.next_after.base, l.next_after.len);
+            next.len = l.next_after.len;
+        }
+        cluster_list_free(&l);
+        if (truncated || exhausted || (!jumped && !more))
+            break;
+        if (count == max)
+            truncated = 1; /* possibly more: a further page would tell, the marker resumes either way */
+    }
+    if (rc != 0) {
+        s3_error_rc(r, rc);
+        goto out_free;
+    }
+    og_buf_puts(&b, "<ListMultipartUploadsResult xmlns=\"" S3_XMLNS "\">");
+    og_buf_elem(&b, "Bucket", r->bucket, strlen(r->bucket));
+    og_buf_elem(&b, "KeyMarker", keym, (size_t)kml);
+    og_buf_elem(&b, "UploadIdMarker", idm, (size_t)iml);
+    if (truncated) {
+        og_buf_elem(&b, "NextKeyMarker", next_key.base, next_key.len);
+        og_buf_elem(&b, "NextUploadIdMarker", next_id.base, next_id.len);
+    }
+    og_buf_elem(&b, "Prefix", prefix, (size_t)pl);
+    if (dl > 0)
+        og_buf_elem(&b, "Delimiter", delim, (size_t)dl);
+    og_buf_printf(&b, "<MaxUploads>%" PRIu64 "</MaxUploads><IsTruncated>%s</IsTruncated>", max,
+                   truncated ? "true" : "false");
+    if (items.len)
+        og_buf_put(&b, items.buf, items.len);
+    og_buf_puts(&b, "</ListMultipartUploadsResult>");
+    send_xml_result(r, &b, items.oom);
+out_free:
+    og_buf_free(&b);
+    og_buf_free(&items);
+}

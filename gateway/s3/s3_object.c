@@ -1,0 +1,569 @@
+/*
+ * Object operations: PutObject, GetObject/HeadObject, DeleteObject.
+ *
+ * Data path: the protocol-neutral object layer (gw_obj.h). PUT streams the body through a
+ * s3_body_t (gw_body.h: aws-chunked decoding with chunk signatures, x-amz-checksum-* computed on
+ * the way) into core_obj_write (content-defined chunks, stored in batches at quorum; MD5 for the
+ * ETag and the payload SHA-256 when the signature covers it, computed in the same pass) and
+ * commits the record last, after every check passed (signatures, checksums, Content-MD5, quota),
+ * so a failed or cut-off upload commits nothing (its chunks are unreferenced and left to garbage
+ * collection). GET streams the requested range (or ?partNumber) with core_obj_read, which reads
+ * only the chunks that overlap it, with bounded memory. Objects past a Swift X-Delete-At are
+ * absent here as in Swift. A Swift large object (SLO manifest, or DLO with X-Object-Manifest) is
+ * served as s3api serves it: its segments' bytes, total size and ETag, streamed by the Swift
+ * readers (swift_slo.c), which check every segment before its bytes go out.
+ *
+ * s3_handle has checked that the bucket exists and belongs to the caller.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <strings.h>
+
+#include <openssl/evp.h>
+
+#include "s3_body.h"
+#include "core/core.h"
+#include "http/http.h"
+#include "s3_int.h"
+
+/* The largest single PUT S3 accepts; bigger objects need multipart upload. */
+#define PUT_MAX_SIZE (5ull << 30)
+/* S3's limit on user metadata: names and values of x-amz-meta-* together. */
+#define USER_META_MAX 2048
+
+/* ---------------------------------------------------------------- PUT */
+
+/* The headers an object keeps and replays on GET, besides Content-Type and x-amz-meta-*. */
+static const char *const stored_standard[] = {"Cache-Control", "Content-Disposition", "Content-Encoding",
+                                              "Content-Language", "Expires"};
+
+int s3_stored_headers(s3_req_t *r, size_t extra, og_header_t **out, size_t *n, char **names, og_str_t *ctype,
+                         char *enc, size_t enc_cap)
+{
+    const http_reqinfo_t *info = r->info;
+    size_t names_len = 0, k = 0, meta_bytes = 0;
+    *out = NULL, *names = NULL;
+    *ctype = OG_STR_LIT("binary/octet-stream");
+    for (size_t i = 0; i < info->num_headers; i++)
+        names_len += info->headers[i].name.len;
+    og_header_t *hdrs = malloc((info->num_headers + extra) * sizeof(*hdrs));
+    char *nb = malloc(names_len + 1), *np = nb;
+    if (hdrs == NULL || nb == NULL) {
+        free(hdrs);
+        free(nb);
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < info->num_headers; i++) {
+        og_str_t name = info->headers[i].name, value = info->headers[i].value;
+        if (name.len > 11 && strncasecmp(name.base, "x-amz-meta-", 11) == 0) {
+            for (size_t j = 0; j < name.len; j++)
+                np[j] = (char)((name.base[j] >= 'A' && name.base[j] <= 'Z') ? name.base[j] + 32 : name.base[j]);
+            hdrs[k++] = (og_header_t){{np, name.len}, value};
+            np += name.len;
+            meta_bytes += name.len - 11 + value.len;
+            continue;
+        }
+        if (og_str_ieq(name, "content-type")) {
+            if (value.len > 0)
+                *ctype = value;
+            continue;
+        }
+        /* without enc, Content-Encoding is one of stored_standard: kept as sent */
+        if (enc != NULL && og_str_ieq(name, "content-encoding")) {
+            og_str_t v = s3_body_stored_encoding(value, enc, enc_cap);
+            if (v.len > 0)
+                hdrs[k++] = (og_header_t){OG_STR_LIT("Content-Encoding"), v};
+            continue;
+        }
+        for (size_t j = 0; j < sizeof(stored_standard) / sizeof(stored_standard[0]); j++)
+            if (og_str_ieq(name, stored_standard[j])) {
+                hdrs[k++] = (og_header_t){og_str(stored_standard[j]), value};
+                break;
+            }
+    }
+    if (meta_bytes > USER_META_MAX) {
+        free(hdrs);
+        free(nb);
+        return OG_ETOOBIG;
+    }
+    *out = hdrs, *n = k, *names = nb;
+    return 0;
+}
+
+/* Content-MD5: base64 of exactly 16 bytes. 0 or OG_EINVAL. */
+static int parse_content_md5(og_str_t v, uint8_t out[16])
+{
+    unsigned char tmp[18];
+    if (v.len != 24 || v.base[22] != '=' || v.base[23] != '=')
+        return OG_EINVAL;
+    /* EVP_DecodeBlock decodes the padding as zero bytes: 24 characters always give 18. */
+    if (EVP_DecodeBlock(tmp, (const unsigned char *)v.base, 24) != 18)
+        return OG_EINVAL;
+    memcpy(out, tmp, 16);
+    return 0;
+}
+
+void s3_put_object(s3_req_t *r)
+{
+    const http_reqinfo_t *info = r->info;
+    og_str_t cmd5 = http_req_header(r->http, "content-md5");
+    uint8_t want_md5[16];
+    og_header_t *hdrs = NULL, reply[1 + S3_CK_COUNT];
+    size_t nhdrs = 0, nck;
+    char *names = NULL, etag[48], enc[256], ckv[S3_CK_COUNT][S3_CK_B64_MAX];
+    og_str_t ctype;
+    s3_body_t *body = NULL;
+    s3_body_sums_t sums;
+    core_obj_data_t d;
+    core_meta_t m = {0};
+    int64_t expect;
+    int rc, check_sha = r->auth.payload == AUTH_PAYLOAD_SHA256;
+    /* the size was not known before the body came: chunked, or aws-chunked (whose declared
+     * decoded length is only a claim until the body ends) */
+    int size_late = info->chunked || r->auth.payload == AUTH_PAYLOAD_STREAMING;
+
+    if (!info->chunked && http_req_header(r->http, "content-length").base == NULL) {
+        s3_error(r, 411, "MissingContentLength", NULL, NULL);
+        return;
+    }
+    if (cmd5.base != NULL && parse_content_md5(cmd5, want_md5) != 0) {
+        s3_error(r, 400, "InvalidDigest", NULL, NULL);
+        return;
+    }
+    /* room for S3_CK_COUNT more: the checksums */
+    rc = s3_stored_headers(r, S3_CK_COUNT, &hdrs, &nhdrs, &names, &ctype, enc, sizeof(enc));
+    if (rc == OG_ETOOBIG) {
+        s3_error(r, 400, "MetadataTooLarge", "Your metadata headers exceed the maximum allowed metadata size.",
+                    NULL);
+        return;
+    }
+    if (rc != 0) {
+        s3_error_rc(r, rc);
+        return;
+    }
+    if (s3_body_open(r, &body, &expect, 0) != 0)
+        goto out_free_headers;
+    /* expect is the decoded size (aws-chunked) or Content-Length; nothing of the body is read
+     * yet, so a refusal here costs the client no upload */
+    if (expect > (int64_t)PUT_MAX_SIZE) {
+        s3_error(r, 400, "EntityTooLarge", NULL, NULL);
+        goto out_free_body;
+    }
+    if (expect >= 0 && s3_quota_check(r, (uint64_t)expect) != 0)
+        goto out_free_body;
+
+    core_obj_put_opts_t opts = {.max_size = PUT_MAX_SIZE, .expect_size = expect,
+                              .digests = check_sha ? CORE_OBJ_SHA256 : 0};
+    rc = core_obj_write(r->gw->cluster, &opts, s3_body_src(body), &d);
+    if (rc == 0 && (rc = s3_body_finish(body, &sums)) != 0)
+        core_obj_data_free(&d);
+    if (rc != 0) {
+        s3_body_error(r, rc);
+        goto out_free_body;
+    }
+    if (cmd5.base != NULL && memcmp(d.md5, want_md5, 16) != 0) {
+        s3_error(r, 400, "BadDigest", NULL, NULL);
+        goto out_free_data;
+    }
+    if (check_sha && memcmp(d.sha256, r->auth.payload_sha256, 32) != 0) {
+        s3_error(r, 400, "XAmzContentSHA256Mismatch", NULL, NULL);
+        goto out_free_data;
+    }
+    if (size_late && s3_quota_check(r, d.size) != 0)
+        goto out_free_data;
+
+    /* the checksums are stored with the object (s3_stored_headers left room for them) and sent
+     * back with the ETag */
+    nck = s3_body_sums_headers(&sums, reply + 1, ckv);
+    memcpy(hdrs + nhdrs, reply + 1, nck * sizeof(*hdrs));
+    m.size = d.size;
+    memcpy(m.md5, d.md5, 16);
+    m.content_type = ctype;
+    m.owner = og_str(r->user.account);
+    m.headers = hdrs, m.num_headers = nhdrs + nck;
+    m.chunks = d.chunks, m.num_chunks = d.num_chunks;
+    m.inline_data = (og_str_t){d.inline_data, d.inline_len};
+    if ((rc = core_obj_commit(r->gw->cluster, r->bucket, (og_str_t){r->key, r->key_len}, &m)) != 0) {
+        s3_error_rc(r, rc);
+        goto out_free_data;
+    }
+    reply[0] = (og_header_t){OG_STR_LIT("ETag"), {etag, core_meta_etag(&m, etag)}};
+    s3_send(r, 200, reply, 1 + nck, NULL, 0);
+
+out_free_data:
+    core_obj_data_free(&d);
+out_free_body:
+    s3_body_free(body);
+out_free_headers:
+    free(hdrs);
+    free(names);
+}
+
+/* ---------------------------------------------------------------- GET / HEAD */
+
+/* Query parameters that override a response header on GET (authenticated requests only). */
+static const struct {
+    const char *param, *header;
+} overrides[] = {
+    {"response-content-type", "Content-Type"},         {"response-content-language", "Content-Language"},
+    {"response-expires", "Expires"},                   {"response-cache-control", "Cache-Control"},
+    {"response-content-disposition", "Content-Disposition"}, {"response-content-encoding", "Content-Encoding"},
+};
+#define NUM_OVERRIDES (sizeof(overrides) / sizeof(overrides[0]))
+
+/* Decodes the response-* parameters into one block *mem (caller frees) sized by the query.
+ * vals[i] is set for each present one. 0, -ENOMEM, or OG_EINVAL for a bad escape or a value
+ * with control characters (it would break the response head). */
+static int decode_overrides(s3_req_t *r, og_str_t vals[NUM_OVERRIDES], char **mem)
+{
+    og_str_t q = r->info->query;
+    char *p;
+    *mem = NULL;
+    memset(vals, 0, NUM_OVERRIDES * sizeof(vals[0]));
+    if (q.len == 0 || memmem(q.base, q.len, "response-", 9) == NULL)
+        return 0;
+    if ((*mem = p = malloc(q.len)) == NULL)
+        return -ENOMEM;
+    for (size_t i = 0; i < NUM_OVERRIDES; i++) {
+        og_str_t raw;
+        if (!og_query_get(q, overrides[i].param, &raw))
+            continue;
+        long n = og_urldecode(raw.base, raw.len, p, raw.len, 0);
+        if (n < 0)
+            return OG_EINVAL;
+        for (long j = 0; j < n; j++)
+            if ((unsigned char)p[j] < 0x20 || p[j] == 0x7f)
+                return OG_EINVAL;
+        vals[i] = (og_str_t){p, (size_t)n};
+        p += n;
+    }
+    return 0;
+}
+
+/* 416 with Content-Range: bytes * /size and the S3 error body (s3_error has no way to add
+ * a header, so the document is built here in the same shape). */
+static void send_invalid_range(s3_req_t *r, og_str_t range, uint64_t size)
+{
+    char cr[48];
+    og_buf_t b = {0};
+    og_header_t hdr = {OG_STR_LIT("Content-Range"), {cr, (size_t)snprintf(cr, sizeof(cr), "bytes */%" PRIu64, size)}};
+    static const char msg[] = "The requested range is not satisfiable";
+    if (r->info->is_head) {
+        s3_send(r, 416, &hdr, 1, NULL, 0);
+        return;
+    }
+    og_buf_puts(&b, "<Error><Code>InvalidRange</Code>");
+    og_buf_elem(&b, "Message", msg, sizeof(msg) - 1);
+    og_buf_elem(&b, "BucketName", r->bucket, strlen(r->bucket));
+    og_buf_elem(&b, "Key", r->key, r->key_len);
+    og_buf_elem(&b, "RangeRequested", range.base, range.len);
+    og_buf_printf(&b, "<ActualObjectSize>%" PRIu64 "</ActualObjectSize>", size);
+    og_buf_elem(&b, "Resource", r->resource.base, r->resource.len);
+    og_buf_elem(&b, "RequestId", r->request_id, strlen(r->request_id));
+    og_buf_puts(&b, "</Error>");
+    if (b.oom)
+        s3_error(r, 500, "InternalError", NULL, NULL);
+    else
+        s3_send_xml(r, 416, &hdr, 1, b.buf, b.len);
+    og_buf_free(&b);
+}
+
+/* The response as a gw_obj sink: the status line and headers go out with the first bytes, so
+ * a failure before any chunk was read is still a clean error response. */
+typedef struct {
+    s3_req_t *r;
+    int status;
+    const og_header_t *hdrs;
+    size_t nhdrs;
+    uint64_t length, sent;
+    int started;
+} get_sink_t;
+
+static int get_sink(void *ctx, const void *buf, size_t len)
+{
+    get_sink_t *gs = ctx;
+    int rc;
+    if (!gs->started) {
+        gs->r->responded = 1;
+        gs->r->status = gs->status;
+        if ((rc = http_resp_start(gs->r->http, gs->status, gs->hdrs, gs->nhdrs, (int64_t)gs->length)) != 0)
+            return rc;
+        gs->started = 1;
+    }
+    if ((rc = http_resp_write(gs->r->http, buf, len)) != 0)
+        return rc;
+    gs->sent += len;
+    return 0;
+}
+
+/* What a GET serves: the record's own bytes, or a Swift large object's segments. */
+enum { LARGE_NONE, LARGE_SLO, LARGE_DLO };
+
+typedef struct {
+    int kind;          /* LARGE_* */
+    og_str_t manifest; /* LARGE_DLO: the stored X-Object-Manifest (a slice of the record) */
+    core_lo_t lo; /* the large-object readers' view of the caller (s3_lo) */
+} large_t;
+
+/* Streams bytes [first, last] of a chunked object or a large object's segments. A failure after
+ * the head went out ends the response short, which makes the connection close (the client sees a
+ * truncated body, never wrong bytes). */
+static void send_streamed_body(s3_req_t *r, const core_meta_t *m, large_t *lg, uint64_t first, uint64_t last,
+                               int status, const og_header_t *hdrs, size_t nhdrs)
+{
+    get_sink_t gs = {.r = r, .status = status, .hdrs = hdrs, .nhdrs = nhdrs, .length = last - first + 1};
+    int rc;
+    if (lg->kind == LARGE_SLO)
+        rc = core_slo_read(&lg->lo, m, first, last, get_sink, &gs);
+    else if (lg->kind == LARGE_DLO)
+        rc = core_dlo_read(&lg->lo, lg->manifest, first, last, get_sink, &gs);
+    else
+        rc = core_obj_read(r->gw->cluster, m, first, last, get_sink, &gs);
+    if (rc == HTTP_EABORTED)
+        return;
+    if (!gs.started) {
+        /* Nothing was sent. A segment deleted or changed since the manifest was written (or,
+         * for a DLO, since the listing that sized it) is s3api's 409 BrokenMPU; a missing chunk
+         * of a live object is damage, not an absent key. */
+        if (lg->kind != LARGE_NONE && (rc == 0 || rc == OG_ENOTFOUND || rc == OG_ECORRUPT || rc == -EACCES))
+            s3_error(r, 409, "BrokenMPU", "Multipart upload has broken segment data.", NULL);
+        else
+            s3_error_rc(r, rc == OG_ENOTFOUND || rc == 0 ? OG_ECORRUPT : rc);
+        return;
+    }
+    if (rc != 0 || gs.sent != gs.length) {
+        /* The status line is out, so the client only sees a cut connection: say why here. */
+        fprintf(stderr, "onggi-gateway: request %s: GET /%s/%.*s: read failed after %" PRIu64
+                        " bytes (%s); connection closed\n",
+                r->request_id, r->bucket, (int)r->key_len, r->key, gs.sent,
+                rc != 0 ? og_strerror(rc) : "a large object's segments ended early");
+    }
+    http_resp_end(r->http); /* short of Content-Length after a failure: gw_http closes the connection */
+}
+
+/* ?partNumber: 0 when absent, else 1..10000; OG_EINVAL when malformed or out of range. */
+static int parse_part_number(const s3_req_t *r, uint32_t *out)
+{
+    og_str_t v;
+    uint32_t n = 0;
+    *out = 0;
+    if (!og_query_get(r->info->query, "partNumber", &v))
+        return 0;
+    if (v.len == 0 || v.len > 5)
+        return OG_EINVAL;
+    for (size_t i = 0; i < v.len; i++) {
+        if (v.base[i] < '0' || v.base[i] > '9')
+            return OG_EINVAL;
+        n = n * 10 + (uint32_t)(v.base[i] - '0');
+    }
+    if (n < 1 || n > 10000)
+        return OG_EINVAL;
+    *out = n;
+    return 0;
+}
+
+/* Answers a failed core_part_range. */
+static void part_range_error(s3_req_t *r, int rc)
+{
+    if (rc == OG_EINVAL)
+        s3_error(r, 416, "InvalidPartNumber", "The requested partnumber is not satisfiable", NULL);
+    else
+        s3_error_rc(r, rc);
+}
+
+/* x-amz-checksum-mode: ENABLED asks for the stored x-amz-checksum-* headers (S3 sends them only
+ * then, so clients that do not validate them are not charged for them). */
+static int checksum_mode(const s3_req_t *r)
+{
+    return og_str_ieq(http_req_header(r->http, "x-amz-checksum-mode"), "ENABLED");
+}
+
+static int is_checksum_header(og_str_t name)
+{
+    return name.len > 15 && strncasecmp(name.base, "x-amz-checksum-", 15) == 0;
+}
+
+/* Is m a Swift large object? Sets lg (the readers' view of r) and *view: the size and, for a DLO,
+ * the MD5 this GET serves (a DLO's are summed over a listing of its segments). 0, or an error
+ * of that listing (OG_EQUORUM ...). */
+static int large_open(s3_req_t *r, const core_meta_t *m, uint64_t now_s, large_t *lg, core_meta_t *view)
+{
+    *view = *m;
+    lg->kind = LARGE_NONE;
+    lg->manifest = og_header_find(m->headers, m->num_headers, "x-object-manifest");
+    if (m->flags & CORE_META_SLO)
+        lg->kind = LARGE_SLO;
+    else if (lg->manifest.base != NULL)
+        lg->kind = LARGE_DLO;
+    else
+        return 0;
+    s3_lo(r, now_s, &lg->lo);
+    view->parts = 0;
+    if (lg->kind == LARGE_SLO) {
+        view->size = m->slo_size;
+        return 0;
+    }
+    return core_dlo_stat(&lg->lo, lg->manifest, &view->size, view->md5);
+}
+
+void s3_get_object(s3_req_t *r)
+{
+    char *recbuf = NULL, *ovr_mem = NULL, etag[48], lastmod[32], crange[80], nparts[16];
+    og_str_t ovr[NUM_OVERRIDES];
+    core_meta_t m = {0}, view;
+    og_header_t *hdrs = NULL;
+    large_t lg;
+    size_t n = 0;
+    uint64_t first = 0, last = 0, now_s = og_time_ns() / 1000000000u;
+    uint32_t part;
+    int rc, status = 200;
+
+    if (parse_part_number(r, &part) != 0) {
+        s3_error(r, 400, "InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive.", NULL);
+        return;
+    }
+    if (part != 0 && http_req_header(r->http, "range").base != NULL) {
+        s3_error(r, 400, "InvalidRequest", "Cannot specify both Range header and partNumber query parameter.",
+                    NULL);
+        return;
+    }
+    rc = core_obj_lookup(r->gw->cluster, r->bucket, (og_str_t){r->key, r->key_len}, &m, &recbuf);
+    if (rc == 0 && core_meta_expired(&m, now_s)) {
+        /* past its Swift X-Delete-At: absent, and reclaimed now as a Swift read would (best
+         * effort: a failed reclaim is retried by the next read or `onggi-admin expire`) */
+        core_obj_expire(r->gw->cluster, r->bucket, (og_str_t){r->key, r->key_len}, &m);
+        rc = OG_ENOTFOUND;
+    }
+    if (rc != 0) {
+        s3_error_rc(r, rc == OG_EPROTO ? OG_ECORRUPT : rc);
+        goto out_free_meta;
+    }
+    /* view: the size and ETag served, a large object's rather than its manifest's */
+    if ((rc = large_open(r, &m, now_s, &lg, &view)) != 0) {
+        s3_error_rc(r, rc == OG_EPROTO ? OG_ECORRUPT : rc);
+        goto out_free_meta;
+    }
+    og_str_t etag_s = {etag, lg.kind == LARGE_SLO ? core_slo_s3_etag(&m, etag) : core_meta_etag(&view, etag)};
+    http_date_format(m.mtime_ns, lastmod);
+
+    http_cond_t cond = http_cond_from_req(r->http);
+    int cond_status = http_cond_eval(&cond, etag_s, (int64_t)(m.mtime_ns / 1000000000u));
+    if (cond_status == 412) {
+        s3_error(r, 412, "PreconditionFailed", NULL, NULL);
+        goto out_free_meta;
+    }
+    if (cond_status == 304) {
+        og_header_t h304[] = {{OG_STR_LIT("ETag"), etag_s}, {OG_STR_LIT("Last-Modified"), og_str(lastmod)}};
+        s3_send(r, 304, h304, 2, NULL, 0);
+        goto out_free_meta;
+    }
+
+    og_str_t range_hdr = http_req_header(r->http, "range");
+    if (part != 0) {
+        if ((rc = core_part_range(r->gw->cluster, r->bucket, (og_str_t){r->key, r->key_len}, &view, part, &first, &last)) != 0) {
+            part_range_error(r, rc);
+            goto out_free_meta;
+        }
+        status = 206;
+    } else if (range_hdr.base != NULL) {
+        switch (http_range_parse(range_hdr, view.size, &first, &last)) {
+        case HTTP_RANGE_UNSATISFIABLE:
+            send_invalid_range(r, range_hdr, view.size);
+            goto out_free_meta;
+        case HTTP_RANGE_OK:
+            status = 206;
+            break;
+        default:
+            break;
+        }
+    }
+    if (status == 200) {
+        first = 0;
+        last = view.size ? view.size - 1 : 0;
+    }
+
+    if ((rc = decode_overrides(r, ovr, &ovr_mem)) != 0) {
+        if (rc == OG_EINVAL)
+            s3_error(r, 400, "InvalidArgument", "Invalid response-* header override value.", NULL);
+        else
+            s3_error_rc(r, rc);
+        goto out_free_meta;
+    }
+
+    /* request id, ETag, Last-Modified, Accept-Ranges, Content-Type, Content-Range,
+     * x-amz-mp-parts-count, the overrides, and the stored headers */
+    if ((hdrs = malloc((7 + NUM_OVERRIDES + m.num_headers) * sizeof(*hdrs))) == NULL) {
+        s3_error_rc(r, -ENOMEM);
+        goto out_free_meta;
+    }
+    hdrs[n++] = (og_header_t){OG_STR_LIT("x-amz-request-id"), og_str(r->request_id)};
+    hdrs[n++] = (og_header_t){OG_STR_LIT("ETag"), etag_s};
+    hdrs[n++] = (og_header_t){OG_STR_LIT("Last-Modified"), og_str(lastmod)};
+    hdrs[n++] = (og_header_t){OG_STR_LIT("Accept-Ranges"), OG_STR_LIT("bytes")};
+    if (ovr[0].base == NULL) /* overrides[0] is response-content-type */
+        hdrs[n++] = (og_header_t){OG_STR_LIT("Content-Type"), m.content_type};
+    if (status == 206) {
+        size_t cl = (size_t)snprintf(crange, sizeof(crange), "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, first, last,
+                                     view.size);
+        hdrs[n++] = (og_header_t){OG_STR_LIT("Content-Range"), {crange, cl}};
+    }
+    if (part != 0 && view.parts > 0)
+        hdrs[n++] = (og_header_t){OG_STR_LIT("x-amz-mp-parts-count"),
+                                  {nparts, (size_t)snprintf(nparts, sizeof(nparts), "%" PRIu32, view.parts)}};
+    for (size_t i = 0; i < NUM_OVERRIDES; i++)
+        if (ovr[i].base != NULL)
+            hdrs[n++] = (og_header_t){og_str(overrides[i].header), ovr[i]};
+    /* A stored checksum is of the whole object: sent only when asked for and when the body is the
+     * whole object (a client that validates it would reject a range, or a part, against it), and
+     * never for a large object (it would be the manifest's). */
+    int send_checksums = checksum_mode(r) && lg.kind == LARGE_NONE && first == 0 && (m.size == 0 || last + 1 == m.size);
+    for (size_t i = 0; i < m.num_headers; i++) {
+        int overridden = 0;
+        for (size_t j = 0; j < NUM_OVERRIDES; j++)
+            overridden |= ovr[j].base != NULL && og_str_ieq(m.headers[i].name, overrides[j].header);
+        /* X-Object-Manifest is Swift's own (s3api does not show it either) */
+        if (!overridden && (send_checksums || !is_checksum_header(m.headers[i].name)) &&
+            !og_str_ieq(m.headers[i].name, "x-object-manifest"))
+            hdrs[n++] = m.headers[i];
+    }
+
+    uint64_t length = view.size ? last - first + 1 : 0;
+    if (r->info->is_head || (lg.kind != LARGE_NONE && length == 0)) {
+        r->responded = 1;
+        r->status = status;
+        if (http_resp_start(r->http, status, hdrs, n, (int64_t)length) == 0)
+            http_resp_end(r->http);
+    } else if (lg.kind == LARGE_NONE && m.num_chunks == 0) {
+        /* inline (and empty) objects: the bytes came with the record */
+        if (m.inline_data.len != m.size) {
+            s3_error_rc(r, OG_ECORRUPT);
+        } else {
+            r->responded = 1;
+            http_resp_send(r->http, status, hdrs, n, length ? m.inline_data.base + first : NULL, (size_t)length);
+        }
+    } else {
+        send_streamed_body(r, &m, &lg, first, last, status, hdrs, n);
+    }
+
+    free(hdrs);
+out_free_meta:
+    free(ovr_mem);
+    core_meta_free(&m);
+    free(recbuf);
+}
+
+/* ---------------------------------------------------------------- DELETE */
+
+void s3_delete_object(s3_req_t *r)
+{
+    /* S3 answers 204 whether or not the key existed, so no read comes first: the tombstone
+     * is written unconditionally and wins over every older version by timestamp. */
+    int rc = core_obj_delete(r->gw->cluster, r->bucket, (og_str_t){r->key, r->key_len});
+    if (rc != 0) {
+        s3_error_rc(r, rc);
+        return;
+    }
+    s3_send(r, 204, NULL, 0, NULL, 0);
+}

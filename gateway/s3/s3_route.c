@@ -1,0 +1,412 @@
+/*
+ * s3_handle: the S3 front door. For each request: a random request id, bucket and key
+ * from the Host header (virtual-host style) or the path, authentication, the bucket owner
+ * check, and dispatch to one handler per operation (gw_s3_*.c).
+ *
+ * Access model (no ACLs or policies yet): every request must be signed, and a bucket and all
+ * its objects are reachable only by the account that created the bucket. Anonymous requests
+ * and other accounts get 403 AccessDenied.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <strings.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "s3_int.h"
+
+
+/* Sub-resources S3 defines that this gateway does not implement: such requests get 501
+ * instead of being mistaken for plain object or bucket operations. */
+static const char *const unimplemented_subresources[] = {
+    "accelerate", "analytics", "attributes", "cors", "encryption", "intelligent-tiering", "inventory",
+    "legal-hold", "lifecycle", "logging", "metrics", "notification", "object-lock", "ownershipControls",
+    "policy", "policyStatus", "publicAccessBlock", "replication", "requestPayment", "restore",
+    "retention", "select", "tagging", "torrent", "versionId", "versioning", "versions", "website",
+};
+
+static void make_request_id(char out[17])
+{
+    uint8_t rnd[8];
+    /* getrandom on 8 bytes never blocks once the pool is initialised and is not interrupted
+     * for requests this small; the clock is only a fallback so an id is never missing. */
+    if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
+        uint64_t t = og_time_ns();
+        memcpy(rnd, &t, sizeof(rnd));
+    }
+    og_hex(rnd, sizeof(rnd), out);
+}
+
+/* The Host header without its port ("[::1]:9000" -> "[::1]"). */
+static og_str_t host_without_port(og_str_t host)
+{
+    if (host.len > 0 && host.base[0] == '[') {
+        const char *close = memchr(host.base, ']', host.len);
+        if (close != NULL)
+            host.len = (size_t)(close - host.base) + 1;
+        return host;
+    }
+    const char *colon = host.len ? memchr(host.base, ':', host.len) : NULL;
+    if (colon != NULL)
+        host.len = (size_t)(colon - host.base);
+    return host;
+}
+
+/* The "<bucket>" of a Host "<bucket>.<domain>[:port]", or an empty slice (path style). */
+static og_str_t vhost_bucket(const s3_req_t *r)
+{
+    og_str_t host = host_without_port(http_req_header(r->http, "host"));
+    const char *domain = r->gw->domain;
+    size_t dlen = domain ? strlen(domain) : 0;
+    if (dlen == 0 || host.len <= dlen + 1)
+        return (og_str_t){NULL, 0};
+    const char *suffix = host.base + host.len - dlen;
+    if (suffix[-1] != '.' || strncasecmp(suffix, domain, dlen) != 0)
+        return (og_str_t){NULL, 0};
+    return (og_str_t){host.base, host.len - dlen - 1};
+}
+
+/* Fills r->bucket and r->key (malloc'd, freed by s3_handle) from the host and path.
+ * 0, or an answered error (InvalidURI, InvalidBucketName, KeyTooLongError) as -1. */
+static int split_target(s3_req_t *r, og_str_t host_bucket)
+{
+    og_str_t path = r->info->path, bucket, key;
+    if (path.len == 0 || path.base[0] != '/') {
+        s3_error(r, 400, "InvalidURI", "Couldn't parse the specified URI.", NULL);
+        return -1;
+    }
+    path.base++, path.len--;
+    if (host_bucket.len > 0) {
+        bucket = host_bucket;
+        key = path;
+    } else {
+        const char *slash = memchr(path.base, '/', path.len);
+        bucket = (og_str_t){path.base, slash ? (size_t)(slash - path.base) : path.len};
+        key = slash ? (og_str_t){slash + 1, path.len - bucket.len - 1} : (og_str_t){NULL, 0};
+    }
+
+    long n = og_urldecode(bucket.base, bucket.len, r->bucket, sizeof(r->bucket) - 1, 0);
+    if (n == OG_ETOOBIG) {
+        s3_error(r, 400, "InvalidBucketName", NULL, NULL);
+        return -1;
+    }
+    if (n < 0) {
+        s3_error(r, 400, "InvalidURI", "Couldn't parse the specified URI.", NULL);
+        return -1;
+    }
+    r->bucket[n] = '\0';
+    if (host_bucket.len > 0) {
+        /* host names are case-insensitive; bucket names are lowercase */
+        for (long i = 0; i < n; i++)
+            if (r->bucket[i] >= 'A' && r->bucket[i] <= 'Z')
+                r->bucket[i] = (char)(r->bucket[i] + 32);
+    }
+    if (key.len == 0)
+        return 0;
+
+    char *k = malloc(key.len + 1);
+    if (k == NULL) {
+        s3_error_rc(r, -ENOMEM);
+        return -1;
+    }
+    n = og_urldecode(key.base, key.len, k, key.len, 0);
+    if (n < 0) {
+        free(k);
+        s3_error(r, 400, "InvalidURI", "Couldn't parse the specified URI.", NULL);
+        return -1;
+    }
+    k[n] = '\0';
+    r->key = k;
+    r->key_len = (size_t)n;
+    if (n > OG_KEY_MAX) {
+        s3_error(r, 400, "KeyTooLongError", NULL, NULL);
+        return -1;
+    }
+    return 0;
+}
+
+/* auth_lookup_fn: the caller's secret, keeping the whole user record for the owner checks. */
+static int lookup_secret(void *ctx, og_str_t access_key, char *secret, size_t cap)
+{
+    s3_req_t *r = ctx;
+    int rc = iam_user_get(r->gw->iam, access_key, &r->user);
+    if (rc != 0)
+        return rc;
+    size_t len = strlen(r->user.secret);
+    if (len + 1 > cap)
+        return OG_ETOOBIG;
+    memcpy(secret, r->user.secret, len + 1);
+    return 0;
+}
+
+/* Authenticates the request. 0, or -1 with the error answered. */
+static int authenticate(s3_req_t *r, og_str_t host_bucket)
+{
+    const http_reqinfo_t *info = r->info;
+    auth_request_t ar = {
+        .method = info->method,
+        .path = info->path,
+        .query = info->query,
+        .host_bucket = host_bucket,
+        .headers = info->headers,
+        .num_headers = info->num_headers,
+        .now = (int64_t)time(NULL),
+    };
+    int rc = auth_verify(&ar, lookup_secret, r, &r->auth);
+    if (rc == 0) {
+        r->authenticated = 1;
+        return 0;
+    }
+    if (rc == AUTH_EANONYMOUS) {
+        s3_error(r, 403, "AccessDenied", NULL, NULL);
+        return -1;
+    }
+    if (rc >= AUTH_EUNSUPPORTED && rc < AUTH_EANONYMOUS) {
+        int status;
+        const char *code, *msg;
+        char extra[256], req_time[32], srv_time[32];
+        auth_error_info(rc, &status, &code, &msg);
+        if (rc == AUTH_ESKEW) {
+            http_iso8601_format((uint64_t)r->auth.request_time * 1000000000u, req_time);
+            http_iso8601_format(og_time_ns(), srv_time);
+            snprintf(extra, sizeof(extra),
+                     "<RequestTime>%s</RequestTime><ServerTime>%s</ServerTime>"
+                     "<MaxAllowedSkewMilliseconds>%d</MaxAllowedSkewMilliseconds>",
+                     req_time, srv_time, AUTH_SKEW_SECONDS * 1000);
+        }
+        s3_error(r, status, code, msg, rc == AUTH_ESKEW ? extra : NULL);
+        return -1;
+    }
+    s3_error_rc(r, rc); /* the user lookup itself failed (no quorum ...) */
+    return -1;
+}
+
+/* The bucket must exist and belong to the caller. 0, or -1 with the error answered. */
+/* core_lo_t.access for S3: s3_handle admits only a bucket's owner, and a large object's segments
+ * live in containers of the same account, so no ACL applies; another account's container reads
+ * as absent. */
+static int lo_access(void *ctx, const char *container, int write)
+{
+    s3_req_t *r = ctx;
+    char owner[64];
+    int rc = core_bucket_lookup(r->gw->cluster, container, owner, sizeof(owner), NULL);
+    (void)write;
+    if (rc == 0 && strcmp(owner, r->user.account) != 0)
+        rc = OG_ENOTFOUND;
+    return rc;
+}
+
+void s3_lo(s3_req_t *r, uint64_t now_s, core_lo_t *out)
+{
+    *out = (core_lo_t){r->gw->cluster, now_s, lo_access, r};
+}
+
+int s3_check_bucket_owner(s3_req_t *r, const char *bucket, const char *notfound_msg)
+{
+    char owner[sizeof(r->user.account)];
+    int rc = core_bucket_lookup(r->gw->cluster, bucket, owner, sizeof(owner), NULL);
+    if (rc == OG_ENOTFOUND) {
+        s3_error(r, 404, "NoSuchBucket", notfound_msg, NULL);
+        return -1;
+    }
+    if (rc != 0) {
+        s3_error_rc(r, rc == OG_EPROTO ? OG_ECORRUPT : rc);
+        return -1;
+    }
+    if (strcmp(owner, r->user.account) != 0) {
+        s3_error(r, 403, "AccessDenied", NULL, NULL);
+        return -1;
+    }
+    return 0;
+}
+
+/* GET ?acl: with no ACL support the truthful policy is "the owner has FULL_CONTROL, nobody
+ * else has anything", which is what s3cmd `info` and rclone ask to see. For an object, the
+ * key must exist and its recorded owner is reported. */
+static void get_acl(s3_req_t *r)
+{
+    char table[3 + sizeof(r->bucket)], *recbuf = NULL;
+    char owner[sizeof(r->user.account)];
+    const char *display;
+    og_buf_t b = {0};
+
+    snprintf(owner, sizeof(owner), "%s", r->user.account);
+    if (r->key != NULL) {
+        og_rec_t rec;
+        core_meta_t m;
+        snprintf(table, sizeof(table), "o.%s", r->bucket);
+        int rc = cluster_rec_get(r->gw->cluster, table, (og_str_t){r->key, r->key_len}, &rec, &recbuf);
+        if (rc == 0 && (rec.flags & OG_REC_TOMBSTONE))
+            rc = OG_ENOTFOUND;
+        if (rc == 0 && (rc = core_meta_decode(&rec, &m)) == 0) {
+            snprintf(owner, sizeof(owner), "%.*s", (int)m.owner.len, m.owner.base);
+            core_meta_free(&m);
+        }
+        if (rc != 0) {
+            s3_error_rc(r, rc == OG_EPROTO ? OG_ECORRUPT : rc);
+            goto out_free_rec;
+        }
+    }
+    display = strcmp(owner, r->user.account) == 0 ? r->user.display_name : owner;
+    og_buf_puts(&b, "<AccessControlPolicy xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Owner>");
+    og_buf_elem(&b, "ID", owner, strlen(owner));
+    og_buf_elem(&b, "DisplayName", display, strlen(display));
+    og_buf_puts(&b, "</Owner><AccessControlList><Grant><Grantee "
+                     "xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:type=\"CanonicalUser\">");
+    og_buf_elem(&b, "ID", owner, strlen(owner));
+    og_buf_elem(&b, "DisplayName", display, strlen(display));
+    og_buf_puts(&b, "</Grantee><Permission>FULL_CONTROL</Permission></Grant></AccessControlList>"
+                     "</AccessControlPolicy>");
+    if (b.oom)
+        s3_error_rc(r, -ENOMEM);
+    else
+        s3_send_xml(r, 200, NULL, 0, b.buf, b.len);
+    og_buf_free(&b);
+out_free_rec:
+    free(recbuf);
+}
+
+static int has_param(const s3_req_t *r, const char *name) { return og_query_get(r->info->query, name, NULL); }
+
+static int list_v2(const s3_req_t *r)
+{
+    og_str_t v;
+    return og_query_get(r->info->query, "list-type", &v) && og_str_eq(v, "2");
+}
+
+static void route(s3_req_t *r)
+{
+    og_str_t m = r->info->method;
+    int get = og_str_eq(m, "GET"), head = og_str_eq(m, "HEAD"), put = og_str_eq(m, "PUT"),
+        del = og_str_eq(m, "DELETE"), post = og_str_eq(m, "POST");
+
+    if (!get && !head && !put && !del && !post) {
+        s3_error(r, 405, "MethodNotAllowed", NULL, NULL);
+        return;
+    }
+    if (r->bucket[0] == '\0') {
+        if (get)
+            s3_list_buckets(r);
+        else
+            s3_error(r, 405, "MethodNotAllowed", NULL, NULL);
+        return;
+    }
+    for (size_t i = 0; i < sizeof(unimplemented_subresources) / sizeof(unimplemented_subresources[0]); i++) {
+        if (has_param(r, unimplemented_subresources[i])) {
+            char msg[128];
+            snprintf(msg, sizeof(msg), "The ?%s sub-resource is not implemented.", unimplemented_subresources[i]);
+            s3_error(r, 501, "NotImplemented", msg, NULL);
+            return;
+        }
+    }
+    if (has_param(r, "acl") && !get) {
+        s3_error(r, 501, "NotImplemented", "Only reading the (owner-only) ACL is implemented.", NULL);
+        return;
+    }
+    if (r->key == NULL && put) {
+        s3_create_bucket(r);
+        return;
+    }
+    if (s3_check_bucket_owner(r, r->bucket, NULL) != 0)
+        return;
+
+    if (has_param(r, "acl")) {
+        get_acl(r);
+    } else if (r->key == NULL) {
+        if (get && has_param(r, "location"))
+            s3_get_bucket_location(r);
+        else if (get && has_param(r, "uploads"))
+            s3_list_multipart_uploads(r);
+        else if (get)
+            s3_list_objects(r, list_v2(r));
+        else if (head)
+            s3_head_bucket(r);
+        else if (del)
+            s3_delete_bucket(r);
+        else if (post && has_param(r, "delete"))
+            s3_delete_objects(r);
+        else
+            s3_error(r, 405, "MethodNotAllowed", NULL, NULL);
+    } else if (has_param(r, "uploadId")) {
+        if (put)
+            s3_upload_part(r);
+        else if (post)
+            s3_complete_multipart(r);
+        else if (get)
+            s3_list_parts(r);
+        else if (del)
+            s3_abort_multipart(r);
+        else
+            s3_error(r, 405, "MethodNotAllowed", NULL, NULL);
+    } else if (post && has_param(r, "uploads")) {
+        s3_create_multipart(r);
+    } else if (has_param(r, "uploads")) {
+        s3_error(r, 405, "MethodNotAllowed", "Only POST starts a multipart upload.", NULL);
+    } else if (has_param(r, "partNumber") && !get && !head) {
+        /* a part is written only into an upload; GET/HEAD ?partNumber read one (s3_get_object) */
+        s3_error(r, 400, "InvalidRequest", "A partNumber without an uploadId is only valid on GET and HEAD.", NULL);
+    } else {
+        if (put && http_req_header(r->http, "x-amz-copy-source").base != NULL)
+            s3_copy_object(r);
+        else if (put)
+            s3_put_object(r);
+        else if (get || head)
+            s3_get_object(r);
+        else if (del)
+            s3_delete_object(r);
+        else
+            s3_error(r, 405, "MethodNotAllowed", NULL, NULL);
+    }
+}
+
+int s3_quota_check(s3_req_t *r, uint64_t add_bytes)
+{
+    int rc = core_quota_check(r->gw->cluster, r->bucket, r->user.account, add_bytes, 1);
+    switch (rc) {
+    case 0:
+        return 0;
+    case CORE_EQUOTA:
+        s3_error(r, 403, "QuotaExceeded", "The write would exceed a quota of the bucket or account.", NULL);
+        break;
+    case OG_ENOTFOUND:
+        s3_error(r, 404, "NoSuchBucket", NULL, NULL);
+        break;
+    default:
+        s3_error_rc(r, rc == OG_EPROTO ? OG_ECORRUPT : rc);
+        break;
+    }
+    return -1;
+}
+
+/* One line per request on stderr: every request with --access-log, else only server errors. */
+static void access_log(const s3_req_t *r, uint64_t start_ms)
+{
+    if (!r->gw->access_log && r->status < 500)
+        return;
+    char when[32];
+    http_iso8601_format(og_time_ns(), when);
+    fprintf(stderr, "%s %s %s %.*s %.*s %d %llums\n", when, r->info->remote, r->request_id, (int)r->info->method.len,
+            r->info->method.base, (int)r->info->target.len, r->info->target.base, r->status,
+            (unsigned long long)(og_mono_ms() - start_ms));
+}
+
+void s3_handle(http_req_t *http, void *ctx)
+{
+    uint64_t start_ms = og_mono_ms();
+    s3_req_t r = {.http = http, .info = http_req_info(http), .gw = ctx};
+    make_request_id(r.request_id);
+    r.resource = r.info->path;
+
+    og_str_t host_bucket = vhost_bucket(&r);
+    if (split_target(&r, host_bucket) == 0 && authenticate(&r, host_bucket) == 0)
+        route(&r);
+    if (!r.responded) {
+        /* A handler returned without answering: a bug, but the client must not hang. */
+        fprintf(stderr, "onggi-gateway: request %s: %.*s %.*s returned without a response\n", r.request_id,
+                (int)r.info->method.len, r.info->method.base, (int)r.info->path.len, r.info->path.base);
+        s3_error(&r, 500, "InternalError", NULL, NULL);
+    }
+    access_log(&r, start_ms);
+    free(r.key);
+}

@@ -1,0 +1,44 @@
+/*
+ * s3_xml.h (private to s3_list.c and s3_multi.c): the I/O-free parts of S3 listings and
+ * multi-object requests, kept apart from the handlers so unit tests drive them without a cluster:
+ *  - core_walk(): prefix/delimiter grouping over a sorted key source, with exact truncation;
+ *  - continuation tokens and base64 (Content-MD5, x-amz-checksum-*);
+ *  - the DeleteObjects body parser (libxml2, hardened: no DTD, no entities, no network).
+ */
+#ifndef S3_XML_H
+#define S3_XML_H
+
+#include "cluster/cluster.h"
+
+#define S3_LIST_MAX 1000     /* max-keys cap and the DeleteObjects object limit */
+#define S3_PAGE_LIMIT 1000   /* raw keys asked of the source per fetch */
+
+
+/* ListObjectsV2 continuation token for resuming after `key` (opaque to clients: base64url).
+ * out needs 4 * OG_KEY_MAX / 3 + 8 bytes for any key. Length or OG_ETOOBIG. */
+long s3_token_encode(og_str_t key, char *out, size_t cap);
+/* The key a token resumes after, into out (cap bytes). Length or OG_EINVAL (not one of ours). */
+long s3_token_decode(og_str_t token, char *out, size_t cap);
+
+/* A parsed DeleteObjects body: <Delete><Quiet/>?<Object><Key/><VersionId/>?</Object>+</Delete>. */
+typedef struct {
+    og_str_t key;
+    og_str_t version_id; /* base NULL when absent */
+} s3_delobj_t;
+
+typedef struct {
+    s3_delobj_t *objects; /* slices point into _mem */
+    size_t n;
+    int quiet;
+    void *_mem;
+} s3_delete_t;
+
+/* Parses a DeleteObjects body (UTF-8; the document's own encoding hint is ignored). Rejects
+ * anything with a DOCTYPE (so no entity can be declared, expanded or loaded), never touches the
+ * network, and rejects a body that is not one <Delete> with 1..S3_LIST_MAX <Object>s each
+ * holding one non-empty <Key>. 0 and *out (release with s3_delete_free), OG_EPROTO
+ * (MalformedXML) or -ENOMEM. Thread-safe. */
+int s3_delete_parse(const char *xml, size_t len, s3_delete_t *out);
+void s3_delete_free(s3_delete_t *d);
+
+#endif

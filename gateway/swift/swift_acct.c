@@ -1,0 +1,353 @@
+/*
+ * Swift account and container operations.
+ *
+ * Account: HEAD/GET (usage, metadata, container listing), POST (X-Account-Meta-*; the quota
+ * X-Account-Meta-Quota-Bytes only from a reseller admin, as Swift's account_quotas). The account
+ * record (gw_users.h) holds the metadata; an account without one reads as empty.
+ * Container = bucket: PUT (201 new / 202 existing), POST metadata and ACLs, HEAD, GET listing,
+ * DELETE (409 while it holds live objects or S3 multipart uploads in progress). Container names
+ * are global like S3 bucket names: a name another account holds answers 409 on PUT and 404
+ * elsewhere.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <strings.h>
+
+#include "swift_int.h"
+
+static const char *const container_extra[] = {"x-container-read", "x-container-write", NULL};
+
+/* 401 for anonymous callers, 403 for authenticated ones (Swift's denial rule). */
+static void deny(swift_req_t *r) { swift_error(r, r->has_id ? 403 : 401); }
+
+static int is_method(const swift_req_t *r, const char *m) { return og_str_eq(r->info->method, m); }
+
+/* "1795296570.91222": Swift's X-Timestamp from nanoseconds. */
+static size_t fmt_timestamp(uint64_t ns, char out[32])
+{
+    return (size_t)snprintf(out, 32, "%" PRIu64 ".%05" PRIu64, ns / 1000000000u, ns % 1000000000u / 10000u);
+}
+
+/* Adds stored metadata (lowercase, full names) as title-cased headers into hdrs (names into the
+ * caller's buffer names, NAME_CAP bytes each). Returns the new count. */
+#define NAME_CAP 160
+static size_t add_meta(const og_header_t *meta, size_t n, const char *prefix, int with_acls, og_header_t *hdrs,
+                       size_t k, char (*names)[NAME_CAP])
+{
+    size_t plen = strlen(prefix);
+    for (size_t i = 0; i < n; i++) {
+        og_str_t name = meta[i].name;
+        if (name.len > plen && strncmp(name.base, prefix, plen) == 0) {
+            /* the title-cased prefix is the stored one: x-container-meta- -> X-Container-Meta- */
+            char tp[32];
+            swift_title("", (og_str_t){prefix, plen}, tp, sizeof(tp));
+            size_t l = swift_title(tp, (og_str_t){name.base + plen, name.len - plen}, names[i], NAME_CAP);
+            hdrs[k++] = (og_header_t){{names[i], l}, meta[i].value};
+        } else if (with_acls) {
+            size_t l = swift_title("", name, names[i], NAME_CAP);
+            hdrs[k++] = (og_header_t){{names[i], l}, meta[i].value};
+        }
+    }
+    return k;
+}
+
+/* ---------------------------------------------------------------- account */
+
+/* Sends a HEAD (204) or GET answer: the listing when GET asked for one (204 for an empty text
+ * listing, as Swift). */
+static void send_read(swift_req_t *r, const core_bucket_t *b, const og_header_t *hdrs, size_t k)
+{
+    og_buf_t body = {0};
+    const char *ctype = "text/plain; charset=utf-8";
+    if (is_method(r, "GET") && swift_list_body(r, b, &body, &ctype) != 0)
+        goto out_free;
+    swift_send(r, body.len ? 200 : 204, hdrs, k, ctype, body.buf, body.len);
+out_free:
+    og_buf_free(&body);
+}
+
+/* Answers HEAD, or GET with the listing, with the account's usage and metadata headers. */
+static void account_read(swift_req_t *r)
+{
+    core_account_t a;
+    core_usage_t u;
+    uint64_t nb = 0;
+    char cnt[3][24], ts[32];
+    int rc = core_account_get(r->cl, r->account, &a);
+    if (rc == OG_ENOTFOUND)
+        rc = 0, a.created_ns = og_time_ns();
+    if (rc != 0) {
+        swift_error_rc(r, rc);
+        return;
+    }
+    if ((rc = core_usage_account(r->cl, r->account, r->now_s, &nb, &u)) != 0) {
+        swift_error_rc(r, rc);
+        goto out_free;
+    }
+    og_header_t *hdrs = malloc((12 + a.num_meta) * sizeof(*hdrs));
+    char (*names)[NAME_CAP] = malloc((a.num_meta + 1) * NAME_CAP);
+    if (hdrs == NULL || names == NULL) {
+        free(hdrs);
+        free(names);
+        swift_error_rc(r, -ENOMEM);
+        goto out_free;
+    }
+    size_t k = 0;
+    hdrs[k++] = (og_header_t){OG_STR_LIT("X-Account-Container-Count"),
+                              {cnt[0], (size_t)snprintf(cnt[0], 24, "%" PRIu64, nb)}};
+    hdrs[k++] = (og_header_t){OG_STR_LIT("X-Account-Object-Count"),
+                              {cnt[1], (size_t)snprintf(cnt[1], 24, "%" PRIu64, u.objects)}};
+    hdrs[k++] = (og_header_t){OG_STR_LIT("X-Account-Bytes-Used"),
+                              {cnt[2], (size_t)snprintf(cnt[2], 24, "%" PRIu64, u.bytes)}};
+    hdrs[k++] = (og_header_t){OG_STR_LIT("X-Timestamp"), {ts, fmt_timestamp(a.created_ns, ts)}};
+    /* Swift reports usage per storage policy too; Onggi has the one policy. */
+    hdrs[k++] = (og_header_t){OG_STR_LIT("X-Account-Storage-Policy-Policy-0-Container-Count"), hdrs[0].value};
+    hdrs[k++] = (og_header_t){OG_STR_LIT("X-Account-Storage-Policy-Policy-0-Object-Count"), hdrs[1].value};
+    hdrs[k++] = (og_header_t){OG_STR_LIT("X-Account-Storage-Policy-Policy-0-Bytes-Used"), hdrs[2].value};
+    hdrs[k++] = (og_header_t){OG_STR_LIT("Accept-Ranges"), OG_STR_LIT("bytes")};
+    if (!og_query_get(r->info->query, "format", NULL))
+        hdrs[k++] = (og_header_t){OG_STR_LIT("Vary"), OG_STR_LIT("Accept")};
+    k = add_meta(a.meta, a.num_meta, "x-account-meta-", 0, hdrs, k, names);
+    send_read(r, NULL, hdrs, k);
+    free(names);
+    free(hdrs);
+out_free:
+    core_account_free(&a);
+}
+
+static void account_post(swift_req_t *r)
+{
+    core_account_t a;
+    og_header_t *meta;
+    size_t n;
+    char *mem = NULL;
+    int rc = core_account_get(r->cl, r->account, &a);
+    if (rc == OG_ENOTFOUND)
+        rc = 0, a.created_ns = og_time_ns();
+    if (rc != 0) {
+        swift_error_rc(r, rc);
+        return;
+    }
+    /* Only a reseller admin sets or removes the account's quota (account_quotas). */
+    og_str_t q = http_req_header(r->http, "x-account-meta-quota-bytes");
+    if (!(r->id.flags & IAM_SWIFT_RESELLER) &&
+        (q.base != NULL || http_req_header(r->http, "x-remove-account-meta-quota-bytes").base != NULL)) {
+        swift_error(r, 403);
+        goto out_free;
+    }
+    for (size_t i = 0; i < q.len; i++)
+        if (q.base[i] < '0' || q.base[i] > '9') {
+            swift_send(r, 400, NULL, 0, "text/html; charset=UTF-8", "Invalid bytes quota.", 20);
+            goto out_free;
+        }
+    /* Temp-URL-Key is stored as account metadata, as Swift does (X-Account-Meta-Temp-URL-Key). */
+    meta = a.meta, n = a.num_meta;
+    if ((rc = swift_meta_merge(r, "x-account-meta-", "x-remove-account-meta-", NULL, &meta, &n, &mem)) != 0) {
+        if (rc == OG_ETOOBIG)
+            swift_error(r, 400);
+        else
+            swift_error_rc(r, rc);
+        goto out_free;
+    }
+    core_account_t na = {.created_ns = a.created_ns, .meta = meta, .num_meta = n};
+    rc = core_account_put(r->cl, r->account, &na);
+    if (rc != 0)
+        swift_error_rc(r, rc);
+    else
+        swift_send(r, 204, NULL, 0, NULL, NULL, 0);
+    free(meta);
+    free(mem);
+out_free:
+    core_account_free(&a);
+}
+
+void swift_account(swift_req_t *r)
+{
+    int get = is_method(r, "GET"), head = is_method(r, "HEAD"), post = is_method(r, "POST");
+    if (!get && !head && !post) {
+        swift_error(r, 405);
+        return;
+    }
+    if (!r->is_owner) {
+        deny(r);
+        return;
+    }
+    if (post)
+        account_post(r);
+    else
+        account_read(r);
+}
+
+/* ---------------------------------------------------------------- container */
+
+/* The value of stored metadata `name`, or an empty slice. */
+static og_str_t meta_get(const core_bucket_t *b, const char *name)
+{
+    for (size_t i = 0; i < b->num_meta; i++)
+        if (og_str_eq(b->meta[i].name, name))
+            return b->meta[i].value;
+    return (og_str_t){NULL, 0};
+}
+
+/* Quota values must be integers (container_quotas answers 400 otherwise). */
+static int quotas_valid(swift_req_t *r)
+{
+    static const char *const names[] = {"x-container-meta-quota-bytes", "x-container-meta-quota-count"};
+    for (size_t i = 0; i < 2; i++) {
+        og_str_t v = http_req_header(r->http, names[i]);
+        for (size_t j = 0; j < v.len; j++)
+            if (v.base[j] < '0' || v.base[j] > '9') {
+                swift_send(r, 400, NULL, 0, "text/html; charset=UTF-8",
+                              i == 0 ? "Invalid bytes quota." : "Invalid count quota.", 20);
+                return 0;
+            }
+    }
+    return 1;
+}
+
+/* PUT (create or update) and POST (update) of a container's metadata. */
+static void container_write(swift_req_t *r, core_bucket_t *b, int exists)
+{
+    og_header_t *meta = exists ? b->meta : NULL;
+    size_t n = exists ? b->num_meta : 0;
+    char *mem = NULL;
+    int rc;
+    if (!quotas_valid(r))
+        return;
+    if ((rc = swift_meta_merge(r, "x-container-meta-", "x-remove-container-meta-", container_extra, &meta, &n,
+                                  &mem)) != 0) {
+        if (rc == OG_ETOOBIG)
+            swift_error(r, 400);
+        else
+            swift_error_rc(r, rc);
+        return;
+    }
+    core_bucket_t nb = {.created_ns = exists ? b->created_ns : og_time_ns(), .meta = meta, .num_meta = n};
+    snprintf(nb.owner, sizeof(nb.owner), "%s", r->account);
+    /* A PUT of an existing container that changes no metadata needs no write. The merge keeps
+     * unchanged entries' slices, so comparing them by address finds any change. */
+    int changed = !exists || is_method(r, "POST") || n != b->num_meta;
+    for (size_t i = 0; i < n && !changed; i++)
+        changed = meta[i].name.base != b->meta[i].name.base || meta[i].value.base != b->meta[i].value.base;
+    if (changed && (rc = core_bucket_put(r->cl, r->container, &nb)) != 0)
+        swift_error_rc(r, rc);
+    else if (is_method(r, "POST"))
+        swift_send(r, 204, NULL, 0, NULL, NULL, 0);
+    else
+        swift_send(r, exists ? 202 : 201, NULL, 0, NULL, NULL, 0);
+    free(meta);
+    free(mem);
+}
+
+/* DELETE of container b: 409 while it holds live objects or in-progress S3 multipart uploads
+ * (a container created later under this name must not inherit them). */
+static void container_delete(swift_req_t *r, const core_bucket_t *b)
+{
+    core_usage_t u;
+    int rc = core_usage_bucket(r->cl, r->container, r->now_s, &u);
+    if (rc == 0 && u.objects == 0)
+        rc = core_upload_exists(r->cl, r->container, b->created_ns);
+    if (rc < 0) {
+        swift_error_rc(r, rc == OG_EPROTO ? OG_ECORRUPT : rc);
+        return;
+    }
+    if (u.objects > 0 || rc > 0) {
+        swift_error(r, 409);
+        return;
+    }
+    if ((rc = core_bucket_delete(r->cl, r->container)) != 0)
+        swift_error_rc(r, rc);
+    else
+        swift_send(r, 204, NULL, 0, NULL, NULL, 0);
+}
+
+/* HEAD and GET: usage and metadata (ACLs only to the owner), and for GET the listing. */
+static void container_read(swift_req_t *r, const core_bucket_t *b)
+{
+    core_usage_t u;
+    char cnt[2][24], ts[32], lm[32];
+    int rc = core_usage_bucket(r->cl, r->container, r->now_s, &u);
+    if (rc != 0) {
+        swift_error_rc(r, rc);
+        return;
+    }
+    og_header_t *hdrs = malloc((8 + b->num_meta) * sizeof(*hdrs));
+    char (*names)[NAME_CAP] = malloc((b->num_meta + 1) * NAME_CAP);
+    if (hdrs == NULL || names == NULL) {
+        swift_error_rc(r, -ENOMEM);
+        goto out_free;
+    }
+    size_t k = 0;
+    http_date_format(b->created_ns, lm);
+    hdrs[k++] = (og_header_t){OG_STR_LIT("X-Container-Object-Count"),
+                              {cnt[0], (size_t)snprintf(cnt[0], 24, "%" PRIu64, u.objects)}};
+    hdrs[k++] = (og_header_t){OG_STR_LIT("X-Container-Bytes-Used"),
+                              {cnt[1], (size_t)snprintf(cnt[1], 24, "%" PRIu64, u.bytes)}};
+    hdrs[k++] = (og_header_t){OG_STR_LIT("X-Timestamp"), {ts, fmt_timestamp(b->created_ns, ts)}};
+    hdrs[k++] = (og_header_t){OG_STR_LIT("Last-Modified"), og_str(lm)};
+    hdrs[k++] = (og_header_t){OG_STR_LIT("Accept-Ranges"), OG_STR_LIT("bytes")};
+    hdrs[k++] = (og_header_t){OG_STR_LIT("X-Storage-Policy"), OG_STR_LIT("Policy-0")};
+    if (!og_query_get(r->info->query, "format", NULL))
+        hdrs[k++] = (og_header_t){OG_STR_LIT("Vary"), OG_STR_LIT("Accept")};
+    k = add_meta(b->meta, b->num_meta, "x-container-meta-", r->is_owner, hdrs, k, names);
+    send_read(r, b, hdrs, k);
+out_free:
+    free(names);
+    free(hdrs);
+}
+
+void swift_container(swift_req_t *r)
+{
+    int get = is_method(r, "GET"), head = is_method(r, "HEAD"), put = is_method(r, "PUT"),
+        post = is_method(r, "POST"), del = is_method(r, "DELETE");
+    core_bucket_t b;
+    int rc, exists;
+
+    if (!get && !head && !put && !post && !del) {
+        swift_error(r, 405);
+        return;
+    }
+    rc = core_bucket_get(r->cl, r->container, &b);
+    if (rc != 0 && rc != OG_ENOTFOUND) {
+        swift_error_rc(r, rc == OG_EPROTO ? OG_ECORRUPT : rc);
+        return;
+    }
+    exists = rc == 0;
+    if (exists && strcmp(b.owner, r->account) != 0) {
+        /* The name is taken by another account (names are global, as in S3). */
+        if (put && r->is_owner)
+            swift_send(r, 409, NULL, 0, "text/plain", "Container name is in use by another account.", 44);
+        else
+            swift_error(r, r->is_owner ? 404 : (r->has_id ? 403 : 401));
+        goto out_free;
+    }
+    if (put || post || del) {
+        if (!r->is_owner) {
+            deny(r);
+        } else if (put) {
+            container_write(r, &b, exists);
+        } else if (!exists) {
+            swift_error(r, 404);
+        } else if (post) {
+            container_write(r, &b, 1);
+        } else {
+            container_delete(r, &b);
+        }
+        goto out_free;
+    }
+    if (!r->is_owner && !(exists && iam_acl_allows(meta_get(&b, "x-container-read"),
+                                                        r->has_id ? &r->id : NULL,
+                                                        IAM_ACL_LISTING))) {
+        deny(r);
+        goto out_free;
+    }
+    if (!exists)
+        swift_error(r, 404);
+    else
+        container_read(r, &b);
+out_free:
+    if (exists)
+        core_bucket_free(&b);
+}

@@ -1,0 +1,142 @@
+/*
+ * swift_int.h (private to gateway/swift/): the OpenStack Swift API (v1, TempAuth-style auth) beside S3,
+ * over the same buckets and objects (docs/swift-compat.md).
+ *
+ * One namespace: a Swift account is an Onggi account (gw_users.h), a container is the bucket of
+ * the same name (table "buckets", global names as in S3), an object is the record of
+ * table "o.<container>" written through gw_obj.h, so either API reads what the other wrote.
+ *
+ * Requests: gw_main sends /auth/v1.0, /auth/v1, /v1/... and unsigned /info here
+ * (swift_wants). swift_handle gives each a transaction id, splits
+ * /v1/AUTH_<account>/<container>/<object>, checks the token (X-Auth-Token: stateless, an HMAC
+ * over account, user, flags and expiry with a cluster-wide secret, so any gateway validates any
+ * token without a lookup) and the ACLs, then runs one handler per operation (gw_swift_*.c).
+ */
+#ifndef SWIFT_INT_H
+#define SWIFT_INT_H
+
+#include "core/core.h"
+#include "http/http.h"
+#include "iam/iam.h"
+#include "swift.h"
+
+
+/* Swift limits, as advertised by GET /info (Swift's defaults where Onggi has no reason to differ). */
+#define SWIFT_MAX_FILE_SIZE 5368709122ull
+#define SWIFT_MAX_META_NAME 128
+#define SWIFT_MAX_META_VALUE 256
+#define SWIFT_MAX_META_COUNT 90
+#define SWIFT_MAX_META_OVERALL 4096
+#define SWIFT_LISTING_LIMIT 10000
+#define SWIFT_MAX_CONTAINER_NAME CORE_BUCKET_MAX /* the bucket table's limit (S3: 63), not Swift's 256 */
+
+
+
+
+/* ---- one request ---- */
+
+typedef struct {
+    http_req_t *http;
+    const http_reqinfo_t *info;
+    swift_t *sw;
+    cluster_t *cl;
+    char trans_id[40];
+    char account[64];        /* from AUTH_<account>; "" for /info and /auth */
+    char container[SWIFT_MAX_CONTAINER_NAME + 1];
+    char *object;            /* decoded, NUL-terminated, malloc'd; NULL below object level */
+    size_t object_len;
+    int has_container;
+    iam_ident_t id;     /* the caller, when has_id */
+    int has_id;
+    int is_owner;            /* admin of this account or reseller admin: full control */
+    int responded;
+    int status;
+    uint64_t now_s;
+} swift_req_t;
+
+/* Answers with status and a small body (NULL: Swift's standard HTML body for that status, empty
+ * for HEAD), adding X-Trans-Id, X-Openstack-Request-Id and Content-Type. */
+void swift_send(swift_req_t *r, int status, const og_header_t *extra, size_t n, const char *ctype,
+                   const void *body, size_t len);
+/* Standard error answer for a status. */
+void swift_error(swift_req_t *r, int status);
+/* Maps an internal code to an answer: OG_ENOTFOUND 404, OG_EQUORUM/OG_ETIMEOUT 503,
+ * CORE_EQUOTA 413, OG_ETOOBIG 413, OG_EINVAL 400, else 500. */
+void swift_error_rc(swift_req_t *r, int rc);
+/* The transaction headers every answer carries (2 entries). */
+size_t swift_std_headers(swift_req_t *r, og_header_t *out);
+
+/* "<prefix>Foo-Bar" from a lowercase stored name's suffix "foo-bar" into out (cap bytes):
+ * Swift's title-cased header spelling. Returns the length (truncated to cap - 1). */
+size_t swift_title(const char *prefix, og_str_t suffix, char *out, size_t cap);
+
+/* Metadata from request headers with the given prefix ("x-container-meta-", ...): merges
+ * them into *cur (old list, may be replaced), removing entries set to "" or named by
+ * X-Remove-<Type>-Meta-*; extra_names (NULL-terminated, lowercase) are kept the same way.
+ * All strings are copied into *mem (the caller frees, after the list is no longer used).
+ * 0, OG_ETOOBIG (Swift's metadata limits: 400) or -ENOMEM. */
+int swift_meta_merge(swift_req_t *r, const char *prefix, const char *remove_prefix,
+                        const char *const *extra_names, og_header_t **cur, size_t *n, char **mem);
+
+/* Handlers. */
+void swift_auth(swift_req_t *r);            /* GET /auth/v1.0 */
+void swift_account(swift_req_t *r);         /* GET/HEAD/POST /v1/AUTH_a */
+void swift_container(swift_req_t *r);       /* PUT/DELETE/GET/HEAD/POST /v1/AUTH_a/c */
+void swift_object(swift_req_t *r);          /* PUT/GET/HEAD/DELETE/POST/COPY /v1/AUTH_a/c/o */
+/* The listing a GET asks for (b: the container's record, or NULL for the account's containers),
+ * in text/json/xml, appended to body with its content type in *ctype (static). 0, or -1 with
+ * the error answered (400/412 for bad parameters, 503 ...). */
+int swift_list_body(swift_req_t *r, const core_bucket_t *b, og_buf_t *body, const char **ctype);
+
+/* Token key for this cluster, creating it on first use. 0 or an error. */
+int swift_secret(swift_t *sw, uint8_t out[32]);
+
+/* May the caller of r access `container` (which must belong to r's account) in `mode`
+ * (IAM_ACL_READ / IAM_ACL_WRITE)? Answers nothing: 0, -EACCES (an ACL denies it, or the container
+ * is absent and the caller is not the owner: strangers never learn what exists), OG_ENOTFOUND
+ * (absent or another account's, for the owner), OG_EQUORUM, OG_EPROTO. */
+int swift_container_access(swift_req_t *r, const char *container, int mode);
+/* Appends s to b as a JSON string (quotes, escapes for '"', '\\' and control characters; other
+ * bytes as they are, so UTF-8 stays UTF-8). */
+void swift_json_str(og_buf_t *b, og_str_t s);
+
+/* ---- large objects (swift_slo.c; docs/swift-compat.md "Large objects") ----
+ *
+ * SLO: PUT ?multipart-manifest=put stores an object whose bytes are the manifest in Swift's
+ * stored JSON format (list of {name, bytes, hash, content_type, last_modified[, range]
+ * [, sub_slo]}) and whose record carries CORE_META_SLO with the total size and the SLO ETag (MD5 of
+ * the segments' ETags, "etag:range;" for a ranged one). GET/HEAD serve the concatenated segments.
+ * DLO: an object with a stored X-Object-Manifest: container/prefix header; GET/HEAD serve every
+ * object under the prefix in listing order, ETag = MD5 of their ETags.
+ * Memory: segment bytes stream through core_obj_read (its batch buffer); a GET holds at most
+ * CORE_SLO_MAX_DEPTH parsed manifests plus the per-request sub-manifest cache (at most 16
+ * entries; unused ones are dropped beyond 8 MiB), a DLO one listing page. */
+#define SWIFT_SLO_MAX_MANIFEST 8388608 /* bytes of a manifest PUT body (Swift's default) */
+
+/* A validated manifest, ready to be stored. */
+typedef struct {
+    og_buf_t json;  /* the manifest in Swift's stored format (the object's bytes) */
+    uint64_t size;   /* sum of the segments' (ranged) lengths */
+    uint8_t etag[16];
+} swift_slo_t;
+
+/* Reads a PUT ?multipart-manifest=put body (at most SWIFT_SLO_MAX_MANIFEST bytes), checks its
+ * syntax and every segment (exists, readable by the caller, etag/size_bytes/range agree, at least
+ * 1 byte but the last) and a client ETag header against the SLO ETag. 0 with *out (release with
+ * swift_slo_free), or -1 with the answer sent: 400 listing each problem as Swift does
+ * ("Errors:\n<path>, <reason>\n" or JSON with Accept: application/json), 413, 422, 503 ... */
+int swift_slo_build(swift_req_t *r, swift_slo_t *out);
+void swift_slo_free(swift_slo_t *s);
+/* DELETE ?multipart-manifest=delete: deletes an SLO's segments (nested ones too), then the
+ * manifest, and answers as Swift's bulk delete (200 with Number Deleted / Number Not Found /
+ * Response Status / Errors, text or JSON by Accept). A plain object is not deleted ("Not an SLO
+ * manifest"). Always answers. */
+void swift_slo_delete(swift_req_t *r);
+
+
+
+/* The large-object readers' view of r's caller (core_lo_t): r's cluster and clock, and its
+ * container access checks (swift_container_access). Valid while r lives. */
+void swift_lo(swift_req_t *r, core_lo_t *out);
+
+#endif

@@ -1,0 +1,394 @@
+/*
+ * Swift listings: an account's containers and a container's objects, as text (one name per
+ * line), JSON or XML, chosen by ?format= or else the Accept header. Parameters: prefix,
+ * delimiter (one character; groups into "subdir" entries), marker, end_marker, limit
+ * (default and maximum 10000), reverse.
+ *
+ * Grouping and paging are core_walk() over a source that hides what Swift must not show: for a
+ * container, objects past their X-Delete-At; for an account, buckets of other accounts (the
+ * bucket table is global). A reverse listing walks the whole selected range forward and keeps
+ * the last `limit` entries, so it costs a full range scan.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <strings.h>
+#include <time.h>
+
+
+#include "swift_int.h"
+
+#define REVERSE_MAX 1000000 /* entries a reverse listing may scan (it keeps only `limit`) */
+
+enum { FMT_TEXT, FMT_JSON, FMT_XML };
+
+typedef struct {
+    og_buf_t prefix, delimiter, marker, end_marker;
+    int has_marker, has_end_marker, reverse, fmt;
+    size_t limit;
+} lq_t;
+
+static void lq_free(lq_t *q)
+{
+    og_buf_free(&q->prefix);
+    og_buf_free(&q->delimiter);
+    og_buf_free(&q->marker);
+    og_buf_free(&q->end_marker);
+}
+
+static og_str_t xs(const og_buf_t *b) { return (og_str_t){b->buf, b->len}; }
+
+static int pick_format(swift_req_t *r, og_str_t fmt, int has_fmt)
+{
+    if (has_fmt) {
+        if (og_str_ieq(fmt, "json"))
+            return FMT_JSON;
+        if (og_str_ieq(fmt, "xml"))
+            return FMT_XML;
+        return FMT_TEXT;
+    }
+    og_str_t acc = http_req_header(r->http, "accept");
+    if (acc.len && memmem(acc.base, acc.len, "application/json", 16))
+        return FMT_JSON;
+    if (acc.len && (memmem(acc.base, acc.len, "application/xml", 15) || memmem(acc.base, acc.len, "text/xml", 8)))
+        return FMT_XML;
+    return FMT_TEXT;
+}
+
+/* Reads the listing parameters. 0, or -1 with the error answered (400/412 as Swift). */
+static int lq_read(swift_req_t *r, lq_t *q)
+{
+    og_buf_t fmt = {0}, limit = {0}, rev = {0};
+    int rc = 0, has_fmt = 0, has_limit = 0, has_rev = 0;
+    struct {
+        const char *name;
+        og_buf_t *b;
+        int *present;
+    } ps[] = {{"prefix", &q->prefix, NULL},          {"delimiter", &q->delimiter, NULL},
+              {"marker", &q->marker, &q->has_marker}, {"end_marker", &q->end_marker, &q->has_end_marker},
+              {"format", &fmt, &has_fmt},             {"limit", &limit, &has_limit},
+              {"reverse", &rev, &has_rev}};
+    for (size_t i = 0; i < sizeof(ps) / sizeof(ps[0]) && rc == 0; i++) {
+        int got = http_query_decode(r->info->query, ps[i].name, ps[i].b);
+        if (got < 0)
+            rc = got;
+        else if (ps[i].present)
+            *ps[i].present = got;
+    }
+    if (rc != 0) {
+        if (rc == OG_EINVAL)
+            swift_error(r, 400);
+        else
+            swift_error_rc(r, rc);
+        goto out_free;
+    }
+    q->fmt = pick_format(r, xs(&fmt), has_fmt);
+    q->limit = SWIFT_LISTING_LIMIT;
+    if (has_limit) {
+        size_t v = 0;
+        for (size_t i = 0; i < limit.len; i++) {
+            if (limit.buf[i] < '0' || limit.buf[i] > '9' || v > SWIFT_LISTING_LIMIT) {
+                v = SWIFT_LISTING_LIMIT + 1;
+                break;
+            }
+            v = v * 10 + (size_t)(limit.buf[i] - '0');
+        }
+        if (limit.len == 0 || limit.buf[0] == '-') {
+            swift_error(r, 400);
+            rc = -1;
+            goto out_free;
+        }
+        if (v > SWIFT_LISTING_LIMIT) {
+            char msg[48];
+            int n = snprintf(msg, sizeof(msg), "Maximum limit is %d", SWIFT_LISTING_LIMIT);
+            swift_send(r, 412, NULL, 0, "text/html; charset=UTF-8", msg, (size_t)n);
+            rc = -1;
+            goto out_free;
+        }
+        q->limit = v;
+    }
+    if (q->delimiter.len > 1) {
+        swift_send(r, 412, NULL, 0, "text/html; charset=UTF-8", "Bad delimiter", 13);
+        rc = -1;
+        goto out_free;
+    }
+    /* Swift's config_true_value: true, 1, yes, on, t, y. */
+    static const char *const truthy[] = {"true", "1", "yes", "on", "t", "y"};
+    for (size_t i = 0; has_rev && i < sizeof(truthy) / sizeof(truthy[0]); i++)
+        q->reverse |= og_str_ieq(xs(&rev), truthy[i]);
+out_free:
+    og_buf_free(&fmt);
+    og_buf_free(&limit);
+    og_buf_free(&rev);
+    return rc == 0 ? 0 : -1;
+}
+
+/* ---------------------------------------------------------------- filtering sources */
+
+typedef struct {
+    cluster_t *cl;
+    const char *table;
+    const char *account; /* account listings: keep this owner's buckets only */
+    uint64_t now_s;
+} src_t;
+
+static int src_fetch(void *ctx, og_str_t prefix, og_str_t after, size_t limit, cluster_list_t *out)
+{
+    src_t *s = ctx;
+    int rc = cluster_list(s->cl, s->table, prefix, after, limit, out);
+    size_t k = 0;
+    if (rc != 0)
+        return rc;
+    /* Compacting in place is safe: the entries array belongs to the list and next_after, the
+     * raw resume point, is untouched. */
+    for (size_t i = 0; i < out->n; i++) {
+        int keep;
+        if (s->account != NULL) {
+            char owner[64];
+            keep = core_bucket_decode(&out->entries[i].rec, owner, sizeof(owner), NULL) == 0 &&
+                   strcmp(owner, s->account) == 0;
+        } else {
+            core_meta_t m;
+            keep = core_meta_decode(&out->entries[i].rec, &m) != 0 || !core_meta_expired(&m, s->now_s);
+            core_meta_free(&m);
+        }
+        if (keep)
+            out->entries[k++] = out->entries[i];
+    }
+    out->n = k;
+    return 0;
+}
+
+static void src_release(void *ctx, cluster_list_t *l) { cluster_list_free(l); }
+
+/* ---------------------------------------------------------------- rendering */
+
+void swift_json_str(og_buf_t *b, og_str_t s)
+{
+    og_buf_put(b, "\"", 1);
+    size_t run = 0;
+    for (size_t i = 0; i < s.len; i++) {
+        unsigned char c = (unsigned char)s.base[i];
+        if (c >= 0x20 && c != '"' && c != '\\' && c != 0x7f) {
+            run++;
+            continue;
+        }
+        og_buf_put(b, s.base + i - run, run);
+        run = 0;
+        if (c == '"' || c == '\\') {
+            char e[2] = {'\\', (char)c};
+            og_buf_put(b, e, 2);
+        } else {
+            og_buf_printf(b, "\\u%04x", c);
+        }
+    }
+    og_buf_put(b, s.base + s.len - run, run);
+    og_buf_put(b, "\"", 1);
+}
+
+/* "2026-11-21T21:29:30.958960" (Swift's listing time: UTC, microseconds, no zone). */
+static void fmt_listing_time(uint64_t ns, char out[32])
+{
+    time_t t = (time_t)(ns / 1000000000u);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out + n, 32 - n, ".%06u", (unsigned)(ns % 1000000000u / 1000u));
+}
+
+typedef struct {
+    swift_req_t *r;
+    og_buf_t *b;
+    int fmt, account, first;
+} out_t;
+
+static void put_subdir(out_t *o, og_str_t name)
+{
+    og_buf_t *b = o->b;
+    if (o->fmt == FMT_TEXT) {
+        og_buf_put(b, name.base, name.len);
+        og_buf_put(b, "\n", 1);
+    } else if (o->fmt == FMT_JSON) {
+        og_buf_puts(b, o->first ? "{\"subdir\": " : ", {\"subdir\": ");
+        swift_json_str(b, name);
+        og_buf_puts(b, "}");
+    } else {
+        og_buf_puts(b, "<subdir name=\"");
+        og_buf_escape(b, name.base, name.len);
+        og_buf_puts(b, "\">");
+        og_buf_elem(b, "name", name.base, name.len);
+        og_buf_puts(b, "</subdir>");
+        if (o->account)
+            og_buf_puts(b, "\n");
+    }
+    o->first = 0;
+}
+
+/* One object entry. 0 or OG_ECORRUPT. */
+static int put_object(out_t *o, const core_walk_item_t *it)
+{
+    og_rec_t rec = {.summary = it->summary};
+    core_meta_t m;
+    char etag[48], when[32];
+    og_buf_t *b = o->b;
+    if (core_meta_decode(&rec, &m) != 0)
+        return OG_ECORRUPT;
+    size_t elen = core_meta_etag(&m, etag);
+    og_str_t hash = {etag + 1, elen - 2}; /* without the quotes */
+    fmt_listing_time(m.mtime_ns, when);
+    /* An SLO lists the bytes it serves and, besides the manifest's hash, its own ETag (Swift). */
+    uint64_t bytes = (m.flags & CORE_META_SLO) ? m.slo_size : m.size;
+    if (o->fmt == FMT_TEXT) {
+        og_buf_put(b, it->key.base, it->key.len);
+        og_buf_put(b, "\n", 1);
+    } else if (o->fmt == FMT_JSON) {
+        og_buf_printf(b, "%s{\"bytes\": %" PRIu64 ", \"hash\": ", o->first ? "" : ", ", bytes);
+        swift_json_str(b, hash);
+        og_buf_puts(b, ", \"name\": ");
+        swift_json_str(b, it->key);
+        og_buf_puts(b, ", \"content_type\": ");
+        swift_json_str(b, m.content_type);
+        og_buf_printf(b, ", \"last_modified\": \"%s\"", when);
+        if (m.flags & CORE_META_SLO) {
+            char hex[33];
+            og_hex(m.slo_etag, 16, hex);
+            og_buf_printf(b, ", \"slo_etag\": \"\\\"%s\\\"\"", hex);
+        }
+        og_buf_puts(b, "}");
+    } else {
+        og_buf_puts(b, "<object>");
+        og_buf_elem(b, "name", it->key.base, it->key.len);
+        og_buf_elem(b, "hash", hash.base, hash.len);
+        og_buf_printf(b, "<bytes>%" PRIu64 "</bytes>", bytes);
+        og_buf_elem(b, "content_type", m.content_type.base, m.content_type.len);
+        og_buf_elem(b, "last_modified", when, strlen(when));
+        og_buf_puts(b, "</object>");
+    }
+    o->first = 0;
+    core_meta_free(&m);
+    return 0;
+}
+
+/* One container entry of an account listing (its usage only for JSON/XML). 0 or an error. */
+static int put_container(out_t *o, const core_walk_item_t *it)
+{
+    og_rec_t rec = {.summary = it->summary};
+    char owner[64], name[SWIFT_MAX_CONTAINER_NAME + 1], when[32];
+    uint64_t created = 0;
+    core_usage_t u = {0};
+    og_buf_t *b = o->b;
+    int rc;
+    if (o->fmt == FMT_TEXT) {
+        og_buf_put(b, it->key.base, it->key.len);
+        og_buf_put(b, "\n", 1);
+        return 0;
+    }
+    if (core_bucket_decode(&rec, owner, sizeof(owner), &created) != 0 || it->key.len >= sizeof(name))
+        return OG_ECORRUPT;
+    memcpy(name, it->key.base, it->key.len);
+    name[it->key.len] = '\0';
+    if ((rc = core_usage_bucket(o->r->cl, name, o->r->now_s, &u)) != 0)
+        return rc;
+    fmt_listing_time(created, when);
+    if (o->fmt == FMT_JSON) {
+        og_buf_puts(b, o->first ? "{\"name\": " : ", {\"name\": ");
+        swift_json_str(b, it->key);
+        og_buf_printf(b, ", \"count\": %" PRIu64 ", \"bytes\": %" PRIu64 ", \"last_modified\": \"%s\"}", u.objects,
+                       u.bytes, when);
+    } else {
+        og_buf_puts(b, "<container>");
+        og_buf_elem(b, "name", it->key.base, it->key.len);
+        og_buf_printf(b, "<count>%" PRIu64 "</count><bytes>%" PRIu64 "</bytes>", u.objects, u.bytes);
+        og_buf_elem(b, "last_modified", when, strlen(when));
+        og_buf_puts(b, "</container>\n");
+    }
+    o->first = 0;
+    return 0;
+}
+
+static int key_cmp(og_str_t a, og_str_t b)
+{
+    size_t n = a.len < b.len ? a.len : b.len;
+    int c = n ? memcmp(a.base, b.base, n) : 0;
+    return c != 0 ? c : (a.len > b.len) - (a.len < b.len);
+}
+
+int swift_list_body(swift_req_t *r, const core_bucket_t *b, og_buf_t *body, const char **ctype)
+{
+    lq_t q = {0};
+    core_walk_t w = {0};
+    char table[3 + 64];
+    int rc = -1;
+
+    if (lq_read(r, &q) != 0)
+        goto out_free;
+    if (b != NULL)
+        snprintf(table, sizeof(table), "o.%s", r->container);
+    src_t s = {r->cl, b != NULL ? table : "buckets", b != NULL ? NULL : r->account, r->now_s};
+    core_walk_source_t src = {src_fetch, src_release, &s};
+    og_str_t after = q.reverse ? (og_str_t){NULL, 0} : xs(&q.marker);
+    size_t max = q.reverse ? REVERSE_MAX : q.limit;
+    if (q.reverse && q.has_end_marker)
+        after = xs(&q.end_marker); /* reverse: entries after end_marker, before marker */
+    if ((rc = core_walk(&src, xs(&q.prefix), xs(&q.delimiter), after, max, &w)) != 0) {
+        swift_error_rc(r, rc == OG_EPROTO ? OG_ECORRUPT : rc);
+        rc = -1;
+        goto out_free;
+    }
+    /* The selected range: forward (marker, end_marker), reverse (end_marker, marker) read from the
+     * top; both bounds exclusive. */
+    size_t lo = 0, hi = w.n;
+    og_str_t stop = q.reverse ? xs(&q.marker) : xs(&q.end_marker);
+    int has_stop = q.reverse ? q.has_marker : q.has_end_marker;
+    if (has_stop && stop.len > 0)
+        while (hi > lo && key_cmp(w.items[hi - 1].key, stop) >= 0)
+            hi--;
+    if (q.reverse && hi - lo > q.limit)
+        lo = hi - q.limit;
+
+    out_t o = {.r = r, .b = body, .fmt = q.fmt, .account = b == NULL, .first = 1};
+    if (q.fmt == FMT_JSON) {
+        og_buf_puts(body, "[");
+    } else if (q.fmt == FMT_XML) {
+        og_buf_puts(body, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+        if (b == NULL) {
+            og_buf_puts(body, "<account name=\"AUTH_");
+            og_buf_escape(body, r->account, strlen(r->account));
+            og_buf_puts(body, "\">\n");
+        } else {
+            og_buf_puts(body, "<container name=\"");
+            og_buf_escape(body, r->container, strlen(r->container));
+            og_buf_puts(body, "\">");
+        }
+    }
+    rc = 0;
+    for (size_t j = 0; j < hi - lo && rc == 0; j++) {
+        const core_walk_item_t *it = &w.items[q.reverse ? hi - 1 - j : lo + j];
+        if (it->is_prefix)
+            put_subdir(&o, it->key);
+        else
+            rc = b != NULL ? put_object(&o, it) : put_container(&o, it);
+    }
+    if (rc != 0) {
+        swift_error_rc(r, rc);
+        rc = -1;
+        goto out_free;
+    }
+    if (q.fmt == FMT_JSON)
+        og_buf_puts(body, "]");
+    else if (q.fmt == FMT_XML)
+        og_buf_puts(body, b == NULL ? "</account>" : "</container>");
+    if (body->oom) {
+        swift_error_rc(r, -ENOMEM);
+        rc = -1;
+        goto out_free;
+    }
+    *ctype = q.fmt == FMT_JSON  ? "application/json; charset=utf-8"
+             : q.fmt == FMT_XML ? "application/xml; charset=utf-8"
+                                : "text/plain; charset=utf-8";
+out_free:
+    core_walk_free(&w);
+    lq_free(&q);
+    return rc;
+}

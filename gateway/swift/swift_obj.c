@@ -1,0 +1,846 @@
+/*
+ * Swift object operations: PUT (with ETag check, X-Copy-From, expiry, quotas), GET/HEAD (Range,
+ * conditionals), DELETE, POST (replaces metadata), COPY (Destination), and the entry points of
+ * large objects (swift_slo.c): PUT/GET/DELETE ?multipart-manifest=..., SLO and DLO GET/HEAD.
+ *
+ * Objects are the same records S3 writes (gw_obj.h): user metadata is stored under the S3 name
+ * (X-Object-Meta-Foo as x-amz-meta-foo), the ETag is the body's MD5, so both APIs read the
+ * same object identically. Expired objects (X-Delete-At in the past) answer 404 and are
+ * reclaimed on access.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <strings.h>
+
+#include "core/core.h"
+#include "http/http.h"
+#include "swift_int.h"
+
+#define META_PREFIX "x-object-meta-"
+#define STORED_PREFIX "x-amz-meta-"
+
+/* The headers an object keeps besides user metadata (as S3 stores them), and a DLO's manifest. */
+static const char *const stored_standard[] = {"Cache-Control",    "Content-Disposition", "Content-Encoding",
+                                              "Content-Language", "Expires",             "X-Object-Manifest"};
+
+/* Swift guesses a missing Content-Type from the object name (Python's mimetypes); the common
+ * extensions are enough for clients (swiftclient sends none on upload). */
+static og_str_t guess_type(og_str_t name)
+{
+    static const struct {
+        const char *ext, *type;
+    } types[] = {
+        {"txt", "text/plain"},        {"html", "text/html"},       {"htm", "text/html"},
+        {"css", "text/css"},          {"csv", "text/csv"},         {"js", "application/javascript"},
+        {"json", "application/json"}, {"xml", "text/xml"},         {"png", "image/png"},
+        {"jpg", "image/jpeg"},        {"jpeg", "image/jpeg"},      {"gif", "image/gif"},
+        {"svg", "image/svg+xml"},     {"pdf", "application/pdf"},  {"zip", "application/zip"},
+        {"tar", "application/x-tar"}, {"mp4", "video/mp4"},        {"mp3", "audio/mpeg"},
+        {"py", "text/x-python"},      {"sh", "application/x-sh"},  {"md", "text/markdown"},
+    };
+    const char *dot = NULL;
+    for (size_t i = name.len; i > 0 && name.base[i - 1] != '/'; i--)
+        if (name.base[i - 1] == '.') {
+            dot = name.base + i;
+            break;
+        }
+    if (dot != NULL) {
+        og_str_t ext = {dot, (size_t)(name.base + name.len - dot)};
+        for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+            if (og_str_ieq(ext, types[i].ext))
+                return og_str(types[i].type);
+    }
+    return OG_STR_LIT("application/octet-stream");
+}
+
+static int is_method(const swift_req_t *r, const char *m) { return og_str_eq(r->info->method, m); }
+
+static void deny(swift_req_t *r) { swift_error(r, r->has_id ? 403 : 401); }
+
+/* Swift's 400 with its reason as the body. */
+static void bad_request(swift_req_t *r, const char *why)
+{
+    swift_send(r, 400, NULL, 0, "text/plain", why, strlen(why));
+}
+
+int swift_container_access(swift_req_t *r, const char *container, int mode)
+{
+    core_bucket_t b;
+    int rc = core_bucket_get(r->cl, container, &b), got = rc == 0;
+    if (rc == 0 && strcmp(b.owner, r->account) != 0)
+        rc = OG_ENOTFOUND; /* another account's bucket: not in this account */
+    if (rc == 0 && !r->is_owner) {
+        const char *acl = mode == IAM_ACL_WRITE ? "x-container-write" : "x-container-read";
+        og_str_t v = {NULL, 0};
+        for (size_t i = 0; i < b.num_meta; i++)
+            if (og_str_eq(b.meta[i].name, acl))
+                v = b.meta[i].value;
+        if (!iam_acl_allows(v, r->has_id ? &r->id : NULL, mode))
+            rc = -EACCES;
+    }
+    if (got)
+        core_bucket_free(&b);
+    if (rc == OG_ENOTFOUND && !r->is_owner)
+        rc = -EACCES; /* never tell a stranger whether a container exists */
+    return rc;
+}
+
+/* The container must exist in this account and allow the caller `mode`. 0, or -1 answered. */
+static int check_container(swift_req_t *r, const char *container, int mode)
+{
+    int rc = swift_container_access(r, container, mode);
+    if (rc == -EACCES) {
+        deny(r);
+        return -1;
+    }
+    if (rc != 0) {
+        swift_error_rc(r, rc == OG_EPROTO ? OG_ECORRUPT : rc);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------- metadata */
+
+typedef struct {
+    og_header_t *hdrs;
+    size_t n;
+    char *names; /* lowercased stored names */
+    og_str_t ctype;
+    int has_ctype;
+    uint64_t delete_at;
+    int has_delete_at;
+} obj_meta_t;
+
+static void obj_meta_free(obj_meta_t *om)
+{
+    free(om->hdrs);
+    free(om->names);
+}
+
+static int parse_u64(og_str_t v, uint64_t *out)
+{
+    uint64_t n = 0;
+    if (v.len == 0 || v.len > 19)
+        return OG_EINVAL;
+    for (size_t i = 0; i < v.len; i++) {
+        if (v.base[i] < '0' || v.base[i] > '9')
+            return OG_EINVAL;
+        n = n * 10 + (uint64_t)(v.base[i] - '0');
+    }
+    *out = n;
+    return 0;
+}
+
+/* Collects the request's object metadata (X-Object-Meta-* as x-amz-meta-*, the stored standard
+ * headers, Content-Type, X-Delete-At/-After) and checks Swift's limits. Slices point into the
+ * request. 0, or -1 with 400 answered, or -ENOMEM answered. */
+static int obj_meta_read(swift_req_t *r, obj_meta_t *om)
+{
+    const http_reqinfo_t *info = r->info;
+    size_t names_len = 0, count = 0, overall = 0;
+    const size_t mp = sizeof(META_PREFIX) - 1, sp = sizeof(STORED_PREFIX) - 1;
+    memset(om, 0, sizeof(*om));
+    for (size_t i = 0; i < info->num_headers; i++)
+        names_len += info->headers[i].name.len;
+    om->hdrs = malloc((info->num_headers + 1) * sizeof(*om->hdrs));
+    char *p = om->names = malloc(names_len + 1);
+    if (om->hdrs == NULL || om->names == NULL) {
+        swift_error_rc(r, -ENOMEM);
+        return -1;
+    }
+    for (size_t i = 0; i < info->num_headers; i++) {
+        og_str_t name = info->headers[i].name, value = info->headers[i].value;
+        if (name.len > mp && strncasecmp(name.base, META_PREFIX, mp) == 0) {
+            size_t sl = name.len - mp;
+            if (sl > SWIFT_MAX_META_NAME) {
+                bad_request(r, "Metadata name too long; max 128");
+                return -1;
+            }
+            if (value.len > SWIFT_MAX_META_VALUE) {
+                bad_request(r, "Metadata value longer than 256");
+                return -1;
+            }
+            count++;
+            overall += sl + value.len;
+            memcpy(p, STORED_PREFIX, sp);
+            for (size_t j = 0; j < sl; j++) {
+                char c = name.base[mp + j];
+                p[sp + j] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+            }
+            om->hdrs[om->n++] = (og_header_t){{p, sp + sl}, value};
+            p += sp + sl;
+            continue;
+        }
+        if (og_str_ieq(name, "content-type")) {
+            om->ctype = value, om->has_ctype = value.len > 0;
+            continue;
+        }
+        if (og_str_ieq(name, "x-delete-at") || og_str_ieq(name, "x-delete-after")) {
+            uint64_t v;
+            if (parse_u64(value, &v) != 0) {
+                bad_request(r, og_str_ieq(name, "x-delete-at") ? "Non-integer X-Delete-At"
+                                                               : "Non-integer X-Delete-After");
+                return -1;
+            }
+            if (og_str_ieq(name, "x-delete-after"))
+                v += r->now_s;
+            if (v <= r->now_s) {
+                bad_request(r, "X-Delete-At in past");
+                return -1;
+            }
+            om->delete_at = v, om->has_delete_at = 1;
+            continue;
+        }
+        if (og_str_ieq(name, "x-object-manifest") && !core_dlo_valid(value)) {
+            static const char msg[] = "X-Object-Manifest must be in the format container/prefix";
+            swift_send(r, 400, NULL, 0, NULL, msg, sizeof(msg) - 1);
+            return -1;
+        }
+        for (size_t j = 0; j < sizeof(stored_standard) / sizeof(stored_standard[0]); j++)
+            if (og_str_ieq(name, stored_standard[j]))
+                om->hdrs[om->n++] = (og_header_t){og_str(stored_standard[j]), value};
+    }
+    if (count > SWIFT_MAX_META_COUNT) {
+        bad_request(r, "Too many metadata items; max 90");
+        return -1;
+    }
+    if (overall > SWIFT_MAX_META_OVERALL) {
+        bad_request(r, "Total metadata too large; max 4096");
+        return -1;
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------- shared answers */
+
+/* "1795296570.95896" */
+static size_t fmt_timestamp(uint64_t ns, char out[32])
+{
+    return (size_t)snprintf(out, 32, "%" PRIu64 ".%05" PRIu64, ns / 1000000000u, ns % 1000000000u / 10000u);
+}
+
+/* Swift's Etag: bare hex for a plain object, quoted "hex-N" for a multipart one, quoted for a
+ * large object (quoted set). */
+static size_t swift_etag(const core_meta_t *m, int quoted, char out[48])
+{
+    size_t n = core_meta_etag(m, out);
+    if (m->parts > 0 || quoted)
+        return n;
+    memmove(out, out + 1, n - 2);
+    out[n - 2] = '\0';
+    return n - 2;
+}
+
+/* Reads the live, unexpired object (bucket, key). 0 with *m and *buf, else the error answered
+ * (404 for absent or expired, which is then reclaimed) and -1. */
+static int lookup(swift_req_t *r, const char *bucket, og_str_t key, core_meta_t *m, char **buf)
+{
+    int rc = core_obj_lookup(r->cl, bucket, key, m, buf);
+    if (rc == 0 && core_meta_expired(m, r->now_s)) {
+        /* Best effort: a failed reclaim is retried by the next access or `onggi-admin expire`. */
+        core_obj_expire(r->cl, bucket, key, m);
+        core_meta_free(m);
+        free(*buf);
+        *buf = NULL;
+        rc = OG_ENOTFOUND;
+    }
+    if (rc != 0) {
+        swift_error_rc(r, rc == OG_EPROTO ? OG_ECORRUPT : rc);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------- PUT */
+
+static ssize_t body_read(void *ctx, void *buf, size_t cap)
+{
+    swift_req_t *r = ctx;
+    return http_req_read(r->http, buf, cap);
+}
+
+/* A body held in memory (an SLO manifest) as a core_obj_src_t. */
+typedef struct {
+    const char *p;
+    size_t left;
+} mem_src_t;
+
+static ssize_t mem_read(void *ctx, void *buf, size_t cap)
+{
+    mem_src_t *m = ctx;
+    size_t n = m->left < cap ? m->left : cap;
+    memcpy(buf, m->p, n);
+    m->p += n, m->left -= n;
+    return (ssize_t)n;
+}
+
+/* Is the query's multipart-manifest parameter `what` ("put", "get", "delete")? */
+static int multipart_manifest(const swift_req_t *r, const char *what)
+{
+    og_str_t v;
+    return og_query_get(r->info->query, "multipart-manifest", &v) && og_str_eq(v, what);
+}
+
+/* Strips quotes from a client's ETag header. */
+static og_str_t unquote(og_str_t v)
+{
+    if (v.len >= 2 && v.base[0] == '"' && v.base[v.len - 1] == '"')
+        v.base++, v.len -= 2;
+    return v;
+}
+
+/* An object's response headers (GET, HEAD, conditional and range failures, COPY): built once,
+ * strings in the struct or the record. */
+typedef struct {
+    char etag[48], lm[32], ts[32], dat[24], crange[80];
+    char (*names)[160]; /* X-Object-Meta-* spellings */
+    og_header_t *h;
+    size_t n;
+} obj_hdrs_t;
+
+static void obj_hdrs_free(obj_hdrs_t *oh)
+{
+    free(oh->names);
+    free(oh->h);
+}
+
+/* Content-Type, Etag (quoted: a large object's), Last-Modified, X-Timestamp, Accept-Ranges,
+ * X-Delete-At, the stored headers (user metadata as X-Object-Meta-*), with room for 5 more.
+ * 0 or -ENOMEM. */
+static int obj_hdrs_build(const core_meta_t *m, int quoted, obj_hdrs_t *oh)
+{
+    const size_t sp = sizeof(STORED_PREFIX) - 1;
+    size_t k = 0;
+    oh->h = malloc((11 + m->num_headers) * sizeof(*oh->h));
+    oh->names = malloc((m->num_headers + 1) * sizeof(*oh->names));
+    if (oh->h == NULL || oh->names == NULL)
+        return -ENOMEM;
+    http_date_format(m->mtime_ns, oh->lm);
+    oh->h[k++] = (og_header_t){OG_STR_LIT("Content-Type"), m->content_type};
+    oh->h[k++] = (og_header_t){OG_STR_LIT("Etag"), {oh->etag, swift_etag(m, quoted, oh->etag)}};
+    oh->h[k++] = (og_header_t){OG_STR_LIT("Last-Modified"), og_str(oh->lm)};
+    oh->h[k++] = (og_header_t){OG_STR_LIT("X-Timestamp"), {oh->ts, fmt_timestamp(m->mtime_ns, oh->ts)}};
+    oh->h[k++] = (og_header_t){OG_STR_LIT("Accept-Ranges"), OG_STR_LIT("bytes")};
+    if (m->delete_at)
+        oh->h[k++] = (og_header_t){OG_STR_LIT("X-Delete-At"),
+                                   {oh->dat, (size_t)snprintf(oh->dat, sizeof(oh->dat), "%" PRIu64, m->delete_at)}};
+    for (size_t i = 0; i < m->num_headers; i++) {
+        og_str_t name = m->headers[i].name;
+        if (name.len > sp && strncasecmp(name.base, STORED_PREFIX, sp) == 0) {
+            size_t l = swift_title("X-Object-Meta-", (og_str_t){name.base + sp, name.len - sp}, oh->names[i],
+                                      sizeof(oh->names[i]));
+            oh->h[k++] = (og_header_t){{oh->names[i], l}, m->headers[i].value};
+        } else {
+            oh->h[k++] = m->headers[i];
+        }
+    }
+    oh->n = k;
+    return 0;
+}
+
+/* Sends oh's headers (Content-Type first, replaced by ctype when not NULL) plus the transaction
+ * headers, with a body held in memory. */
+static void obj_hdrs_send(swift_req_t *r, obj_hdrs_t *oh, int status, const char *ctype, const void *body,
+                          size_t len)
+{
+    if (ctype != NULL)
+        oh->h[0].value = og_str(ctype);
+    oh->n += swift_std_headers(r, oh->h + oh->n);
+    r->responded = 1;
+    r->status = status;
+    http_resp_send(r->http, status, oh->h, oh->n, body, len);
+}
+
+/* 201 for PUT and copies: Etag and Last-Modified; a copy also reports its source and the new
+ * object's metadata, as Swift's copy middleware. */
+static void send_created(swift_req_t *r, const core_meta_t *m, const og_header_t *extra, size_t n)
+{
+    obj_hdrs_t oh;
+    og_header_t h[8];
+    size_t k = 0;
+    core_meta_t view = *m; /* an SLO answers with its own ETag, quoted */
+    if (m->flags & CORE_META_SLO)
+        memcpy(view.md5, m->slo_etag, 16), view.parts = 0;
+    if (obj_hdrs_build(&view, (m->flags & CORE_META_SLO) != 0, &oh) != 0) {
+        swift_error_rc(r, -ENOMEM);
+        goto out_free;
+    }
+    h[k++] = oh.h[1];
+    h[k++] = oh.h[2];
+    for (size_t i = 0; i < n && k < 8; i++)
+        h[k++] = extra[i];
+    if (n == 0) {
+        swift_send(r, 201, h, k, NULL, NULL, 0);
+        goto out_free;
+    }
+    /* copies: the metadata headers follow the fixed ones in oh (index 5 on) */
+    og_header_t *all = malloc((k + oh.n) * sizeof(*all));
+    if (all == NULL) {
+        swift_error_rc(r, -ENOMEM);
+        goto out_free;
+    }
+    memcpy(all, h, k * sizeof(*h));
+    for (size_t i = 5; i < oh.n; i++)
+        if (oh.h[i].name.len > 14 && strncasecmp(oh.h[i].name.base, "X-Object-Meta-", 14) == 0)
+            all[k++] = oh.h[i];
+    swift_send(r, 201, all, k, NULL, NULL, 0);
+    free(all);
+out_free:
+    obj_hdrs_free(&oh);
+}
+
+static void object_copy(swift_req_t *r, const char *src_c, og_str_t src_o, const char *dst_c, og_str_t dst_o);
+
+/* "/container/object" or "container/object" (percent-encoded) into a container and a malloc'd
+ * object name. 0 or OG_EINVAL. */
+static int split_copy_path(og_str_t v, char container[SWIFT_MAX_CONTAINER_NAME + 1], char **obj, size_t *olen)
+{
+    char *tmp = malloc(v.len + 1);
+    long n;
+    if (tmp == NULL)
+        return -ENOMEM;
+    n = og_urldecode(v.base, v.len, tmp, v.len, 0);
+    if (n < 0) {
+        free(tmp);
+        return OG_EINVAL;
+    }
+    char *s = tmp, *end = tmp + n;
+    if (s < end && *s == '/')
+        s++;
+    char *slash = memchr(s, '/', (size_t)(end - s));
+    if (slash == NULL || slash == s || slash - s > SWIFT_MAX_CONTAINER_NAME || slash + 1 == end) {
+        free(tmp);
+        return OG_EINVAL;
+    }
+    memcpy(container, s, (size_t)(slash - s));
+    container[slash - s] = '\0';
+    *olen = (size_t)(end - slash - 1);
+    memmove(tmp, slash + 1, *olen);
+    tmp[*olen] = '\0';
+    *obj = tmp;
+    return 0;
+}
+
+static void object_put(swift_req_t *r)
+{
+    const http_reqinfo_t *info = r->info;
+    og_str_t key = {r->object, r->object_len}, want = unquote(http_req_header(r->http, "etag"));
+    og_str_t copy_from = http_req_header(r->http, "x-copy-from");
+    int has_len = http_req_header(r->http, "content-length").base != NULL, slo = multipart_manifest(r, "put");
+    core_obj_data_t d = {0};
+    swift_slo_t man = {0};
+    obj_meta_t om;
+    core_meta_t m = {0};
+    char hex[33];
+    int rc;
+
+    if (copy_from.base != NULL && slo) {
+        static const char msg[] = "Multipart Manifest PUTs cannot be COPY requests";
+        swift_send(r, 405, NULL, 0, NULL, msg, sizeof(msg) - 1);
+        return;
+    }
+    if (copy_from.base != NULL) {
+        char sc[SWIFT_MAX_CONTAINER_NAME + 1], *so = NULL;
+        size_t solen = 0;
+        if (has_len && info->content_length != 0) {
+            bad_request(r, "Copy requests require a zero byte body");
+            return;
+        }
+        if (split_copy_path(copy_from, sc, &so, &solen) != 0) {
+            static const char msg[] = "X-Copy-From header must be of the form <container name>/<object name>";
+            swift_send(r, 412, NULL, 0, "text/html; charset=UTF-8", msg, sizeof(msg) - 1);
+            return;
+        }
+        object_copy(r, sc, (og_str_t){so, solen}, r->container, key);
+        free(so);
+        return;
+    }
+    if (!info->chunked && !has_len) {
+        swift_send(r, 411, NULL, 0, "text/plain", "Missing Content-Length header.", 30);
+        return;
+    }
+    if (!slo && !info->chunked && (uint64_t)info->content_length > SWIFT_MAX_FILE_SIZE) {
+        swift_error(r, 413);
+        return;
+    }
+    if (obj_meta_read(r, &om) != 0)
+        goto out_free_meta;
+    if (check_container(r, r->container, IAM_ACL_WRITE) != 0)
+        goto out_free_meta;
+    og_str_t inm = http_req_header(r->http, "if-none-match");
+    if (inm.base != NULL) {
+        char *buf = NULL;
+        if (!og_str_eq(inm, "*")) {
+            bad_request(r, "If-None-Match only supports *");
+            goto out_free_meta;
+        }
+        rc = core_obj_lookup(r->cl, r->container, key, &m, &buf);
+        int live = rc == 0 && !core_meta_expired(&m, r->now_s);
+        core_meta_free(&m);
+        free(buf);
+        memset(&m, 0, sizeof(m));
+        if (live) {
+            swift_error(r, 412);
+            goto out_free_meta;
+        }
+    }
+    /* An SLO manifest is read and checked whole (at most SWIFT_SLO_MAX_MANIFEST bytes); what
+     * gets stored is Swift's stored form of it, which the quota counts (as Swift does). */
+    if (slo && swift_slo_build(r, &man) != 0)
+        goto out_free_meta;
+    if ((slo || !info->chunked) &&
+        (rc = core_quota_check(r->cl, r->container, r->account,
+                             slo ? (uint64_t)man.json.len : (uint64_t)info->content_length, 1)) != 0) {
+        swift_error_rc(r, rc);
+        goto out_free_data;
+    }
+    mem_src_t ms = {man.json.buf, man.json.len};
+    core_obj_put_opts_t opts = {.max_size = SWIFT_MAX_FILE_SIZE,
+                              .expect_size = slo ? (int64_t)man.json.len : info->chunked ? -1 : info->content_length};
+    rc = core_obj_write(r->cl, &opts, slo ? (core_obj_src_t){mem_read, &ms} : (core_obj_src_t){body_read, r}, &d);
+    if (rc != 0) {
+        /* A short or malformed body is the client's fault (499 when it went away). */
+        swift_error_rc(r, rc == HTTP_EBODY || rc == OG_EPROTO ? OG_EINVAL : rc);
+        goto out_free_data;
+    }
+    og_hex(d.md5, 16, hex);
+    if (!slo && want.base != NULL && (want.len != 32 || strncasecmp(want.base, hex, 32) != 0)) {
+        swift_error(r, 422);
+        goto out_free_data;
+    }
+    if (!slo && info->chunked && (rc = core_quota_check(r->cl, r->container, r->account, d.size, 1)) != 0) {
+        swift_error_rc(r, rc); /* nothing committed: the chunks are garbage */
+        goto out_free_data;
+    }
+    m.size = d.size;
+    memcpy(m.md5, d.md5, 16);
+    m.content_type = om.has_ctype ? om.ctype : guess_type(key);
+    m.owner = og_str(r->account);
+    m.delete_at = om.delete_at;
+    m.headers = om.hdrs, m.num_headers = om.n;
+    m.chunks = d.chunks, m.num_chunks = d.num_chunks;
+    m.inline_data = (og_str_t){d.inline_data, d.inline_len};
+    if (slo) {
+        m.flags = CORE_META_SLO;
+        m.slo_size = man.size;
+        memcpy(m.slo_etag, man.etag, 16);
+    }
+    if ((rc = core_obj_commit(r->cl, r->container, key, &m)) != 0) {
+        swift_error_rc(r, rc);
+        goto out_free_data;
+    }
+    send_created(r, &m, NULL, 0);
+out_free_data:
+    core_obj_data_free(&d);
+    swift_slo_free(&man);
+out_free_meta:
+    obj_meta_free(&om);
+}
+
+/* ---------------------------------------------------------------- COPY */
+
+static void object_copy(swift_req_t *r, const char *src_c, og_str_t src_o, const char *dst_c, og_str_t dst_o)
+{
+    core_meta_t src, m;
+    obj_meta_t om;
+    char *buf = NULL, cf[3 * (SWIFT_MAX_CONTAINER_NAME + OG_KEY_MAX) + 8], lm[32];
+    og_header_t *hdrs = NULL;
+    size_t k = 0;
+    int rc, fresh;
+
+    if (obj_meta_read(r, &om) != 0)
+        goto out_free_meta;
+    if (check_container(r, src_c, IAM_ACL_READ) != 0 || check_container(r, dst_c, IAM_ACL_WRITE) != 0)
+        goto out_free_meta;
+    if (lookup(r, src_c, src_o, &src, &buf) != 0)
+        goto out_free_meta;
+    if ((rc = core_quota_check(r->cl, dst_c, r->account, src.size, 1)) != 0) {
+        swift_error_rc(r, rc);
+        goto out_free_src;
+    }
+    /* Metadata: the source's, overridden by the request's (all of it replaced with
+     * X-Fresh-Metadata: true), as Swift's copy middleware. */
+    og_str_t fm = http_req_header(r->http, "x-fresh-metadata");
+    fresh = og_str_ieq(fm, "true") || og_str_eq(fm, "1") || og_str_ieq(fm, "yes") || og_str_ieq(fm, "t");
+    if ((hdrs = malloc((src.num_headers + om.n + 1) * sizeof(*hdrs))) == NULL) {
+        swift_error_rc(r, -ENOMEM);
+        goto out_free_src;
+    }
+    for (size_t i = 0; i < src.num_headers && !fresh; i++) {
+        int replaced = 0;
+        for (size_t j = 0; j < om.n && !replaced; j++)
+            replaced = om.hdrs[j].name.len == src.headers[i].name.len &&
+                       strncasecmp(om.hdrs[j].name.base, src.headers[i].name.base, om.hdrs[j].name.len) == 0;
+        if (!replaced)
+            hdrs[k++] = src.headers[i];
+    }
+    for (size_t j = 0; j < om.n; j++)
+        hdrs[k++] = om.hdrs[j];
+    m = src;
+    m._mem = NULL;
+    m.headers = hdrs, m.num_headers = k;
+    if (om.has_ctype)
+        m.content_type = om.ctype;
+    m.owner = og_str(r->account);
+    m.delete_at = om.delete_at;
+    /* The copy references the source's chunks without writing them: refresh them first (503 if
+     * a quorum missed), or a GC sweep that marked before this record exists could delete them
+     * once the source is gone. A multipart (S3) source's part sizes go along for ?partNumber.
+     * docs/architecture.md, "Garbage collection" and "Multipart uploads". */
+    if ((rc = core_obj_touch(r->cl, &m)) != 0 ||
+        (rc = core_part_sizes_copy(r->cl, src_c, src_o, dst_c, dst_o, &m)) != 0 ||
+        (rc = core_obj_commit(r->cl, dst_c, dst_o, &m)) != 0) {
+        swift_error_rc(r, rc);
+        goto out_free_hdrs;
+    }
+    int n = snprintf(cf, sizeof(cf), "%s/", src_c);
+    long el = og_urlencode(src_o.base, src_o.len, cf + n, sizeof(cf) - (size_t)n, 1);
+    http_date_format(src.mtime_ns, lm);
+    char acct[5 + sizeof(r->account)];
+    snprintf(acct, sizeof(acct), "AUTH_%s", r->account);
+    og_header_t extra[] = {{OG_STR_LIT("X-Copied-From-Account"), og_str(acct)},
+                           {OG_STR_LIT("X-Copied-From"), {cf, el < 0 ? 0 : (size_t)n + (size_t)el}},
+                           {OG_STR_LIT("X-Copied-From-Last-Modified"), og_str(lm)}};
+    send_created(r, &m, extra, 3);
+out_free_hdrs:
+    free(hdrs);
+out_free_src:
+    core_meta_free(&src);
+    free(buf);
+out_free_meta:
+    obj_meta_free(&om);
+}
+
+static void object_copy_verb(swift_req_t *r)
+{
+    og_str_t dest = http_req_header(r->http, "destination");
+    char dc[SWIFT_MAX_CONTAINER_NAME + 1], *dobj = NULL;
+    size_t dlen = 0;
+    og_str_t dacct = http_req_header(r->http, "destination-account");
+    if (dacct.base != NULL && !(dacct.len == 5 + strlen(r->account) && memcmp(dacct.base, "AUTH_", 5) == 0 &&
+                                memcmp(dacct.base + 5, r->account, dacct.len - 5) == 0)) {
+        swift_error(r, 403); /* copies stay within one account */
+        return;
+    }
+    if (dest.base == NULL || split_copy_path(dest, dc, &dobj, &dlen) != 0) {
+        static const char msg[] = "Destination header must be of the form <container name>/<object name>";
+        swift_send(r, 412, NULL, 0, "text/html; charset=UTF-8", msg, sizeof(msg) - 1);
+        return;
+    }
+    object_copy(r, r->container, (og_str_t){r->object, r->object_len}, dc, (og_str_t){dobj, dlen});
+    free(dobj);
+}
+
+/* ---------------------------------------------------------------- POST */
+
+static void object_post(swift_req_t *r)
+{
+    core_meta_t m;
+    obj_meta_t om;
+    char *buf = NULL;
+    og_str_t key = {r->object, r->object_len};
+    int rc;
+    if (obj_meta_read(r, &om) != 0)
+        goto out_free_meta;
+    if (check_container(r, r->container, IAM_ACL_WRITE) != 0 || lookup(r, r->container, key, &m, &buf) != 0)
+        goto out_free_meta;
+    /* POST replaces all metadata (and the expiry); the data and its checksum stay. */
+    void *mem = m._mem;
+    m.headers = om.hdrs, m.num_headers = om.n;
+    if (om.has_ctype)
+        m.content_type = om.ctype;
+    m.delete_at = om.delete_at;
+    if ((rc = core_obj_commit(r->cl, r->container, key, &m)) != 0)
+        swift_error_rc(r, rc);
+    else
+        swift_send(r, 202, NULL, 0, NULL, NULL, 0);
+    m._mem = mem;
+    core_meta_free(&m);
+    free(buf);
+out_free_meta:
+    obj_meta_free(&om);
+}
+
+/* ---------------------------------------------------------------- DELETE */
+
+static void object_delete(swift_req_t *r)
+{
+    core_meta_t m;
+    char *buf = NULL;
+    og_str_t key = {r->object, r->object_len};
+    int rc;
+    if (check_container(r, r->container, IAM_ACL_WRITE) != 0 || lookup(r, r->container, key, &m, &buf) != 0)
+        return;
+    core_meta_free(&m);
+    free(buf);
+    if ((rc = core_obj_delete(r->cl, r->container, key)) != 0)
+        swift_error_rc(r, rc);
+    else
+        swift_send(r, 204, NULL, 0, NULL, NULL, 0);
+}
+
+/* ---------------------------------------------------------------- GET / HEAD */
+
+typedef struct {
+    swift_req_t *r;
+    int status;
+    const og_header_t *hdrs;
+    size_t n;
+    int64_t length;
+    int started;
+} sink_t;
+
+/* core_obj_sink_fn: starts the response with the first bytes, so a failure before any byte was
+ * read is still a clean error answer. */
+static int sink_write(void *ctx, const void *buf, size_t len)
+{
+    sink_t *s = ctx;
+    int rc;
+    if (!s->started) {
+        s->r->responded = 1;
+        s->r->status = s->status;
+        if ((rc = http_resp_start(s->r->http, s->status, s->hdrs, s->n, s->length)) != 0)
+            return rc;
+        s->started = 1;
+    }
+    return http_resp_write(s->r->http, buf, len);
+}
+
+enum { LARGE_NONE, LARGE_SLO, LARGE_DLO };
+
+static void object_get(swift_req_t *r)
+{
+    core_lo_t lo;
+    core_meta_t m, view;
+    obj_hdrs_t oh = {0};
+    char *buf = NULL, manifest_etag[33];
+    og_str_t key = {r->object, r->object_len}, dlo = {NULL, 0};
+    uint64_t first = 0, last = 0;
+    int status = 200, rc, large = LARGE_NONE, raw = multipart_manifest(r, "get");
+
+    swift_lo(r, &lo);
+    if (check_container(r, r->container, IAM_ACL_READ) != 0 || lookup(r, r->container, key, &m, &buf) != 0)
+        return;
+    /* view: what this GET serves. A large object's size and ETag are its segments' (unless
+     * ?multipart-manifest=get asks for the manifest itself); m stays the manifest's record. */
+    view = m;
+    if (!raw && (m.flags & CORE_META_SLO)) {
+        large = LARGE_SLO;
+        view.size = m.slo_size;
+        memcpy(view.md5, m.slo_etag, 16);
+        view.parts = 0;
+    } else if (!raw && (dlo = og_header_find(m.headers, m.num_headers, "x-object-manifest")).base != NULL) {
+        large = LARGE_DLO;
+        view.parts = 0;
+        if ((rc = core_dlo_stat(&lo, dlo, &view.size, view.md5)) != 0) {
+            if (rc == -EACCES)
+                deny(r);
+            else
+                swift_error_rc(r, rc == OG_EPROTO ? OG_ECORRUPT : rc);
+            goto out_free;
+        }
+    }
+    if (obj_hdrs_build(&view, large != LARGE_NONE, &oh) != 0) {
+        swift_error_rc(r, -ENOMEM);
+        goto out_free;
+    }
+    if (m.flags & CORE_META_SLO) {
+        oh.h[oh.n++] = (og_header_t){OG_STR_LIT("X-Static-Large-Object"), OG_STR_LIT("True")};
+        og_hex(m.md5, 16, manifest_etag);
+        if (raw) /* the manifest, as Swift serves it */
+            oh.h[0].value = OG_STR_LIT("application/json; charset=utf-8");
+        else
+            oh.h[oh.n++] = (og_header_t){OG_STR_LIT("X-Manifest-Etag"), {manifest_etag, 32}};
+    }
+    char qetag[48];
+    og_str_t qet = {qetag, core_meta_etag(&view, qetag)};
+    http_cond_t cond = http_cond_from_req(r->http);
+    int cs = http_cond_eval(&cond, qet, (int64_t)(m.mtime_ns / 1000000000u));
+    if (cs == 304 || cs == 412) {
+        /* Swift: 304 keeps the object's headers; 412 carries them (but Accept-Ranges, index 4)
+         * with an empty HTML answer. */
+        if (cs == 412)
+            oh.h[4] = oh.h[--oh.n];
+        obj_hdrs_send(r, &oh, cs, cs == 412 ? "text/html; charset=UTF-8" : NULL, NULL, 0);
+        goto out_free;
+    }
+    og_str_t range = http_req_header(r->http, "range");
+    if (range.base != NULL) {
+        switch (http_range_parse(range, view.size, &first, &last)) {
+        case HTTP_RANGE_UNSATISFIABLE: {
+            static const char body416[] =
+                "<html><h1>Requested Range Not Satisfiable</h1><p>The Range requested is not available.</p></html>";
+            int n = snprintf(oh.crange, sizeof(oh.crange), "bytes */%" PRIu64, view.size);
+            oh.h[oh.n++] = (og_header_t){OG_STR_LIT("Content-Range"), {oh.crange, (size_t)n}};
+            obj_hdrs_send(r, &oh, 416, NULL, body416, sizeof(body416) - 1);
+            goto out_free;
+        }
+        case HTTP_RANGE_OK:
+            status = 206;
+            break;
+        default:
+            break;
+        }
+    }
+    if (status == 200) {
+        first = 0;
+        last = view.size ? view.size - 1 : 0;
+    } else {
+        int n = snprintf(oh.crange, sizeof(oh.crange), "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, first, last,
+                         view.size);
+        oh.h[oh.n++] = (og_header_t){OG_STR_LIT("Content-Range"), {oh.crange, (size_t)n}};
+    }
+    oh.n += swift_std_headers(r, oh.h + oh.n);
+    uint64_t length = view.size ? last - first + 1 : 0;
+    r->responded = 1;
+    r->status = status;
+    if (r->info->is_head || view.size == 0) {
+        if (http_resp_start(r->http, status, oh.h, oh.n, (int64_t)length) == 0)
+            http_resp_end(r->http);
+        goto out_free;
+    }
+    sink_t s = {.r = r, .status = status, .hdrs = oh.h, .n = oh.n, .length = (int64_t)length};
+    if (large == LARGE_SLO)
+        rc = core_slo_read(&lo, &m, first, last, sink_write, &s);
+    else if (large == LARGE_DLO)
+        rc = core_dlo_read(&lo, dlo, first, last, sink_write, &s);
+    else
+        rc = core_obj_read(r->cl, &m, first, last, sink_write, &s);
+    if (!s.started) {
+        r->responded = 0;
+        if (large != LARGE_NONE && (rc == OG_ENOTFOUND || rc == OG_ECORRUPT || rc == -EACCES || rc == 0))
+            swift_error(r, 409); /* a segment is gone or changed: Swift's answer too */
+        else
+            swift_error_rc(r, rc == OG_ENOTFOUND || rc == 0 ? OG_ECORRUPT : rc);
+        goto out_free;
+    }
+    if (rc != 0)
+        fprintf(stderr, "onggi-gateway: request %s: GET /%s/%s: read failed mid-body (%s); connection closed\n",
+                r->trans_id, r->container, r->object, og_strerror(rc));
+    http_resp_end(r->http); /* short of Content-Length after a failure: gw_http closes the connection */
+out_free:
+    obj_hdrs_free(&oh);
+    core_meta_free(&m);
+    free(buf);
+}
+
+void swift_object(swift_req_t *r)
+{
+    if (is_method(r, "DELETE") && multipart_manifest(r, "delete"))
+        swift_slo_delete(r);
+    else if (is_method(r, "GET") || is_method(r, "HEAD"))
+        object_get(r);
+    else if (is_method(r, "PUT"))
+        object_put(r);
+    else if (is_method(r, "DELETE"))
+        object_delete(r);
+    else if (is_method(r, "POST"))
+        object_post(r);
+    else if (is_method(r, "COPY"))
+        object_copy_verb(r);
+    else
+        swift_error(r, 405);
+}

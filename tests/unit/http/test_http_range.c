@@ -1,0 +1,152 @@
+/* Range, HTTP-date, entity-tag and conditional evaluation (gateway/gw_range.c). */
+#include <criterion/criterion.h>
+
+#include "http/http.h"
+
+static int range(const char *h, uint64_t size, uint64_t *a, uint64_t *b)
+{
+    return http_range_parse(og_str(h), size, a, b);
+}
+
+Test(range, closed_open_and_suffix)
+{
+    uint64_t a = 99, b = 99;
+    cr_assert_eq(range("bytes=0-0", 10, &a, &b), HTTP_RANGE_OK);
+    cr_assert(a == 0 && b == 0);
+    cr_assert_eq(range("bytes=2-5", 10, &a, &b), HTTP_RANGE_OK);
+    cr_assert(a == 2 && b == 5);
+    cr_assert_eq(range("bytes=3-", 10, &a, &b), HTTP_RANGE_OK);
+    cr_assert(a == 3 && b == 9);
+    cr_assert_eq(range("bytes=-4", 10, &a, &b), HTTP_RANGE_OK);
+    cr_assert(a == 6 && b == 9);
+    cr_assert_eq(range(" Bytes=1-2 ", 10, &a, &b), HTTP_RANGE_OK);
+    cr_assert(a == 1 && b == 2);
+}
+
+Test(range, clamps_end_and_suffix_longer_than_object)
+{
+    uint64_t a, b;
+    cr_assert_eq(range("bytes=5-1000", 10, &a, &b), HTTP_RANGE_OK);
+    cr_assert(a == 5 && b == 9);
+    cr_assert_eq(range("bytes=-1000", 10, &a, &b), HTTP_RANGE_OK);
+    cr_assert(a == 0 && b == 9);
+    cr_assert_eq(range("bytes=0-18446744073709551615", 10, &a, &b), HTTP_RANGE_OK);
+    cr_assert(a == 0 && b == 9);
+}
+
+Test(range, unsatisfiable)
+{
+    uint64_t a, b;
+    cr_assert_eq(range("bytes=10-", 10, &a, &b), HTTP_RANGE_UNSATISFIABLE);
+    cr_assert_eq(range("bytes=10-20", 10, &a, &b), HTTP_RANGE_UNSATISFIABLE);
+    cr_assert_eq(range("bytes=-0", 10, &a, &b), HTTP_RANGE_UNSATISFIABLE);
+    cr_assert_eq(range("bytes=0-", 0, &a, &b), HTTP_RANGE_UNSATISFIABLE);
+    cr_assert_eq(range("bytes=-5", 0, &a, &b), HTTP_RANGE_UNSATISFIABLE);
+}
+
+Test(range, ignored_when_malformed_or_multiple)
+{
+    uint64_t a, b;
+    const char *bad[] = {"",         "bytes",       "bytes=",        "bytes=-",       "items=0-1",
+                         "bytes=a-b", "bytes=5-2",  "bytes=0-1,3-4", "bytes=1-2x",   "bytes=--1",
+                         "bytes=1",  "bytes=0x1-2", "bytes=99999999999999999999-", "bytes = 1-2"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        cr_assert_eq(range(bad[i], 10, &a, &b), HTTP_RANGE_NONE, "%s", bad[i]);
+}
+
+Test(date, three_formats)
+{
+    int64_t t;
+    cr_assert_eq(http_date_parse(og_str("Sun, 06 Nov 1994 08:49:37 GMT"), &t), 0);
+    cr_assert_eq(t, 784111777);
+    cr_assert_eq(http_date_parse(og_str("Sunday, 06-Nov-94 08:49:37 GMT"), &t), 0);
+    cr_assert_eq(t, 784111777);
+    cr_assert_eq(http_date_parse(og_str("Sun Nov  6 08:49:37 1994"), &t), 0);
+    cr_assert_eq(t, 784111777);
+    cr_assert_eq(http_date_parse(og_str("Thu, 01 Jan 1970 00:00:00 GMT"), &t), 0);
+    cr_assert_eq(t, 0);
+    cr_assert_eq(http_date_parse(og_str("Tue, 29 Feb 2028 23:59:59 GMT"), &t), 0);
+    cr_assert_eq(t, 1835481599);
+}
+
+Test(date, rejects_garbage)
+{
+    int64_t t;
+    const char *bad[] = {"",
+                         "yesterday",
+                         "Sun, 06 Nov 1994 08:49:37 UTC",
+                         "Sun, 06 Foo 1994 08:49:37 GMT",
+                         "Sun, 32 Nov 1994 08:49:37 GMT",
+                         "Sun, 06 Nov 1994 25:49:37 GMT",
+                         "Sun, 06 Nov 1994 08:49:37 GMTx",
+                         "Sun, 6 Nov 1994 08:49:37 GMT",
+                         "2006-02-03T16:45:09.000Z"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        cr_assert_eq(http_date_parse(og_str(bad[i]), &t), OG_EINVAL, "%s", bad[i]);
+}
+
+Test(etag, list_matching)
+{
+    og_str_t e = og_str("\"abc\"");
+    cr_assert(http_etag_list_match(og_str("\"abc\""), e));
+    cr_assert(http_etag_list_match(og_str("abc"), e));
+    cr_assert(http_etag_list_match(og_str("*"), e));
+    cr_assert(http_etag_list_match(og_str("\"x\", \"abc\""), e));
+    cr_assert(http_etag_list_match(og_str("W/\"abc\""), e));
+    cr_assert(http_etag_list_match(og_str("\"abc\""), og_str("abc")));
+    cr_assert(!http_etag_list_match(og_str("\"abd\""), e));
+    cr_assert(!http_etag_list_match(og_str(""), e));
+    cr_assert(!http_etag_list_match(og_str("\"\""), e));
+    cr_assert(!http_etag_list_match(og_str("\"ab\", x"), e));
+}
+
+#define DATE_BEFORE "Sat, 05 Nov 1994 08:49:37 GMT"
+#define DATE_AT "Sun, 06 Nov 1994 08:49:37 GMT"
+
+Test(cond, single_headers)
+{
+    og_str_t e = og_str("\"abc\"");
+    int64_t mt = 784111777;
+    http_cond_t c = {0};
+    cr_assert_eq(http_cond_eval(&c, e, mt), 200);
+
+    c = (http_cond_t){.if_match = og_str("\"abc\"")};
+    cr_assert_eq(http_cond_eval(&c, e, mt), 200);
+    c = (http_cond_t){.if_match = og_str("\"zzz\"")};
+    cr_assert_eq(http_cond_eval(&c, e, mt), 412);
+
+    c = (http_cond_t){.if_none_match = og_str("\"abc\"")};
+    cr_assert_eq(http_cond_eval(&c, e, mt), 304);
+    c = (http_cond_t){.if_none_match = og_str("\"zzz\"")};
+    cr_assert_eq(http_cond_eval(&c, e, mt), 200);
+
+    c = (http_cond_t){.if_modified_since = og_str(DATE_AT)};
+    cr_assert_eq(http_cond_eval(&c, e, mt), 304);
+    c = (http_cond_t){.if_modified_since = og_str(DATE_BEFORE)};
+    cr_assert_eq(http_cond_eval(&c, e, mt), 200);
+    c = (http_cond_t){.if_modified_since = og_str("not a date")};
+    cr_assert_eq(http_cond_eval(&c, e, mt), 200);
+
+    c = (http_cond_t){.if_unmodified_since = og_str(DATE_AT)};
+    cr_assert_eq(http_cond_eval(&c, e, mt), 200);
+    c = (http_cond_t){.if_unmodified_since = og_str(DATE_BEFORE)};
+    cr_assert_eq(http_cond_eval(&c, e, mt), 412);
+}
+
+Test(cond, aws_precedence)
+{
+    og_str_t e = og_str("\"abc\"");
+    int64_t mt = 784111777;
+    /* If-Match true + If-Unmodified-Since false -> 200 */
+    http_cond_t c = {.if_match = og_str("\"abc\""), .if_unmodified_since = og_str(DATE_BEFORE)};
+    cr_assert_eq(http_cond_eval(&c, e, mt), 200);
+    /* If-None-Match false + If-Modified-Since true -> 304 */
+    c = (http_cond_t){.if_none_match = og_str("\"abc\""), .if_modified_since = og_str(DATE_BEFORE)};
+    cr_assert_eq(http_cond_eval(&c, e, mt), 304);
+    /* If-None-Match true + If-Modified-Since false -> 200 (If-None-Match decides) */
+    c = (http_cond_t){.if_none_match = og_str("\"zzz\""), .if_modified_since = og_str(DATE_AT)};
+    cr_assert_eq(http_cond_eval(&c, e, mt), 200);
+    /* 412 wins over 304 */
+    c = (http_cond_t){.if_match = og_str("\"zzz\""), .if_none_match = og_str("\"abc\"")};
+    cr_assert_eq(http_cond_eval(&c, e, mt), 412);
+}

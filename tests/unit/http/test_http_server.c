@@ -1,0 +1,911 @@
+/*
+ * test_gw_http.c: the gateway HTTP/1.1 server against raw sockets on 127.0.0.1.
+ * Each test starts its own server (port 0) on a thread with a small test handler.
+ */
+#include <criterion/criterion.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/select.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "http/http.h"
+#include "og_http.h"
+
+#ifdef __SANITIZE_ADDRESS__
+/* ASan's quarantine (256 MiB by default) holds freed socket buffers, which would make
+ * the VmHWM check below measure the sanitizer instead of the server. */
+const char *__asan_default_options(void);
+const char *__asan_default_options(void) { return "quarantine_size_mb=4"; }
+#endif
+
+#define FNV_OFFSET 0xcbf29ce484222325ull
+#define FNV_PRIME 0x100000001b3ull
+
+/* The byte at offset i of every generated body, so both ends can check without storing. */
+static inline unsigned char pattern_byte(uint64_t i) { return (unsigned char)(i * 7 + (i >> 13)); }
+
+static uint64_t fnv_update(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ b[i]) * FNV_PRIME;
+    return h;
+}
+
+/* ---------------------------------------------------------------- server side */
+
+typedef struct {
+    http_server_t *srv;
+    pthread_t thread;
+    int run_rc;
+    atomic_int aborted; /* handler saw HTTP_EABORTED */
+    atomic_int ebody;   /* handler saw HTTP_EBODY */
+} fixture_t;
+
+static fixture_t F;
+
+static void respond_text(http_req_t *req, int status, const char *text)
+{
+    og_header_t h = {OG_STR_LIT("Content-Type"), OG_STR_LIT("text/plain")};
+    http_resp_send(req, status, &h, 1, text, strlen(text));
+}
+
+/* Counts and hashes the body; with ?pause_ms=N it sleeps N ms before each 64 KiB read (a
+ * handler slower than its client, so the body window fills and the server stops reading). */
+static void handle_count(http_req_t *req)
+{
+    enum { BUF = 64 << 10 };
+    og_str_t raw;
+    unsigned pause_ms = og_query_get(http_req_info(req)->query, "pause_ms", &raw) ? (unsigned)atoi(raw.base) : 0;
+    char *buf = malloc(BUF);
+    uint64_t n = 0, h = FNV_OFFSET;
+    for (;;) {
+        if (pause_ms > 0)
+            usleep(pause_ms * 1000);
+        ssize_t r = http_req_read(req, buf, BUF);
+        if (r == 0)
+            break;
+        if (r < 0) {
+            if (r == HTTP_EBODY) {
+                atomic_fetch_add(&F.ebody, 1);
+                respond_text(req, 400, "EBODY");
+            } else {
+                atomic_fetch_add(&F.aborted, 1);
+            }
+            free(buf);
+            return;
+        }
+        h = fnv_update(h, buf, (size_t)r);
+        n += (uint64_t)r;
+    }
+    free(buf);
+    char out[64];
+    snprintf(out, sizeof(out), "%llu %016llx", (unsigned long long)n, (unsigned long long)h);
+    respond_text(req, 200, out);
+}
+
+static void handle_big(http_req_t *req)
+{
+    const http_reqinfo_t *ri = http_req_info(req);
+    og_str_t raw;
+    uint64_t total = 0;
+    if (og_query_get(ri->query, "n", &raw))
+        total = strtoull(raw.base, NULL, 10);
+    bool chunked = og_query_get(ri->query, "chunked", &raw);
+    enum { BUF = 64 << 10 };
+    unsigned char *buf = malloc(BUF);
+    if (http_resp_start(req, 200, NULL, 0, chunked ? -1 : (int64_t)total) != 0)
+        goto out_free;
+    for (uint64_t off = 0; off < total;) {
+        size_t n = total - off < BUF ? (size_t)(total - off) : BUF;
+        for (size_t i = 0; i < n; i++)
+            buf[i] = pattern_byte(off + i);
+        if (http_resp_write(req, buf, n) != 0) {
+            atomic_fetch_add(&F.aborted, 1);
+            goto out_free;
+        }
+        off += n;
+    }
+    http_resp_end(req);
+out_free:
+    free(buf);
+}
+
+static void test_handler(http_req_t *req, void *ctx)
+{
+    const http_reqinfo_t *ri = http_req_info(req);
+    if (og_str_eq(ri->path, "/hello")) {
+        respond_text(req, 200, "hello");
+    } else if (og_str_eq(ri->path, "/target")) {
+        char out[256];
+        snprintf(out, sizeof(out), "%.*s", (int)ri->target.len, ri->target.base);
+        respond_text(req, 200, out);
+    } else if (og_str_eq(ri->path, "/count")) {
+        handle_count(req);
+    } else if (og_str_eq(ri->path, "/reject")) {
+        respond_text(req, 403, "denied");
+    } else if (og_str_eq(ri->path, "/big")) {
+        handle_big(req);
+    } else if (og_str_eq(ri->path, "/noanswer")) {
+        return; /* contract breach: the server must still answer 500 */
+    } else {
+        respond_text(req, 404, "nope");
+    }
+}
+
+static void *server_thread(void *arg)
+{
+    F.run_rc = http_server_run(arg);
+    return NULL;
+}
+
+/* Starts a server with conf's limits (host, port, workers and handler are filled in). */
+static uint16_t start_server_conf(http_server_conf_t conf)
+{
+    conf.host = "127.0.0.1";
+    conf.port = 0;
+    conf.workers = 8;
+    conf.handler = test_handler;
+    conf.ctx = NULL;
+    cr_assert_eq(http_server_new(&conf, &F.srv), 0);
+    cr_assert_eq(pthread_create(&F.thread, NULL, server_thread, F.srv), 0);
+    return http_server_port(F.srv);
+}
+
+static uint16_t start_server(uint32_t idle_ms, uint32_t io_ms)
+{
+    return start_server_conf((http_server_conf_t){.idle_timeout_ms = idle_ms, .io_timeout_ms = io_ms});
+}
+
+static void stop_server(void)
+{
+    http_server_stop(F.srv);
+    pthread_join(F.thread, NULL);
+    cr_assert_eq(F.run_rc, 0);
+    http_server_free(F.srv);
+}
+
+/* ---------------------------------------------------------------- client side */
+
+typedef struct {
+    int fd;
+    char *buf; /* received, not yet consumed */
+    size_t len, cap;
+} cli_t;
+
+typedef struct {
+    int status;
+    char head[16384];
+    struct phr_header hdrs[64];
+    size_t nhdrs;
+    char *body;
+    size_t body_len;
+    bool eof; /* the server closed after this response */
+} resp_t;
+
+static void cli_open(cli_t *c, uint16_t port)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
+    inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+    c->fd = socket(AF_INET, SOCK_STREAM, 0);
+    cr_assert(c->fd >= 0);
+    struct timeval tv = {.tv_sec = 20};
+    setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    int one = 1;
+    setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    cr_assert_eq(connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    c->cap = 1 << 20;
+    c->buf = malloc(c->cap);
+    c->len = 0;
+}
+
+static void cli_close(cli_t *c)
+{
+    close(c->fd);
+    free(c->buf);
+}
+
+static void cli_send(cli_t *c, const void *p, size_t n)
+{
+    const char *b = p;
+    while (n > 0) {
+        ssize_t w = send(c->fd, b, n, MSG_NOSIGNAL);
+        cr_assert(w > 0, "send failed: %s", strerror(errno));
+        b += w;
+        n -= (size_t)w;
+    }
+}
+
+static void cli_sends(cli_t *c, const char *s) { cli_send(c, s, strlen(s)); }
+
+/* Receives more bytes into c->buf; returns the count, 0 at EOF, -1 on error/timeout. */
+static ssize_t cli_more(cli_t *c)
+{
+    if (c->len == c->cap) {
+        c->cap *= 2;
+        c->buf = realloc(c->buf, c->cap);
+    }
+    ssize_t r = recv(c->fd, c->buf + c->len, c->cap - c->len, 0);
+    if (r > 0)
+        c->len += (size_t)r;
+    return r;
+}
+
+static void cli_consume(cli_t *c, size_t n)
+{
+    memmove(c->buf, c->buf + n, c->len - n);
+    c->len -= n;
+}
+
+static void body_append(resp_t *r, const char *p, size_t n)
+{
+    r->body = realloc(r->body, r->body_len + n + 1);
+    memcpy(r->body + r->body_len, p, n);
+    r->body_len += n;
+    r->body[r->body_len] = '\0';
+}
+
+static const char *resp_header(const resp_t *r, const char *name, char *out, size_t cap)
+{
+    for (size_t i = 0; i < r->nhdrs; i++) {
+        if (r->hdrs[i].name_len == strlen(name) && strncasecmp(r->hdrs[i].name, name, strlen(name)) == 0) {
+            snprintf(out, cap, "%.*s", (int)r->hdrs[i].value_len, r->hdrs[i].value);
+            return out;
+        }
+    }
+    return NULL;
+}
+
+/* Reads one response. Returns 0, or -1 if the connection ended before a head arrived. */
+static int cli_read_resp(cli_t *c, resp_t *r, bool is_head)
+{
+    memset(r, 0, sizeof(*r));
+    int hl;
+    for (;;) {
+        int minor;
+        const char *msg;
+        size_t msg_len;
+        r->nhdrs = 64;
+        hl = phr_parse_response(c->buf, c->len, &minor, &r->status, &msg, &msg_len, r->hdrs, &r->nhdrs, 0);
+        if (hl > 0)
+            break;
+        cr_assert_eq(hl, -2, "bad response head");
+        if (cli_more(c) <= 0)
+            return -1;
+    }
+    cr_assert((size_t)hl < sizeof(r->head));
+    memcpy(r->head, c->buf, (size_t)hl);
+    for (size_t i = 0; i < r->nhdrs; i++) {
+        r->hdrs[i].name = r->head + (r->hdrs[i].name - c->buf);
+        r->hdrs[i].value = r->head + (r->hdrs[i].value - c->buf);
+    }
+    cli_consume(c, (size_t)hl);
+    body_append(r, "", 0);
+    r->body_len = 0;
+
+    char v[64];
+    bool chunked = resp_header(r, "transfer-encoding", v, sizeof(v)) != NULL;
+    long long cl = resp_header(r, "content-length", v, sizeof(v)) ? atoll(v) : -1;
+    if (is_head || r->status / 100 == 1 || r->status == 204 || r->status == 304)
+        return 0;
+    if (chunked) {
+        struct phr_chunked_decoder dec = {0};
+        dec.consume_trailer = 1;
+        for (;;) {
+            size_t n = c->len;
+            ssize_t ret = phr_decode_chunked(&dec, c->buf, &n);
+            cr_assert_neq(ret, -1, "bad chunked response");
+            body_append(r, c->buf, n);
+            if (ret >= 0) {
+                memmove(c->buf, c->buf + n, (size_t)ret);
+                c->len = (size_t)ret;
+                return 0;
+            }
+            c->len = 0;
+            cr_assert(cli_more(c) > 0, "EOF inside chunked response");
+        }
+    }
+    if (cl >= 0) {
+        while (r->body_len < (size_t)cl) {
+            if (c->len == 0)
+                cr_assert(cli_more(c) > 0, "EOF inside body (%zu of %lld)", r->body_len, cl);
+            size_t n = (size_t)cl - r->body_len < c->len ? (size_t)cl - r->body_len : c->len;
+            body_append(r, c->buf, n);
+            cli_consume(c, n);
+        }
+        return 0;
+    }
+    for (;;) { /* close-delimited */
+        body_append(r, c->buf, c->len);
+        c->len = 0;
+        if (cli_more(c) <= 0)
+            break;
+    }
+    r->eof = true;
+    return 0;
+}
+
+static void resp_free(resp_t *r) { free(r->body); }
+
+/* True when the server closes the connection (EOF, or reset) within the receive timeout. */
+static bool cli_sees_eof(cli_t *c)
+{
+    char b[256];
+    for (;;) {
+        ssize_t n = recv(c->fd, b, sizeof(b), 0);
+        if (n == 0 || (n < 0 && errno == ECONNRESET))
+            return true;
+        if (n < 0)
+            return false;
+    }
+}
+
+static bool resp_conn_is(const resp_t *r, const char *want)
+{
+    char v[64];
+    return resp_header(r, "connection", v, sizeof(v)) != NULL && strcasecmp(v, want) == 0;
+}
+
+static long vm_hwm_kb(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long kb = -1;
+    while (f != NULL && fgets(line, sizeof(line), f) != NULL)
+        if (sscanf(line, "VmHWM: %ld kB", &kb) == 1)
+            break;
+    if (f != NULL)
+        fclose(f);
+    return kb;
+}
+
+/* ---------------------------------------------------------------- tests */
+
+TestSuite(gw_http, .timeout = 60);
+
+Test(gw_http, keepalive_two_gets)
+{
+    uint16_t port = start_server(0, 0);
+    cli_t c;
+    resp_t r;
+    cli_open(&c, port);
+    for (int i = 0; i < 2; i++) {
+        cli_sends(&c, "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n");
+        cr_assert_eq(cli_read_resp(&c, &r, false), 0);
+        cr_assert_eq(r.status, 200);
+        cr_assert_str_eq(r.body, "hello");
+        cr_assert(resp_conn_is(&r, "keep-alive"));
+        char v[64];
+        cr_assert_not_null(resp_header(&r, "date", v, sizeof(v)));
+        cr_assert_str_eq(resp_header(&r, "content-type", v, sizeof(v)), "text/plain");
+        resp_free(&r);
+    }
+    cli_close(&c);
+    stop_server();
+}
+
+Test(gw_http, pipelined)
+{
+    uint16_t port = start_server(0, 0);
+    cli_t c;
+    resp_t r;
+    cli_open(&c, port);
+    /* Three requests in one segment, one of them with a body, and a trailing close. */
+    cli_sends(&c, "GET /target?a=1 HTTP/1.1\r\nHost: x\r\n\r\n"
+                  "PUT /count HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc"
+                  "GET /target?a=3 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    cr_assert_eq(cli_read_resp(&c, &r, false), 0);
+    cr_assert_str_eq(r.body, "/target?a=1");
+    resp_free(&r);
+    cr_assert_eq(cli_read_resp(&c, &r, false), 0);
+    char want[64];
+    snprintf(want, sizeof(want), "3 %016llx", (unsigned long long)fnv_update(FNV_OFFSET, "abc", 3));
+    cr_assert_str_eq(r.body, want);
+    resp_free(&r);
+    cr_assert_eq(cli_read_resp(&c, &r, false), 0);
+    cr_assert_str_eq(r.body, "/target?a=3");
+    cr_assert(resp_conn_is(&r, "close"));
+    resp_free(&r);
+    cr_assert(cli_sees_eof(&c));
+    cli_close(&c);
+    stop_server();
+}
+
+Test(gw_http, put_64mib_streamed_bounded_memory)
+{
+    const uint64_t total = 64ull << 20;
+    uint16_t port = start_server(0, 0);
+    long hwm0 = vm_hwm_kb();
+    cli_t c;
+    resp_t r;
+    cli_open(&c, port);
+    char head[256];
+    snprintf(head, sizeof(head), "PUT /count HTTP/1.1\r\nHost: x\r\nContent-Length: %llu\r\n\r\n",
+             (unsigned long long)total);
+    cli_sends(&c, head);
+    enum { PIECE = 256 << 10 };
+    unsigned char *piece = malloc(PIECE);
+    uint64_t h = FNV_OFFSET;
+    for (uint64_t off = 0; off < total; off += PIECE) {
+        for (size_t i = 0; i < PIECE; i++)
+            piece[i] = pattern_byte(off + i);
+        h = fnv_update(h, piece, PIECE);
+        cli_send(&c, piece, PIECE);
+    }
+    free(piece);
+    cr_assert_eq(cli_read_resp(&c, &r, false), 0);
+    char want[64];
+    snprintf(want, sizeof(want), "%llu %016llx", (unsigned long long)total, (unsigned long long)h);
+    cr_assert_eq(r.status, 200);
+    cr_assert_str_eq(r.body, want);
+    cr_assert(resp_conn_is(&r, "keep-alive"));
+    resp_free(&r);
+    long grown = vm_hwm_kb() - hwm0;
+    cr_log_info("VmHWM grew by %ld kB during a 64 MiB upload", grown);
+    cr_assert_lt(grown, 16 * 1024, "VmHWM grew by %ld kB", grown);
+    cli_close(&c);
+    stop_server();
+}
+
+Test(gw_http, chunked_put)
+{
+    uint16_t port = start_server(0, 0);
+    cli_t c;
+    resp_t r;
+    cli_open(&c, port);
+    /* Chunk sizes across the window, an extension, a trailer, sent in awkward pieces. */
+    const size_t sizes[] = {1, 15, 4096, 1 << 20, 3 * (1 << 20) + 7, 100};
+    uint64_t off = 0, h = FNV_OFFSET;
+    cli_sends(&c, "PUT /count HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n");
+    for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+        char line[64];
+        snprintf(line, sizeof(line), k == 1 ? "%zX;ext=1\r\n" : "%zx\r\n", sizes[k]);
+        cli_sends(&c, line);
+        unsigned char *p = malloc(sizes[k]);
+        for (size_t i = 0; i < sizes[k]; i++)
+            p[i] = pattern_byte(off + i);
+        h = fnv_update(h, p, sizes[k]);
+        off += sizes[k];
+        for (size_t i = 0; i < sizes[k]; i += 1000) /* small sends split framing from data */
+            cli_send(&c, p + i, sizes[k] - i < 1000 ? sizes[k] - i : 1000);
+        free(p);
+        cli_sends(&c, "\r\n");
+    }
+    cli_sends(&c, "0\r\nX-Trailer: yes\r\n\r\n");
+    cr_assert_eq(cli_read_resp(&c, &r, false), 0);
+    char want[64];
+    snprintf(want, sizeof(want), "%llu %016llx", (unsigned long long)off, (unsigned long long)h);
+    cr_assert_str_eq(r.body, want);
+    cr_assert(resp_conn_is(&r, "keep-alive"));
+    resp_free(&r);
+    /* The connection is still usable after the trailer. */
+    cli_sends(&c, "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n");
+    cr_assert_eq(cli_read_resp(&c, &r, false), 0);
+    cr_assert_str_eq(r.body, "hello");
+    resp_free(&r);
+    cli_close(&c);
+    stop_server();
+}
+
+Test(gw_http, expect_continue_rejected_before_read)
+{
+    uint16_t port = start_server(0, 0);
+    cli_t c;
+    resp_t r;
+    cli_open(&c, port);
+    cli_sends(&c, "PUT /reject HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\nExpect: 100-continue\r\n\r\n");
+    cr_assert_eq(cli_read_resp(&c, &r, false), 0);
+    cr_assert_eq(r.status, 403, "got %d, not the final status first", r.status);
+    cr_assert_str_eq(r.body, "denied");
+    cr_assert(resp_conn_is(&r, "close"));
+    resp_free(&r);
+    cr_assert(cli_sees_eof(&c));
+    cli_close(&c);
+    stop_server();
+}
+
+static double cpu_seconds(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+Test(gw_http, unread_body_closes_and_lingers_quietly)
+{
+    uint16_t port = start_server(0, 0);
+    cli_t c;
+    resp_t r;
+    cli_open(&c, port);
+    /* No Expect: the client starts sending an 8 MiB body, the handler never reads it.
+     * (Had the whole body already arrived, keep-alive would be right.) */
+    enum { PART = 256 << 10 };
+    char *part = calloc(1, PART);
+    cli_sends(&c, "PUT /reject HTTP/1.1\r\nHost: x\r\nContent-Length: 8388608\r\n\r\n");
+    cli_send(&c, part, PART);
+    cr_assert_eq(cli_read_resp(&c, &r, false), 0);
+    cr_assert_eq(r.status, 403);
+    cr_assert(resp_conn_is(&r, "close"));
+    resp_free(&r);
+    cr_assert(cli_sees_eof(&c));
+    /* More body arrives while the server lingers: it must discard it, without spinning. */
+    cli_send(&c, part, PART);
+    free(part);
+    double cpu0 = cpu_seconds();
+    usleep(300000);
+    double used = cpu_seconds() - cpu0;
+    cr_assert_lt(used, 0.1, "%.3f s of CPU while lingering", used);
+    cli_close(&c);
+    stop_server();
+}
+
+Test(gw_http, expect_continue_accepted)
+{
+    uint16_t port = start_server(0, 0);
+    cli_t c;
+    resp_t r;
+    cli_open(&c, port);
+    cli_sends(&c, "PUT /count HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\nExpect: 100-continue\r\n\r\n");
+    cr_assert_eq(cli_read_resp(&c, &r, false), 0);
+    cr_assert_eq(r.status, 100);
+    resp_free(&r);
+    char body[5000];
+    for (size_t i = 0; i < sizeof(body); i++)
+        body[i] = (char)pattern_byte(i);
+    cli_send(&c, body, sizeof(body));
+    cr_assert_eq(cli_read_resp(&c, &r, false), 0);
+    cr_assert_eq(r.status, 200);
+    char want[64];
+    snprintf(want, sizeof(want), "5000 %016llx", (unsigned long long)fnv_update(FNV_OFFSET, body, sizeof(body)));
+    cr_assert_str_eq(r.body, want);
+    cr_assert(resp_conn_is(&r, "keep-alive"));
+    resp_free(&r);
+    cli_close(&c);
+    stop_server();
+}
+
+Test(gw_http, head_has_no_body)
+{
+    uint16_t port = start_server(0, 0);
+    cli_t c;
+    resp_t r;
+    char v[64];
+    cli_open(&c, port);
+    cli_sends(&c, "HEAD /hello HTTP/1.1\r\nHost: x\r\n\r\n");
+    cr_assert_eq(cli_read_resp(&c, &r, true), 0);
+    cr_assert_eq(r.status, 200);
+    cr_assert_str_eq(resp_header(&r, "content-length", v, sizeof(v)), "5");
+    resp_free(&r);
+    /* Had body bytes followed the head, this response would not parse. */
+    cli_sends(&c, "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n");
+    cr_assert_eq(cli_read_resp(&c, &r, false), 0);
+    cr_assert_eq(r.status, 200);
+    cr_assert_str_eq(r.body, "hello");
+    resp_free(&r);
+    cli_close(&c);
+    stop_server();
+}
+
+Test(gw_http, bad_chunked_body_is_ebody)
+{
+    uint16_t port = start_server(0, 0);
+    cli_t c;
+    resp_t r;
+    cli_open(&c, port);
+    cli_sends(&c, "PUT /count HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\nzz\r\n");
+    cr_assert_eq(cli_read_resp(&c, &r, false), 0);
+    cr_assert_eq(r.status, 400);
+    cr_assert_str_eq(r.body, "EBODY");
+    cr_assert(resp_conn_is(&r, "close"));
+    resp_free(&r);
+    cr_assert(cli_sees_eof(&c));
+    cr_assert_eq(atomic_load(&F.ebody), 1);
+    cli_close(&c);
+    stop_server();
+}
+
+/* Sends a raw head and expects the loop's own error status and a close. */
+static void expect_reject(uint16_t port, const char *head, size_t len, int status)
+{
+    cli_t c;
+    resp_t r;
+    cli_open(&c, port);
+    cli_send(&c, head, len);
+    cr_assert_eq(cli_read_resp(&c, &r, false), 0);
+    cr_assert_eq(r.status, status, "want %d got %d", status, r.status);
+    cr_assert(resp_conn_is(&r, "close"));
+    resp_free(&r);
+    cr_assert(cli_sees_eof(&c));
+    cli_close(&c);
+}
+
+Test(gw_http, head_limits_and_framing_errors)
+{
+    uint16_t port = start_server(0, 0);
+
+    size_t big = HTTP_MAX_HEAD_BYTES + 1000;
+    char *head = malloc(big + 64);
+    int n = sprintf(head, "GET /hello HTTP/1.1\r\nX-Big: ");
+    memset(head + n, 'a', big);
+    memcpy(head + n + big, "\r\n\r\n", 4);
+    expect_reject(port, head, (size_t)n + big + 4, 431);
+
+    n = sprintf(head, "GET /hello HTTP/1.1\r\n");
+    for (int i = 0; i < HTTP_MAX_HEADERS + 5; i++)
+        n += sprintf(head + n, "X-H%d: v\r\n", i);
+    n += sprintf(head + n, "\r\n");
+    expect_reject(port, head, (size_t)n, 431);
+    free(head);
+
+    const char *bad = "GET /hello HTTP/1.1\r\nNo colon here\r\n\r\n";
+    expect_reject(port, bad, strlen(bad), 400);
+    const char *both = "PUT /count HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n";
+    expect_reject(port, both, strlen(both), 400);
+    const char *te = "PUT /count HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n";
+    expect_reject(port, te, strlen(te), 501);
+    const char *cl = "PUT /count HTTP/1.1\r\nContent-Length: 12x\r\n\r\n";
+    expect_reject(port, cl, strlen(cl), 400);
+    stop_server();
+}
+
+static void check_big_response(uint16_t port, const char *path, uint64_t total, bool want_chunked)
+{
+    cli_t c;
+    resp_t r;
+    char req[128], v[64];
+    cli_open(&c, port);
+    snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: x\r\n\r\n", path);
+    cli_sends(&c, req);
+    cr_assert_eq(cli_read_resp(&c, &r, false), 0);
+    cr_assert_eq(r.status, 200);
+    cr_assert_eq(resp_header(&r, "transfer-encoding", v, sizeof(v)) != NULL, want_chunked);
+    cr_assert_eq(r.body_len, total);
+    for (uint64_t i = 0; i < total; i++)
+        if ((unsigned char)r.body[i] != pattern_byte(i))
+            cr_assert_fail("byte %llu differs", (unsigned long long)i);
+    resp_free(&r);
+    /* Keep-alive after a streamed response. */
+    cli_sends(&c, "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n");
+    cr_assert_eq(cli_read_resp(&c, &r, false), 0);
+    cr_assert_str_eq(r.body, "hello");
+    resp_free(&r);
+    cli_close(&c);
+}
+
+Test(gw_http, streamed_large_responses)
+{
+    uint16_t port = start_server(0, 0);
+    check_big_response(port, "/big?n=33554432", 32u << 20, false);
+    check_big_response(port, "/big?n=3000001&chunked", 3000001, true);
+    stop_server();
+}
+
+Test(gw_http, idle_timeout_closes)
+{
+    uint16_t port = start_server(300, 0);
+    cli_t c;
+    resp_t r;
+    cli_open(&c, port);
+    cli_sends(&c, "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n");
+    cr_assert_eq(cli_read_resp(&c, &r, false), 0);
+    resp_free(&r);
+    uint64_t t0 = og_mono_ms();
+    cr_assert(cli_sees_eof(&c));
+    uint64_t waited = og_mono_ms() - t0;
+    cr_assert(waited >= 200 && waited < 5000, "closed after %llu ms", (unsigned long long)waited);
+    cli_close(&c);
+    stop_server();
+}
+
+Test(gw_http, stalled_upload_aborts_handler)
+{
+    uint16_t port = start_server(0, 300);
+    cli_t c;
+    cli_open(&c, port);
+    cli_sends(&c, "PUT /count HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\nonly-a-little");
+    cr_assert(cli_sees_eof(&c));
+    cli_close(&c);
+    for (int i = 0; i < 100 && atomic_load(&F.aborted) == 0; i++)
+        usleep(10000);
+    cr_assert_eq(atomic_load(&F.aborted), 1);
+    stop_server();
+}
+
+Test(gw_http, client_disconnect_aborts_handler)
+{
+    uint16_t port = start_server(0, 0);
+    cli_t c;
+    cli_open(&c, port);
+    cli_sends(&c, "PUT /count HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\nsome");
+    usleep(50000);
+    cli_close(&c);
+    for (int i = 0; i < 200 && atomic_load(&F.aborted) == 0; i++)
+        usleep(10000);
+    cr_assert_eq(atomic_load(&F.aborted), 1);
+    stop_server();
+}
+
+Test(gw_http, http10_and_unanswered)
+{
+    uint16_t port = start_server(0, 0);
+    cli_t c;
+    resp_t r;
+
+    cli_open(&c, port);
+    cli_sends(&c, "GET /hello HTTP/1.0\r\n\r\n");
+    cr_assert_eq(cli_read_resp(&c, &r, false), 0);
+    cr_assert_str_eq(r.body, "hello");
+    cr_assert(resp_conn_is(&r, "close"));
+    resp_free(&r);
+    cr_assert(cli_sees_eof(&c));
+    cli_close(&c);
+
+    cli_open(&c, port);
+    for (int i = 0; i < 2; i++) {
+        cli_sends(&c, "GET /hello HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n");
+        cr_assert_eq(cli_read_resp(&c, &r, false), 0);
+        cr_assert(resp_conn_is(&r, "keep-alive"));
+        resp_free(&r);
+    }
+    /* HTTP/1.0 cannot take chunked: the body is delimited by the close. */
+    cli_sends(&c, "GET /big?n=100000&chunked HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+    cr_assert_eq(cli_read_resp(&c, &r, false), 0);
+    cr_assert(r.eof);
+    cr_assert_eq(r.body_len, 100000);
+    resp_free(&r);
+    cli_close(&c);
+
+    cli_open(&c, port);
+    cli_sends(&c, "GET /noanswer HTTP/1.1\r\nHost: x\r\n\r\n");
+    cr_assert_eq(cli_read_resp(&c, &r, false), 0);
+    cr_assert_eq(r.status, 500);
+    resp_free(&r);
+    cli_close(&c);
+    stop_server();
+}
+
+Test(gw_http, stop_with_idle_connection_open)
+{
+    uint16_t port = start_server(0, 0);
+    cli_t c;
+    resp_t r;
+    cli_open(&c, port);
+    cli_sends(&c, "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n");
+    cr_assert_eq(cli_read_resp(&c, &r, false), 0);
+    resp_free(&r);
+    uint64_t t0 = og_mono_ms();
+    stop_server(); /* the idle keep-alive connection must not hold it up */
+    cr_assert_lt(og_mono_ms() - t0, 2000);
+    cr_assert(cli_sees_eof(&c));
+    cli_close(&c);
+}
+
+/* Sends `total` body bytes of the pattern in pieces of `piece` every `every_ms` and stops early
+ * when the server closes. Returns the bytes the server accepted before closing (total if it
+ * never did), and the time it took in *ms. */
+static uint64_t send_paced(cli_t *c, uint64_t total, size_t piece, unsigned every_ms, uint64_t *ms)
+{
+    unsigned char buf[4096];
+    uint64_t t0 = og_mono_ms(), off = 0;
+    cr_assert(piece <= sizeof(buf));
+    while (off < total) {
+        size_t n = total - off < piece ? (size_t)(total - off) : piece;
+        for (size_t i = 0; i < n; i++)
+            buf[i] = pattern_byte(off + i);
+        if (send(c->fd, buf, n, MSG_NOSIGNAL) != (ssize_t)n)
+            break; /* EPIPE / ECONNRESET: the server cut us */
+        off += n;
+        /* Wait for the next piece, but notice a close (EOF or reset) at once. */
+        struct timeval tv = {.tv_sec = 0, .tv_usec = every_ms * 1000};
+        fd_set rd;
+        FD_ZERO(&rd);
+        FD_SET(c->fd, &rd);
+        if (select(c->fd + 1, &rd, NULL, NULL, &tv) > 0) {
+            char b[256];
+            ssize_t r = recv(c->fd, b, sizeof(b), MSG_PEEK);
+            if (r == 0 || (r < 0 && errno == ECONNRESET))
+                break;
+            if (r > 0 && off < total)
+                cr_assert_fail("a response before the body was complete");
+        }
+    }
+    *ms = og_mono_ms() - t0;
+    return off;
+}
+
+/* One body at a steady pace: 300 bytes every 50 ms (~6,000 B/s, 6x the minimum: slack for a
+ * loaded machine) over ~1 s, i.e. across three rate windows: it must complete, count and hash
+ * right. */
+static void check_steady_slow_client(uint16_t port)
+{
+    enum { TOTAL = 6000 };
+    cli_t c;
+    resp_t r;
+    uint64_t ms;
+    cli_open(&c, port);
+    char head[128];
+    snprintf(head, sizeof(head), "PUT /count HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n", TOTAL);
+    cli_sends(&c, head);
+    cr_assert_eq(send_paced(&c, TOTAL, 300, 50, &ms), TOTAL, "a steady slow client was cut after %llu ms",
+                 (unsigned long long)ms);
+    cr_assert_eq(cli_read_resp(&c, &r, false), 0);
+    cr_assert_eq(r.status, 200);
+    unsigned char body[TOTAL];
+    for (size_t i = 0; i < TOTAL; i++)
+        body[i] = pattern_byte(i);
+    char want[64];
+    snprintf(want, sizeof(want), "%d %016llx", TOTAL, (unsigned long long)fnv_update(FNV_OFFSET, body, TOTAL));
+    cr_assert_str_eq(r.body, want);
+    resp_free(&r);
+    cli_close(&c);
+}
+
+Test(gw_http, trickling_body_is_cut_steady_slow_body_is_not)
+{
+    /* Scaled down from the defaults (1024 B/s over 60 s windows): at least 1,000 B/s over
+     * 300 ms windows. The io timeout (2 s) is far longer than the trickler's gaps (100 ms), so
+     * only the rate guard can cut it. */
+    uint16_t port =
+        start_server_conf((http_server_conf_t){.io_timeout_ms = 2000, .body_min_rate = 1000, .body_rate_window_ms = 300});
+
+    /* Trickler: 1 byte every 100 ms (10 B/s) of a 100,000-byte body. Cut at its first byte after
+     * the first window, i.e. after ~300-400 ms (slack for a loaded machine / ASan). */
+    cli_t c;
+    uint64_t ms;
+    cli_open(&c, port);
+    cli_sends(&c, "PUT /count HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n");
+    uint64_t sent = send_paced(&c, 100000, 1, 100, &ms);
+    cr_assert_lt(sent, 100000);
+    cr_assert(ms >= 250 && ms < 3000, "cut after %llu ms", (unsigned long long)ms);
+    cli_close(&c);
+    for (int i = 0; i < 200 && atomic_load(&F.aborted) == 0; i++)
+        usleep(10000);
+    cr_assert_eq(atomic_load(&F.aborted), 1, "the handler's http_req_read must fail with HTTP_EABORTED");
+
+    check_steady_slow_client(port);
+    cr_assert_eq(atomic_load(&F.aborted), 1);
+    stop_server();
+}
+
+Test(gw_http, handler_backpressure_does_not_count_as_slow_client)
+{
+    /* A minimum rate (4 MiB/s) above what the handler consumes (64 KiB per 50 ms, ~1.3 MiB/s):
+     * the client could send far faster, but the full body window stops the server reading.
+     * Only the time the server waits on the client may count, so the 2.5 MiB body completes. */
+    uint16_t port = start_server_conf(
+        (http_server_conf_t){.io_timeout_ms = 5000, .body_min_rate = 4u << 20, .body_rate_window_ms = 300});
+    enum { TOTAL = (5u << 20) / 2 };
+    cli_t c;
+    resp_t r;
+    cli_open(&c, port);
+    char head[128];
+    snprintf(head, sizeof(head), "PUT /count?pause_ms=50 HTTP/1.1\r\nHost: x\r\nContent-Length: %u\r\n\r\n", TOTAL);
+    cli_sends(&c, head);
+    unsigned char *body = malloc(TOTAL);
+    for (size_t i = 0; i < TOTAL; i++)
+        body[i] = pattern_byte(i);
+    cli_send(&c, body, TOTAL);
+    cr_assert_eq(cli_read_resp(&c, &r, false), 0);
+    cr_assert_eq(r.status, 200);
+    char want[64];
+    snprintf(want, sizeof(want), "%u %016llx", TOTAL, (unsigned long long)fnv_update(FNV_OFFSET, body, TOTAL));
+    cr_assert_str_eq(r.body, want);
+    cr_assert_eq(atomic_load(&F.aborted), 0);
+    resp_free(&r);
+    free(body);
+    cli_close(&c);
+    stop_server();
+}
