@@ -127,7 +127,7 @@ static void tc_node_kill(int i)
 }
 
 /* Builds the ring, starts the nodes on ports base+1..base+TC_NODES and opens tc.cl. Fails the
- * test (failing it) when the binaries are not built. */
+ * test when the binaries are not built (make all builds them first). */
 static void tc_start(int base)
 {
     char self[PATH_MAX], exe[PATH_MAX + 64];
