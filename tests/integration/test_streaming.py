@@ -184,7 +184,6 @@ JS_UPLOAD = r"""
 const { S3Client, PutObjectCommand, GetObjectCommand, HeadObjectCommand } = require("@aws-sdk/client-s3");
 const { Readable } = require("stream");
 const crypto = require("crypto");
-const zlib = require("zlib");
 (async () => {
   const [endpoint, bucket, access, secret] = process.argv.slice(2);
   const s3 = new S3Client({ endpoint, region: "us-east-1", forcePathStyle: true,
@@ -193,7 +192,18 @@ const zlib = require("zlib");
   let sent = null;  // the last request's headers as they went out (signed, encoded)
   s3.middlewareStack.add((next) => async (args) => { sent = { ...args.request.headers }; return next(args); },
                          { step: "deserialize", name: "recordHeaders" });
-  const crc32 = (b) => { const v = Buffer.alloc(4); v.writeUInt32BE(zlib.crc32(b)); return v.toString("base64"); };
+  // CRC-32 (IEEE) by table: Debian 12's node 18 has no zlib.crc32 (it came in node 20.15).
+  const table = Array.from({ length: 256 }, (_, n) => {
+    for (let k = 0; k < 8; k++) n = n & 1 ? 0xedb88320 ^ (n >>> 1) : n >>> 1;
+    return n >>> 0;
+  });
+  const crc32 = (b) => {
+    let c = 0xffffffff;
+    for (const x of b) c = table[(c ^ x) & 0xff] ^ (c >>> 8);
+    const v = Buffer.alloc(4);
+    v.writeUInt32BE((c ^ 0xffffffff) >>> 0);
+    return v.toString("base64");
+  };
   const check = async (key, body) => {
     const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, ChecksumMode: "ENABLED" }));
     const back = Buffer.from(await got.Body.transformToByteArray());  // the SDK validates the CRC32
