@@ -2,6 +2,8 @@
 # Runs a local Onggi cluster in the foreground: a ring (created once), 3 storage nodes and one
 # S3 + Swift gateway on loopback, plus the dev account "dev": S3 keys devaccess/devsecret and the
 # Swift user dev:admin (key devsecret). Ctrl-C or SIGTERM stops every process and exits 0.
+# It supervises: a process that dies is restarted (and the launcher says so), after a delay that
+# grows while it keeps dying within RESTART_FAST_S of its start (1, 2, 4 ... up to 30 s).
 #
 #   tools/run-cluster.sh --bin DIR --data DIR [--port 9000] [--node-ports 7001,7002,7003]
 #                        [--domain localhost]
@@ -75,6 +77,11 @@ done
 
 PIDS=()
 NAMES=()
+CMDS=()    # each process's command line, shell-quoted, for restarts
+STARTED=() # SECONDS at each process's last start
+FAST=()    # restarts in a row that died within RESTART_FAST_S
+RESTART_FAST_S=10
+RESTART_MAX_DELAY_S=30
 STOPPING=0
 
 stop_all() {
@@ -101,13 +108,39 @@ on_signal() {
 }
 trap on_signal INT TERM
 
-# start NAME CMD...: runs CMD in the background with its output in LOG/NAME.log.
+# launch IDX: (re)starts process IDX in the background, its output appended to LOG/NAME.log.
+launch() {
+    local idx="$1"
+    # exec: the background job IS the process, so its pid is the one to signal and wait for.
+    eval "exec ${CMDS[$idx]}" >>"$LOG/${NAMES[$idx]}.log" 2>&1 &
+    PIDS[idx]=$!
+    STARTED[idx]=$SECONDS
+}
+# start NAME CMD...: runs CMD under supervision.
 start() {
     local name="$1"
     shift
-    "$@" >>"$LOG/$name.log" 2>&1 &
-    PIDS+=("$!")
     NAMES+=("$name")
+    CMDS+=("$(printf '%q ' "$@")")
+    FAST+=(0)
+    launch $((${#NAMES[@]} - 1))
+}
+# restart IDX STATUS: says why, waits (interruptibly, so Ctrl-C still stops at once) and relaunches.
+restart() {
+    local idx="$1" status="$2" delay=1 i
+    if [ $((SECONDS - STARTED[idx])) -lt "$RESTART_FAST_S" ]; then
+        FAST[idx]=$((FAST[idx] + 1))
+    else
+        FAST[idx]=0
+    fi
+    for ((i = 0; i < FAST[idx] && delay < RESTART_MAX_DELAY_S; i++)); do delay=$((delay * 2)); done
+    [ "$delay" -gt "$RESTART_MAX_DELAY_S" ] && delay=$RESTART_MAX_DELAY_S
+    echo "run-cluster: ${NAMES[$idx]} exited (status $status), restarting it in ${delay}s (log: $LOG/${NAMES[$idx]}.log)" >&2
+    sleep "$delay" &
+    wait $!
+    [ "$STOPPING" -eq 1 ] && return
+    launch "$idx"
+    echo "run-cluster: ${NAMES[$idx]} restarted (pid ${PIDS[$idx]})" >&2
 }
 
 # wait_http NAME PID URL: waits (bounded) until URL gives any HTTP answer.
@@ -179,16 +212,14 @@ rclone:
 Press Ctrl-C to stop.
 EOF
 
-# Waits for signals; if a process dies on its own, stop the rest and fail loudly.
+# Waits for signals; a process that dies on its own is restarted, the others keep serving.
 while true; do
     wait -n "${PIDS[@]}"
-    rc=$?
     [ "$STOPPING" -eq 1 ] && exit 0
     for idx in "${!PIDS[@]}"; do
         if ! kill -0 "${PIDS[$idx]}" 2>/dev/null; then
-            echo "run-cluster: ${NAMES[$idx]} exited unexpectedly (status $rc), see $LOG/${NAMES[$idx]}.log" >&2
-            stop_all
-            exit 1
+            wait "${PIDS[$idx]}"
+            restart "$idx" $?
         fi
     done
 done

@@ -100,6 +100,57 @@ def test_run_cluster_script(tmp_path):
     assert {"gateway.log", "node1.log", "node2.log", "node3.log"} <= set(logs)
 
 
+def node_pid(port):
+    """The pid of the onggi-node listening on port, or None."""
+    r = subprocess.run(["pgrep", "-f", f"onggi-node .*--listen 127.0.0.1:{port}( |$)"], capture_output=True, text=True)
+    pids = r.stdout.split()
+    return int(pids[0]) if len(pids) == 1 else None
+
+
+def node_healthy(port):
+    try:
+        return http_request(port, "GET", "/health", timeout=2)[0] == 200
+    except OSError:
+        return False
+
+
+def test_run_cluster_restarts_a_dead_node(tmp_path):
+    """make run supervises: SIGKILL a node and the launcher says so, starts it again, and the
+    cluster keeps answering (with the node back: writes reach all three)."""
+    data = tmp_path / "data"
+    port, *nports = free_ports(4)
+    env = dict(os.environ, ONGGI_ACCESS_KEY="superkey", ONGGI_SECRET_KEY="supersecret")
+    proc, log = start_script(tmp_path, data, port, nports, env)
+    try:
+        r = s3cmd(port, "superkey", "supersecret", "mb", "s3://super-bucket")
+        assert r.returncode == 0, r.stdout + r.stderr
+        old = node_pid(nports[1])
+        assert old is not None
+        os.kill(old, signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        new = None
+        while time.monotonic() < deadline:
+            new = node_pid(nports[1])
+            if new not in (None, old) and node_healthy(nports[1]):
+                break
+            time.sleep(0.2)
+        else:
+            pytest.fail(f"node2 not restarted in 30 s:\n{log.read_text(errors='replace')}")
+        out = log.read_text(errors="replace")
+        assert "node2 exited (status 137), restarting it" in out and "node2 restarted" in out
+        assert proc.poll() is None  # the launcher itself keeps running
+        f = tmp_path / "f"
+        f.write_bytes(b"after the restart")
+        r = s3cmd(port, "superkey", "supersecret", "put", str(f), "s3://super-bucket/f")
+        assert r.returncode == 0, r.stdout + r.stderr
+        dst = tmp_path / "g"
+        r = s3cmd(port, "superkey", "supersecret", "get", "s3://super-bucket/f", str(dst))
+        assert r.returncode == 0 and dst.read_bytes() == b"after the restart", r.stdout + r.stderr
+    finally:
+        stop_script(proc, log)
+    assert ports_closed([port, *nports])
+
+
 def test_run_cluster_wrong_args():
     r = subprocess.run([SCRIPT, "--bin", BIN], capture_output=True, text=True, timeout=30)
     assert r.returncode == 2 and "usage" in r.stderr
