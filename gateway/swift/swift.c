@@ -132,7 +132,14 @@ void swift_error_rc(swift_req_t *r, int rc)
         swift_error(r, 413);
         break;
     case OG_EINVAL:
+    case HTTP_EBODY:
         swift_error(r, 400);
+        break;
+    case OG_EBADDIGEST:
+        swift_error(r, 422);
+        break;
+    case -EACCES:
+        swift_error(r, r->has_id ? 403 : 401);
         break;
     case HTTP_EABORTED:
         r->responded = 1; /* the client is gone: nobody to answer */
@@ -266,7 +273,7 @@ static void send_info(swift_req_t *r)
                      (unsigned long long)SWIFT_MAX_FILE_SIZE, SWIFT_MAX_META_NAME, SWIFT_MAX_META_VALUE,
                      SWIFT_MAX_META_COUNT, SWIFT_MAX_META_OVERALL, OG_KEY_MAX,
                      SWIFT_LISTING_LIMIT, SWIFT_LISTING_LIMIT, SWIFT_MAX_CONTAINER_NAME,
-                     CORE_SLO_MAX_SEGMENTS, SWIFT_SLO_MAX_MANIFEST);
+                     CORE_SLO_MAX_SEGMENTS, CORE_SLO_MAX_MANIFEST);
     if (!og_str_eq(r->info->method, "GET") && !og_str_eq(r->info->method, "HEAD")) {
         swift_error(r, 405);
         return;

@@ -164,29 +164,6 @@ static void src_release(void *ctx, cluster_list_t *l) { cluster_list_free(l); }
 
 /* ---------------------------------------------------------------- rendering */
 
-void swift_json_str(og_buf_t *b, og_str_t s)
-{
-    og_buf_put(b, "\"", 1);
-    size_t run = 0;
-    for (size_t i = 0; i < s.len; i++) {
-        unsigned char c = (unsigned char)s.base[i];
-        if (c >= 0x20 && c != '"' && c != '\\' && c != 0x7f) {
-            run++;
-            continue;
-        }
-        og_buf_put(b, s.base + i - run, run);
-        run = 0;
-        if (c == '"' || c == '\\') {
-            char e[2] = {'\\', (char)c};
-            og_buf_put(b, e, 2);
-        } else {
-            og_buf_printf(b, "\\u%04x", c);
-        }
-    }
-    og_buf_put(b, s.base + s.len - run, run);
-    og_buf_put(b, "\"", 1);
-}
-
 /* "2026-11-21T21:29:30.958960" (Swift's listing time: UTC, microseconds, no zone). */
 static void fmt_listing_time(uint64_t ns, char out[32])
 {
@@ -211,7 +188,7 @@ static void put_subdir(out_t *o, og_str_t name)
         og_buf_put(b, "\n", 1);
     } else if (o->fmt == FMT_JSON) {
         og_buf_puts(b, o->first ? "{\"subdir\": " : ", {\"subdir\": ");
-        swift_json_str(b, name);
+        og_buf_json_str(b, name);
         og_buf_puts(b, "}");
     } else {
         og_buf_puts(b, "<subdir name=\"");
@@ -244,11 +221,11 @@ static int put_object(out_t *o, const core_walk_item_t *it)
         og_buf_put(b, "\n", 1);
     } else if (o->fmt == FMT_JSON) {
         og_buf_printf(b, "%s{\"bytes\": %" PRIu64 ", \"hash\": ", o->first ? "" : ", ", bytes);
-        swift_json_str(b, hash);
+        og_buf_json_str(b, hash);
         og_buf_puts(b, ", \"name\": ");
-        swift_json_str(b, it->key);
+        og_buf_json_str(b, it->key);
         og_buf_puts(b, ", \"content_type\": ");
-        swift_json_str(b, m.content_type);
+        og_buf_json_str(b, m.content_type);
         og_buf_printf(b, ", \"last_modified\": \"%s\"", when);
         if (m.flags & CORE_META_SLO) {
             char hex[33];
@@ -293,7 +270,7 @@ static int put_container(out_t *o, const core_walk_item_t *it)
     fmt_listing_time(created, when);
     if (o->fmt == FMT_JSON) {
         og_buf_puts(b, o->first ? "{\"name\": " : ", {\"name\": ");
-        swift_json_str(b, it->key);
+        og_buf_json_str(b, it->key);
         og_buf_printf(b, ", \"count\": %" PRIu64 ", \"bytes\": %" PRIu64 ", \"last_modified\": \"%s\"}", u.objects,
                        u.bytes, when);
     } else {

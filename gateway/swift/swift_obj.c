@@ -431,7 +431,7 @@ static void object_put(swift_req_t *r)
     og_str_t copy_from = http_req_header(r->http, "x-copy-from");
     int has_len = http_req_header(r->http, "content-length").base != NULL, slo = multipart_manifest(r, "put");
     core_obj_data_t d = {0};
-    swift_slo_t man = {0};
+    core_slo_put_t man = {0};
     obj_meta_t om;
     core_meta_t m = {0};
     char hex[33];
@@ -487,10 +487,12 @@ static void object_put(swift_req_t *r)
             goto out_free_meta;
         }
     }
-    /* An SLO manifest is read and checked whole (at most SWIFT_SLO_MAX_MANIFEST bytes); what
+    /* An SLO manifest is read and checked whole (at most CORE_SLO_MAX_MANIFEST bytes); what
      * gets stored is Swift's stored form of it, which the quota counts (as Swift does). */
-    if (slo && swift_slo_build(r, &man) != 0)
-        goto out_free_meta;
+    if (slo && (rc = swift_slo_build(r, &man)) != 0) {
+        swift_slo_error(r, rc, &man);
+        goto out_free_data;
+    }
     if ((slo || !info->chunked) &&
         (rc = core_quota_check(r->cl, r->container, r->account,
                              slo ? (uint64_t)man.json.len : (uint64_t)info->content_length, 1)) != 0) {
@@ -535,7 +537,7 @@ static void object_put(swift_req_t *r)
     send_created(r, &m, NULL, 0);
 out_free_data:
     core_obj_data_free(&d);
-    swift_slo_free(&man);
+    core_slo_put_free(&man);
 out_free_meta:
     obj_meta_free(&om);
 }
@@ -829,8 +831,11 @@ out_free:
 
 void swift_object(swift_req_t *r)
 {
-    if (is_method(r, "DELETE") && multipart_manifest(r, "delete"))
-        swift_slo_delete(r);
+    int rc;
+    if (is_method(r, "DELETE") && multipart_manifest(r, "delete")) {
+        if ((rc = swift_slo_delete(r)) != 0)
+            swift_error_rc(r, rc);
+    }
     else if (is_method(r, "GET") || is_method(r, "HEAD"))
         object_get(r);
     else if (is_method(r, "PUT"))

@@ -1,11 +1,12 @@
-/* Unit tests for the pure parts of Swift large objects: the SLO fields of the object summary
- * (gw_meta.c, version 3) and the manifest reader and segment ranges of swift_slo.c, which is
- * included to reach its static functions (h2o's t/00unit style). */
+/* Unit tests for the pure parts of large objects: the SLO fields of the object summary
+ * (core_meta.c, version 3), the manifest reader, segment ranges and sub-manifest cache of
+ * core_slo.c, which is included to reach its static functions (h2o's t/00unit style), and the
+ * X-Object-Manifest check of core_dlo.c. */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "../../../gateway/swift/swift_slo.c"
+#include "../../../gateway/core/core_slo.c"
 
 static int roundtrip(const core_meta_t *in, core_meta_t *out, char **s, char **d)
 {
@@ -142,7 +143,7 @@ Test(slo_manifest, dlo_header)
  * the parse now stops at the first entry past the segment limit, and the error lines are capped. */
 Test(slo_manifest, too_many_entries_stop_the_parse)
 {
-    size_t n = SWIFT_SLO_MAX_MANIFEST / 2 - 1;
+    size_t n = CORE_SLO_MAX_MANIFEST / 2 - 1;
     char *body = malloc(2 * n + 2);
     manifest_t mf;
     og_buf_t errs = {0};
