@@ -132,6 +132,11 @@ void swift_error_rc(swift_req_t *r, int rc)
         swift_error(r, 413);
         break;
     case OG_EINVAL:
+        if (r->why != NULL)
+            swift_send(r, 400, NULL, 0, r->why_ctype, r->why, strlen(r->why));
+        else
+            swift_error(r, 400);
+        break;
     case HTTP_EBODY:
         swift_error(r, 400);
         break;
@@ -149,6 +154,13 @@ void swift_error_rc(swift_req_t *r, int rc)
         swift_error(r, 500);
         break;
     }
+}
+
+int swift_invalid(swift_req_t *r, const char *why, const char *ctype)
+{
+    r->why = why;
+    r->why_ctype = ctype;
+    return OG_EINVAL;
 }
 
 size_t swift_title(const char *prefix, og_str_t suffix, char *out, size_t cap)

@@ -52,6 +52,9 @@ typedef struct {
     int responded;
     int status;
     uint64_t now_s;
+    /* Set by a check that fails with OG_EINVAL (swift_invalid), so swift_error_rc answers 400
+     * with Swift's reason: the body (static text) and its content type (NULL: text/html). */
+    const char *why, *why_ctype;
 } swift_req_t;
 
 /* Answers with status and a small body (NULL: Swift's standard HTML body for that status, empty
@@ -60,10 +63,14 @@ void swift_send(swift_req_t *r, int status, const og_header_t *extra, size_t n, 
                    const void *body, size_t len);
 /* Standard error answer for a status. */
 void swift_error(swift_req_t *r, int status);
-/* Maps an internal code to an answer: OG_ENOTFOUND 404, OG_EQUORUM/OG_ETIMEOUT 503,
- * CORE_EQUOTA 413, OG_ETOOBIG 413, OG_EINVAL/HTTP_EBODY 400, OG_EBADDIGEST 422, -EACCES 403 (401
- * for a caller without a token), HTTP_EABORTED none (499 logged), else 500. */
+/* Maps an internal code to an answer: OG_ENOTFOUND 404, OG_EQUORUM/OG_ETIMEOUT 503, CORE_EQUOTA 413,
+ * OG_ETOOBIG 413, OG_EINVAL 400 (with r->why as the body when set), HTTP_EBODY 400,
+ * OG_EBADDIGEST 422, -EACCES 403 (401 for a caller without a token), HTTP_EABORTED none (499
+ * logged), else 500. */
 void swift_error_rc(swift_req_t *r, int rc);
+/* Records why (static text) and its content type for the 400 swift_error_rc gives OG_EINVAL;
+ * returns OG_EINVAL. */
+int swift_invalid(swift_req_t *r, const char *why, const char *ctype);
 /* The transaction headers every answer carries (2 entries). */
 size_t swift_std_headers(swift_req_t *r, og_header_t *out);
 
