@@ -1266,8 +1266,10 @@ int core_slo_delete(core_lo_t *lo, const char *container, og_str_t object, core_
         goto out_free;
     if (!(m.flags & CORE_META_SLO))
         problems_add(&out->problems, path, 0, "Not an SLO manifest");
-    else if ((rc = del_segments(&d, &m, 0)) != 0)
-        problems_add(&out->problems, path, rc == OG_ECORRUPT ? 0 : rc, rc == OG_ECORRUPT ? "Unreadable manifest" : NULL);
+    else if ((rc = del_segments(&d, &m, 0)) == OG_ECORRUPT)
+        problems_add(&out->problems, path, 0, "Unreadable manifest");
+    else if (rc != 0)
+        problems_add(&out->problems, path, rc, NULL);
     else
         del_one(&d, container, object, path);
     core_meta_free(&m);

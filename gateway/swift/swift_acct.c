@@ -61,10 +61,11 @@ static void send_read(swift_req_t *r, const core_bucket_t *b, const og_header_t 
 {
     og_buf_t body = {0};
     const char *ctype = "text/plain; charset=utf-8";
-    if (is_method(r, "GET") && swift_list_body(r, b, &body, &ctype) != 0)
-        goto out_free;
-    swift_send(r, body.len ? 200 : 204, hdrs, k, ctype, body.buf, body.len);
-out_free:
+    int rc = is_method(r, "GET") ? swift_list_body(r, b, &body, &ctype) : 0;
+    if (rc != 0)
+        swift_error_rc(r, rc);
+    else
+        swift_send(r, body.len ? 200 : 204, hdrs, k, ctype, body.buf, body.len);
     og_buf_free(&body);
 }
 

@@ -21,6 +21,10 @@
 #include "swift.h"
 
 
+/* A check refused the request with Swift's own wording: r->refusal says how to answer. Never
+ * leaves the swift room. */
+enum { SWIFT_EREFUSED = -10460 };
+
 /* Swift limits, as advertised by GET /info (Swift's defaults where Onggi has no reason to differ). */
 #define SWIFT_MAX_FILE_SIZE 5368709122ull
 #define SWIFT_MAX_META_NAME 128
@@ -52,9 +56,11 @@ typedef struct {
     int responded;
     int status;
     uint64_t now_s;
-    /* Set by a check that fails with OG_EINVAL (swift_invalid), so swift_error_rc answers 400
-     * with Swift's reason: the body (static text) and its content type (NULL: text/html). */
-    const char *why, *why_ctype;
+    struct {
+        int status;
+        const char *ctype;
+        char body[128];
+    } refusal; /* how swift_error_rc answers SWIFT_EREFUSED (swift_refuse) */
 } swift_req_t;
 
 /* Answers with status and a small body (NULL: Swift's standard HTML body for that status, empty
@@ -64,13 +70,13 @@ void swift_send(swift_req_t *r, int status, const og_header_t *extra, size_t n, 
 /* Standard error answer for a status. */
 void swift_error(swift_req_t *r, int status);
 /* Maps an internal code to an answer: OG_ENOTFOUND 404, OG_EQUORUM/OG_ETIMEOUT 503, CORE_EQUOTA 413,
- * OG_ETOOBIG 413, OG_EINVAL 400 (with r->why as the body when set), HTTP_EBODY 400,
- * OG_EBADDIGEST 422, -EACCES 403 (401 for a caller without a token), HTTP_EABORTED none (499
- * logged), else 500. */
+ * OG_ETOOBIG 413, OG_EINVAL/HTTP_EBODY 400, OG_EBADDIGEST 422, -EACCES 403 (401 for a caller
+ * without a token), SWIFT_EREFUSED r->refusal, HTTP_EABORTED none (499 logged), else 500. */
 void swift_error_rc(swift_req_t *r, int rc);
-/* Records why (static text) and its content type for the 400 swift_error_rc gives OG_EINVAL;
- * returns OG_EINVAL. */
-int swift_invalid(swift_req_t *r, const char *why, const char *ctype);
+/* Records the answer to a refused request (status, content type or NULL for text/html, body from
+ * fmt, cut at 127 bytes) for swift_error_rc; returns SWIFT_EREFUSED. */
+int swift_refuse(swift_req_t *r, int status, const char *ctype, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 /* The transaction headers every answer carries (2 entries). */
 size_t swift_std_headers(swift_req_t *r, og_header_t *out);
 
@@ -92,8 +98,8 @@ void swift_account(swift_req_t *r);         /* GET/HEAD/POST /v1/AUTH_a */
 void swift_container(swift_req_t *r);       /* PUT/DELETE/GET/HEAD/POST /v1/AUTH_a/c */
 void swift_object(swift_req_t *r);          /* PUT/GET/HEAD/DELETE/POST/COPY /v1/AUTH_a/c/o */
 /* The listing a GET asks for (b: the container's record, or NULL for the account's containers),
- * in text/json/xml, appended to body with its content type in *ctype (static). 0, or -1 with
- * the error answered (400/412 for bad parameters, 503 ...). */
+ * in text/json/xml, appended to body with its content type in *ctype (static). Answers nothing:
+ * 0, OG_EINVAL or SWIFT_EREFUSED (412) for bad parameters, OG_EQUORUM ... */
 int swift_list_body(swift_req_t *r, const core_bucket_t *b, og_buf_t *body, const char **ctype);
 
 /* Token key for this cluster, creating it on first use. 0 or an error. */

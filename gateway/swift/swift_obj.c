@@ -57,8 +57,8 @@ static og_str_t guess_type(og_str_t name)
 
 static int is_method(const swift_req_t *r, const char *m) { return og_str_eq(r->info->method, m); }
 
-/* OG_EINVAL with Swift's reason, answered as a text/plain 400. */
-static int invalid(swift_req_t *r, const char *why) { return swift_invalid(r, why, "text/plain"); }
+/* A 400 with Swift's reason as a text/plain body (SWIFT_EREFUSED). */
+static int invalid(swift_req_t *r, const char *why) { return swift_refuse(r, 400, "text/plain", "%s", why); }
 
 int swift_container_access(swift_req_t *r, const char *container, int mode)
 {
@@ -116,7 +116,7 @@ static int parse_u64(og_str_t v, uint64_t *out)
 
 /* Collects the request's object metadata (X-Object-Meta-* as x-amz-meta-*, the stored standard
  * headers, Content-Type, X-Delete-At/-After) and checks Swift's limits. Slices point into the
- * request. 0, OG_EINVAL (with Swift's reason: swift_invalid) or -ENOMEM. */
+ * request. 0, SWIFT_EREFUSED (400 with Swift's reason) or -ENOMEM. */
 static int obj_meta_read(swift_req_t *r, obj_meta_t *om)
 {
     const http_reqinfo_t *info = r->info;
@@ -165,7 +165,7 @@ static int obj_meta_read(swift_req_t *r, obj_meta_t *om)
             continue;
         }
         if (og_str_ieq(name, "x-object-manifest") && !core_dlo_valid(value))
-            return swift_invalid(r, "X-Object-Manifest must be in the format container/prefix", NULL);
+            return swift_refuse(r, 400, NULL, "X-Object-Manifest must be in the format container/prefix");
         for (size_t j = 0; j < sizeof(stored_standard) / sizeof(stored_standard[0]); j++)
             if (og_str_ieq(name, stored_standard[j]))
                 om->hdrs[om->n++] = (og_header_t){og_str(stored_standard[j]), value};
@@ -402,7 +402,7 @@ static void put_copy(swift_req_t *r, og_str_t copy_from)
 }
 
 /* If-None-Match (only "*" is supported): 0 when no live object has the key, OG_EEXIST when one
- * does (412), OG_EINVAL for another value. */
+ * does (412), SWIFT_EREFUSED (400) for another value. */
 static int put_if_none_match(swift_req_t *r, og_str_t key)
 {
     og_str_t inm = http_req_header(r->http, "if-none-match");
