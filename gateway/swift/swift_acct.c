@@ -19,9 +19,6 @@
 
 static const char *const container_extra[] = {"x-container-read", "x-container-write", NULL};
 
-/* 401 for anonymous callers, 403 for authenticated ones (Swift's denial rule). */
-static void deny(swift_req_t *r) { swift_error(r, r->has_id ? 403 : 401); }
-
 static int is_method(const swift_req_t *r, const char *m) { return og_str_eq(r->info->method, m); }
 
 /* "1795296570.91222": Swift's X-Timestamp from nanoseconds. */
@@ -172,7 +169,7 @@ void swift_account(swift_req_t *r)
         return;
     }
     if (!r->is_owner) {
-        deny(r);
+        swift_error_rc(r, -EACCES);
         return;
     }
     if (post)
@@ -321,12 +318,12 @@ void swift_container(swift_req_t *r)
         if (put && r->is_owner)
             swift_send(r, 409, NULL, 0, "text/plain", "Container name is in use by another account.", 44);
         else
-            swift_error(r, r->is_owner ? 404 : (r->has_id ? 403 : 401));
+            swift_error_rc(r, r->is_owner ? OG_ENOTFOUND : -EACCES);
         goto out_free;
     }
     if (put || post || del) {
         if (!r->is_owner) {
-            deny(r);
+            swift_error_rc(r, -EACCES);
         } else if (put) {
             container_write(r, &b, exists);
         } else if (!exists) {
@@ -341,7 +338,7 @@ void swift_container(swift_req_t *r)
     if (!r->is_owner && !(exists && iam_acl_allows(meta_get(&b, "x-container-read"),
                                                         r->has_id ? &r->id : NULL,
                                                         IAM_ACL_LISTING))) {
-        deny(r);
+        swift_error_rc(r, -EACCES);
         goto out_free;
     }
     if (!exists)
