@@ -63,6 +63,9 @@ typedef struct {
     } refusal; /* how swift_error_rc answers SWIFT_EREFUSED (swift_refuse) */
 } swift_req_t;
 
+/* Is r's method m ("GET", ...)? */
+static inline int swift_is_method(const swift_req_t *r, const char *m) { return og_str_eq(r->info->method, m); }
+
 /* Answers with status and a small body (NULL: Swift's standard HTML body for that status, empty
  * for HEAD), adding X-Trans-Id, X-Openstack-Request-Id and Content-Type. */
 void swift_send(swift_req_t *r, int status, const og_header_t *extra, size_t n, const char *ctype,

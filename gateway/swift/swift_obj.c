@@ -55,8 +55,6 @@ static og_str_t guess_type(og_str_t name)
     return OG_STR_LIT("application/octet-stream");
 }
 
-static int is_method(const swift_req_t *r, const char *m) { return og_str_eq(r->info->method, m); }
-
 /* A 400 with Swift's reason as a text/plain body (SWIFT_EREFUSED). */
 static int invalid(swift_req_t *r, const char *why) { return swift_refuse(r, 400, "text/plain", "%s", why); }
 
@@ -851,19 +849,19 @@ out_free:
 void swift_object(swift_req_t *r)
 {
     int rc;
-    if (is_method(r, "DELETE") && multipart_manifest(r, "delete")) {
+    if (swift_is_method(r, "DELETE") && multipart_manifest(r, "delete")) {
         if ((rc = swift_slo_delete(r)) != 0)
             swift_error_rc(r, rc);
     }
-    else if (is_method(r, "GET") || is_method(r, "HEAD"))
+    else if (swift_is_method(r, "GET") || swift_is_method(r, "HEAD"))
         object_get(r);
-    else if (is_method(r, "PUT"))
+    else if (swift_is_method(r, "PUT"))
         object_put(r);
-    else if (is_method(r, "DELETE"))
+    else if (swift_is_method(r, "DELETE"))
         object_delete(r);
-    else if (is_method(r, "POST"))
+    else if (swift_is_method(r, "POST"))
         object_post(r);
-    else if (is_method(r, "COPY"))
+    else if (swift_is_method(r, "COPY"))
         object_copy_verb(r);
     else
         swift_error(r, 405);
