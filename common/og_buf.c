@@ -94,3 +94,26 @@ void og_buf_free(og_buf_t *b)
     free(b->buf);
     memset(b, 0, sizeof(*b));
 }
+
+int og_buf_json_str(og_buf_t *b, og_str_t s)
+{
+    size_t run = 0;
+    og_buf_put(b, "\"", 1);
+    for (size_t i = 0; i < s.len; i++) {
+        unsigned char c = (unsigned char)s.base[i];
+        if (c >= 0x20 && c != '"' && c != '\\' && c != 0x7f) {
+            run++;
+            continue;
+        }
+        og_buf_put(b, s.base + i - run, run);
+        run = 0;
+        if (c == '"' || c == '\\') {
+            char e[2] = {'\\', (char)c};
+            og_buf_put(b, e, 2);
+        } else {
+            og_buf_printf(b, "\\u%04x", c);
+        }
+    }
+    og_buf_put(b, s.base + s.len - run, run);
+    return og_buf_put(b, "\"", 1);
+}

@@ -21,5 +21,8 @@ int og_buf_escape(og_buf_t *b, const char *s, size_t n);
 /* <name>escaped value</name> */
 int og_buf_elem(og_buf_t *b, const char *name, const char *s, size_t n);
 void og_buf_free(og_buf_t *b);
+/* Appends s as a JSON string: quoted, with '"', '\\', control characters and DEL escaped; other
+ * bytes as they are, so UTF-8 stays UTF-8. 0 or -ENOMEM. */
+int og_buf_json_str(og_buf_t *b, og_str_t s);
 
 #endif

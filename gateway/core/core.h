@@ -46,6 +46,7 @@
 #include <sys/types.h>
 
 #include "cluster/cluster.h"
+#include "og_buf.h"
 
 enum {
     CORE_EQUOTA = -10420 /* the write would exceed a quota (Swift 413, S3 QuotaExceeded-style 403) */
@@ -327,12 +328,26 @@ int core_part_range(cluster_t *cl, const char *bucket, og_str_t key, const core_
 int core_part_sizes_copy(cluster_t *cl, const char *src_bucket, og_str_t src_key, const char *dst_bucket,
                           og_str_t dst_key, const core_meta_t *m);
 
-/* ---- large objects: Swift SLO and DLO readers (swift/swift_slo.c for now) ----
+/* ---- large objects: Swift SLO and DLO (core_slo.c, core_dlo.c) ----
+ *
+ * SLO: an object whose bytes are a manifest in Swift's stored JSON format (list of {name, bytes,
+ * hash, content_type, last_modified[, range][, sub_slo]}) and whose record carries CORE_META_SLO
+ * with the total size and the SLO ETag (MD5 of the segments' ETags, "etag:range;" for a ranged
+ * one). DLO: an object with a stored X-Object-Manifest: container/prefix header; its bytes are
+ * every object under the prefix in listing order, ETag = MD5 of their ETags.
  * S3 GetObject/HeadObject/CopyObject of an SLO or DLO serve the segments' bytes through these,
- * as s3api does; S3 listings show an SLO's total size and ETag. */
+ * as s3api does; S3 listings show an SLO's total size and ETag.
+ * Memory: segment bytes stream through core_obj_read (its batch buffer); a read holds at most
+ * CORE_SLO_MAX_DEPTH parsed manifests plus a per-call sub-manifest cache (at most 16 entries;
+ * unused ones are dropped beyond 8 MiB), a DLO one listing page. */
 
 #define CORE_SLO_MAX_SEGMENTS 1000 /* object-backed segments per manifest (Swift's default) */
 #define CORE_SLO_MAX_DEPTH 10      /* nested SLOs (Swift's max_slo_recursion_depth) */
+#define CORE_SLO_MAX_MANIFEST 8388608 /* bytes of a manifest PUT body (Swift's default) */
+
+enum {
+    CORE_EMANIFEST = -10440 /* a manifest PUT body was refused: core_slo_put_t.refused says why */
+};
 
 /* Who reads a large object: the cluster, the time (segment expiry), and whether the caller may
  * use a segment container: access(ctx, container, write) returns 0, -EACCES (denied, or absent
@@ -366,5 +381,75 @@ int core_dlo_read(core_lo_t *lo, og_str_t v, uint64_t first, uint64_t last, core
  * bytes, so S3 clients do not check the body against it. Into out (at least 48 bytes); returns
  * its length. */
 size_t core_slo_s3_etag(const core_meta_t *m, char *out);
+
+/* One problem of a manifest PUT or a multipart-manifest DELETE, as Swift lists them: the path of
+ * the segment (or manifest) and either the error met reading or deleting it (rc: -EACCES,
+ * OG_ENOTFOUND, OG_EQUORUM ..., for the front end to word) or, when rc is 0, why (static text). */
+typedef struct {
+    size_t path, path_len; /* in the list's arena */
+    int rc;
+    const char *why;
+} core_lo_problem_t;
+
+/* Problems in the order found. After a failed allocation oom is set and nothing more is added. */
+typedef struct {
+    og_buf_t arena;
+    core_lo_problem_t *v;
+    size_t n, cap;
+    int oom;
+} core_lo_problems_t;
+
+/* The path of problem i (a slice of p's arena). */
+static inline og_str_t core_lo_problem_path(const core_lo_problems_t *p, size_t i)
+{
+    return (og_str_t){p->arena.buf + p->v[i].path, p->v[i].path_len};
+}
+
+/* Why core_slo_build refused a manifest (with CORE_EMANIFEST). */
+enum {
+    CORE_SLO_NOT_JSON = 1, /* "Manifest must be valid JSON." */
+    CORE_SLO_NOT_LIST,     /* "Manifest must be a list." */
+    CORE_SLO_TOO_MANY,     /* more than CORE_SLO_MAX_SEGMENTS entries (the parse stops there) */
+    CORE_SLO_BAD_ENTRIES,  /* malformed entries: entry_errs */
+    CORE_SLO_BAD_SEGMENTS  /* segments that do not match or cannot be read: problems */
+};
+
+/* What a manifest PUT yields. */
+typedef struct {
+    og_buf_t json;    /* the manifest in Swift's stored format (the object's bytes) */
+    uint64_t size;    /* sum of the segments' (ranged) lengths */
+    uint8_t etag[16]; /* the SLO ETag */
+    int refused;      /* CORE_SLO_*, with CORE_EMANIFEST */
+    og_buf_t entry_errs; /* CORE_SLO_BAD_ENTRIES: "Index N: <reason>\n" lines, Swift's wording,
+                          * each cut at 1 KiB and none past 64 KiB */
+    core_lo_problems_t problems; /* CORE_SLO_BAD_SEGMENTS */
+} core_slo_put_t;
+
+/* Checks the manifest PUT body of the SLO container/object: its syntax, then every segment (exists,
+ * readable through lo->access(.., 0), not the manifest itself, etag/size_bytes/range agree, at
+ * least 1 byte but the last, nesting below CORE_SLO_MAX_DEPTH), and builds what is stored. 0 with
+ * out->json, size and etag; CORE_EMANIFEST with out->refused and its details; -ENOMEM or another
+ * error. Release *out with core_slo_put_free in every case. */
+int core_slo_build(core_lo_t *lo, og_str_t body, const char *container, og_str_t object, core_slo_put_t *out);
+void core_slo_put_free(core_slo_put_t *p);
+
+/* What a multipart-manifest DELETE did. */
+typedef struct {
+    uint64_t deleted, not_found;
+    core_lo_problems_t problems; /* a plain object ("Not an SLO manifest"), an unreadable manifest,
+                                  * segments that could not be deleted */
+} core_slo_del_t;
+
+/* Deletes the SLO container/object: its segments (a nested SLO's segments before the nested
+ * manifest), then the manifest, as Swift's bulk delete. lo->access(.., 1) guards every container
+ * deleted from. 0 with *out (a missing manifest counts as not found; what could not be deleted is
+ * a problem, not a failure), -EACCES (the caller may not write the manifest's container), or an
+ * error reading the manifest's record. Release *out with core_slo_del_free in every case. */
+int core_slo_delete(core_lo_t *lo, const char *container, og_str_t object, core_slo_del_t *out);
+void core_slo_del_free(core_slo_del_t *d);
+
+/* The ETag Swift shows for an object and checks segments against: hex, "hex-N" for S3 multipart,
+ * the SLO ETag for an SLO. Unquoted, into out; returns its length. */
+size_t core_lo_etag(const core_meta_t *m, char out[48]);
 
 #endif

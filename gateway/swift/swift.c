@@ -5,6 +5,7 @@
  * (Swift's status bodies and transaction headers) and the metadata merge.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <strings.h>
@@ -132,7 +133,17 @@ void swift_error_rc(swift_req_t *r, int rc)
         swift_error(r, 413);
         break;
     case OG_EINVAL:
+    case HTTP_EBODY:
         swift_error(r, 400);
+        break;
+    case SWIFT_EREFUSED:
+        swift_send(r, r->refusal.status, NULL, 0, r->refusal.ctype, r->refusal.body, strlen(r->refusal.body));
+        break;
+    case OG_EBADDIGEST:
+        swift_error(r, 422);
+        break;
+    case -EACCES:
+        swift_error(r, r->has_id ? 403 : 401);
         break;
     case HTTP_EABORTED:
         r->responded = 1; /* the client is gone: nobody to answer */
@@ -142,6 +153,17 @@ void swift_error_rc(swift_req_t *r, int rc)
         swift_error(r, 500);
         break;
     }
+}
+
+int swift_refuse(swift_req_t *r, int status, const char *ctype, const char *fmt, ...)
+{
+    va_list ap;
+    r->refusal.status = status;
+    r->refusal.ctype = ctype;
+    va_start(ap, fmt);
+    vsnprintf(r->refusal.body, sizeof(r->refusal.body), fmt, ap);
+    va_end(ap);
+    return SWIFT_EREFUSED;
 }
 
 size_t swift_title(const char *prefix, og_str_t suffix, char *out, size_t cap)
@@ -266,7 +288,7 @@ static void send_info(swift_req_t *r)
                      (unsigned long long)SWIFT_MAX_FILE_SIZE, SWIFT_MAX_META_NAME, SWIFT_MAX_META_VALUE,
                      SWIFT_MAX_META_COUNT, SWIFT_MAX_META_OVERALL, OG_KEY_MAX,
                      SWIFT_LISTING_LIMIT, SWIFT_LISTING_LIMIT, SWIFT_MAX_CONTAINER_NAME,
-                     CORE_SLO_MAX_SEGMENTS, SWIFT_SLO_MAX_MANIFEST);
+                     CORE_SLO_MAX_SEGMENTS, CORE_SLO_MAX_MANIFEST);
     if (!og_str_eq(r->info->method, "GET") && !og_str_eq(r->info->method, "HEAD")) {
         swift_error(r, 405);
         return;
@@ -289,7 +311,8 @@ static void make_trans_id(swift_req_t *r)
     snprintf(r->trans_id, sizeof(r->trans_id), "tx%.21s-%010llx", hex, (unsigned long long)r->now_s);
 }
 
-/* Splits /v1/AUTH_<account>[/<container>[/<object>]]. 0, or -1 with the error answered. */
+/* Splits /v1/AUTH_<account>[/<container>[/<object>]]. 0, -EACCES (not an account of this auth
+ * system: TempAuth denies it), OG_EINVAL, SWIFT_EREFUSED (a name too long) or -ENOMEM. */
 static int split_path(swift_req_t *r)
 {
     og_str_t p = r->info->path;
@@ -302,9 +325,7 @@ static int split_path(swift_req_t *r)
     long n = og_urldecode(acct.base, acct.len, abuf, sizeof(abuf) - 1, 0);
     if (n <= 5 || memcmp(abuf, "AUTH_", 5) != 0 || n - 5 >= (long)sizeof(r->account) ||
         memchr(abuf, '\0', (size_t)n) != NULL) {
-        /* Not an account of this auth system: TempAuth denies it. */
-        swift_error(r, n < 0 ? 400 : (r->has_id ? 403 : 401));
-        return -1;
+        return n < 0 ? OG_EINVAL : -EACCES;
     }
     memcpy(r->account, abuf + 5, (size_t)n - 5);
     r->account[n - 5] = '\0';
@@ -317,45 +338,32 @@ static int split_path(swift_req_t *r)
         return 0; /* "/v1/AUTH_a/" is the account */
     char cbuf[3 * (SWIFT_MAX_CONTAINER_NAME + 1)];
     n = og_urldecode(cont.base, cont.len, cbuf, sizeof(cbuf) - 1, 0);
-    if (n == OG_ETOOBIG || n > SWIFT_MAX_CONTAINER_NAME) {
-        char msg[96];
-        int ml = snprintf(msg, sizeof(msg), "Container name length of %zu longer than %d", cont.len,
-                          SWIFT_MAX_CONTAINER_NAME);
-        swift_send(r, 400, NULL, 0, "text/html; charset=UTF-8", msg, (size_t)ml);
-        return -1;
-    }
-    if (n <= 0 || memchr(cbuf, '/', (size_t)n) != NULL || memchr(cbuf, '\0', (size_t)n) != NULL) {
-        swift_error(r, 400);
-        return -1;
-    }
+    if (n == OG_ETOOBIG || n > SWIFT_MAX_CONTAINER_NAME)
+        return swift_refuse(r, 400, "text/html; charset=UTF-8", "Container name length of %zu longer than %d",
+                            cont.len, SWIFT_MAX_CONTAINER_NAME);
+    if (n <= 0 || memchr(cbuf, '/', (size_t)n) != NULL || memchr(cbuf, '\0', (size_t)n) != NULL)
+        return OG_EINVAL;
     memcpy(r->container, cbuf, (size_t)n);
     r->container[n] = '\0';
     r->has_container = 1;
     if (s2 == NULL || s2 + 1 == p.base + p.len)
         return 0;
     og_str_t obj = {s2 + 1, p.len - cont.len - 1};
-    if ((r->object = malloc(obj.len + 1)) == NULL) {
-        swift_error_rc(r, -ENOMEM);
-        return -1;
-    }
+    if ((r->object = malloc(obj.len + 1)) == NULL)
+        return -ENOMEM;
     n = og_urldecode(obj.base, obj.len, r->object, obj.len, 0);
-    if (n <= 0 || memchr(r->object, '\0', (size_t)n) != NULL) {
-        swift_error(r, 400);
-        return -1;
-    }
+    if (n <= 0 || memchr(r->object, '\0', (size_t)n) != NULL)
+        return OG_EINVAL;
     r->object[n] = '\0';
     r->object_len = (size_t)n;
-    if (n > OG_KEY_MAX) {
-        char msg[96];
-        int ml = snprintf(msg, sizeof(msg), "Object name length of %ld longer than %d", n, OG_KEY_MAX);
-        swift_send(r, 400, NULL, 0, "text/html; charset=UTF-8", msg, (size_t)ml);
-        return -1;
-    }
+    if (n > OG_KEY_MAX)
+        return swift_refuse(r, 400, "text/html; charset=UTF-8", "Object name length of %ld longer than %d", n,
+                            OG_KEY_MAX);
     return 0;
 }
 
-/* Reads X-Auth-Token. 0 (with or without an identity), or -1 with 401 answered for a token that
- * is forged or expired. */
+/* Reads X-Auth-Token. 0 (with or without an identity), -EACCES for a token that is forged or
+ * expired (401: the caller has no identity), or an error reading the token key. */
 static int check_token(swift_req_t *r)
 {
     og_str_t tok = http_req_header(r->http, "x-auth-token");
@@ -365,14 +373,10 @@ static int check_token(swift_req_t *r)
         tok = http_req_header(r->http, "x-storage-token");
     if (tok.base == NULL)
         return 0;
-    if ((rc = iam_token_key(r->sw->iam, key)) != 0) {
-        swift_error_rc(r, rc);
-        return -1;
-    }
-    if (iam_token_verify(key, tok, r->now_s, &r->id) != 0) {
-        swift_error(r, 401);
-        return -1;
-    }
+    if ((rc = iam_token_key(r->sw->iam, key)) != 0)
+        return rc;
+    if (iam_token_verify(key, tok, r->now_s, &r->id) != 0)
+        return -EACCES;
     r->has_id = 1;
     return 0;
 }
@@ -388,8 +392,11 @@ static void route(swift_req_t *r)
         send_info(r);
         return;
     }
-    if (check_token(r) != 0 || split_path(r) != 0)
+    int rc;
+    if ((rc = check_token(r)) != 0 || (rc = split_path(r)) != 0) {
+        swift_error_rc(r, rc);
         return;
+    }
     r->is_owner = r->has_id && ((strcmp(r->id.account, r->account) == 0 && (r->id.flags & IAM_SWIFT_ADMIN)) ||
                                 (r->id.flags & IAM_SWIFT_RESELLER));
     if (!r->has_container)

@@ -19,11 +19,6 @@
 
 static const char *const container_extra[] = {"x-container-read", "x-container-write", NULL};
 
-/* 401 for anonymous callers, 403 for authenticated ones (Swift's denial rule). */
-static void deny(swift_req_t *r) { swift_error(r, r->has_id ? 403 : 401); }
-
-static int is_method(const swift_req_t *r, const char *m) { return og_str_eq(r->info->method, m); }
-
 /* "1795296570.91222": Swift's X-Timestamp from nanoseconds. */
 static size_t fmt_timestamp(uint64_t ns, char out[32])
 {
@@ -61,10 +56,11 @@ static void send_read(swift_req_t *r, const core_bucket_t *b, const og_header_t 
 {
     og_buf_t body = {0};
     const char *ctype = "text/plain; charset=utf-8";
-    if (is_method(r, "GET") && swift_list_body(r, b, &body, &ctype) != 0)
-        goto out_free;
-    swift_send(r, body.len ? 200 : 204, hdrs, k, ctype, body.buf, body.len);
-out_free:
+    int rc = swift_is_method(r, "GET") ? swift_list_body(r, b, &body, &ctype) : 0;
+    if (rc != 0)
+        swift_error_rc(r, rc);
+    else
+        swift_send(r, body.len ? 200 : 204, hdrs, k, ctype, body.buf, body.len);
     og_buf_free(&body);
 }
 
@@ -165,13 +161,13 @@ out_free:
 
 void swift_account(swift_req_t *r)
 {
-    int get = is_method(r, "GET"), head = is_method(r, "HEAD"), post = is_method(r, "POST");
+    int get = swift_is_method(r, "GET"), head = swift_is_method(r, "HEAD"), post = swift_is_method(r, "POST");
     if (!get && !head && !post) {
         swift_error(r, 405);
         return;
     }
     if (!r->is_owner) {
-        deny(r);
+        swift_error_rc(r, -EACCES);
         return;
     }
     if (post)
@@ -228,12 +224,12 @@ static void container_write(swift_req_t *r, core_bucket_t *b, int exists)
     snprintf(nb.owner, sizeof(nb.owner), "%s", r->account);
     /* A PUT of an existing container that changes no metadata needs no write. The merge keeps
      * unchanged entries' slices, so comparing them by address finds any change. */
-    int changed = !exists || is_method(r, "POST") || n != b->num_meta;
+    int changed = !exists || swift_is_method(r, "POST") || n != b->num_meta;
     for (size_t i = 0; i < n && !changed; i++)
         changed = meta[i].name.base != b->meta[i].name.base || meta[i].value.base != b->meta[i].value.base;
     if (changed && (rc = core_bucket_put(r->cl, r->container, &nb)) != 0)
         swift_error_rc(r, rc);
-    else if (is_method(r, "POST"))
+    else if (swift_is_method(r, "POST"))
         swift_send(r, 204, NULL, 0, NULL, NULL, 0);
     else
         swift_send(r, exists ? 202 : 201, NULL, 0, NULL, NULL, 0);
@@ -300,8 +296,8 @@ out_free:
 
 void swift_container(swift_req_t *r)
 {
-    int get = is_method(r, "GET"), head = is_method(r, "HEAD"), put = is_method(r, "PUT"),
-        post = is_method(r, "POST"), del = is_method(r, "DELETE");
+    int get = swift_is_method(r, "GET"), head = swift_is_method(r, "HEAD"), put = swift_is_method(r, "PUT"),
+        post = swift_is_method(r, "POST"), del = swift_is_method(r, "DELETE");
     core_bucket_t b;
     int rc, exists;
 
@@ -320,12 +316,12 @@ void swift_container(swift_req_t *r)
         if (put && r->is_owner)
             swift_send(r, 409, NULL, 0, "text/plain", "Container name is in use by another account.", 44);
         else
-            swift_error(r, r->is_owner ? 404 : (r->has_id ? 403 : 401));
+            swift_error_rc(r, r->is_owner ? OG_ENOTFOUND : -EACCES);
         goto out_free;
     }
     if (put || post || del) {
         if (!r->is_owner) {
-            deny(r);
+            swift_error_rc(r, -EACCES);
         } else if (put) {
             container_write(r, &b, exists);
         } else if (!exists) {
@@ -340,7 +336,7 @@ void swift_container(swift_req_t *r)
     if (!r->is_owner && !(exists && iam_acl_allows(meta_get(&b, "x-container-read"),
                                                         r->has_id ? &r->id : NULL,
                                                         IAM_ACL_LISTING))) {
-        deny(r);
+        swift_error_rc(r, -EACCES);
         goto out_free;
     }
     if (!exists)

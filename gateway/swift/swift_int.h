@@ -21,6 +21,10 @@
 #include "swift.h"
 
 
+/* A check refused the request with Swift's own wording: r->refusal says how to answer. Never
+ * leaves the swift room. */
+enum { SWIFT_EREFUSED = -10460 };
+
 /* Swift limits, as advertised by GET /info (Swift's defaults where Onggi has no reason to differ). */
 #define SWIFT_MAX_FILE_SIZE 5368709122ull
 #define SWIFT_MAX_META_NAME 128
@@ -52,7 +56,15 @@ typedef struct {
     int responded;
     int status;
     uint64_t now_s;
+    struct {
+        int status;
+        const char *ctype;
+        char body[128];
+    } refusal; /* how swift_error_rc answers SWIFT_EREFUSED (swift_refuse) */
 } swift_req_t;
+
+/* Is r's method m ("GET", ...)? */
+static inline int swift_is_method(const swift_req_t *r, const char *m) { return og_str_eq(r->info->method, m); }
 
 /* Answers with status and a small body (NULL: Swift's standard HTML body for that status, empty
  * for HEAD), adding X-Trans-Id, X-Openstack-Request-Id and Content-Type. */
@@ -60,9 +72,14 @@ void swift_send(swift_req_t *r, int status, const og_header_t *extra, size_t n, 
                    const void *body, size_t len);
 /* Standard error answer for a status. */
 void swift_error(swift_req_t *r, int status);
-/* Maps an internal code to an answer: OG_ENOTFOUND 404, OG_EQUORUM/OG_ETIMEOUT 503,
- * CORE_EQUOTA 413, OG_ETOOBIG 413, OG_EINVAL 400, else 500. */
+/* Maps an internal code to an answer: OG_ENOTFOUND 404, OG_EQUORUM/OG_ETIMEOUT 503, CORE_EQUOTA 413,
+ * OG_ETOOBIG 413, OG_EINVAL/HTTP_EBODY 400, OG_EBADDIGEST 422, -EACCES 403 (401 for a caller
+ * without a token), SWIFT_EREFUSED r->refusal, HTTP_EABORTED none (499 logged), else 500. */
 void swift_error_rc(swift_req_t *r, int rc);
+/* Records the answer to a refused request (status, content type or NULL for text/html, body from
+ * fmt, cut at 127 bytes) for swift_error_rc; returns SWIFT_EREFUSED. */
+int swift_refuse(swift_req_t *r, int status, const char *ctype, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 /* The transaction headers every answer carries (2 entries). */
 size_t swift_std_headers(swift_req_t *r, og_header_t *out);
 
@@ -84,8 +101,8 @@ void swift_account(swift_req_t *r);         /* GET/HEAD/POST /v1/AUTH_a */
 void swift_container(swift_req_t *r);       /* PUT/DELETE/GET/HEAD/POST /v1/AUTH_a/c */
 void swift_object(swift_req_t *r);          /* PUT/GET/HEAD/DELETE/POST/COPY /v1/AUTH_a/c/o */
 /* The listing a GET asks for (b: the container's record, or NULL for the account's containers),
- * in text/json/xml, appended to body with its content type in *ctype (static). 0, or -1 with
- * the error answered (400/412 for bad parameters, 503 ...). */
+ * in text/json/xml, appended to body with its content type in *ctype (static). Answers nothing:
+ * 0, OG_EINVAL or SWIFT_EREFUSED (412) for bad parameters, OG_EQUORUM ... */
 int swift_list_body(swift_req_t *r, const core_bucket_t *b, og_buf_t *body, const char **ctype);
 
 /* Token key for this cluster, creating it on first use. 0 or an error. */
@@ -96,44 +113,31 @@ int swift_secret(swift_t *sw, uint8_t out[32]);
  * is absent and the caller is not the owner: strangers never learn what exists), OG_ENOTFOUND
  * (absent or another account's, for the owner), OG_EQUORUM, OG_EPROTO. */
 int swift_container_access(swift_req_t *r, const char *container, int mode);
-/* Appends s to b as a JSON string (quotes, escapes for '"', '\\' and control characters; other
- * bytes as they are, so UTF-8 stays UTF-8). */
-void swift_json_str(og_buf_t *b, og_str_t s);
 
-/* ---- large objects (swift_slo.c; docs/swift-compat.md "Large objects") ----
+/* ---- large objects (swift_slo.c; docs/swift-compat.md "Large objects"; core.h "large objects") ----
  *
- * SLO: PUT ?multipart-manifest=put stores an object whose bytes are the manifest in Swift's
- * stored JSON format (list of {name, bytes, hash, content_type, last_modified[, range]
- * [, sub_slo]}) and whose record carries CORE_META_SLO with the total size and the SLO ETag (MD5 of
- * the segments' ETags, "etag:range;" for a ranged one). GET/HEAD serve the concatenated segments.
- * DLO: an object with a stored X-Object-Manifest: container/prefix header; GET/HEAD serve every
- * object under the prefix in listing order, ETag = MD5 of their ETags.
- * Memory: segment bytes stream through core_obj_read (its batch buffer); a GET holds at most
- * CORE_SLO_MAX_DEPTH parsed manifests plus the per-request sub-manifest cache (at most 16
- * entries; unused ones are dropped beyond 8 MiB), a DLO one listing page. */
-#define SWIFT_SLO_MAX_MANIFEST 8388608 /* bytes of a manifest PUT body (Swift's default) */
+ * SLO: PUT ?multipart-manifest=put stores the manifest core_slo_build made of the body; GET/HEAD
+ * serve the concatenated segments (core_slo_read). DLO: an object with a stored
+ * X-Object-Manifest: container/prefix header; GET/HEAD serve every object under the prefix
+ * (core_dlo_stat, core_dlo_read). */
 
-/* A validated manifest, ready to be stored. */
-typedef struct {
-    og_buf_t json;  /* the manifest in Swift's stored format (the object's bytes) */
-    uint64_t size;   /* sum of the segments' (ranged) lengths */
-    uint8_t etag[16];
-} swift_slo_t;
-
-/* Reads a PUT ?multipart-manifest=put body (at most SWIFT_SLO_MAX_MANIFEST bytes), checks its
- * syntax and every segment (exists, readable by the caller, etag/size_bytes/range agree, at least
- * 1 byte but the last) and a client ETag header against the SLO ETag. 0 with *out (release with
- * swift_slo_free), or -1 with the answer sent: 400 listing each problem as Swift does
- * ("Errors:\n<path>, <reason>\n" or JSON with Accept: application/json), 413, 422, 503 ... */
-int swift_slo_build(swift_req_t *r, swift_slo_t *out);
-void swift_slo_free(swift_slo_t *s);
+/* Reads a PUT ?multipart-manifest=put body (at most CORE_SLO_MAX_MANIFEST bytes) and checks it
+ * (core_slo_build) and a client ETag header against the SLO ETag. 0 with *out ready to store;
+ * else a code for swift_slo_error: OG_ETOOBIG, CORE_EMANIFEST (details in *out), OG_EBADDIGEST
+ * (the client's ETag differs), a body read error, OG_EQUORUM ... Release *out with
+ * core_slo_put_free in every case. */
+int swift_slo_build(swift_req_t *r, core_slo_put_t *out);
+/* Answers a failed swift_slo_build as Swift does: 413 "Manifest File > N bytes" (Content-Length),
+ * 400 with the parse problem, the "Index N: ..." lines, or each segment's problem ("Errors:\n
+ * <path>, <reason>\n" or JSON with Accept: application/json), 413 for too many segments, else
+ * swift_error_rc. */
+void swift_slo_error(swift_req_t *r, int rc, const core_slo_put_t *put);
 /* DELETE ?multipart-manifest=delete: deletes an SLO's segments (nested ones too), then the
- * manifest, and answers as Swift's bulk delete (200 with Number Deleted / Number Not Found /
- * Response Status / Errors, text or JSON by Accept). A plain object is not deleted ("Not an SLO
- * manifest"). Always answers. */
-void swift_slo_delete(swift_req_t *r);
-
-
+ * manifest (core_slo_delete), and answers as Swift's bulk delete (200 with Number Deleted /
+ * Number Not Found / Response Status / Errors, text or JSON by Accept; a plain object is not
+ * deleted: "Not an SLO manifest"). 0 answered, or a code for swift_error_rc (-EACCES ...),
+ * nothing answered. */
+int swift_slo_delete(swift_req_t *r);
 
 /* The large-object readers' view of r's caller (core_lo_t): r's cluster and clock, and its
  * container access checks (swift_container_access). Valid while r lives. */

@@ -56,7 +56,7 @@ static int pick_format(swift_req_t *r, og_str_t fmt, int has_fmt)
     return FMT_TEXT;
 }
 
-/* Reads the listing parameters. 0, or -1 with the error answered (400/412 as Swift). */
+/* Reads the listing parameters. 0, OG_EINVAL, SWIFT_EREFUSED (412 as Swift) or -ENOMEM. */
 static int lq_read(swift_req_t *r, lq_t *q)
 {
     og_buf_t fmt = {0}, limit = {0}, rev = {0};
@@ -76,13 +76,8 @@ static int lq_read(swift_req_t *r, lq_t *q)
         else if (ps[i].present)
             *ps[i].present = got;
     }
-    if (rc != 0) {
-        if (rc == OG_EINVAL)
-            swift_error(r, 400);
-        else
-            swift_error_rc(r, rc);
+    if (rc != 0)
         goto out_free;
-    }
     q->fmt = pick_format(r, xs(&fmt), has_fmt);
     q->limit = SWIFT_LISTING_LIMIT;
     if (has_limit) {
@@ -95,22 +90,17 @@ static int lq_read(swift_req_t *r, lq_t *q)
             v = v * 10 + (size_t)(limit.buf[i] - '0');
         }
         if (limit.len == 0 || limit.buf[0] == '-') {
-            swift_error(r, 400);
-            rc = -1;
+            rc = OG_EINVAL;
             goto out_free;
         }
         if (v > SWIFT_LISTING_LIMIT) {
-            char msg[48];
-            int n = snprintf(msg, sizeof(msg), "Maximum limit is %d", SWIFT_LISTING_LIMIT);
-            swift_send(r, 412, NULL, 0, "text/html; charset=UTF-8", msg, (size_t)n);
-            rc = -1;
+            rc = swift_refuse(r, 412, "text/html; charset=UTF-8", "Maximum limit is %d", SWIFT_LISTING_LIMIT);
             goto out_free;
         }
         q->limit = v;
     }
     if (q->delimiter.len > 1) {
-        swift_send(r, 412, NULL, 0, "text/html; charset=UTF-8", "Bad delimiter", 13);
-        rc = -1;
+        rc = swift_refuse(r, 412, "text/html; charset=UTF-8", "Bad delimiter");
         goto out_free;
     }
     /* Swift's config_true_value: true, 1, yes, on, t, y. */
@@ -121,7 +111,7 @@ out_free:
     og_buf_free(&fmt);
     og_buf_free(&limit);
     og_buf_free(&rev);
-    return rc == 0 ? 0 : -1;
+    return rc;
 }
 
 /* ---------------------------------------------------------------- filtering sources */
@@ -164,29 +154,6 @@ static void src_release(void *ctx, cluster_list_t *l) { cluster_list_free(l); }
 
 /* ---------------------------------------------------------------- rendering */
 
-void swift_json_str(og_buf_t *b, og_str_t s)
-{
-    og_buf_put(b, "\"", 1);
-    size_t run = 0;
-    for (size_t i = 0; i < s.len; i++) {
-        unsigned char c = (unsigned char)s.base[i];
-        if (c >= 0x20 && c != '"' && c != '\\' && c != 0x7f) {
-            run++;
-            continue;
-        }
-        og_buf_put(b, s.base + i - run, run);
-        run = 0;
-        if (c == '"' || c == '\\') {
-            char e[2] = {'\\', (char)c};
-            og_buf_put(b, e, 2);
-        } else {
-            og_buf_printf(b, "\\u%04x", c);
-        }
-    }
-    og_buf_put(b, s.base + s.len - run, run);
-    og_buf_put(b, "\"", 1);
-}
-
 /* "2026-11-21T21:29:30.958960" (Swift's listing time: UTC, microseconds, no zone). */
 static void fmt_listing_time(uint64_t ns, char out[32])
 {
@@ -211,7 +178,7 @@ static void put_subdir(out_t *o, og_str_t name)
         og_buf_put(b, "\n", 1);
     } else if (o->fmt == FMT_JSON) {
         og_buf_puts(b, o->first ? "{\"subdir\": " : ", {\"subdir\": ");
-        swift_json_str(b, name);
+        og_buf_json_str(b, name);
         og_buf_puts(b, "}");
     } else {
         og_buf_puts(b, "<subdir name=\"");
@@ -244,11 +211,11 @@ static int put_object(out_t *o, const core_walk_item_t *it)
         og_buf_put(b, "\n", 1);
     } else if (o->fmt == FMT_JSON) {
         og_buf_printf(b, "%s{\"bytes\": %" PRIu64 ", \"hash\": ", o->first ? "" : ", ", bytes);
-        swift_json_str(b, hash);
+        og_buf_json_str(b, hash);
         og_buf_puts(b, ", \"name\": ");
-        swift_json_str(b, it->key);
+        og_buf_json_str(b, it->key);
         og_buf_puts(b, ", \"content_type\": ");
-        swift_json_str(b, m.content_type);
+        og_buf_json_str(b, m.content_type);
         og_buf_printf(b, ", \"last_modified\": \"%s\"", when);
         if (m.flags & CORE_META_SLO) {
             char hex[33];
@@ -293,7 +260,7 @@ static int put_container(out_t *o, const core_walk_item_t *it)
     fmt_listing_time(created, when);
     if (o->fmt == FMT_JSON) {
         og_buf_puts(b, o->first ? "{\"name\": " : ", {\"name\": ");
-        swift_json_str(b, it->key);
+        og_buf_json_str(b, it->key);
         og_buf_printf(b, ", \"count\": %" PRIu64 ", \"bytes\": %" PRIu64 ", \"last_modified\": \"%s\"}", u.objects,
                        u.bytes, when);
     } else {
@@ -319,9 +286,9 @@ int swift_list_body(swift_req_t *r, const core_bucket_t *b, og_buf_t *body, cons
     lq_t q = {0};
     core_walk_t w = {0};
     char table[3 + 64];
-    int rc = -1;
+    int rc;
 
-    if (lq_read(r, &q) != 0)
+    if ((rc = lq_read(r, &q)) != 0)
         goto out_free;
     if (b != NULL)
         snprintf(table, sizeof(table), "o.%s", r->container);
@@ -331,11 +298,8 @@ int swift_list_body(swift_req_t *r, const core_bucket_t *b, og_buf_t *body, cons
     size_t max = q.reverse ? REVERSE_MAX : q.limit;
     if (q.reverse && q.has_end_marker)
         after = xs(&q.end_marker); /* reverse: entries after end_marker, before marker */
-    if ((rc = core_walk(&src, xs(&q.prefix), xs(&q.delimiter), after, max, &w)) != 0) {
-        swift_error_rc(r, rc == OG_EPROTO ? OG_ECORRUPT : rc);
-        rc = -1;
+    if ((rc = core_walk(&src, xs(&q.prefix), xs(&q.delimiter), after, max, &w)) != 0)
         goto out_free;
-    }
     /* The selected range: forward (marker, end_marker), reverse (end_marker, marker) read from the
      * top; both bounds exclusive. */
     size_t lo = 0, hi = w.n;
@@ -370,18 +334,14 @@ int swift_list_body(swift_req_t *r, const core_bucket_t *b, og_buf_t *body, cons
         else
             rc = b != NULL ? put_object(&o, it) : put_container(&o, it);
     }
-    if (rc != 0) {
-        swift_error_rc(r, rc);
-        rc = -1;
+    if (rc != 0)
         goto out_free;
-    }
     if (q.fmt == FMT_JSON)
         og_buf_puts(body, "]");
     else if (q.fmt == FMT_XML)
         og_buf_puts(body, b == NULL ? "</account>" : "</container>");
     if (body->oom) {
-        swift_error_rc(r, -ENOMEM);
-        rc = -1;
+        rc = -ENOMEM;
         goto out_free;
     }
     *ctype = q.fmt == FMT_JSON  ? "application/json; charset=utf-8"

@@ -55,15 +55,8 @@ static og_str_t guess_type(og_str_t name)
     return OG_STR_LIT("application/octet-stream");
 }
 
-static int is_method(const swift_req_t *r, const char *m) { return og_str_eq(r->info->method, m); }
-
-static void deny(swift_req_t *r) { swift_error(r, r->has_id ? 403 : 401); }
-
-/* Swift's 400 with its reason as the body. */
-static void bad_request(swift_req_t *r, const char *why)
-{
-    swift_send(r, 400, NULL, 0, "text/plain", why, strlen(why));
-}
+/* A 400 with Swift's reason as a text/plain body (SWIFT_EREFUSED). */
+static int invalid(swift_req_t *r, const char *why) { return swift_refuse(r, 400, "text/plain", "%s", why); }
 
 int swift_container_access(swift_req_t *r, const char *container, int mode)
 {
@@ -85,21 +78,6 @@ int swift_container_access(swift_req_t *r, const char *container, int mode)
     if (rc == OG_ENOTFOUND && !r->is_owner)
         rc = -EACCES; /* never tell a stranger whether a container exists */
     return rc;
-}
-
-/* The container must exist in this account and allow the caller `mode`. 0, or -1 answered. */
-static int check_container(swift_req_t *r, const char *container, int mode)
-{
-    int rc = swift_container_access(r, container, mode);
-    if (rc == -EACCES) {
-        deny(r);
-        return -1;
-    }
-    if (rc != 0) {
-        swift_error_rc(r, rc == OG_EPROTO ? OG_ECORRUPT : rc);
-        return -1;
-    }
-    return 0;
 }
 
 /* ---------------------------------------------------------------- metadata */
@@ -136,7 +114,7 @@ static int parse_u64(og_str_t v, uint64_t *out)
 
 /* Collects the request's object metadata (X-Object-Meta-* as x-amz-meta-*, the stored standard
  * headers, Content-Type, X-Delete-At/-After) and checks Swift's limits. Slices point into the
- * request. 0, or -1 with 400 answered, or -ENOMEM answered. */
+ * request. 0, SWIFT_EREFUSED (400 with Swift's reason) or -ENOMEM. */
 static int obj_meta_read(swift_req_t *r, obj_meta_t *om)
 {
     const http_reqinfo_t *info = r->info;
@@ -147,22 +125,16 @@ static int obj_meta_read(swift_req_t *r, obj_meta_t *om)
         names_len += info->headers[i].name.len;
     om->hdrs = malloc((info->num_headers + 1) * sizeof(*om->hdrs));
     char *p = om->names = malloc(names_len + 1);
-    if (om->hdrs == NULL || om->names == NULL) {
-        swift_error_rc(r, -ENOMEM);
-        return -1;
-    }
+    if (om->hdrs == NULL || om->names == NULL)
+        return -ENOMEM;
     for (size_t i = 0; i < info->num_headers; i++) {
         og_str_t name = info->headers[i].name, value = info->headers[i].value;
         if (name.len > mp && strncasecmp(name.base, META_PREFIX, mp) == 0) {
             size_t sl = name.len - mp;
-            if (sl > SWIFT_MAX_META_NAME) {
-                bad_request(r, "Metadata name too long; max 128");
-                return -1;
-            }
-            if (value.len > SWIFT_MAX_META_VALUE) {
-                bad_request(r, "Metadata value longer than 256");
-                return -1;
-            }
+            if (sl > SWIFT_MAX_META_NAME)
+                return invalid(r, "Metadata name too long; max 128");
+            if (value.len > SWIFT_MAX_META_VALUE)
+                return invalid(r, "Metadata value longer than 256");
             count++;
             overall += sl + value.len;
             memcpy(p, STORED_PREFIX, sp);
@@ -180,37 +152,26 @@ static int obj_meta_read(swift_req_t *r, obj_meta_t *om)
         }
         if (og_str_ieq(name, "x-delete-at") || og_str_ieq(name, "x-delete-after")) {
             uint64_t v;
-            if (parse_u64(value, &v) != 0) {
-                bad_request(r, og_str_ieq(name, "x-delete-at") ? "Non-integer X-Delete-At"
-                                                               : "Non-integer X-Delete-After");
-                return -1;
-            }
+            if (parse_u64(value, &v) != 0)
+                return invalid(r, og_str_ieq(name, "x-delete-at") ? "Non-integer X-Delete-At"
+                                                                  : "Non-integer X-Delete-After");
             if (og_str_ieq(name, "x-delete-after"))
                 v += r->now_s;
-            if (v <= r->now_s) {
-                bad_request(r, "X-Delete-At in past");
-                return -1;
-            }
+            if (v <= r->now_s)
+                return invalid(r, "X-Delete-At in past");
             om->delete_at = v, om->has_delete_at = 1;
             continue;
         }
-        if (og_str_ieq(name, "x-object-manifest") && !core_dlo_valid(value)) {
-            static const char msg[] = "X-Object-Manifest must be in the format container/prefix";
-            swift_send(r, 400, NULL, 0, NULL, msg, sizeof(msg) - 1);
-            return -1;
-        }
+        if (og_str_ieq(name, "x-object-manifest") && !core_dlo_valid(value))
+            return swift_refuse(r, 400, NULL, "X-Object-Manifest must be in the format container/prefix");
         for (size_t j = 0; j < sizeof(stored_standard) / sizeof(stored_standard[0]); j++)
             if (og_str_ieq(name, stored_standard[j]))
                 om->hdrs[om->n++] = (og_header_t){og_str(stored_standard[j]), value};
     }
-    if (count > SWIFT_MAX_META_COUNT) {
-        bad_request(r, "Too many metadata items; max 90");
-        return -1;
-    }
-    if (overall > SWIFT_MAX_META_OVERALL) {
-        bad_request(r, "Total metadata too large; max 4096");
-        return -1;
-    }
+    if (count > SWIFT_MAX_META_COUNT)
+        return invalid(r, "Too many metadata items; max 90");
+    if (overall > SWIFT_MAX_META_OVERALL)
+        return invalid(r, "Total metadata too large; max 4096");
     return 0;
 }
 
@@ -234,8 +195,8 @@ static size_t swift_etag(const core_meta_t *m, int quoted, char out[48])
     return n - 2;
 }
 
-/* Reads the live, unexpired object (bucket, key). 0 with *m and *buf, else the error answered
- * (404 for absent or expired, which is then reclaimed) and -1. */
+/* Reads the live, unexpired object (bucket, key). 0 with *m and *buf, OG_ENOTFOUND (absent, or
+ * expired and then reclaimed) or an error. */
 static int lookup(swift_req_t *r, const char *bucket, og_str_t key, core_meta_t *m, char **buf)
 {
     int rc = core_obj_lookup(r->cl, bucket, key, m, buf);
@@ -247,11 +208,7 @@ static int lookup(swift_req_t *r, const char *bucket, og_str_t key, core_meta_t 
         *buf = NULL;
         rc = OG_ENOTFOUND;
     }
-    if (rc != 0) {
-        swift_error_rc(r, rc == OG_EPROTO ? OG_ECORRUPT : rc);
-        return -1;
-    }
-    return 0;
+    return rc;
 }
 
 /* ---------------------------------------------------------------- PUT */
@@ -424,17 +381,113 @@ static int split_copy_path(og_str_t v, char container[SWIFT_MAX_CONTAINER_NAME +
     return 0;
 }
 
+/* X-Copy-From: a PUT that copies (Swift's copy middleware). Always answers. */
+static void put_copy(swift_req_t *r, og_str_t copy_from)
+{
+    char sc[SWIFT_MAX_CONTAINER_NAME + 1], *so = NULL;
+    size_t solen = 0;
+    if (http_req_header(r->http, "content-length").base != NULL && r->info->content_length != 0) {
+        swift_error_rc(r, invalid(r, "Copy requests require a zero byte body"));
+        return;
+    }
+    if (split_copy_path(copy_from, sc, &so, &solen) != 0) {
+        static const char msg[] = "X-Copy-From header must be of the form <container name>/<object name>";
+        swift_send(r, 412, NULL, 0, "text/html; charset=UTF-8", msg, sizeof(msg) - 1);
+        return;
+    }
+    object_copy(r, sc, (og_str_t){so, solen}, r->container, (og_str_t){r->object, r->object_len});
+    free(so);
+}
+
+/* If-None-Match (only "*" is supported): 0 when no live object has the key, OG_EEXIST when one
+ * does (412), SWIFT_EREFUSED (400) for another value. */
+static int put_if_none_match(swift_req_t *r, og_str_t key)
+{
+    og_str_t inm = http_req_header(r->http, "if-none-match");
+    core_meta_t m;
+    char *buf = NULL;
+    if (inm.base == NULL)
+        return 0;
+    if (!og_str_eq(inm, "*"))
+        return invalid(r, "If-None-Match only supports *");
+    int rc = core_obj_lookup(r->cl, r->container, key, &m, &buf), live = 0;
+    if (rc == 0) {
+        live = !core_meta_expired(&m, r->now_s);
+        core_meta_free(&m);
+    }
+    free(buf);
+    return live ? OG_EEXIST : 0;
+}
+
+/* The record of a written object: its data d, the request's metadata om, and for an SLO (man not
+ * NULL) its size and ETag. Slices point into om, d and r. */
+static void put_record(swift_req_t *r, const obj_meta_t *om, const core_slo_put_t *man, const core_obj_data_t *d,
+                       core_meta_t *m)
+{
+    m->size = d->size;
+    memcpy(m->md5, d->md5, 16);
+    m->content_type = om->has_ctype ? om->ctype : guess_type((og_str_t){r->object, r->object_len});
+    m->owner = og_str(r->account);
+    m->delete_at = om->delete_at;
+    m->headers = om->hdrs, m->num_headers = om->n;
+    m->chunks = d->chunks, m->num_chunks = d->num_chunks;
+    m->inline_data = (og_str_t){d->inline_data, d->inline_len};
+    if (man != NULL) {
+        m->flags = CORE_META_SLO;
+        m->slo_size = man->size;
+        memcpy(m->slo_etag, man->etag, 16);
+    }
+}
+
+/* Writes the body (or, for an SLO, the stored manifest man) under the container's quota, checks
+ * a client ETag, commits the record and answers 201. 0 answered, or an error, nothing answered
+ * (OG_EBADDIGEST for an ETag that differs). */
+static int put_store(swift_req_t *r, const obj_meta_t *om, const core_slo_put_t *man)
+{
+    const http_reqinfo_t *info = r->info;
+    og_str_t want = unquote(http_req_header(r->http, "etag"));
+    core_obj_data_t d = {0};
+    core_meta_t m = {0};
+    mem_src_t ms = {man ? man->json.buf : NULL, man ? man->json.len : 0};
+    char hex[33];
+    int rc;
+    if ((man || !info->chunked) &&
+        (rc = core_quota_check(r->cl, r->container, r->account,
+                               man ? (uint64_t)man->json.len : (uint64_t)info->content_length, 1)) != 0)
+        return rc;
+    core_obj_put_opts_t opts = {.max_size = SWIFT_MAX_FILE_SIZE,
+                                .expect_size = man ? (int64_t)man->json.len
+                                               : info->chunked ? -1
+                                                               : info->content_length};
+    rc = core_obj_write(r->cl, &opts, man ? (core_obj_src_t){mem_read, &ms} : (core_obj_src_t){body_read, r}, &d);
+    if (rc != 0) {
+        /* A short or malformed body is the client's fault (499 when it went away). */
+        rc = rc == OG_EPROTO ? OG_EINVAL : rc;
+        goto out_free;
+    }
+    og_hex(d.md5, 16, hex);
+    if (!man && want.base != NULL && (want.len != 32 || strncasecmp(want.base, hex, 32) != 0)) {
+        rc = OG_EBADDIGEST;
+        goto out_free;
+    }
+    /* nothing committed yet: over the quota, the chunks are garbage */
+    if (!man && info->chunked && (rc = core_quota_check(r->cl, r->container, r->account, d.size, 1)) != 0)
+        goto out_free;
+    put_record(r, om, man, &d, &m);
+    if ((rc = core_obj_commit(r->cl, r->container, (og_str_t){r->object, r->object_len}, &m)) == 0)
+        send_created(r, &m, NULL, 0);
+out_free:
+    core_obj_data_free(&d);
+    return rc;
+}
+
 static void object_put(swift_req_t *r)
 {
     const http_reqinfo_t *info = r->info;
-    og_str_t key = {r->object, r->object_len}, want = unquote(http_req_header(r->http, "etag"));
     og_str_t copy_from = http_req_header(r->http, "x-copy-from");
     int has_len = http_req_header(r->http, "content-length").base != NULL, slo = multipart_manifest(r, "put");
-    core_obj_data_t d = {0};
-    swift_slo_t man = {0};
+    core_slo_put_t man = {0};
     obj_meta_t om;
-    core_meta_t m = {0};
-    char hex[33];
     int rc;
 
     if (copy_from.base != NULL && slo) {
@@ -443,19 +496,7 @@ static void object_put(swift_req_t *r)
         return;
     }
     if (copy_from.base != NULL) {
-        char sc[SWIFT_MAX_CONTAINER_NAME + 1], *so = NULL;
-        size_t solen = 0;
-        if (has_len && info->content_length != 0) {
-            bad_request(r, "Copy requests require a zero byte body");
-            return;
-        }
-        if (split_copy_path(copy_from, sc, &so, &solen) != 0) {
-            static const char msg[] = "X-Copy-From header must be of the form <container name>/<object name>";
-            swift_send(r, 412, NULL, 0, "text/html; charset=UTF-8", msg, sizeof(msg) - 1);
-            return;
-        }
-        object_copy(r, sc, (og_str_t){so, solen}, r->container, key);
-        free(so);
+        put_copy(r, copy_from);
         return;
     }
     if (!info->chunked && !has_len) {
@@ -466,77 +507,23 @@ static void object_put(swift_req_t *r)
         swift_error(r, 413);
         return;
     }
-    if (obj_meta_read(r, &om) != 0)
-        goto out_free_meta;
-    if (check_container(r, r->container, IAM_ACL_WRITE) != 0)
-        goto out_free_meta;
-    og_str_t inm = http_req_header(r->http, "if-none-match");
-    if (inm.base != NULL) {
-        char *buf = NULL;
-        if (!og_str_eq(inm, "*")) {
-            bad_request(r, "If-None-Match only supports *");
-            goto out_free_meta;
-        }
-        rc = core_obj_lookup(r->cl, r->container, key, &m, &buf);
-        int live = rc == 0 && !core_meta_expired(&m, r->now_s);
-        core_meta_free(&m);
-        free(buf);
-        memset(&m, 0, sizeof(m));
-        if (live) {
-            swift_error(r, 412);
-            goto out_free_meta;
-        }
-    }
-    /* An SLO manifest is read and checked whole (at most SWIFT_SLO_MAX_MANIFEST bytes); what
+    if ((rc = obj_meta_read(r, &om)) != 0 || (rc = swift_container_access(r, r->container, IAM_ACL_WRITE)) != 0 ||
+        (rc = put_if_none_match(r, (og_str_t){r->object, r->object_len})) != 0)
+        goto out_answer;
+    /* An SLO manifest is read and checked whole (at most CORE_SLO_MAX_MANIFEST bytes); what
      * gets stored is Swift's stored form of it, which the quota counts (as Swift does). */
-    if (slo && swift_slo_build(r, &man) != 0)
-        goto out_free_meta;
-    if ((slo || !info->chunked) &&
-        (rc = core_quota_check(r->cl, r->container, r->account,
-                             slo ? (uint64_t)man.json.len : (uint64_t)info->content_length, 1)) != 0) {
+    if (slo && (rc = swift_slo_build(r, &man)) != 0) {
+        swift_slo_error(r, rc, &man);
+        goto out_free;
+    }
+    rc = put_store(r, &om, slo ? &man : NULL);
+out_answer:
+    if (rc == OG_EEXIST)
+        swift_error(r, 412);
+    else if (rc != 0)
         swift_error_rc(r, rc);
-        goto out_free_data;
-    }
-    mem_src_t ms = {man.json.buf, man.json.len};
-    core_obj_put_opts_t opts = {.max_size = SWIFT_MAX_FILE_SIZE,
-                              .expect_size = slo ? (int64_t)man.json.len : info->chunked ? -1 : info->content_length};
-    rc = core_obj_write(r->cl, &opts, slo ? (core_obj_src_t){mem_read, &ms} : (core_obj_src_t){body_read, r}, &d);
-    if (rc != 0) {
-        /* A short or malformed body is the client's fault (499 when it went away). */
-        swift_error_rc(r, rc == HTTP_EBODY || rc == OG_EPROTO ? OG_EINVAL : rc);
-        goto out_free_data;
-    }
-    og_hex(d.md5, 16, hex);
-    if (!slo && want.base != NULL && (want.len != 32 || strncasecmp(want.base, hex, 32) != 0)) {
-        swift_error(r, 422);
-        goto out_free_data;
-    }
-    if (!slo && info->chunked && (rc = core_quota_check(r->cl, r->container, r->account, d.size, 1)) != 0) {
-        swift_error_rc(r, rc); /* nothing committed: the chunks are garbage */
-        goto out_free_data;
-    }
-    m.size = d.size;
-    memcpy(m.md5, d.md5, 16);
-    m.content_type = om.has_ctype ? om.ctype : guess_type(key);
-    m.owner = og_str(r->account);
-    m.delete_at = om.delete_at;
-    m.headers = om.hdrs, m.num_headers = om.n;
-    m.chunks = d.chunks, m.num_chunks = d.num_chunks;
-    m.inline_data = (og_str_t){d.inline_data, d.inline_len};
-    if (slo) {
-        m.flags = CORE_META_SLO;
-        m.slo_size = man.size;
-        memcpy(m.slo_etag, man.etag, 16);
-    }
-    if ((rc = core_obj_commit(r->cl, r->container, key, &m)) != 0) {
-        swift_error_rc(r, rc);
-        goto out_free_data;
-    }
-    send_created(r, &m, NULL, 0);
-out_free_data:
-    core_obj_data_free(&d);
-    swift_slo_free(&man);
-out_free_meta:
+out_free:
+    core_slo_put_free(&man);
     obj_meta_free(&om);
 }
 
@@ -551,22 +538,18 @@ static void object_copy(swift_req_t *r, const char *src_c, og_str_t src_o, const
     size_t k = 0;
     int rc, fresh;
 
-    if (obj_meta_read(r, &om) != 0)
+    if ((rc = obj_meta_read(r, &om)) != 0 || (rc = swift_container_access(r, src_c, IAM_ACL_READ)) != 0 ||
+        (rc = swift_container_access(r, dst_c, IAM_ACL_WRITE)) != 0 ||
+        (rc = lookup(r, src_c, src_o, &src, &buf)) != 0)
         goto out_free_meta;
-    if (check_container(r, src_c, IAM_ACL_READ) != 0 || check_container(r, dst_c, IAM_ACL_WRITE) != 0)
-        goto out_free_meta;
-    if (lookup(r, src_c, src_o, &src, &buf) != 0)
-        goto out_free_meta;
-    if ((rc = core_quota_check(r->cl, dst_c, r->account, src.size, 1)) != 0) {
-        swift_error_rc(r, rc);
+    if ((rc = core_quota_check(r->cl, dst_c, r->account, src.size, 1)) != 0)
         goto out_free_src;
-    }
     /* Metadata: the source's, overridden by the request's (all of it replaced with
      * X-Fresh-Metadata: true), as Swift's copy middleware. */
     og_str_t fm = http_req_header(r->http, "x-fresh-metadata");
     fresh = og_str_ieq(fm, "true") || og_str_eq(fm, "1") || og_str_ieq(fm, "yes") || og_str_ieq(fm, "t");
     if ((hdrs = malloc((src.num_headers + om.n + 1) * sizeof(*hdrs))) == NULL) {
-        swift_error_rc(r, -ENOMEM);
+        rc = -ENOMEM;
         goto out_free_src;
     }
     for (size_t i = 0; i < src.num_headers && !fresh; i++) {
@@ -592,10 +575,8 @@ static void object_copy(swift_req_t *r, const char *src_c, og_str_t src_o, const
      * docs/architecture.md, "Garbage collection" and "Multipart uploads". */
     if ((rc = core_obj_touch(r->cl, &m)) != 0 ||
         (rc = core_part_sizes_copy(r->cl, src_c, src_o, dst_c, dst_o, &m)) != 0 ||
-        (rc = core_obj_commit(r->cl, dst_c, dst_o, &m)) != 0) {
-        swift_error_rc(r, rc);
+        (rc = core_obj_commit(r->cl, dst_c, dst_o, &m)) != 0)
         goto out_free_hdrs;
-    }
     int n = snprintf(cf, sizeof(cf), "%s/", src_c);
     long el = og_urlencode(src_o.base, src_o.len, cf + n, sizeof(cf) - (size_t)n, 1);
     http_date_format(src.mtime_ns, lm);
@@ -612,6 +593,8 @@ out_free_src:
     free(buf);
 out_free_meta:
     obj_meta_free(&om);
+    if (rc != 0)
+        swift_error_rc(r, rc);
 }
 
 static void object_copy_verb(swift_req_t *r)
@@ -643,9 +626,8 @@ static void object_post(swift_req_t *r)
     char *buf = NULL;
     og_str_t key = {r->object, r->object_len};
     int rc;
-    if (obj_meta_read(r, &om) != 0)
-        goto out_free_meta;
-    if (check_container(r, r->container, IAM_ACL_WRITE) != 0 || lookup(r, r->container, key, &m, &buf) != 0)
+    if ((rc = obj_meta_read(r, &om)) != 0 || (rc = swift_container_access(r, r->container, IAM_ACL_WRITE)) != 0 ||
+        (rc = lookup(r, r->container, key, &m, &buf)) != 0)
         goto out_free_meta;
     /* POST replaces all metadata (and the expiry); the data and its checksum stay. */
     void *mem = m._mem;
@@ -653,15 +635,15 @@ static void object_post(swift_req_t *r)
     if (om.has_ctype)
         m.content_type = om.ctype;
     m.delete_at = om.delete_at;
-    if ((rc = core_obj_commit(r->cl, r->container, key, &m)) != 0)
-        swift_error_rc(r, rc);
-    else
+    if ((rc = core_obj_commit(r->cl, r->container, key, &m)) == 0)
         swift_send(r, 202, NULL, 0, NULL, NULL, 0);
     m._mem = mem;
     core_meta_free(&m);
     free(buf);
 out_free_meta:
     obj_meta_free(&om);
+    if (rc != 0)
+        swift_error_rc(r, rc);
 }
 
 /* ---------------------------------------------------------------- DELETE */
@@ -672,11 +654,13 @@ static void object_delete(swift_req_t *r)
     char *buf = NULL;
     og_str_t key = {r->object, r->object_len};
     int rc;
-    if (check_container(r, r->container, IAM_ACL_WRITE) != 0 || lookup(r, r->container, key, &m, &buf) != 0)
-        return;
-    core_meta_free(&m);
-    free(buf);
-    if ((rc = core_obj_delete(r->cl, r->container, key)) != 0)
+    if ((rc = swift_container_access(r, r->container, IAM_ACL_WRITE)) == 0 &&
+        (rc = lookup(r, r->container, key, &m, &buf)) == 0) {
+        core_meta_free(&m);
+        free(buf);
+        rc = core_obj_delete(r->cl, r->container, key);
+    }
+    if (rc != 0)
         swift_error_rc(r, rc);
     else
         swift_send(r, 204, NULL, 0, NULL, NULL, 0);
@@ -711,135 +695,173 @@ static int sink_write(void *ctx, const void *buf, size_t len)
 
 enum { LARGE_NONE, LARGE_SLO, LARGE_DLO };
 
-static void object_get(swift_req_t *r)
-{
+/* One GET or HEAD: the record and what it serves. */
+typedef struct {
     core_lo_t lo;
-    core_meta_t m, view;
-    obj_hdrs_t oh = {0};
-    char *buf = NULL, manifest_etag[33];
-    og_str_t key = {r->object, r->object_len}, dlo = {NULL, 0};
-    uint64_t first = 0, last = 0;
-    int status = 200, rc, large = LARGE_NONE, raw = multipart_manifest(r, "get");
+    core_meta_t m; /* the object's record (a large object's manifest) */
+    char *buf;     /* m's memory */
+    /* What is served: a large object's size and ETag are its segments' (unless
+     * ?multipart-manifest=get asks for the manifest itself). */
+    core_meta_t view;
+    int large, raw;
+    og_str_t dlo; /* LARGE_DLO: the X-Object-Manifest value */
+    char manifest_etag[33];
+} get_t;
 
-    swift_lo(r, &lo);
-    if (check_container(r, r->container, IAM_ACL_READ) != 0 || lookup(r, r->container, key, &m, &buf) != 0)
-        return;
-    /* view: what this GET serves. A large object's size and ETag are its segments' (unless
-     * ?multipart-manifest=get asks for the manifest itself); m stays the manifest's record. */
-    view = m;
-    if (!raw && (m.flags & CORE_META_SLO)) {
-        large = LARGE_SLO;
-        view.size = m.slo_size;
-        memcpy(view.md5, m.slo_etag, 16);
-        view.parts = 0;
-    } else if (!raw && (dlo = og_header_find(m.headers, m.num_headers, "x-object-manifest")).base != NULL) {
-        large = LARGE_DLO;
-        view.parts = 0;
-        if ((rc = core_dlo_stat(&lo, dlo, &view.size, view.md5)) != 0) {
-            if (rc == -EACCES)
-                deny(r);
-            else
-                swift_error_rc(r, rc == OG_EPROTO ? OG_ECORRUPT : rc);
-            goto out_free;
-        }
+/* Decides what g serves: the object, an SLO's or a DLO's segments (a DLO's size and ETag come
+ * from a pass over its listing). 0 or an error (-EACCES: the segments' container is closed). */
+static int get_view(get_t *g)
+{
+    const core_meta_t *m = &g->m;
+    g->view = *m;
+    if (g->raw)
+        return 0;
+    if (m->flags & CORE_META_SLO) {
+        g->large = LARGE_SLO;
+        g->view.size = m->slo_size;
+        memcpy(g->view.md5, m->slo_etag, 16);
+        g->view.parts = 0;
+    } else if ((g->dlo = og_header_find(m->headers, m->num_headers, "x-object-manifest")).base != NULL) {
+        g->large = LARGE_DLO;
+        g->view.parts = 0;
+        return core_dlo_stat(&g->lo, g->dlo, &g->view.size, g->view.md5);
     }
-    if (obj_hdrs_build(&view, large != LARGE_NONE, &oh) != 0) {
-        swift_error_rc(r, -ENOMEM);
-        goto out_free;
-    }
-    if (m.flags & CORE_META_SLO) {
-        oh.h[oh.n++] = (og_header_t){OG_STR_LIT("X-Static-Large-Object"), OG_STR_LIT("True")};
-        og_hex(m.md5, 16, manifest_etag);
-        if (raw) /* the manifest, as Swift serves it */
-            oh.h[0].value = OG_STR_LIT("application/json; charset=utf-8");
+    return 0;
+}
+
+/* The object's headers, and an SLO's X-Static-Large-Object and X-Manifest-Etag (or the manifest's
+ * content type for ?multipart-manifest=get). 0 or -ENOMEM. */
+static int get_headers(get_t *g, obj_hdrs_t *oh)
+{
+    if (obj_hdrs_build(&g->view, g->large != LARGE_NONE, oh) != 0)
+        return -ENOMEM;
+    if (g->m.flags & CORE_META_SLO) {
+        oh->h[oh->n++] = (og_header_t){OG_STR_LIT("X-Static-Large-Object"), OG_STR_LIT("True")};
+        og_hex(g->m.md5, 16, g->manifest_etag);
+        if (g->raw) /* the manifest, as Swift serves it */
+            oh->h[0].value = OG_STR_LIT("application/json; charset=utf-8");
         else
-            oh.h[oh.n++] = (og_header_t){OG_STR_LIT("X-Manifest-Etag"), {manifest_etag, 32}};
+            oh->h[oh->n++] = (og_header_t){OG_STR_LIT("X-Manifest-Etag"), {g->manifest_etag, 32}};
     }
-    char qetag[48];
-    og_str_t qet = {qetag, core_meta_etag(&view, qetag)};
-    http_cond_t cond = http_cond_from_req(r->http);
-    int cs = http_cond_eval(&cond, qet, (int64_t)(m.mtime_ns / 1000000000u));
-    if (cs == 304 || cs == 412) {
-        /* Swift: 304 keeps the object's headers; 412 carries them (but Accept-Ranges, index 4)
-         * with an empty HTML answer. */
-        if (cs == 412)
-            oh.h[4] = oh.h[--oh.n];
-        obj_hdrs_send(r, &oh, cs, cs == 412 ? "text/html; charset=UTF-8" : NULL, NULL, 0);
-        goto out_free;
-    }
+    return 0;
+}
+
+/* The Range header against size: 200 with [*first, *last] the whole object, 206 with the range
+ * and its Content-Range added to oh, or 416 with the Content-Range Swift sends then. */
+static int get_range(swift_req_t *r, uint64_t size, obj_hdrs_t *oh, uint64_t *first, uint64_t *last)
+{
     og_str_t range = http_req_header(r->http, "range");
-    if (range.base != NULL) {
-        switch (http_range_parse(range, view.size, &first, &last)) {
-        case HTTP_RANGE_UNSATISFIABLE: {
-            static const char body416[] =
-                "<html><h1>Requested Range Not Satisfiable</h1><p>The Range requested is not available.</p></html>";
-            int n = snprintf(oh.crange, sizeof(oh.crange), "bytes */%" PRIu64, view.size);
-            oh.h[oh.n++] = (og_header_t){OG_STR_LIT("Content-Range"), {oh.crange, (size_t)n}};
-            obj_hdrs_send(r, &oh, 416, NULL, body416, sizeof(body416) - 1);
-            goto out_free;
-        }
-        case HTTP_RANGE_OK:
-            status = 206;
-            break;
-        default:
-            break;
-        }
+    int n;
+    switch (range.base != NULL ? http_range_parse(range, size, first, last) : HTTP_RANGE_NONE) {
+    case HTTP_RANGE_UNSATISFIABLE:
+        n = snprintf(oh->crange, sizeof(oh->crange), "bytes */%" PRIu64, size);
+        oh->h[oh->n++] = (og_header_t){OG_STR_LIT("Content-Range"), {oh->crange, (size_t)n}};
+        return 416;
+    case HTTP_RANGE_OK:
+        n = snprintf(oh->crange, sizeof(oh->crange), "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, *first, *last, size);
+        oh->h[oh->n++] = (og_header_t){OG_STR_LIT("Content-Range"), {oh->crange, (size_t)n}};
+        return 206;
+    default:
+        *first = 0;
+        *last = size ? size - 1 : 0;
+        return 200;
     }
-    if (status == 200) {
-        first = 0;
-        last = view.size ? view.size - 1 : 0;
-    } else {
-        int n = snprintf(oh.crange, sizeof(oh.crange), "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, first, last,
-                         view.size);
-        oh.h[oh.n++] = (og_header_t){OG_STR_LIT("Content-Range"), {oh.crange, (size_t)n}};
-    }
-    oh.n += swift_std_headers(r, oh.h + oh.n);
-    uint64_t length = view.size ? last - first + 1 : 0;
+}
+
+/* Sends status with oh and bytes [first, last] of what g serves, streamed from the object or the
+ * segments. A failure before the first byte is still a clean answer (409 for a large object whose
+ * segment is gone or changed, as Swift); after it, the connection is closed short. */
+static void get_send(swift_req_t *r, get_t *g, obj_hdrs_t *oh, int status, uint64_t first, uint64_t last)
+{
+    uint64_t length = g->view.size ? last - first + 1 : 0;
+    int rc;
+    oh->n += swift_std_headers(r, oh->h + oh->n);
     r->responded = 1;
     r->status = status;
-    if (r->info->is_head || view.size == 0) {
-        if (http_resp_start(r->http, status, oh.h, oh.n, (int64_t)length) == 0)
+    if (r->info->is_head || g->view.size == 0) {
+        if (http_resp_start(r->http, status, oh->h, oh->n, (int64_t)length) == 0)
             http_resp_end(r->http);
-        goto out_free;
+        return;
     }
-    sink_t s = {.r = r, .status = status, .hdrs = oh.h, .n = oh.n, .length = (int64_t)length};
-    if (large == LARGE_SLO)
-        rc = core_slo_read(&lo, &m, first, last, sink_write, &s);
-    else if (large == LARGE_DLO)
-        rc = core_dlo_read(&lo, dlo, first, last, sink_write, &s);
+    sink_t s = {.r = r, .status = status, .hdrs = oh->h, .n = oh->n, .length = (int64_t)length};
+    if (g->large == LARGE_SLO)
+        rc = core_slo_read(&g->lo, &g->m, first, last, sink_write, &s);
+    else if (g->large == LARGE_DLO)
+        rc = core_dlo_read(&g->lo, g->dlo, first, last, sink_write, &s);
     else
-        rc = core_obj_read(r->cl, &m, first, last, sink_write, &s);
+        rc = core_obj_read(r->cl, &g->m, first, last, sink_write, &s);
     if (!s.started) {
         r->responded = 0;
-        if (large != LARGE_NONE && (rc == OG_ENOTFOUND || rc == OG_ECORRUPT || rc == -EACCES || rc == 0))
-            swift_error(r, 409); /* a segment is gone or changed: Swift's answer too */
+        if (g->large != LARGE_NONE && (rc == OG_ENOTFOUND || rc == OG_ECORRUPT || rc == -EACCES || rc == 0))
+            swift_error(r, 409);
         else
             swift_error_rc(r, rc == OG_ENOTFOUND || rc == 0 ? OG_ECORRUPT : rc);
-        goto out_free;
+        return;
     }
     if (rc != 0)
         fprintf(stderr, "onggi-gateway: request %s: GET /%s/%s: read failed mid-body (%s); connection closed\n",
                 r->trans_id, r->container, r->object, og_strerror(rc));
     http_resp_end(r->http); /* short of Content-Length after a failure: gw_http closes the connection */
+}
+
+static void object_get(swift_req_t *r)
+{
+    get_t g = {.raw = multipart_manifest(r, "get")};
+    obj_hdrs_t oh = {0};
+    uint64_t first = 0, last = 0;
+    int rc;
+
+    swift_lo(r, &g.lo);
+    if ((rc = swift_container_access(r, r->container, IAM_ACL_READ)) != 0 ||
+        (rc = lookup(r, r->container, (og_str_t){r->object, r->object_len}, &g.m, &g.buf)) != 0) {
+        swift_error_rc(r, rc);
+        return;
+    }
+    if ((rc = get_view(&g)) != 0 || (rc = get_headers(&g, &oh)) != 0) {
+        swift_error_rc(r, rc);
+        goto out_free;
+    }
+    char qetag[48];
+    og_str_t qet = {qetag, core_meta_etag(&g.view, qetag)};
+    http_cond_t cond = http_cond_from_req(r->http);
+    int status = http_cond_eval(&cond, qet, (int64_t)(g.m.mtime_ns / 1000000000u));
+    if (status == 304 || status == 412) {
+        /* Swift: 304 keeps the object's headers; 412 carries them (but Accept-Ranges, index 4)
+         * with an empty HTML answer. */
+        if (status == 412)
+            oh.h[4] = oh.h[--oh.n];
+        obj_hdrs_send(r, &oh, status, status == 412 ? "text/html; charset=UTF-8" : NULL, NULL, 0);
+        goto out_free;
+    }
+    if ((status = get_range(r, g.view.size, &oh, &first, &last)) == 416) {
+        static const char body416[] =
+            "<html><h1>Requested Range Not Satisfiable</h1><p>The Range requested is not available.</p></html>";
+        obj_hdrs_send(r, &oh, 416, NULL, body416, sizeof(body416) - 1);
+        goto out_free;
+    }
+    get_send(r, &g, &oh, status, first, last);
 out_free:
     obj_hdrs_free(&oh);
-    core_meta_free(&m);
-    free(buf);
+    core_meta_free(&g.m);
+    free(g.buf);
 }
 
 void swift_object(swift_req_t *r)
 {
-    if (is_method(r, "DELETE") && multipart_manifest(r, "delete"))
-        swift_slo_delete(r);
-    else if (is_method(r, "GET") || is_method(r, "HEAD"))
+    int rc;
+    if (swift_is_method(r, "DELETE") && multipart_manifest(r, "delete")) {
+        if ((rc = swift_slo_delete(r)) != 0)
+            swift_error_rc(r, rc);
+    }
+    else if (swift_is_method(r, "GET") || swift_is_method(r, "HEAD"))
         object_get(r);
-    else if (is_method(r, "PUT"))
+    else if (swift_is_method(r, "PUT"))
         object_put(r);
-    else if (is_method(r, "DELETE"))
+    else if (swift_is_method(r, "DELETE"))
         object_delete(r);
-    else if (is_method(r, "POST"))
+    else if (swift_is_method(r, "POST"))
         object_post(r);
-    else if (is_method(r, "COPY"))
+    else if (swift_is_method(r, "COPY"))
         object_copy_verb(r);
     else
         swift_error(r, 405);

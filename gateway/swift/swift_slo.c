@@ -1,865 +1,16 @@
 /*
- * Swift large objects (gw_swift.h "large objects"): static large objects (SLO: a JSON manifest
- * that names its segments) and dynamic large objects (DLO: every object under a prefix).
- *
- * Segments are ordinary objects, so an SLO or DLO GET is a sequence of segment reads through
- * core_obj_read: the gateway never holds more than one read batch of segment data. Each segment is
- * checked against what the manifest (SLO) or the listing (DLO) promised before its bytes go out,
- * so a segment overwritten since is never served as part of the large object.
- *
- * The manifest is parsed with a small JSON reader here (flat objects in one list is all Swift's
- * manifest formats use); nested values are skipped, never interpreted.
+ * Swift large objects (swift_int.h "large objects"): the HTTP side of the SLO manifest PUT and the
+ * multipart-manifest DELETE, and the large-object readers' view of a request. Checking manifests,
+ * storing and walking them, and reading SLOs and DLOs are core's (core_slo.c, core_dlo.c); this
+ * file reads the body and words the answers as Swift's slo and bulk middlewares do.
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <strings.h>
-#include <time.h>
-
-#include <openssl/evp.h>
 
 #include "swift_int.h"
-
-#define JSON_MAX_DEPTH 32
-/* A stored manifest is the PUT body plus, per segment, a content type and a date: never more
- * than this, so anything larger is not one of ours. */
-#define STORED_MANIFEST_MAX (4u * SWIFT_SLO_MAX_MANIFEST)
-#define LIST_PAGE 1000
-/* A bad manifest PUT lists its problems, but never more than this many bytes of them: the answer
- * (and what the gateway holds for it) stays small whatever the body is. */
-#define ERRS_MAX 65536
-#define ERR_LINE_MAX 1024
-
-/* ---------------------------------------------------------------- JSON */
-
-typedef struct {
-    const char *p, *end;
-    og_buf_t *arena; /* decoded strings, NUL-terminated, referred to by offset */
-} js_t;
-
-enum { JV_STR, JV_NUM, JV_NULL, JV_BOOL, JV_OTHER };
-
-typedef struct {
-    int kind;
-    size_t off, len; /* JV_STR: in the arena */
-    int64_t num;
-    int num_ok; /* JV_NUM: an integer that fits */
-    int truth;  /* JV_BOOL */
-} jv_t;
-
-static void js_ws(js_t *j)
-{
-    while (j->p < j->end && (*j->p == ' ' || *j->p == '\t' || *j->p == '\n' || *j->p == '\r'))
-        j->p++;
-}
-
-static int js_u4(js_t *j, unsigned *out)
-{
-    unsigned v = 0;
-    if (j->end - j->p < 4)
-        return -1;
-    for (int i = 0; i < 4; i++) {
-        int h = og_hexval((unsigned char)j->p[i]);
-        if (h < 0)
-            return -1;
-        v = v << 4 | (unsigned)h;
-    }
-    j->p += 4;
-    *out = v;
-    return 0;
-}
-
-static void put_utf8(og_buf_t *b, unsigned cp)
-{
-    char u[4];
-    size_t n;
-    if (cp < 0x80)
-        u[0] = (char)cp, n = 1;
-    else if (cp < 0x800)
-        u[0] = (char)(0xc0 | cp >> 6), u[1] = (char)(0x80 | (cp & 0x3f)), n = 2;
-    else if (cp < 0x10000)
-        u[0] = (char)(0xe0 | cp >> 12), u[1] = (char)(0x80 | (cp >> 6 & 0x3f)), u[2] = (char)(0x80 | (cp & 0x3f)),
-        n = 3;
-    else
-        u[0] = (char)(0xf0 | cp >> 18), u[1] = (char)(0x80 | (cp >> 12 & 0x3f)), u[2] = (char)(0x80 | (cp >> 6 & 0x3f)),
-        u[3] = (char)(0x80 | (cp & 0x3f)), n = 4;
-    og_buf_put(b, u, n);
-}
-
-/* A string at j->p (the opening quote) decoded into the arena. 0 or -1 (syntax). */
-static int js_string(js_t *j, size_t *off, size_t *len)
-{
-    og_buf_t *a = j->arena;
-    *off = a->len;
-    j->p++;
-    for (;;) {
-        const char *run = j->p;
-        while (j->p < j->end && *j->p != '"' && *j->p != '\\' && (unsigned char)*j->p >= 0x20)
-            j->p++;
-        og_buf_put(a, run, (size_t)(j->p - run));
-        if (j->p >= j->end || (unsigned char)*j->p < 0x20)
-            return -1;
-        if (*j->p++ == '"')
-            break;
-        if (j->p >= j->end)
-            return -1;
-        char c = *j->p++;
-        switch (c) {
-        case '"':
-        case '\\':
-        case '/':
-            og_buf_put(a, &c, 1);
-            break;
-        case 'b':
-            og_buf_put(a, "\b", 1);
-            break;
-        case 'f':
-            og_buf_put(a, "\f", 1);
-            break;
-        case 'n':
-            og_buf_put(a, "\n", 1);
-            break;
-        case 'r':
-            og_buf_put(a, "\r", 1);
-            break;
-        case 't':
-            og_buf_put(a, "\t", 1);
-            break;
-        case 'u': {
-            unsigned cp, lo;
-            if (js_u4(j, &cp) != 0)
-                return -1;
-            if (cp >= 0xd800 && cp < 0xdc00) {
-                if (j->end - j->p < 6 || j->p[0] != '\\' || j->p[1] != 'u')
-                    return -1;
-                j->p += 2;
-                if (js_u4(j, &lo) != 0 || lo < 0xdc00 || lo >= 0xe000)
-                    return -1;
-                cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-            } else if (cp >= 0xdc00 && cp < 0xe000) {
-                return -1;
-            }
-            put_utf8(a, cp);
-            break;
-        }
-        default:
-            return -1;
-        }
-    }
-    *len = a->len - *off;
-    og_buf_put(a, "", 1); /* NUL, so names can be used as C strings */
-    return a->oom ? -1 : 0;
-}
-
-static int js_lit(js_t *j, const char *lit)
-{
-    size_t n = strlen(lit);
-    if ((size_t)(j->end - j->p) < n || memcmp(j->p, lit, n) != 0)
-        return -1;
-    j->p += n;
-    return 0;
-}
-
-static int js_value(js_t *j, jv_t *v, int depth);
-
-/* Skips an array or object (its values are parsed and dropped). 0 or -1. */
-static int js_skip_compound(js_t *j, int depth)
-{
-    char close = *j->p == '[' ? ']' : '}';
-    jv_t v;
-    if (depth > JSON_MAX_DEPTH)
-        return -1;
-    j->p++;
-    js_ws(j);
-    if (j->p < j->end && *j->p == close) {
-        j->p++;
-        return 0;
-    }
-    for (;;) {
-        js_ws(j);
-        if (close == '}') {
-            size_t off, len;
-            if (j->p >= j->end || *j->p != '"' || js_string(j, &off, &len) != 0)
-                return -1;
-            js_ws(j);
-            if (j->p >= j->end || *j->p++ != ':')
-                return -1;
-        }
-        if (js_value(j, &v, depth + 1) != 0)
-            return -1;
-        js_ws(j);
-        if (j->p >= j->end)
-            return -1;
-        if (*j->p == ',') {
-            j->p++;
-            continue;
-        }
-        if (*j->p++ != close)
-            return -1;
-        return 0;
-    }
-}
-
-static int js_number(js_t *j, jv_t *v)
-{
-    const char *s = j->p;
-    int neg = 0, integral = 1, digits = 0, overflow = 0;
-    uint64_t n = 0;
-    if (j->p < j->end && *j->p == '-')
-        neg = 1, j->p++;
-    while (j->p < j->end && *j->p >= '0' && *j->p <= '9') {
-        uint64_t d = (uint64_t)(*j->p++ - '0');
-        /* Past INT64_MAX the value is useless to us: stop accumulating before n * 10 + d wraps. */
-        if (overflow || n > ((uint64_t)INT64_MAX - d) / 10)
-            overflow = 1;
-        else
-            n = n * 10 + d;
-        digits++;
-    }
-    if (digits == 0)
-        return -1;
-    if (j->p < j->end && *j->p == '.') {
-        integral = 0, j->p++;
-        if (j->p >= j->end || *j->p < '0' || *j->p > '9')
-            return -1;
-        while (j->p < j->end && *j->p >= '0' && *j->p <= '9')
-            j->p++;
-    }
-    if (j->p < j->end && (*j->p == 'e' || *j->p == 'E')) {
-        integral = 0, j->p++;
-        if (j->p < j->end && (*j->p == '+' || *j->p == '-'))
-            j->p++;
-        if (j->p >= j->end || *j->p < '0' || *j->p > '9')
-            return -1;
-        while (j->p < j->end && *j->p >= '0' && *j->p <= '9')
-            j->p++;
-    }
-    v->kind = JV_NUM;
-    v->num_ok = integral && !overflow && j->p > s;
-    /* n <= INT64_MAX here, so the negation cannot overflow (INT64_MIN itself counts as overflow:
-     * no size or count is negative). */
-    v->num = v->num_ok ? (neg ? -(int64_t)n : (int64_t)n) : 0;
-    return 0;
-}
-
-static int js_value(js_t *j, jv_t *v, int depth)
-{
-    memset(v, 0, sizeof(*v));
-    js_ws(j);
-    if (j->p >= j->end)
-        return -1;
-    switch (*j->p) {
-    case '"':
-        v->kind = JV_STR;
-        return js_string(j, &v->off, &v->len);
-    case 'n':
-        v->kind = JV_NULL;
-        return js_lit(j, "null");
-    case 't':
-        v->kind = JV_BOOL, v->truth = 1;
-        return js_lit(j, "true");
-    case 'f':
-        v->kind = JV_BOOL;
-        return js_lit(j, "false");
-    case '[':
-    case '{':
-        v->kind = JV_OTHER;
-        return js_skip_compound(j, depth);
-    default:
-        return js_number(j, v);
-    }
-}
-
-/* ---------------------------------------------------------------- manifests */
-
-/* One segment, from a PUT body or a stored manifest. Strings are arena offsets. */
-typedef struct {
-    size_t path, path_len; /* "path" (PUT) or "name" (stored): "/container/object" */
-    size_t etag, etag_len; /* "etag" / "hash" */
-    int has_etag;
-    int64_t size; /* "size_bytes" / "bytes" */
-    int has_size;
-    size_t range, range_len; /* "range" as written */
-    int has_range;
-    int sub_slo;
-    int bad; /* PUT: this entry already produced an error */
-} seg_t;
-
-typedef struct {
-    og_buf_t arena;
-    seg_t *segs;
-    size_t n, cap;
-} manifest_t;
-
-static void manifest_free(manifest_t *mf)
-{
-    og_buf_free(&mf->arena);
-    free(mf->segs);
-}
-
-static const char *ms(const manifest_t *mf, size_t off)
-{
-    return mf->arena.buf + off;
-}
-
-/* Accepts "M-N", "M-" or "-N" (one range). For a segment of `size` bytes: 1 with [*a, *b], 0 when
- * unsatisfiable, -1 when malformed. size UINT64_MAX checks the syntax only. */
-static int seg_range(const char *s, size_t len, uint64_t size, uint64_t *a, uint64_t *b)
-{
-    const char *dash = memchr(s, '-', len);
-    uint64_t x = 0, y = 0;
-    int hx = 0, hy = 0;
-    if (dash == NULL || memchr(s, ',', len) != NULL)
-        return -1;
-    for (const char *p = s; p < dash; p++, hx = 1) {
-        if (*p < '0' || *p > '9' || x > UINT64_MAX / 10 - 10)
-            return -1;
-        x = x * 10 + (uint64_t)(*p - '0');
-    }
-    for (const char *p = dash + 1; p < s + len; p++, hy = 1) {
-        if (*p < '0' || *p > '9' || y > UINT64_MAX / 10 - 10)
-            return -1;
-        y = y * 10 + (uint64_t)(*p - '0');
-    }
-    if (!hx && !hy)
-        return -1;
-    if (hx && hy && y < x)
-        return -1;
-    if (!hx) { /* suffix */
-        if (y == 0 || size == 0)
-            return 0;
-        *a = y >= size ? 0 : size - y, *b = size - 1;
-        return 1;
-    }
-    if (x >= size)
-        return 0;
-    *a = x, *b = hy && y < size ? y : size - 1;
-    return 1;
-}
-
-/* Appends one problem line ("Index N: ...\n") to errs, each cut at ERR_LINE_MAX bytes and none once
- * errs holds ERRS_MAX bytes. */
-static void errs_add(og_buf_t *errs, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void errs_add(og_buf_t *errs, const char *fmt, ...)
-{
-    char line[ERR_LINE_MAX];
-    va_list ap;
-    if (errs->len >= ERRS_MAX)
-        return;
-    va_start(ap, fmt);
-    int n = vsnprintf(line, sizeof(line), fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return;
-    if ((size_t)n >= sizeof(line)) {
-        n = (int)sizeof(line) - 1;
-        line[n - 1] = '\n';
-    }
-    og_buf_put(errs, line, (size_t)n);
-}
-
-/* Records a problem of entry idx of a PUT body (the first one only: Swift reports one per entry). */
-static void entry_error(seg_t *sg, og_buf_t *errs, size_t idx, const char *what)
-{
-    if (!sg->bad)
-        errs_add(errs, "Index %zu: %s\n", idx, what);
-    sg->bad = 1;
-}
-
-/* One key of a manifest entry with its value. 0, or OG_ECORRUPT for a stored manifest whose entry
- * is not what this file writes (a PUT body's problems go to errs instead). */
-static int entry_key(manifest_t *mf, og_str_t k, const jv_t *v, int stored, size_t idx, seg_t *sg, og_buf_t *errs,
-                     og_buf_t *extra)
-{
-    if (og_str_eq(k, stored ? "name" : "path")) {
-        if (v->kind != JV_STR)
-            goto bad;
-        sg->path = v->off, sg->path_len = v->len;
-    } else if (og_str_eq(k, stored ? "hash" : "etag")) {
-        if (v->kind == JV_STR)
-            sg->etag = v->off, sg->etag_len = v->len, sg->has_etag = 1;
-        else if (v->kind != JV_NULL || stored)
-            goto bad;
-    } else if (og_str_eq(k, stored ? "bytes" : "size_bytes")) {
-        /* size_bytes may be a number or a string of one, as Swift's int() takes */
-        if (v->kind == JV_NUM && v->num_ok)
-            sg->size = v->num, sg->has_size = 1;
-        else if (v->kind == JV_STR && !stored && v->len > 0 && v->len < 19 &&
-                 strspn(mf->arena.buf + v->off, "0123456789") == v->len)
-            sg->size = strtoll(mf->arena.buf + v->off, NULL, 10), sg->has_size = 1;
-        else if (v->kind != JV_NULL || stored)
-            goto bad;
-    } else if (og_str_eq(k, "range")) {
-        if (v->kind == JV_STR && v->len > 0)
-            sg->range = v->off, sg->range_len = v->len, sg->has_range = 1;
-        else if (v->kind != JV_NULL && v->kind != JV_STR)
-            goto bad;
-    } else if (stored) {
-        if (og_str_eq(k, "sub_slo"))
-            sg->sub_slo = v->kind == JV_BOOL && v->truth;
-        /* content_type, last_modified: informational */
-    } else if (extra->len < ERR_LINE_MAX) { /* the line is cut there anyway */
-        og_buf_printf(extra, "%s\"%.*s\"", extra->len ? ", " : "", (int)k.len, k.base);
-    }
-    return 0;
-bad:
-    if (stored)
-        return OG_ECORRUPT;
-    entry_error(sg, errs, idx,
-                og_str_eq(k, "path")         ? "\"path\" must be a string"
-                : og_str_eq(k, "etag")       ? "\"etag\" must be a string or null (if provided)"
-                : og_str_eq(k, "size_bytes") ? "invalid size_bytes"
-                                             : "invalid range");
-    return 0;
-}
-
-/* One entry at j->p ('{'): its keys into *sg. 0, OG_EPROTO (syntax), OG_ECORRUPT (stored). */
-static int entry_parse(js_t *j, manifest_t *mf, int stored, size_t idx, seg_t *sg, og_buf_t *errs)
-{
-    og_buf_t extra = {0};
-    int rc = OG_EPROTO, has_path = 0, has_data = 0;
-    j->p++;
-    js_ws(j);
-    if (j->p < j->end && *j->p == '}') {
-        j->p++;
-    } else {
-        for (;;) {
-            size_t koff, klen;
-            jv_t v;
-            js_ws(j);
-            if (j->p >= j->end || *j->p != '"' || js_string(j, &koff, &klen) != 0)
-                goto out_free;
-            js_ws(j);
-            if (j->p >= j->end || *j->p++ != ':' || js_value(j, &v, 1) != 0)
-                goto out_free;
-            /* the arena may have moved: the key is taken by offset after the value was read */
-            og_str_t k = {mf->arena.buf + koff, klen};
-            has_path |= og_str_eq(k, stored ? "name" : "path");
-            has_data |= og_str_eq(k, "data");
-            if (entry_key(mf, k, &v, stored, idx, sg, errs, &extra) != 0) {
-                rc = OG_ECORRUPT;
-                goto out_free;
-            }
-            js_ws(j);
-            if (j->p >= j->end)
-                goto out_free;
-            if (*j->p == ',') {
-                j->p++;
-                continue;
-            }
-            if (*j->p++ != '}')
-                goto out_free;
-            break;
-        }
-    }
-    rc = 0;
-    if (!has_path && stored)
-        rc = OG_ECORRUPT;
-    else if (!has_path)
-        entry_error(sg, errs, idx,
-                    has_data ? "inline data segments are not supported"
-                             : "expected keys to include one of 'path' or 'data'");
-    else if (extra.len && !sg->bad)
-        errs_add(errs, "Index %zu: extraneous keys %.*s\n", idx, (int)extra.len, extra.buf), sg->bad = 1;
-out_free:
-    og_buf_free(&extra);
-    return rc;
-}
-
-/* Parses a manifest. stored: Swift's stored format (any problem is OG_ECORRUPT); else a PUT body,
- * whose per-entry problems are appended to errs as "Index N: ...\n" lines (entries marked bad; at
- * most ERRS_MAX bytes of them). More than CORE_SLO_MAX_SEGMENTS entries stop the parse at the
- * first one too many (OG_ETOOBIG for a PUT body, OG_ECORRUPT stored), so memory stays bounded by
- * the limit, not by the body: a body of 8 MiB of "1," would otherwise cost an entry and an error
- * line per element. 0, OG_EPROTO (not JSON), OG_EINVAL (not a list), OG_ETOOBIG, OG_ECORRUPT,
- * -ENOMEM. */
-static int manifest_parse(og_str_t body, int stored, manifest_t *mf, og_buf_t *errs)
-{
-    js_t j = {body.base, body.base + body.len, &mf->arena};
-    jv_t v;
-    int rc;
-    memset(mf, 0, sizeof(*mf));
-    js_ws(&j);
-    if (j.p < j.end && *j.p != '[') {
-        if (js_value(&j, &v, 0) != 0)
-            return stored ? OG_ECORRUPT : OG_EPROTO;
-        js_ws(&j);
-        return stored ? OG_ECORRUPT : j.p == j.end ? OG_EINVAL : OG_EPROTO;
-    }
-    if (j.p >= j.end)
-        return stored ? OG_ECORRUPT : OG_EPROTO;
-    j.p++;
-    js_ws(&j);
-    if (j.p < j.end && *j.p == ']')
-        j.p++;
-    else
-        for (size_t idx = 0;; idx++) {
-            seg_t sg = {0};
-            js_ws(&j);
-            if (j.p >= j.end)
-                return stored ? OG_ECORRUPT : OG_EPROTO;
-            if (idx == CORE_SLO_MAX_SEGMENTS)
-                return stored ? OG_ECORRUPT : OG_ETOOBIG;
-            if (*j.p == '{') {
-                if ((rc = entry_parse(&j, mf, stored, idx, &sg, errs)) != 0)
-                    return stored ? OG_ECORRUPT : rc;
-            } else {
-                if (js_value(&j, &v, 1) != 0 || stored)
-                    return stored ? OG_ECORRUPT : OG_EPROTO;
-                entry_error(&sg, errs, idx, "not a JSON object");
-            }
-            if (mf->n == mf->cap) {
-                size_t nc = mf->cap ? 2 * mf->cap : 16;
-                seg_t *ns = realloc(mf->segs, nc * sizeof(*ns));
-                if (ns == NULL)
-                    return -ENOMEM;
-                mf->segs = ns, mf->cap = nc;
-            }
-            mf->segs[mf->n++] = sg;
-            js_ws(&j);
-            if (j.p >= j.end)
-                return stored ? OG_ECORRUPT : OG_EPROTO;
-            if (*j.p == ',') {
-                j.p++;
-                continue;
-            }
-            if (*j.p++ != ']')
-                return stored ? OG_ECORRUPT : OG_EPROTO;
-            break;
-        }
-    js_ws(&j);
-    if (j.p != j.end)
-        return stored ? OG_ECORRUPT : OG_EPROTO;
-    if (mf->arena.oom || errs->oom)
-        return -ENOMEM;
-    return 0;
-}
-
-/* "/container/object" (leading slashes ignored) into container (NUL-terminated) and the object
- * name (a slice of path). 0 or OG_EINVAL. */
-static int split_seg_path(const char *path, size_t len, char container[SWIFT_MAX_CONTAINER_NAME + 1], og_str_t *obj)
-{
-    while (len > 0 && *path == '/')
-        path++, len--;
-    const char *slash = memchr(path, '/', len);
-    if (slash == NULL || slash == path || slash - path > SWIFT_MAX_CONTAINER_NAME || slash + 1 == path + len ||
-        memchr(path, '\0', len) != NULL)
-        return OG_EINVAL;
-    memcpy(container, path, (size_t)(slash - path));
-    container[slash - path] = '\0';
-    *obj = (og_str_t){slash + 1, len - (size_t)(slash - path) - 1};
-    return 0;
-}
-
-/* The last container a request checked, so a manifest of 1000 segments in one container costs
- * one bucket read. */
-typedef struct {
-    char name[SWIFT_MAX_CONTAINER_NAME + 1];
-    int mode, rc, valid;
-} access_cache_t;
-
-static int access_cached(core_lo_t *lo, access_cache_t *c, const char *container, int mode)
-{
-    if (!c->valid || c->mode != mode || strcmp(c->name, container) != 0) {
-        snprintf(c->name, sizeof(c->name), "%s", container);
-        c->mode = mode;
-        c->rc = lo->access(lo->ctx, container, mode == IAM_ACL_WRITE);
-        c->valid = 1;
-    }
-    return c->rc;
-}
-
-/* The ETag Swift shows for an object (and checks segments against): hex, "hex-N" for S3
- * multipart, the SLO ETag for an SLO. */
-static size_t plain_etag(const core_meta_t *m, char out[48])
-{
-    if (m->flags & CORE_META_SLO) {
-        og_hex(m->slo_etag, 16, out);
-        return 32;
-    }
-    size_t n = core_meta_etag(m, out);
-    memmove(out, out + 1, n - 2);
-    out[n - 2] = '\0';
-    return n - 2;
-}
-
-/* Reads the live, unexpired object (container, obj) that r may read. 0 with *m and *buf,
- * OG_ENOTFOUND, -EACCES or an error. */
-static int seg_lookup(core_lo_t *lo, access_cache_t *ac, const char *container, og_str_t obj, int mode,
-                      core_meta_t *m, char **buf)
-{
-    int rc = access_cached(lo, ac, container, mode);
-    if (rc != 0)
-        return rc;
-    if ((rc = core_obj_lookup(lo->cl, container, obj, m, buf)) != 0)
-        return rc;
-    if (core_meta_expired(m, lo->now_s)) {
-        core_meta_free(m);
-        free(*buf);
-        *buf = NULL;
-        return OG_ENOTFOUND;
-    }
-    return 0;
-}
-
-static int collect_sink(void *ctx, const void *buf, size_t len)
-{
-    return og_buf_put(ctx, buf, len);
-}
-
-/* Reads and parses the stored manifest of SLO record m. 0 or an error (OG_ECORRUPT ...). */
-static int manifest_load(core_lo_t *lo, const core_meta_t *m, manifest_t *mf)
-{
-    og_buf_t raw = {0}, errs = {0};
-    int rc;
-    memset(mf, 0, sizeof(*mf));
-    if (!(m->flags & CORE_META_SLO) || m->size > STORED_MANIFEST_MAX)
-        return OG_ECORRUPT;
-    if (m->size > 0 && (rc = core_obj_read(lo->cl, m, 0, m->size - 1, collect_sink, &raw)) != 0)
-        goto out_free;
-    rc = manifest_parse((og_str_t){raw.buf, raw.len}, 1, mf, &errs);
-    if (rc == OG_EPROTO || rc == OG_EINVAL)
-        rc = OG_ECORRUPT;
-out_free:
-    og_buf_free(&raw);
-    og_buf_free(&errs);
-    return rc;
-}
-
-/* ---------------------------------------------------------------- sub-manifests of one request */
-
-/* The parsed sub-manifests one request has read, so an SLO whose 1000 entries each name a range of
- * the same 1000-entry sub-SLO parses that sub-manifest once, not 1000 times (~250 MB of manifest
- * reads for one GET otherwise). Entries are keyed by the sub-manifest's identity (container,
- * object and its record's MD5, size and mtime: a rewrite is a new entry). A frame reading a
- * sub-manifest pins it; at most CORE_SLO_MAX_DEPTH are pinned at once, fewer than the slots,
- * and unpinned ones are dropped, least recently used first, beyond MCACHE_BYTES. */
-#define MCACHE_SLOTS 16
-#define MCACHE_BYTES (8u << 20)
-
-typedef struct {
-    uint8_t id[16];
-    manifest_t mf;
-    size_t bytes;
-    unsigned pins;
-    uint64_t used;
-    int valid;
-} mc_ent_t;
-
-typedef struct {
-    mc_ent_t ent[MCACHE_SLOTS];
-    size_t bytes;  /* of the valid entries */
-    uint64_t clock;
-    unsigned loads; /* sub-manifests read from the cluster */
-} mcache_t;
-
-_Static_assert(MCACHE_SLOTS > CORE_SLO_MAX_DEPTH, "every frame of a nested read must find a slot");
-
-static void mc_free(mcache_t *mc)
-{
-    for (size_t i = 0; i < MCACHE_SLOTS; i++)
-        if (mc->ent[i].valid)
-            manifest_free(&mc->ent[i].mf);
-    memset(mc, 0, sizeof(*mc));
-}
-
-/* The identity of the sub-manifest record m of container/obj. 0 or -ENOMEM. */
-static int mc_ident(const char *container, og_str_t obj, const core_meta_t *m, uint8_t id[16])
-{
-    uint8_t tail[16 + 8 + 8];
-    unsigned dlen;
-    EVP_MD_CTX *md5 = EVP_MD_CTX_new();
-    int rc = -ENOMEM;
-    memcpy(tail, m->md5, 16);
-    memcpy(tail + 16, &m->size, 8);
-    memcpy(tail + 24, &m->mtime_ns, 8);
-    if (md5 != NULL && EVP_DigestInit_ex(md5, EVP_md5(), NULL) &&
-        EVP_DigestUpdate(md5, container, strlen(container) + 1) && EVP_DigestUpdate(md5, obj.base, obj.len) &&
-        EVP_DigestUpdate(md5, tail, sizeof(tail)) && EVP_DigestFinal_ex(md5, id, &dlen))
-        rc = 0;
-    EVP_MD_CTX_free(md5);
-    return rc;
-}
-
-/* The cached manifest with this identity, pinned (release with mc_unpin), or NULL. */
-static mc_ent_t *mc_find(mcache_t *mc, const uint8_t id[16])
-{
-    for (size_t i = 0; i < MCACHE_SLOTS; i++) {
-        mc_ent_t *e = &mc->ent[i];
-        if (e->valid && memcmp(e->id, id, 16) == 0) {
-            e->pins++;
-            e->used = ++mc->clock;
-            return e;
-        }
-    }
-    return NULL;
-}
-
-static void mc_unpin(mc_ent_t *e)
-{
-    e->pins--;
-}
-
-/* Adds *mf (taken over: the cache frees it) under id, pinned, making room first. The new entry,
- * or NULL when every slot is pinned (mf freed). */
-static mc_ent_t *mc_insert(mcache_t *mc, const uint8_t id[16], manifest_t *mf)
-{
-    size_t bytes = mf->arena.cap + mf->cap * sizeof(seg_t);
-    mc_ent_t *slot = NULL;
-    for (;;) {
-        mc_ent_t *victim = NULL;
-        slot = NULL;
-        for (size_t i = 0; i < MCACHE_SLOTS; i++) {
-            mc_ent_t *e = &mc->ent[i];
-            if (!e->valid)
-                slot = slot ? slot : e;
-            else if (e->pins == 0 && (victim == NULL || e->used < victim->used))
-                victim = e;
-        }
-        if (victim == NULL || (slot != NULL && mc->bytes + bytes <= MCACHE_BYTES))
-            break;
-        manifest_free(&victim->mf);
-        mc->bytes -= victim->bytes;
-        victim->valid = 0;
-    }
-    if (slot == NULL) {
-        manifest_free(mf);
-        return NULL;
-    }
-    memcpy(slot->id, id, 16);
-    slot->mf = *mf;
-    slot->bytes = bytes;
-    slot->pins = 1;
-    slot->used = ++mc->clock;
-    slot->valid = 1;
-    mc->bytes += bytes;
-    return slot;
-}
-
-/* The parsed manifest of SLO record m (container/obj), from the cache or read and added to it,
- * pinned: 0 with *out (mc_unpin it), or an error as manifest_load. */
-static int mc_get(core_lo_t *lo, mcache_t *mc, const char *container, og_str_t obj, const core_meta_t *m,
-                  mc_ent_t **out)
-{
-    uint8_t id[16];
-    manifest_t mf;
-    int rc = mc_ident(container, obj, m, id);
-    if (rc != 0)
-        return rc;
-    if ((*out = mc_find(mc, id)) != NULL)
-        return 0;
-    mc->loads++;
-    if ((rc = manifest_load(lo, m, &mf)) != 0) {
-        manifest_free(&mf);
-        return rc;
-    }
-    *out = mc_insert(mc, id, &mf);
-    return *out ? 0 : -ENOMEM;
-}
-
-/* ---------------------------------------------------------------- nesting depth at PUT */
-
-/* Swift only notices an SLO nested deeper than CORE_SLO_MAX_DEPTH when a GET reaches the
- * bottom, so such an SLO can be stored but never read. A manifest PUT measures the height of each
- * sub-SLO segment instead (1: no sub-SLOs below it) and refuses the manifest when reading it would
- * pass the limit. Heights are remembered per sub-manifest identity, so a shared sub-SLO is walked
- * once; the walk reads at most HEIGHT_LOADS sub-manifests (Swift's own bound for what a
- * multipart delete may buffer: ten times the segment limit), so its cost never exceeds what a
- * GET of the same data would spend. */
-#define HEIGHT_LOADS (10u * CORE_SLO_MAX_SEGMENTS)
-#define HEIGHT_MEMO 16384u /* slots, a power of two; filled to 3/4 at most */
-
-typedef struct {
-    uint8_t id[16];
-    uint8_t h;     /* the height, or a lower bound when !exact */
-    uint8_t exact;
-    uint8_t used;
-} hm_ent_t;
-
-typedef struct {
-    mcache_t *mc;
-    hm_ent_t *memo; /* HEIGHT_MEMO entries, NULL until the first sub-SLO */
-    size_t nmemo;
-} height_t;
-
-static hm_ent_t *hm_slot(height_t *ht, const uint8_t id[16])
-{
-    size_t i;
-    memcpy(&i, id, sizeof(i)); /* an MD5 is as good a hash as any */
-    for (i &= HEIGHT_MEMO - 1; ht->memo[i].used && memcmp(ht->memo[i].id, id, 16) != 0; i = (i + 1) & (HEIGHT_MEMO - 1))
-        ;
-    return &ht->memo[i];
-}
-
-/* min(height of SLO record m of container/obj, cap), cap >= 1. Sub-SLOs that are absent or
- * expired add nothing (a GET fails on them anyway). The height or OG_ETOOBIG (the walk passed
- * HEIGHT_LOADS), -ENOMEM or a cluster error. */
-static int slo_height(core_lo_t *lo, height_t *ht, const char *container, og_str_t obj, const core_meta_t *m,
-                      int cap)
-{
-    uint8_t id[16];
-    mc_ent_t *e;
-    hm_ent_t *hm;
-    int rc, h = 1;
-    if (cap <= 1)
-        return cap; /* every SLO is at least 1 high: nothing to read */
-    if (ht->memo == NULL && (ht->memo = calloc(HEIGHT_MEMO, sizeof(*ht->memo))) == NULL)
-        return -ENOMEM;
-    if ((rc = mc_ident(container, obj, m, id)) != 0)
-        return rc;
-    hm = hm_slot(ht, id);
-    if (hm->used && (hm->exact || hm->h >= cap))
-        return hm->h < cap ? hm->h : cap;
-    if (ht->mc->loads >= HEIGHT_LOADS)
-        return OG_ETOOBIG;
-    if ((rc = mc_get(lo, ht->mc, container, obj, m, &e)) != 0)
-        return rc;
-    for (size_t i = 0; i < e->mf.n && h < cap; i++) {
-        const seg_t *sg = &e->mf.segs[i];
-        char c[SWIFT_MAX_CONTAINER_NAME + 1], *buf = NULL;
-        og_str_t o;
-        core_meta_t sub;
-        if (!sg->sub_slo || split_seg_path(ms(&e->mf, sg->path), sg->path_len, c, &o) != 0)
-            continue;
-        if ((rc = core_obj_lookup(lo->cl, c, o, &sub, &buf)) == OG_ENOTFOUND) {
-            rc = 0;
-            continue;
-        }
-        if (rc != 0)
-            break;
-        if ((sub.flags & CORE_META_SLO) && !core_meta_expired(&sub, lo->now_s)) {
-            rc = slo_height(lo, ht, c, o, &sub, cap - 1);
-            if (rc > 0 && rc + 1 > h)
-                h = rc + 1;
-        }
-        core_meta_free(&sub);
-        free(buf);
-        if (rc < 0)
-            break;
-        rc = 0;
-    }
-    mc_unpin(e);
-    if (rc < 0)
-        return rc;
-    /* The slot may have been taken meanwhile by a deeper call: look it up again. */
-    hm = hm_slot(ht, id);
-    if (hm->used || ht->nmemo < HEIGHT_MEMO / 4 * 3) {
-        ht->nmemo += !hm->used;
-        memcpy(hm->id, id, 16);
-        hm->h = (uint8_t)h, hm->exact = h < cap, hm->used = 1;
-    }
-    return h;
-}
-
-/* ---------------------------------------------------------------- SLO PUT */
-
-static ssize_t body_read(void *ctx, void *buf, size_t cap)
-{
-    swift_req_t *r = ctx;
-    return http_req_read(r->http, buf, cap);
-}
 
 static int wants_json(swift_req_t *r)
 {
@@ -867,29 +18,16 @@ static int wants_json(swift_req_t *r)
     return acc.len && memmem(acc.base, acc.len, "application/json", 16) != NULL;
 }
 
-/* One problem of a manifest PUT or a multipart-manifest delete, in both of Swift's formats. */
-static void problem_add(og_buf_t *text, og_buf_t *json, og_str_t path, const char *why)
+/* A problem's reason as Swift words it: the status of the failed read or delete, or the text. */
+static const char *problem_reason(const swift_req_t *r, const core_lo_problem_t *p)
 {
-    char *q = malloc(3 * path.len + 2);
-    long n = q ? og_urlencode(path.base, path.len, q, 3 * path.len + 2, 1) : -ENOMEM;
-    og_str_t qp = n >= 0 ? (og_str_t){q, (size_t)n} : path;
-    og_buf_put(text, qp.base, qp.len);
-    og_buf_printf(text, ", %s\n", why);
-    og_buf_puts(json, json->len ? ", [" : "[");
-    swift_json_str(json, qp);
-    og_buf_puts(json, ", ");
-    swift_json_str(json, og_str(why));
-    og_buf_puts(json, "]");
-    free(q);
-}
-
-static const char *status_text(int rc)
-{
-    switch (rc) {
+    if (p->rc == 0)
+        return p->why;
+    switch (p->rc) {
+    case -EACCES:
+        return r->has_id ? "403 Forbidden" : "401 Unauthorized";
     case OG_ENOTFOUND:
         return "404 Not Found";
-    case -EACCES:
-        return "403 Forbidden";
     case OG_EQUORUM:
     case OG_ETIMEOUT:
         return "503 Service Unavailable";
@@ -898,12 +36,35 @@ static const char *status_text(int rc)
     }
 }
 
+/* The problems in both of Swift's formats: text lines "<quoted path>, <reason>\n" and the JSON
+ * pairs ["<quoted path>", "<reason>"] separated by ", ". */
+static void problems_render(const swift_req_t *r, const core_lo_problems_t *p, og_buf_t *text, og_buf_t *json)
+{
+    for (size_t i = 0; i < p->n; i++) {
+        og_str_t path = core_lo_problem_path(p, i);
+        const char *why = problem_reason(r, &p->v[i]);
+        char *q = malloc(3 * path.len + 2);
+        long n = q ? og_urlencode(path.base, path.len, q, 3 * path.len + 2, 1) : -ENOMEM;
+        og_str_t qp = n >= 0 ? (og_str_t){q, (size_t)n} : path;
+        og_buf_put(text, qp.base, qp.len);
+        og_buf_printf(text, ", %s\n", why);
+        og_buf_puts(json, i ? ", [" : "[");
+        og_buf_json_str(json, qp);
+        og_buf_puts(json, ", ");
+        og_buf_json_str(json, og_str(why));
+        og_buf_puts(json, "]");
+        free(q);
+    }
+}
+
+/* ---------------------------------------------------------------- SLO PUT */
+
 /* Reads the whole request body (at most max bytes) into b. 0, OG_ETOOBIG or a read error. */
 static int read_body(swift_req_t *r, size_t max, og_buf_t *b)
 {
     char piece[64 << 10];
     for (;;) {
-        ssize_t got = body_read(r, piece, sizeof(piece));
+        ssize_t got = http_req_read(r->http, piece, sizeof(piece));
         if (got < 0)
             return (int)got;
         if (got == 0)
@@ -914,605 +75,119 @@ static int read_body(swift_req_t *r, size_t max, og_buf_t *b)
     }
 }
 
-int swift_slo_build(swift_req_t *r, swift_slo_t *out)
+int swift_slo_build(swift_req_t *r, core_slo_put_t *out)
 {
     core_lo_t lo;
-    og_buf_t body = {0}, errs = {0}, ptext = {0}, pjson = {0};
-    manifest_t mf = {0};
-    access_cache_t ac = {0};
-    mcache_t mc = {0};
-    height_t ht = {.mc = &mc};
-    EVP_MD_CTX *md5 = NULL;
-    size_t nprob = 0;
-    int rc, ret = -1;
-
+    og_buf_t body = {0};
+    char hex[33];
+    int rc;
     memset(out, 0, sizeof(*out));
+    if (!r->info->chunked && (uint64_t)r->info->content_length > CORE_SLO_MAX_MANIFEST)
+        return OG_ETOOBIG;
+    if ((rc = read_body(r, CORE_SLO_MAX_MANIFEST, &body)) != 0)
+        goto out_free;
     swift_lo(r, &lo);
-    if (!r->info->chunked && (uint64_t)r->info->content_length > SWIFT_SLO_MAX_MANIFEST) {
-        char msg[64];
-        int n = snprintf(msg, sizeof(msg), "Manifest File > %d bytes", SWIFT_SLO_MAX_MANIFEST);
-        swift_send(r, 413, NULL, 0, NULL, msg, (size_t)n);
+    rc = core_slo_build(&lo, (og_str_t){body.buf, body.len}, r->container, (og_str_t){r->object, r->object_len},
+                        out);
+    if (rc != 0)
         goto out_free;
-    }
-    if ((rc = read_body(r, SWIFT_SLO_MAX_MANIFEST, &body)) != 0) {
-        swift_error_rc(r, rc == HTTP_EBODY ? OG_EINVAL : rc);
-        goto out_free;
-    }
-    rc = manifest_parse((og_str_t){body.buf, body.len}, 0, &mf, &errs);
-    if (rc == OG_EPROTO || rc == OG_EINVAL) {
-        const char *msg = rc == OG_EPROTO ? "Manifest must be valid JSON.\n" : "Manifest must be a list.\n";
-        swift_send(r, 400, NULL, 0, NULL, msg, strlen(msg));
-        goto out_free;
-    }
-    if (rc == OG_ETOOBIG) {
-        /* Swift counts after parsing and reports syntax problems first; we stop at entry 1001 so a
-         * hostile body costs no more than a legal one. */
-        char msg[80];
-        int n = snprintf(msg, sizeof(msg), "Number of object-backed segments must be <= %d", CORE_SLO_MAX_SEGMENTS);
-        swift_send(r, 413, NULL, 0, NULL, msg, (size_t)n);
-        goto out_free;
-    }
-    if (rc != 0) {
-        swift_error_rc(r, rc);
-        goto out_free;
-    }
-    /* Checks that need no lookups, with Swift's messages. */
-    for (size_t i = 0; i < mf.n; i++) {
-        seg_t *sg = &mf.segs[i];
-        char c[SWIFT_MAX_CONTAINER_NAME + 1];
-        og_str_t o;
-        uint64_t a, b;
-        if (sg->bad)
-            continue;
-        if (split_seg_path(ms(&mf, sg->path), sg->path_len, c, &o) != 0) {
-            errs_add(&errs,
-                     "Index %zu: path does not refer to an object. Path must be of the form "
-                     "/container/object.\n",
-                     i);
-            sg->bad = 1;
-        } else if (sg->has_size && sg->size < 1 && i + 1 != mf.n) {
-            errs_add(&errs, "Index %zu: too small; each segment must be at least 1 byte.\n", i);
-            sg->bad = 1;
-        } else if (strcmp(c, r->container) == 0 && o.len == r->object_len && memcmp(o.base, r->object, o.len) == 0) {
-            errs_add(&errs, "Index %zu: manifest must not include itself as a segment\n", i);
-            sg->bad = 1;
-        } else if (sg->has_range) {
-            int rr = seg_range(ms(&mf, sg->range), sg->range_len, UINT64_MAX, &a, &b);
-            if (rr < 0 ||
-                (sg->has_size && seg_range(ms(&mf, sg->range), sg->range_len, (uint64_t)sg->size, &a, &b) != 1)) {
-                errs_add(&errs,
-                         rr < 0 ? (memchr(ms(&mf, sg->range), ',', sg->range_len)
-                                       ? "Index %zu: multiple ranges (only one allowed)\n"
-                                       : "Index %zu: invalid range\n")
-                                : "Index %zu: unsatisfiable range\n",
-                         i);
-                sg->bad = 1;
-            }
-        }
-    }
-    if (errs.len) {
-        swift_send(r, 400, NULL, 0, "text/plain", errs.buf, errs.len);
-        goto out_free;
-    }
-    if ((md5 = EVP_MD_CTX_new()) == NULL || !EVP_DigestInit_ex(md5, EVP_md5(), NULL)) {
-        swift_error_rc(r, -ENOMEM);
-        goto out_free;
-    }
-    og_buf_puts(&out->json, "[");
-    for (size_t i = 0; i < mf.n; i++) {
-        const seg_t *sg = &mf.segs[i];
-        char c[SWIFT_MAX_CONTAINER_NAME + 1], et[48], *buf = NULL, seg_range_s[48], when[32];
-        og_str_t o, path = {ms(&mf, sg->path), sg->path_len};
-        core_meta_t m;
-        uint64_t a = 0, b = 0, seglen;
-        int ranged = 0;
-        split_seg_path(path.base, path.len, c, &o);
-        if ((rc = seg_lookup(&lo, &ac, c, o, IAM_ACL_READ, &m, &buf)) != 0) {
-            if (rc == -EACCES)
-                problem_add(&ptext, &pjson, path, r->has_id ? "403 Forbidden" : "401 Unauthorized");
-            else
-                problem_add(&ptext, &pjson, path, status_text(rc == OG_EPROTO ? OG_ECORRUPT : rc));
-            nprob++;
-            continue;
-        }
-        uint64_t size = (m.flags & CORE_META_SLO) ? m.slo_size : m.size;
-        size_t elen = plain_etag(&m, et);
-        seglen = size;
-        if (sg->has_range) {
-            if (seg_range(ms(&mf, sg->range), sg->range_len, size, &a, &b) != 1) {
-                problem_add(&ptext, &pjson, path, "Unsatisfiable Range");
-                nprob++;
-            } else if (!(a == 0 && b + 1 == size)) {
-                ranged = 1; /* a range covering the whole object is dropped, as Swift does */
-                seglen = b - a + 1;
-            }
-        }
-        if (seglen < 1 && i + 1 != mf.n) {
-            problem_add(&ptext, &pjson, path, "Too small; each segment must be at least 1 byte.");
-            nprob++;
-        }
-        if (sg->has_size && (uint64_t)sg->size != size) {
-            problem_add(&ptext, &pjson, path, "Size Mismatch");
-            nprob++;
-        }
-        og_str_t want = {ms(&mf, sg->etag), sg->etag_len};
-        if (want.len >= 2 && want.base[0] == '"' && want.base[want.len - 1] == '"')
-            want.base++, want.len -= 2;
-        if (sg->has_etag && !(want.len == elen && strncasecmp(want.base, et, elen) == 0)) {
-            problem_add(&ptext, &pjson, path, "Etag Mismatch");
-            nprob++;
-        }
-        if (m.flags & CORE_META_SLO) {
-            /* A GET of this manifest descends into the sub-SLO: refuse what it could not read. */
-            int h = slo_height(&lo, &ht, c, o, &m, CORE_SLO_MAX_DEPTH);
-            if (h == CORE_SLO_MAX_DEPTH || h == OG_ETOOBIG) {
-                problem_add(&ptext, &pjson, path,
-                            h == OG_ETOOBIG ? "Too many nested segments" : "Max recursion depth exceeded");
-                nprob++;
-            } else if (h < 0) {
-                problem_add(&ptext, &pjson, path, status_text(h == OG_EPROTO ? OG_ECORRUPT : h));
-                nprob++;
-            }
-        }
-        /* Stored form: what Swift's slo middleware writes (json.dumps of these keys). */
-        time_t t = (time_t)(m.mtime_ns / 1000000000u);
-        struct tm tm;
-        gmtime_r(&t, &tm);
-        strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S.000000", &tm);
-        og_buf_puts(&out->json, i ? ", {\"name\": " : "{\"name\": ");
-        char *slashed = malloc(path.len + 2);
-        if (slashed == NULL) {
-            core_meta_free(&m);
-            free(buf);
-            swift_error_rc(r, -ENOMEM);
-            goto out_free;
-        }
-        size_t skip = 0;
-        while (skip < path.len && path.base[skip] == '/')
-            skip++;
-        slashed[0] = '/';
-        memcpy(slashed + 1, path.base + skip, path.len - skip);
-        swift_json_str(&out->json, (og_str_t){slashed, path.len - skip + 1});
-        free(slashed);
-        og_buf_printf(&out->json, ", \"bytes\": %" PRIu64 ", \"hash\": \"%s\", \"content_type\": ", size, et);
-        swift_json_str(&out->json, m.content_type);
-        og_buf_printf(&out->json, ", \"last_modified\": \"%s\"", when);
-        if (ranged) {
-            int rl = snprintf(seg_range_s, sizeof(seg_range_s), "%" PRIu64 "-%" PRIu64, a, b);
-            og_buf_printf(&out->json, ", \"range\": \"%s\"", seg_range_s);
-            EVP_DigestUpdate(md5, et, elen);
-            EVP_DigestUpdate(md5, ":", 1);
-            EVP_DigestUpdate(md5, seg_range_s, (size_t)rl);
-            EVP_DigestUpdate(md5, ";", 1);
-        } else {
-            EVP_DigestUpdate(md5, et, elen);
-        }
-        if (m.flags & CORE_META_SLO)
-            og_buf_puts(&out->json, ", \"sub_slo\": true");
-        og_buf_puts(&out->json, "}");
-        out->size += seglen;
-        core_meta_free(&m);
-        free(buf);
-    }
-    og_buf_puts(&out->json, "]");
-    if (nprob) {
-        if (wants_json(r)) {
-            og_buf_t j = {0};
-            og_buf_printf(&j, "{\"Errors\": [%.*s]}", (int)pjson.len, pjson.buf ? pjson.buf : "");
-            swift_send(r, 400, NULL, 0, "application/json", j.buf, j.len);
-            og_buf_free(&j);
-        } else {
-            og_buf_t t = {0};
-            og_buf_printf(&t, "Errors:\n%.*s", (int)ptext.len, ptext.buf ? ptext.buf : "");
-            swift_send(r, 400, NULL, 0, "text/plain", t.buf, t.len);
-            og_buf_free(&t);
-        }
-        goto out_free;
-    }
-    unsigned dlen;
-    if (out->json.oom || !EVP_DigestFinal_ex(md5, out->etag, &dlen)) {
-        swift_error_rc(r, -ENOMEM);
-        goto out_free;
-    }
     og_str_t ce = http_req_header(r->http, "etag");
     if (ce.len >= 2 && ce.base[0] == '"' && ce.base[ce.len - 1] == '"')
         ce.base++, ce.len -= 2;
-    if (ce.len) {
-        char hex[33];
-        og_hex(out->etag, 16, hex);
-        if (ce.len != 32 || strncasecmp(ce.base, hex, 32) != 0) {
-            swift_error(r, 422);
-            goto out_free;
-        }
-    }
-    ret = 0;
+    og_hex(out->etag, 16, hex);
+    if (ce.len && (ce.len != 32 || strncasecmp(ce.base, hex, 32) != 0))
+        rc = OG_EBADDIGEST;
 out_free:
-    if (ret != 0)
-        swift_slo_free(out);
-    EVP_MD_CTX_free(md5);
-    manifest_free(&mf);
-    mc_free(&mc);
-    free(ht.memo);
     og_buf_free(&body);
-    og_buf_free(&errs);
-    og_buf_free(&ptext);
-    og_buf_free(&pjson);
-    return ret;
-}
-
-void swift_slo_free(swift_slo_t *s)
-{
-    og_buf_free(&s->json);
-    memset(s, 0, sizeof(*s));
-}
-
-/* ---------------------------------------------------------------- SLO GET */
-
-/* Streams bytes [first, last] of the SLO whose parsed manifest is mf (depth: how many manifests
- * enclose it). Sub-manifests come through mc. */
-static int slo_read(core_lo_t *lo, access_cache_t *ac, mcache_t *mc, const manifest_t *mf, uint64_t first,
-                    uint64_t last, core_obj_sink_fn sink, void *ctx, int depth)
-{
-    uint64_t off = 0;
-    int rc = 0;
-    for (size_t i = 0; i < mf->n && off <= last; i++) {
-        const seg_t *sg = &mf->segs[i];
-        char c[SWIFT_MAX_CONTAINER_NAME + 1], et[48], *buf = NULL;
-        og_str_t o;
-        core_meta_t seg;
-        mc_ent_t *sub;
-        uint64_t base = 0, len = (uint64_t)sg->size, a, b;
-        if (!sg->has_size || sg->size < 0 || split_seg_path(ms(mf, sg->path), sg->path_len, c, &o) != 0)
-            return OG_ECORRUPT;
-        if (sg->has_range) {
-            if (seg_range(ms(mf, sg->range), sg->range_len, (uint64_t)sg->size, &a, &b) != 1)
-                return OG_ECORRUPT;
-            base = a, len = b - a + 1;
-        }
-        if (len == 0 || off + len <= first) {
-            off += len;
-            continue;
-        }
-        uint64_t from = first > off ? first - off : 0, to = last - off < len - 1 ? last - off : len - 1;
-        if ((rc = seg_lookup(lo, ac, c, o, IAM_ACL_READ, &seg, &buf)) != 0)
-            return rc;
-        /* The segment must still be what the manifest was made of. */
-        size_t elen = plain_etag(&seg, et);
-        uint64_t ssize = (seg.flags & CORE_META_SLO) ? seg.slo_size : seg.size;
-        if (!sg->has_etag || sg->etag_len != elen || strncasecmp(ms(mf, sg->etag), et, elen) != 0 ||
-            ssize != (uint64_t)sg->size || !!(seg.flags & CORE_META_SLO) != !!sg->sub_slo) {
-            rc = OG_ECORRUPT;
-        } else if (seg.flags & CORE_META_SLO) {
-            if (depth + 1 >= CORE_SLO_MAX_DEPTH)
-                rc = OG_ECORRUPT;
-            else if ((rc = mc_get(lo, mc, c, o, &seg, &sub)) == 0) {
-                rc = slo_read(lo, ac, mc, &sub->mf, base + from, base + to, sink, ctx, depth + 1);
-                mc_unpin(sub);
-            }
-        } else {
-            rc = core_obj_read(lo->cl, &seg, base + from, base + to, sink, ctx);
-        }
-        core_meta_free(&seg);
-        free(buf);
-        if (rc != 0)
-            return rc;
-        off += len;
-    }
-    return 0;
-}
-
-int core_slo_read(core_lo_t *lo, const core_meta_t *m, uint64_t first, uint64_t last, core_obj_sink_fn sink,
-                      void *ctx)
-{
-    access_cache_t ac = {0};
-    mcache_t mc = {0};
-    manifest_t mf;
-    int rc;
-    if (first > last || last >= m->slo_size)
-        return OG_EINVAL;
-    if ((rc = manifest_load(lo, m, &mf)) == 0)
-        rc = slo_read(lo, &ac, &mc, &mf, first, last, sink, ctx, 0);
-    manifest_free(&mf);
-    mc_free(&mc);
     return rc;
+}
+
+/* The 400 listing the segments of a refused manifest, as text or JSON by Accept. */
+static void send_segment_errors(swift_req_t *r, const core_lo_problems_t *p)
+{
+    og_buf_t text = {0}, json = {0}, out = {0};
+    int as_json = wants_json(r);
+    problems_render(r, p, &text, &json);
+    if (as_json)
+        og_buf_printf(&out, "{\"Errors\": [%.*s]}", (int)json.len, json.buf ? json.buf : "");
+    else
+        og_buf_printf(&out, "Errors:\n%.*s", (int)text.len, text.buf ? text.buf : "");
+    swift_send(r, 400, NULL, 0, as_json ? "application/json" : "text/plain", out.buf, out.len);
+    og_buf_free(&text);
+    og_buf_free(&json);
+    og_buf_free(&out);
+}
+
+void swift_slo_error(swift_req_t *r, int rc, const core_slo_put_t *put)
+{
+    char msg[80];
+    int n;
+    if (rc == OG_ETOOBIG && !r->info->chunked) { /* Content-Length over the limit: nothing read */
+        n = snprintf(msg, sizeof(msg), "Manifest File > %d bytes", CORE_SLO_MAX_MANIFEST);
+        swift_send(r, 413, NULL, 0, NULL, msg, (size_t)n);
+        return;
+    }
+    if (rc != CORE_EMANIFEST) {
+        swift_error_rc(r, rc);
+        return;
+    }
+    switch (put->refused) {
+    case CORE_SLO_NOT_JSON:
+        swift_send(r, 400, NULL, 0, NULL, "Manifest must be valid JSON.\n", 29);
+        break;
+    case CORE_SLO_NOT_LIST:
+        swift_send(r, 400, NULL, 0, NULL, "Manifest must be a list.\n", 25);
+        break;
+    case CORE_SLO_TOO_MANY:
+        n = snprintf(msg, sizeof(msg), "Number of object-backed segments must be <= %d", CORE_SLO_MAX_SEGMENTS);
+        swift_send(r, 413, NULL, 0, NULL, msg, (size_t)n);
+        break;
+    case CORE_SLO_BAD_ENTRIES:
+        swift_send(r, 400, NULL, 0, "text/plain", put->entry_errs.buf, put->entry_errs.len);
+        break;
+    default:
+        send_segment_errors(r, &put->problems);
+        break;
+    }
 }
 
 /* ---------------------------------------------------------------- SLO DELETE */
 
-typedef struct {
-    swift_req_t *r;
+int swift_slo_delete(swift_req_t *r)
+{
     core_lo_t lo;
-    access_cache_t ac;
-    uint64_t deleted, not_found;
-    og_buf_t ptext, pjson;
-    size_t nprob;
-} del_t;
-
-/* Deletes one object (a segment or the manifest): counts it or records the problem. */
-static void del_one(del_t *d, const char *c, og_str_t o, og_str_t shown)
-{
-    int rc = access_cached(&d->lo, &d->ac, c, IAM_ACL_WRITE);
-    core_meta_t m;
-    char *buf = NULL;
-    if (rc == 0 && (rc = core_obj_lookup(d->r->cl, c, o, &m, &buf)) == 0) {
-        int expired = core_meta_expired(&m, d->r->now_s);
-        core_meta_free(&m);
-        free(buf);
-        rc = core_obj_delete(d->r->cl, c, o);
-        if (rc == 0 && expired)
-            rc = OG_ENOTFOUND;
-    }
-    if (rc == 0)
-        d->deleted++;
-    else if (rc == OG_ENOTFOUND)
-        d->not_found++;
-    else {
-        problem_add(&d->ptext, &d->pjson, shown,
-                    rc == -EACCES ? (d->r->has_id ? "403 Forbidden" : "401 Unauthorized") : status_text(rc));
-        d->nprob++;
-    }
-}
-
-/* Deletes the segments of SLO m (a nested SLO's segments before the nested manifest). */
-static int del_segments(del_t *d, const core_meta_t *m, int depth)
-{
-    manifest_t mf;
-    int rc;
-    if (depth >= CORE_SLO_MAX_DEPTH)
-        return OG_ECORRUPT;
-    if ((rc = manifest_load(&d->lo, m, &mf)) != 0)
+    core_slo_del_t d;
+    og_buf_t text = {0}, json = {0}, body = {0};
+    int as_json = wants_json(r);
+    swift_lo(r, &lo);
+    int rc = core_slo_delete(&lo, r->container, (og_str_t){r->object, r->object_len}, &d);
+    if (rc != 0)
         goto out_free;
-    for (size_t i = 0; i < mf.n; i++) {
-        char c[SWIFT_MAX_CONTAINER_NAME + 1], *buf = NULL;
-        og_str_t o, path = {ms(&mf, mf.segs[i].path), mf.segs[i].path_len};
-        core_meta_t sub;
-        if (split_seg_path(path.base, path.len, c, &o) != 0) {
-            rc = OG_ECORRUPT;
-            goto out_free;
-        }
-        if (mf.segs[i].sub_slo && access_cached(&d->lo, &d->ac, c, IAM_ACL_READ) == 0 &&
-            core_obj_lookup(d->r->cl, c, o, &sub, &buf) == 0) {
-            if (sub.flags & CORE_META_SLO)
-                rc = del_segments(d, &sub, depth + 1);
-            core_meta_free(&sub);
-            free(buf);
-            if (rc != 0)
-                goto out_free;
-        }
-        del_one(d, c, o, path);
-    }
-out_free:
-    manifest_free(&mf);
-    return rc;
-}
-
-void swift_slo_delete(swift_req_t *r)
-{
-    del_t d = {.r = r};
-    core_meta_t m;
-    char *buf = NULL, shown[3 + SWIFT_MAX_CONTAINER_NAME];
-    og_str_t key = {r->object, r->object_len};
-    const char *status = "200 OK";
-    int rc = swift_container_access(r, r->container, IAM_ACL_WRITE);
-    og_buf_t body = {0}, path = {0};
-
-    swift_lo(r, &d.lo);
-    if (rc == -EACCES || (rc == OG_ENOTFOUND && !r->is_owner)) {
-        swift_error(r, r->has_id ? 403 : 401);
-        return;
-    }
-    snprintf(shown, sizeof(shown), "/%s/", r->container);
-    og_buf_puts(&path, shown);
-    og_buf_put(&path, r->object, r->object_len);
-    og_str_t shown_path = {path.buf, path.len};
-    if (rc == 0 && (rc = core_obj_lookup(r->cl, r->container, key, &m, &buf)) == 0 && core_meta_expired(&m, r->now_s)) {
-        core_meta_free(&m);
-        free(buf);
-        rc = OG_ENOTFOUND;
-    }
-    if (rc == OG_ENOTFOUND) {
-        d.not_found++;
-    } else if (rc != 0) {
-        swift_error_rc(r, rc == OG_EPROTO ? OG_ECORRUPT : rc);
-        goto out_free;
-    } else {
-        if (!(m.flags & CORE_META_SLO)) {
-            problem_add(&d.ptext, &d.pjson, shown_path, "Not an SLO manifest");
-            d.nprob++;
-        } else if ((rc = del_segments(&d, &m, 0)) != 0) {
-            problem_add(&d.ptext, &d.pjson, shown_path, rc == OG_ECORRUPT ? "Unreadable manifest" : status_text(rc));
-            d.nprob++;
-        } else {
-            del_one(&d, r->container, key, shown_path);
-        }
-        core_meta_free(&m);
-        free(buf);
-    }
-    if (d.nprob)
-        status = "400 Bad Request";
-    if (wants_json(r)) {
+    const char *status = d.problems.n ? "400 Bad Request" : "200 OK";
+    problems_render(r, &d.problems, &text, &json);
+    if (as_json)
         og_buf_printf(&body,
-                       "{\"Response Status\": \"%s\", \"Response Body\": \"\", \"Number Deleted\": %" PRIu64
-                       ", \"Number Not Found\": %" PRIu64 ", \"Errors\": [%.*s]}",
-                       status, d.deleted, d.not_found, (int)d.pjson.len, d.pjson.buf ? d.pjson.buf : "");
-    } else {
+                      "{\"Response Status\": \"%s\", \"Response Body\": \"\", \"Number Deleted\": %" PRIu64
+                      ", \"Number Not Found\": %" PRIu64 ", \"Errors\": [%.*s]}",
+                      status, d.deleted, d.not_found, (int)json.len, json.buf ? json.buf : "");
+    else
         og_buf_printf(&body,
-                       "Number Deleted: %" PRIu64 "\nNumber Not Found: %" PRIu64
-                       "\nResponse Body: \nResponse Status: %s\nErrors:\n%.*s",
-                       d.deleted, d.not_found, status, (int)d.ptext.len, d.ptext.buf ? d.ptext.buf : "");
-    }
+                      "Number Deleted: %" PRIu64 "\nNumber Not Found: %" PRIu64
+                      "\nResponse Body: \nResponse Status: %s\nErrors:\n%.*s",
+                      d.deleted, d.not_found, status, (int)text.len, text.buf ? text.buf : "");
     if (body.oom)
-        swift_error_rc(r, -ENOMEM);
+        rc = -ENOMEM;
     else
-        swift_send(r, 200, NULL, 0, wants_json(r) ? "application/json" : "text/plain", body.buf, body.len);
+        swift_send(r, 200, NULL, 0, as_json ? "application/json" : "text/plain", body.buf, body.len);
 out_free:
+    core_slo_del_free(&d);
+    og_buf_free(&text);
+    og_buf_free(&json);
     og_buf_free(&body);
-    og_buf_free(&path);
-    og_buf_free(&d.ptext);
-    og_buf_free(&d.pjson);
-}
-
-/* ---------------------------------------------------------------- DLO */
-
-int core_dlo_valid(og_str_t v)
-{
-    const char *slash = memchr(v.base, '/', v.len);
-    if (slash == NULL || slash == v.base || slash + 1 == v.base + v.len || slash[1] == '/')
-        return 0;
-    return memchr(v.base, '?', v.len) == NULL && memchr(v.base, '&', v.len) == NULL;
-}
-
-/* X-Object-Manifest into a container and a prefix (both percent-decoded, as Swift unquotes them).
- * 0 or OG_EINVAL. */
-static int dlo_split(og_str_t v, char container[SWIFT_MAX_CONTAINER_NAME + 1], og_buf_t *prefix)
-{
-    if (!core_dlo_valid(v))
-        return OG_EINVAL;
-    const char *slash = memchr(v.base, '/', v.len);
-    char cb[3 * SWIFT_MAX_CONTAINER_NAME + 1];
-    size_t cl = (size_t)(slash - v.base);
-    long n = cl < sizeof(cb) ? og_urldecode(v.base, cl, cb, sizeof(cb) - 1, 0) : -1;
-    if (n <= 0 || n > SWIFT_MAX_CONTAINER_NAME || memchr(cb, '/', (size_t)n) || memchr(cb, '\0', (size_t)n))
-        return OG_EINVAL;
-    memcpy(container, cb, (size_t)n);
-    container[n] = '\0';
-    if (og_buf_put(prefix, slash + 1, v.len - cl - 1) != 0)
-        return -ENOMEM;
-    n = og_urldecode(prefix->buf, prefix->len, prefix->buf, prefix->len, 0);
-    if (n <= 0)
-        return OG_EINVAL;
-    prefix->len = (size_t)n;
-    return 0;
-}
-
-/* Calls fn for every live, unexpired object under the DLO's prefix, in key order, one listing
- * page at a time. 0, fn's code, -EACCES, OG_EINVAL or a cluster error. */
-typedef int (*dlo_fn)(void *ctx, og_str_t key, const core_meta_t *summary);
-
-static int dlo_walk(core_lo_t *lo, og_str_t v, dlo_fn fn, void *ctx)
-{
-    char container[SWIFT_MAX_CONTAINER_NAME + 1], table[3 + 64 + 1];
-    og_buf_t prefix = {0}, after = {0};
-    int rc, more = 1;
-    if ((rc = dlo_split(v, container, &prefix)) != 0)
-        goto out_free;
-    rc = lo->access(lo->ctx, container, 0);
-    if (rc == OG_ENOTFOUND) {
-        rc = 0; /* no segments yet: an empty object, as Swift */
-        goto out_free;
-    }
-    if (rc != 0)
-        goto out_free;
-    core_obj_table(container, table, sizeof(table));
-    while (more && rc == 0) {
-        cluster_list_t l;
-        if ((rc = cluster_list(lo->cl, table, (og_str_t){prefix.buf, prefix.len}, (og_str_t){after.buf, after.len},
-                                  LIST_PAGE, &l)) != 0)
-            break;
-        for (size_t i = 0; i < l.n && rc == 0; i++) {
-            core_meta_t m;
-            if (core_meta_decode(&l.entries[i].rec, &m) != 0) {
-                rc = OG_ECORRUPT;
-                break;
-            }
-            if (!core_meta_expired(&m, lo->now_s))
-                rc = fn(ctx, l.entries[i].key, &m);
-            core_meta_free(&m);
-        }
-        more = l.truncated;
-        after.len = 0;
-        if (rc == 0 && more && og_buf_put(&after, l.next_after.base, l.next_after.len) != 0)
-            rc = -ENOMEM;
-        cluster_list_free(&l);
-    }
-    if (rc == 0 && after.oom)
-        rc = -ENOMEM;
-out_free:
-    og_buf_free(&prefix);
-    og_buf_free(&after);
     return rc;
 }
 
-typedef struct {
-    uint64_t size;
-    EVP_MD_CTX *md5;
-} dlo_stat_t;
-
-static int dlo_stat_one(void *ctx, og_str_t key, const core_meta_t *m)
-{
-    dlo_stat_t *s = ctx;
-    char et[48];
-    size_t n = plain_etag(m, et);
-    (void)key;
-    s->size += m->size;
-    return EVP_DigestUpdate(s->md5, et, n) ? 0 : -ENOMEM;
-}
-
-int core_dlo_stat(core_lo_t *lo, og_str_t v, uint64_t *size, uint8_t md5[16])
-{
-    dlo_stat_t s = {0, EVP_MD_CTX_new()};
-    unsigned dlen;
-    int rc;
-    if (s.md5 == NULL || !EVP_DigestInit_ex(s.md5, EVP_md5(), NULL)) {
-        rc = -ENOMEM;
-        goto out_free;
-    }
-    if ((rc = dlo_walk(lo, v, dlo_stat_one, &s)) != 0)
-        goto out_free;
-    if (!EVP_DigestFinal_ex(s.md5, md5, &dlen)) {
-        rc = -ENOMEM;
-        goto out_free;
-    }
-    *size = s.size;
-out_free:
-    EVP_MD_CTX_free(s.md5);
-    return rc;
-}
-
-typedef struct {
-    core_lo_t *lo;
-    char container[SWIFT_MAX_CONTAINER_NAME + 1];
-    uint64_t off, first, last;
-    core_obj_sink_fn sink;
-    void *ctx;
-} dlo_read_t;
-
-static int dlo_read_one(void *ctx, og_str_t key, const core_meta_t *listed)
-{
-    dlo_read_t *d = ctx;
-    uint64_t off = d->off;
-    core_meta_t m;
-    char *buf = NULL;
-    int rc;
-    d->off += listed->size;
-    if (listed->size == 0 || off + listed->size <= d->first || off > d->last)
-        return 0;
-    uint64_t lo = d->first > off ? d->first - off : 0;
-    uint64_t hi = d->last - off < listed->size - 1 ? d->last - off : listed->size - 1;
-    if ((rc = core_obj_lookup(d->lo->cl, d->container, key, &m, &buf)) != 0)
-        return rc == OG_ENOTFOUND ? OG_ECORRUPT : rc;
-    /* The segment must be the version the listing (and so the size and ETag sent) saw. */
-    if (m.size != listed->size || memcmp(m.md5, listed->md5, 16) != 0 || m.parts != listed->parts)
-        rc = OG_ECORRUPT;
-    else
-        rc = core_obj_read(d->lo->cl, &m, lo, hi, d->sink, d->ctx);
-    core_meta_free(&m);
-    free(buf);
-    return rc;
-}
-
-int core_dlo_read(core_lo_t *lo, og_str_t v, uint64_t first, uint64_t last, core_obj_sink_fn sink, void *ctx)
-{
-    dlo_read_t d = {.lo = lo, .first = first, .last = last, .sink = sink, .ctx = ctx};
-    og_buf_t prefix = {0};
-    int rc = dlo_split(v, d.container, &prefix);
-    og_buf_free(&prefix);
-    if (rc != 0)
-        return rc;
-    return dlo_walk(lo, v, dlo_read_one, &d);
-}
-
-/* ---------------------------------------------------------------- reads through S3 */
+/* ---------------------------------------------------------------- readers */
 
 static int lo_access(void *ctx, const char *container, int write)
 {
@@ -1522,11 +197,4 @@ static int lo_access(void *ctx, const char *container, int write)
 void swift_lo(swift_req_t *r, core_lo_t *out)
 {
     *out = (core_lo_t){r->cl, r->now_s, lo_access, r};
-}
-
-size_t core_slo_s3_etag(const core_meta_t *m, char *out)
-{
-    char hex[33];
-    og_hex(m->slo_etag, 16, hex);
-    return (size_t)sprintf(out, "\"%s-N\"", hex);
 }

@@ -1,11 +1,12 @@
-/* Unit tests for the pure parts of Swift large objects: the SLO fields of the object summary
- * (gw_meta.c, version 3) and the manifest reader and segment ranges of swift_slo.c, which is
- * included to reach its static functions (h2o's t/00unit style). */
+/* Unit tests for the pure parts of large objects: the SLO fields of the object summary
+ * (core_meta.c, version 3), the manifest reader, segment ranges and sub-manifest cache of
+ * core_slo.c, which is included to reach its static functions (h2o's t/00unit style), and the
+ * X-Object-Manifest check of core_dlo.c. */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "../../../gateway/swift/swift_slo.c"
+#include "../../../gateway/core/core_slo.c"
 
 static int roundtrip(const core_meta_t *in, core_meta_t *out, char **s, char **d)
 {
@@ -142,7 +143,7 @@ Test(slo_manifest, dlo_header)
  * the parse now stops at the first entry past the segment limit, and the error lines are capped. */
 Test(slo_manifest, too_many_entries_stop_the_parse)
 {
-    size_t n = SWIFT_SLO_MAX_MANIFEST / 2 - 1;
+    size_t n = CORE_SLO_MAX_MANIFEST / 2 - 1;
     char *body = malloc(2 * n + 2);
     manifest_t mf;
     og_buf_t errs = {0};
@@ -274,4 +275,48 @@ Test(slo_cache, hits_pins_and_bounds)
     id[0] = 0;
     cr_assert_null(mc_find(&mc, id)); /* the unpinned first one was evicted by then */
     mc_free(&mc);
+}
+
+/* The checks of a manifest PUT that need no lookups, with Swift's messages, in entry order. */
+Test(slo_put, lookup_free_checks)
+{
+    manifest_t mf;
+    og_buf_t errs = {0};
+    cr_assert_eq(parse("[{\"path\": \"noslash\"}, {\"path\": \"/c/a\", \"size_bytes\": 0}, {\"path\": \"/c/self\"},"
+                       " {\"path\": \"/c/r\", \"range\": \"1-2,3-4\"}, {\"path\": \"/c/r\", \"range\": \"x\"},"
+                       " {\"path\": \"/c/r\", \"size_bytes\": 2, \"range\": \"5-\"},"
+                       " {\"path\": \"c/ok\", \"range\": \"-3\"},"
+                       " {\"path\": \"/c/last\", \"size_bytes\": 0}]",
+                       0, &mf, &errs),
+                 0);
+    for (size_t i = 0; i < mf.n; i++)
+        entry_check(&mf, i, "c", OG_STR_LIT("self"), &errs);
+    og_buf_put(&errs, "", 1);
+    cr_assert_str_eq(errs.buf, "Index 0: path does not refer to an object. Path must be of the form "
+                               "/container/object.\n"
+                               "Index 1: too small; each segment must be at least 1 byte.\n"
+                               "Index 2: manifest must not include itself as a segment\n"
+                               "Index 3: multiple ranges (only one allowed)\n"
+                               "Index 4: invalid range\n"
+                               "Index 5: unsatisfiable range\n");
+    cr_assert(!mf.segs[6].bad && !mf.segs[7].bad);
+    manifest_free(&mf);
+    og_buf_free(&errs);
+}
+
+/* Problem lists keep their order and copy the paths (the manifest they came from is freed first). */
+Test(slo_put, problem_list)
+{
+    core_lo_problems_t p = {0};
+    char path[] = "/c/o1";
+    problems_add(&p, og_str(path), OG_ENOTFOUND, NULL);
+    path[4] = '2';
+    problems_add(&p, og_str(path), 0, "Size Mismatch");
+    cr_assert_eq(p.n, 2);
+    og_str_t a = core_lo_problem_path(&p, 0), b = core_lo_problem_path(&p, 1);
+    cr_assert(a.len == 5 && memcmp(a.base, "/c/o1", 5) == 0);
+    cr_assert(b.len == 5 && memcmp(b.base, "/c/o2", 5) == 0);
+    cr_assert(p.v[0].rc == OG_ENOTFOUND && p.v[0].why == NULL);
+    cr_assert(p.v[1].rc == 0 && strcmp(p.v[1].why, "Size Mismatch") == 0);
+    problems_free(&p);
 }
