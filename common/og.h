@@ -64,6 +64,14 @@ uint64_t og_time_ns(void);
 uint64_t og_mono_ms(void);
 
 /* Big-endian integers in byte buffers (wire and disk formats). */
+static inline void og_be16_put(unsigned char *p, uint16_t v)
+{
+    p[0] = (unsigned char)(v >> 8), p[1] = (unsigned char)v;
+}
+static inline uint16_t og_be16_get(const unsigned char *p)
+{
+    return (uint16_t)(p[0] << 8 | p[1]);
+}
 static inline void og_be32_put(unsigned char *p, uint32_t v)
 {
     p[0] = (unsigned char)(v >> 24), p[1] = (unsigned char)(v >> 16), p[2] = (unsigned char)(v >> 8),

@@ -216,9 +216,7 @@ static int parse_xxh3(og_str_t s, uint64_t *v)
     unsigned char b[8];
     if (og_unhex(s.base, s.len, b, 8) != 0)
         return OG_EINVAL;
-    *v = 0;
-    for (int i = 0; i < 8; i++)
-        *v = *v << 8 | b[i];
+    *v = og_be64_get(b);
     return 0;
 }
 
@@ -465,11 +463,6 @@ static int chunk_line(void *arg, const uint8_t id[NODE_ID_LEN], uint32_t len)
     return out_append(c, line, 2 * NODE_ID_LEN + (size_t)n);
 }
 
-static uint32_t get_be32(const unsigned char *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 /* PUT /<dev>/chunks: a batch of chunks stored with one sync. Body: u32 n | n x (u8 id[32] | u32 len |
  * u64 xxh3) | the n chunks' bytes back to back (headers first, so a sender can lay its chunks out
  * contiguously and send them without copying). Answers 200 with one NODE_PUT_* byte per chunk. */
@@ -479,16 +472,16 @@ static int handle_chunk_batch(node_conn_t *c, req_t *r, node_store_t *st)
     char res[NODE_BATCH_MAX];
     const unsigned char *p = (const unsigned char *)r->body;
     size_t blen = r->body_len, n, off;
-    if (blen < 4 || (n = get_be32(p)) > NODE_BATCH_MAX || blen - 4 < n * (NODE_ID_LEN + 12))
+    if (blen < 4 || (n = og_be32_get(p)) > NODE_BATCH_MAX || blen - 4 < n * (NODE_ID_LEN + 12))
         return respond_text(c, 400, "malformed chunk batch\n");
     off = 4 + n * (NODE_ID_LEN + 12);
     for (size_t i = 0; i < n; i++) {
         const unsigned char *h = p + 4 + i * (NODE_ID_LEN + 12);
-        uint32_t len = get_be32(h + NODE_ID_LEN);
+        uint32_t len = og_be32_get(h + NODE_ID_LEN);
         if (blen - off < len)
             return respond_text(c, 400, "malformed chunk batch\n");
         in[i].id = h;
-        in[i].xxh3 = (uint64_t)get_be32(h + NODE_ID_LEN + 4) << 32 | get_be32(h + NODE_ID_LEN + 8);
+        in[i].xxh3 = og_be64_get(h + NODE_ID_LEN + 4);
         in[i].buf = p + off;
         in[i].len = len;
         off += len;
@@ -551,8 +544,7 @@ static int handle_read_many(node_conn_t *c, req_t *r, node_store_t *st, og_str_t
         h[0] = rc == 0 ? 'S' : rc == OG_ENOTFOUND ? 'N' : rc == OG_ECORRUPT ? 'C' : 'F';
         if (rc != 0)
             len = 0;
-        h[1] = (unsigned char)(len >> 24), h[2] = (unsigned char)(len >> 16), h[3] = (unsigned char)(len >> 8),
-        h[4] = (unsigned char)len;
+        og_be32_put(h + 1, len);
         c->out_len += 5 + len;
     }
     return respond(c, 200, "Content-Type: application/octet-stream\r\n", c->out, c->out_len);
