@@ -10,9 +10,11 @@
 #ifndef OG_H
 #define OG_H
 
+#include <netinet/in.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/socket.h>
 
 enum {
     OG_OK = 0,
@@ -62,6 +64,20 @@ og_str_t og_header_find(const og_header_t *hdrs, size_t n, const char *name);
 uint64_t og_time_ns(void);
 /* Monotonic clock, milliseconds. */
 uint64_t og_mono_ms(void);
+
+/* A numeric socket address as written in rings, flags and node addresses. */
+typedef struct {
+    char host[INET6_ADDRSTRLEN]; /* the IP without brackets, NUL-terminated */
+    uint16_t port;
+    struct sockaddr_storage sa; /* host and port as AF_INET or AF_INET6 */
+    socklen_t salen;
+} og_addr_t;
+
+/* Parses "IP:PORT" (IPv4) or "[IPv6]:PORT" into *out: numeric addresses only (no name lookup),
+ * a port of 1 to 5 digits up to 65535. 0 or OG_EINVAL (out is then undefined). */
+int og_addr_parse(const char *s, og_addr_t *out);
+/* The socket address of a numeric IPv4 or IPv6 host and a port. 0 or OG_EINVAL. */
+int og_sockaddr(const char *host, uint16_t port, struct sockaddr_storage *sa, socklen_t *salen);
 
 /* Big-endian integers in byte buffers (wire and disk formats). */
 static inline void og_be16_put(unsigned char *p, uint16_t v)

@@ -77,41 +77,6 @@ typedef struct {
 
 /* ---- pool ---- */
 
-/* Parses "ip:port" or "[ipv6]:port". 0 or OG_EINVAL. */
-static int addr_parse(const char *addr, struct sockaddr_storage *ss, socklen_t *len)
-{
-    char host[ADDR_MAX];
-    const char *colon = strrchr(addr, ':');
-    if (!colon || (size_t)(colon - addr) >= sizeof(host) || colon[1] == '\0')
-        return OG_EINVAL;
-    char *end;
-    unsigned long port = strtoul(colon + 1, &end, 10);
-    if (*end || port > 65535)
-        return OG_EINVAL;
-    const char *h = addr;
-    size_t hlen = (size_t)(colon - addr);
-    if (hlen >= 2 && h[0] == '[' && h[hlen - 1] == ']')
-        h++, hlen -= 2;
-    memcpy(host, h, hlen);
-    host[hlen] = '\0';
-    memset(ss, 0, sizeof(*ss));
-    struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
-    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-    if (inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
-        s4->sin_family = AF_INET;
-        s4->sin_port = htons((uint16_t)port);
-        *len = sizeof(*s4);
-        return 0;
-    }
-    if (inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
-        s6->sin6_family = AF_INET6;
-        s6->sin6_port = htons((uint16_t)port);
-        *len = sizeof(*s6);
-        return 0;
-    }
-    return OG_EINVAL;
-}
-
 /* Finds or adds the pool entry for addr. Called with c->mu held. NULL on a bad address or
  * allocation failure (*rc says which). */
 static pool_node_t *pool_find(node_client_t *c, const char *addr, int add, int *rc)
@@ -123,8 +88,11 @@ static pool_node_t *pool_find(node_client_t *c, const char *addr, int add, int *
     if (!add || strlen(addr) >= ADDR_MAX)
         return NULL;
     pool_node_t n = {.nidle = 0};
-    if (addr_parse(addr, &n.sa, &n.salen) != 0)
+    og_addr_t a;
+    if (og_addr_parse(addr, &a) != 0)
         return NULL;
+    n.sa = a.sa;
+    n.salen = a.salen;
     *rc = -ENOMEM;
     if (c->nnodes == c->nodes_cap) {
         size_t ncap = c->nodes_cap ? 2 * c->nodes_cap : 8;

@@ -872,31 +872,15 @@ static void *accept_main(void *arg)
     return NULL;
 }
 
-/* Parses "ip:port" (IPv4) into *sa. 0 or OG_EINVAL. */
-static int parse_addr(const char *addr, struct sockaddr_in *sa)
-{
-    char host[64];
-    const char *colon = strrchr(addr, ':');
-    uint64_t port;
-    if (!colon || (size_t)(colon - addr) >= sizeof(host) || parse_u64(og_str(colon + 1), &port) != 0 ||
-        port > 65535)
-        return OG_EINVAL;
-    memcpy(host, addr, (size_t)(colon - addr));
-    host[colon - addr] = '\0';
-    memset(sa, 0, sizeof(*sa));
-    sa->sin_family = AF_INET;
-    sa->sin_port = htons((uint16_t)port);
-    return inet_pton(AF_INET, host, &sa->sin_addr) == 1 ? 0 : OG_EINVAL;
-}
-
 int node_server_start(const char *listen_addr, const node_dev_t *devs, size_t ndevs, size_t max_conns,
                       node_server_t **out)
 {
     int rc;
-    struct sockaddr_in sa;
-    socklen_t salen = sizeof(sa);
-    if (max_conns == 0 || parse_addr(listen_addr, &sa) != 0)
+    og_addr_t la;
+    if (max_conns == 0 || og_addr_parse(listen_addr, &la) != 0)
         return OG_EINVAL;
+    struct sockaddr_storage bound;
+    socklen_t blen = sizeof(bound);
     node_server_t *srv = calloc(1, sizeof(*srv));
     if (!srv)
         return -ENOMEM;
@@ -914,19 +898,20 @@ int node_server_start(const char *listen_addr, const node_dev_t *devs, size_t nd
     if (ndevs)
         memcpy(srv->devs, devs, ndevs * sizeof(*devs));
 
-    srv->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    srv->lfd = socket(la.sa.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (srv->lfd < 0) {
         rc = -errno;
         goto out_free;
     }
     int one = 1;
     setsockopt(srv->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    if (bind(srv->lfd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(srv->lfd, 1024) != 0 ||
-        getsockname(srv->lfd, (struct sockaddr *)&sa, &salen) != 0) {
+    if (bind(srv->lfd, (struct sockaddr *)&la.sa, la.salen) != 0 || listen(srv->lfd, 1024) != 0 ||
+        getsockname(srv->lfd, (struct sockaddr *)&bound, &blen) != 0) {
         rc = -errno;
         goto out_free;
     }
-    srv->port = ntohs(sa.sin_port);
+    srv->port = ntohs(bound.ss_family == AF_INET ? ((struct sockaddr_in *)&bound)->sin_port
+                                                 : ((struct sockaddr_in6 *)&bound)->sin6_port);
     if ((rc = -pthread_create(&srv->accept_th, NULL, accept_main, srv)) != 0)
         goto out_free;
     *out = srv;

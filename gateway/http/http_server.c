@@ -1048,26 +1048,6 @@ static void server_stop_workers(http_server_t *srv, size_t started)
 /* ------------------------------------------------------------------------------------ */
 /* server lifecycle                                                                     */
 
-/* The socket address of host (an IPv4 or IPv6 literal) and port. 0 or OG_EINVAL. */
-static int server_sockaddr(const char *host, uint16_t port, struct sockaddr_storage *ss, socklen_t *salen)
-{
-    struct sockaddr_in *sa4 = (struct sockaddr_in *)ss;
-    struct sockaddr_in6 *sa6 = (struct sockaddr_in6 *)ss;
-    memset(ss, 0, sizeof(*ss));
-    if (inet_pton(AF_INET, host, &sa4->sin_addr) == 1) {
-        sa4->sin_family = AF_INET;
-        sa4->sin_port = htons(port);
-        *salen = sizeof(*sa4);
-    } else if (inet_pton(AF_INET6, host, &sa6->sin6_addr) == 1) {
-        sa6->sin6_family = AF_INET6;
-        sa6->sin6_port = htons(port);
-        *salen = sizeof(*sa6);
-    } else {
-        return OG_EINVAL;
-    }
-    return 0;
-}
-
 /* srv->conf: conf with every unset (0) limit at its default. */
 static void server_conf_defaults(http_server_t *srv, const http_server_conf_t *conf)
 {
@@ -1119,7 +1099,7 @@ int http_server_new(const http_server_conf_t *conf, http_server_t **out)
 
     if (conf->handler == NULL)
         return OG_EINVAL;
-    if ((rc = server_sockaddr(conf->host != NULL ? conf->host : "0.0.0.0", conf->port, &sa, &salen)) != 0)
+    if ((rc = og_sockaddr(conf->host != NULL ? conf->host : "0.0.0.0", conf->port, &sa, &salen)) != 0)
         return rc;
     http_server_t *srv = calloc(1, sizeof(*srv));
     if (srv == NULL)
