@@ -95,11 +95,6 @@ int auth_hmac_sha1(const void *key, size_t klen, const void *msg, size_t n, uint
     return HMAC(EVP_sha1(), key, (int)klen, msg, n, out, &len) && len == 20 ? 0 : OG_EINVAL;
 }
 
-size_t auth_base64(const uint8_t *in, size_t n, char *out)
-{
-    return (size_t)EVP_EncodeBlock((unsigned char *)out, in, (int)n);
-}
-
 og_str_t auth_trim(og_str_t s)
 {
     while (s.len && (s.base[0] == ' ' || s.base[0] == '\t')) {

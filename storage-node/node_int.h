@@ -131,8 +131,6 @@ int node_store_table_list(node_store_t *s, int (*fn)(void *arg, og_str_t table),
 
 /* Counters kept in memory (computed by a scan of the index at open). Cannot fail. */
 void node_store_stat(node_store_t *s, node_stat_t *st);
-/* 1 once a write error poisoned the device. */
-int node_store_poisoned(node_store_t *s);
 /* Source line in node_store.c where the last corruption was detected, 0 when none (for logs). */
 int node_store_corrupt_line(node_store_t *s);
 

@@ -1447,6 +1447,4 @@ void node_store_stat(node_store_t *s, node_stat_t *st)
     pthread_rwlock_unlock(&s->vols_lock);
 }
 
-int node_store_poisoned(node_store_t *s) { return atomic_load(&s->poisoned); }
-
 int node_store_corrupt_line(node_store_t *s) { return atomic_load(&s->corrupt_line); }
