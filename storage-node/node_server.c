@@ -302,60 +302,68 @@ static int parse_range(og_str_t h, uint64_t len, uint64_t *from, uint64_t *to)
     return 1;
 }
 
-static int handle_chunk(node_conn_t *c, req_t *r, og_str_t dev, node_store_t *st, og_str_t idhex)
+/* PUT /<dev>/chunk/<id>: stores the body, checked against X-Onggi-Xxh3. */
+static int chunk_put(node_conn_t *c, req_t *r, node_store_t *st, const uint8_t *id)
 {
-    uint8_t id[NODE_ID_LEN];
+    uint64_t xxh3;
+    if (parse_xxh3(og_header_find(r->hdrs, r->nhdrs, "X-Onggi-Xxh3"), &xxh3) != 0)
+        return respond_text(c, 400, "missing or bad X-Onggi-Xxh3\n");
+    int rc = node_store_chunk_put(st, id, r->body, r->body_len, xxh3);
+    if (rc == 0)
+        return respond_text(c, 201, "stored\n");
+    if (rc == OG_EEXIST)
+        return respond_text(c, 200, "already present\n");
+    if (rc == OG_EBADDIGEST)
+        return respond_text(c, 422, "xxh3 mismatch\n");
+    return write_error(c, rc);
+}
+
+/* HEAD /<dev>/chunk/<id>: the chunk's length and xxh3, without its bytes. */
+static int chunk_head(node_conn_t *c, node_store_t *st, const uint8_t *id)
+{
+    char extra[160];
     uint32_t len;
     uint64_t xxh3;
-    char extra[160];
+    int rc = node_store_chunk_stat(st, id, &len, &xxh3);
+    if (rc == OG_ENOTFOUND)
+        return respond_ex(c, 404, NULL, NULL, 0, 1);
+    if (rc != 0)
+        return respond_ex(c, 500, NULL, NULL, 0, 1);
+    snprintf(extra, sizeof(extra), "X-Onggi-Xxh3: %016" PRIx64 "\r\n", xxh3);
+    return respond_ex(c, 200, extra, NULL, len, 1);
+}
+
+/* DELETE /<dev>/chunk/<id>[?older_than=<ns>]. */
+static int chunk_delete(node_conn_t *c, req_t *r, node_store_t *st, const uint8_t *id)
+{
+    og_str_t raw;
+    uint64_t cutoff;
     int rc;
-    if (idhex.len != 2 * NODE_ID_LEN || og_unhex(idhex.base, idhex.len, id, NODE_ID_LEN) != 0)
-        return respond_text(c, 400, "bad chunk id\n");
+    /* Garbage collection always sends older_than: the delete then loses against any write or
+     * touch of the chunk since that time (node_store_chunk_delete_older). */
+    if (og_query_get(r->query, "older_than", &raw)) {
+        if (parse_u64(raw, &cutoff) != 0)
+            return respond_text(c, 400, "bad older_than\n");
+        rc = node_store_chunk_delete_older(st, id, cutoff);
+    } else {
+        rc = node_store_chunk_delete(st, id);
+    }
+    if (rc == 0)
+        return respond(c, 204, NULL, NULL, 0);
+    if (rc == OG_ENOTFOUND)
+        return respond_text(c, 404, "no such chunk\n");
+    if (rc == OG_EEXIST)
+        return respond_text(c, 409, "referenced since older_than\n");
+    return write_error(c, rc);
+}
 
-    if (og_str_eq(r->method, "PUT")) {
-        if (parse_xxh3(og_header_find(r->hdrs, r->nhdrs, "X-Onggi-Xxh3"), &xxh3) != 0)
-            return respond_text(c, 400, "missing or bad X-Onggi-Xxh3\n");
-        rc = node_store_chunk_put(st, id, r->body, r->body_len, xxh3);
-        if (rc == 0)
-            return respond_text(c, 201, "stored\n");
-        if (rc == OG_EEXIST)
-            return respond_text(c, 200, "already present\n");
-        if (rc == OG_EBADDIGEST)
-            return respond_text(c, 422, "xxh3 mismatch\n");
-        return write_error(c, rc);
-    }
-    if (og_str_eq(r->method, "HEAD")) {
-        rc = node_store_chunk_stat(st, id, &len, &xxh3);
-        if (rc == OG_ENOTFOUND)
-            return respond_ex(c, 404, NULL, NULL, 0, 1);
-        if (rc != 0)
-            return respond_ex(c, 500, NULL, NULL, 0, 1);
-        snprintf(extra, sizeof(extra), "X-Onggi-Xxh3: %016" PRIx64 "\r\n", xxh3);
-        return respond_ex(c, 200, extra, NULL, len, 1);
-    }
-    if (og_str_eq(r->method, "DELETE")) {
-        og_str_t raw;
-        uint64_t cutoff;
-        /* Garbage collection always sends older_than: the delete then loses against any write or
-         * touch of the chunk since that time (node_store_chunk_delete_older). */
-        if (og_query_get(r->query, "older_than", &raw)) {
-            if (parse_u64(raw, &cutoff) != 0)
-                return respond_text(c, 400, "bad older_than\n");
-            rc = node_store_chunk_delete_older(st, id, cutoff);
-        } else {
-            rc = node_store_chunk_delete(st, id);
-        }
-        if (rc == 0)
-            return respond(c, 204, NULL, NULL, 0);
-        if (rc == OG_ENOTFOUND)
-            return respond_text(c, 404, "no such chunk\n");
-        if (rc == OG_EEXIST)
-            return respond_text(c, 409, "referenced since older_than\n");
-        return write_error(c, rc);
-    }
-    if (!og_str_eq(r->method, "GET"))
-        return respond_text(c, 405, "method not allowed\n");
-
+/* GET /<dev>/chunk/<id>, whole or one Range; a corrupt copy is refused (and logged), never served. */
+static int chunk_get(node_conn_t *c, req_t *r, og_str_t dev, node_store_t *st, const uint8_t *id)
+{
+    char extra[160];
+    uint32_t len;
+    uint64_t xxh3, from, to;
+    int rc;
     if ((rc = buf_grow(&c->body, &c->body_cap, NODE_CHUNK_MAX)) != 0)
         return respond_text(c, 500, og_strerror(rc));
     rc = node_store_chunk_get(st, id, c->body, c->body_cap, &len, &xxh3);
@@ -372,7 +380,6 @@ static int handle_chunk(node_conn_t *c, req_t *r, og_str_t dev, node_store_t *st
     }
     if (rc != 0)
         return respond_text(c, 500, og_strerror(rc));
-    uint64_t from, to;
     int ranged = parse_range(og_header_find(r->hdrs, r->nhdrs, "Range"), len, &from, &to);
     if (ranged < 0) {
         snprintf(extra, sizeof(extra), "Content-Range: bytes */%" PRIu32 "\r\n", len);
@@ -386,6 +393,23 @@ static int handle_chunk(node_conn_t *c, req_t *r, og_str_t dev, node_store_t *st
              "X-Onggi-Xxh3: %016" PRIx64 "\r\nContent-Range: bytes %" PRIu64 "-%" PRIu64 "/%" PRIu32 "\r\n", xxh3,
              from, to, len);
     return respond(c, 206, extra, c->body + from, (size_t)(to - from + 1));
+}
+
+/* /<dev>/chunk/<id> by method. */
+static int handle_chunk(node_conn_t *c, req_t *r, og_str_t dev, node_store_t *st, og_str_t idhex)
+{
+    uint8_t id[NODE_ID_LEN];
+    if (idhex.len != 2 * NODE_ID_LEN || og_unhex(idhex.base, idhex.len, id, NODE_ID_LEN) != 0)
+        return respond_text(c, 400, "bad chunk id\n");
+    if (og_str_eq(r->method, "PUT"))
+        return chunk_put(c, r, st, id);
+    if (og_str_eq(r->method, "HEAD"))
+        return chunk_head(c, st, id);
+    if (og_str_eq(r->method, "DELETE"))
+        return chunk_delete(c, r, st, id);
+    if (og_str_eq(r->method, "GET"))
+        return chunk_get(c, r, dev, st, id);
+    return respond_text(c, 405, "method not allowed\n");
 }
 
 static int handle_rec(node_conn_t *c, req_t *r, node_store_t *st, og_str_t rest)
@@ -688,19 +712,19 @@ static int conn_end(node_conn_t *c)
     return stop;
 }
 
-/* Reads and answers one request. 0 to keep the connection, anything else to close it. */
-static int conn_serve_one(node_conn_t *c)
+/* Reads until c->head holds a whole request head and parses it into r (method, path, query,
+ * headers: slices of c->head) and *minor. The head's length, or -1 to close the connection
+ * (after an error answer where one is due). */
+static int conn_read_head(node_conn_t *c, req_t *r, int *minor)
 {
-    req_t r;
     struct phr_header ph[MAX_HEADERS];
     const char *method, *path;
     size_t mlen, plen, nh;
-    int minor, hl;
-    int rc;
+    int hl;
 
     for (;;) {
         nh = MAX_HEADERS;
-        hl = c->hlen ? phr_parse_request(c->head, c->hlen, &method, &mlen, &path, &plen, &minor, ph, &nh, 0) : -2;
+        hl = c->hlen ? phr_parse_request(c->head, c->hlen, &method, &mlen, &path, &plen, minor, ph, &nh, 0) : -2;
         if (hl > 0)
             break;
         if (hl == -1) {
@@ -723,56 +747,81 @@ static int conn_serve_one(node_conn_t *c)
             return -1;
         c->hlen += (size_t)got;
     }
-
-    r.method = (og_str_t){method, mlen};
+    r->method = (og_str_t){method, mlen};
     const char *q = memchr(path, '?', plen);
-    r.path = (og_str_t){path, q ? (size_t)(q - path) : plen};
-    r.query = q ? (og_str_t){q + 1, plen - r.path.len - 1} : (og_str_t){"", 0};
-    r.nhdrs = nh;
+    r->path = (og_str_t){path, q ? (size_t)(q - path) : plen};
+    r->query = q ? (og_str_t){q + 1, plen - r->path.len - 1} : (og_str_t){"", 0};
+    r->nhdrs = nh;
     for (size_t i = 0; i < nh; i++)
-        r.hdrs[i] = (og_header_t){{ph[i].name, ph[i].name_len}, {ph[i].value, ph[i].value_len}};
+        r->hdrs[i] = (og_header_t){{ph[i].name, ph[i].name_len}, {ph[i].value, ph[i].value_len}};
+    return hl;
+}
 
-    og_str_t conn_h = og_header_find(r.hdrs, r.nhdrs, "Connection");
+/* Sets c->keepalive from the request's version and Connection header and checks its framing:
+ * Content-Length only, at most BODY_MAX. 0 and *clen, or -1 to close (answered). */
+static int conn_body_len(node_conn_t *c, const req_t *r, int minor, uint64_t *clen)
+{
+    og_str_t conn_h = og_header_find(r->hdrs, r->nhdrs, "Connection");
     c->keepalive = minor >= 1 ? !og_str_ieq(conn_h, "close") : og_str_ieq(conn_h, "keep-alive");
 
-    uint64_t clen = 0;
-    og_str_t cl = og_header_find(r.hdrs, r.nhdrs, "Content-Length");
-    if (og_header_find(r.hdrs, r.nhdrs, "Transfer-Encoding").base) {
+    *clen = 0;
+    og_str_t cl = og_header_find(r->hdrs, r->nhdrs, "Content-Length");
+    if (og_header_find(r->hdrs, r->nhdrs, "Transfer-Encoding").base) {
         c->keepalive = 0;
         respond_text(c, 411, "Content-Length framing only\n");
         return -1;
     }
-    if (cl.base && parse_u64(cl, &clen) != 0) {
+    if (cl.base && parse_u64(cl, clen) != 0) {
         c->keepalive = 0;
         respond_text(c, 400, "bad Content-Length\n");
         return -1;
     }
-    if (clen > BODY_MAX) {
+    if (*clen > BODY_MAX) {
         /* The body is not read: close rather than drain up to gigabytes. */
         c->keepalive = 0;
         respond_text(c, 413, "body too large\n");
         return -1;
     }
+    return 0;
+}
 
-    /* Body: what followed the head in the buffer, then straight from the socket. */
-    size_t have = c->hlen - (size_t)hl, take = have < clen ? have : (size_t)clen;
-    if ((rc = buf_grow(&c->body, &c->body_cap, (size_t)clen)) != 0) {
+/* Reads the clen-byte body into c->body: what followed the head (hl bytes) in c->head, then
+ * straight from the socket. Sets r->body and *take (body bytes taken from c->head). 0 or -1. */
+static int conn_read_body(node_conn_t *c, req_t *r, size_t hl, uint64_t clen, size_t *take)
+{
+    size_t have = c->hlen - hl;
+    *take = have < clen ? have : (size_t)clen;
+    if (buf_grow(&c->body, &c->body_cap, (size_t)clen) != 0) {
         c->keepalive = 0;
         respond_text(c, 500, "out of memory\n");
         return -1;
     }
-    if (clen > take && og_header_find(r.hdrs, r.nhdrs, "Expect").base) {
+    if (clen > *take && og_header_find(r->hdrs, r->nhdrs, "Expect").base) {
         static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
         struct iovec iov = {(void *)cont, sizeof(cont) - 1};
         if (send_all(c->fd, &iov, 1) != 0)
             return -1;
     }
-    if (take)
-        memcpy(c->body, c->head + hl, take);
-    if (clen > take && recv_all(c->fd, c->body + take, (size_t)clen - take) != 0)
+    if (*take)
+        memcpy(c->body, c->head + hl, *take);
+    if (clen > *take && recv_all(c->fd, c->body + *take, (size_t)clen - *take) != 0)
         return -1;
-    r.body = c->body;
-    r.body_len = (size_t)clen;
+    r->body = c->body;
+    r->body_len = (size_t)clen;
+    return 0;
+}
+
+/* Reads and answers one request. 0 to keep the connection, anything else to close it. */
+static int conn_serve_one(node_conn_t *c)
+{
+    req_t r;
+    uint64_t clen;
+    size_t take;
+    int minor, hl, rc;
+
+    if ((hl = conn_read_head(c, &r, &minor)) < 0 || conn_body_len(c, &r, minor, &clen) != 0 ||
+        conn_read_body(c, &r, (size_t)hl, clen, &take) != 0)
+        return -1;
     if (atomic_load(&c->srv->stopping))
         c->keepalive = 0; /* tell the client this connection ends after the answer */
 
