@@ -26,7 +26,6 @@ typedef struct {
 
 void auth_buf_put(auth_buf_t *b, const void *p, size_t n);
 void auth_buf_putc(auth_buf_t *b, char c);
-void auth_buf_puts(auth_buf_t *b, const char *s);
 static inline void auth_buf_putstr(auth_buf_t *b, og_str_t s)
 {
     auth_buf_put(b, s.base, s.len);

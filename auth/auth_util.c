@@ -38,11 +38,6 @@ void auth_buf_putc(auth_buf_t *b, char c)
     auth_buf_put(b, &c, 1);
 }
 
-void auth_buf_puts(auth_buf_t *b, const char *s)
-{
-    auth_buf_put(b, s, strlen(s));
-}
-
 void auth_buf_put_lower(auth_buf_t *b, og_str_t s)
 {
     for (size_t i = 0; i < s.len; i++) {

@@ -16,7 +16,6 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
-
 /* Limits of what this layer sends to a node: the node API's table syntax, S3's key length and
  * the node's chunk size limit. */
 #define CL_TABLE_MAX 255
@@ -35,7 +34,7 @@
 
 typedef struct {
     uint64_t at_ms; /* og_mono_ms() when read from the cluster; 0 = empty */
-    uint32_t gen;   /* bumped by every invalidation of this slot (see cl_rc_store) */
+    uint32_t gen;   /* bumped by every invalidation of this slot (see cl_rc_forget) */
     uint16_t name_len, rec_len;
     char name[CL_RC_NAME_MAX]; /* table, NUL, key */
     char rec[CL_RC_REC_MAX];   /* the encoded record */
