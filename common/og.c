@@ -55,6 +55,13 @@ int og_str_ieq(og_str_t a, const char *lit)
     return a.len == n && strncasecmp(a.base, lit, n) == 0;
 }
 
+int og_str_cmp(og_str_t a, og_str_t b)
+{
+    size_t m = a.len < b.len ? a.len : b.len;
+    int c = m ? memcmp(a.base, b.base, m) : 0;
+    return c ? c : (a.len > b.len) - (a.len < b.len);
+}
+
 og_str_t og_header_find(const og_header_t *hdrs, size_t n, const char *name)
 {
     for (size_t i = 0; i < n; i++)

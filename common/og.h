@@ -50,6 +50,8 @@ static inline int og_str_eq(og_str_t a, const char *lit)
 }
 /* ASCII case-insensitive equality against a C string. */
 int og_str_ieq(og_str_t a, const char *lit);
+/* Byte-wise order of two slices (a prefix sorts first), as keys sort on the nodes: <0, 0, >0. */
+int og_str_cmp(og_str_t a, og_str_t b);
 
 /* One HTTP header as a pair of slices (owned by whoever owns the request). */
 typedef struct {

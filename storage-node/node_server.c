@@ -170,24 +170,9 @@ static int write_error(node_conn_t *c, int rc)
     return respond_text(c, 500, og_strerror(rc));
 }
 
-static int buf_grow(char **buf, size_t *cap, size_t need)
-{
-    if (need <= *cap)
-        return 0;
-    size_t ncap = *cap ? *cap : 4096;
-    while (ncap < need)
-        ncap *= 2;
-    char *n = realloc(*buf, ncap);
-    if (!n)
-        return -ENOMEM;
-    *buf = n;
-    *cap = ncap;
-    return 0;
-}
-
 static int out_append(node_conn_t *c, const char *p, size_t n)
 {
-    int rc = buf_grow(&c->out, &c->out_cap, c->out_len + n);
+    int rc = node_buf_grow(&c->out, &c->out_cap, c->out_len + n);
     if (rc == 0) {
         memcpy(c->out + c->out_len, p, n);
         c->out_len += n;
@@ -364,7 +349,7 @@ static int chunk_get(node_conn_t *c, req_t *r, og_str_t dev, node_store_t *st, c
     uint32_t len;
     uint64_t xxh3, from, to;
     int rc;
-    if ((rc = buf_grow(&c->body, &c->body_cap, NODE_CHUNK_MAX)) != 0)
+    if ((rc = node_buf_grow(&c->body, &c->body_cap, NODE_CHUNK_MAX)) != 0)
         return respond_text(c, 500, og_strerror(rc));
     rc = node_store_chunk_get(st, id, c->body, c->body_cap, &len, &xxh3);
     if (rc == OG_ENOTFOUND)
@@ -552,7 +537,7 @@ static int handle_read_many(node_conn_t *c, req_t *r, node_store_t *st, og_str_t
         int rc = node_store_chunk_stat(st, id, &len, &xxh3);
         if (rc == 0 && c->out_len + 5 + (size_t)len > 2 * (size_t)NODE_CHUNK_MAX)
             rc = OG_ETOOBIG; /* the answer stays bounded: the caller reads the rest one by one */
-        if (rc == 0 && (rc = buf_grow(&c->out, &c->out_cap, c->out_len + 5 + len)) == 0) {
+        if (rc == 0 && (rc = node_buf_grow(&c->out, &c->out_cap, c->out_len + 5 + len)) == 0) {
             rc = node_store_chunk_get(st, id, c->out + c->out_len + 5, len, &len, &xxh3);
             if (rc == OG_ECORRUPT) {
                 char hex[2 * NODE_ID_LEN + 1];
@@ -562,7 +547,7 @@ static int handle_read_many(node_conn_t *c, req_t *r, node_store_t *st, og_str_t
             }
         }
         unsigned char *h;
-        if (rc != 0 && buf_grow(&c->out, &c->out_cap, c->out_len + 5) != 0)
+        if (rc != 0 && node_buf_grow(&c->out, &c->out_cap, c->out_len + 5) != 0)
             return respond_text(c, 500, "out of memory\n");
         h = (unsigned char *)c->out + c->out_len;
         h[0] = rc == 0 ? 'S' : rc == OG_ENOTFOUND ? 'N' : rc == OG_ECORRUPT ? 'C' : 'F';
@@ -791,7 +776,7 @@ static int conn_read_body(node_conn_t *c, req_t *r, size_t hl, uint64_t clen, si
 {
     size_t have = c->hlen - hl;
     *take = have < clen ? have : (size_t)clen;
-    if (buf_grow(&c->body, &c->body_cap, (size_t)clen) != 0) {
+    if (node_buf_grow(&c->body, &c->body_cap, (size_t)clen) != 0) {
         c->keepalive = 0;
         respond_text(c, 500, "out of memory\n");
         return -1;

@@ -1331,30 +1331,6 @@ int node_store_rec_get(node_store_t *s, og_str_t table, og_str_t key, char **out
     return rc;
 }
 
-static int buf_reserve(char **buf, size_t *cap, size_t used, size_t more)
-{
-    if (used + more <= *cap)
-        return 0;
-    size_t ncap = *cap ? *cap : 4096;
-    while (ncap < used + more)
-        ncap *= 2;
-    char *n = realloc(*buf, ncap);
-    if (!n)
-        return -ENOMEM;
-    *buf = n;
-    *cap = ncap;
-    return 0;
-}
-
-static int key_cmp(og_str_t a, og_str_t b)
-{
-    size_t n = a.len < b.len ? a.len : b.len;
-    int c = n ? memcmp(a.base, b.base, n) : 0;
-    if (c != 0)
-        return c;
-    return a.len < b.len ? -1 : a.len > b.len;
-}
-
 int node_store_rec_list(node_store_t *s, og_str_t table, og_str_t prefix, og_str_t after, int has_after, size_t limit,
                         char **buf, size_t *cap, size_t *used, int *truncated)
 {
@@ -1368,7 +1344,7 @@ int node_store_rec_list(node_store_t *s, og_str_t table, og_str_t prefix, og_str
     size_t base_len = 2 + table.len; /* 'r' table '\0' */
     rocksdb_iterator_t *it = rocksdb_create_iterator(s->db, s->ropts);
     /* Keys > after that start with prefix: start at whichever of the two is later. */
-    if (has_after && key_cmp(after, prefix) >= 0) {
+    if (has_after && og_str_cmp(after, prefix) >= 0) {
         char *ak = rkey_build(astack, &aheap, table, after, &alen);
         if (!ak) {
             rc = -ENOMEM;
@@ -1395,7 +1371,7 @@ int node_store_rec_list(node_store_t *s, og_str_t table, og_str_t prefix, og_str
         }
         r.detail = (og_str_t){NULL, 0};
         size_t ukey = klen - base_len, rlen = og_rec_encoded_len(&r);
-        if ((rc = buf_reserve(buf, cap, *used, 4 + ukey + rlen)) != 0)
+        if ((rc = node_buf_grow(buf, cap, *used + 4 + ukey + rlen)) != 0)
             goto out_iter;
         unsigned char *p = (unsigned char *)*buf + *used;
         og_be32_put(p, (uint32_t)ukey);
@@ -1462,3 +1438,18 @@ void node_store_stat(node_store_t *s, node_stat_t *st)
 }
 
 int node_store_corrupt_line(node_store_t *s) { return atomic_load(&s->corrupt_line); }
+
+int node_buf_grow(char **buf, size_t *cap, size_t need)
+{
+    if (need <= *cap)
+        return 0;
+    size_t ncap = *cap ? *cap : 4096;
+    while (ncap < need)
+        ncap *= 2;
+    char *n = realloc(*buf, ncap);
+    if (!n)
+        return -ENOMEM;
+    *buf = n;
+    *cap = ncap;
+    return 0;
+}

@@ -58,24 +58,12 @@ static int cl_list_parse(const char *body, size_t len, cl_list_src_t *src)
         if (og_rec_decode(r, rlen, &e->rec) != 0)
             return OG_EPROTO;
         /* Keys must ascend, or the merge below would be wrong. */
-        if (src->n > 0) {
-            og_str_t prev = src->e[src->n - 1].key;
-            size_t m = prev.len < klen ? prev.len : klen;
-            int c = memcmp(prev.base, key, m);
-            if (c > 0 || (c == 0 && prev.len >= klen))
-                return OG_EPROTO;
-        }
+        if (src->n > 0 && og_str_cmp(src->e[src->n - 1].key, e->key) >= 0)
+            return OG_EPROTO;
         src->n++;
         p = r + rlen;
     }
     return 0;
-}
-
-static int cl_key_cmp(og_str_t a, og_str_t b)
-{
-    size_t m = a.len < b.len ? a.len : b.len;
-    int c = m ? memcmp(a.base, b.base, m) : 0;
-    return c ? c : (a.len > b.len) - (a.len < b.len);
 }
 
 /* "/list/<table>?..." into out (CL_LIST_SUFFIX_MAX bytes). Returns the length or OG_EINVAL. */
@@ -113,7 +101,7 @@ static int cl_list_merge(cl_list_src_t *src, size_t nsrc, size_t limit, cl_list_
         if (!src[s].truncated)
             continue;
         og_str_t k = src[s].e[src[s].n - 1].key;
-        if (!bounded || cl_key_cmp(k, bound) < 0)
+        if (!bounded || og_str_cmp(k, bound) < 0)
             bound = k;
         bounded = 1;
     }
@@ -121,9 +109,9 @@ static int cl_list_merge(cl_list_src_t *src, size_t nsrc, size_t limit, cl_list_
     for (;;) {
         const cluster_list_entry_t *min = NULL;
         for (size_t s = 0; s < nsrc; s++)
-            if (src[s].pos < src[s].n && (!min || cl_key_cmp(src[s].e[src[s].pos].key, min->key) < 0))
+            if (src[s].pos < src[s].n && (!min || og_str_cmp(src[s].e[src[s].pos].key, min->key) < 0))
                 min = &src[s].e[src[s].pos];
-        if (!min || (bounded && cl_key_cmp(min->key, bound) > 0))
+        if (!min || (bounded && og_str_cmp(min->key, bound) > 0))
             break;
         if (raw == limit) {
             more = 1;
@@ -132,7 +120,7 @@ static int cl_list_merge(cl_list_src_t *src, size_t nsrc, size_t limit, cl_list_
         const cluster_list_entry_t *best = min;
         og_str_t key = min->key;
         for (size_t s = 0; s < nsrc; s++) {
-            if (src[s].pos < src[s].n && cl_key_cmp(src[s].e[src[s].pos].key, key) == 0) {
+            if (src[s].pos < src[s].n && og_str_cmp(src[s].e[src[s].pos].key, key) == 0) {
                 if (og_rec_cmp(&src[s].e[src[s].pos].rec, &best->rec) > 0)
                     best = &src[s].e[src[s].pos];
                 src[s].pos++;

@@ -37,7 +37,6 @@ void http_date_format(uint64_t ns, char out[32])
     strftime(out, 32, "%a, %d %b %Y %H:%M:%S GMT", &tm);
 }
 
-
 void http_access_log(const http_reqinfo_t *info, const char *request_id, og_str_t what, int status, uint64_t start_ms,
                      int all)
 {
