@@ -26,7 +26,6 @@ typedef struct {
 
 void auth_buf_put(auth_buf_t *b, const void *p, size_t n);
 void auth_buf_putc(auth_buf_t *b, char c);
-void auth_buf_puts(auth_buf_t *b, const char *s);
 static inline void auth_buf_putstr(auth_buf_t *b, og_str_t s)
 {
     auth_buf_put(b, s.base, s.len);
@@ -44,8 +43,6 @@ int auth_sha256(const void *p, size_t n, uint8_t out[32]);
 /* HMAC-SHA256 / HMAC-SHA1 of msg under key. 0 or OG_EINVAL (OpenSSL refused). */
 int auth_hmac_sha256(const void *key, size_t klen, const void *msg, size_t n, uint8_t out[32]);
 int auth_hmac_sha1(const void *key, size_t klen, const void *msg, size_t n, uint8_t out[20]);
-/* Standard base64 (with padding) of n bytes into out (4*((n+2)/3)+1 bytes); returns the length. */
-size_t auth_base64(const uint8_t *in, size_t n, char *out);
 
 /* Leading and trailing spaces and tabs removed. */
 og_str_t auth_trim(og_str_t s);

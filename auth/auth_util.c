@@ -38,11 +38,6 @@ void auth_buf_putc(auth_buf_t *b, char c)
     auth_buf_put(b, &c, 1);
 }
 
-void auth_buf_puts(auth_buf_t *b, const char *s)
-{
-    auth_buf_put(b, s, strlen(s));
-}
-
 void auth_buf_put_lower(auth_buf_t *b, og_str_t s)
 {
     for (size_t i = 0; i < s.len; i++) {
@@ -93,11 +88,6 @@ int auth_hmac_sha1(const void *key, size_t klen, const void *msg, size_t n, uint
 {
     unsigned int len = 0;
     return HMAC(EVP_sha1(), key, (int)klen, msg, n, out, &len) && len == 20 ? 0 : OG_EINVAL;
-}
-
-size_t auth_base64(const uint8_t *in, size_t n, char *out)
-{
-    return (size_t)EVP_EncodeBlock((unsigned char *)out, in, (int)n);
 }
 
 og_str_t auth_trim(og_str_t s)

@@ -1,5 +1,6 @@
 #include "og.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <string.h>
 #include <strings.h>
@@ -52,6 +53,13 @@ int og_str_ieq(og_str_t a, const char *lit)
 {
     size_t n = strlen(lit);
     return a.len == n && strncasecmp(a.base, lit, n) == 0;
+}
+
+int og_str_cmp(og_str_t a, og_str_t b)
+{
+    size_t m = a.len < b.len ? a.len : b.len;
+    int c = m ? memcmp(a.base, b.base, m) : 0;
+    return c ? c : (a.len > b.len) - (a.len < b.len);
 }
 
 og_str_t og_header_find(const og_header_t *hdrs, size_t n, const char *name)
@@ -256,4 +264,48 @@ long og_b64_decode(og_str_t in, void *out, size_t cap)
     if (bits && (acc & ((1u << bits) - 1)) != 0)
         return OG_EINVAL;
     return (long)olen;
+}
+
+int og_sockaddr(const char *host, uint16_t port, struct sockaddr_storage *sa, socklen_t *salen)
+{
+    struct sockaddr_in *s4 = (struct sockaddr_in *)sa;
+    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)sa;
+    memset(sa, 0, sizeof(*sa));
+    if (inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
+        s4->sin_family = AF_INET;
+        s4->sin_port = htons(port);
+        *salen = sizeof(*s4);
+        return 0;
+    }
+    if (inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
+        s6->sin6_family = AF_INET6;
+        s6->sin6_port = htons(port);
+        *salen = sizeof(*s6);
+        return 0;
+    }
+    return OG_EINVAL;
+}
+
+int og_addr_parse(const char *s, og_addr_t *out)
+{
+    const char *colon = strrchr(s, ':'), *h = s;
+    if (colon == NULL)
+        return OG_EINVAL;
+    size_t hlen = (size_t)(colon - s), plen = strlen(colon + 1);
+    if (hlen >= 2 && s[0] == '[' && s[hlen - 1] == ']')
+        h = s + 1, hlen -= 2;
+    if (hlen == 0 || hlen >= sizeof(out->host) || plen == 0 || plen > 5)
+        return OG_EINVAL;
+    uint32_t port = 0;
+    for (size_t i = 0; i < plen; i++) {
+        if (colon[1 + i] < '0' || colon[1 + i] > '9')
+            return OG_EINVAL;
+        port = port * 10 + (uint32_t)(colon[1 + i] - '0');
+    }
+    if (port > 65535)
+        return OG_EINVAL;
+    memcpy(out->host, h, hlen);
+    out->host[hlen] = '\0';
+    out->port = (uint16_t)port;
+    return og_sockaddr(out->host, out->port, &out->sa, &out->salen);
 }

@@ -10,9 +10,11 @@
 #ifndef OG_H
 #define OG_H
 
+#include <netinet/in.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/socket.h>
 
 enum {
     OG_OK = 0,
@@ -48,6 +50,8 @@ static inline int og_str_eq(og_str_t a, const char *lit)
 }
 /* ASCII case-insensitive equality against a C string. */
 int og_str_ieq(og_str_t a, const char *lit);
+/* Byte-wise order of two slices (a prefix sorts first), as keys sort on the nodes: <0, 0, >0. */
+int og_str_cmp(og_str_t a, og_str_t b);
 
 /* One HTTP header as a pair of slices (owned by whoever owns the request). */
 typedef struct {
@@ -63,7 +67,29 @@ uint64_t og_time_ns(void);
 /* Monotonic clock, milliseconds. */
 uint64_t og_mono_ms(void);
 
+/* A numeric socket address as written in rings, flags and node addresses. */
+typedef struct {
+    char host[INET6_ADDRSTRLEN]; /* the IP without brackets, NUL-terminated */
+    uint16_t port;
+    struct sockaddr_storage sa; /* host and port as AF_INET or AF_INET6 */
+    socklen_t salen;
+} og_addr_t;
+
+/* Parses "IP:PORT" (IPv4) or "[IPv6]:PORT" into *out: numeric addresses only (no name lookup),
+ * a port of 1 to 5 digits up to 65535. 0 or OG_EINVAL (out is then undefined). */
+int og_addr_parse(const char *s, og_addr_t *out);
+/* The socket address of a numeric IPv4 or IPv6 host and a port. 0 or OG_EINVAL. */
+int og_sockaddr(const char *host, uint16_t port, struct sockaddr_storage *sa, socklen_t *salen);
+
 /* Big-endian integers in byte buffers (wire and disk formats). */
+static inline void og_be16_put(unsigned char *p, uint16_t v)
+{
+    p[0] = (unsigned char)(v >> 8), p[1] = (unsigned char)v;
+}
+static inline uint16_t og_be16_get(const unsigned char *p)
+{
+    return (uint16_t)(p[0] << 8 | p[1]);
+}
 static inline void og_be32_put(unsigned char *p, uint32_t v)
 {
     p[0] = (unsigned char)(v >> 24), p[1] = (unsigned char)(v >> 16), p[2] = (unsigned char)(v >> 8),

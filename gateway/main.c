@@ -99,26 +99,6 @@ bad:
     return OG_EINVAL;
 }
 
-/* "IP:PORT" (IPv6 as "[::1]:PORT") into host (cap bytes) and port. 0 or OG_EINVAL. */
-static int split_listen(const char *s, char *host, size_t cap, uint16_t *port)
-{
-    const char *colon = strrchr(s, ':'), *h = s;
-    size_t hlen;
-    char *end;
-    if (colon == NULL)
-        return OG_EINVAL;
-    hlen = (size_t)(colon - s);
-    if (hlen >= 2 && s[0] == '[' && s[hlen - 1] == ']')
-        h = s + 1, hlen -= 2;
-    unsigned long p = strtoul(colon + 1, &end, 10);
-    if (hlen == 0 || hlen >= cap || *end != '\0' || end == colon + 1 || p > 65535)
-        return OG_EINVAL;
-    memcpy(host, h, hlen);
-    host[hlen] = '\0';
-    *port = (uint16_t)p;
-    return 0;
-}
-
 /* What the HTTP handler needs: both protocol contexts (one namespace, two APIs). */
 typedef struct {
     s3_ctx_t *s3;
@@ -144,87 +124,112 @@ static void *sigwait_main(void *arg)
     return NULL;
 }
 
-int main(int argc, char **argv)
+/* Process-wide setup, before any thread exists. Memory: glibc's mmap threshold starts at 128 KiB
+ * but rises to the size of any mapped block that is freed (up to 32 MiB), so after the first large
+ * request the multi-MB blocks of later ones (1 MiB body windows, records and chunk lists of large
+ * objects: 7 MB for 5 GiB) come from the workers' malloc arenas (up to 8 per core), which keep the
+ * pages after free. A long-lived gateway grew from ~40 to 362 MiB that way over a few 5 GiB steps.
+ * A fixed threshold (setting it also turns the adaptation off) keeps big blocks mapped, so RSS
+ * falls back after each request (measured: docs/architecture.md, "Gateway memory"). The hot
+ * data-path buffers come from gw_cluster's pool and are unaffected. Best effort: sanitizer builds
+ * replace malloc and ignore mallopt. Also here: libxml2's global state is set up once, and the
+ * signal mask (SIGINT and SIGTERM into *set, blocked) is inherited by every thread created later
+ * (workers, the event loop). */
+static void process_init(sigset_t *set)
 {
-    opts_t o;
-    char host[256];
-    cluster_t *cl = NULL;
-    http_server_t *srv = NULL;
-    sigwaiter_t w;
-    pthread_t sig_thread;
-    uint16_t port;
-    int rc, status = 1;
-
-    if (parse_opts(argc, argv, &o) != 0)
-        return 2;
-    if (split_listen(o.listen, host, sizeof(host), &port) != 0) {
-        fprintf(stderr, "onggi-gateway: bad --listen %s (want IP:PORT)\n", o.listen);
-        return 2;
-    }
-
-    /* Before any thread exists. Memory: glibc's mmap threshold starts at 128 KiB but rises to
-     * the size of any mapped block that is freed (up to 32 MiB), so after the first large
-     * request the multi-MB blocks of later ones (1 MiB body windows, records and chunk lists of
-     * large objects: 7 MB for 5 GiB) come from the workers' malloc arenas (up to 8 per core),
-     * which keep the pages after free. A long-lived gateway grew from ~40 to 362 MiB that way
-     * over a few 5 GiB steps. A fixed threshold (setting it also turns the adaptation off) keeps
-     * big blocks mapped, so RSS falls back after each request (measured: docs/architecture.md,
-     * "Gateway memory"). The hot data-path buffers come from gw_cluster's pool and are
-     * unaffected. Best effort: sanitizer builds replace malloc and ignore mallopt.
-     * Also here: libxml2's global state is set up once, and the signal mask is inherited by
-     * every thread created later (workers, the event loop). */
     mallopt(M_MMAP_THRESHOLD, MALLOC_MMAP_THRESHOLD);
     xmlInitParser();
-    sigemptyset(&w.set);
-    sigaddset(&w.set, SIGINT);
-    sigaddset(&w.set, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &w.set, NULL);
+    sigemptyset(set);
+    sigaddset(set, SIGINT);
+    sigaddset(set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, set, NULL);
     signal(SIGPIPE, SIG_IGN);
+}
 
-    if ((rc = cluster_open(o.ring, CLUSTER_TIMEOUT_MS, &cl)) != 0) {
-        fprintf(stderr, "onggi-gateway: cannot open ring %s: %s\n", o.ring, og_strerror(rc));
-        goto out_cleanup_xml;
+/* Opens the cluster with o's chunk size and IAM on it. 0, or the exit status (2 for a bad
+ * --chunk-size, else 1) with nothing left open; the caller closes *iam and *cl. */
+static int backends_open(const opts_t *o, cluster_t **cl, iam_t **iam)
+{
+    int rc, status = 1;
+    if ((rc = cluster_open(o->ring, CLUSTER_TIMEOUT_MS, cl)) != 0) {
+        fprintf(stderr, "onggi-gateway: cannot open ring %s: %s\n", o->ring, og_strerror(rc));
+        return status;
     }
-    if (cluster_set_chunking(cl, (uint32_t)o.chunk_size) != 0) {
+    if (cluster_set_chunking(*cl, (uint32_t)o->chunk_size) != 0) {
         fprintf(stderr, "onggi-gateway: --chunk-size must be a power of two from 16384 to 4194304\n");
         status = 2;
         goto out_close_cluster;
     }
-    iam_t *iam = NULL;
-    if ((rc = iam_open(cl, &iam)) != 0) {
+    if ((rc = iam_open(*cl, iam)) != 0) {
         fprintf(stderr, "onggi-gateway: cannot set up IAM: %s\n", og_strerror(rc));
         goto out_close_cluster;
     }
-    s3_ctx_t gw = {.cluster = cl, .iam = iam, .domain = o.domain, .region = o.region, .access_log = o.access_log};
+    return 0;
+
+out_close_cluster:
+    cluster_close(*cl);
+    *cl = NULL;
+    return status;
+}
+
+/* Serves S3 and Swift on `listen` until a signal in w->set (taken by a thread of its own) or a
+ * server error. The exit status: 0 after a signal, 1 on an error. */
+static int serve(const opts_t *o, const og_addr_t *listen, cluster_t *cl, iam_t *iam, sigwaiter_t *w)
+{
+    http_server_t *srv = NULL;
+    pthread_t sig_thread;
+    int rc;
+
+    s3_ctx_t gw = {.cluster = cl, .iam = iam, .domain = o->domain, .region = o->region, .access_log = o->access_log};
     swift_t swift;
-    swift_init(&swift, cl, iam, 0, o.access_log);
+    swift_init(&swift, cl, iam, 0, o->access_log);
     front_t front = {&gw, &swift};
     http_server_conf_t conf = {
-        .host = host, .port = port, .workers = o.workers, .handler = dispatch, .ctx = &front};
+        .host = listen->host, .port = listen->port, .workers = o->workers, .handler = dispatch, .ctx = &front};
     if ((rc = http_server_new(&conf, &srv)) != 0) {
-        fprintf(stderr, "onggi-gateway: cannot listen on %s: %s\n", o.listen, og_strerror(rc));
-        goto out_close_iam;
+        fprintf(stderr, "onggi-gateway: cannot listen on %s: %s\n", o->listen, og_strerror(rc));
+        return 1;
     }
-    w.srv = srv;
-    if ((rc = pthread_create(&sig_thread, NULL, sigwait_main, &w)) != 0) {
+    w->srv = srv;
+    if ((rc = pthread_create(&sig_thread, NULL, sigwait_main, w)) != 0) {
         fprintf(stderr, "onggi-gateway: cannot start the signal thread: %s\n", strerror(rc));
+        rc = 1;
         goto out_free_server;
     }
-    fprintf(stderr, "onggi-gateway: listening on %s:%u (region %s, average chunk size %zu)\n", host,
-            (unsigned)http_server_port(srv), o.region, o.chunk_size);
+    fprintf(stderr, "onggi-gateway: listening on %s:%u (region %s, average chunk size %zu)\n", listen->host,
+            (unsigned)http_server_port(srv), o->region, o->chunk_size);
     rc = http_server_run(srv);
     if (rc != 0)
         fprintf(stderr, "onggi-gateway: server stopped: %s\n", og_strerror(rc));
     /* If the server ended on its own, wake the signal thread so it can be joined. */
     pthread_kill(sig_thread, SIGTERM);
     pthread_join(sig_thread, NULL);
-    status = rc == 0 ? 0 : 1;
-
+    rc = rc == 0 ? 0 : 1;
 out_free_server:
     http_server_free(srv);
-out_close_iam:
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    opts_t o;
+    og_addr_t listen;
+    cluster_t *cl = NULL;
+    iam_t *iam = NULL;
+    sigwaiter_t w;
+    int status;
+
+    if (parse_opts(argc, argv, &o) != 0)
+        return 2;
+    if (og_addr_parse(o.listen, &listen) != 0) {
+        fprintf(stderr, "onggi-gateway: bad --listen %s (want IP:PORT)\n", o.listen);
+        return 2;
+    }
+    process_init(&w.set);
+    if ((status = backends_open(&o, &cl, &iam)) != 0)
+        goto out_cleanup_xml;
+    status = serve(&o, &listen, cl, iam, &w);
     iam_close(iam);
-out_close_cluster:
     cluster_close(cl);
 out_cleanup_xml:
     xmlCleanupParser();

@@ -77,41 +77,6 @@ typedef struct {
 
 /* ---- pool ---- */
 
-/* Parses "ip:port" or "[ipv6]:port". 0 or OG_EINVAL. */
-static int addr_parse(const char *addr, struct sockaddr_storage *ss, socklen_t *len)
-{
-    char host[ADDR_MAX];
-    const char *colon = strrchr(addr, ':');
-    if (!colon || (size_t)(colon - addr) >= sizeof(host) || colon[1] == '\0')
-        return OG_EINVAL;
-    char *end;
-    unsigned long port = strtoul(colon + 1, &end, 10);
-    if (*end || port > 65535)
-        return OG_EINVAL;
-    const char *h = addr;
-    size_t hlen = (size_t)(colon - addr);
-    if (hlen >= 2 && h[0] == '[' && h[hlen - 1] == ']')
-        h++, hlen -= 2;
-    memcpy(host, h, hlen);
-    host[hlen] = '\0';
-    memset(ss, 0, sizeof(*ss));
-    struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
-    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-    if (inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
-        s4->sin_family = AF_INET;
-        s4->sin_port = htons((uint16_t)port);
-        *len = sizeof(*s4);
-        return 0;
-    }
-    if (inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
-        s6->sin6_family = AF_INET6;
-        s6->sin6_port = htons((uint16_t)port);
-        *len = sizeof(*s6);
-        return 0;
-    }
-    return OG_EINVAL;
-}
-
 /* Finds or adds the pool entry for addr. Called with c->mu held. NULL on a bad address or
  * allocation failure (*rc says which). */
 static pool_node_t *pool_find(node_client_t *c, const char *addr, int add, int *rc)
@@ -123,8 +88,11 @@ static pool_node_t *pool_find(node_client_t *c, const char *addr, int add, int *
     if (!add || strlen(addr) >= ADDR_MAX)
         return NULL;
     pool_node_t n = {.nidle = 0};
-    if (addr_parse(addr, &n.sa, &n.salen) != 0)
+    og_addr_t a;
+    if (og_addr_parse(addr, &a) != 0)
         return NULL;
+    n.sa = a.sa;
+    n.salen = a.salen;
     *rc = -ENOMEM;
     if (c->nnodes == c->nodes_cap) {
         size_t ncap = c->nodes_cap ? 2 * c->nodes_cap : 8;
@@ -372,92 +340,105 @@ static int call_head_done(cstate_t *st, int minor, int status, struct phr_header
     return 0;
 }
 
+/* The steps of call_step, one per phase. Each returns 1 when the call can go on at once (maybe in
+ * another phase), 0 when it waits for poll() or has finished. */
+
+/* PH_CONNECT: the non-blocking connect has ended; on to sending, or the node is down. */
+static int step_connect(node_client_t *c, cstate_t *st)
+{
+    int err = 0;
+    socklen_t el = sizeof(err);
+    if (getsockopt(st->fd, SOL_SOCKET, SO_ERROR, &err, &el) != 0 || err != 0) {
+        call_finish(c, st, NODE_EDOWN);
+        return 0;
+    }
+    st->phase = PH_SEND;
+    return 1;
+}
+
+/* PH_SEND: the request head, then the caller's body, in one sendmsg where the socket takes both. */
+static int step_send(node_client_t *c, cstate_t *st)
+{
+    node_call_t *call = st->call;
+    struct iovec iov[2];
+    int n = 0;
+    if (st->sent < st->req_len)
+        iov[n++] = (struct iovec){st->req + st->sent, st->req_len - st->sent};
+    size_t bsent = st->sent > st->req_len ? st->sent - st->req_len : 0;
+    if (call->body_len > bsent)
+        iov[n++] = (struct iovec){(char *)call->body + bsent, call->body_len - bsent};
+    if (n == 0) {
+        st->phase = PH_HEAD;
+        return 0; /* wait for the answer */
+    }
+    struct msghdr msg = {.msg_iov = iov, .msg_iovlen = (size_t)n};
+    ssize_t w = sendmsg(st->fd, &msg, MSG_NOSIGNAL);
+    if (w < 0) {
+        if (errno == EAGAIN || errno == EINTR)
+            return 0;
+        return call_resend(c, st);
+    }
+    st->sent += (size_t)w;
+    return 1;
+}
+
+/* PH_HEAD: reads until the response head is whole, then sets up the body (call_head_done). */
+static int step_head(node_client_t *c, cstate_t *st)
+{
+    ssize_t r = recv(st->fd, st->resp + st->rlen, RESP_HEAD_CAP - st->rlen, 0);
+    if (r < 0 && (errno == EAGAIN || errno == EINTR))
+        return 0;
+    if (r <= 0)
+        return call_resend(c, st);
+    st->rlen += (size_t)r;
+    struct phr_header h[MAX_RESP_HEADERS];
+    size_t nh = MAX_RESP_HEADERS, mlen;
+    int minor, status, rc;
+    const char *msg;
+    int hl = phr_parse_response(st->resp, st->rlen, &minor, &status, &msg, &mlen, h, &nh, 0);
+    if (hl == -2 && st->rlen < RESP_HEAD_CAP)
+        return 1;
+    if (hl < 0) {
+        call_finish(c, st, OG_EPROTO);
+        return 0;
+    }
+    if ((rc = call_head_done(st, minor, status, h, nh, (size_t)hl)) != 0) {
+        call_finish(c, st, rc);
+        return 0;
+    }
+    return 1;
+}
+
+/* PH_BODY: reads the rest of the body; the call is done when it is all there. */
+static int step_body(node_client_t *c, cstate_t *st)
+{
+    if (st->body_got == st->body_len) {
+        call_finish(c, st, 0);
+        return 0;
+    }
+    ssize_t r = recv(st->fd, st->body + st->body_got, st->body_len - st->body_got, 0);
+    if (r < 0 && (errno == EAGAIN || errno == EINTR))
+        return 0;
+    if (r <= 0) {
+        call_finish(c, st, OG_ECLOSED);
+        return 0;
+    }
+    st->body_got += (size_t)r;
+    return 1;
+}
+
 /* Advances a call as far as its socket allows: on return it either waits for poll() in its
  * current phase or has finished (PH_DONE, outcome in call->rc). */
 static void call_step(node_client_t *c, cstate_t *st)
 {
-    node_call_t *call = st->call;
-    int rc;
-    for (;;) {
+    int go = 1;
+    while (go) {
         switch (st->phase) {
-        case PH_CONNECT: {
-            int err = 0;
-            socklen_t el = sizeof(err);
-            if (getsockopt(st->fd, SOL_SOCKET, SO_ERROR, &err, &el) != 0 || err != 0) {
-                call_finish(c, st, NODE_EDOWN);
-                return;
-            }
-            st->phase = PH_SEND;
-            break;
-        }
-        case PH_SEND: {
-            struct iovec iov[2];
-            int n = 0;
-            if (st->sent < st->req_len)
-                iov[n++] = (struct iovec){st->req + st->sent, st->req_len - st->sent};
-            size_t bsent = st->sent > st->req_len ? st->sent - st->req_len : 0;
-            if (call->body_len > bsent)
-                iov[n++] = (struct iovec){(char *)call->body + bsent, call->body_len - bsent};
-            if (n == 0) {
-                st->phase = PH_HEAD;
-                return; /* wait for the answer */
-            }
-            struct msghdr msg = {.msg_iov = iov, .msg_iovlen = (size_t)n};
-            ssize_t w = sendmsg(st->fd, &msg, MSG_NOSIGNAL);
-            if (w < 0) {
-                if (errno == EAGAIN || errno == EINTR)
-                    return;
-                if (call_resend(c, st))
-                    continue;
-                return;
-            }
-            st->sent += (size_t)w;
-            break;
-        }
-        case PH_HEAD: {
-            ssize_t r = recv(st->fd, st->resp + st->rlen, RESP_HEAD_CAP - st->rlen, 0);
-            if (r < 0 && (errno == EAGAIN || errno == EINTR))
-                return;
-            if (r <= 0) {
-                if (call_resend(c, st))
-                    continue;
-                return;
-            }
-            st->rlen += (size_t)r;
-            struct phr_header h[MAX_RESP_HEADERS];
-            size_t nh = MAX_RESP_HEADERS, mlen;
-            int minor, status;
-            const char *msg;
-            int hl = phr_parse_response(st->resp, st->rlen, &minor, &status, &msg, &mlen, h, &nh, 0);
-            if (hl == -2 && st->rlen < RESP_HEAD_CAP)
-                break;
-            if (hl < 0) {
-                call_finish(c, st, OG_EPROTO);
-                return;
-            }
-            if ((rc = call_head_done(st, minor, status, h, nh, (size_t)hl)) != 0) {
-                call_finish(c, st, rc);
-                return;
-            }
-            break;
-        }
-        case PH_BODY: {
-            if (st->body_got == st->body_len) {
-                call_finish(c, st, 0);
-                return;
-            }
-            ssize_t r = recv(st->fd, st->body + st->body_got, st->body_len - st->body_got, 0);
-            if (r < 0 && (errno == EAGAIN || errno == EINTR))
-                return;
-            if (r <= 0) {
-                call_finish(c, st, OG_ECLOSED);
-                return;
-            }
-            st->body_got += (size_t)r;
-            break;
-        }
-        default:
-            return;
+        case PH_CONNECT: go = step_connect(c, st); break;
+        case PH_SEND: go = step_send(c, st); break;
+        case PH_HEAD: go = step_head(c, st); break;
+        case PH_BODY: go = step_body(c, st); break;
+        default: go = 0; break;
         }
     }
 }

@@ -131,10 +131,12 @@ int node_store_table_list(node_store_t *s, int (*fn)(void *arg, og_str_t table),
 
 /* Counters kept in memory (computed by a scan of the index at open). Cannot fail. */
 void node_store_stat(node_store_t *s, node_stat_t *st);
-/* 1 once a write error poisoned the device. */
-int node_store_poisoned(node_store_t *s);
 /* Source line in node_store.c where the last corruption was detected, 0 when none (for logs). */
 int node_store_corrupt_line(node_store_t *s);
+
+/* Grows the malloc'd *buf (capacity *cap) to hold at least need bytes, doubling from 4 KiB; the
+ * bytes in it stay. 0 or -ENOMEM (*buf unchanged). */
+int node_buf_grow(char **buf, size_t *cap, size_t need);
 
 /* ---- HTTP server (docs/node-api.md) ---- */
 

@@ -26,36 +26,78 @@ static void usage(void)
     exit(2);
 }
 
+typedef struct {
+    const char *ring_path, *listen, *dir;
+    long threads;
+} node_opts_t;
+
+/* The command line into *o; exits 2 with the usage on anything wrong. */
+static void parse_opts(int argc, char **argv, node_opts_t *o)
+{
+    *o = (node_opts_t){.threads = DEFAULT_THREADS};
+    for (int i = 1; i < argc; i++) {
+        if (i + 1 >= argc)
+            usage();
+        if (strcmp(argv[i], "--ring") == 0)
+            o->ring_path = argv[++i];
+        else if (strcmp(argv[i], "--listen") == 0)
+            o->listen = argv[++i];
+        else if (strcmp(argv[i], "--dir") == 0)
+            o->dir = argv[++i];
+        else if (strcmp(argv[i], "--threads") == 0) {
+            char *end;
+            o->threads = strtol(argv[++i], &end, 10);
+            if (*end || o->threads < 1 || o->threads > 100000)
+                usage();
+        } else
+            usage();
+    }
+    if (!o->ring_path || !o->listen || !o->dir)
+        usage();
+}
+
+/* Opens the store of every ring device whose addr is `listen` under dir (created if missing) into
+ * devs[] (room for every ring device), counted in *ndevs. 0, or -1 after saying why on stderr; the
+ * stores opened so far stay in devs[0..*ndevs) for the caller to close. */
+static int stores_open(const ring_t *ring, const char *listen, const char *dir, node_dev_t *devs, size_t *ndevs)
+{
+    int rc;
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+        fprintf(stderr, "onggi-node: cannot create %s: %s\n", dir, strerror(errno));
+        return -1;
+    }
+    for (size_t i = 0; i < ring_dev_count(ring); i++) {
+        const ring_dev_t *d = ring_dev_at(ring, i);
+        if (strcmp(d->addr, listen) != 0)
+            continue;
+        char path[4096];
+        if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, d->name) >= sizeof(path)) {
+            fprintf(stderr, "onggi-node: path too long for device %s\n", d->name);
+            return -1;
+        }
+        if ((rc = node_store_open(path, &devs[*ndevs].store)) != 0) {
+            fprintf(stderr, "onggi-node: cannot open device %s at %s: %s\n", d->name, path, og_strerror(rc));
+            return -1;
+        }
+        devs[(*ndevs)++].name = d->name;
+    }
+    if (*ndevs == 0) {
+        fprintf(stderr, "onggi-node: the ring has no device with addr %s\n", listen);
+        return -1;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
-    const char *ring_path = NULL, *listen = NULL, *dir = NULL;
-    long threads = DEFAULT_THREADS;
+    node_opts_t o;
     int rc, status = 1;
     ring_t *ring = NULL;
     node_dev_t *devs = NULL;
     size_t ndevs = 0;
     node_server_t *srv = NULL;
 
-    for (int i = 1; i < argc; i++) {
-        if (i + 1 >= argc)
-            usage();
-        if (strcmp(argv[i], "--ring") == 0)
-            ring_path = argv[++i];
-        else if (strcmp(argv[i], "--listen") == 0)
-            listen = argv[++i];
-        else if (strcmp(argv[i], "--dir") == 0)
-            dir = argv[++i];
-        else if (strcmp(argv[i], "--threads") == 0) {
-            char *end;
-            threads = strtol(argv[++i], &end, 10);
-            if (*end || threads < 1 || threads > 100000)
-                usage();
-        } else
-            usage();
-    }
-    if (!ring_path || !listen || !dir)
-        usage();
-
+    parse_opts(argc, argv, &o);
     /* Signals are taken synchronously by sigwait() in this thread: block them before any
      * thread starts so every thread inherits the mask. A peer closing mid-response must not
      * kill the process. */
@@ -66,8 +108,8 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    if ((rc = ring_load(ring_path, &ring)) != 0) {
-        fprintf(stderr, "onggi-node: cannot load ring %s: %s\n", ring_path, og_strerror(rc));
+    if ((rc = ring_load(o.ring_path, &ring)) != 0) {
+        fprintf(stderr, "onggi-node: cannot load ring %s: %s\n", o.ring_path, og_strerror(rc));
         goto out;
     }
     size_t n = ring_dev_count(ring);
@@ -75,34 +117,13 @@ int main(int argc, char **argv)
         fprintf(stderr, "onggi-node: out of memory\n");
         goto out_ring;
     }
-    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
-        fprintf(stderr, "onggi-node: cannot create %s: %s\n", dir, strerror(errno));
+    if (stores_open(ring, o.listen, o.dir, devs, &ndevs) != 0)
+        goto out_stores;
+    if ((rc = node_server_start(o.listen, devs, ndevs, (size_t)o.threads, &srv)) != 0) {
+        fprintf(stderr, "onggi-node: cannot listen on %s: %s\n", o.listen, og_strerror(rc));
         goto out_stores;
     }
-    for (size_t i = 0; i < n; i++) {
-        const ring_dev_t *d = ring_dev_at(ring, i);
-        if (strcmp(d->addr, listen) != 0)
-            continue;
-        char path[4096];
-        if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, d->name) >= sizeof(path)) {
-            fprintf(stderr, "onggi-node: path too long for device %s\n", d->name);
-            goto out_stores;
-        }
-        if ((rc = node_store_open(path, &devs[ndevs].store)) != 0) {
-            fprintf(stderr, "onggi-node: cannot open device %s at %s: %s\n", d->name, path, og_strerror(rc));
-            goto out_stores;
-        }
-        devs[ndevs++].name = d->name;
-    }
-    if (ndevs == 0) {
-        fprintf(stderr, "onggi-node: the ring has no device with addr %s\n", listen);
-        goto out_stores;
-    }
-    if ((rc = node_server_start(listen, devs, ndevs, (size_t)threads, &srv)) != 0) {
-        fprintf(stderr, "onggi-node: cannot listen on %s: %s\n", listen, og_strerror(rc));
-        goto out_stores;
-    }
-    fprintf(stderr, "onggi-node: serving %zu device(s) on %s\n", ndevs, listen);
+    fprintf(stderr, "onggi-node: serving %zu device(s) on %s\n", ndevs, o.listen);
 
     int sig;
     while (sigwait(&sigs, &sig) != 0)

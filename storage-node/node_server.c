@@ -170,24 +170,9 @@ static int write_error(node_conn_t *c, int rc)
     return respond_text(c, 500, og_strerror(rc));
 }
 
-static int buf_grow(char **buf, size_t *cap, size_t need)
-{
-    if (need <= *cap)
-        return 0;
-    size_t ncap = *cap ? *cap : 4096;
-    while (ncap < need)
-        ncap *= 2;
-    char *n = realloc(*buf, ncap);
-    if (!n)
-        return -ENOMEM;
-    *buf = n;
-    *cap = ncap;
-    return 0;
-}
-
 static int out_append(node_conn_t *c, const char *p, size_t n)
 {
-    int rc = buf_grow(&c->out, &c->out_cap, c->out_len + n);
+    int rc = node_buf_grow(&c->out, &c->out_cap, c->out_len + n);
     if (rc == 0) {
         memcpy(c->out + c->out_len, p, n);
         c->out_len += n;
@@ -216,9 +201,7 @@ static int parse_xxh3(og_str_t s, uint64_t *v)
     unsigned char b[8];
     if (og_unhex(s.base, s.len, b, 8) != 0)
         return OG_EINVAL;
-    *v = 0;
-    for (int i = 0; i < 8; i++)
-        *v = *v << 8 | b[i];
+    *v = og_be64_get(b);
     return 0;
 }
 
@@ -304,61 +287,69 @@ static int parse_range(og_str_t h, uint64_t len, uint64_t *from, uint64_t *to)
     return 1;
 }
 
-static int handle_chunk(node_conn_t *c, req_t *r, og_str_t dev, node_store_t *st, og_str_t idhex)
+/* PUT /<dev>/chunk/<id>: stores the body, checked against X-Onggi-Xxh3. */
+static int chunk_put(node_conn_t *c, req_t *r, node_store_t *st, const uint8_t *id)
 {
-    uint8_t id[NODE_ID_LEN];
+    uint64_t xxh3;
+    if (parse_xxh3(og_header_find(r->hdrs, r->nhdrs, "X-Onggi-Xxh3"), &xxh3) != 0)
+        return respond_text(c, 400, "missing or bad X-Onggi-Xxh3\n");
+    int rc = node_store_chunk_put(st, id, r->body, r->body_len, xxh3);
+    if (rc == 0)
+        return respond_text(c, 201, "stored\n");
+    if (rc == OG_EEXIST)
+        return respond_text(c, 200, "already present\n");
+    if (rc == OG_EBADDIGEST)
+        return respond_text(c, 422, "xxh3 mismatch\n");
+    return write_error(c, rc);
+}
+
+/* HEAD /<dev>/chunk/<id>: the chunk's length and xxh3, without its bytes. */
+static int chunk_head(node_conn_t *c, node_store_t *st, const uint8_t *id)
+{
+    char extra[160];
     uint32_t len;
     uint64_t xxh3;
-    char extra[160];
+    int rc = node_store_chunk_stat(st, id, &len, &xxh3);
+    if (rc == OG_ENOTFOUND)
+        return respond_ex(c, 404, NULL, NULL, 0, 1);
+    if (rc != 0)
+        return respond_ex(c, 500, NULL, NULL, 0, 1);
+    snprintf(extra, sizeof(extra), "X-Onggi-Xxh3: %016" PRIx64 "\r\n", xxh3);
+    return respond_ex(c, 200, extra, NULL, len, 1);
+}
+
+/* DELETE /<dev>/chunk/<id>[?older_than=<ns>]. */
+static int chunk_delete(node_conn_t *c, req_t *r, node_store_t *st, const uint8_t *id)
+{
+    og_str_t raw;
+    uint64_t cutoff;
     int rc;
-    if (idhex.len != 2 * NODE_ID_LEN || og_unhex(idhex.base, idhex.len, id, NODE_ID_LEN) != 0)
-        return respond_text(c, 400, "bad chunk id\n");
+    /* Garbage collection always sends older_than: the delete then loses against any write or
+     * touch of the chunk since that time (node_store_chunk_delete_older). */
+    if (og_query_get(r->query, "older_than", &raw)) {
+        if (parse_u64(raw, &cutoff) != 0)
+            return respond_text(c, 400, "bad older_than\n");
+        rc = node_store_chunk_delete_older(st, id, cutoff);
+    } else {
+        rc = node_store_chunk_delete(st, id);
+    }
+    if (rc == 0)
+        return respond(c, 204, NULL, NULL, 0);
+    if (rc == OG_ENOTFOUND)
+        return respond_text(c, 404, "no such chunk\n");
+    if (rc == OG_EEXIST)
+        return respond_text(c, 409, "referenced since older_than\n");
+    return write_error(c, rc);
+}
 
-    if (og_str_eq(r->method, "PUT")) {
-        if (parse_xxh3(og_header_find(r->hdrs, r->nhdrs, "X-Onggi-Xxh3"), &xxh3) != 0)
-            return respond_text(c, 400, "missing or bad X-Onggi-Xxh3\n");
-        rc = node_store_chunk_put(st, id, r->body, r->body_len, xxh3);
-        if (rc == 0)
-            return respond_text(c, 201, "stored\n");
-        if (rc == OG_EEXIST)
-            return respond_text(c, 200, "already present\n");
-        if (rc == OG_EBADDIGEST)
-            return respond_text(c, 422, "xxh3 mismatch\n");
-        return write_error(c, rc);
-    }
-    if (og_str_eq(r->method, "HEAD")) {
-        rc = node_store_chunk_stat(st, id, &len, &xxh3);
-        if (rc == OG_ENOTFOUND)
-            return respond_ex(c, 404, NULL, NULL, 0, 1);
-        if (rc != 0)
-            return respond_ex(c, 500, NULL, NULL, 0, 1);
-        snprintf(extra, sizeof(extra), "X-Onggi-Xxh3: %016" PRIx64 "\r\n", xxh3);
-        return respond_ex(c, 200, extra, NULL, len, 1);
-    }
-    if (og_str_eq(r->method, "DELETE")) {
-        og_str_t raw;
-        uint64_t cutoff;
-        /* Garbage collection always sends older_than: the delete then loses against any write or
-         * touch of the chunk since that time (node_store_chunk_delete_older). */
-        if (og_query_get(r->query, "older_than", &raw)) {
-            if (parse_u64(raw, &cutoff) != 0)
-                return respond_text(c, 400, "bad older_than\n");
-            rc = node_store_chunk_delete_older(st, id, cutoff);
-        } else {
-            rc = node_store_chunk_delete(st, id);
-        }
-        if (rc == 0)
-            return respond(c, 204, NULL, NULL, 0);
-        if (rc == OG_ENOTFOUND)
-            return respond_text(c, 404, "no such chunk\n");
-        if (rc == OG_EEXIST)
-            return respond_text(c, 409, "referenced since older_than\n");
-        return write_error(c, rc);
-    }
-    if (!og_str_eq(r->method, "GET"))
-        return respond_text(c, 405, "method not allowed\n");
-
-    if ((rc = buf_grow(&c->body, &c->body_cap, NODE_CHUNK_MAX)) != 0)
+/* GET /<dev>/chunk/<id>, whole or one Range; a corrupt copy is refused (and logged), never served. */
+static int chunk_get(node_conn_t *c, req_t *r, og_str_t dev, node_store_t *st, const uint8_t *id)
+{
+    char extra[160];
+    uint32_t len;
+    uint64_t xxh3, from, to;
+    int rc;
+    if ((rc = node_buf_grow(&c->body, &c->body_cap, NODE_CHUNK_MAX)) != 0)
         return respond_text(c, 500, og_strerror(rc));
     rc = node_store_chunk_get(st, id, c->body, c->body_cap, &len, &xxh3);
     if (rc == OG_ENOTFOUND)
@@ -374,7 +365,6 @@ static int handle_chunk(node_conn_t *c, req_t *r, og_str_t dev, node_store_t *st
     }
     if (rc != 0)
         return respond_text(c, 500, og_strerror(rc));
-    uint64_t from, to;
     int ranged = parse_range(og_header_find(r->hdrs, r->nhdrs, "Range"), len, &from, &to);
     if (ranged < 0) {
         snprintf(extra, sizeof(extra), "Content-Range: bytes */%" PRIu32 "\r\n", len);
@@ -388,6 +378,23 @@ static int handle_chunk(node_conn_t *c, req_t *r, og_str_t dev, node_store_t *st
              "X-Onggi-Xxh3: %016" PRIx64 "\r\nContent-Range: bytes %" PRIu64 "-%" PRIu64 "/%" PRIu32 "\r\n", xxh3,
              from, to, len);
     return respond(c, 206, extra, c->body + from, (size_t)(to - from + 1));
+}
+
+/* /<dev>/chunk/<id> by method. */
+static int handle_chunk(node_conn_t *c, req_t *r, og_str_t dev, node_store_t *st, og_str_t idhex)
+{
+    uint8_t id[NODE_ID_LEN];
+    if (idhex.len != 2 * NODE_ID_LEN || og_unhex(idhex.base, idhex.len, id, NODE_ID_LEN) != 0)
+        return respond_text(c, 400, "bad chunk id\n");
+    if (og_str_eq(r->method, "PUT"))
+        return chunk_put(c, r, st, id);
+    if (og_str_eq(r->method, "HEAD"))
+        return chunk_head(c, st, id);
+    if (og_str_eq(r->method, "DELETE"))
+        return chunk_delete(c, r, st, id);
+    if (og_str_eq(r->method, "GET"))
+        return chunk_get(c, r, dev, st, id);
+    return respond_text(c, 405, "method not allowed\n");
 }
 
 static int handle_rec(node_conn_t *c, req_t *r, node_store_t *st, og_str_t rest)
@@ -465,11 +472,6 @@ static int chunk_line(void *arg, const uint8_t id[NODE_ID_LEN], uint32_t len)
     return out_append(c, line, 2 * NODE_ID_LEN + (size_t)n);
 }
 
-static uint32_t get_be32(const unsigned char *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 /* PUT /<dev>/chunks: a batch of chunks stored with one sync. Body: u32 n | n x (u8 id[32] | u32 len |
  * u64 xxh3) | the n chunks' bytes back to back (headers first, so a sender can lay its chunks out
  * contiguously and send them without copying). Answers 200 with one NODE_PUT_* byte per chunk. */
@@ -479,16 +481,16 @@ static int handle_chunk_batch(node_conn_t *c, req_t *r, node_store_t *st)
     char res[NODE_BATCH_MAX];
     const unsigned char *p = (const unsigned char *)r->body;
     size_t blen = r->body_len, n, off;
-    if (blen < 4 || (n = get_be32(p)) > NODE_BATCH_MAX || blen - 4 < n * (NODE_ID_LEN + 12))
+    if (blen < 4 || (n = og_be32_get(p)) > NODE_BATCH_MAX || blen - 4 < n * (NODE_ID_LEN + 12))
         return respond_text(c, 400, "malformed chunk batch\n");
     off = 4 + n * (NODE_ID_LEN + 12);
     for (size_t i = 0; i < n; i++) {
         const unsigned char *h = p + 4 + i * (NODE_ID_LEN + 12);
-        uint32_t len = get_be32(h + NODE_ID_LEN);
+        uint32_t len = og_be32_get(h + NODE_ID_LEN);
         if (blen - off < len)
             return respond_text(c, 400, "malformed chunk batch\n");
         in[i].id = h;
-        in[i].xxh3 = (uint64_t)get_be32(h + NODE_ID_LEN + 4) << 32 | get_be32(h + NODE_ID_LEN + 8);
+        in[i].xxh3 = og_be64_get(h + NODE_ID_LEN + 4);
         in[i].buf = p + off;
         in[i].len = len;
         off += len;
@@ -535,7 +537,7 @@ static int handle_read_many(node_conn_t *c, req_t *r, node_store_t *st, og_str_t
         int rc = node_store_chunk_stat(st, id, &len, &xxh3);
         if (rc == 0 && c->out_len + 5 + (size_t)len > 2 * (size_t)NODE_CHUNK_MAX)
             rc = OG_ETOOBIG; /* the answer stays bounded: the caller reads the rest one by one */
-        if (rc == 0 && (rc = buf_grow(&c->out, &c->out_cap, c->out_len + 5 + len)) == 0) {
+        if (rc == 0 && (rc = node_buf_grow(&c->out, &c->out_cap, c->out_len + 5 + len)) == 0) {
             rc = node_store_chunk_get(st, id, c->out + c->out_len + 5, len, &len, &xxh3);
             if (rc == OG_ECORRUPT) {
                 char hex[2 * NODE_ID_LEN + 1];
@@ -545,14 +547,13 @@ static int handle_read_many(node_conn_t *c, req_t *r, node_store_t *st, og_str_t
             }
         }
         unsigned char *h;
-        if (rc != 0 && buf_grow(&c->out, &c->out_cap, c->out_len + 5) != 0)
+        if (rc != 0 && node_buf_grow(&c->out, &c->out_cap, c->out_len + 5) != 0)
             return respond_text(c, 500, "out of memory\n");
         h = (unsigned char *)c->out + c->out_len;
         h[0] = rc == 0 ? 'S' : rc == OG_ENOTFOUND ? 'N' : rc == OG_ECORRUPT ? 'C' : 'F';
         if (rc != 0)
             len = 0;
-        h[1] = (unsigned char)(len >> 24), h[2] = (unsigned char)(len >> 16), h[3] = (unsigned char)(len >> 8),
-        h[4] = (unsigned char)len;
+        og_be32_put(h + 1, len);
         c->out_len += 5 + len;
     }
     return respond(c, 200, "Content-Type: application/octet-stream\r\n", c->out, c->out_len);
@@ -696,19 +697,19 @@ static int conn_end(node_conn_t *c)
     return stop;
 }
 
-/* Reads and answers one request. 0 to keep the connection, anything else to close it. */
-static int conn_serve_one(node_conn_t *c)
+/* Reads until c->head holds a whole request head and parses it into r (method, path, query,
+ * headers: slices of c->head) and *minor. The head's length, or -1 to close the connection
+ * (after an error answer where one is due). */
+static int conn_read_head(node_conn_t *c, req_t *r, int *minor)
 {
-    req_t r;
     struct phr_header ph[MAX_HEADERS];
     const char *method, *path;
     size_t mlen, plen, nh;
-    int minor, hl;
-    int rc;
+    int hl;
 
     for (;;) {
         nh = MAX_HEADERS;
-        hl = c->hlen ? phr_parse_request(c->head, c->hlen, &method, &mlen, &path, &plen, &minor, ph, &nh, 0) : -2;
+        hl = c->hlen ? phr_parse_request(c->head, c->hlen, &method, &mlen, &path, &plen, minor, ph, &nh, 0) : -2;
         if (hl > 0)
             break;
         if (hl == -1) {
@@ -731,56 +732,81 @@ static int conn_serve_one(node_conn_t *c)
             return -1;
         c->hlen += (size_t)got;
     }
-
-    r.method = (og_str_t){method, mlen};
+    r->method = (og_str_t){method, mlen};
     const char *q = memchr(path, '?', plen);
-    r.path = (og_str_t){path, q ? (size_t)(q - path) : plen};
-    r.query = q ? (og_str_t){q + 1, plen - r.path.len - 1} : (og_str_t){"", 0};
-    r.nhdrs = nh;
+    r->path = (og_str_t){path, q ? (size_t)(q - path) : plen};
+    r->query = q ? (og_str_t){q + 1, plen - r->path.len - 1} : (og_str_t){"", 0};
+    r->nhdrs = nh;
     for (size_t i = 0; i < nh; i++)
-        r.hdrs[i] = (og_header_t){{ph[i].name, ph[i].name_len}, {ph[i].value, ph[i].value_len}};
+        r->hdrs[i] = (og_header_t){{ph[i].name, ph[i].name_len}, {ph[i].value, ph[i].value_len}};
+    return hl;
+}
 
-    og_str_t conn_h = og_header_find(r.hdrs, r.nhdrs, "Connection");
+/* Sets c->keepalive from the request's version and Connection header and checks its framing:
+ * Content-Length only, at most BODY_MAX. 0 and *clen, or -1 to close (answered). */
+static int conn_body_len(node_conn_t *c, const req_t *r, int minor, uint64_t *clen)
+{
+    og_str_t conn_h = og_header_find(r->hdrs, r->nhdrs, "Connection");
     c->keepalive = minor >= 1 ? !og_str_ieq(conn_h, "close") : og_str_ieq(conn_h, "keep-alive");
 
-    uint64_t clen = 0;
-    og_str_t cl = og_header_find(r.hdrs, r.nhdrs, "Content-Length");
-    if (og_header_find(r.hdrs, r.nhdrs, "Transfer-Encoding").base) {
+    *clen = 0;
+    og_str_t cl = og_header_find(r->hdrs, r->nhdrs, "Content-Length");
+    if (og_header_find(r->hdrs, r->nhdrs, "Transfer-Encoding").base) {
         c->keepalive = 0;
         respond_text(c, 411, "Content-Length framing only\n");
         return -1;
     }
-    if (cl.base && parse_u64(cl, &clen) != 0) {
+    if (cl.base && parse_u64(cl, clen) != 0) {
         c->keepalive = 0;
         respond_text(c, 400, "bad Content-Length\n");
         return -1;
     }
-    if (clen > BODY_MAX) {
+    if (*clen > BODY_MAX) {
         /* The body is not read: close rather than drain up to gigabytes. */
         c->keepalive = 0;
         respond_text(c, 413, "body too large\n");
         return -1;
     }
+    return 0;
+}
 
-    /* Body: what followed the head in the buffer, then straight from the socket. */
-    size_t have = c->hlen - (size_t)hl, take = have < clen ? have : (size_t)clen;
-    if ((rc = buf_grow(&c->body, &c->body_cap, (size_t)clen)) != 0) {
+/* Reads the clen-byte body into c->body: what followed the head (hl bytes) in c->head, then
+ * straight from the socket. Sets r->body and *take (body bytes taken from c->head). 0 or -1. */
+static int conn_read_body(node_conn_t *c, req_t *r, size_t hl, uint64_t clen, size_t *take)
+{
+    size_t have = c->hlen - hl;
+    *take = have < clen ? have : (size_t)clen;
+    if (node_buf_grow(&c->body, &c->body_cap, (size_t)clen) != 0) {
         c->keepalive = 0;
         respond_text(c, 500, "out of memory\n");
         return -1;
     }
-    if (clen > take && og_header_find(r.hdrs, r.nhdrs, "Expect").base) {
+    if (clen > *take && og_header_find(r->hdrs, r->nhdrs, "Expect").base) {
         static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
         struct iovec iov = {(void *)cont, sizeof(cont) - 1};
         if (send_all(c->fd, &iov, 1) != 0)
             return -1;
     }
-    if (take)
-        memcpy(c->body, c->head + hl, take);
-    if (clen > take && recv_all(c->fd, c->body + take, (size_t)clen - take) != 0)
+    if (*take)
+        memcpy(c->body, c->head + hl, *take);
+    if (clen > *take && recv_all(c->fd, c->body + *take, (size_t)clen - *take) != 0)
         return -1;
-    r.body = c->body;
-    r.body_len = (size_t)clen;
+    r->body = c->body;
+    r->body_len = (size_t)clen;
+    return 0;
+}
+
+/* Reads and answers one request. 0 to keep the connection, anything else to close it. */
+static int conn_serve_one(node_conn_t *c)
+{
+    req_t r;
+    uint64_t clen;
+    size_t take;
+    int minor, hl, rc;
+
+    if ((hl = conn_read_head(c, &r, &minor)) < 0 || conn_body_len(c, &r, minor, &clen) != 0 ||
+        conn_read_body(c, &r, (size_t)hl, clen, &take) != 0)
+        return -1;
     if (atomic_load(&c->srv->stopping))
         c->keepalive = 0; /* tell the client this connection ends after the answer */
 
@@ -880,31 +906,15 @@ static void *accept_main(void *arg)
     return NULL;
 }
 
-/* Parses "ip:port" (IPv4) into *sa. 0 or OG_EINVAL. */
-static int parse_addr(const char *addr, struct sockaddr_in *sa)
-{
-    char host[64];
-    const char *colon = strrchr(addr, ':');
-    uint64_t port;
-    if (!colon || (size_t)(colon - addr) >= sizeof(host) || parse_u64(og_str(colon + 1), &port) != 0 ||
-        port > 65535)
-        return OG_EINVAL;
-    memcpy(host, addr, (size_t)(colon - addr));
-    host[colon - addr] = '\0';
-    memset(sa, 0, sizeof(*sa));
-    sa->sin_family = AF_INET;
-    sa->sin_port = htons((uint16_t)port);
-    return inet_pton(AF_INET, host, &sa->sin_addr) == 1 ? 0 : OG_EINVAL;
-}
-
 int node_server_start(const char *listen_addr, const node_dev_t *devs, size_t ndevs, size_t max_conns,
                       node_server_t **out)
 {
     int rc;
-    struct sockaddr_in sa;
-    socklen_t salen = sizeof(sa);
-    if (max_conns == 0 || parse_addr(listen_addr, &sa) != 0)
+    og_addr_t la;
+    if (max_conns == 0 || og_addr_parse(listen_addr, &la) != 0)
         return OG_EINVAL;
+    struct sockaddr_storage bound;
+    socklen_t blen = sizeof(bound);
     node_server_t *srv = calloc(1, sizeof(*srv));
     if (!srv)
         return -ENOMEM;
@@ -922,19 +932,20 @@ int node_server_start(const char *listen_addr, const node_dev_t *devs, size_t nd
     if (ndevs)
         memcpy(srv->devs, devs, ndevs * sizeof(*devs));
 
-    srv->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    srv->lfd = socket(la.sa.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (srv->lfd < 0) {
         rc = -errno;
         goto out_free;
     }
     int one = 1;
     setsockopt(srv->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    if (bind(srv->lfd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(srv->lfd, 1024) != 0 ||
-        getsockname(srv->lfd, (struct sockaddr *)&sa, &salen) != 0) {
+    if (bind(srv->lfd, (struct sockaddr *)&la.sa, la.salen) != 0 || listen(srv->lfd, 1024) != 0 ||
+        getsockname(srv->lfd, (struct sockaddr *)&bound, &blen) != 0) {
         rc = -errno;
         goto out_free;
     }
-    srv->port = ntohs(sa.sin_port);
+    srv->port = ntohs(bound.ss_family == AF_INET ? ((struct sockaddr_in *)&bound)->sin_port
+                                                 : ((struct sockaddr_in6 *)&bound)->sin6_port);
     if ((rc = -pthread_create(&srv->accept_th, NULL, accept_main, srv)) != 0)
         goto out_free;
     *out = srv;

@@ -635,15 +635,9 @@ static int mkdir_if_missing(const char *path)
     return 0;
 }
 
-int node_store_open(const char *dir, node_store_t **out)
+/* The store's locks (s zeroed before). Cannot fail: default-attribute pthread inits do not. */
+static void store_locks_init(node_store_t *s)
 {
-    int rc;
-    char path[4096];
-    node_store_t *s = calloc(1, sizeof(*s));
-    if (!s)
-        return -ENOMEM;
-    s->vol_dirfd = -1;
-    s->pend_lo = UINT32_MAX;
     pthread_rwlock_init(&s->vols_lock, NULL);
     pthread_mutex_init(&s->append_mu, NULL);
     pthread_cond_init(&s->sync_cv, NULL);
@@ -657,24 +651,33 @@ int node_store_open(const char *dir, node_store_t **out)
     }
     pthread_rwlock_init(&s->append_guard, &ga);
     pthread_rwlockattr_destroy(&ga);
+}
 
+/* Creates dir and dir/vol where missing and opens the volume files. 0 or an error; what was
+ * opened is released by node_store_close. */
+static int store_vols_open(node_store_t *s, const char *dir)
+{
+    char path[4096];
+    int rc;
     if ((rc = mkdir_if_missing(dir)) != 0)
-        goto out_free;
-    if ((size_t)snprintf(path, sizeof(path), "%s/vol", dir) >= sizeof(path)) {
-        rc = -ENAMETOOLONG;
-        goto out_free;
-    }
+        return rc;
+    if ((size_t)snprintf(path, sizeof(path), "%s/vol", dir) >= sizeof(path))
+        return -ENAMETOOLONG;
     if ((rc = mkdir_if_missing(path)) != 0)
-        goto out_free;
+        return rc;
     s->vol_dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (s->vol_dirfd < 0) {
-        rc = -errno;
-        goto out_free;
-    }
-    if ((rc = vols_open(s)) != 0)
-        goto out_free;
+    if (s->vol_dirfd < 0)
+        return -errno;
+    return vols_open(s);
+}
 
-    snprintf(path, sizeof(path), "%s/db", dir);
+/* Opens (creating) the index dir/db with its options. 0, -ENOMEM or -EIO; what was made is
+ * released by node_store_close. */
+static int store_db_open(node_store_t *s, const char *dir)
+{
+    char path[4096];
+    if ((size_t)snprintf(path, sizeof(path), "%s/db", dir) >= sizeof(path))
+        return -ENAMETOOLONG;
     s->opts = rocksdb_options_create();
     rocksdb_options_set_create_if_missing(s->opts, 1);
     rocksdb_options_increase_parallelism(s->opts, 2);
@@ -684,10 +687,8 @@ int node_store_open(const char *dir, node_store_t **out)
     rocksdb_options_set_enable_write_thread_adaptive_yield(s->opts, 0);
     s->topts = rocksdb_block_based_options_create();
     s->cache = rocksdb_cache_create_lru(DB_BLOCK_CACHE_BYTES);
-    if (!s->topts || !s->cache) {
-        rc = -ENOMEM;
-        goto out_free;
-    }
+    if (!s->topts || !s->cache)
+        return -ENOMEM;
     rocksdb_block_based_options_set_block_cache(s->topts, s->cache);
     /* The options take ownership of the policy. */
     rocksdb_block_based_options_set_filter_policy(s->topts, rocksdb_filterpolicy_create_bloom_full(DB_BLOOM_BITS));
@@ -706,15 +707,28 @@ int node_store_open(const char *dir, node_store_t **out)
     if (err) {
         rocksdb_free(err);
         s->db = NULL;
-        rc = -EIO;
-        goto out_free;
+        return -EIO;
     }
+    return 0;
+}
+
+int node_store_open(const char *dir, node_store_t **out)
+{
+    int rc;
+    node_store_t *s = calloc(1, sizeof(*s));
+    if (!s)
+        return -ENOMEM;
+    s->vol_dirfd = -1;
+    s->pend_lo = UINT32_MAX;
+    store_locks_init(s);
+    if ((rc = store_vols_open(s, dir)) != 0 || (rc = store_db_open(s, dir)) != 0)
+        goto out_close_store;
     if ((rc = counters_load(s)) != 0 || (rc = node_store_table_list(s, usage_rebuild_one, s)) != 0)
-        goto out_free;
+        goto out_close_store;
     *out = s;
     return 0;
 
-out_free:
+out_close_store:
     node_store_close(s);
     return rc;
 }
@@ -1317,30 +1331,6 @@ int node_store_rec_get(node_store_t *s, og_str_t table, og_str_t key, char **out
     return rc;
 }
 
-static int buf_reserve(char **buf, size_t *cap, size_t used, size_t more)
-{
-    if (used + more <= *cap)
-        return 0;
-    size_t ncap = *cap ? *cap : 4096;
-    while (ncap < used + more)
-        ncap *= 2;
-    char *n = realloc(*buf, ncap);
-    if (!n)
-        return -ENOMEM;
-    *buf = n;
-    *cap = ncap;
-    return 0;
-}
-
-static int key_cmp(og_str_t a, og_str_t b)
-{
-    size_t n = a.len < b.len ? a.len : b.len;
-    int c = n ? memcmp(a.base, b.base, n) : 0;
-    if (c != 0)
-        return c;
-    return a.len < b.len ? -1 : a.len > b.len;
-}
-
 int node_store_rec_list(node_store_t *s, og_str_t table, og_str_t prefix, og_str_t after, int has_after, size_t limit,
                         char **buf, size_t *cap, size_t *used, int *truncated)
 {
@@ -1354,7 +1344,7 @@ int node_store_rec_list(node_store_t *s, og_str_t table, og_str_t prefix, og_str
     size_t base_len = 2 + table.len; /* 'r' table '\0' */
     rocksdb_iterator_t *it = rocksdb_create_iterator(s->db, s->ropts);
     /* Keys > after that start with prefix: start at whichever of the two is later. */
-    if (has_after && key_cmp(after, prefix) >= 0) {
+    if (has_after && og_str_cmp(after, prefix) >= 0) {
         char *ak = rkey_build(astack, &aheap, table, after, &alen);
         if (!ak) {
             rc = -ENOMEM;
@@ -1381,7 +1371,7 @@ int node_store_rec_list(node_store_t *s, og_str_t table, og_str_t prefix, og_str
         }
         r.detail = (og_str_t){NULL, 0};
         size_t ukey = klen - base_len, rlen = og_rec_encoded_len(&r);
-        if ((rc = buf_reserve(buf, cap, *used, 4 + ukey + rlen)) != 0)
+        if ((rc = node_buf_grow(buf, cap, *used + 4 + ukey + rlen)) != 0)
             goto out_iter;
         unsigned char *p = (unsigned char *)*buf + *used;
         og_be32_put(p, (uint32_t)ukey);
@@ -1447,6 +1437,19 @@ void node_store_stat(node_store_t *s, node_stat_t *st)
     pthread_rwlock_unlock(&s->vols_lock);
 }
 
-int node_store_poisoned(node_store_t *s) { return atomic_load(&s->poisoned); }
-
 int node_store_corrupt_line(node_store_t *s) { return atomic_load(&s->corrupt_line); }
+
+int node_buf_grow(char **buf, size_t *cap, size_t need)
+{
+    if (need <= *cap)
+        return 0;
+    size_t ncap = *cap ? *cap : 4096;
+    while (ncap < need)
+        ncap *= 2;
+    char *n = realloc(*buf, ncap);
+    if (!n)
+        return -ENOMEM;
+    *buf = n;
+    *cap = ncap;
+    return 0;
+}

@@ -25,9 +25,7 @@ static int account_decode(const og_rec_t *rec, core_account_t *a)
     size_t used;
     if (rec->summary.len < 9 || p[0] != ACCOUNT_VERSION)
         return OG_EPROTO;
-    a->created_ns = 0;
-    for (int i = 1; i <= 8; i++)
-        a->created_ns = a->created_ns << 8 | p[i];
+    a->created_ns = og_be64_get(p + 1);
     og_str_t rest = {rec->summary.base + 9, rec->summary.len - 9};
     int rc = core_hdrs_decode(rest, &a->meta, &a->num_meta, &used);
     if (rc == 0 && used != rest.len) {
@@ -68,8 +66,8 @@ int core_account_put(cluster_t *cl, const char *name, const core_account_t *a)
         return -ENOMEM;
     p = s;
     *p++ = ACCOUNT_VERSION;
-    for (int i = 7; i >= 0; i--)
-        *p++ = (unsigned char)(a->created_ns >> (8 * i));
+    og_be64_put(p, a->created_ns);
+    p += 8;
     p = core_hdrs_encode(a->meta, a->num_meta, p);
     rec.summary = (og_str_t){(const char *)s, (size_t)(p - s)};
     cluster_stamp(cl, &rec.ts, &rec.tiebreak);

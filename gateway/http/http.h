@@ -171,4 +171,14 @@ int http_query_decode(og_str_t query, const char *name, og_buf_t *b);
 void http_iso8601_format(uint64_t ns, char out[32]);
 void http_date_format(uint64_t ns, char out[32]);
 
+/* ---- access log (http_util.c) ---- */
+
+/* Writes one line for a finished request to stderr:
+ *   <ISO 8601 time> <remote ip:port> <request id> <method> <what> <status> <N>ms
+ * where `what` is the part of the request the front end logs (S3: the target, Swift: the path)
+ * and N counts from start_ms (og_mono_ms()). Every request is logged when `all` is set, else only
+ * server errors (status >= 500). Never fails; the line goes out in one write. */
+void http_access_log(const http_reqinfo_t *info, const char *request_id, og_str_t what, int status, uint64_t start_ms,
+                     int all);
+
 #endif

@@ -397,6 +397,116 @@ static ssize_t conn_pull(http_conn_t *conn, size_t target)
     return (ssize_t)got;
 }
 
+/* Where conn_feed_body stands: what the current slice asked and got, and what all slices did. */
+typedef struct {
+    size_t asked; /* bytes this slice asked of the socket */
+    ssize_t got;  /* bytes the socket gave */
+    int body_err; /* a framing error found in this slice */
+    bool moved;   /* any slice moved bytes into the window */
+    bool stop;    /* the body is complete, failed or aborted */
+    bool paused;  /* the window is full */
+} conn_feed_t;
+
+/* How many bytes the socket input should hold for the next slice: only what the window has room
+ * for (plus a little for chunk framing), so memory per request stays near HTTP_BODY_WINDOW, and
+ * at most HTTP_PULL_MAX more than it holds. */
+static size_t conn_body_target(http_conn_t *conn)
+{
+    http_req_t *req = conn->req;
+    pthread_mutex_lock(&req->mu);
+    size_t room = req->win != NULL ? req->win_cap - req->win_len : HTTP_BODY_WINDOW;
+    pthread_mutex_unlock(&req->mu);
+    size_t target = 0;
+    if (req->info.chunked && !conn->dec_done)
+        target = room + (16u << 10);
+    else if (!req->info.chunked)
+        target = conn->cl_left < room ? (size_t)conn->cl_left : room;
+    if (target > conn->sock->input->size + HTTP_PULL_MAX)
+        target = conn->sock->input->size + HTTP_PULL_MAX;
+    return target;
+}
+
+/* Decodes the chunked framing received since the last call in place. 0 or HTTP_EBODY. */
+static int conn_body_dechunk(http_conn_t *conn)
+{
+    h2o_socket_t *sock = conn->sock;
+    if (!conn->req->info.chunked || conn->dec_done || sock->input->size <= conn->dec_pending)
+        return 0;
+    size_t n = sock->input->size - conn->dec_pending;
+    ssize_t r = phr_decode_chunked(&conn->dec, sock->input->bytes + conn->dec_pending, &n);
+    if (r == -1)
+        return HTTP_EBODY;
+    /* Same bookkeeping as h2o's own http1.c: the payload is now contiguous after what was
+     * decoded before; once done, r leftover bytes (the next pipelined request) follow it. */
+    sock->input->size = conn->dec_pending + n;
+    conn->dec_pending += n;
+    if (r >= 0) {
+        conn->dec_done = true;
+        sock->input->size += (size_t)r;
+    }
+    return 0;
+}
+
+/* Allocates the request's window when the first body bytes are there. false if it could not. */
+static bool conn_body_window(http_conn_t *conn, size_t avail)
+{
+    http_req_t *req = conn->req;
+    if (avail == 0 || req->win != NULL)
+        return true;
+    size_t cap = HTTP_BODY_WINDOW;
+    if (!req->info.chunked && (uint64_t)req->info.content_length < cap)
+        cap = (size_t)req->info.content_length;
+    char *win = malloc(cap);
+    if (win == NULL)
+        return false;
+    /* The worker reads win only under mu and only once win_len > 0. */
+    pthread_mutex_lock(&req->mu);
+    req->win = win;
+    req->win_cap = cap;
+    pthread_mutex_unlock(&req->mu);
+    return true;
+}
+
+/* Moves up to avail body bytes from the front of the socket input into the window, updates the
+ * request's state and wakes the worker when it has something to do. Returns the bytes moved (the
+ * caller consumes them from the input). */
+static size_t conn_body_move(http_conn_t *conn, size_t avail, conn_feed_t *f)
+{
+    http_req_t *req = conn->req;
+    h2o_socket_t *sock = conn->sock;
+    pthread_mutex_lock(&req->mu);
+    size_t room = req->win_cap - req->win_len;
+    size_t n = avail < room ? avail : room;
+    if (n > 0) {
+        size_t wr = (req->win_rd + req->win_len) % req->win_cap;
+        size_t first = req->win_cap - wr < n ? req->win_cap - wr : n;
+        memcpy(req->win + wr, sock->input->bytes, first);
+        memcpy(req->win, sock->input->bytes + first, n - first);
+        req->win_len += n;
+        f->moved = true;
+    }
+    bool done;
+    if (req->info.chunked) {
+        conn->dec_pending -= n;
+        done = conn->dec_done && conn->dec_pending == 0;
+    } else {
+        conn->cl_left -= n;
+        done = conn->cl_left == 0;
+    }
+    req->body_done = done;
+    if (f->body_err != 0)
+        req->body_err = f->body_err;
+    f->stop = done || req->body_err != 0 || req->aborted;
+    /* No window yet means no body byte arrived yet: keep reading. */
+    req->win_paused = !f->stop && req->win != NULL && req->win_len == req->win_cap;
+    f->paused = req->win_paused;
+    /* One wakeup for everything moved by this call, not one per slice. */
+    if ((f->moved || f->stop) && (f->stop || f->paused || (size_t)f->got < f->asked || f->asked == 0))
+        pthread_cond_signal(&req->cv);
+    pthread_mutex_unlock(&req->mu);
+    return n;
+}
+
 /* Moves body bytes from the socket input into the request window, decoding chunked framing
  * in place (the decoded bytes stay at the front of the input until the window takes them),
  * and starts or stops reading the socket to match the window's room. Returns false when it
@@ -413,108 +523,36 @@ static bool conn_feed_body(http_conn_t *conn)
 {
     http_req_t *req = conn->req;
     h2o_socket_t *sock = conn->sock;
-    int body_err = 0;
-    bool stop, paused, moved = false;
+    conn_feed_t f = {0};
 
     for (;;) {
-        /* Take from the socket only what the window has room for (plus a little for chunk
-         * framing), so memory per request stays near HTTP_BODY_WINDOW. */
-        pthread_mutex_lock(&req->mu);
-        size_t room = req->win != NULL ? req->win_cap - req->win_len : HTTP_BODY_WINDOW;
-        pthread_mutex_unlock(&req->mu);
-        size_t target = 0;
-        if (req->info.chunked && !conn->dec_done)
-            target = room + (16u << 10);
-        else if (!req->info.chunked)
-            target = conn->cl_left < room ? (size_t)conn->cl_left : room;
-        if (target > sock->input->size + HTTP_PULL_MAX)
-            target = sock->input->size + HTTP_PULL_MAX;
-        size_t asked = target > sock->input->size ? target - sock->input->size : 0;
-        ssize_t got = asked > 0 ? conn_pull(conn, target) : 0;
-        if (got < 0 || !conn_body_rate_ok(conn, (size_t)got)) {
+        size_t target = conn_body_target(conn);
+        f.asked = target > sock->input->size ? target - sock->input->size : 0;
+        f.got = f.asked > 0 ? conn_pull(conn, target) : 0;
+        if (f.got < 0 || !conn_body_rate_ok(conn, (size_t)f.got)) {
             conn_close(conn);
             return false;
         }
-
-        if (req->info.chunked && !conn->dec_done && sock->input->size > conn->dec_pending) {
-            size_t n = sock->input->size - conn->dec_pending;
-            ssize_t r = phr_decode_chunked(&conn->dec, sock->input->bytes + conn->dec_pending, &n);
-            if (r == -1) {
-                body_err = HTTP_EBODY;
-            } else {
-                /* Same bookkeeping as h2o's own http1.c: the payload is now contiguous after
-                 * what was decoded before; once done, r leftover bytes (the next pipelined
-                 * request) follow it. */
-                sock->input->size = conn->dec_pending + n;
-                conn->dec_pending += n;
-                if (r >= 0) {
-                    conn->dec_done = true;
-                    sock->input->size += (size_t)r;
-                }
-            }
-        }
+        f.body_err = conn_body_dechunk(conn);
         size_t avail = req->info.chunked ? conn->dec_pending
                                          : (sock->input->size < conn->cl_left ? sock->input->size : conn->cl_left);
-
-        if (avail > 0 && req->win == NULL) {
-            size_t cap = HTTP_BODY_WINDOW;
-            if (!req->info.chunked && (uint64_t)req->info.content_length < cap)
-                cap = (size_t)req->info.content_length;
-            char *win = malloc(cap);
-            if (win == NULL) {
-                conn_close(conn);
-                return false;
-            }
-            /* The worker reads win only under mu and only once win_len > 0. */
-            pthread_mutex_lock(&req->mu);
-            req->win = win;
-            req->win_cap = cap;
-            pthread_mutex_unlock(&req->mu);
+        if (!conn_body_window(conn, avail)) {
+            conn_close(conn);
+            return false;
         }
-
-        pthread_mutex_lock(&req->mu);
-        room = req->win_cap - req->win_len;
-        size_t n = avail < room ? avail : room;
-        if (n > 0) {
-            size_t wr = (req->win_rd + req->win_len) % req->win_cap;
-            size_t first = req->win_cap - wr < n ? req->win_cap - wr : n;
-            memcpy(req->win + wr, sock->input->bytes, first);
-            memcpy(req->win, sock->input->bytes + first, n - first);
-            req->win_len += n;
-            moved = true;
-        }
-        bool done;
-        if (req->info.chunked) {
-            conn->dec_pending -= n;
-            done = conn->dec_done && conn->dec_pending == 0;
-        } else {
-            conn->cl_left -= n;
-            done = conn->cl_left == 0;
-        }
-        req->body_done = done;
-        if (body_err != 0)
-            req->body_err = body_err;
-        stop = done || req->body_err != 0 || req->aborted;
-        /* No window yet means no body byte arrived yet: keep reading. */
-        req->win_paused = !stop && req->win != NULL && req->win_len == req->win_cap;
-        paused = req->win_paused;
-        /* One wakeup for everything moved by this call, not one per slice. */
-        if ((moved || stop) && (stop || paused || (size_t)got < asked || asked == 0))
-            pthread_cond_signal(&req->cv);
-        pthread_mutex_unlock(&req->mu);
-
+        size_t n = conn_body_move(conn, avail, &f);
         if (n > 0)
             h2o_buffer_consume(&sock->input, n);
         /* Another slice only if this one filled up: otherwise the socket is drained. */
-        if (stop || paused || asked == 0 || (size_t)got < asked)
+        if (f.stop || f.paused || f.asked == 0 || (size_t)f.got < f.asked)
             break;
     }
     /* After the body (or a framing error) nothing is read until the response is out: the
      * next request's bytes wait in the kernel or in sock->input. */
-    if (stop) {
+    if (f.stop) {
         h2o_socket_read_stop(sock);
         h2o_socket_dont_read(sock, 0);
-    } else if (paused) {
+    } else if (f.paused) {
         h2o_socket_read_stop(sock);
         conn->rate_on = false; /* conn_update_timer keeps it while a response is being written */
     } else {
@@ -1010,36 +1048,9 @@ static void server_stop_workers(http_server_t *srv, size_t started)
 /* ------------------------------------------------------------------------------------ */
 /* server lifecycle                                                                     */
 
-int http_server_new(const http_server_conf_t *conf, http_server_t **out)
+/* srv->conf: conf with every unset (0) limit at its default. */
+static void server_conf_defaults(http_server_t *srv, const http_server_conf_t *conf)
 {
-    int rc = 0;
-    struct sockaddr_in6 sa6;
-    struct sockaddr_in sa4;
-    struct sockaddr *sa;
-    socklen_t salen;
-    const char *host = conf->host != NULL ? conf->host : "0.0.0.0";
-
-    if (conf->handler == NULL)
-        return OG_EINVAL;
-    memset(&sa4, 0, sizeof(sa4));
-    memset(&sa6, 0, sizeof(sa6));
-    if (inet_pton(AF_INET, host, &sa4.sin_addr) == 1) {
-        sa4.sin_family = AF_INET;
-        sa4.sin_port = htons(conf->port);
-        sa = (struct sockaddr *)&sa4;
-        salen = sizeof(sa4);
-    } else if (inet_pton(AF_INET6, host, &sa6.sin6_addr) == 1) {
-        sa6.sin6_family = AF_INET6;
-        sa6.sin6_port = htons(conf->port);
-        sa = (struct sockaddr *)&sa6;
-        salen = sizeof(sa6);
-    } else {
-        return OG_EINVAL;
-    }
-
-    http_server_t *srv = calloc(1, sizeof(*srv));
-    if (srv == NULL)
-        return -ENOMEM;
     srv->conf = *conf;
     if (srv->conf.workers == 0)
         srv->conf.workers = HTTP_DEFAULT_WORKERS;
@@ -1051,28 +1062,53 @@ int http_server_new(const http_server_conf_t *conf, http_server_t **out)
         srv->conf.body_min_rate = HTTP_DEFAULT_BODY_MIN_RATE;
     if (srv->conf.body_rate_window_ms == 0)
         srv->conf.body_rate_window_ms = HTTP_DEFAULT_BODY_RATE_WINDOW_MS;
-    srv->jobs_tail = &srv->jobs_head;
-    atomic_init(&srv->stop_requested, 0);
+}
 
-    srv->listen_fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (srv->listen_fd < 0) {
-        rc = -errno;
-        goto out_free_srv;
-    }
-    int one = 1;
-    setsockopt(srv->listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    if (bind(srv->listen_fd, sa, salen) != 0 || listen(srv->listen_fd, SOMAXCONN) != 0) {
-        rc = -errno;
-        goto out_close_listen;
-    }
+/* Opens srv->listen_fd listening on sa and sets srv->port to the port it got (conf->port may be
+ * 0). 0 or -errno, with no socket left open. */
+static int server_listen(http_server_t *srv, const struct sockaddr_storage *sa, socklen_t salen)
+{
+    int rc, one = 1;
     struct sockaddr_storage bound;
     socklen_t blen = sizeof(bound);
-    if (getsockname(srv->listen_fd, (struct sockaddr *)&bound, &blen) != 0) {
+
+    srv->listen_fd = socket(sa->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (srv->listen_fd < 0)
+        return -errno;
+    setsockopt(srv->listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (bind(srv->listen_fd, (const struct sockaddr *)sa, salen) != 0 || listen(srv->listen_fd, SOMAXCONN) != 0 ||
+        getsockname(srv->listen_fd, (struct sockaddr *)&bound, &blen) != 0) {
         rc = -errno;
         goto out_close_listen;
     }
     srv->port = ntohs(bound.ss_family == AF_INET ? ((struct sockaddr_in *)&bound)->sin_port
                                                  : ((struct sockaddr_in6 *)&bound)->sin6_port);
+    return 0;
+
+out_close_listen:
+    close(srv->listen_fd);
+    srv->listen_fd = -1;
+    return rc;
+}
+
+int http_server_new(const http_server_conf_t *conf, http_server_t **out)
+{
+    int rc = 0;
+    struct sockaddr_storage sa;
+    socklen_t salen;
+
+    if (conf->handler == NULL)
+        return OG_EINVAL;
+    if ((rc = og_sockaddr(conf->host != NULL ? conf->host : "0.0.0.0", conf->port, &sa, &salen)) != 0)
+        return rc;
+    http_server_t *srv = calloc(1, sizeof(*srv));
+    if (srv == NULL)
+        return -ENOMEM;
+    server_conf_defaults(srv, conf);
+    srv->jobs_tail = &srv->jobs_head;
+    atomic_init(&srv->stop_requested, 0);
+    if ((rc = server_listen(srv, &sa, salen)) != 0)
+        goto out_free_srv;
     srv->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (srv->wake_fd < 0) {
         rc = -errno;

@@ -1,4 +1,4 @@
-/* http_util.c: query decoding and HTTP/ISO dates (http.h). */
+/* http_util.c: query decoding, HTTP/ISO dates and the access log (http.h). */
 #include <errno.h>
 #include <stdio.h>
 #include <time.h>
@@ -37,3 +37,13 @@ void http_date_format(uint64_t ns, char out[32])
     strftime(out, 32, "%a, %d %b %Y %H:%M:%S GMT", &tm);
 }
 
+void http_access_log(const http_reqinfo_t *info, const char *request_id, og_str_t what, int status, uint64_t start_ms,
+                     int all)
+{
+    if (!all && status < 500)
+        return;
+    char when[32];
+    http_iso8601_format(og_time_ns(), when);
+    fprintf(stderr, "%s %s %s %.*s %.*s %d %llums\n", when, info->remote, request_id, (int)info->method.len,
+            info->method.base, (int)what.len, what.base, status, (unsigned long long)(og_mono_ms() - start_ms));
+}

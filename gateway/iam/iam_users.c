@@ -86,8 +86,7 @@ static long users_field_len(const char *s, size_t cap)
 
 static unsigned char *users_put_field(unsigned char *p, const char *s, size_t n)
 {
-    p[0] = (unsigned char)(n >> 8);
-    p[1] = (unsigned char)n;
+    og_be16_put(p, (uint16_t)n);
     memcpy(p + 2, s, n);
     return p + 2 + n;
 }
@@ -98,7 +97,7 @@ static int users_get_field(og_str_t *in, char *dst, size_t cap)
     if (in->len < 2)
         return OG_EPROTO;
     const unsigned char *p = (const unsigned char *)in->base;
-    size_t n = (size_t)p[0] << 8 | p[1];
+    size_t n = og_be16_get(p);
     if (n > in->len - 2 || n >= cap || memchr(p + 2, '\0', n))
         return OG_EPROTO;
     memcpy(dst, p + 2, n);

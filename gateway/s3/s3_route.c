@@ -379,18 +379,6 @@ int s3_quota_check(s3_req_t *r, uint64_t add_bytes)
     return -1;
 }
 
-/* One line per request on stderr: every request with --access-log, else only server errors. */
-static void access_log(const s3_req_t *r, uint64_t start_ms)
-{
-    if (!r->gw->access_log && r->status < 500)
-        return;
-    char when[32];
-    http_iso8601_format(og_time_ns(), when);
-    fprintf(stderr, "%s %s %s %.*s %.*s %d %llums\n", when, r->info->remote, r->request_id, (int)r->info->method.len,
-            r->info->method.base, (int)r->info->target.len, r->info->target.base, r->status,
-            (unsigned long long)(og_mono_ms() - start_ms));
-}
-
 void s3_handle(http_req_t *http, void *ctx)
 {
     uint64_t start_ms = og_mono_ms();
@@ -407,6 +395,7 @@ void s3_handle(http_req_t *http, void *ctx)
                 (int)r.info->method.len, r.info->method.base, (int)r.info->path.len, r.info->path.base);
         s3_error(&r, 500, "InternalError", NULL, NULL);
     }
-    access_log(&r, start_ms);
+    /* One line per request: every request with --access-log, else only server errors. */
+    http_access_log(r.info, r.request_id, r.info->target, r.status, start_ms, r.gw->access_log);
     free(r.key);
 }

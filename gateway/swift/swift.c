@@ -407,17 +407,6 @@ static void route(swift_req_t *r)
         swift_object(r);
 }
 
-static void access_log(const swift_req_t *r, uint64_t start_ms)
-{
-    if (!r->sw->access_log && r->status < 500)
-        return;
-    char when[32];
-    http_iso8601_format(og_time_ns(), when);
-    fprintf(stderr, "%s %s %s %.*s %.*s %d %llums\n", when, r->info->remote, r->trans_id, (int)r->info->method.len,
-            r->info->method.base, (int)r->info->path.len, r->info->path.base, r->status,
-            (unsigned long long)(og_mono_ms() - start_ms));
-}
-
 void swift_handle(http_req_t *http, void *ctx)
 {
     uint64_t start_ms = og_mono_ms();
@@ -431,6 +420,6 @@ void swift_handle(http_req_t *http, void *ctx)
                 (int)r.info->method.len, r.info->method.base, (int)r.info->path.len, r.info->path.base);
         swift_error(&r, 500);
     }
-    access_log(&r, start_ms);
+    http_access_log(r.info, r.trans_id, r.info->path, r.status, start_ms, r.sw->access_log);
     free(r.object);
 }

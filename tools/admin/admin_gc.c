@@ -205,11 +205,6 @@ static void gc_tables_free(char **t, size_t n)
     free(t);
 }
 
-static uint32_t gc_be32(const unsigned char *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 /* Adds the chunk references of a record body to live (tombstones and inline objects add none).
  * 0, OG_EPROTO (not a core_meta_t record: its references cannot be known) or -ENOMEM. */
 static int gc_mark_record(idset_t *live, const char *body, size_t len)
@@ -257,11 +252,11 @@ static int gc_mark_device_table(gc_ctx_t *g, const ring_dev_t *d, const char *ta
         while (rc == 0 && (p < end || ncalls > 0)) {
             if (p < end) {
                 /* entry: u32 keylen | key | record (common/og_rec.h) */
-                if (end - p < 4 || (size_t)(end - p) - 4 < gc_be32(p)) {
+                if (end - p < 4 || (size_t)(end - p) - 4 < og_be32_get(p)) {
                     rc = OG_EPROTO;
                     break;
                 }
-                size_t klen = gc_be32(p);
+                size_t klen = og_be32_get(p);
                 const unsigned char *key = p + 4, *r = key + klen;
                 long rlen = og_rec_frame_len(r, (size_t)(end - r));
                 if (rlen < 0) {

@@ -374,73 +374,55 @@ typedef struct {
     cluster_t *cl;
     int dry_run;
     uint64_t now_s, found, failed;
+    const char *bucket; /* the bucket being walked */
+    int bucket_failed;  /* a bucket's walk failed (said on stderr), not the bucket list */
 } admin_expire_t;
 
-static int admin_expire_bucket(admin_expire_t *e, const char *bucket)
+/* cluster_table_each callback: one object of e->bucket, expired (counted in e) when due. */
+static int admin_expire_object(void *ctx, og_str_t key, const og_rec_t *rec)
 {
-    char table[3 + 64 + 1], after[1025];
-    size_t after_len = 0;
-    int rc;
-    snprintf(table, sizeof(table), "o.%s", bucket);
-    for (;;) {
-        cluster_list_t l;
-        if ((rc = cluster_list(e->cl, table, (og_str_t){NULL, 0}, (og_str_t){after, after_len}, 1000, &l)) != 0)
-            return rc;
-        for (size_t i = 0; i < l.n; i++) {
-            core_meta_t m;
-            if (core_meta_decode(&l.entries[i].rec, &m) != 0)
-                continue;
-            if (core_meta_expired(&m, e->now_s)) {
-                e->found++;
-                printf("%s %s/%.*s\n", e->dry_run ? "would expire" : "expired", bucket, (int)l.entries[i].key.len,
-                       l.entries[i].key.base);
-                if (!e->dry_run && core_obj_expire(e->cl, bucket, l.entries[i].key, &m) != 0)
-                    e->failed++;
-            }
-            core_meta_free(&m);
-        }
-        int more = l.truncated && l.next_after.len > 0 && l.next_after.len <= sizeof(after);
-        if (more) {
-            memcpy(after, l.next_after.base, l.next_after.len);
-            after_len = l.next_after.len;
-        }
-        cluster_list_free(&l);
-        if (!more)
-            return 0;
+    admin_expire_t *e = ctx;
+    core_meta_t m;
+    if (core_meta_decode(rec, &m) != 0)
+        return 0;
+    if (core_meta_expired(&m, e->now_s)) {
+        e->found++;
+        printf("%s %s/%.*s\n", e->dry_run ? "would expire" : "expired", e->bucket, (int)key.len, key.base);
+        if (!e->dry_run && core_obj_expire(e->cl, e->bucket, key, &m) != 0)
+            e->failed++;
     }
+    core_meta_free(&m);
+    return 0;
+}
+
+/* cluster_table_each callback: walks one bucket (its name is the key of the buckets table). */
+static int admin_expire_bucket(void *ctx, og_str_t key, const og_rec_t *rec)
+{
+    admin_expire_t *e = ctx;
+    char name[64], table[3 + 64 + 1];
+    if (key.len >= sizeof(name))
+        return 0;
+    memcpy(name, key.base, key.len);
+    name[key.len] = '\0';
+    snprintf(table, sizeof(table), "o.%s", name);
+    e->bucket = name;
+    int rc = cluster_table_each(e->cl, table, admin_expire_object, e);
+    if (rc != 0) {
+        admin_fail(name, rc);
+        e->bucket_failed = 1;
+    }
+    return rc;
 }
 
 static int admin_expire(cluster_t *cl, int argc, char **argv)
 {
     admin_expire_t e = {.cl = cl, .now_s = og_time_ns() / 1000000000u};
-    char after[64];
-    size_t after_len = 0;
-    int rc = 0;
     if (argc > 1 || (argc == 1 && strcmp(argv[0], "--dry-run") != 0))
         return admin_usage();
     e.dry_run = argc == 1;
-    for (;;) {
-        cluster_list_t l;
-        if ((rc = cluster_list(cl, "buckets", (og_str_t){NULL, 0}, (og_str_t){after, after_len}, 1000, &l)) != 0)
-            return admin_fail("expire: bucket list", rc);
-        for (size_t i = 0; i < l.n && rc == 0; i++) {
-            char name[64];
-            if (l.entries[i].key.len >= sizeof(name))
-                continue;
-            memcpy(name, l.entries[i].key.base, l.entries[i].key.len);
-            name[l.entries[i].key.len] = '\0';
-            if ((rc = admin_expire_bucket(&e, name)) != 0)
-                admin_fail(name, rc);
-        }
-        int more = rc == 0 && l.truncated && l.next_after.len > 0 && l.next_after.len <= sizeof(after);
-        if (more) {
-            memcpy(after, l.next_after.base, l.next_after.len);
-            after_len = l.next_after.len;
-        }
-        cluster_list_free(&l);
-        if (!more)
-            break;
-    }
+    int rc = cluster_table_each(cl, "buckets", admin_expire_bucket, &e);
+    if (rc != 0 && !e.bucket_failed)
+        return admin_fail("expire: bucket list", rc);
     printf("%llu expired object(s)%s, %llu failed\n", (unsigned long long)e.found, e.dry_run ? " found" : "",
            (unsigned long long)e.failed);
     return rc != 0 || e.failed ? 1 : 0;

@@ -183,73 +183,87 @@ static int selftest_hash(int json)
     return 0;
 }
 
-int main(int argc, char **argv)
+enum {
+    O_ENDPOINT = 256, O_ACCESS, O_SECRET, O_REGION, O_BUCKET, O_WORKLOAD, O_SIZE, O_CONNS, O_COUNT,
+    O_DURATION, O_KEYS, O_PREFIX, O_MIXED, O_JSON, O_THREADS, O_OBJECTS, O_TIMEOUT, O_VERIFY, O_SELFTEST, O_HELP
+};
+static const struct option long_opts[] = {
+    {"endpoint", required_argument, NULL, O_ENDPOINT}, {"access-key", required_argument, NULL, O_ACCESS},
+    {"secret-key", required_argument, NULL, O_SECRET}, {"region", required_argument, NULL, O_REGION},
+    {"bucket", required_argument, NULL, O_BUCKET},     {"workload", required_argument, NULL, O_WORKLOAD},
+    {"size", required_argument, NULL, O_SIZE},         {"conns", required_argument, NULL, O_CONNS},
+    {"count", required_argument, NULL, O_COUNT},       {"duration", required_argument, NULL, O_DURATION},
+    {"keys", required_argument, NULL, O_KEYS},         {"prefix", required_argument, NULL, O_PREFIX},
+    {"mixed", required_argument, NULL, O_MIXED},       {"json", no_argument, NULL, O_JSON},
+    {"threads", required_argument, NULL, O_THREADS},   {"objects", required_argument, NULL, O_OBJECTS},
+    {"timeout", required_argument, NULL, O_TIMEOUT},   {"verify", no_argument, NULL, O_VERIFY},
+    {"selftest-hash", no_argument, NULL, O_SELFTEST},  {"help", no_argument, NULL, O_HELP},
+    {NULL, 0, NULL, 0}};
+
+/* What the command line says besides cfg. */
+typedef struct {
+    const char *endpoint;
+    int selftest, have_workload, have_conns;
+} bench_args_t;
+
+/* Sets the option opt (one of O_*) from its argument. 1 when the value is bad, 0 if not. */
+static int parse_opt(int opt, const char *arg, bench_config_t *cfg, bench_args_t *a)
 {
-    enum {
-        O_ENDPOINT = 256, O_ACCESS, O_SECRET, O_REGION, O_BUCKET, O_WORKLOAD, O_SIZE, O_CONNS, O_COUNT,
-        O_DURATION, O_KEYS, O_PREFIX, O_MIXED, O_JSON, O_THREADS, O_OBJECTS, O_TIMEOUT, O_VERIFY, O_SELFTEST, O_HELP
-    };
-    static const struct option opts[] = {
-        {"endpoint", required_argument, NULL, O_ENDPOINT}, {"access-key", required_argument, NULL, O_ACCESS},
-        {"secret-key", required_argument, NULL, O_SECRET}, {"region", required_argument, NULL, O_REGION},
-        {"bucket", required_argument, NULL, O_BUCKET},     {"workload", required_argument, NULL, O_WORKLOAD},
-        {"size", required_argument, NULL, O_SIZE},         {"conns", required_argument, NULL, O_CONNS},
-        {"count", required_argument, NULL, O_COUNT},       {"duration", required_argument, NULL, O_DURATION},
-        {"keys", required_argument, NULL, O_KEYS},         {"prefix", required_argument, NULL, O_PREFIX},
-        {"mixed", required_argument, NULL, O_MIXED},       {"json", no_argument, NULL, O_JSON},
-        {"threads", required_argument, NULL, O_THREADS},   {"objects", required_argument, NULL, O_OBJECTS},
-        {"timeout", required_argument, NULL, O_TIMEOUT},   {"verify", no_argument, NULL, O_VERIFY},
-        {"selftest-hash", no_argument, NULL, O_SELFTEST},  {"help", no_argument, NULL, O_HELP},
-        {NULL, 0, NULL, 0}};
-    bench_config_t cfg = {.region = "us-east-1", .prefix = "", .size = 4096, .conns = 16, .threads = 1,
-                          .timeout_ms = 60000, .mixed = {45, 30, 15, 10}};
-    const char *endpoint = "http://127.0.0.1:9000";
-    int selftest = 0, have_workload = 0, have_conns = 0, opt;
     uint64_t v;
     char *end;
+    switch (opt) {
+    case O_ENDPOINT: a->endpoint = arg; return 0;
+    case O_ACCESS: cfg->access_key = arg; return 0;
+    case O_SECRET: cfg->secret_key = arg; return 0;
+    case O_REGION: cfg->region = arg; return 0;
+    case O_BUCKET: cfg->bucket = arg; return 0;
+    case O_PREFIX: cfg->prefix = arg; return 0;
+    case O_WORKLOAD: a->have_workload = 1; return parse_workload(arg, &cfg->workload) != 0;
+    case O_SIZE: return parse_size(arg, &cfg->size) != 0;
+    case O_COUNT: return parse_u64(arg, &cfg->count) != 0;
+    case O_OBJECTS: return parse_u64(arg, &cfg->objects) != 0;
+    case O_MIXED: return parse_mixed(arg, cfg->mixed) != 0;
+    case O_JSON: cfg->json = 1; return 0;
+    case O_VERIFY: cfg->verify = 1; return 0;
+    case O_SELFTEST: a->selftest = 1; return 0;
+    case O_KEYS:
+        cfg->random_keys = strcmp(arg, "random") == 0;
+        return !cfg->random_keys && strcmp(arg, "seq") != 0;
+    case O_CONNS:
+    case O_THREADS: {
+        int bad = parse_u64(arg, &v) || v == 0 || v > 100000;
+        *(opt == O_CONNS ? &cfg->conns : &cfg->threads) = (unsigned)v;
+        a->have_conns |= opt == O_CONNS;
+        return bad;
+    }
+    default: { /* O_DURATION, O_TIMEOUT */
+        double d = strtod(arg, &end);
+        int bad = end == arg || *end || d < 0 || d > 1e7;
+        if (opt == O_DURATION)
+            cfg->duration = d;
+        else
+            cfg->timeout_ms = d >= 0.001 ? (unsigned)(d * 1000.0) : 1;
+        return bad;
+    }
+    }
+}
 
-    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        int bad = 0;
-        switch (opt) {
-        case O_ENDPOINT: endpoint = optarg; break;
-        case O_ACCESS: cfg.access_key = optarg; break;
-        case O_SECRET: cfg.secret_key = optarg; break;
-        case O_REGION: cfg.region = optarg; break;
-        case O_BUCKET: cfg.bucket = optarg; break;
-        case O_PREFIX: cfg.prefix = optarg; break;
-        case O_WORKLOAD: bad = parse_workload(optarg, &cfg.workload); have_workload = 1; break;
-        case O_SIZE: bad = parse_size(optarg, &cfg.size); break;
-        case O_COUNT: bad = parse_u64(optarg, &cfg.count); break;
-        case O_OBJECTS: bad = parse_u64(optarg, &cfg.objects); break;
-        case O_MIXED: bad = parse_mixed(optarg, cfg.mixed); break;
-        case O_JSON: cfg.json = 1; break;
-        case O_VERIFY: cfg.verify = 1; break;
-        case O_SELFTEST: selftest = 1; break;
-        case O_HELP: usage(stdout); return 0;
-        case O_KEYS:
-            cfg.random_keys = strcmp(optarg, "random") == 0;
-            bad = !cfg.random_keys && strcmp(optarg, "seq") != 0;
-            break;
-        case O_CONNS:
-        case O_THREADS:
-            bad = parse_u64(optarg, &v) || v == 0 || v > 100000;
-            *(opt == O_CONNS ? &cfg.conns : &cfg.threads) = (unsigned)v;
-            have_conns |= opt == O_CONNS;
-            break;
-        case O_DURATION:
-        case O_TIMEOUT: {
-            double d = strtod(optarg, &end);
-            bad = end == optarg || *end || d < 0 || d > 1e7;
-            if (opt == O_DURATION)
-                cfg.duration = d;
-            else
-                cfg.timeout_ms = d >= 0.001 ? (unsigned)(d * 1000.0) : 1;
-            break;
+/* Parses the command line into cfg and a. -1 to go on, else the status to exit with at once
+ * (0 after --help, 2 on a usage error, said on stderr). */
+static int parse_args(int argc, char **argv, bench_config_t *cfg, bench_args_t *a)
+{
+    int opt;
+    while ((opt = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
+        if (opt == O_HELP) {
+            usage(stdout);
+            return 0;
         }
-        default: usage(stderr); return 2;
+        if (opt < O_ENDPOINT || opt > O_HELP) {
+            usage(stderr);
+            return 2;
         }
-        if (bad) {
-            const struct option *o = opts;
+        if (parse_opt(opt, optarg, cfg, a)) {
+            const struct option *o = long_opts;
             while (o->val != opt)
                 o++;
             fprintf(stderr, "onggi-bench: bad value '%s' for --%s\n", optarg, o->name);
@@ -260,31 +274,42 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    if (selftest)
-        return selftest_hash(cfg.json);
-    if (!have_workload || !cfg.bucket || !cfg.access_key || !cfg.secret_key) {
+    return -1;
+}
+
+/* Checks that a run is fully described and fills in what follows from the rest. 0, or 2 after
+ * saying what is wrong on stderr. */
+static int config_finish(bench_config_t *cfg, const bench_args_t *a)
+{
+    if (!a->have_workload || !cfg->bucket || !cfg->access_key || !cfg->secret_key) {
         fputs("onggi-bench: --workload, --bucket, --access-key and --secret-key are required\n", stderr);
         usage(stderr);
         return 2;
     }
-    if (parse_endpoint(endpoint, &cfg) != 0) {
-        fprintf(stderr, "onggi-bench: cannot use endpoint '%s' (want http://HOST:PORT)\n", endpoint);
+    if (parse_endpoint(a->endpoint, cfg) != 0) {
+        fprintf(stderr, "onggi-bench: cannot use endpoint '%s' (want http://HOST:PORT)\n", a->endpoint);
         return 2;
     }
-    if (cfg.count == 0 && cfg.duration == 0 && cfg.workload != BENCH_WL_LIST) {
+    if (cfg->count == 0 && cfg->duration == 0 && cfg->workload != BENCH_WL_LIST) {
         fputs("onggi-bench: give --count or --duration (or both): runs are always bounded\n", stderr);
         return 2;
     }
     /* Sequential PUTs without a key space simply number their keys; everything else needs one. */
-    if (cfg.objects == 0 && !(cfg.workload == BENCH_WL_PUT && !cfg.random_keys))
-        cfg.objects = cfg.count ? cfg.count : 10000;
-    if (cfg.workload == BENCH_WL_LIST) {
-        cfg.size = 0;
+    if (cfg->objects == 0 && !(cfg->workload == BENCH_WL_PUT && !cfg->random_keys))
+        cfg->objects = cfg->count ? cfg->count : 10000;
+    if (cfg->workload == BENCH_WL_LIST) {
+        cfg->size = 0;
         /* Each connection lists the whole bucket once: one listing unless asked for more. */
-        if (!have_conns)
-            cfg.conns = 1;
+        if (!a->have_conns)
+            cfg->conns = 1;
     }
+    return 0;
+}
 
+/* Creates the bucket if needed, runs the workload and prints the report. The exit status: 0 when
+ * at least one request succeeded. */
+static int bench(bench_config_t *cfg)
+{
     bench_stats_t *st = malloc(sizeof(*st));
     double el = 0;
     int rc, status = 1;
@@ -293,21 +318,21 @@ int main(int argc, char **argv)
         return 1;
     }
     /* Create the bucket if it is missing; an existing bucket of ours is fine too. */
-    if ((rc = bench_run(&cfg, 1, 1, st, &el)) != 0) {
+    if ((rc = bench_run(cfg, 1, 1, st, &el)) != 0) {
         fprintf(stderr, "onggi-bench: %s\n", og_strerror(rc));
         goto out_free_stats;
     }
     if (st->op[BENCH_OP_MKBUCKET].ok != 1) {
-        fprintf(stderr, "onggi-bench: could not create bucket %s\n", cfg.bucket);
-        cfg.json = 0;
-        bench_report(stderr, &cfg, st, el);
+        fprintf(stderr, "onggi-bench: could not create bucket %s\n", cfg->bucket);
+        cfg->json = 0;
+        bench_report(stderr, cfg, st, el);
         goto out_free_stats;
     }
-    if ((rc = bench_run(&cfg, 0, 0, st, &el)) != 0) {
+    if ((rc = bench_run(cfg, 0, 0, st, &el)) != 0) {
         fprintf(stderr, "onggi-bench: %s\n", og_strerror(rc));
         goto out_free_stats;
     }
-    bench_report(stdout, &cfg, st, el);
+    bench_report(stdout, cfg, st, el);
     uint64_t ok = 0;
     for (int i = 0; i < BENCH_OP_COUNT; i++)
         ok += st->op[i].ok;
@@ -315,4 +340,20 @@ int main(int argc, char **argv)
 out_free_stats:
     free(st);
     return status;
+}
+
+int main(int argc, char **argv)
+{
+    bench_config_t cfg = {.region = "us-east-1", .prefix = "", .size = 4096, .conns = 16, .threads = 1,
+                          .timeout_ms = 60000, .mixed = {45, 30, 15, 10}};
+    bench_args_t a = {.endpoint = "http://127.0.0.1:9000"};
+    int status;
+
+    if ((status = parse_args(argc, argv, &cfg, &a)) >= 0)
+        return status;
+    if (a.selftest)
+        return selftest_hash(cfg.json);
+    if ((status = config_finish(&cfg, &a)) != 0)
+        return status;
+    return bench(&cfg);
 }

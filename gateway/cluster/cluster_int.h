@@ -1,0 +1,111 @@
+/*
+ * cluster_int.h: what the files of the cluster room share (not part of cluster.h).
+ *
+ * cluster.c holds the handle and cl_op_t, the one shape of a replicated request (see its top
+ * comment); cluster_chunk.c, cluster_rec.c and cluster_list.c build chunk, record and listing
+ * operations on it.
+ */
+#ifndef CLUSTER_INT_H
+#define CLUSTER_INT_H
+
+#include "cluster.h"
+
+#include "node_client.h"
+#include "ring.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+/* Limits of what this layer sends to a node: the node API's table syntax, S3's key length and
+ * the node's chunk size limit. */
+#define CL_TABLE_MAX 255
+#define CL_CHUNK_MAX (16u << 20)
+#define CL_LIST_DEFAULT 1000
+#define CL_LIST_MAX 10000
+/* "/rec/<table>/<key percent-encoded>": the longest path suffix of a record operation. */
+#define CL_REC_SUFFIX_MAX (sizeof("/rec//") + CL_TABLE_MAX + 3 * OG_KEY_MAX + 1)
+/* "/list/<table>?prefix=<enc>&after=<enc>&limit=<n>" */
+#define CL_LIST_SUFFIX_MAX (sizeof("/list/?prefix=&after=&limit=") + CL_TABLE_MAX + 6 * OG_KEY_MAX + 24)
+/* Record cache (cluster_rec_get_cached): direct-mapped slots; a collision only costs a quorum
+ * read. Records and "table\0key" names longer than these limits are not cached. */
+#define CL_RC_SLOTS 256
+#define CL_RC_NAME_MAX 320
+#define CL_RC_REC_MAX 512
+
+typedef struct {
+    uint64_t at_ms; /* og_mono_ms() when read from the cluster; 0 = empty */
+    uint32_t gen;   /* bumped by every invalidation of this slot (see cl_rc_forget) */
+    uint16_t name_len, rec_len;
+    char name[CL_RC_NAME_MAX]; /* table, NUL, key */
+    char rec[CL_RC_REC_MAX];   /* the encoded record */
+} cl_rc_slot_t;
+
+typedef struct {
+    pthread_mutex_t mu; /* guards slot[] */
+    cl_rc_slot_t slot[CL_RC_SLOTS];
+} cl_rcache_t;
+
+/* Buffer pool (cluster_buf_get): one size class that holds a 4 MiB batch with its header room
+ * and a read batch's scratch (4 MiB + two partial 128 KiB chunks + 5 bytes a chunk); larger
+ * requests are mapped and unmapped on their own. At most CL_BUF_IDLE buffers stay idle. */
+#define CL_BUF_CLASS ((size_t)(4u << 20) + (512u << 10))
+#define CL_BUF_IDLE 4
+
+struct st_cluster_t {
+    ring_t *ring;
+    node_client_t *client;
+    size_t replicas; /* R, at most RING_MAX_REPLICAS */
+    size_t quorum;   /* R/2 + 1, for writes and for reads */
+    pthread_mutex_t stamp_mu; /* guards the two fields below */
+    uint64_t stamp_last;
+    uint64_t stamp_rng; /* xorshift64* state, seeded from getrandom() */
+    uint32_t cdc_min, cdc_avg, cdc_max; /* content-defined chunk sizes (cluster_set_chunking) */
+    atomic_uint read_turn; /* rotates which primaries a read asks first */
+    cl_rcache_t *rcache;
+    pthread_mutex_t buf_mu; /* guards the two fields below */
+    void *buf_idle[CL_BUF_IDLE];
+    size_t nbuf_idle;
+};
+
+/* ---- one replicated request (cluster.c) ---- */
+
+typedef struct {
+    cluster_t *cl;
+    uint32_t part;
+    size_t n; /* replicas addressed (slots in use) */
+    size_t handoff_next;
+    const ring_dev_t *dev[RING_MAX_REPLICAS];
+    node_call_t call[RING_MAX_REPLICAS];
+    node_call_t tmpl;   /* the request, without addr and path */
+    const char *suffix; /* path after "/<dev>", same for every device */
+    size_t suffix_len;
+    size_t stride;    /* bytes per path in paths[] */
+    char *paths;      /* 2n paths: slot i uses i (primary) and n + i (its handoff) */
+    unsigned char handoff[RING_MAX_REPLICAS]; /* slot i was re-sent to a handoff device */
+    char *paths_heap; /* paths when they do not fit paths_stack */
+    char paths_stack[8192];
+} cl_op_t;
+
+
+/* Frees a call's response body unless it lives in the caller's resp_buf. */
+void cl_call_release(node_call_t *c);
+/* Prepares the request `tmpl` (method, headers, body, response buffer) for every primary of the
+ * placement key. With `rotate`, the primaries' order is rotated by a turn counter, so reads that
+ * ask the first few slots spread over all of them. 0 or -ENOMEM; release with cl_op_end either way. */
+int cl_op_begin(cluster_t *cl, cl_op_t *op, const void *pkey, size_t pklen, const char *suffix, size_t suffix_len,
+                const node_call_t *tmpl, int rotate);
+/* Sends to every primary (and handoffs for unreachable ones): writes. */
+void cl_op_run(cl_op_t *op);
+/* Read in two steps: the first quorum slots, then the rest only when `enough` says the first
+ * answers do not settle the read. Slots never asked keep rc 0 and status 0. */
+void cl_op_run_read(cl_op_t *op, int (*enough)(const node_call_t *c));
+/* Frees response bodies still held by the calls and the paths. */
+void cl_op_end(cl_op_t *op);
+/* Slots whose device acknowledged a write as durable (201 stored, 200 already as new). */
+size_t cl_count_stored(const cl_op_t *op);
+/* Like cl_count_stored, but only primaries count (record writes; see cluster.c). */
+size_t cl_count_stored_primary(const cl_op_t *op);
+/* 1 when table is a name the node API accepts ([A-Za-z0-9._-], 1..CL_TABLE_MAX bytes). */
+int cl_table_valid(const char *table);
+
+#endif

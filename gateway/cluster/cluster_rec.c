@@ -1,0 +1,224 @@
+/*
+ * cluster_rec.c: record I/O (contract: cluster.h): quorum writes, quorum reads that repair the
+ * replicas they found stale, and the small cache of live records in front of the reads.
+ */
+#include "cluster_int.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <xxhash.h>
+
+/* "/rec/<table>/<key>" into out (CL_REC_SUFFIX_MAX bytes). Returns its length or OG_EINVAL. */
+static long cl_rec_suffix(const char *table, og_str_t key, char *out)
+{
+    if (!cl_table_valid(table) || key.len == 0 || key.len > OG_KEY_MAX || memchr(key.base, '\0', key.len))
+        return OG_EINVAL;
+    int n = snprintf(out, CL_REC_SUFFIX_MAX, "/rec/%s/", table);
+    /* '/' is encoded too: the node takes everything after the table as the key. */
+    long k = og_urlencode(key.base, key.len, out + n, CL_REC_SUFFIX_MAX - (size_t)n, 0);
+    return k < 0 ? k : n + k;
+}
+
+/* ---- record cache ---- */
+
+/* The slot of table/key and its name ("table\0key") in name; 0 when the name is too long to cache. */
+static size_t cl_rc_name(const char *table, og_str_t key, char name[CL_RC_NAME_MAX], size_t *slot)
+{
+    size_t tl = strlen(table);
+    if (tl + 1 + key.len > CL_RC_NAME_MAX)
+        return 0;
+    memcpy(name, table, tl + 1);
+    memcpy(name + tl + 1, key.base, key.len);
+    *slot = (size_t)(XXH3_64bits(name, tl + 1 + key.len) % CL_RC_SLOTS);
+    return tl + 1 + key.len;
+}
+
+/* Drops a cached copy of table/key and bumps its slot's generation, so a read that began before
+ * this point cannot store what it read (it may predate the write that called this). */
+static void cl_rc_forget(cluster_t *cl, const char *table, og_str_t key)
+{
+    char name[CL_RC_NAME_MAX];
+    size_t slot, nl = cl_rc_name(table, key, name, &slot);
+    if (nl == 0)
+        return;
+    cl_rcache_t *c = cl->rcache;
+    pthread_mutex_lock(&c->mu);
+    cl_rc_slot_t *e = &c->slot[slot];
+    e->gen++;
+    if (e->name_len == nl && memcmp(e->name, name, nl) == 0)
+        e->at_ms = 0;
+    pthread_mutex_unlock(&c->mu);
+}
+
+int cluster_rec_get_cached(cluster_t *cl, const char *table, og_str_t key, uint32_t max_age_ms, og_rec_t *rec,
+                              char **buf)
+{
+    char name[CL_RC_NAME_MAX];
+    size_t slot, nl = cl_rc_name(table, key, name, &slot);
+    cl_rcache_t *c = cl->rcache;
+    uint32_t gen = 0;
+    char *copy = NULL;
+    size_t len = 0;
+    int rc;
+
+    if (nl == 0)
+        return cluster_rec_get(cl, table, key, rec, buf);
+    pthread_mutex_lock(&c->mu);
+    cl_rc_slot_t *e = &c->slot[slot];
+    uint64_t now = og_mono_ms();
+    if (e->at_ms && now - e->at_ms < max_age_ms && e->name_len == nl && memcmp(e->name, name, nl) == 0) {
+        len = e->rec_len;
+        if ((copy = malloc(len)) != NULL)
+            memcpy(copy, e->rec, len);
+    }
+    gen = e->gen;
+    pthread_mutex_unlock(&c->mu);
+    if (copy) {
+        if (og_rec_decode(copy, len, rec) == 0) {
+            *buf = copy;
+            return 0;
+        }
+        free(copy); /* cannot happen: only decodable records are stored */
+    }
+
+    if ((rc = cluster_rec_get(cl, table, key, rec, buf)) != 0 || (rec->flags & OG_REC_TOMBSTONE))
+        return rc;
+    len = og_rec_encoded_len(rec);
+    if (len > CL_RC_REC_MAX)
+        return 0;
+    /* rec's slices point into *buf, which holds exactly the encoded record the node sent. */
+    pthread_mutex_lock(&c->mu);
+    if (e->gen == gen) {
+        e->at_ms = og_mono_ms();
+        e->name_len = (uint16_t)nl;
+        e->rec_len = (uint16_t)len;
+        memcpy(e->name, name, nl);
+        og_rec_encode(rec, e->rec, sizeof(e->rec));
+    }
+    pthread_mutex_unlock(&c->mu);
+    return 0;
+}
+
+/* ---- records ---- */
+
+int cluster_rec_put(cluster_t *cl, const char *table, og_str_t key, const og_rec_t *rec)
+{
+    char suffix[CL_REC_SUFFIX_MAX], small[2048], *body = small;
+    cl_op_t op;
+    long rc;
+
+    op.n = 0;
+    op.paths_heap = NULL;
+    if ((rc = cl_rec_suffix(table, key, suffix)) < 0)
+        goto out_end;
+    size_t slen = (size_t)rc, blen = og_rec_encoded_len(rec);
+    if (blen > OG_REC_MAX_LEN) {
+        rc = OG_ETOOBIG;
+        goto out_end;
+    }
+    if (blen > sizeof(small) && !(body = malloc(blen))) {
+        rc = -ENOMEM;
+        goto out_end;
+    }
+    if ((rc = og_rec_encode(rec, body, blen)) < 0)
+        goto out_free_body;
+    node_call_t tmpl = {.method = "PUT", .body = body, .body_len = blen};
+    if ((rc = cl_op_begin(cl, &op, table, strlen(table), suffix, slen, &tmpl, 0)) != 0)
+        goto out_free_body;
+    cl_op_run(&op);
+    rc = cl_count_stored_primary(&op) >= cl->quorum ? 0 : OG_EQUORUM;
+    /* After the write, whatever its outcome (a failed quorum may still have landed somewhere): a
+     * cached copy must not outlive this gateway's own change. */
+    cl_rc_forget(cl, table, key);
+out_free_body:
+    if (body != small)
+        free(body);
+out_end:
+    cl_op_end(&op);
+    return (int)rc;
+}
+
+/* A record read that settles its slot: the replica has the key. */
+static int cl_has_record(const node_call_t *c)
+{
+    return c->rc == 0 && c->status == 200;
+}
+
+/* Writes the newest record back to the replicas in stale[] that answered with an older version or
+ * none. Best effort: the read already has its answer; a failed repair is retried by the next read. */
+static void cl_read_repair(cl_op_t *op, const size_t *stale, size_t nstale, const char *body, size_t len)
+{
+    node_call_t calls[RING_MAX_REPLICAS];
+    for (size_t k = 0; k < nstale; k++)
+        calls[k] = (node_call_t){.addr = op->call[stale[k]].addr,
+                                 .method = "PUT",
+                                 .path = op->call[stale[k]].path,
+                                 .body = body,
+                                 .body_len = len};
+    node_call_many(op->cl->client, calls, nstale);
+    for (size_t k = 0; k < nstale; k++)
+        cl_call_release(&calls[k]);
+}
+
+int cluster_rec_get(cluster_t *cl, const char *table, og_str_t key, og_rec_t *rec, char **buf)
+{
+    char suffix[CL_REC_SUFFIX_MAX];
+    og_rec_t got[RING_MAX_REPLICAS];
+    int state[RING_MAX_REPLICAS]; /* 0 no answer, 1 has the record, 2 never saw the key */
+    size_t stale[RING_MAX_REPLICAS], nstale = 0, primary_answers = 0, newest = SIZE_MAX;
+    cl_op_t op;
+    long rc;
+
+    op.n = 0;
+    op.paths_heap = NULL;
+    if ((rc = cl_rec_suffix(table, key, suffix)) < 0)
+        goto out_end;
+    node_call_t tmpl = {.method = "GET", .resp_cap = OG_REC_MAX_LEN};
+    if ((rc = cl_op_begin(cl, &op, table, strlen(table), suffix, (size_t)rc, &tmpl, 1)) != 0)
+        goto out_end;
+    cl_op_run_read(&op, cl_has_record);
+    for (size_t i = 0; i < op.n; i++) {
+        const node_call_t *c = &op.call[i];
+        state[i] = 0;
+        if (c->rc != 0)
+            continue;
+        if (c->status == 404)
+            state[i] = 2;
+        else if (c->status == 200 && og_rec_decode(c->resp_body, c->resp_len, &got[i]) == 0)
+            state[i] = 1;
+        if (state[i] == 0)
+            continue;
+        /* Only primaries count: writes need a quorum of primaries, so only a quorum of primaries
+         * is sure to overlap every acknowledged write. A handoff holds just the writes made while
+         * its primary was down; its record is still a candidate, its 404 says nothing. */
+        primary_answers += !op.handoff[i];
+        if (state[i] == 1 && (newest == SIZE_MAX || og_rec_cmp(&got[i], &got[newest]) > 0))
+            newest = i;
+    }
+    if (primary_answers < cl->quorum) {
+        rc = OG_EQUORUM;
+        goto out_end;
+    }
+    if (newest == SIZE_MAX) {
+        rc = OG_ENOTFOUND;
+        goto out_end;
+    }
+    /* A handoff that lacks the key is not repaired: the record's home is its primaries, and
+     * copying it onto every handoff a read happens to reach would only spread it. */
+    for (size_t i = 0; i < op.n; i++)
+        if ((state[i] == 2 && !op.handoff[i]) || (state[i] == 1 && og_rec_cmp(&got[i], &got[newest]) < 0))
+            stale[nstale++] = i;
+    if (nstale)
+        cl_read_repair(&op, stale, nstale, op.call[newest].resp_body, op.call[newest].resp_len);
+    *rec = got[newest];
+    *buf = op.call[newest].resp_body;
+    op.call[newest].resp_body = NULL; /* now the caller's */
+    rc = 0;
+out_end:
+    cl_op_end(&op);
+    return (int)rc;
+}
+
