@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include <openssl/evp.h>
+
 #include "s3_int.h"
 
 
@@ -75,6 +77,17 @@ int s3_read_body(s3_req_t *r, size_t max, char **out, size_t *len)
 out_free_buf:
     free(buf);
     return rc;
+}
+
+int s3_payload_verify(const s3_req_t *r, const void *body, size_t len)
+{
+    uint8_t h[32];
+    unsigned int hl = 0;
+    if (r->auth.payload != AUTH_PAYLOAD_SHA256)
+        return 0;
+    if (!EVP_Digest(body, len, h, &hl, EVP_sha256(), NULL) || memcmp(h, r->auth.payload_sha256, 32) != 0)
+        return OG_EBADDIGEST;
+    return 0;
 }
 
 void s3_send_xml(s3_req_t *r, int status, const og_header_t *extra, size_t n, const char *xml, size_t len)

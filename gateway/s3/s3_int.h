@@ -52,6 +52,9 @@ void s3_send(s3_req_t *r, int status, const og_header_t *extra, size_t n, const 
  * before reading. 0, OG_ETOOBIG (more than max bytes), -ENOMEM, or a http_req_read error
  * (HTTP_EBODY, HTTP_EABORTED). */
 int s3_read_body(s3_req_t *r, size_t max, char **out, size_t *len);
+/* Does a body read whole match the signed x-amz-content-sha256 (when the request signed one)?
+ * 0, or OG_EBADDIGEST (answered as XAmzContentSHA256Mismatch). */
+int s3_payload_verify(const s3_req_t *r, const void *body, size_t len);
 
 
 

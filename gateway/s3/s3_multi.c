@@ -21,6 +21,7 @@
 #include <openssl/evp.h>
 
 #include "core/core.h"
+#include "s3_checksum.h"
 #include "s3_int.h"
 #include "s3_xml.h"
 
@@ -33,22 +34,6 @@ static void table_name(const char *bucket, char out[3 + 64]) { snprintf(out, 3 +
 
 /* ---------------------------------------------------------------- body integrity */
 
-/* CRC-32 (reflected polynomial poly: 0xEDB88320 for CRC32, 0x82F63B78 for CRC32C). */
-static uint32_t crc32_any(uint32_t poly, const void *data, size_t len)
-{
-    uint32_t table[256], crc = 0xffffffffu;
-    const unsigned char *p = data;
-    for (uint32_t i = 0; i < 256; i++) {
-        uint32_t c = i;
-        for (int k = 0; k < 8; k++)
-            c = (c & 1) ? (c >> 1) ^ poly : c >> 1;
-        table[i] = c;
-    }
-    for (size_t i = 0; i < len; i++)
-        crc = table[(crc ^ p[i]) & 0xff] ^ (crc >> 8);
-    return crc ^ 0xffffffffu;
-}
-
 /* Digest of body by name ("md5", "sha1", "sha256", "crc32", "crc32c") into out. Its length. */
 static size_t body_digest(const char *alg, const void *body, size_t len, unsigned char out[EVP_MAX_MD_SIZE])
 {
@@ -58,7 +43,7 @@ static size_t body_digest(const char *alg, const void *body, size_t len, unsigne
     unsigned int n = 0;
     if (md != NULL)
         return EVP_Digest(body, len, out, &n, md, NULL) == 1 ? n : 0;
-    uint32_t crc = crc32_any(strcmp(alg, "crc32") == 0 ? 0xEDB88320u : 0x82F63B78u, body, len);
+    uint32_t crc = strcmp(alg, "crc32") == 0 ? s3_crc32(0, body, len) : s3_crc32c(0, body, len);
     out[0] = (unsigned char)(crc >> 24), out[1] = (unsigned char)(crc >> 16), out[2] = (unsigned char)(crc >> 8),
     out[3] = (unsigned char)crc;
     return 4;
@@ -79,8 +64,7 @@ static int check_body(s3_req_t *r, const char *body, size_t len)
     };
     unsigned char got[EVP_MAX_MD_SIZE], want[EVP_MAX_MD_SIZE];
 
-    if (r->auth.payload == AUTH_PAYLOAD_SHA256 &&
-        (body_digest("sha256", body, len, got) != 32 || memcmp(got, r->auth.payload_sha256, 32) != 0)) {
+    if (s3_payload_verify(r, body, len) != 0) {
         s3_error(r, 400, "XAmzContentSHA256Mismatch", NULL, NULL);
         return -1;
     }

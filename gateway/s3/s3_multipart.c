@@ -25,7 +25,6 @@
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <strings.h>
 #include <sys/random.h>
 
 #include <libxml/parser.h>
@@ -43,7 +42,6 @@
 #define MP_MAX_PART (5ull << 30)
 #define MP_COMPLETE_MAX (4u << 20)     /* CompleteMultipartUpload body: 10,000 parts fit easily */
 #define MP_LIST_PAGE 1000
-#define USER_META_MAX 2048
 /* u.<bucket> keys: key, \x01, id, \x01, 5 digits; the node's key limit is OG_KEY_MAX */
 #define MP_KEY_MAX (OG_KEY_MAX - 1 - CORE_UPLOAD_ID_LEN - 1 - 5)
 typedef struct {
@@ -62,50 +60,6 @@ static og_str_t part_key(mp_upload_t *u, uint32_t part)
 }
 
 static og_str_t upload_key(const mp_upload_t *u) { return (og_str_t){u->ukey, u->ulen}; }
-
-/* Writes m as (table, key) with a fresh stamp (m->mtime_ns = its ts). 0, OG_EQUORUM, OG_ETOOBIG,
- * -ENOMEM. */
-static int rec_put_meta(cluster_t *cl, const char *table, og_str_t key, core_meta_t *m)
-{
-    og_rec_t rec = {0};
-    char *summary = NULL, *detail = NULL;
-    size_t slen, dlen;
-    cluster_stamp(cl, &rec.ts, &rec.tiebreak);
-    m->mtime_ns = rec.ts;
-    int rc = core_meta_encode(m, &summary, &slen, &detail, &dlen);
-    if (rc != 0)
-        return rc;
-    rec.summary = (og_str_t){summary, slen};
-    rec.detail = (og_str_t){detail, dlen};
-    rc = cluster_rec_put(cl, table, key, &rec);
-    free(summary);
-    free(detail);
-    return rc;
-}
-
-/* The live record (table, key) decoded: 0 with *m and *buf (the caller frees both),
- * OG_ENOTFOUND, OG_EQUORUM, OG_ECORRUPT. */
-static int rec_get_meta(cluster_t *cl, const char *table, og_str_t key, core_meta_t *m, char **buf)
-{
-    og_rec_t rec;
-    int rc = cluster_rec_get(cl, table, key, &rec, buf);
-    if (rc == 0 && (rec.flags & OG_REC_TOMBSTONE))
-        rc = OG_ENOTFOUND;
-    if (rc == 0 && core_meta_decode(&rec, m) != 0)
-        rc = OG_ECORRUPT;
-    if (rc != 0) {
-        free(*buf);
-        *buf = NULL;
-    }
-    return rc;
-}
-
-static int rec_delete(cluster_t *cl, const char *table, og_str_t key)
-{
-    og_rec_t rec = {.flags = OG_REC_TOMBSTONE};
-    cluster_stamp(cl, &rec.ts, &rec.tiebreak);
-    return cluster_rec_put(cl, table, key, &rec);
-}
 
 static int valid_id(og_str_t s)
 {
@@ -167,7 +121,7 @@ static int upload_open(s3_req_t *r, mp_upload_t *u, core_meta_t *m, char **buf)
         return -1;
     }
     upload_init(u, r, (og_str_t){id, CORE_UPLOAD_ID_LEN});
-    int rc = rec_get_meta(r->gw->cluster, u->table, upload_key(u), m, buf);
+    int rc = core_rec_lookup(r->gw->cluster, u->table, upload_key(u), m, buf);
     if (rc != 0)
         goto out_answer;
     if ((rc = bucket_created(r, &created)) == 0 && !core_upload_in_bucket(m, created))
@@ -193,67 +147,32 @@ static og_str_t meta_header(const core_meta_t *m, const char *name)
 
 /* ---------------------------------------------------------------- create */
 
-/* The headers an upload keeps for its object: x-amz-meta-* (names lowercased into *names), the
- * standard ones, the checksum algorithm/type the parts will carry, and the bucket's creation
- * stamp (CORE_UPLOAD_BUCKET_HDR = bucket_stamp). *out and *names are malloc'd for the caller. 0, -ENOMEM,
+/* The headers an upload keeps for its object: s3_stored_headers' (the object gets them in the
+ * same order), then the checksum algorithm/type the parts will carry and the bucket's creation
+ * stamp (CORE_UPLOAD_BUCKET_HDR = bucket_stamp), which Complete drops again. Sets m->headers,
+ * m->num_headers, m->content_type; *hdrs and *names are malloc'd for the caller. 0, -ENOMEM,
  * OG_ETOOBIG (user metadata), OG_EINVAL (bad checksum algorithm or type). */
-static int create_headers(s3_req_t *r, og_str_t bucket_stamp, og_header_t **out, size_t *n, char **names,
-                          og_str_t *ctype, char *enc_buf, size_t enc_cap)
+static int create_headers(s3_req_t *r, og_str_t bucket_stamp, core_meta_t *m, og_header_t **hdrs, char **names,
+                          char *enc_buf, size_t enc_cap)
 {
-    static const char *const standard[] = {"Cache-Control", "Content-Disposition", "Content-Language", "Expires"};
-    const http_reqinfo_t *info = r->info;
-    size_t names_len = 0, k = 0, meta_bytes = 0;
-    og_header_t *hdrs;
-    char *np;
-    *ctype = OG_STR_LIT("binary/octet-stream");
-    for (size_t i = 0; i < info->num_headers; i++)
-        names_len += info->headers[i].name.len;
-    /* at most one stored header per request header, plus the bucket stamp */
-    hdrs = malloc((info->num_headers + 1) * sizeof(*hdrs));
-    *names = np = malloc(names_len + 1);
-    if (hdrs == NULL || np == NULL) {
-        free(hdrs);
-        free(*names);
-        *names = NULL;
-        return -ENOMEM;
-    }
-    *out = hdrs;
-    for (size_t i = 0; i < info->num_headers; i++) {
-        og_str_t name = info->headers[i].name, value = info->headers[i].value;
-        if (name.len > 11 && strncasecmp(name.base, "x-amz-meta-", 11) == 0) {
-            for (size_t j = 0; j < name.len; j++)
-                np[j] = (char)(name.base[j] >= 'A' && name.base[j] <= 'Z' ? name.base[j] + 32 : name.base[j]);
-            hdrs[k++] = (og_header_t){{np, name.len}, value};
-            np += name.len;
-            meta_bytes += name.len - 11 + value.len;
-        } else if (og_str_ieq(name, "content-type")) {
-            if (value.len > 0)
-                *ctype = value;
-        } else if (og_str_ieq(name, "content-encoding")) {
-            og_str_t v = s3_body_stored_encoding(value, enc_buf, enc_cap);
-            if (v.len > 0)
-                hdrs[k++] = (og_header_t){OG_STR_LIT("Content-Encoding"), v};
-        } else if (og_str_ieq(name, "x-amz-checksum-algorithm")) {
-            int alg = s3_ck_parse(value);
-            if (alg < 0)
-                return OG_EINVAL;
-            hdrs[k++] = (og_header_t){OG_STR_LIT("x-amz-checksum-algorithm"), og_str(s3_ck_upper(alg))};
-        } else if (og_str_ieq(name, "x-amz-checksum-type")) {
-            if (!og_str_ieq(value, "COMPOSITE") && !og_str_ieq(value, "FULL_OBJECT"))
-                return OG_EINVAL;
-            hdrs[k++] = (og_header_t){OG_STR_LIT("x-amz-checksum-type"),
-                                      og_str_ieq(value, "COMPOSITE") ? OG_STR_LIT("COMPOSITE") : OG_STR_LIT("FULL_OBJECT")};
-        } else {
-            for (size_t j = 0; j < sizeof(standard) / sizeof(standard[0]); j++)
-                if (og_str_ieq(name, standard[j])) {
-                    hdrs[k++] = (og_header_t){og_str(standard[j]), value};
-                    break;
-                }
-        }
-    }
-    hdrs[k++] = (og_header_t){OG_STR_LIT(CORE_UPLOAD_BUCKET_HDR), bucket_stamp};
-    *n = k;
-    return meta_bytes > USER_META_MAX ? OG_ETOOBIG : 0;
+    og_str_t alg = http_req_header(r->http, "x-amz-checksum-algorithm");
+    og_str_t type = http_req_header(r->http, "x-amz-checksum-type");
+    int a = alg.base != NULL ? s3_ck_parse(alg) : 0;
+    if (a < 0 || (type.base != NULL && !og_str_ieq(type, "COMPOSITE") && !og_str_ieq(type, "FULL_OBJECT")))
+        return OG_EINVAL;
+    size_t k;
+    int rc = s3_stored_headers(r, 3, hdrs, &k, names, &m->content_type, enc_buf, enc_cap);
+    if (rc != 0)
+        return rc;
+    og_header_t *h = *hdrs;
+    if (alg.base != NULL)
+        h[k++] = (og_header_t){OG_STR_LIT("x-amz-checksum-algorithm"), og_str(s3_ck_upper(a))};
+    if (type.base != NULL)
+        h[k++] = (og_header_t){OG_STR_LIT("x-amz-checksum-type"),
+                               og_str_ieq(type, "COMPOSITE") ? OG_STR_LIT("COMPOSITE") : OG_STR_LIT("FULL_OBJECT")};
+    h[k++] = (og_header_t){OG_STR_LIT(CORE_UPLOAD_BUCKET_HDR), bucket_stamp};
+    m->headers = h, m->num_headers = k;
+    return 0;
 }
 
 /* The upload's checksum algorithm (or -1) and whether it is FULL_OBJECT (CRC64NVME only knows
@@ -291,9 +210,7 @@ void s3_create_multipart(s3_req_t *r)
     if ((rc = bucket_created_or_fail(r, &created)) != 0)
         return;
     stamp_len = (size_t)snprintf(stamp, sizeof(stamp), "%" PRIu64, created);
-    rc = create_headers(r, (og_str_t){stamp, stamp_len}, &hdrs, &m.num_headers, &names, &m.content_type, enc,
-                        sizeof(enc));
-    m.headers = hdrs;
+    rc = create_headers(r, (og_str_t){stamp, stamp_len}, &m, &hdrs, &names, enc, sizeof(enc));
     if (rc == 0 && upload_checksum(&m, &full) == OG_EINVAL)
         rc = OG_EINVAL;
     if (rc == OG_ETOOBIG) {
@@ -315,7 +232,7 @@ void s3_create_multipart(s3_req_t *r)
     }
     upload_init(&u, r, (og_str_t){id, CORE_UPLOAD_ID_LEN});
     m.owner = og_str(r->user.account);
-    if ((rc = rec_put_meta(r->gw->cluster, u.table, upload_key(&u), &m)) != 0) {
+    if ((rc = core_rec_commit(r->gw->cluster, u.table, upload_key(&u), &m)) != 0) {
         s3_error_rc(r, rc);
         goto out_free;
     }
@@ -393,7 +310,7 @@ static void part_commit(s3_req_t *r, mp_upload_t *u, uint32_t part, core_obj_dat
     m.owner = og_str(r->user.account);
     m.headers = ck;
     m.num_headers = s3_body_sums_headers(sums, ck, vals);
-    int rc = rec_put_meta(r->gw->cluster, u->table, part_key(u, part), &m);
+    int rc = core_rec_commit(r->gw->cluster, u->table, part_key(u, part), &m);
     if (rc != 0) {
         s3_error_rc(r, rc);
         return;
@@ -889,7 +806,7 @@ typedef struct {
 static int drop_part(void *ctx, uint32_t part, const og_rec_t *rec)
 {
     drop_ctx_t *c = ctx;
-    return rec_delete(c->cl, c->u->table, part_key(c->u, part));
+    return core_rec_delete(c->cl, c->u->table, part_key(c->u, part));
 }
 
 /* Tombstones every part record and then the upload record (in that order, so a failure half-way
@@ -899,7 +816,7 @@ static int upload_drop(cluster_t *cl, mp_upload_t *u)
     drop_ctx_t c = {cl, u};
     int more;
     int rc = parts_each(cl, u, 0, SIZE_MAX, drop_part, &c, &more);
-    return rc != 0 ? rc : rec_delete(cl, u->table, upload_key(u));
+    return rc != 0 ? rc : core_rec_delete(cl, u->table, upload_key(u));
 }
 
 void s3_abort_multipart(s3_req_t *r)
@@ -936,15 +853,6 @@ typedef struct {
 
 static int xml_name_is(const xmlNode *n, const char *name) { return strcmp((const char *)n->name, name) == 0; }
 
-static int has_doctype(const char *xml, size_t len)
-{
-    static const char tag[] = "<!DOCTYPE";
-    for (const char *p = xml; (p = memchr(p, '<', len - (size_t)(p - xml))) != NULL; p++)
-        if ((size_t)(xml + len - p) >= sizeof(tag) - 1 && strncasecmp(p, tag, sizeof(tag) - 1) == 0)
-            return 1;
-    return 0;
-}
-
 /* The text of an element, trimmed and without surrounding quotes (ETags), into out (cap). */
 static int xml_text(const xmlNode *e, char *out, size_t cap)
 {
@@ -974,7 +882,7 @@ static int complete_parse(const char *xml, size_t len, int alg, mp_req_part_t **
     int rc = OG_EPROTO;
     size_t count = 0;
     *parts = NULL, *n = 0;
-    if (len == 0 || len > INT_MAX || memchr(xml, '\0', len) != NULL || has_doctype(xml, len))
+    if (len == 0 || len > INT_MAX || memchr(xml, '\0', len) != NULL || s3_xml_has_doctype(xml, len))
         return OG_EPROTO;
     xmlInitParser();
     xmlDocPtr doc = xmlReadMemory(xml, (int)len, NULL, "UTF-8",
@@ -1055,48 +963,6 @@ static int have_one(void *ctx, uint32_t part, const og_rec_t *rec)
     return 0;
 }
 
-/* Reads the whole (small) request body into *out (malloc'd). 0, OG_ETOOBIG, OG_EBADDIGEST (the
- * signed payload hash differs), -ENOMEM, or a http_req_read error. */
-static int read_small_body(s3_req_t *r, size_t max, char **out, size_t *len)
-{
-    size_t cap = 16384, n = 0;
-    char *buf = malloc(cap);
-    int rc = 0;
-    if (buf == NULL)
-        return -ENOMEM;
-    for (;;) {
-        if (n == cap) {
-            char *nb = cap > max ? NULL : realloc(buf, cap * 2);
-            if (nb == NULL) {
-                rc = cap > max ? OG_ETOOBIG : -ENOMEM;
-                goto out_free;
-            }
-            buf = nb, cap *= 2;
-        }
-        ssize_t got = http_req_read(r->http, buf + n, cap - n);
-        if (got < 0) {
-            rc = (int)got;
-            goto out_free;
-        }
-        if (got == 0)
-            break;
-        n += (size_t)got;
-    }
-    if (r->auth.payload == AUTH_PAYLOAD_SHA256) {
-        uint8_t h[32];
-        unsigned int hl = 0;
-        if (!EVP_Digest(buf, n, h, &hl, EVP_sha256(), NULL) || memcmp(h, r->auth.payload_sha256, 32) != 0) {
-            rc = OG_EBADDIGEST;
-            goto out_free;
-        }
-    }
-    *out = buf, *len = n;
-    return 0;
-out_free:
-    free(buf);
-    return rc;
-}
-
 /* Appends refs to the growing chunk list *all (cap in *cap). 0 or -ENOMEM. */
 static int refs_add(core_chunk_ref_t **all, size_t *n, size_t *cap, const core_chunk_ref_t *refs, size_t k)
 {
@@ -1171,7 +1037,7 @@ static int complete_gather(s3_req_t *r, mp_upload_t *u, int alg, mp_req_part_t *
     for (size_t i = 0; i < n && rc == 0; i++) {
         core_meta_t pm;
         char *pbuf = NULL;
-        if ((rc = rec_get_meta(r->gw->cluster, u->table, part_key(u, parts[i].number), &pm, &pbuf)) != 0)
+        if ((rc = core_rec_lookup(r->gw->cluster, u->table, part_key(u, parts[i].number), &pm, &pbuf)) != 0)
             return rc == OG_ENOTFOUND ? -1 : rc;
         if (pm.size != sizes[i] || memcmp(pm.md5, parts[i].md5, 16) != 0)
             rc = -1;
@@ -1215,7 +1081,7 @@ void s3_complete_multipart(s3_req_t *r)
     if (upload_open(r, &u, &up, &upbuf) != 0)
         return;
     int alg = upload_checksum(&up, &full);
-    if ((rc = read_small_body(r, MP_COMPLETE_MAX, &body, &blen)) != 0) {
+    if ((rc = s3_read_body(r, MP_COMPLETE_MAX, &body, &blen)) != 0 || (rc = s3_payload_verify(r, body, blen)) != 0) {
         if (rc == OG_EBADDIGEST)
             s3_error(r, 400, "XAmzContentSHA256Mismatch", NULL, NULL);
         else if (rc == OG_ETOOBIG)

@@ -121,7 +121,7 @@ static void delete_fill(const xmlNode *root, s3_delete_t *d, char *text)
 
 /* A DOCTYPE is the only way to declare entities or pull in external DTDs: refuse it before
  * libxml2 sees the bytes. The scan is exact because the parse below is forced to UTF-8. */
-static int has_doctype(const char *xml, size_t len)
+int s3_xml_has_doctype(const char *xml, size_t len)
 {
     static const char tag[] = "<!DOCTYPE";
     for (const char *p = xml; (p = memchr(p, '<', len - (size_t)(p - xml))) != NULL; p++)
@@ -137,7 +137,7 @@ int s3_delete_parse(const char *xml, size_t len, s3_delete_t *out)
     int quiet;
 
     memset(out, 0, sizeof(*out));
-    if (len == 0 || len > INT_MAX || memchr(xml, '\0', len) != NULL || has_doctype(xml, len))
+    if (len == 0 || len > INT_MAX || memchr(xml, '\0', len) != NULL || s3_xml_has_doctype(xml, len))
         return OG_EPROTO;
     xmlInitParser(); /* idempotent and locked inside libxml2; a no-op after the first call */
     /* No XML_PARSE_NOENT / DTDLOAD / DTDATTR / XINCLUDE: nothing is substituted or loaded. */

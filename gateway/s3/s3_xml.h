@@ -20,6 +20,10 @@ long s3_token_encode(og_str_t key, char *out, size_t cap);
 /* The key a token resumes after, into out (cap bytes). Length or OG_EINVAL (not one of ours). */
 long s3_token_decode(og_str_t token, char *out, size_t cap);
 
+/* Does the document (len bytes) hold a "<!DOCTYPE" anywhere (any case)? Bodies that do are
+ * refused before parsing, so no entity can be declared, expanded or loaded. 1 or 0. */
+int s3_xml_has_doctype(const char *xml, size_t len);
+
 /* A parsed DeleteObjects body: <Delete><Quiet/>?<Object><Key/><VersionId/>?</Object>+</Delete>. */
 typedef struct {
     og_str_t key;
