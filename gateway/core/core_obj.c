@@ -410,6 +410,18 @@ int core_obj_lookup(cluster_t *cl, const char *bucket, og_str_t key, core_meta_t
     return core_rec_lookup(cl, table, key, m, buf);
 }
 
+int core_obj_lookup_live(cluster_t *cl, const char *bucket, og_str_t key, uint64_t now_s, core_meta_t *m, char **buf)
+{
+    int rc = core_obj_lookup(cl, bucket, key, m, buf);
+    if (rc == 0 && core_meta_expired(m, now_s)) {
+        core_meta_free(m);
+        free(*buf);
+        *buf = NULL;
+        rc = OG_ENOTFOUND;
+    }
+    return rc;
+}
+
 int core_obj_delete(cluster_t *cl, const char *bucket, og_str_t key)
 {
     char table[3 + 64 + 1];

@@ -1,5 +1,6 @@
-/* Shared pieces of the S3 layer: text buffers, XML escaping, dates, and the response helpers
- * that put x-amz-request-id on every answer and format errors as S3 XML. */
+/* Shared pieces of the S3 layer: the response helpers that put x-amz-request-id on every
+ * answer and format errors as S3 XML, the one mapping of error codes to S3 errors
+ * (s3_error_on), and the small-body reader. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>

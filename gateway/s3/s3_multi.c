@@ -536,15 +536,9 @@ static int copy_read_source(s3_req_t *r, const copy_source_t *src, core_meta_t *
     if (strcmp(src->bucket, r->bucket) != 0 && (rc = s3_check_bucket_owner(r, src->bucket)) != 0)
         return rc;
     *on = S3_ON_SOURCE_KEY;
-    rc = core_obj_lookup(r->gw->cluster, src->bucket, (og_str_t){src->key, src->key_len}, m, recbuf);
-    if (rc == 0 && core_meta_expired(m, og_time_ns() / 1000000000u)) {
-        /* past its Swift X-Delete-At: gone for every API (reclaimed by Swift reads or the admin) */
-        core_meta_free(m);
-        free(*recbuf);
-        *recbuf = NULL;
-        rc = OG_ENOTFOUND;
-    }
-    return rc;
+    /* past its Swift X-Delete-At it is gone (reclaimed by Swift reads or the admin) */
+    return core_obj_lookup_live(r->gw->cluster, src->bucket, (og_str_t){src->key, src->key_len},
+                                og_time_ns() / 1000000000u, m, recbuf);
 }
 
 /* The copy's stored headers when they are not the source's: the request's (REPLACE, taken like

@@ -439,14 +439,8 @@ static int part_copy_source(s3_req_t *r, core_meta_t *src, char **sbuf, char **s
     if (rc == 0)
         rc = s3_check_bucket_owner(r, sbucket);
     if (rc == 0)
-        rc = core_obj_lookup(r->gw->cluster, sbucket, (og_str_t){*skey, sklen}, src, sbuf);
-    if (rc == 0 && core_meta_expired(src, og_time_ns() / 1000000000u)) {
-        /* past its Swift X-Delete-At: absent for every API */
-        core_meta_free(src);
-        free(*sbuf);
-        *sbuf = NULL;
-        rc = OG_ENOTFOUND;
-    }
+        rc = core_obj_lookup_live(r->gw->cluster, sbucket, (og_str_t){*skey, sklen}, og_time_ns() / 1000000000u, src,
+                                  sbuf);
     return rc;
 }
 
