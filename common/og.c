@@ -43,6 +43,14 @@ const char *og_strerror(int rc)
     case -10400: return "gateway: malformed request body framing";
     case -10401: return "gateway: client aborted";
     case -10420: return "gateway: quota exceeded";
+    case -10430: return "gateway: bucket of another account";
+    case -10431: return "gateway: bad body checksum or streaming settings";
+    case -10432: return "gateway: body differs from the signed payload hash";
+    case -10433: return "gateway: malformed request document";
+    case -10434: return "gateway: parts out of order";
+    case -10435: return "gateway: no such part";
+    case -10436: return "gateway: part changed while completing";
+    case -10437: return "gateway: part below the minimum size";
     }
     if (rc < 0 && rc > -4096)
         return strerror(-rc);

@@ -173,8 +173,16 @@ int core_obj_commit(cluster_t *cl, const char *bucket, og_str_t key, core_meta_t
 /* Reads and decodes the live record of (bucket, key): 0 with *m (core_meta_free) and *buf (free;
  * m's slices point into it), OG_ENOTFOUND for absent or deleted, OG_EQUORUM, OG_EPROTO. */
 int core_obj_lookup(cluster_t *cl, const char *bucket, og_str_t key, core_meta_t *m, char **buf);
+/* core_obj_lookup, and an object past its X-Delete-At at now_s (Unix seconds) is OG_ENOTFOUND
+ * too: absent for every API. Nothing is reclaimed (core_obj_expire does that). */
+int core_obj_lookup_live(cluster_t *cl, const char *bucket, og_str_t key, uint64_t now_s, core_meta_t *m, char **buf);
 /* Writes a tombstone for (bucket, key). 0 or OG_EQUORUM. */
 int core_obj_delete(cluster_t *cl, const char *bucket, og_str_t key);
+/* The same three on any table of core_meta_t records (core_obj_* use "o.<bucket>"; multipart
+ * upload and part records live in "u.<bucket>"), with the same contracts. */
+int core_rec_commit(cluster_t *cl, const char *table, og_str_t key, core_meta_t *m);
+int core_rec_lookup(cluster_t *cl, const char *table, og_str_t key, core_meta_t *m, char **buf);
+int core_rec_delete(cluster_t *cl, const char *table, og_str_t key);
 
 /* Refreshes the reference time of every chunk m lists on a quorum of its
  * replicas, so that a garbage-collection sweep already under way cannot delete them: anything

@@ -349,9 +349,9 @@ out_free_buf:
 
 /* ---------------------------------------------------------------- records */
 
-int core_obj_commit(cluster_t *cl, const char *bucket, og_str_t key, core_meta_t *m)
+int core_rec_commit(cluster_t *cl, const char *table, og_str_t key, core_meta_t *m)
 {
-    char table[3 + 64 + 1], *summary = NULL, *detail = NULL;
+    char *summary = NULL, *detail = NULL;
     size_t slen, dlen;
     og_rec_t rec = {0};
     int rc;
@@ -363,22 +363,19 @@ int core_obj_commit(cluster_t *cl, const char *bucket, og_str_t key, core_meta_t
         return rc;
     rec.summary = (og_str_t){summary, slen};
     rec.detail = (og_str_t){detail, dlen};
-    core_obj_table(bucket, table, sizeof(table));
     rc = cluster_rec_put(cl, table, key, &rec);
     free(summary);
     free(detail);
     return rc;
 }
 
-int core_obj_lookup(cluster_t *cl, const char *bucket, og_str_t key, core_meta_t *m, char **buf)
+int core_rec_lookup(cluster_t *cl, const char *table, og_str_t key, core_meta_t *m, char **buf)
 {
-    char table[3 + 64 + 1];
     og_rec_t rec;
     int rc;
 
     *buf = NULL;
     memset(m, 0, sizeof(*m));
-    core_obj_table(bucket, table, sizeof(table));
     if ((rc = cluster_rec_get(cl, table, key, &rec, buf)) != 0)
         return rc;
     if (rec.flags & OG_REC_TOMBSTONE)
@@ -392,13 +389,44 @@ int core_obj_lookup(cluster_t *cl, const char *bucket, og_str_t key, core_meta_t
     return rc;
 }
 
+int core_rec_delete(cluster_t *cl, const char *table, og_str_t key)
+{
+    og_rec_t rec = {.flags = OG_REC_TOMBSTONE};
+    cluster_stamp(cl, &rec.ts, &rec.tiebreak);
+    return cluster_rec_put(cl, table, key, &rec);
+}
+
+int core_obj_commit(cluster_t *cl, const char *bucket, og_str_t key, core_meta_t *m)
+{
+    char table[3 + 64 + 1];
+    core_obj_table(bucket, table, sizeof(table));
+    return core_rec_commit(cl, table, key, m);
+}
+
+int core_obj_lookup(cluster_t *cl, const char *bucket, og_str_t key, core_meta_t *m, char **buf)
+{
+    char table[3 + 64 + 1];
+    core_obj_table(bucket, table, sizeof(table));
+    return core_rec_lookup(cl, table, key, m, buf);
+}
+
+int core_obj_lookup_live(cluster_t *cl, const char *bucket, og_str_t key, uint64_t now_s, core_meta_t *m, char **buf)
+{
+    int rc = core_obj_lookup(cl, bucket, key, m, buf);
+    if (rc == 0 && core_meta_expired(m, now_s)) {
+        core_meta_free(m);
+        free(*buf);
+        *buf = NULL;
+        rc = OG_ENOTFOUND;
+    }
+    return rc;
+}
+
 int core_obj_delete(cluster_t *cl, const char *bucket, og_str_t key)
 {
     char table[3 + 64 + 1];
-    og_rec_t rec = {.flags = OG_REC_TOMBSTONE};
-    cluster_stamp(cl, &rec.ts, &rec.tiebreak);
     core_obj_table(bucket, table, sizeof(table));
-    return cluster_rec_put(cl, table, key, &rec);
+    return core_rec_delete(cl, table, key);
 }
 
 int core_obj_touch(cluster_t *cl, const core_meta_t *m)

@@ -1,10 +1,13 @@
-/* Shared pieces of the S3 layer: text buffers, XML escaping, dates, and the response helpers
- * that put x-amz-request-id on every answer and format errors as S3 XML. */
+/* Shared pieces of the S3 layer: the response helpers that put x-amz-request-id on every
+ * answer and format errors as S3 XML, the one mapping of error codes to S3 errors
+ * (s3_error_on), and the small-body reader. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
+
+#include <openssl/evp.h>
 
 #include "s3_int.h"
 
@@ -75,6 +78,17 @@ int s3_read_body(s3_req_t *r, size_t max, char **out, size_t *len)
 out_free_buf:
     free(buf);
     return rc;
+}
+
+int s3_payload_verify(const s3_req_t *r, const void *body, size_t len)
+{
+    uint8_t h[32];
+    unsigned int hl = 0;
+    if (r->auth.payload != AUTH_PAYLOAD_SHA256)
+        return 0;
+    if (!EVP_Digest(body, len, h, &hl, EVP_sha256(), NULL) || memcmp(h, r->auth.payload_sha256, 32) != 0)
+        return S3_ESHA256;
+    return 0;
 }
 
 void s3_send_xml(s3_req_t *r, int status, const og_header_t *extra, size_t n, const char *xml, size_t len)
@@ -161,11 +175,125 @@ void s3_error(s3_req_t *r, int status, const char *code, const char *message, co
     og_buf_free(&b);
 }
 
-void s3_error_rc(s3_req_t *r, int rc)
+/* OG_ENOTFOUND, answered by what was not found. */
+static void not_found(s3_req_t *r, s3_on_t on)
+{
+    switch (on) {
+    case S3_ON_BUCKET:
+        s3_error(r, 404, "NoSuchBucket", NULL, NULL);
+        break;
+    case S3_ON_UPLOAD:
+        s3_error(r, 404, "NoSuchUpload", "The specified upload does not exist.", NULL);
+        break;
+    case S3_ON_SOURCE_BUCKET:
+        s3_error(r, 404, "NoSuchBucket", "The specified source bucket does not exist.", NULL);
+        break;
+    case S3_ON_SOURCE_KEY:
+        s3_error(r, 404, "NoSuchKey", "The specified source key does not exist.", NULL);
+        break;
+    default:
+        s3_error(r, 404, r->key ? "NoSuchKey" : "NoSuchBucket", NULL, NULL);
+        break;
+    }
+}
+
+/* The errors of a request body (s3_body.h's source errors). 1 when rc was one and is answered. */
+static int body_error(s3_req_t *r, int rc)
 {
     switch (rc) {
+    case HTTP_EABORTED:
+        r->responded = 1; /* the client is gone: there is nobody to answer */
+        return 1;
+    case AUTH_ESIGNATURE:
+        s3_error(r, 403, "SignatureDoesNotMatch",
+                    "The chunk or trailer signature we calculated does not match the signature you provided.", NULL);
+        return 1;
+    case HTTP_EBODY:
+    case OG_EPROTO:
+        s3_error(r, 400, "IncompleteBody", "The request body is malformed or does not have the declared size.",
+                    NULL);
+        return 1;
+    case OG_EBADDIGEST:
+        s3_error(r, 400, "BadDigest", "The checksum you specified did not match the calculated checksum.", NULL);
+        return 1;
+    case OG_EINVAL:
+        s3_error(r, 400, "InvalidRequest", "A checksum announced in x-amz-trailer is missing or malformed.",
+                    NULL);
+        return 1;
+    case S3_EBODYCONF:
+        s3_error(r, 400, "InvalidArgument",
+                    "Invalid x-amz-checksum-*, x-amz-trailer, x-amz-decoded-content-length or streaming mode.",
+                    NULL);
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* A failed authentication (AUTH_E*), as auth_error_info names it; a skewed clock also says
+ * both times and the allowed skew. */
+static void auth_error(s3_req_t *r, int rc)
+{
+    int status;
+    const char *code, *msg;
+    char extra[256], req_time[32], srv_time[32];
+    if (rc == AUTH_EANONYMOUS) {
+        s3_error(r, 403, "AccessDenied", NULL, NULL);
+        return;
+    }
+    auth_error_info(rc, &status, &code, &msg);
+    if (rc == AUTH_ESKEW) {
+        http_iso8601_format((uint64_t)r->auth.request_time * 1000000000u, req_time);
+        http_iso8601_format(og_time_ns(), srv_time);
+        snprintf(extra, sizeof(extra),
+                 "<RequestTime>%s</RequestTime><ServerTime>%s</ServerTime>"
+                 "<MaxAllowedSkewMilliseconds>%d</MaxAllowedSkewMilliseconds>",
+                 req_time, srv_time, AUTH_SKEW_SECONDS * 1000);
+    }
+    s3_error(r, status, code, msg, rc == AUTH_ESKEW ? extra : NULL);
+}
+
+void s3_error_on(s3_req_t *r, int rc, s3_on_t on)
+{
+    if (on == S3_ON_BODY && body_error(r, rc))
+        return;
+    if (rc >= AUTH_EUNSUPPORTED && rc <= AUTH_EANONYMOUS) {
+        auth_error(r, rc);
+        return;
+    }
+    if (on == S3_ON_SEGMENTS && (rc == OG_ENOTFOUND || rc == OG_ECORRUPT || rc == -EACCES || rc == OG_EPROTO)) {
+        /* deleted or changed since the manifest was written (or, for a DLO, since the listing
+         * that sized it: the bytes come out shorter or longer, OG_EPROTO), as s3api answers it */
+        s3_error(r, 409, "BrokenMPU", "Multipart upload has broken segment data.", NULL);
+        return;
+    }
+    if (on == S3_ON_STORED && (rc == OG_ENOTFOUND || rc == OG_EPROTO))
+        rc = OG_ECORRUPT;
+    switch (rc) {
     case OG_ENOTFOUND:
-        s3_error(r, 404, r->key ? "NoSuchKey" : "NoSuchBucket", NULL, NULL);
+        not_found(r, on);
+        break;
+    case S3_EDENIED:
+        s3_error(r, 403, "AccessDenied", NULL, NULL);
+        break;
+    case S3_ESHA256:
+        s3_error(r, 400, "XAmzContentSHA256Mismatch", NULL, NULL);
+        break;
+    case S3_EMALFORMED:
+        s3_error(r, 400, "MalformedXML", NULL, NULL);
+        break;
+    case S3_EPARTORDER:
+        s3_error(r, 400, "InvalidPartOrder", "The list of parts was not in ascending order.", NULL);
+        break;
+    case S3_EPARTMISSING:
+        s3_error(r, 400, "InvalidPart", "One or more of the specified parts could not be found.", NULL);
+        break;
+    case S3_EPARTCHANGED:
+        s3_error(r, 400, "InvalidPart",
+                    "A part is missing, was uploaded again meanwhile, or its checksum does not match.", NULL);
+        break;
+    case S3_EPARTSMALL:
+        s3_error(r, 400, "EntityTooSmall", "Your proposed upload is smaller than the minimum allowed size.", NULL);
         break;
     case OG_EQUORUM:
     case OG_ETIMEOUT:
@@ -179,7 +307,7 @@ void s3_error_rc(s3_req_t *r, int rc)
         s3_error(r, 400, "InvalidArgument", NULL, NULL);
         break;
     case CORE_EQUOTA:
-        s3_error(r, 403, "QuotaExceeded", "The write would exceed the container's or account's quota.", NULL);
+        s3_error(r, 403, "QuotaExceeded", "The write would exceed a quota of the bucket or account.", NULL);
         break;
     case OG_EBADDIGEST:
         s3_error(r, 400, "BadDigest", NULL, NULL);
@@ -189,3 +317,5 @@ void s3_error_rc(s3_req_t *r, int rc)
         break;
     }
 }
+
+void s3_error_rc(s3_req_t *r, int rc) { s3_error_on(r, rc, S3_ON_TARGET); }

@@ -509,50 +509,16 @@ int s3_body_open(s3_req_t *r, s3_body_t **out, int64_t *expect_size, uint32_t ex
     s3_body_conf_t conf;
     const http_reqinfo_t *info = r->info;
     int rc = s3_body_conf_parse(info->headers, info->num_headers, r->authenticated ? &r->auth : NULL, &conf);
-    if (rc != 0) {
-        s3_error(r, 400, "InvalidArgument",
-                    "Invalid x-amz-checksum-*, x-amz-trailer, x-amz-decoded-content-length or streaming mode.",
-                    NULL);
-        return -1;
-    }
+    if (rc != 0)
+        return S3_EBODYCONF;
     conf.compute |= extra_compute;
-    if ((rc = s3_body_new(&conf, (core_obj_src_t){http_read, r->http}, out)) != 0) {
-        s3_error_rc(r, rc);
-        return -1;
-    }
+    if ((rc = s3_body_new(&conf, (core_obj_src_t){http_read, r->http}, out)) != 0)
+        return rc;
     if (conf.mode != S3_BODY_PLAIN)
         *expect_size = conf.decoded_length;
     else
         *expect_size = info->chunked ? -1 : info->content_length;
     return 0;
-}
-
-void s3_body_error(s3_req_t *r, int rc)
-{
-    switch (rc) {
-    case HTTP_EABORTED:
-        r->responded = 1; /* the client is gone: there is nobody to answer */
-        break;
-    case AUTH_ESIGNATURE:
-        s3_error(r, 403, "SignatureDoesNotMatch",
-                    "The chunk or trailer signature we calculated does not match the signature you provided.", NULL);
-        break;
-    case HTTP_EBODY:
-    case OG_EPROTO:
-        s3_error(r, 400, "IncompleteBody", "The request body is malformed or does not have the declared size.",
-                    NULL);
-        break;
-    case OG_EBADDIGEST:
-        s3_error(r, 400, "BadDigest", "The checksum you specified did not match the calculated checksum.", NULL);
-        break;
-    case OG_EINVAL:
-        s3_error(r, 400, "InvalidRequest", "A checksum announced in x-amz-trailer is missing or malformed.",
-                    NULL);
-        break;
-    default:
-        s3_error_rc(r, rc);
-        break;
-    }
 }
 
 size_t s3_body_sums_headers(const s3_body_sums_t *s, og_header_t out[S3_CK_COUNT],

@@ -19,7 +19,8 @@
  * missing), HTTP_EBODY (malformed framing, bytes after the end), OG_EPROTO (decoded length differs
  * from x-amz-decoded-content-length), OG_EBADDIGEST (a checksum differs from the one declared),
  * OG_EINVAL (an announced trailer checksum never came or is not base64 of the right size),
- * -ENOMEM, or the raw source's own error (HTTP_EABORTED ...). s3_body_error() answers any of them.
+ * -ENOMEM, or the raw source's own error (HTTP_EABORTED ...). s3_error_on(r, rc, S3_ON_BODY)
+ * answers any of them.
  */
 #ifndef GW_BODY_H
 #define GW_BODY_H
@@ -85,14 +86,9 @@ void s3_body_free(s3_body_t *b);
  * *expect_size: the decoded size the body must have (x-amz-decoded-content-length for
  * aws-chunked, else Content-Length; -1 when unknown) for core_obj_put_opts_t.expect_size.
  * extra_compute adds checksums to compute (bit (1u << alg)) beyond those the request declares
- * (UploadPart of an upload created with x-amz-checksum-algorithm). On
- * failure the error is answered (400 InvalidArgument ...) and -1 returned. */
+ * (UploadPart of an upload created with x-amz-checksum-algorithm). S3_EBODYCONF for headers
+ * that do not make a body, or -ENOMEM; answer either with S3_ON_BODY. */
 int s3_body_open(s3_req_t *r, s3_body_t **out, int64_t *expect_size, uint32_t extra_compute);
-/* Answers a body error (any gw_body source error, or core_obj_write's OG_ETOOBIG/OG_EQUORUM):
- * 403 SignatureDoesNotMatch, 400 IncompleteBody / BadDigest / InvalidArgument /
- * EntityTooLarge, 503 ...; for HTTP_EABORTED nobody is left to answer and the request is only
- * marked answered. */
-void s3_body_error(s3_req_t *r, int rc);
 /* The stored-header form of the checksums: for each alg in s->have, {"x-amz-checksum-<alg>",
  * base64} into out[] with the values written to vals[]. Returns the count (<= S3_CK_COUNT). */
 size_t s3_body_sums_headers(const s3_body_sums_t *s, og_header_t out[S3_CK_COUNT],

@@ -13,6 +13,7 @@
 #include <libxml/tree.h>
 
 #include "s3_int.h"
+#include "s3_xml.h"
 
 /* A CreateBucketConfiguration is a few hundred bytes; more is not a configuration. */
 #define CREATE_BODY_MAX (64u << 10)
@@ -45,20 +46,18 @@ static int bucket_name_valid(const char *name)
     return !(all_digits_or_dots && dots == 3);
 }
 
-/* Extracts LocationConstraint from a CreateBucketConfiguration document. The parser runs
- * without network access, without entity substitution and without DTD loading, and a document
- * carrying a DTD at all is refused, so no entity (external or recursive) is ever expanded.
- * 0 with the constraint copied into out ("" when absent), or OG_EINVAL (MalformedXML). */
+/* Extracts LocationConstraint from a CreateBucketConfiguration document (read by s3_xml_read:
+ * no network, no DTD, so no entity is ever expanded). 0 with the constraint copied into out
+ * ("" when absent), or OG_EINVAL (MalformedXML). */
 static int parse_location(const char *xml, size_t len, char *out, size_t cap)
 {
     int rc = OG_EINVAL;
-    xmlDocPtr doc = xmlReadMemory(xml, (int)len, "CreateBucketConfiguration.xml", NULL,
-                                  XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+    xmlDocPtr doc = s3_xml_read(xml, len);
     out[0] = '\0';
     if (doc == NULL)
         return OG_EINVAL;
     xmlNodePtr root = xmlDocGetRootElement(doc);
-    if (doc->intSubset != NULL || root == NULL ||
+    if (root == NULL ||
         xmlStrcmp(root->name, (const xmlChar *)"CreateBucketConfiguration") != 0)
         goto out_free_doc;
     for (xmlNodePtr n = root->children; n != NULL; n = n->next) {
@@ -219,7 +218,7 @@ void s3_delete_bucket(s3_req_t *r)
         return;
     }
     if (rc < 0) {
-        s3_error_rc(r, rc == OG_EPROTO ? OG_ECORRUPT : rc);
+        s3_error_rc(r, rc);
         return;
     }
     if (rc > 0) {

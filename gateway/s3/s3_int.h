@@ -39,8 +39,37 @@ typedef struct {
  * standard one). extra_xml, if not NULL, is inserted verbatim inside <Error> (e.g.
  * <RequestTime>..</RequestTime>). Marks the request answered. */
 void s3_error(s3_req_t *r, int status, const char *code, const char *message, const char *extra_xml);
-/* Maps an internal error code (OG_E*, -errno) to an S3 error response (OG_EQUORUM -> 503
- * ServiceUnavailable, OG_ENOTFOUND -> 404 NoSuchKey, OG_ECORRUPT -> 500 InternalError, ...). */
+/* Gateway-local codes (og.h's gw_ range), named by og_strerror. */
+enum {
+    S3_EDENIED = -10430,      /* the bucket belongs to another account (403 AccessDenied) */
+    S3_EBODYCONF = -10431,    /* bad x-amz-checksum-*, x-amz-trailer, decoded length or streaming mode */
+    S3_ESHA256 = -10432,      /* the body differs from the signed x-amz-content-sha256 */
+    S3_EMALFORMED = -10433,   /* a request document is not the XML it must be (MalformedXML) */
+    S3_EPARTORDER = -10434,   /* CompleteMultipartUpload: parts not in ascending order */
+    S3_EPARTMISSING = -10435, /* CompleteMultipartUpload: a listed part (or its ETag) is not stored */
+    S3_EPARTCHANGED = -10436, /* CompleteMultipartUpload: a part changed or went away while completing */
+    S3_EPARTSMALL = -10437    /* CompleteMultipartUpload: a part but the last under the minimum size */
+};
+
+/* What a failed step was acting on. The S3 error some codes answer as depends on it: OG_ENOTFOUND
+ * above all (NoSuchKey, NoSuchBucket, NoSuchUpload, each with its message). */
+typedef enum {
+    S3_ON_TARGET,        /* r's key, or r's bucket for a bucket request */
+    S3_ON_BUCKET,        /* r's bucket even in an object request (it went away meanwhile) */
+    S3_ON_UPLOAD,        /* the ?uploadId upload */
+    S3_ON_SOURCE_BUCKET, /* x-amz-copy-source's bucket (CopyObject) */
+    S3_ON_SOURCE_KEY,    /* x-amz-copy-source's object (a missing bucket reads as a missing key) */
+    S3_ON_STORED,        /* bytes of a record just read: absent or undecodable means corrupt (500) */
+    S3_ON_SEGMENTS,      /* a Swift large object's segments: missing or changed is 409 BrokenMPU */
+    S3_ON_BODY,          /* the request body (s3_body_t, s3_body_open, s3_read_body) */
+} s3_on_t;
+
+/* The one mapping of error codes (OG_E*, -errno, HTTP_E*, AUTH_E*, CORE_EQUOTA, S3_E*) to S3
+ * answers: OG_EQUORUM -> 503 ServiceUnavailable, OG_ENOTFOUND -> 404 by `on`,
+ * OG_ECORRUPT -> 500 InternalError, ... For HTTP_EABORTED on a body nobody is left to answer: the
+ * request is only marked answered. */
+void s3_error_on(s3_req_t *r, int rc, s3_on_t on);
+/* s3_error_on(r, rc, S3_ON_TARGET). */
 void s3_error_rc(s3_req_t *r, int rc);
 /* Sends 200 with an XML body (prepends the <?xml ...?> declaration), x-amz-request-id and
  * Content-Type: application/xml, plus extra headers. */
@@ -52,27 +81,31 @@ void s3_send(s3_req_t *r, int status, const og_header_t *extra, size_t n, const 
  * before reading. 0, OG_ETOOBIG (more than max bytes), -ENOMEM, or a http_req_read error
  * (HTTP_EBODY, HTTP_EABORTED). */
 int s3_read_body(s3_req_t *r, size_t max, char **out, size_t *len);
+/* Does a body read whole match the signed x-amz-content-sha256 (when the request signed one)?
+ * 0 or S3_ESHA256. */
+int s3_payload_verify(const s3_req_t *r, const void *body, size_t len);
 
 
 
-/* (gw_s3.c) May a write of add_bytes (one object, new or overwritten) go into r's bucket?
- * core_quota_check (gw_swift.h) against the Swift container and account quotas, which S3 writes
- * obey too. 0, or -1 with the error answered: 403 QuotaExceeded, 404 NoSuchBucket (deleted
- * meanwhile), 503 ... Call it before reading a body of known size, and with the final size
- * before committing one whose size was not known in advance. */
+/* (s3_route.c) May a write of add_bytes (one object, new or overwritten) go into r's bucket?
+ * core_quota_check against the Swift container and account quotas, which S3 writes obey too.
+ * 0, CORE_EQUOTA, OG_ENOTFOUND (the bucket was deleted meanwhile: answer with S3_ON_BUCKET),
+ * OG_EQUORUM ... Call it before reading a body of known size, and with the final size before
+ * committing one whose size was not known in advance. */
 int s3_quota_check(s3_req_t *r, uint64_t add_bytes);
 /* (s3_multi.c) Swift large objects as copy sources (CopyObject, UploadPartCopy).
  * s3_large_stat: 1 when m is an SLO or DLO, with its size and S3 ETag (48 bytes); 0 for a
- * plain object; -1 with the error answered. s3_large_copy: writes len bytes from offset
- * first of such an object (read through the Swift readers, memory bounded) with core_obj_write:
- * 0 with *out (core_obj_data_free), or -1 with the error answered (409 BrokenMPU for a segment
- * missing or changed since the manifest). Nothing is committed by either. */
+ * plain object; or a negative code (the DLO listing failed: OG_EQUORUM ...). s3_large_copy:
+ * writes len bytes from offset first of such an object (read through the Swift readers, memory
+ * bounded) with core_obj_write: 0 with *out (core_obj_data_free), or an error code to answer
+ * with S3_ON_SEGMENTS (a segment missing or changed since the manifest). Nothing is committed
+ * by either. */
 int s3_large_stat(s3_req_t *r, const core_meta_t *m, uint64_t *size, char *etag, size_t *elen);
 int s3_large_copy(s3_req_t *r, const core_meta_t *m, uint64_t first, uint64_t len, core_obj_data_t *out);
 
-/* (gw_s3.c) Checks that bucket exists and belongs to the caller: 0, or -1 with the error answered
- * (404 NoSuchBucket with notfound_msg, or the standard message when NULL; 403 AccessDenied). */
-int s3_check_bucket_owner(s3_req_t *r, const char *bucket, const char *notfound_msg);
+/* (s3_route.c) Checks that bucket exists and belongs to the caller: 0, OG_ENOTFOUND, S3_EDENIED,
+ * OG_EQUORUM, OG_EPROTO. */
+int s3_check_bucket_owner(s3_req_t *r, const char *bucket);
 
 /* ---- handlers (one per S3 operation) ---- */
 /* s3_object.c / s3_bucket.c */
@@ -87,6 +120,9 @@ int s3_check_bucket_owner(s3_req_t *r, const char *bucket, const char *notfound_
  * and *n untouched. */
 int s3_stored_headers(s3_req_t *r, size_t extra, og_header_t **out, size_t *n, char **names, og_str_t *ctype,
                          char *enc, size_t enc_cap);
+/* r's ?partNumber: 0 with *out = 0 when absent, else 1..10000 (GET/HEAD of a part, UploadPart);
+ * OG_EINVAL when malformed or out of range. */
+int s3_part_number(const s3_req_t *r, uint32_t *out);
 void s3_put_object(s3_req_t *r);
 void s3_get_object(s3_req_t *r); /* GET and HEAD */
 void s3_delete_object(s3_req_t *r);

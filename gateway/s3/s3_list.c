@@ -1,7 +1,7 @@
 /*
  * S3 listings: ListBuckets, ListObjects (v1) and ListObjectsV2. Grouping and pagination are
  * core_walk() (s3_xml.c); this file reads the query, runs the walk over the bucket's
- * record table and writes the XML. The router (gw_s3.c) has already authenticated the caller
+ * record table and writes the XML. The router (s3_route.c) has already authenticated the caller
  * and, for object listings, checked that the bucket exists and is theirs. A Swift SLO lists with
  * its total size and s3api's ETag for it (both in the record's summary); a DLO lists as its
  * manifest object, as in s3api (whose listing is Swift's container listing).
@@ -86,7 +86,8 @@ static void list_query_free(list_query_t *q)
 
 static og_str_t xstr(const og_buf_t *b) { return (og_str_t){b->buf, b->len}; }
 
-/* Reads every listing parameter. 0, or -1 with the error answered. */
+/* Reads every listing parameter. 0, OG_EINVAL (not correctly percent-encoded), or an
+ * http_query_decode code. */
 static int list_query_read(s3_req_t *r, list_query_t *q)
 {
     struct {
@@ -105,13 +106,8 @@ static int list_query_read(s3_req_t *r, list_query_t *q)
     };
     for (size_t i = 0; i < sizeof(params) / sizeof(params[0]); i++) {
         int rc = http_query_decode(r->info->query, params[i].name, params[i].buf);
-        if (rc < 0) {
-            if (rc == OG_EINVAL)
-                s3_error(r, 400, "InvalidArgument", "A query parameter is not correctly percent-encoded.", NULL);
-            else
-                s3_error_rc(r, rc);
-            return -1;
-        }
+        if (rc < 0)
+            return rc;
         if (params[i].present != NULL)
             *params[i].present = rc;
     }
@@ -294,8 +290,13 @@ void s3_list_objects(s3_req_t *r, int v2)
     char table[3 + sizeof(r->bucket)];
     int rc;
 
-    if (list_query_read(r, &q) != 0)
+    if ((rc = list_query_read(r, &q)) != 0) {
+        if (rc == OG_EINVAL)
+            s3_error(r, 400, "InvalidArgument", "A query parameter is not correctly percent-encoded.", NULL);
+        else
+            s3_error_rc(r, rc);
         goto out_free;
+    }
     if (q.has_max_keys && parse_max_keys(xstr(&q.max_keys), &max_keys) != 0) {
         s3_error(r, 400, "InvalidArgument", "Provided max-keys not an integer or within integer range", NULL);
         goto out_free;
@@ -337,7 +338,7 @@ void s3_list_objects(s3_req_t *r, int v2)
     core_walk_source_t src = {table_fetch, table_release, &ts};
     if ((rc = core_walk(&src, xstr(&q.prefix), xstr(&q.delimiter), xstr(&after), max_keys, &w)) != 0 ||
         (rc = render_listing(&x, v2, &q, max_keys, &w)) != 0) {
-        s3_error_rc(r, rc == OG_EPROTO ? OG_ECORRUPT : rc);
+        s3_error_rc(r, rc);
         goto out_free;
     }
     if (b.oom)

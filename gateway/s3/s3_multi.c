@@ -1,7 +1,7 @@
 /*
  * DeleteObjects (POST /bucket?delete) and CopyObject (PUT with x-amz-copy-source).
  *
- * The router (gw_s3.c) has authenticated the caller and checked that the request's bucket
+ * The router (s3_route.c) has authenticated the caller and checked that the request's bucket
  * exists and is theirs; a copy's source bucket is checked here.
  *
  * A delete writes a tombstone per key. A copy writes a new record that lists the source's
@@ -21,6 +21,7 @@
 #include <openssl/evp.h>
 
 #include "core/core.h"
+#include "s3_checksum.h"
 #include "s3_int.h"
 #include "s3_xml.h"
 
@@ -33,22 +34,6 @@ static void table_name(const char *bucket, char out[3 + 64]) { snprintf(out, 3 +
 
 /* ---------------------------------------------------------------- body integrity */
 
-/* CRC-32 (reflected polynomial poly: 0xEDB88320 for CRC32, 0x82F63B78 for CRC32C). */
-static uint32_t crc32_any(uint32_t poly, const void *data, size_t len)
-{
-    uint32_t table[256], crc = 0xffffffffu;
-    const unsigned char *p = data;
-    for (uint32_t i = 0; i < 256; i++) {
-        uint32_t c = i;
-        for (int k = 0; k < 8; k++)
-            c = (c & 1) ? (c >> 1) ^ poly : c >> 1;
-        table[i] = c;
-    }
-    for (size_t i = 0; i < len; i++)
-        crc = table[(crc ^ p[i]) & 0xff] ^ (crc >> 8);
-    return crc ^ 0xffffffffu;
-}
-
 /* Digest of body by name ("md5", "sha1", "sha256", "crc32", "crc32c") into out. Its length. */
 static size_t body_digest(const char *alg, const void *body, size_t len, unsigned char out[EVP_MAX_MD_SIZE])
 {
@@ -58,49 +43,56 @@ static size_t body_digest(const char *alg, const void *body, size_t len, unsigne
     unsigned int n = 0;
     if (md != NULL)
         return EVP_Digest(body, len, out, &n, md, NULL) == 1 ? n : 0;
-    uint32_t crc = crc32_any(strcmp(alg, "crc32") == 0 ? 0xEDB88320u : 0x82F63B78u, body, len);
+    uint32_t crc = strcmp(alg, "crc32") == 0 ? s3_crc32(0, body, len) : s3_crc32c(0, body, len);
     out[0] = (unsigned char)(crc >> 24), out[1] = (unsigned char)(crc >> 16), out[2] = (unsigned char)(crc >> 8),
     out[3] = (unsigned char)crc;
     return 4;
 }
 
-/* Checks every integrity statement the client made about the body: the signed
- * x-amz-content-sha256, Content-MD5 and x-amz-checksum-*. 0, or -1 with the error answered. */
-static int check_body(s3_req_t *r, const char *body, size_t len)
-{
-    static const struct {
-        const char *header, *alg, *mismatch;
-    } sums[] = {
-        {"content-md5", "md5", NULL},
-        {"x-amz-checksum-crc32", "crc32", "The CRC32 you specified did not match the calculated checksum."},
-        {"x-amz-checksum-crc32c", "crc32c", "The CRC32C you specified did not match the calculated checksum."},
-        {"x-amz-checksum-sha1", "sha1", "The SHA1 you specified did not match the calculated checksum."},
-        {"x-amz-checksum-sha256", "sha256", "The SHA256 you specified did not match the calculated checksum."},
-    };
-    unsigned char got[EVP_MAX_MD_SIZE], want[EVP_MAX_MD_SIZE];
+/* The integrity headers a DeleteObjects body may carry, and the BadDigest message of each. */
+static const struct {
+    const char *header, *alg, *mismatch;
+} body_sums[] = {
+    {"content-md5", "md5", NULL},
+    {"x-amz-checksum-crc32", "crc32", "The CRC32 you specified did not match the calculated checksum."},
+    {"x-amz-checksum-crc32c", "crc32c", "The CRC32C you specified did not match the calculated checksum."},
+    {"x-amz-checksum-sha1", "sha1", "The SHA1 you specified did not match the calculated checksum."},
+    {"x-amz-checksum-sha256", "sha256", "The SHA256 you specified did not match the calculated checksum."},
+};
 
-    if (r->auth.payload == AUTH_PAYLOAD_SHA256 &&
-        (body_digest("sha256", body, len, got) != 32 || memcmp(got, r->auth.payload_sha256, 32) != 0)) {
-        s3_error(r, 400, "XAmzContentSHA256Mismatch", NULL, NULL);
-        return -1;
-    }
-    for (size_t i = 0; i < sizeof(sums) / sizeof(sums[0]); i++) {
-        og_str_t v = http_req_header(r->http, sums[i].header);
+/* Checks every integrity statement the client made about the body: the signed
+ * x-amz-content-sha256, Content-MD5 and x-amz-checksum-*. 0, S3_ESHA256, or for body_sums[*which]
+ * OG_EINVAL (not a digest of that algorithm) or OG_EBADDIGEST (another digest). */
+static int check_body(s3_req_t *r, const char *body, size_t len, size_t *which)
+{
+    unsigned char got[EVP_MAX_MD_SIZE], want[EVP_MAX_MD_SIZE];
+    int rc = s3_payload_verify(r, body, len);
+    for (size_t i = 0; i < sizeof(body_sums) / sizeof(body_sums[0]) && rc == 0; i++) {
+        og_str_t v = http_req_header(r->http, body_sums[i].header);
         if (v.base == NULL)
             continue;
-        size_t n = body_digest(sums[i].alg, body, len, got);
+        size_t n = body_digest(body_sums[i].alg, body, len, got);
         long wn = og_b64_decode(v, want, sizeof(want));
-        if (wn != (long)n) {
-            s3_error(r, 400, i == 0 ? "InvalidDigest" : "InvalidRequest",
-                        i == 0 ? NULL : "Value for the x-amz-checksum header is invalid.", NULL);
-            return -1;
-        }
-        if (n == 0 || memcmp(got, want, n) != 0) {
-            s3_error(r, 400, "BadDigest", sums[i].mismatch, NULL);
-            return -1;
-        }
+        *which = i;
+        if (wn != (long)n)
+            rc = OG_EINVAL;
+        else if (n == 0 || memcmp(got, want, n) != 0)
+            rc = OG_EBADDIGEST;
     }
-    return 0;
+    return rc;
+}
+
+/* Answers a failed check_body: the S3 error names the header (Content-MD5 or which checksum). */
+static void check_body_error(s3_req_t *r, int rc, size_t which)
+{
+    if (rc == OG_EINVAL && which == 0)
+        s3_error(r, 400, "InvalidDigest", NULL, NULL);
+    else if (rc == OG_EINVAL)
+        s3_error(r, 400, "InvalidRequest", "Value for the x-amz-checksum header is invalid.", NULL);
+    else if (rc == OG_EBADDIGEST)
+        s3_error(r, 400, "BadDigest", body_sums[which].mismatch, NULL);
+    else
+        s3_error_rc(r, rc);
 }
 
 /* ---------------------------------------------------------------- DeleteObjects */
@@ -202,7 +194,7 @@ static void delete_render(og_buf_t *b, const s3_delete_t *d, const int *results)
 void s3_delete_objects(s3_req_t *r)
 {
     char *body = NULL, table[3 + 64];
-    size_t len = 0;
+    size_t len = 0, which = 0;
     s3_delete_t d;
     og_buf_t b = {0};
     int rc;
@@ -223,8 +215,10 @@ void s3_delete_objects(s3_req_t *r)
             s3_error_rc(r, rc);
         return;
     }
-    if (check_body(r, body, len) != 0)
+    if ((rc = check_body(r, body, len, &which)) != 0) {
+        check_body_error(r, rc, which);
         goto out_free_body;
+    }
     if ((rc = s3_delete_parse(body, len, &d)) != 0) {
         if (rc == OG_EPROTO)
             s3_error(r, 400, "MalformedXML", NULL, NULL);
@@ -261,23 +255,10 @@ static og_str_t large_manifest(const core_meta_t *m)
     return og_header_find(m->headers, m->num_headers, "x-object-manifest");
 }
 
-/* Answers a failed read of a large object's segments. A segment deleted or changed since the
- * manifest was written (or, for a DLO, since the listing that sized it: then the bytes come out
- * shorter or longer than announced, OG_EPROTO from core_obj_write) is s3api's 409 BrokenMPU, as
- * GetObject answers it. */
-static void large_error(s3_req_t *r, int rc)
-{
-    if (rc == OG_ENOTFOUND || rc == OG_ECORRUPT || rc == -EACCES || rc == OG_EPROTO)
-        s3_error(r, 409, "BrokenMPU", "Multipart upload has broken segment data.", NULL);
-    else
-        s3_error_rc(r, rc);
-}
-
 /* Is m (a decoded source record) a Swift large object? 1 with the size its bytes have and the
  * quoted ETag S3 GET shows for it (an SLO's "<slo etag>-N", a DLO's MD5 of its segments' ETags,
- * summed over a listing) in etag (48 bytes), 0 for a plain object (outputs untouched), or -1
- * with the error answered (the DLO listing failed: 503 ...). The declaration belongs in gw_s3.h;
- * s3_multipart.c declares it until then. */
+ * summed over a listing) in etag (48 bytes), 0 for a plain object (outputs untouched), or the
+ * DLO listing's error (OG_EQUORUM ...). */
 int s3_large_stat(s3_req_t *r, const core_meta_t *m, uint64_t *size, char *etag, size_t *elen)
 {
     og_str_t manifest = large_manifest(m);
@@ -293,10 +274,8 @@ int s3_large_stat(s3_req_t *r, const core_meta_t *m, uint64_t *size, char *etag,
     if (manifest.base == NULL)
         return 0;
     s3_lo(r, og_time_ns() / 1000000000u, &lo);
-    if ((rc = core_dlo_stat(&lo, manifest, size, view.md5)) != 0) {
-        s3_error_rc(r, rc == OG_EPROTO ? OG_ECORRUPT : rc);
-        return -1;
-    }
+    if ((rc = core_dlo_stat(&lo, manifest, size, view.md5)) != 0)
+        return rc;
     *elen = core_meta_etag(&view, etag);
     return 1;
 }
@@ -375,9 +354,8 @@ static ssize_t pipe_read(void *ctx, void *buf, size_t cap)
 
 /* Writes len bytes from offset first of large object m (s3_large_stat said 1; first + len
  * within its size) as new chunks through core_obj_write: 0 with *out (core_obj_data_free), nothing
- * committed; or -1 with the error answered (409 BrokenMPU for a segment missing or changed, 503
- * ...) and nothing to free. Memory stays bounded whatever len (large_pipe_t). The declaration
- * belongs in gw_s3.h; s3_multipart.c declares it until then. */
+ * committed; or an error code to answer with S3_ON_SEGMENTS (a segment missing or changed:
+ * 409 BrokenMPU) and nothing to free. Memory stays bounded whatever len (large_pipe_t). */
 int s3_large_copy(s3_req_t *r, const core_meta_t *m, uint64_t first, uint64_t len, core_obj_data_t *out)
 {
     large_pipe_t p = {.m = m, .manifest = large_manifest(m), .first = first, .last = first + len - 1,
@@ -404,10 +382,7 @@ int s3_large_copy(s3_req_t *r, const core_meta_t *m, uint64_t first, uint64_t le
 out_destroy:
     pthread_cond_destroy(&p.cv);
     pthread_mutex_destroy(&p.mu);
-    if (rc == 0)
-        return 0;
-    large_error(r, rc);
-    return -1;
+    return rc;
 }
 
 /* The headers a COPY-directive copy of large object m keeps: m's own, less X-Object-Manifest
@@ -550,89 +525,121 @@ static int copy_preconditions_hold(s3_req_t *r, const char *etag, size_t elen, u
 }
 
 /* Reads the source object's record into *m (decoded; *recbuf owns its bytes: the caller frees
- * both on success). 0, or -1 with the error answered and nothing left to free. */
-static int copy_read_source(s3_req_t *r, const copy_source_t *src, core_meta_t *m, char **recbuf)
+ * both on success). 0; or, with nothing left to free, S3_EDENIED or OG_ENOTFOUND for the source
+ * bucket (*on = S3_ON_SOURCE_BUCKET), OG_ENOTFOUND for the key (*on = S3_ON_SOURCE_KEY),
+ * OG_EQUORUM ... */
+static int copy_read_source(s3_req_t *r, const copy_source_t *src, core_meta_t *m, char **recbuf, s3_on_t *on)
 {
-    char table[3 + 64];
-    og_rec_t rec;
-    int rc;
-
+    int rc = 0;
     /* The request's own bucket was checked by the router; another one is checked here. */
-    if (strcmp(src->bucket, r->bucket) != 0 &&
-        s3_check_bucket_owner(r, src->bucket, "The specified source bucket does not exist.") != 0)
-        return -1;
-    table_name(src->bucket, table);
-    rc = cluster_rec_get(r->gw->cluster, table, (og_str_t){src->key, src->key_len}, &rec, recbuf);
-    if (rc == 0 && (rec.flags & OG_REC_TOMBSTONE))
-        rc = OG_ENOTFOUND;
-    if (rc == 0 && core_meta_decode(&rec, m) != 0)
-        rc = OG_ECORRUPT;
-    if (rc == 0 && core_meta_expired(m, og_time_ns() / 1000000000u)) {
-        /* past its Swift X-Delete-At: gone for every API (reclaimed by Swift reads or the admin) */
-        core_meta_free(m);
-        rc = OG_ENOTFOUND;
-    }
-    if (rc == 0)
-        return 0;
-    free(*recbuf);
-    *recbuf = NULL;
-    if (rc == OG_ENOTFOUND)
-        s3_error(r, 404, "NoSuchKey", "The specified source key does not exist.", NULL);
-    else
-        s3_error_rc(r, rc);
-    return -1;
+    *on = S3_ON_SOURCE_BUCKET;
+    if (strcmp(src->bucket, r->bucket) != 0 && (rc = s3_check_bucket_owner(r, src->bucket)) != 0)
+        return rc;
+    *on = S3_ON_SOURCE_KEY;
+    /* past its Swift X-Delete-At it is gone (reclaimed by Swift reads or the admin) */
+    return core_obj_lookup_live(r->gw->cluster, src->bucket, (og_str_t){src->key, src->key_len},
+                                og_time_ns() / 1000000000u, m, recbuf);
 }
 
-void s3_copy_object(s3_req_t *r)
+/* The copy's stored headers when they are not the source's: the request's (REPLACE, taken like
+ * a PUT's, Content-Encoding kept as sent) or a large source's less its Swift ones. Sets
+ * m->headers / m->num_headers to *hdrs (malloc'd, with *names, for the caller) or leaves m's.
+ * 0, OG_ETOOBIG (user metadata), -ENOMEM. */
+static int copy_headers(s3_req_t *r, core_meta_t *m, int replace, int large, og_header_t **hdrs, char **names)
 {
-    copy_source_t src;
+    int rc = 0;
+    if (replace)
+        rc = s3_stored_headers(r, 1, hdrs, &m->num_headers, names, &m->content_type, NULL, 0);
+    else if (large)
+        rc = large_copy_headers(m, hdrs, &m->num_headers);
+    if (rc == 0 && *hdrs != NULL)
+        m->headers = *hdrs;
+    return rc;
+}
+
+/* Makes m the record of the copy's data: new chunks holding a large source's bytes (*d owns
+ * them; its ETag into etag), or the source's own chunks, refreshed against garbage collection,
+ * with its part sizes copied along. 0, or a code to answer with *on. */
+static int copy_data(s3_req_t *r, const copy_source_t *src, const core_meta_t *source, int large, uint64_t size,
+                     core_meta_t *m, core_obj_data_t *d, char *etag, size_t *elen, s3_on_t *on)
+{
+    int rc;
+    *on = S3_ON_TARGET;
+    if (large) {
+        /* New bytes: a plain object of the segments' contents, its ETag their MD5. */
+        *on = S3_ON_SEGMENTS;
+        if ((rc = s3_large_copy(r, source, 0, size, d)) != 0)
+            return rc;
+        m->size = d->size;
+        memcpy(m->md5, d->md5, 16);
+        m->parts = 0;
+        m->flags = 0;
+        m->slo_size = 0;
+        memset(m->slo_etag, 0, sizeof(m->slo_etag));
+        m->chunks = d->chunks, m->num_chunks = d->num_chunks;
+        m->inline_data = (og_str_t){d->inline_data, d->inline_len};
+        *elen = core_meta_etag(m, etag);
+        return 0;
+    }
+    /* The copy references the source's chunks without writing them: refresh them first, or a
+     * garbage-collection sweep that started before this record exists could delete them once
+     * the source is gone (docs/architecture.md, garbage collection). */
+    if ((rc = core_obj_touch(r->gw->cluster, m)) != 0)
+        return rc;
+    /* A multipart source keeps its ETag (md5-N) and part count: its part sizes go along, or
+     * ?partNumber on the copy could not answer. */
+    return core_part_sizes_copy(r->gw->cluster, src->bucket, (og_str_t){src->key, src->key_len}, r->bucket,
+                                (og_str_t){r->key, r->key_len}, m);
+}
+
+/* Commits m as the copy (new owner and mtime) and answers 200 with its CopyObjectResult. 0 or a
+ * core_obj_commit code, unanswered. */
+static int copy_commit(s3_req_t *r, core_meta_t *m, const char *etag, size_t elen)
+{
+    char mtime[32];
+    og_buf_t b = {0};
+    int rc;
+    m->owner = og_str(r->user.account);
+    if ((rc = core_obj_commit(r->gw->cluster, r->bucket, (og_str_t){r->key, r->key_len}, m)) != 0)
+        return rc;
+    http_iso8601_format(m->mtime_ns, mtime);
+    og_buf_puts(&b, "<CopyObjectResult xmlns=\"" S3_XMLNS "\">");
+    og_buf_elem(&b, "LastModified", mtime, strlen(mtime));
+    og_buf_elem(&b, "ETag", etag, elen);
+    og_buf_puts(&b, "</CopyObjectResult>");
+    if (b.oom)
+        s3_error_rc(r, -ENOMEM);
+    else
+        s3_send_xml(r, 200, NULL, 0, b.buf, b.len);
+    og_buf_free(&b);
+    return 0;
+}
+
+/* The copy itself, once the request is known to be one: reads the source, checks the
+ * x-amz-copy-source-if-* conditions and the quota, and commits a record of the same bytes. */
+static void copy_object(s3_req_t *r, const copy_source_t *src, int replace)
+{
     core_meta_t m, source;
     og_header_t *new_hdrs = NULL;
-    char *recbuf = NULL, *names = NULL, *summary = NULL, *detail = NULL, table[3 + 64], etag[48], mtime[32];
-    size_t slen, dlen, elen = 0;
+    char *recbuf = NULL, *names = NULL, etag[48];
+    size_t elen = 0;
     uint64_t size = 0;
     core_obj_data_t d = {0};
-    og_buf_t b = {0};
-    int rc, replace = 0, large;
+    s3_on_t on;
+    int rc, large;
 
-    if ((rc = copy_source_parse(http_req_header(r->http, "x-amz-copy-source"), &src)) != 0) {
-        if (rc == OG_EINVAL)
-            s3_error(r, 400, "InvalidArgument",
-                        "Copy Source must mention the source bucket and key: sourcebucket/sourcekey", NULL);
-        else
-            s3_error_rc(r, rc);
+    if ((rc = copy_read_source(r, src, &m, &recbuf, &on)) != 0) {
+        s3_error_on(r, rc, on);
         return;
     }
-    if (src.version_id.base != NULL && !og_str_eq(src.version_id, "null")) {
-        s3_error(r, 400, "InvalidArgument", "Invalid version id specified", NULL);
-        goto out_free_src;
-    }
-    og_str_t directive = http_req_header(r->http, "x-amz-metadata-directive");
-    if (directive.base != NULL) {
-        if (og_str_ieq(directive, "REPLACE")) {
-            replace = 1;
-        } else if (!og_str_ieq(directive, "COPY")) {
-            s3_error(r, 400, "InvalidArgument", "Unknown metadata directive.", NULL);
-            goto out_free_src;
-        }
-    }
-    if (!replace && strcmp(src.bucket, r->bucket) == 0 && src.key_len == r->key_len &&
-        memcmp(src.key, r->key, r->key_len) == 0) {
-        s3_error(r, 400, "InvalidRequest",
-                    "This copy request is illegal because it is trying to copy an object to itself without changing "
-                    "the object's metadata, storage class, website redirect location or encryption attributes.",
-                    NULL);
-        goto out_free_src;
-    }
-    if (copy_read_source(r, &src, &m, &recbuf) != 0)
-        goto out_free_src;
     /* m becomes the copy's record below; source keeps the source's fields as read (a shallow
      * view: it owns nothing, m's buffers back it) for the large-object reader. */
     source = m;
-
     /* A large object is judged, sized and copied by the bytes and ETag S3 GET serves for it. */
-    if ((large = s3_large_stat(r, &m, &size, etag, &elen)) < 0)
+    if ((large = s3_large_stat(r, &m, &size, etag, &elen)) < 0) {
+        s3_error_rc(r, large);
         goto out_free_meta;
+    }
     if (!large) {
         size = m.size;
         elen = core_meta_etag(&m, etag);
@@ -648,94 +655,58 @@ void s3_copy_object(s3_req_t *r)
                     NULL);
         goto out_free_meta;
     }
-    if (s3_quota_check(r, size) != 0)
+    if ((rc = s3_quota_check(r, size)) != 0) {
+        s3_error_on(r, rc, S3_ON_BUCKET);
         goto out_free_meta;
-    if (replace) {
-        /* taken from this request like a PUT does; Content-Encoding kept as sent */
-        rc = s3_stored_headers(r, 1, &new_hdrs, &m.num_headers, &names, &m.content_type, NULL, 0);
-        if (rc == OG_ETOOBIG) {
+    }
+    if ((rc = copy_headers(r, &m, replace, large, &new_hdrs, &names)) != 0) {
+        if (rc == OG_ETOOBIG)
             s3_error(r, 400, "MetadataTooLarge", "Your metadata headers exceed the maximum allowed metadata size.",
                         NULL);
-            goto out_free_meta;
-        }
-        if (rc != 0) {
+        else
             s3_error_rc(r, rc);
-            goto out_free_meta;
-        }
-        m.headers = new_hdrs;
-    } else if (large) {
-        if ((rc = large_copy_headers(&m, &new_hdrs, &m.num_headers)) != 0) {
-            s3_error_rc(r, rc);
-            goto out_free_meta;
-        }
-        m.headers = new_hdrs;
-    }
-    if (large) {
-        /* New bytes: a plain object of the segments' contents, its ETag their MD5. */
-        if (s3_large_copy(r, &source, 0, size, &d) != 0)
-            goto out_free_meta;
-        m.size = d.size;
-        memcpy(m.md5, d.md5, 16);
-        m.parts = 0;
-        m.flags = 0;
-        m.slo_size = 0;
-        memset(m.slo_etag, 0, sizeof(m.slo_etag));
-        m.chunks = d.chunks, m.num_chunks = d.num_chunks;
-        m.inline_data = (og_str_t){d.inline_data, d.inline_len};
-        elen = core_meta_etag(&m, etag);
-    } else {
-        /* The copy references the source's chunks without writing them: refresh them first, or
-         * a garbage-collection sweep that started before this record exists could delete them
-         * once the source is gone (docs/architecture.md, garbage collection). */
-        if ((rc = core_obj_touch(r->gw->cluster, &m)) != 0) {
-            s3_error_rc(r, rc);
-            goto out_free_meta;
-        }
-        /* A multipart source keeps its ETag (md5-N) and part count: its part sizes go along, or
-         * ?partNumber on the copy could not answer. */
-        if ((rc = core_part_sizes_copy(r->gw->cluster, src.bucket, (og_str_t){src.key, src.key_len}, r->bucket,
-                                        (og_str_t){r->key, r->key_len}, &m)) != 0) {
-            s3_error_rc(r, rc);
-            goto out_free_meta;
-        }
-    }
-    /* Same bytes (chunk list or inline data), size and ETag, or a large object's new ones; new
-     * owner and mtime. */
-    og_rec_t rec = {0};
-    cluster_stamp(r->gw->cluster, &rec.ts, &rec.tiebreak);
-    m.mtime_ns = rec.ts;
-    m.owner = og_str(r->user.account);
-    if ((rc = core_meta_encode(&m, &summary, &slen, &detail, &dlen)) != 0) {
-        s3_error_rc(r, rc);
         goto out_free_meta;
     }
-    rec.summary = (og_str_t){summary, slen};
-    rec.detail = (og_str_t){detail, dlen};
-    rec.size = m.size; /* the bytes this record adds to the bucket's usage (quotas, HEAD counts) */
-    table_name(r->bucket, table);
-    if ((rc = cluster_rec_put(r->gw->cluster, table, (og_str_t){r->key, r->key_len}, &rec)) != 0) {
+    if ((rc = copy_data(r, src, &source, large, size, &m, &d, etag, &elen, &on)) != 0)
+        s3_error_on(r, rc, on);
+    else if ((rc = copy_commit(r, &m, etag, elen)) != 0)
         s3_error_rc(r, rc);
-        goto out_free_encoded;
-    }
-    http_iso8601_format(m.mtime_ns, mtime);
-    og_buf_puts(&b, "<CopyObjectResult xmlns=\"" S3_XMLNS "\">");
-    og_buf_elem(&b, "LastModified", mtime, strlen(mtime));
-    og_buf_elem(&b, "ETag", etag, elen);
-    og_buf_puts(&b, "</CopyObjectResult>");
-    if (b.oom)
-        s3_error_rc(r, -ENOMEM);
-    else
-        s3_send_xml(r, 200, NULL, 0, b.buf, b.len);
-    og_buf_free(&b);
-out_free_encoded:
-    free(summary);
-    free(detail);
 out_free_meta:
     core_obj_data_free(&d);
     free(new_hdrs);
     free(names);
     core_meta_free(&m);
     free(recbuf);
-out_free_src:
+}
+
+void s3_copy_object(s3_req_t *r)
+{
+    copy_source_t src;
+    int rc, replace = 0;
+
+    if ((rc = copy_source_parse(http_req_header(r->http, "x-amz-copy-source"), &src)) != 0) {
+        if (rc == OG_EINVAL)
+            s3_error(r, 400, "InvalidArgument",
+                        "Copy Source must mention the source bucket and key: sourcebucket/sourcekey", NULL);
+        else
+            s3_error_rc(r, rc);
+        return;
+    }
+    og_str_t directive = http_req_header(r->http, "x-amz-metadata-directive");
+    if (directive.base != NULL)
+        replace = og_str_ieq(directive, "REPLACE") ? 1 : og_str_ieq(directive, "COPY") ? 0 : -1;
+    if (src.version_id.base != NULL && !og_str_eq(src.version_id, "null")) {
+        s3_error(r, 400, "InvalidArgument", "Invalid version id specified", NULL);
+    } else if (replace < 0) {
+        s3_error(r, 400, "InvalidArgument", "Unknown metadata directive.", NULL);
+    } else if (!replace && strcmp(src.bucket, r->bucket) == 0 && src.key_len == r->key_len &&
+               memcmp(src.key, r->key, r->key_len) == 0) {
+        s3_error(r, 400, "InvalidRequest",
+                    "This copy request is illegal because it is trying to copy an object to itself without changing "
+                    "the object's metadata, storage class, website redirect location or encryption attributes.",
+                    NULL);
+    } else {
+        copy_object(r, &src, replace);
+    }
     free(src.key);
 }

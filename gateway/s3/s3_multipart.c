@@ -25,7 +25,6 @@
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <strings.h>
 #include <sys/random.h>
 
 #include <libxml/parser.h>
@@ -43,7 +42,6 @@
 #define MP_MAX_PART (5ull << 30)
 #define MP_COMPLETE_MAX (4u << 20)     /* CompleteMultipartUpload body: 10,000 parts fit easily */
 #define MP_LIST_PAGE 1000
-#define USER_META_MAX 2048
 /* u.<bucket> keys: key, \x01, id, \x01, 5 digits; the node's key limit is OG_KEY_MAX */
 #define MP_KEY_MAX (OG_KEY_MAX - 1 - CORE_UPLOAD_ID_LEN - 1 - 5)
 typedef struct {
@@ -62,50 +60,6 @@ static og_str_t part_key(mp_upload_t *u, uint32_t part)
 }
 
 static og_str_t upload_key(const mp_upload_t *u) { return (og_str_t){u->ukey, u->ulen}; }
-
-/* Writes m as (table, key) with a fresh stamp (m->mtime_ns = its ts). 0, OG_EQUORUM, OG_ETOOBIG,
- * -ENOMEM. */
-static int rec_put_meta(cluster_t *cl, const char *table, og_str_t key, core_meta_t *m)
-{
-    og_rec_t rec = {0};
-    char *summary = NULL, *detail = NULL;
-    size_t slen, dlen;
-    cluster_stamp(cl, &rec.ts, &rec.tiebreak);
-    m->mtime_ns = rec.ts;
-    int rc = core_meta_encode(m, &summary, &slen, &detail, &dlen);
-    if (rc != 0)
-        return rc;
-    rec.summary = (og_str_t){summary, slen};
-    rec.detail = (og_str_t){detail, dlen};
-    rc = cluster_rec_put(cl, table, key, &rec);
-    free(summary);
-    free(detail);
-    return rc;
-}
-
-/* The live record (table, key) decoded: 0 with *m and *buf (the caller frees both),
- * OG_ENOTFOUND, OG_EQUORUM, OG_ECORRUPT. */
-static int rec_get_meta(cluster_t *cl, const char *table, og_str_t key, core_meta_t *m, char **buf)
-{
-    og_rec_t rec;
-    int rc = cluster_rec_get(cl, table, key, &rec, buf);
-    if (rc == 0 && (rec.flags & OG_REC_TOMBSTONE))
-        rc = OG_ENOTFOUND;
-    if (rc == 0 && core_meta_decode(&rec, m) != 0)
-        rc = OG_ECORRUPT;
-    if (rc != 0) {
-        free(*buf);
-        *buf = NULL;
-    }
-    return rc;
-}
-
-static int rec_delete(cluster_t *cl, const char *table, og_str_t key)
-{
-    og_rec_t rec = {.flags = OG_REC_TOMBSTONE};
-    cluster_stamp(cl, &rec.ts, &rec.tiebreak);
-    return cluster_rec_put(cl, table, key, &rec);
-}
 
 static int valid_id(og_str_t s)
 {
@@ -138,21 +92,9 @@ static int bucket_created(s3_req_t *r, uint64_t *created_ns)
     return core_bucket_lookup(r->gw->cluster, r->bucket, owner, sizeof(owner), created_ns);
 }
 
-/* As bucket_created, but a failure has already been answered: 404 NoSuchBucket when the bucket
- * is gone, an unreadable record as corruption, anything else by its code. Returns bucket_created's
- * code; on nonzero the caller only returns. */
-static int bucket_created_or_fail(s3_req_t *r, uint64_t *created_ns)
-{
-    int rc = bucket_created(r, created_ns);
-    if (rc == OG_ENOTFOUND)
-        s3_error(r, 404, "NoSuchBucket", NULL, NULL);
-    else if (rc != 0)
-        s3_error_rc(r, rc == OG_EPROTO ? OG_ECORRUPT : rc);
-    return rc;
-}
-
-/* The request's ?uploadId and its upload record: 0 with *m / *buf (caller frees), or -1 with the
- * error answered (404 NoSuchUpload, also for an upload of an earlier bucket of this name; 503 ...). */
+/* The request's ?uploadId and its upload record: 0 with *m / *buf (caller frees), OG_ENOTFOUND
+ * (no such upload, also for an upload of an earlier bucket of this name: answer with
+ * S3_ON_UPLOAD), OG_EQUORUM ... */
 static int upload_open(s3_req_t *r, mp_upload_t *u, core_meta_t *m, char **buf)
 {
     og_str_t raw;
@@ -162,27 +104,20 @@ static int upload_open(s3_req_t *r, mp_upload_t *u, core_meta_t *m, char **buf)
     if (og_query_get(r->info->query, "uploadId", &raw) && raw.len <= 3 * CORE_UPLOAD_ID_LEN)
         n = og_urldecode(raw.base, raw.len, id, sizeof(id), 1);
     if (n < 0 || !valid_id((og_str_t){id, (size_t)n}) || r->key_len > MP_KEY_MAX ||
-        memchr(r->key, CORE_UPLOAD_SEP, r->key_len) != NULL) {
-        s3_error(r, 404, "NoSuchUpload", "The specified upload does not exist.", NULL);
-        return -1;
-    }
+        memchr(r->key, CORE_UPLOAD_SEP, r->key_len) != NULL)
+        return OG_ENOTFOUND;
     upload_init(u, r, (og_str_t){id, CORE_UPLOAD_ID_LEN});
-    int rc = rec_get_meta(r->gw->cluster, u->table, upload_key(u), m, buf);
+    int rc = core_rec_lookup(r->gw->cluster, u->table, upload_key(u), m, buf);
     if (rc != 0)
-        goto out_answer;
+        return rc;
     if ((rc = bucket_created(r, &created)) == 0 && !core_upload_in_bucket(m, created))
         rc = OG_ENOTFOUND;
-    if (rc == 0)
-        return 0;
-    core_meta_free(m);
-    free(*buf);
-    *buf = NULL;
-out_answer:
-    if (rc == OG_ENOTFOUND)
-        s3_error(r, 404, "NoSuchUpload", "The specified upload does not exist.", NULL);
-    else
-        s3_error_rc(r, rc == OG_EPROTO ? OG_ECORRUPT : rc);
-    return -1;
+    if (rc != 0) {
+        core_meta_free(m);
+        free(*buf);
+        *buf = NULL;
+    }
+    return rc;
 }
 
 /* A stored header of m by name, or {NULL,0}. */
@@ -193,67 +128,32 @@ static og_str_t meta_header(const core_meta_t *m, const char *name)
 
 /* ---------------------------------------------------------------- create */
 
-/* The headers an upload keeps for its object: x-amz-meta-* (names lowercased into *names), the
- * standard ones, the checksum algorithm/type the parts will carry, and the bucket's creation
- * stamp (CORE_UPLOAD_BUCKET_HDR = bucket_stamp). *out and *names are malloc'd for the caller. 0, -ENOMEM,
+/* The headers an upload keeps for its object: s3_stored_headers' (the object gets them in the
+ * same order), then the checksum algorithm/type the parts will carry and the bucket's creation
+ * stamp (CORE_UPLOAD_BUCKET_HDR = bucket_stamp), which Complete drops again. Sets m->headers,
+ * m->num_headers, m->content_type; *hdrs and *names are malloc'd for the caller. 0, -ENOMEM,
  * OG_ETOOBIG (user metadata), OG_EINVAL (bad checksum algorithm or type). */
-static int create_headers(s3_req_t *r, og_str_t bucket_stamp, og_header_t **out, size_t *n, char **names,
-                          og_str_t *ctype, char *enc_buf, size_t enc_cap)
+static int create_headers(s3_req_t *r, og_str_t bucket_stamp, core_meta_t *m, og_header_t **hdrs, char **names,
+                          char *enc_buf, size_t enc_cap)
 {
-    static const char *const standard[] = {"Cache-Control", "Content-Disposition", "Content-Language", "Expires"};
-    const http_reqinfo_t *info = r->info;
-    size_t names_len = 0, k = 0, meta_bytes = 0;
-    og_header_t *hdrs;
-    char *np;
-    *ctype = OG_STR_LIT("binary/octet-stream");
-    for (size_t i = 0; i < info->num_headers; i++)
-        names_len += info->headers[i].name.len;
-    /* at most one stored header per request header, plus the bucket stamp */
-    hdrs = malloc((info->num_headers + 1) * sizeof(*hdrs));
-    *names = np = malloc(names_len + 1);
-    if (hdrs == NULL || np == NULL) {
-        free(hdrs);
-        free(*names);
-        *names = NULL;
-        return -ENOMEM;
-    }
-    *out = hdrs;
-    for (size_t i = 0; i < info->num_headers; i++) {
-        og_str_t name = info->headers[i].name, value = info->headers[i].value;
-        if (name.len > 11 && strncasecmp(name.base, "x-amz-meta-", 11) == 0) {
-            for (size_t j = 0; j < name.len; j++)
-                np[j] = (char)(name.base[j] >= 'A' && name.base[j] <= 'Z' ? name.base[j] + 32 : name.base[j]);
-            hdrs[k++] = (og_header_t){{np, name.len}, value};
-            np += name.len;
-            meta_bytes += name.len - 11 + value.len;
-        } else if (og_str_ieq(name, "content-type")) {
-            if (value.len > 0)
-                *ctype = value;
-        } else if (og_str_ieq(name, "content-encoding")) {
-            og_str_t v = s3_body_stored_encoding(value, enc_buf, enc_cap);
-            if (v.len > 0)
-                hdrs[k++] = (og_header_t){OG_STR_LIT("Content-Encoding"), v};
-        } else if (og_str_ieq(name, "x-amz-checksum-algorithm")) {
-            int alg = s3_ck_parse(value);
-            if (alg < 0)
-                return OG_EINVAL;
-            hdrs[k++] = (og_header_t){OG_STR_LIT("x-amz-checksum-algorithm"), og_str(s3_ck_upper(alg))};
-        } else if (og_str_ieq(name, "x-amz-checksum-type")) {
-            if (!og_str_ieq(value, "COMPOSITE") && !og_str_ieq(value, "FULL_OBJECT"))
-                return OG_EINVAL;
-            hdrs[k++] = (og_header_t){OG_STR_LIT("x-amz-checksum-type"),
-                                      og_str_ieq(value, "COMPOSITE") ? OG_STR_LIT("COMPOSITE") : OG_STR_LIT("FULL_OBJECT")};
-        } else {
-            for (size_t j = 0; j < sizeof(standard) / sizeof(standard[0]); j++)
-                if (og_str_ieq(name, standard[j])) {
-                    hdrs[k++] = (og_header_t){og_str(standard[j]), value};
-                    break;
-                }
-        }
-    }
-    hdrs[k++] = (og_header_t){OG_STR_LIT(CORE_UPLOAD_BUCKET_HDR), bucket_stamp};
-    *n = k;
-    return meta_bytes > USER_META_MAX ? OG_ETOOBIG : 0;
+    og_str_t alg = http_req_header(r->http, "x-amz-checksum-algorithm");
+    og_str_t type = http_req_header(r->http, "x-amz-checksum-type");
+    int a = alg.base != NULL ? s3_ck_parse(alg) : 0;
+    if (a < 0 || (type.base != NULL && !og_str_ieq(type, "COMPOSITE") && !og_str_ieq(type, "FULL_OBJECT")))
+        return OG_EINVAL;
+    size_t k;
+    int rc = s3_stored_headers(r, 3, hdrs, &k, names, &m->content_type, enc_buf, enc_cap);
+    if (rc != 0)
+        return rc;
+    og_header_t *h = *hdrs;
+    if (alg.base != NULL)
+        h[k++] = (og_header_t){OG_STR_LIT("x-amz-checksum-algorithm"), og_str(s3_ck_upper(a))};
+    if (type.base != NULL)
+        h[k++] = (og_header_t){OG_STR_LIT("x-amz-checksum-type"),
+                               og_str_ieq(type, "COMPOSITE") ? OG_STR_LIT("COMPOSITE") : OG_STR_LIT("FULL_OBJECT")};
+    h[k++] = (og_header_t){OG_STR_LIT(CORE_UPLOAD_BUCKET_HDR), bucket_stamp};
+    m->headers = h, m->num_headers = k;
+    return 0;
 }
 
 /* The upload's checksum algorithm (or -1) and whether it is FULL_OBJECT (CRC64NVME only knows
@@ -288,12 +188,12 @@ void s3_create_multipart(s3_req_t *r)
                     NULL);
         return;
     }
-    if ((rc = bucket_created_or_fail(r, &created)) != 0)
+    if ((rc = bucket_created(r, &created)) != 0) {
+        s3_error_on(r, rc, S3_ON_BUCKET);
         return;
+    }
     stamp_len = (size_t)snprintf(stamp, sizeof(stamp), "%" PRIu64, created);
-    rc = create_headers(r, (og_str_t){stamp, stamp_len}, &hdrs, &m.num_headers, &names, &m.content_type, enc,
-                        sizeof(enc));
-    m.headers = hdrs;
+    rc = create_headers(r, (og_str_t){stamp, stamp_len}, &m, &hdrs, &names, enc, sizeof(enc));
     if (rc == 0 && upload_checksum(&m, &full) == OG_EINVAL)
         rc = OG_EINVAL;
     if (rc == OG_ETOOBIG) {
@@ -315,7 +215,7 @@ void s3_create_multipart(s3_req_t *r)
     }
     upload_init(&u, r, (og_str_t){id, CORE_UPLOAD_ID_LEN});
     m.owner = og_str(r->user.account);
-    if ((rc = rec_put_meta(r->gw->cluster, u.table, upload_key(&u), &m)) != 0) {
+    if ((rc = core_rec_commit(r->gw->cluster, u.table, upload_key(&u), &m)) != 0) {
         s3_error_rc(r, rc);
         goto out_free;
     }
@@ -354,23 +254,6 @@ static void send_xml_result(s3_req_t *r, const og_buf_t *b, int other_oom)
         s3_send_xml(r, 200, NULL, 0, b->buf, b->len);
 }
 
-static int parse_part_number(s3_req_t *r, uint32_t *out)
-{
-    og_str_t v;
-    uint32_t n = 0;
-    if (!og_query_get(r->info->query, "partNumber", &v) || v.len == 0 || v.len > 5)
-        return OG_EINVAL;
-    for (size_t i = 0; i < v.len; i++) {
-        if (v.base[i] < '0' || v.base[i] > '9')
-            return OG_EINVAL;
-        n = n * 10 + (uint32_t)(v.base[i] - '0');
-    }
-    if (n < 1 || n > MP_MAX_PARTS)
-        return OG_EINVAL;
-    *out = n;
-    return 0;
-}
-
 /* Content-MD5: base64 of 16 bytes. 0 or OG_EINVAL. */
 static int parse_md5(og_str_t v, uint8_t out[16])
 {
@@ -381,8 +264,9 @@ static int parse_md5(og_str_t v, uint8_t out[16])
     return 0;
 }
 
-/* Stores one part's record and answers with its ETag (and checksum). */
-static void part_commit(s3_req_t *r, mp_upload_t *u, uint32_t part, core_obj_data_t *d, const s3_body_sums_t *sums,
+/* Stores one part's record and answers with its ETag (and checksum). 0, or the record write's
+ * code (OG_EQUORUM ...), unanswered. */
+static int part_commit(s3_req_t *r, mp_upload_t *u, uint32_t part, core_obj_data_t *d, const s3_body_sums_t *sums,
                         int copy)
 {
     og_header_t ck[S3_CK_COUNT];
@@ -393,18 +277,16 @@ static void part_commit(s3_req_t *r, mp_upload_t *u, uint32_t part, core_obj_dat
     m.owner = og_str(r->user.account);
     m.headers = ck;
     m.num_headers = s3_body_sums_headers(sums, ck, vals);
-    int rc = rec_put_meta(r->gw->cluster, u->table, part_key(u, part), &m);
-    if (rc != 0) {
-        s3_error_rc(r, rc);
-        return;
-    }
+    int rc = core_rec_commit(r->gw->cluster, u->table, part_key(u, part), &m);
+    if (rc != 0)
+        return rc;
     size_t elen = core_meta_etag(&m, etag);
     if (!copy) {
         og_header_t h[1 + S3_CK_COUNT];
         h[0] = (og_header_t){OG_STR_LIT("ETag"), {etag, elen}};
         memcpy(h + 1, ck, m.num_headers * sizeof(ck[0]));
         s3_send(r, 200, h, 1 + m.num_headers, NULL, 0);
-        return;
+        return 0;
     }
     og_buf_t b = {0};
     http_iso8601_format(m.mtime_ns, mtime);
@@ -423,6 +305,7 @@ static void part_commit(s3_req_t *r, mp_upload_t *u, uint32_t part, core_obj_dat
     og_buf_puts(&b, "</CopyPartResult>");
     send_xml_result(r, &b, 0);
     og_buf_free(&b);
+    return 0;
 }
 
 /* A pull source over bytes [pos, last] of a stored object: each read fetches exactly the bytes
@@ -545,54 +428,118 @@ static int parse_copy_source(og_str_t v, char bucket[64], char **key, size_t *kl
     return 0;
 }
 
+/* The x-amz-copy-source object of an UploadPartCopy, read: 0 with *src / *sbuf (the caller
+ * frees both) and *skey (free), OG_EINVAL (not "bucket/key"), or a code to answer with
+ * S3_ON_SOURCE_KEY (OG_ENOTFOUND also for a missing bucket, S3_EDENIED, OG_EQUORUM ...). */
+static int part_copy_source(s3_req_t *r, core_meta_t *src, char **sbuf, char **skey)
+{
+    char sbucket[64];
+    size_t sklen = 0;
+    int rc = parse_copy_source(http_req_header(r->http, "x-amz-copy-source"), sbucket, skey, &sklen);
+    if (rc == 0)
+        rc = s3_check_bucket_owner(r, sbucket);
+    if (rc == 0)
+        rc = core_obj_lookup_live(r->gw->cluster, sbucket, (og_str_t){*skey, sklen}, og_time_ns() / 1000000000u, src,
+                                  sbuf);
+    return rc;
+}
+
+/* A whole single-part source, referenced: the same chunks, no data moves; the checksum of alg
+ * (>= 0) from the source's stored one (verified when it was stored), else read back. 0 with *d
+ * (borrowing src's buffers: not to be freed), or a code to answer with *on. */
+static int part_copy_ref(s3_req_t *r, const core_meta_t *src, int alg, core_obj_data_t *d, s3_body_sums_t *sums,
+                         s3_on_t *on)
+{
+    /* The chunks are touched first, as CopyObject does: a garbage-collection sweep that marked
+     * before this part record exists must not delete them once the source is gone. */
+    int rc = core_obj_touch(r->gw->cluster, src);
+    *on = S3_ON_TARGET;
+    if (rc != 0)
+        return rc;
+    *on = S3_ON_STORED;
+    d->size = src->size;
+    memcpy(d->md5, src->md5, 16);
+    d->chunks = (core_chunk_ref_t *)src->chunks;
+    d->num_chunks = src->num_chunks;
+    d->inline_data = (char *)src->inline_data.base;
+    d->inline_len = src->inline_data.len;
+    if (alg < 0)
+        return 0;
+    og_str_t v = meta_header(src, s3_ck_header((s3_ck_alg_t)alg));
+    if (v.base != NULL && s3_ck_unb64(alg, v, sums->value[alg]) == 0) {
+        sums->have = 1u << alg;
+        return 0;
+    }
+    return copy_checksum_read(r->gw->cluster, alg, src, sums);
+}
+
+/* Bytes [first, last] (len of them) of a plain source written again (a range, or a multipart
+ * source whose MD5 is not of its bytes), with alg's checksum (>= 0) computed on the way. 0 with
+ * *d (core_obj_data_free), or a code to answer with S3_ON_STORED. */
+static int part_copy_rewrite(s3_req_t *r, const core_meta_t *src, int alg, uint64_t first, uint64_t last,
+                             uint64_t len, core_obj_data_t *d, s3_body_sums_t *sums)
+{
+    s3_ck_t ck;
+    int rc;
+    if (alg >= 0 && (rc = s3_ck_init(&ck, (s3_ck_alg_t)alg)) != 0)
+        return rc;
+    copy_src_t cs = {r->gw->cluster, src, first, last, NULL, 0, alg >= 0 ? &ck : NULL};
+    core_obj_put_opts_t opts = {.max_size = MP_MAX_PART, .expect_size = (int64_t)len};
+    if ((rc = core_obj_write(r->gw->cluster, &opts, (core_obj_src_t){copy_read, &cs}, d)) == 0 && alg >= 0 &&
+        (rc = ck_to_sums(&ck, alg, sums)) != 0)
+        core_obj_data_free(d);
+    if (alg >= 0)
+        s3_ck_free(&ck);
+    return rc;
+}
+
+/* A large source's bytes [first, first + len), written through the Swift readers, with alg's
+ * checksum (>= 0) read back. 0 with *d (core_obj_data_free), or a code to answer with *on. */
+static int part_copy_large(s3_req_t *r, const core_meta_t *src, int alg, uint64_t first, uint64_t len,
+                           core_obj_data_t *d, s3_body_sums_t *sums, s3_on_t *on)
+{
+    int rc;
+    *on = S3_ON_SEGMENTS;
+    if ((rc = s3_large_copy(r, src, first, len, d)) != 0)
+        return rc;
+    core_meta_t dm = {.size = d->size, .chunks = d->chunks, .num_chunks = d->num_chunks,
+                    .inline_data = {d->inline_data, d->inline_len}};
+    *on = S3_ON_STORED;
+    if (alg >= 0 && (rc = copy_checksum_read(r->gw->cluster, alg, &dm, sums)) != 0)
+        core_obj_data_free(d);
+    return rc;
+}
+
 /* UploadPartCopy: a whole single-part source is referenced by its chunk list (its MD5 is the
  * part's); a Swift large object's range is read from its segments (as s3api does, never from
  * the manifest's own bytes) and anything else (a range, a multipart source whose MD5 is not of
  * its bytes) from the source's chunks, and written again through core_obj_write.
  * With alg >= 0 (the upload's x-amz-checksum-algorithm) the part gets that checksum of its bytes,
- * as an uploaded part does, or Complete could never accept it: computed while the bytes are
- * rewritten, taken from a referenced source's stored checksum of that algorithm (verified when it
- * was stored), else read back through core_obj_read. */
+ * as an uploaded part does, or Complete could never accept it. */
 static void upload_part_copy(s3_req_t *r, mp_upload_t *u, uint32_t part, int alg)
 {
-    char sbucket[64], owner[sizeof(r->user.account)], *skey = NULL, *sbuf = NULL, setag[48];
-    size_t sklen = 0, selen;
+    char *skey = NULL, *sbuf = NULL, setag[48];
+    size_t selen;
     core_meta_t src = {0};
     core_obj_data_t d = {0};
     s3_body_sums_t sums = {0};
     uint64_t first = 0, last = 0, ssize = 0;
-    int large, rc = parse_copy_source(http_req_header(r->http, "x-amz-copy-source"), sbucket, &skey, &sklen);
-    if (rc != 0) {
-        if (rc == OG_EINVAL)
-            s3_error(r, 400, "InvalidArgument", "Copy Source must mention the source bucket and key.", NULL);
-        else
-            s3_error_rc(r, rc);
-        return;
-    }
-    rc = core_bucket_lookup(r->gw->cluster, sbucket, owner, sizeof(owner), NULL);
-    if (rc == 0 && strcmp(owner, r->user.account) != 0) {
-        s3_error(r, 403, "AccessDenied", NULL, NULL);
-        goto out_free_key;
-    }
-    if (rc == 0)
-        rc = core_obj_lookup(r->gw->cluster, sbucket, (og_str_t){skey, sklen}, &src, &sbuf);
-    if (rc == 0 && core_meta_expired(&src, og_time_ns() / 1000000000u)) {
-        /* past its Swift X-Delete-At: absent for every API */
-        core_meta_free(&src);
-        free(sbuf);
-        sbuf = NULL;
-        rc = OG_ENOTFOUND;
+    s3_on_t on = S3_ON_STORED;
+    int large, owned = 1, rc = part_copy_source(r, &src, &sbuf, &skey);
+
+    if (rc == OG_EINVAL) {
+        s3_error(r, 400, "InvalidArgument", "Copy Source must mention the source bucket and key.", NULL);
+        goto out_free_src;
     }
     if (rc != 0) {
-        if (rc == OG_ENOTFOUND)
-            s3_error(r, 404, "NoSuchKey", "The specified source key does not exist.", NULL);
-        else
-            s3_error_rc(r, rc == OG_EPROTO ? OG_ECORRUPT : rc);
-        goto out_free_key;
+        s3_error_on(r, rc, S3_ON_SOURCE_KEY);
+        goto out_free_src;
     }
     /* a large object's range is of the bytes S3 GET serves for it */
-    if ((large = s3_large_stat(r, &src, &ssize, setag, &selen)) < 0)
+    if ((large = s3_large_stat(r, &src, &ssize, setag, &selen)) < 0) {
+        s3_error_rc(r, large);
         goto out_free_src;
+    }
     if (!large)
         ssize = src.size;
     og_str_t range = http_req_header(r->http, "x-amz-copy-source-range");
@@ -609,66 +556,24 @@ static void upload_part_copy(s3_req_t *r, mp_upload_t *u, uint32_t part, int alg
         goto out_free_src;
     }
     if (large) {
-        if (s3_large_copy(r, &src, first, len, &d) != 0)
-            goto out_free_src;
-        core_meta_t dm = {.size = d.size, .chunks = d.chunks, .num_chunks = d.num_chunks,
-                        .inline_data = {d.inline_data, d.inline_len}};
-        if (alg >= 0 && (rc = copy_checksum_read(r->gw->cluster, alg, &dm, &sums)) != 0)
-            s3_error_rc(r, rc == OG_ENOTFOUND || rc == OG_EPROTO ? OG_ECORRUPT : rc);
-        else
-            part_commit(r, u, part, &d, &sums, 1);
-        core_obj_data_free(&d);
+        rc = part_copy_large(r, &src, alg, first, len, &d, &sums, &on);
+    } else if ((range.base == NULL || (first == 0 && last + 1 == src.size)) && src.parts == 0) {
+        owned = 0;
+        rc = part_copy_ref(r, &src, alg, &d, &sums, &on);
+    } else {
+        rc = part_copy_rewrite(r, &src, alg, first, last, len, &d, &sums);
+    }
+    if (rc != 0) {
+        s3_error_on(r, rc, on);
         goto out_free_src;
     }
-    int whole = range.base == NULL || (first == 0 && last + 1 == src.size);
-    if (whole && src.parts == 0) {
-        /* The same bytes, referenced: no data moves. The chunks are touched first, as CopyObject
-         * does: a garbage-collection sweep that marked before this part record exists must not
-         * delete them once the source is gone. */
-        if ((rc = core_obj_touch(r->gw->cluster, &src)) != 0) {
-            s3_error_rc(r, rc);
-            goto out_free_src;
-        }
-        d.size = src.size;
-        memcpy(d.md5, src.md5, 16);
-        d.chunks = (core_chunk_ref_t *)src.chunks;
-        d.num_chunks = src.num_chunks;
-        d.inline_data = (char *)src.inline_data.base;
-        d.inline_len = src.inline_data.len;
-        if (alg >= 0) {
-            og_str_t v = meta_header(&src, s3_ck_header((s3_ck_alg_t)alg));
-            if (v.base != NULL && s3_ck_unb64(alg, v, sums.value[alg]) == 0)
-                sums.have = 1u << alg;
-            else if ((rc = copy_checksum_read(r->gw->cluster, alg, &src, &sums)) != 0) {
-                s3_error_rc(r, rc == OG_ENOTFOUND || rc == OG_EPROTO ? OG_ECORRUPT : rc);
-                goto out_free_src;
-            }
-        }
-        part_commit(r, u, part, &d, &sums, 1);
-        goto out_free_src;
-    }
-    s3_ck_t ck;
-    if (alg >= 0 && (rc = s3_ck_init(&ck, (s3_ck_alg_t)alg)) != 0) {
+    if ((rc = part_commit(r, u, part, &d, &sums, 1)) != 0)
         s3_error_rc(r, rc);
-        goto out_free_ck;
-    }
-    copy_src_t cs = {r->gw->cluster, &src, first, last, NULL, 0, alg >= 0 ? &ck : NULL};
-    core_obj_put_opts_t opts = {.max_size = MP_MAX_PART, .expect_size = (int64_t)len};
-    if ((rc = core_obj_write(r->gw->cluster, &opts, (core_obj_src_t){copy_read, &cs}, &d)) != 0 ||
-        (alg >= 0 && (rc = ck_to_sums(&ck, alg, &sums)) != 0)) {
-        s3_error_rc(r, rc == OG_ENOTFOUND || rc == OG_EPROTO ? OG_ECORRUPT : rc);
-        goto out_free_data;
-    }
-    part_commit(r, u, part, &d, &sums, 1);
-out_free_data:
-    core_obj_data_free(&d);
-out_free_ck:
-    if (alg >= 0)
-        s3_ck_free(&ck);
+    if (owned)
+        core_obj_data_free(&d);
 out_free_src:
     core_meta_free(&src);
     free(sbuf);
-out_free_key:
     free(skey);
 }
 
@@ -677,7 +582,7 @@ void s3_upload_part(s3_req_t *r)
     mp_upload_t u;
     core_meta_t up = {0};
     char *upbuf = NULL;
-    uint32_t part;
+    uint32_t part = 0;
     s3_body_t *body = NULL;
     core_obj_data_t d = {0};
     s3_body_sums_t sums;
@@ -685,12 +590,14 @@ void s3_upload_part(s3_req_t *r)
     uint8_t want_md5[16];
     int rc, full;
 
-    if (parse_part_number(r, &part) != 0) {
+    if (s3_part_number(r, &part) != 0 || part == 0) {
         s3_error(r, 400, "InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive.", NULL);
         return;
     }
-    if (upload_open(r, &u, &up, &upbuf) != 0)
+    if ((rc = upload_open(r, &u, &up, &upbuf)) != 0) {
+        s3_error_on(r, rc, S3_ON_UPLOAD);
         return;
+    }
     int alg = upload_checksum(&up, &full);
     if (http_req_header(r->http, "x-amz-copy-source").base != NULL) {
         upload_part_copy(r, &u, part, alg);
@@ -705,13 +612,15 @@ void s3_upload_part(s3_req_t *r)
         s3_error(r, 411, "MissingContentLength", NULL, NULL);
         goto out_free_upload;
     }
-    if (s3_body_open(r, &body, &expect, alg >= 0 ? 1u << alg : 0) != 0)
+    if ((rc = s3_body_open(r, &body, &expect, alg >= 0 ? 1u << alg : 0)) != 0) {
+        s3_error_on(r, rc, S3_ON_BODY);
         goto out_free_upload;
+    }
     core_obj_put_opts_t opts = {.max_size = MP_MAX_PART, .expect_size = expect,
                               .digests = r->auth.payload == AUTH_PAYLOAD_SHA256 ? CORE_OBJ_SHA256 : 0};
     if ((rc = core_obj_write(r->gw->cluster, &opts, s3_body_src(body), &d)) != 0 ||
         (rc = s3_body_finish(body, &sums)) != 0) {
-        s3_body_error(r, rc);
+        s3_error_on(r, rc, S3_ON_BODY);
         goto out_free_body;
     }
     if (cmd5.base != NULL && memcmp(d.md5, want_md5, 16) != 0) {
@@ -722,7 +631,8 @@ void s3_upload_part(s3_req_t *r)
         s3_error(r, 400, "XAmzContentSHA256Mismatch", NULL, NULL);
         goto out_free_data;
     }
-    part_commit(r, &u, part, &d, &sums, 0);
+    if ((rc = part_commit(r, &u, part, &d, &sums, 0)) != 0)
+        s3_error_rc(r, rc);
 out_free_data:
     core_obj_data_free(&d);
 out_free_body:
@@ -846,8 +756,10 @@ void s3_list_parts(s3_req_t *r)
         s3_error(r, 400, "InvalidArgument", "max-parts and part-number-marker must be integers.", NULL);
         return;
     }
-    if (upload_open(r, &u, &up, &upbuf) != 0)
+    if ((rc = upload_open(r, &u, &up, &upbuf)) != 0) {
+        s3_error_on(r, rc, S3_ON_UPLOAD);
         return;
+    }
     list_parts_ctx_t c = {&parts, 0};
     if (max_parts > 0 &&
         (rc = parts_each(r->gw->cluster, &u, (uint32_t)marker, (size_t)max_parts, list_parts_one, &c, &more)) != 0) {
@@ -889,7 +801,7 @@ typedef struct {
 static int drop_part(void *ctx, uint32_t part, const og_rec_t *rec)
 {
     drop_ctx_t *c = ctx;
-    return rec_delete(c->cl, c->u->table, part_key(c->u, part));
+    return core_rec_delete(c->cl, c->u->table, part_key(c->u, part));
 }
 
 /* Tombstones every part record and then the upload record (in that order, so a failure half-way
@@ -899,7 +811,7 @@ static int upload_drop(cluster_t *cl, mp_upload_t *u)
     drop_ctx_t c = {cl, u};
     int more;
     int rc = parts_each(cl, u, 0, SIZE_MAX, drop_part, &c, &more);
-    return rc != 0 ? rc : rec_delete(cl, u->table, upload_key(u));
+    return rc != 0 ? rc : core_rec_delete(cl, u->table, upload_key(u));
 }
 
 void s3_abort_multipart(s3_req_t *r)
@@ -907,10 +819,12 @@ void s3_abort_multipart(s3_req_t *r)
     mp_upload_t u;
     core_meta_t up = {0};
     char *upbuf = NULL;
-    if (upload_open(r, &u, &up, &upbuf) != 0)
+    int rc;
+    if ((rc = upload_open(r, &u, &up, &upbuf)) != 0) {
+        s3_error_on(r, rc, S3_ON_UPLOAD);
         return;
-    int rc = upload_drop(r->gw->cluster, &u);
-    if (rc != 0)
+    }
+    if ((rc = upload_drop(r->gw->cluster, &u)) != 0)
         s3_error_rc(r, rc);
     else
         s3_send(r, 204, NULL, 0, NULL, 0);
@@ -936,15 +850,6 @@ typedef struct {
 
 static int xml_name_is(const xmlNode *n, const char *name) { return strcmp((const char *)n->name, name) == 0; }
 
-static int has_doctype(const char *xml, size_t len)
-{
-    static const char tag[] = "<!DOCTYPE";
-    for (const char *p = xml; (p = memchr(p, '<', len - (size_t)(p - xml))) != NULL; p++)
-        if ((size_t)(xml + len - p) >= sizeof(tag) - 1 && strncasecmp(p, tag, sizeof(tag) - 1) == 0)
-            return 1;
-    return 0;
-}
-
 /* The text of an element, trimmed and without surrounding quotes (ETags), into out (cap). */
 static int xml_text(const xmlNode *e, char *out, size_t cap)
 {
@@ -968,22 +873,17 @@ static int xml_text(const xmlNode *e, char *out, size_t cap)
 
 /* Parses <CompleteMultipartUpload><Part><PartNumber/><ETag/>[<ChecksumX/>]</Part>...; alg is the
  * upload's checksum algorithm (or -1). 0 with *parts (malloc'd) and *n, OG_EPROTO (MalformedXML),
- * OG_EINVAL (InvalidPart: an ETag or checksum that cannot be one), -ENOMEM. */
+ * S3_EPARTMISSING (an ETag or checksum that cannot be one), -ENOMEM. */
 static int complete_parse(const char *xml, size_t len, int alg, mp_req_part_t **parts, size_t *n)
 {
     int rc = OG_EPROTO;
     size_t count = 0;
     *parts = NULL, *n = 0;
-    if (len == 0 || len > INT_MAX || memchr(xml, '\0', len) != NULL || has_doctype(xml, len))
-        return OG_EPROTO;
-    xmlInitParser();
-    xmlDocPtr doc = xmlReadMemory(xml, (int)len, NULL, "UTF-8",
-                                  XML_PARSE_NONET | XML_PARSE_NOBLANKS | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
-                                      XML_PARSE_IGNORE_ENC);
+    xmlDocPtr doc = s3_xml_read(xml, len);
     if (doc == NULL)
         return OG_EPROTO;
     const xmlNode *root = xmlDocGetRootElement(doc);
-    if (doc->intSubset != NULL || root == NULL || !xml_name_is(root, "CompleteMultipartUpload"))
+    if (root == NULL || !xml_name_is(root, "CompleteMultipartUpload"))
         goto out_free_doc;
     for (const xmlNode *c = root->children; c != NULL; c = c->next)
         if (c->type == XML_ELEMENT_NODE && xml_name_is(c, "Part"))
@@ -1015,14 +915,14 @@ static int complete_parse(const char *xml, size_t len, int alg, mp_req_part_t **
             } else if (xml_name_is(f, "ETag")) {
                 /* "<hex32>" of the part's MD5 */
                 if (og_unhex(text, strlen(text), p[i].md5, 16) != 0) {
-                    rc = OG_EINVAL;
+                    rc = S3_EPARTMISSING;
                     goto out_free_parts;
                 }
                 have_etag = 1;
             } else if (alg >= 0 && strncmp((const char *)f->name, "Checksum", 8) == 0 &&
                        s3_ck_parse(og_str((const char *)f->name + 8)) == alg) {
                 if (s3_ck_unb64(alg, og_str(text), p[i].ck) != 0) {
-                    rc = OG_EINVAL;
+                    rc = S3_EPARTMISSING;
                     goto out_free_parts;
                 }
                 p[i].has_ck = 1;
@@ -1053,48 +953,6 @@ static int have_one(void *ctx, uint32_t part, const og_rec_t *rec)
     h[part].present = 1;
     core_meta_free(&m);
     return 0;
-}
-
-/* Reads the whole (small) request body into *out (malloc'd). 0, OG_ETOOBIG, OG_EBADDIGEST (the
- * signed payload hash differs), -ENOMEM, or a http_req_read error. */
-static int read_small_body(s3_req_t *r, size_t max, char **out, size_t *len)
-{
-    size_t cap = 16384, n = 0;
-    char *buf = malloc(cap);
-    int rc = 0;
-    if (buf == NULL)
-        return -ENOMEM;
-    for (;;) {
-        if (n == cap) {
-            char *nb = cap > max ? NULL : realloc(buf, cap * 2);
-            if (nb == NULL) {
-                rc = cap > max ? OG_ETOOBIG : -ENOMEM;
-                goto out_free;
-            }
-            buf = nb, cap *= 2;
-        }
-        ssize_t got = http_req_read(r->http, buf + n, cap - n);
-        if (got < 0) {
-            rc = (int)got;
-            goto out_free;
-        }
-        if (got == 0)
-            break;
-        n += (size_t)got;
-    }
-    if (r->auth.payload == AUTH_PAYLOAD_SHA256) {
-        uint8_t h[32];
-        unsigned int hl = 0;
-        if (!EVP_Digest(buf, n, h, &hl, EVP_sha256(), NULL) || memcmp(h, r->auth.payload_sha256, 32) != 0) {
-            rc = OG_EBADDIGEST;
-            goto out_free;
-        }
-    }
-    *out = buf, *len = n;
-    return 0;
-out_free:
-    free(buf);
-    return rc;
 }
 
 /* Appends refs to the growing chunk list *all (cap in *cap). 0 or -ENOMEM. */
@@ -1162,7 +1020,7 @@ static int object_checksum(int alg, int full, const mp_req_part_t *parts, const 
 /* Fetches each listed part's record and builds the object's chunk list; fills parts[i].ck from
  * the stored part checksums when alg >= 0. Each record must still be the part that was validated
  * (sizes[i] and the listed MD5): one re-uploaded since would otherwise put its chunks under the
- * validated size and ETag. 0, InvalidPart (-1, not answered), or an error code. */
+ * validated size and ETag. 0, S3_EPARTCHANGED, OG_EQUORUM, -ENOMEM ... */
 static int complete_gather(s3_req_t *r, mp_upload_t *u, int alg, mp_req_part_t *parts, const uint64_t *sizes,
                            size_t n, core_chunk_ref_t **all, size_t *nall)
 {
@@ -1171,16 +1029,16 @@ static int complete_gather(s3_req_t *r, mp_upload_t *u, int alg, mp_req_part_t *
     for (size_t i = 0; i < n && rc == 0; i++) {
         core_meta_t pm;
         char *pbuf = NULL;
-        if ((rc = rec_get_meta(r->gw->cluster, u->table, part_key(u, parts[i].number), &pm, &pbuf)) != 0)
-            return rc == OG_ENOTFOUND ? -1 : rc;
+        if ((rc = core_rec_lookup(r->gw->cluster, u->table, part_key(u, parts[i].number), &pm, &pbuf)) != 0)
+            return rc == OG_ENOTFOUND ? S3_EPARTCHANGED : rc;
         if (pm.size != sizes[i] || memcmp(pm.md5, parts[i].md5, 16) != 0)
-            rc = -1;
+            rc = S3_EPARTCHANGED;
         if (rc == 0 && alg >= 0) {
             og_str_t v = meta_header(&pm, s3_ck_header((s3_ck_alg_t)alg));
             uint8_t stored[S3_CK_MAX_DIGEST];
             if (v.base == NULL || s3_ck_unb64(alg, v, stored) != 0 ||
                 (parts[i].has_ck && memcmp(stored, parts[i].ck, s3_ck_len((s3_ck_alg_t)alg)) != 0))
-                rc = -1;
+                rc = S3_EPARTCHANGED;
             else
                 memcpy(parts[i].ck, stored, sizeof(stored));
         }
@@ -1197,142 +1055,104 @@ static int complete_gather(s3_req_t *r, mp_upload_t *u, int alg, mp_req_part_t *
     return rc;
 }
 
-void s3_complete_multipart(s3_req_t *r)
+/* Checks the request's part list against the upload's stored parts: ascending numbers, each
+ * present with the listed ETag, all but the last at least MP_MIN_PART. Fills sizes[i] (n of
+ * them), *total and the object's ETag MD5 (the MD5 of the parts' MD5s). 0, S3_EPARTORDER,
+ * S3_EPARTMISSING, S3_EPARTSMALL, OG_EQUORUM, -ENOMEM. */
+static int complete_check(cluster_t *cl, mp_upload_t *u, const mp_req_part_t *parts, size_t n, uint64_t *sizes,
+                          uint64_t *total, uint8_t md5[16])
 {
-    mp_upload_t u;
-    core_meta_t up = {0}, m = {0};
-    char *upbuf = NULL, *body = NULL, etag[48], ckval[S3_CK_B64_MAX + 8];
-    size_t blen = 0, n = 0, nall = 0, nh = 0;
-    mp_req_part_t *parts = NULL;
-    mp_have_t *have = NULL;
-    uint64_t *sizes = NULL, total = 0;
-    core_chunk_ref_t *all = NULL;
-    og_header_t *hdrs = NULL;
-    og_buf_t b = {0};
-    EVP_MD_CTX *md = NULL;
-    int rc, more, full = 0;
+    mp_have_t *have = calloc(MP_MAX_PARTS + 1, sizeof(*have));
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    unsigned int hl = 0;
+    int rc = -ENOMEM, more;
 
-    if (upload_open(r, &u, &up, &upbuf) != 0)
-        return;
-    int alg = upload_checksum(&up, &full);
-    if ((rc = read_small_body(r, MP_COMPLETE_MAX, &body, &blen)) != 0) {
-        if (rc == OG_EBADDIGEST)
-            s3_error(r, 400, "XAmzContentSHA256Mismatch", NULL, NULL);
-        else if (rc == OG_ETOOBIG)
-            s3_error(r, 400, "MalformedXML", "The CompleteMultipartUpload document is too large.", NULL);
-        else
-            s3_body_error(r, rc);
+    if (have == NULL || md == NULL || !EVP_DigestInit_ex(md, EVP_md5(), NULL))
         goto out_free;
-    }
-    rc = complete_parse(body, blen, alg, &parts, &n);
-    if (rc == OG_EPROTO) {
-        s3_error(r, 400, "MalformedXML", NULL, NULL);
+    if ((rc = parts_each(cl, u, 0, SIZE_MAX, have_one, have, &more)) != 0)
         goto out_free;
-    }
-    if (rc == OG_EINVAL) {
-        s3_error(r, 400, "InvalidPart", "One or more of the specified parts could not be found.", NULL);
-        goto out_free;
-    }
-    if (rc != 0) {
-        s3_error_rc(r, rc);
-        goto out_free;
-    }
-    if ((have = calloc(MP_MAX_PARTS + 1, sizeof(*have))) == NULL || (sizes = calloc(n, sizeof(*sizes))) == NULL ||
-        (md = EVP_MD_CTX_new()) == NULL || !EVP_DigestInit_ex(md, EVP_md5(), NULL)) {
-        s3_error_rc(r, -ENOMEM);
-        goto out_free;
-    }
-    if ((rc = parts_each(r->gw->cluster, &u, 0, SIZE_MAX, have_one, have, &more)) != 0) {
-        s3_error_rc(r, rc);
-        goto out_free;
-    }
-    for (size_t i = 1; i < n; i++) {
-        if (parts[i].number <= parts[i - 1].number) {
-            s3_error(r, 400, "InvalidPartOrder", "The list of parts was not in ascending order.", NULL);
-            goto out_free;
-        }
-    }
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 1; i < n && rc == 0; i++)
+        if (parts[i].number <= parts[i - 1].number)
+            rc = S3_EPARTORDER;
+    *total = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
         const mp_have_t *h = &have[parts[i].number];
-        if (!h->present || memcmp(h->md5, parts[i].md5, 16) != 0) {
-            s3_error(r, 400, "InvalidPart", "One or more of the specified parts could not be found.", NULL);
-            goto out_free;
-        }
-        if (i + 1 < n && h->size < MP_MIN_PART) {
-            s3_error(r, 400, "EntityTooSmall", "Your proposed upload is smaller than the minimum allowed size.",
-                        NULL);
-            goto out_free;
-        }
+        if (!h->present || memcmp(h->md5, parts[i].md5, 16) != 0)
+            rc = S3_EPARTMISSING;
+        else if (i + 1 < n && h->size < MP_MIN_PART)
+            rc = S3_EPARTSMALL;
         sizes[i] = h->size;
-        total += h->size;
+        *total += h->size;
         EVP_DigestUpdate(md, h->md5, 16);
     }
-    /* parts are not counted against quotas while the upload is open; the object is */
-    if (s3_quota_check(r, total) != 0)
-        goto out_free;
-    if ((rc = complete_gather(r, &u, alg, parts, sizes, n, &all, &nall)) != 0) {
-        if (rc == -1)
-            s3_error(r, 400, "InvalidPart",
-                        "A part is missing, was uploaded again meanwhile, or its checksum does not match.", NULL);
-        else
-            s3_error_rc(r, rc);
-        goto out_free;
-    }
-    unsigned int hl = 0;
-    if (!EVP_DigestFinal_ex(md, m.md5, &hl)) {
-        s3_error_rc(r, -ENOMEM);
-        goto out_free;
-    }
-    /* The object: the upload's headers (less the checksum settings and the bucket stamp), its
-     * checksum, the parts' chunks in order. */
-    if ((hdrs = malloc((up.num_headers + 2) * sizeof(*hdrs))) == NULL) {
-        s3_error_rc(r, -ENOMEM);
-        goto out_free;
-    }
-    for (size_t i = 0; i < up.num_headers; i++)
-        if (!og_str_ieq(up.headers[i].name, "x-amz-checksum-algorithm") &&
-            !og_str_ieq(up.headers[i].name, "x-amz-checksum-type") && !og_str_ieq(up.headers[i].name, CORE_UPLOAD_BUCKET_HDR))
-            hdrs[nh++] = up.headers[i];
-    if (alg >= 0) {
-        uint8_t d[S3_CK_MAX_DIGEST];
-        if ((rc = object_checksum(alg, full, parts, sizes, n, d)) != 0) {
-            s3_error_rc(r, rc);
-            goto out_free;
-        }
-        size_t cl = s3_ck_b64(d, s3_ck_len((s3_ck_alg_t)alg), ckval);
-        if (!full)
-            cl += (size_t)snprintf(ckval + cl, sizeof(ckval) - cl, "-%zu", n);
-        og_str_t want = http_req_header(r->http, s3_ck_header((s3_ck_alg_t)alg));
-        if (want.base != NULL && !(want.len == cl && memcmp(want.base, ckval, cl) == 0)) {
-            s3_error(r, 400, "BadDigest", "The checksum of the object does not match the one you specified.",
-                        NULL);
-            goto out_free;
-        }
-        hdrs[nh++] = (og_header_t){og_str(s3_ck_header((s3_ck_alg_t)alg)), {ckval, cl}};
-        hdrs[nh++] = (og_header_t){OG_STR_LIT("x-amz-checksum-type"),
-                                   full ? OG_STR_LIT("FULL_OBJECT") : OG_STR_LIT("COMPOSITE")};
-    }
-    m.size = total;
-    m.parts = (uint32_t)n;
-    m.content_type = up.content_type;
-    m.owner = up.owner;
-    m.headers = hdrs, m.num_headers = nh;
-    m.chunks = all, m.num_chunks = nall;
+    if (rc == 0 && !EVP_DigestFinal_ex(md, md5, &hl))
+        rc = -ENOMEM;
+out_free:
+    EVP_MD_CTX_free(md);
+    free(have);
+    return rc;
+}
+
+/* The object's headers: the upload's (less the checksum settings and the bucket stamp), then its
+ * checksum (ckval, S3_CK_B64_MAX + 8 bytes: "<b64>" or "<b64>-N") and type when alg >= 0. *out is
+ * malloc'd for the caller. 0, OG_EBADDIGEST (the request's x-amz-checksum-* differs), -ENOMEM. */
+static int complete_headers(s3_req_t *r, const core_meta_t *up, int alg, int full, const mp_req_part_t *parts,
+                            const uint64_t *sizes, size_t n, char *ckval, og_header_t **out, size_t *nh)
+{
+    og_header_t *hdrs = malloc((up->num_headers + 2) * sizeof(*hdrs));
+    uint8_t d[S3_CK_MAX_DIGEST];
+    size_t k = 0;
+    int rc;
+    if ((*out = hdrs) == NULL)
+        return -ENOMEM;
+    for (size_t i = 0; i < up->num_headers; i++)
+        if (!og_str_ieq(up->headers[i].name, "x-amz-checksum-algorithm") &&
+            !og_str_ieq(up->headers[i].name, "x-amz-checksum-type") &&
+            !og_str_ieq(up->headers[i].name, CORE_UPLOAD_BUCKET_HDR))
+            hdrs[k++] = up->headers[i];
+    *nh = k;
+    if (alg < 0)
+        return 0;
+    if ((rc = object_checksum(alg, full, parts, sizes, n, d)) != 0)
+        return rc;
+    size_t cl = s3_ck_b64(d, s3_ck_len((s3_ck_alg_t)alg), ckval);
+    if (!full)
+        cl += (size_t)snprintf(ckval + cl, S3_CK_B64_MAX + 8 - cl, "-%zu", n);
+    og_str_t want = http_req_header(r->http, s3_ck_header((s3_ck_alg_t)alg));
+    if (want.base != NULL && !(want.len == cl && memcmp(want.base, ckval, cl) == 0))
+        return OG_EBADDIGEST;
+    hdrs[k++] = (og_header_t){og_str(s3_ck_header((s3_ck_alg_t)alg)), {ckval, cl}};
+    hdrs[k++] = (og_header_t){OG_STR_LIT("x-amz-checksum-type"),
+                              full ? OG_STR_LIT("FULL_OBJECT") : OG_STR_LIT("COMPOSITE")};
+    *nh = k;
+    return 0;
+}
+
+/* Commits object m (its part sizes first) and drops the upload. 0 or an error code: then
+ * nothing is committed, or only part sizes no object record matches. */
+static int complete_commit(s3_req_t *r, mp_upload_t *u, core_meta_t *m, const uint64_t *sizes)
+{
     og_str_t key = {r->key, r->key_len};
+    int rc;
     /* The parts' chunks may be older than the GC grace, and a mark that reads this bucket's "o."
      * table before the commit and its "u." table after the upload is dropped sees neither
      * record: refresh them first, as a copy does (docs/architecture.md, "Garbage collection"). */
-    if ((rc = core_obj_touch(r->gw->cluster, &m)) != 0 ||
-        (rc = core_part_sizes_put(r->gw->cluster, r->bucket, key, m.md5, sizes, (uint32_t)n)) != 0 ||
-        (rc = core_obj_commit(r->gw->cluster, r->bucket, key, &m)) != 0) {
-        s3_error_rc(r, rc);
-        goto out_free;
-    }
+    if ((rc = core_obj_touch(r->gw->cluster, m)) != 0 ||
+        (rc = core_part_sizes_put(r->gw->cluster, r->bucket, key, m->md5, sizes, m->parts)) != 0 ||
+        (rc = core_obj_commit(r->gw->cluster, r->bucket, key, m)) != 0)
+        return rc;
     /* The object is committed: failing to drop the upload now only leaves records an abort or
      * a lifecycle sweep removes; the client's upload did succeed. */
-    upload_drop(r->gw->cluster, &u);
+    upload_drop(r->gw->cluster, u);
+    return 0;
+}
 
-    size_t elen = core_meta_etag(&m, etag);
+/* Answers 200 with the CompleteMultipartUploadResult of committed object m. */
+static void complete_answer(s3_req_t *r, const core_meta_t *m, int alg, int full, const char *ckval)
+{
+    char etag[48];
+    og_buf_t b = {0};
+    size_t elen = core_meta_etag(m, etag);
     og_buf_puts(&b, "<CompleteMultipartUploadResult xmlns=\"" S3_XMLNS "\"><Location>");
     og_buf_printf(&b, "/%s/", r->bucket);
     og_buf_escape(&b, r->key, r->key_len);
@@ -1347,15 +1167,83 @@ void s3_complete_multipart(s3_req_t *r)
     }
     og_buf_puts(&b, "</CompleteMultipartUploadResult>");
     send_xml_result(r, &b, 0);
-out_free:
     og_buf_free(&b);
-    EVP_MD_CTX_free(md);
+}
+
+/* Reads and parses the CompleteMultipartUpload body. 0 with *parts / *n; S3_ESHA256,
+ * S3_EMALFORMED, S3_EPARTMISSING, -ENOMEM, or an s3_read_body code (OG_ETOOBIG: too large). */
+static int complete_request(s3_req_t *r, int alg, mp_req_part_t **parts, size_t *n)
+{
+    char *body = NULL;
+    size_t blen = 0;
+    int rc;
+    if ((rc = s3_read_body(r, MP_COMPLETE_MAX, &body, &blen)) == 0 && (rc = s3_payload_verify(r, body, blen)) == 0 &&
+        (rc = complete_parse(body, blen, alg, parts, n)) == OG_EPROTO)
+        rc = S3_EMALFORMED;
+    free(body);
+    return rc;
+}
+
+void s3_complete_multipart(s3_req_t *r)
+{
+    mp_upload_t u;
+    core_meta_t up = {0}, m = {0};
+    char *upbuf = NULL, ckval[S3_CK_B64_MAX + 8];
+    size_t n = 0, nall = 0, nh = 0;
+    mp_req_part_t *parts = NULL;
+    uint64_t *sizes = NULL, total = 0;
+    core_chunk_ref_t *all = NULL;
+    og_header_t *hdrs = NULL;
+    int rc, full = 0;
+
+    if ((rc = upload_open(r, &u, &up, &upbuf)) != 0) {
+        s3_error_on(r, rc, S3_ON_UPLOAD);
+        return;
+    }
+    int alg = upload_checksum(&up, &full);
+    if ((rc = complete_request(r, alg, &parts, &n)) != 0) {
+        if (rc == OG_ETOOBIG)
+            s3_error(r, 400, "MalformedXML", "The CompleteMultipartUpload document is too large.", NULL);
+        else
+            s3_error_on(r, rc, S3_ON_BODY);
+        goto out_free;
+    }
+    if ((sizes = calloc(n, sizeof(*sizes))) == NULL)
+        rc = -ENOMEM;
+    else
+        rc = complete_check(r->gw->cluster, &u, parts, n, sizes, &total, m.md5);
+    if (rc != 0) {
+        s3_error_rc(r, rc);
+        goto out_free;
+    }
+    /* parts are not counted against quotas while the upload is open; the object is */
+    if ((rc = s3_quota_check(r, total)) != 0) {
+        s3_error_on(r, rc, S3_ON_BUCKET);
+        goto out_free;
+    }
+    if ((rc = complete_gather(r, &u, alg, parts, sizes, n, &all, &nall)) != 0 ||
+        (rc = complete_headers(r, &up, alg, full, parts, sizes, n, ckval, &hdrs, &nh)) != 0) {
+        if (rc == OG_EBADDIGEST)
+            s3_error(r, 400, "BadDigest", "The checksum of the object does not match the one you specified.", NULL);
+        else
+            s3_error_rc(r, rc);
+        goto out_free;
+    }
+    m.size = total;
+    m.parts = (uint32_t)n;
+    m.content_type = up.content_type;
+    m.owner = up.owner;
+    m.headers = hdrs, m.num_headers = nh;
+    m.chunks = all, m.num_chunks = nall;
+    if ((rc = complete_commit(r, &u, &m, sizes)) != 0)
+        s3_error_rc(r, rc);
+    else
+        complete_answer(r, &m, alg, full, ckval);
+out_free:
     free(hdrs);
     free(all);
     free(sizes);
-    free(have);
     free(parts);
-    free(body);
     core_meta_free(&up);
     free(upbuf);
 }
@@ -1388,153 +1276,205 @@ static int mp_prefix_end(const char *cp, size_t cpl, char *from, size_t *len)
     return 0;
 }
 
-void s3_list_multipart_uploads(s3_req_t *r)
-{
-    char table[3 + 64], from[OG_KEY_MAX + 2], keym[OG_KEY_MAX + 1], idm[CORE_UPLOAD_ID_LEN + 1], prefix[OG_KEY_MAX + 1], delim[64];
-    char lastcp[OG_KEY_MAX + 1];
-    size_t lastcp_len = SIZE_MAX;
-    og_str_t v, next = {from, 0};
-    long pl = 0, dl = 0, kml = 0, iml = 0;
-    uint64_t max;
-    og_buf_t items = {0}, b = {0};
-    size_t count = 0;
-    int truncated = 0, rc = 0, exhausted = 0;
-    og_str_t next_key = {NULL, 0}, next_id = {NULL, 0};
+/* ListMultipartUploads' parameters and the state of its walk over "u.<bucket>". */
+typedef struct {
+    char prefix[OG_KEY_MAX + 1], delim[64], keym[OG_KEY_MAX + 1], idm[CORE_UPLOAD_ID_LEN + 1];
+    long pl, dl, kml, iml;
+    uint64_t max, created;            /* max-uploads; the bucket's creation stamp */
+    char from[OG_KEY_MAX + 2];        /* the record key the next page starts after */
+    og_str_t next;                    /* {from, length} */
+    char lastcp[OG_KEY_MAX + 1];      /* the common prefix listed last */
+    size_t lastcp_len;                /* SIZE_MAX before any */
+    og_buf_t items;                   /* <Upload> and <CommonPrefixes> entries */
+    size_t count;
+    int truncated, exhausted;
     char nk[OG_KEY_MAX + 1], ni[CORE_UPLOAD_ID_LEN + 1];
-    uint64_t created = 0;
+    og_str_t next_key, next_id;       /* NextKeyMarker, NextUploadIdMarker */
+} uploads_walk_t;
 
-    if (query_uint(r, "max-uploads", 1000, 1000, &max) != 0 ||
-        (og_query_get(r->info->query, "prefix", &v) && (pl = og_urldecode(v.base, v.len, prefix, OG_KEY_MAX, 1)) < 0) ||
-        (og_query_get(r->info->query, "delimiter", &v) && (dl = og_urldecode(v.base, v.len, delim, 63, 1)) < 0) ||
-        (og_query_get(r->info->query, "key-marker", &v) && (kml = og_urldecode(v.base, v.len, keym, OG_KEY_MAX, 1)) < 0) ||
-        (og_query_get(r->info->query, "upload-id-marker", &v) &&
-         (iml = og_urldecode(v.base, v.len, idm, CORE_UPLOAD_ID_LEN, 1)) < 0)) {
-        s3_error(r, 400, "InvalidArgument", "Invalid listing parameter.", NULL);
-        return;
-    }
-    if ((rc = bucket_created_or_fail(r, &created)) != 0)
-        return;
-    snprintf(table, sizeof(table), "u.%s", r->bucket);
-    if (kml > 0 && (size_t)kml == mp_common_prefix(keym, (size_t)kml, (size_t)pl, delim, (size_t)dl) &&
-        memcmp(keym, prefix, (size_t)pl) == 0) {
+/* Decodes max-uploads, prefix, delimiter, key-marker and upload-id-marker. 0 or OG_EINVAL. */
+static int uploads_params(s3_req_t *r, uploads_walk_t *w)
+{
+    og_str_t v;
+    og_str_t q = r->info->query;
+    if (query_uint(r, "max-uploads", 1000, 1000, &w->max) != 0 ||
+        (og_query_get(q, "prefix", &v) && (w->pl = og_urldecode(v.base, v.len, w->prefix, OG_KEY_MAX, 1)) < 0) ||
+        (og_query_get(q, "delimiter", &v) && (w->dl = og_urldecode(v.base, v.len, w->delim, 63, 1)) < 0) ||
+        (og_query_get(q, "key-marker", &v) && (w->kml = og_urldecode(v.base, v.len, w->keym, OG_KEY_MAX, 1)) < 0) ||
+        (og_query_get(q, "upload-id-marker", &v) &&
+         (w->iml = og_urldecode(v.base, v.len, w->idm, CORE_UPLOAD_ID_LEN, 1)) < 0))
+        return OG_EINVAL;
+    return 0;
+}
+
+/* Where the walk starts: after the key-marker (and upload-id-marker). */
+static void uploads_start(uploads_walk_t *w)
+{
+    w->next = (og_str_t){w->from, 0};
+    w->lastcp_len = SIZE_MAX;
+    if (w->kml > 0 && (size_t)w->kml == mp_common_prefix(w->keym, (size_t)w->kml, (size_t)w->pl, w->delim, (size_t)w->dl) &&
+        memcmp(w->keym, w->prefix, (size_t)w->pl) == 0) {
         /* A key-marker that is a common prefix (our NextKeyMarker after a CommonPrefixes entry,
          * as S3's): that prefix was listed, so resume after every key under it. */
-        exhausted = mp_prefix_end(keym, (size_t)kml, from, &next.len) != 0;
-    } else if (kml > 0) {
+        w->exhausted = mp_prefix_end(w->keym, (size_t)w->kml, w->from, &w->next.len) != 0;
+    } else if (w->kml > 0) {
         /* after every upload of key-marker, or after one upload of it and its parts */
-        memcpy(from, keym, (size_t)kml);
-        next.len = (size_t)kml;
-        if (iml > 0) {
-            from[next.len++] = CORE_UPLOAD_SEP;
-            memcpy(from + next.len, idm, (size_t)iml);
-            next.len += (size_t)iml;
+        memcpy(w->from, w->keym, (size_t)w->kml);
+        w->next.len = (size_t)w->kml;
+        if (w->iml > 0) {
+            w->from[w->next.len++] = CORE_UPLOAD_SEP;
+            memcpy(w->from + w->next.len, w->idm, (size_t)w->iml);
+            w->next.len += (size_t)w->iml;
         }
-        from[next.len++] = CORE_UPLOAD_SEP + 1;
+        w->from[w->next.len++] = CORE_UPLOAD_SEP + 1;
     }
-    while (count < max && rc == 0 && !exhausted) {
-        cluster_list_t l;
-        int jumped = 0;
-        if ((rc = cluster_list(r->gw->cluster, table, (og_str_t){prefix, (size_t)pl}, next, MP_LIST_PAGE, &l)) != 0)
-            break;
-        for (size_t i = 0; i < l.n; i++) {
-            og_str_t k = l.entries[i].key;
-            const char *sep = memchr(k.base, CORE_UPLOAD_SEP, k.len);
-            if (sep == NULL)
-                continue;
-            size_t klen = (size_t)(sep - k.base), rest = k.len - klen - 1;
-            size_t cpl = mp_common_prefix(k.base, klen, (size_t)pl, delim, (size_t)dl);
-            if (cpl && cpl == lastcp_len && memcmp(lastcp, k.base, cpl) == 0) {
-                if (rest == CORE_UPLOAD_ID_LEN)
-                    continue; /* another upload under the prefix just listed */
-                /* A part: what follows under this prefix adds nothing, skip it all in one jump. */
-                exhausted = mp_prefix_end(lastcp, lastcp_len, from, &next.len) != 0;
-                jumped = 1;
-                break;
-            }
-            if (rest != CORE_UPLOAD_ID_LEN) {
-                /* a part: skip the rest of this upload's parts in one jump */
-                memcpy(from, k.base, klen + 1 + CORE_UPLOAD_ID_LEN);
-                next.len = klen + 1 + CORE_UPLOAD_ID_LEN;
-                from[next.len++] = CORE_UPLOAD_SEP + 1;
-                jumped = 1;
-                break;
-            }
-            core_meta_t m;
-            char when[32];
-            if (core_meta_decode(&l.entries[i].rec, &m) != 0)
-                continue;
-            if (!core_upload_in_bucket(&m, created)) {
-                core_meta_free(&m); /* left in an earlier bucket of this name */
-                continue;
-            }
-            if (count == max) {
-                core_meta_free(&m);
-                truncated = 1;
-                break;
-            }
-            if (cpl) {
-                og_buf_puts(&items, "<CommonPrefixes>");
-                og_buf_elem(&items, "Prefix", k.base, cpl);
-                og_buf_puts(&items, "</CommonPrefixes>");
-                memcpy(lastcp, k.base, cpl);
-                lastcp_len = cpl;
-                /* As S3: the prefix is the marker a next page resumes after (see key-marker). */
-                memcpy(nk, k.base, cpl);
-                next_key = (og_str_t){nk, cpl};
-                next_id = (og_str_t){NULL, 0};
-                count++;
-                core_meta_free(&m);
-                continue;
-            }
-            http_iso8601_format(m.mtime_ns, when);
-            og_buf_puts(&items, "<Upload>");
-            og_buf_elem(&items, "Key", k.base, klen);
-            og_buf_elem(&items, "UploadId", sep + 1, CORE_UPLOAD_ID_LEN);
-            put_owner(&items, "Initiator", m.owner);
-            put_owner(&items, "Owner", m.owner);
-            og_buf_puts(&items, "<StorageClass>STANDARD</StorageClass>");
-            og_buf_elem(&items, "Initiated", when, strlen(when));
-            og_buf_puts(&items, "</Upload>");
-            core_meta_free(&m);
-            memcpy(nk, k.base, klen);
-            memcpy(ni, sep + 1, CORE_UPLOAD_ID_LEN);
-            next_key = (og_str_t){nk, klen};
-            next_id = (og_str_t){ni, CORE_UPLOAD_ID_LEN};
-            count++;
+}
+
+/* Adds one upload record (key k of klen bytes; sep points at its \x01) to the listing, as an
+ * <Upload> or rolled up into its common prefix (cpl bytes, 0 for none). */
+static void uploads_add(uploads_walk_t *w, og_str_t k, size_t klen, const char *sep, size_t cpl, const core_meta_t *m)
+{
+    char when[32];
+    if (cpl) {
+        og_buf_puts(&w->items, "<CommonPrefixes>");
+        og_buf_elem(&w->items, "Prefix", k.base, cpl);
+        og_buf_puts(&w->items, "</CommonPrefixes>");
+        memcpy(w->lastcp, k.base, cpl);
+        w->lastcp_len = cpl;
+        /* As S3: the prefix is the marker a next page resumes after (see key-marker). */
+        memcpy(w->nk, k.base, cpl);
+        w->next_key = (og_str_t){w->nk, cpl};
+        w->next_id = (og_str_t){NULL, 0};
+        w->count++;
+        return;
+    }
+    http_iso8601_format(m->mtime_ns, when);
+    og_buf_puts(&w->items, "<Upload>");
+    og_buf_elem(&w->items, "Key", k.base, klen);
+    og_buf_elem(&w->items, "UploadId", sep + 1, CORE_UPLOAD_ID_LEN);
+    put_owner(&w->items, "Initiator", m->owner);
+    put_owner(&w->items, "Owner", m->owner);
+    og_buf_puts(&w->items, "<StorageClass>STANDARD</StorageClass>");
+    og_buf_elem(&w->items, "Initiated", when, strlen(when));
+    og_buf_puts(&w->items, "</Upload>");
+    memcpy(w->nk, k.base, klen);
+    memcpy(w->ni, sep + 1, CORE_UPLOAD_ID_LEN);
+    w->next_key = (og_str_t){w->nk, klen};
+    w->next_id = (og_str_t){w->ni, CORE_UPLOAD_ID_LEN};
+    w->count++;
+}
+
+/* Takes one page's records into the listing. Parts, and uploads under a common prefix already
+ * listed, are skipped by jumping past them: 1 when the page was left for such a jump (w->next
+ * set to resume after it), else 0. */
+static int uploads_page(uploads_walk_t *w, const cluster_list_t *l)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        og_str_t k = l->entries[i].key;
+        const char *sep = memchr(k.base, CORE_UPLOAD_SEP, k.len);
+        if (sep == NULL)
+            continue;
+        size_t klen = (size_t)(sep - k.base), rest = k.len - klen - 1;
+        size_t cpl = mp_common_prefix(k.base, klen, (size_t)w->pl, w->delim, (size_t)w->dl);
+        if (cpl && cpl == w->lastcp_len && memcmp(w->lastcp, k.base, cpl) == 0) {
+            if (rest == CORE_UPLOAD_ID_LEN)
+                continue; /* another upload under the prefix just listed */
+            /* A part: what follows under this prefix adds nothing, skip it all in one jump. */
+            w->exhausted = mp_prefix_end(w->lastcp, w->lastcp_len, w->from, &w->next.len) != 0;
+            return 1;
         }
-        int more = l.truncated;
-        if (!jumped && more && l.next_after.len < sizeof(from)) {
-            memcpy(from, l.next_after.base, l.next_after.len);
-            next.len = l.next_after.len;
+        if (rest != CORE_UPLOAD_ID_LEN) {
+            /* a part: skip the rest of this upload's parts in one jump */
+            memcpy(w->from, k.base, klen + 1 + CORE_UPLOAD_ID_LEN);
+            w->next.len = klen + 1 + CORE_UPLOAD_ID_LEN;
+            w->from[w->next.len++] = CORE_UPLOAD_SEP + 1;
+            return 1;
+        }
+        core_meta_t m;
+        if (core_meta_decode(&l->entries[i].rec, &m) != 0)
+            continue;
+        if (!core_upload_in_bucket(&m, w->created)) {
+            core_meta_free(&m); /* left in an earlier bucket of this name */
+            continue;
+        }
+        if (w->count == w->max) {
+            core_meta_free(&m);
+            w->truncated = 1;
+            return 0;
+        }
+        uploads_add(w, k, klen, sep, cpl, &m);
+        core_meta_free(&m);
+    }
+    return 0;
+}
+
+/* Walks "u.<bucket>" page by page until max-uploads entries are listed or none are left.
+ * 0 or a cluster_list code. */
+static int uploads_walk(cluster_t *cl, const char *table, uploads_walk_t *w)
+{
+    int rc = 0;
+    while (w->count < w->max && rc == 0 && !w->exhausted) {
+        cluster_list_t l;
+        if ((rc = cluster_list(cl, table, (og_str_t){w->prefix, (size_t)w->pl}, w->next, MP_LIST_PAGE, &l)) != 0)
+            break;
+        int jumped = uploads_page(w, &l), more = l.truncated;
+        if (!jumped && more && l.next_after.len < sizeof(w->from)) {
+            memcpy(w->from, l.next_after.base, l.next_after.len);
+            w->next.len = l.next_after.len;
         }
         cluster_list_free(&l);
-        if (truncated || exhausted || (!jumped && !more))
+        if (w->truncated || w->exhausted || (!jumped && !more))
             break;
-        if (count == max)
-            truncated = 1; /* possibly more: a further page would tell, the marker resumes either way */
+        if (w->count == w->max)
+            w->truncated = 1; /* possibly more: a further page would tell, the marker resumes either way */
     }
-    if (rc != 0) {
+    return rc;
+}
+
+void s3_list_multipart_uploads(s3_req_t *r)
+{
+    char table[3 + 64];
+    og_buf_t b = {0};
+    int rc;
+    uploads_walk_t *w = calloc(1, sizeof(*w));
+
+    if (w == NULL) {
+        s3_error_rc(r, -ENOMEM);
+        return;
+    }
+    if (uploads_params(r, w) != 0) {
+        s3_error(r, 400, "InvalidArgument", "Invalid listing parameter.", NULL);
+        goto out_free_walk;
+    }
+    if ((rc = bucket_created(r, &w->created)) != 0) {
+        s3_error_on(r, rc, S3_ON_BUCKET);
+        goto out_free_walk;
+    }
+    snprintf(table, sizeof(table), "u.%s", r->bucket);
+    uploads_start(w);
+    if ((rc = uploads_walk(r->gw->cluster, table, w)) != 0) {
         s3_error_rc(r, rc);
-        goto out_free;
+        goto out_free_walk;
     }
     og_buf_puts(&b, "<ListMultipartUploadsResult xmlns=\"" S3_XMLNS "\">");
     og_buf_elem(&b, "Bucket", r->bucket, strlen(r->bucket));
-    og_buf_elem(&b, "KeyMarker", keym, (size_t)kml);
-    og_buf_elem(&b, "UploadIdMarker", idm, (size_t)iml);
-    if (truncated) {
-        og_buf_elem(&b, "NextKeyMarker", next_key.base, next_key.len);
-        og_buf_elem(&b, "NextUploadIdMarker", next_id.base, next_id.len);
+    og_buf_elem(&b, "KeyMarker", w->keym, (size_t)w->kml);
+    og_buf_elem(&b, "UploadIdMarker", w->idm, (size_t)w->iml);
+    if (w->truncated) {
+        og_buf_elem(&b, "NextKeyMarker", w->next_key.base, w->next_key.len);
+        og_buf_elem(&b, "NextUploadIdMarker", w->next_id.base, w->next_id.len);
     }
-    og_buf_elem(&b, "Prefix", prefix, (size_t)pl);
-    if (dl > 0)
-        og_buf_elem(&b, "Delimiter", delim, (size_t)dl);
-    og_buf_printf(&b, "<MaxUploads>%" PRIu64 "</MaxUploads><IsTruncated>%s</IsTruncated>", max,
-                   truncated ? "true" : "false");
-    if (items.len)
-        og_buf_put(&b, items.buf, items.len);
+    og_buf_elem(&b, "Prefix", w->prefix, (size_t)w->pl);
+    if (w->dl > 0)
+        og_buf_elem(&b, "Delimiter", w->delim, (size_t)w->dl);
+    og_buf_printf(&b, "<MaxUploads>%" PRIu64 "</MaxUploads><IsTruncated>%s</IsTruncated>", w->max,
+                   w->truncated ? "true" : "false");
+    if (w->items.len)
+        og_buf_put(&b, w->items.buf, w->items.len);
     og_buf_puts(&b, "</ListMultipartUploadsResult>");
-    send_xml_result(r, &b, items.oom);
-out_free:
+    send_xml_result(r, &b, w->items.oom);
     og_buf_free(&b);
-    og_buf_free(&items);
+out_free_walk:
+    og_buf_free(&w->items);
+    free(w);
 }

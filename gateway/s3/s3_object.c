@@ -1,8 +1,8 @@
 /*
  * Object operations: PutObject, GetObject/HeadObject, DeleteObject.
  *
- * Data path: the protocol-neutral object layer (gw_obj.h). PUT streams the body through a
- * s3_body_t (gw_body.h: aws-chunked decoding with chunk signatures, x-amz-checksum-* computed on
+ * Data path: the protocol-neutral object layer (core/core.h). PUT streams the body through a
+ * s3_body_t (s3_body.h: aws-chunked decoding with chunk signatures, x-amz-checksum-* computed on
  * the way) into core_obj_write (content-defined chunks, stored in batches at quorum; MD5 for the
  * ETag and the payload SHA-256 when the signature covers it, computed in the same pass) and
  * commits the record last, after every check passed (signatures, checksums, Content-MD5, quota),
@@ -105,21 +105,59 @@ static int parse_content_md5(og_str_t v, uint8_t out[16])
     return 0;
 }
 
+/* Streams the body into new chunks (core_obj_write) and ends it (its checksums into *sums, checked
+ * against any it declared). 0 with *d (core_obj_data_free), or a code to answer with S3_ON_BODY;
+ * nothing is committed either way. */
+static int put_write(s3_req_t *r, s3_body_t *body, int64_t expect, core_obj_data_t *d, s3_body_sums_t *sums)
+{
+    core_obj_put_opts_t opts = {.max_size = PUT_MAX_SIZE, .expect_size = expect,
+                              .digests = r->auth.payload == AUTH_PAYLOAD_SHA256 ? CORE_OBJ_SHA256 : 0};
+    int rc = core_obj_write(r->gw->cluster, &opts, s3_body_src(body), d);
+    if (rc == 0 && (rc = s3_body_finish(body, sums)) != 0)
+        core_obj_data_free(d);
+    return rc;
+}
+
+/* Commits the object's record (hdrs has room for S3_CK_COUNT more after nhdrs: the checksums,
+ * stored with the object) and answers 200 with its ETag and checksums. 0 or a core_obj_commit
+ * code, unanswered. */
+static int put_commit(s3_req_t *r, og_header_t *hdrs, size_t nhdrs, og_str_t ctype, const core_obj_data_t *d,
+                      const s3_body_sums_t *sums)
+{
+    og_header_t reply[1 + S3_CK_COUNT];
+    char etag[48], ckv[S3_CK_COUNT][S3_CK_B64_MAX];
+    size_t nck = s3_body_sums_headers(sums, reply + 1, ckv);
+    core_meta_t m = {.size = d->size, .content_type = ctype, .owner = og_str(r->user.account)};
+    int rc;
+
+    memcpy(hdrs + nhdrs, reply + 1, nck * sizeof(*hdrs));
+    memcpy(m.md5, d->md5, 16);
+    m.headers = hdrs, m.num_headers = nhdrs + nck;
+    m.chunks = d->chunks, m.num_chunks = d->num_chunks;
+    m.inline_data = (og_str_t){d->inline_data, d->inline_len};
+    if ((rc = core_obj_commit(r->gw->cluster, r->bucket, (og_str_t){r->key, r->key_len}, &m)) != 0)
+        return rc;
+    reply[0] = (og_header_t){OG_STR_LIT("ETag"), {etag, core_meta_etag(&m, etag)}};
+    s3_send(r, 200, reply, 1 + nck, NULL, 0);
+    return 0;
+}
+
+/* PutObject: every check (signatures, checksums, Content-MD5, quota) passes before the record is
+ * committed, so a refused or cut-off upload leaves only unreferenced chunks. */
 void s3_put_object(s3_req_t *r)
 {
     const http_reqinfo_t *info = r->info;
     og_str_t cmd5 = http_req_header(r->http, "content-md5");
     uint8_t want_md5[16];
-    og_header_t *hdrs = NULL, reply[1 + S3_CK_COUNT];
-    size_t nhdrs = 0, nck;
-    char *names = NULL, etag[48], enc[256], ckv[S3_CK_COUNT][S3_CK_B64_MAX];
+    og_header_t *hdrs = NULL;
+    size_t nhdrs = 0;
+    char *names = NULL, enc[256];
     og_str_t ctype;
     s3_body_t *body = NULL;
     s3_body_sums_t sums;
     core_obj_data_t d;
-    core_meta_t m = {0};
     int64_t expect;
-    int rc, check_sha = r->auth.payload == AUTH_PAYLOAD_SHA256;
+    int rc;
     /* the size was not known before the body came: chunked, or aws-chunked (whose declared
      * decoded length is only a claim until the body ends) */
     int size_late = info->chunked || r->auth.payload == AUTH_PAYLOAD_STREAMING;
@@ -133,66 +171,40 @@ void s3_put_object(s3_req_t *r)
         return;
     }
     /* room for S3_CK_COUNT more: the checksums */
-    rc = s3_stored_headers(r, S3_CK_COUNT, &hdrs, &nhdrs, &names, &ctype, enc, sizeof(enc));
-    if (rc == OG_ETOOBIG) {
-        s3_error(r, 400, "MetadataTooLarge", "Your metadata headers exceed the maximum allowed metadata size.",
-                    NULL);
+    if ((rc = s3_stored_headers(r, S3_CK_COUNT, &hdrs, &nhdrs, &names, &ctype, enc, sizeof(enc))) != 0) {
+        if (rc == OG_ETOOBIG)
+            s3_error(r, 400, "MetadataTooLarge", "Your metadata headers exceed the maximum allowed metadata size.",
+                        NULL);
+        else
+            s3_error_rc(r, rc);
         return;
     }
-    if (rc != 0) {
-        s3_error_rc(r, rc);
-        return;
-    }
-    if (s3_body_open(r, &body, &expect, 0) != 0)
+    if ((rc = s3_body_open(r, &body, &expect, 0)) != 0) {
+        s3_error_on(r, rc, S3_ON_BODY);
         goto out_free_headers;
+    }
     /* expect is the decoded size (aws-chunked) or Content-Length; nothing of the body is read
      * yet, so a refusal here costs the client no upload */
-    if (expect > (int64_t)PUT_MAX_SIZE) {
-        s3_error(r, 400, "EntityTooLarge", NULL, NULL);
-        goto out_free_body;
-    }
-    if (expect >= 0 && s3_quota_check(r, (uint64_t)expect) != 0)
-        goto out_free_body;
-
-    core_obj_put_opts_t opts = {.max_size = PUT_MAX_SIZE, .expect_size = expect,
-                              .digests = check_sha ? CORE_OBJ_SHA256 : 0};
-    rc = core_obj_write(r->gw->cluster, &opts, s3_body_src(body), &d);
-    if (rc == 0 && (rc = s3_body_finish(body, &sums)) != 0)
-        core_obj_data_free(&d);
+    if (expect > (int64_t)PUT_MAX_SIZE)
+        rc = OG_ETOOBIG;
+    else if (expect >= 0)
+        rc = s3_quota_check(r, (uint64_t)expect);
     if (rc != 0) {
-        s3_body_error(r, rc);
+        s3_error_on(r, rc, S3_ON_BUCKET);
         goto out_free_body;
     }
-    if (cmd5.base != NULL && memcmp(d.md5, want_md5, 16) != 0) {
+    if ((rc = put_write(r, body, expect, &d, &sums)) != 0) {
+        s3_error_on(r, rc, S3_ON_BODY);
+        goto out_free_body;
+    }
+    if (cmd5.base != NULL && memcmp(d.md5, want_md5, 16) != 0)
         s3_error(r, 400, "BadDigest", NULL, NULL);
-        goto out_free_data;
-    }
-    if (check_sha && memcmp(d.sha256, r->auth.payload_sha256, 32) != 0) {
+    else if (r->auth.payload == AUTH_PAYLOAD_SHA256 && memcmp(d.sha256, r->auth.payload_sha256, 32) != 0)
         s3_error(r, 400, "XAmzContentSHA256Mismatch", NULL, NULL);
-        goto out_free_data;
-    }
-    if (size_late && s3_quota_check(r, d.size) != 0)
-        goto out_free_data;
-
-    /* the checksums are stored with the object (s3_stored_headers left room for them) and sent
-     * back with the ETag */
-    nck = s3_body_sums_headers(&sums, reply + 1, ckv);
-    memcpy(hdrs + nhdrs, reply + 1, nck * sizeof(*hdrs));
-    m.size = d.size;
-    memcpy(m.md5, d.md5, 16);
-    m.content_type = ctype;
-    m.owner = og_str(r->user.account);
-    m.headers = hdrs, m.num_headers = nhdrs + nck;
-    m.chunks = d.chunks, m.num_chunks = d.num_chunks;
-    m.inline_data = (og_str_t){d.inline_data, d.inline_len};
-    if ((rc = core_obj_commit(r->gw->cluster, r->bucket, (og_str_t){r->key, r->key_len}, &m)) != 0) {
+    else if (size_late && (rc = s3_quota_check(r, d.size)) != 0)
+        s3_error_on(r, rc, S3_ON_BUCKET);
+    else if ((rc = put_commit(r, hdrs, nhdrs, ctype, &d, &sums)) != 0)
         s3_error_rc(r, rc);
-        goto out_free_data;
-    }
-    reply[0] = (og_header_t){OG_STR_LIT("ETag"), {etag, core_meta_etag(&m, etag)}};
-    s3_send(r, 200, reply, 1 + nck, NULL, 0);
-
-out_free_data:
     core_obj_data_free(&d);
 out_free_body:
     s3_body_free(body);
@@ -270,7 +282,7 @@ static void send_invalid_range(s3_req_t *r, og_str_t range, uint64_t size)
     og_buf_free(&b);
 }
 
-/* The response as a gw_obj sink: the status line and headers go out with the first bytes, so
+/* The response as a core_obj_read sink: the status line and headers go out with the first bytes, so
  * a failure before any chunk was read is still a clean error response. */
 typedef struct {
     s3_req_t *r;
@@ -340,11 +352,10 @@ static void send_streamed_body(s3_req_t *r, const core_meta_t *m, large_t *lg, u
                 r->request_id, r->bucket, (int)r->key_len, r->key, gs.sent,
                 rc != 0 ? og_strerror(rc) : "a large object's segments ended early");
     }
-    http_resp_end(r->http); /* short of Content-Length after a failure: gw_http closes the connection */
+    http_resp_end(r->http); /* short of Content-Length after a failure: the http room closes the connection */
 }
 
-/* ?partNumber: 0 when absent, else 1..10000; OG_EINVAL when malformed or out of range. */
-static int parse_part_number(const s3_req_t *r, uint32_t *out)
+int s3_part_number(const s3_req_t *r, uint32_t *out)
 {
     og_str_t v;
     uint32_t n = 0;
@@ -362,15 +373,6 @@ static int parse_part_number(const s3_req_t *r, uint32_t *out)
         return OG_EINVAL;
     *out = n;
     return 0;
-}
-
-/* Answers a failed core_part_range. */
-static void part_range_error(s3_req_t *r, int rc)
-{
-    if (rc == OG_EINVAL)
-        s3_error(r, 416, "InvalidPartNumber", "The requested partnumber is not satisfiable", NULL);
-    else
-        s3_error_rc(r, rc);
 }
 
 /* x-amz-checksum-mode: ENABLED asks for the stored x-amz-checksum-* headers (S3 sends them only
@@ -408,150 +410,198 @@ static int large_open(s3_req_t *r, const core_meta_t *m, uint64_t now_s, large_t
     return core_dlo_stat(&lg->lo, lg->manifest, &view->size, view->md5);
 }
 
-void s3_get_object(s3_req_t *r)
-{
-    char *recbuf = NULL, *ovr_mem = NULL, etag[48], lastmod[32], crange[80], nparts[16];
-    og_str_t ovr[NUM_OVERRIDES];
-    core_meta_t m = {0}, view;
-    og_header_t *hdrs = NULL;
+/* What one GET/HEAD serves, filled step by step by the get_* helpers. */
+typedef struct {
+    core_meta_t m;    /* the record */
+    core_meta_t view; /* the size, MD5 and part count served: a large object's, not its manifest's */
+    char *recbuf;     /* owns m's bytes */
     large_t lg;
-    size_t n = 0;
-    uint64_t first = 0, last = 0, now_s = og_time_ns() / 1000000000u;
-    uint32_t part;
-    int rc, status = 200;
+    char etag[48], lastmod[32], crange[80], nparts[16];
+    og_str_t etag_s;
+    uint32_t part;    /* ?partNumber, 0 without */
+    int status;       /* 200, or 206 for a range or part */
+    uint64_t first, last;
+    og_str_t ovr[NUM_OVERRIDES];
+    char *ovr_mem;    /* owns the ovr values */
+} get_plan_t;
 
-    if (parse_part_number(r, &part) != 0) {
-        s3_error(r, 400, "InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive.", NULL);
-        return;
-    }
-    if (part != 0 && http_req_header(r->http, "range").base != NULL) {
-        s3_error(r, 400, "InvalidRequest", "Cannot specify both Range header and partNumber query parameter.",
-                    NULL);
-        return;
-    }
-    rc = core_obj_lookup(r->gw->cluster, r->bucket, (og_str_t){r->key, r->key_len}, &m, &recbuf);
-    if (rc == 0 && core_meta_expired(&m, now_s)) {
+/* Reads r's object (an expired one is reclaimed and absent) and what it serves. 0, OG_ENOTFOUND,
+ * a core_obj_lookup or large_open code. */
+static int get_open(s3_req_t *r, uint64_t now_s, get_plan_t *g)
+{
+    int rc = core_obj_lookup(r->gw->cluster, r->bucket, (og_str_t){r->key, r->key_len}, &g->m, &g->recbuf);
+    if (rc == 0 && core_meta_expired(&g->m, now_s)) {
         /* past its Swift X-Delete-At: absent, and reclaimed now as a Swift read would (best
          * effort: a failed reclaim is retried by the next read or `onggi-admin expire`) */
-        core_obj_expire(r->gw->cluster, r->bucket, (og_str_t){r->key, r->key_len}, &m);
+        core_obj_expire(r->gw->cluster, r->bucket, (og_str_t){r->key, r->key_len}, &g->m);
         rc = OG_ENOTFOUND;
     }
-    if (rc != 0) {
-        s3_error_rc(r, rc == OG_EPROTO ? OG_ECORRUPT : rc);
-        goto out_free_meta;
-    }
-    /* view: the size and ETag served, a large object's rather than its manifest's */
-    if ((rc = large_open(r, &m, now_s, &lg, &view)) != 0) {
-        s3_error_rc(r, rc == OG_EPROTO ? OG_ECORRUPT : rc);
-        goto out_free_meta;
-    }
-    og_str_t etag_s = {etag, lg.kind == LARGE_SLO ? core_slo_s3_etag(&m, etag) : core_meta_etag(&view, etag)};
-    http_date_format(m.mtime_ns, lastmod);
+    if (rc == 0)
+        rc = large_open(r, &g->m, now_s, &g->lg, &g->view);
+    if (rc != 0)
+        return rc;
+    g->etag_s = (og_str_t){g->etag, g->lg.kind == LARGE_SLO ? core_slo_s3_etag(&g->m, g->etag)
+                                                            : core_meta_etag(&g->view, g->etag)};
+    http_date_format(g->m.mtime_ns, g->lastmod);
+    return 0;
+}
 
-    http_cond_t cond = http_cond_from_req(r->http);
-    int cond_status = http_cond_eval(&cond, etag_s, (int64_t)(m.mtime_ns / 1000000000u));
-    if (cond_status == 412) {
-        s3_error(r, 412, "PreconditionFailed", NULL, NULL);
-        goto out_free_meta;
-    }
-    if (cond_status == 304) {
-        og_header_t h304[] = {{OG_STR_LIT("ETag"), etag_s}, {OG_STR_LIT("Last-Modified"), og_str(lastmod)}};
-        s3_send(r, 304, h304, 2, NULL, 0);
-        goto out_free_meta;
-    }
-
+/* The bytes served: the part, the Range, or all. 0, -ERANGE (Range not satisfiable), or a
+ * core_part_range code (OG_EINVAL: no such part). */
+static int get_range(s3_req_t *r, get_plan_t *g)
+{
     og_str_t range_hdr = http_req_header(r->http, "range");
-    if (part != 0) {
-        if ((rc = core_part_range(r->gw->cluster, r->bucket, (og_str_t){r->key, r->key_len}, &view, part, &first, &last)) != 0) {
-            part_range_error(r, rc);
-            goto out_free_meta;
-        }
-        status = 206;
+    int rc;
+    g->status = 200;
+    if (g->part != 0) {
+        if ((rc = core_part_range(r->gw->cluster, r->bucket, (og_str_t){r->key, r->key_len}, &g->view, g->part,
+                                  &g->first, &g->last)) != 0)
+            return rc;
+        g->status = 206;
     } else if (range_hdr.base != NULL) {
-        switch (http_range_parse(range_hdr, view.size, &first, &last)) {
+        switch (http_range_parse(range_hdr, g->view.size, &g->first, &g->last)) {
         case HTTP_RANGE_UNSATISFIABLE:
-            send_invalid_range(r, range_hdr, view.size);
-            goto out_free_meta;
+            return -ERANGE;
         case HTTP_RANGE_OK:
-            status = 206;
+            g->status = 206;
             break;
         default:
             break;
         }
     }
-    if (status == 200) {
-        first = 0;
-        last = view.size ? view.size - 1 : 0;
+    if (g->status == 200) {
+        g->first = 0;
+        g->last = g->view.size ? g->view.size - 1 : 0;
     }
+    return 0;
+}
 
-    if ((rc = decode_overrides(r, ovr, &ovr_mem)) != 0) {
+/* The response headers: request id, ETag, Last-Modified, Accept-Ranges, Content-Type,
+ * Content-Range, x-amz-mp-parts-count, the overrides, and the stored headers. *out is malloc'd
+ * for the caller (values point into g and r). 0 or -ENOMEM. */
+static int get_headers(s3_req_t *r, get_plan_t *g, og_header_t **out, size_t *count)
+{
+    const core_meta_t *m = &g->m;
+    size_t n = 0;
+    og_header_t *hdrs = malloc((7 + NUM_OVERRIDES + m->num_headers) * sizeof(*hdrs));
+    if (hdrs == NULL)
+        return -ENOMEM;
+    hdrs[n++] = (og_header_t){OG_STR_LIT("x-amz-request-id"), og_str(r->request_id)};
+    hdrs[n++] = (og_header_t){OG_STR_LIT("ETag"), g->etag_s};
+    hdrs[n++] = (og_header_t){OG_STR_LIT("Last-Modified"), og_str(g->lastmod)};
+    hdrs[n++] = (og_header_t){OG_STR_LIT("Accept-Ranges"), OG_STR_LIT("bytes")};
+    if (g->ovr[0].base == NULL) /* overrides[0] is response-content-type */
+        hdrs[n++] = (og_header_t){OG_STR_LIT("Content-Type"), m->content_type};
+    if (g->status == 206) {
+        size_t cl = (size_t)snprintf(g->crange, sizeof(g->crange), "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64,
+                                     g->first, g->last, g->view.size);
+        hdrs[n++] = (og_header_t){OG_STR_LIT("Content-Range"), {g->crange, cl}};
+    }
+    if (g->part != 0 && g->view.parts > 0)
+        hdrs[n++] = (og_header_t){OG_STR_LIT("x-amz-mp-parts-count"),
+                                  {g->nparts, (size_t)snprintf(g->nparts, sizeof(g->nparts), "%" PRIu32, g->view.parts)}};
+    for (size_t i = 0; i < NUM_OVERRIDES; i++)
+        if (g->ovr[i].base != NULL)
+            hdrs[n++] = (og_header_t){og_str(overrides[i].header), g->ovr[i]};
+    /* A stored checksum is of the whole object: sent only when asked for and when the body is the
+     * whole object (a client that validates it would reject a range, or a part, against it), and
+     * never for a large object (it would be the manifest's). */
+    int send_checksums = checksum_mode(r) && g->lg.kind == LARGE_NONE && g->first == 0 &&
+                         (m->size == 0 || g->last + 1 == m->size);
+    for (size_t i = 0; i < m->num_headers; i++) {
+        int overridden = 0;
+        for (size_t j = 0; j < NUM_OVERRIDES; j++)
+            overridden |= g->ovr[j].base != NULL && og_str_ieq(m->headers[i].name, overrides[j].header);
+        /* X-Object-Manifest is Swift's own (s3api does not show it either) */
+        if (!overridden && (send_checksums || !is_checksum_header(m->headers[i].name)) &&
+            !og_str_ieq(m->headers[i].name, "x-object-manifest"))
+            hdrs[n++] = m->headers[i];
+    }
+    *out = hdrs, *count = n;
+    return 0;
+}
+
+/* Sends the head and the bytes: none for HEAD, the record's own when inline, else streamed. */
+static void get_send(s3_req_t *r, get_plan_t *g, const og_header_t *hdrs, size_t n)
+{
+    const core_meta_t *m = &g->m;
+    uint64_t length = g->view.size ? g->last - g->first + 1 : 0;
+    if (r->info->is_head || (g->lg.kind != LARGE_NONE && length == 0)) {
+        r->responded = 1;
+        r->status = g->status;
+        if (http_resp_start(r->http, g->status, hdrs, n, (int64_t)length) == 0)
+            http_resp_end(r->http);
+    } else if (g->lg.kind == LARGE_NONE && m->num_chunks == 0) {
+        /* inline (and empty) objects: the bytes came with the record */
+        if (m->inline_data.len != m->size) {
+            s3_error_rc(r, OG_ECORRUPT);
+        } else {
+            r->responded = 1;
+            http_resp_send(r->http, g->status, hdrs, n, length ? m->inline_data.base + g->first : NULL,
+                           (size_t)length);
+        }
+    } else {
+        send_streamed_body(r, m, &g->lg, g->first, g->last, g->status, hdrs, n);
+    }
+}
+
+void s3_get_object(s3_req_t *r)
+{
+    get_plan_t g = {0};
+    og_header_t *hdrs = NULL;
+    size_t n = 0;
+    int rc;
+
+    if (s3_part_number(r, &g.part) != 0) {
+        s3_error(r, 400, "InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive.", NULL);
+        return;
+    }
+    if (g.part != 0 && http_req_header(r->http, "range").base != NULL) {
+        s3_error(r, 400, "InvalidRequest", "Cannot specify both Range header and partNumber query parameter.",
+                    NULL);
+        return;
+    }
+    if ((rc = get_open(r, og_time_ns() / 1000000000u, &g)) != 0) {
+        s3_error_rc(r, rc);
+        goto out_free_plan;
+    }
+    http_cond_t cond = http_cond_from_req(r->http);
+    int cond_status = http_cond_eval(&cond, g.etag_s, (int64_t)(g.m.mtime_ns / 1000000000u));
+    if (cond_status == 412) {
+        s3_error(r, 412, "PreconditionFailed", NULL, NULL);
+        goto out_free_plan;
+    }
+    if (cond_status == 304) {
+        og_header_t h304[] = {{OG_STR_LIT("ETag"), g.etag_s}, {OG_STR_LIT("Last-Modified"), og_str(g.lastmod)}};
+        s3_send(r, 304, h304, 2, NULL, 0);
+        goto out_free_plan;
+    }
+    if ((rc = get_range(r, &g)) != 0) {
+        if (rc == -ERANGE)
+            send_invalid_range(r, http_req_header(r->http, "range"), g.view.size);
+        else if (rc == OG_EINVAL)
+            s3_error(r, 416, "InvalidPartNumber", "The requested partnumber is not satisfiable", NULL);
+        else
+            s3_error_rc(r, rc);
+        goto out_free_plan;
+    }
+    if ((rc = decode_overrides(r, g.ovr, &g.ovr_mem)) != 0) {
         if (rc == OG_EINVAL)
             s3_error(r, 400, "InvalidArgument", "Invalid response-* header override value.", NULL);
         else
             s3_error_rc(r, rc);
-        goto out_free_meta;
+        goto out_free_plan;
     }
-
-    /* request id, ETag, Last-Modified, Accept-Ranges, Content-Type, Content-Range,
-     * x-amz-mp-parts-count, the overrides, and the stored headers */
-    if ((hdrs = malloc((7 + NUM_OVERRIDES + m.num_headers) * sizeof(*hdrs))) == NULL) {
-        s3_error_rc(r, -ENOMEM);
-        goto out_free_meta;
+    if ((rc = get_headers(r, &g, &hdrs, &n)) != 0) {
+        s3_error_rc(r, rc);
+        goto out_free_plan;
     }
-    hdrs[n++] = (og_header_t){OG_STR_LIT("x-amz-request-id"), og_str(r->request_id)};
-    hdrs[n++] = (og_header_t){OG_STR_LIT("ETag"), etag_s};
-    hdrs[n++] = (og_header_t){OG_STR_LIT("Last-Modified"), og_str(lastmod)};
-    hdrs[n++] = (og_header_t){OG_STR_LIT("Accept-Ranges"), OG_STR_LIT("bytes")};
-    if (ovr[0].base == NULL) /* overrides[0] is response-content-type */
-        hdrs[n++] = (og_header_t){OG_STR_LIT("Content-Type"), m.content_type};
-    if (status == 206) {
-        size_t cl = (size_t)snprintf(crange, sizeof(crange), "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, first, last,
-                                     view.size);
-        hdrs[n++] = (og_header_t){OG_STR_LIT("Content-Range"), {crange, cl}};
-    }
-    if (part != 0 && view.parts > 0)
-        hdrs[n++] = (og_header_t){OG_STR_LIT("x-amz-mp-parts-count"),
-                                  {nparts, (size_t)snprintf(nparts, sizeof(nparts), "%" PRIu32, view.parts)}};
-    for (size_t i = 0; i < NUM_OVERRIDES; i++)
-        if (ovr[i].base != NULL)
-            hdrs[n++] = (og_header_t){og_str(overrides[i].header), ovr[i]};
-    /* A stored checksum is of the whole object: sent only when asked for and when the body is the
-     * whole object (a client that validates it would reject a range, or a part, against it), and
-     * never for a large object (it would be the manifest's). */
-    int send_checksums = checksum_mode(r) && lg.kind == LARGE_NONE && first == 0 && (m.size == 0 || last + 1 == m.size);
-    for (size_t i = 0; i < m.num_headers; i++) {
-        int overridden = 0;
-        for (size_t j = 0; j < NUM_OVERRIDES; j++)
-            overridden |= ovr[j].base != NULL && og_str_ieq(m.headers[i].name, overrides[j].header);
-        /* X-Object-Manifest is Swift's own (s3api does not show it either) */
-        if (!overridden && (send_checksums || !is_checksum_header(m.headers[i].name)) &&
-            !og_str_ieq(m.headers[i].name, "x-object-manifest"))
-            hdrs[n++] = m.headers[i];
-    }
-
-    uint64_t length = view.size ? last - first + 1 : 0;
-    if (r->info->is_head || (lg.kind != LARGE_NONE && length == 0)) {
-        r->responded = 1;
-        r->status = status;
-        if (http_resp_start(r->http, status, hdrs, n, (int64_t)length) == 0)
-            http_resp_end(r->http);
-    } else if (lg.kind == LARGE_NONE && m.num_chunks == 0) {
-        /* inline (and empty) objects: the bytes came with the record */
-        if (m.inline_data.len != m.size) {
-            s3_error_rc(r, OG_ECORRUPT);
-        } else {
-            r->responded = 1;
-            http_resp_send(r->http, status, hdrs, n, length ? m.inline_data.base + first : NULL, (size_t)length);
-        }
-    } else {
-        send_streamed_body(r, &m, &lg, first, last, status, hdrs, n);
-    }
-
+    get_send(r, &g, hdrs, n);
     free(hdrs);
-out_free_meta:
-    free(ovr_mem);
-    core_meta_free(&m);
-    free(recbuf);
+out_free_plan:
+    free(g.ovr_mem);
+    core_meta_free(&g.m);
+    free(g.recbuf);
 }
 
 /* ---------------------------------------------------------------- DELETE */

@@ -67,15 +67,14 @@ static og_str_t vhost_bucket(const s3_req_t *r)
     return (og_str_t){host.base, host.len - dlen - 1};
 }
 
-/* Fills r->bucket and r->key (malloc'd, freed by s3_handle) from the host and path.
- * 0, or an answered error (InvalidURI, InvalidBucketName, KeyTooLongError) as -1. */
+/* Fills r->bucket and r->key (malloc'd, freed by s3_handle) from the host and path. 0,
+ * OG_EINVAL (not a path, or a bad escape: InvalidURI), OG_ETOOBIG (the bucket name, r->key still
+ * NULL: InvalidBucketName; or the key, r->key set: KeyTooLongError), -ENOMEM. */
 static int split_target(s3_req_t *r, og_str_t host_bucket)
 {
     og_str_t path = r->info->path, bucket, key;
-    if (path.len == 0 || path.base[0] != '/') {
-        s3_error(r, 400, "InvalidURI", "Couldn't parse the specified URI.", NULL);
-        return -1;
-    }
+    if (path.len == 0 || path.base[0] != '/')
+        return OG_EINVAL;
     path.base++, path.len--;
     if (host_bucket.len > 0) {
         bucket = host_bucket;
@@ -87,14 +86,8 @@ static int split_target(s3_req_t *r, og_str_t host_bucket)
     }
 
     long n = og_urldecode(bucket.base, bucket.len, r->bucket, sizeof(r->bucket) - 1, 0);
-    if (n == OG_ETOOBIG) {
-        s3_error(r, 400, "InvalidBucketName", NULL, NULL);
-        return -1;
-    }
-    if (n < 0) {
-        s3_error(r, 400, "InvalidURI", "Couldn't parse the specified URI.", NULL);
-        return -1;
-    }
+    if (n < 0)
+        return n == OG_ETOOBIG ? OG_ETOOBIG : OG_EINVAL;
     r->bucket[n] = '\0';
     if (host_bucket.len > 0) {
         /* host names are case-insensitive; bucket names are lowercase */
@@ -106,24 +99,17 @@ static int split_target(s3_req_t *r, og_str_t host_bucket)
         return 0;
 
     char *k = malloc(key.len + 1);
-    if (k == NULL) {
-        s3_error_rc(r, -ENOMEM);
-        return -1;
-    }
+    if (k == NULL)
+        return -ENOMEM;
     n = og_urldecode(key.base, key.len, k, key.len, 0);
     if (n < 0) {
         free(k);
-        s3_error(r, 400, "InvalidURI", "Couldn't parse the specified URI.", NULL);
-        return -1;
+        return OG_EINVAL;
     }
     k[n] = '\0';
     r->key = k;
     r->key_len = (size_t)n;
-    if (n > OG_KEY_MAX) {
-        s3_error(r, 400, "KeyTooLongError", NULL, NULL);
-        return -1;
-    }
-    return 0;
+    return n > OG_KEY_MAX ? OG_ETOOBIG : 0;
 }
 
 /* auth_lookup_fn: the caller's secret, keeping the whole user record for the owner checks. */
@@ -140,7 +126,7 @@ static int lookup_secret(void *ctx, og_str_t access_key, char *secret, size_t ca
     return 0;
 }
 
-/* Authenticates the request. 0, or -1 with the error answered. */
+/* Authenticates the request. 0, an AUTH_E* code, or the user lookup's (OG_EQUORUM ...). */
 static int authenticate(s3_req_t *r, og_str_t host_bucket)
 {
     const http_reqinfo_t *info = r->info;
@@ -154,35 +140,21 @@ static int authenticate(s3_req_t *r, og_str_t host_bucket)
         .now = (int64_t)time(NULL),
     };
     int rc = auth_verify(&ar, lookup_secret, r, &r->auth);
-    if (rc == 0) {
-        r->authenticated = 1;
-        return 0;
-    }
-    if (rc == AUTH_EANONYMOUS) {
-        s3_error(r, 403, "AccessDenied", NULL, NULL);
-        return -1;
-    }
-    if (rc >= AUTH_EUNSUPPORTED && rc < AUTH_EANONYMOUS) {
-        int status;
-        const char *code, *msg;
-        char extra[256], req_time[32], srv_time[32];
-        auth_error_info(rc, &status, &code, &msg);
-        if (rc == AUTH_ESKEW) {
-            http_iso8601_format((uint64_t)r->auth.request_time * 1000000000u, req_time);
-            http_iso8601_format(og_time_ns(), srv_time);
-            snprintf(extra, sizeof(extra),
-                     "<RequestTime>%s</RequestTime><ServerTime>%s</ServerTime>"
-                     "<MaxAllowedSkewMilliseconds>%d</MaxAllowedSkewMilliseconds>",
-                     req_time, srv_time, AUTH_SKEW_SECONDS * 1000);
-        }
-        s3_error(r, status, code, msg, rc == AUTH_ESKEW ? extra : NULL);
-        return -1;
-    }
-    s3_error_rc(r, rc); /* the user lookup itself failed (no quorum ...) */
-    return -1;
+    r->authenticated = rc == 0;
+    return rc;
 }
 
-/* The bucket must exist and belong to the caller. 0, or -1 with the error answered. */
+/* Answers a failed split_target. */
+static void target_error(s3_req_t *r, int rc)
+{
+    if (rc == OG_EINVAL)
+        s3_error(r, 400, "InvalidURI", "Couldn't parse the specified URI.", NULL);
+    else if (rc == OG_ETOOBIG)
+        s3_error(r, 400, r->key != NULL ? "KeyTooLongError" : "InvalidBucketName", NULL, NULL);
+    else
+        s3_error_rc(r, rc);
+}
+
 /* core_lo_t.access for S3: s3_handle admits only a bucket's owner, and a large object's segments
  * live in containers of the same account, so no ACL applies; another account's container reads
  * as absent. */
@@ -202,23 +174,13 @@ void s3_lo(s3_req_t *r, uint64_t now_s, core_lo_t *out)
     *out = (core_lo_t){r->gw->cluster, now_s, lo_access, r};
 }
 
-int s3_check_bucket_owner(s3_req_t *r, const char *bucket, const char *notfound_msg)
+int s3_check_bucket_owner(s3_req_t *r, const char *bucket)
 {
     char owner[sizeof(r->user.account)];
     int rc = core_bucket_lookup(r->gw->cluster, bucket, owner, sizeof(owner), NULL);
-    if (rc == OG_ENOTFOUND) {
-        s3_error(r, 404, "NoSuchBucket", notfound_msg, NULL);
-        return -1;
-    }
-    if (rc != 0) {
-        s3_error_rc(r, rc == OG_EPROTO ? OG_ECORRUPT : rc);
-        return -1;
-    }
-    if (strcmp(owner, r->user.account) != 0) {
-        s3_error(r, 403, "AccessDenied", NULL, NULL);
-        return -1;
-    }
-    return 0;
+    if (rc == 0 && strcmp(owner, r->user.account) != 0)
+        rc = S3_EDENIED;
+    return rc;
 }
 
 /* GET ?acl: with no ACL support the truthful policy is "the owner has FULL_CONTROL, nobody
@@ -226,27 +188,20 @@ int s3_check_bucket_owner(s3_req_t *r, const char *bucket, const char *notfound_
  * key must exist and its recorded owner is reported. */
 static void get_acl(s3_req_t *r)
 {
-    char table[3 + sizeof(r->bucket)], *recbuf = NULL;
-    char owner[sizeof(r->user.account)];
+    char *recbuf = NULL, owner[sizeof(r->user.account)];
     const char *display;
     og_buf_t b = {0};
 
     snprintf(owner, sizeof(owner), "%s", r->user.account);
     if (r->key != NULL) {
-        og_rec_t rec;
         core_meta_t m;
-        snprintf(table, sizeof(table), "o.%s", r->bucket);
-        int rc = cluster_rec_get(r->gw->cluster, table, (og_str_t){r->key, r->key_len}, &rec, &recbuf);
-        if (rc == 0 && (rec.flags & OG_REC_TOMBSTONE))
-            rc = OG_ENOTFOUND;
-        if (rc == 0 && (rc = core_meta_decode(&rec, &m)) == 0) {
-            snprintf(owner, sizeof(owner), "%.*s", (int)m.owner.len, m.owner.base);
-            core_meta_free(&m);
-        }
+        int rc = core_obj_lookup(r->gw->cluster, r->bucket, (og_str_t){r->key, r->key_len}, &m, &recbuf);
         if (rc != 0) {
-            s3_error_rc(r, rc == OG_EPROTO ? OG_ECORRUPT : rc);
-            goto out_free_rec;
+            s3_error_rc(r, rc);
+            return;
         }
+        snprintf(owner, sizeof(owner), "%.*s", (int)m.owner.len, m.owner.base);
+        core_meta_free(&m);
     }
     display = strcmp(owner, r->user.account) == 0 ? r->user.display_name : owner;
     og_buf_puts(&b, "<AccessControlPolicy xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Owner>");
@@ -263,7 +218,6 @@ static void get_acl(s3_req_t *r)
     else
         s3_send_xml(r, 200, NULL, 0, b.buf, b.len);
     og_buf_free(&b);
-out_free_rec:
     free(recbuf);
 }
 
@@ -275,18 +229,79 @@ static int list_v2(const s3_req_t *r)
     return og_query_get(r->info->query, "list-type", &v) && og_str_eq(v, "2");
 }
 
+/* The request's method, one flag each. */
+typedef struct {
+    int get, head, put, del, post;
+} verbs_t;
+
+/* Requests on the bucket itself (no key). */
+static void route_bucket(s3_req_t *r, verbs_t v)
+{
+    if (v.get && has_param(r, "location"))
+        s3_get_bucket_location(r);
+    else if (v.get && has_param(r, "uploads"))
+        s3_list_multipart_uploads(r);
+    else if (v.get)
+        s3_list_objects(r, list_v2(r));
+    else if (v.head)
+        s3_head_bucket(r);
+    else if (v.del)
+        s3_delete_bucket(r);
+    else if (v.post && has_param(r, "delete"))
+        s3_delete_objects(r);
+    else
+        s3_error(r, 405, "MethodNotAllowed", NULL, NULL);
+}
+
+/* Requests on a key: one upload of it (?uploadId, ?uploads), or the object. */
+static void route_key(s3_req_t *r, verbs_t v)
+{
+    if (has_param(r, "uploadId")) {
+        if (v.put)
+            s3_upload_part(r);
+        else if (v.post)
+            s3_complete_multipart(r);
+        else if (v.get)
+            s3_list_parts(r);
+        else if (v.del)
+            s3_abort_multipart(r);
+        else
+            s3_error(r, 405, "MethodNotAllowed", NULL, NULL);
+    } else if (v.post && has_param(r, "uploads")) {
+        s3_create_multipart(r);
+    } else if (has_param(r, "uploads")) {
+        s3_error(r, 405, "MethodNotAllowed", "Only POST starts a multipart upload.", NULL);
+    } else if (has_param(r, "partNumber") && !v.get && !v.head) {
+        /* a part is written only into an upload; GET/HEAD ?partNumber read one (s3_get_object) */
+        s3_error(r, 400, "InvalidRequest", "A partNumber without an uploadId is only valid on GET and HEAD.", NULL);
+    } else if (v.put && http_req_header(r->http, "x-amz-copy-source").base != NULL) {
+        s3_copy_object(r);
+    } else if (v.put) {
+        s3_put_object(r);
+    } else if (v.get || v.head) {
+        s3_get_object(r);
+    } else if (v.del) {
+        s3_delete_object(r);
+    } else {
+        s3_error(r, 405, "MethodNotAllowed", NULL, NULL);
+    }
+}
+
+/* Refuses what no handler serves, then hands r to one: the service, CreateBucket, or (once the
+ * bucket is known to be the caller's) the bucket's and its keys' operations. */
 static void route(s3_req_t *r)
 {
     og_str_t m = r->info->method;
-    int get = og_str_eq(m, "GET"), head = og_str_eq(m, "HEAD"), put = og_str_eq(m, "PUT"),
-        del = og_str_eq(m, "DELETE"), post = og_str_eq(m, "POST");
+    verbs_t v = {og_str_eq(m, "GET"), og_str_eq(m, "HEAD"), og_str_eq(m, "PUT"), og_str_eq(m, "DELETE"),
+                 og_str_eq(m, "POST")};
+    int rc;
 
-    if (!get && !head && !put && !del && !post) {
+    if (!v.get && !v.head && !v.put && !v.del && !v.post) {
         s3_error(r, 405, "MethodNotAllowed", NULL, NULL);
         return;
     }
     if (r->bucket[0] == '\0') {
-        if (get)
+        if (v.get)
             s3_list_buckets(r);
         else
             s3_error(r, 405, "MethodNotAllowed", NULL, NULL);
@@ -300,83 +315,27 @@ static void route(s3_req_t *r)
             return;
         }
     }
-    if (has_param(r, "acl") && !get) {
+    if (has_param(r, "acl") && !v.get) {
         s3_error(r, 501, "NotImplemented", "Only reading the (owner-only) ACL is implemented.", NULL);
         return;
     }
-    if (r->key == NULL && put) {
+    if (r->key == NULL && v.put) {
         s3_create_bucket(r);
         return;
     }
-    if (s3_check_bucket_owner(r, r->bucket, NULL) != 0)
-        return;
-
-    if (has_param(r, "acl")) {
+    if ((rc = s3_check_bucket_owner(r, r->bucket)) != 0)
+        s3_error_on(r, rc, S3_ON_BUCKET);
+    else if (has_param(r, "acl"))
         get_acl(r);
-    } else if (r->key == NULL) {
-        if (get && has_param(r, "location"))
-            s3_get_bucket_location(r);
-        else if (get && has_param(r, "uploads"))
-            s3_list_multipart_uploads(r);
-        else if (get)
-            s3_list_objects(r, list_v2(r));
-        else if (head)
-            s3_head_bucket(r);
-        else if (del)
-            s3_delete_bucket(r);
-        else if (post && has_param(r, "delete"))
-            s3_delete_objects(r);
-        else
-            s3_error(r, 405, "MethodNotAllowed", NULL, NULL);
-    } else if (has_param(r, "uploadId")) {
-        if (put)
-            s3_upload_part(r);
-        else if (post)
-            s3_complete_multipart(r);
-        else if (get)
-            s3_list_parts(r);
-        else if (del)
-            s3_abort_multipart(r);
-        else
-            s3_error(r, 405, "MethodNotAllowed", NULL, NULL);
-    } else if (post && has_param(r, "uploads")) {
-        s3_create_multipart(r);
-    } else if (has_param(r, "uploads")) {
-        s3_error(r, 405, "MethodNotAllowed", "Only POST starts a multipart upload.", NULL);
-    } else if (has_param(r, "partNumber") && !get && !head) {
-        /* a part is written only into an upload; GET/HEAD ?partNumber read one (s3_get_object) */
-        s3_error(r, 400, "InvalidRequest", "A partNumber without an uploadId is only valid on GET and HEAD.", NULL);
-    } else {
-        if (put && http_req_header(r->http, "x-amz-copy-source").base != NULL)
-            s3_copy_object(r);
-        else if (put)
-            s3_put_object(r);
-        else if (get || head)
-            s3_get_object(r);
-        else if (del)
-            s3_delete_object(r);
-        else
-            s3_error(r, 405, "MethodNotAllowed", NULL, NULL);
-    }
+    else if (r->key == NULL)
+        route_bucket(r, v);
+    else
+        route_key(r, v);
 }
 
 int s3_quota_check(s3_req_t *r, uint64_t add_bytes)
 {
-    int rc = core_quota_check(r->gw->cluster, r->bucket, r->user.account, add_bytes, 1);
-    switch (rc) {
-    case 0:
-        return 0;
-    case CORE_EQUOTA:
-        s3_error(r, 403, "QuotaExceeded", "The write would exceed a quota of the bucket or account.", NULL);
-        break;
-    case OG_ENOTFOUND:
-        s3_error(r, 404, "NoSuchBucket", NULL, NULL);
-        break;
-    default:
-        s3_error_rc(r, rc == OG_EPROTO ? OG_ECORRUPT : rc);
-        break;
-    }
-    return -1;
+    return core_quota_check(r->gw->cluster, r->bucket, r->user.account, add_bytes, 1);
 }
 
 void s3_handle(http_req_t *http, void *ctx)
@@ -387,7 +346,12 @@ void s3_handle(http_req_t *http, void *ctx)
     r.resource = r.info->path;
 
     og_str_t host_bucket = vhost_bucket(&r);
-    if (split_target(&r, host_bucket) == 0 && authenticate(&r, host_bucket) == 0)
+    int rc = split_target(&r, host_bucket);
+    if (rc != 0)
+        target_error(&r, rc);
+    else if ((rc = authenticate(&r, host_bucket)) != 0)
+        s3_error_rc(&r, rc);
+    else
         route(&r);
     if (!r.responded) {
         /* A handler returned without answering: a bug, but the client must not hang. */

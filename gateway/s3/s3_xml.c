@@ -130,6 +130,22 @@ static int has_doctype(const char *xml, size_t len)
     return 0;
 }
 
+xmlDocPtr s3_xml_read(const char *xml, size_t len)
+{
+    if (len == 0 || len > INT_MAX || memchr(xml, '\0', len) != NULL || has_doctype(xml, len))
+        return NULL;
+    xmlInitParser(); /* idempotent and locked inside libxml2; a no-op after the first call */
+    /* No XML_PARSE_NOENT / DTDLOAD / DTDATTR / XINCLUDE: nothing is substituted or loaded. */
+    xmlDocPtr doc = xmlReadMemory(xml, (int)len, NULL, "UTF-8",
+                                  XML_PARSE_NONET | XML_PARSE_NOBLANKS | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
+                                      XML_PARSE_IGNORE_ENC);
+    if (doc != NULL && (doc->intSubset != NULL || doc->extSubset != NULL)) {
+        xmlFreeDoc(doc);
+        doc = NULL;
+    }
+    return doc;
+}
+
 int s3_delete_parse(const char *xml, size_t len, s3_delete_t *out)
 {
     int rc = OG_EPROTO;
@@ -137,17 +153,11 @@ int s3_delete_parse(const char *xml, size_t len, s3_delete_t *out)
     int quiet;
 
     memset(out, 0, sizeof(*out));
-    if (len == 0 || len > INT_MAX || memchr(xml, '\0', len) != NULL || has_doctype(xml, len))
-        return OG_EPROTO;
-    xmlInitParser(); /* idempotent and locked inside libxml2; a no-op after the first call */
-    /* No XML_PARSE_NOENT / DTDLOAD / DTDATTR / XINCLUDE: nothing is substituted or loaded. */
-    xmlDocPtr doc = xmlReadMemory(xml, (int)len, NULL, "UTF-8",
-                                  XML_PARSE_NONET | XML_PARSE_NOBLANKS | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
-                                      XML_PARSE_IGNORE_ENC);
+    xmlDocPtr doc = s3_xml_read(xml, len);
     if (doc == NULL)
         return OG_EPROTO;
     const xmlNode *root = xmlDocGetRootElement(doc);
-    if (doc->intSubset != NULL || doc->extSubset != NULL || root == NULL || !name_is(root, "Delete"))
+    if (root == NULL || !name_is(root, "Delete"))
         goto out_free_doc;
     if ((rc = delete_measure(root, &count, &bytes, &quiet)) != 0)
         goto out_free_doc;

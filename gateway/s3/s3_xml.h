@@ -1,9 +1,10 @@
 /*
- * s3_xml.h (private to s3_list.c and s3_multi.c): the I/O-free parts of S3 listings and
- * multi-object requests, kept apart from the handlers so unit tests drive them without a cluster:
+ * s3_xml.h (private to gateway/s3/): the I/O-free parts of S3 listings and request documents,
+ * kept apart from the handlers so unit tests drive them without a cluster:
  *  - core_walk(): prefix/delimiter grouping over a sorted key source, with exact truncation;
  *  - continuation tokens and base64 (Content-MD5, x-amz-checksum-*);
- *  - the DeleteObjects body parser (libxml2, hardened: no DTD, no entities, no network).
+ *  - the hardened document reader every request body goes through (libxml2: no DTD, no
+ *    entities, no network) and the DeleteObjects body parser.
  */
 #ifndef S3_XML_H
 #define S3_XML_H
@@ -19,6 +20,12 @@
 long s3_token_encode(og_str_t key, char *out, size_t cap);
 /* The key a token resumes after, into out (cap bytes). Length or OG_EINVAL (not one of ours). */
 long s3_token_decode(og_str_t token, char *out, size_t cap);
+
+/* Parses a request document (len bytes, UTF-8; its own encoding hint is ignored) the hardened
+ * way: one holding "<!DOCTYPE" anywhere is refused before parsing (so no entity can be declared,
+ * expanded or loaded), and the network is never touched. The tree (xmlFreeDoc), or NULL when
+ * refused, malformed or out of memory. Thread-safe. */
+struct _xmlDoc *s3_xml_read(const char *xml, size_t len);
 
 /* A parsed DeleteObjects body: <Delete><Quiet/>?<Object><Key/><VersionId/>?</Object>+</Delete>. */
 typedef struct {
