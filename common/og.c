@@ -22,7 +22,7 @@ const char *og_strerror(int rc)
     case OG_EBADDIGEST: return "digest mismatch";
     /* The modules' codes share this one error space (og.h); their names live here so that any
      * layer can print any code without depending on the module that made it. Keep in step
-     * with the enums in ring.h, auth.h, node_client.h/node_int.h and gw_http.h. */
+     * with the enums in ring.h, auth.h, node_client.h/node_int.h and http/http.h. */
     case -10100: return "ring: bad ring file (magic, version or checksum)";
     case -10101: return "ring: no such device";
     case -10102: return "ring: fewer devices with weight than replicas";
@@ -51,6 +51,8 @@ const char *og_strerror(int rc)
     case -10435: return "gateway: no such part";
     case -10436: return "gateway: part changed while completing";
     case -10437: return "gateway: part below the minimum size";
+    case -10440: return "gateway: large-object manifest refused";
+    case -10460: return "gateway: request refused (answer recorded)";
     }
     if (rc < 0 && rc > -4096)
         return strerror(-rc);
@@ -316,4 +318,28 @@ int og_addr_parse(const char *s, og_addr_t *out)
     out->host[hlen] = '\0';
     out->port = (uint16_t)port;
     return og_sockaddr(out->host, out->port, &out->sa, &out->salen);
+}
+
+og_str_t og_str_trim(og_str_t s)
+{
+    while (s.len && (s.base[0] == ' ' || s.base[0] == '\t'))
+        s.base++, s.len--;
+    while (s.len && (s.base[s.len - 1] == ' ' || s.base[s.len - 1] == '\t'))
+        s.len--;
+    return s;
+}
+
+int og_parse_dec(og_str_t s, size_t maxdig, uint64_t *out)
+{
+    uint64_t n = 0;
+    if (s.len == 0 || s.len > maxdig)
+        return OG_EINVAL;
+    for (size_t i = 0; i < s.len; i++) {
+        unsigned d = (unsigned)(s.base[i] - '0');
+        if (d > 9 || n > (UINT64_MAX - d) / 10)
+            return OG_EINVAL;
+        n = n * 10 + d;
+    }
+    *out = n;
+    return 0;
 }

@@ -29,7 +29,7 @@ enum {
     OG_ECLOSED = -10009,   /* peer closed the connection */
     OG_EBADDIGEST = -10010 /* payload digest does not match what the sender said */
     /* -10100..-10199: ring_; -10200..-10299: auth_; -10300..-10399: node_;
-     * -10400..-10499: gw_ */
+     * -10400..-10499: gateway rooms */
 };
 
 /* Names an error code (system or module). Never returns NULL; the string is static. */
@@ -48,6 +48,11 @@ static inline int og_str_eq(og_str_t a, const char *lit)
     size_t n = strlen(lit);
     return a.len == n && memcmp(a.base, lit, n) == 0;
 }
+/* s without leading and trailing spaces and tabs (HTTP's optional whitespace). */
+og_str_t og_str_trim(og_str_t s);
+/* Parses s as 1..maxdig decimal digits and nothing else (no sign, no spaces) into *out.
+ * 0, or OG_EINVAL (empty, too long, another character, or past UINT64_MAX). */
+int og_parse_dec(og_str_t s, size_t maxdig, uint64_t *out);
 /* ASCII case-insensitive equality against a C string. */
 int og_str_ieq(og_str_t a, const char *lit);
 /* Byte-wise order of two slices (a prefix sorts first), as keys sort on the nodes: <0, 0, >0. */

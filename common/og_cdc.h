@@ -15,7 +15,7 @@
  *
  * OG_CDC_MIN / _AVG / _MAX below (256 KiB / 1 MiB / 4 MiB, mean chunk about 1.15 MiB on random
  * data) are this module's reference sizes, used by its tests and measurements only. The gateway
- * does NOT use them: it chunks object data with GW_CDC_MIN / _AVG / _MAX from gateway/gw_cluster.h,
+ * does NOT use them: it chunks object data with CLUSTER_CDC_MIN / _AVG / _MAX from gateway/cluster/cluster.h,
  * 8 / 32 / 128 KiB (its --chunk-size sets the average), chosen by the dedup benchmark in
  * docs/architecture.md ("Deduplication"); those sizes are the ones the on-disk contract above
  * binds for stored data. Measured on the dev VM (2-core AMD EPYC 2.6 GHz, Debian 12, gcc 12 -O2, one core):

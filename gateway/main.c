@@ -131,7 +131,7 @@ static void *sigwait_main(void *arg)
  * pages after free. A long-lived gateway grew from ~40 to 362 MiB that way over a few 5 GiB steps.
  * A fixed threshold (setting it also turns the adaptation off) keeps big blocks mapped, so RSS
  * falls back after each request (measured: docs/architecture.md, "Gateway memory"). The hot
- * data-path buffers come from gw_cluster's pool and are unaffected. Best effort: sanitizer builds
+ * data-path buffers come from the cluster room's pool and are unaffected. Best effort: sanitizer builds
  * replace malloc and ignore mallopt. Also here: libxml2's global state is set up once, and the
  * signal mask (SIGINT and SIGTERM into *set, blocked) is inherited by every thread created later
  * (workers, the event loop). */

@@ -1,5 +1,5 @@
 /*
- * gw_cluster.h: replication and quorum on top of the ring and the node client.
+ * cluster/cluster.h: replication and quorum on top of the ring and the node client.
  *
  * Everything the S3 (and later Swift) layer stores goes through here:
  *  - chunks: content-addressed by SHA-256, placed by the 32-byte id, written to all

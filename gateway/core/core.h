@@ -130,13 +130,13 @@ typedef struct {
 /* Whole-body digests the caller may ask for (bit flags). */
 enum {
     CORE_OBJ_SHA256 = 1u << 0 /* SHA-256 of the body (x-amz-content-sha256) */
-    /* x-amz-checksum-* (CRC32, SHA-1 ...) are computed by the body source (gw_body.h), not here */
+    /* x-amz-checksum-* (CRC32, SHA-1 ...) are computed by the body source (s3/s3_body.h), not here */
 };
 
 typedef struct {
     uint64_t max_size;    /* a body larger than this fails with OG_ETOOBIG (nothing referenced) */
     int64_t expect_size;  /* -1 unknown; else a body of another length fails with OG_EPROTO */
-    uint32_t digests;     /* GW_OBJ_* */
+    uint32_t digests;     /* CORE_OBJ_* */
 } core_obj_put_opts_t;
 
 typedef struct {
@@ -279,7 +279,7 @@ typedef struct {
 
 typedef struct {
     og_str_t key;     /* the object key, or the common prefix when is_prefix */
-    og_str_t summary; /* the record summary (gw_meta); empty for a common prefix */
+    og_str_t summary; /* the record summary (core_meta); empty for a common prefix */
     int is_prefix;
 } core_walk_item_t;
 

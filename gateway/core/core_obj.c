@@ -1,5 +1,5 @@
 /*
- * gw_obj.c: the protocol-neutral object layer (gw_obj.h).
+ * core/core_obj.c: the protocol-neutral object layer (core/core.h).
  *
  * Write path. The body is read straight into one batch buffer. Each piece read is hashed once
  * while it is in cache: MD5 of the whole body (the ETag), the optional whole-body SHA-256, and

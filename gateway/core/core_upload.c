@@ -16,17 +16,10 @@
 int core_upload_in_bucket(const core_meta_t *up, uint64_t created_ns)
 {
     og_str_t v = og_header_find(up->headers, up->num_headers, CORE_UPLOAD_BUCKET_HDR);
-    uint64_t n = 0;
+    uint64_t n;
     if (v.base == NULL)
         return up->mtime_ns >= created_ns;
-    if (v.len == 0 || v.len > 20)
-        return 0;
-    for (size_t i = 0; i < v.len; i++) {
-        if (v.base[i] < '0' || v.base[i] > '9')
-            return 0;
-        n = n * 10 + (uint64_t)(v.base[i] - '0');
-    }
-    return n == created_ns;
+    return og_parse_dec(v, 20, &n) == 0 && n == created_ns;
 }
 
 int core_part_sizes_put(cluster_t *cl, const char *bucket, og_str_t key, const uint8_t md5[16],

@@ -79,17 +79,7 @@ static int quota_value(const og_header_t *h, size_t n, const char *name, uint64_
     for (size_t i = 0; i < n; i++) {
         if (!og_str_eq(h[i].name, name))
             continue;
-        uint64_t v = 0;
-        og_str_t s = h[i].value;
-        if (s.len == 0 || s.len > 19)
-            return 0;
-        for (size_t j = 0; j < s.len; j++) {
-            if (s.base[j] < '0' || s.base[j] > '9')
-                return 0;
-            v = v * 10 + (uint64_t)(s.base[j] - '0');
-        }
-        *out = v;
-        return 1;
+        return og_parse_dec(h[i].value, 19, out) == 0;
     }
     return 0;
 }

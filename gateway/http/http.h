@@ -1,5 +1,5 @@
 /*
- * gw_http.h: the gateway's client-facing HTTP/1.1 server.
+ * http/http.h: the gateway's client-facing HTTP/1.1 server.
  *
  * Built on libh2o-evloop's sockets and the exported picohttpparser, not on h2o's server
  * layer (which buffers whole bodies, times out whole requests and answers 100-continue
@@ -37,11 +37,11 @@ enum {
     HTTP_EABORTED = -10401  /* client went away, stopped making progress or sends too slowly */
 };
 
-typedef struct st_gw_server_t http_server_t;
-typedef struct st_gw_req_t http_req_t;
+typedef struct st_http_server_t http_server_t;
+typedef struct st_http_req_t http_req_t;
 
 /* Runs on a worker thread. It must answer exactly once (http_resp_send, or http_resp_start ...
- * http_resp_end) unless a gw_* call failed with HTTP_EABORTED, in which case it just returns. */
+ * http_resp_end) unless an http_* call failed with HTTP_EABORTED, in which case it just returns. */
 typedef void (*http_handler_fn)(http_req_t *req, void *ctx);
 
 typedef struct {

@@ -1,18 +1,8 @@
-/* Range, conditional-header and HTTP-date parsing for GET/HEAD (see gw_range.h). */
+/* Range, conditional-header and HTTP-date parsing for GET/HEAD (see http/http.h). */
 #include "http.h"
 
 #include <strings.h>
 
-static int is_ows(char c) { return c == ' ' || c == '\t'; }
-
-static og_str_t trim(og_str_t s)
-{
-    while (s.len && is_ows(s.base[0]))
-        s.base++, s.len--;
-    while (s.len && is_ows(s.base[s.len - 1]))
-        s.len--;
-    return s;
-}
 
 /* Parses a run of decimal digits at *p (advancing it). 0, or OG_EINVAL when there is no
  * digit or the value overflows 64 bits (such a range cannot be satisfied or meant). */
@@ -35,13 +25,13 @@ static int parse_u64(const char **p, const char *end, uint64_t *out)
 
 int http_range_parse(og_str_t hdr, uint64_t size, uint64_t *first, uint64_t *last)
 {
-    og_str_t s = trim(hdr);
+    og_str_t s = og_str_trim(hdr);
     uint64_t a = 0, b = 0;
     int has_a, has_b;
 
     if (s.len < 6 || strncasecmp(s.base, "bytes=", 6) != 0)
         return HTTP_RANGE_NONE;
-    s = trim((og_str_t){s.base + 6, s.len - 6});
+    s = og_str_trim((og_str_t){s.base + 6, s.len - 6});
     if (memchr(s.base, ',', s.len) != NULL)
         return HTTP_RANGE_NONE; /* several ranges: S3 ignores the header */
     const char *p = s.base, *end = s.base + s.len;
@@ -139,7 +129,7 @@ static int make_time(int year, int mon, int day, int h, int m, int s, int64_t *o
 
 int http_date_parse(og_str_t str, int64_t *out)
 {
-    og_str_t t = trim(str);
+    og_str_t t = og_str_trim(str);
     const char *p = t.base, *end = t.base + t.len;
     const char *comma = t.len ? memchr(p, ',', t.len) : NULL;
     int day, year, h, m, s, mon;
@@ -195,7 +185,7 @@ int http_date_parse(og_str_t str, int64_t *out)
 /* The opaque part of a tag: without W/ and without its quotes (unquoted tags pass as is). */
 static og_str_t etag_opaque(og_str_t t)
 {
-    t = trim(t);
+    t = og_str_trim(t);
     if (t.len >= 2 && t.base[0] == 'W' && t.base[1] == '/')
         t.base += 2, t.len -= 2;
     if (t.len >= 2 && t.base[0] == '"' && t.base[t.len - 1] == '"')
@@ -212,7 +202,7 @@ int http_etag_list_match(og_str_t list, og_str_t etag)
     while (p < end) {
         const char *comma = memchr(p, ',', (size_t)(end - p));
         const char *stop = comma ? comma : end;
-        og_str_t item = trim((og_str_t){p, (size_t)(stop - p)});
+        og_str_t item = og_str_trim((og_str_t){p, (size_t)(stop - p)});
         if (item.len == 1 && item.base[0] == '*')
             return 1;
         og_str_t got = etag_opaque(item);

@@ -1,5 +1,5 @@
 /*
- * gw_http.c: the gateway's HTTP/1.1 server (contract in gw_http.h).
+ * http/http_server.c: the gateway's HTTP/1.1 server (contract in http/http.h).
  *
  * Threads and who owns what:
  *  - The loop thread (the caller of http_server_run) makes every h2o call and owns the
@@ -65,7 +65,7 @@
 /* Most body bytes taken from a socket per step (see conn_feed_body). */
 #define HTTP_PULL_MAX (64u << 10)
 
-typedef struct st_gw_conn_t http_conn_t;
+typedef struct st_http_conn_t http_conn_t;
 
 typedef struct {
     http_server_t *srv;
@@ -75,7 +75,7 @@ typedef struct {
     size_t date_len;
 } http_worker_t;
 
-struct st_gw_req_t {
+struct st_http_req_t {
     http_reqinfo_t info; /* slices into head[] */
     og_header_t headers[HTTP_MAX_HEADERS];
     http_server_t *srv;
@@ -116,7 +116,7 @@ struct st_gw_req_t {
     char head[]; /* copy of the request head, NUL-terminated */
 };
 
-struct st_gw_conn_t {
+struct st_http_conn_t {
     http_server_t *srv;
     h2o_socket_t *sock;
     h2o_linklist_t link; /* srv->conns */
@@ -138,7 +138,7 @@ struct st_gw_conn_t {
     char remote[64];
 };
 
-struct st_gw_server_t {
+struct st_http_server_t {
     http_server_conf_t conf;
     int listen_fd; /* until http_server_run hands it to h2o */
     int wake_fd;   /* eventfd: workers and http_server_stop write, the loop reads a dup */
@@ -517,7 +517,7 @@ static size_t conn_body_move(http_conn_t *conn, size_t avail, conn_feed_t *f)
  * the socket's input buffer stays one fixed-size small block: h2o frees it whenever it is
  * emptied and allocates exactly the size asked for next, and reading a whole window's room in
  * one go made that a new block of up to 1 MiB per read, of varying size (fragmenting the
- * loop thread's malloc arena, or a fresh mapping and its page faults per read under gw_main's
+ * loop thread's malloc arena, or a fresh mapping and its page faults per read under main.c's
  * fixed mmap threshold: +12% gateway CPU on large PUTs). */
 static bool conn_feed_body(http_conn_t *conn)
 {
@@ -666,30 +666,13 @@ static bool header_has_token(og_str_t v, const char *token)
     return false;
 }
 
-static og_str_t str_trim(og_str_t v)
-{
-    while (v.len > 0 && (v.base[0] == ' ' || v.base[0] == '\t')) {
-        v.base++;
-        v.len--;
-    }
-    while (v.len > 0 && (v.base[v.len - 1] == ' ' || v.base[v.len - 1] == '\t'))
-        v.len--;
-    return v;
-}
-
 /* Strict decimal: digits only, no sign, no overflow past INT64_MAX. */
 static int parse_content_length(og_str_t v, int64_t *out)
 {
-    v = str_trim(v);
-    if (v.len == 0 || v.len > 18)
+    uint64_t n;
+    if (og_parse_dec(og_str_trim(v), 18, &n) != 0)
         return OG_EINVAL;
-    int64_t n = 0;
-    for (size_t i = 0; i < v.len; i++) {
-        if (v.base[i] < '0' || v.base[i] > '9')
-            return OG_EINVAL;
-        n = n * 10 + (v.base[i] - '0');
-    }
-    *out = n;
+    *out = (int64_t)n;
     return 0;
 }
 
@@ -710,14 +693,14 @@ static int req_parse_framing(http_req_t *req)
             cl = v;
         } else if (og_str_ieq(h->name, "transfer-encoding")) {
             /* Only plain "chunked" is supported; a second header would add a coding. */
-            if (have_te || !og_str_ieq(str_trim(h->value), "chunked"))
+            if (have_te || !og_str_ieq(og_str_trim(h->value), "chunked"))
                 return 501;
             have_te = true;
         } else if (og_str_ieq(h->name, "connection")) {
             conn_close_tok |= header_has_token(h->value, "close");
             conn_keep_tok |= header_has_token(h->value, "keep-alive");
         } else if (og_str_ieq(h->name, "expect")) {
-            info->expect_continue = og_str_ieq(str_trim(h->value), "100-continue");
+            info->expect_continue = og_str_ieq(og_str_trim(h->value), "100-continue");
         }
     }
     if (have_cl && have_te)

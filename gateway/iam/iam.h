@@ -84,7 +84,7 @@ int iam_token_verify(const uint8_t key[32], og_str_t token, uint64_t now_s, iam_
 
 enum { IAM_ACL_READ = 0, IAM_ACL_LISTING = 1, IAM_ACL_WRITE = 2 };
 /* Does an ACL (X-Container-Read / -Write value: comma-separated ".r:*", ".r:-x", ".rlistings",
- * "account", "account:user", "*:user", "account:*") grant access of kind `mode` (GW_ACL_*) to
+ * "account", "account:user", "*:user", "account:*") grant access of kind `mode` (IAM_ACL_*) to
  * identity id (NULL for an anonymous request)? A referrer grant (".r:*") allows reading objects,
  * listings only together with ".rlistings", and never writes. 1 or 0. */
 int iam_acl_allows(og_str_t acl, const iam_ident_t *id, int mode);

@@ -98,15 +98,6 @@ int iam_token_verify(const uint8_t key[32], og_str_t token, uint64_t now_s, iam_
 
 /* ---------------------------------------------------------------- ACLs */
 
-static og_str_t trim(og_str_t s)
-{
-    while (s.len && (s.base[0] == ' ' || s.base[0] == '\t'))
-        s.base++, s.len--;
-    while (s.len && (s.base[s.len - 1] == ' ' || s.base[s.len - 1] == '\t'))
-        s.len--;
-    return s;
-}
-
 static int part_matches(og_str_t pattern, const char *value)
 {
     return og_str_eq(pattern, "*") || og_str_eq(pattern, value);
@@ -120,7 +111,7 @@ int iam_acl_allows(og_str_t acl, const iam_ident_t *id, int mode)
         og_str_t el = {acl.base, comma ? (size_t)(comma - acl.base) : acl.len};
         acl.base += el.len + (comma ? 1 : 0);
         acl.len -= el.len + (comma ? 1 : 0);
-        el = trim(el);
+        el = og_str_trim(el);
         if (el.len == 0)
             continue;
         if (el.len >= 3 && memcmp(el.base, ".r:", 3) == 0) {

@@ -12,7 +12,7 @@
 #include "s3_int.h"
 
 
-/* Copies extra headers after x-amz-request-id into one array for gw_resp_*. */
+/* Copies extra headers after x-amz-request-id into one array for http_resp_*. */
 #define MAX_EXTRA 64
 static size_t with_request_id(s3_req_t *r, og_header_t *out, const og_header_t *extra, size_t n)
 {

@@ -21,7 +21,7 @@
 
 typedef enum { ST_HEAD, ST_DATA, ST_DATA_CRLF, ST_TRAILER, ST_END } body_state_t;
 
-struct st_gw_body_t {
+struct st_s3_body_t {
     s3_body_conf_t conf;
     core_obj_src_t raw;
     body_state_t state;
@@ -51,26 +51,12 @@ static int is_signed(const s3_body_t *b)
 
 /* ---------------------------------------------------------------- configuration */
 
-static og_str_t trim(og_str_t s)
-{
-    while (s.len && (s.base[0] == ' ' || s.base[0] == '\t'))
-        s.base++, s.len--;
-    while (s.len && (s.base[s.len - 1] == ' ' || s.base[s.len - 1] == '\t'))
-        s.len--;
-    return s;
-}
 
 static int parse_u63(og_str_t s, int64_t *out)
 {
-    uint64_t v = 0;
-    s = trim(s);
-    if (s.len == 0 || s.len > 18)
+    uint64_t v;
+    if (og_parse_dec(og_str_trim(s), 18, &v) != 0)
         return OG_EINVAL;
-    for (size_t i = 0; i < s.len; i++) {
-        if (s.base[i] < '0' || s.base[i] > '9')
-            return OG_EINVAL;
-        v = v * 10 + (uint64_t)(s.base[i] - '0');
-    }
     *out = (int64_t)v;
     return 0;
 }
@@ -110,13 +96,13 @@ int s3_body_conf_parse(const og_header_t *hdrs, size_t n, const auth_result_t *a
             strncasecmp(name.base, "x-amz-checksum-", 15) != 0)
             continue;
         int alg = s3_ck_parse(name);
-        if (alg < 0 || values++ > 0 || s3_ck_unb64(alg, trim(hdrs[i].value), out->expected[alg]) != 0)
+        if (alg < 0 || values++ > 0 || s3_ck_unb64(alg, og_str_trim(hdrs[i].value), out->expected[alg]) != 0)
             return OG_EINVAL;
         out->expect |= 1u << alg;
     }
     og_str_t sdk = og_header_find(hdrs, n, "x-amz-sdk-checksum-algorithm");
     if (sdk.base != NULL) {
-        int alg = s3_ck_parse(trim(sdk));
+        int alg = s3_ck_parse(og_str_trim(sdk));
         if (alg < 0)
             return OG_EINVAL;
         out->compute |= 1u << alg;
@@ -128,7 +114,7 @@ int s3_body_conf_parse(const og_header_t *hdrs, size_t n, const auth_result_t *a
         /* a comma-separated list of trailing header names; only checksums are understood */
         while (tr.len > 0) {
             const char *comma = memchr(tr.base, ',', tr.len);
-            og_str_t item = trim((og_str_t){tr.base, comma ? (size_t)(comma - tr.base) : tr.len});
+            og_str_t item = og_str_trim((og_str_t){tr.base, comma ? (size_t)(comma - tr.base) : tr.len});
             int alg = s3_ck_parse(item);
             if (item.len > 0 && (alg < 0 || item.len <= 15))
                 return OG_EINVAL;
@@ -312,8 +298,8 @@ static int parse_trailer_line(s3_body_t *b, og_str_t line)
     const char *colon = memchr(line.base, ':', line.len);
     if (colon == NULL)
         return HTTP_EBODY;
-    og_str_t name = trim((og_str_t){line.base, (size_t)(colon - line.base)});
-    og_str_t value = trim((og_str_t){colon + 1, line.len - (size_t)(colon - line.base) - 1});
+    og_str_t name = og_str_trim((og_str_t){line.base, (size_t)(colon - line.base)});
+    og_str_t value = og_str_trim((og_str_t){colon + 1, line.len - (size_t)(colon - line.base) - 1});
     if (og_str_ieq(name, "x-amz-trailer-signature")) {
         if (value.len != 64)
             return AUTH_ESIGNATURE;
@@ -543,7 +529,7 @@ og_str_t s3_body_stored_encoding(og_str_t v, char *buf, size_t cap)
     int kept = 0;
     while (rest.len > 0) {
         const char *comma = memchr(rest.base, ',', rest.len);
-        og_str_t item = trim((og_str_t){rest.base, comma ? (size_t)(comma - rest.base) : rest.len});
+        og_str_t item = og_str_trim((og_str_t){rest.base, comma ? (size_t)(comma - rest.base) : rest.len});
         if (og_str_ieq(item, "aws-chunked")) {
             dropped = 1;
         } else if (item.len > 0) {

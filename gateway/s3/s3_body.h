@@ -1,8 +1,8 @@
 /*
- * gw_body.h: request body sources for object data (PutObject, UploadPart): the body as the
+ * s3/s3_body.h: request body sources for object data (PutObject, UploadPart): the body as the
  * client meant it, checked while it streams.
  *
- * A s3_body_t wraps the raw HTTP body (already de-chunked by gw_http) and is itself a
+ * A s3_body_t wraps the raw HTTP body (already de-chunked by http/) and is itself a
  * core_obj_src_t for core_obj_write(), so the bytes are decoded, verified and hashed in one pass
  * with bounded memory (one 64 KiB framing buffer, whatever the body size):
  *  - Content-Encoding aws-chunked (x-amz-content-sha256 STREAMING-AWS4-HMAC-SHA256-PAYLOAD,
@@ -22,8 +22,8 @@
  * -ENOMEM, or the raw source's own error (HTTP_EABORTED ...). s3_error_on(r, rc, S3_ON_BODY)
  * answers any of them.
  */
-#ifndef GW_BODY_H
-#define GW_BODY_H
+#ifndef S3_BODY_H
+#define S3_BODY_H
 
 #include "auth.h"
 #include "s3_checksum.h"
@@ -59,7 +59,7 @@ typedef struct {
  * (signed modes), or an unparsable x-amz-decoded-content-length. */
 int s3_body_conf_parse(const og_header_t *hdrs, size_t n, const auth_result_t *auth, s3_body_conf_t *out);
 
-typedef struct st_gw_body_t s3_body_t;
+typedef struct st_s3_body_t s3_body_t;
 
 /* A body source decoding `raw` as conf says. 0 and *out (release with s3_body_free), -ENOMEM. */
 int s3_body_new(const s3_body_conf_t *conf, core_obj_src_t raw, s3_body_t **out);

@@ -1,5 +1,5 @@
 /*
- * gw_checksum.h: the S3 "flexible checksums" (x-amz-checksum-crc32, -crc32c, -crc64nvme, -sha1,
+ * s3/s3_checksum.h: the S3 "flexible checksums" (x-amz-checksum-crc32, -crc32c, -crc64nvme, -sha1,
  * -sha256) as streaming digests, plus the CRC algebra that multipart needs.
  *
  * The CRCs are the reflected forms S3 uses: CRC-32 (ISO-HDLC, poly 0x04c11db7), CRC-32C
@@ -8,8 +8,8 @@
  * (pthread_once), so no mutable global state leaks past start-up. SHA-1/SHA-256 use OpenSSL.
  * S3 sends and expects every value as base64 of the big-endian digest bytes.
  */
-#ifndef GW_CHECKSUM_H
-#define GW_CHECKSUM_H
+#ifndef S3_CHECKSUM_H
+#define S3_CHECKSUM_H
 
 #include "og.h"
 

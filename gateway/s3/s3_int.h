@@ -39,7 +39,7 @@ typedef struct {
  * standard one). extra_xml, if not NULL, is inserted verbatim inside <Error> (e.g.
  * <RequestTime>..</RequestTime>). Marks the request answered. */
 void s3_error(s3_req_t *r, int status, const char *code, const char *message, const char *extra_xml);
-/* Gateway-local codes (og.h's gw_ range), named by og_strerror. */
+/* Gateway-local codes (og.h's gateway range), named by og_strerror. */
 enum {
     S3_EDENIED = -10430,      /* the bucket belongs to another account (403 AccessDenied) */
     S3_EBODYCONF = -10431,    /* bad x-amz-checksum-*, x-amz-trailer, decoded length or streaming mode */

@@ -719,17 +719,12 @@ static int list_parts_one(void *ctx, uint32_t part, const og_rec_t *rec)
 static int query_uint(s3_req_t *r, const char *name, uint64_t def, uint64_t max, uint64_t *out)
 {
     og_str_t v;
-    uint64_t n = 0;
+    uint64_t n;
     *out = def;
     if (!og_query_get(r->info->query, name, &v))
         return 0;
-    if (v.len == 0 || v.len > 12)
+    if (og_parse_dec(v, 12, &n) != 0)
         return OG_EINVAL;
-    for (size_t i = 0; i < v.len; i++) {
-        if (v.base[i] < '0' || v.base[i] > '9')
-            return OG_EINVAL;
-        n = n * 10 + (uint64_t)(v.base[i] - '0');
-    }
     *out = n > max ? max : n;
     return 0;
 }

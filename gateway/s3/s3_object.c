@@ -358,20 +358,13 @@ static void send_streamed_body(s3_req_t *r, const core_meta_t *m, large_t *lg, u
 int s3_part_number(const s3_req_t *r, uint32_t *out)
 {
     og_str_t v;
-    uint32_t n = 0;
+    uint64_t n;
     *out = 0;
     if (!og_query_get(r->info->query, "partNumber", &v))
         return 0;
-    if (v.len == 0 || v.len > 5)
+    if (og_parse_dec(v, 5, &n) != 0 || n < 1 || n > 10000)
         return OG_EINVAL;
-    for (size_t i = 0; i < v.len; i++) {
-        if (v.base[i] < '0' || v.base[i] > '9')
-            return OG_EINVAL;
-        n = n * 10 + (uint32_t)(v.base[i] - '0');
-    }
-    if (n < 1 || n > 10000)
-        return OG_EINVAL;
-    *out = n;
+    *out = (uint32_t)n;
     return 0;
 }
 

@@ -1,7 +1,7 @@
 /*
  * s3_handle: the S3 front door. For each request: a random request id, bucket and key
  * from the Host header (virtual-host style) or the path, authentication, the bucket owner
- * check, and dispatch to one handler per operation (gw_s3_*.c).
+ * check, and dispatch to one handler per operation (s3_*.c).
  *
  * Access model (no ACLs or policies yet): every request must be signed, and a bucket and all
  * its objects are reachable only by the account that created the bucket. Anonymous requests

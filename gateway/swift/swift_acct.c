@@ -3,7 +3,7 @@
  *
  * Account: HEAD/GET (usage, metadata, container listing), POST (X-Account-Meta-*; the quota
  * X-Account-Meta-Quota-Bytes only from a reseller admin, as Swift's account_quotas). The account
- * record (gw_users.h) holds the metadata; an account without one reads as empty.
+ * record (iam/iam.h) holds the metadata; an account without one reads as empty.
  * Container = bucket: PUT (201 new / 202 existing), POST metadata and ACLs, HEAD, GET listing,
  * DELETE (409 while it holds live objects or S3 multipart uploads in progress). Container names
  * are global like S3 bucket names: a name another account holds answers 409 on PUT and 404

@@ -2,15 +2,15 @@
  * swift_int.h (private to gateway/swift/): the OpenStack Swift API (v1, TempAuth-style auth) beside S3,
  * over the same buckets and objects (docs/swift-compat.md).
  *
- * One namespace: a Swift account is an Onggi account (gw_users.h), a container is the bucket of
+ * One namespace: a Swift account is an Onggi account (iam/iam.h), a container is the bucket of
  * the same name (table "buckets", global names as in S3), an object is the record of
- * table "o.<container>" written through gw_obj.h, so either API reads what the other wrote.
+ * table "o.<container>" written through core/core.h, so either API reads what the other wrote.
  *
- * Requests: gw_main sends /auth/v1.0, /auth/v1, /v1/... and unsigned /info here
+ * Requests: main.c sends /auth/v1.0, /auth/v1, /v1/... and unsigned /info here
  * (swift_wants). swift_handle gives each a transaction id, splits
  * /v1/AUTH_<account>/<container>/<object>, checks the token (X-Auth-Token: stateless, an HMAC
  * over account, user, flags and expiry with a cluster-wide secret, so any gateway validates any
- * token without a lookup) and the ACLs, then runs one handler per operation (gw_swift_*.c).
+ * token without a lookup) and the ACLs, then runs one handler per operation (swift_*.c).
  */
 #ifndef SWIFT_INT_H
 #define SWIFT_INT_H

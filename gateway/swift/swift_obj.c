@@ -3,7 +3,7 @@
  * conditionals), DELETE, POST (replaces metadata), COPY (Destination), and the entry points of
  * large objects (swift_slo.c): PUT/GET/DELETE ?multipart-manifest=..., SLO and DLO GET/HEAD.
  *
- * Objects are the same records S3 writes (gw_obj.h): user metadata is stored under the S3 name
+ * Objects are the same records S3 writes (core/core.h): user metadata is stored under the S3 name
  * (X-Object-Meta-Foo as x-amz-meta-foo), the ETag is the body's MD5, so both APIs read the
  * same object identically. Expired objects (X-Delete-At in the past) answer 404 and are
  * reclaimed on access.
@@ -98,20 +98,6 @@ static void obj_meta_free(obj_meta_t *om)
     free(om->names);
 }
 
-static int parse_u64(og_str_t v, uint64_t *out)
-{
-    uint64_t n = 0;
-    if (v.len == 0 || v.len > 19)
-        return OG_EINVAL;
-    for (size_t i = 0; i < v.len; i++) {
-        if (v.base[i] < '0' || v.base[i] > '9')
-            return OG_EINVAL;
-        n = n * 10 + (uint64_t)(v.base[i] - '0');
-    }
-    *out = n;
-    return 0;
-}
-
 /* Collects the request's object metadata (X-Object-Meta-* as x-amz-meta-*, the stored standard
  * headers, Content-Type, X-Delete-At/-After) and checks Swift's limits. Slices point into the
  * request. 0, SWIFT_EREFUSED (400 with Swift's reason) or -ENOMEM. */
@@ -152,7 +138,7 @@ static int obj_meta_read(swift_req_t *r, obj_meta_t *om)
         }
         if (og_str_ieq(name, "x-delete-at") || og_str_ieq(name, "x-delete-after")) {
             uint64_t v;
-            if (parse_u64(value, &v) != 0)
+            if (og_parse_dec(value, 19, &v) != 0)
                 return invalid(r, og_str_ieq(name, "x-delete-at") ? "Non-integer X-Delete-At"
                                                                   : "Non-integer X-Delete-After");
             if (og_str_ieq(name, "x-delete-after"))
@@ -801,7 +787,7 @@ static void get_send(swift_req_t *r, get_t *g, obj_hdrs_t *oh, int status, uint6
     if (rc != 0)
         fprintf(stderr, "onggi-gateway: request %s: GET /%s/%s: read failed mid-body (%s); connection closed\n",
                 r->trans_id, r->container, r->object, og_strerror(rc));
-    http_resp_end(r->http); /* short of Content-Length after a failure: gw_http closes the connection */
+    http_resp_end(r->http); /* short of Content-Length after a failure: http/ closes the connection */
 }
 
 static void object_get(swift_req_t *r)

@@ -693,7 +693,7 @@ static void *thread_main(void *arg)
     /* One more turn frees the sockets closed last. Their buffers land in h2o's per-thread cache
      * (h2o_socket_buffer_prototype), which would leak when this thread exits: give them back to
      * malloc; popping a cached chunk is what h2o_mem_alloc_recycle does while the cache is not
-     * empty (the gateway's gw_http.c does the same). */
+     * empty (the gateway's http/http_server.c does the same). */
     h2o_evloop_run(th->loop, 0);
     while (h2o_socket_buffer_prototype.allocator.cnt > 0)
         free(h2o_mem_alloc_recycle(&h2o_socket_buffer_prototype.allocator, 1));

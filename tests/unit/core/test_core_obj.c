@@ -1,5 +1,5 @@
 /*
- * test_obj.c: the object layer (gateway/gw_obj.c) against real storage nodes: content-defined
+ * test_obj.c: the object layer (gateway/core/core_obj.c) against real storage nodes: content-defined
  * chunks written in batches and read back by range, inline bodies, size checks, record commit /
  * lookup / delete, an edit in the middle of a large body changing only the chunks around it,
  * and the garbage-collection guards (a touched or re-written chunk survives a sweep).

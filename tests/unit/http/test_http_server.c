@@ -1,5 +1,5 @@
 /*
- * test_gw_http.c: the gateway HTTP/1.1 server against raw sockets on 127.0.0.1.
+ * test_http/http_server.c: the gateway HTTP/1.1 server against raw sockets on 127.0.0.1.
  * Each test starts its own server (port 0) on a thread with a small test handler.
  */
 #include <criterion/criterion.h>
