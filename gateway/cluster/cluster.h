@@ -11,6 +11,9 @@
  * When a primary cannot be reached, the next handoff device takes its place (writes and reads);
  * a handoff's copy of a chunk counts toward the chunk's quorum, but a record write needs a quorum
  * of PRIMARIES (record reads settle on primaries, so only that keeps R + W > N).
+ * A write returns once its quorum answered; replicas slower than that are abandoned after a short
+ * grace (anti-entropy brings them up to date). A node that timed out is skipped for a back-off
+ * period (probed once when it ends), so a frozen node costs one timeout, not one per request.
  * A call never reports success without a quorum: OG_EQUORUM means "not stored / not known".
  * Thread-safe: called concurrently from gateway worker threads.
  */
