@@ -62,6 +62,13 @@ void cl_health_free(cluster_t *cl)
     free(cl->health);
 }
 
+/* How long a node that timed out `timeouts` times in a row is skipped, from its last failure. */
+static uint64_t cl_backoff_ms(uint32_t timeouts)
+{
+    uint64_t ms = (uint64_t)CL_BACKOFF_MIN_MS << (timeouts < 6 ? timeouts - 1 : 5);
+    return ms < CL_BACKOFF_MAX_MS ? ms : CL_BACKOFF_MAX_MS;
+}
+
 /* The health entry of addr, NULL for an address the ring does not have. Read-only table. */
 static cl_health_t *cl_health_find(cluster_t *cl, const char *addr)
 {
@@ -92,7 +99,7 @@ static int cl_health_admit(cluster_t *cl, node_call_t *c, uint64_t now)
         return how;
     pthread_mutex_lock(&cl->health_mu);
     if (h->timeouts > 0)
-        how = now < h->retry_at || h->probing ? CL_SKIP : CL_PROBE;
+        how = now < h->last_fail_ms + cl_backoff_ms(h->timeouts) || h->probing ? CL_SKIP : CL_PROBE;
     if (how == CL_PROBE)
         h->probing = 1;
     uint32_t grace = 2 * h->latency_us / 1000;
@@ -119,14 +126,12 @@ static void cl_health_note(cluster_t *cl, const node_call_t *c, int how, uint64_
         /* 1/8 new sample: follows a lasting change within a few calls, ignores a single outlier. */
         h->latency_us = h->latency_us ? h->latency_us - h->latency_us / 8 + c->elapsed_us / 8 : c->elapsed_us;
     } else if (failed) {
+        /* Calls that were under way when the node last failed saw the same outage: with many
+         * workers waiting on one frozen node, they must not double the back-off once each. */
+        int same = h->timeouts > 0 && now - c->elapsed_us / 1000 < h->last_fail_ms;
         h->fails++;
+        h->timeouts += slow && !same;
         h->last_fail_ms = now;
-    }
-    if (slow) {
-        uint32_t shift = h->timeouts < 5 ? h->timeouts : 5;
-        uint64_t backoff = (uint64_t)CL_BACKOFF_MIN_MS << shift;
-        h->timeouts++;
-        h->retry_at = now + (backoff < CL_BACKOFF_MAX_MS ? backoff : CL_BACKOFF_MAX_MS);
     }
     pthread_mutex_unlock(&cl->health_mu);
 }

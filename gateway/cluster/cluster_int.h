@@ -42,9 +42,9 @@ enum { CL_ESKIPPED = -10480, CL_ENEWER = -10481 };
 typedef struct {
     const char *addr;      /* the ring's string */
     uint32_t fails;        /* consecutive failures of any kind; 0 = healthy */
-    uint32_t timeouts;     /* ... of those, the ones that cost a timeout: > 0 = in back-off */
+    uint32_t timeouts;     /* ... of those, the ones that cost a timeout: > 0 = failing, skipped for
+                              a back-off from the last failure, then probed */
     uint64_t last_fail_ms; /* og_mono_ms() of the last failure */
-    uint64_t retry_at;     /* while timeouts > 0: skipped until then, then probed */
     uint32_t latency_us;   /* moving average of successful calls */
     int probing;           /* a probe is out: every other call still skips the node */
 } cl_health_t;
