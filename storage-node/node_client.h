@@ -7,8 +7,9 @@
  * loop, one connection each) so a write reaches its three replicas in parallel; the caller
  * decides what a quorum is. A node that is down fails fast (connection refused, NODE_EDOWN); one
  * that cannot be reached fails at the connect timeout (NODE_CONNECT_TIMEOUT_MS, never more than
- * the call's) and one that hangs at the call's timeout, both with OG_ETIMEOUT. node_call_until() returns once the caller has enough answers
- * and abandons the stragglers after a short grace. No call ever retries silently.
+ * the call's) and one that hangs at the call's timeout, both with OG_ETIMEOUT. node_call_until()
+ * returns once the caller has enough answers and abandons the stragglers after a short grace.
+ * No call ever retries silently.
  */
 #ifndef NODE_CLIENT_H
 #define NODE_CLIENT_H
