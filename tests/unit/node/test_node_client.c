@@ -395,6 +395,36 @@ Test(node_client, quorum_return_abandons_the_hung_call)
     close(fd);
 }
 
+Test(node_client, unreachable_node_fails_at_the_connect_timeout)
+{
+    /* A listener whose accept queue is full drops new SYNs, as a cut link does: the connection
+     * is never made, and the call fails at NODE_CONNECT_TIMEOUT_MS, not at the 5 s call timeout. */
+    int fd = socket(AF_INET, SOCK_STREAM, 0), fill[4];
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(sa);
+    cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    cr_assert_eq(listen(fd, 0), 0);
+    cr_assert_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+    for (int i = 0; i < 4; i++) {
+        fill[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        connect(fill[i], (struct sockaddr *)&sa, sizeof(sa));
+    }
+    usleep(100 * 1000);
+    char addr[32];
+    snprintf(addr, sizeof(addr), "127.0.0.1:%u", ntohs(sa.sin_port));
+    node_client_t *slow = node_client_new(5000, 2);
+    node_call_t c = {.addr = addr, .method = "GET", .path = "/health"};
+    uint64_t t0 = og_mono_ms();
+    cr_assert_eq(node_call(slow, &c), OG_ETIMEOUT);
+    uint64_t took = og_mono_ms() - t0;
+    cr_assert_geq(took, NODE_CONNECT_TIMEOUT_MS - 10);
+    cr_assert_lt(took, 3000);
+    node_client_free(slow);
+    for (int i = 0; i < 4; i++)
+        close(fill[i]);
+    close(fd);
+}
+
 Test(node_client, stale_pooled_connection_is_retried)
 {
     node_call_t h = simple_call("GET", "/health");
