@@ -8,6 +8,9 @@
  * closed by the node (idle timeout, restart): when such a call fails before any response
  * byte arrived, it is re-sent once on a fresh connection. That is safe because every node
  * API call is idempotent, and it is the only retry the client ever makes.
+ * node_call_until() is node_call_many() with an early end: once the caller's predicate has enough
+ * answers, the other calls get their grace and are then closed (NODE_EABANDONED). A call's status
+ * is published only when it finishes, so the predicate never counts a half-read answer.
  * For speed, up to CALLS_INLINE calls keep their state on the stack and request heads are
  * formatted into an inline buffer: a typical call allocates nothing.
  */
@@ -25,6 +28,7 @@
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #define ADDR_MAX 96
@@ -63,7 +67,12 @@ typedef struct {
     int body_owned; /* resp_body was malloc'd here */
     int discard;    /* an error body read into a private buffer, dropped at the end: the caller's
                        resp_buf is only ever filled with a 2xx body */
-    uint64_t deadline;
+    int status;          /* the response's, published to the call when it finishes */
+    int timeout_ms;
+    uint64_t deadline;   /* og_mono_ms() by which the call must be done */
+    uint64_t connect_by; /* ... and its connection up (NODE_CONNECT_TIMEOUT_MS) */
+    uint64_t abandon_at; /* ... or be abandoned (node_call_until); UINT64_MAX = never */
+    uint64_t start_us;
     struct sockaddr_storage sa;
     socklen_t salen;
     char *req; /* request head: req_inline or malloc'd */
@@ -168,9 +177,19 @@ void node_client_free(node_client_t *c)
 
 /* ---- one call's state machine ---- */
 
+static uint64_t mono_us(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000u + (uint64_t)t.tv_nsec / 1000u;
+}
+
 static void call_finish(node_client_t *c, cstate_t *st, int rc)
 {
     node_call_t *call = st->call;
+    uint64_t us = mono_us() - st->start_us;
+    call->elapsed_us = us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
+    call->status = st->status;
     if (rc == 0 && st->keepalive && st->fd >= 0)
         pool_put(c, call->addr, st->fd);
     else if (st->fd >= 0)
@@ -190,6 +209,7 @@ static void call_finish(node_client_t *c, cstate_t *st, int rc)
         call->resp_len = 0;
         call->xxh3[0] = '\0';
         call->truncated = 0;
+        call->newer = 0;
     }
     if (st->req != st->req_inline)
         free(st->req);
@@ -199,6 +219,8 @@ static void call_finish(node_client_t *c, cstate_t *st, int rc)
 /* Opens a fresh non-blocking connection. 0 (phase CONNECT or SEND) or NODE_EDOWN. */
 static int call_connect(cstate_t *st)
 {
+    int ct = st->timeout_ms < NODE_CONNECT_TIMEOUT_MS ? st->timeout_ms : NODE_CONNECT_TIMEOUT_MS;
+    st->connect_by = og_mono_ms() + (uint64_t)ct;
     st->pooled = 0;
     st->fd = socket(st->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (st->fd < 0)
@@ -276,13 +298,30 @@ static int call_format(cstate_t *st)
     return 0;
 }
 
+/* "<ts> <tiebreak>", two decimal u64s (X-Onggi-Newer). 0 or OG_EPROTO. */
+static int call_parse_stamp(og_str_t v, uint64_t *ts, uint64_t *tiebreak)
+{
+    char buf[48], *end;
+    if (v.len == 0 || v.len >= sizeof(buf))
+        return OG_EPROTO;
+    memcpy(buf, v.base, v.len);
+    buf[v.len] = '\0';
+    errno = 0;
+    *ts = strtoull(buf, &end, 10);
+    if (*end != ' ' || end == buf)
+        return OG_EPROTO;
+    char *p = end + 1;
+    *tiebreak = strtoull(p, &end, 10);
+    return errno == 0 && end != p && *end == '\0' ? 0 : OG_EPROTO;
+}
+
 /* Interprets a complete response head of hl bytes. 0, or an error to fail the call with. */
 static int call_head_done(cstate_t *st, int minor, int status, struct phr_header *h, size_t nh, size_t hl)
 {
     node_call_t *call = st->call;
     int has_len = 0;
     uint64_t clen = 0;
-    call->status = status;
+    st->status = status;
     st->keepalive = minor >= 1;
     for (size_t i = 0; i < nh; i++) {
         og_str_t name = {h[i].name, h[i].name_len}, val = {h[i].value, h[i].value_len};
@@ -302,6 +341,10 @@ static int call_head_done(cstate_t *st, int minor, int status, struct phr_header
             call->xxh3[16] = '\0';
         } else if (og_str_ieq(name, "X-Onggi-Truncated")) {
             call->truncated = og_str_eq(val, "1");
+        } else if (og_str_ieq(name, "X-Onggi-Newer")) {
+            if (call_parse_stamp(val, &call->newer_ts, &call->newer_tiebreak) != 0)
+                return OG_EPROTO;
+            call->newer = 1;
         }
     }
     if (st->head_only || status == 204 || status == 304) {
@@ -449,7 +492,10 @@ static void call_start(node_client_t *c, cstate_t *st, node_call_t *call, uint64
     memset(st, 0, offsetof(cstate_t, resp));
     st->call = call;
     st->fd = -1;
-    st->deadline = now + (uint64_t)c->timeout_ms;
+    st->start_us = mono_us();
+    st->timeout_ms = call->timeout_ms > 0 ? call->timeout_ms : c->timeout_ms;
+    st->deadline = now + (uint64_t)st->timeout_ms;
+    st->connect_by = st->abandon_at = UINT64_MAX;
     st->head_only = strcmp(call->method, "HEAD") == 0;
     call->rc = 0;
     call->status = 0;
@@ -457,6 +503,8 @@ static void call_start(node_client_t *c, cstate_t *st, node_call_t *call, uint64
     call->resp_len = 0;
     call->xxh3[0] = '\0';
     call->truncated = 0;
+    call->newer = 0;
+    call->elapsed_us = 0;
     if ((rc = call_format(st)) != 0 || (rc = pool_take(c, st, call->addr, &st->fd)) != 0) {
         call_finish(c, st, rc);
         return;
@@ -473,11 +521,80 @@ static void call_start(node_client_t *c, cstate_t *st, node_call_t *call, uint64
         call_step(c, st);
 }
 
-int node_call_many(node_client_t *c, node_call_t *calls, size_t n)
+/* When the call must be done by: its deadline, sooner while it connects or once abandoned. */
+static uint64_t call_cutoff(const cstate_t *st)
+{
+    uint64_t t = st->deadline;
+    if (st->phase == PH_CONNECT && st->connect_by < t)
+        t = st->connect_by;
+    return st->abandon_at < t ? st->abandon_at : t;
+}
+
+/* Fails a call past its cutoff: abandoned, or out of time (connecting or answering). */
+static void call_expire(node_client_t *c, cstate_t *st, uint64_t now)
+{
+    call_finish(c, st, now >= st->abandon_at ? NODE_EABANDONED : OG_ETIMEOUT);
+}
+
+/* The caller has enough: every call still running may take its grace_ms more. */
+static void calls_grace(cstate_t *sts, size_t n, uint64_t now)
+{
+    for (size_t i = 0; i < n; i++)
+        if (sts[i].phase != PH_DONE)
+            sts[i].abandon_at = now + (uint64_t)(sts[i].call->grace_ms > 0 ? sts[i].call->grace_ms : 0);
+}
+
+/* Drives calls to the end (see node_call_until). Returns 1 when enough said so. */
+static int calls_run(node_client_t *c, cstate_t *sts, struct pollfd *pfds, size_t *map, node_call_t *calls,
+                     size_t n, int (*enough)(void *ctx, const node_call_t *calls, size_t n), void *ctx)
+{
+    size_t seen = SIZE_MAX;
+    int met = 0;
+    for (;;) {
+        size_t ndone = 0, np = 0;
+        for (size_t i = 0; i < n; i++)
+            ndone += sts[i].phase == PH_DONE;
+        /* Asked once per change in the finished set, before waiting again. */
+        if (enough && !met && ndone != seen && (met = enough(ctx, calls, n)) != 0)
+            calls_grace(sts, n, og_mono_ms());
+        seen = ndone;
+        uint64_t first = UINT64_MAX;
+        for (size_t i = 0; i < n; i++) {
+            cstate_t *st = &sts[i];
+            if (st->phase == PH_DONE)
+                continue;
+            short ev = st->phase == PH_CONNECT || st->phase == PH_SEND ? POLLOUT : POLLIN;
+            pfds[np] = (struct pollfd){.fd = st->fd, .events = ev};
+            map[np++] = i;
+            if (call_cutoff(st) < first)
+                first = call_cutoff(st);
+        }
+        if (np == 0)
+            break;
+        uint64_t now = og_mono_ms();
+        int wait = first > now ? (int)(first - now) : 0;
+        int pr = poll(pfds, np, wait);
+        if (pr < 0 && errno != EINTR)
+            pr = 0; /* treat like a timeout tick; deadlines still bound the loop */
+        now = og_mono_ms();
+        for (size_t k = 0; k < np; k++) {
+            cstate_t *st = &sts[map[k]];
+            if (pr > 0 && pfds[k].revents)
+                call_step(c, st);
+            if (st->phase != PH_DONE && now >= call_cutoff(st))
+                call_expire(c, st, now);
+        }
+    }
+    return met;
+}
+
+int node_call_until(node_client_t *c, node_call_t *calls, size_t n,
+                    int (*enough)(void *ctx, const node_call_t *calls, size_t n), void *ctx)
 {
     cstate_t inline_st[CALLS_INLINE], *sts = inline_st;
     struct pollfd inline_pfd[CALLS_INLINE], *pfds = inline_pfd;
     size_t inline_idx[CALLS_INLINE], *map = inline_idx;
+    int met = 0;
     if (n == 0)
         return 0;
     if (n > CALLS_INLINE) {
@@ -497,43 +614,19 @@ int node_call_many(node_client_t *c, node_call_t *calls, size_t n)
     uint64_t now = og_mono_ms();
     for (size_t i = 0; i < n; i++)
         call_start(c, &sts[i], &calls[i], now);
-
-    for (;;) {
-        size_t np = 0;
-        uint64_t first = UINT64_MAX;
-        for (size_t i = 0; i < n; i++) {
-            cstate_t *st = &sts[i];
-            if (st->phase == PH_DONE)
-                continue;
-            short ev = st->phase == PH_CONNECT || st->phase == PH_SEND ? POLLOUT : POLLIN;
-            pfds[np] = (struct pollfd){.fd = st->fd, .events = ev};
-            map[np++] = i;
-            if (st->deadline < first)
-                first = st->deadline;
-        }
-        if (np == 0)
-            break;
-        now = og_mono_ms();
-        int wait = first > now ? (int)(first - now) : 0;
-        int pr = poll(pfds, np, wait);
-        if (pr < 0 && errno != EINTR)
-            pr = 0; /* treat like a timeout tick; deadlines still bound the loop */
-        now = og_mono_ms();
-        for (size_t k = 0; k < np; k++) {
-            cstate_t *st = &sts[map[k]];
-            if (pr > 0 && pfds[k].revents)
-                call_step(c, st);
-            if (st->phase != PH_DONE && now >= st->deadline)
-                /* Never connected: the node is unreachable; otherwise it hung. */
-                call_finish(c, st, st->phase == PH_CONNECT ? NODE_EDOWN : OG_ETIMEOUT);
-        }
-    }
+    met = calls_run(c, sts, pfds, map, calls, n, enough, ctx);
 out_free:
     if (sts != inline_st) {
         free(sts);
         free(pfds);
         free(map);
     }
+    return met;
+}
+
+int node_call_many(node_client_t *c, node_call_t *calls, size_t n)
+{
+    node_call_until(c, calls, n, NULL, NULL);
     return 0;
 }
 

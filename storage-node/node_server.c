@@ -397,6 +397,25 @@ static int handle_chunk(node_conn_t *c, req_t *r, og_str_t dev, node_store_t *st
     return respond_text(c, 405, "method not allowed\n");
 }
 
+/* The answer to a record PUT the store kept out (OG_EEXIST: it holds one as new or newer): 200, plus
+ * X-Onggi-Newer: <ts> <tiebreak> of the stored record when that is strictly newer than the one sent,
+ * so a writer can tell "already has mine" from "has a newer one" (docs/node-api.md). The stored
+ * record is read again after the store's compare; a write in between only makes it newer still. */
+static int rec_put_kept(node_conn_t *c, node_store_t *st, og_str_t table, og_str_t key, const void *body,
+                        size_t len)
+{
+    static const char text[] = "stored record is as new\n";
+    char extra[128] = "Content-Type: text/plain\r\n", *val = NULL;
+    size_t vlen;
+    og_rec_t sent, stored;
+    if (node_store_rec_get(st, table, key, &val, &vlen) == 0 && og_rec_decode(body, len, &sent) == 0 &&
+        og_rec_decode(val, vlen, &stored) == 0 && og_rec_cmp(&stored, &sent) > 0)
+        snprintf(extra, sizeof(extra), "Content-Type: text/plain\r\nX-Onggi-Newer: %" PRIu64 " %" PRIu64 "\r\n",
+                 stored.ts, stored.tiebreak);
+    free(val);
+    return respond(c, 200, extra, text, sizeof(text) - 1);
+}
+
 static int handle_rec(node_conn_t *c, req_t *r, node_store_t *st, og_str_t rest)
 {
     const char *slash = memchr(rest.base, '/', rest.len);
@@ -414,7 +433,7 @@ static int handle_rec(node_conn_t *c, req_t *r, node_store_t *st, og_str_t rest)
         if (rc == 0)
             return respond_text(c, 201, "applied\n");
         if (rc == OG_EEXIST)
-            return respond_text(c, 200, "stored record is as new\n");
+            return rec_put_kept(c, st, table, key, r->body, r->body_len);
         if (rc == OG_EPROTO)
             return respond_text(c, 400, "malformed record\n");
         return write_error(c, rc);

@@ -2,9 +2,12 @@
  * cluster.c: the handle and the one shape of a replicated request (contract: cluster.h).
  *
  * Every replicated operation follows one shape, cl_op_t: find the partition of a placement key,
- * send the same request to all of its primaries in one node_call_many(), and give each primary
- * that could not be reached (connection failure or 5xx) one chance on the next handoff device in
- * a second round. The caller then counts the answers it accepts against the quorum.
+ * send the same request to all of its primaries in one fan-out (cl_call_many), and give each primary
+ * that could not be reached (connection failure, 5xx, or skipped because its node is in a failure
+ * back-off, see cluster_health.c) one chance on the next handoff device in a second round. A write
+ * returns as soon as a quorum acknowledged it: a replica slower than that gets a short grace and is
+ * then abandoned (anti-entropy brings it up to date), so one slow or frozen node does not hold up
+ * every write. The caller then counts the answers it accepts against the quorum.
  *
  * Reads (records and listings) ask only a quorum of primaries first, a different one in turn, and
  * the rest only when one of those failed or, for records, lacks the key: with W + R > N any two
@@ -67,6 +70,8 @@ int cluster_open(const char *ring_path, int timeout_ms, cluster_t **out)
         rc = -rc;
         goto out_destroy_buf;
     }
+    if ((rc = cl_health_init(cl)) != 0)
+        goto out_destroy_stamp;
     /* Tiebreaks only need to differ between gateways writing in the same nanosecond; when the
      * kernel has no entropy to give, pid and time still separate processes. */
     if (getrandom(&cl->stamp_rng, sizeof(cl->stamp_rng), GRND_NONBLOCK) != (ssize_t)sizeof(cl->stamp_rng))
@@ -76,6 +81,8 @@ int cluster_open(const char *ring_path, int timeout_ms, cluster_t **out)
     *out = cl;
     return 0;
 
+out_destroy_stamp:
+    pthread_mutex_destroy(&cl->stamp_mu);
 out_destroy_buf:
     pthread_mutex_destroy(&cl->buf_mu);
 out_destroy_rcache:
@@ -95,6 +102,7 @@ void cluster_close(cluster_t *cl)
 {
     if (!cl)
         return;
+    cl_health_free(cl);
     pthread_mutex_destroy(&cl->stamp_mu);
     for (size_t i = 0; i < cl->nbuf_idle; i++)
         munmap(cl->buf_idle[i], CL_BUF_CLASS);
@@ -156,8 +164,10 @@ void cluster_stamp(cluster_t *cl, uint64_t *ts, uint64_t *tiebreak)
 {
     uint64_t now = og_time_ns();
     pthread_mutex_lock(&cl->stamp_mu);
-    /* Strictly increasing even when the clock steps back or two writes share a nanosecond,
-     * so a second write from this process always wins over its first. */
+    /* A hybrid logical clock: strictly increasing even when the clock steps back or two writes
+     * share a nanosecond, so a second write from this process always wins over its first, and
+     * above every stamp this handle has seen (cl_stamp_observe), so a write made after reading
+     * a version, or after a node reported a newer one, orders after it whatever the clocks say. */
     if (now <= cl->stamp_last)
         now = cl->stamp_last + 1;
     cl->stamp_last = now;
@@ -171,12 +181,21 @@ void cluster_stamp(cluster_t *cl, uint64_t *ts, uint64_t *tiebreak)
     *tiebreak = x * 0x2545f4914f6cdd1dull;
 }
 
+void cl_stamp_observe(cluster_t *cl, uint64_t ts)
+{
+    pthread_mutex_lock(&cl->stamp_mu);
+    if (ts > cl->stamp_last)
+        cl->stamp_last = ts;
+    pthread_mutex_unlock(&cl->stamp_mu);
+}
+
 /* ---- one replicated request ---- */
 
-/* A primary that did not answer usefully, so its handoff should be asked instead. */
+/* A primary that did not answer usefully, so its handoff should be asked instead. One abandoned
+ * after a quorum answered is not: the write is done, and the slow replica gets it later. */
 static int cl_unreachable(const node_call_t *c)
 {
-    return c->rc != 0 || c->status >= 500;
+    return (c->rc != 0 && c->rc != NODE_EABANDONED) || c->status >= 500;
 }
 
 void cl_call_release(node_call_t *c)
@@ -211,11 +230,16 @@ int cl_op_begin(cluster_t *cl, cl_op_t *op, const void *pkey, size_t pklen, cons
     if (rotate && op->n > 1) {
         const ring_dev_t *d[RING_MAX_REPLICAS];
         size_t r = atomic_fetch_add_explicit(&cl->read_turn, 1, memory_order_relaxed) % op->n;
-        for (size_t i = 0; i < op->n; i++)
-            d[i] = op->dev[(i + r) % op->n];
+        size_t k = 0;
+        /* Nodes seen failing go last: the quorum asked first is then one that can answer. */
+        for (int failing = 0; failing < 2; failing++)
+            for (size_t i = 0; i < op->n; i++)
+                if (cl_node_failing(cl, op->dev[(i + r) % op->n]->addr) == failing)
+                    d[k++] = op->dev[(i + r) % op->n];
         memcpy(op->dev, d, op->n * sizeof(d[0]));
     }
     op->handoff_next = 0;
+    op->count = NULL;
     op->tmpl = *tmpl;
     op->suffix = suffix;
     op->suffix_len = suffix_len;
@@ -237,13 +261,13 @@ int cl_op_begin(cluster_t *cl, cl_op_t *op, const void *pkey, size_t pklen, cons
     return 0;
 }
 
-/* The next handoff not on a node already known down in this operation, or NULL. */
+/* The next handoff not on a node already known down in this operation or failing, or NULL. */
 static const ring_dev_t *cl_op_next_handoff(cl_op_t *op)
 {
     const ring_dev_t *d;
     while ((d = ring_handoff(op->cl->ring, op->part, op->handoff_next)) != NULL) {
         op->handoff_next++;
-        int down = 0;
+        int down = cl_node_failing(op->cl, d->addr);
         for (size_t i = 0; i < op->n && !down; i++)
             down = op->call[i].rc != 0 && strcmp(op->call[i].addr, d->addr) == 0;
         if (!down)
@@ -252,17 +276,27 @@ static const ring_dev_t *cl_op_next_handoff(cl_op_t *op)
     return NULL;
 }
 
+/* cl_call_many's predicate for a write: a quorum counted by op->count. */
+static int cl_op_enough(void *ctx, const node_call_t *calls, size_t n)
+{
+    const cl_op_t *op = ctx;
+    (void)calls, (void)n; /* they are op->call */
+    return op->count(op) >= op->cl->quorum;
+}
+
 /* Sends to the primaries of slots [from, n) (the ones before were asked already), then once more
  * to a handoff for each unreachable primary of any slot. The outcome of slot i is in op->call[i]
- * (the handoff's, when one was asked). */
+ * (the handoff's, when one was asked). With op->count set, each round ends at a quorum. */
 static void cl_op_run_from(cl_op_t *op, size_t from)
 {
-    node_call_t retry[RING_MAX_REPLICAS];
     const ring_dev_t *hdev[RING_MAX_REPLICAS];
     size_t slot[RING_MAX_REPLICAS], nretry = 0;
+    int (*enough)(void *, const node_call_t *, size_t) = op->count ? cl_op_enough : NULL;
 
+    for (size_t i = from; i < op->n; i++)
+        slot[i - from] = i;
     if (from < op->n)
-        node_call_many(op->cl->client, op->call + from, op->n - from);
+        cl_call_many(op->cl, op->call, op->n, slot, op->n - from, enough, op);
     /* Choose every handoff before replacing any primary: the choice skips nodes found down in
      * this round, which needs the primaries' outcomes intact. */
     for (size_t i = 0; i < op->n; i++) {
@@ -281,16 +315,16 @@ static void cl_op_run_from(cl_op_t *op, size_t from)
         op->dev[i] = hdev[k];
         op->handoff[i] = 1;
         cl_op_path(op, i, op->n + i);
-        retry[k] = op->call[i];
     }
-    node_call_many(op->cl->client, retry, nretry);
-    for (size_t k = 0; k < nretry; k++)
-        op->call[slot[k]] = retry[k];
+    /* A quorum may be there already (a primary answered 5xx after the others stored): then the
+     * handoffs only get the grace, like any straggler. */
+    cl_call_many(op->cl, op->call, op->n, slot, nretry, enough, op);
 }
 
 /* Sends to every primary (and handoffs for unreachable ones): writes. */
-void cl_op_run(cl_op_t *op)
+void cl_op_run(cl_op_t *op, size_t (*count)(const cl_op_t *op))
 {
+    op->count = count;
     cl_op_run_from(op, 0);
 }
 
@@ -299,7 +333,7 @@ void cl_op_run(cl_op_t *op)
 void cl_op_run_read(cl_op_t *op, int (*enough)(const node_call_t *c))
 {
     size_t q = op->cl->quorum < op->n ? op->cl->quorum : op->n, ok = 0;
-    node_call_many(op->cl->client, op->call, q);
+    cl_call_many(op->cl, op->call, q, NULL, 0, NULL, NULL);
     for (size_t i = 0; i < q; i++)
         ok += enough(&op->call[i]);
     if (ok < q || q < op->cl->quorum)

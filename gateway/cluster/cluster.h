@@ -11,6 +11,9 @@
  * When a primary cannot be reached, the next handoff device takes its place (writes and reads);
  * a handoff's copy of a chunk counts toward the chunk's quorum, but a record write needs a quorum
  * of PRIMARIES (record reads settle on primaries, so only that keeps R + W > N).
+ * A write returns once its quorum answered; replicas slower than that are abandoned after a short
+ * grace (anti-entropy brings them up to date). A node that timed out is skipped for a back-off
+ * period (probed once when it ends), so a frozen node costs one timeout, not one per request.
  * A call never reports success without a quorum: OG_EQUORUM means "not stored / not known".
  * Thread-safe: called concurrently from gateway worker threads.
  */
@@ -97,7 +100,14 @@ int cluster_chunk_get_many(cluster_t *cl, const cluster_chunk_read_t *rd, size_t
  * 0 when each chunk was touched on a quorum of devices; OG_EQUORUM otherwise (do not commit). */
 int cluster_chunk_touch(cluster_t *cl, const uint8_t *ids, size_t n);
 
-/* Writes a record (put or tombstone) at a write quorum. 0 or OG_EQUORUM. */
+/* Writes a record (put or tombstone) at a write quorum of primaries. 0 means this version is the
+ * one readers now see: when a replica keeps a newer record (stamped by a gateway whose clock runs
+ * ahead, or written concurrently), this handle's clock moves past it and the record is written
+ * again with a fresh cluster_stamp (a few times at most, then OG_EQUORUM). Exception: a record with
+ * tiebreak 0 (cluster_stamp never makes one) is written at exactly its stamp, as a condition: it
+ * loses to any newer version and still answers 0 (core_obj_expire's tombstone, which must not
+ * delete a version written after the one that expired). 0, OG_EQUORUM, OG_EINVAL, OG_ETOOBIG,
+ * -ENOMEM. */
 int cluster_rec_put(cluster_t *cl, const char *table, og_str_t key, const og_rec_t *rec);
 /* Reads the newest version of a record from a read quorum. 0 with *rec and *buf (the caller
  * frees *buf; rec's slices point into it, tombstones included), OG_ENOTFOUND when no replica
@@ -167,8 +177,10 @@ int cluster_chunk_locate(cluster_t *cl, const uint8_t id[32], char (*addrs)[96],
 void *cluster_buf_get(cluster_t *cl, size_t len);
 void cluster_buf_put(cluster_t *cl, void *p, size_t len);
 
-/* A fresh (ts, tiebreak) for a write: ts is wall-clock ns, made strictly increasing within
- * this process; tiebreak is random. */
+/* A fresh (ts, tiebreak) for a write from a hybrid logical clock: ts is wall-clock ns, made
+ * strictly increasing within this handle and greater than every stamp the handle has read
+ * (cluster_rec_get, cluster_list) or been told of by a node (cluster_rec_put); tiebreak is random
+ * and never 0. */
 void cluster_stamp(cluster_t *cl, uint64_t *ts, uint64_t *tiebreak);
 
 #endif

@@ -32,7 +32,7 @@ int cluster_chunk_put(cluster_t *cl, const uint8_t id[32], const void *data, siz
     node_call_t tmpl = {.method = "PUT", .headers = &hdr, .num_headers = 1, .body = data, .body_len = len};
     if ((rc = cl_op_begin(cl, &op, id, 32, suffix, 7 + 64, &tmpl, 0)) != 0)
         goto out_end;
-    cl_op_run(&op);
+    cl_op_run(&op, cl_count_stored);
     rc = cl_count_stored(&op) >= cl->quorum ? 0 : OG_EQUORUM;
 out_end:
     cl_op_end(&op);
@@ -75,7 +75,7 @@ int cluster_chunk_get(cluster_t *cl, const uint8_t id[32], uint64_t xxh3, size_t
                          .num_headers = full ? 0 : 1,
                          .resp_buf = dst,
                          .resp_cap = cap};
-        node_call(cl->client, &c);
+        cl_call_many(cl, &c, 1, NULL, 0, NULL, NULL);
         if (c.rc != 0)
             continue; /* unreachable, or an answer that does not fit what was asked */
         if (c.status == 404) {
@@ -229,6 +229,25 @@ static void cl_put_batch_count(const cl_groups_t *gs, const node_call_t *calls, 
     }
 }
 
+/* What cl_put_batch_enough needs: the groups, and the batch's chunk count and quorum. */
+typedef struct {
+    const cl_groups_t *gs;
+    size_t n, quorum;
+} cl_put_quorum_t;
+
+/* cl_call_many's predicate for a batch write: every chunk stored on a quorum of devices. */
+static int cl_put_batch_enough(void *ctx, const node_call_t *calls, size_t ncalls)
+{
+    const cl_put_quorum_t *q = ctx;
+    size_t stored[CLUSTER_BATCH_MAX_CHUNKS] = {0};
+    (void)ncalls; /* one per group */
+    cl_put_batch_count(q->gs, calls, stored);
+    for (size_t i = 0; i < q->n; i++)
+        if (stored[i] < q->quorum)
+            return 0;
+    return 1;
+}
+
 int cluster_chunk_put_many(cluster_t *cl, const cluster_chunk_hdr_t *hdrs, size_t n, char *data)
 {
     const uint8_t *ids[CLUSTER_BATCH_MAX_CHUNKS];
@@ -260,7 +279,8 @@ int cluster_chunk_put_many(cluster_t *cl, const cluster_chunk_hdr_t *hdrs, size_
         calls[j] = (node_call_t){.addr = gs.g[j].dev->addr, .method = "PUT", .path = gs.g[j].path, .body = body,
                                  .body_len = blen, .resp_buf = res + j * n, .resp_cap = gs.g[j].k};
     }
-    node_call_many(cl->client, calls, gs.n);
+    cl_put_quorum_t q = {&gs, n, cl->quorum};
+    cl_call_many(cl, calls, gs.n, NULL, 0, cl_put_batch_enough, &q);
     cl_put_batch_count(&gs, calls, stored);
     /* What the batch could not place at quorum goes the single-chunk way, with handoffs. */
     for (size_t i = 0; i < n && rc == 0; i++)
@@ -277,7 +297,8 @@ out_free:
 }
 
 /* Leaves in each group of gs only the chunks it is to serve: each chunk is asked from one of its
- * primaries in turn (chunk i from primary i mod R), so a long read spreads over the replicas. */
+ * primaries in turn (chunk i from primary i mod R), so a long read spreads over the replicas; a
+ * primary seen failing is passed over for the next one. */
 static void cl_read_assign(cluster_t *cl, const uint8_t *const *ids, size_t n, cl_groups_t *gs)
 {
     for (size_t j = 0; j < gs->n; j++)
@@ -287,8 +308,11 @@ static void cl_read_assign(cluster_t *cl, const uint8_t *const *ids, size_t n, c
         size_t np = ring_primaries(cl->ring, ring_part(cl->ring, ids[i], 32), devs, RING_MAX_REPLICAS);
         if (np == 0)
             continue;
+        size_t r = 0;
+        while (r + 1 < np && cl_node_failing(cl, devs[(i + r) % np]->addr))
+            r++;
         for (size_t j = 0; j < gs->n; j++)
-            if (gs->g[j].dev == devs[i % np]) {
+            if (gs->g[j].dev == devs[(i + r) % np]) {
                 gs->g[j].idx[gs->g[j].k++] = (uint16_t)i;
                 break;
             }
@@ -376,7 +400,7 @@ int cluster_chunk_get_many(cluster_t *cl, const cluster_chunk_read_t *rd, size_t
         goto out_free;
     }
     size_t m = cl_read_calls(&gs, rd, n, bodies, scratch, scratch_cap, calls);
-    node_call_many(cl->client, calls, m);
+    cl_call_many(cl, calls, m, NULL, 0, NULL, NULL);
     for (size_t j = 0; j < m; j++)
         cl_read_take(&calls[j], &gs.g[j], rd, done);
     for (size_t i = 0; i < n; i++) {
@@ -433,7 +457,7 @@ int cluster_chunk_touch(cluster_t *cl, const uint8_t *ids, size_t n)
             calls[j] = (node_call_t){.addr = gs.g[j].dev->addr, .method = "POST", .path = gs.g[j].path, .body = b,
                                      .body_len = gs.g[j].k * 32, .resp_buf = res + j * k, .resp_cap = gs.g[j].k};
         }
-        node_call_many(cl->client, calls, gs.n);
+        cl_call_many(cl, calls, gs.n, NULL, 0, NULL, NULL);
         for (size_t j = 0; j < gs.n; j++) {
             if (calls[j].rc != 0 || calls[j].status != 200 || calls[j].resp_len != gs.g[j].k)
                 continue;
@@ -472,7 +496,7 @@ int cluster_chunk_locate(cluster_t *cl, const uint8_t id[32], char (*addrs)[96],
         snprintf(paths[i], PATH_LEN, "/%s/chunk/%s", d->name, hex);
         calls[i] = (node_call_t){.addr = d->addr, .method = "HEAD", .path = paths[i]};
     }
-    node_call_many(cl->client, calls, n);
+    cl_call_many(cl, calls, n, NULL, 0, NULL, NULL);
     for (size_t i = 0; i < n; i++) {
         if (calls[i].rc == 0 && calls[i].status == 200 && found < cap) {
             const ring_dev_t *d = ring_dev_at(cl->ring, i);

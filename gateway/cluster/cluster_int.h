@@ -3,7 +3,7 @@
  *
  * cluster.c holds the handle and cl_op_t, the one shape of a replicated request (see its top
  * comment); cluster_chunk.c, cluster_rec.c and cluster_list.c build chunk, record and listing
- * operations on it.
+ * operations on it; cluster_health.c keeps the nodes' health and sends every call (cl_call_many).
  */
 #ifndef CLUSTER_INT_H
 #define CLUSTER_INT_H
@@ -32,6 +32,23 @@
 #define CL_RC_NAME_MAX 320
 #define CL_RC_REC_MAX 512
 
+/* A call not sent because its node is in a failure back-off (cluster_health.c); a record write
+ * that met a newer record on some replica (cluster_rec.c, never returned from cluster_rec_put). */
+enum { CL_ESKIPPED = -10480, CL_ENEWER = -10481 };
+/* Fresh stamps cluster_rec_put tries after the first one met a newer record. */
+#define CL_REC_RESTAMPS 3
+
+/* What this handle knows of one node address (cluster_health.c). */
+typedef struct {
+    const char *addr;      /* the ring's string */
+    uint32_t fails;        /* consecutive failures of any kind; 0 = healthy */
+    uint32_t timeouts;     /* ... of those, the ones that cost a timeout: > 0 = failing, skipped for
+                              a back-off from the last failure, then probed */
+    uint64_t last_fail_ms; /* og_mono_ms() of the last failure */
+    uint32_t latency_us;   /* moving average of successful calls */
+    int probing;           /* a probe is out: every other call still skips the node */
+} cl_health_t;
+
 typedef struct {
     uint64_t at_ms; /* og_mono_ms() when read from the cluster; 0 = empty */
     uint32_t gen;   /* bumped by every invalidation of this slot (see cl_rc_forget) */
@@ -57,7 +74,7 @@ struct st_cluster_t {
     size_t replicas; /* R, at most RING_MAX_REPLICAS */
     size_t quorum;   /* R/2 + 1, for writes and for reads */
     pthread_mutex_t stamp_mu; /* guards the two fields below */
-    uint64_t stamp_last;
+    uint64_t stamp_last;      /* hybrid logical clock: the greatest ts made or seen */
     uint64_t stamp_rng; /* xorshift64* state, seeded from getrandom() */
     uint32_t cdc_min, cdc_avg, cdc_max; /* content-defined chunk sizes (cluster_set_chunking) */
     atomic_uint read_turn; /* rotates which primaries a read asks first */
@@ -65,11 +82,15 @@ struct st_cluster_t {
     pthread_mutex_t buf_mu; /* guards the two fields below */
     void *buf_idle[CL_BUF_IDLE];
     size_t nbuf_idle;
+    pthread_mutex_t health_mu; /* guards the entries' fields (the table itself is fixed) */
+    cl_health_t *health;       /* one per node address of the ring */
+    size_t nhealth;
 };
 
 /* ---- one replicated request (cluster.c) ---- */
 
-typedef struct {
+typedef struct st_cl_op_t cl_op_t;
+struct st_cl_op_t {
     cluster_t *cl;
     uint32_t part;
     size_t n; /* replicas addressed (slots in use) */
@@ -82,10 +103,29 @@ typedef struct {
     size_t stride;    /* bytes per path in paths[] */
     char *paths;      /* 2n paths: slot i uses i (primary) and n + i (its handoff) */
     unsigned char handoff[RING_MAX_REPLICAS]; /* slot i was re-sent to a handoff device */
+    size_t (*count)(const cl_op_t *op); /* cl_op_run: what counts toward the quorum */
     char *paths_heap; /* paths when they do not fit paths_stack */
     char paths_stack[8192];
-} cl_op_t;
+};
 
+
+/* ---- failure detection (cluster_health.c) ---- */
+
+/* Builds the health table from the ring (every node healthy). 0 or -ENOMEM/-errno. */
+int cl_health_init(cluster_t *cl);
+void cl_health_free(cluster_t *cl);
+/* 1 when the node at addr is in a failure back-off (callers prefer other replicas). */
+int cl_node_failing(cluster_t *cl, const char *addr);
+/* Sends calls[which[0..nwhich)] (all n when which is NULL) concurrently, like node_call_until:
+ * a call to a node in back-off is not sent and fails with CL_ESKIPPED; with `enough`, the fan-out
+ * ends once enough(ctx, calls, n) (over the whole array; unfinished calls have status 0) says so,
+ * and the stragglers are abandoned after a grace from their node's latency. Every outcome goes
+ * into the nodes' health. */
+void cl_call_many(cluster_t *cl, node_call_t *calls, size_t n, const size_t *which, size_t nwhich,
+                  int (*enough)(void *ctx, const node_call_t *calls, size_t n), void *ctx);
+
+/* Hybrid logical clock (cluster.c): no later stamp of this handle is at or below ts. */
+void cl_stamp_observe(cluster_t *cl, uint64_t ts);
 
 /* Frees a call's response body unless it lives in the caller's resp_buf. */
 void cl_call_release(node_call_t *c);
@@ -94,8 +134,10 @@ void cl_call_release(node_call_t *c);
  * ask the first few slots spread over all of them. 0 or -ENOMEM; release with cl_op_end either way. */
 int cl_op_begin(cluster_t *cl, cl_op_t *op, const void *pkey, size_t pklen, const char *suffix, size_t suffix_len,
                 const node_call_t *tmpl, int rotate);
-/* Sends to every primary (and handoffs for unreachable ones): writes. */
-void cl_op_run(cl_op_t *op);
+/* Sends to every primary (and handoffs for unreachable ones): writes. Returns as soon as
+ * count(op) reaches the quorum (cl_count_stored or cl_count_stored_primary); the slower calls get
+ * a short grace and are then abandoned (NODE_EABANDONED: no handoff is asked in their place). */
+void cl_op_run(cl_op_t *op, size_t (*count)(const cl_op_t *op));
 /* Read in two steps: the first quorum slots, then the rest only when `enough` says the first
  * answers do not settle the read. Slots never asked keep rc 0 and status 0. */
 void cl_op_run_read(cl_op_t *op, int (*enough)(const node_call_t *c));

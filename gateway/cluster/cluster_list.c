@@ -149,6 +149,7 @@ int cluster_list(cluster_t *cl, const char *table, og_str_t prefix, og_str_t aft
     char suffix[CL_LIST_SUFFIX_MAX];
     cl_list_src_t src[RING_MAX_REPLICAS];
     size_t nsrc = 0, nprimary = 0, total = 0;
+    uint64_t newest_ts = 0; /* the hybrid clock moves past every stamp seen */
     cl_list_mem_t *mem = NULL;
     cl_op_t op;
     long rc;
@@ -179,12 +180,15 @@ int cluster_list(cluster_t *cl, const char *table, og_str_t prefix, og_str_t aft
             continue;
         }
         src[nsrc].truncated = c->truncated;
+        for (size_t k = 0; k < src[nsrc].n; k++)
+            newest_ts = src[nsrc].e[k].rec.ts > newest_ts ? src[nsrc].e[k].rec.ts : newest_ts;
         total += src[nsrc].n;
         nsrc++;
         /* As for records: a handoff's answer is merged (the writes it took) but is no evidence
          * that a key is absent, so only primaries make the quorum. */
         nprimary += !op.handoff[i];
     }
+    cl_stamp_observe(cl, newest_ts);
     if (nprimary < cl->quorum) {
         rc = OG_EQUORUM;
         goto out_free_src;
@@ -244,14 +248,14 @@ int cluster_table_usage(cluster_t *cl, const char *table, cluster_table_usage_t 
     /* Primaries only: a handoff's aggregate counts only the writes it took while a primary was
      * down, which is no answer about the table. A quorum first; all primaries when it disagrees. */
     size_t q = cl->quorum < op.n ? cl->quorum : op.n;
-    node_call_many(cl->client, op.call, q);
+    cl_call_many(cl, op.call, q, NULL, 0, NULL, NULL);
     for (size_t i = 0; i < q; i++)
         n += cl_usage_parse(&op.call[i], &got[n]);
     int agree = n == q;
     for (size_t i = 1; i < n && agree; i++)
         agree = got[i].records == got[0].records && got[i].bytes == got[0].bytes;
     if (!agree && op.n > q) {
-        node_call_many(cl->client, op.call + q, op.n - q);
+        cl_call_many(cl, op.call + q, op.n - q, NULL, 0, NULL, NULL);
         for (size_t i = q; i < op.n; i++)
             n += cl_usage_parse(&op.call[i], &got[n]);
     }

@@ -104,40 +104,73 @@ int cluster_rec_get_cached(cluster_t *cl, const char *table, og_str_t key, uint3
 
 /* ---- records ---- */
 
+/* One quorum write (cl_op_run) of the encoded record body to its primaries. 0, OG_EQUORUM,
+ * -ENOMEM, or CL_ENEWER when some replica keeps a strictly newer record (its ts in *newer_ts, the
+ * greatest when several say so) whatever the quorum. */
+static int cl_rec_write(cluster_t *cl, const char *table, const char *suffix, size_t slen, const char *body,
+                        size_t blen, uint64_t *newer_ts)
+{
+    node_call_t tmpl = {.method = "PUT", .body = body, .body_len = blen};
+    cl_op_t op;
+    int rc, newer = 0;
+
+    if ((rc = cl_op_begin(cl, &op, table, strlen(table), suffix, slen, &tmpl, 0)) != 0)
+        goto out_end;
+    cl_op_run(&op, cl_count_stored_primary);
+    rc = cl_count_stored_primary(&op) >= cl->quorum ? 0 : OG_EQUORUM;
+    for (size_t i = 0; i < op.n; i++) {
+        const node_call_t *c = &op.call[i];
+        if (c->rc == 0 && c->newer && (!newer || c->newer_ts > *newer_ts)) {
+            *newer_ts = c->newer_ts;
+            newer = 1;
+        }
+    }
+    if (newer)
+        rc = CL_ENEWER;
+out_end:
+    cl_op_end(&op);
+    return rc;
+}
+
 int cluster_rec_put(cluster_t *cl, const char *table, og_str_t key, const og_rec_t *rec)
 {
     char suffix[CL_REC_SUFFIX_MAX], small[2048], *body = small;
-    cl_op_t op;
+    og_rec_t r = *rec;
+    uint64_t newer_ts;
     long rc;
 
-    op.n = 0;
-    op.paths_heap = NULL;
     if ((rc = cl_rec_suffix(table, key, suffix)) < 0)
-        goto out_end;
+        return (int)rc;
     size_t slen = (size_t)rc, blen = og_rec_encoded_len(rec);
-    if (blen > OG_REC_MAX_LEN) {
-        rc = OG_ETOOBIG;
-        goto out_end;
+    if (blen > OG_REC_MAX_LEN)
+        return OG_ETOOBIG;
+    if (blen > sizeof(small) && !(body = malloc(blen)))
+        return -ENOMEM;
+    for (int restamps = 0;; restamps++) {
+        if ((rc = og_rec_encode(&r, body, blen)) < 0)
+            goto out_free_body;
+        rc = cl_rec_write(cl, table, suffix, slen, body, blen, &newer_ts);
+        if (rc == CL_ENEWER && rec->tiebreak == 0)
+            rc = 0; /* a write at a fixed stamp: losing to a newer version is its purpose */
+        if (rc != CL_ENEWER)
+            break;
+        /* A replica keeps a newer version (written through a gateway whose clock runs ahead, or
+         * concurrently): acknowledging now would report a change readers never see. Move this
+         * handle's clock past that version and write again with a fresh stamp. A key written
+         * that busily that this keeps losing fails like any write that did not take. */
+        if (restamps == CL_REC_RESTAMPS) {
+            rc = OG_EQUORUM;
+            break;
+        }
+        cl_stamp_observe(cl, newer_ts);
+        cluster_stamp(cl, &r.ts, &r.tiebreak);
     }
-    if (blen > sizeof(small) && !(body = malloc(blen))) {
-        rc = -ENOMEM;
-        goto out_end;
-    }
-    if ((rc = og_rec_encode(rec, body, blen)) < 0)
-        goto out_free_body;
-    node_call_t tmpl = {.method = "PUT", .body = body, .body_len = blen};
-    if ((rc = cl_op_begin(cl, &op, table, strlen(table), suffix, slen, &tmpl, 0)) != 0)
-        goto out_free_body;
-    cl_op_run(&op);
-    rc = cl_count_stored_primary(&op) >= cl->quorum ? 0 : OG_EQUORUM;
     /* After the write, whatever its outcome (a failed quorum may still have landed somewhere): a
      * cached copy must not outlive this gateway's own change. */
     cl_rc_forget(cl, table, key);
 out_free_body:
     if (body != small)
         free(body);
-out_end:
-    cl_op_end(&op);
     return (int)rc;
 }
 
@@ -158,7 +191,7 @@ static void cl_read_repair(cl_op_t *op, const size_t *stale, size_t nstale, cons
                                  .path = op->call[stale[k]].path,
                                  .body = body,
                                  .body_len = len};
-    node_call_many(op->cl->client, calls, nstale);
+    cl_call_many(op->cl, calls, nstale, NULL, 0, NULL, NULL);
     for (size_t k = 0; k < nstale; k++)
         cl_call_release(&calls[k]);
 }
@@ -213,6 +246,7 @@ int cluster_rec_get(cluster_t *cl, const char *table, og_str_t key, og_rec_t *re
             stale[nstale++] = i;
     if (nstale)
         cl_read_repair(&op, stale, nstale, op.call[newest].resp_body, op.call[newest].resp_len);
+    cl_stamp_observe(cl, got[newest].ts);
     *rec = got[newest];
     *buf = op.call[newest].resp_body;
     op.call[newest].resp_body = NULL; /* now the caller's */

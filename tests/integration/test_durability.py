@@ -1,10 +1,13 @@
 """Durability on a private cluster (1 MiB chunks): chunk placement, one node killed (everything
 still works), two killed (PUT answers 503, never 200), restarts keep the data, a second gateway
-serves the same data, and a full cluster restart loses nothing. Tests run in file order and build
+serves the same data, one node frozen (every request still succeeds, the gateway waits for the
+frozen node about once), and a full cluster restart loses nothing. Tests run in file order and build
 on each other's data; `written` is what must survive."""
 
 import hashlib
 import os
+import signal
+import time
 
 import pytest
 from botocore.exceptions import ClientError
@@ -12,6 +15,7 @@ from botocore.exceptions import ClientError
 from conftest import MiB, err_code, err_status, locate
 
 BUCKET = "durable"
+NODE_TIMEOUT = 10.0  # the gateway's node timeout (CLUSTER_TIMEOUT_MS in gateway/main.c)
 written = {}  # key -> sha256 of the bytes that must be readable from now on
 
 
@@ -114,6 +118,34 @@ def test_second_gateway_same_data(dc):
     finally:
         dc.stop("gw2")
     assert not [b for b in dc.bad_exits if b.startswith("gw2")]
+
+
+def test_one_node_frozen(dc):
+    """SIGSTOP: the node accepts connections and never answers. The gateway pays its timeout when
+    it first waits for it, then skips it (writes return at a quorum, reads ask the other replicas,
+    a probe now and then has a short timeout): every request succeeds, and at most a couple take
+    as long as the node timeout. Outcomes and a bound on timeouts paid, not a speed benchmark."""
+    c = strict(dc)
+    put(c, "frozen/warm", b"all nodes up")
+    node = dc.procs["node2"]
+    node.send_signal(signal.SIGSTOP)
+    slow, took_all = [], []
+    try:
+        for i in range(200):
+            key, data = f"frozen/{i}", os.urandom(100 + i)
+            t0 = time.monotonic()
+            put(c, key, data)
+            t1 = time.monotonic()
+            assert c.get_object(Bucket=BUCKET, Key=key)["Body"].read() == data, key
+            t2 = time.monotonic()
+            took_all += [t1 - t0, t2 - t1]
+            slow += [(key, op, round(t, 2)) for op, t in (("PUT", t1 - t0), ("GET", t2 - t1)) if t >= NODE_TIMEOUT]
+    finally:
+        node.send_signal(signal.SIGCONT)
+    print(f"frozen node: {len(slow)} of {len(took_all)} requests took >= {NODE_TIMEOUT}s: {slow}; "
+          f"{sum(t >= 0.9 for t in took_all)} took >= 0.9s; all {sum(took_all):.1f}s")
+    assert len(slow) <= 2, slow
+    check_all(c)
 
 
 def test_full_cluster_restart(dc):

@@ -136,9 +136,15 @@ Test(gw_cluster, records_newest_wins)
     cr_assert_eq(put_val("buckets", "b1", "two", 0, 0), 0);
     cr_assert_eq(get_val("buckets", "b1", v, sizeof(v), NULL), 0);
     cr_assert_str_eq(v, "two");
-    cr_assert_eq(put_val("buckets", "b1", "old", 0, 1000), 0, "an older write is durable-as-new, not applied");
+    /* A write at a fixed old stamp (tiebreak 0: a conditional write like an expiry) loses. */
+    og_rec_t cond = {.ts = 1000, .tiebreak = 0, .summary = og_str("cond")};
+    cr_assert_eq(cluster_rec_put(tc.cl, "buckets", og_str("b1"), &cond), 0, "durable-as-new, not applied");
     cr_assert_eq(get_val("buckets", "b1", v, sizeof(v), NULL), 0);
     cr_assert_str_eq(v, "two");
+    /* Any other write stamped in the past (a lagging clock) is stamped again and wins. */
+    cr_assert_eq(put_val("buckets", "b1", "old", 0, 1000), 0);
+    cr_assert_eq(get_val("buckets", "b1", v, sizeof(v), NULL), 0);
+    cr_assert_str_eq(v, "old");
 
     /* A replica that missed a write must lose to the two that have it. */
     tc_node_kill(2);

@@ -349,6 +349,82 @@ Test(node_client, hung_node_times_out)
     close(fd);
 }
 
+/* node_call_until's predicate for the test below: at least one call answered 200. */
+static int one_answered(void *ctx, const node_call_t *calls, size_t n)
+{
+    (void)ctx;
+    for (size_t i = 0; i < n; i++)
+        if (calls[i].rc == 0 && calls[i].status == 200)
+            return 1;
+    return 0;
+}
+
+Test(node_client, quorum_return_abandons_the_hung_call)
+{
+    /* One live node and one that never answers: with enough after one answer, the hung call gets
+     * its grace and is abandoned long before the timeout (3 s here). */
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(sa);
+    cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    cr_assert_eq(listen(fd, 4), 0);
+    cr_assert_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+    char addr[32];
+    snprintf(addr, sizeof(addr), "127.0.0.1:%u", ntohs(sa.sin_port));
+    node_call_t calls[2] = {simple_call("GET", "/health"), {.addr = addr, .method = "GET", .path = "/health"}};
+    calls[0].grace_ms = calls[1].grace_ms = 20;
+    uint64_t t0 = og_mono_ms();
+    cr_assert_eq(node_call_until(g_cl, calls, 2, one_answered, NULL), 1);
+    cr_assert_lt(og_mono_ms() - t0, 1000);
+    cr_assert_eq(calls[0].rc, 0);
+    cr_assert_eq(calls[0].status, 200);
+    free(calls[0].resp_body);
+    cr_assert_eq(calls[1].rc, NODE_EABANDONED);
+    cr_assert_eq(calls[1].status, 0);
+    cr_assert_null(calls[1].resp_body);
+
+    /* Without enough, the same pair runs to the timeout and nothing is abandoned. */
+    node_client_t *quick = node_client_new(300, 2);
+    calls[0] = simple_call("GET", "/health");
+    calls[1] = (node_call_t){.addr = addr, .method = "GET", .path = "/health"};
+    cr_assert_eq(node_call_until(quick, calls, 2, NULL, NULL), 0);
+    cr_assert_eq(calls[0].rc, 0);
+    free(calls[0].resp_body);
+    cr_assert_eq(calls[1].rc, OG_ETIMEOUT);
+    node_client_free(quick);
+    close(fd);
+}
+
+Test(node_client, unreachable_node_fails_at_the_connect_timeout)
+{
+    /* A listener whose accept queue is full drops new SYNs, as a cut link does: the connection
+     * is never made, and the call fails at NODE_CONNECT_TIMEOUT_MS, not at the 5 s call timeout. */
+    int fd = socket(AF_INET, SOCK_STREAM, 0), fill[4];
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(sa);
+    cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    cr_assert_eq(listen(fd, 0), 0);
+    cr_assert_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+    for (int i = 0; i < 4; i++) {
+        fill[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        connect(fill[i], (struct sockaddr *)&sa, sizeof(sa));
+    }
+    usleep(100 * 1000);
+    char addr[32];
+    snprintf(addr, sizeof(addr), "127.0.0.1:%u", ntohs(sa.sin_port));
+    node_client_t *slow = node_client_new(5000, 2);
+    node_call_t c = {.addr = addr, .method = "GET", .path = "/health"};
+    uint64_t t0 = og_mono_ms();
+    cr_assert_eq(node_call(slow, &c), OG_ETIMEOUT);
+    uint64_t took = og_mono_ms() - t0;
+    cr_assert_geq(took, NODE_CONNECT_TIMEOUT_MS - 10);
+    cr_assert_lt(took, 3000);
+    node_client_free(slow);
+    for (int i = 0; i < 4; i++)
+        close(fill[i]);
+    close(fd);
+}
+
 Test(node_client, stale_pooled_connection_is_retried)
 {
     node_call_t h = simple_call("GET", "/health");

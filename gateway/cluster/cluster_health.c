@@ -1,0 +1,213 @@
+/*
+ * cluster_health.c: failure detection, and the one way this room talks to nodes (cl_call_many).
+ *
+ * The handle keeps, per node address of the ring, its consecutive failures (connections refused,
+ * reset, not made in time, answers not given in time), when it last failed and an estimate of its
+ * latency. A node whose failure cost a timeout (a frozen process, a cut link, a hung disk) is
+ * skipped for a back-off period (CL_BACKOFF_MIN_MS, doubling up to CL_BACKOFF_MAX_MS while it
+ * keeps timing out): its calls fail at once with CL_ESKIPPED, so a write goes straight to a handoff
+ * and a read to the other replicas. When the period ends ONE call is let through as a probe, with
+ * a short timeout (CL_PROBE_TIMEOUT_MS); every other call keeps skipping the node until the probe's
+ * outcome is known. A success of any call resets the node. So a frozen or unreachable node costs
+ * each gateway one operation timeout when it stops, then at most one probe timeout per back-off
+ * period, instead of a timeout per request.
+ * A refused or reset connection fails within a round trip: skipping that node would save nothing
+ * (its slot goes to the handoff either way) and would only keep a restarted node out of quorums it
+ * is needed for until the back-off ends. Such failures are counted, but start no back-off.
+ *
+ * A call abandoned by a quorum return (NODE_EABANDONED) says nothing either way: the node was
+ * only slower than the quorum, so it neither fails nor resets the node.
+ */
+#include "cluster_int.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CL_BACKOFF_MIN_MS 2000u
+#define CL_BACKOFF_MAX_MS 30000u
+#define CL_PROBE_TIMEOUT_MS 1000
+/* Grace for the calls still running after a quorum: twice the node's usual latency, within these
+ * bounds (a replica a little slower than the others still gets its copy written). */
+#define CL_GRACE_MIN_MS 10u
+#define CL_GRACE_MAX_MS 250u
+
+/* Admission of one call: sent as usual, sent as the probe of a failing node, or skipped. */
+enum { CL_SEND, CL_PROBE, CL_SKIP };
+
+int cl_health_init(cluster_t *cl)
+{
+    size_t ndev = ring_dev_count(cl->ring);
+    int rc;
+    if (!(cl->health = calloc(ndev ? ndev : 1, sizeof(*cl->health))))
+        return -ENOMEM;
+    for (size_t i = 0; i < ndev; i++) {
+        const char *addr = ring_dev_at(cl->ring, i)->addr;
+        size_t j;
+        for (j = 0; j < cl->nhealth && strcmp(cl->health[j].addr, addr) != 0; j++)
+            ;
+        if (j == cl->nhealth)
+            cl->health[cl->nhealth++].addr = addr;
+    }
+    if ((rc = pthread_mutex_init(&cl->health_mu, NULL)) != 0) {
+        free(cl->health);
+        return -rc;
+    }
+    return 0;
+}
+
+void cl_health_free(cluster_t *cl)
+{
+    pthread_mutex_destroy(&cl->health_mu);
+    free(cl->health);
+}
+
+/* How long a node that timed out `timeouts` times in a row is skipped, from its last failure. */
+static uint64_t cl_backoff_ms(uint32_t timeouts)
+{
+    uint64_t ms = (uint64_t)CL_BACKOFF_MIN_MS << (timeouts < 6 ? timeouts - 1 : 5);
+    return ms < CL_BACKOFF_MAX_MS ? ms : CL_BACKOFF_MAX_MS;
+}
+
+/* The health entry of addr, NULL for an address the ring does not have. Read-only table. */
+static cl_health_t *cl_health_find(cluster_t *cl, const char *addr)
+{
+    for (size_t i = 0; i < cl->nhealth; i++)
+        if (strcmp(cl->health[i].addr, addr) == 0)
+            return &cl->health[i];
+    return NULL;
+}
+
+int cl_node_failing(cluster_t *cl, const char *addr)
+{
+    cl_health_t *h = cl_health_find(cl, addr);
+    if (!h)
+        return 0;
+    pthread_mutex_lock(&cl->health_mu);
+    int failing = h->timeouts > 0;
+    pthread_mutex_unlock(&cl->health_mu);
+    return failing;
+}
+
+/* Decides how call c goes out (CL_SEND, CL_PROBE, CL_SKIP) and sets its grace (and, for a probe,
+ * its short timeout). */
+static int cl_health_admit(cluster_t *cl, node_call_t *c, uint64_t now)
+{
+    cl_health_t *h = cl_health_find(cl, c->addr);
+    int how = CL_SEND;
+    if (!h)
+        return how;
+    pthread_mutex_lock(&cl->health_mu);
+    if (h->timeouts > 0)
+        how = now < h->last_fail_ms + cl_backoff_ms(h->timeouts) || h->probing ? CL_SKIP : CL_PROBE;
+    if (how == CL_PROBE)
+        h->probing = 1;
+    uint32_t grace = 2 * h->latency_us / 1000;
+    pthread_mutex_unlock(&cl->health_mu);
+    c->grace_ms = (int)(grace < CL_GRACE_MIN_MS ? CL_GRACE_MIN_MS : grace > CL_GRACE_MAX_MS ? CL_GRACE_MAX_MS : grace);
+    if (how == CL_PROBE && (c->timeout_ms == 0 || c->timeout_ms > CL_PROBE_TIMEOUT_MS))
+        c->timeout_ms = CL_PROBE_TIMEOUT_MS;
+    return how;
+}
+
+/* Takes a sent call's outcome into its node's health. */
+static void cl_health_note(cluster_t *cl, const node_call_t *c, int how, uint64_t now)
+{
+    cl_health_t *h = cl_health_find(cl, c->addr);
+    int failed = c->rc == NODE_EDOWN || c->rc == OG_ETIMEOUT || c->rc == OG_ECLOSED;
+    int slow = c->rc == OG_ETIMEOUT; /* connecting or answering took all the time there was */
+    if (!h)
+        return;
+    pthread_mutex_lock(&cl->health_mu);
+    if (how == CL_PROBE)
+        h->probing = 0;
+    if (c->rc == 0) {
+        h->fails = h->timeouts = 0;
+        /* 1/8 new sample: follows a lasting change within a few calls, ignores a single outlier. */
+        h->latency_us = h->latency_us ? h->latency_us - h->latency_us / 8 + c->elapsed_us / 8 : c->elapsed_us;
+    } else if (failed) {
+        /* Calls that were under way when the node last failed saw the same outage: with many
+         * workers waiting on one frozen node, they must not double the back-off once each. */
+        int same = h->timeouts > 0 && now - c->elapsed_us / 1000 < h->last_fail_ms;
+        h->fails++;
+        h->timeouts += slow && !same;
+        h->last_fail_ms = now;
+    }
+    pthread_mutex_unlock(&cl->health_mu);
+}
+
+/* The node client's view of a cl_call_many: the calls it sends, and where each came from. */
+typedef struct {
+    node_call_t *calls; /* the caller's array */
+    size_t n;
+    const size_t *from; /* the node client's call k is calls[from[k]] */
+    int (*enough)(void *ctx, const node_call_t *calls, size_t n);
+    void *ctx;
+} cl_fanout_t;
+
+/* Puts the sent calls' state back into the caller's array (a running one has status 0, which no
+ * caller accepts), then asks the caller's predicate over the whole array. */
+static int cl_fanout_enough(void *ctx, const node_call_t *sent, size_t nsent)
+{
+    cl_fanout_t *f = ctx;
+    for (size_t k = 0; k < nsent; k++)
+        f->calls[f->from[k]] = sent[k];
+    return f->enough(f->ctx, f->calls, f->n);
+}
+
+/* Ends call c without sending it. */
+static void cl_call_fail(node_call_t *c, int rc)
+{
+    c->rc = rc;
+    c->status = 0;
+    c->resp_body = NULL;
+    c->resp_len = 0;
+    c->xxh3[0] = '\0';
+    c->truncated = c->newer = 0;
+    c->elapsed_us = 0;
+}
+
+void cl_call_many(cluster_t *cl, node_call_t *calls, size_t n, const size_t *which, size_t nwhich,
+                  int (*enough)(void *ctx, const node_call_t *calls, size_t n), void *ctx)
+{
+    node_call_t sent_st[2 * RING_MAX_REPLICAS], *sent = sent_st;
+    size_t from_st[2 * RING_MAX_REPLICAS], *from = from_st;
+    unsigned char how_st[2 * RING_MAX_REPLICAS], *how = how_st;
+    size_t m = which ? nwhich : n, nsent = 0;
+    uint64_t now = og_mono_ms();
+
+    if (m > 2 * RING_MAX_REPLICAS) {
+        sent = malloc(m * sizeof(*sent));
+        from = malloc(m * sizeof(*from));
+        how = malloc(m);
+        if (!sent || !from || !how) {
+            for (size_t k = 0; k < m; k++)
+                cl_call_fail(&calls[which ? which[k] : k], -ENOMEM);
+            goto out_free;
+        }
+    }
+    for (size_t k = 0; k < m; k++) {
+        node_call_t *c = &calls[which ? which[k] : k];
+        int h = cl_health_admit(cl, c, now);
+        if (h == CL_SKIP) {
+            cl_call_fail(c, CL_ESKIPPED);
+            continue;
+        }
+        how[nsent] = (unsigned char)h;
+        from[nsent] = which ? which[k] : k;
+        sent[nsent++] = *c;
+    }
+    cl_fanout_t f = {calls, n, from, enough, ctx};
+    node_call_until(cl->client, sent, nsent, enough ? cl_fanout_enough : NULL, &f);
+    now = og_mono_ms();
+    for (size_t k = 0; k < nsent; k++) {
+        cl_health_note(cl, &sent[k], how[k], now);
+        calls[from[k]] = sent[k];
+    }
+out_free:
+    if (sent != sent_st) {
+        free(sent);
+        free(from);
+        free(how);
+    }
+}
