@@ -478,13 +478,20 @@ class FaultCluster:
 
     def corrupt(self, i, fraction=1.0, ids=None, nbytes=16, seed=1):
         """Flips nbytes payload bytes (in the middle of the chunk, never just the header) of
-        chunks on node i: those in ids (hex) or a random fraction of all. Returns the count."""
+        chunks on node i: those in ids (hex) or a random fraction of all. Returns their ids."""
         rnd = random.Random(seed)
         chosen = [c for c in self.chunks_on(i)
                   if (c[2] in ids if ids is not None else rnd.random() < fraction)]
         for path, off, _, length in chosen:
             _flip(path, off + CHDR_LEN + length // 2, min(nbytes, length))
-        return len(chosen)
+        return [c[2] for c in chosen]
+
+    def node_chunk_status(self, i, cid):
+        """HTTP status of node i's GET /d<i>/chunk/<id> (500 = it found the chunk corrupt)."""
+        try:
+            return http_get(self.node_ip(i), NODE_PORT, f"/d{i}/chunk/{cid}", timeout=10)[0]
+        except OSError as e:
+            return type(e).__name__
 
     def locate(self, key, bucket=BUCKET):
         """[(chunk id hex, [node indexes holding it])] from onggi-admin locate."""
@@ -504,7 +511,7 @@ class FaultCluster:
         if not chunks:
             raise RuntimeError(f"{bucket}/{key} has no chunks (inline object?)")
         cid, where = chunks[chunk_index]
-        done = [i for i in where if self.corrupt(i, ids={cid}) > 0]
+        done = [i for i in where if self.corrupt(i, ids={cid})]
         return cid, done
 
 

@@ -88,8 +88,8 @@ def sc_kill_restart(cfg):
 def sc_freeze_thaw(cfg):
     with h.FaultCluster() as fc:
         ledger, _, res = phased(fc, cfg, lambda: fc.freeze(2), lambda: fc.thaw(2), "SIGSTOP node, SIGCONT")
-        res["notes"].append("p99 during the freeze is the gateway's 10 s node timeout paid per request: "
-                            "no failure detection yet (report only)")
+        res["notes"].append("requests that touch the frozen node wait for the thaw or the gateway's 10 s node "
+                            "timeout, every one of them: no failure detection yet (p99 during: report only)")
         return finish(fc, cfg, ledger, res)
 
 
@@ -122,10 +122,23 @@ def sc_disk_full(cfg):
 
 def sc_corrupt_one_node(cfg):
     with h.FaultCluster() as fc:
-        ledger, _, res = phased(fc, cfg, lambda: {"chunks_corrupted": fc.corrupt(2, fraction=1.0)}, lambda: None,
-                                "flip bytes in every chunk of a node")
+        hit = []
+
+        def fault():
+            hit.extend(fc.corrupt(2, fraction=1.0))
+            return {"chunks_corrupted": len(hit)}
+
+        ledger, _, res = phased(fc, cfg, fault, lambda: None, "flip bytes in every chunk of a node")
+        # Evidence that the fault was real: the node itself now refuses those chunks.
+        sample = hit[:20]
+        refused = sum(1 for cid in sample if fc.node_chunk_status(2, cid) == 500)
+        res["report_only"]["node_answers_500_corrupt"] = f"{refused}/{len(sample)} sampled"
+        res = finish(fc, cfg, ledger, res)
+        if not sample or refused != len(sample):
+            res["pass"] = False
+            res["notes"].append("the corruption did not take: the node served flipped chunks or none were flipped")
         res["notes"].append("the corrupted replicas stay (no scrubber yet); reads must still return the right bytes")
-        return finish(fc, cfg, ledger, res)
+        return res
 
 
 def sc_corrupt_all_replicas(cfg):
@@ -210,6 +223,23 @@ def sc_kill_all(cfg):
         return finish(fc, cfg, ledger, res)
 
 
+def selftest(cfg):
+    """The checks can fail: a key deleted behind the ledger's back must count as lost, and a
+    ledger entry for other bytes as wrong. Both exactly once."""
+    with h.FaultCluster() as fc:
+        ledger, _, res = phased(fc, dict(cfg, before=1, during=1, after=1), lambda: None, lambda: None,
+                                "harness self-test: one key deleted, one ledger entry changed")
+        keys = sorted(ledger.acked)
+        if len(keys) < 2:
+            raise RuntimeError("self-test: fewer than 2 acknowledged writes")
+        fc.client().delete_object(Bucket=h.BUCKET, Key=keys[0])
+        ledger.acked[keys[1]] = h.sha(b"bytes that were never written")
+        res = finish(fc, cfg, ledger, res)
+        res["pass"] = res["lost"] == 1 and res["wrong"] == 1
+        res["notes"].append(f"expected lost 1 and wrong 1, measured lost {res['lost']} and wrong {res['wrong']}")
+        return res
+
+
 SCENARIOS = [
     ("kill", sc_kill_restart),
     ("freeze", sc_freeze_thaw),
@@ -220,6 +250,7 @@ SCENARIOS = [
     ("replace", sc_replace_disk),
     ("killall", sc_kill_all),
 ]
+EXTRA = [("selftest", selftest)]  # run only when named with --only
 
 
 # ---- report ----
@@ -266,8 +297,8 @@ def details(r):
 
 def run(names, cfg):
     results = []
-    for name, fn in SCENARIOS:
-        if names and name not in names:
+    for name, fn in SCENARIOS + EXTRA:
+        if (names and name not in names) or (not names and (name, fn) in EXTRA):
             continue
         t = time.monotonic()
         print(f"faults: {name} ...", flush=True)
@@ -287,7 +318,8 @@ def main():
     mode = ap.add_mutually_exclusive_group(required=True)
     mode.add_argument("--short", action="store_true")
     mode.add_argument("--long", action="store_true")
-    ap.add_argument("--only", default="", help="comma-separated scenario names: " + ",".join(n for n, _ in SCENARIOS))
+    ap.add_argument("--only", default="", help="comma-separated scenario names: " +
+                    ",".join(n for n, _ in SCENARIOS + EXTRA) + " (selftest: checks that a loss and wrong bytes are caught)")
     ap.add_argument("--json", default=None, help="report path (default /tmp/onggi-faults-<mode>.json)")
     args = ap.parse_args()
     if os.geteuid() != 0:
@@ -296,7 +328,7 @@ def main():
     mode_name = "short" if args.short else "long"
     cfg = MODES[mode_name]
     names = [n for n in args.only.split(",") if n]
-    unknown = set(names) - {n for n, _ in SCENARIOS}
+    unknown = set(names) - {n for n, _ in SCENARIOS + EXTRA}
     if unknown:
         ap.error(f"unknown scenario(s): {', '.join(sorted(unknown))}")
     h.install_cleanup_handlers()
