@@ -23,8 +23,10 @@ import harness as h  # noqa: E402
 
 MODES = {
     # threads: client threads; max_ops: per thread, a bound on top of the phase times.
-    "short": {"before": 3, "during": 3, "after": 3, "threads": 4, "max_ops": 3000, "disk_mib": 256},
-    "long": {"before": 20, "during": 60, "after": 20, "threads": 8, "max_ops": 100000, "disk_mib": 4096},
+    # probe: time one PUT and one GET alone while a node hangs (up to a minute: --long only).
+    "short": {"before": 3, "during": 3, "after": 3, "threads": 4, "max_ops": 3000, "disk_mib": 256, "probe": False},
+    "long": {"before": 20, "during": 60, "after": 20, "threads": 8, "max_ops": 100000, "disk_mib": 4096,
+             "probe": True},
 }
 VICTIM = "victim"  # the object whose chunk loses all three replicas
 
@@ -73,6 +75,15 @@ def finish(fc, cfg, ledger, res, hard=("lost", "wrong"), skip=()):
     res["pass"] = res["acked"] > 0 and all(res[k] == 0 for k in hard)
     if res["acked"] == 0:
         res["notes"].append("no write was acknowledged: nothing was checked")
+    return verdict(fc, res, res["pass"])
+
+
+def verdict(fc, res, ok):
+    """Sets the scenario's verdict; a failed one keeps its cluster's logs for inspection."""
+    res["pass"] = ok
+    fc.failed = fc.failed or not ok
+    if not ok:
+        res["logs"] = os.path.join(fc.root, "log")
     return res
 
 
@@ -85,9 +96,33 @@ def sc_kill_restart(cfg):
         return finish(fc, cfg, ledger, res)
 
 
+def probe(fc, cfg):
+    """Seconds one PUT and then one GET of a 30 KiB object take on their own, right after the
+    fault: what a single client waits while a node hangs (the load's p99 mixes many requests)."""
+    if not cfg["probe"]:
+        return {}
+    c, data, out = fc.client(timeout=120), os.urandom(30 * 1024), {}
+    for op in ("put", "get"):
+        t = time.monotonic()
+        try:
+            if op == "put":
+                c.put_object(Bucket=h.BUCKET, Key="probe", Body=data)
+                outcome = "ok"
+            else:
+                outcome = victim_get(c, data, key="probe")
+        except Exception as e:  # noqa: BLE001 - any failure is the figure
+            outcome = h.classify(e)
+        out[f"probe_{op}"] = f"{outcome} in {time.monotonic() - t:.1f} s"
+    return out
+
+
 def sc_freeze_thaw(cfg):
     with h.FaultCluster() as fc:
-        ledger, _, res = phased(fc, cfg, lambda: fc.freeze(2), lambda: fc.thaw(2), "SIGSTOP node, SIGCONT")
+        def fault():
+            fc.freeze(2)
+            return probe(fc, cfg)
+
+        ledger, _, res = phased(fc, cfg, fault, lambda: fc.thaw(2), "SIGSTOP node, SIGCONT")
         res["notes"].append("requests that touch the frozen node wait for the thaw or the gateway's 10 s node "
                             "timeout, every one of them: no failure detection yet (p99 during: report only)")
         return finish(fc, cfg, ledger, res)
@@ -95,7 +130,11 @@ def sc_freeze_thaw(cfg):
 
 def sc_cut_heal(cfg):
     with h.FaultCluster() as fc:
-        ledger, _, res = phased(fc, cfg, lambda: fc.cut(2), lambda: fc.heal(2), "cut node link, heal")
+        def fault():
+            fc.cut(2)
+            return probe(fc, cfg)
+
+        ledger, _, res = phased(fc, cfg, fault, lambda: fc.heal(2), "cut node link, heal")
         return finish(fc, cfg, ledger, res)
 
 
@@ -135,7 +174,7 @@ def sc_corrupt_one_node(cfg):
         res["report_only"]["node_answers_500_corrupt"] = f"{refused}/{len(sample)} sampled"
         res = finish(fc, cfg, ledger, res)
         if not sample or refused != len(sample):
-            res["pass"] = False
+            verdict(fc, res, False)
             res["notes"].append("the corruption did not take: the node served flipped chunks or none were flipped")
         res["notes"].append("the corrupted replicas stay (no scrubber yet); reads must still return the right bytes")
         return res
@@ -171,14 +210,14 @@ def sc_corrupt_all_replicas(cfg):
         res = finish(fc, cfg, ledger, res)
         # A corrupted chunk must never come back as a 200 with other bytes: hard, even here.
         res["wrong"] += sum(1 for k in ("get_after_corrupt", "get_after_reput", "get_at_end") if ro[k] == "wrong")
-        res["pass"] = res["pass"] and res["wrong"] == 0
+        verdict(fc, res, res["pass"] and res["wrong"] == 0)
         res["notes"].append("victim unreadable after the same bytes were PUT again: known bug, report only "
                             "(a node keeps its corrupt copy when a PUT finds the chunk 'already present')")
         return res
 
 
-def victim_get(c, data):
-    outcome, digest = h.get_digest(c, VICTIM)
+def victim_get(c, data, key=VICTIM):
+    outcome, digest = h.get_digest(c, key)
     if outcome != "ok":
         return outcome
     return "ok" if digest == h.sha(data) else "wrong"
@@ -201,7 +240,7 @@ def sc_replace_disk(cfg):
         v = h.verify(fc, ledger, threads=cfg["threads"], attempts=1)
         ro["readable_with_node3_down"] = f"{v['checked'] - v['lost'] - v['wrong']}/{v['checked']}"
         res["wrong"] += v["wrong"]
-        res["pass"] = res["pass"] and v["wrong"] == 0
+        verdict(fc, res, res["pass"] and v["wrong"] == 0)
         res["notes"].append("no anti-entropy: the new disk holds only what was written or read-repaired since")
         return res
 
@@ -235,7 +274,9 @@ def selftest(cfg):
         fc.client().delete_object(Bucket=h.BUCKET, Key=keys[0])
         ledger.acked[keys[1]] = h.sha(b"bytes that were never written")
         res = finish(fc, cfg, ledger, res)
-        res["pass"] = res["lost"] == 1 and res["wrong"] == 1
+        res = verdict(fc, res, res["lost"] == 1 and res["wrong"] == 1)
+        fc.failed = False  # the self-test's loss is deliberate: its logs are of no interest
+        res.pop("logs", None)
         res["notes"].append(f"expected lost 1 and wrong 1, measured lost {res['lost']} and wrong {res['wrong']}")
         return res
 
@@ -289,6 +330,8 @@ def details(r):
         out.append(f"    report only: {r['report_only']}")
     for n in r["notes"]:
         out.append(f"    note: {n}")
+    if "logs" in r:
+        out.append(f"    logs kept: {r['logs']}")
     for k in ("lost_keys", "wrong_keys"):
         if k in r:
             out.append(f"    {k}: {r[k]}")
