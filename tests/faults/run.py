@@ -320,6 +320,22 @@ def table(results):
     return "\n".join(lines)
 
 
+def markdown(report):
+    """The report's table in Markdown, for docs/durability.md."""
+    out = ["| scenario | acked writes | lost | wrong | ok/s before | ok/s during | ok/s after | p99 ms before "
+           "| p99 ms during | p99 ms after | errors during | report only |", "|" + "---|" * 12]
+    for r in report["scenarios"]:
+        if "error" in r:
+            out.append(f"| {r['name']} | ERROR: {r['error']} |" + " |" * 10)
+            continue
+        ro = ", ".join(f"{k} {v}" for k, v in r["report_only"].items()) or "-"
+        errs = ", ".join(f"{k} {v}" for k, v in r["during"]["errors"].items()) or "0"
+        out.append(f"| {r['name']} | {r['acked']} | {r['lost']} | {r['wrong']} | {fmt(r['before']['ok_per_s'])} | "
+                   f"{fmt(r['during']['ok_per_s'])} | {fmt(r['after']['ok_per_s'])} | {fmt(r['before']['p99_ms'])} | "
+                   f"{fmt(r['during']['p99_ms'])} | {fmt(r['after']['p99_ms'])} | {errs} | {ro} |")
+    return "\n".join(out)
+
+
 def details(r):
     if "error" in r:
         return f"[{r['name']}] ERROR: {r['error']}"
@@ -361,10 +377,15 @@ def main():
     mode = ap.add_mutually_exclusive_group(required=True)
     mode.add_argument("--short", action="store_true")
     mode.add_argument("--long", action="store_true")
+    mode.add_argument("--markdown", metavar="REPORT.json", help="print a report's table as Markdown and exit")
     ap.add_argument("--only", default="", help="comma-separated scenario names: " +
                     ",".join(n for n, _ in SCENARIOS + EXTRA) + " (selftest: checks that a loss and wrong bytes are caught)")
     ap.add_argument("--json", default=None, help="report path (default /tmp/onggi-faults-<mode>.json)")
     args = ap.parse_args()
+    if args.markdown:
+        with open(args.markdown) as f:
+            print(markdown(json.load(f)))
+        return 0
     if os.geteuid() != 0:
         print("faults: needs root (network namespaces, loop mounts)", file=sys.stderr)
         return 2
