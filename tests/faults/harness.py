@@ -5,8 +5,9 @@ workload that records every acknowledged write, and the read-back that checks no
 Layout of one cluster (run id = this process's pid, so leftovers of a dead run can be told apart):
 
     root namespace                               namespace ogf<run>-n<i>
-    onggi-gateway 127.0.0.1:<free port>          onggi-node --listen 10.78.<i>.2:7001
-    ogf<run>-<i>h 10.78.<i>.1/24  <== veth ==>   ogf<run>-<i>n 10.78.<i>.2/24
+    onggi-gateway 127.0.0.1:<free port>          onggi-node --listen 10.<net>.<i>.2:7001
+    ogf<run>-<i>h 10.<net>.<i>.1/24  <== veth ==> ogf<run>-<i>n 10.<net>.<i>.2/24
+    (net: the first of 10.78-97 that no interface uses, picked under a lock)
 
 Everything lives in /tmp/onggi-faults-<run>-XXXX (ring, node dirs, loop images, logs). Cleanup
 always runs (context manager, atexit, SIGINT/SIGTERM/SIGHUP handlers) and leaves no process,
@@ -15,6 +16,7 @@ in which case the logs are kept. Needs root (ip netns, mount)."""
 
 import atexit
 import ctypes
+import fcntl
 import hashlib
 import http.client
 import json
@@ -39,7 +41,8 @@ REGION = "us-east-1"
 ACCESS, SECRET, ACCOUNT = "faultaccess", "faultsecret", "faults"
 BUCKET = "faults"
 NODE_PORT = 7001
-NET = 78  # node i lives on 10.NET.i.0/24
+NETS = range(78, 98)  # a run's node i lives on 10.<net>.<i>.0/24, net the first one free
+NET_LOCK = "/run/lock/onggi-faults.lock"
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 15.0
 CHDR_LEN = 48  # storage-node/node_store.c: u32 magic | id[32] | u32 len | u64 xxh3
@@ -189,6 +192,7 @@ class FaultCluster:
         self.closed = False
         self._lock = threading.Lock()
         self._ns_made, self._veth_made, self._mounts = [], [], []
+        self.net = None
 
     # ---- names ----
     def ns(self, i):
@@ -201,7 +205,7 @@ class FaultCluster:
         return f"ogf{self.run}-{i}n"
 
     def node_ip(self, i):
-        return f"10.{NET}.{i}.2"
+        return f"10.{self.net}.{i}.2"
 
     def node_addr(self, i):
         return f"{self.node_ip(i)}:{NODE_PORT}"
@@ -236,8 +240,8 @@ class FaultCluster:
         os.makedirs(os.path.join(self.root, "log"))
         _live.append(self)
         try:
+            self._make_nets()
             for i in range(1, self.n + 1):
-                self._make_net(i)
                 os.makedirs(self.node_dir(i))
                 if i in self.loop_mib:
                     self._make_loopfs(i, self.loop_mib[i])
@@ -254,10 +258,22 @@ class FaultCluster:
             self.close()
             raise
 
+    def _make_nets(self):
+        """Picks the first 10.<net>.0.0/16 no interface uses and makes every node's namespace
+        under a lock, so concurrent runs (make test in two worktrees) never share addresses."""
+        os.makedirs(os.path.dirname(NET_LOCK), exist_ok=True)
+        with open(NET_LOCK, "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            used = sh("ip", "-o", "addr", "show", check=False).stdout
+            free = [n for n in NETS if f" 10.{n}." not in used]
+            if not free:
+                raise RuntimeError(f"no free 10.{NETS[0]}-{NETS[-1]}.x.x network for the fault cluster")
+            self.net = free[0]
+            for i in range(1, self.n + 1):
+                self._make_net(i)
+
     def _make_net(self, i):
-        ip_host = f"10.{NET}.{i}.1"
-        if sh("ip", "-o", "addr", "show", "to", ip_host, check=False).stdout.strip():
-            raise RuntimeError(f"{ip_host} is already in use (another fault run?)")
+        ip_host = f"10.{self.net}.{i}.1"
         sh("ip", "netns", "add", self.ns(i))
         self._ns_made.append(self.ns(i))
         sh("ip", "link", "add", self.veth_host(i), "type", "veth", "peer", "name", self.veth_node(i))
@@ -362,10 +378,10 @@ class FaultCluster:
             if self.failed and self.keep_on_failure:
                 # Keep the logs and ring for inspection, not the data.
                 for i in range(1, self.n + 1):
-                    for d in (self.node_dir(i), self.node_dir(i) + ".old", self.node_dir(i) + ".img"):
-                        shutil.rmtree(d, ignore_errors=True) if os.path.isdir(d) else None
-                        if os.path.isfile(d):
-                            os.unlink(d)
+                    for d in (self.node_dir(i), self.node_dir(i) + ".old"):
+                        shutil.rmtree(d, ignore_errors=True)
+                    if os.path.isfile(self.node_dir(i) + ".img"):
+                        os.unlink(self.node_dir(i) + ".img")
                 print(f"faults: logs kept in {self.root}/log")
             else:
                 shutil.rmtree(self.root, ignore_errors=True)
