@@ -573,9 +573,10 @@ def sha(data):
 
 
 class Ledger:
-    """Per key: the sha256 of the latest acknowledged (200) PUT, and the shas of PUTs that failed
-    since: a failed PUT may still have been applied (a timed-out request can commit later), so
-    reading one of those is not wrong bytes, only an unacknowledged write that landed."""
+    """Per key: the sha256 of the latest acknowledged (200) PUT, and the shas of every PUT to it
+    that failed: a failed PUT may still have been applied, even after a later acknowledged one (a
+    request the client gave up on can still be committing in the gateway), so reading one of
+    those is not wrong bytes, only an unacknowledged write that landed."""
 
     def __init__(self):
         self.lock = threading.Lock()
@@ -586,16 +587,10 @@ class Ledger:
     def put_ok(self, key, digest):
         with self.lock:
             self.acked[key] = digest
-            self.maybe.pop(key, None)
 
     def put_failed(self, key, digest):
         with self.lock:
             self.maybe.setdefault(key, set()).add(digest)
-
-    def forget(self, key):
-        with self.lock:
-            self.acked.pop(key, None)
-            self.maybe.pop(key, None)
 
     def judge(self, key, digest):
         """'ok', 'unacked' (a failed PUT's bytes) or 'wrong'."""
