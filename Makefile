@@ -49,7 +49,7 @@ BINS := $(O)/bin/onggi-ring $(O)/bin/onggi-node $(O)/bin/onggi-gateway \
 UNIT_SRCS := $(wildcard tests/unit/*/test_*.c)
 UNITS := $(patsubst tests/unit/%.c,$(O)/tests/%,$(UNIT_SRCS))
 
-.PHONY: all units ring auth node gateway deps run test unit integration bench clean format check-rooms
+.PHONY: all units ring auth node gateway deps run test unit integration faults faults-short bench clean format check-rooms
 all: check-rooms $(BINS) units
 units: $(UNITS)
 
@@ -102,17 +102,28 @@ run: deps
 	@$(MAKE) --no-print-directory BUILD=release all
 	@tools/run-cluster.sh --bin build/release/bin --data "$(DATA)"
 
-# Every test: debug build (-Werror), then unit and integration tests on the ASan+UBSan build.
+# Every test: debug build (-Werror), then unit, integration and the short fault runs on the
+# ASan+UBSan build.
 test: deps
 	@$(MAKE) --no-print-directory BUILD=debug all
 	@$(MAKE) --no-print-directory BUILD=asan all
-	@$(MAKE) --no-print-directory BUILD=asan unit integration
+	@$(MAKE) --no-print-directory BUILD=asan unit integration faults-short
 
 unit: units
 	@tools/run-units.sh $(UNITS)
 
 integration: all
 	ONGGI_BIN=$(abspath $(O)/bin) /usr/bin/python3 -m pytest -q -x tests/integration
+
+# The fault harness (docs/durability.md): nodes in network namespaces, kills, freezes, cuts, full
+# and corrupted disks; every acknowledged write read back. Needs root. faults-short is part of
+# `make test` (~2 min); `make faults` is the long run (~20 min, release build).
+faults-short: all
+	ONGGI_BIN=$(abspath $(O)/bin) /usr/bin/python3 -m pytest -q tests/faults
+
+faults: deps
+	@$(MAKE) --no-print-directory BUILD=release all
+	ONGGI_BIN=$(abspath build/release/bin) /usr/bin/python3 tests/faults/run.py --long
 
 bench: deps
 	@$(MAKE) --no-print-directory BUILD=release all
