@@ -35,8 +35,10 @@ typedef struct {
 } node_stat_t;
 
 /* Opens (creating if missing) the device stored in directory `dir`: dir/vol/ and dir/db.
- * 0 and *out (close with node_store_close), or -errno / -EIO (RocksDB refused to open). */
-int node_store_open(const char *dir, node_store_t **out);
+ * part_power (<= 32) is the ring's: items are indexed by partition for it (built by one scan when
+ * the device was last opened with another, or before partition summaries existed).
+ * 0 and *out (close with node_store_close), OG_EINVAL, or -errno / -EIO (RocksDB refused to open). */
+int node_store_open(const char *dir, uint32_t part_power, node_store_t **out);
 /* Closes volumes and RocksDB. The caller guarantees no call is in flight. NULL is a no-op. */
 void node_store_close(node_store_t *s);
 
@@ -123,6 +125,31 @@ int node_store_rec_get(node_store_t *s, og_str_t table, og_str_t key, char **out
  * *truncated = 1 when more matching keys follow. 0, -ENOMEM or -EIO. */
 int node_store_rec_list(node_store_t *s, og_str_t table, og_str_t prefix, og_str_t after, int has_after, size_t limit,
                         char **buf, size_t *cap, size_t *used, int *truncated);
+
+/* Removes the record under table/key when its item hash (see node_store_part_list) is still
+ * `hash`, with its usage, partition index and summary in one synced write. Anti-entropy uses it
+ * to drop a handoff copy or a reclaimed tombstone once every primary holds it.
+ * 0, OG_ENOTFOUND, OG_EEXIST (another version is stored now), OG_EINVAL, NODE_EPOISONED or -EIO. */
+int node_store_rec_drop(node_store_t *s, og_str_t table, og_str_t key, uint64_t hash);
+
+/* ---- partitions (anti-entropy): every chunk (by id) and record (by table) is in one ring
+ * partition; an item is 'c' + id[32] or 'r' + table + '\0' + key, and its item hash covers its
+ * identity and version (a record's ts, tiebreak and flags). ---- */
+
+/* Summary of partition part on this device: item count and the sum (mod 2^64) of the item
+ * hashes, O(1); two devices holding the same items have equal summaries. 0 (0/0 when it holds
+ * nothing), OG_ECORRUPT or -EIO. */
+int node_store_part_summary(node_store_t *s, uint32_t part, uint64_t *count, uint64_t *digest);
+/* Calls fn(arg, part, count, digest) for every partition holding at least one item, in partition
+ * order. 0, OG_ECORRUPT or -EIO; a non-zero return of fn stops the walk and is returned. */
+int node_store_part_summaries(node_store_t *s, int (*fn)(void *arg, uint32_t part, uint64_t count, uint64_t digest),
+                              void *arg);
+/* Calls fn(arg, item, len, hash) for up to `limit` items of partition part in item order, those
+ * after item `after` (alen bytes; all when after is NULL). *truncated = 1 when more follow.
+ * 0, -ENOMEM, OG_ECORRUPT or -EIO; a non-zero return of fn stops the walk and is returned. */
+int node_store_part_list(node_store_t *s, uint32_t part, const char *after, size_t alen, size_t limit,
+                         int (*fn)(void *arg, const char *item, size_t len, uint64_t hash), void *arg,
+                         int *truncated);
 
 /* Calls fn(arg, table) once per table holding at least one record (tombstones count), in
  * order. 0 or -EIO; a non-zero return of fn stops the walk and is returned. Garbage collection

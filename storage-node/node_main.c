@@ -75,7 +75,7 @@ static int stores_open(const ring_t *ring, const char *listen, const char *dir, 
             fprintf(stderr, "onggi-node: path too long for device %s\n", d->name);
             return -1;
         }
-        if ((rc = node_store_open(path, &devs[*ndevs].store)) != 0) {
+        if ((rc = node_store_open(path, ring_part_power(ring), &devs[*ndevs].store)) != 0) {
             fprintf(stderr, "onggi-node: cannot open device %s at %s: %s\n", d->name, path, og_strerror(rc));
             return -1;
         }

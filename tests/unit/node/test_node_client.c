@@ -38,7 +38,7 @@ static void setup(void)
     strcpy(g_dir, "/tmp/og_client_XXXXXX");
     cr_assert_not_null(mkdtemp(g_dir));
     snprintf(path, sizeof(path), "%s/d1", g_dir);
-    cr_assert_eq(node_store_open(path, &g_store), 0);
+    cr_assert_eq(node_store_open(path, 10, &g_store), 0);
     server_start(0);
     g_cl = node_client_new(3000, 4);
     cr_assert_not_null(g_cl);
