@@ -8,6 +8,7 @@
 
 #include "og.h"
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -165,6 +166,22 @@ int node_store_corrupt_line(node_store_t *s);
  * bytes in it stay. 0 or -ENOMEM (*buf unchanged). */
 int node_buf_grow(char **buf, size_t *cap, size_t need);
 
+/* ---- anti-entropy counters (node_repl.c), served by GET /<dev>/stat ---- */
+
+/* Per device; written by the replicator thread, read by the server. */
+typedef struct {
+    /* the last complete pass */
+    _Atomic uint64_t passes;        /* complete passes since the node started */
+    _Atomic uint64_t last_start_ms, last_end_ms; /* Unix ms; 0 before the first pass ends */
+    _Atomic uint64_t parts_checked; /* partitions this device is a primary of or holds items of */
+    _Atomic uint64_t parts_in_sync; /* ... whose every other primary answered the same summary */
+    _Atomic uint64_t handoff_items; /* items held for partitions this device is not a primary of */
+    /* since the node started */
+    _Atomic uint64_t items_pushed, bytes_pushed; /* items a peer lacked, sent to it */
+    _Atomic uint64_t items_removed; /* handoff copies and reclaimed tombstones dropped locally */
+    _Atomic uint64_t errors;        /* failed peer calls and local read/write errors */
+} node_repl_stat_t;
+
 /* ---- HTTP server (docs/node-api.md) ---- */
 
 typedef struct st_node_server_t node_server_t;
@@ -172,6 +189,7 @@ typedef struct st_node_server_t node_server_t;
 typedef struct {
     const char *name;    /* device name as it appears in paths; not copied */
     node_store_t *store; /* not owned */
+    const node_repl_stat_t *repl; /* not owned; NULL: /stat has no replication fields */
 } node_dev_t;
 
 /* Binds listen_addr ("ip:port", port 0 picks one), then serves devs[0..ndevs) from an accept
@@ -184,5 +202,31 @@ uint16_t node_server_port(const node_server_t *srv);
 /* Stops accepting, lets in-flight requests finish, closes idle connections, joins every
  * thread and frees the server. Stores are untouched (the caller closes them). */
 void node_server_stop(node_server_t *srv);
+
+/* ---- replicator (node_repl.c, docs/architecture.md "Anti-entropy") ---- */
+
+typedef struct st_node_repl_t node_repl_t;
+typedef struct st_ring_t ring_t;
+
+#define NODE_REPL_INTERVAL_S 30.0
+#define NODE_REPL_ITEMS_RATE 2000u          /* items examined or pushed per second */
+#define NODE_REPL_BYTES_RATE (50u << 20)    /* bytes pushed per second */
+#define NODE_RECLAIM_AGE_S (7u * 24 * 3600) /* tombstones older than this are purged ... */
+
+typedef struct {
+    double interval_s;       /* pause between the end of a pass and the next one */
+    uint64_t items_rate, bytes_rate;
+    uint64_t reclaim_age_s;  /* ... once every primary holds them */
+} node_repl_opts_t;
+
+/* Starts the replicator thread for devs[0..ndevs) (the ring devices at addr `self`): every
+ * interval it compares each partition of each device with the partition's other primaries and
+ * pushes what they lack (docs/architecture.md). It fills stats[i] for devs[i] (ndevs entries,
+ * zeroed by the caller). ring, devs and stats must outlive the replicator.
+ * 0 and *out, or -ENOMEM / -errno (the thread could not start). */
+int node_repl_start(const ring_t *ring, const char *self, const node_dev_t *devs, size_t ndevs,
+                    node_repl_stat_t *stats, const node_repl_opts_t *opts, node_repl_t **out);
+/* Stops the thread (an in-flight peer call ends within its timeout) and frees it. NULL is a no-op. */
+void node_repl_stop(node_repl_t *r);
 
 #endif
