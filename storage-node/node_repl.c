@@ -22,7 +22,7 @@
  * first). A reclaimable tombstone is not pushed to a peer without the key, for the same reason.
  *
  * Rates: items examined (local and listed) and bytes pushed are paced to items_rate/bytes_rate
- * per pass. A peer that fails is skipped, with exponential backoff (1 s doubling to 5 min), and
+ * per pass. A peer that fails is skipped, with exponential backoff (1 s doubling to 1 min), and
  * the pass goes on with the others. Nothing is remembered across restarts: the work is
  * recomputed from the summaries.
  */
@@ -41,7 +41,7 @@
 
 #define REPL_TIMEOUT_MS 10000
 #define REPL_BACKOFF_MIN_NS 1000000000ull
-#define REPL_BACKOFF_MAX_NS 300000000000ull
+#define REPL_BACKOFF_MAX_NS 60000000000ull
 #define REPL_PAGE 256            /* local items read per index walk step */
 #define REPL_LIST_LIMIT 5000     /* peer items per list call */
 #define REPL_RECLAIM_WALK_S 3600 /* in-sync partitions are walked for old tombstones this often */

@@ -110,3 +110,28 @@ def test_handoffs_go_home(rc4):
     removed = sum(dev_stat(rc4, i)["repl_items_removed"] for i in (1, 2, 3, 4))
     assert removed > 0, "no handoff copy was written or dropped"
     read_back(s3, "handoff", data)
+
+
+@pytest.fixture(scope="module")
+def rct(tmp_path_factory):
+    c = _boot(tmp_path_factory.mktemp("reclaim"), node_args=NODE_ARGS + ("--reclaim-age", "2"))
+    yield c
+    _shutdown(c)
+
+
+def test_old_tombstones_are_reclaimed_everywhere(rct):
+    s3 = rct.client()
+    s3.create_bucket(Bucket="reclaim")
+    s3.put_object(Bucket="reclaim", Key="gone", Body=b"x" * 100)
+    s3.put_object(Bucket="reclaim", Key="kept", Body=b"y" * 100)
+    before = [dev_stat(rct, i)["records"] for i in (1, 2, 3)]
+    s3.delete_object(Bucket="reclaim", Key="gone")
+    # The tombstone replaces the record (same count), then is purged once older than 2 s and
+    # held by every primary: one record fewer on every device, and the object stays deleted.
+    took = wait_repaired(rct, lambda: [dev_stat(rct, i)["records"] for i in (1, 2, 3)] == [n - 1 for n in before])
+    print(f"time to reclaim the tombstone: {took:.1f}s")
+    assert sum(dev_stat(rct, i)["repl_items_removed"] for i in (1, 2, 3)) >= 3
+    listed = [o["Key"] for o in s3.list_objects_v2(Bucket="reclaim").get("Contents", [])]
+    assert listed == ["kept"]
+    with pytest.raises(Exception):
+        s3.head_object(Bucket="reclaim", Key="gone")
