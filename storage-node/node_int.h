@@ -98,6 +98,14 @@ int node_store_chunk_touch_many(node_store_t *s, const uint8_t *ids, size_t n, c
  * 0 deleted, OG_EEXIST kept (referenced at or after cutoff_ns), OG_ENOTFOUND, NODE_EPOISONED
  * or -EIO. */
 int node_store_chunk_delete_older(node_store_t *s, const uint8_t id[NODE_ID_LEN], uint64_t cutoff_ns);
+/* Sweep marks (node_store.c): node_store_chunk_delete_older leaves one, a new write of the chunk
+ * clears it. *swept = 1 when the chunk has a mark made at or after since_ns. 0 or -EIO. */
+int node_store_chunk_swept(node_store_t *s, const uint8_t id[NODE_ID_LEN], uint64_t since_ns, int *swept);
+/* Deletes the sweep marks made before before_ns. 0, NODE_EPOISONED or -EIO. */
+int node_store_sweep_marks_expire(node_store_t *s, uint64_t before_ns);
+/* How long a sweep mark refuses replica pushes: longer than one gc sweep of the whole cluster. */
+#define NODE_SWEEP_MARK_S 3600u
+
 /* Reference time (ns since the epoch, node clock) of a stored chunk. 0, OG_ENOTFOUND or -EIO. */
 int node_store_chunk_ref_time(node_store_t *s, const uint8_t id[NODE_ID_LEN], uint64_t *ref_ns);
 /* Calls fn(arg, id, len) for up to `limit` chunks in id order with id > after (all when after

@@ -21,6 +21,10 @@
  * shadow; this is what lets the replicas that purge later stop re-sending it to those that purged
  * first). A reclaimable tombstone is not pushed to a peer without the key, for the same reason.
  *
+ * Garbage collection: a push carries X-Onggi-Replica, and a device whose gc sweep deleted the
+ * chunk within the last hour refuses it (409, counted as held): otherwise a device not swept yet
+ * would push every garbage chunk back to the devices swept before it.
+ *
  * Rates: items examined (local and listed) and bytes pushed are paced to items_rate/bytes_rate
  * per pass. A peer that fails is skipped, with exponential backoff (1 s doubling to 1 min), and
  * the pass goes on with the others. Nothing is remembered across restarts: the work is
@@ -160,13 +164,13 @@ static void peer_failed(node_repl_t *r, size_t di, size_t pi)
     atomic_fetch_add(&r->stats[di].errors, 1);
 }
 
-/* One call to device pi. 0 with call->status 2xx/404 as asked, else the failure is counted
- * against the peer (backoff) and NODE_EDOWN / NODE_ESTATUS / ... returned. */
-static int peer_call(node_repl_t *r, size_t di, size_t pi, node_call_t *call, int ok404)
+/* One call to device pi. 0 with call->status 2xx or also_ok (0: none), else the failure is
+ * counted against the peer (backoff) and NODE_EDOWN / NODE_ESTATUS / ... returned. */
+static int peer_call(node_repl_t *r, size_t di, size_t pi, node_call_t *call, int also_ok)
 {
     call->addr = ring_dev_at(r->ring, pi)->addr;
     int rc = node_call(r->client, call);
-    if (rc == 0 && !(call->status / 100 == 2 || (ok404 && call->status == 404)))
+    if (rc == 0 && !(call->status / 100 == 2 || (also_ok && call->status == also_ok)))
         rc = NODE_ESTATUS;
     if (rc != 0)
         peer_failed(r, di, pi);
@@ -310,16 +314,17 @@ static int rec_item_split(const char *item, size_t len, og_str_t *table, og_str_
     return 0;
 }
 
-/* PUTs body to path on peer j (a push). 0 when the peer holds it, or something newer, now. */
+/* PUTs body to path on peer j (a push). 0 when the peer holds it, or something newer, now; also
+ * on 409, a chunk its gc sweep just deleted (garbage: nothing to hold). */
 static int peer_put(part_job_t *job, size_t j, const char *path, const og_header_t *h, size_t nh, const void *body,
                     size_t blen)
 {
     node_repl_t *r = job->r;
     node_call_t call = {.method = "PUT", .path = path, .headers = h, .num_headers = nh, .body = body,
                         .body_len = blen, .resp_cap = 4096};
-    int rc = peer_call(r, job->di, job->peer[j], &call, 0);
+    int rc = peer_call(r, job->di, job->peer[j], &call, 409);
     free(call.resp_body);
-    if (rc == 0) {
+    if (rc == 0 && call.status != 409) {
         atomic_fetch_add(&r->stats[job->di].items_pushed, 1);
         atomic_fetch_add(&r->stats[job->di].bytes_pushed, blen);
         repl_pace(r, 0, blen); /* a stop shows at the walk's next page */
@@ -344,8 +349,8 @@ static int chunk_push(part_job_t *job, size_t j, const uint8_t *id)
     int n = snprintf(path, sizeof(path), "/%s/chunk/", ring_dev_at(r->ring, job->peer[j])->name);
     og_hex(id, NODE_ID_LEN, path + n);
     snprintf(xx, sizeof(xx), "%016" PRIx64, xxh3);
-    og_header_t h = {OG_STR_LIT("X-Onggi-Xxh3"), {xx, 16}};
-    return peer_put(job, j, path, &h, 1, r->chunk_buf, len);
+    og_header_t h[2] = {{OG_STR_LIT("X-Onggi-Xxh3"), {xx, 16}}, {OG_STR_LIT("X-Onggi-Replica"), OG_STR_LIT("1")}};
+    return peer_put(job, j, path, h, 2, r->chunk_buf, len);
 }
 
 /* "/<peer dev>/rec/<table>/<percent-encoded key>" into a malloc'd string (caller frees), or NULL. */
@@ -376,7 +381,7 @@ static int rec_push(part_job_t *job, size_t j, og_str_t table, og_str_t key, con
         return rc;
     if (reclaimable) {
         node_call_t call = {.method = "GET", .path = path, .resp_cap = OG_REC_MAX_LEN};
-        rc = peer_call(job->r, job->di, job->peer[j], &call, 1);
+        rc = peer_call(job->r, job->di, job->peer[j], &call, 404);
         free(call.resp_body);
         if (rc != 0 || call.status == 404)
             goto out_free;
@@ -563,7 +568,8 @@ static void dev_pass(node_repl_t *r, size_t di)
     for (size_t pi = 0; pi < ring_dev_count(r->ring); pi++)
         if (ring_dev_at(r->ring, pi) != r->rdevs[di])
             peer_sums_fetch(r, di, pi);
-    if (node_store_part_summaries(r->devs[di].store, own_sum_add, &own) != 0) {
+    if (node_store_sweep_marks_expire(r->devs[di].store, og_time_ns() - NODE_SWEEP_MARK_S * NS) != 0 ||
+        node_store_part_summaries(r->devs[di].store, own_sum_add, &own) != 0) {
         atomic_fetch_add(&st->errors, 1);
         goto out_free;
     }

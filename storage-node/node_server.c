@@ -297,9 +297,16 @@ static int parse_range(og_str_t h, uint64_t len, uint64_t *from, uint64_t *to)
 static int chunk_put(node_conn_t *c, req_t *r, node_store_t *st, const uint8_t *id)
 {
     uint64_t xxh3;
+    int swept = 0, rc = 0;
     if (parse_xxh3(og_header_find(r->hdrs, r->nhdrs, "X-Onggi-Xxh3"), &xxh3) != 0)
         return respond_text(c, 400, "missing or bad X-Onggi-Xxh3\n");
-    int rc = node_store_chunk_put(st, id, r->body, r->body_len, xxh3);
+    /* A replicator's push must not bring back what a gc sweep is deleting (node_store.c). */
+    if (og_header_find(r->hdrs, r->nhdrs, "X-Onggi-Replica").base)
+        rc = node_store_chunk_swept(st, id, og_time_ns() - NODE_SWEEP_MARK_S * 1000000000ull, &swept);
+    if (rc == 0 && swept)
+        return respond_text(c, 409, "swept by garbage collection\n");
+    if (rc == 0)
+        rc = node_store_chunk_put(st, id, r->body, r->body_len, xxh3);
     if (rc == 0)
         return respond_text(c, 201, "stored\n");
     if (rc == OG_EEXIST)

@@ -30,6 +30,8 @@
  *                       'S' + u32 part                -> partition summary: i64 items | u64 sum of
  *                                                        their item hashes (merge operator below)
  *                       'M' "partpow"                 -> u32 part power the two above were built for
+ *                       'g' + id[32]                  -> u64 ns: garbage collection's sweep deleted
+ *                                                        the chunk then (a sweep mark, see below)
  *                     Tables never contain NUL, so one table's keys form one contiguous range.
  *
  * Partition summaries (anti-entropy, node_repl.c): every chunk and record belongs to one ring
@@ -40,6 +42,12 @@
  * The item hash covers identity and version (a chunk: its id; a record: its key, ts, tiebreak
  * and flags), so a newer record on one replica shows as a difference. A store opened without
  * them, or with another part power, builds them by one scan (part_rebuild).
+ *
+ * Sweep marks: a sweep deletes a garbage chunk device by device, and a replicator whose own copy is
+ * not swept yet would see the swept device lack it and push it back (with a fresh reference time,
+ * for good: the chunk would then come back on every device). So a sweep's delete leaves a mark in
+ * the same batch, a replica push (not a client write) of a chunk marked recently is refused, a
+ * new write of the chunk clears the mark, and the replicator expires old marks.
  *
  * Table usage: every record write adds (new - old) to 'u' + table in the SAME synced WriteBatch as
  * the record, computed under the record's stripe lock (a live record counts (1, size), a tombstone
@@ -111,6 +119,7 @@
 #define PKEY_HDR 5 /* 'P' + u32 part */
 #define PKEY_STACK (PKEY_HDR + RKEY_STACK)
 #define SKEY_LEN 5 /* 'S' + u32 part */
+#define GKEY_LEN (1 + NODE_ID_LEN) /* 'g' + id: sweep mark */
 #define PART_REBUILD_BATCH 4096 /* index entries per write while rebuilding at open */
 /* File-system block size assumed when freeing the blocks a deleted chunk shared with deleted
  * neighbours (ext4/xfs default). Another size only frees less; correctness does not depend on it. */
@@ -707,19 +716,66 @@ static int part_add(node_store_t *s, rocksdb_writebatch_t *wb, const char *item,
     return 0;
 }
 
-/* Synced write of chunk index entry key = val (a new chunk), or its delete (val NULL), with its
- * partition index and summary. The caller holds the chunk's stripe lock. 0, -ENOMEM or
- * NODE_EPOISONED. */
-static int idx_write(node_store_t *s, const char key[IDX_KEY_LEN], const unsigned char *val)
+/* Synced write of chunk index entry key = val (a new chunk, clearing any sweep mark), or its
+ * delete (val NULL; swept_ns != 0 leaves a sweep mark of that time), with its partition index and
+ * summary. The caller holds the chunk's stripe lock. 0, -ENOMEM or NODE_EPOISONED. */
+static int idx_write(node_store_t *s, const char key[IDX_KEY_LEN], const unsigned char *val, uint64_t swept_ns)
 {
+    char gkey[GKEY_LEN] = {'g'};
+    unsigned char at[8];
+    memcpy(gkey + 1, key + 1, NODE_ID_LEN);
     rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
-    if (val)
+    if (val) {
         rocksdb_writebatch_put(wb, key, IDX_KEY_LEN, (const char *)val, IDX_VAL_LEN);
-    else
+        rocksdb_writebatch_delete(wb, gkey, sizeof(gkey));
+    } else {
         rocksdb_writebatch_delete(wb, key, IDX_KEY_LEN);
+    }
+    if (swept_ns) {
+        og_be64_put(at, swept_ns);
+        rocksdb_writebatch_put(wb, gkey, sizeof(gkey), (const char *)at, sizeof(at));
+    }
     int rc = part_add(s, wb, key, IDX_KEY_LEN, XXH3_64bits(key, IDX_KEY_LEN), val ? 1 : -1);
     if (rc == 0)
         rc = db_write_batch(s, wb, s->wsync);
+    rocksdb_writebatch_destroy(wb);
+    return rc;
+}
+
+int node_store_chunk_swept(node_store_t *s, const uint8_t id[NODE_ID_LEN], uint64_t since_ns, int *swept)
+{
+    char gkey[GKEY_LEN] = {'g'}, *val;
+    size_t vlen;
+    memcpy(gkey + 1, id, NODE_ID_LEN);
+    *swept = 0;
+    int rc = db_get(s, gkey, sizeof(gkey), &val, &vlen);
+    if (rc == OG_ENOTFOUND)
+        return 0;
+    if (rc != 0)
+        return rc;
+    *swept = vlen == 8 && og_be64_get((const unsigned char *)val) >= since_ns;
+    rocksdb_free(val);
+    return 0;
+}
+
+int node_store_sweep_marks_expire(node_store_t *s, uint64_t before_ns)
+{
+    rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
+    rocksdb_iterator_t *it = rocksdb_create_iterator(s->db, s->ropts);
+    for (rocksdb_iter_seek(it, "g", 1); rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
+        size_t klen, vlen;
+        const char *k = rocksdb_iter_key(it, &klen);
+        const char *v = rocksdb_iter_value(it, &vlen);
+        if (klen == 0 || k[0] != 'g')
+            break;
+        if (vlen != 8 || og_be64_get((const unsigned char *)v) < before_ns)
+            rocksdb_writebatch_delete(wb, k, klen);
+    }
+    int rc = iter_status(it);
+    rocksdb_iter_destroy(it);
+    /* A mark is a hint: losing the delete in a crash only keeps it until the next pass. */
+    if (rc == 0 && rocksdb_writebatch_count(wb) > 0)
+        rc = db_write_batch(s, wb, s->wnosync);
     rocksdb_writebatch_destroy(wb);
     return rc;
 }
@@ -1096,7 +1152,7 @@ int node_store_chunk_put(node_store_t *s, const uint8_t id[NODE_ID_LEN], const v
     e.xxh3 = xxh3;
     e.ref_ns = og_time_ns();
     idx_encode(&e, val);
-    if ((rc = idx_write(s, key, val)) != 0)
+    if ((rc = idx_write(s, key, val, 0)) != 0)
         goto out_unlock;
     atomic_fetch_add(&s->chunks, 1);
     atomic_fetch_add(&s->chunk_bytes, len);
@@ -1207,7 +1263,7 @@ int node_store_chunk_delete(node_store_t *s, const uint8_t id[NODE_ID_LEN])
     pthread_mutex_t *mu = stripe_for(s, key, sizeof(key));
     pthread_mutex_lock(mu);
     int rc = idx_get(s, id, &e);
-    if (rc == 0 && (rc = idx_write(s, key, NULL)) == 0) {
+    if (rc == 0 && (rc = idx_write(s, key, NULL, 0)) == 0) {
         atomic_fetch_sub(&s->chunks, 1);
         atomic_fetch_sub(&s->chunk_bytes, e.len);
     }
@@ -1311,6 +1367,8 @@ int node_store_chunk_put_many(node_store_t *s, const node_chunk_in_t *in, size_t
         rocksdb_writebatch_put(wb, key, sizeof(key), (const char *)val, sizeof(val));
         if ((rc = part_add(s, wb, key, sizeof(key), XXH3_64bits(key, sizeof(key)), 1)) != 0)
             goto out_unlock;
+        key[0] = 'g'; /* a new write clears the chunk's sweep mark, as idx_write does */
+        rocksdb_writebatch_delete(wb, key, sizeof(key));
         res[i] = NODE_PUT_STORED;
         added++;
         added_bytes += in[i].len;
@@ -1393,7 +1451,7 @@ int node_store_chunk_delete_older(node_store_t *s, const uint8_t id[NODE_ID_LEN]
     int rc = idx_get(s, id, &e);
     if (rc == 0 && e.ref_ns >= cutoff_ns)
         rc = OG_EEXIST;
-    else if (rc == 0 && (rc = idx_write(s, key, NULL)) == 0) {
+    else if (rc == 0 && (rc = idx_write(s, key, NULL, og_time_ns())) == 0) {
         atomic_fetch_sub(&s->chunks, 1);
         atomic_fetch_sub(&s->chunk_bytes, e.len);
     }

@@ -2,6 +2,7 @@
 written gets what it missed from its peers' replicators, and handoff copies go home and are
 dropped. Private clusters with a 1 s replication interval; `onggi-admin replication` is the judge."""
 
+import ctypes
 import hashlib
 import json
 import os
@@ -13,7 +14,14 @@ import pytest
 from conftest import MiB, _boot, _shutdown, http_request
 
 REPAIR_TIMEOUT = 60.0
+_xxhash = ctypes.CDLL("libxxhash.so.0")
+_xxhash.XXH3_64bits.restype = ctypes.c_uint64
+_xxhash.XXH3_64bits.argtypes = (ctypes.c_char_p, ctypes.c_size_t)
 NODE_ARGS = ("--repl-interval", "1")
+
+
+def xxh3_64(data):
+    return _xxhash.XXH3_64bits(data, len(data))
 
 
 def repl_report(c):
@@ -89,6 +97,21 @@ def test_restarted_node_catches_up(rc3):
     pushed = sum(dev_stat(rc3, i)["repl_items_pushed"] for i in (1, 2))
     assert pushed > 0
     read_back(s3, "heal", data)
+
+
+def test_swept_chunk_is_not_pushed_back(rc3):
+    """A replica push of a chunk gc swept within the hour is refused (409), so a device not swept
+    yet cannot bring garbage back; a client write of it is accepted."""
+    body = os.urandom(5000)
+    cid = hashlib.sha256(body).hexdigest()
+    xx = {"X-Onggi-Xxh3": f"{xxh3_64(body):016x}"}
+    port = rc3.node_ports[0]
+    assert http_request(port, "PUT", f"/d1/chunk/{cid}", xx, body)[0] == 201
+    assert http_request(port, "DELETE", f"/d1/chunk/{cid}?older_than={2**63}")[0] == 204
+    assert http_request(port, "PUT", f"/d1/chunk/{cid}", {**xx, "X-Onggi-Replica": "1"}, body)[0] == 409
+    assert http_request(port, "PUT", f"/d1/chunk/{cid}", xx, body)[0] == 201
+    assert http_request(port, "DELETE", f"/d1/chunk/{cid}")[0] == 204
+    assert http_request(port, "PUT", f"/d1/chunk/{cid}", {**xx, "X-Onggi-Replica": "1"}, body)[0] == 201
 
 
 @pytest.fixture(scope="module")

@@ -237,3 +237,31 @@ Test(node_part, rebuild_at_open_matches)
     check_lists(s, &e);
     node_store_close(s);
 }
+
+/* A gc sweep's delete leaves a mark that refuses replica pushes; a new write clears it, a plain
+ * delete leaves none, and expiry drops old ones. */
+Test(node_part, sweep_marks)
+{
+    expect_t e;
+    uint8_t id[NODE_ID_LEN] = {1};
+    int swept;
+    memset(&e, 0, sizeof(e));
+    node_store_t *s = open_store(PP);
+    put_chunk(s, &e, 1);
+    cr_assert_eq(node_store_chunk_delete_older(s, id, UINT64_MAX), 0);
+    e.count[part_of(id, NODE_ID_LEN, PP)]--;
+    e.digest[part_of(id, NODE_ID_LEN, PP)] -= chunk_hash(id);
+    check(s, &e);
+    cr_assert_eq(node_store_chunk_swept(s, id, 0, &swept), 0);
+    cr_assert_eq(swept, 1);
+    cr_assert_eq(node_store_chunk_swept(s, id, UINT64_MAX, &swept), 0);
+    cr_assert_eq(swept, 0, "a mark older than since_ns does not count");
+    put_chunk(s, &e, 1);
+    cr_assert_eq(node_store_chunk_swept(s, id, 0, &swept), 0);
+    cr_assert_eq(swept, 0, "a new write clears the mark");
+    cr_assert_eq(node_store_chunk_delete_older(s, id, UINT64_MAX), 0);
+    cr_assert_eq(node_store_sweep_marks_expire(s, UINT64_MAX), 0);
+    cr_assert_eq(node_store_chunk_swept(s, id, 0, &swept), 0);
+    cr_assert_eq(swept, 0, "expired");
+    node_store_close(s);
+}
