@@ -50,6 +50,8 @@
 #define REPL_LIST_LIMIT 5000     /* peer items per list call */
 #define REPL_RECLAIM_WALK_S 3600 /* in-sync partitions are walked for old tombstones this often */
 #define SUM_LEN 20               /* u32 part | u64 count | u64 digest */
+/* Longest item handled: 'r' + table + NUL + key, a key being at most a node request head. */
+#define REPL_ITEM_MAX (2 + 255 + 16384)
 #define NS 1000000000ull
 
 typedef struct {
@@ -137,8 +139,9 @@ static int repl_pace(node_repl_t *r, uint64_t items, uint64_t bytes)
 {
     r->pace_items += items;
     r->pace_bytes += bytes;
-    uint64_t due = r->pace_items * NS / r->o.items_rate, due_b = r->pace_bytes / r->o.bytes_rate * NS;
-    due = due > due_b ? due : due_b;
+    double due_i = (double)r->pace_items / (double)r->o.items_rate,
+           due_b = (double)r->pace_bytes / (double)r->o.bytes_rate;
+    uint64_t due = (uint64_t)((due_i > due_b ? due_i : due_b) * 1e9);
     uint64_t spent = mono_ns() - r->pace_start_ns;
     return due > spent ? repl_sleep(r, due - spent) : repl_stopping(r);
 }
@@ -264,9 +267,8 @@ static int peer_set_fetch(part_job_t *job, size_t j)
     uint64_t *set = NULL;
     char *path = NULL;
     int rc = -ENOMEM, truncated = 1;
-    /* The 'after' item is hex in the path: a record item is at most 2 + 255 + OG_KEY_MAX bytes
-     * from a gateway, but any key up to the node's head size may have been written. */
-    size_t pcap = RING_NAME_MAX + 96 + 2 * 16384;
+    /* The 'after' item is hex in the path. */
+    size_t pcap = RING_NAME_MAX + 96 + 2 * REPL_ITEM_MAX;
     if (!(path = malloc(pcap)))
         goto out_fail;
     int plen = snprintf(path, pcap, "/%s/part/%" PRIu32 "/list?limit=%u", ring_dev_at(r->ring, pi)->name, job->part,
@@ -473,7 +475,7 @@ static void part_walk(part_job_t *job, int records_only)
 {
     node_repl_t *r = job->r;
     page_t pg = {0};
-    char last[2 + 16384];
+    char last[REPL_ITEM_MAX];
     size_t alen = records_only;
     int truncated = 1, rc = 0;
     last[0] = 'r';
