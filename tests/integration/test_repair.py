@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import time
 
 import pytest
@@ -97,6 +98,21 @@ def test_restarted_node_catches_up(rc3):
     pushed = sum(dev_stat(rc3, i)["repl_items_pushed"] for i in (1, 2))
     assert pushed > 0
     read_back(s3, "heal", data)
+
+
+def test_replaced_empty_disk_is_refilled(rc3):
+    """node3's device is wiped (a replaced disk): its peers see its empty summaries and refill it."""
+    before = [dev_stat(rc3, i) for i in (1, 2)]
+    rc3.stop("node3")
+    shutil.rmtree(os.path.join(rc3.root, "node3"))
+    rc3.start_node(3)
+
+    def refilled():
+        st = dev_stat(rc3, 3)
+        return st["chunks"] == before[0]["chunks"] and st["records"] == before[0]["records"]
+
+    took = wait_repaired(rc3, refilled)
+    print(f"time to refill an empty disk: {took:.1f}s")
 
 
 def test_swept_chunk_is_not_pushed_back(rc3):
