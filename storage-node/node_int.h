@@ -8,6 +8,7 @@
 
 #include "og.h"
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -35,8 +36,10 @@ typedef struct {
 } node_stat_t;
 
 /* Opens (creating if missing) the device stored in directory `dir`: dir/vol/ and dir/db.
- * 0 and *out (close with node_store_close), or -errno / -EIO (RocksDB refused to open). */
-int node_store_open(const char *dir, node_store_t **out);
+ * part_power (<= 32) is the ring's: items are indexed by partition for it (built by one scan when
+ * the device was last opened with another, or before partition summaries existed).
+ * 0 and *out (close with node_store_close), OG_EINVAL, or -errno / -EIO (RocksDB refused to open). */
+int node_store_open(const char *dir, uint32_t part_power, node_store_t **out);
 /* Closes volumes and RocksDB. The caller guarantees no call is in flight. NULL is a no-op. */
 void node_store_close(node_store_t *s);
 
@@ -95,6 +98,14 @@ int node_store_chunk_touch_many(node_store_t *s, const uint8_t *ids, size_t n, c
  * 0 deleted, OG_EEXIST kept (referenced at or after cutoff_ns), OG_ENOTFOUND, NODE_EPOISONED
  * or -EIO. */
 int node_store_chunk_delete_older(node_store_t *s, const uint8_t id[NODE_ID_LEN], uint64_t cutoff_ns);
+/* Sweep marks (node_store.c): node_store_chunk_delete_older leaves one, a new write of the chunk
+ * clears it. *swept = 1 when the chunk has a mark made at or after since_ns. 0 or -EIO. */
+int node_store_chunk_swept(node_store_t *s, const uint8_t id[NODE_ID_LEN], uint64_t since_ns, int *swept);
+/* Deletes the sweep marks made before before_ns. 0, NODE_EPOISONED or -EIO. */
+int node_store_sweep_marks_expire(node_store_t *s, uint64_t before_ns);
+/* How long a sweep mark refuses replica pushes: longer than one gc sweep of the whole cluster. */
+#define NODE_SWEEP_MARK_S 3600u
+
 /* Reference time (ns since the epoch, node clock) of a stored chunk. 0, OG_ENOTFOUND or -EIO. */
 int node_store_chunk_ref_time(node_store_t *s, const uint8_t id[NODE_ID_LEN], uint64_t *ref_ns);
 /* Calls fn(arg, id, len) for up to `limit` chunks in id order with id > after (all when after
@@ -124,6 +135,31 @@ int node_store_rec_get(node_store_t *s, og_str_t table, og_str_t key, char **out
 int node_store_rec_list(node_store_t *s, og_str_t table, og_str_t prefix, og_str_t after, int has_after, size_t limit,
                         char **buf, size_t *cap, size_t *used, int *truncated);
 
+/* Removes the record under table/key when its item hash (see node_store_part_list) is still
+ * `hash`, with its usage, partition index and summary in one synced write. Anti-entropy uses it
+ * to drop a handoff copy or a reclaimed tombstone once every primary holds it.
+ * 0, OG_ENOTFOUND, OG_EEXIST (another version is stored now), OG_EINVAL, NODE_EPOISONED or -EIO. */
+int node_store_rec_drop(node_store_t *s, og_str_t table, og_str_t key, uint64_t hash);
+
+/* ---- partitions (anti-entropy): every chunk (by id) and record (by table) is in one ring
+ * partition; an item is 'c' + id[32] or 'r' + table + '\0' + key, and its item hash covers its
+ * identity and version (a record's ts, tiebreak and flags). ---- */
+
+/* Summary of partition part on this device: item count and the sum (mod 2^64) of the item
+ * hashes, O(1); two devices holding the same items have equal summaries. 0 (0/0 when it holds
+ * nothing), OG_ECORRUPT or -EIO. */
+int node_store_part_summary(node_store_t *s, uint32_t part, uint64_t *count, uint64_t *digest);
+/* Calls fn(arg, part, count, digest) for every partition holding at least one item, in partition
+ * order. 0, OG_ECORRUPT or -EIO; a non-zero return of fn stops the walk and is returned. */
+int node_store_part_summaries(node_store_t *s, int (*fn)(void *arg, uint32_t part, uint64_t count, uint64_t digest),
+                              void *arg);
+/* Calls fn(arg, item, len, hash) for up to `limit` items of partition part in item order, those
+ * after item `after` (alen bytes; all when after is NULL). *truncated = 1 when more follow.
+ * 0, -ENOMEM, OG_ECORRUPT or -EIO; a non-zero return of fn stops the walk and is returned. */
+int node_store_part_list(node_store_t *s, uint32_t part, const char *after, size_t alen, size_t limit,
+                         int (*fn)(void *arg, const char *item, size_t len, uint64_t hash), void *arg,
+                         int *truncated);
+
 /* Calls fn(arg, table) once per table holding at least one record (tombstones count), in
  * order. 0 or -EIO; a non-zero return of fn stops the walk and is returned. Garbage collection
  * uses it to find every object and upload table. */
@@ -138,6 +174,22 @@ int node_store_corrupt_line(node_store_t *s);
  * bytes in it stay. 0 or -ENOMEM (*buf unchanged). */
 int node_buf_grow(char **buf, size_t *cap, size_t need);
 
+/* ---- anti-entropy counters (node_repl.c), served by GET /<dev>/stat ---- */
+
+/* Per device; written by the replicator thread, read by the server. */
+typedef struct {
+    /* the last complete pass */
+    _Atomic uint64_t passes;        /* complete passes since the node started */
+    _Atomic uint64_t last_start_ms, last_end_ms; /* Unix ms; 0 before the first pass ends */
+    _Atomic uint64_t parts_checked; /* partitions this device is a primary of or holds items of */
+    _Atomic uint64_t parts_in_sync; /* ... whose every other primary answered the same summary */
+    _Atomic uint64_t handoff_items; /* items held for partitions this device is not a primary of */
+    /* since the node started */
+    _Atomic uint64_t items_pushed, bytes_pushed; /* items a peer lacked, sent to it */
+    _Atomic uint64_t items_removed; /* handoff copies and reclaimed tombstones dropped locally */
+    _Atomic uint64_t errors;        /* failed peer calls and local read/write errors */
+} node_repl_stat_t;
+
 /* ---- HTTP server (docs/node-api.md) ---- */
 
 typedef struct st_node_server_t node_server_t;
@@ -145,6 +197,7 @@ typedef struct st_node_server_t node_server_t;
 typedef struct {
     const char *name;    /* device name as it appears in paths; not copied */
     node_store_t *store; /* not owned */
+    const node_repl_stat_t *repl; /* not owned; NULL: /stat has no replication fields */
 } node_dev_t;
 
 /* Binds listen_addr ("ip:port", port 0 picks one), then serves devs[0..ndevs) from an accept
@@ -157,5 +210,31 @@ uint16_t node_server_port(const node_server_t *srv);
 /* Stops accepting, lets in-flight requests finish, closes idle connections, joins every
  * thread and frees the server. Stores are untouched (the caller closes them). */
 void node_server_stop(node_server_t *srv);
+
+/* ---- replicator (node_repl.c, docs/architecture.md "Anti-entropy") ---- */
+
+typedef struct st_node_repl_t node_repl_t;
+typedef struct st_ring_t ring_t;
+
+#define NODE_REPL_INTERVAL_S 30.0
+#define NODE_REPL_ITEMS_RATE 2000u          /* items examined or pushed per second */
+#define NODE_REPL_BYTES_RATE (50u << 20)    /* bytes pushed per second */
+#define NODE_RECLAIM_AGE_S (7u * 24 * 3600) /* tombstones older than this are purged ... */
+
+typedef struct {
+    double interval_s;       /* pause between the end of a pass and the next one */
+    uint64_t items_rate, bytes_rate;
+    uint64_t reclaim_age_s;  /* ... once every primary holds them */
+} node_repl_opts_t;
+
+/* Starts the replicator thread for devs[0..ndevs) (the ring devices at addr `self`): every
+ * interval it compares each partition of each device with the partition's other primaries and
+ * pushes what they lack (docs/architecture.md). It fills stats[i] for devs[i] (ndevs entries,
+ * zeroed by the caller). ring, devs and stats must outlive the replicator.
+ * 0 and *out, or -ENOMEM / -errno (the thread could not start). */
+int node_repl_start(const ring_t *ring, const char *self, const node_dev_t *devs, size_t ndevs,
+                    node_repl_stat_t *stats, const node_repl_opts_t *opts, node_repl_t **out);
+/* Stops the thread (an in-flight peer call ends within its timeout) and frees it. NULL is a no-op. */
+void node_repl_stop(node_repl_t *r);
 
 #endif

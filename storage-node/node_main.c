@@ -1,11 +1,16 @@
 /*
  * node_main.c: the onggi-node daemon.
  *
- *   onggi-node --ring FILE --listen IP:PORT --dir DIR [--threads N]
+ *   onggi-node --ring FILE --listen IP:PORT --dir DIR [--threads N] [--repl-interval S]
+ *              [--repl-items-rate N] [--repl-bytes-rate N] [--reclaim-age S]
  *
  * Serves every ring device whose addr equals --listen; device NAME lives in DIR/NAME/
- * (created if missing). SIGINT/SIGTERM: stop accepting, finish in-flight requests, close
- * every store (RocksDB), exit 0.
+ * (created if missing). A replicator thread (node_repl.c) keeps the partitions' replicas whole:
+ * a pass every --repl-interval seconds (default 30; 0 disables it, for tests only), at most
+ * --repl-items-rate items (2000) and --repl-bytes-rate bytes (50 MiB) per second; tombstones
+ * older than --reclaim-age seconds (7 days) are purged once every primary has them.
+ * SIGINT/SIGTERM: stop the replicator, stop accepting, finish in-flight requests, close every
+ * store (RocksDB), exit 0.
  */
 #include "node_int.h"
 #include "ring.h"
@@ -22,19 +27,33 @@
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: onggi-node --ring FILE --listen IP:PORT --dir DIR [--threads N]\n");
+    fprintf(stderr, "usage: onggi-node --ring FILE --listen IP:PORT --dir DIR [--threads N] [--repl-interval S]\n"
+                    "                  [--repl-items-rate N] [--repl-bytes-rate N] [--reclaim-age S]\n");
     exit(2);
 }
 
 typedef struct {
     const char *ring_path, *listen, *dir;
     long threads;
+    node_repl_opts_t repl;
 } node_opts_t;
+
+/* A non-negative number (seconds or a rate) in [min, max]; exits 2 with the usage otherwise. */
+static double parse_num(const char *arg, double min, double max)
+{
+    char *end;
+    double v = strtod(arg, &end);
+    if (end == arg || *end || !(v >= min && v <= max))
+        usage();
+    return v;
+}
 
 /* The command line into *o; exits 2 with the usage on anything wrong. */
 static void parse_opts(int argc, char **argv, node_opts_t *o)
 {
-    *o = (node_opts_t){.threads = DEFAULT_THREADS};
+    *o = (node_opts_t){.threads = DEFAULT_THREADS,
+                       .repl = {.interval_s = NODE_REPL_INTERVAL_S, .items_rate = NODE_REPL_ITEMS_RATE,
+                                .bytes_rate = NODE_REPL_BYTES_RATE, .reclaim_age_s = NODE_RECLAIM_AGE_S}};
     for (int i = 1; i < argc; i++) {
         if (i + 1 >= argc)
             usage();
@@ -49,7 +68,15 @@ static void parse_opts(int argc, char **argv, node_opts_t *o)
             o->threads = strtol(argv[++i], &end, 10);
             if (*end || o->threads < 1 || o->threads > 100000)
                 usage();
-        } else
+        } else if (strcmp(argv[i], "--repl-interval") == 0)
+            o->repl.interval_s = parse_num(argv[++i], 0, 86400);
+        else if (strcmp(argv[i], "--repl-items-rate") == 0)
+            o->repl.items_rate = (uint64_t)parse_num(argv[++i], 1, 1e9);
+        else if (strcmp(argv[i], "--repl-bytes-rate") == 0)
+            o->repl.bytes_rate = (uint64_t)parse_num(argv[++i], 1, 1e12);
+        else if (strcmp(argv[i], "--reclaim-age") == 0)
+            o->repl.reclaim_age_s = (uint64_t)parse_num(argv[++i], 0, 1e9);
+        else
             usage();
     }
     if (!o->ring_path || !o->listen || !o->dir)
@@ -75,7 +102,7 @@ static int stores_open(const ring_t *ring, const char *listen, const char *dir, 
             fprintf(stderr, "onggi-node: path too long for device %s\n", d->name);
             return -1;
         }
-        if ((rc = node_store_open(path, &devs[*ndevs].store)) != 0) {
+        if ((rc = node_store_open(path, ring_part_power(ring), &devs[*ndevs].store)) != 0) {
             fprintf(stderr, "onggi-node: cannot open device %s at %s: %s\n", d->name, path, og_strerror(rc));
             return -1;
         }
@@ -96,6 +123,8 @@ int main(int argc, char **argv)
     node_dev_t *devs = NULL;
     size_t ndevs = 0;
     node_server_t *srv = NULL;
+    node_repl_stat_t *stats = NULL;
+    node_repl_t *repl = NULL;
 
     parse_opts(argc, argv, &o);
     /* Signals are taken synchronously by sigwait() in this thread: block them before any
@@ -113,15 +142,23 @@ int main(int argc, char **argv)
         goto out;
     }
     size_t n = ring_dev_count(ring);
-    if (!(devs = calloc(n ? n : 1, sizeof(*devs)))) {
+    devs = calloc(n ? n : 1, sizeof(*devs));
+    stats = calloc(n ? n : 1, sizeof(*stats));
+    if (!devs || !stats) {
         fprintf(stderr, "onggi-node: out of memory\n");
         goto out_ring;
     }
     if (stores_open(ring, o.listen, o.dir, devs, &ndevs) != 0)
         goto out_stores;
+    for (size_t i = 0; o.repl.interval_s > 0 && i < ndevs; i++)
+        devs[i].repl = &stats[i];
     if ((rc = node_server_start(o.listen, devs, ndevs, (size_t)o.threads, &srv)) != 0) {
         fprintf(stderr, "onggi-node: cannot listen on %s: %s\n", o.listen, og_strerror(rc));
         goto out_stores;
+    }
+    if (o.repl.interval_s > 0 && (rc = node_repl_start(ring, o.listen, devs, ndevs, stats, &o.repl, &repl)) != 0) {
+        fprintf(stderr, "onggi-node: cannot start the replicator: %s\n", og_strerror(rc));
+        goto out_server;
     }
     fprintf(stderr, "onggi-node: serving %zu device(s) on %s\n", ndevs, o.listen);
 
@@ -129,13 +166,15 @@ int main(int argc, char **argv)
     while (sigwait(&sigs, &sig) != 0)
         ;
     fprintf(stderr, "onggi-node: signal %d, finishing in-flight requests\n", sig);
-    node_server_stop(srv);
+    node_repl_stop(repl);
     status = 0;
-
+out_server:
+    node_server_stop(srv);
 out_stores:
     for (size_t i = 0; i < ndevs; i++)
         node_store_close(devs[i].store);
     free(devs);
+    free(stats);
 out_ring:
     ring_free(ring);
 out:

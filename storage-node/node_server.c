@@ -228,12 +228,18 @@ static int table_ok(og_str_t t)
     return 1;
 }
 
-static node_store_t *dev_find(node_server_t *srv, og_str_t name)
+static const node_dev_t *dev_entry(node_server_t *srv, og_str_t name)
 {
     for (size_t i = 0; i < srv->ndevs; i++)
         if (og_str_eq(name, srv->devs[i].name))
-            return srv->devs[i].store;
+            return &srv->devs[i];
     return NULL;
+}
+
+static node_store_t *dev_find(node_server_t *srv, og_str_t name)
+{
+    const node_dev_t *d = dev_entry(srv, name);
+    return d ? d->store : NULL;
 }
 
 /* Parses "limit" (default NODE_LIST_DEFAULT, capped at NODE_LIST_MAX). 0 or OG_EINVAL. */
@@ -291,9 +297,16 @@ static int parse_range(og_str_t h, uint64_t len, uint64_t *from, uint64_t *to)
 static int chunk_put(node_conn_t *c, req_t *r, node_store_t *st, const uint8_t *id)
 {
     uint64_t xxh3;
+    int swept = 0, rc = 0;
     if (parse_xxh3(og_header_find(r->hdrs, r->nhdrs, "X-Onggi-Xxh3"), &xxh3) != 0)
         return respond_text(c, 400, "missing or bad X-Onggi-Xxh3\n");
-    int rc = node_store_chunk_put(st, id, r->body, r->body_len, xxh3);
+    /* A replicator's push must not bring back what a gc sweep is deleting (node_store.c). */
+    if (og_header_find(r->hdrs, r->nhdrs, "X-Onggi-Replica").base)
+        rc = node_store_chunk_swept(st, id, og_time_ns() - NODE_SWEEP_MARK_S * 1000000000ull, &swept);
+    if (rc == 0 && swept)
+        return respond_text(c, 409, "swept by garbage collection\n");
+    if (rc == 0)
+        rc = node_store_chunk_put(st, id, r->body, r->body_len, xxh3);
     if (rc == 0)
         return respond_text(c, 201, "stored\n");
     if (rc == OG_EEXIST)
@@ -623,17 +636,36 @@ static int handle_chunks(node_conn_t *c, req_t *r, node_store_t *st)
                    c->out, c->out_len);
 }
 
-static int handle_stat(node_conn_t *c, req_t *r, node_store_t *st)
+/* Appends the device's replication counters to the /stat JSON (json, at n of cap). Returns the
+ * new length. */
+static int stat_repl(char *json, int n, size_t cap, const node_repl_stat_t *p)
+{
+    return n + snprintf(json + n, cap - (size_t)n,
+                        ",\"repl_passes\":%" PRIu64 ",\"repl_last_start_ms\":%" PRIu64 ",\"repl_last_end_ms\":%" PRIu64
+                        ",\"repl_parts_checked\":%" PRIu64 ",\"repl_parts_in_sync\":%" PRIu64
+                        ",\"repl_items_pushed\":%" PRIu64 ",\"repl_bytes_pushed\":%" PRIu64
+                        ",\"repl_handoff_items\":%" PRIu64 ",\"repl_items_removed\":%" PRIu64
+                        ",\"repl_errors\":%" PRIu64,
+                        atomic_load(&p->passes), atomic_load(&p->last_start_ms), atomic_load(&p->last_end_ms),
+                        atomic_load(&p->parts_checked), atomic_load(&p->parts_in_sync),
+                        atomic_load(&p->items_pushed), atomic_load(&p->bytes_pushed),
+                        atomic_load(&p->handoff_items), atomic_load(&p->items_removed), atomic_load(&p->errors));
+}
+
+static int handle_stat(node_conn_t *c, req_t *r, const node_dev_t *d)
 {
     node_stat_t s;
-    char json[384];
+    char json[1024];
     if (!og_str_eq(r->method, "GET"))
         return respond_text(c, 405, "method not allowed\n");
-    node_store_stat(st, &s);
+    node_store_stat(d->store, &s);
     int n = snprintf(json, sizeof(json),
                      "{\"chunks\":%" PRIu64 ",\"chunk_bytes\":%" PRIu64 ",\"records\":%" PRIu64
-                     ",\"volume_bytes\":%" PRIu64 ",\"allocated_bytes\":%" PRIu64 ",\"dead_bytes\":%" PRIu64 "}",
+                     ",\"volume_bytes\":%" PRIu64 ",\"allocated_bytes\":%" PRIu64 ",\"dead_bytes\":%" PRIu64,
                      s.chunks, s.chunk_bytes, s.records, s.volume_bytes, s.allocated_bytes, s.dead_bytes);
+    if (d->repl)
+        n = stat_repl(json, n, sizeof(json), d->repl);
+    n += snprintf(json + n, sizeof(json) - (size_t)n, "}");
     return respond(c, 200, "Content-Type: application/json\r\n", json, (size_t)n);
 }
 
@@ -650,6 +682,85 @@ static int handle_usage(node_conn_t *c, req_t *r, node_store_t *st, og_str_t tab
     if (rc != 0)
         return respond_text(c, 500, og_strerror(rc));
     int n = snprintf(json, sizeof(json), "{\"records\":%" PRIu64 ",\"bytes\":%" PRIu64 "}", records, bytes);
+    return respond(c, 200, "Content-Type: application/json\r\n", json, (size_t)n);
+}
+
+/* ---- partitions (anti-entropy, node_repl.c) ---- */
+
+static int summary_entry(void *arg, uint32_t part, uint64_t count, uint64_t digest)
+{
+    node_conn_t *c = arg;
+    unsigned char e[20];
+    og_be32_put(e, part);
+    og_be64_put(e + 4, count);
+    og_be64_put(e + 12, digest);
+    return out_append(c, (const char *)e, sizeof(e));
+}
+
+/* GET /<dev>/summaries: every partition holding items, n x (u32 part, u64 count, u64 digest). */
+static int handle_summaries(node_conn_t *c, req_t *r, node_store_t *st)
+{
+    if (!og_str_eq(r->method, "GET"))
+        return respond_text(c, 405, "method not allowed\n");
+    c->out_len = 0;
+    int rc = node_store_part_summaries(st, summary_entry, c);
+    if (rc != 0)
+        return respond_text(c, 500, og_strerror(rc));
+    return respond(c, 200, NULL, c->out, c->out_len);
+}
+
+static int part_entry(void *arg, const char *item, size_t len, uint64_t hash)
+{
+    node_conn_t *c = arg;
+    unsigned char h[10];
+    og_be16_put(h, (uint16_t)len);
+    og_be64_put(h + 2, hash);
+    int rc = out_append(c, (const char *)h, 2);
+    if (rc == 0)
+        rc = out_append(c, item, len);
+    return rc == 0 ? out_append(c, (const char *)h + 2, 8) : rc;
+}
+
+/* GET /<dev>/part/<n>/list?after=<hex item>&limit=N: the partition's items in item order, each
+ * u16 len | item | u64 item hash. */
+static int part_list(node_conn_t *c, req_t *r, node_store_t *st, uint32_t part)
+{
+    og_str_t raw;
+    size_t limit, alen = 0;
+    int truncated;
+    if (query_limit(r->query, &limit) != 0)
+        return respond_text(c, 400, "bad limit\n");
+    if (og_query_get(r->query, "after", &raw)) {
+        alen = raw.len / 2;
+        if (raw.len % 2 || alen == 0 || alen > sizeof(c->after) || og_unhex(raw.base, raw.len, c->after, alen) != 0)
+            return respond_text(c, 400, "bad after\n");
+    }
+    c->out_len = 0;
+    int rc = node_store_part_list(st, part, alen ? c->after : NULL, alen, limit, part_entry, c, &truncated);
+    if (rc != 0)
+        return respond_text(c, 500, og_strerror(rc));
+    return respond(c, 200, truncated ? "X-Onggi-Truncated: 1\r\n" : NULL, c->out, c->out_len);
+}
+
+/* /<dev>/part/<n>/summary (JSON) and /<dev>/part/<n>/list. */
+static int handle_part(node_conn_t *c, req_t *r, node_store_t *st, og_str_t rest)
+{
+    const char *slash = memchr(rest.base, '/', rest.len);
+    uint64_t part, count, digest;
+    if (!slash || parse_u64((og_str_t){rest.base, (size_t)(slash - rest.base)}, &part) != 0 || part > UINT32_MAX)
+        return respond_text(c, 400, "expected part/<n>/summary or part/<n>/list\n");
+    og_str_t what = {slash + 1, rest.len - (size_t)(slash + 1 - rest.base)};
+    if (!og_str_eq(r->method, "GET"))
+        return respond_text(c, 405, "method not allowed\n");
+    if (og_str_eq(what, "list"))
+        return part_list(c, r, st, (uint32_t)part);
+    if (!og_str_eq(what, "summary"))
+        return respond_text(c, 404, "not found\n");
+    int rc = node_store_part_summary(st, (uint32_t)part, &count, &digest);
+    if (rc != 0)
+        return respond_text(c, 500, og_strerror(rc));
+    char json[96];
+    int n = snprintf(json, sizeof(json), "{\"count\":%" PRIu64 ",\"digest\":\"%016" PRIx64 "\"}", count, digest);
     return respond(c, 200, "Content-Type: application/json\r\n", json, (size_t)n);
 }
 
@@ -678,10 +789,14 @@ static int dispatch(node_conn_t *c, req_t *r)
         return handle_list(c, r, st, (og_str_t){rest.base + 5, rest.len - 5});
     if (rest.len > 6 && memcmp(rest.base, "usage/", 6) == 0)
         return handle_usage(c, r, st, (og_str_t){rest.base + 6, rest.len - 6});
+    if (rest.len > 5 && memcmp(rest.base, "part/", 5) == 0)
+        return handle_part(c, r, st, (og_str_t){rest.base + 5, rest.len - 5});
+    if (og_str_eq(rest, "summaries"))
+        return handle_summaries(c, r, st);
     if (og_str_eq(rest, "chunks"))
         return handle_chunks(c, r, st);
     if (og_str_eq(rest, "stat"))
-        return handle_stat(c, r, st);
+        return handle_stat(c, r, dev_entry(c->srv, dev));
     if (og_str_eq(rest, "touch"))
         return handle_touch(c, r, st);
     if (og_str_eq(rest, "read"))

@@ -25,7 +25,29 @@
  *                       'u' + table                   -> usage of the table: i64 live records |
  *                                                        i64 their sizes (16 bytes, big-endian),
  *                                                        kept with a merge operator (below)
+ *                       'P' + u32 part + item         -> u64 item hash: the partition index, item =
+ *                                                        'c' + id or 'r' + table + '\0' + key
+ *                       'S' + u32 part                -> partition summary: i64 items | u64 sum of
+ *                                                        their item hashes (merge operator below)
+ *                       'M' "partpow"                 -> u32 part power the two above were built for
+ *                       'g' + id[32]                  -> u64 ns: garbage collection's sweep deleted
+ *                                                        the chunk then (a sweep mark, see below)
  *                     Tables never contain NUL, so one table's keys form one contiguous range.
+ *
+ * Partition summaries (anti-entropy, node_repl.c): every chunk and record belongs to one ring
+ * partition (a chunk by its id, a record by its table, as ring_part computes it). Each write or
+ * delete of an item changes its 'P' entry and adds (+-1, +-hash) to its partition's 'S' key in the
+ * SAME WriteBatch as the item, so the summary always equals the items: two replicas compare a
+ * partition in O(1) (equal count and hash sum), and enumerate one partition without a full scan.
+ * The item hash covers identity and version (a chunk: its id; a record: its key, ts, tiebreak
+ * and flags), so a newer record on one replica shows as a difference. A store opened without
+ * them, or with another part power, builds them by one scan (part_rebuild).
+ *
+ * Sweep marks: a sweep deletes a garbage chunk device by device, and a replicator whose own copy is
+ * not swept yet would see the swept device lack it and push it back (with a fresh reference time,
+ * for good: the chunk would then come back on every device). So a sweep's delete leaves a mark in
+ * the same batch, a replica push (not a client write) of a chunk marked recently is refused, a
+ * new write of the chunk clears the mark, and the replicator expires old marks.
  *
  * Table usage: every record write adds (new - old) to 'u' + table in the SAME synced WriteBatch as
  * the record, computed under the record's stripe lock (a live record counts (1, size), a tombstone
@@ -94,6 +116,11 @@
 #define RKEY_STACK 1024
 #define UKEY_MAX (1 + 255) /* 'u' + table */
 #define USAGE_LEN 16
+#define PKEY_HDR 5 /* 'P' + u32 part */
+#define PKEY_STACK (PKEY_HDR + RKEY_STACK)
+#define SKEY_LEN 5 /* 'S' + u32 part */
+#define GKEY_LEN (1 + NODE_ID_LEN) /* 'g' + id: sweep mark */
+#define PART_REBUILD_BATCH 4096 /* index entries per write while rebuilding at open */
 /* File-system block size assumed when freeing the blocks a deleted chunk shared with deleted
  * neighbours (ext4/xfs default). Another size only frees less; correctness does not depend on it. */
 #define RECLAIM_BLOCK 4096
@@ -132,6 +159,8 @@ struct st_node_store_t {
     uint64_t sync_started, sync_done;
     int sync_running;
     uint32_t pend_lo, pend_hi; /* volumes written since the last sync started (lo > hi: none) */
+
+    uint32_t part_power; /* of the ring the partition index is built for */
 
     atomic_int poisoned;
     atomic_int corrupt_line;
@@ -472,6 +501,7 @@ static int idx_get(node_store_t *s, const uint8_t id[NODE_ID_LEN], idx_ent_t *e)
 /* ---- table usage ---- */
 
 static int iter_status(rocksdb_iterator_t *it);
+static void iter_seek(rocksdb_iterator_t *it, const char *from, size_t flen, int exclusive);
 static char *rkey_build(char *stack, char **heap, og_str_t table, og_str_t key, size_t *klen);
 
 /* 'u' + table into key (UKEY_MAX bytes). Returns the key length, 0 when the table is too long. */
@@ -626,6 +656,275 @@ static int counters_load(node_store_t *s)
     return rc;
 }
 
+/* ---- partition index and summaries (see the note at the top) ---- */
+
+/* Partition of a key, as ring_part computes it for this store's part power. */
+static uint32_t part_of(const node_store_t *s, const void *key, size_t len)
+{
+    return s->part_power ? (uint32_t)(XXH3_64bits(key, len) >> (64 - s->part_power)) : 0;
+}
+
+/* Partition of an item ('c' + id, or 'r' + table + '\0' + key): a chunk's id, a record's table. */
+static uint32_t item_part(const node_store_t *s, const char *item, size_t len)
+{
+    if (item[0] == 'c')
+        return part_of(s, item + 1, len - 1);
+    const char *nul = memchr(item + 1, '\0', len - 1);
+    return part_of(s, item + 1, nul ? (size_t)(nul - item - 1) : len - 1);
+}
+
+/* Item hash of the record rec stored under rkey: its key and version (ts, tiebreak, flags), so
+ * replicas holding different versions differ. An undecodable record hashes its bytes. */
+static uint64_t rec_item_hash(const char *rkey, size_t klen, const void *rec, size_t len)
+{
+    og_rec_t r;
+    unsigned char ver[17];
+    uint64_t seed = XXH3_64bits(rkey, klen);
+    if (og_rec_decode(rec, len, &r) != 0)
+        return XXH3_64bits_withSeed(rec, len, seed);
+    og_be64_put(ver, r.ts);
+    og_be64_put(ver + 8, r.tiebreak);
+    ver[16] = r.flags;
+    return XXH3_64bits_withSeed(ver, sizeof(ver), seed);
+}
+
+/* Adds to wb the index entry and summary change of item (hash h) entering (sign > 0) or leaving
+ * (sign < 0) its partition. 0 or -ENOMEM. */
+static int part_add(node_store_t *s, rocksdb_writebatch_t *wb, const char *item, size_t len, uint64_t h, int sign)
+{
+    char stack[PKEY_STACK], *k = stack, skey[SKEY_LEN];
+    unsigned char delta[USAGE_LEN], hv[8];
+    uint32_t part = item_part(s, item, len);
+    if (PKEY_HDR + len > sizeof(stack) && !(k = malloc(PKEY_HDR + len)))
+        return -ENOMEM;
+    k[0] = 'P';
+    og_be32_put((unsigned char *)k + 1, part);
+    memcpy(k + PKEY_HDR, item, len);
+    skey[0] = 'S';
+    og_be32_put((unsigned char *)skey + 1, part);
+    /* The summary is (items, sum of hashes) mod 2^64: the usage merge operator's arithmetic. */
+    og_be64_put(delta, sign > 0 ? 1 : (uint64_t)-1);
+    og_be64_put(delta + 8, sign > 0 ? h : (uint64_t)0 - h);
+    og_be64_put(hv, h);
+    if (sign > 0)
+        rocksdb_writebatch_put(wb, k, PKEY_HDR + len, (const char *)hv, sizeof(hv));
+    else
+        rocksdb_writebatch_delete(wb, k, PKEY_HDR + len);
+    rocksdb_writebatch_merge(wb, skey, SKEY_LEN, (const char *)delta, sizeof(delta));
+    if (k != stack)
+        free(k);
+    return 0;
+}
+
+/* Synced write of chunk index entry key = val (a new chunk, clearing any sweep mark), or its
+ * delete (val NULL; swept_ns != 0 leaves a sweep mark of that time), with its partition index and
+ * summary. The caller holds the chunk's stripe lock. 0, -ENOMEM or NODE_EPOISONED. */
+static int idx_write(node_store_t *s, const char key[IDX_KEY_LEN], const unsigned char *val, uint64_t swept_ns)
+{
+    char gkey[GKEY_LEN] = {'g'};
+    unsigned char at[8];
+    memcpy(gkey + 1, key + 1, NODE_ID_LEN);
+    rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
+    if (val) {
+        rocksdb_writebatch_put(wb, key, IDX_KEY_LEN, (const char *)val, IDX_VAL_LEN);
+        rocksdb_writebatch_delete(wb, gkey, sizeof(gkey));
+    } else {
+        rocksdb_writebatch_delete(wb, key, IDX_KEY_LEN);
+    }
+    if (swept_ns) {
+        og_be64_put(at, swept_ns);
+        rocksdb_writebatch_put(wb, gkey, sizeof(gkey), (const char *)at, sizeof(at));
+    }
+    int rc = part_add(s, wb, key, IDX_KEY_LEN, XXH3_64bits(key, IDX_KEY_LEN), val ? 1 : -1);
+    if (rc == 0)
+        rc = db_write_batch(s, wb, s->wsync);
+    rocksdb_writebatch_destroy(wb);
+    return rc;
+}
+
+int node_store_chunk_swept(node_store_t *s, const uint8_t id[NODE_ID_LEN], uint64_t since_ns, int *swept)
+{
+    char gkey[GKEY_LEN] = {'g'}, *val;
+    size_t vlen;
+    memcpy(gkey + 1, id, NODE_ID_LEN);
+    *swept = 0;
+    int rc = db_get(s, gkey, sizeof(gkey), &val, &vlen);
+    if (rc == OG_ENOTFOUND)
+        return 0;
+    if (rc != 0)
+        return rc;
+    *swept = vlen == 8 && og_be64_get((const unsigned char *)val) >= since_ns;
+    rocksdb_free(val);
+    return 0;
+}
+
+int node_store_sweep_marks_expire(node_store_t *s, uint64_t before_ns)
+{
+    rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
+    rocksdb_iterator_t *it = rocksdb_create_iterator(s->db, s->ropts);
+    for (rocksdb_iter_seek(it, "g", 1); rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
+        size_t klen, vlen;
+        const char *k = rocksdb_iter_key(it, &klen);
+        const char *v = rocksdb_iter_value(it, &vlen);
+        if (klen == 0 || k[0] != 'g')
+            break;
+        if (vlen != 8 || og_be64_get((const unsigned char *)v) < before_ns)
+            rocksdb_writebatch_delete(wb, k, klen);
+    }
+    int rc = iter_status(it);
+    rocksdb_iter_destroy(it);
+    /* A mark is a hint: losing the delete in a crash only keeps it until the next pass. */
+    if (rc == 0 && rocksdb_writebatch_count(wb) > 0)
+        rc = db_write_batch(s, wb, s->wnosync);
+    rocksdb_writebatch_destroy(wb);
+    return rc;
+}
+
+/* Adds the index entry and summary share of the item the iterator is on (a chunk or a record;
+ * other keys are skipped) to wb. 0 or -ENOMEM. */
+static int part_rebuild_one(node_store_t *s, rocksdb_writebatch_t *wb, rocksdb_iterator_t *it)
+{
+    size_t klen, vlen;
+    const char *k = rocksdb_iter_key(it, &klen);
+    if (klen == IDX_KEY_LEN && k[0] == 'c')
+        return part_add(s, wb, k, klen, XXH3_64bits(k, klen), 1);
+    if (klen < 3 || k[0] != 'r')
+        return 0;
+    const char *v = rocksdb_iter_value(it, &vlen);
+    return part_add(s, wb, k, klen, rec_item_hash(k, klen, v, vlen), 1);
+}
+
+/* Builds the partition index and summaries from the chunks and records when they were not built
+ * for this part power (a device from before they existed, or a new ring). The meta key is written
+ * last, synced: a crash in between only makes the next open start over. 0, -ENOMEM or
+ * NODE_EPOISONED / -EIO. */
+static int part_rebuild(node_store_t *s)
+{
+    static const char meta[] = "Mpartpow";
+    unsigned char pp[4];
+    char *val;
+    size_t vlen;
+    int rc = db_get(s, meta, sizeof(meta) - 1, &val, &vlen);
+    if (rc == 0) {
+        int same = vlen == sizeof(pp) && og_be32_get((const unsigned char *)val) == s->part_power;
+        rocksdb_free(val);
+        if (same)
+            return 0;
+    } else if (rc != OG_ENOTFOUND) {
+        return rc;
+    }
+    rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
+    rocksdb_writebatch_delete_range(wb, "P", 1, "Q", 1);
+    rocksdb_writebatch_delete_range(wb, "S", 1, "T", 1);
+    if ((rc = db_write_batch(s, wb, s->wnosync)) != 0)
+        goto out_batch;
+    rocksdb_writebatch_clear(wb);
+    rocksdb_iterator_t *it = rocksdb_create_iterator(s->db, s->ropts);
+    for (rocksdb_iter_seek_to_first(it); rc == 0 && rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
+        if ((rc = part_rebuild_one(s, wb, it)) != 0 || rocksdb_writebatch_count(wb) < PART_REBUILD_BATCH)
+            continue;
+        rc = db_write_batch(s, wb, s->wnosync);
+        rocksdb_writebatch_clear(wb);
+    }
+    if (rc == 0)
+        rc = iter_status(it);
+    rocksdb_iter_destroy(it);
+    og_be32_put(pp, s->part_power);
+    rocksdb_writebatch_put(wb, meta, sizeof(meta) - 1, (const char *)pp, sizeof(pp));
+    if (rc == 0)
+        rc = db_write_batch(s, wb, s->wsync);
+out_batch:
+    rocksdb_writebatch_destroy(wb);
+    return rc;
+}
+
+int node_store_part_summary(node_store_t *s, uint32_t part, uint64_t *count, uint64_t *digest)
+{
+    char skey[SKEY_LEN] = {'S'}, *val;
+    size_t vlen;
+    og_be32_put((unsigned char *)skey + 1, part);
+    *count = *digest = 0;
+    int rc = db_get(s, skey, sizeof(skey), &val, &vlen);
+    if (rc == OG_ENOTFOUND)
+        return 0;
+    if (rc != 0)
+        return rc;
+    if (vlen == USAGE_LEN) {
+        *count = og_be64_get((const unsigned char *)val);
+        *digest = og_be64_get((const unsigned char *)val + 8);
+    } else {
+        rc = NODE_CORRUPT_BKPT(s);
+    }
+    rocksdb_free(val);
+    return rc;
+}
+
+int node_store_part_summaries(node_store_t *s, int (*fn)(void *arg, uint32_t part, uint64_t count, uint64_t digest),
+                              void *arg)
+{
+    int rc = 0;
+    rocksdb_iterator_t *it = rocksdb_create_iterator(s->db, s->ropts);
+    for (rocksdb_iter_seek(it, "S", 1); rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
+        size_t klen, vlen;
+        const unsigned char *k = (const unsigned char *)rocksdb_iter_key(it, &klen);
+        const unsigned char *v = (const unsigned char *)rocksdb_iter_value(it, &vlen);
+        if (klen == 0 || k[0] != 'S')
+            break;
+        if (klen != SKEY_LEN || vlen != USAGE_LEN) {
+            rc = NODE_CORRUPT_BKPT(s);
+            goto out_iter;
+        }
+        /* A partition whose items all left keeps a (0, 0) key: nothing to report. */
+        if (og_be64_get(v) != 0 && (rc = fn(arg, og_be32_get(k + 1), og_be64_get(v), og_be64_get(v + 8))) != 0)
+            goto out_iter;
+    }
+    rc = iter_status(it);
+out_iter:
+    rocksdb_iter_destroy(it);
+    return rc;
+}
+
+int node_store_part_list(node_store_t *s, uint32_t part, const char *after, size_t alen, size_t limit,
+                         int (*fn)(void *arg, const char *item, size_t len, uint64_t hash), void *arg,
+                         int *truncated)
+{
+    int rc = 0;
+    size_t n = 0;
+    char *from = malloc(PKEY_HDR + alen);
+    if (!from)
+        return -ENOMEM;
+    from[0] = 'P';
+    og_be32_put((unsigned char *)from + 1, part);
+    if (after)
+        memcpy(from + PKEY_HDR, after, alen);
+    *truncated = 0;
+    rocksdb_iterator_t *it = rocksdb_create_iterator(s->db, s->ropts);
+    for (iter_seek(it, from, PKEY_HDR + (after ? alen : 0), after != NULL); rocksdb_iter_valid(it);
+         rocksdb_iter_next(it)) {
+        size_t klen, vlen;
+        const char *k = rocksdb_iter_key(it, &klen);
+        const char *v = rocksdb_iter_value(it, &vlen);
+        if (klen <= PKEY_HDR || memcmp(k, from, PKEY_HDR) != 0)
+            break;
+        if (n == limit) {
+            *truncated = 1;
+            break;
+        }
+        if (vlen != 8) {
+            rc = NODE_CORRUPT_BKPT(s);
+            goto out_iter;
+        }
+        if ((rc = fn(arg, k + PKEY_HDR, klen - PKEY_HDR, og_be64_get((const unsigned char *)v))) != 0)
+            goto out_iter;
+        n++;
+    }
+    rc = iter_status(it);
+out_iter:
+    rocksdb_iter_destroy(it);
+    free(from);
+    return rc;
+}
+
 /* ---- open / close ---- */
 
 static int mkdir_if_missing(const char *path)
@@ -712,18 +1011,22 @@ static int store_db_open(node_store_t *s, const char *dir)
     return 0;
 }
 
-int node_store_open(const char *dir, node_store_t **out)
+int node_store_open(const char *dir, uint32_t part_power, node_store_t **out)
 {
     int rc;
+    if (part_power > 32)
+        return OG_EINVAL;
     node_store_t *s = calloc(1, sizeof(*s));
     if (!s)
         return -ENOMEM;
     s->vol_dirfd = -1;
     s->pend_lo = UINT32_MAX;
+    s->part_power = part_power;
     store_locks_init(s);
     if ((rc = store_vols_open(s, dir)) != 0 || (rc = store_db_open(s, dir)) != 0)
         goto out_close_store;
-    if ((rc = counters_load(s)) != 0 || (rc = node_store_table_list(s, usage_rebuild_one, s)) != 0)
+    if ((rc = counters_load(s)) != 0 || (rc = node_store_table_list(s, usage_rebuild_one, s)) != 0 ||
+        (rc = part_rebuild(s)) != 0)
         goto out_close_store;
     *out = s;
     return 0;
@@ -849,7 +1152,7 @@ int node_store_chunk_put(node_store_t *s, const uint8_t id[NODE_ID_LEN], const v
     e.xxh3 = xxh3;
     e.ref_ns = og_time_ns();
     idx_encode(&e, val);
-    if ((rc = db_write(s, key, sizeof(key), val, sizeof(val))) != 0)
+    if ((rc = idx_write(s, key, val, 0)) != 0)
         goto out_unlock;
     atomic_fetch_add(&s->chunks, 1);
     atomic_fetch_add(&s->chunk_bytes, len);
@@ -960,7 +1263,7 @@ int node_store_chunk_delete(node_store_t *s, const uint8_t id[NODE_ID_LEN])
     pthread_mutex_t *mu = stripe_for(s, key, sizeof(key));
     pthread_mutex_lock(mu);
     int rc = idx_get(s, id, &e);
-    if (rc == 0 && (rc = db_write(s, key, sizeof(key), NULL, 0)) == 0) {
+    if (rc == 0 && (rc = idx_write(s, key, NULL, 0)) == 0) {
         atomic_fetch_sub(&s->chunks, 1);
         atomic_fetch_sub(&s->chunk_bytes, e.len);
     }
@@ -1062,6 +1365,10 @@ int node_store_chunk_put_many(node_store_t *s, const node_chunk_in_t *in, size_t
         e.ref_ns = now;
         idx_encode(&e, val);
         rocksdb_writebatch_put(wb, key, sizeof(key), (const char *)val, sizeof(val));
+        if ((rc = part_add(s, wb, key, sizeof(key), XXH3_64bits(key, sizeof(key)), 1)) != 0)
+            goto out_unlock;
+        key[0] = 'g'; /* a new write clears the chunk's sweep mark, as idx_write does */
+        rocksdb_writebatch_delete(wb, key, sizeof(key));
         res[i] = NODE_PUT_STORED;
         added++;
         added_bytes += in[i].len;
@@ -1144,7 +1451,7 @@ int node_store_chunk_delete_older(node_store_t *s, const uint8_t id[NODE_ID_LEN]
     int rc = idx_get(s, id, &e);
     if (rc == 0 && e.ref_ns >= cutoff_ns)
         rc = OG_EEXIST;
-    else if (rc == 0 && (rc = db_write(s, key, sizeof(key), NULL, 0)) == 0) {
+    else if (rc == 0 && (rc = idx_write(s, key, NULL, og_time_ns())) == 0) {
         atomic_fetch_sub(&s->chunks, 1);
         atomic_fetch_sub(&s->chunk_bytes, e.len);
     }
@@ -1282,6 +1589,11 @@ int node_store_rec_put(node_store_t *s, og_str_t table, og_str_t key, const void
      * not even after a crash. The stripe lock makes `old` the record this write replaces. */
     rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
     rocksdb_writebatch_put(wb, k, klen, rec, len);
+    /* The old version leaves the partition summary and the new one enters it (the index entry's
+     * delete then put, in batch order, leaves the put). */
+    if ((existed && (rc = part_add(s, wb, k, klen, rec_item_hash(k, klen, cur, curlen), -1)) != 0) ||
+        (rc = part_add(s, wb, k, klen, rec_item_hash(k, klen, rec, len), 1)) != 0)
+        goto out_batch;
     if (dn != 0 || dbytes != 0) {
         og_be64_put(delta, dn);
         og_be64_put(delta + 8, dbytes);
@@ -1289,6 +1601,53 @@ int node_store_rec_put(node_store_t *s, og_str_t table, og_str_t key, const void
     }
     if ((rc = db_write_batch(s, wb, s->wsync)) == 0 && !existed)
         atomic_fetch_add(&s->records, 1);
+out_batch:
+    rocksdb_writebatch_destroy(wb);
+out_unlock:
+    pthread_mutex_unlock(mu);
+    rocksdb_free(cur);
+    free(heap);
+    return rc;
+}
+
+int node_store_rec_drop(node_store_t *s, og_str_t table, og_str_t key, uint64_t hash)
+{
+    int rc;
+    og_rec_t old;
+    char stack[RKEY_STACK], *heap, *cur = NULL, ukey[UKEY_MAX];
+    unsigned char delta[USAGE_LEN];
+    size_t klen, curlen, ulen = ukey_build(ukey, table);
+    uint64_t dn = 0, dbytes = 0;
+    if (ulen == 0)
+        return OG_EINVAL;
+    if (atomic_load(&s->poisoned))
+        return NODE_EPOISONED;
+    char *k = rkey_build(stack, &heap, table, key, &klen);
+    if (!k)
+        return -ENOMEM;
+    pthread_mutex_t *mu = stripe_for(s, k, klen);
+    pthread_mutex_lock(mu);
+    if ((rc = db_get(s, k, klen, &cur, &curlen)) != 0)
+        goto out_unlock;
+    /* Under the stripe lock: a write that replaced the version the caller checked wins. */
+    if (rec_item_hash(k, klen, cur, curlen) != hash) {
+        rc = OG_EEXIST;
+        goto out_unlock;
+    }
+    if (og_rec_decode(cur, curlen, &old) == 0)
+        usage_add(&old, -1, &dn, &dbytes);
+    rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
+    rocksdb_writebatch_delete(wb, k, klen);
+    if ((rc = part_add(s, wb, k, klen, hash, -1)) != 0)
+        goto out_batch;
+    if (dn != 0 || dbytes != 0) {
+        og_be64_put(delta, dn);
+        og_be64_put(delta + 8, dbytes);
+        rocksdb_writebatch_merge(wb, ukey, ulen, (const char *)delta, sizeof(delta));
+    }
+    if ((rc = db_write_batch(s, wb, s->wsync)) == 0)
+        atomic_fetch_sub(&s->records, 1);
+out_batch:
     rocksdb_writebatch_destroy(wb);
 out_unlock:
     pthread_mutex_unlock(mu);

@@ -137,14 +137,15 @@ def signed_request(port, method, path, query="", headers=None, body=b"", access=
 class Cluster:
     """A ring, 3 storage nodes and gateways under `root`; processes by name ('node1', 'gw', ...)."""
 
-    def __init__(self, root, domain="localhost", chunk_size=None):
+    def __init__(self, root, domain="localhost", chunk_size=None, nodes=3, node_args=()):
         self.root = str(root)
         self.ring = os.path.join(self.root, "ring.bin")
         self.logdir = os.path.join(self.root, "log")
         os.makedirs(self.logdir, exist_ok=True)
         self.domain = domain
         self.chunk_size = chunk_size
-        self.node_ports = free_ports(3)
+        self.node_ports = free_ports(nodes)
+        self.node_args = list(node_args)  # extra onggi-node flags, e.g. ("--repl-interval", "1")
         self.gw_ports = {}
         self.procs = {}
         self.bad_exits = []
@@ -205,7 +206,7 @@ class Cluster:
     def start_node(self, i):
         port = self.node_ports[i - 1]
         self._start(f"node{i}", [os.path.join(BIN, "onggi-node"), "--ring", self.ring, "--listen",
-                                 f"127.0.0.1:{port}", "--dir", os.path.join(self.root, f"node{i}")])
+                                 f"127.0.0.1:{port}", "--dir", os.path.join(self.root, f"node{i}"), *self.node_args])
         self._wait_http(f"node{i}", port, "/health", 200)
 
     def start_gateway(self, name="gw", port=None, extra=()):
@@ -223,7 +224,7 @@ class Cluster:
     def start(self):
         if not os.path.exists(self.ring):
             self.make_ring()
-        for i in (1, 2, 3):
+        for i in range(1, len(self.node_ports) + 1):
             self.start_node(i)
         self.start_gateway("gw")
 
@@ -325,7 +326,7 @@ def _shutdown(c):
         pytest.fail("unclean process exits:\n" + "\n".join(c.bad_exits), pytrace=False)
     if not _failed_tests:
         # Several GiB of replicated chunks per run; pytest keeps the last 3 runs' tmp dirs.
-        for i in (1, 2, 3):
+        for i in range(1, len(c.node_ports) + 1):
             shutil.rmtree(os.path.join(c.root, f"node{i}"), ignore_errors=True)
 
 

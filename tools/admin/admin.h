@@ -24,5 +24,9 @@ int admin_fail(const char *what, int rc);
 int admin_gc(const char *ring_path, int argc, char **argv);
 /* onggi-admin stats [--account A]: logical vs unique vs physical bytes. Exit code as admin_gc. */
 int admin_stats(const char *ring_path, int argc, char **argv);
+/* onggi-admin replication: per device and in total, the partitions whose primaries disagree and
+ * an estimate of under-replicated items (admin_repl.c). Exit code 0, 1 when a device did not
+ * answer, 2 on a usage error. */
+int admin_replication(const char *ring_path, int argc, char **argv);
 
 #endif

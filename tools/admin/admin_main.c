@@ -14,6 +14,7 @@
  *   onggi-admin --ring FILE stat
  *   onggi-admin --ring FILE gc [--grace SECONDS] [--dry-run]
  *   onggi-admin --ring FILE stats [--account A]
+ *   onggi-admin --ring FILE replication
  *
  * Exits 0 on success, 1 on a cluster or data error, 2 on a usage error; errors go to stderr.
  */
@@ -49,7 +50,8 @@ int admin_usage(void)
                     "       onggi-admin --ring FILE locate BUCKET KEY\n"
                     "       onggi-admin --ring FILE stat\n"
                     "       onggi-admin --ring FILE gc [--grace SECONDS] [--dry-run]\n"
-                    "       onggi-admin --ring FILE stats [--account A]\n");
+                    "       onggi-admin --ring FILE stats [--account A]\n"
+                    "       onggi-admin --ring FILE replication\n");
     return 2;
 }
 
@@ -443,6 +445,8 @@ int main(int argc, char **argv)
         return admin_gc(ring_path, argc - 4, argv + 4);
     if (strcmp(cmd, "stats") == 0)
         return admin_stats(ring_path, argc - 4, argv + 4);
+    if (strcmp(cmd, "replication") == 0)
+        return admin_replication(ring_path, argc - 4, argv + 4);
     static const char *const cluster_cmds[] = {"user-add", "user-list", "user-delete", "locate", "account-add",
                                                "account-list", "swift-user-add", "swift-user-list",
                                                "swift-user-delete", "expire", NULL};

@@ -25,7 +25,7 @@ static int rm_one(const char *path, const struct stat *st, int flag, struct FTW 
 
 static void server_start(uint16_t port)
 {
-    node_dev_t dev = {"d1", g_store};
+    node_dev_t dev = {.name = "d1", .store = g_store};
     char listen[32];
     snprintf(listen, sizeof(listen), "127.0.0.1:%u", port);
     cr_assert_eq(node_server_start(listen, &dev, 1, 16, &g_srv), 0);
@@ -38,7 +38,7 @@ static void setup(void)
     strcpy(g_dir, "/tmp/og_client_XXXXXX");
     cr_assert_not_null(mkdtemp(g_dir));
     snprintf(path, sizeof(path), "%s/d1", g_dir);
-    cr_assert_eq(node_store_open(path, &g_store), 0);
+    cr_assert_eq(node_store_open(path, 10, &g_store), 0);
     server_start(0);
     g_cl = node_client_new(3000, 4);
     cr_assert_not_null(g_cl);

@@ -34,7 +34,7 @@ static node_store_t *open_store(void)
     char path[128];
     node_store_t *s = NULL;
     snprintf(path, sizeof(path), "%s/d1", g_dir);
-    cr_assert_eq(node_store_open(path, &s), 0);
+    cr_assert_eq(node_store_open(path, 10, &s), 0);
     return s;
 }
 

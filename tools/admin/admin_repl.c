@@ -1,0 +1,168 @@
+/*
+ * admin_repl.c: onggi-admin replication, how far the cluster is from three copies of everything
+ * (docs/architecture.md, "Anti-entropy"). Reads every device's partition summaries
+ * (GET /<dev>/summaries: item count and hash sum per partition) in one parallel round and
+ * compares each partition's primaries. The estimate of under-replicated items is, per partition,
+ * the largest primary count minus the smallest, plus every item a device holds for a partition
+ * it is not a primary of (a handoff copy not yet home). 0 means every primary of every partition
+ * holds the same items and no handoff copy is left.
+ */
+#include "admin.h"
+#include "node_client.h"
+#include "ring.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SUM_LEN 20 /* u32 part | u64 count | u64 digest, sorted by part */
+
+typedef struct {
+    uint64_t disagree, missing, handoff; /* per device */
+} dev_tally_t;
+
+/* The summary of part in a device's answer (entries sorted by part): 1 with *count / *digest, or
+ * 0 when the device holds nothing of it. */
+static int sum_find(const node_call_t *c, uint32_t part, uint64_t *count, uint64_t *digest)
+{
+    size_t lo = 0, hi = c->resp_len / SUM_LEN;
+    *count = *digest = 0;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        const unsigned char *e = (const unsigned char *)c->resp_body + mid * SUM_LEN;
+        uint32_t p = og_be32_get(e);
+        if (p == part) {
+            *count = og_be64_get(e + 4);
+            *digest = og_be64_get(e + 12);
+            return 1;
+        }
+        if (p < part)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return 0;
+}
+
+/* Compares partition part's primaries (ring indexes via ring_dev_at) and adds to the tallies.
+ * Returns the partition's max - min primary count; *disagree = 1 when the summaries differ.
+ * A partition with an unreachable primary is skipped (*unknown = 1). */
+static uint64_t part_tally(const ring_t *ring, const node_call_t *calls, uint32_t part, dev_tally_t *t,
+                           int *disagree, int *unknown)
+{
+    const ring_dev_t *prims[RING_MAX_REPLICAS];
+    size_t np = ring_primaries(ring, part, prims, RING_MAX_REPLICAS), idx[RING_MAX_REPLICAS];
+    uint64_t cnt[RING_MAX_REPLICAS], dig[RING_MAX_REPLICAS], max = 0, min = UINT64_MAX;
+    *disagree = *unknown = 0;
+    for (size_t i = 0; i < np; i++) {
+        for (idx[i] = 0; ring_dev_at(ring, idx[i]) != prims[i]; idx[i]++)
+            ;
+        const node_call_t *c = &calls[idx[i]];
+        if (c->rc != 0 || c->status != 200) {
+            *unknown = 1;
+            return 0;
+        }
+        sum_find(c, part, &cnt[i], &dig[i]);
+        max = cnt[i] > max ? cnt[i] : max;
+        min = cnt[i] < min ? cnt[i] : min;
+        *disagree |= cnt[i] != cnt[0] || dig[i] != dig[0];
+    }
+    for (size_t i = 0; i < np; i++) {
+        t[idx[i]].disagree += (uint64_t)*disagree;
+        t[idx[i]].missing += max - cnt[i];
+    }
+    return np ? max - min : 0;
+}
+
+/* Items devices hold for partitions they are not primaries of, added to each device's tally. */
+static uint64_t handoff_tally(const ring_t *ring, const node_call_t *calls, size_t n, dev_tally_t *t)
+{
+    uint64_t total = 0;
+    for (size_t d = 0; d < n; d++) {
+        if (calls[d].rc != 0 || calls[d].status != 200)
+            continue;
+        for (size_t off = 0; off + SUM_LEN <= calls[d].resp_len; off += SUM_LEN) {
+            const unsigned char *e = (const unsigned char *)calls[d].resp_body + off;
+            const ring_dev_t *prims[RING_MAX_REPLICAS];
+            size_t np = ring_primaries(ring, og_be32_get(e), prims, RING_MAX_REPLICAS), i = 0;
+            while (i < np && prims[i] != ring_dev_at(ring, d))
+                i++;
+            if (i == np) {
+                t[d].handoff += og_be64_get(e + 4);
+                total += og_be64_get(e + 4);
+            }
+        }
+    }
+    return total;
+}
+
+/* Prints the tallies; returns the exit code (1 when a device did not answer). */
+static int repl_report(const ring_t *ring, const node_call_t *calls, size_t n)
+{
+    dev_tally_t *t = calloc(n ? n : 1, sizeof(*t));
+    uint64_t nparts = 1ull << ring_part_power(ring), disagree = 0, unknown = 0, under = 0;
+    int ret = 0, dis, unk;
+    if (!t)
+        return admin_fail("replication", -ENOMEM);
+    for (uint64_t p = 0; p < nparts; p++) {
+        under += part_tally(ring, calls, (uint32_t)p, t, &dis, &unk);
+        disagree += (uint64_t)dis;
+        unknown += (uint64_t)unk;
+    }
+    under += handoff_tally(ring, calls, n, t);
+    for (size_t d = 0; d < n; d++) {
+        const ring_dev_t *dev = ring_dev_at(ring, d);
+        if (calls[d].rc != 0 || calls[d].status != 200) {
+            printf("%s/%s unreachable: %s\n", dev->addr, dev->name,
+                   calls[d].rc ? admin_strerror(calls[d].rc) : "unexpected status");
+            ret = 1;
+            continue;
+        }
+        printf("%s/%s partitions_disagree=%" PRIu64 " missing_items=%" PRIu64 " handoff_items=%" PRIu64 "\n",
+               dev->addr, dev->name, t[d].disagree, t[d].missing, t[d].handoff);
+    }
+    printf("total partitions=%" PRIu64 " disagree=%" PRIu64 " unknown=%" PRIu64 " under_replicated=%" PRIu64 "\n",
+           nparts, disagree, unknown, under);
+    free(t);
+    return ret;
+}
+
+int admin_replication(const char *ring_path, int argc, char **argv)
+{
+    enum { PATH_LEN = 1 + RING_NAME_MAX + sizeof("/summaries") };
+    node_client_t *client = NULL;
+    node_call_t *calls = NULL;
+    char(*paths)[PATH_LEN] = NULL;
+    ring_t *ring;
+    int rc, ret = 1;
+
+    if (argc != 0)
+        return admin_usage();
+    if ((rc = ring_load(ring_path, &ring)) != 0)
+        return admin_fail(ring_path, rc);
+    size_t n = ring_dev_count(ring);
+    client = node_client_new(ADMIN_TIMEOUT_MS, 1);
+    calls = calloc(n ? n : 1, sizeof(*calls));
+    paths = calloc(n ? n : 1, sizeof(*paths));
+    if (!client || !calls || !paths) {
+        admin_fail("replication", -ENOMEM);
+        goto out_free;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const ring_dev_t *d = ring_dev_at(ring, i);
+        snprintf(paths[i], PATH_LEN, "/%s/summaries", d->name);
+        calls[i] = (node_call_t){.addr = d->addr, .method = "GET", .path = paths[i]};
+    }
+    node_call_many(client, calls, n);
+    ret = repl_report(ring, calls, n);
+    for (size_t i = 0; i < n; i++)
+        free(calls[i].resp_body);
+out_free:
+    free(paths);
+    free(calls);
+    node_client_free(client);
+    ring_free(ring);
+    return ret;
+}
