@@ -25,13 +25,26 @@ enum {
 
 typedef struct st_node_store_t node_store_t;
 
+/* Device state (node_stat_t.state), ordered by severity. */
+enum {
+    NODE_DEV_OK = 0,
+    NODE_DEV_FULL = 1,  /* the last chunk write ran out of space; writes are still tried */
+    NODE_DEV_FAILED = 2 /* poisoned (NODE_EPOISONED): no more writes until a restart */
+};
+
 typedef struct {
     uint64_t chunks;
     uint64_t chunk_bytes;
     uint64_t records;
     uint64_t volume_bytes;    /* apparent size of the volumes (holes included) */
     uint64_t allocated_bytes; /* blocks the volumes occupy on disk (st_blocks * 512) */
-    uint64_t dead_bytes;      /* deleted chunk bytes this process could not punch out */
+    uint64_t dead_bytes;      /* deleted or never-indexed chunk bytes this process could not punch out */
+    int state;                /* NODE_DEV_* */
+    int last_errno;           /* errno of the last failed write since open, 0 when none */
+    uint64_t last_error_ns;   /* when it happened (ns since the epoch), 0 when none */
+    uint64_t free_bytes;      /* statvfs of the volumes' file system: available to the node */
+    uint64_t total_bytes;
+    uint64_t quarantined;     /* corrupt chunk copies taken out of service since open */
 } node_stat_t;
 
 /* Opens (creating if missing) the device stored in directory `dir`: dir/vol/ and dir/db.
@@ -133,6 +146,55 @@ int node_store_table_list(node_store_t *s, int (*fn)(void *arg, og_str_t table),
 void node_store_stat(node_store_t *s, node_stat_t *st);
 /* Source line in node_store.c where the last corruption was detected, 0 when none (for logs). */
 int node_store_corrupt_line(node_store_t *s);
+/* 1 once per episode of the device becoming full or failed (and at most once a minute), for the
+ * caller to log it with *st filled as by node_store_stat; 0 when there is nothing new to say. The
+ * store itself never logs. Cannot fail. */
+int node_store_error_news(node_store_t *s, node_stat_t *st);
+
+/* Scrubs one chunk: reads the whole stored copy and checks its header, its xxh3 and that its
+ * SHA-256 is its id. A bad copy is quarantined (unindexed like a delete, its range punched).
+ * 0 good (*len = its size), OG_ECORRUPT (quarantined), OG_ENOTFOUND, or -errno. */
+int node_store_chunk_scrub(node_store_t *s, const uint8_t id[NODE_ID_LEN], uint32_t *len);
+/* Calls fn(arg, key, klen, rec, rlen) for up to `limit` stored records in index order, starting
+ * after the opaque position key (all when klen 0); a record's key is the position to resume
+ * from. *done = 1 when no record follows. 0 or -EIO; a non-zero return of fn stops the walk and
+ * is returned. */
+int node_store_rec_walk(node_store_t *s, const char *after, size_t alen, size_t limit,
+                        int (*fn)(void *arg, const char *key, size_t klen, const char *rec, size_t rlen), void *arg,
+                        int *done);
+/* Small named values the node keeps for itself (the scrubber's position), not part of any table.
+ * name: 1..64 bytes. Put: unsynced write (a crash may lose the last one). 0, OG_EINVAL, a space
+ * error, NODE_EPOISONED. Get: 0 with *val (free()) / *len, OG_ENOTFOUND, OG_EINVAL or -EIO. */
+int node_store_meta_put(node_store_t *s, const char *name, const void *val, size_t len);
+int node_store_meta_get(node_store_t *s, const char *name, char **val, size_t *len);
+
+/* ---- scrubber: one background thread per device (node_scrub.c) ---- */
+
+typedef struct st_node_scrub_t node_scrub_t;
+
+typedef struct {
+    uint64_t bytes_rate;  /* bytes verified per second at most; 0 disables the scrubber */
+    uint64_t interval_ns; /* a pass starts at most this long after the previous one started */
+} node_scrub_opts_t;
+
+typedef struct {
+    int running;            /* 0 when disabled */
+    int phase;              /* 'c' chunks, 'r' records, 'w' waiting for the next pass */
+    uint64_t pass_start_ns; /* start of the current (or last) pass */
+    uint64_t last_pass_ns;  /* end of the last complete pass, 0 when none */
+    uint64_t passes;        /* complete passes since the node started */
+    uint64_t chunks_verified, bytes_verified, corrupt_found; /* since the node started */
+    uint64_t records_verified, records_bad;
+} node_scrub_stat_t;
+
+/* Starts the scrubber of store `s` (which must outlive it), resuming the pass position kept in the
+ * store. With bytes_rate 0 nothing starts and *out is a stopped scrubber that only reports.
+ * 0 and *out (node_scrub_stop), -ENOMEM or -errno (thread). */
+int node_scrub_start(node_store_t *s, const char *dev, const node_scrub_opts_t *o, node_scrub_t **out);
+/* Its counters. Cannot fail. */
+void node_scrub_stat(node_scrub_t *sc, node_scrub_stat_t *st);
+/* Stops the thread (waits for the chunk being verified), saves the position, frees. NULL: no-op. */
+void node_scrub_stop(node_scrub_t *sc);
 
 /* Grows the malloc'd *buf (capacity *cap) to hold at least need bytes, doubling from 4 KiB; the
  * bytes in it stay. 0 or -ENOMEM (*buf unchanged). */
@@ -145,6 +207,7 @@ typedef struct st_node_server_t node_server_t;
 typedef struct {
     const char *name;    /* device name as it appears in paths; not copied */
     node_store_t *store; /* not owned */
+    node_scrub_t *scrub; /* not owned; NULL: no scrubber (reported as not running) */
 } node_dev_t;
 
 /* Binds listen_addr ("ip:port", port 0 picks one), then serves devs[0..ndevs) from an accept

@@ -2,6 +2,11 @@
  * node_main.c: the onggi-node daemon.
  *
  *   onggi-node --ring FILE --listen IP:PORT --dir DIR [--threads N]
+ *              [--scrub-bytes-rate BYTES_PER_S] [--scrub-interval SECONDS]
+ *
+ * Each device gets a scrubber thread (node_scrub.c) verifying every chunk and record at most
+ * --scrub-bytes-rate bytes/s (default 20 MiB/s, 0 disables it), one pass at most every
+ * --scrub-interval seconds (default 24 h).
  *
  * Serves every ring device whose addr equals --listen; device NAME lives in DIR/NAME/
  * (created if missing). SIGINT/SIGTERM: stop accepting, finish in-flight requests, close
@@ -19,22 +24,38 @@
 #include <sys/stat.h>
 
 #define DEFAULT_THREADS 256
+#define DEFAULT_SCRUB_RATE (20ull << 20)
+#define DEFAULT_SCRUB_INTERVAL_S (24ull * 3600)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: onggi-node --ring FILE --listen IP:PORT --dir DIR [--threads N]\n");
+    fprintf(stderr, "usage: onggi-node --ring FILE --listen IP:PORT --dir DIR [--threads N]\n"
+                    "                  [--scrub-bytes-rate BYTES_PER_S] [--scrub-interval SECONDS]\n");
     exit(2);
 }
 
 typedef struct {
     const char *ring_path, *listen, *dir;
     long threads;
+    node_scrub_opts_t scrub;
 } node_opts_t;
+
+/* A non-negative decimal number; exits 2 with the usage otherwise. */
+static uint64_t parse_count(const char *s)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (*s < '0' || *s > '9' || *end || errno)
+        usage();
+    return v;
+}
 
 /* The command line into *o; exits 2 with the usage on anything wrong. */
 static void parse_opts(int argc, char **argv, node_opts_t *o)
 {
-    *o = (node_opts_t){.threads = DEFAULT_THREADS};
+    *o = (node_opts_t){.threads = DEFAULT_THREADS,
+                       .scrub = {DEFAULT_SCRUB_RATE, DEFAULT_SCRUB_INTERVAL_S * 1000000000ull}};
     for (int i = 1; i < argc; i++) {
         if (i + 1 >= argc)
             usage();
@@ -49,6 +70,13 @@ static void parse_opts(int argc, char **argv, node_opts_t *o)
             o->threads = strtol(argv[++i], &end, 10);
             if (*end || o->threads < 1 || o->threads > 100000)
                 usage();
+        } else if (strcmp(argv[i], "--scrub-bytes-rate") == 0)
+            o->scrub.bytes_rate = parse_count(argv[++i]);
+        else if (strcmp(argv[i], "--scrub-interval") == 0) {
+            uint64_t sec = parse_count(argv[++i]);
+            if (sec > UINT64_MAX / 1000000000ull)
+                usage();
+            o->scrub.interval_ns = sec * 1000000000ull;
         } else
             usage();
     }
@@ -59,7 +87,8 @@ static void parse_opts(int argc, char **argv, node_opts_t *o)
 /* Opens the store of every ring device whose addr is `listen` under dir (created if missing) into
  * devs[] (room for every ring device), counted in *ndevs. 0, or -1 after saying why on stderr; the
  * stores opened so far stay in devs[0..*ndevs) for the caller to close. */
-static int stores_open(const ring_t *ring, const char *listen, const char *dir, node_dev_t *devs, size_t *ndevs)
+static int stores_open(const ring_t *ring, const char *listen, const char *dir, const node_scrub_opts_t *scrub,
+                       node_dev_t *devs, size_t *ndevs)
 {
     int rc;
     if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
@@ -79,7 +108,13 @@ static int stores_open(const ring_t *ring, const char *listen, const char *dir, 
             fprintf(stderr, "onggi-node: cannot open device %s at %s: %s\n", d->name, path, og_strerror(rc));
             return -1;
         }
-        devs[(*ndevs)++].name = d->name;
+        devs[*ndevs].name = d->name;
+        if ((rc = node_scrub_start(devs[*ndevs].store, d->name, scrub, &devs[*ndevs].scrub)) != 0) {
+            fprintf(stderr, "onggi-node: cannot start the scrubber of device %s: %s\n", d->name, og_strerror(rc));
+            node_store_close(devs[*ndevs].store);
+            return -1;
+        }
+        (*ndevs)++;
     }
     if (*ndevs == 0) {
         fprintf(stderr, "onggi-node: the ring has no device with addr %s\n", listen);
@@ -117,7 +152,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "onggi-node: out of memory\n");
         goto out_ring;
     }
-    if (stores_open(ring, o.listen, o.dir, devs, &ndevs) != 0)
+    if (stores_open(ring, o.listen, o.dir, &o.scrub, devs, &ndevs) != 0)
         goto out_stores;
     if ((rc = node_server_start(o.listen, devs, ndevs, (size_t)o.threads, &srv)) != 0) {
         fprintf(stderr, "onggi-node: cannot listen on %s: %s\n", o.listen, og_strerror(rc));
@@ -133,8 +168,10 @@ int main(int argc, char **argv)
     status = 0;
 
 out_stores:
-    for (size_t i = 0; i < ndevs; i++)
+    for (size_t i = 0; i < ndevs; i++) {
+        node_scrub_stop(devs[i].scrub);
         node_store_close(devs[i].store);
+    }
     free(devs);
 out_ring:
     ring_free(ring);

@@ -25,7 +25,7 @@ static int rm_one(const char *path, const struct stat *st, int flag, struct FTW 
 
 static void server_start(uint16_t port)
 {
-    node_dev_t dev = {"d1", g_store};
+    node_dev_t dev = {.name = "d1", .store = g_store};
     char listen[32];
     snprintf(listen, sizeof(listen), "127.0.0.1:%u", port);
     cr_assert_eq(node_server_start(listen, &dev, 1, 16, &g_srv), 0);
