@@ -54,17 +54,19 @@ int node_store_open(const char *dir, node_store_t **out);
 void node_store_close(node_store_t *s);
 
 /* Stores a chunk durably (volume fdatasync'd, then a synced index write).
- * 0 stored, OG_EEXIST already present (no data written; its reference time, which garbage
- * collection's sweep checks, is refreshed), OG_EBADDIGEST when XXH3_64(buf)
- * != xxh3 (nothing written), OG_ETOOBIG above NODE_CHUNK_MAX, NODE_EPOISONED when the
- * device failed a sync (now or earlier), or -errno. */
+ * 0 stored, OG_EEXIST already present and verified good (no data written; its reference time,
+ * which garbage collection's sweep checks, is refreshed; a corrupt stored copy is quarantined and
+ * replaced, answering 0), OG_EBADDIGEST when XXH3_64(buf) != xxh3 (nothing written), OG_ETOOBIG
+ * above NODE_CHUNK_MAX, -ENOSPC / -EDQUOT / -EFBIG when the disk is full (nothing stored, the
+ * device is not poisoned), NODE_EPOISONED when the device failed a sync (now or earlier), or -errno. */
 int node_store_chunk_put(node_store_t *s, const uint8_t id[NODE_ID_LEN], const void *buf, size_t len, uint64_t xxh3);
 /* Size and xxh3 of a stored chunk from the index alone (no read, no verify).
  * 0, OG_ENOTFOUND, or -EIO. */
 int node_store_chunk_stat(node_store_t *s, const uint8_t id[NODE_ID_LEN], uint32_t *len, uint64_t *xxh3);
 /* Reads the whole chunk into buf (capacity cap, NODE_CHUNK_MAX is always enough) and verifies
  * it against its checksum and on-disk header. 0 with *len and *xxh3, OG_ENOTFOUND, OG_ECORRUPT
- * (the bytes in buf must not be used), OG_ETOOBIG when cap is too small, or -errno. */
+ * (the bytes in buf must not be used; the copy is quarantined, so later calls answer
+ * OG_ENOTFOUND), OG_ETOOBIG when cap is too small, or -errno. */
 int node_store_chunk_get(node_store_t *s, const uint8_t id[NODE_ID_LEN], void *buf, size_t cap, uint32_t *len,
                          uint64_t *xxh3);
 /* Removes the index entry (synced), then punches the chunk's volume range out of the file once no
@@ -91,9 +93,10 @@ typedef struct {
 
 /* Stores up to NODE_BATCH_MAX chunks with one volume sync and one synced index write, so a batch
  * of small chunks costs what one big chunk does. res[i] gets a NODE_PUT_* code per chunk. Either
- * the whole batch's index entries are written or none: 0 (see res), NODE_EPOISONED (res all
- * NODE_PUT_FAILED), OG_EINVAL (n > NODE_BATCH_MAX), -ENOMEM or -errno. A chunk that already exists
- * gets its reference time refreshed like node_store_chunk_put does. */
+ * the whole batch's index entries are written or none: 0 (see res), NODE_EPOISONED or a space
+ * error (-ENOSPC ...; res all NODE_PUT_FAILED), OG_EINVAL (n > NODE_BATCH_MAX), -ENOMEM or -errno.
+ * A chunk that already exists is verified and gets its reference time refreshed like
+ * node_store_chunk_put does (a corrupt copy is quarantined and stored again: NODE_PUT_STORED). */
 int node_store_chunk_put_many(node_store_t *s, const node_chunk_in_t *in, size_t n, char *res);
 /* Refreshes the reference time of each of ids[0..n) (NODE_ID_LEN bytes each, contiguous) that the
  * device holds: res[i] = NODE_PUT_EXISTED, or NODE_PUT_ABSENT when it does not hold it. A writer
@@ -121,7 +124,7 @@ int node_store_chunk_list(node_store_t *s, const uint8_t *after, size_t limit,
  * stored one; the compare and write are atomic per key, and the table's usage (see
  * node_store_table_usage) changes in the same synced write. table: 1..255 bytes, no NUL.
  * 0 applied, OG_EEXIST ignored (stored is as new or newer), OG_EPROTO malformed record,
- * OG_EINVAL bad table, NODE_EPOISONED, or -EIO. */
+ * OG_EINVAL bad table, a space error (-ENOSPC ...), NODE_EPOISONED, or -EIO. */
 int node_store_rec_put(node_store_t *s, og_str_t table, og_str_t key, const void *rec, size_t len);
 /* Usage of a table on this device: live (non-tombstone) records and the sum of their sizes
  * (og_rec_t.size), read from one aggregate key, so O(1) whatever the table holds. A table never

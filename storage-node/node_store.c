@@ -25,6 +25,9 @@
  *                       'u' + table                   -> usage of the table: i64 live records |
  *                                                        i64 their sizes (16 bytes, big-endian),
  *                                                        kept with a merge operator (below)
+ *                       'M' + name                    -> the node's own small values
+ *                                                        (node_store_meta_put): "scrub" = the
+ *                                                        scrubber's position (node_scrub.c)
  *                     Tables never contain NUL, so one table's keys form one contiguous range.
  *
  * Table usage: every record write adds (new - old) to 'u' + table in the SAME synced WriteBatch as
@@ -1683,13 +1686,13 @@ out_iter:
     return rc;
 }
 
-/* 'm' + name into key (65 bytes). The key length, 0 when name is empty or too long. */
+/* 'M' + name into key (65 bytes). The key length, 0 when name is empty or too long. */
 static size_t mkey_build(char key[65], const char *name)
 {
     size_t n = strlen(name);
     if (n == 0 || n > 64)
         return 0;
-    key[0] = 'm';
+    key[0] = 'M';
     memcpy(key + 1, name, n);
     return 1 + n;
 }
