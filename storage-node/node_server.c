@@ -375,8 +375,8 @@ static int chunk_get(node_conn_t *c, req_t *r, og_str_t dev, node_store_t *st, c
     if (rc == OG_ECORRUPT) {
         char hex[2 * NODE_ID_LEN + 1];
         og_hex(id, NODE_ID_LEN, hex);
-        /* The one thing a node logs: corruption must reach an operator even if no
-         * gateway-side log is watched. */
+        /* Corruption must reach an operator even if no gateway-side log is watched. Logged once:
+         * the store quarantined the copy, later reads find none. */
         fprintf(stderr, "onggi-node: corrupt chunk %s on device %.*s (node_store.c:%d)\n", hex, (int)dev.len,
                 dev.base, node_store_corrupt_line(st));
         return respond(c, 500, "Content-Type: text/plain\r\nX-Onggi-Error: corrupt\r\n", "corrupt\n", 8);

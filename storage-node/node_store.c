@@ -1176,6 +1176,17 @@ static void stripes_unlock(node_store_t *s, const uint16_t *st, size_t m)
         pthread_mutex_unlock(&s->stripes[st[i - 1]]);
 }
 
+/* ref_refresh for a batch: the refreshed entry goes into wb (written by the caller). */
+static void ref_refresh_batch(rocksdb_writebatch_t *wb, const char key[IDX_KEY_LEN], idx_ent_t *e, uint64_t now_ns)
+{
+    unsigned char val[IDX_VAL_LEN];
+    if (e->ref_ns + REF_SLACK_NS > now_ns)
+        return;
+    e->ref_ns = now_ns;
+    idx_encode(e, val);
+    rocksdb_writebatch_put(wb, key, IDX_KEY_LEN, (const char *)val, sizeof(val));
+}
+
 int node_store_chunk_put_many(node_store_t *s, const node_chunk_in_t *in, size_t n, char *res)
 {
     const uint8_t *ids[NODE_BATCH_MAX];
@@ -1211,11 +1222,7 @@ int node_store_chunk_put_many(node_store_t *s, const node_chunk_in_t *in, size_t
         idx_key(key, ids[i]);
         rc = chunk_find_good(s, key, ids[i], &e);
         if (rc == 0) {
-            if (e.ref_ns + REF_SLACK_NS <= now) {
-                e.ref_ns = now;
-                idx_encode(&e, val);
-                rocksdb_writebatch_put(wb, key, sizeof(key), (const char *)val, sizeof(val));
-            }
+            ref_refresh_batch(wb, key, &e, now);
             res[i] = NODE_PUT_EXISTED;
             continue;
         }
@@ -1281,7 +1288,6 @@ int node_store_chunk_touch_many(node_store_t *s, const uint8_t *ids, size_t n, c
     stripes_lock(s, st, m);
     for (size_t i = 0; i < n && rc == 0; i++) {
         char key[IDX_KEY_LEN];
-        unsigned char val[IDX_VAL_LEN];
         idx_ent_t e;
         rc = idx_get(s, idp[i], &e);
         if (rc == OG_ENOTFOUND) {
@@ -1291,12 +1297,8 @@ int node_store_chunk_touch_many(node_store_t *s, const uint8_t *ids, size_t n, c
         }
         if (rc != 0)
             break;
-        if (e.ref_ns + REF_SLACK_NS <= now) {
-            e.ref_ns = now;
-            idx_encode(&e, val);
-            idx_key(key, idp[i]);
-            rocksdb_writebatch_put(wb, key, sizeof(key), (const char *)val, sizeof(val));
-        }
+        idx_key(key, idp[i]);
+        ref_refresh_batch(wb, key, &e, now);
         res[i] = NODE_PUT_EXISTED;
     }
     /* A touch must outlast a node crash the way the record it protects will: synced. */
@@ -1628,7 +1630,8 @@ int node_store_error_news(node_store_t *s, node_stat_t *st)
 {
     uint64_t ep = atomic_load(&s->episodes), told = atomic_load(&s->news_episode), now = og_time_ns();
     uint64_t last = atomic_load(&s->news_ns);
-    if (ep == told || (last != 0 && now - last < NEWS_INTERVAL_NS))
+    /* An episode that ended before it could be told is not news any more. */
+    if (ep == told || (last != 0 && now - last < NEWS_INTERVAL_NS) || atomic_load(&s->state) == NODE_DEV_OK)
         return 0;
     /* One caller wins the episode; the others stay quiet. */
     if (!atomic_compare_exchange_strong(&s->news_episode, &told, ep))
