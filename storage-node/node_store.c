@@ -68,7 +68,8 @@
  * Failure policy: a failed fdatasync/fsync or RocksDB write poisons the device: every later
  * write fails with NODE_EPOISONED (the page cache may have dropped the dirty pages, so a
  * retried fsync could succeed without the data being on disk). Reads keep working.
- * Running out of space is not a failure of the disk: ENOSPC, EDQUOT or EFBIG from a pwrite, from
+ * Running out of space is not a failure of the disk. Chunk and record writes stop short of it
+ * (dev_room: DB_RESERVE_* bytes stay free for RocksDB), and ENOSPC, EDQUOT or EFBIG from a pwrite, from
  * creating a volume or from a RocksDB write (no sync involved) marks the device "full" and fails
  * that write with the -errno, but does not poison: the next write tries again, and the first chunk
  * write that succeeds ends the episode (state "ok"). A space error from fsync/fdatasync still
@@ -127,6 +128,13 @@
 #define DB_BLOOM_BITS 10
 /* Read size of chunk_check: a verification streams the copy instead of buffering 16 MiB. */
 #define CHECK_PIECE (64u << 10)
+/* Free space kept for RocksDB: chunk writes stop (ENOSPC) when the file system would have less
+ * than DB_RESERVE_CHUNK left, record writes at DB_RESERVE_REC, so RocksDB never runs out first:
+ * a memtable flush (up to 64 MiB) and the next preallocated WAL (~70 MiB) must still fit. A
+ * RocksDB that met ENOSPC stops writing, deletes included (so garbage collection could not free
+ * anything), until the process restarts; built with assertions it may abort instead. */
+#define DB_RESERVE_CHUNK (256ull << 20)
+#define DB_RESERVE_REC (160ull << 20)
 /* A new full/failed episode is reported (node_store_error_news) at most this often. */
 #define NEWS_INTERVAL_NS (60ull * 1000000000ull)
 
@@ -207,6 +215,17 @@ static int dev_failed(node_store_t *s, int rc, int synced)
     if (cur < next)
         atomic_fetch_add(&s->episodes, 1);
     return space ? rc : NODE_EPOISONED;
+}
+
+/* Refuses a write of len bytes (-ENOSPC, the device marked full) when it would leave the file
+ * system with less than `reserve` bytes free. A failed statvfs refuses nothing: the write itself
+ * will tell. */
+static int dev_room(node_store_t *s, uint64_t len, uint64_t reserve)
+{
+    struct statvfs vfs;
+    if (fstatvfs(s->vol_dirfd, &vfs) != 0 || (uint64_t)vfs.f_bavail * vfs.f_frsize >= len + reserve)
+        return 0;
+    return dev_failed(s, -ENOSPC, 0);
 }
 
 /* A chunk write went through: a full device has room again. */
@@ -874,6 +893,8 @@ static int chunk_append(node_store_t *s, const uint8_t id[NODE_ID_LEN], const vo
     memcpy(hdr + 4, id, NODE_ID_LEN);
     og_be32_put(hdr + 36, (uint32_t)len);
     og_be64_put(hdr + 40, xxh3);
+    if ((rc = dev_room(s, CHDR_LEN + (uint64_t)len, DB_RESERVE_CHUNK)) != 0)
+        return rc;
     pthread_rwlock_rdlock(&s->append_guard);
     if ((rc = vol_reserve(s, len, vol, off)) == 0) {
         int fd = vol_fd(s, *vol);
@@ -1435,6 +1456,8 @@ int node_store_rec_put(node_store_t *s, og_str_t table, og_str_t key, const void
         return OG_EPROTO;
     if (atomic_load(&s->poisoned))
         return NODE_EPOISONED;
+    if ((rc = dev_room(s, len, DB_RESERVE_REC)) != 0)
+        return rc;
     char *k = rkey_build(stack, &heap, table, key, &klen);
     if (!k)
         return -ENOMEM;
