@@ -186,6 +186,7 @@ typedef struct {
     uint64_t pass_start_ns; /* start of the current (or last) pass */
     uint64_t last_pass_ns;  /* end of the last complete pass, 0 when none */
     uint64_t passes;        /* complete passes since the node started */
+    double chunk_progress;  /* share of the chunk id space the current pass has covered (0..1) */
     uint64_t chunks_verified, bytes_verified, corrupt_found; /* since the node started */
     uint64_t records_verified, records_bad;
 } node_scrub_stat_t;

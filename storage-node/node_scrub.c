@@ -95,7 +95,8 @@ static void scrub_load(node_scrub_t *sc)
     if (node_store_meta_get(sc->store, SCRUB_META, &v, &len) != 0)
         return;
     const unsigned char *p = (const unsigned char *)v;
-    if (len >= SCRUB_POS_HDR && len - SCRUB_POS_HDR <= SCRUB_CURSOR_MAX && (p[0] == 'c' || p[0] == 'r' || p[0] == 'w')) {
+    if (len >= SCRUB_POS_HDR && len - SCRUB_POS_HDR <= SCRUB_CURSOR_MAX &&
+        (p[0] == 'c' || p[0] == 'r' || p[0] == 'w')) {
         sc->st.phase = p[0];
         if (p[0] == 'c' && len - SCRUB_POS_HDR != NODE_ID_LEN)
             len = SCRUB_POS_HDR; /* a chunk position is an id or nothing */
@@ -165,8 +166,8 @@ static int scrub_chunks_step(node_scrub_t *sc)
         return scrub_wait_until(sc, og_time_ns() + 1000000000ull);
     l->n = 0;
     /* Only the scrubber thread writes the cursor: reading it without mu is safe here. */
-    int rc = node_store_chunk_list(sc->store, sc->cursor_len ? (const uint8_t *)sc->cursor : NULL,
-                                   SCRUB_CHUNKS_STEP, collect_id, l, &truncated);
+    int rc = node_store_chunk_list(sc->store, sc->cursor_len ? (const uint8_t *)sc->cursor : NULL, SCRUB_CHUNKS_STEP,
+                                   collect_id, l, &truncated);
     for (size_t i = 0; i < l->n && !stop; i++) {
         uint32_t len;
         scrub_chunk(sc, l->ids[i], &len);
@@ -261,6 +262,11 @@ void node_scrub_stat(node_scrub_t *sc, node_scrub_stat_t *st)
 {
     pthread_mutex_lock(&sc->mu);
     *st = sc->st;
+    /* Ids are SHA-256 values, spread evenly: the cursor's first bytes say how far the pass got. */
+    if (st->phase != 'c')
+        st->chunk_progress = st->phase == 'r' ? 1.0 : 0.0;
+    else if (sc->cursor_len == NODE_ID_LEN)
+        st->chunk_progress = (double)og_be32_get((const unsigned char *)sc->cursor) / 4294967296.0;
     pthread_mutex_unlock(&sc->mu);
 }
 

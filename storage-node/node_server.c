@@ -629,13 +629,13 @@ static int stat_scrub_json(char *json, size_t cap, node_scrub_t *sc)
     if (sc)
         node_scrub_stat(sc, &z);
     return snprintf(json, cap,
-                    "\"scrub\":{\"running\":%s,\"phase\":\"%s\",\"pass_start_ns\":%" PRIu64
+                    "\"scrub\":{\"running\":%s,\"phase\":\"%s\",\"chunk_progress\":%.4f,\"pass_start_ns\":%" PRIu64
                     ",\"last_pass_ns\":%" PRIu64 ",\"passes\":%" PRIu64 ",\"chunks_verified\":%" PRIu64
                     ",\"bytes_verified\":%" PRIu64 ",\"corrupt_found\":%" PRIu64 ",\"records_verified\":%" PRIu64
                     ",\"records_bad\":%" PRIu64 "}",
                     z.running ? "true" : "false", z.phase == 'c' ? "chunks" : z.phase == 'r' ? "records" : "idle",
-                    z.pass_start_ns, z.last_pass_ns, z.passes, z.chunks_verified, z.bytes_verified, z.corrupt_found,
-                    z.records_verified, z.records_bad);
+                    z.chunk_progress, z.pass_start_ns, z.last_pass_ns, z.passes, z.chunks_verified, z.bytes_verified,
+                    z.corrupt_found, z.records_verified, z.records_bad);
 }
 
 static int handle_stat(node_conn_t *c, req_t *r, const node_dev_t *d)

@@ -56,6 +56,7 @@ def test_stat_reports_state_and_scrubber(qc):
         assert 0 < st["free_bytes"] <= st["total_bytes"], st
         assert st["quarantined"] == 0
         assert st["scrub"]["running"] is True, st
+        assert 0 <= st["scrub"]["chunk_progress"] <= 1, st
     status, _, body = http_request(qc.node_ports[0], "GET", "/health")
     assert (status, body) == (200, b"ok")
 

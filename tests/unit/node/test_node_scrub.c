@@ -18,7 +18,10 @@
 
 static char g_dir[64];
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) { return remove(path); }
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    return remove(path);
+}
 
 static void setup(void)
 {
@@ -26,7 +29,10 @@ static void setup(void)
     cr_assert_not_null(mkdtemp(g_dir));
 }
 
-static void teardown(void) { nftw(g_dir, rm_one, 16, FTW_DEPTH | FTW_PHYS); }
+static void teardown(void)
+{
+    nftw(g_dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
 
 TestSuite(node_scrub, .init = setup, .fini = teardown);
 
