@@ -909,6 +909,14 @@ static int chunk_append(node_store_t *s, const uint8_t id[NODE_ID_LEN], const vo
     return rc;
 }
 
+/* What a failed pread_all of an indexed copy means: a short file (the indexed bytes are not there)
+ * or EIO (a bad sector: the copy cannot be read, now or later) is corruption, so the copy is
+ * quarantined and a replica or the next PUT of the chunk replaces it; other errors pass. */
+static int unreadable(node_store_t *s, int rc)
+{
+    return rc > 0 || rc == -EIO ? NODE_CORRUPT_BKPT(s) : rc;
+}
+
 /* Streams the stored copy e of id through its checks: header (magic, id, len, xxh3) and xxh3 of the
  * bytes, and with `sha` the SHA-256 of the bytes against the id. The caller keeps the range from
  * being reclaimed meanwhile (stripe mutex or read guard). 0, OG_ECORRUPT, -ENOMEM or -errno. */
@@ -919,7 +927,7 @@ static int chunk_check(node_store_t *s, const uint8_t id[NODE_ID_LEN], const idx
     if (fd < 0)
         return NODE_CORRUPT_BKPT(s); /* indexed volume is gone */
     if ((rc = pread_all(fd, hdr, CHDR_LEN, e->off)) != 0)
-        return rc > 0 ? NODE_CORRUPT_BKPT(s) : rc;
+        return unreadable(s, rc);
     if (og_be32_get(hdr) != CHDR_MAGIC || memcmp(hdr + 4, id, NODE_ID_LEN) != 0 || og_be32_get(hdr + 36) != e->len ||
         og_be64_get(hdr + 40) != e->xxh3)
         return NODE_CORRUPT_BKPT(s);
@@ -933,7 +941,7 @@ static int chunk_check(node_store_t *s, const uint8_t id[NODE_ID_LEN], const idx
     for (uint64_t done = 0; done < e->len; done += sizeof(piece)) {
         size_t n = e->len - done < sizeof(piece) ? (size_t)(e->len - done) : sizeof(piece);
         if ((rc = pread_all(fd, piece, n, e->off + CHDR_LEN + done)) != 0) {
-            rc = rc > 0 ? NODE_CORRUPT_BKPT(s) : rc; /* short file: the indexed bytes are not there */
+            rc = unreadable(s, rc);
             goto out_free;
         }
         XXH3_64bits_update(xs, piece, n);
@@ -1047,7 +1055,7 @@ int node_store_chunk_get(node_store_t *s, const uint8_t id[NODE_ID_LEN], void *b
         goto out_unguard;
     }
     if ((rc = pread_all(fd, hdr, CHDR_LEN, e.off)) != 0 || (rc = pread_all(fd, buf, e.len, e.off + CHDR_LEN)) != 0) {
-        rc = rc > 0 ? NODE_CORRUPT_BKPT(s) : rc; /* short file: the indexed bytes are not there */
+        rc = unreadable(s, rc);
         goto out_unguard;
     }
     /* The header check catches an index entry pointing at the wrong place; the hash catches
