@@ -26,13 +26,26 @@ enum {
 
 typedef struct st_node_store_t node_store_t;
 
+/* Device state (node_stat_t.state), ordered by severity. */
+enum {
+    NODE_DEV_OK = 0,
+    NODE_DEV_FULL = 1,  /* the last chunk write ran out of space; writes are still tried */
+    NODE_DEV_FAILED = 2 /* poisoned (NODE_EPOISONED): no more writes until a restart */
+};
+
 typedef struct {
     uint64_t chunks;
     uint64_t chunk_bytes;
     uint64_t records;
     uint64_t volume_bytes;    /* apparent size of the volumes (holes included) */
     uint64_t allocated_bytes; /* blocks the volumes occupy on disk (st_blocks * 512) */
-    uint64_t dead_bytes;      /* deleted chunk bytes this process could not punch out */
+    uint64_t dead_bytes;      /* deleted or never-indexed chunk bytes this process could not punch out */
+    int state;                /* NODE_DEV_* */
+    int last_errno;           /* errno of the last failed write since open, 0 when none */
+    uint64_t last_error_ns;   /* when it happened (ns since the epoch), 0 when none */
+    uint64_t free_bytes;      /* statvfs of the volumes' file system: available to the node */
+    uint64_t total_bytes;
+    uint64_t quarantined;     /* corrupt chunk copies taken out of service since open */
 } node_stat_t;
 
 /* Opens (creating if missing) the device stored in directory `dir`: dir/vol/ and dir/db.
@@ -44,17 +57,19 @@ int node_store_open(const char *dir, uint32_t part_power, node_store_t **out);
 void node_store_close(node_store_t *s);
 
 /* Stores a chunk durably (volume fdatasync'd, then a synced index write).
- * 0 stored, OG_EEXIST already present (no data written; its reference time, which garbage
- * collection's sweep checks, is refreshed), OG_EBADDIGEST when XXH3_64(buf)
- * != xxh3 (nothing written), OG_ETOOBIG above NODE_CHUNK_MAX, NODE_EPOISONED when the
- * device failed a sync (now or earlier), or -errno. */
+ * 0 stored, OG_EEXIST already present and verified good (no data written; its reference time,
+ * which garbage collection's sweep checks, is refreshed; a corrupt stored copy is quarantined and
+ * replaced, answering 0), OG_EBADDIGEST when XXH3_64(buf) != xxh3 (nothing written), OG_ETOOBIG
+ * above NODE_CHUNK_MAX, -ENOSPC / -EDQUOT / -EFBIG when the disk is full (nothing stored, the
+ * device is not poisoned), NODE_EPOISONED when the device failed a sync (now or earlier), or -errno. */
 int node_store_chunk_put(node_store_t *s, const uint8_t id[NODE_ID_LEN], const void *buf, size_t len, uint64_t xxh3);
 /* Size and xxh3 of a stored chunk from the index alone (no read, no verify).
  * 0, OG_ENOTFOUND, or -EIO. */
 int node_store_chunk_stat(node_store_t *s, const uint8_t id[NODE_ID_LEN], uint32_t *len, uint64_t *xxh3);
 /* Reads the whole chunk into buf (capacity cap, NODE_CHUNK_MAX is always enough) and verifies
  * it against its checksum and on-disk header. 0 with *len and *xxh3, OG_ENOTFOUND, OG_ECORRUPT
- * (the bytes in buf must not be used), OG_ETOOBIG when cap is too small, or -errno. */
+ * (the bytes in buf must not be used; the copy is quarantined, so later calls answer
+ * OG_ENOTFOUND), OG_ETOOBIG when cap is too small, or -errno. */
 int node_store_chunk_get(node_store_t *s, const uint8_t id[NODE_ID_LEN], void *buf, size_t cap, uint32_t *len,
                          uint64_t *xxh3);
 /* Removes the index entry (synced), then punches the chunk's volume range out of the file once no
@@ -81,9 +96,10 @@ typedef struct {
 
 /* Stores up to NODE_BATCH_MAX chunks with one volume sync and one synced index write, so a batch
  * of small chunks costs what one big chunk does. res[i] gets a NODE_PUT_* code per chunk. Either
- * the whole batch's index entries are written or none: 0 (see res), NODE_EPOISONED (res all
- * NODE_PUT_FAILED), OG_EINVAL (n > NODE_BATCH_MAX), -ENOMEM or -errno. A chunk that already exists
- * gets its reference time refreshed like node_store_chunk_put does. */
+ * the whole batch's index entries are written or none: 0 (see res), NODE_EPOISONED or a space
+ * error (-ENOSPC ...; res all NODE_PUT_FAILED), OG_EINVAL (n > NODE_BATCH_MAX), -ENOMEM or -errno.
+ * A chunk that already exists is verified and gets its reference time refreshed like
+ * node_store_chunk_put does (a corrupt copy is quarantined and stored again: NODE_PUT_STORED). */
 int node_store_chunk_put_many(node_store_t *s, const node_chunk_in_t *in, size_t n, char *res);
 /* Refreshes the reference time of each of ids[0..n) (NODE_ID_LEN bytes each, contiguous) that the
  * device holds: res[i] = NODE_PUT_EXISTED, or NODE_PUT_ABSENT when it does not hold it. A writer
@@ -119,7 +135,7 @@ int node_store_chunk_list(node_store_t *s, const uint8_t *after, size_t limit,
  * stored one; the compare and write are atomic per key, and the table's usage (see
  * node_store_table_usage) changes in the same synced write. table: 1..255 bytes, no NUL.
  * 0 applied, OG_EEXIST ignored (stored is as new or newer), OG_EPROTO malformed record,
- * OG_EINVAL bad table, NODE_EPOISONED, or -EIO. */
+ * OG_EINVAL bad table, a space error (-ENOSPC ...), NODE_EPOISONED, or -EIO. */
 int node_store_rec_put(node_store_t *s, og_str_t table, og_str_t key, const void *rec, size_t len);
 /* Usage of a table on this device: live (non-tombstone) records and the sum of their sizes
  * (og_rec_t.size), read from one aggregate key, so O(1) whatever the table holds. A table never
@@ -169,6 +185,56 @@ int node_store_table_list(node_store_t *s, int (*fn)(void *arg, og_str_t table),
 void node_store_stat(node_store_t *s, node_stat_t *st);
 /* Source line in node_store.c where the last corruption was detected, 0 when none (for logs). */
 int node_store_corrupt_line(node_store_t *s);
+/* 1 once per episode of the device becoming full or failed (and at most once a minute), for the
+ * caller to log it with *st filled as by node_store_stat; 0 when there is nothing new to say. The
+ * store itself never logs. Cannot fail. */
+int node_store_error_news(node_store_t *s, node_stat_t *st);
+
+/* Scrubs one chunk: reads the whole stored copy and checks its header, its xxh3 and that its
+ * SHA-256 is its id. A bad copy is quarantined (unindexed like a delete, its range punched).
+ * 0 good (*len = its size), OG_ECORRUPT (quarantined), OG_ENOTFOUND, or -errno. */
+int node_store_chunk_scrub(node_store_t *s, const uint8_t id[NODE_ID_LEN], uint32_t *len);
+/* Calls fn(arg, key, klen, rec, rlen) for up to `limit` stored records in index order, starting
+ * after the opaque position key (all when klen 0); a record's key is the position to resume
+ * from. *done = 1 when no record follows. 0 or -EIO; a non-zero return of fn stops the walk and
+ * is returned. */
+int node_store_rec_walk(node_store_t *s, const char *after, size_t alen, size_t limit,
+                        int (*fn)(void *arg, const char *key, size_t klen, const char *rec, size_t rlen), void *arg,
+                        int *done);
+/* Small named values the node keeps for itself (the scrubber's position), not part of any table.
+ * name: 1..64 bytes. Put: unsynced write (a crash may lose the last one). 0, OG_EINVAL, a space
+ * error, NODE_EPOISONED. Get: 0 with *val (free()) / *len, OG_ENOTFOUND, OG_EINVAL or -EIO. */
+int node_store_meta_put(node_store_t *s, const char *name, const void *val, size_t len);
+int node_store_meta_get(node_store_t *s, const char *name, char **val, size_t *len);
+
+/* ---- scrubber: one background thread per device (node_scrub.c) ---- */
+
+typedef struct st_node_scrub_t node_scrub_t;
+
+typedef struct {
+    uint64_t bytes_rate;  /* bytes verified per second at most; 0 disables the scrubber */
+    uint64_t interval_ns; /* a pass starts at most this long after the previous one started */
+} node_scrub_opts_t;
+
+typedef struct {
+    int running;            /* 0 when disabled */
+    int phase;              /* 'c' chunks, 'r' records, 'w' waiting for the next pass */
+    uint64_t pass_start_ns; /* start of the current (or last) pass */
+    uint64_t last_pass_ns;  /* end of the last complete pass, 0 when none */
+    uint64_t passes;        /* complete passes since the node started */
+    double chunk_progress;  /* share of the chunk id space the current pass has covered (0..1) */
+    uint64_t chunks_verified, bytes_verified, corrupt_found; /* since the node started */
+    uint64_t records_verified, records_bad;
+} node_scrub_stat_t;
+
+/* Starts the scrubber of store `s` (which must outlive it), resuming the pass position kept in the
+ * store. With bytes_rate 0 nothing starts and *out is a stopped scrubber that only reports.
+ * 0 and *out (node_scrub_stop), -ENOMEM or -errno (thread). */
+int node_scrub_start(node_store_t *s, const char *dev, const node_scrub_opts_t *o, node_scrub_t **out);
+/* Its counters. Cannot fail. */
+void node_scrub_stat(node_scrub_t *sc, node_scrub_stat_t *st);
+/* Stops the thread (waits for the chunk being verified), saves the position, frees. NULL: no-op. */
+void node_scrub_stop(node_scrub_t *sc);
 
 /* Grows the malloc'd *buf (capacity *cap) to hold at least need bytes, doubling from 4 KiB; the
  * bytes in it stay. 0 or -ENOMEM (*buf unchanged). */
@@ -198,6 +264,7 @@ typedef struct {
     const char *name;    /* device name as it appears in paths; not copied */
     node_store_t *store; /* not owned */
     const node_repl_stat_t *repl; /* not owned; NULL: /stat has no replication fields */
+    node_scrub_t *scrub; /* not owned; NULL: no scrubber (reported as not running) */
 } node_dev_t;
 
 /* Binds listen_addr ("ip:port", port 0 picks one), then serves devs[0..ndevs) from an accept

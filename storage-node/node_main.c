@@ -3,6 +3,11 @@
  *
  *   onggi-node --ring FILE --listen IP:PORT --dir DIR [--threads N] [--repl-interval S]
  *              [--repl-items-rate N] [--repl-bytes-rate N] [--reclaim-age S]
+ *              [--scrub-bytes-rate BYTES_PER_S] [--scrub-interval SECONDS]
+ *
+ * Each device gets a scrubber thread (node_scrub.c) verifying every chunk and record at most
+ * --scrub-bytes-rate bytes/s (default 20 MiB/s, 0 disables it), one pass at most every
+ * --scrub-interval seconds (default 24 h).
  *
  * Serves every ring device whose addr equals --listen; device NAME lives in DIR/NAME/
  * (created if missing). A replicator thread (node_repl.c) keeps the partitions' replicas whole:
@@ -24,11 +29,14 @@
 #include <sys/stat.h>
 
 #define DEFAULT_THREADS 256
+#define DEFAULT_SCRUB_RATE (20ull << 20)
+#define DEFAULT_SCRUB_INTERVAL_S (24ull * 3600)
 
 static void usage(void)
 {
     fprintf(stderr, "usage: onggi-node --ring FILE --listen IP:PORT --dir DIR [--threads N] [--repl-interval S]\n"
-                    "                  [--repl-items-rate N] [--repl-bytes-rate N] [--reclaim-age S]\n");
+                    "                  [--repl-items-rate N] [--repl-bytes-rate N] [--reclaim-age S]\n"
+                    "                  [--scrub-bytes-rate BYTES_PER_S] [--scrub-interval SECONDS]\n");
     exit(2);
 }
 
@@ -36,6 +44,7 @@ typedef struct {
     const char *ring_path, *listen, *dir;
     long threads;
     node_repl_opts_t repl;
+    node_scrub_opts_t scrub;
 } node_opts_t;
 
 /* A non-negative number (seconds or a rate) in [min, max]; exits 2 with the usage otherwise. */
@@ -53,7 +62,8 @@ static void parse_opts(int argc, char **argv, node_opts_t *o)
 {
     *o = (node_opts_t){.threads = DEFAULT_THREADS,
                        .repl = {.interval_s = NODE_REPL_INTERVAL_S, .items_rate = NODE_REPL_ITEMS_RATE,
-                                .bytes_rate = NODE_REPL_BYTES_RATE, .reclaim_age_s = NODE_RECLAIM_AGE_S}};
+                                .bytes_rate = NODE_REPL_BYTES_RATE, .reclaim_age_s = NODE_RECLAIM_AGE_S},
+                       .scrub = {DEFAULT_SCRUB_RATE, DEFAULT_SCRUB_INTERVAL_S * 1000000000ull}};
     for (int i = 1; i < argc; i++) {
         if (i + 1 >= argc)
             usage();
@@ -76,6 +86,10 @@ static void parse_opts(int argc, char **argv, node_opts_t *o)
             o->repl.bytes_rate = (uint64_t)parse_num(argv[++i], 1, 1e12);
         else if (strcmp(argv[i], "--reclaim-age") == 0)
             o->repl.reclaim_age_s = (uint64_t)parse_num(argv[++i], 0, 1e9);
+        else if (strcmp(argv[i], "--scrub-bytes-rate") == 0)
+            o->scrub.bytes_rate = (uint64_t)parse_num(argv[++i], 0, 1e12);
+        else if (strcmp(argv[i], "--scrub-interval") == 0)
+            o->scrub.interval_ns = (uint64_t)parse_num(argv[++i], 0, 1e9) * 1000000000ull;
         else
             usage();
     }
@@ -86,7 +100,8 @@ static void parse_opts(int argc, char **argv, node_opts_t *o)
 /* Opens the store of every ring device whose addr is `listen` under dir (created if missing) into
  * devs[] (room for every ring device), counted in *ndevs. 0, or -1 after saying why on stderr; the
  * stores opened so far stay in devs[0..*ndevs) for the caller to close. */
-static int stores_open(const ring_t *ring, const char *listen, const char *dir, node_dev_t *devs, size_t *ndevs)
+static int stores_open(const ring_t *ring, const char *listen, const char *dir, const node_scrub_opts_t *scrub,
+                       node_dev_t *devs, size_t *ndevs)
 {
     int rc;
     if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
@@ -106,7 +121,13 @@ static int stores_open(const ring_t *ring, const char *listen, const char *dir, 
             fprintf(stderr, "onggi-node: cannot open device %s at %s: %s\n", d->name, path, og_strerror(rc));
             return -1;
         }
-        devs[(*ndevs)++].name = d->name;
+        devs[*ndevs].name = d->name;
+        if ((rc = node_scrub_start(devs[*ndevs].store, d->name, scrub, &devs[*ndevs].scrub)) != 0) {
+            fprintf(stderr, "onggi-node: cannot start the scrubber of device %s: %s\n", d->name, og_strerror(rc));
+            node_store_close(devs[*ndevs].store);
+            return -1;
+        }
+        (*ndevs)++;
     }
     if (*ndevs == 0) {
         fprintf(stderr, "onggi-node: the ring has no device with addr %s\n", listen);
@@ -148,7 +169,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "onggi-node: out of memory\n");
         goto out_ring;
     }
-    if (stores_open(ring, o.listen, o.dir, devs, &ndevs) != 0)
+    if (stores_open(ring, o.listen, o.dir, &o.scrub, devs, &ndevs) != 0)
         goto out_stores;
     for (size_t i = 0; o.repl.interval_s > 0 && i < ndevs; i++)
         devs[i].repl = &stats[i];
@@ -171,8 +192,10 @@ int main(int argc, char **argv)
 out_server:
     node_server_stop(srv);
 out_stores:
-    for (size_t i = 0; i < ndevs; i++)
+    for (size_t i = 0; i < ndevs; i++) {
+        node_scrub_stop(devs[i].scrub);
         node_store_close(devs[i].store);
+    }
     free(devs);
     free(stats);
 out_ring:

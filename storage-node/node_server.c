@@ -162,12 +162,30 @@ static int respond_text(node_conn_t *c, int status, const char *text)
     return respond(c, status, "Content-Type: text/plain\r\n", text, strlen(text));
 }
 
-/* Status for a store error on a write. */
+/* Status for a store error on a write: 507 tells the gateway to use another device. */
 static int write_error(node_conn_t *c, int rc)
 {
-    if (rc == NODE_EPOISONED || rc == -ENOSPC)
+    if (rc == NODE_EPOISONED)
         return respond_text(c, 507, "device failed\n");
+    if (rc == -ENOSPC || rc == -EDQUOT || rc == -EFBIG)
+        return respond_text(c, 507, "device full\n");
     return respond_text(c, 500, og_strerror(rc));
+}
+
+static const char *dev_state_name(int state)
+{
+    return state == NODE_DEV_OK ? "ok" : state == NODE_DEV_FULL ? "full" : "failed";
+}
+
+/* Logs a device that became full or failed, once per episode (node_store_error_news): an operator
+ * must hear of it even if no gateway log is watched, but not once per refused request. */
+static void dev_log_news(const node_dev_t *d)
+{
+    node_stat_t s;
+    if (node_store_error_news(d->store, &s))
+        fprintf(stderr, "onggi-node: device %s is %s: %s (writes answer 507; %" PRIu64 " of %" PRIu64
+                        " bytes free)\n",
+                d->name, dev_state_name(s.state), strerror(s.last_errno), s.free_bytes, s.total_bytes);
 }
 
 static int out_append(node_conn_t *c, const char *p, size_t n)
@@ -228,18 +246,12 @@ static int table_ok(og_str_t t)
     return 1;
 }
 
-static const node_dev_t *dev_entry(node_server_t *srv, og_str_t name)
+static const node_dev_t *dev_find(node_server_t *srv, og_str_t name)
 {
     for (size_t i = 0; i < srv->ndevs; i++)
         if (og_str_eq(name, srv->devs[i].name))
             return &srv->devs[i];
     return NULL;
-}
-
-static node_store_t *dev_find(node_server_t *srv, og_str_t name)
-{
-    const node_dev_t *d = dev_entry(srv, name);
-    return d ? d->store : NULL;
 }
 
 /* Parses "limit" (default NODE_LIST_DEFAULT, capped at NODE_LIST_MAX). 0 or OG_EINVAL. */
@@ -370,8 +382,8 @@ static int chunk_get(node_conn_t *c, req_t *r, og_str_t dev, node_store_t *st, c
     if (rc == OG_ECORRUPT) {
         char hex[2 * NODE_ID_LEN + 1];
         og_hex(id, NODE_ID_LEN, hex);
-        /* The one thing a node logs: corruption must reach an operator even if no
-         * gateway-side log is watched. */
+        /* Corruption must reach an operator even if no gateway-side log is watched. Logged once:
+         * the store quarantined the copy, later reads find none. */
         fprintf(stderr, "onggi-node: corrupt chunk %s on device %.*s (node_store.c:%d)\n", hex, (int)dev.len,
                 dev.base, node_store_corrupt_line(st));
         return respond(c, 500, "Content-Type: text/plain\r\nX-Onggi-Error: corrupt\r\n", "corrupt\n", 8);
@@ -652,21 +664,67 @@ static int stat_repl(char *json, int n, size_t cap, const node_repl_stat_t *p)
                         atomic_load(&p->handoff_items), atomic_load(&p->items_removed), atomic_load(&p->errors));
 }
 
+/* The scrubber's part of GET /<dev>/stat into json (cap bytes). Its length. */
+static int stat_scrub_json(char *json, size_t cap, node_scrub_t *sc)
+{
+    node_scrub_stat_t z = {0};
+    if (sc)
+        node_scrub_stat(sc, &z);
+    return snprintf(json, cap,
+                    "\"scrub\":{\"running\":%s,\"phase\":\"%s\",\"chunk_progress\":%.4f,\"pass_start_ns\":%" PRIu64
+                    ",\"last_pass_ns\":%" PRIu64 ",\"passes\":%" PRIu64 ",\"chunks_verified\":%" PRIu64
+                    ",\"bytes_verified\":%" PRIu64 ",\"corrupt_found\":%" PRIu64 ",\"records_verified\":%" PRIu64
+                    ",\"records_bad\":%" PRIu64 "}",
+                    z.running ? "true" : "false", z.phase == 'c' ? "chunks" : z.phase == 'r' ? "records" : "idle",
+                    z.chunk_progress, z.pass_start_ns, z.last_pass_ns, z.passes, z.chunks_verified, z.bytes_verified,
+                    z.corrupt_found, z.records_verified, z.records_bad);
+}
+
 static int handle_stat(node_conn_t *c, req_t *r, const node_dev_t *d)
 {
     node_stat_t s;
-    char json[1024];
+    char json[2048];
     if (!og_str_eq(r->method, "GET"))
         return respond_text(c, 405, "method not allowed\n");
     node_store_stat(d->store, &s);
     int n = snprintf(json, sizeof(json),
                      "{\"chunks\":%" PRIu64 ",\"chunk_bytes\":%" PRIu64 ",\"records\":%" PRIu64
-                     ",\"volume_bytes\":%" PRIu64 ",\"allocated_bytes\":%" PRIu64 ",\"dead_bytes\":%" PRIu64,
-                     s.chunks, s.chunk_bytes, s.records, s.volume_bytes, s.allocated_bytes, s.dead_bytes);
+                     ",\"volume_bytes\":%" PRIu64 ",\"allocated_bytes\":%" PRIu64 ",\"dead_bytes\":%" PRIu64
+                     ",\"state\":\"%s\",\"last_error\":\"%s\",\"last_error_ns\":%" PRIu64
+                     ",\"free_bytes\":%" PRIu64 ",\"total_bytes\":%" PRIu64 ",\"quarantined\":%" PRIu64,
+                     s.chunks, s.chunk_bytes, s.records, s.volume_bytes, s.allocated_bytes, s.dead_bytes,
+                     dev_state_name(s.state), s.last_errno ? strerror(s.last_errno) : "", s.last_error_ns,
+                     s.free_bytes, s.total_bytes, s.quarantined);
     if (d->repl)
         n = stat_repl(json, n, sizeof(json), d->repl);
-    n += snprintf(json + n, sizeof(json) - (size_t)n, "}");
+    json[n++] = ',';
+    n += stat_scrub_json(json + n, sizeof(json) - (size_t)n - 1, d->scrub);
+    json[n++] = '}';
     return respond(c, 200, "Content-Type: application/json\r\n", json, (size_t)n);
+}
+
+/* GET /health: 200 while the process serves. Body "ok" when every device is ok, else "degraded"
+ * and one "<dev> <state>" line per device that is not. */
+static int handle_health(node_conn_t *c, req_t *r)
+{
+    node_server_t *srv = c->srv;
+    node_stat_t s;
+    if (!og_str_eq(r->method, "GET") && !og_str_eq(r->method, "HEAD"))
+        return respond_text(c, 405, "method not allowed\n");
+    c->out_len = 0;
+    for (size_t i = 0; i < srv->ndevs; i++) {
+        char line[320];
+        node_store_stat(srv->devs[i].store, &s);
+        if (s.state == NODE_DEV_OK)
+            continue;
+        int n = snprintf(line, sizeof(line), "%s%s %s\n", c->out_len ? "" : "degraded\n", srv->devs[i].name,
+                         dev_state_name(s.state));
+        if (out_append(c, line, (size_t)n) != 0)
+            return respond_text(c, 500, "out of memory\n");
+    }
+    if (c->out_len == 0)
+        return respond_ex(c, 200, NULL, "ok", 2, og_str_eq(r->method, "HEAD"));
+    return respond_ex(c, 200, "Content-Type: text/plain\r\n", c->out, c->out_len, og_str_eq(r->method, "HEAD"));
 }
 
 /* GET /<dev>/usage/<table>: the table's live records and their bytes on this device (O(1)). */
@@ -764,23 +822,31 @@ static int handle_part(node_conn_t *c, req_t *r, node_store_t *st, og_str_t rest
     return respond(c, 200, "Content-Type: application/json\r\n", json, (size_t)n);
 }
 
+static int dispatch_dev(node_conn_t *c, req_t *r, og_str_t dev, const node_dev_t *d, og_str_t rest);
+
 /* Routes one request. Returns 0, or an error when the response could not be sent. */
 static int dispatch(node_conn_t *c, req_t *r)
 {
     og_str_t p = r->path;
-    if (og_str_eq(p, "/health")) {
-        if (!og_str_eq(r->method, "GET") && !og_str_eq(r->method, "HEAD"))
-            return respond_text(c, 405, "method not allowed\n");
-        return respond_ex(c, 200, NULL, "ok", 2, og_str_eq(r->method, "HEAD"));
-    }
+    if (og_str_eq(p, "/health"))
+        return handle_health(c, r);
     if (p.len < 2 || p.base[0] != '/')
         return respond_text(c, 404, "not found\n");
     const char *slash = memchr(p.base + 1, '/', p.len - 1);
     og_str_t dev = {p.base + 1, slash ? (size_t)(slash - p.base - 1) : p.len - 1};
     og_str_t rest = slash ? (og_str_t){slash + 1, p.len - dev.len - 2} : (og_str_t){"", 0};
-    node_store_t *st = dev_find(c->srv, dev);
-    if (!st)
+    const node_dev_t *d = dev_find(c->srv, dev);
+    if (!d)
         return respond_text(c, 404, "no such device\n");
+    int rc = dispatch_dev(c, r, dev, d, rest);
+    dev_log_news(d);
+    return rc;
+}
+
+/* Routes one request for device d (named dev) by the rest of its path. */
+static int dispatch_dev(node_conn_t *c, req_t *r, og_str_t dev, const node_dev_t *d, og_str_t rest)
+{
+    node_store_t *st = d->store;
     if (rest.len > 6 && memcmp(rest.base, "chunk/", 6) == 0)
         return handle_chunk(c, r, dev, st, (og_str_t){rest.base + 6, rest.len - 6});
     if (rest.len > 4 && memcmp(rest.base, "rec/", 4) == 0)
@@ -796,7 +862,7 @@ static int dispatch(node_conn_t *c, req_t *r)
     if (og_str_eq(rest, "chunks"))
         return handle_chunks(c, r, st);
     if (og_str_eq(rest, "stat"))
-        return handle_stat(c, r, dev_entry(c->srv, dev));
+        return handle_stat(c, r, d);
     if (og_str_eq(rest, "touch"))
         return handle_touch(c, r, st);
     if (og_str_eq(rest, "read"))

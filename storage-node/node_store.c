@@ -29,7 +29,11 @@
  *                                                        'c' + id or 'r' + table + '\0' + key
  *                       'S' + u32 part                -> partition summary: i64 items | u64 sum of
  *                                                        their item hashes (merge operator below)
- *                       'M' "partpow"                 -> u32 part power the two above were built for
+ *                       'M' + name                    -> the node's own small values
+ *                                                        (node_store_meta_put): "partpow" = u32 part
+ *                                                        power the two above were built for;
+ *                                                        "scrub" = the scrubber's position
+ *                                                        (node_scrub.c)
  *                       'g' + id[32]                  -> u64 ns: garbage collection's sweep deleted
  *                                                        the chunk then (a sweep mark, see below)
  *                     Tables never contain NUL, so one table's keys form one contiguous range.
@@ -87,6 +91,23 @@
  * Failure policy: a failed fdatasync/fsync or RocksDB write poisons the device: every later
  * write fails with NODE_EPOISONED (the page cache may have dropped the dirty pages, so a
  * retried fsync could succeed without the data being on disk). Reads keep working.
+ * Running out of space is not a failure of the disk. Chunk and record writes stop short of it
+ * (dev_room: DB_RESERVE_* bytes stay free for RocksDB), and ENOSPC, EDQUOT or EFBIG from a pwrite, from
+ * creating a volume or from a RocksDB write (no sync involved) marks the device "full" and fails
+ * that write with the -errno, but does not poison: the next write tries again, and the first chunk
+ * write that succeeds ends the episode (state "ok"). A space error from fsync/fdatasync still
+ * poisons. Any other pwrite error (EIO) poisons too: that disk is failing. A reservation whose
+ * pwrite failed is given back when it is still the tail of the volume (truncated away), else it
+ * counts as dead_bytes, so volume_bytes never grows for bytes that were not stored. (RocksDB
+ * itself stops writing after a failed WAL write until the process restarts; the device then
+ * stays "full" and answers 507 for records and chunks alike.)
+ *
+ * Corruption: a read or a scrub that finds a copy whose header or checksum is wrong quarantines it
+ * (chunk_quarantine_locked): the index entry goes through the same path as a garbage-collection
+ * delete (chunk_unindex) and the range is punched like a deleted chunk's, so the chunk reads as
+ * absent (404, and a replica can refill it) instead of corrupt forever. A PUT of a chunk whose
+ * index entry exists verifies the stored copy first (chunk_check) and, when it is bad, quarantines
+ * it and stores the PUT's bytes: "already present" is only ever said of a good copy.
  */
 #include "node_int.h"
 #include "og_rec.h"
@@ -100,7 +121,10 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <openssl/evp.h>
+#include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/types.h>
 #include <unistd.h>
 #include <xxhash.h>
@@ -130,6 +154,17 @@
 /* Bloom filter bits per key: ~1 % false positives, so a lookup of an absent key (a new chunk's
  * existence check, a new object's record) rarely reads a data block. */
 #define DB_BLOOM_BITS 10
+/* Read size of chunk_check: a verification streams the copy instead of buffering 16 MiB. */
+#define CHECK_PIECE (64u << 10)
+/* Free space kept for RocksDB: chunk writes stop (ENOSPC) when the file system would have less
+ * than DB_RESERVE_CHUNK left, record writes at DB_RESERVE_REC, so RocksDB never runs out first:
+ * a memtable flush (up to 64 MiB) and the next preallocated WAL (~70 MiB) must still fit. A
+ * RocksDB that met ENOSPC stops writing, deletes included (so garbage collection could not free
+ * anything), until the process restarts; built with assertions it may abort instead. */
+#define DB_RESERVE_CHUNK (256ull << 20)
+#define DB_RESERVE_REC (160ull << 20)
+/* A new full/failed episode is reported (node_store_error_news) at most this often. */
+#define NEWS_INTERVAL_NS (60ull * 1000000000ull)
 
 /* Records where corruption was found (SQLite's CORRUPT_BKPT): the store never logs, the
  * server reports the line. */
@@ -164,6 +199,10 @@ struct st_node_store_t {
 
     atomic_int poisoned;
     atomic_int corrupt_line;
+    /* Device state (NODE_DEV_*) and the last write error, see the failure policy at the top.
+     * episodes counts entries into full/failed; news_episode/news_ns what was last reported. */
+    atomic_int state, last_errno;
+    _Atomic uint64_t last_error_ns, episodes, news_episode, news_ns, quarantined;
     _Atomic uint64_t chunks, chunk_bytes, records, volume_bytes;
     _Atomic uint64_t dead_bytes; /* deleted chunk bytes that could not be punched, since open */
 
@@ -185,7 +224,46 @@ static pthread_mutex_t *stripe_for(node_store_t *s, const void *key, size_t len)
     return &s->stripes[stripe_idx(key, len)];
 }
 
-static void poison(node_store_t *s) { atomic_store(&s->poisoned, 1); }
+static int is_space_error(int rc) { return rc == -ENOSPC || rc == -EDQUOT || rc == -EFBIG; }
+
+/* Records a failed write (rc = -errno; `synced`: it was an fsync/fdatasync or a synced write that
+ * may have half-happened). A space error of an unsynced write marks the device full and is
+ * returned as is; a media error (EIO, EROFS) or any failed sync poisons the device and returns
+ * NODE_EPOISONED; other errors (EMFILE, ENOMEM ...) say nothing about the disk and are returned. */
+static int dev_failed(node_store_t *s, int rc, int synced)
+{
+    if (rc == NODE_EPOISONED || (!synced && !is_space_error(rc) && rc != -EIO && rc != -EROFS))
+        return rc;
+    int space = !synced && is_space_error(rc), next = space ? NODE_DEV_FULL : NODE_DEV_FAILED;
+    atomic_store(&s->last_errno, -rc);
+    atomic_store(&s->last_error_ns, og_time_ns());
+    if (!space)
+        atomic_store(&s->poisoned, 1);
+    int cur = atomic_load(&s->state);
+    while (cur < next && !atomic_compare_exchange_weak(&s->state, &cur, next))
+        ;
+    if (cur < next)
+        atomic_fetch_add(&s->episodes, 1);
+    return space ? rc : NODE_EPOISONED;
+}
+
+/* Refuses a write of len bytes (-ENOSPC, the device marked full) when it would leave the file
+ * system with less than `reserve` bytes free. A failed statvfs refuses nothing: the write itself
+ * will tell. */
+static int dev_room(node_store_t *s, uint64_t len, uint64_t reserve)
+{
+    struct statvfs vfs;
+    if (fstatvfs(s->vol_dirfd, &vfs) != 0 || (uint64_t)vfs.f_bavail * vfs.f_frsize >= len + reserve)
+        return 0;
+    return dev_failed(s, -ENOSPC, 0);
+}
+
+/* A chunk write went through: a full device has room again. */
+static void dev_wrote(node_store_t *s)
+{
+    int full = NODE_DEV_FULL;
+    atomic_compare_exchange_strong(&s->state, &full, NODE_DEV_OK);
+}
 
 /* ---- volumes ---- */
 
@@ -234,7 +312,8 @@ static int vol_create(node_store_t *s, uint32_t v)
         return -errno;
     int rc = 0;
     if (fsync(fd) != 0 || fsync(s->vol_dirfd) != 0) {
-        rc = -errno;
+        /* A new volume whose directory entry may not be durable cannot be used. */
+        rc = dev_failed(s, -errno, 1);
         goto out_close;
     }
     rc = vol_table_add(s, v, fd);
@@ -345,11 +424,8 @@ static int vol_reserve(node_store_t *s, size_t len, uint32_t *vol, uint64_t *off
     uint64_t need = CHDR_LEN + (uint64_t)len;
     pthread_mutex_lock(&s->append_mu);
     if (s->cur_off > 0 && s->cur_off + need > VOL_MAX_BYTES) {
-        rc = vol_create(s, s->cur_vol + 1);
-        if (rc != 0) {
-            /* A new volume whose directory entry may not be durable cannot be used. */
-            poison(s);
-            rc = NODE_EPOISONED;
+        if ((rc = vol_create(s, s->cur_vol + 1)) != 0) {
+            rc = dev_failed(s, rc, 0);
             goto out_unlock;
         }
         s->cur_vol++;
@@ -390,10 +466,10 @@ static int vol_sync_wait(node_store_t *s, uint32_t vol)
         for (uint32_t v = lo; v <= hi && !failed; v++) {
             int fd = vol_fd(s, v);
             if (fd >= 0 && fdatasync(fd) != 0)
-                failed = 1;
+                failed = -errno;
         }
         if (failed)
-            poison(s); /* never retried: see the failure policy at the top */
+            dev_failed(s, failed, 1); /* never retried: see the failure policy at the top */
 
         pthread_mutex_lock(&s->append_mu);
         s->sync_running = 0;
@@ -408,7 +484,21 @@ static int vol_sync_wait(node_store_t *s, uint32_t vol)
 
 /* ---- RocksDB helpers ---- */
 
-/* Synced put (value != NULL) or delete. 0, or NODE_EPOISONED after poisoning the device. */
+/* Turns a RocksDB write error (err, freed here) into the device's state: out of space (RocksDB says
+ * so with strerror's text) marks it full and gives -errno, anything else poisons it. */
+static int db_failed(node_store_t *s, char *err)
+{
+    static const int space[] = {ENOSPC, EDQUOT, EFBIG};
+    int rc = -EIO;
+    for (size_t i = 0; i < sizeof(space) / sizeof(space[0]); i++)
+        if (strstr(err, strerror(space[i])))
+            rc = -space[i];
+    rocksdb_free(err);
+    return dev_failed(s, rc, rc == -EIO);
+}
+
+/* Synced put (value != NULL) or delete. 0, -ENOSPC (-EDQUOT, -EFBIG) when the disk is full, or
+ * NODE_EPOISONED after poisoning the device. */
 static int db_write(node_store_t *s, const char *key, size_t klen, const void *val, size_t vlen)
 {
     char *err = NULL;
@@ -416,12 +506,7 @@ static int db_write(node_store_t *s, const char *key, size_t klen, const void *v
         rocksdb_put(s->db, s->wsync, key, klen, val, vlen, &err);
     else
         rocksdb_delete(s->db, s->wsync, key, klen, &err);
-    if (err) {
-        rocksdb_free(err);
-        poison(s);
-        return NODE_EPOISONED;
-    }
-    return 0;
+    return err ? db_failed(s, err) : 0;
 }
 
 /* 0 with *val (malloc'd, free()) / *vlen, OG_ENOTFOUND, or -EIO. */
@@ -436,17 +521,12 @@ static int db_get(node_store_t *s, const char *key, size_t klen, char **val, siz
     return *val ? 0 : OG_ENOTFOUND;
 }
 
-/* Writes a whole batch with wopts. 0, or NODE_EPOISONED after poisoning the device. */
+/* Writes a whole batch with wopts. 0, a space error or NODE_EPOISONED as db_write. */
 static int db_write_batch(node_store_t *s, rocksdb_writebatch_t *wb, rocksdb_writeoptions_t *wopts)
 {
     char *err = NULL;
     rocksdb_write(s->db, wopts, wb, &err);
-    if (err) {
-        rocksdb_free(err);
-        poison(s);
-        return NODE_EPOISONED;
-    }
-    return 0;
+    return err ? db_failed(s, err) : 0;
 }
 
 typedef struct {
@@ -1084,18 +1164,30 @@ static int ref_refresh(node_store_t *s, const char key[IDX_KEY_LEN], idx_ent_t *
     idx_encode(e, val);
     char *err = NULL;
     rocksdb_put(s->db, s->wnosync, key, IDX_KEY_LEN, (const char *)val, sizeof(val), &err);
-    if (err) {
-        rocksdb_free(err);
-        poison(s);
-        return NODE_EPOISONED;
+    return err ? db_failed(s, err) : 0;
+}
+
+/* Gives back the reservation [off, off + need) of volume vol whose pwrite failed: truncated away
+ * when it is still the volume's tail (nothing was reserved after it), else left as dead space. */
+static void vol_unreserve(node_store_t *s, uint32_t vol, uint64_t off, uint64_t need)
+{
+    pthread_mutex_lock(&s->append_mu);
+    if (s->cur_vol == vol && s->cur_off == off + need) {
+        s->cur_off = off;
+        atomic_fetch_sub(&s->volume_bytes, need);
+        /* A partial pwrite may have grown the file: the next append starts at off again. */
+        if (ftruncate(vol_fd(s, vol), (off_t)off) != 0)
+            atomic_fetch_add(&s->dead_bytes, need);
+    } else {
+        atomic_fetch_add(&s->dead_bytes, need);
     }
-    return 0;
+    pthread_mutex_unlock(&s->append_mu);
 }
 
 /* Reserves room for a chunk and writes its header and bytes there (not synced). Holds the append
  * guard's read side from the reservation to the last pwrite, so chunk_reclaim can wait until no
- * reserved range is still unwritten. 0 with *vol / *off, NODE_EPOISONED or -errno (the reserved
- * range then stays a hole: dead space, never indexed). */
+ * reserved range is still unwritten. 0 with *vol / *off, a space error (-ENOSPC ...: the device is
+ * full, the reservation given back) or NODE_EPOISONED (see the failure policy at the top). */
 static int chunk_append(node_store_t *s, const uint8_t id[NODE_ID_LEN], const void *buf, size_t len, uint64_t xxh3,
                         uint32_t *vol, uint64_t *off)
 {
@@ -1105,13 +1197,81 @@ static int chunk_append(node_store_t *s, const uint8_t id[NODE_ID_LEN], const vo
     memcpy(hdr + 4, id, NODE_ID_LEN);
     og_be32_put(hdr + 36, (uint32_t)len);
     og_be64_put(hdr + 40, xxh3);
+    if ((rc = dev_room(s, CHDR_LEN + (uint64_t)len, DB_RESERVE_CHUNK)) != 0)
+        return rc;
     pthread_rwlock_rdlock(&s->append_guard);
     if ((rc = vol_reserve(s, len, vol, off)) == 0) {
         int fd = vol_fd(s, *vol);
         if ((rc = pwrite_all(fd, hdr, CHDR_LEN, *off)) == 0)
             rc = pwrite_all(fd, buf, len, *off + CHDR_LEN);
+        if (rc != 0) {
+            vol_unreserve(s, *vol, *off, CHDR_LEN + (uint64_t)len);
+            rc = dev_failed(s, rc, 0);
+        }
     }
     pthread_rwlock_unlock(&s->append_guard);
+    return rc;
+}
+
+/* What a failed pread_all of an indexed copy means: a short file (the indexed bytes are not there)
+ * or EIO (a bad sector: the copy cannot be read, now or later) is corruption, so the copy is
+ * quarantined and a replica or the next PUT of the chunk replaces it; other errors pass. */
+static int unreadable(node_store_t *s, int rc)
+{
+    return rc > 0 || rc == -EIO ? NODE_CORRUPT_BKPT(s) : rc;
+}
+
+/* Streams the stored copy e of id through its checks: header (magic, id, len, xxh3) and xxh3 of the
+ * bytes, and with `sha` the SHA-256 of the bytes against the id. The caller keeps the range from
+ * being reclaimed meanwhile (stripe mutex or read guard). 0, OG_ECORRUPT, -ENOMEM or -errno. */
+static int chunk_check(node_store_t *s, const uint8_t id[NODE_ID_LEN], const idx_ent_t *e, int sha)
+{
+    unsigned char hdr[CHDR_LEN], piece[CHECK_PIECE], md[EVP_MAX_MD_SIZE];
+    int rc, fd = vol_fd(s, e->vol);
+    if (fd < 0)
+        return NODE_CORRUPT_BKPT(s); /* indexed volume is gone */
+    if ((rc = pread_all(fd, hdr, CHDR_LEN, e->off)) != 0)
+        return unreadable(s, rc);
+    if (og_be32_get(hdr) != CHDR_MAGIC || memcmp(hdr + 4, id, NODE_ID_LEN) != 0 || og_be32_get(hdr + 36) != e->len ||
+        og_be64_get(hdr + 40) != e->xxh3)
+        return NODE_CORRUPT_BKPT(s);
+    XXH3_state_t *xs = XXH3_createState();
+    EVP_MD_CTX *mc = sha ? EVP_MD_CTX_new() : NULL;
+    if (!xs || (sha && (!mc || EVP_DigestInit_ex(mc, EVP_sha256(), NULL) != 1))) {
+        rc = -ENOMEM;
+        goto out_free;
+    }
+    XXH3_64bits_reset(xs);
+    for (uint64_t done = 0; done < e->len; done += sizeof(piece)) {
+        size_t n = e->len - done < sizeof(piece) ? (size_t)(e->len - done) : sizeof(piece);
+        if ((rc = pread_all(fd, piece, n, e->off + CHDR_LEN + done)) != 0) {
+            rc = unreadable(s, rc);
+            goto out_free;
+        }
+        XXH3_64bits_update(xs, piece, n);
+        if (mc)
+            EVP_DigestUpdate(mc, piece, n);
+    }
+    if (XXH3_64bits_digest(xs) != e->xxh3 || (mc && (EVP_DigestFinal_ex(mc, md, NULL) != 1 ||
+                                                       memcmp(md, id, NODE_ID_LEN) != 0)))
+        rc = NODE_CORRUPT_BKPT(s);
+out_free:
+    EVP_MD_CTX_free(mc);
+    XXH3_freeState(xs);
+    return rc;
+}
+
+static int chunk_quarantine_locked(node_store_t *s, const char key[IDX_KEY_LEN], const idx_ent_t *e);
+static void chunk_quarantine(node_store_t *s, const uint8_t id[NODE_ID_LEN], const idx_ent_t *bad);
+
+/* Looks id up for a write and vouches for the stored copy, so "already present" is never said of a
+ * corrupt one: 0 with *e when a good copy is indexed, OG_ENOTFOUND when none is (a bad one is
+ * quarantined here), or an error. The caller holds the stripe mutex. */
+static int chunk_find_good(node_store_t *s, const char key[IDX_KEY_LEN], const uint8_t id[NODE_ID_LEN], idx_ent_t *e)
+{
+    int rc = idx_get(s, id, e);
+    if (rc == 0 && (rc = chunk_check(s, id, e, 0)) == OG_ECORRUPT && (rc = chunk_quarantine_locked(s, key, e)) == 0)
+        rc = OG_ENOTFOUND;
     return rc;
 }
 
@@ -1129,7 +1289,7 @@ int node_store_chunk_put(node_store_t *s, const uint8_t id[NODE_ID_LEN], const v
      * one chunk append it once. */
     pthread_mutex_t *mu = stripe_for(s, key, sizeof(key));
     pthread_mutex_lock(mu);
-    rc = idx_get(s, id, &e);
+    rc = chunk_find_good(s, key, id, &e);
     if (rc == 0) {
         if ((rc = ref_refresh(s, key, &e, og_time_ns())) == 0)
             rc = OG_EEXIST;
@@ -1152,10 +1312,13 @@ int node_store_chunk_put(node_store_t *s, const uint8_t id[NODE_ID_LEN], const v
     e.xxh3 = xxh3;
     e.ref_ns = og_time_ns();
     idx_encode(&e, val);
-    if ((rc = idx_write(s, key, val, 0)) != 0)
+    if ((rc = idx_write(s, key, val, 0)) != 0) {
+        atomic_fetch_add(&s->dead_bytes, CHDR_LEN + (uint64_t)len); /* synced but never indexed */
         goto out_unlock;
+    }
     atomic_fetch_add(&s->chunks, 1);
     atomic_fetch_add(&s->chunk_bytes, len);
+    dev_wrote(s);
 out_unlock:
     pthread_mutex_unlock(mu);
     return rc;
@@ -1183,7 +1346,7 @@ int node_store_chunk_get(node_store_t *s, const uint8_t id[NODE_ID_LEN], void *b
      * that may have seen the entry is left (chunk_reclaim). */
     pthread_rwlock_t *guard = &s->rguard[stripe_idx(key, sizeof(key))];
     pthread_rwlock_rdlock(guard);
-    int rc = idx_get(s, id, &e);
+    int rc = idx_get(s, id, &e), found = rc == 0;
     if (rc != 0)
         goto out_unguard;
     if (e.len > cap) {
@@ -1196,7 +1359,7 @@ int node_store_chunk_get(node_store_t *s, const uint8_t id[NODE_ID_LEN], void *b
         goto out_unguard;
     }
     if ((rc = pread_all(fd, hdr, CHDR_LEN, e.off)) != 0 || (rc = pread_all(fd, buf, e.len, e.off + CHDR_LEN)) != 0) {
-        rc = rc > 0 ? NODE_CORRUPT_BKPT(s) : rc; /* short file: the indexed bytes are not there */
+        rc = unreadable(s, rc);
         goto out_unguard;
     }
     /* The header check catches an index entry pointing at the wrong place; the hash catches
@@ -1210,6 +1373,8 @@ int node_store_chunk_get(node_store_t *s, const uint8_t id[NODE_ID_LEN], void *b
     *xxh3 = e.xxh3;
 out_unguard:
     pthread_rwlock_unlock(guard);
+    if (rc == OG_ECORRUPT && found)
+        chunk_quarantine(s, id, &e);
     return rc;
 }
 
@@ -1253,6 +1418,47 @@ static void chunk_reclaim(node_store_t *s, const char key[IDX_KEY_LEN], const id
     pthread_rwlock_unlock(&s->append_guard);
 }
 
+/* Removes id's index entry e (synced) and takes it out of the counters: the one path every removal
+ * of a chunk takes (delete, garbage collection, quarantine). The caller holds the stripe mutex and
+ * reclaims the range afterwards. swept_ns: garbage collection's sweep mark (idx_write), 0 for none.
+ * 0, a space error or NODE_EPOISONED. */
+static int chunk_unindex(node_store_t *s, const char key[IDX_KEY_LEN], const idx_ent_t *e, uint64_t swept_ns)
+{
+    int rc = idx_write(s, key, NULL, swept_ns);
+    if (rc == 0) {
+        atomic_fetch_sub(&s->chunks, 1);
+        atomic_fetch_sub(&s->chunk_bytes, e->len);
+    }
+    return rc;
+}
+
+/* Takes the bad copy e out of service: unindexed like a delete (the chunk then reads as absent and
+ * a replica can refill it), its range reclaimed. The caller holds the stripe mutex; the reclaim
+ * waits only for readers, which never take it. 0, a space error or NODE_EPOISONED. */
+static int chunk_quarantine_locked(node_store_t *s, const char key[IDX_KEY_LEN], const idx_ent_t *e)
+{
+    int rc = chunk_unindex(s, key, e, 0); /* no sweep mark: replicas must refill it */
+    if (rc == 0) {
+        atomic_fetch_add(&s->quarantined, 1);
+        chunk_reclaim(s, key, e);
+    }
+    return rc;
+}
+
+/* Quarantines the copy `bad` of id that a reader (holding no lock of id) found corrupt, unless the
+ * entry was rewritten or removed meanwhile. A poisoned device keeps the entry (no index writes). */
+static void chunk_quarantine(node_store_t *s, const uint8_t id[NODE_ID_LEN], const idx_ent_t *bad)
+{
+    char key[IDX_KEY_LEN];
+    idx_ent_t e;
+    idx_key(key, id);
+    pthread_mutex_t *mu = stripe_for(s, key, sizeof(key));
+    pthread_mutex_lock(mu);
+    if (!atomic_load(&s->poisoned) && idx_get(s, id, &e) == 0 && e.vol == bad->vol && e.off == bad->off)
+        chunk_quarantine_locked(s, key, &e);
+    pthread_mutex_unlock(mu);
+}
+
 int node_store_chunk_delete(node_store_t *s, const uint8_t id[NODE_ID_LEN])
 {
     char key[IDX_KEY_LEN];
@@ -1263,10 +1469,8 @@ int node_store_chunk_delete(node_store_t *s, const uint8_t id[NODE_ID_LEN])
     pthread_mutex_t *mu = stripe_for(s, key, sizeof(key));
     pthread_mutex_lock(mu);
     int rc = idx_get(s, id, &e);
-    if (rc == 0 && (rc = idx_write(s, key, NULL, 0)) == 0) {
-        atomic_fetch_sub(&s->chunks, 1);
-        atomic_fetch_sub(&s->chunk_bytes, e.len);
-    }
+    if (rc == 0)
+        rc = chunk_unindex(s, key, &e, 0);
     pthread_mutex_unlock(mu);
     if (rc == 0)
         chunk_reclaim(s, key, &e);
@@ -1306,6 +1510,17 @@ static void stripes_unlock(node_store_t *s, const uint16_t *st, size_t m)
         pthread_mutex_unlock(&s->stripes[st[i - 1]]);
 }
 
+/* ref_refresh for a batch: the refreshed entry goes into wb (written by the caller). */
+static void ref_refresh_batch(rocksdb_writebatch_t *wb, const char key[IDX_KEY_LEN], idx_ent_t *e, uint64_t now_ns)
+{
+    unsigned char val[IDX_VAL_LEN];
+    if (e->ref_ns + REF_SLACK_NS > now_ns)
+        return;
+    e->ref_ns = now_ns;
+    idx_encode(e, val);
+    rocksdb_writebatch_put(wb, key, IDX_KEY_LEN, (const char *)val, sizeof(val));
+}
+
 int node_store_chunk_put_many(node_store_t *s, const node_chunk_in_t *in, size_t n, char *res)
 {
     const uint8_t *ids[NODE_BATCH_MAX];
@@ -1339,13 +1554,9 @@ int node_store_chunk_put_many(node_store_t *s, const node_chunk_in_t *in, size_t
         if (in[i].len > NODE_CHUNK_MAX)
             continue;
         idx_key(key, ids[i]);
-        rc = idx_get(s, ids[i], &e);
+        rc = chunk_find_good(s, key, ids[i], &e);
         if (rc == 0) {
-            if (e.ref_ns + REF_SLACK_NS <= now) {
-                e.ref_ns = now;
-                idx_encode(&e, val);
-                rocksdb_writebatch_put(wb, key, sizeof(key), (const char *)val, sizeof(val));
-            }
+            ref_refresh_batch(wb, key, &e, now);
             res[i] = NODE_PUT_EXISTED;
             continue;
         }
@@ -1383,8 +1594,12 @@ int node_store_chunk_put_many(node_store_t *s, const node_chunk_in_t *in, size_t
     if (rc == 0) {
         atomic_fetch_add(&s->chunks, added);
         atomic_fetch_add(&s->chunk_bytes, added_bytes);
+        if (any_new)
+            dev_wrote(s);
     }
 out_unlock:
+    if (rc != 0) /* what this batch appended is never indexed */
+        atomic_fetch_add(&s->dead_bytes, added_bytes + added * CHDR_LEN);
     stripes_unlock(s, st, m);
     rocksdb_writebatch_destroy(wb);
     if (rc != 0)
@@ -1411,7 +1626,6 @@ int node_store_chunk_touch_many(node_store_t *s, const uint8_t *ids, size_t n, c
     stripes_lock(s, st, m);
     for (size_t i = 0; i < n && rc == 0; i++) {
         char key[IDX_KEY_LEN];
-        unsigned char val[IDX_VAL_LEN];
         idx_ent_t e;
         rc = idx_get(s, idp[i], &e);
         if (rc == OG_ENOTFOUND) {
@@ -1421,12 +1635,8 @@ int node_store_chunk_touch_many(node_store_t *s, const uint8_t *ids, size_t n, c
         }
         if (rc != 0)
             break;
-        if (e.ref_ns + REF_SLACK_NS <= now) {
-            e.ref_ns = now;
-            idx_encode(&e, val);
-            idx_key(key, idp[i]);
-            rocksdb_writebatch_put(wb, key, sizeof(key), (const char *)val, sizeof(val));
-        }
+        idx_key(key, idp[i]);
+        ref_refresh_batch(wb, key, &e, now);
         res[i] = NODE_PUT_EXISTED;
     }
     /* A touch must outlast a node crash the way the record it protects will: synced. */
@@ -1451,10 +1661,8 @@ int node_store_chunk_delete_older(node_store_t *s, const uint8_t id[NODE_ID_LEN]
     int rc = idx_get(s, id, &e);
     if (rc == 0 && e.ref_ns >= cutoff_ns)
         rc = OG_EEXIST;
-    else if (rc == 0 && (rc = idx_write(s, key, NULL, og_time_ns())) == 0) {
-        atomic_fetch_sub(&s->chunks, 1);
-        atomic_fetch_sub(&s->chunk_bytes, e.len);
-    }
+    else if (rc == 0)
+        rc = chunk_unindex(s, key, &e, og_time_ns());
     pthread_mutex_unlock(mu);
     if (rc == 0)
         chunk_reclaim(s, key, &e);
@@ -1565,6 +1773,8 @@ int node_store_rec_put(node_store_t *s, og_str_t table, og_str_t key, const void
         return OG_EPROTO;
     if (atomic_load(&s->poisoned))
         return NODE_EPOISONED;
+    if ((rc = dev_room(s, len, DB_RESERVE_REC)) != 0)
+        return rc;
     char *k = rkey_build(stack, &heap, table, key, &klen);
     if (!k)
         return -ENOMEM;
@@ -1785,6 +1995,16 @@ void node_store_stat(node_store_t *s, node_stat_t *st)
     st->records = atomic_load(&s->records);
     st->volume_bytes = atomic_load(&s->volume_bytes);
     st->dead_bytes = atomic_load(&s->dead_bytes);
+    st->state = atomic_load(&s->state);
+    st->last_errno = atomic_load(&s->last_errno);
+    st->last_error_ns = atomic_load(&s->last_error_ns);
+    st->quarantined = atomic_load(&s->quarantined);
+    struct statvfs vfs;
+    st->free_bytes = st->total_bytes = 0;
+    if (fstatvfs(s->vol_dirfd, &vfs) == 0) {
+        st->free_bytes = (uint64_t)vfs.f_bavail * vfs.f_frsize;
+        st->total_bytes = (uint64_t)vfs.f_blocks * vfs.f_frsize;
+    }
     st->allocated_bytes = 0;
     /* What the volumes hold on disk after hole punching; one fstat per volume. */
     pthread_rwlock_rdlock(&s->vols_lock);
@@ -1797,6 +2017,101 @@ void node_store_stat(node_store_t *s, node_stat_t *st)
 }
 
 int node_store_corrupt_line(node_store_t *s) { return atomic_load(&s->corrupt_line); }
+
+int node_store_error_news(node_store_t *s, node_stat_t *st)
+{
+    uint64_t ep = atomic_load(&s->episodes), told = atomic_load(&s->news_episode), now = og_time_ns();
+    uint64_t last = atomic_load(&s->news_ns);
+    /* An episode that ended before it could be told is not news any more. */
+    if (ep == told || (last != 0 && now - last < NEWS_INTERVAL_NS) || atomic_load(&s->state) == NODE_DEV_OK)
+        return 0;
+    /* One caller wins the episode; the others stay quiet. */
+    if (!atomic_compare_exchange_strong(&s->news_episode, &told, ep))
+        return 0;
+    atomic_store(&s->news_ns, now);
+    node_store_stat(s, st);
+    return 1;
+}
+
+int node_store_chunk_scrub(node_store_t *s, const uint8_t id[NODE_ID_LEN], uint32_t *len)
+{
+    char key[IDX_KEY_LEN];
+    idx_ent_t e;
+    idx_key(key, id);
+    /* Like a read: the range cannot be punched under the guard, and a write is not held up. */
+    pthread_rwlock_t *guard = &s->rguard[stripe_idx(key, sizeof(key))];
+    pthread_rwlock_rdlock(guard);
+    int rc = idx_get(s, id, &e), found = rc == 0;
+    if (rc == 0)
+        rc = chunk_check(s, id, &e, 1);
+    pthread_rwlock_unlock(guard);
+    if (rc == OG_ECORRUPT && found)
+        chunk_quarantine(s, id, &e);
+    if (rc == 0)
+        *len = e.len;
+    return rc;
+}
+
+int node_store_rec_walk(node_store_t *s, const char *after, size_t alen, size_t limit,
+                        int (*fn)(void *arg, const char *key, size_t klen, const char *rec, size_t rlen), void *arg,
+                        int *done)
+{
+    int rc = 0;
+    size_t n = 0;
+    *done = 1;
+    rocksdb_iterator_t *it = rocksdb_create_iterator(s->db, s->ropts);
+    iter_seek(it, alen ? after : "r", alen ? alen : 1, alen != 0);
+    for (; rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
+        size_t klen, vlen;
+        const char *k = rocksdb_iter_key(it, &klen);
+        if (klen == 0 || k[0] != 'r')
+            break;
+        if (n == limit) {
+            *done = 0;
+            break;
+        }
+        const char *v = rocksdb_iter_value(it, &vlen);
+        if ((rc = fn(arg, k, klen, v, vlen)) != 0)
+            goto out_iter;
+        n++;
+    }
+    rc = iter_status(it);
+out_iter:
+    rocksdb_iter_destroy(it);
+    return rc;
+}
+
+/* 'M' + name into key (65 bytes). The key length, 0 when name is empty or too long. */
+static size_t mkey_build(char key[65], const char *name)
+{
+    size_t n = strlen(name);
+    if (n == 0 || n > 64)
+        return 0;
+    key[0] = 'M';
+    memcpy(key + 1, name, n);
+    return 1 + n;
+}
+
+int node_store_meta_put(node_store_t *s, const char *name, const void *val, size_t len)
+{
+    char key[65], *err = NULL;
+    size_t klen = mkey_build(key, name);
+    if (klen == 0)
+        return OG_EINVAL;
+    if (atomic_load(&s->poisoned))
+        return NODE_EPOISONED;
+    rocksdb_put(s->db, s->wnosync, key, klen, val, len, &err);
+    return err ? db_failed(s, err) : 0;
+}
+
+int node_store_meta_get(node_store_t *s, const char *name, char **val, size_t *len)
+{
+    char key[65];
+    size_t klen = mkey_build(key, name);
+    if (klen == 0)
+        return OG_EINVAL;
+    return db_get(s, key, klen, val, len);
+}
 
 int node_buf_grow(char **buf, size_t *cap, size_t need)
 {

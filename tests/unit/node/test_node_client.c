@@ -9,8 +9,10 @@
 #include <ftw.h>
 #include <inttypes.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <xxhash.h>
@@ -460,4 +462,47 @@ Test(node_client, corrupt_chunk_not_served)
     cr_assert_eq(g.resp_len, 8);
     cr_assert_eq(memcmp(g.resp_body, "corrupt\n", 8), 0);
     free(g.resp_body);
+}
+
+/* A full disk (a file-size limit with SIGXFSZ ignored: EFBIG) answers 507, shows in /stat and
+ * /health, and the next write after space came back is stored. */
+Test(node_client, full_disk_answers_507)
+{
+    static char data[200000];
+    char path[128], xhex[17];
+    og_header_t hdr;
+    struct rlimit rl;
+    memset(data, 'f', sizeof(data));
+    chunk_path(path, sizeof(path), 88);
+    signal(SIGXFSZ, SIG_IGN);
+    cr_assert_eq(getrlimit(RLIMIT_FSIZE, &rl), 0);
+    rl.rlim_cur = 64 << 10;
+    cr_assert_eq(setrlimit(RLIMIT_FSIZE, &rl), 0);
+    node_call_t p = put_call(path, data, sizeof(data), &hdr, xhex);
+    cr_assert_eq(node_call(g_cl, &p), 0);
+    cr_assert_eq(p.status, 507);
+    free(p.resp_body);
+    node_call_t h = simple_call("GET", "/health");
+    cr_assert_eq(node_call(g_cl, &h), 0);
+    cr_assert_eq(h.status, 200);
+    cr_assert_eq(h.resp_len, strlen("degraded\nd1 full\n"));
+    cr_assert_eq(memcmp(h.resp_body, "degraded\nd1 full\n", h.resp_len), 0);
+    free(h.resp_body);
+    node_call_t st = simple_call("GET", "/d1/stat");
+    cr_assert_eq(node_call(g_cl, &st), 0);
+    cr_assert_eq(st.status, 200);
+    cr_assert_not_null(memmem(st.resp_body, st.resp_len, "\"state\":\"full\"", 14));
+    cr_assert_not_null(memmem(st.resp_body, st.resp_len, "\"volume_bytes\":0,", 17));
+    free(st.resp_body);
+
+    rl.rlim_cur = RLIM_INFINITY;
+    cr_assert_eq(setrlimit(RLIMIT_FSIZE, &rl), 0);
+    p = put_call(path, data, sizeof(data), &hdr, xhex);
+    cr_assert_eq(node_call(g_cl, &p), 0);
+    cr_assert_eq(p.status, 201);
+    free(p.resp_body);
+    h = simple_call("GET", "/health");
+    cr_assert_eq(node_call(g_cl, &h), 0);
+    cr_assert_eq(h.resp_len, 2);
+    free(h.resp_body);
 }
