@@ -390,6 +390,25 @@ class FaultCluster:
     def admin(self, *args, check=True):
         return sh(os.path.join(self.bin, "onggi-admin"), "--ring", self.ring, *args, check=check, timeout=120)
 
+    def under_replicated(self):
+        """`onggi-admin replication`'s total of under-replicated items, or None when a device did
+        not answer (the count is only whole with every device up)."""
+        r = self.admin("replication", check=False)
+        m = re.search(r"^total .*under_replicated=(\d+)", r.stdout, re.M)
+        return int(m.group(1)) if r.returncode == 0 and m else None
+
+    def wait_repaired(self, limit_s):
+        """Seconds until the cluster reports zero under-replicated items (polled every second),
+        with the count first seen; (None, count) when limit_s passed first."""
+        t0, first = time.monotonic(), None
+        while time.monotonic() - t0 < limit_s:
+            n = self.under_replicated()
+            first = n if first is None else first
+            if n == 0:
+                return round(time.monotonic() - t0, 1), first
+            time.sleep(1)
+        return None, first
+
     def endpoint(self):
         return f"http://127.0.0.1:{self.gw_port}"
 
