@@ -281,7 +281,7 @@ class FaultCluster:
         sh("ip", "link", "set", self.veth_node(i), "netns", self.ns(i))
         sh("ip", "addr", "add", f"{ip_host}/24", "dev", self.veth_host(i))
         sh("ip", "link", "set", self.veth_host(i), "up")
-        nsx = ("ip", "netns", "exec", self.ns(i))
+        nsx = ("nsenter", f"--net=/run/netns/{self.ns(i)}")
         sh(*nsx, "ip", "addr", "add", f"{self.node_ip(i)}/24", "dev", self.veth_node(i))
         sh(*nsx, "ip", "link", "set", self.veth_node(i), "up")
         sh(*nsx, "ip", "link", "set", "lo", "up")
@@ -322,10 +322,12 @@ class FaultCluster:
         raise RuntimeError(f"{name} did not answer on {host}:{port} in {START_TIMEOUT}s\n{self.log_tail(name)}")
 
     def start_node(self, i):
-        """Starts node i in its namespace (ip netns exec execs the node, so the pid is the node's)
-        and waits until it answers /health. Returns the seconds it took."""
+        """Starts node i in its namespace and waits until it answers /health. nsenter joins the
+        network namespace and execs the node, so the pid is the node's; unlike `ip netns exec` it
+        remounts nothing, so it also works in a chroot, where / is not a mount point. Returns the
+        seconds it took."""
         t0 = time.monotonic()
-        self._spawn(f"node{i}", ["ip", "netns", "exec", self.ns(i), os.path.join(self.bin, "onggi-node"),
+        self._spawn(f"node{i}", ["nsenter", f"--net=/run/netns/{self.ns(i)}", os.path.join(self.bin, "onggi-node"),
                                  "--ring", self.ring, "--listen", self.node_addr(i), "--dir", self.node_dir(i)])
         self._wait_http(f"node{i}", self.node_ip(i), NODE_PORT, "/health")
         return time.monotonic() - t0
@@ -522,11 +524,17 @@ class FaultCluster:
         return [c[2] for c in chosen]
 
     def node_chunk_status(self, i, cid):
-        """HTTP status of node i's GET /d<i>/chunk/<id> (500 = it found the chunk corrupt)."""
+        """What node i's GET /d<i>/chunk/<id> says of a chunk: "corrupt" (500: found bad, now
+        quarantined), "absent" (404: quarantined earlier, by a read or the scrubber), "good" (200
+        with bytes whose SHA-256 is the id: a replica refilled it), "served-bad" (200 with other
+        bytes: must never happen), or the HTTP status / error name."""
         try:
-            return http_get(self.node_ip(i), NODE_PORT, f"/d{i}/chunk/{cid}", timeout=10)[0]
+            status, body = http_get(self.node_ip(i), NODE_PORT, f"/d{i}/chunk/{cid}", timeout=10)
         except OSError as e:
             return type(e).__name__
+        if status == 200:
+            return "good" if hashlib.sha256(body).hexdigest() == cid else "served-bad"
+        return {500: "corrupt", 404: "absent"}.get(status, str(status))
 
     def locate(self, key, bucket=BUCKET):
         """[(chunk id hex, [node indexes holding it])] from onggi-admin locate."""

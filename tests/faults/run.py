@@ -174,14 +174,22 @@ def sc_corrupt_one_node(cfg):
             return {"chunks_corrupted": len(hit)}
 
         ledger, _, res = phased(fc, cfg, fault, lambda: None, "flip bytes in every chunk of a node")
-        # Evidence that the fault was real: the node itself now refuses those chunks.
+        # The node must never serve a flipped chunk: it answers corrupt (and quarantines it), absent
+        # (quarantined earlier) or, once a replica refilled it, the good bytes. Evidence that the
+        # fault was real: some answer "corrupt", or the node counts quarantined copies.
         sample = hit[:20]
-        refused = sum(1 for cid in sample if fc.node_chunk_status(2, cid) == 500)
-        res["report_only"]["node_answers_500_corrupt"] = f"{refused}/{len(sample)} sampled"
+        states = [fc.node_chunk_status(2, cid) for cid in sample]
+        quarantined = (fc.node_stat(2) or {}).get("quarantined", 0)
+        ro = res["report_only"]
+        ro["node_chunk_states"] = {s: states.count(s) for s in sorted(set(states))}
+        ro["node_quarantined"] = quarantined
         res = finish(fc, cfg, ledger, res)
-        if not sample or refused != len(sample):
+        if "served-bad" in states:
             verdict(fc, res, False)
-            res["notes"].append("the corruption did not take: the node served flipped chunks or none were flipped")
+            res["notes"].append("the node served a flipped chunk")
+        if not sample or not ("corrupt" in states or quarantined > 0):
+            verdict(fc, res, False)
+            res["notes"].append("the corruption did not take: nothing flipped, or the node never saw it")
         res["notes"].append("reads quarantine the corrupted replicas they meet, the scrubber the others; reads "
                             "must still return the right bytes")
         return res
