@@ -208,6 +208,7 @@ static int authenticate(s3_req_t *r, og_str_t host_bucket)
         .headers = info->headers,
         .num_headers = info->num_headers,
         .now = (int64_t)time(NULL),
+        .region = r->gw->region,
     };
     int rc = auth_verify(&ar, lookup_secret, r, &r->auth);
     r->authenticated = rc == 0;
