@@ -4,7 +4,8 @@
  * Built on libh2o-evloop's sockets and the exported picohttpparser, not on h2o's server
  * layer (which buffers whole bodies, times out whole requests and answers 100-continue
  * before auth; see shared notes on h2o 2.2.5). One event-loop thread owns every socket:
- * it accepts, parses request heads, moves body bytes and response bytes, and enforces
+ * it accepts, parses request heads (picohttpparser), decodes chunked bodies (http_chunked.c:
+ * picohttpparser's decoder is lax about chunk sizes), moves body bytes and response bytes, and enforces
  * idle and per-progress timeouts and a minimum body rate. Each parsed request is handed to a
  * worker thread from a fixed pool, which runs the handler in plain blocking style:
  *
