@@ -85,6 +85,11 @@ void auth_error_info(int rc, int *http_status, const char **s3_code, const char 
         msg = "x-amz-content-sha256 must be present and be UNSIGNED-PAYLOAD, a STREAMING-* mode, "
               "or a valid sha256 value.";
         break;
+    case AUTH_EREGION:
+        status = 400;
+        code = "AuthorizationHeaderMalformed";
+        msg = "The authorization header is malformed; the region is wrong.";
+        break;
     case AUTH_EUNSUPPORTED:
         status = 400;
         code = "InvalidArgument";

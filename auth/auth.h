@@ -27,7 +27,9 @@ enum {
     AUTH_EQUERYPARAMS = -10206, /* AuthorizationQueryParametersError (400) */
     AUTH_ENODATE = -10207,      /* AccessDenied: missing x-amz-date / Date (403) */
     AUTH_EBADSHA = -10208,      /* x-amz-content-sha256 is neither a hash nor a known mode: InvalidArgument (400) */
-    AUTH_EUNSUPPORTED = -10209  /* e.g. an algorithm other than AWS4-HMAC-SHA256: InvalidArgument (400) */
+    AUTH_EUNSUPPORTED = -10209, /* e.g. an algorithm other than AWS4-HMAC-SHA256: InvalidArgument (400) */
+    AUTH_EREGION = -10210       /* SigV4 scope of another region than the server's (400 AuthorizationHeaderMalformed,
+                                   or AuthorizationQueryParametersError for a presigned URL, with the region expected) */
 };
 
 typedef enum {
@@ -47,6 +49,7 @@ typedef struct {
     const og_header_t *headers;
     size_t num_headers;
     int64_t now;          /* server time, Unix seconds */
+    const char *region;   /* the server's region: a SigV4 scope naming another is AUTH_EREGION; NULL: any */
 } auth_request_t;
 
 typedef struct {
@@ -60,6 +63,7 @@ typedef struct {
     char seed_signature[65];
     char scope[128];           /* "20130524/us-east-1/s3/aws4_request" */
     char amz_date[17];         /* "20130524T000000Z" */
+    char region[64];           /* the scope's region (set also with AUTH_EREGION, for its message) */
 } auth_result_t;
 
 /* Looks up the secret for an access key: writes it NUL-terminated into secret (cap bytes)

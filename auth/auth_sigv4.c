@@ -217,6 +217,13 @@ static int verify_parts(const auth_request_t *req, const v4_parts_t *p, auth_loo
         rc = p->malformed;
         goto out_free;
     }
+    /* A key derived for another region is refused before the signature is checked, as AWS does,
+     * so the client learns which region to sign for. */
+    snprintf(out->region, sizeof(out->region), "%.*s", (int)p->region.len, p->region.base);
+    if (req->region != NULL && !og_str_eq(p->region, req->region)) {
+        rc = AUTH_EREGION;
+        goto out_free;
+    }
     rc = put_canonical_request(&canon, req->method, req->path, req->query, p->exclude_param, req->headers,
                                req->num_headers, p->signed_headers, p->payload_hash);
     if (rc == OG_EINVAL)

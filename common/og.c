@@ -37,6 +37,7 @@ const char *og_strerror(int rc)
     case -10207: return "auth: missing date";
     case -10208: return "auth: bad x-amz-content-sha256";
     case -10209: return "auth: unsupported signature scheme";
+    case -10210: return "auth: SigV4 scope of another region";
     case -10300: return "node: unreachable";
     case -10301: return "node: unexpected status";
     case -10310: return "node: device poisoned after a write error";

@@ -4,7 +4,8 @@
  * Built on libh2o-evloop's sockets and the exported picohttpparser, not on h2o's server
  * layer (which buffers whole bodies, times out whole requests and answers 100-continue
  * before auth; see shared notes on h2o 2.2.5). One event-loop thread owns every socket:
- * it accepts, parses request heads, moves body bytes and response bytes, and enforces
+ * it accepts, parses request heads (picohttpparser), decodes chunked bodies (http_chunked.c:
+ * picohttpparser's decoder is lax about chunk sizes), moves body bytes and response bytes, and enforces
  * idle and per-progress timeouts and a minimum body rate. Each parsed request is handed to a
  * worker thread from a fixed pool, which runs the handler in plain blocking style:
  *
@@ -31,6 +32,10 @@
 #define HTTP_BODY_WINDOW (1u << 20)
 #define HTTP_MAX_HEADERS 100
 #define HTTP_MAX_HEAD_BYTES (64u << 10)
+
+/* The largest request body, and chunk of one, the server takes: the largest Content-Length it
+ * parses (18 decimal digits). */
+#define HTTP_BODY_MAX 999999999999999999ull
 
 enum {
     HTTP_EBODY = -10400,    /* malformed body framing (bad chunked encoding) */
@@ -110,6 +115,24 @@ int http_resp_write(http_req_t *req, const void *buf, size_t len);
 int http_resp_end(http_req_t *req);
 /* start + write + end for a response held in memory. */
 int http_resp_send(http_req_t *req, int status, const og_header_t *hdrs, size_t n, const void *body, size_t len);
+
+/* ---- the chunked transfer coding (http_chunked.c) ---- */
+
+/* A chunked body's decoding state: zero it before the body. */
+typedef struct {
+    uint64_t left;  /* bytes left in the chunk, or the size read so far on a chunk-size line */
+    uint64_t total; /* bytes of all chunks announced so far */
+    size_t line;    /* bytes of blanks, extensions and trailers read on the current line(s) */
+    int state, digits;
+} http_chunked_t;
+
+/* Decodes the *bufsz bytes at buf in place, continuing where the previous call stopped: the
+ * payload moves to the front and *bufsz becomes its length. Returns -2 (the body goes on), -1
+ * (malformed: a chunk size that is not 1..16 hex digits, or above HTTP_BODY_MAX together with
+ * the chunks before it; bad CRLFs; blanks, extensions or trailers over HTTP_MAX_HEAD_BYTES), or
+ * >= 0 when the body ended: that many bytes after the payload (already moved to follow it) are
+ * not part of it. Cannot fail otherwise. */
+ssize_t http_chunked_decode(http_chunked_t *d, char *buf, size_t *bufsz);
 
 /* ---- request-head parsers (http_range.c): Range (RFC 7233), the four conditionals (RFC 7232)
  * and HTTP dates. No I/O, no allocation, no globals: unit-tested directly and safe to fuzz. */

@@ -123,7 +123,7 @@ struct st_http_conn_t {
     h2o_timeout_entry_t timer;
     h2o_timeout_t *timer_on; /* which of srv's timeouts timer is linked to, if any */
     http_req_t *req;           /* the loop's reference to the request in flight */
-    struct phr_chunked_decoder dec;
+    http_chunked_t dec;
     size_t dec_pending; /* decoded body bytes at the front of sock->input, not yet in the window */
     bool dec_done;
     uint64_t cl_left;  /* Content-Length body bytes not yet taken from the socket */
@@ -433,7 +433,7 @@ static int conn_body_dechunk(http_conn_t *conn)
     if (!conn->req->info.chunked || conn->dec_done || sock->input->size <= conn->dec_pending)
         return 0;
     size_t n = sock->input->size - conn->dec_pending;
-    ssize_t r = phr_decode_chunked(&conn->dec, sock->input->bytes + conn->dec_pending, &n);
+    ssize_t r = http_chunked_decode(&conn->dec, sock->input->bytes + conn->dec_pending, &n);
     if (r == -1)
         return HTTP_EBODY;
     /* Same bookkeeping as h2o's own http1.c: the payload is now contiguous after what was
@@ -831,8 +831,7 @@ static void conn_on_head_input(http_conn_t *conn)
     conn->req = req;
     conn->cont_sent = false;
     conn->rate_on = false;
-    memset(&conn->dec, 0, sizeof(conn->dec));
-    conn->dec.consume_trailer = 1;
+    conn->dec = (http_chunked_t){0};
     conn->dec_pending = 0;
     conn->dec_done = false;
     conn->cl_left = req->info.chunked ? 0 : (uint64_t)req->info.content_length;

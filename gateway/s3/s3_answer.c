@@ -230,6 +230,18 @@ static int body_error(s3_req_t *r, int rc)
     }
 }
 
+/* AUTH_EREGION in AWS's words: the region signed for and the one expected, also as <Region>. */
+static void region_error(s3_req_t *r)
+{
+    int query = r->auth.kind == AUTH_V4_QUERY;
+    char msg[256], extra[128];
+    snprintf(msg, sizeof(msg), "%s; the region '%s' is wrong; expecting '%s'",
+             query ? "Error parsing the X-Amz-Credential parameter" : "The authorization header is malformed",
+             r->auth.region, r->gw->region);
+    snprintf(extra, sizeof(extra), "<Region>%s</Region>", r->gw->region);
+    s3_error(r, 400, query ? "AuthorizationQueryParametersError" : "AuthorizationHeaderMalformed", msg, extra);
+}
+
 /* A failed authentication (AUTH_E*), as auth_error_info names it; a skewed clock also says
  * both times and the allowed skew. */
 static void auth_error(s3_req_t *r, int rc)
@@ -239,6 +251,10 @@ static void auth_error(s3_req_t *r, int rc)
     char extra[256], req_time[32], srv_time[32];
     if (rc == AUTH_EANONYMOUS) {
         s3_error(r, 403, "AccessDenied", NULL, NULL);
+        return;
+    }
+    if (rc == AUTH_EREGION) {
+        region_error(r);
         return;
     }
     auth_error_info(rc, &status, &code, &msg);
@@ -257,7 +273,7 @@ void s3_error_on(s3_req_t *r, int rc, s3_on_t on)
 {
     if (on == S3_ON_BODY && body_error(r, rc))
         return;
-    if (rc >= AUTH_EUNSUPPORTED && rc <= AUTH_EANONYMOUS) {
+    if (rc >= AUTH_EREGION && rc <= AUTH_EANONYMOUS) {
         auth_error(r, rc);
         return;
     }

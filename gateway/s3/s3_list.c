@@ -86,6 +86,10 @@ static void list_query_free(list_query_t *q)
 
 static og_str_t xstr(const og_buf_t *b) { return (og_str_t){b->buf, b->len}; }
 
+/* Keys cannot hold a NUL (the nodes refuse one in a listing bound), so a prefix, delimiter or
+ * start key with one is the caller's error, not an unreachable cluster's. */
+static int has_nul(const og_buf_t *b) { return b->len > 0 && memchr(b->buf, '\0', b->len) != NULL; }
+
 /* Reads every listing parameter. 0, OG_EINVAL (not correctly percent-encoded), or an
  * http_query_decode code. */
 static int list_query_read(s3_req_t *r, list_query_t *q)
@@ -330,6 +334,11 @@ void s3_list_objects(s3_req_t *r, int v2)
     }
     if (after.oom) {
         s3_error_rc(r, -ENOMEM);
+        goto out_free;
+    }
+    if (has_nul(&q.prefix) || has_nul(&q.delimiter) || has_nul(&after)) {
+        s3_error(r, 400, "InvalidArgument", "The prefix, delimiter, marker, start-after or continuation token "
+                 "holds a NUL byte.", NULL);
         goto out_free;
     }
 

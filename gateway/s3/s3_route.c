@@ -26,6 +26,76 @@ static const char *const unimplemented_subresources[] = {
     "retention", "select", "tagging", "torrent", "versionId", "versioning", "versions", "website",
 };
 
+/* Request headers that promise protection or placement this gateway does not provide. Accepting
+ * them would store an object unencrypted, unlocked or readable by fewer rules than the caller
+ * asked for, so each is refused with the error AWS gives where it lacks the feature: SSE without
+ * a KMS (501, as MinIO without one), ACLs on a bucket whose ObjectOwnership is
+ * BucketOwnerEnforced (AWS's default since 2023), Object Lock on a bucket created without it.
+ * `harmless` values ask for what the gateway does anyway (the owner-only ACL, the one storage
+ * class) and are sent by default by some clients. A name ending in '-' is a prefix. */
+typedef enum { ON_ANY, ON_BUCKET, ON_KEY } refused_on_t;
+typedef struct {
+    const char *name;
+    refused_on_t on;          /* which requests: all, bucket-level (CreateBucket ...), object-level */
+    const char *harmless[2];  /* values accepted (case-insensitive) */
+    int status;
+    const char *code, *message; /* message NULL: "The <header> header is not implemented." */
+} refused_header_t;
+
+static const refused_header_t refused_headers[] = {
+    {"x-amz-server-side-encryption", ON_ANY, {NULL}, 501, "NotImplemented", NULL},
+    {"x-amz-server-side-encryption-", ON_ANY, {NULL}, 501, "NotImplemented", NULL},
+    {"x-amz-copy-source-server-side-encryption-", ON_ANY, {NULL}, 501, "NotImplemented", NULL},
+    {"x-amz-object-lock-", ON_ANY, {NULL}, 400, "InvalidRequest", "Bucket is missing Object Lock Configuration"},
+    {"x-amz-bucket-object-lock-enabled", ON_ANY, {"false"}, 501, "NotImplemented", NULL},
+    {"x-amz-acl", ON_KEY, {"private", "bucket-owner-full-control"}, 400, "AccessControlListNotSupported",
+     "The bucket does not allow ACLs"},
+    {"x-amz-grant-", ON_KEY, {NULL}, 400, "AccessControlListNotSupported", "The bucket does not allow ACLs"},
+    {"x-amz-acl", ON_BUCKET, {"private"}, 400, "InvalidBucketAclWithObjectOwnership",
+     "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting"},
+    {"x-amz-grant-", ON_BUCKET, {NULL}, 400, "InvalidBucketAclWithObjectOwnership",
+     "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting"},
+    {"x-amz-tagging", ON_ANY, {""}, 501, "NotImplemented", NULL},
+    /* COPY copies the source's tags, and no object has any */
+    {"x-amz-tagging-directive", ON_ANY, {"COPY"}, 501, "NotImplemented", NULL},
+    {"x-amz-storage-class", ON_ANY, {"STANDARD"}, 400, "InvalidStorageClass",
+     "The storage class you specified is not valid"},
+};
+
+/* Does header h match row t (name, scope) with a value t does not call harmless? */
+static int header_refused(const s3_req_t *r, const refused_header_t *t, const og_header_t *h)
+{
+    size_t len = strlen(t->name);
+    int named = t->name[len - 1] == '-' ? h->name.len > len && strncasecmp(h->name.base, t->name, len) == 0
+                                        : og_str_ieq(h->name, t->name);
+    if (!named)
+        return 0;
+    if ((t->on == ON_KEY && r->key == NULL) || (t->on == ON_BUCKET && r->key != NULL))
+        return 0;
+    for (size_t i = 0; i < sizeof(t->harmless) / sizeof(t->harmless[0]) && t->harmless[i] != NULL; i++)
+        if (og_str_ieq(h->value, t->harmless[i]))
+            return 0;
+    return 1;
+}
+
+/* Answers r and returns 1 when it carries a header of refused_headers; 0 otherwise. */
+static int refuse_headers(s3_req_t *r)
+{
+    for (size_t i = 0; i < r->info->num_headers; i++) {
+        const og_header_t *h = &r->info->headers[i];
+        for (size_t j = 0; j < sizeof(refused_headers) / sizeof(refused_headers[0]); j++) {
+            const refused_header_t *t = &refused_headers[j];
+            if (!header_refused(r, t, h))
+                continue;
+            char msg[160];
+            snprintf(msg, sizeof(msg), "The %.*s header is not implemented.", (int)h->name.len, h->name.base);
+            s3_error(r, t->status, t->code, t->message != NULL ? t->message : msg, NULL);
+            return 1;
+        }
+    }
+    return 0;
+}
+
 static void make_request_id(char out[17])
 {
     uint8_t rnd[8];
@@ -138,6 +208,7 @@ static int authenticate(s3_req_t *r, og_str_t host_bucket)
         .headers = info->headers,
         .num_headers = info->num_headers,
         .now = (int64_t)time(NULL),
+        .region = r->gw->region,
     };
     int rc = auth_verify(&ar, lookup_secret, r, &r->auth);
     r->authenticated = rc == 0;
@@ -315,6 +386,8 @@ static void route(s3_req_t *r)
             return;
         }
     }
+    if (refuse_headers(r))
+        return;
     if (has_param(r, "acl") && !v.get) {
         s3_error(r, 501, "NotImplemented", "Only reading the (owner-only) ACL is implemented.", NULL);
         return;

@@ -203,6 +203,11 @@ static int quotas_valid(swift_req_t *r)
     return 1;
 }
 
+/* Is name "." or ".."? Such a dot segment is no name: clients and proxies resolve it away from
+ * URLs (S3 cannot address it either), so a container of that name could never be reached again.
+ * Only creating one is refused: one made before stays reachable for emptying and deleting. */
+static int dot_segment(const char *name) { return strcmp(name, ".") == 0 || strcmp(name, "..") == 0; }
+
 /* PUT (create or update) and POST (update) of a container's metadata. */
 static void container_write(swift_req_t *r, core_bucket_t *b, int exists)
 {
@@ -322,6 +327,9 @@ void swift_container(swift_req_t *r)
     if (put || post || del) {
         if (!r->is_owner) {
             swift_error_rc(r, -EACCES);
+        } else if (put && !exists && dot_segment(r->container)) {
+            static const char msg[] = "Container name cannot be \".\" or \"..\"";
+            swift_send(r, 400, NULL, 0, "text/plain", msg, sizeof(msg) - 1);
         } else if (put) {
             container_write(r, &b, exists);
         } else if (!exists) {

@@ -247,6 +247,18 @@ def test_put_status_codes(sw):
 # ---------------------------------------------------------------- listings
 
 
+@pytest.mark.parametrize("name", [".", "..", "%2E", "%2e%2E"])
+def test_dot_container_names_refused(sw, name):
+    """"." and ".." are dot segments, not names (clients resolve them away; S3 cannot address
+    them): creating one is 400 and nothing is created."""
+    tok, _ = token(sw)
+    st, _, body = http_request(sw.port(), "PUT", f"{path(sw)}/{name}", {"X-Auth-Token": tok})
+    assert st == 400, body
+    assert http_request(sw.port(), "HEAD", f"{path(sw)}/{name}", {"X-Auth-Token": tok})[0] == 404
+    listed = json.loads(http_request(sw.port(), "GET", f"{path(sw)}?format=json", {"X-Auth-Token": tok})[2])
+    assert not [c for c in listed if c["name"] in (".", "..")]
+
+
 def test_listings(sw):
     cn = conn(sw)
     c = uniq("list")

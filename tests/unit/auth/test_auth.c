@@ -41,7 +41,7 @@ static int lookup(void *ctx, og_str_t key, char *secret, size_t cap)
 static auth_request_t mkreq(const char *method, const char *path, const char *query, const char *bucket,
                             const og_header_t *h, size_t n, int64_t now)
 {
-    return (auth_request_t){og_str(method), og_str(path), og_str(query), og_str(bucket), h, n, now};
+    return (auth_request_t){og_str(method), og_str(path), og_str(query), og_str(bucket), h, n, now, "us-east-1"};
 }
 
 static int verify(auth_request_t req, auth_result_t *res)
@@ -72,6 +72,21 @@ Test(auth_v4, get_object_with_range)
     cr_assert_str_eq(r.seed_signature, "f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41");
     cr_assert_str_eq(r.scope, "20130524/us-east-1/s3/aws4_request");
     cr_assert_str_eq(r.amz_date, "20130524T000000Z");
+}
+
+Test(auth_v4, other_region_refused_before_the_key)
+{
+    og_header_t h[] = {HDR("Host", V4_HOST), HDR("Authorization", GET_OBJECT_AUTHZ), HDR("Range", "bytes=0-9"),
+                       HDR("x-amz-content-sha256", EMPTY_SHA), HDR("x-amz-date", "20130524T000000Z")};
+    auth_request_t req = mkreq("GET", "/test.txt", "", "", h, NHDR(h), T_20130524);
+    auth_result_t r;
+    int calls = 0;
+    req.region = "eu-west-1";
+    cr_assert_eq(auth_verify(&req, lookup, &calls, &r), AUTH_EREGION);
+    cr_assert_str_eq(r.region, "us-east-1");
+    cr_assert_eq(calls, 0);
+    req.region = NULL; /* any region */
+    cr_assert_eq(verify(req, &r), 0);
 }
 
 Test(auth_v4, put_object_reserved_char_in_key)
@@ -274,6 +289,7 @@ static void sign_now(signed_req_t *s, const char *method, const char *path, cons
                  0);
     s->h[5] = (og_header_t){OG_STR_LIT("Authorization"), og_str(s->authz)};
     s->req = mkreq(method, path, query, "", s->h, 6, now);
+    s->req.region = "onggi-1";
 }
 
 Test(auth_roundtrip, sign_then_verify)

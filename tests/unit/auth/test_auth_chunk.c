@@ -43,7 +43,7 @@ static void verify_example_head(auth_result_t *res)
         HDR("Content-Length", "66824"),
     };
     auth_request_t req = {OG_STR_LIT("PUT"), OG_STR_LIT("/examplebucket/chunkObject.txt"), OG_STR_LIT(""),
-                          OG_STR_LIT(""), h, sizeof(h) / sizeof(h[0]), T_20130524};
+                          OG_STR_LIT(""), h, sizeof(h) / sizeof(h[0]), T_20130524, "us-east-1"};
     cr_assert_eq(auth_verify(&req, lookup, NULL, res), 0);
     cr_assert_eq(res->payload, AUTH_PAYLOAD_STREAMING);
     cr_assert_str_eq(res->seed_signature, "4f232c4386841ef735655705268965c44a0e4690baa4adea153f7db9fa80a0a9");
