@@ -7,7 +7,7 @@ Layout of one cluster (run id = this process's pid, so leftovers of a dead run c
     root namespace                               namespace ogf<run>-n<i>
     onggi-gateway 127.0.0.1:<free port>          onggi-node --listen 10.<net>.<i>.2:7001
     ogf<run>-<i>h 10.<net>.<i>.1/24  <== veth ==> ogf<run>-<i>n 10.<net>.<i>.2/24
-    (net: the first of 10.78-97 that no interface uses, picked under a lock)
+    (net: the first of 10.78-97 that no interface uses, picked under a lock that chroots share)
 
 Everything lives in /tmp/onggi-faults-<run>-XXXX (ring, node dirs, loop images, logs). Cleanup
 always runs (context manager, atexit, SIGINT/SIGTERM/SIGHUP handlers) and leaves no process,
@@ -16,7 +16,7 @@ in which case the logs are kept. Needs root (ip netns, mount)."""
 
 import atexit
 import ctypes
-import fcntl
+import contextlib
 import hashlib
 import http.client
 import json
@@ -42,7 +42,11 @@ ACCESS, SECRET, ACCOUNT = "faultaccess", "faultsecret", "faults"
 BUCKET = "faults"
 NODE_PORT = 7001
 NETS = range(78, 98)  # a run's node i lives on 10.<net>.<i>.0/24, net the first one free
-NET_LOCK = "/run/lock/onggi-faults.lock"
+# Picking addresses is serialized by binding this abstract UNIX socket name: it belongs to the
+# network namespace, so runs in a chroot (the fresh-machine check) and on the host exclude each
+# other too, which a lock file under /run could not (two runs on one address range talk to each
+# other's nodes).
+NET_LOCK = "\0onggi-faults-net-lock"
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 15.0
 CHDR_LEN = 48  # storage-node/node_store.c: u32 magic | id[32] | u32 len | u64 xxh3
@@ -64,6 +68,25 @@ def sh(*args, check=True, timeout=60):
     if check and r.returncode != 0:
         raise RuntimeError(f"{' '.join(map(str, args))} -> {r.returncode}: {r.stderr.strip()}")
     return r
+
+
+@contextlib.contextmanager
+def net_lock(timeout=300):
+    """Holds NET_LOCK (waiting up to timeout seconds for another run to release it)."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            try:
+                s.bind(NET_LOCK)
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("another fault run held the address lock too long")
+                time.sleep(0.05)
+        yield
+    finally:
+        s.close()
 
 
 def _die_with_parent():
@@ -261,9 +284,7 @@ class FaultCluster:
     def _make_nets(self):
         """Picks the first 10.<net>.0.0/16 no interface uses and makes every node's namespace
         under a lock, so concurrent runs (make test in two worktrees) never share addresses."""
-        os.makedirs(os.path.dirname(NET_LOCK), exist_ok=True)
-        with open(NET_LOCK, "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
+        with net_lock():
             used = sh("ip", "-o", "addr", "show", check=False).stdout
             free = [n for n in NETS if f" 10.{n}." not in used]
             if not free:
