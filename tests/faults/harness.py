@@ -306,6 +306,12 @@ class FaultCluster:
         sh(*nsx, "ip", "addr", "add", f"{self.node_ip(i)}/24", "dev", self.veth_node(i))
         sh(*nsx, "ip", "link", "set", self.veth_node(i), "up")
         sh(*nsx, "ip", "link", "set", "lo", "up")
+        # Nodes talk to each other too (anti-entropy pushes, node to node): through the host, which
+        # routes between the veths. Forwarding is switched on and left on (turning it off at the
+        # end could cut another run that is still going).
+        sh(*nsx, "ip", "route", "add", f"10.{self.net}.0.0/16", "via", ip_host)
+        with open("/proc/sys/net/ipv4/ip_forward", "w") as f:
+            f.write("1")
 
     def _make_loopfs(self, i, mib):
         img = os.path.join(self.root, f"node{i}.img")
