@@ -1521,6 +1521,29 @@ static void ref_refresh_batch(rocksdb_writebatch_t *wb, const char key[IDX_KEY_L
     rocksdb_writebatch_put(wb, key, IDX_KEY_LEN, (const char *)val, sizeof(val));
 }
 
+/* Appends new chunk c (index key `key`) to a volume and puts its index entry, partition index and
+ * summary into wb, dropping any sweep mark (as idx_write does for a single write); *vol gets the
+ * volume it went to, for the batch's sync. The caller holds the chunk's stripe. 0 or an error. */
+static int batch_add_new(node_store_t *s, rocksdb_writebatch_t *wb, const char key[IDX_KEY_LEN],
+                         const node_chunk_in_t *c, uint64_t now, uint32_t *vol)
+{
+    unsigned char val[IDX_VAL_LEN];
+    char gkey[IDX_KEY_LEN];
+    idx_ent_t e = {.len = (uint32_t)c->len, .xxh3 = c->xxh3, .ref_ns = now};
+    int rc = chunk_append(s, c->id, c->buf, c->len, c->xxh3, &e.vol, &e.off);
+    if (rc != 0)
+        return rc;
+    *vol = e.vol;
+    idx_encode(&e, val);
+    rocksdb_writebatch_put(wb, key, IDX_KEY_LEN, (const char *)val, sizeof(val));
+    if ((rc = part_add(s, wb, key, IDX_KEY_LEN, XXH3_64bits(key, IDX_KEY_LEN), 1)) != 0)
+        return rc;
+    memcpy(gkey, key, IDX_KEY_LEN);
+    gkey[0] = 'g';
+    rocksdb_writebatch_delete(wb, gkey, sizeof(gkey));
+    return 0;
+}
+
 int node_store_chunk_put_many(node_store_t *s, const node_chunk_in_t *in, size_t n, char *res)
 {
     const uint8_t *ids[NODE_BATCH_MAX];
@@ -1541,7 +1564,6 @@ int node_store_chunk_put_many(node_store_t *s, const node_chunk_in_t *in, size_t
     stripes_lock(s, st, m);
     for (size_t i = 0; i < n; i++) {
         char key[IDX_KEY_LEN];
-        unsigned char val[IDX_VAL_LEN];
         idx_ent_t e;
         size_t j;
         /* A batch may carry one chunk twice (runs of equal content): the first copy does it. */
@@ -1567,19 +1589,10 @@ int node_store_chunk_put_many(node_store_t *s, const node_chunk_in_t *in, size_t
             res[i] = NODE_PUT_BADDIGEST;
             continue;
         }
-        if ((rc = chunk_append(s, ids[i], in[i].buf, in[i].len, in[i].xxh3, &e.vol, &e.off)) != 0)
+        if ((rc = batch_add_new(s, wb, key, &in[i], now, &e.vol)) != 0)
             goto out_unlock;
         vol_lo = e.vol < vol_lo ? e.vol : vol_lo;
         vol_hi = e.vol > vol_hi ? e.vol : vol_hi;
-        e.len = (uint32_t)in[i].len;
-        e.xxh3 = in[i].xxh3;
-        e.ref_ns = now;
-        idx_encode(&e, val);
-        rocksdb_writebatch_put(wb, key, sizeof(key), (const char *)val, sizeof(val));
-        if ((rc = part_add(s, wb, key, sizeof(key), XXH3_64bits(key, sizeof(key)), 1)) != 0)
-            goto out_unlock;
-        key[0] = 'g'; /* a new write clears the chunk's sweep mark, as idx_write does */
-        rocksdb_writebatch_delete(wb, key, sizeof(key));
         res[i] = NODE_PUT_STORED;
         added++;
         added_bytes += in[i].len;
