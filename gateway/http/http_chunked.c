@@ -22,17 +22,6 @@ enum {
     ST_DONE
 };
 
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* The line that ends the chunk-size line: the next chunk's data, or the trailers after the last. */
 static int after_size_line(http_chunked_t *d)
 {
@@ -45,7 +34,7 @@ static int after_size_line(http_chunked_t *d)
 /* One byte of a chunk-size line. The next state, or -1 when the framing is malformed. */
 static int size_byte(http_chunked_t *d, char c)
 {
-    int v = hex_value(c);
+    int v = og_hexval(c);
     if (d->state == ST_SIZE && v >= 0) {
         if (++d->digits > 16 || (d->left = d->left * 16 + (uint64_t)v) > HTTP_BODY_MAX)
             return -1;
