@@ -1,7 +1,7 @@
 /*
  * onggi-ring: builds and inspects ring files (see docs/operations.md).
  *
- *   onggi-ring create FILE PART_POWER REPLICAS MIN_PART_HOURS
+ *   onggi-ring create FILE PART_POWER REPLICAS MIN_PART_HOURS   (also writes FILE.keys, og_keys.h)
  *   onggi-ring add FILE --zone Z --addr IP:PORT --name DEV --weight W
  *   onggi-ring remove FILE ID
  *   onggi-ring set-weight FILE ID WEIGHT
@@ -14,9 +14,11 @@
  * (2 for a usage error).
  */
 #include "ring.h"
+#include "og_keys.h"
 
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,6 +106,21 @@ static int ring_main_arg_error(const char *cmd, const char *what, const char *va
     return EXIT_USAGE;
 }
 
+/* The cluster key file is born with the ring (FILE.keys). An existing one is kept: a ring
+ * re-created for the same cluster must not change the keys its processes share. */
+static int ring_main_create_keys(const char *ring_path)
+{
+    char path[PATH_MAX];
+    if (snprintf(path, sizeof(path), "%s.keys", ring_path) >= (int)sizeof(path))
+        return ring_main_fail("create", ring_path, OG_ETOOBIG);
+    int rc = og_keys_create(path);
+    if (rc == OG_EEXIST) {
+        fprintf(stderr, PROG ": create: keeping the existing key file %s\n", path);
+        return EXIT_SUCCESS;
+    }
+    return rc == 0 ? EXIT_SUCCESS : ring_main_fail("create", path, rc);
+}
+
 static int ring_main_create(int argc, char **argv)
 {
     int rc;
@@ -132,7 +149,9 @@ static int ring_main_create(int argc, char **argv)
     }
     rc = ring_save(ring, argv[0]);
     ring_free(ring);
-    return rc == 0 ? EXIT_SUCCESS : ring_main_fail("create", argv[0], rc);
+    if (rc != 0)
+        return ring_main_fail("create", argv[0], rc);
+    return ring_main_create_keys(argv[0]);
 }
 
 static int ring_main_add(int argc, char **argv, ring_t *ring, ring_main_out_t *out)

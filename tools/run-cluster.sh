@@ -58,7 +58,7 @@ done
 # a half-made ring that later runs would trust.
 if [ ! -f "$RING" ]; then
     tmp="$RING.tmp"
-    rm -f "$tmp"
+    rm -f "$tmp" "$tmp.keys"
     {
         "$BIN/onggi-ring" create "$tmp" 10 3 1 &&
             for i in 1 2 3; do
@@ -67,6 +67,8 @@ if [ ! -f "$RING" ]; then
             done &&
             "$BIN/onggi-ring" rebalance "$tmp" >/dev/null
     } >>"$LOG/ring.log" 2>&1 || die "ring creation failed, see $LOG/ring.log"
+    # The cluster key file (RING.keys) is born with the ring; keys already there are kept.
+    if [ -f "$RING.keys" ]; then rm -f "$tmp.keys"; else mv "$tmp.keys" "$RING.keys" || die "cannot install $RING.keys"; fi
     mv "$tmp" "$RING" || die "cannot install $RING"
     echo "run-cluster: created $RING"
 fi

@@ -172,6 +172,7 @@ class Cluster:
             self.tool("onggi-ring", "add", tmp, "--zone", str(i), "--addr", f"127.0.0.1:{p}", "--name", f"d{i}",
                       "--weight", "100")
         self.tool("onggi-ring", "rebalance", tmp)
+        os.rename(tmp + ".keys", self.ring + ".keys")  # the cluster key file is born with the ring
         os.rename(tmp, self.ring)
 
     def add_user(self, access, secret, account):
