@@ -15,7 +15,7 @@ CFLAGS_asan := -std=c11 -O1 -g $(WARN) -Werror -fsanitize=address,undefined -fno
 CFLAGS := $(CFLAGS_$(BUILD)) -pthread
 comma := ,
 LDFLAGS := -pthread $(if $(filter asan,$(BUILD)),-fsanitize=address$(comma)undefined)
-LDLIBS := -lh2o-evloop -lrocksdb -lxml2 -lssl -lcrypto -lxxhash -lisal -lm
+LDLIBS := -lh2o-evloop -lrocksdb -lxml2 -lssl -lcrypto -lxxhash -lisal -ljansson -lm
 
 MAINS := $(wildcard */*_main.c) gateway/main.c
 lib_srcs = $(filter-out $(MAINS),$(wildcard $(1)/*.c))

@@ -7,8 +7,8 @@
  * against what the manifest promised before its bytes go out, so a segment overwritten since is
  * never served as part of the large object.
  *
- * The manifest is parsed with a small JSON reader here (flat objects in one list is all Swift's
- * manifest formats use); nested values are skipped, never interpreted. A manifest PUT is checked
+ * The manifest is parsed with jansson (flat objects in one list is all Swift's manifest formats
+ * use); nested values are never interpreted. A manifest PUT is checked
  * and turned into the stored form here; the front end only reads the body and words the answer.
  */
 #include <errno.h>
@@ -19,11 +19,14 @@
 #include <strings.h>
 #include <time.h>
 
+#include <jansson.h>
 #include <openssl/evp.h>
 
 #include "core.h"
 
-#define JSON_MAX_DEPTH 32
+/* Values (',' '[' '{') a manifest may have: 1001 entries of 256 keys, a parsed tree of ~12 MiB at
+ * most, whatever the body (8 MiB of "1," would be four million nodes). */
+#define SLO_VALUES_MAX (256u * (CORE_SLO_MAX_SEGMENTS + 1))
 /* A stored manifest is the PUT body plus, per segment, a content type and a date: never more
  * than this, so anything larger is not one of ours. */
 #define STORED_MANIFEST_MAX (4u * CORE_SLO_MAX_MANIFEST)
@@ -34,242 +37,69 @@
 
 /* ---------------------------------------------------------------- JSON */
 
-typedef struct {
-    const char *p, *end;
-    og_buf_t *arena; /* decoded strings, NUL-terminated, referred to by offset */
-} js_t;
-
 enum { JV_STR, JV_NUM, JV_NULL, JV_BOOL, JV_OTHER };
 
+/* One value of a manifest entry, as entry_key needs it; strings are copied into the manifest's
+ * arena (the parsed tree is freed right after the parse, the manifest may be cached). */
 typedef struct {
     int kind;
     size_t off, len; /* JV_STR: in the arena */
     int64_t num;
-    int num_ok; /* JV_NUM: an integer that fits */
+    int num_ok; /* JV_NUM: an integer that fits (jansson refuses integers past long long) */
     int truth;  /* JV_BOOL */
 } jv_t;
 
-static void js_ws(js_t *j)
-{
-    while (j->p < j->end && (*j->p == ' ' || *j->p == '\t' || *j->p == '\n' || *j->p == '\r'))
-        j->p++;
-}
-
-static int js_u4(js_t *j, unsigned *out)
-{
-    unsigned v = 0;
-    if (j->end - j->p < 4)
-        return -1;
-    for (int i = 0; i < 4; i++) {
-        int h = og_hexval((unsigned char)j->p[i]);
-        if (h < 0)
-            return -1;
-        v = v << 4 | (unsigned)h;
-    }
-    j->p += 4;
-    *out = v;
-    return 0;
-}
-
-static void put_utf8(og_buf_t *b, unsigned cp)
-{
-    char u[4];
-    size_t n;
-    if (cp < 0x80)
-        u[0] = (char)cp, n = 1;
-    else if (cp < 0x800)
-        u[0] = (char)(0xc0 | cp >> 6), u[1] = (char)(0x80 | (cp & 0x3f)), n = 2;
-    else if (cp < 0x10000)
-        u[0] = (char)(0xe0 | cp >> 12), u[1] = (char)(0x80 | (cp >> 6 & 0x3f)), u[2] = (char)(0x80 | (cp & 0x3f)),
-        n = 3;
-    else
-        u[0] = (char)(0xf0 | cp >> 18), u[1] = (char)(0x80 | (cp >> 12 & 0x3f)), u[2] = (char)(0x80 | (cp >> 6 & 0x3f)),
-        u[3] = (char)(0x80 | (cp & 0x3f)), n = 4;
-    og_buf_put(b, u, n);
-}
-
-/* A string at j->p (the opening quote) decoded into the arena. 0 or -1 (syntax). */
-static int js_string(js_t *j, size_t *off, size_t *len)
-{
-    og_buf_t *a = j->arena;
-    *off = a->len;
-    j->p++;
-    for (;;) {
-        const char *run = j->p;
-        while (j->p < j->end && *j->p != '"' && *j->p != '\\' && (unsigned char)*j->p >= 0x20)
-            j->p++;
-        og_buf_put(a, run, (size_t)(j->p - run));
-        if (j->p >= j->end || (unsigned char)*j->p < 0x20)
-            return -1;
-        if (*j->p++ == '"')
-            break;
-        if (j->p >= j->end)
-            return -1;
-        char c = *j->p++;
-        switch (c) {
-        case '"':
-        case '\\':
-        case '/':
-            og_buf_put(a, &c, 1);
-            break;
-        case 'b':
-            og_buf_put(a, "\b", 1);
-            break;
-        case 'f':
-            og_buf_put(a, "\f", 1);
-            break;
-        case 'n':
-            og_buf_put(a, "\n", 1);
-            break;
-        case 'r':
-            og_buf_put(a, "\r", 1);
-            break;
-        case 't':
-            og_buf_put(a, "\t", 1);
-            break;
-        case 'u': {
-            unsigned cp, lo;
-            if (js_u4(j, &cp) != 0)
-                return -1;
-            if (cp >= 0xd800 && cp < 0xdc00) {
-                if (j->end - j->p < 6 || j->p[0] != '\\' || j->p[1] != 'u')
-                    return -1;
-                j->p += 2;
-                if (js_u4(j, &lo) != 0 || lo < 0xdc00 || lo >= 0xe000)
-                    return -1;
-                cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-            } else if (cp >= 0xdc00 && cp < 0xe000) {
-                return -1;
-            }
-            put_utf8(a, cp);
-            break;
-        }
-        default:
-            return -1;
-        }
-    }
-    *len = a->len - *off;
-    og_buf_put(a, "", 1); /* NUL, so names can be used as C strings */
-    return a->oom ? -1 : 0;
-}
-
-static int js_lit(js_t *j, const char *lit)
-{
-    size_t n = strlen(lit);
-    if ((size_t)(j->end - j->p) < n || memcmp(j->p, lit, n) != 0)
-        return -1;
-    j->p += n;
-    return 0;
-}
-
-static int js_value(js_t *j, jv_t *v, int depth);
-
-/* Skips an array or object (its values are parsed and dropped). 0 or -1. */
-static int js_skip_compound(js_t *j, int depth)
-{
-    char close = *j->p == '[' ? ']' : '}';
-    jv_t v;
-    if (depth > JSON_MAX_DEPTH)
-        return -1;
-    j->p++;
-    js_ws(j);
-    if (j->p < j->end && *j->p == close) {
-        j->p++;
-        return 0;
-    }
-    for (;;) {
-        js_ws(j);
-        if (close == '}') {
-            size_t off, len;
-            if (j->p >= j->end || *j->p != '"' || js_string(j, &off, &len) != 0)
-                return -1;
-            js_ws(j);
-            if (j->p >= j->end || *j->p++ != ':')
-                return -1;
-        }
-        if (js_value(j, &v, depth + 1) != 0)
-            return -1;
-        js_ws(j);
-        if (j->p >= j->end)
-            return -1;
-        if (*j->p == ',') {
-            j->p++;
-            continue;
-        }
-        if (*j->p++ != close)
-            return -1;
-        return 0;
-    }
-}
-
-static int js_number(js_t *j, jv_t *v)
-{
-    const char *s = j->p;
-    int neg = 0, integral = 1, digits = 0, overflow = 0;
-    uint64_t n = 0;
-    if (j->p < j->end && *j->p == '-')
-        neg = 1, j->p++;
-    while (j->p < j->end && *j->p >= '0' && *j->p <= '9') {
-        uint64_t d = (uint64_t)(*j->p++ - '0');
-        /* Past INT64_MAX the value is useless to us: stop accumulating before n * 10 + d wraps. */
-        if (overflow || n > ((uint64_t)INT64_MAX - d) / 10)
-            overflow = 1;
-        else
-            n = n * 10 + d;
-        digits++;
-    }
-    if (digits == 0)
-        return -1;
-    if (j->p < j->end && *j->p == '.') {
-        integral = 0, j->p++;
-        if (j->p >= j->end || *j->p < '0' || *j->p > '9')
-            return -1;
-        while (j->p < j->end && *j->p >= '0' && *j->p <= '9')
-            j->p++;
-    }
-    if (j->p < j->end && (*j->p == 'e' || *j->p == 'E')) {
-        integral = 0, j->p++;
-        if (j->p < j->end && (*j->p == '+' || *j->p == '-'))
-            j->p++;
-        if (j->p >= j->end || *j->p < '0' || *j->p > '9')
-            return -1;
-        while (j->p < j->end && *j->p >= '0' && *j->p <= '9')
-            j->p++;
-    }
-    v->kind = JV_NUM;
-    v->num_ok = integral && !overflow && j->p > s;
-    /* n <= INT64_MAX here, so the negation cannot overflow (INT64_MIN itself counts as overflow:
-     * no size or count is negative). */
-    v->num = v->num_ok ? (neg ? -(int64_t)n : (int64_t)n) : 0;
-    return 0;
-}
-
-static int js_value(js_t *j, jv_t *v, int depth)
+static void jv_from(const json_t *x, og_buf_t *arena, jv_t *v)
 {
     memset(v, 0, sizeof(*v));
-    js_ws(j);
-    if (j->p >= j->end)
-        return -1;
-    switch (*j->p) {
-    case '"':
+    switch (json_typeof(x)) {
+    case JSON_STRING:
         v->kind = JV_STR;
-        return js_string(j, &v->off, &v->len);
-    case 'n':
+        v->off = arena->len;
+        v->len = json_string_length(x);
+        og_buf_put(arena, json_string_value(x), v->len);
+        og_buf_put(arena, "", 1); /* NUL, so names can be used as C strings */
+        break;
+    case JSON_INTEGER:
+        /* INT64_MIN counts as out of range: -x must stay representable, and no size is negative */
+        v->kind = JV_NUM, v->num_ok = json_integer_value(x) != INT64_MIN;
+        v->num = v->num_ok ? (int64_t)json_integer_value(x) : 0;
+        break;
+    case JSON_REAL:
+        v->kind = JV_NUM;
+        break;
+    case JSON_NULL:
         v->kind = JV_NULL;
-        return js_lit(j, "null");
-    case 't':
-        v->kind = JV_BOOL, v->truth = 1;
-        return js_lit(j, "true");
-    case 'f':
-        v->kind = JV_BOOL;
-        return js_lit(j, "false");
-    case '[':
-    case '{':
-        v->kind = JV_OTHER;
-        return js_skip_compound(j, depth);
+        break;
+    case JSON_TRUE:
+    case JSON_FALSE:
+        v->kind = JV_BOOL, v->truth = json_is_true(x);
+        break;
     default:
-        return js_number(j, v);
+        v->kind = JV_OTHER;
     }
+}
+
+/* Whether body has at most max values (counted by the ',', '[' and '{' outside strings): jansson
+ * builds the whole tree before we see it, so its size is bounded here, before the parse. */
+static int json_small_enough(og_str_t body, size_t max)
+{
+    size_t n = 0;
+    int in_str = 0;
+    for (size_t i = 0; i < body.len; i++) {
+        char c = body.base[i];
+        if (in_str) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                in_str = 0;
+        } else if (c == '"') {
+            in_str = 1;
+        } else if ((c == ',' || c == '[' || c == '{') && ++n > max) {
+            return 0;
+        }
+    }
+    return 1;
 }
 
 /* ---------------------------------------------------------------- manifests */
@@ -415,46 +245,24 @@ bad:
     return 0;
 }
 
-/* One entry at j->p ('{'): its keys into *sg. 0, OG_EPROTO (syntax), OG_ECORRUPT (stored). */
-static int entry_parse(js_t *j, manifest_t *mf, int stored, size_t idx, seg_t *sg, og_buf_t *errs)
+/* One entry (a JSON object): its keys into *sg. 0, or OG_ECORRUPT (stored). */
+static int entry_parse(const json_t *entry, manifest_t *mf, int stored, size_t idx, seg_t *sg, og_buf_t *errs)
 {
     og_buf_t extra = {0};
-    int rc = OG_EPROTO, has_path = 0, has_data = 0;
-    j->p++;
-    js_ws(j);
-    if (j->p < j->end && *j->p == '}') {
-        j->p++;
-    } else {
-        for (;;) {
-            size_t koff, klen;
-            jv_t v;
-            js_ws(j);
-            if (j->p >= j->end || *j->p != '"' || js_string(j, &koff, &klen) != 0)
-                goto out_free;
-            js_ws(j);
-            if (j->p >= j->end || *j->p++ != ':' || js_value(j, &v, 1) != 0)
-                goto out_free;
-            /* the arena may have moved: the key is taken by offset after the value was read */
-            og_str_t k = {mf->arena.buf + koff, klen};
-            has_path |= og_str_eq(k, stored ? "name" : "path");
-            has_data |= og_str_eq(k, "data");
-            if (entry_key(mf, k, &v, stored, idx, sg, errs, &extra) != 0) {
-                rc = OG_ECORRUPT;
-                goto out_free;
-            }
-            js_ws(j);
-            if (j->p >= j->end)
-                goto out_free;
-            if (*j->p == ',') {
-                j->p++;
-                continue;
-            }
-            if (*j->p++ != '}')
-                goto out_free;
-            break;
+    int rc = 0, has_path = 0, has_data = 0;
+    const char *key;
+    const json_t *val;
+    json_object_foreach((json_t *)entry, key, val) {
+        jv_t v;
+        jv_from(val, &mf->arena, &v);
+        og_str_t k = og_str(key); /* jansson refuses NUL in keys unless asked: none here */
+        has_path |= og_str_eq(k, stored ? "name" : "path");
+        has_data |= og_str_eq(k, "data");
+        if (entry_key(mf, k, &v, stored, idx, sg, errs, &extra) != 0) {
+            rc = OG_ECORRUPT;
+            goto out_free;
         }
     }
-    rc = 0;
     if (!has_path && stored)
         rc = OG_ECORRUPT;
     else if (!has_path)
@@ -468,73 +276,48 @@ out_free:
     return rc;
 }
 
-/* Parses a manifest. stored: Swift's stored format (any problem is OG_ECORRUPT); else a PUT body,
- * whose per-entry problems are appended to errs as "Index N: ...\n" lines (entries marked bad; at
- * most ERRS_MAX bytes of them). More than CORE_SLO_MAX_SEGMENTS entries stop the parse at the
- * first one too many (OG_ETOOBIG for a PUT body, OG_ECORRUPT stored), so memory stays bounded by
- * the limit, not by the body: a body of 8 MiB of "1," would otherwise cost an entry and an error
- * line per element. 0, OG_EPROTO (not JSON), OG_EINVAL (not a list), OG_ETOOBIG, OG_ECORRUPT,
- * -ENOMEM. */
+/* The entries of a parsed manifest list into mf. Same contract as manifest_parse. */
+static int manifest_entries(const json_t *list, int stored, manifest_t *mf, og_buf_t *errs)
+{
+    size_t n = json_array_size(list);
+    if (n > CORE_SLO_MAX_SEGMENTS)
+        return stored ? OG_ECORRUPT : OG_ETOOBIG;
+    if (n > 0 && (mf->segs = calloc(n, sizeof(*mf->segs))) == NULL)
+        return -ENOMEM;
+    for (size_t idx = 0; idx < n; idx++) {
+        const json_t *entry = json_array_get(list, idx);
+        seg_t *sg = &mf->segs[mf->n++];
+        if (json_is_object(entry)) {
+            if (entry_parse(entry, mf, stored, idx, sg, errs) != 0)
+                return OG_ECORRUPT;
+        } else if (stored) {
+            return OG_ECORRUPT;
+        } else {
+            entry_error(sg, errs, idx, "not a JSON object");
+        }
+    }
+    return mf->arena.oom || errs->oom ? -ENOMEM : 0;
+}
+
+/* Parses a manifest (with jansson: Debian's libjansson, a maintained, fuzzed JSON parser). stored:
+ * Swift's stored format (any problem is OG_ECORRUPT); else a PUT body, whose per-entry problems
+ * are appended to errs as "Index N: ...\n" lines (entries marked bad; at most ERRS_MAX bytes of
+ * them). More than CORE_SLO_MAX_SEGMENTS entries are OG_ETOOBIG for a PUT body (OG_ECORRUPT
+ * stored), and so is a body of more than SLO_VALUES_MAX values: the parsed tree stays bounded by
+ * that, not by the body. 0, OG_EPROTO (not JSON: bad syntax or invalid
+ * UTF-8, as Swift's json.loads), OG_EINVAL (not a list), OG_ETOOBIG, OG_ECORRUPT, -ENOMEM. */
 static int manifest_parse(og_str_t body, int stored, manifest_t *mf, og_buf_t *errs)
 {
-    js_t j = {body.base, body.base + body.len, &mf->arena};
-    jv_t v;
-    int rc;
+    json_error_t err;
     memset(mf, 0, sizeof(*mf));
-    js_ws(&j);
-    if (j.p < j.end && *j.p != '[') {
-        if (js_value(&j, &v, 0) != 0)
-            return stored ? OG_ECORRUPT : OG_EPROTO;
-        js_ws(&j);
-        return stored ? OG_ECORRUPT : j.p == j.end ? OG_EINVAL : OG_EPROTO;
-    }
-    if (j.p >= j.end)
+    if (!json_small_enough(body, SLO_VALUES_MAX))
+        return stored ? OG_ECORRUPT : OG_ETOOBIG;
+    json_t *root = json_loadb(body.base, body.len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &err);
+    if (root == NULL)
         return stored ? OG_ECORRUPT : OG_EPROTO;
-    j.p++;
-    js_ws(&j);
-    if (j.p < j.end && *j.p == ']')
-        j.p++;
-    else
-        for (size_t idx = 0;; idx++) {
-            seg_t sg = {0};
-            js_ws(&j);
-            if (j.p >= j.end)
-                return stored ? OG_ECORRUPT : OG_EPROTO;
-            if (idx == CORE_SLO_MAX_SEGMENTS)
-                return stored ? OG_ECORRUPT : OG_ETOOBIG;
-            if (*j.p == '{') {
-                if ((rc = entry_parse(&j, mf, stored, idx, &sg, errs)) != 0)
-                    return stored ? OG_ECORRUPT : rc;
-            } else {
-                if (js_value(&j, &v, 1) != 0 || stored)
-                    return stored ? OG_ECORRUPT : OG_EPROTO;
-                entry_error(&sg, errs, idx, "not a JSON object");
-            }
-            if (mf->n == mf->cap) {
-                size_t nc = mf->cap ? 2 * mf->cap : 16;
-                seg_t *ns = realloc(mf->segs, nc * sizeof(*ns));
-                if (ns == NULL)
-                    return -ENOMEM;
-                mf->segs = ns, mf->cap = nc;
-            }
-            mf->segs[mf->n++] = sg;
-            js_ws(&j);
-            if (j.p >= j.end)
-                return stored ? OG_ECORRUPT : OG_EPROTO;
-            if (*j.p == ',') {
-                j.p++;
-                continue;
-            }
-            if (*j.p++ != ']')
-                return stored ? OG_ECORRUPT : OG_EPROTO;
-            break;
-        }
-    js_ws(&j);
-    if (j.p != j.end)
-        return stored ? OG_ECORRUPT : OG_EPROTO;
-    if (mf->arena.oom || errs->oom)
-        return -ENOMEM;
-    return 0;
+    int rc = !json_is_array(root) ? (stored ? OG_ECORRUPT : OG_EINVAL) : manifest_entries(root, stored, mf, errs);
+    json_decref(root);
+    return rc;
 }
 
 /* "/container/object" (leading slashes ignored) into container (NUL-terminated) and the object

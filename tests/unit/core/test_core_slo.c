@@ -197,12 +197,19 @@ Test(slo_manifest, error_text_is_capped)
     og_buf_free(&b);
 }
 
+/* The value a manifest entry gets from JSON text s. jansson refuses integers past long long (the
+ * whole manifest is then not valid JSON): such a text is a refused number here, never a wrapped
+ * small one. */
 static jv_t number(const char *s)
 {
-    js_t j = {s, s + strlen(s), NULL};
-    jv_t v;
-    cr_assert_eq(js_value(&j, &v, 0), 0, "%s", s);
-    cr_assert_eq(j.p, j.end);
+    og_buf_t arena = {0};
+    jv_t v = {.kind = JV_NUM};
+    json_t *x = json_loads(s, JSON_DECODE_ANY, NULL);
+    if (x != NULL) {
+        jv_from(x, &arena, &v);
+        json_decref(x);
+    }
+    og_buf_free(&arena);
     return v;
 }
 
@@ -319,4 +326,45 @@ Test(slo_put, problem_list)
     cr_assert(p.v[0].rc == OG_ENOTFOUND && p.v[0].why == NULL);
     cr_assert(p.v[1].rc == 0 && strcmp(p.v[1].why, "Size Mismatch") == 0);
     problems_free(&p);
+}
+
+/* jansson builds the whole tree: a body of more values than SLO_VALUES_MAX is refused before the
+ * parse (as too many segments), one just within it is parsed. */
+Test(slo_manifest, value_budget_bounds_the_tree)
+{
+    og_buf_t b = {0}, errs = {0};
+    manifest_t mf;
+    og_buf_puts(&b, "[{\"path\": \"/c/o\", \"x\": [");
+    for (size_t i = 0; i < SLO_VALUES_MAX; i++) /* with the '[' '{' '[' before: one too many */
+        og_buf_puts(&b, "1,");
+    og_buf_puts(&b, "1]}]");
+    cr_assert(!b.oom);
+    cr_assert_eq(manifest_parse((og_str_t){b.buf, b.len}, 0, &mf, &errs), OG_ETOOBIG);
+    manifest_free(&mf);
+    b.len -= 4 + 2 * 4; /* drop four values: within the budget */
+    og_buf_puts(&b, "1]}]");
+    cr_assert_eq(manifest_parse((og_str_t){b.buf, b.len}, 0, &mf, &errs), 0);
+    cr_assert_eq(mf.n, 1);
+    manifest_free(&mf);
+    og_buf_free(&errs);
+    og_buf_free(&b);
+}
+
+/* Invalid UTF-8 is not JSON (Swift's json.loads fails the same way), and commas in strings are
+ * not values. */
+Test(slo_manifest, invalid_utf8_and_strings)
+{
+    og_buf_t errs = {0};
+    manifest_t mf;
+    const char bad[] = "[{\"path\": \"/c/\xff\xfe\"}]";
+    cr_assert_eq(manifest_parse(og_str(bad), 0, &mf, &errs), OG_EPROTO);
+    manifest_free(&mf);
+    const char *ok = "[{\"path\": \"/c/a,b[c{d\\\"e,\", \"size_bytes\": null, \"etag\": null}]";
+    cr_assert(json_small_enough(og_str(ok), 4)); /* [ { and the two commas between keys */
+    cr_assert(!json_small_enough(og_str(ok), 3));
+    cr_assert_eq(manifest_parse(og_str(ok), 0, &mf, &errs), 0);
+    cr_assert_eq(mf.n, 1);
+    cr_assert_str_eq(ms(&mf, mf.segs[0].path), "/c/a,b[c{d\"e,");
+    manifest_free(&mf);
+    og_buf_free(&errs);
 }
