@@ -918,25 +918,34 @@ out_batch:
     return rc;
 }
 
-int node_store_part_summary(node_store_t *s, uint32_t part, uint64_t *count, uint64_t *digest)
+/* The (u64, u64) counter pair stored under key (a partition summary, a table's usage) into *a, *b;
+ * (0, 0) when the key was never written. 0, OG_ECORRUPT for a value of another length, or the
+ * read's error. */
+static int db_get_pair(node_store_t *s, const char *key, size_t klen, uint64_t *a, uint64_t *b)
 {
-    char skey[SKEY_LEN] = {'S'}, *val;
+    char *val;
     size_t vlen;
-    og_be32_put((unsigned char *)skey + 1, part);
-    *count = *digest = 0;
-    int rc = db_get(s, skey, sizeof(skey), &val, &vlen);
+    *a = *b = 0;
+    int rc = db_get(s, key, klen, &val, &vlen);
     if (rc == OG_ENOTFOUND)
         return 0;
     if (rc != 0)
         return rc;
     if (vlen == USAGE_LEN) {
-        *count = og_be64_get((const unsigned char *)val);
-        *digest = og_be64_get((const unsigned char *)val + 8);
+        *a = og_be64_get((const unsigned char *)val);
+        *b = og_be64_get((const unsigned char *)val + 8);
     } else {
         rc = NODE_CORRUPT_BKPT(s);
     }
     rocksdb_free(val);
     return rc;
+}
+
+int node_store_part_summary(node_store_t *s, uint32_t part, uint64_t *count, uint64_t *digest)
+{
+    char skey[SKEY_LEN] = {'S'};
+    og_be32_put((unsigned char *)skey + 1, part);
+    return db_get_pair(s, skey, sizeof(skey), count, digest);
 }
 
 int node_store_part_summaries(node_store_t *s, int (*fn)(void *arg, uint32_t part, uint64_t count, uint64_t digest),
@@ -1881,24 +1890,12 @@ out_unlock:
 
 int node_store_table_usage(node_store_t *s, og_str_t table, uint64_t *records, uint64_t *bytes)
 {
-    char ukey[UKEY_MAX], *val;
-    size_t ulen = ukey_build(ukey, table), vlen;
+    char ukey[UKEY_MAX];
+    size_t ulen = ukey_build(ukey, table);
     if (ulen == 0)
         return OG_EINVAL;
-    *records = *bytes = 0;
-    int rc = db_get(s, ukey, ulen, &val, &vlen);
-    if (rc == OG_ENOTFOUND)
-        return 0; /* never written: usage_rebuild gave every older table its key at open */
-    if (rc != 0)
-        return rc;
-    if (vlen == USAGE_LEN) {
-        *records = og_be64_get((const unsigned char *)val);
-        *bytes = og_be64_get((const unsigned char *)val + 8);
-    } else {
-        rc = NODE_CORRUPT_BKPT(s);
-    }
-    rocksdb_free(val);
-    return rc;
+    /* never written: usage_rebuild gave every older table its key at open, so (0, 0) is right */
+    return db_get_pair(s, ukey, ulen, records, bytes);
 }
 
 int node_store_rec_get(node_store_t *s, og_str_t table, og_str_t key, char **out, size_t *len)
