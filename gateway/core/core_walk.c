@@ -50,16 +50,6 @@ static int bytes_set(bytes_t *b, const char *s, size_t n)
 
 static int has_prefix(og_str_t s, const char *p, size_t n) { return s.len >= n && (n == 0 || memcmp(s.base, p, n) == 0); }
 
-/* Byte-wise order, a proper prefix first: the order the nodes keep keys in. */
-static int key_cmp(og_str_t a, og_str_t b)
-{
-    size_t n = a.len < b.len ? a.len : b.len;
-    int c = n ? memcmp(a.base, b.base, n) : 0;
-    if (c != 0)
-        return c;
-    return a.len < b.len ? -1 : a.len > b.len;
-}
-
 /* ---- listing walk ---- */
 
 /* Length of the common prefix key rolls up into (through the first delimiter after the listed
@@ -206,7 +196,8 @@ int core_walk(const core_walk_source_t *src, og_str_t prefix, og_str_t delimiter
         rc = walk_page(&w, &page, &done);
         if (rc == 0 && !done && page.truncated) {
             /* A source that does not move forward would loop forever. */
-            if (key_cmp(page.next_after, (og_str_t){w.resume.p, w.resume.len}) <= 0)
+            /* byte-wise order, a proper prefix first: the order the nodes keep keys in */
+            if (og_str_cmp(page.next_after, (og_str_t){w.resume.p, w.resume.len}) <= 0)
                 rc = OG_EPROTO;
             else if ((rc = bytes_set(&w.resume, page.next_after.base, page.next_after.len)) == 0)
                 rc = walk_skip_ahead(&w);
