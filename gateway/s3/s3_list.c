@@ -37,8 +37,10 @@ void s3_list_buckets(s3_req_t *r)
             char owner[sizeof(r->user.account)], created[32];
             uint64_t created_ns;
             if (core_bucket_decode(&l.entries[i].rec, owner, sizeof(owner), &created_ns) != 0) {
-                rc = OG_ECORRUPT; /* never guess about a record we cannot read */
-                break;
+                /* Its owner is unknown: left out (and logged) rather than failing every account's
+                 * listing on one bad record of the global table. */
+                http_log_skip(r->request_id, "bucket", l.entries[i].key, "its record does not decode");
+                continue;
             }
             if (strcmp(owner, account) != 0)
                 continue;
@@ -291,7 +293,7 @@ void s3_list_objects(s3_req_t *r, int v2)
     core_walk_t w = {0};
     render_t x = {.r = r, .b = &b};
     size_t max_keys = S3_LIST_MAX;
-    char table[3 + sizeof(r->bucket)];
+    char table[CORE_TABLE_CAP];
     int rc;
 
     if ((rc = list_query_read(r, &q)) != 0) {
@@ -342,7 +344,7 @@ void s3_list_objects(s3_req_t *r, int v2)
         goto out_free;
     }
 
-    snprintf(table, sizeof(table), "o.%s", r->bucket);
+    core_table('o', r->bucket, table);
     table_source_t ts = {r->gw->cluster, table, og_time_ns() / 1000000000u};
     core_walk_source_t src = {table_fetch, table_release, &ts};
     if ((rc = core_walk(&src, xstr(&q.prefix), xstr(&q.delimiter), xstr(&after), max_keys, &w)) != 0 ||

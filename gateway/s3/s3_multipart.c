@@ -46,7 +46,7 @@
 #define MP_KEY_MAX (OG_KEY_MAX - 1 - CORE_UPLOAD_ID_LEN - 1 - 5)
 typedef struct {
     char id[CORE_UPLOAD_ID_LEN + 1];
-    char table[3 + 64];      /* "u.<bucket>" */
+    char table[CORE_TABLE_CAP]; /* core_table('u', bucket) */
     char ukey[OG_KEY_MAX + 1];     /* "<key>\x01<id>" and room for the part suffix */
     size_t ulen;
 } mp_upload_t;
@@ -77,7 +77,7 @@ static void upload_init(mp_upload_t *u, const s3_req_t *r, og_str_t id)
 {
     memcpy(u->id, id.base, CORE_UPLOAD_ID_LEN);
     u->id[CORE_UPLOAD_ID_LEN] = '\0';
-    snprintf(u->table, sizeof(u->table), "u.%s", r->bucket);
+    core_table('u', r->bucket, u->table);
     memcpy(u->ukey, r->key, r->key_len);
     u->ukey[r->key_len] = CORE_UPLOAD_SEP;
     memcpy(u->ukey + r->key_len + 1, id.base, CORE_UPLOAD_ID_LEN);
@@ -1428,7 +1428,7 @@ static int uploads_walk(cluster_t *cl, const char *table, uploads_walk_t *w)
 
 void s3_list_multipart_uploads(s3_req_t *r)
 {
-    char table[3 + 64];
+    char table[CORE_TABLE_CAP];
     og_buf_t b = {0};
     int rc;
     uploads_walk_t *w = calloc(1, sizeof(*w));
@@ -1445,7 +1445,7 @@ void s3_list_multipart_uploads(s3_req_t *r)
         s3_error_on(r, rc, S3_ON_BUCKET);
         goto out_free_walk;
     }
-    snprintf(table, sizeof(table), "u.%s", r->bucket);
+    core_table('u', r->bucket, table);
     uploads_start(w);
     if ((rc = uploads_walk(r->gw->cluster, table, w)) != 0) {
         s3_error_rc(r, rc);

@@ -142,6 +142,9 @@ void swift_error_rc(swift_req_t *r, int rc)
     case OG_EBADDIGEST:
         swift_error(r, 422);
         break;
+    case OG_EBADNAME:
+        swift_send(r, 412, NULL, 0, NULL, "Invalid UTF8 or contains NULL", 29);
+        break;
     case -EACCES:
         swift_error(r, r->has_id ? 403 : 401);
         break;
@@ -357,9 +360,24 @@ static int split_path(swift_req_t *r)
     r->object[n] = '\0';
     r->object_len = (size_t)n;
     if (n > OG_KEY_MAX)
-        return swift_refuse(r, 400, "text/html; charset=UTF-8", "Object name length of %ld longer than %d", n,
+        return swift_refuse(r, 400, "text/plain", "Object name length of %ld longer than %d", n,
                             OG_KEY_MAX);
     return 0;
+}
+
+/* Swift's first check, before the token: the decoded path must be UTF-8 without a NUL, or the
+ * request is 412 whatever it asks. Names are stored and listed as UTF-8 text (JSON, XML), so one
+ * that is not could never be listed again. 0, OG_EBADNAME, OG_EINVAL (a bad escape) or -ENOMEM. */
+static int check_path_utf8(swift_req_t *r)
+{
+    og_str_t p = r->info->path;
+    char *buf = malloc(p.len + 1);
+    if (buf == NULL)
+        return -ENOMEM;
+    long n = og_urldecode(p.base, p.len, buf, p.len + 1, 0);
+    int ok = n >= 0 && og_utf8_valid(buf, (size_t)n, 0);
+    free(buf);
+    return n < 0 ? OG_EINVAL : ok ? 0 : OG_EBADNAME;
 }
 
 /* Reads X-Auth-Token. 0 (with or without an identity), -EACCES for a token that is forged or
@@ -393,7 +411,7 @@ static void route(swift_req_t *r)
         return;
     }
     int rc;
-    if ((rc = check_token(r)) != 0 || (rc = split_path(r)) != 0) {
+    if ((rc = check_path_utf8(r)) != 0 || (rc = check_token(r)) != 0 || (rc = split_path(r)) != 0) {
         swift_error_rc(r, rc);
         return;
     }

@@ -73,7 +73,8 @@ void swift_send(swift_req_t *r, int status, const og_header_t *extra, size_t n, 
 /* Standard error answer for a status. */
 void swift_error(swift_req_t *r, int status);
 /* Maps an internal code to an answer: OG_ENOTFOUND 404, OG_EQUORUM/OG_ETIMEOUT 503, CORE_EQUOTA 413,
- * OG_ETOOBIG 413, OG_EINVAL/HTTP_EBODY 400, OG_EBADDIGEST 422, -EACCES 403 (401 for a caller
+ * OG_ETOOBIG 413, OG_EINVAL/HTTP_EBODY 400, OG_EBADDIGEST 422, OG_EBADNAME 412 (Swift's "Invalid UTF8
+ * or contains NULL"), -EACCES 403 (401 for a caller
  * without a token), SWIFT_EREFUSED r->refusal, HTTP_EABORTED none (499 logged), else 500. */
 void swift_error_rc(swift_req_t *r, int rc);
 /* Records the answer to a refused request (status, content type or NULL for text/html, body from
