@@ -164,14 +164,11 @@ void s3_error(s3_req_t *r, int status, const char *code, const char *message, co
     if (extra_xml != NULL)
         og_buf_puts(&b, extra_xml);
     og_buf_puts(&b, "</Error>");
-    if (b.oom) {
+    /* A HEAD error keeps the document's Content-Type (as S3) and loses its body in http_resp_send. */
+    if (b.oom)
         s3_send(r, 500, NULL, 0, NULL, 0);
-    } else if (r->info->is_head) {
-        /* HEAD errors have no body; clients read the status alone. */
-        s3_send(r, status, NULL, 0, NULL, 0);
-    } else {
+    else
         s3_send_xml(r, status, NULL, 0, b.buf, b.len);
-    }
     og_buf_free(&b);
 }
 

@@ -1287,7 +1287,8 @@ typedef struct {
     og_str_t next_key, next_id;       /* NextKeyMarker, NextUploadIdMarker */
 } uploads_walk_t;
 
-/* Decodes max-uploads, prefix, delimiter, key-marker and upload-id-marker. 0 or OG_EINVAL. */
+/* Decodes max-uploads, prefix, delimiter, key-marker and upload-id-marker. 0 or OG_EINVAL (also
+ * for a NUL in one: no key holds one and the nodes refuse one as a listing bound, as ListObjects). */
 static int uploads_params(s3_req_t *r, uploads_walk_t *w)
 {
     og_str_t v;
@@ -1298,6 +1299,9 @@ static int uploads_params(s3_req_t *r, uploads_walk_t *w)
         (og_query_get(q, "key-marker", &v) && (w->kml = og_urldecode(v.base, v.len, w->keym, OG_KEY_MAX, 1)) < 0) ||
         (og_query_get(q, "upload-id-marker", &v) &&
          (w->iml = og_urldecode(v.base, v.len, w->idm, CORE_UPLOAD_ID_LEN, 1)) < 0))
+        return OG_EINVAL;
+    if (memchr(w->prefix, '\0', (size_t)w->pl) || memchr(w->delim, '\0', (size_t)w->dl) ||
+        memchr(w->keym, '\0', (size_t)w->kml) || memchr(w->idm, '\0', (size_t)w->iml))
         return OG_EINVAL;
     return 0;
 }

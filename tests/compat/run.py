@@ -24,7 +24,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import compat  # noqa: E402
 from cases import CASES, LONG  # noqa: E402
 
-API_OF = {"swift": "swift", "rgw": "s3"}
+API_OF = {"swift": "swift", "rgw": "s3", "s3api": "s3"}
 
 
 def make_target(name, kind, args):
