@@ -314,8 +314,15 @@ static void make_trans_id(swift_req_t *r)
     snprintf(r->trans_id, sizeof(r->trans_id), "tx%.21s-%010llx", hex, (unsigned long long)r->now_s);
 }
 
+int swift_long_object_name(swift_req_t *r, size_t len)
+{
+    return swift_refuse(r, 400, "text/plain", "Object name length of %zu longer than %d", len, OG_KEY_MAX);
+}
+
 /* Splits /v1/AUTH_<account>[/<container>[/<object>]]. 0, -EACCES (not an account of this auth
- * system: TempAuth denies it), OG_EINVAL, SWIFT_EREFUSED (a name too long) or -ENOMEM. */
+ * system: TempAuth denies it), OG_EINVAL, SWIFT_EREFUSED (a PUT of a name too long),
+ * OG_ENOTFOUND (another request naming a container or object too long to exist, 404 as Swift) or
+ * -ENOMEM. */
 static int split_path(swift_req_t *r)
 {
     og_str_t p = r->info->path;
@@ -341,9 +348,12 @@ static int split_path(swift_req_t *r)
         return 0; /* "/v1/AUTH_a/" is the account */
     char cbuf[3 * (SWIFT_MAX_CONTAINER_NAME + 1)];
     n = og_urldecode(cont.base, cont.len, cbuf, sizeof(cbuf) - 1, 0);
-    if (n == OG_ETOOBIG || n > SWIFT_MAX_CONTAINER_NAME)
+    if (n == OG_ETOOBIG || n > SWIFT_MAX_CONTAINER_NAME) {
+        if (!swift_is_method(r, "PUT") || (s2 != NULL && s2 + 1 != p.base + p.len))
+            return OG_ENOTFOUND;
         return swift_refuse(r, 400, "text/html; charset=UTF-8", "Container name length of %zu longer than %d",
                             cont.len, SWIFT_MAX_CONTAINER_NAME);
+    }
     if (n <= 0 || memchr(cbuf, '/', (size_t)n) != NULL || memchr(cbuf, '\0', (size_t)n) != NULL)
         return OG_EINVAL;
     memcpy(r->container, cbuf, (size_t)n);
@@ -360,8 +370,7 @@ static int split_path(swift_req_t *r)
     r->object[n] = '\0';
     r->object_len = (size_t)n;
     if (n > OG_KEY_MAX)
-        return swift_refuse(r, 400, "text/plain", "Object name length of %ld longer than %d", n,
-                            OG_KEY_MAX);
+        return swift_is_method(r, "PUT") ? swift_long_object_name(r, (size_t)n) : OG_ENOTFOUND;
     return 0;
 }
 

@@ -81,6 +81,9 @@ void swift_error_rc(swift_req_t *r, int rc);
  * fmt, cut at 127 bytes) for swift_error_rc; returns SWIFT_EREFUSED. */
 int swift_refuse(swift_req_t *r, int status, const char *ctype, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* Refuses an object name of len bytes, longer than OG_KEY_MAX, as Swift: 400 "Object name length of
+ * N longer than 1024". Returns SWIFT_EREFUSED. */
+int swift_long_object_name(swift_req_t *r, size_t len);
 /* The transaction headers every answer carries (2 entries). */
 size_t swift_std_headers(swift_req_t *r, og_header_t *out);
 

@@ -338,8 +338,9 @@ out_free:
 static void object_copy(swift_req_t *r, const char *src_c, og_str_t src_o, const char *dst_c, og_str_t dst_o);
 
 /* "/container/object" or "container/object" (percent-encoded) into a container and a malloc'd
- * object name. 0, OG_EINVAL, or OG_EBADNAME when the decoded names are not UTF-8 or hold a NUL
- * (the door's rule for the request path, swift.c). */
+ * object name. 0, OG_EINVAL, OG_EBADNAME when the decoded names are not UTF-8 or hold a NUL
+ * (the door's rule for the request path, swift.c), or OG_ETOOBIG for an object name longer than
+ * OG_KEY_MAX (*olen set). */
 static int split_copy_path(og_str_t v, char container[SWIFT_MAX_CONTAINER_NAME + 1], char **obj, size_t *olen)
 {
     char *tmp = malloc(v.len + 1);
@@ -365,7 +366,7 @@ static int split_copy_path(og_str_t v, char container[SWIFT_MAX_CONTAINER_NAME +
     memmove(tmp, slash + 1, *olen);
     tmp[*olen] = '\0';
     *obj = tmp;
-    return 0;
+    return *olen > OG_KEY_MAX ? OG_ETOOBIG : 0;
 }
 
 /* X-Copy-From: a PUT that copies (Swift's copy middleware). Always answers. */
@@ -378,8 +379,9 @@ static void put_copy(swift_req_t *r, og_str_t copy_from)
         return;
     }
     int rc = split_copy_path(copy_from, sc, &so, &solen);
-    if (rc == OG_EBADNAME) {
-        swift_error_rc(r, rc);
+    if (rc == OG_EBADNAME || rc == OG_ETOOBIG) {
+        swift_error_rc(r, rc == OG_ETOOBIG ? OG_ENOTFOUND : rc); /* no source has so long a name */
+        free(so);
         return;
     }
     if (rc != 0) {
@@ -601,8 +603,9 @@ static void object_copy_verb(swift_req_t *r)
         return;
     }
     int rc = dest.base == NULL ? OG_EINVAL : split_copy_path(dest, dc, &dobj, &dlen);
-    if (rc == OG_EBADNAME) {
-        swift_error_rc(r, rc);
+    if (rc == OG_EBADNAME || rc == OG_ETOOBIG) {
+        swift_error_rc(r, rc == OG_ETOOBIG ? swift_long_object_name(r, dlen) : rc);
+        free(dobj);
         return;
     }
     if (rc != 0) {

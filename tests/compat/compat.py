@@ -289,10 +289,9 @@ def run_case(target, case, names):
     return results
 
 
-def cleanup(target, names):
-    """Best effort: empties and deletes the case's containers/buckets on target."""
-    for real in names.mapping.values():
-        q = urllib.parse.quote(real, safe="")
+def cleanup(target, qnames):
+    """Best effort: empties and deletes containers/buckets (names percent-encoded) on target."""
+    for q in qnames:
         for _ in range(5):
             keys = list_keys(target, q)
             if not keys:

@@ -52,8 +52,7 @@ def run_all(target, api, run_id, only=None):
         try:
             out[case["id"]] = compat.run_case(target, case, names)
         finally:
-            compat.cleanup(target, compat.Names({k: v for k, v in names.mapping.items() if k in ("c", "c2")},
-                                                target))
+            compat.cleanup(target, [urllib.parse.quote(names.mapping[k], safe="") for k in ("c", "c2")])
     return out
 
 
