@@ -41,6 +41,22 @@ def _s3_usable(tag):
     ]
 
 
+def _chunked(create_id):
+    """A container/bucket, then a valid chunked PUT, chunk sizes `0x5` and 2^64-1, and HEADs."""
+    te = {"Transfer-Encoding": "chunked"}
+    return [
+        {"id": create_id, "method": "PUT", "path": "/{c}"},
+        {"id": "chunked-ok", "method": "PUT", "path": "/{c}/ok", "headers": te,
+         "raw_body": "5\r\nhello\r\n0\r\n\r\n"},
+        {"id": "chunked-0x5", "method": "PUT", "path": "/{c}/hex", "headers": te,
+         "raw_body": "0x5\r\nhello\r\n0\r\n\r\n"},
+        {"id": "chunked-huge", "method": "PUT", "path": "/{c}/huge", "headers": te,
+         "raw_body": "ffffffffffffffff\r\nhello\r\n0\r\n\r\n"},
+        {"id": "head-hex", "method": "HEAD", "path": "/{c}/hex"},
+        {"id": "head-huge", "method": "HEAD", "path": "/{c}/huge"},
+    ]
+
+
 SWIFT = [
     {"id": "swift-container-invalid-utf8", "steps": [
         {"id": "put-ff", "method": "PUT", "path": "/{c}%FF"},
@@ -135,17 +151,7 @@ SWIFT = [
         {"id": "delete-copy", "method": "DELETE", "path": "/{c}/c.txt"},
         {"id": "delete-container", "method": "DELETE", "path": "/{c}"},
     ]},
-    {"id": "swift-chunked", "steps": [
-        {"id": "put-container", "method": "PUT", "path": "/{c}"},
-        {"id": "chunked-ok", "method": "PUT", "path": "/{c}/ok",
-         "headers": {"Transfer-Encoding": "chunked"}, "raw_body": "5\r\nhello\r\n0\r\n\r\n"},
-        {"id": "chunked-0x5", "method": "PUT", "path": "/{c}/hex",
-         "headers": {"Transfer-Encoding": "chunked"}, "raw_body": "0x5\r\nhello\r\n0\r\n\r\n"},
-        {"id": "chunked-huge", "method": "PUT", "path": "/{c}/huge",
-         "headers": {"Transfer-Encoding": "chunked"}, "raw_body": "ffffffffffffffff\r\nhello\r\n0\r\n\r\n"},
-        {"id": "head-hex", "method": "HEAD", "path": "/{c}/hex"},
-        {"id": "head-huge", "method": "HEAD", "path": "/{c}/huge"},
-    ] + _swift_usable("after")},
+    {"id": "swift-chunked", "steps": _chunked("put-container") + _swift_usable("after")},
 ]
 
 S3 = [
@@ -234,16 +240,7 @@ S3 = [
         {"id": "bucket-lock", "method": "PUT", "path": "/{c2}", "headers": {"x-amz-bucket-object-lock-enabled": "true"}},
         {"id": "list-after", "method": "GET", "path": "/{c}", "query": "list-type=2"},
     ]},
-    {"id": "s3-chunked", "steps": [
-        {"id": "create", "method": "PUT", "path": "/{c}"},
-        {"id": "chunked-ok", "method": "PUT", "path": "/{c}/ok",
-         "headers": {"Transfer-Encoding": "chunked"}, "raw_body": "5\r\nhello\r\n0\r\n\r\n"},
-        {"id": "chunked-0x5", "method": "PUT", "path": "/{c}/hex",
-         "headers": {"Transfer-Encoding": "chunked"}, "raw_body": "0x5\r\nhello\r\n0\r\n\r\n"},
-        {"id": "chunked-huge", "method": "PUT", "path": "/{c}/huge",
-         "headers": {"Transfer-Encoding": "chunked"}, "raw_body": "ffffffffffffffff\r\nhello\r\n0\r\n\r\n"},
-        {"id": "head-hex", "method": "HEAD", "path": "/{c}/hex"},
-        {"id": "head-huge", "method": "HEAD", "path": "/{c}/huge"},
+    {"id": "s3-chunked", "steps": _chunked("create") + [
         {"id": "delete-ok", "method": "DELETE", "path": "/{c}/ok"},
     ] + _s3_usable("after")},
     {"id": "s3-basic-flow", "steps": [
