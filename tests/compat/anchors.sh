@@ -36,10 +36,10 @@ live | random-live)
     [ -z "${SWIFT_ANCHOR_DIR:-}" ] || export COMPAT_SWIFT_ANCHOR="$(swift_args)"
     [ -z "${RGW_ANCHOR_DIR:-}" ] || export COMPAT_RGW_ANCHOR="$(rgw_args)"
     if [ "$1" = live ]; then
-        exec "$PY" -m pytest -q -s tests/compat -k test_live_cases
+        exec "$PY" -m pytest -q -s tests/integration/test_compat.py -k test_live_cases
     fi
     export COMPAT_RANDOM_LIVE=1
-    exec "$PY" -m pytest -q -s tests/compat -k test_live_randomized
+    exec "$PY" -m pytest -q -s tests/integration/test_compat.py -k test_live_randomized
     ;;
 *)
     sed -n '2,12p' "$0" >&2

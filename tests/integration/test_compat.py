@@ -1,17 +1,22 @@
-"""make compat: the recorded anchor answers (tests/compat/expected/*.json) replayed against a fresh
-Onggi cluster, a short randomized run with Onggi's own invariants, and the known differences'
-docs lines. Recording and the live runs need the anchors: see tests/compat/README.md."""
+"""The differential compatibility harness (tests/compat) under pytest, on the suite's cluster:
+the recorded anchor answers (tests/compat/expected/*.json) replayed, a short randomized run with
+Onggi's own invariants, and the known differences' docs lines (`make compat` runs this file alone;
+it is part of `make integration`). Recording and the live runs need the anchors: see
+tests/compat/README.md."""
 
 import json
 import os
 import random
+import sys
 
 import pytest
 
-import compat
-import randomized
-import run
 from conftest import ACCESS, ACCOUNT, SECRET
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "compat"))
+import compat  # noqa: E402
+import randomized  # noqa: E402
+import run  # noqa: E402
 
 SWIFT_KEY = "compatkey"
 
