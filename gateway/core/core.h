@@ -256,7 +256,7 @@ int core_account_each(cluster_t *cl, int (*fn)(void *ctx, const char *name), voi
 typedef struct {
     uint64_t objects;
     uint64_t bytes;
-    uint64_t skipped; /* core_usage_account: buckets left out (unreadable record or name), for the caller to log */
+    uint64_t skipped; /* core_usage_account: bucket records left out (unreadable), for the caller to log */
 } core_usage_t;
 
 /* Live objects and bytes of a bucket, from the nodes' per-table usage counters (updated with
@@ -264,9 +264,9 @@ typedef struct {
  * its X-Delete-At counts until its tombstone is written (on access or by onggi-admin expire),
  * as in Swift. 0 or an error. */
 int core_usage_bucket(cluster_t *cl, const char *bucket, uint64_t now_s, core_usage_t *out);
-/* An account's buckets (count), objects and bytes. A bucket record that does not decode, or a
- * bucket whose name cannot name its object table, is left out and counted in out->skipped (one
- * bad record never makes every account unreadable); 0 or the first error reading the cluster. */
+/* An account's buckets (count), objects and bytes. A bucket record that does not decode (or whose
+ * key is longer than any bucket name) is left out and counted in out->skipped: one bad record of
+ * the global table never makes every account unreadable. 0 or the first error reading the cluster. */
 int core_usage_account(cluster_t *cl, const char *account, uint64_t now_s, uint64_t *buckets, core_usage_t *out);
 /* May a write of add_bytes (and, with new_object, one more object) go into `bucket` of `account`?
  * Checks the container's x-container-meta-quota-bytes / -quota-count and the account's

@@ -60,11 +60,7 @@ int core_usage_account(cluster_t *cl, const char *account, uint64_t now_s, uint6
             }
             memcpy(name, key.base, key.len);
             name[key.len] = '\0';
-            if ((rc = core_usage_bucket(cl, name, now_s, &u)) == OG_EINVAL) {
-                rc = 0, out->skipped++;
-                continue;
-            }
-            if (rc != 0)
+            if ((rc = core_usage_bucket(cl, name, now_s, &u)) != 0)
                 break;
             (*buckets)++;
             out->objects += u.objects;

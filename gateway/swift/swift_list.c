@@ -78,7 +78,8 @@ static int lq_read(swift_req_t *r, lq_t *q)
     }
     if (rc != 0)
         goto out_free;
-    /* Swift's get_param: a name parameter must be UTF-8 (a NUL passes: it matches nothing). */
+    /* Swift's get_param: the name parameters (the first four) must be UTF-8 (a NUL passes: it
+     * matches nothing). */
     for (size_t i = 0; i < 4; i++)
         if (!og_utf8_valid(ps[i].b->buf, ps[i].b->len, 1)) {
             rc = swift_refuse(r, 400, "text/plain", "\"%s\" parameter not valid UTF-8", ps[i].name);
@@ -265,11 +266,7 @@ static int put_container(out_t *o, const core_walk_item_t *it)
     }
     memcpy(name, it->key.base, it->key.len);
     name[it->key.len] = '\0';
-    if ((rc = core_usage_bucket(o->r->cl, name, o->r->now_s, &u)) == OG_EINVAL) {
-        http_log_skip(o->r->trans_id, "container", it->key, "its name cannot name an object table");
-        return 0;
-    }
-    if (rc != 0)
+    if ((rc = core_usage_bucket(o->r->cl, name, o->r->now_s, &u)) != 0)
         return rc;
     fmt_listing_time(created, when);
     if (o->fmt == FMT_JSON) {
