@@ -49,7 +49,8 @@ BINS := $(O)/bin/onggi-ring $(O)/bin/onggi-node $(O)/bin/onggi-gateway \
 UNIT_SRCS := $(wildcard tests/unit/*/test_*.c)
 UNITS := $(patsubst tests/unit/%.c,$(O)/tests/%,$(UNIT_SRCS))
 
-.PHONY: all units ring auth node gateway deps run test unit integration faults faults-short bench clean format check-rooms
+.PHONY: all units ring auth node gateway deps run test unit integration compat compat-record compat-live \
+        compat-random-live faults faults-short bench clean format check-rooms
 all: check-rooms $(BINS) units
 units: $(UNITS)
 
@@ -114,6 +115,23 @@ unit: units
 
 integration: all
 	ONGGI_BIN=$(abspath $(O)/bin) /usr/bin/python3 -m pytest -q -x tests/integration
+
+# The differential compatibility harness (tests/compat/README.md). compat replays the anchors'
+# recorded answers against a fresh cluster and runs a short randomized pass, no anchor needed
+# (tests/integration/test_compat.py, so `make integration` and `make test` run it too). The others
+# need the anchors: SWIFT_ANCHOR_DIR / RGW_ANCHOR_DIR (their `start` directories;
+# ANCHORS=../shared/anchors by default).
+compat: all
+	ONGGI_BIN=$(abspath $(O)/bin) /usr/bin/python3 -m pytest -q tests/integration/test_compat.py
+
+compat-record:
+	@tests/compat/anchors.sh record
+
+compat-live: all
+	@ONGGI_BIN=$(abspath $(O)/bin) tests/compat/anchors.sh live
+
+compat-random-live: all
+	@ONGGI_BIN=$(abspath $(O)/bin) tests/compat/anchors.sh random-live
 
 # The fault harness (docs/durability.md): nodes in network namespaces, kills, freezes, cuts, full
 # and corrupted disks; every acknowledged write read back. Needs root. faults-short is part of

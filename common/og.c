@@ -20,6 +20,7 @@ const char *og_strerror(int rc)
     case OG_ETIMEOUT: return "timed out";
     case OG_ECLOSED: return "connection closed";
     case OG_EBADDIGEST: return "digest mismatch";
+    case OG_EBADNAME: return "name not UTF-8 or holding a NUL";
     /* The modules' codes share this one error space (og.h); their names live here so that any
      * layer can print any code without depending on the module that made it. Keep in step
      * with the enums in ring.h, auth.h, node_client.h/node_int.h and http/http.h. */
@@ -152,6 +153,38 @@ long og_urldecode(const char *src, size_t len, char *dst, size_t cap, int plus_i
         dst[o++] = (char)c;
     }
     return (long)o;
+}
+
+int og_utf8_valid(const char *s, size_t len, int allow_nul)
+{
+    const unsigned char *p = (const unsigned char *)s, *end = p + len;
+    while (p < end) {
+        unsigned c = *p++;
+        size_t more;
+        unsigned cp, min;
+        if (c == 0 && !allow_nul)
+            return 0;
+        if (c < 0x80)
+            continue;
+        if (c >= 0xc2 && c <= 0xdf)
+            more = 1, cp = c & 0x1f, min = 0x80;
+        else if (c >= 0xe0 && c <= 0xef)
+            more = 2, cp = c & 0x0f, min = 0x800;
+        else if (c >= 0xf0 && c <= 0xf4)
+            more = 3, cp = c & 0x07, min = 0x10000;
+        else
+            return 0; /* a continuation byte, an overlong lead (0xc0, 0xc1) or 0xf5.. */
+        if ((size_t)(end - p) < more)
+            return 0;
+        for (size_t i = 0; i < more; i++, p++) {
+            if ((*p & 0xc0) != 0x80)
+                return 0;
+            cp = cp << 6 | (*p & 0x3f);
+        }
+        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+            return 0;
+    }
+    return 1;
 }
 
 long og_urlencode(const char *src, size_t len, char *dst, size_t cap, int keep_slash)

@@ -27,7 +27,8 @@ enum {
     OG_EINVAL = -10007,    /* bad argument or input */
     OG_ETIMEOUT = -10008,  /* peer did not answer in time */
     OG_ECLOSED = -10009,   /* peer closed the connection */
-    OG_EBADDIGEST = -10010 /* payload digest does not match what the sender said */
+    OG_EBADDIGEST = -10010, /* payload digest does not match what the sender said */
+    OG_EBADNAME = -10011    /* a name (container, bucket, object, account) not UTF-8 or holding a NUL */
     /* -10100..-10199: ring_; -10200..-10299: auth_; -10300..-10399: node_;
      * -10400..-10499: gateway rooms */
 };
@@ -128,6 +129,11 @@ long og_urldecode(const char *src, size_t len, char *dst, size_t cap, int plus_i
 /* Percent-encodes everything but RFC 3986 unreserved characters (and '/' when
  * keep_slash). Returns the encoded length or OG_ETOOBIG. Output NUL-terminated. */
 long og_urlencode(const char *src, size_t len, char *dst, size_t cap, int keep_slash);
+
+/* 1 when the len bytes at s are well-formed UTF-8 (RFC 3629: no overlong forms, no surrogates,
+ * nothing above U+10FFFF) and, unless allow_nul, hold no NUL; else 0. The test Swift applies to
+ * names (without NUL) and listing parameters (NUL allowed). */
+int og_utf8_valid(const char *s, size_t len, int allow_nul);
 
 /* Finds query parameter `name` in a raw query string (no leading '?'). Sets *raw to
  * its still-encoded value (empty for "name" without '='). 1 if present, 0 if not. */

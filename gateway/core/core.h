@@ -165,8 +165,15 @@ typedef int (*core_obj_sink_fn)(void *ctx, const void *buf, size_t len);
  * after some bytes went to the sink, the caller must abort the response (never send wrong bytes). */
 int core_obj_read(cluster_t *cl, const core_meta_t *m, uint64_t first, uint64_t last, core_obj_sink_fn sink, void *ctx);
 
-/* The record table of a bucket/container's objects: "o.<bucket>" into out (cap >= 3 + 64). */
-void core_obj_table(const char *bucket, char *out, size_t cap);
+/* Room for a table name from core_table: the kind, '.', a name or its 128-character form, NUL. */
+#define CORE_TABLE_CAP (2 + 128 + 1)
+/* The record table of one kind of a bucket's records ('o' objects, 'u' multipart uploads and parts,
+ * 'p' part sizes) into out: "<kind>.<bucket>" when the name is all [A-Za-z0-9._-] (what a table
+ * name may hold on the node API: every S3 bucket name is), else "<kind>." and the name's hex padded
+ * with '-' to 128 characters, which no bucket name is (CORE_BUCKET_MAX), so the two forms never
+ * meet. A Swift container named "a b" or "été" thus gets a table like any other. A name longer than
+ * CORE_BUCKET_MAX (never a bucket) gives "", which every cluster call refuses (OG_EINVAL). */
+void core_table(char kind, const char *bucket, char out[CORE_TABLE_CAP]);
 /* Encodes m and writes it as the record of (bucket, key) with a fresh stamp; m->mtime_ns is set
  * to the stamp's ts. 0, OG_EQUORUM, OG_ETOOBIG, -ENOMEM. */
 int core_obj_commit(cluster_t *cl, const char *bucket, og_str_t key, core_meta_t *m);
@@ -249,6 +256,7 @@ int core_account_each(cluster_t *cl, int (*fn)(void *ctx, const char *name), voi
 typedef struct {
     uint64_t objects;
     uint64_t bytes;
+    uint64_t skipped; /* core_usage_account: bucket records left out (unreadable), for the caller to log */
 } core_usage_t;
 
 /* Live objects and bytes of a bucket, from the nodes' per-table usage counters (updated with
@@ -256,7 +264,9 @@ typedef struct {
  * its X-Delete-At counts until its tombstone is written (on access or by onggi-admin expire),
  * as in Swift. 0 or an error. */
 int core_usage_bucket(cluster_t *cl, const char *bucket, uint64_t now_s, core_usage_t *out);
-/* An account's buckets (count), objects and bytes. 0 or an error. */
+/* An account's buckets (count), objects and bytes. A bucket record that does not decode (or whose
+ * key is longer than any bucket name) is left out and counted in out->skipped: one bad record of
+ * the global table never makes every account unreadable. 0 or the first error reading the cluster. */
 int core_usage_account(cluster_t *cl, const char *account, uint64_t now_s, uint64_t *buckets, core_usage_t *out);
 /* May a write of add_bytes (and, with new_object, one more object) go into `bucket` of `account`?
  * Checks the container's x-container-meta-quota-bytes / -quota-count and the account's

@@ -51,7 +51,7 @@ typedef int (*dlo_fn)(void *ctx, og_str_t key, const core_meta_t *summary);
 
 static int dlo_walk(core_lo_t *lo, og_str_t v, dlo_fn fn, void *ctx)
 {
-    char container[CORE_BUCKET_MAX + 1], table[3 + 64 + 1];
+    char container[CORE_BUCKET_MAX + 1], table[CORE_TABLE_CAP];
     og_buf_t prefix = {0}, after = {0};
     int rc, more = 1;
     if ((rc = dlo_split(v, container, &prefix)) != 0)
@@ -63,7 +63,7 @@ static int dlo_walk(core_lo_t *lo, og_str_t v, dlo_fn fn, void *ctx)
     }
     if (rc != 0)
         goto out_free;
-    core_obj_table(container, table, sizeof(table));
+    core_table('o', container, table);
     while (more && rc == 0) {
         cluster_list_t l;
         if ((rc = cluster_list(lo->cl, table, (og_str_t){prefix.buf, prefix.len}, (og_str_t){after.buf, after.len},

@@ -66,9 +66,25 @@ static void obj_buf_free(cluster_t *cl, void *p, size_t len)
         free(p);
 }
 
-void core_obj_table(const char *bucket, char *out, size_t cap)
+void core_table(char kind, const char *bucket, char out[CORE_TABLE_CAP])
 {
-    snprintf(out, cap, "o.%s", bucket);
+    size_t n = strlen(bucket), safe = 1;
+    out[0] = '\0';
+    if (n > CORE_BUCKET_MAX)
+        return;
+    for (size_t i = 0; i < n && safe; i++) {
+        char c = bucket[i];
+        safe = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+               c == '-';
+    }
+    out[0] = kind, out[1] = '.';
+    if (safe) {
+        memcpy(out + 2, bucket, n + 1);
+        return;
+    }
+    og_hex(bucket, n, out + 2);
+    memset(out + 2 + 2 * n, '-', 128 - 2 * n);
+    out[2 + 128] = '\0';
 }
 
 /* ---------------------------------------------------------------- write */
@@ -398,15 +414,15 @@ int core_rec_delete(cluster_t *cl, const char *table, og_str_t key)
 
 int core_obj_commit(cluster_t *cl, const char *bucket, og_str_t key, core_meta_t *m)
 {
-    char table[3 + 64 + 1];
-    core_obj_table(bucket, table, sizeof(table));
+    char table[CORE_TABLE_CAP];
+    core_table('o', bucket, table);
     return core_rec_commit(cl, table, key, m);
 }
 
 int core_obj_lookup(cluster_t *cl, const char *bucket, og_str_t key, core_meta_t *m, char **buf)
 {
-    char table[3 + 64 + 1];
-    core_obj_table(bucket, table, sizeof(table));
+    char table[CORE_TABLE_CAP];
+    core_table('o', bucket, table);
     return core_rec_lookup(cl, table, key, m, buf);
 }
 
@@ -424,8 +440,8 @@ int core_obj_lookup_live(cluster_t *cl, const char *bucket, og_str_t key, uint64
 
 int core_obj_delete(cluster_t *cl, const char *bucket, og_str_t key)
 {
-    char table[3 + 64 + 1];
-    core_obj_table(bucket, table, sizeof(table));
+    char table[CORE_TABLE_CAP];
+    core_table('o', bucket, table);
     return core_rec_delete(cl, table, key);
 }
 
@@ -445,10 +461,10 @@ int core_obj_touch(cluster_t *cl, const core_meta_t *m)
 
 int core_obj_expire(cluster_t *cl, const char *bucket, og_str_t key, const core_meta_t *m)
 {
-    char table[3 + 64 + 1];
+    char table[CORE_TABLE_CAP];
     og_rec_t rec = {.flags = OG_REC_TOMBSTONE, .tiebreak = 0};
     uint64_t at = m->delete_at * 1000000000u;
     rec.ts = at > m->mtime_ns ? at : m->mtime_ns + 1;
-    core_obj_table(bucket, table, sizeof(table));
+    core_table('o', bucket, table);
     return cluster_rec_put(cl, table, key, &rec);
 }

@@ -25,7 +25,7 @@ int core_upload_in_bucket(const core_meta_t *up, uint64_t created_ns)
 int core_part_sizes_put(cluster_t *cl, const char *bucket, og_str_t key, const uint8_t md5[16],
                           const uint64_t *sizes, uint32_t n)
 {
-    char table[3 + 64];
+    char table[CORE_TABLE_CAP];
     size_t len = 1 + 16 + 4 + (size_t)n * 8;
     unsigned char *d = malloc(len), *p = d;
     og_rec_t rec = {0};
@@ -36,7 +36,7 @@ int core_part_sizes_put(cluster_t *cl, const char *bucket, og_str_t key, const u
     og_be32_put(p, n), p += 4;
     for (uint32_t k = 0; k < n; k++)
         og_be64_put(p, sizes[k]), p += 8;
-    snprintf(table, sizeof(table), "p.%s", bucket);
+    core_table('p', bucket, table);
     cluster_stamp(cl, &rec.ts, &rec.tiebreak);
     rec.detail = (og_str_t){(const char *)d, len};
     int rc = cluster_rec_put(cl, table, key, &rec);
@@ -58,16 +58,16 @@ static int part_sizes_match(const og_rec_t *rec, const core_meta_t *m)
 int core_part_sizes_copy(cluster_t *cl, const char *src_bucket, og_str_t src_key, const char *dst_bucket,
                           og_str_t dst_key, const core_meta_t *m)
 {
-    char table[3 + 64], *buf = NULL;
+    char table[CORE_TABLE_CAP], *buf = NULL;
     og_rec_t rec, out = {0};
     int rc;
     if (m->parts == 0)
         return 0;
-    snprintf(table, sizeof(table), "p.%s", src_bucket);
+    core_table('p', src_bucket, table);
     if ((rc = cluster_rec_get(cl, table, src_key, &rec, &buf)) != 0)
         return rc == OG_ENOTFOUND ? 0 : rc;
     if (part_sizes_match(&rec, m)) {
-        snprintf(table, sizeof(table), "p.%s", dst_bucket);
+        core_table('p', dst_bucket, table);
         cluster_stamp(cl, &out.ts, &out.tiebreak);
         out.detail = rec.detail;
         rc = cluster_rec_put(cl, table, dst_key, &out);
@@ -78,7 +78,7 @@ int core_part_sizes_copy(cluster_t *cl, const char *src_bucket, og_str_t src_key
 
 int core_part_range(cluster_t *cl, const char *bucket, og_str_t key, const core_meta_t *m, uint32_t part, uint64_t *first, uint64_t *last)
 {
-    char table[3 + 64], *buf = NULL;
+    char table[CORE_TABLE_CAP], *buf = NULL;
     og_rec_t rec;
     uint32_t nparts = m->parts ? m->parts : 1;
     int rc;
@@ -90,7 +90,7 @@ int core_part_range(cluster_t *cl, const char *bucket, og_str_t key, const core_
         *first = 0, *last = m->size - 1;
         return 0;
     }
-    snprintf(table, sizeof(table), "p.%s", bucket);
+    core_table('p', bucket, table);
     if ((rc = cluster_rec_get(cl, table, key, &rec, &buf)) != 0)
         return rc == OG_ENOTFOUND ? OG_ECORRUPT : rc;
     const unsigned char *p = (const unsigned char *)rec.detail.base;
@@ -117,10 +117,10 @@ out_free:
 
 int core_upload_exists(cluster_t *cl, const char *bucket, uint64_t created_ns)
 {
-    char table[3 + 64], from[OG_KEY_MAX + 2];
+    char table[CORE_TABLE_CAP], from[OG_KEY_MAX + 2];
     og_str_t next = {from, 0};
     int rc = 0, found = 0;
-    snprintf(table, sizeof(table), "u.%s", bucket);
+    core_table('u', bucket, table);
     for (;;) {
         cluster_list_t l;
         int jumped = 0;

@@ -20,11 +20,10 @@
 
 int core_usage_bucket(cluster_t *cl, const char *bucket, uint64_t now_s, core_usage_t *out)
 {
-    char table[3 + 64];
+    char table[CORE_TABLE_CAP];
     cluster_table_usage_t u;
     memset(out, 0, sizeof(*out));
-    if ((size_t)snprintf(table, sizeof(table), "o.%s", bucket) >= sizeof(table))
-        return OG_EINVAL;
+    core_table('o', bucket, table);
     int rc = cluster_table_usage(cl, table, &u);
     if (rc == 0) {
         out->objects = u.records;
@@ -49,10 +48,16 @@ int core_usage_account(cluster_t *cl, const char *account, uint64_t now_s, uint6
             char owner[64], name[CORE_BUCKET_MAX + 1];
             core_usage_t u;
             og_str_t key = l.entries[i].key;
-            if ((rc = core_bucket_decode(&l.entries[i].rec, owner, sizeof(owner), NULL)) != 0)
-                break;
-            if (strcmp(owner, account) != 0 || key.len >= sizeof(name))
+            if (core_bucket_decode(&l.entries[i].rec, owner, sizeof(owner), NULL) != 0) {
+                out->skipped++;
                 continue;
+            }
+            if (strcmp(owner, account) != 0)
+                continue;
+            if (key.len >= sizeof(name)) {
+                out->skipped++;
+                continue;
+            }
             memcpy(name, key.base, key.len);
             name[key.len] = '\0';
             if ((rc = core_usage_bucket(cl, name, now_s, &u)) != 0)

@@ -203,5 +203,9 @@ void http_date_format(uint64_t ns, char out[32]);
  * server errors (status >= 500). Never fails; the line goes out in one write. */
 void http_access_log(const http_reqinfo_t *info, const char *request_id, og_str_t what, int status, uint64_t start_ms,
                      int all);
+/* Logs (stderr, one line) that request `request_id` left an entry out of a listing or a usage
+ * sum because it could not be read: "<what> '<name, percent-encoded, first 64 bytes>' left out:
+ * <why>". Never fails. */
+void http_log_skip(const char *request_id, const char *what, og_str_t name, const char *why);
 
 #endif

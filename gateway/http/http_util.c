@@ -47,3 +47,13 @@ void http_access_log(const http_reqinfo_t *info, const char *request_id, og_str_
     fprintf(stderr, "%s %s %s %.*s %.*s %d %llums\n", when, info->remote, request_id, (int)info->method.len,
             info->method.base, (int)what.len, what.base, status, (unsigned long long)(og_mono_ms() - start_ms));
 }
+
+void http_log_skip(const char *request_id, const char *what, og_str_t name, const char *why)
+{
+    char esc[3 * 64 + 1];
+    size_t n = name.len < 64 ? name.len : 64;
+    if (og_urlencode(name.base, n, esc, sizeof(esc), 1) < 0)
+        esc[0] = '\0';
+    fprintf(stderr, "onggi-gateway: request %s: %s '%s%s' left out: %s\n", request_id, what, esc,
+            name.len > 64 ? "..." : "", why);
+}

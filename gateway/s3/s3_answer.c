@@ -147,6 +147,15 @@ static const char *default_message(const char *code)
     return code;
 }
 
+/* Can s be XML 1.0 character data once escaped? UTF-8, and no control character but tab, LF, CR. */
+static int xml_text_ok(const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)s[i] < 0x20 && s[i] != '\t' && s[i] != '\n' && s[i] != '\r')
+            return 0;
+    return og_utf8_valid(s, len, 0);
+}
+
 void s3_error(s3_req_t *r, int status, const char *code, const char *message, const char *extra_xml)
 {
     og_buf_t b = {0};
@@ -155,23 +164,23 @@ void s3_error(s3_req_t *r, int status, const char *code, const char *message, co
     og_buf_puts(&b, "<Error>");
     og_buf_elem(&b, "Code", code, strlen(code));
     og_buf_elem(&b, "Message", message, strlen(message));
-    if (r->bucket[0])
+    /* The names are echoed only when the document stays well-formed: an error about a name with a
+     * control character or bytes that are not UTF-8 must still parse (the Code is what counts). */
+    if (r->bucket[0] && xml_text_ok(r->bucket, strlen(r->bucket)))
         og_buf_elem(&b, "BucketName", r->bucket, strlen(r->bucket));
-    if (r->key != NULL)
+    if (r->key != NULL && xml_text_ok(r->key, r->key_len))
         og_buf_elem(&b, "Key", r->key, r->key_len);
-    og_buf_elem(&b, "Resource", r->resource.base, r->resource.len);
+    if (xml_text_ok(r->resource.base, r->resource.len))
+        og_buf_elem(&b, "Resource", r->resource.base, r->resource.len);
     og_buf_elem(&b, "RequestId", r->request_id, strlen(r->request_id));
     if (extra_xml != NULL)
         og_buf_puts(&b, extra_xml);
     og_buf_puts(&b, "</Error>");
-    if (b.oom) {
+    /* A HEAD error keeps the document's Content-Type (as S3) and loses its body in http_resp_send. */
+    if (b.oom)
         s3_send(r, 500, NULL, 0, NULL, 0);
-    } else if (r->info->is_head) {
-        /* HEAD errors have no body; clients read the status alone. */
-        s3_send(r, status, NULL, 0, NULL, 0);
-    } else {
+    else
         s3_send_xml(r, status, NULL, 0, b.buf, b.len);
-    }
     og_buf_free(&b);
 }
 

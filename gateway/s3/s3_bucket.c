@@ -193,10 +193,10 @@ static int bucket_has_objects(s3_req_t *r, const char *table)
 
 void s3_delete_bucket(s3_req_t *r)
 {
-    char table[3 + sizeof(r->bucket)];
+    char table[CORE_TABLE_CAP];
     int rc;
 
-    snprintf(table, sizeof(table), "o.%s", r->bucket);
+    core_table('o', r->bucket, table);
     rc = bucket_has_objects(r, table);
     if (rc < 0) {
         s3_error_rc(r, rc);

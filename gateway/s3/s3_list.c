@@ -37,8 +37,10 @@ void s3_list_buckets(s3_req_t *r)
             char owner[sizeof(r->user.account)], created[32];
             uint64_t created_ns;
             if (core_bucket_decode(&l.entries[i].rec, owner, sizeof(owner), &created_ns) != 0) {
-                rc = OG_ECORRUPT; /* never guess about a record we cannot read */
-                break;
+                /* Its owner is unknown: left out (and logged) rather than failing every account's
+                 * listing on one bad record of the global table. */
+                http_log_skip(r->request_id, "bucket", l.entries[i].key, "its record does not decode");
+                continue;
             }
             if (strcmp(owner, account) != 0)
                 continue;
@@ -199,14 +201,17 @@ static void put_value(render_t *x, const char *name, og_str_t v)
     og_buf_elem(x->b, name, x->tmp, (size_t)n);
 }
 
-/* One <Contents> entry. 0 or OG_ECORRUPT when the stored summary does not decode. */
-static int put_contents(render_t *x, const core_walk_item_t *it, int with_owner)
+/* One <Contents> entry. A stored summary that does not decode is left out and logged: one bad
+ * record must not make the whole bucket unlistable. */
+static void put_contents(render_t *x, const core_walk_item_t *it, int with_owner)
 {
     og_rec_t rec = {.summary = it->summary};
     core_meta_t m;
     char etag[48], mtime[32];
-    if (core_meta_decode(&rec, &m) != 0)
-        return OG_ECORRUPT;
+    if (core_meta_decode(&rec, &m) != 0) {
+        http_log_skip(x->r->request_id, "object", it->key, "its record does not decode");
+        return;
+    }
     int slo = (m.flags & CORE_META_SLO) != 0;
     size_t elen = slo ? core_slo_s3_etag(&m, etag) : core_meta_etag(&m, etag);
     http_iso8601_format(m.mtime_ns, mtime);
@@ -228,11 +233,10 @@ static int put_contents(render_t *x, const core_walk_item_t *it, int with_owner)
     }
     og_buf_puts(x->b, "<StorageClass>STANDARD</StorageClass></Contents>");
     core_meta_free(&m);
-    return 0;
 }
 
-/* The whole ListBucketResult document. 0 or OG_ECORRUPT. */
-static int render_listing(render_t *x, int v2, const list_query_t *q, size_t max_keys, const core_walk_t *w)
+/* The whole ListBucketResult document. */
+static void render_listing(render_t *x, int v2, const list_query_t *q, size_t max_keys, const core_walk_t *w)
 {
     og_buf_t *b = x->b;
     s3_req_t *r = x->r;
@@ -271,8 +275,8 @@ static int render_listing(render_t *x, int v2, const list_query_t *q, size_t max
         og_buf_puts(b, "<EncodingType>url</EncodingType>");
     og_buf_printf(b, "<IsTruncated>%s</IsTruncated>", w->truncated ? "true" : "false");
     for (size_t i = 0; i < w->n; i++)
-        if (!w->items[i].is_prefix && put_contents(x, &w->items[i], with_owner) != 0)
-            return OG_ECORRUPT;
+        if (!w->items[i].is_prefix)
+            put_contents(x, &w->items[i], with_owner);
     for (size_t i = 0; i < w->n; i++) {
         if (!w->items[i].is_prefix)
             continue;
@@ -281,7 +285,6 @@ static int render_listing(render_t *x, int v2, const list_query_t *q, size_t max
         og_buf_puts(b, "</CommonPrefixes>");
     }
     og_buf_puts(b, "</ListBucketResult>");
-    return 0;
 }
 
 void s3_list_objects(s3_req_t *r, int v2)
@@ -291,7 +294,7 @@ void s3_list_objects(s3_req_t *r, int v2)
     core_walk_t w = {0};
     render_t x = {.r = r, .b = &b};
     size_t max_keys = S3_LIST_MAX;
-    char table[3 + sizeof(r->bucket)];
+    char table[CORE_TABLE_CAP];
     int rc;
 
     if ((rc = list_query_read(r, &q)) != 0) {
@@ -342,14 +345,14 @@ void s3_list_objects(s3_req_t *r, int v2)
         goto out_free;
     }
 
-    snprintf(table, sizeof(table), "o.%s", r->bucket);
+    core_table('o', r->bucket, table);
     table_source_t ts = {r->gw->cluster, table, og_time_ns() / 1000000000u};
     core_walk_source_t src = {table_fetch, table_release, &ts};
-    if ((rc = core_walk(&src, xstr(&q.prefix), xstr(&q.delimiter), xstr(&after), max_keys, &w)) != 0 ||
-        (rc = render_listing(&x, v2, &q, max_keys, &w)) != 0) {
+    if ((rc = core_walk(&src, xstr(&q.prefix), xstr(&q.delimiter), xstr(&after), max_keys, &w)) != 0) {
         s3_error_rc(r, rc);
         goto out_free;
     }
+    render_listing(&x, v2, &q, max_keys, &w);
     if (b.oom)
         s3_error_rc(r, -ENOMEM);
     else

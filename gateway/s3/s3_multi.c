@@ -30,7 +30,6 @@
 #define DELETE_THREADS 8   /* quorum writes in flight per DeleteObjects request */
 #define COPY_MAX_SIZE (5ull << 30) /* the largest copy source whose bytes S3 copies in one request */
 
-static void table_name(const char *bucket, char out[3 + 64]) { snprintf(out, 3 + 64, "o.%s", bucket); }
 
 /* ---------------------------------------------------------------- body integrity */
 
@@ -193,7 +192,7 @@ static void delete_render(og_buf_t *b, const s3_delete_t *d, const int *results)
 
 void s3_delete_objects(s3_req_t *r)
 {
-    char *body = NULL, table[3 + 64];
+    char *body = NULL, table[CORE_TABLE_CAP];
     size_t len = 0, which = 0;
     s3_delete_t d;
     og_buf_t b = {0};
@@ -231,7 +230,7 @@ void s3_delete_objects(s3_req_t *r)
         s3_error_rc(r, -ENOMEM);
         goto out_free_parsed;
     }
-    table_name(r->bucket, table);
+    core_table('o', r->bucket, table);
     delete_job_t job = {r->gw->cluster, table, &d, results, 0};
     delete_all(&job);
     delete_render(&b, &d, results);

@@ -46,7 +46,7 @@
 #define MP_KEY_MAX (OG_KEY_MAX - 1 - CORE_UPLOAD_ID_LEN - 1 - 5)
 typedef struct {
     char id[CORE_UPLOAD_ID_LEN + 1];
-    char table[3 + 64];      /* "u.<bucket>" */
+    char table[CORE_TABLE_CAP]; /* core_table('u', bucket) */
     char ukey[OG_KEY_MAX + 1];     /* "<key>\x01<id>" and room for the part suffix */
     size_t ulen;
 } mp_upload_t;
@@ -77,7 +77,7 @@ static void upload_init(mp_upload_t *u, const s3_req_t *r, og_str_t id)
 {
     memcpy(u->id, id.base, CORE_UPLOAD_ID_LEN);
     u->id[CORE_UPLOAD_ID_LEN] = '\0';
-    snprintf(u->table, sizeof(u->table), "u.%s", r->bucket);
+    core_table('u', r->bucket, u->table);
     memcpy(u->ukey, r->key, r->key_len);
     u->ukey[r->key_len] = CORE_UPLOAD_SEP;
     memcpy(u->ukey + r->key_len + 1, id.base, CORE_UPLOAD_ID_LEN);
@@ -1287,7 +1287,8 @@ typedef struct {
     og_str_t next_key, next_id;       /* NextKeyMarker, NextUploadIdMarker */
 } uploads_walk_t;
 
-/* Decodes max-uploads, prefix, delimiter, key-marker and upload-id-marker. 0 or OG_EINVAL. */
+/* Decodes max-uploads, prefix, delimiter, key-marker and upload-id-marker. 0 or OG_EINVAL (also
+ * for a NUL in one: no key holds one and the nodes refuse one as a listing bound, as ListObjects). */
 static int uploads_params(s3_req_t *r, uploads_walk_t *w)
 {
     og_str_t v;
@@ -1298,6 +1299,9 @@ static int uploads_params(s3_req_t *r, uploads_walk_t *w)
         (og_query_get(q, "key-marker", &v) && (w->kml = og_urldecode(v.base, v.len, w->keym, OG_KEY_MAX, 1)) < 0) ||
         (og_query_get(q, "upload-id-marker", &v) &&
          (w->iml = og_urldecode(v.base, v.len, w->idm, CORE_UPLOAD_ID_LEN, 1)) < 0))
+        return OG_EINVAL;
+    if (memchr(w->prefix, '\0', (size_t)w->pl) || memchr(w->delim, '\0', (size_t)w->dl) ||
+        memchr(w->keym, '\0', (size_t)w->kml) || memchr(w->idm, '\0', (size_t)w->iml))
         return OG_EINVAL;
     return 0;
 }
@@ -1428,7 +1432,7 @@ static int uploads_walk(cluster_t *cl, const char *table, uploads_walk_t *w)
 
 void s3_list_multipart_uploads(s3_req_t *r)
 {
-    char table[3 + 64];
+    char table[CORE_TABLE_CAP];
     og_buf_t b = {0};
     int rc;
     uploads_walk_t *w = calloc(1, sizeof(*w));
@@ -1445,7 +1449,7 @@ void s3_list_multipart_uploads(s3_req_t *r)
         s3_error_on(r, rc, S3_ON_BUCKET);
         goto out_free_walk;
     }
-    snprintf(table, sizeof(table), "u.%s", r->bucket);
+    core_table('u', r->bucket, table);
     uploads_start(w);
     if ((rc = uploads_walk(r->gw->cluster, table, w)) != 0) {
         s3_error_rc(r, rc);

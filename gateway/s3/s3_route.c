@@ -138,8 +138,10 @@ static og_str_t vhost_bucket(const s3_req_t *r)
 }
 
 /* Fills r->bucket and r->key (malloc'd, freed by s3_handle) from the host and path. 0,
- * OG_EINVAL (not a path, or a bad escape: InvalidURI), OG_ETOOBIG (the bucket name, r->key still
- * NULL: InvalidBucketName; or the key, r->key set: KeyTooLongError), -ENOMEM. */
+ * OG_EINVAL (not a path, a bad escape, or a bucket or key that is not UTF-8 or holds a NUL:
+ * InvalidURI, as s3api), OG_ETOOBIG (the bucket name, r->key still NULL: InvalidBucketName; or the
+ * key, r->key set: KeyTooLongError), -ENOMEM. A DELETE may name a key that is not UTF-8, so one
+ * stored before the check can still be removed. */
 static int split_target(s3_req_t *r, og_str_t host_bucket)
 {
     og_str_t path = r->info->path, bucket, key;
@@ -159,6 +161,8 @@ static int split_target(s3_req_t *r, og_str_t host_bucket)
     if (n < 0)
         return n == OG_ETOOBIG ? OG_ETOOBIG : OG_EINVAL;
     r->bucket[n] = '\0';
+    if (!og_utf8_valid(r->bucket, (size_t)n, 0))
+        return OG_EINVAL;
     if (host_bucket.len > 0) {
         /* host names are case-insensitive; bucket names are lowercase */
         for (long i = 0; i < n; i++)
@@ -179,6 +183,9 @@ static int split_target(s3_req_t *r, og_str_t host_bucket)
     k[n] = '\0';
     r->key = k;
     r->key_len = (size_t)n;
+    if (memchr(k, '\0', (size_t)n) != NULL ||
+        (!og_str_eq(r->info->method, "DELETE") && !og_utf8_valid(k, (size_t)n, 0)))
+        return OG_EINVAL;
     return n > OG_KEY_MAX ? OG_ETOOBIG : 0;
 }
 

@@ -142,6 +142,9 @@ void swift_error_rc(swift_req_t *r, int rc)
     case OG_EBADDIGEST:
         swift_error(r, 422);
         break;
+    case OG_EBADNAME:
+        swift_send(r, 412, NULL, 0, NULL, "Invalid UTF8 or contains NULL", 29);
+        break;
     case -EACCES:
         swift_error(r, r->has_id ? 403 : 401);
         break;
@@ -311,8 +314,15 @@ static void make_trans_id(swift_req_t *r)
     snprintf(r->trans_id, sizeof(r->trans_id), "tx%.21s-%010llx", hex, (unsigned long long)r->now_s);
 }
 
+int swift_long_object_name(swift_req_t *r, size_t len)
+{
+    return swift_refuse(r, 400, "text/plain", "Object name length of %zu longer than %d", len, OG_KEY_MAX);
+}
+
 /* Splits /v1/AUTH_<account>[/<container>[/<object>]]. 0, -EACCES (not an account of this auth
- * system: TempAuth denies it), OG_EINVAL, SWIFT_EREFUSED (a name too long) or -ENOMEM. */
+ * system: TempAuth denies it), OG_EINVAL, SWIFT_EREFUSED (a PUT of a name too long),
+ * OG_ENOTFOUND (another request naming a container or object too long to exist, 404 as Swift) or
+ * -ENOMEM. */
 static int split_path(swift_req_t *r)
 {
     og_str_t p = r->info->path;
@@ -338,9 +348,12 @@ static int split_path(swift_req_t *r)
         return 0; /* "/v1/AUTH_a/" is the account */
     char cbuf[3 * (SWIFT_MAX_CONTAINER_NAME + 1)];
     n = og_urldecode(cont.base, cont.len, cbuf, sizeof(cbuf) - 1, 0);
-    if (n == OG_ETOOBIG || n > SWIFT_MAX_CONTAINER_NAME)
+    if (n == OG_ETOOBIG || n > SWIFT_MAX_CONTAINER_NAME) {
+        if (!swift_is_method(r, "PUT") || (s2 != NULL && s2 + 1 != p.base + p.len))
+            return OG_ENOTFOUND;
         return swift_refuse(r, 400, "text/html; charset=UTF-8", "Container name length of %zu longer than %d",
                             cont.len, SWIFT_MAX_CONTAINER_NAME);
+    }
     if (n <= 0 || memchr(cbuf, '/', (size_t)n) != NULL || memchr(cbuf, '\0', (size_t)n) != NULL)
         return OG_EINVAL;
     memcpy(r->container, cbuf, (size_t)n);
@@ -357,9 +370,23 @@ static int split_path(swift_req_t *r)
     r->object[n] = '\0';
     r->object_len = (size_t)n;
     if (n > OG_KEY_MAX)
-        return swift_refuse(r, 400, "text/html; charset=UTF-8", "Object name length of %ld longer than %d", n,
-                            OG_KEY_MAX);
+        return swift_is_method(r, "PUT") ? swift_long_object_name(r, (size_t)n) : OG_ENOTFOUND;
     return 0;
+}
+
+/* Swift's first check, before the token: the decoded path must be UTF-8 without a NUL, or the
+ * request is 412 whatever it asks. Names are stored and listed as UTF-8 text (JSON, XML), so one
+ * that is not could never be listed again. 0, OG_EBADNAME, OG_EINVAL (a bad escape) or -ENOMEM. */
+static int check_path_utf8(swift_req_t *r)
+{
+    og_str_t p = r->info->path;
+    char *buf = malloc(p.len + 1);
+    if (buf == NULL)
+        return -ENOMEM;
+    long n = og_urldecode(p.base, p.len, buf, p.len + 1, 0);
+    int ok = n >= 0 && og_utf8_valid(buf, (size_t)n, 0);
+    free(buf);
+    return n < 0 ? OG_EINVAL : ok ? 0 : OG_EBADNAME;
 }
 
 /* Reads X-Auth-Token. 0 (with or without an identity), -EACCES for a token that is forged or
@@ -393,7 +420,7 @@ static void route(swift_req_t *r)
         return;
     }
     int rc;
-    if ((rc = check_token(r)) != 0 || (rc = split_path(r)) != 0) {
+    if ((rc = check_path_utf8(r)) != 0 || (rc = check_token(r)) != 0 || (rc = split_path(r)) != 0) {
         swift_error_rc(r, rc);
         return;
     }

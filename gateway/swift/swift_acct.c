@@ -82,6 +82,9 @@ static void account_read(swift_req_t *r)
         swift_error_rc(r, rc);
         goto out_free;
     }
+    if (u.skipped)
+        fprintf(stderr, "onggi-gateway: request %s: account %s: %" PRIu64 " container record(s) unreadable, "
+                "left out of the usage\n", r->trans_id, r->account, u.skipped);
     og_header_t *hdrs = malloc((12 + a.num_meta) * sizeof(*hdrs));
     char (*names)[NAME_CAP] = malloc((a.num_meta + 1) * NAME_CAP);
     if (hdrs == NULL || names == NULL) {

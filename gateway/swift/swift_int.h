@@ -73,13 +73,17 @@ void swift_send(swift_req_t *r, int status, const og_header_t *extra, size_t n, 
 /* Standard error answer for a status. */
 void swift_error(swift_req_t *r, int status);
 /* Maps an internal code to an answer: OG_ENOTFOUND 404, OG_EQUORUM/OG_ETIMEOUT 503, CORE_EQUOTA 413,
- * OG_ETOOBIG 413, OG_EINVAL/HTTP_EBODY 400, OG_EBADDIGEST 422, -EACCES 403 (401 for a caller
+ * OG_ETOOBIG 413, OG_EINVAL/HTTP_EBODY 400, OG_EBADDIGEST 422, OG_EBADNAME 412 (Swift's "Invalid UTF8
+ * or contains NULL"), -EACCES 403 (401 for a caller
  * without a token), SWIFT_EREFUSED r->refusal, HTTP_EABORTED none (499 logged), else 500. */
 void swift_error_rc(swift_req_t *r, int rc);
 /* Records the answer to a refused request (status, content type or NULL for text/html, body from
  * fmt, cut at 127 bytes) for swift_error_rc; returns SWIFT_EREFUSED. */
 int swift_refuse(swift_req_t *r, int status, const char *ctype, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* Refuses an object name of len bytes, longer than OG_KEY_MAX, as Swift: 400 "Object name length of
+ * N longer than 1024". Returns SWIFT_EREFUSED. */
+int swift_long_object_name(swift_req_t *r, size_t len);
 /* The transaction headers every answer carries (2 entries). */
 size_t swift_std_headers(swift_req_t *r, og_header_t *out);
 

@@ -78,6 +78,13 @@ static int lq_read(swift_req_t *r, lq_t *q)
     }
     if (rc != 0)
         goto out_free;
+    /* Swift's get_param: the name parameters (the first four) must be UTF-8 (a NUL passes: it
+     * matches nothing). */
+    for (size_t i = 0; i < 4; i++)
+        if (!og_utf8_valid(ps[i].b->buf, ps[i].b->len, 1)) {
+            rc = swift_refuse(r, 400, "text/plain", "\"%s\" parameter not valid UTF-8", ps[i].name);
+            goto out_free;
+        }
     q->fmt = pick_format(r, xs(&fmt), has_fmt);
     q->limit = SWIFT_LISTING_LIMIT;
     if (has_limit) {
@@ -199,8 +206,10 @@ static int put_object(out_t *o, const core_walk_item_t *it)
     core_meta_t m;
     char etag[48], when[32];
     og_buf_t *b = o->b;
-    if (core_meta_decode(&rec, &m) != 0)
-        return OG_ECORRUPT;
+    if (core_meta_decode(&rec, &m) != 0) {
+        http_log_skip(o->r->trans_id, "object", it->key, "its record does not decode");
+        return 0;
+    }
     size_t elen = core_meta_etag(&m, etag);
     og_str_t hash = {etag + 1, elen - 2}; /* without the quotes */
     fmt_listing_time(m.mtime_ns, when);
@@ -251,8 +260,10 @@ static int put_container(out_t *o, const core_walk_item_t *it)
         og_buf_put(b, "\n", 1);
         return 0;
     }
-    if (core_bucket_decode(&rec, owner, sizeof(owner), &created) != 0 || it->key.len >= sizeof(name))
-        return OG_ECORRUPT;
+    if (core_bucket_decode(&rec, owner, sizeof(owner), &created) != 0 || it->key.len >= sizeof(name)) {
+        http_log_skip(o->r->trans_id, "container", it->key, "its record does not decode");
+        return 0;
+    }
     memcpy(name, it->key.base, it->key.len);
     name[it->key.len] = '\0';
     if ((rc = core_usage_bucket(o->r->cl, name, o->r->now_s, &u)) != 0)
@@ -285,20 +296,24 @@ int swift_list_body(swift_req_t *r, const core_bucket_t *b, og_buf_t *body, cons
 {
     lq_t q = {0};
     core_walk_t w = {0};
-    char table[3 + 64];
+    char table[CORE_TABLE_CAP];
     int rc;
 
     if ((rc = lq_read(r, &q)) != 0)
         goto out_free;
     if (b != NULL)
-        snprintf(table, sizeof(table), "o.%s", r->container);
+        core_table('o', r->container, table);
     src_t s = {r->cl, b != NULL ? table : "buckets", b != NULL ? NULL : r->account, r->now_s};
     core_walk_source_t src = {src_fetch, src_release, &s};
     og_str_t after = q.reverse ? (og_str_t){NULL, 0} : xs(&q.marker);
     size_t max = q.reverse ? REVERSE_MAX : q.limit;
     if (q.reverse && q.has_end_marker)
         after = xs(&q.end_marker); /* reverse: entries after end_marker, before marker */
-    if ((rc = core_walk(&src, xs(&q.prefix), xs(&q.delimiter), after, max, &w)) != 0)
+    /* No name holds a NUL (the door refuses them) and the nodes take none: a prefix with one
+     * matches nothing, and the names after "a\0..." are those after "a" (Swift lists the same). */
+    after.len = after.len ? strnlen(after.base, after.len) : 0;
+    if (memchr(q.prefix.buf ? q.prefix.buf : "", '\0', q.prefix.len) == NULL &&
+        (rc = core_walk(&src, xs(&q.prefix), xs(&q.delimiter), after, max, &w)) != 0)
         goto out_free;
     /* The selected range: forward (marker, end_marker), reverse (end_marker, marker) read from the
      * top; both bounds exclusive. */
@@ -329,7 +344,12 @@ int swift_list_body(swift_req_t *r, const core_bucket_t *b, og_buf_t *body, cons
     rc = 0;
     for (size_t j = 0; j < hi - lo && rc == 0; j++) {
         const core_walk_item_t *it = &w.items[q.reverse ? hi - 1 - j : lo + j];
-        if (it->is_prefix)
+        /* A name stored before names were checked at the door may not be UTF-8: JSON and XML
+         * could not carry it, and one such name must not make the whole listing unreadable. */
+        if (q.fmt != FMT_TEXT && !og_utf8_valid(it->key.base, it->key.len, 0))
+            http_log_skip(r->trans_id, it->is_prefix ? "subdir" : b != NULL ? "object" : "container", it->key,
+                           "not UTF-8");
+        else if (it->is_prefix)
             put_subdir(&o, it->key);
         else
             rc = b != NULL ? put_object(&o, it) : put_container(&o, it);

@@ -338,7 +338,9 @@ out_free:
 static void object_copy(swift_req_t *r, const char *src_c, og_str_t src_o, const char *dst_c, og_str_t dst_o);
 
 /* "/container/object" or "container/object" (percent-encoded) into a container and a malloc'd
- * object name. 0 or OG_EINVAL. */
+ * object name. 0, OG_EINVAL, OG_EBADNAME when the decoded names are not UTF-8 or hold a NUL
+ * (the door's rule for the request path, swift.c), or OG_ETOOBIG for an object name longer than
+ * OG_KEY_MAX (*olen set). */
 static int split_copy_path(og_str_t v, char container[SWIFT_MAX_CONTAINER_NAME + 1], char **obj, size_t *olen)
 {
     char *tmp = malloc(v.len + 1);
@@ -346,9 +348,9 @@ static int split_copy_path(og_str_t v, char container[SWIFT_MAX_CONTAINER_NAME +
     if (tmp == NULL)
         return -ENOMEM;
     n = og_urldecode(v.base, v.len, tmp, v.len, 0);
-    if (n < 0) {
+    if (n < 0 || !og_utf8_valid(tmp, (size_t)n, 0)) {
         free(tmp);
-        return OG_EINVAL;
+        return n < 0 ? OG_EINVAL : OG_EBADNAME;
     }
     char *s = tmp, *end = tmp + n;
     if (s < end && *s == '/')
@@ -364,7 +366,7 @@ static int split_copy_path(og_str_t v, char container[SWIFT_MAX_CONTAINER_NAME +
     memmove(tmp, slash + 1, *olen);
     tmp[*olen] = '\0';
     *obj = tmp;
-    return 0;
+    return *olen > OG_KEY_MAX ? OG_ETOOBIG : 0;
 }
 
 /* X-Copy-From: a PUT that copies (Swift's copy middleware). Always answers. */
@@ -376,7 +378,13 @@ static void put_copy(swift_req_t *r, og_str_t copy_from)
         swift_error_rc(r, invalid(r, "Copy requests require a zero byte body"));
         return;
     }
-    if (split_copy_path(copy_from, sc, &so, &solen) != 0) {
+    int rc = split_copy_path(copy_from, sc, &so, &solen);
+    if (rc == OG_EBADNAME || rc == OG_ETOOBIG) {
+        swift_error_rc(r, rc == OG_ETOOBIG ? OG_ENOTFOUND : rc); /* no source has so long a name */
+        free(so);
+        return;
+    }
+    if (rc != 0) {
         static const char msg[] = "X-Copy-From header must be of the form <container name>/<object name>";
         swift_send(r, 412, NULL, 0, "text/html; charset=UTF-8", msg, sizeof(msg) - 1);
         return;
@@ -594,7 +602,13 @@ static void object_copy_verb(swift_req_t *r)
         swift_error(r, 403); /* copies stay within one account */
         return;
     }
-    if (dest.base == NULL || split_copy_path(dest, dc, &dobj, &dlen) != 0) {
+    int rc = dest.base == NULL ? OG_EINVAL : split_copy_path(dest, dc, &dobj, &dlen);
+    if (rc == OG_EBADNAME || rc == OG_ETOOBIG) {
+        swift_error_rc(r, rc == OG_ETOOBIG ? swift_long_object_name(r, dlen) : rc);
+        free(dobj);
+        return;
+    }
+    if (rc != 0) {
         static const char msg[] = "Destination header must be of the form <container name>/<object name>";
         swift_send(r, 412, NULL, 0, "text/html; charset=UTF-8", msg, sizeof(msg) - 1);
         return;

@@ -144,8 +144,7 @@ static int admin_locate(cluster_t *cl, const char *bucket, const char *key)
     char *buf;
     int rc, ret = 1;
 
-    if ((size_t)snprintf(table, sizeof(table), "o.%s", bucket) >= sizeof(table))
-        return admin_fail("locate", OG_EINVAL);
+    core_table('o', bucket, table);
     if ((rc = cluster_rec_get(cl, table, og_str(key), &rec, &buf)) != 0)
         return admin_fail("locate: object record", rc);
     if (rec.flags & OG_REC_TOMBSTONE) {
@@ -401,12 +400,12 @@ static int admin_expire_object(void *ctx, og_str_t key, const og_rec_t *rec)
 static int admin_expire_bucket(void *ctx, og_str_t key, const og_rec_t *rec)
 {
     admin_expire_t *e = ctx;
-    char name[64], table[3 + 64 + 1];
+    char name[64], table[CORE_TABLE_CAP];
     if (key.len >= sizeof(name))
         return 0;
     memcpy(name, key.base, key.len);
     name[key.len] = '\0';
-    snprintf(table, sizeof(table), "o.%s", name);
+    core_table('o', name, table);
     e->bucket = name;
     int rc = cluster_table_each(e->cl, table, admin_expire_object, e);
     if (rc != 0) {

@@ -31,3 +31,28 @@ Test(og_str, parse_dec_digits_only_bounded)
     cr_assert_eq(og_parse_dec(og_str("-1"), 5, &v), OG_EINVAL);
     cr_assert_eq(v, 7, "a failed parse leaves *out alone");
 }
+
+#define U8(lit) og_utf8_valid(lit, sizeof(lit) - 1, 0)
+
+Test(og_str, utf8_valid_accepts_rfc3629_only)
+{
+    cr_assert(U8(""));
+    cr_assert(U8("plain ascii /._-"));
+    cr_assert(U8("\xc3\xa9t\xc3\xa9"), "é");
+    cr_assert(U8("\xe2\x82\xac"), "U+20AC");
+    cr_assert(U8("\xf0\x9f\x98\x80"), "U+1F600");
+    cr_assert(U8("\xf4\x8f\xbf\xbf"), "U+10FFFF");
+    cr_assert(U8("\x01\x7f"), "control characters are valid UTF-8");
+    cr_assert_not(U8("a\0b"), "NUL");
+    cr_assert(og_utf8_valid("a\0b", 3, 1), "NUL when allowed");
+    cr_assert_not(og_utf8_valid("a\0\xff", 3, 1));
+    cr_assert_not(U8("\xff"));
+    cr_assert_not(U8("\x80x"), "a lone continuation byte");
+    cr_assert_not(U8("\xc0\xaf"), "overlong '/'");
+    cr_assert_not(U8("\xe0\x80\xaf"), "overlong, 3 bytes");
+    cr_assert_not(U8("\xe2\x82"), "truncated");
+    cr_assert_not(U8("\xe2\x28\xa1"), "bad continuation");
+    cr_assert_not(U8("\xed\xa0\x80"), "a surrogate");
+    cr_assert_not(U8("\xf4\x90\x80\x80"), "above U+10FFFF");
+    cr_assert_not(U8("\xf5\x80\x80\x80"));
+}

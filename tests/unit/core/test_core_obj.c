@@ -248,11 +248,33 @@ Test(obj, commit_lookup_delete)
     cr_assert_eq(core_obj_delete(tc.cl, "bkt", OG_STR_LIT("a/key")), 0);
     cr_assert_eq(core_obj_lookup(tc.cl, "bkt", OG_STR_LIT("a/key"), &got, &buf), OG_ENOTFOUND);
     cr_assert_eq(core_obj_lookup(tc.cl, "bkt", OG_STR_LIT("never"), &got, &buf), OG_ENOTFOUND);
-    char table[80];
-    core_obj_table("bkt", table, sizeof(table));
+    char table[CORE_TABLE_CAP];
+    core_table('o', "bkt", table);
     cr_assert_str_eq(table, "o.bkt");
     core_obj_data_free(&d);
     tc_stop();
+}
+
+Test(core_obj, table_names_keep_safe_names_and_encode_the_rest)
+{
+    char t[CORE_TABLE_CAP];
+    core_table('u', "My_Bucket-1.x", t);
+    cr_assert_str_eq(t, "u.My_Bucket-1.x", "names the node API takes keep their table");
+    core_table('o', "a b", t);
+    cr_assert_eq(strlen(t), 130);
+    cr_assert(strncmp(t, "o.612062--", 10) == 0, "%s", t);
+    core_table('o', "\xc3\xa9t\xc3\xa9", t);
+    cr_assert(strncmp(t, "o.c3a974c3a9-", 13) == 0, "%s", t);
+    char longest[CORE_BUCKET_MAX + 1];
+    memset(longest, 0xff, CORE_BUCKET_MAX);
+    longest[CORE_BUCKET_MAX] = '\0';
+    core_table('p', longest, t);
+    cr_assert_eq(strlen(t), 2 + 2 * CORE_BUCKET_MAX + 2, "always longer than any bucket name");
+    char toolong[CORE_BUCKET_MAX + 2];
+    memset(toolong, 'a', CORE_BUCKET_MAX + 1);
+    toolong[CORE_BUCKET_MAX + 1] = '\0';
+    core_table('o', toolong, t);
+    cr_assert_str_eq(t, "", "no table for a name no bucket can have");
 }
 
 /* DELETE /<dev>/chunk/<id>?older_than=cutoff on every device; returns how many answered 204. */

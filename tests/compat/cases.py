@@ -1,0 +1,268 @@
+"""The compatibility cases: data only. A case is {id, api ('swift' | 's3'), steps}; a step is
+{id, method, path, [query], [headers], [data], [raw_body], [region], [auth], [abs], [headers_present],
+[body: False]}.
+
+- path: Swift: relative to the storage URL ('' is the account, '/{c}' a container) unless `abs`
+  (then from '/', for account names); S3: from '/'. Already percent-encoded: %FF and %00 go out
+  as written. {c}, {c2} are the case's container/bucket names (unique per run, made valid S3
+  bucket names); {o1k} is a 1024-byte object name, {o1025} one of 1025 bytes, and so on (NAMES).
+- data: a str body (UTF-8) or {"hex": ...}; raw_body: bytes sent as is after the headers (as
+  latin-1 text), for malformed chunked bodies (give Transfer-Encoding yourself).
+- region: sign the S3 request for this region instead of us-east-1; auth False: unsigned.
+- headers_present: more header names whose presence is compared for this step.
+
+Adding a case is one entry here, then `make compat-record` against the anchors."""
+
+LONG = {
+    "o1k": "o" * 1024, "o1025": "o" * 1025,
+}
+
+
+def _swift_usable(tag):
+    """Steps that show the account and a container still work after what came before."""
+    return [
+        {"id": f"{tag}-head-account", "method": "HEAD", "path": ""},
+        {"id": f"{tag}-list-account", "method": "GET", "path": "", "query": "format=json&prefix={c}",
+         "body": True},
+        {"id": f"{tag}-put-ok-container", "method": "PUT", "path": "/{c2}"},
+        {"id": f"{tag}-put-ok-object", "method": "PUT", "path": "/{c2}/ok", "data": "fine"},
+        {"id": f"{tag}-get-ok-object", "method": "GET", "path": "/{c2}/ok"},
+        {"id": f"{tag}-list-ok-container", "method": "GET", "path": "/{c2}", "query": "format=json"},
+    ]
+
+
+def _s3_usable(tag):
+    return [
+        {"id": f"{tag}-list-buckets", "method": "GET", "path": "/", "body": False},
+        {"id": f"{tag}-create-ok", "method": "PUT", "path": "/{c2}"},
+        {"id": f"{tag}-put-ok", "method": "PUT", "path": "/{c2}/ok", "data": "fine"},
+        {"id": f"{tag}-get-ok", "method": "GET", "path": "/{c2}/ok"},
+        {"id": f"{tag}-list-ok", "method": "GET", "path": "/{c2}", "query": "list-type=2"},
+    ]
+
+
+def _chunked(create_id):
+    """A container/bucket, then a valid chunked PUT, chunk sizes `0x5` and 2^64-1, and HEADs."""
+    te = {"Transfer-Encoding": "chunked"}
+    return [
+        {"id": create_id, "method": "PUT", "path": "/{c}"},
+        {"id": "chunked-ok", "method": "PUT", "path": "/{c}/ok", "headers": te,
+         "raw_body": "5\r\nhello\r\n0\r\n\r\n"},
+        {"id": "chunked-0x5", "method": "PUT", "path": "/{c}/hex", "headers": te,
+         "raw_body": "0x5\r\nhello\r\n0\r\n\r\n"},
+        {"id": "chunked-huge", "method": "PUT", "path": "/{c}/huge", "headers": te,
+         "raw_body": "ffffffffffffffff\r\nhello\r\n0\r\n\r\n"},
+        {"id": "head-hex", "method": "HEAD", "path": "/{c}/hex"},
+        {"id": "head-huge", "method": "HEAD", "path": "/{c}/huge"},
+    ]
+
+
+SWIFT = [
+    {"id": "swift-container-invalid-utf8", "steps": [
+        {"id": "put-ff", "method": "PUT", "path": "/{c}%FF"},
+        {"id": "put-overlong", "method": "PUT", "path": "/{c}%C0%AF"},
+        {"id": "put-lone-continuation", "method": "PUT", "path": "/{c}%80x"},
+        {"id": "put-truncated", "method": "PUT", "path": "/{c}%E2%82"},
+        {"id": "put-surrogate", "method": "PUT", "path": "/{c}%ED%A0%80"},
+        {"id": "head-ff", "method": "HEAD", "path": "/{c}%FF"},
+        {"id": "get-ff", "method": "GET", "path": "/{c}%FF"},
+        {"id": "post-ff", "method": "POST", "path": "/{c}%FF"},
+        {"id": "delete-ff", "method": "DELETE", "path": "/{c}%FF"},
+    ] + _swift_usable("after")},
+    {"id": "swift-container-nul", "steps": [
+        {"id": "put-nul", "method": "PUT", "path": "/{c}%00x"},
+        {"id": "put-nul-end", "method": "PUT", "path": "/{c}%00"},
+        {"id": "get-nul", "method": "GET", "path": "/{c}%00x"},
+    ] + _swift_usable("after")},
+    {"id": "swift-account-invalid", "steps": [
+        {"id": "get-account-ff", "method": "GET", "path": "/v1/AUTH_%FFx", "abs": True},
+        {"id": "get-account-nul", "method": "GET", "path": "/v1/AUTH_x%00y", "abs": True},
+        {"id": "put-container-in-ff-account", "method": "PUT", "path": "/v1/AUTH_%FFx/{c}", "abs": True},
+    ] + _swift_usable("after")},
+    {"id": "swift-object-names", "steps": [
+        {"id": "put-container", "method": "PUT", "path": "/{c}"},
+        {"id": "put-obj-ff", "method": "PUT", "path": "/{c}/o%FF", "data": "x"},
+        {"id": "put-obj-nul", "method": "PUT", "path": "/{c}/o%00x", "data": "x"},
+        {"id": "put-obj-ctrl", "method": "PUT", "path": "/{c}/o%01x", "data": "x"},
+        {"id": "put-obj-utf8", "method": "PUT", "path": "/{c}/%C3%A9t%C3%A9", "data": "x"},
+        {"id": "put-obj-slashes", "method": "PUT", "path": "/{c}/a//b/", "data": "x"},
+        {"id": "put-obj-dot", "method": "PUT", "path": "/{c}/.", "data": "x"},
+        {"id": "put-obj-dotdot", "method": "PUT", "path": "/{c}/..", "data": "x"},
+        {"id": "put-obj-dir-dot", "method": "PUT", "path": "/{c}/d/./e", "data": "x"},
+        {"id": "get-obj-ff", "method": "GET", "path": "/{c}/o%FF"},
+        {"id": "copy-to-ff", "method": "COPY", "path": "/{c}/%C3%A9t%C3%A9",
+         "headers": {"Destination": "{c}/x%FF"}},
+        {"id": "copy-from-ff", "method": "PUT", "path": "/{c}/y", "headers": {"X-Copy-From": "{c}/x%FF"}},
+        {"id": "list-json", "method": "GET", "path": "/{c}", "query": "format=json"},
+        {"id": "list-xml", "method": "GET", "path": "/{c}", "query": "format=xml"},
+        {"id": "list-text", "method": "GET", "path": "/{c}"},
+        {"id": "list-prefix-nul", "method": "GET", "path": "/{c}", "query": "prefix=a%00&format=json"},
+        {"id": "list-marker-ff", "method": "GET", "path": "/{c}", "query": "marker=%FF&format=json"},
+    ] + _swift_usable("after")},
+    {"id": "swift-dot-containers", "steps": [
+        {"id": "put-dot", "method": "PUT", "path": "/%2E"},
+        {"id": "put-dotdot", "method": "PUT", "path": "/%2E%2E"},
+        {"id": "put-dot-prefixed", "method": "PUT", "path": "/.{c}"},
+        {"id": "head-dot-prefixed", "method": "HEAD", "path": "/.{c}"},
+        {"id": "delete-dot-prefixed", "method": "DELETE", "path": "/.{c}"},
+        {"id": "delete-dot", "method": "DELETE", "path": "/%2E"},
+        {"id": "delete-dotdot", "method": "DELETE", "path": "/%2E%2E"},
+    ] + _swift_usable("after")},
+    {"id": "swift-name-lengths", "steps": [
+        {"id": "put-container-63", "method": "PUT", "path": "/{c}" + "x" * 40},
+        {"id": "delete-container-63", "method": "DELETE", "path": "/{c}" + "x" * 40},
+        {"id": "put-container-256", "method": "PUT", "path": "/" + "c" * 256},
+        {"id": "delete-container-256", "method": "DELETE", "path": "/" + "c" * 256},
+        {"id": "put-container-257", "method": "PUT", "path": "/" + "c" * 257},
+        {"id": "put-container", "method": "PUT", "path": "/{c}"},
+        {"id": "put-object-1024", "method": "PUT", "path": "/{c}/{o1k}", "data": "x"},
+        {"id": "put-object-1025", "method": "PUT", "path": "/{c}/{o1025}", "data": "x"},
+        {"id": "head-object-1024", "method": "HEAD", "path": "/{c}/{o1k}"},
+        {"id": "delete-object-1024", "method": "DELETE", "path": "/{c}/{o1k}"},
+    ] + _swift_usable("after")},
+    {"id": "swift-container-chars", "steps": [
+        {"id": "put-utf8", "method": "PUT", "path": "/{c}-%C3%A9"},
+        {"id": "put-space", "method": "PUT", "path": "/{c}%20sp"},
+        {"id": "put-upper-underscore", "method": "PUT", "path": "/{c}_UP"},
+        {"id": "head-upper-underscore", "method": "HEAD", "path": "/{c}_UP"},
+        {"id": "put-obj-upper-underscore", "method": "PUT", "path": "/{c}_UP/o", "data": "x"},
+        {"id": "delete-obj-upper-underscore", "method": "DELETE", "path": "/{c}_UP/o"},
+        {"id": "delete-upper-underscore", "method": "DELETE", "path": "/{c}_UP"},
+        {"id": "delete-utf8", "method": "DELETE", "path": "/{c}-%C3%A9"},
+        {"id": "delete-space", "method": "DELETE", "path": "/{c}%20sp"},
+    ] + _swift_usable("after")},
+    {"id": "swift-basic-flow", "steps": [
+        {"id": "put-container", "method": "PUT", "path": "/{c}", "headers": {"X-Container-Meta-Color": "blue"}},
+        {"id": "put-container-again", "method": "PUT", "path": "/{c}"},
+        {"id": "head-container", "method": "HEAD", "path": "/{c}", "headers_present": ["x-container-meta-color"]},
+        {"id": "put-object", "method": "PUT", "path": "/{c}/a/b.txt", "data": "hello",
+         "headers": {"X-Object-Meta-Fruit": "apple", "Content-Type": "text/plain"}},
+        {"id": "head-object", "method": "HEAD", "path": "/{c}/a/b.txt", "headers_present": ["x-object-meta-fruit"]},
+        {"id": "get-object", "method": "GET", "path": "/{c}/a/b.txt"},
+        {"id": "post-object", "method": "POST", "path": "/{c}/a/b.txt", "headers": {"X-Object-Meta-Fruit": "pear"}},
+        {"id": "copy-object", "method": "COPY", "path": "/{c}/a/b.txt", "headers": {"Destination": "{c}/c.txt"},
+         "headers_present": ["x-copied-from"]},
+        {"id": "list-delimiter", "method": "GET", "path": "/{c}", "query": "format=json&delimiter=/"},
+        {"id": "list-xml", "method": "GET", "path": "/{c}", "query": "format=xml"},
+        {"id": "list-text", "method": "GET", "path": "/{c}"},
+        {"id": "get-missing", "method": "GET", "path": "/{c}/nope"},
+        {"id": "delete-nonempty", "method": "DELETE", "path": "/{c}"},
+        {"id": "delete-object", "method": "DELETE", "path": "/{c}/a/b.txt"},
+        {"id": "delete-copy", "method": "DELETE", "path": "/{c}/c.txt"},
+        {"id": "delete-container", "method": "DELETE", "path": "/{c}"},
+    ]},
+    {"id": "swift-chunked", "steps": _chunked("put-container") + _swift_usable("after")},
+]
+
+S3 = [
+    {"id": "s3-bucket-names", "steps": [
+        {"id": "create-63", "method": "PUT", "path": "/{c}" + "x" * 40},
+        {"id": "delete-63", "method": "DELETE", "path": "/{c}" + "x" * 40},
+        {"id": "create-64", "method": "PUT", "path": "/{c}" + "x" * 41},
+        {"id": "create-upper", "method": "PUT", "path": "/{c}UP"},
+        {"id": "create-dotdot", "method": "PUT", "path": "/{c}..x"},
+        {"id": "create-ff", "method": "PUT", "path": "/{c}%FF"},
+        {"id": "create-nul", "method": "PUT", "path": "/{c}%00"},
+        {"id": "create-ip", "method": "PUT", "path": "/192.168.5.4"},
+    ] + _s3_usable("after")},
+    {"id": "s3-key-names", "steps": [
+        {"id": "create", "method": "PUT", "path": "/{c}"},
+        {"id": "put-1024", "method": "PUT", "path": "/{c}/{o1k}", "data": "x"},
+        {"id": "put-1025", "method": "PUT", "path": "/{c}/{o1025}", "data": "x"},
+        {"id": "put-ff", "method": "PUT", "path": "/{c}/k%FF", "data": "x"},
+        {"id": "put-overlong", "method": "PUT", "path": "/{c}/k%C0%AF", "data": "x"},
+        {"id": "put-nul", "method": "PUT", "path": "/{c}/k%00x", "data": "x"},
+        {"id": "put-ctrl", "method": "PUT", "path": "/{c}/c%01x", "data": "x"},
+        {"id": "put-dot", "method": "PUT", "path": "/{c}/.", "data": "x"},
+        {"id": "put-dotdot", "method": "PUT", "path": "/{c}/..", "data": "x"},
+        {"id": "put-slashes", "method": "PUT", "path": "/{c}/a//b/", "data": "x"},
+        {"id": "head-ff", "method": "HEAD", "path": "/{c}/k%FF"},
+        {"id": "get-ctrl", "method": "GET", "path": "/{c}/c%01x"},
+        {"id": "list-v1-url", "method": "GET", "path": "/{c}", "query": "encoding-type=url&prefix=c"},
+        {"id": "list-v2-url", "method": "GET", "path": "/{c}", "query": "encoding-type=url&list-type=2&prefix=c"},
+        {"id": "list-v1-plain", "method": "GET", "path": "/{c}", "query": "prefix=c"},
+        {"id": "list-v2-plain", "method": "GET", "path": "/{c}", "query": "list-type=2&prefix=c"},
+        {"id": "copy-to-ff", "method": "PUT", "path": "/{c}/cp%FF", "headers": {"x-amz-copy-source": "/{c}/c%01x"}},
+        {"id": "delete-ctrl", "method": "DELETE", "path": "/{c}/c%01x"},
+        {"id": "delete-1024", "method": "DELETE", "path": "/{c}/{o1k}"},
+        {"id": "delete-dot", "method": "DELETE", "path": "/{c}/."},
+        {"id": "delete-dotdot", "method": "DELETE", "path": "/{c}/.."},
+        {"id": "delete-slashes", "method": "DELETE", "path": "/{c}/a//b/"},
+    ] + _s3_usable("after")},
+    {"id": "s3-list-nul", "steps": [
+        {"id": "create", "method": "PUT", "path": "/{c}"},
+        {"id": "put", "method": "PUT", "path": "/{c}/a", "data": "x"},
+        {"id": "v1-prefix-nul", "method": "GET", "path": "/{c}", "query": "prefix=a%00"},
+        {"id": "v1-marker-nul", "method": "GET", "path": "/{c}", "query": "marker=a%00"},
+        {"id": "v1-delimiter-nul", "method": "GET", "path": "/{c}", "query": "delimiter=%00"},
+        {"id": "v2-prefix-nul", "method": "GET", "path": "/{c}", "query": "list-type=2&prefix=a%00"},
+        {"id": "v2-start-after-nul", "method": "GET", "path": "/{c}", "query": "list-type=2&start-after=a%00"},
+        {"id": "uploads-prefix-nul", "method": "GET", "path": "/{c}", "query": "prefix=a%00&uploads="},
+        {"id": "uploads-key-marker-nul", "method": "GET", "path": "/{c}", "query": "key-marker=a%00&uploads="},
+        {"id": "v1-prefix-ff", "method": "GET", "path": "/{c}", "query": "prefix=%FF"},
+        {"id": "delete", "method": "DELETE", "path": "/{c}/a"},
+    ] + _s3_usable("after")},
+    {"id": "s3-region", "steps": [
+        {"id": "create", "method": "PUT", "path": "/{c}"},
+        {"id": "wrong-region-get", "method": "GET", "path": "/{c}", "region": "eu-west-1"},
+        {"id": "wrong-region-put", "method": "PUT", "path": "/{c}/k", "data": "x", "region": "eu-west-1"},
+        {"id": "wrong-region-list-buckets", "method": "GET", "path": "/", "region": "ap-south-1", "body": False},
+        {"id": "head-wrong-region", "method": "HEAD", "path": "/{c}", "region": "eu-west-1"},
+        {"id": "anonymous-get", "method": "GET", "path": "/{c}", "auth": False},
+    ] + _s3_usable("after")},
+    {"id": "s3-refused-headers", "steps": [
+        {"id": "create", "method": "PUT", "path": "/{c}"},
+        {"id": "sse-s3", "method": "PUT", "path": "/{c}/sse", "data": "x",
+         "headers": {"x-amz-server-side-encryption": "AES256"}},
+        {"id": "sse-kms", "method": "PUT", "path": "/{c}/kms", "data": "x",
+         "headers": {"x-amz-server-side-encryption": "aws:kms", "x-amz-server-side-encryption-aws-kms-key-id": "testkey-1"}},
+        {"id": "sse-c", "method": "PUT", "path": "/{c}/ssec", "data": "x",
+         "headers": {"x-amz-server-side-encryption-customer-algorithm": "AES256",
+                     "x-amz-server-side-encryption-customer-key": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+                     "x-amz-server-side-encryption-customer-key-MD5": "zZ5FnqcIqUjVwvWmyog4zw=="}},
+        {"id": "object-lock", "method": "PUT", "path": "/{c}/lock", "data": "x",
+         "headers": {"x-amz-object-lock-mode": "GOVERNANCE",
+                     "x-amz-object-lock-retain-until-date": "2030-01-01T00:00:00Z"}},
+        {"id": "legal-hold", "method": "PUT", "path": "/{c}/hold", "data": "x",
+         "headers": {"x-amz-object-lock-legal-hold": "ON"}},
+        {"id": "acl-public-read", "method": "PUT", "path": "/{c}/acl", "data": "x",
+         "headers": {"x-amz-acl": "public-read"}},
+        {"id": "acl-private", "method": "PUT", "path": "/{c}/aclp", "data": "x", "headers": {"x-amz-acl": "private"}},
+        {"id": "grant-read", "method": "PUT", "path": "/{c}/grant", "data": "x",
+         "headers": {"x-amz-grant-read": "uri=\"http://acs.amazonaws.com/groups/global/AllUsers\""}},
+        {"id": "tagging", "method": "PUT", "path": "/{c}/tag", "data": "x", "headers": {"x-amz-tagging": "a=b"}},
+        {"id": "storage-class-glacier", "method": "PUT", "path": "/{c}/sc", "data": "x",
+         "headers": {"x-amz-storage-class": "GLACIER"}},
+        {"id": "storage-class-bogus", "method": "PUT", "path": "/{c}/scb", "data": "x",
+         "headers": {"x-amz-storage-class": "BOGUS"}},
+        {"id": "storage-class-standard", "method": "PUT", "path": "/{c}/scs", "data": "x",
+         "headers": {"x-amz-storage-class": "STANDARD"}},
+        {"id": "bucket-lock", "method": "PUT", "path": "/{c2}", "headers": {"x-amz-bucket-object-lock-enabled": "true"}},
+        {"id": "list-after", "method": "GET", "path": "/{c}", "query": "list-type=2"},
+    ]},
+    {"id": "s3-chunked", "steps": _chunked("create") + [
+        {"id": "delete-ok", "method": "DELETE", "path": "/{c}/ok"},
+    ] + _s3_usable("after")},
+    {"id": "s3-basic-flow", "steps": [
+        {"id": "create", "method": "PUT", "path": "/{c}"},
+        {"id": "create-again", "method": "PUT", "path": "/{c}"},
+        {"id": "head-bucket", "method": "HEAD", "path": "/{c}"},
+        {"id": "put", "method": "PUT", "path": "/{c}/a/b.txt", "data": "hello",
+         "headers": {"x-amz-meta-fruit": "apple", "Content-Type": "text/plain"}},
+        {"id": "head", "method": "HEAD", "path": "/{c}/a/b.txt", "headers_present": ["x-amz-meta-fruit"]},
+        {"id": "get", "method": "GET", "path": "/{c}/a/b.txt"},
+        {"id": "get-range", "method": "GET", "path": "/{c}/a/b.txt", "headers": {"Range": "bytes=1-2"}},
+        {"id": "copy", "method": "PUT", "path": "/{c}/c.txt", "headers": {"x-amz-copy-source": "/{c}/a/b.txt"}},
+        {"id": "list-v1-delim", "method": "GET", "path": "/{c}", "query": "delimiter=%2F"},
+        {"id": "list-v2", "method": "GET", "path": "/{c}", "query": "list-type=2"},
+        {"id": "get-missing", "method": "GET", "path": "/{c}/nope"},
+        {"id": "get-missing-bucket", "method": "GET", "path": "/{c2}/nope"},
+        {"id": "delete-nonempty", "method": "DELETE", "path": "/{c}"},
+        {"id": "delete", "method": "DELETE", "path": "/{c}/a/b.txt"},
+        {"id": "delete-copy", "method": "DELETE", "path": "/{c}/c.txt"},
+        {"id": "delete-absent", "method": "DELETE", "path": "/{c}/c.txt"},
+        {"id": "delete-bucket", "method": "DELETE", "path": "/{c}"},
+    ]},
+]
+
+CASES = {"swift": SWIFT, "s3": S3}
