@@ -30,8 +30,8 @@
 /* TLS 1.2 suites: forward secrecy (ECDHE) and AEAD only, as Mozilla's "intermediate" profile
  * without the finite-field DHE suites (slow, and their group sizes are negotiated badly by old
  * clients). TLS 1.3's suites are all ECDHE/AEAD and keep OpenSSL's default order. */
-#define HTTP_TLS12_CIPHERS                                                                                     \
-    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"                 \
+#define HTTP_TLS12_CIPHERS                                                                                             \
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"                         \
     "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
 #define HTTP_TLS_GROUPS "X25519:P-256:P-384"
 /* Sessions cached under one context may be resumed after SNI moved the connection to another. */

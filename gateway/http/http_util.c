@@ -43,8 +43,7 @@ void http_date_format(uint64_t ns, char out[32])
 /* Query parameters whose values let a reader of the log replay or forge requests: presigned
  * SigV4 and SigV2 signatures, STS session tokens and Swift temp URL signatures. The access key id
  * and scope (X-Amz-Credential, AWSAccessKeyId) are not secret and stay, for auditing. */
-static const char *const http_log_secrets[] = {"X-Amz-Signature", "Signature", "X-Amz-Security-Token",
-                                               "temp_url_sig"};
+static const char *const http_log_secrets[] = {"X-Amz-Signature", "Signature", "X-Amz-Security-Token", "temp_url_sig"};
 
 /* Is the query parameter name[0..len) one of http_log_secrets? Compared percent-decoded and
  * case-insensitively, so a spelling the server would not act on is still redacted. */
