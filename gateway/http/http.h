@@ -77,7 +77,10 @@ typedef struct {
 
 /* Binds and listens. 0 and *out, or -errno (EADDRINUSE ...). */
 int http_server_new(const http_server_conf_t *conf, http_server_t **out);
-/* Serves until http_server_stop(); then finishes in-flight requests, closes and returns 0. */
+/* Serves until http_server_stop(); then finishes in-flight requests, closes and returns 0.
+ * With TLS, h2o leaves a small per-thread cache (its memory-pool chunks, up to 64 KiB) on the
+ * calling thread that nothing can release: call it from a thread that lives as long as the
+ * process (main.c: the main thread). */
 int http_server_run(http_server_t *srv);
 /* Async-signal-safe: asks http_server_run to return. */
 void http_server_stop(http_server_t *srv);
