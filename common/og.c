@@ -44,6 +44,7 @@ const char *og_strerror(int rc)
     case -10310: return "node: device poisoned after a write error";
     case -10400: return "gateway: malformed request body framing";
     case -10401: return "gateway: client aborted";
+    case -10408: return "gateway: TLS certificate or key unusable";
     case -10420: return "gateway: quota exceeded";
     case -10430: return "gateway: bucket of another account";
     case -10431: return "gateway: bad body checksum or streaming settings";

@@ -3,10 +3,17 @@
  *
  *   onggi-gateway --ring FILE --listen IP:PORT [--domain D] [--region R] [--workers N]
  *                 [--chunk-size BYTES] [--access-log]
+ *                 [--tls-listen IP:PORT --tls-cert FILE --tls-key FILE [--tls-cert FILE --tls-key FILE]...]
  *
  * --chunk-size is the AVERAGE content-defined chunk size (a power of two, 16 KiB..4 MiB; chunks
  * then range from a quarter to four times it). Default 32 KiB; every gateway of a cluster should
  * use the same value, or equal data uploaded through two of them is not deduplicated.
+ *
+ * --tls-listen serves the same S3 and Swift over HTTPS on a second port (plain HTTP stays on
+ * --listen). Each --tls-cert (PEM chain) pairs with the --tls-key given in the same position; the
+ * first pair is the default and SNI picks another whose certificate names the host. SIGHUP reloads
+ * the certificate files: new handshakes use them, open connections are untouched, and a pair that
+ * fails to load keeps the old certificates (the error is logged).
  *
  * SIGINT/SIGTERM stop the server, which finishes in-flight requests; then the process exits 0.
  * Signals are taken by a dedicated thread with sigwait() rather than by a handler, so no
@@ -33,22 +40,29 @@
 #define CLUSTER_TIMEOUT_MS 10000
 /* Blocks at least this big get their own mapping, returned to the kernel on free (see main). */
 #define MALLOC_MMAP_THRESHOLD (128u << 10)
+/* Most --tls-cert/--tls-key pairs (SNI names). */
+#define TLS_MAX_PAIRS 32
 
 typedef struct {
     const char *ring, *listen, *domain, *region;
     size_t workers, chunk_size;
     int access_log;
+    const char *tls_listen;
+    const char *tls_certs[TLS_MAX_PAIRS], *tls_keys[TLS_MAX_PAIRS];
+    size_t ncerts, nkeys;
 } opts_t;
 
 typedef struct {
     http_server_t *srv;
+    http_tls_t *tls; /* NULL without --tls-listen */
     sigset_t set;
 } sigwaiter_t;
 
 static void usage(void)
 {
     fprintf(stderr, "usage: onggi-gateway --ring FILE --listen IP:PORT [--domain DOMAIN] [--region REGION]\n"
-                    "                     [--workers N] [--chunk-size BYTES] [--access-log]\n");
+                    "                     [--workers N] [--chunk-size BYTES] [--access-log]\n"
+                    "                     [--tls-listen IP:PORT --tls-cert FILE --tls-key FILE ...]\n");
 }
 
 static int parse_size(const char *s, size_t *out)
@@ -81,6 +95,12 @@ static int parse_opts(int argc, char **argv, opts_t *o)
             o->domain = v;
         else if (strcmp(a, "--region") == 0)
             o->region = v;
+        else if (strcmp(a, "--tls-listen") == 0)
+            o->tls_listen = v;
+        else if (strcmp(a, "--tls-cert") == 0 && o->ncerts < TLS_MAX_PAIRS)
+            o->tls_certs[o->ncerts++] = v;
+        else if (strcmp(a, "--tls-key") == 0 && o->nkeys < TLS_MAX_PAIRS)
+            o->tls_keys[o->nkeys++] = v;
         else if (strcmp(a, "--workers") == 0 && parse_size(v, &o->workers) == 0 && o->workers <= 4096)
             ;
         else if (strcmp(a, "--chunk-size") == 0 && parse_size(v, &o->chunk_size) == 0 && o->chunk_size <= UINT32_MAX)
@@ -90,6 +110,9 @@ static int parse_opts(int argc, char **argv, opts_t *o)
         i++;
     }
     if (o->ring == NULL || o->listen == NULL || o->region[0] == '\0')
+        goto bad;
+    /* Certificates without a TLS listener (or the reverse) would be a silently ignored request. */
+    if (o->ncerts != o->nkeys || (o->tls_listen != NULL) != (o->ncerts > 0))
         goto bad;
     if (o->domain != NULL && o->domain[0] == '\0')
         o->domain = NULL;
@@ -115,11 +138,27 @@ static void dispatch(http_req_t *http, void *ctx)
         s3_handle(http, f->s3);
 }
 
+/* SIGHUP: reload the TLS certificates, logging the outcome; the old ones stay on failure. */
+static void tls_reload(http_tls_t *tls)
+{
+    char err[512];
+    if (tls == NULL) {
+        fprintf(stderr, "onggi-gateway: SIGHUP: no TLS certificates to reload\n");
+        return;
+    }
+    int rc = http_tls_reload(tls, err, sizeof(err));
+    if (rc == 0)
+        fprintf(stderr, "onggi-gateway: SIGHUP: TLS certificates reloaded\n");
+    else
+        fprintf(stderr, "onggi-gateway: SIGHUP: TLS reload failed, keeping the old certificates: %s\n", err);
+}
+
 static void *sigwait_main(void *arg)
 {
     sigwaiter_t *w = arg;
     int sig;
-    sigwait(&w->set, &sig);
+    while (sigwait(&w->set, &sig) == 0 && sig == SIGHUP)
+        tls_reload(w->tls);
     http_server_stop(w->srv);
     return NULL;
 }
@@ -133,7 +172,7 @@ static void *sigwait_main(void *arg)
  * falls back after each request (measured: docs/architecture.md, "Gateway memory"). The hot
  * data-path buffers come from the cluster room's pool and are unaffected. Best effort: sanitizer builds
  * replace malloc and ignore mallopt. Also here: libxml2's global state is set up once, and the
- * signal mask (SIGINT and SIGTERM into *set, blocked) is inherited by every thread created later
+ * signal mask (SIGINT, SIGTERM and SIGHUP into *set, blocked) is inherited by every thread created later
  * (workers, the event loop). */
 static void process_init(sigset_t *set)
 {
@@ -142,6 +181,7 @@ static void process_init(sigset_t *set)
     sigemptyset(set);
     sigaddset(set, SIGINT);
     sigaddset(set, SIGTERM);
+    sigaddset(set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, set, NULL);
     signal(SIGPIPE, SIG_IGN);
 }
@@ -172,9 +212,11 @@ out_close_cluster:
     return status;
 }
 
-/* Serves S3 and Swift on `listen` until a signal in w->set (taken by a thread of its own) or a
- * server error. The exit status: 0 after a signal, 1 on an error. */
-static int serve(const opts_t *o, const og_addr_t *listen, cluster_t *cl, iam_t *iam, sigwaiter_t *w)
+/* Serves S3 and Swift on `listen` (and HTTPS on tls_listen with w->tls when that is set) until
+ * SIGINT or SIGTERM in w->set (taken by a thread of its own) or a server error. The exit status:
+ * 0 after a signal, 1 on an error. */
+static int serve(const opts_t *o, const og_addr_t *listen, const og_addr_t *tls_listen, cluster_t *cl, iam_t *iam,
+                 sigwaiter_t *w)
 {
     http_server_t *srv = NULL;
     pthread_t sig_thread;
@@ -186,8 +228,14 @@ static int serve(const opts_t *o, const og_addr_t *listen, cluster_t *cl, iam_t 
     front_t front = {&gw, &swift};
     http_server_conf_t conf = {
         .host = listen->host, .port = listen->port, .workers = o->workers, .handler = dispatch, .ctx = &front};
+    if (w->tls != NULL) {
+        conf.tls = w->tls;
+        conf.tls_host = tls_listen->host;
+        conf.tls_port = tls_listen->port;
+    }
     if ((rc = http_server_new(&conf, &srv)) != 0) {
-        fprintf(stderr, "onggi-gateway: cannot listen on %s: %s\n", o->listen, og_strerror(rc));
+        fprintf(stderr, "onggi-gateway: cannot listen on %s%s%s: %s\n", o->listen, w->tls != NULL ? " or " : "",
+                w->tls != NULL ? o->tls_listen : "", og_strerror(rc));
         return 1;
     }
     w->srv = srv;
@@ -198,6 +246,9 @@ static int serve(const opts_t *o, const og_addr_t *listen, cluster_t *cl, iam_t 
     }
     fprintf(stderr, "onggi-gateway: listening on %s:%u (region %s, average chunk size %zu)\n", listen->host,
             (unsigned)http_server_port(srv), o->region, o->chunk_size);
+    if (w->tls != NULL)
+        fprintf(stderr, "onggi-gateway: listening for https on %s:%u (%zu certificate%s)\n", tls_listen->host,
+                (unsigned)http_server_tls_port(srv), o->ncerts, o->ncerts == 1 ? "" : "s");
     rc = http_server_run(srv);
     if (rc != 0)
         fprintf(stderr, "onggi-gateway: server stopped: %s\n", og_strerror(rc));
@@ -210,10 +261,29 @@ out_free_server:
     return rc;
 }
 
+/* Loads o's certificate pairs into *tls (NULL without --tls-listen). 0, or 2 (the exit status for
+ * bad arguments) after saying what is wrong. */
+static int tls_open(const opts_t *o, og_addr_t *tls_listen, http_tls_t **tls)
+{
+    char err[512];
+    *tls = NULL;
+    if (o->tls_listen == NULL)
+        return 0;
+    if (og_addr_parse(o->tls_listen, tls_listen) != 0) {
+        fprintf(stderr, "onggi-gateway: bad --tls-listen %s (want IP:PORT)\n", o->tls_listen);
+        return 2;
+    }
+    if (http_tls_new(o->tls_certs, o->tls_keys, o->ncerts, tls, err, sizeof(err)) != 0) {
+        fprintf(stderr, "onggi-gateway: TLS: %s\n", err);
+        return 2;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     opts_t o;
-    og_addr_t listen;
+    og_addr_t listen, tls_listen;
     cluster_t *cl = NULL;
     iam_t *iam = NULL;
     sigwaiter_t w;
@@ -225,13 +295,16 @@ int main(int argc, char **argv)
         fprintf(stderr, "onggi-gateway: bad --listen %s (want IP:PORT)\n", o.listen);
         return 2;
     }
+    if ((status = tls_open(&o, &tls_listen, &w.tls)) != 0)
+        return status;
     process_init(&w.set);
     if ((status = backends_open(&o, &cl, &iam)) != 0)
         goto out_cleanup_xml;
-    status = serve(&o, &listen, cl, iam, &w);
+    status = serve(&o, &listen, &tls_listen, cl, iam, &w);
     iam_close(iam);
     cluster_close(cl);
 out_cleanup_xml:
     xmlCleanupParser();
+    http_tls_free(w.tls);
     return status;
 }

@@ -1,28 +1,31 @@
 #!/usr/bin/env bash
 # Runs a local Onggi cluster in the foreground: a ring (created once), 3 storage nodes and one
 # S3 + Swift gateway on loopback, plus the dev account "dev": S3 keys devaccess/devsecret and the
-# Swift user dev:admin (key devsecret). Ctrl-C or SIGTERM stops every process and exits 0.
+# Swift user dev:admin (key devsecret). The gateway serves http on --port and https on --tls-port
+# with a self-signed certificate made once in DATA/tls/ (cert.pem is also the CA file clients
+# verify with; delete DATA/tls to make a new one). Ctrl-C or SIGTERM stops every process and exits 0.
 # It supervises: a process that dies is restarted (and the launcher says so), after a delay that
 # grows while it keeps dying within RESTART_FAST_S of its start (1, 2, 4 ... up to 30 s).
 #
-#   tools/run-cluster.sh --bin DIR --data DIR [--port 9000] [--node-ports 7001,7002,7003]
-#                        [--domain localhost]
+#   tools/run-cluster.sh --bin DIR --data DIR [--port 9000] [--tls-port 9443]
+#                        [--node-ports 7001,7002,7003] [--domain localhost]
 #
 # The ring records the node addresses, so DATA keeps the ports it was created with: a later run
 # with other --node-ports fails instead of silently serving an empty cluster.
 set -uo pipefail
 
 usage() {
-    echo "usage: $0 --bin DIR --data DIR [--port 9000] [--node-ports 7001,7002,7003] [--domain localhost]" >&2
+    echo "usage: $0 --bin DIR --data DIR [--port 9000] [--tls-port 9443] [--node-ports 7001,7002,7003] [--domain localhost]" >&2
     exit 2
 }
 
-BIN="" DATA="" PORT=9000 NODE_PORTS="7001,7002,7003" DOMAIN="localhost"
+BIN="" DATA="" PORT=9000 TLS_PORT=9443 NODE_PORTS="7001,7002,7003" DOMAIN="localhost"
 while [ $# -gt 0 ]; do
     case "$1" in
     --bin) BIN="${2:-}"; shift 2 || usage ;;
     --data) DATA="${2:-}"; shift 2 || usage ;;
     --port) PORT="${2:-}"; shift 2 || usage ;;
+    --tls-port) TLS_PORT="${2:-}"; shift 2 || usage ;;
     --node-ports) NODE_PORTS="${2:-}"; shift 2 || usage ;;
     --domain) DOMAIN="${2:-}"; shift 2 || usage ;;
     -h | --help) usage ;;
@@ -48,7 +51,7 @@ RING="$DATA/ring.bin"
 
 # A port that accepts a connection is taken (by anything, including an old cluster).
 port_taken() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-for p in "$PORT" "${NPORTS[@]}"; do
+for p in "$PORT" "$TLS_PORT" "${NPORTS[@]}"; do
     if port_taken "$p"; then
         die "port 127.0.0.1:$p is already in use (another cluster running? stop it or pick --port/--node-ports)"
     fi
@@ -76,6 +79,25 @@ for p in "${NPORTS[@]}"; do
     "$BIN/onggi-ring" show "$RING" 2>/dev/null | grep -qw "127.0.0.1:$p" ||
         die "$RING has no device at 127.0.0.1:$p (DATA was created with other --node-ports)"
 done
+
+# The local cluster's certificate, made once: self-signed (so cert.pem is the CA file clients
+# verify with), EC P-256, for localhost, *.localhost and 127.0.0.1 (and --domain, *.--domain). Like
+# the ring it is made in temporary files and renamed, the key first, so cert.pem always has its key.
+TLS_DIR="$DATA/tls" TLS_CERT="$DATA/tls/cert.pem" TLS_KEY="$DATA/tls/key.pem"
+if [ ! -f "$TLS_CERT" ] || [ ! -f "$TLS_KEY" ]; then
+    command -v openssl >/dev/null || die "openssl not found (tools/deps.sh installs it)"
+    sans="DNS:localhost,DNS:*.localhost,IP:127.0.0.1"
+    [ "$DOMAIN" != "localhost" ] && sans="$sans,DNS:$DOMAIN,DNS:*.$DOMAIN"
+    mkdir -p "$TLS_DIR" || die "cannot create $TLS_DIR"
+    rm -f "$TLS_CERT.tmp" "$TLS_KEY.tmp"
+    (umask 077 && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 825 \
+        -subj "/CN=Onggi local cluster" -addext "subjectAltName=$sans" \
+        -keyout "$TLS_KEY.tmp" -out "$TLS_CERT.tmp") >>"$LOG/tls.log" 2>&1 ||
+        die "making the TLS certificate failed, see $LOG/tls.log"
+    chmod 644 "$TLS_CERT.tmp"
+    mv "$TLS_KEY.tmp" "$TLS_KEY" && mv "$TLS_CERT.tmp" "$TLS_CERT" || die "cannot install $TLS_CERT"
+    echo "run-cluster: created $TLS_CERT ($sans)"
+fi
 
 PIDS=()
 NAMES=()
@@ -150,7 +172,7 @@ wait_http() {
     local name="$1" pid="$2" url="$3" i code
     for ((i = 0; i < 200; i++)); do
         kill -0 "$pid" 2>/dev/null || { tail -n 20 "$LOG/$name.log" >&2; stop_all; die "$name exited during start-up (log: $LOG/$name.log)"; }
-        code="$(curl -s -o /dev/null -m 2 -w '%{http_code}' "$url" 2>/dev/null)"
+        code="$(curl -s -o /dev/null -m 2 --cacert "$TLS_CERT" -w '%{http_code}' "$url" 2>/dev/null)"
         [ -n "$code" ] && [ "$code" != "000" ] && return 0
         sleep 0.1
     done
@@ -164,8 +186,10 @@ done
 for i in 1 2 3; do
     wait_http "node$i" "${PIDS[$((i - 1))]}" "http://127.0.0.1:${NPORTS[$((i - 1))]}/health"
 done
-start gateway "$BIN/onggi-gateway" --ring "$RING" --listen "127.0.0.1:$PORT" --domain "$DOMAIN"
+start gateway "$BIN/onggi-gateway" --ring "$RING" --listen "127.0.0.1:$PORT" --domain "$DOMAIN" \
+    --tls-listen "127.0.0.1:$TLS_PORT" --tls-cert "$TLS_CERT" --tls-key "$TLS_KEY"
 wait_http gateway "${PIDS[3]}" "http://127.0.0.1:$PORT/"
+wait_http gateway "${PIDS[3]}" "https://localhost:$TLS_PORT/"
 
 # The dev account: S3 keys and a Swift admin user that see the same buckets. Every command
 # creates or replaces, so running them on every start is idempotent.
@@ -180,10 +204,12 @@ if ! { "$BIN/onggi-admin" --ring "$RING" account-add "$ACCOUNT" &&
 fi
 
 EP="http://127.0.0.1:$PORT"
+TEP="https://localhost:$TLS_PORT"
 cat <<EOF
 
 Onggi is running (data: $DATA, logs: $LOG/)
   S3 endpoint   $EP   (region us-east-1; virtual-host style: http://BUCKET.$DOMAIN:$PORT)
+  https         $TEP   (CA file: $TLS_CERT)
   access key    $ACCESS
   secret key    $SECRET
   Swift auth    $EP/auth/v1.0   user $ACCOUNT:$SWIFT_USER   key $SWIFT_KEY   (account $ACCOUNT)
@@ -204,6 +230,12 @@ boto3 (/usr/bin/python3):
   s3 = boto3.client('s3', endpoint_url='$EP', aws_access_key_id='$ACCESS',
                     aws_secret_access_key='$SECRET', region_name='us-east-1',
                     config=Config(s3={'addressing_style': 'path'}))
+
+over https (verify with the CA file, e.g. curl --cacert $TLS_CERT $TEP/):
+  swift --os-cacert $TLS_CERT -A $TEP/auth/v1.0 -U $ACCOUNT:$SWIFT_USER -K $SWIFT_KEY stat
+  s3cmd ... --ssl --ca-certs=$TLS_CERT --host=localhost:$TLS_PORT --host-bucket=localhost:$TLS_PORT ls
+  /usr/bin/aws --endpoint-url $TEP --ca-bundle $TLS_CERT s3 ls
+  boto3.client('s3', endpoint_url='$TEP', verify='$TLS_CERT', ...)
 
 rclone:
   export RCLONE_CONFIG_ONGGI_TYPE=s3 RCLONE_CONFIG_ONGGI_PROVIDER=Other RCLONE_CONFIG_ONGGI_ENDPOINT=$EP \\

@@ -39,11 +39,13 @@
 
 enum {
     HTTP_EBODY = -10400,    /* malformed body framing (bad chunked encoding) */
-    HTTP_EABORTED = -10401  /* client went away, stopped making progress or sends too slowly */
+    HTTP_EABORTED = -10401, /* client went away, stopped making progress or sends too slowly */
+    HTTP_ETLS = -10408      /* a TLS certificate or key file is unusable */
 };
 
 typedef struct st_http_server_t http_server_t;
 typedef struct st_http_req_t http_req_t;
+typedef struct st_http_tls_t http_tls_t;
 
 /* Runs on a worker thread. It must answer exactly once (http_resp_send, or http_resp_start ...
  * http_resp_end) unless an http_* call failed with HTTP_EABORTED, in which case it just returns. */
@@ -66,17 +68,45 @@ typedef struct {
     uint32_t body_rate_window_ms;
     http_handler_fn handler;
     void *ctx;
+    /* HTTPS: with tls set, a second listener on tls_host:tls_port (port 0: any) serves the same
+     * handler over TLS (http_tls.c). tls stays the caller's and must outlive the server. */
+    const char *tls_host;
+    uint16_t tls_port;
+    http_tls_t *tls;
 } http_server_conf_t;
 
 /* Binds and listens. 0 and *out, or -errno (EADDRINUSE ...). */
 int http_server_new(const http_server_conf_t *conf, http_server_t **out);
-/* Serves until http_server_stop(); then finishes in-flight requests, closes and returns 0. */
+/* Serves until http_server_stop(); then finishes in-flight requests, closes and returns 0.
+ * With TLS, h2o leaves a small per-thread cache (its memory-pool chunks, up to 64 KiB) on the
+ * calling thread that nothing can release: call it from a thread that lives as long as the
+ * process (main.c: the main thread). */
 int http_server_run(http_server_t *srv);
 /* Async-signal-safe: asks http_server_run to return. */
 void http_server_stop(http_server_t *srv);
 void http_server_free(http_server_t *srv);
 /* The bound port (useful with port 0). */
 uint16_t http_server_port(const http_server_t *srv);
+/* The bound TLS port, 0 without TLS. */
+uint16_t http_server_tls_port(const http_server_t *srv);
+
+/* ---- TLS certificates (http_tls.c) ---- */
+
+/* Loads n certificate chains (PEM: the leaf first, then its intermediates) and their private
+ * keys (PEM), pairwise: certs[i] goes with keys[i]. The first pair is the default; a client whose
+ * SNI server name is covered by another pair's certificate (subjectAltName DNS names, or the
+ * subject CN without them; "*.DOMAIN" covers one label) gets that one. Policy: TLS 1.2 and 1.3
+ * only, ECDHE key exchange with AEAD ciphers, ALPN http/1.1 (docs/operations.md, TLS). The file
+ * names are kept for http_tls_reload. 0 and *out (free with http_tls_free after the server), or
+ * HTTP_ETLS / OG_EINVAL / -ENOMEM with a message naming the file and the reason in err. */
+int http_tls_new(const char *const *certs, const char *const *keys, size_t n, http_tls_t **out, char *err,
+                 size_t errcap);
+/* Reads the same files again (any thread, e.g. on SIGHUP). Handshakes that start afterwards use
+ * the new certificates; connections already up are untouched. When any pair fails to load,
+ * nothing changes: the old certificates stay in use and the error is returned as in
+ * http_tls_new. */
+int http_tls_reload(http_tls_t *tls, char *err, size_t errcap);
+void http_tls_free(http_tls_t *tls);
 
 /* The request head. All slices stay valid until the response has ended. */
 typedef struct {
@@ -91,6 +121,7 @@ typedef struct {
     int chunked;
     int expect_continue;
     int is_head;              /* HEAD: responses carry headers only */
+    int tls;                  /* came over TLS (the https listener) */
     char remote[64];          /* "ip:port" of the client */
 } http_reqinfo_t;
 
@@ -196,10 +227,16 @@ void http_date_format(uint64_t ns, char out[32]);
 
 /* ---- access log (http_util.c) ---- */
 
+/* Appends what (a request target) to b with the values of secret-bearing query parameters
+ * (X-Amz-Signature, Signature, X-Amz-Security-Token, temp_url_sig; names compared
+ * percent-decoded, case-insensitively) replaced by "REDACTED". 0 or -ENOMEM. */
+int http_log_redact(og_str_t what, og_buf_t *b);
+
 /* Writes one line for a finished request to stderr:
  *   <ISO 8601 time> <remote ip:port> <request id> <method> <what> <status> <N>ms
- * where `what` is the part of the request the front end logs (S3: the target, Swift: the path)
- * and N counts from start_ms (og_mono_ms()). Every request is logged when `all` is set, else only
+ * where `what` is the part of the request the front end logs (S3: the target, Swift: the path),
+ * redacted by http_log_redact (the query is left out if that runs out of memory), and N counts
+ * from start_ms (og_mono_ms()). Every request is logged when `all` is set, else only
  * server errors (status >= 500). Never fails; the line goes out in one write. */
 void http_access_log(const http_reqinfo_t *info, const char *request_id, og_str_t what, int status, uint64_t start_ms,
                      int all);

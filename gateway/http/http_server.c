@@ -39,6 +39,7 @@
 #include <h2o/socket.h>
 #include <h2o/timeout.h>
 
+#include "http_tls.h"
 #include "og_http.h"
 
 /* Response head and chunk framing live in the request itself unless they outgrow this. */
@@ -141,13 +142,15 @@ struct st_http_conn_t {
 struct st_http_server_t {
     http_server_conf_t conf;
     int listen_fd; /* until http_server_run hands it to h2o */
+    int tls_listen_fd; /* the same for the TLS listener; -1 without TLS */
+    uint16_t tls_port;
     int wake_fd;   /* eventfd: workers and http_server_stop write, the loop reads a dup */
     uint16_t port;
     atomic_int stop_requested;
 
     /* loop only */
     h2o_evloop_t *loop;
-    h2o_socket_t *listener, *waker;
+    h2o_socket_t *listener, *tls_listener, *waker;
     h2o_timeout_t idle_to, io_to, linger_to;
     h2o_linklist_t conns;
     size_t nconns;
@@ -374,6 +377,13 @@ static ssize_t conn_pull(http_conn_t *conn, size_t target)
     h2o_socket_t *sock = conn->sock;
     int fd = h2o_socket_get_fd(sock);
     size_t got = 0;
+    if (sock->ssl != NULL) {
+        /* Over TLS only h2o can read (it decrypts), and its read callback already put what it
+         * read into the input: count those bytes once. */
+        got = sock->bytes_read;
+        sock->bytes_read = 0;
+        return (ssize_t)got;
+    }
     while (sock->input->size < target) {
         size_t want = target - sock->input->size;
         h2o_iovec_t buf =
@@ -747,6 +757,7 @@ static int req_new(http_conn_t *conn, size_t head_len, const char *method, size_
     info->num_headers = nh;
     info->minor_version = minor;
     info->is_head = og_str_eq(info->method, "HEAD");
+    info->tls = conn->sock->ssl != NULL;
     memcpy(info->remote, conn->remote, sizeof(info->remote));
     req->srv = conn->srv;
     req->out = req->out_inline;
@@ -840,7 +851,8 @@ static void conn_on_head_input(http_conn_t *conn)
         h2o_socket_read_stop(sock);
         conn_update_timer(conn);
     } else {
-        h2o_socket_dont_read(sock, 1); /* conn_pull reads the body, bounded */
+        /* conn_pull reads the body, bounded; over TLS h2o reads it (see docs/operations.md). */
+        h2o_socket_dont_read(sock, sock->ssl == NULL);
         if (!conn_feed_body(conn)) {
             /* The connection closed (EOF, error, no memory) and with it the loop's
              * reference; the worker's was never handed out. */
@@ -890,6 +902,15 @@ static void format_remote(h2o_socket_t *sock, char *out, size_t cap)
     }
 }
 
+static void on_handshake(h2o_socket_t *sock, const char *err)
+{
+    http_conn_t *conn = sock->data;
+    if (err != NULL)
+        conn_close(conn);
+    else
+        conn_on_head_input(conn);
+}
+
 static void on_accept(h2o_socket_t *listener, const char *err)
 {
     http_server_t *srv = listener->data;
@@ -909,8 +930,24 @@ static void on_accept(h2o_socket_t *listener, const char *err)
         format_remote(sock, conn->remote, sizeof(conn->remote));
         h2o_linklist_insert(&srv->conns, &conn->link);
         srv->nconns++;
-        h2o_socket_read_start(sock, on_conn_read);
+        /* The handshake runs under the idle timeout, like a request head. */
+        if (listener == srv->tls_listener)
+            http_tls_handshake(srv->conf.tls, sock, on_handshake);
+        else
+            h2o_socket_read_start(sock, on_conn_read);
         conn_update_timer(conn);
+    }
+}
+
+static void server_close_listeners(http_server_t *srv)
+{
+    if (srv->listener != NULL) {
+        h2o_socket_close(srv->listener);
+        srv->listener = NULL;
+    }
+    if (srv->tls_listener != NULL) {
+        h2o_socket_close(srv->tls_listener);
+        srv->tls_listener = NULL;
     }
 }
 
@@ -920,10 +957,7 @@ static void server_begin_stop(http_server_t *srv)
 {
     srv->stopping = true;
     srv->stop_deadline = og_mono_ms() + HTTP_STOP_GRACE_MS;
-    if (srv->listener != NULL) {
-        h2o_socket_close(srv->listener);
-        srv->listener = NULL;
-    }
+    server_close_listeners(srv);
     h2o_linklist_t *node = srv->conns.next;
     while (node != &srv->conns) {
         http_conn_t *conn = H2O_STRUCT_FROM_MEMBER(http_conn_t, link, node);
@@ -1046,51 +1080,54 @@ static void server_conf_defaults(http_server_t *srv, const http_server_conf_t *c
         srv->conf.body_rate_window_ms = HTTP_DEFAULT_BODY_RATE_WINDOW_MS;
 }
 
-/* Opens srv->listen_fd listening on sa and sets srv->port to the port it got (conf->port may be
- * 0). 0 or -errno, with no socket left open. */
-static int server_listen(http_server_t *srv, const struct sockaddr_storage *sa, socklen_t salen)
+/* Opens *fd listening on host:port and sets *bound_port to the port it got (port may be 0).
+ * 0 or -errno / OG_EINVAL, with no socket left open (*fd is -1 then). */
+static int server_listen(const char *host, uint16_t port, int *fd, uint16_t *bound_port)
 {
     int rc, one = 1;
-    struct sockaddr_storage bound;
-    socklen_t blen = sizeof(bound);
+    struct sockaddr_storage sa, bound;
+    socklen_t salen, blen = sizeof(bound);
 
-    srv->listen_fd = socket(sa->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (srv->listen_fd < 0)
+    *fd = -1;
+    if ((rc = og_sockaddr(host != NULL ? host : "0.0.0.0", port, &sa, &salen)) != 0)
+        return rc;
+    *fd = socket(sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (*fd < 0)
         return -errno;
-    setsockopt(srv->listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    if (bind(srv->listen_fd, (const struct sockaddr *)sa, salen) != 0 || listen(srv->listen_fd, SOMAXCONN) != 0 ||
-        getsockname(srv->listen_fd, (struct sockaddr *)&bound, &blen) != 0) {
+    setsockopt(*fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (bind(*fd, (const struct sockaddr *)&sa, salen) != 0 || listen(*fd, SOMAXCONN) != 0 ||
+        getsockname(*fd, (struct sockaddr *)&bound, &blen) != 0) {
         rc = -errno;
         goto out_close_listen;
     }
-    srv->port = ntohs(bound.ss_family == AF_INET ? ((struct sockaddr_in *)&bound)->sin_port
-                                                 : ((struct sockaddr_in6 *)&bound)->sin6_port);
+    *bound_port = ntohs(bound.ss_family == AF_INET ? ((struct sockaddr_in *)&bound)->sin_port
+                                                   : ((struct sockaddr_in6 *)&bound)->sin6_port);
     return 0;
 
 out_close_listen:
-    close(srv->listen_fd);
-    srv->listen_fd = -1;
+    close(*fd);
+    *fd = -1;
     return rc;
 }
 
 int http_server_new(const http_server_conf_t *conf, http_server_t **out)
 {
     int rc = 0;
-    struct sockaddr_storage sa;
-    socklen_t salen;
 
     if (conf->handler == NULL)
         return OG_EINVAL;
-    if ((rc = og_sockaddr(conf->host != NULL ? conf->host : "0.0.0.0", conf->port, &sa, &salen)) != 0)
-        return rc;
     http_server_t *srv = calloc(1, sizeof(*srv));
     if (srv == NULL)
         return -ENOMEM;
     server_conf_defaults(srv, conf);
     srv->jobs_tail = &srv->jobs_head;
     atomic_init(&srv->stop_requested, 0);
-    if ((rc = server_listen(srv, &sa, salen)) != 0)
+    srv->tls_listen_fd = -1;
+    if ((rc = server_listen(conf->host, conf->port, &srv->listen_fd, &srv->port)) != 0)
         goto out_free_srv;
+    if (conf->tls != NULL &&
+        (rc = server_listen(conf->tls_host, conf->tls_port, &srv->tls_listen_fd, &srv->tls_port)) != 0)
+        goto out_close_listen;
     srv->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (srv->wake_fd < 0) {
         rc = -errno;
@@ -1111,12 +1148,16 @@ out_close_wake:
     close(srv->wake_fd);
 out_close_listen:
     close(srv->listen_fd);
+    if (srv->tls_listen_fd >= 0)
+        close(srv->tls_listen_fd);
 out_free_srv:
     free(srv);
     return rc;
 }
 
 uint16_t http_server_port(const http_server_t *srv) { return srv->port; }
+
+uint16_t http_server_tls_port(const http_server_t *srv) { return srv->tls_port; }
 
 void http_server_stop(http_server_t *srv)
 {
@@ -1148,6 +1189,11 @@ int http_server_run(http_server_t *srv)
     srv->listener = h2o_evloop_socket_create(srv->loop, srv->listen_fd, H2O_SOCKET_FLAG_DONT_READ);
     srv->listen_fd = -1; /* owned by the h2o socket now */
     srv->listener->data = srv;
+    if (srv->tls_listen_fd >= 0) {
+        srv->tls_listener = h2o_evloop_socket_create(srv->loop, srv->tls_listen_fd, H2O_SOCKET_FLAG_DONT_READ);
+        srv->tls_listen_fd = -1;
+        srv->tls_listener->data = srv;
+    }
     srv->waker = h2o_evloop_socket_create(srv->loop, wake_rfd, 0);
     srv->waker->data = srv;
     h2o_socket_read_start(srv->waker, on_wake);
@@ -1161,6 +1207,8 @@ int http_server_run(http_server_t *srv)
         }
     }
     h2o_socket_read_start(srv->listener, on_accept);
+    if (srv->tls_listener != NULL)
+        h2o_socket_read_start(srv->tls_listener, on_accept);
 
     while (!srv->stopping || (srv->nconns > 0 && og_mono_ms() < srv->stop_deadline))
         h2o_evloop_run(srv->loop, srv->stopping ? 100 : INT32_MAX);
@@ -1175,10 +1223,7 @@ out_stop_workers:
         list = req->ready_next;
         req_unref(req);
     }
-    if (srv->listener != NULL) {
-        h2o_socket_close(srv->listener);
-        srv->listener = NULL;
-    }
+    server_close_listeners(srv);
     h2o_socket_close(srv->waker);
     srv->waker = NULL;
     h2o_timeout_dispose(srv->loop, &srv->idle_to);
@@ -1200,6 +1245,8 @@ void http_server_free(http_server_t *srv)
         return;
     if (srv->listen_fd >= 0)
         close(srv->listen_fd);
+    if (srv->tls_listen_fd >= 0)
+        close(srv->tls_listen_fd);
     close(srv->wake_fd);
     pthread_mutex_destroy(&srv->ready_mu);
     pthread_cond_destroy(&srv->cv);

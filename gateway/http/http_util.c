@@ -1,6 +1,9 @@
 /* http_util.c: query decoding, HTTP/ISO dates and the access log (http.h). */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "http.h"
@@ -37,15 +40,64 @@ void http_date_format(uint64_t ns, char out[32])
     strftime(out, 32, "%a, %d %b %Y %H:%M:%S GMT", &tm);
 }
 
+/* Query parameters whose values let a reader of the log replay or forge requests: presigned
+ * SigV4 and SigV2 signatures, STS session tokens and Swift temp URL signatures. The access key id
+ * and scope (X-Amz-Credential, AWSAccessKeyId) are not secret and stay, for auditing. */
+static const char *const http_log_secrets[] = {"X-Amz-Signature", "Signature", "X-Amz-Security-Token", "temp_url_sig"};
+
+/* Is the query parameter name[0..len) one of http_log_secrets? Compared percent-decoded and
+ * case-insensitively, so a spelling the server would not act on is still redacted. */
+static bool log_param_is_secret(const char *name, size_t len)
+{
+    char dec[96];
+    long n = og_urldecode(name, len, dec, sizeof(dec) - 1, 1);
+    if (n < 0)
+        return n != OG_ETOOBIG; /* a name that does not decode: redact its value */
+    dec[n] = '\0';
+    for (size_t i = 0; i < sizeof(http_log_secrets) / sizeof(http_log_secrets[0]); i++)
+        if (strcasecmp(dec, http_log_secrets[i]) == 0)
+            return true;
+    return false;
+}
+
+int http_log_redact(og_str_t what, og_buf_t *b)
+{
+    const char *q = memchr(what.base, '?', what.len), *end = what.base + what.len;
+    og_buf_put(b, what.base, q != NULL ? (size_t)(q + 1 - what.base) : what.len);
+    for (const char *p = q != NULL ? q + 1 : end; p < end;) {
+        const char *amp = memchr(p, '&', (size_t)(end - p));
+        const char *stop = amp != NULL ? amp : end;
+        const char *eq = memchr(p, '=', (size_t)(stop - p));
+        if (eq != NULL && log_param_is_secret(p, (size_t)(eq - p))) {
+            og_buf_put(b, p, (size_t)(eq + 1 - p));
+            og_buf_puts(b, "REDACTED");
+        } else {
+            og_buf_put(b, p, (size_t)(stop - p));
+        }
+        if (amp != NULL)
+            og_buf_put(b, "&", 1);
+        p = stop + 1;
+    }
+    return b->oom ? -ENOMEM : 0;
+}
+
 void http_access_log(const http_reqinfo_t *info, const char *request_id, og_str_t what, int status, uint64_t start_ms,
                      int all)
 {
     if (!all && status < 500)
         return;
     char when[32];
+    og_buf_t b = {0};
     http_iso8601_format(og_time_ns(), when);
+    if (http_log_redact(what, &b) == 0) {
+        what = (og_str_t){b.buf, b.len};
+    } else {
+        const char *q = memchr(what.base, '?', what.len); /* out of memory: the path alone is safe */
+        what.len = q != NULL ? (size_t)(q - what.base) : what.len;
+    }
     fprintf(stderr, "%s %s %s %.*s %.*s %d %llums\n", when, info->remote, request_id, (int)info->method.len,
             info->method.base, (int)what.len, what.base, status, (unsigned long long)(og_mono_ms() - start_ms));
+    og_buf_free(&b);
 }
 
 void http_log_skip(const char *request_id, const char *what, og_str_t name, const char *why)

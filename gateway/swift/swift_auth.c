@@ -65,7 +65,9 @@ void swift_auth(swift_req_t *r)
     og_str_t host = http_req_header(r->http, "host");
     if (host.len == 0 || host.len > 256 || memchr(host.base, '/', host.len) != NULL)
         host = OG_STR_LIT("localhost");
-    int ulen = snprintf(url, sizeof(url), "http://%.*s/v1/AUTH_%s", (int)host.len, host.base, account);
+    /* The storage URL keeps the scheme the client authenticated over (https on the TLS port). */
+    int ulen = snprintf(url, sizeof(url), "%s://%.*s/v1/AUTH_%s", r->info->tls ? "https" : "http", (int)host.len,
+                        host.base, account);
     int elen = snprintf(expires, sizeof(expires), "%u", (unsigned)r->sw->token_life);
     og_header_t hdrs[] = {
         {OG_STR_LIT("X-Storage-Url"), {url, (size_t)ulen}},

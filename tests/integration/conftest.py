@@ -16,6 +16,7 @@ import re
 import shutil
 import signal
 import socket
+import ssl
 import struct
 import subprocess
 import time
@@ -126,18 +127,96 @@ def signed_request(port, method, path, query="", headers=None, body=b"", access=
     `when` signs with that UTC time; `host` overrides the Host header (virtual-host style)."""
     host = host or f"127.0.0.1:{port}"
     url = f"http://{host}{path}" + (f"?{query}" if query else "")
+    hdrs = sign_headers(method, url, headers, body, access, secret, when, payload_hash)
+    return http_request(port, method, path + (f"?{query}" if query else ""), hdrs, body)
+
+
+class TlsCerts:
+    """A throwaway CA under `root` (openssl CLI, EC P-256) and server certificates it signs. Clients
+    verify against `ca` (never --insecure)."""
+
+    def __init__(self, root):
+        self.dir = str(root)
+        os.makedirs(self.dir, exist_ok=True)
+        self.ca, self.ca_key = self.path("ca.pem"), self.path("ca.key")
+        self._openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2",
+                      "-subj", "/CN=Onggi test CA", "-keyout", self.ca_key, "-out", self.ca)
+        self._serials = itertools.count(1000)
+
+    def path(self, name):
+        return os.path.join(self.dir, name)
+
+    def _openssl(self, *args):
+        r = subprocess.run(["openssl", *args], capture_output=True, text=True, timeout=60)
+        if r.returncode != 0:
+            raise AssertionError(f"openssl {' '.join(args)} -> {r.returncode}\n{r.stderr}")
+        return r
+
+    def issue(self, name, sans):
+        """A leaf certificate for the subjectAltName entries `sans` (e.g. ["DNS:localhost", "IP:127.0.0.1"])
+        with a fresh serial. Returns (cert path, key path); a second call with the same name replaces them."""
+        cert, key, csr, ext = (self.path(f"{name}.{x}") for x in ("pem", "key", "csr", "ext"))
+        with open(ext, "w") as f:
+            f.write(f"subjectAltName={','.join(sans)}\nbasicConstraints=CA:FALSE\n"
+                    "keyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n")
+        self._openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", f"/CN={name}",
+                      "-keyout", key, "-out", csr)
+        self._openssl("x509", "-req", "-in", csr, "-CA", self.ca, "-CAkey", self.ca_key, "-set_serial",
+                      str(next(self._serials)), "-days", "2", "-extfile", ext, "-out", cert)
+        return cert, key
+
+    @staticmethod
+    def fingerprint(cert_path):
+        """SHA-256 of a PEM certificate's DER form (compare with fingerprint_der of what a server sent)."""
+        with open(cert_path) as f:
+            return hashlib.sha256(ssl.PEM_cert_to_DER_cert(f.read())).hexdigest()
+
+    @staticmethod
+    def fingerprint_der(der):
+        return hashlib.sha256(der).hexdigest()
+
+
+class SniHTTPSConnection(http.client.HTTPSConnection):
+    """HTTPS to 127.0.0.1 with a chosen SNI server name (also the name the certificate is checked
+    against), for host names that do not resolve here (virtual-host buckets)."""
+
+    def __init__(self, port, server_name, cafile, timeout=60):
+        super().__init__("127.0.0.1", port, timeout=timeout, context=ssl.create_default_context(cafile=cafile))
+        self.server_name = server_name
+
+    def connect(self):
+        sock = socket.create_connection((self.host, self.port), self.timeout)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.server_name)
+
+    def peer_fingerprint(self):
+        return TlsCerts.fingerprint_der(self.sock.getpeercert(binary_form=True))
+
+
+def https_request(conn, method, path, headers=None, body=b""):
+    """One request on an open SniHTTPSConnection (kept open). Returns (status, headers, body)."""
+    conn.request(method, path, body=body or None, headers=dict(headers or {}))
+    resp = conn.getresponse()
+    data = resp.read()
+    return resp.status, {k.lower(): v for k, v in resp.getheaders()}, data
+
+
+def sign_headers(method, url, headers=None, body=b"", access=ACCESS, secret=SECRET, when=None, payload_hash=None):
+    """SigV4 headers (including Host) for a request to the absolute url, signed at `when` (UTC,
+    default now), optionally claiming payload_hash."""
     req = AWSRequest(method=method, url=url, data=body, headers=dict(headers or {}))
     when = when or datetime.datetime.utcnow()
     _FixedTimeS3SigV4(Credentials(access, secret), when, payload_hash).add_auth(req)
     hdrs = {k: v for k, v in req.headers.items()}
-    hdrs["Host"] = host
-    return http_request(port, method, path + (f"?{query}" if query else ""), hdrs, body)
+    hdrs["Host"] = url.split("/")[2]
+    return hdrs
 
 
 class Cluster:
-    """A ring, 3 storage nodes and gateways under `root`; processes by name ('node1', 'gw', ...)."""
+    """A ring, 3 storage nodes and gateways under `root`; processes by name ('node1', 'gw', ...).
+    With tls (a TlsCerts), gateways also serve HTTPS (tls_pairs: [(cert, key)], the first the
+    default) on a port of their own."""
 
-    def __init__(self, root, domain="localhost", chunk_size=None, nodes=3, node_args=()):
+    def __init__(self, root, domain="localhost", chunk_size=None, nodes=3, node_args=(), tls=None, tls_pairs=()):
         self.root = str(root)
         self.ring = os.path.join(self.root, "ring.bin")
         self.logdir = os.path.join(self.root, "log")
@@ -147,6 +226,9 @@ class Cluster:
         self.node_ports = free_ports(nodes)
         self.node_args = list(node_args)  # extra onggi-node flags, e.g. ("--repl-interval", "1")
         self.gw_ports = {}
+        self.tls = tls
+        self.tls_pairs = list(tls_pairs)
+        self.tls_ports = {}
         self.procs = {}
         self.bad_exits = []
         self.env = dict(os.environ)
@@ -210,13 +292,21 @@ class Cluster:
                                  f"127.0.0.1:{port}", "--dir", os.path.join(self.root, f"node{i}"), *self.node_args])
         self._wait_http(f"node{i}", port, "/health", 200)
 
-    def start_gateway(self, name="gw", port=None, extra=()):
+    def start_gateway(self, name="gw", port=None, extra=(), tls_pairs=None):
+        """Starts a gateway (with https when the cluster has tls; tls_pairs overrides the
+        cluster's certificate/key pairs for this one). Returns its http port."""
         port = port or self.gw_ports.get(name) or free_ports(1)[0]
         args = [os.path.join(BIN, "onggi-gateway"), "--ring", self.ring, "--listen", f"127.0.0.1:{port}", *extra]
         if self.domain:
             args += ["--domain", self.domain]
         if self.chunk_size:
             args += ["--chunk-size", str(self.chunk_size)]
+        if self.tls:
+            tls_port = self.tls_ports.get(name) or free_ports(1)[0]
+            args += ["--tls-listen", f"127.0.0.1:{tls_port}"]
+            for cert, key in (tls_pairs if tls_pairs is not None else self.tls_pairs):
+                args += ["--tls-cert", cert, "--tls-key", key]
+            self.tls_ports[name] = tls_port
         self._start(name, args)
         self.gw_ports[name] = port
         self._wait_http(name, port, "/")
@@ -273,19 +363,25 @@ class Cluster:
     def endpoint(self, gw="gw"):
         return f"http://127.0.0.1:{self.gw_ports[gw]}"
 
+    def https_endpoint(self, gw="gw", host="localhost"):
+        return f"https://{host}:{self.tls_ports[gw]}"
+
     def client(self, access=ACCESS, secret=SECRET, sig="s3v4", addressing="path", gw="gw", retries=True,
-               endpoint=None, region=REGION, read_timeout=300):
+               endpoint=None, region=REGION, read_timeout=300, verify=None):
         cfg = Config(signature_version=sig, s3={"addressing_style": addressing},
                      retries={"max_attempts": 3 if retries else 0, "mode": "legacy"},
                      connect_timeout=10, read_timeout=read_timeout)
         return boto3.session.Session().client(
             "s3", endpoint_url=endpoint or self.endpoint(gw), aws_access_key_id=access,
-            aws_secret_access_key=secret, region_name=region, config=cfg)
+            aws_secret_access_key=secret, region_name=region, config=cfg, verify=verify)
 
-    def s3cmd(self, *args, v2=False, access=ACCESS, secret=SECRET, check=True, gw="gw", timeout=600):
-        hp = f"127.0.0.1:{self.gw_ports[gw]}"
+    def s3cmd(self, *args, v2=False, access=ACCESS, secret=SECRET, check=True, gw="gw", timeout=600, https=False):
+        """s3cmd against gateway gw; with https over its TLS port, verifying against the test CA."""
+        hp = f"localhost:{self.tls_ports[gw]}" if https else f"127.0.0.1:{self.gw_ports[gw]}"
+        ssl_args = ["--ssl", f"--ca-certs={self.tls.ca}", "--check-certificate", "--check-hostname"] if https \
+            else ["--no-ssl"]
         cmd = ["s3cmd", "-c", "/dev/null", f"--access_key={access}", f"--secret_key={secret}", f"--host={hp}",
-               f"--host-bucket={hp}", "--no-ssl", "--region=us-east-1", "--no-progress"]
+               f"--host-bucket={hp}", *ssl_args, "--region=us-east-1", "--no-progress"]
         if v2:
             cmd.append("--signature-v2")
         r = subprocess.run(cmd + list(args), capture_output=True, text=True, timeout=timeout)
@@ -293,12 +389,15 @@ class Cluster:
             raise AssertionError(f"s3cmd {' '.join(args)} -> {r.returncode}\n{r.stdout}\n{r.stderr}")
         return r
 
-    def aws(self, *args, access=ACCESS, secret=SECRET, check=True, gw="gw", config_file="/dev/null", timeout=900):
+    def aws(self, *args, access=ACCESS, secret=SECRET, check=True, gw="gw", config_file="/dev/null", timeout=900,
+            https=False):
+        """/usr/bin/aws against gateway gw; with https over its TLS port, verifying against the test CA."""
         env = dict(os.environ, AWS_ACCESS_KEY_ID=access, AWS_SECRET_ACCESS_KEY=secret, AWS_DEFAULT_REGION=REGION,
                    AWS_CONFIG_FILE=config_file, AWS_SHARED_CREDENTIALS_FILE="/dev/null", AWS_PAGER="",
                    AWS_EC2_METADATA_DISABLED="true")
-        r = subprocess.run(["/usr/bin/aws", "--endpoint-url", self.endpoint(gw), *args], capture_output=True,
-                           text=True, env=env, timeout=timeout)
+        ep = ["--endpoint-url", self.https_endpoint(gw), "--ca-bundle", self.tls.ca] if https \
+            else ["--endpoint-url", self.endpoint(gw)]
+        r = subprocess.run(["/usr/bin/aws", *ep, *args], capture_output=True, text=True, env=env, timeout=timeout)
         if check and r.returncode != 0:
             raise AssertionError(f"aws {' '.join(args)} -> {r.returncode}\n{r.stdout}\n{r.stderr}")
         return r
@@ -344,6 +443,26 @@ def own_cluster(tmp_path_factory):
     """A private cluster for one module's destructive tests (node kills, restarts); 1 MiB chunks
     so that a few MiB make a multi-chunk object."""
     c = _boot(tmp_path_factory.mktemp("owncluster"), chunk_size=MiB)
+    yield c
+    _shutdown(c)
+
+
+TLS_DOMAIN = "s3.onggi.test"  # virtual-host buckets over https: BUCKET.s3.onggi.test (SNI, wildcard cert)
+
+
+@pytest.fixture(scope="session")
+def tls_certs(tmp_path_factory):
+    """The session's throwaway CA (TlsCerts)."""
+    return TlsCerts(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture(scope="module")
+def tls_cluster(tmp_path_factory, tls_certs):
+    """A cluster whose gateway also serves https (--domain TLS_DOMAIN) with two certificates: the
+    default for localhost/127.0.0.1 and a wildcard for *.TLS_DOMAIN that SNI selects."""
+    default = tls_certs.issue("default", ["DNS:localhost", "IP:127.0.0.1"])
+    wildcard = tls_certs.issue("wildcard", [f"DNS:*.{TLS_DOMAIN}", f"DNS:{TLS_DOMAIN}"])
+    c = _boot(tmp_path_factory.mktemp("tlscluster"), domain=TLS_DOMAIN, tls=tls_certs, tls_pairs=[default, wildcard])
     yield c
     _shutdown(c)
 

@@ -1,23 +1,28 @@
-"""tools/run-cluster.sh (what `make run` runs): start, serve the printed settings, stop cleanly on
-SIGTERM with exit 0, keep data across a restart, refuse a taken port."""
+"""tools/run-cluster.sh (what `make run` runs): start, serve the printed settings (http and https),
+stop cleanly on SIGTERM with exit 0, keep data and the certificate across a restart, refuse a taken
+port."""
 
 import os
 import signal
+import socket
 import subprocess
 import time
 
+import boto3
 import pytest
+from botocore.config import Config
 
-from conftest import BIN, free_ports, http_request, spawn
+from conftest import BIN, SniHTTPSConnection, TlsCerts, free_ports, http_request, https_request, spawn
 
 SCRIPT = os.path.join(os.path.dirname(__file__), "..", "..", "tools", "run-cluster.sh")
 READY = "Press Ctrl-C to stop."
 
 
-def start_script(tmp_path, data, port, nports, env):
+def start_script(tmp_path, data, port, nports, env, tls_port=None):
     log = tmp_path / f"run-cluster-{time.monotonic_ns()}.out"
-    proc = spawn([SCRIPT, "--bin", BIN, "--data", str(data), "--port", str(port), "--node-ports",
-                  ",".join(map(str, nports))], str(log), env=env)
+    tls_port = tls_port or free_ports(1)[0]
+    proc = spawn([SCRIPT, "--bin", BIN, "--data", str(data), "--port", str(port), "--tls-port", str(tls_port),
+                  "--node-ports", ",".join(map(str, nports))], str(log), env=env)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         text = log.read_text(errors="replace")
@@ -52,21 +57,48 @@ def ports_closed(ports):
     return True
 
 
-def s3cmd(port, access, secret, *args):
-    hp = f"127.0.0.1:{port}"
+def s3cmd(port, access, secret, *args, cafile=None):
+    """s3cmd to the script's gateway: http on port, or with cafile https (verified) on port."""
+    hp = f"localhost:{port}" if cafile else f"127.0.0.1:{port}"
+    ssl_args = ["--ssl", f"--ca-certs={cafile}", "--check-certificate", "--check-hostname"] if cafile else ["--no-ssl"]
     return subprocess.run(["s3cmd", "-c", "/dev/null", f"--access_key={access}", f"--secret_key={secret}",
-                           f"--host={hp}", f"--host-bucket={hp}", "--no-ssl", *args],
+                           f"--host={hp}", f"--host-bucket={hp}", *ssl_args, *args],
                           capture_output=True, text=True, timeout=120)
+
+
+def check_https(tls_port, cert, access, secret, bucket, tmp_path):
+    """The script's https port serves the same data with the certificate it made, verified with that
+    file as the CA (s3cmd, boto3, curl), for localhost and 127.0.0.1."""
+    f = tmp_path / "over-tls"
+    f.write_bytes(b"over https")
+    r = s3cmd(tls_port, access, secret, "put", str(f), f"s3://{bucket}/tls", cafile=cert)
+    assert r.returncode == 0, r.stdout + r.stderr
+    s3 = boto3.client("s3", endpoint_url=f"https://localhost:{tls_port}", aws_access_key_id=access,
+                      aws_secret_access_key=secret, region_name="us-east-1", verify=cert,
+                      config=Config(s3={"addressing_style": "path"}))
+    assert s3.get_object(Bucket=bucket, Key="tls")["Body"].read() == b"over https"
+    r = subprocess.run(["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "--cacert", cert,
+                        f"https://127.0.0.1:{tls_port}/"], capture_output=True, text=True, timeout=60)
+    assert r.stdout == "403", r.stdout + r.stderr  # anonymous ListBuckets, over a verified connection
+    conn = SniHTTPSConnection(tls_port, "localhost", cert)
+    try:
+        assert https_request(conn, "GET", "/")[0] == 403
+        return conn.peer_fingerprint()
+    finally:
+        conn.close()
 
 
 def test_run_cluster_script(tmp_path):
     data = tmp_path / "data"
-    port, *nports = free_ports(4)
+    port, tls_port, *nports = free_ports(5)
     env = dict(os.environ, ONGGI_ACCESS_KEY="scriptkey", ONGGI_SECRET_KEY="scriptsecret")
-    proc, log = start_script(tmp_path, data, port, nports, env)
+    proc, log = start_script(tmp_path, data, port, nports, env, tls_port)
+    cert = str(data / "tls" / "cert.pem")
     try:
         out = log.read_text()
         assert f"http://127.0.0.1:{port}" in out and "scriptkey" in out and "scriptsecret" in out
+        assert f"https://localhost:{tls_port}" in out and cert in out
+        assert os.stat(data / "tls" / "key.pem").st_mode & 0o077 == 0  # the key is private
         for client in ("s3cmd", "/usr/bin/aws", "boto3", "rclone"):
             assert client in out
         assert (data / "ring.bin").is_file() and (data / "log").is_dir()
@@ -76,6 +108,12 @@ def test_run_cluster_script(tmp_path):
         f.write_bytes(b"survives restarts")
         r = s3cmd(port, "scriptkey", "scriptsecret", "put", str(f), "s3://script-bucket/f")
         assert r.returncode == 0, r.stdout + r.stderr
+        fp = check_https(tls_port, cert, "scriptkey", "scriptsecret", "script-bucket", tmp_path)
+        assert fp == TlsCerts.fingerprint(cert)
+        # without the CA file the self-signed certificate is refused
+        r = subprocess.run(["curl", "-sS", "-o", "/dev/null", f"https://localhost:{tls_port}/"], capture_output=True,
+                           text=True, timeout=60)
+        assert r.returncode == 60, r.stderr  # CURLE_PEER_FAILED_VERIFICATION
         # a second instance on the same ports refuses with a clear message
         second = subprocess.run([SCRIPT, "--bin", BIN, "--data", str(tmp_path / "other"), "--port", str(port),
                                  "--node-ports", ",".join(map(str, free_ports(3)))],
@@ -85,10 +123,12 @@ def test_run_cluster_script(tmp_path):
     finally:
         stop_script(proc, log)
     assert ports_closed([port, *nports])
-    # restart on the same data: the ring is reused, the user still works, the object is there
-    proc, log = start_script(tmp_path, data, port, nports, env)
+    # restart on the same data: the ring and certificate are reused, the user still works, the object
+    # is there
+    proc, log = start_script(tmp_path, data, port, nports, env, tls_port)
     try:
-        assert "created" not in log.read_text()  # the ring is made once
+        assert "created" not in log.read_text()  # the ring and the certificate are made once
+        assert check_https(tls_port, cert, "scriptkey", "scriptsecret", "script-bucket", tmp_path) == fp
         dst = tmp_path / "g"
         r = s3cmd(port, "scriptkey", "scriptsecret", "get", "s3://script-bucket/f", str(dst))
         assert r.returncode == 0, r.stdout + r.stderr
@@ -96,6 +136,8 @@ def test_run_cluster_script(tmp_path):
     finally:
         stop_script(proc, log)
     assert ports_closed([port, *nports])
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", tls_port), timeout=5)
     logs = sorted(os.listdir(data / "log"))
     assert {"gateway.log", "node1.log", "node2.log", "node3.log"} <= set(logs)
 
