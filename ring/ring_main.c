@@ -231,8 +231,10 @@ static int ring_main_show(int argc, char **argv, const ring_t *ring)
 
     if (argc != 1)
         return ring_main_usage();
-    printf("%s: part_power %" PRIu32 " (%" PRIu32 " partitions), %" PRIu32 " replicas, %zu devices\n", argv[0],
-           ring_part_power(ring), (uint32_t)1 << ring_part_power(ring), ring_replica_count(ring), ndev);
+    printf("%s: part_power %" PRIu32 " (%" PRIu32 " partitions), %" PRIu32 " replicas, %zu devices, epoch %" PRIu64
+           "\n",
+           argv[0], ring_part_power(ring), (uint32_t)1 << ring_part_power(ring), ring_replica_count(ring), ndev,
+           ring_epoch(ring));
     printf("%6s %6s %-22s %-12s %10s %8s %10s %9s\n", "id", "zone", "addr", "name", "weight", "parts", "ideal", "dev%");
     for (size_t i = 0; i < ndev; i++) {
         const ring_dev_t *dev = ring_dev_at(ring, i);

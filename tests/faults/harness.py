@@ -682,8 +682,11 @@ class Load:
     thread owns its keys, so 'the latest acknowledged version' of a key is well defined."""
 
     def __init__(self, fc, ledger, threads=4, max_ops=100000, max_seconds=3600, prefix="k",
-                 overwrite=0.15, get=0.35, seed=7):
+                 overwrite=0.15, get=0.35, seed=7, obj_bytes=(4096, 65536)):
         self.fc, self.ledger = fc, ledger
+        self.obj_bytes = obj_bytes  # (smallest, largest) PUT body in bytes
+        self.put_bytes = 0  # acknowledged PUT bytes (the data set a fault has to catch up on)
+        self.bytes_lock = threading.Lock()
         self.threads, self.max_ops, self.max_seconds = threads, max_ops, max_seconds
         self.prefix, self.overwrite, self.get, self.seed = prefix, overwrite, get, seed
         self.stop_ev = threading.Event()
@@ -725,12 +728,14 @@ class Load:
                 time.sleep(0.05)
 
     def _put(self, client, key, rnd):
-        data = rnd.randbytes(rnd.randint(4096, 65536))
+        data = rnd.randbytes(rnd.randint(*self.obj_bytes))
         digest = sha(data)
         t0 = time.monotonic()
         try:
             client.put_object(Bucket=BUCKET, Key=key, Body=data)
             self.ledger.put_ok(key, digest)
+            with self.bytes_lock:
+                self.put_bytes += len(data)
             self.ledger.record(t0, time.monotonic(), "put", "ok")
             return True
         except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError, OSError) as e:

@@ -3,7 +3,7 @@
 
     tests/faults/run.py --short    # make test: a few seconds of load per phase, < 3 minutes
     tests/faults/run.py --long     # make faults: 60 s faults, more load, < ~20 minutes
-    options: --only NAME[,NAME]  --json PATH  (needs root; binaries from $ONGGI_BIN or build/release/bin)
+    options: --only NAME[,NAME]  --obj-kib MIN,MAX  --json PATH  (needs root; binaries from $ONGGI_BIN or build/release/bin)
 
 Every scenario gets a fresh cluster, runs a workload before / during / after a fault, then reads
 back every acknowledged write. Hard checks (exit status): no acknowledged write lost, no wrong
@@ -36,7 +36,8 @@ def phased(fc, cfg, fault, heal, name):
     Returns (ledger, load, result dict with the phase figures)."""
     ledger = h.Ledger()
     total = cfg["before"] + cfg["during"] + cfg["after"]
-    load = h.Load(fc, ledger, threads=cfg["threads"], max_ops=cfg["max_ops"], max_seconds=total + 120)
+    load = h.Load(fc, ledger, threads=cfg["threads"], max_ops=cfg["max_ops"], max_seconds=total + 120,
+                  obj_bytes=cfg.get("obj_bytes", (4096, 65536)))
     res = {"scenario": name, "notes": [], "report_only": {}}
     t0 = time.monotonic()
     load.start()
@@ -60,6 +61,10 @@ def phased(fc, cfg, fault, heal, name):
         secs, first = fc.wait_repaired(cfg["repair_s"])
         res["report_only"]["repair_s"] = secs if secs is not None else f"> {cfg['repair_s']}"
         res["report_only"]["under_replicated_at_heal"] = first
+        # Every node should hold its full share: with 3 nodes and 3 replicas, the same bytes.
+        res["report_only"]["node_chunk_mib"] = [round((fc.node_stat(i) or {}).get("chunk_bytes", 0) / 2**20, 1)
+                                                for i in range(1, fc.n + 1)]
+    res["report_only"]["put_mib"] = round(load.put_bytes / 2**20)
     res["wrong_during_load"] = len(load.wrong_reads)
     res["false404_during_load"] = sum(1 for o in ops if o[3] == "false404")
     return ledger, load, res
@@ -394,6 +399,9 @@ def main():
     mode.add_argument("--markdown", metavar="REPORT.json", help="print a report's table as Markdown and exit")
     ap.add_argument("--only", default="", help="comma-separated scenario names: " +
                     ",".join(n for n, _ in SCENARIOS + EXTRA) + " (selftest: checks that a loss and wrong bytes are caught)")
+    ap.add_argument("--obj-kib", default="", metavar="MIN,MAX",
+                    help="PUT sizes of the load in KiB (default 4,64); e.g. 512,1536 writes ~1 GiB in a --long "
+                         "fault phase")
     ap.add_argument("--json", default=None, help="report path (default /tmp/onggi-faults-<mode>.json)")
     args = ap.parse_args()
     if args.markdown:
@@ -404,7 +412,15 @@ def main():
         print("faults: needs root (network namespaces, loop mounts)", file=sys.stderr)
         return 2
     mode_name = "short" if args.short else "long"
-    cfg = MODES[mode_name]
+    cfg = dict(MODES[mode_name])
+    if args.obj_kib:
+        try:
+            lo, hi = (int(x) * 1024 for x in args.obj_kib.split(","))
+        except ValueError:
+            ap.error("--obj-kib wants MIN,MAX in KiB")
+        if not 0 < lo <= hi:
+            ap.error("--obj-kib wants 0 < MIN <= MAX")
+        cfg["obj_bytes"] = (lo, hi)
     names = [n for n in args.only.split(",") if n]
     unknown = set(names) - {n for n, _ in SCENARIOS + EXTRA}
     if unknown:
