@@ -9,8 +9,10 @@
  * use the same value, or equal data uploaded through two of them is not deduplicated.
  *
  * SIGINT/SIGTERM stop the server, which finishes in-flight requests; then the process exits 0.
- * Signals are taken by a dedicated thread with sigwait() rather than by a handler, so no
- * global has to carry the server pointer and every other thread has them blocked.
+ * SIGHUP reloads the ring file, and so does a change of the file itself (checked every second):
+ * a ring with a higher epoch is used from the next request on (docs/operations.md, "Changing the
+ * ring"). Signals are taken by a dedicated thread with sigtimedwait() rather than by a handler,
+ * so no global has to carry the server pointer and every other thread has them blocked.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -20,6 +22,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #include <libxml/parser.h>
 
@@ -43,6 +47,9 @@ typedef struct {
 typedef struct {
     http_server_t *srv;
     sigset_t set;
+    cluster_t *cl;
+    const char *ring_path;
+    struct stat ring_st; /* the ring file when last loaded */
 } sigwaiter_t;
 
 static void usage(void)
@@ -115,11 +122,38 @@ static void dispatch(http_req_t *http, void *ctx)
         s3_handle(http, f->s3);
 }
 
+/* Reloads the ring when forced (SIGHUP) or when its file changed since the last load, and says
+ * what happened. A file being replaced (onggi-ring renames over it) is either the old one or the
+ * new one, never a torn mix. */
+static void ring_check(sigwaiter_t *w, int forced)
+{
+    struct stat st;
+    if (stat(w->ring_path, &st) != 0)
+        return;
+    if (!forced && st.st_ino == w->ring_st.st_ino && st.st_size == w->ring_st.st_size &&
+        st.st_mtim.tv_sec == w->ring_st.st_mtim.tv_sec && st.st_mtim.tv_nsec == w->ring_st.st_mtim.tv_nsec)
+        return;
+    w->ring_st = st;
+    int rc = cluster_ring_reload(w->cl, w->ring_path);
+    if (rc == 0)
+        fprintf(stderr, "onggi-gateway: ring %s: now using epoch %" PRIu64 "\n", w->ring_path,
+                cluster_ring_epoch(w->cl));
+    else if (rc != OG_EEXIST)
+        fprintf(stderr, "onggi-gateway: ring %s not used (%s); keeping epoch %" PRIu64 "\n", w->ring_path,
+                og_strerror(rc), cluster_ring_epoch(w->cl));
+}
+
 static void *sigwait_main(void *arg)
 {
     sigwaiter_t *w = arg;
-    int sig;
-    sigwait(&w->set, &sig);
+    const struct timespec tick = {1, 0};
+    for (;;) {
+        int sig = sigtimedwait(&w->set, NULL, &tick);
+        if (sig == SIGHUP || (sig < 0 && errno == EAGAIN))
+            ring_check(w, sig == SIGHUP);
+        else if (sig > 0)
+            break;
+    }
     http_server_stop(w->srv);
     return NULL;
 }
@@ -133,7 +167,7 @@ static void *sigwait_main(void *arg)
  * falls back after each request (measured: docs/architecture.md, "Gateway memory"). The hot
  * data-path buffers come from the cluster room's pool and are unaffected. Best effort: sanitizer builds
  * replace malloc and ignore mallopt. Also here: libxml2's global state is set up once, and the
- * signal mask (SIGINT and SIGTERM into *set, blocked) is inherited by every thread created later
+ * signal mask (SIGINT, SIGTERM and SIGHUP into *set, blocked) is inherited by every thread created later
  * (workers, the event loop). */
 static void process_init(sigset_t *set)
 {
@@ -142,6 +176,7 @@ static void process_init(sigset_t *set)
     sigemptyset(set);
     sigaddset(set, SIGINT);
     sigaddset(set, SIGTERM);
+    sigaddset(set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, set, NULL);
     signal(SIGPIPE, SIG_IGN);
 }
@@ -226,8 +261,11 @@ int main(int argc, char **argv)
         return 2;
     }
     process_init(&w.set);
+    w.ring_path = o.ring;
+    stat(o.ring, &w.ring_st); /* before the load: a change in between is then seen as one */
     if ((status = backends_open(&o, &cl, &iam)) != 0)
         goto out_cleanup_xml;
+    w.cl = cl;
     status = serve(&o, &listen, cl, iam, &w);
     iam_close(iam);
     cluster_close(cl);

@@ -115,7 +115,5 @@ uint64_t ring_box_epoch(ring_box_t *box);
  * same bytes: nothing to do), RING_ECONFLICT (same epoch, other bytes), RING_ESTALE (older), or
  * -ENOMEM. Readers holding a view keep their rings. */
 int ring_box_offer(ring_box_t *box, ring_t *ring);
-/* The current ring's file bytes (see ring_to_bytes). */
-int ring_box_bytes(ring_box_t *box, uint8_t **out, size_t *len);
 
 #endif

@@ -152,12 +152,3 @@ int ring_box_offer(ring_box_t *box, ring_t *ring)
         ring_gen_free(old);
     return rc;
 }
-
-int ring_box_bytes(ring_box_t *box, uint8_t **out, size_t *len)
-{
-    ring_view_t v;
-    ring_box_get(box, &v);
-    int rc = ring_to_bytes(v.ring, out, len);
-    ring_box_put(box, &v);
-    return rc;
-}

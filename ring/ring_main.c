@@ -8,6 +8,7 @@
  *   onggi-ring rebalance FILE
  *   onggi-ring show FILE
  *   onggi-ring lookup FILE KEY
+ *   onggi-ring lookup FILE --part N
  *
  * Every command that changes the ring loads FILE, changes it and saves it atomically; on any
  * error the file is left as it was, a message goes to stderr and the exit status is 1
@@ -57,7 +58,8 @@ static int ring_main_usage(void)
                     "  " PROG " set-weight FILE ID WEIGHT\n"
                     "  " PROG " rebalance FILE\n"
                     "  " PROG " show FILE\n"
-                    "  " PROG " lookup FILE KEY\n");
+                    "  " PROG " lookup FILE KEY\n"
+                    "  " PROG " lookup FILE --part N\n");
     return EXIT_USAGE;
 }
 
@@ -268,9 +270,15 @@ static int ring_main_lookup(int argc, char **argv, const ring_t *ring)
     uint32_t part;
     size_t n;
 
-    if (argc != 2)
+    if (argc == 3 && strcmp(argv[1], "--part") == 0) {
+        /* Placement keys that are not text (chunk ids) are looked up by their partition. */
+        if (ring_main_u32(argv[2], &part) != 0 || part >> ring_part_power(ring) != 0)
+            return ring_main_arg_error("lookup", "partition", argv[2]);
+    } else if (argc == 2) {
+        part = ring_part(ring, argv[1], strlen(argv[1]));
+    } else {
         return ring_main_usage();
-    part = ring_part(ring, argv[1], strlen(argv[1]));
+    }
     n = ring_primaries(ring, part, prim, RING_MAX_REPLICAS);
     printf("partition %" PRIu32 "\n", part);
     if (n == 0) {

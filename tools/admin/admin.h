@@ -28,5 +28,11 @@ int admin_stats(const char *ring_path, int argc, char **argv);
  * an estimate of under-replicated items (admin_repl.c). Exit code 0, 1 when a device did not
  * answer, 2 on a usage error. */
 int admin_replication(const char *ring_path, int argc, char **argv);
+/* onggi-admin ring push: sends the ring file to every node (admin_ring.c). Exit code 0 when every
+ * node took it or already used it, 1 otherwise, 2 on a usage error. */
+int admin_ring_push(const char *ring_path, int argc, char **argv);
+/* onggi-admin rebalance: the data move after a ring change, per device and in total. Exit code 0,
+ * 1 when a device did not answer, 2 on a usage error. */
+int admin_rebalance(const char *ring_path, int argc, char **argv);
 
 #endif

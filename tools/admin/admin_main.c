@@ -15,6 +15,8 @@
  *   onggi-admin --ring FILE gc [--grace SECONDS] [--dry-run]
  *   onggi-admin --ring FILE stats [--account A]
  *   onggi-admin --ring FILE replication
+ *   onggi-admin --ring FILE ring push
+ *   onggi-admin --ring FILE rebalance
  *
  * Exits 0 on success, 1 on a cluster or data error, 2 on a usage error; errors go to stderr.
  */
@@ -51,7 +53,9 @@ int admin_usage(void)
                     "       onggi-admin --ring FILE stat\n"
                     "       onggi-admin --ring FILE gc [--grace SECONDS] [--dry-run]\n"
                     "       onggi-admin --ring FILE stats [--account A]\n"
-                    "       onggi-admin --ring FILE replication\n");
+                    "       onggi-admin --ring FILE replication\n"
+                    "       onggi-admin --ring FILE ring push\n"
+                    "       onggi-admin --ring FILE rebalance\n");
     return 2;
 }
 
@@ -447,6 +451,11 @@ int main(int argc, char **argv)
         return admin_stats(ring_path, argc - 4, argv + 4);
     if (strcmp(cmd, "replication") == 0)
         return admin_replication(ring_path, argc - 4, argv + 4);
+    if (strcmp(cmd, "ring") == 0)
+        return argc >= 5 && strcmp(argv[4], "push") == 0 ? admin_ring_push(ring_path, argc - 5, argv + 5)
+                                                         : admin_usage();
+    if (strcmp(cmd, "rebalance") == 0)
+        return admin_rebalance(ring_path, argc - 4, argv + 4);
     static const char *const cluster_cmds[] = {"user-add", "user-list", "user-delete", "locate", "account-add",
                                                "account-list", "swift-user-add", "swift-user-list",
                                                "swift-user-delete", "expire", NULL};

@@ -171,21 +171,3 @@ Test(ring_box, a_pinned_view_outlives_later_offers)
     ring_box_put(box, &cur);
     ring_box_free(box);
 }
-
-Test(ring_box, bytes_are_the_current_ring)
-{
-    ring_t *r3 = three(), *r4 = four(), *back = NULL;
-    ring_box_t *box = NULL;
-    uint8_t *b = NULL;
-    size_t len = 0;
-    uint64_t e4 = ring_epoch(r4);
-    cr_assert_eq(ring_box_new(r3, &box), 0);
-    cr_assert_eq(ring_box_offer(box, r4), 0);
-    cr_assert_eq(ring_box_bytes(box, &b, &len), 0);
-    cr_assert_eq(ring_from_bytes(b, len, &back), 0);
-    cr_assert_eq(ring_epoch(back), e4);
-    cr_assert_eq(ring_dev_count(back), 4);
-    ring_free(back);
-    free(b);
-    ring_box_free(box);
-}
