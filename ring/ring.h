@@ -84,6 +84,9 @@ int ring_dev_set_weight(ring_t *ring, uint32_t id, double weight);
  * respecting min_part_hours. `now` is Unix seconds (tests pass their own). *moved, when
  * not NULL, gets the number of partition-replicas that changed device. */
 int ring_rebalance(ring_t *ring, int64_t now, size_t *moved);
+/* Forgets when partitions last moved, so the next rebalance may move any of them (swift-ring-builder's
+ * pretend_min_part_hours_passed: for a ring whose data has settled sooner, or a test). */
+void ring_pretend_min_part_hours_passed(ring_t *ring);
 /* Writes the ring atomically (temp file + fsync + rename). 0 or -errno. */
 int ring_save(const ring_t *ring, const char *path);
 /* Partitions assigned to device id (counting each replica), and the ideal share by weight. */

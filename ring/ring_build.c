@@ -130,6 +130,13 @@ int ring_dev_set_weight(ring_t *ring, uint32_t id, double weight)
     return 0;
 }
 
+void ring_pretend_min_part_hours_passed(ring_t *ring)
+{
+    for (uint32_t p = 0; p < ring->nparts; p++)
+        ring->last_moved[p] = RING_NEVER;
+    ring->epoch++;
+}
+
 /* ---- targets ---- */
 
 /* Scratch state of one rebalance (or one target computation), indexed like ring->devs. */

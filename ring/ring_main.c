@@ -6,6 +6,7 @@
  *   onggi-ring remove FILE ID
  *   onggi-ring set-weight FILE ID WEIGHT
  *   onggi-ring rebalance FILE
+ *   onggi-ring pretend-min-part-hours-passed FILE
  *   onggi-ring show FILE
  *   onggi-ring lookup FILE KEY
  *   onggi-ring lookup FILE --part N
@@ -57,6 +58,7 @@ static int ring_main_usage(void)
                     "  " PROG " remove FILE ID\n"
                     "  " PROG " set-weight FILE ID WEIGHT\n"
                     "  " PROG " rebalance FILE\n"
+                    "  " PROG " pretend-min-part-hours-passed FILE\n"
                     "  " PROG " show FILE\n"
                     "  " PROG " lookup FILE KEY\n"
                     "  " PROG " lookup FILE --part N\n");
@@ -225,6 +227,16 @@ static int ring_main_rebalance(int argc, char **argv, ring_t *ring, ring_main_ou
     return EXIT_SUCCESS;
 }
 
+static int ring_main_pretend(int argc, char **argv, ring_t *ring, ring_main_out_t *out)
+{
+    (void)argv;
+    if (argc != 1)
+        return ring_main_usage();
+    ring_pretend_min_part_hours_passed(ring);
+    out->dirty = 1;
+    return EXIT_SUCCESS;
+}
+
 static int ring_main_show(int argc, char **argv, const ring_t *ring)
 {
     int rc;
@@ -313,7 +325,8 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "create") == 0)
         return ring_main_create(argc, argv);
     if (strcmp(cmd, "add") != 0 && strcmp(cmd, "remove") != 0 && strcmp(cmd, "set-weight") != 0 &&
-        strcmp(cmd, "rebalance") != 0 && strcmp(cmd, "show") != 0 && strcmp(cmd, "lookup") != 0)
+        strcmp(cmd, "rebalance") != 0 && strcmp(cmd, "show") != 0 && strcmp(cmd, "lookup") != 0 &&
+        strcmp(cmd, "pretend-min-part-hours-passed") != 0)
         return ring_main_usage();
     if ((rc = ring_load(argv[0], &ring)) != 0)
         return ring_main_fail(cmd, argv[0], rc);
@@ -325,6 +338,8 @@ int main(int argc, char **argv)
         status = ring_main_set_weight(argc, argv, ring, &out);
     else if (strcmp(cmd, "rebalance") == 0)
         status = ring_main_rebalance(argc, argv, ring, &out);
+    else if (strcmp(cmd, "pretend-min-part-hours-passed") == 0)
+        status = ring_main_pretend(argc, argv, ring, &out);
     else if (strcmp(cmd, "show") == 0)
         status = ring_main_show(argc, argv, ring);
     else

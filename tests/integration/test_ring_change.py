@@ -85,6 +85,7 @@ def test_add_fourth_node_push_and_move(rc):
     port4 = free_ports(1)[0]
     new = rc.ring + ".new"
     shutil.copy(rc.ring, new)
+    rc.tool("onggi-ring", "pretend-min-part-hours-passed", new)  # the ring was made a second ago
     rc.tool("onggi-ring", "add", new, "--zone", "4", "--addr", f"127.0.0.1:{port4}", "--name", "d4",
             "--weight", "100")
     moved = int(rc.tool("onggi-ring", "rebalance", new).stdout.split()[-1])
