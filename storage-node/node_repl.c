@@ -11,6 +11,12 @@
  * the peer keeps by last-writer-wins). Push only: each replica's own pass pushes what the others
  * lack, so two passes make a partition whole whichever side missed writes.
  *
+ * Sharing the pushes: when a partition's primaries first disagree, each primary that holds items a
+ * peer lacks pushes only its share of them (item hash mod the number of the other primaries), so a
+ * node that missed writes gets each item once instead of from every other replica; a partition
+ * that still differs at the next pass (a sharer was missing items itself, or failed) gets every
+ * item pushed by every primary, as before.
+ *
  * Handoffs: a device holding items of a partition it is not a primary of pushes them to every
  * primary and drops its copy only once every primary holds the item (in its list, or its push
  * answered 2xx: "stored" or "as new or newer"). A replaced empty disk is refilled the same way:
@@ -91,6 +97,7 @@ struct st_node_repl_t {
     char *chunk_buf; /* NODE_CHUNK_MAX: a chunk being pushed */
     uint64_t pace_start_ns, pace_items, pace_bytes;
     uint64_t next_reclaim_walk_ns;
+    uint8_t *differed; /* [ndevs << part power]: the partition differed from a peer at the last pass */
     int reclaim_walk; /* this pass also walks in-sync partitions for old tombstones */
 
     pthread_t th;
@@ -113,6 +120,9 @@ typedef struct {
     size_t nset[RING_MAX_REPLICAS];
     uint64_t now_ns;
     uint64_t left_items, left_bytes; /* handoff: items (chunk bytes) still held after the walk */
+    uint8_t share_k[RING_MAX_REPLICAS]; /* push to peer j only items with hash % share_k == share_rank */
+    uint8_t share_rank[RING_MAX_REPLICAS];
+    uint8_t peer_before_self[RING_MAX_REPLICAS]; /* peer j comes before this device in the primaries */
 } part_job_t;
 
 /* ---- time, pacing, stop ---- */
@@ -472,6 +482,8 @@ static void item_sync(part_job_t *job, const char *item, size_t len, uint64_t ha
     for (size_t j = 0; j < job->npeers; j++) {
         if (job->equal[j] || set_has(job->set[j], job->nset[j], hash))
             held++;
+        else if (hash % job->share_k[j] != job->share_rank[j])
+            continue; /* another primary's share */
         else if (job->listed[j] && mono_ns() >= job->r->peers[job->peer[j]].retry_at_ns)
             held += (item[0] == 'c' ? chunk_push(job, j, (const uint8_t *)item + 1)
                                     : rec_push(job, j, table, key, rec, rlen, reclaimable)) == 0;
@@ -539,6 +551,31 @@ static void part_walk(part_job_t *job, int records_only)
     free(pg.buf);
 }
 
+/* Sets each peer's push share (see the top comment): this device's rank among the primaries other
+ * than the peer, when it is a primary, the partition did not differ at the last pass and every
+ * other sharer answered its summaries; else share_k 1 (push everything). */
+static void part_shares(part_job_t *job, int differed)
+{
+    for (size_t j = 0; j < job->npeers; j++) {
+        job->share_k[j] = 1;
+        job->share_rank[j] = 0;
+        if (!job->isprim || differed)
+            continue;
+        size_t rank = 0, k;
+        int ok = 1;
+        for (k = 0; k < job->npeers; k++) {
+            if (k == j)
+                continue;
+            ok &= job->r->peers[job->peer[k]].ok;
+            rank += job->peer_before_self[k];
+        }
+        if (ok) {
+            job->share_k[j] = (uint8_t)job->npeers; /* the other peers and this device */
+            job->share_rank[j] = (uint8_t)rank;
+        }
+    }
+}
+
 /* Compares partition part (local summary own) with its other primaries and makes them hold what
  * this device holds; counts the partition in *checked / *in_sync / *handoff. */
 static void part_check(node_repl_t *r, size_t di, uint32_t part, part_sum_t own, uint64_t *checked, uint64_t *in_sync,
@@ -548,10 +585,12 @@ static void part_check(node_repl_t *r, size_t di, uint32_t part, part_sum_t own,
     size_t np = ring_primaries(r->ring, part, prims, RING_MAX_REPLICAS);
     part_job_t job = {.r = r, .di = di, .part = part, .now_ns = og_time_ns()};
     for (size_t i = 0; i < np; i++) {
-        if (prims[i] == r->rdevs[di])
+        if (prims[i] == r->rdevs[di]) {
             job.isprim = 1;
-        else
+        } else {
+            job.peer_before_self[job.npeers] = !job.isprim;
             job.peer[job.npeers++] = ring_index(r, prims[i]);
+        }
     }
     if (!job.isprim && own.count == 0)
         return;
@@ -566,6 +605,9 @@ static void part_check(node_repl_t *r, size_t di, uint32_t part, part_sum_t own,
             differ |= peer_set_fetch(&job, j) == 0;
     }
     *in_sync += sync;
+    uint8_t *was = &r->differed[(di << ring_part_power(r->ring)) + part];
+    part_shares(&job, *was);
+    *was = (uint8_t)differ;
     if (differ || (!job.isprim && own.count > 0))
         part_walk(&job, 0);
     else if (r->reclaim_walk && own.count > 0)
@@ -646,6 +688,9 @@ static int repl_ring_pin(node_repl_t *r)
 {
     ring_box_get(r->box, &r->view);
     r->ring = r->view.ring;
+    if (!r->differed &&
+        !(r->differed = calloc(r->ndevs ? r->ndevs << ring_part_power(r->ring) : 1, sizeof(*r->differed))))
+        return -ENOMEM;
     if (!r->peers || r->peers_epoch != ring_epoch(r->ring)) {
         peers_free(r);
         if (!(r->peers = calloc(ring_dev_count(r->ring) + 1, sizeof(*r->peers))))
@@ -689,6 +734,7 @@ static void *repl_main(void *arg)
 static void repl_free(node_repl_t *r)
 {
     peers_free(r);
+    free(r->differed);
     free(r->rdevs);
     free(r->chunk_buf);
     node_client_free(r->client);

@@ -24,7 +24,8 @@ import harness as h  # noqa: E402
 MODES = {
     # threads: client threads; max_ops: per thread, a bound on top of the phase times.
     # probe: time one PUT and one GET alone while a node hangs (up to a minute: --long only).
-    "short": {"before": 3, "during": 3, "after": 3, "threads": 4, "max_ops": 3000, "disk_mib": 256, "probe": False},
+    "short": {"before": 3, "during": 3, "after": 3, "threads": 4, "max_ops": 3000, "disk_mib": 256, "probe": False,
+              "move_s": 240},
     "long": {"before": 20, "during": 60, "after": 20, "threads": 8, "max_ops": 100000, "disk_mib": 4096,
              "probe": True, "repair_s": 300},
 }
@@ -281,6 +282,37 @@ def sc_kill_all(cfg):
         return finish(fc, cfg, ledger, res)
 
 
+def sc_add_node(cfg):
+    """A fourth node joins a loaded cluster: new ring pushed, data moves in the background at the
+    default rates while the load goes on. Hard checks as everywhere (nothing acknowledged lost, no
+    wrong bytes, also during the move); report: time until the move is done and nothing is
+    under-replicated, bytes moved against the ideal (the bytes of the partition-replicas whose
+    device changed), the nodes' shares."""
+    with h.FaultCluster(spare=1) as fc:
+        box = {}
+
+        def fault():
+            box["stored"] = fc.repl_sum("chunk_bytes")  # every replica of every chunk so far
+            box["pushed"] = fc.repl_sum("repl_bytes_pushed")
+            box["t"] = time.monotonic()
+            box["moved"], box["total"] = fc.add_node()
+            return {"moved_part_replicas": f"{box['moved']}/{box['total']}",
+                    "stored_mib_at_push": round(box["stored"] / 2**20, 1)}
+
+        ledger, _, res = phased(fc, cfg, fault, lambda: None, "add a fourth node, push the ring, data moves")
+        limit = cfg.get("move_s", 600)
+        secs = fc.wait_moved(limit)
+        ro = res["report_only"]
+        ro["move_done_s_after_push"] = round(time.monotonic() - box["t"], 1) if secs is not None else f"> {limit}"
+        ro["pushed_mib"] = round((fc.repl_sum("repl_bytes_pushed") - box["pushed"]) / 2**20, 1)
+        ro["ideal_mib"] = round(box["stored"] * box["moved"] / box["total"] / 2**20, 1)
+        ro["node_chunk_mib"] = [round((fc.node_stat(i) or {}).get("chunk_bytes", 0) / 2**20, 1)
+                                for i in range(1, fc.n + 1)]
+        res["notes"].append("pushed_mib: every replicator push after the ring push (the move, plus anti-entropy "
+                            "of writes made meanwhile); ideal_mib: stored bytes x moved / all partition-replicas")
+        return finish(fc, cfg, ledger, res)
+
+
 def selftest(cfg):
     """The checks can fail: a key deleted behind the ledger's back must count as lost, and a
     ledger entry for other bytes as wrong. Both exactly once."""
@@ -309,6 +341,7 @@ SCENARIOS = [
     ("corrupt3", sc_corrupt_all_replicas),
     ("replace", sc_replace_disk),
     ("killall", sc_kill_all),
+    ("addnode", sc_add_node),
 ]
 EXTRA = [("selftest", selftest)]  # run only when named with --only
 
