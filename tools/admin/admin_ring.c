@@ -154,38 +154,6 @@ static int rebalance_report(const ring_t *ring, const node_call_t *calls, size_t
 
 int admin_rebalance(const char *ring_path, int argc, char **argv)
 {
-    enum { PATH_LEN = 1 + RING_NAME_MAX + sizeof("/stat") };
-    node_client_t *client = NULL;
-    node_call_t *calls = NULL;
-    char(*paths)[PATH_LEN] = NULL;
-    ring_t *ring;
-    int rc, ret = 1;
-
-    if (argc != 0)
-        return admin_usage();
-    if ((rc = ring_load(ring_path, &ring)) != 0)
-        return admin_fail(ring_path, rc);
-    size_t n = ring_dev_count(ring);
-    client = node_client_new(ADMIN_TIMEOUT_MS, 1);
-    calls = calloc(n ? n : 1, sizeof(*calls));
-    paths = calloc(n ? n : 1, sizeof(*paths));
-    if (!client || !calls || !paths) {
-        admin_fail("rebalance", -ENOMEM);
-        goto out_free;
-    }
-    for (size_t i = 0; i < n; i++) {
-        const ring_dev_t *d = ring_dev_at(ring, i);
-        snprintf(paths[i], PATH_LEN, "/%s/stat", d->name);
-        calls[i] = (node_call_t){.addr = d->addr, .method = "GET", .path = paths[i]};
-    }
-    node_call_many(client, calls, n);
-    ret = rebalance_report(ring, calls, n);
-    for (size_t i = 0; i < n; i++)
-        free(calls[i].resp_body);
-out_free:
-    free(paths);
-    free(calls);
-    node_client_free(client);
-    ring_free(ring);
-    return ret;
+    (void)argv;
+    return argc == 0 ? admin_each_dev(ring_path, "rebalance", "/stat", rebalance_report) : admin_usage();
 }
