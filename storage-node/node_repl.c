@@ -15,7 +15,9 @@
  * peer lacks pushes only its share of them (item hash mod the number of the other primaries), so a
  * node that missed writes gets each item once instead of from every other replica; a partition
  * that still differs at the next pass (a sharer was missing items itself, or failed) gets every
- * item pushed by every primary, as before.
+ * item pushed by every primary, as before. Likewise after a ring change: while a device that is
+ * no longer a primary holds at least as many of the partition's items as this one (it pushes
+ * them all, as a handoff), the primaries leave the new primary to it for one pass.
  *
  * Handoffs: a device holding items of a partition it is not a primary of pushes them to every
  * primary and drops its copy only once every primary holds the item (in its list, or its push
@@ -120,7 +122,8 @@ typedef struct {
     size_t nset[RING_MAX_REPLICAS];
     uint64_t now_ns;
     uint64_t left_items, left_bytes; /* handoff: items (chunk bytes) still held after the walk */
-    uint8_t share_k[RING_MAX_REPLICAS]; /* push to peer j only items with hash % share_k == share_rank */
+    uint8_t share_k[RING_MAX_REPLICAS]; /* push to peer j only items with hash % share_k == share_rank;
+                                           0: none this pass */
     uint8_t share_rank[RING_MAX_REPLICAS];
     uint8_t peer_before_self[RING_MAX_REPLICAS]; /* peer j comes before this device in the primaries */
 } part_job_t;
@@ -482,8 +485,8 @@ static void item_sync(part_job_t *job, const char *item, size_t len, uint64_t ha
     for (size_t j = 0; j < job->npeers; j++) {
         if (job->equal[j] || set_has(job->set[j], job->nset[j], hash))
             held++;
-        else if (hash % job->share_k[j] != job->share_rank[j])
-            continue; /* another primary's share */
+        else if (job->share_k[j] == 0 || hash % job->share_k[j] != job->share_rank[j])
+            continue; /* a handoff's or another primary's share */
         else if (job->listed[j] && mono_ns() >= job->r->peers[job->peer[j]].retry_at_ns)
             held += (item[0] == 'c' ? chunk_push(job, j, (const uint8_t *)item + 1)
                                     : rec_push(job, j, table, key, rec, rlen, reclaimable)) == 0;
@@ -551,15 +554,32 @@ static void part_walk(part_job_t *job, int records_only)
     free(pg.buf);
 }
 
+/* 1 when a reachable device that is not a primary of the partition holds at least `count` of its
+ * items (a handoff that pushes them all to the primaries). */
+static int handoff_holds(const part_job_t *job, uint64_t count)
+{
+    const node_repl_t *r = job->r;
+    for (size_t pi = 0; pi < r->npeers; pi++) {
+        int prim = ring_dev_at(r->ring, pi) == r->rdevs[job->di];
+        for (size_t j = 0; j < job->npeers && !prim; j++)
+            prim = job->peer[j] == pi;
+        if (!prim && r->peers[pi].ok && sums_find(r->peers[pi].sums, r->peers[pi].nsums, job->part).count >= count)
+            return 1;
+    }
+    return 0;
+}
+
 /* Sets each peer's push share (see the top comment): this device's rank among the primaries other
  * than the peer, when it is a primary, the partition did not differ at the last pass and every
- * other sharer answered its summaries; else share_k 1 (push everything). */
-static void part_shares(part_job_t *job, int differed)
+ * other sharer answered its summaries; none at all (share_k 0) when a handoff holds as much as
+ * this device; else share_k 1 (push everything). */
+static void part_shares(part_job_t *job, int differed, uint64_t count)
 {
+    int defer = job->isprim && !differed && count > 0 && handoff_holds(job, count);
     for (size_t j = 0; j < job->npeers; j++) {
-        job->share_k[j] = 1;
+        job->share_k[j] = defer ? 0 : 1;
         job->share_rank[j] = 0;
-        if (!job->isprim || differed)
+        if (!job->isprim || differed || defer)
             continue;
         size_t rank = 0, k;
         int ok = 1;
@@ -606,7 +626,7 @@ static void part_check(node_repl_t *r, size_t di, uint32_t part, part_sum_t own,
     }
     *in_sync += sync;
     uint8_t *was = &r->differed[(di << ring_part_power(r->ring)) + part];
-    part_shares(&job, *was);
+    part_shares(&job, *was, own.count);
     *was = (uint8_t)differ;
     if (differ || (!job.isprim && own.count > 0))
         part_walk(&job, 0);

@@ -44,9 +44,11 @@ def phased(fc, cfg, fault, heal, name):
     load.start()
     time.sleep(cfg["before"])
     t_fault = time.monotonic()
+    put_at_fault = load.put_bytes
     res["report_only"].update(fault() or {})
     time.sleep(max(0.0, cfg["during"] - (time.monotonic() - t_fault)))
     t_heal = time.monotonic()
+    res["report_only"]["put_mib_during"] = round((load.put_bytes - put_at_fault) / 2**20)
     res["report_only"].update(heal() or {})
     time.sleep(max(0.0, cfg["after"] - (time.monotonic() - t_heal)))
     t_stop = time.monotonic()
@@ -61,6 +63,8 @@ def phased(fc, cfg, fault, heal, name):
         # (onggi-admin replication), at the nodes' default rates and a 30 s pass interval.
         secs, first = fc.wait_repaired(cfg["repair_s"])
         res["report_only"]["repair_s"] = secs if secs is not None else f"> {cfg['repair_s']}"
+        # ... and counted from the heal (the node back), the after phase's load included.
+        res["report_only"]["repair_s_from_heal"] = round(secs + t_stop - t_heal, 1) if secs is not None else None
         res["report_only"]["under_replicated_at_heal"] = first
         # Every node should hold its full share: with 3 nodes and 3 replicas, the same bytes.
         res["report_only"]["node_chunk_mib"] = [round((fc.node_stat(i) or {}).get("chunk_bytes", 0) / 2**20, 1)
