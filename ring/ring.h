@@ -25,12 +25,12 @@
 #define RING_NAME_MAX 32
 
 enum {
-    RING_EBADFILE = -10100,  /* magic, version or checksum wrong */
-    RING_ENODEV = -10101,    /* no such device id */
-    RING_ETOOFEW = -10102,   /* fewer devices with weight > 0 than replicas */
-    RING_EDUPDEV = -10103,   /* same addr + name already in the ring */
-    RING_ESTALE = -10104,    /* ring_box_offer: the ring's epoch is below the one in use */
-    RING_ECONFLICT = -10105  /* ring_box_offer: same epoch as the one in use, different content */
+    RING_EBADFILE = -10100, /* magic, version or checksum wrong */
+    RING_ENODEV = -10101,   /* no such device id */
+    RING_ETOOFEW = -10102,  /* fewer devices with weight > 0 than replicas */
+    RING_EDUPDEV = -10103,  /* same addr + name already in the ring */
+    RING_ESTALE = -10104,   /* ring_box_offer: the ring's epoch is below the one in use */
+    RING_ECONFLICT = -10105 /* ring_box_offer: same epoch as the one in use, different content */
 };
 
 typedef struct st_ring_t ring_t;

@@ -305,8 +305,8 @@ typedef struct {
  * one installed meanwhile is taken at the next round). It fills stats[i] for devs[i] (ndevs
  * entries, zeroed by the caller). box, self, devs and stats must outlive the replicator.
  * 0 and *out, or -ENOMEM / -errno (the thread could not start). */
-int node_repl_start(ring_box_t *box, const char *self, const node_dev_t *devs, size_t ndevs,
-                    node_repl_stat_t *stats, const node_repl_opts_t *opts, node_repl_t **out);
+int node_repl_start(ring_box_t *box, const char *self, const node_dev_t *devs, size_t ndevs, node_repl_stat_t *stats,
+                    const node_repl_opts_t *opts, node_repl_t **out);
 /* Stops the thread (an in-flight peer call ends within its timeout) and frees it. NULL is a no-op. */
 void node_repl_stop(node_repl_t *r);
 

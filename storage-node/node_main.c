@@ -148,7 +148,7 @@ int main(int argc, char **argv)
     int rc, status = 1;
     ring_t *ring = NULL;
     node_dev_t *devs = NULL;
-    char (*names)[RING_NAME_MAX] = NULL;
+    char(*names)[RING_NAME_MAX] = NULL;
     size_t ndevs = 0;
     node_server_t *srv = NULL;
     node_repl_stat_t *stats = NULL;

@@ -85,9 +85,9 @@ typedef struct {
 struct st_node_repl_t {
     ring_box_t *box;
     const char *self;
-    ring_view_t view;         /* pinned for one round of passes */
-    const ring_t *ring;       /* view.ring */
-    uint64_t peers_epoch;     /* the ring epoch peers[] is laid out for */
+    ring_view_t view;     /* pinned for one round of passes */
+    const ring_t *ring;   /* view.ring */
+    uint64_t peers_epoch; /* the ring epoch peers[] is laid out for */
     size_t npeers;
     const node_dev_t *devs;
     const ring_dev_t **rdevs; /* ring device of devs[i] in `ring`, NULL when it has none */
@@ -121,7 +121,7 @@ typedef struct {
     uint64_t *set[RING_MAX_REPLICAS]; /* its item hashes, sorted */
     size_t nset[RING_MAX_REPLICAS];
     uint64_t now_ns;
-    uint64_t left_items, left_bytes; /* handoff: items (chunk bytes) still held after the walk */
+    uint64_t left_items, left_bytes;    /* handoff: items (chunk bytes) still held after the walk */
     uint8_t share_k[RING_MAX_REPLICAS]; /* push to peer j only items with hash % share_k == share_rank;
                                            0: none this pass */
     uint8_t share_rank[RING_MAX_REPLICAS];
@@ -449,8 +449,7 @@ static void item_drop(part_job_t *job, const char *item, size_t len, uint64_t ha
     if (rc == 0 && !job->isprim) {
         atomic_fetch_add(&job->r->stats[job->di].moved_items, 1);
         atomic_fetch_add(&job->r->stats[job->di].moved_bytes, clen);
-    }
-    else if (rc != OG_ENOTFOUND && rc != OG_EEXIST)
+    } else if (rc != OG_ENOTFOUND && rc != OG_EEXIST)
         atomic_fetch_add(&job->r->stats[job->di].errors, 1);
 }
 
@@ -763,8 +762,8 @@ static void repl_free(node_repl_t *r)
     free(r);
 }
 
-int node_repl_start(ring_box_t *box, const char *self, const node_dev_t *devs, size_t ndevs,
-                    node_repl_stat_t *stats, const node_repl_opts_t *opts, node_repl_t **out)
+int node_repl_start(ring_box_t *box, const char *self, const node_dev_t *devs, size_t ndevs, node_repl_stat_t *stats,
+                    const node_repl_opts_t *opts, node_repl_t **out)
 {
     node_repl_t *r = calloc(1, sizeof(*r));
     if (!r)

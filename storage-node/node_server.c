@@ -662,9 +662,8 @@ static int stat_repl(char *json, int n, size_t cap, const node_repl_stat_t *p)
                         ",\"repl_moved_items\":%" PRIu64 ",\"repl_moved_bytes\":%" PRIu64
                         ",\"repl_ring_epoch\":%" PRIu64 ",\"repl_items_removed\":%" PRIu64 ",\"repl_errors\":%" PRIu64,
                         atomic_load(&p->passes), atomic_load(&p->last_start_ms), atomic_load(&p->last_end_ms),
-                        atomic_load(&p->parts_checked), atomic_load(&p->parts_in_sync),
-                        atomic_load(&p->items_pushed), atomic_load(&p->bytes_pushed),
-                        atomic_load(&p->handoff_items), atomic_load(&p->handoff_bytes),
+                        atomic_load(&p->parts_checked), atomic_load(&p->parts_in_sync), atomic_load(&p->items_pushed),
+                        atomic_load(&p->bytes_pushed), atomic_load(&p->handoff_items), atomic_load(&p->handoff_bytes),
                         atomic_load(&p->moved_items), atomic_load(&p->moved_bytes), atomic_load(&p->ring_epoch),
                         atomic_load(&p->items_removed), atomic_load(&p->errors));
 }
@@ -843,11 +842,12 @@ static int handle_ring(node_conn_t *c, req_t *r)
         if (rc == 0 || rc == OG_EEXIST)
             return respond_text(c, rc == 0 ? 201 : 200, rc == 0 ? "installed\n" : "already in use\n");
         if (rc == RING_ESTALE || rc == RING_ECONFLICT)
-            return respond_text(c, 409, rc == RING_ESTALE ? "older than the ring in use\n"
-                                                          : "same epoch as the ring in use, other content\n");
+            return respond_text(c, 409,
+                                rc == RING_ESTALE ? "older than the ring in use\n"
+                                                  : "same epoch as the ring in use, other content\n");
         if (rc == RING_EBADFILE || rc == OG_EINVAL)
-            return respond_text(c, 400, rc == OG_EINVAL ? "part power or replicas differ from the ring in use\n"
-                                                        : "not a ring file\n");
+            return respond_text(
+                c, 400, rc == OG_EINVAL ? "part power or replicas differ from the ring in use\n" : "not a ring file\n");
         return respond_text(c, 500, og_strerror(rc));
     }
     if (!og_str_eq(r->method, "GET"))
@@ -1208,7 +1208,10 @@ out_free:
 
 uint16_t node_server_port(const node_server_t *srv) { return srv->port; }
 
-void node_server_set_ring(node_server_t *srv, node_ring_t *nr) { atomic_store(&srv->ring, nr); }
+void node_server_set_ring(node_server_t *srv, node_ring_t *nr)
+{
+    atomic_store(&srv->ring, nr);
+}
 
 void node_server_stop(node_server_t *srv)
 {

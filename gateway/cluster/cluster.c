@@ -305,8 +305,8 @@ int cl_op_begin(cluster_t *cl, cl_op_t *op, const void *pkey, size_t pklen, cons
     return cl_op_begin_on(op, pkey, pklen, suffix, suffix_len, tmpl, rotate);
 }
 
-int cl_op_begin_prev(cluster_t *cl, cl_op_t *op, const void *pkey, size_t pklen, const char *suffix,
-                     size_t suffix_len, const node_call_t *tmpl)
+int cl_op_begin_prev(cluster_t *cl, cl_op_t *op, const void *pkey, size_t pklen, const char *suffix, size_t suffix_len,
+                     const node_call_t *tmpl)
 {
     const ring_dev_t *now[RING_MAX_REPLICAS], *was[RING_MAX_REPLICAS];
     op->cl = cl;

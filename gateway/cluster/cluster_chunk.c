@@ -62,8 +62,8 @@ static size_t cl_chunk_read_devs(const ring_view_t *v, const uint8_t id[32], con
 }
 
 /* Reads the chunk from devs[0..n) in turn into buf (see cluster_chunk_get). */
-static int cl_chunk_read_from(cluster_t *cl, const ring_dev_t *const *devs, size_t n, const char *hex,
-                              uint64_t xxh3, size_t chunk_len, size_t off, size_t len, void *buf)
+static int cl_chunk_read_from(cluster_t *cl, const ring_dev_t *const *devs, size_t n, const char *hex, uint64_t xxh3,
+                              size_t chunk_len, size_t off, size_t len, void *buf)
 {
     char path[1 + RING_NAME_MAX + sizeof("/chunk/") + 64], range[64];
     int missing = 0, corrupt = 0;
@@ -104,8 +104,8 @@ static int cl_chunk_read_from(cluster_t *cl, const ring_dev_t *const *devs, size
     return corrupt ? OG_ECORRUPT : missing ? OG_ENOTFOUND : OG_EQUORUM;
 }
 
-int cluster_chunk_get(cluster_t *cl, const uint8_t id[32], uint64_t xxh3, size_t chunk_len, size_t off,
-                         size_t len, void *buf)
+int cluster_chunk_get(cluster_t *cl, const uint8_t id[32], uint64_t xxh3, size_t chunk_len, size_t off, size_t len,
+                      void *buf)
 {
     const ring_dev_t *devs[3 * RING_MAX_REPLICAS];
     char hex[65];

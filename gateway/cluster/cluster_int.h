@@ -71,7 +71,7 @@ typedef struct {
 struct st_cluster_t {
     ring_box_t *box; /* the ring in use and the one before it (cluster_ring_reload) */
     node_client_t *client;
-    size_t replicas; /* R, at most RING_MAX_REPLICAS; every ring of the handle has it */
+    size_t replicas;     /* R, at most RING_MAX_REPLICAS; every ring of the handle has it */
     uint32_t part_power; /* ... and this part power */
     size_t quorum;   /* R/2 + 1, for writes and for reads */
     pthread_mutex_t stamp_mu; /* guards the two fields below */
@@ -150,8 +150,8 @@ int cl_op_begin(cluster_t *cl, cl_op_t *op, const void *pkey, size_t pklen, cons
 /* Like cl_op_begin with rotate, on the previous ring's primaries of the placement key (reads that
  * missed while data moves). OG_ENOTFOUND (op->n = 0) when there is no previous ring or it places
  * the key on the same devices: nothing more to ask. */
-int cl_op_begin_prev(cluster_t *cl, cl_op_t *op, const void *pkey, size_t pklen, const char *suffix,
-                     size_t suffix_len, const node_call_t *tmpl);
+int cl_op_begin_prev(cluster_t *cl, cl_op_t *op, const void *pkey, size_t pklen, const char *suffix, size_t suffix_len,
+                     const node_call_t *tmpl);
 /* 1 when devices a and b (possibly of two rings) are the same node device. */
 int cl_dev_same(const ring_dev_t *a, const ring_dev_t *b);
 /* Sends to every primary (and handoffs for unreachable ones): writes. Returns as soon as

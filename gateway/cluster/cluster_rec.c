@@ -270,4 +270,3 @@ int cluster_rec_get(cluster_t *cl, const char *table, og_str_t key, og_rec_t *re
         rc = 0;
     return rc;
 }
-

@@ -63,8 +63,8 @@ static int push_all(node_client_t *client, const addrs_t *a, const uint8_t *byte
 {
     int ret = 0;
     for (size_t i = 0; i < a->n; i++) {
-        node_call_t c = {.addr = a->v[i], .method = "PUT", .path = "/ring", .body = bytes, .body_len = len,
-                         .resp_cap = 4096};
+        node_call_t c = {
+            .addr = a->v[i], .method = "PUT", .path = "/ring", .body = bytes, .body_len = len, .resp_cap = 4096};
         int rc = node_call(client, &c);
         if (rc != 0) {
             printf("%s unreachable: %s\n", a->v[i], admin_strerror(rc));
@@ -130,7 +130,9 @@ static int rebalance_report(const ring_t *ring, const node_call_t *calls, size_t
         const node_call_t *c = &calls[d];
         if (c->rc != 0 || c->status != 200 || json_u64(c, "repl_passes") == 0) {
             printf("%s/%s %s\n", dev->addr, dev->name,
-                   c->rc ? admin_strerror(c->rc) : c->status != 200 ? "unexpected status" : "no replication pass yet");
+                   c->rc              ? admin_strerror(c->rc)
+                   : c->status != 200 ? "unexpected status"
+                                      : "no replication pass yet");
             ret = 1;
             continue;
         }
@@ -140,8 +142,8 @@ static int rebalance_report(const ring_t *ring, const node_call_t *calls, size_t
         bytes += json_u64(c, "repl_handoff_bytes");
         moved_items += json_u64(c, "repl_moved_items");
         moved_bytes += json_u64(c, "repl_moved_bytes");
-        printf("%s/%s ring_epoch=%" PRIu64 " to_move_items=%" PRIu64 " to_move_bytes=%" PRIu64
-               " moved_items=%" PRIu64 " moved_bytes=%" PRIu64 " pushed_bytes=%" PRIu64 "\n",
+        printf("%s/%s ring_epoch=%" PRIu64 " to_move_items=%" PRIu64 " to_move_bytes=%" PRIu64 " moved_items=%" PRIu64
+               " moved_bytes=%" PRIu64 " pushed_bytes=%" PRIu64 "\n",
                dev->addr, dev->name, epoch, json_u64(c, "repl_handoff_items"), json_u64(c, "repl_handoff_bytes"),
                json_u64(c, "repl_moved_items"), json_u64(c, "repl_moved_bytes"), json_u64(c, "repl_bytes_pushed"));
     }
