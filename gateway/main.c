@@ -16,8 +16,10 @@
  * fails to load keeps the old certificates (the error is logged).
  *
  * SIGINT/SIGTERM stop the server, which finishes in-flight requests; then the process exits 0.
- * Signals are taken by a dedicated thread with sigwait() rather than by a handler, so no
- * global has to carry the server pointer and every other thread has them blocked.
+ * SIGHUP reloads the ring file, and so does a change of the file itself (checked every second):
+ * a ring with a higher epoch is used from the next request on (docs/operations.md, "Changing the
+ * ring"). Signals are taken by a dedicated thread with sigtimedwait() rather than by a handler,
+ * so no global has to carry the server pointer and every other thread has them blocked.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -27,6 +29,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #include <libxml/parser.h>
 
@@ -56,6 +60,9 @@ typedef struct {
     http_server_t *srv;
     http_tls_t *tls; /* NULL without --tls-listen */
     sigset_t set;
+    cluster_t *cl;
+    const char *ring_path;
+    struct stat ring_st; /* the ring file when last loaded */
 } sigwaiter_t;
 
 static void usage(void)
@@ -153,12 +160,42 @@ static void tls_reload(http_tls_t *tls)
         fprintf(stderr, "onggi-gateway: SIGHUP: TLS reload failed, keeping the old certificates: %s\n", err);
 }
 
+/* Reloads the ring when forced (SIGHUP) or when its file changed since the last load, and says
+ * what happened. A file being replaced (onggi-ring renames over it) is either the old one or the
+ * new one, never a torn mix. */
+static void ring_check(sigwaiter_t *w, int forced)
+{
+    struct stat st;
+    if (stat(w->ring_path, &st) != 0)
+        return;
+    if (!forced && st.st_ino == w->ring_st.st_ino && st.st_size == w->ring_st.st_size &&
+        st.st_mtim.tv_sec == w->ring_st.st_mtim.tv_sec && st.st_mtim.tv_nsec == w->ring_st.st_mtim.tv_nsec)
+        return;
+    w->ring_st = st;
+    int rc = cluster_ring_reload(w->cl, w->ring_path);
+    if (rc == 0)
+        fprintf(stderr, "onggi-gateway: ring %s: now using epoch %" PRIu64 "\n", w->ring_path,
+                cluster_ring_epoch(w->cl));
+    else if (rc != OG_EEXIST)
+        fprintf(stderr, "onggi-gateway: ring %s not used (%s); keeping epoch %" PRIu64 "\n", w->ring_path,
+                og_strerror(rc), cluster_ring_epoch(w->cl));
+}
+
 static void *sigwait_main(void *arg)
 {
     sigwaiter_t *w = arg;
-    int sig;
-    while (sigwait(&w->set, &sig) == 0 && sig == SIGHUP)
-        tls_reload(w->tls);
+    const struct timespec tick = {1, 0};
+    for (;;) {
+        int sig = sigtimedwait(&w->set, NULL, &tick);
+        if (sig == SIGHUP) {
+            tls_reload(w->tls);
+            ring_check(w, 1);
+        } else if (sig < 0 && errno == EAGAIN) {
+            ring_check(w, 0);
+        } else if (sig > 0) {
+            break;
+        }
+    }
     http_server_stop(w->srv);
     return NULL;
 }
@@ -298,8 +335,11 @@ int main(int argc, char **argv)
     if ((status = tls_open(&o, &tls_listen, &w.tls)) != 0)
         return status;
     process_init(&w.set);
+    w.ring_path = o.ring;
+    stat(o.ring, &w.ring_st); /* before the load: a change in between is then seen as one */
     if ((status = backends_open(&o, &cl, &iam)) != 0)
         goto out_cleanup_xml;
+    w.cl = cl;
     status = serve(&o, &listen, &tls_listen, cl, iam, &w);
     iam_close(iam);
     cluster_close(cl);

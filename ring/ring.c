@@ -3,11 +3,12 @@
  * file (load/save). The builder lives in ring_build.c.
  *
  * File layout, all integers big-endian:
- *   "ONGGIRNG" | u32 version | u32 part_power | u32 replicas | u32 min_part_hours |
+ *   "ONGGIRNG" | u32 version (2) | u64 epoch | u32 part_power | u32 replicas | u32 min_part_hours |
  *   u32 next_id | u32 ndev | ndev x device | nparts*replicas x u32 dev id (RING_NONE = empty) |
  *   nparts x i64 last_moved | u64 xxh3_64 of every byte before it
  *   device = u32 id | u32 zone | u8 flags (bit 0: removed) | u64 weight (IEEE-754 bits) |
  *            u8 addr_len | addr | u8 name_len | name
+ * Version 1 files (before epochs) have no epoch field and load with epoch 0.
  */
 #include "ring_int.h"
 
@@ -23,7 +24,8 @@
 
 #define RING_MAGIC "ONGGIRNG"
 #define RING_MAGIC_LEN 8
-#define RING_FILE_VERSION 1u
+#define RING_FILE_VERSION 2u
+#define RING_FILE_VERSION_NO_EPOCH 1u
 #define RING_FLAG_REMOVED 1u
 
 int ring_alloc(uint32_t part_power, uint32_t replicas, uint32_t min_part_hours, ring_t **out)
@@ -87,6 +89,11 @@ void ring_reindex(ring_t *ring, int recount)
 }
 
 /* ---- lookup ---- */
+
+uint64_t ring_epoch(const ring_t *ring)
+{
+    return ring->epoch;
+}
 
 uint32_t ring_part_power(const ring_t *ring)
 {
@@ -236,7 +243,7 @@ static void ring_put_bytes(ring_wbuf_t *w, const void *p, size_t n)
 /* Bytes of the whole encoded ring, checksum included. */
 static size_t ring_encoded_size(const ring_t *ring)
 {
-    size_t n = RING_MAGIC_LEN + 6 * 4;
+    size_t n = RING_MAGIC_LEN + 6 * 4 + 8;
     for (size_t i = 0; i < ring->ndev; i++)
         n += 4 + 4 + 1 + 8 + 1 + strlen(ring->devs[i].pub.addr) + 1 + strlen(ring->devs[i].pub.name);
     n += (size_t)ring->nparts * ring->replicas * 4 + (size_t)ring->nparts * 8;
@@ -247,6 +254,7 @@ static void ring_encode(const ring_t *ring, ring_wbuf_t *w)
 {
     ring_put_bytes(w, RING_MAGIC, RING_MAGIC_LEN);
     ring_put_u32(w, RING_FILE_VERSION);
+    ring_put_u64(w, ring->epoch);
     ring_put_u32(w, ring->part_power);
     ring_put_u32(w, ring->replicas);
     ring_put_u32(w, ring->min_part_hours);
@@ -314,18 +322,28 @@ static int ring_fsync_dir(const char *path)
     return rc;
 }
 
+int ring_to_bytes(const ring_t *ring, uint8_t **out, size_t *len)
+{
+    ring_wbuf_t w = {malloc(ring_encoded_size(ring)), 0};
+
+    if (w.buf == NULL)
+        return -ENOMEM;
+    ring_encode(ring, &w);
+    *out = w.buf;
+    *len = w.len;
+    return 0;
+}
+
 int ring_save(const ring_t *ring, const char *path)
 {
     int rc = 0, fd;
     ring_wbuf_t w = {NULL, 0};
-    size_t size = ring_encoded_size(ring);
     char tmp[PATH_MAX];
 
     if (snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path) >= (int)sizeof(tmp))
         return -ENAMETOOLONG;
-    if ((w.buf = malloc(size)) == NULL)
-        return -ENOMEM;
-    ring_encode(ring, &w);
+    if ((rc = ring_to_bytes(ring, &w.buf, &w.len)) != 0)
+        return rc;
     /* A reader must see either the old ring or the new one, never a torn file: write a
      * temporary file beside it, make it durable, then rename over the old name. */
     if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0) {
@@ -451,11 +469,15 @@ static int ring_decode(ring_rbuf_t *r, ring_t **out)
 {
     int rc = 0;
     ring_t *ring = NULL;
-    uint32_t part_power, replicas, min_part_hours, next_id, ndev;
+    uint32_t part_power, replicas, min_part_hours, next_id, ndev, version;
+    uint64_t epoch = 0;
 
     ring_take(r, RING_MAGIC_LEN);
-    if (ring_get_u32(r) != RING_FILE_VERSION)
+    version = ring_get_u32(r);
+    if (version != RING_FILE_VERSION && version != RING_FILE_VERSION_NO_EPOCH)
         return RING_EBADFILE;
+    if (version == RING_FILE_VERSION)
+        epoch = ring_get_u64(r);
     part_power = ring_get_u32(r);
     replicas = ring_get_u32(r);
     min_part_hours = ring_get_u32(r);
@@ -468,6 +490,7 @@ static int ring_decode(ring_rbuf_t *r, ring_t **out)
         return RING_EBADFILE;
     if ((rc = ring_alloc(part_power, replicas, min_part_hours, &ring)) != 0)
         return rc;
+    ring->epoch = epoch;
     ring->next_id = next_id;
     ring->devs = calloc(ndev ? ndev : 1, sizeof(*ring->devs));
     ring->id2idx = malloc((next_id ? next_id : 1) * sizeof(*ring->id2idx));
@@ -515,28 +538,29 @@ out_free_ring:
     return rc;
 }
 
+int ring_from_bytes(const void *bytes, size_t len, ring_t **out)
+{
+    const uint8_t *buf = bytes;
+    ring_rbuf_t r;
+
+    if (len < RING_MAGIC_LEN + 4 + 8 || memcmp(buf, RING_MAGIC, RING_MAGIC_LEN) != 0)
+        return RING_EBADFILE;
+    r = (ring_rbuf_t){buf + len - 8, 8, 0, 0};
+    if (ring_get_u64(&r) != XXH3_64bits(buf, len - 8))
+        return RING_EBADFILE;
+    r = (ring_rbuf_t){buf, len - 8, 0, 0};
+    return ring_decode(&r, out);
+}
+
 int ring_load(const char *path, ring_t **out)
 {
     int rc;
     uint8_t *buf = NULL;
     size_t len = 0;
-    ring_rbuf_t r;
 
     if ((rc = ring_read_file(path, &buf, &len)) != 0)
         return rc;
-    if (len < RING_MAGIC_LEN + 4 + 8 || memcmp(buf, RING_MAGIC, RING_MAGIC_LEN) != 0) {
-        rc = RING_EBADFILE;
-        goto out_free_buf;
-    }
-    r = (ring_rbuf_t){buf + len - 8, 8, 0, 0};
-    if (ring_get_u64(&r) != XXH3_64bits(buf, len - 8)) {
-        rc = RING_EBADFILE;
-        goto out_free_buf;
-    }
-    r = (ring_rbuf_t){buf, len - 8, 0, 0};
-    rc = ring_decode(&r, out);
-
-out_free_buf:
+    rc = ring_from_bytes(buf, len, out);
     free(buf);
     return rc;
 }

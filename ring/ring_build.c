@@ -92,6 +92,7 @@ int ring_dev_add(ring_t *ring, uint32_t zone, const char *addr, const char *name
     strcpy(rec->pub.name, name);
     rec->pub.weight = weight;
     ring_reindex(ring, 0);
+    ring->epoch++;
     *id = rec->pub.id;
     return 0;
 }
@@ -102,6 +103,7 @@ int ring_dev_remove(ring_t *ring, uint32_t id)
 
     if (rec == NULL || rec->removed)
         return RING_ENODEV;
+    ring->epoch++;
     if (rec->assigned > 0) {
         /* Still named by the table: keep serving until the rebalance moves its partitions. */
         rec->removed = 1;
@@ -124,7 +126,15 @@ int ring_dev_set_weight(ring_t *ring, uint32_t id, double weight)
     if (!ring_weight_ok(weight))
         return OG_EINVAL;
     rec->pub.weight = weight;
+    ring->epoch++;
     return 0;
+}
+
+void ring_pretend_min_part_hours_passed(ring_t *ring)
+{
+    for (uint32_t p = 0; p < ring->nparts; p++)
+        ring->last_moved[p] = RING_NEVER;
+    ring->epoch++;
 }
 
 /* ---- targets ---- */
@@ -528,6 +538,7 @@ int ring_rebalance(ring_t *ring, int64_t now, size_t *moved)
             ring->devs[kept++] = ring->devs[i];
     ring->ndev = kept;
     ring_reindex(ring, 1);
+    ring->epoch++;
     if (moved != NULL)
         *moved = nmoved;
     goto out_free_busy;

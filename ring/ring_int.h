@@ -23,6 +23,7 @@ typedef struct {
 } ring_devrec_t;
 
 struct st_ring_t {
+    uint64_t epoch; /* bumped by every builder change (ring_epoch) */
     uint32_t part_power;
     uint32_t replicas;
     uint32_t min_part_hours;

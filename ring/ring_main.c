@@ -6,8 +6,10 @@
  *   onggi-ring remove FILE ID
  *   onggi-ring set-weight FILE ID WEIGHT
  *   onggi-ring rebalance FILE
+ *   onggi-ring pretend-min-part-hours-passed FILE
  *   onggi-ring show FILE
  *   onggi-ring lookup FILE KEY
+ *   onggi-ring lookup FILE --part N
  *
  * Every command that changes the ring loads FILE, changes it and saves it atomically; on any
  * error the file is left as it was, a message goes to stderr and the exit status is 1
@@ -58,8 +60,10 @@ static int ring_main_usage(void)
                     "  " PROG " remove FILE ID\n"
                     "  " PROG " set-weight FILE ID WEIGHT\n"
                     "  " PROG " rebalance FILE\n"
+                    "  " PROG " pretend-min-part-hours-passed FILE\n"
                     "  " PROG " show FILE\n"
-                    "  " PROG " lookup FILE KEY\n");
+                    "  " PROG " lookup FILE KEY\n"
+                    "  " PROG " lookup FILE --part N\n");
     return EXIT_USAGE;
 }
 
@@ -242,6 +246,16 @@ static int ring_main_rebalance(int argc, char **argv, ring_t *ring, ring_main_ou
     return EXIT_SUCCESS;
 }
 
+static int ring_main_pretend(int argc, char **argv, ring_t *ring, ring_main_out_t *out)
+{
+    (void)argv;
+    if (argc != 1)
+        return ring_main_usage();
+    ring_pretend_min_part_hours_passed(ring);
+    out->dirty = 1;
+    return EXIT_SUCCESS;
+}
+
 static int ring_main_show(int argc, char **argv, const ring_t *ring)
 {
     int rc;
@@ -250,8 +264,10 @@ static int ring_main_show(int argc, char **argv, const ring_t *ring)
 
     if (argc != 1)
         return ring_main_usage();
-    printf("%s: part_power %" PRIu32 " (%" PRIu32 " partitions), %" PRIu32 " replicas, %zu devices\n", argv[0],
-           ring_part_power(ring), (uint32_t)1 << ring_part_power(ring), ring_replica_count(ring), ndev);
+    printf("%s: part_power %" PRIu32 " (%" PRIu32 " partitions), %" PRIu32 " replicas, %zu devices, epoch %" PRIu64
+           "\n",
+           argv[0], ring_part_power(ring), (uint32_t)1 << ring_part_power(ring), ring_replica_count(ring), ndev,
+           ring_epoch(ring));
     printf("%6s %6s %-22s %-12s %10s %8s %10s %9s\n", "id", "zone", "addr", "name", "weight", "parts", "ideal", "dev%");
     for (size_t i = 0; i < ndev; i++) {
         const ring_dev_t *dev = ring_dev_at(ring, i);
@@ -285,9 +301,15 @@ static int ring_main_lookup(int argc, char **argv, const ring_t *ring)
     uint32_t part;
     size_t n;
 
-    if (argc != 2)
+    if (argc == 3 && strcmp(argv[1], "--part") == 0) {
+        /* Placement keys that are not text (chunk ids) are looked up by their partition. */
+        if (ring_main_u32(argv[2], &part) != 0 || part >> ring_part_power(ring) != 0)
+            return ring_main_arg_error("lookup", "partition", argv[2]);
+    } else if (argc == 2) {
+        part = ring_part(ring, argv[1], strlen(argv[1]));
+    } else {
         return ring_main_usage();
-    part = ring_part(ring, argv[1], strlen(argv[1]));
+    }
     n = ring_primaries(ring, part, prim, RING_MAX_REPLICAS);
     printf("partition %" PRIu32 "\n", part);
     if (n == 0) {
@@ -322,7 +344,8 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "create") == 0)
         return ring_main_create(argc, argv);
     if (strcmp(cmd, "add") != 0 && strcmp(cmd, "remove") != 0 && strcmp(cmd, "set-weight") != 0 &&
-        strcmp(cmd, "rebalance") != 0 && strcmp(cmd, "show") != 0 && strcmp(cmd, "lookup") != 0)
+        strcmp(cmd, "rebalance") != 0 && strcmp(cmd, "show") != 0 && strcmp(cmd, "lookup") != 0 &&
+        strcmp(cmd, "pretend-min-part-hours-passed") != 0)
         return ring_main_usage();
     if ((rc = ring_load(argv[0], &ring)) != 0)
         return ring_main_fail(cmd, argv[0], rc);
@@ -334,6 +357,8 @@ int main(int argc, char **argv)
         status = ring_main_set_weight(argc, argv, ring, &out);
     else if (strcmp(cmd, "rebalance") == 0)
         status = ring_main_rebalance(argc, argv, ring, &out);
+    else if (strcmp(cmd, "pretend-min-part-hours-passed") == 0)
+        status = ring_main_pretend(argc, argv, ring, &out);
     else if (strcmp(cmd, "show") == 0)
         status = ring_main_show(argc, argv, ring);
     else

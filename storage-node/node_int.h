@@ -249,10 +249,14 @@ typedef struct {
     _Atomic uint64_t last_start_ms, last_end_ms; /* Unix ms; 0 before the first pass ends */
     _Atomic uint64_t parts_checked; /* partitions this device is a primary of or holds items of */
     _Atomic uint64_t parts_in_sync; /* ... whose every other primary answered the same summary */
-    _Atomic uint64_t handoff_items; /* items held for partitions this device is not a primary of */
+    _Atomic uint64_t handoff_items; /* items held for partitions this device is not a primary of: to move */
+    _Atomic uint64_t handoff_bytes; /* ... the chunk bytes among them */
+    _Atomic uint64_t ring_epoch;    /* epoch of the ring the pass used */
     /* since the node started */
     _Atomic uint64_t items_pushed, bytes_pushed; /* items a peer lacked, sent to it */
     _Atomic uint64_t items_removed; /* handoff copies and reclaimed tombstones dropped locally */
+    _Atomic uint64_t moved_items, moved_bytes; /* handoff items (chunk bytes) dropped once every
+                                                  primary held them: moved away */
     _Atomic uint64_t errors;        /* failed peer calls and local read/write errors */
 } node_repl_stat_t;
 
@@ -282,6 +286,7 @@ void node_server_stop(node_server_t *srv);
 
 typedef struct st_node_repl_t node_repl_t;
 typedef struct st_ring_t ring_t;
+typedef struct st_ring_box_t ring_box_t;
 
 #define NODE_REPL_INTERVAL_S 30.0
 #define NODE_REPL_ITEMS_RATE 2000u          /* items examined or pushed per second */
@@ -296,12 +301,33 @@ typedef struct {
 
 /* Starts the replicator thread for devs[0..ndevs) (the ring devices at addr `self`): every
  * interval it compares each partition of each device with the partition's other primaries and
- * pushes what they lack (docs/architecture.md). It fills stats[i] for devs[i] (ndevs entries,
- * zeroed by the caller). ring, devs and stats must outlive the replicator.
+ * pushes what they lack (docs/architecture.md). Each round uses the ring then in `box` (a newer
+ * one installed meanwhile is taken at the next round). It fills stats[i] for devs[i] (ndevs
+ * entries, zeroed by the caller). box, self, devs and stats must outlive the replicator.
  * 0 and *out, or -ENOMEM / -errno (the thread could not start). */
-int node_repl_start(const ring_t *ring, const char *self, const node_dev_t *devs, size_t ndevs,
-                    node_repl_stat_t *stats, const node_repl_opts_t *opts, node_repl_t **out);
+int node_repl_start(ring_box_t *box, const char *self, const node_dev_t *devs, size_t ndevs, node_repl_stat_t *stats,
+                    const node_repl_opts_t *opts, node_repl_t **out);
 /* Stops the thread (an in-flight peer call ends within its timeout) and frees it. NULL is a no-op. */
 void node_repl_stop(node_repl_t *r);
+
+/* ---- live ring (node_ring.c): PUT /ring installs a newer ring without a restart ---- */
+
+typedef struct st_node_ring_t node_ring_t;
+
+/* Takes the box (the ring the node started with) and the --ring path an installed ring is saved
+ * to. 0 and *out, or -ENOMEM. */
+int node_ring_new(ring_box_t *box, const char *path, node_ring_t **out);
+/* Frees nr (not the box). NULL is a no-op. */
+void node_ring_free(node_ring_t *nr);
+ring_box_t *node_ring_box(node_ring_t *nr);
+/* Installs the ring in bytes (a ring file) when its epoch is above the one in use: saved to the
+ * path first (a restart keeps it), then used by the replicator's next round. 0 installed,
+ * OG_EEXIST already in use, RING_ESTALE / RING_ECONFLICT (ring.h), RING_EBADFILE, OG_EINVAL (its
+ * part power or replica count differs from the one in use: the stores are indexed by it), or
+ * -errno (not saved: nothing changed). */
+int node_ring_install(node_ring_t *nr, const void *bytes, size_t len);
+
+/* Serves GET/PUT /ring (docs/node-api.md) from nr from now on (404 before). */
+void node_server_set_ring(node_server_t *srv, node_ring_t *nr);
 
 #endif

@@ -14,6 +14,10 @@
  * a pass every --repl-interval seconds (default 30; 0 disables it, for tests only), at most
  * --repl-items-rate items (2000) and --repl-bytes-rate bytes (50 MiB) per second; tombstones
  * older than --reclaim-age seconds (7 days) are purged once every primary has them.
+ * PUT /ring installs a newer ring without a restart (node_ring.c; saved over --ring first). The
+ * devices served are the ones the ring named at start: a ring that drops one makes it a handoff
+ * of everything it holds (drained by the replicator), a device added to this node's address is
+ * served after a restart.
  * SIGINT/SIGTERM: stop the replicator, stop accepting, finish in-flight requests, close every
  * store (RocksDB), exit 0.
  */
@@ -98,10 +102,11 @@ static void parse_opts(int argc, char **argv, node_opts_t *o)
 }
 
 /* Opens the store of every ring device whose addr is `listen` under dir (created if missing) into
- * devs[] (room for every ring device), counted in *ndevs. 0, or -1 after saying why on stderr; the
- * stores opened so far stay in devs[0..*ndevs) for the caller to close. */
+ * devs[] (room for every ring device), counted in *ndevs; device names are copied to names[] (a
+ * ring installed later frees this one). 0, or -1 after saying why on stderr; the stores opened so
+ * far stay in devs[0..*ndevs) for the caller to close. */
 static int stores_open(const ring_t *ring, const char *listen, const char *dir, const node_scrub_opts_t *scrub,
-                       node_dev_t *devs, size_t *ndevs)
+                       node_dev_t *devs, char (*names)[RING_NAME_MAX], size_t *ndevs)
 {
     int rc;
     if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
@@ -121,7 +126,8 @@ static int stores_open(const ring_t *ring, const char *listen, const char *dir, 
             fprintf(stderr, "onggi-node: cannot open device %s at %s: %s\n", d->name, path, og_strerror(rc));
             return -1;
         }
-        devs[*ndevs].name = d->name;
+        strcpy(names[*ndevs], d->name);
+        devs[*ndevs].name = names[*ndevs];
         if ((rc = node_scrub_start(devs[*ndevs].store, d->name, scrub, &devs[*ndevs].scrub)) != 0) {
             fprintf(stderr, "onggi-node: cannot start the scrubber of device %s: %s\n", d->name, og_strerror(rc));
             node_store_close(devs[*ndevs].store);
@@ -142,10 +148,13 @@ int main(int argc, char **argv)
     int rc, status = 1;
     ring_t *ring = NULL;
     node_dev_t *devs = NULL;
+    char(*names)[RING_NAME_MAX] = NULL;
     size_t ndevs = 0;
     node_server_t *srv = NULL;
     node_repl_stat_t *stats = NULL;
     node_repl_t *repl = NULL;
+    ring_box_t *box = NULL;
+    node_ring_t *live = NULL;
 
     parse_opts(argc, argv, &o);
     /* Signals are taken synchronously by sigwait() in this thread: block them before any
@@ -164,20 +173,28 @@ int main(int argc, char **argv)
     }
     size_t n = ring_dev_count(ring);
     devs = calloc(n ? n : 1, sizeof(*devs));
+    names = calloc(n ? n : 1, sizeof(*names));
     stats = calloc(n ? n : 1, sizeof(*stats));
-    if (!devs || !stats) {
+    if (!devs || !names || !stats) {
         fprintf(stderr, "onggi-node: out of memory\n");
         goto out_ring;
     }
-    if (stores_open(ring, o.listen, o.dir, &o.scrub, devs, &ndevs) != 0)
+    if (stores_open(ring, o.listen, o.dir, &o.scrub, devs, names, &ndevs) != 0)
         goto out_stores;
+    rc = ring_box_new(ring, &box); /* owns the ring from here on, also on failure */
+    ring = NULL;
+    if (rc != 0 || (rc = node_ring_new(box, o.ring_path, &live)) != 0) {
+        fprintf(stderr, "onggi-node: %s\n", og_strerror(rc));
+        goto out_stores;
+    }
     for (size_t i = 0; o.repl.interval_s > 0 && i < ndevs; i++)
         devs[i].repl = &stats[i];
     if ((rc = node_server_start(o.listen, devs, ndevs, (size_t)o.threads, &srv)) != 0) {
         fprintf(stderr, "onggi-node: cannot listen on %s: %s\n", o.listen, og_strerror(rc));
         goto out_stores;
     }
-    if (o.repl.interval_s > 0 && (rc = node_repl_start(ring, o.listen, devs, ndevs, stats, &o.repl, &repl)) != 0) {
+    node_server_set_ring(srv, live);
+    if (o.repl.interval_s > 0 && (rc = node_repl_start(box, o.listen, devs, ndevs, stats, &o.repl, &repl)) != 0) {
         fprintf(stderr, "onggi-node: cannot start the replicator: %s\n", og_strerror(rc));
         goto out_server;
     }
@@ -196,7 +213,10 @@ out_stores:
         node_scrub_stop(devs[i].scrub);
         node_store_close(devs[i].store);
     }
+    node_ring_free(live);
+    ring_box_free(box);
     free(devs);
+    free(names);
     free(stats);
 out_ring:
     ring_free(ring);

@@ -11,6 +11,14 @@
  * the peer keeps by last-writer-wins). Push only: each replica's own pass pushes what the others
  * lack, so two passes make a partition whole whichever side missed writes.
  *
+ * Sharing the pushes: when a partition's primaries first disagree, each primary that holds items a
+ * peer lacks pushes only its share of them (item hash mod the number of the other primaries), so a
+ * node that missed writes gets each item once instead of from every other replica; a partition
+ * that still differs at the next pass (a sharer was missing items itself, or failed) gets every
+ * item pushed by every primary, as before. Likewise after a ring change: while a device that is
+ * no longer a primary holds at least as many of the partition's items as this one (it pushes
+ * them all, as a handoff), the primaries leave the new primary to it for one pass.
+ *
  * Handoffs: a device holding items of a partition it is not a primary of pushes them to every
  * primary and drops its copy only once every primary holds the item (in its list, or its push
  * answered 2xx: "stored" or "as new or newer"). A replaced empty disk is refilled the same way:
@@ -24,6 +32,14 @@
  * Garbage collection: a push carries X-Onggi-Replica, and a device whose gc sweep deleted the
  * chunk within the last hour refuses it (409, counted as held): otherwise a device not swept yet
  * would push every garbage chunk back to the devices swept before it.
+ *
+ * Ring changes: each round of passes pins the ring in use (ring_box_t) and works on it alone; a
+ * ring installed meanwhile (PUT /ring, node_ring.c) is taken at the next round. A partition this
+ * device stopped being a primary of is then a handoff like any other: pushed to its new primaries
+ * and dropped once they all hold it; its remaining items and chunk bytes are the device's
+ * "to move" figures (repl_handoff_items / repl_handoff_bytes), what it pushed and dropped from
+ * such partitions its "moved" ones. A new primary gets its share from the others' passes, which
+ * see its summary differ.
  *
  * Rates: items examined (local and listed) and bytes pushed are paced to items_rate/bytes_rate
  * per pass. A peer that fails is skipped, with exponential backoff (1 s doubling to 1 min), and
@@ -67,9 +83,14 @@ typedef struct {
 } peer_t;
 
 struct st_node_repl_t {
-    const ring_t *ring;
+    ring_box_t *box;
+    const char *self;
+    ring_view_t view;     /* pinned for one round of passes */
+    const ring_t *ring;   /* view.ring */
+    uint64_t peers_epoch; /* the ring epoch peers[] is laid out for */
+    size_t npeers;
     const node_dev_t *devs;
-    const ring_dev_t **rdevs; /* ring device of devs[i] */
+    const ring_dev_t **rdevs; /* ring device of devs[i] in `ring`, NULL when it has none */
     node_repl_stat_t *stats;
     size_t ndevs;
     node_repl_opts_t o;
@@ -78,6 +99,7 @@ struct st_node_repl_t {
     char *chunk_buf; /* NODE_CHUNK_MAX: a chunk being pushed */
     uint64_t pace_start_ns, pace_items, pace_bytes;
     uint64_t next_reclaim_walk_ns;
+    uint8_t *differed; /* [ndevs << part power]: the partition differed from a peer at the last pass */
     int reclaim_walk; /* this pass also walks in-sync partitions for old tombstones */
 
     pthread_t th;
@@ -99,6 +121,11 @@ typedef struct {
     uint64_t *set[RING_MAX_REPLICAS]; /* its item hashes, sorted */
     size_t nset[RING_MAX_REPLICAS];
     uint64_t now_ns;
+    uint64_t left_items, left_bytes;    /* handoff: items (chunk bytes) still held after the walk */
+    uint8_t share_k[RING_MAX_REPLICAS]; /* push to peer j only items with hash % share_k == share_rank;
+                                           0: none this pass */
+    uint8_t share_rank[RING_MAX_REPLICAS];
+    uint8_t peer_before_self[RING_MAX_REPLICAS]; /* peer j comes before this device in the primaries */
 } part_job_t;
 
 /* ---- time, pacing, stop ---- */
@@ -411,12 +438,30 @@ static int rec_reclaimable(const part_job_t *job, const char *rec, size_t rlen)
 static void item_drop(part_job_t *job, const char *item, size_t len, uint64_t hash, og_str_t table, og_str_t key)
 {
     node_store_t *st = job->r->devs[job->di].store;
+    uint32_t clen = 0;
+    uint64_t xxh3;
+    if (item[0] == 'c' && node_store_chunk_stat(st, (const uint8_t *)item + 1, &clen, &xxh3) != 0)
+        clen = 0;
     int rc = item[0] == 'c' ? node_store_chunk_delete(st, (const uint8_t *)item + 1)
                             : node_store_rec_drop(st, table, key, hash);
     if (rc == 0)
         atomic_fetch_add(&job->r->stats[job->di].items_removed, 1);
-    else if (rc != OG_ENOTFOUND && rc != OG_EEXIST)
+    if (rc == 0 && !job->isprim) {
+        atomic_fetch_add(&job->r->stats[job->di].moved_items, 1);
+        atomic_fetch_add(&job->r->stats[job->di].moved_bytes, clen);
+    } else if (rc != OG_ENOTFOUND && rc != OG_EEXIST)
         atomic_fetch_add(&job->r->stats[job->di].errors, 1);
+}
+
+/* Counts a handoff item still held after item_sync into the partition's "to move" figures. */
+static void handoff_left(part_job_t *job, const char *item, size_t len)
+{
+    uint32_t clen = 0;
+    uint64_t xxh3;
+    job->left_items++;
+    if (item[0] == 'c' && len == 1 + NODE_ID_LEN &&
+        node_store_chunk_stat(job->r->devs[job->di].store, (const uint8_t *)item + 1, &clen, &xxh3) == 0)
+        job->left_bytes += clen;
 }
 
 /* Makes every other primary hold item (hash): peers whose summary or list shows it are left
@@ -439,12 +484,16 @@ static void item_sync(part_job_t *job, const char *item, size_t len, uint64_t ha
     for (size_t j = 0; j < job->npeers; j++) {
         if (job->equal[j] || set_has(job->set[j], job->nset[j], hash))
             held++;
+        else if (job->share_k[j] == 0 || hash % job->share_k[j] != job->share_rank[j])
+            continue; /* a handoff's or another primary's share */
         else if (job->listed[j] && mono_ns() >= job->r->peers[job->peer[j]].retry_at_ns)
             held += (item[0] == 'c' ? chunk_push(job, j, (const uint8_t *)item + 1)
                                     : rec_push(job, j, table, key, rec, rlen, reclaimable)) == 0;
     }
     if (held == job->npeers && (!job->isprim || reclaimable))
         item_drop(job, item, len, hash, table, key);
+    else if (!job->isprim)
+        handoff_left(job, item, len);
     free(rec);
 }
 
@@ -504,24 +553,67 @@ static void part_walk(part_job_t *job, int records_only)
     free(pg.buf);
 }
 
+/* 1 when a reachable device that is not a primary of the partition holds at least `count` of its
+ * items (a handoff that pushes them all to the primaries). */
+static int handoff_holds(const part_job_t *job, uint64_t count)
+{
+    const node_repl_t *r = job->r;
+    for (size_t pi = 0; pi < r->npeers; pi++) {
+        int prim = ring_dev_at(r->ring, pi) == r->rdevs[job->di];
+        for (size_t j = 0; j < job->npeers && !prim; j++)
+            prim = job->peer[j] == pi;
+        if (!prim && r->peers[pi].ok && sums_find(r->peers[pi].sums, r->peers[pi].nsums, job->part).count >= count)
+            return 1;
+    }
+    return 0;
+}
+
+/* Sets each peer's push share (see the top comment): this device's rank among the primaries other
+ * than the peer, when it is a primary, the partition did not differ at the last pass and every
+ * other sharer answered its summaries; none at all (share_k 0) when a handoff holds as much as
+ * this device; else share_k 1 (push everything). */
+static void part_shares(part_job_t *job, int differed, uint64_t count)
+{
+    int defer = job->isprim && !differed && count > 0 && handoff_holds(job, count);
+    for (size_t j = 0; j < job->npeers; j++) {
+        job->share_k[j] = defer ? 0 : 1;
+        job->share_rank[j] = 0;
+        if (!job->isprim || differed || defer)
+            continue;
+        size_t rank = 0, k;
+        int ok = 1;
+        for (k = 0; k < job->npeers; k++) {
+            if (k == j)
+                continue;
+            ok &= job->r->peers[job->peer[k]].ok;
+            rank += job->peer_before_self[k];
+        }
+        if (ok) {
+            job->share_k[j] = (uint8_t)job->npeers; /* the other peers and this device */
+            job->share_rank[j] = (uint8_t)rank;
+        }
+    }
+}
+
 /* Compares partition part (local summary own) with its other primaries and makes them hold what
  * this device holds; counts the partition in *checked / *in_sync / *handoff. */
 static void part_check(node_repl_t *r, size_t di, uint32_t part, part_sum_t own, uint64_t *checked, uint64_t *in_sync,
-                       uint64_t *handoff)
+                       uint64_t *handoff, uint64_t *handoff_bytes)
 {
     const ring_dev_t *prims[RING_MAX_REPLICAS];
     size_t np = ring_primaries(r->ring, part, prims, RING_MAX_REPLICAS);
     part_job_t job = {.r = r, .di = di, .part = part, .now_ns = og_time_ns()};
     for (size_t i = 0; i < np; i++) {
-        if (prims[i] == r->rdevs[di])
+        if (prims[i] == r->rdevs[di]) {
             job.isprim = 1;
-        else
+        } else {
+            job.peer_before_self[job.npeers] = !job.isprim;
             job.peer[job.npeers++] = ring_index(r, prims[i]);
+        }
     }
     if (!job.isprim && own.count == 0)
         return;
     (*checked)++;
-    *handoff += job.isprim ? 0 : own.count;
     int sync = 1, differ = 0;
     for (size_t j = 0; j < job.npeers; j++) {
         const peer_t *p = &r->peers[job.peer[j]];
@@ -532,10 +624,15 @@ static void part_check(node_repl_t *r, size_t di, uint32_t part, part_sum_t own,
             differ |= peer_set_fetch(&job, j) == 0;
     }
     *in_sync += sync;
+    uint8_t *was = &r->differed[(di << ring_part_power(r->ring)) + part];
+    part_shares(&job, *was, own.count);
+    *was = (uint8_t)differ;
     if (differ || (!job.isprim && own.count > 0))
         part_walk(&job, 0);
     else if (r->reclaim_walk && own.count > 0)
         part_walk(&job, 1);
+    *handoff += job.left_items;
+    *handoff_bytes += job.left_bytes;
     for (size_t j = 0; j < job.npeers; j++)
         free(job.set[j]);
 }
@@ -565,7 +662,7 @@ static int own_sum_add(void *arg, uint32_t part, uint64_t count, uint64_t digest
 static void dev_pass(node_repl_t *r, size_t di)
 {
     node_repl_stat_t *st = &r->stats[di];
-    uint64_t start_ms = og_time_ns() / 1000000, checked = 0, in_sync = 0, handoff = 0;
+    uint64_t start_ms = og_time_ns() / 1000000, checked = 0, in_sync = 0, handoff = 0, handoff_bytes = 0;
     sums_t own = {0};
     for (size_t pi = 0; pi < ring_dev_count(r->ring); pi++)
         if (ring_dev_at(r->ring, pi) != r->rdevs[di])
@@ -577,7 +674,8 @@ static void dev_pass(node_repl_t *r, size_t di)
     }
     uint64_t nparts = 1ull << ring_part_power(r->ring);
     for (uint64_t part = 0; part < nparts; part++) {
-        part_check(r, di, (uint32_t)part, sums_find(own.v, own.n, (uint32_t)part), &checked, &in_sync, &handoff);
+        part_check(r, di, (uint32_t)part, sums_find(own.v, own.n, (uint32_t)part), &checked, &in_sync, &handoff,
+                   &handoff_bytes);
         if (repl_stopping(r))
             goto out_free;
     }
@@ -586,9 +684,48 @@ static void dev_pass(node_repl_t *r, size_t di)
     atomic_store(&st->parts_checked, checked);
     atomic_store(&st->parts_in_sync, in_sync);
     atomic_store(&st->handoff_items, handoff);
+    atomic_store(&st->handoff_bytes, handoff_bytes);
+    atomic_store(&st->ring_epoch, ring_epoch(r->ring));
     atomic_fetch_add(&st->passes, 1);
 out_free:
     free(own.v);
+}
+
+static void peers_free(node_repl_t *r)
+{
+    for (size_t i = 0; r->peers && i < r->npeers; i++)
+        free(r->peers[i].sums);
+    free(r->peers);
+    r->peers = NULL;
+    r->npeers = 0;
+}
+
+/* Pins the ring in use for one round: finds the ring device of each local device, and lays
+ * peers[] out again when the ring changed (their backoffs start over). 0 or -ENOMEM (the round
+ * is skipped; the view is pinned either way). */
+static int repl_ring_pin(node_repl_t *r)
+{
+    ring_box_get(r->box, &r->view);
+    r->ring = r->view.ring;
+    if (!r->differed &&
+        !(r->differed = calloc(r->ndevs ? r->ndevs << ring_part_power(r->ring) : 1, sizeof(*r->differed))))
+        return -ENOMEM;
+    if (!r->peers || r->peers_epoch != ring_epoch(r->ring)) {
+        peers_free(r);
+        if (!(r->peers = calloc(ring_dev_count(r->ring) + 1, sizeof(*r->peers))))
+            return -ENOMEM;
+        r->npeers = ring_dev_count(r->ring);
+        r->peers_epoch = ring_epoch(r->ring);
+    }
+    for (size_t i = 0; i < r->ndevs; i++) {
+        r->rdevs[i] = NULL;
+        for (size_t k = 0; k < ring_dev_count(r->ring); k++) {
+            const ring_dev_t *d = ring_dev_at(r->ring, k);
+            if (strcmp(d->addr, r->self) == 0 && strcmp(d->name, r->devs[i].name) == 0)
+                r->rdevs[i] = d;
+        }
+    }
+    return 0;
 }
 
 static void *repl_main(void *arg)
@@ -602,8 +739,11 @@ static void *repl_main(void *arg)
         r->reclaim_walk = now >= r->next_reclaim_walk_ns;
         if (r->reclaim_walk)
             r->next_reclaim_walk_ns = now + walk_s * NS;
-        for (size_t di = 0; di < r->ndevs && !repl_stopping(r); di++)
-            dev_pass(r, di);
+        if (repl_ring_pin(r) == 0)
+            for (size_t di = 0; di < r->ndevs && !repl_stopping(r); di++)
+                dev_pass(r, di);
+        ring_box_put(r->box, &r->view);
+        r->ring = NULL;
     } while (!repl_sleep(r, (uint64_t)(r->o.interval_s * 1e9)));
     return NULL;
 }
@@ -612,10 +752,8 @@ static void *repl_main(void *arg)
 
 static void repl_free(node_repl_t *r)
 {
-    if (r->peers)
-        for (size_t i = 0; i < ring_dev_count(r->ring); i++)
-            free(r->peers[i].sums);
-    free(r->peers);
+    peers_free(r);
+    free(r->differed);
     free(r->rdevs);
     free(r->chunk_buf);
     node_client_free(r->client);
@@ -624,29 +762,22 @@ static void repl_free(node_repl_t *r)
     free(r);
 }
 
-int node_repl_start(const ring_t *ring, const char *self, const node_dev_t *devs, size_t ndevs,
-                    node_repl_stat_t *stats, const node_repl_opts_t *opts, node_repl_t **out)
+int node_repl_start(ring_box_t *box, const char *self, const node_dev_t *devs, size_t ndevs, node_repl_stat_t *stats,
+                    const node_repl_opts_t *opts, node_repl_t **out)
 {
     node_repl_t *r = calloc(1, sizeof(*r));
     if (!r)
         return -ENOMEM;
-    *r = (node_repl_t){.ring = ring, .devs = devs, .ndevs = ndevs, .stats = stats, .o = *opts};
+    *r = (node_repl_t){.box = box, .self = self, .devs = devs, .ndevs = ndevs, .stats = stats, .o = *opts};
     pthread_mutex_init(&r->mu, NULL);
     pthread_cond_init(&r->cv, NULL);
     r->client = node_client_new(REPL_TIMEOUT_MS, 2);
-    r->peers = calloc(ring_dev_count(ring) + 1, sizeof(*r->peers));
     r->rdevs = calloc(ndevs + 1, sizeof(*r->rdevs));
     r->chunk_buf = malloc(NODE_CHUNK_MAX);
-    if (!r->client || !r->peers || !r->rdevs || !r->chunk_buf) {
+    if (!r->client || !r->rdevs || !r->chunk_buf) {
         repl_free(r);
         return -ENOMEM;
     }
-    for (size_t i = 0; i < ndevs; i++)
-        for (size_t k = 0; k < ring_dev_count(ring); k++) {
-            const ring_dev_t *d = ring_dev_at(ring, k);
-            if (strcmp(d->addr, self) == 0 && strcmp(d->name, devs[i].name) == 0)
-                r->rdevs[i] = d;
-        }
     int rc = pthread_create(&r->th, NULL, repl_main, r);
     if (rc != 0) {
         repl_free(r);

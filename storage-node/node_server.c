@@ -12,6 +12,7 @@
 #include "node_int.h"
 #include "og_http.h"
 #include "og_rec.h"
+#include "ring.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -46,6 +47,7 @@ struct st_node_server_t {
     node_conn_t **conns; /* max_conns slots, NULL when free */
     size_t nconns;
     atomic_int stopping; /* set under mu; also read without it to add Connection: close */
+    _Atomic(node_ring_t *) ring; /* GET/PUT /ring; NULL until node_server_set_ring */
 };
 
 struct st_node_conn_t {
@@ -656,12 +658,14 @@ static int stat_repl(char *json, int n, size_t cap, const node_repl_stat_t *p)
                         ",\"repl_passes\":%" PRIu64 ",\"repl_last_start_ms\":%" PRIu64 ",\"repl_last_end_ms\":%" PRIu64
                         ",\"repl_parts_checked\":%" PRIu64 ",\"repl_parts_in_sync\":%" PRIu64
                         ",\"repl_items_pushed\":%" PRIu64 ",\"repl_bytes_pushed\":%" PRIu64
-                        ",\"repl_handoff_items\":%" PRIu64 ",\"repl_items_removed\":%" PRIu64
-                        ",\"repl_errors\":%" PRIu64,
+                        ",\"repl_handoff_items\":%" PRIu64 ",\"repl_handoff_bytes\":%" PRIu64
+                        ",\"repl_moved_items\":%" PRIu64 ",\"repl_moved_bytes\":%" PRIu64
+                        ",\"repl_ring_epoch\":%" PRIu64 ",\"repl_items_removed\":%" PRIu64 ",\"repl_errors\":%" PRIu64,
                         atomic_load(&p->passes), atomic_load(&p->last_start_ms), atomic_load(&p->last_end_ms),
-                        atomic_load(&p->parts_checked), atomic_load(&p->parts_in_sync),
-                        atomic_load(&p->items_pushed), atomic_load(&p->bytes_pushed),
-                        atomic_load(&p->handoff_items), atomic_load(&p->items_removed), atomic_load(&p->errors));
+                        atomic_load(&p->parts_checked), atomic_load(&p->parts_in_sync), atomic_load(&p->items_pushed),
+                        atomic_load(&p->bytes_pushed), atomic_load(&p->handoff_items), atomic_load(&p->handoff_bytes),
+                        atomic_load(&p->moved_items), atomic_load(&p->moved_bytes), atomic_load(&p->ring_epoch),
+                        atomic_load(&p->items_removed), atomic_load(&p->errors));
 }
 
 /* The scrubber's part of GET /<dev>/stat into json (cap bytes). Its length. */
@@ -822,6 +826,44 @@ static int handle_part(node_conn_t *c, req_t *r, node_store_t *st, og_str_t rest
     return respond(c, 200, "Content-Type: application/json\r\n", json, (size_t)n);
 }
 
+/* GET /ring: the ring in use (file bytes; X-Onggi-Ring-Epoch). PUT /ring: installs the ring in
+ * the body when it is newer (node_ring_install): 201 installed, 200 already in use, 409 older or
+ * conflicting, 400 not a ring this node can use. */
+static int handle_ring(node_conn_t *c, req_t *r)
+{
+    node_ring_t *nr = atomic_load(&c->srv->ring);
+    uint8_t *b = NULL;
+    size_t len = 0;
+    char hdr[64];
+    if (!nr)
+        return respond_text(c, 404, "not found\n");
+    if (og_str_eq(r->method, "PUT")) {
+        int rc = node_ring_install(nr, r->body, r->body_len);
+        if (rc == 0 || rc == OG_EEXIST)
+            return respond_text(c, rc == 0 ? 201 : 200, rc == 0 ? "installed\n" : "already in use\n");
+        if (rc == RING_ESTALE || rc == RING_ECONFLICT)
+            return respond_text(c, 409,
+                                rc == RING_ESTALE ? "older than the ring in use\n"
+                                                  : "same epoch as the ring in use, other content\n");
+        if (rc == RING_EBADFILE || rc == OG_EINVAL)
+            return respond_text(
+                c, 400, rc == OG_EINVAL ? "part power or replicas differ from the ring in use\n" : "not a ring file\n");
+        return respond_text(c, 500, og_strerror(rc));
+    }
+    if (!og_str_eq(r->method, "GET"))
+        return respond_text(c, 405, "method not allowed\n");
+    ring_view_t v;
+    ring_box_get(node_ring_box(nr), &v);
+    int rc = ring_to_bytes(v.ring, &b, &len);
+    snprintf(hdr, sizeof(hdr), "X-Onggi-Ring-Epoch: %" PRIu64 "\r\n", ring_epoch(v.ring));
+    ring_box_put(node_ring_box(nr), &v);
+    if (rc != 0)
+        return respond_text(c, 500, og_strerror(rc));
+    rc = respond(c, 200, hdr, b, len);
+    free(b);
+    return rc;
+}
+
 static int dispatch_dev(node_conn_t *c, req_t *r, og_str_t dev, const node_dev_t *d, og_str_t rest);
 
 /* Routes one request. Returns 0, or an error when the response could not be sent. */
@@ -830,6 +872,8 @@ static int dispatch(node_conn_t *c, req_t *r)
     og_str_t p = r->path;
     if (og_str_eq(p, "/health"))
         return handle_health(c, r);
+    if (og_str_eq(p, "/ring"))
+        return handle_ring(c, r);
     if (p.len < 2 || p.base[0] != '/')
         return respond_text(c, 404, "not found\n");
     const char *slash = memchr(p.base + 1, '/', p.len - 1);
@@ -1163,6 +1207,11 @@ out_free:
 }
 
 uint16_t node_server_port(const node_server_t *srv) { return srv->port; }
+
+void node_server_set_ring(node_server_t *srv, node_ring_t *nr)
+{
+    atomic_store(&srv->ring, nr);
+}
 
 void node_server_stop(node_server_t *srv)
 {

@@ -38,16 +38,25 @@
 int cluster_open(const char *ring_path, int timeout_ms, cluster_t **out)
 {
     int rc;
+    ring_t *ring = NULL;
     cluster_t *cl = calloc(1, sizeof(*cl));
     if (!cl)
         return -ENOMEM;
-    if ((rc = ring_load(ring_path, &cl->ring)) != 0)
+    if ((rc = ring_load(ring_path, &ring)) != 0)
         goto out_free_cl;
-    cl->replicas = ring_replica_count(cl->ring);
+    cl->replicas = ring_replica_count(ring);
+    cl->part_power = ring_part_power(ring);
     if (cl->replicas == 0 || cl->replicas > RING_MAX_REPLICAS) {
+        ring_free(ring);
         rc = OG_EINVAL;
-        goto out_free_ring;
+        goto out_free_cl;
     }
+    if ((rc = cl_health_init(cl, ring)) != 0) {
+        ring_free(ring);
+        goto out_free_cl;
+    }
+    if ((rc = ring_box_new(ring, &cl->box)) != 0) /* owns ring from here on */
+        goto out_free_health;
     cl->quorum = cl->replicas / 2 + 1;
     cl->cdc_min = CLUSTER_CDC_MIN, cl->cdc_avg = CLUSTER_CDC_AVG, cl->cdc_max = CLUSTER_CDC_MAX;
     if (!(cl->client = node_client_new(timeout_ms, CL_IDLE_PER_NODE))) {
@@ -70,8 +79,6 @@ int cluster_open(const char *ring_path, int timeout_ms, cluster_t **out)
         rc = -rc;
         goto out_destroy_buf;
     }
-    if ((rc = cl_health_init(cl)) != 0)
-        goto out_destroy_stamp;
     /* Tiebreaks only need to differ between gateways writing in the same nanosecond; when the
      * kernel has no entropy to give, pid and time still separate processes. */
     if (getrandom(&cl->stamp_rng, sizeof(cl->stamp_rng), GRND_NONBLOCK) != (ssize_t)sizeof(cl->stamp_rng))
@@ -81,8 +88,6 @@ int cluster_open(const char *ring_path, int timeout_ms, cluster_t **out)
     *out = cl;
     return 0;
 
-out_destroy_stamp:
-    pthread_mutex_destroy(&cl->stamp_mu);
 out_destroy_buf:
     pthread_mutex_destroy(&cl->buf_mu);
 out_destroy_rcache:
@@ -92,7 +97,9 @@ out_free_rcache:
 out_free_client:
     node_client_free(cl->client);
 out_free_ring:
-    ring_free(cl->ring);
+    ring_box_free(cl->box);
+out_free_health:
+    cl_health_free(cl);
 out_free_cl:
     free(cl);
     return rc;
@@ -110,8 +117,30 @@ void cluster_close(cluster_t *cl)
     pthread_mutex_destroy(&cl->rcache->mu);
     free(cl->rcache);
     node_client_free(cl->client);
-    ring_free(cl->ring);
+    ring_box_free(cl->box);
     free(cl);
+}
+
+int cluster_ring_reload(cluster_t *cl, const char *path)
+{
+    ring_t *ring = NULL;
+    int rc = ring_load(path, &ring);
+    if (rc != 0)
+        return rc;
+    /* Placement keys are hashed to partitions with the part power, and quorums follow the replica
+     * count: both are fixed for a handle's life. */
+    if (ring_part_power(ring) != cl->part_power || ring_replica_count(ring) != cl->replicas)
+        rc = OG_EINVAL;
+    else if ((rc = cl_health_add_ring(cl, ring)) == 0)
+        rc = ring_box_offer(cl->box, ring);
+    if (rc != 0)
+        ring_free(ring);
+    return rc;
+}
+
+uint64_t cluster_ring_epoch(cluster_t *cl)
+{
+    return ring_box_epoch(cl->box);
 }
 
 int cluster_set_chunking(cluster_t *cl, uint32_t avg)
@@ -221,12 +250,18 @@ static void cl_op_path(cl_op_t *op, size_t i, size_t pathidx)
 /* Prepares the request `tmpl` (method, headers, body, response buffer) for every primary of the
  * placement key. With `rotate`, the primaries' order is rotated by a turn counter, so reads that
  * ask the first few slots spread over all of them. 0 or -ENOMEM; release with cl_op_end either way. */
-int cl_op_begin(cluster_t *cl, cl_op_t *op, const void *pkey, size_t pklen, const char *suffix, size_t suffix_len,
-                const node_call_t *tmpl, int rotate)
+int cl_dev_same(const ring_dev_t *a, const ring_dev_t *b)
 {
-    op->cl = cl;
-    op->part = ring_part(cl->ring, pkey, pklen);
-    op->n = ring_primaries(cl->ring, op->part, op->dev, RING_MAX_REPLICAS);
+    return a == b || (strcmp(a->addr, b->addr) == 0 && strcmp(a->name, b->name) == 0);
+}
+
+/* cl_op_begin on op->ring (pinned by the caller in op->view). */
+static int cl_op_begin_on(cl_op_t *op, const void *pkey, size_t pklen, const char *suffix, size_t suffix_len,
+                          const node_call_t *tmpl, int rotate)
+{
+    cluster_t *cl = op->cl;
+    op->part = ring_part(op->ring, pkey, pklen);
+    op->n = ring_primaries(op->ring, op->part, op->dev, RING_MAX_REPLICAS);
     if (rotate && op->n > 1) {
         const ring_dev_t *d[RING_MAX_REPLICAS];
         size_t r = atomic_fetch_add_explicit(&cl->read_turn, 1, memory_order_relaxed) % op->n;
@@ -261,11 +296,41 @@ int cl_op_begin(cluster_t *cl, cl_op_t *op, const void *pkey, size_t pklen, cons
     return 0;
 }
 
+int cl_op_begin(cluster_t *cl, cl_op_t *op, const void *pkey, size_t pklen, const char *suffix, size_t suffix_len,
+                const node_call_t *tmpl, int rotate)
+{
+    op->cl = cl;
+    ring_box_get(cl->box, &op->view);
+    op->ring = op->view.ring;
+    return cl_op_begin_on(op, pkey, pklen, suffix, suffix_len, tmpl, rotate);
+}
+
+int cl_op_begin_prev(cluster_t *cl, cl_op_t *op, const void *pkey, size_t pklen, const char *suffix, size_t suffix_len,
+                     const node_call_t *tmpl)
+{
+    const ring_dev_t *now[RING_MAX_REPLICAS], *was[RING_MAX_REPLICAS];
+    op->cl = cl;
+    op->n = 0;
+    op->paths_heap = NULL;
+    ring_box_get(cl->box, &op->view);
+    if (!(op->ring = op->view.prev))
+        return OG_ENOTFOUND;
+    uint32_t part = ring_part(op->ring, pkey, pklen);
+    size_t nn = ring_primaries(op->view.ring, part, now, RING_MAX_REPLICAS);
+    size_t nw = ring_primaries(op->ring, part, was, RING_MAX_REPLICAS), same = 0;
+    for (size_t i = 0; i < nw; i++)
+        for (size_t j = 0; j < nn; j++)
+            same += cl_dev_same(was[i], now[j]);
+    if (same == nw)
+        return OG_ENOTFOUND;
+    return cl_op_begin_on(op, pkey, pklen, suffix, suffix_len, tmpl, 1);
+}
+
 /* The next handoff not on a node already known down in this operation or failing, or NULL. */
 static const ring_dev_t *cl_op_next_handoff(cl_op_t *op)
 {
     const ring_dev_t *d;
-    while ((d = ring_handoff(op->cl->ring, op->part, op->handoff_next)) != NULL) {
+    while ((d = ring_handoff(op->ring, op->part, op->handoff_next)) != NULL) {
         op->handoff_next++;
         int down = cl_node_failing(op->cl, d->addr);
         for (size_t i = 0; i < op->n && !down; i++)
@@ -346,6 +411,8 @@ void cl_op_end(cl_op_t *op)
     for (size_t i = 0; i < op->n; i++)
         cl_call_release(&op->call[i]);
     free(op->paths_heap);
+    if (op->view._gen) /* else cleared (cl_op_clear) and never begun */
+        ring_box_put(op->cl->box, &op->view);
 }
 
 /* Slots whose device acknowledged a write as durable (201 stored, 200 already as new). */

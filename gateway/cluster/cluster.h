@@ -29,6 +29,16 @@ typedef struct st_cluster_t cluster_t;
 int cluster_open(const char *ring_path, int timeout_ms, cluster_t **out);
 void cluster_close(cluster_t *cl);
 
+/* Loads the ring file again and uses it when its epoch is above the one in use (ring.h): requests
+ * that start afterwards are placed by it, those in flight finish on theirs. The replaced ring is
+ * kept so that a read that misses in the new placement asks the old one while data moves
+ * (docs/architecture.md, "Ring changes"). 0 installed, OG_EEXIST same ring, RING_ESTALE older,
+ * RING_ECONFLICT (same epoch, other content), OG_EINVAL (another part power or replica count:
+ * needs a restart), or ring_load's error. Thread-safe. */
+int cluster_ring_reload(cluster_t *cl, const char *path);
+/* Epoch of the ring in use. */
+uint64_t cluster_ring_epoch(cluster_t *cl);
+
 /* Stores one chunk (id = SHA-256 of data, computed by the caller) on a write quorum.
  * 0, OG_EQUORUM, or OG_EINVAL. Idempotent: identical chunks are stored once per device. */
 int cluster_chunk_put(cluster_t *cl, const uint8_t id[32], const void *data, size_t len);

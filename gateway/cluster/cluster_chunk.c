@@ -39,29 +39,38 @@ out_end:
     return rc;
 }
 
-int cluster_chunk_get(cluster_t *cl, const uint8_t id[32], uint64_t xxh3, size_t chunk_len, size_t off,
-                         size_t len, void *buf)
+/* The devices a chunk read tries, in order, into devs (3 * RING_MAX_REPLICAS): the primaries, as
+ * many handoffs (they hold the chunk when a primary was down during its write), then the previous
+ * ring's primaries not among those (data still moving after a ring change). Returns the count. */
+static size_t cl_chunk_read_devs(const ring_view_t *v, const uint8_t id[32], const ring_dev_t **devs)
 {
-    const ring_dev_t *devs[2 * RING_MAX_REPLICAS];
-    char path[1 + RING_NAME_MAX + sizeof("/chunk/") + 64], hex[65], range[64];
-    int missing = 0, corrupt = 0;
+    uint32_t part = ring_part(v->ring, id, 32);
+    size_t n = ring_primaries(v->ring, part, devs, RING_MAX_REPLICAS), np = n;
+    for (size_t i = 0; n < 2 * np; i++, n++)
+        if (!(devs[n] = ring_handoff(v->ring, part, i)))
+            break;
+    const ring_dev_t *was[RING_MAX_REPLICAS];
+    size_t nw = v->prev ? ring_primaries(v->prev, ring_part(v->prev, id, 32), was, RING_MAX_REPLICAS) : 0, listed = n;
+    for (size_t i = 0; i < nw; i++) {
+        size_t j = 0;
+        while (j < listed && !cl_dev_same(was[i], devs[j]))
+            j++;
+        if (j == listed)
+            devs[n++] = was[i];
+    }
+    return n;
+}
 
-    if (off > chunk_len || len > chunk_len - off || (!buf && len))
-        return OG_EINVAL;
-    if (len == 0)
-        return 0;
+/* Reads the chunk from devs[0..n) in turn into buf (see cluster_chunk_get). */
+static int cl_chunk_read_from(cluster_t *cl, const ring_dev_t *const *devs, size_t n, const char *hex, uint64_t xxh3,
+                              size_t chunk_len, size_t off, size_t len, void *buf)
+{
+    char path[1 + RING_NAME_MAX + sizeof("/chunk/") + 64], range[64];
+    int missing = 0, corrupt = 0;
     int full = off == 0 && len == chunk_len;
-    og_hex(id, 32, hex);
     og_header_t hdr = {OG_STR_LIT("Range"), OG_STR_LIT("")};
     hdr.value.base = range;
     hdr.value.len = (size_t)snprintf(range, sizeof(range), "bytes=%zu-%zu", off, off + len - 1);
-
-    /* Primaries first; handoffs hold the chunk when a primary was down during its write. */
-    uint32_t part = ring_part(cl->ring, id, 32);
-    size_t n = ring_primaries(cl->ring, part, devs, RING_MAX_REPLICAS), np = n;
-    for (size_t i = 0; n < 2 * np; i++, n++)
-        if (!(devs[n] = ring_handoff(cl->ring, part, i)))
-            break;
 
     /* resp_buf only ever receives a 2xx body (the node client drops error bodies itself). */
     char *dst = buf;
@@ -95,6 +104,25 @@ int cluster_chunk_get(cluster_t *cl, const uint8_t id[32], uint64_t xxh3, size_t
     return corrupt ? OG_ECORRUPT : missing ? OG_ENOTFOUND : OG_EQUORUM;
 }
 
+int cluster_chunk_get(cluster_t *cl, const uint8_t id[32], uint64_t xxh3, size_t chunk_len, size_t off, size_t len,
+                      void *buf)
+{
+    const ring_dev_t *devs[3 * RING_MAX_REPLICAS];
+    char hex[65];
+    ring_view_t v;
+
+    if (off > chunk_len || len > chunk_len - off || (!buf && len))
+        return OG_EINVAL;
+    if (len == 0)
+        return 0;
+    og_hex(id, 32, hex);
+    ring_box_get(cl->box, &v);
+    size_t n = cl_chunk_read_devs(&v, id, devs);
+    int rc = cl_chunk_read_from(cl, devs, n, hex, xxh3, chunk_len, off, len, buf);
+    ring_box_put(cl->box, &v);
+    return rc;
+}
+
 /* ---- batches: one request per device for many chunks ---- */
 
 /* The devices that are primaries of at least one of a batch's chunks, and which chunks each takes. */
@@ -109,12 +137,18 @@ typedef struct {
     cl_group_t *g;
     size_t n;
     uint16_t *mem;
+    cluster_t *cl;
+    ring_view_t view; /* the ring the groups were made with: g[].dev point into it */
 } cl_groups_t;
 
-/* Groups chunks ids[0..n) by primary device. 0 or -ENOMEM; release with cl_groups_free. */
+/* Groups chunks ids[0..n) by primary device. 0 or -ENOMEM; release with cl_groups_free either way
+ * (gs zeroed by the caller). */
 static int cl_groups_make(cluster_t *cl, const uint8_t *const *ids, size_t n, const char *suffix, cl_groups_t *gs)
 {
-    size_t ndev = ring_dev_count(cl->ring);
+    gs->cl = cl;
+    ring_box_get(cl->box, &gs->view);
+    const ring_t *ring = gs->view.ring;
+    size_t ndev = ring_dev_count(ring);
     gs->n = 0;
     gs->g = calloc(ndev ? ndev : 1, sizeof(*gs->g));
     gs->mem = malloc((ndev ? ndev : 1) * (n ? n : 1) * sizeof(*gs->mem));
@@ -122,7 +156,7 @@ static int cl_groups_make(cluster_t *cl, const uint8_t *const *ids, size_t n, co
         return -ENOMEM;
     for (size_t i = 0; i < n; i++) {
         const ring_dev_t *devs[RING_MAX_REPLICAS];
-        size_t np = ring_primaries(cl->ring, ring_part(cl->ring, ids[i], 32), devs, RING_MAX_REPLICAS);
+        size_t np = ring_primaries(ring, ring_part(ring, ids[i], 32), devs, RING_MAX_REPLICAS);
         for (size_t r = 0; r < np; r++) {
             size_t j;
             for (j = 0; j < gs->n && gs->g[j].dev != devs[r]; j++)
@@ -145,6 +179,8 @@ static void cl_groups_free(cl_groups_t *gs)
 {
     free(gs->g);
     free(gs->mem);
+    if (gs->view._gen)
+        ring_box_put(gs->cl->box, &gs->view);
 }
 
 /* Writes the batch header (u32 n | n x (id, u32 len, u64 xxh3)) for chunks idx[0..k) into out. */
@@ -305,7 +341,8 @@ static void cl_read_assign(cluster_t *cl, const uint8_t *const *ids, size_t n, c
         gs->g[j].k = 0;
     for (size_t i = 0; i < n; i++) {
         const ring_dev_t *devs[RING_MAX_REPLICAS];
-        size_t np = ring_primaries(cl->ring, ring_part(cl->ring, ids[i], 32), devs, RING_MAX_REPLICAS);
+        const ring_t *ring = gs->view.ring;
+        size_t np = ring_primaries(ring, ring_part(ring, ids[i], 32), devs, RING_MAX_REPLICAS);
         if (np == 0)
             continue;
         size_t r = 0;
@@ -482,7 +519,9 @@ out_free:
 int cluster_chunk_locate(cluster_t *cl, const uint8_t id[32], char (*addrs)[96], size_t cap)
 {
     enum { PATH_LEN = 1 + RING_NAME_MAX + sizeof("/chunk/") + 64 };
-    size_t n = ring_dev_count(cl->ring), found = 0;
+    ring_view_t v;
+    ring_box_get(cl->box, &v);
+    size_t n = ring_dev_count(v.ring), found = 0;
     char hex[65];
     int rc = -ENOMEM;
 
@@ -492,14 +531,14 @@ int cluster_chunk_locate(cluster_t *cl, const uint8_t id[32], char (*addrs)[96],
         goto out_free;
     og_hex(id, 32, hex);
     for (size_t i = 0; i < n; i++) {
-        const ring_dev_t *d = ring_dev_at(cl->ring, i);
+        const ring_dev_t *d = ring_dev_at(v.ring, i);
         snprintf(paths[i], PATH_LEN, "/%s/chunk/%s", d->name, hex);
         calls[i] = (node_call_t){.addr = d->addr, .method = "HEAD", .path = paths[i]};
     }
     cl_call_many(cl, calls, n, NULL, 0, NULL, NULL);
     for (size_t i = 0; i < n; i++) {
         if (calls[i].rc == 0 && calls[i].status == 200 && found < cap) {
-            const ring_dev_t *d = ring_dev_at(cl->ring, i);
+            const ring_dev_t *d = ring_dev_at(v.ring, i);
             snprintf(addrs[found++], 96, "%s/%s", d->addr, d->name);
         }
         cl_call_release(&calls[i]);
@@ -508,6 +547,7 @@ int cluster_chunk_locate(cluster_t *cl, const uint8_t id[32], char (*addrs)[96],
 out_free:
     free(paths);
     free(calls);
+    ring_box_put(cl->box, &v);
     return rc;
 }
 

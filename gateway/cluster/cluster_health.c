@@ -35,31 +35,56 @@
 /* Admission of one call: sent as usual, sent as the probe of a failing node, or skipped. */
 enum { CL_SEND, CL_PROBE, CL_SKIP };
 
-int cl_health_init(cluster_t *cl)
+/* The health entry of addr, NULL for an address no ring of this handle had. Under health_mu. */
+static cl_health_t *cl_health_find(cluster_t *cl, const char *addr)
 {
-    size_t ndev = ring_dev_count(cl->ring);
-    int rc;
-    if (!(cl->health = calloc(ndev ? ndev : 1, sizeof(*cl->health))))
-        return -ENOMEM;
-    for (size_t i = 0; i < ndev; i++) {
-        const char *addr = ring_dev_at(cl->ring, i)->addr;
-        size_t j;
-        for (j = 0; j < cl->nhealth && strcmp(cl->health[j].addr, addr) != 0; j++)
-            ;
-        if (j == cl->nhealth)
-            cl->health[cl->nhealth++].addr = addr;
+    for (size_t i = 0; i < cl->nhealth; i++)
+        if (strcmp(cl->health[i].addr, addr) == 0)
+            return &cl->health[i];
+    return NULL;
+}
+
+int cl_health_add_ring(cluster_t *cl, const ring_t *ring)
+{
+    int rc = 0;
+    pthread_mutex_lock(&cl->health_mu);
+    for (size_t i = 0; i < ring_dev_count(ring) && rc == 0; i++) {
+        const char *addr = ring_dev_at(ring, i)->addr;
+        if (cl_health_find(cl, addr))
+            continue;
+        if (cl->nhealth == cl->health_cap) {
+            size_t cap = cl->health_cap ? 2 * cl->health_cap : 16;
+            cl_health_t *v = realloc(cl->health, cap * sizeof(*v));
+            if (!v) {
+                rc = -ENOMEM;
+                break;
+            }
+            cl->health = v;
+            cl->health_cap = cap;
+        }
+        cl->health[cl->nhealth] = (cl_health_t){0};
+        strcpy(cl->health[cl->nhealth++].addr, addr);
     }
-    if ((rc = pthread_mutex_init(&cl->health_mu, NULL)) != 0) {
-        free(cl->health);
+    pthread_mutex_unlock(&cl->health_mu);
+    return rc;
+}
+
+int cl_health_init(cluster_t *cl, const ring_t *ring)
+{
+    int rc = pthread_mutex_init(&cl->health_mu, NULL);
+    if (rc != 0)
         return -rc;
-    }
-    return 0;
+    if ((rc = cl_health_add_ring(cl, ring)) != 0)
+        cl_health_free(cl);
+    return rc;
 }
 
 void cl_health_free(cluster_t *cl)
 {
     pthread_mutex_destroy(&cl->health_mu);
     free(cl->health);
+    cl->health = NULL;
+    cl->nhealth = cl->health_cap = 0;
 }
 
 /* How long a node that timed out `timeouts` times in a row is skipped, from its last failure. */
@@ -69,22 +94,11 @@ static uint64_t cl_backoff_ms(uint32_t timeouts)
     return ms < CL_BACKOFF_MAX_MS ? ms : CL_BACKOFF_MAX_MS;
 }
 
-/* The health entry of addr, NULL for an address the ring does not have. Read-only table. */
-static cl_health_t *cl_health_find(cluster_t *cl, const char *addr)
-{
-    for (size_t i = 0; i < cl->nhealth; i++)
-        if (strcmp(cl->health[i].addr, addr) == 0)
-            return &cl->health[i];
-    return NULL;
-}
-
 int cl_node_failing(cluster_t *cl, const char *addr)
 {
-    cl_health_t *h = cl_health_find(cl, addr);
-    if (!h)
-        return 0;
     pthread_mutex_lock(&cl->health_mu);
-    int failing = h->timeouts > 0;
+    cl_health_t *h = cl_health_find(cl, addr);
+    int failing = h && h->timeouts > 0;
     pthread_mutex_unlock(&cl->health_mu);
     return failing;
 }
@@ -93,11 +107,13 @@ int cl_node_failing(cluster_t *cl, const char *addr)
  * its short timeout). */
 static int cl_health_admit(cluster_t *cl, node_call_t *c, uint64_t now)
 {
-    cl_health_t *h = cl_health_find(cl, c->addr);
     int how = CL_SEND;
-    if (!h)
-        return how;
     pthread_mutex_lock(&cl->health_mu);
+    cl_health_t *h = cl_health_find(cl, c->addr);
+    if (!h) {
+        pthread_mutex_unlock(&cl->health_mu);
+        return how;
+    }
     if (h->timeouts > 0)
         how = now < h->last_fail_ms + cl_backoff_ms(h->timeouts) || h->probing ? CL_SKIP : CL_PROBE;
     if (how == CL_PROBE)
@@ -113,12 +129,14 @@ static int cl_health_admit(cluster_t *cl, node_call_t *c, uint64_t now)
 /* Takes a sent call's outcome into its node's health. */
 static void cl_health_note(cluster_t *cl, const node_call_t *c, int how, uint64_t now)
 {
-    cl_health_t *h = cl_health_find(cl, c->addr);
     int failed = c->rc == NODE_EDOWN || c->rc == OG_ETIMEOUT || c->rc == OG_ECLOSED;
     int slow = c->rc == OG_ETIMEOUT; /* connecting or answering took all the time there was */
-    if (!h)
-        return;
     pthread_mutex_lock(&cl->health_mu);
+    cl_health_t *h = cl_health_find(cl, c->addr);
+    if (!h) {
+        pthread_mutex_unlock(&cl->health_mu);
+        return;
+    }
     if (how == CL_PROBE)
         h->probing = 0;
     if (c->rc == 0) {

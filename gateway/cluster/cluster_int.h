@@ -40,7 +40,7 @@ enum { CL_ESKIPPED = -10480, CL_ENEWER = -10481 };
 
 /* What this handle knows of one node address (cluster_health.c). */
 typedef struct {
-    const char *addr;      /* the ring's string */
+    char addr[RING_ADDR_MAX];
     uint32_t fails;        /* consecutive failures of any kind; 0 = healthy */
     uint32_t timeouts;     /* ... of those, the ones that cost a timeout: > 0 = failing, skipped for
                               a back-off from the last failure, then probed */
@@ -69,9 +69,10 @@ typedef struct {
 #define CL_BUF_IDLE 4
 
 struct st_cluster_t {
-    ring_t *ring;
+    ring_box_t *box; /* the ring in use and the one before it (cluster_ring_reload) */
     node_client_t *client;
-    size_t replicas; /* R, at most RING_MAX_REPLICAS */
+    size_t replicas;     /* R, at most RING_MAX_REPLICAS; every ring of the handle has it */
+    uint32_t part_power; /* ... and this part power */
     size_t quorum;   /* R/2 + 1, for writes and for reads */
     pthread_mutex_t stamp_mu; /* guards the two fields below */
     uint64_t stamp_last;      /* hybrid logical clock: the greatest ts made or seen */
@@ -82,9 +83,9 @@ struct st_cluster_t {
     pthread_mutex_t buf_mu; /* guards the two fields below */
     void *buf_idle[CL_BUF_IDLE];
     size_t nbuf_idle;
-    pthread_mutex_t health_mu; /* guards the entries' fields (the table itself is fixed) */
-    cl_health_t *health;       /* one per node address of the ring */
-    size_t nhealth;
+    pthread_mutex_t health_mu; /* guards the table and its entries */
+    cl_health_t *health;       /* one per node address of every ring this handle used */
+    size_t nhealth, health_cap;
 };
 
 /* ---- one replicated request (cluster.c) ---- */
@@ -92,6 +93,8 @@ struct st_cluster_t {
 typedef struct st_cl_op_t cl_op_t;
 struct st_cl_op_t {
     cluster_t *cl;
+    ring_view_t view;   /* pinned by cl_op_begin, released by cl_op_end */
+    const ring_t *ring; /* the ring it is placed by: view.ring, or view.prev (cl_op_begin_prev) */
     uint32_t part;
     size_t n; /* replicas addressed (slots in use) */
     size_t handoff_next;
@@ -112,7 +115,9 @@ struct st_cl_op_t {
 /* ---- failure detection (cluster_health.c) ---- */
 
 /* Builds the health table from the ring (every node healthy). 0 or -ENOMEM/-errno. */
-int cl_health_init(cluster_t *cl);
+int cl_health_init(cluster_t *cl, const ring_t *ring);
+/* Adds the node addresses of ring the table does not have yet (healthy). 0 or -ENOMEM. */
+int cl_health_add_ring(cluster_t *cl, const ring_t *ring);
 void cl_health_free(cluster_t *cl);
 /* 1 when the node at addr is in a failure back-off (callers prefer other replicas). */
 int cl_node_failing(cluster_t *cl, const char *addr);
@@ -129,11 +134,26 @@ void cl_stamp_observe(cluster_t *cl, uint64_t ts);
 
 /* Frees a call's response body unless it lives in the caller's resp_buf. */
 void cl_call_release(node_call_t *c);
+/* An op that cl_op_end may release before (or without) cl_op_begin. */
+static inline void cl_op_clear(cl_op_t *op)
+{
+    op->n = 0;
+    op->paths_heap = NULL;
+    op->view = (ring_view_t){NULL, NULL, NULL};
+}
+
 /* Prepares the request `tmpl` (method, headers, body, response buffer) for every primary of the
  * placement key. With `rotate`, the primaries' order is rotated by a turn counter, so reads that
  * ask the first few slots spread over all of them. 0 or -ENOMEM; release with cl_op_end either way. */
 int cl_op_begin(cluster_t *cl, cl_op_t *op, const void *pkey, size_t pklen, const char *suffix, size_t suffix_len,
                 const node_call_t *tmpl, int rotate);
+/* Like cl_op_begin with rotate, on the previous ring's primaries of the placement key (reads that
+ * missed while data moves). OG_ENOTFOUND (op->n = 0) when there is no previous ring or it places
+ * the key on the same devices: nothing more to ask. */
+int cl_op_begin_prev(cluster_t *cl, cl_op_t *op, const void *pkey, size_t pklen, const char *suffix, size_t suffix_len,
+                     const node_call_t *tmpl);
+/* 1 when devices a and b (possibly of two rings) are the same node device. */
+int cl_dev_same(const ring_dev_t *a, const ring_dev_t *b);
 /* Sends to every primary (and handoffs for unreachable ones): writes. Returns as soon as
  * count(op) reaches the quorum (cl_count_stored or cl_count_stored_primary); the slower calls get
  * a short grace and are then abandoned (NODE_EABANDONED: no handoff is asked in their place). */

@@ -155,8 +155,7 @@ int cluster_list(cluster_t *cl, const char *table, og_str_t prefix, og_str_t aft
     long rc;
 
     memset(out, 0, sizeof(*out));
-    op.n = 0;
-    op.paths_heap = NULL;
+    cl_op_clear(&op);
     if (limit == 0)
         limit = CL_LIST_DEFAULT;
     if (limit > CL_LIST_MAX)
@@ -237,8 +236,7 @@ int cluster_table_usage(cluster_t *cl, const char *table, cluster_table_usage_t 
     int rc;
 
     memset(out, 0, sizeof(*out));
-    op.n = 0;
-    op.paths_heap = NULL;
+    cl_op_clear(&op);
     if (!cl_table_valid(table))
         return OG_EINVAL;
     int slen = snprintf(suffix, sizeof(suffix), "/usage/%s", table);

@@ -196,21 +196,21 @@ static void cl_read_repair(cl_op_t *op, const size_t *stale, size_t nstale, cons
         cl_call_release(&calls[k]);
 }
 
-int cluster_rec_get(cluster_t *cl, const char *table, og_str_t key, og_rec_t *rec, char **buf)
+/* One quorum read of the record at suffix (see cluster_rec_get), placed by the ring in use or,
+ * with prev, by the one before it (cl_op_begin_prev: OG_ENOTFOUND when it has nothing more). */
+static int cl_rec_read(cluster_t *cl, int prev, const char *table, const char *suffix, size_t slen, og_rec_t *rec,
+                       char **buf)
 {
-    char suffix[CL_REC_SUFFIX_MAX];
     og_rec_t got[RING_MAX_REPLICAS];
     int state[RING_MAX_REPLICAS]; /* 0 no answer, 1 has the record, 2 never saw the key */
     size_t stale[RING_MAX_REPLICAS], nstale = 0, primary_answers = 0, newest = SIZE_MAX;
     cl_op_t op;
     long rc;
 
-    op.n = 0;
-    op.paths_heap = NULL;
-    if ((rc = cl_rec_suffix(table, key, suffix)) < 0)
-        goto out_end;
     node_call_t tmpl = {.method = "GET", .resp_cap = OG_REC_MAX_LEN};
-    if ((rc = cl_op_begin(cl, &op, table, strlen(table), suffix, (size_t)rc, &tmpl, 1)) != 0)
+    rc = prev ? cl_op_begin_prev(cl, &op, table, strlen(table), suffix, slen, &tmpl)
+              : cl_op_begin(cl, &op, table, strlen(table), suffix, slen, &tmpl, 1);
+    if (rc != 0)
         goto out_end;
     cl_op_run_read(&op, cl_has_record);
     for (size_t i = 0; i < op.n; i++) {
@@ -256,3 +256,17 @@ out_end:
     return (int)rc;
 }
 
+int cluster_rec_get(cluster_t *cl, const char *table, og_str_t key, og_rec_t *rec, char **buf)
+{
+    char suffix[CL_REC_SUFFIX_MAX];
+    long slen = cl_rec_suffix(table, key, suffix);
+    if (slen < 0)
+        return (int)slen;
+    int rc = cl_rec_read(cl, 0, table, suffix, (size_t)slen, rec, buf);
+    /* After a ring change the new primaries fill in the background: a key none of them has yet
+     * may still be on the previous placement (a miss costs this second read until the next
+     * change). */
+    if (rc == OG_ENOTFOUND && cl_rec_read(cl, 1, table, suffix, (size_t)slen, rec, buf) == 0)
+        rc = 0;
+    return rc;
+}

@@ -199,10 +199,12 @@ def leftovers(run=None):
 class FaultCluster:
     """N storage nodes in network namespaces, one gateway on loopback, a user and a bucket.
 
-    loop_mib: {node index: MiB} gives those nodes a loop-mounted ext4 of that size as --dir."""
+    loop_mib: {node index: MiB} gives those nodes a loop-mounted ext4 of that size as --dir.
+    spare: namespaces made for nodes that join later (add_node)."""
 
-    def __init__(self, nodes=3, loop_mib=None, keep_on_failure=True):
+    def __init__(self, nodes=3, loop_mib=None, keep_on_failure=True, spare=0):
         self.n = nodes
+        self.spare = spare
         self.loop_mib = dict(loop_mib or {})
         self.keep_on_failure = keep_on_failure
         self.run = os.getpid()
@@ -290,7 +292,7 @@ class FaultCluster:
             if not free:
                 raise RuntimeError(f"no free 10.{NETS[0]}-{NETS[-1]}.x.x network for the fault cluster")
             self.net = free[0]
-            for i in range(1, self.n + 1):
+            for i in range(1, self.n + self.spare + 1):
                 self._make_net(i)
 
     def _make_net(self, i):
@@ -348,14 +350,15 @@ class FaultCluster:
                 time.sleep(0.1)
         raise RuntimeError(f"{name} did not answer on {host}:{port} in {START_TIMEOUT}s\n{self.log_tail(name)}")
 
-    def start_node(self, i):
+    def start_node(self, i, ring=None):
         """Starts node i in its namespace and waits until it answers /health. nsenter joins the
         network namespace and execs the node, so the pid is the node's; unlike `ip netns exec` it
         remounts nothing, so it also works in a chroot, where / is not a mount point. Returns the
         seconds it took."""
         t0 = time.monotonic()
         self._spawn(f"node{i}", ["nsenter", f"--net=/run/netns/{self.ns(i)}", os.path.join(self.bin, "onggi-node"),
-                                 "--ring", self.ring, "--listen", self.node_addr(i), "--dir", self.node_dir(i)])
+                                 "--ring", ring or self.ring, "--listen", self.node_addr(i), "--dir",
+                                 self.node_dir(i)])
         self._wait_http(f"node{i}", self.node_ip(i), NODE_PORT, "/health")
         return time.monotonic() - t0
 
@@ -414,6 +417,43 @@ class FaultCluster:
                 print(f"faults: logs kept in {self.root}/log")
             else:
                 shutil.rmtree(self.root, ignore_errors=True)
+
+    def add_node(self):
+        """The operator's steps for a new node (docs/operations.md, "Changing the ring"): a ring with
+        one more device (a spare namespace) of the others' weight, rebalanced; the node started on
+        it; the file put in place (the gateway reloads it) and pushed to the nodes. Returns
+        (partition-replicas moved, partition-replicas in all)."""
+        if self.spare == 0:
+            raise RuntimeError("add_node needs a FaultCluster made with spare >= 1")
+        i, tool = self.n + 1, os.path.join(self.bin, "onggi-ring")
+        new, own = self.ring + ".new", os.path.join(self.root, f"ring-node{i}.bin")
+        shutil.copy(self.ring, new)
+        # The harness ring was built seconds ago: min_part_hours would keep every partition put.
+        sh(tool, "pretend-min-part-hours-passed", new)
+        sh(tool, "add", new, "--zone", i, "--addr", self.node_addr(i), "--name", f"d{i}", "--weight", "100")
+        moved = int(sh(tool, "rebalance", new).stdout.split()[-1])
+        shutil.copy(new, own)
+        os.makedirs(self.node_dir(i))
+        self.n, self.spare = i, self.spare - 1
+        self.start_node(i, ring=own)
+        os.replace(new, self.ring)
+        self.admin("ring", "push")
+        return moved, (1 << 10) * 3  # _make_ring: part power 10, 3 replicas
+
+    def repl_sum(self, field):
+        """The sum of a numeric /stat field over the nodes (those that answer)."""
+        return sum((self.node_stat(i) or {}).get(field, 0) for i in range(1, self.n + 1))
+
+    def wait_moved(self, limit_s):
+        """Seconds until `onggi-admin rebalance` says done and nothing is under-replicated (polled
+        every second), or None when limit_s passed first."""
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < limit_s:
+            r = self.admin("rebalance", check=False)
+            if r.returncode == 0 and re.search(r"^total .* done=yes", r.stdout, re.M) and self.under_replicated() == 0:
+                return round(time.monotonic() - t0, 1)
+            time.sleep(1)
+        return None
 
     # ---- tools and clients ----
     def admin(self, *args, check=True):
@@ -682,8 +722,11 @@ class Load:
     thread owns its keys, so 'the latest acknowledged version' of a key is well defined."""
 
     def __init__(self, fc, ledger, threads=4, max_ops=100000, max_seconds=3600, prefix="k",
-                 overwrite=0.15, get=0.35, seed=7):
+                 overwrite=0.15, get=0.35, seed=7, obj_bytes=(4096, 65536)):
         self.fc, self.ledger = fc, ledger
+        self.obj_bytes = obj_bytes  # (smallest, largest) PUT body in bytes
+        self.put_bytes = 0  # acknowledged PUT bytes (the data set a fault has to catch up on)
+        self.bytes_lock = threading.Lock()
         self.threads, self.max_ops, self.max_seconds = threads, max_ops, max_seconds
         self.prefix, self.overwrite, self.get, self.seed = prefix, overwrite, get, seed
         self.stop_ev = threading.Event()
@@ -725,12 +768,14 @@ class Load:
                 time.sleep(0.05)
 
     def _put(self, client, key, rnd):
-        data = rnd.randbytes(rnd.randint(4096, 65536))
+        data = rnd.randbytes(rnd.randint(*self.obj_bytes))
         digest = sha(data)
         t0 = time.monotonic()
         try:
             client.put_object(Bucket=BUCKET, Key=key, Body=data)
             self.ledger.put_ok(key, digest)
+            with self.bytes_lock:
+                self.put_bytes += len(data)
             self.ledger.record(t0, time.monotonic(), "put", "ok")
             return True
         except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError, OSError) as e:

@@ -3,7 +3,7 @@
 
     tests/faults/run.py --short    # make test: a few seconds of load per phase, < 3 minutes
     tests/faults/run.py --long     # make faults: 60 s faults, more load, < ~20 minutes
-    options: --only NAME[,NAME]  --json PATH  (needs root; binaries from $ONGGI_BIN or build/release/bin)
+    options: --only NAME[,NAME]  --obj-kib MIN,MAX  --json PATH  (needs root; binaries from $ONGGI_BIN or build/release/bin)
 
 Every scenario gets a fresh cluster, runs a workload before / during / after a fault, then reads
 back every acknowledged write. Hard checks (exit status): no acknowledged write lost, no wrong
@@ -24,7 +24,8 @@ import harness as h  # noqa: E402
 MODES = {
     # threads: client threads; max_ops: per thread, a bound on top of the phase times.
     # probe: time one PUT and one GET alone while a node hangs (up to a minute: --long only).
-    "short": {"before": 3, "during": 3, "after": 3, "threads": 4, "max_ops": 3000, "disk_mib": 256, "probe": False},
+    "short": {"before": 3, "during": 3, "after": 3, "threads": 4, "max_ops": 3000, "disk_mib": 256, "probe": False,
+              "move_s": 240},
     "long": {"before": 20, "during": 60, "after": 20, "threads": 8, "max_ops": 100000, "disk_mib": 4096,
              "probe": True, "repair_s": 300},
 }
@@ -36,15 +37,18 @@ def phased(fc, cfg, fault, heal, name):
     Returns (ledger, load, result dict with the phase figures)."""
     ledger = h.Ledger()
     total = cfg["before"] + cfg["during"] + cfg["after"]
-    load = h.Load(fc, ledger, threads=cfg["threads"], max_ops=cfg["max_ops"], max_seconds=total + 120)
+    load = h.Load(fc, ledger, threads=cfg["threads"], max_ops=cfg["max_ops"], max_seconds=total + 120,
+                  obj_bytes=cfg.get("obj_bytes", (4096, 65536)))
     res = {"scenario": name, "notes": [], "report_only": {}}
     t0 = time.monotonic()
     load.start()
     time.sleep(cfg["before"])
     t_fault = time.monotonic()
+    put_at_fault = load.put_bytes
     res["report_only"].update(fault() or {})
     time.sleep(max(0.0, cfg["during"] - (time.monotonic() - t_fault)))
     t_heal = time.monotonic()
+    res["report_only"]["put_mib_during"] = round((load.put_bytes - put_at_fault) / 2**20)
     res["report_only"].update(heal() or {})
     time.sleep(max(0.0, cfg["after"] - (time.monotonic() - t_heal)))
     t_stop = time.monotonic()
@@ -59,7 +63,13 @@ def phased(fc, cfg, fault, heal, name):
         # (onggi-admin replication), at the nodes' default rates and a 30 s pass interval.
         secs, first = fc.wait_repaired(cfg["repair_s"])
         res["report_only"]["repair_s"] = secs if secs is not None else f"> {cfg['repair_s']}"
+        # ... and counted from the heal (the node back), the after phase's load included.
+        res["report_only"]["repair_s_from_heal"] = round(secs + t_stop - t_heal, 1) if secs is not None else None
         res["report_only"]["under_replicated_at_heal"] = first
+        # Every node should hold its full share: with 3 nodes and 3 replicas, the same bytes.
+        res["report_only"]["node_chunk_mib"] = [round((fc.node_stat(i) or {}).get("chunk_bytes", 0) / 2**20, 1)
+                                                for i in range(1, fc.n + 1)]
+    res["report_only"]["put_mib"] = round(load.put_bytes / 2**20)
     res["wrong_during_load"] = len(load.wrong_reads)
     res["false404_during_load"] = sum(1 for o in ops if o[3] == "false404")
     return ledger, load, res
@@ -276,6 +286,37 @@ def sc_kill_all(cfg):
         return finish(fc, cfg, ledger, res)
 
 
+def sc_add_node(cfg):
+    """A fourth node joins a loaded cluster: new ring pushed, data moves in the background at the
+    default rates while the load goes on. Hard checks as everywhere (nothing acknowledged lost, no
+    wrong bytes, also during the move); report: time until the move is done and nothing is
+    under-replicated, bytes moved against the ideal (the bytes of the partition-replicas whose
+    device changed), the nodes' shares."""
+    with h.FaultCluster(spare=1) as fc:
+        box = {}
+
+        def fault():
+            box["stored"] = fc.repl_sum("chunk_bytes")  # every replica of every chunk so far
+            box["pushed"] = fc.repl_sum("repl_bytes_pushed")
+            box["t"] = time.monotonic()
+            box["moved"], box["total"] = fc.add_node()
+            return {"moved_part_replicas": f"{box['moved']}/{box['total']}",
+                    "stored_mib_at_push": round(box["stored"] / 2**20, 1)}
+
+        ledger, _, res = phased(fc, cfg, fault, lambda: None, "add a fourth node, push the ring, data moves")
+        limit = cfg.get("move_s", 600)
+        secs = fc.wait_moved(limit)
+        ro = res["report_only"]
+        ro["move_done_s_after_push"] = round(time.monotonic() - box["t"], 1) if secs is not None else f"> {limit}"
+        ro["pushed_mib"] = round((fc.repl_sum("repl_bytes_pushed") - box["pushed"]) / 2**20, 1)
+        ro["ideal_mib"] = round(box["stored"] * box["moved"] / box["total"] / 2**20, 1)
+        ro["node_chunk_mib"] = [round((fc.node_stat(i) or {}).get("chunk_bytes", 0) / 2**20, 1)
+                                for i in range(1, fc.n + 1)]
+        res["notes"].append("pushed_mib: every replicator push after the ring push (the move, plus anti-entropy "
+                            "of writes made meanwhile); ideal_mib: stored bytes x moved / all partition-replicas")
+        return finish(fc, cfg, ledger, res)
+
+
 def selftest(cfg):
     """The checks can fail: a key deleted behind the ledger's back must count as lost, and a
     ledger entry for other bytes as wrong. Both exactly once."""
@@ -304,6 +345,7 @@ SCENARIOS = [
     ("corrupt3", sc_corrupt_all_replicas),
     ("replace", sc_replace_disk),
     ("killall", sc_kill_all),
+    ("addnode", sc_add_node),
 ]
 EXTRA = [("selftest", selftest)]  # run only when named with --only
 
@@ -394,6 +436,9 @@ def main():
     mode.add_argument("--markdown", metavar="REPORT.json", help="print a report's table as Markdown and exit")
     ap.add_argument("--only", default="", help="comma-separated scenario names: " +
                     ",".join(n for n, _ in SCENARIOS + EXTRA) + " (selftest: checks that a loss and wrong bytes are caught)")
+    ap.add_argument("--obj-kib", default="", metavar="MIN,MAX",
+                    help="PUT sizes of the load in KiB (default 4,64); e.g. 512,1536 writes ~1 GiB in a --long "
+                         "fault phase")
     ap.add_argument("--json", default=None, help="report path (default /tmp/onggi-faults-<mode>.json)")
     args = ap.parse_args()
     if args.markdown:
@@ -404,7 +449,15 @@ def main():
         print("faults: needs root (network namespaces, loop mounts)", file=sys.stderr)
         return 2
     mode_name = "short" if args.short else "long"
-    cfg = MODES[mode_name]
+    cfg = dict(MODES[mode_name])
+    if args.obj_kib:
+        try:
+            lo, hi = (int(x) * 1024 for x in args.obj_kib.split(","))
+        except ValueError:
+            ap.error("--obj-kib wants MIN,MAX in KiB")
+        if not 0 < lo <= hi:
+            ap.error("--obj-kib wants 0 < MIN <= MAX")
+        cfg["obj_bytes"] = (lo, hi)
     names = [n for n in args.only.split(",") if n]
     unknown = set(names) - {n for n, _ in SCENARIOS + EXTRA}
     if unknown:

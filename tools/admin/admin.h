@@ -4,7 +4,9 @@
 #ifndef ADMIN_H
 #define ADMIN_H
 
+#include "node_client.h"
 #include "og.h"
+#include "ring.h"
 
 #define ADMIN_TIMEOUT_MS 5000
 /* Default garbage-collection grace: longer than any single upload may take (a 5 GiB PUT over a
@@ -18,6 +20,13 @@ const char *admin_strerror(int rc);
 /* Prints "onggi-admin: what: error" to stderr; returns exit code 1. */
 int admin_fail(const char *what, int rc);
 
+/* Sends GET /<dev><suffix> (suffix under 16 bytes) to every device of the ring at ring_path in one
+ * parallel round, then returns report(ring, calls, n), calls[i] being ring_dev_at(ring, i)'s
+ * answer (freed afterwards). 1 after saying why (what names the command) when the ring cannot be
+ * loaded or memory runs out. */
+int admin_each_dev(const char *ring_path, const char *what, const char *suffix,
+                   int (*report)(const ring_t *ring, const node_call_t *calls, size_t n));
+
 /* onggi-admin gc [--grace SECONDS] [--dry-run]: mark and sweep (admin_gc.c). Exit code: 0 when
  * the mark completed and every device was swept, 1 otherwise (nothing is deleted when the mark
  * is incomplete), 2 on a usage error. */
@@ -28,5 +37,11 @@ int admin_stats(const char *ring_path, int argc, char **argv);
  * an estimate of under-replicated items (admin_repl.c). Exit code 0, 1 when a device did not
  * answer, 2 on a usage error. */
 int admin_replication(const char *ring_path, int argc, char **argv);
+/* onggi-admin ring push: sends the ring file to every node (admin_ring.c). Exit code 0 when every
+ * node took it or already used it, 1 otherwise, 2 on a usage error. */
+int admin_ring_push(const char *ring_path, int argc, char **argv);
+/* onggi-admin rebalance: the data move after a ring change, per device and in total. Exit code 0,
+ * 1 when a device did not answer, 2 on a usage error. */
+int admin_rebalance(const char *ring_path, int argc, char **argv);
 
 #endif

@@ -15,6 +15,8 @@
  *   onggi-admin --ring FILE gc [--grace SECONDS] [--dry-run]
  *   onggi-admin --ring FILE stats [--account A]
  *   onggi-admin --ring FILE replication
+ *   onggi-admin --ring FILE ring push
+ *   onggi-admin --ring FILE rebalance
  *
  * Exits 0 on success, 1 on a cluster or data error, 2 on a usage error; errors go to stderr.
  */
@@ -51,7 +53,9 @@ int admin_usage(void)
                     "       onggi-admin --ring FILE stat\n"
                     "       onggi-admin --ring FILE gc [--grace SECONDS] [--dry-run]\n"
                     "       onggi-admin --ring FILE stats [--account A]\n"
-                    "       onggi-admin --ring FILE replication\n");
+                    "       onggi-admin --ring FILE replication\n"
+                    "       onggi-admin --ring FILE ring push\n"
+                    "       onggi-admin --ring FILE rebalance\n");
     return 2;
 }
 
@@ -187,32 +191,9 @@ out_free_buf:
 }
 
 /* One line per device of the ring: its address/name and the node's stat JSON, or why not. */
-static int admin_stat(const char *ring_path)
+static int admin_stat_report(const ring_t *ring, const node_call_t *calls, size_t n)
 {
-    enum { PATH_LEN = 1 + RING_NAME_MAX + sizeof("/stat") };
-    node_client_t *client = NULL;
-    node_call_t *calls = NULL;
-    char(*paths)[PATH_LEN] = NULL;
-    ring_t *ring;
-    int rc, ret = 1;
-
-    if ((rc = ring_load(ring_path, &ring)) != 0)
-        return admin_fail(ring_path, rc);
-    size_t n = ring_dev_count(ring);
-    client = node_client_new(ADMIN_TIMEOUT_MS, 1);
-    calls = calloc(n ? n : 1, sizeof(*calls));
-    paths = calloc(n ? n : 1, sizeof(*paths));
-    if (!client || !calls || !paths) {
-        admin_fail("stat", -ENOMEM);
-        goto out_free;
-    }
-    for (size_t i = 0; i < n; i++) {
-        const ring_dev_t *d = ring_dev_at(ring, i);
-        snprintf(paths[i], PATH_LEN, "/%s/stat", d->name);
-        calls[i] = (node_call_t){.addr = d->addr, .method = "GET", .path = paths[i], .resp_cap = 1 << 16};
-    }
-    node_call_many(client, calls, n);
-    ret = 0;
+    int ret = 0;
     for (size_t i = 0; i < n; i++) {
         const ring_dev_t *d = ring_dev_at(ring, i);
         if (calls[i].rc != 0) {
@@ -228,15 +209,9 @@ static int admin_stat(const char *ring_path)
                 len--;
             printf("%s/%s %.*s\n", d->addr, d->name, len, calls[i].resp_body ? calls[i].resp_body : "");
         }
-        free(calls[i].resp_body);
     }
     if (ret)
         fprintf(stderr, "onggi-admin: stat: some devices did not answer\n");
-out_free:
-    free(paths);
-    free(calls);
-    node_client_free(client);
-    ring_free(ring);
     return ret;
 }
 
@@ -439,13 +414,18 @@ int main(int argc, char **argv)
         return admin_usage();
     const char *ring_path = argv[2], *cmd = argv[3];
     if (strcmp(cmd, "stat") == 0)
-        return argc == 4 ? admin_stat(ring_path) : admin_usage();
+        return argc == 4 ? admin_each_dev(ring_path, "stat", "/stat", admin_stat_report) : admin_usage();
     if (strcmp(cmd, "gc") == 0)
         return admin_gc(ring_path, argc - 4, argv + 4);
     if (strcmp(cmd, "stats") == 0)
         return admin_stats(ring_path, argc - 4, argv + 4);
     if (strcmp(cmd, "replication") == 0)
         return admin_replication(ring_path, argc - 4, argv + 4);
+    if (strcmp(cmd, "ring") == 0)
+        return argc >= 5 && strcmp(argv[4], "push") == 0 ? admin_ring_push(ring_path, argc - 5, argv + 5)
+                                                         : admin_usage();
+    if (strcmp(cmd, "rebalance") == 0)
+        return admin_rebalance(ring_path, argc - 4, argv + 4);
     static const char *const cluster_cmds[] = {"user-add", "user-list", "user-delete", "locate", "account-add",
                                                "account-list", "swift-user-add", "swift-user-list",
                                                "swift-user-delete", "expire", NULL};

@@ -129,17 +129,18 @@ static int repl_report(const ring_t *ring, const node_call_t *calls, size_t n)
     return ret;
 }
 
-int admin_replication(const char *ring_path, int argc, char **argv)
+int admin_each_dev(const char *ring_path, const char *what, const char *suffix,
+                   int (*report)(const ring_t *ring, const node_call_t *calls, size_t n))
 {
-    enum { PATH_LEN = 1 + RING_NAME_MAX + sizeof("/summaries") };
+    enum { PATH_LEN = 1 + RING_NAME_MAX + 16 };
     node_client_t *client = NULL;
     node_call_t *calls = NULL;
     char(*paths)[PATH_LEN] = NULL;
     ring_t *ring;
     int rc, ret = 1;
 
-    if (argc != 0)
-        return admin_usage();
+    if (strlen(suffix) >= 16)
+        return admin_fail(what, OG_EINVAL);
     if ((rc = ring_load(ring_path, &ring)) != 0)
         return admin_fail(ring_path, rc);
     size_t n = ring_dev_count(ring);
@@ -147,16 +148,16 @@ int admin_replication(const char *ring_path, int argc, char **argv)
     calls = calloc(n ? n : 1, sizeof(*calls));
     paths = calloc(n ? n : 1, sizeof(*paths));
     if (!client || !calls || !paths) {
-        admin_fail("replication", -ENOMEM);
+        admin_fail(what, -ENOMEM);
         goto out_free;
     }
     for (size_t i = 0; i < n; i++) {
         const ring_dev_t *d = ring_dev_at(ring, i);
-        snprintf(paths[i], PATH_LEN, "/%s/summaries", d->name);
+        snprintf(paths[i], PATH_LEN, "/%s%s", d->name, suffix);
         calls[i] = (node_call_t){.addr = d->addr, .method = "GET", .path = paths[i]};
     }
     node_call_many(client, calls, n);
-    ret = repl_report(ring, calls, n);
+    ret = report(ring, calls, n);
     for (size_t i = 0; i < n; i++)
         free(calls[i].resp_body);
 out_free:
@@ -165,4 +166,10 @@ out_free:
     node_client_free(client);
     ring_free(ring);
     return ret;
+}
+
+int admin_replication(const char *ring_path, int argc, char **argv)
+{
+    (void)argv;
+    return argc == 0 ? admin_each_dev(ring_path, "replication", "/summaries", repl_report) : admin_usage();
 }

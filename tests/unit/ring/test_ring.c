@@ -500,7 +500,7 @@ Test(ring_file, corrupt_or_truncated_file_is_rejected)
     f = fopen(ring_path, "rb");
     cr_assert_eq(fread(good, 1, (size_t)st.st_size, f), (size_t)st.st_size);
     fclose(f);
-    cr_assert_eq(memcmp(good, "ONGGIRNG\0\0\0\1", 12), 0, "magic then big-endian version 1");
+    cr_assert_eq(memcmp(good, "ONGGIRNG\0\0\0\2", 12), 0, "magic then big-endian version 2");
 
     /* One flipped bit anywhere: magic, version, devices, table, last-moved times, checksum. */
     size_t at[] = {0, 9, 20, 40, (size_t)st.st_size / 2, (size_t)st.st_size - 9, (size_t)st.st_size - 1};
