@@ -142,7 +142,18 @@ def count_open(socks):
     return n
 
 
+def warm_up(port, obj, seconds=3.0):
+    """Probe GETs for a few seconds before "before" is measured, so that the worker threads' malloc
+    arenas are warm and the RSS figures show the abuse, not the first requests' allocations."""
+    probe = Probe(port, obj, interval=0.005)
+    probe.start()
+    time.sleep(seconds)
+    probe.stop_ev.set()
+    probe.join(60)
+
+
 def phase_idle(a, port, pid, obj):
+    warm_up(port, obj)
     out = {"conns_asked": a.conns, "rss_before_kib": rss_kib(pid)}
     probe = Probe(port, obj)
     socks = open_idle(port, a.conns, a.per_ip, time.monotonic() + 120)
@@ -175,6 +186,7 @@ def trickle_start(port, i):
 
 
 def phase_trickle(a, port, pid, obj):
+    warm_up(port, obj)
     out = {"uploads": a.uploads, "rate_bytes_per_s": a.rate, "rss_before_kib": rss_kib(pid)}
     socks = [trickle_start(port, i) for i in range(a.uploads)]
     answers, alive = {}, set(range(len(socks)))
@@ -259,7 +271,7 @@ def setup_objects(port):
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--bin", default=os.path.join(ROOT, "build/release/bin"))
-    p.add_argument("--port", type=int, default=29500)
+    p.add_argument("--port", type=int, default=29500, help="gateway port (nodes: +1..+3); keep it below the ephemeral range")
     p.add_argument("--conns", type=int, default=10000)
     p.add_argument("--per-ip", type=int, default=1000, help="idle connections per source address")
     p.add_argument("--uploads", type=int, default=140)

@@ -74,8 +74,11 @@
  * level-triggered loop would spin on it. */
 #define HTTP_ACCEPT_PAUSE_MS 100
 /* Once the open connections fall to half of their peak since the last trim, and that peak was at
- * least this many, the loop gives the freed heap back to the kernel (malloc_trim). */
+ * least this many, the loop gives the freed heap back to the kernel (malloc_trim) HTTP_TRIM_DELAY_MS
+ * later: one trim after a crowd left, not one per close, and after h2o freed the closed sockets
+ * (it does so at the end of a loop iteration). */
 #define HTTP_TRIM_MIN_PEAK 1024
+#define HTTP_TRIM_DELAY_MS 1000
 
 typedef struct st_http_conn_t http_conn_t;
 
@@ -174,6 +177,8 @@ struct st_http_server_t {
     bool accept_paused;     /* the listener is not read: at max_conns, or accept() ran dry */
     h2o_timeout_t accept_to;
     h2o_timeout_entry_t accept_timer; /* resumes accepting after HTTP_ACCEPT_PAUSE_MS */
+    h2o_timeout_t trim_to;
+    h2o_timeout_entry_t trim_timer; /* malloc_trim after a crowd of connections left */
     bool stopping;
     uint64_t stop_deadline;
     struct phr_header wide[HTTP_PARSE_WIDE_HEADERS];
@@ -333,6 +338,13 @@ static void on_accept_timer(h2o_timeout_entry_t *entry)
     server_accept_resume(srv);
 }
 
+static void on_trim_timer(h2o_timeout_entry_t *entry)
+{
+    http_server_t *srv = H2O_STRUCT_FROM_MEMBER(http_server_t, trim_timer, entry);
+    malloc_trim(0);
+    srv->trim_peak = srv->nconns;
+}
+
 /* Bookkeeping for a connection that closed: the counts, accepting again below the cap, and
  * giving memory back after a crowd of connections left (glibc keeps freed heap otherwise: the
  * sockets' and connections' small blocks are scattered over it). */
@@ -341,10 +353,9 @@ static void server_conn_gone(http_server_t *srv, const http_ipkey_t *ip)
     srv->nconns--;
     http_iptab_del(&srv->iptab, ip);
     server_accept_resume(srv);
-    if (srv->trim_peak >= HTTP_TRIM_MIN_PEAK && srv->nconns <= srv->trim_peak / 2) {
-        malloc_trim(0);
-        srv->trim_peak = srv->nconns;
-    }
+    if (srv->trim_peak >= HTTP_TRIM_MIN_PEAK && srv->nconns <= srv->trim_peak / 2 &&
+        !h2o_timeout_is_linked(&srv->trim_timer))
+        h2o_timeout_link(srv->loop, &srv->trim_to, &srv->trim_timer);
 }
 
 /* Closes at once. A request in flight is aborted: its worker's pending and later calls
@@ -1301,6 +1312,8 @@ int http_server_run(http_server_t *srv)
                      srv->conf.io_timeout_ms < HTTP_LINGER_MS ? srv->conf.io_timeout_ms : HTTP_LINGER_MS);
     h2o_timeout_init(srv->loop, &srv->accept_to, HTTP_ACCEPT_PAUSE_MS);
     srv->accept_timer.cb = on_accept_timer;
+    h2o_timeout_init(srv->loop, &srv->trim_to, HTTP_TRIM_DELAY_MS);
+    srv->trim_timer.cb = on_trim_timer;
     h2o_linklist_init_anchor(&srv->conns);
     srv->listener = h2o_evloop_socket_create(srv->loop, srv->listen_fd, H2O_SOCKET_FLAG_DONT_READ);
     srv->listen_fd = -1; /* owned by the h2o socket now */
@@ -1344,6 +1357,9 @@ out_stop_workers:
     if (h2o_timeout_is_linked(&srv->accept_timer))
         h2o_timeout_unlink(&srv->accept_timer);
     h2o_timeout_dispose(srv->loop, &srv->accept_to);
+    if (h2o_timeout_is_linked(&srv->trim_timer))
+        h2o_timeout_unlink(&srv->trim_timer);
+    h2o_timeout_dispose(srv->loop, &srv->trim_to);
     h2o_evloop_destroy(srv->loop);
     srv->loop = NULL;
     /* h2o keeps freed socket buffers in a per-thread cache (h2o_socket_buffer_prototype);
