@@ -49,7 +49,7 @@ BINS := $(O)/bin/onggi-ring $(O)/bin/onggi-node $(O)/bin/onggi-gateway \
 UNIT_SRCS := $(wildcard tests/unit/*/test_*.c)
 UNITS := $(patsubst tests/unit/%.c,$(O)/tests/%,$(UNIT_SRCS))
 
-.PHONY: all units ring auth node gateway deps run test unit integration faults faults-short bench clean format check-rooms
+.PHONY: all units ring auth node gateway deps run test unit integration faults faults-short bench bench-abuse clean format check-rooms
 all: check-rooms $(BINS) units
 units: $(UNITS)
 
@@ -128,6 +128,12 @@ faults: deps
 bench: deps
 	@$(MAKE) --no-print-directory BUILD=release all
 	@tools/bench.sh
+
+# The gateway under abuse (docs/benchmarks.md, "Abuse"): 10,000 idle connections, then 140
+# trickling uploads of one user, while another user's 4 KiB GETs are timed (about 2 min).
+bench-abuse: deps
+	@$(MAKE) --no-print-directory BUILD=release all
+	@/usr/bin/python3 tools/abuse-bench.py --bin build/release/bin
 
 format:
 	clang-format -i $(wildcard */*.c */*.h gateway/*/*.c gateway/*/*.h tests/unit/*/*.c tools/*/*.c tools/*/*.h)
