@@ -161,6 +161,11 @@ def phase_idle(a, port, pid, obj):
     probe.start()
     time.sleep(a.hold)
     out["conns_held"] = count_open(socks)
+    return finish_phase(out, probe, socks, pid)
+
+
+def finish_phase(out, probe, socks, pid):
+    """RSS during the abuse, the probe's figures, then RSS 3 s after the abusive sockets closed."""
     out["rss_during_kib"] = rss_kib(pid)
     probe.stop_ev.set()
     probe.join(60)
@@ -214,19 +219,11 @@ def phase_trickle(a, port, pid, obj):
                 except (BlockingIOError, OSError):
                     pass
         time.sleep(0.1)
-    out["rss_during_kib"] = rss_kib(pid)
-    probe.stop_ev.set()
-    probe.join(60)
-    out["probe"] = probe.result()
     slow = sum(1 for v in answers.values() if b" 503 " in v.split(b"\r\n", 1)[0] and b"<Code>SlowDown</Code>" in v)
     out["answered_503_slowdown"] = slow
     out["answered_other"] = len(answers) - slow
     out["held_uploading"] = len(socks) - len(answers)
-    for s in socks:
-        s.close()
-    time.sleep(3)
-    out["rss_after_kib"] = rss_kib(pid)
-    return out
+    return finish_phase(out, probe, socks, pid)
 
 
 def start_cluster(a, work):
