@@ -7,10 +7,11 @@ Starts its own cluster (tools/run-cluster.sh, release binaries by default) with 
 
   idle     N idle connections (default 10,000) spread over source addresses 127.0.0.2... so that
            each address stays under the gateway's per-address cap, held for --hold seconds;
-  trickle  U signed PUTs from "abuser" (default 140) whose bodies trickle at --rate bytes/s.
+  trickle  U signed PUTs from "abuser" (default 140) whose bodies trickle at --rate bytes/s; one
+           answered 503 SlowDown starts again after 1 s (as a retrying SDK does).
 
 For each phase it reports the probe's GETs (count, failures, p50/p99/max ms), what the abuse got
-(connections held; uploads held vs answered 503 SlowDown) and the gateway's RSS before, during
+(connections held; uploads still uploading at the end, 503 SlowDown answers counted) and the gateway's RSS before, during
 and after (3 s after the abusive connections closed), and a probe GET after the phase.
 
 Every loop is bounded in count and time; the script stops by itself and stops its cluster.
@@ -190,39 +191,53 @@ def trickle_start(port, i):
     return s
 
 
+def is_slowdown(resp):
+    return b" 503 " in resp.split(b"\r\n", 1)[0] and b"<Code>SlowDown</Code>" in resp
+
+
 def phase_trickle(a, port, pid, obj):
+    """a.uploads signed PUTs trickle their bodies; one answered 503 SlowDown is started again
+    after its Retry-After (1 s), as a retrying SDK would, so the pressure lasts the whole phase."""
     warm_up(port, obj)
     out = {"uploads": a.uploads, "rate_bytes_per_s": a.rate, "rss_before_kib": rss_kib(pid)}
     socks = [trickle_start(port, i) for i in range(a.uploads)]
-    answers, alive = {}, set(range(len(socks)))
+    answered = [b""] * len(socks)  # the current attempt's answer so far
+    retry_at = [None] * len(socks)
+    slow = other = 0
     probe = Probe(port, obj)
     probe.start()
     chunk = b"x" * max(1, a.rate // 10)
     end = time.monotonic() + a.hold
     while time.monotonic() < end:
-        for i in list(alive):
-            s = socks[i]
+        now = time.monotonic()
+        for i, s in enumerate(socks):
+            if retry_at[i] is not None:
+                if now >= retry_at[i]:
+                    s.close()
+                    socks[i], answered[i], retry_at[i] = trickle_start(port, i), b"", None
+                continue
             try:
                 data = s.recv(4096)
-                if data:
-                    answers[i] = answers.get(i, b"") + data
-                    continue
-                alive.discard(i)
             except BlockingIOError:
-                pass
+                data = None
             except OSError:
-                alive.discard(i)
-                continue
-            if i not in answers:
+                data = b""
+            if data:
+                answered[i] += data
+            if data == b"" or b"</Error>" in answered[i]:
+                # Answered (or closed): count it once, retry after a second.
+                slow += is_slowdown(answered[i])
+                other += not is_slowdown(answered[i])
+                retry_at[i] = now + 1.0
+            elif not answered[i]:
                 try:
                     s.send(chunk)
-                except (BlockingIOError, OSError):
+                except OSError:
                     pass
         time.sleep(0.1)
-    slow = sum(1 for v in answers.values() if b" 503 " in v.split(b"\r\n", 1)[0] and b"<Code>SlowDown</Code>" in v)
     out["answered_503_slowdown"] = slow
-    out["answered_other"] = len(answers) - slow
-    out["held_uploading"] = len(socks) - len(answers)
+    out["answered_other"] = other
+    out["held_uploading_at_end"] = sum(1 for i in range(len(socks)) if retry_at[i] is None and not answered[i])
     return finish_phase(out, probe, socks, pid)
 
 
