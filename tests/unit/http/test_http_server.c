@@ -1101,3 +1101,63 @@ Test(gw_http, body_not_taken_before_the_handler_reads)
      * reading it (as on failed auth): the server closes instead of keeping the connection. */
     check_rejected_unread("PUT /reject HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc");
 }
+
+/* Lowest descriptor number not in use: with every lower one open, the process's count of open
+ * descriptors (this test opens none in between). */
+static int next_fd(void)
+{
+    int fd = dup(0);
+    cr_assert(fd >= 0);
+    close(fd);
+    return fd;
+}
+
+Test(gw_http, out_of_descriptors_pauses_accepting_without_spinning)
+{
+    uint16_t port = start_server(0, 0);
+    cli_t c;
+    cli_open(&c, port);
+    cr_assert_eq(cli_hello(&c), 200);
+    cli_close(&c);
+    /* The client's socket is made first; then the process (server and client are one) is left
+     * without a free descriptor, so the server's accept() fails with EMFILE. */
+    cli_open(&c, port);
+    struct rlimit old, low;
+    cr_assert_eq(getrlimit(RLIMIT_NOFILE, &old), 0);
+    usleep(100000); /* the loop accepted c already, or will fail to */
+    low = old;
+    low.rlim_cur = (rlim_t)next_fd();
+    cr_assert_eq(setrlimit(RLIMIT_NOFILE, &low), 0);
+    cli_t waiting;
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
+    inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+    /* No descriptor for a client socket either: give the test one back, just for it. */
+    low.rlim_cur++;
+    cr_assert_eq(setrlimit(RLIMIT_NOFILE, &low), 0);
+    waiting.fd = socket(AF_INET, SOCK_STREAM, 0);
+    cr_assert(waiting.fd >= 0);
+    low.rlim_cur--;
+    cr_assert_eq(setrlimit(RLIMIT_NOFILE, &low), 0);
+    cr_assert_eq(connect(waiting.fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    struct timeval tv = {.tv_sec = 20};
+    setsockopt(waiting.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    waiting.cap = 1 << 16;
+    waiting.buf = malloc(waiting.cap);
+    waiting.len = 0;
+    cli_sends(&waiting, "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n");
+    /* The pending connection keeps the listener readable: the loop must not spin on it. */
+    double cpu0 = cpu_seconds();
+    usleep(1000000);
+    double used = cpu_seconds() - cpu0;
+    cr_assert_lt(used, 0.1, "%.3f s of CPU in 1 s while accept() fails", used);
+    /* With descriptors again, the waiting client is served, and so is the first. */
+    cr_assert_eq(setrlimit(RLIMIT_NOFILE, &old), 0);
+    resp_t r;
+    cr_assert_eq(cli_read_resp(&waiting, &r, false), 0);
+    cr_assert_eq(r.status, 200);
+    resp_free(&r);
+    cr_assert_eq(cli_hello(&c), 200);
+    cli_close(&waiting);
+    cli_close(&c);
+    stop_server();
+}
