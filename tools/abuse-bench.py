@@ -77,6 +77,26 @@ def rss_kib(pid):
     return -1
 
 
+def heap_kib(pid):
+    """Resident KiB of the [heap] mapping: the main malloc arena, where the event loop (the
+    gateway's main thread) allocates every connection. VmRSS also moves with worker threads'
+    arenas and library pages touched for the first time."""
+    heap, cur = 0, None
+    with open(f"/proc/{pid}/smaps") as f:
+        for line in f:
+            fields = line.split()
+            if "-" in fields[0] and not fields[0].endswith(":"):
+                cur = fields[-1] if len(fields) >= 6 else ""
+            elif fields[0] == "Rss:" and cur == "[heap]":
+                heap += int(fields[1])
+    return heap
+
+
+def mem(out, when, pid):
+    out[f"rss_{when}_kib"] = rss_kib(pid)
+    out[f"heap_{when}_kib"] = heap_kib(pid)
+
+
 def pct(values, p):
     if not values:
         return None
@@ -155,7 +175,8 @@ def warm_up(port, obj, seconds=3.0):
 
 def phase_idle(a, port, pid, obj):
     warm_up(port, obj)
-    out = {"conns_asked": a.conns, "rss_before_kib": rss_kib(pid)}
+    out = {"conns_asked": a.conns}
+    mem(out, "before", pid)
     probe = Probe(port, obj)
     socks = open_idle(port, a.conns, a.per_ip, time.monotonic() + 120)
     out["conns_opened"] = len(socks)
@@ -167,14 +188,14 @@ def phase_idle(a, port, pid, obj):
 
 def finish_phase(out, probe, socks, pid):
     """RSS during the abuse, the probe's figures, then RSS 3 s after the abusive sockets closed."""
-    out["rss_during_kib"] = rss_kib(pid)
+    mem(out, "during", pid)
     probe.stop_ev.set()
     probe.join(60)
     out["probe"] = probe.result()
     for s in socks:
         s.close()
     time.sleep(3)
-    out["rss_after_kib"] = rss_kib(pid)
+    mem(out, "after", pid)
     return out
 
 
@@ -199,7 +220,8 @@ def phase_trickle(a, port, pid, obj):
     """a.uploads signed PUTs trickle their bodies; one answered 503 SlowDown is started again
     after its Retry-After (1 s), as a retrying SDK would, so the pressure lasts the whole phase."""
     warm_up(port, obj)
-    out = {"uploads": a.uploads, "rate_bytes_per_s": a.rate, "rss_before_kib": rss_kib(pid)}
+    out = {"uploads": a.uploads, "rate_bytes_per_s": a.rate}
+    mem(out, "before", pid)
     socks = [trickle_start(port, i) for i in range(a.uploads)]
     answered = [b""] * len(socks)  # the current attempt's answer so far
     retry_at = [None] * len(socks)
@@ -321,8 +343,8 @@ def main():
         p50 = "-" if pr["p50_ms"] is None else f"{pr['p50_ms']:.1f}"
         p99 = "-" if pr["p99_ms"] is None else f"{pr['p99_ms']:.1f}"
         print(f"{name:8} probe GETs {pr['gets']:5} failed {pr['failures']:3} p50 {p50:>7} ms p99 {p99:>7} ms | "
-              f"RSS MiB before {r['rss_before_kib'] / 1024:.1f} during {r['rss_during_kib'] / 1024:.1f} "
-              f"after {r['rss_after_kib'] / 1024:.1f}")
+              "RSS (heap) MiB " + " ".join(f"{w} {r[f'rss_{w}_kib'] / 1024:.1f} ({r[f'heap_{w}_kib'] / 1024:.1f})"
+                                          for w in ("before", "during", "after")))
     print(json.dumps(res, indent=1))
     if a.json:
         with open(a.json, "w") as f:
