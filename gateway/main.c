@@ -22,11 +22,11 @@
 #include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
-#include <sys/resource.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include <libxml/parser.h>
 
@@ -151,8 +151,7 @@ typedef struct {
 static og_str_t busy_body(const http_reqinfo_t *info, void *ctx, const char **content_type)
 {
     front_t *f = ctx;
-    return swift_wants(info) ? swift_busy_body(info, f->swift, content_type)
-                             : s3_busy_body(info, f->s3, content_type);
+    return swift_wants(info) ? swift_busy_body(info, f->swift, content_type) : s3_busy_body(info, f->s3, content_type);
 }
 
 /* Raises the open-file limit to its hard limit (10,000 idle clients need as many descriptors) and
