@@ -126,7 +126,8 @@ const http_reqinfo_t *http_req_info(const http_req_t *req);
 og_str_t http_req_header(const http_req_t *req, const char *name);
 
 /* Claims a worker slot for `who` (an account, or a client address for anonymous requests) for
- * the rest of this request: the server releases it when the handler returns. 0, or HTTP_EBUSY
+ * the rest of this request: the server releases it when the response ends (http_resp_end) or
+ * the handler returns. 0, or HTTP_EBUSY
  * when `who` already holds account_workers workers (answer 503 SlowDown). A second claim of the
  * same request replaces the first. Call it after authentication and before reading the body. */
 int http_req_claim(http_req_t *req, og_str_t who);

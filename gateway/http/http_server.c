@@ -1115,6 +1115,16 @@ static void on_wake(h2o_socket_t *sock, const char *err)
 /* ------------------------------------------------------------------------------------ */
 /* workers                                                                              */
 
+/* Ends the worker's http_req_claim, if any (worker thread). */
+static void worker_release_claim(http_worker_t *w)
+{
+    if (w->claim_len == 0)
+        return;
+    pthread_mutex_lock(&w->srv->mu);
+    w->claim_len = 0;
+    pthread_mutex_unlock(&w->srv->mu);
+}
+
 static void worker_run_req(http_worker_t *w, http_req_t *req)
 {
     http_server_t *srv = w->srv;
@@ -1124,11 +1134,7 @@ static void worker_run_req(http_worker_t *w, http_req_t *req)
     req->worker = w;
     if (!aborted)
         srv->conf.handler(req, srv->conf.ctx);
-    if (w->claim_len > 0) {
-        pthread_mutex_lock(&srv->mu);
-        w->claim_len = 0;
-        pthread_mutex_unlock(&srv->mu);
-    }
+    worker_release_claim(w);
 
     pthread_mutex_lock(&req->mu);
     bool unanswered = !req->ended && !req->aborted;
@@ -1693,6 +1699,9 @@ int http_resp_end(http_req_t *req)
         req->close_after = true;
         pthread_mutex_unlock(&req->mu);
     }
+    /* The claim ends with the response, before the client can see it: its next request on this
+     * connection must not find this one still counted. */
+    worker_release_claim(req->worker);
     iov = h2o_iovec_init(req->out, req->out_len);
     return req_handoff(req, &iov, req->out_len > 0 ? 1 : 0, false, true);
 }
