@@ -225,6 +225,7 @@ def phase_trickle(a, port, pid, obj):
     socks = [trickle_start(port, i) for i in range(a.uploads)]
     answered = [b""] * len(socks)  # the current attempt's answer so far
     retry_at = [None] * len(socks)
+    started = [time.monotonic()] * len(socks)  # when the current attempt was sent
     slow = other = 0
     probe = Probe(port, obj)
     probe.start()
@@ -237,6 +238,7 @@ def phase_trickle(a, port, pid, obj):
                 if now >= retry_at[i]:
                     s.close()
                     socks[i], answered[i], retry_at[i] = trickle_start(port, i), b"", None
+                    started[i] = time.monotonic()
                 continue
             try:
                 data = s.recv(4096)
@@ -259,7 +261,10 @@ def phase_trickle(a, port, pid, obj):
         time.sleep(0.1)
     out["answered_503_slowdown"] = slow
     out["answered_other"] = other
-    out["held_uploading_at_end"] = sum(1 for i in range(len(socks)) if retry_at[i] is None and not answered[i])
+    # Uploading: the attempt has gone on unanswered for 2 s (a refused one is answered at once).
+    now = time.monotonic()
+    out["held_uploading_at_end"] = sum(1 for i in range(len(socks))
+                                       if retry_at[i] is None and not answered[i] and now - started[i] >= 2.0)
     return finish_phase(out, probe, socks, pid)
 
 

@@ -77,7 +77,7 @@
  * least this many, the loop gives the freed heap back to the kernel (malloc_trim) HTTP_TRIM_DELAY_MS
  * later: one trim after a crowd left, not one per close, and after h2o freed the closed sockets
  * (it does so at the end of a loop iteration). */
-#define HTTP_TRIM_MIN_PEAK 1024
+#define HTTP_TRIM_MIN_PEAK 128
 #define HTTP_TRIM_DELAY_MS 1000
 
 typedef struct st_http_conn_t http_conn_t;
