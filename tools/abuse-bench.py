@@ -165,17 +165,18 @@ def count_open(socks):
 
 def warm_up(port, obj, seconds=3.0):
     """Probe GETs for a few seconds before "before" is measured, so that the worker threads' malloc
-    arenas are warm and the RSS figures show the abuse, not the first requests' allocations."""
-    probe = Probe(port, obj, interval=0.005)
+    arenas are warm and the RSS figures show the abuse, not the first requests' allocations. The
+    probe's figures without abuse (the baseline of the machine as loaded now)."""
+    probe = Probe(port, obj, interval=0.01)
     probe.start()
     time.sleep(seconds)
     probe.stop_ev.set()
     probe.join(60)
+    return probe.result()
 
 
 def phase_idle(a, port, pid, obj):
-    warm_up(port, obj)
-    out = {"conns_asked": a.conns}
+    out = {"conns_asked": a.conns, "probe_baseline": warm_up(port, obj)}
     mem(out, "before", pid)
     probe = Probe(port, obj)
     socks = open_idle(port, a.conns, a.per_ip, time.monotonic() + 120)
@@ -219,8 +220,7 @@ def is_slowdown(resp):
 def phase_trickle(a, port, pid, obj):
     """a.uploads signed PUTs trickle their bodies; one answered 503 SlowDown is started again
     after its Retry-After (1 s), as a retrying SDK would, so the pressure lasts the whole phase."""
-    warm_up(port, obj)
-    out = {"uploads": a.uploads, "rate_bytes_per_s": a.rate}
+    out = {"uploads": a.uploads, "rate_bytes_per_s": a.rate, "probe_baseline": warm_up(port, obj)}
     mem(out, "before", pid)
     socks = [trickle_start(port, i) for i in range(a.uploads)]
     answered = [b""] * len(socks)  # the current attempt's answer so far
@@ -344,10 +344,12 @@ def main():
         else:
             shutil.rmtree(work, ignore_errors=True)
     for name, r in res.items():
-        pr = r["probe"]
+        pr, base = r["probe"], r["probe_baseline"]
         p50 = "-" if pr["p50_ms"] is None else f"{pr['p50_ms']:.1f}"
         p99 = "-" if pr["p99_ms"] is None else f"{pr['p99_ms']:.1f}"
-        print(f"{name:8} probe GETs {pr['gets']:5} failed {pr['failures']:3} p50 {p50:>7} ms p99 {p99:>7} ms | "
+        b99 = "-" if base["p99_ms"] is None else f"{base['p99_ms']:.1f}"
+        print(f"{name:8} probe GETs {pr['gets']:5} failed {pr['failures']:3} p50 {p50:>7} ms p99 {p99:>7} ms "
+              f"(no abuse: p99 {b99} ms) | "
               "RSS (heap) MiB " + " ".join(f"{w} {r[f'rss_{w}_kib'] / 1024:.1f} ({r[f'heap_{w}_kib'] / 1024:.1f})"
                                           for w in ("before", "during", "after")))
     print(json.dumps(res, indent=1))
