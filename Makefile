@@ -50,7 +50,7 @@ UNIT_SRCS := $(wildcard tests/unit/*/test_*.c)
 UNITS := $(patsubst tests/unit/%.c,$(O)/tests/%,$(UNIT_SRCS))
 
 .PHONY: all units ring auth node gateway deps run test unit integration compat compat-record compat-live \
-        compat-random-live faults faults-short bench clean format check-rooms
+        compat-random-live faults faults-short bench bench-abuse clean format check-rooms
 all: check-rooms $(BINS) units
 units: $(UNITS)
 
@@ -146,6 +146,12 @@ faults: deps
 bench: deps
 	@$(MAKE) --no-print-directory BUILD=release all
 	@tools/bench.sh
+
+# The gateway under abuse (docs/benchmarks.md, "Abuse"): 10,000 idle connections, then 140
+# trickling uploads of one user, while another user's 4 KiB GETs are timed (about 2 min).
+bench-abuse: deps
+	@$(MAKE) --no-print-directory BUILD=release all
+	@/usr/bin/python3 tools/abuse-bench.py --bin build/release/bin
 
 format:
 	clang-format -i $(wildcard */*.c */*.h gateway/*/*.c gateway/*/*.h tests/unit/*/*.c tools/*/*.c tools/*/*.h)

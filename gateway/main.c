@@ -3,6 +3,7 @@
  *
  *   onggi-gateway --ring FILE --listen IP:PORT [--domain D] [--region R] [--workers N]
  *                 [--chunk-size BYTES] [--access-log]
+ *                 [--max-conns N] [--max-conns-per-ip N] [--account-workers N] [--max-queue N]
  *                 [--tls-listen IP:PORT --tls-cert FILE --tls-key FILE [--tls-cert FILE --tls-key FILE]...]
  *
  * --chunk-size is the AVERAGE content-defined chunk size (a power of two, 16 KiB..4 MiB; chunks
@@ -15,6 +16,10 @@
  * the certificate files: new handshakes use them, open connections are untouched, and a pair that
  * fails to load keeps the old certificates (the error is logged).
  *
+ * The connection and fair-share limits are http_server_conf_t's (docs/operations.md, "Gateway
+ * limits"); 0 or absent means the default. The process raises its open-file limit to the hard
+ * limit, and lowers --max-conns to what that limit leaves after FD_RESERVE.
+ *
  * SIGINT/SIGTERM stop the server, which finishes in-flight requests; then the process exits 0.
  * SIGHUP reloads the ring file, and so does a change of the file itself (checked every second):
  * a ring with a higher epoch is used from the next request on (docs/operations.md, "Changing the
@@ -26,11 +31,13 @@
 #include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <sys/resource.h>
 
 #include <libxml/parser.h>
 
@@ -46,6 +53,14 @@
 #define MALLOC_MMAP_THRESHOLD (128u << 10)
 /* Most --tls-cert/--tls-key pairs (SNI names). */
 #define TLS_MAX_PAIRS 32
+/* Descriptors kept for what is not a client connection: connections to the storage nodes (a few
+ * per worker), the ring, logs, the event loop's own. */
+#define FD_RESERVE(workers) (1024 + 4 * (workers))
+
+/* The connection and fair-share limits (http_server_conf_t; 0 = its default). */
+typedef struct {
+    size_t max_conns, max_conns_per_ip, account_workers, max_queue;
+} limits_t;
 
 typedef struct {
     const char *ring, *listen, *domain, *region;
@@ -54,6 +69,7 @@ typedef struct {
     const char *tls_listen;
     const char *tls_certs[TLS_MAX_PAIRS], *tls_keys[TLS_MAX_PAIRS];
     size_t ncerts, nkeys;
+    limits_t lim;
 } opts_t;
 
 typedef struct {
@@ -69,6 +85,8 @@ static void usage(void)
 {
     fprintf(stderr, "usage: onggi-gateway --ring FILE --listen IP:PORT [--domain DOMAIN] [--region REGION]\n"
                     "                     [--workers N] [--chunk-size BYTES] [--access-log]\n"
+                    "                     [--max-conns N] [--max-conns-per-ip N] [--account-workers N]\n"
+                    "                     [--max-queue N]\n"
                     "                     [--tls-listen IP:PORT --tls-cert FILE --tls-key FILE ...]\n");
 }
 
@@ -83,6 +101,26 @@ static int parse_size(const char *s, size_t *out)
     return 0;
 }
 
+/* One of the limits_t options: 1 taken (0 on a bad value, after usage()), 0 not one of them. */
+static int parse_limit(const char *a, const char *v, limits_t *l, int *ok)
+{
+    static const struct {
+        const char *name;
+        size_t off;
+    } opts[] = {{"--max-conns", offsetof(limits_t, max_conns)},
+                {"--max-conns-per-ip", offsetof(limits_t, max_conns_per_ip)},
+                {"--account-workers", offsetof(limits_t, account_workers)},
+                {"--max-queue", offsetof(limits_t, max_queue)}};
+    for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
+        if (strcmp(a, opts[i].name) != 0)
+            continue;
+        size_t *dst = (size_t *)((char *)l + opts[i].off);
+        *ok = parse_size(v, dst) == 0 && *dst <= 1000000;
+        return 1;
+    }
+    return 0;
+}
+
 static int parse_opts(int argc, char **argv, opts_t *o)
 {
     *o = (opts_t){.region = "us-east-1", .chunk_size = CLUSTER_CDC_AVG};
@@ -92,9 +130,13 @@ static int parse_opts(int argc, char **argv, opts_t *o)
             o->access_log = 1;
             continue;
         }
+        int ok = 0;
         if (v == NULL)
             goto bad;
-        if (strcmp(a, "--ring") == 0)
+        if (parse_limit(a, v, &o->lim, &ok)) {
+            if (!ok)
+                goto bad;
+        } else if (strcmp(a, "--ring") == 0)
             o->ring = v;
         else if (strcmp(a, "--listen") == 0)
             o->listen = v;
@@ -134,6 +176,35 @@ typedef struct {
     s3_ctx_t *s3;
     swift_t *swift;
 } front_t;
+
+/* The 503 for a request no worker can take: in the protocol dispatch() would pick. */
+static og_str_t busy_body(const http_reqinfo_t *info, void *ctx, const char **content_type)
+{
+    front_t *f = ctx;
+    return swift_wants(info) ? swift_busy_body(info, f->swift, content_type) : s3_busy_body(info, f->s3, content_type);
+}
+
+/* Raises the open-file limit to its hard limit (10,000 idle clients need as many descriptors) and
+ * fits max_conns (0 = the server's default) under it. The limit to use. */
+static size_t fit_max_conns(size_t max_conns, size_t workers)
+{
+    struct rlimit rl;
+    size_t want = max_conns != 0 ? max_conns : HTTP_DEFAULT_MAX_CONNS;
+    size_t reserve = FD_RESERVE(workers != 0 ? workers : 128);
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return max_conns;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+            getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= want + reserve)
+        return max_conns;
+    size_t fit = rl.rlim_cur > reserve + 64 ? (size_t)rl.rlim_cur - reserve : 64;
+    fprintf(stderr, "onggi-gateway: open-file limit %llu: --max-conns lowered from %zu to %zu\n",
+            (unsigned long long)rl.rlim_cur, want, fit);
+    return fit;
+}
 
 /* Swift's paths (/auth/v1.0, /v1/..., unsigned /info) go to Swift, everything else to S3. */
 static void dispatch(http_req_t *http, void *ctx)
@@ -263,8 +334,16 @@ static int serve(const opts_t *o, const og_addr_t *listen, const og_addr_t *tls_
     swift_t swift;
     swift_init(&swift, cl, iam, 0, o->access_log);
     front_t front = {&gw, &swift};
-    http_server_conf_t conf = {
-        .host = listen->host, .port = listen->port, .workers = o->workers, .handler = dispatch, .ctx = &front};
+    http_server_conf_t conf = {.host = listen->host,
+                               .port = listen->port,
+                               .workers = o->workers,
+                               .max_conns = fit_max_conns(o->lim.max_conns, o->workers),
+                               .max_conns_per_ip = o->lim.max_conns_per_ip,
+                               .account_workers = o->lim.account_workers,
+                               .max_queue = o->lim.max_queue,
+                               .busy = busy_body,
+                               .handler = dispatch,
+                               .ctx = &front};
     if (w->tls != NULL) {
         conf.tls = w->tls;
         conf.tls_host = tls_listen->host;

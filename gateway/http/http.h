@@ -16,8 +16,10 @@
  * written the bytes. Memory per request is bounded by the window (HTTP_BODY_WINDOW) plus what
  * the handler holds.
  *
- * Expect: 100-continue is answered only when the handler first calls http_req_read(), i.e.
- * after it has checked auth; a handler that answers without reading the body makes the
+ * No body byte is read from the socket before the handler first calls http_req_read(), i.e.
+ * before it has checked auth: Expect: 100-continue is answered then, and a body sent without
+ * it waits in the kernel (only what came in with the head, at most HTTP_MAX_HEAD_BYTES per
+ * connection, is in memory). A handler that answers without reading the body makes the
  * server close the connection after the response (the unread body is never drained).
  */
 #ifndef HTTP_H
@@ -40,16 +42,23 @@
 enum {
     HTTP_EBODY = -10400,    /* malformed body framing (bad chunked encoding) */
     HTTP_EABORTED = -10401, /* client went away, stopped making progress or sends too slowly */
+    HTTP_EBUSY = -10402,    /* the caller's share of the workers is taken (http_req_claim) */
     HTTP_ETLS = -10408      /* a TLS certificate or key file is unusable */
 };
 
 typedef struct st_http_server_t http_server_t;
 typedef struct st_http_req_t http_req_t;
 typedef struct st_http_tls_t http_tls_t;
+typedef struct st_http_reqinfo_t http_reqinfo_t;
 
 /* Runs on a worker thread. It must answer exactly once (http_resp_send, or http_resp_start ...
  * http_resp_end) unless an http_* call failed with HTTP_EABORTED, in which case it just returns. */
 typedef void (*http_handler_fn)(http_req_t *req, void *ctx);
+
+/* Runs on the loop thread when a request cannot be queued for a worker (the queue is full): the
+ * body of the 503 the server then sends with Retry-After and Connection: close, in the request's
+ * protocol (S3 SlowDown XML, Swift text). *content_type is set. Must not block or allocate. */
+typedef og_str_t (*http_busy_fn)(const http_reqinfo_t *info, void *ctx, const char **content_type);
 
 typedef struct {
     const char *host;           /* listen address, e.g. "127.0.0.1" or "0.0.0.0" */
@@ -66,6 +75,18 @@ typedef struct {
      * Defaults when 0: 1024 bytes/s and 60000 ms (see docs/operations.md). */
     uint32_t body_min_rate;
     uint32_t body_rate_window_ms;
+    /* Connection caps (http_limits.c). At max_conns open connections the server stops accepting
+     * (new ones wait in the kernel's backlog) until one closes; a client address holding
+     * max_conns_per_ip connections has further ones closed at once (RST). Defaults when 0:
+     * HTTP_DEFAULT_MAX_CONNS and HTTP_DEFAULT_MAX_CONNS_PER_IP. */
+    size_t max_conns;
+    size_t max_conns_per_ip;
+    /* Fair share: at most account_workers workers run requests of one claimant at once
+     * (http_req_claim); default workers / 2. At most max_queue requests wait for a worker; a
+     * request beyond that gets a 503 whose body comes from busy (default HTTP_DEFAULT_MAX_QUEUE). */
+    size_t account_workers;
+    size_t max_queue;
+    http_busy_fn busy;
     http_handler_fn handler;
     void *ctx;
     /* HTTPS: with tls set, a second listener on tls_host:tls_port (port 0: any) serves the same
@@ -74,6 +95,12 @@ typedef struct {
     uint16_t tls_port;
     http_tls_t *tls;
 } http_server_conf_t;
+
+#define HTTP_DEFAULT_MAX_CONNS 16384
+#define HTTP_DEFAULT_MAX_CONNS_PER_IP 1024
+#define HTTP_DEFAULT_MAX_QUEUE 1024
+/* Longest claimant name http_req_claim tells apart (longer ones are cut: still one claimant). */
+#define HTTP_CLAIM_MAX 160
 
 /* Binds and listens. 0 and *out, or -errno (EADDRINUSE ...). */
 int http_server_new(const http_server_conf_t *conf, http_server_t **out);
@@ -109,7 +136,7 @@ int http_tls_reload(http_tls_t *tls, char *err, size_t errcap);
 void http_tls_free(http_tls_t *tls);
 
 /* The request head. All slices stay valid until the response has ended. */
-typedef struct {
+struct st_http_reqinfo_t {
     og_str_t method;
     og_str_t target;          /* raw request target as received */
     og_str_t path;            /* raw path (percent-encoded), target before '?' */
@@ -123,11 +150,18 @@ typedef struct {
     int is_head;              /* HEAD: responses carry headers only */
     int tls;                  /* came over TLS (the https listener) */
     char remote[64];          /* "ip:port" of the client */
-} http_reqinfo_t;
+};
 
 const http_reqinfo_t *http_req_info(const http_req_t *req);
 /* First header by name, case-insensitive; {NULL,0} when absent. */
 og_str_t http_req_header(const http_req_t *req, const char *name);
+
+/* Claims a worker slot for `who` (an account, or a client address for anonymous requests) for
+ * the rest of this request: the server releases it when the response ends (http_resp_end) or
+ * the handler returns. 0, or HTTP_EBUSY
+ * when `who` already holds account_workers workers (answer 503 SlowDown). A second claim of the
+ * same request replaces the first. Call it after authentication and before reading the body. */
+int http_req_claim(http_req_t *req, og_str_t who);
 
 /* Reads up to cap body bytes (de-chunked), blocking. Sends "100 Continue" first if the
  * client expects it and it has not been sent. >0 bytes read, 0 at the end of the body,

@@ -23,6 +23,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -40,6 +41,7 @@
 #include <h2o/timeout.h>
 
 #include "http_tls.h"
+#include "http_limits.h"
 #include "og_http.h"
 
 /* Response head and chunk framing live in the request itself unless they outgrow this. */
@@ -65,12 +67,28 @@
 #define HTTP_DEFAULT_BODY_RATE_WINDOW_MS 60000
 /* Most body bytes taken from a socket per step (see conn_feed_body). */
 #define HTTP_PULL_MAX (64u << 10)
+/* Room asked for per read of a request head: h2o's own first allocation (8 KiB) fits it, so a
+ * connection with a partial head costs one small block. */
+#define HTTP_HEAD_RESERVE 4096
+/* accept() failing for lack of descriptors or memory (EMFILE ...) pauses the listener this long
+ * instead of retrying at once: the pending connection keeps the listener readable, and a
+ * level-triggered loop would spin on it. */
+#define HTTP_ACCEPT_PAUSE_MS 100
+/* Once the open connections fall to half of their peak since the last trim, and that peak was at
+ * least this many, the loop gives the freed heap back to the kernel (malloc_trim) HTTP_TRIM_DELAY_MS
+ * later: one trim after a crowd left, not one per close, and after h2o freed the closed sockets
+ * (it does so at the end of a loop iteration). */
+#define HTTP_TRIM_MIN_PEAK 128
+#define HTTP_TRIM_DELAY_MS 1000
 
 typedef struct st_http_conn_t http_conn_t;
 
 typedef struct {
     http_server_t *srv;
     pthread_t tid;
+    /* Who the running request claimed (http_req_claim); claim_len 0 = nobody. Under srv->mu. */
+    char claim[HTTP_CLAIM_MAX];
+    size_t claim_len;
     time_t date_sec;  /* second that date[] was formatted for */
     char date[64];    /* "Date: ...\r\n", cached per worker so no lock is needed */
     size_t date_len;
@@ -98,6 +116,7 @@ struct st_http_req_t {
     bool win_paused;     /* the loop stopped reading because the window was full */
     bool aborted;        /* connection gone: every pending and later call fails */
     bool want_continue;  /* the worker asked for "100 Continue" */
+    bool want_body;      /* the worker asked for the body: the loop may read it */
     bool resp_started;   /* a final response has been started: never send 100 after it */
     bool out_pending;    /* wr_iov handed to the loop and not yet written */
     bool ended;          /* the worker will hand over nothing more */
@@ -136,7 +155,9 @@ struct st_http_conn_t {
      * only while the loop waits on the client for the body (rate_on). */
     bool rate_on;
     uint64_t rate_t0, rate_bytes;
+    http_ipkey_t ip; /* counted in srv->iptab */
     char remote[64];
+    char busy_head[160]; /* conn_send_busy's status line and headers */
 };
 
 struct st_http_server_t {
@@ -154,6 +175,13 @@ struct st_http_server_t {
     h2o_timeout_t idle_to, io_to, linger_to;
     h2o_linklist_t conns;
     size_t nconns;
+    size_t trim_peak;       /* most connections open since the last malloc_trim */
+    http_iptab_t iptab;     /* open connections per client address */
+    bool accept_paused;     /* the listener is not read: at max_conns, or accept() ran dry */
+    h2o_timeout_t accept_to;
+    h2o_timeout_entry_t accept_timer; /* resumes accepting after HTTP_ACCEPT_PAUSE_MS */
+    h2o_timeout_t trim_to;
+    h2o_timeout_entry_t trim_timer; /* malloc_trim after a crowd of connections left */
     bool stopping;
     uint64_t stop_deadline;
     struct phr_header wide[HTTP_PARSE_WIDE_HEADERS];
@@ -164,6 +192,7 @@ struct st_http_server_t {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     http_req_t *jobs_head, **jobs_tail;
+    size_t njobs; /* requests queued for a worker */
     bool workers_exit;
 
     pthread_mutex_t ready_mu;
@@ -173,6 +202,7 @@ struct st_http_server_t {
 static void conn_on_head_input(http_conn_t *conn);
 static void conn_pump(http_conn_t *conn);
 static void on_conn_read(h2o_socket_t *sock, const char *err);
+static void on_accept(h2o_socket_t *listener, const char *err);
 
 /* ------------------------------------------------------------------------------------ */
 /* requests: lifetime and cross-thread notification                                     */
@@ -284,6 +314,57 @@ static bool conn_body_rate_ok(http_conn_t *conn, size_t got)
     return true;
 }
 
+/* Stops reading the listener: new connections wait in the kernel's backlog. With timed, reading
+ * resumes after HTTP_ACCEPT_PAUSE_MS (if below max_conns by then); else when a connection closes. */
+static void server_accept_pause(http_server_t *srv, bool timed)
+{
+    if (!srv->accept_paused) {
+        srv->accept_paused = true;
+        h2o_socket_read_stop(srv->listener);
+        if (srv->tls_listener != NULL)
+            h2o_socket_read_stop(srv->tls_listener);
+    }
+    if (timed && !h2o_timeout_is_linked(&srv->accept_timer))
+        h2o_timeout_link(srv->loop, &srv->accept_to, &srv->accept_timer);
+}
+
+static void server_accept_resume(http_server_t *srv)
+{
+    if (!srv->accept_paused || srv->listener == NULL || srv->nconns >= srv->conf.max_conns ||
+        h2o_timeout_is_linked(&srv->accept_timer))
+        return;
+    srv->accept_paused = false;
+    h2o_socket_read_start(srv->listener, on_accept);
+    if (srv->tls_listener != NULL)
+        h2o_socket_read_start(srv->tls_listener, on_accept);
+}
+
+static void on_accept_timer(h2o_timeout_entry_t *entry)
+{
+    http_server_t *srv = H2O_STRUCT_FROM_MEMBER(http_server_t, accept_timer, entry);
+    server_accept_resume(srv);
+}
+
+static void on_trim_timer(h2o_timeout_entry_t *entry)
+{
+    http_server_t *srv = H2O_STRUCT_FROM_MEMBER(http_server_t, trim_timer, entry);
+    malloc_trim(0);
+    srv->trim_peak = srv->nconns;
+}
+
+/* Bookkeeping for a connection that closed: the counts, accepting again below the cap, and
+ * giving memory back after a crowd of connections left (glibc keeps freed heap otherwise: the
+ * sockets' and connections' small blocks are scattered over it). */
+static void server_conn_gone(http_server_t *srv, const http_ipkey_t *ip)
+{
+    srv->nconns--;
+    http_iptab_del(&srv->iptab, ip);
+    server_accept_resume(srv);
+    if (srv->trim_peak >= HTTP_TRIM_MIN_PEAK && srv->nconns <= srv->trim_peak / 2 &&
+        !h2o_timeout_is_linked(&srv->trim_timer))
+        h2o_timeout_link(srv->loop, &srv->trim_to, &srv->trim_timer);
+}
+
 /* Closes at once. A request in flight is aborted: its worker's pending and later calls
  * fail with HTTP_EABORTED. Frees conn. */
 static void conn_close(http_conn_t *conn)
@@ -302,8 +383,8 @@ static void conn_close(http_conn_t *conn)
     if (h2o_timeout_is_linked(&conn->timer))
         h2o_timeout_unlink(&conn->timer);
     h2o_linklist_unlink(&conn->link);
-    srv->nconns--;
     h2o_socket_close(conn->sock);
+    server_conn_gone(srv, &conn->ip);
     free(conn);
 }
 
@@ -344,6 +425,15 @@ static void on_error_written(h2o_socket_t *sock, const char *err)
         conn_close_graceful(conn);
 }
 
+/* Writes the last bytes of the connection (they must live until it closes), then closes. */
+static void conn_write_final(http_conn_t *conn, h2o_iovec_t *iov, size_t n)
+{
+    h2o_socket_read_stop(conn->sock);
+    conn->writing = true;
+    h2o_socket_write(conn->sock, iov, n, on_error_written);
+    conn_update_timer(conn);
+}
+
 /* Answers a request the loop rejected before any worker saw it, then closes. */
 static void conn_send_error(http_conn_t *conn, int status)
 {
@@ -357,22 +447,21 @@ static void conn_send_error(http_conn_t *conn, int status)
     case 501: buf = h2o_iovec_init(r501, sizeof(r501) - 1); break;
     default: buf = h2o_iovec_init(r400, sizeof(r400) - 1); break;
     }
-    h2o_socket_read_stop(conn->sock);
-    conn->writing = true;
-    h2o_socket_write(conn->sock, &buf, 1, on_error_written);
-    conn_update_timer(conn);
+    conn_write_final(conn, &buf, 1);
 }
 
 /* Reads from the socket into sock->input until it holds `target` bytes or the socket has
- * nothing more. While a body is read the socket is in DONT_READ mode (h2o only reports
- * readiness; epoll is level-triggered), because h2o's own reader drains the socket into an
- * unbounded buffer (up to tcp_rmem max, 32 MiB here) in one callback. Callers keep target
- * within HTTP_PULL_MAX of what the input holds; the buffer is then always one HTTP_PULL_MAX block:
- * an empty input is allocated at exactly that size, and with a small leftover (chunk framing)
- * only a quarter of it is asked for, which h2o 2.2 makes room for by moving the leftover to the
+ * nothing more. A connection's socket is in DONT_READ mode except while lingering (h2o only
+ * reports readiness; epoll is level-triggered), because h2o's own reader drains the socket into
+ * an unbounded buffer (up to tcp_rmem max, 32 MiB here) in one callback: a request head is read
+ * up to HTTP_MAX_HEAD_BYTES, a body as the window has room. `reserve` is what an empty input is
+ * allocated with (HTTP_HEAD_RESERVE for heads). For bodies, callers keep target within
+ * HTTP_PULL_MAX of what the input holds and reserve HTTP_PULL_MAX; the buffer is then always one
+ * HTTP_PULL_MAX block: an empty input is allocated at exactly that size, and with a small leftover
+ * (chunk framing) only a quarter of it is asked for, which h2o 2.2 makes room for by moving the leftover to the
  * front (it does while leftover + guarantee fit twice) rather than by doubling the block.
  * The number of bytes received (0 if none), or -1 at EOF or on a socket error. */
-static ssize_t conn_pull(http_conn_t *conn, size_t target)
+static ssize_t conn_pull(http_conn_t *conn, size_t target, size_t reserve)
 {
     h2o_socket_t *sock = conn->sock;
     int fd = h2o_socket_get_fd(sock);
@@ -386,8 +475,7 @@ static ssize_t conn_pull(http_conn_t *conn, size_t target)
     }
     while (sock->input->size < target) {
         size_t want = target - sock->input->size;
-        h2o_iovec_t buf =
-            h2o_buffer_reserve(&sock->input, sock->input->size == 0 ? HTTP_PULL_MAX : HTTP_PULL_MAX / 4);
+        h2o_iovec_t buf = h2o_buffer_reserve(&sock->input, sock->input->size == 0 ? reserve : reserve / 4);
         if (want > buf.len)
             want = buf.len;
         ssize_t r = recv(fd, buf.base, want, 0);
@@ -538,7 +626,7 @@ static bool conn_feed_body(http_conn_t *conn)
     for (;;) {
         size_t target = conn_body_target(conn);
         f.asked = target > sock->input->size ? target - sock->input->size : 0;
-        f.got = f.asked > 0 ? conn_pull(conn, target) : 0;
+        f.got = f.asked > 0 ? conn_pull(conn, target, HTTP_PULL_MAX) : 0;
         if (f.got < 0 || !conn_body_rate_ok(conn, (size_t)f.got)) {
             conn_close(conn);
             return false;
@@ -645,12 +733,13 @@ static void conn_pump(http_conn_t *conn)
     }
 }
 
-/* A worker changed something on req (asked for body room, 100 Continue or a write). */
+/* A worker changed something on req (asked for the body or room in its window, 100 Continue or a
+ * write). */
 static void conn_on_req_event(http_conn_t *conn)
 {
     http_req_t *req = conn->req;
     pthread_mutex_lock(&req->mu);
-    bool feed = !req->body_done && req->body_err == 0 && !req->win_paused;
+    bool feed = req->want_body && !req->body_done && req->body_err == 0 && !req->win_paused;
     pthread_mutex_unlock(&req->mu);
     if (feed && !h2o_socket_is_reading(conn->sock) && !conn_feed_body(conn))
         return;
@@ -780,12 +869,38 @@ static bool head_has_too_many_headers(http_conn_t *conn)
     return r != -1 && nh > HTTP_MAX_HEADERS;
 }
 
+/* Are max_queue requests already waiting for a worker? */
+static bool server_queue_full(http_server_t *srv)
+{
+    pthread_mutex_lock(&srv->mu);
+    bool full = srv->njobs >= srv->conf.max_queue;
+    pthread_mutex_unlock(&srv->mu);
+    return full;
+}
+
+/* Answers req (not handed to any worker) with a 503 in its protocol, then closes. */
+static void conn_send_busy(http_conn_t *conn, const http_req_t *req)
+{
+    http_server_t *srv = conn->srv;
+    const char *ctype = "text/plain";
+    og_str_t body = OG_STR_LIT("Service Unavailable: the server is busy, please retry.\n");
+    if (srv->conf.busy != NULL)
+        body = srv->conf.busy(&req->info, srv->conf.ctx, &ctype);
+    int n = snprintf(conn->busy_head, sizeof(conn->busy_head),
+                     "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Type: %s\r\n"
+                     "Content-Length: %zu\r\nConnection: close\r\n\r\n",
+                     ctype, body.len);
+    h2o_iovec_t iov[2] = {h2o_iovec_init(conn->busy_head, (size_t)n), h2o_iovec_init(body.base, body.len)};
+    conn_write_final(conn, iov, 2);
+}
+
 static void server_dispatch(http_server_t *srv, http_req_t *req)
 {
     pthread_mutex_lock(&srv->mu);
     req->job_next = NULL;
     *srv->jobs_tail = req;
     srv->jobs_tail = &req->job_next;
+    srv->njobs++;
     pthread_cond_signal(&srv->cv);
     pthread_mutex_unlock(&srv->mu);
 }
@@ -805,9 +920,15 @@ static void conn_on_head_input(http_conn_t *conn)
         conn_close(conn);
         return;
     }
+    /* At EOF a head already received is still answered (a client may half-close after it). */
+    bool eof = conn_pull(conn, HTTP_MAX_HEAD_BYTES, HTTP_HEAD_RESERVE) < 0;
     int hl = sock->input->size == 0 ? -2
                                     : phr_parse_request(sock->input->bytes, sock->input->size, &method, &method_len,
                                                         &target, &target_len, &minor, phr, &nh, 0);
+    if (hl == -2 && eof) {
+        conn_close(conn);
+        return;
+    }
     if (hl == -2) {
         if (sock->input->size >= HTTP_MAX_HEAD_BYTES) {
             conn_send_error(conn, 431);
@@ -835,6 +956,11 @@ static void conn_on_head_input(http_conn_t *conn)
         conn_send_error(conn, status);
         return;
     }
+    if (server_queue_full(conn->srv)) {
+        conn_send_busy(conn, req);
+        req_free(req);
+        return;
+    }
     h2o_buffer_consume(&sock->input, (size_t)hl);
 
     req->refs = 2; /* the loop's (conn->req) and the worker's */
@@ -846,20 +972,11 @@ static void conn_on_head_input(http_conn_t *conn)
     conn->dec_pending = 0;
     conn->dec_done = false;
     conn->cl_left = req->info.chunked ? 0 : (uint64_t)req->info.content_length;
-    if (!req->info.chunked && req->info.content_length == 0) {
-        req->body_done = true;
-        h2o_socket_read_stop(sock);
-        conn_update_timer(conn);
-    } else {
-        /* conn_pull reads the body, bounded; over TLS h2o reads it (see docs/operations.md). */
-        h2o_socket_dont_read(sock, sock->ssl == NULL);
-        if (!conn_feed_body(conn)) {
-            /* The connection closed (EOF, error, no memory) and with it the loop's
-             * reference; the worker's was never handed out. */
-            req_unref(req);
-            return;
-        }
-    }
+    /* No body byte is taken from the socket before the handler asks for the body (after auth):
+     * until then a body waits in the kernel, apart from what came in with the head. */
+    req->body_done = !req->info.chunked && req->info.content_length == 0;
+    h2o_socket_read_stop(sock);
+    conn_update_timer(conn);
     server_dispatch(conn->srv, req);
 }
 
@@ -881,22 +998,17 @@ static void on_conn_read(h2o_socket_t *sock, const char *err)
         conn_feed_body(conn);
 }
 
-static void format_remote(h2o_socket_t *sock, char *out, size_t cap)
+static void format_remote(const struct sockaddr_storage *ss, char *out, size_t cap)
 {
-    struct sockaddr_storage ss;
     char host[INET6_ADDRSTRLEN] = "?";
-    socklen_t len = h2o_socket_getpeername(sock, (struct sockaddr *)&ss);
-    int port = 0;
-    if (len != 0 && ss.ss_family == AF_INET) {
-        struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+    if (ss->ss_family == AF_INET) {
+        const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
         inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host));
-        port = ntohs(sin->sin_port);
-        snprintf(out, cap, "%s:%d", host, port);
-    } else if (len != 0 && ss.ss_family == AF_INET6) {
-        struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+        snprintf(out, cap, "%s:%d", host, ntohs(sin->sin_port));
+    } else if (ss->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
         inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof(host));
-        port = ntohs(sin6->sin6_port);
-        snprintf(out, cap, "[%s]:%d", host, port);
+        snprintf(out, cap, "[%s]:%d", host, ntohs(sin6->sin6_port));
     } else {
         snprintf(out, cap, "?");
     }
@@ -911,32 +1023,71 @@ static void on_handshake(h2o_socket_t *sock, const char *err)
         conn_on_head_input(conn);
 }
 
+/* Closes an accepted socket that is not admitted with a RST: nothing lingers in TIME_WAIT. */
+static void sock_reset(h2o_socket_t *sock)
+{
+    struct linger lg = {1, 0};
+    setsockopt(h2o_socket_get_fd(sock), SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+    h2o_socket_close(sock);
+}
+
+/* Takes an accepted socket as a connection, unless its address already holds max_conns_per_ip
+ * connections (or there is no memory): then it is reset at once. A TLS connection starts with
+ * its handshake, under the idle timeout like a request head. */
+static void server_admit(http_server_t *srv, h2o_socket_t *sock, bool tls)
+{
+    struct sockaddr_storage ss = {0};
+    socklen_t sl = sizeof(ss);
+    if (getpeername(h2o_socket_get_fd(sock), (struct sockaddr *)&ss, &sl) != 0)
+        ss.ss_family = AF_UNSPEC;
+    http_ipkey_t ip = http_ipkey_from((const struct sockaddr *)&ss);
+    if (!http_iptab_add(&srv->iptab, &ip, srv->conf.max_conns_per_ip)) {
+        sock_reset(sock);
+        return;
+    }
+    http_conn_t *conn = calloc(1, sizeof(*conn));
+    if (conn == NULL) {
+        http_iptab_del(&srv->iptab, &ip);
+        sock_reset(sock);
+        return;
+    }
+    conn->srv = srv;
+    conn->sock = sock;
+    conn->ip = ip;
+    conn->timer.cb = on_conn_timeout;
+    sock->data = conn;
+    format_remote(&ss, conn->remote, sizeof(conn->remote));
+    h2o_linklist_insert(&srv->conns, &conn->link);
+    if (++srv->nconns > srv->trim_peak)
+        srv->trim_peak = srv->nconns;
+    if (tls) {
+        /* Over TLS only h2o can read (it decrypts): no DONT_READ (see conn_pull). */
+        http_tls_handshake(srv->conf.tls, sock, on_handshake);
+    } else {
+        h2o_socket_dont_read(sock, 1); /* conn_pull reads, bounded */
+        h2o_socket_read_start(sock, on_conn_read);
+    }
+    conn_update_timer(conn);
+}
+
+/* Accepts while below max_conns. At the cap, or when accept() fails for lack of descriptors or
+ * memory, the listener is paused instead of being left readable to a level-triggered loop. */
 static void on_accept(h2o_socket_t *listener, const char *err)
 {
     http_server_t *srv = listener->data;
     h2o_socket_t *sock;
     if (err != NULL)
         return;
-    while ((sock = h2o_evloop_socket_accept(listener)) != NULL) {
-        http_conn_t *conn = calloc(1, sizeof(*conn));
-        if (conn == NULL) {
-            h2o_socket_close(sock);
-            continue;
+    while (srv->nconns < srv->conf.max_conns) {
+        if ((sock = h2o_evloop_socket_accept(listener)) == NULL) {
+            /* h2o returns accept4's failure with its errno. */
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+                server_accept_pause(srv, true);
+            return;
         }
-        conn->srv = srv;
-        conn->sock = sock;
-        conn->timer.cb = on_conn_timeout;
-        sock->data = conn;
-        format_remote(sock, conn->remote, sizeof(conn->remote));
-        h2o_linklist_insert(&srv->conns, &conn->link);
-        srv->nconns++;
-        /* The handshake runs under the idle timeout, like a request head. */
-        if (listener == srv->tls_listener)
-            http_tls_handshake(srv->conf.tls, sock, on_handshake);
-        else
-            h2o_socket_read_start(sock, on_conn_read);
-        conn_update_timer(conn);
+        server_admit(srv, sock, listener == srv->tls_listener);
     }
+    server_accept_pause(srv, false);
 }
 
 static void server_close_listeners(http_server_t *srv)
@@ -957,6 +1108,8 @@ static void server_begin_stop(http_server_t *srv)
 {
     srv->stopping = true;
     srv->stop_deadline = og_mono_ms() + HTTP_STOP_GRACE_MS;
+    if (h2o_timeout_is_linked(&srv->accept_timer))
+        h2o_timeout_unlink(&srv->accept_timer);
     server_close_listeners(srv);
     h2o_linklist_t *node = srv->conns.next;
     while (node != &srv->conns) {
@@ -1001,6 +1154,16 @@ static void on_wake(h2o_socket_t *sock, const char *err)
 /* ------------------------------------------------------------------------------------ */
 /* workers                                                                              */
 
+/* Ends the worker's http_req_claim, if any (worker thread). */
+static void worker_release_claim(http_worker_t *w)
+{
+    if (w->claim_len == 0)
+        return;
+    pthread_mutex_lock(&w->srv->mu);
+    w->claim_len = 0;
+    pthread_mutex_unlock(&w->srv->mu);
+}
+
 static void worker_run_req(http_worker_t *w, http_req_t *req)
 {
     http_server_t *srv = w->srv;
@@ -1010,6 +1173,7 @@ static void worker_run_req(http_worker_t *w, http_req_t *req)
     req->worker = w;
     if (!aborted)
         srv->conf.handler(req, srv->conf.ctx);
+    worker_release_claim(w);
 
     pthread_mutex_lock(&req->mu);
     bool unanswered = !req->ended && !req->aborted;
@@ -1039,6 +1203,7 @@ static void *worker_main(void *arg)
             pthread_cond_wait(&srv->cv, &srv->mu);
         http_req_t *req = srv->jobs_head;
         if (req != NULL) {
+            srv->njobs--;
             srv->jobs_head = req->job_next;
             if (srv->jobs_head == NULL)
                 srv->jobs_tail = &srv->jobs_head;
@@ -1078,6 +1243,14 @@ static void server_conf_defaults(http_server_t *srv, const http_server_conf_t *c
         srv->conf.body_min_rate = HTTP_DEFAULT_BODY_MIN_RATE;
     if (srv->conf.body_rate_window_ms == 0)
         srv->conf.body_rate_window_ms = HTTP_DEFAULT_BODY_RATE_WINDOW_MS;
+    if (srv->conf.max_conns == 0)
+        srv->conf.max_conns = HTTP_DEFAULT_MAX_CONNS;
+    if (srv->conf.max_conns_per_ip == 0)
+        srv->conf.max_conns_per_ip = HTTP_DEFAULT_MAX_CONNS_PER_IP;
+    if (srv->conf.account_workers == 0)
+        srv->conf.account_workers = srv->conf.workers > 1 ? srv->conf.workers / 2 : 1;
+    if (srv->conf.max_queue == 0)
+        srv->conf.max_queue = HTTP_DEFAULT_MAX_QUEUE;
 }
 
 /* Opens *fd listening on host:port and sets *bound_port to the port it got (port may be 0).
@@ -1138,12 +1311,16 @@ int http_server_new(const http_server_conf_t *conf, http_server_t **out)
         rc = -ENOMEM;
         goto out_close_wake;
     }
+    if ((rc = http_iptab_init(&srv->iptab, srv->conf.max_conns)) != 0)
+        goto out_free_workers;
     pthread_mutex_init(&srv->mu, NULL);
     pthread_cond_init(&srv->cv, NULL);
     pthread_mutex_init(&srv->ready_mu, NULL);
     *out = srv;
     return 0;
 
+out_free_workers:
+    free(srv->workers);
 out_close_wake:
     close(srv->wake_fd);
 out_close_listen:
@@ -1185,6 +1362,10 @@ int http_server_run(http_server_t *srv)
     h2o_timeout_init(srv->loop, &srv->io_to, srv->conf.io_timeout_ms);
     h2o_timeout_init(srv->loop, &srv->linger_to,
                      srv->conf.io_timeout_ms < HTTP_LINGER_MS ? srv->conf.io_timeout_ms : HTTP_LINGER_MS);
+    h2o_timeout_init(srv->loop, &srv->accept_to, HTTP_ACCEPT_PAUSE_MS);
+    srv->accept_timer.cb = on_accept_timer;
+    h2o_timeout_init(srv->loop, &srv->trim_to, HTTP_TRIM_DELAY_MS);
+    srv->trim_timer.cb = on_trim_timer;
     h2o_linklist_init_anchor(&srv->conns);
     srv->listener = h2o_evloop_socket_create(srv->loop, srv->listen_fd, H2O_SOCKET_FLAG_DONT_READ);
     srv->listen_fd = -1; /* owned by the h2o socket now */
@@ -1229,6 +1410,12 @@ out_stop_workers:
     h2o_timeout_dispose(srv->loop, &srv->idle_to);
     h2o_timeout_dispose(srv->loop, &srv->io_to);
     h2o_timeout_dispose(srv->loop, &srv->linger_to);
+    if (h2o_timeout_is_linked(&srv->accept_timer))
+        h2o_timeout_unlink(&srv->accept_timer);
+    h2o_timeout_dispose(srv->loop, &srv->accept_to);
+    if (h2o_timeout_is_linked(&srv->trim_timer))
+        h2o_timeout_unlink(&srv->trim_timer);
+    h2o_timeout_dispose(srv->loop, &srv->trim_to);
     h2o_evloop_destroy(srv->loop);
     srv->loop = NULL;
     /* h2o keeps freed socket buffers in a per-thread cache (h2o_socket_buffer_prototype);
@@ -1251,6 +1438,7 @@ void http_server_free(http_server_t *srv)
     pthread_mutex_destroy(&srv->ready_mu);
     pthread_cond_destroy(&srv->cv);
     pthread_mutex_destroy(&srv->mu);
+    http_iptab_dispose(&srv->iptab);
     free(srv->workers);
     free(srv);
 }
@@ -1263,6 +1451,29 @@ const http_reqinfo_t *http_req_info(const http_req_t *req) { return &req->info; 
 og_str_t http_req_header(const http_req_t *req, const char *name)
 {
     return og_header_find(req->headers, req->info.num_headers, name);
+}
+
+int http_req_claim(http_req_t *req, og_str_t who)
+{
+    http_server_t *srv = req->srv;
+    http_worker_t *w = req->worker;
+    size_t len = who.len < HTTP_CLAIM_MAX ? who.len : HTTP_CLAIM_MAX, held = 0;
+    int rc = 0;
+    if (len == 0)
+        return 0;
+    pthread_mutex_lock(&srv->mu);
+    for (size_t i = 0; i < srv->conf.workers; i++) {
+        const http_worker_t *o = &srv->workers[i];
+        held += o != w && o->claim_len == len && memcmp(o->claim, who.base, len) == 0;
+    }
+    if (held >= srv->conf.account_workers) {
+        rc = HTTP_EBUSY;
+    } else {
+        memcpy(w->claim, who.base, len);
+        w->claim_len = len;
+    }
+    pthread_mutex_unlock(&srv->mu);
+    return rc;
 }
 
 ssize_t http_req_read(http_req_t *req, void *buf, size_t cap)
@@ -1294,8 +1505,11 @@ ssize_t http_req_read(http_req_t *req, void *buf, size_t cap)
             rc = req->body_err;
             break;
         }
-        if (req->info.expect_continue && !req->want_continue && !req->resp_started) {
-            req->want_continue = true;
+        if (!req->want_body) {
+            /* The first read: the loop starts taking the body from the socket only now (and
+             * sends "100 Continue", even for an empty body: see req_parse_framing). */
+            req->want_body = true;
+            req->want_continue = req->info.expect_continue && !req->resp_started;
             req_notify_locked(req);
         }
         if (req->body_done) {
@@ -1537,6 +1751,9 @@ int http_resp_end(http_req_t *req)
         req->close_after = true;
         pthread_mutex_unlock(&req->mu);
     }
+    /* The claim ends with the response, before the client can see it: its next request on this
+     * connection must not find this one still counted. */
+    worker_release_claim(req->worker);
     iov = h2o_iovec_init(req->out, req->out_len);
     return req_handoff(req, &iov, req->out_len > 0 ? 1 : 0, false, true);
 }

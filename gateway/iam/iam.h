@@ -32,8 +32,9 @@ typedef struct {
 
 /* Creates or replaces a user (quorum write). 0, OG_EINVAL (empty/too long field) or OG_EQUORUM. */
 int iam_user_put(iam_t *iam, const iam_user_t *u);
-/* Looks a user up by access key. Results are cached per process for a few seconds (a new key
- * works at once: misses are not cached). 0, OG_ENOTFOUND or OG_EQUORUM. Thread-safe. */
+/* Looks a user up by access key. Results are cached per process for a few seconds, and unknown
+ * keys for 2 s (IAM_NEG_TTL_MS: a key added through this gateway works here at once, one added
+ * through another gateway within that time). 0, OG_ENOTFOUND or OG_EQUORUM. Thread-safe. */
 int iam_user_get(iam_t *iam, og_str_t access_key, iam_user_t *out);
 /* Calls fn for every user (secrets included: for admin tools only). 0 or an error. */
 int iam_user_each(iam_t *iam, int (*fn)(void *ctx, const iam_user_t *u), void *ctx);
@@ -56,8 +57,8 @@ typedef struct {
 /* Creates or replaces a Swift user "account:user" (quorum write). The account name must not
  * contain ':' or '/'. 0, OG_EINVAL (empty, too long or badly formed field) or OG_EQUORUM. */
 int iam_swift_user_put(iam_t *iam, const iam_swift_user_t *u);
-/* Looks "account:user" up (no cache: only auth requests do this, tokens carry the rest).
- * 0, OG_ENOTFOUND, OG_EQUORUM or OG_EPROTO. */
+/* Looks "account:user" up (only auth requests do this, tokens carry the rest). Only unknown names
+ * are cached, as for iam_user_get. 0, OG_ENOTFOUND, OG_EQUORUM or OG_EPROTO. */
 int iam_swift_user_get(iam_t *iam, const char *account, const char *user, iam_swift_user_t *out);
 /* Removes a Swift user; tokens already issued stay valid until they expire. 0 or OG_EQUORUM. */
 int iam_swift_user_delete(iam_t *iam, const char *account, const char *user);

@@ -3,8 +3,9 @@
  *
  * Every signed request looks its access key up, so positive answers are cached per IAM context
  * for a few seconds: a changed secret or a new user reaches other gateways within that time, and
- * this gateway at once (iam_user_put refreshes its own cache). Misses are never cached, so a user
- * created a moment ago is never refused.
+ * this gateway at once (iam_user_put refreshes its own cache). Names the cluster does not know
+ * are remembered for IAM_NEG_TTL_MS (iam_int.h), so a client repeating a wrong key does not cost a
+ * quorum read per request; storing a name drops it from that cache on this gateway at once.
  */
 #include "iam_int.h"
 
@@ -77,6 +78,36 @@ static void users_cache_put(iam_t *c, const iam_user_t *u)
     pthread_mutex_unlock(&c->users_mu);
 }
 
+/* The negative cache's hash of a name of one table (the table is the seed's source). */
+static uint64_t neg_hash(const char *table, og_str_t name)
+{
+    return XXH3_64bits_withSeed(name.base, name.len, XXH3_64bits(table, strlen(table)));
+}
+
+/* Was the name recently unknown to the cluster? */
+static int neg_has(iam_t *c, uint64_t h)
+{
+    size_t i = (size_t)(h % IAM_NEG_SLOTS);
+    pthread_mutex_lock(&c->users_mu);
+    int hit = c->neg[i].hash == h && c->neg[i].expires_ms > og_mono_ms();
+    pthread_mutex_unlock(&c->users_mu);
+    return hit;
+}
+
+/* Remembers (unknown) or forgets (!unknown) a name. */
+static void neg_set(iam_t *c, uint64_t h, int unknown)
+{
+    size_t i = (size_t)(h % IAM_NEG_SLOTS);
+    pthread_mutex_lock(&c->users_mu);
+    if (unknown) {
+        c->neg[i].hash = h;
+        c->neg[i].expires_ms = og_mono_ms() + IAM_NEG_TTL_MS;
+    } else if (c->neg[i].hash == h) {
+        c->neg[i].expires_ms = 0;
+    }
+    pthread_mutex_unlock(&c->users_mu);
+}
+
 /* Length of a NUL-terminated field of capacity cap, or -1 when it is not terminated within it. */
 static long users_field_len(const char *s, size_t cap)
 {
@@ -141,8 +172,10 @@ int iam_user_put(iam_t *iam, const iam_user_t *u)
     p = users_put_field(p, u->display_name, (size_t)dlen);
     og_rec_t rec = {.summary = {(const char *)summary, (size_t)(p - summary)}};
     cluster_stamp(cl, &rec.ts, &rec.tiebreak);
-    if ((rc = cluster_rec_put(cl, USERS_TABLE, (og_str_t){u->access_key, (size_t)klen}, &rec)) == 0)
+    if ((rc = cluster_rec_put(cl, USERS_TABLE, (og_str_t){u->access_key, (size_t)klen}, &rec)) == 0) {
         users_cache_put(iam, u);
+        neg_set(iam, neg_hash(USERS_TABLE, (og_str_t){u->access_key, (size_t)klen}), 0);
+    }
     return rc;
 }
 
@@ -157,13 +190,19 @@ int iam_user_get(iam_t *iam, og_str_t access_key, iam_user_t *out)
         return OG_ENOTFOUND; /* no such key can have been stored */
     if (users_cache_get(iam, access_key, out))
         return 0;
+    uint64_t nh = neg_hash(USERS_TABLE, access_key);
+    if (neg_has(iam, nh))
+        return OG_ENOTFOUND;
     if ((rc = cluster_rec_get(cl, USERS_TABLE, access_key, &rec, &buf)) != 0)
-        return rc;
+        goto out_unknown;
     if (rec.flags & OG_REC_TOMBSTONE)
         rc = OG_ENOTFOUND;
     else if ((rc = users_decode(access_key, &rec, out)) == 0)
         users_cache_put(iam, out);
     free(buf);
+out_unknown:
+    if (rc == OG_ENOTFOUND)
+        neg_set(iam, nh, 1);
     return rc;
 }
 
@@ -255,7 +294,10 @@ int iam_swift_user_put(iam_t *iam, const iam_swift_user_t *u)
     p = users_put_field(p, u->key, (size_t)slen);
     og_rec_t rec = {.summary = {(const char *)summary, (size_t)(p - summary)}};
     cluster_stamp(cl, &rec.ts, &rec.tiebreak);
-    return cluster_rec_put(cl, SWIFT_USERS_TABLE, (og_str_t){key, (size_t)klen}, &rec);
+    int rc = cluster_rec_put(cl, SWIFT_USERS_TABLE, (og_str_t){key, (size_t)klen}, &rec);
+    if (rc == 0)
+        neg_set(iam, neg_hash(SWIFT_USERS_TABLE, (og_str_t){key, (size_t)klen}), 0);
+    return rc;
 }
 
 int iam_swift_user_get(iam_t *iam, const char *account, const char *user, iam_swift_user_t *out)
@@ -267,13 +309,19 @@ int iam_swift_user_get(iam_t *iam, const char *account, const char *user, iam_sw
     int rc;
     if (klen < 0)
         return OG_ENOTFOUND; /* no such user can have been stored */
+    uint64_t nh = neg_hash(SWIFT_USERS_TABLE, (og_str_t){key, (size_t)klen});
+    if (neg_has(iam, nh))
+        return OG_ENOTFOUND;
     if ((rc = cluster_rec_get(cl, SWIFT_USERS_TABLE, (og_str_t){key, (size_t)klen}, &rec, &buf)) != 0)
-        return rc;
+        goto out_unknown;
     if (rec.flags & OG_REC_TOMBSTONE)
         rc = OG_ENOTFOUND;
     else
         rc = swift_user_decode((og_str_t){key, (size_t)klen}, &rec, out);
     free(buf);
+out_unknown:
+    if (rc == OG_ENOTFOUND)
+        neg_set(iam, nh, 1);
     return rc;
 }
 

@@ -18,6 +18,9 @@ typedef struct {
     int access_log;     /* log every request (else only 5xx answers) */
 } s3_ctx_t;
 
+/* http_busy_fn for S3 requests: the SlowDown error document. Cannot fail. */
+og_str_t s3_busy_body(const http_reqinfo_t *info, void *ctx, const char **content_type);
+
 /* The HTTP handler (http_handler_fn); ctx is an s3_ctx_t. Always answers. */
 void s3_handle(http_req_t *http, void *ctx);
 

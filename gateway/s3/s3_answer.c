@@ -133,6 +133,7 @@ static const char *default_message(const char *code)
         {"MethodNotAllowed", "The specified method is not allowed against this resource."},
         {"NotImplemented", "A header you provided implies functionality that is not implemented."},
         {"ServiceUnavailable", "Please reduce your request rate."},
+        {"SlowDown", "Please reduce your request rate."},
         {"InternalError", "We encountered an internal error. Please try again."},
         {"EntityTooLarge", "Your proposed upload exceeds the maximum allowed object size."},
         {"IncompleteBody", "You did not provide the number of bytes specified by the Content-Length HTTP header."},

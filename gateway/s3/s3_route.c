@@ -418,6 +418,15 @@ int s3_quota_check(s3_req_t *r, uint64_t add_bytes)
     return core_quota_check(r->gw->cluster, r->bucket, r->user.account, add_bytes, 1);
 }
 
+og_str_t s3_busy_body(const http_reqinfo_t *info, void *ctx, const char **content_type)
+{
+    (void)info;
+    (void)ctx;
+    *content_type = "application/xml";
+    return OG_STR_LIT("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                      "<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>");
+}
+
 void s3_handle(http_req_t *http, void *ctx)
 {
     uint64_t start_ms = og_mono_ms();
@@ -431,6 +440,9 @@ void s3_handle(http_req_t *http, void *ctx)
         target_error(&r, rc);
     else if ((rc = authenticate(&r, host_bucket)) != 0)
         s3_error_rc(&r, rc);
+    else if (http_req_claim(http, og_str(r.user.account)) != 0)
+        /* The account already holds its share of the workers (docs/operations.md). */
+        s3_error(&r, 503, "SlowDown", NULL, NULL);
     else
         route(&r);
     if (!r.responded) {

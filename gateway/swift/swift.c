@@ -408,6 +408,31 @@ static int check_token(swift_req_t *r)
     return 0;
 }
 
+/* Fair share of the workers (http_req_claim): a token holder counts against its account (the
+ * same claimant as the account's S3 keys), an anonymous request against its client address. 0 or
+ * HTTP_EBUSY. */
+static int claim_worker(swift_req_t *r)
+{
+    if (r->has_id)
+        return http_req_claim(r->http, og_str(r->id.account));
+    char who[sizeof(r->info->remote) + 4] = "ip:";
+    const char *colon = strrchr(r->info->remote, ':');
+    size_t n = colon != NULL ? (size_t)(colon - r->info->remote) : strlen(r->info->remote);
+    memcpy(who + 3, r->info->remote, n);
+    return http_req_claim(r->http, (og_str_t){who, 3 + n});
+}
+
+og_str_t swift_busy_body(const http_reqinfo_t *info, void *ctx, const char **content_type)
+{
+    (void)info;
+    (void)ctx;
+    *content_type = "text/html; charset=UTF-8";
+    for (size_t i = 0; i < sizeof(std_bodies) / sizeof(std_bodies[0]); i++)
+        if (std_bodies[i].status == 503)
+            return og_str(std_bodies[i].body);
+    return (og_str_t){"", 0};
+}
+
 static void route(swift_req_t *r)
 {
     og_str_t path = r->info->path;
@@ -422,6 +447,11 @@ static void route(swift_req_t *r)
     int rc;
     if ((rc = check_path_utf8(r)) != 0 || (rc = check_token(r)) != 0 || (rc = split_path(r)) != 0) {
         swift_error_rc(r, rc);
+        return;
+    }
+    if (claim_worker(r) != 0) {
+        og_header_t h = {OG_STR_LIT("Retry-After"), OG_STR_LIT("1")};
+        swift_send(r, 503, &h, 1, NULL, NULL, 0);
         return;
     }
     r->is_owner = r->has_id && ((strcmp(r->id.account, r->account) == 0 && (r->id.flags & IAM_SWIFT_ADMIN)) ||

@@ -26,6 +26,9 @@ void swift_init(swift_t *sw, cluster_t *cl, iam_t *iam, uint32_t token_life, int
  * everything under /v1/, and GET/HEAD /info that carries no S3 signature (Authorization header
  * or a presigned query). */
 int swift_wants(const http_reqinfo_t *info);
+/* http_busy_fn for Swift requests: Swift's 503 text. Cannot fail. */
+og_str_t swift_busy_body(const http_reqinfo_t *info, void *ctx, const char **content_type);
+
 /* The HTTP handler (http_handler_fn); ctx is a swift_t. */
 void swift_handle(http_req_t *http, void *ctx);
 

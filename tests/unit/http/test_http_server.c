@@ -52,6 +52,8 @@ typedef struct {
     int run_rc;
     atomic_int aborted; /* handler saw HTTP_EABORTED */
     atomic_int ebody;   /* handler saw HTTP_EBODY */
+    atomic_int gate;    /* /hold handlers wait until it is set (bounded: 20 s) */
+    atomic_int holding; /* /hold handlers that claimed and are waiting */
 } fixture_t;
 
 static fixture_t F;
@@ -123,6 +125,22 @@ out_free:
     free(buf);
 }
 
+/* /hold?who=X: claims a worker for X (503 "busy" when X has its share), then waits for F.gate. */
+static void handle_hold(http_req_t *req)
+{
+    og_str_t who = {"", 0};
+    og_query_get(http_req_info(req)->query, "who", &who);
+    if (http_req_claim(req, who) == HTTP_EBUSY) {
+        respond_text(req, 503, "busy");
+        return;
+    }
+    atomic_fetch_add(&F.holding, 1);
+    for (int i = 0; i < 2000 && !atomic_load(&F.gate); i++)
+        usleep(10000);
+    atomic_fetch_sub(&F.holding, 1);
+    respond_text(req, 200, "held");
+}
+
 static void test_handler(http_req_t *req, void *ctx)
 {
     const http_reqinfo_t *ri = http_req_info(req);
@@ -136,6 +154,8 @@ static void test_handler(http_req_t *req, void *ctx)
         handle_count(req);
     } else if (og_str_eq(ri->path, "/reject")) {
         respond_text(req, 403, "denied");
+    } else if (og_str_eq(ri->path, "/hold")) {
+        handle_hold(req);
     } else if (og_str_eq(ri->path, "/big")) {
         handle_big(req);
     } else if (og_str_eq(ri->path, "/noanswer")) {
@@ -195,12 +215,15 @@ typedef struct {
     bool eof; /* the server closed after this response */
 } resp_t;
 
-static void cli_open(cli_t *c, uint16_t port)
+/* Connects from source address `from` (a loopback address: the kernel routes all of 127/8). */
+static void cli_open_from(cli_t *c, uint16_t port, const char *from)
 {
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)}, src = {.sin_family = AF_INET};
     inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+    inet_pton(AF_INET, from, &src.sin_addr);
     c->fd = socket(AF_INET, SOCK_STREAM, 0);
     cr_assert(c->fd >= 0);
+    cr_assert_eq(bind(c->fd, (struct sockaddr *)&src, sizeof(src)), 0);
     struct timeval tv = {.tv_sec = 20};
     setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
@@ -211,6 +234,8 @@ static void cli_open(cli_t *c, uint16_t port)
     c->buf = malloc(c->cap);
     c->len = 0;
 }
+
+static void cli_open(cli_t *c, uint16_t port) { cli_open_from(c, port, "127.0.0.1"); }
 
 static void cli_close(cli_t *c)
 {
@@ -500,13 +525,15 @@ Test(gw_http, chunked_put)
     stop_server();
 }
 
-Test(gw_http, expect_continue_rejected_before_read)
+/* Sends `request` to /reject, whose handler answers 403 without reading the body: the 403 must
+ * come first (no 100 Continue) and the connection close after it (the body was never taken). */
+static void check_rejected_unread(const char *request)
 {
     uint16_t port = start_server(0, 0);
     cli_t c;
     resp_t r;
     cli_open(&c, port);
-    cli_sends(&c, "PUT /reject HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\nExpect: 100-continue\r\n\r\n");
+    cli_sends(&c, request);
     cr_assert_eq(cli_read_resp(&c, &r, false), 0);
     cr_assert_eq(r.status, 403, "got %d, not the final status first", r.status);
     cr_assert_str_eq(r.body, "denied");
@@ -515,6 +542,11 @@ Test(gw_http, expect_continue_rejected_before_read)
     cr_assert(cli_sees_eof(&c));
     cli_close(&c);
     stop_server();
+}
+
+Test(gw_http, expect_continue_rejected_before_read)
+{
+    check_rejected_unread("PUT /reject HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\nExpect: 100-continue\r\n\r\n");
 }
 
 static double cpu_seconds(void)
@@ -906,6 +938,226 @@ Test(gw_http, handler_backpressure_does_not_count_as_slow_client)
     cr_assert_eq(atomic_load(&F.aborted), 0);
     resp_free(&r);
     free(body);
+    cli_close(&c);
+    stop_server();
+}
+
+/* One GET /hello on c: the status, or -1 when the connection ended first. */
+static int cli_hello(cli_t *c)
+{
+    resp_t r;
+    cli_sends(c, "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n");
+    if (cli_read_resp(c, &r, false) != 0)
+        return -1;
+    int status = r.status;
+    resp_free(&r);
+    return status;
+}
+
+/* Does a response start arriving on c within ms? (Only used where the answer must not come.) */
+static bool cli_readable_within(cli_t *c, int ms)
+{
+    fd_set rs;
+    FD_ZERO(&rs);
+    FD_SET(c->fd, &rs);
+    struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
+    return select(c->fd + 1, &rs, NULL, NULL, &tv) > 0;
+}
+
+Test(gw_http, connection_caps_total_and_per_address)
+{
+    uint16_t port = start_server_conf((http_server_conf_t){.max_conns = 4, .max_conns_per_ip = 2});
+    cli_t a[2], b[2], over, waiting;
+    for (int i = 0; i < 2; i++) {
+        cli_open_from(&a[i], port, "127.0.0.1");
+        cr_assert_eq(cli_hello(&a[i]), 200);
+    }
+    /* A third connection from the same address is reset at once; others are unaffected. */
+    cli_open_from(&over, port, "127.0.0.1");
+    cr_assert(cli_sees_eof(&over));
+    cli_close(&over);
+    for (int i = 0; i < 2; i++) {
+        cli_open_from(&b[i], port, "127.0.0.2");
+        cr_assert_eq(cli_hello(&b[i]), 200);
+    }
+    /* At the total cap the server stops accepting: a fifth client waits in the backlog... */
+    cli_open_from(&waiting, port, "127.0.0.3");
+    cli_sends(&waiting, "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n");
+    cr_assert(!cli_readable_within(&waiting, 300), "served above max_conns");
+    /* ... and is served once a connection closes. */
+    cli_close(&a[0]);
+    resp_t r;
+    cr_assert_eq(cli_read_resp(&waiting, &r, false), 0);
+    cr_assert_eq(r.status, 200);
+    resp_free(&r);
+    /* The closed connection's address has room again. */
+    cli_close(&b[0]);
+    cli_open_from(&a[0], port, "127.0.0.1");
+    cr_assert_eq(cli_hello(&a[0]), 200);
+    cli_close(&a[0]);
+    cli_close(&a[1]);
+    cli_close(&b[1]);
+    cli_close(&waiting);
+    stop_server();
+}
+
+Test(gw_http, claim_caps_workers_per_claimant)
+{
+    uint16_t port = start_server_conf((http_server_conf_t){.account_workers = 2});
+    cli_t held[2], over, other;
+    resp_t r;
+    atomic_store(&F.gate, 0);
+    for (int i = 0; i < 2; i++) {
+        cli_open(&held[i], port);
+        cli_sends(&held[i], "GET /hold?who=a HTTP/1.1\r\nHost: x\r\n\r\n");
+    }
+    for (int i = 0; i < 2000 && atomic_load(&F.holding) < 2; i++)
+        usleep(10000);
+    cr_assert_eq(atomic_load(&F.holding), 2);
+    /* "a" holds its two workers: a third request of "a" is refused, "b" is served. */
+    cli_open(&over, port);
+    cli_sends(&over, "GET /hold?who=a HTTP/1.1\r\nHost: x\r\n\r\n");
+    cr_assert_eq(cli_read_resp(&over, &r, false), 0);
+    cr_assert_eq(r.status, 503);
+    resp_free(&r);
+    cli_open(&other, port);
+    cli_sends(&other, "GET /hold?who=b HTTP/1.1\r\nHost: x\r\n\r\n");
+    for (int i = 0; i < 2000 && atomic_load(&F.holding) < 3; i++)
+        usleep(10000);
+    cr_assert_eq(atomic_load(&F.holding), 3);
+    atomic_store(&F.gate, 1);
+    for (int i = 0; i < 2; i++) {
+        cr_assert_eq(cli_read_resp(&held[i], &r, false), 0);
+        cr_assert_eq(r.status, 200);
+        resp_free(&r);
+    }
+    cr_assert_eq(cli_read_resp(&other, &r, false), 0);
+    cr_assert_eq(r.status, 200);
+    resp_free(&r);
+    /* The claims ended with their requests: "a" is served again. */
+    cli_sends(&over, "GET /hold?who=a HTTP/1.1\r\nHost: x\r\n\r\n");
+    cr_assert_eq(cli_read_resp(&over, &r, false), 0);
+    cr_assert_eq(r.status, 200);
+    resp_free(&r);
+    cli_close(&held[0]);
+    cli_close(&held[1]);
+    cli_close(&over);
+    cli_close(&other);
+    stop_server();
+}
+
+static og_str_t busy_text(const http_reqinfo_t *info, void *ctx, const char **content_type)
+{
+    *content_type = "text/x-busy";
+    return og_str_eq(info->path, "/hold") ? OG_STR_LIT("slow down") : OG_STR_LIT("other");
+}
+
+Test(gw_http, full_queue_answers_busy)
+{
+    /* 8 workers (start_server_conf), all held; one request may wait, the next is refused. */
+    uint16_t port = start_server_conf((http_server_conf_t){.max_queue = 1, .busy = busy_text});
+    enum { HELD = 8 };
+    cli_t held[HELD], queued, refused;
+    resp_t r;
+    char v[64];
+    atomic_store(&F.gate, 0);
+    for (int i = 0; i < HELD; i++) {
+        /* One at a time: a request counts as queued until a worker has taken it. */
+        cli_open(&held[i], port);
+        cli_sends(&held[i], "GET /hold HTTP/1.1\r\nHost: x\r\n\r\n");
+        for (int k = 0; k < 2000 && atomic_load(&F.holding) < i + 1; k++)
+            usleep(10000);
+        cr_assert_eq(atomic_load(&F.holding), i + 1);
+    }
+    cli_open(&queued, port);
+    cli_sends(&queued, "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n");
+    usleep(100000); /* let the loop queue it (if it had not, the next would be queued instead) */
+    cli_open(&refused, port);
+    cli_sends(&refused, "GET /hold HTTP/1.1\r\nHost: x\r\n\r\n");
+    cr_assert_eq(cli_read_resp(&refused, &r, false), 0);
+    cr_assert_eq(r.status, 503);
+    cr_assert_str_eq(r.body, "slow down");
+    cr_assert_str_eq(resp_header(&r, "content-type", v, sizeof(v)), "text/x-busy");
+    cr_assert_str_eq(resp_header(&r, "retry-after", v, sizeof(v)), "1");
+    cr_assert(resp_conn_is(&r, "close"));
+    resp_free(&r);
+    atomic_store(&F.gate, 1);
+    cr_assert_eq(cli_read_resp(&queued, &r, false), 0);
+    cr_assert_eq(r.status, 200);
+    resp_free(&r);
+    for (int i = 0; i < HELD; i++) {
+        cr_assert_eq(cli_read_resp(&held[i], &r, false), 0);
+        resp_free(&r);
+        cli_close(&held[i]);
+    }
+    cli_close(&queued);
+    cli_close(&refused);
+    stop_server();
+}
+
+Test(gw_http, body_not_taken_before_the_handler_reads)
+{
+    /* Even a body that arrived with the head stays unread when the handler answers without
+     * reading it (as on failed auth): the server closes instead of keeping the connection. */
+    check_rejected_unread("PUT /reject HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc");
+}
+
+/* Lowest descriptor number not in use: with every lower one open, the process's count of open
+ * descriptors (this test opens none in between). */
+static int next_fd(void)
+{
+    int fd = dup(0);
+    cr_assert(fd >= 0);
+    close(fd);
+    return fd;
+}
+
+Test(gw_http, out_of_descriptors_pauses_accepting_without_spinning)
+{
+    uint16_t port = start_server(0, 0);
+    cli_t c;
+    cli_open(&c, port);
+    cr_assert_eq(cli_hello(&c), 200);
+    cli_close(&c);
+    /* The client's socket is made first; then the process (server and client are one) is left
+     * without a free descriptor, so the server's accept() fails with EMFILE. */
+    cli_open(&c, port);
+    struct rlimit old, low;
+    cr_assert_eq(getrlimit(RLIMIT_NOFILE, &old), 0);
+    usleep(100000); /* the loop accepted c already, or will fail to */
+    low = old;
+    low.rlim_cur = (rlim_t)next_fd();
+    cr_assert_eq(setrlimit(RLIMIT_NOFILE, &low), 0);
+    cli_t waiting;
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
+    inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+    /* No descriptor for a client socket either: give the test one back, just for it. */
+    low.rlim_cur++;
+    cr_assert_eq(setrlimit(RLIMIT_NOFILE, &low), 0);
+    waiting.fd = socket(AF_INET, SOCK_STREAM, 0);
+    cr_assert(waiting.fd >= 0);
+    low.rlim_cur--;
+    cr_assert_eq(setrlimit(RLIMIT_NOFILE, &low), 0);
+    cr_assert_eq(connect(waiting.fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    struct timeval tv = {.tv_sec = 20};
+    setsockopt(waiting.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    waiting.cap = 1 << 16;
+    waiting.buf = malloc(waiting.cap);
+    waiting.len = 0;
+    cli_sends(&waiting, "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n");
+    /* The pending connection keeps the listener readable: the loop must not spin on it. */
+    double cpu0 = cpu_seconds();
+    usleep(1000000);
+    double used = cpu_seconds() - cpu0;
+    cr_assert_lt(used, 0.1, "%.3f s of CPU in 1 s while accept() fails", used);
+    /* With descriptors again, the waiting client is served, and so is the first. */
+    cr_assert_eq(setrlimit(RLIMIT_NOFILE, &old), 0);
+    resp_t r;
+    cr_assert_eq(cli_read_resp(&waiting, &r, false), 0);
+    cr_assert_eq(r.status, 200);
+    resp_free(&r);
+    cr_assert_eq(cli_hello(&c), 200);
+    cli_close(&waiting);
     cli_close(&c);
     stop_server();
 }

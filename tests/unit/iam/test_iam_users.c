@@ -41,3 +41,27 @@ Test(iam, users)
     cr_assert_eq(iam_user_put(iam, &u), OG_EINVAL);
     iam_close(iam);
 }
+
+Test(iam, unknown_names_are_cached_briefly)
+{
+    iam_user_t got;
+    iam_swift_user_t sgot;
+    iam_t *iam;
+
+    tc_start(17050);
+    cr_assert_eq(iam_open(tc.cl, &iam), 0);
+    cr_assert_eq(iam_user_get(iam, og_str("NOPE"), &got), OG_ENOTFOUND);
+    cr_assert_eq(iam_swift_user_get(iam, "acct", "nobody", &sgot), OG_ENOTFOUND);
+    /* With every node gone, the names just found unknown are still answered (from the negative
+     * cache, without a quorum read); a name never asked for needs the nodes. */
+    for (int i = 0; i < TC_NODES; i++)
+        tc_node_kill(i);
+    cr_assert_eq(iam_user_get(iam, og_str("NOPE"), &got), OG_ENOTFOUND);
+    cr_assert_eq(iam_swift_user_get(iam, "acct", "nobody", &sgot), OG_ENOTFOUND);
+    cr_assert_neq(iam_user_get(iam, og_str("OTHER"), &got), OG_ENOTFOUND);
+    /* The entries expire (IAM_NEG_TTL_MS, 2 s): then the nodes are asked again. */
+    usleep(2500 * 1000);
+    cr_assert_neq(iam_user_get(iam, og_str("NOPE"), &got), OG_ENOTFOUND);
+    cr_assert_neq(iam_swift_user_get(iam, "acct", "nobody", &sgot), OG_ENOTFOUND);
+    iam_close(iam);
+}
