@@ -15,6 +15,7 @@
  * formatted into an inline buffer: a typical call allocates nothing.
  */
 #include "node_client.h"
+#include "node_auth.h"
 #include "og_http.h"
 
 #include <arpa/inet.h>
@@ -22,6 +23,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/crypto.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -47,6 +49,8 @@ typedef struct {
 } pool_node_t;
 
 struct st_node_client_t {
+    int signing; /* 0: requests go unsigned (tests of the refusal only) */
+    node_signer_t signer;
     int timeout_ms;
     size_t max_idle;
     pthread_mutex_t mu; /* guards nodes */
@@ -150,11 +154,16 @@ static void pool_put(node_client_t *c, const char *addr, int fd)
         close(fd);
 }
 
-node_client_t *node_client_new(int timeout_ms, size_t max_idle_per_node)
+node_client_t *node_client_new(const og_keys_t *keys, int timeout_ms, size_t max_idle_per_node)
 {
     node_client_t *c = calloc(1, sizeof(*c));
     if (!c)
         return NULL;
+    if (keys && node_auth_signer_init(&c->signer, keys) != 0) {
+        free(c);
+        return NULL;
+    }
+    c->signing = keys != NULL;
     c->timeout_ms = timeout_ms > 0 ? timeout_ms : 1;
     c->max_idle = max_idle_per_node;
     pthread_mutex_init(&c->mu, NULL);
@@ -172,6 +181,7 @@ void node_client_free(node_client_t *c)
     }
     free(c->nodes);
     pthread_mutex_destroy(&c->mu);
+    OPENSSL_cleanse(&c->signer, sizeof(c->signer));
     free(c);
 }
 
@@ -238,9 +248,12 @@ static int call_connect(cstate_t *st)
     return NODE_EDOWN;
 }
 
-/* The pooled socket turned out dead before any response byte: re-send once, fresh.
+static int call_format(node_client_t *c, cstate_t *st);
+
+/* The pooled socket turned out dead before any response byte: re-send once, fresh, with a new
+ * signature (a node that did read the first copy would refuse its nonce as a replay).
  * Returns 1 when a retry was started, 0 when the caller should fail the call. */
-static int call_retry(cstate_t *st)
+static int call_retry(node_client_t *c, cstate_t *st)
 {
     if (!st->pooled || st->retried || st->rlen > 0)
         return 0;
@@ -248,7 +261,10 @@ static int call_retry(cstate_t *st)
     st->fd = -1;
     st->retried = 1;
     st->sent = 0;
-    return 1;
+    if (st->req != st->req_inline)
+        free(st->req);
+    st->req = NULL;
+    return call_format(c, st) == 0;
 }
 
 /* The call's socket failed (send error, or closed before a full response head): retries once on
@@ -258,7 +274,7 @@ static int call_retry(cstate_t *st)
 static int call_resend(node_client_t *c, cstate_t *st)
 {
     int rc;
-    if (!call_retry(st)) {
+    if (!call_retry(c, st)) {
         call_finish(c, st, OG_ECLOSED);
         return 0;
     }
@@ -269,11 +285,16 @@ static int call_resend(node_client_t *c, cstate_t *st)
     return st->phase != PH_CONNECT; /* SO_ERROR means nothing until poll() says it connected */
 }
 
-/* Formats the request head. 0 or -ENOMEM. */
-static int call_format(cstate_t *st)
+/* Formats the request head, signed when the client has keys. 0 or -ENOMEM. */
+static int call_format(node_client_t *c, cstate_t *st)
 {
     node_call_t *call = st->call;
-    size_t need = strlen(call->method) + strlen(call->path) + strlen(call->addr) + 80;
+    char auth[NODE_AUTH_VALUE_MAX];
+    int rc;
+    if (c->signing && (rc = node_auth_sign(&c->signer, call->method, call->path, call->headers, call->num_headers,
+                                           call->body, call->body_len, auth)) != 0)
+        return rc;
+    size_t need = strlen(call->method) + strlen(call->path) + strlen(call->addr) + 80 + NODE_AUTH_VALUE_MAX;
     for (size_t i = 0; i < call->num_headers; i++)
         need += call->headers[i].name.len + call->headers[i].value.len + 4;
     st->req = need <= REQ_INLINE ? st->req_inline : malloc(need);
@@ -284,6 +305,8 @@ static int call_format(cstate_t *st)
     p += sprintf(p, "%s %s HTTP/1.1\r\nHost: %s\r\n", call->method, call->path, call->addr);
     if (send_len)
         p += sprintf(p, "Content-Length: %zu\r\n", call->body_len);
+    if (c->signing)
+        p += sprintf(p, NODE_AUTH_HEADER ": %s\r\n", auth);
     for (size_t i = 0; i < call->num_headers; i++) {
         const og_header_t *h = &call->headers[i];
         memcpy(p, h->name.base, h->name.len);
@@ -505,7 +528,7 @@ static void call_start(node_client_t *c, cstate_t *st, node_call_t *call, uint64
     call->truncated = 0;
     call->newer = 0;
     call->elapsed_us = 0;
-    if ((rc = call_format(st)) != 0 || (rc = pool_take(c, st, call->addr, &st->fd)) != 0) {
+    if ((rc = call_format(c, st)) != 0 || (rc = pool_take(c, st, call->addr, &st->fd)) != 0) {
         call_finish(c, st, rc);
         return;
     }

@@ -624,8 +624,8 @@ static void repl_free(node_repl_t *r)
     free(r);
 }
 
-int node_repl_start(const ring_t *ring, const char *self, const node_dev_t *devs, size_t ndevs,
-                    node_repl_stat_t *stats, const node_repl_opts_t *opts, node_repl_t **out)
+int node_repl_start(const ring_t *ring, const og_keys_t *keys, const char *self, const node_dev_t *devs,
+                    size_t ndevs, node_repl_stat_t *stats, const node_repl_opts_t *opts, node_repl_t **out)
 {
     node_repl_t *r = calloc(1, sizeof(*r));
     if (!r)
@@ -633,7 +633,7 @@ int node_repl_start(const ring_t *ring, const char *self, const node_dev_t *devs
     *r = (node_repl_t){.ring = ring, .devs = devs, .ndevs = ndevs, .stats = stats, .o = *opts};
     pthread_mutex_init(&r->mu, NULL);
     pthread_cond_init(&r->cv, NULL);
-    r->client = node_client_new(REPL_TIMEOUT_MS, 2);
+    r->client = node_client_new(keys, REPL_TIMEOUT_MS, 2);
     r->peers = calloc(ring_dev_count(ring) + 1, sizeof(*r->peers));
     r->rdevs = calloc(ndevs + 1, sizeof(*r->rdevs));
     r->chunk_buf = malloc(NODE_CHUNK_MAX);

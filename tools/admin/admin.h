@@ -4,6 +4,7 @@
 #ifndef ADMIN_H
 #define ADMIN_H
 
+#include "node_client.h"
 #include "og.h"
 
 #define ADMIN_TIMEOUT_MS 5000
@@ -21,12 +22,15 @@ int admin_fail(const char *what, int rc);
 /* onggi-admin gc [--grace SECONDS] [--dry-run]: mark and sweep (admin_gc.c). Exit code: 0 when
  * the mark completed and every device was swept, 1 otherwise (nothing is deleted when the mark
  * is incomplete), 2 on a usage error. */
-int admin_gc(const char *ring_path, int argc, char **argv);
+int admin_gc(const char *ring_path, const char *keys_path, int argc, char **argv);
 /* onggi-admin stats [--account A]: logical vs unique vs physical bytes. Exit code as admin_gc. */
-int admin_stats(const char *ring_path, int argc, char **argv);
+int admin_stats(const char *ring_path, const char *keys_path, int argc, char **argv);
 /* onggi-admin replication: per device and in total, the partitions whose primaries disagree and
  * an estimate of under-replicated items (admin_repl.c). Exit code 0, 1 when a device did not
  * answer, 2 on a usage error. */
-int admin_replication(const char *ring_path, int argc, char **argv);
+int admin_replication(const char *ring_path, const char *keys_path, int argc, char **argv);
+/* A node client signing with the cluster key file (keys_path, or NULL for ring_path + ".keys");
+ * NULL after saying why on stderr. Free with node_client_free. */
+node_client_t *admin_client_new(const char *ring_path, const char *keys_path, size_t max_idle);
 
 #endif

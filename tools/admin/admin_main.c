@@ -1,6 +1,9 @@
 /*
  * onggi-admin: user management and inspection of a running cluster (docs/operations.md).
  *
+ * Every command also takes --keys FILE right after --ring FILE (the cluster key file; default
+ * RING.keys): node API requests are signed with it (docs/node-api.md).
+ *
  *   onggi-admin --ring FILE user-add --access-key K --secret S [--account A] [--display-name N]
  *   onggi-admin --ring FILE user-list
  *   onggi-admin --ring FILE user-delete ACCESS_KEY
@@ -36,7 +39,8 @@
 
 int admin_usage(void)
 {
-    fprintf(stderr, "usage: onggi-admin --ring FILE user-add --access-key K --secret S [--account A] "
+    fprintf(stderr, "every command: onggi-admin --ring FILE [--keys FILE] COMMAND ...\n"
+                    "usage: onggi-admin --ring FILE user-add --access-key K --secret S [--account A] "
                     "[--display-name N]\n"
                     "       onggi-admin --ring FILE user-list\n"
                     "       onggi-admin --ring FILE user-delete ACCESS_KEY\n"
@@ -187,8 +191,24 @@ out_free_buf:
     return ret;
 }
 
+node_client_t *admin_client_new(const char *ring_path, const char *keys_path, size_t max_idle)
+{
+    og_keys_t keys;
+    int rc = og_keys_load_for(keys_path, ring_path, &keys);
+    if (rc != 0) {
+        fprintf(stderr, "onggi-admin: cannot load the cluster keys (%s%s): %s\n", keys_path ? keys_path : ring_path,
+                keys_path ? "" : ".keys", admin_strerror(rc));
+        return NULL;
+    }
+    node_client_t *c = node_client_new(&keys, ADMIN_TIMEOUT_MS, max_idle);
+    og_keys_wipe(&keys);
+    if (!c)
+        admin_fail("node client", -ENOMEM);
+    return c;
+}
+
 /* One line per device of the ring: its address/name and the node's stat JSON, or why not. */
-static int admin_stat(const char *ring_path)
+static int admin_stat(const char *ring_path, const char *keys_path)
 {
     enum { PATH_LEN = 1 + RING_NAME_MAX + sizeof("/stat") };
     node_client_t *client = NULL;
@@ -200,7 +220,7 @@ static int admin_stat(const char *ring_path)
     if ((rc = ring_load(ring_path, &ring)) != 0)
         return admin_fail(ring_path, rc);
     size_t n = ring_dev_count(ring);
-    client = node_client_new(ADMIN_TIMEOUT_MS, 1);
+    client = admin_client_new(ring_path, keys_path, 1);
     calls = calloc(n ? n : 1, sizeof(*calls));
     paths = calloc(n ? n : 1, sizeof(*paths));
     if (!client || !calls || !paths) {
@@ -438,15 +458,22 @@ int main(int argc, char **argv)
 
     if (argc < 4 || strcmp(argv[1], "--ring") != 0)
         return admin_usage();
-    const char *ring_path = argv[2], *cmd = argv[3];
+    const char *ring_path = argv[2], *keys_path = NULL;
+    if (strcmp(argv[3], "--keys") == 0) {
+        if (argc < 6)
+            return admin_usage();
+        keys_path = argv[4];
+        argc -= 2, argv += 2;
+    }
+    const char *cmd = argv[3];
     if (strcmp(cmd, "stat") == 0)
-        return argc == 4 ? admin_stat(ring_path) : admin_usage();
+        return argc == 4 ? admin_stat(ring_path, keys_path) : admin_usage();
     if (strcmp(cmd, "gc") == 0)
-        return admin_gc(ring_path, argc - 4, argv + 4);
+        return admin_gc(ring_path, keys_path, argc - 4, argv + 4);
     if (strcmp(cmd, "stats") == 0)
-        return admin_stats(ring_path, argc - 4, argv + 4);
+        return admin_stats(ring_path, keys_path, argc - 4, argv + 4);
     if (strcmp(cmd, "replication") == 0)
-        return admin_replication(ring_path, argc - 4, argv + 4);
+        return admin_replication(ring_path, keys_path, argc - 4, argv + 4);
     static const char *const cluster_cmds[] = {"user-add", "user-list", "user-delete", "locate", "account-add",
                                                "account-list", "swift-user-add", "swift-user-list",
                                                "swift-user-delete", "expire", NULL};
@@ -455,7 +482,7 @@ int main(int argc, char **argv)
         known |= strcmp(cmd, cluster_cmds[i]) == 0;
     if (!known)
         return admin_usage();
-    if ((rc = cluster_open(ring_path, ADMIN_TIMEOUT_MS, &cl)) != 0)
+    if ((rc = cluster_open(ring_path, keys_path, ADMIN_TIMEOUT_MS, &cl)) != 0)
         return admin_fail(ring_path, rc);
     if ((rc = iam_open(cl, &iam)) != 0) {
         cluster_close(cl);

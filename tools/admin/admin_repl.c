@@ -129,7 +129,7 @@ static int repl_report(const ring_t *ring, const node_call_t *calls, size_t n)
     return ret;
 }
 
-int admin_replication(const char *ring_path, int argc, char **argv)
+int admin_replication(const char *ring_path, const char *keys_path, int argc, char **argv)
 {
     enum { PATH_LEN = 1 + RING_NAME_MAX + sizeof("/summaries") };
     node_client_t *client = NULL;
@@ -143,7 +143,7 @@ int admin_replication(const char *ring_path, int argc, char **argv)
     if ((rc = ring_load(ring_path, &ring)) != 0)
         return admin_fail(ring_path, rc);
     size_t n = ring_dev_count(ring);
-    client = node_client_new(ADMIN_TIMEOUT_MS, 1);
+    client = admin_client_new(ring_path, keys_path, 1);
     calls = calloc(n ? n : 1, sizeof(*calls));
     paths = calloc(n ? n : 1, sizeof(*paths));
     if (!client || !calls || !paths) {
