@@ -18,6 +18,7 @@ import signal
 import socket
 import struct
 import subprocess
+import sys
 import time
 import xml.etree.ElementTree as ET
 
@@ -27,6 +28,9 @@ import pytest
 from botocore.awsrequest import AWSRequest
 from botocore.config import Config
 from botocore.credentials import Credentials
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import onggi_sign  # noqa: E402  (tests/onggi_sign.py: node API request signing)
 
 BIN = os.environ.get("ONGGI_BIN", "")
 REGION = "us-east-1"
@@ -140,6 +144,7 @@ class Cluster:
     def __init__(self, root, domain="localhost", chunk_size=None, nodes=3, node_args=()):
         self.root = str(root)
         self.ring = os.path.join(self.root, "ring.bin")
+        self.keys = self.ring + ".keys"  # the cluster key file (onggi-ring create writes it)
         self.logdir = os.path.join(self.root, "log")
         os.makedirs(self.logdir, exist_ok=True)
         self.domain = domain
@@ -189,14 +194,22 @@ class Cluster:
     def log_path(self, name):
         return os.path.join(self.logdir, f"{name}.log")
 
-    def _wait_http(self, name, port, path, want_status=None):
+    def node_request(self, i, method, path, headers=None, body=b"", timeout=60):
+        """One request to node i (1-based), signed with the cluster key. (status, headers, body)."""
+        return onggi_sign.node_request(self.keys, "127.0.0.1", self.node_ports[i - 1], method, path, headers, body,
+                                       timeout)
+
+    def _wait_http(self, name, port, path, want_status=None, node=None):
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
             proc = self.procs[name]
             if proc.poll() is not None:
                 raise AssertionError(f"{name} exited with {proc.returncode} during start-up\n{self.log_tail(name)}")
             try:
-                status, _, _ = http_request(port, "GET", path, timeout=2)
+                if node:
+                    status = self.node_request(node, "GET", path, timeout=2)[0]
+                else:
+                    status = http_request(port, "GET", path, timeout=2)[0]
                 if want_status is None or status == want_status:
                     return
             except OSError:
@@ -208,7 +221,7 @@ class Cluster:
         port = self.node_ports[i - 1]
         self._start(f"node{i}", [os.path.join(BIN, "onggi-node"), "--ring", self.ring, "--listen",
                                  f"127.0.0.1:{port}", "--dir", os.path.join(self.root, f"node{i}"), *self.node_args])
-        self._wait_http(f"node{i}", port, "/health", 200)
+        self._wait_http(f"node{i}", port, "/health", 200, node=i)
 
     def start_gateway(self, name="gw", port=None, extra=()):
         port = port or self.gw_ports.get(name) or free_ports(1)[0]
