@@ -83,7 +83,8 @@ def raw_request(host, port, method, target, headers, body=b"", timeout=60):
     """Sends exactly these headers (in order) and body. Returns (status, headers lowercased, body)."""
     conn = http.client.HTTPConnection(host, port, timeout=timeout)
     try:
-        conn.putrequest(method, target, skip_accept_encoding=True)
+        conn.putrequest(method, target, skip_host=any(k.lower() == "host" for k, _ in headers),
+                        skip_accept_encoding=True)
         for k, v in headers:
             conn.putheader(k, v)
         if body or method in ("PUT", "POST"):

@@ -9,7 +9,6 @@ process does not exit 0 (a sanitizer report or a crash on shutdown is a bug)."""
 import ctypes
 import datetime
 import hashlib
-import http.client
 import itertools
 import os
 import re
@@ -78,20 +77,7 @@ def free_ports(n):
 
 def http_request(port, method, path, headers=None, body=b"", timeout=60):
     """One raw HTTP/1.1 request to 127.0.0.1:port. Returns (status, headers dict lowercased, body)."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-    try:
-        hdrs = dict(headers or {})
-        conn.putrequest(method, path, skip_host="Host" in hdrs, skip_accept_encoding=True)
-        for k, v in hdrs.items():
-            conn.putheader(k, v)
-        if body or method in ("PUT", "POST"):
-            conn.putheader("Content-Length", str(len(body)))
-        conn.endheaders(body or None)
-        resp = conn.getresponse()
-        data = resp.read()
-        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, data
-    finally:
-        conn.close()
+    return onggi_sign.raw_request("127.0.0.1", port, method, path, list((headers or {}).items()), body, timeout)
 
 
 def xml_code(body):

@@ -132,6 +132,15 @@ def write_keys(path, lines):
         f.write("".join(line + "\n" for line in lines))
 
 
+def restart_all(c):
+    """Every process re-reads the key file: the reload is a restart."""
+    for name in ("gw", "node1", "node2", "node3"):
+        c.stop(name)
+    for i in (1, 2, 3):
+        c.start_node(i)
+    c.start_gateway("gw")
+
+
 def test_key_rotation(tmp_path_factory):
     """Rotation: a new first `node` line everywhere, then the old line dropped everywhere. Processes
     read the key file at start: the reload is a restart."""
@@ -146,21 +155,13 @@ def test_key_rotation(tmp_path_factory):
         new = ("n2", os.urandom(32))
         secrets = [ln for ln in lines if ln.startswith("secrets")]
         write_keys(c.keys, [f"node n2 {new[1].hex()}", f"node {old[0]} {old[1].hex()}", *secrets])
-        for name in ("gw", "node1", "node2", "node3"):
-            c.stop(name)
-        for i in (1, 2, 3):
-            c.start_node(i)
-        c.start_gateway("gw")
+        restart_all(c)
         path = f"/d1/rec/authtest/{uniq('rot')}"
         assert send(c, 1, "PUT", path, body=rec(), k=old)[0] == 201  # a process not restarted yet
         assert send(c, 1, "PUT", path, body=rec(), k=new)[0] == 201  # a restarted one
         assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"before"  # the gateway signs with n2
         write_keys(c.keys, [f"node n2 {new[1].hex()}", *secrets])
-        for name in ("gw", "node1", "node2", "node3"):
-            c.stop(name)
-        for i in (1, 2, 3):
-            c.start_node(i)
-        c.start_gateway("gw")
+        restart_all(c)
         path2 = f"/d1/rec/authtest/{uniq('rot')}"
         assert send(c, 1, "PUT", path2, body=rec(), k=old)[0] == 401
         assert rec_status(c, 1, path2) == 404
@@ -210,7 +211,7 @@ def test_slowloris_on_a_node_does_not_stop_the_gateway(cluster, s3):
         time.sleep(2)  # let the 300 connections open and start trickling
         deadline = time.monotonic() + 15  # past the node's 10 s head deadline: reconnects included
         gets = 0
-        while time.monotonic() < deadline and gets < 5000:
+        while time.monotonic() < deadline and gets < 3000:
             t0 = time.monotonic()
             assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == body
             # The node under attack itself still answers an authenticated request.
@@ -218,6 +219,7 @@ def test_slowloris_on_a_node_does_not_stop_the_gateway(cluster, s3):
                 assert cluster.node_request(1, "GET", "/health", timeout=30)[0] == 200
             lat.append(time.monotonic() - t0)
             gets += 1
+            time.sleep(0.003)
     finally:
         stop.set()
         for t in threads:
@@ -227,3 +229,6 @@ def test_slowloris_on_a_node_does_not_stop_the_gateway(cluster, s3):
           f"p50 {lat[len(lat) // 2] * 1000:.1f} ms, p99 {lat[int(len(lat) * 0.99)] * 1000:.1f} ms, "
           f"max {lat[-1] * 1000:.1f} ms; attacker connections {stats}")
     assert stats["connected"] >= 300
+    # A head has 10 s in all, however it trickles: the node dropped the tricklers (a per-recv
+    # timeout never would) and they had to reconnect.
+    assert stats["dropped"] > 0
