@@ -5,7 +5,9 @@
  *     OG1, key id, ts (ms), nonce (32 hex), METHOD, target, body length (decimal), body digest
  *     (32 hex), then "name:value" for each signed header in the order sent (name lowercased)
  * and sig = hex(HMAC-SHA256(key, canonical)). Signed headers: every X-Onggi-* but X-Onggi-Auth,
- * and Range: the ones that change what a request does or answers.
+ * and Range: the ones that change what a request does or answers. An answer's canonical form is
+ * OG1R, key id, the request's nonce, status, Content-Length, body digest, then its signed headers
+ * (the same rule, plus Content-Range).
  *
  * The nonce cache is a FIFO of the last NODE_AUTH_NONCES nonces with a chained hash index. When it
  * is full the oldest nonce is dropped and its timestamp becomes a floor: a request stamped at or
@@ -48,7 +50,7 @@ struct st_node_auth_t {
 static int signed_header(og_str_t name)
 {
     static const char pfx[] = "x-onggi-";
-    if (og_str_ieq(name, "Range"))
+    if (og_str_ieq(name, "Range") || og_str_ieq(name, "Content-Range"))
         return 1;
     if (name.len < sizeof(pfx) - 1 || og_str_ieq(name, NODE_AUTH_HEADER))
         return 0;
@@ -63,27 +65,22 @@ static char *put(char *p, og_str_t s, char end)
     return p;
 }
 
-/* hex(HMAC-SHA256(key, canonical request)) into sig (65 bytes). 0 or -ENOMEM. */
-static int canon_mac(const og_key_t *key, og_str_t id, og_str_t ts, og_str_t nonce, og_str_t method, og_str_t target,
-                     uint64_t body_len, og_str_t digest, const og_header_t *h, size_t nh, char *sig)
+/* hex(HMAC-SHA256(key, canonical)) into sig (65 bytes), the canonical form being lines[0..n) and
+ * then the signed headers of h[0..nh), each line ending in '\n'. 0 or -ENOMEM. */
+static int canon_mac(const og_key_t *key, const og_str_t *lines, size_t n, const og_header_t *h, size_t nh, char *sig)
 {
-    char inline_buf[CANON_INLINE], lenbuf[24];
-    size_t need = 64 + id.len + ts.len + nonce.len + method.len + target.len + digest.len;
+    char inline_buf[CANON_INLINE];
+    size_t need = 0;
+    for (size_t i = 0; i < n; i++)
+        need += lines[i].len + 1;
     for (size_t i = 0; i < nh; i++)
         if (signed_header(h[i].name))
             need += h[i].name.len + h[i].value.len + 2;
     char *buf = need <= sizeof(inline_buf) ? inline_buf : malloc(need), *p = buf;
     if (!buf)
         return -ENOMEM;
-    int n = snprintf(lenbuf, sizeof(lenbuf), "%" PRIu64, body_len);
-    p = put(p, OG_STR_LIT("OG1"), '\n');
-    p = put(p, id, '\n');
-    p = put(p, ts, '\n');
-    p = put(p, nonce, '\n');
-    p = put(p, method, '\n');
-    p = put(p, target, '\n');
-    p = put(p, (og_str_t){lenbuf, (size_t)n}, '\n');
-    p = put(p, digest, '\n');
+    for (size_t i = 0; i < n; i++)
+        p = put(p, lines[i], '\n');
     for (size_t i = 0; i < nh; i++) {
         if (!signed_header(h[i].name))
             continue;
@@ -103,6 +100,27 @@ static int canon_mac(const og_key_t *key, og_str_t id, og_str_t ts, og_str_t non
         return -ENOMEM;
     og_hex(mac, sizeof(mac), sig);
     return 0;
+}
+
+/* The request's canonical lines (see the top of this file) and its MAC. */
+static int request_mac(const og_key_t *key, og_str_t id, og_str_t ts, og_str_t nonce, og_str_t method,
+                       og_str_t target, uint64_t body_len, og_str_t digest, const og_header_t *h, size_t nh,
+                       char *sig)
+{
+    char lenbuf[24];
+    int n = snprintf(lenbuf, sizeof(lenbuf), "%" PRIu64, body_len);
+    og_str_t lines[] = {OG_STR_LIT("OG1"), id, ts, nonce, method, target, {lenbuf, (size_t)n}, digest};
+    return canon_mac(key, lines, sizeof(lines) / sizeof(lines[0]), h, nh, sig);
+}
+
+/* The answer's canonical lines and its MAC. */
+static int response_mac(const og_key_t *key, og_str_t nonce, int status, uint64_t content_len, og_str_t digest,
+                        const og_header_t *h, size_t nh, char *sig)
+{
+    char st[16], lenbuf[24];
+    int ns = snprintf(st, sizeof(st), "%d", status), nl = snprintf(lenbuf, sizeof(lenbuf), "%" PRIu64, content_len);
+    og_str_t lines[] = {OG_STR_LIT("OG1R"), og_str(key->id), nonce, {st, (size_t)ns}, {lenbuf, (size_t)nl}, digest};
+    return canon_mac(key, lines, sizeof(lines) / sizeof(lines[0]), h, nh, sig);
 }
 
 static void body_digest(const void *body, size_t len, uint8_t out[16])
@@ -136,8 +154,8 @@ int node_auth_sign(node_signer_t *s, const char *method, const char *target, con
     og_hex(digest, 16, digest_hex);
     int n = snprintf(ts, sizeof(ts), "%" PRIu64, og_time_ns() / 1000000u);
     og_str_t id = og_str(s->key.id);
-    int rc = canon_mac(&s->key, id, (og_str_t){ts, (size_t)n}, (og_str_t){nonce_hex, 32}, og_str(method),
-                       og_str(target), body_len, (og_str_t){digest_hex, 32}, h, nh, sig);
+    int rc = request_mac(&s->key, id, (og_str_t){ts, (size_t)n}, (og_str_t){nonce_hex, 32}, og_str(method),
+                         og_str(target), body_len, (og_str_t){digest_hex, 32}, h, nh, sig);
     if (rc == 0)
         snprintf(out, NODE_AUTH_VALUE_MAX, "OG1 %s %s %s %s %s", s->key.id, ts, nonce_hex, digest_hex, sig);
     return rc;
@@ -260,7 +278,7 @@ int node_auth_check_head(node_auth_t *a, og_str_t method, og_str_t target, const
     if (!(key = og_keys_find(a->keys, a->nkeys, f[0])))
         return NODE_EAUTH;
     *why = "out of memory";
-    if (canon_mac(key, f[0], f[1], f[2], method, target, body_len, f[3], h, nh, sig) != 0)
+    if (request_mac(key, f[0], f[1], f[2], method, target, body_len, f[3], h, nh, sig) != 0)
         return NODE_EAUTH;
     *why = "bad signature";
     if (CRYPTO_memcmp(sig, f[4].base, 64) != 0)
@@ -272,6 +290,9 @@ int node_auth_check_head(node_auth_t *a, og_str_t method, og_str_t target, const
     if (nonce_seen(a, nonce))
         return NODE_ESTALE;
     nonce_add(a, nonce, ts, now_ms);
+    body->key = key;
+    memcpy(body->nonce, f[2].base, 32);
+    body->nonce[32] = '\0';
     *why = NULL;
     return 0;
 }
@@ -281,4 +302,40 @@ int node_auth_check_body(const node_auth_body_t *b, const void *body, size_t len
     uint8_t d[16];
     body_digest(body, len, d);
     return CRYPTO_memcmp(d, b->digest, 16) == 0 ? 0 : NODE_EAUTH;
+}
+
+int node_auth_sign_response(const node_auth_body_t *b, int status, uint64_t content_len, const og_header_t *h,
+                            size_t nh, const void *body, size_t body_len, char *out)
+{
+    uint8_t digest[16];
+    char digest_hex[33], sig[65];
+    body_digest(body, body_len, digest);
+    og_hex(digest, 16, digest_hex);
+    int rc = response_mac(b->key, (og_str_t){b->nonce, 32}, status, content_len, (og_str_t){digest_hex, 32}, h, nh,
+                          sig);
+    if (rc == 0)
+        snprintf(out, NODE_AUTH_VALUE_MAX, "OG1R %s %s %s", b->key->id, digest_hex, sig);
+    return rc;
+}
+
+int node_auth_check_response(const node_signer_t *s, const char *req_auth, int status, uint64_t content_len,
+                             const og_header_t *h, size_t nh, const void *body, size_t body_len)
+{
+    og_str_t v = og_header_find(h, nh, NODE_AUTH_HEADER), rf[5];
+    og_str_t id = og_str(s->key.id);
+    uint8_t digest[16];
+    char digest_hex[33], sig[65];
+    /* "OG1R <id> <digest> <sig>", the id ours; the nonce is the 3rd field of our request's value. */
+    size_t want = 5 + id.len + 1 + 32 + 1 + 64;
+    if (!v.base || v.len != want || memcmp(v.base, "OG1R ", 5) != 0 || memcmp(v.base + 5, id.base, id.len) != 0 ||
+        v.base[5 + id.len] != ' ' || v.base[5 + id.len + 33] != ' ' ||
+        parse_auth(og_str(req_auth), rf) != 0)
+        return NODE_EAUTH;
+    og_str_t claimed = {v.base + 5 + id.len + 1, 32};
+    body_digest(body, body_len, digest);
+    og_hex(digest, 16, digest_hex);
+    if (CRYPTO_memcmp(claimed.base, digest_hex, 32) != 0 ||
+        response_mac(&s->key, rf[2], status, content_len, claimed, h, nh, sig) != 0)
+        return NODE_EAUTH;
+    return CRYPTO_memcmp(sig, v.base + want - 64, 64) == 0 ? 0 : NODE_EAUTH;
 }

@@ -7,6 +7,11 @@
  * body (the HMAC covers the digest). Nodes check the signature with any `node` key of the cluster
  * key file (rotation), refuse a timestamp more than NODE_AUTH_WINDOW_MS away from their clock, and
  * refuse a nonce seen before (a bounded cache, see node_auth_check_head).
+ *
+ * Responses to authenticated requests are signed too, with the key that verified the request:
+ * X-Onggi-Auth: OG1R <key id> <body digest> <sig>, the HMAC binding the request's nonce, the
+ * status, the body and the response's X-Onggi-* and Content-Range headers, so a client only
+ * believes answers that come from a key holder and answer its own request.
  */
 #ifndef NODE_AUTH_H
 #define NODE_AUTH_H
@@ -52,9 +57,12 @@ typedef struct st_node_auth_t node_auth_t;
 int node_auth_new(const og_keys_t *keys, node_auth_t **out);
 void node_auth_free(node_auth_t *a);
 
-/* What a verified head promises about its body, checked by node_auth_check_body once read. */
+/* What a verified head promises about its body, checked by node_auth_check_body once read, and
+ * what its answer is signed with (node_auth_sign_response). */
 typedef struct {
     uint8_t digest[16];
+    const og_key_t *key; /* the key that verified the request (owned by the node_auth_t) */
+    char nonce[33];      /* the request's nonce, hex */
 } node_auth_body_t;
 
 /* Checks a request head: the X-Onggi-Auth header among h[0..nh), its signature over method,
@@ -66,5 +74,18 @@ int node_auth_check_head(node_auth_t *a, og_str_t method, og_str_t target, const
 
 /* 0 when body[0..len) has the digest the verified head promised, else NODE_EAUTH. */
 int node_auth_check_body(const node_auth_body_t *b, const void *body, size_t len);
+
+/* Signs the answer to the request b was verified from: its status, the Content-Length it announces
+ * (content_len), its headers h[0..nh) (the signed ones are picked as for requests, plus
+ * Content-Range) and the body bytes it carries (none for HEAD). Writes the X-Onggi-Auth value,
+ * NUL-terminated, into out (NODE_AUTH_VALUE_MAX bytes). 0 or -ENOMEM. */
+int node_auth_sign_response(const node_auth_body_t *b, int status, uint64_t content_len, const og_header_t *h,
+                            size_t nh, const void *body, size_t body_len, char *out);
+
+/* Checks an answer to a request signed by s whose X-Onggi-Auth value was req_auth: its own
+ * X-Onggi-Auth among h[0..nh) must sign status, content_len, the signed headers and body[0..len)
+ * with s's key and the request's nonce. 0, or NODE_EAUTH (missing, malformed or wrong). */
+int node_auth_check_response(const node_signer_t *s, const char *req_auth, int status, uint64_t content_len,
+                             const og_header_t *h, size_t nh, const void *body, size_t body_len);
 
 #endif

@@ -82,7 +82,11 @@ typedef struct {
     char *req; /* request head: req_inline or malloc'd */
     size_t req_len, sent;
     size_t body_len, body_got;
+    uint64_t clen; /* the response's Content-Length */
     char *body;
+    char auth[NODE_AUTH_VALUE_MAX]; /* the request's X-Onggi-Auth value: its answer must match it */
+    og_header_t rh[MAX_RESP_HEADERS]; /* the response's headers (slices into resp), for its signature */
+    size_t nrh;
     size_t rlen; /* bytes in resp (fields above this one are zeroed per call) */
     char resp[RESP_HEAD_CAP];
     char req_inline[REQ_INLINE];
@@ -194,9 +198,18 @@ static uint64_t mono_us(void)
     return (uint64_t)t.tv_sec * 1000000u + (uint64_t)t.tv_nsec / 1000u;
 }
 
+/* A complete answer counts only when the node signed it for this request (node_auth.h). */
+static int call_verify(node_client_t *c, const cstate_t *st)
+{
+    return node_auth_check_response(&c->signer, st->auth, st->status, st->clen, st->rh, st->nrh, st->body,
+                                    st->head_only ? 0 : st->body_len);
+}
+
 static void call_finish(node_client_t *c, cstate_t *st, int rc)
 {
     node_call_t *call = st->call;
+    if (rc == 0 && c->signing)
+        rc = call_verify(c, st);
     uint64_t us = mono_us() - st->start_us;
     call->elapsed_us = us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
     call->status = st->status;
@@ -289,10 +302,9 @@ static int call_resend(node_client_t *c, cstate_t *st)
 static int call_format(node_client_t *c, cstate_t *st)
 {
     node_call_t *call = st->call;
-    char auth[NODE_AUTH_VALUE_MAX];
     int rc;
     if (c->signing && (rc = node_auth_sign(&c->signer, call->method, call->path, call->headers, call->num_headers,
-                                           call->body, call->body_len, auth)) != 0)
+                                           call->body, call->body_len, st->auth)) != 0)
         return rc;
     size_t need = strlen(call->method) + strlen(call->path) + strlen(call->addr) + 80 + NODE_AUTH_VALUE_MAX;
     for (size_t i = 0; i < call->num_headers; i++)
@@ -306,7 +318,7 @@ static int call_format(node_client_t *c, cstate_t *st)
     if (send_len)
         p += sprintf(p, "Content-Length: %zu\r\n", call->body_len);
     if (c->signing)
-        p += sprintf(p, NODE_AUTH_HEADER ": %s\r\n", auth);
+        p += sprintf(p, NODE_AUTH_HEADER ": %s\r\n", st->auth);
     for (size_t i = 0; i < call->num_headers; i++) {
         const og_header_t *h = &call->headers[i];
         memcpy(p, h->name.base, h->name.len);
@@ -346,8 +358,10 @@ static int call_head_done(cstate_t *st, int minor, int status, struct phr_header
     uint64_t clen = 0;
     st->status = status;
     st->keepalive = minor >= 1;
+    st->nrh = nh;
     for (size_t i = 0; i < nh; i++) {
         og_str_t name = {h[i].name, h[i].name_len}, val = {h[i].value, h[i].value_len};
+        st->rh[i] = (og_header_t){name, val};
         if (og_str_ieq(name, "Content-Length")) {
             if (val.len == 0 || val.len > 19)
                 return OG_EPROTO;
@@ -357,6 +371,7 @@ static int call_head_done(cstate_t *st, int minor, int status, struct phr_header
                 clen = clen * 10 + (uint64_t)(val.base[k] - '0');
             }
             has_len = 1;
+            st->clen = clen;
         } else if (og_str_ieq(name, "Connection")) {
             st->keepalive = og_str_ieq(val, "keep-alive") || (minor >= 1 && !og_str_ieq(val, "close"));
         } else if (og_str_ieq(name, "X-Onggi-Xxh3") && val.len == 16) {

@@ -272,6 +272,7 @@ static void loop_head_done(node_server_t *srv, node_conn_t *c)
 {
     const char *why;
     req_t *r = &c->req;
+    c->want.key = NULL; /* answers are signed only once this request is authenticated */
     if (head_framing(c) != 0) {
         wait_close(srv, c);
         return;

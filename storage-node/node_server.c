@@ -38,13 +38,40 @@ static const char *reason(int status)
     }
 }
 
-/* Sends a response. head_only: HEAD, Content-Length says content_len but no body follows. */
+/* The headers of an `extra` block ("Name: value\r\n" lines) as slices into it, at most cap. */
+static size_t extra_headers(const char *extra, og_header_t *out, size_t cap)
+{
+    size_t n = 0;
+    for (const char *p = extra; p && *p && n < cap;) {
+        const char *colon = strchr(p, ':'), *eol = strstr(p, "\r\n");
+        if (!colon || !eol || colon > eol)
+            break;
+        const char *v = colon + 1;
+        while (*v == ' ')
+            v++;
+        out[n++] = (og_header_t){{p, (size_t)(colon - p)}, {v, (size_t)(eol - v)}};
+        p = eol + 2;
+    }
+    return n;
+}
+
+/* Sends a response. head_only: HEAD, Content-Length says content_len but no body follows. The answer
+ * to an authenticated request is signed (node_auth_sign_response); refusals before that are not. */
 static int respond_ex(node_conn_t *c, int status, const char *extra, const void *body, size_t content_len,
                       int head_only)
 {
-    char h[512];
-    int n = snprintf(h, sizeof(h), "HTTP/1.1 %d %s\r\nContent-Length: %zu\r\n%s%s\r\n", status, reason(status),
-                     content_len, extra ? extra : "", c->keepalive ? "" : "Connection: close\r\n");
+    char h[768], sig[NODE_AUTH_VALUE_MAX] = "";
+    if (c->want.key) {
+        og_header_t eh[8];
+        size_t neh = extra_headers(extra, eh, 8);
+        int rc = node_auth_sign_response(&c->want, status, content_len, eh, neh, body, head_only ? 0 : content_len,
+                                         sig);
+        if (rc != 0)
+            return rc;
+    }
+    int n = snprintf(h, sizeof(h), "HTTP/1.1 %d %s\r\nContent-Length: %zu\r\n%s%s%s%s%s\r\n", status,
+                     reason(status), content_len, extra ? extra : "", sig[0] ? NODE_AUTH_HEADER ": " : "", sig,
+                     sig[0] ? "\r\n" : "", c->keepalive ? "" : "Connection: close\r\n");
     if (n < 0 || (size_t)n >= sizeof(h))
         return OG_ETOOBIG;
     struct iovec iov[2] = {{h, (size_t)n}, {(void *)body, head_only ? 0 : content_len}};

@@ -55,7 +55,13 @@ def load_keys(path):
 
 def _signed(name):
     n = name.lower()
-    return n == "range" or (n.startswith("x-onggi-") and n != "x-onggi-auth")
+    return n in ("range", "content-range") or (n.startswith("x-onggi-") and n != "x-onggi-auth")
+
+
+def _mac(kbytes, lines, headers):
+    lines = list(lines) + [f"{n.lower()}:{v}" for n, v in headers if _signed(n)]
+    canon = "".join(line + "\n" for line in lines).encode("latin-1")
+    return hmac.new(kbytes, canon, hashlib.sha256).hexdigest()
 
 
 def auth_value(key, method, target, headers, body, ts_ms=None, nonce=None):
@@ -65,11 +71,20 @@ def auth_value(key, method, target, headers, body, ts_ms=None, nonce=None):
     ts = str(int(time.time() * 1000) if ts_ms is None else ts_ms)
     nonce = nonce or os.urandom(16).hex()
     digest = body_digest(body)
-    lines = ["OG1", kid, ts, nonce, method, target, str(len(body)), digest]
-    lines += [f"{n.lower()}:{v}" for n, v in headers if _signed(n)]
-    canon = "".join(line + "\n" for line in lines).encode("latin-1")
-    sig = hmac.new(kbytes, canon, hashlib.sha256).hexdigest()
+    sig = _mac(kbytes, ["OG1", kid, ts, nonce, method, target, str(len(body)), digest], headers)
     return f"OG1 {kid} {ts} {nonce} {digest} {sig}"
+
+
+def response_ok(key, req_auth, status, headers, body):
+    """Whether an answer (headers = [(name, value)] as received, body as received; b"" for HEAD)
+    carries the node's OG1R signature for the request whose X-Onggi-Auth value was req_auth."""
+    kid, kbytes = key
+    value = dict((n.lower(), v) for n, v in headers).get("x-onggi-auth", "").split(" ")
+    if len(value) != 4 or value[0] != "OG1R" or value[1] != kid or value[2] != body_digest(body):
+        return False
+    clen = dict((n.lower(), v) for n, v in headers).get("content-length", "0")
+    want = _mac(kbytes, ["OG1R", kid, req_auth.split(" ")[3], str(status), clen, value[2]], headers)
+    return hmac.compare_digest(want, value[3])
 
 
 def signed_headers(keys_path, method, target, headers=None, body=b""):

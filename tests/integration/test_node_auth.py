@@ -55,6 +55,26 @@ def test_signed_request_is_served(cluster):
     assert rec_status(cluster, 1, path) == 200
 
 
+def test_answers_are_signed(cluster):
+    """A node signs its answer to an authenticated request with the request's nonce (the C client
+    refuses any other answer); a refusal before authentication is not signed."""
+    c, port = cluster, cluster.node_ports[0]
+    body, cid, xx = chunk()
+    assert c.node_request(1, "PUT", f"/d1/chunk/{cid}", {"X-Onggi-Xxh3": xx}, body)[0] == 201
+    auth = onggi_sign.auth_value(key(c), "GET", f"/d1/chunk/{cid}", [("Range", "bytes=1-10")], b"")
+    conn_hdrs = [("Range", "bytes=1-10"), (onggi_sign.AUTH, auth)]
+    st, hdrs, got = onggi_sign.raw_request("127.0.0.1", port, "GET", f"/d1/chunk/{cid}", conn_hdrs)
+    assert st == 206 and got == body[1:11]
+    items = list(hdrs.items())
+    assert onggi_sign.response_ok(key(c), auth, st, items, got)
+    assert not onggi_sign.response_ok(key(c), auth, st, items, got[:-1] + b"?")
+    assert not onggi_sign.response_ok(key(c), auth, 200, items, got)
+    other = onggi_sign.auth_value(key(c), "GET", f"/d1/chunk/{cid}", [], b"")
+    assert not onggi_sign.response_ok(key(c), other, st, items, got)
+    st, hdrs, _ = onggi_sign.raw_request("127.0.0.1", port, "GET", "/health", [])
+    assert st == 401 and "x-onggi-auth" not in hdrs
+
+
 def test_unsigned_and_bad_signatures_are_refused(cluster):
     c, port = cluster, cluster.node_ports[0]
     path = f"/d1/rec/authtest/{uniq('unsigned')}"

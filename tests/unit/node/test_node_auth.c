@@ -145,3 +145,35 @@ Test(node_auth, a_full_nonce_cache_still_refuses_replays, .timeout = 120)
     cr_assert_eq(check(a, "GET", "/health", &first, 0, &b), NODE_ESTALE);
     node_auth_free(a);
 }
+
+/* An answer signed for one request verifies against that request only, and any change to its
+ * status, length, signed headers or body breaks it. */
+Test(node_auth, answers_are_bound_to_their_request)
+{
+    og_keys_t k = keys_of("n1", 5);
+    node_signer_t s;
+    node_auth_t *a;
+    node_auth_body_t b;
+    signed_t r, other;
+    char sig[NODE_AUTH_VALUE_MAX];
+    cr_assert_eq(node_auth_signer_init(&s, &k), 0);
+    cr_assert_eq(node_auth_new(&k, &a), 0);
+    sign(&s, "GET", "/d1/chunk/x", "", &r);
+    sign(&s, "GET", "/d1/chunk/x", "", &other);
+    cr_assert_eq(check(a, "GET", "/d1/chunk/x", &r, 0, &b), 0);
+    og_header_t h[3] = {{OG_STR_LIT("X-Onggi-Xxh3"), OG_STR_LIT("0011223344556677")},
+                        {OG_STR_LIT("Content-Type"), OG_STR_LIT("text/plain")}};
+    cr_assert_eq(node_auth_sign_response(&b, 200, 5, h, 2, "hello", 5, sig), 0);
+    h[2] = (og_header_t){OG_STR_LIT(NODE_AUTH_HEADER), og_str(sig)};
+    cr_assert_eq(node_auth_check_response(&s, r.auth, 200, 5, h, 3, "hello", 5), 0);
+    cr_assert_eq(node_auth_check_response(&s, other.auth, 200, 5, h, 3, "hello", 5), NODE_EAUTH);
+    cr_assert_eq(node_auth_check_response(&s, r.auth, 404, 5, h, 3, "hello", 5), NODE_EAUTH);
+    cr_assert_eq(node_auth_check_response(&s, r.auth, 200, 6, h, 3, "hello", 5), NODE_EAUTH);
+    cr_assert_eq(node_auth_check_response(&s, r.auth, 200, 5, h, 3, "hellp", 5), NODE_EAUTH);
+    h[1].value = OG_STR_LIT("text/html"); /* not signed */
+    cr_assert_eq(node_auth_check_response(&s, r.auth, 200, 5, h, 3, "hello", 5), 0);
+    h[0].value = OG_STR_LIT("0011223344556678");
+    cr_assert_eq(node_auth_check_response(&s, r.auth, 200, 5, h, 3, "hello", 5), NODE_EAUTH);
+    cr_assert_eq(node_auth_check_response(&s, r.auth, 200, 5, h, 2, "hello", 5), NODE_EAUTH); /* unsigned */
+    node_auth_free(a);
+}

@@ -1,5 +1,6 @@
 /* Client + server tests: an in-process node server on 127.0.0.1 (port 0), driven through
  * node_call_many (storage-node/node_client.c, node_server.c). */
+#include "node_auth.h"
 #include "node_client.h"
 #include "node_int.h"
 
@@ -186,6 +187,27 @@ Test(node_client, health_and_chunks)
     cr_assert_eq(node_call(g_cl, &del), 0);
     cr_assert_eq(del.status, 404);
     free(del.resp_body);
+}
+
+/* Without the cluster key nothing is served, and a client believes only answers signed with its
+ * key: a server with another key answers (401, unsigned) but the call fails. */
+Test(node_client, keys_decide_who_is_served)
+{
+    og_keys_t other = g_keys;
+    memset(other.node[0].key, 0x33, OG_KEY_BYTES);
+    node_client_t *unsigned_cl = node_client_new(NULL, 3000, 1), *wrong = node_client_new(&other, 3000, 1);
+    cr_assert(unsigned_cl && wrong);
+    char path[128];
+    chunk_path(path, sizeof(path), 77);
+    node_call_t h = simple_call("HEAD", path);
+    cr_assert_eq(node_call(unsigned_cl, &h), 0);
+    cr_assert_eq(h.status, 401);
+    h = simple_call("GET", "/health");
+    cr_assert_eq(node_call(wrong, &h), NODE_EAUTH);
+    cr_assert_eq(h.status, 0);
+    cr_assert_null(h.resp_body);
+    node_client_free(unsigned_cl);
+    node_client_free(wrong);
 }
 
 Test(node_client, parallel_calls_and_chunk_list)
