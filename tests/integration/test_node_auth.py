@@ -10,12 +10,13 @@ import hashlib
 import os
 import socket
 import struct
+import subprocess
 import threading
 import time
 
 import pytest
 
-from conftest import _boot, _shutdown, onggi_sign, uniq
+from conftest import BIN, _boot, _shutdown, onggi_sign, uniq
 
 
 def rec(size=5):
@@ -252,3 +253,11 @@ def test_slowloris_on_a_node_does_not_stop_the_gateway(cluster, s3):
     # A head has 10 s in all, however it trickles: the node dropped the tricklers (a per-recv
     # timeout never would) and they had to reconnect.
     assert stats["dropped"] > 0
+
+
+def test_node_refuses_a_wildcard_listen_address(cluster, tmp_path):
+    """A node binds its own address only: --listen 0.0.0.0 (or ::) is refused at start."""
+    for addr in ("0.0.0.0:7999", "[::]:7999"):
+        r = subprocess.run([os.path.join(BIN, "onggi-node"), "--ring", cluster.ring, "--listen", addr, "--dir",
+                            str(tmp_path / "n")], capture_output=True, text=True, timeout=30)
+        assert r.returncode != 0 and "wildcard" in r.stderr, r.stderr
