@@ -265,6 +265,32 @@ static node_conn_t *queue_pop(node_conn_t **first, node_conn_t **last)
     return c;
 }
 
+/* ---- workers: the idle stack ---- */
+
+struct st_node_worker_t {
+    node_server_t *srv;
+    pthread_t th;
+    pthread_cond_t cv;
+    node_worker_t *next_idle;
+    int idle; /* on the idle stack (under srv->mu) */
+    char *body, *out;
+    size_t body_cap, out_cap;
+    char scratch[3][HEAD_CAP];
+};
+
+/* Wakes the most recently idle worker, if any (called with srv->mu held). Last in, first out: the
+ * workers in use are as few as the load needs, and only they grow buffers (up to NODE_CHUNK_MAX
+ * for chunk reads), as with one thread per gateway connection before. */
+static void worker_wake(node_server_t *srv)
+{
+    node_worker_t *w = srv->idle_top;
+    if (!w)
+        return;
+    srv->idle_top = w->next_idle;
+    w->idle = 0;
+    pthread_cond_signal(&w->cv);
+}
+
 /* ---- the event loop ---- */
 
 /* A whole head is in c: check framing and signature, then give it to a worker (or close). */
@@ -294,7 +320,7 @@ static void loop_head_done(node_server_t *srv, node_conn_t *c)
     epoll_ctl(srv->epfd, EPOLL_CTL_DEL, c->fd, NULL);
     pthread_mutex_lock(&srv->mu);
     queue_push(&srv->ready_first, &srv->ready_last, c);
-    pthread_cond_signal(&srv->cv);
+    worker_wake(srv);
     pthread_mutex_unlock(&srv->mu);
 }
 
@@ -465,14 +491,7 @@ static void *loop_main(void *arg)
     return NULL;
 }
 
-/* ---- workers ---- */
-
-typedef struct {
-    node_server_t *srv;
-    char *body, *out;
-    size_t body_cap, out_cap;
-    char scratch[3][HEAD_CAP];
-} worker_t;
+/* ---- workers: serving ---- */
 
 /* Reads c's body (what followed the head in c->head, then the socket, at NODE_BODY_MIN_RATE at
  * least) and checks its signed digest. 0 with *take (body bytes from c->head), or -1 to close. */
@@ -527,7 +546,7 @@ static int conn_serve(node_conn_t *c)
 }
 
 /* Serves c with w's buffers, then hands it back to the loop or closes it. */
-static void worker_serve(worker_t *w, node_conn_t *c)
+static void worker_serve(node_worker_t *w, node_conn_t *c)
 {
     node_server_t *srv = w->srv;
     c->body = w->body, c->body_cap = w->body_cap;
@@ -557,12 +576,17 @@ static void worker_serve(worker_t *w, node_conn_t *c)
 
 static void *worker_main(void *arg)
 {
-    worker_t *w = arg;
+    node_worker_t *w = arg;
     node_server_t *srv = w->srv;
     for (;;) {
         pthread_mutex_lock(&srv->mu);
-        while (!srv->ready_first && !srv->stopping)
-            pthread_cond_wait(&srv->cv, &srv->mu);
+        while (!srv->ready_first && !srv->stopping) {
+            w->next_idle = srv->idle_top;
+            srv->idle_top = w;
+            w->idle = 1;
+            while (w->idle && !srv->stopping)
+                pthread_cond_wait(&w->cv, &srv->mu);
+        }
         /* On stop, requests already authenticated are still answered. */
         node_conn_t *c = queue_pop(&srv->ready_first, &srv->ready_last);
         pthread_mutex_unlock(&srv->mu);
@@ -570,9 +594,6 @@ static void *worker_main(void *arg)
             break;
         worker_serve(w, c);
     }
-    free(w->body);
-    free(w->out);
-    free(w);
     return NULL;
 }
 
@@ -614,30 +635,40 @@ static int srv_sockets(node_server_t *srv, const og_addr_t *la)
     return 0;
 }
 
+/* Stops and joins the workers: each finishes the requests still queued first. */
+static void workers_stop(node_server_t *srv)
+{
+    pthread_mutex_lock(&srv->mu);
+    srv->stopping = 1;
+    for (size_t i = 0; i < srv->nworkers; i++)
+        pthread_cond_signal(&srv->workers[i]->cv);
+    pthread_mutex_unlock(&srv->mu);
+    for (size_t i = 0; i < srv->nworkers; i++)
+        pthread_join(srv->workers[i]->th, NULL);
+}
+
 /* Starts the workers and the loop. 0 or -errno; on failure the threads started are stopped. */
 static int srv_threads(node_server_t *srv, size_t nworkers)
 {
     int rc = 0;
     for (; srv->nworkers < nworkers; srv->nworkers++) {
-        worker_t *w = calloc(1, sizeof(*w));
+        node_worker_t *w = calloc(1, sizeof(*w));
         if (!w) {
             rc = -ENOMEM;
             break;
         }
         w->srv = srv;
-        if ((rc = -pthread_create(&srv->workers[srv->nworkers], NULL, worker_main, w)) != 0) {
+        pthread_cond_init(&w->cv, NULL);
+        if ((rc = -pthread_create(&w->th, NULL, worker_main, w)) != 0) {
+            pthread_cond_destroy(&w->cv);
             free(w);
             break;
         }
+        srv->workers[srv->nworkers] = w;
     }
     if (rc == 0 && (rc = -pthread_create(&srv->loop_th, NULL, loop_main, srv)) == 0)
         return 0;
-    pthread_mutex_lock(&srv->mu);
-    srv->stopping = 1;
-    pthread_cond_broadcast(&srv->cv);
-    pthread_mutex_unlock(&srv->mu);
-    for (size_t i = 0; i < srv->nworkers; i++)
-        pthread_join(srv->workers[i], NULL);
+    workers_stop(srv);
     return rc;
 }
 
@@ -650,9 +681,19 @@ static void srv_free(node_server_t *srv)
     if (srv->wakefd >= 0)
         close(srv->wakefd);
     node_auth_free(srv->auth);
+    node_conn_t *c;
+    /* Queued after the last worker left (the loop was still running): never to be answered. */
+    while ((c = queue_pop(&srv->ready_first, &srv->ready_last)))
+        conn_free(srv, c);
+    for (size_t i = 0; i < srv->nworkers; i++) {
+        node_worker_t *w = srv->workers[i];
+        pthread_cond_destroy(&w->cv);
+        free(w->body);
+        free(w->out);
+        free(w);
+    }
     free(srv->workers);
     free(srv->devs);
-    pthread_cond_destroy(&srv->cv);
     pthread_mutex_destroy(&srv->mu);
     free(srv);
 }
@@ -669,7 +710,6 @@ int node_server_start(const char *listen_addr, const og_keys_t *keys, const node
         return -ENOMEM;
     srv->lfd = srv->epfd = srv->wakefd = -1;
     pthread_mutex_init(&srv->mu, NULL);
-    pthread_cond_init(&srv->cv, NULL);
     caps_init(srv);
     srv->ndevs = ndevs;
     srv->devs = calloc(ndevs ? ndevs : 1, sizeof(*devs));
@@ -695,16 +735,12 @@ uint16_t node_server_port(const node_server_t *srv) { return srv->port; }
 
 void node_server_stop(node_server_t *srv)
 {
-    pthread_mutex_lock(&srv->mu);
-    srv->stopping = 1;
-    pthread_cond_broadcast(&srv->cv);
-    pthread_mutex_unlock(&srv->mu);
     uint64_t one = 1;
+    atomic_store(&srv->stopping, 1);
     if (write(srv->wakefd, &one, sizeof(one)) < 0) {
         /* the loop still sees `stopping` at its next sweep tick */
     }
     pthread_join(srv->loop_th, NULL);
-    for (size_t i = 0; i < srv->nworkers; i++)
-        pthread_join(srv->workers[i], NULL);
+    workers_stop(srv);
     srv_free(srv);
 }

@@ -18,6 +18,7 @@
 #define BODY_MAX NODE_CHUNK_MAX /* also OG_REC_MAX_LEN: the largest record */
 
 typedef struct st_node_conn_t node_conn_t;
+typedef struct st_node_worker_t node_worker_t;
 
 /* One parsed request: slices into conn->head / conn->body. */
 typedef struct {
@@ -37,7 +38,7 @@ struct st_node_server_t {
     node_auth_t *auth; /* the loop thread's alone */
     size_t conns_max, unauth_max;
     pthread_t loop_th;
-    pthread_t *workers;
+    node_worker_t **workers;
     size_t nworkers;
 
     /* event loop thread only */
@@ -45,9 +46,9 @@ struct st_node_server_t {
     size_t nunauth;                      /* ... of which never authenticated */
     uint64_t next_sweep, accept_paused_until;
 
-    pthread_mutex_t mu;   /* guards the queues and `stopping` changes */
-    pthread_cond_t cv;    /* work queued, or stop began */
+    pthread_mutex_t mu; /* guards the queues, the idle stack and `stopping` changes */
     node_conn_t *ready_first, *ready_last; /* authenticated heads waiting for a worker */
+    node_worker_t *idle_top;               /* idle workers, the most recently idle on top */
     node_conn_t *back_first, *back_last;   /* keep-alive connections handed back to the loop */
     atomic_size_t nconns;
     atomic_int stopping;
