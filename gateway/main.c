@@ -47,8 +47,8 @@ typedef struct {
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: onggi-gateway --ring FILE --listen IP:PORT [--keys FILE] [--domain DOMAIN] [--region REGION]\n"
-                    "                     [--workers N] [--chunk-size BYTES] [--access-log]\n");
+    fprintf(stderr, "usage: onggi-gateway --ring FILE --listen IP:PORT [--keys FILE] [--domain DOMAIN]\n"
+                    "                     [--region REGION] [--workers N] [--chunk-size BYTES] [--access-log]\n");
 }
 
 static int parse_size(const char *s, size_t *out)

@@ -39,7 +39,7 @@ typedef struct {
 struct st_node_auth_t {
     og_key_t keys[OG_KEYS_MAX];
     size_t nkeys;
-    nonce_t *fifo;     /* NODE_AUTH_NONCES slots, oldest at head */
+    nonce_t *fifo; /* NODE_AUTH_NONCES slots, oldest at head */
     size_t head, count;
     uint32_t *buckets; /* 2 * NODE_AUTH_NONCES chain heads */
     uint64_t floor_ts; /* requests stamped at or below are refused (a dropped nonce's ts) */
@@ -103,9 +103,8 @@ static int canon_mac(const og_key_t *key, const og_str_t *lines, size_t n, const
 }
 
 /* The request's canonical lines (see the top of this file) and its MAC. */
-static int request_mac(const og_key_t *key, og_str_t id, og_str_t ts, og_str_t nonce, og_str_t method,
-                       og_str_t target, uint64_t body_len, og_str_t digest, const og_header_t *h, size_t nh,
-                       char *sig)
+static int request_mac(const og_key_t *key, og_str_t id, og_str_t ts, og_str_t nonce, og_str_t method, og_str_t target,
+                       uint64_t body_len, og_str_t digest, const og_header_t *h, size_t nh, char *sig)
 {
     char lenbuf[24];
     int n = snprintf(lenbuf, sizeof(lenbuf), "%" PRIu64, body_len);
@@ -311,8 +310,8 @@ int node_auth_sign_response(const node_auth_body_t *b, int status, uint64_t cont
     char digest_hex[33], sig[65];
     body_digest(body, body_len, digest);
     og_hex(digest, 16, digest_hex);
-    int rc = response_mac(b->key, (og_str_t){b->nonce, 32}, status, content_len, (og_str_t){digest_hex, 32}, h, nh,
-                          sig);
+    int rc =
+        response_mac(b->key, (og_str_t){b->nonce, 32}, status, content_len, (og_str_t){digest_hex, 32}, h, nh, sig);
     if (rc == 0)
         snprintf(out, NODE_AUTH_VALUE_MAX, "OG1R %s %s %s", b->key->id, digest_hex, sig);
     return rc;
@@ -328,8 +327,7 @@ int node_auth_check_response(const node_signer_t *s, const char *req_auth, int s
     /* "OG1R <id> <digest> <sig>", the id ours; the nonce is the 3rd field of our request's value. */
     size_t want = 5 + id.len + 1 + 32 + 1 + 64;
     if (!v.base || v.len != want || memcmp(v.base, "OG1R ", 5) != 0 || memcmp(v.base + 5, id.base, id.len) != 0 ||
-        v.base[5 + id.len] != ' ' || v.base[5 + id.len + 33] != ' ' ||
-        parse_auth(og_str(req_auth), rf) != 0)
+        v.base[5 + id.len] != ' ' || v.base[5 + id.len + 33] != ' ' || parse_auth(og_str(req_auth), rf) != 0)
         return NODE_EAUTH;
     og_str_t claimed = {v.base + 5 + id.len + 1, 32};
     body_digest(body, body_len, digest);

@@ -27,15 +27,15 @@
 #define NODE_AUTH_VALUE_MAX 192            /* the header value, NUL included */
 
 enum {
-    NODE_EAUTH = -10320, /* missing, malformed or wrong signature, unknown key, or body digest mismatch */
+    NODE_EAUTH = -10320,  /* missing, malformed or wrong signature, unknown key, or body digest mismatch */
     NODE_ESTALE = -10321, /* timestamp outside the window, or a nonce seen before (a replay) */
 };
 
 /* The signing side: the current key and a nonce source. Shared by threads. */
 typedef struct {
-    og_key_t key;              /* the first `node` key of the file */
-    uint8_t nonce_prefix[8];   /* random per signer: nonces differ across processes */
-    atomic_uint_fast64_t seq;  /* ... and within one */
+    og_key_t key;             /* the first `node` key of the file */
+    uint8_t nonce_prefix[8];  /* random per signer: nonces differ across processes */
+    atomic_uint_fast64_t seq; /* ... and within one */
 } node_signer_t;
 
 /* Takes keys->node[0] as the signing key and draws the nonce prefix. 0, or OG_EINVAL when keys

@@ -306,7 +306,8 @@ static int call_format(node_client_t *c, cstate_t *st)
     if (c->signing && (rc = node_auth_sign(&c->signer, call->method, call->path, call->headers, call->num_headers,
                                            call->body, call->body_len, st->auth)) != 0)
         return rc;
-    size_t need = strlen(call->method) + strlen(call->path) + strlen(call->addr) + 80 + NODE_AUTH_VALUE_MAX;
+    size_t need = strlen(call->method) + strlen(call->path) + strlen(call->addr) + 80 +
+                  sizeof(NODE_AUTH_HEADER ": \r\n") + NODE_AUTH_VALUE_MAX;
     for (size_t i = 0; i < call->num_headers; i++)
         need += call->headers[i].name.len + call->headers[i].value.len + 4;
     st->req = need <= REQ_INLINE ? st->req_inline : malloc(need);

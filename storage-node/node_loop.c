@@ -27,14 +27,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define NODE_HEAD_TIMEOUT_MS 10000  /* from a request's first byte to its whole head */
-#define NODE_IDLE_TIMEOUT_MS 60000  /* a keep-alive connection without a request */
-#define NODE_BODY_GRACE_MS 10000    /* a body may take this long ... */
+#define NODE_HEAD_TIMEOUT_MS 10000    /* from a request's first byte to its whole head */
+#define NODE_IDLE_TIMEOUT_MS 60000    /* a keep-alive connection without a request */
+#define NODE_BODY_GRACE_MS 10000      /* a body may take this long ... */
 #define NODE_BODY_MIN_RATE (1u << 20) /* ... plus its length at this many bytes/s */
-#define NODE_SEND_TIMEOUT_MS 60000  /* a worker's answer */
-#define NODE_CONNS_CAP 8192         /* connections, also bounded by the file limit */
-#define NODE_UNAUTH_CAP 1024        /* never-authenticated connections, at most half of the above */
-#define NODE_LOG_PER_S 10           /* refusal log lines per second */
+#define NODE_SEND_TIMEOUT_MS 60000    /* a worker's answer */
+#define NODE_CONNS_CAP 8192           /* connections, also bounded by the file limit */
+#define NODE_UNAUTH_CAP 1024          /* never-authenticated connections, at most half of the above */
+#define NODE_LOG_PER_S 10             /* refusal log lines per second */
 #define SWEEP_MS 250
 #define ACCEPT_PAUSE_MS 100
 
@@ -303,8 +303,8 @@ static void loop_head_done(node_server_t *srv, node_conn_t *c)
         wait_close(srv, c);
         return;
     }
-    int rc = node_auth_check_head(srv->auth, r->method, r->target, r->hdrs, r->nhdrs, c->clen,
-                                  og_time_ns() / 1000000u, &c->want, &why);
+    int rc = node_auth_check_head(srv->auth, r->method, r->target, r->hdrs, r->nhdrs, c->clen, og_time_ns() / 1000000u,
+                                  &c->want, &why);
     if (rc != 0) {
         log_refusal(srv, c->peer, r, why);
         c->keepalive = 0;
@@ -395,8 +395,7 @@ static void loop_accept(node_server_t *srv, uint64_t now)
                 return;
             continue;
         }
-        if (srv->nunauth >= srv->unauth_max ||
-            (atomic_load(&srv->nconns) >= srv->conns_max && srv->nunauth > 0))
+        if (srv->nunauth >= srv->unauth_max || (atomic_load(&srv->nconns) >= srv->conns_max && srv->nunauth > 0))
             evict_unauth(srv);
         if (atomic_load(&srv->nconns) >= srv->conns_max) {
             char peer[64];
@@ -629,8 +628,10 @@ static int srv_sockets(node_server_t *srv, const og_addr_t *la)
                                                  : ((struct sockaddr_in6 *)&bound)->sin6_port);
     if ((srv->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0 || (srv->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0)
         return -errno;
-    struct epoll_event l = {.events = EPOLLIN, .data.ptr = &srv->lfd}, w = {.events = EPOLLIN, .data.ptr = &srv->wakefd};
-    if (epoll_ctl(srv->epfd, EPOLL_CTL_ADD, srv->lfd, &l) != 0 || epoll_ctl(srv->epfd, EPOLL_CTL_ADD, srv->wakefd, &w) != 0)
+    struct epoll_event l = {.events = EPOLLIN, .data.ptr = &srv->lfd},
+                       w = {.events = EPOLLIN, .data.ptr = &srv->wakefd};
+    if (epoll_ctl(srv->epfd, EPOLL_CTL_ADD, srv->lfd, &l) != 0 ||
+        epoll_ctl(srv->epfd, EPOLL_CTL_ADD, srv->wakefd, &w) != 0)
         return -errno;
     return 0;
 }
@@ -731,7 +732,10 @@ out_free:
     return rc;
 }
 
-uint16_t node_server_port(const node_server_t *srv) { return srv->port; }
+uint16_t node_server_port(const node_server_t *srv)
+{
+    return srv->port;
+}
 
 void node_server_stop(node_server_t *srv)
 {

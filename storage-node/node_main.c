@@ -182,8 +182,8 @@ int main(int argc, char **argv)
         goto out;
     }
     if ((rc = og_keys_load_for(o.keys_path, o.ring_path, &keys)) != 0) {
-        fprintf(stderr, "onggi-node: cannot load the cluster keys (%s%s): %s\n", o.keys_path ? o.keys_path : o.ring_path,
-                o.keys_path ? "" : ".keys", og_strerror(rc));
+        fprintf(stderr, "onggi-node: cannot load the cluster keys (%s%s): %s\n",
+                o.keys_path ? o.keys_path : o.ring_path, o.keys_path ? "" : ".keys", og_strerror(rc));
         goto out;
     }
     if ((rc = ring_load(o.ring_path, &ring)) != 0) {
@@ -205,7 +205,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "onggi-node: cannot listen on %s: %s\n", o.listen, og_strerror(rc));
         goto out_stores;
     }
-    if (o.repl.interval_s > 0 && (rc = node_repl_start(ring, &keys, o.listen, devs, ndevs, stats, &o.repl, &repl)) != 0) {
+    if (o.repl.interval_s > 0 &&
+        (rc = node_repl_start(ring, &keys, o.listen, devs, ndevs, stats, &o.repl, &repl)) != 0) {
         fprintf(stderr, "onggi-node: cannot start the replicator: %s\n", og_strerror(rc));
         goto out_server;
     }

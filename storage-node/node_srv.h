@@ -13,7 +13,7 @@
 #include <stdatomic.h>
 #include <sys/uio.h>
 
-#define HEAD_CAP 16384          /* request head; keys are at most a few KiB percent-encoded */
+#define HEAD_CAP 16384 /* request head; keys are at most a few KiB percent-encoded */
 #define MAX_HEADERS 32
 #define BODY_MAX NODE_CHUNK_MAX /* also OG_REC_MAX_LEN: the largest record */
 
@@ -46,7 +46,7 @@ struct st_node_server_t {
     size_t nunauth;                      /* ... of which never authenticated */
     uint64_t next_sweep, accept_paused_until;
 
-    pthread_mutex_t mu; /* guards the queues, the idle stack and `stopping` changes */
+    pthread_mutex_t mu;                    /* guards the queues, the idle stack and `stopping` changes */
     node_conn_t *ready_first, *ready_last; /* authenticated heads waiting for a worker */
     node_worker_t *idle_top;               /* idle workers, the most recently idle on top */
     node_conn_t *back_first, *back_last;   /* keep-alive connections handed back to the loop */

@@ -35,8 +35,7 @@ static int check(node_auth_t *a, const char *method, const char *target, const s
                  node_auth_body_t *b)
 {
     const char *why;
-    return node_auth_check_head(a, og_str(method), og_str(target), r->h, r->nh, len, og_time_ns() / 1000000u, b,
-                                &why);
+    return node_auth_check_head(a, og_str(method), og_str(target), r->h, r->nh, len, og_time_ns() / 1000000u, b, &why);
 }
 
 Test(node_auth, signed_request_passes_and_changes_fail)
