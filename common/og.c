@@ -42,6 +42,8 @@ const char *og_strerror(int rc)
     case -10300: return "node: unreachable";
     case -10301: return "node: unexpected status";
     case -10310: return "node: device poisoned after a write error";
+    case -10320: return "node: request not authenticated";
+    case -10321: return "node: request expired or replayed";
     case -10400: return "gateway: malformed request body framing";
     case -10401: return "gateway: client aborted";
     case -10408: return "gateway: TLS certificate or key unusable";

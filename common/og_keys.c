@@ -156,6 +156,22 @@ wipe:
     return rc;
 }
 
+int og_keys_load_for(const char *keys_path, const char *ring_path, og_keys_t *out)
+{
+    char path[4096];
+    if (!keys_path) {
+        if ((size_t)snprintf(path, sizeof(path), "%s.keys", ring_path) >= sizeof(path))
+            return -ENAMETOOLONG;
+        keys_path = path;
+    }
+    int rc = og_keys_load(keys_path, out);
+    if (rc == 0 && out->num_node == 0) {
+        og_keys_wipe(out);
+        rc = OG_EINVAL;
+    }
+    return rc;
+}
+
 const og_key_t *og_keys_find(const og_key_t *keys, size_t n, og_str_t id)
 {
     for (size_t i = 0; i < n; i++)

@@ -1,7 +1,7 @@
 /*
  * onggi-gateway: the S3 and Swift gateway process (see docs/operations.md).
  *
- *   onggi-gateway --ring FILE --listen IP:PORT [--domain D] [--region R] [--workers N]
+ *   onggi-gateway --ring FILE --listen IP:PORT [--keys FILE] [--domain D] [--region R] [--workers N]
  *                 [--chunk-size BYTES] [--access-log]
  *                 [--max-conns N] [--max-conns-per-ip N] [--account-workers N] [--max-queue N]
  *                 [--tls-listen IP:PORT --tls-cert FILE --tls-key FILE [--tls-cert FILE --tls-key FILE]...]
@@ -63,7 +63,7 @@ typedef struct {
 } limits_t;
 
 typedef struct {
-    const char *ring, *listen, *domain, *region;
+    const char *ring, *keys, *listen, *domain, *region;
     size_t workers, chunk_size;
     int access_log;
     const char *tls_listen;
@@ -83,7 +83,8 @@ typedef struct {
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: onggi-gateway --ring FILE --listen IP:PORT [--domain DOMAIN] [--region REGION]\n"
+    fprintf(stderr, "usage: onggi-gateway --ring FILE --listen IP:PORT [--keys FILE] [--domain DOMAIN]\n"
+                    "                     [--region REGION]\n"
                     "                     [--workers N] [--chunk-size BYTES] [--access-log]\n"
                     "                     [--max-conns N] [--max-conns-per-ip N] [--account-workers N]\n"
                     "                     [--max-queue N]\n"
@@ -138,6 +139,8 @@ static int parse_opts(int argc, char **argv, opts_t *o)
                 goto bad;
         } else if (strcmp(a, "--ring") == 0)
             o->ring = v;
+        else if (strcmp(a, "--keys") == 0)
+            o->keys = v;
         else if (strcmp(a, "--listen") == 0)
             o->listen = v;
         else if (strcmp(a, "--domain") == 0)
@@ -299,8 +302,9 @@ static void process_init(sigset_t *set)
 static int backends_open(const opts_t *o, cluster_t **cl, iam_t **iam)
 {
     int rc, status = 1;
-    if ((rc = cluster_open(o->ring, CLUSTER_TIMEOUT_MS, cl)) != 0) {
-        fprintf(stderr, "onggi-gateway: cannot open ring %s: %s\n", o->ring, og_strerror(rc));
+    if ((rc = cluster_open(o->ring, o->keys, CLUSTER_TIMEOUT_MS, cl)) != 0) {
+        fprintf(stderr, "onggi-gateway: cannot open ring %s (keys %s%s): %s\n", o->ring, o->keys ? o->keys : o->ring,
+                o->keys ? "" : ".keys", og_strerror(rc));
         return status;
     }
     if (cluster_set_chunking(*cl, (uint32_t)o->chunk_size) != 0) {

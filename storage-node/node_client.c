@@ -15,6 +15,7 @@
  * formatted into an inline buffer: a typical call allocates nothing.
  */
 #include "node_client.h"
+#include "node_auth.h"
 #include "og_http.h"
 
 #include <arpa/inet.h>
@@ -22,6 +23,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/crypto.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -47,6 +49,8 @@ typedef struct {
 } pool_node_t;
 
 struct st_node_client_t {
+    int signing; /* 0: requests go unsigned (tests of the refusal only) */
+    node_signer_t signer;
     int timeout_ms;
     size_t max_idle;
     pthread_mutex_t mu; /* guards nodes */
@@ -78,7 +82,11 @@ typedef struct {
     char *req; /* request head: req_inline or malloc'd */
     size_t req_len, sent;
     size_t body_len, body_got;
+    uint64_t clen; /* the response's Content-Length */
     char *body;
+    char auth[NODE_AUTH_VALUE_MAX]; /* the request's X-Onggi-Auth value: its answer must match it */
+    og_header_t rh[MAX_RESP_HEADERS]; /* the response's headers (slices into resp), for its signature */
+    size_t nrh;
     size_t rlen; /* bytes in resp (fields above this one are zeroed per call) */
     char resp[RESP_HEAD_CAP];
     char req_inline[REQ_INLINE];
@@ -150,11 +158,16 @@ static void pool_put(node_client_t *c, const char *addr, int fd)
         close(fd);
 }
 
-node_client_t *node_client_new(int timeout_ms, size_t max_idle_per_node)
+node_client_t *node_client_new(const og_keys_t *keys, int timeout_ms, size_t max_idle_per_node)
 {
     node_client_t *c = calloc(1, sizeof(*c));
     if (!c)
         return NULL;
+    if (keys && node_auth_signer_init(&c->signer, keys) != 0) {
+        free(c);
+        return NULL;
+    }
+    c->signing = keys != NULL;
     c->timeout_ms = timeout_ms > 0 ? timeout_ms : 1;
     c->max_idle = max_idle_per_node;
     pthread_mutex_init(&c->mu, NULL);
@@ -172,6 +185,7 @@ void node_client_free(node_client_t *c)
     }
     free(c->nodes);
     pthread_mutex_destroy(&c->mu);
+    OPENSSL_cleanse(&c->signer, sizeof(c->signer));
     free(c);
 }
 
@@ -184,9 +198,18 @@ static uint64_t mono_us(void)
     return (uint64_t)t.tv_sec * 1000000u + (uint64_t)t.tv_nsec / 1000u;
 }
 
+/* A complete answer counts only when the node signed it for this request (node_auth.h). */
+static int call_verify(node_client_t *c, const cstate_t *st)
+{
+    return node_auth_check_response(&c->signer, st->auth, st->status, st->clen, st->rh, st->nrh, st->body,
+                                    st->head_only ? 0 : st->body_len);
+}
+
 static void call_finish(node_client_t *c, cstate_t *st, int rc)
 {
     node_call_t *call = st->call;
+    if (rc == 0 && c->signing)
+        rc = call_verify(c, st);
     uint64_t us = mono_us() - st->start_us;
     call->elapsed_us = us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
     call->status = st->status;
@@ -238,9 +261,12 @@ static int call_connect(cstate_t *st)
     return NODE_EDOWN;
 }
 
-/* The pooled socket turned out dead before any response byte: re-send once, fresh.
+static int call_format(node_client_t *c, cstate_t *st);
+
+/* The pooled socket turned out dead before any response byte: re-send once, fresh, with a new
+ * signature (a node that did read the first copy would refuse its nonce as a replay).
  * Returns 1 when a retry was started, 0 when the caller should fail the call. */
-static int call_retry(cstate_t *st)
+static int call_retry(node_client_t *c, cstate_t *st)
 {
     if (!st->pooled || st->retried || st->rlen > 0)
         return 0;
@@ -248,7 +274,10 @@ static int call_retry(cstate_t *st)
     st->fd = -1;
     st->retried = 1;
     st->sent = 0;
-    return 1;
+    if (st->req != st->req_inline)
+        free(st->req);
+    st->req = NULL;
+    return call_format(c, st) == 0;
 }
 
 /* The call's socket failed (send error, or closed before a full response head): retries once on
@@ -258,7 +287,7 @@ static int call_retry(cstate_t *st)
 static int call_resend(node_client_t *c, cstate_t *st)
 {
     int rc;
-    if (!call_retry(st)) {
+    if (!call_retry(c, st)) {
         call_finish(c, st, OG_ECLOSED);
         return 0;
     }
@@ -269,11 +298,16 @@ static int call_resend(node_client_t *c, cstate_t *st)
     return st->phase != PH_CONNECT; /* SO_ERROR means nothing until poll() says it connected */
 }
 
-/* Formats the request head. 0 or -ENOMEM. */
-static int call_format(cstate_t *st)
+/* Formats the request head, signed when the client has keys. 0 or -ENOMEM. */
+static int call_format(node_client_t *c, cstate_t *st)
 {
     node_call_t *call = st->call;
-    size_t need = strlen(call->method) + strlen(call->path) + strlen(call->addr) + 80;
+    int rc;
+    if (c->signing && (rc = node_auth_sign(&c->signer, call->method, call->path, call->headers, call->num_headers,
+                                           call->body, call->body_len, st->auth)) != 0)
+        return rc;
+    size_t need = strlen(call->method) + strlen(call->path) + strlen(call->addr) + 80 +
+                  sizeof(NODE_AUTH_HEADER ": \r\n") + NODE_AUTH_VALUE_MAX;
     for (size_t i = 0; i < call->num_headers; i++)
         need += call->headers[i].name.len + call->headers[i].value.len + 4;
     st->req = need <= REQ_INLINE ? st->req_inline : malloc(need);
@@ -284,6 +318,8 @@ static int call_format(cstate_t *st)
     p += sprintf(p, "%s %s HTTP/1.1\r\nHost: %s\r\n", call->method, call->path, call->addr);
     if (send_len)
         p += sprintf(p, "Content-Length: %zu\r\n", call->body_len);
+    if (c->signing)
+        p += sprintf(p, NODE_AUTH_HEADER ": %s\r\n", st->auth);
     for (size_t i = 0; i < call->num_headers; i++) {
         const og_header_t *h = &call->headers[i];
         memcpy(p, h->name.base, h->name.len);
@@ -323,8 +359,10 @@ static int call_head_done(cstate_t *st, int minor, int status, struct phr_header
     uint64_t clen = 0;
     st->status = status;
     st->keepalive = minor >= 1;
+    st->nrh = nh;
     for (size_t i = 0; i < nh; i++) {
         og_str_t name = {h[i].name, h[i].name_len}, val = {h[i].value, h[i].value_len};
+        st->rh[i] = (og_header_t){name, val};
         if (og_str_ieq(name, "Content-Length")) {
             if (val.len == 0 || val.len > 19)
                 return OG_EPROTO;
@@ -334,6 +372,7 @@ static int call_head_done(cstate_t *st, int minor, int status, struct phr_header
                 clen = clen * 10 + (uint64_t)(val.base[k] - '0');
             }
             has_len = 1;
+            st->clen = clen;
         } else if (og_str_ieq(name, "Connection")) {
             st->keepalive = og_str_ieq(val, "keep-alive") || (minor >= 1 && !og_str_ieq(val, "close"));
         } else if (og_str_ieq(name, "X-Onggi-Xxh3") && val.len == 16) {
@@ -505,7 +544,7 @@ static void call_start(node_client_t *c, cstate_t *st, node_call_t *call, uint64
     call->truncated = 0;
     call->newer = 0;
     call->elapsed_us = 0;
-    if ((rc = call_format(st)) != 0 || (rc = pool_take(c, st, call->addr, &st->fd)) != 0) {
+    if ((rc = call_format(c, st)) != 0 || (rc = pool_take(c, st, call->addr, &st->fd)) != 0) {
         call_finish(c, st, rc);
         return;
     }

@@ -15,6 +15,7 @@
 #define NODE_CLIENT_H
 
 #include "og.h"
+#include "og_keys.h"
 #include "og_rec.h"
 
 enum {
@@ -29,9 +30,12 @@ enum {
 
 typedef struct st_node_client_t node_client_t;
 
-/* timeout_ms bounds each call (connect + request + response). max_idle_per_node bounds the pool.
- * Returns NULL only on allocation failure. */
-node_client_t *node_client_new(int timeout_ms, size_t max_idle_per_node);
+/* keys: the cluster key file's keys; every request is signed with its first `node` key
+ * (docs/node-api.md, "Authentication"; the client keeps a copy). NULL sends requests unsigned,
+ * which nodes refuse: only tests of that refusal want it. timeout_ms bounds each call (connect +
+ * request + response). max_idle_per_node bounds the pool. Returns NULL on allocation failure or
+ * when keys holds no `node` key. */
+node_client_t *node_client_new(const og_keys_t *keys, int timeout_ms, size_t max_idle_per_node);
 void node_client_free(node_client_t *c);
 
 typedef struct {

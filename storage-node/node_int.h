@@ -7,6 +7,7 @@
 #define NODE_INT_H
 
 #include "og.h"
+#include "og_keys.h"
 
 #include <stdatomic.h>
 #include <stddef.h>
@@ -271,11 +272,12 @@ typedef struct {
     node_scrub_t *scrub; /* not owned; NULL: no scrubber (reported as not running) */
 } node_dev_t;
 
-/* Binds listen_addr ("ip:port", port 0 picks one), then serves devs[0..ndevs) from an accept
- * thread with at most max_conns connection threads. devs and their stores must outlive the
- * server. 0 and *out, OG_EINVAL (bad address), or -errno. */
-int node_server_start(const char *listen_addr, const node_dev_t *devs, size_t ndevs, size_t max_conns,
-                      node_server_t **out);
+/* Binds listen_addr ("ip:port", port 0 picks one), then serves devs[0..ndevs) with `workers` worker
+ * threads behind one event-loop thread (node_loop.c); only requests signed with a `node` key of keys
+ * are served (node_auth.h; the keys are copied). devs and their stores must outlive the server.
+ * 0 and *out, OG_EINVAL (bad address, or keys without a `node` key), or -errno. */
+int node_server_start(const char *listen_addr, const og_keys_t *keys, const node_dev_t *devs, size_t ndevs,
+                      size_t workers, node_server_t **out);
 /* The bound TCP port (useful after binding port 0). */
 uint16_t node_server_port(const node_server_t *srv);
 /* Stops accepting, lets in-flight requests finish, closes idle connections, joins every
@@ -299,14 +301,15 @@ typedef struct {
     uint64_t reclaim_age_s;  /* ... once every primary holds them */
 } node_repl_opts_t;
 
-/* Starts the replicator thread for devs[0..ndevs) (the ring devices at addr `self`): every
+/* Starts the replicator thread for devs[0..ndevs) (the ring devices at addr `self`), signing its
+ * calls to peers with keys (copied; see node_auth.h): every
  * interval it compares each partition of each device with the partition's other primaries and
  * pushes what they lack (docs/architecture.md). Each round uses the ring then in `box` (a newer
  * one installed meanwhile is taken at the next round). It fills stats[i] for devs[i] (ndevs
  * entries, zeroed by the caller). box, self, devs and stats must outlive the replicator.
  * 0 and *out, or -ENOMEM / -errno (the thread could not start). */
-int node_repl_start(ring_box_t *box, const char *self, const node_dev_t *devs, size_t ndevs, node_repl_stat_t *stats,
-                    const node_repl_opts_t *opts, node_repl_t **out);
+int node_repl_start(ring_box_t *box, const og_keys_t *keys, const char *self, const node_dev_t *devs, size_t ndevs,
+                    node_repl_stat_t *stats, const node_repl_opts_t *opts, node_repl_t **out);
 /* Stops the thread (an in-flight peer call ends within its timeout) and frees it. NULL is a no-op. */
 void node_repl_stop(node_repl_t *r);
 

@@ -1,13 +1,18 @@
 /*
  * node_main.c: the onggi-node daemon.
  *
- *   onggi-node --ring FILE --listen IP:PORT --dir DIR [--threads N] [--repl-interval S]
+ *   onggi-node --ring FILE --listen IP:PORT --dir DIR [--keys FILE] [--threads N] [--repl-interval S]
  *              [--repl-items-rate N] [--repl-bytes-rate N] [--reclaim-age S]
  *              [--scrub-bytes-rate BYTES_PER_S] [--scrub-interval SECONDS]
  *
  * Each device gets a scrubber thread (node_scrub.c) verifying every chunk and record at most
  * --scrub-bytes-rate bytes/s (default 20 MiB/s, 0 disables it), one pass at most every
  * --scrub-interval seconds (default 24 h).
+ *
+ * Only requests signed with a `node` key of the cluster key file (--keys, default RING.keys) are
+ * served (docs/node-api.md, "Authentication"); the replicator signs with its first key. The node
+ * binds --listen exactly, which must be a specific address (never 0.0.0.0 or ::): node ports
+ * belong on the cluster's internal network only (docs/operations.md).
  *
  * Serves every ring device whose addr equals --listen; device NAME lives in DIR/NAME/
  * (created if missing). A replicator thread (node_repl.c) keeps the partitions' replicas whole:
@@ -38,14 +43,15 @@
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: onggi-node --ring FILE --listen IP:PORT --dir DIR [--threads N] [--repl-interval S]\n"
+    fprintf(stderr, "usage: onggi-node --ring FILE --listen IP:PORT --dir DIR [--keys FILE] [--threads N]\n"
+                    "                  [--repl-interval S]\n"
                     "                  [--repl-items-rate N] [--repl-bytes-rate N] [--reclaim-age S]\n"
                     "                  [--scrub-bytes-rate BYTES_PER_S] [--scrub-interval SECONDS]\n");
     exit(2);
 }
 
 typedef struct {
-    const char *ring_path, *listen, *dir;
+    const char *ring_path, *listen, *dir, *keys_path;
     long threads;
     node_repl_opts_t repl;
     node_scrub_opts_t scrub;
@@ -77,6 +83,8 @@ static void parse_opts(int argc, char **argv, node_opts_t *o)
             o->listen = argv[++i];
         else if (strcmp(argv[i], "--dir") == 0)
             o->dir = argv[++i];
+        else if (strcmp(argv[i], "--keys") == 0)
+            o->keys_path = argv[++i];
         else if (strcmp(argv[i], "--threads") == 0) {
             char *end;
             o->threads = strtol(argv[++i], &end, 10);
@@ -99,6 +107,15 @@ static void parse_opts(int argc, char **argv, node_opts_t *o)
     }
     if (!o->ring_path || !o->listen || !o->dir)
         usage();
+}
+
+/* 1 when addr ("ip:port") binds every interface. */
+static int listen_is_wildcard(const char *addr)
+{
+    og_addr_t a;
+    if (og_addr_parse(addr, &a) != 0)
+        return 0; /* node_server_start refuses it */
+    return strcmp(a.host, "0.0.0.0") == 0 || strcmp(a.host, "::") == 0;
 }
 
 /* Opens the store of every ring device whose addr is `listen` under dir (created if missing) into
@@ -155,6 +172,7 @@ int main(int argc, char **argv)
     node_repl_t *repl = NULL;
     ring_box_t *box = NULL;
     node_ring_t *live = NULL;
+    og_keys_t keys = {.num_node = 0};
 
     parse_opts(argc, argv, &o);
     /* Signals are taken synchronously by sigwait() in this thread: block them before any
@@ -167,6 +185,16 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    if (listen_is_wildcard(o.listen)) {
+        fprintf(stderr, "onggi-node: --listen %s is a wildcard address: give the node's own address on the cluster "
+                        "network (docs/operations.md, \"Binding\")\n", o.listen);
+        goto out;
+    }
+    if ((rc = og_keys_load_for(o.keys_path, o.ring_path, &keys)) != 0) {
+        fprintf(stderr, "onggi-node: cannot load the cluster keys (%s%s): %s\n",
+                o.keys_path ? o.keys_path : o.ring_path, o.keys_path ? "" : ".keys", og_strerror(rc));
+        goto out;
+    }
     if ((rc = ring_load(o.ring_path, &ring)) != 0) {
         fprintf(stderr, "onggi-node: cannot load ring %s: %s\n", o.ring_path, og_strerror(rc));
         goto out;
@@ -189,12 +217,13 @@ int main(int argc, char **argv)
     }
     for (size_t i = 0; o.repl.interval_s > 0 && i < ndevs; i++)
         devs[i].repl = &stats[i];
-    if ((rc = node_server_start(o.listen, devs, ndevs, (size_t)o.threads, &srv)) != 0) {
+    if ((rc = node_server_start(o.listen, &keys, devs, ndevs, (size_t)o.threads, &srv)) != 0) {
         fprintf(stderr, "onggi-node: cannot listen on %s: %s\n", o.listen, og_strerror(rc));
         goto out_stores;
     }
     node_server_set_ring(srv, live);
-    if (o.repl.interval_s > 0 && (rc = node_repl_start(box, o.listen, devs, ndevs, stats, &o.repl, &repl)) != 0) {
+    if (o.repl.interval_s > 0 &&
+        (rc = node_repl_start(box, &keys, o.listen, devs, ndevs, stats, &o.repl, &repl)) != 0) {
         fprintf(stderr, "onggi-node: cannot start the replicator: %s\n", og_strerror(rc));
         goto out_server;
     }
@@ -221,5 +250,6 @@ out_stores:
 out_ring:
     ring_free(ring);
 out:
+    og_keys_wipe(&keys);
     return status;
 }

@@ -762,8 +762,8 @@ static void repl_free(node_repl_t *r)
     free(r);
 }
 
-int node_repl_start(ring_box_t *box, const char *self, const node_dev_t *devs, size_t ndevs, node_repl_stat_t *stats,
-                    const node_repl_opts_t *opts, node_repl_t **out)
+int node_repl_start(ring_box_t *box, const og_keys_t *keys, const char *self, const node_dev_t *devs, size_t ndevs,
+                    node_repl_stat_t *stats, const node_repl_opts_t *opts, node_repl_t **out)
 {
     node_repl_t *r = calloc(1, sizeof(*r));
     if (!r)
@@ -771,7 +771,7 @@ int node_repl_start(ring_box_t *box, const char *self, const node_dev_t *devs, s
     *r = (node_repl_t){.box = box, .self = self, .devs = devs, .ndevs = ndevs, .stats = stats, .o = *opts};
     pthread_mutex_init(&r->mu, NULL);
     pthread_cond_init(&r->cv, NULL);
-    r->client = node_client_new(REPL_TIMEOUT_MS, 2);
+    r->client = node_client_new(keys, REPL_TIMEOUT_MS, 2);
     r->rdevs = calloc(ndevs + 1, sizeof(*r->rdevs));
     r->chunk_buf = malloc(NODE_CHUNK_MAX);
     if (!r->client || !r->rdevs || !r->chunk_buf) {

@@ -1,82 +1,21 @@
 /*
- * node_server.c: the storage node's HTTP/1.1 server for the internal API (docs/node-api.md).
- *
- * Plain blocking sockets: an accept thread and one thread per connection, at most max_conns.
- * Storage work is blocking by nature (fdatasync, RocksDB reads and synced writes), so a thread
- * per connection is the right fit: an event loop would hand every request to a thread pool
- * anyway. Gateways keep a small pool of keep-alive connections per node, so the thread count
- * stays small. Heads are parsed with picohttpparser; bodies use Content-Length framing only
- * and are read whole into a per-connection buffer (at most NODE_CHUNK_MAX), which is reused
- * to send chunk reads.
+ * node_server.c: the storage node's answers to the internal API (docs/node-api.md): routing and
+ * one handler per endpoint. Connections, authentication and framing are node_loop.c's: a handler
+ * runs on a worker thread with an authenticated request whose body is whole, and answers on the
+ * connection with blocking sends (bounded). Storage work is blocking by nature (fdatasync,
+ * RocksDB reads and synced writes), hence workers rather than an event loop here. The body buffer
+ * (at most NODE_CHUNK_MAX) is the worker's, reused to send chunk reads.
  */
-#include "node_int.h"
+#include "node_srv.h"
 #include "og_http.h"
 #include "og_rec.h"
 #include "ring.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/socket.h>
-#include <sys/uio.h>
-#include <unistd.h>
-
-#define HEAD_CAP 16384       /* request head; keys are at most a few KiB percent-encoded */
-#define MAX_HEADERS 32
-#define IO_TIMEOUT_S 60      /* idle keep-alive connections and stalled peers are dropped */
-#define BODY_MAX NODE_CHUNK_MAX /* also OG_REC_MAX_LEN: the largest record */
-
-typedef struct st_node_conn_t node_conn_t;
-
-struct st_node_server_t {
-    int lfd;
-    uint16_t port;
-    node_dev_t *devs;
-    size_t ndevs;
-    size_t max_conns;
-    pthread_t accept_th;
-
-    pthread_mutex_t mu; /* guards everything below */
-    pthread_cond_t cv;  /* a connection ended, or stop began */
-    node_conn_t **conns; /* max_conns slots, NULL when free */
-    size_t nconns;
-    atomic_int stopping; /* set under mu; also read without it to add Connection: close */
-    _Atomic(node_ring_t *) ring; /* GET/PUT /ring; NULL until node_server_set_ring */
-};
-
-struct st_node_conn_t {
-    node_server_t *srv;
-    int fd;
-    size_t slot;
-    int busy; /* a request is in flight (under srv->mu): stop lets it finish */
-    int keepalive;
-
-    char head[HEAD_CAP];
-    size_t hlen; /* bytes in head: the current request's head, then possibly pipelined bytes */
-
-    char *body; /* request body, then a chunk being sent; grows up to NODE_CHUNK_MAX */
-    size_t body_cap;
-    char *out; /* list/stat responses */
-    size_t out_cap, out_len;
-
-    /* percent-decoded path and query parts of the current request */
-    char key[HEAD_CAP], prefix[HEAD_CAP], after[HEAD_CAP];
-};
-
-/* One parsed request: slices into conn->head / conn->body. */
-typedef struct {
-    og_str_t method, path, query;
-    og_header_t hdrs[MAX_HEADERS];
-    size_t nhdrs;
-    const char *body;
-    size_t body_len;
-} req_t;
 
 static const char *reason(int status)
 {
@@ -86,6 +25,7 @@ static const char *reason(int status)
     case 204: return "No Content";
     case 206: return "Partial Content";
     case 400: return "Bad Request";
+    case 401: return "Unauthorized";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
     case 409: return "Conflict";
@@ -99,59 +39,44 @@ static const char *reason(int status)
     }
 }
 
-/* ---- socket I/O ---- */
-
-static int send_all(int fd, struct iovec *iov, int n)
+/* The headers of an `extra` block ("Name: value\r\n" lines) as slices into it, at most cap. */
+static size_t extra_headers(const char *extra, og_header_t *out, size_t cap)
 {
-    while (n > 0) {
-        struct msghdr msg = {.msg_iov = iov, .msg_iovlen = (size_t)n};
-        ssize_t w = sendmsg(fd, &msg, MSG_NOSIGNAL);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return -errno;
-        }
-        size_t left = (size_t)w;
-        while (n > 0 && left >= iov->iov_len) {
-            left -= iov->iov_len;
-            iov++, n--;
-        }
-        if (n > 0) {
-            iov->iov_base = (char *)iov->iov_base + left;
-            iov->iov_len -= left;
-        }
+    size_t n = 0;
+    for (const char *p = extra; p && *p && n < cap;) {
+        const char *colon = strchr(p, ':'), *eol = strstr(p, "\r\n");
+        if (!colon || !eol || colon > eol)
+            break;
+        const char *v = colon + 1;
+        while (*v == ' ')
+            v++;
+        out[n++] = (og_header_t){{p, (size_t)(colon - p)}, {v, (size_t)(eol - v)}};
+        p = eol + 2;
     }
-    return 0;
+    return n;
 }
 
-/* 0, or -errno / OG_ECLOSED when the peer closed first. */
-static int recv_all(int fd, char *buf, size_t len)
-{
-    while (len > 0) {
-        ssize_t r = recv(fd, buf, len, 0);
-        if (r < 0) {
-            if (errno == EINTR)
-                continue;
-            return -errno;
-        }
-        if (r == 0)
-            return OG_ECLOSED;
-        buf += r, len -= (size_t)r;
-    }
-    return 0;
-}
-
-/* Sends a response. head_only: HEAD, Content-Length says content_len but no body follows. */
+/* Sends a response. head_only: HEAD, Content-Length says content_len but no body follows. The answer
+ * to an authenticated request is signed (node_auth_sign_response); refusals before that are not. */
 static int respond_ex(node_conn_t *c, int status, const char *extra, const void *body, size_t content_len,
                       int head_only)
 {
-    char h[512];
-    int n = snprintf(h, sizeof(h), "HTTP/1.1 %d %s\r\nContent-Length: %zu\r\n%s%s\r\n", status, reason(status),
-                     content_len, extra ? extra : "", c->keepalive ? "" : "Connection: close\r\n");
+    char h[768], sig[NODE_AUTH_VALUE_MAX] = "";
+    if (c->want.key) {
+        og_header_t eh[8];
+        size_t neh = extra_headers(extra, eh, 8);
+        int rc = node_auth_sign_response(&c->want, status, content_len, eh, neh, body, head_only ? 0 : content_len,
+                                         sig);
+        if (rc != 0)
+            return rc;
+    }
+    int n = snprintf(h, sizeof(h), "HTTP/1.1 %d %s\r\nContent-Length: %zu\r\n%s%s%s%s%s\r\n", status,
+                     reason(status), content_len, extra ? extra : "", sig[0] ? NODE_AUTH_HEADER ": " : "", sig,
+                     sig[0] ? "\r\n" : "", c->keepalive ? "" : "Connection: close\r\n");
     if (n < 0 || (size_t)n >= sizeof(h))
         return OG_ETOOBIG;
     struct iovec iov[2] = {{h, (size_t)n}, {(void *)body, head_only ? 0 : content_len}};
-    return send_all(c->fd, iov, head_only || content_len == 0 ? 1 : 2);
+    return node_srv_send(c->fd, iov, head_only || content_len == 0 ? 1 : 2, c->send_ms);
 }
 
 static int respond(node_conn_t *c, int status, const char *extra, const void *body, size_t len)
@@ -162,6 +87,11 @@ static int respond(node_conn_t *c, int status, const char *extra, const void *bo
 static int respond_text(node_conn_t *c, int status, const char *text)
 {
     return respond(c, status, "Content-Type: text/plain\r\n", text, strlen(text));
+}
+
+int node_srv_respond_text(node_conn_t *c, int status, const char *text)
+{
+    return respond_text(c, status, text);
 }
 
 /* Status for a store error on a write: 507 tells the gateway to use another device. */
@@ -794,7 +724,7 @@ static int part_list(node_conn_t *c, req_t *r, node_store_t *st, uint32_t part)
         return respond_text(c, 400, "bad limit\n");
     if (og_query_get(r->query, "after", &raw)) {
         alen = raw.len / 2;
-        if (raw.len % 2 || alen == 0 || alen > sizeof(c->after) || og_unhex(raw.base, raw.len, c->after, alen) != 0)
+        if (raw.len % 2 || alen == 0 || alen > HEAD_CAP || og_unhex(raw.base, raw.len, c->after, alen) != 0)
             return respond_text(c, 400, "bad after\n");
     }
     c->out_len = 0;
@@ -866,8 +796,8 @@ static int handle_ring(node_conn_t *c, req_t *r)
 
 static int dispatch_dev(node_conn_t *c, req_t *r, og_str_t dev, const node_dev_t *d, og_str_t rest);
 
-/* Routes one request. Returns 0, or an error when the response could not be sent. */
-static int dispatch(node_conn_t *c, req_t *r)
+/* Routes one request (node_srv.h). */
+int node_srv_dispatch(node_conn_t *c, req_t *r)
 {
     og_str_t p = r->path;
     if (og_str_eq(p, "/health"))
@@ -916,327 +846,7 @@ static int dispatch_dev(node_conn_t *c, req_t *r, og_str_t dev, const node_dev_t
     return respond_text(c, 404, "not found\n");
 }
 
-/* ---- connection loop ---- */
-
-/* Marks the connection busy when a request starts; 0, or 1 when the server is stopping. */
-static int conn_begin(node_conn_t *c)
-{
-    node_server_t *srv = c->srv;
-    pthread_mutex_lock(&srv->mu);
-    int stop = srv->stopping;
-    if (!stop)
-        c->busy = 1;
-    pthread_mutex_unlock(&srv->mu);
-    return stop;
-}
-
-/* Ends a request; 1 when the server is stopping (the connection then closes). */
-static int conn_end(node_conn_t *c)
-{
-    node_server_t *srv = c->srv;
-    pthread_mutex_lock(&srv->mu);
-    c->busy = 0;
-    int stop = srv->stopping;
-    pthread_mutex_unlock(&srv->mu);
-    return stop;
-}
-
-/* Reads until c->head holds a whole request head and parses it into r (method, path, query,
- * headers: slices of c->head) and *minor. The head's length, or -1 to close the connection
- * (after an error answer where one is due). */
-static int conn_read_head(node_conn_t *c, req_t *r, int *minor)
-{
-    struct phr_header ph[MAX_HEADERS];
-    const char *method, *path;
-    size_t mlen, plen, nh;
-    int hl;
-
-    for (;;) {
-        nh = MAX_HEADERS;
-        hl = c->hlen ? phr_parse_request(c->head, c->hlen, &method, &mlen, &path, &plen, minor, ph, &nh, 0) : -2;
-        if (hl > 0)
-            break;
-        if (hl == -1) {
-            c->keepalive = 0;
-            respond_text(c, 400, "bad request\n");
-            return -1;
-        }
-        if (c->hlen == HEAD_CAP) {
-            c->keepalive = 0;
-            respond_text(c, 431, "head too large\n");
-            return -1;
-        }
-        ssize_t got = recv(c->fd, c->head + c->hlen, HEAD_CAP - c->hlen, 0);
-        if (got <= 0) {
-            if (got < 0 && errno == EINTR)
-                continue;
-            return -1; /* peer closed, idle timeout, or shut down by stop */
-        }
-        if (c->hlen == 0 && conn_begin(c))
-            return -1;
-        c->hlen += (size_t)got;
-    }
-    r->method = (og_str_t){method, mlen};
-    const char *q = memchr(path, '?', plen);
-    r->path = (og_str_t){path, q ? (size_t)(q - path) : plen};
-    r->query = q ? (og_str_t){q + 1, plen - r->path.len - 1} : (og_str_t){"", 0};
-    r->nhdrs = nh;
-    for (size_t i = 0; i < nh; i++)
-        r->hdrs[i] = (og_header_t){{ph[i].name, ph[i].name_len}, {ph[i].value, ph[i].value_len}};
-    return hl;
-}
-
-/* Sets c->keepalive from the request's version and Connection header and checks its framing:
- * Content-Length only, at most BODY_MAX. 0 and *clen, or -1 to close (answered). */
-static int conn_body_len(node_conn_t *c, const req_t *r, int minor, uint64_t *clen)
-{
-    og_str_t conn_h = og_header_find(r->hdrs, r->nhdrs, "Connection");
-    c->keepalive = minor >= 1 ? !og_str_ieq(conn_h, "close") : og_str_ieq(conn_h, "keep-alive");
-
-    *clen = 0;
-    og_str_t cl = og_header_find(r->hdrs, r->nhdrs, "Content-Length");
-    if (og_header_find(r->hdrs, r->nhdrs, "Transfer-Encoding").base) {
-        c->keepalive = 0;
-        respond_text(c, 411, "Content-Length framing only\n");
-        return -1;
-    }
-    if (cl.base && parse_u64(cl, clen) != 0) {
-        c->keepalive = 0;
-        respond_text(c, 400, "bad Content-Length\n");
-        return -1;
-    }
-    if (*clen > BODY_MAX) {
-        /* The body is not read: close rather than drain up to gigabytes. */
-        c->keepalive = 0;
-        respond_text(c, 413, "body too large\n");
-        return -1;
-    }
-    return 0;
-}
-
-/* Reads the clen-byte body into c->body: what followed the head (hl bytes) in c->head, then
- * straight from the socket. Sets r->body and *take (body bytes taken from c->head). 0 or -1. */
-static int conn_read_body(node_conn_t *c, req_t *r, size_t hl, uint64_t clen, size_t *take)
-{
-    size_t have = c->hlen - hl;
-    *take = have < clen ? have : (size_t)clen;
-    if (node_buf_grow(&c->body, &c->body_cap, (size_t)clen) != 0) {
-        c->keepalive = 0;
-        respond_text(c, 500, "out of memory\n");
-        return -1;
-    }
-    if (clen > *take && og_header_find(r->hdrs, r->nhdrs, "Expect").base) {
-        static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
-        struct iovec iov = {(void *)cont, sizeof(cont) - 1};
-        if (send_all(c->fd, &iov, 1) != 0)
-            return -1;
-    }
-    if (*take)
-        memcpy(c->body, c->head + hl, *take);
-    if (clen > *take && recv_all(c->fd, c->body + *take, (size_t)clen - *take) != 0)
-        return -1;
-    r->body = c->body;
-    r->body_len = (size_t)clen;
-    return 0;
-}
-
-/* Reads and answers one request. 0 to keep the connection, anything else to close it. */
-static int conn_serve_one(node_conn_t *c)
-{
-    req_t r;
-    uint64_t clen;
-    size_t take;
-    int minor, hl, rc;
-
-    if ((hl = conn_read_head(c, &r, &minor)) < 0 || conn_body_len(c, &r, minor, &clen) != 0 ||
-        conn_read_body(c, &r, (size_t)hl, clen, &take) != 0)
-        return -1;
-    if (atomic_load(&c->srv->stopping))
-        c->keepalive = 0; /* tell the client this connection ends after the answer */
-
-    rc = dispatch(c, &r);
-    /* Keep pipelined bytes for the next request (r's slices die here). */
-    size_t used = (size_t)hl + take;
-    memmove(c->head, c->head + used, c->hlen - used);
-    c->hlen -= used;
-    if (conn_end(c) || rc != 0 || !c->keepalive)
-        return -1;
-    if (c->hlen > 0 && conn_begin(c))
-        return -1;
-    return 0;
-}
-
-static void *conn_main(void *arg)
-{
-    node_conn_t *c = arg;
-    node_server_t *srv = c->srv;
-    while (conn_serve_one(c) == 0)
-        ;
-    close(c->fd);
-    free(c->body);
-    free(c->out);
-    pthread_mutex_lock(&srv->mu);
-    srv->conns[c->slot] = NULL;
-    srv->nconns--;
-    pthread_cond_broadcast(&srv->cv);
-    pthread_mutex_unlock(&srv->mu);
-    free(c);
-    return NULL;
-}
-
-static void *accept_main(void *arg)
-{
-    node_server_t *srv = arg;
-    for (;;) {
-        pthread_mutex_lock(&srv->mu);
-        /* Bounded threads: further connections wait in the listen backlog. */
-        while (!srv->stopping && srv->nconns >= srv->max_conns)
-            pthread_cond_wait(&srv->cv, &srv->mu);
-        int stop = srv->stopping;
-        pthread_mutex_unlock(&srv->mu);
-        if (stop)
-            break;
-
-        int fd = accept4(srv->lfd, NULL, NULL, SOCK_CLOEXEC);
-        if (fd < 0) {
-            if (errno == EMFILE || errno == ENFILE || errno == ENOMEM || errno == ENOBUFS)
-                usleep(10000); /* out of resources: do not spin */
-            continue;          /* also EINVAL after stop's shutdown(): the loop head sees it */
-        }
-        int one = 1;
-        struct timeval tv = {IO_TIMEOUT_S, 0};
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-
-        node_conn_t *c = calloc(1, sizeof(*c));
-        if (!c) {
-            close(fd);
-            continue;
-        }
-        c->srv = srv;
-        c->fd = fd;
-
-        pthread_mutex_lock(&srv->mu);
-        if (srv->stopping) {
-            /* Stop's sweep of idle connections has already run: this one would not be woken. */
-            pthread_mutex_unlock(&srv->mu);
-            close(fd);
-            free(c);
-            break;
-        }
-        for (c->slot = 0; srv->conns[c->slot]; c->slot++)
-            ;
-        srv->conns[c->slot] = c;
-        srv->nconns++;
-        pthread_mutex_unlock(&srv->mu);
-
-        pthread_attr_t attr;
-        pthread_t th;
-        pthread_attr_init(&attr);
-        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-        int prc = pthread_create(&th, &attr, conn_main, c);
-        pthread_attr_destroy(&attr);
-        if (prc != 0) {
-            close(fd);
-            pthread_mutex_lock(&srv->mu);
-            srv->conns[c->slot] = NULL;
-            srv->nconns--;
-            pthread_mutex_unlock(&srv->mu);
-            free(c);
-            usleep(10000);
-        }
-    }
-    return NULL;
-}
-
-int node_server_start(const char *listen_addr, const node_dev_t *devs, size_t ndevs, size_t max_conns,
-                      node_server_t **out)
-{
-    int rc;
-    og_addr_t la;
-    if (max_conns == 0 || og_addr_parse(listen_addr, &la) != 0)
-        return OG_EINVAL;
-    struct sockaddr_storage bound;
-    socklen_t blen = sizeof(bound);
-    node_server_t *srv = calloc(1, sizeof(*srv));
-    if (!srv)
-        return -ENOMEM;
-    srv->lfd = -1;
-    pthread_mutex_init(&srv->mu, NULL);
-    pthread_cond_init(&srv->cv, NULL);
-    srv->max_conns = max_conns;
-    srv->ndevs = ndevs;
-    srv->devs = calloc(ndevs ? ndevs : 1, sizeof(*devs));
-    srv->conns = calloc(max_conns, sizeof(*srv->conns));
-    if (!srv->devs || !srv->conns) {
-        rc = -ENOMEM;
-        goto out_free;
-    }
-    if (ndevs)
-        memcpy(srv->devs, devs, ndevs * sizeof(*devs));
-
-    srv->lfd = socket(la.sa.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (srv->lfd < 0) {
-        rc = -errno;
-        goto out_free;
-    }
-    int one = 1;
-    setsockopt(srv->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    if (bind(srv->lfd, (struct sockaddr *)&la.sa, la.salen) != 0 || listen(srv->lfd, 1024) != 0 ||
-        getsockname(srv->lfd, (struct sockaddr *)&bound, &blen) != 0) {
-        rc = -errno;
-        goto out_free;
-    }
-    srv->port = ntohs(bound.ss_family == AF_INET ? ((struct sockaddr_in *)&bound)->sin_port
-                                                 : ((struct sockaddr_in6 *)&bound)->sin6_port);
-    if ((rc = -pthread_create(&srv->accept_th, NULL, accept_main, srv)) != 0)
-        goto out_free;
-    *out = srv;
-    return 0;
-
-out_free:
-    if (srv->lfd >= 0)
-        close(srv->lfd);
-    free(srv->conns);
-    free(srv->devs);
-    pthread_cond_destroy(&srv->cv);
-    pthread_mutex_destroy(&srv->mu);
-    free(srv);
-    return rc;
-}
-
-uint16_t node_server_port(const node_server_t *srv) { return srv->port; }
-
 void node_server_set_ring(node_server_t *srv, node_ring_t *nr)
 {
     atomic_store(&srv->ring, nr);
-}
-
-void node_server_stop(node_server_t *srv)
-{
-    pthread_mutex_lock(&srv->mu);
-    srv->stopping = 1;
-    /* Idle keep-alive connections are blocked in recv(): wake them. Busy ones finish their
-     * request and then see `stopping`. */
-    for (size_t i = 0; i < srv->max_conns; i++)
-        if (srv->conns[i] && !srv->conns[i]->busy)
-            shutdown(srv->conns[i]->fd, SHUT_RDWR);
-    pthread_cond_broadcast(&srv->cv);
-    pthread_mutex_unlock(&srv->mu);
-
-    shutdown(srv->lfd, SHUT_RDWR); /* makes a blocked accept() return */
-    pthread_join(srv->accept_th, NULL);
-    close(srv->lfd);
-
-    pthread_mutex_lock(&srv->mu);
-    while (srv->nconns > 0)
-        pthread_cond_wait(&srv->cv, &srv->mu);
-    pthread_mutex_unlock(&srv->mu);
-
-    free(srv->conns);
-    free(srv->devs);
-    pthread_cond_destroy(&srv->cv);
-    pthread_mutex_destroy(&srv->mu);
-    free(srv);
 }

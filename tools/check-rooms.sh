@@ -14,7 +14,7 @@ declare -A ROOMS=(
 )
 declare -A MODULES=(
     [http]="og og_buf og_http"
-    [cluster]="og og_rec og_cdc ring node_client"
+    [cluster]="og og_rec og_cdc og_keys ring node_client"
     [core]="og og_buf og_rec og_cdc"
     [iam]="og og_rec"
     [s3]="og og_buf og_rec auth"

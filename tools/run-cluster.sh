@@ -75,6 +75,15 @@ if [ ! -f "$RING" ]; then
     mv "$tmp" "$RING" || die "cannot install $RING"
     echo "run-cluster: created $RING"
 fi
+# DATA made before the cluster key file existed: give it one (nodes refuse unsigned requests, and
+# every process needs the key to sign). `onggi-ring create` is the one tool that writes key files.
+if [ ! -f "$RING.keys" ]; then
+    rm -f "$RING.keytmp" "$RING.keytmp.keys"
+    "$BIN/onggi-ring" create "$RING.keytmp" 10 3 1 >>"$LOG/ring.log" 2>&1 && mv "$RING.keytmp.keys" "$RING.keys" ||
+        die "cannot create $RING.keys, see $LOG/ring.log"
+    rm -f "$RING.keytmp"
+    echo "run-cluster: created $RING.keys"
+fi
 for p in "${NPORTS[@]}"; do
     "$BIN/onggi-ring" show "$RING" 2>/dev/null | grep -qw "127.0.0.1:$p" ||
         die "$RING has no device at 127.0.0.1:$p (DATA was created with other --node-ports)"

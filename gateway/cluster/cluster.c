@@ -35,13 +35,16 @@
 /* Keep-alive connections pooled per node. */
 #define CL_IDLE_PER_NODE 32
 
-int cluster_open(const char *ring_path, int timeout_ms, cluster_t **out)
+int cluster_open(const char *ring_path, const char *keys_path, int timeout_ms, cluster_t **out)
 {
     int rc;
     ring_t *ring = NULL;
+    og_keys_t keys;
     cluster_t *cl = calloc(1, sizeof(*cl));
     if (!cl)
         return -ENOMEM;
+    if ((rc = og_keys_load_for(keys_path, ring_path, &keys)) != 0)
+        goto out_free_cl;
     if ((rc = ring_load(ring_path, &ring)) != 0)
         goto out_free_cl;
     cl->replicas = ring_replica_count(ring);
@@ -59,7 +62,7 @@ int cluster_open(const char *ring_path, int timeout_ms, cluster_t **out)
         goto out_free_health;
     cl->quorum = cl->replicas / 2 + 1;
     cl->cdc_min = CLUSTER_CDC_MIN, cl->cdc_avg = CLUSTER_CDC_AVG, cl->cdc_max = CLUSTER_CDC_MAX;
-    if (!(cl->client = node_client_new(timeout_ms, CL_IDLE_PER_NODE))) {
+    if (!(cl->client = node_client_new(&keys, timeout_ms, CL_IDLE_PER_NODE))) {
         rc = -ENOMEM;
         goto out_free_ring;
     }
@@ -85,6 +88,7 @@ int cluster_open(const char *ring_path, int timeout_ms, cluster_t **out)
         cl->stamp_rng = og_time_ns() ^ ((uint64_t)getpid() << 32);
     if (cl->stamp_rng == 0)
         cl->stamp_rng = 0x9e3779b97f4a7c15ull; /* xorshift must not start at 0 */
+    og_keys_wipe(&keys);
     *out = cl;
     return 0;
 
@@ -101,6 +105,7 @@ out_free_ring:
 out_free_health:
     cl_health_free(cl);
 out_free_cl:
+    og_keys_wipe(&keys);
     free(cl);
     return rc;
 }

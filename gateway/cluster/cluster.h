@@ -25,8 +25,10 @@
 
 typedef struct st_cluster_t cluster_t;
 
-/* Loads the ring and makes a node client. 0 and *out, or an error from ring_load. */
-int cluster_open(const char *ring_path, int timeout_ms, cluster_t **out);
+/* Loads the ring and the cluster key file (keys_path, or NULL for ring_path + ".keys": see
+ * og_keys_load_for) and makes a node client that signs every request with the file's first
+ * `node` key. 0 and *out, or an error from ring_load or og_keys_load_for. */
+int cluster_open(const char *ring_path, const char *keys_path, int timeout_ms, cluster_t **out);
 void cluster_close(cluster_t *cl);
 
 /* Loads the ring file again and uses it when its epoch is above the one in use (ring.h): requests

@@ -11,6 +11,7 @@
 #include "cluster.h"
 
 #include "node_client.h"
+#include "og_keys.h"
 #include "ring.h"
 
 #include <pthread.h>

@@ -28,6 +28,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -37,6 +38,8 @@ import botocore.exceptions
 from botocore.config import Config
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+sys.path.insert(0, os.path.join(REPO, "tests"))
+import onggi_sign  # noqa: E402  (tests/onggi_sign.py: node API request signing)
 REGION = "us-east-1"
 ACCESS, SECRET, ACCOUNT = "faultaccess", "faultsecret", "faults"
 BUCKET = "faults"
@@ -104,7 +107,11 @@ def free_port():
         s.close()
 
 
-def http_get(host, port, path, timeout=3):
+def http_get(host, port, path, timeout=3, keys=None):
+    """GET path; signed with the cluster key file `keys` (a node request) when given."""
+    if keys:
+        status, _, body = onggi_sign.node_request(keys, host, port, "GET", path, timeout=timeout)
+        return status, body
     conn = http.client.HTTPConnection(host, port, timeout=timeout)
     try:
         conn.request("GET", path)
@@ -357,8 +364,8 @@ class FaultCluster:
         seconds it took."""
         t0 = time.monotonic()
         self._spawn(f"node{i}", ["nsenter", f"--net=/run/netns/{self.ns(i)}", os.path.join(self.bin, "onggi-node"),
-                                 "--ring", ring or self.ring, "--listen", self.node_addr(i), "--dir",
-                                 self.node_dir(i)])
+                                 "--ring", ring or self.ring, "--keys", self.ring + ".keys", "--listen",
+                                 self.node_addr(i), "--dir", self.node_dir(i)])
         self._wait_http(f"node{i}", self.node_ip(i), NODE_PORT, "/health")
         return time.monotonic() - t0
 
@@ -499,7 +506,7 @@ class FaultCluster:
     def node_stat(self, i):
         """The node's GET /<dev>/stat as a dict (None when it does not answer)."""
         try:
-            status, body = http_get(self.node_ip(i), NODE_PORT, f"/d{i}/stat", timeout=5)
+            status, body = http_get(self.node_ip(i), NODE_PORT, f"/d{i}/stat", timeout=5, keys=self.ring + ".keys")
             return json.loads(body) if status == 200 else None
         except (OSError, ValueError):
             return None
@@ -596,7 +603,8 @@ class FaultCluster:
         with bytes whose SHA-256 is the id: a replica refilled it), "served-bad" (200 with other
         bytes: must never happen), or the HTTP status / error name."""
         try:
-            status, body = http_get(self.node_ip(i), NODE_PORT, f"/d{i}/chunk/{cid}", timeout=10)
+            status, body = http_get(self.node_ip(i), NODE_PORT, f"/d{i}/chunk/{cid}", timeout=10,
+                                    keys=self.ring + ".keys")
         except OSError as e:
             return type(e).__name__
         if status == 200:

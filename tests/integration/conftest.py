@@ -9,7 +9,6 @@ process does not exit 0 (a sanitizer report or a crash on shutdown is a bug)."""
 import ctypes
 import datetime
 import hashlib
-import http.client
 import itertools
 import os
 import re
@@ -19,6 +18,7 @@ import socket
 import ssl
 import struct
 import subprocess
+import sys
 import time
 import xml.etree.ElementTree as ET
 
@@ -28,6 +28,9 @@ import pytest
 from botocore.awsrequest import AWSRequest
 from botocore.config import Config
 from botocore.credentials import Credentials
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import onggi_sign  # noqa: E402  (tests/onggi_sign.py: node API request signing)
 
 BIN = os.environ.get("ONGGI_BIN", "")
 REGION = "us-east-1"
@@ -75,20 +78,7 @@ def free_ports(n):
 
 def http_request(port, method, path, headers=None, body=b"", timeout=60):
     """One raw HTTP/1.1 request to 127.0.0.1:port. Returns (status, headers dict lowercased, body)."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-    try:
-        hdrs = dict(headers or {})
-        conn.putrequest(method, path, skip_host="Host" in hdrs, skip_accept_encoding=True)
-        for k, v in hdrs.items():
-            conn.putheader(k, v)
-        if body or method in ("PUT", "POST"):
-            conn.putheader("Content-Length", str(len(body)))
-        conn.endheaders(body or None)
-        resp = conn.getresponse()
-        data = resp.read()
-        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, data
-    finally:
-        conn.close()
+    return onggi_sign.raw_request("127.0.0.1", port, method, path, list((headers or {}).items()), body, timeout)
 
 
 def xml_code(body):
@@ -219,6 +209,7 @@ class Cluster:
     def __init__(self, root, domain="localhost", chunk_size=None, nodes=3, node_args=(), tls=None, tls_pairs=()):
         self.root = str(root)
         self.ring = os.path.join(self.root, "ring.bin")
+        self.keys = self.ring + ".keys"  # the cluster key file (onggi-ring create writes it)
         self.logdir = os.path.join(self.root, "log")
         os.makedirs(self.logdir, exist_ok=True)
         self.domain = domain
@@ -271,14 +262,22 @@ class Cluster:
     def log_path(self, name):
         return os.path.join(self.logdir, f"{name}.log")
 
-    def _wait_http(self, name, port, path, want_status=None):
+    def node_request(self, i, method, path, headers=None, body=b"", timeout=60):
+        """One request to node i (1-based), signed with the cluster key. (status, headers, body)."""
+        return onggi_sign.node_request(self.keys, "127.0.0.1", self.node_ports[i - 1], method, path, headers, body,
+                                       timeout)
+
+    def _wait_http(self, name, port, path, want_status=None, node=None):
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
             proc = self.procs[name]
             if proc.poll() is not None:
                 raise AssertionError(f"{name} exited with {proc.returncode} during start-up\n{self.log_tail(name)}")
             try:
-                status, _, _ = http_request(port, "GET", path, timeout=2)
+                if node:
+                    status = self.node_request(node, "GET", path, timeout=2)[0]
+                else:
+                    status = http_request(port, "GET", path, timeout=2)[0]
                 if want_status is None or status == want_status:
                     return
             except OSError:
@@ -290,7 +289,7 @@ class Cluster:
         port = self.node_ports[i - 1]
         self._start(f"node{i}", [os.path.join(BIN, "onggi-node"), "--ring", self.ring, "--listen",
                                  f"127.0.0.1:{port}", "--dir", os.path.join(self.root, f"node{i}"), *self.node_args])
-        self._wait_http(f"node{i}", port, "/health", 200)
+        self._wait_http(f"node{i}", port, "/health", 200, node=i)
 
     def start_gateway(self, name="gw", port=None, extra=(), tls_pairs=None):
         """Starts a gateway (with https when the cluster has tls; tls_pairs overrides the

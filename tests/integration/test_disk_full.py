@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 
-from conftest import MiB, _boot, _shutdown, http_request
+from conftest import MiB, _boot, _shutdown
 
 BUCKET = "fulldisk"
 
@@ -40,7 +40,7 @@ def fc(tmp_path_factory):
 
 
 def stat3(c):
-    status, _, body = http_request(c.node_ports[2], "GET", "/d3/stat")
+    status, _, body = c.node_request(3, "GET", "/d3/stat")
     assert status == 200, body
     return json.loads(body)
 
@@ -59,7 +59,7 @@ def test_full_node_refuses_and_says_so(fc):
     assert st["last_error"] == os.strerror(28), st  # ENOSPC
     assert st["chunks"] == 0 and st["volume_bytes"] == 0, st
     assert st["free_bytes"] < 256 * MiB, st
-    status, _, body = http_request(fc.node_ports[2], "GET", "/health")
+    status, _, body = fc.node_request(3, "GET", "/health")
     assert (status, body) == (200, b"degraded\nd3 full\n")
     with open(fc.log_path("node3"), "rb") as f:
         assert f.read().count(b"device d3 is full") == 1

@@ -11,7 +11,7 @@ import boto3.s3.transfer
 import botocore.exceptions
 import pytest
 
-from conftest import MiB, err_code, err_status, file_digests, http_request, locate, make_file, stream_digests, uniq
+from conftest import MiB, err_code, err_status, file_digests, locate, make_file, stream_digests, uniq
 from test_swift_s3_cross import swift  # noqa: F401 (fixture: a Swift connection to the S3 keys' account)
 
 
@@ -256,8 +256,7 @@ def test_upload_part_copy_touches_referenced_chunks(cluster, s3, bucket):
     assert etag == f'"{hashlib.md5(src).hexdigest()}"'
     for cid, devs in chunks:
         for dev in sorted(devs):
-            port = cluster.node_ports[int(dev[1:]) - 1]
-            st, _, body = http_request(port, "DELETE", f"/{dev}/chunk/{cid}?older_than={cutoff}")
+            st, _, body = cluster.node_request(int(dev[1:]), "DELETE", f"/{dev}/chunk/{cid}?older_than={cutoff}")
             assert st == 409, (cid, dev, st, body)
     s3.complete_multipart_upload(Bucket=bucket, Key="tdst", UploadId=uid,
                                  MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": etag}]})

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from conftest import http_request, locate
+from conftest import locate
 
 BUCKET = "quarantine"
 
@@ -23,7 +23,7 @@ def qc(own_cluster):
 
 
 def node_stat(cluster, i):
-    status, _, body = http_request(cluster.node_ports[i - 1], "GET", f"/d{i}/stat")
+    status, _, body = cluster.node_request(i, "GET", f"/d{i}/stat")
     assert status == 200, body
     return json.loads(body)
 
@@ -57,7 +57,7 @@ def test_stat_reports_state_and_scrubber(qc):
         assert st["quarantined"] == 0
         assert st["scrub"]["running"] is True, st
         assert 0 <= st["scrub"]["chunk_progress"] <= 1, st
-    status, _, body = http_request(qc.node_ports[0], "GET", "/health")
+    status, _, body = qc.node_request(1, "GET", "/health")
     assert (status, body) == (200, b"ok")
 
 

@@ -2,7 +2,6 @@
 written gets what it missed from its peers' replicators, and handoff copies go home and are
 dropped. Private clusters with a 1 s replication interval; `onggi-admin replication` is the judge."""
 
-import ctypes
 import hashlib
 import json
 import os
@@ -12,17 +11,11 @@ import time
 
 import pytest
 
-from conftest import MiB, _boot, _shutdown, http_request
+from conftest import MiB, _boot, _shutdown
+from onggi_sign import xxh3_64
 
 REPAIR_TIMEOUT = 60.0
-_xxhash = ctypes.CDLL("libxxhash.so.0")
-_xxhash.XXH3_64bits.restype = ctypes.c_uint64
-_xxhash.XXH3_64bits.argtypes = (ctypes.c_char_p, ctypes.c_size_t)
 NODE_ARGS = ("--repl-interval", "1")
-
-
-def xxh3_64(data):
-    return _xxhash.XXH3_64bits(data, len(data))
 
 
 def repl_report(c):
@@ -33,7 +26,7 @@ def repl_report(c):
 
 
 def dev_stat(c, i):
-    status, _, body = http_request(c.node_ports[i - 1], "GET", f"/d{i}/stat")
+    status, _, body = c.node_request(i, "GET", f"/d{i}/stat")
     assert status == 200
     return json.loads(body)
 
@@ -121,13 +114,12 @@ def test_swept_chunk_is_not_pushed_back(rc3):
     body = os.urandom(5000)
     cid = hashlib.sha256(body).hexdigest()
     xx = {"X-Onggi-Xxh3": f"{xxh3_64(body):016x}"}
-    port = rc3.node_ports[0]
-    assert http_request(port, "PUT", f"/d1/chunk/{cid}", xx, body)[0] == 201
-    assert http_request(port, "DELETE", f"/d1/chunk/{cid}?older_than={2**63}")[0] == 204
-    assert http_request(port, "PUT", f"/d1/chunk/{cid}", {**xx, "X-Onggi-Replica": "1"}, body)[0] == 409
-    assert http_request(port, "PUT", f"/d1/chunk/{cid}", xx, body)[0] == 201
-    assert http_request(port, "DELETE", f"/d1/chunk/{cid}")[0] == 204
-    assert http_request(port, "PUT", f"/d1/chunk/{cid}", {**xx, "X-Onggi-Replica": "1"}, body)[0] == 201
+    assert rc3.node_request(1, "PUT", f"/d1/chunk/{cid}", xx, body)[0] == 201
+    assert rc3.node_request(1, "DELETE", f"/d1/chunk/{cid}?older_than={2**63}")[0] == 204
+    assert rc3.node_request(1, "PUT", f"/d1/chunk/{cid}", {**xx, "X-Onggi-Replica": "1"}, body)[0] == 409
+    assert rc3.node_request(1, "PUT", f"/d1/chunk/{cid}", xx, body)[0] == 201
+    assert rc3.node_request(1, "DELETE", f"/d1/chunk/{cid}")[0] == 204
+    assert rc3.node_request(1, "PUT", f"/d1/chunk/{cid}", {**xx, "X-Onggi-Replica": "1"}, body)[0] == 201
 
 
 @pytest.fixture(scope="module")

@@ -23,7 +23,7 @@ import pytest
 import swiftclient.client as sc
 from swiftclient.exceptions import ClientException
 
-from conftest import ACCESS2, ACCOUNT, MiB, SECRET2, err_code, err_status, http_request, locate, uniq
+from conftest import ACCESS2, ACCOUNT, MiB, SECRET2, err_code, err_status, locate, uniq
 
 KEY = "fixes-admin-key"
 
@@ -48,8 +48,7 @@ def assert_kept(cluster, chunks, cutoff):
     later (409 kept; 204 would mean a GC run could have deleted it)."""
     for cid, devs in chunks:
         for dev in sorted(devs):
-            port = cluster.node_ports[int(dev[1:]) - 1]
-            st, _, body = http_request(port, "DELETE", f"/{dev}/chunk/{cid}?older_than={cutoff}")
+            st, _, body = cluster.node_request(int(dev[1:]), "DELETE", f"/{dev}/chunk/{cid}?older_than={cutoff}")
             assert st == 409, (cid, dev, st, body)
 
 

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from conftest import BIN, MiB, _boot, _shutdown, free_ports, http_request
+from conftest import BIN, MiB, _boot, _shutdown, free_ports
 
 MOVE_TIMEOUT = 180.0  # a bound on the wait, not a speed assertion
 PART_POWER = 10  # conftest's ring
@@ -92,15 +92,15 @@ def test_add_fourth_node_push_and_move(rc):
     assert moved > 0
     ring4 = os.path.join(rc.root, "ring4.bin")
     shutil.copy(new, ring4)
-    rc._start("node4", [os.path.join(BIN, "onggi-node"), "--ring", ring4, "--listen", f"127.0.0.1:{port4}",
-                        "--dir", os.path.join(rc.root, "node4"), "--repl-interval", "1"])
-    rc._wait_http("node4", port4, "/health", 200)
+    rc._start("node4", [os.path.join(BIN, "onggi-node"), "--ring", ring4, "--keys", rc.keys, "--listen",
+                        f"127.0.0.1:{port4}", "--dir", os.path.join(rc.root, "node4"), "--repl-interval", "1"])
     rc.node_ports.append(port4)
+    rc._wait_http("node4", port4, "/health", 200, node=4)
     os.replace(new, rc.ring)  # the gateway watches this file
     push = rc.admin("ring", "push")
     assert push.stdout.count("installed") == 3, push.stdout  # node4 already uses it
     assert "already uses" in push.stdout
-    status, hdrs, body = http_request(rc.node_ports[0], "GET", "/ring")
+    status, hdrs, body = rc.node_request(1, "GET", "/ring")
     epoch = re.search(r"epoch (\d+)", rc.tool("onggi-ring", "show", rc.ring).stdout).group(1)
     assert status == 200 and hdrs["x-onggi-ring-epoch"] == epoch
     with open(rc.ring, "rb") as f:
@@ -144,21 +144,20 @@ def test_add_fourth_node_push_and_move(rc):
 
 def test_stale_or_foreign_ring_is_refused(rc):
     """A node takes only a newer ring of the same shape; bad bytes get 400."""
-    port = rc.node_ports[0]
-    status, hdrs, body = http_request(port, "GET", "/ring")
+    status, hdrs, body = rc.node_request(1, "GET", "/ring")
     assert status == 200
-    assert http_request(port, "PUT", "/ring", body=body)[0] == 200  # the same ring: nothing to do
-    assert http_request(port, "PUT", "/ring", body=b"not a ring")[0] == 400
+    assert rc.node_request(1, "PUT", "/ring", body=body)[0] == 200  # the same ring: nothing to do
+    assert rc.node_request(1, "PUT", "/ring", body=b"not a ring")[0] == 400
     old = os.path.join(rc.root, "old.bin")
     rc.tool("onggi-ring", "create", old, "10", "3", "1")
     rc.tool("onggi-ring", "add", old, "--zone", "1", "--addr", "127.0.0.1:1", "--name", "x", "--weight", "1")
     with open(old, "rb") as f:
-        assert http_request(port, "PUT", "/ring", body=f.read())[0] == 409  # epoch 1 < the one in use
+        assert rc.node_request(1, "PUT", "/ring", body=f.read())[0] == 409  # epoch 1 < the one in use
     other = os.path.join(rc.root, "other.bin")
     rc.tool("onggi-ring", "create", other, "8", "3", "1")
     for _ in range(40):  # an epoch above the one in use, another part power
         rc.tool("onggi-ring", "add", other, "--zone", "1", "--addr", f"127.0.0.1:{_ + 1}", "--name", "x",
                 "--weight", "1")
     with open(other, "rb") as f:
-        assert http_request(port, "PUT", "/ring", body=f.read())[0] == 400
-    assert http_request(port, "GET", "/ring")[2] == body, "nothing changed"
+        assert rc.node_request(1, "PUT", "/ring", body=f.read())[0] == 400
+    assert rc.node_request(1, "GET", "/ring")[2] == body, "nothing changed"

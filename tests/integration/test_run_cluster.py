@@ -12,7 +12,7 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from conftest import BIN, SniHTTPSConnection, TlsCerts, free_ports, http_request, https_request, spawn
+from conftest import BIN, SniHTTPSConnection, TlsCerts, free_ports, http_request, https_request, onggi_sign, spawn
 
 SCRIPT = os.path.join(os.path.dirname(__file__), "..", "..", "tools", "run-cluster.sh")
 READY = "Press Ctrl-C to stop."
@@ -149,9 +149,10 @@ def node_pid(port):
     return int(pids[0]) if len(pids) == 1 else None
 
 
-def node_healthy(port):
+def node_healthy(data, port):
     try:
-        return http_request(port, "GET", "/health", timeout=2)[0] == 200
+        return onggi_sign.node_request(str(data / "ring.bin.keys"), "127.0.0.1", port, "GET", "/health",
+                                       timeout=2)[0] == 200
     except OSError:
         return False
 
@@ -173,7 +174,7 @@ def test_run_cluster_restarts_a_dead_node(tmp_path):
         new = None
         while time.monotonic() < deadline:
             new = node_pid(nports[1])
-            if new not in (None, old) and node_healthy(nports[1]):
+            if new not in (None, old) and node_healthy(data, nports[1]):
                 break
             time.sleep(0.2)
         else:

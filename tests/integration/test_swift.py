@@ -517,8 +517,8 @@ def test_token_key_race_converges(own_cluster):
     assert head("gw", tok1) == 204
     rec = struct.pack(">BBQQQI", 2, 0, time.time_ns() + 10**9, 1, 0, 33) + b"\x01" + os.urandom(32)
     rec += struct.pack(">I", 0)
-    for i, port in enumerate(c.node_ports, 1):
-        st, _, _ = http_request(port, "PUT", f"/d{i}/rec/cluster/swift-token-key", {}, rec)
+    for i in range(1, len(c.node_ports) + 1):
+        st, _, _ = c.node_request(i, "PUT", f"/d{i}/rec/cluster/swift-token-key", {}, rec)
         assert st in (200, 201), st
     c.start_gateway("gw2")
     tok2 = auth("gw2")

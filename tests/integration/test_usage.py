@@ -11,7 +11,7 @@ import botocore.exceptions
 import pytest
 import swiftclient.client as sc
 
-from conftest import ACCOUNT, MiB, _boot, _shutdown, http_request, uniq
+from conftest import ACCOUNT, MiB, _boot, _shutdown, uniq
 
 ADMIN_KEY = "usage-admin-key"
 THREADS_PER_GW = 3
@@ -47,8 +47,8 @@ def head_usage(cn, container):
 def node_usages(cluster, table):
     """Every device's aggregate for table (primaries hold the records; others report 0/0)."""
     out = []
-    for i, port in enumerate(cluster.node_ports, 1):
-        st, _, body = http_request(port, "GET", f"/d{i}/usage/{table}")
+    for i in range(1, len(cluster.node_ports) + 1):
+        st, _, body = cluster.node_request(i, "GET", f"/d{i}/usage/{table}")
         assert st == 200, body
         u = json.loads(body)
         out.append((u["records"], u["bytes"]))

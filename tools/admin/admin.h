@@ -24,24 +24,27 @@ int admin_fail(const char *what, int rc);
  * parallel round, then returns report(ring, calls, n), calls[i] being ring_dev_at(ring, i)'s
  * answer (freed afterwards). 1 after saying why (what names the command) when the ring cannot be
  * loaded or memory runs out. */
-int admin_each_dev(const char *ring_path, const char *what, const char *suffix,
+int admin_each_dev(const char *ring_path, const char *keys_path, const char *what, const char *suffix,
                    int (*report)(const ring_t *ring, const node_call_t *calls, size_t n));
 
 /* onggi-admin gc [--grace SECONDS] [--dry-run]: mark and sweep (admin_gc.c). Exit code: 0 when
  * the mark completed and every device was swept, 1 otherwise (nothing is deleted when the mark
  * is incomplete), 2 on a usage error. */
-int admin_gc(const char *ring_path, int argc, char **argv);
+int admin_gc(const char *ring_path, const char *keys_path, int argc, char **argv);
 /* onggi-admin stats [--account A]: logical vs unique vs physical bytes. Exit code as admin_gc. */
-int admin_stats(const char *ring_path, int argc, char **argv);
+int admin_stats(const char *ring_path, const char *keys_path, int argc, char **argv);
 /* onggi-admin replication: per device and in total, the partitions whose primaries disagree and
  * an estimate of under-replicated items (admin_repl.c). Exit code 0, 1 when a device did not
  * answer, 2 on a usage error. */
-int admin_replication(const char *ring_path, int argc, char **argv);
+int admin_replication(const char *ring_path, const char *keys_path, int argc, char **argv);
 /* onggi-admin ring push: sends the ring file to every node (admin_ring.c). Exit code 0 when every
  * node took it or already used it, 1 otherwise, 2 on a usage error. */
-int admin_ring_push(const char *ring_path, int argc, char **argv);
+int admin_ring_push(const char *ring_path, const char *keys_path, int argc, char **argv);
 /* onggi-admin rebalance: the data move after a ring change, per device and in total. Exit code 0,
  * 1 when a device did not answer, 2 on a usage error. */
-int admin_rebalance(const char *ring_path, int argc, char **argv);
+int admin_rebalance(const char *ring_path, const char *keys_path, int argc, char **argv);
+/* A node client signing with the cluster key file (keys_path, or NULL for ring_path + ".keys");
+ * NULL after saying why on stderr. Free with node_client_free. */
+node_client_t *admin_client_new(const char *ring_path, const char *keys_path, size_t max_idle);
 
 #endif

@@ -382,15 +382,15 @@ static int gc_sweep_device(gc_ctx_t *g, const ring_dev_t *d, const idset_t *live
     return rc;
 }
 
-static int gc_open(const char *ring_path, gc_ctx_t *g)
+static int gc_open(const char *ring_path, const char *keys_path, gc_ctx_t *g)
 {
     int rc;
     memset(g, 0, sizeof(*g));
     if ((rc = ring_load(ring_path, &g->ring)) != 0)
         return rc;
-    if (!(g->client = node_client_new(ADMIN_TIMEOUT_MS, GC_PARALLEL))) {
+    if (!(g->client = admin_client_new(ring_path, keys_path, GC_PARALLEL))) {
         ring_free(g->ring);
-        return -ENOMEM;
+        return OG_EINVAL;
     }
     return 0;
 }
@@ -401,7 +401,7 @@ static void gc_close(gc_ctx_t *g)
     ring_free(g->ring);
 }
 
-int admin_gc(const char *ring_path, int argc, char **argv)
+int admin_gc(const char *ring_path, const char *keys_path, int argc, char **argv)
 {
     uint64_t grace_s = GC_DEFAULT_GRACE_S;
     int dry_run = 0, ret = 1, rc;
@@ -423,7 +423,7 @@ int admin_gc(const char *ring_path, int argc, char **argv)
             return admin_usage();
         }
     }
-    if ((rc = gc_open(ring_path, &g)) != 0)
+    if ((rc = gc_open(ring_path, keys_path, &g)) != 0)
         return admin_fail(ring_path, rc);
     /* The cutoff is taken BEFORE the mark reads anything: whatever commits after its table was
      * read wrote or touched its chunks after this instant, so the sweep leaves them alone. */
@@ -609,7 +609,7 @@ static int stats_physical(gc_ctx_t *g, uint64_t *bytes, uint64_t *chunks, uint64
     return 0;
 }
 
-int admin_stats(const char *ring_path, int argc, char **argv)
+int admin_stats(const char *ring_path, const char *keys_path, int argc, char **argv)
 {
     const char *only = NULL;
     gc_ctx_t g;
@@ -627,9 +627,9 @@ int admin_stats(const char *ring_path, int argc, char **argv)
         only = argv[1];
     else if (argc != 0)
         return admin_usage();
-    if ((rc = gc_open(ring_path, &g)) != 0)
+    if ((rc = gc_open(ring_path, keys_path, &g)) != 0)
         return admin_fail(ring_path, rc);
-    if ((rc = cluster_open(ring_path, ADMIN_TIMEOUT_MS, &cl)) != 0) {
+    if ((rc = cluster_open(ring_path, keys_path, ADMIN_TIMEOUT_MS, &cl)) != 0) {
         admin_fail(ring_path, rc);
         goto out_close;
     }

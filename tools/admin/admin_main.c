@@ -1,6 +1,9 @@
 /*
  * onggi-admin: user management and inspection of a running cluster (docs/operations.md).
  *
+ * Every command also takes --keys FILE right after --ring FILE (the cluster key file; default
+ * RING.keys): node API requests are signed with it (docs/node-api.md).
+ *
  *   onggi-admin --ring FILE user-add --access-key K --secret S [--account A] [--display-name N]
  *   onggi-admin --ring FILE user-list
  *   onggi-admin --ring FILE user-delete ACCESS_KEY
@@ -38,7 +41,8 @@
 
 int admin_usage(void)
 {
-    fprintf(stderr, "usage: onggi-admin --ring FILE user-add --access-key K --secret S [--account A] "
+    fprintf(stderr, "every command: onggi-admin --ring FILE [--keys FILE] COMMAND ...\n"
+                    "usage: onggi-admin --ring FILE user-add --access-key K --secret S [--account A] "
                     "[--display-name N]\n"
                     "       onggi-admin --ring FILE user-list\n"
                     "       onggi-admin --ring FILE user-delete ACCESS_KEY\n"
@@ -188,6 +192,22 @@ out_free_meta:
 out_free_buf:
     free(buf);
     return ret;
+}
+
+node_client_t *admin_client_new(const char *ring_path, const char *keys_path, size_t max_idle)
+{
+    og_keys_t keys;
+    int rc = og_keys_load_for(keys_path, ring_path, &keys);
+    if (rc != 0) {
+        fprintf(stderr, "onggi-admin: cannot load the cluster keys (%s%s): %s\n", keys_path ? keys_path : ring_path,
+                keys_path ? "" : ".keys", admin_strerror(rc));
+        return NULL;
+    }
+    node_client_t *c = node_client_new(&keys, ADMIN_TIMEOUT_MS, max_idle);
+    og_keys_wipe(&keys);
+    if (!c)
+        admin_fail("node client", -ENOMEM);
+    return c;
 }
 
 /* One line per device of the ring: its address/name and the node's stat JSON, or why not. */
@@ -412,20 +432,27 @@ int main(int argc, char **argv)
 
     if (argc < 4 || strcmp(argv[1], "--ring") != 0)
         return admin_usage();
-    const char *ring_path = argv[2], *cmd = argv[3];
+    const char *ring_path = argv[2], *keys_path = NULL;
+    if (strcmp(argv[3], "--keys") == 0) {
+        if (argc < 6)
+            return admin_usage();
+        keys_path = argv[4];
+        argc -= 2, argv += 2;
+    }
+    const char *cmd = argv[3];
     if (strcmp(cmd, "stat") == 0)
-        return argc == 4 ? admin_each_dev(ring_path, "stat", "/stat", admin_stat_report) : admin_usage();
+        return argc == 4 ? admin_each_dev(ring_path, keys_path, "stat", "/stat", admin_stat_report) : admin_usage();
     if (strcmp(cmd, "gc") == 0)
-        return admin_gc(ring_path, argc - 4, argv + 4);
+        return admin_gc(ring_path, keys_path, argc - 4, argv + 4);
     if (strcmp(cmd, "stats") == 0)
-        return admin_stats(ring_path, argc - 4, argv + 4);
+        return admin_stats(ring_path, keys_path, argc - 4, argv + 4);
     if (strcmp(cmd, "replication") == 0)
-        return admin_replication(ring_path, argc - 4, argv + 4);
+        return admin_replication(ring_path, keys_path, argc - 4, argv + 4);
     if (strcmp(cmd, "ring") == 0)
-        return argc >= 5 && strcmp(argv[4], "push") == 0 ? admin_ring_push(ring_path, argc - 5, argv + 5)
+        return argc >= 5 && strcmp(argv[4], "push") == 0 ? admin_ring_push(ring_path, keys_path, argc - 5, argv + 5)
                                                          : admin_usage();
     if (strcmp(cmd, "rebalance") == 0)
-        return admin_rebalance(ring_path, argc - 4, argv + 4);
+        return admin_rebalance(ring_path, keys_path, argc - 4, argv + 4);
     static const char *const cluster_cmds[] = {"user-add", "user-list", "user-delete", "locate", "account-add",
                                                "account-list", "swift-user-add", "swift-user-list",
                                                "swift-user-delete", "expire", NULL};
@@ -434,7 +461,7 @@ int main(int argc, char **argv)
         known |= strcmp(cmd, cluster_cmds[i]) == 0;
     if (!known)
         return admin_usage();
-    if ((rc = cluster_open(ring_path, ADMIN_TIMEOUT_MS, &cl)) != 0)
+    if ((rc = cluster_open(ring_path, keys_path, ADMIN_TIMEOUT_MS, &cl)) != 0)
         return admin_fail(ring_path, rc);
     if ((rc = iam_open(cl, &iam)) != 0) {
         cluster_close(cl);

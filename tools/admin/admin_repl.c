@@ -129,7 +129,7 @@ static int repl_report(const ring_t *ring, const node_call_t *calls, size_t n)
     return ret;
 }
 
-int admin_each_dev(const char *ring_path, const char *what, const char *suffix,
+int admin_each_dev(const char *ring_path, const char *keys_path, const char *what, const char *suffix,
                    int (*report)(const ring_t *ring, const node_call_t *calls, size_t n))
 {
     enum { PATH_LEN = 1 + RING_NAME_MAX + 16 };
@@ -144,7 +144,7 @@ int admin_each_dev(const char *ring_path, const char *what, const char *suffix,
     if ((rc = ring_load(ring_path, &ring)) != 0)
         return admin_fail(ring_path, rc);
     size_t n = ring_dev_count(ring);
-    client = node_client_new(ADMIN_TIMEOUT_MS, 1);
+    client = admin_client_new(ring_path, keys_path, 1);
     calls = calloc(n ? n : 1, sizeof(*calls));
     paths = calloc(n ? n : 1, sizeof(*paths));
     if (!client || !calls || !paths) {
@@ -168,8 +168,8 @@ out_free:
     return ret;
 }
 
-int admin_replication(const char *ring_path, int argc, char **argv)
+int admin_replication(const char *ring_path, const char *keys_path, int argc, char **argv)
 {
     (void)argv;
-    return argc == 0 ? admin_each_dev(ring_path, "replication", "/summaries", repl_report) : admin_usage();
+    return argc == 0 ? admin_each_dev(ring_path, keys_path, "replication", "/summaries", repl_report) : admin_usage();
 }

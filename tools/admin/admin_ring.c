@@ -80,7 +80,7 @@ static int push_all(node_client_t *client, const addrs_t *a, const uint8_t *byte
     return ret;
 }
 
-int admin_ring_push(const char *ring_path, int argc, char **argv)
+int admin_ring_push(const char *ring_path, const char *keys_path, int argc, char **argv)
 {
     ring_t *ring = NULL;
     uint8_t *bytes = NULL;
@@ -93,7 +93,7 @@ int admin_ring_push(const char *ring_path, int argc, char **argv)
         return admin_usage();
     if ((rc = ring_load(ring_path, &ring)) != 0)
         return admin_fail(ring_path, rc);
-    client = node_client_new(ADMIN_TIMEOUT_MS, 1);
+    client = admin_client_new(ring_path, keys_path, 1);
     a.v = calloc(ADDRS_MAX, sizeof(*a.v));
     if (!client || !a.v || (rc = ring_to_bytes(ring, &bytes, &len)) != 0) {
         admin_fail("ring push", -ENOMEM);
@@ -154,8 +154,8 @@ static int rebalance_report(const ring_t *ring, const node_call_t *calls, size_t
     return ret;
 }
 
-int admin_rebalance(const char *ring_path, int argc, char **argv)
+int admin_rebalance(const char *ring_path, const char *keys_path, int argc, char **argv)
 {
     (void)argv;
-    return argc == 0 ? admin_each_dev(ring_path, "rebalance", "/stat", rebalance_report) : admin_usage();
+    return argc == 0 ? admin_each_dev(ring_path, keys_path, "rebalance", "/stat", rebalance_report) : admin_usage();
 }

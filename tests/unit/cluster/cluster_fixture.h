@@ -83,6 +83,18 @@ static int tc_run(char *const argv[])
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
+/* A node client signing with the cluster's key file (tc.ring + ".keys", written by onggi-ring
+ * create); fails the test when it cannot be made. */
+static node_client_t *tc_client_new(int timeout_ms, size_t max_idle)
+{
+    og_keys_t keys;
+    cr_assert_eq(og_keys_load_for(NULL, tc.ring, &keys), 0, "cannot load %s.keys", tc.ring);
+    node_client_t *c = node_client_new(&keys, timeout_ms, max_idle);
+    og_keys_wipe(&keys);
+    cr_assert(c);
+    return c;
+}
+
 /* Starts node i (0-based) and waits, bounded, until it answers /health; fails the test if not. */
 static void tc_node_start(int i)
 {
@@ -102,7 +114,7 @@ static void tc_node_start(int i)
         _exit(127);
     }
     tc.pid[i] = pid;
-    node_client_t *c = node_client_new(500, 1);
+    node_client_t *c = tc_client_new(500, 1);
     cr_assert(c);
     int up = 0;
     for (int tries = 0; tries < 100 && !up; tries++) {
@@ -166,7 +178,7 @@ static void tc_start(int base)
     cr_assert_eq(tc_run(rebalance), 0, "onggi-ring rebalance failed");
     for (int i = 0; i < TC_NODES; i++)
         tc_node_start(i);
-    cr_assert_eq(cluster_open(tc.ring, 2000, &tc.cl), 0);
+    cr_assert_eq(cluster_open(tc.ring, NULL, 2000, &tc.cl), 0);
 }
 
 /* Closes the handles, kills the nodes and removes the directory; safe to call more than once. */

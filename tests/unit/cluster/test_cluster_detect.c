@@ -114,7 +114,7 @@ Test(cluster_detect, a_frozen_node_costs_one_timeout)
 
     tc_start(17500);
     /* The gateway's own node timeout, so "slow" below can only mean "waited for a timeout". */
-    cr_assert_eq(cluster_open(tc.ring, DT_TIMEOUT_MS, &tc.other), 0);
+    cr_assert_eq(cluster_open(tc.ring, NULL, DT_TIMEOUT_MS, &tc.other), 0);
     for (int i = 0; i < 3; i++)
         dt_round(tc.other, i, &slow, &worst); /* warm: pooled connections to every node */
     cr_assert_eq(slow, 0);
@@ -144,7 +144,7 @@ static void dt_put_direct(const char *key, const og_rec_t *rec)
     char body[256], path[128];
     long len = og_rec_encode(rec, body, sizeof(body));
     cr_assert_gt(len, 0);
-    node_client_t *c = node_client_new(2000, 1);
+    node_client_t *c = tc_client_new(2000, 1);
     cr_assert(c);
     for (int i = 0; i < TC_NODES; i++) {
         char addr[32];
@@ -169,7 +169,7 @@ Test(cluster_detect, a_write_through_a_lagging_clock_still_wins)
     dt_put_direct("k", &future);
 
     /* A node that keeps the newer record says so, with its stamp. */
-    node_client_t *c = node_client_new(2000, 1);
+    node_client_t *c = tc_client_new(2000, 1);
     cr_assert(c);
     og_rec_t older = {.ts = ahead - 1, .tiebreak = 7, .summary = og_str("older")};
     char body[128], addr[32];
@@ -208,7 +208,7 @@ Test(cluster_detect, a_write_through_a_lagging_clock_still_wins)
     /* A gateway that only read a version stamped ahead stamps its next write after it. */
     future.ts = ahead + 1000000000ull;
     dt_put_direct("r", &future);
-    cr_assert_eq(cluster_open(tc.ring, 2000, &tc.other), 0);
+    cr_assert_eq(cluster_open(tc.ring, NULL, 2000, &tc.other), 0);
     cr_assert_eq(dt_get(tc.other, "r", v, sizeof(v), &flags), 0);
     cluster_stamp(tc.other, &ts, &tb);
     cr_assert_gt(ts, future.ts);

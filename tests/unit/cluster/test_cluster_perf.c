@@ -33,7 +33,7 @@
 static void clperf_start(int base)
 {
     tc_start(base);
-    cr_assert_eq(cluster_open(tc.ring, 2000, &tc.other), 0);
+    cr_assert_eq(cluster_open(tc.ring, NULL, 2000, &tc.other), 0);
 }
 
 /* Writes a record whose summary is val through handle cl. */
@@ -95,7 +95,7 @@ Test(cluster_perf, quorum_first_reads_find_the_newest)
         }
     }
     /* The reads repaired every stale copy: each node holds the newest version itself. */
-    node_client_t *c = node_client_new(2000, 1);
+    node_client_t *c = tc_client_new(2000, 1);
     cr_assert(c);
     for (int i = 0; i < TC_NODES; i++) {
         char addr[32], path[64];

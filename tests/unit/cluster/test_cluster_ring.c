@@ -44,7 +44,7 @@ static void rc_push(const char *path)
     ring_t *ring;
     cr_assert_eq(ring_load(path, &ring), 0);
     cr_assert_eq(ring_to_bytes(ring, &bytes, &len), 0);
-    node_client_t *c = node_client_new(2000, 1);
+    node_client_t *c = tc_client_new(2000, 1);
     for (int i = 0; i < TC_NODES; i++) {
         char addr[32];
         snprintf(addr, sizeof(addr), "127.0.0.1:%d", tc.port[i]);

@@ -280,7 +280,7 @@ Test(core_obj, table_names_keep_safe_names_and_encode_the_rest)
 /* DELETE /<dev>/chunk/<id>?older_than=cutoff on every device; returns how many answered 204. */
 static int sweep_chunk(const uint8_t id[32], uint64_t cutoff, int *kept)
 {
-    node_client_t *c = node_client_new(2000, 1);
+    node_client_t *c = tc_client_new(2000, 1);
     char hex[65], path[160], addr[32];
     int deleted = 0;
     og_hex(id, 32, hex);

@@ -1,5 +1,6 @@
 /* Client + server tests: an in-process node server on 127.0.0.1 (port 0), driven through
  * node_call_many (storage-node/node_client.c, node_server.c). */
+#include "node_auth.h"
 #include "node_client.h"
 #include "node_int.h"
 
@@ -22,6 +23,7 @@ static node_store_t *g_store;
 static node_server_t *g_srv;
 static char g_addr[32];
 static node_client_t *g_cl;
+static og_keys_t g_keys; /* one fixed `node` key: the server verifies, the clients sign */
 
 static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) { return remove(path); }
 
@@ -30,7 +32,7 @@ static void server_start(uint16_t port)
     node_dev_t dev = {.name = "d1", .store = g_store};
     char listen[32];
     snprintf(listen, sizeof(listen), "127.0.0.1:%u", port);
-    cr_assert_eq(node_server_start(listen, &dev, 1, 16, &g_srv), 0);
+    cr_assert_eq(node_server_start(listen, &g_keys, &dev, 1, 16, &g_srv), 0);
     snprintf(g_addr, sizeof(g_addr), "127.0.0.1:%u", node_server_port(g_srv));
 }
 
@@ -41,8 +43,11 @@ static void setup(void)
     cr_assert_not_null(mkdtemp(g_dir));
     snprintf(path, sizeof(path), "%s/d1", g_dir);
     cr_assert_eq(node_store_open(path, 10, &g_store), 0);
+    g_keys = (og_keys_t){.num_node = 1};
+    strcpy(g_keys.node[0].id, "t1");
+    memset(g_keys.node[0].key, 0x5a, OG_KEY_BYTES);
     server_start(0);
-    g_cl = node_client_new(3000, 4);
+    g_cl = node_client_new(&g_keys, 3000, 4);
     cr_assert_not_null(g_cl);
 }
 
@@ -182,6 +187,27 @@ Test(node_client, health_and_chunks)
     cr_assert_eq(node_call(g_cl, &del), 0);
     cr_assert_eq(del.status, 404);
     free(del.resp_body);
+}
+
+/* Without the cluster key nothing is served, and a client believes only answers signed with its
+ * key: a server with another key answers (401, unsigned) but the call fails. */
+Test(node_client, keys_decide_who_is_served)
+{
+    og_keys_t other = g_keys;
+    memset(other.node[0].key, 0x33, OG_KEY_BYTES);
+    node_client_t *unsigned_cl = node_client_new(NULL, 3000, 1), *wrong = node_client_new(&other, 3000, 1);
+    cr_assert(unsigned_cl && wrong);
+    char path[128];
+    chunk_path(path, sizeof(path), 77);
+    node_call_t h = simple_call("HEAD", path);
+    cr_assert_eq(node_call(unsigned_cl, &h), 0);
+    cr_assert_eq(h.status, 401);
+    h = simple_call("GET", "/health");
+    cr_assert_eq(node_call(wrong, &h), NODE_EAUTH);
+    cr_assert_eq(h.status, 0);
+    cr_assert_null(h.resp_body);
+    node_client_free(unsigned_cl);
+    node_client_free(wrong);
 }
 
 Test(node_client, parallel_calls_and_chunk_list)
@@ -340,7 +366,7 @@ Test(node_client, hung_node_times_out)
     cr_assert_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
     char addr[32];
     snprintf(addr, sizeof(addr), "127.0.0.1:%u", ntohs(sa.sin_port));
-    node_client_t *quick = node_client_new(300, 2);
+    node_client_t *quick = node_client_new(&g_keys, 300, 2);
     node_call_t c = {.addr = addr, .method = "GET", .path = "/health"};
     uint64_t t0 = og_mono_ms();
     cr_assert_eq(node_call(quick, &c), OG_ETIMEOUT);
@@ -386,7 +412,7 @@ Test(node_client, quorum_return_abandons_the_hung_call)
     cr_assert_null(calls[1].resp_body);
 
     /* Without enough, the same pair runs to the timeout and nothing is abandoned. */
-    node_client_t *quick = node_client_new(300, 2);
+    node_client_t *quick = node_client_new(&g_keys, 300, 2);
     calls[0] = simple_call("GET", "/health");
     calls[1] = (node_call_t){.addr = addr, .method = "GET", .path = "/health"};
     cr_assert_eq(node_call_until(quick, calls, 2, NULL, NULL), 0);
@@ -414,7 +440,7 @@ Test(node_client, unreachable_node_fails_at_the_connect_timeout)
     usleep(100 * 1000);
     char addr[32];
     snprintf(addr, sizeof(addr), "127.0.0.1:%u", ntohs(sa.sin_port));
-    node_client_t *slow = node_client_new(5000, 2);
+    node_client_t *slow = node_client_new(&g_keys, 5000, 2);
     node_call_t c = {.addr = addr, .method = "GET", .path = "/health"};
     uint64_t t0 = og_mono_ms();
     cr_assert_eq(node_call(slow, &c), OG_ETIMEOUT);

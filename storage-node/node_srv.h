@@ -1,0 +1,95 @@
+/*
+ * node_srv.h: what the node server's two halves share (private to storage-node/): node_loop.c
+ * owns connections (event loop, workers, authentication, framing), node_server.c answers
+ * requests (routing and handlers).
+ */
+#ifndef NODE_SRV_H
+#define NODE_SRV_H
+
+#include "node_auth.h"
+#include "node_int.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/uio.h>
+
+#define HEAD_CAP 16384 /* request head; keys are at most a few KiB percent-encoded */
+#define MAX_HEADERS 32
+#define BODY_MAX NODE_CHUNK_MAX /* also OG_REC_MAX_LEN: the largest record */
+
+typedef struct st_node_conn_t node_conn_t;
+typedef struct st_node_worker_t node_worker_t;
+
+/* One parsed request: slices into conn->head / conn->body. */
+typedef struct {
+    og_str_t method, target, path, query; /* target = path [ '?' query ] as sent (what is signed) */
+    og_header_t hdrs[MAX_HEADERS];
+    size_t nhdrs;
+    const char *body;
+    size_t body_len;
+} req_t;
+
+struct st_node_server_t {
+    node_dev_t *devs; /* read by handlers */
+    size_t ndevs;
+
+    int lfd, epfd, wakefd; /* listening socket, the loop's epoll, its eventfd */
+    uint16_t port;
+    node_auth_t *auth; /* the loop thread's alone */
+    size_t conns_max, unauth_max;
+    pthread_t loop_th;
+    node_worker_t **workers;
+    size_t nworkers;
+
+    /* event loop thread only */
+    node_conn_t *wait_first, *wait_last; /* connections waiting for a request, oldest first */
+    size_t nunauth;                      /* ... of which never authenticated */
+    uint64_t next_sweep, accept_paused_until;
+
+    pthread_mutex_t mu;                    /* guards the queues, the idle stack and `stopping` changes */
+    node_conn_t *ready_first, *ready_last; /* authenticated heads waiting for a worker */
+    node_worker_t *idle_top;               /* idle workers, the most recently idle on top */
+    node_conn_t *back_first, *back_last;   /* keep-alive connections handed back to the loop */
+    atomic_size_t nconns;
+    atomic_int stopping;
+    atomic_uint_fast64_t log_sec, log_count; /* refusal log rate limit */
+    _Atomic(node_ring_t *) ring;             /* GET/PUT /ring; NULL until node_server_set_ring */
+};
+
+struct st_node_conn_t {
+    node_server_t *srv;
+    int fd;
+    int keepalive;
+    int send_ms; /* how long an answer may take to send: 0 (one try) on the loop thread */
+
+    char head[HEAD_CAP];
+    size_t hlen; /* bytes in head: the current request's head, then possibly pipelined bytes */
+
+    /* Lent by the worker serving the connection (NULL in the loop): */
+    char *body; /* request body, then a chunk being sent; grows up to NODE_CHUNK_MAX */
+    size_t body_cap;
+    char *out; /* list/stat responses */
+    size_t out_cap, out_len;
+    char *key, *prefix, *after; /* percent-decoded path and query parts, HEAD_CAP bytes each */
+
+    /* node_loop.c's */
+    node_conn_t *prev, *next; /* wait list, or next in a queue */
+    uint64_t deadline;        /* og_mono_ms() by which the loop drops it */
+    int authed;               /* a request on it was authenticated */
+    int hl, minor;            /* the parsed head's length and HTTP minor version */
+    uint64_t clen;
+    req_t req;
+    node_auth_body_t want; /* the digest the body must have */
+    char peer[64];
+};
+
+/* node_loop.c: sends iov[0..n) (modified), waiting up to timeout_ms for room (0: one try).
+ * 0 or -errno (-EAGAIN when the time is up). */
+int node_srv_send(int fd, struct iovec *iov, int n, int timeout_ms);
+
+/* node_server.c: answers one request. 0, or an error when the answer could not be sent. */
+int node_srv_dispatch(node_conn_t *c, req_t *r);
+/* node_server.c: a text/plain answer. */
+int node_srv_respond_text(node_conn_t *c, int status, const char *text);
+
+#endif
