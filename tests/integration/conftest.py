@@ -9,6 +9,7 @@ process does not exit 0 (a sanitizer report or a crash on shutdown is a bug)."""
 import ctypes
 import datetime
 import hashlib
+import http.client
 import itertools
 import os
 import re
