@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include <stdio.h>
@@ -116,6 +117,17 @@ close_fd:
     OPENSSL_cleanse(text, sizeof(text));
     close(fd);
     return rc;
+}
+
+int og_keys_load_for(const char *path, const char *ring_path, og_keys_t *out)
+{
+    char def[PATH_MAX];
+    if (path == NULL) {
+        if (snprintf(def, sizeof(def), "%s.keys", ring_path) >= (int)sizeof(def))
+            return OG_ETOOBIG;
+        path = def;
+    }
+    return og_keys_load(path, out);
 }
 
 int og_keys_create(const char *path)

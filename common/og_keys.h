@@ -41,6 +41,10 @@ typedef struct {
  * cannot be read. *out is zeroed on failure. */
 int og_keys_load(const char *path, og_keys_t *out);
 
+/* og_keys_load of path, or when path is NULL of the cluster's default key file ring_path +
+ * ".keys" (what every process's --keys option defaults to). OG_ETOOBIG for a path too long. */
+int og_keys_load_for(const char *path, const char *ring_path, og_keys_t *out);
+
 /* Creates a new key file at path (O_EXCL, mode 0600) with one fresh random key of each kind, ids
  * "n1" and "s1". OG_EEXIST when the file exists (never overwrites keys), -errno on I/O errors,
  * OG_EINVAL when the random source fails. */

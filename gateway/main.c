@@ -2,7 +2,9 @@
  * onggi-gateway: the S3 and Swift gateway process (see docs/operations.md).
  *
  *   onggi-gateway --ring FILE --listen IP:PORT [--domain D] [--region R] [--workers N]
- *                 [--chunk-size BYTES] [--access-log]
+ *                 [--chunk-size BYTES] [--access-log] [--keys FILE]
+ *
+ * --keys is the cluster key file (og_keys.h), default FILE.keys next to the ring.
  *
  * --chunk-size is the AVERAGE content-defined chunk size (a power of two, 16 KiB..4 MiB; chunks
  * then range from a quarter to four times it). Default 32 KiB; every gateway of a cluster should
@@ -35,7 +37,7 @@
 #define MALLOC_MMAP_THRESHOLD (128u << 10)
 
 typedef struct {
-    const char *ring, *listen, *domain, *region;
+    const char *ring, *listen, *domain, *region, *keys;
     size_t workers, chunk_size;
     int access_log;
 } opts_t;
@@ -48,7 +50,7 @@ typedef struct {
 static void usage(void)
 {
     fprintf(stderr, "usage: onggi-gateway --ring FILE --listen IP:PORT [--domain DOMAIN] [--region REGION]\n"
-                    "                     [--workers N] [--chunk-size BYTES] [--access-log]\n");
+                    "                     [--workers N] [--chunk-size BYTES] [--access-log] [--keys FILE]\n");
 }
 
 static int parse_size(const char *s, size_t *out)
@@ -81,6 +83,8 @@ static int parse_opts(int argc, char **argv, opts_t *o)
             o->domain = v;
         else if (strcmp(a, "--region") == 0)
             o->region = v;
+        else if (strcmp(a, "--keys") == 0)
+            o->keys = v;
         else if (strcmp(a, "--workers") == 0 && parse_size(v, &o->workers) == 0 && o->workers <= 4096)
             ;
         else if (strcmp(a, "--chunk-size") == 0 && parse_size(v, &o->chunk_size) == 0 && o->chunk_size <= UINT32_MAX)
@@ -146,6 +150,19 @@ static void process_init(sigset_t *set)
     signal(SIGPIPE, SIG_IGN);
 }
 
+/* IAM on cl with the secrets of o's key file. 0, or 1 after saying why. */
+static int iam_open_keys(const opts_t *o, cluster_t *cl, iam_t **iam)
+{
+    og_keys_t keys;
+    int rc = og_keys_load_for(o->keys, o->ring, &keys);
+    if (rc != 0)
+        fprintf(stderr, "onggi-gateway: cannot load the cluster key file (--keys): %s\n", og_strerror(rc));
+    else if ((rc = iam_open(cl, &keys, iam)) != 0)
+        fprintf(stderr, "onggi-gateway: cannot set up IAM (a `secrets` key is needed): %s\n", og_strerror(rc));
+    og_keys_wipe(&keys);
+    return rc != 0;
+}
+
 /* Opens the cluster with o's chunk size and IAM on it. 0, or the exit status (2 for a bad
  * --chunk-size, else 1) with nothing left open; the caller closes *iam and *cl. */
 static int backends_open(const opts_t *o, cluster_t **cl, iam_t **iam)
@@ -160,10 +177,8 @@ static int backends_open(const opts_t *o, cluster_t **cl, iam_t **iam)
         status = 2;
         goto out_close_cluster;
     }
-    if ((rc = iam_open(*cl, iam)) != 0) {
-        fprintf(stderr, "onggi-gateway: cannot set up IAM: %s\n", og_strerror(rc));
+    if ((rc = iam_open_keys(o, *cl, iam)) != 0)
         goto out_close_cluster;
-    }
     return 0;
 
 out_close_cluster:

@@ -4,6 +4,7 @@
 #ifndef ADMIN_H
 #define ADMIN_H
 
+#include "iam/iam.h"
 #include "og.h"
 
 #define ADMIN_TIMEOUT_MS 5000
@@ -28,5 +29,11 @@ int admin_stats(const char *ring_path, int argc, char **argv);
  * an estimate of under-replicated items (admin_repl.c). Exit code 0, 1 when a device did not
  * answer, 2 on a usage error. */
 int admin_replication(const char *ring_path, int argc, char **argv);
+/* Opens IAM on cl with the secrets keys of keys_path (NULL: the ring's RING.keys). 0, or exit code
+ * 1 after saying why (admin_iam.c). */
+int admin_iam_open(cluster_t *cl, const char *ring_path, const char *keys_path, iam_t **iam);
+/* onggi-admin migrate-secrets: iam_migrate, with a one-line summary. Exit code 0, or 1 when a
+ * record or the walk failed. */
+int admin_migrate_secrets(iam_t *iam);
 
 #endif

@@ -1,6 +1,7 @@
 /*
  * onggi-admin: user management and inspection of a running cluster (docs/operations.md).
  *
+ *   onggi-admin --ring FILE [--keys FILE] COMMAND ...   (--keys: default FILE.keys, og_keys.h)
  *   onggi-admin --ring FILE user-add --access-key K --secret S [--account A] [--display-name N]
  *   onggi-admin --ring FILE user-list
  *   onggi-admin --ring FILE user-delete ACCESS_KEY
@@ -15,6 +16,7 @@
  *   onggi-admin --ring FILE gc [--grace SECONDS] [--dry-run]
  *   onggi-admin --ring FILE stats [--account A]
  *   onggi-admin --ring FILE replication
+ *   onggi-admin --ring FILE migrate-secrets
  *
  * Exits 0 on success, 1 on a cluster or data error, 2 on a usage error; errors go to stderr.
  */
@@ -36,7 +38,8 @@
 
 int admin_usage(void)
 {
-    fprintf(stderr, "usage: onggi-admin --ring FILE user-add --access-key K --secret S [--account A] "
+    fprintf(stderr, "usage: onggi-admin --ring FILE [--keys FILE] COMMAND ..., COMMAND one of:\n"
+                    "       onggi-admin --ring FILE user-add --access-key K --secret S [--account A] "
                     "[--display-name N]\n"
                     "       onggi-admin --ring FILE user-list\n"
                     "       onggi-admin --ring FILE user-delete ACCESS_KEY\n"
@@ -51,7 +54,8 @@ int admin_usage(void)
                     "       onggi-admin --ring FILE stat\n"
                     "       onggi-admin --ring FILE gc [--grace SECONDS] [--dry-run]\n"
                     "       onggi-admin --ring FILE stats [--account A]\n"
-                    "       onggi-admin --ring FILE replication\n");
+                    "       onggi-admin --ring FILE replication\n"
+                    "       onggi-admin --ring FILE migrate-secrets\n");
     return 2;
 }
 
@@ -436,6 +440,13 @@ int main(int argc, char **argv)
     iam_t *iam;
     int rc, ret;
 
+    const char *keys_path = NULL;
+    if (argc >= 5 && strcmp(argv[3], "--keys") == 0) {
+        /* Taken out here, so every command sees its arguments where it always did. */
+        keys_path = argv[4];
+        memmove(argv + 3, argv + 5, (size_t)(argc - 5 + 1) * sizeof(*argv));
+        argc -= 2;
+    }
     if (argc < 4 || strcmp(argv[1], "--ring") != 0)
         return admin_usage();
     const char *ring_path = argv[2], *cmd = argv[3];
@@ -449,7 +460,7 @@ int main(int argc, char **argv)
         return admin_replication(ring_path, argc - 4, argv + 4);
     static const char *const cluster_cmds[] = {"user-add", "user-list", "user-delete", "locate", "account-add",
                                                "account-list", "swift-user-add", "swift-user-list",
-                                               "swift-user-delete", "expire", NULL};
+                                               "swift-user-delete", "expire", "migrate-secrets", NULL};
     int known = 0;
     for (size_t i = 0; cluster_cmds[i] != NULL; i++)
         known |= strcmp(cmd, cluster_cmds[i]) == 0;
@@ -457,9 +468,9 @@ int main(int argc, char **argv)
         return admin_usage();
     if ((rc = cluster_open(ring_path, ADMIN_TIMEOUT_MS, &cl)) != 0)
         return admin_fail(ring_path, rc);
-    if ((rc = iam_open(cl, &iam)) != 0) {
+    if ((ret = admin_iam_open(cl, ring_path, keys_path, &iam)) != 0) {
         cluster_close(cl);
-        return admin_fail("iam", rc);
+        return ret;
     }
     if (strcmp(cmd, "user-add") == 0)
         ret = admin_user_add(iam, argc - 4, argv + 4);
@@ -481,6 +492,8 @@ int main(int argc, char **argv)
         ret = argc == 5 ? admin_swift_user_delete(iam, argv[4]) : admin_usage();
     else if (strcmp(cmd, "expire") == 0)
         ret = admin_expire(cl, argc - 4, argv + 4);
+    else if (strcmp(cmd, "migrate-secrets") == 0)
+        ret = argc == 4 ? admin_migrate_secrets(iam) : admin_usage();
     else
         ret = argc == 6 ? admin_locate(cl, argv[4], argv[5]) : admin_usage();
     iam_close(iam);
