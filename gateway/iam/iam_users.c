@@ -57,61 +57,52 @@ void iam_close(iam_t *iam)
 
 /* ---------------------------------------------------------------- the cache */
 
-/* The slot of (kind, key) and the slot key "<kind><key>" in buf; -1 when key is too long. */
-static long cache_slot(int kind, og_str_t key, char buf[IAM_CACHE_KEY_MAX], size_t *len)
-{
-    if (key.len + 1 > IAM_CACHE_KEY_MAX)
-        return -1;
-    buf[0] = (char)kind;
-    memcpy(buf + 1, key.base, key.len);
-    *len = key.len + 1;
-    return (long)(XXH3_64bits(buf, *len) % IAM_CACHE_SLOTS);
-}
+enum { CACHE_GET, CACHE_PUT, CACHE_DROP };
 
-int iam_cache_get(iam_t *iam, int kind, og_str_t key, iam_cached_t *out)
+/* One operation on the slot of (kind, key), under the lock. CACHE_GET copies an unexpired entry
+ * into *v (1 when found), CACHE_PUT stores *v for IAM_CACHE_TTL_MS, CACHE_DROP expires the entry.
+ * A key too long for a slot is never cached. */
+static int cache_op(iam_t *iam, int op, int kind, og_str_t key, iam_cached_t *v)
 {
     char k[IAM_CACHE_KEY_MAX];
-    size_t len;
-    long i = cache_slot(kind, key, k, &len);
     int hit = 0;
-    if (i < 0)
+    if (key.len + 1 > IAM_CACHE_KEY_MAX)
         return 0;
+    k[0] = (char)kind;
+    memcpy(k + 1, key.base, key.len);
+    size_t len = key.len + 1, i = (size_t)(XXH3_64bits(k, len) % IAM_CACHE_SLOTS);
     pthread_mutex_lock(&iam->cache_mu);
-    if (iam->cache[i].expires_ms > og_mono_ms() && iam->cache[i].key_len == len &&
-        memcmp(iam->cache[i].key, k, len) == 0) {
-        *out = iam->cache[i].val;
+    int same = iam->cache[i].key_len == len && memcmp(iam->cache[i].key, k, len) == 0;
+    if (op == CACHE_GET && same && iam->cache[i].expires_ms > og_mono_ms()) {
+        *v = iam->cache[i].val;
         hit = 1;
+    } else if (op == CACHE_PUT) {
+        memcpy(iam->cache[i].key, k, len);
+        iam->cache[i].key_len = len;
+        iam->cache[i].val = *v;
+        iam->cache[i].expires_ms = og_mono_ms() + IAM_CACHE_TTL_MS;
+    } else if (op == CACHE_DROP && same) {
+        iam->cache[i].expires_ms = 0;
     }
     pthread_mutex_unlock(&iam->cache_mu);
     return hit;
 }
 
+int iam_cache_get(iam_t *iam, int kind, og_str_t key, iam_cached_t *out)
+{
+    return cache_op(iam, CACHE_GET, kind, key, out);
+}
+
 void iam_cache_put(iam_t *iam, int kind, og_str_t key, const iam_cached_t *v)
 {
-    char k[IAM_CACHE_KEY_MAX];
-    size_t len;
-    long i = cache_slot(kind, key, k, &len);
-    if (i < 0)
-        return;
-    pthread_mutex_lock(&iam->cache_mu);
-    memcpy(iam->cache[i].key, k, len);
-    iam->cache[i].key_len = len;
-    iam->cache[i].val = *v;
-    iam->cache[i].expires_ms = og_mono_ms() + IAM_CACHE_TTL_MS;
-    pthread_mutex_unlock(&iam->cache_mu);
+    iam_cached_t copy = *v;
+    cache_op(iam, CACHE_PUT, kind, key, &copy);
+    OPENSSL_cleanse(&copy, sizeof(copy));
 }
 
 void iam_cache_drop(iam_t *iam, int kind, og_str_t key)
 {
-    char k[IAM_CACHE_KEY_MAX];
-    size_t len;
-    long i = cache_slot(kind, key, k, &len);
-    if (i < 0)
-        return;
-    pthread_mutex_lock(&iam->cache_mu);
-    if (iam->cache[i].key_len == len && memcmp(iam->cache[i].key, k, len) == 0)
-        iam->cache[i].expires_ms = 0;
-    pthread_mutex_unlock(&iam->cache_mu);
+    cache_op(iam, CACHE_DROP, kind, key, NULL);
 }
 
 /* ---------------------------------------------------------------- summary fields */

@@ -103,7 +103,7 @@ Test(swift_acl, referrers)
     cr_assert(ref_reads(".r:www.example.com", "http://www.example.com:8080/a"));
     cr_assert(!ref_reads(".r:www.example.com", "www.example.com")); /* no "//": no host */
     cr_assert(ref_reads(".referrer : *", "http://x/"));
-    cr_assert(ref_reads(".ref:[::1]", "http://[::1]:80/"));
+    cr_assert(ref_reads(".ref:::1", "http://[::1]:80/"));
     cr_assert(!ref_reads(".r:*,.r:-*", "http://x/")); /* deliberate: "-*" denies everyone */
     cr_assert(ref_reads(".r:*,.r:-*,.r:x", "http://x/"));
     iam_ident_t alice = ident("a1", "alice", 0, 0);
