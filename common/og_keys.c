@@ -5,7 +5,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include <stdio.h>
@@ -119,17 +118,6 @@ close_fd:
     return rc;
 }
 
-int og_keys_load_for(const char *path, const char *ring_path, og_keys_t *out)
-{
-    char def[PATH_MAX];
-    if (path == NULL) {
-        if (snprintf(def, sizeof(def), "%s.keys", ring_path) >= (int)sizeof(def))
-            return OG_ETOOBIG;
-        path = def;
-    }
-    return og_keys_load(path, out);
-}
-
 int og_keys_create(const char *path)
 {
     uint8_t raw[2][OG_KEY_BYTES];
@@ -165,6 +153,22 @@ int og_keys_create(const char *path)
 wipe:
     OPENSSL_cleanse(raw, sizeof(raw));
     OPENSSL_cleanse(hex, sizeof(hex));
+    return rc;
+}
+
+int og_keys_load_for(const char *keys_path, const char *ring_path, og_keys_t *out)
+{
+    char path[4096];
+    if (!keys_path) {
+        if ((size_t)snprintf(path, sizeof(path), "%s.keys", ring_path) >= sizeof(path))
+            return -ENAMETOOLONG;
+        keys_path = path;
+    }
+    int rc = og_keys_load(keys_path, out);
+    if (rc == 0 && out->num_node == 0) {
+        og_keys_wipe(out);
+        rc = OG_EINVAL;
+    }
     return rc;
 }
 

@@ -41,9 +41,10 @@ typedef struct {
  * cannot be read. *out is zeroed on failure. */
 int og_keys_load(const char *path, og_keys_t *out);
 
-/* og_keys_load of path, or when path is NULL of the cluster's default key file ring_path +
- * ".keys" (what every process's --keys option defaults to). OG_ETOOBIG for a path too long. */
-int og_keys_load_for(const char *path, const char *ring_path, og_keys_t *out);
+/* Loads the key file of a process started with --ring ring_path [--keys keys_path]: keys_path when
+ * not NULL, else ring_path + ".keys" (where `onggi-ring create` put it). Fails as og_keys_load, or
+ * with OG_EINVAL when the file holds no `node` key (every process that talks to nodes needs one). */
+int og_keys_load_for(const char *keys_path, const char *ring_path, og_keys_t *out);
 
 /* Creates a new key file at path (O_EXCL, mode 0600) with one fresh random key of each kind, ids
  * "n1" and "s1". OG_EEXIST when the file exists (never overwrites keys), -errno on I/O errors,
