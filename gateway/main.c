@@ -297,6 +297,19 @@ static void process_init(sigset_t *set)
     signal(SIGPIPE, SIG_IGN);
 }
 
+/* IAM on cl with the secrets of o's key file. 0, or 1 after saying why. */
+static int iam_open_keys(const opts_t *o, cluster_t *cl, iam_t **iam)
+{
+    og_keys_t keys;
+    int rc = og_keys_load_for(o->keys, o->ring, &keys);
+    if (rc != 0)
+        fprintf(stderr, "onggi-gateway: cannot load the cluster key file (--keys): %s\n", og_strerror(rc));
+    else if ((rc = iam_open(cl, &keys, iam)) != 0)
+        fprintf(stderr, "onggi-gateway: cannot set up IAM (a `secrets` key is needed): %s\n", og_strerror(rc));
+    og_keys_wipe(&keys);
+    return rc != 0;
+}
+
 /* Opens the cluster with o's chunk size and IAM on it. 0, or the exit status (2 for a bad
  * --chunk-size, else 1) with nothing left open; the caller closes *iam and *cl. */
 static int backends_open(const opts_t *o, cluster_t **cl, iam_t **iam)
@@ -312,10 +325,8 @@ static int backends_open(const opts_t *o, cluster_t **cl, iam_t **iam)
         status = 2;
         goto out_close_cluster;
     }
-    if ((rc = iam_open(*cl, iam)) != 0) {
-        fprintf(stderr, "onggi-gateway: cannot set up IAM: %s\n", og_strerror(rc));
+    if ((rc = iam_open_keys(o, *cl, iam)) != 0)
         goto out_close_cluster;
-    }
     return 0;
 
 out_close_cluster:

@@ -3,24 +3,42 @@
  * the cluster's token key, and container ACL evaluation. Both front ends (s3/, swift/) ask here;
  * everything is stored durably in the cluster, so every gateway sees the same users.
  *
- * Tables:
+ * No secret is stored in plain text (docs/operations.md, "Secrets at rest"): S3 secrets and the
+ * token key are sealed with AES-256-GCM under the cluster's `secrets` key (og_keys.h, iam_seal.c),
+ * Swift keys are kept as salted PBKDF2-HMAC-SHA256 hashes. Tables:
  *  - "users", key = S3 access key:
- *      summary u16 len + secret | u16 len + account | u16 len + display name;
+ *      summary u8 version(=2) | u16 len + sealed secret | u16 len + account | u16 len + display
+ *      name (version 1, written before secrets were sealed, has no version byte and the plain
+ *      secret: it is still read, and rewritten sealed when read or by iam_migrate);
  *  - "swift_users", key = "account:user":
- *      summary u8 version(=1) | u8 flags (IAM_SWIFT_ADMIN, IAM_SWIFT_RESELLER) | u16 len + key;
- *  - "cluster", key "swift-token-key": u8 version(=1) | 32 random bytes (iam_token.c).
+ *      summary u8 version(=2) | u8 flags (IAM_SWIFT_ADMIN, IAM_SWIFT_RESELLER) | u64 generation |
+ *      u32 PBKDF2 iterations | 16 bytes salt | 32 bytes hash (version 1 held the plain key: read,
+ *      and rewritten hashed by iam_swift_user_auth or iam_migrate);
+ *  - "cluster", key "swift-token-key": u8 version(=2) | sealed 32 random bytes (iam_token.c;
+ *      version 1 held them in plain text and is rewritten the same way).
+ * Revocation: S3 keys and Swift users are cached per process for at most IAM_CACHE_TTL_MS, and a
+ * token carries its user's generation (new at every swift-user-add), so deleting, re-keying or
+ * demoting a user refuses its keys and tokens on every gateway within that time.
  * Accounts themselves (the owners of buckets) are core's (core.h); a user names its account.
  */
 #ifndef IAM_H
 #define IAM_H
 
 #include "cluster/cluster.h"
+#include "og_keys.h"
 
-/* The process's IAM context: the cluster handle, the users cache and the token key. */
+/* How long a gateway may still act on a user record it read: the bound on revocation (a deleted
+ * or re-keyed S3 key, a deleted, demoted or re-keyed Swift user stops working on every gateway
+ * at most this long after the admin command returned). */
+#define IAM_CACHE_TTL_MS 2000
+
+/* The process's IAM context: the cluster handle, the users cache, the secrets keys and the token
+ * key. */
 typedef struct st_iam_t iam_t;
 
-/* 0 and *out (release with iam_close), or -ENOMEM / -errno. */
-int iam_open(cluster_t *cl, iam_t **out);
+/* 0 and *out (release with iam_close), OG_EINVAL when keys holds no `secrets` key (nothing could
+ * be read or stored), or -ENOMEM / -errno. The keys are copied (and wiped by iam_close). */
+int iam_open(cluster_t *cl, const og_keys_t *keys, iam_t **out);
 void iam_close(iam_t *iam);
 
 typedef struct {
@@ -32,14 +50,17 @@ typedef struct {
 
 /* Creates or replaces a user (quorum write). 0, OG_EINVAL (empty/too long field) or OG_EQUORUM. */
 int iam_user_put(iam_t *iam, const iam_user_t *u);
-/* Looks a user up by access key. Results are cached per process for a few seconds, and unknown
- * keys for 2 s (IAM_NEG_TTL_MS: a key added through this gateway works here at once, one added
- * through another gateway within that time). 0, OG_ENOTFOUND or OG_EQUORUM. Thread-safe. */
+/* Looks a user up by access key. Results are cached per process for IAM_CACHE_TTL_MS, and keys
+ * the cluster did not know for 2 s (IAM_NEG_TTL_MS: a key added through this gateway works here at
+ * once, one added through another gateway within that time). A record in the old plain-text form
+ * is rewritten sealed.
+ * 0, OG_ENOTFOUND, OG_EQUORUM, or OG_EPROTO (malformed, or sealed with a key this process does
+ * not have). Thread-safe. */
 int iam_user_get(iam_t *iam, og_str_t access_key, iam_user_t *out);
 /* Calls fn for every user (secrets included: for admin tools only). 0 or an error. */
 int iam_user_each(iam_t *iam, int (*fn)(void *ctx, const iam_user_t *u), void *ctx);
-/* Removes an S3 key pair (tombstone; other gateways may accept it for the cache TTL, a few
- * seconds). 0, OG_EQUORUM. */
+/* Removes an S3 key pair (tombstone; other gateways may accept it for IAM_CACHE_TTL_MS).
+ * 0, OG_EQUORUM. */
 int iam_user_delete(iam_t *iam, const char *access_key);
 
 /* ---- Swift users ---- */
@@ -50,31 +71,36 @@ int iam_user_delete(iam_t *iam, const char *access_key);
 typedef struct {
     char account[64];
     char user[128];
-    char key[128];
+    char key[128]; /* in: the key to store; out (iam_swift_user_each): "" (only a hash is kept) */
     uint8_t flags; /* IAM_SWIFT_* */
 } iam_swift_user_t;
 
-/* Creates or replaces a Swift user "account:user" (quorum write). The account name must not
- * contain ':' or '/'. 0, OG_EINVAL (empty, too long or badly formed field) or OG_EQUORUM. */
-int iam_swift_user_put(iam_t *iam, const iam_swift_user_t *u);
-/* Looks "account:user" up (only auth requests do this, tokens carry the rest). Only unknown names
- * are cached, as for iam_user_get. 0, OG_ENOTFOUND, OG_EQUORUM or OG_EPROTO. */
-int iam_swift_user_get(iam_t *iam, const char *account, const char *user, iam_swift_user_t *out);
-/* Removes a Swift user; tokens already issued stay valid until they expire. 0 or OG_EQUORUM. */
-int iam_swift_user_delete(iam_t *iam, const char *account, const char *user);
-/* Calls fn for every Swift user (keys included: for admin tools only). 0 or an error. */
-int iam_swift_user_each(iam_t *iam, int (*fn)(void *ctx, const iam_swift_user_t *u), void *ctx);
-
-/* ---- tokens and ACLs (swift_auth.c; pure functions, unit-tested) ---- */
-
-#define IAM_TOKEN_MAX 512
-
+/* The identity behind a Swift token (and, before minting one, behind a checked key). */
 typedef struct {
     char account[64];
     char user[128];
     uint8_t flags;    /* IAM_SWIFT_ADMIN, IAM_SWIFT_RESELLER */
+    uint64_t gen;     /* the user record's generation when the token was minted */
     uint64_t expires; /* Unix seconds */
 } iam_ident_t;
+
+/* Creates or replaces a Swift user "account:user" (quorum write) with a new generation, so
+ * tokens minted before stop working (iam_token_check). The account name must not contain ':' or
+ * '/'. 0, OG_EINVAL (empty, too long or badly formed field) or OG_EQUORUM. */
+int iam_swift_user_put(iam_t *iam, const iam_swift_user_t *u);
+/* Checks key against user "account:user" (a fresh quorum read, unless the name was found unknown
+ * in the last 2 s, as for iam_user_get; one PBKDF2 hash). 0 with id's
+ * account, user, flags and gen filled (expires 0), -EACCES for a wrong key, OG_ENOTFOUND (no such
+ * user), OG_EQUORUM or OG_EPROTO. A record in the old plain-text form is rewritten hashed. */
+int iam_swift_user_auth(iam_t *iam, const char *account, const char *user, og_str_t key, iam_ident_t *id);
+/* Removes a Swift user; its tokens stop working within IAM_CACHE_TTL_MS. 0 or OG_EQUORUM. */
+int iam_swift_user_delete(iam_t *iam, const char *account, const char *user);
+/* Calls fn for every Swift user (key ""). 0 or an error. */
+int iam_swift_user_each(iam_t *iam, int (*fn)(void *ctx, const iam_swift_user_t *u), void *ctx);
+
+/* ---- tokens and ACLs (iam_token.c, iam_acl.c; the pure functions are unit-tested) ---- */
+
+#define IAM_TOKEN_MAX 512
 
 /* Mints "AUTH_tk<hex payload><hex mac>" for id into out (IAM_TOKEN_MAX bytes). Returns its
  * length or OG_EINVAL (fields too long). */
@@ -82,16 +108,41 @@ long iam_token_mint(const uint8_t key[32], const iam_ident_t *id, char *out, siz
 /* Verifies a token minted with key and not expired at now_s: 0 with *id, OG_EINVAL (malformed or
  * forged) or OG_ENOTFOUND (expired). Constant-time MAC comparison. */
 int iam_token_verify(const uint8_t key[32], og_str_t token, uint64_t now_s, iam_ident_t *id);
+/* A request's token: verified with the cluster's token key, then checked against its user's
+ * record (cached for at most IAM_CACHE_TTL_MS): the user must still exist with the generation the
+ * token carries. 0 with *id, OG_EINVAL (malformed or forged), OG_ENOTFOUND (expired or revoked),
+ * or an error reading the key or the user (OG_EQUORUM ...). */
+int iam_token_check(iam_t *iam, og_str_t token, uint64_t now_s, iam_ident_t *id);
 
 enum { IAM_ACL_READ = 0, IAM_ACL_LISTING = 1, IAM_ACL_WRITE = 2 };
-/* Does an ACL (X-Container-Read / -Write value: comma-separated ".r:*", ".r:-x", ".rlistings",
+/* Does an ACL (X-Container-Read / -Write value: comma-separated ".r:*", ".r:host", ".r:.domain",
+ * ".r:-host", ".r:-.domain" (also spelt ".ref:", ".referer:", ".referrer:"), ".rlistings",
  * "account", "account:user", "*:user", "account:*") grant access of kind `mode` (IAM_ACL_*) to
- * identity id (NULL for an anonymous request)? A referrer grant (".r:*") allows reading objects,
- * listings only together with ".rlistings", and never writes. 1 or 0. */
-int iam_acl_allows(og_str_t acl, const iam_ident_t *id, int mode);
+ * identity id (NULL for an anonymous request) coming with HTTP Referer `referer` (empty when
+ * absent)? Referrer entries apply in order, the last match deciding (Swift's referrer_allowed);
+ * an allowed referrer reads objects, lists only together with ".rlistings", and never writes.
+ * 1 or 0. */
+int iam_acl_allows(og_str_t acl, const iam_ident_t *id, og_str_t referer, int mode);
+/* Is acl a valid X-Container-Read (write 0) or X-Container-Write (write 1) value (Swift's
+ * clean_acl rules)? 0, or OG_EINVAL with *why set to Swift's reason (static text). */
+int iam_acl_check(og_str_t acl, int write, const char **why);
 
 /* The cluster's token key, created on first use (racing gateways converge on one within
  * SECRET_SETTLE_NS, iam_token.c). 0 or an error. */
 int iam_token_key(iam_t *iam, uint8_t out[32]);
+
+/* ---- migration (iam_migrate.c) ---- */
+
+typedef struct {
+    uint64_t s3_rewritten, s3_current;       /* users: resealed (plain or an older key) / as is */
+    uint64_t swift_rewritten, swift_current; /* swift_users: hashed / as is */
+    uint64_t failed;                         /* records that did not decode or write */
+    int token_key_rewritten;                 /* the token key record was plain or an older key */
+} iam_migrate_stats_t;
+
+/* Rewrites every stored secret into the current form: plain-text S3 secrets and token key sealed
+ * under the current `secrets` key (also those sealed under an older key: rotation), plain Swift
+ * keys hashed. Idempotent. 0 (see st->failed) or the error of a table walk. */
+int iam_migrate(iam_t *iam, iam_migrate_stats_t *st);
 
 #endif

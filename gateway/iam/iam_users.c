@@ -1,11 +1,11 @@
 /*
- * iam_users.c: S3 key pairs (table "users") and Swift users (table "swift_users"), see iam.h.
+ * iam_users.c: the IAM context, its users cache, and S3 key pairs (table "users", see iam.h).
  *
  * Every signed request looks its access key up, so positive answers are cached per IAM context
- * for a few seconds: a changed secret or a new user reaches other gateways within that time, and
- * this gateway at once (iam_user_put refreshes its own cache). Names the cluster does not know
- * are remembered for IAM_NEG_TTL_MS (iam_int.h), so a client repeating a wrong key does not cost a
- * quorum read per request; storing a name drops it from that cache on this gateway at once.
+ * for IAM_CACHE_TTL_MS: a changed secret, a deleted key or a new user reaches other gateways
+ * within that time, and this gateway at once (its own writes refresh or drop its entry). Misses
+ * are never cached, so a user created a moment ago is never refused. The same cache holds what
+ * Swift tokens are checked against (iam_swift_users.c).
  */
 #include "iam_int.h"
 
@@ -17,26 +17,30 @@
 
 #include <openssl/crypto.h>
 
-#define USERS_TABLE "users"
-#define USERS_CACHE_TTL_MS 5000
+#define USERS_VERSION 2 /* version 1 has no version byte: its first byte is the secret length's high byte, 0 */
 
-int iam_open(cluster_t *cl, iam_t **out)
+int iam_open(cluster_t *cl, const og_keys_t *keys, iam_t **out)
 {
     int rc;
+    if (keys->num_secrets == 0)
+        return OG_EINVAL;
     iam_t *iam = calloc(1, sizeof(*iam));
     if (!iam)
         return -ENOMEM;
     iam->cl = cl;
-    if ((rc = pthread_mutex_init(&iam->users_mu, NULL)) != 0)
+    memcpy(iam->secrets, keys->secrets, sizeof(iam->secrets));
+    iam->num_secrets = keys->num_secrets;
+    if ((rc = pthread_mutex_init(&iam->cache_mu, NULL)) != 0)
         goto out_free;
     if ((rc = pthread_mutex_init(&iam->key_mu, NULL)) != 0)
-        goto out_destroy_users;
+        goto out_destroy_cache;
     *out = iam;
     return 0;
 
-out_destroy_users:
-    pthread_mutex_destroy(&iam->users_mu);
+out_destroy_cache:
+    pthread_mutex_destroy(&iam->cache_mu);
 out_free:
+    OPENSSL_cleanse(iam, sizeof(*iam));
     free(iam);
     return -rc;
 }
@@ -46,167 +50,257 @@ void iam_close(iam_t *iam)
     if (!iam)
         return;
     pthread_mutex_destroy(&iam->key_mu);
-    pthread_mutex_destroy(&iam->users_mu);
-    OPENSSL_cleanse(iam->secret, sizeof(iam->secret));
+    pthread_mutex_destroy(&iam->cache_mu);
+    OPENSSL_cleanse(iam, sizeof(*iam)); /* keys, token key and cached secrets */
     free(iam);
 }
 
-static size_t users_slot(og_str_t key)
-{
-    return (size_t)(XXH3_64bits(key.base, key.len) % IAM_USERS_CACHE_SLOTS);
-}
+/* ---------------------------------------------------------------- the cache */
 
-static int users_cache_get(iam_t *c, og_str_t key, iam_user_t *out)
+enum { CACHE_GET, CACHE_PUT, CACHE_DROP };
+
+/* One operation on the slot of (kind, key), under the lock. CACHE_GET copies an unexpired entry
+ * into *v (1 when found), CACHE_PUT stores *v for IAM_CACHE_TTL_MS, CACHE_DROP expires the entry.
+ * A key too long for a slot is never cached. */
+static int cache_op(iam_t *iam, int op, int kind, og_str_t key, iam_cached_t *v)
 {
-    size_t i = users_slot(key);
+    char k[IAM_CACHE_KEY_MAX];
     int hit = 0;
-    pthread_mutex_lock(&c->users_mu);
-    if (c->users[i].expires_ms > og_mono_ms() && og_str_eq(key, c->users[i].user.access_key)) {
-        *out = c->users[i].user;
+    if (key.len + 1 > IAM_CACHE_KEY_MAX)
+        return 0;
+    k[0] = (char)kind;
+    memcpy(k + 1, key.base, key.len);
+    size_t len = key.len + 1, i = (size_t)(XXH3_64bits(k, len) % IAM_CACHE_SLOTS);
+    pthread_mutex_lock(&iam->cache_mu);
+    int same = iam->cache[i].key_len == len && memcmp(iam->cache[i].key, k, len) == 0;
+    if (op == CACHE_GET && same && iam->cache[i].expires_ms > og_mono_ms()) {
+        *v = iam->cache[i].val;
         hit = 1;
+    } else if (op == CACHE_PUT) {
+        memcpy(iam->cache[i].key, k, len);
+        iam->cache[i].key_len = len;
+        iam->cache[i].val = *v;
+        iam->cache[i].expires_ms = og_mono_ms() + IAM_CACHE_TTL_MS;
+    } else if (op == CACHE_DROP && same) {
+        iam->cache[i].expires_ms = 0;
     }
-    pthread_mutex_unlock(&c->users_mu);
+    pthread_mutex_unlock(&iam->cache_mu);
     return hit;
 }
 
-static void users_cache_put(iam_t *c, const iam_user_t *u)
+int iam_cache_get(iam_t *iam, int kind, og_str_t key, iam_cached_t *out)
 {
-    size_t i = users_slot(og_str(u->access_key));
-    pthread_mutex_lock(&c->users_mu);
-    c->users[i].user = *u;
-    c->users[i].expires_ms = og_mono_ms() + USERS_CACHE_TTL_MS;
-    pthread_mutex_unlock(&c->users_mu);
+    return cache_op(iam, CACHE_GET, kind, key, out);
 }
 
-/* The negative cache's hash of a name of one table (the table is the seed's source). */
-static uint64_t neg_hash(const char *table, og_str_t name)
+void iam_cache_put(iam_t *iam, int kind, og_str_t key, const iam_cached_t *v)
 {
-    return XXH3_64bits_withSeed(name.base, name.len, XXH3_64bits(table, strlen(table)));
+    iam_cached_t copy = *v;
+    cache_op(iam, CACHE_PUT, kind, key, &copy);
+    OPENSSL_cleanse(&copy, sizeof(copy));
 }
 
-/* Was the name recently unknown to the cluster? */
-static int neg_has(iam_t *c, uint64_t h)
+void iam_cache_drop(iam_t *iam, int kind, og_str_t key)
 {
-    size_t i = (size_t)(h % IAM_NEG_SLOTS);
-    pthread_mutex_lock(&c->users_mu);
-    int hit = c->neg[i].hash == h && c->neg[i].expires_ms > og_mono_ms();
-    pthread_mutex_unlock(&c->users_mu);
+    cache_op(iam, CACHE_DROP, kind, key, NULL);
+}
+
+static size_t neg_slot(int kind, og_str_t name, uint64_t *h)
+{
+    *h = XXH3_64bits_withSeed(name.base, name.len, (uint64_t)kind);
+    return (size_t)(*h % IAM_NEG_SLOTS);
+}
+
+int iam_neg_has(iam_t *iam, int kind, og_str_t name)
+{
+    uint64_t h;
+    size_t i = neg_slot(kind, name, &h);
+    pthread_mutex_lock(&iam->cache_mu);
+    int hit = iam->neg[i].hash == h && iam->neg[i].expires_ms > og_mono_ms();
+    pthread_mutex_unlock(&iam->cache_mu);
     return hit;
 }
 
-/* Remembers (unknown) or forgets (!unknown) a name. */
-static void neg_set(iam_t *c, uint64_t h, int unknown)
+void iam_neg_set(iam_t *iam, int kind, og_str_t name, int unknown)
 {
-    size_t i = (size_t)(h % IAM_NEG_SLOTS);
-    pthread_mutex_lock(&c->users_mu);
+    uint64_t h;
+    size_t i = neg_slot(kind, name, &h);
+    pthread_mutex_lock(&iam->cache_mu);
     if (unknown) {
-        c->neg[i].hash = h;
-        c->neg[i].expires_ms = og_mono_ms() + IAM_NEG_TTL_MS;
-    } else if (c->neg[i].hash == h) {
-        c->neg[i].expires_ms = 0;
+        iam->neg[i].hash = h;
+        iam->neg[i].expires_ms = og_mono_ms() + IAM_NEG_TTL_MS;
+    } else if (iam->neg[i].hash == h) {
+        iam->neg[i].expires_ms = 0;
     }
-    pthread_mutex_unlock(&c->users_mu);
+    pthread_mutex_unlock(&iam->cache_mu);
 }
 
-/* Length of a NUL-terminated field of capacity cap, or -1 when it is not terminated within it. */
-static long users_field_len(const char *s, size_t cap)
+/* ---------------------------------------------------------------- summary fields */
+
+long iam_field_len(const char *s, size_t cap)
 {
     size_t n = strnlen(s, cap);
     return n == cap ? -1 : (long)n;
 }
 
-static unsigned char *users_put_field(unsigned char *p, const char *s, size_t n)
+unsigned char *iam_field_put(unsigned char *p, const void *s, size_t n)
 {
     og_be16_put(p, (uint16_t)n);
     memcpy(p + 2, s, n);
     return p + 2 + n;
 }
 
-/* Reads one u16-length field of the summary into dst (capacity cap, NUL-terminated). */
-static int users_get_field(og_str_t *in, char *dst, size_t cap)
+int iam_field_take(og_str_t *in, og_str_t *out)
 {
     if (in->len < 2)
         return OG_EPROTO;
-    const unsigned char *p = (const unsigned char *)in->base;
-    size_t n = og_be16_get(p);
-    if (n > in->len - 2 || n >= cap || memchr(p + 2, '\0', n))
+    size_t n = og_be16_get((const unsigned char *)in->base);
+    if (n > in->len - 2)
         return OG_EPROTO;
-    memcpy(dst, p + 2, n);
-    dst[n] = '\0';
+    *out = (og_str_t){in->base + 2, n};
     in->base += 2 + n;
     in->len -= 2 + n;
     return 0;
 }
 
-/* Fills u from a record's key and summary. 0 or OG_EPROTO. */
-static int users_decode(og_str_t key, const og_rec_t *rec, iam_user_t *u)
+/* Copies a text field into dst (capacity cap, NUL-terminated). 0 or OG_EPROTO. */
+static int field_copy(og_str_t f, char *dst, size_t cap)
 {
-    og_str_t in = rec->summary;
-    int rc;
-    if (key.len == 0 || key.len >= sizeof(u->access_key))
+    if (f.len >= cap || memchr(f.base, '\0', f.len))
         return OG_EPROTO;
-    memcpy(u->access_key, key.base, key.len);
-    u->access_key[key.len] = '\0';
-    if ((rc = users_get_field(&in, u->secret, sizeof(u->secret))) != 0 ||
-        (rc = users_get_field(&in, u->account, sizeof(u->account))) != 0 ||
-        (rc = users_get_field(&in, u->display_name, sizeof(u->display_name))) != 0)
-        return rc;
-    return in.len == 0 ? 0 : OG_EPROTO;
+    memcpy(dst, f.base, f.len);
+    dst[f.len] = '\0';
+    return 0;
 }
 
-int iam_user_put(iam_t *iam, const iam_user_t *u)
+/* ---------------------------------------------------------------- S3 key pairs */
+
+/* What a sealed secret is bound to: the table, its access key and its account. */
+static size_t users_aad(const char *access_key, const char *account, char *out, size_t cap)
+{
+    int n = snprintf(out, cap, IAM_USERS_TABLE "/%s/%s", access_key, account);
+    return n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap - 1;
+}
+
+/* The secret field of the record of u: sealed (version 2) into u->secret, or plain (1). */
+static int users_open_secret(const iam_t *iam, og_str_t f, int version, iam_user_t *u, int *stale)
+{
+    char aad[sizeof(u->access_key) + sizeof(u->account) + 8];
+    if (version == 1) {
+        *stale = 1;
+        return field_copy(f, u->secret, sizeof(u->secret));
+    }
+    long n = iam_unseal(iam, (og_str_t){aad, users_aad(u->access_key, u->account, aad, sizeof(aad))}, f, u->secret,
+                        sizeof(u->secret) - 1, stale);
+    if (n <= 0 || memchr(u->secret, '\0', (size_t)n))
+        return OG_EPROTO;
+    u->secret[n] = '\0';
+    return 0;
+}
+
+int iam_user_decode(const iam_t *iam, og_str_t key, const og_rec_t *rec, iam_user_t *u, int *stale)
+{
+    og_str_t in = rec->summary, secret, account, display;
+    int version = 1, rc;
+    memset(u, 0, sizeof(*u));
+    *stale = 0;
+    if (in.len > 0 && (unsigned char)in.base[0] == USERS_VERSION) {
+        version = USERS_VERSION;
+        in.base++, in.len--;
+    }
+    if ((rc = field_copy(key, u->access_key, sizeof(u->access_key))) != 0 || key.len == 0 ||
+        (rc = iam_field_take(&in, &secret)) != 0 || (rc = iam_field_take(&in, &account)) != 0 ||
+        (rc = iam_field_take(&in, &display)) != 0 || in.len != 0 ||
+        (rc = field_copy(account, u->account, sizeof(u->account))) != 0 ||
+        (rc = field_copy(display, u->display_name, sizeof(u->display_name))) != 0 ||
+        (rc = users_open_secret(iam, secret, version, u, stale)) != 0)
+        return rc ? rc : OG_EPROTO;
+    return 0;
+}
+
+int iam_user_store(iam_t *iam, const iam_user_t *u, uint64_t old_ts)
 {
     cluster_t *cl = iam->cl;
-    unsigned char summary[3 * 2 + sizeof(u->secret) + sizeof(u->account) + sizeof(u->display_name)], *p = summary;
-    long klen = users_field_len(u->access_key, sizeof(u->access_key));
-    long slen = users_field_len(u->secret, sizeof(u->secret));
-    long alen = users_field_len(u->account, sizeof(u->account));
-    long dlen = users_field_len(u->display_name, sizeof(u->display_name));
+    unsigned char summary[1 + 3 * 2 + IAM_SEAL_OVERHEAD + sizeof(u->secret) + sizeof(u->account) +
+                          sizeof(u->display_name)],
+        sealed[IAM_SEAL_OVERHEAD + sizeof(u->secret)], *p = summary;
+    char aad[sizeof(u->access_key) + sizeof(u->account) + 8];
+    long klen = iam_field_len(u->access_key, sizeof(u->access_key));
+    long slen = iam_field_len(u->secret, sizeof(u->secret));
+    long alen = iam_field_len(u->account, sizeof(u->account));
+    long dlen = iam_field_len(u->display_name, sizeof(u->display_name));
     int rc;
 
     /* The display name is optional in S3 answers; the rest identify and authenticate. */
     if (klen <= 0 || slen <= 0 || alen <= 0 || dlen < 0)
         return OG_EINVAL;
-    p = users_put_field(p, u->secret, (size_t)slen);
-    p = users_put_field(p, u->account, (size_t)alen);
-    p = users_put_field(p, u->display_name, (size_t)dlen);
+    long sl = iam_seal(iam, (og_str_t){aad, users_aad(u->access_key, u->account, aad, sizeof(aad))}, u->secret,
+                       (size_t)slen, sealed, sizeof(sealed));
+    if (sl < 0)
+        return (int)sl;
+    *p++ = USERS_VERSION;
+    p = iam_field_put(p, sealed, (size_t)sl);
+    p = iam_field_put(p, u->account, (size_t)alen);
+    p = iam_field_put(p, u->display_name, (size_t)dlen);
     og_rec_t rec = {.summary = {(const char *)summary, (size_t)(p - summary)}};
-    cluster_stamp(cl, &rec.ts, &rec.tiebreak);
-    if ((rc = cluster_rec_put(cl, USERS_TABLE, (og_str_t){u->access_key, (size_t)klen}, &rec)) == 0) {
-        users_cache_put(iam, u);
-        neg_set(iam, neg_hash(USERS_TABLE, (og_str_t){u->access_key, (size_t)klen}), 0);
+    if (old_ts)
+        iam_rewrite_stamp(old_ts, &rec);
+    else
+        cluster_stamp(cl, &rec.ts, &rec.tiebreak);
+    og_str_t key = {u->access_key, (size_t)klen};
+    if ((rc = cluster_rec_put(cl, IAM_USERS_TABLE, key, &rec)) == 0 && !old_ts) {
+        iam_cached_t c = {.s3 = *u};
+        iam_cache_put(iam, IAM_CACHE_S3, key, &c);
+        OPENSSL_cleanse(&c, sizeof(c));
+        iam_neg_set(iam, IAM_CACHE_S3, key, 0);
     }
     return rc;
+}
+
+int iam_user_put(iam_t *iam, const iam_user_t *u)
+{
+    return iam_user_store(iam, u, 0);
 }
 
 int iam_user_get(iam_t *iam, og_str_t access_key, iam_user_t *out)
 {
     cluster_t *cl = iam->cl;
+    iam_cached_t c;
     og_rec_t rec;
     char *buf;
-    int rc;
+    int rc, stale = 0;
 
     if (access_key.len == 0 || access_key.len >= sizeof(out->access_key))
         return OG_ENOTFOUND; /* no such key can have been stored */
-    if (users_cache_get(iam, access_key, out))
+    if (iam_cache_get(iam, IAM_CACHE_S3, access_key, &c)) {
+        *out = c.s3;
+        OPENSSL_cleanse(&c, sizeof(c));
         return 0;
-    uint64_t nh = neg_hash(USERS_TABLE, access_key);
-    if (neg_has(iam, nh))
+    }
+    if (iam_neg_has(iam, IAM_CACHE_S3, access_key))
         return OG_ENOTFOUND;
-    if ((rc = cluster_rec_get(cl, USERS_TABLE, access_key, &rec, &buf)) != 0)
-        goto out_unknown;
-    if (rec.flags & OG_REC_TOMBSTONE)
+    if ((rc = cluster_rec_get(cl, IAM_USERS_TABLE, access_key, &rec, &buf)) != 0) {
+        if (rc == OG_ENOTFOUND)
+            iam_neg_set(iam, IAM_CACHE_S3, access_key, 1);
+        return rc;
+    }
+    if (rec.flags & OG_REC_TOMBSTONE) {
         rc = OG_ENOTFOUND;
-    else if ((rc = users_decode(access_key, &rec, out)) == 0)
-        users_cache_put(iam, out);
+        iam_neg_set(iam, IAM_CACHE_S3, access_key, 1);
+    } else if ((rc = iam_user_decode(iam, access_key, &rec, out, &stale)) == 0) {
+        c.s3 = *out;
+        iam_cache_put(iam, IAM_CACHE_S3, access_key, &c);
+        OPENSSL_cleanse(&c, sizeof(c));
+    }
+    /* Best effort: a failed rewrite leaves the old form, retried on the next read. */
+    if (rc == 0 && stale)
+        iam_user_store(iam, out, rec.ts);
     free(buf);
-out_unknown:
-    if (rc == OG_ENOTFOUND)
-        neg_set(iam, nh, 1);
     return rc;
 }
 
 typedef struct {
+    iam_t *iam;
     int (*fn)(void *ctx, const iam_user_t *u);
     void *ctx;
 } users_each_t;
@@ -215,145 +309,28 @@ static int users_each_one(void *ctx, og_str_t key, const og_rec_t *rec)
 {
     users_each_t *e = ctx;
     iam_user_t u;
+    int stale, rc = 0;
     /* A record that does not decode is skipped: one bad record must not hide every other user
      * from the administrator. */
-    return users_decode(key, rec, &u) == 0 ? e->fn(e->ctx, &u) : 0;
+    if (iam_user_decode(e->iam, key, rec, &u, &stale) == 0)
+        rc = e->fn(e->ctx, &u);
+    OPENSSL_cleanse(&u, sizeof(u));
+    return rc;
 }
 
 int iam_user_each(iam_t *iam, int (*fn)(void *ctx, const iam_user_t *u), void *ctx)
 {
-    cluster_t *cl = iam->cl;
-    users_each_t e = {fn, ctx};
-    return cluster_table_each(cl, USERS_TABLE, users_each_one, &e);
+    users_each_t e = {iam, fn, ctx};
+    return cluster_table_each(iam->cl, IAM_USERS_TABLE, users_each_one, &e);
 }
 
 int iam_user_delete(iam_t *iam, const char *access_key)
 {
     cluster_t *cl = iam->cl;
     og_rec_t rec = {.flags = OG_REC_TOMBSTONE};
-    size_t i = users_slot(og_str(access_key));
     cluster_stamp(cl, &rec.ts, &rec.tiebreak);
-    int rc = cluster_rec_put(cl, USERS_TABLE, og_str(access_key), &rec);
-    /* This gateway stops accepting the key at once; others within the cache TTL. */
-    pthread_mutex_lock(&iam->users_mu);
-    if (og_str_eq(og_str(access_key), iam->users[i].user.access_key))
-        iam->users[i].expires_ms = 0;
-    pthread_mutex_unlock(&iam->users_mu);
+    int rc = cluster_rec_put(cl, IAM_USERS_TABLE, og_str(access_key), &rec);
+    /* This gateway stops accepting the key at once; others within IAM_CACHE_TTL_MS. */
+    iam_cache_drop(iam, IAM_CACHE_S3, og_str(access_key));
     return rc;
 }
-
-/* ---------------------------------------------------------------- Swift users */
-
-#define SWIFT_USERS_TABLE "swift_users"
-#define SWIFT_USER_VERSION 1
-
-/* "account:user" into out (cap bytes). Its length, or OG_EINVAL when a part is empty, too long or
- * the account holds ':' or '/' (it would make the key ambiguous or the storage URL wrong). */
-static long swift_user_key(const char *account, const char *user, char *out, size_t cap)
-{
-    size_t al = strnlen(account, 64), ul = strnlen(user, 128);
-    if (al == 0 || al >= 64 || ul == 0 || ul >= 128 || strpbrk(account, ":/") != NULL || al + 1 + ul + 1 > cap)
-        return OG_EINVAL;
-    memcpy(out, account, al);
-    out[al] = ':';
-    memcpy(out + al + 1, user, ul + 1);
-    return (long)(al + 1 + ul);
-}
-
-static int swift_user_decode(og_str_t key, const og_rec_t *rec, iam_swift_user_t *u)
-{
-    const unsigned char *p = (const unsigned char *)rec->summary.base;
-    const char *colon = key.len ? memchr(key.base, ':', key.len) : NULL;
-    memset(u, 0, sizeof(*u));
-    if (colon == NULL || rec->summary.len < 2 || p[0] != SWIFT_USER_VERSION)
-        return OG_EPROTO;
-    size_t al = (size_t)(colon - key.base), ul = key.len - al - 1;
-    if (al == 0 || al >= sizeof(u->account) || ul == 0 || ul >= sizeof(u->user))
-        return OG_EPROTO;
-    memcpy(u->account, key.base, al);
-    memcpy(u->user, colon + 1, ul);
-    u->flags = p[1];
-    og_str_t in = {rec->summary.base + 2, rec->summary.len - 2};
-    int rc = users_get_field(&in, u->key, sizeof(u->key));
-    if (rc == 0 && in.len != 0)
-        rc = OG_EPROTO;
-    return rc;
-}
-
-int iam_swift_user_put(iam_t *iam, const iam_swift_user_t *u)
-{
-    cluster_t *cl = iam->cl;
-    char key[64 + 128];
-    unsigned char summary[2 + 2 + sizeof(u->key)], *p = summary;
-    long klen = swift_user_key(u->account, u->user, key, sizeof(key));
-    long slen = users_field_len(u->key, sizeof(u->key));
-    if (klen < 0 || slen <= 0)
-        return OG_EINVAL;
-    *p++ = SWIFT_USER_VERSION;
-    *p++ = u->flags;
-    p = users_put_field(p, u->key, (size_t)slen);
-    og_rec_t rec = {.summary = {(const char *)summary, (size_t)(p - summary)}};
-    cluster_stamp(cl, &rec.ts, &rec.tiebreak);
-    int rc = cluster_rec_put(cl, SWIFT_USERS_TABLE, (og_str_t){key, (size_t)klen}, &rec);
-    if (rc == 0)
-        neg_set(iam, neg_hash(SWIFT_USERS_TABLE, (og_str_t){key, (size_t)klen}), 0);
-    return rc;
-}
-
-int iam_swift_user_get(iam_t *iam, const char *account, const char *user, iam_swift_user_t *out)
-{
-    cluster_t *cl = iam->cl;
-    char key[64 + 128], *buf;
-    og_rec_t rec;
-    long klen = swift_user_key(account, user, key, sizeof(key));
-    int rc;
-    if (klen < 0)
-        return OG_ENOTFOUND; /* no such user can have been stored */
-    uint64_t nh = neg_hash(SWIFT_USERS_TABLE, (og_str_t){key, (size_t)klen});
-    if (neg_has(iam, nh))
-        return OG_ENOTFOUND;
-    if ((rc = cluster_rec_get(cl, SWIFT_USERS_TABLE, (og_str_t){key, (size_t)klen}, &rec, &buf)) != 0)
-        goto out_unknown;
-    if (rec.flags & OG_REC_TOMBSTONE)
-        rc = OG_ENOTFOUND;
-    else
-        rc = swift_user_decode((og_str_t){key, (size_t)klen}, &rec, out);
-    free(buf);
-out_unknown:
-    if (rc == OG_ENOTFOUND)
-        neg_set(iam, nh, 1);
-    return rc;
-}
-
-int iam_swift_user_delete(iam_t *iam, const char *account, const char *user)
-{
-    cluster_t *cl = iam->cl;
-    char key[64 + 128];
-    long klen = swift_user_key(account, user, key, sizeof(key));
-    og_rec_t rec = {.flags = OG_REC_TOMBSTONE};
-    if (klen < 0)
-        return OG_EINVAL;
-    cluster_stamp(cl, &rec.ts, &rec.tiebreak);
-    return cluster_rec_put(cl, SWIFT_USERS_TABLE, (og_str_t){key, (size_t)klen}, &rec);
-}
-
-typedef struct {
-    int (*fn)(void *ctx, const iam_swift_user_t *u);
-    void *ctx;
-} swift_each_t;
-
-static int swift_each_one(void *ctx, og_str_t key, const og_rec_t *rec)
-{
-    swift_each_t *e = ctx;
-    iam_swift_user_t u;
-    /* One record that does not decode must not hide every other user from the administrator. */
-    return swift_user_decode(key, rec, &u) == 0 ? e->fn(e->ctx, &u) : 0;
-}
-
-int iam_swift_user_each(iam_t *iam, int (*fn)(void *ctx, const iam_swift_user_t *u), void *ctx)
-{
-    cluster_t *cl = iam->cl;
-    swift_each_t e = {fn, ctx};
-    return cluster_table_each(cl, SWIFT_USERS_TABLE, swift_each_one, &e);
-}
-

@@ -389,23 +389,21 @@ static int check_path_utf8(swift_req_t *r)
     return n < 0 ? OG_EINVAL : ok ? 0 : OG_EBADNAME;
 }
 
-/* Reads X-Auth-Token. 0 (with or without an identity), -EACCES for a token that is forged or
- * expired (401: the caller has no identity), or an error reading the token key. */
+/* Reads X-Auth-Token. 0 (with or without an identity), -EACCES for a token that is forged,
+ * expired or revoked (401: the caller has no identity), or an error reading the token key or the
+ * token's user. */
 static int check_token(swift_req_t *r)
 {
     og_str_t tok = http_req_header(r->http, "x-auth-token");
-    uint8_t key[32];
-    int rc;
     if (tok.base == NULL)
         tok = http_req_header(r->http, "x-storage-token");
     if (tok.base == NULL)
         return 0;
-    if ((rc = iam_token_key(r->sw->iam, key)) != 0)
-        return rc;
-    if (iam_token_verify(key, tok, r->now_s, &r->id) != 0)
+    int rc = iam_token_check(r->sw->iam, tok, r->now_s, &r->id);
+    if (rc == OG_EINVAL || rc == OG_ENOTFOUND)
         return -EACCES;
-    r->has_id = 1;
-    return 0;
+    r->has_id = rc == 0;
+    return rc;
 }
 
 /* Fair share of the workers (http_req_claim): a token holder counts against its account (the

@@ -206,6 +206,21 @@ static int quotas_valid(swift_req_t *r)
     return 1;
 }
 
+/* Are the request's X-Container-Read / -Write valid ACLs (iam_acl_check: Swift's clean_acl)? 1, or
+ * 0 after answering 400 with Swift's reason. */
+static int acls_valid(swift_req_t *r)
+{
+    for (int write = 0; write < 2; write++) {
+        const char *why;
+        og_str_t v = http_req_header(r->http, container_extra[write]);
+        if (v.len > 0 && iam_acl_check(v, write, &why) != 0) {
+            swift_send(r, 400, NULL, 0, "text/plain", why, strlen(why));
+            return 0;
+        }
+    }
+    return 1;
+}
+
 /* Is name "." or ".."? Such a dot segment is no name: clients and proxies resolve it away from
  * URLs (S3 cannot address it either), so a container of that name could never be reached again.
  * Only creating one is refused: one made before stays reachable for emptying and deleting. */
@@ -218,7 +233,7 @@ static void container_write(swift_req_t *r, core_bucket_t *b, int exists)
     size_t n = exists ? b->num_meta : 0;
     char *mem = NULL;
     int rc;
-    if (!quotas_valid(r))
+    if (!quotas_valid(r) || !acls_valid(r))
         return;
     if ((rc = swift_meta_merge(r, "x-container-meta-", "x-remove-container-meta-", container_extra, &meta, &n,
                                   &mem)) != 0) {
@@ -344,9 +359,8 @@ void swift_container(swift_req_t *r)
         }
         goto out_free;
     }
-    if (!r->is_owner && !(exists && iam_acl_allows(meta_get(&b, "x-container-read"),
-                                                        r->has_id ? &r->id : NULL,
-                                                        IAM_ACL_LISTING))) {
+    if (!r->is_owner && !(exists && iam_acl_allows(meta_get(&b, "x-container-read"), r->has_id ? &r->id : NULL,
+                                                   http_req_header(r->http, "referer"), IAM_ACL_LISTING))) {
         swift_error_rc(r, -EACCES);
         goto out_free;
     }

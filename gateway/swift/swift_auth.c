@@ -7,8 +7,6 @@
 #include <stdlib.h>
 #include <strings.h>
 
-#include <openssl/crypto.h>
-
 #include "swift_int.h"
 
 /* ---------------------------------------------------------------- GET /auth/v1.0 */
@@ -24,7 +22,6 @@ void swift_auth(swift_req_t *r)
     og_str_t user = header2(r, "x-auth-user", "x-storage-user"), key = header2(r, "x-auth-key", "x-storage-pass");
     char account[64], name[128], token[IAM_TOKEN_MAX], url[512], expires[24];
     iam_ident_t id = {0};
-    iam_swift_user_t u;
     uint8_t secret[32];
     int rc;
 
@@ -44,8 +41,8 @@ void swift_auth(swift_req_t *r)
     }
     memcpy(account, user.base, al), account[al] = '\0';
     memcpy(name, colon + 1, ul), name[ul] = '\0';
-    rc = iam_swift_user_get(r->sw->iam, account, name, &u);
-    if (rc == OG_ENOTFOUND || (rc == 0 && (strlen(u.key) != key.len || CRYPTO_memcmp(u.key, key.base, key.len) != 0))) {
+    rc = iam_swift_user_auth(r->sw->iam, account, name, key, &id);
+    if (rc == OG_ENOTFOUND || rc == -EACCES) {
         swift_error(r, 401);
         return;
     }
@@ -53,9 +50,6 @@ void swift_auth(swift_req_t *r)
         swift_error_rc(r, rc);
         return;
     }
-    memcpy(id.account, account, al + 1);
-    memcpy(id.user, name, ul + 1);
-    id.flags = u.flags;
     id.expires = r->now_s + r->sw->token_life;
     long tlen = iam_token_mint(secret, &id, token, sizeof(token));
     if (tlen < 0) {

@@ -8,9 +8,10 @@
  *
  * Requests: main.c sends /auth/v1.0, /auth/v1, /v1/... and unsigned /info here
  * (swift_wants). swift_handle gives each a transaction id, splits
- * /v1/AUTH_<account>/<container>/<object>, checks the token (X-Auth-Token: stateless, an HMAC
- * over account, user, flags and expiry with a cluster-wide secret, so any gateway validates any
- * token without a lookup) and the ACLs, then runs one handler per operation (swift_*.c).
+ * /v1/AUTH_<account>/<container>/<object>, checks the token (X-Auth-Token: an HMAC over account,
+ * user, flags, expiry and the user's generation with a cluster-wide secret, so any gateway
+ * validates any token; iam_token_check also refuses it once the user is deleted or changed) and
+ * the ACLs, then runs one handler per operation (swift_*.c).
  */
 #ifndef SWIFT_INT_H
 #define SWIFT_INT_H
@@ -108,9 +109,6 @@ void swift_object(swift_req_t *r);          /* PUT/GET/HEAD/DELETE/POST/COPY /v1
  * in text/json/xml, appended to body with its content type in *ctype (static). Answers nothing:
  * 0, OG_EINVAL or SWIFT_EREFUSED (412) for bad parameters, OG_EQUORUM ... */
 int swift_list_body(swift_req_t *r, const core_bucket_t *b, og_buf_t *body, const char **ctype);
-
-/* Token key for this cluster, creating it on first use. 0 or an error. */
-int swift_secret(swift_t *sw, uint8_t out[32]);
 
 /* May the caller of r access `container` (which must belong to r's account) in `mode`
  * (IAM_ACL_READ / IAM_ACL_WRITE)? Answers nothing: 0, -EACCES (an ACL denies it, or the container

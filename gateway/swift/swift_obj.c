@@ -70,7 +70,7 @@ int swift_container_access(swift_req_t *r, const char *container, int mode)
         for (size_t i = 0; i < b.num_meta; i++)
             if (og_str_eq(b.meta[i].name, acl))
                 v = b.meta[i].value;
-        if (!iam_acl_allows(v, r->has_id ? &r->id : NULL, mode))
+        if (!iam_acl_allows(v, r->has_id ? &r->id : NULL, http_req_header(r->http, "referer"), mode))
             rc = -EACCES;
     }
     if (got)

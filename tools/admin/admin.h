@@ -5,6 +5,7 @@
 #define ADMIN_H
 
 #include "node_client.h"
+#include "iam/iam.h"
 #include "og.h"
 #include "ring.h"
 
@@ -46,5 +47,11 @@ int admin_rebalance(const char *ring_path, const char *keys_path, int argc, char
 /* A node client signing with the cluster key file (keys_path, or NULL for ring_path + ".keys");
  * NULL after saying why on stderr. Free with node_client_free. */
 node_client_t *admin_client_new(const char *ring_path, const char *keys_path, size_t max_idle);
+/* Opens IAM on cl with the secrets keys of keys_path (NULL: the ring's RING.keys). 0, or exit code
+ * 1 after saying why (admin_iam.c). */
+int admin_iam_open(cluster_t *cl, const char *ring_path, const char *keys_path, iam_t **iam);
+/* onggi-admin migrate-secrets: iam_migrate, with a one-line summary. Exit code 0, or 1 when a
+ * record or the walk failed. */
+int admin_migrate_secrets(iam_t *iam);
 
 #endif

@@ -20,6 +20,7 @@
  *   onggi-admin --ring FILE replication
  *   onggi-admin --ring FILE ring push
  *   onggi-admin --ring FILE rebalance
+ *   onggi-admin --ring FILE migrate-secrets
  *
  * Exits 0 on success, 1 on a cluster or data error, 2 on a usage error; errors go to stderr.
  */
@@ -41,8 +42,8 @@
 
 int admin_usage(void)
 {
-    fprintf(stderr, "every command: onggi-admin --ring FILE [--keys FILE] COMMAND ...\n"
-                    "usage: onggi-admin --ring FILE user-add --access-key K --secret S [--account A] "
+    fprintf(stderr, "usage: onggi-admin --ring FILE [--keys FILE] COMMAND ..., COMMAND one of:\n"
+                    "       onggi-admin --ring FILE user-add --access-key K --secret S [--account A] "
                     "[--display-name N]\n"
                     "       onggi-admin --ring FILE user-list\n"
                     "       onggi-admin --ring FILE user-delete ACCESS_KEY\n"
@@ -59,7 +60,9 @@ int admin_usage(void)
                     "       onggi-admin --ring FILE stats [--account A]\n"
                     "       onggi-admin --ring FILE replication\n"
                     "       onggi-admin --ring FILE ring push\n"
-                    "       onggi-admin --ring FILE rebalance\n");
+                    "       onggi-admin --ring FILE rebalance\n"
+
+                    "       onggi-admin --ring FILE migrate-secrets\n");
     return 2;
 }
 
@@ -455,7 +458,7 @@ int main(int argc, char **argv)
         return admin_rebalance(ring_path, keys_path, argc - 4, argv + 4);
     static const char *const cluster_cmds[] = {"user-add", "user-list", "user-delete", "locate", "account-add",
                                                "account-list", "swift-user-add", "swift-user-list",
-                                               "swift-user-delete", "expire", NULL};
+                                               "swift-user-delete", "expire", "migrate-secrets", NULL};
     int known = 0;
     for (size_t i = 0; cluster_cmds[i] != NULL; i++)
         known |= strcmp(cmd, cluster_cmds[i]) == 0;
@@ -463,9 +466,9 @@ int main(int argc, char **argv)
         return admin_usage();
     if ((rc = cluster_open(ring_path, keys_path, ADMIN_TIMEOUT_MS, &cl)) != 0)
         return admin_fail(ring_path, rc);
-    if ((rc = iam_open(cl, &iam)) != 0) {
+    if ((ret = admin_iam_open(cl, ring_path, keys_path, &iam)) != 0) {
         cluster_close(cl);
-        return admin_fail("iam", rc);
+        return ret;
     }
     if (strcmp(cmd, "user-add") == 0)
         ret = admin_user_add(iam, argc - 4, argv + 4);
@@ -487,6 +490,8 @@ int main(int argc, char **argv)
         ret = argc == 5 ? admin_swift_user_delete(iam, argv[4]) : admin_usage();
     else if (strcmp(cmd, "expire") == 0)
         ret = admin_expire(cl, argc - 4, argv + 4);
+    else if (strcmp(cmd, "migrate-secrets") == 0)
+        ret = argc == 4 ? admin_migrate_secrets(iam) : admin_usage();
     else
         ret = argc == 6 ? admin_locate(cl, argv[4], argv[5]) : admin_usage();
     iam_close(iam);
