@@ -93,13 +93,13 @@ def test_no_plaintext_secrets_on_disk(c):
 def plant_record(c, table, key, summary):
     """Writes a record straight to every node, as a cluster from before sealed secrets held it."""
     rec = struct.pack(">BBQQQI", 2, 0, time.time_ns(), 1, 0, len(summary)) + summary + struct.pack(">I", 0)
-    for i, port in enumerate(c.node_ports, 1):
-        st, _, _ = http_request(port, "PUT", f"/d{i}/rec/{table}/{urllib.parse.quote(key, safe='')}", {}, rec)
+    for i in range(1, len(c.node_ports) + 1):
+        st, _, _ = c.node_request(i, "PUT", f"/d{i}/rec/{table}/{urllib.parse.quote(key, safe='')}", {}, rec)
         assert st in (200, 201), st
 
 
 def stored_record(c, table, key):
-    st, _, body = http_request(c.node_ports[0], "GET", f"/d1/rec/{table}/{urllib.parse.quote(key, safe='')}")
+    st, _, body = c.node_request(1, "GET", f"/d1/rec/{table}/{urllib.parse.quote(key, safe='')}")
     assert st == 200, st
     return body
 

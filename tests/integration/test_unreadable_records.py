@@ -18,8 +18,8 @@ def plant(cluster, table, key, summary):
     each holds every partition)."""
     rec = struct.pack(">BBQQQI", 2, 0, time.time_ns(), 1, 0, len(summary)) + summary + struct.pack(">I", 0)
     path = f"/{{dev}}/rec/{table}/{urllib.parse.quote(key, safe='')}"
-    for i, port in enumerate(cluster.node_ports, 1):
-        st, _, body = http_request(port, "PUT", path.format(dev=f"d{i}"), body=rec)
+    for i in range(1, len(cluster.node_ports) + 1):
+        st, _, body = cluster.node_request(i, "PUT", path.format(dev=f"d{i}"), body=rec)
         assert st in (200, 201, 204), (st, body)
 
 
