@@ -1,0 +1,94 @@
+/*
+ * fuzz.h: what the libFuzzer targets in tests/fuzz share (docs/fuzzing.md).
+ *
+ * Request-shaped targets read their input as a small text request, so that seeds are readable
+ * and a dictionary of header names and tokens helps the mutator:
+ *
+ *   METHOD target\n          (target = path[?query]; a '\r' before any '\n' is dropped)
+ *   name: value\n ...        (up to FUZZ_MAX_HEADERS; a line without ':' is a name with an empty value)
+ *   \n
+ *   body                     (everything after the first empty line, byte for byte)
+ *
+ * Every slice points into the fuzzer's input, which libFuzzer allocates at its exact size, so an
+ * overread past any slice is caught by ASan. FUZZ_CHECK aborts (a crash libFuzzer records) when a
+ * property the code promises does not hold.
+ */
+#ifndef FUZZ_H
+#define FUZZ_H
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "og.h"
+
+#define FUZZ_MAX_HEADERS 64
+
+#define FUZZ_CHECK(cond)                                                                                             \
+    do {                                                                                                             \
+        if (!(cond)) {                                                                                               \
+            fprintf(stderr, "%s:%d: property failed: %s\n", __FILE__, __LINE__, #cond);                             \
+            abort();                                                                                                 \
+        }                                                                                                            \
+    } while (0)
+
+typedef struct {
+    og_str_t method, target, path, query; /* query: after '?', empty when none */
+    og_header_t hdrs[FUZZ_MAX_HEADERS];
+    size_t nhdrs;
+    og_str_t body;
+} fuzz_req_t;
+
+/* The next line of [*p, end) without its "\n" (and a "\r" before it); *p moves past it. */
+static inline og_str_t fuzz_line(const char **p, const char *end)
+{
+    const char *s = *p, *nl = memchr(s, '\n', (size_t)(end - s));
+    const char *stop = nl ? nl : end;
+    *p = nl ? nl + 1 : end;
+    if (stop > s && stop[-1] == '\r')
+        stop--;
+    return (og_str_t){s, (size_t)(stop - s)};
+}
+
+/* Splits the input as described above. Cannot fail: any bytes make some request. */
+static inline void fuzz_req_parse(const uint8_t *data, size_t size, fuzz_req_t *r)
+{
+    const char *p = (const char *)data, *end = p + size;
+    memset(r, 0, sizeof(*r));
+    og_str_t first = fuzz_line(&p, end);
+    const char *sp = first.len ? memchr(first.base, ' ', first.len) : NULL;
+    r->method = (og_str_t){first.base, sp ? (size_t)(sp - first.base) : first.len};
+    r->target = sp ? (og_str_t){sp + 1, first.len - r->method.len - 1} : (og_str_t){first.base + first.len, 0};
+    const char *q = r->target.len ? memchr(r->target.base, '?', r->target.len) : NULL;
+    r->path = (og_str_t){r->target.base, q ? (size_t)(q - r->target.base) : r->target.len};
+    r->query = q ? (og_str_t){q + 1, r->target.len - r->path.len - 1} : (og_str_t){r->target.base + r->target.len, 0};
+    while (p < end) {
+        og_str_t line = fuzz_line(&p, end);
+        if (line.len == 0)
+            break;
+        if (r->nhdrs == FUZZ_MAX_HEADERS)
+            continue;
+        const char *colon = memchr(line.base, ':', line.len);
+        og_header_t *h = &r->hdrs[r->nhdrs++];
+        h->name = (og_str_t){line.base, colon ? (size_t)(colon - line.base) : line.len};
+        h->value = colon ? og_str_trim((og_str_t){colon + 1, line.len - h->name.len - 1})
+                         : (og_str_t){line.base + line.len, 0};
+    }
+    r->body = (og_str_t){p, (size_t)(end - p)};
+}
+
+/* A malloc'd copy of n bytes (p NULL: n uninitialised bytes; at least 1 byte allocated), so a target can hand out a buffer the
+ * code may modify in place. Aborts when out of memory (nothing to fuzz then). */
+static inline char *fuzz_dup(const void *p, size_t n)
+{
+    char *c = malloc(n ? n : 1);
+    if (c == NULL)
+        abort();
+    if (p != NULL && n)
+        memcpy(c, p, n);
+    return c;
+}
+
+#endif
