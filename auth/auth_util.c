@@ -189,9 +189,11 @@ int auth_put_canonical_query(auth_buf_t *b, og_str_t query, const char *exclude)
             break;
         p = stop + 1;
     }
+    /* Parameters that are all empty ("=", "=&=") appended nothing, so the arena has no buffer. */
+    const char *base = arena.base ? arena.base : "";
     for (size_t i = 0; i < used; i++) {
-        params[i].name = arena.base + params[i].noff;
-        params[i].value = arena.base + params[i].voff;
+        params[i].name = base + params[i].noff;
+        params[i].value = base + params[i].voff;
     }
     qsort(params, used, sizeof(*params), query_param_cmp);
     for (size_t i = 0; i < used; i++) {

@@ -618,6 +618,10 @@ Test(auth_util, canonical_forms)
                  0);
     cr_assert_str_eq(b.base, "a=A&a=x%20y&b=2&c=");
     auth_buf_free(&b);
+    /* Only empty parameters (found by tests/fuzz/fuzz_auth.c: the arena stayed unallocated). */
+    cr_assert_eq(auth_put_canonical_query(&b, OG_STR_LIT("=&="), NULL), 0);
+    cr_assert_str_eq(b.base, "=&=");
+    auth_buf_free(&b);
 }
 
 Test(auth_util, error_info_and_ct_equal)
