@@ -1,0 +1,223 @@
+/* libFuzzer target: the storage node's HTTP API (storage-node/node_server.c and the handlers and
+ * store behind it), fed raw bytes over a real TCP connection.
+ *
+ * A real node runs in this process: one device (a store in a temporary directory, on /dev/shm
+ * when it exists so fsyncs cost little) served by node_server_start on 127.0.0.1 with an
+ * ephemeral port, exactly as onggi-node serves it. Each input is sent as is on a new connection,
+ * the write side is shut, and the answer is read until the node closes, so the request parser,
+ * the framing checks, the routing, every handler's path, query, header and body parsing and the
+ * store run on whatever the mutator makes; pipelined requests in one input are served in turn.
+ * The store keeps what earlier inputs wrote, so later ones find chunks and records to read, list
+ * and delete. A crash, leak or UB in any server thread fails the run like one in the target.
+ *
+ * Seeds are requests of every kind the gateway and the replicator send, with valid chunk ids,
+ * xxh3 values and records: run the binary with FUZZ_WRITE_SEEDS=<dir> to write them
+ * (tests/fuzz/corpus/node_request holds its output). */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <openssl/evp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#include "fuzz.h"
+#include "node_int.h"
+#include "og_buf.h"
+#include "og_rec.h"
+
+#define DEV "d1"
+
+/* The node under test, for the whole process (libFuzzer calls the target from one thread). */
+static struct {
+    char dir[64];
+    node_store_t *store;
+    node_dev_t dev;
+    node_server_t *srv;
+    struct sockaddr_in addr;
+} node;
+
+static void node_down(void)
+{
+    char cmd[128];
+    node_server_stop(node.srv);
+    node_store_close(node.store);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", node.dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "fuzz_node_request: could not remove %s\n", node.dir);
+}
+
+static void node_up(void)
+{
+    snprintf(node.dir, sizeof(node.dir), "%s/onggi-fuzz-node.XXXXXX", access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
+    if (mkdtemp(node.dir) == NULL || node_store_open(node.dir, 8, &node.store) != 0) {
+        fprintf(stderr, "fuzz_node_request: cannot open a store in %s\n", node.dir);
+        exit(1);
+    }
+    node.dev = (node_dev_t){.name = DEV, .store = node.store};
+    if (node_server_start("127.0.0.1:0", &node.dev, 1, 64, &node.srv) != 0) {
+        fprintf(stderr, "fuzz_node_request: cannot start the node server\n");
+        exit(1);
+    }
+    node.addr = (struct sockaddr_in){.sin_family = AF_INET, .sin_port = htons(node_server_port(node.srv))};
+    node.addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    atexit(node_down);
+}
+
+/* Sends data and reads the answer until the node closes, both at once (a large answer must not
+ * block the node while the request is still being sent). */
+static void exchange(int fd, const uint8_t *data, size_t size)
+{
+    char buf[65536];
+    size_t sent = 0;
+    int wr_open = 1;
+    if (size == 0) {
+        shutdown(fd, SHUT_WR);
+        wr_open = 0;
+    }
+    for (;;) {
+        struct pollfd p = {fd, POLLIN | (wr_open ? POLLOUT : 0), 0};
+        if (poll(&p, 1, 30000) <= 0)
+            return; /* the node stopped answering: libFuzzer's -timeout reports the input */
+        if (p.revents & (POLLIN | POLLHUP | POLLERR)) {
+            ssize_t n = recv(fd, buf, sizeof(buf), 0);
+            if (n <= 0)
+                return;
+        }
+        if (wr_open && (p.revents & POLLOUT)) {
+            ssize_t n = send(fd, data + sent, size - sent, MSG_NOSIGNAL);
+            if (n > 0)
+                sent += (size_t)n;
+            if (n < 0 || sent == size) {
+                shutdown(fd, SHUT_WR);
+                wr_open = 0;
+            }
+        }
+    }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&node.addr, sizeof(node.addr)) != 0) {
+        fprintf(stderr, "fuzz_node_request: cannot connect to the node\n");
+        abort();
+    }
+    exchange(fd, data, size);
+    close(fd);
+    return 0;
+}
+
+/* ---- seeds: requests as the gateway and the replicator send them ---- */
+
+static void write_seed(const char *dir, const char *name, const og_buf_t *b)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    if (f == NULL || fwrite(b->buf, 1, b->len, f) != b->len)
+        fprintf(stderr, "fuzz_node_request: cannot write %s\n", path);
+    if (f != NULL)
+        fclose(f);
+}
+
+static void chunk_id(const char *data, size_t n, uint8_t id[32], char hex[65])
+{
+    EVP_Digest(data, n, id, NULL, EVP_sha256(), NULL);
+    og_hex(id, 32, hex);
+}
+
+static void be32(og_buf_t *b, uint32_t v)
+{
+    char x[4] = {(char)(v >> 24), (char)(v >> 16), (char)(v >> 8), (char)v};
+    og_buf_put(b, x, 4);
+}
+
+static void seed_chunks(const char *dir)
+{
+    static const char data[] = "chunk bytes", more[] = "another chunk";
+    uint8_t id[32], id2[32];
+    char hex[65], hex2[65];
+    og_buf_t b = {0};
+    chunk_id(data, sizeof(data) - 1, id, hex);
+    chunk_id(more, sizeof(more) - 1, id2, hex2);
+    unsigned long long x = XXH3_64bits(data, sizeof(data) - 1), x2 = XXH3_64bits(more, sizeof(more) - 1);
+
+    og_buf_printf(&b, "PUT /" DEV "/chunk/%s HTTP/1.1\r\nHost: n\r\nX-Onggi-Xxh3: %016llx\r\nContent-Length: %zu\r\n\r\n%s",
+                  hex, x, sizeof(data) - 1, data);
+    og_buf_printf(&b, "GET /" DEV "/chunk/%s HTTP/1.1\r\nRange: bytes=2-5\r\n\r\n", hex);
+    og_buf_printf(&b, "HEAD /" DEV "/chunk/%s HTTP/1.1\r\n\r\n", hex);
+    og_buf_printf(&b, "DELETE /" DEV "/chunk/%s?older_than=1 HTTP/1.1\r\nConnection: close\r\n\r\n", hex);
+    write_seed(dir, "chunk_put_get_head_delete", &b);
+    b.len = 0;
+
+    og_buf_t body = {0};
+    be32(&body, 2);
+    og_buf_put(&body, (const char *)id, 32), be32(&body, sizeof(data) - 1);
+    for (int i = 7; i >= 0; i--)
+        og_buf_put(&body, (char[]){(char)(x >> (8 * i))}, 1);
+    og_buf_put(&body, (const char *)id2, 32), be32(&body, sizeof(more) - 1);
+    for (int i = 7; i >= 0; i--)
+        og_buf_put(&body, (char[]){(char)(x2 >> (8 * i))}, 1);
+    og_buf_put(&body, data, sizeof(data) - 1);
+    og_buf_put(&body, more, sizeof(more) - 1);
+    og_buf_printf(&b, "PUT /" DEV "/chunks HTTP/1.1\r\nContent-Length: %zu\r\n\r\n", body.len);
+    og_buf_put(&b, body.buf, body.len);
+    og_buf_printf(&b, "POST /" DEV "/read HTTP/1.1\r\nContent-Length: 64\r\n\r\n");
+    og_buf_put(&b, (const char *)id, 32), og_buf_put(&b, (const char *)id2, 32);
+    og_buf_printf(&b, "POST /" DEV "/touch HTTP/1.1\r\nContent-Length: 32\r\n\r\n");
+    og_buf_put(&b, (const char *)id2, 32);
+    og_buf_printf(&b, "GET /" DEV "/chunks?limit=10 HTTP/1.1\r\n\r\n");
+    write_seed(dir, "chunk_batch_read_touch_list", &b);
+    og_buf_free(&body);
+    og_buf_free(&b);
+}
+
+static void seed_records(const char *dir)
+{
+    static const char summary[] = "\x01summary", detail[] = "detail bytes";
+    og_rec_t rec = {.ts = 1700000000123456789ull, .tiebreak = 42, .size = 5, .summary = {summary, sizeof(summary) - 1},
+                    .detail = {detail, sizeof(detail) - 1}};
+    char enc[256];
+    long n = og_rec_encode(&rec, enc, sizeof(enc));
+    og_buf_t b = {0};
+    og_buf_printf(&b, "PUT /" DEV "/rec/o.photos/2024%%2Fcat%%20one.jpg HTTP/1.1\r\nContent-Length: %ld\r\n\r\n", n);
+    og_buf_put(&b, enc, (size_t)n);
+    og_buf_printf(&b, "GET /" DEV "/rec/o.photos/2024%%2Fcat%%20one.jpg HTTP/1.1\r\n\r\n");
+    og_buf_printf(&b, "GET /" DEV "/list/o.photos?prefix=2024%%2F&after=2023&limit=100 HTTP/1.1\r\n\r\n");
+    og_buf_printf(&b, "GET /" DEV "/usage/o.photos HTTP/1.1\r\n\r\n");
+    og_buf_printf(&b, "GET /" DEV "/tables HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+    write_seed(dir, "record_put_get_list_usage", &b);
+    b.len = 0;
+    rec.flags = OG_REC_TOMBSTONE, rec.ts++, rec.size = 0, rec.summary.len = rec.detail.len = 0;
+    n = og_rec_encode(&rec, enc, sizeof(enc));
+    og_buf_printf(&b, "PUT /" DEV "/rec/buckets/photos HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: %ld\r\n\r\n", n);
+    og_buf_put(&b, enc, (size_t)n);
+    write_seed(dir, "record_tombstone", &b);
+    og_buf_free(&b);
+}
+
+static void seed_admin(const char *dir)
+{
+    og_buf_t b = {0};
+    og_buf_printf(&b, "GET /health HTTP/1.1\r\n\r\nGET /" DEV "/stat HTTP/1.1\r\n\r\nGET /" DEV
+                      "/summaries HTTP/1.1\r\n\r\nGET /" DEV "/part/3/summary HTTP/1.1\r\n\r\nGET /" DEV
+                      "/part/3/list?after=63&limit=5 HTTP/1.1\r\n\r\n");
+    write_seed(dir, "health_stat_partitions", &b);
+    b.len = 0;
+    og_buf_printf(&b, "PUT /" DEV "/chunk/00 HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n");
+    write_seed(dir, "chunked_refused", &b);
+    og_buf_free(&b);
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    const char *dir = getenv("FUZZ_WRITE_SEEDS");
+    if (dir != NULL) {
+        seed_chunks(dir);
+        seed_records(dir);
+        seed_admin(dir);
+    }
+    node_up();
+    return 0;
+}
