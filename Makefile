@@ -118,6 +118,8 @@ FUZZ_DEPS_fuzz_record := $(DEPS_core)
 FUZZ_DEPS_fuzz_node_request := $(DEPS_node)
 FUZZ_SECONDS ?= 60
 FUZZ_SMOKE_SECONDS ?= 5
+# FUZZ_ONLY="auth slo" runs only those targets (names without fuzz_).
+FUZZ_RUN := $(if $(FUZZ_ONLY),$(patsubst %,build/fuzz/fuzz/fuzz_%,$(FUZZ_ONLY)),$(FUZZ_BINS))
 
 # (make BUILD=fuzz fuzz-targets: the other targets below call it so)
 fuzz-targets: $(patsubst %,$(O)/fuzz/%,$(FUZZ_TARGETS))
@@ -130,12 +132,12 @@ $(O)/fuzz/%: $(O)/obj/tests/fuzz/%.o $$(FUZZ_DEPS_$$*)
 # UB report or timeout. Inputs the run discovers stay in build/fuzz/corpus/.
 fuzz: deps
 	@$(MAKE) --no-print-directory BUILD=fuzz fuzz-targets
-	@tools/fuzz.sh run $(FUZZ_SECONDS) $(FUZZ_BINS)
+	@tools/fuzz.sh run $(FUZZ_SECONDS) $(FUZZ_RUN)
 
 # Part of `make test`: every seed once, then FUZZ_SMOKE_SECONDS of fuzzing per target.
 fuzz-smoke:
 	@$(MAKE) --no-print-directory BUILD=fuzz fuzz-targets
-	@tools/fuzz.sh smoke $(FUZZ_SMOKE_SECONDS) $(FUZZ_BINS)
+	@tools/fuzz.sh smoke $(FUZZ_SMOKE_SECONDS) $(FUZZ_RUN)
 
 deps:
 	@tools/deps.sh
@@ -147,11 +149,12 @@ run: deps
 	@tools/run-cluster.sh --bin build/release/bin --data "$(DATA)"
 
 # Every test: debug build (-Werror), then unit, integration and the short fault runs on the
-# ASan+UBSan build.
+# ASan+UBSan build, then the fuzz smoke run (clang, libFuzzer).
 test: deps
 	@$(MAKE) --no-print-directory BUILD=debug all
 	@$(MAKE) --no-print-directory BUILD=asan all
 	@$(MAKE) --no-print-directory BUILD=asan unit integration faults-short
+	@$(MAKE) --no-print-directory fuzz-smoke
 
 unit: units
 	@tools/run-units.sh $(UNITS)

@@ -19,7 +19,12 @@ for bin in "$@"; do
     work=$root/build/fuzz/corpus/$t
     art=$root/build/fuzz/artifacts/$t
     log=$root/build/fuzz/logs/$t.log
-    mkdir -p "$seeds" "$work" "$art" "$(dirname "$log")"
+    if [ ! -x "$bin" ] || [ ! -d "$seeds" ]; then
+        echo "fuzz $t: no target $bin or no seeds in $seeds" >&2
+        fail=1
+        continue
+    fi
+    mkdir -p "$work" "$art" "$(dirname "$log")"
     opts=(-timeout=10 -rss_limit_mb=2048 -artifact_prefix="$art/" -print_final_stats=1)
     [ -f "$root/tests/fuzz/$t.dict" ] && opts+=(-dict="$root/tests/fuzz/$t.dict")
     # shellcheck disable=SC2206
