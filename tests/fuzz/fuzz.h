@@ -16,11 +16,16 @@
 #ifndef FUZZ_H
 #define FUZZ_H
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "og.h"
 
@@ -89,6 +94,46 @@ static inline char *fuzz_dup(const void *p, size_t n)
     if (p != NULL && n)
         memcpy(c, p, n);
     return c;
+}
+
+/* For targets that drive a real server in the process: sends data on a new connection to addr,
+ * shuts the write side and reads the answer until the server closes, both at once (a large
+ * answer must not block the server while the request is still being sent). A server that stops
+ * answering is left to libFuzzer's -timeout; one that refuses the connection aborts. */
+static inline void fuzz_exchange(const struct sockaddr_in *addr, const uint8_t *data, size_t size)
+{
+    char buf[65536];
+    size_t sent = 0;
+    int fd = socket(AF_INET, SOCK_STREAM, 0), wr_open = 1;
+    if (fd < 0 || connect(fd, (const struct sockaddr *)addr, sizeof(*addr)) != 0) {
+        fprintf(stderr, "fuzz: cannot connect to the server under test\n");
+        abort();
+    }
+    if (size == 0)
+        shutdown(fd, SHUT_WR), wr_open = 0;
+    for (;;) {
+        struct pollfd p = {fd, (short)(POLLIN | (wr_open ? POLLOUT : 0)), 0};
+        if (poll(&p, 1, 30000) <= 0)
+            break;
+        if ((p.revents & (POLLIN | POLLHUP | POLLERR)) && recv(fd, buf, sizeof(buf), 0) <= 0)
+            break;
+        if (wr_open && (p.revents & POLLOUT)) {
+            ssize_t n = send(fd, data + sent, size - sent, MSG_NOSIGNAL);
+            if (n > 0)
+                sent += (size_t)n;
+            if (n < 0 || sent == size)
+                shutdown(fd, SHUT_WR), wr_open = 0;
+        }
+    }
+    close(fd);
+}
+
+/* 127.0.0.1:port. */
+static inline struct sockaddr_in fuzz_loopback(uint16_t port)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    return a;
 }
 
 #endif

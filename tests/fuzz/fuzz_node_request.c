@@ -13,11 +13,7 @@
  * Seeds are requests of every kind the gateway and the replicator send, with valid chunk ids,
  * xxh3 values and records: run the binary with FUZZ_WRITE_SEEDS=<dir> to write them
  * (tests/fuzz/corpus/node_request holds its output). */
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <openssl/evp.h>
-#include <poll.h>
-#include <sys/socket.h>
 #include <unistd.h>
 #include <xxhash.h>
 
@@ -59,52 +55,13 @@ static void node_up(void)
         fprintf(stderr, "fuzz_node_request: cannot start the node server\n");
         exit(1);
     }
-    node.addr = (struct sockaddr_in){.sin_family = AF_INET, .sin_port = htons(node_server_port(node.srv))};
-    node.addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    node.addr = fuzz_loopback(node_server_port(node.srv));
     atexit(node_down);
-}
-
-/* Sends data and reads the answer until the node closes, both at once (a large answer must not
- * block the node while the request is still being sent). */
-static void exchange(int fd, const uint8_t *data, size_t size)
-{
-    char buf[65536];
-    size_t sent = 0;
-    int wr_open = 1;
-    if (size == 0) {
-        shutdown(fd, SHUT_WR);
-        wr_open = 0;
-    }
-    for (;;) {
-        struct pollfd p = {fd, POLLIN | (wr_open ? POLLOUT : 0), 0};
-        if (poll(&p, 1, 30000) <= 0)
-            return; /* the node stopped answering: libFuzzer's -timeout reports the input */
-        if (p.revents & (POLLIN | POLLHUP | POLLERR)) {
-            ssize_t n = recv(fd, buf, sizeof(buf), 0);
-            if (n <= 0)
-                return;
-        }
-        if (wr_open && (p.revents & POLLOUT)) {
-            ssize_t n = send(fd, data + sent, size - sent, MSG_NOSIGNAL);
-            if (n > 0)
-                sent += (size_t)n;
-            if (n < 0 || sent == size) {
-                shutdown(fd, SHUT_WR);
-                wr_open = 0;
-            }
-        }
-    }
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0 || connect(fd, (struct sockaddr *)&node.addr, sizeof(node.addr)) != 0) {
-        fprintf(stderr, "fuzz_node_request: cannot connect to the node\n");
-        abort();
-    }
-    exchange(fd, data, size);
-    close(fd);
+    fuzz_exchange(&node.addr, data, size);
     return 0;
 }
 
