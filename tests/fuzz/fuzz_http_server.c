@@ -9,6 +9,7 @@
  * Each input is sent as is on a new connection, the write side is shut and the answer read until
  * the server closes. A crash, leak or UB on the loop or a worker fails the run. */
 #include <pthread.h>
+#include <signal.h>
 
 #include "fuzz.h"
 #include "http/http.h"
@@ -73,6 +74,7 @@ static void gw_down(void)
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
+    signal(SIGPIPE, SIG_IGN); /* as the daemon does: a client gone mid-answer is an error return */
     /* Timeouts well under libFuzzer's -timeout: an input that stalls mid-body is closed by the
      * server, not reported as a hang. */
     http_server_conf_t conf = {.host = "127.0.0.1", .workers = 4, .idle_timeout_ms = 2000, .io_timeout_ms = 2000,
