@@ -11,10 +11,14 @@
  *    nothing), so what a client signs and what the server rebuilds cannot drift apart;
  *  - an ISO 8601 time that parses formats back to itself;
  *  - what auth_sigv4_sign signs, auth_verify accepts: an unsigned request with host, x-amz-date and
- *    x-amz-content-sha256 is signed over all its headers and must then verify. */
+ *    x-amz-content-sha256 is signed over all its headers and must then verify;
+ *  - what the request's headers say about its body (s3_body_conf_parse, given the verified
+ *    signature as the S3 front end gives it): a streaming mode only with a SigV4 streaming
+ *    signature, and every checksum declared or announced is also computed. */
 #include "auth.h"
 #include "auth_int.h"
 #include "fuzz.h"
+#include "s3/s3_body.h"
 
 #define NOW 1369353600 /* 20130524T000000Z */
 #define REGION "us-east-1"
@@ -84,6 +88,18 @@ static int signable(const fuzz_req_t *r)
     return og_header_find(r->hdrs, r->nhdrs, "host").base != NULL;
 }
 
+static void check_body_conf(const fuzz_req_t *r, int rc, const auth_result_t *res)
+{
+    s3_body_conf_t conf;
+    const auth_result_t *auth = rc == 0 && (res->kind == AUTH_V4_HEADER || res->kind == AUTH_V4_QUERY) ? res : NULL;
+    int crc = s3_body_conf_parse(r->hdrs, r->nhdrs, auth, &conf);
+    FUZZ_CHECK(crc == 0 || crc == OG_EINVAL);
+    if (crc != 0)
+        return;
+    FUZZ_CHECK(conf.mode == S3_BODY_PLAIN || (auth != NULL && auth->payload == AUTH_PAYLOAD_STREAMING));
+    FUZZ_CHECK(((conf.expect | conf.trailer) & ~conf.compute) == 0 && conf.compute < (1u << S3_CK_COUNT));
+}
+
 /* Signs r as Onggi's own clients do and verifies the result. */
 static void check_sign_verify(fuzz_req_t *r, og_str_t host_bucket)
 {
@@ -106,6 +122,7 @@ static void check_sign_verify(fuzz_req_t *r, og_str_t host_bucket)
     if (rc != 0)
         fprintf(stderr, "signed request refused: %d\nAuthorization: %s\n", rc, authz);
     FUZZ_CHECK(rc == 0 && strcmp(res.access_key, ACCESS_KEY) == 0 && res.kind == AUTH_V4_HEADER);
+    check_body_conf(r, rc, &res);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -131,6 +148,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     auth_error_info(rc, &status, &code, &msg);
     FUZZ_CHECK(status >= 400 && code != NULL && msg != NULL);
 
+    check_body_conf(&r, rc, &res);
     check_canonical(r.path, r.query);
     check_dates(&r);
     check_sign_verify(&r, host_bucket);
