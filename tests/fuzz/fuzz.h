@@ -96,6 +96,14 @@ static inline char *fuzz_dup(const void *p, size_t n)
     return c;
 }
 
+/* 127.0.0.1:port. */
+static inline struct sockaddr_in fuzz_loopback(uint16_t port)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    return a;
+}
+
 /* For targets that drive a real server in the process: sends data on a new connection to addr,
  * shuts the write side and reads the answer until the server closes, both at once (a large
  * answer must not block the server while the request is still being sent). A server that stops
@@ -105,8 +113,18 @@ static inline void fuzz_exchange(const struct sockaddr_in *addr, const uint8_t *
     char buf[65536];
     size_t sent = 0;
     int fd = socket(AF_INET, SOCK_STREAM, 0), wr_open = 1;
-    if (fd < 0 || connect(fd, (const struct sockaddr *)addr, sizeof(*addr)) != 0) {
-        fprintf(stderr, "fuzz: cannot connect to the server under test\n");
+    /* Each connection ends in TIME_WAIT on this side (it half-closes first) for a minute: hundreds
+     * a second would use up the ephemeral ports from 127.0.0.1, ours and every other program's.
+     * Spreading the source address over 127.0.0.2-254 (the port picked at connect, per address)
+     * gives each address a few hundred a minute. */
+    static unsigned next_src;
+    struct sockaddr_in src = fuzz_loopback(0);
+    src.sin_addr.s_addr = htonl(INADDR_LOOPBACK + 1 + next_src++ % 253);
+    int one = 1;
+    if (fd < 0 || setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one)) != 0 ||
+        bind(fd, (const struct sockaddr *)&src, sizeof(src)) != 0 ||
+        connect(fd, (const struct sockaddr *)addr, sizeof(*addr)) != 0) {
+        fprintf(stderr, "fuzz: cannot connect to the server under test: %s\n", strerror(errno));
         abort();
     }
     if (size == 0)
@@ -126,14 +144,6 @@ static inline void fuzz_exchange(const struct sockaddr_in *addr, const uint8_t *
         }
     }
     close(fd);
-}
-
-/* 127.0.0.1:port. */
-static inline struct sockaddr_in fuzz_loopback(uint16_t port)
-{
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    return a;
 }
 
 #endif
