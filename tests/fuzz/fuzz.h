@@ -104,6 +104,28 @@ static inline struct sockaddr_in fuzz_loopback(uint16_t port)
     return a;
 }
 
+/* connect() that finishes the connection when a signal interrupts it (libFuzzer's SIGALRM for
+ * -timeout arrives every few seconds). 0 or -1 with errno set. */
+static inline int fuzz_connect(int fd, const struct sockaddr_in *addr)
+{
+    int err = 0;
+    socklen_t len = sizeof(err);
+    if (connect(fd, (const struct sockaddr *)addr, sizeof(*addr)) == 0)
+        return 0;
+    if (errno != EINTR)
+        return -1;
+    struct pollfd p = {fd, POLLOUT, 0};
+    int r;
+    while ((r = poll(&p, 1, 30000)) < 0 && errno == EINTR)
+        ;
+    if (r == 0)
+        errno = ETIMEDOUT;
+    if (r <= 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
+        return -1;
+    errno = err;
+    return err == 0 ? 0 : -1;
+}
+
 /* For targets that drive a real server in the process: sends data on a new connection to addr,
  * shuts the write side and reads the answer until the server closes, both at once (a large
  * answer must not block the server while the request is still being sent). A server that stops
@@ -122,8 +144,7 @@ static inline void fuzz_exchange(const struct sockaddr_in *addr, const uint8_t *
     src.sin_addr.s_addr = htonl(INADDR_LOOPBACK + 1 + next_src++ % 253);
     int one = 1;
     if (fd < 0 || setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one)) != 0 ||
-        bind(fd, (const struct sockaddr *)&src, sizeof(src)) != 0 ||
-        connect(fd, (const struct sockaddr *)addr, sizeof(*addr)) != 0) {
+        bind(fd, (const struct sockaddr *)&src, sizeof(src)) != 0 || fuzz_connect(fd, addr) != 0) {
         fprintf(stderr, "fuzz: cannot connect to the server under test: %s\n", strerror(errno));
         abort();
     }
@@ -131,15 +152,19 @@ static inline void fuzz_exchange(const struct sockaddr_in *addr, const uint8_t *
         shutdown(fd, SHUT_WR), wr_open = 0;
     for (;;) {
         struct pollfd p = {fd, (short)(POLLIN | (wr_open ? POLLOUT : 0)), 0};
-        if (poll(&p, 1, 30000) <= 0)
+        int ready = poll(&p, 1, 30000);
+        if (ready < 0 && errno == EINTR)
+            continue;
+        if (ready <= 0)
             break;
-        if ((p.revents & (POLLIN | POLLHUP | POLLERR)) && recv(fd, buf, sizeof(buf), 0) <= 0)
+        ssize_t got = p.revents & (POLLIN | POLLHUP | POLLERR) ? recv(fd, buf, sizeof(buf), 0) : 1;
+        if (got == 0 || (got < 0 && errno != EINTR))
             break;
         if (wr_open && (p.revents & POLLOUT)) {
             ssize_t n = send(fd, data + sent, size - sent, MSG_NOSIGNAL);
             if (n > 0)
                 sent += (size_t)n;
-            if (n < 0 || sent == size)
+            if ((n < 0 && errno != EINTR) || sent == size)
                 shutdown(fd, SHUT_WR), wr_open = 0;
         }
     }
