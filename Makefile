@@ -118,7 +118,7 @@ FUZZ_DEPS_fuzz_slo := $(DEPS_core)
 FUZZ_DEPS_fuzz_record := $(DEPS_core)
 FUZZ_DEPS_fuzz_node_request := $(DEPS_node)
 FUZZ_SECONDS ?= 60
-FUZZ_SMOKE_SECONDS ?= 5
+FUZZ_SMOKE_SECONDS ?= 3
 # FUZZ_ONLY="auth slo" runs only those targets (names without fuzz_).
 FUZZ_RUN := $(if $(FUZZ_ONLY),$(patsubst %,build/fuzz/fuzz/fuzz_%,$(FUZZ_ONLY)),$(FUZZ_BINS))
 
