@@ -250,7 +250,13 @@ int auth_parse_iso8601(og_str_t s, int64_t *out)
     if (parse_digits(s.base, 4, &y) || parse_digits(s.base + 4, 2, &mon) || parse_digits(s.base + 6, 2, &d) ||
         parse_digits(s.base + 9, 2, &h) || parse_digits(s.base + 11, 2, &mi) || parse_digits(s.base + 13, 2, &sec))
         return OG_EINVAL;
-    return make_time(y, mon, d, h, mi, sec, out);
+    /* Only a time written the one way it formats back to: a client signs the x-amz-date it sent
+     * ("...T000060Z", February 31), the verifier would sign the normalised time. */
+    char back[17];
+    if (make_time(y, mon, d, h, mi, sec, out) != 0)
+        return OG_EINVAL;
+    auth_format_iso8601(*out, back);
+    return memcmp(back, s.base, 16) == 0 ? 0 : OG_EINVAL;
 }
 
 /* The next run of non-space bytes from *p (advancing past it and the spaces after it). */
