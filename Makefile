@@ -12,9 +12,17 @@ CFLAGS_debug := -std=c11 -O0 -g $(WARN) -Werror
 CFLAGS_release := -std=c11 -O2 -g $(WARN) -DNDEBUG
 CFLAGS_asan := -std=c11 -O1 -g $(WARN) -Werror -fsanitize=address,undefined -fno-omit-frame-pointer \
                -fno-sanitize-recover=undefined
+# libFuzzer targets (tests/fuzz, docs/fuzzing.md): Debian's clang, every object instrumented for
+# coverage, ASan and UBSan; only the fuzz targets link libFuzzer's main.
+CFLAGS_fuzz := -std=c11 -O1 -g $(WARN) -Werror -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer \
+               -fno-sanitize-recover=undefined
+ifeq ($(BUILD),fuzz)
+CC := clang
+endif
 CFLAGS := $(CFLAGS_$(BUILD)) -pthread
 comma := ,
-LDFLAGS := -pthread $(if $(filter asan,$(BUILD)),-fsanitize=address$(comma)undefined)
+LDFLAGS := -pthread $(if $(filter asan,$(BUILD)),-fsanitize=address$(comma)undefined) \
+           $(if $(filter fuzz,$(BUILD)),-fsanitize=fuzzer$(comma)address$(comma)undefined)
 LDLIBS := -lh2o-evloop -lrocksdb -lxml2 -lssl -lcrypto -lxxhash -lisal -ljansson -lm
 
 MAINS := $(wildcard */*_main.c) gateway/main.c
@@ -50,7 +58,8 @@ UNIT_SRCS := $(wildcard tests/unit/*/test_*.c)
 UNITS := $(patsubst tests/unit/%.c,$(O)/tests/%,$(UNIT_SRCS))
 
 .PHONY: all units ring auth node gateway deps run test unit integration compat compat-record compat-live \
-        compat-random-live faults faults-short bench bench-abuse clean format check-rooms
+        compat-random-live faults faults-short bench bench-abuse clean format check-rooms \
+        fuzz fuzz-smoke fuzz-targets
 all: check-rooms $(BINS) units
 units: $(UNITS)
 
@@ -94,6 +103,44 @@ $(O)/tests/%: $(O)/obj/tests/unit/%.o $$(call test_deps,$$*)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcriterion
 
+# libFuzzer targets (docs/fuzzing.md): tests/fuzz/fuzz_<name>.c, each linked against the room or
+# module it exercises (FUZZ_DEPS_<name>), built with clang into build/fuzz/fuzz/.
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,build/fuzz/fuzz/%,$(FUZZ_SRCS))
+FUZZ_TARGETS := $(notdir $(FUZZ_BINS))
+FUZZ_DEPS_fuzz_http_chunked := $(DEPS_http)
+FUZZ_DEPS_fuzz_http_headers := $(DEPS_http)
+FUZZ_DEPS_fuzz_http_server := $(DEPS_http)
+FUZZ_DEPS_fuzz_auth := $(DEPS_s3)
+FUZZ_DEPS_fuzz_aws_chunked := $(DEPS_s3)
+FUZZ_DEPS_fuzz_s3_xml := $(DEPS_s3)
+FUZZ_DEPS_fuzz_swift_path := $(DEPS_swift)
+FUZZ_DEPS_fuzz_slo := $(DEPS_core)
+FUZZ_DEPS_fuzz_record := $(DEPS_core)
+FUZZ_DEPS_fuzz_node_request := $(DEPS_node)
+FUZZ_SECONDS ?= 60
+FUZZ_SMOKE_SECONDS ?= 3
+# FUZZ_ONLY="auth slo" runs only those targets (names without fuzz_).
+FUZZ_RUN := $(if $(FUZZ_ONLY),$(patsubst %,build/fuzz/fuzz/fuzz_%,$(FUZZ_ONLY)),$(FUZZ_BINS))
+
+# (make BUILD=fuzz fuzz-targets: the other targets below call it so)
+fuzz-targets: $(patsubst %,$(O)/fuzz/%,$(FUZZ_TARGETS))
+
+$(O)/fuzz/%: $(O)/obj/tests/fuzz/%.o $$(FUZZ_DEPS_$$*)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# Each target for FUZZ_SECONDS (default 60) from its seed corpus; fails on any crash, leak,
+# UB report or timeout. Inputs the run discovers stay in build/fuzz/corpus/.
+fuzz: deps
+	@$(MAKE) --no-print-directory BUILD=fuzz fuzz-targets
+	@tools/fuzz.sh run $(FUZZ_SECONDS) $(FUZZ_RUN)
+
+# Part of `make test`: every seed once, then FUZZ_SMOKE_SECONDS of fuzzing per target.
+fuzz-smoke:
+	@$(MAKE) --no-print-directory BUILD=fuzz fuzz-targets
+	@tools/fuzz.sh smoke $(FUZZ_SMOKE_SECONDS) $(FUZZ_RUN)
+
 deps:
 	@tools/deps.sh
 
@@ -104,11 +151,12 @@ run: deps
 	@tools/run-cluster.sh --bin build/release/bin --data "$(DATA)"
 
 # Every test: debug build (-Werror), then unit, integration and the short fault runs on the
-# ASan+UBSan build.
+# ASan+UBSan build, then the fuzz smoke run (clang, libFuzzer).
 test: deps
 	@$(MAKE) --no-print-directory BUILD=debug all
 	@$(MAKE) --no-print-directory BUILD=asan all
 	@$(MAKE) --no-print-directory BUILD=asan unit integration faults-short
+	@$(MAKE) --no-print-directory fuzz-smoke
 
 unit: units
 	@tools/run-units.sh $(UNITS)

@@ -189,9 +189,11 @@ int auth_put_canonical_query(auth_buf_t *b, og_str_t query, const char *exclude)
             break;
         p = stop + 1;
     }
+    /* Parameters that are all empty ("=", "=&=") appended nothing, so the arena has no buffer. */
+    const char *base = arena.base ? arena.base : "";
     for (size_t i = 0; i < used; i++) {
-        params[i].name = arena.base + params[i].noff;
-        params[i].value = arena.base + params[i].voff;
+        params[i].name = base + params[i].noff;
+        params[i].value = base + params[i].voff;
     }
     qsort(params, used, sizeof(*params), query_param_cmp);
     for (size_t i = 0; i < used; i++) {
@@ -248,7 +250,13 @@ int auth_parse_iso8601(og_str_t s, int64_t *out)
     if (parse_digits(s.base, 4, &y) || parse_digits(s.base + 4, 2, &mon) || parse_digits(s.base + 6, 2, &d) ||
         parse_digits(s.base + 9, 2, &h) || parse_digits(s.base + 11, 2, &mi) || parse_digits(s.base + 13, 2, &sec))
         return OG_EINVAL;
-    return make_time(y, mon, d, h, mi, sec, out);
+    /* Only a time written the one way it formats back to: a client signs the x-amz-date it sent
+     * ("...T000060Z", February 31), the verifier would sign the normalised time. */
+    char back[17];
+    if (make_time(y, mon, d, h, mi, sec, out) != 0)
+        return OG_EINVAL;
+    auth_format_iso8601(*out, back);
+    return memcmp(back, s.base, 16) == 0 ? 0 : OG_EINVAL;
 }
 
 /* The next run of non-space bytes from *p (advancing past it and the spaces after it). */

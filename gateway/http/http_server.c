@@ -894,6 +894,16 @@ static void conn_send_busy(http_conn_t *conn, const http_req_t *req)
     conn_write_final(conn, iov, 2);
 }
 
+/* A header line that starts with a blank continues the one before it (obs-fold, RFC 9112 5.2);
+ * picohttpparser returns it as a header without a name. */
+static bool head_has_obs_fold(const struct phr_header *phr, size_t nh)
+{
+    for (size_t i = 0; i < nh; i++)
+        if (phr[i].name == NULL)
+            return true;
+    return false;
+}
+
 static void server_dispatch(http_server_t *srv, http_req_t *req)
 {
     pthread_mutex_lock(&srv->mu);
@@ -944,6 +954,10 @@ static void conn_on_head_input(http_conn_t *conn)
     }
     if ((size_t)hl > HTTP_MAX_HEAD_BYTES) {
         conn_send_error(conn, 431);
+        return;
+    }
+    if (head_has_obs_fold(phr, nh)) {
+        conn_send_error(conn, 400); /* RFC 9112 lets a server refuse obs-fold; there is no name to rebase */
         return;
     }
     if (req_new(conn, (size_t)hl, method, method_len, target, target_len, minor, phr, nh, &req) != 0) {

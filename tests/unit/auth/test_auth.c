@@ -600,6 +600,11 @@ Test(auth_util, dates)
     cr_assert_neq(auth_parse_http_date(OG_STR_LIT("Fri, 24 Mayo 2013 00:00:00 GMT"), &t), 0);
     cr_assert_neq(auth_parse_http_date(OG_STR_LIT("Fri, 24 May 2013 00:00:00"), &t), 0);
     cr_assert_neq(auth_parse_iso8601(OG_STR_LIT("20131324T000000Z"), &t), 0);
+    /* Times that only normalise to a real one (found by tests/fuzz/fuzz_auth.c: signed as sent,
+     * verified as normalised, so never verified). */
+    cr_assert_neq(auth_parse_iso8601(OG_STR_LIT("20130524T000060Z"), &t), 0);
+    cr_assert_neq(auth_parse_iso8601(OG_STR_LIT("20130231T000000Z"), &t), 0);
+    cr_assert_eq(auth_parse_iso8601(OG_STR_LIT("20000229T235959Z"), &t), 0);
     auth_format_iso8601(T_20130524, buf);
     cr_assert_str_eq(buf, "20130524T000000Z");
     auth_format_iso8601(951782400 + 86399, buf); /* leap day 2000 */
@@ -617,6 +622,10 @@ Test(auth_util, canonical_forms)
     cr_assert_eq(auth_put_canonical_query(&b, OG_STR_LIT("b=2&a=x+y&a=%41&&c&X-Amz-Signature=1"), "X-Amz-Signature"),
                  0);
     cr_assert_str_eq(b.base, "a=A&a=x%20y&b=2&c=");
+    auth_buf_free(&b);
+    /* Only empty parameters (found by tests/fuzz/fuzz_auth.c: the arena stayed unallocated). */
+    cr_assert_eq(auth_put_canonical_query(&b, OG_STR_LIT("=&="), NULL), 0);
+    cr_assert_str_eq(b.base, "=&=");
     auth_buf_free(&b);
 }
 
