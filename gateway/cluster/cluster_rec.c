@@ -136,7 +136,7 @@ int cluster_rec_put(cluster_t *cl, const char *table, og_str_t key, const og_rec
 {
     char suffix[CL_REC_SUFFIX_MAX], small[2048], *body = small;
     og_rec_t r = *rec;
-    uint64_t newer_ts;
+    uint64_t newer_ts = 0; /* set whenever cl_rec_write says CL_ENEWER */
     long rc;
 
     if ((rc = cl_rec_suffix(table, key, suffix)) < 0)
