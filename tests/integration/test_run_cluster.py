@@ -68,7 +68,7 @@ def s3cmd(port, access, secret, *args, cafile=None):
 
 def check_https(tls_port, cert, access, secret, bucket, tmp_path):
     """The script's https port serves the same data with the certificate it made, verified with that
-    file as the CA (s3cmd, boto3, curl), for localhost and 127.0.0.1."""
+    file as the CA (s3cmd, boto3, /usr/bin/aws, the swift CLI, curl), for localhost and 127.0.0.1."""
     f = tmp_path / "over-tls"
     f.write_bytes(b"over https")
     r = s3cmd(tls_port, access, secret, "put", str(f), f"s3://{bucket}/tls", cafile=cert)
@@ -77,6 +77,16 @@ def check_https(tls_port, cert, access, secret, bucket, tmp_path):
                       aws_secret_access_key=secret, region_name="us-east-1", verify=cert,
                       config=Config(s3={"addressing_style": "path"}))
     assert s3.get_object(Bucket=bucket, Key="tls")["Body"].read() == b"over https"
+    env = dict(os.environ, AWS_ACCESS_KEY_ID=access, AWS_SECRET_ACCESS_KEY=secret, AWS_DEFAULT_REGION="us-east-1",
+               AWS_CONFIG_FILE="/dev/null", AWS_SHARED_CREDENTIALS_FILE="/dev/null")
+    r = subprocess.run(["/usr/bin/aws", "--endpoint-url", f"https://localhost:{tls_port}", "--ca-bundle", cert, "s3",
+                        "ls", f"s3://{bucket}/"], capture_output=True, text=True, timeout=120, env=env)
+    assert r.returncode == 0 and "tls" in r.stdout, r.stdout + r.stderr
+    # the script's Swift user (dev:admin, key ONGGI_SWIFT_KEY or devsecret): same account, same bucket
+    r = subprocess.run(["swift", "--os-cacert", cert, "-A", f"https://localhost:{tls_port}/auth/v1.0", "-U",
+                        "dev:admin", "-K", os.environ.get("ONGGI_SWIFT_KEY", "devsecret"), "list", bucket],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and "tls" in r.stdout.split(), r.stdout + r.stderr
     r = subprocess.run(["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "--cacert", cert,
                         f"https://127.0.0.1:{tls_port}/"], capture_output=True, text=True, timeout=60)
     assert r.stdout == "403", r.stdout + r.stderr  # anonymous ListBuckets, over a verified connection
