@@ -59,7 +59,7 @@ def ports_closed(ports):
 
 def s3cmd(port, access, secret, *args, cafile=None):
     """s3cmd to the script's gateway: http on port, or with cafile https (verified) on port."""
-    hp = f"localhost:{port}" if cafile else f"127.0.0.1:{port}"
+    hp = f"127.0.0.1:{port}"  # the certificate names IP:127.0.0.1 too; no resolver needed
     ssl_args = ["--ssl", f"--ca-certs={cafile}", "--check-certificate", "--check-hostname"] if cafile else ["--no-ssl"]
     return subprocess.run(["s3cmd", "-c", "/dev/null", f"--access_key={access}", f"--secret_key={secret}",
                            f"--host={hp}", f"--host-bucket={hp}", *ssl_args, *args],
@@ -68,22 +68,23 @@ def s3cmd(port, access, secret, *args, cafile=None):
 
 def check_https(tls_port, cert, access, secret, bucket, tmp_path):
     """The script's https port serves the same data with the certificate it made, verified with that
-    file as the CA (s3cmd, boto3, /usr/bin/aws, the swift CLI, curl), for localhost and 127.0.0.1."""
+    file as the CA (s3cmd, boto3, /usr/bin/aws, the swift CLI, curl) at 127.0.0.1, and by SNI for
+    localhost. No client resolves "localhost": a debootstrapped Debian has no /etc/hosts."""
     f = tmp_path / "over-tls"
     f.write_bytes(b"over https")
     r = s3cmd(tls_port, access, secret, "put", str(f), f"s3://{bucket}/tls", cafile=cert)
     assert r.returncode == 0, r.stdout + r.stderr
-    s3 = boto3.client("s3", endpoint_url=f"https://localhost:{tls_port}", aws_access_key_id=access,
+    s3 = boto3.client("s3", endpoint_url=f"https://127.0.0.1:{tls_port}", aws_access_key_id=access,
                       aws_secret_access_key=secret, region_name="us-east-1", verify=cert,
                       config=Config(s3={"addressing_style": "path"}))
     assert s3.get_object(Bucket=bucket, Key="tls")["Body"].read() == b"over https"
     env = dict(os.environ, AWS_ACCESS_KEY_ID=access, AWS_SECRET_ACCESS_KEY=secret, AWS_DEFAULT_REGION="us-east-1",
                AWS_CONFIG_FILE="/dev/null", AWS_SHARED_CREDENTIALS_FILE="/dev/null")
-    r = subprocess.run(["/usr/bin/aws", "--endpoint-url", f"https://localhost:{tls_port}", "--ca-bundle", cert, "s3",
+    r = subprocess.run(["/usr/bin/aws", "--endpoint-url", f"https://127.0.0.1:{tls_port}", "--ca-bundle", cert, "s3",
                         "ls", f"s3://{bucket}/"], capture_output=True, text=True, timeout=120, env=env)
     assert r.returncode == 0 and "tls" in r.stdout, r.stdout + r.stderr
     # the script's Swift user (dev:admin, key ONGGI_SWIFT_KEY or devsecret): same account, same bucket
-    r = subprocess.run(["swift", "--os-cacert", cert, "-A", f"https://localhost:{tls_port}/auth/v1.0", "-U",
+    r = subprocess.run(["swift", "--os-cacert", cert, "-A", f"https://127.0.0.1:{tls_port}/auth/v1.0", "-U",
                         "dev:admin", "-K", os.environ.get("ONGGI_SWIFT_KEY", "devsecret"), "list", bucket],
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0 and "tls" in r.stdout.split(), r.stdout + r.stderr
@@ -121,7 +122,7 @@ def test_run_cluster_script(tmp_path):
         fp = check_https(tls_port, cert, "scriptkey", "scriptsecret", "script-bucket", tmp_path)
         assert fp == TlsCerts.fingerprint(cert)
         # without the CA file the self-signed certificate is refused
-        r = subprocess.run(["curl", "-sS", "-o", "/dev/null", f"https://localhost:{tls_port}/"], capture_output=True,
+        r = subprocess.run(["curl", "-sS", "-o", "/dev/null", f"https://127.0.0.1:{tls_port}/"], capture_output=True,
                            text=True, timeout=60)
         assert r.returncode == 60, r.stderr  # CURLE_PEER_FAILED_VERIFICATION
         # a second instance on the same ports refuses with a clear message
