@@ -363,7 +363,9 @@ class Cluster:
     def endpoint(self, gw="gw"):
         return f"http://127.0.0.1:{self.gw_ports[gw]}"
 
-    def https_endpoint(self, gw="gw", host="localhost"):
+    def https_endpoint(self, gw="gw", host="127.0.0.1"):
+        # An address the default certificate names: clients need no resolver (a debootstrapped
+        # Debian has no /etc/hosts, so "localhost" does not resolve there). Names go through SNI.
         return f"https://{host}:{self.tls_ports[gw]}"
 
     def client(self, access=ACCESS, secret=SECRET, sig="s3v4", addressing="path", gw="gw", retries=True,
@@ -377,7 +379,7 @@ class Cluster:
 
     def s3cmd(self, *args, v2=False, access=ACCESS, secret=SECRET, check=True, gw="gw", timeout=600, https=False):
         """s3cmd against gateway gw; with https over its TLS port, verifying against the test CA."""
-        hp = f"localhost:{self.tls_ports[gw]}" if https else f"127.0.0.1:{self.gw_ports[gw]}"
+        hp = f"127.0.0.1:{self.tls_ports[gw]}" if https else f"127.0.0.1:{self.gw_ports[gw]}"
         ssl_args = ["--ssl", f"--ca-certs={self.tls.ca}", "--check-certificate", "--check-hostname"] if https \
             else ["--no-ssl"]
         cmd = ["s3cmd", "-c", "/dev/null", f"--access_key={access}", f"--secret_key={secret}", f"--host={hp}",

@@ -100,7 +100,7 @@ def test_swift_cli_over_https(tls_cluster, tmp_path):
 
     # The storage URL handed out keeps the scheme: the client stays on https.
     auth = swift("auth").stdout
-    assert f"OS_STORAGE_URL=https://localhost:{tls_port(c)}/v1/AUTH_{ACCOUNT}" in auth, auth
+    assert f"OS_STORAGE_URL={c.https_endpoint()}/v1/AUTH_{ACCOUNT}" in auth, auth
     cont = uniq("tlsswift")
     (tmp_path / "obj").write_bytes(os.urandom(200000))
     swift("upload", cont, "obj", cwd=tmp_path)
