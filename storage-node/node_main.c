@@ -159,6 +159,34 @@ static int stores_open(const ring_t *ring, const char *listen, const char *dir, 
     return 0;
 }
 
+/* Signals are taken synchronously by sigwait() in main's thread: blocked before any thread starts
+ * so every thread inherits the mask. A peer closing mid-response must not kill the process. */
+static void signals_block(sigset_t *sigs)
+{
+    sigemptyset(sigs);
+    sigaddset(sigs, SIGINT);
+    sigaddset(sigs, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+/* Refuses a wildcard --listen and loads the cluster key file into *keys. 0, or -1 after saying why. */
+static int keys_load(const node_opts_t *o, og_keys_t *keys)
+{
+    int rc;
+    if (listen_is_wildcard(o->listen)) {
+        fprintf(stderr, "onggi-node: --listen %s is a wildcard address: give the node's own address on the cluster "
+                        "network (docs/operations.md, \"Binding\")\n", o->listen);
+        return -1;
+    }
+    if ((rc = og_keys_load_for(o->keys_path, o->ring_path, keys)) != 0) {
+        fprintf(stderr, "onggi-node: cannot load the cluster keys (%s%s): %s\n",
+                o->keys_path ? o->keys_path : o->ring_path, o->keys_path ? "" : ".keys", og_strerror(rc));
+        return -1;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     node_opts_t o;
@@ -175,26 +203,10 @@ int main(int argc, char **argv)
     og_keys_t keys = {.num_node = 0};
 
     parse_opts(argc, argv, &o);
-    /* Signals are taken synchronously by sigwait() in this thread: block them before any
-     * thread starts so every thread inherits the mask. A peer closing mid-response must not
-     * kill the process. */
     sigset_t sigs;
-    sigemptyset(&sigs);
-    sigaddset(&sigs, SIGINT);
-    sigaddset(&sigs, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-    signal(SIGPIPE, SIG_IGN);
-
-    if (listen_is_wildcard(o.listen)) {
-        fprintf(stderr, "onggi-node: --listen %s is a wildcard address: give the node's own address on the cluster "
-                        "network (docs/operations.md, \"Binding\")\n", o.listen);
+    signals_block(&sigs);
+    if (keys_load(&o, &keys) != 0)
         goto out;
-    }
-    if ((rc = og_keys_load_for(o.keys_path, o.ring_path, &keys)) != 0) {
-        fprintf(stderr, "onggi-node: cannot load the cluster keys (%s%s): %s\n",
-                o.keys_path ? o.keys_path : o.ring_path, o.keys_path ? "" : ".keys", og_strerror(rc));
-        goto out;
-    }
     if ((rc = ring_load(o.ring_path, &ring)) != 0) {
         fprintf(stderr, "onggi-node: cannot load ring %s: %s\n", o.ring_path, og_strerror(rc));
         goto out;
