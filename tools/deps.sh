@@ -4,6 +4,9 @@ set -euo pipefail
 pkgs=(build-essential pkg-config libh2o-evloop-dev librocksdb-dev libcriterion-dev libxxhash-dev
       libxml2-dev libssl-dev libisal-dev libjansson-dev curl s3cmd awscli python3-boto3 python3-swiftclient python3-pytest
       rclone restic openssl
+      libinih-dev  # configuration files (docs/operations.md): inih beats a hand-written parser
+      chromium chromium-driver python3-selenium  # the web console's browser test
+      varnish nginx-light  # real CDN caches in front of the gateway (tests/integration/test_cdn*.py)
       clang libclang-rt-14-dev llvm  # make fuzz (docs/fuzzing.md); llvm: llvm-symbolizer for traces
       iproute2 e2fsprogs util-linux procps)  # the last line: the fault harness (tests/faults) and pgrep
 missing=()
