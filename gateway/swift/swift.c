@@ -65,19 +65,24 @@ static const struct {
           "later time.</p></html>"},
 };
 
-size_t swift_std_headers(swift_req_t *r, og_header_t *out)
+size_t swift_final_headers(swift_req_t *r, int status, og_header_t *h, size_t n)
 {
-    out[0] = (og_header_t){OG_STR_LIT("X-Trans-Id"), og_str(r->trans_id)};
-    out[1] = (og_header_t){OG_STR_LIT("X-Openstack-Request-Id"), og_str(r->trans_id)};
-    return 2;
+    if (r->tu.scope != SWIFT_TU_NONE)
+        n = swift_tempurl_headers(r, status, h, n);
+    if (r->cors.allowed)
+        n = swift_cors_headers(r, h, n);
+    h[n++] = (og_header_t){OG_STR_LIT("X-Trans-Id"), og_str(r->trans_id)};
+    h[n++] = (og_header_t){OG_STR_LIT("X-Openstack-Request-Id"), og_str(r->trans_id)};
+    return n;
 }
 
 void swift_send(swift_req_t *r, int status, const og_header_t *extra, size_t n, const char *ctype,
                    const void *body, size_t len)
 {
-    og_header_t stack[16], *hdrs = stack;
+    og_header_t stack[16 + SWIFT_FINAL_MAX], *hdrs = stack;
     size_t k = 0;
-    if (n + 3 > sizeof(stack) / sizeof(stack[0]) && (hdrs = malloc((n + 3) * sizeof(*hdrs))) == NULL) {
+    if (n + 1 + SWIFT_FINAL_MAX > sizeof(stack) / sizeof(stack[0]) &&
+        (hdrs = malloc((n + 1 + SWIFT_FINAL_MAX) * sizeof(*hdrs))) == NULL) {
         hdrs = stack, n = 0; /* answer without the extras rather than not at all */
     }
     if (body == NULL && status >= 400) {
@@ -87,10 +92,11 @@ void swift_send(swift_req_t *r, int status, const og_header_t *extra, size_t n, 
     }
     if (body == NULL && status == 202)
         body = std_bodies[0].body, len = strlen(body);
-    hdrs[k++] = (og_header_t){OG_STR_LIT("Content-Type"), og_str(ctype ? ctype : "text/html; charset=UTF-8")};
+    if (ctype == NULL || ctype[0] != '\0') /* "": no Content-Type (a CORS preflight's answer) */
+        hdrs[k++] = (og_header_t){OG_STR_LIT("Content-Type"), og_str(ctype ? ctype : "text/html; charset=UTF-8")};
     for (size_t i = 0; i < n; i++)
         hdrs[k++] = extra[i];
-    k += swift_std_headers(r, hdrs + k);
+    k = swift_final_headers(r, status, hdrs, k);
     r->responded = 1;
     r->status = status;
     http_resp_send(r->http, status, hdrs, k, status == 204 ? NULL : body, status == 204 ? 0 : len);
@@ -136,9 +142,14 @@ void swift_error_rc(swift_req_t *r, int rc)
     case HTTP_EBODY:
         swift_error(r, 400);
         break;
-    case SWIFT_EREFUSED:
-        swift_send(r, r->refusal.status, NULL, 0, r->refusal.ctype, r->refusal.body, strlen(r->refusal.body));
+    case SWIFT_EREFUSED: {
+        /* Swift's middlewares (tempurl, formpost) refuse with a 401 made without the request:
+         * its realm is "unknown". */
+        og_header_t h = {OG_STR_LIT("Www-Authenticate"), OG_STR_LIT("Swift realm=\"unknown\"")};
+        swift_send(r, r->refusal.status, &h, r->refusal.status == 401, r->refusal.ctype, r->refusal.body,
+                   strlen(r->refusal.body));
         break;
+    }
     case OG_EBADDIGEST:
         swift_error(r, 422);
         break;
@@ -275,7 +286,7 @@ too_big:
 
 static void send_info(swift_req_t *r)
 {
-    char body[1536];
+    char body[2048];
     int n = snprintf(body, sizeof(body),
                      "{\"swift\": {\"version\": \"2.30.1\", \"max_file_size\": %llu, \"max_meta_name_length\": %d, "
                      "\"max_meta_value_length\": %d, \"max_meta_count\": %d, \"max_meta_overall_size\": %d, "
@@ -287,7 +298,14 @@ static void send_info(swift_req_t *r)
                      "\"account_autocreate\": true, \"strict_cors_mode\": true}, "
                      "\"tempauth\": {\"account_acls\": false}, \"container_quotas\": {}, \"account_quotas\": {}, "
                      "\"slo\": {\"max_manifest_segments\": %d, \"max_manifest_size\": %d, \"yield_frequency\": 10, "
-                     "\"min_segment_size\": 1, \"allow_async_delete\": false}, \"dlo\": {}}",
+                     "\"min_segment_size\": 1, \"allow_async_delete\": false}, \"dlo\": {}, "
+                     "\"tempurl\": {\"methods\": [\"GET\", \"HEAD\", \"PUT\", \"POST\", \"DELETE\"], "
+                     "\"incoming_remove_headers\": [\"x-timestamp\"], \"incoming_allow_headers\": [], "
+                     "\"outgoing_remove_headers\": [\"x-object-meta-*\"], "
+                     "\"outgoing_allow_headers\": [\"x-object-meta-public-*\"], "
+                     "\"allowed_digests\": [\"sha1\", \"sha256\", \"sha512\"], \"deprecated_digests\": [\"sha1\"]}, "
+                     "\"formpost\": {\"allowed_digests\": [\"sha1\", \"sha256\", \"sha512\"], "
+                     "\"deprecated_digests\": [\"sha1\"]}}",
                      (unsigned long long)SWIFT_MAX_FILE_SIZE, SWIFT_MAX_META_NAME, SWIFT_MAX_META_VALUE,
                      SWIFT_MAX_META_COUNT, SWIFT_MAX_META_OVERALL, OG_KEY_MAX,
                      SWIFT_LISTING_LIMIT, SWIFT_LISTING_LIMIT, SWIFT_MAX_CONTAINER_NAME,
@@ -447,6 +465,14 @@ static void route(swift_req_t *r)
         swift_error_rc(r, rc);
         return;
     }
+    if (swift_is_method(r, "OPTIONS")) { /* CORS preflights come without credentials */
+        swift_options(r);
+        return;
+    }
+    if ((rc = swift_tempurl_check(r)) != 0 || (rc = swift_cors_load(r)) != 0) {
+        swift_error_rc(r, rc);
+        return;
+    }
     if (claim_worker(r) != 0) {
         og_header_t h = {OG_STR_LIT("Retry-After"), OG_STR_LIT("1")};
         swift_send(r, 503, &h, 1, NULL, NULL, 0);
@@ -454,7 +480,9 @@ static void route(swift_req_t *r)
     }
     r->is_owner = r->has_id && ((strcmp(r->id.account, r->account) == 0 && (r->id.flags & IAM_SWIFT_ADMIN)) ||
                                 (r->id.flags & IAM_SWIFT_RESELLER));
-    if (!r->has_container)
+    if (r->has_container && swift_is_formpost(r))
+        swift_formpost(r);
+    else if (!r->has_container)
         swift_account(r);
     else if (r->object == NULL)
         swift_container(r);
@@ -477,4 +505,10 @@ void swift_handle(http_req_t *http, void *ctx)
     }
     http_access_log(r.info, r.trans_id, r.info->path, r.status, start_ms, r.sw->access_log);
     free(r.object);
+    free(r.tu.filename);
+    free(r.cors.allow_origin);
+    free(r.cors.expose);
+    free(r.cors.max_age);
+    free(r.final[0]);
+    free(r.final[1]);
 }

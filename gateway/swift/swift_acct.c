@@ -26,21 +26,24 @@ static size_t fmt_timestamp(uint64_t ns, char out[32])
 }
 
 /* Adds stored metadata (lowercase, full names) as title-cased headers into hdrs (names into the
- * caller's buffer names, NAME_CAP bytes each). Returns the new count. */
+ * caller's buffer names, NAME_CAP bytes each); for the owner, also the ACLs and TempURL keys.
+ * Returns the new count. */
 #define NAME_CAP 160
-static size_t add_meta(const og_header_t *meta, size_t n, const char *prefix, int with_acls, og_header_t *hdrs,
+static size_t add_meta(const og_header_t *meta, size_t n, const char *prefix, int owner, og_header_t *hdrs,
                        size_t k, char (*names)[NAME_CAP])
 {
     size_t plen = strlen(prefix);
     for (size_t i = 0; i < n; i++) {
         og_str_t name = meta[i].name;
+        if (!owner && swift_tempurl_key_name(name))
+            continue; /* Swift shows the TempURL keys to owners only (swift_owner_headers) */
         if (name.len > plen && strncmp(name.base, prefix, plen) == 0) {
             /* the title-cased prefix is the stored one: x-container-meta- -> X-Container-Meta- */
             char tp[32];
             swift_title("", (og_str_t){prefix, plen}, tp, sizeof(tp));
             size_t l = swift_title(tp, (og_str_t){name.base + plen, name.len - plen}, names[i], NAME_CAP);
             hdrs[k++] = (og_header_t){{names[i], l}, meta[i].value};
-        } else if (with_acls) {
+        } else if (owner) {
             size_t l = swift_title("", name, names[i], NAME_CAP);
             hdrs[k++] = (og_header_t){{names[i], l}, meta[i].value};
         }
@@ -108,7 +111,7 @@ static void account_read(swift_req_t *r)
     hdrs[k++] = (og_header_t){OG_STR_LIT("Accept-Ranges"), OG_STR_LIT("bytes")};
     if (!og_query_get(r->info->query, "format", NULL))
         hdrs[k++] = (og_header_t){OG_STR_LIT("Vary"), OG_STR_LIT("Accept")};
-    k = add_meta(a.meta, a.num_meta, "x-account-meta-", 0, hdrs, k, names);
+    k = add_meta(a.meta, a.num_meta, "x-account-meta-", 1, hdrs, k, names); /* only owners get here */
     send_read(r, NULL, hdrs, k);
     free(names);
     free(hdrs);

@@ -40,6 +40,26 @@ enum { SWIFT_EREFUSED = -10460 };
 
 /* ---- one request ---- */
 
+enum { SWIFT_TU_NONE, SWIFT_TU_ACCOUNT, SWIFT_TU_CONTAINER };
+
+/* What a valid TempURL grants (Swift's tempurl middleware): the request's object path in its
+ * container (container key) or in any container of the account (account key). */
+typedef struct {
+    int scope;         /* SWIFT_TU_* */
+    uint64_t expires;  /* Unix seconds: the Expires header of GET/HEAD answers */
+    int inline_disp;   /* ?inline */
+    char *filename;    /* ?filename, decoded (malloc'd), or NULL */
+} swift_tempurl_t;
+
+/* An allowed CORS request: the Origin header and the container's rule (strings malloc'd). */
+typedef struct {
+    int allowed;
+    char *allow_origin, *expose, *max_age; /* the container's X-Container-Meta-Access-Control-* */
+} swift_cors_t;
+
+/* Headers swift_final_headers may add to an answer: room the senders leave. */
+#define SWIFT_FINAL_MAX 8
+
 typedef struct {
     http_req_t *http;
     const http_reqinfo_t *info;
@@ -62,6 +82,9 @@ typedef struct {
         const char *ctype;
         char body[128];
     } refusal; /* how swift_error_rc answers SWIFT_EREFUSED (swift_refuse) */
+    swift_tempurl_t tu;      /* a valid TempURL's grant (swift_tempurl.c) */
+    swift_cors_t cors;       /* the container's CORS rule for this request's Origin (swift_cors.c) */
+    char *final[2];          /* strings of the headers swift_final_headers adds (TempURL, CORS) */
 } swift_req_t;
 
 /* Is r's method m ("GET", ...)? */
@@ -85,8 +108,11 @@ int swift_refuse(swift_req_t *r, int status, const char *ctype, const char *fmt,
 /* Refuses an object name of len bytes, longer than OG_KEY_MAX, as Swift: 400 "Object name length of
  * N longer than 1024". Returns SWIFT_EREFUSED. */
 int swift_long_object_name(swift_req_t *r, size_t len);
-/* The transaction headers every answer carries (2 entries). */
-size_t swift_std_headers(swift_req_t *r, og_header_t *out);
+/* Completes an answer's headers h[0..n) with status: drops what a TempURL answer must not show
+ * (X-Object-Meta-* but X-Object-Meta-Public-*) and adds its Content-Disposition and Expires, adds
+ * the CORS headers of an allowed Origin, and the transaction headers. h has room for
+ * n + SWIFT_FINAL_MAX entries; strings live in r->final. Returns the new count. */
+size_t swift_final_headers(swift_req_t *r, int status, og_header_t *h, size_t n);
 
 /* "<prefix>Foo-Bar" from a lowercase stored name's suffix "foo-bar" into out (cap bytes):
  * Swift's title-cased header spelling. Returns the length (truncated to cap - 1). */
@@ -99,6 +125,55 @@ size_t swift_title(const char *prefix, og_str_t suffix, char *out, size_t cap);
  * 0, OG_ETOOBIG (Swift's metadata limits: 400) or -ENOMEM. */
 int swift_meta_merge(swift_req_t *r, const char *prefix, const char *remove_prefix,
                         const char *const *extra_names, og_header_t **cur, size_t *n, char **mem);
+
+/* ---- TempURL, FormPost, CORS (swift_tempurl.c, swift_formpost.c, swift_cors.c) ---- */
+
+/* A request with temp_url_sig or temp_url_expires in its query: checks it as Swift's tempurl
+ * middleware (keys X-Account-Meta-Temp-URL-Key[-2] and X-Container-Meta-Temp-URL-Key[-2], HMAC
+ * SHA-1/256/512 over [ip=range\n]method\nexpires\npath, prefix and IP-range forms). 0 (none, or
+ * valid: r->tu set, the token ignored), SWIFT_EREFUSED (401 "Temp URL invalid", 400 for a header
+ * a TempURL may not send), or a cluster error. */
+int swift_tempurl_check(swift_req_t *r);
+/* Are the stored metadata names the TempURL keys only owners see ("...-meta-temp-url-key[-2]")? */
+int swift_tempurl_key_name(og_str_t name);
+/* The HMAC hex of msg under key with digest "sha1" / "sha256" / "sha512" into out (129 bytes).
+ * Returns the hex length, or 0 for another digest name. */
+size_t swift_hmac_hex(const char *digest, og_str_t key, og_str_t msg, char *out);
+/* Parses a client signature as Swift's extract_digest_and_algorithm: "<hex>" (its length names
+ * the digest) or "<digest>:<base64>". 0 with *digest (static) and the hex in out (129 bytes),
+ * or OG_EINVAL. */
+int swift_sig_parse(og_str_t sig, const char **digest, char *out);
+/* Constant-time equality of two strings (their lengths are not secret). */
+int swift_str_ct_eq(og_str_t a, og_str_t b);
+/* The temp-url keys of r's account, then of container (absent records have none): up to 4 into
+ * keys, *nacct of them the account's (strings in *mem, which the caller frees). Returns the count
+ * or a negative error. */
+int swift_tempurl_keys(swift_req_t *r, const char *container, og_str_t keys[4], int *nacct, char **mem);
+
+/* POST multipart/form-data to /v1/AUTH_a/c[/prefix]: Swift's formpost. Always answers. */
+void swift_formpost(swift_req_t *r);
+/* Is r a FormPost (POST with Content-Type multipart/form-data and a boundary)? */
+int swift_is_formpost(const swift_req_t *r);
+
+/* The TempURL part of swift_final_headers: filters h[0..n) and adds at most 2 headers. Returns
+ * the new count. */
+size_t swift_tempurl_headers(swift_req_t *r, int status, og_header_t *h, size_t n);
+/* The CORS part of swift_final_headers: adds at most 3 headers (or replaces Vary). Returns the
+ * new count. */
+size_t swift_cors_headers(swift_req_t *r, og_header_t *h, size_t n);
+/* Reads the CORS rule of r's container when the request carries an Origin (r->cors). 0 or a
+ * cluster error. */
+int swift_cors_load(swift_req_t *r);
+/* OPTIONS: Swift's proxy answer (Allow; a preflight with an Origin: 200 with the
+ * Access-Control-Allow-* headers or 401). Always answers. */
+void swift_options(swift_req_t *r);
+
+/* Writes the body read from src as object r->object of r->container with content type ctype
+ * (guessed from the name when empty), Content-Encoding cenc (when not empty) and delete_at
+ * (0: none), at most max_size bytes (OG_ETOOBIG beyond), under the container's quota. No
+ * answer: 0 or an error (-EACCES when the caller may not write the container). */
+int swift_obj_put_src(swift_req_t *r, core_obj_src_t src, og_str_t ctype, og_str_t cenc, uint64_t delete_at,
+                      uint64_t max_size);
 
 /* Handlers. */
 void swift_auth(swift_req_t *r);            /* GET /auth/v1.0 */

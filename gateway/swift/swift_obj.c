@@ -64,7 +64,10 @@ int swift_container_access(swift_req_t *r, const char *container, int mode)
     int rc = core_bucket_get(r->cl, container, &b), got = rc == 0;
     if (rc == 0 && strcmp(b.owner, r->account) != 0)
         rc = OG_ENOTFOUND; /* another account's bucket: not in this account */
-    if (rc == 0 && !r->is_owner) {
+    /* A TempURL grants its object's container (container key) or the whole account (account
+     * key, so an SLO's segments elsewhere in the account read too), as Swift's tempurl. */
+    int tu = r->tu.scope == SWIFT_TU_ACCOUNT || (r->tu.scope == SWIFT_TU_CONTAINER && !strcmp(container, r->container));
+    if (rc == 0 && !r->is_owner && !tu) {
         const char *acl = mode == IAM_ACL_WRITE ? "x-container-write" : "x-container-read";
         og_str_t v = {NULL, 0};
         for (size_t i = 0; i < b.num_meta; i++)
@@ -75,7 +78,7 @@ int swift_container_access(swift_req_t *r, const char *container, int mode)
     }
     if (got)
         core_bucket_free(&b);
-    if (rc == OG_ENOTFOUND && !r->is_owner)
+    if (rc == OG_ENOTFOUND && !r->is_owner && !tu)
         rc = -EACCES; /* never tell a stranger whether a container exists */
     return rc;
 }
@@ -251,13 +254,13 @@ static void obj_hdrs_free(obj_hdrs_t *oh)
 }
 
 /* Content-Type, Etag (quoted: a large object's), Last-Modified, X-Timestamp, Accept-Ranges,
- * X-Delete-At, the stored headers (user metadata as X-Object-Meta-*), with room for 5 more.
- * 0 or -ENOMEM. */
+ * X-Delete-At, the stored headers (user metadata as X-Object-Meta-*), with room for 3 more and
+ * swift_final_headers'. 0 or -ENOMEM. */
 static int obj_hdrs_build(const core_meta_t *m, int quoted, obj_hdrs_t *oh)
 {
     const size_t sp = sizeof(STORED_PREFIX) - 1;
     size_t k = 0;
-    oh->h = malloc((11 + m->num_headers) * sizeof(*oh->h));
+    oh->h = malloc((9 + SWIFT_FINAL_MAX + m->num_headers) * sizeof(*oh->h));
     oh->names = malloc((m->num_headers + 1) * sizeof(*oh->names));
     if (oh->h == NULL || oh->names == NULL)
         return -ENOMEM;
@@ -291,7 +294,7 @@ static void obj_hdrs_send(swift_req_t *r, obj_hdrs_t *oh, int status, const char
 {
     if (ctype != NULL)
         oh->h[0].value = og_str(ctype);
-    oh->n += swift_std_headers(r, oh->h + oh->n);
+    oh->n = swift_final_headers(r, status, oh->h, oh->n);
     r->responded = 1;
     r->status = status;
     http_resp_send(r->http, status, oh->h, oh->n, body, len);
@@ -433,46 +436,64 @@ static void put_record(swift_req_t *r, const obj_meta_t *om, const core_slo_put_
     }
 }
 
-/* Writes the body (or, for an SLO, the stored manifest man) under the container's quota, checks
- * a client ETag, commits the record and answers 201. 0 answered, or an error, nothing answered
- * (OG_EBADDIGEST for an ETag that differs). */
-static int put_store(swift_req_t *r, const obj_meta_t *om, const core_slo_put_t *man)
+/* Writes src (at most opts->max_size bytes, opts->expect_size if known) under the container's
+ * quota, checks a client ETag (check_etag), commits the record of om (and man, an SLO) as
+ * r->object and answers 201 when `answer`. 0, or an error, nothing answered (OG_EBADDIGEST for an
+ * ETag that differs). */
+static int put_write(swift_req_t *r, const obj_meta_t *om, const core_slo_put_t *man, core_obj_src_t src,
+                     const core_obj_put_opts_t *opts, int check_etag, int answer)
 {
-    const http_reqinfo_t *info = r->info;
     og_str_t want = unquote(http_req_header(r->http, "etag"));
     core_obj_data_t d = {0};
     core_meta_t m = {0};
-    mem_src_t ms = {man ? man->json.buf : NULL, man ? man->json.len : 0};
     char hex[33];
     int rc;
-    if ((man || !info->chunked) &&
-        (rc = core_quota_check(r->cl, r->container, r->account,
-                               man ? (uint64_t)man->json.len : (uint64_t)info->content_length, 1)) != 0)
+    if (opts->expect_size >= 0 &&
+        (rc = core_quota_check(r->cl, r->container, r->account, (uint64_t)opts->expect_size, 1)) != 0)
         return rc;
-    core_obj_put_opts_t opts = {.max_size = SWIFT_MAX_FILE_SIZE,
-                                .expect_size = man ? (int64_t)man->json.len
-                                               : info->chunked ? -1
-                                                               : info->content_length};
-    rc = core_obj_write(r->cl, &opts, man ? (core_obj_src_t){mem_read, &ms} : (core_obj_src_t){body_read, r}, &d);
-    if (rc != 0) {
+    if ((rc = core_obj_write(r->cl, opts, src, &d)) != 0) {
         /* A short or malformed body is the client's fault (499 when it went away). */
         rc = rc == OG_EPROTO ? OG_EINVAL : rc;
         goto out_free;
     }
     og_hex(d.md5, 16, hex);
-    if (!man && want.base != NULL && (want.len != 32 || strncasecmp(want.base, hex, 32) != 0)) {
+    if (check_etag && want.base != NULL && (want.len != 32 || strncasecmp(want.base, hex, 32) != 0)) {
         rc = OG_EBADDIGEST;
         goto out_free;
     }
     /* nothing committed yet: over the quota, the chunks are garbage */
-    if (!man && info->chunked && (rc = core_quota_check(r->cl, r->container, r->account, d.size, 1)) != 0)
+    if (opts->expect_size < 0 && (rc = core_quota_check(r->cl, r->container, r->account, d.size, 1)) != 0)
         goto out_free;
     put_record(r, om, man, &d, &m);
-    if ((rc = core_obj_commit(r->cl, r->container, (og_str_t){r->object, r->object_len}, &m)) == 0)
+    if ((rc = core_obj_commit(r->cl, r->container, (og_str_t){r->object, r->object_len}, &m)) == 0 && answer)
         send_created(r, &m, NULL, 0);
 out_free:
     core_obj_data_free(&d);
     return rc;
+}
+
+/* Writes the request's body (or, for an SLO, the stored manifest man) and answers 201 (put_write). */
+static int put_store(swift_req_t *r, const obj_meta_t *om, const core_slo_put_t *man)
+{
+    const http_reqinfo_t *info = r->info;
+    mem_src_t ms = {man ? man->json.buf : NULL, man ? man->json.len : 0};
+    core_obj_put_opts_t opts = {.max_size = SWIFT_MAX_FILE_SIZE,
+                                .expect_size = man ? (int64_t)man->json.len
+                                               : info->chunked ? -1
+                                                               : info->content_length};
+    return put_write(r, om, man, man ? (core_obj_src_t){mem_read, &ms} : (core_obj_src_t){body_read, r}, &opts,
+                     man == NULL, 1);
+}
+
+int swift_obj_put_src(swift_req_t *r, core_obj_src_t src, og_str_t ctype, og_str_t cenc, uint64_t delete_at,
+                      uint64_t max_size)
+{
+    og_header_t enc = {og_str("Content-Encoding"), cenc};
+    obj_meta_t om = {.hdrs = &enc, .n = cenc.len > 0, .ctype = ctype, .has_ctype = ctype.len > 0,
+                     .delete_at = delete_at, .has_delete_at = delete_at != 0};
+    core_obj_put_opts_t opts = {.max_size = max_size < SWIFT_MAX_FILE_SIZE ? max_size : SWIFT_MAX_FILE_SIZE,
+                                .expect_size = -1};
+    return put_write(r, &om, NULL, src, &opts, 0, 0);
 }
 
 static void object_put(swift_req_t *r)
@@ -775,7 +796,7 @@ static void get_send(swift_req_t *r, get_t *g, obj_hdrs_t *oh, int status, uint6
 {
     uint64_t length = g->view.size ? last - first + 1 : 0;
     int rc;
-    oh->n += swift_std_headers(r, oh->h + oh->n);
+    oh->n = swift_final_headers(r, status, oh->h, oh->n);
     r->responded = 1;
     r->status = status;
     if (r->info->is_head || g->view.size == 0) {
