@@ -789,6 +789,20 @@ static int get_range(swift_req_t *r, uint64_t size, obj_hdrs_t *oh, uint64_t *fi
     }
 }
 
+/* Swift's 409 for a large object whose segments cannot be served (a segment read is a request
+ * of the caller's own: a public manifest with segments in a private container answers this to
+ * anonymous readers, as Swift does), with the reason in the page rather than Swift's generic one. */
+static void send_segment_conflict(swift_req_t *r, int rc)
+{
+    const char *why = rc == -EACCES ? "a segment is in a container this request may not read"
+                      : rc == OG_ENOTFOUND ? "a segment is missing"
+                                           : "a segment changed since the manifest was written";
+    char body[200];
+    int n = snprintf(body, sizeof(body), "<html><h1>Conflict</h1><p>This large object cannot be served: %s.</p></html>",
+                     why);
+    swift_send(r, 409, NULL, 0, NULL, body, (size_t)n);
+}
+
 /* Sends status with oh and bytes [first, last] of what g serves, streamed from the object or the
  * segments. A failure before the first byte is still a clean answer (409 for a large object whose
  * segment is gone or changed, as Swift); after it, the connection is closed short. */
@@ -814,7 +828,7 @@ static void get_send(swift_req_t *r, get_t *g, obj_hdrs_t *oh, int status, uint6
     if (!s.started) {
         r->responded = 0;
         if (g->large != LARGE_NONE && (rc == OG_ENOTFOUND || rc == OG_ECORRUPT || rc == -EACCES || rc == 0))
-            swift_error(r, 409);
+            send_segment_conflict(r, rc);
         else
             swift_error_rc(r, rc == OG_ENOTFOUND || rc == 0 ? OG_ECORRUPT : rc);
         return;
