@@ -367,9 +367,13 @@ enum {
     CORE_EMANIFEST = -10440 /* a manifest PUT body was refused: core_slo_put_t.refused says why */
 };
 
+/* What a large-object reader asks of a segment container (core_lo_t.access): read its objects,
+ * write (delete) them, or list it (a DLO's segments: Swift needs a listing grant, .rlistings). */
+enum { CORE_LO_READ = 0, CORE_LO_WRITE = 1, CORE_LO_LIST = 2 };
+
 /* Who reads a large object: the cluster, the time (segment expiry), and whether the caller may
- * use a segment container: access(ctx, container, write) returns 0, -EACCES (denied, or absent
- * for a caller who may not learn that), OG_ENOTFOUND (absent) or an error. */
+ * use a segment container: access(ctx, container, mode CORE_LO_*) returns 0, -EACCES (denied, or
+ * absent for a caller who may not learn that), OG_ENOTFOUND (absent) or an error. */
 typedef struct {
     cluster_t *cl;
     uint64_t now_s;

@@ -56,7 +56,7 @@ static int dlo_walk(core_lo_t *lo, og_str_t v, dlo_fn fn, void *ctx)
     int rc, more = 1;
     if ((rc = dlo_split(v, container, &prefix)) != 0)
         goto out_free;
-    rc = lo->access(lo->ctx, container, 0);
+    rc = lo->access(lo->ctx, container, CORE_LO_LIST);
     if (rc == OG_ENOTFOUND) {
         rc = 0; /* no segments yet: an empty object, as Swift */
         goto out_free;

@@ -186,7 +186,7 @@ void swift_object(swift_req_t *r);          /* PUT/GET/HEAD/DELETE/POST/COPY /v1
 int swift_list_body(swift_req_t *r, const core_bucket_t *b, og_buf_t *body, const char **ctype);
 
 /* May the caller of r access `container` (which must belong to r's account) in `mode`
- * (IAM_ACL_READ / IAM_ACL_WRITE)? Answers nothing: 0, -EACCES (an ACL denies it, or the container
+ * (IAM_ACL_READ / IAM_ACL_LISTING / IAM_ACL_WRITE)? Answers nothing: 0, -EACCES (an ACL denies it, or the container
  * is absent and the caller is not the owner: strangers never learn what exists), OG_ENOTFOUND
  * (absent or another account's, for the owner), OG_EQUORUM, OG_EPROTO. */
 int swift_container_access(swift_req_t *r, const char *container, int mode);

@@ -189,9 +189,11 @@ out_free:
 
 /* ---------------------------------------------------------------- readers */
 
-static int lo_access(void *ctx, const char *container, int write)
+static int lo_access(void *ctx, const char *container, int mode)
 {
-    return swift_container_access(ctx, container, write ? IAM_ACL_WRITE : IAM_ACL_READ);
+    return swift_container_access(ctx, container, mode == CORE_LO_WRITE  ? IAM_ACL_WRITE
+                                                  : mode == CORE_LO_LIST ? IAM_ACL_LISTING
+                                                                         : IAM_ACL_READ);
 }
 
 void swift_lo(swift_req_t *r, core_lo_t *out)

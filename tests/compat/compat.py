@@ -7,12 +7,16 @@ structure, JSON keys) with run-specific values (names, ids, dates, ETags, hosts)
 Cases are data (tests/compat/cases.py); run.py records, replays and runs them live; randomized.py
 runs random name and operation sequences. Docs: docs/s3-compat.md, docs/swift-compat.md."""
 
+import base64
 import datetime
+import hashlib
+import hmac
 import http.client
 import json
 import os
 import re
 import socket
+import time
 import urllib.parse
 import xml.etree.ElementTree as ET
 
@@ -273,6 +277,54 @@ def render_body(spec, names):
     return (spec["repeat"] * spec["times"]).encode()
 
 
+def _expires(spec):
+    """A TempURL/FormPost expiry: "+N" seconds from now, "past", or "iso+N" (ISO 8601)."""
+    if spec == "past":
+        return "1000"
+    if spec.startswith("iso+"):
+        return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + int(spec[4:])))
+    return str(int(time.time()) + int(spec))
+
+
+def _hmac(key, msg, digest, form):
+    mac = hmac.new(key.encode(), msg.encode(), digest)
+    return f"{digest}:" + base64.b64encode(mac.digest()).decode() if form == "b64" else mac.hexdigest()
+
+
+def tempurl_query(target, path, tu):
+    """The query of a TempURL step: {key, method (signed), expires, [digest], [form: 'b64'],
+    [prefix], [ip_range], [extra]}; path as sent (percent-encoded, relative to the storage URL)."""
+    exp = _expires(tu.get("expires", "+600"))
+    exp_int = exp if exp.isdigit() else str(int(datetime.datetime.strptime(exp, "%Y-%m-%dT%H:%M:%SZ").replace(
+        tzinfo=datetime.timezone.utc).timestamp()))
+    signed = urllib.parse.unquote(target.storage_path + path)
+    if "prefix" in tu:
+        signed = "prefix:" + signed[:signed.rindex("/") + 1] + tu["prefix"]
+    msg = f"{tu['method']}\n{exp_int}\n{signed}"
+    if "ip_range" in tu:
+        msg = f"ip={tu['ip_range']}\n" + msg
+    q = {"temp_url_sig": _hmac(tu["key"], msg, tu.get("digest", "sha256"), tu.get("form")), "temp_url_expires": exp}
+    for k in ("prefix", "ip_range"):
+        if k in tu:
+            q["temp_url_" + k] = tu[k]
+    return urllib.parse.urlencode(q) + tu.get("extra", "")
+
+
+def formpost_body(target, path, fp):
+    """(headers, body) of a FormPost step: {key, [redirect], max_file_size, max_file_count, expires,
+    files: [[filename, content]], [signature] (as sent instead of the HMAC)}."""
+    exp = _expires(fp.get("expires", "+600"))
+    fields = {"redirect": fp.get("redirect", ""), "max_file_size": str(fp["max_file_size"]),
+              "max_file_count": str(fp["max_file_count"]), "expires": exp}
+    msg = "\n".join([urllib.parse.unquote(target.storage_path + path)] + list(fields.values()))
+    fields["signature"] = fp.get("signature", _hmac(fp["key"], msg, "sha256", None))
+    b = "compatformboundary"
+    parts = [f'--{b}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n' for k, v in fields.items()]
+    parts += [f'--{b}\r\nContent-Disposition: form-data; name="f{i}"; filename="{n}"\r\n'
+              f"Content-Type: text/plain\r\n\r\n{c}\r\n" for i, (n, c) in enumerate(fp.get("files", []))]
+    return {"Content-Type": f"multipart/form-data; boundary={b}"}, ("".join(parts) + f"--{b}--\r\n").encode()
+
+
 def run_case(target, case, names):
     """Runs one case's steps; returns [(step id, normalised answer)]."""
     results = []
@@ -280,10 +332,18 @@ def run_case(target, case, names):
         if target.kind not in st.get("only", (target.kind,)):
             continue
         raw = st.get("raw_body")
+        path, query = names.fill(st.get("path", "")), names.fill(st.get("query", ""))
+        headers = {k: names.fill(v) for k, v in st.get("headers", {}).items()}
+        body = render_body(st.get("data"), names)
+        if target.token is None and target.kind == "swift":
+            target.swift_auth()
+        if "tempurl" in st:
+            query = tempurl_query(target, path, st["tempurl"])
+        if "formpost" in st:
+            fh, body = formpost_body(target, path, st["formpost"])
+            headers.update(fh)
         status, headers, body = target.send(
-            st["method"], names.fill(st.get("path", "")), names.fill(st.get("query", "")),
-            {k: names.fill(v) for k, v in st.get("headers", {}).items()},
-            render_body(st.get("data"), names), raw.encode("latin-1") if raw is not None else None,
+            st["method"], path, query, headers, body, raw.encode("latin-1") if raw is not None else None,
             st.get("region"), st.get("auth", True), st.get("abs", False))
         results.append((st["id"], normalise(target, st, status, headers, body, names)))
     return results

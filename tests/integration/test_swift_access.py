@@ -265,7 +265,12 @@ def test_public_large_objects(sa):
     assert st == 409 and b"a segment is in a container this request may not read" in body
     st, h, _ = curl(sa, f"/v1/AUTH_{ACCT}/{pub}/slo", "-I")
     assert st == 200 and h["content-length"] == "8"
+    # Readable segments: the SLO reads; a DLO lists its segment container, which needs .rlistings
     swift(sa, "post", seg, "-r", ".r:*")
-    for o in ("dlo", "slo"):
-        st, _, body = curl(sa, f"/v1/AUTH_{ACCT}/{pub}/{o}")
-        assert (st, body) == (200, b"aaaabbbb"), o
+    st, _, body = curl(sa, f"/v1/AUTH_{ACCT}/{pub}/slo")
+    assert (st, body) == (200, b"aaaabbbb")
+    st, _, _ = curl(sa, f"/v1/AUTH_{ACCT}/{pub}/dlo")
+    assert st == 401
+    swift(sa, "post", seg, "-r", ".r:*,.rlistings")
+    st, _, body = curl(sa, f"/v1/AUTH_{ACCT}/{pub}/dlo")
+    assert (st, body) == (200, b"aaaabbbb")
