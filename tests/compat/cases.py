@@ -62,6 +62,18 @@ CORS_HEADERS = ["access-control-allow-origin", "access-control-allow-methods", "
                 "access-control-max-age", "access-control-expose-headers", "vary"]
 
 
+def _tu(step_id, method, path="/{c}/dir/o.txt", signed=None, key="ck", data=None, headers=None, **tempurl):
+    """An anonymous TempURL step: `method` sent, `signed` (default: the same) signed with `key`;
+    tempurl's other fields (expires, digest, form, prefix, ip_range, extra) as compat.tempurl_query."""
+    st = {"id": step_id, "method": method, "path": path, "auth": False, "headers_present": TU_HEADERS,
+          "tempurl": dict(tempurl, key=key, method=signed or method)}
+    if data is not None:
+        st["data"] = data
+    if headers:
+        st["headers"] = headers
+    return st
+
+
 SWIFT = [
     {"id": "swift-container-invalid-utf8", "steps": [
         {"id": "put-ff", "method": "PUT", "path": "/{c}%FF"},
@@ -164,47 +176,31 @@ SWIFT = [
         {"id": "put-object", "method": "PUT", "path": "/{c}/dir/o.txt", "data": "hello",
          "headers": {"X-Object-Meta-Secret": "s", "X-Object-Meta-Public-Tag": "p", "Content-Type": "text/plain"}},
         {"id": "put-other", "method": "PUT", "path": "/{c}/other", "data": "x"},
-    ] + [dict(st, auth=False, headers_present=TU_HEADERS) for st in [
-        {"id": "tu-get", "method": "GET", "path": "/{c}/dir/o.txt", "tempurl": {"key": "ck", "method": "GET"}},
-        {"id": "tu-head", "method": "HEAD", "path": "/{c}/dir/o.txt", "tempurl": {"key": "ck", "method": "GET"}},
-        {"id": "tu-head-put-sig", "method": "HEAD", "path": "/{c}/dir/o.txt",
-         "tempurl": {"key": "ck", "method": "PUT"}},
-        {"id": "tu-get-inline", "method": "GET", "path": "/{c}/dir/o.txt",
-         "tempurl": {"key": "ck", "method": "GET", "extra": "&inline"}},
-        {"id": "tu-get-filename", "method": "GET", "path": "/{c}/dir/o.txt",
-         "tempurl": {"key": "ck", "method": "GET", "extra": "&filename=a%20b.txt"}},
-        {"id": "tu-get-sha1", "method": "GET", "path": "/{c}/dir/o.txt",
-         "tempurl": {"key": "ck", "method": "GET", "digest": "sha1"}},
-        {"id": "tu-get-sha512", "method": "GET", "path": "/{c}/dir/o.txt",
-         "tempurl": {"key": "ck", "method": "GET", "digest": "sha512"}},
-        {"id": "tu-get-sha512-b64", "method": "GET", "path": "/{c}/dir/o.txt",
-         "tempurl": {"key": "ck", "method": "GET", "digest": "sha512", "form": "b64"}},
-        {"id": "tu-get-iso8601", "method": "GET", "path": "/{c}/dir/o.txt",
-         "tempurl": {"key": "ck", "method": "GET", "expires": "iso+600"}},
-        {"id": "tu-get-expired", "method": "GET", "path": "/{c}/dir/o.txt",
-         "tempurl": {"key": "ck", "method": "GET", "expires": "past"}},
-        {"id": "tu-head-expired", "method": "HEAD", "path": "/{c}/dir/o.txt",
-         "tempurl": {"key": "ck", "method": "GET", "expires": "past"}},
-        {"id": "tu-get-wrong-key", "method": "GET", "path": "/{c}/dir/o.txt", "tempurl": {"key": "nope", "method": "GET"}},
-        {"id": "tu-get-put-sig", "method": "GET", "path": "/{c}/dir/o.txt", "tempurl": {"key": "ck", "method": "PUT"}},
-        {"id": "tu-get-sig-only", "method": "GET", "path": "/{c}/dir/o.txt", "query": "temp_url_sig=abc"},
-        {"id": "tu-get-container", "method": "GET", "path": "/{c}", "tempurl": {"key": "ck", "method": "GET"}},
-        {"id": "tu-put-copy-from", "method": "PUT", "path": "/{c}/dir/o.txt", "headers": {"X-Copy-From": "{c}/other"},
-         "tempurl": {"key": "ck", "method": "PUT"}},
-        {"id": "tu-put-manifest", "method": "PUT", "path": "/{c}/dir/o.txt", "data": "",
-         "headers": {"X-Object-Manifest": "{c}/x"}, "tempurl": {"key": "ck", "method": "PUT"}},
-        {"id": "tu-put", "method": "PUT", "path": "/{c}/dir/o.txt", "data": "new",
-         "tempurl": {"key": "ck", "method": "PUT"}},
-        {"id": "tu-get-prefix", "method": "GET", "path": "/{c}/dir/o.txt",
-         "tempurl": {"key": "ck", "method": "GET", "prefix": "dir/"}},
-        {"id": "tu-get-outside-prefix", "method": "GET", "path": "/{c}/other",
-         "tempurl": {"key": "ck", "method": "GET", "prefix": "dir/"}},
-        {"id": "tu-get-ip-ok", "method": "GET", "path": "/{c}/dir/o.txt",
-         "tempurl": {"key": "ck", "method": "GET", "ip_range": "127.0.0.0/8"}},
-        {"id": "tu-get-ip-out", "method": "GET", "path": "/{c}/dir/o.txt",
-         "tempurl": {"key": "ck", "method": "GET", "ip_range": "10.0.0.0/8"}},
-        {"id": "tu-delete", "method": "DELETE", "path": "/{c}/other", "tempurl": {"key": "ck", "method": "DELETE"}},
-    ]] + _swift_usable("after")},
+    ] + [
+        _tu("tu-get", "GET"),
+        _tu("tu-head", "HEAD"),
+        _tu("tu-head-put-sig", "HEAD", signed="PUT"),
+        _tu("tu-get-inline", "GET", extra="&inline"),
+        _tu("tu-get-filename", "GET", extra="&filename=a%20b.txt"),
+        _tu("tu-get-sha1", "GET", digest="sha1"),
+        _tu("tu-get-sha512", "GET", digest="sha512"),
+        _tu("tu-get-sha512-b64", "GET", digest="sha512", form="b64"),
+        _tu("tu-get-iso8601", "GET", expires="iso+600"),
+        _tu("tu-get-expired", "GET", expires="past"),
+        _tu("tu-head-expired", "HEAD", expires="past"),
+        _tu("tu-get-wrong-key", "GET", key="nope"),
+        _tu("tu-get-put-sig", "GET", signed="PUT"),
+        dict(_tu("tu-get-sig-only", "GET"), tempurl=None, query="temp_url_sig=abc"),
+        _tu("tu-get-container", "GET", path="/{c}"),
+        _tu("tu-put-copy-from", "PUT", headers={"X-Copy-From": "{c}/other"}),
+        _tu("tu-put-manifest", "PUT", data="", headers={"X-Object-Manifest": "{c}/x"}),
+        _tu("tu-put", "PUT", data="new"),
+        _tu("tu-get-prefix", "GET", prefix="dir/"),
+        _tu("tu-get-outside-prefix", "GET", path="/{c}/other", prefix="dir/"),
+        _tu("tu-get-ip-ok", "GET", ip_range="127.0.0.0/8"),
+        _tu("tu-get-ip-out", "GET", ip_range="10.0.0.0/8"),
+        _tu("tu-delete", "DELETE", path="/{c}/other"),
+    ] + _swift_usable("after")},
     {"id": "swift-formpost", "steps": [
         {"id": "put-container", "method": "PUT", "path": "/{c}", "headers": {"X-Container-Meta-Temp-URL-Key": "ck"}},
     ] + [dict(st, method="POST", path="/{c}/up/", auth=False, headers_present=["location"]) for st in [

@@ -337,7 +337,7 @@ def run_case(target, case, names):
         body = render_body(st.get("data"), names)
         if target.token is None and target.kind == "swift":
             target.swift_auth()
-        if "tempurl" in st:
+        if st.get("tempurl"):
             query = tempurl_query(target, path, st["tempurl"])
         if "formpost" in st:
             fh, body = formpost_body(target, path, st["formpost"])
