@@ -246,6 +246,7 @@ static const char *reason(int status)
     case 201: return "Created";
     case 400: return "Bad Request";
     case 401: return "Unauthorized";
+    case 404: return "Not Found";
     case 412: return "Precondition Failed";
     case 413: return "Request Entity Too Large";
     case 503: return "Service Unavailable";
@@ -304,6 +305,19 @@ static int form_check(swift_req_t *r, form_t *f, long long *max_size, uint64_t *
     return form_signed(r, f);
 }
 
+/* Does r's container exist in r's account (names are global: another account's is absent)? 0,
+ * OG_ENOTFOUND or a cluster error. */
+static int container_mine(swift_req_t *r)
+{
+    core_bucket_t b;
+    int rc = core_bucket_get(r->cl, r->container, &b);
+    if (rc == 0) {
+        rc = strcmp(b.owner, r->account) == 0 ? 0 : OG_ENOTFOUND;
+        core_bucket_free(&b);
+    }
+    return rc == OG_EPROTO ? OG_ECORRUPT : rc;
+}
+
 /* Stores a file part as <path>[/]<filename>. 0 with f->status set (201, or the failed write's
  * status), or SWIFT_EREFUSED / an error that ends the form (answered by the caller). */
 static int form_file(swift_req_t *r, mp_t *mp, form_t *f, const part_t *pt)
@@ -319,6 +333,10 @@ static int form_file(swift_req_t *r, mp_t *mp, form_t *f, const part_t *pt)
     }
     if ((rc = form_check(r, f, &max_size, &delete_at)) != 0)
         return rc;
+    if ((rc = container_mine(r)) != 0) { /* Swift's PUT into a missing container: 404 */
+        f->status = rc == OG_ENOTFOUND ? 404 : 503;
+        return rc == OG_ENOTFOUND || rc == OG_EQUORUM || rc == OG_ETIMEOUT ? 0 : rc;
+    }
     size_t plen = f->plen, flen = strlen(pt->filename);
     free(r->object);
     if ((r->object = malloc(plen + flen + 1)) == NULL)

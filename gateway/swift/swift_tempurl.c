@@ -285,6 +285,10 @@ static int tu_query_read(swift_req_t *r, tu_query_t *q)
     q->filename = qparam(query, "filename", &oom);
     q->ip_range = qparam(query, "temp_url_ip_range", &oom);
     q->has_inline = og_query_get(query, "inline", NULL);
+    if (q->ip_range && q->ip_range[0] == '\0') { /* Swift: an empty range is no range */
+        free(q->ip_range);
+        q->ip_range = NULL;
+    }
     return oom ? -ENOMEM : 0;
 }
 
@@ -328,8 +332,7 @@ int swift_tempurl_check(swift_req_t *r)
         r->tu.scope = SWIFT_TU_NONE;
         goto out_free;
     }
-    /* Valid: the request acts with the grant alone, whatever token came along. */
-    r->has_id = 0;
+    /* Valid: the request acts with the grant alone (check_token read no token). */
     r->tu.expires = expires;
     r->tu.inline_disp = q.has_inline;
     r->tu.filename = q.filename, q.filename = NULL;

@@ -200,6 +200,8 @@ SWIFT = [
         _tu("tu-get-ip-ok", "GET", ip_range="127.0.0.0/8"),
         _tu("tu-get-ip-out", "GET", ip_range="10.0.0.0/8"),
         _tu("tu-delete", "DELETE", path="/{c}/other"),
+        _tu("tu-get-deleted", "GET", path="/{c}/other"),
+        _tu("tu-get-bogus-token", "GET", headers={"X-Auth-Token": "AUTH_tkbogus"}),
     ] + _swift_usable("after")},
     {"id": "swift-formpost", "steps": [
         {"id": "put-container", "method": "PUT", "path": "/{c}", "headers": {"X-Container-Meta-Temp-URL-Key": "ck"}},
