@@ -469,17 +469,17 @@ static void route(swift_req_t *r)
         swift_error_rc(r, rc);
         return;
     }
+    if (claim_worker(r) != 0) {
+        og_header_t h = {OG_STR_LIT("Retry-After"), OG_STR_LIT("1")};
+        swift_send(r, 503, &h, 1, NULL, NULL, 0);
+        return;
+    }
     if (swift_is_method(r, "OPTIONS")) { /* CORS preflights come without credentials */
         swift_options(r);
         return;
     }
     if ((rc = swift_tempurl_check(r)) != 0 || (rc = swift_cors_load(r)) != 0) {
         swift_error_rc(r, rc);
-        return;
-    }
-    if (claim_worker(r) != 0) {
-        og_header_t h = {OG_STR_LIT("Retry-After"), OG_STR_LIT("1")};
-        swift_send(r, 503, &h, 1, NULL, NULL, 0);
         return;
     }
     r->is_owner = r->has_id && ((strcmp(r->id.account, r->account) == 0 && (r->id.flags & IAM_SWIFT_ADMIN)) ||
