@@ -73,8 +73,9 @@ static ssize_t mp_read(mp_t *mp, char *out, size_t cap)
         }
         if (at != NULL) { /* the delimiter; then "--" ends the body, else a line end follows */
             mp->pos += mp->dlen;
-            while (mp->len - mp->pos < 2 && !mp->eof && (rc = mp_fill(mp)) == 0)
-                ;
+            while (mp->len - mp->pos < 2 && !mp->eof)
+                if ((rc = mp_fill(mp)) != 0)
+                    return rc;
             mp->last = mp->len - mp->pos >= 2 ? memcmp(mp->buf + mp->pos, "--", 2) == 0 : 1;
             mp->pos += mp->len - mp->pos >= 2 ? 2 : mp->len - mp->pos;
             mp->part_end = mp->found = 1;
