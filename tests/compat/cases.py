@@ -10,6 +10,9 @@
   latin-1 text), for malformed chunked bodies (give Transfer-Encoding yourself).
 - region: sign the S3 request for this region instead of us-east-1; auth False: unsigned.
 - headers_present: more header names whose presence is compared for this step.
+- tempurl: the query is a TempURL signed at run time (compat.tempurl_query: key, signed method,
+  expires "+N" / "past" / "iso+N", digest, form "b64", prefix, ip_range, extra query text);
+  formpost: the body is a multipart form signed at run time (compat.formpost_body).
 
 Adding a case is one entry here, then `make compat-record` against the anchors."""
 
