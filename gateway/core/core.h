@@ -49,7 +49,9 @@
 #include "og_buf.h"
 
 enum {
-    CORE_EQUOTA = -10420 /* the write would exceed a quota (Swift 413, S3 QuotaExceeded-style 403) */
+    CORE_EQUOTA = -10420,    /* the write would exceed a quota (Swift 413, S3 QuotaExceeded-style 403) */
+    CORE_EPRECOND = -10421,  /* a conditional write's condition does not hold (S3 412) */
+    CORE_ECONFLICT = -10422  /* a conditional write met a concurrent one on the same key (S3 409) */
 };
 
 /* Longest bucket (container) name, in bytes: the bucket table's limit (S3's 63). */
@@ -190,6 +192,22 @@ int core_obj_delete(cluster_t *cl, const char *bucket, og_str_t key);
 int core_rec_commit(cluster_t *cl, const char *table, og_str_t key, core_meta_t *m);
 int core_rec_lookup(cluster_t *cl, const char *table, og_str_t key, core_meta_t *m, char **buf);
 int core_rec_delete(cluster_t *cl, const char *table, og_str_t key);
+
+/* Conditional writes (core_cond.c): check(ctx, cur) gets the live object (NULL when absent) and
+ * returns 0 to let the write go on, or CORE_EPRECOND (or another code) to refuse it. */
+typedef int (*core_cond_fn)(void *ctx, const core_meta_t *cur);
+/* core_obj_commit when check approves the live object of (bucket, key) at now_s (Unix seconds),
+ * decided and written while holding the key's lease, so among conditional writers of one key
+ * (through any gateways) each sees the previous one's outcome: of concurrent creators
+ * (If-None-Match: *) exactly one commits (docs/architecture.md, "Conditional writes"). Writers
+ * without a condition do not take the lease and are not ordered with these. check NULL: plain
+ * core_obj_commit. 0, check's code, CORE_ECONFLICT (the lease stayed busy or contended, or
+ * holding it took too long: nothing written), or a core_obj_commit / cluster error. */
+int core_obj_commit_if(cluster_t *cl, const char *bucket, og_str_t key, core_meta_t *m, core_cond_fn check,
+                       void *ctx, uint64_t now_s);
+/* The same for a delete (a tombstone when check approves). */
+int core_obj_delete_if(cluster_t *cl, const char *bucket, og_str_t key, core_cond_fn check, void *ctx,
+                       uint64_t now_s);
 
 /* Refreshes the reference time of every chunk m lists on a quorum of its
  * replicas, so that a garbage-collection sweep already under way cannot delete them: anything

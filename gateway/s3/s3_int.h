@@ -103,6 +103,27 @@ int s3_quota_check(s3_req_t *r, uint64_t add_bytes);
 int s3_large_stat(s3_req_t *r, const core_meta_t *m, uint64_t *size, char *etag, size_t *elen);
 int s3_large_copy(s3_req_t *r, const core_meta_t *m, uint64_t first, uint64_t len, core_obj_data_t *out);
 
+/* (s3_cond.c) Conditional writes. */
+typedef struct {
+    og_str_t if_match; /* If-Match as sent (base NULL when absent) */
+    int none_match;    /* If-None-Match: * */
+    int any;           /* either is there */
+} s3_cond_t;
+/* r's If-None-Match / If-Match into *c. creating: a write that may create the object (PUT,
+ * CompleteMultipartUpload, CopyObject), where If-None-Match: * is allowed; DeleteObject takes only
+ * If-Match. 0, or OG_EINVAL for a condition S3 does not implement (answer with s3_cond_refuse). */
+int s3_cond_parse(s3_req_t *r, int creating, s3_cond_t *c);
+/* Answers 501 NotImplemented, as S3 does for an If-None-Match other than "*". */
+void s3_cond_refuse(s3_req_t *r);
+/* Commits m as r's object when c holds (c NULL or without a condition: plain core_obj_commit);
+ * deletes it (s3_cond_delete). 0, CORE_EPRECOND (412), OG_ENOTFOUND (If-Match without an object:
+ * 404), CORE_ECONFLICT (409), or a commit error: unanswered, for s3_error_rc. */
+int s3_cond_commit(s3_req_t *r, const s3_cond_t *c, core_meta_t *m);
+int s3_cond_delete(s3_req_t *r, const s3_cond_t *c);
+/* Does an If-Match style list ("*", or comma-separated, optionally weak, quoted ETags) name
+ * etag (quoted, elen >= 2 bytes)? 1 or 0. */
+int s3_etag_listed(og_str_t list, const char *etag, size_t elen);
+
 /* (s3_route.c) Checks that bucket exists and belongs to the caller: 0, OG_ENOTFOUND, S3_EDENIED,
  * OG_EQUORUM, OG_EPROTO. */
 int s3_check_bucket_owner(s3_req_t *r, const char *bucket);

@@ -452,31 +452,6 @@ static int copy_source_parse(og_str_t v, copy_source_t *s)
     return 0;
 }
 
-/* Does an If-Match style list ("*", or comma-separated, optionally weak, quoted ETags) name
- * etag (quoted)? */
-static int etag_listed(og_str_t list, const char *etag, size_t elen)
-{
-    const char *p = list.base, *end = list.base + list.len;
-    og_str_t bare = {etag + 1, elen - 2};
-    while (p < end) {
-        const char *comma = memchr(p, ',', (size_t)(end - p));
-        const char *s = p, *e = comma ? comma : end;
-        p = comma ? comma + 1 : end;
-        while (s < e && (*s == ' ' || *s == '\t'))
-            s++;
-        while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
-            e--;
-        if (e - s >= 2 && s[0] == 'W' && s[1] == '/')
-            s += 2;
-        if (e - s >= 2 && *s == '"' && e[-1] == '"')
-            s++, e--;
-        og_str_t tok = {s, (size_t)(e - s)};
-        if (og_str_eq(tok, "*") || (tok.len == bare.len && memcmp(tok.base, bare.base, bare.len) == 0))
-            return 1;
-    }
-    return 0;
-}
-
 /* An HTTP date (RFC 1123, or ISO 8601 as some clients send) in Unix seconds. 0 or OG_EINVAL. */
 static int parse_http_date(og_str_t v, int64_t *out)
 {
@@ -509,13 +484,13 @@ static int copy_preconditions_hold(s3_req_t *r, const char *etag, size_t elen, u
     int64_t mtime = (int64_t)(mtime_ns / 1000000000u), t;
 
     if (im.base != NULL) {
-        if (!etag_listed(im, etag, elen))
+        if (!s3_etag_listed(im, etag, elen))
             return 0;
     } else if (ius.base != NULL && parse_http_date(ius, &t) == 0 && mtime > t) {
         return 0;
     }
     if (inm.base != NULL) {
-        if (etag_listed(inm, etag, elen))
+        if (s3_etag_listed(inm, etag, elen))
             return 0;
     } else if (ims.base != NULL && parse_http_date(ims, &t) == 0 && mtime <= t) {
         return 0;
@@ -593,13 +568,13 @@ static int copy_data(s3_req_t *r, const copy_source_t *src, const core_meta_t *s
 
 /* Commits m as the copy (new owner and mtime) and answers 200 with its CopyObjectResult. 0 or a
  * core_obj_commit code, unanswered. */
-static int copy_commit(s3_req_t *r, core_meta_t *m, const char *etag, size_t elen)
+static int copy_commit(s3_req_t *r, const s3_cond_t *cond, core_meta_t *m, const char *etag, size_t elen)
 {
     char mtime[32];
     og_buf_t b = {0};
     int rc;
     m->owner = og_str(r->user.account);
-    if ((rc = core_obj_commit(r->gw->cluster, r->bucket, (og_str_t){r->key, r->key_len}, m)) != 0)
+    if ((rc = s3_cond_commit(r, cond, m)) != 0)
         return rc;
     http_iso8601_format(m->mtime_ns, mtime);
     og_buf_puts(&b, "<CopyObjectResult xmlns=\"" S3_XMLNS "\">");
@@ -616,7 +591,7 @@ static int copy_commit(s3_req_t *r, core_meta_t *m, const char *etag, size_t ele
 
 /* The copy itself, once the request is known to be one: reads the source, checks the
  * x-amz-copy-source-if-* conditions and the quota, and commits a record of the same bytes. */
-static void copy_object(s3_req_t *r, const copy_source_t *src, int replace)
+static void copy_object(s3_req_t *r, const copy_source_t *src, int replace, const s3_cond_t *cond)
 {
     core_meta_t m, source;
     og_header_t *new_hdrs = NULL;
@@ -668,7 +643,7 @@ static void copy_object(s3_req_t *r, const copy_source_t *src, int replace)
     }
     if ((rc = copy_data(r, src, &source, large, size, &m, &d, etag, &elen, &on)) != 0)
         s3_error_on(r, rc, on);
-    else if ((rc = copy_commit(r, &m, etag, elen)) != 0)
+    else if ((rc = copy_commit(r, cond, &m, etag, elen)) != 0)
         s3_error_rc(r, rc);
 out_free_meta:
     core_obj_data_free(&d);
@@ -681,8 +656,13 @@ out_free_meta:
 void s3_copy_object(s3_req_t *r)
 {
     copy_source_t src;
+    s3_cond_t cond;
     int rc, replace = 0;
 
+    if (s3_cond_parse(r, 1, &cond) != 0) {
+        s3_cond_refuse(r);
+        return;
+    }
     if ((rc = copy_source_parse(http_req_header(r->http, "x-amz-copy-source"), &src)) != 0) {
         if (rc == OG_EINVAL)
             s3_error(r, 400, "InvalidArgument",
@@ -705,7 +685,7 @@ void s3_copy_object(s3_req_t *r)
                     "the object's metadata, storage class, website redirect location or encryption attributes.",
                     NULL);
     } else {
-        copy_object(r, &src, replace);
+        copy_object(r, &src, replace, &cond);
     }
     free(src.key);
 }

@@ -121,8 +121,8 @@ static int put_write(s3_req_t *r, s3_body_t *body, int64_t expect, core_obj_data
 /* Commits the object's record (hdrs has room for S3_CK_COUNT more after nhdrs: the checksums,
  * stored with the object) and answers 200 with its ETag and checksums. 0 or a core_obj_commit
  * code, unanswered. */
-static int put_commit(s3_req_t *r, og_header_t *hdrs, size_t nhdrs, og_str_t ctype, const core_obj_data_t *d,
-                      const s3_body_sums_t *sums)
+static int put_commit(s3_req_t *r, const s3_cond_t *cond, og_header_t *hdrs, size_t nhdrs, og_str_t ctype,
+                      const core_obj_data_t *d, const s3_body_sums_t *sums)
 {
     og_header_t reply[1 + S3_CK_COUNT];
     char etag[48], ckv[S3_CK_COUNT][S3_CK_B64_MAX];
@@ -135,7 +135,7 @@ static int put_commit(s3_req_t *r, og_header_t *hdrs, size_t nhdrs, og_str_t cty
     m.headers = hdrs, m.num_headers = nhdrs + nck;
     m.chunks = d->chunks, m.num_chunks = d->num_chunks;
     m.inline_data = (og_str_t){d->inline_data, d->inline_len};
-    if ((rc = core_obj_commit(r->gw->cluster, r->bucket, (og_str_t){r->key, r->key_len}, &m)) != 0)
+    if ((rc = s3_cond_commit(r, cond, &m)) != 0)
         return rc;
     reply[0] = (og_header_t){OG_STR_LIT("ETag"), {etag, core_meta_etag(&m, etag)}};
     s3_send(r, 200, reply, 1 + nck, NULL, 0);
@@ -156,6 +156,7 @@ void s3_put_object(s3_req_t *r)
     s3_body_t *body = NULL;
     s3_body_sums_t sums;
     core_obj_data_t d;
+    s3_cond_t cond;
     int64_t expect;
     int rc;
     /* the size was not known before the body came: chunked, or aws-chunked (whose declared
@@ -168,6 +169,10 @@ void s3_put_object(s3_req_t *r)
     }
     if (cmd5.base != NULL && parse_content_md5(cmd5, want_md5) != 0) {
         s3_error(r, 400, "InvalidDigest", NULL, NULL);
+        return;
+    }
+    if (s3_cond_parse(r, 1, &cond) != 0) {
+        s3_cond_refuse(r);
         return;
     }
     /* room for S3_CK_COUNT more: the checksums */
@@ -203,7 +208,7 @@ void s3_put_object(s3_req_t *r)
         s3_error(r, 400, "XAmzContentSHA256Mismatch", NULL, NULL);
     else if (size_late && (rc = s3_quota_check(r, d.size)) != 0)
         s3_error_on(r, rc, S3_ON_BUCKET);
-    else if ((rc = put_commit(r, hdrs, nhdrs, ctype, &d, &sums)) != 0)
+    else if ((rc = put_commit(r, &cond, hdrs, nhdrs, ctype, &d, &sums)) != 0)
         s3_error_rc(r, rc);
     core_obj_data_free(&d);
 out_free_body:
@@ -601,9 +606,14 @@ out_free_plan:
 
 void s3_delete_object(s3_req_t *r)
 {
-    /* S3 answers 204 whether or not the key existed, so no read comes first: the tombstone
-     * is written unconditionally and wins over every older version by timestamp. */
-    int rc = core_obj_delete(r->gw->cluster, r->bucket, (og_str_t){r->key, r->key_len});
+    s3_cond_t cond;
+    if (s3_cond_parse(r, 0, &cond) != 0) {
+        s3_cond_refuse(r);
+        return;
+    }
+    /* S3 answers 204 whether or not the key existed, so without If-Match no read comes first: the
+     * tombstone is written unconditionally and wins over every older version by timestamp. */
+    int rc = s3_cond_delete(r, &cond);
     if (rc != 0) {
         s3_error_rc(r, rc);
         return;
