@@ -48,7 +48,8 @@ enum {
     S3_EPARTORDER = -10434,   /* CompleteMultipartUpload: parts not in ascending order */
     S3_EPARTMISSING = -10435, /* CompleteMultipartUpload: a listed part (or its ETag) is not stored */
     S3_EPARTCHANGED = -10436, /* CompleteMultipartUpload: a part changed or went away while completing */
-    S3_EPARTSMALL = -10437    /* CompleteMultipartUpload: a part but the last under the minimum size */
+    S3_EPARTSMALL = -10437,   /* CompleteMultipartUpload: a part but the last under the minimum size */
+    S3_EINVALIDTAG = -10438   /* a tag set over S3's limits or with a bad character (400 InvalidTag) */
 };
 
 /* What a failed step was acting on. The S3 error some codes answer as depends on it: OG_ENOTFOUND
@@ -124,6 +125,20 @@ int s3_cond_delete(s3_req_t *r, const s3_cond_t *c);
  * etag (quoted, elen >= 2 bytes)? 1 or 0. */
 int s3_etag_listed(og_str_t list, const char *etag, size_t elen);
 
+/* (s3_tagging.c) Tagging. An object's tags: the stored header S3_TAGS_HDR in x-amz-tagging form. */
+#define S3_XMLNS "http://s3.amazonaws.com/doc/2006-03-01/"
+#define S3_TAGS_HDR "x-amz-tagging"
+/* Is form (x-amz-tagging: "k1=v1&k2=v2", URL-encoded) a tag set S3 takes for an object? 0,
+ * S3_EINVALIDTAG or -ENOMEM. */
+int s3_tags_check(og_str_t form);
+/* Tags in a stored (checked) form: what x-amz-tagging-count says. */
+size_t s3_tags_count(og_str_t form);
+/* ?tagging on an object (GetObjectTagging, PutObjectTagging with put, DeleteObjectTagging with
+ * del) and on a bucket (the Bucket variants; GetBucketTagging of an untagged bucket: 404
+ * NoSuchTagSet). */
+void s3_object_tagging(s3_req_t *r, int put, int del);
+void s3_bucket_tagging(s3_req_t *r, int put, int del);
+
 /* (s3_route.c) Checks that bucket exists and belongs to the caller: 0, OG_ENOTFOUND, S3_EDENIED,
  * OG_EQUORUM, OG_EPROTO. */
 int s3_check_bucket_owner(s3_req_t *r, const char *bucket);
@@ -137,7 +152,7 @@ int s3_check_bucket_owner(s3_req_t *r, const char *bucket);
  * enc, Content-Encoding is kept without "aws-chunked" (the transfer framing, rebuilt into enc of
  * enc_cap bytes when needed) and dropped when nothing else remains; with enc NULL it is kept as
  * sent. *out and *names are malloc'd for the caller to free; values point into the request or
- * enc. 0; -ENOMEM or OG_ETOOBIG (user metadata over S3's 2048 bytes) with *out and *names NULL
+ * enc. 0; -ENOMEM or OG_ETOOBIG (user metadata over S3's 2048 bytes) or S3_EINVALIDTAG (x-amz-tagging, kept as S3_TAGS_HDR) with *out and *names NULL
  * and *n untouched. */
 int s3_stored_headers(s3_req_t *r, size_t extra, og_header_t **out, size_t *n, char **names, og_str_t *ctype,
                          char *enc, size_t enc_cap);

@@ -13,7 +13,6 @@
 #include "s3_int.h"
 #include "s3_xml.h"
 
-#define S3_XMLNS "http://s3.amazonaws.com/doc/2006-03-01/"
 
 /* ---------------------------------------------------------------- ListBuckets */
 

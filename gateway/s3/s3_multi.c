@@ -25,7 +25,6 @@
 #include "s3_int.h"
 #include "s3_xml.h"
 
-#define S3_XMLNS "http://s3.amazonaws.com/doc/2006-03-01/"
 #define DELETE_BODY_MAX (1u << 20)
 #define DELETE_THREADS 8   /* quorum writes in flight per DeleteObjects request */
 #define COPY_MAX_SIZE (5ull << 30) /* the largest copy source whose bytes S3 copies in one request */
@@ -531,6 +530,28 @@ static int copy_headers(s3_req_t *r, core_meta_t *m, int replace, int large, og_
     return rc;
 }
 
+/* x-amz-tagging-directive on a copy: COPY (the default) gives the copy the source's tags
+ * (src_tags), REPLACE the request's x-amz-tagging (none without it). Rebuilds m's header list
+ * into *out (malloc'd, the caller frees). 0, S3_EINVALIDTAG, -ENOMEM. */
+static int copy_tags(s3_req_t *r, int replace_tags, og_str_t src_tags, core_meta_t *m, og_header_t **out)
+{
+    og_str_t want = replace_tags ? http_req_header(r->http, S3_TAGS_HDR) : src_tags;
+    og_header_t *h = malloc((m->num_headers + 1) * sizeof(*h));
+    size_t n = 0;
+    int rc;
+    if ((*out = h) == NULL)
+        return -ENOMEM;
+    if (replace_tags && want.base != NULL && (rc = s3_tags_check(want)) != 0)
+        return rc;
+    for (size_t i = 0; i < m->num_headers; i++)
+        if (!og_str_ieq(m->headers[i].name, S3_TAGS_HDR))
+            h[n++] = m->headers[i];
+    if (want.base != NULL && want.len > 0)
+        h[n++] = (og_header_t){OG_STR_LIT(S3_TAGS_HDR), want};
+    m->headers = h, m->num_headers = n;
+    return 0;
+}
+
 /* Makes m the record of the copy's data: new chunks holding a large source's bytes (*d owns
  * them; its ETag into etag), or the source's own chunks, refreshed against garbage collection,
  * with its part sizes copied along. 0, or a code to answer with *on. */
@@ -591,10 +612,10 @@ static int copy_commit(s3_req_t *r, const s3_cond_t *cond, core_meta_t *m, const
 
 /* The copy itself, once the request is known to be one: reads the source, checks the
  * x-amz-copy-source-if-* conditions and the quota, and commits a record of the same bytes. */
-static void copy_object(s3_req_t *r, const copy_source_t *src, int replace, const s3_cond_t *cond)
+static void copy_object(s3_req_t *r, const copy_source_t *src, int replace, int replace_tags, const s3_cond_t *cond)
 {
     core_meta_t m, source;
-    og_header_t *new_hdrs = NULL;
+    og_header_t *new_hdrs = NULL, *tag_hdrs = NULL;
     char *recbuf = NULL, *names = NULL, etag[48];
     size_t elen = 0;
     uint64_t size = 0;
@@ -633,7 +654,9 @@ static void copy_object(s3_req_t *r, const copy_source_t *src, int replace, cons
         s3_error_on(r, rc, S3_ON_BUCKET);
         goto out_free_meta;
     }
-    if ((rc = copy_headers(r, &m, replace, large, &new_hdrs, &names)) != 0) {
+    if ((rc = copy_headers(r, &m, replace, large, &new_hdrs, &names)) != 0 ||
+        (rc = copy_tags(r, replace_tags, og_header_find(source.headers, source.num_headers, S3_TAGS_HDR), &m,
+                        &tag_hdrs)) != 0) {
         if (rc == OG_ETOOBIG)
             s3_error(r, 400, "MetadataTooLarge", "Your metadata headers exceed the maximum allowed metadata size.",
                         NULL);
@@ -647,6 +670,7 @@ static void copy_object(s3_req_t *r, const copy_source_t *src, int replace, cons
         s3_error_rc(r, rc);
 out_free_meta:
     core_obj_data_free(&d);
+    free(tag_hdrs);
     free(new_hdrs);
     free(names);
     core_meta_free(&m);
@@ -657,7 +681,7 @@ void s3_copy_object(s3_req_t *r)
 {
     copy_source_t src;
     s3_cond_t cond;
-    int rc, replace = 0;
+    int rc, replace = 0, replace_tags = 0;
 
     if (s3_cond_parse(r, 1, &cond) != 0) {
         s3_cond_refuse(r);
@@ -672,12 +696,17 @@ void s3_copy_object(s3_req_t *r)
         return;
     }
     og_str_t directive = http_req_header(r->http, "x-amz-metadata-directive");
+    og_str_t tagdir = http_req_header(r->http, "x-amz-tagging-directive");
     if (directive.base != NULL)
         replace = og_str_ieq(directive, "REPLACE") ? 1 : og_str_ieq(directive, "COPY") ? 0 : -1;
+    if (tagdir.base != NULL)
+        replace_tags = og_str_ieq(tagdir, "REPLACE") ? 1 : og_str_ieq(tagdir, "COPY") ? 0 : -1;
     if (src.version_id.base != NULL && !og_str_eq(src.version_id, "null")) {
         s3_error(r, 400, "InvalidArgument", "Invalid version id specified", NULL);
     } else if (replace < 0) {
         s3_error(r, 400, "InvalidArgument", "Unknown metadata directive.", NULL);
+    } else if (replace_tags < 0) {
+        s3_error(r, 400, "InvalidArgument", "Unknown tagging directive.", NULL);
     } else if (!replace && strcmp(src.bucket, r->bucket) == 0 && src.key_len == r->key_len &&
                memcmp(src.key, r->key, r->key_len) == 0) {
         s3_error(r, 400, "InvalidRequest",
@@ -685,7 +714,7 @@ void s3_copy_object(s3_req_t *r)
                     "the object's metadata, storage class, website redirect location or encryption attributes.",
                     NULL);
     } else {
-        copy_object(r, &src, replace, &cond);
+        copy_object(r, &src, replace, replace_tags, &cond);
     }
     free(src.key);
 }

@@ -36,7 +36,6 @@
 #include "s3_int.h"
 #include "s3_xml.h"
 
-#define S3_XMLNS "http://s3.amazonaws.com/doc/2006-03-01/"
 #define MP_MAX_PARTS 10000
 #define MP_MIN_PART (5ull << 20)       /* every part but the last */
 #define MP_MAX_PART (5ull << 30)

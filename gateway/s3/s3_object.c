@@ -65,6 +65,17 @@ int s3_stored_headers(s3_req_t *r, size_t extra, og_header_t **out, size_t *n, c
             meta_bytes += name.len - 11 + value.len;
             continue;
         }
+        if (og_str_ieq(name, S3_TAGS_HDR)) {
+            int rc = s3_tags_check(value);
+            if (rc != 0) {
+                free(hdrs);
+                free(nb);
+                return rc;
+            }
+            if (value.len > 0)
+                hdrs[k++] = (og_header_t){OG_STR_LIT(S3_TAGS_HDR), value};
+            continue;
+        }
         if (og_str_ieq(name, "content-type")) {
             if (value.len > 0)
                 *ctype = value;
@@ -414,7 +425,7 @@ typedef struct {
     core_meta_t view; /* the size, MD5 and part count served: a large object's, not its manifest's */
     char *recbuf;     /* owns m's bytes */
     large_t lg;
-    char etag[48], lastmod[32], crange[80], nparts[16];
+    char etag[48], lastmod[32], crange[80], nparts[16], ntags[24];
     og_str_t etag_s;
     uint32_t part;    /* ?partNumber, 0 without */
     int status;       /* 200, or 206 for a range or part */
@@ -506,8 +517,12 @@ static int get_headers(s3_req_t *r, get_plan_t *g, og_header_t **out, size_t *co
      * never for a large object (it would be the manifest's). */
     int send_checksums = checksum_mode(r) && g->lg.kind == LARGE_NONE && g->first == 0 &&
                          (m->size == 0 || g->last + 1 == m->size);
+    og_str_t tags = og_header_find(m->headers, m->num_headers, S3_TAGS_HDR);
+    if (tags.base != NULL) /* in the slot of the stored header it stands for */
+        hdrs[n++] = (og_header_t){OG_STR_LIT("x-amz-tagging-count"),
+                                  {g->ntags, (size_t)snprintf(g->ntags, sizeof(g->ntags), "%zu", s3_tags_count(tags))}};
     for (size_t i = 0; i < m->num_headers; i++) {
-        int overridden = 0;
+        int overridden = og_str_ieq(m->headers[i].name, S3_TAGS_HDR);
         for (size_t j = 0; j < NUM_OVERRIDES; j++)
             overridden |= g->ovr[j].base != NULL && og_str_ieq(m->headers[i].name, overrides[j].header);
         /* X-Object-Manifest is Swift's own (s3api does not show it either) */
