@@ -346,6 +346,11 @@ int core_upload_in_bucket(const core_meta_t *up, uint64_t created_ns);
  * (an upload record that does not decode), OG_EPROTO. DeleteBucket and Swift's container DELETE
  * refuse (409) while there is one: a re-created bucket must never inherit them. */
 int core_upload_exists(cluster_t *cl, const char *bucket, uint64_t created_ns);
+/* Aborts every multipart upload of bucket (S3 DeleteBucket, as S3 does): tombstones each record
+ * of its "u.<bucket>" table, an upload before its parts (key order), so the parts' chunks become
+ * garbage. 0, or the first error (OG_EQUORUM ...): records already dropped stay dropped, and the
+ * caller must not delete the bucket. */
+int core_upload_drop_all(cluster_t *cl, const char *bucket);
 /* Writes the part sizes of multipart object (bucket, key) whose ETag is md5-n. 0, OG_EQUORUM,
  * -ENOMEM. */
 int core_part_sizes_put(cluster_t *cl, const char *bucket, og_str_t key, const uint8_t md5[16],

@@ -206,24 +206,11 @@ void s3_delete_bucket(s3_req_t *r)
         s3_error(r, 409, "BucketNotEmpty", NULL, NULL);
         return;
     }
-    /* In-progress multipart uploads keep the bucket too (as S3): deleting it would leave them to
-     * whoever creates the name next. An upload created by a request racing this delete is kept
-     * out of a later bucket by the creation stamp it records (s3_multipart.c). */
-    char owner[sizeof(r->user.account)];
-    uint64_t created_ns = 0;
-    if ((rc = core_bucket_lookup(r->gw->cluster, r->bucket, owner, sizeof(owner), &created_ns)) == 0)
-        rc = core_upload_exists(r->gw->cluster, r->bucket, created_ns);
-    if (rc == OG_ENOTFOUND) {
-        s3_error(r, 404, "NoSuchBucket", NULL, NULL);
-        return;
-    }
-    if (rc < 0) {
+    /* In-progress multipart uploads are aborted, as S3 does. An upload created by a request
+     * racing this delete is kept out of a later bucket of the same name by the creation stamp it
+     * records (s3_multipart.c). */
+    if ((rc = core_upload_drop_all(r->gw->cluster, r->bucket)) != 0) {
         s3_error_rc(r, rc);
-        return;
-    }
-    if (rc > 0) {
-        s3_error(r, 409, "BucketNotEmpty", "The bucket you tried to delete has multipart uploads in progress.",
-                    NULL);
         return;
     }
     /* A PUT racing with this delete may still land in the bucket's table; such an object stays
