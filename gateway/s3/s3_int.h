@@ -138,6 +138,8 @@ size_t s3_tags_count(og_str_t form);
  * NoSuchTagSet). */
 void s3_object_tagging(s3_req_t *r, int put, int del);
 void s3_bucket_tagging(s3_req_t *r, int put, int del);
+/* (s3_attrs.c) GetObjectAttributes: GET ?attributes. */
+void s3_get_object_attributes(s3_req_t *r);
 
 /* (s3_route.c) Checks that bucket exists and belongs to the caller: 0, OG_ENOTFOUND, S3_EDENIED,
  * OG_EQUORUM, OG_EPROTO. */

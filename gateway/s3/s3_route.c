@@ -20,7 +20,7 @@
 /* Sub-resources S3 defines that this gateway does not implement: such requests get 501
  * instead of being mistaken for plain object or bucket operations. */
 static const char *const unimplemented_subresources[] = {
-    "accelerate", "analytics", "attributes", "cors", "encryption", "intelligent-tiering", "inventory",
+    "accelerate", "analytics", "cors", "encryption", "intelligent-tiering", "inventory",
     "legal-hold", "lifecycle", "logging", "metrics", "notification", "object-lock", "ownershipControls",
     "policy", "policyStatus", "publicAccessBlock", "replication", "requestPayment", "restore",
     "retention", "select", "torrent", "versionId", "versioning", "versions", "website",
@@ -351,6 +351,8 @@ static void route_key(s3_req_t *r, verbs_t v)
     } else if (has_param(r, "partNumber") && !v.get && !v.head) {
         /* a part is written only into an upload; GET/HEAD ?partNumber read one (s3_get_object) */
         s3_error(r, 400, "InvalidRequest", "A partNumber without an uploadId is only valid on GET and HEAD.", NULL);
+    } else if (v.get && has_param(r, "attributes")) {
+        s3_get_object_attributes(r);
     } else if (has_param(r, "tagging") && (v.get || v.put || v.del)) {
         s3_object_tagging(r, v.put, v.del);
     } else if (v.put && http_req_header(r->http, "x-amz-copy-source").base != NULL) {
