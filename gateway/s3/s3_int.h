@@ -138,6 +138,15 @@ size_t s3_tags_count(og_str_t form);
  * NoSuchTagSet). */
 void s3_object_tagging(s3_req_t *r, int put, int del);
 void s3_bucket_tagging(s3_req_t *r, int put, int del);
+/* (s3_meta.c) User metadata outside US-ASCII (RFC 2047), as S3 handles it.
+ * s3_meta_decode: v made only of UTF-8 encoded-words ("=?UTF-8?B?..?=", "=?UTF-8?Q?..?=", case-
+ * insensitive, whitespace between words dropped) decoded into out (at least v.len bytes): the
+ * length, or -1 when v is anything else or decodes to bytes that are not printable UTF-8 (then
+ * the value is kept as sent). s3_meta_encoded_len: 0 when v is ASCII (sent as stored), else the
+ * bytes s3_meta_encode writes into out: "=?UTF-8?B?<base64>?=". */
+long s3_meta_decode(og_str_t v, char *out);
+size_t s3_meta_encoded_len(og_str_t v);
+size_t s3_meta_encode(og_str_t v, char *out);
 /* (s3_attrs.c) GetObjectAttributes: GET ?attributes. */
 void s3_get_object_attributes(s3_req_t *r);
 

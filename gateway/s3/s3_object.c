@@ -46,8 +46,9 @@ int s3_stored_headers(s3_req_t *r, size_t extra, og_header_t **out, size_t *n, c
     size_t names_len = 0, k = 0, meta_bytes = 0;
     *out = NULL, *names = NULL;
     *ctype = OG_STR_LIT("binary/octet-stream");
+    /* names, then room for decoded metadata values (never longer than their encoding) */
     for (size_t i = 0; i < info->num_headers; i++)
-        names_len += info->headers[i].name.len;
+        names_len += info->headers[i].name.len + info->headers[i].value.len;
     og_header_t *hdrs = malloc((info->num_headers + extra) * sizeof(*hdrs));
     char *nb = malloc(names_len + 1), *np = nb;
     if (hdrs == NULL || nb == NULL) {
@@ -60,8 +61,12 @@ int s3_stored_headers(s3_req_t *r, size_t extra, og_header_t **out, size_t *n, c
         if (name.len > 11 && strncasecmp(name.base, "x-amz-meta-", 11) == 0) {
             for (size_t j = 0; j < name.len; j++)
                 np[j] = (char)((name.base[j] >= 'A' && name.base[j] <= 'Z') ? name.base[j] + 32 : name.base[j]);
-            hdrs[k++] = (og_header_t){{np, name.len}, value};
-            np += name.len;
+            og_str_t stored = value;
+            long dl = s3_meta_decode(value, np + name.len);
+            if (dl >= 0)
+                stored = (og_str_t){np + name.len, (size_t)dl};
+            hdrs[k++] = (og_header_t){{np, name.len}, stored};
+            np += name.len + (dl >= 0 ? (size_t)dl : 0);
             meta_bytes += name.len - 11 + value.len;
             continue;
         }
@@ -432,6 +437,7 @@ typedef struct {
     uint64_t first, last;
     og_str_t ovr[NUM_OVERRIDES];
     char *ovr_mem;    /* owns the ovr values */
+    char *meta_mem;   /* RFC 2047 forms of metadata values that are not ASCII (get_headers) */
 } get_plan_t;
 
 /* Reads r's object (an expired one is reclaimed and absent) and what it serves. 0, OG_ENOTFOUND,
@@ -485,6 +491,29 @@ static int get_range(s3_req_t *r, get_plan_t *g)
     return 0;
 }
 
+/* Replaces every x-amz-meta-* value of hdrs[0..n) that is not ASCII by its RFC 2047 form (as S3
+ * returns such values), written into g->meta_mem. 0 or -ENOMEM. */
+static int get_meta_encode(get_plan_t *g, og_header_t *hdrs, size_t n)
+{
+    size_t total = 0, at = 0;
+    for (size_t i = 0; i < n; i++)
+        if (hdrs[i].name.len > 11 && strncasecmp(hdrs[i].name.base, "x-amz-meta-", 11) == 0)
+            total += s3_meta_encoded_len(hdrs[i].value);
+    if (total == 0)
+        return 0;
+    if ((g->meta_mem = malloc(total)) == NULL)
+        return -ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        if (hdrs[i].name.len <= 11 || strncasecmp(hdrs[i].name.base, "x-amz-meta-", 11) != 0 ||
+            s3_meta_encoded_len(hdrs[i].value) == 0)
+            continue;
+        size_t l = s3_meta_encode(hdrs[i].value, g->meta_mem + at);
+        hdrs[i].value = (og_str_t){g->meta_mem + at, l};
+        at += l;
+    }
+    return 0;
+}
+
 /* The response headers: request id, ETag, Last-Modified, Accept-Ranges, Content-Type,
  * Content-Range, x-amz-mp-parts-count, the overrides, and the stored headers. *out is malloc'd
  * for the caller (values point into g and r). 0 or -ENOMEM. */
@@ -529,6 +558,10 @@ static int get_headers(s3_req_t *r, get_plan_t *g, og_header_t **out, size_t *co
         if (!overridden && (send_checksums || !is_checksum_header(m->headers[i].name)) &&
             !og_str_ieq(m->headers[i].name, "x-object-manifest"))
             hdrs[n++] = m->headers[i];
+    }
+    if (get_meta_encode(g, hdrs, n) != 0) {
+        free(hdrs);
+        return -ENOMEM;
     }
     *out = hdrs, *count = n;
     return 0;
@@ -613,6 +646,7 @@ void s3_get_object(s3_req_t *r)
     free(hdrs);
 out_free_plan:
     free(g.ovr_mem);
+    free(g.meta_mem);
     core_meta_free(&g.m);
     free(g.recbuf);
 }

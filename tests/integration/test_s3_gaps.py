@@ -88,3 +88,34 @@ def test_bucket_names_s3_accepts(s3):
     for name in (uniq("a.b-c"), uniq("xn-ok"), uniq("s3alias-first")):
         s3.create_bucket(Bucket=name)
         s3.delete_bucket(Bucket=name)
+
+
+def test_non_ascii_metadata_rfc2047(cluster, s3, bucket):
+    """boto3 refuses non-ASCII metadata, so clients send RFC 2047 encoded-words; S3 decodes them,
+    stores the text and returns non-ASCII values as "=?UTF-8?B?...?=" (ASCII values as sent)."""
+    import email.header
+    import swiftclient.client as sc
+    s3.put_object(Bucket=bucket, Key="m", Body=b"x", Metadata={
+        "b": "=?UTF-8?B?w6l0w6k=?=", "q": "=?utf-8?Q?=C3=A9t=C3=A9_x?=", "plain": "abc",
+        "notword": "=?ISO-8859-1?Q?caf=E9?=", "twowords": "=?UTF-8?B?w6k=?= =?UTF-8?B?w6k=?="})
+    meta = s3.head_object(Bucket=bucket, Key="m")["Metadata"]
+
+    def text(v):
+        return "".join(p.decode(c) if isinstance(p, bytes) else p for p, c in email.header.decode_header(v))
+
+    assert meta["b"].startswith("=?UTF-8?B?") and text(meta["b"]) == "été"
+    assert text(meta["q"]) == "été x"
+    assert meta["plain"] == "abc"
+    assert meta["notword"] == "=?ISO-8859-1?Q?caf=E9?="  # not UTF-8: kept as sent
+    assert text(meta["twowords"]) == "éé"
+    # a copy (metadata COPY) keeps the stored text
+    s3.copy_object(Bucket=bucket, Key="m2", CopySource={"Bucket": bucket, "Key": "m"})
+    assert text(s3.head_object(Bucket=bucket, Key="m2")["Metadata"]["b"]) == "été"
+    # Swift reads the decoded UTF-8
+    from conftest import ACCOUNT
+    cluster.admin("account-add", ACCOUNT, check=False)
+    cluster.admin("swift-user-add", "--account", ACCOUNT, "--user", "metaadmin", "--key", "metakey", "--admin")
+    sw = sc.Connection(authurl=f"{cluster.endpoint()}/auth/v1.0", user=f"{ACCOUNT}:metaadmin", key="metakey",
+                       auth_version="1", retries=0)
+    h = sw.head_object(bucket, "m")
+    assert h["x-object-meta-b"] == "été"
