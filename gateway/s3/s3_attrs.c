@@ -91,7 +91,7 @@ void s3_get_object_attributes(s3_req_t *r)
     og_buf_t b = {0};
     uint64_t size;
     size_t elen;
-    int rc, large;
+    int rc;
 
     if (bits < 0) {
         s3_error(r, 400, "InvalidArgument", "The x-amz-object-attributes header is missing or names an attribute "
@@ -103,13 +103,9 @@ void s3_get_object_attributes(s3_req_t *r)
         s3_error_rc(r, rc);
         return;
     }
-    if ((large = s3_large_stat(r, &m, &size, etag, &elen)) < 0) {
-        s3_error_rc(r, large);
+    if ((rc = s3_large_stat(r, &m, &size, etag, &elen)) < 0) {
+        s3_error_rc(r, rc);
         goto out_free;
-    }
-    if (!large) {
-        size = m.size;
-        elen = core_meta_etag(&m, etag);
     }
     attrs_render(&b, bits, &m, size, etag, elen);
     http_date_format(m.mtime_ns, lastmod);

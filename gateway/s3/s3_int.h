@@ -96,7 +96,7 @@ int s3_payload_verify(const s3_req_t *r, const void *body, size_t len);
 int s3_quota_check(s3_req_t *r, uint64_t add_bytes);
 /* (s3_multi.c) Swift large objects as copy sources (CopyObject, UploadPartCopy).
  * s3_large_stat: 1 when m is an SLO or DLO, with its size and S3 ETag (48 bytes); 0 for a
- * plain object; or a negative code (the DLO listing failed: OG_EQUORUM ...). s3_large_copy:
+ * plain object (with its own size and ETag); or a negative code (the DLO listing failed: OG_EQUORUM ...). s3_large_copy:
  * writes len bytes from offset first of such an object (read through the Swift readers, memory
  * bounded) with core_obj_write: 0 with *out (core_obj_data_free), or an error code to answer
  * with S3_ON_SEGMENTS (a segment missing or changed since the manifest). Nothing is committed

@@ -255,8 +255,8 @@ static og_str_t large_manifest(const core_meta_t *m)
 
 /* Is m (a decoded source record) a Swift large object? 1 with the size its bytes have and the
  * quoted ETag S3 GET shows for it (an SLO's "<slo etag>-N", a DLO's MD5 of its segments' ETags,
- * summed over a listing) in etag (48 bytes), 0 for a plain object (outputs untouched), or the
- * DLO listing's error (OG_EQUORUM ...). */
+ * summed over a listing) in etag (48 bytes), 0 for a plain object (with its own size and ETag),
+ * or the DLO listing's error (OG_EQUORUM ...). */
 int s3_large_stat(s3_req_t *r, const core_meta_t *m, uint64_t *size, char *etag, size_t *elen)
 {
     og_str_t manifest = large_manifest(m);
@@ -269,8 +269,11 @@ int s3_large_stat(s3_req_t *r, const core_meta_t *m, uint64_t *size, char *etag,
         *elen = core_slo_s3_etag(m, etag);
         return 1;
     }
-    if (manifest.base == NULL)
+    if (manifest.base == NULL) {
+        *size = m->size;
+        *elen = core_meta_etag(m, etag);
         return 0;
+    }
     s3_lo(r, og_time_ns() / 1000000000u, &lo);
     if ((rc = core_dlo_stat(&lo, manifest, size, view.md5)) != 0)
         return rc;
@@ -634,10 +637,6 @@ static void copy_object(s3_req_t *r, const copy_source_t *src, int replace, int 
     if ((large = s3_large_stat(r, &m, &size, etag, &elen)) < 0) {
         s3_error_rc(r, large);
         goto out_free_meta;
-    }
-    if (!large) {
-        size = m.size;
-        elen = core_meta_etag(&m, etag);
     }
     if (!copy_preconditions_hold(r, etag, elen, m.mtime_ns)) {
         s3_error(r, 412, "PreconditionFailed", NULL, NULL);

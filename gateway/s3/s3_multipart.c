@@ -539,8 +539,6 @@ static void upload_part_copy(s3_req_t *r, mp_upload_t *u, uint32_t part, int alg
         s3_error_rc(r, large);
         goto out_free_src;
     }
-    if (!large)
-        ssize = src.size;
     og_str_t range = http_req_header(r->http, "x-amz-copy-source-range");
     if (range.base != NULL && parse_copy_range(range, ssize, &first, &last) != 0) {
         s3_error(r, 400, "InvalidRange", "The x-amz-copy-source-range value must be bytes=first-last within the source.",
