@@ -535,17 +535,20 @@ static int copy_headers(s3_req_t *r, core_meta_t *m, int replace, int large, og_
 
 /* x-amz-tagging-directive on a copy: COPY (the default) gives the copy the source's tags
  * (src_tags), REPLACE the request's x-amz-tagging (none without it). Rebuilds m's header list
- * into *out (malloc'd, the caller frees). 0, S3_EINVALIDTAG, -ENOMEM. */
+ * into *out (malloc'd, the caller frees). 0, S3_EINVALIDTAG, -ENOMEM, or OG_EINVAL for an
+ * x-amz-tagging that COPY would ignore (AWS drops it silently; here it is refused). */
 static int copy_tags(s3_req_t *r, int replace_tags, og_str_t src_tags, core_meta_t *m, og_header_t **out)
 {
-    og_str_t want = replace_tags ? http_req_header(r->http, S3_TAGS_HDR) : src_tags;
+    og_str_t sent = http_req_header(r->http, S3_TAGS_HDR), want = replace_tags ? sent : src_tags;
     og_header_t *h = malloc((m->num_headers + 1) * sizeof(*h));
     size_t n = 0;
     int rc;
     if ((*out = h) == NULL)
         return -ENOMEM;
-    if (replace_tags && want.base != NULL && (rc = s3_tags_check(want)) != 0)
+    if (sent.base != NULL && (rc = s3_tags_check(sent)) != 0)
         return rc;
+    if (sent.base != NULL && sent.len > 0 && !replace_tags)
+        return OG_EINVAL;
     for (size_t i = 0; i < m->num_headers; i++)
         if (!og_str_ieq(m->headers[i].name, S3_TAGS_HDR))
             h[n++] = m->headers[i];
@@ -659,6 +662,9 @@ static void copy_object(s3_req_t *r, const copy_source_t *src, int replace, int 
         if (rc == OG_ETOOBIG)
             s3_error(r, 400, "MetadataTooLarge", "Your metadata headers exceed the maximum allowed metadata size.",
                         NULL);
+        else if (rc == OG_EINVAL)
+            s3_error(r, 400, "InvalidArgument", "x-amz-tagging on a copy needs x-amz-tagging-directive: REPLACE.",
+                     NULL);
         else
             s3_error_rc(r, rc);
         goto out_free_meta;
