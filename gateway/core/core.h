@@ -90,7 +90,8 @@ typedef struct {
     uint8_t slo_etag[16];
     /* detail (zero/empty when decoded from a listing entry) */
     const og_header_t *headers; size_t num_headers; /* x-amz-meta-*, cache-control, content-disposition,
-                                                       content-encoding, content-language, expires */
+                                                       content-encoding, content-language, expires,
+                                                       x-amz-tagging (S3 tags, s3_tagging.c) */
     const core_chunk_ref_t *chunks; size_t num_chunks;
     og_str_t inline_data;
     void *_mem; /* owned by decode */

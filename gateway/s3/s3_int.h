@@ -96,7 +96,8 @@ int s3_payload_verify(const s3_req_t *r, const void *body, size_t len);
 int s3_quota_check(s3_req_t *r, uint64_t add_bytes);
 /* (s3_multi.c) Swift large objects as copy sources (CopyObject, UploadPartCopy).
  * s3_large_stat: 1 when m is an SLO or DLO, with its size and S3 ETag (48 bytes); 0 for a
- * plain object (with its own size and ETag); or a negative code (the DLO listing failed: OG_EQUORUM ...). s3_large_copy:
+ * plain object (with its own size and ETag); or a negative code (the DLO listing failed:
+ * OG_EQUORUM ...). s3_large_copy:
  * writes len bytes from offset first of such an object (read through the Swift readers, memory
  * bounded) with core_obj_write: 0 with *out (core_obj_data_free), or an error code to answer
  * with S3_ON_SEGMENTS (a segment missing or changed since the manifest). Nothing is committed
@@ -163,8 +164,8 @@ int s3_check_bucket_owner(s3_req_t *r, const char *bucket);
  * enc, Content-Encoding is kept without "aws-chunked" (the transfer framing, rebuilt into enc of
  * enc_cap bytes when needed) and dropped when nothing else remains; with enc NULL it is kept as
  * sent. *out and *names are malloc'd for the caller to free; values point into the request or
- * enc. 0; -ENOMEM or OG_ETOOBIG (user metadata over S3's 2048 bytes) or S3_EINVALIDTAG (x-amz-tagging, kept as S3_TAGS_HDR) with *out and *names NULL
- * and *n untouched. */
+ * enc. A valid x-amz-tagging is kept as S3_TAGS_HDR. 0; -ENOMEM, OG_ETOOBIG (user metadata over
+ * S3's 2048 bytes) or S3_EINVALIDTAG (x-amz-tagging) with *out and *names NULL and *n untouched. */
 int s3_stored_headers(s3_req_t *r, size_t extra, og_header_t **out, size_t *n, char **names, og_str_t *ctype,
                          char *enc, size_t enc_cap);
 /* r's ?partNumber: 0 with *out = 0 when absent, else 1..10000 (GET/HEAD of a part, UploadPart);

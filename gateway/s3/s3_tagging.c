@@ -111,7 +111,9 @@ static int tags_from_form(og_str_t form, tagset_t *ts)
         const char *eq = memchr(p, '=', (size_t)(e - p));
         const char *ke = eq ? eq : e;
         long kl = og_urldecode(p, (size_t)(ke - p), dec, form.len, 1);
-        long vl = eq ? og_urldecode(eq + 1, (size_t)(e - eq - 1), dec + (kl > 0 ? kl : 0), form.len - (size_t)(kl > 0 ? kl : 0), 1) : 0;
+        long vl = kl < 0 ? -1
+                  : !eq  ? 0
+                         : og_urldecode(eq + 1, (size_t)(e - eq - 1), dec + kl, form.len - (size_t)kl, 1);
         if (kl < 0 || vl < 0)
             rc = S3_EINVALIDTAG;
         else if (e > p)
