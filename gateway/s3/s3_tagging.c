@@ -27,6 +27,7 @@
 
 typedef struct {
     og_str_t k, v;
+    size_t ko, vo; /* where k and v start in the set's mem (tags_fix makes the slices) */
 } tag_t;
 
 typedef struct {
@@ -70,7 +71,8 @@ static int tags_valid(const tagset_t *ts, size_t max)
     return 0;
 }
 
-/* Appends one decoded tag (k, v) to ts; offsets into ts->mem become slices in tags_fix. */
+/* Appends one decoded tag (k, v) to ts: its bytes into ts->mem, slices made by tags_fix once the
+ * buffer stops moving. 0, S3_EINVALIDTAG (over any limit) or -ENOMEM. */
 static int tags_add(tagset_t *ts, const char *k, size_t kl, const char *v, size_t vl)
 {
     if (ts->n == TAGS_BUCKET_MAX + 1)
@@ -82,17 +84,16 @@ static int tags_add(tagset_t *ts, const char *k, size_t kl, const char *v, size_
     size_t at = ts->mem.len;
     og_buf_put(&ts->mem, k, kl);
     og_buf_put(&ts->mem, v, vl);
-    /* slices are stored as offsets until the buffer stops moving (tags_fix) */
-    ts->t[ts->n++] = (tag_t){{(const char *)(uintptr_t)at, kl}, {(const char *)(uintptr_t)(at + kl), vl}};
+    ts->t[ts->n++] = (tag_t){.k.len = kl, .v.len = vl, .ko = at, .vo = at + kl};
     return ts->mem.oom ? -ENOMEM : 0;
 }
 
 static void tags_fix(tagset_t *ts)
 {
     size_t n = ts->n < TAGS_BUCKET_MAX ? ts->n : TAGS_BUCKET_MAX;
-    for (size_t i = 0; i < n; i++) {
-        ts->t[i].k.base = ts->mem.buf + (uintptr_t)ts->t[i].k.base;
-        ts->t[i].v.base = ts->mem.buf + (uintptr_t)ts->t[i].v.base;
+    for (size_t i = 0; i < n && ts->mem.buf != NULL; i++) {
+        ts->t[i].k.base = ts->mem.buf + ts->t[i].ko;
+        ts->t[i].v.base = ts->mem.buf + ts->t[i].vo;
     }
 }
 
