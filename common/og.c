@@ -42,12 +42,15 @@ const char *og_strerror(int rc)
     case -10300: return "node: unreachable";
     case -10301: return "node: unexpected status";
     case -10310: return "node: device poisoned after a write error";
+    case -10311: return "node: record condition does not hold";
     case -10320: return "node: request not authenticated";
     case -10321: return "node: request expired or replayed";
     case -10400: return "gateway: malformed request body framing";
     case -10401: return "gateway: client aborted";
     case -10408: return "gateway: TLS certificate or key unusable";
     case -10420: return "gateway: quota exceeded";
+    case -10421: return "gateway: precondition failed";
+    case -10422: return "gateway: concurrent conditional write";
     case -10430: return "gateway: bucket of another account";
     case -10431: return "gateway: bad body checksum or streaming settings";
     case -10432: return "gateway: body differs from the signed payload hash";

@@ -14,7 +14,8 @@
 #include <stdint.h>
 
 enum {
-    NODE_EPOISONED = -10310 /* the device had an fsync/RocksDB write error: no more writes */
+    NODE_EPOISONED = -10310, /* the device had an fsync/RocksDB write error: no more writes */
+    NODE_ECOND = -10311      /* a conditional record put whose condition does not hold */
 };
 
 #define NODE_ID_LEN 32                /* a chunk id is the SHA-256 of its bytes */
@@ -138,6 +139,17 @@ int node_store_chunk_list(node_store_t *s, const uint8_t *after, size_t limit,
  * 0 applied, OG_EEXIST ignored (stored is as new or newer), OG_EPROTO malformed record,
  * OG_EINVAL bad table, a space error (-ENOSPC ...), NODE_EPOISONED, or -EIO. */
 int node_store_rec_put(node_store_t *s, og_str_t table, og_str_t key, const void *rec, size_t len);
+/* A condition on the stored record of a conditional put (docs/node-api.md): absent = no record or a
+ * tombstone; else the stored record's stamp is exactly (ts, tiebreak). */
+typedef struct {
+    int absent;
+    uint64_t ts, tiebreak;
+} node_rec_cond_t;
+/* node_store_rec_put applied only when the stored record satisfies cond (NULL: always), checked
+ * atomically with the write. Same results, plus NODE_ECOND (the condition does not hold: nothing
+ * written). */
+int node_store_rec_put_if(node_store_t *s, og_str_t table, og_str_t key, const void *rec, size_t len,
+                          const node_rec_cond_t *cond);
 /* Usage of a table on this device: live (non-tombstone) records and the sum of their sizes
  * (og_rec_t.size), read from one aggregate key, so O(1) whatever the table holds. A table never
  * written reads as 0/0. 0, OG_EINVAL (bad table), OG_ECORRUPT or -EIO. */

@@ -373,6 +373,45 @@ static int rec_put_kept(node_conn_t *c, node_store_t *st, og_str_t table, og_str
     return respond(c, 200, extra, text, sizeof(text) - 1);
 }
 
+/* A record PUT's condition (?if=absent, or ?if= and 32 hex digits: the stamp's ts and tiebreak,
+ * big-endian; docs/node-api.md) into *cond. 0 without one, 1 with one, OG_EINVAL when malformed. */
+static int rec_cond_parse(og_str_t query, node_rec_cond_t *cond)
+{
+    og_str_t raw;
+    uint8_t stamp[16];
+    if (!og_query_get(query, "if", &raw))
+        return 0;
+    *cond = (node_rec_cond_t){0};
+    if (og_str_eq(raw, "absent")) {
+        cond->absent = 1;
+        return 1;
+    }
+    if (raw.len != 32 || og_unhex(raw.base, raw.len, stamp, sizeof(stamp)) != 0)
+        return OG_EINVAL;
+    cond->ts = og_be64_get(stamp);
+    cond->tiebreak = og_be64_get(stamp + 8);
+    return 1;
+}
+
+/* PUT /rec/<table>/<key>[?if=...]: 201 applied, 200 kept (rec_put_kept), 412 condition failed. */
+static int rec_put(node_conn_t *c, req_t *r, node_store_t *st, og_str_t table, og_str_t key)
+{
+    node_rec_cond_t cond;
+    int has = rec_cond_parse(r->query, &cond);
+    if (has < 0)
+        return respond_text(c, 400, "bad condition\n");
+    int rc = node_store_rec_put_if(st, table, key, r->body, r->body_len, has ? &cond : NULL);
+    if (rc == 0)
+        return respond_text(c, 201, "applied\n");
+    if (rc == NODE_ECOND)
+        return respond_text(c, 412, "condition does not hold\n");
+    if (rc == OG_EEXIST)
+        return rec_put_kept(c, st, table, key, r->body, r->body_len);
+    if (rc == OG_EPROTO)
+        return respond_text(c, 400, "malformed record\n");
+    return write_error(c, rc);
+}
+
 static int handle_rec(node_conn_t *c, req_t *r, node_store_t *st, og_str_t rest)
 {
     const char *slash = memchr(rest.base, '/', rest.len);
@@ -385,16 +424,8 @@ static int handle_rec(node_conn_t *c, req_t *r, node_store_t *st, og_str_t rest)
         return respond_text(c, 400, "bad table or key\n");
     og_str_t key = {c->key, (size_t)klen};
     int rc;
-    if (og_str_eq(r->method, "PUT")) {
-        rc = node_store_rec_put(st, table, key, r->body, r->body_len);
-        if (rc == 0)
-            return respond_text(c, 201, "applied\n");
-        if (rc == OG_EEXIST)
-            return rec_put_kept(c, st, table, key, r->body, r->body_len);
-        if (rc == OG_EPROTO)
-            return respond_text(c, 400, "malformed record\n");
-        return write_error(c, rc);
-    }
+    if (og_str_eq(r->method, "PUT"))
+        return rec_put(c, r, st, table, key);
     if (!og_str_eq(r->method, "GET"))
         return respond_text(c, 405, "method not allowed\n");
     char *val;

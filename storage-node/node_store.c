@@ -768,10 +768,18 @@ static uint64_t rec_item_hash(const char *rkey, size_t klen, const void *rec, si
     return XXH3_64bits_withSeed(ver, sizeof(ver), seed);
 }
 
+/* Is table a lease table ("l.<bucket>": the conditional-write leases, docs/architecture.md
+ * "Conditional writes")? Its records change only by conditional puts and are never replicated. */
+static int lease_table(const char *table, size_t len) { return len > 2 && table[0] == 'l' && table[1] == '.'; }
+
 /* Adds to wb the index entry and summary change of item (hash h) entering (sign > 0) or leaving
- * (sign < 0) its partition. 0 or -ENOMEM. */
+ * (sign < 0) its partition. 0 or -ENOMEM. A lease record has neither: anti-entropy must never
+ * copy one (a copy is an unconditional last-writer-wins put, which could replace a lease another
+ * gateway holds). */
 static int part_add(node_store_t *s, rocksdb_writebatch_t *wb, const char *item, size_t len, uint64_t h, int sign)
 {
+    if (item[0] == 'r' && lease_table(item + 1, len - 1))
+        return 0;
     char stack[PKEY_STACK], *k = stack, skey[SKEY_LEN];
     unsigned char delta[USAGE_LEN], hv[8];
     uint32_t part = item_part(s, item, len);
@@ -1781,7 +1789,27 @@ static char *rkey_build(char *stack, char **heap, og_str_t table, og_str_t key, 
     return k;
 }
 
+/* Does the stored record (cur, curlen; rc is db_get's answer) satisfy cond? 0 or NODE_ECOND. An
+ * undecodable stored record satisfies no condition. */
+static int rec_cond_holds(const node_rec_cond_t *cond, int rc, const char *cur, size_t curlen)
+{
+    og_rec_t old;
+    if (rc == OG_ENOTFOUND)
+        return cond->absent ? 0 : NODE_ECOND;
+    if (og_rec_decode(cur, curlen, &old) != 0)
+        return NODE_ECOND;
+    if (cond->absent)
+        return (old.flags & OG_REC_TOMBSTONE) ? 0 : NODE_ECOND;
+    return old.ts == cond->ts && old.tiebreak == cond->tiebreak ? 0 : NODE_ECOND;
+}
+
 int node_store_rec_put(node_store_t *s, og_str_t table, og_str_t key, const void *rec, size_t len)
+{
+    return node_store_rec_put_if(s, table, key, rec, len, NULL);
+}
+
+int node_store_rec_put_if(node_store_t *s, og_str_t table, og_str_t key, const void *rec, size_t len,
+                          const node_rec_cond_t *cond)
 {
     int rc;
     og_rec_t nr, old;
@@ -1793,6 +1821,8 @@ int node_store_rec_put(node_store_t *s, og_str_t table, og_str_t key, const void
         return OG_EINVAL;
     if (og_rec_decode(rec, len, &nr) != 0)
         return OG_EPROTO;
+    if (!cond && lease_table(table.base, table.len))
+        return NODE_ECOND; /* read repair or a stray copy: a lease changes only by compare-and-set */
     if (atomic_load(&s->poisoned))
         return NODE_EPOISONED;
     if ((rc = dev_room(s, len, DB_RESERVE_REC)) != 0)
@@ -1803,6 +1833,12 @@ int node_store_rec_put(node_store_t *s, og_str_t table, og_str_t key, const void
     pthread_mutex_t *mu = stripe_for(s, k, klen);
     pthread_mutex_lock(mu);
     rc = db_get(s, k, klen, &cur, &curlen);
+    /* The condition is checked under the stripe lock, with the compare below: no write of this key
+     * can come between them. */
+    if (cond && (rc == 0 || rc == OG_ENOTFOUND) && rec_cond_holds(cond, rc, cur, curlen) != 0) {
+        rc = NODE_ECOND;
+        goto out_unlock;
+    }
     if (rc == 0) {
         /* An undecodable stored record cannot be compared (nor counted); the new one replaces it. */
         if (og_rec_decode(cur, curlen, &old) == 0) {

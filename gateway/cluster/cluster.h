@@ -121,6 +121,21 @@ int cluster_chunk_touch(cluster_t *cl, const uint8_t *ids, size_t n);
  * delete a version written after the one that expired). 0, OG_EQUORUM, OG_EINVAL, OG_ETOOBIG,
  * -ENOMEM. */
 int cluster_rec_put(cluster_t *cl, const char *table, og_str_t key, const og_rec_t *rec);
+/* The condition of cluster_rec_put_if: absent = no record or a tombstone; else the stored record's
+ * stamp is exactly (ts, tiebreak). */
+typedef struct {
+    int absent;
+    uint64_t ts, tiebreak;
+} cluster_rec_cond_t;
+/* Writes rec (stamped by the caller; never restamped) on each primary whose stored record
+ * satisfies cond there, checked atomically with the write on that replica (docs/node-api.md,
+ * "?if="). 0 when a quorum of primaries applied it; OG_EEXIST when fewer did because the condition
+ * (or a newer record) kept it out on some: it may still be applied on a minority (and a handoff),
+ * which the caller undoes with another conditional put on its own stamp; OG_EQUORUM when too few
+ * answered (same caveat); OG_EINVAL, OG_ETOOBIG, -ENOMEM. The building block of the conditional
+ * write lease (core_cond.c, docs/architecture.md "Conditional writes"). */
+int cluster_rec_put_if(cluster_t *cl, const char *table, og_str_t key, const og_rec_t *rec,
+                       const cluster_rec_cond_t *cond);
 /* Reads the newest version of a record from a read quorum. 0 with *rec and *buf (the caller
  * frees *buf; rec's slices point into it, tombstones included), OG_ENOTFOUND when no replica
  * has ever seen the key, OG_EQUORUM when too few replicas answered. A quorum of primaries (in

@@ -5,6 +5,7 @@
 #include "cluster_int.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -167,6 +168,56 @@ int cluster_rec_put(cluster_t *cl, const char *table, og_str_t key, const og_rec
     }
     /* After the write, whatever its outcome (a failed quorum may still have landed somewhere): a
      * cached copy must not outlive this gateway's own change. */
+    cl_rc_forget(cl, table, key);
+out_free_body:
+    if (body != small)
+        free(body);
+    return (int)rc;
+}
+
+/* Slots where a primary applied a conditional put (201; 200 means a newer record kept it out). */
+static size_t cl_count_applied_primary(const cl_op_t *op)
+{
+    size_t ok = 0;
+    for (size_t i = 0; i < op->n; i++)
+        ok += !op->handoff[i] && op->call[i].rc == 0 && op->call[i].status == 201;
+    return ok;
+}
+
+int cluster_rec_put_if(cluster_t *cl, const char *table, og_str_t key, const og_rec_t *rec,
+                       const cluster_rec_cond_t *cond)
+{
+    char suffix[CL_REC_SUFFIX_MAX + 48], small[2048], *body = small;
+    cl_op_t op;
+    long rc;
+
+    cl_op_clear(&op);
+    if ((rc = cl_rec_suffix(table, key, suffix)) < 0)
+        return (int)rc;
+    size_t slen = (size_t)rc, blen = og_rec_encoded_len(rec);
+    if (cond->absent)
+        slen += (size_t)snprintf(suffix + slen, 48, "?if=absent");
+    else
+        slen += (size_t)snprintf(suffix + slen, 48, "?if=%016" PRIx64 "%016" PRIx64, cond->ts, cond->tiebreak);
+    if (blen > OG_REC_MAX_LEN)
+        return OG_ETOOBIG;
+    if (blen > sizeof(small) && !(body = malloc(blen)))
+        return -ENOMEM;
+    if ((rc = og_rec_encode(rec, body, blen)) < 0)
+        goto out_free_body;
+    node_call_t tmpl = {.method = "PUT", .body = body, .body_len = blen};
+    if ((rc = cl_op_begin(cl, &op, table, strlen(table), suffix, slen, &tmpl, 0)) != 0)
+        goto out_end;
+    cl_op_run(&op, cl_count_applied_primary);
+    size_t refused = 0;
+    for (size_t i = 0; i < op.n; i++)
+        refused += !op.handoff[i] && op.call[i].rc == 0 && (op.call[i].status == 412 || op.call[i].status == 200);
+    if (cl_count_applied_primary(&op) >= cl->quorum)
+        rc = 0;
+    else
+        rc = refused > 0 ? OG_EEXIST : OG_EQUORUM;
+out_end:
+    cl_op_end(&op);
     cl_rc_forget(cl, table, key);
 out_free_body:
     if (body != small)

@@ -49,7 +49,9 @@
 #include "og_buf.h"
 
 enum {
-    CORE_EQUOTA = -10420 /* the write would exceed a quota (Swift 413, S3 QuotaExceeded-style 403) */
+    CORE_EQUOTA = -10420,    /* the write would exceed a quota (Swift 413, S3 QuotaExceeded-style 403) */
+    CORE_EPRECOND = -10421,  /* a conditional write's condition does not hold (S3 412) */
+    CORE_ECONFLICT = -10422  /* a conditional write met a concurrent one on the same key (S3 409) */
 };
 
 /* Longest bucket (container) name, in bytes: the bucket table's limit (S3's 63). */
@@ -88,7 +90,8 @@ typedef struct {
     uint8_t slo_etag[16];
     /* detail (zero/empty when decoded from a listing entry) */
     const og_header_t *headers; size_t num_headers; /* x-amz-meta-*, cache-control, content-disposition,
-                                                       content-encoding, content-language, expires */
+                                                       content-encoding, content-language, expires,
+                                                       x-amz-tagging (S3 tags, s3_tagging.c) */
     const core_chunk_ref_t *chunks; size_t num_chunks;
     og_str_t inline_data;
     void *_mem; /* owned by decode */
@@ -190,6 +193,22 @@ int core_obj_delete(cluster_t *cl, const char *bucket, og_str_t key);
 int core_rec_commit(cluster_t *cl, const char *table, og_str_t key, core_meta_t *m);
 int core_rec_lookup(cluster_t *cl, const char *table, og_str_t key, core_meta_t *m, char **buf);
 int core_rec_delete(cluster_t *cl, const char *table, og_str_t key);
+
+/* Conditional writes (core_cond.c): check(ctx, cur) gets the live object (NULL when absent) and
+ * returns 0 to let the write go on, or CORE_EPRECOND (or another code) to refuse it. */
+typedef int (*core_cond_fn)(void *ctx, const core_meta_t *cur);
+/* core_obj_commit when check approves the live object of (bucket, key) at now_s (Unix seconds),
+ * decided and written while holding the key's lease, so among conditional writers of one key
+ * (through any gateways) each sees the previous one's outcome: of concurrent creators
+ * (If-None-Match: *) exactly one commits (docs/architecture.md, "Conditional writes"). Writers
+ * without a condition do not take the lease and are not ordered with these. check NULL: plain
+ * core_obj_commit. 0, check's code, CORE_ECONFLICT (the lease stayed busy or contended, or
+ * holding it took too long: nothing written), or a core_obj_commit / cluster error. */
+int core_obj_commit_if(cluster_t *cl, const char *bucket, og_str_t key, core_meta_t *m, core_cond_fn check,
+                       void *ctx, uint64_t now_s);
+/* The same for a delete (a tombstone when check approves). */
+int core_obj_delete_if(cluster_t *cl, const char *bucket, og_str_t key, core_cond_fn check, void *ctx,
+                       uint64_t now_s);
 
 /* Refreshes the reference time of every chunk m lists on a quorum of its
  * replicas, so that a garbage-collection sweep already under way cannot delete them: anything
@@ -328,6 +347,11 @@ int core_upload_in_bucket(const core_meta_t *up, uint64_t created_ns);
  * (an upload record that does not decode), OG_EPROTO. DeleteBucket and Swift's container DELETE
  * refuse (409) while there is one: a re-created bucket must never inherit them. */
 int core_upload_exists(cluster_t *cl, const char *bucket, uint64_t created_ns);
+/* Aborts every multipart upload of bucket (S3 DeleteBucket, as S3 does): tombstones each record
+ * of its "u.<bucket>" table, an upload before its parts (key order), so the parts' chunks become
+ * garbage. 0, or the first error (OG_EQUORUM ...): records already dropped stay dropped, and the
+ * caller must not delete the bucket. */
+int core_upload_drop_all(cluster_t *cl, const char *bucket);
 /* Writes the part sizes of multipart object (bucket, key) whose ETag is md5-n. 0, OG_EQUORUM,
  * -ENOMEM. */
 int core_part_sizes_put(cluster_t *cl, const char *bucket, og_str_t key, const uint8_t md5[16],

@@ -163,3 +163,23 @@ int core_upload_exists(cluster_t *cl, const char *bucket, uint64_t created_ns)
             return 0;
     }
 }
+
+typedef struct {
+    cluster_t *cl;
+    const char *table;
+} drop_all_t;
+
+static int drop_one(void *ctx, og_str_t key, const og_rec_t *rec)
+{
+    const drop_all_t *d = ctx;
+    (void)rec;
+    return core_rec_delete(d->cl, d->table, key);
+}
+
+int core_upload_drop_all(cluster_t *cl, const char *bucket)
+{
+    char table[CORE_TABLE_CAP];
+    core_table('u', bucket, table);
+    drop_all_t d = {cl, table};
+    return cluster_table_each(cl, table, drop_one, &d);
+}

@@ -332,6 +332,19 @@ void s3_error_on(s3_req_t *r, int rc, s3_on_t on)
     case OG_EINVAL:
         s3_error(r, 400, "InvalidArgument", NULL, NULL);
         break;
+    case S3_EINVALIDTAG:
+        s3_error(r, 400, "InvalidTag", "The tag set is over S3's limits or holds a character tags may not.", NULL);
+        break;
+    case CORE_EPRECOND:
+        s3_error(r, 412, "PreconditionFailed", NULL, NULL);
+        break;
+    case CORE_ECONFLICT:
+        s3_error(r, 409, "ConditionalRequestConflict",
+                 "A conflicting operation occurred. If using PutObject you can retry the request. If using "
+                 "multipart upload you should initiate another CreateMultipartUpload request and re-upload each "
+                 "part.",
+                 NULL);
+        break;
     case CORE_EQUOTA:
         s3_error(r, 403, "QuotaExceeded", "The write would exceed a quota of the bucket or account.", NULL);
         break;

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <libxml/parser.h>
 #include <libxml/tree.h>
@@ -20,14 +21,34 @@
 /* Raw keys examined per listing call while looking for one live object. */
 #define EMPTY_CHECK_BATCH 256
 
+/* Prefixes and suffixes S3 reserves for its own names (access point aliases, directory buckets,
+ * Object Lambda, Multi-Region Access Points, IDN punycode): never a general purpose bucket. */
+static const char *const reserved_prefixes[] = {"xn--", "sthree-", "amzn-s3-demo-"};
+static const char *const reserved_suffixes[] = {"-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3"};
+
+/* 1 when name starts or ends with one of S3's reserved affixes. */
+static int bucket_name_reserved(const char *name, size_t n)
+{
+    for (size_t i = 0; i < sizeof(reserved_prefixes) / sizeof(reserved_prefixes[0]); i++)
+        if (strncmp(name, reserved_prefixes[i], strlen(reserved_prefixes[i])) == 0)
+            return 1;
+    for (size_t i = 0; i < sizeof(reserved_suffixes) / sizeof(reserved_suffixes[0]); i++) {
+        size_t l = strlen(reserved_suffixes[i]);
+        if (n >= l && strcmp(name + n - l, reserved_suffixes[i]) == 0)
+            return 1;
+    }
+    return 0;
+}
+
 /* S3 naming rules (general purpose buckets): 3-63 characters of lowercase letters, digits, '.'
- * and '-', starting and ending with a letter or digit, no "..", and not shaped like an IPv4
- * address (virtual-host style could not tell them apart). */
+ * and '-', starting and ending with a letter or digit, no "..", no '-' next to a '.', not shaped
+ * like an IPv4 address (virtual-host style could not tell them apart), and none of the reserved
+ * prefixes and suffixes. */
 static int bucket_name_valid(const char *name)
 {
     size_t n = strlen(name);
     int dots = 0, all_digits_or_dots = 1;
-    if (n < 3 || n > 63)
+    if (n < 3 || n > 63 || bucket_name_reserved(name, n))
         return 0;
     for (size_t i = 0; i < n; i++) {
         char c = name[i];
@@ -36,7 +57,9 @@ static int bucket_name_valid(const char *name)
             return 0;
         if ((i == 0 || i == n - 1) && !alnum)
             return 0;
-        if (c == '.' && name[i + 1] == '.')
+        if ((c == '.' || c == '-') && name[i + 1] == '.')
+            return 0;
+        if (c == '.' && name[i + 1] == '-')
             return 0;
         if (c == '.')
             dots++;
@@ -206,24 +229,11 @@ void s3_delete_bucket(s3_req_t *r)
         s3_error(r, 409, "BucketNotEmpty", NULL, NULL);
         return;
     }
-    /* In-progress multipart uploads keep the bucket too (as S3): deleting it would leave them to
-     * whoever creates the name next. An upload created by a request racing this delete is kept
-     * out of a later bucket by the creation stamp it records (s3_multipart.c). */
-    char owner[sizeof(r->user.account)];
-    uint64_t created_ns = 0;
-    if ((rc = core_bucket_lookup(r->gw->cluster, r->bucket, owner, sizeof(owner), &created_ns)) == 0)
-        rc = core_upload_exists(r->gw->cluster, r->bucket, created_ns);
-    if (rc == OG_ENOTFOUND) {
-        s3_error(r, 404, "NoSuchBucket", NULL, NULL);
-        return;
-    }
-    if (rc < 0) {
+    /* In-progress multipart uploads are aborted, as S3 does. An upload created by a request
+     * racing this delete is kept out of a later bucket of the same name by the creation stamp it
+     * records (s3_multipart.c). */
+    if ((rc = core_upload_drop_all(r->gw->cluster, r->bucket)) != 0) {
         s3_error_rc(r, rc);
-        return;
-    }
-    if (rc > 0) {
-        s3_error(r, 409, "BucketNotEmpty", "The bucket you tried to delete has multipart uploads in progress.",
-                    NULL);
         return;
     }
     /* A PUT racing with this delete may still land in the bucket's table; such an object stays

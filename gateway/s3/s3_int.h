@@ -48,7 +48,8 @@ enum {
     S3_EPARTORDER = -10434,   /* CompleteMultipartUpload: parts not in ascending order */
     S3_EPARTMISSING = -10435, /* CompleteMultipartUpload: a listed part (or its ETag) is not stored */
     S3_EPARTCHANGED = -10436, /* CompleteMultipartUpload: a part changed or went away while completing */
-    S3_EPARTSMALL = -10437    /* CompleteMultipartUpload: a part but the last under the minimum size */
+    S3_EPARTSMALL = -10437,   /* CompleteMultipartUpload: a part but the last under the minimum size */
+    S3_EINVALIDTAG = -10438   /* a tag set over S3's limits or with a bad character (400 InvalidTag) */
 };
 
 /* What a failed step was acting on. The S3 error some codes answer as depends on it: OG_ENOTFOUND
@@ -95,13 +96,60 @@ int s3_payload_verify(const s3_req_t *r, const void *body, size_t len);
 int s3_quota_check(s3_req_t *r, uint64_t add_bytes);
 /* (s3_multi.c) Swift large objects as copy sources (CopyObject, UploadPartCopy).
  * s3_large_stat: 1 when m is an SLO or DLO, with its size and S3 ETag (48 bytes); 0 for a
- * plain object; or a negative code (the DLO listing failed: OG_EQUORUM ...). s3_large_copy:
+ * plain object (with its own size and ETag); or a negative code (the DLO listing failed:
+ * OG_EQUORUM ...). s3_large_copy:
  * writes len bytes from offset first of such an object (read through the Swift readers, memory
  * bounded) with core_obj_write: 0 with *out (core_obj_data_free), or an error code to answer
  * with S3_ON_SEGMENTS (a segment missing or changed since the manifest). Nothing is committed
  * by either. */
 int s3_large_stat(s3_req_t *r, const core_meta_t *m, uint64_t *size, char *etag, size_t *elen);
 int s3_large_copy(s3_req_t *r, const core_meta_t *m, uint64_t first, uint64_t len, core_obj_data_t *out);
+
+/* (s3_cond.c) Conditional writes. */
+typedef struct {
+    og_str_t if_match; /* If-Match as sent (base NULL when absent) */
+    int none_match;    /* If-None-Match: * */
+    int any;           /* either is there */
+} s3_cond_t;
+/* r's If-None-Match / If-Match into *c. creating: a write that may create the object (PUT,
+ * CompleteMultipartUpload, CopyObject), where If-None-Match: * is allowed; DeleteObject takes only
+ * If-Match. 0, or OG_EINVAL for a condition S3 does not implement (answer with s3_cond_refuse). */
+int s3_cond_parse(s3_req_t *r, int creating, s3_cond_t *c);
+/* Answers 501 NotImplemented, as S3 does for an If-None-Match other than "*". */
+void s3_cond_refuse(s3_req_t *r);
+/* Commits m as r's object when c holds (c NULL or without a condition: plain core_obj_commit);
+ * deletes it (s3_cond_delete). 0, CORE_EPRECOND (412), OG_ENOTFOUND (If-Match without an object:
+ * 404), CORE_ECONFLICT (409), or a commit error: unanswered, for s3_error_rc. */
+int s3_cond_commit(s3_req_t *r, const s3_cond_t *c, core_meta_t *m);
+int s3_cond_delete(s3_req_t *r, const s3_cond_t *c);
+/* Does an If-Match style list ("*", or comma-separated, optionally weak, quoted ETags) name
+ * etag (quoted, elen >= 2 bytes)? 1 or 0. */
+int s3_etag_listed(og_str_t list, const char *etag, size_t elen);
+
+/* (s3_tagging.c) Tagging. An object's tags: the stored header S3_TAGS_HDR in x-amz-tagging form. */
+#define S3_XMLNS "http://s3.amazonaws.com/doc/2006-03-01/"
+#define S3_TAGS_HDR "x-amz-tagging"
+/* Is form (x-amz-tagging: "k1=v1&k2=v2", URL-encoded) a tag set S3 takes for an object? 0,
+ * S3_EINVALIDTAG or -ENOMEM. */
+int s3_tags_check(og_str_t form);
+/* Tags in a stored (checked) form: what x-amz-tagging-count says. */
+size_t s3_tags_count(og_str_t form);
+/* ?tagging on an object (GetObjectTagging, PutObjectTagging with put, DeleteObjectTagging with
+ * del) and on a bucket (the Bucket variants; GetBucketTagging of an untagged bucket: 404
+ * NoSuchTagSet). */
+void s3_object_tagging(s3_req_t *r, int put, int del);
+void s3_bucket_tagging(s3_req_t *r, int put, int del);
+/* (s3_meta.c) User metadata outside US-ASCII (RFC 2047), as S3 handles it.
+ * s3_meta_decode: v made only of UTF-8 encoded-words ("=?UTF-8?B?..?=", "=?UTF-8?Q?..?=", case-
+ * insensitive, whitespace between words dropped) decoded into out (at least v.len bytes): the
+ * length, or -1 when v is anything else or decodes to bytes that are not printable UTF-8 (then
+ * the value is kept as sent). s3_meta_encoded_len: 0 when v is ASCII (sent as stored), else the
+ * bytes s3_meta_encode writes into out: "=?UTF-8?B?<base64>?=". */
+long s3_meta_decode(og_str_t v, char *out);
+size_t s3_meta_encoded_len(og_str_t v);
+size_t s3_meta_encode(og_str_t v, char *out);
+/* (s3_attrs.c) GetObjectAttributes: GET ?attributes. */
+void s3_get_object_attributes(s3_req_t *r);
 
 /* (s3_route.c) Checks that bucket exists and belongs to the caller: 0, OG_ENOTFOUND, S3_EDENIED,
  * OG_EQUORUM, OG_EPROTO. */
@@ -116,8 +164,8 @@ int s3_check_bucket_owner(s3_req_t *r, const char *bucket);
  * enc, Content-Encoding is kept without "aws-chunked" (the transfer framing, rebuilt into enc of
  * enc_cap bytes when needed) and dropped when nothing else remains; with enc NULL it is kept as
  * sent. *out and *names are malloc'd for the caller to free; values point into the request or
- * enc. 0; -ENOMEM or OG_ETOOBIG (user metadata over S3's 2048 bytes) with *out and *names NULL
- * and *n untouched. */
+ * enc. A valid x-amz-tagging is kept as S3_TAGS_HDR. 0; -ENOMEM, OG_ETOOBIG (user metadata over
+ * S3's 2048 bytes) or S3_EINVALIDTAG (x-amz-tagging) with *out and *names NULL and *n untouched. */
 int s3_stored_headers(s3_req_t *r, size_t extra, og_header_t **out, size_t *n, char **names, og_str_t *ctype,
                          char *enc, size_t enc_cap);
 /* r's ?partNumber: 0 with *out = 0 when absent, else 1..10000 (GET/HEAD of a part, UploadPart);

@@ -13,57 +13,146 @@
 #include "s3_int.h"
 #include "s3_xml.h"
 
-#define S3_XMLNS "http://s3.amazonaws.com/doc/2006-03-01/"
 
 /* ---------------------------------------------------------------- ListBuckets */
 
+/* ListBuckets' parameters: max-buckets (1..10000; 0 = all), continuation-token (after: the
+ * bucket name it resumes after), prefix. */
+typedef struct {
+    og_buf_t prefix, token, max, after;
+    int has_token, has_max;
+    size_t max_buckets;
+} buckets_query_t;
+
+#define LIST_BUCKETS_MAX 10000
+
+/* Reads and checks r's ListBuckets parameters. 0, or OG_EINVAL with *why (400 InvalidArgument),
+ * or -ENOMEM. */
+static int buckets_query_read(s3_req_t *r, buckets_query_t *q, const char **why)
+{
+    int rc;
+    if ((rc = http_query_decode(r->info->query, "prefix", &q->prefix)) < 0 ||
+        (rc = q->has_token = http_query_decode(r->info->query, "continuation-token", &q->token)) < 0 ||
+        (rc = q->has_max = http_query_decode(r->info->query, "max-buckets", &q->max)) < 0)
+        return rc;
+    if (q->has_max) {
+        q->max_buckets = 0;
+        for (size_t i = 0; i < q->max.len && q->max_buckets <= LIST_BUCKETS_MAX; i++)
+            q->max_buckets = q->max.buf[i] >= '0' && q->max.buf[i] <= '9'
+                                 ? q->max_buckets * 10 + (size_t)(q->max.buf[i] - '0')
+                                 : LIST_BUCKETS_MAX + 1;
+        if (q->max_buckets < 1 || q->max_buckets > LIST_BUCKETS_MAX) {
+            *why = "max-buckets must be an integer from 1 to 10000";
+            return OG_EINVAL;
+        }
+    }
+    if (q->has_token) {
+        long n = OG_EINVAL;
+        if (q->token.len > 0 && og_buf_put(&q->after, q->token.buf, q->token.len) == 0)
+            n = s3_token_decode((og_str_t){q->token.buf, q->token.len}, q->after.buf, q->after.len);
+        if (n < 0) {
+            *why = "The continuation token provided is incorrect";
+            return q->after.oom ? -ENOMEM : OG_EINVAL;
+        }
+        q->after.len = (size_t)n;
+    }
+    return 0;
+}
+
+/* Appends the caller's buckets of one listing page to b; *count counts them. Stops at the first
+ * one past max_buckets (then *cut = 1 and *last holds the last name written). 0 or -ENOMEM. */
+static int buckets_page(s3_req_t *r, const cluster_list_t *l, const buckets_query_t *q, og_buf_t *b, size_t *count,
+                        og_buf_t *last, int *cut)
+{
+    for (size_t i = 0; i < l->n && !*cut; i++) {
+        char owner[sizeof(r->user.account)], created[32];
+        uint64_t created_ns;
+        if (core_bucket_decode(&l->entries[i].rec, owner, sizeof(owner), &created_ns) != 0) {
+            /* Its owner is unknown: left out (and logged) rather than failing every account's
+             * listing on one bad record of the global table. */
+            http_log_skip(r->request_id, "bucket", l->entries[i].key, "its record does not decode");
+            continue;
+        }
+        if (strcmp(owner, r->user.account) != 0)
+            continue;
+        if (q->max_buckets && *count == q->max_buckets) {
+            *cut = 1;
+            break;
+        }
+        http_iso8601_format(created_ns, created);
+        og_buf_puts(b, "<Bucket>");
+        og_buf_elem(b, "Name", l->entries[i].key.base, l->entries[i].key.len);
+        og_buf_elem(b, "CreationDate", created, strlen(created));
+        og_buf_puts(b, "</Bucket>");
+        last->len = 0;
+        og_buf_put(last, l->entries[i].key.base, l->entries[i].key.len);
+        (*count)++;
+    }
+    return b->oom || last->oom ? -ENOMEM : 0;
+}
+
+/* Closes the document: the continuation token after `last` when cut, and the prefix asked for. */
+static void buckets_end(og_buf_t *b, const buckets_query_t *q, const og_buf_t *last, int cut)
+{
+    og_buf_puts(b, "</Buckets>");
+    if (cut) {
+        char tok[4 * CORE_BUCKET_MAX / 3 + 8];
+        long n = s3_token_encode((og_str_t){last->buf, last->len}, tok, sizeof(tok));
+        if (n < 0)
+            b->oom = 1;
+        else
+            og_buf_elem(b, "ContinuationToken", tok, (size_t)n);
+    }
+    if (q->prefix.len)
+        og_buf_elem(b, "Prefix", q->prefix.buf, q->prefix.len);
+    og_buf_puts(b, "</ListAllMyBucketsResult>");
+}
+
 void s3_list_buckets(s3_req_t *r)
 {
-    og_buf_t b = {0}, after = {0};
-    const char *account = r->user.account;
-    int rc = 0, more = 1;
+    og_buf_t b = {0}, last = {0};
+    buckets_query_t q = {0};
+    const char *account = r->user.account, *why = NULL;
+    size_t count = 0;
+    int rc, more = 1, cut = 0;
 
+    if ((rc = buckets_query_read(r, &q, &why)) != 0) {
+        if (rc == OG_EINVAL)
+            s3_error(r, 400, "InvalidArgument", why, NULL);
+        else
+            s3_error_rc(r, rc);
+        goto out_free;
+    }
     og_buf_puts(&b, "<ListAllMyBucketsResult xmlns=\"" S3_XMLNS "\"><Owner>");
     og_buf_elem(&b, "ID", account, strlen(account));
     og_buf_elem(&b, "DisplayName", r->user.display_name, strlen(r->user.display_name));
     og_buf_puts(&b, "</Owner><Buckets>");
     /* Bucket names are the keys of table "buckets": the listing comes out sorted by name. */
-    while (more && rc == 0) {
+    while (more && !cut && rc == 0) {
         cluster_list_t l;
-        if ((rc = cluster_list(r->gw->cluster, "buckets", (og_str_t){NULL, 0}, (og_str_t){after.buf, after.len},
-                                  S3_PAGE_LIMIT, &l)) != 0)
+        if ((rc = cluster_list(r->gw->cluster, "buckets", (og_str_t){q.prefix.buf, q.prefix.len},
+                               (og_str_t){q.after.buf, q.after.len}, S3_PAGE_LIMIT, &l)) != 0)
             break;
-        for (size_t i = 0; i < l.n && rc == 0; i++) {
-            char owner[sizeof(r->user.account)], created[32];
-            uint64_t created_ns;
-            if (core_bucket_decode(&l.entries[i].rec, owner, sizeof(owner), &created_ns) != 0) {
-                /* Its owner is unknown: left out (and logged) rather than failing every account's
-                 * listing on one bad record of the global table. */
-                http_log_skip(r->request_id, "bucket", l.entries[i].key, "its record does not decode");
-                continue;
-            }
-            if (strcmp(owner, account) != 0)
-                continue;
-            http_iso8601_format(created_ns, created);
-            og_buf_puts(&b, "<Bucket>");
-            og_buf_elem(&b, "Name", l.entries[i].key.base, l.entries[i].key.len);
-            og_buf_elem(&b, "CreationDate", created, strlen(created));
-            og_buf_puts(&b, "</Bucket>");
-        }
+        rc = buckets_page(r, &l, &q, &b, &count, &last, &cut);
         more = l.truncated;
-        after.len = 0;
+        q.after.len = 0;
         if (more)
-            og_buf_put(&after, l.next_after.base, l.next_after.len);
+            og_buf_put(&q.after, l.next_after.base, l.next_after.len);
         cluster_list_free(&l);
     }
-    og_buf_puts(&b, "</Buckets></ListAllMyBucketsResult>");
-    if (rc == 0 && (b.oom || after.oom))
+    buckets_end(&b, &q, &last, cut);
+    if (rc == 0 && (b.oom || q.after.oom))
         rc = -ENOMEM;
     if (rc != 0)
         s3_error_rc(r, rc);
     else
         s3_send_xml(r, 200, NULL, 0, b.buf, b.len);
-    og_buf_free(&after);
+out_free:
+    og_buf_free(&q.prefix);
+    og_buf_free(&q.token);
+    og_buf_free(&q.max);
+    og_buf_free(&q.after);
+    og_buf_free(&last);
     og_buf_free(&b);
 }
 

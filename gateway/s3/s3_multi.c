@@ -25,7 +25,6 @@
 #include "s3_int.h"
 #include "s3_xml.h"
 
-#define S3_XMLNS "http://s3.amazonaws.com/doc/2006-03-01/"
 #define DELETE_BODY_MAX (1u << 20)
 #define DELETE_THREADS 8   /* quorum writes in flight per DeleteObjects request */
 #define COPY_MAX_SIZE (5ull << 30) /* the largest copy source whose bytes S3 copies in one request */
@@ -256,8 +255,8 @@ static og_str_t large_manifest(const core_meta_t *m)
 
 /* Is m (a decoded source record) a Swift large object? 1 with the size its bytes have and the
  * quoted ETag S3 GET shows for it (an SLO's "<slo etag>-N", a DLO's MD5 of its segments' ETags,
- * summed over a listing) in etag (48 bytes), 0 for a plain object (outputs untouched), or the
- * DLO listing's error (OG_EQUORUM ...). */
+ * summed over a listing) in etag (48 bytes), 0 for a plain object (with its own size and ETag),
+ * or the DLO listing's error (OG_EQUORUM ...). */
 int s3_large_stat(s3_req_t *r, const core_meta_t *m, uint64_t *size, char *etag, size_t *elen)
 {
     og_str_t manifest = large_manifest(m);
@@ -270,8 +269,11 @@ int s3_large_stat(s3_req_t *r, const core_meta_t *m, uint64_t *size, char *etag,
         *elen = core_slo_s3_etag(m, etag);
         return 1;
     }
-    if (manifest.base == NULL)
+    if (manifest.base == NULL) {
+        *size = m->size;
+        *elen = core_meta_etag(m, etag);
         return 0;
+    }
     s3_lo(r, og_time_ns() / 1000000000u, &lo);
     if ((rc = core_dlo_stat(&lo, manifest, size, view.md5)) != 0)
         return rc;
@@ -452,31 +454,6 @@ static int copy_source_parse(og_str_t v, copy_source_t *s)
     return 0;
 }
 
-/* Does an If-Match style list ("*", or comma-separated, optionally weak, quoted ETags) name
- * etag (quoted)? */
-static int etag_listed(og_str_t list, const char *etag, size_t elen)
-{
-    const char *p = list.base, *end = list.base + list.len;
-    og_str_t bare = {etag + 1, elen - 2};
-    while (p < end) {
-        const char *comma = memchr(p, ',', (size_t)(end - p));
-        const char *s = p, *e = comma ? comma : end;
-        p = comma ? comma + 1 : end;
-        while (s < e && (*s == ' ' || *s == '\t'))
-            s++;
-        while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
-            e--;
-        if (e - s >= 2 && s[0] == 'W' && s[1] == '/')
-            s += 2;
-        if (e - s >= 2 && *s == '"' && e[-1] == '"')
-            s++, e--;
-        og_str_t tok = {s, (size_t)(e - s)};
-        if (og_str_eq(tok, "*") || (tok.len == bare.len && memcmp(tok.base, bare.base, bare.len) == 0))
-            return 1;
-    }
-    return 0;
-}
-
 /* An HTTP date (RFC 1123, or ISO 8601 as some clients send) in Unix seconds. 0 or OG_EINVAL. */
 static int parse_http_date(og_str_t v, int64_t *out)
 {
@@ -509,13 +486,13 @@ static int copy_preconditions_hold(s3_req_t *r, const char *etag, size_t elen, u
     int64_t mtime = (int64_t)(mtime_ns / 1000000000u), t;
 
     if (im.base != NULL) {
-        if (!etag_listed(im, etag, elen))
+        if (!s3_etag_listed(im, etag, elen))
             return 0;
     } else if (ius.base != NULL && parse_http_date(ius, &t) == 0 && mtime > t) {
         return 0;
     }
     if (inm.base != NULL) {
-        if (etag_listed(inm, etag, elen))
+        if (s3_etag_listed(inm, etag, elen))
             return 0;
     } else if (ims.base != NULL && parse_http_date(ims, &t) == 0 && mtime <= t) {
         return 0;
@@ -556,6 +533,31 @@ static int copy_headers(s3_req_t *r, core_meta_t *m, int replace, int large, og_
     return rc;
 }
 
+/* x-amz-tagging-directive on a copy: COPY (the default) gives the copy the source's tags
+ * (src_tags), REPLACE the request's x-amz-tagging (none without it). Rebuilds m's header list
+ * into *out (malloc'd, the caller frees). 0, S3_EINVALIDTAG, -ENOMEM, or OG_EINVAL for an
+ * x-amz-tagging that COPY would ignore (AWS drops it silently; here it is refused). */
+static int copy_tags(s3_req_t *r, int replace_tags, og_str_t src_tags, core_meta_t *m, og_header_t **out)
+{
+    og_str_t sent = http_req_header(r->http, S3_TAGS_HDR), want = replace_tags ? sent : src_tags;
+    og_header_t *h = malloc((m->num_headers + 1) * sizeof(*h));
+    size_t n = 0;
+    int rc;
+    if ((*out = h) == NULL)
+        return -ENOMEM;
+    if (sent.base != NULL && (rc = s3_tags_check(sent)) != 0)
+        return rc;
+    if (sent.base != NULL && sent.len > 0 && !replace_tags)
+        return OG_EINVAL;
+    for (size_t i = 0; i < m->num_headers; i++)
+        if (!og_str_ieq(m->headers[i].name, S3_TAGS_HDR))
+            h[n++] = m->headers[i];
+    if (want.base != NULL && want.len > 0)
+        h[n++] = (og_header_t){OG_STR_LIT(S3_TAGS_HDR), want};
+    m->headers = h, m->num_headers = n;
+    return 0;
+}
+
 /* Makes m the record of the copy's data: new chunks holding a large source's bytes (*d owns
  * them; its ETag into etag), or the source's own chunks, refreshed against garbage collection,
  * with its part sizes copied along. 0, or a code to answer with *on. */
@@ -593,13 +595,13 @@ static int copy_data(s3_req_t *r, const copy_source_t *src, const core_meta_t *s
 
 /* Commits m as the copy (new owner and mtime) and answers 200 with its CopyObjectResult. 0 or a
  * core_obj_commit code, unanswered. */
-static int copy_commit(s3_req_t *r, core_meta_t *m, const char *etag, size_t elen)
+static int copy_commit(s3_req_t *r, const s3_cond_t *cond, core_meta_t *m, const char *etag, size_t elen)
 {
     char mtime[32];
     og_buf_t b = {0};
     int rc;
     m->owner = og_str(r->user.account);
-    if ((rc = core_obj_commit(r->gw->cluster, r->bucket, (og_str_t){r->key, r->key_len}, m)) != 0)
+    if ((rc = s3_cond_commit(r, cond, m)) != 0)
         return rc;
     http_iso8601_format(m->mtime_ns, mtime);
     og_buf_puts(&b, "<CopyObjectResult xmlns=\"" S3_XMLNS "\">");
@@ -616,10 +618,10 @@ static int copy_commit(s3_req_t *r, core_meta_t *m, const char *etag, size_t ele
 
 /* The copy itself, once the request is known to be one: reads the source, checks the
  * x-amz-copy-source-if-* conditions and the quota, and commits a record of the same bytes. */
-static void copy_object(s3_req_t *r, const copy_source_t *src, int replace)
+static void copy_object(s3_req_t *r, const copy_source_t *src, int replace, int replace_tags, const s3_cond_t *cond)
 {
     core_meta_t m, source;
-    og_header_t *new_hdrs = NULL;
+    og_header_t *new_hdrs = NULL, *tag_hdrs = NULL;
     char *recbuf = NULL, *names = NULL, etag[48];
     size_t elen = 0;
     uint64_t size = 0;
@@ -639,10 +641,6 @@ static void copy_object(s3_req_t *r, const copy_source_t *src, int replace)
         s3_error_rc(r, large);
         goto out_free_meta;
     }
-    if (!large) {
-        size = m.size;
-        elen = core_meta_etag(&m, etag);
-    }
     if (!copy_preconditions_hold(r, etag, elen, m.mtime_ns)) {
         s3_error(r, 412, "PreconditionFailed", NULL, NULL);
         goto out_free_meta;
@@ -658,20 +656,26 @@ static void copy_object(s3_req_t *r, const copy_source_t *src, int replace)
         s3_error_on(r, rc, S3_ON_BUCKET);
         goto out_free_meta;
     }
-    if ((rc = copy_headers(r, &m, replace, large, &new_hdrs, &names)) != 0) {
+    if ((rc = copy_headers(r, &m, replace, large, &new_hdrs, &names)) != 0 ||
+        (rc = copy_tags(r, replace_tags, og_header_find(source.headers, source.num_headers, S3_TAGS_HDR), &m,
+                        &tag_hdrs)) != 0) {
         if (rc == OG_ETOOBIG)
             s3_error(r, 400, "MetadataTooLarge", "Your metadata headers exceed the maximum allowed metadata size.",
                         NULL);
+        else if (rc == OG_EINVAL)
+            s3_error(r, 400, "InvalidArgument", "x-amz-tagging on a copy needs x-amz-tagging-directive: REPLACE.",
+                     NULL);
         else
             s3_error_rc(r, rc);
         goto out_free_meta;
     }
     if ((rc = copy_data(r, src, &source, large, size, &m, &d, etag, &elen, &on)) != 0)
         s3_error_on(r, rc, on);
-    else if ((rc = copy_commit(r, &m, etag, elen)) != 0)
+    else if ((rc = copy_commit(r, cond, &m, etag, elen)) != 0)
         s3_error_rc(r, rc);
 out_free_meta:
     core_obj_data_free(&d);
+    free(tag_hdrs);
     free(new_hdrs);
     free(names);
     core_meta_free(&m);
@@ -681,8 +685,13 @@ out_free_meta:
 void s3_copy_object(s3_req_t *r)
 {
     copy_source_t src;
-    int rc, replace = 0;
+    s3_cond_t cond;
+    int rc, replace = 0, replace_tags = 0;
 
+    if (s3_cond_parse(r, 1, &cond) != 0) {
+        s3_cond_refuse(r);
+        return;
+    }
     if ((rc = copy_source_parse(http_req_header(r->http, "x-amz-copy-source"), &src)) != 0) {
         if (rc == OG_EINVAL)
             s3_error(r, 400, "InvalidArgument",
@@ -692,12 +701,17 @@ void s3_copy_object(s3_req_t *r)
         return;
     }
     og_str_t directive = http_req_header(r->http, "x-amz-metadata-directive");
+    og_str_t tagdir = http_req_header(r->http, "x-amz-tagging-directive");
     if (directive.base != NULL)
         replace = og_str_ieq(directive, "REPLACE") ? 1 : og_str_ieq(directive, "COPY") ? 0 : -1;
+    if (tagdir.base != NULL)
+        replace_tags = og_str_ieq(tagdir, "REPLACE") ? 1 : og_str_ieq(tagdir, "COPY") ? 0 : -1;
     if (src.version_id.base != NULL && !og_str_eq(src.version_id, "null")) {
         s3_error(r, 400, "InvalidArgument", "Invalid version id specified", NULL);
     } else if (replace < 0) {
         s3_error(r, 400, "InvalidArgument", "Unknown metadata directive.", NULL);
+    } else if (replace_tags < 0) {
+        s3_error(r, 400, "InvalidArgument", "Unknown tagging directive.", NULL);
     } else if (!replace && strcmp(src.bucket, r->bucket) == 0 && src.key_len == r->key_len &&
                memcmp(src.key, r->key, r->key_len) == 0) {
         s3_error(r, 400, "InvalidRequest",
@@ -705,7 +719,7 @@ void s3_copy_object(s3_req_t *r)
                     "the object's metadata, storage class, website redirect location or encryption attributes.",
                     NULL);
     } else {
-        copy_object(r, &src, replace);
+        copy_object(r, &src, replace, replace_tags, &cond);
     }
     free(src.key);
 }

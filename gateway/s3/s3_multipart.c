@@ -36,7 +36,6 @@
 #include "s3_int.h"
 #include "s3_xml.h"
 
-#define S3_XMLNS "http://s3.amazonaws.com/doc/2006-03-01/"
 #define MP_MAX_PARTS 10000
 #define MP_MIN_PART (5ull << 20)       /* every part but the last */
 #define MP_MAX_PART (5ull << 30)
@@ -540,8 +539,6 @@ static void upload_part_copy(s3_req_t *r, mp_upload_t *u, uint32_t part, int alg
         s3_error_rc(r, large);
         goto out_free_src;
     }
-    if (!large)
-        ssize = src.size;
     og_str_t range = http_req_header(r->http, "x-amz-copy-source-range");
     if (range.base != NULL && parse_copy_range(range, ssize, &first, &last) != 0) {
         s3_error(r, 400, "InvalidRange", "The x-amz-copy-source-range value must be bytes=first-last within the source.",
@@ -1125,7 +1122,8 @@ static int complete_headers(s3_req_t *r, const core_meta_t *up, int alg, int ful
 
 /* Commits object m (its part sizes first) and drops the upload. 0 or an error code: then
  * nothing is committed, or only part sizes no object record matches. */
-static int complete_commit(s3_req_t *r, mp_upload_t *u, core_meta_t *m, const uint64_t *sizes)
+static int complete_commit(s3_req_t *r, const s3_cond_t *cond, mp_upload_t *u, core_meta_t *m,
+                           const uint64_t *sizes)
 {
     og_str_t key = {r->key, r->key_len};
     int rc;
@@ -1134,7 +1132,7 @@ static int complete_commit(s3_req_t *r, mp_upload_t *u, core_meta_t *m, const ui
      * record: refresh them first, as a copy does (docs/architecture.md, "Garbage collection"). */
     if ((rc = core_obj_touch(r->gw->cluster, m)) != 0 ||
         (rc = core_part_sizes_put(r->gw->cluster, r->bucket, key, m->md5, sizes, m->parts)) != 0 ||
-        (rc = core_obj_commit(r->gw->cluster, r->bucket, key, m)) != 0)
+        (rc = s3_cond_commit(r, cond, m)) != 0)
         return rc;
     /* The object is committed: failing to drop the upload now only leaves records an abort or
      * a lifecycle sweep removes; the client's upload did succeed. */
@@ -1189,8 +1187,13 @@ void s3_complete_multipart(s3_req_t *r)
     uint64_t *sizes = NULL, total = 0;
     core_chunk_ref_t *all = NULL;
     og_header_t *hdrs = NULL;
+    s3_cond_t cond;
     int rc, full = 0;
 
+    if (s3_cond_parse(r, 1, &cond) != 0) {
+        s3_cond_refuse(r);
+        return;
+    }
     if ((rc = upload_open(r, &u, &up, &upbuf)) != 0) {
         s3_error_on(r, rc, S3_ON_UPLOAD);
         return;
@@ -1230,7 +1233,7 @@ void s3_complete_multipart(s3_req_t *r)
     m.owner = up.owner;
     m.headers = hdrs, m.num_headers = nh;
     m.chunks = all, m.num_chunks = nall;
-    if ((rc = complete_commit(r, &u, &m, sizes)) != 0)
+    if ((rc = complete_commit(r, &cond, &u, &m, sizes)) != 0)
         s3_error_rc(r, rc);
     else
         complete_answer(r, &m, alg, full, ckval);

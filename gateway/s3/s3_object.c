@@ -46,8 +46,9 @@ int s3_stored_headers(s3_req_t *r, size_t extra, og_header_t **out, size_t *n, c
     size_t names_len = 0, k = 0, meta_bytes = 0;
     *out = NULL, *names = NULL;
     *ctype = OG_STR_LIT("binary/octet-stream");
+    /* names, then room for decoded metadata values (never longer than their encoding) */
     for (size_t i = 0; i < info->num_headers; i++)
-        names_len += info->headers[i].name.len;
+        names_len += info->headers[i].name.len + info->headers[i].value.len;
     og_header_t *hdrs = malloc((info->num_headers + extra) * sizeof(*hdrs));
     char *nb = malloc(names_len + 1), *np = nb;
     if (hdrs == NULL || nb == NULL) {
@@ -60,9 +61,24 @@ int s3_stored_headers(s3_req_t *r, size_t extra, og_header_t **out, size_t *n, c
         if (name.len > 11 && strncasecmp(name.base, "x-amz-meta-", 11) == 0) {
             for (size_t j = 0; j < name.len; j++)
                 np[j] = (char)((name.base[j] >= 'A' && name.base[j] <= 'Z') ? name.base[j] + 32 : name.base[j]);
-            hdrs[k++] = (og_header_t){{np, name.len}, value};
-            np += name.len;
+            og_str_t stored = value;
+            long dl = s3_meta_decode(value, np + name.len);
+            if (dl >= 0)
+                stored = (og_str_t){np + name.len, (size_t)dl};
+            hdrs[k++] = (og_header_t){{np, name.len}, stored};
+            np += name.len + (dl >= 0 ? (size_t)dl : 0);
             meta_bytes += name.len - 11 + value.len;
+            continue;
+        }
+        if (og_str_ieq(name, S3_TAGS_HDR)) {
+            int rc = s3_tags_check(value);
+            if (rc != 0) {
+                free(hdrs);
+                free(nb);
+                return rc;
+            }
+            if (value.len > 0)
+                hdrs[k++] = (og_header_t){OG_STR_LIT(S3_TAGS_HDR), value};
             continue;
         }
         if (og_str_ieq(name, "content-type")) {
@@ -121,8 +137,8 @@ static int put_write(s3_req_t *r, s3_body_t *body, int64_t expect, core_obj_data
 /* Commits the object's record (hdrs has room for S3_CK_COUNT more after nhdrs: the checksums,
  * stored with the object) and answers 200 with its ETag and checksums. 0 or a core_obj_commit
  * code, unanswered. */
-static int put_commit(s3_req_t *r, og_header_t *hdrs, size_t nhdrs, og_str_t ctype, const core_obj_data_t *d,
-                      const s3_body_sums_t *sums)
+static int put_commit(s3_req_t *r, const s3_cond_t *cond, og_header_t *hdrs, size_t nhdrs, og_str_t ctype,
+                      const core_obj_data_t *d, const s3_body_sums_t *sums)
 {
     og_header_t reply[1 + S3_CK_COUNT];
     char etag[48], ckv[S3_CK_COUNT][S3_CK_B64_MAX];
@@ -135,7 +151,7 @@ static int put_commit(s3_req_t *r, og_header_t *hdrs, size_t nhdrs, og_str_t cty
     m.headers = hdrs, m.num_headers = nhdrs + nck;
     m.chunks = d->chunks, m.num_chunks = d->num_chunks;
     m.inline_data = (og_str_t){d->inline_data, d->inline_len};
-    if ((rc = core_obj_commit(r->gw->cluster, r->bucket, (og_str_t){r->key, r->key_len}, &m)) != 0)
+    if ((rc = s3_cond_commit(r, cond, &m)) != 0)
         return rc;
     reply[0] = (og_header_t){OG_STR_LIT("ETag"), {etag, core_meta_etag(&m, etag)}};
     s3_send(r, 200, reply, 1 + nck, NULL, 0);
@@ -156,6 +172,7 @@ void s3_put_object(s3_req_t *r)
     s3_body_t *body = NULL;
     s3_body_sums_t sums;
     core_obj_data_t d;
+    s3_cond_t cond;
     int64_t expect;
     int rc;
     /* the size was not known before the body came: chunked, or aws-chunked (whose declared
@@ -168,6 +185,10 @@ void s3_put_object(s3_req_t *r)
     }
     if (cmd5.base != NULL && parse_content_md5(cmd5, want_md5) != 0) {
         s3_error(r, 400, "InvalidDigest", NULL, NULL);
+        return;
+    }
+    if (s3_cond_parse(r, 1, &cond) != 0) {
+        s3_cond_refuse(r);
         return;
     }
     /* room for S3_CK_COUNT more: the checksums */
@@ -203,7 +224,7 @@ void s3_put_object(s3_req_t *r)
         s3_error(r, 400, "XAmzContentSHA256Mismatch", NULL, NULL);
     else if (size_late && (rc = s3_quota_check(r, d.size)) != 0)
         s3_error_on(r, rc, S3_ON_BUCKET);
-    else if ((rc = put_commit(r, hdrs, nhdrs, ctype, &d, &sums)) != 0)
+    else if ((rc = put_commit(r, &cond, hdrs, nhdrs, ctype, &d, &sums)) != 0)
         s3_error_rc(r, rc);
     core_obj_data_free(&d);
 out_free_body:
@@ -409,13 +430,14 @@ typedef struct {
     core_meta_t view; /* the size, MD5 and part count served: a large object's, not its manifest's */
     char *recbuf;     /* owns m's bytes */
     large_t lg;
-    char etag[48], lastmod[32], crange[80], nparts[16];
+    char etag[48], lastmod[32], crange[80], nparts[16], ntags[24];
     og_str_t etag_s;
     uint32_t part;    /* ?partNumber, 0 without */
     int status;       /* 200, or 206 for a range or part */
     uint64_t first, last;
     og_str_t ovr[NUM_OVERRIDES];
     char *ovr_mem;    /* owns the ovr values */
+    char *meta_mem;   /* RFC 2047 forms of metadata values that are not ASCII (get_headers) */
 } get_plan_t;
 
 /* Reads r's object (an expired one is reclaimed and absent) and what it serves. 0, OG_ENOTFOUND,
@@ -469,6 +491,29 @@ static int get_range(s3_req_t *r, get_plan_t *g)
     return 0;
 }
 
+/* Replaces every x-amz-meta-* value of hdrs[0..n) that is not ASCII by its RFC 2047 form (as S3
+ * returns such values), written into g->meta_mem. 0 or -ENOMEM. */
+static int get_meta_encode(get_plan_t *g, og_header_t *hdrs, size_t n)
+{
+    size_t total = 0, at = 0;
+    for (size_t i = 0; i < n; i++)
+        if (hdrs[i].name.len > 11 && strncasecmp(hdrs[i].name.base, "x-amz-meta-", 11) == 0)
+            total += s3_meta_encoded_len(hdrs[i].value);
+    if (total == 0)
+        return 0;
+    if ((g->meta_mem = malloc(total)) == NULL)
+        return -ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        if (hdrs[i].name.len <= 11 || strncasecmp(hdrs[i].name.base, "x-amz-meta-", 11) != 0 ||
+            s3_meta_encoded_len(hdrs[i].value) == 0)
+            continue;
+        size_t l = s3_meta_encode(hdrs[i].value, g->meta_mem + at);
+        hdrs[i].value = (og_str_t){g->meta_mem + at, l};
+        at += l;
+    }
+    return 0;
+}
+
 /* The response headers: request id, ETag, Last-Modified, Accept-Ranges, Content-Type,
  * Content-Range, x-amz-mp-parts-count, the overrides, and the stored headers. *out is malloc'd
  * for the caller (values point into g and r). 0 or -ENOMEM. */
@@ -501,14 +546,22 @@ static int get_headers(s3_req_t *r, get_plan_t *g, og_header_t **out, size_t *co
      * never for a large object (it would be the manifest's). */
     int send_checksums = checksum_mode(r) && g->lg.kind == LARGE_NONE && g->first == 0 &&
                          (m->size == 0 || g->last + 1 == m->size);
+    og_str_t tags = og_header_find(m->headers, m->num_headers, S3_TAGS_HDR);
+    if (tags.base != NULL) /* in the slot of the stored header it stands for */
+        hdrs[n++] = (og_header_t){OG_STR_LIT("x-amz-tagging-count"),
+                                  {g->ntags, (size_t)snprintf(g->ntags, sizeof(g->ntags), "%zu", s3_tags_count(tags))}};
     for (size_t i = 0; i < m->num_headers; i++) {
-        int overridden = 0;
+        int overridden = og_str_ieq(m->headers[i].name, S3_TAGS_HDR);
         for (size_t j = 0; j < NUM_OVERRIDES; j++)
             overridden |= g->ovr[j].base != NULL && og_str_ieq(m->headers[i].name, overrides[j].header);
         /* X-Object-Manifest is Swift's own (s3api does not show it either) */
         if (!overridden && (send_checksums || !is_checksum_header(m->headers[i].name)) &&
             !og_str_ieq(m->headers[i].name, "x-object-manifest"))
             hdrs[n++] = m->headers[i];
+    }
+    if (get_meta_encode(g, hdrs, n) != 0) {
+        free(hdrs);
+        return -ENOMEM;
     }
     *out = hdrs, *count = n;
     return 0;
@@ -593,6 +646,7 @@ void s3_get_object(s3_req_t *r)
     free(hdrs);
 out_free_plan:
     free(g.ovr_mem);
+    free(g.meta_mem);
     core_meta_free(&g.m);
     free(g.recbuf);
 }
@@ -601,9 +655,14 @@ out_free_plan:
 
 void s3_delete_object(s3_req_t *r)
 {
-    /* S3 answers 204 whether or not the key existed, so no read comes first: the tombstone
-     * is written unconditionally and wins over every older version by timestamp. */
-    int rc = core_obj_delete(r->gw->cluster, r->bucket, (og_str_t){r->key, r->key_len});
+    s3_cond_t cond;
+    if (s3_cond_parse(r, 0, &cond) != 0) {
+        s3_cond_refuse(r);
+        return;
+    }
+    /* S3 answers 204 whether or not the key existed, so without If-Match no read comes first: the
+     * tombstone is written unconditionally and wins over every older version by timestamp. */
+    int rc = s3_cond_delete(r, &cond);
     if (rc != 0) {
         s3_error_rc(r, rc);
         return;

@@ -20,10 +20,10 @@
 /* Sub-resources S3 defines that this gateway does not implement: such requests get 501
  * instead of being mistaken for plain object or bucket operations. */
 static const char *const unimplemented_subresources[] = {
-    "accelerate", "analytics", "attributes", "cors", "encryption", "intelligent-tiering", "inventory",
+    "accelerate", "analytics", "cors", "encryption", "intelligent-tiering", "inventory",
     "legal-hold", "lifecycle", "logging", "metrics", "notification", "object-lock", "ownershipControls",
     "policy", "policyStatus", "publicAccessBlock", "replication", "requestPayment", "restore",
-    "retention", "select", "tagging", "torrent", "versionId", "versioning", "versions", "website",
+    "retention", "select", "torrent", "versionId", "versioning", "versions", "website",
 };
 
 /* Request headers that promise protection or placement this gateway does not provide. Accepting
@@ -55,9 +55,6 @@ static const refused_header_t refused_headers[] = {
      "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting"},
     {"x-amz-grant-", ON_BUCKET, {NULL}, 400, "InvalidBucketAclWithObjectOwnership",
      "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting"},
-    {"x-amz-tagging", ON_ANY, {""}, 501, "NotImplemented", NULL},
-    /* COPY copies the source's tags, and no object has any */
-    {"x-amz-tagging-directive", ON_ANY, {"COPY"}, 501, "NotImplemented", NULL},
     {"x-amz-storage-class", ON_ANY, {"STANDARD"}, 400, "InvalidStorageClass",
      "The storage class you specified is not valid"},
 };
@@ -315,7 +312,9 @@ typedef struct {
 /* Requests on the bucket itself (no key). */
 static void route_bucket(s3_req_t *r, verbs_t v)
 {
-    if (v.get && has_param(r, "location"))
+    if (has_param(r, "tagging") && (v.get || v.put || v.del))
+        s3_bucket_tagging(r, v.put, v.del);
+    else if (v.get && has_param(r, "location"))
         s3_get_bucket_location(r);
     else if (v.get && has_param(r, "uploads"))
         s3_list_multipart_uploads(r);
@@ -352,6 +351,10 @@ static void route_key(s3_req_t *r, verbs_t v)
     } else if (has_param(r, "partNumber") && !v.get && !v.head) {
         /* a part is written only into an upload; GET/HEAD ?partNumber read one (s3_get_object) */
         s3_error(r, 400, "InvalidRequest", "A partNumber without an uploadId is only valid on GET and HEAD.", NULL);
+    } else if (v.get && has_param(r, "attributes")) {
+        s3_get_object_attributes(r);
+    } else if (has_param(r, "tagging") && (v.get || v.put || v.del)) {
+        s3_object_tagging(r, v.put, v.del);
     } else if (v.put && http_req_header(r->http, "x-amz-copy-source").base != NULL) {
         s3_copy_object(r);
     } else if (v.put) {
@@ -399,7 +402,7 @@ static void route(s3_req_t *r)
         s3_error(r, 501, "NotImplemented", "Only reading the (owner-only) ACL is implemented.", NULL);
         return;
     }
-    if (r->key == NULL && v.put) {
+    if (r->key == NULL && v.put && !has_param(r, "tagging")) {
         s3_create_bucket(r);
         return;
     }

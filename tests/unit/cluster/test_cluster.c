@@ -257,3 +257,44 @@ Test(gw_cluster, list_merge_tombstones_pagination)
     cr_assert_eq(n, 1);
 }
 
+
+/* Conditional puts (the leases of conditional writes): applied on a replica only when its record
+ * is absent/a tombstone or has exactly the expected stamp; held at a quorum of primaries; lease
+ * tables ("l.*") refuse plain puts, so read repair cannot overwrite a lease. */
+Test(gw_cluster, conditional_put)
+{
+    char v[64];
+    og_rec_t a = {.summary = og_str("A")}, b = {.summary = og_str("B")}, tomb = {.flags = OG_REC_TOMBSTONE};
+    cluster_rec_cond_t absent = {.absent = 1};
+
+    tc_start(17160);
+    cluster_stamp(tc.cl, &a.ts, &a.tiebreak);
+    cr_assert_eq(cluster_rec_put_if(tc.cl, "l.cond", og_str("k"), &a, &absent), 0);
+    cluster_stamp(tc.cl, &b.ts, &b.tiebreak);
+    cr_assert_eq(cluster_rec_put_if(tc.cl, "l.cond", og_str("k"), &b, &absent), OG_EEXIST, "A holds it");
+    cluster_rec_cond_t wrong = {.ts = b.ts, .tiebreak = b.tiebreak};
+    cr_assert_eq(cluster_rec_put_if(tc.cl, "l.cond", og_str("k"), &b, &wrong), OG_EEXIST);
+    cr_assert_eq(get_val("l.cond", "k", v, sizeof(v), NULL), 0);
+    cr_assert_str_eq(v, "A");
+    /* a plain put (what read repair sends) is refused on every replica */
+    cr_assert_eq(put_val("l.cond", "k", "plain", 0, 0), OG_EQUORUM);
+    cr_assert_eq(get_val("l.cond", "k", v, sizeof(v), NULL), 0);
+    cr_assert_str_eq(v, "A");
+    /* the holder's release: a tombstone on its own stamp; then the key is free again */
+    cluster_rec_cond_t mine = {.ts = a.ts, .tiebreak = a.tiebreak};
+    cluster_stamp(tc.cl, &tomb.ts, &tomb.tiebreak);
+    cr_assert_eq(cluster_rec_put_if(tc.cl, "l.cond", og_str("k"), &tomb, &mine), 0);
+    cluster_stamp(tc.cl, &b.ts, &b.tiebreak);
+    cr_assert_eq(cluster_rec_put_if(tc.cl, "l.cond", og_str("k"), &b, &absent), 0);
+    /* with one node down a quorum still decides; with two down nothing is held */
+    tc_node_kill(0);
+    cluster_rec_cond_t held = {.ts = b.ts, .tiebreak = b.tiebreak};
+    cluster_stamp(tc.cl, &a.ts, &a.tiebreak);
+    cr_assert_eq(cluster_rec_put_if(tc.cl, "l.cond", og_str("k"), &a, &held), 0);
+    tc_node_kill(1);
+    og_rec_t c = {.summary = og_str("C")};
+    cluster_stamp(tc.cl, &c.ts, &c.tiebreak);
+    cr_assert_neq(cluster_rec_put_if(tc.cl, "l.cond", og_str("k2"), &c, &absent), 0);
+    tc_node_start(0);
+    tc_node_start(1);
+}
