@@ -24,6 +24,8 @@ comma := ,
 LDFLAGS := -pthread $(if $(filter asan,$(BUILD)),-fsanitize=address$(comma)undefined) \
            $(if $(filter fuzz,$(BUILD)),-fsanitize=fuzzer$(comma)address$(comma)undefined)
 LDLIBS := -lh2o-evloop -lrocksdb -lxml2 -lssl -lcrypto -lxxhash -lisal -ljansson -lm
+# Configuration files (common/og_conf.c): Debian's libinih.
+LDLIBS += $(shell pkg-config --libs inih)
 
 MAINS := $(wildcard */*_main.c) gateway/main.c
 lib_srcs = $(filter-out $(MAINS),$(wildcard $(1)/*.c))
