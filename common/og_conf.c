@@ -381,6 +381,24 @@ out_free:
     return rc;
 }
 
+int og_conf_main(const og_conf_spec_t *spec, const char *extra, int argc, char **argv, void *out, og_conf_t **conf,
+                 int *next_arg)
+{
+    char err[512];
+    int rc = og_conf_load(spec, argc, argv, out, conf, next_arg, err, sizeof(err));
+    if (rc == 0)
+        return 0;
+    if (rc == OG_CONF_HELP) {
+        og_conf_usage(spec, extra, stdout);
+        return 1;
+    }
+    fprintf(stderr, "%s: %s\n", spec->prog, err);
+    if (rc != OG_EINVAL)
+        return 2;
+    og_conf_usage(spec, extra, stderr);
+    return 3;
+}
+
 const char *og_conf_path(const og_conf_t *conf)
 {
     return conf != NULL ? conf->path : NULL;

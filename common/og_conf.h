@@ -71,6 +71,12 @@ typedef struct st_og_conf_t og_conf_t;
  * or a negative errno when the file cannot be read (err names it). */
 int og_conf_load(const og_conf_spec_t *spec, int argc, char **argv, void *out, og_conf_t **conf, int *next_arg,
                  char *err, size_t errlen);
+/* og_conf_load for a program's main, which tells the user: the usage (with `extra`) on stdout for
+ * --help, or "PROG: why" and the usage on stderr. 0 to go on; otherwise the process should exit
+ * with the return value + 1: 0 after --help, 1 when the file cannot be read, 2 for a usage error
+ * (so `if ((rc = og_conf_main(...)) != 0) return rc - 1;`). */
+int og_conf_main(const og_conf_spec_t *spec, const char *extra, int argc, char **argv, void *out, og_conf_t **conf,
+                 int *next_arg);
 /* The configuration file that was read, or NULL when none was. Valid until og_conf_free. */
 const char *og_conf_path(const og_conf_t *conf);
 /* Frees what og_conf_load kept. NULL: no-op. */

@@ -109,18 +109,11 @@ static const og_conf_spec_t gw_spec = {"onggi-gateway", "gateway", gw_opts, size
  * exit status after saying why (2: a usage error), or -1 after --help printed the usage (exit 0). */
 static int parse_opts(int argc, char **argv, opts_t *o, og_conf_t **conf)
 {
-    char err[512];
     int next;
     *o = (opts_t){.region = "us-east-1", .chunk_size = CLUSTER_CDC_AVG};
-    int rc = og_conf_load(&gw_spec, argc, argv, o, conf, &next, err, sizeof(err));
-    if (rc == OG_CONF_HELP) {
-        og_conf_usage(&gw_spec, NULL, stdout);
-        return -1;
-    }
-    if (rc != 0) {
-        fprintf(stderr, "onggi-gateway: %s\n", err);
-        goto bad;
-    }
+    int rc = og_conf_main(&gw_spec, NULL, argc, argv, o, conf, &next);
+    if (rc != 0)
+        return rc == 1 ? -1 : rc - 1;
     if (o->region[0] == '\0') {
         fprintf(stderr, "onggi-gateway: --region must not be empty\n");
         goto bad;

@@ -74,26 +74,18 @@ static const og_conf_spec_t node_spec = {"onggi-node", "node", node_opts, sizeof
                                          0, NULL, NULL};
 
 /* The options from --config and the command line into *o (strings may point into *conf); exits 2
- * with the usage on anything wrong, 0 after --help. */
+ * with the usage on anything wrong, 1 when the file cannot be read, 0 after --help. */
 static void parse_opts(int argc, char **argv, node_opts_t *o, og_conf_t **conf)
 {
-    char err[512];
     int next;
     *o = (node_opts_t){.threads = DEFAULT_THREADS,
                        .scrub_interval_s = DEFAULT_SCRUB_INTERVAL_S,
                        .repl = {.interval_s = NODE_REPL_INTERVAL_S, .items_rate = NODE_REPL_ITEMS_RATE,
                                 .bytes_rate = NODE_REPL_BYTES_RATE, .reclaim_age_s = NODE_RECLAIM_AGE_S},
                        .scrub = {.bytes_rate = DEFAULT_SCRUB_RATE}};
-    int rc = og_conf_load(&node_spec, argc, argv, o, conf, &next, err, sizeof(err));
-    if (rc == OG_CONF_HELP) {
-        og_conf_usage(&node_spec, NULL, stdout);
-        exit(0);
-    }
-    if (rc != 0) {
-        fprintf(stderr, "onggi-node: %s\n", err);
-        og_conf_usage(&node_spec, NULL, stderr);
-        exit(2);
-    }
+    int rc = og_conf_main(&node_spec, NULL, argc, argv, o, conf, &next);
+    if (rc != 0)
+        exit(rc - 1);
     o->scrub.interval_ns = o->scrub_interval_s * 1000000000ull;
 }
 

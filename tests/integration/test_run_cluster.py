@@ -2,6 +2,7 @@
 stop cleanly on SIGTERM with exit 0, keep data and the certificate across a restart, refuse a taken
 port."""
 
+import json
 import os
 import signal
 import socket
@@ -113,6 +114,15 @@ def test_run_cluster_script(tmp_path):
         for client in ("s3cmd", "/usr/bin/aws", "boto3", "rclone"):
             assert client in out
         assert (data / "ring.bin").is_file() and (data / "log").is_dir()
+        # the admin finds the cluster through the configuration file the script wrote and printed
+        conf = str(data / "onggi.conf")
+        assert f"export ONGGI_CONFIG={conf}" in out
+        r = subprocess.run([os.path.join(BIN, "onggi-admin"), "status", "--json"], capture_output=True, text=True,
+                           timeout=60, env=dict(os.environ, ONGGI_CONFIG=conf))
+        assert r.returncode == 0, r.stdout + r.stderr
+        st = json.loads(r.stdout)
+        assert [n["addr"] for n in st["nodes"]] == [f"127.0.0.1:{p}" for p in nports]
+        assert all(n["up"] for n in st["nodes"]) and st["health"] == "ok", st
         r = s3cmd(port, "scriptkey", "scriptsecret", "mb", "s3://script-bucket")
         assert r.returncode == 0, r.stdout + r.stderr
         f = tmp_path / "f"

@@ -59,9 +59,8 @@ static const og_conf_spec_t admin_spec = {"onggi-admin", "admin", admin_optv,
                                           sizeof(admin_optv) / sizeof(admin_optv[0]), 1, "ONGGI_CONFIG",
                                           ADMIN_DEFAULT_CONFIG};
 
-static void admin_usage_to(FILE *f)
-{
-    og_conf_usage(&admin_spec, "COMMAND ..., COMMAND one of:\n"
+/* What follows the options in the usage. */
+static const char admin_commands[] = "COMMAND ..., COMMAND one of:\n"
                                "  status                       nodes, devices, health, under-replicated count\n"
                                "  user-add --access-key K --secret S [--account A] [--display-name N]\n"
                                "  user-list\n"
@@ -82,13 +81,11 @@ static void admin_usage_to(FILE *f)
                                "  migrate-secrets\n"
                                "Read commands (status, user-list, account-list, swift-user-list, locate, stat, stats,\n"
                                "replication, rebalance) take --json. The cluster: --config FILE, else $ONGGI_CONFIG,\n"
-                               "else " ADMIN_DEFAULT_CONFIG " ([cluster] ring = FILE).",
-                  f);
-}
+                               "else " ADMIN_DEFAULT_CONFIG " ([cluster] ring = FILE).";
 
 int admin_usage(void)
 {
-    admin_usage_to(stderr);
+    og_conf_usage(&admin_spec, admin_commands, stderr);
     return 2;
 }
 
@@ -638,18 +635,11 @@ int main(int argc, char **argv)
 {
     admin_opts_t o = {0};
     og_conf_t *conf;
-    char err[512];
     int next, ret;
 
-    int rc = og_conf_load(&admin_spec, argc, argv, &o, &conf, &next, err, sizeof(err));
-    if (rc == OG_CONF_HELP) {
-        admin_usage_to(stdout);
-        return 0;
-    }
-    if (rc != 0) {
-        fprintf(stderr, "onggi-admin: %s\n", err);
-        return rc == OG_EINVAL ? admin_usage() : 1;
-    }
+    int rc = og_conf_main(&admin_spec, admin_commands, argc, argv, &o, &conf, &next);
+    if (rc != 0)
+        return rc - 1;
     int n = argc - next - 1;
     char **args = argv + next + 1;
     if (next >= argc) {
