@@ -113,13 +113,13 @@ def test_read_commands_json(conf_cluster):
     assert {"access_key": ACCESS, "account": ACCOUNT, "display_name": ACCOUNT} in users
     swift = json.loads(c.admin("--json", "swift-user-list").stdout)
     assert {"account": ACCOUNT, "user": "u", "admin": True, "reseller_admin": False} in swift
-    c.admin("account-add", ACCOUNT, "--quota-bytes", "1000")
+    c.admin("account-add", ACCOUNT, "--quota-bytes", "1000000000")
     accounts = json.loads(c.admin("account-list", "--json").stdout)
-    assert {"name": ACCOUNT, "meta": {"x-account-meta-quota-bytes": "1000"}} in accounts
+    assert {"name": ACCOUNT, "meta": {"x-account-meta-quota-bytes": "1000000000"}} in accounts
     s3 = c.client()
-    s3.create_bucket(Bucket="js")
-    s3.put_object(Bucket="js", Key="big", Body=os.urandom(300 * 1024))
-    loc = json.loads(c.admin("locate", "js", "big", "--json").stdout)
+    s3.create_bucket(Bucket="json-bucket")
+    s3.put_object(Bucket="json-bucket", Key="big", Body=os.urandom(300 * 1024))
+    loc = json.loads(c.admin("locate", "json-bucket", "big", "--json").stdout)
     assert loc["inline"] is False and loc["size"] == 300 * 1024 and len(loc["chunks"][0]["devices"]) == 3
     stats = json.loads(c.admin("stats", "--json").stdout)
     assert stats["total"]["logical_bytes"] == 300 * 1024
