@@ -136,6 +136,28 @@ def test_read_commands_json(conf_cluster):
     assert "\r" not in r.stdout and "mark:" in r.stdout
 
 
+def test_progress_on_a_terminal_and_watch(conf_cluster):
+    """On a terminal (script(1) gives the admin a pty) gc draws its progress line; rebalance and
+    replication --watch wait until the move and the repair are done."""
+    c = conf_cluster
+    s3 = c.client()
+    s3.create_bucket(Bucket="watched")
+    for i in range(5):
+        s3.put_object(Bucket="watched", Key=f"k{i}", Body=os.urandom(100 * 1024))
+    admin = f"{os.path.join(BIN, 'onggi-admin')} --config {c.conf}"
+    r = subprocess.run(["script", "-qec", f"{admin} gc --dry-run", "/dev/null"], capture_output=True, timeout=300,
+                       env=c.env)  # bytes: text mode would turn the \r into newlines
+    out = r.stdout.decode(errors="replace")
+    assert r.returncode == 0, out + r.stderr.decode(errors="replace")
+    assert "\rgc mark  [" in out and "\rgc sweep [" in out and "\r\x1b[Kmark: " in out, repr(out)
+    r = c.admin("rebalance", "--watch", "--interval", "1", "--timeout", "120")
+    assert "done=yes" in r.stdout.splitlines()[-1], r.stdout
+    r = c.admin("replication", "--watch", "--interval", "1", "--timeout", "120")
+    assert "under_replicated=0" in r.stdout.splitlines()[-1], r.stdout
+    r = c.admin("rebalance", "--watch", "--interval", "0", check=False)
+    assert r.returncode == 2
+
+
 def test_command_line_wins_over_the_file(conf_cluster):
     c = conf_cluster
     port = free_ports(1)[0]

@@ -23,7 +23,11 @@
 typedef struct {
     const char *ring, *keys; /* keys NULL: RING.keys */
     int json;                /* --json: read commands print one JSON document instead of text */
+    int watch;               /* set by admin_watch: a report not done yet draws progress instead */
 } admin_opts_t;
+
+/* What a report returns under admin_watch while the state it watches is not reached yet. */
+#define ADMIN_AGAIN 3
 
 /* Prints the usage text; returns the usage exit code (2). */
 int admin_usage(void);
@@ -47,6 +51,14 @@ void admin_progress_end(const admin_opts_t *a);
  * or memory runs out. */
 int admin_each_dev(const admin_opts_t *a, const char *what, const char *suffix,
                    int (*report)(const admin_opts_t *a, const ring_t *ring, const node_call_t *calls, size_t n));
+
+/* A report command with optional `--watch [--interval S] [--timeout S]` (argv): without it, one
+ * admin_each_dev round. With it, rounds every S seconds (default 2) while report returns
+ * ADMIN_AGAIN (drawing its progress line), until it reports the final state (its exit code) or
+ * the timeout passes (default 3600 s; the last state is printed and the exit code is 1). */
+int admin_watch(const admin_opts_t *a, const char *what, const char *suffix,
+                int (*report)(const admin_opts_t *a, const ring_t *ring, const node_call_t *calls, size_t n), int argc,
+                char **argv);
 
 /* The replication figures of one round of GET /<dev>/summaries answers (calls[i] for device i):
  * per device (t: n zeroed entries) and in total (admin_repl.c). */
@@ -75,7 +87,8 @@ int admin_replication(const admin_opts_t *a, int argc, char **argv);
 /* onggi-admin ring push: sends the ring file to every node (admin_ring.c). Exit code 0 when every
  * node took it or already used it, 1 otherwise, 2 on a usage error. */
 int admin_ring_push(const admin_opts_t *a, int argc, char **argv);
-/* onggi-admin rebalance: the data move after a ring change, per device and in total. Exit code 0,
+/* onggi-admin rebalance [--watch ...]: the data move after a ring change, per device and in total
+ * (admin_watch). Exit code 0,
  * 1 when a device did not answer, 2 on a usage error. */
 int admin_rebalance(const admin_opts_t *a, int argc, char **argv);
 /* A node client signing with the cluster key file (keys_path, or NULL for ring_path + ".keys");

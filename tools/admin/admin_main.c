@@ -5,7 +5,8 @@
  * when it exists ([cluster] ring = and keys =, [admin] json =); --ring FILE and --keys FILE (the
  * cluster key file; default RING.keys, node API requests are signed with it, docs/node-api.md)
  * override the file. Read commands print one JSON document with --json (before or after the
- * command). Long operations (gc) draw a progress line when stdout is a terminal.
+ * command). Long operations (gc, rebalance --watch, replication --watch) draw a progress line when
+ * stdout is a terminal.
  *
  *   onggi-admin [--config FILE] [--ring FILE] [--keys FILE] [--json] COMMAND ...
  *   onggi-admin status [--json]
@@ -23,9 +24,9 @@
  *   onggi-admin --ring FILE stat
  *   onggi-admin --ring FILE gc [--grace SECONDS] [--dry-run]
  *   onggi-admin --ring FILE stats [--account A]
- *   onggi-admin --ring FILE replication
+ *   onggi-admin --ring FILE replication [--watch [--interval S] [--timeout S]]
  *   onggi-admin --ring FILE ring push
- *   onggi-admin --ring FILE rebalance
+ *   onggi-admin --ring FILE rebalance [--watch [--interval S] [--timeout S]]
  *   onggi-admin --ring FILE migrate-secrets
  *
  * Exits 0 on success, 1 on a cluster or data error, 2 on a usage error; errors go to stderr.
@@ -75,9 +76,9 @@ static const char admin_commands[] = "COMMAND ..., COMMAND one of:\n"
                                "  stat\n"
                                "  gc [--grace SECONDS] [--dry-run]\n"
                                "  stats [--account A]\n"
-                               "  replication\n"
+                               "  replication [--watch [--interval S] [--timeout S]]   until nothing is under-replicated\n"
                                "  ring push\n"
-                               "  rebalance\n"
+                               "  rebalance [--watch [--interval S] [--timeout S]]     until done=yes\n"
                                "  migrate-secrets\n"
                                "Read commands (status, user-list, account-list, swift-user-list, locate, stat, stats,\n"
                                "replication, rebalance) take --json. The cluster: --config FILE, else $ONGGI_CONFIG,\n"

@@ -7,6 +7,9 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define BAR_WIDTH 30
@@ -49,4 +52,46 @@ void admin_progress_end(const admin_opts_t *a)
         return;
     printf("\r\033[K");
     fflush(stdout);
+}
+
+/* --interval / --timeout value: whole seconds in [1, 86400]. 0, or -1 when not one. */
+static int watch_secs(const char *v, unsigned *out)
+{
+    uint64_t s;
+    if (og_parse_dec(og_str(v), 5, &s) != 0 || s < 1 || s > 86400)
+        return -1;
+    *out = (unsigned)s;
+    return 0;
+}
+
+int admin_watch(const admin_opts_t *a, const char *what, const char *suffix,
+                int (*report)(const admin_opts_t *a, const ring_t *ring, const node_call_t *calls, size_t n), int argc,
+                char **argv)
+{
+    admin_opts_t w = *a;
+    unsigned interval = 2, timeout = 3600;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--watch") == 0)
+            w.watch = 1;
+        else if (i + 1 < argc && strcmp(argv[i], "--interval") == 0 && watch_secs(argv[i + 1], &interval) == 0)
+            i++;
+        else if (i + 1 < argc && strcmp(argv[i], "--timeout") == 0 && watch_secs(argv[i + 1], &timeout) == 0)
+            i++;
+        else
+            return admin_usage();
+    }
+    if (!w.watch)
+        return argc == 0 ? admin_each_dev(a, what, suffix, report) : admin_usage();
+    uint64_t deadline = og_mono_ms() + (uint64_t)timeout * 1000;
+    int rc;
+    while ((rc = admin_each_dev(&w, what, suffix, report)) == ADMIN_AGAIN && og_mono_ms() < deadline) {
+        struct timespec ts = {interval, 0};
+        nanosleep(&ts, NULL);
+    }
+    if (rc != ADMIN_AGAIN)
+        return rc;
+    admin_progress_end(a);
+    fprintf(stderr, "onggi-admin: %s: not done after %u s\n", what, timeout);
+    admin_each_dev(a, what, suffix, report);
+    return 1;
 }

@@ -119,6 +119,21 @@ static json_t *repl_dev_json(const ring_dev_t *dev, const node_call_t *c, const 
                      "handoff_items", (json_int_t)t->handoff);
 }
 
+/* Under --watch: 1 (after drawing the share of partitions in sync) while anything is left to
+ * repair or a device does not answer; 0 once the final report is due. */
+static int repl_watch_pending(const admin_opts_t *a, const node_call_t *calls, size_t n, const admin_repl_total_t *tot)
+{
+    int all_up = 1;
+    for (size_t d = 0; d < n; d++)
+        all_up &= calls[d].rc == 0 && calls[d].status == 200;
+    if (!a->watch || (all_up && tot->under == 0 && tot->unknown == 0)) {
+        admin_progress_end(a);
+        return 0;
+    }
+    admin_progress(a, "repair: partitions in sync", tot->parts - tot->disagree - tot->unknown, tot->parts);
+    return 1;
+}
+
 /* Prints the tallies (text or JSON); returns the exit code (1 when a device did not answer). */
 static int repl_report(const admin_opts_t *a, const ring_t *ring, const node_call_t *calls, size_t n)
 {
@@ -132,6 +147,11 @@ static int repl_report(const admin_opts_t *a, const ring_t *ring, const node_cal
         return admin_fail("replication", -ENOMEM);
     }
     admin_repl_tally(ring, calls, n, t, &tot);
+    if (repl_watch_pending(a, calls, n, &tot)) {
+        free(t);
+        json_decref(devs);
+        return ADMIN_AGAIN;
+    }
     for (size_t d = 0; d < n; d++) {
         const ring_dev_t *dev = ring_dev_at(ring, d);
         json_t *j = repl_dev_json(dev, &calls[d], &t[d]);
@@ -198,6 +218,5 @@ out_free:
 
 int admin_replication(const admin_opts_t *a, int argc, char **argv)
 {
-    (void)argv;
-    return argc == 0 ? admin_each_dev(a, "replication", "/summaries", repl_report) : admin_usage();
+    return admin_watch(a, "replication", "/summaries", repl_report, argc, argv);
 }

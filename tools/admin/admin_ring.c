@@ -187,7 +187,15 @@ static int rebalance_report(const admin_opts_t *o, const ring_t *ring, const nod
     total = json_pack("{s:I, s:I}", "ring_epoch", (json_int_t)ring_epoch(ring), "devices_behind", (json_int_t)behind);
     for (size_t i = 0; total && i < NMOVE - 1; i++)
         json_object_set_new(total, move_fields[i][0], json_integer((json_int_t)tot[i]));
-    json_object_set_new(total, "done", json_string(ret == 0 && behind == 0 && tot[0] == 0 ? "yes" : "no"));
+    int done = ret == 0 && behind == 0 && tot[0] == 0;
+    json_object_set_new(total, "done", json_string(done ? "yes" : "no"));
+    if (o->watch && !done) {
+        admin_progress(o, "rebalance: moved items", tot[2], tot[0] + tot[2]);
+        json_decref(devs);
+        json_decref(total);
+        return ADMIN_AGAIN;
+    }
+    admin_progress_end(o);
     if (o->json) {
         int rc = admin_json_print(json_pack("{s:o, s:o}", "devices", devs, "total", total));
         return rc ? rc : ret;
@@ -200,6 +208,5 @@ static int rebalance_report(const admin_opts_t *o, const ring_t *ring, const nod
 
 int admin_rebalance(const admin_opts_t *o, int argc, char **argv)
 {
-    (void)argv;
-    return argc == 0 ? admin_each_dev(o, "rebalance", "/stat", rebalance_report) : admin_usage();
+    return admin_watch(o, "rebalance", "/stat", rebalance_report, argc, argv);
 }
