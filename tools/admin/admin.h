@@ -39,6 +39,9 @@ int admin_fail(const char *what, int rc);
 /* Prints j (taken: freed here) on stdout, indented, and a newline. 0, or 1 after saying why
  * (admin_out.c). */
 int admin_json_print(json_t *j);
+/* The text form of a flat JSON object: " name<sep>value" for each member after the first `skip`
+ * (reals as %.3f), then a newline. */
+void admin_print_fields(json_t *obj, const char *sep, size_t skip);
 /* Progress of a long operation on one line of the terminal ("\rwhat [####    ] 40% done/total"):
  * only when stdout is a terminal and the output is not JSON, so pipes and scripts never see it.
  * admin_progress_end clears the line before the next output. */

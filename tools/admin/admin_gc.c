@@ -659,24 +659,6 @@ static json_t *stats_json(const ring_t *ring, const acct_list_t *accts, const ch
     return j;
 }
 
-/* One text line: label, then "name value" for each member of obj (numbers as %.3f when real). */
-static void stats_line(const char *label, json_t *obj, const char *skip)
-{
-    const char *k;
-    json_t *v;
-    printf("%s", label);
-    json_object_foreach(obj, k, v)
-    {
-        if (skip && strcmp(k, skip) == 0)
-            continue;
-        if (json_is_real(v))
-            printf(" %s %.3f", k, json_real_value(v));
-        else
-            printf(" %s %" JSON_INTEGER_FORMAT, k, json_integer_value(v));
-    }
-    printf("\n");
-}
-
 /* Prints the figures as JSON or as the text lines. 0, or 1 when memory ran out. */
 static int stats_print(const admin_opts_t *o, const ring_t *ring, const acct_list_t *accts, const char *only,
                        const stats_phys_t *p)
@@ -690,12 +672,12 @@ static int stats_print(const admin_opts_t *o, const ring_t *ring, const acct_lis
     json_array_foreach(json_object_get(j, "accounts"), i, acct)
     {
         printf("account %s", json_string_value(json_object_get(acct, "account")));
-        stats_line("", acct, "account");
+        admin_print_fields(acct, " ", 1);
     }
     if (only == NULL) {
-        stats_line("total", json_object_get(j, "total"), NULL);
-        stats_line("physical", json_object_get(j, "physical"), NULL);
-        stats_line("disk", json_object_get(j, "disk"), NULL);
+        printf("total"), admin_print_fields(json_object_get(j, "total"), " ", 0);
+        printf("physical"), admin_print_fields(json_object_get(j, "physical"), " ", 0);
+        printf("disk"), admin_print_fields(json_object_get(j, "disk"), " ", 0);
     }
     json_decref(j);
     return 0;

@@ -26,6 +26,25 @@ int admin_json_print(json_t *j)
     return 0;
 }
 
+void admin_print_fields(json_t *obj, const char *sep, size_t skip)
+{
+    const char *k;
+    json_t *v;
+    size_t i = 0;
+    json_object_foreach(obj, k, v)
+    {
+        if (i++ < skip)
+            continue;
+        if (json_is_string(v))
+            printf(" %s%s%s", k, sep, json_string_value(v));
+        else if (json_is_real(v))
+            printf(" %s%s%.3f", k, sep, json_real_value(v));
+        else
+            printf(" %s%s%" JSON_INTEGER_FORMAT, k, sep, json_integer_value(v));
+    }
+    printf("\n");
+}
+
 /* A progress line is for a person watching: never in JSON, never into a pipe or a file. */
 static int progress_wanted(const admin_opts_t *a)
 {

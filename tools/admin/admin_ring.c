@@ -144,24 +144,6 @@ static json_t *rebalance_dev(const ring_dev_t *dev, const node_call_t *c, uint64
     return j;
 }
 
-/* "name=value" for every member of j after the first `skip` (addr, name), on one line. */
-static void print_fields(json_t *j, size_t skip)
-{
-    const char *k;
-    json_t *v;
-    size_t i = 0;
-    json_object_foreach(j, k, v)
-    {
-        if (i++ < skip)
-            continue;
-        if (json_is_string(v))
-            printf(" %s=%s", k, json_string_value(v));
-        else
-            printf(" %s=%" JSON_INTEGER_FORMAT, k, json_integer_value(v));
-    }
-    printf("\n");
-}
-
 /* Prints each device's move figures and the totals; returns the exit code (1: a device did not
  * answer, or runs without replication). */
 static int rebalance_report(const admin_opts_t *o, const ring_t *ring, const node_call_t *calls, size_t n)
@@ -180,7 +162,7 @@ static int rebalance_report(const admin_opts_t *o, const ring_t *ring, const nod
         } else {
             behind += epoch < ring_epoch(ring);
             if (!o->json)
-                printf("%s/%s", dev->addr, dev->name), print_fields(j, 2);
+                printf("%s/%s", dev->addr, dev->name), admin_print_fields(j, "=", 2);
         }
         json_array_append_new(devs, j);
     }
@@ -200,7 +182,7 @@ static int rebalance_report(const admin_opts_t *o, const ring_t *ring, const nod
         int rc = admin_json_print(json_pack("{s:o, s:o}", "devices", devs, "total", total));
         return rc ? rc : ret;
     }
-    printf("total"), print_fields(total, 0);
+    printf("total"), admin_print_fields(total, "=", 0);
     json_decref(devs);
     json_decref(total);
     return ret;
