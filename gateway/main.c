@@ -106,7 +106,8 @@ static const og_conf_spec_t gw_spec = {"onggi-gateway", "gateway", gw_opts, size
                                        0, NULL, NULL};
 
 /* The options from --config and the command line into *o (strings may point into *conf). 0, or the
- * exit status after saying why (2: a usage error), or -1 after --help printed the usage (exit 0). */
+ * exit status after saying why (1: the file cannot be read, 2: a usage error), or -1 after --help
+ * printed the usage (exit 0). */
 static int parse_opts(int argc, char **argv, opts_t *o, og_conf_t **conf)
 {
     int next;
