@@ -24,6 +24,8 @@ comma := ,
 LDFLAGS := -pthread $(if $(filter asan,$(BUILD)),-fsanitize=address$(comma)undefined) \
            $(if $(filter fuzz,$(BUILD)),-fsanitize=fuzzer$(comma)address$(comma)undefined)
 LDLIBS := -lh2o-evloop -lrocksdb -lxml2 -lssl -lcrypto -lxxhash -lisal -ljansson -lm
+# Configuration files (common/og_conf.c): Debian's libinih.
+LDLIBS += $(shell pkg-config --libs inih)
 
 MAINS := $(wildcard */*_main.c) gateway/main.c
 lib_srcs = $(filter-out $(MAINS),$(wildcard $(1)/*.c))
@@ -59,9 +61,10 @@ UNITS := $(patsubst tests/unit/%.c,$(O)/tests/%,$(UNIT_SRCS))
 
 .PHONY: all units ring auth node gateway deps run test unit integration compat compat-record compat-live \
         compat-random-live faults faults-short bench bench-abuse clean format check-rooms \
-        fuzz fuzz-smoke fuzz-targets
+        fuzz fuzz-smoke fuzz-targets install bins
 all: check-rooms $(BINS) units
 units: $(UNITS)
+bins: $(BINS)
 
 # Per-module targets so work on one module does not wait for another to compile.
 ring: $(O)/bin/onggi-ring
@@ -149,6 +152,25 @@ DATA ?= ./var/dev
 run: deps
 	@$(MAKE) --no-print-directory BUILD=release all
 	@tools/run-cluster.sh --bin build/release/bin --data "$(DATA)"
+
+# make install [PREFIX=/usr/local] [DESTDIR=] [INSTALL_BUILD=release]: the binaries of
+# build/INSTALL_BUILD into PREFIX/bin, the sample configuration SYSCONFDIR/onggi/onggi.conf.example
+# and the systemd units onggi-gateway.service and onggi-node@.service (tools/systemd/) into UNITDIR
+# (docs/operations.md, "Installing"). The configuration stays under /etc whatever PREFIX is, as
+# onggi-admin looks for /etc/onggi/onggi.conf.
+PREFIX ?= /usr/local
+SYSCONFDIR ?= /etc
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+INSTALL_BUILD ?= release
+install:
+	@$(MAKE) --no-print-directory BUILD=$(INSTALL_BUILD) check-rooms bins
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(SYSCONFDIR)/onggi $(DESTDIR)$(UNITDIR)
+	install -m 755 $(patsubst $(O)/%,build/$(INSTALL_BUILD)/%,$(BINS)) $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 tools/systemd/onggi.conf.example $(DESTDIR)$(SYSCONFDIR)/onggi/onggi.conf.example
+	for u in onggi-gateway.service onggi-node@.service; do \
+	    sed -e 's|@BINDIR@|$(PREFIX)/bin|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' tools/systemd/$$u \
+	        >$(DESTDIR)$(UNITDIR)/$$u && chmod 644 $(DESTDIR)$(UNITDIR)/$$u || exit 1; \
+	done
 
 # Every test: debug build (-Werror), then unit, integration and the short fault runs on the
 # ASan+UBSan build, then the fuzz smoke run (clang, libFuzzer).

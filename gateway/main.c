@@ -5,6 +5,10 @@
  *                 [--chunk-size BYTES] [--access-log]
  *                 [--max-conns N] [--max-conns-per-ip N] [--account-workers N] [--max-queue N]
  *                 [--tls-listen IP:PORT --tls-cert FILE --tls-key FILE [--tls-cert FILE --tls-key FILE]...]
+ *   onggi-gateway --config FILE [any option above, which then wins over the file]
+ *
+ * Every option is also a key of the [gateway] section of a --config file (ring and keys also of
+ * [cluster]): common/og_conf.h, docs/operations.md "Configuration". At most 32 certificate pairs.
  *
  * --chunk-size is the AVERAGE content-defined chunk size (a power of two, 16 KiB..4 MiB; chunks
  * then range from a quarter to four times it). Default 32 KiB; every gateway of a cluster should
@@ -41,6 +45,7 @@
 
 #include <libxml/parser.h>
 
+#include "og_conf.h"
 #include "cluster/cluster.h"
 #include "http/http.h"
 #include "iam/iam.h"
@@ -51,8 +56,6 @@
 #define CLUSTER_TIMEOUT_MS 10000
 /* Blocks at least this big get their own mapping, returned to the kernel on free (see main). */
 #define MALLOC_MMAP_THRESHOLD (128u << 10)
-/* Most --tls-cert/--tls-key pairs (SNI names). */
-#define TLS_MAX_PAIRS 32
 /* Descriptors kept for what is not a client connection: connections to the storage nodes (a few
  * per worker), the ring, logs, the event loop's own. */
 #define FD_RESERVE(workers) (1024 + 4 * (workers))
@@ -67,8 +70,7 @@ typedef struct {
     size_t workers, chunk_size;
     int access_log;
     const char *tls_listen;
-    const char *tls_certs[TLS_MAX_PAIRS], *tls_keys[TLS_MAX_PAIRS];
-    size_t ncerts, nkeys;
+    og_conf_list_t tls_certs, tls_keys;
     limits_t lim;
 } opts_t;
 
@@ -81,97 +83,55 @@ typedef struct {
     struct stat ring_st; /* the ring file when last loaded */
 } sigwaiter_t;
 
-static void usage(void)
-{
-    fprintf(stderr, "usage: onggi-gateway --ring FILE --listen IP:PORT [--keys FILE] [--domain DOMAIN]\n"
-                    "                     [--region REGION]\n"
-                    "                     [--workers N] [--chunk-size BYTES] [--access-log]\n"
-                    "                     [--max-conns N] [--max-conns-per-ip N] [--account-workers N]\n"
-                    "                     [--max-queue N]\n"
-                    "                     [--tls-listen IP:PORT --tls-cert FILE --tls-key FILE ...]\n");
-}
+#define OPT(name, type, field, min, max, arg, flags) {name, type, offsetof(opts_t, field), min, max, arg, flags}
+/* Every option, for the command line (--NAME) and the [gateway] section of --config (NAME =). */
+static const og_conf_opt_t gw_opts[] = {
+    OPT("ring", OG_CONF_STR, ring, 0, 0, "FILE", OG_CONF_CLUSTER | OG_CONF_REQUIRED),
+    OPT("listen", OG_CONF_STR, listen, 0, 0, "IP:PORT", OG_CONF_REQUIRED),
+    OPT("keys", OG_CONF_STR, keys, 0, 0, "FILE", OG_CONF_CLUSTER),
+    OPT("domain", OG_CONF_STR, domain, 0, 0, "DOMAIN", 0),
+    OPT("region", OG_CONF_STR, region, 0, 0, "REGION", 0),
+    OPT("workers", OG_CONF_SIZE, workers, 0, 4096, "N", 0),
+    OPT("chunk-size", OG_CONF_SIZE, chunk_size, 0, UINT32_MAX, "BYTES", 0), /* checked by cluster_set_chunking */
+    OPT("access-log", OG_CONF_FLAG, access_log, 0, 0, NULL, 0),
+    OPT("max-conns", OG_CONF_SIZE, lim.max_conns, 0, 1000000, "N", 0),
+    OPT("max-conns-per-ip", OG_CONF_SIZE, lim.max_conns_per_ip, 0, 1000000, "N", 0),
+    OPT("account-workers", OG_CONF_SIZE, lim.account_workers, 0, 1000000, "N", 0),
+    OPT("max-queue", OG_CONF_SIZE, lim.max_queue, 0, 1000000, "N", 0),
+    OPT("tls-listen", OG_CONF_STR, tls_listen, 0, 0, "IP:PORT", 0),
+    OPT("tls-cert", OG_CONF_LIST, tls_certs, 0, 0, "FILE", 0),
+    OPT("tls-key", OG_CONF_LIST, tls_keys, 0, 0, "FILE", 0),
+};
+static const og_conf_spec_t gw_spec = {"onggi-gateway", "gateway", gw_opts, sizeof(gw_opts) / sizeof(gw_opts[0]),
+                                       0, NULL, NULL};
 
-static int parse_size(const char *s, size_t *out)
+/* The options from --config and the command line into *o (strings may point into *conf). 0, or the
+ * exit status after saying why (1: the file cannot be read, 2: a usage error), or -1 after --help
+ * printed the usage (exit 0). */
+static int parse_opts(int argc, char **argv, opts_t *o, og_conf_t **conf)
 {
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || s[0] == '-')
-        return OG_EINVAL;
-    *out = (size_t)v;
-    return 0;
-}
-
-/* One of the limits_t options: 1 taken (0 on a bad value, after usage()), 0 not one of them. */
-static int parse_limit(const char *a, const char *v, limits_t *l, int *ok)
-{
-    static const struct {
-        const char *name;
-        size_t off;
-    } opts[] = {{"--max-conns", offsetof(limits_t, max_conns)},
-                {"--max-conns-per-ip", offsetof(limits_t, max_conns_per_ip)},
-                {"--account-workers", offsetof(limits_t, account_workers)},
-                {"--max-queue", offsetof(limits_t, max_queue)}};
-    for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
-        if (strcmp(a, opts[i].name) != 0)
-            continue;
-        size_t *dst = (size_t *)((char *)l + opts[i].off);
-        *ok = parse_size(v, dst) == 0 && *dst <= 1000000;
-        return 1;
-    }
-    return 0;
-}
-
-static int parse_opts(int argc, char **argv, opts_t *o)
-{
+    int next;
     *o = (opts_t){.region = "us-east-1", .chunk_size = CLUSTER_CDC_AVG};
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp(a, "--access-log") == 0) {
-            o->access_log = 1;
-            continue;
-        }
-        int ok = 0;
-        if (v == NULL)
-            goto bad;
-        if (parse_limit(a, v, &o->lim, &ok)) {
-            if (!ok)
-                goto bad;
-        } else if (strcmp(a, "--ring") == 0)
-            o->ring = v;
-        else if (strcmp(a, "--keys") == 0)
-            o->keys = v;
-        else if (strcmp(a, "--listen") == 0)
-            o->listen = v;
-        else if (strcmp(a, "--domain") == 0)
-            o->domain = v;
-        else if (strcmp(a, "--region") == 0)
-            o->region = v;
-        else if (strcmp(a, "--tls-listen") == 0)
-            o->tls_listen = v;
-        else if (strcmp(a, "--tls-cert") == 0 && o->ncerts < TLS_MAX_PAIRS)
-            o->tls_certs[o->ncerts++] = v;
-        else if (strcmp(a, "--tls-key") == 0 && o->nkeys < TLS_MAX_PAIRS)
-            o->tls_keys[o->nkeys++] = v;
-        else if (strcmp(a, "--workers") == 0 && parse_size(v, &o->workers) == 0 && o->workers <= 4096)
-            ;
-        else if (strcmp(a, "--chunk-size") == 0 && parse_size(v, &o->chunk_size) == 0 && o->chunk_size <= UINT32_MAX)
-            ; /* checked by cluster_set_chunking */
-        else
-            goto bad;
-        i++;
+    int rc = og_conf_main(&gw_spec, NULL, argc, argv, o, conf, &next);
+    if (rc != 0)
+        return rc == 1 ? -1 : rc - 1;
+    if (o->region[0] == '\0') {
+        fprintf(stderr, "onggi-gateway: --region must not be empty\n");
+        goto bad;
     }
-    if (o->ring == NULL || o->listen == NULL || o->region[0] == '\0')
-        goto bad;
     /* Certificates without a TLS listener (or the reverse) would be a silently ignored request. */
-    if (o->ncerts != o->nkeys || (o->tls_listen != NULL) != (o->ncerts > 0))
+    if (o->tls_certs.n != o->tls_keys.n || (o->tls_listen != NULL) != (o->tls_certs.n > 0)) {
+        fprintf(stderr, "onggi-gateway: --tls-listen needs as many --tls-cert as --tls-key, and they need it\n");
         goto bad;
+    }
     if (o->domain != NULL && o->domain[0] == '\0')
         o->domain = NULL;
     return 0;
 bad:
-    usage();
-    return OG_EINVAL;
+    og_conf_usage(&gw_spec, NULL, stderr);
+    og_conf_free(*conf);
+    *conf = NULL;
+    return 2;
 }
 
 /* What the HTTP handler needs: both protocol contexts (one namespace, two APIs). */
@@ -379,7 +339,7 @@ static int serve(const opts_t *o, const og_addr_t *listen, const og_addr_t *tls_
             (unsigned)http_server_port(srv), o->region, o->chunk_size);
     if (w->tls != NULL)
         fprintf(stderr, "onggi-gateway: listening for https on %s:%u (%zu certificate%s)\n", tls_listen->host,
-                (unsigned)http_server_tls_port(srv), o->ncerts, o->ncerts == 1 ? "" : "s");
+                (unsigned)http_server_tls_port(srv), o->tls_certs.n, o->tls_certs.n == 1 ? "" : "s");
     rc = http_server_run(srv);
     if (rc != 0)
         fprintf(stderr, "onggi-gateway: server stopped: %s\n", og_strerror(rc));
@@ -404,7 +364,7 @@ static int tls_open(const opts_t *o, og_addr_t *tls_listen, http_tls_t **tls)
         fprintf(stderr, "onggi-gateway: bad --tls-listen %s (want IP:PORT)\n", o->tls_listen);
         return 2;
     }
-    if (http_tls_new(o->tls_certs, o->tls_keys, o->ncerts, tls, err, sizeof(err)) != 0) {
+    if (http_tls_new(o->tls_certs.v, o->tls_keys.v, o->tls_certs.n, tls, err, sizeof(err)) != 0) {
         fprintf(stderr, "onggi-gateway: TLS: %s\n", err);
         return 2;
     }
@@ -418,16 +378,18 @@ int main(int argc, char **argv)
     cluster_t *cl = NULL;
     iam_t *iam = NULL;
     sigwaiter_t w;
+    og_conf_t *conf;
     int status;
 
-    if (parse_opts(argc, argv, &o) != 0)
-        return 2;
+    if ((status = parse_opts(argc, argv, &o, &conf)) != 0)
+        return status < 0 ? 0 : status;
     if (og_addr_parse(o.listen, &listen) != 0) {
         fprintf(stderr, "onggi-gateway: bad --listen %s (want IP:PORT)\n", o.listen);
-        return 2;
+        status = 2;
+        goto out_free_conf;
     }
     if ((status = tls_open(&o, &tls_listen, &w.tls)) != 0)
-        return status;
+        goto out_free_conf;
     process_init(&w.set);
     w.ring_path = o.ring;
     stat(o.ring, &w.ring_st); /* before the load: a change in between is then seen as one */
@@ -440,5 +402,7 @@ int main(int argc, char **argv)
 out_cleanup_xml:
     xmlCleanupParser();
     http_tls_free(w.tls);
+out_free_conf:
+    og_conf_free(conf);
     return status;
 }

@@ -4,6 +4,10 @@
  *   onggi-node --ring FILE --listen IP:PORT --dir DIR [--keys FILE] [--threads N] [--repl-interval S]
  *              [--repl-items-rate N] [--repl-bytes-rate N] [--reclaim-age S]
  *              [--scrub-bytes-rate BYTES_PER_S] [--scrub-interval SECONDS]
+ *   onggi-node --config FILE [any option above, which then wins over the file]
+ *
+ * Every option is also a key of the [node] section of a --config file (ring and keys also of
+ * [cluster]): common/og_conf.h, docs/operations.md "Configuration".
  *
  * Each device gets a scrubber thread (node_scrub.c) verifying every chunk and record at most
  * --scrub-bytes-rate bytes/s (default 20 MiB/s, 0 disables it), one pass at most every
@@ -27,11 +31,13 @@
  * store (RocksDB), exit 0.
  */
 #include "node_int.h"
+#include "og_conf.h"
 #include "ring.h"
 
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,72 +47,46 @@
 #define DEFAULT_SCRUB_RATE (20ull << 20)
 #define DEFAULT_SCRUB_INTERVAL_S (24ull * 3600)
 
-static void usage(void)
-{
-    fprintf(stderr, "usage: onggi-node --ring FILE --listen IP:PORT --dir DIR [--keys FILE] [--threads N]\n"
-                    "                  [--repl-interval S]\n"
-                    "                  [--repl-items-rate N] [--repl-bytes-rate N] [--reclaim-age S]\n"
-                    "                  [--scrub-bytes-rate BYTES_PER_S] [--scrub-interval SECONDS]\n");
-    exit(2);
-}
-
 typedef struct {
     const char *ring_path, *listen, *dir, *keys_path;
-    long threads;
+    size_t threads;
+    uint64_t scrub_interval_s;
     node_repl_opts_t repl;
     node_scrub_opts_t scrub;
 } node_opts_t;
 
-/* A non-negative number (seconds or a rate) in [min, max]; exits 2 with the usage otherwise. */
-static double parse_num(const char *arg, double min, double max)
-{
-    char *end;
-    double v = strtod(arg, &end);
-    if (end == arg || *end || !(v >= min && v <= max))
-        usage();
-    return v;
-}
+#define OPT(name, type, field, min, max, arg, flags) {name, type, offsetof(node_opts_t, field), min, max, arg, flags}
+/* Every option, for the command line (--NAME) and the [node] section of --config (NAME =). */
+static const og_conf_opt_t node_opts[] = {
+    OPT("ring", OG_CONF_STR, ring_path, 0, 0, "FILE", OG_CONF_CLUSTER | OG_CONF_REQUIRED),
+    OPT("listen", OG_CONF_STR, listen, 0, 0, "IP:PORT", OG_CONF_REQUIRED),
+    OPT("dir", OG_CONF_STR, dir, 0, 0, "DIR", OG_CONF_REQUIRED),
+    OPT("keys", OG_CONF_STR, keys_path, 0, 0, "FILE", OG_CONF_CLUSTER),
+    OPT("threads", OG_CONF_SIZE, threads, 1, 100000, "N", 0),
+    OPT("repl-interval", OG_CONF_NUM, repl.interval_s, 0, 86400, "S", 0),
+    OPT("repl-items-rate", OG_CONF_U64, repl.items_rate, 1, 1e9, "N", 0),
+    OPT("repl-bytes-rate", OG_CONF_U64, repl.bytes_rate, 1, 1e12, "N", 0),
+    OPT("reclaim-age", OG_CONF_U64, repl.reclaim_age_s, 0, 1e9, "S", 0),
+    OPT("scrub-bytes-rate", OG_CONF_U64, scrub.bytes_rate, 0, 1e12, "BYTES_PER_S", 0),
+    OPT("scrub-interval", OG_CONF_U64, scrub_interval_s, 0, 1e9, "SECONDS", 0),
+};
+static const og_conf_spec_t node_spec = {"onggi-node", "node", node_opts, sizeof(node_opts) / sizeof(node_opts[0]),
+                                         0, NULL, NULL};
 
-/* The command line into *o; exits 2 with the usage on anything wrong. */
-static void parse_opts(int argc, char **argv, node_opts_t *o)
+/* The options from --config and the command line into *o (strings may point into *conf); exits 2
+ * with the usage on anything wrong, 1 when the file cannot be read, 0 after --help. */
+static void parse_opts(int argc, char **argv, node_opts_t *o, og_conf_t **conf)
 {
+    int next;
     *o = (node_opts_t){.threads = DEFAULT_THREADS,
+                       .scrub_interval_s = DEFAULT_SCRUB_INTERVAL_S,
                        .repl = {.interval_s = NODE_REPL_INTERVAL_S, .items_rate = NODE_REPL_ITEMS_RATE,
                                 .bytes_rate = NODE_REPL_BYTES_RATE, .reclaim_age_s = NODE_RECLAIM_AGE_S},
-                       .scrub = {DEFAULT_SCRUB_RATE, DEFAULT_SCRUB_INTERVAL_S * 1000000000ull}};
-    for (int i = 1; i < argc; i++) {
-        if (i + 1 >= argc)
-            usage();
-        if (strcmp(argv[i], "--ring") == 0)
-            o->ring_path = argv[++i];
-        else if (strcmp(argv[i], "--listen") == 0)
-            o->listen = argv[++i];
-        else if (strcmp(argv[i], "--dir") == 0)
-            o->dir = argv[++i];
-        else if (strcmp(argv[i], "--keys") == 0)
-            o->keys_path = argv[++i];
-        else if (strcmp(argv[i], "--threads") == 0) {
-            char *end;
-            o->threads = strtol(argv[++i], &end, 10);
-            if (*end || o->threads < 1 || o->threads > 100000)
-                usage();
-        } else if (strcmp(argv[i], "--repl-interval") == 0)
-            o->repl.interval_s = parse_num(argv[++i], 0, 86400);
-        else if (strcmp(argv[i], "--repl-items-rate") == 0)
-            o->repl.items_rate = (uint64_t)parse_num(argv[++i], 1, 1e9);
-        else if (strcmp(argv[i], "--repl-bytes-rate") == 0)
-            o->repl.bytes_rate = (uint64_t)parse_num(argv[++i], 1, 1e12);
-        else if (strcmp(argv[i], "--reclaim-age") == 0)
-            o->repl.reclaim_age_s = (uint64_t)parse_num(argv[++i], 0, 1e9);
-        else if (strcmp(argv[i], "--scrub-bytes-rate") == 0)
-            o->scrub.bytes_rate = (uint64_t)parse_num(argv[++i], 0, 1e12);
-        else if (strcmp(argv[i], "--scrub-interval") == 0)
-            o->scrub.interval_ns = (uint64_t)parse_num(argv[++i], 0, 1e9) * 1000000000ull;
-        else
-            usage();
-    }
-    if (!o->ring_path || !o->listen || !o->dir)
-        usage();
+                       .scrub = {.bytes_rate = DEFAULT_SCRUB_RATE}};
+    int rc = og_conf_main(&node_spec, NULL, argc, argv, o, conf, &next);
+    if (rc != 0)
+        exit(rc - 1);
+    o->scrub.interval_ns = o->scrub_interval_s * 1000000000ull;
 }
 
 /* 1 when addr ("ip:port") binds every interface. */
@@ -201,8 +181,9 @@ int main(int argc, char **argv)
     ring_box_t *box = NULL;
     node_ring_t *live = NULL;
     og_keys_t keys = {.num_node = 0};
+    og_conf_t *conf = NULL;
 
-    parse_opts(argc, argv, &o);
+    parse_opts(argc, argv, &o, &conf);
     sigset_t sigs;
     signals_block(&sigs);
     if (keys_load(&o, &keys) != 0)
@@ -229,7 +210,7 @@ int main(int argc, char **argv)
     }
     for (size_t i = 0; o.repl.interval_s > 0 && i < ndevs; i++)
         devs[i].repl = &stats[i];
-    if ((rc = node_server_start(o.listen, &keys, devs, ndevs, (size_t)o.threads, &srv)) != 0) {
+    if ((rc = node_server_start(o.listen, &keys, devs, ndevs, o.threads, &srv)) != 0) {
         fprintf(stderr, "onggi-node: cannot listen on %s: %s\n", o.listen, og_strerror(rc));
         goto out_stores;
     }
@@ -263,5 +244,6 @@ out_ring:
     ring_free(ring);
 out:
     og_keys_wipe(&keys);
+    og_conf_free(conf);
     return status;
 }

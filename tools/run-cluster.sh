@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs a local Onggi cluster in the foreground: a ring (created once), 3 storage nodes and one
-# S3 + Swift gateway on loopback, plus the dev account "dev": S3 keys devaccess/devsecret and the
+# S3 + Swift gateway on loopback (started from configuration files it writes: DATA/onggi.conf,
+# DATA/node{1,2,3}.conf), plus the dev account "dev": S3 keys devaccess/devsecret and the
 # Swift user dev:admin (key devsecret). The gateway serves http on --port and https on --tls-port
 # with a self-signed certificate made once in DATA/tls/ (cert.pem is also the CA file clients
 # verify with; delete DATA/tls to make a new one). Ctrl-C or SIGTERM stops every process and exits 0.
@@ -189,24 +190,55 @@ wait_http() {
     die "$name did not answer on $url within 20 s (log: $LOG/$name.log)"
 }
 
+# The processes run from configuration files (docs/operations.md, "Configuration"), rewritten on
+# every start: DATA/onggi.conf holds the cluster and the gateway (and is what onggi-admin reads
+# through ONGGI_CONFIG), DATA/nodeN.conf each node. Written to a temporary file and renamed.
+CONF="$DATA/onggi.conf"
+write_conf() { # write_conf FILE: stdin into FILE
+    cat >"$1.tmp" && mv "$1.tmp" "$1" || die "cannot write $1"
+}
+CLUSTER_SECTION="[cluster]
+ring = $RING
+keys = $RING.keys"
+write_conf "$CONF" <<EOF
+# Written by tools/run-cluster.sh at each start (edits are lost): the local cluster.
+$CLUSTER_SECTION
+
+[gateway]
+listen = 127.0.0.1:$PORT
+domain = $DOMAIN
+tls-listen = 127.0.0.1:$TLS_PORT
+tls-cert = $TLS_CERT
+tls-key = $TLS_KEY
+EOF
 for i in 1 2 3; do
-    start "node$i" "$BIN/onggi-node" --ring "$RING" --listen "127.0.0.1:${NPORTS[$((i - 1))]}" --dir "$DATA/node$i"
+    write_conf "$DATA/node$i.conf" <<EOF
+# Written by tools/run-cluster.sh at each start (edits are lost): storage node $i.
+$CLUSTER_SECTION
+
+[node]
+listen = 127.0.0.1:${NPORTS[$((i - 1))]}
+dir = $DATA/node$i
+EOF
+done
+
+for i in 1 2 3; do
+    start "node$i" "$BIN/onggi-node" --config "$DATA/node$i.conf"
 done
 for i in 1 2 3; do
     wait_http "node$i" "${PIDS[$((i - 1))]}" "http://127.0.0.1:${NPORTS[$((i - 1))]}/health"
 done
-start gateway "$BIN/onggi-gateway" --ring "$RING" --listen "127.0.0.1:$PORT" --domain "$DOMAIN" \
-    --tls-listen "127.0.0.1:$TLS_PORT" --tls-cert "$TLS_CERT" --tls-key "$TLS_KEY"
+start gateway "$BIN/onggi-gateway" --config "$CONF"
 wait_http gateway "${PIDS[3]}" "http://127.0.0.1:$PORT/"
 wait_http gateway "${PIDS[3]}" "https://localhost:$TLS_PORT/"
 
 # The dev account: S3 keys and a Swift admin user that see the same buckets. Every command
 # creates or replaces, so running them on every start is idempotent.
 ACCOUNT="dev" SWIFT_USER="admin" SWIFT_KEY="${ONGGI_SWIFT_KEY:-devsecret}"
-if ! { "$BIN/onggi-admin" --ring "$RING" account-add "$ACCOUNT" &&
-    "$BIN/onggi-admin" --ring "$RING" user-add --access-key "$ACCESS" --secret "$SECRET" \
+if ! { "$BIN/onggi-admin" --config "$CONF" account-add "$ACCOUNT" &&
+    "$BIN/onggi-admin" --config "$CONF" user-add --access-key "$ACCESS" --secret "$SECRET" \
         --account "$ACCOUNT" --display-name "$ACCOUNT" &&
-    "$BIN/onggi-admin" --ring "$RING" swift-user-add --account "$ACCOUNT" --user "$SWIFT_USER" \
+    "$BIN/onggi-admin" --config "$CONF" swift-user-add --account "$ACCOUNT" --user "$SWIFT_USER" \
         --key "$SWIFT_KEY" --admin; } >>"$LOG/admin.log" 2>&1; then
     stop_all
     die "creating the dev account failed, see $LOG/admin.log"
@@ -216,7 +248,7 @@ EP="http://127.0.0.1:$PORT"
 TEP="https://localhost:$TLS_PORT"
 cat <<EOF
 
-Onggi is running (data: $DATA, logs: $LOG/)
+Onggi is running (data: $DATA, logs: $LOG/, configuration: $CONF)
   S3 endpoint   $EP   (region us-east-1; virtual-host style: http://BUCKET.$DOMAIN:$PORT)
   https         $TEP   (CA file: $TLS_CERT)
   access key    $ACCESS
@@ -245,6 +277,10 @@ over https (verify with the CA file, e.g. curl --cacert $TLS_CERT $TEP/):
   s3cmd ... --ssl --ca-certs=$TLS_CERT --host=localhost:$TLS_PORT --host-bucket=localhost:$TLS_PORT ls
   /usr/bin/aws --endpoint-url $TEP --ca-bundle $TLS_CERT s3 ls
   boto3.client('s3', endpoint_url='$TEP', verify='$TLS_CERT', ...)
+
+onggi-admin (finds the cluster through ONGGI_CONFIG):
+  export ONGGI_CONFIG=$CONF
+  $BIN/onggi-admin status
 
 rclone:
   export RCLONE_CONFIG_ONGGI_TYPE=s3 RCLONE_CONFIG_ONGGI_PROVIDER=Other RCLONE_CONFIG_ONGGI_ENDPOINT=$EP \\

@@ -2,6 +2,7 @@
 stop cleanly on SIGTERM with exit 0, keep data and the certificate across a restart, refuse a taken
 port."""
 
+import json
 import os
 import signal
 import socket
@@ -113,6 +114,15 @@ def test_run_cluster_script(tmp_path):
         for client in ("s3cmd", "/usr/bin/aws", "boto3", "rclone"):
             assert client in out
         assert (data / "ring.bin").is_file() and (data / "log").is_dir()
+        # the admin finds the cluster through the configuration file the script wrote and printed
+        conf = str(data / "onggi.conf")
+        assert f"export ONGGI_CONFIG={conf}" in out
+        r = subprocess.run([os.path.join(BIN, "onggi-admin"), "status", "--json"], capture_output=True, text=True,
+                           timeout=60, env=dict(os.environ, ONGGI_CONFIG=conf))
+        assert r.returncode == 0, r.stdout + r.stderr
+        st = json.loads(r.stdout)
+        assert [n["addr"] for n in st["nodes"]] == [f"127.0.0.1:{p}" for p in nports]
+        assert all(n["up"] for n in st["nodes"]) and st["health"] == "ok", st
         r = s3cmd(port, "scriptkey", "scriptsecret", "mb", "s3://script-bucket")
         assert r.returncode == 0, r.stdout + r.stderr
         f = tmp_path / "f"
@@ -153,9 +163,9 @@ def test_run_cluster_script(tmp_path):
     assert {"gateway.log", "node1.log", "node2.log", "node3.log"} <= set(logs)
 
 
-def node_pid(port):
-    """The pid of the onggi-node listening on port, or None."""
-    r = subprocess.run(["pgrep", "-f", f"onggi-node .*--listen 127.0.0.1:{port}( |$)"], capture_output=True, text=True)
+def node_pid(data, i):
+    """The pid of the script's onggi-node i (started with --config DATA/nodeI.conf), or None."""
+    r = subprocess.run(["pgrep", "-f", f"onggi-node --config {data}/node{i}.conf$"], capture_output=True, text=True)
     pids = r.stdout.split()
     return int(pids[0]) if len(pids) == 1 else None
 
@@ -178,13 +188,13 @@ def test_run_cluster_restarts_a_dead_node(tmp_path):
     try:
         r = s3cmd(port, "superkey", "supersecret", "mb", "s3://super-bucket")
         assert r.returncode == 0, r.stdout + r.stderr
-        old = node_pid(nports[1])
+        old = node_pid(data, 2)
         assert old is not None
         os.kill(old, signal.SIGKILL)
         deadline = time.monotonic() + 30
         new = None
         while time.monotonic() < deadline:
-            new = node_pid(nports[1])
+            new = node_pid(data, 2)
             if new not in (None, old) and node_healthy(data, nports[1]):
                 break
             time.sleep(0.2)

@@ -401,7 +401,7 @@ static void gc_close(gc_ctx_t *g)
     ring_free(g->ring);
 }
 
-int admin_gc(const char *ring_path, const char *keys_path, int argc, char **argv)
+int admin_gc(const admin_opts_t *a, int argc, char **argv)
 {
     uint64_t grace_s = GC_DEFAULT_GRACE_S;
     int dry_run = 0, ret = 1, rc;
@@ -423,8 +423,8 @@ int admin_gc(const char *ring_path, const char *keys_path, int argc, char **argv
             return admin_usage();
         }
     }
-    if ((rc = gc_open(ring_path, keys_path, &g)) != 0)
-        return admin_fail(ring_path, rc);
+    if ((rc = gc_open(a->ring, a->keys, &g)) != 0)
+        return admin_fail(a->ring, rc);
     /* The cutoff is taken BEFORE the mark reads anything: whatever commits after its table was
      * read wrote or touched its chunks after this instant, so the sweep leaves them alone. */
     uint64_t t0 = og_time_ns(), cutoff = t0 - grace_s * 1000000000ull;
@@ -439,21 +439,26 @@ int admin_gc(const char *ring_path, const char *keys_path, int argc, char **argv
     for (size_t i = 0; i < ring_dev_count(g.ring); i++) {
         const ring_dev_t *d = ring_dev_at(g.ring, i);
         for (size_t t = 0; t < ntables; t++) {
+            admin_progress(a, "gc mark ", i * ntables + t, ring_dev_count(g.ring) * ntables);
             if (!gc_refs_table(tables[t]))
                 continue;
             if ((rc = gc_mark_device_table(&g, d, tables[t], &live, &nrec)) != 0) {
+                admin_progress_end(a);
                 fprintf(stderr, "onggi-admin: gc: mark of table %s on %s/%s failed: %s; nothing deleted\n",
                         tables[t], d->addr, d->name, admin_strerror(rc));
                 goto out_free;
             }
         }
     }
+    admin_progress_end(a);
     printf("mark: %zu record copies, %zu live chunks\n", nrec, live.n);
     ret = 0;
     for (size_t i = 0; i < ring_dev_count(g.ring); i++) {
         const ring_dev_t *d = ring_dev_at(g.ring, i);
         gc_sweep_t st = {0};
+        admin_progress(a, "gc sweep", i, ring_dev_count(g.ring));
         rc = gc_sweep_device(&g, d, &live, cutoff, dry_run, &st);
+        admin_progress_end(a);
         printf("sweep %s/%s: %zu chunks, %s %zu (%" PRIu64 " bytes), kept %zu referenced since the cutoff, "
                "%zu failed%s%s\n",
                d->addr, d->name, st.seen, dry_run ? "would delete" : "deleted", st.deleted, st.freed_bytes,
@@ -609,7 +614,76 @@ static int stats_physical(gc_ctx_t *g, uint64_t *bytes, uint64_t *chunks, uint64
     return 0;
 }
 
-int admin_stats(const char *ring_path, const char *keys_path, int argc, char **argv)
+typedef struct {
+    uint64_t referenced_bytes, referenced_chunks, upload_refs; /* of the objects and uploads walked */
+    uint64_t chunk_bytes, chunks, allocated, dead;             /* on the devices (every replica) */
+} stats_phys_t;
+
+static double ratio(uint64_t a, uint64_t b, double if_zero)
+{
+    return b ? (double)a / (double)b : if_zero;
+}
+
+/* The figures of every account (or only `only`) and, without `only`, the totals, as JSON. */
+static json_t *stats_json(const ring_t *ring, const acct_list_t *accts, const char *only, const stats_phys_t *p)
+{
+    uint64_t objects = 0, logical = 0, inl = 0, r = ring_replica_count(ring);
+    json_t *list = json_array(), *j;
+    for (size_t i = 0; list && i < accts->n; i++) {
+        const acct_stat_t *a = &accts->a[i];
+        objects += a->objects, logical += a->logical, inl += a->inline_bytes;
+        if (only && strcmp(only, a->account) != 0)
+            continue;
+        uint64_t stored = a->chunk_bytes + a->inline_bytes;
+        json_array_append_new(list, json_pack("{s:s, s:I, s:I, s:I, s:f}", "account", a->account, "objects",
+                                              (json_int_t)a->objects, "logical_bytes", (json_int_t)a->logical,
+                                              "unique_bytes", (json_int_t)stored, "dedup_ratio",
+                                              ratio(a->logical, stored, 1.0)));
+    }
+    if (only != NULL)
+        return json_pack("{s:o}", "accounts", list);
+    uint64_t unique = p->referenced_bytes + inl, needed = p->referenced_bytes * r;
+    j = json_pack("{s:o, s:{s:I, s:I, s:I, s:I, s:f}}", "accounts", list, "total", "objects", (json_int_t)objects,
+                  "logical_bytes", (json_int_t)logical, "unique_bytes", (json_int_t)unique, "inline_bytes",
+                  (json_int_t)inl, "dedup_ratio", ratio(logical, unique, 1.0));
+    json_object_set_new(j, "physical",
+                        json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:f}", "chunk_bytes", (json_int_t)p->chunk_bytes,
+                                  "chunks", (json_int_t)p->chunks, "replicas", (json_int_t)r, "referenced_chunk_bytes",
+                                  (json_int_t)p->referenced_bytes, "referenced_chunks",
+                                  (json_int_t)p->referenced_chunks, "upload_chunk_refs", (json_int_t)p->upload_refs,
+                                  "physical_over_needed", ratio(p->chunk_bytes, needed, p->chunk_bytes ? 0.0 : 1.0)));
+    /* Disk blocks the volumes hold (deleted chunks are punched out: docs/architecture.md). */
+    json_object_set_new(j, "disk", json_pack("{s:I, s:I, s:f}", "allocated_bytes", (json_int_t)p->allocated,
+                                             "dead_bytes", (json_int_t)p->dead, "allocated_over_needed",
+                                             ratio(p->allocated, needed, 0.0)));
+    return j;
+}
+
+/* Prints the figures as JSON or as the text lines. 0, or 1 when memory ran out. */
+static int stats_print(const admin_opts_t *o, const ring_t *ring, const acct_list_t *accts, const char *only,
+                       const stats_phys_t *p)
+{
+    json_t *j = stats_json(ring, accts, only, p), *acct;
+    size_t i;
+    if (j == NULL)
+        return admin_fail("stats", -ENOMEM);
+    if (o->json)
+        return admin_json_print(j);
+    json_array_foreach(json_object_get(j, "accounts"), i, acct)
+    {
+        printf("account %s", json_string_value(json_object_get(acct, "account")));
+        admin_print_fields(acct, " ", 1);
+    }
+    if (only == NULL) {
+        printf("total"), admin_print_fields(json_object_get(j, "total"), " ", 0);
+        printf("physical"), admin_print_fields(json_object_get(j, "physical"), " ", 0);
+        printf("disk"), admin_print_fields(json_object_get(j, "disk"), " ", 0);
+    }
+    json_decref(j);
+    return 0;
+}
+
+int admin_stats(const admin_opts_t *o, int argc, char **argv)
 {
     const char *only = NULL;
     gc_ctx_t g;
@@ -619,18 +693,17 @@ int admin_stats(const char *ring_path, const char *keys_path, int argc, char **a
     const ring_dev_t *bad = NULL;
     acct_list_t accts = {0};
     idset_t all = {0};
-    uint64_t all_bytes = 0, upload_refs = 0, phys = 0, phys_chunks = 0, objects = 0, logical = 0, inl = 0;
-    uint64_t allocated = 0, dead = 0;
+    uint64_t all_bytes = 0, upload_refs = 0, phys = 0, phys_chunks = 0, allocated = 0, dead = 0;
     int rc, ret = 1;
 
     if (argc == 2 && strcmp(argv[0], "--account") == 0)
         only = argv[1];
     else if (argc != 0)
         return admin_usage();
-    if ((rc = gc_open(ring_path, keys_path, &g)) != 0)
-        return admin_fail(ring_path, rc);
-    if ((rc = cluster_open(ring_path, keys_path, ADMIN_TIMEOUT_MS, &cl)) != 0) {
-        admin_fail(ring_path, rc);
+    if ((rc = gc_open(o->ring, o->keys, &g)) != 0)
+        return admin_fail(o->ring, rc);
+    if ((rc = cluster_open(o->ring, o->keys, ADMIN_TIMEOUT_MS, &cl)) != 0) {
+        admin_fail(o->ring, rc);
         goto out_close;
     }
     if ((rc = gc_tables(&g, &tables, &ntables, &bad)) != 0) {
@@ -650,31 +723,8 @@ int admin_stats(const char *ring_path, const char *keys_path, int argc, char **a
         admin_fail("stats: device stat", rc);
         goto out_free;
     }
-    for (size_t i = 0; i < accts.n; i++) {
-        acct_stat_t *a = &accts.a[i];
-        objects += a->objects, logical += a->logical, inl += a->inline_bytes;
-        if (only && strcmp(only, a->account) != 0)
-            continue;
-        uint64_t stored = a->chunk_bytes + a->inline_bytes;
-        printf("account %s objects %" PRIu64 " logical_bytes %" PRIu64 " unique_bytes %" PRIu64
-               " dedup_ratio %.3f\n",
-               a->account, a->objects, a->logical, stored, stored ? (double)a->logical / (double)stored : 1.0);
-    }
-    if (!only) {
-        uint32_t r = ring_replica_count(g.ring);
-        uint64_t unique = all_bytes + inl;
-        printf("total objects %" PRIu64 " logical_bytes %" PRIu64 " unique_bytes %" PRIu64 " inline_bytes %" PRIu64
-               " dedup_ratio %.3f\n",
-               objects, logical, unique, inl, unique ? (double)logical / (double)unique : 1.0);
-        printf("physical chunk_bytes %" PRIu64 " chunks %" PRIu64 " replicas %" PRIu32 " referenced_chunk_bytes %" PRIu64
-               " referenced_chunks %zu upload_chunk_refs %" PRIu64 " physical_over_needed %.3f\n",
-               phys, phys_chunks, r, all_bytes, all.n, upload_refs,
-               all_bytes ? (double)phys / ((double)all_bytes * r) : (phys ? 0.0 : 1.0));
-        /* Disk blocks the volumes hold (deleted chunks are punched out: docs/architecture.md). */
-        printf("disk allocated_bytes %" PRIu64 " dead_bytes %" PRIu64 " allocated_over_needed %.3f\n", allocated, dead,
-               all_bytes ? (double)allocated / ((double)all_bytes * r) : 0.0);
-    }
-    ret = 0;
+    ret = stats_print(o, g.ring, &accts, only, &(stats_phys_t){all_bytes, all.n, upload_refs, phys, phys_chunks,
+                                                              allocated, dead});
 out_free:
     for (size_t i = 0; i < accts.n; i++)
         idset_free(&accts.a[i].chunks);

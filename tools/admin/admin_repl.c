@@ -19,9 +19,6 @@
 
 #define SUM_LEN 20 /* u32 part | u64 count | u64 digest, sorted by part */
 
-typedef struct {
-    uint64_t disagree, missing, handoff; /* per device */
-} dev_tally_t;
 
 /* The summary of part in a device's answer (entries sorted by part): 1 with *count / *digest, or
  * 0 when the device holds nothing of it. */
@@ -49,7 +46,7 @@ static int sum_find(const node_call_t *c, uint32_t part, uint64_t *count, uint64
 /* Compares partition part's primaries (ring indexes via ring_dev_at) and adds to the tallies.
  * Returns the partition's max - min primary count; *disagree = 1 when the summaries differ.
  * A partition with an unreachable primary is skipped (*unknown = 1). */
-static uint64_t part_tally(const ring_t *ring, const node_call_t *calls, uint32_t part, dev_tally_t *t,
+static uint64_t part_tally(const ring_t *ring, const node_call_t *calls, uint32_t part, admin_dev_tally_t *t,
                            int *disagree, int *unknown)
 {
     const ring_dev_t *prims[RING_MAX_REPLICAS];
@@ -77,7 +74,7 @@ static uint64_t part_tally(const ring_t *ring, const node_call_t *calls, uint32_
 }
 
 /* Items devices hold for partitions they are not primaries of, added to each device's tally. */
-static uint64_t handoff_tally(const ring_t *ring, const node_call_t *calls, size_t n, dev_tally_t *t)
+static uint64_t handoff_tally(const ring_t *ring, const node_call_t *calls, size_t n, admin_dev_tally_t *t)
 {
     uint64_t total = 0;
     for (size_t d = 0; d < n; d++) {
@@ -98,39 +95,90 @@ static uint64_t handoff_tally(const ring_t *ring, const node_call_t *calls, size
     return total;
 }
 
-/* Prints the tallies; returns the exit code (1 when a device did not answer). */
-static int repl_report(const ring_t *ring, const node_call_t *calls, size_t n)
+void admin_repl_tally(const ring_t *ring, const node_call_t *calls, size_t n, admin_dev_tally_t *t,
+                      admin_repl_total_t *tot)
 {
-    dev_tally_t *t = calloc(n ? n : 1, sizeof(*t));
-    uint64_t nparts = 1ull << ring_part_power(ring), disagree = 0, unknown = 0, under = 0;
-    int ret = 0, dis, unk;
-    if (!t)
-        return admin_fail("replication", -ENOMEM);
-    for (uint64_t p = 0; p < nparts; p++) {
-        under += part_tally(ring, calls, (uint32_t)p, t, &dis, &unk);
-        disagree += (uint64_t)dis;
-        unknown += (uint64_t)unk;
+    int dis, unk;
+    *tot = (admin_repl_total_t){.parts = 1ull << ring_part_power(ring)};
+    for (uint64_t p = 0; p < tot->parts; p++) {
+        tot->under += part_tally(ring, calls, (uint32_t)p, t, &dis, &unk);
+        tot->disagree += (uint64_t)dis;
+        tot->unknown += (uint64_t)unk;
     }
-    under += handoff_tally(ring, calls, n, t);
+    tot->under += handoff_tally(ring, calls, n, t);
+}
+
+/* Device d's tally, or why it has none, as JSON. */
+static json_t *repl_dev_json(const ring_dev_t *dev, const node_call_t *c, const admin_dev_tally_t *t)
+{
+    if (c->rc != 0 || c->status != 200)
+        return json_pack("{s:s, s:s, s:b, s:s}", "addr", dev->addr, "name", dev->name, "up", 0, "error",
+                         c->rc ? admin_strerror(c->rc) : "unexpected status");
+    return json_pack("{s:s, s:s, s:b, s:I, s:I, s:I}", "addr", dev->addr, "name", dev->name, "up", 1,
+                     "partitions_disagree", (json_int_t)t->disagree, "missing_items", (json_int_t)t->missing,
+                     "handoff_items", (json_int_t)t->handoff);
+}
+
+/* Under --watch: 1 (after drawing the share of partitions in sync) while anything is left to
+ * repair or a device does not answer; 0 once the final report is due. */
+static int repl_watch_pending(const admin_opts_t *a, const node_call_t *calls, size_t n, const admin_repl_total_t *tot)
+{
+    int all_up = 1;
+    for (size_t d = 0; d < n; d++)
+        all_up &= calls[d].rc == 0 && calls[d].status == 200;
+    if (!a->watch || (all_up && tot->under == 0 && tot->unknown == 0)) {
+        admin_progress_end(a);
+        return 0;
+    }
+    admin_progress(a, "repair: partitions in sync", tot->parts - tot->disagree - tot->unknown, tot->parts);
+    return 1;
+}
+
+/* Prints the tallies (text or JSON); returns the exit code (1 when a device did not answer). */
+static int repl_report(const admin_opts_t *a, const ring_t *ring, const node_call_t *calls, size_t n)
+{
+    admin_dev_tally_t *t = calloc(n ? n : 1, sizeof(*t));
+    admin_repl_total_t tot;
+    json_t *devs = json_array();
+    int ret = 0;
+    if (!t || !devs) {
+        free(t);
+        json_decref(devs);
+        return admin_fail("replication", -ENOMEM);
+    }
+    admin_repl_tally(ring, calls, n, t, &tot);
+    if (repl_watch_pending(a, calls, n, &tot)) {
+        free(t);
+        json_decref(devs);
+        return ADMIN_AGAIN;
+    }
     for (size_t d = 0; d < n; d++) {
         const ring_dev_t *dev = ring_dev_at(ring, d);
-        if (calls[d].rc != 0 || calls[d].status != 200) {
-            printf("%s/%s unreachable: %s\n", dev->addr, dev->name,
-                   calls[d].rc ? admin_strerror(calls[d].rc) : "unexpected status");
-            ret = 1;
-            continue;
-        }
-        printf("%s/%s partitions_disagree=%" PRIu64 " missing_items=%" PRIu64 " handoff_items=%" PRIu64 "\n",
-               dev->addr, dev->name, t[d].disagree, t[d].missing, t[d].handoff);
+        json_t *j = repl_dev_json(dev, &calls[d], &t[d]);
+        int up = json_is_true(json_object_get(j, "up"));
+        ret |= !up;
+        if (!a->json && !up)
+            printf("%s/%s unreachable: %s\n", dev->addr, dev->name, json_string_value(json_object_get(j, "error")));
+        else if (!a->json)
+            printf("%s/%s partitions_disagree=%" PRIu64 " missing_items=%" PRIu64 " handoff_items=%" PRIu64 "\n",
+                   dev->addr, dev->name, t[d].disagree, t[d].missing, t[d].handoff);
+        json_array_append_new(devs, j);
     }
-    printf("total partitions=%" PRIu64 " disagree=%" PRIu64 " unknown=%" PRIu64 " under_replicated=%" PRIu64 "\n",
-           nparts, disagree, unknown, under);
     free(t);
+    if (a->json) {
+        int rc = admin_json_print(json_pack("{s:o, s:{s:I, s:I, s:I, s:I}}", "devices", devs, "total", "partitions",
+                                            (json_int_t)tot.parts, "disagree", (json_int_t)tot.disagree, "unknown",
+                                            (json_int_t)tot.unknown, "under_replicated", (json_int_t)tot.under));
+        return rc ? rc : ret;
+    }
+    json_decref(devs);
+    printf("total partitions=%" PRIu64 " disagree=%" PRIu64 " unknown=%" PRIu64 " under_replicated=%" PRIu64 "\n",
+           tot.parts, tot.disagree, tot.unknown, tot.under);
     return ret;
 }
 
-int admin_each_dev(const char *ring_path, const char *keys_path, const char *what, const char *suffix,
-                   int (*report)(const ring_t *ring, const node_call_t *calls, size_t n))
+int admin_each_dev(const admin_opts_t *a, const char *what, const char *suffix,
+                   int (*report)(const admin_opts_t *a, const ring_t *ring, const node_call_t *calls, size_t n))
 {
     enum { PATH_LEN = 1 + RING_NAME_MAX + 16 };
     node_client_t *client = NULL;
@@ -141,10 +189,10 @@ int admin_each_dev(const char *ring_path, const char *keys_path, const char *wha
 
     if (strlen(suffix) >= 16)
         return admin_fail(what, OG_EINVAL);
-    if ((rc = ring_load(ring_path, &ring)) != 0)
-        return admin_fail(ring_path, rc);
+    if ((rc = ring_load(a->ring, &ring)) != 0)
+        return admin_fail(a->ring, rc);
     size_t n = ring_dev_count(ring);
-    client = admin_client_new(ring_path, keys_path, 1);
+    client = admin_client_new(a->ring, a->keys, 1);
     calls = calloc(n ? n : 1, sizeof(*calls));
     paths = calloc(n ? n : 1, sizeof(*paths));
     if (!client || !calls || !paths) {
@@ -157,7 +205,7 @@ int admin_each_dev(const char *ring_path, const char *keys_path, const char *wha
         calls[i] = (node_call_t){.addr = d->addr, .method = "GET", .path = paths[i]};
     }
     node_call_many(client, calls, n);
-    ret = report(ring, calls, n);
+    ret = report(a, ring, calls, n);
     for (size_t i = 0; i < n; i++)
         free(calls[i].resp_body);
 out_free:
@@ -168,8 +216,7 @@ out_free:
     return ret;
 }
 
-int admin_replication(const char *ring_path, const char *keys_path, int argc, char **argv)
+int admin_replication(const admin_opts_t *a, int argc, char **argv)
 {
-    (void)argv;
-    return argc == 0 ? admin_each_dev(ring_path, keys_path, "replication", "/summaries", repl_report) : admin_usage();
+    return admin_watch(a, "replication", "/summaries", repl_report, argc, argv);
 }

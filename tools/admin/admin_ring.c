@@ -80,7 +80,7 @@ static int push_all(node_client_t *client, const addrs_t *a, const uint8_t *byte
     return ret;
 }
 
-int admin_ring_push(const char *ring_path, const char *keys_path, int argc, char **argv)
+int admin_ring_push(const admin_opts_t *o, int argc, char **argv)
 {
     ring_t *ring = NULL;
     uint8_t *bytes = NULL;
@@ -91,9 +91,10 @@ int admin_ring_push(const char *ring_path, const char *keys_path, int argc, char
 
     if (argc != 0)
         return admin_usage();
-    if ((rc = ring_load(ring_path, &ring)) != 0)
-        return admin_fail(ring_path, rc);
-    client = admin_client_new(ring_path, keys_path, 1);
+    (void)argv;
+    if ((rc = ring_load(o->ring, &ring)) != 0)
+        return admin_fail(o->ring, rc);
+    client = admin_client_new(o->ring, o->keys, 1);
     a.v = calloc(ADDRS_MAX, sizeof(*a.v));
     if (!client || !a.v || (rc = ring_to_bytes(ring, &bytes, &len)) != 0) {
         admin_fail("ring push", -ENOMEM);
@@ -119,43 +120,75 @@ static uint64_t json_u64(const node_call_t *c, const char *name)
     return p ? strtoull(p + n, NULL, 10) : 0;
 }
 
+/* The move figures of the /stat fields (name in JSON, then field of the answer), per device. */
+static const char *const move_fields[][2] = {
+    {"to_move_items", "repl_handoff_items"}, {"to_move_bytes", "repl_handoff_bytes"},
+    {"moved_items", "repl_moved_items"},     {"moved_bytes", "repl_moved_bytes"},
+    {"pushed_bytes", "repl_bytes_pushed"},
+};
+#define NMOVE (sizeof(move_fields) / sizeof(move_fields[0]))
+
+/* One device's figures as JSON, added to the totals (tot[i] per move_fields[i]), or why not. */
+static json_t *rebalance_dev(const ring_dev_t *dev, const node_call_t *c, uint64_t *tot, uint64_t *epoch)
+{
+    if (c->rc != 0 || c->status != 200 || json_u64(c, "repl_passes") == 0)
+        return json_pack("{s:s, s:s, s:s}", "addr", dev->addr, "name", dev->name, "error",
+                         c->rc ? admin_strerror(c->rc) : c->status != 200 ? "unexpected status" : "no replication pass yet");
+    *epoch = json_u64(c, "repl_ring_epoch");
+    json_t *j = json_pack("{s:s, s:s, s:I}", "addr", dev->addr, "name", dev->name, "ring_epoch", (json_int_t)*epoch);
+    for (size_t i = 0; j && i < NMOVE; i++) {
+        uint64_t v = json_u64(c, move_fields[i][1]);
+        tot[i] += v;
+        json_object_set_new(j, move_fields[i][0], json_integer((json_int_t)v));
+    }
+    return j;
+}
+
 /* Prints each device's move figures and the totals; returns the exit code (1: a device did not
  * answer, or runs without replication). */
-static int rebalance_report(const ring_t *ring, const node_call_t *calls, size_t n)
+static int rebalance_report(const admin_opts_t *o, const ring_t *ring, const node_call_t *calls, size_t n)
 {
-    uint64_t items = 0, bytes = 0, moved_items = 0, moved_bytes = 0, behind = 0;
+    uint64_t tot[NMOVE] = {0}, behind = 0;
+    json_t *devs = json_array(), *total;
     int ret = 0;
-    for (size_t d = 0; d < n; d++) {
+    for (size_t d = 0; devs && d < n; d++) {
         const ring_dev_t *dev = ring_dev_at(ring, d);
-        const node_call_t *c = &calls[d];
-        if (c->rc != 0 || c->status != 200 || json_u64(c, "repl_passes") == 0) {
-            printf("%s/%s %s\n", dev->addr, dev->name,
-                   c->rc              ? admin_strerror(c->rc)
-                   : c->status != 200 ? "unexpected status"
-                                      : "no replication pass yet");
+        uint64_t epoch = 0;
+        json_t *j = rebalance_dev(dev, &calls[d], tot, &epoch);
+        if (json_object_get(j, "error") != NULL) {
             ret = 1;
-            continue;
+            if (!o->json)
+                printf("%s/%s %s\n", dev->addr, dev->name, json_string_value(json_object_get(j, "error")));
+        } else {
+            behind += epoch < ring_epoch(ring);
+            if (!o->json)
+                printf("%s/%s", dev->addr, dev->name), admin_print_fields(j, "=", 2);
         }
-        uint64_t epoch = json_u64(c, "repl_ring_epoch");
-        behind += epoch < ring_epoch(ring);
-        items += json_u64(c, "repl_handoff_items");
-        bytes += json_u64(c, "repl_handoff_bytes");
-        moved_items += json_u64(c, "repl_moved_items");
-        moved_bytes += json_u64(c, "repl_moved_bytes");
-        printf("%s/%s ring_epoch=%" PRIu64 " to_move_items=%" PRIu64 " to_move_bytes=%" PRIu64 " moved_items=%" PRIu64
-               " moved_bytes=%" PRIu64 " pushed_bytes=%" PRIu64 "\n",
-               dev->addr, dev->name, epoch, json_u64(c, "repl_handoff_items"), json_u64(c, "repl_handoff_bytes"),
-               json_u64(c, "repl_moved_items"), json_u64(c, "repl_moved_bytes"), json_u64(c, "repl_bytes_pushed"));
+        json_array_append_new(devs, j);
     }
-    printf("total ring_epoch=%" PRIu64 " devices_behind=%" PRIu64 " to_move_items=%" PRIu64 " to_move_bytes=%" PRIu64
-           " moved_items=%" PRIu64 " moved_bytes=%" PRIu64 " done=%s\n",
-           ring_epoch(ring), behind, items, bytes, moved_items, moved_bytes,
-           ret == 0 && behind == 0 && items == 0 ? "yes" : "no");
+    total = json_pack("{s:I, s:I}", "ring_epoch", (json_int_t)ring_epoch(ring), "devices_behind", (json_int_t)behind);
+    for (size_t i = 0; total && i < NMOVE - 1; i++)
+        json_object_set_new(total, move_fields[i][0], json_integer((json_int_t)tot[i]));
+    int done = ret == 0 && behind == 0 && tot[0] == 0;
+    json_object_set_new(total, "done", json_string(done ? "yes" : "no"));
+    if (o->watch && !done) {
+        admin_progress(o, "rebalance: moved items", tot[2], tot[0] + tot[2]);
+        json_decref(devs);
+        json_decref(total);
+        return ADMIN_AGAIN;
+    }
+    admin_progress_end(o);
+    if (o->json) {
+        int rc = admin_json_print(json_pack("{s:o, s:o}", "devices", devs, "total", total));
+        return rc ? rc : ret;
+    }
+    printf("total"), admin_print_fields(total, "=", 0);
+    json_decref(devs);
+    json_decref(total);
     return ret;
 }
 
-int admin_rebalance(const char *ring_path, const char *keys_path, int argc, char **argv)
+int admin_rebalance(const admin_opts_t *o, int argc, char **argv)
 {
-    (void)argv;
-    return argc == 0 ? admin_each_dev(ring_path, keys_path, "rebalance", "/stat", rebalance_report) : admin_usage();
+    return admin_watch(o, "rebalance", "/stat", rebalance_report, argc, argv);
 }
