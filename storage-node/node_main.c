@@ -4,6 +4,11 @@
  *   onggi-node --ring FILE --listen IP:PORT --dir DIR [--keys FILE] [--threads N] [--repl-interval S]
  *              [--repl-items-rate N] [--repl-bytes-rate N] [--reclaim-age S]
  *              [--scrub-bytes-rate BYTES_PER_S] [--scrub-interval SECONDS]
+ *              [--metrics-listen IP:PORT] [--log-level error|warn|info|debug]
+ *
+ * --metrics-listen serves /metrics (Prometheus text), /health/live and /health/ready (every
+ * device writable) on a read-only port of its own (node_metrics.c; docs/operations.md,
+ * "Metrics"): the node API wants signed requests, which scrapers and load balancers cannot make.
  *
  * Each device gets a scrubber thread (node_scrub.c) verifying every chunk and record at most
  * --scrub-bytes-rate bytes/s (default 20 MiB/s, 0 disables it), one pass at most every
@@ -27,6 +32,7 @@
  * store (RocksDB), exit 0.
  */
 #include "node_int.h"
+#include "og_metrics.h"
 #include "ring.h"
 
 #include <errno.h>
@@ -46,12 +52,14 @@ static void usage(void)
     fprintf(stderr, "usage: onggi-node --ring FILE --listen IP:PORT --dir DIR [--keys FILE] [--threads N]\n"
                     "                  [--repl-interval S]\n"
                     "                  [--repl-items-rate N] [--repl-bytes-rate N] [--reclaim-age S]\n"
-                    "                  [--scrub-bytes-rate BYTES_PER_S] [--scrub-interval SECONDS]\n");
+                    "                  [--scrub-bytes-rate BYTES_PER_S] [--scrub-interval SECONDS]\n"
+                    "                  [--metrics-listen IP:PORT] [--log-level error|warn|info|debug]\n");
     exit(2);
 }
 
 typedef struct {
-    const char *ring_path, *listen, *dir, *keys_path;
+    const char *ring_path, *listen, *dir, *keys_path, *metrics_listen;
+    og_log_t log;
     long threads;
     node_repl_opts_t repl;
     node_scrub_opts_t scrub;
@@ -71,6 +79,7 @@ static double parse_num(const char *arg, double min, double max)
 static void parse_opts(int argc, char **argv, node_opts_t *o)
 {
     *o = (node_opts_t){.threads = DEFAULT_THREADS,
+                       .log = {"onggi-node", OG_LOG_INFO},
                        .repl = {.interval_s = NODE_REPL_INTERVAL_S, .items_rate = NODE_REPL_ITEMS_RATE,
                                 .bytes_rate = NODE_REPL_BYTES_RATE, .reclaim_age_s = NODE_RECLAIM_AGE_S},
                        .scrub = {DEFAULT_SCRUB_RATE, DEFAULT_SCRUB_INTERVAL_S * 1000000000ull}};
@@ -85,6 +94,12 @@ static void parse_opts(int argc, char **argv, node_opts_t *o)
             o->dir = argv[++i];
         else if (strcmp(argv[i], "--keys") == 0)
             o->keys_path = argv[++i];
+        else if (strcmp(argv[i], "--metrics-listen") == 0)
+            o->metrics_listen = argv[++i];
+        else if (strcmp(argv[i], "--log-level") == 0) {
+            if (og_log_level_parse(argv[++i], &o->log.level) != 0)
+                usage();
+        }
         else if (strcmp(argv[i], "--threads") == 0) {
             char *end;
             o->threads = strtol(argv[++i], &end, 10);
@@ -200,6 +215,8 @@ int main(int argc, char **argv)
     node_repl_t *repl = NULL;
     ring_box_t *box = NULL;
     node_ring_t *live = NULL;
+    og_opsd_t *opsd = NULL;
+    node_metrics_t metrics;
     og_keys_t keys = {.num_node = 0};
 
     parse_opts(argc, argv, &o);
@@ -239,14 +256,24 @@ int main(int argc, char **argv)
         fprintf(stderr, "onggi-node: cannot start the replicator: %s\n", og_strerror(rc));
         goto out_server;
     }
-    fprintf(stderr, "onggi-node: serving %zu device(s) on %s\n", ndevs, o.listen);
+    metrics = (node_metrics_t){devs, ndevs};
+    if (o.metrics_listen != NULL && (rc = og_opsd_start(o.metrics_listen, node_metrics_answer, &metrics, &opsd)) != 0) {
+        og_log(&o.log, OG_LOG_ERROR, "cannot listen on --metrics-listen %s: %s", o.metrics_listen, og_strerror(rc));
+        goto out_repl;
+    }
+    og_log(&o.log, OG_LOG_INFO, "serving %zu device(s) on %s", ndevs, o.listen);
+    if (opsd != NULL)
+        og_log(&o.log, OG_LOG_INFO, "metrics and health on %s (port %u)", o.metrics_listen,
+               (unsigned)og_opsd_port(opsd));
 
     int sig;
     while (sigwait(&sigs, &sig) != 0)
         ;
-    fprintf(stderr, "onggi-node: signal %d, finishing in-flight requests\n", sig);
-    node_repl_stop(repl);
+    og_log(&o.log, OG_LOG_INFO, "signal %d, finishing in-flight requests", sig);
     status = 0;
+    og_opsd_stop(opsd);
+out_repl:
+    node_repl_stop(repl);
 out_server:
     node_server_stop(srv);
 out_stores:
