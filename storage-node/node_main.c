@@ -202,6 +202,24 @@ static int keys_load(const node_opts_t *o, og_keys_t *keys)
     return 0;
 }
 
+/* Starts the --metrics-listen listener over devs[0..ndevs) (described in *m, which must outlive
+ * it; none without the flag) and says where the node serves. 0, or -1 after saying why. */
+static int metrics_open(const node_opts_t *o, const node_dev_t *devs, size_t ndevs, node_metrics_t *m,
+                        og_opsd_t **opsd)
+{
+    int rc;
+    *m = (node_metrics_t){devs, ndevs};
+    if (o->metrics_listen != NULL && (rc = og_opsd_start(o->metrics_listen, node_metrics_answer, m, opsd)) != 0) {
+        og_log(&o->log, OG_LOG_ERROR, "cannot listen on --metrics-listen %s: %s", o->metrics_listen, og_strerror(rc));
+        return -1;
+    }
+    og_log(&o->log, OG_LOG_INFO, "serving %zu device(s) on %s", m->ndevs, o->listen);
+    if (*opsd != NULL)
+        og_log(&o->log, OG_LOG_INFO, "metrics and health on %s (port %u)", o->metrics_listen,
+               (unsigned)og_opsd_port(*opsd));
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     node_opts_t o;
@@ -256,15 +274,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "onggi-node: cannot start the replicator: %s\n", og_strerror(rc));
         goto out_server;
     }
-    metrics = (node_metrics_t){devs, ndevs};
-    if (o.metrics_listen != NULL && (rc = og_opsd_start(o.metrics_listen, node_metrics_answer, &metrics, &opsd)) != 0) {
-        og_log(&o.log, OG_LOG_ERROR, "cannot listen on --metrics-listen %s: %s", o.metrics_listen, og_strerror(rc));
+    if (metrics_open(&o, devs, ndevs, &metrics, &opsd) != 0)
         goto out_repl;
-    }
-    og_log(&o.log, OG_LOG_INFO, "serving %zu device(s) on %s", ndevs, o.listen);
-    if (opsd != NULL)
-        og_log(&o.log, OG_LOG_INFO, "metrics and health on %s (port %u)", o.metrics_listen,
-               (unsigned)og_opsd_port(opsd));
 
     int sig;
     while (sigwait(&sigs, &sig) != 0)
