@@ -13,8 +13,8 @@ declare -A ROOMS=(
     [swift]="http iam core cluster"
 )
 declare -A MODULES=(
-    [http]="og og_buf og_http"
-    [cluster]="og og_rec og_cdc og_keys ring node_client"
+    [http]="og og_buf og_http og_metrics"
+    [cluster]="og og_buf og_metrics og_rec og_cdc og_keys ring node_client"
     [core]="og og_buf og_rec og_cdc"
     [iam]="og og_rec og_keys"
     [s3]="og og_buf og_rec auth"

@@ -35,6 +35,12 @@ typedef struct {
 
 
 
+/* The operation r asks for (an index into s3_http_api's list; the last is "Unknown"), from its
+ * method, bucket, key, sub-resource and copy source (s3_op.c). Cannot fail. */
+size_t s3_op_classify(const s3_req_t *r);
+/* The name of operation op of s3_op_classify. */
+const char *s3_op_name(size_t op);
+
 /* Sends an S3 error document with the given HTTP status and S3 code (message may be NULL for the
  * standard one). extra_xml, if not NULL, is inserted verbatim inside <Error> (e.g.
  * <RequestTime>..</RequestTime>). Marks the request answered. */

@@ -432,7 +432,6 @@ og_str_t s3_busy_body(const http_reqinfo_t *info, void *ctx, const char **conten
 
 void s3_handle(http_req_t *http, void *ctx)
 {
-    uint64_t start_ms = og_mono_ms();
     s3_req_t r = {.http = http, .info = http_req_info(http), .gw = ctx};
     make_request_id(r.request_id);
     r.resource = r.info->path;
@@ -454,7 +453,11 @@ void s3_handle(http_req_t *http, void *ctx)
                 (int)r.info->method.len, r.info->method.base, (int)r.info->path.len, r.info->path.base);
         s3_error(&r, 500, "InternalError", NULL, NULL);
     }
+    size_t op = s3_op_classify(&r);
+    http_req_set_op(http, r.gw->api_index, (unsigned)op);
     /* One line per request: every request with --access-log, else only server errors. */
-    http_access_log(r.info, r.request_id, r.info->target, r.status, start_ms, r.gw->access_log);
+    http_log_line_t line = {r.request_id, r.authenticated ? r.user.account : NULL, "s3", s3_op_name(op),
+                            og_str(r.bucket), {r.key, r.key != NULL ? r.key_len : 0}, r.info->target, r.status};
+    http_access_log(http, &line, r.gw->access_log);
     free(r.key);
 }
