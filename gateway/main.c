@@ -42,6 +42,7 @@
 #include <libxml/parser.h>
 
 #include "cluster/cluster.h"
+#include "console/console.h"
 #include "http/http.h"
 #include "iam/iam.h"
 #include "s3/s3.h"
@@ -174,10 +175,11 @@ bad:
     return OG_EINVAL;
 }
 
-/* What the HTTP handler needs: both protocol contexts (one namespace, two APIs). */
+/* What the HTTP handler needs: both protocol contexts (one namespace, two APIs) and the console. */
 typedef struct {
     s3_ctx_t *s3;
     swift_t *swift;
+    console_t *console;
 } front_t;
 
 /* The 503 for a request no worker can take: in the protocol dispatch() would pick. */
@@ -209,11 +211,14 @@ static size_t fit_max_conns(size_t max_conns, size_t workers)
     return fit;
 }
 
-/* Swift's paths (/auth/v1.0, /v1/..., unsigned /info) go to Swift, everything else to S3. */
+/* The web console's /_console/... (a path no bucket can take) goes to the console, Swift's paths
+ * (/auth/v1.0, /v1/..., unsigned /info) to Swift, everything else to S3. */
 static void dispatch(http_req_t *http, void *ctx)
 {
     front_t *f = ctx;
-    if (swift_wants(http_req_info(http)))
+    if (console_wants(http_req_info(http)))
+        console_handle(http, f->console);
+    else if (swift_wants(http_req_info(http)))
         swift_handle(http, f->swift);
     else
         s3_handle(http, f->s3);
@@ -348,7 +353,8 @@ static int serve(const opts_t *o, const og_addr_t *listen, const og_addr_t *tls_
     s3_ctx_t gw = {.cluster = cl, .iam = iam, .domain = o->domain, .region = o->region, .access_log = o->access_log};
     swift_t swift;
     swift_init(&swift, cl, iam, 0, o->access_log);
-    front_t front = {&gw, &swift};
+    console_t console = {.cluster = cl, .iam = iam, .region = o->region, .access_log = o->access_log};
+    front_t front = {&gw, &swift, &console};
     http_server_conf_t conf = {.host = listen->host,
                                .port = listen->port,
                                .workers = o->workers,
