@@ -131,11 +131,12 @@ def browser(tmp_path_factory):
 class Page:
     """The console in one browser tab, with waits bounded by WAIT."""
 
-    def __init__(self, driver, base):
+    def __init__(self, driver, base, first_shot=1):
         from selenium.webdriver.common.by import By
         from selenium.webdriver.support.ui import WebDriverWait
         self.d, self.base, self.By, self.Wait = driver, base, By, WebDriverWait
         self.shots = []
+        self.first_shot = first_shot  # the number of the first screenshot's file
 
     def find(self, css):
         return self.d.find_element(self.By.CSS_SELECTOR, css)
@@ -172,7 +173,7 @@ class Page:
         self.d.get(f"{self.base}/_console/{fragment}")
 
     def shot(self, name):
-        path = os.path.join(ARTIFACTS, f"{len(self.shots) + 1:02d}-{name}.png")
+        path = os.path.join(ARTIFACTS, f"{self.first_shot + len(self.shots):02d}-{name}.png")
         self.d.save_screenshot(path)
         self.shots.append(path)
 
@@ -329,3 +330,48 @@ def swift_part(p, cluster, s3, swift_admin, downloads, tmp_path):
     p.shot("cluster")
     s3.delete_object(Bucket=p.bucket, Key="large.bin")
     s3.delete_object(Bucket=p.bucket, Key="photos/2026/a.jpg")
+
+
+def test_cluster_view_shows_a_stopped_node(own_cluster, request, capsys):
+    """With node 3 stopped its device is reported down (the others up), in the JSON and on the
+    Cluster page; once it is back, every device is up again."""
+    c = own_cluster
+    c.admin("account-add", ACCOUNT, check=False)
+    c.admin("swift-user-add", "--account", ACCOUNT, "--user", SWIFT_USER, "--key", SWIFT_KEY, "--reseller-admin")
+    st, h, _ = http_request(c.port(), "GET", "/auth/v1.0",
+                            {"X-Auth-User": f"{ACCOUNT}:{SWIFT_USER}", "X-Auth-Key": SWIFT_KEY})
+    token = h["x-auth-token"]
+
+    def devices():
+        st, _, body = http_request(c.port(), "GET", "/_console/api/cluster", {"X-Auth-Token": token})
+        assert st == 200, body
+        return json.loads(body)
+
+    c.stop("node3")
+    try:
+        j = devices()
+        assert (j["up"], j["total"]) == (2, 3), j
+        down = [d for d in j["devices"] if not d["up"]]
+        assert [d["name"] for d in down] == ["d3"] and down[0]["stat"] is None and down[0]["error"], down
+        if shutil.which("chromium") and os.path.exists(DRIVER):
+            driver, _ = request.getfixturevalue("browser")
+            p = Page(driver, c.endpoint(), first_shot=9)  # after the main test's eight pages
+            p.go("")
+            p.d.execute_script("sessionStorage.clear()")
+            p.go("")
+            p.find("#login-swift-user").send_keys(f"{ACCOUNT}:{SWIFT_USER}")
+            p.find("#login-swift-key").send_keys(SWIFT_KEY)
+            p.find("#login-swift-submit").click()
+            p.wait_status("Logged in as Swift user")
+            p.find("#nav-cluster").click()
+            p.wait(lambda: len(p.d.find_elements(p.By.CSS_SELECTOR, "#cluster-table tbody tr")) == 3, "three devices")
+            ups = [r.get_attribute("data-up") for r in p.d.find_elements(p.By.CSS_SELECTOR, "#cluster-table tbody tr")]
+            assert ups == ["true", "true", "false"]
+            assert "2 of 3 devices up" in p.find("#cluster-summary").text
+            p.shot("cluster-node-down")
+            with capsys.disabled():
+                print(f"\nconsole screenshot: {p.shots[-1]}")
+    finally:
+        c.start_node(3)
+    j = devices()
+    assert (j["up"], j["total"]) == (3, 3), j
