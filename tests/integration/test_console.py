@@ -121,7 +121,8 @@ def browser(tmp_path_factory):
     driver = webdriver.Chrome(service=Service(DRIVER), options=opts)
     driver.set_page_load_timeout(WAIT)
     driver.execute_cdp_cmd("Page.setDownloadBehavior", {"behavior": "allow", "downloadPath": downloads})
-    os.makedirs(ARTIFACTS, exist_ok=True)
+    shutil.rmtree(ARTIFACTS, ignore_errors=True)  # only this run's pages
+    os.makedirs(ARTIFACTS)
     try:
         yield driver, downloads
     finally:
@@ -295,18 +296,32 @@ def swift_part(p, cluster, s3, swift_admin, downloads, tmp_path):
 
     p.row(p.bucket).find_element(p.By.CSS_SELECTOR, "a").click()
     p.wait(lambda: p.has_row("large.bin"), "the object uploaded with S3")
-    f = tmp_path / "swift note.txt"
-    f.write_bytes(b"uploaded through Swift \xe2\x9c\x93\n" * 50)
-    p.find("#upload-file").send_keys(str(f))
-    p.find("#upload-submit").click()
-    p.wait_status(f"Uploaded {f.name}")
-    p.wait(lambda: p.has_row(f.name), "the Swift upload listed")
-    assert s3.get_object(Bucket=p.bucket, Key=f.name)["Body"].read() == f.read_bytes()
-    p.row(f.name).find_element(p.By.CSS_SELECTOR, "button.dl").click()
-    p.wait_status(f"Downloaded {f.name}")
-    assert wait_download(downloads, f.name, f.stat().st_size) == f.read_bytes()
-    p.row(f.name).find_element(p.By.CSS_SELECTOR, "button.del").click()
-    p.wait(lambda: not p.has_row(f.name), "the Swift upload deleted")
+    small, large = tmp_path / "swift note.txt", tmp_path / "swift-large.bin"
+    small.write_bytes(b"uploaded through Swift \xe2\x9c\x93\n" * 50)
+    make_file(str(large), 12 * MiB)
+    segments = f"{storage}/{p.bucket}_segments"
+    for f, how in ((small, "in one request"), (large, "in 3 segments")):
+        p.find("#upload-file").send_keys(str(f))
+        p.find("#upload-submit").click()
+        p.wait_status(f"Uploaded {f.name}")
+        assert how in p.status()
+        p.wait(lambda: p.has_row(f.name), "the Swift upload listed")
+        assert s3.get_object(Bucket=p.bucket, Key=f.name)["Body"].read() == f.read_bytes()
+        p.row(f.name).find_element(p.By.CSS_SELECTOR, "button.dl").click()
+        p.wait_status(f"Downloaded {f.name}")
+        assert wait_download(downloads, f.name, f.stat().st_size) == f.read_bytes()
+    st, h, _ = http_request(port, "HEAD", f"{storage}/{p.bucket}/swift-large.bin", {"X-Auth-Token": token})
+    assert (st, h.get("x-static-large-object")) == (200, "True")
+    st, _, body = http_request(port, "GET", segments + "?format=json", {"X-Auth-Token": token})
+    assert st == 200 and [o["bytes"] for o in json.loads(body)] == [5 * MiB, 5 * MiB, 2 * MiB]
+    p.shot("swift-objects")
+    for f in (small, large):
+        p.row(f.name).find_element(p.By.CSS_SELECTOR, "button.del").click()
+        p.wait(lambda: not p.has_row(f.name), "the Swift upload deleted")
+    # the large object went with its segments
+    st, _, body = http_request(port, "GET", segments + "?format=json", {"X-Auth-Token": token})
+    assert (st, json.loads(body)) == (200, [])
+    assert http_request(port, "DELETE", segments, {"X-Auth-Token": token})[0] == 204
     p.row("large.bin").find_element(p.By.CSS_SELECTOR, "button.share").click()
     p.wait_status("Share link for large.bin")
     url = p.find("#share-url").get_attribute("value")
@@ -355,7 +370,7 @@ def test_cluster_view_shows_a_stopped_node(own_cluster, request, capsys):
         assert [d["name"] for d in down] == ["d3"] and down[0]["stat"] is None and down[0]["error"], down
         if shutil.which("chromium") and os.path.exists(DRIVER):
             driver, _ = request.getfixturevalue("browser")
-            p = Page(driver, c.endpoint(), first_shot=9)  # after the main test's eight pages
+            p = Page(driver, c.endpoint(), first_shot=10)  # after the main test's nine pages
             p.go("")
             p.d.execute_script("sessionStorage.clear()")
             p.go("")

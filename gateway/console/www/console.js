@@ -241,15 +241,49 @@
       return out;
     }
 
-    // One PUT with progress (a Swift object is up to 5 GiB in one request).
+    // One PUT with progress; a large file as a static large object.
     async upload(container, key, file, onProgress) {
-      const headers = { "X-Auth-Token": this.cred.token };
-      const x = await xhrSend("PUT", this.url(container, key), headers, file, onProgress);
+      if (file.size >= MULTIPART_FROM) return this.uploadSlo(container, key, file, onProgress);
+      await this.put(container, key, file, onProgress);
+    }
+
+    // An XHR PUT of body (progress: bytes sent); resolves with the xhr once Swift said 201.
+    async put(container, key, body, onProgress) {
+      const x = await xhrSend("PUT", this.url(container, key), { "X-Auth-Token": this.cred.token }, body, onProgress);
       if (x.status !== 201) throw new HttpError(x.status, `HTTP ${x.status}`);
+      return x;
+    }
+
+    // A static large object: PART_SIZE segments in "<container>_segments" under
+    // "<key>/slo/<time>/<size>/<segment size>/<index>" (the swift CLI's layout), then the manifest.
+    async uploadSlo(container, key, file, onProgress) {
+      const segs = `${container}_segments`;
+      await this.call("PUT", this.url(segs));
+      const base = `${key}/slo/${(Date.now() / 1000).toFixed(6)}/${file.size}/${PART_SIZE}`;
+      const manifest = [];
+      for (let off = 0, i = 0; off < file.size; off += PART_SIZE, i++) {
+        const part = file.slice(off, Math.min(off + PART_SIZE, file.size));
+        const name = `${base}/${String(i).padStart(8, "0")}`;
+        const x = await this.put(segs, name, part, (loaded) => onProgress(off + loaded));
+        manifest.push({ path: `/${segs}/${name}`, etag: x.getResponseHeader("Etag"), size_bytes: part.size });
+      }
+      await this.call("PUT", this.url(container, key, { "multipart-manifest": "put" }), JSON.stringify(manifest),
+        { "Content-Type": file.type || "application/octet-stream" });
     }
 
     async download(container, key) { return (await this.call("GET", this.url(container, key))).blob(); }
-    async remove(container, key) { await this.call("DELETE", this.url(container, key)); }
+
+    // A static large object goes with its segments (multipart-manifest=delete), anything else alone.
+    async remove(container, key) {
+      const head = await this.call("HEAD", this.url(container, key));
+      if ((head.headers.get("X-Static-Large-Object") || "").toLowerCase() !== "true") {
+        await this.call("DELETE", this.url(container, key));
+        return;
+      }
+      const r = await (await this.call("DELETE", this.url(container, key, { "multipart-manifest": "delete" }),
+        undefined, { Accept: "application/json" })).json();
+      if (r["Response Status"] !== "200 OK") throw new Error(`Deleting the segments: ${JSON.stringify(r.Errors)}`);
+    }
 
     // A TempURL signed here with the account's Temp-URL key (X-Account-Meta-Temp-URL-Key).
     async share(container, key) {
@@ -539,8 +573,8 @@
     bar.hidden = false;
     bar.max = Math.max(file.size, 1);
     bar.value = 0;
-    const how = backend.kind === "s3" && file.size >= MULTIPART_FROM ?
-      `in ${Math.ceil(file.size / PART_SIZE)} parts` : "in one request";
+    const how = file.size >= MULTIPART_FROM ?
+      `in ${Math.ceil(file.size / PART_SIZE)} ${backend.kind === "s3" ? "parts" : "segments"}` : "in one request";
     $("upload-text").textContent = `${file.name}: 0 %`;
     setStatus(`Uploading ${key} (${fmtBytes(file.size)}) ${how}…`);
     const progress = (sent) => {
