@@ -9,8 +9,9 @@
  */
 #include "console_int.h"
 
-#include <stdio.h>
 #include <string.h>
+
+#include "og_buf.h"
 
 #define CONSOLE_PREFIX "/_console"
 #define CONSOLE_CSP                                                                                                    \
@@ -42,9 +43,15 @@ void console_send(console_req_t *r, int status, const char *content_type, const 
 
 void console_error(console_req_t *r, int status, const char *msg)
 {
-    char body[256];
-    int n = snprintf(body, sizeof(body), "{\"error\":\"%s\"}", msg);
-    console_send(r, status, "application/json", "no-store", body, (size_t)n);
+    og_buf_t b = {0};
+    og_buf_puts(&b, "{\"error\":");
+    og_buf_json_str(&b, og_str(msg));
+    og_buf_puts(&b, "}");
+    if (b.oom)
+        console_send(r, status, "application/json", "no-store", "{}", 2);
+    else
+        console_send(r, status, "application/json", "no-store", b.buf, b.len);
+    og_buf_free(&b);
 }
 
 /* The Content-Type of an asset, by its extension. */

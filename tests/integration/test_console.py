@@ -280,10 +280,20 @@ def s3_part(p, s3, downloads, tmp_path):
 def swift_part(p, cluster, s3, swift_admin, downloads, tmp_path):
     user, token, storage = swift_admin
     port = cluster.port()
-    # a quota and a Temp-URL key on the account (Swift POSTs by the reseller admin)
+    # a quota and a Temp-URL key on the account (Swift POSTs by the reseller admin), removed
+    # afterwards: the account is the shared cluster's
     st, _, _ = http_request(port, "POST", storage, {"X-Auth-Token": token, "X-Account-Meta-Quota-Bytes": str(1 << 30),
                                                     "X-Account-Meta-Temp-URL-Key": "tempkey"})
     assert st == 204
+    try:
+        swift_pages(p, port, s3, user, token, storage, downloads, tmp_path)
+    finally:
+        st, _, _ = http_request(port, "POST", storage, {"X-Auth-Token": token, "X-Remove-Account-Meta-Quota-Bytes": "x",
+                                                        "X-Remove-Account-Meta-Temp-URL-Key": "x"})
+        assert st == 204
+
+
+def swift_pages(p, port, s3, user, token, storage, downloads, tmp_path):
     p.find("#login-swift-user").send_keys(user)
     p.find("#login-swift-key").send_keys(SWIFT_KEY)
     p.find("#login-swift-submit").click()
