@@ -86,7 +86,8 @@ $(LIB_node): $(call objs,$(call lib_srcs,storage-node))
 $(foreach r,$(ROOMS),$(eval $(LIB_$(r)): $(call objs,$(call lib_srcs,gateway/$(r)))))
 # The web console's files are compiled into the gateway (docs/operations.md, "Web console").
 CONSOLE_WWW := $(sort $(wildcard gateway/console/www/*))
-$(O)/gen/console_assets.c: tools/embed.sh $(CONSOLE_WWW)
+# (the directory too: its time changes when a file is added or removed)
+$(O)/gen/console_assets.c: tools/embed.sh gateway/console/www $(CONSOLE_WWW)
 	@mkdir -p $(dir $@)
 	tools/embed.sh $@ $(CONSOLE_WWW)
 $(O)/obj/gen/console_assets.o: $(O)/gen/console_assets.c
