@@ -291,6 +291,8 @@ def swift_part(p, cluster, s3, swift_admin, downloads, tmp_path):
         st, _, _ = http_request(port, "POST", storage, {"X-Auth-Token": token, "X-Remove-Account-Meta-Quota-Bytes": "x",
                                                         "X-Remove-Account-Meta-Temp-URL-Key": "x"})
         assert st == 204
+        st, h, _ = http_request(port, "HEAD", storage, {"X-Auth-Token": token})
+        assert st == 204 and "x-account-meta-quota-bytes" not in h and "x-account-meta-temp-url-key" not in h
 
 
 def swift_pages(p, port, s3, user, token, storage, downloads, tmp_path):
