@@ -53,6 +53,7 @@
 
 #include "og_conf.h"
 #include "cluster/cluster.h"
+#include "console/console.h"
 #include "http/http.h"
 #include "iam/iam.h"
 #include "s3/s3.h"
@@ -150,11 +151,12 @@ bad:
     return 2;
 }
 
-/* What the HTTP handler needs: both protocol contexts (one namespace, two APIs), and the
- * operator endpoints. */
+/* What the HTTP handler needs: both protocol contexts (one namespace, two APIs), the console and
+ * the operator endpoints. */
 typedef struct {
     s3_ctx_t *s3;
     swift_t *swift;
+    console_t *console;
     http_ops_t ops;
 } front_t;
 
@@ -218,12 +220,15 @@ static size_t fit_max_conns(size_t max_conns, size_t workers)
     return fit;
 }
 
-/* Swift's paths (/auth/v1.0, /v1/..., unsigned /info) go to Swift, everything else to S3. */
+/* The web console's /_console/... (a path no bucket can take) goes to the console, Swift's paths
+ * (/auth/v1.0, /v1/..., unsigned /info) to Swift, everything else to S3. */
 static void dispatch(http_req_t *http, void *ctx)
 {
     front_t *f = ctx;
     if (http_ops_wants(&f->ops, http_req_info(http)))
         http_ops_handle(http, &f->ops);
+    else if (console_wants(http_req_info(http)))
+        console_handle(http, f->console);
     else if (swift_wants(http_req_info(http)))
         swift_handle(http, f->swift);
     else
@@ -365,7 +370,8 @@ static int serve(const opts_t *o, const og_addr_t *listen, const og_addr_t *tls_
     swift.api_index = API_SWIFT;
     gw_ops_ctx_t opsctx = {.cl = cl, .log = &o->log};
     atomic_init(&opsctx.last_ready, -1);
-    front_t front = {&gw, &swift,
+    console_t console = {.cluster = cl, .iam = iam, .region = o->region, .access_log = o->access_log};
+    front_t front = {&gw, &swift, &console,
                      {.metrics = metrics, .metrics_here = o->metrics_listen == NULL, .ready = gw_ready,
                       .more = gw_more_metrics, .ctx = &opsctx}};
     http_server_conf_t conf = {.host = listen->host,

@@ -11,6 +11,7 @@ declare -A ROOMS=(
     [iam]="core cluster"
     [s3]="http iam core cluster"
     [swift]="http iam core cluster"
+    [console]="http iam core cluster"
 )
 declare -A MODULES=(
     [http]="og og_buf og_http og_metrics"
@@ -19,6 +20,7 @@ declare -A MODULES=(
     [iam]="og og_rec og_keys"
     [s3]="og og_buf og_rec auth"
     [swift]="og og_buf og_rec"
+    [console]="og og_buf auth"
 )
 bad=0
 complain() { echo "check-rooms: $1" >&2; bad=1; }

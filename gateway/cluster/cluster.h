@@ -225,5 +225,26 @@ int cluster_ready(cluster_t *cl, char *why, size_t cap);
  * per node address errors, timeouts and skipped calls, whether it is in back-off, its latency;
  * the ring epoch. Fails only by b running out of memory. */
 void cluster_metrics_format(cluster_t *cl, og_buf_t *b);
+/* ---- device status (cluster_devs.c) ---- */
+
+/* One device of the ring as its node answered just now. */
+typedef struct {
+    char name[32];
+    char addr[64];
+    uint32_t zone;
+    double weight;
+    int up;            /* GET /<dev>/stat answered 200 */
+    int skipped;       /* not asked: this gateway holds the node in a failure back-off */
+    const char *error; /* why not up (static text), "" when up */
+    char *stat;        /* the node's /<dev>/stat JSON (docs/node-api.md), NULL when not up */
+    size_t stat_len;
+} cluster_dev_status_t;
+
+/* Asks every device of the ring in use for its /stat, in parallel, each bounded by a short
+ * timeout (a frozen node costs that once, then its back-off skips it). 0 with *out (n entries,
+ * ring order; free with cluster_devs_status_free), or -ENOMEM. The outcomes also feed the
+ * handle's failure detection, like any other call. */
+int cluster_devs_status(cluster_t *cl, cluster_dev_status_t **out, size_t *n);
+void cluster_devs_status_free(cluster_dev_status_t *st, size_t n);
 
 #endif

@@ -166,6 +166,9 @@ og_str_t http_req_header(const http_req_t *req, const char *name);
  * when `who` already holds account_workers workers (answer 503 SlowDown). A second claim of the
  * same request replaces the first. Call it after authentication and before reading the body. */
 int http_req_claim(http_req_t *req, og_str_t who);
+/* http_req_claim for an anonymous request: the claimant is the client's address ("ip:" and the
+ * address without its port), so one client cannot take every worker. 0 or HTTP_EBUSY. */
+int http_req_claim_remote(http_req_t *req);
 
 /* Reads up to cap body bytes (de-chunked), blocking. Sends "100 Continue" first if the
  * client expects it and it has not been sent. >0 bytes read, 0 at the end of the body,
@@ -343,6 +346,10 @@ void http_iso8601_format(uint64_t ns, char out[32]);
 void http_date_format(uint64_t ns, char out[32]);
 
 /* ---- access log (http_util.c) ---- */
+
+/* A fresh request id: 16 random hex digits and a NUL (the clock's when randomness fails). Cannot
+ * fail. */
+void http_request_id(char out[17]);
 
 /* Appends what (a request target) to b with the values of secret-bearing query parameters
  * (X-Amz-Signature, Signature, X-Amz-Security-Token, temp_url_sig; names compared

@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <strings.h>
-#include <sys/random.h>
 #include <time.h>
 
 #include "s3_int.h"
@@ -91,18 +90,6 @@ static int refuse_headers(s3_req_t *r)
         }
     }
     return 0;
-}
-
-static void make_request_id(char out[17])
-{
-    uint8_t rnd[8];
-    /* getrandom on 8 bytes never blocks once the pool is initialised and is not interrupted
-     * for requests this small; the clock is only a fallback so an id is never missing. */
-    if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
-        uint64_t t = og_time_ns();
-        memcpy(rnd, &t, sizeof(rnd));
-    }
-    og_hex(rnd, sizeof(rnd), out);
 }
 
 /* The Host header without its port ("[::1]:9000" -> "[::1]"). */
@@ -433,7 +420,7 @@ og_str_t s3_busy_body(const http_reqinfo_t *info, void *ctx, const char **conten
 void s3_handle(http_req_t *http, void *ctx)
 {
     s3_req_t r = {.http = http, .info = http_req_info(http), .gw = ctx};
-    make_request_id(r.request_id);
+    http_request_id(r.request_id);
     r.resource = r.info->path;
 
     og_str_t host_bucket = vhost_bucket(&r);
