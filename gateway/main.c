@@ -65,7 +65,7 @@ typedef struct {
 typedef struct {
     const char *ring, *keys, *listen, *domain, *region;
     size_t workers, chunk_size;
-    int access_log;
+    int access_log, sse_c_plain_http;
     const char *tls_listen;
     const char *tls_certs[TLS_MAX_PAIRS], *tls_keys[TLS_MAX_PAIRS];
     size_t ncerts, nkeys;
@@ -85,7 +85,7 @@ static void usage(void)
 {
     fprintf(stderr, "usage: onggi-gateway --ring FILE --listen IP:PORT [--keys FILE] [--domain DOMAIN]\n"
                     "                     [--region REGION]\n"
-                    "                     [--workers N] [--chunk-size BYTES] [--access-log]\n"
+                    "                     [--workers N] [--chunk-size BYTES] [--access-log] [--sse-c-plain-http]\n"
                     "                     [--max-conns N] [--max-conns-per-ip N] [--account-workers N]\n"
                     "                     [--max-queue N]\n"
                     "                     [--tls-listen IP:PORT --tls-cert FILE --tls-key FILE ...]\n");
@@ -127,8 +127,9 @@ static int parse_opts(int argc, char **argv, opts_t *o)
     *o = (opts_t){.region = "us-east-1", .chunk_size = CLUSTER_CDC_AVG};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp(a, "--access-log") == 0) {
-            o->access_log = 1;
+        if (strcmp(a, "--access-log") == 0 || strcmp(a, "--sse-c-plain-http") == 0) {
+            o->access_log |= a[2] == 'a';        /* the two flags without a value */
+            o->sse_c_plain_http |= a[2] == 's';
             continue;
         }
         int ok = 0;
@@ -345,7 +346,8 @@ static int serve(const opts_t *o, const og_addr_t *listen, const og_addr_t *tls_
     pthread_t sig_thread;
     int rc;
 
-    s3_ctx_t gw = {.cluster = cl, .iam = iam, .domain = o->domain, .region = o->region, .access_log = o->access_log};
+    s3_ctx_t gw = {.cluster = cl, .iam = iam, .domain = o->domain, .region = o->region, .access_log = o->access_log,
+                 .sse_c_plain_http = o->sse_c_plain_http};
     swift_t swift;
     swift_init(&swift, cl, iam, 0, o->access_log);
     front_t front = {&gw, &swift};

@@ -15,8 +15,8 @@ declare -A ROOMS=(
 declare -A MODULES=(
     [http]="og og_buf og_http"
     [cluster]="og og_rec og_cdc og_keys ring node_client"
-    [core]="og og_buf og_rec og_cdc"
-    [iam]="og og_rec og_keys"
+    [core]="og og_buf og_rec og_cdc og_crypt og_keys"
+    [iam]="og og_rec og_keys og_crypt"
     [s3]="og og_buf og_rec auth"
     [swift]="og og_buf og_rec"
 )

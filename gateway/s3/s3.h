@@ -16,6 +16,7 @@ typedef struct {
     const char *domain; /* virtual-host domain ("s3.example.com") or NULL */
     const char *region; /* "us-east-1" */
     int access_log;     /* log every request (else only 5xx answers) */
+    int sse_c_plain_http; /* take SSE-C keys over plain HTTP too (a TLS proxy in front); else TLS only */
 } s3_ctx_t;
 
 /* http_busy_fn for S3 requests: the SlowDown error document. Cannot fail. */
