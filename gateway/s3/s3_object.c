@@ -535,7 +535,7 @@ static void get_send(s3_req_t *r, get_plan_t *g, const og_header_t *hdrs, size_t
 {
     const core_meta_t *m = &g->m;
     uint64_t length = g->view.size ? g->last - g->first + 1 : 0;
-    if (r->info->is_head || (g->lg.kind != LARGE_NONE && length == 0)) {
+    if (r->info->is_head || length == 0) {
         r->responded = 1;
         r->status = g->status;
         if (http_resp_start(r->http, g->status, hdrs, n, (int64_t)length) == 0)

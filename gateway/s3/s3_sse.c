@@ -192,7 +192,8 @@ int s3_sse_open(s3_req_t *r, const core_meta_t *m, s3_sse_t *s)
         s3_error_rc(r, OG_ECORRUPT);
         return -1;
     }
-    memcpy(s->blob, m->sse.base, m->sse.len);
+    if (m->sse.len > 0)
+        memcpy(s->blob, m->sse.base, m->sse.len);
     s->blob_len = m->sse.len;
     return 0;
 }
