@@ -93,15 +93,19 @@ int s3_payload_verify(const s3_req_t *r, const void *body, size_t len);
  * OG_EQUORUM ... Call it before reading a body of known size, and with the final size before
  * committing one whose size was not known in advance. */
 int s3_quota_check(s3_req_t *r, uint64_t add_bytes);
-/* (s3_multi.c) Swift large objects as copy sources (CopyObject, UploadPartCopy).
+/* (s3_multi.c) Copy sources whose bytes must be rewritten (CopyObject, UploadPartCopy): Swift
+ * large objects, and objects encrypted on either side of the copy.
  * s3_large_stat: 1 when m is an SLO or DLO, with its size and S3 ETag (48 bytes); 0 for a
- * plain object; or a negative code (the DLO listing failed: OG_EQUORUM ...). s3_large_copy:
- * writes len bytes from offset first of such an object (read through the Swift readers, memory
- * bounded) with core_obj_write: 0 with *out (core_obj_data_free), or an error code to answer
- * with S3_ON_SEGMENTS (a segment missing or changed since the manifest). Nothing is committed
+ * plain object; or a negative code (the DLO listing failed: OG_EQUORUM ...). s3_copy_rewrite:
+ * writes len bytes from offset first of such a large object, or of a plain object m opened with
+ * src_key (its object key, NULL when not encrypted), with core_obj_write, encrypted under dst_key
+ * when not NULL (read through the Swift readers or core_obj_read_key, memory bounded): 0 with *out
+ * (core_obj_data_free), or an error code to answer with S3_ON_SEGMENTS for a large object (a
+ * segment missing or changed since the manifest), S3_ON_STORED for another. Nothing is committed
  * by either. */
 int s3_large_stat(s3_req_t *r, const core_meta_t *m, uint64_t *size, char *etag, size_t *elen);
-int s3_large_copy(s3_req_t *r, const core_meta_t *m, uint64_t first, uint64_t len, core_obj_data_t *out);
+int s3_copy_rewrite(s3_req_t *r, const core_meta_t *m, const uint8_t *src_key, const uint8_t *dst_key, uint64_t first,
+                    uint64_t len, core_obj_data_t *out);
 
 /* (s3_route.c) Checks that bucket exists and belongs to the caller: 0, OG_ENOTFOUND, S3_EDENIED,
  * OG_EQUORUM, OG_EPROTO. */
