@@ -201,7 +201,7 @@ def test_bucket_encryption_not_implemented(cluster, bucket):
 
 def test_aws_cli_sse(cluster, bucket, tmp_path):
     src = tmp_path / "f"
-    data = body_with(b"aws-cli", 3 * MiB + 11)
+    data = body_with(b"aws-cli", 9 * MiB + 11)  # past the CLI's 8 MiB threshold: multipart
     src.write_bytes(data)
     key_file = tmp_path / "key"
     key_file.write_bytes(KEY)
@@ -216,6 +216,7 @@ def test_aws_cli_sse(cluster, bucket, tmp_path):
     assert out.read_bytes() == data
     head = cluster.aws("s3api", "head-object", "--bucket", bucket, "--key", "s").stdout
     assert '"ServerSideEncryption": "AES256"' in head
+    assert client_error(lambda: cluster.client().head_object(Bucket=bucket, Key="c"))[0] == 400
 
 
 def disk_bytes(cluster):
@@ -273,3 +274,44 @@ def test_ssec_needs_tls(tls_cluster):
     assert s3.get_object(Bucket=b, Key="k", **ssec())["Body"].read() == b"secret"
     # the key does not travel over plain HTTP for a read either
     assert client_error(lambda: plain.get_object(Bucket=b, Key="k", **ssec())) == (400, "InvalidRequest")
+
+
+def test_encrypted_objects_not_served_by_swift(cluster, s3, bucket):
+    """Swift has no way to give a key: an encrypted object is refused (403), never its ciphertext or
+    plaintext; a Swift COPY keeps it encrypted under the same key material."""
+    import swiftclient.client as sc
+    from conftest import ACCOUNT
+    cluster.admin("account-add", ACCOUNT, check=False)
+    cluster.admin("swift-user-add", "--account", ACCOUNT, "--user", "sseadmin", "--key", "ssekey", "--admin")
+    sw = sc.Connection(authurl=f"{cluster.endpoint()}/auth/v1.0", user=f"{ACCOUNT}:sseadmin", key="ssekey",
+                       auth_version="1", retries=0)
+    s3.put_object(Bucket=bucket, Key="c", Body=b"customer secret", **ssec())
+    s3.put_object(Bucket=bucket, Key="s", Body=os.urandom(100000), ServerSideEncryption="AES256")
+    for key in ("c", "s"):
+        with pytest.raises(sc.ClientException) as e:
+            sw.get_object(bucket, key)
+        assert e.value.http_status == 403, key
+    sw.copy_object(bucket, "c", destination=f"/{bucket}/c-copy")
+    assert s3.get_object(Bucket=bucket, Key="c-copy", **ssec())["Body"].read() == b"customer secret"
+    assert client_error(lambda: s3.get_object(Bucket=bucket, Key="c-copy"))[0] == 400
+
+
+def test_upload_part_copy_with_sse(s3, bucket):
+    src_data = os.urandom(6 * MiB)
+    s3.put_object(Bucket=bucket, Key="src", Body=src_data, **ssec(KEY2))
+    s3.put_object(Bucket=bucket, Key="plain", Body=src_data[:100])
+    up = s3.create_multipart_upload(Bucket=bucket, Key="mp", **ssec())["UploadId"]
+    src = {"Bucket": bucket, "Key": "src"}
+    # without the source's key the part cannot be read
+    assert client_error(lambda: s3.upload_part_copy(Bucket=bucket, Key="mp", UploadId=up, PartNumber=1,
+                                                    CopySource=src, **ssec()))[0] == 400
+    p1 = s3.upload_part_copy(Bucket=bucket, Key="mp", UploadId=up, PartNumber=1, CopySource=src,
+                             CopySourceRange=f"bytes=0-{5 * MiB - 1}", CopySourceSSECustomerAlgorithm="AES256",
+                             CopySourceSSECustomerKey=KEY2, **ssec())
+    p2 = s3.upload_part_copy(Bucket=bucket, Key="mp", UploadId=up, PartNumber=2,
+                             CopySource={"Bucket": bucket, "Key": "plain"}, **ssec())
+    parts = [{"PartNumber": 1, "ETag": p1["CopyPartResult"]["ETag"]},
+             {"PartNumber": 2, "ETag": p2["CopyPartResult"]["ETag"]}]
+    s3.complete_multipart_upload(Bucket=bucket, Key="mp", UploadId=up, MultipartUpload={"Parts": parts})
+    got = s3.get_object(Bucket=bucket, Key="mp", **ssec())["Body"].read()
+    assert got == src_data[:5 * MiB] + src_data[:100]
