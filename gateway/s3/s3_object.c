@@ -11,7 +11,9 @@
  * only the chunks that overlap it, with bounded memory. Objects past a Swift X-Delete-At are
  * absent here as in Swift. A Swift large object (SLO manifest, or DLO with X-Object-Manifest) is
  * served as s3api serves it: its segments' bytes, total size and ETag, streamed by the Swift
- * readers (swift_slo.c), which check every segment before its bytes go out.
+ * readers (swift_slo.c), which check every segment before its bytes go out. SSE-C and SSE-S3
+ * (s3_sse.c): PUT writes under the object key, GET/HEAD first check the request's key against the
+ * record and read with core_obj_read_key.
  *
  * s3_handle has checked that the bucket exists and belongs to the caller.
  */

@@ -140,7 +140,10 @@ int s3_sse_parse(s3_req_t *r, int copy_source, s3_sse_t *s)
         }
         return sse_c_parse(r, SSE_C_PREFIX, s);
     }
-    return v.base != NULL ? sse_s3_parse(r, v, s) : 0;
+    /* a KMS key id alone is refused too (no header is ignored) */
+    if (v.base == NULL && http_req_header(r->http, "x-amz-server-side-encryption-aws-kms-key-id").base == NULL)
+        return 0;
+    return sse_s3_parse(r, v, s);
 }
 
 int s3_sse_new(s3_req_t *r, s3_sse_t *s)

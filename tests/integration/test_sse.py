@@ -79,6 +79,9 @@ def test_ssec_bad_parameters(cluster, bucket):
         (dict(ssec_headers(), **{"x-amz-server-side-encryption": "AES256"}), "InvalidArgument"),
         ({"x-amz-server-side-encryption": "AES128"}, "InvalidArgument"),
         ({"x-amz-server-side-encryption": "aws:kms"}, "InvalidArgument"),
+        ({"x-amz-server-side-encryption-aws-kms-key-id": "k"}, "InvalidArgument"),
+        ({"x-amz-server-side-encryption": "AES256", "x-amz-server-side-encryption-aws-kms-key-id": "k"},
+         "InvalidArgument"),
     ]
     for headers, code in cases:
         st, _, body = signed_request(port, "PUT", f"/{bucket}/bad", headers=headers, body=b"hello")
