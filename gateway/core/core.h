@@ -172,7 +172,8 @@ typedef struct {
  * core_obj_data_free), or: the source's own negative code, OG_ETOOBIG, OG_EPROTO (length differs
  * from expect_size), OG_EQUORUM (a chunk could not be stored), -ENOMEM. Memory: one batch buffer
  * of 4 MiB (at least twice the chunker's maximum chunk size; expect_size + 1 for a smaller body)
- * that the body is read into and the chunks are sent from, whatever the body size. */
+ * that the body is read into and the chunks are sent from, whatever the body size; with a key a
+ * second one as large, which the boxes are sent from. */
 int core_obj_write(cluster_t *cl, const core_obj_put_opts_t *opts, core_obj_src_t src, core_obj_data_t *out);
 void core_obj_data_free(core_obj_data_t *d);
 
