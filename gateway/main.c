@@ -2,7 +2,7 @@
  * onggi-gateway: the S3 and Swift gateway process (see docs/operations.md).
  *
  *   onggi-gateway --ring FILE --listen IP:PORT [--keys FILE] [--domain D] [--region R] [--workers N]
- *                 [--chunk-size BYTES] [--access-log]
+ *                 [--chunk-size BYTES] [--access-log] [--sse-c-plain-http]
  *                 [--max-conns N] [--max-conns-per-ip N] [--account-workers N] [--max-queue N]
  *                 [--tls-listen IP:PORT --tls-cert FILE --tls-key FILE [--tls-cert FILE --tls-key FILE]...]
  *                 [--metrics-listen IP:PORT] [--log-level error|warn|info|debug]
@@ -75,7 +75,7 @@ typedef struct {
 typedef struct {
     const char *ring, *keys, *listen, *domain, *region;
     size_t workers, chunk_size;
-    int access_log;
+    int access_log, sse_c_plain_http;
     const char *tls_listen;
     og_conf_list_t tls_certs, tls_keys;
     limits_t lim;
@@ -105,6 +105,7 @@ static const og_conf_opt_t gw_opts[] = {
     OPT("workers", OG_CONF_SIZE, workers, 0, 4096, "N", 0),
     OPT("chunk-size", OG_CONF_SIZE, chunk_size, 0, UINT32_MAX, "BYTES", 0), /* checked by cluster_set_chunking */
     OPT("access-log", OG_CONF_FLAG, access_log, 0, 0, NULL, 0),
+    OPT("sse-c-plain-http", OG_CONF_FLAG, sse_c_plain_http, 0, 0, NULL, 0),
     OPT("max-conns", OG_CONF_SIZE, lim.max_conns, 0, 1000000, "N", 0),
     OPT("max-conns-per-ip", OG_CONF_SIZE, lim.max_conns_per_ip, 0, 1000000, "N", 0),
     OPT("account-workers", OG_CONF_SIZE, lim.account_workers, 0, 1000000, "N", 0),
@@ -364,7 +365,7 @@ static int serve(const opts_t *o, const og_addr_t *listen, const og_addr_t *tls_
     int rc;
 
     s3_ctx_t gw = {.cluster = cl, .iam = iam, .domain = o->domain, .region = o->region, .access_log = o->access_log,
-                   .api_index = API_S3};
+                   .api_index = API_S3, .sse_c_plain_http = o->sse_c_plain_http};
     swift_t swift;
     swift_init(&swift, cl, iam, 0, o->access_log);
     swift.api_index = API_SWIFT;

@@ -17,6 +17,7 @@ typedef struct {
     const char *region; /* "us-east-1" */
     int access_log;     /* log every request (else only 5xx answers) */
     unsigned api_index; /* this API's index in the server's http_metrics_t (http_req_set_op) */
+    int sse_c_plain_http; /* take SSE-C keys over plain HTTP too (a TLS proxy in front); else TLS only */
 } s3_ctx_t;
 
 /* The S3 operations, for http_metrics_new (label api="s3", op="GetObject" ...). */

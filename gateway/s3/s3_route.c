@@ -27,8 +27,8 @@ static const char *const unimplemented_subresources[] = {
 
 /* Request headers that promise protection or placement this gateway does not provide. Accepting
  * them would store an object unencrypted, unlocked or readable by fewer rules than the caller
- * asked for, so each is refused with the error AWS gives where it lacks the feature: SSE without
- * a KMS (501, as MinIO without one), ACLs on a bucket whose ObjectOwnership is
+ * asked for, so each is refused with the error AWS gives where it lacks the feature: SSE on a
+ * bucket request (bucket default encryption is not implemented), S3 bucket keys, ACLs on a bucket whose ObjectOwnership is
  * BucketOwnerEnforced (AWS's default since 2023), Object Lock on a bucket created without it.
  * `harmless` values ask for what the gateway does anyway (the owner-only ACL, the one storage
  * class) and are sent by default by some clients. A name ending in '-' is a prefix. */
@@ -42,9 +42,12 @@ typedef struct {
 } refused_header_t;
 
 static const refused_header_t refused_headers[] = {
-    {"x-amz-server-side-encryption", ON_ANY, {NULL}, 501, "NotImplemented", NULL},
-    {"x-amz-server-side-encryption-", ON_ANY, {NULL}, 501, "NotImplemented", NULL},
-    {"x-amz-copy-source-server-side-encryption-", ON_ANY, {NULL}, 501, "NotImplemented", NULL},
+    /* SSE and SSE-C are taken by the object requests that store or read bytes (s3_sse.c) */
+    {"x-amz-server-side-encryption", ON_BUCKET, {NULL}, 501, "NotImplemented", NULL},
+    {"x-amz-server-side-encryption-", ON_BUCKET, {NULL}, 501, "NotImplemented", NULL},
+    {"x-amz-copy-source-server-side-encryption-", ON_BUCKET, {NULL}, 501, "NotImplemented", NULL},
+    {"x-amz-server-side-encryption-context", ON_ANY, {NULL}, 501, "NotImplemented", NULL},
+    {"x-amz-server-side-encryption-bucket-key-enabled", ON_ANY, {"false"}, 501, "NotImplemented", NULL},
     {"x-amz-object-lock-", ON_ANY, {NULL}, 400, "InvalidRequest", "Bucket is missing Object Lock Configuration"},
     {"x-amz-bucket-object-lock-enabled", ON_ANY, {"false"}, 501, "NotImplemented", NULL},
     {"x-amz-acl", ON_KEY, {"private", "bucket-owner-full-control"}, 400, "AccessControlListNotSupported",

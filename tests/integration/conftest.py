@@ -303,6 +303,10 @@ class Cluster:
             args += ["--domain", self.domain]
         if self.chunk_size:
             args += ["--chunk-size", str(self.chunk_size)]
+        if not self.tls:
+            # SSE-C keys over plain HTTP, as the RGW anchor is configured (rgw_crypt_require_ssl =
+            # false); a cluster with https keeps the default: SSE-C over TLS only
+            args.append("--sse-c-plain-http")
         if self.tls:
             tls_port = self.tls_ports.get(name) or free_ports(1)[0]
             args += ["--tls-listen", f"127.0.0.1:{tls_port}"]
