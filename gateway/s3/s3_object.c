@@ -416,6 +416,8 @@ typedef struct {
     uint64_t first, last;
     og_str_t ovr[NUM_OVERRIDES];
     char *ovr_mem;    /* owns the ovr values */
+    core_cache_dflt_t dflt; /* the bucket's caching defaults */
+    char expires[32];
 } get_plan_t;
 
 /* Reads r's object (an expired one is reclaimed and absent) and what it serves. 0, OG_ENOTFOUND,
@@ -443,7 +445,7 @@ static int get_open(s3_req_t *r, uint64_t now_s, get_plan_t *g)
  * core_part_range code (OG_EINVAL: no such part). */
 static int get_range(s3_req_t *r, get_plan_t *g)
 {
-    og_str_t range_hdr = http_req_header(r->http, "range");
+    og_str_t range_hdr = http_range_header(r->http, g->etag_s, (int64_t)(g->m.mtime_ns / 1000000000u));
     int rc;
     g->status = 200;
     if (g->part != 0) {
@@ -469,6 +471,29 @@ static int get_range(s3_req_t *r, get_plan_t *g)
     return 0;
 }
 
+/* Appends to hdrs (n of them so far) the bucket's default Cache-Control and Expires they lack. */
+static size_t cache_dflt(s3_req_t *r, get_plan_t *g, og_header_t *hdrs, size_t n)
+{
+    return http_cache_dflt(hdrs, n, og_str(g->dflt.cache_control), g->dflt.expires_after_s,
+                           og_time_ns() / 1000000000u, g->expires, hdrs + n);
+}
+
+/* 304 Not Modified with what RFC 9110 15.4.5 asks a 304 to repeat of the 200: ETag,
+ * Last-Modified, Cache-Control and Expires (the object's own, else the bucket's defaults). */
+static void send_not_modified(s3_req_t *r, get_plan_t *g)
+{
+    og_header_t h[6] = {{OG_STR_LIT("ETag"), g->etag_s}, {OG_STR_LIT("Last-Modified"), og_str(g->lastmod)}};
+    size_t n = 2;
+    static const char *const kept[] = {"Cache-Control", "Expires"};
+    for (size_t i = 0; i < 2; i++) {
+        og_str_t v = og_header_find(g->m.headers, g->m.num_headers, kept[i]);
+        if (v.base != NULL)
+            h[n++] = (og_header_t){og_str(kept[i]), v};
+    }
+    n += cache_dflt(r, g, h, n);
+    s3_send(r, 304, h, n, NULL, 0);
+}
+
 /* The response headers: request id, ETag, Last-Modified, Accept-Ranges, Content-Type,
  * Content-Range, x-amz-mp-parts-count, the overrides, and the stored headers. *out is malloc'd
  * for the caller (values point into g and r). 0 or -ENOMEM. */
@@ -476,7 +501,7 @@ static int get_headers(s3_req_t *r, get_plan_t *g, og_header_t **out, size_t *co
 {
     const core_meta_t *m = &g->m;
     size_t n = 0;
-    og_header_t *hdrs = malloc((7 + NUM_OVERRIDES + m->num_headers) * sizeof(*hdrs));
+    og_header_t *hdrs = malloc((9 + NUM_OVERRIDES + m->num_headers) * sizeof(*hdrs));
     if (hdrs == NULL)
         return -ENOMEM;
     hdrs[n++] = (og_header_t){OG_STR_LIT("x-amz-request-id"), og_str(r->request_id)};
@@ -510,6 +535,7 @@ static int get_headers(s3_req_t *r, get_plan_t *g, og_header_t **out, size_t *co
             !og_str_ieq(m->headers[i].name, "x-object-manifest"))
             hdrs[n++] = m->headers[i];
     }
+    n += cache_dflt(r, g, hdrs, n);
     *out = hdrs, *count = n;
     return 0;
 }
@@ -558,6 +584,8 @@ void s3_get_object(s3_req_t *r)
         s3_error_rc(r, rc);
         goto out_free_plan;
     }
+    /* best effort: without the bucket's defaults the object is served with its own headers */
+    (void)core_cache_dflt_get(r->gw->cluster, r->bucket, &g.dflt);
     http_cond_t cond = http_cond_from_req(r->http);
     int cond_status = http_cond_eval(&cond, g.etag_s, (int64_t)(g.m.mtime_ns / 1000000000u));
     if (cond_status == 412) {
@@ -565,8 +593,7 @@ void s3_get_object(s3_req_t *r)
         goto out_free_plan;
     }
     if (cond_status == 304) {
-        og_header_t h304[] = {{OG_STR_LIT("ETag"), g.etag_s}, {OG_STR_LIT("Last-Modified"), og_str(g.lastmod)}};
-        s3_send(r, 304, h304, 2, NULL, 0);
+        send_not_modified(r, &g);
         goto out_free_plan;
     }
     if ((rc = get_range(r, &g)) != 0) {

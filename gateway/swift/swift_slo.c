@@ -191,7 +191,11 @@ out_free:
 
 static int lo_access(void *ctx, const char *container, int write)
 {
-    return swift_container_access(ctx, container, write ? IAM_ACL_WRITE : IAM_ACL_READ);
+    swift_req_t *r = ctx;
+    int rc = swift_container_access(r, container, write ? IAM_ACL_WRITE : IAM_ACL_READ);
+    if (rc == 0 && !write && !r->public_grant)
+        http_req_cache_private(r->http, 1); /* a segment not everyone may read: the answer is not public */
+    return rc;
 }
 
 void swift_lo(swift_req_t *r, core_lo_t *out)
