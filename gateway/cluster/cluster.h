@@ -31,6 +31,13 @@ typedef struct st_cluster_t cluster_t;
 int cluster_open(const char *ring_path, const char *keys_path, int timeout_ms, cluster_t **out);
 void cluster_close(cluster_t *cl);
 
+/* Starts a thread that asks every node for GET /health every 500 ms (cluster_health.c): a
+ * node that does not answer within 500 ms (frozen, cut off) enters the failure
+ * back-off at once, before any request has waited for it, so while no replica can answer,
+ * requests fail at once with OG_EQUORUM instead of each waiting for the operation timeout.
+ * Recovery is left to the back-off's own probes. Stopped by cluster_close. 0 or -errno. */
+int cluster_watch_start(cluster_t *cl);
+
 /* Loads the ring file again and uses it when its epoch is above the one in use (ring.h): requests
  * that start afterwards are placed by it, those in flight finish on theirs. The replaced ring is
  * kept so that a read that misses in the new placement asks the old one while data moves

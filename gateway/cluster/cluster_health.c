@@ -23,10 +23,16 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define CL_BACKOFF_MIN_MS 2000u
 #define CL_BACKOFF_MAX_MS 30000u
 #define CL_PROBE_TIMEOUT_MS 1000
+/* The watcher's period and how long a node has to answer it: a frozen node is skipped within
+ * about CL_WATCH_MS + CL_WATCH_TIMEOUT_MS. A healthy node answers /health in well under a
+ * millisecond; 500 ms leaves room for a loaded machine without calling it frozen. */
+#define CL_WATCH_MS 500
+#define CL_WATCH_TIMEOUT_MS 500
 /* Grace for the calls still running after a quorum: twice the node's usual latency, within these
  * bounds (a replica a little slower than the others still gets its copy written). */
 #define CL_GRACE_MIN_MS 10u
@@ -71,9 +77,18 @@ int cl_health_add_ring(cluster_t *cl, const ring_t *ring)
 
 int cl_health_init(cluster_t *cl, const ring_t *ring)
 {
+    pthread_condattr_t ca;
     int rc = pthread_mutex_init(&cl->health_mu, NULL);
     if (rc != 0)
         return -rc;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    rc = pthread_cond_init(&cl->watch_cv, &ca);
+    pthread_condattr_destroy(&ca);
+    if (rc != 0) {
+        pthread_mutex_destroy(&cl->health_mu);
+        return -rc;
+    }
     if ((rc = cl_health_add_ring(cl, ring)) != 0)
         cl_health_free(cl);
     return rc;
@@ -81,6 +96,15 @@ int cl_health_init(cluster_t *cl, const ring_t *ring)
 
 void cl_health_free(cluster_t *cl)
 {
+    if (cl->watching) {
+        pthread_mutex_lock(&cl->health_mu);
+        cl->watch_stop = 1;
+        pthread_cond_signal(&cl->watch_cv);
+        pthread_mutex_unlock(&cl->health_mu);
+        pthread_join(cl->watch_thr, NULL);
+        cl->watching = 0;
+    }
+    pthread_cond_destroy(&cl->watch_cv);
     pthread_mutex_destroy(&cl->health_mu);
     free(cl->health);
     cl->health = NULL;
@@ -101,6 +125,83 @@ int cl_node_failing(cluster_t *cl, const char *addr)
     int failing = h && h->timeouts > 0;
     pthread_mutex_unlock(&cl->health_mu);
     return failing;
+}
+
+/* ---- the watcher (cluster_watch_start) ---- */
+
+/* A node the watcher could not hear from in time: failing from now (one timeout's worth, so its
+ * back-off stays at the minimum however long it stays silent and it is probed soon after it
+ * wakes up). */
+static void cl_health_suspect(cluster_t *cl, const char *addr, uint64_t now)
+{
+    pthread_mutex_lock(&cl->health_mu);
+    cl_health_t *h = cl_health_find(cl, addr);
+    if (h) {
+        h->fails++;
+        h->timeouts = h->timeouts ? h->timeouts : 1;
+        h->last_fail_ms = now;
+    }
+    pthread_mutex_unlock(&cl->health_mu);
+}
+
+/* One round: GET /health to every node of the table at once; the silent ones are suspected.
+ * A refused connection says nothing new (it fails fast for requests too). */
+static void cl_watch_round(cluster_t *cl)
+{
+    char (*addrs)[RING_ADDR_MAX];
+    pthread_mutex_lock(&cl->health_mu);
+    size_t n = cl->nhealth;
+    addrs = malloc((n ? n : 1) * sizeof(*addrs));
+    for (size_t i = 0; addrs && i < n; i++)
+        memcpy(addrs[i], cl->health[i].addr, RING_ADDR_MAX);
+    pthread_mutex_unlock(&cl->health_mu);
+    node_call_t *calls = addrs ? calloc(n ? n : 1, sizeof(*calls)) : NULL;
+    if (!calls)
+        goto out_free;
+    for (size_t i = 0; i < n; i++)
+        calls[i] = (node_call_t){.addr = addrs[i], .method = "GET", .path = "/health", .resp_cap = 4096,
+                                 .timeout_ms = CL_WATCH_TIMEOUT_MS};
+    node_call_many(cl->client, calls, n);
+    uint64_t now = og_mono_ms();
+    for (size_t i = 0; i < n; i++) {
+        if (calls[i].rc == OG_ETIMEOUT)
+            cl_health_suspect(cl, addrs[i], now);
+        free(calls[i].resp_body);
+    }
+out_free:
+    free(calls);
+    free(addrs);
+}
+
+static void *cl_watch_main(void *arg)
+{
+    cluster_t *cl = arg;
+    pthread_mutex_lock(&cl->health_mu);
+    while (!cl->watch_stop) {
+        pthread_mutex_unlock(&cl->health_mu);
+        cl_watch_round(cl);
+        struct timespec until;
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        until.tv_nsec += (long)CL_WATCH_MS * 1000000L;
+        until.tv_sec += until.tv_nsec / 1000000000L;
+        until.tv_nsec %= 1000000000L;
+        pthread_mutex_lock(&cl->health_mu);
+        while (!cl->watch_stop && pthread_cond_timedwait(&cl->watch_cv, &cl->health_mu, &until) == 0)
+            ;
+    }
+    pthread_mutex_unlock(&cl->health_mu);
+    return NULL;
+}
+
+int cluster_watch_start(cluster_t *cl)
+{
+    if (cl->watching)
+        return 0;
+    int rc = pthread_create(&cl->watch_thr, NULL, cl_watch_main, cl);
+    if (rc != 0)
+        return -rc;
+    cl->watching = 1;
+    return 0;
 }
 
 /* Decides how call c goes out (CL_SEND, CL_PROBE, CL_SKIP) and sets its grace (and, for a probe,

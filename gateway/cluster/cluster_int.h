@@ -84,9 +84,12 @@ struct st_cluster_t {
     pthread_mutex_t buf_mu; /* guards the two fields below */
     void *buf_idle[CL_BUF_IDLE];
     size_t nbuf_idle;
-    pthread_mutex_t health_mu; /* guards the table and its entries */
+    pthread_mutex_t health_mu; /* guards the table and its entries, and watch_stop */
     cl_health_t *health;       /* one per node address of every ring this handle used */
     size_t nhealth, health_cap;
+    pthread_cond_t watch_cv;   /* wakes the watcher to stop (cluster_watch_start) */
+    pthread_t watch_thr;
+    int watching, watch_stop;
 };
 
 /* ---- one replicated request (cluster.c) ---- */

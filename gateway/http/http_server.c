@@ -1703,7 +1703,8 @@ int http_resp_start(http_req_t *req, int status, const og_header_t *hdrs, size_t
 
     static const char private_cc[] = "Cache-Control: private\r\n";
     static const char private_vary[] = "Vary: Authorization, X-Auth-Token\r\n";
-    size_t need = 128 + sizeof(private_cc) + sizeof(private_vary);
+    static const char retry_after[] = "Retry-After: 1\r\n";
+    size_t need = 128 + sizeof(retry_after) + sizeof(private_cc) + sizeof(private_vary);
     for (size_t i = 0; i < n; i++)
         need += hdrs[i].name.len + HTTP_CC_PRIVATE_CAP(hdrs[i].value.len) + 4;
     size_t date_len;
@@ -1716,10 +1717,17 @@ int http_resp_start(http_req_t *req, int status, const og_header_t *hdrs, size_t
     int len = snprintf(line, sizeof(line), "HTTP/1.1 %d %s\r\n", status, status_reason(status));
     out_put(req, line, (size_t)len);
     out_put(req, date, date_len);
-    int has_cc = 0;
-    for (size_t i = 0; i < n; i++)
-        if (!header_is_ours(hdrs[i].name))
-            has_cc |= out_put_header(req, &hdrs[i]);
+    int has_cc = 0, has_retry = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (header_is_ours(hdrs[i].name))
+            continue;
+        has_cc |= out_put_header(req, &hdrs[i]);
+        has_retry |= og_str_ieq(hdrs[i].name, "retry-after");
+    }
+    /* Every 503 says when to come back, so a CDN can serve stale meanwhile (RFC 5861
+     * stale-if-error) and clients back off. */
+    if (status == 503 && !has_retry)
+        out_put(req, retry_after, sizeof(retry_after) - 1);
     if (req->cache_private) {
         if (!has_cc)
             out_put(req, private_cc, sizeof(private_cc) - 1);

@@ -521,6 +521,10 @@ static int get_headers(s3_req_t *r, get_plan_t *g, og_header_t **out, size_t *co
     for (size_t i = 0; i < NUM_OVERRIDES; i++)
         if (g->ovr[i].base != NULL)
             hdrs[n++] = (og_header_t){og_str(overrides[i].header), g->ovr[i]};
+    /* A signed response-cache-control is the signer's explicit choice for this answer: sent as
+     * asked, as S3 does, instead of made private (docs/architecture.md "CDN origin"). */
+    if (g->ovr[3].base != NULL) /* overrides[3] is response-cache-control */
+        http_req_cache_private(r->http, 0);
     /* A stored checksum is of the whole object: sent only when asked for and when the body is the
      * whole object (a client that validates it would reject a range, or a part, against it), and
      * never for a large object (it would be the manifest's). */
