@@ -38,6 +38,19 @@ void cluster_close(cluster_t *cl);
  * Recovery is left to the back-off's own probes. Stopped by cluster_close. 0 or -errno. */
 int cluster_watch_start(cluster_t *cl);
 
+/* Fills buf (cap bytes) and sets *len; 0 or an error. */
+typedef int (*cluster_fill_fn)(void *ctx, char *buf, size_t cap, size_t *len);
+/* Request coalescing (cluster_coalesce.c): concurrent callers with the same key (which must name
+ * the bytes exactly, e.g. from content addresses) share one fill: the first runs it into a
+ * buffer of cap bytes, the others wait for it. Never a cache: a caller arriving after the fill
+ * ended starts a new one. 0 with *out the bytes, valid until cluster_coalesce_done(cl, *ticket);
+ * fill's error (nothing to release); or 1 when coalescing is not possible now (the flights'
+ * memory budget is spent, or no memory): the caller reads on its own. */
+int cluster_coalesce(cluster_t *cl, og_str_t key, size_t cap, cluster_fill_fn fill, void *ctx, og_str_t *out,
+                     void **ticket);
+/* Releases a caller's share of cluster_coalesce's bytes. */
+void cluster_coalesce_done(cluster_t *cl, void *ticket);
+
 /* Loads the ring file again and uses it when its epoch is above the one in use (ring.h): requests
  * that start afterwards are placed by it, those in flight finish on theirs. The replaced ring is
  * kept so that a read that misses in the new placement asks the old one while data moves

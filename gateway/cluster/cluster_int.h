@@ -50,6 +50,9 @@ typedef struct {
     int probing;           /* a probe is out: every other call still skips the node */
 } cl_health_t;
 
+/* A read shared by concurrent callers (cluster_coalesce.c). */
+typedef struct st_cl_flight_t cl_flight_t;
+
 typedef struct {
     uint64_t at_ms; /* og_mono_ms() when read from the cluster; 0 = empty */
     uint32_t gen;   /* bumped by every invalidation of this slot (see cl_rc_forget) */
@@ -87,6 +90,10 @@ struct st_cluster_t {
     pthread_mutex_t health_mu; /* guards the table and its entries, and watch_stop */
     cl_health_t *health;       /* one per node address of every ring this handle used */
     size_t nhealth, health_cap;
+    pthread_mutex_t flight_mu; /* guards the flights (cluster_coalesce.c) */
+    pthread_cond_t flight_cv;  /* a flight is done */
+    cl_flight_t *flights;
+    size_t flight_bytes;       /* the flights' buffers, for CL_FLIGHT_BUDGET */
     pthread_cond_t watch_cv;   /* wakes the watcher to stop (cluster_watch_start) */
     pthread_t watch_thr;
     int watching, watch_stop;
@@ -115,6 +122,12 @@ struct st_cl_op_t {
     char paths_stack[8192];
 };
 
+
+/* ---- request coalescing (cluster_coalesce.c) ---- */
+
+/* Sets up and tears down the flight table. 0 or -errno. */
+int cl_flight_init(cluster_t *cl);
+void cl_flight_free(cluster_t *cl);
 
 /* ---- failure detection (cluster_health.c) ---- */
 

@@ -167,8 +167,9 @@ int http_req_claim(http_req_t *req, og_str_t who);
  * known to be public) or shareable (on = 0). A private response goes out with Cache-Control made
  * private (http_cache_control_private of the handler's own value, or plain "private") and
  * "Vary: Authorization, X-Auth-Token", so no shared cache (a CDN, Varnish, nginx proxy_cache)
- * stores it and a private cache keys it by credentials. Takes effect at http_resp_start; call it
- * before. Cannot fail. */
+ * stores it and a private cache keys it by credentials; a HEAD keeps a handler's own
+ * Cache-Control as is (stored metadata; caches store GETs). Takes effect at http_resp_start; call
+ * it before. Cannot fail. */
 void http_req_cache_private(http_req_t *req, int on);
 
 /* Reads up to cap body bytes (de-chunked), blocking. Sends "100 Continue" first if the

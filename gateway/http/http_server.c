@@ -1657,14 +1657,17 @@ out_unlock:
 void http_req_cache_private(http_req_t *req, int on) { req->cache_private = on != 0; }
 
 /* Writes header h, its value made private (http_cache_control_private) when it is Cache-Control
- * and the response is private. Room reserved by http_resp_start. Returns 1 when h was a
+ * and the response is a private GET. A HEAD shows an object's own Cache-Control as stored: it is
+ * metadata that copy tools read back and write again (a "private, " would pile up), and caches
+ * fill their entries with GETs (Varnish and nginx turn a HEAD into a GET upstream), so a HEAD
+ * answer is never what they store. Room reserved by http_resp_start. Returns 1 when h was a
  * Cache-Control header. */
 static int out_put_header(http_req_t *req, const og_header_t *h)
 {
     int is_cc = og_str_ieq(h->name, "cache-control");
     out_put(req, h->name.base, h->name.len);
     out_put(req, ": ", 2);
-    if (is_cc && req->cache_private)
+    if (is_cc && req->cache_private && !req->info.is_head)
         req->out_len += http_cache_control_private(h->value, req->out + req->out_len);
     else
         out_put(req, h->value.base, h->value.len);
