@@ -9,6 +9,12 @@
  * request that started after the read ended: this is not a cache, and an overwrite is seen by the
  * next request as without coalescing.
  *
+ * A caller that needs read-after-write (a record lookup: a write acknowledged before the caller
+ * arrived must be seen) asks for a fresh flight: it never joins a read that had already started,
+ * only one that starts after it arrived. Such a flight waits, pending, for the running one of its
+ * key to end and then starts; the fresh callers arriving meanwhile join it. So a hot key has at
+ * most one read running and one pending, whatever the number of callers.
+ *
  * Memory stays bounded: a flight holds at most its cap (the caller's, e.g. a whole object of up to
  * 4 MiB), and flights together at most CL_FLIGHT_BUDGET bytes; past that a caller reads on its own
  * (answer 1), as it would without coalescing. The buffer is freed when the last sharer is done.
@@ -28,9 +34,12 @@ struct st_cl_flight_t {
     size_t key_len;
     char *buf;
     size_t cap, len;
-    int rc, done;
+    int rc, started, done;
     unsigned refs; /* the leader and every waiter not yet done with the bytes */
 };
+
+/* Flight buffers below this size come from malloc, bigger ones from the buffer pool. */
+#define CL_FLIGHT_POOL_MIN (256u << 10)
 
 int cl_flight_init(cluster_t *cl)
 {
@@ -50,13 +59,28 @@ void cl_flight_free(cluster_t *cl)
     pthread_mutex_destroy(&cl->flight_mu);
 }
 
-/* The flight in progress under key, or NULL. Under flight_mu. */
-static cl_flight_t *cl_flight_find(cluster_t *cl, og_str_t key)
+/* The flight under key that is running (started 1), pending (0) or either (-1), other than
+ * `not`; NULL when none. Under flight_mu. */
+static cl_flight_t *cl_flight_find(cluster_t *cl, og_str_t key, int started, const cl_flight_t *not)
 {
     for (cl_flight_t *f = cl->flights; f; f = f->next)
-        if (f->key_len == key.len && memcmp(f->key, key.base, key.len) == 0)
+        if (f != not && f->key_len == key.len && memcmp(f->key, key.base, key.len) == 0 &&
+            (started < 0 || f->started == started))
             return f;
     return NULL;
+}
+
+static char *cl_flight_buf_get(cluster_t *cl, size_t cap)
+{
+    return cap < CL_FLIGHT_POOL_MIN ? malloc(cap ? cap : 1) : cluster_buf_get(cl, cap);
+}
+
+static void cl_flight_buf_put(cluster_t *cl, char *buf, size_t cap)
+{
+    if (cap < CL_FLIGHT_POOL_MIN)
+        free(buf);
+    else
+        cluster_buf_put(cl, buf, cap);
 }
 
 /* A new flight of cap bytes in the table, or NULL (budget spent, or no memory). Under flight_mu. */
@@ -68,11 +92,11 @@ static cl_flight_t *cl_flight_new(cluster_t *cl, og_str_t key, size_t cap)
     if (!f)
         return NULL;
     f->key = malloc(key.len ? key.len : 1);
-    f->buf = cluster_buf_get(cl, cap ? cap : 1);
+    f->buf = cl_flight_buf_get(cl, cap);
     if (!f->key || !f->buf) {
         free(f->key);
         if (f->buf)
-            cluster_buf_put(cl, f->buf, cap ? cap : 1);
+            cl_flight_buf_put(cl, f->buf, cap);
         free(f);
         return NULL;
     }
@@ -96,16 +120,20 @@ static void cl_flight_unlink(cluster_t *cl, cl_flight_t *f)
         }
 }
 
-int cluster_coalesce(cluster_t *cl, og_str_t key, size_t cap, cluster_fill_fn fill, void *ctx, og_str_t *out,
-                     void **ticket)
+int cluster_coalesce(cluster_t *cl, og_str_t key, size_t cap, int fresh, cluster_fill_fn fill, void *ctx,
+                     og_str_t *out, void **ticket)
 {
     pthread_mutex_lock(&cl->flight_mu);
-    cl_flight_t *f = cl_flight_find(cl, key);
+    cl_flight_t *f = cl_flight_find(cl, key, fresh ? 0 : -1, NULL);
     if (f) {
         f->refs++;
         while (!f->done)
             pthread_cond_wait(&cl->flight_cv, &cl->flight_mu);
     } else if ((f = cl_flight_new(cl, key, cap)) != NULL) {
+        /* pending until the running read of the key (one that started before this caller) ends */
+        while (fresh && cl_flight_find(cl, key, 1, f))
+            pthread_cond_wait(&cl->flight_cv, &cl->flight_mu);
+        f->started = 1;
         pthread_mutex_unlock(&cl->flight_mu);
         size_t len = 0;
         int rc = fill(ctx, f->buf, cap, &len);
@@ -140,7 +168,7 @@ void cluster_coalesce_done(cluster_t *cl, void *ticket)
         cl->flight_bytes -= f->cap;
     pthread_mutex_unlock(&cl->flight_mu);
     if (last) {
-        cluster_buf_put(cl, f->buf, f->cap ? f->cap : 1);
+        cl_flight_buf_put(cl, f->buf, f->cap);
         free(f->key);
         free(f);
     }

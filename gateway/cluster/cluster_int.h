@@ -35,7 +35,7 @@
 
 /* A call not sent because its node is in a failure back-off (cluster_health.c); a record write
  * that met a newer record on some replica (cluster_rec.c, never returned from cluster_rec_put). */
-enum { CL_ESKIPPED = -10480, CL_ENEWER = -10481 };
+enum { CL_ESKIPPED = -10480, CL_ENEWER = -10481, CL_EBIGREC = -10482 /* cluster_rec_get_shared only */ };
 /* Fresh stamps cluster_rec_put tries after the first one met a newer record. */
 #define CL_REC_RESTAMPS 3
 

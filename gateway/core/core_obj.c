@@ -400,14 +400,15 @@ static int obj_fill(void *ctx, char *buf, size_t cap, size_t *len)
  * key). malloc'd into *key; 0 or -ENOMEM. */
 static int obj_fill_key(const core_meta_t *m, uint64_t first, uint64_t last, og_str_t *key)
 {
-    size_t n = 16 + 32 * m->num_chunks;
+    size_t n = 17 + 32 * m->num_chunks;
     char *k = malloc(n);
     if (!k)
         return -ENOMEM;
-    og_be64_put((uint8_t *)k, first);
-    og_be64_put((uint8_t *)k + 8, last);
+    k[0] = 'b'; /* bytes: record flights start with 'r' (cluster_rec_get_shared) */
+    og_be64_put((uint8_t *)k + 1, first);
+    og_be64_put((uint8_t *)k + 9, last);
     for (size_t i = 0; i < m->num_chunks; i++)
-        memcpy(k + 16 + 32 * i, m->chunks[i].id, 32);
+        memcpy(k + 17 + 32 * i, m->chunks[i].id, 32);
     *key = (og_str_t){k, n};
     return 0;
 }
@@ -422,7 +423,7 @@ int core_obj_read(cluster_t *cl, const core_meta_t *m, uint64_t first, uint64_t 
         obj_fill_key(m, first, last, &key) != 0)
         return obj_read_direct(cl, m, first, last, sink, ctx);
     obj_fill_t f = {.cl = cl, .m = m, .first = first, .last = last};
-    int rc = cluster_coalesce(cl, key, (size_t)(last - first + 1), obj_fill, &f, &bytes, &ticket);
+    int rc = cluster_coalesce(cl, key, (size_t)(last - first + 1), 0, obj_fill, &f, &bytes, &ticket);
     free((char *)key.base);
     if (rc == 1)
         return obj_read_direct(cl, m, first, last, sink, ctx);
@@ -462,7 +463,7 @@ int core_rec_lookup(cluster_t *cl, const char *table, og_str_t key, core_meta_t 
 
     *buf = NULL;
     memset(m, 0, sizeof(*m));
-    if ((rc = cluster_rec_get(cl, table, key, &rec, buf)) != 0)
+    if ((rc = cluster_rec_get_shared(cl, table, key, &rec, buf)) != 0)
         return rc;
     if (rec.flags & OG_REC_TOMBSTONE)
         rc = OG_ENOTFOUND;
