@@ -20,12 +20,12 @@ import http.client
 import json
 import os
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
 import threading
 import time
+
+import benchcluster  # tools/benchcluster.py
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -41,29 +41,14 @@ def call(port, method, path, headers=None, body=b""):
 
 
 def start_cluster(a, work):
-    log = open(os.path.join(work, "cluster.log"), "w")
-    ports = f"{a.port + 1},{a.port + 2},{a.port + 3}"
-    proc = subprocess.Popen([os.path.join(ROOT, "tools/run-cluster.sh"), "--bin", a.bin, "--data",
-                             os.path.join(work, "data"), "--port", str(a.port), "--tls-port", str(a.port + 4),
-                             "--node-ports", ports], stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    for _ in range(600):
-        with open(os.path.join(work, "cluster.log")) as f:
-            if "Onggi is running" in f.read():
-                break
-        if proc.poll() is not None:
-            sys.exit("cdn-bench: the cluster did not start (see cluster.log)")
-        time.sleep(0.1)
-    else:
-        sys.exit("cdn-bench: the cluster did not start within 60 s")
-    out = subprocess.run(["ps", "-o", "pid=,args=", "--ppid", str(proc.pid)], capture_output=True,
-                         text=True).stdout.splitlines()
-    nodes = [int(line.split()[0]) for line in out if "onggi-node" in line]
+    proc = benchcluster.start(a.bin, a.port, work, "cdn-bench")
+    nodes = benchcluster.pids(proc, "onggi-node")
     if len(nodes) != 3:
         sys.exit(f"cdn-bench: found {len(nodes)} node processes, not 3")
     return proc, nodes
 
 
-def node_wchar(pids):
+def node_rchar(pids):
     total = 0
     for pid in pids:
         with open(f"/proc/{pid}/io") as f:
@@ -129,7 +114,7 @@ def main():
         path, _ = setup(a.port, a.size)
         call(a.port, "GET", path)  # the record and bucket caches warm, as in steady state
         counts, lock, budget = {}, threading.Lock(), [a.max_requests]
-        before, t0 = node_wchar(nodes), time.monotonic()
+        before, t0 = node_rchar(nodes), time.monotonic()
         stop_at = t0 + a.seconds
         threads = [threading.Thread(target=client, args=(a.port, path, a.size, stop_at, budget, counts, lock))
                    for _ in range(a.clients)]
@@ -138,14 +123,10 @@ def main():
         for t in threads:
             t.join(a.seconds + 120)
         elapsed = time.monotonic() - t0
-        node_bytes = node_wchar(nodes) - before
+        node_bytes = node_rchar(nodes) - before
     finally:
         if proc is not None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
+            benchcluster.stop(proc)
         shutil.rmtree(work, ignore_errors=True)
     ok = counts.get(200, 0)
     total = sum(counts.values())
