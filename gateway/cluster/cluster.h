@@ -32,7 +32,7 @@ int cluster_open(const char *ring_path, const char *keys_path, int timeout_ms, c
 void cluster_close(cluster_t *cl);
 
 /* Starts a thread that asks every node for GET /health every 500 ms (cluster_health.c): a
- * node that does not answer within 500 ms (frozen, cut off) enters the failure
+ * node that twice in a row does not answer within 1 s (frozen, cut off) enters the failure
  * back-off at once, before any request has waited for it, so while no replica can answer,
  * requests fail at once with OG_EQUORUM instead of each waiting for the operation timeout.
  * Recovery is left to the back-off's own probes. Stopped by cluster_close. 0 or -errno. */

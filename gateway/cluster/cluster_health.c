@@ -28,11 +28,13 @@
 #define CL_BACKOFF_MIN_MS 2000u
 #define CL_BACKOFF_MAX_MS 30000u
 #define CL_PROBE_TIMEOUT_MS 1000
-/* The watcher's period and how long a node has to answer it: a frozen node is skipped within
- * about CL_WATCH_MS + CL_WATCH_TIMEOUT_MS. A healthy node answers /health in well under a
- * millisecond; 500 ms leaves room for a loaded machine without calling it frozen. */
+/* The watcher's period, how long a node has to answer it, and how many rounds in a row it must
+ * miss: a frozen node is skipped within about CL_WATCH_MISSES * (CL_WATCH_MS +
+ * CL_WATCH_TIMEOUT_MS), 3 s. A healthy node answers /health in well under a millisecond; one slow
+ * answer on a loaded machine must not take it out of every quorum. */
 #define CL_WATCH_MS 500
-#define CL_WATCH_TIMEOUT_MS 500
+#define CL_WATCH_TIMEOUT_MS 1000
+#define CL_WATCH_MISSES 2
 /* Grace for the calls still running after a quorum: twice the node's usual latency, within these
  * bounds (a replica a little slower than the others still gets its copy written). */
 #define CL_GRACE_MIN_MS 10u
@@ -129,14 +131,18 @@ int cl_node_failing(cluster_t *cl, const char *addr)
 
 /* ---- the watcher (cluster_watch_start) ---- */
 
-/* A node the watcher could not hear from in time: failing from now (one timeout's worth, so its
- * back-off stays at the minimum however long it stays silent and it is probed soon after it
- * wakes up). */
-static void cl_health_suspect(cluster_t *cl, const char *addr, uint64_t now)
+/* Takes a watcher round's answer (answered 1, or silent 0) into the node's health. Silent for
+ * CL_WATCH_MISSES rounds in a row: failing from now (one timeout's worth, so its back-off stays at
+ * the minimum however long it stays silent and it is probed soon after it wakes up). An answer
+ * only restarts the count: it never ends a back-off, which a node that answers /health but hangs
+ * on data (a stuck disk) must keep; the back-off's probes end it. */
+static void cl_health_watched(cluster_t *cl, const char *addr, int answered, uint64_t now)
 {
     pthread_mutex_lock(&cl->health_mu);
     cl_health_t *h = cl_health_find(cl, addr);
-    if (h) {
+    if (h && answered) {
+        h->watch_misses = 0;
+    } else if (h && ++h->watch_misses >= CL_WATCH_MISSES) {
         h->fails++;
         h->timeouts = h->timeouts ? h->timeouts : 1;
         h->last_fail_ms = now;
@@ -144,8 +150,8 @@ static void cl_health_suspect(cluster_t *cl, const char *addr, uint64_t now)
     pthread_mutex_unlock(&cl->health_mu);
 }
 
-/* One round: GET /health to every node of the table at once; the silent ones are suspected.
- * A refused connection says nothing new (it fails fast for requests too). */
+/* One round: GET /health to every node of the table at once. Only silence counts against a node:
+ * a refused connection says nothing new (it fails fast for requests too). */
 static void cl_watch_round(cluster_t *cl)
 {
     char (*addrs)[RING_ADDR_MAX];
@@ -164,8 +170,8 @@ static void cl_watch_round(cluster_t *cl)
     node_call_many(cl->client, calls, n);
     uint64_t now = og_mono_ms();
     for (size_t i = 0; i < n; i++) {
-        if (calls[i].rc == OG_ETIMEOUT)
-            cl_health_suspect(cl, addrs[i], now);
+        if (calls[i].rc == 0 || calls[i].rc == OG_ETIMEOUT)
+            cl_health_watched(cl, addrs[i], calls[i].rc == 0, now);
         free(calls[i].resp_body);
     }
 out_free:

@@ -48,6 +48,7 @@ typedef struct {
     uint64_t last_fail_ms; /* og_mono_ms() of the last failure */
     uint32_t latency_us;   /* moving average of successful calls */
     int probing;           /* a probe is out: every other call still skips the node */
+    uint32_t watch_misses; /* consecutive watcher rounds the node did not answer (cluster_health.c) */
 } cl_health_t;
 
 /* A read shared by concurrent callers (cluster_coalesce.c). */

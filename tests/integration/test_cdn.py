@@ -329,7 +329,7 @@ def test_frozen_cluster_answers_503_with_retry_after(own_cluster):
     for n in nodes:
         c.procs[n].send_signal(signal.SIGSTOP)
     try:
-        time.sleep(2)  # the watcher's round (500 ms) and its timeout (500 ms), with room to spare
+        time.sleep(5)  # two watcher rounds unanswered (about 3 s), with room to spare
         for _ in range(2):
             t = time.monotonic()
             st, h, body = swift(c.port(), "GET", f"{base}/pub/o")
