@@ -281,6 +281,24 @@ int core_bucket_get(cluster_t *cl, const char *bucket, core_bucket_t *out);
 int core_bucket_put(cluster_t *cl, const char *bucket, const core_bucket_t *b);
 void core_bucket_free(core_bucket_t *b);
 
+/* ---- caching defaults (core_bucket.c; docs/architecture.md "CDN origin") ---- */
+
+/* Longest default Cache-Control kept (Swift's metadata value limit). */
+#define CORE_CACHE_DFLT_MAX 256
+
+/* What a bucket (= container) asks caches to do with objects that carry no Cache-Control or
+ * Expires of their own. There is no S3 API for this, so both APIs read the container metadata
+ * Swift can set: X-Container-Meta-Default-Cache-Control (a Cache-Control value, sent as is) and
+ * X-Container-Meta-Default-Expires (seconds: Expires is the response's time plus that). */
+typedef struct {
+    char cache_control[CORE_CACHE_DFLT_MAX + 1]; /* NUL-terminated; "" when none */
+    int64_t expires_after_s;                     /* -1 when none or not a number */
+} core_cache_dflt_t;
+
+/* Reads bucket's caching defaults into *out (from the bucket record cache, core_bucket_get).
+ * 0, OG_ENOTFOUND, OG_EQUORUM, OG_EPROTO, -ENOMEM. */
+int core_cache_dflt_get(cluster_t *cl, const char *bucket, core_cache_dflt_t *out);
+
 /* Decodes a bucket record's summary (from a listing of table "buckets"). 0 or OG_EPROTO. */
 int core_bucket_decode(const og_rec_t *rec, char *owner, size_t cap, uint64_t *created_ns);
 /* Reads a bucket record (table "buckets"). 0 and owner account into owner (cap bytes),

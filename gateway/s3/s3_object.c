@@ -454,6 +454,8 @@ typedef struct {
     char *ovr_mem;    /* owns the ovr values */
     char *meta_mem;   /* RFC 2047 forms of metadata values that are not ASCII (get_headers) */
     s3_sse_t sse;     /* the object's encryption and key (s3_sse_open) */
+    core_cache_dflt_t dflt; /* the bucket's caching defaults */
+    char expires[32];
 } get_plan_t;
 
 /* Reads r's object (an expired one is reclaimed and absent) and what it serves. 0, OG_ENOTFOUND,
@@ -481,7 +483,7 @@ static int get_open(s3_req_t *r, uint64_t now_s, get_plan_t *g)
  * core_part_range code (OG_EINVAL: no such part). */
 static int get_range(s3_req_t *r, get_plan_t *g)
 {
-    og_str_t range_hdr = http_req_header(r->http, "range");
+    og_str_t range_hdr = http_range_header(r->http, g->etag_s, (int64_t)(g->m.mtime_ns / 1000000000u));
     int rc;
     g->status = 200;
     if (g->part != 0) {
@@ -530,6 +532,29 @@ static int get_meta_encode(get_plan_t *g, og_header_t *hdrs, size_t n)
     return 0;
 }
 
+/* Appends to hdrs (n of them so far) the bucket's default Cache-Control and Expires they lack. */
+static size_t cache_dflt(s3_req_t *r, get_plan_t *g, og_header_t *hdrs, size_t n)
+{
+    return http_cache_dflt(hdrs, n, og_str(g->dflt.cache_control), g->dflt.expires_after_s,
+                           og_time_ns() / 1000000000u, g->expires, hdrs + n);
+}
+
+/* 304 Not Modified with what RFC 9110 15.4.5 asks a 304 to repeat of the 200: ETag,
+ * Last-Modified, Cache-Control and Expires (the object's own, else the bucket's defaults). */
+static void send_not_modified(s3_req_t *r, get_plan_t *g)
+{
+    og_header_t h[6] = {{OG_STR_LIT("ETag"), g->etag_s}, {OG_STR_LIT("Last-Modified"), og_str(g->lastmod)}};
+    size_t n = 2;
+    static const char *const kept[] = {"Cache-Control", "Expires"};
+    for (size_t i = 0; i < 2; i++) {
+        og_str_t v = og_header_find(g->m.headers, g->m.num_headers, kept[i]);
+        if (v.base != NULL)
+            h[n++] = (og_header_t){og_str(kept[i]), v};
+    }
+    n += cache_dflt(r, g, h, n);
+    s3_send(r, 304, h, n, NULL, 0);
+}
+
 /* The response headers: encryption, request id, ETag, Last-Modified, Accept-Ranges, Content-Type,
  * Content-Range, x-amz-mp-parts-count, the overrides, and the stored headers. *out is malloc'd
  * for the caller (values point into g and r). 0 or -ENOMEM. */
@@ -558,6 +583,10 @@ static int get_headers(s3_req_t *r, get_plan_t *g, og_header_t **out, size_t *co
     for (size_t i = 0; i < NUM_OVERRIDES; i++)
         if (g->ovr[i].base != NULL)
             hdrs[n++] = (og_header_t){og_str(overrides[i].header), g->ovr[i]};
+    /* A signed response-cache-control is the signer's explicit choice for this answer: sent as
+     * asked, as S3 does, instead of made private (docs/architecture.md "CDN origin"). */
+    if (g->ovr[3].base != NULL) /* overrides[3] is response-cache-control */
+        http_req_cache_private(r->http, 0);
     /* A stored checksum is of the whole object: sent only when asked for and when the body is the
      * whole object (a client that validates it would reject a range, or a part, against it), and
      * never for a large object (it would be the manifest's). */
@@ -580,6 +609,7 @@ static int get_headers(s3_req_t *r, get_plan_t *g, og_header_t **out, size_t *co
         free(hdrs);
         return -ENOMEM;
     }
+    n += cache_dflt(r, g, hdrs, n);
     *out = hdrs, *count = n;
     return 0;
 }
@@ -633,6 +663,8 @@ void s3_get_object(s3_req_t *r)
     }
     if (s3_sse_open(r, &g.m, &g.sse) != 0)
         goto out_free_plan;
+    /* best effort: without the bucket's defaults the object is served with its own headers */
+    (void)core_cache_dflt_get(r->gw->cluster, r->bucket, &g.dflt);
     http_cond_t cond = http_cond_from_req(r->http);
     int cond_status = http_cond_eval(&cond, g.etag_s, (int64_t)(g.m.mtime_ns / 1000000000u));
     if (cond_status == 412) {
@@ -640,8 +672,7 @@ void s3_get_object(s3_req_t *r)
         goto out_free_plan;
     }
     if (cond_status == 304) {
-        og_header_t h304[] = {{OG_STR_LIT("ETag"), g.etag_s}, {OG_STR_LIT("Last-Modified"), og_str(g.lastmod)}};
-        s3_send(r, 304, h304, 2, NULL, 0);
+        send_not_modified(r, &g);
         goto out_free_plan;
     }
     if ((rc = get_range(r, &g)) != 0) {

@@ -425,6 +425,9 @@ void s3_handle(http_req_t *http, void *ctx)
     s3_req_t r = {.http = http, .info = http_req_info(http), .gw = ctx};
     http_request_id(r.request_id);
     r.resource = r.info->path;
+    /* Every S3 answer is the caller's own until public ACLs exist: a shared cache must never
+     * store one (docs/architecture.md "CDN origin"). */
+    http_req_cache_private(http, 1);
 
     og_str_t host_bucket = vhost_bucket(&r);
     int rc = split_target(&r, host_bucket);

@@ -367,6 +367,8 @@ void swift_container(swift_req_t *r)
         swift_error_rc(r, -EACCES);
         goto out_free;
     }
+    if (exists && swift_acl_public(r, meta_get(&b, "x-container-read"), IAM_ACL_LISTING))
+        http_req_cache_private(r->http, 0);
     if (!exists)
         swift_error(r, 404);
     else

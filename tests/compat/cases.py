@@ -128,7 +128,34 @@ def _sse_steps():
     ]
 
 
+def _cdn_conditionals(create_id, etag):
+    """Issue 14: If-None-Match in every form, If-Modified-Since, If-Range (tag and date) on "hello"
+    (MD5 5d41402abc4b2a76b9719d911017c592, the object's ETag on both APIs)."""
+    q = f'"{etag}"'
+    return [
+        {"id": create_id, "method": "PUT", "path": "/{c}"},
+        {"id": "put", "method": "PUT", "path": "/{c}/o", "data": "hello"},
+        {"id": "inm-quoted", "method": "GET", "path": "/{c}/o", "headers": {"If-None-Match": q}},
+        {"id": "inm-unquoted", "method": "GET", "path": "/{c}/o", "headers": {"If-None-Match": etag}},
+        {"id": "inm-list", "method": "GET", "path": "/{c}/o", "headers": {"If-None-Match": f'"nope", {q}'}},
+        {"id": "inm-star", "method": "GET", "path": "/{c}/o", "headers": {"If-None-Match": "*"}},
+        {"id": "inm-other", "method": "GET", "path": "/{c}/o", "headers": {"If-None-Match": '"nope"'}},
+        {"id": "ims-future", "method": "GET", "path": "/{c}/o",
+         "headers": {"If-Modified-Since": "Fri, 01 Jan 2100 00:00:00 GMT"}},
+        {"id": "ims-past", "method": "GET", "path": "/{c}/o",
+         "headers": {"If-Modified-Since": "Mon, 01 Jan 2001 00:00:00 GMT"}},
+        {"id": "if-range-tag", "method": "GET", "path": "/{c}/o", "headers": {"Range": "bytes=1-2", "If-Range": q}},
+        {"id": "if-range-other-tag", "method": "GET", "path": "/{c}/o",
+         "headers": {"Range": "bytes=1-2", "If-Range": '"nope"'}},
+        {"id": "if-range-old-date", "method": "GET", "path": "/{c}/o",
+         "headers": {"Range": "bytes=1-2", "If-Range": "Mon, 01 Jan 2001 00:00:00 GMT"}},
+        {"id": "delete", "method": "DELETE", "path": "/{c}/o"},
+        {"id": "delete-container", "method": "DELETE", "path": "/{c}"},
+    ]
+
+
 SWIFT = [
+    {"id": "swift-cdn-conditionals", "steps": _cdn_conditionals("put-container", "5d41402abc4b2a76b9719d911017c592")},
     {"id": "swift-container-invalid-utf8", "steps": [
         {"id": "put-ff", "method": "PUT", "path": "/{c}%FF"},
         {"id": "put-overlong", "method": "PUT", "path": "/{c}%C0%AF"},
@@ -419,6 +446,7 @@ S3 = [
         {"id": "list-after", "method": "GET", "path": "/{c}", "query": "list-type=2"},
     ]},
     {"id": "s3-sse", "steps": _sse_steps()},
+    {"id": "s3-cdn-conditionals", "steps": _cdn_conditionals("create", "5d41402abc4b2a76b9719d911017c592")},
     {"id": "s3-chunked", "steps": _chunked("create") + [
         {"id": "delete-ok", "method": "DELETE", "path": "/{c}/ok"},
     ] + _s3_usable("after")},
