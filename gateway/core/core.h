@@ -63,6 +63,13 @@ enum {
 /* core_meta_t.flags */
 #define CORE_META_SLO 0x01u
 
+/* core_meta_t.vid: 16 hex digits of ~ts then 16 of ~tiebreak (the version's stamp), so that a key's
+ * versions sort newest first in the version table. */
+#define CORE_VID_LEN 32
+/* core_meta_t.vflags */
+#define CORE_VER_NULL 0x01u   /* the key's "null" version (written while versioning was suspended) */
+#define CORE_VER_MARKER 0x02u /* a delete marker: no data */
+
 typedef struct {
     uint8_t id[32]; /* SHA-256 of the chunk's bytes */
     uint32_t len;
@@ -86,6 +93,12 @@ typedef struct {
     uint8_t flags;
     uint64_t slo_size;
     uint8_t slo_etag[16];
+    /* S3 versioning (core_version.c): the version's sort id (CORE_VID_LEN hex digits, newest
+       sorts first) and CORE_VER_* flags. Both empty for an object written while its bucket was
+       never versioned: that object is the key's "null" version. In the summary (listings of
+       versions need them). */
+    char vid[CORE_VID_LEN + 1];
+    uint8_t vflags;
     /* detail (zero/empty when decoded from a listing entry) */
     const og_header_t *headers; size_t num_headers; /* x-amz-meta-*, cache-control, content-disposition,
                                                        content-encoding, content-language, expires */
@@ -175,7 +188,8 @@ int core_obj_read(cluster_t *cl, const core_meta_t *m, uint64_t first, uint64_t 
  * CORE_BUCKET_MAX (never a bucket) gives "", which every cluster call refuses (OG_EINVAL). */
 void core_table(char kind, const char *bucket, char out[CORE_TABLE_CAP]);
 /* Encodes m and writes it as the record of (bucket, key) with a fresh stamp; m->mtime_ns is set
- * to the stamp's ts. 0, OG_EQUORUM, OG_ETOOBIG, -ENOMEM. */
+ * to the stamp's ts. In a bucket whose versioning was set, it is a new version (core_version.c):
+ * m->vid and m->vflags are set too. 0, OG_EQUORUM, OG_ETOOBIG, -ENOMEM. */
 int core_obj_commit(cluster_t *cl, const char *bucket, og_str_t key, core_meta_t *m);
 /* Reads and decodes the live record of (bucket, key): 0 with *m (core_meta_free) and *buf (free;
  * m's slices point into it), OG_ENOTFOUND for absent or deleted, OG_EQUORUM, OG_EPROTO. */
@@ -183,8 +197,10 @@ int core_obj_lookup(cluster_t *cl, const char *bucket, og_str_t key, core_meta_t
 /* core_obj_lookup, and an object past its X-Delete-At at now_s (Unix seconds) is OG_ENOTFOUND
  * too: absent for every API. Nothing is reclaimed (core_obj_expire does that). */
 int core_obj_lookup_live(cluster_t *cl, const char *bucket, og_str_t key, uint64_t now_s, core_meta_t *m, char **buf);
-/* Writes a tombstone for (bucket, key). 0 or OG_EQUORUM. */
-int core_obj_delete(cluster_t *cl, const char *bucket, og_str_t key);
+/* Deletes (bucket, key): a tombstone, or in a versioned bucket a delete marker (core_version.c) whose
+ * client-visible id goes to marker_vid when not NULL ("" when no marker was written). 0 or
+ * OG_EQUORUM. */
+int core_obj_delete(cluster_t *cl, const char *bucket, og_str_t key, char marker_vid[CORE_VID_LEN + 1]);
 /* The same three on any table of core_meta_t records (core_obj_* use "o.<bucket>"; multipart
  * upload and part records live in "u.<bucket>"), with the same contracts. */
 int core_rec_commit(cluster_t *cl, const char *table, og_str_t key, core_meta_t *m);
@@ -285,6 +301,8 @@ typedef struct {
     int (*fetch)(void *ctx, og_str_t prefix, og_str_t after, size_t limit, cluster_list_t *out);
     void (*release)(void *ctx, cluster_list_t *l);
     void *ctx;
+    char key_end; /* when not 0, a delimiter counts only before the first key_end of a key (the
+                     version listing's CORE_VER_SEP, after which the version's sort id follows) */
 } core_walk_source_t;
 
 typedef struct {
@@ -311,6 +329,45 @@ typedef struct {
 int core_walk(const core_walk_source_t *src, og_str_t prefix, og_str_t delimiter, og_str_t after, size_t max_keys,
                core_walk_t *out);
 void core_walk_free(core_walk_t *w);
+
+/* ---- versions (core_version.c; docs/architecture.md, "Versioning") ----
+ *
+ * "o.<bucket>" stays the index of current versions (GET and listings read only it). A bucket whose
+ * versioning was ever set also keeps every version in "v.<bucket>", keyed by the object key,
+ * CORE_VER_SEP and the version's sort id (newest first), each a core_meta_t with vid and vflags
+ * set. An object written before versioning was set has no vid: it is the key's null version, and
+ * is copied into the version table before a versioned write replaces it. */
+
+#define CORE_VER_SEP '\x01'
+/* Stored bucket metadata (core_bucket_t.meta) naming the versioning state. */
+#define CORE_VER_BUCKET_HDR "x-onggi-versioning"
+
+typedef enum { CORE_VER_OFF, CORE_VER_ENABLED, CORE_VER_SUSPENDED } core_versioning_t;
+
+/* The versioning state of bucket (from the cached bucket record). 0, OG_ENOTFOUND, or an error. */
+int core_versioning_get(cluster_t *cl, const char *bucket, core_versioning_t *out);
+/* Sets it (ENABLED or SUSPENDED; a bucket never goes back to OFF). 0, OG_ENOTFOUND, or an error. */
+int core_versioning_put(cluster_t *cl, const char *bucket, core_versioning_t state);
+/* The version id a client sees for m: "null" for the null version (or an object of a never
+ * versioned bucket), else its sort id. */
+const char *core_ver_id(const core_meta_t *m);
+/* Reads version `vid` (as a client names it, "null" included) of (bucket, key): 0 with *m
+ * (core_meta_free) and *buf (free), OG_ENOTFOUND, OG_EINVAL (not a version id this gateway makes:
+ * S3's InvalidArgument), or a cluster error. A delete marker is returned like any version. */
+int core_ver_lookup(cluster_t *cl, const char *bucket, og_str_t key, og_str_t vid, core_meta_t *m, char **buf);
+/* The newest version of (bucket, key) in the version table: 0 with *m (core_meta_free) and *buf
+ * (free), OG_ENOTFOUND (none), or an error. */
+int core_ver_newest(cluster_t *cl, const char *bucket, og_str_t key, core_meta_t *m, char **buf);
+/* Removes version `vid` of (bucket, key) for good; when it was the current one, the next newest
+ * becomes current (or the key goes absent when there is none or it is a delete marker).
+ * *was_marker (may be NULL): whether the removed version was a delete marker. 0 (also when there
+ * was no such version, as S3 answers), OG_EINVAL (a malformed id), or an error. */
+int core_ver_delete(cluster_t *cl, const char *bucket, og_str_t key, og_str_t vid, int *was_marker);
+/* The version-listing key source (ListObjectVersions): keys are the object key, CORE_VER_SEP, and
+ * the sort id (empty for a null version kept only in the index, which sorts first), summaries
+ * as stored. Release with core_ver_source_free. 0 or -ENOMEM. */
+int core_ver_source(cluster_t *cl, const char *bucket, core_walk_source_t *out);
+void core_ver_source_free(core_walk_source_t *src);
 
 /* ---- multipart upload records (core_upload.c) ---- */
 

@@ -412,13 +412,6 @@ int core_rec_delete(cluster_t *cl, const char *table, og_str_t key)
     return cluster_rec_put(cl, table, key, &rec);
 }
 
-int core_obj_commit(cluster_t *cl, const char *bucket, og_str_t key, core_meta_t *m)
-{
-    char table[CORE_TABLE_CAP];
-    core_table('o', bucket, table);
-    return core_rec_commit(cl, table, key, m);
-}
-
 int core_obj_lookup(cluster_t *cl, const char *bucket, og_str_t key, core_meta_t *m, char **buf)
 {
     char table[CORE_TABLE_CAP];
@@ -436,13 +429,6 @@ int core_obj_lookup_live(cluster_t *cl, const char *bucket, og_str_t key, uint64
         rc = OG_ENOTFOUND;
     }
     return rc;
-}
-
-int core_obj_delete(cluster_t *cl, const char *bucket, og_str_t key)
-{
-    char table[CORE_TABLE_CAP];
-    core_table('o', bucket, table);
-    return core_rec_delete(cl, table, key);
 }
 
 int core_obj_touch(cluster_t *cl, const core_meta_t *m)

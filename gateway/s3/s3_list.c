@@ -347,7 +347,7 @@ void s3_list_objects(s3_req_t *r, int v2)
 
     core_table('o', r->bucket, table);
     table_source_t ts = {r->gw->cluster, table, og_time_ns() / 1000000000u};
-    core_walk_source_t src = {table_fetch, table_release, &ts};
+    core_walk_source_t src = {table_fetch, table_release, &ts, 0};
     if ((rc = core_walk(&src, xstr(&q.prefix), xstr(&q.delimiter), xstr(&after), max_keys, &w)) != 0) {
         s3_error_rc(r, rc);
         goto out_free;

@@ -603,7 +603,7 @@ void s3_delete_object(s3_req_t *r)
 {
     /* S3 answers 204 whether or not the key existed, so no read comes first: the tombstone
      * is written unconditionally and wins over every older version by timestamp. */
-    int rc = core_obj_delete(r->gw->cluster, r->bucket, (og_str_t){r->key, r->key_len});
+    int rc = core_obj_delete(r->gw->cluster, r->bucket, (og_str_t){r->key, r->key_len}, NULL);
     if (rc != 0) {
         s3_error_rc(r, rc);
         return;
