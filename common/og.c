@@ -56,6 +56,7 @@ const char *og_strerror(int rc)
     case -10435: return "gateway: no such part";
     case -10436: return "gateway: part changed while completing";
     case -10437: return "gateway: part below the minimum size";
+    case -10438: return "gateway: copy source names a delete marker";
     case -10440: return "gateway: large-object manifest refused";
     case -10460: return "gateway: request refused (answer recorded)";
     }

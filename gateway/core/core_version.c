@@ -351,14 +351,20 @@ int core_ver_newest(cluster_t *cl, const char *bucket, og_str_t key, core_meta_t
 
 /* Is version t (just read) the key's current one? The index holds it (an unversioned record), or
  * it is the newest in the version table while the index holds no unversioned record. 1, 0, or an
- * error. */
-static int ver_is_current(cluster_t *cl, const char *otable, const char *vtable, og_str_t key, const core_meta_t *t)
+ * error; *index_ts: the index record's stamp (0 when it has none). */
+static int ver_is_current(cluster_t *cl, const char *otable, const char *vtable, og_str_t key, const core_meta_t *t,
+                          uint64_t *index_ts)
 {
-    core_meta_t cur;
+    og_rec_t rec;
+    core_meta_t cur = {0};
     char *buf = NULL;
     ver_find_t f = {0};
-    int rc = core_rec_lookup(cl, otable, key, &cur, &buf), unversioned = rc == 0 && cur.vid[0] == '\0';
+    int unversioned = 0, rc = cluster_rec_get(cl, otable, key, &rec, &buf);
+    *index_ts = 0;
     if (rc == 0) {
+        *index_ts = rec.ts;
+        if (!(rec.flags & OG_REC_TOMBSTONE) && core_meta_decode(&rec, &cur) == 0)
+            unversioned = cur.vid[0] == '\0';
         core_meta_free(&cur);
         free(buf);
     } else if (rc != OG_ENOTFOUND) {
@@ -372,19 +378,21 @@ static int ver_is_current(cluster_t *cl, const char *otable, const char *vtable,
 }
 
 /* The current version t goes: the next newest version becomes the index record (or the index a
- * tombstone when there is none or it is a delete marker), stamped one nanosecond after t's index
- * record with tiebreak 0, so that it replaces t there and loses to any version written since. */
-static int ver_promote(cluster_t *cl, const char *otable, const char *vtable, og_str_t key, const core_meta_t *t)
+ * tombstone when there is none or it is a delete marker), stamped one nanosecond after the index
+ * record it replaces (at index_ts) with tiebreak 0, so that it loses to any version written since. */
+static int ver_promote(cluster_t *cl, const char *otable, const char *vtable, og_str_t key, const core_meta_t *t,
+                       uint64_t index_ts)
 {
     ver_find_t f = {.skip = t->vid};
     core_meta_t next;
     char *buf = NULL;
+    uint64_t ts = (index_ts > t->mtime_ns ? index_ts : t->mtime_ns) + 1;
     int rc = ver_find(cl, vtable, key, &f);
     if (rc == OG_ENOTFOUND)
-        return ver_put(cl, otable, key, NULL, t->mtime_ns + 1, 0, 1);
+        return ver_put(cl, otable, key, NULL, ts, 0, 1);
     if (rc != 0 || (rc = ver_get(cl, vtable, key, f.vid, &next, &buf)) != 0)
         return rc;
-    rc = ver_put(cl, otable, key, &next, t->mtime_ns + 1, 0, (next.vflags & CORE_VER_MARKER) != 0);
+    rc = ver_put(cl, otable, key, &next, ts, 0, (next.vflags & CORE_VER_MARKER) != 0);
     core_meta_free(&next);
     free(buf);
     return rc;
@@ -395,6 +403,7 @@ int core_ver_delete(cluster_t *cl, const char *bucket, og_str_t key, og_str_t vi
     char otable[CORE_TABLE_CAP], vtable[CORE_TABLE_CAP], k[VKEY_CAP];
     core_meta_t t;
     char *buf = NULL;
+    uint64_t index_ts;
     int rc = core_ver_lookup(cl, bucket, key, vid, &t, &buf), current;
     if (was_marker != NULL)
         *was_marker = 0;
@@ -408,10 +417,10 @@ int core_ver_delete(cluster_t *cl, const char *bucket, og_str_t key, og_str_t vi
     core_table('v', bucket, vtable);
     /* the index first: a crash before the version record goes leaves it listed, not the index
      * naming a version that is gone */
-    if ((current = ver_is_current(cl, otable, vtable, key, &t)) < 0)
+    if ((current = ver_is_current(cl, otable, vtable, key, &t, &index_ts)) < 0)
         rc = current;
     else if (current)
-        rc = ver_promote(cl, otable, vtable, key, &t);
+        rc = ver_promote(cl, otable, vtable, key, &t, index_ts);
     if (rc == 0 && t.vid[0] != '\0')
         rc = core_rec_delete(cl, vtable, (og_str_t){k, vkey(key, t.vid, k)});
     core_meta_free(&t);
@@ -470,7 +479,8 @@ static size_t ver_unversioned(ver_page_t *pg, og_str_t after, og_str_t *bound)
         pg->unversioned[n++] = (cluster_list_entry_t){k, e->rec};
         p += k.len;
     }
-    memcpy(p, pg->o.next_after.base, pg->o.next_after.len);
+    if (pg->o.next_after.len > 0)
+        memcpy(p, pg->o.next_after.base, pg->o.next_after.len);
     p[pg->o.next_after.len] = CORE_VER_SEP;
     *bound = (og_str_t){p, pg->o.next_after.len + 1};
     return n;

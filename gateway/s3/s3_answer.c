@@ -18,6 +18,10 @@ static size_t with_request_id(s3_req_t *r, og_header_t *out, const og_header_t *
 {
     size_t k = 0;
     out[k++] = (og_header_t){OG_STR_LIT("x-amz-request-id"), og_str(r->request_id)};
+    if (r->version_id[0] != '\0')
+        out[k++] = (og_header_t){OG_STR_LIT("x-amz-version-id"), og_str(r->version_id)};
+    if (r->delete_marker)
+        out[k++] = (og_header_t){OG_STR_LIT("x-amz-delete-marker"), OG_STR_LIT("true")};
     for (size_t i = 0; i < n && k < MAX_EXTRA; i++)
         out[k++] = extra[i];
     return k;

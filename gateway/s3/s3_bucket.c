@@ -198,6 +198,11 @@ void s3_delete_bucket(s3_req_t *r)
 
     core_table('o', r->bucket, table);
     rc = bucket_has_objects(r, table);
+    if (rc == 0) {
+        /* versions and delete markers keep the bucket too (as S3) */
+        core_table('v', r->bucket, table);
+        rc = bucket_has_objects(r, table);
+    }
     if (rc < 0) {
         s3_error_rc(r, rc);
         return;

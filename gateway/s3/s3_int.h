@@ -31,6 +31,10 @@ typedef struct {
     iam_user_t user;          /* the caller (when authenticated) */
     int responded;
     int status;              /* HTTP status sent, for the access log */
+    /* the version this request wrote, removed or found (s3_version.c): sent with its answer,
+       error or not, as x-amz-version-id ("" for none) and x-amz-delete-marker: true */
+    char version_id[CORE_VID_LEN + 1];
+    int delete_marker;
 } s3_req_t;
 
 
@@ -48,7 +52,8 @@ enum {
     S3_EPARTORDER = -10434,   /* CompleteMultipartUpload: parts not in ascending order */
     S3_EPARTMISSING = -10435, /* CompleteMultipartUpload: a listed part (or its ETag) is not stored */
     S3_EPARTCHANGED = -10436, /* CompleteMultipartUpload: a part changed or went away while completing */
-    S3_EPARTSMALL = -10437    /* CompleteMultipartUpload: a part but the last under the minimum size */
+    S3_EPARTSMALL = -10437,   /* CompleteMultipartUpload: a part but the last under the minimum size */
+    S3_ECOPYMARKER = -10438   /* CopyObject: the source's versionId names a delete marker */
 };
 
 /* What a failed step was acting on. The S3 error some codes answer as depends on it: OG_ENOTFOUND
@@ -130,6 +135,21 @@ void s3_create_bucket(s3_req_t *r);
 void s3_head_bucket(s3_req_t *r);
 void s3_delete_bucket(s3_req_t *r);
 void s3_get_bucket_location(s3_req_t *r);
+/* s3_version.c: GET/PUT ?versioning, GET ?versions */
+void s3_get_bucket_versioning(s3_req_t *r);
+void s3_put_bucket_versioning(s3_req_t *r);
+void s3_list_object_versions(s3_req_t *r);
+/* Names version m in r's answer (x-amz-version-id, x-amz-delete-marker) when it is one (it has a
+ * version id), or when the client named a version (then also "null"). */
+void s3_version_answer(s3_req_t *r, const core_meta_t *m, int named);
+/* r's ?versionId: 1 with *out when present, else 0. */
+int s3_version_param(const s3_req_t *r, og_str_t *out);
+/* For a GET/HEAD of a key that is absent: when the bucket is versioned and the key's newest
+ * version is a delete marker, names it in r's answer (best effort: nothing on an error). */
+void s3_version_marker(s3_req_t *r);
+/* Answers rc of an operation on r's key or the version it named: OG_EINVAL is a malformed version
+ * id, OG_ENOTFOUND with ?versionId NoSuchVersion; else s3_error_rc. */
+void s3_version_error(s3_req_t *r, int rc);
 /* s3_list.c */
 void s3_list_buckets(s3_req_t *r);
 void s3_list_objects(s3_req_t *r, int v2);

@@ -137,6 +137,7 @@ static int put_commit(s3_req_t *r, og_header_t *hdrs, size_t nhdrs, og_str_t cty
     m.inline_data = (og_str_t){d->inline_data, d->inline_len};
     if ((rc = core_obj_commit(r->gw->cluster, r->bucket, (og_str_t){r->key, r->key_len}, &m)) != 0)
         return rc;
+    s3_version_answer(r, &m, 0);
     reply[0] = (og_header_t){OG_STR_LIT("ETag"), {etag, core_meta_etag(&m, etag)}};
     s3_send(r, 200, reply, 1 + nck, NULL, 0);
     return 0;
@@ -418,20 +419,30 @@ typedef struct {
     char *ovr_mem;    /* owns the ovr values */
 } get_plan_t;
 
-/* Reads r's object (an expired one is reclaimed and absent) and what it serves. 0, OG_ENOTFOUND,
- * a core_obj_lookup or large_open code. */
+/* Reads r's object, or the version ?versionId names (an expired current one is reclaimed and
+ * absent; a key whose current version is a delete marker is absent with the marker named in the
+ * answer), and what it serves. 0 (g->m may be a delete marker when named), OG_ENOTFOUND,
+ * OG_EINVAL (a malformed version id), a core_obj_lookup or large_open code. */
 static int get_open(s3_req_t *r, uint64_t now_s, get_plan_t *g)
 {
-    int rc = core_obj_lookup(r->gw->cluster, r->bucket, (og_str_t){r->key, r->key_len}, &g->m, &g->recbuf);
-    if (rc == 0 && core_meta_expired(&g->m, now_s)) {
+    og_str_t key = {r->key, r->key_len}, vid;
+    int named = s3_version_param(r, &vid);
+    int rc = named ? core_ver_lookup(r->gw->cluster, r->bucket, key, vid, &g->m, &g->recbuf)
+                   : core_obj_lookup(r->gw->cluster, r->bucket, key, &g->m, &g->recbuf);
+    if (rc == 0 && !named && core_meta_expired(&g->m, now_s)) {
         /* past its Swift X-Delete-At: absent, and reclaimed now as a Swift read would (best
          * effort: a failed reclaim is retried by the next read or `onggi-admin expire`) */
-        core_obj_expire(r->gw->cluster, r->bucket, (og_str_t){r->key, r->key_len}, &g->m);
+        core_obj_expire(r->gw->cluster, r->bucket, key, &g->m);
         rc = OG_ENOTFOUND;
     }
-    if (rc == 0)
-        rc = large_open(r, &g->m, now_s, &g->lg, &g->view);
+    if (rc == OG_ENOTFOUND && !named)
+        s3_version_marker(r);
     if (rc != 0)
+        return rc;
+    s3_version_answer(r, &g->m, named);
+    if (g->m.vflags & CORE_VER_MARKER)
+        return 0;
+    if ((rc = large_open(r, &g->m, now_s, &g->lg, &g->view)) != 0)
         return rc;
     g->etag_s = (og_str_t){g->etag, g->lg.kind == LARGE_SLO ? core_slo_s3_etag(&g->m, g->etag)
                                                             : core_meta_etag(&g->view, g->etag)};
@@ -476,10 +487,12 @@ static int get_headers(s3_req_t *r, get_plan_t *g, og_header_t **out, size_t *co
 {
     const core_meta_t *m = &g->m;
     size_t n = 0;
-    og_header_t *hdrs = malloc((7 + NUM_OVERRIDES + m->num_headers) * sizeof(*hdrs));
+    og_header_t *hdrs = malloc((8 + NUM_OVERRIDES + m->num_headers) * sizeof(*hdrs));
     if (hdrs == NULL)
         return -ENOMEM;
     hdrs[n++] = (og_header_t){OG_STR_LIT("x-amz-request-id"), og_str(r->request_id)};
+    if (r->version_id[0] != '\0')
+        hdrs[n++] = (og_header_t){OG_STR_LIT("x-amz-version-id"), og_str(r->version_id)};
     hdrs[n++] = (og_header_t){OG_STR_LIT("ETag"), g->etag_s};
     hdrs[n++] = (og_header_t){OG_STR_LIT("Last-Modified"), og_str(g->lastmod)};
     hdrs[n++] = (og_header_t){OG_STR_LIT("Accept-Ranges"), OG_STR_LIT("bytes")};
@@ -555,7 +568,12 @@ void s3_get_object(s3_req_t *r)
         return;
     }
     if ((rc = get_open(r, og_time_ns() / 1000000000u, &g)) != 0) {
-        s3_error_rc(r, rc);
+        s3_version_error(r, rc);
+        goto out_free_plan;
+    }
+    if (g.m.vflags & CORE_VER_MARKER) {
+        /* a delete marker named by ?versionId has no data to serve (S3's 405) */
+        s3_error(r, 405, "MethodNotAllowed", "The specified method is not allowed against this resource.", NULL);
         goto out_free_plan;
     }
     http_cond_t cond = http_cond_from_req(r->http);
@@ -601,11 +619,23 @@ out_free_plan:
 
 void s3_delete_object(s3_req_t *r)
 {
-    /* S3 answers 204 whether or not the key existed, so no read comes first: the tombstone
-     * is written unconditionally and wins over every older version by timestamp. */
-    int rc = core_obj_delete(r->gw->cluster, r->bucket, (og_str_t){r->key, r->key_len}, NULL);
+    /* S3 answers 204 whether or not the key (or version) existed, so no read comes first: the
+     * tombstone (or delete marker) is written unconditionally and wins over every older version
+     * by timestamp. ?versionId removes that version for good (core_ver_delete). */
+    og_str_t key = {r->key, r->key_len}, vid;
+    char marker[CORE_VID_LEN + 1];
+    int rc, was_marker = 0;
+    if (s3_version_param(r, &vid)) {
+        if ((rc = core_ver_delete(r->gw->cluster, r->bucket, key, vid, &was_marker)) == 0) {
+            snprintf(r->version_id, sizeof(r->version_id), "%.*s", (int)vid.len, vid.base);
+            r->delete_marker = was_marker;
+        }
+    } else if ((rc = core_obj_delete(r->gw->cluster, r->bucket, key, marker)) == 0 && marker[0] != '\0') {
+        snprintf(r->version_id, sizeof(r->version_id), "%s", marker);
+        r->delete_marker = 1;
+    }
     if (rc != 0) {
-        s3_error_rc(r, rc);
+        s3_version_error(r, rc);
         return;
     }
     s3_send(r, 204, NULL, 0, NULL, 0);

@@ -23,7 +23,7 @@ static const char *const unimplemented_subresources[] = {
     "accelerate", "analytics", "attributes", "cors", "encryption", "intelligent-tiering", "inventory",
     "legal-hold", "lifecycle", "logging", "metrics", "notification", "object-lock", "ownershipControls",
     "policy", "policyStatus", "publicAccessBlock", "replication", "requestPayment", "restore",
-    "retention", "select", "tagging", "torrent", "versionId", "versioning", "versions", "website",
+    "retention", "select", "tagging", "torrent", "website",
 };
 
 /* Request headers that promise protection or placement this gateway does not provide. Accepting
@@ -273,7 +273,15 @@ static void get_acl(s3_req_t *r)
     snprintf(owner, sizeof(owner), "%s", r->user.account);
     if (r->key != NULL) {
         core_meta_t m;
-        int rc = core_obj_lookup(r->gw->cluster, r->bucket, (og_str_t){r->key, r->key_len}, &m, &recbuf);
+        og_str_t vid;
+        int rc = s3_version_param(r, &vid)
+                     ? core_ver_lookup(r->gw->cluster, r->bucket, (og_str_t){r->key, r->key_len}, vid, &m, &recbuf)
+                     : core_obj_lookup(r->gw->cluster, r->bucket, (og_str_t){r->key, r->key_len}, &m, &recbuf);
+        if (rc == 0 && (m.vflags & CORE_VER_MARKER)) {
+            core_meta_free(&m);
+            free(recbuf);
+            rc = OG_ENOTFOUND;
+        }
         if (rc != 0) {
             s3_error_rc(r, rc);
             return;
@@ -317,6 +325,12 @@ static void route_bucket(s3_req_t *r, verbs_t v)
 {
     if (v.get && has_param(r, "location"))
         s3_get_bucket_location(r);
+    else if (v.get && has_param(r, "versioning"))
+        s3_get_bucket_versioning(r);
+    else if (v.put && has_param(r, "versioning"))
+        s3_put_bucket_versioning(r);
+    else if (v.get && has_param(r, "versions"))
+        s3_list_object_versions(r);
     else if (v.get && has_param(r, "uploads"))
         s3_list_multipart_uploads(r);
     else if (v.get)
@@ -349,6 +363,8 @@ static void route_key(s3_req_t *r, verbs_t v)
         s3_create_multipart(r);
     } else if (has_param(r, "uploads")) {
         s3_error(r, 405, "MethodNotAllowed", "Only POST starts a multipart upload.", NULL);
+    } else if (has_param(r, "versionId") && !v.get && !v.head && !v.del) {
+        s3_error(r, 400, "InvalidArgument", "This operation does not take a versionId.", NULL);
     } else if (has_param(r, "partNumber") && !v.get && !v.head) {
         /* a part is written only into an upload; GET/HEAD ?partNumber read one (s3_get_object) */
         s3_error(r, 400, "InvalidRequest", "A partNumber without an uploadId is only valid on GET and HEAD.", NULL);
@@ -399,7 +415,7 @@ static void route(s3_req_t *r)
         s3_error(r, 501, "NotImplemented", "Only reading the (owner-only) ACL is implemented.", NULL);
         return;
     }
-    if (r->key == NULL && v.put) {
+    if (r->key == NULL && v.put && !has_param(r, "versioning")) {
         s3_create_bucket(r);
         return;
     }

@@ -1,0 +1,210 @@
+"""S3 versioning (docs/architecture.md, "Versioning") with real clients: boto3, /usr/bin/aws,
+rclone. Versions, delete markers, ListObjectVersions paging, DeleteObjects with versions, copy of
+a version, multipart, suspended (null) versions, never-versioned buckets listed as version null,
+BucketNotEmpty while versions remain, and gc keeping every old version's chunks."""
+import hashlib
+import json
+import os
+import subprocess
+
+import pytest
+from botocore.exceptions import ClientError
+
+from conftest import ACCESS, SECRET, err_code, err_status, uniq
+
+
+def enable(s3, b, status="Enabled"):
+    s3.put_bucket_versioning(Bucket=b, VersioningConfiguration={"Status": status})
+
+
+def all_versions(s3, b, **kw):
+    """Every version and marker, paging with key-marker/version-id-marker."""
+    vs, ms, pages, args = [], [], 0, dict(kw)
+    while True:
+        r = s3.list_object_versions(Bucket=b, **args)
+        pages += 1
+        vs += r.get("Versions", [])
+        ms += r.get("DeleteMarkers", [])
+        if not r["IsTruncated"]:
+            return vs, ms, pages
+        args["KeyMarker"] = r["NextKeyMarker"]
+        if "NextVersionIdMarker" in r:
+            args["VersionIdMarker"] = r["NextVersionIdMarker"]
+        else:
+            args.pop("VersionIdMarker", None)
+        assert pages < 1000
+
+
+@pytest.fixture
+def vbucket(s3):
+    name = uniq("ver")
+    s3.create_bucket(Bucket=name)
+    enable(s3, name)
+    return name
+
+
+def test_get_put_bucket_versioning(s3, bucket):
+    assert "Status" not in s3.get_bucket_versioning(Bucket=bucket)
+    enable(s3, bucket)
+    assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+    enable(s3, bucket, "Suspended")
+    assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Suspended"
+    with pytest.raises(ClientError) as e:
+        s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Bogus"})
+    assert err_code(e.value) == "MalformedXML"
+    with pytest.raises(ClientError) as e:
+        s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled", "MFADelete": "Enabled"})
+    assert err_status(e.value) == 400
+    assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Suspended"
+
+
+def test_versions_get_delete_marker(s3, vbucket):
+    ids = [s3.put_object(Bucket=vbucket, Key="k", Body=b"v%d" % i * 5000)["VersionId"] for i in range(3)]
+    assert len(set(ids)) == 3 and "null" not in ids
+    assert s3.get_object(Bucket=vbucket, Key="k")["Body"].read() == b"v2" * 5000
+    for i, vid in enumerate(ids):
+        r = s3.get_object(Bucket=vbucket, Key="k", VersionId=vid)
+        assert r["VersionId"] == vid and r["Body"].read() == b"v%d" % i * 5000
+        assert s3.head_object(Bucket=vbucket, Key="k", VersionId=vid)["ContentLength"] == 10000
+    d = s3.delete_object(Bucket=vbucket, Key="k")
+    assert d["DeleteMarker"] is True
+    marker = d["VersionId"]
+    with pytest.raises(ClientError) as e:
+        s3.get_object(Bucket=vbucket, Key="k")
+    assert err_code(e.value) == "NoSuchKey"
+    assert e.value.response["ResponseMetadata"]["HTTPHeaders"]["x-amz-delete-marker"] == "true"
+    assert e.value.response["ResponseMetadata"]["HTTPHeaders"]["x-amz-version-id"] == marker
+    with pytest.raises(ClientError) as e:
+        s3.get_object(Bucket=vbucket, Key="k", VersionId=marker)
+    assert err_status(e.value) == 405
+    # the old versions are still readable, and listing shows the marker as latest
+    assert s3.get_object(Bucket=vbucket, Key="k", VersionId=ids[1])["Body"].read() == b"v1" * 5000
+    vs, ms, _ = all_versions(s3, vbucket)
+    assert [v["VersionId"] for v in vs] == ids[::-1]
+    assert [m["VersionId"] for m in ms] == [marker] and ms[0]["IsLatest"]
+    assert not any(v["IsLatest"] for v in vs)
+    assert "Contents" not in s3.list_objects_v2(Bucket=vbucket)
+    # removing the marker for good brings the newest version back
+    d = s3.delete_object(Bucket=vbucket, Key="k", VersionId=marker)
+    assert d["DeleteMarker"] is True and d["VersionId"] == marker
+    assert s3.get_object(Bucket=vbucket, Key="k")["Body"].read() == b"v2" * 5000
+    # removing the current version for good makes the next newest current
+    s3.delete_object(Bucket=vbucket, Key="k", VersionId=ids[2])
+    r = s3.get_object(Bucket=vbucket, Key="k")
+    assert r["Body"].read() == b"v1" * 5000 and r["VersionId"] == ids[1]
+    with pytest.raises(ClientError) as e:
+        s3.get_object(Bucket=vbucket, Key="k", VersionId=ids[2])
+    assert err_code(e.value) == "NoSuchVersion"
+    with pytest.raises(ClientError) as e:
+        s3.get_object(Bucket=vbucket, Key="k", VersionId="not-a-version")
+    assert err_code(e.value) == "InvalidArgument"
+    # a non-current version goes without touching the current one
+    s3.delete_object(Bucket=vbucket, Key="k", VersionId=ids[0])
+    assert s3.get_object(Bucket=vbucket, Key="k")["VersionId"] == ids[1]
+    vs, ms, _ = all_versions(s3, vbucket)
+    assert [v["VersionId"] for v in vs] == [ids[1]] and vs[0]["IsLatest"] and not ms
+
+
+def test_never_versioned_lists_null(s3, bucket):
+    for k in ("a", "b/c", "b/d"):
+        s3.put_object(Bucket=bucket, Key=k, Body=k.encode())
+    vs, ms, _ = all_versions(s3, bucket)
+    assert [(v["Key"], v["VersionId"], v["IsLatest"]) for v in vs] == [("a", "null", True), ("b/c", "null", True),
+                                                                          ("b/d", "null", True)]
+    assert not ms
+    r = s3.list_object_versions(Bucket=bucket, Delimiter="/")
+    assert [v["Key"] for v in r["Versions"]] == ["a"]
+    assert [p["Prefix"] for p in r["CommonPrefixes"]] == ["b/"]
+    assert s3.get_object(Bucket=bucket, Key="a", VersionId="null")["Body"].read() == b"a"
+    s3.delete_object(Bucket=bucket, Key="a", VersionId="null")
+    with pytest.raises(ClientError) as e:
+        s3.get_object(Bucket=bucket, Key="a")
+    assert err_code(e.value) == "NoSuchKey"
+
+
+def test_null_version_kept_then_suspended(s3, bucket):
+    s3.put_object(Bucket=bucket, Key="k", Body=b"before")
+    enable(s3, bucket)
+    v1 = s3.put_object(Bucket=bucket, Key="k", Body=b"one")["VersionId"]
+    vs, _, _ = all_versions(s3, bucket)
+    assert [v["VersionId"] for v in vs] == [v1, "null"]
+    assert s3.get_object(Bucket=bucket, Key="k", VersionId="null")["Body"].read() == b"before"
+    enable(s3, bucket, "Suspended")
+    assert s3.put_object(Bucket=bucket, Key="k", Body=b"s1").get("VersionId", "null") == "null"
+    assert s3.put_object(Bucket=bucket, Key="k", Body=b"s2").get("VersionId", "null") == "null"
+    vs, _, _ = all_versions(s3, bucket)
+    # the suspended writes replaced the null version; v1 stays
+    assert [v["VersionId"] for v in vs] == ["null", v1]
+    assert s3.get_object(Bucket=bucket, Key="k", VersionId="null")["Body"].read() == b"s2"
+    d = s3.delete_object(Bucket=bucket, Key="k")
+    assert d["DeleteMarker"] and d["VersionId"] == "null"
+    vs, ms, _ = all_versions(s3, bucket)
+    assert [v["VersionId"] for v in vs] == [v1] and [m["VersionId"] for m in ms] == ["null"]
+
+
+def test_list_versions_paging(s3, vbucket):
+    expect = []
+    for k in ("a", "b", "c/x", "c/y", "d"):
+        ids = [s3.put_object(Bucket=vbucket, Key=k, Body=os.urandom(10))["VersionId"] for _ in range(3)]
+        expect += [(k, v) for v in ids[::-1]]
+    for mk in (1, 2, 4, 7, 1000):
+        vs, ms, pages = all_versions(s3, vbucket, MaxKeys=mk)
+        assert [(v["Key"], v["VersionId"]) for v in vs] == expect
+        latest = [v["Key"] for v in vs if v["IsLatest"]]
+        assert latest == ["a", "b", "c/x", "c/y", "d"]
+        assert pages == -(-len(expect) // mk) if mk < 1000 else pages == 1
+    r = s3.list_object_versions(Bucket=vbucket, Prefix="c/")
+    assert [v["Key"] for v in r["Versions"]] == ["c/x"] * 3 + ["c/y"] * 3
+    r = s3.list_object_versions(Bucket=vbucket, Delimiter="/", MaxKeys=4)
+    assert [v["Key"] for v in r["Versions"]] == ["a"] * 3 + ["b"]
+    r = s3.list_object_versions(Bucket=vbucket, Delimiter="/", KeyMarker=r["NextKeyMarker"],
+                                VersionIdMarker=r["NextVersionIdMarker"], MaxKeys=3)
+    assert [v["Key"] for v in r["Versions"]] == ["b", "b"] and [p["Prefix"] for p in r["CommonPrefixes"]] == ["c/"]
+    r = s3.list_object_versions(Bucket=vbucket, Delimiter="/", KeyMarker="c/")
+    assert [v["Key"] for v in r["Versions"]] == ["d"] * 3 and "CommonPrefixes" not in r
+
+
+def test_delete_objects_with_versions(s3, vbucket):
+    a = [s3.put_object(Bucket=vbucket, Key="a", Body=b"%d" % i)["VersionId"] for i in range(2)]
+    s3.put_object(Bucket=vbucket, Key="b", Body=b"b")
+    r = s3.delete_objects(Bucket=vbucket, Delete={"Objects": [{"Key": "a", "VersionId": a[0]}, {"Key": "b"}]})
+    got = {d["Key"]: d for d in r["Deleted"]}
+    assert got["a"]["VersionId"] == a[0] and "DeleteMarker" not in got["a"]
+    assert got["b"]["DeleteMarker"] is True and got["b"]["DeleteMarkerVersionId"]
+    r = s3.delete_objects(Bucket=vbucket, Delete={"Objects": [
+        {"Key": "b", "VersionId": got["b"]["DeleteMarkerVersionId"]}, {"Key": "a", "VersionId": "zzz"}]})
+    assert r["Deleted"][0]["DeleteMarker"] is True
+    assert r["Errors"][0]["Code"] == "InvalidArgument"
+    assert s3.get_object(Bucket=vbucket, Key="b")["Body"].read() == b"b"
+    vs, ms, _ = all_versions(s3, vbucket)
+    assert sorted(v["VersionId"] for v in vs if v["Key"] == "a") == [a[1]] and not ms
+
+
+def test_copy_version_and_multipart(s3, vbucket):
+    v1 = s3.put_object(Bucket=vbucket, Key="src", Body=b"old")["VersionId"]
+    s3.put_object(Bucket=vbucket, Key="src", Body=b"new")
+    r = s3.copy_object(Bucket=vbucket, Key="src", CopySource={"Bucket": vbucket, "Key": "src", "VersionId": v1})
+    assert r["CopySourceVersionId"] == v1 and r["VersionId"] != v1
+    assert s3.get_object(Bucket=vbucket, Key="src")["Body"].read() == b"old"
+    m = s3.delete_object(Bucket=vbucket, Key="gone")["VersionId"]
+    with pytest.raises(ClientError) as e:
+        s3.copy_object(Bucket=vbucket, Key="x", CopySource={"Bucket": vbucket, "Key": "gone", "VersionId": m})
+    assert err_code(e.value) == "InvalidRequest"
+    up = s3.create_multipart_upload(Bucket=vbucket, Key="mp")["UploadId"]
+    part = s3.upload_part(Bucket=vbucket, Key="mp", UploadId=up, PartNumber=1, Body=b"x" * 100)
+    r = s3.complete_multipart_upload(Bucket=vbucket, Key="mp", UploadId=up,
+                                     MultipartUpload={"Parts": [{"ETag": part["ETag"], "PartNumber": 1}]})
+    assert r["VersionId"] and s3.head_object(Bucket=vbucket, Key="mp")["VersionId"] == r["VersionId"]
+
+
+def test_delete_bucket_with_versions(s3, vbucket):
+    vid = s3.put_object(Bucket=vbucket, Key="k", Body=b"x")["VersionId"]
+    s3.delete_object(Bucket=vbucket, Key="k")
+    with pytest.raises(ClientError) as e:
+        s3.delete_bucket(Bucket=vbucket)
+    assert err_code(e.value) == "BucketNotEmpty"
+    vs, ms, _ = all_versions(s3, vbucket)
+    for v in vs + ms:
+        s3.delete_object(Bucket=vbucket, Key=v["Key"], VersionId=v["VersionId"])
+    assert vid in [v["VersionId"] for v in vs]
+    s3.delete_bucket(Bucket=vbucket)
