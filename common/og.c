@@ -48,6 +48,7 @@ const char *og_strerror(int rc)
     case -10401: return "gateway: client aborted";
     case -10408: return "gateway: TLS certificate or key unusable";
     case -10420: return "gateway: quota exceeded";
+    case -10421: return "gateway: version under retention or legal hold";
     case -10430: return "gateway: bucket of another account";
     case -10431: return "gateway: bad body checksum or streaming settings";
     case -10432: return "gateway: body differs from the signed payload hash";

@@ -70,6 +70,15 @@ enum {
 #define CORE_VER_NULL 0x01u   /* the key's "null" version (written while versioning was suspended) */
 #define CORE_VER_MARKER 0x02u /* a delete marker: no data */
 
+/* S3 Object Lock of one version (core_version.c): retention until until_ms (Unix ms) in mode, and
+ * a legal hold. While either holds, the version cannot be removed (core_ver_delete). */
+enum { CORE_LOCK_NONE, CORE_LOCK_GOVERNANCE, CORE_LOCK_COMPLIANCE };
+typedef struct {
+    uint8_t mode;      /* CORE_LOCK_* */
+    uint64_t until_ms; /* retain until (with mode) */
+    uint8_t hold;      /* legal hold ON */
+} core_lock_t;
+
 typedef struct {
     uint8_t id[32]; /* SHA-256 of the chunk's bytes */
     uint32_t len;
@@ -99,6 +108,7 @@ typedef struct {
        versions need them). */
     char vid[CORE_VID_LEN + 1];
     uint8_t vflags;
+    core_lock_t lock; /* S3 Object Lock of this version (zero: none) */
     /* detail (zero/empty when decoded from a listing entry) */
     const og_header_t *headers; size_t num_headers; /* x-amz-meta-*, cache-control, content-disposition,
                                                        content-encoding, content-language, expires */
@@ -189,7 +199,8 @@ int core_obj_read(cluster_t *cl, const core_meta_t *m, uint64_t first, uint64_t 
 void core_table(char kind, const char *bucket, char out[CORE_TABLE_CAP]);
 /* Encodes m and writes it as the record of (bucket, key) with a fresh stamp; m->mtime_ns is set
  * to the stamp's ts. In a bucket whose versioning was set, it is a new version (core_version.c):
- * m->vid and m->vflags are set too. 0, OG_EQUORUM, OG_ETOOBIG, -ENOMEM. */
+ * m->vid and m->vflags are set too, and in an Object Lock bucket m->lock gets the bucket's default
+ * retention when it has no mode. 0, OG_EQUORUM, OG_ETOOBIG, -ENOMEM. */
 int core_obj_commit(cluster_t *cl, const char *bucket, og_str_t key, core_meta_t *m);
 /* Reads and decodes the live record of (bucket, key): 0 with *m (core_meta_free) and *buf (free;
  * m's slices point into it), OG_ENOTFOUND for absent or deleted, OG_EQUORUM, OG_EPROTO. */
@@ -339,15 +350,38 @@ void core_walk_free(core_walk_t *w);
  * is copied into the version table before a versioned write replaces it. */
 
 #define CORE_VER_SEP '\x01'
-/* Stored bucket metadata (core_bucket_t.meta) naming the versioning state. */
+/* Stored bucket metadata (core_bucket_t.meta) naming the versioning state and the Object Lock
+ * configuration ("Enabled", or "Enabled;<mode digit>;<days>;<years>" with a default retention). */
 #define CORE_VER_BUCKET_HDR "x-onggi-versioning"
+#define CORE_LOCK_BUCKET_HDR "x-onggi-object-lock"
 
 typedef enum { CORE_VER_OFF, CORE_VER_ENABLED, CORE_VER_SUSPENDED } core_versioning_t;
 
-/* The versioning state of bucket (from the cached bucket record). 0, OG_ENOTFOUND, or an error. */
-int core_versioning_get(cluster_t *cl, const char *bucket, core_versioning_t *out);
+/* A bucket's Object Lock configuration: enabled (at creation, which also enables versioning) and
+ * its default retention (mode CORE_LOCK_NONE: none; else days or years, one of them non-zero). */
+typedef struct {
+    int enabled;
+    uint8_t mode;
+    uint32_t days, years;
+} core_lock_conf_t;
+
+enum {
+    CORE_ELOCKED = -10421 /* the version is under retention or legal hold (S3 403 AccessDenied) */
+};
+
+/* The versioning state and (lock may be NULL) the Object Lock configuration of bucket (from the
+ * cached bucket record). 0, OG_ENOTFOUND, or an error. */
+int core_versioning_get(cluster_t *cl, const char *bucket, core_versioning_t *out, core_lock_conf_t *lock);
 /* Sets it (ENABLED or SUSPENDED; a bucket never goes back to OFF). 0, OG_ENOTFOUND, or an error. */
 int core_versioning_put(cluster_t *cl, const char *bucket, core_versioning_t state);
+/* Sets bucket's Object Lock configuration (enabled) and enables its versioning, in one record
+ * write. 0, OG_ENOTFOUND, or an error. */
+int core_lock_conf_put(cluster_t *cl, const char *bucket, const core_lock_conf_t *conf);
+/* Does lock l keep its version at now_ms (a GOVERNANCE retention not when bypass)? 1 or 0. */
+int core_lock_holds(const core_lock_t *l, uint64_t now_ms, int bypass);
+/* Replaces the lock of version `vid` of (bucket, key) (and of the index when it is current). 0,
+ * OG_ENOTFOUND, OG_EINVAL (a malformed id), or an error. A delete marker is OG_ENOTFOUND. */
+int core_ver_set_lock(cluster_t *cl, const char *bucket, og_str_t key, og_str_t vid, const core_lock_t *lock);
 /* The version id a client sees for m: "null" for the null version (or an object of a never
  * versioned bucket), else its sort id. */
 const char *core_ver_id(const core_meta_t *m);
@@ -361,8 +395,9 @@ int core_ver_newest(cluster_t *cl, const char *bucket, og_str_t key, core_meta_t
 /* Removes version `vid` of (bucket, key) for good; when it was the current one, the next newest
  * becomes current (or the key goes absent when there is none or it is a delete marker).
  * *was_marker (may be NULL): whether the removed version was a delete marker. 0 (also when there
- * was no such version, as S3 answers), OG_EINVAL (a malformed id), or an error. */
-int core_ver_delete(cluster_t *cl, const char *bucket, og_str_t key, og_str_t vid, int *was_marker);
+ * was no such version, as S3 answers), CORE_ELOCKED (core_lock_holds, with bypass: nothing
+ * removed), OG_EINVAL (a malformed id), or an error. */
+int core_ver_delete(cluster_t *cl, const char *bucket, og_str_t key, og_str_t vid, int bypass, int *was_marker);
 /* The version-listing key source (ListObjectVersions): keys are the object key, CORE_VER_SEP, and
  * the sort id (empty for a null version kept only in the index, which sorts first), summaries
  * as stored. Release with core_ver_source_free. 0 or -ENOMEM. */

@@ -53,9 +53,9 @@ static unsigned char *wr_str(unsigned char *p, og_str_t s, int lenbytes)
 int core_meta_encode(const core_meta_t *m, char **summary, size_t *slen, char **detail, size_t *dlen)
 {
     size_t vidlen = strlen(m->vid);
-    int version = vidlen || m->vflags ? 4 : m->flags ? 3 : m->delete_at ? 2 : 1;
+    int version = vidlen || m->vflags || m->lock.mode || m->lock.hold ? 4 : m->flags ? 3 : m->delete_at ? 2 : 1;
     size_t sl = 1 + 8 + 16 + 4 + 8 + 2 + m->content_type.len + 2 + m->owner.len + (version >= 2 ? 8 : 0) +
-                (version >= 3 ? 1 + 8 + 16 : 0) + (version == 4 ? 2 + vidlen : 0);
+                (version >= 3 ? 1 + 8 + 16 : 0) + (version == 4 ? 2 + vidlen + 1 + 8 + 1 : 0);
     size_t dl = 2 + 4 + m->num_chunks * (32 + 4 + 8) + 4 + m->inline_data.len;
     unsigned char *s = NULL, *d = NULL, *p;
 
@@ -91,6 +91,9 @@ int core_meta_encode(const core_meta_t *m, char **summary, size_t *slen, char **
     if (version == 4) {
         *p++ = m->vflags;
         p = wr_str(p, (og_str_t){m->vid, vidlen}, 1);
+        *p++ = m->lock.mode;
+        p = wr_uint(p, m->lock.until_ms, 8);
+        *p++ = m->lock.hold;
     }
 
     p = wr_uint(d, m->num_headers, 2);
@@ -184,6 +187,9 @@ int core_meta_decode(const og_rec_t *rec, core_meta_t *m)
             return OG_EPROTO;
         if (!r.bad)
             memcpy(m->vid, vid.base, vid.len);
+        m->lock.mode = (uint8_t)rd_uint(&r, 1);
+        m->lock.until_ms = rd_uint(&r, 8);
+        m->lock.hold = (uint8_t)rd_uint(&r, 1);
     }
     if (r.bad || r.p != r.end)
         return OG_EPROTO;

@@ -29,46 +29,96 @@
 
 /* ---------------------------------------------------------------- bucket state */
 
-int core_versioning_get(cluster_t *cl, const char *bucket, core_versioning_t *out)
+/* "Enabled[;mode;days;years]" into *c. */
+static void lock_conf_parse(og_str_t v, core_lock_conf_t *c)
+{
+    char buf[64];
+    unsigned mode = 0, days = 0, years = 0;
+    snprintf(buf, sizeof(buf), "%.*s", (int)v.len, v.base);
+    c->enabled = 1;
+    if (sscanf(buf, "Enabled;%u;%u;%u", &mode, &days, &years) == 3 && mode <= CORE_LOCK_COMPLIANCE)
+        c->mode = (uint8_t)mode, c->days = days, c->years = years;
+}
+
+int core_versioning_get(cluster_t *cl, const char *bucket, core_versioning_t *out, core_lock_conf_t *lock)
 {
     core_bucket_t b;
+    core_lock_conf_t conf = {0};
     int rc = core_bucket_get(cl, bucket, &b);
     *out = CORE_VER_OFF;
+    if (lock != NULL)
+        *lock = conf;
     if (rc != 0)
         return rc;
     for (size_t i = 0; i < b.num_meta; i++) {
-        if (!og_str_eq(b.meta[i].name, CORE_VER_BUCKET_HDR))
-            continue;
-        *out = og_str_eq(b.meta[i].value, "Enabled") ? CORE_VER_ENABLED : CORE_VER_SUSPENDED;
+        if (og_str_eq(b.meta[i].name, CORE_VER_BUCKET_HDR))
+            *out = og_str_eq(b.meta[i].value, "Enabled") ? CORE_VER_ENABLED : CORE_VER_SUSPENDED;
+        else if (og_str_eq(b.meta[i].name, CORE_LOCK_BUCKET_HDR))
+            lock_conf_parse(b.meta[i].value, &conf);
     }
+    if (lock != NULL)
+        *lock = conf;
     core_bucket_free(&b);
     return 0;
 }
 
-int core_versioning_put(cluster_t *cl, const char *bucket, core_versioning_t state)
+/* Rewrites bucket's record with the n entries of set in its metadata (replacing those of the same
+ * names). 0, OG_ENOTFOUND, or an error. */
+static int bucket_meta_set(cluster_t *cl, const char *bucket, const og_header_t *set, size_t n)
 {
     core_bucket_t b;
     og_header_t *meta;
-    size_t n = 0;
+    size_t k = 0;
     int rc = core_bucket_get(cl, bucket, &b);
     if (rc != 0)
         return rc;
-    if ((meta = malloc((b.num_meta + 1) * sizeof(*meta))) == NULL) {
+    if ((meta = malloc((b.num_meta + n) * sizeof(*meta))) == NULL) {
         rc = -ENOMEM;
         goto out_free_bucket;
     }
-    for (size_t i = 0; i < b.num_meta; i++)
-        if (!og_str_eq(b.meta[i].name, CORE_VER_BUCKET_HDR))
-            meta[n++] = b.meta[i];
-    meta[n++] = (og_header_t){OG_STR_LIT(CORE_VER_BUCKET_HDR),
-                              state == CORE_VER_ENABLED ? OG_STR_LIT("Enabled") : OG_STR_LIT("Suspended")};
+    for (size_t i = 0; i < b.num_meta; i++) {
+        int replaced = 0;
+        for (size_t j = 0; j < n; j++)
+            replaced |= og_str_cmp(b.meta[i].name, set[j].name) == 0;
+        if (!replaced)
+            meta[k++] = b.meta[i];
+    }
+    memcpy(meta + k, set, n * sizeof(*set));
     core_bucket_t nb = b;
-    nb.meta = meta, nb.num_meta = n;
+    nb.meta = meta, nb.num_meta = k + n;
     rc = core_bucket_put(cl, bucket, &nb);
     free(meta);
 out_free_bucket:
     core_bucket_free(&b);
     return rc;
+}
+
+int core_versioning_put(cluster_t *cl, const char *bucket, core_versioning_t state)
+{
+    og_header_t h = {OG_STR_LIT(CORE_VER_BUCKET_HDR),
+                     state == CORE_VER_ENABLED ? OG_STR_LIT("Enabled") : OG_STR_LIT("Suspended")};
+    return bucket_meta_set(cl, bucket, &h, 1);
+}
+
+int core_lock_conf_put(cluster_t *cl, const char *bucket, const core_lock_conf_t *conf)
+{
+    char v[64];
+    og_header_t h[2] = {{OG_STR_LIT(CORE_VER_BUCKET_HDR), OG_STR_LIT("Enabled")},
+                        {OG_STR_LIT(CORE_LOCK_BUCKET_HDR), {v, 0}}};
+    if (conf->mode == CORE_LOCK_NONE)
+        h[1].value.len = (size_t)snprintf(v, sizeof(v), "Enabled");
+    else
+        h[1].value.len = (size_t)snprintf(v, sizeof(v), "Enabled;%u;%u;%u", conf->mode, conf->days, conf->years);
+    return bucket_meta_set(cl, bucket, h, 2);
+}
+
+int core_lock_holds(const core_lock_t *l, uint64_t now_ms, int bypass)
+{
+    if (l->hold)
+        return 1;
+    if (l->mode == CORE_LOCK_NONE || l->until_ms <= now_ms)
+        return 0;
+    return l->mode == CORE_LOCK_COMPLIANCE || !bypass;
 }
 
 /* ---------------------------------------------------------------- ids and keys */
@@ -240,7 +290,8 @@ static int drop_fn(void *ctx, const core_meta_t *m)
 /* A new version of key (m; a delete marker when m->vflags has CORE_VER_MARKER): the version record,
  * then the index. While versioning is suspended it is the null version and replaces the previous
  * one, which is removed last (a crash before leaves two; the newest is the one read). */
-static int ver_commit(cluster_t *cl, const char *bucket, og_str_t key, core_meta_t *m, core_versioning_t st)
+static int ver_commit(cluster_t *cl, const char *bucket, og_str_t key, core_meta_t *m, core_versioning_t st,
+                      const core_lock_conf_t *conf)
 {
     char otable[CORE_TABLE_CAP], vtable[CORE_TABLE_CAP], k[VKEY_CAP];
     uint64_t ts, tiebreak;
@@ -255,6 +306,12 @@ static int ver_commit(cluster_t *cl, const char *bucket, og_str_t key, core_meta
     cluster_stamp(cl, &ts, &tiebreak);
     m->mtime_ns = ts;
     vid_make(ts, tiebreak, m->vid);
+    if (conf->enabled && conf->mode != CORE_LOCK_NONE && m->lock.mode == CORE_LOCK_NONE &&
+        !(m->vflags & CORE_VER_MARKER)) {
+        /* the bucket's default retention, counted from the write (a year as 365 days, as S3) */
+        m->lock.mode = conf->mode;
+        m->lock.until_ms = ts / 1000000u + ((uint64_t)conf->days + 365u * (uint64_t)conf->years) * 86400000u;
+    }
     m->vflags = (uint8_t)((m->vflags & CORE_VER_MARKER) | (st == CORE_VER_SUSPENDED ? CORE_VER_NULL : 0));
     if ((rc = ver_put(cl, vtable, (og_str_t){k, vkey(key, m->vid, k)}, m, ts, tiebreak, 0)) != 0 ||
         (rc = ver_put(cl, otable, key, m, ts, 0, (m->vflags & CORE_VER_MARKER) != 0)) != 0)
@@ -270,14 +327,16 @@ int core_obj_commit(cluster_t *cl, const char *bucket, og_str_t key, core_meta_t
 {
     char table[CORE_TABLE_CAP];
     core_versioning_t st;
-    int rc = core_versioning_get(cl, bucket, &st);
+    core_lock_conf_t conf;
+    int rc = core_versioning_get(cl, bucket, &st, &conf);
     /* a bucket deleted meanwhile: the record lands in its table, invisible (s3_delete_bucket) */
     if (rc != 0 && rc != OG_ENOTFOUND)
         return rc;
     m->vflags = 0;
     m->vid[0] = '\0';
     if (st != CORE_VER_OFF)
-        return ver_commit(cl, bucket, key, m, st);
+        return ver_commit(cl, bucket, key, m, st, &conf);
+    m->lock = (core_lock_t){0};
     core_table('o', bucket, table);
     return core_rec_commit(cl, table, key, m);
 }
@@ -286,14 +345,15 @@ int core_obj_delete(cluster_t *cl, const char *bucket, og_str_t key, char marker
 {
     char table[CORE_TABLE_CAP];
     core_versioning_t st;
-    int rc = core_versioning_get(cl, bucket, &st);
+    core_lock_conf_t conf;
+    int rc = core_versioning_get(cl, bucket, &st, &conf);
     if (rc != 0 && rc != OG_ENOTFOUND)
         return rc;
     if (marker_vid != NULL)
         marker_vid[0] = '\0';
     if (st != CORE_VER_OFF) {
         core_meta_t marker = {.vflags = CORE_VER_MARKER, .content_type = OG_STR_LIT("")};
-        if ((rc = ver_commit(cl, bucket, key, &marker, st)) == 0 && marker_vid != NULL)
+        if ((rc = ver_commit(cl, bucket, key, &marker, st, &conf)) == 0 && marker_vid != NULL)
             snprintf(marker_vid, CORE_VID_LEN + 1, "%s", core_ver_id(&marker));
         return rc;
     }
@@ -398,7 +458,30 @@ static int ver_promote(cluster_t *cl, const char *otable, const char *vtable, og
     return rc;
 }
 
-int core_ver_delete(cluster_t *cl, const char *bucket, og_str_t key, og_str_t vid, int *was_marker)
+/* After a version went: a version removed at the same time as the current one may have been
+ * promoted into the index meanwhile. When the index names a version the table no longer holds,
+ * the next newest takes its place. 0 or an error. */
+static int ver_settle(cluster_t *cl, const char *otable, const char *vtable, og_str_t key)
+{
+    og_rec_t rec;
+    core_meta_t cur = {0}, gone;
+    char *buf = NULL, *vbuf = NULL;
+    int rc = cluster_rec_get(cl, otable, key, &rec, &buf);
+    if (rc != 0)
+        return rc == OG_ENOTFOUND ? 0 : rc;
+    if (!(rec.flags & OG_REC_TOMBSTONE) && core_meta_decode(&rec, &cur) == 0 && cur.vid[0] != '\0') {
+        if ((rc = ver_get(cl, vtable, key, cur.vid, &gone, &vbuf)) == 0)
+            core_meta_free(&gone);
+        else if (rc == OG_ENOTFOUND)
+            rc = ver_promote(cl, otable, vtable, key, &cur, rec.ts);
+        free(vbuf);
+    }
+    core_meta_free(&cur);
+    free(buf);
+    return rc;
+}
+
+int core_ver_delete(cluster_t *cl, const char *bucket, og_str_t key, og_str_t vid, int bypass, int *was_marker)
 {
     char otable[CORE_TABLE_CAP], vtable[CORE_TABLE_CAP], k[VKEY_CAP];
     core_meta_t t;
@@ -413,6 +496,10 @@ int core_ver_delete(cluster_t *cl, const char *bucket, og_str_t key, og_str_t vi
         return rc;
     if (was_marker != NULL)
         *was_marker = (t.vflags & CORE_VER_MARKER) != 0;
+    if (core_lock_holds(&t.lock, og_time_ns() / 1000000u, bypass)) {
+        rc = CORE_ELOCKED;
+        goto out_free_version;
+    }
     core_table('o', bucket, otable);
     core_table('v', bucket, vtable);
     /* the index first: a crash before the version record goes leaves it listed, not the index
@@ -421,8 +508,40 @@ int core_ver_delete(cluster_t *cl, const char *bucket, og_str_t key, og_str_t vi
         rc = current;
     else if (current)
         rc = ver_promote(cl, otable, vtable, key, &t, index_ts);
-    if (rc == 0 && t.vid[0] != '\0')
-        rc = core_rec_delete(cl, vtable, (og_str_t){k, vkey(key, t.vid, k)});
+    if (rc == 0 && t.vid[0] != '\0' && (rc = core_rec_delete(cl, vtable, (og_str_t){k, vkey(key, t.vid, k)})) == 0)
+        rc = ver_settle(cl, otable, vtable, key);
+out_free_version:
+    core_meta_free(&t);
+    free(buf);
+    return rc;
+}
+
+int core_ver_set_lock(cluster_t *cl, const char *bucket, og_str_t key, og_str_t vid, const core_lock_t *lock)
+{
+    char otable[CORE_TABLE_CAP], vtable[CORE_TABLE_CAP], k[VKEY_CAP];
+    core_meta_t t;
+    char *buf = NULL;
+    uint64_t index_ts, ts, tiebreak;
+    int rc = core_ver_lookup(cl, bucket, key, vid, &t, &buf), current;
+    if (rc != 0)
+        return rc;
+    if (t.vflags & CORE_VER_MARKER) {
+        rc = OG_ENOTFOUND;
+        goto out_free_version;
+    }
+    core_table('o', bucket, otable);
+    core_table('v', bucket, vtable);
+    t.lock = *lock;
+    /* the version record first (a crash before the index follows leaves the index's copy with the
+     * old lock, which only ever asks less than the version record holds) */
+    cluster_stamp(cl, &ts, &tiebreak);
+    if (t.vid[0] != '\0' && (rc = ver_put(cl, vtable, (og_str_t){k, vkey(key, t.vid, k)}, &t, ts, tiebreak, 0)) != 0)
+        goto out_free_version;
+    if ((current = ver_is_current(cl, otable, vtable, key, &t, &index_ts)) < 0)
+        rc = current;
+    else if (current)
+        rc = ver_put(cl, otable, key, &t, index_ts + 1, 0, 0);
+out_free_version:
     core_meta_free(&t);
     free(buf);
     return rc;

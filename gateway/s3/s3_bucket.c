@@ -137,6 +137,8 @@ void s3_create_bucket(s3_req_t *r)
         s3_error_rc(r, rc);
         goto out_free_body;
     }
+    if (rc == 0 && s3_lock_create_bucket(r) != 0)
+        goto out_free_body;
     s3_send(r, 200, &loc_hdr, 1, NULL, 0);
 
 out_free_body:

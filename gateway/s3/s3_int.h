@@ -150,6 +150,23 @@ void s3_version_marker(s3_req_t *r);
 /* Answers rc of an operation on r's key or the version it named: OG_EINVAL is a malformed version
  * id, OG_ENOTFOUND with ?versionId NoSuchVersion; else s3_error_rc. */
 void s3_version_error(s3_req_t *r, int rc);
+/* s3_lock.c: Object Lock. s3_lock_write reads a write's x-amz-object-lock-* headers into *out
+ * (zero without any: core_obj_commit applies the bucket's default retention): 0, or 1 after
+ * answering the error (no lock configuration, bad mode or date, a date in the past).
+ * s3_lock_headers: the lock headers of version m for a GET/HEAD into out (room for 3; date is
+ * their storage): how many. s3_lock_create_bucket: applies CreateBucket's
+ * x-amz-bucket-object-lock-enabled: 0, or 1 after answering the error. s3_lock_bypass: does r
+ * carry x-amz-bypass-governance-retention: true? */
+int s3_lock_write(s3_req_t *r, core_lock_t *out);
+size_t s3_lock_headers(const core_meta_t *m, og_header_t *out, char date[32]);
+int s3_lock_create_bucket(s3_req_t *r);
+int s3_lock_bypass(const s3_req_t *r);
+void s3_get_object_lock_config(s3_req_t *r);
+void s3_put_object_lock_config(s3_req_t *r);
+void s3_get_object_retention(s3_req_t *r);
+void s3_put_object_retention(s3_req_t *r);
+void s3_get_object_legal_hold(s3_req_t *r);
+void s3_put_object_legal_hold(s3_req_t *r);
 /* s3_list.c */
 void s3_list_buckets(s3_req_t *r);
 void s3_list_objects(s3_req_t *r, int v2);

@@ -108,7 +108,8 @@ typedef struct {
     const s3_delete_t *d;
     int *results;  /* per object: 0 deleted, or an error code */
     s3_delver_t *versions; /* per object: the delete marker written or removed */
-    size_t stride; /* thread t handles objects t, t + stride, ... */
+    int bypass;            /* x-amz-bypass-governance-retention */
+    size_t stride; /* threads: thread t handles the keys that hash to t */
 } delete_job_t;
 
 typedef struct {
@@ -124,17 +125,25 @@ static int delete_one(delete_job_t *job, const s3_delobj_t *o, s3_delver_t *v)
     if (o->key.len > OG_KEY_MAX)
         return OG_ETOOBIG;
     if (o->version_id.base != NULL)
-        return core_ver_delete(job->cluster, job->bucket, o->key, o->version_id, &v->marker);
+        return core_ver_delete(job->cluster, job->bucket, o->key, o->version_id, job->bypass, &v->marker);
     int rc = core_obj_delete(job->cluster, job->bucket, o->key, v->marker_vid);
     v->marker = rc == 0 && v->marker_vid[0] != '\0';
     return rc;
 }
 
+/* Thread t takes the objects whose key hashes to t, so the versions of one key go one after the
+ * other, in the request's order (each may change which one is current). */
 static void *delete_worker(void *arg)
 {
     delete_worker_t *w = arg;
-    for (size_t i = w->first; i < w->job->d->n; i += w->job->stride)
-        w->job->results[i] = delete_one(w->job, &w->job->d->objects[i], &w->job->versions[i]);
+    for (size_t i = 0; i < w->job->d->n; i++) {
+        og_str_t k = w->job->d->objects[i].key;
+        uint64_t h = 1469598103934665603ull;
+        for (size_t j = 0; j < k.len; j++)
+            h = (h ^ (unsigned char)k.base[j]) * 1099511628211ull;
+        if (h % w->job->stride == w->first)
+            w->job->results[i] = delete_one(w->job, &w->job->d->objects[i], &w->job->versions[i]);
+    }
     return NULL;
 }
 
@@ -166,6 +175,7 @@ static void delete_error_info(int rc, const char **code, const char **msg)
     switch (rc) {
     case OG_ETOOBIG: *code = "KeyTooLongError", *msg = "Your key is too long."; break;
     case OG_EINVAL: *code = "InvalidArgument", *msg = "Invalid version id specified"; break;
+    case CORE_ELOCKED: *code = "AccessDenied", *msg = "Access Denied because object protected by object lock."; break;
     case OG_EQUORUM:
     case OG_ETIMEOUT:
         *code = "ServiceUnavailable", *msg = "Not enough storage replicas are reachable to serve this request.";
@@ -246,7 +256,7 @@ void s3_delete_objects(s3_req_t *r)
         s3_error_rc(r, -ENOMEM);
         goto out_free_results;
     }
-    delete_job_t job = {r->gw->cluster, r->bucket, &d, results, versions, 0};
+    delete_job_t job = {r->gw->cluster, r->bucket, &d, results, versions, s3_lock_bypass(r), 0};
     delete_all(&job);
     delete_render(&b, &d, results, versions);
     if (b.oom)
@@ -657,8 +667,11 @@ static void copy_object(s3_req_t *r, const copy_source_t *src, int replace)
     uint64_t size = 0;
     core_obj_data_t d = {0};
     s3_on_t on;
+    core_lock_t lock;
     int rc, large;
 
+    if (s3_lock_write(r, &lock) != 0)
+        return;
     if ((rc = copy_read_source(r, src, &m, &recbuf, &on)) != 0) {
         if (rc == OG_EINVAL)
             s3_error(r, 400, "InvalidArgument", "Invalid version id specified", NULL);
@@ -706,6 +719,7 @@ static void copy_object(s3_req_t *r, const copy_source_t *src, int replace)
             s3_error_rc(r, rc);
         goto out_free_meta;
     }
+    m.lock = lock; /* the copy's own (or the bucket's default), never the source's */
     if ((rc = copy_data(r, src, &source, large, size, &m, &d, etag, &elen, &on)) != 0)
         s3_error_on(r, rc, on);
     else if ((rc = copy_commit(r, &m, etag, elen)) != 0)

@@ -122,7 +122,7 @@ static int put_write(s3_req_t *r, s3_body_t *body, int64_t expect, core_obj_data
  * stored with the object) and answers 200 with its ETag and checksums. 0 or a core_obj_commit
  * code, unanswered. */
 static int put_commit(s3_req_t *r, og_header_t *hdrs, size_t nhdrs, og_str_t ctype, const core_obj_data_t *d,
-                      const s3_body_sums_t *sums)
+                      const s3_body_sums_t *sums, const core_lock_t *lock)
 {
     og_header_t reply[1 + S3_CK_COUNT];
     char etag[48], ckv[S3_CK_COUNT][S3_CK_B64_MAX];
@@ -132,6 +132,7 @@ static int put_commit(s3_req_t *r, og_header_t *hdrs, size_t nhdrs, og_str_t cty
 
     memcpy(hdrs + nhdrs, reply + 1, nck * sizeof(*hdrs));
     memcpy(m.md5, d->md5, 16);
+    m.lock = *lock;
     m.headers = hdrs, m.num_headers = nhdrs + nck;
     m.chunks = d->chunks, m.num_chunks = d->num_chunks;
     m.inline_data = (og_str_t){d->inline_data, d->inline_len};
@@ -157,6 +158,7 @@ void s3_put_object(s3_req_t *r)
     s3_body_t *body = NULL;
     s3_body_sums_t sums;
     core_obj_data_t d;
+    core_lock_t lock;
     int64_t expect;
     int rc;
     /* the size was not known before the body came: chunked, or aws-chunked (whose declared
@@ -171,6 +173,8 @@ void s3_put_object(s3_req_t *r)
         s3_error(r, 400, "InvalidDigest", NULL, NULL);
         return;
     }
+    if (s3_lock_write(r, &lock) != 0)
+        return;
     /* room for S3_CK_COUNT more: the checksums */
     if ((rc = s3_stored_headers(r, S3_CK_COUNT, &hdrs, &nhdrs, &names, &ctype, enc, sizeof(enc))) != 0) {
         if (rc == OG_ETOOBIG)
@@ -204,7 +208,7 @@ void s3_put_object(s3_req_t *r)
         s3_error(r, 400, "XAmzContentSHA256Mismatch", NULL, NULL);
     else if (size_late && (rc = s3_quota_check(r, d.size)) != 0)
         s3_error_on(r, rc, S3_ON_BUCKET);
-    else if ((rc = put_commit(r, hdrs, nhdrs, ctype, &d, &sums)) != 0)
+    else if ((rc = put_commit(r, hdrs, nhdrs, ctype, &d, &sums, &lock)) != 0)
         s3_error_rc(r, rc);
     core_obj_data_free(&d);
 out_free_body:
@@ -410,7 +414,7 @@ typedef struct {
     core_meta_t view; /* the size, MD5 and part count served: a large object's, not its manifest's */
     char *recbuf;     /* owns m's bytes */
     large_t lg;
-    char etag[48], lastmod[32], crange[80], nparts[16];
+    char etag[48], lastmod[32], crange[80], nparts[16], lockdate[32];
     og_str_t etag_s;
     uint32_t part;    /* ?partNumber, 0 without */
     int status;       /* 200, or 206 for a range or part */
@@ -487,12 +491,13 @@ static int get_headers(s3_req_t *r, get_plan_t *g, og_header_t **out, size_t *co
 {
     const core_meta_t *m = &g->m;
     size_t n = 0;
-    og_header_t *hdrs = malloc((8 + NUM_OVERRIDES + m->num_headers) * sizeof(*hdrs));
+    og_header_t *hdrs = malloc((11 + NUM_OVERRIDES + m->num_headers) * sizeof(*hdrs));
     if (hdrs == NULL)
         return -ENOMEM;
     hdrs[n++] = (og_header_t){OG_STR_LIT("x-amz-request-id"), og_str(r->request_id)};
     if (r->version_id[0] != '\0')
         hdrs[n++] = (og_header_t){OG_STR_LIT("x-amz-version-id"), og_str(r->version_id)};
+    n += s3_lock_headers(m, hdrs + n, g->lockdate);
     hdrs[n++] = (og_header_t){OG_STR_LIT("ETag"), g->etag_s};
     hdrs[n++] = (og_header_t){OG_STR_LIT("Last-Modified"), og_str(g->lastmod)};
     hdrs[n++] = (og_header_t){OG_STR_LIT("Accept-Ranges"), OG_STR_LIT("bytes")};
@@ -626,7 +631,7 @@ void s3_delete_object(s3_req_t *r)
     char marker[CORE_VID_LEN + 1];
     int rc, was_marker = 0;
     if (s3_version_param(r, &vid)) {
-        if ((rc = core_ver_delete(r->gw->cluster, r->bucket, key, vid, &was_marker)) == 0) {
+        if ((rc = core_ver_delete(r->gw->cluster, r->bucket, key, vid, s3_lock_bypass(r), &was_marker)) == 0) {
             snprintf(r->version_id, sizeof(r->version_id), "%.*s", (int)vid.len, vid.base);
             r->delete_marker = was_marker;
         }

@@ -21,9 +21,9 @@
  * instead of being mistaken for plain object or bucket operations. */
 static const char *const unimplemented_subresources[] = {
     "accelerate", "analytics", "attributes", "cors", "encryption", "intelligent-tiering", "inventory",
-    "legal-hold", "lifecycle", "logging", "metrics", "notification", "object-lock", "ownershipControls",
+    "lifecycle", "logging", "metrics", "notification", "ownershipControls",
     "policy", "policyStatus", "publicAccessBlock", "replication", "requestPayment", "restore",
-    "retention", "select", "tagging", "torrent", "website",
+    "select", "tagging", "torrent", "website",
 };
 
 /* Request headers that promise protection or placement this gateway does not provide. Accepting
@@ -46,8 +46,8 @@ static const refused_header_t refused_headers[] = {
     {"x-amz-server-side-encryption", ON_ANY, {NULL}, 501, "NotImplemented", NULL},
     {"x-amz-server-side-encryption-", ON_ANY, {NULL}, 501, "NotImplemented", NULL},
     {"x-amz-copy-source-server-side-encryption-", ON_ANY, {NULL}, 501, "NotImplemented", NULL},
-    {"x-amz-object-lock-", ON_ANY, {NULL}, 400, "InvalidRequest", "Bucket is missing Object Lock Configuration"},
-    {"x-amz-bucket-object-lock-enabled", ON_ANY, {"false"}, 501, "NotImplemented", NULL},
+    /* object requests other than PutObject / CopyObject (refuse_lock_headers) */
+    {"x-amz-bucket-object-lock-enabled", ON_KEY, {"false"}, 400, "InvalidRequest", NULL},
     {"x-amz-acl", ON_KEY, {"private", "bucket-owner-full-control"}, 400, "AccessControlListNotSupported",
      "The bucket does not allow ACLs"},
     {"x-amz-grant-", ON_KEY, {NULL}, 400, "AccessControlListNotSupported", "The bucket does not allow ACLs"},
@@ -331,6 +331,10 @@ static void route_bucket(s3_req_t *r, verbs_t v)
         s3_put_bucket_versioning(r);
     else if (v.get && has_param(r, "versions"))
         s3_list_object_versions(r);
+    else if (v.get && has_param(r, "object-lock"))
+        s3_get_object_lock_config(r);
+    else if (v.put && has_param(r, "object-lock"))
+        s3_put_object_lock_config(r);
     else if (v.get && has_param(r, "uploads"))
         s3_list_multipart_uploads(r);
     else if (v.get)
@@ -363,6 +367,14 @@ static void route_key(s3_req_t *r, verbs_t v)
         s3_create_multipart(r);
     } else if (has_param(r, "uploads")) {
         s3_error(r, 405, "MethodNotAllowed", "Only POST starts a multipart upload.", NULL);
+    } else if (v.get && has_param(r, "retention")) {
+        s3_get_object_retention(r);
+    } else if (v.put && has_param(r, "retention")) {
+        s3_put_object_retention(r);
+    } else if (v.get && has_param(r, "legal-hold")) {
+        s3_get_object_legal_hold(r);
+    } else if (v.put && has_param(r, "legal-hold")) {
+        s3_put_object_legal_hold(r);
     } else if (has_param(r, "versionId") && !v.get && !v.head && !v.del) {
         s3_error(r, 400, "InvalidArgument", "This operation does not take a versionId.", NULL);
     } else if (has_param(r, "partNumber") && !v.get && !v.head) {
@@ -379,6 +391,30 @@ static void route_key(s3_req_t *r, verbs_t v)
     } else {
         s3_error(r, 405, "MethodNotAllowed", NULL, NULL);
     }
+}
+
+/* x-amz-object-lock-* belong to PutObject and CopyObject (s3_lock_write): answers r and returns 1
+ * when another request carries one (a multipart upload's would have to be kept until Complete:
+ * not implemented; the bucket's default retention applies to it), else 0. */
+static int refuse_lock_headers(s3_req_t *r, verbs_t v)
+{
+    int write = r->key != NULL && v.put && !has_param(r, "uploadId") && !has_param(r, "retention") &&
+                !has_param(r, "legal-hold");
+    for (size_t i = 0; i < r->info->num_headers && !write; i++) {
+        og_str_t n = r->info->headers[i].name;
+        if (n.len <= 19 || strncasecmp(n.base, "x-amz-object-lock-", 18) != 0)
+            continue;
+        core_versioning_t st;
+        core_lock_conf_t conf = {0};
+        if (v.post && has_param(r, "uploads") && core_versioning_get(r->gw->cluster, r->bucket, &st, &conf) == 0 &&
+            conf.enabled)
+            s3_error(r, 501, "NotImplemented", "Object Lock headers on multipart uploads are not implemented; "
+                     "the bucket's default retention applies.", NULL);
+        else
+            s3_error(r, 400, "InvalidRequest", "Bucket is missing Object Lock Configuration", NULL);
+        return 1;
+    }
+    return 0;
 }
 
 /* Refuses what no handler serves, then hands r to one: the service, CreateBucket, or (once the
@@ -415,7 +451,9 @@ static void route(s3_req_t *r)
         s3_error(r, 501, "NotImplemented", "Only reading the (owner-only) ACL is implemented.", NULL);
         return;
     }
-    if (r->key == NULL && v.put && !has_param(r, "versioning")) {
+    if (refuse_lock_headers(r, v))
+        return;
+    if (r->key == NULL && v.put && !has_param(r, "versioning") && !has_param(r, "object-lock")) {
         s3_create_bucket(r);
         return;
     }

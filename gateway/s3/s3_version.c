@@ -32,7 +32,7 @@ void s3_get_bucket_versioning(s3_req_t *r)
 {
     core_versioning_t st;
     og_buf_t b = {0};
-    int rc = core_versioning_get(r->gw->cluster, r->bucket, &st);
+    int rc = core_versioning_get(r->gw->cluster, r->bucket, &st, NULL);
     if (rc != 0) {
         s3_error_on(r, rc, S3_ON_BUCKET);
         return;
@@ -48,16 +48,6 @@ void s3_get_bucket_versioning(s3_req_t *r)
     og_buf_free(&b);
 }
 
-/* The text of element `name` directly under root: 1 with *out (xmlFree), 0 when absent. */
-static int child_text(xmlNodePtr root, const char *name, xmlChar **out)
-{
-    for (xmlNodePtr n = root->children; n != NULL; n = n->next)
-        if (n->type == XML_ELEMENT_NODE && xmlStrcmp(n->name, (const xmlChar *)name) == 0) {
-            *out = xmlNodeGetContent(n);
-            return *out != NULL;
-        }
-    return 0;
-}
 
 /* Reads a VersioningConfiguration: 0 with *state, S3_EMALFORMED, or -ENOTSUP (MfaDelete
  * Enabled: no MFA device can be named here, as in RGW without one). */
@@ -70,9 +60,9 @@ static int parse_versioning(const char *xml, size_t len, core_versioning_t *stat
         return S3_EMALFORMED;
     xmlNodePtr root = xmlDocGetRootElement(doc);
     if (root == NULL || xmlStrcmp(root->name, (const xmlChar *)"VersioningConfiguration") != 0 ||
-        !child_text(root, "Status", &status))
+        !s3_xml_child_text(root, "Status", &status))
         goto out_free_doc;
-    if (child_text(root, "MfaDelete", &mfa) && xmlStrcmp(mfa, (const xmlChar *)"Disabled") != 0) {
+    if (s3_xml_child_text(root, "MfaDelete", &mfa) && xmlStrcmp(mfa, (const xmlChar *)"Disabled") != 0) {
         rc = xmlStrcmp(mfa, (const xmlChar *)"Enabled") == 0 ? -ENOTSUP : S3_EMALFORMED;
         goto out_free_doc;
     }
@@ -91,15 +81,24 @@ void s3_put_bucket_versioning(s3_req_t *r)
 {
     char *body = NULL;
     size_t len = 0;
-    core_versioning_t st;
+    core_versioning_t st, cur;
+    core_lock_conf_t lock;
     int rc = s3_read_body(r, VERSIONING_BODY_MAX, &body, &len);
     if (rc == OG_ETOOBIG || rc == HTTP_EBODY)
         rc = S3_EMALFORMED;
     if (rc == 0 && (rc = s3_payload_verify(r, body, len)) == 0)
         rc = parse_versioning(body, len, &st);
+    /* an Object Lock bucket keeps versioning on: suspended writes would replace locked versions */
+    if (rc == 0 && (rc = core_versioning_get(r->gw->cluster, r->bucket, &cur, &lock)) == 0 && lock.enabled &&
+        st == CORE_VER_SUSPENDED)
+        rc = CORE_ELOCKED;
     if (rc == 0)
         rc = core_versioning_put(r->gw->cluster, r->bucket, st);
-    if (rc == -ENOTSUP)
+    if (rc == CORE_ELOCKED)
+        s3_error(r, 409, "InvalidBucketState",
+                 "An Object Lock configuration is present on this bucket, so the versioning state cannot be changed.",
+                 NULL);
+    else if (rc == -ENOTSUP)
         s3_error(r, 400, "InvalidRequest", "MFA delete cannot be enabled without an MFA device (x-amz-mfa).", NULL);
     else if (rc != 0)
         s3_error_on(r, rc, rc == OG_ENOTFOUND ? S3_ON_BUCKET : S3_ON_BODY);
@@ -113,7 +112,7 @@ void s3_version_marker(s3_req_t *r)
     core_versioning_t st;
     core_meta_t m;
     char *buf = NULL;
-    if (core_versioning_get(r->gw->cluster, r->bucket, &st) != 0 || st == CORE_VER_OFF)
+    if (core_versioning_get(r->gw->cluster, r->bucket, &st, NULL) != 0 || st == CORE_VER_OFF)
         return;
     if (core_ver_newest(r->gw->cluster, r->bucket, (og_str_t){r->key, r->key_len}, &m, &buf) != 0)
         return;

@@ -10,7 +10,7 @@ import subprocess
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import ACCESS, SECRET, err_code, err_status, uniq
+from conftest import ACCESS, ACCOUNT, SECRET, err_code, err_status, uniq
 
 
 def enable(s3, b, status="Enabled"):
@@ -294,3 +294,115 @@ def test_gc_keeps_old_versions(gc_cluster):
     for vid, digest in bodies.items():
         got = s3.get_object(Bucket=b, Key="big", VersionId=vid)["Body"].read()
         assert hashlib.sha256(got).hexdigest() == digest
+
+
+# ---------------------------------------------------------------- Object Lock
+
+def future(days=1):
+    import datetime
+    return datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=days)
+
+
+@pytest.fixture
+def lbucket(s3):
+    name = uniq("lock")
+    s3.create_bucket(Bucket=name, ObjectLockEnabledForBucket=True)
+    return name
+
+
+def test_lock_headers_refused_without_lock(s3, bucket):
+    with pytest.raises(ClientError) as e:
+        s3.put_object(Bucket=bucket, Key="k", Body=b"x", ObjectLockMode="GOVERNANCE",
+                      ObjectLockRetainUntilDate=future())
+    assert err_code(e.value) == "InvalidRequest"
+    with pytest.raises(ClientError) as e:
+        s3.get_object_lock_configuration(Bucket=bucket)
+    assert err_code(e.value) == "ObjectLockConfigurationNotFoundError"
+    with pytest.raises(ClientError) as e:
+        s3.put_object_lock_configuration(Bucket=bucket, ObjectLockConfiguration={"ObjectLockEnabled": "Enabled"})
+    assert err_code(e.value) == "InvalidBucketState"
+    with pytest.raises(ClientError):
+        s3.head_object(Bucket=bucket, Key="k")
+
+
+def test_lock_config_and_default_retention(s3, lbucket):
+    assert s3.get_bucket_versioning(Bucket=lbucket)["Status"] == "Enabled"
+    conf = s3.get_object_lock_configuration(Bucket=lbucket)["ObjectLockConfiguration"]
+    assert conf["ObjectLockEnabled"] == "Enabled" and "Rule" not in conf
+    with pytest.raises(ClientError) as e:
+        enable(s3, lbucket, "Suspended")
+    assert err_code(e.value) == "InvalidBucketState"
+    s3.put_object_lock_configuration(Bucket=lbucket, ObjectLockConfiguration={
+        "ObjectLockEnabled": "Enabled", "Rule": {"DefaultRetention": {"Mode": "GOVERNANCE", "Days": 2}}})
+    rule = s3.get_object_lock_configuration(Bucket=lbucket)["ObjectLockConfiguration"]["Rule"]
+    assert rule["DefaultRetention"] == {"Mode": "GOVERNANCE", "Days": 2}
+    vid = s3.put_object(Bucket=lbucket, Key="d", Body=b"default")["VersionId"]
+    h = s3.head_object(Bucket=lbucket, Key="d")
+    assert h["ObjectLockMode"] == "GOVERNANCE" and h["ObjectLockRetainUntilDate"] > future(1)
+    with pytest.raises(ClientError) as e:
+        s3.delete_object(Bucket=lbucket, Key="d", VersionId=vid)
+    assert err_code(e.value) == "AccessDenied"
+    s3.delete_object(Bucket=lbucket, Key="d", VersionId=vid, BypassGovernanceRetention=True)
+    with pytest.raises(ClientError) as e:
+        s3.head_object(Bucket=lbucket, Key="d", VersionId=vid)
+    assert err_status(e.value) == 404
+
+
+def test_locked_version_survives_every_path(cluster, s3, lbucket):
+    """COMPLIANCE retention and a legal hold: no S3 path, no Swift DELETE, no gc removes them."""
+    until = future(3)
+    c = s3.put_object(Bucket=lbucket, Key="c", Body=b"compliance" * 1000, ObjectLockMode="COMPLIANCE",
+                      ObjectLockRetainUntilDate=until)["VersionId"]
+    g = s3.put_object(Bucket=lbucket, Key="g", Body=b"gov", ObjectLockMode="GOVERNANCE",
+                      ObjectLockRetainUntilDate=until)["VersionId"]
+    h = s3.put_object(Bucket=lbucket, Key="h", Body=b"held", ObjectLockLegalHoldStatus="ON")["VersionId"]
+    r = s3.get_object_retention(Bucket=lbucket, Key="c", VersionId=c)["Retention"]
+    assert r["Mode"] == "COMPLIANCE"
+    assert s3.get_object_legal_hold(Bucket=lbucket, Key="h")["LegalHold"]["Status"] == "ON"
+    for key, vid, bypass in (("c", c, True), ("h", h, True), ("g", g, False)):
+        with pytest.raises(ClientError) as e:
+            s3.delete_object(Bucket=lbucket, Key=key, VersionId=vid, BypassGovernanceRetention=bypass)
+        assert err_code(e.value) == "AccessDenied"
+    r = s3.delete_objects(Bucket=lbucket, BypassGovernanceRetention=True, Delete={"Objects": [
+        {"Key": "c", "VersionId": c}, {"Key": "h", "VersionId": h}]})
+    assert sorted(x["Code"] for x in r["Errors"]) == ["AccessDenied", "AccessDenied"]
+    # COMPLIANCE cannot be shortened or weakened, even with the bypass
+    with pytest.raises(ClientError) as e:
+        s3.put_object_retention(Bucket=lbucket, Key="c", VersionId=c, BypassGovernanceRetention=True,
+                                Retention={"Mode": "GOVERNANCE", "RetainUntilDate": until})
+    assert err_code(e.value) == "AccessDenied"
+    with pytest.raises(ClientError) as e:
+        s3.put_object_retention(Bucket=lbucket, Key="c", VersionId=c, Retention={"Mode": "COMPLIANCE",
+                                                                               "RetainUntilDate": future(1)})
+    assert err_code(e.value) == "AccessDenied"
+    s3.put_object_retention(Bucket=lbucket, Key="c", VersionId=c,
+                            Retention={"Mode": "COMPLIANCE", "RetainUntilDate": future(4)})
+    with pytest.raises(ClientError) as e:
+        s3.put_object_retention(Bucket=lbucket, Key="c", Retention={"Mode": "COMPLIANCE",
+                                                                   "RetainUntilDate": future(-1)})
+    assert err_code(e.value) == "InvalidArgument"
+    # overwrites and plain deletes only add versions and markers
+    s3.put_object(Bucket=lbucket, Key="c", Body=b"newer")
+    s3.delete_object(Bucket=lbucket, Key="c")
+    # Swift DELETE of the current object: a delete marker, the locked versions stay
+    s3.put_object(Bucket=lbucket, Key="c", Body=b"current again")
+    cluster.admin("account-add", ACCOUNT, check=False)
+    cluster.admin("swift-user-add", "--account", ACCOUNT, "--user", "lockadmin", "--key", "lock-key", "--admin")
+    r = subprocess.run(["swift", "-A", cluster.endpoint() + "/auth/v1.0", "-U", f"{ACCOUNT}:lockadmin", "-K",
+                        "lock-key", "delete", lbucket, "c"], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    with pytest.raises(ClientError) as e:
+        s3.get_object(Bucket=lbucket, Key="c")
+    assert err_code(e.value) == "NoSuchKey"
+    vs, ms, _ = all_versions(s3, lbucket, Prefix="c")
+    assert c in [v["VersionId"] for v in vs] and len(ms) == 2 and ms[0]["IsLatest"]
+    # gc keeps every locked version's data
+    cluster.admin("gc", "--grace", "3600")
+    assert s3.get_object(Bucket=lbucket, Key="c", VersionId=c)["Body"].read() == b"compliance" * 1000
+    # GOVERNANCE with the bypass, and the legal hold once released, can go
+    s3.delete_object(Bucket=lbucket, Key="g", VersionId=g, BypassGovernanceRetention=True)
+    s3.put_object_legal_hold(Bucket=lbucket, Key="h", VersionId=h, LegalHold={"Status": "OFF"})
+    s3.delete_object(Bucket=lbucket, Key="h", VersionId=h)
+    with pytest.raises(ClientError) as e:
+        s3.delete_bucket(Bucket=lbucket)
+    assert err_code(e.value) == "BucketNotEmpty"
