@@ -76,8 +76,10 @@ enum { CORE_LOCK_NONE, CORE_LOCK_GOVERNANCE, CORE_LOCK_COMPLIANCE };
 typedef struct {
     uint8_t mode;      /* CORE_LOCK_* */
     uint64_t until_ms; /* retain until (with mode) */
-    uint8_t hold;      /* legal hold ON */
+    uint8_t hold;      /* legal hold: CORE_HOLD_ON, CORE_HOLD_OFF (set off), 0 (never set) */
 } core_lock_t;
+#define CORE_HOLD_ON 1
+#define CORE_HOLD_OFF 2
 
 typedef struct {
     uint8_t id[32]; /* SHA-256 of the chunk's bytes */

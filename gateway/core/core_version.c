@@ -114,7 +114,7 @@ int core_lock_conf_put(cluster_t *cl, const char *bucket, const core_lock_conf_t
 
 int core_lock_holds(const core_lock_t *l, uint64_t now_ms, int bypass)
 {
-    if (l->hold)
+    if (l->hold == CORE_HOLD_ON)
         return 1;
     if (l->mode == CORE_LOCK_NONE || l->until_ms <= now_ms)
         return 0;

@@ -122,7 +122,8 @@ int s3_lock_write(s3_req_t *r, core_lock_t *out)
         s3_error(r, 400, "InvalidArgument", "Legal Hold must be either of 'ON' or 'OFF'", NULL);
         return 1;
     }
-    out->hold = og_str_eq(hold, "ON");
+    if (hold.base != NULL)
+        out->hold = og_str_eq(hold, "ON") ? CORE_HOLD_ON : CORE_HOLD_OFF;
     return 0;
 }
 
@@ -134,8 +135,9 @@ size_t s3_lock_headers(const core_meta_t *m, og_header_t *out, char date[32])
         out[n++] = (og_header_t){OG_STR_LIT("x-amz-object-lock-mode"), og_str(mode_names[m->lock.mode])};
         out[n++] = (og_header_t){OG_STR_LIT("x-amz-object-lock-retain-until-date"), og_str(date)};
     }
-    if (m->lock.hold)
-        out[n++] = (og_header_t){OG_STR_LIT("x-amz-object-lock-legal-hold"), OG_STR_LIT("ON")};
+    if (m->lock.hold != 0)
+        out[n++] = (og_header_t){OG_STR_LIT("x-amz-object-lock-legal-hold"),
+                                 m->lock.hold == CORE_HOLD_ON ? OG_STR_LIT("ON") : OG_STR_LIT("OFF")};
     return n;
 }
 
@@ -391,8 +393,14 @@ void s3_get_object_legal_hold(s3_req_t *r)
     og_buf_t b = {0};
     if (lock_target(r, &m, &buf) != 0)
         return;
-    og_buf_printf(&b, "<LegalHold xmlns=\"" S3_XMLNS "\"><Status>%s</Status></LegalHold>", m.lock.hold ? "ON" : "OFF");
-    send_doc(r, &b);
+    if (m.lock.hold == 0) {
+        s3_error(r, 404, "ObjectLockConfigurationNotFoundError", "Object Lock configuration does not exist for this "
+                 "object", NULL); /* as RGW: never set */
+    } else {
+        og_buf_printf(&b, "<LegalHold xmlns=\"" S3_XMLNS "\"><Status>%s</Status></LegalHold>",
+                      m.lock.hold == CORE_HOLD_ON ? "ON" : "OFF");
+        send_doc(r, &b);
+    }
     core_meta_free(&m);
     free(buf);
 }
@@ -412,7 +420,7 @@ void s3_put_object_legal_hold(s3_req_t *r)
         (!og_str_eq(xs(status), "ON") && !og_str_eq(xs(status), "OFF"))) {
         s3_error(r, 400, "MalformedXML", NULL, NULL);
     } else {
-        want.hold = og_str_eq(xs(status), "ON");
+        want.hold = og_str_eq(xs(status), "ON") ? CORE_HOLD_ON : CORE_HOLD_OFF;
         lock_store(r, &m, &want);
     }
     xmlFree(status);

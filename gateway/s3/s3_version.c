@@ -39,7 +39,8 @@ void s3_get_bucket_versioning(s3_req_t *r)
     }
     og_buf_puts(&b, "<VersioningConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">");
     if (st != CORE_VER_OFF)
-        og_buf_puts(&b, st == CORE_VER_ENABLED ? "<Status>Enabled</Status>" : "<Status>Suspended</Status>");
+        og_buf_puts(&b, st == CORE_VER_ENABLED ? "<Status>Enabled</Status><MfaDelete>Disabled</MfaDelete>"
+                                                : "<Status>Suspended</Status><MfaDelete>Disabled</MfaDelete>");
     og_buf_puts(&b, "</VersioningConfiguration>");
     if (b.oom)
         s3_error_rc(r, -ENOMEM);
@@ -49,8 +50,9 @@ void s3_get_bucket_versioning(s3_req_t *r)
 }
 
 
-/* Reads a VersioningConfiguration: 0 with *state, S3_EMALFORMED, or -ENOTSUP (MfaDelete
- * Enabled: no MFA device can be named here, as in RGW without one). */
+/* Reads a VersioningConfiguration: 0 with *state, S3_EMALFORMED (not the document), OG_EINVAL
+ * (another Status: RGW's InvalidArgument), or -ENOTSUP (MfaDelete Enabled: no MFA device can be
+ * named here; RGW answers 403 AccessDenied without one). */
 static int parse_versioning(const char *xml, size_t len, core_versioning_t *state)
 {
     xmlDocPtr doc = s3_xml_read(xml, len);
@@ -66,6 +68,7 @@ static int parse_versioning(const char *xml, size_t len, core_versioning_t *stat
         rc = xmlStrcmp(mfa, (const xmlChar *)"Enabled") == 0 ? -ENOTSUP : S3_EMALFORMED;
         goto out_free_doc;
     }
+    rc = OG_EINVAL;
     if (xmlStrcmp(status, (const xmlChar *)"Enabled") == 0)
         *state = CORE_VER_ENABLED, rc = 0;
     else if (xmlStrcmp(status, (const xmlChar *)"Suspended") == 0)
@@ -99,7 +102,9 @@ void s3_put_bucket_versioning(s3_req_t *r)
                  "An Object Lock configuration is present on this bucket, so the versioning state cannot be changed.",
                  NULL);
     else if (rc == -ENOTSUP)
-        s3_error(r, 400, "InvalidRequest", "MFA delete cannot be enabled without an MFA device (x-amz-mfa).", NULL);
+        s3_error(r, 403, "AccessDenied", "MFA delete cannot be enabled without an MFA device (x-amz-mfa).", NULL);
+    else if (rc == OG_EINVAL)
+        s3_error(r, 400, "InvalidArgument", "The versioning Status must be Enabled or Suspended.", NULL);
     else if (rc != 0)
         s3_error_on(r, rc, rc == OG_ENOTFOUND ? S3_ON_BUCKET : S3_ON_BODY);
     else

@@ -36,7 +36,7 @@ Test(ver_meta, version_fields_round_trip_and_old_bytes_kept)
     free(s), free(d);
     snprintf(m.vid, sizeof(m.vid), "%s", "00000000000000ffffffffffffffff01");
     m.vflags = CORE_VER_NULL;
-    m.lock = (core_lock_t){CORE_LOCK_COMPLIANCE, 1234567890123ull, 1};
+    m.lock = (core_lock_t){CORE_LOCK_COMPLIANCE, 1234567890123ull, CORE_HOLD_ON};
     cr_assert_eq(core_meta_encode(&m, &s, &sl, &d, &dl), 0);
     cr_assert_eq(s[0], 4);
     cr_assert_eq(sl, plain + 8 + 1 + 8 + 16 + 2 + CORE_VID_LEN + 10);
@@ -61,13 +61,14 @@ Test(ver_meta, version_fields_round_trip_and_old_bytes_kept)
 Test(ver_lock, holds)
 {
     core_lock_t none = {0}, gov = {CORE_LOCK_GOVERNANCE, 2000, 0}, comp = {CORE_LOCK_COMPLIANCE, 2000, 0},
-                hold = {CORE_LOCK_NONE, 0, 1};
+                hold = {CORE_LOCK_NONE, 0, CORE_HOLD_ON}, off = {CORE_LOCK_NONE, 0, CORE_HOLD_OFF};
     cr_assert(!core_lock_holds(&none, 1000, 0));
     cr_assert(core_lock_holds(&gov, 1000, 0));
     cr_assert(!core_lock_holds(&gov, 1000, 1));
     cr_assert(!core_lock_holds(&gov, 2000, 0)); /* retention over */
     cr_assert(core_lock_holds(&comp, 1000, 1));
     cr_assert(core_lock_holds(&hold, 1000, 1));
+    cr_assert(!core_lock_holds(&off, 1000, 0));
 }
 
 /* Commits a small inline object of body under key in bucket. Returns its id. */
