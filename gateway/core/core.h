@@ -217,6 +217,9 @@ int core_obj_delete(cluster_t *cl, const char *bucket, og_str_t key, char marker
 /* The same three on any table of core_meta_t records (core_obj_* use "o.<bucket>"; multipart
  * upload and part records live in "u.<bucket>"), with the same contracts. */
 int core_rec_commit(cluster_t *cl, const char *table, og_str_t key, core_meta_t *m);
+/* Writes m as record (table, key) stamped exactly (ts, tiebreak), m->mtime_ns as it is: with
+ * tiebreak 0 a conditional write that loses to a newer record (cluster_rec_put). Same results. */
+int core_rec_put(cluster_t *cl, const char *table, og_str_t key, const core_meta_t *m, uint64_t ts, uint64_t tiebreak);
 int core_rec_lookup(cluster_t *cl, const char *table, og_str_t key, core_meta_t *m, char **buf);
 int core_rec_delete(cluster_t *cl, const char *table, og_str_t key);
 
@@ -384,6 +387,9 @@ int core_lock_holds(const core_lock_t *l, uint64_t now_ms, int bypass);
 /* Replaces the lock of version `vid` of (bucket, key) (and of the index when it is current). 0,
  * OG_ENOTFOUND, OG_EINVAL (a malformed id), or an error. A delete marker is OG_ENOTFOUND. */
 int core_ver_set_lock(cluster_t *cl, const char *bucket, og_str_t key, og_str_t vid, const core_lock_t *lock);
+/* 1 when bucket's version table holds a version or delete marker (from the nodes' usage counters:
+ * O(1)), 0 when none, or an error. A bucket with versions must not be deleted. */
+int core_ver_any(cluster_t *cl, const char *bucket);
 /* The version id a client sees for m: "null" for the null version (or an object of a never
  * versioned bucket), else its sort id. */
 const char *core_ver_id(const core_meta_t *m);

@@ -365,15 +365,13 @@ out_free_buf:
 
 /* ---------------------------------------------------------------- records */
 
-int core_rec_commit(cluster_t *cl, const char *table, og_str_t key, core_meta_t *m)
+int core_rec_put(cluster_t *cl, const char *table, og_str_t key, const core_meta_t *m, uint64_t ts, uint64_t tiebreak)
 {
     char *summary = NULL, *detail = NULL;
     size_t slen, dlen;
-    og_rec_t rec = {0};
+    og_rec_t rec = {.ts = ts, .tiebreak = tiebreak};
     int rc;
 
-    cluster_stamp(cl, &rec.ts, &rec.tiebreak);
-    m->mtime_ns = rec.ts;
     rec.size = m->size; /* the nodes' per-table usage counts it (cluster_table_usage) */
     if ((rc = core_meta_encode(m, &summary, &slen, &detail, &dlen)) != 0)
         return rc;
@@ -383,6 +381,14 @@ int core_rec_commit(cluster_t *cl, const char *table, og_str_t key, core_meta_t 
     free(summary);
     free(detail);
     return rc;
+}
+
+int core_rec_commit(cluster_t *cl, const char *table, og_str_t key, core_meta_t *m)
+{
+    uint64_t ts, tiebreak;
+    cluster_stamp(cl, &ts, &tiebreak);
+    m->mtime_ns = ts;
+    return core_rec_put(cl, table, key, m, ts, tiebreak);
 }
 
 int core_rec_lookup(cluster_t *cl, const char *table, og_str_t key, core_meta_t *m, char **buf)

@@ -121,6 +121,15 @@ int core_lock_holds(const core_lock_t *l, uint64_t now_ms, int bypass)
     return l->mode == CORE_LOCK_COMPLIANCE || !bypass;
 }
 
+int core_ver_any(cluster_t *cl, const char *bucket)
+{
+    char vtable[CORE_TABLE_CAP];
+    cluster_table_usage_t u;
+    core_table('v', bucket, vtable);
+    int rc = cluster_table_usage(cl, vtable, &u);
+    return rc != 0 ? rc : u.records > 0;
+}
+
 /* ---------------------------------------------------------------- ids and keys */
 
 const char *core_ver_id(const core_meta_t *m)
@@ -163,23 +172,8 @@ static size_t vkey(og_str_t key, const char *vid, char *out)
 static int ver_put(cluster_t *cl, const char *table, og_str_t key, const core_meta_t *m, uint64_t ts,
                    uint64_t tiebreak, int tomb)
 {
-    og_rec_t rec = {.ts = ts, .tiebreak = tiebreak};
-    char *summary = NULL, *detail = NULL;
-    size_t slen, dlen;
-    int rc;
-    if (tomb) {
-        rec.flags = OG_REC_TOMBSTONE;
-        return cluster_rec_put(cl, table, key, &rec);
-    }
-    if ((rc = core_meta_encode(m, &summary, &slen, &detail, &dlen)) != 0)
-        return rc;
-    rec.size = m->size;
-    rec.summary = (og_str_t){summary, slen};
-    rec.detail = (og_str_t){detail, dlen};
-    rc = cluster_rec_put(cl, table, key, &rec);
-    free(summary);
-    free(detail);
-    return rc;
+    og_rec_t rec = {.ts = ts, .tiebreak = tiebreak, .flags = OG_REC_TOMBSTONE};
+    return tomb ? cluster_rec_put(cl, table, key, &rec) : core_rec_put(cl, table, key, m, ts, tiebreak);
 }
 
 /* Calls fn(ctx, m) with the summary of each version of key, newest first, until it returns
@@ -323,14 +317,21 @@ static int ver_commit(cluster_t *cl, const char *bucket, og_str_t key, core_meta
     return rc;
 }
 
+/* The versioning state and lock configuration a write into bucket follows: 0 or an error. A bucket
+ * deleted meanwhile is unversioned: the record lands in its table, invisible (s3_delete_bucket). */
+static int write_state(cluster_t *cl, const char *bucket, core_versioning_t *st, core_lock_conf_t *conf)
+{
+    int rc = core_versioning_get(cl, bucket, st, conf);
+    return rc == OG_ENOTFOUND ? 0 : rc;
+}
+
 int core_obj_commit(cluster_t *cl, const char *bucket, og_str_t key, core_meta_t *m)
 {
     char table[CORE_TABLE_CAP];
     core_versioning_t st;
     core_lock_conf_t conf;
-    int rc = core_versioning_get(cl, bucket, &st, &conf);
-    /* a bucket deleted meanwhile: the record lands in its table, invisible (s3_delete_bucket) */
-    if (rc != 0 && rc != OG_ENOTFOUND)
+    int rc = write_state(cl, bucket, &st, &conf);
+    if (rc != 0)
         return rc;
     m->vflags = 0;
     m->vid[0] = '\0';
@@ -346,8 +347,8 @@ int core_obj_delete(cluster_t *cl, const char *bucket, og_str_t key, char marker
     char table[CORE_TABLE_CAP];
     core_versioning_t st;
     core_lock_conf_t conf;
-    int rc = core_versioning_get(cl, bucket, &st, &conf);
-    if (rc != 0 && rc != OG_ENOTFOUND)
+    int rc = write_state(cl, bucket, &st, &conf);
+    if (rc != 0)
         return rc;
     if (marker_vid != NULL)
         marker_vid[0] = '\0';

@@ -243,6 +243,29 @@ static void put_contents(render_t *x, const core_walk_item_t *it, int with_owner
     core_meta_free(&m);
 }
 
+/* MaxKeys, Delimiter, EncodingType and IsTruncated of a listing page. */
+static void put_page_fields(render_t *x, const list_query_t *q, size_t max_keys, const core_walk_t *w)
+{
+    og_buf_printf(x->b, "<MaxKeys>%zu</MaxKeys>", max_keys);
+    if (q->delimiter.len)
+        put_value(x, "Delimiter", xstr(&q->delimiter));
+    if (x->url)
+        og_buf_puts(x->b, "<EncodingType>url</EncodingType>");
+    og_buf_printf(x->b, "<IsTruncated>%s</IsTruncated>", w->truncated ? "true" : "false");
+}
+
+/* The walk's common prefixes, each a <CommonPrefixes>. */
+static void put_prefixes(render_t *x, const core_walk_t *w)
+{
+    for (size_t i = 0; i < w->n; i++) {
+        if (!w->items[i].is_prefix)
+            continue;
+        og_buf_puts(x->b, "<CommonPrefixes>");
+        put_value(x, "Prefix", w->items[i].key);
+        og_buf_puts(x->b, "</CommonPrefixes>");
+    }
+}
+
 /* The whole ListBucketResult document. */
 static void render_listing(render_t *x, int v2, const list_query_t *q, size_t max_keys, const core_walk_t *w)
 {
@@ -276,22 +299,11 @@ static void render_listing(render_t *x, int v2, const list_query_t *q, size_t ma
         if (q->has_start_after)
             put_value(x, "StartAfter", xstr(&q->start_after));
     }
-    og_buf_printf(b, "<MaxKeys>%zu</MaxKeys>", max_keys);
-    if (q->delimiter.len)
-        put_value(x, "Delimiter", xstr(&q->delimiter));
-    if (x->url)
-        og_buf_puts(b, "<EncodingType>url</EncodingType>");
-    og_buf_printf(b, "<IsTruncated>%s</IsTruncated>", w->truncated ? "true" : "false");
+    put_page_fields(x, q, max_keys, w);
     for (size_t i = 0; i < w->n; i++)
         if (!w->items[i].is_prefix)
             put_contents(x, &w->items[i], with_owner);
-    for (size_t i = 0; i < w->n; i++) {
-        if (!w->items[i].is_prefix)
-            continue;
-        og_buf_puts(b, "<CommonPrefixes>");
-        put_value(x, "Prefix", w->items[i].key);
-        og_buf_puts(b, "</CommonPrefixes>");
-    }
+    put_prefixes(x, w);
     og_buf_puts(b, "</ListBucketResult>");
 }
 
@@ -490,12 +502,7 @@ static void render_versions(render_t *x, const list_query_t *q, size_t max_keys,
             core_meta_free(&m);
         }
     }
-    og_buf_printf(b, "<MaxKeys>%zu</MaxKeys>", max_keys);
-    if (q->delimiter.len)
-        put_value(x, "Delimiter", xstr(&q->delimiter));
-    if (x->url)
-        og_buf_puts(b, "<EncodingType>url</EncodingType>");
-    og_buf_printf(b, "<IsTruncated>%s</IsTruncated>", w->truncated ? "true" : "false");
+    put_page_fields(x, q, max_keys, w);
     for (size_t i = 0; i < w->n; i++) {
         if (w->items[i].is_prefix)
             continue;
@@ -503,13 +510,7 @@ static void render_versions(render_t *x, const list_query_t *q, size_t max_keys,
         put_version(x, &w->items[i], key, !has_prev || og_str_cmp(key, prev) != 0);
         prev = key, has_prev = 1;
     }
-    for (size_t i = 0; i < w->n; i++) {
-        if (!w->items[i].is_prefix)
-            continue;
-        og_buf_puts(b, "<CommonPrefixes>");
-        put_value(x, "Prefix", w->items[i].key);
-        og_buf_puts(b, "</CommonPrefixes>");
-    }
+    put_prefixes(x, w);
     og_buf_puts(b, "</ListVersionsResult>");
 }
 

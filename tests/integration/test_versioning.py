@@ -406,3 +406,24 @@ def test_locked_version_survives_every_path(cluster, s3, lbucket):
     with pytest.raises(ClientError) as e:
         s3.delete_bucket(Bucket=lbucket)
     assert err_code(e.value) == "BucketNotEmpty"
+
+
+def swift(cluster, *args):
+    cluster.admin("account-add", ACCOUNT, check=False)
+    cluster.admin("swift-user-add", "--account", ACCOUNT, "--user", "veradmin", "--key", "ver-key", "--admin")
+    return subprocess.run(["swift", "-A", cluster.endpoint() + "/auth/v1.0", "-U", f"{ACCOUNT}:veradmin", "-K",
+                           "ver-key", *args], capture_output=True, text=True, timeout=120)
+
+
+def test_swift_on_versioned_container(cluster, s3, vbucket):
+    """Swift writes and deletes in a versioned bucket make versions and markers; the container
+    cannot be deleted while versions remain; the state is not shown as container metadata."""
+    vid = s3.put_object(Bucket=vbucket, Key="o", Body=b"s3 first")["VersionId"]
+    r = swift(cluster, "stat", vbucket)
+    assert r.returncode == 0 and "onggi" not in r.stdout.lower(), r.stdout + r.stderr
+    assert swift(cluster, "delete", vbucket, "o").returncode == 0
+    vs, ms, _ = all_versions(s3, vbucket)
+    assert [v["VersionId"] for v in vs] == [vid] and len(ms) == 1
+    r = swift(cluster, "delete", vbucket)  # the container itself: versions remain
+    assert "409" in r.stdout + r.stderr or r.returncode != 0
+    assert s3.get_object(Bucket=vbucket, Key="o", VersionId=vid)["Body"].read() == b"s3 first"
