@@ -592,15 +592,13 @@ int core_obj_read(cluster_t *cl, const core_meta_t *m, uint64_t first, uint64_t 
 
 /* ---------------------------------------------------------------- records */
 
-int core_rec_commit(cluster_t *cl, const char *table, og_str_t key, core_meta_t *m)
+int core_rec_put(cluster_t *cl, const char *table, og_str_t key, const core_meta_t *m, uint64_t ts, uint64_t tiebreak)
 {
     char *summary = NULL, *detail = NULL;
     size_t slen, dlen;
-    og_rec_t rec = {0};
+    og_rec_t rec = {.ts = ts, .tiebreak = tiebreak};
     int rc;
 
-    cluster_stamp(cl, &rec.ts, &rec.tiebreak);
-    m->mtime_ns = rec.ts;
     rec.size = m->size; /* the nodes' per-table usage counts it (cluster_table_usage) */
     if ((rc = core_meta_encode(m, &summary, &slen, &detail, &dlen)) != 0)
         return rc;
@@ -610,6 +608,14 @@ int core_rec_commit(cluster_t *cl, const char *table, og_str_t key, core_meta_t 
     free(summary);
     free(detail);
     return rc;
+}
+
+int core_rec_commit(cluster_t *cl, const char *table, og_str_t key, core_meta_t *m)
+{
+    uint64_t ts, tiebreak;
+    cluster_stamp(cl, &ts, &tiebreak);
+    m->mtime_ns = ts;
+    return core_rec_put(cl, table, key, m, ts, tiebreak);
 }
 
 int core_rec_lookup(cluster_t *cl, const char *table, og_str_t key, core_meta_t *m, char **buf)
@@ -639,13 +645,6 @@ int core_rec_delete(cluster_t *cl, const char *table, og_str_t key)
     return cluster_rec_put(cl, table, key, &rec);
 }
 
-int core_obj_commit(cluster_t *cl, const char *bucket, og_str_t key, core_meta_t *m)
-{
-    char table[CORE_TABLE_CAP];
-    core_table('o', bucket, table);
-    return core_rec_commit(cl, table, key, m);
-}
-
 int core_obj_lookup(cluster_t *cl, const char *bucket, og_str_t key, core_meta_t *m, char **buf)
 {
     char table[CORE_TABLE_CAP];
@@ -663,13 +662,6 @@ int core_obj_lookup_live(cluster_t *cl, const char *bucket, og_str_t key, uint64
         rc = OG_ENOTFOUND;
     }
     return rc;
-}
-
-int core_obj_delete(cluster_t *cl, const char *bucket, og_str_t key)
-{
-    char table[CORE_TABLE_CAP];
-    core_table('o', bucket, table);
-    return core_rec_delete(cl, table, key);
 }
 
 int core_obj_touch(cluster_t *cl, const core_meta_t *m)

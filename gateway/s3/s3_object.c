@@ -138,10 +138,12 @@ static int put_write(s3_req_t *r, s3_body_t *body, int64_t expect, const s3_sse_
 }
 
 /* Commits the object's record (hdrs has room for S3_CK_COUNT more after nhdrs: the checksums,
- * stored with the object; sse marks it encrypted) under the request's conditions and answers 200
- * with its ETag, checksums and encryption headers. 0 or a core_obj_commit code, unanswered. */
+ * stored with the object; sse marks it encrypted; lock its retention) under the request's
+ * conditions and answers 200 with its ETag, checksums and encryption headers. 0 or a
+ * core_obj_commit code, unanswered. */
 static int put_commit(s3_req_t *r, const s3_cond_t *cond, og_header_t *hdrs, size_t nhdrs, og_str_t ctype,
-                      const core_obj_data_t *d, const s3_body_sums_t *sums, const s3_sse_t *sse)
+                      const core_obj_data_t *d, const s3_body_sums_t *sums, const s3_sse_t *sse,
+                      const core_lock_t *lock)
 {
     og_header_t reply[3 + S3_CK_COUNT];
     char etag[48], ckv[S3_CK_COUNT][S3_CK_B64_MAX];
@@ -151,12 +153,14 @@ static int put_commit(s3_req_t *r, const s3_cond_t *cond, og_header_t *hdrs, siz
 
     memcpy(hdrs + nhdrs, reply + 1, nck * sizeof(*hdrs));
     memcpy(m.md5, d->md5, 16);
+    m.lock = *lock;
     m.headers = hdrs, m.num_headers = nhdrs + nck;
     m.chunks = d->chunks, m.num_chunks = d->num_chunks;
     m.inline_data = (og_str_t){d->inline_data, d->inline_len};
     s3_sse_apply(sse, &m);
     if ((rc = s3_cond_commit(r, cond, &m)) != 0)
         return rc;
+    s3_version_answer(r, &m, 0);
     reply[0] = (og_header_t){OG_STR_LIT("ETag"), {etag, core_meta_etag(&m, etag)}};
     nck += s3_sse_headers(sse, reply + 1 + nck);
     s3_send(r, 200, reply, 1 + nck, NULL, 0);
@@ -179,6 +183,7 @@ void s3_put_object(s3_req_t *r)
     core_obj_data_t d;
     s3_cond_t cond;
     s3_sse_t sse;
+    core_lock_t lock;
     int64_t expect;
     int rc;
     /* the size was not known before the body came: chunked, or aws-chunked (whose declared
@@ -193,6 +198,8 @@ void s3_put_object(s3_req_t *r)
         s3_error(r, 400, "InvalidDigest", NULL, NULL);
         return;
     }
+    if (s3_lock_write(r, &lock) != 0)
+        return;
     if (s3_sse_parse(r, 0, &sse) != 0)
         return;
     if (s3_cond_parse(r, 1, &cond) != 0) {
@@ -236,7 +243,7 @@ void s3_put_object(s3_req_t *r)
         s3_error(r, 400, "XAmzContentSHA256Mismatch", NULL, NULL);
     else if (size_late && (rc = s3_quota_check(r, d.size)) != 0)
         s3_error_on(r, rc, S3_ON_BUCKET);
-    else if ((rc = put_commit(r, &cond, hdrs, nhdrs, ctype, &d, &sums, &sse)) != 0)
+    else if ((rc = put_commit(r, &cond, hdrs, nhdrs, ctype, &d, &sums, &sse, &lock)) != 0)
         s3_error_rc(r, rc);
     core_obj_data_free(&d);
 out_free_body:
@@ -445,7 +452,7 @@ typedef struct {
     core_meta_t view; /* the size, MD5 and part count served: a large object's, not its manifest's */
     char *recbuf;     /* owns m's bytes */
     large_t lg;
-    char etag[48], lastmod[32], crange[80], nparts[16], ntags[24];
+    char etag[48], lastmod[32], crange[80], nparts[16], ntags[24], lockdate[32];
     og_str_t etag_s;
     uint32_t part;    /* ?partNumber, 0 without */
     int status;       /* 200, or 206 for a range or part */
@@ -458,20 +465,30 @@ typedef struct {
     char expires[32];
 } get_plan_t;
 
-/* Reads r's object (an expired one is reclaimed and absent) and what it serves. 0, OG_ENOTFOUND,
- * a core_obj_lookup or large_open code. */
+/* Reads r's object, or the version ?versionId names (an expired current one is reclaimed and
+ * absent; a key whose current version is a delete marker is absent with the marker named in the
+ * answer), and what it serves. 0 (g->m may be a delete marker when named), OG_ENOTFOUND,
+ * OG_EINVAL (a malformed version id), a core_obj_lookup or large_open code. */
 static int get_open(s3_req_t *r, uint64_t now_s, get_plan_t *g)
 {
-    int rc = core_obj_lookup(r->gw->cluster, r->bucket, (og_str_t){r->key, r->key_len}, &g->m, &g->recbuf);
-    if (rc == 0 && core_meta_expired(&g->m, now_s)) {
+    og_str_t key = {r->key, r->key_len}, vid;
+    int named = s3_version_param(r, &vid);
+    int rc = named ? core_ver_lookup(r->gw->cluster, r->bucket, key, vid, &g->m, &g->recbuf)
+                   : core_obj_lookup(r->gw->cluster, r->bucket, key, &g->m, &g->recbuf);
+    if (rc == 0 && !named && core_meta_expired(&g->m, now_s)) {
         /* past its Swift X-Delete-At: absent, and reclaimed now as a Swift read would (best
          * effort: a failed reclaim is retried by the next read or `onggi-admin expire`) */
-        core_obj_expire(r->gw->cluster, r->bucket, (og_str_t){r->key, r->key_len}, &g->m);
+        core_obj_expire(r->gw->cluster, r->bucket, key, &g->m);
         rc = OG_ENOTFOUND;
     }
-    if (rc == 0)
-        rc = large_open(r, &g->m, now_s, &g->lg, &g->view);
+    if (rc == OG_ENOTFOUND && !named)
+        s3_version_marker(r);
     if (rc != 0)
+        return rc;
+    s3_version_answer(r, &g->m, named);
+    if (g->m.vflags & CORE_VER_MARKER)
+        return 0;
+    if ((rc = large_open(r, &g->m, now_s, &g->lg, &g->view)) != 0)
         return rc;
     g->etag_s = (og_str_t){g->etag, g->lg.kind == LARGE_SLO ? core_slo_s3_etag(&g->m, g->etag)
                                                             : core_meta_etag(&g->view, g->etag)};
@@ -562,11 +579,14 @@ static int get_headers(s3_req_t *r, get_plan_t *g, og_header_t **out, size_t *co
 {
     const core_meta_t *m = &g->m;
     size_t n = 0;
-    og_header_t *hdrs = malloc((9 + NUM_OVERRIDES + m->num_headers) * sizeof(*hdrs));
+    og_header_t *hdrs = malloc((13 + NUM_OVERRIDES + m->num_headers) * sizeof(*hdrs));
     if (hdrs == NULL)
         return -ENOMEM;
     n += s3_sse_headers(&g->sse, hdrs);
     hdrs[n++] = (og_header_t){OG_STR_LIT("x-amz-request-id"), og_str(r->request_id)};
+    if (r->version_id[0] != '\0')
+        hdrs[n++] = (og_header_t){OG_STR_LIT("x-amz-version-id"), og_str(r->version_id)};
+    n += s3_lock_headers(m, hdrs + n, g->lockdate);
     hdrs[n++] = (og_header_t){OG_STR_LIT("ETag"), g->etag_s};
     hdrs[n++] = (og_header_t){OG_STR_LIT("Last-Modified"), og_str(g->lastmod)};
     hdrs[n++] = (og_header_t){OG_STR_LIT("Accept-Ranges"), OG_STR_LIT("bytes")};
@@ -658,7 +678,12 @@ void s3_get_object(s3_req_t *r)
     if (s3_sse_parse(r, 0, &g.sse) != 0)
         return;
     if ((rc = get_open(r, og_time_ns() / 1000000000u, &g)) != 0) {
-        s3_error_rc(r, rc);
+        s3_version_error(r, rc);
+        goto out_free_plan;
+    }
+    if (g.m.vflags & CORE_VER_MARKER) {
+        /* a delete marker named by ?versionId has no data to serve (S3's 405) */
+        s3_error(r, 405, "MethodNotAllowed", "The specified method is not allowed against this resource.", NULL);
         goto out_free_plan;
     }
     if (s3_sse_open(r, &g.m, &g.sse) != 0)
@@ -709,16 +734,33 @@ out_free_plan:
 
 void s3_delete_object(s3_req_t *r)
 {
+    /* S3 answers 204 whether or not the key (or version) existed, so without If-Match no read
+     * comes first: the tombstone (or delete marker) is written unconditionally and wins over every
+     * older version by timestamp. ?versionId removes that version for good (core_ver_delete). */
+    og_str_t key = {r->key, r->key_len}, vid;
+    char marker[CORE_VID_LEN + 1];
     s3_cond_t cond;
+    int rc, was_marker = 0;
     if (s3_cond_parse(r, 0, &cond) != 0) {
         s3_cond_refuse(r);
         return;
     }
-    /* S3 answers 204 whether or not the key existed, so without If-Match no read comes first: the
-     * tombstone is written unconditionally and wins over every older version by timestamp. */
-    int rc = s3_cond_delete(r, &cond);
+    if (s3_version_param(r, &vid)) {
+        if (cond.any) {
+            /* the lease orders writers of the current object, not of one version */
+            s3_error(r, 501, "NotImplemented", "If-Match with versionId is not implemented.", NULL);
+            return;
+        }
+        if ((rc = core_ver_delete(r->gw->cluster, r->bucket, key, vid, s3_lock_bypass(r), &was_marker)) == 0) {
+            snprintf(r->version_id, sizeof(r->version_id), "%.*s", (int)vid.len, vid.base);
+            r->delete_marker = was_marker;
+        }
+    } else if ((rc = s3_cond_delete(r, &cond, marker)) == 0 && marker[0] != '\0') {
+        snprintf(r->version_id, sizeof(r->version_id), "%s", marker);
+        r->delete_marker = 1;
+    }
     if (rc != 0) {
-        s3_error_rc(r, rc);
+        s3_version_error(r, rc);
         return;
     }
     s3_send(r, 204, NULL, 0, NULL, 0);

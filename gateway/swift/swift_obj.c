@@ -682,7 +682,7 @@ static void object_delete(swift_req_t *r)
         (rc = lookup(r, r->container, key, &m, &buf)) == 0) {
         core_meta_free(&m);
         free(buf);
-        rc = core_obj_delete(r->cl, r->container, key);
+        rc = core_obj_delete(r->cl, r->container, key, NULL);
     }
     if (rc != 0)
         swift_error_rc(r, rc);
