@@ -16,7 +16,7 @@ declare -A MODULES=(
     [http]="og og_buf og_http"
     [cluster]="og og_rec og_cdc og_keys ring node_client"
     [core]="og og_buf og_rec og_cdc"
-    [iam]="og og_rec og_keys"
+    [iam]="og og_buf og_rec og_keys"
     [s3]="og og_buf og_rec auth"
     [swift]="og og_buf og_rec"
 )

@@ -29,6 +29,8 @@ typedef struct {
     int authenticated;
     auth_result_t auth;
     iam_user_t user;          /* the caller (when authenticated) */
+    char bucket_owner[64];    /* r's bucket's owner, once s3_authorize found it */
+    og_buf_t acl;             /* the ACL a write asks for (x-amz-acl, x-amz-grant-*): empty for none */
     int responded;
     int status;              /* HTTP status sent, for the access log */
 } s3_req_t;
@@ -48,7 +50,8 @@ enum {
     S3_EPARTORDER = -10434,   /* CompleteMultipartUpload: parts not in ascending order */
     S3_EPARTMISSING = -10435, /* CompleteMultipartUpload: a listed part (or its ETag) is not stored */
     S3_EPARTCHANGED = -10436, /* CompleteMultipartUpload: a part changed or went away while completing */
-    S3_EPARTSMALL = -10437    /* CompleteMultipartUpload: a part but the last under the minimum size */
+    S3_EPARTSMALL = -10437,   /* CompleteMultipartUpload: a part but the last under the minimum size */
+    S3_EACLBOTH = -10438      /* both x-amz-acl and x-amz-grant-* (InvalidRequest) */
 };
 
 /* What a failed step was acting on. The S3 error some codes answer as depends on it: OG_ENOTFOUND
@@ -103,15 +106,31 @@ int s3_quota_check(s3_req_t *r, uint64_t add_bytes);
 int s3_large_stat(s3_req_t *r, const core_meta_t *m, uint64_t *size, char *etag, size_t *elen);
 int s3_large_copy(s3_req_t *r, const core_meta_t *m, uint64_t first, uint64_t len, core_obj_data_t *out);
 
-/* (s3_route.c) Checks that bucket exists and belongs to the caller: 0, OG_ENOTFOUND, S3_EDENIED,
+/* ---- ACLs (s3_acl.c) ---- */
+/* The ACL r's headers ask for (x-amz-acl or x-amz-grant-*, for a resource of owner in a bucket of
+ * bucket_owner, NULL for a bucket) appended to out; *given 0 when r names none. 0, S3_EACLBOTH,
+ * IAM_EUNRESOLVABLE, OG_EINVAL, -ENOMEM: answer those with s3_acl_error. */
+int s3_acl_request(s3_req_t *r, const char *owner, const char *bucket_owner, og_buf_t *out, int *given);
+void s3_acl_error(s3_req_t *r, int rc);
+/* The stored ACL among a record's headers or a bucket's metadata (empty: private). */
+og_str_t s3_acl_of(const og_header_t *h, size_t n);
+/* May r's caller (anonymous when not authenticated) do r's operation on r's bucket? Sets
+ * r->bucket_owner. 0, S3_EDENIED, OG_ENOTFOUND (no bucket, or no key for a caller who may list),
  * OG_EQUORUM, OG_EPROTO. */
-int s3_check_bucket_owner(s3_req_t *r, const char *bucket);
+int s3_authorize(s3_req_t *r);
+/* May r's caller read object key of bucket (a copy source)? 0, S3_EDENIED, OG_ENOTFOUND ... */
+int s3_may_read(s3_req_t *r, const char *bucket, og_str_t key);
+/* Stores acl (compact form) as r's bucket's ACL (CreateBucket with x-amz-acl). 0 or an error. */
+int s3_acl_set_bucket(s3_req_t *r, og_str_t acl);
+void s3_get_acl(s3_req_t *r); /* GET ?acl, bucket or object */
+void s3_put_acl(s3_req_t *r); /* PUT ?acl, bucket or object */
 
 /* ---- handlers (one per S3 operation) ---- */
 /* s3_object.c / s3_bucket.c */
 /* Picks the headers an object stores from r's request (PUT, and CopyObject with
  * x-amz-metadata-directive REPLACE): x-amz-meta-* (names lowercased into *names), Cache-Control,
- * Content-Disposition, Content-Encoding, Content-Language, Expires; *ctype from Content-Type
+ * Content-Disposition, Content-Encoding, Content-Language, Expires, and r->acl (the ACL asked
+ * for, under IAM_S3ACL_HEADER) when set; *ctype from Content-Type
  * (binary/octet-stream without one). *out has room for `extra` more headers after its *n. With
  * enc, Content-Encoding is kept without "aws-chunked" (the transfer framing, rebuilt into enc of
  * enc_cap bytes when needed) and dropped when nothing else remains; with enc NULL it is kept as

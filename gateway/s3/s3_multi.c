@@ -530,9 +530,14 @@ static int copy_preconditions_hold(s3_req_t *r, const char *etag, size_t elen, u
 static int copy_read_source(s3_req_t *r, const copy_source_t *src, core_meta_t *m, char **recbuf, s3_on_t *on)
 {
     int rc = 0;
-    /* The request's own bucket was checked by the router; another one is checked here. */
+    /* The caller must be able to read the source (its bucket's owner, or an ACL grant); a
+     * missing bucket (OG_ENOTFOUND) is NoSuchBucket, a missing key the lookup's NoSuchKey. */
     *on = S3_ON_SOURCE_BUCKET;
-    if (strcmp(src->bucket, r->bucket) != 0 && (rc = s3_check_bucket_owner(r, src->bucket)) != 0)
+    char owner[64];
+    rc = s3_may_read(r, src->bucket, (og_str_t){src->key, src->key_len});
+    if (rc == OG_ENOTFOUND && core_bucket_lookup(r->gw->cluster, src->bucket, owner, sizeof(owner), NULL) == 0)
+        rc = 0;
+    if (rc != 0)
         return rc;
     *on = S3_ON_SOURCE_KEY;
     /* past its Swift X-Delete-At it is gone (reclaimed by Swift reads or the admin) */

@@ -48,7 +48,7 @@ int s3_stored_headers(s3_req_t *r, size_t extra, og_header_t **out, size_t *n, c
     *ctype = OG_STR_LIT("binary/octet-stream");
     for (size_t i = 0; i < info->num_headers; i++)
         names_len += info->headers[i].name.len;
-    og_header_t *hdrs = malloc((info->num_headers + extra) * sizeof(*hdrs));
+    og_header_t *hdrs = malloc((info->num_headers + extra + 1) * sizeof(*hdrs));
     char *nb = malloc(names_len + 1), *np = nb;
     if (hdrs == NULL || nb == NULL) {
         free(hdrs);
@@ -83,6 +83,8 @@ int s3_stored_headers(s3_req_t *r, size_t extra, og_header_t **out, size_t *n, c
                 break;
             }
     }
+    if (r->acl.len > 0) /* the ACL the request asked for (s3_acl_request) */
+        hdrs[k++] = (og_header_t){OG_STR_LIT(IAM_S3ACL_HEADER), {r->acl.buf, r->acl.len}};
     if (meta_bytes > USER_META_MAX) {
         free(hdrs);
         free(nb);
@@ -507,7 +509,7 @@ static int get_headers(s3_req_t *r, get_plan_t *g, og_header_t **out, size_t *co
             overridden |= g->ovr[j].base != NULL && og_str_ieq(m->headers[i].name, overrides[j].header);
         /* X-Object-Manifest is Swift's own (s3api does not show it either) */
         if (!overridden && (send_checksums || !is_checksum_header(m->headers[i].name)) &&
-            !og_str_ieq(m->headers[i].name, "x-object-manifest"))
+            !og_str_ieq(m->headers[i].name, "x-object-manifest") && !og_str_ieq(m->headers[i].name, IAM_S3ACL_HEADER))
             hdrs[n++] = m->headers[i];
     }
     *out = hdrs, *count = n;

@@ -67,15 +67,9 @@ int swift_container_access(swift_req_t *r, const char *container, int mode)
     /* A TempURL grants its object's container (container key) or the whole account (account
      * key, so an SLO's segments elsewhere in the account read too), as Swift's tempurl. */
     int tu = r->tu.scope == SWIFT_TU_ACCOUNT || (r->tu.scope == SWIFT_TU_CONTAINER && !strcmp(container, r->container));
-    if (rc == 0 && !r->is_owner && !tu) {
-        const char *acl = mode == IAM_ACL_WRITE ? "x-container-write" : "x-container-read";
-        og_str_t v = {NULL, 0};
-        for (size_t i = 0; i < b.num_meta; i++)
-            if (og_str_eq(b.meta[i].name, acl))
-                v = b.meta[i].value;
-        if (!iam_acl_allows(v, r->has_id ? &r->id : NULL, http_req_header(r->http, "referer"), mode))
-            rc = -EACCES;
-    }
+    if (rc == 0 && !r->is_owner && !tu &&
+        !iam_bucket_allows(&b, r->has_id ? &r->id : NULL, http_req_header(r->http, "referer"), mode))
+        rc = -EACCES;
     if (got)
         core_bucket_free(&b);
     if (rc == OG_ENOTFOUND && !r->is_owner && !tu)
@@ -279,7 +273,7 @@ static int obj_hdrs_build(const core_meta_t *m, int quoted, obj_hdrs_t *oh)
             size_t l = swift_title("X-Object-Meta-", (og_str_t){name.base + sp, name.len - sp}, oh->names[i],
                                       sizeof(oh->names[i]));
             oh->h[k++] = (og_header_t){{oh->names[i], l}, m->headers[i].value};
-        } else {
+        } else if (!og_str_ieq(name, IAM_S3ACL_HEADER)) { /* S3's ACL is no header */
             oh->h[k++] = m->headers[i];
         }
     }
