@@ -344,6 +344,11 @@ static void route(s3_req_t *r)
         return;
     }
     for (size_t i = 0; i < sizeof(unimplemented_subresources) / sizeof(unimplemented_subresources[0]); i++) {
+        if (has_param(r, unimplemented_subresources[i]) && !r->authenticated) {
+            /* no ACL grants what is not implemented: tell a stranger nothing more */
+            s3_error(r, 403, "AccessDenied", NULL, NULL);
+            return;
+        }
         if (has_param(r, unimplemented_subresources[i])) {
             char msg[128];
             snprintf(msg, sizeof(msg), "The ?%s sub-resource is not implemented.", unimplemented_subresources[i]);

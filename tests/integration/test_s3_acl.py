@@ -1,0 +1,160 @@
+"""S3 ACLs with real clients: canned ACLs and grants at creation and through ?acl, enforced for
+anonymous requests (path style and virtual-host style URLs), other accounts and ACL grantees, and
+the Swift view of a public-read bucket (docs/s3-compat.md, "Access control")."""
+
+import re
+import subprocess
+
+import pytest
+
+from conftest import ACCESS2, ACCOUNT, ACCOUNT2, SECRET2, http_request, signed_request, uniq, xml_code
+
+ALL_USERS = "http://acs.amazonaws.com/groups/global/AllUsers"
+
+
+def curl(url, *args):
+    """Anonymous curl: (status, body bytes)."""
+    r = subprocess.run(["curl", "-s", "-o", "-", "-w", "\n%{http_code}", *args, url], capture_output=True,
+                       timeout=60)
+    body, _, code = r.stdout.rpartition(b"\n")
+    return int(code), body
+
+
+def vhost_curl(cluster, bucket, key):
+    port = cluster.port()
+    return curl(f"http://{bucket}.localhost:{port}/{key}", "--resolve", f"{bucket}.localhost:{port}:127.0.0.1")
+
+
+def grants(acl):
+    return sorted((g["Grantee"].get("URI") or g["Grantee"].get("ID"), g["Permission"]) for g in acl["Grants"])
+
+
+def test_s3cmd_setacl_public_url_reads_anonymously(cluster, s3):
+    b = uniq("aclpub")
+    s3.create_bucket(Bucket=b)
+    s3.put_object(Bucket=b, Key="dir/file.txt", Body=b"public bytes")
+    path_url = f"{cluster.endpoint()}/{b}/dir/file.txt"
+    assert curl(path_url)[0] == 403
+    out = cluster.s3cmd("setacl", "--acl-public", f"s3://{b}/dir/file.txt").stdout
+    m = re.search(r"Public URL .*?: (\S+)", cluster.s3cmd("info", f"s3://{b}/dir/file.txt").stdout + out)
+    assert "ACL set to Public" in out
+    assert curl(path_url) == (200, b"public bytes")
+    assert vhost_curl(cluster, b, "dir/file.txt") == (200, b"public bytes")
+    info = cluster.s3cmd("info", f"s3://{b}/dir/file.txt").stdout
+    assert "*anon*: READ" in info, info
+    # the bucket itself stays private: no anonymous listing
+    assert curl(f"{cluster.endpoint()}/{b}")[0] == 403
+    cluster.s3cmd("setacl", "--acl-private", f"s3://{b}/dir/file.txt")
+    assert curl(path_url)[0] == 403
+    del m
+
+
+def test_aws_cli_bucket_and_object_acls(cluster, s3):
+    b = uniq("aclcli")
+    cluster.aws("s3api", "create-bucket", "--bucket", b, "--acl", "public-read")
+    s3.put_object(Bucket=b, Key="k", Body=b"x")
+    acl = s3.get_bucket_acl(Bucket=b)
+    assert grants(acl) == sorted([(ACCOUNT, "FULL_CONTROL"), (ALL_USERS, "READ")])
+    assert acl["Owner"]["ID"] == ACCOUNT
+    # anonymous listing of a public-read bucket, both URL forms; objects stay private
+    st, body = curl(f"{cluster.endpoint()}/{b}")
+    assert st == 200 and b"<Key>k</Key>" in body
+    assert vhost_curl(cluster, b, "")[0] == 200
+    assert curl(f"{cluster.endpoint()}/{b}/k")[0] == 403
+    cluster.aws("s3api", "put-object-acl", "--bucket", b, "--key", "k", "--acl", "public-read")
+    assert curl(f"{cluster.endpoint()}/{b}/k") == (200, b"x")
+    cluster.aws("s3api", "put-bucket-acl", "--bucket", b, "--acl", "private")
+    assert curl(f"{cluster.endpoint()}/{b}")[0] == 403
+    assert grants(s3.get_bucket_acl(Bucket=b)) == [(ACCOUNT, "FULL_CONTROL")]
+    cluster.aws("s3api", "put-bucket-acl", "--bucket", b, "--grant-read", f"uri={ALL_USERS}")
+    assert curl(f"{cluster.endpoint()}/{b}")[0] == 200
+    assert (ALL_USERS, "READ") in grants(s3.get_bucket_acl(Bucket=b))
+
+
+def test_acl_xml_body_and_grantee_account(cluster, s3):
+    b = uniq("aclxml")
+    s3.create_bucket(Bucket=b)
+    s3.put_object(Bucket=b, Key="k", Body=b"shared")
+    other = cluster.client(ACCESS2, SECRET2)
+    with pytest.raises(Exception):
+        other.get_object(Bucket=b, Key="k")
+    s3.put_object_acl(Bucket=b, Key="k", AccessControlPolicy={
+        "Owner": {"ID": ACCOUNT},
+        "Grants": [{"Grantee": {"Type": "CanonicalUser", "ID": ACCOUNT}, "Permission": "FULL_CONTROL"},
+                   {"Grantee": {"Type": "CanonicalUser", "ID": ACCOUNT2}, "Permission": "READ"}]})
+    assert other.get_object(Bucket=b, Key="k")["Body"].read() == b"shared"
+    assert grants(s3.get_object_acl(Bucket=b, Key="k")) == sorted([(ACCOUNT, "FULL_CONTROL"),
+                                                                     (ACCOUNT2, "READ")])
+    # a READ grant on the object is no READ_ACP, no write, no listing
+    with pytest.raises(Exception):
+        other.get_object_acl(Bucket=b, Key="k")
+    with pytest.raises(Exception):
+        other.put_object(Bucket=b, Key="k2", Body=b"no")
+    with pytest.raises(Exception):
+        other.list_objects_v2(Bucket=b)
+    # a WRITE grant on the bucket lets the grantee write objects it then owns
+    s3.put_bucket_acl(Bucket=b, GrantWrite=f"id={ACCOUNT2}", GrantFullControl=f"id={ACCOUNT}")
+    other.put_object(Bucket=b, Key="by-other", Body=b"theirs", ACL="bucket-owner-full-control")
+    acl = other.get_object_acl(Bucket=b, Key="by-other")
+    assert acl["Owner"]["ID"] == ACCOUNT2
+    assert grants(acl) == sorted([(ACCOUNT2, "FULL_CONTROL"), (ACCOUNT, "FULL_CONTROL")])
+
+
+@pytest.mark.parametrize("headers,code", [
+    ({"x-amz-acl": "public-read", "x-amz-grant-read": f'uri="{ALL_USERS}"'}, "InvalidRequest"),
+    ({"x-amz-grant-read": 'emailAddress="someone@example.com"'}, "UnresolvableGrantByEmailAddress"),
+    ({"x-amz-acl": "everyone-may"}, "InvalidArgument"),
+    ({"x-amz-grant-read": 'uri="http://acs.amazonaws.com/groups/global/Nobody"'}, "InvalidArgument"),
+])
+def test_acl_header_errors(cluster, s3, headers, code):
+    b = uniq("aclerr")
+    s3.create_bucket(Bucket=b)
+    for path, query in ((f"/{b}/obj", ""), (f"/{b}", "acl")):
+        st, _, body = signed_request(cluster.port(), "PUT", path, query, headers, b"x" if not query else b"")
+        assert (st, xml_code(body)) == (400, code), (path, body)
+
+
+def test_put_acl_malformed_body(cluster, s3):
+    b = uniq("aclbad")
+    s3.create_bucket(Bucket=b)
+    st, _, body = signed_request(cluster.port(), "PUT", f"/{b}", "acl", {}, b"<NotAPolicy/>")
+    assert (st, xml_code(body)) == (400, "MalformedACLError")
+    st, _, body = signed_request(cluster.port(), "DELETE", f"/{b}", "acl")
+    assert st == 405
+
+
+def test_anonymous_private_is_403_not_404_or_400(cluster, s3):
+    b = uniq("aclanon")
+    s3.create_bucket(Bucket=b)
+    s3.put_object(Bucket=b, Key="k", Body=b"x")
+    for method, path in (("GET", f"/{b}/k"), ("HEAD", f"/{b}/k"), ("GET", f"/{b}/missing"), ("GET", f"/{b}"),
+                         ("PUT", f"/{b}/new"), ("DELETE", f"/{b}/k"), ("GET", "/"), ("GET", f"/{b}?acl")):
+        st, _, body = http_request(cluster.port(), method, path, {}, b"")
+        assert st == 403, (method, path, st, body)
+    # a bucket that does not exist is NoSuchBucket for everyone, as S3
+    assert http_request(cluster.port(), "GET", f"/{uniq('nob')}/k")[0] == 404
+
+
+def test_public_read_write_bucket_anonymous_put(cluster, s3):
+    b = uniq("aclprw")
+    s3.create_bucket(Bucket=b, ACL="public-read-write")
+    st, _, _ = http_request(cluster.port(), "PUT", f"/{b}/anon", {}, b"from nobody")
+    assert st == 200
+    assert s3.get_object(Bucket=b, Key="anon")["Body"].read() == b"from nobody"
+    assert http_request(cluster.port(), "DELETE", f"/{b}/anon")[0] == 204
+
+
+def test_swift_reads_public_read_bucket_anonymously(cluster, s3):
+    b = uniq("aclsw")
+    s3.create_bucket(Bucket=b)
+    s3.put_object(Bucket=b, Key="o", Body=b"via swift")
+    path = f"/v1/AUTH_{ACCOUNT}/{b}"
+    assert http_request(cluster.port(), "GET", f"{path}/o")[0] in (401, 403)
+    s3.put_bucket_acl(Bucket=b, ACL="public-read")
+    st, _, body = http_request(cluster.port(), "GET", f"{path}/o")
+    assert (st, body) == (200, b"via swift")
+    st, _, body = http_request(cluster.port(), "GET", path)
+    assert st == 200 and b"o" in body
+    # the ACL record is no object header on either API
+    st, h, _ = http_request(cluster.port(), "HEAD", f"{path}/o")
+    assert not any(k.lower().startswith("x-onggi") for k in dict(h))
