@@ -384,10 +384,12 @@ out_destroy:
     return rc;
 }
 
-/* The headers a COPY-directive copy of large object m keeps: m's own, less X-Object-Manifest
- * (the copy is a plain object) and any stored x-amz-checksum-* (of the manifest's bytes, not
- * the copy's). *out (slices into m) is malloc'd for the caller to free. 0 or -ENOMEM. */
-static int large_copy_headers(const core_meta_t *m, og_header_t **out, size_t *n)
+/* The headers a COPY-directive copy of m keeps: m's own less its ACL (a copy gets the ACL its
+ * request asks for, acl, or none: private, as S3), and for a large m (`large`) less
+ * X-Object-Manifest (the copy is a plain object) and any stored x-amz-checksum-* (of the
+ * manifest's bytes, not the copy's). *out (slices into m and acl) is malloc'd for the caller to
+ * free. 0 or -ENOMEM. */
+static int kept_headers(const core_meta_t *m, int large, og_str_t acl, og_header_t **out, size_t *n)
 {
     size_t k = 0;
     og_header_t *h = malloc((m->num_headers + 1) * sizeof(*h));
@@ -395,11 +397,14 @@ static int large_copy_headers(const core_meta_t *m, og_header_t **out, size_t *n
         return -ENOMEM;
     for (size_t i = 0; i < m->num_headers; i++) {
         og_str_t name = m->headers[i].name;
-        if (og_str_ieq(name, "x-object-manifest") ||
-            (name.len > 15 && strncasecmp(name.base, "x-amz-checksum-", 15) == 0))
+        if (og_str_ieq(name, IAM_S3ACL_HEADER) ||
+            (large && (og_str_ieq(name, "x-object-manifest") ||
+                       (name.len > 15 && strncasecmp(name.base, "x-amz-checksum-", 15) == 0))))
             continue;
         h[k++] = m->headers[i];
     }
+    if (acl.len > 0)
+        h[k++] = (og_header_t){OG_STR_LIT(IAM_S3ACL_HEADER), acl};
     *out = h, *n = k;
     return 0;
 }
@@ -545,17 +550,17 @@ static int copy_read_source(s3_req_t *r, const copy_source_t *src, core_meta_t *
                                 og_time_ns() / 1000000000u, m, recbuf);
 }
 
-/* The copy's stored headers when they are not the source's: the request's (REPLACE, taken like
- * a PUT's, Content-Encoding kept as sent) or a large source's less its Swift ones. Sets
- * m->headers / m->num_headers to *hdrs (malloc'd, with *names, for the caller) or leaves m's.
+/* The copy's stored headers: the request's (REPLACE, taken like a PUT's, Content-Encoding kept
+ * as sent) or the source's (kept_headers). Sets m->headers / m->num_headers to *hdrs (malloc'd,
+ * with *names, for the caller).
  * 0, OG_ETOOBIG (user metadata), -ENOMEM. */
 static int copy_headers(s3_req_t *r, core_meta_t *m, int replace, int large, og_header_t **hdrs, char **names)
 {
     int rc = 0;
     if (replace)
         rc = s3_stored_headers(r, 1, hdrs, &m->num_headers, names, &m->content_type, NULL, 0);
-    else if (large)
-        rc = large_copy_headers(m, hdrs, &m->num_headers);
+    else
+        rc = kept_headers(m, large, (og_str_t){r->acl.buf, r->acl.len}, hdrs, &m->num_headers);
     if (rc == 0 && *hdrs != NULL)
         m->headers = *hdrs;
     return rc;

@@ -158,3 +158,30 @@ def test_swift_reads_public_read_bucket_anonymously(cluster, s3):
     # the ACL record is no object header on either API
     st, h, _ = http_request(cluster.port(), "HEAD", f"{path}/o")
     assert not any(k.lower().startswith("x-onggi") for k in dict(h))
+
+
+def test_acl_at_copy_and_multipart(cluster, s3):
+    b = uniq("aclcp")
+    s3.create_bucket(Bucket=b)
+    s3.put_object(Bucket=b, Key="src", Body=b"source", ACL="public-read")
+    assert curl(f"{cluster.endpoint()}/{b}/src") == (200, b"source")
+    # a copy is private unless its request asks otherwise: the source's ACL is not copied
+    s3.copy_object(Bucket=b, Key="plain-copy", CopySource={"Bucket": b, "Key": "src"})
+    assert curl(f"{cluster.endpoint()}/{b}/plain-copy")[0] == 403
+    s3.copy_object(Bucket=b, Key="pub-copy", CopySource={"Bucket": b, "Key": "src"}, ACL="public-read",
+                   MetadataDirective="REPLACE", Metadata={"m": "1"})
+    assert curl(f"{cluster.endpoint()}/{b}/pub-copy") == (200, b"source")
+    up = s3.create_multipart_upload(Bucket=b, Key="mp", ACL="public-read")["UploadId"]
+    etag = s3.upload_part(Bucket=b, Key="mp", UploadId=up, PartNumber=1, Body=b"multi")["ETag"]
+    s3.complete_multipart_upload(Bucket=b, Key="mp", UploadId=up,
+                                 MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": etag}]})
+    assert curl(f"{cluster.endpoint()}/{b}/mp") == (200, b"multi")
+    assert (ALL_USERS, "READ") in grants(s3.get_object_acl(Bucket=b, Key="mp"))
+    # another account cannot copy out a private object, but may copy a public one
+    other = cluster.client(ACCESS2, SECRET2)
+    mine = uniq("aclcpo")
+    other.create_bucket(Bucket=mine)
+    with pytest.raises(Exception):
+        other.copy_object(Bucket=mine, Key="x", CopySource={"Bucket": b, "Key": "plain-copy"})
+    other.copy_object(Bucket=mine, Key="y", CopySource={"Bucket": b, "Key": "src"})
+    assert other.get_object(Bucket=mine, Key="y")["Body"].read() == b"source"
