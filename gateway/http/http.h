@@ -162,6 +162,9 @@ og_str_t http_req_header(const http_req_t *req, const char *name);
  * when `who` already holds account_workers workers (answer 503 SlowDown). A second claim of the
  * same request replaces the first. Call it after authentication and before reading the body. */
 int http_req_claim(http_req_t *req, og_str_t who);
+/* http_req_claim for an anonymous request: its claimant is "ip:" and the client's address
+ * (without the port), so one address cannot take every worker. 0 or HTTP_EBUSY. */
+int http_req_claim_client(http_req_t *req);
 
 /* Reads up to cap body bytes (de-chunked), blocking. Sends "100 Continue" first if the
  * client expects it and it has not been sent. >0 bytes read, 0 at the end of the body,

@@ -1467,6 +1467,16 @@ og_str_t http_req_header(const http_req_t *req, const char *name)
     return og_header_find(req->headers, req->info.num_headers, name);
 }
 
+int http_req_claim_client(http_req_t *req)
+{
+    const char *remote = http_req_info(req)->remote;
+    char who[sizeof(http_req_info(req)->remote) + 4] = "ip:";
+    const char *colon = strrchr(remote, ':');
+    size_t n = colon != NULL ? (size_t)(colon - remote) : strlen(remote);
+    memcpy(who + 3, remote, n);
+    return http_req_claim(req, (og_str_t){who, 3 + n});
+}
+
 int http_req_claim(http_req_t *req, og_str_t who)
 {
     http_server_t *srv = req->srv;

@@ -407,8 +407,9 @@ void s3_handle(http_req_t *http, void *ctx)
         target_error(&r, rc);
     else if ((rc = authenticate(&r, host_bucket)) != 0)
         s3_error_rc(&r, rc);
-    else if (http_req_claim(http, og_str(r.user.account)) != 0)
-        /* The account already holds its share of the workers (docs/operations.md). */
+    else if ((r.authenticated ? http_req_claim(http, og_str(r.user.account)) : http_req_claim_client(http)) != 0)
+        /* The account (or an anonymous client's address) already holds its share of the
+         * workers (docs/operations.md). */
         s3_error(&r, 503, "SlowDown", NULL, NULL);
     else
         route(&r);

@@ -433,13 +433,7 @@ static int check_token(swift_req_t *r)
  * HTTP_EBUSY. */
 static int claim_worker(swift_req_t *r)
 {
-    if (r->has_id)
-        return http_req_claim(r->http, og_str(r->id.account));
-    char who[sizeof(r->info->remote) + 4] = "ip:";
-    const char *colon = strrchr(r->info->remote, ':');
-    size_t n = colon != NULL ? (size_t)(colon - r->info->remote) : strlen(r->info->remote);
-    memcpy(who + 3, r->info->remote, n);
-    return http_req_claim(r->http, (og_str_t){who, 3 + n});
+    return r->has_id ? http_req_claim(r->http, og_str(r->id.account)) : http_req_claim_client(r->http);
 }
 
 og_str_t swift_busy_body(const http_reqinfo_t *info, void *ctx, const char **content_type)
