@@ -175,6 +175,33 @@ int iam_s3acl_grant_header(og_buf_t *out, unsigned perm, og_str_t header);
  * The owner is the caller's business (Swift's is_owner, S3's account check). 1 or 0. */
 int iam_bucket_allows(const core_bucket_t *b, const iam_ident_t *id, og_str_t referer, int mode);
 
+/* ---- S3 bucket policies (iam_policy.c; pure functions, unit-tested) ----
+ * A bucket's policy document is kept in its record's metadata under IAM_S3POLICY_HEADER. */
+#define IAM_S3POLICY_HEADER "x-onggi-s3-policy"
+#define IAM_POLICY_MAX 20480 /* bytes, as AWS */
+enum { IAM_POLICY_NONE = 0, IAM_POLICY_ALLOW = 1, IAM_POLICY_DENY = 2 };
+
+/* One request, as a policy sees it. */
+typedef struct {
+    const char *account;    /* the caller's account (canonical id), NULL when anonymous */
+    const char *action;     /* "s3:GetObject" ... */
+    const char *resource;   /* "arn:aws:s3:::bucket" or "arn:aws:s3:::bucket/key" */
+    const char *source_ip;  /* aws:SourceIp: the client's address without port */
+    int secure;             /* aws:SecureTransport: came over TLS */
+    const char *referer;    /* aws:Referer, NULL when absent */
+    const char *prefix;     /* s3:prefix (ListObjects), NULL when not a listing or absent */
+} iam_policy_ctx_t;
+
+/* Is doc a policy of the supported subset (docs/s3-compat.md) whose resources are all in bucket?
+ * 0, or OG_EINVAL with why (cap bytes) naming the problem (S3's MalformedPolicy message). */
+int iam_policy_check(og_str_t doc, const char *bucket, char *why, size_t cap);
+/* THE policy answer for request c under a stored (checked) policy: IAM_POLICY_DENY when a Deny
+ * statement applies (it wins), else IAM_POLICY_ALLOW when an Allow applies, else IAM_POLICY_NONE
+ * (ACLs decide). A document that no longer parses denies. */
+int iam_policy_eval(og_str_t doc, const iam_policy_ctx_t *c);
+/* Does doc allow everyone something without a condition (GetBucketPolicyStatus IsPublic)? 1/0. */
+int iam_policy_public(og_str_t doc);
+
 /* The cluster's token key, created on first use (racing gateways converge on one within
  * SECRET_SETTLE_NS, iam_token.c). 0 or an error. */
 int iam_token_key(iam_t *iam, uint8_t out[32]);

@@ -78,31 +78,76 @@ og_str_t s3_acl_of(const og_header_t *h, size_t n) { return og_header_find(h, n,
 
 /* ---------------------------------------------------------------- authorization */
 
-/* What r asks of its bucket (on_object 0) or of its object (on_object 1): IAM_S3_* bits, or 0
- * when only the bucket's owner may do it. */
-static unsigned needed(const s3_req_t *r, int *on_object)
+/* What one request needs: the ACL permission (IAM_S3_* bits, 0 when only the bucket's account
+ * may do it), on the bucket or on the object, and the policy action. */
+typedef struct {
+    unsigned perm;
+    int on_object;
+    const char *action;
+} need_t;
+
+/* The need of a request on the bucket itself (r->key NULL). */
+static need_t bucket_need(const s3_req_t *r)
 {
-    og_str_t m = r->info->method;
-    int acl = og_query_get(r->info->query, "acl", NULL);
-    *on_object = 0;
-    if (acl) {
-        *on_object = r->key != NULL;
-        return og_str_eq(m, "PUT") ? IAM_S3_WRITE_ACP : IAM_S3_READ_ACP;
-    }
-    if (r->key == NULL) {
-        if (og_str_eq(m, "GET") && og_query_get(r->info->query, "location", NULL))
-            return 0;
-        if (og_str_eq(m, "GET") || og_str_eq(m, "HEAD"))
-            return IAM_S3_READ; /* ListObjects(V2), ListMultipartUploads, HeadBucket */
-        if (og_str_eq(m, "POST") && og_query_get(r->info->query, "delete", NULL))
-            return IAM_S3_WRITE;
-        return 0;
-    }
-    if ((og_str_eq(m, "GET") || og_str_eq(m, "HEAD")) && !og_query_get(r->info->query, "uploadId", NULL)) {
-        *on_object = 1;
-        return IAM_S3_READ;
-    }
-    return IAM_S3_WRITE; /* PutObject, CopyObject, DeleteObject, multipart uploads */
+    og_str_t m = r->info->method, q = r->info->query;
+    int get = og_str_eq(m, "GET");
+    if (og_query_get(q, "acl", NULL))
+        return get ? (need_t){IAM_S3_READ_ACP, 0, "s3:GetBucketAcl"} : (need_t){IAM_S3_WRITE_ACP, 0, "s3:PutBucketAcl"};
+    if (og_query_get(q, "policy", NULL) || og_query_get(q, "policyStatus", NULL))
+        return (need_t){0, 0, get ? "s3:GetBucketPolicy" : "s3:PutBucketPolicy"};
+    if (get && og_query_get(q, "location", NULL))
+        return (need_t){0, 0, "s3:GetBucketLocation"};
+    if (get && og_query_get(q, "uploads", NULL))
+        return (need_t){IAM_S3_READ, 0, "s3:ListBucketMultipartUploads"};
+    if (get || og_str_eq(m, "HEAD"))
+        return (need_t){IAM_S3_READ, 0, "s3:ListBucket"};
+    if (og_str_eq(m, "POST") && og_query_get(q, "delete", NULL))
+        return (need_t){IAM_S3_WRITE, 0, "s3:DeleteObject"};
+    return (need_t){0, 0, og_str_eq(m, "DELETE") ? "s3:DeleteBucket" : "s3:CreateBucket"};
+}
+
+/* The need of a request on r's key. */
+static need_t object_need(const s3_req_t *r)
+{
+    og_str_t m = r->info->method, q = r->info->query;
+    int get = og_str_eq(m, "GET") || og_str_eq(m, "HEAD"), up = og_query_get(q, "uploadId", NULL);
+    if (og_query_get(q, "acl", NULL))
+        return get ? (need_t){IAM_S3_READ_ACP, 1, "s3:GetObjectAcl"} : (need_t){IAM_S3_WRITE_ACP, 1, "s3:PutObjectAcl"};
+    if (get && up)
+        return (need_t){IAM_S3_WRITE, 0, "s3:ListMultipartUploadParts"};
+    if (get)
+        return (need_t){IAM_S3_READ, 1, "s3:GetObject"};
+    if (og_str_eq(m, "DELETE"))
+        return (need_t){IAM_S3_WRITE, 0, up ? "s3:AbortMultipartUpload" : "s3:DeleteObject"};
+    return (need_t){IAM_S3_WRITE, 0, "s3:PutObject"}; /* PutObject, CopyObject, multipart uploads */
+}
+
+/* The bucket policy's verdict (IAM_POLICY_*) on r's caller doing action on bucket (key.base NULL)
+ * or its object key, under policy doc (empty: none). */
+static int policy_verdict(const s3_req_t *r, og_str_t doc, const char *action, const char *bucket, og_str_t key)
+{
+    char ip[64], *res;
+    if (doc.len == 0)
+        return IAM_POLICY_NONE;
+    size_t cap = 13 + strlen(bucket) + 2 + key.len;
+    if ((res = malloc(cap)) == NULL)
+        return IAM_POLICY_DENY;
+    snprintf(res, cap, "arn:aws:s3:::%s%s%.*s", bucket, key.base ? "/" : "", (int)key.len, key.base ? key.base : "");
+    const char *colon = strrchr(r->info->remote, ':');
+    snprintf(ip, sizeof(ip), "%.*s", colon ? (int)(colon - r->info->remote) : (int)strlen(r->info->remote),
+             r->info->remote);
+    og_str_t referer = http_req_header(r->http, "referer"), prefix = {NULL, 0};
+    int listing = key.base == NULL && strcmp(action, "s3:ListBucket") == 0;
+    if (listing && !og_query_get(r->info->query, "prefix", &prefix))
+        prefix = OG_STR_LIT("");
+    char *ref = referer.base ? strndup(referer.base, referer.len) : NULL;
+    char *pre = listing ? strndup(prefix.base ? prefix.base : "", prefix.len) : NULL; /* as sent (encoded) */
+    iam_policy_ctx_t c = {r->authenticated ? r->user.account : NULL, action, res, ip, r->info->tls, ref, pre};
+    int v = iam_policy_eval(doc, &c);
+    free(ref);
+    free(pre);
+    free(res);
+    return v;
 }
 
 /* May r's caller (me, NULL when anonymous) do `perm` to object key of bucket (owned by
@@ -127,9 +172,11 @@ static int object_allows(s3_req_t *r, const char *bucket, og_str_t key, unsigned
     return rc;
 }
 
-/* May r's caller do `perm` (0: only the owner may) to bucket, or with key.base set to that
- * object? Sets *owner (64 bytes). 0, S3_EDENIED or a lookup's error. */
-static int allows(s3_req_t *r, const char *bucket, og_str_t key, unsigned perm, char *owner)
+/* May r's caller do what n says to bucket, or with key.base set to that object? Sets *owner (64
+ * bytes). The bucket policy first: an explicit Deny wins over everything (the bucket's account
+ * too, except for the policy's own operations, so it can always repair it), an Allow admits;
+ * else the account owns, else ACLs decide. 0, S3_EDENIED or a lookup's error. */
+static int allows(s3_req_t *r, const char *bucket, og_str_t key, need_t n, char *owner)
 {
     core_bucket_t b;
     const char *me = r->authenticated ? r->user.account : NULL;
@@ -138,13 +185,18 @@ static int allows(s3_req_t *r, const char *bucket, og_str_t key, unsigned perm, 
         return rc;
     snprintf(owner, 64, "%s", b.owner);
     og_str_t acl = s3_acl_of(b.meta, b.num_meta);
-    if (me != NULL && strcmp(b.owner, me) == 0)
-        rc = 0;
-    else if (perm == 0)
+    int mine = me != NULL && strcmp(b.owner, me) == 0, policy_op = strstr(n.action, "BucketPolicy") != NULL;
+    int v = policy_op ? IAM_POLICY_NONE
+                      : policy_verdict(r, og_header_find(b.meta, b.num_meta, IAM_S3POLICY_HEADER), n.action, bucket, key);
+    if (v == IAM_POLICY_DENY)
         rc = S3_EDENIED;
-    else if (key.base != NULL)
-        rc = object_allows(r, bucket, key, perm, b.owner, acl);
-    else if (!iam_s3acl_allows(acl, b.owner, me, perm))
+    else if (mine || v == IAM_POLICY_ALLOW)
+        rc = 0;
+    else if (n.perm == 0)
+        rc = S3_EDENIED;
+    else if (n.on_object)
+        rc = object_allows(r, bucket, key, n.perm, b.owner, acl);
+    else if (!iam_s3acl_allows(acl, b.owner, me, n.perm))
         rc = S3_EDENIED;
     core_bucket_free(&b);
     return rc;
@@ -152,16 +204,15 @@ static int allows(s3_req_t *r, const char *bucket, og_str_t key, unsigned perm, 
 
 int s3_authorize(s3_req_t *r)
 {
-    int on_object;
-    unsigned perm = needed(r, &on_object);
-    og_str_t key = on_object ? (og_str_t){r->key, r->key_len} : (og_str_t){NULL, 0};
-    return allows(r, r->bucket, key, perm, r->bucket_owner);
+    need_t n = r->key != NULL ? object_need(r) : bucket_need(r);
+    og_str_t key = r->key != NULL ? (og_str_t){r->key, r->key_len} : (og_str_t){NULL, 0};
+    return allows(r, r->bucket, key, n, r->bucket_owner);
 }
 
 int s3_may_read(s3_req_t *r, const char *bucket, og_str_t key)
 {
     char owner[64];
-    return allows(r, bucket, key, IAM_S3_READ, owner);
+    return allows(r, bucket, key, (need_t){IAM_S3_READ, 1, "s3:GetObject"}, owner);
 }
 
 /* ---------------------------------------------------------------- GetBucketAcl, GetObjectAcl */
@@ -308,26 +359,42 @@ static int requested_acl(s3_req_t *r, const char *owner, og_buf_t *out)
     return rc;
 }
 
-/* hdrs (n of them) with the ACL header set to acl, into *out (malloc'd, n + 1 room). */
-static int with_acl(const og_header_t *hdrs, size_t n, og_str_t acl, og_header_t **out, size_t *nout)
+/* hdrs (n of them) with header `name` set to value (removed when value.base is NULL), into *out
+ * (malloc'd, n + 1 room). 0 or -ENOMEM. */
+static int with_header(const og_header_t *hdrs, size_t n, const char *name, og_str_t value, og_header_t **out,
+                       size_t *nout)
 {
     size_t k = 0;
     og_header_t *h = malloc((n + 1) * sizeof(*h));
     if (h == NULL)
         return -ENOMEM;
     for (size_t i = 0; i < n; i++)
-        if (!og_str_ieq(hdrs[i].name, IAM_S3ACL_HEADER))
+        if (!og_str_ieq(hdrs[i].name, name))
             h[k++] = hdrs[i];
-    h[k++] = (og_header_t){OG_STR_LIT(IAM_S3ACL_HEADER), acl};
+    if (value.base != NULL)
+        h[k++] = (og_header_t){og_str(name), value};
     *out = h, *nout = k;
     return 0;
+}
+
+int s3_bucket_meta_set(s3_req_t *r, const core_bucket_t *b, const char *name, og_str_t value)
+{
+    core_bucket_t nb = {.created_ns = b->created_ns};
+    og_header_t *h = NULL;
+    int rc = with_header(b->meta, b->num_meta, name, value, &h, &nb.num_meta);
+    if (rc == 0) {
+        nb.meta = h;
+        snprintf(nb.owner, sizeof(nb.owner), "%s", b->owner);
+        rc = core_bucket_put(r->gw->cluster, r->bucket, &nb);
+    }
+    free(h);
+    return rc;
 }
 
 /* Sets r's bucket's ACL: acl, or with acl NULL the one r asks for (into *asked). */
 static int put_bucket_acl(s3_req_t *r, og_str_t *acl, og_buf_t *asked)
 {
-    core_bucket_t b, nb;
-    og_header_t *h = NULL;
+    core_bucket_t b;
     og_str_t v;
     int rc = core_bucket_get(r->gw->cluster, r->bucket, &b);
     if (rc != 0)
@@ -336,12 +403,8 @@ static int put_bucket_acl(s3_req_t *r, og_str_t *acl, og_buf_t *asked)
         v = (og_str_t){asked->buf, asked->len};
         acl = &v;
     }
-    if (rc == 0 && (rc = with_acl(b.meta, b.num_meta, *acl, &h, &nb.num_meta)) == 0) {
-        nb = (core_bucket_t){.created_ns = b.created_ns, .meta = h, .num_meta = nb.num_meta};
-        snprintf(nb.owner, sizeof(nb.owner), "%s", b.owner);
-        rc = core_bucket_put(r->gw->cluster, r->bucket, &nb);
-    }
-    free(h);
+    if (rc == 0)
+        rc = s3_bucket_meta_set(r, &b, IAM_S3ACL_HEADER, *acl);
     core_bucket_free(&b);
     return rc;
 }
@@ -361,7 +424,8 @@ static int put_object_acl(s3_req_t *r, og_buf_t *acl)
     old = m.headers;
     snprintf(owner, sizeof(owner), "%.*s", (int)m.owner.len, m.owner.base);
     if ((rc = requested_acl(r, owner, acl)) == 0 &&
-        (rc = with_acl(m.headers, m.num_headers, (og_str_t){acl->buf, acl->len}, &h, &m.num_headers)) == 0) {
+        (rc = with_header(m.headers, m.num_headers, IAM_S3ACL_HEADER, (og_str_t){acl->buf, acl->len}, &h,
+                          &m.num_headers)) == 0) {
         m.headers = h;
         if ((rc = core_obj_touch(r->gw->cluster, &m)) == 0)
             rc = core_obj_commit(r->gw->cluster, r->bucket, key, &m);

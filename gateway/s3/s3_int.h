@@ -122,7 +122,12 @@ int s3_authorize(s3_req_t *r);
 int s3_may_read(s3_req_t *r, const char *bucket, og_str_t key);
 /* Stores acl (compact form) as r's bucket's ACL (CreateBucket with x-amz-acl). 0 or an error. */
 int s3_acl_set_bucket(s3_req_t *r, og_str_t acl);
+/* Rewrites bucket record b (r's bucket) with its metadata entry `name` set to value (removed when
+ * value.base is NULL). 0 or a core_bucket_put error. */
+int s3_bucket_meta_set(s3_req_t *r, const core_bucket_t *b, const char *name, og_str_t value);
 void s3_get_acl(s3_req_t *r); /* GET ?acl, bucket or object */
+/* (s3_policy.c) PUT/GET/DELETE ?policy and GET ?policyStatus on r's bucket (its account's). */
+void s3_bucket_policy(s3_req_t *r);
 void s3_put_acl(s3_req_t *r); /* PUT ?acl, bucket or object */
 
 /* ---- handlers (one per S3 operation) ---- */

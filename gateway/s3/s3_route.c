@@ -22,7 +22,7 @@
 static const char *const unimplemented_subresources[] = {
     "accelerate", "analytics", "attributes", "cors", "encryption", "intelligent-tiering", "inventory",
     "legal-hold", "lifecycle", "logging", "metrics", "notification", "object-lock", "ownershipControls",
-    "policy", "policyStatus", "publicAccessBlock", "replication", "requestPayment", "restore",
+    "publicAccessBlock", "replication", "requestPayment", "restore",
     "retention", "select", "tagging", "torrent", "versionId", "versioning", "versions", "website",
 };
 
@@ -367,6 +367,8 @@ static void route(s3_req_t *r)
     }
     if ((rc = s3_authorize(r)) != 0)
         s3_error_on(r, rc, rc == OG_ENOTFOUND && r->bucket_owner[0] != '\0' ? S3_ON_TARGET : S3_ON_BUCKET);
+    else if (r->key == NULL && (has_param(r, "policy") || has_param(r, "policyStatus")))
+        s3_bucket_policy(r);
     else if (has_param(r, "acl") && v.get)
         s3_get_acl(r);
     else if (has_param(r, "acl") && v.put)
