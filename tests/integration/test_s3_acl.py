@@ -2,6 +2,7 @@
 anonymous requests (path style and virtual-host style URLs), other accounts and ACL grantees, and
 the Swift view of a public-read bucket (docs/s3-compat.md, "Access control")."""
 
+import json
 import re
 import subprocess
 
@@ -185,3 +186,79 @@ def test_acl_at_copy_and_multipart(cluster, s3):
         other.copy_object(Bucket=mine, Key="x", CopySource={"Bucket": b, "Key": "plain-copy"})
     other.copy_object(Bucket=mine, Key="y", CopySource={"Bucket": b, "Key": "src"})
     assert other.get_object(Bucket=mine, Key="y")["Body"].read() == b"source"
+
+
+# ---------------------------------------------------------------- bucket policies
+
+def policy(b, *statements):
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+def test_aws_cli_public_read_policy_and_source_ip_deny(cluster, s3, tmp_path):
+    b = uniq("pol")
+    s3.create_bucket(Bucket=b)
+    s3.put_object(Bucket=b, Key="k", Body=b"by policy")
+    url = f"{cluster.endpoint()}/{b}/k"
+    assert curl(url)[0] == 403
+    f = tmp_path / "p.json"
+    f.write_text(policy(b, {"Sid": "pub", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+                            "Resource": f"arn:aws:s3:::{b}/*"}))
+    cluster.aws("s3api", "put-bucket-policy", "--bucket", b, "--policy", f"file://{f}")
+    assert curl(url) == (200, b"by policy")
+    assert vhost_curl(cluster, b, "k") == (200, b"by policy")
+    assert curl(f"{cluster.endpoint()}/{b}")[0] == 403  # GetObject only: no listing
+    got = json.loads(json.loads(cluster.aws("s3api", "get-bucket-policy", "--bucket", b).stdout)["Policy"])
+    assert got["Statement"][0]["Sid"] == "pub"
+    st = json.loads(cluster.aws("s3api", "get-bucket-policy-status", "--bucket", b).stdout)
+    assert st["PolicyStatus"]["IsPublic"] is True
+    # an explicit Deny by source address wins over the Allow, for the owner too
+    f.write_text(policy(b, {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+                            "Resource": f"arn:aws:s3:::{b}/*"},
+                        {"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": f"arn:aws:s3:::{b}/*",
+                         "Condition": {"IpAddress": {"aws:SourceIp": "127.0.0.0/8"}}}))
+    cluster.aws("s3api", "put-bucket-policy", "--bucket", b, "--policy", f"file://{f}")
+    assert curl(url)[0] == 403
+    with pytest.raises(Exception):
+        s3.get_object(Bucket=b, Key="k")
+    # ... but not for the policy operations: the owner can always repair it
+    cluster.aws("s3api", "delete-bucket-policy", "--bucket", b)
+    assert s3.get_object(Bucket=b, Key="k")["Body"].read() == b"by policy"
+    assert curl(url)[0] == 403
+    r = cluster.aws("s3api", "get-bucket-policy", "--bucket", b, check=False)
+    assert r.returncode != 0 and "NoSuchBucketPolicy" in r.stderr
+
+
+def test_policy_grants_another_account(cluster, s3):
+    b = uniq("polacct")
+    s3.create_bucket(Bucket=b)
+    other = cluster.client(ACCESS2, SECRET2)
+    with pytest.raises(Exception):
+        other.list_objects_v2(Bucket=b)
+    s3.put_bucket_policy(Bucket=b, Policy=policy(b, {
+        "Effect": "Allow", "Principal": {"AWS": [f"arn:aws:iam::{ACCOUNT2}:root"]},
+        "Action": ["s3:ListBucket", "s3:PutObject"], "Resource": [f"arn:aws:s3:::{b}", f"arn:aws:s3:::{b}/*"]}))
+    other.put_object(Bucket=b, Key="from-other", Body=b"o")
+    assert [o["Key"] for o in other.list_objects_v2(Bucket=b)["Contents"]] == ["from-other"]
+    with pytest.raises(Exception):
+        other.delete_object(Bucket=b, Key="from-other")
+    with pytest.raises(Exception):
+        other.get_bucket_policy(Bucket=b)
+
+
+@pytest.mark.parametrize("doc,needle", [
+    ('{"Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::elsewhere/*"}]}',
+     "invalid resource"),
+    ('{"Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::{b}/*",'
+     '"Condition":{"DateLessThan":{"aws:CurrentTime":"2030-01-01T00:00:00Z"}}}]}', "DateLessThan"),
+    ('{"Statement":[{"Effect":"Allow","NotPrincipal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::{b}/*"}]}',
+     "NotPrincipal"),
+    ("not json", "JSON"),
+])
+def test_malformed_policy(cluster, s3, doc, needle):
+    b = uniq("polbad")
+    s3.create_bucket(Bucket=b)
+    st, _, body = signed_request(cluster.port(), "PUT", f"/{b}", "policy", {}, doc.replace("{b}", b).encode())
+    assert (st, xml_code(body)) == (400, "MalformedPolicy")
+    assert needle.encode() in body, body
+    st, _, body = signed_request(cluster.port(), "PUT", f"/{b}", "policy", {}, b"{" + b" " * 20480 + b"}")
+    assert (st, xml_code(body)) == (400, "MalformedPolicy")
