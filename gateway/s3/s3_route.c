@@ -358,7 +358,8 @@ static void route(s3_req_t *r)
     }
     if (refuse_headers(r))
         return;
-    if (r->key == NULL && v.put && !has_param(r, "acl") && !has_param(r, "policy") && !has_param(r, "policyStatus")) {
+    if (r->key == NULL && v.put && !has_param(r, "acl") && !has_param(r, "policy") &&
+        !has_param(r, "policyStatus")) {
         if (!r->authenticated)
             s3_error(r, 403, "AccessDenied", NULL, NULL);
         else if (request_acl(r, NULL))
