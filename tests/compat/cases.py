@@ -404,6 +404,32 @@ S3 = [
         {"id": "delete-priv", "method": "DELETE", "path": "/{c}/priv"},
         {"id": "delete-bucket", "method": "DELETE", "path": "/{c}"},
     ]},
+    {"id": "s3-policy", "steps": [
+        {"id": "create", "method": "PUT", "path": "/{c}"},
+        {"id": "put", "method": "PUT", "path": "/{c}/k", "data": "x"},
+        {"id": "get-none", "method": "GET", "path": "/{c}", "query": "policy"},
+        {"id": "put-public-read", "method": "PUT", "path": "/{c}", "query": "policy",
+         "data": '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*",'
+                 '"Action":"s3:GetObject","Resource":"arn:aws:s3:::{c}/*"}]}'},
+        {"id": "anon-get", "method": "GET", "path": "/{c}/k", "auth": False},
+        {"id": "anon-list", "method": "GET", "path": "/{c}", "auth": False},
+        {"id": "put-deny-ip", "method": "PUT", "path": "/{c}", "query": "policy",
+         "data": '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*",'
+                 '"Action":"s3:GetObject","Resource":"arn:aws:s3:::{c}/*"},{"Effect":"Deny","Principal":"*",'
+                 '"Action":"s3:GetObject","Resource":"arn:aws:s3:::{c}/*",'
+                 '"Condition":{"IpAddress":{"aws:SourceIp":"127.0.0.0/8"}}}]}'},
+        {"id": "anon-get-denied", "method": "GET", "path": "/{c}/k", "auth": False},
+        {"id": "owner-get-denied", "method": "GET", "path": "/{c}/k"},
+        {"id": "put-not-json", "method": "PUT", "path": "/{c}", "query": "policy", "data": "not json"},
+        {"id": "put-other-bucket", "method": "PUT", "path": "/{c}", "query": "policy",
+         "data": '{"Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject",'
+                 '"Resource":"arn:aws:s3:::elsewhere-bucket/*"}]}'},
+        {"id": "delete-policy", "method": "DELETE", "path": "/{c}", "query": "policy"},
+        {"id": "anon-get-after", "method": "GET", "path": "/{c}/k", "auth": False},
+        {"id": "delete-policy-again", "method": "DELETE", "path": "/{c}", "query": "policy"},
+        {"id": "delete-k", "method": "DELETE", "path": "/{c}/k"},
+        {"id": "delete-bucket", "method": "DELETE", "path": "/{c}"},
+    ]},
     {"id": "s3-basic-flow", "steps": [
         {"id": "create", "method": "PUT", "path": "/{c}"},
         {"id": "create-again", "method": "PUT", "path": "/{c}"},
