@@ -57,6 +57,7 @@ const char *og_strerror(int rc)
     case -10436: return "gateway: part changed while completing";
     case -10437: return "gateway: part below the minimum size";
     case -10438: return "gateway: both a canned ACL and grant headers";
+    case -10439: return "gateway: CORS rule refused";
     case -10440: return "gateway: large-object manifest refused";
     case -10450: return "iam: grantee email address not resolvable";
     case -10460: return "gateway: request refused (answer recorded)";

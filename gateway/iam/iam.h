@@ -192,6 +192,10 @@ typedef struct {
     const char *prefix;     /* s3:prefix (ListObjects), NULL when not a listing or absent */
 } iam_policy_ctx_t;
 
+/* Does s match pattern p ('*' any run of characters, '?' one), case-insensitively with icase? The
+ * one wildcard rule of policies (actions: icase, ARNs and condition values: exact) and S3 CORS
+ * (origins exact, header names icase). 1 or 0. */
+int iam_wild(const char *p, const char *s, int icase);
 /* Is doc a policy of the supported subset (docs/s3-compat.md) whose resources are all in bucket?
  * 0, or OG_EINVAL with why (cap bytes) naming the problem (S3's MalformedPolicy message). */
 int iam_policy_check(og_str_t doc, const char *bucket, char *why, size_t cap);

@@ -18,8 +18,7 @@
 #include <stdio.h>
 #include <strings.h>
 
-/* '*' any run, '?' one character; actions compare case-insensitively (icase), ARNs exactly. */
-static int wild(const char *p, const char *s, int icase)
+int iam_wild(const char *p, const char *s, int icase)
 {
     for (; *p != '\0'; p++, s++) {
         if (*p == '*') {
@@ -28,7 +27,7 @@ static int wild(const char *p, const char *s, int icase)
             if (p[1] == '\0')
                 return 1;
             for (; *s != '\0'; s++)
-                if (wild(p + 1, s, icase))
+                if (iam_wild(p + 1, s, icase))
                     return 1;
             return 0;
         }
@@ -229,7 +228,7 @@ static int test_holds(cond_op_t op, const char *key, const json_t *vals, const i
         if (op == OP_STR_EQ || op == OP_STR_NE || op == OP_BOOL)
             any = strcmp(want, have) == 0;
         else if (op == OP_STR_LIKE || op == OP_STR_NLIKE)
-            any = wild(want, have, 0);
+            any = iam_wild(want, have, 0);
         else
             any = cidr_match(want, have, &valid);
     }
@@ -257,7 +256,7 @@ static int condition_holds(const json_t *cond, const iam_policy_ctx_t *c)
 static int any_wild(const json_t *v, const char *s, int icase)
 {
     for (size_t i = 0; i < str_count(v); i++)
-        if (wild(str_at(v, i), s, icase))
+        if (iam_wild(str_at(v, i), s, icase))
             return 1;
     return 0;
 }

@@ -95,6 +95,8 @@ static need_t bucket_need(const s3_req_t *r)
         return get ? (need_t){IAM_S3_READ_ACP, 0, "s3:GetBucketAcl"} : (need_t){IAM_S3_WRITE_ACP, 0, "s3:PutBucketAcl"};
     if (og_query_get(q, "policy", NULL) || og_query_get(q, "policyStatus", NULL))
         return (need_t){0, 0, get ? "s3:GetBucketPolicy" : "s3:PutBucketPolicy"};
+    if (og_query_get(q, "cors", NULL))
+        return (need_t){0, 0, get ? "s3:GetBucketCORS" : "s3:PutBucketCORS"};
     if (get && og_query_get(q, "location", NULL))
         return (need_t){0, 0, "s3:GetBucketLocation"};
     if (get && og_query_get(q, "uploads", NULL))

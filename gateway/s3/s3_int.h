@@ -31,6 +31,9 @@ typedef struct {
     iam_user_t user;          /* the caller (when authenticated) */
     char bucket_owner[64];    /* r's bucket's owner, once s3_authorize found it */
     og_buf_t acl;             /* the ACL a write asks for (x-amz-acl, x-amz-grant-*): empty for none */
+    og_header_t cors[4];      /* Access-Control-* and Vary for an Origin a CORS rule admits (s3_cors.c) */
+    size_t num_cors;
+    char cors_buf[1024];      /* their values */
     int responded;
     int status;              /* HTTP status sent, for the access log */
 } s3_req_t;
@@ -51,7 +54,8 @@ enum {
     S3_EPARTMISSING = -10435, /* CompleteMultipartUpload: a listed part (or its ETag) is not stored */
     S3_EPARTCHANGED = -10436, /* CompleteMultipartUpload: a part changed or went away while completing */
     S3_EPARTSMALL = -10437,   /* CompleteMultipartUpload: a part but the last under the minimum size */
-    S3_EACLBOTH = -10438      /* both x-amz-acl and x-amz-grant-* (InvalidRequest) */
+    S3_EACLBOTH = -10438,     /* both x-amz-acl and x-amz-grant-* (InvalidRequest) */
+    S3_ECORSRULE = -10439     /* a CORSRule S3 refuses with InvalidRequest (unsupported method ...) */
 };
 
 /* What a failed step was acting on. The S3 error some codes answer as depends on it: OG_ENOTFOUND
@@ -126,6 +130,14 @@ int s3_acl_set_bucket(s3_req_t *r, og_str_t acl);
  * value.base is NULL). 0 or a core_bucket_put error. */
 int s3_bucket_meta_set(s3_req_t *r, const core_bucket_t *b, const char *name, og_str_t value);
 void s3_get_acl(s3_req_t *r); /* GET ?acl, bucket or object */
+/* (s3_cors.c) PUT/GET/DELETE ?cors on r's bucket (its account's). */
+void s3_bucket_cors(s3_req_t *r);
+/* OPTIONS on a bucket or object: the preflight, answered from the bucket's CORS rules (200 with
+ * Access-Control-*, 403 AccessForbidden when none matches, 400 without Origin or method). */
+void s3_cors_preflight(s3_req_t *r);
+/* With an Origin header that one of r's bucket's CORS rules admits for r's method, sets r->cors
+ * (every response of r then carries them). */
+void s3_cors_actual(s3_req_t *r);
 /* (s3_policy.c) PUT/GET/DELETE ?policy and GET ?policyStatus on r's bucket (its account's). */
 void s3_bucket_policy(s3_req_t *r);
 void s3_put_acl(s3_req_t *r); /* PUT ?acl, bucket or object */

@@ -471,17 +471,19 @@ static int get_range(s3_req_t *r, get_plan_t *g)
     return 0;
 }
 
-/* The response headers: request id, ETag, Last-Modified, Accept-Ranges, Content-Type,
+/* The response headers: request id, CORS (s3_cors_actual), ETag, Last-Modified, Accept-Ranges, Content-Type,
  * Content-Range, x-amz-mp-parts-count, the overrides, and the stored headers. *out is malloc'd
  * for the caller (values point into g and r). 0 or -ENOMEM. */
 static int get_headers(s3_req_t *r, get_plan_t *g, og_header_t **out, size_t *count)
 {
     const core_meta_t *m = &g->m;
     size_t n = 0;
-    og_header_t *hdrs = malloc((7 + NUM_OVERRIDES + m->num_headers) * sizeof(*hdrs));
+    og_header_t *hdrs = malloc((7 + NUM_OVERRIDES + m->num_headers + r->num_cors) * sizeof(*hdrs));
     if (hdrs == NULL)
         return -ENOMEM;
     hdrs[n++] = (og_header_t){OG_STR_LIT("x-amz-request-id"), og_str(r->request_id)};
+    for (size_t i = 0; i < r->num_cors; i++)
+        hdrs[n++] = r->cors[i];
     hdrs[n++] = (og_header_t){OG_STR_LIT("ETag"), g->etag_s};
     hdrs[n++] = (og_header_t){OG_STR_LIT("Last-Modified"), og_str(g->lastmod)};
     hdrs[n++] = (og_header_t){OG_STR_LIT("Accept-Ranges"), OG_STR_LIT("bytes")};

@@ -20,7 +20,7 @@
 /* Sub-resources S3 defines that this gateway does not implement: such requests get 501
  * instead of being mistaken for plain object or bucket operations. */
 static const char *const unimplemented_subresources[] = {
-    "accelerate", "analytics", "attributes", "cors", "encryption", "intelligent-tiering", "inventory",
+    "accelerate", "analytics", "attributes", "encryption", "intelligent-tiering", "inventory",
     "legal-hold", "lifecycle", "logging", "metrics", "notification", "object-lock", "ownershipControls",
     "publicAccessBlock", "replication", "requestPayment", "restore",
     "retention", "select", "tagging", "torrent", "versionId", "versioning", "versions", "website",
@@ -330,6 +330,10 @@ static void route(s3_req_t *r)
                  og_str_eq(m, "POST")};
     int rc;
 
+    if (og_str_eq(m, "OPTIONS") && r->bucket[0] != '\0') {
+        s3_cors_preflight(r); /* unsigned, as browsers send it */
+        return;
+    }
     if (!v.get && !v.head && !v.put && !v.del && !v.post) {
         s3_error(r, 405, "MethodNotAllowed", NULL, NULL);
         return;
@@ -359,17 +363,20 @@ static void route(s3_req_t *r)
     if (refuse_headers(r))
         return;
     if (r->key == NULL && v.put && !has_param(r, "acl") && !has_param(r, "policy") &&
-        !has_param(r, "policyStatus")) {
+        !has_param(r, "policyStatus") && !has_param(r, "cors")) {
         if (!r->authenticated)
             s3_error(r, 403, "AccessDenied", NULL, NULL);
         else if (request_acl(r, NULL))
             s3_create_bucket(r);
         return;
     }
+    s3_cors_actual(r);
     if ((rc = s3_authorize(r)) != 0)
         s3_error_on(r, rc, rc == OG_ENOTFOUND && r->bucket_owner[0] != '\0' ? S3_ON_TARGET : S3_ON_BUCKET);
     else if (r->key == NULL && (has_param(r, "policy") || has_param(r, "policyStatus")))
         s3_bucket_policy(r);
+    else if (r->key == NULL && has_param(r, "cors"))
+        s3_bucket_cors(r);
     else if (has_param(r, "acl") && v.get)
         s3_get_acl(r);
     else if (has_param(r, "acl") && v.put)

@@ -262,3 +262,81 @@ def test_malformed_policy(cluster, s3, doc, needle):
     assert needle.encode() in body, body
     st, _, body = signed_request(cluster.port(), "PUT", f"/{b}", "policy", {}, b"{" + b" " * 20480 + b"}")
     assert (st, xml_code(body)) == (400, "MalformedPolicy")
+
+
+# ---------------------------------------------------------------- bucket CORS
+
+CORS = {"CORSRules": [
+    {"ID": "app", "AllowedOrigins": ["https://*.example.com"], "AllowedMethods": ["GET", "PUT"],
+     "AllowedHeaders": ["content-type", "x-amz-*"], "ExposeHeaders": ["ETag"], "MaxAgeSeconds": 600},
+    {"AllowedOrigins": ["*"], "AllowedMethods": ["HEAD"]},
+]}
+
+
+def curl_headers(url, *args):
+    r = subprocess.run(["curl", "-s", "-D", "-", "-o", "/dev/null", *args, url], capture_output=True, text=True,
+                       timeout=60)
+    lines = r.stdout.splitlines()
+    status = int(lines[0].split()[1])
+    return status, {k.lower(): v for k, _, v in (ln.partition(": ") for ln in lines[1:] if ": " in ln)}
+
+
+def test_cors_with_aws_and_browser_style_preflight(cluster, s3, tmp_path):
+    b = uniq("cors")
+    s3.create_bucket(Bucket=b)
+    s3.put_object(Bucket=b, Key="k", Body=b"c", ACL="public-read")
+    url = f"{cluster.endpoint()}/{b}/k"
+    # no configuration: preflight refused
+    st, _ = curl_headers(url, "-X", "OPTIONS", "-H", "Origin: https://app.example.com",
+                         "-H", "Access-Control-Request-Method: GET")
+    assert st == 403
+    f = tmp_path / "cors.json"
+    f.write_text(json.dumps(CORS))
+    cluster.aws("s3api", "put-bucket-cors", "--bucket", b, "--cors-configuration", f"file://{f}")
+    got = json.loads(cluster.aws("s3api", "get-bucket-cors", "--bucket", b).stdout)["CORSRules"]
+    assert got[0]["AllowedOrigins"] == ["https://*.example.com"] and got[0]["MaxAgeSeconds"] == 600
+    assert got[1]["AllowedMethods"] == ["HEAD"]
+    st, h = curl_headers(url, "-X", "OPTIONS", "-H", "Origin: https://app.example.com",
+                         "-H", "Access-Control-Request-Method: PUT",
+                         "-H", "Access-Control-Request-Headers: Content-Type, X-Amz-Date")
+    assert st == 200, h
+    assert h.get("access-control-allow-origin") == "https://app.example.com", h
+    assert "PUT" in h["access-control-allow-methods"]
+    assert h["access-control-allow-headers"].lower() == "content-type, x-amz-date"
+    assert h["access-control-max-age"] == "600"
+    assert h["vary"] == "Origin"
+    for origin, method, hdrs in (("https://evil.test", "GET", ""), ("https://app.example.com", "DELETE", ""),
+                                 ("https://app.example.com", "GET", "x-other")):
+        extra = ["-H", f"Access-Control-Request-Headers: {hdrs}"] if hdrs else []
+        st, _ = curl_headers(url, "-X", "OPTIONS", "-H", f"Origin: {origin}",
+                             "-H", f"Access-Control-Request-Method: {method}", *extra)
+        assert st == 403, (origin, method, hdrs)
+    # an actual request with an admitted Origin carries Allow-Origin, Expose-Headers and Vary
+    st, h = curl_headers(url, "-H", "Origin: https://app.example.com")
+    assert st == 200 and h["access-control-allow-origin"] == "https://app.example.com"
+    assert h["access-control-expose-headers"] == "ETag" and h["vary"] == "Origin"
+    st, h = curl_headers(url, "-I", "-H", "Origin: https://anywhere.test")
+    assert st == 200 and h["access-control-allow-origin"] == "*"
+    st, h = curl_headers(url, "-H", "Origin: https://evil.test")
+    assert st == 200 and "access-control-allow-origin" not in h
+    cluster.aws("s3api", "delete-bucket-cors", "--bucket", b)
+    r = cluster.aws("s3api", "get-bucket-cors", "--bucket", b, check=False)
+    assert r.returncode != 0 and "NoSuchCORSConfiguration" in r.stderr
+
+
+@pytest.mark.parametrize("body,code", [
+    (b"<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin><AllowedMethod>PATCH</AllowedMethod>"
+     b"</CORSRule></CORSConfiguration>", "InvalidRequest"),
+    (b"<CORSConfiguration><CORSRule><AllowedOrigin>*.a.*</AllowedOrigin><AllowedMethod>GET</AllowedMethod>"
+     b"</CORSRule></CORSConfiguration>", "InvalidRequest"),
+    (b"<CORSConfiguration><CORSRule><AllowedMethod>GET</AllowedMethod></CORSRule></CORSConfiguration>",
+     "MalformedXML"),
+    (b"<CORSConfiguration/>", "MalformedXML"),
+])
+def test_cors_refused(cluster, s3, body, code):
+    b = uniq("corsbad")
+    s3.create_bucket(Bucket=b)
+    st, _, resp = signed_request(cluster.port(), "PUT", f"/{b}", "cors", {}, body)
+    assert (st, xml_code(resp)) == (400, code), resp
+    # only the bucket's account may read or change its CORS
+    assert signed_request(cluster.port(), "GET", f"/{b}", "cors", access=ACCESS2, secret=SECRET2)[0] == 403
