@@ -192,5 +192,6 @@ int iam_bucket_allows(const core_bucket_t *b, const iam_ident_t *id, og_str_t re
     if (iam_acl_allows(og_header_find(b->meta, b->num_meta, name), id, referer, mode))
         return 1;
     og_str_t v = og_header_find(b->meta, b->num_meta, IAM_S3ACL_HEADER);
-    return iam_s3acl_allows(v, NULL, id != NULL ? id->account : NULL, mode == IAM_ACL_WRITE ? IAM_S3_WRITE : IAM_S3_READ);
+    unsigned perm = mode == IAM_ACL_WRITE ? IAM_S3_WRITE : IAM_S3_READ;
+    return iam_s3acl_allows(v, NULL, id != NULL ? id->account : NULL, perm);
 }

@@ -188,8 +188,8 @@ static int allows(s3_req_t *r, const char *bucket, og_str_t key, need_t n, char 
     snprintf(owner, 64, "%s", b.owner);
     og_str_t acl = s3_acl_of(b.meta, b.num_meta);
     int mine = me != NULL && strcmp(b.owner, me) == 0, policy_op = strstr(n.action, "BucketPolicy") != NULL;
-    int v = policy_op ? IAM_POLICY_NONE
-                      : policy_verdict(r, og_header_find(b.meta, b.num_meta, IAM_S3POLICY_HEADER), n.action, bucket, key);
+    og_str_t doc = og_header_find(b.meta, b.num_meta, IAM_S3POLICY_HEADER);
+    int v = policy_op ? IAM_POLICY_NONE : policy_verdict(r, doc, n.action, bucket, key);
     if (v == IAM_POLICY_DENY)
         rc = S3_EDENIED;
     else if (mine || v == IAM_POLICY_ALLOW)
@@ -391,6 +391,24 @@ int s3_bucket_meta_set(s3_req_t *r, const core_bucket_t *b, const char *name, og
     }
     free(h);
     return rc;
+}
+
+int s3_bucket_sub_open(s3_req_t *r, const char *name, core_bucket_t *b, og_str_t *value)
+{
+    int rc = core_bucket_get(r->gw->cluster, r->bucket, b);
+    if (rc != 0) {
+        s3_error_on(r, rc, S3_ON_BUCKET);
+        return 0;
+    }
+    *value = og_header_find(b->meta, b->num_meta, name);
+    if (!og_str_eq(r->info->method, "DELETE"))
+        return 1;
+    if ((rc = s3_bucket_meta_set(r, b, name, (og_str_t){NULL, 0})) != 0)
+        s3_error_rc(r, rc);
+    else
+        s3_send(r, 204, NULL, 0, NULL, 0); /* with or without one before, as S3 */
+    core_bucket_free(b);
+    return 0;
 }
 
 /* Sets r's bucket's ACL: acl, or with acl NULL the one r asks for (into *asked). */

@@ -161,21 +161,15 @@ static void get_cors(s3_req_t *r, og_str_t cfg)
 void s3_bucket_cors(s3_req_t *r)
 {
     core_bucket_t b;
-    og_str_t m = r->info->method;
-    int rc = core_bucket_get(r->gw->cluster, r->bucket, &b);
-    if (rc != 0) {
-        s3_error_on(r, rc, S3_ON_BUCKET);
+    og_str_t m = r->info->method, cfg;
+    if (!og_str_eq(m, "GET") && !og_str_eq(m, "PUT") && !og_str_eq(m, "DELETE")) {
+        s3_error(r, 405, "MethodNotAllowed", NULL, NULL);
         return;
     }
-    og_str_t cfg = og_header_find(b.meta, b.num_meta, S3CORS_HEADER);
+    if (!s3_bucket_sub_open(r, S3CORS_HEADER, &b, &cfg))
+        return;
     if (og_str_eq(m, "PUT"))
         put_cors(r, &b);
-    else if (og_str_eq(m, "DELETE") && (rc = s3_bucket_meta_set(r, &b, S3CORS_HEADER, (og_str_t){NULL, 0})) != 0)
-        s3_error_rc(r, rc);
-    else if (og_str_eq(m, "DELETE"))
-        s3_send(r, 204, NULL, 0, NULL, 0);
-    else if (!og_str_eq(m, "GET"))
-        s3_error(r, 405, "MethodNotAllowed", NULL, NULL);
     else if (cfg.base == NULL)
         s3_error(r, 404, "NoSuchCORSConfiguration", "The CORS configuration does not exist", NULL);
     else

@@ -129,6 +129,11 @@ int s3_acl_set_bucket(s3_req_t *r, og_str_t acl);
 /* Rewrites bucket record b (r's bucket) with its metadata entry `name` set to value (removed when
  * value.base is NULL). 0 or a core_bucket_put error. */
 int s3_bucket_meta_set(s3_req_t *r, const core_bucket_t *b, const char *name, og_str_t value);
+/* The first steps of a bucket sub-resource kept as metadata entry `name` (?policy, ?cors): loads
+ * r's bucket into *b and the entry into *value (base NULL: none). Answers a failed lookup, and a
+ * DELETE (removes the entry: 204) itself. 1 when the caller goes on (and releases *b with
+ * core_bucket_free), 0 when r is answered. */
+int s3_bucket_sub_open(s3_req_t *r, const char *name, core_bucket_t *b, og_str_t *value);
 void s3_get_acl(s3_req_t *r); /* GET ?acl, bucket or object */
 /* (s3_cors.c) PUT/GET/DELETE ?cors on r's bucket (its account's). */
 void s3_bucket_cors(s3_req_t *r);

@@ -33,16 +33,6 @@ static void put_policy(s3_req_t *r, const core_bucket_t *b)
     free(body);
 }
 
-/* DELETE ?policy: 204 whether there was one or not, as S3. */
-static void delete_policy(s3_req_t *r, const core_bucket_t *b)
-{
-    int rc = s3_bucket_meta_set(r, b, IAM_S3POLICY_HEADER, (og_str_t){NULL, 0});
-    if (rc != 0)
-        s3_error_rc(r, rc);
-    else
-        s3_send(r, 204, NULL, 0, NULL, 0);
-}
-
 /* GET ?policyStatus. */
 static void policy_status(s3_req_t *r, og_str_t doc)
 {
@@ -57,20 +47,17 @@ static void policy_status(s3_req_t *r, og_str_t doc)
 void s3_bucket_policy(s3_req_t *r)
 {
     core_bucket_t b;
-    og_str_t m = r->info->method;
-    int rc = core_bucket_get(r->gw->cluster, r->bucket, &b);
-    if (rc != 0) {
-        s3_error_on(r, rc, S3_ON_BUCKET);
+    og_str_t m = r->info->method, doc;
+    int status = og_query_get(r->info->query, "policyStatus", NULL);
+    int known = og_str_eq(m, "GET") || og_str_eq(m, "PUT") || og_str_eq(m, "DELETE");
+    if (!known || (status && !og_str_eq(m, "GET"))) {
+        s3_error(r, 405, "MethodNotAllowed", NULL, NULL);
         return;
     }
-    og_str_t doc = og_header_find(b.meta, b.num_meta, IAM_S3POLICY_HEADER);
-    int status = og_query_get(r->info->query, "policyStatus", NULL);
-    if (og_str_eq(m, "PUT") && !status)
+    if (!s3_bucket_sub_open(r, IAM_S3POLICY_HEADER, &b, &doc))
+        return;
+    if (og_str_eq(m, "PUT"))
         put_policy(r, &b);
-    else if (!og_str_eq(m, "GET") && !og_str_eq(m, "DELETE"))
-        s3_error(r, 405, "MethodNotAllowed", NULL, NULL);
-    else if (og_str_eq(m, "DELETE") && !status)
-        delete_policy(r, &b);
     else if (doc.base == NULL)
         no_policy(r);
     else if (status)
