@@ -189,11 +189,13 @@ out_free:
 
 /* ---------------------------------------------------------------- readers */
 
-static int lo_access(void *ctx, const char *container, int mode)
+static int lo_access(void *ctx, const char *container, int mode, char id[CORE_BID_CAP])
 {
-    return swift_container_access(ctx, container, mode == CORE_LO_WRITE  ? IAM_ACL_WRITE
-                                                  : mode == CORE_LO_LIST ? IAM_ACL_LISTING
-                                                                         : IAM_ACL_READ);
+    return swift_container_access(ctx, container,
+                                  mode == CORE_LO_WRITE  ? IAM_ACL_WRITE
+                                  : mode == CORE_LO_LIST ? IAM_ACL_LISTING
+                                                         : IAM_ACL_READ,
+                                  id);
 }
 
 void swift_lo(swift_req_t *r, core_lo_t *out)
