@@ -175,3 +175,42 @@ def test_upgrade_reads_old_layout(ns):
     ns.admin("gc", "--grace", "0")
     for n, d in data.items():
         assert a.get_object(c, n)[1] == d
+
+
+def test_account_listing_pages_through_both_tables(ns):
+    """An account's containers are its records of the global table and of its own table (names
+    another account holds): listings page through both in name order, with markers, prefixes
+    and limits, and the HEAD count covers both."""
+    a, b = conn(ns, A, A_KEY), conn(ns, B, B_KEY)
+    p = uniq("pg") + "-"
+    held = [p + n for n in ("b", "d", "e", "h")]      # A holds these names: B's are in its own table
+    free = [p + n for n in ("a", "c", "f", "g", "i")]  # B holds these
+    for name in held:
+        a.put_container(name)
+    for name in held + free:
+        b.put_container(name)
+    b.put_object(p + "d", "o", b"in B's d")
+    want = sorted(held + free)
+    got = [x["name"] for x in b.get_account(prefix=p, full_listing=True)[1]]
+    assert got == want
+    for limit in (1, 2, 3):
+        names, marker = [], ""
+        for _ in range(20):
+            page = [x["name"] for x in b.get_account(prefix=p, limit=limit, marker=marker)[1]]
+            if not page:
+                break
+            assert len(page) <= limit
+            names += page
+            marker = page[-1]
+        assert names == want, (limit, names)
+    listed = {x["name"]: x for x in b.get_account(prefix=p, full_listing=True)[1]}
+    assert listed[p + "d"]["count"] == 1 and listed[p + "d"]["bytes"] == len(b"in B's d")
+    _, tok = b.get_auth()
+    st, _, body = http_request(ns.port(), "GET", f"/v1/AUTH_{B}?prefix={p}&reverse=on&format=json",
+                               {"X-Auth-Token": tok})
+    assert st == 200 and [x["name"] for x in json.loads(body)] == want[::-1]
+    assert [x["name"] for x in a.get_account(prefix=p, full_listing=True)[1]] == sorted(held)
+    n_before = int(b.head_account()["x-account-container-count"])
+    b.delete_object(p + "d", "o")
+    b.delete_container(p + "d")
+    assert int(b.head_account()["x-account-container-count"]) == n_before - 1
