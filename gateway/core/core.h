@@ -73,6 +73,8 @@ enum {
 #define CORE_BID_LEN 64
 #define CORE_BID_CAP (CORE_BID_LEN + 1)
 #define CORE_BUCKETS_TABLE "buckets"
+/* Accounts that have a table of their own bucket records ("b.<account>"), key = account. */
+#define CORE_NS_TABLE "bucket_accounts"
 
 /* ---- object records (core_meta.c) ---- */
 
@@ -290,9 +292,14 @@ int core_bucket_get(cluster_t *cl, const char *bucket, core_bucket_t *out);
  * holds the name, else the account's own record "b.<account>/<name>" (a container whose name
  * another account holds). core_bucket_get's contract; out->id names its tables. */
 int core_bucket_find(cluster_t *cl, const char *account, const char *name, core_bucket_t *out);
-/* Draws a fresh random id into b->id (for a new container whose name another account holds).
- * 0 or -EIO. */
-int core_bucket_new_id(core_bucket_t *b);
+/* Draws a fresh random id into b->id for a new container of b->owner whose name another account
+ * holds, and lists b->owner in table CORE_NS_TABLE (so walks over every bucket find its own
+ * table). 0, -EIO or a cluster error. */
+int core_bucket_new_id(cluster_t *cl, core_bucket_t *b);
+/* Calls fn(ctx, id) with the bucket id of every live bucket: those of the global table, then
+ * those of every account listed in CORE_NS_TABLE. Stops at fn's first nonzero return and returns
+ * it; else 0 or a cluster error. */
+int core_bucket_each(cluster_t *cl, int (*fn)(void *ctx, const char *id), void *ctx);
 /* Writes bucket record `bucket` (version 2 with its metadata, or 3 with its id into b->owner's
  * table when b->id is an id of its own) with a fresh stamp. 0, OG_EINVAL, OG_EQUORUM, -ENOMEM. */
 int core_bucket_put(cluster_t *cl, const char *bucket, const core_bucket_t *b);

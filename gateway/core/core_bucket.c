@@ -146,13 +146,63 @@ int core_bucket_find(cluster_t *cl, const char *account, const char *name, core_
     return bucket_get(cl, table, name, out);
 }
 
-int core_bucket_new_id(core_bucket_t *b)
+int core_bucket_new_id(cluster_t *cl, core_bucket_t *b)
 {
     unsigned char rnd[BUCKET_ID_BYTES];
+    og_rec_t rec = {.summary = {"", 0}};
     if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
         return -EIO;
     og_hex(rnd, sizeof(rnd), b->id);
-    return 0;
+    cluster_stamp(cl, &rec.ts, &rec.tiebreak);
+    return cluster_rec_put(cl, CORE_NS_TABLE, og_str(b->owner), &rec);
+}
+
+/* core_bucket_each's walk state: the caller's callback, and the table being walked. */
+typedef struct {
+    cluster_t *cl;
+    int (*fn)(void *ctx, const char *id);
+    void *ctx;
+    int global;
+} each_t;
+
+/* cluster_table_each callback over bucket records: fn with the bucket's id. A record that does
+ * not decode is skipped (usage and listings report it). */
+static int each_bucket(void *ctx, og_str_t key, const og_rec_t *rec)
+{
+    each_t *e = ctx;
+    core_bucket_t b;
+    int rc;
+    if (key.len > CORE_BUCKET_MAX || core_bucket_parse(rec, &b) != 0)
+        return 0;
+    if (e->global)
+        memcpy(b.id, key.base, key.len), b.id[key.len] = '\0';
+    rc = b.id[0] != '\0' ? e->fn(e->ctx, b.id) : 0;
+    core_bucket_free(&b);
+    return rc;
+}
+
+/* cluster_table_each callback over CORE_NS_TABLE: walks one account's own table. */
+static int each_account(void *ctx, og_str_t key, const og_rec_t *rec)
+{
+    each_t *e = ctx;
+    char account[64], table[CORE_TABLE_CAP];
+    (void)rec;
+    if (key.len >= sizeof(account))
+        return 0;
+    memcpy(account, key.base, key.len);
+    account[key.len] = '\0';
+    core_table('b', account, table);
+    return cluster_table_each(e->cl, table, each_bucket, e);
+}
+
+int core_bucket_each(cluster_t *cl, int (*fn)(void *ctx, const char *id), void *ctx)
+{
+    each_t e = {cl, fn, ctx, 1};
+    int rc = cluster_table_each(cl, CORE_BUCKETS_TABLE, each_bucket, &e);
+    if (rc != 0)
+        return rc;
+    e.global = 0;
+    return cluster_table_each(cl, CORE_NS_TABLE, each_account, &e);
 }
 
 /* Where the record of bucket `name` lives: its owner's table "b.<owner>" for a bucket with an id

@@ -246,7 +246,7 @@ static int container_id(swift_req_t *r, const core_bucket_t *b, int exists, core
         snprintf(nb->id, sizeof(nb->id), "%s", r->container);
         return 0;
     }
-    return rc != 0 ? rc : core_bucket_new_id(nb);
+    return rc != 0 ? rc : core_bucket_new_id(r->cl, nb);
 }
 
 /* PUT (create or update) and POST (update) of a container's metadata. */

@@ -4,6 +4,7 @@ S3 names stay global claims; containers written by the previous build (one globa
 read after the upgrade; garbage collection keeps every object of both."""
 
 import hashlib
+import time
 import json
 import os
 
@@ -214,3 +215,24 @@ def test_account_listing_pages_through_both_tables(ns):
     b.delete_object(p + "d", "o")
     b.delete_container(p + "d")
     assert int(b.head_account()["x-account-container-count"]) == n_before - 1
+
+
+def test_expire_reaches_both_accounts_containers(ns):
+    """`onggi-admin expire` walks every account's own table too: an expired object of B's
+    container named like A's is reclaimed (its usage drops) without being read."""
+    a, b = conn(ns, A, A_KEY), conn(ns, B, B_KEY)
+    c = uniq("exp")
+    a.put_container(c)
+    b.put_container(c)
+    a.put_object(c, "keep", b"A keeps")
+    b.put_object(c, "soon", b"B's short-lived", headers={"X-Delete-At": str(int(time.time()) + 1)})
+    b.put_object(c, "keep", b"B keeps")
+    assert b.head_container(c)["x-container-bytes-used"] == str(len(b"B's short-lived") + len(b"B keeps"))
+    for _ in range(30):  # the expiry time is whole seconds: wait until it has passed (bounded)
+        if int(time.time()) > int(b.head_object(c, "keep")["x-timestamp"].split(".")[0]) + 1:
+            break
+        time.sleep(0.2)
+    out = ns.admin("expire").stdout
+    assert "/soon" in out and "1 expired object(s)" in out, out
+    assert b.head_container(c)["x-container-bytes-used"] == str(len(b"B keeps"))
+    assert a.get_object(c, "keep")[1] == b"A keeps" and b.get_object(c, "keep")[1] == b"B keeps"
