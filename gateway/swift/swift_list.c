@@ -376,8 +376,8 @@ int swift_list_body(swift_req_t *r, const core_bucket_t *b, og_buf_t *body, cons
     src_t s = {r->cl, b != NULL ? table : CORE_BUCKETS_TABLE, b != NULL ? NULL : r->account, r->now_s};
     acct_src_t as = {&s, ""};
     core_table('b', r->account, as.own);
-    core_walk_source_t src = b != NULL ? (core_walk_source_t){src_fetch, src_release, &s}
-                                       : (core_walk_source_t){acct_fetch, acct_release, &as};
+    core_walk_source_t src = b != NULL ? (core_walk_source_t){src_fetch, src_release, &s, 0}
+                                       : (core_walk_source_t){acct_fetch, acct_release, &as, 0};
     og_str_t after = q.reverse ? (og_str_t){NULL, 0} : xs(&q.marker);
     size_t max = q.reverse ? REVERSE_MAX : q.limit;
     if (q.reverse && q.has_end_marker)
