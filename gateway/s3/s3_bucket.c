@@ -251,3 +251,21 @@ void s3_delete_bucket(s3_req_t *r)
     }
     s3_send(r, 204, NULL, 0, NULL, 0);
 }
+
+int s3_bucket_meta_set(s3_req_t *r, const core_bucket_t *b, const char *name, og_str_t value)
+{
+    og_header_t *h = malloc((b->num_meta + 1) * sizeof(*h));
+    size_t n = 0;
+    if (!h)
+        return -ENOMEM;
+    for (size_t i = 0; i < b->num_meta; i++)
+        if (!og_str_ieq(b->meta[i].name, name))
+            h[n++] = b->meta[i];
+    if (value.len)
+        h[n++] = (og_header_t){og_str(name), value};
+    core_bucket_t nb = *b;
+    nb.meta = h, nb.num_meta = n;
+    int rc = core_bucket_put(r->gw->cluster, r->bucket, &nb);
+    free(h);
+    return rc;
+}
