@@ -1,9 +1,14 @@
-"""Website hosting (issue 14): Swift staticweb (Web-Index, Web-Error, Web-Listings, Web-Listings-CSS,
+"""Website hosting (issue 14): S3 website configuration (PutBucketWebsite / Get / Delete with boto3,
+AWS's errors for bad documents) and Swift staticweb (Web-Index, Web-Error, Web-Listings, Web-Listings-CSS,
 Web-Directory-Type, X-Web-Mode) on a real gateway, directly with curl and through a real Varnish
 (the test_cdn.py fixtures), as Swift's staticweb middleware answers (docs/swift-compat.md)."""
 
 import subprocess
 
+import botocore.exceptions
+import pytest
+
+from conftest import signed_request
 from test_cdn import cdn, make_container, put_object, pytestmark, swift, varnish  # noqa: F401 (fixtures)
 
 WEB = {"X-Container-Meta-Web-Index": "index.html", "X-Container-Meta-Web-Error": "err.html",
@@ -86,3 +91,58 @@ def test_website_through_varnish(cluster, cdn, varnish):
     st, h, body = curl(varnish, f"{c}/other/")
     assert st == 200 and b'<a href="a.txt">a.txt</a>' in body
     assert "private" not in h.get("cache-control", "")
+
+
+# ---------------------------------------------------------------- S3 website configuration
+
+SITE = {"IndexDocument": {"Suffix": "index.html"}, "ErrorDocument": {"Key": "err.html"},
+        "RoutingRules": [{"Condition": {"KeyPrefixEquals": "docs/"},
+                          "Redirect": {"ReplaceKeyPrefixWith": "documents/", "HttpRedirectCode": "302"}},
+                         {"Condition": {"HttpErrorCodeReturnedEquals": "404"},
+                          "Redirect": {"HostName": "example.com", "Protocol": "https", "ReplaceKeyWith": "x"}}]}
+
+
+def _website_error(s3, bucket, cfg):
+    try:
+        s3.put_bucket_website(Bucket=bucket, WebsiteConfiguration=cfg)
+    except botocore.exceptions.ClientError as e:
+        return e.response["ResponseMetadata"]["HTTPStatusCode"], e.response["Error"]["Code"]
+    raise AssertionError(f"accepted {cfg}")
+
+
+def test_s3_bucket_website_put_get_delete(s3, bucket):
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.get_bucket_website(Bucket=bucket)
+    assert e.value.response["Error"]["Code"] == "NoSuchWebsiteConfiguration"
+    s3.put_bucket_website(Bucket=bucket, WebsiteConfiguration=SITE)
+    got = s3.get_bucket_website(Bucket=bucket)
+    assert got["IndexDocument"] == SITE["IndexDocument"] and got["ErrorDocument"] == SITE["ErrorDocument"]
+    assert got["RoutingRules"] == SITE["RoutingRules"]
+    redirect_all = {"RedirectAllRequestsTo": {"HostName": "www.example.com", "Protocol": "https"}}
+    s3.put_bucket_website(Bucket=bucket, WebsiteConfiguration=redirect_all)
+    assert s3.get_bucket_website(Bucket=bucket)["RedirectAllRequestsTo"] == redirect_all["RedirectAllRequestsTo"]
+    s3.delete_bucket_website(Bucket=bucket)
+    s3.delete_bucket_website(Bucket=bucket)  # deleting nothing is fine, as S3
+    with pytest.raises(botocore.exceptions.ClientError):
+        s3.get_bucket_website(Bucket=bucket)
+
+
+def test_s3_bucket_website_refusals(cluster, s3, bucket):
+    assert _website_error(s3, bucket, {"ErrorDocument": {"Key": "e"}}) == (400, "InvalidArgument")
+    assert _website_error(s3, bucket, {"IndexDocument": {"Suffix": ""}}) == (400, "InvalidArgument")
+    assert _website_error(s3, bucket, {"IndexDocument": {"Suffix": "a/b"}}) == (400, "InvalidArgument")
+    assert _website_error(s3, bucket, {"RedirectAllRequestsTo": {"HostName": "h"},
+                                       "IndexDocument": {"Suffix": "i"}}) == (400, "InvalidArgument")
+    assert _website_error(s3, bucket, {"RedirectAllRequestsTo": {"HostName": "h", "Protocol": "ftp"}}) == \
+        (400, "InvalidArgument")
+    rule = {"IndexDocument": {"Suffix": "i"}, "RoutingRules": [{"Redirect": {"ReplaceKeyPrefixWith": "d/",
+                                                                              "ReplaceKeyWith": "x"}}]}
+    assert _website_error(s3, bucket, rule) == (400, "InvalidArgument")
+    rule["RoutingRules"][0]["Redirect"] = {"HttpRedirectCode": "200"}
+    assert _website_error(s3, bucket, rule) == (400, "InvalidArgument")
+    for body in (b"<WebsiteConfiguration><IndexDocument>", b"<Nope/>",
+                 b"<WebsiteConfiguration><Bogus/></WebsiteConfiguration>"):
+        st, _, out = signed_request(cluster.port(), "PUT", f"/{bucket}", query="website", body=body)
+        assert st == 400 and b"<Code>MalformedXML</Code>" in out, (body, out)
+    with pytest.raises(botocore.exceptions.ClientError):  # nothing was stored
+        s3.get_bucket_website(Bucket=bucket)
