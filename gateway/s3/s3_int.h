@@ -160,6 +160,10 @@ size_t s3_tags_count(og_str_t form);
  * NoSuchTagSet). */
 void s3_object_tagging(s3_req_t *r, int put, int del);
 void s3_bucket_tagging(s3_req_t *r, int put, int del);
+/* (s3_website.c) ?website on a bucket: GetBucketWebsite (404 NoSuchWebsiteConfiguration when
+ * none), PutBucketWebsite with put (MalformedXML / InvalidArgument as AWS), DeleteBucketWebsite
+ * with del. Always answers. */
+void s3_bucket_website(s3_req_t *r, int put, int del);
 /* (s3_meta.c) User metadata outside US-ASCII (RFC 2047), as S3 handles it.
  * s3_meta_decode: v made only of UTF-8 encoded-words ("=?UTF-8?B?..?=", "=?UTF-8?Q?..?=", case-
  * insensitive, whitespace between words dropped) decoded into out (at least v.len bytes): the

@@ -22,7 +22,7 @@ static const char *const unimplemented_subresources[] = {
     "accelerate", "analytics", "encryption", "intelligent-tiering", "inventory",
     "lifecycle", "logging", "metrics", "notification", "ownershipControls",
     "publicAccessBlock", "replication", "requestPayment", "restore",
-    "select", "torrent", "website",
+    "select", "torrent",
 };
 
 /* Request headers that promise protection or placement this gateway does not provide. Accepting
@@ -252,6 +252,8 @@ static void route_bucket(s3_req_t *r, verbs_t v)
 {
     if (has_param(r, "tagging") && (v.get || v.put || v.del))
         s3_bucket_tagging(r, v.put, v.del);
+    else if (has_param(r, "website") && (v.get || v.put || v.del))
+        s3_bucket_website(r, v.put, v.del);
     else if (v.get && has_param(r, "location"))
         s3_get_bucket_location(r);
     else if (v.get && has_param(r, "versioning"))
@@ -405,7 +407,8 @@ static void route(s3_req_t *r)
         return;
     if (r->key == NULL && v.put && !has_param(r, "acl") && !has_param(r, "policy") &&
         !has_param(r, "policyStatus") && !has_param(r, "cors") && !has_param(r, "tagging") &&
-        !has_param(r, "versioning") && !has_param(r, "object-lock")) {
+        !has_param(r, "versioning") && !has_param(r, "object-lock") &&
+        !has_param(r, "website")) {
         if (!r->authenticated)
             s3_error(r, 403, "AccessDenied", NULL, NULL);
         else if (request_acl(r, NULL))

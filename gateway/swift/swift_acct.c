@@ -374,6 +374,8 @@ void swift_container(swift_req_t *r)
         }
         goto out_free;
     }
+    if (exists && swift_web_container(r, &b))
+        goto out_free;
     if (!r->is_owner && !(exists && iam_bucket_allows(&b, r->has_id ? &r->id : NULL,
                                                       http_req_header(r->http, "referer"), IAM_ACL_LISTING))) {
         swift_error_rc(r, -EACCES);

@@ -88,6 +88,7 @@ typedef struct {
     swift_tempurl_t tu;      /* a valid TempURL's grant (swift_tempurl.c) */
     swift_cors_t cors;       /* the container's CORS rule for this request's Origin (swift_cors.c) */
     char *final[2];          /* strings of the headers swift_final_headers adds (TempURL, CORS) */
+    int web_status;          /* staticweb: the status an error page is served with (swift_web.c); 0 */
 } swift_req_t;
 
 /* The operation of r (an index into swift_http_api's list), from its path and method once routed
@@ -184,6 +185,27 @@ void swift_options(swift_req_t *r);
  * answer: 0 or an error (-EACCES when the caller may not write the container). */
 int swift_obj_put_src(swift_req_t *r, core_obj_src_t src, og_str_t ctype, og_str_t cenc, uint64_t delete_at,
                       uint64_t max_size);
+
+/* GET/HEAD of object r->object (access, conditionals, Range, large objects). 0 once answered;
+ * without an answer: -EACCES, OG_ENOTFOUND (also a directory marker: an object of content type
+ * dir_type, when dir_type.base is not NULL, of at most 1 byte, as staticweb) or a cluster error.
+ * With r->web_status set, serves the object whole with that status (a staticweb error page). */
+int swift_obj_get(swift_req_t *r, og_str_t dir_type);
+/* r's container's live objects (r->cid, set by swift_container_access) under prefix grouped at "/"
+ * (core_walk), up to max items.
+ * 0 and *out (core_walk_free), or an error. */
+int swift_list_walk(swift_req_t *r, og_str_t prefix, size_t max, core_walk_t *out);
+
+/* ---- staticweb (swift_web.c; docs/swift-compat.md "Static websites") ----
+ * For GET/HEAD without a token (or with X-Web-Mode: true) of a container whose metadata has
+ * Web-Index or Web-Listings, as Swift's staticweb middleware. */
+
+/* Container GET/HEAD of container record b: 1 once answered as staticweb, 0 when staticweb does
+ * not apply (the ordinary container answer follows). */
+int swift_web_container(swift_req_t *r, const core_bucket_t *b);
+/* Object GET/HEAD: 1 once answered as staticweb (the object itself, an index, a redirect to the
+ * path with "/", a listing or an error page), 0 when staticweb does not apply. */
+int swift_web_object(swift_req_t *r);
 
 /* Handlers. */
 void swift_auth(swift_req_t *r);            /* GET /auth/v1.0 */

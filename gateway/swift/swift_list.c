@@ -355,6 +355,15 @@ static int put_container(out_t *o, const core_walk_item_t *it)
     return 0;
 }
 
+int swift_list_walk(swift_req_t *r, og_str_t prefix, size_t max, core_walk_t *out)
+{
+    char table[CORE_TABLE_CAP];
+    core_table('o', r->cid, table); /* set by swift_container_access */
+    src_t s = {r->cl, table, NULL, r->now_s};
+    core_walk_source_t src = {src_fetch, src_release, &s, 0};
+    return core_walk(&src, prefix, OG_STR_LIT("/"), (og_str_t){NULL, 0}, max, out);
+}
+
 static int key_cmp(og_str_t a, og_str_t b)
 {
     size_t n = a.len < b.len ? a.len : b.len;

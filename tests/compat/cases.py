@@ -356,6 +356,38 @@ SWIFT = [
         {"id": "anon-get-dlo-listed", "method": "GET", "path": "/{c}/dlo", "auth": False},
         {"id": "anon-head-dlo-listed", "method": "HEAD", "path": "/{c}/dlo", "auth": False},
     ] + _swift_usable("after")},
+    {"id": "swift-staticweb", "steps": [
+        {"id": "put-container", "method": "PUT", "path": "/{c}", "headers": {
+            "X-Container-Read": ".r:*,.rlistings", "X-Container-Meta-Web-Index": "index.html",
+            "X-Container-Meta-Web-Error": "err.html", "X-Container-Meta-Web-Listings": "true"}},
+    ] + [{"id": f"put-{k}", "method": "PUT", "path": "/{c}/" + k, "data": "<p>" + k + "</p>",
+          "headers": {"Content-Type": "text/html"}} for k in ("index.html", "sub/index.html", "404err.html")] + [
+        {"id": "put-other", "method": "PUT", "path": "/{c}/other/a.txt", "data": "hi",
+         "headers": {"Content-Type": "text/plain"}},
+        {"id": "put-marker", "method": "PUT", "path": "/{c}/marker", "data": "",
+         "headers": {"Content-Type": "application/directory"}},
+    ] + [dict(st, auth=False, headers_present=["location"]) for st in [
+        {"id": "get-container-no-slash", "method": "GET", "path": "/{c}"},
+        {"id": "get-container-index", "method": "GET", "path": "/{c}/", "body": True},
+        {"id": "head-container-index", "method": "HEAD", "path": "/{c}/"},
+        {"id": "get-sub-no-slash", "method": "GET", "path": "/{c}/sub"},
+        {"id": "get-sub-index", "method": "GET", "path": "/{c}/sub/", "body": True},
+        {"id": "get-dir-no-slash", "method": "GET", "path": "/{c}/other"},
+        {"id": "get-listing", "method": "GET", "path": "/{c}/other/"},
+        {"id": "get-missing", "method": "GET", "path": "/{c}/nope", "body": True},
+        {"id": "get-missing-dir", "method": "GET", "path": "/{c}/nope/", "body": True},
+        {"id": "get-marker", "method": "GET", "path": "/{c}/marker", "body": True},
+        {"id": "get-object", "method": "GET", "path": "/{c}/other/a.txt", "body": True},
+    ]] + [
+        {"id": "get-token-no-web-mode", "method": "GET", "path": "/{c}/other/"},
+        {"id": "get-token-web-mode", "method": "GET", "path": "/{c}/other/", "headers": {"X-Web-Mode": "true"}},
+        {"id": "post-no-index", "method": "POST", "path": "/{c}", "headers": {"X-Remove-Container-Meta-Web-Index": "x"}},
+        {"id": "get-container-listing", "method": "GET", "path": "/{c}/", "auth": False},
+        {"id": "post-no-listings", "method": "POST", "path": "/{c}",
+         "headers": {"X-Remove-Container-Meta-Web-Listings": "x"}},
+        {"id": "get-plain-anonymous", "method": "GET", "path": "/{c}/nope", "auth": False},
+        {"id": "get-plain-web-mode", "method": "GET", "path": "/{c}", "headers": {"X-Web-Mode": "true"}},
+    ]},
 ]
 
 
