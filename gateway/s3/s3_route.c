@@ -386,25 +386,19 @@ static void route_key(s3_req_t *r, verbs_t v)
     }
 }
 
-/* x-amz-object-lock-* belong to PutObject and CopyObject (s3_lock_write): answers r and returns 1
- * when another request carries one (a multipart upload's would have to be kept until Complete:
- * not implemented; the bucket's default retention applies to it), else 0. */
+/* x-amz-object-lock-* belong to PutObject, CopyObject and CreateMultipartUpload (s3_lock_write;
+ * an upload keeps them on its record until Complete): answers r and returns 1 when another
+ * request carries one, else 0. */
 static int refuse_lock_headers(s3_req_t *r, verbs_t v)
 {
-    int write = r->key != NULL && v.put && !has_param(r, "uploadId") && !has_param(r, "retention") &&
-                !has_param(r, "legal-hold");
+    int write = r->key != NULL && ((v.put && !has_param(r, "uploadId") && !has_param(r, "retention") &&
+                                    !has_param(r, "legal-hold")) ||
+                                   (v.post && has_param(r, "uploads")));
     for (size_t i = 0; i < r->info->num_headers && !write; i++) {
         og_str_t n = r->info->headers[i].name;
         if (n.len <= 19 || strncasecmp(n.base, "x-amz-object-lock-", 18) != 0)
             continue;
-        core_versioning_t st;
-        core_lock_conf_t conf = {0};
-        if (v.post && has_param(r, "uploads") && core_versioning_get(r->gw->cluster, r->bucket, &st, &conf) == 0 &&
-            conf.enabled)
-            s3_error(r, 501, "NotImplemented", "Object Lock headers on multipart uploads are not implemented; "
-                     "the bucket's default retention applies.", NULL);
-        else
-            s3_error(r, 400, "InvalidRequest", "Bucket is missing Object Lock Configuration", NULL);
+        s3_error(r, 400, "InvalidRequest", "Bucket is missing Object Lock Configuration", NULL);
         return 1;
     }
     return 0;
