@@ -319,6 +319,7 @@ static void send_created(swift_req_t *r, const core_meta_t *m, const og_header_t
     }
     h[k++] = oh.h[1];
     h[k++] = oh.h[2];
+    k += swift_version_header(r, m, h + k);
     for (size_t i = 0; i < n && k < 8; i++)
         h[k++] = extra[i];
     if (n == 0) {
@@ -675,19 +676,24 @@ out_free_meta:
 static void object_delete(swift_req_t *r)
 {
     core_meta_t m;
-    char *buf = NULL;
-    og_str_t key = {r->object, r->object_len};
+    char *buf = NULL, marker[CORE_VID_LEN + 1] = "";
+    og_str_t key = {r->object, r->object_len}, vid;
     int rc;
-    if ((rc = swift_container_access(r, r->container, IAM_ACL_WRITE)) == 0 &&
-        (rc = lookup(r, r->container, key, &m, &buf)) == 0) {
+    if ((rc = swift_container_access(r, r->container, IAM_ACL_WRITE)) == 0 && swift_version_param(r, &vid)) {
+        swift_version_delete(r, vid);
+        return;
+    }
+    if (rc == 0 && (rc = lookup(r, r->container, key, &m, &buf)) == 0) {
         core_meta_free(&m);
         free(buf);
-        rc = core_obj_delete(r->cl, r->container, key, NULL);
+        rc = core_obj_delete(r->cl, r->container, key, marker);
     }
+    /* in a versioned container the delete is a marker, whose id Swift answers with */
+    og_header_t h = {OG_STR_LIT("X-Object-Version-Id"), og_str(marker)};
     if (rc != 0)
         swift_error_rc(r, rc);
     else
-        swift_send(r, 204, NULL, 0, NULL, NULL, 0);
+        swift_send(r, 204, &h, marker[0] != '\0', NULL, NULL, 0);
 }
 
 /* ---------------------------------------------------------------- GET / HEAD */
@@ -852,14 +858,20 @@ static void object_get(swift_req_t *r)
     swift_lo(r, &g.lo);
     if ((rc = swift_container_access(r, r->container, IAM_ACL_READ)) == 0)
         http_req_cache_private(r->http, !r->public_grant); /* even a 404: any stranger gets the same */
-    if (rc != 0 || (rc = lookup(r, r->container, (og_str_t){r->object, r->object_len}, &g.m, &g.buf)) != 0) {
-        swift_error_rc(r, rc);
+    og_str_t vid;
+    if (rc == 0)
+        rc = swift_version_param(r, &vid) ? swift_version_lookup(r, vid, &g.m, &g.buf)
+                                          : lookup(r, r->container, (og_str_t){r->object, r->object_len}, &g.m, &g.buf);
+    if (rc != 0) {
+        if (rc != 1) /* 1: a delete marker, answered */
+            swift_error_rc(r, rc);
         return;
     }
     if ((rc = get_view(&g)) != 0 || (rc = get_headers(&g, &oh)) != 0) {
         swift_error_rc(r, rc);
         goto out_free;
     }
+    oh.n += swift_version_header(r, &g.m, oh.h + oh.n);
     core_cache_dflt_t dflt; /* best effort: without it the object's own headers only */
     (void)core_cache_dflt_get(r->cl, r->container, &dflt);
     oh.n += http_cache_dflt(oh.h, oh.n, og_str(dflt.cache_control), dflt.expires_after_s, r->now_s, oh.expires,
