@@ -96,6 +96,12 @@ def test_versions_enabled_is_s3_versioning(cluster, s3, sv):
     assert sv.head_container(c)["x-versions-enabled"] == "True"
 
 
+def test_info_advertises_object_versioning_only(cluster):
+    info = json.loads(subprocess.run(["curl", "-s", f"{cluster.endpoint()}/info"], capture_output=True,
+                                     timeout=60).stdout)
+    assert "object_versioning" in info and "versioned_writes" not in info
+
+
 def test_versions_bad_input(s3, sv):
     c = uniq("swver")
     sv.put_container(c, headers={"X-Versions-Enabled": "true"})  # PUT creates it versioned
