@@ -19,7 +19,7 @@
 /* Sub-resources S3 defines that this gateway does not implement: such requests get 501
  * instead of being mistaken for plain object or bucket operations. */
 static const char *const unimplemented_subresources[] = {
-    "accelerate", "analytics", "cors", "encryption", "intelligent-tiering", "inventory",
+    "accelerate", "analytics", "cors", "intelligent-tiering", "inventory",
     "lifecycle", "logging", "metrics", "notification", "ownershipControls",
     "policy", "policyStatus", "publicAccessBlock", "replication", "requestPayment", "restore",
     "select", "torrent", "website",
@@ -27,8 +27,8 @@ static const char *const unimplemented_subresources[] = {
 
 /* Request headers that promise protection or placement this gateway does not provide. Accepting
  * them would store an object unencrypted, unlocked or readable by fewer rules than the caller
- * asked for, so each is refused with the error AWS gives where it lacks the feature: SSE on a
- * bucket request (bucket default encryption is not implemented), S3 bucket keys, ACLs on a bucket whose ObjectOwnership is
+ * asked for, so each is refused with the error AWS gives where it lacks the feature: SSE headers
+ * on a bucket request (default encryption is PutBucketEncryption's body), S3 bucket keys, ACLs on a bucket whose ObjectOwnership is
  * BucketOwnerEnforced (AWS's default since 2023), Object Lock on a bucket created without it.
  * `harmless` values ask for what the gateway does anyway (the owner-only ACL, the one storage
  * class) and are sent by default by some clients. A name ending in '-' is a prefix. */
@@ -312,6 +312,8 @@ static void route_bucket(s3_req_t *r, verbs_t v)
 {
     if (has_param(r, "tagging") && (v.get || v.put || v.del))
         s3_bucket_tagging(r, v.put, v.del);
+    else if (has_param(r, "encryption") && (v.get || v.put || v.del))
+        s3_bucket_encryption(r, v.put, v.del);
     else if (v.get && has_param(r, "location"))
         s3_get_bucket_location(r);
     else if (v.get && has_param(r, "versioning"))
@@ -432,6 +434,10 @@ static void route(s3_req_t *r)
             return;
         }
     }
+    if (has_param(r, "encryption") && r->key != NULL) { /* a bucket's only (s3_bucket_encryption) */
+        s3_error(r, 501, "NotImplemented", "The ?encryption sub-resource is not implemented.", NULL);
+        return;
+    }
     if (refuse_headers(r))
         return;
     if (has_param(r, "acl") && !v.get) {
@@ -441,7 +447,7 @@ static void route(s3_req_t *r)
     if (refuse_lock_headers(r, v))
         return;
     if (r->key == NULL && v.put && !has_param(r, "tagging") && !has_param(r, "versioning") &&
-        !has_param(r, "object-lock")) {
+        !has_param(r, "object-lock") && !has_param(r, "encryption")) {
         s3_create_bucket(r);
         return;
     }
