@@ -44,6 +44,7 @@ static const s3_op_rule_t s3_op_rules[] = {
     {"DeleteBucketLifecycle", "DELETE", ON_BUCKET_LEVEL, "lifecycle", -1},
     {"GetBucketEncryption", "GET", ON_BUCKET_LEVEL, "encryption", -1},
     {"PutBucketEncryption", "PUT", ON_BUCKET_LEVEL, "encryption", -1},
+    {"DeleteBucketEncryption", "DELETE", ON_BUCKET_LEVEL, "encryption", -1},
     {"GetObjectLockConfiguration", "GET", ON_BUCKET_LEVEL, "object-lock", -1},
     {"PutObjectLockConfiguration", "PUT", ON_BUCKET_LEVEL, "object-lock", -1},
     {"DeleteObjects", "POST", ON_BUCKET_LEVEL, "delete", -1},

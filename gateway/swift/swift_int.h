@@ -223,6 +223,26 @@ int swift_list_body(swift_req_t *r, const core_bucket_t *b, og_buf_t *body, cons
  * is absent and the caller is not the owner: strangers never learn what exists), OG_ENOTFOUND
  * (absent, for the owner), OG_EQUORUM, OG_EPROTO. */
 int swift_container_access(swift_req_t *r, const char *container, int mode, char id[CORE_BID_CAP]);
+
+/* swift_version.c: a container's X-Versions-Enabled, the bucket's S3 versioning state.
+ * swift_versions_parse reads a container PUT/POST's versioning headers into *want (CORE_VER_OFF:
+ * none given); 0, or SWIFT_EREFUSED for X-Versions-Location / X-History-Location (not
+ * implemented: Swift's 412 with versioned_writes off). swift_versions_apply sets *want on r's
+ * container; 0, SWIFT_EREFUSED (suspending an Object Lock bucket: 409), or a core error.
+ * swift_versions_header writes X-Versions-Enabled of b (versioning ever set) into *out: 1 or 0. */
+int swift_versions_parse(swift_req_t *r, core_versioning_t *want);
+int swift_versions_apply(swift_req_t *r, core_versioning_t want);
+size_t swift_versions_header(const core_bucket_t *b, og_header_t *out);
+/* Objects: swift_version_param gives r's ?version-id= (1) or 0. swift_version_header writes
+ * X-Object-Version-Id of m (in r's container, versioning ever set) into *out: 1, or 0.
+ * swift_version_lookup reads version vid of r's object: 0 with *m and *buf as core_ver_lookup,
+ * 1 after answering a delete marker (Swift's 404 of type application/x-deleted), SWIFT_EREFUSED
+ * (400 "Invalid version parameter"), OG_ENOTFOUND or an error. swift_version_delete answers a
+ * DELETE ?version-id= (the caller checked write access): removes that version for good, 204. */
+int swift_version_param(const swift_req_t *r, og_str_t *vid);
+size_t swift_version_header(swift_req_t *r, const core_meta_t *m, og_header_t *out);
+int swift_version_lookup(swift_req_t *r, og_str_t vid, core_meta_t *m, char **buf);
+void swift_version_delete(swift_req_t *r, og_str_t vid);
 /* Is r anonymous and does acl (X-Container-Read) grant `mode` to every anonymous client, with no
  * Referer needed (".r:*")? Then r's answer is what anyone gets, and shared caches may store it
  * (http_req_cache_private). 1 or 0. */

@@ -316,6 +316,7 @@ static void send_created(swift_req_t *r, const core_meta_t *m, const og_header_t
     }
     h[k++] = oh.h[1];
     h[k++] = oh.h[2];
+    k += swift_version_header(r, m, h + k);
     for (size_t i = 0; i < n && k < 8; i++)
         h[k++] = extra[i];
     if (n == 0) {
@@ -672,19 +673,24 @@ out_free_meta:
 static void object_delete(swift_req_t *r)
 {
     core_meta_t m;
-    char *buf = NULL;
-    og_str_t key = {r->object, r->object_len};
+    char *buf = NULL, marker[CORE_VID_LEN + 1] = "";
+    og_str_t key = {r->object, r->object_len}, vid;
     int rc;
-    if ((rc = swift_container_access(r, r->container, IAM_ACL_WRITE, r->cid)) == 0 &&
-        (rc = lookup(r, r->cid, key, &m, &buf)) == 0) {
+    if ((rc = swift_container_access(r, r->container, IAM_ACL_WRITE, r->cid)) == 0 && swift_version_param(r, &vid)) {
+        swift_version_delete(r, vid);
+        return;
+    }
+    if (rc == 0 && (rc = lookup(r, r->cid, key, &m, &buf)) == 0) {
         core_meta_free(&m);
         free(buf);
-        rc = core_obj_delete(r->cl, r->cid, key, NULL);
+        rc = core_obj_delete(r->cl, r->cid, key, marker);
     }
+    /* in a versioned container the delete is a marker, whose id Swift answers with */
+    og_header_t h = {OG_STR_LIT("X-Object-Version-Id"), og_str(marker)};
     if (rc != 0)
         swift_error_rc(r, rc);
     else
-        swift_send(r, 204, NULL, 0, NULL, NULL, 0);
+        swift_send(r, 204, &h, marker[0] != '\0', NULL, NULL, 0);
 }
 
 /* ---------------------------------------------------------------- GET / HEAD */
@@ -849,7 +855,13 @@ int swift_obj_get(swift_req_t *r, og_str_t dir_type)
     swift_lo(r, &g.lo);
     if ((rc = swift_container_access(r, r->container, IAM_ACL_READ, r->cid)) == 0)
         http_req_cache_private(r->http, !r->public_grant); /* even a 404: any stranger gets the same */
-    if (rc != 0 || (rc = lookup(r, r->cid, (og_str_t){r->object, r->object_len}, &g.m, &g.buf)) != 0)
+    og_str_t vid;
+    if (rc == 0)
+        rc = swift_version_param(r, &vid) ? swift_version_lookup(r, vid, &g.m, &g.buf)
+                                          : lookup(r, r->cid, (og_str_t){r->object, r->object_len}, &g.m, &g.buf);
+    if (rc == 1)
+        return 0; /* a delete marker, answered */
+    if (rc != 0)
         return rc;
     if (dir_type.base != NULL && g.m.size <= 1 && g.m.content_type.len == dir_type.len &&
         memcmp(g.m.content_type.base, dir_type.base, dir_type.len) == 0) {
@@ -861,6 +873,7 @@ int swift_obj_get(swift_req_t *r, og_str_t dir_type)
         rc = 0;
         goto out_free;
     }
+    oh.n += swift_version_header(r, &g.m, oh.h + oh.n);
     core_cache_dflt_t dflt; /* best effort: without it the object's own headers only */
     (void)core_cache_dflt_get(r->cl, r->account, r->container, &dflt);
     oh.n += http_cache_dflt(oh.h, oh.n, og_str(dflt.cache_control), dflt.expires_after_s, r->now_s, oh.expires,
