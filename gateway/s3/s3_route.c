@@ -437,7 +437,9 @@ static void route(s3_req_t *r)
 
 int s3_quota_check(s3_req_t *r, uint64_t add_bytes)
 {
-    return core_quota_check(r->gw->cluster, r->bucket, r->user.account, add_bytes, 1);
+    /* the bucket's quotas and its owner's account quota, whoever writes (an ACL grantee, anyone) */
+    const char *owner = r->bucket_owner[0] != '\0' ? r->bucket_owner : r->user.account;
+    return core_quota_check(r->gw->cluster, r->bucket, owner, add_bytes, 1);
 }
 
 og_str_t s3_busy_body(const http_reqinfo_t *info, void *ctx, const char **content_type)

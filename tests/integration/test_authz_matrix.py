@@ -92,10 +92,10 @@ S3_MATRIX = [
     ("GetBucketAcl", lambda w: ("GET", f"/{w['b']}", "acl", {}, b""), (200, 200, 403, 403, 403, 403)),
     # The policy operations are the bucket account's: NoSuchBucketPolicy to it, 403 to anyone else.
     ("GetBucketPolicy", lambda w: ("GET", f"/{w['b']}", "policy", {}, b""), (404, 404, 403, 403, 403, 403)),
-    # Differs on purpose: a sub-resource Onggi lacks (tagging, ...) is 501 NotImplemented to any
+    # Differs on purpose: a sub-resource Onggi lacks (replication, ...) is 501 NotImplemented to any
     # signed request, before the bucket is looked up, so it tells nothing about the bucket (S3:
     # 404 to the owner, 403 to others).
-    ("GetBucketTagging", lambda w: ("GET", f"/{w['b']}", "tagging", {}, b""), (501, 501, 501, 403, 501, 403)),
+    ("GetBucketReplication", lambda w: ("GET", f"/{w['b']}", "replication", {}, b""), (501, 501, 501, 403, 501, 403)),
     ("ListMultipartUploads", lambda w: ("GET", f"/{w['b']}", "uploads", {}, b""), (200, 200, 403, 403, 200, 200)),
     ("PutObject", lambda w: ("PUT", f"/{w['b']}/new", "", {}, b"new"), (200, 200, 403, 403, 200, 200)),
     ("GetObject", lambda w: ("GET", f"/{w['b']}/obj", "", {}, b""), (200, 200, 403, 403, 200, 200)),
