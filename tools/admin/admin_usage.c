@@ -198,7 +198,7 @@ int admin_bucket_list(const admin_opts_t *o, cluster_t *cl, int argc, char **arg
         json_decref(u.list);
         return admin_usage();
     }
-    int rc = u.list ? cluster_table_each(cl, "buckets", bucket_list_one, &u) : -ENOMEM;
+    int rc = u.list ? cluster_table_each(cl, CORE_BUCKETS_TABLE, bucket_list_one, &u) : -ENOMEM;
     if (rc != 0) {
         json_decref(u.list);
         return admin_fail("bucket-list", rc);
