@@ -26,15 +26,15 @@ def qa(cluster):
     return cluster
 
 
-def swift_put(cluster, bucket, key, body):
+def swift_put(cluster, bucket, key, body=b""):
+    """A Swift PUT of QA_ACCOUNT's object bucket/key (key None: the container). Its status."""
     st, h, _ = http_request(cluster.port(), "GET", "/auth/v1.0",
                             {"X-Auth-User": f"{QA_ACCOUNT}:admin", "X-Auth-Key": "qk"})
     assert st == 200
     h = {k.lower(): v for k, v in h.items()}
     url = h["x-storage-url"]
-    path = url[url.index("/v1/"):]
-    st, _, _ = http_request(cluster.port(), "PUT", f"{path}/{bucket}/{key}", {"X-Auth-Token": h["x-auth-token"]},
-                            body)
+    path = url[url.index("/v1/"):] + f"/{bucket}" + (f"/{key}" if key is not None else "")
+    st, _, _ = http_request(cluster.port(), "PUT", path, {"X-Auth-Token": h["x-auth-token"]}, body)
     return st
 
 
@@ -137,10 +137,35 @@ def test_quota_set_enforced_by_s3_and_swift(qa):
     assert s3_put_status(s3, b, "d", b"w" * 20) == 200
 
     for bad in (["--bucket", b], ["--account", QA_ACCOUNT, "--count", "3"], ["--bucket", b, "--bytes", "lots"],
-                ["--account", QA_ACCOUNT, "--bucket", b, "--bytes", "1"]):
+                ["--account", QA_ACCOUNT], ["--bytes", "1"]):
         assert qa.admin("quota-set", *bad, check=False).returncode == 2, bad
     assert qa.admin("quota-set", "--bucket", "no-such-bucket-here", "--bytes", "1", check=False).returncode == 1
     assert qa.admin("quota-set", "--bucket", b, "--bytes", "1", "--json", check=False).returncode == 2
+
+
+def test_container_of_its_own_namespace(qa):
+    """A Swift container named like another account's bucket lives in its account's own table:
+    bucket-list finds it, usage and quota-set reach it with --account."""
+    name = uniq("adm-ns")
+    qa.client().create_bucket(Bucket=name)  # ACCOUNT holds the global name
+    assert swift_put(qa, name, None) in (201, 202)
+    assert swift_put(qa, name, "o", b"n" * 7) == 201
+    mine = [e for e in admin_json(qa, "bucket-list", "--account", QA_ACCOUNT) if e["bucket"] == name]
+    assert [(e["owner"], e["objects"], e["bytes"]) for e in mine] == [(QA_ACCOUNT, 1, 7)]
+    theirs = [e for e in admin_json(qa, "bucket-list", "--account", ACCOUNT) if e["bucket"] == name]
+    assert [(e["owner"], e["objects"]) for e in theirs] == [(ACCOUNT, 0)]
+    u = admin_json(qa, "usage", "--account", QA_ACCOUNT, "--bucket", name)[0]
+    assert (u["owner"], u["objects"], u["bytes"]) == (QA_ACCOUNT, 1, 7)
+    qa.admin("quota-set", "--account", QA_ACCOUNT, "--bucket", name, "--count", "1")
+    assert admin_json(qa, "usage", "--account", QA_ACCOUNT, "--bucket", name)[0]["quota_count"] == 1
+    assert admin_json(qa, "usage", "--bucket", name)[0]["quota_count"] is None  # the global bucket: untouched
+    st = None
+    for i in range(50):  # the gateway's bucket record cache: bounded retries until the quota is seen
+        st = swift_put(qa, name, f"p{i}", b"x")
+        if st != 201:
+            break
+        time.sleep(0.2)
+    assert st == 413
 
 
 def test_scrub_reports_every_device(cluster):

@@ -103,14 +103,15 @@ int admin_quota_arg(const char *opt, const char *v, const char **out);
 /* Creates account `name`'s record or keeps it; with set_quota its X-Account-Meta-Quota-Bytes
  * becomes quota (NULL: removed), other metadata kept. Exit code 0, or 1 after saying why. */
 int admin_account_store(cluster_t *cl, const char *name, int set_quota, const char *quota);
-/* onggi-admin quota-set --account A --bytes N | --bucket B [--bytes N] [--count N]. Exit code 0,
+/* onggi-admin quota-set --account A --bytes N | [--account A] --bucket B [--bytes N] [--count N]
+ * (with --account: that account's container B). Exit code 0,
  * 1 on a cluster error (a bucket that does not exist included), 2 on a usage error. */
 int admin_quota_set(cluster_t *cl, int argc, char **argv);
 /* onggi-admin bucket-list [--account A]: every bucket with its owner, creation time, objects and
  * bytes. Exit code 0, 1 on a cluster error, 2 on a usage error. */
 int admin_bucket_list(const admin_opts_t *o, cluster_t *cl, int argc, char **argv);
 /* onggi-admin usage [--account A] [--bucket B]: objects, bytes (and buckets) against the quotas,
- * of one bucket, one account or every account. Exit code as admin_bucket_list. */
+ * of one bucket (with --account: that account's container), one account or every account. Exit code as admin_bucket_list. */
 int admin_usage_cmd(const admin_opts_t *o, cluster_t *cl, int argc, char **argv);
 /* A node client signing with the cluster key file (keys_path, or NULL for ring_path + ".keys");
  * NULL after saying why on stderr. Free with node_client_free. */

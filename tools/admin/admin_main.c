@@ -26,7 +26,7 @@
  *   onggi-admin --ring FILE stats [--account A]
  *   onggi-admin --ring FILE bucket-list [--account A]
  *   onggi-admin --ring FILE usage [--account A] [--bucket B]
- *   onggi-admin --ring FILE quota-set --account A --bytes N | --bucket B [--bytes N] [--count N]
+ *   onggi-admin --ring FILE quota-set --account A --bytes N | [--account A] --bucket B [--bytes N] [--count N]
  *   onggi-admin --ring FILE scrub [--watch [--interval S] [--timeout S]]
  *   onggi-admin --ring FILE replication [--watch [--interval S] [--timeout S]]
  *   onggi-admin --ring FILE ring push
@@ -82,7 +82,8 @@ static const char admin_commands[] = "COMMAND ..., COMMAND one of:\n"
                                "  stats [--account A]          logical vs unique vs physical bytes (dedup)\n"
                                "  bucket-list [--account A]    buckets: owner, creation time, objects, bytes\n"
                                "  usage [--account A] [--bucket B]   objects, bytes, buckets against the quotas\n"
-                               "  quota-set --account A --bytes N | --bucket B [--bytes N] [--count N]   0/none clears\n"
+                               "  quota-set --account A --bytes N | [--account A] --bucket B [--bytes N] [--count N]\n"
+                               "                               0 or none removes a quota\n"
                                "  scrub [--watch [--interval S] [--timeout S]]         until no scrubber is in a pass\n"
                                "  replication [--watch [--interval S] [--timeout S]]   until nothing is under-replicated\n"
                                "  ring push\n"

@@ -80,12 +80,14 @@ int admin_account_store(cluster_t *cl, const char *name, int set_quota, const ch
     return 0;
 }
 
-/* quota-set --bucket B [--bytes N] [--count N]: the container quota metadata, other metadata kept. */
-static int bucket_quota_store(cluster_t *cl, const char *bucket, const char *const values[2], const int set[2])
+/* quota-set [--account A] --bucket B [--bytes N] [--count N]: the container quota metadata of
+ * the global bucket B, or of account A's container B (core_bucket_find), other metadata kept. */
+static int bucket_quota_store(cluster_t *cl, const char *account, const char *bucket, const char *const values[2],
+                              const int set[2])
 {
     const char *const names[] = {Q_BUCKET_BYTES, Q_BUCKET_COUNT};
     core_bucket_t b, nb;
-    int rc = core_bucket_get(cl, bucket, &b);
+    int rc = account ? core_bucket_find(cl, account, bucket, &b) : core_bucket_get(cl, bucket, &b);
     if (rc != 0)
         return admin_fail(bucket, rc);
     nb = b;
@@ -123,9 +125,9 @@ int admin_quota_set(cluster_t *cl, int argc, char **argv)
     if (rc != 0)
         return rc;
     /* An account quota is in bytes only (Swift's account_quotas); a bucket's in bytes and/or count. */
-    if (argc % 2 != 0 || !account == !bucket || (account && (!set[0] || set[1])) || (bucket && !set[0] && !set[1]))
+    if (argc % 2 != 0 || (!account && !bucket) || (!bucket && (!set[0] || set[1])) || (bucket && !set[0] && !set[1]))
         return admin_usage();
-    return account ? admin_account_store(cl, account, 1, values[0]) : bucket_quota_store(cl, bucket, values, set);
+    return bucket ? bucket_quota_store(cl, account, bucket, values, set) : admin_account_store(cl, account, 1, values[0]);
 }
 
 /* ---- usage and bucket-list: one JSON object per bucket or account, printed as JSON or text ---- */
@@ -162,31 +164,50 @@ static int usage_print(const admin_opts_t *o, json_t *list)
     return 0;
 }
 
-/* cluster_table_each callback over the buckets table: one entry of u->list per bucket (of
- * u->account, when given) with its owner, creation time and usage. */
+/* cluster_table_each callback over a table of bucket records (the global one, or an account's
+ * own "b.<account>", docs/architecture.md "Namespaces"): one entry of u->list per bucket (of
+ * u->account, when given) with its owner, creation time and usage (read through its id). */
 static int bucket_list_one(void *ctx, og_str_t key, const og_rec_t *rec)
 {
     usage_ctx_t *u = ctx;
-    char name[CORE_BUCKET_MAX + 1], owner[64], created[32];
-    uint64_t created_ns;
+    char name[CORE_BUCKET_MAX + 1], created[32];
+    core_bucket_t b;
     core_usage_t use;
-    if (key.len >= sizeof(name) || core_bucket_decode(rec, owner, sizeof(owner), &created_ns) != 0)
-        return 0;
-    if (u->account != NULL && strcmp(owner, u->account) != 0)
+    if (key.len >= sizeof(name) || core_bucket_parse(rec, &b) != 0)
         return 0;
     memcpy(name, key.base, key.len);
     name[key.len] = '\0';
-    int rc = core_usage_bucket(u->cl, name, u->now_s, &use);
-    if (rc != 0) {
-        admin_fail(name, rc);
-        return rc;
+    /* a record of the global table carries no id: its name is its id */
+    const char *id = b.id[0] ? b.id : name;
+    int rc = u->account != NULL && strcmp(b.owner, u->account) != 0 ? 1 : core_usage_bucket(u->cl, id, u->now_s, &use);
+    if (rc == 0) {
+        time_t t = (time_t)(b.created_ns / 1000000000u);
+        struct tm tm;
+        strftime(created, sizeof(created), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
+        rc = json_array_append_new(u->list, json_pack("{s:s, s:s, s:s, s:I, s:I}", "bucket", name, "owner", b.owner,
+                                                      "created", created, "objects", (json_int_t)use.objects,
+                                                      "bytes", (json_int_t)use.bytes)) == 0 ? 0 : -ENOMEM;
     }
-    time_t t = (time_t)(created_ns / 1000000000u);
-    struct tm tm;
-    strftime(created, sizeof(created), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
-    return json_array_append_new(u->list, json_pack("{s:s, s:s, s:s, s:I, s:I}", "bucket", name, "owner", owner,
-                                                    "created", created, "objects", (json_int_t)use.objects,
-                                                    "bytes", (json_int_t)use.bytes)) == 0 ? 0 : -ENOMEM;
+    core_bucket_free(&b);
+    if (rc < 0)
+        admin_fail(name, rc);
+    return rc < 0 ? rc : 0;
+}
+
+/* cluster_table_each callback over CORE_NS_TABLE: the buckets of one account's own table. */
+static int bucket_list_account(void *ctx, og_str_t key, const og_rec_t *rec)
+{
+    usage_ctx_t *u = ctx;
+    char account[64], table[CORE_TABLE_CAP];
+    (void)rec;
+    if (key.len >= sizeof(account))
+        return 0;
+    memcpy(account, key.base, key.len);
+    account[key.len] = '\0';
+    if (u->account != NULL && strcmp(account, u->account) != 0)
+        return 0;
+    core_table('b', account, table);
+    return cluster_table_each(u->cl, table, bucket_list_one, u);
 }
 
 int admin_bucket_list(const admin_opts_t *o, cluster_t *cl, int argc, char **argv)
@@ -199,6 +220,8 @@ int admin_bucket_list(const admin_opts_t *o, cluster_t *cl, int argc, char **arg
         return admin_usage();
     }
     int rc = u.list ? cluster_table_each(cl, CORE_BUCKETS_TABLE, bucket_list_one, &u) : -ENOMEM;
+    if (rc == 0)
+        rc = cluster_table_each(cl, CORE_NS_TABLE, bucket_list_account, &u);
     if (rc != 0) {
         json_decref(u.list);
         return admin_fail("bucket-list", rc);
@@ -227,18 +250,16 @@ static int usage_account(void *ctx, const char *name)
                : admin_fail(name, -ENOMEM);
 }
 
-/* One bucket's usage against its quotas (of account, when given: another owner's is refused). */
+/* One bucket's usage against its quotas: the global bucket, or with an account that account's
+ * container of that name (core_bucket_find: containers are named per account). */
 static int usage_bucket(usage_ctx_t *u, const char *bucket)
 {
     core_bucket_t b;
     core_usage_t use;
-    int rc = core_bucket_get(u->cl, bucket, &b);
+    int rc = u->account ? core_bucket_find(u->cl, u->account, bucket, &b) : core_bucket_get(u->cl, bucket, &b);
     if (rc != 0)
         return admin_fail(bucket, rc);
-    if (u->account != NULL && strcmp(b.owner, u->account) != 0)
-        rc = OG_ENOTFOUND;
-    else
-        rc = core_usage_bucket(u->cl, bucket, u->now_s, &use);
+    rc = core_usage_bucket(u->cl, b.id, u->now_s, &use);
     if (rc == 0 && json_array_append_new(u->list, json_pack("{s:s, s:s, s:I, s:I, s:o, s:o}", "bucket", bucket,
                                                            "owner", b.owner, "objects", (json_int_t)use.objects,
                                                            "bytes", (json_int_t)use.bytes, "quota_bytes",
