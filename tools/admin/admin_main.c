@@ -485,9 +485,11 @@ static int admin_expire_object(void *ctx, og_str_t key, const og_rec_t *rec)
 
 /* core_bucket_each callback: walks one bucket (by its id: its name, or 64 hex digits for a
  * container named like another account's bucket). */
-static int admin_expire_bucket(void *ctx, const char *id)
+static int admin_expire_bucket(void *ctx, const char *name, const core_bucket_t *b)
 {
     admin_expire_t *e = ctx;
+    const char *id = b->id;
+    (void)name;
     char table[CORE_TABLE_CAP];
     core_table('o', id, table);
     e->bucket = id;

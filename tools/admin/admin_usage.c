@@ -164,50 +164,26 @@ static int usage_print(const admin_opts_t *o, json_t *list)
     return 0;
 }
 
-/* cluster_table_each callback over a table of bucket records (the global one, or an account's
- * own "b.<account>", docs/architecture.md "Namespaces"): one entry of u->list per bucket (of
- * u->account, when given) with its owner, creation time and usage (read through its id). */
-static int bucket_list_one(void *ctx, og_str_t key, const og_rec_t *rec)
+/* core_bucket_each callback: one entry of u->list per bucket (of u->account, when given) with its
+ * owner, creation time and usage (read through its id: containers are named per account). */
+static int bucket_list_one(void *ctx, const char *name, const core_bucket_t *b)
 {
     usage_ctx_t *u = ctx;
-    char name[CORE_BUCKET_MAX + 1], created[32];
-    core_bucket_t b;
+    char created[32];
     core_usage_t use;
-    if (key.len >= sizeof(name) || core_bucket_parse(rec, &b) != 0)
+    if (u->account != NULL && strcmp(b->owner, u->account) != 0)
         return 0;
-    memcpy(name, key.base, key.len);
-    name[key.len] = '\0';
-    /* a record of the global table carries no id: its name is its id */
-    const char *id = b.id[0] ? b.id : name;
-    int rc = u->account != NULL && strcmp(b.owner, u->account) != 0 ? 1 : core_usage_bucket(u->cl, id, u->now_s, &use);
-    if (rc == 0) {
-        time_t t = (time_t)(b.created_ns / 1000000000u);
-        struct tm tm;
-        strftime(created, sizeof(created), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
-        rc = json_array_append_new(u->list, json_pack("{s:s, s:s, s:s, s:I, s:I}", "bucket", name, "owner", b.owner,
-                                                      "created", created, "objects", (json_int_t)use.objects,
-                                                      "bytes", (json_int_t)use.bytes)) == 0 ? 0 : -ENOMEM;
-    }
-    core_bucket_free(&b);
-    if (rc < 0)
+    int rc = core_usage_bucket(u->cl, b->id, u->now_s, &use);
+    if (rc != 0) {
         admin_fail(name, rc);
-    return rc < 0 ? rc : 0;
-}
-
-/* cluster_table_each callback over CORE_NS_TABLE: the buckets of one account's own table. */
-static int bucket_list_account(void *ctx, og_str_t key, const og_rec_t *rec)
-{
-    usage_ctx_t *u = ctx;
-    char account[64], table[CORE_TABLE_CAP];
-    (void)rec;
-    if (key.len >= sizeof(account))
-        return 0;
-    memcpy(account, key.base, key.len);
-    account[key.len] = '\0';
-    if (u->account != NULL && strcmp(account, u->account) != 0)
-        return 0;
-    core_table('b', account, table);
-    return cluster_table_each(u->cl, table, bucket_list_one, u);
+        return rc;
+    }
+    time_t t = (time_t)(b->created_ns / 1000000000u);
+    struct tm tm;
+    strftime(created, sizeof(created), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
+    return json_array_append_new(u->list, json_pack("{s:s, s:s, s:s, s:I, s:I}", "bucket", name, "owner", b->owner,
+                                                    "created", created, "objects", (json_int_t)use.objects,
+                                                    "bytes", (json_int_t)use.bytes)) == 0 ? 0 : -ENOMEM;
 }
 
 int admin_bucket_list(const admin_opts_t *o, cluster_t *cl, int argc, char **argv)
@@ -219,9 +195,7 @@ int admin_bucket_list(const admin_opts_t *o, cluster_t *cl, int argc, char **arg
         json_decref(u.list);
         return admin_usage();
     }
-    int rc = u.list ? cluster_table_each(cl, CORE_BUCKETS_TABLE, bucket_list_one, &u) : -ENOMEM;
-    if (rc == 0)
-        rc = cluster_table_each(cl, CORE_NS_TABLE, bucket_list_account, &u);
+    int rc = u.list ? core_bucket_each(cl, bucket_list_one, &u) : -ENOMEM;
     if (rc != 0) {
         json_decref(u.list);
         return admin_fail("bucket-list", rc);
