@@ -517,6 +517,8 @@ int core_ver_delete(cluster_t *cl, const char *bucket, og_str_t key, og_str_t vi
  * as stored. Release with core_ver_source_free. 0 or -ENOMEM. */
 int core_ver_source(cluster_t *cl, const char *bucket, core_walk_source_t *out);
 void core_ver_source_free(core_walk_source_t *src);
+/* The object key of a core_ver_source item key: up to its last CORE_VER_SEP (a sort id holds none). */
+og_str_t core_ver_item_key(og_str_t item);
 
 /* ---- multipart upload records (core_upload.c) ---- */
 

@@ -680,3 +680,10 @@ void core_ver_source_free(core_walk_source_t *src)
     free(src->ctx);
     src->ctx = NULL;
 }
+
+og_str_t core_ver_item_key(og_str_t item)
+{
+    while (item.len > 0 && item.base[item.len - 1] != CORE_VER_SEP)
+        item.len--;
+    return (og_str_t){item.base, item.len ? item.len - 1 : 0};
+}

@@ -160,6 +160,12 @@ size_t s3_tags_count(og_str_t form);
  * NoSuchTagSet). */
 void s3_object_tagging(s3_req_t *r, int put, int del);
 void s3_bucket_tagging(s3_req_t *r, int put, int del);
+/* (s3_website.c) ?website on a bucket: GetBucketWebsite (404 NoSuchWebsiteConfiguration when
+ * none), PutBucketWebsite with put (MalformedXML / InvalidArgument as AWS), DeleteBucketWebsite
+ * with del. Always answers. */
+void s3_bucket_website(s3_req_t *r, int put, int del);
+/* Get/Put/DeleteBucketEncryption (s3_sse.c): the bucket's default encryption (SSE-S3 only). */
+void s3_bucket_encryption(s3_req_t *r, int put, int del);
 /* (s3_meta.c) User metadata outside US-ASCII (RFC 2047), as S3 handles it.
  * s3_meta_decode: v made only of UTF-8 encoded-words ("=?UTF-8?B?..?=", "=?UTF-8?Q?..?=", case-
  * insensitive, whitespace between words dropped) decoded into out (at least v.len bytes): the
@@ -227,9 +233,14 @@ typedef struct {
  * name the key of CopyObject's source) or x-amz-server-side-encryption. 0 with *s (mode 0 when
  * none), or -1 after answering the S3 error (bad algorithm, key or MD5, plain HTTP, aws:kms...). */
 int s3_sse_parse(s3_req_t *r, int copy_source, s3_sse_t *s);
-/* A new object's key and sse bytes for the mode s was parsed with (nothing for mode 0). 0 or
- * OG_EINVAL (random source or cipher failure). */
+/* A new object's key and sse bytes for the mode s was parsed with; mode 0 in a bucket with
+ * default encryption (PutBucketEncryption) becomes SSE-S3 (nothing for mode 0 otherwise). 0,
+ * OG_EINVAL (random source or cipher failure), or the bucket lookup's error. */
 int s3_sse_new(s3_req_t *r, s3_sse_t *s);
+/* Mode 0 (no SSE headers) in r's bucket with default encryption becomes SSE-S3 (s3_sse_new does
+ * it; CopyObject earlier, to choose between sharing and rewriting chunks). 0 or the bucket
+ * lookup's error. */
+int s3_sse_default(s3_req_t *r, s3_sse_t *s);
 /* The key of stored object m from what the request gave (s from s3_sse_parse): SSE-C needs the
  * right customer key, SSE-S3 objects open with the cluster key, plain objects with no SSE-C
  * headers. 0 with s->mode (m's), key and blob set, or -1 after answering: 400 InvalidRequest (no
@@ -292,6 +303,9 @@ int s3_lock_write(s3_req_t *r, core_lock_t *out);
 size_t s3_lock_headers(const core_meta_t *m, og_header_t *out, char date[32]);
 int s3_lock_create_bucket(s3_req_t *r);
 int s3_lock_bypass(const s3_req_t *r);
+/* Reads r's body (a small configuration document, s3_lock.c) as a document whose root is `root`:
+ * the document (xmlFreeDoc) or, after answering the error, NULL. */
+struct _xmlDoc *s3_read_doc(s3_req_t *r, const char *root);
 void s3_get_object_lock_config(s3_req_t *r);
 void s3_put_object_lock_config(s3_req_t *r);
 void s3_get_object_retention(s3_req_t *r);

@@ -557,14 +557,6 @@ static void put_version(render_t *x, const core_walk_item_t *it, og_str_t key, i
     core_meta_free(&m);
 }
 
-/* The object key of a version item: up to its last separator (a sort id holds none). */
-static og_str_t version_key(og_str_t item)
-{
-    while (item.len > 0 && item.base[item.len - 1] != CORE_VER_SEP)
-        item.len--;
-    return (og_str_t){item.base, item.len ? item.len - 1 : 0};
-}
-
 /* The ListVersionsResult document. A key's first version in the listing is its latest, unless
  * the page starts inside the key's versions (after a version-id-marker). */
 static void render_versions(render_t *x, const list_query_t *q, size_t max_keys, const core_walk_t *w)
@@ -580,7 +572,7 @@ static void render_versions(render_t *x, const list_query_t *q, size_t max_keys,
     og_buf_elem(b, "VersionIdMarker", q->vid_marker.buf, q->vid_marker.len);
     if (w->truncated && w->n > 0) {
         const core_walk_item_t *last = &w->items[w->n - 1];
-        put_value(x, "NextKeyMarker", last->is_prefix ? last->key : version_key(last->key));
+        put_value(x, "NextKeyMarker", last->is_prefix ? last->key : core_ver_item_key(last->key));
         if (!last->is_prefix) {
             og_rec_t rec = {.summary = last->summary};
             core_meta_t m;
@@ -595,7 +587,7 @@ static void render_versions(render_t *x, const list_query_t *q, size_t max_keys,
     for (size_t i = 0; i < w->n; i++) {
         if (w->items[i].is_prefix)
             continue;
-        og_str_t key = version_key(w->items[i].key);
+        og_str_t key = core_ver_item_key(w->items[i].key);
         put_version(x, &w->items[i], key, !has_prev || og_str_cmp(key, prev) != 0);
         prev = key, has_prev = 1;
     }

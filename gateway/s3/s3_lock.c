@@ -144,19 +144,9 @@ size_t s3_lock_headers(const core_meta_t *m, og_header_t *out, char date[32])
 /* ---------------------------------------------------------------- documents */
 
 
-static xmlNodePtr child(xmlNodePtr node, const char *name)
-{
-    for (xmlNodePtr n = node ? node->children : NULL; n != NULL; n = n->next)
-        if (n->type == XML_ELEMENT_NODE && xmlStrcmp(n->name, (const xmlChar *)name) == 0)
-            return n;
-    return NULL;
-}
-
 static og_str_t xs(const xmlChar *s) { return og_str((const char *)s); }
 
-/* Reads the request body as a document whose root is `root`: *doc (xmlFreeDoc) or, after
- * answering the error, NULL. */
-static xmlDocPtr read_doc(s3_req_t *r, const char *root)
+xmlDocPtr s3_read_doc(s3_req_t *r, const char *root)
 {
     char *body = NULL;
     size_t len = 0;
@@ -249,13 +239,13 @@ void s3_put_object_lock_config(s3_req_t *r)
                  NULL);
         return;
     }
-    xmlDocPtr doc = read_doc(r, "ObjectLockConfiguration");
+    xmlDocPtr doc = s3_read_doc(r, "ObjectLockConfiguration");
     if (doc == NULL)
         return;
-    xmlNodePtr root = xmlDocGetRootElement(doc), rule = child(root, "Rule");
+    xmlNodePtr root = xmlDocGetRootElement(doc), rule = s3_xml_child(root, "Rule");
     if (!s3_xml_child_text(root, "ObjectLockEnabled", &enabled) || !og_str_eq(xs(enabled), "Enabled") ||
-        (rule != NULL && (child(rule, "DefaultRetention") == NULL ||
-                          parse_default(child(rule, "DefaultRetention"), &conf) != 0))) {
+        (rule != NULL && (s3_xml_child(rule, "DefaultRetention") == NULL ||
+                          parse_default(s3_xml_child(rule, "DefaultRetention"), &conf) != 0))) {
         s3_error(r, 400, "MalformedXML", NULL, NULL);
     } else if ((rc = core_lock_conf_put(r->gw->cluster, r->bucket, &conf)) != 0) {
         s3_error_on(r, rc, S3_ON_BUCKET);
@@ -363,7 +353,7 @@ void s3_put_object_retention(s3_req_t *r)
     xmlDocPtr doc;
     if (lock_target(r, &m, &buf) != 0)
         return;
-    if ((doc = read_doc(r, "Retention")) == NULL)
+    if ((doc = s3_read_doc(r, "Retention")) == NULL)
         goto out_free_meta;
     core_lock_t want = m.lock;
     xmlNodePtr root = xmlDocGetRootElement(doc);
@@ -413,7 +403,7 @@ void s3_put_object_legal_hold(s3_req_t *r)
     xmlDocPtr doc;
     if (lock_target(r, &m, &buf) != 0)
         return;
-    if ((doc = read_doc(r, "LegalHold")) == NULL)
+    if ((doc = s3_read_doc(r, "LegalHold")) == NULL)
         goto out_free_meta;
     core_lock_t want = m.lock;
     if (!s3_xml_child_text(xmlDocGetRootElement(doc), "Status", &status) ||

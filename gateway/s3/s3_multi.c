@@ -827,6 +827,8 @@ void s3_copy_object(s3_req_t *r)
                     "This copy request is illegal because it is trying to copy an object to itself without changing "
                     "the object's metadata, storage class, website redirect location or encryption attributes.",
                     NULL);
+    } else if ((rc = s3_sse_default(r, &cs.to)) != 0) {
+        s3_error_on(r, rc, S3_ON_TARGET);
     } else {
         copy_object(r, &src, replace, replace_tags, &cond, &cs);
     }

@@ -216,6 +216,10 @@ void s3_create_multipart(s3_req_t *r)
     }
     if (s3_sse_parse(r, 0, &sse) != 0)
         return;
+    if (s3_lock_write(r, &m.lock) != 0) {
+        s3_sse_wipe(&sse);
+        return;
+    }
     if ((rc = bucket_created(r, &created)) != 0 || (rc = s3_sse_new(r, &sse)) != 0) {
         s3_error_on(r, rc, S3_ON_BUCKET);
         s3_sse_wipe(&sse);
@@ -1309,6 +1313,7 @@ void s3_complete_multipart(s3_req_t *r)
     /* the parts were written under the upload's key: the object keeps its key material */
     m.flags = up.flags & CORE_META_SSE;
     m.sse = up.sse;
+    m.lock = up.lock; /* CreateMultipartUpload's x-amz-object-lock-* (else the bucket's default) */
     if ((rc = complete_commit(r, &cond, &u, &m, sizes)) != 0)
         s3_error_rc(r, rc);
     else

@@ -19,18 +19,18 @@
 /* Sub-resources S3 defines that this gateway does not implement: such requests get 501
  * instead of being mistaken for plain object or bucket operations. */
 static const char *const unimplemented_subresources[] = {
-    "accelerate", "analytics", "encryption", "intelligent-tiering", "inventory",
+    "accelerate", "analytics", "intelligent-tiering", "inventory",
     "lifecycle", "logging", "metrics", "notification", "ownershipControls",
     "publicAccessBlock", "replication", "requestPayment", "restore",
-    "select", "torrent", "website",
+    "select", "torrent",
 };
 
 /* Request headers that promise protection or placement this gateway does not provide. Accepting
  * them would store an object unencrypted or unlocked, so each is refused with the error AWS gives
- * where it lacks the feature: SSE on a bucket request (bucket default encryption is not
- * implemented), S3 bucket keys, Object Lock on a bucket created without it. `harmless` values ask
- * for what the gateway does anyway (the one storage class) and are sent by default by some
- * clients. A name ending in '-' is a prefix. */
+ * where it lacks the feature: SSE headers on a bucket request (default encryption is
+ * PutBucketEncryption's body), S3 bucket keys, Object Lock on a bucket created without it.
+ * `harmless` values ask for what the gateway does anyway (the one storage class) and are sent by
+ * default by some clients. A name ending in '-' is a prefix. */
 typedef enum { ON_ANY, ON_BUCKET, ON_KEY } refused_on_t;
 typedef struct {
     const char *name;
@@ -252,6 +252,10 @@ static void route_bucket(s3_req_t *r, verbs_t v)
 {
     if (has_param(r, "tagging") && (v.get || v.put || v.del))
         s3_bucket_tagging(r, v.put, v.del);
+    else if (has_param(r, "website") && (v.get || v.put || v.del))
+        s3_bucket_website(r, v.put, v.del);
+    else if (has_param(r, "encryption") && (v.get || v.put || v.del))
+        s3_bucket_encryption(r, v.put, v.del);
     else if (v.get && has_param(r, "location"))
         s3_get_bucket_location(r);
     else if (v.get && has_param(r, "versioning"))
@@ -326,25 +330,19 @@ static void route_key(s3_req_t *r, verbs_t v)
     }
 }
 
-/* x-amz-object-lock-* belong to PutObject and CopyObject (s3_lock_write): answers r and returns 1
- * when another request carries one (a multipart upload's would have to be kept until Complete:
- * not implemented; the bucket's default retention applies to it), else 0. */
+/* x-amz-object-lock-* belong to PutObject, CopyObject and CreateMultipartUpload (s3_lock_write;
+ * an upload keeps them on its record until Complete): answers r and returns 1 when another
+ * request carries one, else 0. */
 static int refuse_lock_headers(s3_req_t *r, verbs_t v)
 {
-    int write = r->key != NULL && v.put && !has_param(r, "uploadId") && !has_param(r, "retention") &&
-                !has_param(r, "legal-hold");
+    int write = r->key != NULL && ((v.put && !has_param(r, "uploadId") && !has_param(r, "retention") &&
+                                    !has_param(r, "legal-hold")) ||
+                                   (v.post && has_param(r, "uploads")));
     for (size_t i = 0; i < r->info->num_headers && !write; i++) {
         og_str_t n = r->info->headers[i].name;
         if (n.len <= 19 || strncasecmp(n.base, "x-amz-object-lock-", 18) != 0)
             continue;
-        core_versioning_t st;
-        core_lock_conf_t conf = {0};
-        if (v.post && has_param(r, "uploads") && core_versioning_get(r->gw->cluster, r->bucket, &st, &conf) == 0 &&
-            conf.enabled)
-            s3_error(r, 501, "NotImplemented", "Object Lock headers on multipart uploads are not implemented; "
-                     "the bucket's default retention applies.", NULL);
-        else
-            s3_error(r, 400, "InvalidRequest", "Bucket is missing Object Lock Configuration", NULL);
+        s3_error(r, 400, "InvalidRequest", "Bucket is missing Object Lock Configuration", NULL);
         return 1;
     }
     return 0;
@@ -399,13 +397,18 @@ static void route(s3_req_t *r)
             return;
         }
     }
+    if (has_param(r, "encryption") && r->key != NULL) { /* a bucket's only (s3_bucket_encryption) */
+        s3_error(r, 501, "NotImplemented", "The ?encryption sub-resource is not implemented.", NULL);
+        return;
+    }
     if (refuse_headers(r))
         return;
     if (refuse_lock_headers(r, v))
         return;
     if (r->key == NULL && v.put && !has_param(r, "acl") && !has_param(r, "policy") &&
         !has_param(r, "policyStatus") && !has_param(r, "cors") && !has_param(r, "tagging") &&
-        !has_param(r, "versioning") && !has_param(r, "object-lock")) {
+        !has_param(r, "versioning") && !has_param(r, "object-lock") &&
+        !has_param(r, "website") && !has_param(r, "encryption")) {
         if (!r->authenticated)
             s3_error(r, 403, "AccessDenied", NULL, NULL);
         else if (request_acl(r, NULL))

@@ -10,6 +10,9 @@
  * SSE-S3 (x-amz-server-side-encryption: AES256): a random data key per object, sealed under the
  * cluster's `sse` key (iam_sse_seal) in the record. aws:kms is refused as RGW refuses it when no
  * KMS key can be had.
+ * Bucket default encryption (Get/Put/DeleteBucketEncryption): AES256 only, kept in the bucket
+ * record (SSE_DEFAULT_META); s3_sse_new turns a write without SSE headers in such a bucket into
+ * SSE-S3 (PutObject, CopyObject, CreateMultipartUpload), as S3 does.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -20,12 +23,17 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include <libxml/tree.h>
+
 #include "s3_int.h"
+#include "s3_xml.h"
 
 #define SSE_C_PREFIX "x-amz-server-side-encryption-customer-"
 #define SSE_C_COPY_PREFIX "x-amz-copy-source-server-side-encryption-customer-"
 /* What an SSE-S3 data key is sealed with: it only ever opens as one. */
 #define SSE_S3_AAD "onggi sse-s3 data key"
+/* Stored bucket metadata naming its default encryption ("AES256"); no client header has the name. */
+#define SSE_DEFAULT_META "x-onggi-sse-default"
 
 /* r's header prefix + suffix ({NULL, 0} when absent). */
 static og_str_t sse_header(s3_req_t *r, const char *prefix, const char *suffix)
@@ -146,8 +154,34 @@ int s3_sse_parse(s3_req_t *r, int copy_source, s3_sse_t *s)
     return sse_s3_parse(r, v, s);
 }
 
+/* Does r's bucket have default encryption? 1, 0, or the bucket lookup's error. */
+static int bucket_default(s3_req_t *r)
+{
+    core_bucket_t b;
+    int rc = core_bucket_get(r->gw->cluster, r->bucket, &b);
+    if (rc != 0)
+        return rc;
+    rc = og_header_find(b.meta, b.num_meta, SSE_DEFAULT_META).base != NULL;
+    core_bucket_free(&b);
+    return rc;
+}
+
+int s3_sse_default(s3_req_t *r, s3_sse_t *s)
+{
+    int rc;
+    if (s->mode != 0 || (rc = bucket_default(r)) == 0)
+        return 0;
+    if (rc < 0)
+        return rc;
+    s->mode = CORE_META_SSE_S3;
+    return 0;
+}
+
 int s3_sse_new(s3_req_t *r, s3_sse_t *s)
 {
+    int rc;
+    if ((rc = s3_sse_default(r, s)) != 0)
+        return rc;
     if (s->mode == CORE_META_SSE_C) {
         s->blob_len = CORE_SSE_C_LEN;
         return core_sse_c_new(s->customer, s->blob, s->key);
@@ -223,3 +257,63 @@ size_t s3_sse_headers(const s3_sse_t *s, og_header_t out[2])
 }
 
 void s3_sse_wipe(s3_sse_t *s) { OPENSSL_cleanse(s, sizeof(*s)); }
+
+/* ---------------------------------------------------------------- bucket default encryption */
+
+/* Checks a PutBucketEncryption body: 0 (one rule, AES256, no bucket key), or -1 after answering. */
+static int config_check(s3_req_t *r)
+{
+    xmlDocPtr doc = s3_read_doc(r, "ServerSideEncryptionConfiguration");
+    xmlChar *alg = NULL, *bucket_key = NULL;
+    if (doc == NULL)
+        return -1;
+    xmlNodePtr rule = s3_xml_child(xmlDocGetRootElement(doc), "Rule");
+    xmlNodePtr dflt = s3_xml_child(rule, "ApplyServerSideEncryptionByDefault");
+    int rc = -1;
+    if (dflt == NULL || !s3_xml_child_text(dflt, "SSEAlgorithm", &alg))
+        s3_error_on(r, S3_EMALFORMED, S3_ON_BODY);
+    else if (xmlStrcmp(alg, BAD_CAST "aws:kms") == 0 || xmlStrcmp(alg, BAD_CAST "aws:kms:dsse") == 0)
+        s3_error(r, 400, "InvalidArgument", "Server Side Encryption with KMS managed key is not available: no KMS.",
+                 NULL); /* as an aws:kms write without a key id, and RGW without a KMS */
+    else if (xmlStrcmp(alg, BAD_CAST "AES256") != 0)
+        s3_error_on(r, S3_EMALFORMED, S3_ON_BODY);
+    else if (s3_xml_child_text(rule, "BucketKeyEnabled", &bucket_key) && xmlStrcmp(bucket_key, BAD_CAST "false"))
+        s3_error(r, 501, "NotImplemented", "S3 bucket keys are not implemented.", NULL);
+    else if (!iam_sse_available(r->gw->iam))
+        s3_error(r, 501, "NotImplemented",
+                 "Server Side Encryption with S3 managed keys needs an sse key in the cluster key file.", NULL);
+    else
+        rc = 0;
+    xmlFree(alg);
+    xmlFree(bucket_key);
+    xmlFreeDoc(doc);
+    return rc;
+}
+
+void s3_bucket_encryption(s3_req_t *r, int put, int del)
+{
+    static const char conf[] = "<ServerSideEncryptionConfiguration xmlns=\"" S3_XMLNS "\"><Rule>"
+                               "<ApplyServerSideEncryptionByDefault><SSEAlgorithm>AES256</SSEAlgorithm>"
+                               "</ApplyServerSideEncryptionByDefault><BucketKeyEnabled>false</BucketKeyEnabled>"
+                               "</Rule></ServerSideEncryptionConfiguration>";
+    core_bucket_t b;
+    int rc;
+    if (put && config_check(r) != 0)
+        return;
+    if ((rc = core_bucket_get(r->gw->cluster, r->bucket, &b)) != 0) {
+        s3_error_on(r, rc, S3_ON_BUCKET);
+        return;
+    }
+    if (put || del) {
+        if ((rc = s3_bucket_meta_set(r, &b, SSE_DEFAULT_META, put ? OG_STR_LIT("AES256") : (og_str_t){NULL, 0})) != 0)
+            s3_error_rc(r, rc);
+        else
+            s3_send(r, put ? 200 : 204, NULL, 0, NULL, 0);
+    } else if (og_header_find(b.meta, b.num_meta, SSE_DEFAULT_META).base == NULL) {
+        s3_error(r, 404, "ServerSideEncryptionConfigurationNotFoundError",
+                 "The server side encryption configuration was not found", NULL);
+    } else {
+        s3_send_xml(r, 200, NULL, 0, conf, sizeof(conf) - 1);
+    }
+    core_bucket_free(&b);
+}

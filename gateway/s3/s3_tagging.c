@@ -341,25 +341,6 @@ out_free:
 
 /* ---- buckets ---- */
 
-/* Writes bucket b back with its tag set `form` (empty: none). 0 or an error. */
-static int bucket_retag(s3_req_t *r, core_bucket_t *b, og_str_t form)
-{
-    og_header_t *h = malloc((b->num_meta + 1) * sizeof(*h));
-    size_t n = 0;
-    if (!h)
-        return -ENOMEM;
-    for (size_t i = 0; i < b->num_meta; i++)
-        if (!og_str_ieq(b->meta[i].name, S3_BUCKET_TAGS_META))
-            h[n++] = b->meta[i];
-    if (form.len)
-        h[n++] = (og_header_t){OG_STR_LIT(S3_BUCKET_TAGS_META), form};
-    core_bucket_t nb = *b;
-    nb.meta = h, nb.num_meta = n;
-    int rc = core_bucket_put(r->gw->cluster, r->bucket, &nb);
-    free(h);
-    return rc;
-}
-
 void s3_bucket_tagging(s3_req_t *r, int put, int del)
 {
     og_buf_t form = {0};
@@ -374,7 +355,7 @@ void s3_bucket_tagging(s3_req_t *r, int put, int del)
         goto out_free;
     }
     if (put || del) {
-        if ((rc = bucket_retag(r, &b, (og_str_t){form.buf, form.len})) != 0)
+        if ((rc = s3_bucket_meta_set(r, &b, S3_BUCKET_TAGS_META, (og_str_t){form.buf, form.len})) != 0)
             s3_error_rc(r, rc);
         else
             s3_send(r, put ? 200 : 204, NULL, 0, NULL, 0);

@@ -182,6 +182,14 @@ void s3_delete_free(s3_delete_t *d)
     memset(d, 0, sizeof(*d));
 }
 
+xmlNodePtr s3_xml_child(xmlNodePtr node, const char *name)
+{
+    for (xmlNodePtr n = node ? node->children : NULL; n != NULL; n = n->next)
+        if (n->type == XML_ELEMENT_NODE && xmlStrcmp(n->name, (const xmlChar *)name) == 0)
+            return n;
+    return NULL;
+}
+
 int s3_xml_child_text(xmlNodePtr node, const char *name, xmlChar **out)
 {
     for (xmlNodePtr n = node->children; n != NULL; n = n->next)

@@ -303,7 +303,7 @@ static void send_info(swift_req_t *r)
                      "\"account_autocreate\": true, \"strict_cors_mode\": true}, "
                      "\"tempauth\": {\"account_acls\": false}, \"container_quotas\": {}, \"account_quotas\": {}, "
                      "\"slo\": {\"max_manifest_segments\": %d, \"max_manifest_size\": %d, \"yield_frequency\": 10, "
-                     "\"min_segment_size\": 1, \"allow_async_delete\": false}, \"dlo\": {}, "
+                     "\"min_segment_size\": 1, \"allow_async_delete\": false}, \"dlo\": {}, \"object_versioning\": {}, "
                      "\"tempurl\": {\"methods\": [\"GET\", \"HEAD\", \"PUT\", \"POST\", \"DELETE\"], "
                      "\"incoming_remove_headers\": [\"x-timestamp\"], \"incoming_allow_headers\": [], "
                      "\"outgoing_remove_headers\": [\"x-object-meta-*\"], "

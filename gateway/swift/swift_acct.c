@@ -247,9 +247,14 @@ static void container_write(swift_req_t *r, core_bucket_t *b, int exists)
     og_header_t *meta = exists ? b->meta : NULL;
     size_t n = exists ? b->num_meta : 0;
     char *mem = NULL;
+    core_versioning_t want;
     int rc;
     if (!quotas_valid(r) || !acls_valid(r))
         return;
+    if ((rc = swift_versions_parse(r, &want)) != 0) {
+        swift_error_rc(r, rc);
+        return;
+    }
     if ((rc = swift_meta_merge(r, "x-container-meta-", "x-remove-container-meta-", container_extra, &meta, &n,
                                   &mem)) != 0) {
         if (rc == OG_ETOOBIG)
@@ -269,7 +274,9 @@ static void container_write(swift_req_t *r, core_bucket_t *b, int exists)
     int changed = !exists || swift_is_method(r, "POST") || n != b->num_meta;
     for (size_t i = 0; i < n && !changed; i++)
         changed = meta[i].name.base != b->meta[i].name.base || meta[i].value.base != b->meta[i].value.base;
-    if (changed && (rc = core_bucket_put(r->cl, r->container, &nb)) != 0)
+    snprintf(r->cid, sizeof(r->cid), "%s", nb.id); /* the container whose versioning is set */
+    if ((changed && (rc = core_bucket_put(r->cl, r->container, &nb)) != 0) ||
+        (rc = swift_versions_apply(r, want)) != 0)
         swift_error_rc(r, rc);
     else if (swift_is_method(r, "POST"))
         swift_send(r, 204, NULL, 0, NULL, NULL, 0);
@@ -315,7 +322,7 @@ static void container_read(swift_req_t *r, const core_bucket_t *b)
         swift_error_rc(r, rc);
         return;
     }
-    og_header_t *hdrs = malloc((8 + b->num_meta) * sizeof(*hdrs));
+    og_header_t *hdrs = malloc((9 + b->num_meta) * sizeof(*hdrs));
     char (*names)[NAME_CAP] = malloc((b->num_meta + 1) * NAME_CAP);
     if (hdrs == NULL || names == NULL) {
         swift_error_rc(r, -ENOMEM);
@@ -333,6 +340,7 @@ static void container_read(swift_req_t *r, const core_bucket_t *b)
     hdrs[k++] = (og_header_t){OG_STR_LIT("X-Storage-Policy"), OG_STR_LIT("Policy-0")};
     if (!og_query_get(r->info->query, "format", NULL))
         hdrs[k++] = (og_header_t){OG_STR_LIT("Vary"), OG_STR_LIT("Accept")};
+    k += swift_versions_header(b, hdrs + k);
     k = add_meta(b->meta, b->num_meta, "x-container-meta-", r->is_owner, hdrs, k, names);
     send_read(r, b, hdrs, k);
 out_free:
@@ -374,6 +382,8 @@ void swift_container(swift_req_t *r)
         }
         goto out_free;
     }
+    if (exists && swift_web_container(r, &b))
+        goto out_free;
     if (!r->is_owner && !(exists && iam_bucket_allows(&b, r->has_id ? &r->id : NULL,
                                                       http_req_header(r->http, "referer"), IAM_ACL_LISTING))) {
         swift_error_rc(r, -EACCES);

@@ -88,6 +88,7 @@ typedef struct {
     swift_tempurl_t tu;      /* a valid TempURL's grant (swift_tempurl.c) */
     swift_cors_t cors;       /* the container's CORS rule for this request's Origin (swift_cors.c) */
     char *final[2];          /* strings of the headers swift_final_headers adds (TempURL, CORS) */
+    int web_status;          /* staticweb: the status an error page is served with (swift_web.c); 0 */
 } swift_req_t;
 
 /* The operation of r (an index into swift_http_api's list), from its path and method once routed
@@ -185,6 +186,27 @@ void swift_options(swift_req_t *r);
 int swift_obj_put_src(swift_req_t *r, core_obj_src_t src, og_str_t ctype, og_str_t cenc, uint64_t delete_at,
                       uint64_t max_size);
 
+/* GET/HEAD of object r->object (access, conditionals, Range, large objects). 0 once answered;
+ * without an answer: -EACCES, OG_ENOTFOUND (also a directory marker: an object of content type
+ * dir_type, when dir_type.base is not NULL, of at most 1 byte, as staticweb) or a cluster error.
+ * With r->web_status set, serves the object whole with that status (a staticweb error page). */
+int swift_obj_get(swift_req_t *r, og_str_t dir_type);
+/* r's container's live objects (r->cid, set by swift_container_access) under prefix grouped at "/"
+ * (core_walk), up to max items.
+ * 0 and *out (core_walk_free), or an error. */
+int swift_list_walk(swift_req_t *r, og_str_t prefix, size_t max, core_walk_t *out);
+
+/* ---- staticweb (swift_web.c; docs/swift-compat.md "Static websites") ----
+ * For GET/HEAD without a token (or with X-Web-Mode: true) of a container whose metadata has
+ * Web-Index or Web-Listings, as Swift's staticweb middleware. */
+
+/* Container GET/HEAD of container record b: 1 once answered as staticweb, 0 when staticweb does
+ * not apply (the ordinary container answer follows). */
+int swift_web_container(swift_req_t *r, const core_bucket_t *b);
+/* Object GET/HEAD: 1 once answered as staticweb (the object itself, an index, a redirect to the
+ * path with "/", a listing or an error page), 0 when staticweb does not apply. */
+int swift_web_object(swift_req_t *r);
+
 /* Handlers. */
 void swift_auth(swift_req_t *r);            /* GET /auth/v1.0 */
 void swift_account(swift_req_t *r);         /* GET/HEAD/POST /v1/AUTH_a */
@@ -201,6 +223,26 @@ int swift_list_body(swift_req_t *r, const core_bucket_t *b, og_buf_t *body, cons
  * is absent and the caller is not the owner: strangers never learn what exists), OG_ENOTFOUND
  * (absent, for the owner), OG_EQUORUM, OG_EPROTO. */
 int swift_container_access(swift_req_t *r, const char *container, int mode, char id[CORE_BID_CAP]);
+
+/* swift_version.c: a container's X-Versions-Enabled, the bucket's S3 versioning state.
+ * swift_versions_parse reads a container PUT/POST's versioning headers into *want (CORE_VER_OFF:
+ * none given); 0, or SWIFT_EREFUSED for X-Versions-Location / X-History-Location (not
+ * implemented: Swift's 412 with versioned_writes off). swift_versions_apply sets *want on r's
+ * container; 0, SWIFT_EREFUSED (suspending an Object Lock bucket: 409), or a core error.
+ * swift_versions_header writes X-Versions-Enabled of b (versioning ever set) into *out: 1 or 0. */
+int swift_versions_parse(swift_req_t *r, core_versioning_t *want);
+int swift_versions_apply(swift_req_t *r, core_versioning_t want);
+size_t swift_versions_header(const core_bucket_t *b, og_header_t *out);
+/* Objects: swift_version_param gives r's ?version-id= (1) or 0. swift_version_header writes
+ * X-Object-Version-Id of m (in r's container, versioning ever set) into *out: 1, or 0.
+ * swift_version_lookup reads version vid of r's object: 0 with *m and *buf as core_ver_lookup,
+ * 1 after answering a delete marker (Swift's 404 of type application/x-deleted), SWIFT_EREFUSED
+ * (400 "Invalid version parameter"), OG_ENOTFOUND or an error. swift_version_delete answers a
+ * DELETE ?version-id= (the caller checked write access): removes that version for good, 204. */
+int swift_version_param(const swift_req_t *r, og_str_t *vid);
+size_t swift_version_header(swift_req_t *r, const core_meta_t *m, og_header_t *out);
+int swift_version_lookup(swift_req_t *r, og_str_t vid, core_meta_t *m, char **buf);
+void swift_version_delete(swift_req_t *r, og_str_t vid);
 /* Is r anonymous and does acl (X-Container-Read) grant `mode` to every anonymous client, with no
  * Referer needed (".r:*")? Then r's answer is what anyone gets, and shared caches may store it
  * (http_req_cache_private). 1 or 0. */

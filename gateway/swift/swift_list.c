@@ -243,6 +243,8 @@ typedef struct {
     swift_req_t *r;
     og_buf_t *b;
     int fmt, account, first;
+    int versions; /* a ?versions listing: items are core_ver_source's */
+    og_str_t prev; /* its previous entry's name: a name's first entry is its latest */
 } out_t;
 
 static void put_subdir(out_t *o, og_str_t name)
@@ -279,10 +281,13 @@ static int put_object(out_t *o, const core_walk_item_t *it)
         return 0;
     }
     size_t elen = core_meta_etag(&m, etag);
-    og_str_t hash = {etag + 1, elen - 2}; /* without the quotes */
+    og_str_t hash = {etag + 1, elen - 2}, name = o->versions ? core_ver_item_key(it->key) : it->key;
     fmt_listing_time(m.mtime_ns, when);
     /* An SLO lists the bytes it serves and, besides the manifest's hash, its own ETag (Swift). */
     uint64_t bytes = (m.flags & CORE_META_SLO) ? m.slo_size : m.size;
+    if (m.vflags & CORE_VER_MARKER) /* Swift's delete marker: an empty object of this type */
+        hash = OG_STR_LIT("d41d8cd98f00b204e9800998ecf8427e"), bytes = 0,
+        m.content_type = OG_STR_LIT("application/x-deleted;swift_versions_deleted=1");
     if (o->fmt == FMT_TEXT) {
         og_buf_put(b, it->key.base, it->key.len);
         og_buf_put(b, "\n", 1);
@@ -290,10 +295,15 @@ static int put_object(out_t *o, const core_walk_item_t *it)
         og_buf_printf(b, "%s{\"bytes\": %" PRIu64 ", \"hash\": ", o->first ? "" : ", ", bytes);
         og_buf_json_str(b, hash);
         og_buf_puts(b, ", \"name\": ");
-        og_buf_json_str(b, it->key);
+        og_buf_json_str(b, name);
         og_buf_puts(b, ", \"content_type\": ");
         og_buf_json_str(b, m.content_type);
         og_buf_printf(b, ", \"last_modified\": \"%s\"", when);
+        if (o->versions) {
+            og_buf_printf(b, ", \"is_latest\": %s, \"version_id\": \"%s\"",
+                          o->first || og_str_cmp(name, o->prev) != 0 ? "true" : "false", core_ver_id(&m));
+            o->prev = name;
+        }
         if (m.flags & CORE_META_SLO) {
             char hex[33];
             og_hex(m.slo_etag, 16, hex);
@@ -355,6 +365,28 @@ static int put_container(out_t *o, const core_walk_item_t *it)
     return 0;
 }
 
+int swift_list_walk(swift_req_t *r, og_str_t prefix, size_t max, core_walk_t *out)
+{
+    char table[CORE_TABLE_CAP];
+    core_table('o', r->cid, table); /* set by swift_container_access */
+    src_t s = {r->cl, table, NULL, r->now_s};
+    core_walk_source_t src = {src_fetch, src_release, &s, 0};
+    return core_walk(&src, prefix, OG_STR_LIT("/"), (og_str_t){NULL, 0}, max, out);
+}
+
+/* A ?versions listing (object_versioning): every version and delete marker, newest first per
+ * name, in JSON only (Swift answers 406 to another ?format=). 0 with *out, SWIFT_EREFUSED, or
+ * -ENOMEM. bid: the container's bucket id. */
+static int versions_source(swift_req_t *r, const char *bid, lq_t *q, core_walk_source_t *out)
+{
+    og_str_t fmt;
+    if (og_query_get(r->info->query, "format", &fmt) && !og_str_ieq(fmt, "json"))
+        return swift_refuse(r, 406, NULL, "<html><h1>Not Acceptable</h1><p>The resource is not available in a "
+                                          "format acceptable to your browser.</p></html>");
+    q->fmt = FMT_JSON;
+    return core_ver_source(r->cl, bid, out);
+}
+
 static int key_cmp(og_str_t a, og_str_t b)
 {
     size_t n = a.len < b.len ? a.len : b.len;
@@ -369,6 +401,8 @@ int swift_list_body(swift_req_t *r, const core_bucket_t *b, og_buf_t *body, cons
     char table[CORE_TABLE_CAP];
     int rc;
 
+    core_walk_source_t vsrc = {0};
+    int versions = b != NULL && og_query_get(r->info->query, "versions", NULL);
     if ((rc = lq_read(r, &q)) != 0)
         goto out_free;
     if (b != NULL)
@@ -378,6 +412,8 @@ int swift_list_body(swift_req_t *r, const core_bucket_t *b, og_buf_t *body, cons
     core_table('b', r->account, as.own);
     core_walk_source_t src = b != NULL ? (core_walk_source_t){src_fetch, src_release, &s, 0}
                                        : (core_walk_source_t){acct_fetch, acct_release, &as, 0};
+    if (versions && (rc = versions_source(r, b->id, &q, &vsrc)) != 0)
+        goto out_free;
     og_str_t after = q.reverse ? (og_str_t){NULL, 0} : xs(&q.marker);
     size_t max = q.reverse ? REVERSE_MAX : q.limit;
     if (q.reverse && q.has_end_marker)
@@ -386,7 +422,7 @@ int swift_list_body(swift_req_t *r, const core_bucket_t *b, og_buf_t *body, cons
      * matches nothing, and the names after "a\0..." are those after "a" (Swift lists the same). */
     after.len = after.len ? strnlen(after.base, after.len) : 0;
     if (memchr(q.prefix.buf ? q.prefix.buf : "", '\0', q.prefix.len) == NULL &&
-        (rc = core_walk(&src, xs(&q.prefix), xs(&q.delimiter), after, max, &w)) != 0)
+        (rc = core_walk(versions ? &vsrc : &src, xs(&q.prefix), xs(&q.delimiter), after, max, &w)) != 0)
         goto out_free;
     /* The selected range: forward (marker, end_marker), reverse (end_marker, marker) read from the
      * top; both bounds exclusive. */
@@ -399,7 +435,7 @@ int swift_list_body(swift_req_t *r, const core_bucket_t *b, og_buf_t *body, cons
     if (q.reverse && hi - lo > q.limit)
         lo = hi - q.limit;
 
-    out_t o = {.r = r, .b = body, .fmt = q.fmt, .account = b == NULL, .first = 1};
+    out_t o = {.r = r, .b = body, .fmt = q.fmt, .account = b == NULL, .first = 1, .versions = versions};
     if (q.fmt == FMT_JSON) {
         og_buf_puts(body, "[");
     } else if (q.fmt == FMT_XML) {
@@ -441,6 +477,7 @@ int swift_list_body(swift_req_t *r, const core_bucket_t *b, og_buf_t *body, cons
              : q.fmt == FMT_XML ? "application/xml; charset=utf-8"
                                 : "text/plain; charset=utf-8";
 out_free:
+    core_ver_source_free(&vsrc);
     core_walk_free(&w);
     lq_free(&q);
     return rc;

@@ -316,6 +316,7 @@ static void send_created(swift_req_t *r, const core_meta_t *m, const og_header_t
     }
     h[k++] = oh.h[1];
     h[k++] = oh.h[2];
+    k += swift_version_header(r, m, h + k);
     for (size_t i = 0; i < n && k < 8; i++)
         h[k++] = extra[i];
     if (n == 0) {
@@ -672,19 +673,24 @@ out_free_meta:
 static void object_delete(swift_req_t *r)
 {
     core_meta_t m;
-    char *buf = NULL;
-    og_str_t key = {r->object, r->object_len};
+    char *buf = NULL, marker[CORE_VID_LEN + 1] = "";
+    og_str_t key = {r->object, r->object_len}, vid;
     int rc;
-    if ((rc = swift_container_access(r, r->container, IAM_ACL_WRITE, r->cid)) == 0 &&
-        (rc = lookup(r, r->cid, key, &m, &buf)) == 0) {
+    if ((rc = swift_container_access(r, r->container, IAM_ACL_WRITE, r->cid)) == 0 && swift_version_param(r, &vid)) {
+        swift_version_delete(r, vid);
+        return;
+    }
+    if (rc == 0 && (rc = lookup(r, r->cid, key, &m, &buf)) == 0) {
         core_meta_free(&m);
         free(buf);
-        rc = core_obj_delete(r->cl, r->cid, key, NULL);
+        rc = core_obj_delete(r->cl, r->cid, key, marker);
     }
+    /* in a versioned container the delete is a marker, whose id Swift answers with */
+    og_header_t h = {OG_STR_LIT("X-Object-Version-Id"), og_str(marker)};
     if (rc != 0)
         swift_error_rc(r, rc);
     else
-        swift_send(r, 204, NULL, 0, NULL, NULL, 0);
+        swift_send(r, 204, &h, marker[0] != '\0', NULL, NULL, 0);
 }
 
 /* ---------------------------------------------------------------- GET / HEAD */
@@ -839,7 +845,7 @@ static void get_send(swift_req_t *r, get_t *g, obj_hdrs_t *oh, int status, uint6
     http_resp_end(r->http); /* short of Content-Length after a failure: http/ closes the connection */
 }
 
-static void object_get(swift_req_t *r)
+int swift_obj_get(swift_req_t *r, og_str_t dir_type)
 {
     get_t g = {.raw = multipart_manifest(r, "get")};
     obj_hdrs_t oh = {0};
@@ -849,14 +855,25 @@ static void object_get(swift_req_t *r)
     swift_lo(r, &g.lo);
     if ((rc = swift_container_access(r, r->container, IAM_ACL_READ, r->cid)) == 0)
         http_req_cache_private(r->http, !r->public_grant); /* even a 404: any stranger gets the same */
-    if (rc != 0 || (rc = lookup(r, r->cid, (og_str_t){r->object, r->object_len}, &g.m, &g.buf)) != 0) {
-        swift_error_rc(r, rc);
-        return;
+    og_str_t vid;
+    if (rc == 0)
+        rc = swift_version_param(r, &vid) ? swift_version_lookup(r, vid, &g.m, &g.buf)
+                                          : lookup(r, r->cid, (og_str_t){r->object, r->object_len}, &g.m, &g.buf);
+    if (rc == 1)
+        return 0; /* a delete marker, answered */
+    if (rc != 0)
+        return rc;
+    if (dir_type.base != NULL && g.m.size <= 1 && g.m.content_type.len == dir_type.len &&
+        memcmp(g.m.content_type.base, dir_type.base, dir_type.len) == 0) {
+        rc = OG_ENOTFOUND; /* staticweb: a directory marker is no page */
+        goto out_free;
     }
     if ((rc = get_view(&g)) != 0 || (rc = get_headers(&g, &oh)) != 0) {
         swift_error_rc(r, rc);
+        rc = 0;
         goto out_free;
     }
+    oh.n += swift_version_header(r, &g.m, oh.h + oh.n);
     core_cache_dflt_t dflt; /* best effort: without it the object's own headers only */
     (void)core_cache_dflt_get(r->cl, r->account, r->container, &dflt);
     oh.n += http_cache_dflt(oh.h, oh.n, og_str(dflt.cache_control), dflt.expires_after_s, r->now_s, oh.expires,
@@ -865,7 +882,7 @@ static void object_get(swift_req_t *r)
     og_str_t qet = {qetag, core_meta_etag(&g.view, qetag)};
     int64_t mtime_s = (int64_t)(g.m.mtime_ns / 1000000000u);
     http_cond_t cond = http_cond_from_req(r->http);
-    int status = http_cond_eval(&cond, qet, mtime_s);
+    int status = r->web_status ? 200 : http_cond_eval(&cond, qet, mtime_s);
     if (status == 304 || status == 412) {
         /* Swift: 304 keeps the object's headers; 412 carries them (but Accept-Ranges, index 4)
          * with an empty HTML answer. */
@@ -874,17 +891,26 @@ static void object_get(swift_req_t *r)
         obj_hdrs_send(r, &oh, status, status == 412 ? "text/html; charset=UTF-8" : NULL, NULL, 0);
         goto out_free;
     }
-    if ((status = get_range(http_range_header(r->http, qet, mtime_s), g.view.size, &oh, &first, &last)) == 416) {
+    og_str_t range = r->web_status ? (og_str_t){NULL, 0} : http_range_header(r->http, qet, mtime_s);
+    if ((status = get_range(range, g.view.size, &oh, &first, &last)) == 416) {
         static const char body416[] =
             "<html><h1>Requested Range Not Satisfiable</h1><p>The Range requested is not available.</p></html>";
         obj_hdrs_send(r, &oh, 416, NULL, body416, sizeof(body416) - 1);
         goto out_free;
     }
-    get_send(r, &g, &oh, status, first, last);
+    get_send(r, &g, &oh, r->web_status ? r->web_status : status, first, last);
 out_free:
     obj_hdrs_free(&oh);
     core_meta_free(&g.m);
     free(g.buf);
+    return rc;
+}
+
+static void object_get(swift_req_t *r)
+{
+    int rc = swift_obj_get(r, (og_str_t){NULL, 0});
+    if (rc != 0)
+        swift_error_rc(r, rc);
 }
 
 void swift_object(swift_req_t *r)
@@ -894,7 +920,7 @@ void swift_object(swift_req_t *r)
         if ((rc = swift_slo_delete(r)) != 0)
             swift_error_rc(r, rc);
     }
-    else if (swift_is_method(r, "GET") || swift_is_method(r, "HEAD"))
+    else if ((swift_is_method(r, "GET") || swift_is_method(r, "HEAD")) && !swift_web_object(r))
         object_get(r);
     else if (swift_is_method(r, "PUT"))
         object_put(r);

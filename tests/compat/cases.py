@@ -356,6 +356,62 @@ SWIFT = [
         {"id": "anon-get-dlo-listed", "method": "GET", "path": "/{c}/dlo", "auth": False},
         {"id": "anon-head-dlo-listed", "method": "HEAD", "path": "/{c}/dlo", "auth": False},
     ] + _swift_usable("after")},
+    {"id": "swift-staticweb", "steps": [
+        {"id": "put-container", "method": "PUT", "path": "/{c}", "headers": {
+            "X-Container-Read": ".r:*,.rlistings", "X-Container-Meta-Web-Index": "index.html",
+            "X-Container-Meta-Web-Error": "err.html", "X-Container-Meta-Web-Listings": "true"}},
+    ] + [{"id": f"put-{k}", "method": "PUT", "path": "/{c}/" + k, "data": "<p>" + k + "</p>",
+          "headers": {"Content-Type": "text/html"}} for k in ("index.html", "sub/index.html", "404err.html")] + [
+        {"id": "put-other", "method": "PUT", "path": "/{c}/other/a.txt", "data": "hi",
+         "headers": {"Content-Type": "text/plain"}},
+        {"id": "put-marker", "method": "PUT", "path": "/{c}/marker", "data": "",
+         "headers": {"Content-Type": "application/directory"}},
+    ] + [dict(st, auth=False, headers_present=["location"]) for st in [
+        {"id": "get-container-no-slash", "method": "GET", "path": "/{c}"},
+        {"id": "get-container-index", "method": "GET", "path": "/{c}/", "body": True},
+        {"id": "head-container-index", "method": "HEAD", "path": "/{c}/"},
+        {"id": "get-sub-no-slash", "method": "GET", "path": "/{c}/sub"},
+        {"id": "get-sub-index", "method": "GET", "path": "/{c}/sub/", "body": True},
+        {"id": "get-dir-no-slash", "method": "GET", "path": "/{c}/other"},
+        {"id": "get-listing", "method": "GET", "path": "/{c}/other/"},
+        {"id": "get-missing", "method": "GET", "path": "/{c}/nope", "body": True},
+        {"id": "get-missing-dir", "method": "GET", "path": "/{c}/nope/", "body": True},
+        {"id": "get-marker", "method": "GET", "path": "/{c}/marker", "body": True},
+        {"id": "get-object", "method": "GET", "path": "/{c}/other/a.txt", "body": True},
+    ]] + [
+        {"id": "get-token-no-web-mode", "method": "GET", "path": "/{c}/other/"},
+        {"id": "get-token-web-mode", "method": "GET", "path": "/{c}/other/", "headers": {"X-Web-Mode": "true"}},
+        {"id": "post-no-index", "method": "POST", "path": "/{c}", "headers": {"X-Remove-Container-Meta-Web-Index": "x"}},
+        {"id": "get-container-listing", "method": "GET", "path": "/{c}/", "auth": False},
+        {"id": "post-no-listings", "method": "POST", "path": "/{c}",
+         "headers": {"X-Remove-Container-Meta-Web-Listings": "x"}},
+        {"id": "get-plain-anonymous", "method": "GET", "path": "/{c}/nope", "auth": False},
+        {"id": "get-plain-web-mode", "method": "GET", "path": "/{c}", "headers": {"X-Web-Mode": "true"}},
+    ]},
+    {"id": "swift-object-versioning", "steps": [
+        {"id": "put-versioned", "method": "PUT", "path": "/{c}", "headers": {"X-Versions-Enabled": "true"}},
+        {"id": "head-versioned", "method": "HEAD", "path": "/{c}", "headers_present": ["x-versions-enabled"]},
+        {"id": "put-o-1", "method": "PUT", "path": "/{c}/o", "data": "one", "headers_present": ["x-object-version-id"]},
+        {"id": "put-o-2", "method": "PUT", "path": "/{c}/o", "data": "two!", "headers_present": ["x-object-version-id"]},
+        {"id": "head-o", "method": "HEAD", "path": "/{c}/o", "headers_present": ["x-object-version-id"]},
+        {"id": "list-versions", "method": "GET", "path": "/{c}", "query": "versions"},
+        {"id": "list-versions-xml", "method": "GET", "path": "/{c}", "query": "versions&format=xml"},
+        {"id": "get-bad-version", "method": "GET", "path": "/{c}/o", "query": "version-id=zzz"},
+        {"id": "get-null-version", "method": "GET", "path": "/{c}/o", "query": "version-id=null"},
+        {"id": "delete-o", "method": "DELETE", "path": "/{c}/o", "headers_present": ["x-object-version-id"]},
+        {"id": "get-deleted", "method": "GET", "path": "/{c}/o"},
+        {"id": "list-after-delete", "method": "GET", "path": "/{c}", "query": "versions&format=json"},
+        {"id": "suspend", "method": "POST", "path": "/{c}", "headers": {"X-Versions-Enabled": "false"}},
+        {"id": "head-suspended", "method": "HEAD", "path": "/{c}", "headers_present": ["x-versions-enabled"]},
+        {"id": "plain-container", "method": "PUT", "path": "/{c2}"},
+        {"id": "plain-object", "method": "PUT", "path": "/{c2}/a", "data": "x"},
+        {"id": "plain-list-versions", "method": "GET", "path": "/{c2}", "query": "versions"},
+        {"id": "plain-head-object", "method": "HEAD", "path": "/{c2}/a", "headers_present": ["x-object-version-id"]},
+        {"id": "legacy-versions-location", "method": "POST", "path": "/{c2}",
+         "headers": {"X-Versions-Location": "{c}"}},
+        {"id": "legacy-history-location", "method": "PUT", "path": "/{c2}",
+         "headers": {"X-History-Location": "{c}"}},
+    ]},
 ]
 
 
@@ -632,6 +688,24 @@ S3 = [
         {"id": "bucket-name-xn-delete", "method": "DELETE", "path": "/xn--{c}"},
         {"id": "delete-objects", "method": "DELETE", "path": "/{c}/k"},
         {"id": "delete-t", "method": "DELETE", "path": "/{c}/t"},
+        {"id": "delete-bucket", "method": "DELETE", "path": "/{c}"},
+    ]},
+    {"id": "s3-bucket-encryption", "steps": [
+        {"id": "create", "method": "PUT", "path": "/{c}"},
+        {"id": "get-none", "method": "GET", "path": "/{c}", "query": "encryption"},
+        {"id": "put-aes256", "method": "PUT", "path": "/{c}", "query": "encryption",
+         "data": "<ServerSideEncryptionConfiguration><Rule><ApplyServerSideEncryptionByDefault>"
+                 "<SSEAlgorithm>AES256</SSEAlgorithm></ApplyServerSideEncryptionByDefault></Rule>"
+                 "</ServerSideEncryptionConfiguration>"},
+        {"id": "put-kms", "method": "PUT", "path": "/{c}", "query": "encryption",
+         "data": "<ServerSideEncryptionConfiguration><Rule><ApplyServerSideEncryptionByDefault>"
+                 "<SSEAlgorithm>aws:kms</SSEAlgorithm></ApplyServerSideEncryptionByDefault></Rule>"
+                 "</ServerSideEncryptionConfiguration>"},
+        {"id": "get-after-put", "method": "GET", "path": "/{c}", "query": "encryption"},
+        {"id": "put-plain-object", "method": "PUT", "path": "/{c}/k", "data": "x",
+         "headers_present": ["x-amz-server-side-encryption"]},
+        {"id": "delete-object", "method": "DELETE", "path": "/{c}/k"},
+        {"id": "delete-encryption", "method": "DELETE", "path": "/{c}", "query": "encryption"},
         {"id": "delete-bucket", "method": "DELETE", "path": "/{c}"},
     ]},
 ]

@@ -3,6 +3,7 @@ the S3 errors for bad or missing keys, ranges, multipart and copy, and the nodes
 for the plaintext. docs/architecture.md "Encryption", docs/s3-compat.md."""
 
 import base64
+import json
 import hashlib
 import os
 import re
@@ -198,9 +199,19 @@ def test_aws_kms_refused(s3, bucket):
     assert client_error(lambda: s3.head_object(Bucket=bucket, Key="k"))[0] == 404
 
 
-def test_bucket_encryption_not_implemented(cluster, bucket):
+def test_bucket_encryption_config(cluster, s3, bucket):
     st, _, body = signed_request(cluster.port(), "GET", f"/{bucket}", query="encryption")
-    assert (st, xml_code(body)) == (501, "NotImplemented")
+    assert (st, xml_code(body)) == (404, "ServerSideEncryptionConfigurationNotFoundError")
+    for alg, want in (("aws:kms", (400, "InvalidArgument")), ("DES", (400, "MalformedXML"))):
+        assert client_error(lambda: s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration={
+            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": alg}}]})) == want
+    assert client_error(lambda: s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration={
+        "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}, "BucketKeyEnabled": True}]})) \
+        == (501, "NotImplemented")
+    st, _, body = signed_request(cluster.port(), "PUT", f"/{bucket}", query="encryption", body=b"<Nope/>")
+    assert (st, xml_code(body)) == (400, "MalformedXML")
+    # nothing was stored by the refusals
+    assert client_error(lambda: s3.get_bucket_encryption(Bucket=bucket))[0] == 404
 
 
 def test_aws_cli_sse(cluster, bucket, tmp_path):
@@ -265,6 +276,52 @@ def test_plaintext_never_on_disk(own_cluster):
     for marker, (key, size, kw) in objs.items():
         get_kw = kw if "SSECustomerKey" in kw else {}
         assert s3.get_object(Bucket=b, Key=key, **get_kw)["Body"].read() == body_with(marker, size)
+
+
+def test_bucket_default_encryption(own_cluster, tmp_path):
+    """put-bucket-encryption (the aws CLI), then PUT, CopyObject and multipart writes without SSE
+    headers are SSE-S3: answered with x-amz-server-side-encryption: AES256, never plain on disk;
+    after delete-bucket-encryption a plain PUT is plain again."""
+    c = own_cluster
+    s3 = c.client()
+    b, src = uniq("ssedflt"), uniq("ssesrc")
+    s3.create_bucket(Bucket=b)
+    s3.create_bucket(Bucket=src)
+    c.aws("s3api", "put-bucket-encryption", "--bucket", b, "--server-side-encryption-configuration",
+          '{"Rules":[{"ApplyServerSideEncryptionByDefault":{"SSEAlgorithm":"AES256"}}]}')
+    got = json.loads(c.aws("s3api", "get-bucket-encryption", "--bucket", b).stdout)
+    assert got["ServerSideEncryptionConfiguration"]["Rules"][0]["ApplyServerSideEncryptionByDefault"] == \
+        {"SSEAlgorithm": "AES256"}
+    small, large = body_with(b"DFLTSMALLMARK", 3000), body_with(b"DFLTLARGEMARK", 3 * MiB)
+    assert s3.put_object(Bucket=b, Key="small", Body=small)["ServerSideEncryption"] == "AES256"
+    assert s3.put_object(Bucket=b, Key="large", Body=large)["ServerSideEncryption"] == "AES256"
+    copied = body_with(b"DFLTCOPYMARKX", 5000)
+    s3.put_object(Bucket=src, Key="plain", Body=copied)
+    r = s3.copy_object(Bucket=b, Key="copy", CopySource={"Bucket": src, "Key": "plain"})
+    assert r["ServerSideEncryption"] == "AES256"
+    up = s3.create_multipart_upload(Bucket=b, Key="mp")
+    assert up["ServerSideEncryption"] == "AES256"
+    mp = body_with(b"DFLTMPARTMARK", 6 * MiB)
+    etag = s3.upload_part(Bucket=b, Key="mp", UploadId=up["UploadId"], PartNumber=1, Body=mp)["ETag"]
+    r = s3.complete_multipart_upload(Bucket=b, Key="mp", UploadId=up["UploadId"],
+                                     MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": etag}]})
+    assert r["ServerSideEncryption"] == "AES256"
+    s3.delete_object(Bucket=src, Key="plain")  # its plain chunks may stay until GC: drop them from the search
+    c.aws("s3api", "delete-bucket-encryption", "--bucket", b)
+    s3.put_object(Bucket=b, Key="after", Body=body_with(b"DFLTPLAINMARK", 3000))
+    assert "ServerSideEncryption" not in s3.head_object(Bucket=b, Key="after")
+    found = {m: [] for m in (b"DFLTSMALLMARK", b"DFLTLARGEMARK", b"DFLTMPARTMARK", b"DFLTPLAINMARK")}
+    for path, blob in disk_bytes(c):
+        for m in found:
+            if m in blob:
+                found[m].append(path)
+    assert found[b"DFLTPLAINMARK"], found  # the control
+    for m in (b"DFLTSMALLMARK", b"DFLTLARGEMARK", b"DFLTMPARTMARK"):
+        assert not found[m], (m, found[m])
+    for key, data in (("small", small), ("large", large), ("copy", copied), ("mp", mp)):
+        h = s3.head_object(Bucket=b, Key=key)
+        assert h["ServerSideEncryption"] == "AES256", key
+        assert s3.get_object(Bucket=b, Key=key)["Body"].read() == data, key
 
 
 def test_ssec_needs_tls(tls_cluster):

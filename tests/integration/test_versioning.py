@@ -434,3 +434,24 @@ def test_swift_on_versioned_container(cluster, s3, vbucket):
     r = swift(cluster, "delete", vbucket)  # the container itself: versions remain
     assert "409" in r.stdout + r.stderr or r.returncode != 0
     assert s3.get_object(Bucket=vbucket, Key="o", VersionId=vid)["Body"].read() == b"s3 first"
+
+
+def test_multipart_lock_headers_applied_at_complete(s3, lbucket):
+    """CreateMultipartUpload's Object Lock headers are kept on the upload and given to the object
+    at Complete; the multipart object cannot be deleted before its retention ends."""
+    until = future(3)
+    up = s3.create_multipart_upload(Bucket=lbucket, Key="mpl", ObjectLockMode="COMPLIANCE",
+                                    ObjectLockRetainUntilDate=until, ObjectLockLegalHoldStatus="ON")["UploadId"]
+    etag = s3.upload_part(Bucket=lbucket, Key="mpl", UploadId=up, PartNumber=1, Body=b"p" * 1000)["ETag"]
+    vid = s3.complete_multipart_upload(Bucket=lbucket, Key="mpl", UploadId=up,
+                                       MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": etag}]})["VersionId"]
+    h = s3.head_object(Bucket=lbucket, Key="mpl", VersionId=vid)
+    assert h["ObjectLockMode"] == "COMPLIANCE" and h["ObjectLockLegalHoldStatus"] == "ON"
+    assert abs((h["ObjectLockRetainUntilDate"] - until).total_seconds()) < 1
+    with pytest.raises(ClientError) as e:
+        s3.delete_object(Bucket=lbucket, Key="mpl", VersionId=vid, BypassGovernanceRetention=True)
+    assert err_code(e.value) == "AccessDenied"
+    with pytest.raises(ClientError) as e:
+        s3.create_multipart_upload(Bucket=lbucket, Key="bad", ObjectLockMode="GOVERNANCE",
+                                   ObjectLockRetainUntilDate=future(-1))
+    assert err_code(e.value) == "InvalidArgument"
