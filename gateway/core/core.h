@@ -330,10 +330,10 @@ int core_bucket_find(cluster_t *cl, const char *account, const char *name, core_
  * holds, and lists b->owner in table CORE_NS_TABLE (so walks over every bucket find its own
  * table). 0, -EIO or a cluster error. */
 int core_bucket_new_id(cluster_t *cl, core_bucket_t *b);
-/* Calls fn(ctx, id) with the bucket id of every live bucket: those of the global table, then
- * those of every account listed in CORE_NS_TABLE. Stops at fn's first nonzero return and returns
- * it; else 0 or a cluster error. */
-int core_bucket_each(cluster_t *cl, int (*fn)(void *ctx, const char *id), void *ctx);
+/* Calls fn(ctx, name, b) with the name and record of every live bucket (b->id set: what names its
+ * tables): those of the global table, then those of every account listed in CORE_NS_TABLE. Stops
+ * at fn's first nonzero return and returns it; else 0 or a cluster error. */
+int core_bucket_each(cluster_t *cl, int (*fn)(void *ctx, const char *name, const core_bucket_t *b), void *ctx);
 /* Writes bucket record `bucket` (version 2 with its metadata, or 3 with its id into b->owner's
  * table when b->id is an id of its own) with a fresh stamp. 0, OG_EINVAL, OG_EQUORUM, -ENOMEM. */
 int core_bucket_put(cluster_t *cl, const char *bucket, const core_bucket_t *b);

@@ -160,23 +160,26 @@ int core_bucket_new_id(cluster_t *cl, core_bucket_t *b)
 /* core_bucket_each's walk state: the caller's callback, and the table being walked. */
 typedef struct {
     cluster_t *cl;
-    int (*fn)(void *ctx, const char *id);
+    int (*fn)(void *ctx, const char *name, const core_bucket_t *b);
     void *ctx;
     int global;
 } each_t;
 
-/* cluster_table_each callback over bucket records: fn with the bucket's id. A record that does
- * not decode is skipped (usage and listings report it). */
+/* cluster_table_each callback over bucket records: fn with the bucket's name and record (its id
+ * set). A record that does not decode is skipped (usage and listings report it). */
 static int each_bucket(void *ctx, og_str_t key, const og_rec_t *rec)
 {
     each_t *e = ctx;
     core_bucket_t b;
+    char name[CORE_BUCKET_MAX + 1];
     int rc;
     if (key.len > CORE_BUCKET_MAX || core_bucket_parse(rec, &b) != 0)
         return 0;
+    memcpy(name, key.base, key.len);
+    name[key.len] = '\0';
     if (e->global)
-        memcpy(b.id, key.base, key.len), b.id[key.len] = '\0';
-    rc = b.id[0] != '\0' ? e->fn(e->ctx, b.id) : 0;
+        memcpy(b.id, name, key.len + 1);
+    rc = b.id[0] != '\0' ? e->fn(e->ctx, name, &b) : 0;
     core_bucket_free(&b);
     return rc;
 }
@@ -195,7 +198,7 @@ static int each_account(void *ctx, og_str_t key, const og_rec_t *rec)
     return cluster_table_each(e->cl, table, each_bucket, e);
 }
 
-int core_bucket_each(cluster_t *cl, int (*fn)(void *ctx, const char *id), void *ctx)
+int core_bucket_each(cluster_t *cl, int (*fn)(void *ctx, const char *name, const core_bucket_t *b), void *ctx)
 {
     each_t e = {cl, fn, ctx, 1};
     int rc = cluster_table_each(cl, CORE_BUCKETS_TABLE, each_bucket, &e);

@@ -40,7 +40,7 @@ int admin_fail(const char *what, int rc);
  * (admin_out.c). */
 int admin_json_print(json_t *j);
 /* The text form of a flat JSON object: " name<sep>value" for each member after the first `skip`
- * (reals as %.3f), then a newline. */
+ * (reals as %.3f, null as none), then a newline. */
 void admin_print_fields(json_t *obj, const char *sep, size_t skip);
 /* Progress of a long operation on one line of the terminal ("\rwhat [####    ] 40% done/total"):
  * only when stdout is a terminal and the output is not JSON, so pipes and scripts never see it.
@@ -94,6 +94,25 @@ int admin_ring_push(const admin_opts_t *a, int argc, char **argv);
  * (admin_watch). Exit code 0,
  * 1 when a device did not answer, 2 on a usage error. */
 int admin_rebalance(const admin_opts_t *a, int argc, char **argv);
+/* onggi-admin scrub [--watch ...]: every device's scrubber state (admin_scrub.c). Exit code 0,
+ * 1 when a device did not answer, 2 on a usage error. */
+int admin_scrub(const admin_opts_t *a, int argc, char **argv);
+/* A quota option's value v (opt names it): *out = v for a byte or object count, NULL for 0, `none`
+ * or empty (the quota is removed). 0, or the usage exit code 2 after saying why (admin_usage.c). */
+int admin_quota_arg(const char *opt, const char *v, const char **out);
+/* Creates account `name`'s record or keeps it; with set_quota its X-Account-Meta-Quota-Bytes
+ * becomes quota (NULL: removed), other metadata kept. Exit code 0, or 1 after saying why. */
+int admin_account_store(cluster_t *cl, const char *name, int set_quota, const char *quota);
+/* onggi-admin quota-set --account A --bytes N | [--account A] --bucket B [--bytes N] [--count N]
+ * (with --account: that account's container B). Exit code 0,
+ * 1 on a cluster error (a bucket that does not exist included), 2 on a usage error. */
+int admin_quota_set(cluster_t *cl, int argc, char **argv);
+/* onggi-admin bucket-list [--account A]: every bucket with its owner, creation time, objects and
+ * bytes. Exit code 0, 1 on a cluster error, 2 on a usage error. */
+int admin_bucket_list(const admin_opts_t *o, cluster_t *cl, int argc, char **argv);
+/* onggi-admin usage [--account A] [--bucket B]: objects, bytes (and buckets) against the quotas,
+ * of one bucket (with --account: that account's container), one account or every account. Exit code as admin_bucket_list. */
+int admin_usage_cmd(const admin_opts_t *o, cluster_t *cl, int argc, char **argv);
 /* A node client signing with the cluster key file (keys_path, or NULL for ring_path + ".keys");
  * NULL after saying why on stderr. Free with node_client_free. */
 node_client_t *admin_client_new(const char *ring_path, const char *keys_path, size_t max_idle);

@@ -24,6 +24,10 @@
  *   onggi-admin --ring FILE stat
  *   onggi-admin --ring FILE gc [--grace SECONDS] [--dry-run]
  *   onggi-admin --ring FILE stats [--account A]
+ *   onggi-admin --ring FILE bucket-list [--account A]
+ *   onggi-admin --ring FILE usage [--account A] [--bucket B]
+ *   onggi-admin --ring FILE quota-set --account A --bytes N | [--account A] --bucket B [--bytes N] [--count N]
+ *   onggi-admin --ring FILE scrub [--watch [--interval S] [--timeout S]]
  *   onggi-admin --ring FILE replication [--watch [--interval S] [--timeout S]]
  *   onggi-admin --ring FILE ring push
  *   onggi-admin --ring FILE rebalance [--watch [--interval S] [--timeout S]]
@@ -75,13 +79,18 @@ static const char admin_commands[] = "COMMAND ..., COMMAND one of:\n"
                                "  locate BUCKET KEY\n"
                                "  stat\n"
                                "  gc [--grace SECONDS] [--dry-run]\n"
-                               "  stats [--account A]\n"
+                               "  stats [--account A]          logical vs unique vs physical bytes (dedup)\n"
+                               "  bucket-list [--account A]    buckets: owner, creation time, objects, bytes\n"
+                               "  usage [--account A] [--bucket B]   objects, bytes, buckets against the quotas\n"
+                               "  quota-set --account A --bytes N | [--account A] --bucket B [--bytes N] [--count N]\n"
+                               "                               0 or none removes a quota\n"
+                               "  scrub [--watch [--interval S] [--timeout S]]         until no scrubber is in a pass\n"
                                "  replication [--watch [--interval S] [--timeout S]]   until nothing is under-replicated\n"
                                "  ring push\n"
                                "  rebalance [--watch [--interval S] [--timeout S]]     until done=yes\n"
                                "  migrate-secrets\n"
                                "Read commands (status, user-list, account-list, swift-user-list, locate, stat, stats,\n"
-                               "replication, rebalance) take --json. The cluster: --config FILE, else $ONGGI_CONFIG,\n"
+                               "bucket-list, usage, replication, rebalance, scrub) take --json. The cluster: --config FILE, else $ONGGI_CONFIG,\n"
                                "else " ADMIN_DEFAULT_CONFIG " ([cluster] ring = FILE).";
 
 int admin_usage(void)
@@ -337,46 +346,11 @@ static int admin_stat_report(const admin_opts_t *o, const ring_t *ring, const no
  * keeping its other metadata. */
 static int admin_account_add(cluster_t *cl, int argc, char **argv)
 {
-    core_account_t a;
     const char *quota = NULL;
-    og_header_t *meta = NULL;
-    size_t n = 0;
-    int rc, ret = 1;
-
     if (argc != 1 && !(argc == 3 && strcmp(argv[1], "--quota-bytes") == 0))
         return admin_usage();
-    if (argc == 3) {
-        quota = argv[2];
-        if (quota[strspn(quota, "0123456789")] != '\0') {
-            fprintf(stderr, "onggi-admin: --quota-bytes takes a byte count (empty removes the quota)\n");
-            return 2;
-        }
-    }
-    rc = core_account_get(cl, argv[0], &a);
-    if (rc == OG_ENOTFOUND)
-        rc = 0, a.created_ns = og_time_ns();
-    if (rc != 0)
-        return admin_fail("account-add", rc);
-    if ((meta = calloc(a.num_meta + 1, sizeof(*meta))) == NULL) {
-        admin_fail("account-add", -ENOMEM);
-        goto out_free;
-    }
-    for (size_t i = 0; i < a.num_meta; i++)
-        if (quota == NULL || !og_str_eq(a.meta[i].name, "x-account-meta-quota-bytes"))
-            meta[n++] = a.meta[i];
-    if (quota != NULL && quota[0] != '\0')
-        meta[n++] = (og_header_t){OG_STR_LIT("x-account-meta-quota-bytes"), og_str(quota)};
-    core_account_t na = {.created_ns = a.created_ns, .meta = meta, .num_meta = n};
-    if ((rc = core_account_put(cl, argv[0], &na)) != 0) {
-        admin_fail("account-add", rc == OG_EINVAL ? OG_EINVAL : rc);
-        goto out_free;
-    }
-    printf("account %s stored\n", argv[0]);
-    ret = 0;
-out_free:
-    free(meta);
-    core_account_free(&a);
-    return ret;
+    int rc = argc == 3 ? admin_quota_arg(argv[1], argv[2], &quota) : 0;
+    return rc ? rc : admin_account_store(cl, argv[0], argc == 3, quota);
 }
 
 static int admin_print_account(void *ctx, const char *name)
@@ -511,9 +485,11 @@ static int admin_expire_object(void *ctx, og_str_t key, const og_rec_t *rec)
 
 /* core_bucket_each callback: walks one bucket (by its id: its name, or 64 hex digits for a
  * container named like another account's bucket). */
-static int admin_expire_bucket(void *ctx, const char *id)
+static int admin_expire_bucket(void *ctx, const char *name, const core_bucket_t *b)
 {
     admin_expire_t *e = ctx;
+    const char *id = b->id;
+    (void)name;
     char table[CORE_TABLE_CAP];
     core_table('o', id, table);
     e->bucket = id;
@@ -543,7 +519,8 @@ static int admin_expire(cluster_t *cl, int argc, char **argv)
 static int admin_is_read(const char *cmd)
 {
     static const char *const reads[] = {"status", "user-list", "account-list", "swift-user-list", "locate",
-                                        "stat", "stats", "replication", "rebalance"};
+                                        "stat", "stats", "replication", "rebalance", "bucket-list", "usage",
+                                        "scrub"};
     for (size_t i = 0; i < sizeof(reads) / sizeof(reads[0]); i++)
         if (strcmp(cmd, reads[i]) == 0)
             return 1;
@@ -580,6 +557,8 @@ static int admin_node_cmd(const admin_opts_t *o, const char *cmd, int n, char **
         return n >= 1 && strcmp(args[0], "push") == 0 ? admin_ring_push(o, n - 1, args + 1) : admin_usage();
     if (strcmp(cmd, "rebalance") == 0)
         return admin_rebalance(o, n, args);
+    if (strcmp(cmd, "scrub") == 0)
+        return admin_scrub(o, n, args);
     return -1;
 }
 
@@ -588,7 +567,8 @@ static int admin_cluster_cmd(const admin_opts_t *o, const char *cmd, int n, char
 {
     static const char *const cluster_cmds[] = {"user-add", "user-list", "user-delete", "locate", "account-add",
                                                "account-list", "swift-user-add", "swift-user-list",
-                                               "swift-user-delete", "expire", "migrate-secrets", NULL};
+                                               "swift-user-delete", "expire", "migrate-secrets", "bucket-list",
+                                               "usage", "quota-set", NULL};
     cluster_t *cl;
     iam_t *iam;
     int rc, ret, known = 0;
@@ -620,6 +600,12 @@ static int admin_cluster_cmd(const admin_opts_t *o, const char *cmd, int n, char
         ret = n == 1 ? admin_swift_user_delete(iam, args[0]) : admin_usage();
     else if (strcmp(cmd, "expire") == 0)
         ret = admin_expire(cl, n, args);
+    else if (strcmp(cmd, "bucket-list") == 0)
+        ret = admin_bucket_list(o, cl, n, args);
+    else if (strcmp(cmd, "usage") == 0)
+        ret = admin_usage_cmd(o, cl, n, args);
+    else if (strcmp(cmd, "quota-set") == 0)
+        ret = admin_quota_set(cl, n, args);
     else if (strcmp(cmd, "migrate-secrets") == 0)
         ret = n == 0 ? admin_migrate_secrets(iam) : admin_usage();
     else

@@ -37,6 +37,10 @@ void admin_print_fields(json_t *obj, const char *sep, size_t skip)
             continue;
         if (json_is_string(v))
             printf(" %s%s%s", k, sep, json_string_value(v));
+        else if (json_is_null(v))
+            printf(" %s%snone", k, sep);
+        else if (json_is_boolean(v))
+            printf(" %s%s%s", k, sep, json_is_true(v) ? "true" : "false");
         else if (json_is_real(v))
             printf(" %s%s%.3f", k, sep, json_real_value(v));
         else
