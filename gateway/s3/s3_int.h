@@ -139,6 +139,18 @@ size_t s3_tags_count(og_str_t form);
  * NoSuchTagSet). */
 void s3_object_tagging(s3_req_t *r, int put, int del);
 void s3_bucket_tagging(s3_req_t *r, int put, int del);
+/* Appends tag (k, v) to an x-amz-tagging form (with '&' when out is not empty). 0 or -ENOMEM. */
+int s3_tags_form_add(og_buf_t *out, og_str_t k, og_str_t v);
+/* 1 when the form holds a tag with key k, else 0 (also for a form that does not decode). */
+int s3_tags_form_has_key(og_str_t form, og_str_t k);
+/* Appends each tag of the form as <Tag><Key/><Value/></Tag>. 0, S3_EINVALIDTAG, -ENOMEM. */
+int s3_tags_form_xml(og_buf_t *b, og_str_t form);
+/* Writes bucket b (read by core_bucket_get) back with its metadata entry `name` set to value
+ * (empty: removed), for r's bucket. 0 or a core_bucket_put error. */
+int s3_bucket_meta_set(s3_req_t *r, const core_bucket_t *b, const char *name, og_str_t value);
+/* (s3_lifecycle.c) ?lifecycle on a bucket: Get (404 NoSuchLifecycleConfiguration when none), Put
+ * with put, Delete with del (docs/s3-compat.md, "Lifecycle"). */
+void s3_bucket_lifecycle(s3_req_t *r, int put, int del);
 /* (s3_meta.c) User metadata outside US-ASCII (RFC 2047), as S3 handles it.
  * s3_meta_decode: v made only of UTF-8 encoded-words ("=?UTF-8?B?..?=", "=?UTF-8?Q?..?=", case-
  * insensitive, whitespace between words dropped) decoded into out (at least v.len bytes): the

@@ -314,6 +314,8 @@ static void route_bucket(s3_req_t *r, verbs_t v)
 {
     if (has_param(r, "tagging") && (v.get || v.put || v.del))
         s3_bucket_tagging(r, v.put, v.del);
+    else if (has_param(r, "lifecycle") && (v.get || v.put || v.del))
+        s3_bucket_lifecycle(r, v.put, v.del);
     else if (v.get && has_param(r, "location"))
         s3_get_bucket_location(r);
     else if (v.get && has_param(r, "uploads"))
@@ -389,7 +391,9 @@ static void route(s3_req_t *r)
         return;
     }
     for (size_t i = 0; i < sizeof(unimplemented_subresources) / sizeof(unimplemented_subresources[0]); i++) {
-        if (has_param(r, unimplemented_subresources[i])) {
+        /* a bucket's ?lifecycle is served (s3_lifecycle.c); an object has none */
+        if (has_param(r, unimplemented_subresources[i]) &&
+            !(r->key == NULL && strcmp(unimplemented_subresources[i], "lifecycle") == 0)) {
             char msg[128];
             snprintf(msg, sizeof(msg), "The ?%s sub-resource is not implemented.", unimplemented_subresources[i]);
             s3_error(r, 501, "NotImplemented", msg, NULL);
@@ -402,7 +406,7 @@ static void route(s3_req_t *r)
         s3_error(r, 501, "NotImplemented", "Only reading the (owner-only) ACL is implemented.", NULL);
         return;
     }
-    if (r->key == NULL && v.put && !has_param(r, "tagging")) {
+    if (r->key == NULL && v.put && !has_param(r, "tagging") && !has_param(r, "lifecycle")) {
         s3_create_bucket(r);
         return;
     }

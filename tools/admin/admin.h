@@ -104,4 +104,12 @@ int admin_iam_open(cluster_t *cl, const char *ring_path, const char *keys_path, 
  * record or the walk failed. */
 int admin_migrate_secrets(iam_t *iam);
 
+/* onggi-admin lifecycle [--dry-run] [--rate N] [--max N] [--every S] [--day-seconds S]: the S3
+ * lifecycle worker (admin_lc.c): one pass (or one every S seconds, forever) over the buckets with a
+ * lifecycle configuration, at most N actions per second and per pass. Exit code 0, 1 when an action
+ * or a walk failed (the other buckets are still done), 2 on a usage error. */
+int admin_lifecycle(struct st_cluster_t *cl, int argc, char **argv);
+/* onggi-admin lifecycle-status: the figures of the last pass. 0, 1 when none ran or on an error. */
+int admin_lifecycle_status(const admin_opts_t *o, struct st_cluster_t *cl);
+
 #endif

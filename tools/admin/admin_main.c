@@ -20,6 +20,8 @@
  *   onggi-admin --ring FILE swift-user-list
  *   onggi-admin --ring FILE swift-user-delete ACCOUNT:USER
  *   onggi-admin --ring FILE expire [--dry-run]
+ *   onggi-admin --ring FILE lifecycle [--dry-run] [--rate N] [--max N] [--every S] [--day-seconds S]
+ *   onggi-admin --ring FILE lifecycle-status
  *   onggi-admin --ring FILE locate BUCKET KEY
  *   onggi-admin --ring FILE stat
  *   onggi-admin --ring FILE gc [--grace SECONDS] [--dry-run]
@@ -72,6 +74,10 @@ static const char admin_commands[] = "COMMAND ..., COMMAND one of:\n"
                                "  swift-user-list\n"
                                "  swift-user-delete ACCOUNT:USER\n"
                                "  expire [--dry-run]\n"
+                               "  lifecycle [--dry-run] [--rate N] [--max N] [--every S] [--day-seconds S]\n"
+                               "                               S3 lifecycle rules: N actions/s, per pass\n"
+                               "                               (--day-seconds: tests only)\n"
+                               "  lifecycle-status             what the last lifecycle pass did\n"
                                "  locate BUCKET KEY\n"
                                "  stat\n"
                                "  gc [--grace SECONDS] [--dry-run]\n"
@@ -81,7 +87,7 @@ static const char admin_commands[] = "COMMAND ..., COMMAND one of:\n"
                                "  rebalance [--watch [--interval S] [--timeout S]]     until done=yes\n"
                                "  migrate-secrets\n"
                                "Read commands (status, user-list, account-list, swift-user-list, locate, stat, stats,\n"
-                               "replication, rebalance) take --json. The cluster: --config FILE, else $ONGGI_CONFIG,\n"
+                               "replication, rebalance, lifecycle-status) take --json. The cluster: --config FILE, else $ONGGI_CONFIG,\n"
                                "else " ADMIN_DEFAULT_CONFIG " ([cluster] ring = FILE).";
 
 int admin_usage(void)
@@ -546,7 +552,7 @@ static int admin_expire(cluster_t *cl, int argc, char **argv)
 static int admin_is_read(const char *cmd)
 {
     static const char *const reads[] = {"status", "user-list", "account-list", "swift-user-list", "locate",
-                                        "stat", "stats", "replication", "rebalance"};
+                                        "stat", "stats", "replication", "rebalance", "lifecycle-status"};
     for (size_t i = 0; i < sizeof(reads) / sizeof(reads[0]); i++)
         if (strcmp(cmd, reads[i]) == 0)
             return 1;
@@ -591,7 +597,8 @@ static int admin_cluster_cmd(const admin_opts_t *o, const char *cmd, int n, char
 {
     static const char *const cluster_cmds[] = {"user-add", "user-list", "user-delete", "locate", "account-add",
                                                "account-list", "swift-user-add", "swift-user-list",
-                                               "swift-user-delete", "expire", "migrate-secrets", NULL};
+                                               "swift-user-delete", "expire", "migrate-secrets", "lifecycle",
+                                               "lifecycle-status", NULL};
     cluster_t *cl;
     iam_t *iam;
     int rc, ret, known = 0;
@@ -623,6 +630,10 @@ static int admin_cluster_cmd(const admin_opts_t *o, const char *cmd, int n, char
         ret = n == 1 ? admin_swift_user_delete(iam, args[0]) : admin_usage();
     else if (strcmp(cmd, "expire") == 0)
         ret = admin_expire(cl, n, args);
+    else if (strcmp(cmd, "lifecycle") == 0)
+        ret = admin_lifecycle(cl, n, args);
+    else if (strcmp(cmd, "lifecycle-status") == 0)
+        ret = n == 0 ? admin_lifecycle_status(o, cl) : admin_usage();
     else if (strcmp(cmd, "migrate-secrets") == 0)
         ret = n == 0 ? admin_migrate_secrets(iam) : admin_usage();
     else
