@@ -169,6 +169,9 @@ def test_s3cmd_expire(cluster, s3, bucket, tmp_path):
     cluster.s3cmd("expire", f"s3://{bucket}", "--expiry-days=1", "--expiry-prefix=old/")
     rules = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
     assert len(rules) == 1 and rules[0]["Expiration"] == {"Days": 1} and rules[0]["Status"] == "Enabled"
+    assert rules[0].get("Filter", {}).get("Prefix", rules[0].get("Prefix")) == "old/"
+    shown = cluster.s3cmd("getlifecycle", f"s3://{bucket}").stdout
+    assert "<Days>1</Days>" in shown and "old/" in shown
     f = tmp_path / "f"
     f.write_bytes(b"data")
     for k in ("old/a", "old/b", "new/a"):
