@@ -145,9 +145,19 @@ int s3_tags_form_add(og_buf_t *out, og_str_t k, og_str_t v);
 int s3_tags_form_has_key(og_str_t form, og_str_t k);
 /* Appends each tag of the form as <Tag><Key/><Value/></Tag>. 0, S3_EINVALIDTAG, -ENOMEM. */
 int s3_tags_form_xml(og_buf_t *b, og_str_t form);
-/* Writes bucket b (read by core_bucket_get) back with its metadata entry `name` set to value
- * (empty: removed), for r's bucket. 0 or a core_bucket_put error. */
-int s3_bucket_meta_set(s3_req_t *r, const core_bucket_t *b, const char *name, og_str_t value);
+/* A document kept as one entry of the bucket record's metadata (tags, lifecycle): its entry name;
+ * read turns a PUT body into the stored form (0, 1 when it answered already, or a code to answer
+ * with S3_ON_BODY); send answers a GET with the stored form; the error a GET gets when there is
+ * none (404). */
+typedef struct {
+    const char *meta;
+    int (*read)(s3_req_t *r, og_buf_t *out);
+    void (*send)(s3_req_t *r, og_str_t stored);
+    const char *missing_code, *missing_msg;
+} s3_bucket_doc_t;
+/* GET (send), PUT with put (read, then stored), DELETE with del (the entry removed: 204) of the
+ * document d of r's bucket. */
+void s3_bucket_doc(s3_req_t *r, int put, int del, const s3_bucket_doc_t *d);
 /* (s3_lifecycle.c) ?lifecycle on a bucket: Get (404 NoSuchLifecycleConfiguration when none), Put
  * with put, Delete with del (docs/s3-compat.md, "Lifecycle"). */
 void s3_bucket_lifecycle(s3_req_t *r, int put, int del);

@@ -439,32 +439,7 @@ static void lc_send(s3_req_t *r, og_str_t stored)
 
 void s3_bucket_lifecycle(s3_req_t *r, int put, int del)
 {
-    og_buf_t stored = {0};
-    core_bucket_t b = {0};
-    int rc = 0;
-    if (put && (rc = lc_read_body(r, &stored)) != 0) {
-        if (rc != 1)
-            s3_error_on(r, rc, S3_ON_BODY);
-        goto out_free;
-    }
-    if ((rc = core_bucket_get(r->gw->cluster, r->bucket, &b)) != 0) {
-        s3_error_on(r, rc, S3_ON_BUCKET);
-        goto out_free;
-    }
-    if (put || del) {
-        if ((rc = s3_bucket_meta_set(r, &b, CORE_LC_META, (og_str_t){stored.buf, stored.len})) != 0)
-            s3_error_rc(r, rc);
-        else
-            s3_send(r, put ? 200 : 204, NULL, 0, NULL, 0);
-        goto out_bucket;
-    }
-    og_str_t lc = og_header_find(b.meta, b.num_meta, CORE_LC_META);
-    if (lc.base == NULL)
-        s3_error(r, 404, "NoSuchLifecycleConfiguration", "The lifecycle configuration does not exist", NULL);
-    else
-        lc_send(r, lc);
-out_bucket:
-    core_bucket_free(&b);
-out_free:
-    og_buf_free(&stored);
+    static const s3_bucket_doc_t doc = {CORE_LC_META, lc_read_body, lc_send, "NoSuchLifecycleConfiguration",
+                                        "The lifecycle configuration does not exist"};
+    s3_bucket_doc(r, put, del, &doc);
 }

@@ -364,7 +364,9 @@ out_free:
 
 /* ---- buckets ---- */
 
-int s3_bucket_meta_set(s3_req_t *r, const core_bucket_t *b, const char *name, og_str_t value)
+/* Writes bucket b (read by core_bucket_get) back with its metadata entry `name` set to value
+ * (empty: removed). 0 or a core_bucket_put error. */
+static int bucket_meta_set(s3_req_t *r, const core_bucket_t *b, const char *name, og_str_t value)
 {
     og_header_t *h = malloc((b->num_meta + 1) * sizeof(*h));
     size_t n = 0;
@@ -382,13 +384,14 @@ int s3_bucket_meta_set(s3_req_t *r, const core_bucket_t *b, const char *name, og
     return rc;
 }
 
-void s3_bucket_tagging(s3_req_t *r, int put, int del)
+void s3_bucket_doc(s3_req_t *r, int put, int del, const s3_bucket_doc_t *d)
 {
-    og_buf_t form = {0};
+    og_buf_t stored = {0};
     core_bucket_t b = {0};
     int rc = 0;
-    if (put && (rc = tags_read_body(r, TAGS_BUCKET_MAX, &form)) != 0) {
-        s3_error_on(r, rc, S3_ON_BODY);
+    if (put && (rc = d->read(r, &stored)) != 0) {
+        if (rc != 1)
+            s3_error_on(r, rc, S3_ON_BODY);
         goto out_free;
     }
     if ((rc = core_bucket_get(r->gw->cluster, r->bucket, &b)) != 0) {
@@ -396,19 +399,29 @@ void s3_bucket_tagging(s3_req_t *r, int put, int del)
         goto out_free;
     }
     if (put || del) {
-        if ((rc = s3_bucket_meta_set(r, &b, S3_BUCKET_TAGS_META, (og_str_t){form.buf, form.len})) != 0)
+        if ((rc = bucket_meta_set(r, &b, d->meta, (og_str_t){stored.buf, stored.len})) != 0)
             s3_error_rc(r, rc);
         else
             s3_send(r, put ? 200 : 204, NULL, 0, NULL, 0);
         goto out_bucket;
     }
-    og_str_t tags = og_header_find(b.meta, b.num_meta, S3_BUCKET_TAGS_META);
-    if (tags.base == NULL)
-        s3_error(r, 404, "NoSuchTagSet", "The TagSet does not exist", NULL);
+    og_str_t v = og_header_find(b.meta, b.num_meta, d->meta);
+    if (v.base == NULL)
+        s3_error(r, 404, d->missing_code, d->missing_msg, NULL);
     else
-        send_tagging(r, tags);
+        d->send(r, v);
 out_bucket:
     core_bucket_free(&b);
 out_free:
-    og_buf_free(&form);
+    og_buf_free(&stored);
+}
+
+/* s3_bucket_doc_t.read for a bucket's tag set. */
+static int bucket_tags_read(s3_req_t *r, og_buf_t *out) { return tags_read_body(r, TAGS_BUCKET_MAX, out); }
+
+void s3_bucket_tagging(s3_req_t *r, int put, int del)
+{
+    static const s3_bucket_doc_t doc = {S3_BUCKET_TAGS_META, bucket_tags_read, send_tagging, "NoSuchTagSet",
+                                        "The TagSet does not exist"};
+    s3_bucket_doc(r, put, del, &doc);
 }
