@@ -33,7 +33,7 @@ objs = $(patsubst %.c,$(O)/obj/%.o,$(1))
 
 # One static library per module, and one per room of the gateway (docs/architecture.md). Listed
 # from the top down, the order a static link needs: a room only uses the rooms below it.
-ROOMS := s3 swift iam core cluster http
+ROOMS := console s3 swift iam core cluster http
 $(foreach r,$(ROOMS),$(eval LIB_$(r) := $(O)/libgw_$(r).a))
 LIB_og := $(O)/libog.a
 LIB_ring := $(O)/libring.a
@@ -46,7 +46,8 @@ DEPS_core := $(LIB_core) $(DEPS_cluster)
 DEPS_iam := $(LIB_iam) $(DEPS_core)
 DEPS_s3 := $(LIB_s3) $(LIB_iam) $(LIB_core) $(LIB_http) $(LIB_auth) $(DEPS_cluster)
 DEPS_swift := $(LIB_swift) $(LIB_iam) $(LIB_core) $(LIB_http) $(LIB_auth) $(DEPS_cluster)
-DEPS_gateway := $(LIB_s3) $(LIB_swift) $(LIB_iam) $(LIB_core) $(LIB_http) $(LIB_auth) $(DEPS_cluster)
+DEPS_console := $(LIB_console) $(LIB_iam) $(LIB_core) $(LIB_http) $(LIB_auth) $(DEPS_cluster)
+DEPS_gateway := $(LIB_console) $(LIB_s3) $(LIB_swift) $(LIB_iam) $(LIB_core) $(LIB_http) $(LIB_auth) $(DEPS_cluster)
 DEPS_ring := $(LIB_ring) $(LIB_og)
 DEPS_auth := $(LIB_auth) $(LIB_og)
 DEPS_node := $(LIB_node) $(LIB_ring) $(LIB_og)
@@ -86,6 +87,16 @@ $(LIB_ring): $(call objs,$(call lib_srcs,ring))
 $(LIB_auth): $(call objs,$(call lib_srcs,auth))
 $(LIB_node): $(call objs,$(call lib_srcs,storage-node))
 $(foreach r,$(ROOMS),$(eval $(LIB_$(r)): $(call objs,$(call lib_srcs,gateway/$(r)))))
+# The web console's files are compiled into the gateway (docs/operations.md, "Web console").
+CONSOLE_WWW := $(sort $(wildcard gateway/console/www/*))
+# (the directory too: its time changes when a file is added or removed)
+$(O)/gen/console_assets.c: tools/embed.sh gateway/console/www $(CONSOLE_WWW)
+	@mkdir -p $(dir $@)
+	tools/embed.sh $@ $(CONSOLE_WWW)
+$(O)/obj/gen/console_assets.o: $(O)/gen/console_assets.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+$(LIB_console): $(O)/obj/gen/console_assets.o
 $(O)/lib%.a:
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^

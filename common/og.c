@@ -95,11 +95,13 @@ uint64_t og_time_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-uint64_t og_mono_ms(void)
+uint64_t og_mono_ms(void) { return og_mono_ns() / 1000000u; }
+
+uint64_t og_mono_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 void og_hex(const void *bytes, size_t len, char *out)

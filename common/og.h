@@ -72,6 +72,22 @@ og_str_t og_header_find(const og_header_t *hdrs, size_t n, const char *name);
 uint64_t og_time_ns(void);
 /* Monotonic clock, milliseconds. */
 uint64_t og_mono_ms(void);
+/* Monotonic clock, nanoseconds. */
+uint64_t og_mono_ns(void);
+
+/* Levelled process logs (og_log.c): one line on stderr,
+ *   <ISO 8601 time> <level> <prog>: <message>
+ * written when level is at or above the handle's (error < warn < info < debug). The access log
+ * is separate (gateway/http). Libraries never log; process mains and their threads do. */
+enum { OG_LOG_ERROR = 0, OG_LOG_WARN = 1, OG_LOG_INFO = 2, OG_LOG_DEBUG = 3 };
+typedef struct {
+    const char *prog; /* "onggi-gateway" */
+    int level;        /* the most verbose level written */
+} og_log_t;
+/* "error", "warn", "info" or "debug" into *level. 0 or OG_EINVAL. */
+int og_log_level_parse(const char *s, int *level);
+/* Writes one line (fmt without the newline) when lg lets level through. Never fails. */
+void og_log(const og_log_t *lg, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* A numeric socket address as written in rings, flags and node addresses. */
 typedef struct {

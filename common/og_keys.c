@@ -56,6 +56,9 @@ static int parse_line(og_str_t line, og_keys_t *out)
     } else if (og_str_ieq(kind, "secrets")) {
         keys = out->secrets;
         num = &out->num_secrets;
+    } else if (og_str_ieq(kind, "sse")) {
+        keys = out->sse;
+        num = &out->num_sse;
     } else {
         return OG_EINVAL;
     }
@@ -120,13 +123,14 @@ close_fd:
 
 int og_keys_create(const char *path)
 {
-    uint8_t raw[2][OG_KEY_BYTES];
-    char hex[2][2 * OG_KEY_BYTES + 1];
+    uint8_t raw[3][OG_KEY_BYTES];
+    char hex[3][2 * OG_KEY_BYTES + 1];
     int rc = 0;
     if (RAND_bytes(raw[0], sizeof(raw)) != 1)
         return OG_EINVAL;
     og_hex(raw[0], OG_KEY_BYTES, hex[0]);
     og_hex(raw[1], OG_KEY_BYTES, hex[1]);
+    og_hex(raw[2], OG_KEY_BYTES, hex[2]);
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0) {
         rc = errno == EEXIST ? OG_EEXIST : -errno;
@@ -142,8 +146,8 @@ int og_keys_create(const char *path)
     fprintf(f,
             "# Onggi cluster keys: keep secret (mode 0600), outside every data directory.\n"
             "# The first line of a kind signs/encrypts; every line of that kind is accepted.\n"
-            "node n1 %s\nsecrets s1 %s\n",
-            hex[0], hex[1]);
+            "node n1 %s\nsecrets s1 %s\nsse e1 %s\n",
+            hex[0], hex[1], hex[2]);
     if (fflush(f) != 0 || fsync(fd) != 0)
         rc = -errno;
     if (fclose(f) != 0 && rc == 0)

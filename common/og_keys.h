@@ -7,6 +7,7 @@
  *     # comment
  *     node    <id> <64 hex digits>   HMAC-SHA256 key for node API requests
  *     secrets <id> <64 hex digits>   AES-256-GCM key for secrets stored in records
+ *     sse     <id> <64 hex digits>   AES-256-GCM key that seals SSE-S3 objects' data keys
  *
  * where <id> is 1..16 of [A-Za-z0-9_-]. For each kind the FIRST line is the current key (it
  * signs, it encrypts) and every line of that kind is accepted (it verifies, it decrypts, found by
@@ -33,6 +34,8 @@ typedef struct {
     size_t num_node;
     og_key_t secrets[OG_KEYS_MAX];
     size_t num_secrets;
+    og_key_t sse[OG_KEYS_MAX];
+    size_t num_sse;
 } og_keys_t;
 
 /* Reads the key file at path into *out. Fails with OG_EINVAL when the file is readable by group
@@ -47,7 +50,7 @@ int og_keys_load(const char *path, og_keys_t *out);
 int og_keys_load_for(const char *keys_path, const char *ring_path, og_keys_t *out);
 
 /* Creates a new key file at path (O_EXCL, mode 0600) with one fresh random key of each kind, ids
- * "n1" and "s1". OG_EEXIST when the file exists (never overwrites keys), -errno on I/O errors,
+ * "n1", "s1" and "e1". OG_EEXIST when the file exists (never overwrites keys), -errno on I/O errors,
  * OG_EINVAL when the random source fails. */
 int og_keys_create(const char *path);
 

@@ -2,13 +2,18 @@
  * onggi-gateway: the S3 and Swift gateway process (see docs/operations.md).
  *
  *   onggi-gateway --ring FILE --listen IP:PORT [--keys FILE] [--domain D] [--region R] [--workers N]
- *                 [--chunk-size BYTES] [--access-log]
+ *                 [--chunk-size BYTES] [--access-log] [--sse-c-plain-http]
  *                 [--max-conns N] [--max-conns-per-ip N] [--account-workers N] [--max-queue N]
  *                 [--tls-listen IP:PORT --tls-cert FILE --tls-key FILE [--tls-cert FILE --tls-key FILE]...]
+ *                 [--metrics-listen IP:PORT] [--log-level error|warn|info|debug]
  *   onggi-gateway --config FILE [any option above, which then wins over the file]
  *
  * Every option is also a key of the [gateway] section of a --config file (ring and keys also of
  * [cluster]): common/og_conf.h, docs/operations.md "Configuration". At most 32 certificate pairs.
+ *
+ * /health/live, /health/ready and /metrics answer anonymous GETs without a query on the main
+ * ports (http_ops_wants); with --metrics-listen, /metrics moves to that port of its own and the
+ * main ports keep only the health checks (docs/operations.md, "Metrics").
  *
  * --chunk-size is the AVERAGE content-defined chunk size (a power of two, 16 KiB..4 MiB; chunks
  * then range from a quarter to four times it). Default 32 KiB; every gateway of a cluster should
@@ -35,6 +40,7 @@
 #include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,6 +53,7 @@
 
 #include "og_conf.h"
 #include "cluster/cluster.h"
+#include "console/console.h"
 #include "http/http.h"
 #include "iam/iam.h"
 #include "s3/s3.h"
@@ -68,10 +75,13 @@ typedef struct {
 typedef struct {
     const char *ring, *keys, *listen, *domain, *region;
     size_t workers, chunk_size;
-    int access_log;
+    int access_log, sse_c_plain_http;
     const char *tls_listen;
     og_conf_list_t tls_certs, tls_keys;
     limits_t lim;
+    const char *metrics_listen; /* NULL: /metrics on the main ports */
+    const char *log_level;      /* --log-level, parsed into log.level */
+    og_log_t log;
 } opts_t;
 
 typedef struct {
@@ -81,6 +91,7 @@ typedef struct {
     cluster_t *cl;
     const char *ring_path;
     struct stat ring_st; /* the ring file when last loaded */
+    const og_log_t *log;
 } sigwaiter_t;
 
 #define OPT(name, type, field, min, max, arg, flags) {name, type, offsetof(opts_t, field), min, max, arg, flags}
@@ -94,6 +105,7 @@ static const og_conf_opt_t gw_opts[] = {
     OPT("workers", OG_CONF_SIZE, workers, 0, 4096, "N", 0),
     OPT("chunk-size", OG_CONF_SIZE, chunk_size, 0, UINT32_MAX, "BYTES", 0), /* checked by cluster_set_chunking */
     OPT("access-log", OG_CONF_FLAG, access_log, 0, 0, NULL, 0),
+    OPT("sse-c-plain-http", OG_CONF_FLAG, sse_c_plain_http, 0, 0, NULL, 0),
     OPT("max-conns", OG_CONF_SIZE, lim.max_conns, 0, 1000000, "N", 0),
     OPT("max-conns-per-ip", OG_CONF_SIZE, lim.max_conns_per_ip, 0, 1000000, "N", 0),
     OPT("account-workers", OG_CONF_SIZE, lim.account_workers, 0, 1000000, "N", 0),
@@ -101,6 +113,8 @@ static const og_conf_opt_t gw_opts[] = {
     OPT("tls-listen", OG_CONF_STR, tls_listen, 0, 0, "IP:PORT", 0),
     OPT("tls-cert", OG_CONF_LIST, tls_certs, 0, 0, "FILE", 0),
     OPT("tls-key", OG_CONF_LIST, tls_keys, 0, 0, "FILE", 0),
+    OPT("metrics-listen", OG_CONF_STR, metrics_listen, 0, 0, "IP:PORT", 0),
+    OPT("log-level", OG_CONF_STR, log_level, 0, 0, "error|warn|info|debug", 0),
 };
 static const og_conf_spec_t gw_spec = {"onggi-gateway", "gateway", gw_opts, sizeof(gw_opts) / sizeof(gw_opts[0]),
                                        0, NULL, NULL};
@@ -111,10 +125,14 @@ static const og_conf_spec_t gw_spec = {"onggi-gateway", "gateway", gw_opts, size
 static int parse_opts(int argc, char **argv, opts_t *o, og_conf_t **conf)
 {
     int next;
-    *o = (opts_t){.region = "us-east-1", .chunk_size = CLUSTER_CDC_AVG};
+    *o = (opts_t){.region = "us-east-1", .chunk_size = CLUSTER_CDC_AVG, .log = {"onggi-gateway", OG_LOG_INFO}};
     int rc = og_conf_main(&gw_spec, NULL, argc, argv, o, conf, &next);
     if (rc != 0)
         return rc == 1 ? -1 : rc - 1;
+    if (o->log_level != NULL && og_log_level_parse(o->log_level, &o->log.level) != 0) {
+        fprintf(stderr, "onggi-gateway: bad --log-level %s\n", o->log_level);
+        goto bad;
+    }
     if (o->region[0] == '\0') {
         fprintf(stderr, "onggi-gateway: --region must not be empty\n");
         goto bad;
@@ -134,11 +152,45 @@ bad:
     return 2;
 }
 
-/* What the HTTP handler needs: both protocol contexts (one namespace, two APIs). */
+/* What the HTTP handler needs: both protocol contexts (one namespace, two APIs), the console and
+ * the operator endpoints. */
 typedef struct {
     s3_ctx_t *s3;
     swift_t *swift;
+    console_t *console;
+    http_ops_t ops;
 } front_t;
+
+/* The APIs the request metrics count, in the order of s3_ctx_t/swift_t.api_index. */
+enum { API_S3, API_SWIFT, API_COUNT };
+
+/* What the operator endpoints need of the process: the cluster, the log, and the readiness last
+ * reported (-1 none yet), so that a change is logged once. */
+typedef struct {
+    cluster_t *cl;
+    const og_log_t *log;
+    atomic_int last_ready;
+} gw_ops_ctx_t;
+
+/* http_ops_t.ready: a write quorum for the buckets table (cluster_ready); changes are logged. */
+static int gw_ready(void *ctx, og_buf_t *why)
+{
+    gw_ops_ctx_t *g = ctx;
+    char w[160];
+    int ready = cluster_ready(g->cl, w, sizeof(w));
+    og_buf_puts(why, w);
+    og_log(g->log, OG_LOG_DEBUG, "/health/ready: %s: %s", ready ? "ready" : "not ready", w);
+    if (atomic_exchange(&g->last_ready, ready) != ready)
+        og_log(g->log, ready ? OG_LOG_INFO : OG_LOG_WARN, "%s: %s", ready ? "ready" : "not ready", w);
+    return ready;
+}
+
+/* http_ops_t.more: the cluster's families. */
+static void gw_more_metrics(void *ctx, og_buf_t *b)
+{
+    gw_ops_ctx_t *g = ctx;
+    cluster_metrics_format(g->cl, b);
+}
 
 /* The 503 for a request no worker can take: in the protocol dispatch() would pick. */
 static og_str_t busy_body(const http_reqinfo_t *info, void *ctx, const char **content_type)
@@ -169,11 +221,16 @@ static size_t fit_max_conns(size_t max_conns, size_t workers)
     return fit;
 }
 
-/* Swift's paths (/auth/v1.0, /v1/..., unsigned /info) go to Swift, everything else to S3. */
+/* The web console's /_console/... (a path no bucket can take) goes to the console, Swift's paths
+ * (/auth/v1.0, /v1/..., unsigned /info) to Swift, everything else to S3. */
 static void dispatch(http_req_t *http, void *ctx)
 {
     front_t *f = ctx;
-    if (swift_wants(http_req_info(http)))
+    if (http_ops_wants(&f->ops, http_req_info(http)))
+        http_ops_handle(http, &f->ops);
+    else if (console_wants(http_req_info(http)))
+        console_handle(http, f->console);
+    else if (swift_wants(http_req_info(http)))
         swift_handle(http, f->swift);
     else
         s3_handle(http, f->s3);
@@ -208,11 +265,12 @@ static void ring_check(sigwaiter_t *w, int forced)
     w->ring_st = st;
     int rc = cluster_ring_reload(w->cl, w->ring_path);
     if (rc == 0)
-        fprintf(stderr, "onggi-gateway: ring %s: now using epoch %" PRIu64 "\n", w->ring_path,
-                cluster_ring_epoch(w->cl));
+        og_log(w->log, OG_LOG_INFO, "ring %s: now using epoch %" PRIu64, w->ring_path, cluster_ring_epoch(w->cl));
     else if (rc != OG_EEXIST)
-        fprintf(stderr, "onggi-gateway: ring %s not used (%s); keeping epoch %" PRIu64 "\n", w->ring_path,
-                og_strerror(rc), cluster_ring_epoch(w->cl));
+        og_log(w->log, OG_LOG_WARN, "ring %s not used (%s); keeping epoch %" PRIu64, w->ring_path, og_strerror(rc),
+               cluster_ring_epoch(w->cl));
+    else
+        og_log(w->log, OG_LOG_DEBUG, "ring %s: unchanged (epoch %" PRIu64 ")", w->ring_path, cluster_ring_epoch(w->cl));
 }
 
 static void *sigwait_main(void *arg)
@@ -299,16 +357,24 @@ out_close_cluster:
  * SIGINT or SIGTERM in w->set (taken by a thread of its own) or a server error. The exit status:
  * 0 after a signal, 1 on an error. */
 static int serve(const opts_t *o, const og_addr_t *listen, const og_addr_t *tls_listen, cluster_t *cl, iam_t *iam,
-                 sigwaiter_t *w)
+                 sigwaiter_t *w, http_metrics_t *metrics)
 {
     http_server_t *srv = NULL;
+    http_ops_listener_t *opsl = NULL;
     pthread_t sig_thread;
     int rc;
 
-    s3_ctx_t gw = {.cluster = cl, .iam = iam, .domain = o->domain, .region = o->region, .access_log = o->access_log};
+    s3_ctx_t gw = {.cluster = cl, .iam = iam, .domain = o->domain, .region = o->region, .access_log = o->access_log,
+                   .api_index = API_S3, .sse_c_plain_http = o->sse_c_plain_http};
     swift_t swift;
     swift_init(&swift, cl, iam, 0, o->access_log);
-    front_t front = {&gw, &swift};
+    swift.api_index = API_SWIFT;
+    gw_ops_ctx_t opsctx = {.cl = cl, .log = &o->log};
+    atomic_init(&opsctx.last_ready, -1);
+    console_t console = {.cluster = cl, .iam = iam, .region = o->region, .access_log = o->access_log};
+    front_t front = {&gw, &swift, &console,
+                     {.metrics = metrics, .metrics_here = o->metrics_listen == NULL, .ready = gw_ready,
+                      .more = gw_more_metrics, .ctx = &opsctx}};
     http_server_conf_t conf = {.host = listen->host,
                                .port = listen->port,
                                .workers = o->workers,
@@ -318,7 +384,8 @@ static int serve(const opts_t *o, const og_addr_t *listen, const og_addr_t *tls_
                                .max_queue = o->lim.max_queue,
                                .busy = busy_body,
                                .handler = dispatch,
-                               .ctx = &front};
+                               .ctx = &front,
+                               .metrics = metrics};
     if (w->tls != NULL) {
         conf.tls = w->tls;
         conf.tls_host = tls_listen->host;
@@ -330,24 +397,34 @@ static int serve(const opts_t *o, const og_addr_t *listen, const og_addr_t *tls_
         return 1;
     }
     w->srv = srv;
+    front.ops.srv = srv;
+    if (o->metrics_listen != NULL && (rc = http_ops_listen(o->metrics_listen, &front.ops, &opsl)) != 0) {
+        og_log(&o->log, OG_LOG_ERROR, "cannot listen on --metrics-listen %s: %s", o->metrics_listen, og_strerror(rc));
+        rc = 1;
+        goto out_free_server;
+    }
     if ((rc = pthread_create(&sig_thread, NULL, sigwait_main, w)) != 0) {
         fprintf(stderr, "onggi-gateway: cannot start the signal thread: %s\n", strerror(rc));
         rc = 1;
         goto out_free_server;
     }
-    fprintf(stderr, "onggi-gateway: listening on %s:%u (region %s, average chunk size %zu)\n", listen->host,
-            (unsigned)http_server_port(srv), o->region, o->chunk_size);
+    og_log(&o->log, OG_LOG_INFO, "listening on %s:%u (region %s, average chunk size %zu)", listen->host,
+           (unsigned)http_server_port(srv), o->region, o->chunk_size);
     if (w->tls != NULL)
-        fprintf(stderr, "onggi-gateway: listening for https on %s:%u (%zu certificate%s)\n", tls_listen->host,
-                (unsigned)http_server_tls_port(srv), o->tls_certs.n, o->tls_certs.n == 1 ? "" : "s");
+        og_log(&o->log, OG_LOG_INFO, "listening for https on %s:%u (%zu certificate%s)", tls_listen->host,
+               (unsigned)http_server_tls_port(srv), o->tls_certs.n, o->tls_certs.n == 1 ? "" : "s");
+    if (opsl != NULL)
+        og_log(&o->log, OG_LOG_INFO, "metrics and health on %s (port %u)", o->metrics_listen,
+               (unsigned)http_ops_port(opsl));
     rc = http_server_run(srv);
     if (rc != 0)
-        fprintf(stderr, "onggi-gateway: server stopped: %s\n", og_strerror(rc));
+        og_log(&o->log, OG_LOG_ERROR, "server stopped: %s", og_strerror(rc));
     /* If the server ended on its own, wake the signal thread so it can be joined. */
     pthread_kill(sig_thread, SIGTERM);
     pthread_join(sig_thread, NULL);
     rc = rc == 0 ? 0 : 1;
 out_free_server:
+    http_ops_close(opsl);
     http_server_free(srv);
     return rc;
 }
@@ -377,9 +454,11 @@ int main(int argc, char **argv)
     og_addr_t listen, tls_listen;
     cluster_t *cl = NULL;
     iam_t *iam = NULL;
+    http_metrics_t *metrics = NULL;
     sigwaiter_t w;
     og_conf_t *conf;
     int status;
+    const http_api_t apis[API_COUNT] = {[API_S3] = s3_http_api, [API_SWIFT] = swift_http_api};
 
     if ((status = parse_opts(argc, argv, &o, &conf)) != 0)
         return status < 0 ? 0 : status;
@@ -392,11 +471,18 @@ int main(int argc, char **argv)
         goto out_free_conf;
     process_init(&w.set);
     w.ring_path = o.ring;
+    w.log = &o.log;
     stat(o.ring, &w.ring_st); /* before the load: a change in between is then seen as one */
     if ((status = backends_open(&o, &cl, &iam)) != 0)
         goto out_cleanup_xml;
     w.cl = cl;
-    status = serve(&o, &listen, &tls_listen, cl, iam, &w);
+    if (http_metrics_new(apis, API_COUNT, &metrics) != 0) {
+        og_log(&o.log, OG_LOG_ERROR, "out of memory");
+        status = 1;
+    } else {
+        status = serve(&o, &listen, &tls_listen, cl, iam, &w, metrics);
+    }
+    http_metrics_free(metrics);
     iam_close(iam);
     cluster_close(cl);
 out_cleanup_xml:

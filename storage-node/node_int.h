@@ -7,6 +7,7 @@
 #define NODE_INT_H
 
 #include "og.h"
+#include "og_buf.h"
 #include "og_keys.h"
 
 #include <stdatomic.h>
@@ -48,6 +49,8 @@ typedef struct {
     uint64_t free_bytes;      /* statvfs of the volumes' file system: available to the node */
     uint64_t total_bytes;
     uint64_t quarantined;     /* corrupt chunk copies taken out of service since open */
+    uint64_t dedup_hits;      /* chunk writes that found the chunk already stored, since open */
+    uint64_t dedup_bytes;     /* ... their bytes: not written again (dedup savings) */
 } node_stat_t;
 
 /* Opens (creating if missing) the device stored in directory `dir`: dir/vol/ and dir/db.
@@ -341,6 +344,20 @@ ring_box_t *node_ring_box(node_ring_t *nr);
  * part power or replica count differs from the one in use: the stores are indexed by it), or
  * -errno (not saved: nothing changed). */
 int node_ring_install(node_ring_t *nr, const void *bytes, size_t len);
+
+/* ---- metrics and health on --metrics-listen (node_metrics.c) ---- */
+
+/* What the operator's listener reads: the devices (and their replication counters and
+ * scrubbers), which must outlive it. */
+typedef struct {
+    const node_dev_t *devs;
+    size_t ndevs;
+} node_metrics_t;
+
+/* og_opsd_fn (og_metrics.h) with ctx a node_metrics_t: /metrics (the onggi_node_* families),
+ * /health/live (200), /health/ready (200 when every device is writable, else 503 naming the
+ * ones that are not), else 404. */
+int node_metrics_answer(void *ctx, const char *path, og_buf_t *body, const char **content_type);
 
 /* Serves GET/PUT /ring (docs/node-api.md) from nr from now on (404 before). */
 void node_server_set_ring(node_server_t *srv, node_ring_t *nr);

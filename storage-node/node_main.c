@@ -4,10 +4,15 @@
  *   onggi-node --ring FILE --listen IP:PORT --dir DIR [--keys FILE] [--threads N] [--repl-interval S]
  *              [--repl-items-rate N] [--repl-bytes-rate N] [--reclaim-age S]
  *              [--scrub-bytes-rate BYTES_PER_S] [--scrub-interval SECONDS]
+ *              [--metrics-listen IP:PORT] [--log-level error|warn|info|debug]
  *   onggi-node --config FILE [any option above, which then wins over the file]
  *
  * Every option is also a key of the [node] section of a --config file (ring and keys also of
  * [cluster]): common/og_conf.h, docs/operations.md "Configuration".
+ *
+ * --metrics-listen serves /metrics (Prometheus text), /health/live and /health/ready (every
+ * device writable) on a read-only port of its own (node_metrics.c; docs/operations.md,
+ * "Metrics"): the node API wants signed requests, which scrapers and load balancers cannot make.
  *
  * Each device gets a scrubber thread (node_scrub.c) verifying every chunk and record at most
  * --scrub-bytes-rate bytes/s (default 20 MiB/s, 0 disables it), one pass at most every
@@ -32,6 +37,7 @@
  */
 #include "node_int.h"
 #include "og_conf.h"
+#include "og_metrics.h"
 #include "ring.h"
 
 #include <errno.h>
@@ -48,7 +54,9 @@
 #define DEFAULT_SCRUB_INTERVAL_S (24ull * 3600)
 
 typedef struct {
-    const char *ring_path, *listen, *dir, *keys_path;
+    const char *ring_path, *listen, *dir, *keys_path, *metrics_listen;
+    const char *log_level; /* --log-level, parsed into log.level */
+    og_log_t log;
     size_t threads;
     uint64_t scrub_interval_s;
     node_repl_opts_t repl;
@@ -69,6 +77,8 @@ static const og_conf_opt_t node_opts[] = {
     OPT("reclaim-age", OG_CONF_U64, repl.reclaim_age_s, 0, 1e9, "S", 0),
     OPT("scrub-bytes-rate", OG_CONF_U64, scrub.bytes_rate, 0, 1e12, "BYTES_PER_S", 0),
     OPT("scrub-interval", OG_CONF_U64, scrub_interval_s, 0, 1e9, "SECONDS", 0),
+    OPT("metrics-listen", OG_CONF_STR, metrics_listen, 0, 0, "IP:PORT", 0),
+    OPT("log-level", OG_CONF_STR, log_level, 0, 0, "error|warn|info|debug", 0),
 };
 static const og_conf_spec_t node_spec = {"onggi-node", "node", node_opts, sizeof(node_opts) / sizeof(node_opts[0]),
                                          0, NULL, NULL};
@@ -80,6 +90,7 @@ static void parse_opts(int argc, char **argv, node_opts_t *o, og_conf_t **conf)
     int next;
     *o = (node_opts_t){.threads = DEFAULT_THREADS,
                        .scrub_interval_s = DEFAULT_SCRUB_INTERVAL_S,
+                       .log = {"onggi-node", OG_LOG_INFO},
                        .repl = {.interval_s = NODE_REPL_INTERVAL_S, .items_rate = NODE_REPL_ITEMS_RATE,
                                 .bytes_rate = NODE_REPL_BYTES_RATE, .reclaim_age_s = NODE_RECLAIM_AGE_S},
                        .scrub = {.bytes_rate = DEFAULT_SCRUB_RATE}};
@@ -87,6 +98,11 @@ static void parse_opts(int argc, char **argv, node_opts_t *o, og_conf_t **conf)
     if (rc != 0)
         exit(rc - 1);
     o->scrub.interval_ns = o->scrub_interval_s * 1000000000ull;
+    if (o->log_level != NULL && og_log_level_parse(o->log_level, &o->log.level) != 0) {
+        fprintf(stderr, "onggi-node: bad --log-level %s\n", o->log_level);
+        og_conf_usage(&node_spec, NULL, stderr);
+        exit(2);
+    }
 }
 
 /* 1 when addr ("ip:port") binds every interface. */
@@ -167,6 +183,24 @@ static int keys_load(const node_opts_t *o, og_keys_t *keys)
     return 0;
 }
 
+/* Starts the --metrics-listen listener over devs[0..ndevs) (described in *m, which must outlive
+ * it; none without the flag) and says where the node serves. 0, or -1 after saying why. */
+static int metrics_open(const node_opts_t *o, const node_dev_t *devs, size_t ndevs, node_metrics_t *m,
+                        og_opsd_t **opsd)
+{
+    int rc;
+    *m = (node_metrics_t){devs, ndevs};
+    if (o->metrics_listen != NULL && (rc = og_opsd_start(o->metrics_listen, node_metrics_answer, m, opsd)) != 0) {
+        og_log(&o->log, OG_LOG_ERROR, "cannot listen on --metrics-listen %s: %s", o->metrics_listen, og_strerror(rc));
+        return -1;
+    }
+    og_log(&o->log, OG_LOG_INFO, "serving %zu device(s) on %s", m->ndevs, o->listen);
+    if (*opsd != NULL)
+        og_log(&o->log, OG_LOG_INFO, "metrics and health on %s (port %u)", o->metrics_listen,
+               (unsigned)og_opsd_port(*opsd));
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     node_opts_t o;
@@ -180,6 +214,8 @@ int main(int argc, char **argv)
     node_repl_t *repl = NULL;
     ring_box_t *box = NULL;
     node_ring_t *live = NULL;
+    og_opsd_t *opsd = NULL;
+    node_metrics_t metrics;
     og_keys_t keys = {.num_node = 0};
     og_conf_t *conf = NULL;
 
@@ -220,14 +256,17 @@ int main(int argc, char **argv)
         fprintf(stderr, "onggi-node: cannot start the replicator: %s\n", og_strerror(rc));
         goto out_server;
     }
-    fprintf(stderr, "onggi-node: serving %zu device(s) on %s\n", ndevs, o.listen);
+    if (metrics_open(&o, devs, ndevs, &metrics, &opsd) != 0)
+        goto out_repl;
 
     int sig;
     while (sigwait(&sigs, &sig) != 0)
         ;
-    fprintf(stderr, "onggi-node: signal %d, finishing in-flight requests\n", sig);
-    node_repl_stop(repl);
+    og_log(&o.log, OG_LOG_INFO, "signal %d, finishing in-flight requests", sig);
     status = 0;
+    og_opsd_stop(opsd);
+out_repl:
+    node_repl_stop(repl);
 out_server:
     node_server_stop(srv);
 out_stores:

@@ -205,6 +205,7 @@ struct st_node_store_t {
     _Atomic uint64_t last_error_ns, episodes, news_episode, news_ns, quarantined;
     _Atomic uint64_t chunks, chunk_bytes, records, volume_bytes;
     _Atomic uint64_t dead_bytes; /* deleted chunk bytes that could not be punched, since open */
+    _Atomic uint64_t dedup_hits, dedup_bytes; /* chunk writes found already stored, since open */
 
     pthread_mutex_t stripes[NSTRIPES];
     pthread_rwlock_t rguard[NSTRIPES]; /* chunk read guards (see "Reclaim vs readers" above) */
@@ -1281,6 +1282,13 @@ out_free:
 static int chunk_quarantine_locked(node_store_t *s, const char key[IDX_KEY_LEN], const idx_ent_t *e);
 static void chunk_quarantine(node_store_t *s, const uint8_t id[NODE_ID_LEN], const idx_ent_t *bad);
 
+/* Counts a chunk write of len bytes that found the chunk already stored (dedup savings). */
+static void dedup_count(node_store_t *s, size_t len)
+{
+    atomic_fetch_add_explicit(&s->dedup_hits, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&s->dedup_bytes, len, memory_order_relaxed);
+}
+
 /* Looks id up for a write and vouches for the stored copy, so "already present" is never said of a
  * corrupt one: 0 with *e when a good copy is indexed, OG_ENOTFOUND when none is (a bad one is
  * quarantined here), or an error. The caller holds the stripe mutex. */
@@ -1308,8 +1316,10 @@ int node_store_chunk_put(node_store_t *s, const uint8_t id[NODE_ID_LEN], const v
     pthread_mutex_lock(mu);
     rc = chunk_find_good(s, key, id, &e);
     if (rc == 0) {
-        if ((rc = ref_refresh(s, key, &e, og_time_ns())) == 0)
+        if ((rc = ref_refresh(s, key, &e, og_time_ns())) == 0) {
             rc = OG_EEXIST;
+            dedup_count(s, len);
+        }
         goto out_unlock;
     }
     if (rc != OG_ENOTFOUND)
@@ -1588,6 +1598,8 @@ int node_store_chunk_put_many(node_store_t *s, const node_chunk_in_t *in, size_t
             ;
         if (j < i) {
             res[i] = res[j] == NODE_PUT_STORED ? NODE_PUT_EXISTED : res[j];
+            if (res[i] == NODE_PUT_EXISTED)
+                dedup_count(s, in[i].len);
             continue;
         }
         if (in[i].len > NODE_CHUNK_MAX)
@@ -1597,6 +1609,7 @@ int node_store_chunk_put_many(node_store_t *s, const node_chunk_in_t *in, size_t
         if (rc == 0) {
             ref_refresh_batch(wb, key, &e, now);
             res[i] = NODE_PUT_EXISTED;
+            dedup_count(s, in[i].len);
             continue;
         }
         if (rc != OG_ENOTFOUND)
@@ -2045,6 +2058,8 @@ void node_store_stat(node_store_t *s, node_stat_t *st)
     st->last_errno = atomic_load(&s->last_errno);
     st->last_error_ns = atomic_load(&s->last_error_ns);
     st->quarantined = atomic_load(&s->quarantined);
+    st->dedup_hits = atomic_load(&s->dedup_hits);
+    st->dedup_bytes = atomic_load(&s->dedup_bytes);
     struct statvfs vfs;
     st->free_bytes = st->total_bytes = 0;
     if (fstatvfs(s->vol_dirfd, &vfs) == 0) {

@@ -11,14 +11,16 @@ declare -A ROOMS=(
     [iam]="core cluster"
     [s3]="http iam core cluster"
     [swift]="http iam core cluster"
+    [console]="http iam core cluster"
 )
 declare -A MODULES=(
-    [http]="og og_buf og_http"
-    [cluster]="og og_rec og_cdc og_keys ring node_client"
-    [core]="og og_buf og_rec og_cdc"
-    [iam]="og og_rec og_keys"
+    [http]="og og_buf og_http og_metrics"
+    [cluster]="og og_buf og_metrics og_rec og_cdc og_keys ring node_client"
+    [core]="og og_buf og_rec og_cdc og_crypt og_keys"
+    [iam]="og og_rec og_keys og_crypt"
     [s3]="og og_buf og_rec auth"
     [swift]="og og_buf og_rec"
+    [console]="og og_buf auth"
 )
 bad=0
 complain() { echo "check-rooms: $1" >&2; bad=1; }

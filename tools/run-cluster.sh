@@ -9,18 +9,22 @@
 # grows while it keeps dying within RESTART_FAST_S of its start (1, 2, 4 ... up to 30 s).
 #
 #   tools/run-cluster.sh --bin DIR --data DIR [--port 9000] [--tls-port 9443]
-#                        [--node-ports 7001,7002,7003] [--domain localhost]
+#                        [--node-ports 7001,7002,7003] [--node-metrics-ports 7101,7102,7103]
+#                        [--domain localhost]
 #
+# Each node serves /metrics and /health/* on its --node-metrics-ports entry (default: its node
+# port + 100); the gateway serves them on --port (docs/operations.md, "Metrics").
 # The ring records the node addresses, so DATA keeps the ports it was created with: a later run
 # with other --node-ports fails instead of silently serving an empty cluster.
 set -uo pipefail
 
 usage() {
-    echo "usage: $0 --bin DIR --data DIR [--port 9000] [--tls-port 9443] [--node-ports 7001,7002,7003] [--domain localhost]" >&2
+    echo "usage: $0 --bin DIR --data DIR [--port 9000] [--tls-port 9443] [--node-ports 7001,7002,7003]" >&2
+    echo "       [--node-metrics-ports 7101,7102,7103] [--domain localhost]" >&2
     exit 2
 }
 
-BIN="" DATA="" PORT=9000 TLS_PORT=9443 NODE_PORTS="7001,7002,7003" DOMAIN="localhost"
+BIN="" DATA="" PORT=9000 TLS_PORT=9443 NODE_PORTS="7001,7002,7003" DOMAIN="localhost" MPORTS_ARG=""
 while [ $# -gt 0 ]; do
     case "$1" in
     --bin) BIN="${2:-}"; shift 2 || usage ;;
@@ -28,6 +32,7 @@ while [ $# -gt 0 ]; do
     --port) PORT="${2:-}"; shift 2 || usage ;;
     --tls-port) TLS_PORT="${2:-}"; shift 2 || usage ;;
     --node-ports) NODE_PORTS="${2:-}"; shift 2 || usage ;;
+    --node-metrics-ports) MPORTS_ARG="${2:-}"; shift 2 || usage ;;
     --domain) DOMAIN="${2:-}"; shift 2 || usage ;;
     -h | --help) usage ;;
     *) echo "run-cluster: unknown argument '$1'" >&2; usage ;;
@@ -38,6 +43,12 @@ ACCESS="${ONGGI_ACCESS_KEY:-devaccess}"
 SECRET="${ONGGI_SECRET_KEY:-devsecret}"
 IFS=, read -r -a NPORTS <<<"$NODE_PORTS"
 [ "${#NPORTS[@]}" -eq 3 ] || { echo "run-cluster: --node-ports needs exactly 3 ports" >&2; exit 2; }
+if [ -n "$MPORTS_ARG" ]; then
+    IFS=, read -r -a MPORTS <<<"$MPORTS_ARG"
+else
+    MPORTS=($((NPORTS[0] + 100)) $((NPORTS[1] + 100)) $((NPORTS[2] + 100)))
+fi
+[ "${#MPORTS[@]}" -eq 3 ] || { echo "run-cluster: --node-metrics-ports needs exactly 3 ports" >&2; exit 2; }
 
 die() { echo "run-cluster: $*" >&2; exit 1; }
 
@@ -52,7 +63,7 @@ RING="$DATA/ring.bin"
 
 # A port that accepts a connection is taken (by anything, including an old cluster).
 port_taken() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-for p in "$PORT" "$TLS_PORT" "${NPORTS[@]}"; do
+for p in "$PORT" "$TLS_PORT" "${NPORTS[@]}" "${MPORTS[@]}"; do
     if port_taken "$p"; then
         die "port 127.0.0.1:$p is already in use (another cluster running? stop it or pick --port/--node-ports)"
     fi
@@ -219,6 +230,7 @@ $CLUSTER_SECTION
 [node]
 listen = 127.0.0.1:${NPORTS[$((i - 1))]}
 dir = $DATA/node$i
+metrics-listen = 127.0.0.1:${MPORTS[$((i - 1))]}
 EOF
 done
 
@@ -258,6 +270,8 @@ Onggi is running (data: $DATA, logs: $LOG/, configuration: $CONF)
   access key    $ACCESS
   secret key    $SECRET
   Swift auth    $EP/auth/v1.0   user $ACCOUNT:$SWIFT_USER   key $SWIFT_KEY   (account $ACCOUNT)
+  metrics       $EP/metrics   nodes: http://127.0.0.1:{${MPORTS[0]},${MPORTS[1]},${MPORTS[2]}}/metrics
+  health        $EP/health/ready   $EP/health/live
 
 swift (python3-swiftclient):
   swift -A $EP/auth/v1.0 -U $ACCOUNT:$SWIFT_USER -K $SWIFT_KEY stat

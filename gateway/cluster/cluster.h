@@ -21,6 +21,7 @@
 #define CLUSTER_H
 
 #include "og.h"
+#include "og_buf.h"
 #include "og_rec.h"
 
 typedef struct st_cluster_t cluster_t;
@@ -209,5 +210,41 @@ void cluster_buf_put(cluster_t *cl, void *p, size_t len);
  * (cluster_rec_get, cluster_list) or been told of by a node (cluster_rec_put); tiebreak is random
  * and never 0. */
 void cluster_stamp(cluster_t *cl, uint64_t *ts, uint64_t *tiebreak);
+
+/* Can this gateway reach a write quorum for the buckets table? Asks the table's primaries for
+ * their device state (GET /<dev>/stat, CLUSTER_READY_TIMEOUT_MS at most; a node the failure
+ * detection has in back-off counts as unreachable without being asked) and counts the ones
+ * answering "ok". One probe at a time per handle; its outcome is reused for
+ * CLUSTER_READY_CACHE_MS, so a burst of health checks costs the nodes one probe. 1 ready, 0 not;
+ * why (cap bytes) says how many are writable. Thread-safe; answers within about the timeout. */
+#define CLUSTER_READY_TIMEOUT_MS 1000
+#define CLUSTER_READY_CACHE_MS 1000
+int cluster_ready(cluster_t *cl, char *why, size_t cap);
+
+/* Appends the cluster's metric families (Prometheus text, og_metrics.h) to b:
+ * per node address errors, timeouts and skipped calls, whether it is in back-off, its latency;
+ * the ring epoch. Fails only by b running out of memory. */
+void cluster_metrics_format(cluster_t *cl, og_buf_t *b);
+/* ---- device status (cluster_devs.c) ---- */
+
+/* One device of the ring as its node answered just now. */
+typedef struct {
+    char name[32];
+    char addr[64];
+    uint32_t zone;
+    double weight;
+    int up;            /* GET /<dev>/stat answered 200 */
+    int skipped;       /* not asked: this gateway holds the node in a failure back-off */
+    const char *error; /* why not up (static text), "" when up */
+    char *stat;        /* the node's /<dev>/stat JSON (docs/node-api.md), NULL when not up */
+    size_t stat_len;
+} cluster_dev_status_t;
+
+/* Asks every device of the ring in use for its /stat, in parallel, each bounded by a short
+ * timeout (a frozen node costs that once, then its back-off skips it). 0 with *out (n entries,
+ * ring order; free with cluster_devs_status_free), or -ENOMEM. The outcomes also feed the
+ * handle's failure detection, like any other call. */
+int cluster_devs_status(cluster_t *cl, cluster_dev_status_t **out, size_t *n);
+void cluster_devs_status_free(cluster_dev_status_t *st, size_t n);
 
 #endif

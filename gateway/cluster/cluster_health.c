@@ -21,6 +21,7 @@
 #include "cluster_int.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -74,6 +75,10 @@ int cl_health_init(cluster_t *cl, const ring_t *ring)
     int rc = pthread_mutex_init(&cl->health_mu, NULL);
     if (rc != 0)
         return -rc;
+    if ((rc = pthread_mutex_init(&cl->ready_mu, NULL)) != 0) {
+        pthread_mutex_destroy(&cl->health_mu);
+        return -rc;
+    }
     if ((rc = cl_health_add_ring(cl, ring)) != 0)
         cl_health_free(cl);
     return rc;
@@ -82,6 +87,7 @@ int cl_health_init(cluster_t *cl, const ring_t *ring)
 void cl_health_free(cluster_t *cl)
 {
     pthread_mutex_destroy(&cl->health_mu);
+    pthread_mutex_destroy(&cl->ready_mu);
     free(cl->health);
     cl->health = NULL;
     cl->nhealth = cl->health_cap = 0;
@@ -118,6 +124,7 @@ static int cl_health_admit(cluster_t *cl, node_call_t *c, uint64_t now)
         how = now < h->last_fail_ms + cl_backoff_ms(h->timeouts) || h->probing ? CL_SKIP : CL_PROBE;
     if (how == CL_PROBE)
         h->probing = 1;
+    h->skipped_total += how == CL_SKIP;
     uint32_t grace = 2 * h->latency_us / 1000;
     pthread_mutex_unlock(&cl->health_mu);
     c->grace_ms = (int)(grace < CL_GRACE_MIN_MS ? CL_GRACE_MIN_MS : grace > CL_GRACE_MAX_MS ? CL_GRACE_MAX_MS : grace);
@@ -148,6 +155,8 @@ static void cl_health_note(cluster_t *cl, const node_call_t *c, int how, uint64_
          * workers waiting on one frozen node, they must not double the back-off once each. */
         int same = h->timeouts > 0 && now - c->elapsed_us / 1000 < h->last_fail_ms;
         h->fails++;
+        h->errors_total++;
+        h->timeouts_total += slow;
         h->timeouts += slow && !same;
         h->last_fail_ms = now;
     }
@@ -228,4 +237,37 @@ out_free:
         free(from);
         free(how);
     }
+}
+
+/* One readiness probe: the buckets table's primaries asked for their device state at once. */
+static int cl_ready_probe(cluster_t *cl, char *why, size_t cap)
+{
+    static const char ok_state[] = "\"state\":\"ok\"";
+    node_call_t tmpl = {.method = "GET", .timeout_ms = CLUSTER_READY_TIMEOUT_MS};
+    cl_op_t op;
+    size_t ok = 0;
+    if (cl_op_begin(cl, &op, "buckets", 7, "/stat", 5, &tmpl, 0) == 0) {
+        cl_call_many(cl, op.call, op.n, NULL, 0, NULL, NULL);
+        for (size_t i = 0; i < op.n; i++) {
+            const node_call_t *c = &op.call[i];
+            ok += c->rc == 0 && c->status == 200 && c->resp_body != NULL &&
+                  memmem(c->resp_body, c->resp_len, ok_state, sizeof(ok_state) - 1) != NULL;
+        }
+    }
+    snprintf(why, cap, "%zu of %zu replicas of the buckets table writable, %zu needed", ok, op.n, cl->quorum);
+    cl_op_end(&op);
+    return ok >= cl->quorum;
+}
+
+int cluster_ready(cluster_t *cl, char *why, size_t cap)
+{
+    pthread_mutex_lock(&cl->ready_mu);
+    if (cl->ready_at_ms == 0 || og_mono_ms() - cl->ready_at_ms >= CLUSTER_READY_CACHE_MS) {
+        cl->ready = cl_ready_probe(cl, cl->ready_why, sizeof(cl->ready_why));
+        cl->ready_at_ms = og_mono_ms();
+    }
+    int ready = cl->ready;
+    snprintf(why, cap, "%s", cl->ready_why);
+    pthread_mutex_unlock(&cl->ready_mu);
+    return ready;
 }

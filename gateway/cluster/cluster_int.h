@@ -48,6 +48,7 @@ typedef struct {
     uint64_t last_fail_ms; /* og_mono_ms() of the last failure */
     uint32_t latency_us;   /* moving average of successful calls */
     int probing;           /* a probe is out: every other call still skips the node */
+    uint64_t errors_total, timeouts_total, skipped_total; /* since start, for the metrics */
 } cl_health_t;
 
 typedef struct {
@@ -87,6 +88,10 @@ struct st_cluster_t {
     pthread_mutex_t health_mu; /* guards the table and its entries */
     cl_health_t *health;       /* one per node address of every ring this handle used */
     size_t nhealth, health_cap;
+    pthread_mutex_t ready_mu; /* one readiness probe at a time; guards the three below */
+    uint64_t ready_at_ms;     /* og_mono_ms() of the last probe, 0 = none */
+    int ready;
+    char ready_why[160];
 };
 
 /* ---- one replicated request (cluster.c) ---- */

@@ -17,11 +17,13 @@
  *            version 2 appends: u64 delete_at (Unix seconds; written only when non-zero, so
  *            every object without an expiry keeps the version 1 bytes)
  *            version 3 appends to version 2 (delete_at then always present, maybe 0):
- *            u8 flags (CORE_META_SLO) | u64 slo_size | u8 slo_etag[16]; written only for a Swift
- *            static large object manifest, so every other object keeps its version 1/2 bytes
+ *            u8 flags (CORE_META_SLO, CORE_META_SSE_*) | u64 slo_size | u8 slo_etag[16]; written
+ *            only for a Swift static large object manifest or an encrypted object, so every other
+ *            object keeps its version 1/2 bytes
  *   detail:  u16 nheaders, each (u16 len name, u16 len value)   -- stored response headers
  *            u32 nchunks, each (u8 id[32], u32 len, u64 xxh3)   -- chunk references, in order
  *            u32 len + inline data                              -- small objects, no chunks
+ *            u16 len + sse                                      -- only with a CORE_META_SSE_* flag
  * Big-endian integers. The ETag is hex(md5), or hex(md5)-parts for multipart (parts > 0).
  * Chunk references are what garbage collection will trace (dedup issue): an object keeps
  * every chunk it lists alive. Small objects (<= CORE_INLINE_MAX) keep their bytes inline in the
@@ -39,6 +41,15 @@
  *
  * Reading: core_obj_read() streams bytes [first, last] of an object to a sink callback, reading
  * only the chunks that overlap the range, with bounded memory.
+ *
+ * Encryption (docs/architecture.md "Encryption"): with an object key (core_obj_put_opts_t.key),
+ * every chunk and an inline body is stored as an AES-256-GCM box (og_crypt.h: random nonce |
+ * ciphertext | tag, OG_BOX_OVERHEAD bytes more than its plaintext): the chunk's id is the SHA-256
+ * of the box, so encrypted chunks are never shared with other objects' chunks, and chunk references
+ * count stored (box) bytes. The record says so with a CORE_META_SSE_* flag and keeps in `sse` what
+ * lets the front end find the object key again (never the key itself). Such an object is read
+ * only with core_obj_read_key; core_obj_read refuses it (-EACCES), so no path serves ciphertext
+ * or plaintext without the key.
  */
 #ifndef CORE_H
 #define CORE_H
@@ -64,6 +75,9 @@ enum {
 
 /* core_meta_t.flags */
 #define CORE_META_SLO 0x01u
+#define CORE_META_SSE_C 0x02u  /* encrypted with a customer-provided key (S3 SSE-C) */
+#define CORE_META_SSE_S3 0x04u /* encrypted with a data key sealed under the cluster's `sse` key */
+#define CORE_META_SSE (CORE_META_SSE_C | CORE_META_SSE_S3)
 
 typedef struct {
     uint8_t id[32]; /* SHA-256 of the chunk's bytes */
@@ -94,6 +108,8 @@ typedef struct {
                                                        x-amz-tagging (S3 tags, s3_tagging.c) */
     const core_chunk_ref_t *chunks; size_t num_chunks;
     og_str_t inline_data;
+    og_str_t sse;  /* with a CORE_META_SSE_* flag: the front end's key material (core_sse.c: SSE-C
+                      salt and key check; SSE-S3 sealed data key); at most 0xffff bytes */
     void *_mem; /* owned by decode */
 } core_meta_t;
 
@@ -137,6 +153,8 @@ enum {
 };
 
 typedef struct {
+    const uint8_t *key;   /* NULL, or a CORE_SSE_KEY-byte object key: every chunk (and an inline
+                             body) is stored encrypted (see "Encryption" above) */
     uint64_t max_size;    /* a body larger than this fails with OG_ETOOBIG (nothing referenced) */
     int64_t expect_size;  /* -1 unknown; else a body of another length fails with OG_EPROTO */
     uint32_t digests;     /* CORE_OBJ_* */
@@ -148,7 +166,8 @@ typedef struct {
     uint8_t sha256[32];       /* when CORE_OBJ_SHA256 was asked for */
     core_chunk_ref_t *chunks;   /* in order; malloc'd, released by core_obj_data_free */
     size_t num_chunks;
-    char *inline_data;        /* the body when size <= CORE_INLINE_MAX (then num_chunks == 0) */
+    char *inline_data;        /* the body when size <= CORE_INLINE_MAX (then num_chunks == 0); with a
+                                 key, its box (inline_len = size + OG_BOX_OVERHEAD) */
     size_t inline_len;
 } core_obj_data_t;
 
@@ -156,7 +175,8 @@ typedef struct {
  * core_obj_data_free), or: the source's own negative code, OG_ETOOBIG, OG_EPROTO (length differs
  * from expect_size), OG_EQUORUM (a chunk could not be stored), -ENOMEM. Memory: one batch buffer
  * of 4 MiB (at least twice the chunker's maximum chunk size; expect_size + 1 for a smaller body)
- * that the body is read into and the chunks are sent from, whatever the body size. */
+ * that the body is read into and the chunks are sent from, whatever the body size; with a key a
+ * second one as large, which the boxes are sent from. */
 int core_obj_write(cluster_t *cl, const core_obj_put_opts_t *opts, core_obj_src_t src, core_obj_data_t *out);
 void core_obj_data_free(core_obj_data_t *d);
 
@@ -167,6 +187,26 @@ typedef int (*core_obj_sink_fn)(void *ctx, const void *buf, size_t len);
  * code, or a cluster_chunk_get error (OG_ENOTFOUND, OG_ECORRUPT, OG_EQUORUM). When it fails
  * after some bytes went to the sink, the caller must abort the response (never send wrong bytes). */
 int core_obj_read(cluster_t *cl, const core_meta_t *m, uint64_t first, uint64_t last, core_obj_sink_fn sink, void *ctx);
+/* core_obj_read of an object that may be encrypted: key is its object key (CORE_SSE_KEY bytes;
+ * NULL for a plain object). Only the boxes of the chunks overlapping the range are read, each
+ * whole (a box opens whole). As core_obj_read, plus -EACCES (an encrypted object without a key)
+ * and OG_ECORRUPT (a box that does not open: altered, or another key). */
+int core_obj_read_key(cluster_t *cl, const core_meta_t *m, const uint8_t *key, uint64_t first, uint64_t last,
+                      core_obj_sink_fn sink, void *ctx);
+
+/* ---- encryption keys (core_sse.c) ----
+ * SSE-C: the object key is HMAC-SHA256(customer key, "onggi-sse-c key" | salt) with a random
+ * 16-byte salt per object; sse = salt | HMAC-SHA256(customer key, "onggi-sse-c check" | salt),
+ * which tells a wrong customer key from the right one without storing it (S3 keeps a salted HMAC
+ * of it too). The two HMACs are independent PRF outputs: the check reveals nothing of the key. */
+#define CORE_SSE_KEY 32
+#define CORE_SSE_C_LEN (16 + 32)
+/* A new SSE-C object: a fresh salt; sse (CORE_SSE_C_LEN bytes) and key out. 0 or OG_EINVAL
+ * (random source). */
+int core_sse_c_new(const uint8_t customer_key[32], uint8_t sse[CORE_SSE_C_LEN], uint8_t key[CORE_SSE_KEY]);
+/* The object key of an SSE-C object with stored sse, when customer_key is its key: 0 with key,
+ * -EACCES (another key), OG_ECORRUPT (sse malformed). */
+int core_sse_c_open(const uint8_t customer_key[32], og_str_t sse, uint8_t key[CORE_SSE_KEY]);
 
 /* Room for a table name from core_table: the kind, '.', a name or its 128-character form, NUL. */
 #define CORE_TABLE_CAP (2 + 128 + 1)

@@ -54,10 +54,11 @@ int core_meta_encode(const core_meta_t *m, char **summary, size_t *slen, char **
     int version = m->flags ? 3 : m->delete_at ? 2 : 1;
     size_t sl = 1 + 8 + 16 + 4 + 8 + 2 + m->content_type.len + 2 + m->owner.len + (version >= 2 ? 8 : 0) +
                 (version == 3 ? 1 + 8 + 16 : 0);
-    size_t dl = 2 + 4 + m->num_chunks * (32 + 4 + 8) + 4 + m->inline_data.len;
+    int sse = (m->flags & CORE_META_SSE) != 0;
+    size_t dl = 2 + 4 + m->num_chunks * (32 + 4 + 8) + 4 + m->inline_data.len + (sse ? 2 + m->sse.len : 0);
     unsigned char *s = NULL, *d = NULL, *p;
 
-    if (m->content_type.len > 0xffff || m->owner.len > 0xffff || m->num_headers > 0xffff)
+    if (m->content_type.len > 0xffff || m->owner.len > 0xffff || m->num_headers > 0xffff || m->sse.len > 0xffff)
         return OG_ETOOBIG;
     for (size_t i = 0; i < m->num_headers; i++) {
         if (m->headers[i].name.len > 0xffff || m->headers[i].value.len > 0xffff)
@@ -97,11 +98,14 @@ int core_meta_encode(const core_meta_t *m, char **summary, size_t *slen, char **
         p = wr_uint(p + 32, m->chunks[i].len, 4);
         p = wr_uint(p, m->chunks[i].xxh3, 8);
     }
-    wr_str(p, m->inline_data, 4);
+    p = wr_str(p, m->inline_data, 4);
+    if (sse)
+        wr_str(p, m->sse, 2);
     *summary = (char *)s, *slen = sl, *detail = (char *)d, *dlen = dl;
     return 0;
 }
 
+/* Decodes a detail into m, whose summary (flags) is decoded. */
 static int decode_detail(og_str_t detail, core_meta_t *m)
 {
     rd_t r = {(const unsigned char *)detail.base, (const unsigned char *)detail.base + detail.len, 0};
@@ -135,6 +139,8 @@ static int decode_detail(og_str_t detail, core_meta_t *m)
         chunks[i].xxh3 = rd_uint(&r, 8);
     }
     m->inline_data = rd_bytes(&r, rd_uint(&r, 4));
+    if (m->flags & CORE_META_SSE)
+        m->sse = rd_bytes(&r, rd_uint(&r, 2));
     if (r.bad || r.p != r.end) {
         free(mem);
         return OG_EPROTO;

@@ -40,6 +40,7 @@
 #include <xxhash.h>
 
 #include "og_cdc.h"
+#include "og_crypt.h"
 
 /* Data bytes per batch: a node request of this size costs about what one 4 MiB chunk used to. */
 #define OBJ_BATCH_BYTES (4u << 20)
@@ -103,6 +104,11 @@ typedef struct {
     size_t nb; /* completed chunks in data[0, cstart) */
     core_chunk_ref_t *refs;
     size_t nrefs, cap_refs;
+    /* with a key: completed chunks are boxed into box (its own CLUSTER_BATCH_HDR_MAX header room
+     * in front), which is what flushes send; the plaintext in data is not hashed */
+    const uint8_t *key;
+    char *bmem, *box;
+    size_t bcap, bfill;
 } obj_writer_t;
 
 static void writer_free(obj_writer_t *w)
@@ -113,6 +119,8 @@ static void writer_free(obj_writer_t *w)
     if (w->xxh)
         XXH3_freeState(w->xxh);
     obj_buf_free(w->cl, w->mem, CLUSTER_BATCH_HDR_MAX + w->cap);
+    if (w->bmem)
+        obj_buf_free(w->cl, w->bmem, CLUSTER_BATCH_HDR_MAX + w->bcap);
     free(w->refs);
 }
 
@@ -132,6 +140,12 @@ static int writer_init(obj_writer_t *w, cluster_t *cl, const core_obj_put_opts_t
     if (!(w->mem = obj_buf_alloc(cl, CLUSTER_BATCH_HDR_MAX + w->cap)))
         return -ENOMEM;
     w->data = w->mem + CLUSTER_BATCH_HDR_MAX;
+    if ((w->key = opts->key) != NULL) {
+        w->bcap = w->cap + CLUSTER_BATCH_MAX_CHUNKS * OG_BOX_OVERHEAD;
+        if (!(w->bmem = obj_buf_alloc(cl, CLUSTER_BATCH_HDR_MAX + w->bcap)))
+            return -ENOMEM;
+        w->box = w->bmem + CLUSTER_BATCH_HDR_MAX;
+    }
     if (!(w->md5 = EVP_MD_CTX_new()) || !(w->sha_chunk = EVP_MD_CTX_new()) || !(w->xxh = XXH3_createState()) ||
         ((opts->digests & CORE_OBJ_SHA256) && !(w->sha_body = EVP_MD_CTX_new())))
         return -ENOMEM;
@@ -141,11 +155,37 @@ static int writer_init(obj_writer_t *w, cluster_t *cl, const core_obj_put_opts_t
     return 0;
 }
 
-/* Ends the chunk in progress at data[end]: finishes its hashes into a new batch header. */
+/* Boxes data[cstart, end) into box (see obj_writer_t) and hashes the box into h. */
+static int writer_box(obj_writer_t *w, size_t end, cluster_chunk_hdr_t *h)
+{
+    size_t n = end - w->cstart;
+    char *b = w->box + w->bfill;
+    unsigned int dlen;
+    if (og_box(w->key, (og_str_t){NULL, 0}, w->data + w->cstart, n, b) != 0)
+        return OG_EINVAL;
+    n += OG_BOX_OVERHEAD;
+    if (!EVP_Digest(b, n, h->id, &dlen, EVP_sha256(), NULL))
+        return -ENOMEM;
+    h->xxh3 = XXH3_64bits(b, n);
+    h->len = (uint32_t)n;
+    w->bfill += n;
+    return 0;
+}
+
+/* Ends the chunk in progress at data[end]: finishes its hashes (or boxes it) into a new batch
+ * header. */
 static int writer_cut(obj_writer_t *w, size_t end)
 {
     cluster_chunk_hdr_t *h = &w->hdrs[w->nb];
     unsigned int dlen;
+    if (w->key != NULL) {
+        int rc = writer_box(w, end, h);
+        if (rc != 0)
+            return rc;
+        w->nb++;
+        w->cstart = end;
+        return 0;
+    }
     if (!EVP_DigestFinal_ex(w->sha_chunk, h->id, &dlen) || !EVP_DigestInit_ex(w->sha_chunk, EVP_sha256(), NULL))
         return -ENOMEM;
     h->xxh3 = XXH3_64bits_digest(w->xxh);
@@ -164,8 +204,9 @@ static int writer_flush(obj_writer_t *w)
     int rc;
     if (w->nb == 0)
         return 0;
-    if ((rc = cluster_chunk_put_many(w->cl, w->hdrs, w->nb, w->data)) != 0)
+    if ((rc = cluster_chunk_put_many(w->cl, w->hdrs, w->nb, w->key ? w->box : w->data)) != 0)
         return rc;
+    w->bfill = 0;
     if (w->nrefs + w->nb > w->cap_refs) {
         size_t ncap = w->cap_refs ? w->cap_refs : 64;
         while (ncap < w->nrefs + w->nb)
@@ -202,12 +243,25 @@ static int writer_scan(obj_writer_t *w)
         const char *p = w->data + w->scanned;
         int boundary;
         size_t used = og_cdc_scan(&w->cdc, p, w->fill - w->scanned, &boundary);
-        if (!EVP_DigestUpdate(w->sha_chunk, p, used) || XXH3_64bits_update(w->xxh, p, used) != XXH_OK)
+        if (!w->key && (!EVP_DigestUpdate(w->sha_chunk, p, used) || XXH3_64bits_update(w->xxh, p, used) != XXH_OK))
             return -ENOMEM;
         w->scanned += used;
         if (boundary && (rc = writer_cut(w, w->scanned)) != 0)
             return rc;
     }
+    return 0;
+}
+
+/* The whole body, data[0, n), as out's inline bytes (boxed with a key). 0, -ENOMEM, OG_EINVAL. */
+static int writer_inline(obj_writer_t *w, size_t n, core_obj_data_t *out)
+{
+    size_t len = n + (w->key ? OG_BOX_OVERHEAD : 0);
+    if (!(out->inline_data = malloc(len ? len : 1)))
+        return -ENOMEM;
+    out->inline_len = len;
+    if (w->key)
+        return og_box(w->key, (og_str_t){NULL, 0}, w->data, n, out->inline_data);
+    memcpy(out->inline_data, w->data, n);
     return 0;
 }
 
@@ -270,13 +324,7 @@ int core_obj_write(cluster_t *cl, const core_obj_put_opts_t *opts, core_obj_src_
         /* Small bodies live in the record; cuts the chunker may have made are dropped (nothing
          * was flushed: flushes wait until the body is past CORE_INLINE_MAX, and a batch cannot hold
          * CLUSTER_BATCH_MAX_CHUNKS chunks of at least 4 KiB within it). */
-        if (!(out->inline_data = malloc(total ? total : 1))) {
-            rc = -ENOMEM;
-            goto out_free;
-        }
-        memcpy(out->inline_data, w.data, total);
-        out->inline_len = total;
-        rc = 0;
+        rc = writer_inline(&w, (size_t)total, out);
         goto out_free;
     }
     if (w.fill > w.cstart && (rc = writer_cut(&w, w.fill)) != 0)
@@ -304,29 +352,16 @@ void core_obj_data_free(core_obj_data_t *d)
 
 /* ---------------------------------------------------------------- read */
 
-int core_obj_read(cluster_t *cl, const core_meta_t *m, uint64_t first, uint64_t last, core_obj_sink_fn sink, void *ctx)
+/* Bytes [first, last] of a plain chunked object (m checked by core_obj_read_key). */
+static int obj_read_plain(cluster_t *cl, const core_meta_t *m, uint64_t first, uint64_t last, size_t biggest,
+                          core_obj_sink_fn sink, void *ctx)
 {
     cluster_chunk_read_t rd[OBJ_READ_BATCH];
-    uint64_t sum = 0, off = 0;
-    size_t biggest = 0, nrd = 0, used = 0, cap, scap;
+    uint64_t off = 0;
+    size_t nrd = 0, used = 0, cap, scap;
     char *buf, *scratch;
     int rc = 0;
 
-    if (m->size == 0)
-        return 0;
-    if (first > last || last >= m->size)
-        return OG_EINVAL;
-    if (m->num_chunks == 0) {
-        if (m->inline_data.len != m->size)
-            return OG_ECORRUPT;
-        return sink(ctx, m->inline_data.base + first, (size_t)(last - first + 1));
-    }
-    for (size_t i = 0; i < m->num_chunks; i++) {
-        sum += m->chunks[i].len;
-        biggest = m->chunks[i].len > biggest ? m->chunks[i].len : biggest;
-    }
-    if (sum != m->size)
-        return OG_ECORRUPT; /* the chunk list cannot produce the promised bytes */
     cap = OBJ_BATCH_BYTES > biggest ? OBJ_BATCH_BYTES : biggest;
     if (last - first + 1 < cap)
         cap = (size_t)(last - first + 1);
@@ -361,6 +396,133 @@ out_free_buf:
     obj_buf_free(cl, scratch, scap);
     obj_buf_free(cl, buf, cap);
     return rc;
+}
+
+/* One boxed chunk of a sealed read batch: where its box sits in the buffer, and which of its
+ * plaintext bytes the range wants. */
+typedef struct {
+    size_t at, box_len, skip, len;
+} sealed_piece_t;
+
+/* Opens the boxes of a batch in place and moves the wanted plaintext bytes together at the front
+ * of buf (each piece starts at or after where its bytes go). The bytes ready, or OG_ECORRUPT. */
+static long sealed_open(const uint8_t *key, char *buf, const sealed_piece_t *p, size_t n)
+{
+    size_t out = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (og_box_open(key, (og_str_t){NULL, 0}, buf + p[i].at, p[i].box_len, buf + p[i].at) != 0)
+            return OG_ECORRUPT;
+        memmove(buf + out, buf + p[i].at + p[i].skip, p[i].len);
+        out += p[i].len;
+    }
+    return (long)out;
+}
+
+/* Reads the batch rd[0..n) of whole boxes, opens them and hands their wanted bytes to sink. */
+static int sealed_batch(cluster_t *cl, const uint8_t *key, cluster_chunk_read_t *rd, const sealed_piece_t *p,
+                        size_t n, char *buf, char *scratch, size_t scap, core_obj_sink_fn sink, void *ctx)
+{
+    int rc = cluster_chunk_get_many(cl, rd, n, scratch, scap);
+    if (rc != 0)
+        return rc;
+    long got = sealed_open(key, buf, p, n);
+    return got < 0 ? (int)got : sink(ctx, buf, (size_t)got);
+}
+
+/* Bytes [first, last] of an encrypted chunked object: every box overlapping the range is read
+ * whole (a box only opens whole), OBJ_BATCH_BYTES of boxes at a time. */
+static int obj_read_sealed(cluster_t *cl, const core_meta_t *m, const uint8_t *key, uint64_t first, uint64_t last,
+                           size_t biggest, core_obj_sink_fn sink, void *ctx)
+{
+    cluster_chunk_read_t rd[OBJ_READ_BATCH];
+    sealed_piece_t pc[OBJ_READ_BATCH];
+    uint64_t off = 0;
+    size_t nrd = 0, used = 0, cap = OBJ_BATCH_BYTES > biggest ? OBJ_BATCH_BYTES : biggest;
+    size_t scap = CLUSTER_READ_SCRATCH(OBJ_READ_BATCH, cap + biggest);
+    char *buf = obj_buf_alloc(cl, cap), *scratch = obj_buf_alloc(cl, scap);
+    int rc = 0;
+
+    if (!buf || !scratch) {
+        rc = -ENOMEM;
+        goto out_free_buf;
+    }
+    for (size_t i = 0; i < m->num_chunks && off <= last; off += m->chunks[i].len - OG_BOX_OVERHEAD, i++) {
+        const core_chunk_ref_t *c = &m->chunks[i];
+        uint64_t lo = first > off ? first : off, end = off + c->len - OG_BOX_OVERHEAD;
+        uint64_t hi = last + 1 < end ? last + 1 : end;
+        if (hi <= lo)
+            continue;
+        if (nrd == OBJ_READ_BATCH || used + c->len > cap) {
+            if ((rc = sealed_batch(cl, key, rd, pc, nrd, buf, scratch, scap, sink, ctx)) != 0)
+                goto out_free_buf;
+            nrd = 0, used = 0;
+        }
+        pc[nrd] = (sealed_piece_t){.at = used, .box_len = c->len, .skip = (size_t)(lo - off), .len = (size_t)(hi - lo)};
+        rd[nrd++] = (cluster_chunk_read_t){.id = c->id, .xxh3 = c->xxh3, .chunk_len = c->len, .off = 0,
+                                           .len = c->len, .buf = buf + used};
+        used += c->len;
+    }
+    if (nrd > 0)
+        rc = sealed_batch(cl, key, rd, pc, nrd, buf, scratch, scap, sink, ctx);
+out_free_buf:
+    obj_buf_free(cl, scratch, scap);
+    obj_buf_free(cl, buf, cap);
+    return rc;
+}
+
+/* Bytes [first, last] of an inline body (boxed with a key). */
+static int obj_read_inline(const core_meta_t *m, const uint8_t *key, uint64_t first, uint64_t last,
+                           core_obj_sink_fn sink, void *ctx)
+{
+    size_t n = (size_t)(last - first + 1);
+    if (key == NULL)
+        return m->inline_data.len != m->size ? OG_ECORRUPT : sink(ctx, m->inline_data.base + first, n);
+    if (m->inline_data.len != m->size + OG_BOX_OVERHEAD)
+        return OG_ECORRUPT;
+    char *plain = malloc(m->inline_data.len);
+    if (plain == NULL)
+        return -ENOMEM;
+    int rc = og_box_open(key, (og_str_t){NULL, 0}, (void *)m->inline_data.base, m->inline_data.len, plain);
+    if (rc == 0)
+        rc = sink(ctx, plain + first, n);
+    else
+        rc = OG_ECORRUPT;
+    free(plain);
+    return rc;
+}
+
+int core_obj_read_key(cluster_t *cl, const core_meta_t *m, const uint8_t *key, uint64_t first, uint64_t last,
+                      core_obj_sink_fn sink, void *ctx)
+{
+    uint64_t sum = 0;
+    size_t biggest = 0, per = key ? OG_BOX_OVERHEAD : 0;
+
+    if ((m->flags & CORE_META_SSE) && key == NULL)
+        return -EACCES;
+    if (!(m->flags & CORE_META_SSE))
+        key = NULL, per = 0;
+    if (m->size == 0)
+        return 0;
+    if (first > last || last >= m->size)
+        return OG_EINVAL;
+    if (m->num_chunks == 0)
+        return obj_read_inline(m, key, first, last, sink, ctx);
+    for (size_t i = 0; i < m->num_chunks; i++) {
+        if (m->chunks[i].len < per)
+            return OG_ECORRUPT;
+        sum += m->chunks[i].len - per;
+        biggest = m->chunks[i].len > biggest ? m->chunks[i].len : biggest;
+    }
+    if (sum != m->size)
+        return OG_ECORRUPT; /* the chunk list cannot produce the promised bytes */
+    if (key != NULL)
+        return obj_read_sealed(cl, m, key, first, last, biggest, sink, ctx);
+    return obj_read_plain(cl, m, first, last, biggest, sink, ctx);
+}
+
+int core_obj_read(cluster_t *cl, const core_meta_t *m, uint64_t first, uint64_t last, core_obj_sink_fn sink, void *ctx)
+{
+    return core_obj_read_key(cl, m, NULL, first, last, sink, ctx);
 }
 
 /* ---------------------------------------------------------------- records */

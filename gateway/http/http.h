@@ -50,6 +50,7 @@ typedef struct st_http_server_t http_server_t;
 typedef struct st_http_req_t http_req_t;
 typedef struct st_http_tls_t http_tls_t;
 typedef struct st_http_reqinfo_t http_reqinfo_t;
+typedef struct st_http_metrics_t http_metrics_t;
 
 /* Runs on a worker thread. It must answer exactly once (http_resp_send, or http_resp_start ...
  * http_resp_end) unless an http_* call failed with HTTP_EABORTED, in which case it just returns. */
@@ -94,6 +95,9 @@ typedef struct {
     const char *tls_host;
     uint16_t tls_port;
     http_tls_t *tls;
+    /* Request metrics (http_metrics_new): every request a handler labelled with http_req_set_op
+     * is counted there when its handler returns. NULL: none kept. Stays the caller's. */
+    http_metrics_t *metrics;
 } http_server_conf_t;
 
 #define HTTP_DEFAULT_MAX_CONNS 16384
@@ -162,6 +166,9 @@ og_str_t http_req_header(const http_req_t *req, const char *name);
  * when `who` already holds account_workers workers (answer 503 SlowDown). A second claim of the
  * same request replaces the first. Call it after authentication and before reading the body. */
 int http_req_claim(http_req_t *req, og_str_t who);
+/* http_req_claim for an anonymous request: the claimant is the client's address ("ip:" and the
+ * address without its port), so one client cannot take every worker. 0 or HTTP_EBUSY. */
+int http_req_claim_remote(http_req_t *req);
 
 /* Reads up to cap body bytes (de-chunked), blocking. Sends "100 Continue" first if the
  * client expects it and it has not been sent. >0 bytes read, 0 at the end of the body,
@@ -180,6 +187,85 @@ int http_resp_write(http_req_t *req, const void *buf, size_t len);
 int http_resp_end(http_req_t *req);
 /* start + write + end for a response held in memory. */
 int http_resp_send(http_req_t *req, int status, const og_header_t *hdrs, size_t n, const void *body, size_t len);
+
+/* What a request cost so far: body bytes read by the handler and written (headers not counted;
+ * none for HEAD), nanoseconds from its head being parsed to now and to the start of its
+ * response (0 before), and the response status (0 before). Worker thread; cannot fail. */
+typedef struct {
+    uint64_t bytes_in, bytes_out;
+    uint64_t elapsed_ns, ttfb_ns;
+    int status;
+} http_req_stats_t;
+void http_req_stats(const http_req_t *req, http_req_stats_t *out);
+
+/* The server's gauges and counters (any thread, a relaxed snapshot). Cannot fail. */
+typedef struct {
+    uint64_t in_flight;      /* requests a worker is running */
+    uint64_t queued;         /* requests waiting for a worker */
+    uint64_t conns_open;     /* client connections open (plain and TLS) */
+    uint64_t conns_accepted; /* since start */
+    uint64_t conns_refused;  /* reset at once: over --max-conns-per-ip, or out of memory */
+} http_server_stats_t;
+void http_server_stats(const http_server_t *srv, http_server_stats_t *out);
+
+/* ---- request metrics (http_metrics.c, docs/operations.md "Metrics") ---- */
+
+/* One API (label api="name") and its nops operations (label op): the name of operation i is the
+ * string pointer at (char *)ops + i * stride, so a front end's table of rules whose first member
+ * is the name serves as the list (stride = the rule's size). Everything must outlive the metrics. */
+typedef struct {
+    const char *name;
+    const char *const *ops;
+    size_t stride;
+    size_t nops;
+} http_api_t;
+
+/* Per API x operation: requests by status (100..599), time to the response's start and to the
+ * handler's return (og_metrics.h histograms), body bytes in and out. Recording is lock-free
+ * (relaxed atomics). 0 and *out (http_metrics_free), or -ENOMEM. apis[] must outlive it. */
+int http_metrics_new(const http_api_t *apis, size_t napis, http_metrics_t **out);
+void http_metrics_free(http_metrics_t *m);
+/* Labels req as operation op of API api (indexes into the http_api_t tables); the server counts
+ * it in conf.metrics when the handler returns. Out-of-range indexes are ignored. Worker only. */
+void http_req_set_op(http_req_t *req, unsigned api, unsigned op);
+/* Appends the onggi_gateway_* families of m and srv (either may be NULL) to b in the text
+ * format. Fails only by b running out of memory (b->oom). */
+void http_metrics_format(const http_metrics_t *m, const http_server_t *srv, og_buf_t *b);
+
+/* ---- operator endpoints: /health/live, /health/ready, /metrics (http_ops.c) ---- */
+
+typedef struct {
+    http_server_t *srv;      /* set once the server exists (NULL: no server gauges) */
+    http_metrics_t *metrics;
+    int metrics_here;        /* /metrics is served on the main port (else on another listener) */
+    /* 1 when the process can serve writes, else 0 with a short reason appended to why. */
+    int (*ready)(void *ctx, og_buf_t *why);
+    /* Appends more metric families (the cluster's) to b. */
+    void (*more)(void *ctx, og_buf_t *b);
+    void *ctx;
+} http_ops_t;
+
+/* Is this request for an operator endpoint on the main port? Only a GET or HEAD of exactly
+ * /health/live, /health/ready or (with metrics_here) /metrics, without a query string and
+ * without an Authorization header: any S3 request (signed in a header or presigned in the query)
+ * for a bucket named "health" or "metrics" still goes to S3. */
+int http_ops_wants(const http_ops_t *ops, const http_reqinfo_t *info);
+/* The status and body (*content_type set) of operator path `path` (the path alone): 200/503 for
+ * the health checks, 200 for /metrics when with_metrics, else 404. Fails only by running out of
+ * memory (body->oom). Usable as the body of an og_opsd_fn. */
+int http_ops_answer(const http_ops_t *ops, const char *path, int with_metrics, og_buf_t *body,
+                    const char **content_type);
+/* Answers req (one of http_ops_wants's) with http_ops_answer. Always answers. */
+void http_ops_handle(http_req_t *req, const http_ops_t *ops);
+
+/* A listener of its own for the operator endpoints (--metrics-listen): /metrics and /health/live and /health/ready
+ * on addr ("IP:PORT"; port 0 picks one), served by one thread (og_metrics.h, og_opsd). ops must
+ * outlive it. 0 and *out, OG_EINVAL (bad address), -errno. */
+typedef struct st_http_ops_listener_t http_ops_listener_t;
+int http_ops_listen(const char *addr, const http_ops_t *ops, http_ops_listener_t **out);
+uint16_t http_ops_port(const http_ops_listener_t *l);
+/* Stops and frees l. NULL is a no-op. */
+void http_ops_close(http_ops_listener_t *l);
 
 /* ---- the chunked transfer coding (http_chunked.c) ---- */
 
@@ -261,19 +347,32 @@ void http_date_format(uint64_t ns, char out[32]);
 
 /* ---- access log (http_util.c) ---- */
 
+/* A fresh request id: 16 random hex digits and a NUL (the clock's when randomness fails). Cannot
+ * fail. */
+void http_request_id(char out[17]);
+
 /* Appends what (a request target) to b with the values of secret-bearing query parameters
  * (X-Amz-Signature, Signature, X-Amz-Security-Token, temp_url_sig; names compared
  * percent-decoded, case-insensitively) replaced by "REDACTED". 0 or -ENOMEM. */
 int http_log_redact(og_str_t what, og_buf_t *b);
 
-/* Writes one line for a finished request to stderr:
- *   <ISO 8601 time> <remote ip:port> <request id> <method> <what> <status> <N>ms
- * where `what` is the part of the request the front end logs (S3: the target, Swift: the path),
- * redacted by http_log_redact (the query is left out if that runs out of memory), and N counts
- * from start_ms (og_mono_ms()). Every request is logged when `all` is set, else only
- * server errors (status >= 500). Never fails; the line goes out in one write. */
-void http_access_log(const http_reqinfo_t *info, const char *request_id, og_str_t what, int status, uint64_t start_ms,
-                     int all);
+/* What the front end knows of a finished request for its access-log line. */
+typedef struct {
+    const char *request_id;
+    const char *account; /* NULL or "" when not authenticated: "-" */
+    const char *api, *op; /* "s3" / "swift" and the operation (metrics' labels) */
+    og_str_t bucket, key; /* empty: "-"; logged percent-encoded */
+    og_str_t what;        /* the part of the target logged (S3: the target, Swift: the path) */
+    int status;
+} http_log_line_t;
+
+/* Writes one line for a finished request to stderr (docs/operations.md, "Access log"):
+ *   <ISO 8601 time> <remote ip:port> <request id> <account> <api>.<op> <bucket> <key> <method>
+ *   <what> <status> <bytes in> <bytes out> <N>ms
+ * `what` redacted by http_log_redact (the query is left out if that runs out of memory); status,
+ * bytes and time from http_req_stats (l->status only when no response was started). Every request is logged when `all` is set, else only server
+ * errors (status >= 500). Never fails; the line goes out in one write. */
+void http_access_log(const http_req_t *req, const http_log_line_t *l, int all);
 /* Logs (stderr, one line) that request `request_id` left an entry out of a listing or a usage
  * sum because it could not be read: "<what> '<name, percent-encoded, first 64 bytes>' left out:
  * <why>". Never fails. */

@@ -42,6 +42,7 @@
 
 #include "http_tls.h"
 #include "http_limits.h"
+#include "http_metrics.h"
 #include "og_http.h"
 
 /* Response head and chunk framing live in the request itself unless they outgrow this. */
@@ -132,6 +133,11 @@ struct st_http_req_t {
     int64_t resp_cl; /* -1 when chunked or close-delimited */
     uint64_t resp_written;
     bool w_started, w_chunked, w_no_body;
+    /* for http_req_stats and the metrics: t_start_ns is set by the loop before dispatch */
+    uint64_t t_start_ns, t_first_ns, body_in;
+    int w_status;
+    bool op_set;
+    unsigned op_api, op;
     char out_inline[HTTP_OUT_INLINE];
     char head[]; /* copy of the request head, NUL-terminated */
 };
@@ -197,6 +203,9 @@ struct st_http_server_t {
 
     pthread_mutex_t ready_mu;
     http_req_t *ready;
+
+    /* http_server_stats: written with relaxed atomics, read by any thread */
+    _Atomic uint64_t st_in_flight, st_queued, st_conns_open, st_conns_accepted, st_conns_refused;
 };
 
 static void conn_on_head_input(http_conn_t *conn);
@@ -358,6 +367,7 @@ static void on_trim_timer(h2o_timeout_entry_t *entry)
 static void server_conn_gone(http_server_t *srv, const http_ipkey_t *ip)
 {
     srv->nconns--;
+    atomic_store_explicit(&srv->st_conns_open, srv->nconns, memory_order_relaxed);
     http_iptab_del(&srv->iptab, ip);
     server_accept_resume(srv);
     if (srv->trim_peak >= HTTP_TRIM_MIN_PEAK && srv->nconns <= srv->trim_peak / 2 &&
@@ -849,6 +859,7 @@ static int req_new(http_conn_t *conn, size_t head_len, const char *method, size_
     info->tls = conn->sock->ssl != NULL;
     memcpy(info->remote, conn->remote, sizeof(info->remote));
     req->srv = conn->srv;
+    req->t_start_ns = og_mono_ns();
     req->out = req->out_inline;
     req->out_cap = sizeof(req->out_inline);
     pthread_mutex_init(&req->mu, NULL);
@@ -911,6 +922,7 @@ static void server_dispatch(http_server_t *srv, http_req_t *req)
     *srv->jobs_tail = req;
     srv->jobs_tail = &req->job_next;
     srv->njobs++;
+    atomic_store_explicit(&srv->st_queued, srv->njobs, memory_order_relaxed);
     pthread_cond_signal(&srv->cv);
     pthread_mutex_unlock(&srv->mu);
 }
@@ -1056,11 +1068,13 @@ static void server_admit(http_server_t *srv, h2o_socket_t *sock, bool tls)
         ss.ss_family = AF_UNSPEC;
     http_ipkey_t ip = http_ipkey_from((const struct sockaddr *)&ss);
     if (!http_iptab_add(&srv->iptab, &ip, srv->conf.max_conns_per_ip)) {
+        atomic_fetch_add_explicit(&srv->st_conns_refused, 1, memory_order_relaxed);
         sock_reset(sock);
         return;
     }
     http_conn_t *conn = calloc(1, sizeof(*conn));
     if (conn == NULL) {
+        atomic_fetch_add_explicit(&srv->st_conns_refused, 1, memory_order_relaxed);
         http_iptab_del(&srv->iptab, &ip);
         sock_reset(sock);
         return;
@@ -1074,6 +1088,8 @@ static void server_admit(http_server_t *srv, h2o_socket_t *sock, bool tls)
     h2o_linklist_insert(&srv->conns, &conn->link);
     if (++srv->nconns > srv->trim_peak)
         srv->trim_peak = srv->nconns;
+    atomic_store_explicit(&srv->st_conns_open, srv->nconns, memory_order_relaxed);
+    atomic_fetch_add_explicit(&srv->st_conns_accepted, 1, memory_order_relaxed);
     if (tls) {
         /* Over TLS only h2o can read (it decrypts): no DONT_READ (see conn_pull). */
         http_tls_handshake(srv->conf.tls, sock, on_handshake);
@@ -1185,9 +1201,13 @@ static void worker_run_req(http_worker_t *w, http_req_t *req)
     bool aborted = req->aborted;
     pthread_mutex_unlock(&req->mu);
     req->worker = w;
+    atomic_fetch_add_explicit(&srv->st_in_flight, 1, memory_order_relaxed);
     if (!aborted)
         srv->conf.handler(req, srv->conf.ctx);
+    atomic_fetch_sub_explicit(&srv->st_in_flight, 1, memory_order_relaxed);
     worker_release_claim(w);
+    if (req->op_set && srv->conf.metrics != NULL)
+        http_metrics_observe(srv->conf.metrics, req);
 
     pthread_mutex_lock(&req->mu);
     bool unanswered = !req->ended && !req->aborted;
@@ -1218,6 +1238,7 @@ static void *worker_main(void *arg)
         http_req_t *req = srv->jobs_head;
         if (req != NULL) {
             srv->njobs--;
+            atomic_store_explicit(&srv->st_queued, srv->njobs, memory_order_relaxed);
             srv->jobs_head = req->job_next;
             if (srv->jobs_head == NULL)
                 srv->jobs_tail = &srv->jobs_head;
@@ -1349,6 +1370,38 @@ out_free_srv:
 uint16_t http_server_port(const http_server_t *srv) { return srv->port; }
 
 uint16_t http_server_tls_port(const http_server_t *srv) { return srv->tls_port; }
+
+void http_server_stats(const http_server_t *srv, http_server_stats_t *out)
+{
+    http_server_t *s = (http_server_t *)srv; /* atomic loads take a non-const pointer */
+    out->in_flight = atomic_load_explicit(&s->st_in_flight, memory_order_relaxed);
+    out->queued = atomic_load_explicit(&s->st_queued, memory_order_relaxed);
+    out->conns_open = atomic_load_explicit(&s->st_conns_open, memory_order_relaxed);
+    out->conns_accepted = atomic_load_explicit(&s->st_conns_accepted, memory_order_relaxed);
+    out->conns_refused = atomic_load_explicit(&s->st_conns_refused, memory_order_relaxed);
+}
+
+void http_req_stats(const http_req_t *req, http_req_stats_t *out)
+{
+    out->bytes_in = req->body_in;
+    out->bytes_out = req->resp_written;
+    out->elapsed_ns = og_mono_ns() - req->t_start_ns;
+    out->ttfb_ns = req->w_started ? req->t_first_ns - req->t_start_ns : 0;
+    out->status = req->w_started ? req->w_status : 0;
+}
+
+void http_req_set_op(http_req_t *req, unsigned api, unsigned op)
+{
+    req->op_set = true;
+    req->op_api = api;
+    req->op = op;
+}
+
+void http_req_op(const http_req_t *req, unsigned *api, unsigned *op)
+{
+    *api = req->op_api;
+    *op = req->op;
+}
 
 void http_server_stop(http_server_t *srv)
 {
@@ -1513,6 +1566,7 @@ ssize_t http_req_read(http_req_t *req, void *buf, size_t cap)
                 req_notify_locked(req);
             }
             rc = (ssize_t)n;
+            req->body_in += n;
             break;
         }
         if (req->body_err != 0) {
@@ -1677,6 +1731,8 @@ int http_resp_start(http_req_t *req, int status, const og_header_t *hdrs, size_t
     pthread_mutex_unlock(&req->mu);
 
     req->w_started = true;
+    req->t_first_ns = og_mono_ns();
+    req->w_status = status;
     req->w_no_body = no_body;
     req->w_chunked = chunked;
     req->resp_cl = content_length;

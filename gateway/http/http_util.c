@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/random.h>
 #include <time.h>
 
 #include "http.h"
@@ -81,23 +82,44 @@ int http_log_redact(og_str_t what, og_buf_t *b)
     return b->oom ? -ENOMEM : 0;
 }
 
-void http_access_log(const http_reqinfo_t *info, const char *request_id, og_str_t what, int status, uint64_t start_ms,
-                     int all)
+/* Appends s percent-encoded (slashes kept), or "-" when empty. */
+static void log_field(og_buf_t *b, og_str_t s)
 {
+    char esc[3 * 1024 + 1];
+    long n = s.len > 0 && s.len <= 1024 ? og_urlencode(s.base, s.len, esc, sizeof(esc), 1) : -1;
+    og_buf_puts(b, s.len == 0 ? "-" : n < 0 ? "?" : esc);
+    og_buf_put(b, " ", 1);
+}
+
+void http_access_log(const http_req_t *req, const http_log_line_t *l, int all)
+{
+    http_req_stats_t st;
+    http_req_stats(req, &st);
+    int status = st.status != 0 ? st.status : l->status; /* what was sent, when a response started */
     if (!all && status < 500)
         return;
+    const http_reqinfo_t *info = http_req_info(req);
     char when[32];
-    og_buf_t b = {0};
+    og_buf_t line = {0}, red = {0};
+    og_str_t what = l->what;
     http_iso8601_format(og_time_ns(), when);
-    if (http_log_redact(what, &b) == 0) {
-        what = (og_str_t){b.buf, b.len};
+    if (http_log_redact(what, &red) == 0) {
+        what = (og_str_t){red.buf, red.len};
     } else {
         const char *q = memchr(what.base, '?', what.len); /* out of memory: the path alone is safe */
         what.len = q != NULL ? (size_t)(q - what.base) : what.len;
     }
-    fprintf(stderr, "%s %s %s %.*s %.*s %d %llums\n", when, info->remote, request_id, (int)info->method.len,
-            info->method.base, (int)what.len, what.base, status, (unsigned long long)(og_mono_ms() - start_ms));
-    og_buf_free(&b);
+    og_buf_printf(&line, "%s %s %s %s %s.%s ", when, info->remote, l->request_id,
+                  l->account != NULL && l->account[0] != '\0' ? l->account : "-", l->api, l->op);
+    log_field(&line, l->bucket);
+    log_field(&line, l->key);
+    og_buf_printf(&line, "%.*s %.*s %d %llu %llu %llums\n", (int)info->method.len, info->method.base, (int)what.len,
+                  what.base, status, (unsigned long long)st.bytes_in, (unsigned long long)st.bytes_out,
+                  (unsigned long long)(st.elapsed_ns / 1000000u));
+    if (!line.oom)
+        fwrite(line.buf, 1, line.len, stderr);
+    og_buf_free(&line);
+    og_buf_free(&red);
 }
 
 void http_log_skip(const char *request_id, const char *what, og_str_t name, const char *why)
@@ -108,4 +130,26 @@ void http_log_skip(const char *request_id, const char *what, og_str_t name, cons
         esc[0] = '\0';
     fprintf(stderr, "onggi-gateway: request %s: %s '%s%s' left out: %s\n", request_id, what, esc,
             name.len > 64 ? "..." : "", why);
+}
+
+void http_request_id(char out[17])
+{
+    uint8_t rnd[8];
+    /* getrandom on 8 bytes never blocks once the pool is initialised and is not interrupted
+     * for requests this small; the clock is only a fallback so an id is never missing. */
+    if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
+        uint64_t t = og_time_ns();
+        memcpy(rnd, &t, sizeof(rnd));
+    }
+    og_hex(rnd, sizeof(rnd), out);
+}
+
+int http_req_claim_remote(http_req_t *req)
+{
+    const http_reqinfo_t *info = http_req_info(req);
+    char who[sizeof(info->remote) + 4] = "ip:";
+    const char *colon = strrchr(info->remote, ':');
+    size_t n = colon != NULL ? (size_t)(colon - info->remote) : strlen(info->remote);
+    memcpy(who + 3, info->remote, n);
+    return http_req_claim(req, (og_str_t){who, 3 + n});
 }

@@ -41,6 +41,19 @@ typedef struct st_iam_t iam_t;
 int iam_open(cluster_t *cl, const og_keys_t *keys, iam_t **out);
 void iam_close(iam_t *iam);
 
+/* SSE-S3 data keys, sealed with AES-256-GCM under the cluster's `sse` keys (og_keys.h): the
+ * first seals, any unseals (found by the key id in the sealed value), so the `sse` key rotates as
+ * the others do. aad binds a sealed key to what it encrypts.
+ * iam_sse_available: 1 when the key file had an `sse` key (else SSE-S3 cannot be offered).
+ * iam_sse_seal: the sealed key's length in out (cap bytes, at least IAM_SSE_SEALED_MAX), or
+ * OG_EINVAL (no `sse` key, random source or cipher failure) / OG_ETOOBIG.
+ * iam_sse_unseal: 0 with key, or OG_EPROTO (malformed, altered, or sealed with a key this process
+ * does not have). */
+#define IAM_SSE_SEALED_MAX (1 + OG_KEY_ID_MAX + 12 + OG_KEY_BYTES + 16)
+int iam_sse_available(const iam_t *iam);
+long iam_sse_seal(const iam_t *iam, og_str_t aad, const uint8_t key[OG_KEY_BYTES], void *out, size_t cap);
+int iam_sse_unseal(const iam_t *iam, og_str_t aad, og_str_t sealed, uint8_t key[OG_KEY_BYTES]);
+
 typedef struct {
     char access_key[128];
     char secret[128];

@@ -8,6 +8,7 @@
 #include <pthread.h>
 
 #include "iam.h"
+#include "og_crypt.h"
 
 #define IAM_USERS_TABLE "users"             /* S3 key pairs */
 #define IAM_SWIFT_USERS_TABLE "swift_users" /* Swift users */
@@ -35,6 +36,8 @@ struct st_iam_t {
     cluster_t *cl;
     og_key_t secrets[OG_KEYS_MAX]; /* [0] seals; any of them unseals (by id) */
     size_t num_secrets;
+    og_key_t sse[OG_KEYS_MAX]; /* [0] seals SSE-S3 data keys; any of them unseals (by id) */
+    size_t num_sse;
     pthread_mutex_t cache_mu; /* guards cache[] */
     struct {
         uint64_t expires_ms; /* og_mono_ms() deadline; 0 = empty */
@@ -79,7 +82,7 @@ int iam_field_take(og_str_t *in, og_str_t *out);
  * record's table and key) is authenticated, so a sealed value copied into another record does
  * not open. */
 
-#define IAM_SEAL_OVERHEAD (1 + OG_KEY_ID_MAX + 12 + 16)
+#define IAM_SEAL_OVERHEAD (1 + OG_KEY_ID_MAX + OG_GCM_NONCE + OG_GCM_TAG)
 
 /* Seals n bytes with the current key into out (cap bytes). Its length, or OG_ETOOBIG / OG_EINVAL
  * (the random source or the cipher failed). */

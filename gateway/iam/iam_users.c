@@ -30,6 +30,8 @@ int iam_open(cluster_t *cl, const og_keys_t *keys, iam_t **out)
     iam->cl = cl;
     memcpy(iam->secrets, keys->secrets, sizeof(iam->secrets));
     iam->num_secrets = keys->num_secrets;
+    memcpy(iam->sse, keys->sse, sizeof(iam->sse));
+    iam->num_sse = keys->num_sse;
     if ((rc = pthread_mutex_init(&iam->cache_mu, NULL)) != 0)
         goto out_free;
     if ((rc = pthread_mutex_init(&iam->key_mu, NULL)) != 0)

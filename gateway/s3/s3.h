@@ -16,7 +16,12 @@ typedef struct {
     const char *domain; /* virtual-host domain ("s3.example.com") or NULL */
     const char *region; /* "us-east-1" */
     int access_log;     /* log every request (else only 5xx answers) */
+    unsigned api_index; /* this API's index in the server's http_metrics_t (http_req_set_op) */
+    int sse_c_plain_http; /* take SSE-C keys over plain HTTP too (a TLS proxy in front); else TLS only */
 } s3_ctx_t;
+
+/* The S3 operations, for http_metrics_new (label api="s3", op="GetObject" ...). */
+extern const http_api_t s3_http_api;
 
 /* http_busy_fn for S3 requests: the SlowDown error document. Cannot fail. */
 og_str_t s3_busy_body(const http_reqinfo_t *info, void *ctx, const char **content_type);

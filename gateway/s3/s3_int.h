@@ -35,6 +35,12 @@ typedef struct {
 
 
 
+/* The operation r asks for (an index into s3_http_api's list; the last is "Unknown"), from its
+ * method, bucket, key, sub-resource and copy source (s3_op.c). Cannot fail. */
+size_t s3_op_classify(const s3_req_t *r);
+/* The name of operation op of s3_op_classify. */
+const char *s3_op_name(size_t op);
+
 /* Sends an S3 error document with the given HTTP status and S3 code (message may be NULL for the
  * standard one). extra_xml, if not NULL, is inserted verbatim inside <Error> (e.g.
  * <RequestTime>..</RequestTime>). Marks the request answered. */
@@ -94,16 +100,19 @@ int s3_payload_verify(const s3_req_t *r, const void *body, size_t len);
  * OG_EQUORUM ... Call it before reading a body of known size, and with the final size before
  * committing one whose size was not known in advance. */
 int s3_quota_check(s3_req_t *r, uint64_t add_bytes);
-/* (s3_multi.c) Swift large objects as copy sources (CopyObject, UploadPartCopy).
+/* (s3_multi.c) Copy sources whose bytes must be rewritten (CopyObject, UploadPartCopy): Swift
+ * large objects, and objects encrypted on either side of the copy.
  * s3_large_stat: 1 when m is an SLO or DLO, with its size and S3 ETag (48 bytes); 0 for a
- * plain object (with its own size and ETag); or a negative code (the DLO listing failed:
- * OG_EQUORUM ...). s3_large_copy:
- * writes len bytes from offset first of such an object (read through the Swift readers, memory
- * bounded) with core_obj_write: 0 with *out (core_obj_data_free), or an error code to answer
- * with S3_ON_SEGMENTS (a segment missing or changed since the manifest). Nothing is committed
+ * plain object (with its own size and ETag); or a negative code (the DLO listing failed: OG_EQUORUM ...). s3_copy_rewrite:
+ * writes len bytes from offset first of such a large object, or of a plain object m opened with
+ * src_key (its object key, NULL when not encrypted), with core_obj_write, encrypted under dst_key
+ * when not NULL (read through the Swift readers or core_obj_read_key, memory bounded): 0 with *out
+ * (core_obj_data_free), or an error code to answer with S3_ON_SEGMENTS for a large object (a
+ * segment missing or changed since the manifest), S3_ON_STORED for another. Nothing is committed
  * by either. */
 int s3_large_stat(s3_req_t *r, const core_meta_t *m, uint64_t *size, char *etag, size_t *elen);
-int s3_large_copy(s3_req_t *r, const core_meta_t *m, uint64_t first, uint64_t len, core_obj_data_t *out);
+int s3_copy_rewrite(s3_req_t *r, const core_meta_t *m, const uint8_t *src_key, const uint8_t *dst_key, uint64_t first,
+                    uint64_t len, core_obj_data_t *out);
 
 /* (s3_cond.c) Conditional writes. */
 typedef struct {
@@ -176,6 +185,39 @@ void s3_get_object_attributes(s3_req_t *r);
 /* (s3_route.c) Checks that bucket exists and belongs to the caller: 0, OG_ENOTFOUND, S3_EDENIED,
  * OG_EQUORUM, OG_EPROTO. */
 int s3_check_bucket_owner(s3_req_t *r, const char *bucket);
+
+/* ---- server-side encryption (s3_sse.c) ---- */
+
+/* An object's encryption as a request asks for it (s3_sse_parse) and as it is then used: the
+ * object key for core_obj_write / core_obj_read_key and the record's sse bytes. Holds keys: wipe
+ * it (s3_sse_wipe) when done. */
+typedef struct {
+    uint8_t mode;                 /* 0, CORE_META_SSE_C or CORE_META_SSE_S3 */
+    uint8_t customer[32];         /* SSE-C: the customer's key */
+    char key_md5[32];             /* SSE-C: its MD5 as the client sent it (base64), echoed back */
+    uint8_t key[CORE_SSE_KEY];    /* the object key (after s3_sse_new or s3_sse_open) */
+    uint8_t blob[IAM_SSE_SEALED_MAX > CORE_SSE_C_LEN ? IAM_SSE_SEALED_MAX : CORE_SSE_C_LEN];
+    size_t blob_len;              /* the record's sse bytes */
+} s3_sse_t;
+
+/* The encryption r asks for: SSE-C headers (copy_source: the x-amz-copy-source-... ones, which
+ * name the key of CopyObject's source) or x-amz-server-side-encryption. 0 with *s (mode 0 when
+ * none), or -1 after answering the S3 error (bad algorithm, key or MD5, plain HTTP, aws:kms...). */
+int s3_sse_parse(s3_req_t *r, int copy_source, s3_sse_t *s);
+/* A new object's key and sse bytes for the mode s was parsed with (nothing for mode 0). 0 or
+ * OG_EINVAL (random source or cipher failure). */
+int s3_sse_new(s3_req_t *r, s3_sse_t *s);
+/* The key of stored object m from what the request gave (s from s3_sse_parse): SSE-C needs the
+ * right customer key, SSE-S3 objects open with the cluster key, plain objects with no SSE-C
+ * headers. 0 with s->mode (m's), key and blob set, or -1 after answering: 400 InvalidRequest (no
+ * key for an SSE-C object, or a key for another kind), 403 AccessDenied (a wrong key), 500. */
+int s3_sse_open(s3_req_t *r, const core_meta_t *m, s3_sse_t *s);
+/* Marks record m as encrypted the way s says (slices into s, which must outlive m's use). */
+void s3_sse_apply(const s3_sse_t *s, core_meta_t *m);
+/* The response headers for s into out: x-amz-server-side-encryption, or the SSE-C algorithm and
+ * key MD5. Returns the count (0..2). */
+size_t s3_sse_headers(const s3_sse_t *s, og_header_t out[2]);
+void s3_sse_wipe(s3_sse_t *s);
 
 /* ---- handlers (one per S3 operation) ---- */
 /* s3_object.c / s3_bucket.c */

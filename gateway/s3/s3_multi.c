@@ -18,6 +18,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include "core/core.h"
@@ -296,6 +297,7 @@ typedef struct {
     core_lo_t lo; /* the readers' view of the caller (s3_lo) */
     const core_meta_t *m;
     og_str_t manifest; /* a DLO's X-Object-Manifest */
+    const uint8_t *key; /* a plain object's object key (NULL: not encrypted) */
     uint64_t first, last;
     pthread_mutex_t mu;
     pthread_cond_t cv;  /* signalled on every change of the fields below */
@@ -322,8 +324,13 @@ static int pipe_sink(void *ctx, const void *buf, size_t len)
 static void *pipe_reader(void *arg)
 {
     large_pipe_t *p = arg;
-    int rc = (p->m->flags & CORE_META_SLO) ? core_slo_read(&p->lo, p->m, p->first, p->last, pipe_sink, p)
-                                         : core_dlo_read(&p->lo, p->manifest, p->first, p->last, pipe_sink, p);
+    int rc;
+    if (p->m->flags & CORE_META_SLO)
+        rc = core_slo_read(&p->lo, p->m, p->first, p->last, pipe_sink, p);
+    else if (p->manifest.base != NULL)
+        rc = core_dlo_read(&p->lo, p->manifest, p->first, p->last, pipe_sink, p);
+    else
+        rc = core_obj_read_key(p->lo.cl, p->m, p->key, p->first, p->last, pipe_sink, p);
     pthread_mutex_lock(&p->mu);
     p->done = 1, p->rc = rc;
     pthread_cond_broadcast(&p->cv);
@@ -353,15 +360,13 @@ static ssize_t pipe_read(void *ctx, void *buf, size_t cap)
     return n;
 }
 
-/* Writes len bytes from offset first of large object m (s3_large_stat said 1; first + len
- * within its size) as new chunks through core_obj_write: 0 with *out (core_obj_data_free), nothing
- * committed; or an error code to answer with S3_ON_SEGMENTS (a segment missing or changed:
- * 409 BrokenMPU) and nothing to free. Memory stays bounded whatever len (large_pipe_t). */
-int s3_large_copy(s3_req_t *r, const core_meta_t *m, uint64_t first, uint64_t len, core_obj_data_t *out)
+/* s3_int.h. Memory stays bounded whatever len (large_pipe_t). */
+int s3_copy_rewrite(s3_req_t *r, const core_meta_t *m, const uint8_t *src_key, const uint8_t *dst_key, uint64_t first,
+                    uint64_t len, core_obj_data_t *out)
 {
-    large_pipe_t p = {.m = m, .manifest = large_manifest(m), .first = first, .last = first + len - 1,
+    large_pipe_t p = {.m = m, .manifest = large_manifest(m), .key = src_key, .first = first, .last = first + len - 1,
                       .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER, .done = len == 0};
-    core_obj_put_opts_t opts = {.max_size = len, .expect_size = (int64_t)len};
+    core_obj_put_opts_t opts = {.key = dst_key, .max_size = len, .expect_size = (int64_t)len};
     pthread_t reader;
     int rc;
 
@@ -558,30 +563,59 @@ static int copy_tags(s3_req_t *r, int replace_tags, og_str_t src_tags, core_meta
     return 0;
 }
 
-/* Makes m the record of the copy's data: new chunks holding a large source's bytes (*d owns
- * them; its ETag into etag), or the source's own chunks, refreshed against garbage collection,
- * with its part sizes copied along. 0, or a code to answer with *on. */
-static int copy_data(s3_req_t *r, const copy_source_t *src, const core_meta_t *source, int large, uint64_t size,
-                     core_meta_t *m, core_obj_data_t *d, char *etag, size_t *elen, s3_on_t *on)
+/* The copy's encryption: the source's (opened with the x-amz-copy-source-...-customer-* key) and
+ * the destination's (the request's SSE headers). */
+typedef struct {
+    s3_sse_t from, to;
+} copy_sse_t;
+
+/* Can the copy list the source's chunks as they are? Only when both sides are plain, or
+ * encrypted the same way under the same key: the copy then keeps the source's key material. */
+static int copy_sse_same(const copy_sse_t *cs)
+{
+    if (cs->from.mode != cs->to.mode)
+        return 0;
+    return cs->from.mode != CORE_META_SSE_C || CRYPTO_memcmp(cs->from.customer, cs->to.customer, 32) == 0;
+}
+
+/* New chunks for the copy: a large source's bytes, or an encrypted source's (or destination's)
+ * bytes decrypted and encrypted again as cs says. m becomes their record (a plain single-part
+ * object, its ETag the MD5 of the bytes, into etag). 0, or a code to answer with *on. */
+static int copy_rewrite(s3_req_t *r, const core_meta_t *source, int large, uint64_t size, copy_sse_t *cs,
+                        core_meta_t *m, core_obj_data_t *d, char *etag, size_t *elen, s3_on_t *on)
 {
     int rc;
     *on = S3_ON_TARGET;
-    if (large) {
-        /* New bytes: a plain object of the segments' contents, its ETag their MD5. */
-        *on = S3_ON_SEGMENTS;
-        if ((rc = s3_large_copy(r, source, 0, size, d)) != 0)
-            return rc;
-        m->size = d->size;
-        memcpy(m->md5, d->md5, 16);
-        m->parts = 0;
-        m->flags = 0;
-        m->slo_size = 0;
-        memset(m->slo_etag, 0, sizeof(m->slo_etag));
-        m->chunks = d->chunks, m->num_chunks = d->num_chunks;
-        m->inline_data = (og_str_t){d->inline_data, d->inline_len};
-        *elen = core_meta_etag(m, etag);
-        return 0;
-    }
+    if ((rc = s3_sse_new(r, &cs->to)) != 0)
+        return rc;
+    *on = large ? S3_ON_SEGMENTS : S3_ON_STORED;
+    if ((rc = s3_copy_rewrite(r, source, cs->from.mode ? cs->from.key : NULL, cs->to.mode ? cs->to.key : NULL, 0,
+                              size, d)) != 0)
+        return rc;
+    m->size = d->size;
+    memcpy(m->md5, d->md5, 16);
+    m->parts = 0;
+    m->flags = 0;
+    m->slo_size = 0;
+    memset(m->slo_etag, 0, sizeof(m->slo_etag));
+    m->chunks = d->chunks, m->num_chunks = d->num_chunks;
+    m->inline_data = (og_str_t){d->inline_data, d->inline_len};
+    m->sse = (og_str_t){NULL, 0};
+    s3_sse_apply(&cs->to, m);
+    *elen = core_meta_etag(m, etag);
+    return 0;
+}
+
+/* Makes m the record of the copy's data: new chunks (copy_rewrite) for a large source or a change
+ * of encryption, else the source's own chunks (and key material), refreshed against garbage
+ * collection, with its part sizes copied along. 0, or a code to answer with *on. */
+static int copy_data(s3_req_t *r, const copy_source_t *src, const core_meta_t *source, int large, uint64_t size,
+                     copy_sse_t *cs, core_meta_t *m, core_obj_data_t *d, char *etag, size_t *elen, s3_on_t *on)
+{
+    int rc;
+    if (large || !copy_sse_same(cs))
+        return copy_rewrite(r, source, large, size, cs, m, d, etag, elen, on);
+    *on = S3_ON_TARGET;
     /* The copy references the source's chunks without writing them: refresh them first, or a
      * garbage-collection sweep that started before this record exists could delete them once
      * the source is gone (docs/architecture.md, garbage collection). */
@@ -593,10 +627,12 @@ static int copy_data(s3_req_t *r, const copy_source_t *src, const core_meta_t *s
                                 (og_str_t){r->key, r->key_len}, m);
 }
 
-/* Commits m as the copy (new owner and mtime) and answers 200 with its CopyObjectResult. 0 or a
- * core_obj_commit code, unanswered. */
-static int copy_commit(s3_req_t *r, const s3_cond_t *cond, core_meta_t *m, const char *etag, size_t elen)
+/* Commits m as the copy (new owner and mtime) under the request's conditions and answers 200 with
+ * its CopyObjectResult and the encryption headers of `to`. 0 or a core_obj_commit code, unanswered. */
+static int copy_commit(s3_req_t *r, const s3_cond_t *cond, core_meta_t *m, const char *etag, size_t elen,
+                       const s3_sse_t *to)
 {
+    og_header_t eh[2];
     char mtime[32];
     og_buf_t b = {0};
     int rc;
@@ -611,14 +647,15 @@ static int copy_commit(s3_req_t *r, const s3_cond_t *cond, core_meta_t *m, const
     if (b.oom)
         s3_error_rc(r, -ENOMEM);
     else
-        s3_send_xml(r, 200, NULL, 0, b.buf, b.len);
+        s3_send_xml(r, 200, eh, s3_sse_headers(to, eh), b.buf, b.len);
     og_buf_free(&b);
     return 0;
 }
 
 /* The copy itself, once the request is known to be one: reads the source, checks the
  * x-amz-copy-source-if-* conditions and the quota, and commits a record of the same bytes. */
-static void copy_object(s3_req_t *r, const copy_source_t *src, int replace, int replace_tags, const s3_cond_t *cond)
+static void copy_object(s3_req_t *r, const copy_source_t *src, int replace, int replace_tags, const s3_cond_t *cond,
+                        copy_sse_t *cs)
 {
     core_meta_t m, source;
     og_header_t *new_hdrs = NULL, *tag_hdrs = NULL;
@@ -636,6 +673,8 @@ static void copy_object(s3_req_t *r, const copy_source_t *src, int replace, int 
     /* m becomes the copy's record below; source keeps the source's fields as read (a shallow
      * view: it owns nothing, m's buffers back it) for the large-object reader. */
     source = m;
+    if (s3_sse_open(r, &m, &cs->from) != 0)
+        goto out_free_meta;
     /* A large object is judged, sized and copied by the bytes and ETag S3 GET serves for it. */
     if ((large = s3_large_stat(r, &m, &size, etag, &elen)) < 0) {
         s3_error_rc(r, large);
@@ -669,9 +708,9 @@ static void copy_object(s3_req_t *r, const copy_source_t *src, int replace, int 
             s3_error_rc(r, rc);
         goto out_free_meta;
     }
-    if ((rc = copy_data(r, src, &source, large, size, &m, &d, etag, &elen, &on)) != 0)
+    if ((rc = copy_data(r, src, &source, large, size, cs, &m, &d, etag, &elen, &on)) != 0)
         s3_error_on(r, rc, on);
-    else if ((rc = copy_commit(r, cond, &m, etag, elen)) != 0)
+    else if ((rc = copy_commit(r, cond, &m, etag, elen, &cs->to)) != 0)
         s3_error_rc(r, rc);
 out_free_meta:
     core_obj_data_free(&d);
@@ -686,11 +725,16 @@ void s3_copy_object(s3_req_t *r)
 {
     copy_source_t src;
     s3_cond_t cond;
+    copy_sse_t cs;
     int rc, replace = 0, replace_tags = 0;
 
+    if (s3_sse_parse(r, 0, &cs.to) != 0)
+        return;
+    if (s3_sse_parse(r, 1, &cs.from) != 0)
+        goto out_wipe;
     if (s3_cond_parse(r, 1, &cond) != 0) {
         s3_cond_refuse(r);
-        return;
+        goto out_wipe;
     }
     if ((rc = copy_source_parse(http_req_header(r->http, "x-amz-copy-source"), &src)) != 0) {
         if (rc == OG_EINVAL)
@@ -698,7 +742,7 @@ void s3_copy_object(s3_req_t *r)
                         "Copy Source must mention the source bucket and key: sourcebucket/sourcekey", NULL);
         else
             s3_error_rc(r, rc);
-        return;
+        goto out_wipe;
     }
     og_str_t directive = http_req_header(r->http, "x-amz-metadata-directive");
     og_str_t tagdir = http_req_header(r->http, "x-amz-tagging-directive");
@@ -712,14 +756,17 @@ void s3_copy_object(s3_req_t *r)
         s3_error(r, 400, "InvalidArgument", "Unknown metadata directive.", NULL);
     } else if (replace_tags < 0) {
         s3_error(r, 400, "InvalidArgument", "Unknown tagging directive.", NULL);
-    } else if (!replace && strcmp(src.bucket, r->bucket) == 0 && src.key_len == r->key_len &&
+    } else if (!replace && cs.to.mode == 0 && strcmp(src.bucket, r->bucket) == 0 && src.key_len == r->key_len &&
                memcmp(src.key, r->key, r->key_len) == 0) {
         s3_error(r, 400, "InvalidRequest",
                     "This copy request is illegal because it is trying to copy an object to itself without changing "
                     "the object's metadata, storage class, website redirect location or encryption attributes.",
                     NULL);
     } else {
-        copy_object(r, &src, replace, replace_tags, &cond);
+        copy_object(r, &src, replace, replace_tags, &cond, &cs);
     }
     free(src.key);
+out_wipe:
+    s3_sse_wipe(&cs.from);
+    s3_sse_wipe(&cs.to);
 }

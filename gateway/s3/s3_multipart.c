@@ -170,6 +170,33 @@ static int upload_checksum(const core_meta_t *up, int *full_object)
     return alg;
 }
 
+/* Answers a CreateMultipartUpload of upload u (record m, encrypted as sse says). */
+static void create_answer(s3_req_t *r, const mp_upload_t *u, const core_meta_t *m, const s3_sse_t *sse)
+{
+    og_buf_t b = {0};
+    og_buf_puts(&b, "<InitiateMultipartUploadResult xmlns=\"" S3_XMLNS "\">");
+    og_buf_elem(&b, "Bucket", r->bucket, strlen(r->bucket));
+    og_buf_elem(&b, "Key", r->key, r->key_len);
+    og_buf_elem(&b, "UploadId", u->id, CORE_UPLOAD_ID_LEN);
+    og_buf_puts(&b, "</InitiateMultipartUploadResult>");
+    if (b.oom) {
+        s3_error_rc(r, -ENOMEM);
+    } else {
+        og_header_t extra[4];
+        size_t ne = s3_sse_headers(sse, extra);
+        og_str_t a = meta_header(m, "x-amz-checksum-algorithm"), t = meta_header(m, "x-amz-checksum-type");
+        if (a.base)
+            extra[ne++] = (og_header_t){OG_STR_LIT("x-amz-checksum-algorithm"), a};
+        if (t.base)
+            extra[ne++] = (og_header_t){OG_STR_LIT("x-amz-checksum-type"), t};
+        s3_send_xml(r, 200, extra, ne, b.buf, b.len);
+    }
+    og_buf_free(&b);
+}
+
+/* CreateMultipartUpload: the upload record keeps the object's headers, checksum settings, bucket
+ * stamp and encryption (an SSE-C upload's salt and key check, an SSE-S3 upload's sealed data key:
+ * every part is written under that key and the object keeps it). */
 void s3_create_multipart(s3_req_t *r)
 {
     uint8_t rnd[16];
@@ -177,7 +204,7 @@ void s3_create_multipart(s3_req_t *r)
     og_header_t *hdrs = NULL;
     core_meta_t m = {0};
     mp_upload_t u;
-    og_buf_t b = {0};
+    s3_sse_t sse;
     uint64_t created = 0;
     size_t stamp_len;
     int rc, full;
@@ -187,8 +214,11 @@ void s3_create_multipart(s3_req_t *r)
                     NULL);
         return;
     }
-    if ((rc = bucket_created(r, &created)) != 0) {
+    if (s3_sse_parse(r, 0, &sse) != 0)
+        return;
+    if ((rc = bucket_created(r, &created)) != 0 || (rc = s3_sse_new(r, &sse)) != 0) {
         s3_error_on(r, rc, S3_ON_BUCKET);
+        s3_sse_wipe(&sse);
         return;
     }
     stamp_len = (size_t)snprintf(stamp, sizeof(stamp), "%" PRIu64, created);
@@ -214,31 +244,16 @@ void s3_create_multipart(s3_req_t *r)
     }
     upload_init(&u, r, (og_str_t){id, CORE_UPLOAD_ID_LEN});
     m.owner = og_str(r->user.account);
+    s3_sse_apply(&sse, &m);
     if ((rc = core_rec_commit(r->gw->cluster, u.table, upload_key(&u), &m)) != 0) {
         s3_error_rc(r, rc);
         goto out_free;
     }
-    og_buf_puts(&b, "<InitiateMultipartUploadResult xmlns=\"" S3_XMLNS "\">");
-    og_buf_elem(&b, "Bucket", r->bucket, strlen(r->bucket));
-    og_buf_elem(&b, "Key", r->key, r->key_len);
-    og_buf_elem(&b, "UploadId", u.id, CORE_UPLOAD_ID_LEN);
-    og_buf_puts(&b, "</InitiateMultipartUploadResult>");
-    if (b.oom) {
-        s3_error_rc(r, -ENOMEM);
-    } else {
-        og_header_t extra[2];
-        size_t ne = 0;
-        og_str_t a = meta_header(&m, "x-amz-checksum-algorithm"), t = meta_header(&m, "x-amz-checksum-type");
-        if (a.base)
-            extra[ne++] = (og_header_t){OG_STR_LIT("x-amz-checksum-algorithm"), a};
-        if (t.base)
-            extra[ne++] = (og_header_t){OG_STR_LIT("x-amz-checksum-type"), t};
-        s3_send_xml(r, 200, extra, ne, b.buf, b.len);
-    }
-    og_buf_free(&b);
+    create_answer(r, &u, &m, &sse);
 out_free:
     free(hdrs);
     free(names);
+    s3_sse_wipe(&sse);
 }
 
 /* ---------------------------------------------------------------- upload part */
@@ -263,12 +278,12 @@ static int parse_md5(og_str_t v, uint8_t out[16])
     return 0;
 }
 
-/* Stores one part's record and answers with its ETag (and checksum). 0, or the record write's
- * code (OG_EQUORUM ...), unanswered. */
+/* Stores one part's record (encrypted as the upload, sse) and answers with its ETag (and checksum,
+ * and encryption headers). 0, or the record write's code (OG_EQUORUM ...), unanswered. */
 static int part_commit(s3_req_t *r, mp_upload_t *u, uint32_t part, core_obj_data_t *d, const s3_body_sums_t *sums,
-                        int copy)
+                        const s3_sse_t *sse, int copy)
 {
-    og_header_t ck[S3_CK_COUNT];
+    og_header_t ck[S3_CK_COUNT], eh[2];
     char vals[S3_CK_COUNT][S3_CK_B64_MAX], etag[48], mtime[32];
     core_meta_t m = {.size = d->size, .chunks = d->chunks, .num_chunks = d->num_chunks,
                    .inline_data = {d->inline_data, d->inline_len}};
@@ -276,15 +291,17 @@ static int part_commit(s3_req_t *r, mp_upload_t *u, uint32_t part, core_obj_data
     m.owner = og_str(r->user.account);
     m.headers = ck;
     m.num_headers = s3_body_sums_headers(sums, ck, vals);
+    s3_sse_apply(sse, &m);
     int rc = core_rec_commit(r->gw->cluster, u->table, part_key(u, part), &m);
     if (rc != 0)
         return rc;
-    size_t elen = core_meta_etag(&m, etag);
+    size_t elen = core_meta_etag(&m, etag), ne = s3_sse_headers(sse, eh);
     if (!copy) {
-        og_header_t h[1 + S3_CK_COUNT];
+        og_header_t h[3 + S3_CK_COUNT];
         h[0] = (og_header_t){OG_STR_LIT("ETag"), {etag, elen}};
         memcpy(h + 1, ck, m.num_headers * sizeof(ck[0]));
-        s3_send(r, 200, h, 1 + m.num_headers, NULL, 0);
+        memcpy(h + 1 + m.num_headers, eh, ne * sizeof(eh[0]));
+        s3_send(r, 200, h, 1 + m.num_headers + ne, NULL, 0);
         return 0;
     }
     og_buf_t b = {0};
@@ -302,10 +319,20 @@ static int part_commit(s3_req_t *r, mp_upload_t *u, uint32_t part, core_obj_data
         og_buf_elem(&b, name, val, vlen);
     }
     og_buf_puts(&b, "</CopyPartResult>");
-    send_xml_result(r, &b, 0);
+    if (b.oom)
+        s3_error_rc(r, -ENOMEM);
+    else
+        s3_send_xml(r, 200, eh, ne, b.buf, b.len);
     og_buf_free(&b);
     return 0;
 }
+
+/* The object keys of an UploadPartCopy: the source's (NULL when plain) and the upload's (NULL when
+ * plain; to_mode its CORE_META_SSE_* flag). */
+typedef struct {
+    const uint8_t *from, *to;
+    uint8_t to_mode;
+} part_keys_t;
 
 /* A pull source over bytes [pos, last] of a stored object: each read fetches exactly the bytes
  * asked for with core_obj_read, so a copied range is rewritten with the memory of one read. With
@@ -313,6 +340,7 @@ static int part_commit(s3_req_t *r, mp_upload_t *u, uint32_t part, core_obj_data
 typedef struct {
     cluster_t *cl;
     const core_meta_t *m;
+    const uint8_t *key; /* m's object key (NULL: not encrypted) */
     uint64_t pos, last;
     char *dst;
     size_t fill;
@@ -333,13 +361,13 @@ static ssize_t copy_read(void *ctx, void *buf, size_t cap)
     if (c->pos > c->last)
         return 0;
     uint64_t n = c->last - c->pos + 1 < cap ? c->last - c->pos + 1 : cap;
-    if (c->m->num_chunks == 0) {
+    if (c->m->num_chunks == 0 && c->key == NULL) {
         if (c->m->inline_data.len < c->last + 1)
             return OG_ECORRUPT;
         memcpy(buf, c->m->inline_data.base + c->pos, (size_t)n);
     } else {
         c->dst = buf, c->fill = 0;
-        int rc = core_obj_read(c->cl, c->m, c->pos, c->pos + n - 1, copy_sink, c);
+        int rc = core_obj_read_key(c->cl, c->m, c->key, c->pos, c->pos + n - 1, copy_sink, c);
         if (rc != 0)
             return rc;
         if (c->fill != n)
@@ -368,14 +396,14 @@ static int ck_to_sums(s3_ck_t *ck, int alg, s3_body_sums_t *sums)
     return 0;
 }
 
-/* The checksum of algorithm alg over all bytes of m into sums, read through core_obj_read (memory
- * bounded). 0, a core_obj_read code, -ENOMEM. */
-static int copy_checksum_read(cluster_t *cl, int alg, const core_meta_t *m, s3_body_sums_t *sums)
+/* The checksum of algorithm alg over all bytes of m (its object key: key, NULL when plain) into
+ * sums, read through core_obj_read_key (memory bounded). 0, a core_obj_read_key code, -ENOMEM. */
+static int copy_checksum_read(cluster_t *cl, int alg, const core_meta_t *m, const uint8_t *key, s3_body_sums_t *sums)
 {
     s3_ck_t ck;
     int rc = s3_ck_init(&ck, (s3_ck_alg_t)alg);
     if (rc == 0 && m->size > 0)
-        rc = core_obj_read(cl, m, 0, m->size - 1, ck_sink, &ck);
+        rc = core_obj_read_key(cl, m, key, 0, m->size - 1, ck_sink, &ck);
     if (rc == 0)
         rc = ck_to_sums(&ck, alg, sums);
     s3_ck_free(&ck);
@@ -469,21 +497,22 @@ static int part_copy_ref(s3_req_t *r, const core_meta_t *src, int alg, core_obj_
         sums->have = 1u << alg;
         return 0;
     }
-    return copy_checksum_read(r->gw->cluster, alg, src, sums);
+    return copy_checksum_read(r->gw->cluster, alg, src, NULL, sums);
 }
 
-/* Bytes [first, last] (len of them) of a plain source written again (a range, or a multipart
- * source whose MD5 is not of its bytes), with alg's checksum (>= 0) computed on the way. 0 with
+/* Bytes [first, last] (len of them) of a plain source written again (a range, a multipart source
+ * whose MD5 is not of its bytes, or a change of encryption: read with keys->from, written with
+ * keys->to), with alg's checksum (>= 0) computed on the way. 0 with
  * *d (core_obj_data_free), or a code to answer with S3_ON_STORED. */
-static int part_copy_rewrite(s3_req_t *r, const core_meta_t *src, int alg, uint64_t first, uint64_t last,
-                             uint64_t len, core_obj_data_t *d, s3_body_sums_t *sums)
+static int part_copy_rewrite(s3_req_t *r, const core_meta_t *src, const part_keys_t *keys, int alg, uint64_t first,
+                             uint64_t last, uint64_t len, core_obj_data_t *d, s3_body_sums_t *sums)
 {
     s3_ck_t ck;
     int rc;
     if (alg >= 0 && (rc = s3_ck_init(&ck, (s3_ck_alg_t)alg)) != 0)
         return rc;
-    copy_src_t cs = {r->gw->cluster, src, first, last, NULL, 0, alg >= 0 ? &ck : NULL};
-    core_obj_put_opts_t opts = {.max_size = MP_MAX_PART, .expect_size = (int64_t)len};
+    copy_src_t cs = {r->gw->cluster, src, keys->from, first, last, NULL, 0, alg >= 0 ? &ck : NULL};
+    core_obj_put_opts_t opts = {.key = keys->to, .max_size = MP_MAX_PART, .expect_size = (int64_t)len};
     if ((rc = core_obj_write(r->gw->cluster, &opts, (core_obj_src_t){copy_read, &cs}, d)) == 0 && alg >= 0 &&
         (rc = ck_to_sums(&ck, alg, sums)) != 0)
         core_obj_data_free(d);
@@ -494,77 +523,92 @@ static int part_copy_rewrite(s3_req_t *r, const core_meta_t *src, int alg, uint6
 
 /* A large source's bytes [first, first + len), written through the Swift readers, with alg's
  * checksum (>= 0) read back. 0 with *d (core_obj_data_free), or a code to answer with *on. */
-static int part_copy_large(s3_req_t *r, const core_meta_t *src, int alg, uint64_t first, uint64_t len,
-                           core_obj_data_t *d, s3_body_sums_t *sums, s3_on_t *on)
+static int part_copy_large(s3_req_t *r, const core_meta_t *src, const part_keys_t *keys, int alg, uint64_t first,
+                           uint64_t len, core_obj_data_t *d, s3_body_sums_t *sums, s3_on_t *on)
 {
     int rc;
     *on = S3_ON_SEGMENTS;
-    if ((rc = s3_large_copy(r, src, first, len, d)) != 0)
+    if ((rc = s3_copy_rewrite(r, src, NULL, keys->to, first, len, d)) != 0)
         return rc;
     core_meta_t dm = {.size = d->size, .chunks = d->chunks, .num_chunks = d->num_chunks,
-                    .inline_data = {d->inline_data, d->inline_len}};
+                    .inline_data = {d->inline_data, d->inline_len}, .flags = keys->to_mode};
     *on = S3_ON_STORED;
-    if (alg >= 0 && (rc = copy_checksum_read(r->gw->cluster, alg, &dm, sums)) != 0)
+    if (alg >= 0 && (rc = copy_checksum_read(r->gw->cluster, alg, &dm, keys->to, sums)) != 0)
         core_obj_data_free(d);
     return rc;
 }
 
+/* What of source src an UploadPartCopy copies: *large (s3_large_stat), and bytes [*first, *last]
+ * (*len of them; none of an empty source) of what S3 GET serves for it. 0, or -1 answered. */
+static int part_copy_span(s3_req_t *r, const core_meta_t *src, int *large, uint64_t *first, uint64_t *last,
+                          uint64_t *len)
+{
+    char setag[48];
+    size_t selen;
+    uint64_t ssize = 0;
+    /* a large object's range is of the bytes S3 GET serves for it */
+    if ((*large = s3_large_stat(r, src, &ssize, setag, &selen)) < 0) {
+        s3_error_rc(r, *large);
+        return -1;
+    }
+    if (!*large)
+        ssize = src->size;
+    og_str_t range = http_req_header(r->http, "x-amz-copy-source-range");
+    if (range.base != NULL && parse_copy_range(range, ssize, first, last) != 0) {
+        s3_error(r, 400, "InvalidRange", "The x-amz-copy-source-range value must be bytes=first-last within the source.",
+                    NULL);
+        return -1;
+    }
+    if (range.base == NULL && ssize > 0)
+        *last = ssize - 1;
+    *len = ssize > 0 ? *last - *first + 1 : 0;
+    if (*len > MP_MAX_PART) {
+        s3_error(r, 400, "InvalidRequest", "The specified copy source is larger than the maximum part size.", NULL);
+        return -1;
+    }
+    return 0;
+}
+
 /* UploadPartCopy: a whole single-part source is referenced by its chunk list (its MD5 is the
- * part's); a Swift large object's range is read from its segments (as s3api does, never from
- * the manifest's own bytes) and anything else (a range, a multipart source whose MD5 is not of
- * its bytes) from the source's chunks, and written again through core_obj_write.
+ * part's) when neither it nor the upload is encrypted; a Swift large object's range is read from
+ * its segments (as s3api does, never from the manifest's own bytes) and anything else (a range, a
+ * multipart source whose MD5 is not of its bytes, a change of encryption) from the source's
+ * chunks, and written again through core_obj_write under the upload's key (to).
  * With alg >= 0 (the upload's x-amz-checksum-algorithm) the part gets that checksum of its bytes,
  * as an uploaded part does, or Complete could never accept it. */
-static void upload_part_copy(s3_req_t *r, mp_upload_t *u, uint32_t part, int alg)
+static void upload_part_copy(s3_req_t *r, mp_upload_t *u, uint32_t part, int alg, const s3_sse_t *to)
 {
-    char *skey = NULL, *sbuf = NULL, setag[48];
-    size_t selen;
+    char *skey = NULL, *sbuf = NULL;
     core_meta_t src = {0};
     core_obj_data_t d = {0};
     s3_body_sums_t sums = {0};
-    uint64_t first = 0, last = 0, ssize = 0;
+    s3_sse_t from;
+    uint64_t first = 0, last = 0, len = 0;
     s3_on_t on = S3_ON_STORED;
-    int large, owned = 1, rc = part_copy_source(r, &src, &sbuf, &skey);
+    int large, owned = 1, rc;
 
-    if (rc == OG_EINVAL) {
+    if (s3_sse_parse(r, 1, &from) != 0)
+        return;
+    if ((rc = part_copy_source(r, &src, &sbuf, &skey)) == OG_EINVAL)
         s3_error(r, 400, "InvalidArgument", "Copy Source must mention the source bucket and key.", NULL);
-        goto out_free_src;
-    }
-    if (rc != 0) {
+    else if (rc != 0)
         s3_error_on(r, rc, S3_ON_SOURCE_KEY);
+    if (rc != 0 || s3_sse_open(r, &src, &from) != 0 || part_copy_span(r, &src, &large, &first, &last, &len) != 0)
         goto out_free_src;
-    }
-    /* a large object's range is of the bytes S3 GET serves for it */
-    if ((large = s3_large_stat(r, &src, &ssize, setag, &selen)) < 0) {
-        s3_error_rc(r, large);
-        goto out_free_src;
-    }
-    og_str_t range = http_req_header(r->http, "x-amz-copy-source-range");
-    if (range.base != NULL && parse_copy_range(range, ssize, &first, &last) != 0) {
-        s3_error(r, 400, "InvalidRange", "The x-amz-copy-source-range value must be bytes=first-last within the source.",
-                    NULL);
-        goto out_free_src;
-    }
-    if (range.base == NULL && ssize > 0)
-        last = ssize - 1;
-    uint64_t len = ssize > 0 ? last - first + 1 : 0;
-    if (len > MP_MAX_PART) {
-        s3_error(r, 400, "InvalidRequest", "The specified copy source is larger than the maximum part size.", NULL);
-        goto out_free_src;
-    }
+    part_keys_t keys = {from.mode ? from.key : NULL, to->mode ? to->key : NULL, to->mode};
     if (large) {
-        rc = part_copy_large(r, &src, alg, first, len, &d, &sums, &on);
-    } else if ((range.base == NULL || (first == 0 && last + 1 == src.size)) && src.parts == 0) {
+        rc = part_copy_large(r, &src, &keys, alg, first, len, &d, &sums, &on);
+    } else if (first == 0 && last + 1 >= src.size && src.parts == 0 && !keys.from && !keys.to) {
         owned = 0;
         rc = part_copy_ref(r, &src, alg, &d, &sums, &on);
     } else {
-        rc = part_copy_rewrite(r, &src, alg, first, last, len, &d, &sums);
+        rc = part_copy_rewrite(r, &src, &keys, alg, first, last, len, &d, &sums);
     }
     if (rc != 0) {
         s3_error_on(r, rc, on);
         goto out_free_src;
     }
-    if ((rc = part_commit(r, u, part, &d, &sums, 1)) != 0)
+    if ((rc = part_commit(r, u, part, &d, &sums, to, 1)) != 0)
         s3_error_rc(r, rc);
     if (owned)
         core_obj_data_free(&d);
@@ -572,6 +616,33 @@ out_free_src:
     core_meta_free(&src);
     free(sbuf);
     free(skey);
+    s3_sse_wipe(&from);
+}
+
+/* The part number and upload an UploadPart writes to, and the upload's key (from the request's
+ * SSE headers, which must match the upload's). 0 with *u, *up (core_meta_free), *upbuf (free) and
+ * *sse (s3_sse_wipe), or -1 answered with nothing to release. */
+static int part_open(s3_req_t *r, uint32_t *part, mp_upload_t *u, core_meta_t *up, char **upbuf, s3_sse_t *sse)
+{
+    int rc;
+    if (s3_part_number(r, part) != 0 || *part == 0) {
+        s3_error(r, 400, "InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive.", NULL);
+        return -1;
+    }
+    if (s3_sse_parse(r, 0, sse) != 0)
+        return -1;
+    if ((rc = upload_open(r, u, up, upbuf)) != 0) {
+        s3_error_on(r, rc, S3_ON_UPLOAD);
+        s3_sse_wipe(sse);
+        return -1;
+    }
+    if (s3_sse_open(r, up, sse) != 0) {
+        core_meta_free(up);
+        free(*upbuf);
+        s3_sse_wipe(sse);
+        return -1;
+    }
+    return 0;
 }
 
 void s3_upload_part(s3_req_t *r)
@@ -583,21 +654,16 @@ void s3_upload_part(s3_req_t *r)
     s3_body_t *body = NULL;
     core_obj_data_t d = {0};
     s3_body_sums_t sums;
+    s3_sse_t sse;
     int64_t expect;
     uint8_t want_md5[16];
     int rc, full;
 
-    if (s3_part_number(r, &part) != 0 || part == 0) {
-        s3_error(r, 400, "InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive.", NULL);
+    if (part_open(r, &part, &u, &up, &upbuf, &sse) != 0)
         return;
-    }
-    if ((rc = upload_open(r, &u, &up, &upbuf)) != 0) {
-        s3_error_on(r, rc, S3_ON_UPLOAD);
-        return;
-    }
     int alg = upload_checksum(&up, &full);
     if (http_req_header(r->http, "x-amz-copy-source").base != NULL) {
-        upload_part_copy(r, &u, part, alg);
+        upload_part_copy(r, &u, part, alg, &sse);
         goto out_free_upload;
     }
     og_str_t cmd5 = http_req_header(r->http, "content-md5");
@@ -613,7 +679,7 @@ void s3_upload_part(s3_req_t *r)
         s3_error_on(r, rc, S3_ON_BODY);
         goto out_free_upload;
     }
-    core_obj_put_opts_t opts = {.max_size = MP_MAX_PART, .expect_size = expect,
+    core_obj_put_opts_t opts = {.key = sse.mode ? sse.key : NULL, .max_size = MP_MAX_PART, .expect_size = expect,
                               .digests = r->auth.payload == AUTH_PAYLOAD_SHA256 ? CORE_OBJ_SHA256 : 0};
     if ((rc = core_obj_write(r->gw->cluster, &opts, s3_body_src(body), &d)) != 0 ||
         (rc = s3_body_finish(body, &sums)) != 0) {
@@ -628,7 +694,7 @@ void s3_upload_part(s3_req_t *r)
         s3_error(r, 400, "XAmzContentSHA256Mismatch", NULL, NULL);
         goto out_free_data;
     }
-    if ((rc = part_commit(r, &u, part, &d, &sums, 0)) != 0)
+    if ((rc = part_commit(r, &u, part, &d, &sums, &sse, 0)) != 0)
         s3_error_rc(r, rc);
 out_free_data:
     core_obj_data_free(&d);
@@ -637,6 +703,7 @@ out_free_body:
 out_free_upload:
     core_meta_free(&up);
     free(upbuf);
+    s3_sse_wipe(&sse);
 }
 
 /* ---------------------------------------------------------------- listing an upload's parts */
@@ -1159,7 +1226,12 @@ static void complete_answer(s3_req_t *r, const core_meta_t *m, int alg, int full
         og_buf_printf(&b, "<ChecksumType>%s</ChecksumType>", full ? "FULL_OBJECT" : "COMPOSITE");
     }
     og_buf_puts(&b, "</CompleteMultipartUploadResult>");
-    send_xml_result(r, &b, 0);
+    /* SSE-S3 says so; SSE-C needs no key here and its key's MD5 is not known */
+    og_header_t sse_hdr = {OG_STR_LIT("x-amz-server-side-encryption"), OG_STR_LIT("AES256")};
+    if (b.oom)
+        s3_error_rc(r, -ENOMEM);
+    else
+        s3_send_xml(r, 200, &sse_hdr, (m->flags & CORE_META_SSE_S3) ? 1 : 0, b.buf, b.len);
     og_buf_free(&b);
 }
 
@@ -1233,6 +1305,9 @@ void s3_complete_multipart(s3_req_t *r)
     m.owner = up.owner;
     m.headers = hdrs, m.num_headers = nh;
     m.chunks = all, m.num_chunks = nall;
+    /* the parts were written under the upload's key: the object keeps its key material */
+    m.flags = up.flags & CORE_META_SSE;
+    m.sse = up.sse;
     if ((rc = complete_commit(r, &cond, &u, &m, sizes)) != 0)
         s3_error_rc(r, rc);
     else

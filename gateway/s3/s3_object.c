@@ -11,7 +11,9 @@
  * only the chunks that overlap it, with bounded memory. Objects past a Swift X-Delete-At are
  * absent here as in Swift. A Swift large object (SLO manifest, or DLO with X-Object-Manifest) is
  * served as s3api serves it: its segments' bytes, total size and ETag, streamed by the Swift
- * readers (swift_slo.c), which check every segment before its bytes go out.
+ * readers (swift_slo.c), which check every segment before its bytes go out. SSE-C and SSE-S3
+ * (s3_sse.c): PUT writes under the object key, GET/HEAD first check the request's key against the
+ * record and read with core_obj_read_key.
  *
  * s3_handle has checked that the bucket exists and belongs to the caller.
  */
@@ -121,12 +123,13 @@ static int parse_content_md5(og_str_t v, uint8_t out[16])
     return 0;
 }
 
-/* Streams the body into new chunks (core_obj_write) and ends it (its checksums into *sums, checked
- * against any it declared). 0 with *d (core_obj_data_free), or a code to answer with S3_ON_BODY;
+/* Streams the body into new chunks (core_obj_write), encrypted as sse says, and ends it (its
+ * checksums into *sums, checked against any it declared). 0 with *d (core_obj_data_free), or a code to answer with S3_ON_BODY;
  * nothing is committed either way. */
-static int put_write(s3_req_t *r, s3_body_t *body, int64_t expect, core_obj_data_t *d, s3_body_sums_t *sums)
+static int put_write(s3_req_t *r, s3_body_t *body, int64_t expect, const s3_sse_t *sse, core_obj_data_t *d,
+                     s3_body_sums_t *sums)
 {
-    core_obj_put_opts_t opts = {.max_size = PUT_MAX_SIZE, .expect_size = expect,
+    core_obj_put_opts_t opts = {.key = sse->mode ? sse->key : NULL, .max_size = PUT_MAX_SIZE, .expect_size = expect,
                               .digests = r->auth.payload == AUTH_PAYLOAD_SHA256 ? CORE_OBJ_SHA256 : 0};
     int rc = core_obj_write(r->gw->cluster, &opts, s3_body_src(body), d);
     if (rc == 0 && (rc = s3_body_finish(body, sums)) != 0)
@@ -135,12 +138,12 @@ static int put_write(s3_req_t *r, s3_body_t *body, int64_t expect, core_obj_data
 }
 
 /* Commits the object's record (hdrs has room for S3_CK_COUNT more after nhdrs: the checksums,
- * stored with the object) and answers 200 with its ETag and checksums. 0 or a core_obj_commit
- * code, unanswered. */
+ * stored with the object; sse marks it encrypted) under the request's conditions and answers 200
+ * with its ETag, checksums and encryption headers. 0 or a core_obj_commit code, unanswered. */
 static int put_commit(s3_req_t *r, const s3_cond_t *cond, og_header_t *hdrs, size_t nhdrs, og_str_t ctype,
-                      const core_obj_data_t *d, const s3_body_sums_t *sums)
+                      const core_obj_data_t *d, const s3_body_sums_t *sums, const s3_sse_t *sse)
 {
-    og_header_t reply[1 + S3_CK_COUNT];
+    og_header_t reply[3 + S3_CK_COUNT];
     char etag[48], ckv[S3_CK_COUNT][S3_CK_B64_MAX];
     size_t nck = s3_body_sums_headers(sums, reply + 1, ckv);
     core_meta_t m = {.size = d->size, .content_type = ctype, .owner = og_str(r->user.account)};
@@ -151,9 +154,11 @@ static int put_commit(s3_req_t *r, const s3_cond_t *cond, og_header_t *hdrs, siz
     m.headers = hdrs, m.num_headers = nhdrs + nck;
     m.chunks = d->chunks, m.num_chunks = d->num_chunks;
     m.inline_data = (og_str_t){d->inline_data, d->inline_len};
+    s3_sse_apply(sse, &m);
     if ((rc = s3_cond_commit(r, cond, &m)) != 0)
         return rc;
     reply[0] = (og_header_t){OG_STR_LIT("ETag"), {etag, core_meta_etag(&m, etag)}};
+    nck += s3_sse_headers(sse, reply + 1 + nck);
     s3_send(r, 200, reply, 1 + nck, NULL, 0);
     return 0;
 }
@@ -173,6 +178,7 @@ void s3_put_object(s3_req_t *r)
     s3_body_sums_t sums;
     core_obj_data_t d;
     s3_cond_t cond;
+    s3_sse_t sse;
     int64_t expect;
     int rc;
     /* the size was not known before the body came: chunked, or aws-chunked (whose declared
@@ -187,9 +193,15 @@ void s3_put_object(s3_req_t *r)
         s3_error(r, 400, "InvalidDigest", NULL, NULL);
         return;
     }
+    if (s3_sse_parse(r, 0, &sse) != 0)
+        return;
     if (s3_cond_parse(r, 1, &cond) != 0) {
         s3_cond_refuse(r);
-        return;
+        goto out_wipe;
+    }
+    if ((rc = s3_sse_new(r, &sse)) != 0) {
+        s3_error_rc(r, rc);
+        goto out_wipe;
     }
     /* room for S3_CK_COUNT more: the checksums */
     if ((rc = s3_stored_headers(r, S3_CK_COUNT, &hdrs, &nhdrs, &names, &ctype, enc, sizeof(enc))) != 0) {
@@ -198,7 +210,7 @@ void s3_put_object(s3_req_t *r)
                         NULL);
         else
             s3_error_rc(r, rc);
-        return;
+        goto out_wipe;
     }
     if ((rc = s3_body_open(r, &body, &expect, 0)) != 0) {
         s3_error_on(r, rc, S3_ON_BODY);
@@ -214,7 +226,7 @@ void s3_put_object(s3_req_t *r)
         s3_error_on(r, rc, S3_ON_BUCKET);
         goto out_free_body;
     }
-    if ((rc = put_write(r, body, expect, &d, &sums)) != 0) {
+    if ((rc = put_write(r, body, expect, &sse, &d, &sums)) != 0) {
         s3_error_on(r, rc, S3_ON_BODY);
         goto out_free_body;
     }
@@ -224,7 +236,7 @@ void s3_put_object(s3_req_t *r)
         s3_error(r, 400, "XAmzContentSHA256Mismatch", NULL, NULL);
     else if (size_late && (rc = s3_quota_check(r, d.size)) != 0)
         s3_error_on(r, rc, S3_ON_BUCKET);
-    else if ((rc = put_commit(r, &cond, hdrs, nhdrs, ctype, &d, &sums)) != 0)
+    else if ((rc = put_commit(r, &cond, hdrs, nhdrs, ctype, &d, &sums, &sse)) != 0)
         s3_error_rc(r, rc);
     core_obj_data_free(&d);
 out_free_body:
@@ -232,6 +244,8 @@ out_free_body:
 out_free_headers:
     free(hdrs);
     free(names);
+out_wipe:
+    s3_sse_wipe(&sse);
 }
 
 /* ---------------------------------------------------------------- GET / HEAD */
@@ -340,11 +354,12 @@ typedef struct {
     core_lo_t lo; /* the large-object readers' view of the caller (s3_lo) */
 } large_t;
 
-/* Streams bytes [first, last] of a chunked object or a large object's segments. A failure after
+/* Streams bytes [first, last] of a chunked (or encrypted, key set) object or a large object's
+ * segments. A failure after
  * the head went out ends the response short, which makes the connection close (the client sees a
  * truncated body, never wrong bytes). */
-static void send_streamed_body(s3_req_t *r, const core_meta_t *m, large_t *lg, uint64_t first, uint64_t last,
-                               int status, const og_header_t *hdrs, size_t nhdrs)
+static void send_streamed_body(s3_req_t *r, const core_meta_t *m, const uint8_t *key, large_t *lg, uint64_t first,
+                               uint64_t last, int status, const og_header_t *hdrs, size_t nhdrs)
 {
     get_sink_t gs = {.r = r, .status = status, .hdrs = hdrs, .nhdrs = nhdrs, .length = last - first + 1};
     int rc;
@@ -353,7 +368,7 @@ static void send_streamed_body(s3_req_t *r, const core_meta_t *m, large_t *lg, u
     else if (lg->kind == LARGE_DLO)
         rc = core_dlo_read(&lg->lo, lg->manifest, first, last, get_sink, &gs);
     else
-        rc = core_obj_read(r->gw->cluster, m, first, last, get_sink, &gs);
+        rc = core_obj_read_key(r->gw->cluster, m, key, first, last, get_sink, &gs);
     if (rc == HTTP_EABORTED)
         return;
     if (!gs.started) {
@@ -438,6 +453,7 @@ typedef struct {
     og_str_t ovr[NUM_OVERRIDES];
     char *ovr_mem;    /* owns the ovr values */
     char *meta_mem;   /* RFC 2047 forms of metadata values that are not ASCII (get_headers) */
+    s3_sse_t sse;     /* the object's encryption and key (s3_sse_open) */
 } get_plan_t;
 
 /* Reads r's object (an expired one is reclaimed and absent) and what it serves. 0, OG_ENOTFOUND,
@@ -514,16 +530,17 @@ static int get_meta_encode(get_plan_t *g, og_header_t *hdrs, size_t n)
     return 0;
 }
 
-/* The response headers: request id, ETag, Last-Modified, Accept-Ranges, Content-Type,
+/* The response headers: encryption, request id, ETag, Last-Modified, Accept-Ranges, Content-Type,
  * Content-Range, x-amz-mp-parts-count, the overrides, and the stored headers. *out is malloc'd
  * for the caller (values point into g and r). 0 or -ENOMEM. */
 static int get_headers(s3_req_t *r, get_plan_t *g, og_header_t **out, size_t *count)
 {
     const core_meta_t *m = &g->m;
     size_t n = 0;
-    og_header_t *hdrs = malloc((7 + NUM_OVERRIDES + m->num_headers) * sizeof(*hdrs));
+    og_header_t *hdrs = malloc((9 + NUM_OVERRIDES + m->num_headers) * sizeof(*hdrs));
     if (hdrs == NULL)
         return -ENOMEM;
+    n += s3_sse_headers(&g->sse, hdrs);
     hdrs[n++] = (og_header_t){OG_STR_LIT("x-amz-request-id"), og_str(r->request_id)};
     hdrs[n++] = (og_header_t){OG_STR_LIT("ETag"), g->etag_s};
     hdrs[n++] = (og_header_t){OG_STR_LIT("Last-Modified"), og_str(g->lastmod)};
@@ -567,17 +584,18 @@ static int get_headers(s3_req_t *r, get_plan_t *g, og_header_t **out, size_t *co
     return 0;
 }
 
-/* Sends the head and the bytes: none for HEAD, the record's own when inline, else streamed. */
+/* Sends the head and the bytes: none for HEAD, the record's own when inline and plain, else
+ * streamed (and decrypted). */
 static void get_send(s3_req_t *r, get_plan_t *g, const og_header_t *hdrs, size_t n)
 {
     const core_meta_t *m = &g->m;
     uint64_t length = g->view.size ? g->last - g->first + 1 : 0;
-    if (r->info->is_head || (g->lg.kind != LARGE_NONE && length == 0)) {
+    if (r->info->is_head || length == 0) {
         r->responded = 1;
         r->status = g->status;
         if (http_resp_start(r->http, g->status, hdrs, n, (int64_t)length) == 0)
             http_resp_end(r->http);
-    } else if (g->lg.kind == LARGE_NONE && m->num_chunks == 0) {
+    } else if (g->lg.kind == LARGE_NONE && m->num_chunks == 0 && g->sse.mode == 0) {
         /* inline (and empty) objects: the bytes came with the record */
         if (m->inline_data.len != m->size) {
             s3_error_rc(r, OG_ECORRUPT);
@@ -587,7 +605,7 @@ static void get_send(s3_req_t *r, get_plan_t *g, const og_header_t *hdrs, size_t
                            (size_t)length);
         }
     } else {
-        send_streamed_body(r, m, &g->lg, g->first, g->last, g->status, hdrs, n);
+        send_streamed_body(r, m, g->sse.mode ? g->sse.key : NULL, &g->lg, g->first, g->last, g->status, hdrs, n);
     }
 }
 
@@ -607,10 +625,14 @@ void s3_get_object(s3_req_t *r)
                     NULL);
         return;
     }
+    if (s3_sse_parse(r, 0, &g.sse) != 0)
+        return;
     if ((rc = get_open(r, og_time_ns() / 1000000000u, &g)) != 0) {
         s3_error_rc(r, rc);
         goto out_free_plan;
     }
+    if (s3_sse_open(r, &g.m, &g.sse) != 0)
+        goto out_free_plan;
     http_cond_t cond = http_cond_from_req(r->http);
     int cond_status = http_cond_eval(&cond, g.etag_s, (int64_t)(g.m.mtime_ns / 1000000000u));
     if (cond_status == 412) {
@@ -649,6 +671,7 @@ out_free_plan:
     free(g.meta_mem);
     core_meta_free(&g.m);
     free(g.recbuf);
+    s3_sse_wipe(&g.sse);
 }
 
 /* ---------------------------------------------------------------- DELETE */

@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <strings.h>
-#include <sys/random.h>
 #include <time.h>
 
 #include "s3_int.h"
@@ -28,8 +27,8 @@ static const char *const unimplemented_subresources[] = {
 
 /* Request headers that promise protection or placement this gateway does not provide. Accepting
  * them would store an object unencrypted, unlocked or readable by fewer rules than the caller
- * asked for, so each is refused with the error AWS gives where it lacks the feature: SSE without
- * a KMS (501, as MinIO without one), ACLs on a bucket whose ObjectOwnership is
+ * asked for, so each is refused with the error AWS gives where it lacks the feature: SSE on a
+ * bucket request (bucket default encryption is not implemented), S3 bucket keys, ACLs on a bucket whose ObjectOwnership is
  * BucketOwnerEnforced (AWS's default since 2023), Object Lock on a bucket created without it.
  * `harmless` values ask for what the gateway does anyway (the owner-only ACL, the one storage
  * class) and are sent by default by some clients. A name ending in '-' is a prefix. */
@@ -43,9 +42,12 @@ typedef struct {
 } refused_header_t;
 
 static const refused_header_t refused_headers[] = {
-    {"x-amz-server-side-encryption", ON_ANY, {NULL}, 501, "NotImplemented", NULL},
-    {"x-amz-server-side-encryption-", ON_ANY, {NULL}, 501, "NotImplemented", NULL},
-    {"x-amz-copy-source-server-side-encryption-", ON_ANY, {NULL}, 501, "NotImplemented", NULL},
+    /* SSE and SSE-C are taken by the object requests that store or read bytes (s3_sse.c) */
+    {"x-amz-server-side-encryption", ON_BUCKET, {NULL}, 501, "NotImplemented", NULL},
+    {"x-amz-server-side-encryption-", ON_BUCKET, {NULL}, 501, "NotImplemented", NULL},
+    {"x-amz-copy-source-server-side-encryption-", ON_BUCKET, {NULL}, 501, "NotImplemented", NULL},
+    {"x-amz-server-side-encryption-context", ON_ANY, {NULL}, 501, "NotImplemented", NULL},
+    {"x-amz-server-side-encryption-bucket-key-enabled", ON_ANY, {"false"}, 501, "NotImplemented", NULL},
     {"x-amz-object-lock-", ON_ANY, {NULL}, 400, "InvalidRequest", "Bucket is missing Object Lock Configuration"},
     {"x-amz-bucket-object-lock-enabled", ON_ANY, {"false"}, 501, "NotImplemented", NULL},
     {"x-amz-acl", ON_KEY, {"private", "bucket-owner-full-control"}, 400, "AccessControlListNotSupported",
@@ -91,18 +93,6 @@ static int refuse_headers(s3_req_t *r)
         }
     }
     return 0;
-}
-
-static void make_request_id(char out[17])
-{
-    uint8_t rnd[8];
-    /* getrandom on 8 bytes never blocks once the pool is initialised and is not interrupted
-     * for requests this small; the clock is only a fallback so an id is never missing. */
-    if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
-        uint64_t t = og_time_ns();
-        memcpy(rnd, &t, sizeof(rnd));
-    }
-    og_hex(rnd, sizeof(rnd), out);
 }
 
 /* The Host header without its port ("[::1]:9000" -> "[::1]"). */
@@ -436,9 +426,8 @@ og_str_t s3_busy_body(const http_reqinfo_t *info, void *ctx, const char **conten
 
 void s3_handle(http_req_t *http, void *ctx)
 {
-    uint64_t start_ms = og_mono_ms();
     s3_req_t r = {.http = http, .info = http_req_info(http), .gw = ctx};
-    make_request_id(r.request_id);
+    http_request_id(r.request_id);
     r.resource = r.info->path;
 
     og_str_t host_bucket = vhost_bucket(&r);
@@ -458,7 +447,11 @@ void s3_handle(http_req_t *http, void *ctx)
                 (int)r.info->method.len, r.info->method.base, (int)r.info->path.len, r.info->path.base);
         s3_error(&r, 500, "InternalError", NULL, NULL);
     }
+    size_t op = s3_op_classify(&r);
+    http_req_set_op(http, r.gw->api_index, (unsigned)op);
     /* One line per request: every request with --access-log, else only server errors. */
-    http_access_log(r.info, r.request_id, r.info->target, r.status, start_ms, r.gw->access_log);
+    http_log_line_t line = {r.request_id, r.authenticated ? r.user.account : NULL, "s3", s3_op_name(op),
+                            og_str(r.bucket), {r.key, r.key != NULL ? r.key_len : 0}, r.info->target, r.status};
+    http_access_log(http, &line, r.gw->access_log);
     free(r.key);
 }

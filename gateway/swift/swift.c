@@ -15,7 +15,7 @@
 
 void swift_init(swift_t *sw, cluster_t *cl, iam_t *iam, uint32_t token_life, int access_log)
 {
-    *sw = (swift_t){cl, iam, token_life ? token_life : SWIFT_TOKEN_LIFE, access_log};
+    *sw = (swift_t){cl, iam, token_life ? token_life : SWIFT_TOKEN_LIFE, access_log, 0};
 }
 
 static int path_is(og_str_t path, const char *p)
@@ -435,11 +435,7 @@ static int claim_worker(swift_req_t *r)
 {
     if (r->has_id)
         return http_req_claim(r->http, og_str(r->id.account));
-    char who[sizeof(r->info->remote) + 4] = "ip:";
-    const char *colon = strrchr(r->info->remote, ':');
-    size_t n = colon != NULL ? (size_t)(colon - r->info->remote) : strlen(r->info->remote);
-    memcpy(who + 3, r->info->remote, n);
-    return http_req_claim(r->http, (og_str_t){who, 3 + n});
+    return http_req_claim_remote(r->http);
 }
 
 og_str_t swift_busy_body(const http_reqinfo_t *info, void *ctx, const char **content_type)
@@ -496,7 +492,6 @@ static void route(swift_req_t *r)
 
 void swift_handle(http_req_t *http, void *ctx)
 {
-    uint64_t start_ms = og_mono_ms();
     swift_t *sw = ctx;
     swift_req_t r = {.http = http, .info = http_req_info(http), .sw = sw, .cl = sw->cl};
     r.now_s = og_time_ns() / 1000000000u;
@@ -507,7 +502,12 @@ void swift_handle(http_req_t *http, void *ctx)
                 (int)r.info->method.len, r.info->method.base, (int)r.info->path.len, r.info->path.base);
         swift_error(&r, 500);
     }
-    http_access_log(r.info, r.trans_id, r.info->path, r.status, start_ms, r.sw->access_log);
+    size_t op = swift_op_classify(&r);
+    http_req_set_op(http, sw->api_index, (unsigned)op);
+    http_log_line_t line = {r.trans_id, r.has_id ? r.id.account : NULL, "swift", swift_op_name(op),
+                            og_str(r.container), {r.object, r.object != NULL ? r.object_len : 0}, r.info->path,
+                            r.status};
+    http_access_log(http, &line, sw->access_log);
     free(r.object);
     free(r.tu.filename);
     free(r.cors.allow_origin);

@@ -17,7 +17,11 @@ typedef struct {
     iam_t *iam;          /* users and the token key */
     uint32_t token_life; /* seconds */
     int access_log;      /* log every request (else only 5xx answers) */
+    unsigned api_index;  /* this API's index in the server's http_metrics_t (http_req_set_op) */
 } swift_t;
+
+/* The Swift operations, for http_metrics_new (label api="swift", op="GET object" ...). */
+extern const http_api_t swift_http_api;
 
 /* Sets up sw (token_life 0 = SWIFT_TOKEN_LIFE). Cannot fail. */
 void swift_init(swift_t *sw, cluster_t *cl, iam_t *iam, uint32_t token_life, int access_log);

@@ -87,6 +87,12 @@ typedef struct {
     char *final[2];          /* strings of the headers swift_final_headers adds (TempURL, CORS) */
 } swift_req_t;
 
+/* The operation of r (an index into swift_http_api's list), from its path and method once routed
+ * (swift_op.c). Cannot fail. */
+size_t swift_op_classify(const swift_req_t *r);
+/* The name of operation op of swift_op_classify. */
+const char *swift_op_name(size_t op);
+
 /* Is r's method m ("GET", ...)? */
 static inline int swift_is_method(const swift_req_t *r, const char *m) { return og_str_eq(r->info->method, m); }
 

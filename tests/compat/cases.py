@@ -79,6 +79,57 @@ def _tu(step_id, method, path="/{c}/dir/o.txt", signed=None, key="ck", data=None
     return st
 
 
+def _sse_c(key="0123456789abcdef0123456789abcdef", md5=None, alg="AES256", prefix="x-amz-server-side-encryption-customer-"):
+    """SSE-C headers for a 32-byte key (md5: the key-MD5 header as sent, default the right one)."""
+    import base64
+    import hashlib
+    h = {prefix + "algorithm": alg, prefix + "key": base64.b64encode(key.encode()).decode()}
+    h[prefix + "key-MD5"] = md5 or base64.b64encode(hashlib.md5(key.encode()).digest()).decode()
+    return h
+
+
+SSE_C_SEEN = ["x-amz-server-side-encryption-customer-algorithm", "x-amz-server-side-encryption-customer-key-MD5"]
+
+
+def _sse_steps():
+    """SSE-C and SSE-S3 (issue 12): accepted, served back with the key, the S3 errors for bad keys."""
+    other = "fedcba9876543210fedcba9876543210"
+    return [
+        {"id": "create", "method": "PUT", "path": "/{c}"},
+        {"id": "put-ssec", "method": "PUT", "path": "/{c}/c", "data": "secret", "headers": _sse_c(),
+         "headers_present": SSE_C_SEEN},
+        {"id": "get-ssec", "method": "GET", "path": "/{c}/c", "headers": _sse_c(), "headers_present": SSE_C_SEEN},
+        {"id": "get-ssec-range", "method": "GET", "path": "/{c}/c", "headers": dict(_sse_c(), Range="bytes=1-3")},
+        {"id": "head-ssec", "method": "HEAD", "path": "/{c}/c", "headers": _sse_c(), "headers_present": SSE_C_SEEN},
+        {"id": "get-ssec-no-key", "method": "GET", "path": "/{c}/c"},
+        {"id": "get-ssec-wrong-key", "method": "GET", "path": "/{c}/c", "headers": _sse_c(other)},
+        {"id": "put-ssec-bad-algorithm", "method": "PUT", "path": "/{c}/bad", "data": "x", "headers": _sse_c(alg="AES128")},
+        {"id": "put-ssec-short-key", "method": "PUT", "path": "/{c}/bad", "data": "x", "headers": _sse_c(key="short")},
+        {"id": "put-ssec-md5-mismatch", "method": "PUT", "path": "/{c}/bad", "data": "x",
+         "headers": _sse_c(md5="AAAAAAAAAAAAAAAAAAAAAA==")},
+        {"id": "put-ssec-no-algorithm", "method": "PUT", "path": "/{c}/bad", "data": "x",
+         "headers": {k: v for k, v in _sse_c().items() if not k.endswith("algorithm")}},
+        {"id": "put-ssec-no-md5", "method": "PUT", "path": "/{c}/bad", "data": "x",
+         "headers": {k: v for k, v in _sse_c().items() if not k.endswith("MD5")}},
+        {"id": "put-sse-s3", "method": "PUT", "path": "/{c}/s", "data": "managed",
+         "headers": {"x-amz-server-side-encryption": "AES256"}, "headers_present": ["x-amz-server-side-encryption"]},
+        {"id": "get-sse-s3", "method": "GET", "path": "/{c}/s", "headers_present": ["x-amz-server-side-encryption"]},
+        {"id": "put-sse-bad-value", "method": "PUT", "path": "/{c}/bad", "data": "x",
+         "headers": {"x-amz-server-side-encryption": "AES128"}},
+        {"id": "put-kms-no-key-id", "method": "PUT", "path": "/{c}/bad", "data": "x",
+         "headers": {"x-amz-server-side-encryption": "aws:kms"}},
+        {"id": "put-plain", "method": "PUT", "path": "/{c}/p", "data": "plain"},
+        {"id": "get-plain-with-key", "method": "GET", "path": "/{c}/p", "headers": _sse_c()},
+        {"id": "put-ssec-and-sse-s3", "method": "PUT", "path": "/{c}/both", "data": "x",
+         "headers": dict(_sse_c(), **{"x-amz-server-side-encryption": "AES256"})},
+        {"id": "list", "method": "GET", "path": "/{c}", "query": "list-type=2"},
+        {"id": "copy-ssec", "method": "PUT", "path": "/{c}/c2",
+         "headers": dict(_sse_c(other), **_sse_c(prefix="x-amz-copy-source-server-side-encryption-customer-"),
+                         **{"x-amz-copy-source": "/{c}/c"})},
+        {"id": "bucket-encryption", "method": "GET", "path": "/{c}", "query": "encryption="},
+    ]
+
+
 SWIFT = [
     {"id": "swift-container-invalid-utf8", "steps": [
         {"id": "put-ff", "method": "PUT", "path": "/{c}%FF"},
@@ -382,6 +433,7 @@ S3 = [
         {"id": "bucket-lock", "method": "PUT", "path": "/{c2}", "headers": {"x-amz-bucket-object-lock-enabled": "true"}},
         {"id": "list-after", "method": "GET", "path": "/{c}", "query": "list-type=2"},
     ]},
+    {"id": "s3-sse", "steps": _sse_steps()},
     {"id": "s3-chunked", "steps": _chunked("create") + [
         {"id": "delete-ok", "method": "DELETE", "path": "/{c}/ok"},
     ] + _s3_usable("after")},

@@ -216,6 +216,7 @@ class Cluster:
         self.domain = domain
         self.chunk_size = chunk_size
         self.node_ports = free_ports(nodes)
+        self.node_metrics_ports = free_ports(nodes)  # each node's --metrics-listen (/metrics, /health/*)
         self.node_args = list(node_args)  # extra onggi-node flags, e.g. ("--repl-interval", "1")
         self.gw_ports = {}
         self.tls = tls
@@ -289,7 +290,8 @@ class Cluster:
     def start_node(self, i):
         port = self.node_ports[i - 1]
         self._start(f"node{i}", [os.path.join(BIN, "onggi-node"), "--ring", self.ring, "--listen",
-                                 f"127.0.0.1:{port}", "--dir", os.path.join(self.root, f"node{i}"), *self.node_args])
+                                 f"127.0.0.1:{port}", "--dir", os.path.join(self.root, f"node{i}"),
+                                 "--metrics-listen", f"127.0.0.1:{self.node_metrics_ports[i - 1]}", *self.node_args])
         self._wait_http(f"node{i}", port, "/health", 200, node=i)
 
     def start_gateway(self, name="gw", port=None, extra=(), tls_pairs=None):
@@ -301,6 +303,10 @@ class Cluster:
             args += ["--domain", self.domain]
         if self.chunk_size:
             args += ["--chunk-size", str(self.chunk_size)]
+        if not self.tls:
+            # SSE-C keys over plain HTTP, as the RGW anchor is configured (rgw_crypt_require_ssl =
+            # false); a cluster with https keeps the default: SSE-C over TLS only
+            args.append("--sse-c-plain-http")
         if self.tls:
             tls_port = self.tls_ports.get(name) or free_ports(1)[0]
             args += ["--tls-listen", f"127.0.0.1:{tls_port}"]

@@ -23,7 +23,8 @@ def start_script(tmp_path, data, port, nports, env, tls_port=None):
     log = tmp_path / f"run-cluster-{time.monotonic_ns()}.out"
     tls_port = tls_port or free_ports(1)[0]
     proc = spawn([SCRIPT, "--bin", BIN, "--data", str(data), "--port", str(port), "--tls-port", str(tls_port),
-                  "--node-ports", ",".join(map(str, nports))], str(log), env=env)
+                  "--node-ports", ",".join(map(str, nports)), "--node-metrics-ports", ",".join(map(str, free_ports(3)))],
+                 str(log), env=env)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         text = log.read_text(errors="replace")
@@ -110,6 +111,8 @@ def test_run_cluster_script(tmp_path):
         out = log.read_text()
         assert f"http://127.0.0.1:{port}" in out and "scriptkey" in out and "scriptsecret" in out
         assert f"https://localhost:{tls_port}" in out and cert in out
+        assert f"http://127.0.0.1:{port}/metrics" in out
+        assert http_request(port, "GET", "/health/ready")[0] == 200
         assert os.stat(data / "tls" / "key.pem").st_mode & 0o077 == 0  # the key is private
         for client in ("s3cmd", "/usr/bin/aws", "boto3", "rclone"):
             assert client in out

@@ -6,7 +6,8 @@
  *  - ordering that survives clock skew: a version stamped ahead of this gateway's clock (another
  *    gateway's clock runs fast) does not make an overwrite or a delete through this one a silent
  *    no-op: the node says it kept a newer record (X-Onggi-Newer), the gateway's hybrid clock moves
- *    past it and writes again.
+ *    past it and writes again;
+ *  - the device status view (cluster_devs_status): a frozen node is reported down, then skipped.
  * Real onggi-node processes from this build tree (cluster_fixture.h), ports 17500+.
  */
 #include "cluster/cluster.h"
@@ -212,4 +213,56 @@ Test(cluster_detect, a_write_through_a_lagging_clock_still_wins)
     cr_assert_eq(dt_get(tc.other, "r", v, sizeof(v), &flags), 0);
     cluster_stamp(tc.other, &ts, &tb);
     cr_assert_gt(ts, future.ts);
+}
+
+/* The number of devices up in st[0..n), and the index of the last one down (-1 when none). */
+static size_t dt_devs_up(const cluster_dev_status_t *st, size_t n, int *down)
+{
+    size_t up = 0;
+    *down = -1;
+    for (size_t i = 0; i < n; i++) {
+        if (st[i].up)
+            up++;
+        else
+            *down = (int)i;
+    }
+    return up;
+}
+
+/* cluster_devs_status (the console's cluster view): every device with its node's /stat; a frozen
+ * node is reported down (with why) after the status call's own short bound, not the handle's
+ * timeout, and while it is in back-off it is not asked at all. */
+Test(cluster_detect, device_status_reports_a_frozen_node_down)
+{
+    cluster_dev_status_t *st;
+    size_t n;
+    int down;
+    char port[16];
+
+    tc_start(17530);
+    cr_assert_eq(cluster_open(tc.ring, NULL, DT_TIMEOUT_MS, &tc.other), 0);
+    cr_assert_eq(cluster_devs_status(tc.other, &st, &n), 0);
+    cr_assert_eq(n, (size_t)TC_NODES);
+    cr_assert_eq(dt_devs_up(st, n, &down), (size_t)TC_NODES);
+    for (size_t i = 0; i < n; i++) {
+        cr_assert_not_null(st[i].stat);
+        cr_assert_not_null(memmem(st[i].stat, st[i].stat_len, "\"state\":\"ok\"", 12), "%.*s", (int)st[i].stat_len,
+                           st[i].stat);
+        cr_assert_str_eq(st[i].error, "");
+    }
+    cluster_devs_status_free(st, n);
+
+    cr_assert_eq(kill(tc.pid[1], SIGSTOP), 0);
+    snprintf(port, sizeof(port), ":%d", tc.port[1]);
+    for (int round = 0; round < 2; round++) {
+        cr_assert_eq(cluster_devs_status(tc.other, &st, &n), 0);
+        cr_assert_eq(dt_devs_up(st, n, &down), (size_t)TC_NODES - 1);
+        cr_assert_not_null(strstr(st[down].addr, port), "%s", st[down].addr);
+        cr_assert_null(st[down].stat);
+        cr_assert_str_neq(st[down].error, "");
+        /* The first call waited for it (a timeout: back-off begins); the second skipped it. */
+        cr_assert_eq(st[down].skipped, round == 1);
+        cluster_devs_status_free(st, n);
+    }
+    cr_assert_eq(kill(tc.pid[1], SIGCONT), 0);
 }

@@ -53,6 +53,9 @@ Test(og_keys, create_then_load)
     cr_assert_eq(a.num_secrets, 1);
     cr_assert_str_eq(a.node[0].id, "n1");
     cr_assert_str_eq(a.secrets[0].id, "s1");
+    cr_assert_eq(a.num_sse, 1);
+    cr_assert_str_eq(a.sse[0].id, "e1");
+    cr_assert_neq(memcmp(a.sse[0].key, a.secrets[0].key, OG_KEY_BYTES), 0, "two kinds share a key");
     cr_assert_neq(memcmp(a.node[0].key, a.secrets[0].key, OG_KEY_BYTES), 0, "two kinds share a key");
     /* never overwritten: the second create fails and the keys stay */
     cr_assert_eq(og_keys_create(path), OG_EEXIST);

@@ -10,6 +10,7 @@
 #include "cluster/cluster.h"
 #include "core/core.h"
 #include "node_client.h"
+#include "og_crypt.h"
 
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -336,4 +337,111 @@ Test(obj, gc_guards_touch_and_rewrite)
     core_obj_data_free(&d2);
     core_obj_data_free(&d);
     tc_stop();
+}
+
+/* ---- encrypted objects (core.h "Encryption") ---- */
+
+static int write_key(const uint8_t *p, size_t len, const uint8_t *key, core_obj_data_t *out)
+{
+    mem_src_t m = {p, len, 0, 100000, 0};
+    core_obj_put_opts_t o = {.key = key, .max_size = 1ull << 33, .expect_size = (int64_t)len};
+    return core_obj_write(tc.cl, &o, (core_obj_src_t){mem_read, &m}, out);
+}
+
+/* Reads [first, last] of encrypted d with key: the read's code, and the bytes checked when 0. */
+static int read_key(const core_obj_data_t *d, const uint8_t *key, const uint8_t *want, uint64_t first, uint64_t last)
+{
+    core_meta_t m = meta_of(d);
+    m.flags = CORE_META_SSE_S3;
+    mem_sink_t s = {malloc(last - first + 1), 0, last - first + 1};
+    cr_assert(s.buf);
+    int rc = key ? core_obj_read_key(tc.cl, &m, key, first, last, mem_sink, &s)
+                 : core_obj_read(tc.cl, &m, first, last, mem_sink, &s);
+    if (rc == 0) {
+        cr_assert_eq(s.len, last - first + 1);
+        cr_assert_eq(memcmp(s.buf, want + first, s.len), 0, "bytes %lu-%lu", (unsigned long)first,
+                     (unsigned long)last);
+    }
+    free(s.buf);
+    return rc;
+}
+
+Test(obj, encrypted_roundtrip_ranges_wrong_key_tamper)
+{
+    tc_start(17150);
+    size_t len = (5u << 20) + 777;
+    uint8_t *data = malloc(len), key[CORE_SSE_KEY], other[CORE_SSE_KEY];
+    cr_assert(data);
+    fill_random(data, len, 11);
+    memset(key, 0x42, sizeof(key));
+    memset(other, 0x43, sizeof(other));
+    core_obj_data_t d, d2, plain;
+    cr_assert_eq(write_key(data, len, key, &d), 0);
+    cr_assert_eq(d.size, len);
+    /* chunks are boxes: 28 bytes more than their plaintext, ids and xxh3 of the box */
+    uint64_t sum = 0;
+    for (size_t i = 0; i < d.num_chunks; i++)
+        sum += d.chunks[i].len - OG_BOX_OVERHEAD;
+    cr_assert_eq(sum, len);
+    /* the same bytes again (same and another key), and in plain: no chunk in common (never
+     * deduplicated) */
+    cr_assert_eq(write_key(data, len, key, &d2), 0);
+    for (size_t i = 0; i < d.num_chunks; i++)
+        cr_assert(!ref_in(&d.chunks[i], &d2), "chunk %zu shared between two writes under one key", i);
+    core_obj_data_free(&d2);
+    cr_assert_eq(write_key(data, len, other, &d2), 0);
+    cr_assert_eq(write_mem(data, len, 100000, &plain), 0);
+    for (size_t i = 0; i < d.num_chunks; i++) {
+        cr_assert(!ref_in(&d.chunks[i], &d2), "chunk %zu shared between two encryptions", i);
+        cr_assert(!ref_in(&d.chunks[i], &plain), "chunk %zu shared with the plain object", i);
+    }
+    /* whole and ranges, across box boundaries */
+    uint64_t b0 = d.chunks[0].len - OG_BOX_OVERHEAD;
+    cr_assert_eq(read_key(&d, key, data, 0, len - 1), 0);
+    cr_assert_eq(read_key(&d, key, data, 0, 0), 0);
+    cr_assert_eq(read_key(&d, key, data, b0 - 1, b0), 0);
+    cr_assert_eq(read_key(&d, key, data, len - 1, len - 1), 0);
+    cr_assert_eq(read_key(&d, key, data, 1u << 20, (4u << 20) + 9), 0);
+    /* without the key: refused; with another key: corrupt, nothing served */
+    cr_assert_eq(read_key(&d, NULL, data, 0, 10), -EACCES);
+    cr_assert_eq(read_key(&d, other, data, 0, 10), OG_ECORRUPT);
+    /* a chunk list that points at another object's (valid, same length) boxes does not open */
+    core_chunk_ref_t saved = d.chunks[1];
+    d.chunks[1] = d2.chunks[1];
+    cr_assert_eq(read_key(&d, key, data, b0, b0 + 5), OG_ECORRUPT);
+    d.chunks[1] = saved;
+    cr_assert_eq(read_key(&d, key, data, b0, b0 + 5), 0);
+    core_obj_data_free(&d);
+    core_obj_data_free(&d2);
+    core_obj_data_free(&plain);
+
+    /* inline bodies are boxed too; an altered byte is refused */
+    cr_assert_eq(write_key(data, 5000, key, &d), 0);
+    cr_assert_eq(d.num_chunks, 0);
+    cr_assert_eq(d.inline_len, 5000 + OG_BOX_OVERHEAD);
+    cr_assert_null(memmem(d.inline_data, d.inline_len, data + 100, 32));
+    cr_assert_eq(read_key(&d, key, data, 0, 4999), 0);
+    cr_assert_eq(read_key(&d, key, data, 17, 33), 0);
+    d.inline_data[40] ^= 1;
+    cr_assert_eq(read_key(&d, key, data, 0, 4999), OG_ECORRUPT);
+    core_obj_data_free(&d);
+    free(data);
+    tc_stop();
+}
+
+Test(core_sse, customer_key_check)
+{
+    uint8_t ck[32], wrong[32], sse[CORE_SSE_C_LEN], k1[CORE_SSE_KEY], k2[CORE_SSE_KEY], sse2[CORE_SSE_C_LEN];
+    memset(ck, 7, sizeof(ck));
+    memset(wrong, 8, sizeof(wrong));
+    cr_assert_eq(core_sse_c_new(ck, sse, k1), 0);
+    cr_assert_null(memmem(sse, sizeof(sse), ck, 8), "the customer key is not stored");
+    cr_assert_eq(core_sse_c_open(ck, (og_str_t){(char *)sse, sizeof(sse)}, k2), 0);
+    cr_assert_eq(memcmp(k1, k2, sizeof(k1)), 0);
+    cr_assert_eq(core_sse_c_open(wrong, (og_str_t){(char *)sse, sizeof(sse)}, k2), -EACCES);
+    cr_assert_eq(core_sse_c_open(ck, (og_str_t){(char *)sse, 10}, k2), OG_ECORRUPT);
+    /* a new object under the same customer key gets another salt, so another object key */
+    cr_assert_eq(core_sse_c_new(ck, sse2, k2), 0);
+    cr_assert_neq(memcmp(k1, k2, sizeof(k1)), 0);
+    cr_assert_neq(memcmp(sse, sse2, sizeof(sse)), 0);
 }

@@ -1,0 +1,102 @@
+/*
+ * og_crypt.c: AES-256-GCM through OpenSSL's EVP (og_crypt.h).
+ */
+#include "og_crypt.h"
+
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+int og_gcm(int enc, const uint8_t key[OG_KEY_BYTES], const uint8_t nonce[OG_GCM_NONCE], og_str_t aad,
+           const void *in, size_t n, void *out, uint8_t tag[OG_GCM_TAG])
+{
+    EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+    unsigned char *o = out;
+    int len = 0, rc = OG_EPROTO;
+    if (c == NULL || n > INT32_MAX || aad.len > INT32_MAX)
+        goto out_free;
+    if (EVP_CipherInit_ex(c, EVP_aes_256_gcm(), NULL, key, nonce, enc) != 1 ||
+        (aad.len && EVP_CipherUpdate(c, NULL, &len, (const unsigned char *)aad.base, (int)aad.len) != 1) ||
+        EVP_CipherUpdate(c, o, &len, in, (int)n) != 1)
+        goto out_free;
+    if (!enc && EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, OG_GCM_TAG, tag) != 1)
+        goto out_free;
+    if (EVP_CipherFinal_ex(c, o + len, &len) != 1)
+        goto out_free; /* decrypting: the tag did not verify */
+    if (enc && EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, OG_GCM_TAG, tag) != 1)
+        goto out_free;
+    rc = 0;
+out_free:
+    EVP_CIPHER_CTX_free(c);
+    return rc;
+}
+
+long og_seal(const og_key_t *k, og_str_t aad, const void *plain, size_t n, void *out, size_t cap)
+{
+    size_t il = strlen(k->id), need = 1 + il + OG_GCM_NONCE + n + OG_GCM_TAG;
+    unsigned char *p = out;
+    if (need > cap)
+        return OG_ETOOBIG;
+    p[0] = (unsigned char)il;
+    memcpy(p + 1, k->id, il);
+    unsigned char *nonce = p + 1 + il, *ct = nonce + OG_GCM_NONCE;
+    if (RAND_bytes(nonce, OG_GCM_NONCE) != 1)
+        return OG_EINVAL;
+    if (og_gcm(1, k->key, nonce, aad, plain, n, ct, ct + n) != 0)
+        return OG_EINVAL;
+    return (long)need;
+}
+
+long og_unseal(const og_key_t *keys, size_t nkeys, og_str_t aad, og_str_t sealed, void *out, size_t cap,
+               const og_key_t **used)
+{
+    const unsigned char *p = (const unsigned char *)sealed.base;
+    if (sealed.len < 1 || sealed.len < 1 + (size_t)p[0] + OG_GCM_NONCE + OG_GCM_TAG)
+        return OG_EPROTO;
+    og_str_t id = {sealed.base + 1, p[0]};
+    const og_key_t *k = og_keys_find(keys, nkeys, id);
+    size_t n = sealed.len - 1 - id.len - OG_GCM_NONCE - OG_GCM_TAG;
+    if (k == NULL)
+        return OG_EPROTO;
+    if (n > cap)
+        return OG_ETOOBIG;
+    const unsigned char *nonce = p + 1 + id.len, *ct = nonce + OG_GCM_NONCE;
+    uint8_t tag[OG_GCM_TAG];
+    memcpy(tag, ct + n, OG_GCM_TAG);
+    if (og_gcm(0, k->key, nonce, aad, ct, n, out, tag) != 0) {
+        OPENSSL_cleanse(out, n); /* GCM decrypts before it verifies */
+        return OG_EPROTO;
+    }
+    *used = k;
+    return (long)n;
+}
+
+int og_box(const uint8_t key[OG_KEY_BYTES], og_str_t aad, const void *plain, size_t n, void *out)
+{
+    unsigned char *nonce = out, *ct = nonce + OG_GCM_NONCE;
+    if (RAND_bytes(nonce, OG_GCM_NONCE) != 1)
+        return OG_EINVAL;
+    return og_gcm(1, key, nonce, aad, plain, n, ct, ct + n) != 0 ? OG_EINVAL : 0;
+}
+
+int og_box_open(const uint8_t key[OG_KEY_BYTES], og_str_t aad, void *box, size_t n, void *out)
+{
+    uint8_t nonce[OG_GCM_NONCE], tag[OG_GCM_TAG];
+    unsigned char *b = box;
+    if (n < OG_BOX_OVERHEAD)
+        return OG_EPROTO;
+    n -= OG_BOX_OVERHEAD;
+    /* copied first: out may be box, and the plaintext overwrites the nonce */
+    memcpy(nonce, b, OG_GCM_NONCE);
+    memcpy(tag, b + OG_GCM_NONCE + n, OG_GCM_TAG);
+    if (out == box)
+        memmove(b, b + OG_GCM_NONCE, n);
+    const void *ct = out == box ? (const void *)b : (const void *)(b + OG_GCM_NONCE);
+    if (og_gcm(0, key, nonce, aad, ct, n, out, tag) != 0) {
+        OPENSSL_cleanse(out, n);
+        return OG_EPROTO;
+    }
+    return 0;
+}
