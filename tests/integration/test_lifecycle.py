@@ -111,6 +111,7 @@ def test_expiration_filters_select_exactly(cluster, s3, bucket):
     assert s3.get_object(Bucket=bucket, Key="logs/a")["Body"].read() == b"new"
     status = json.loads(cluster.admin("--json", "lifecycle-status").stdout)
     assert status["ok"] is True and status["failed"] == 0 and status["buckets"] >= 1
+    assert " ok: yes" in cluster.admin("lifecycle-status").stdout
 
 
 def test_expiration_date(cluster, s3, bucket):

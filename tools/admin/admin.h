@@ -40,7 +40,7 @@ int admin_fail(const char *what, int rc);
  * (admin_out.c). */
 int admin_json_print(json_t *j);
 /* The text form of a flat JSON object: " name<sep>value" for each member after the first `skip`
- * (reals as %.3f), then a newline. */
+ * (reals as %.3f, booleans as yes/no), then a newline. */
 void admin_print_fields(json_t *obj, const char *sep, size_t skip);
 /* Progress of a long operation on one line of the terminal ("\rwhat [####    ] 40% done/total"):
  * only when stdout is a terminal and the output is not JSON, so pipes and scripts never see it.
