@@ -61,7 +61,7 @@ UNIT_SRCS := $(wildcard tests/unit/*/test_*.c)
 UNITS := $(patsubst tests/unit/%.c,$(O)/tests/%,$(UNIT_SRCS))
 
 .PHONY: all units ring auth node gateway deps run test unit integration compat compat-record compat-live \
-        compat-random-live faults faults-short bench bench-abuse clean format check-rooms \
+        compat-random-live faults faults-short bench bench-abuse bench-cdn clean format check-rooms \
         fuzz fuzz-smoke fuzz-targets install bins
 all: check-rooms $(BINS) units
 units: $(UNITS)
@@ -228,6 +228,12 @@ faults: deps
 bench: deps
 	@$(MAKE) --no-print-directory BUILD=release all
 	@tools/bench.sh
+
+# Hot-object GETs at the origin (docs/benchmarks.md, "CDN origin"): one 1 MiB object in a public
+# Swift container, 64 anonymous clients for 10 s; requests/s and node reads per request.
+bench-cdn: deps
+	@$(MAKE) --no-print-directory BUILD=release all
+	@/usr/bin/python3 tools/cdn-bench.py --bin build/release/bin
 
 # The gateway under abuse (docs/benchmarks.md, "Abuse"): 10,000 idle connections, then 140
 # trickling uploads of one user, while another user's 4 KiB GETs are timed (about 2 min).

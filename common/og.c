@@ -51,6 +51,7 @@ const char *og_strerror(int rc)
     case -10420: return "gateway: quota exceeded";
     case -10421: return "gateway: precondition failed";
     case -10422: return "gateway: concurrent conditional write";
+    case -10423: return "gateway: version under retention or legal hold";
     case -10430: return "gateway: bucket of another account";
     case -10431: return "gateway: bad body checksum or streaming settings";
     case -10432: return "gateway: body differs from the signed payload hash";
@@ -59,6 +60,8 @@ const char *og_strerror(int rc)
     case -10435: return "gateway: no such part";
     case -10436: return "gateway: part changed while completing";
     case -10437: return "gateway: part below the minimum size";
+    case -10438: return "gateway: tag set refused";
+    case -10439: return "gateway: copy source names a delete marker";
     case -10440: return "gateway: large-object manifest refused";
     case -10460: return "gateway: request refused (answer recorded)";
     }

@@ -345,6 +345,13 @@ static int backends_open(const opts_t *o, cluster_t **cl, iam_t **iam)
     }
     if ((rc = iam_open_keys(o, *cl, iam)) != 0)
         goto out_close_cluster;
+    /* frozen nodes are found before requests wait for them: a CDN gets its 503 at once */
+    if ((rc = cluster_watch_start(*cl)) != 0) {
+        fprintf(stderr, "onggi-gateway: cannot start the node watcher: %s\n", og_strerror(rc));
+        iam_close(*iam);
+        *iam = NULL;
+        goto out_close_cluster;
+    }
     return 0;
 
 out_close_cluster:

@@ -25,7 +25,6 @@ import os
 import resource
 import selectors
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -37,6 +36,8 @@ import http.client
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
+
+import benchcluster  # tools/benchcluster.py
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REGION = "us-east-1"
@@ -270,23 +271,8 @@ def phase_trickle(a, port, pid, obj):
 
 def start_cluster(a, work):
     env = dict(os.environ, ONGGI_ACCESS_KEY="abuser", ONGGI_SECRET_KEY=USERS["abuser"])
-    log = open(os.path.join(work, "cluster.log"), "w")
-    ports = f"{a.port + 1},{a.port + 2},{a.port + 3}"
-    proc = subprocess.Popen([os.path.join(ROOT, "tools/run-cluster.sh"), "--bin", a.bin, "--data",
-                             os.path.join(work, "data"), "--port", str(a.port), "--node-ports", ports],
-                            stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
-    for _ in range(600):
-        with open(os.path.join(work, "cluster.log")) as f:
-            if "Onggi is running" in f.read():
-                break
-        if proc.poll() is not None:
-            sys.exit("abuse-bench: the cluster did not start (see cluster.log)")
-        time.sleep(0.1)
-    else:
-        sys.exit("abuse-bench: the cluster did not start within 60 s")
-    pids = subprocess.run(["ps", "-o", "pid=,args=", "--ppid", str(proc.pid)], capture_output=True,
-                          text=True).stdout.splitlines()
-    gw = [int(line.split()[0]) for line in pids if "onggi-gateway" in line]
+    proc = benchcluster.start(a.bin, a.port, work, "abuse-bench", env)
+    gw = benchcluster.pids(proc, "onggi-gateway")
     if not gw:
         sys.exit("abuse-bench: no gateway process found")
     subprocess.run([os.path.join(a.bin, "onggi-admin"), "--ring", os.path.join(work, "data", "ring.bin"),
@@ -334,11 +320,7 @@ def main():
         res["trickle"]["probe_after_status"] = request(a.port, "GET", obj, "probe")[0]
     finally:
         if proc is not None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
+            benchcluster.stop(proc)
         if a.keep:
             print(f"abuse-bench: work directory kept: {work}", file=sys.stderr)
         else:

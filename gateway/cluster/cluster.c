@@ -82,6 +82,10 @@ int cluster_open(const char *ring_path, const char *keys_path, int timeout_ms, c
         rc = -rc;
         goto out_destroy_buf;
     }
+    if ((rc = cl_flight_init(cl)) != 0) {
+        pthread_mutex_destroy(&cl->stamp_mu);
+        goto out_destroy_buf;
+    }
     /* Tiebreaks only need to differ between gateways writing in the same nanosecond; when the
      * kernel has no entropy to give, pid and time still separate processes. */
     if (getrandom(&cl->stamp_rng, sizeof(cl->stamp_rng), GRND_NONBLOCK) != (ssize_t)sizeof(cl->stamp_rng))
@@ -115,6 +119,7 @@ void cluster_close(cluster_t *cl)
     if (!cl)
         return;
     cl_health_free(cl);
+    cl_flight_free(cl);
     pthread_mutex_destroy(&cl->stamp_mu);
     for (size_t i = 0; i < cl->nbuf_idle; i++)
         munmap(cl->buf_idle[i], CL_BUF_CLASS);

@@ -32,6 +32,28 @@ typedef struct st_cluster_t cluster_t;
 int cluster_open(const char *ring_path, const char *keys_path, int timeout_ms, cluster_t **out);
 void cluster_close(cluster_t *cl);
 
+/* Starts a thread that asks every node for GET /health every 500 ms (cluster_health.c): a
+ * node that twice in a row does not answer within 1 s (frozen, cut off) enters the failure
+ * back-off at once, before any request has waited for it, so while no replica can answer,
+ * requests fail at once with OG_EQUORUM instead of each waiting for the operation timeout.
+ * Recovery is left to the back-off's own probes. Stopped by cluster_close. 0 or -errno. */
+int cluster_watch_start(cluster_t *cl);
+
+/* Fills buf (cap bytes) and sets *len; 0 or an error. */
+typedef int (*cluster_fill_fn)(void *ctx, char *buf, size_t cap, size_t *len);
+/* Request coalescing (cluster_coalesce.c): concurrent callers with the same key (which must name
+ * the bytes exactly, e.g. from content addresses) share one fill: the first runs it into a
+ * buffer of cap bytes, the others wait for it. Never a cache: a caller arriving after the fill
+ * ended starts a new one. With fresh, the caller shares only a fill that starts after it arrived
+ * (read-after-write for what may change under the key, such as a record). 0 with *out the bytes,
+ * valid until cluster_coalesce_done(cl, *ticket); fill's error (nothing to release); or 1 when
+ * coalescing is not possible now (the flights' memory budget is spent, or no memory): the caller
+ * reads on its own. */
+int cluster_coalesce(cluster_t *cl, og_str_t key, size_t cap, int fresh, cluster_fill_fn fill, void *ctx,
+                     og_str_t *out, void **ticket);
+/* Releases a caller's share of cluster_coalesce's bytes. */
+void cluster_coalesce_done(cluster_t *cl, void *ticket);
+
 /* Loads the ring file again and uses it when its epoch is above the one in use (ring.h): requests
  * that start afterwards are placed by it, those in flight finish on theirs. The replaced ring is
  * kept so that a read that misses in the new placement asks the old one while data moves
@@ -143,6 +165,10 @@ int cluster_rec_put_if(cluster_t *cl, const char *table, og_str_t key, const og_
  * turn, to spread the load) is asked first; the other primaries, and handoffs for unreachable
  * ones, only when one of those failed or lacks the key, so a hit costs a quorum of node reads. */
 int cluster_rec_get(cluster_t *cl, const char *table, og_str_t key, og_rec_t *rec, char **buf);
+/* cluster_rec_get for records many requests read at once (an object's, on GET): concurrent callers
+ * share one quorum read that started after each of them arrived (cluster_coalesce, fresh), so a
+ * write acknowledged before a caller arrived is always seen. Same answers as cluster_rec_get. */
+int cluster_rec_get_shared(cluster_t *cl, const char *table, og_str_t key, og_rec_t *rec, char **buf);
 
 /* Like cluster_rec_get, for small records that are read on every request and rarely written
  * (bucket records): a live record this handle read within the last max_age_ms may be answered from

@@ -24,10 +24,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define CL_BACKOFF_MIN_MS 2000u
 #define CL_BACKOFF_MAX_MS 30000u
 #define CL_PROBE_TIMEOUT_MS 1000
+/* The watcher's period, how long a node has to answer it, and how many rounds in a row it must
+ * miss: a frozen node is skipped within about CL_WATCH_MISSES * (CL_WATCH_MS +
+ * CL_WATCH_TIMEOUT_MS), 3 s. A healthy node answers /health in well under a millisecond; one slow
+ * answer on a loaded machine must not take it out of every quorum. */
+#define CL_WATCH_MS 500
+#define CL_WATCH_TIMEOUT_MS 1000
+#define CL_WATCH_MISSES 2
 /* Grace for the calls still running after a quorum: twice the node's usual latency, within these
  * bounds (a replica a little slower than the others still gets its copy written). */
 #define CL_GRACE_MIN_MS 10u
@@ -72,10 +80,20 @@ int cl_health_add_ring(cluster_t *cl, const ring_t *ring)
 
 int cl_health_init(cluster_t *cl, const ring_t *ring)
 {
+    pthread_condattr_t ca;
     int rc = pthread_mutex_init(&cl->health_mu, NULL);
     if (rc != 0)
         return -rc;
     if ((rc = pthread_mutex_init(&cl->ready_mu, NULL)) != 0) {
+        pthread_mutex_destroy(&cl->health_mu);
+        return -rc;
+    }
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    rc = pthread_cond_init(&cl->watch_cv, &ca);
+    pthread_condattr_destroy(&ca);
+    if (rc != 0) {
+        pthread_mutex_destroy(&cl->ready_mu);
         pthread_mutex_destroy(&cl->health_mu);
         return -rc;
     }
@@ -86,6 +104,15 @@ int cl_health_init(cluster_t *cl, const ring_t *ring)
 
 void cl_health_free(cluster_t *cl)
 {
+    if (cl->watching) {
+        pthread_mutex_lock(&cl->health_mu);
+        cl->watch_stop = 1;
+        pthread_cond_signal(&cl->watch_cv);
+        pthread_mutex_unlock(&cl->health_mu);
+        pthread_join(cl->watch_thr, NULL);
+        cl->watching = 0;
+    }
+    pthread_cond_destroy(&cl->watch_cv);
     pthread_mutex_destroy(&cl->health_mu);
     pthread_mutex_destroy(&cl->ready_mu);
     free(cl->health);
@@ -107,6 +134,87 @@ int cl_node_failing(cluster_t *cl, const char *addr)
     int failing = h && h->timeouts > 0;
     pthread_mutex_unlock(&cl->health_mu);
     return failing;
+}
+
+/* ---- the watcher (cluster_watch_start) ---- */
+
+/* Takes a watcher round's answer (answered 1, or silent 0) into the node's health. Silent for
+ * CL_WATCH_MISSES rounds in a row: failing from now (one timeout's worth, so its back-off stays at
+ * the minimum however long it stays silent and it is probed soon after it wakes up). An answer
+ * only restarts the count: it never ends a back-off, which a node that answers /health but hangs
+ * on data (a stuck disk) must keep; the back-off's probes end it. */
+static void cl_health_watched(cluster_t *cl, const char *addr, int answered, uint64_t now)
+{
+    pthread_mutex_lock(&cl->health_mu);
+    cl_health_t *h = cl_health_find(cl, addr);
+    if (h && answered) {
+        h->watch_misses = 0;
+    } else if (h && ++h->watch_misses >= CL_WATCH_MISSES) {
+        h->fails++;
+        h->timeouts = h->timeouts ? h->timeouts : 1;
+        h->last_fail_ms = now;
+    }
+    pthread_mutex_unlock(&cl->health_mu);
+}
+
+/* One round: GET /health to every node of the table at once. Only silence counts against a node:
+ * a refused connection says nothing new (it fails fast for requests too). */
+static void cl_watch_round(cluster_t *cl)
+{
+    char (*addrs)[RING_ADDR_MAX];
+    pthread_mutex_lock(&cl->health_mu);
+    size_t n = cl->nhealth;
+    addrs = malloc((n ? n : 1) * sizeof(*addrs));
+    for (size_t i = 0; addrs && i < n; i++)
+        memcpy(addrs[i], cl->health[i].addr, RING_ADDR_MAX);
+    pthread_mutex_unlock(&cl->health_mu);
+    node_call_t *calls = addrs ? calloc(n ? n : 1, sizeof(*calls)) : NULL;
+    if (!calls)
+        goto out_free;
+    for (size_t i = 0; i < n; i++)
+        calls[i] = (node_call_t){.addr = addrs[i], .method = "GET", .path = "/health", .resp_cap = 4096,
+                                 .timeout_ms = CL_WATCH_TIMEOUT_MS};
+    node_call_many(cl->client, calls, n);
+    uint64_t now = og_mono_ms();
+    for (size_t i = 0; i < n; i++) {
+        if (calls[i].rc == 0 || calls[i].rc == OG_ETIMEOUT)
+            cl_health_watched(cl, addrs[i], calls[i].rc == 0, now);
+        free(calls[i].resp_body);
+    }
+out_free:
+    free(calls);
+    free(addrs);
+}
+
+static void *cl_watch_main(void *arg)
+{
+    cluster_t *cl = arg;
+    pthread_mutex_lock(&cl->health_mu);
+    while (!cl->watch_stop) {
+        pthread_mutex_unlock(&cl->health_mu);
+        cl_watch_round(cl);
+        struct timespec until;
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        until.tv_nsec += (long)CL_WATCH_MS * 1000000L;
+        until.tv_sec += until.tv_nsec / 1000000000L;
+        until.tv_nsec %= 1000000000L;
+        pthread_mutex_lock(&cl->health_mu);
+        while (!cl->watch_stop && pthread_cond_timedwait(&cl->watch_cv, &cl->health_mu, &until) == 0)
+            ;
+    }
+    pthread_mutex_unlock(&cl->health_mu);
+    return NULL;
+}
+
+int cluster_watch_start(cluster_t *cl)
+{
+    if (cl->watching)
+        return 0;
+    int rc = pthread_create(&cl->watch_thr, NULL, cl_watch_main, cl);
+    if (rc != 0)
+        return -rc;
+    cl->watching = 1;
+    return 0;
 }
 
 /* Decides how call c goes out (CL_SEND, CL_PROBE, CL_SKIP) and sets its grace (and, for a probe,

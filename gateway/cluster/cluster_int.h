@@ -35,7 +35,7 @@
 
 /* A call not sent because its node is in a failure back-off (cluster_health.c); a record write
  * that met a newer record on some replica (cluster_rec.c, never returned from cluster_rec_put). */
-enum { CL_ESKIPPED = -10480, CL_ENEWER = -10481 };
+enum { CL_ESKIPPED = -10480, CL_ENEWER = -10481, CL_EBIGREC = -10482 /* cluster_rec_get_shared only */ };
 /* Fresh stamps cluster_rec_put tries after the first one met a newer record. */
 #define CL_REC_RESTAMPS 3
 
@@ -49,7 +49,11 @@ typedef struct {
     uint32_t latency_us;   /* moving average of successful calls */
     int probing;           /* a probe is out: every other call still skips the node */
     uint64_t errors_total, timeouts_total, skipped_total; /* since start, for the metrics */
+    uint32_t watch_misses; /* consecutive watcher rounds the node did not answer (cluster_health.c) */
 } cl_health_t;
+
+/* A read shared by concurrent callers (cluster_coalesce.c). */
+typedef struct st_cl_flight_t cl_flight_t;
 
 typedef struct {
     uint64_t at_ms; /* og_mono_ms() when read from the cluster; 0 = empty */
@@ -85,13 +89,20 @@ struct st_cluster_t {
     pthread_mutex_t buf_mu; /* guards the two fields below */
     void *buf_idle[CL_BUF_IDLE];
     size_t nbuf_idle;
-    pthread_mutex_t health_mu; /* guards the table and its entries */
+    pthread_mutex_t health_mu; /* guards the table and its entries, and watch_stop */
     cl_health_t *health;       /* one per node address of every ring this handle used */
     size_t nhealth, health_cap;
     pthread_mutex_t ready_mu; /* one readiness probe at a time; guards the three below */
     uint64_t ready_at_ms;     /* og_mono_ms() of the last probe, 0 = none */
     int ready;
     char ready_why[160];
+    pthread_mutex_t flight_mu; /* guards the flights (cluster_coalesce.c) */
+    pthread_cond_t flight_cv;  /* a flight is done */
+    cl_flight_t *flights;
+    size_t flight_bytes;       /* the flights' buffers, for CL_FLIGHT_BUDGET */
+    pthread_cond_t watch_cv;   /* wakes the watcher to stop (cluster_watch_start) */
+    pthread_t watch_thr;
+    int watching, watch_stop;
 };
 
 /* ---- one replicated request (cluster.c) ---- */
@@ -117,6 +128,12 @@ struct st_cl_op_t {
     char paths_stack[8192];
 };
 
+
+/* ---- request coalescing (cluster_coalesce.c) ---- */
+
+/* Sets up and tears down the flight table. 0 or -errno. */
+int cl_flight_init(cluster_t *cl);
+void cl_flight_free(cluster_t *cl);
 
 /* ---- failure detection (cluster_health.c) ---- */
 

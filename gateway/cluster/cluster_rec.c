@@ -321,3 +321,68 @@ int cluster_rec_get(cluster_t *cl, const char *table, og_str_t key, og_rec_t *re
         rc = 0;
     return rc;
 }
+
+/* ---- shared lookups (cluster_rec_get_shared) ---- */
+
+/* Largest record a shared lookup passes around (an object record with ~1200 chunks); a bigger
+ * one is read by each caller on its own. */
+#define CL_SHARED_REC_MAX (64u << 10)
+
+typedef struct {
+    cluster_t *cl;
+    const char *table;
+    og_str_t key;
+} cl_rec_fill_t;
+
+/* The quorum read of a shared lookup, its record encoded into buf. */
+static int cl_rec_fill(void *ctx, char *buf, size_t cap, size_t *len)
+{
+    cl_rec_fill_t *f = ctx;
+    og_rec_t rec;
+    char *rbuf = NULL;
+    int rc = cluster_rec_get(f->cl, f->table, f->key, &rec, &rbuf);
+    *len = 0;
+    if (rc == 0) {
+        size_t n = og_rec_encoded_len(&rec);
+        if (n > cap)
+            rc = CL_EBIGREC;
+        else if (og_rec_encode(&rec, buf, cap) < 0)
+            rc = OG_EPROTO;
+        else
+            *len = n;
+    }
+    free(rbuf);
+    return rc;
+}
+
+int cluster_rec_get_shared(cluster_t *cl, const char *table, og_str_t key, og_rec_t *rec, char **buf)
+{
+    size_t tl = strlen(table), kl = 2 + tl + key.len;
+    char *k = malloc(kl);
+    og_str_t bytes;
+    void *ticket;
+    if (!k)
+        return cluster_rec_get(cl, table, key, rec, buf);
+    k[0] = 'r'; /* record flights; object bytes start with 'b' (core_obj_read) */
+    memcpy(k + 1, table, tl + 1);
+    memcpy(k + 2 + tl, key.base, key.len);
+    cl_rec_fill_t f = {cl, table, key};
+    int rc = cluster_coalesce(cl, (og_str_t){k, kl}, CL_SHARED_REC_MAX, 1, cl_rec_fill, &f, &bytes, &ticket);
+    free(k);
+    if (rc == 1 || rc == CL_EBIGREC)
+        return cluster_rec_get(cl, table, key, rec, buf);
+    if (rc != 0)
+        return rc;
+    /* each caller gets its own copy: rec's slices point into *buf, which the caller frees */
+    if ((*buf = malloc(bytes.len ? bytes.len : 1)) == NULL) {
+        rc = -ENOMEM;
+    } else {
+        memcpy(*buf, bytes.base, bytes.len);
+        if ((rc = og_rec_decode(*buf, bytes.len, rec)) != 0) {
+            free(*buf);
+            *buf = NULL;
+        }
+    }
+    cluster_coalesce_done(cl, ticket);
+    return rc;
+}

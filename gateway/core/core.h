@@ -79,6 +79,24 @@ enum {
 #define CORE_META_SSE_S3 0x04u /* encrypted with a data key sealed under the cluster's `sse` key */
 #define CORE_META_SSE (CORE_META_SSE_C | CORE_META_SSE_S3)
 
+/* core_meta_t.vid: 16 hex digits of ~ts then 16 of ~tiebreak (the version's stamp), so that a key's
+ * versions sort newest first in the version table. */
+#define CORE_VID_LEN 32
+/* core_meta_t.vflags */
+#define CORE_VER_NULL 0x01u   /* the key's "null" version (written while versioning was suspended) */
+#define CORE_VER_MARKER 0x02u /* a delete marker: no data */
+
+/* S3 Object Lock of one version (core_version.c): retention until until_ms (Unix ms) in mode, and
+ * a legal hold. While either holds, the version cannot be removed (core_ver_delete). */
+enum { CORE_LOCK_NONE, CORE_LOCK_GOVERNANCE, CORE_LOCK_COMPLIANCE };
+typedef struct {
+    uint8_t mode;      /* CORE_LOCK_* */
+    uint64_t until_ms; /* retain until (with mode) */
+    uint8_t hold;      /* legal hold: CORE_HOLD_ON, CORE_HOLD_OFF (set off), 0 (never set) */
+} core_lock_t;
+#define CORE_HOLD_ON 1
+#define CORE_HOLD_OFF 2
+
 typedef struct {
     uint8_t id[32]; /* SHA-256 of the chunk's bytes */
     uint32_t len;
@@ -102,6 +120,13 @@ typedef struct {
     uint8_t flags;
     uint64_t slo_size;
     uint8_t slo_etag[16];
+    /* S3 versioning (core_version.c): the version's sort id (CORE_VID_LEN hex digits, newest
+       sorts first) and CORE_VER_* flags. Both empty for an object written while its bucket was
+       never versioned: that object is the key's "null" version. In the summary (listings of
+       versions need them). */
+    char vid[CORE_VID_LEN + 1];
+    uint8_t vflags;
+    core_lock_t lock; /* S3 Object Lock of this version (zero: none) */
     /* detail (zero/empty when decoded from a listing entry) */
     const og_header_t *headers; size_t num_headers; /* x-amz-meta-*, cache-control, content-disposition,
                                                        content-encoding, content-language, expires,
@@ -218,7 +243,9 @@ int core_sse_c_open(const uint8_t customer_key[32], og_str_t sse, uint8_t key[CO
  * CORE_BUCKET_MAX (never a bucket) gives "", which every cluster call refuses (OG_EINVAL). */
 void core_table(char kind, const char *bucket, char out[CORE_TABLE_CAP]);
 /* Encodes m and writes it as the record of (bucket, key) with a fresh stamp; m->mtime_ns is set
- * to the stamp's ts. 0, OG_EQUORUM, OG_ETOOBIG, -ENOMEM. */
+ * to the stamp's ts. In a bucket whose versioning was set, it is a new version (core_version.c):
+ * m->vid and m->vflags are set too, and in an Object Lock bucket m->lock gets the bucket's default
+ * retention when it has no mode. 0, OG_EQUORUM, OG_ETOOBIG, -ENOMEM. */
 int core_obj_commit(cluster_t *cl, const char *bucket, og_str_t key, core_meta_t *m);
 /* Reads and decodes the live record of (bucket, key): 0 with *m (core_meta_free) and *buf (free;
  * m's slices point into it), OG_ENOTFOUND for absent or deleted, OG_EQUORUM, OG_EPROTO. */
@@ -226,11 +253,16 @@ int core_obj_lookup(cluster_t *cl, const char *bucket, og_str_t key, core_meta_t
 /* core_obj_lookup, and an object past its X-Delete-At at now_s (Unix seconds) is OG_ENOTFOUND
  * too: absent for every API. Nothing is reclaimed (core_obj_expire does that). */
 int core_obj_lookup_live(cluster_t *cl, const char *bucket, og_str_t key, uint64_t now_s, core_meta_t *m, char **buf);
-/* Writes a tombstone for (bucket, key). 0 or OG_EQUORUM. */
-int core_obj_delete(cluster_t *cl, const char *bucket, og_str_t key);
+/* Deletes (bucket, key): a tombstone, or in a versioned bucket a delete marker (core_version.c) whose
+ * client-visible id goes to marker_vid when not NULL ("" when no marker was written). 0 or
+ * OG_EQUORUM. */
+int core_obj_delete(cluster_t *cl, const char *bucket, og_str_t key, char marker_vid[CORE_VID_LEN + 1]);
 /* The same three on any table of core_meta_t records (core_obj_* use "o.<bucket>"; multipart
  * upload and part records live in "u.<bucket>"), with the same contracts. */
 int core_rec_commit(cluster_t *cl, const char *table, og_str_t key, core_meta_t *m);
+/* Writes m as record (table, key) stamped exactly (ts, tiebreak), m->mtime_ns as it is: with
+ * tiebreak 0 a conditional write that loses to a newer record (cluster_rec_put). Same results. */
+int core_rec_put(cluster_t *cl, const char *table, og_str_t key, const core_meta_t *m, uint64_t ts, uint64_t tiebreak);
 int core_rec_lookup(cluster_t *cl, const char *table, og_str_t key, core_meta_t *m, char **buf);
 int core_rec_delete(cluster_t *cl, const char *table, og_str_t key);
 
@@ -246,9 +278,11 @@ typedef int (*core_cond_fn)(void *ctx, const core_meta_t *cur);
  * holding it took too long: nothing written), or a core_obj_commit / cluster error. */
 int core_obj_commit_if(cluster_t *cl, const char *bucket, og_str_t key, core_meta_t *m, core_cond_fn check,
                        void *ctx, uint64_t now_s);
-/* The same for a delete (a tombstone when check approves). */
+/* The same for a delete (core_obj_delete when check approves: a tombstone, or in a versioned
+ * bucket a delete marker whose version id goes into marker_vid as core_obj_delete says;
+ * marker_vid[0] is '\0' when nothing was written). */
 int core_obj_delete_if(cluster_t *cl, const char *bucket, og_str_t key, core_cond_fn check, void *ctx,
-                       uint64_t now_s);
+                       uint64_t now_s, char marker_vid[CORE_VID_LEN + 1]);
 
 /* Refreshes the reference time of every chunk m lists on a quorum of its
  * replicas, so that a garbage-collection sweep already under way cannot delete them: anything
@@ -280,6 +314,24 @@ int core_bucket_get(cluster_t *cl, const char *bucket, core_bucket_t *out);
  * OG_EQUORUM, -ENOMEM. */
 int core_bucket_put(cluster_t *cl, const char *bucket, const core_bucket_t *b);
 void core_bucket_free(core_bucket_t *b);
+
+/* ---- caching defaults (core_bucket.c; docs/architecture.md "CDN origin") ---- */
+
+/* Longest default Cache-Control kept (Swift's metadata value limit). */
+#define CORE_CACHE_DFLT_MAX 256
+
+/* What a bucket (= container) asks caches to do with objects that carry no Cache-Control or
+ * Expires of their own. There is no S3 API for this, so both APIs read the container metadata
+ * Swift can set: X-Container-Meta-Default-Cache-Control (a Cache-Control value, sent as is) and
+ * X-Container-Meta-Default-Expires (seconds: Expires is the response's time plus that). */
+typedef struct {
+    char cache_control[CORE_CACHE_DFLT_MAX + 1]; /* NUL-terminated; "" when none */
+    int64_t expires_after_s;                     /* -1 when none or not a number */
+} core_cache_dflt_t;
+
+/* Reads bucket's caching defaults into *out (from the bucket record cache, core_bucket_get).
+ * 0, OG_ENOTFOUND, OG_EQUORUM, OG_EPROTO, -ENOMEM. */
+int core_cache_dflt_get(cluster_t *cl, const char *bucket, core_cache_dflt_t *out);
 
 /* Decodes a bucket record's summary (from a listing of table "buckets"). 0 or OG_EPROTO. */
 int core_bucket_decode(const og_rec_t *rec, char *owner, size_t cap, uint64_t *created_ns);
@@ -348,7 +400,8 @@ typedef struct {
 
 /* Applies lc to bucket once: expires the current objects its enabled rules make due (Expiration
  * Days/Date with their prefix, tag and size filters: a tombstone stamped at the due time, so any
- * write after that time wins), and aborts the multipart uploads older than DaysAfterInitiation
+ * write after that time wins; in a versioned bucket a delete marker, put only while the judged
+ * object is still current, so no version, locked or not, is removed), and aborts the multipart uploads older than DaysAfterInitiation
  * (parts, then the upload). Counts into st (added to what it holds); stops when st reaches
  * o->max_actions. 0, or the first error walking the bucket (an action that failed is counted,
  * reported and does not stop the pass). */
@@ -407,6 +460,8 @@ typedef struct {
     int (*fetch)(void *ctx, og_str_t prefix, og_str_t after, size_t limit, cluster_list_t *out);
     void (*release)(void *ctx, cluster_list_t *l);
     void *ctx;
+    char key_end; /* when not 0, a delimiter counts only before the first key_end of a key (the
+                     version listing's CORE_VER_SEP, after which the version's sort id follows) */
 } core_walk_source_t;
 
 typedef struct {
@@ -433,6 +488,72 @@ typedef struct {
 int core_walk(const core_walk_source_t *src, og_str_t prefix, og_str_t delimiter, og_str_t after, size_t max_keys,
                core_walk_t *out);
 void core_walk_free(core_walk_t *w);
+
+/* ---- versions (core_version.c; docs/architecture.md, "Versioning") ----
+ *
+ * "o.<bucket>" stays the index of current versions (GET and listings read only it). A bucket whose
+ * versioning was ever set also keeps every version in "v.<bucket>", keyed by the object key,
+ * CORE_VER_SEP and the version's sort id (newest first), each a core_meta_t with vid and vflags
+ * set. An object written before versioning was set has no vid: it is the key's null version, and
+ * is copied into the version table before a versioned write replaces it. */
+
+#define CORE_VER_SEP '\x01'
+/* Stored bucket metadata (core_bucket_t.meta) naming the versioning state and the Object Lock
+ * configuration ("Enabled", or "Enabled;<mode digit>;<days>;<years>" with a default retention). */
+#define CORE_VER_BUCKET_HDR "x-onggi-versioning"
+#define CORE_LOCK_BUCKET_HDR "x-onggi-object-lock"
+
+typedef enum { CORE_VER_OFF, CORE_VER_ENABLED, CORE_VER_SUSPENDED } core_versioning_t;
+
+/* A bucket's Object Lock configuration: enabled (at creation, which also enables versioning) and
+ * its default retention (mode CORE_LOCK_NONE: none; else days or years, one of them non-zero). */
+typedef struct {
+    int enabled;
+    uint8_t mode;
+    uint32_t days, years;
+} core_lock_conf_t;
+
+enum {
+    CORE_ELOCKED = -10423 /* the version is under retention or legal hold (S3 403 AccessDenied) */
+};
+
+/* The versioning state and (lock may be NULL) the Object Lock configuration of bucket (from the
+ * cached bucket record). 0, OG_ENOTFOUND, or an error. */
+int core_versioning_get(cluster_t *cl, const char *bucket, core_versioning_t *out, core_lock_conf_t *lock);
+/* Sets it (ENABLED or SUSPENDED; a bucket never goes back to OFF). 0, OG_ENOTFOUND, or an error. */
+int core_versioning_put(cluster_t *cl, const char *bucket, core_versioning_t state);
+/* Sets bucket's Object Lock configuration (enabled) and enables its versioning, in one record
+ * write. 0, OG_ENOTFOUND, or an error. */
+int core_lock_conf_put(cluster_t *cl, const char *bucket, const core_lock_conf_t *conf);
+/* Does lock l keep its version at now_ms (a GOVERNANCE retention not when bypass)? 1 or 0. */
+int core_lock_holds(const core_lock_t *l, uint64_t now_ms, int bypass);
+/* Replaces the lock of version `vid` of (bucket, key) (and of the index when it is current). 0,
+ * OG_ENOTFOUND, OG_EINVAL (a malformed id), or an error. A delete marker is OG_ENOTFOUND. */
+int core_ver_set_lock(cluster_t *cl, const char *bucket, og_str_t key, og_str_t vid, const core_lock_t *lock);
+/* 1 when bucket's version table holds a version or delete marker (from the nodes' usage counters:
+ * O(1)), 0 when none, or an error. A bucket with versions must not be deleted. */
+int core_ver_any(cluster_t *cl, const char *bucket);
+/* The version id a client sees for m: "null" for the null version (or an object of a never
+ * versioned bucket), else its sort id. */
+const char *core_ver_id(const core_meta_t *m);
+/* Reads version `vid` (as a client names it, "null" included) of (bucket, key): 0 with *m
+ * (core_meta_free) and *buf (free), OG_ENOTFOUND, OG_EINVAL (not a version id this gateway makes:
+ * S3's InvalidArgument), or a cluster error. A delete marker is returned like any version. */
+int core_ver_lookup(cluster_t *cl, const char *bucket, og_str_t key, og_str_t vid, core_meta_t *m, char **buf);
+/* The newest version of (bucket, key) in the version table: 0 with *m (core_meta_free) and *buf
+ * (free), OG_ENOTFOUND (none), or an error. */
+int core_ver_newest(cluster_t *cl, const char *bucket, og_str_t key, core_meta_t *m, char **buf);
+/* Removes version `vid` of (bucket, key) for good; when it was the current one, the next newest
+ * becomes current (or the key goes absent when there is none or it is a delete marker).
+ * *was_marker (may be NULL): whether the removed version was a delete marker. 0 (also when there
+ * was no such version, as S3 answers), CORE_ELOCKED (core_lock_holds, with bypass: nothing
+ * removed), OG_EINVAL (a malformed id), or an error. */
+int core_ver_delete(cluster_t *cl, const char *bucket, og_str_t key, og_str_t vid, int bypass, int *was_marker);
+/* The version-listing key source (ListObjectVersions): keys are the object key, CORE_VER_SEP, and
+ * the sort id (empty for a null version kept only in the index, which sorts first), summaries
+ * as stored. Release with core_ver_source_free. 0 or -ENOMEM. */
+int core_ver_source(cluster_t *cl, const char *bucket, core_walk_source_t *out);
+void core_ver_source_free(core_walk_source_t *src);
 
 /* ---- multipart upload records (core_upload.c) ---- */
 

@@ -190,3 +190,40 @@ int core_bucket_delete(cluster_t *cl, const char *bucket)
     cluster_stamp(cl, &rec.ts, &rec.tiebreak);
     return cluster_rec_put(cl, CORE_BUCKETS_TABLE, og_str(bucket), &rec);
 }
+
+/* ---- caching defaults ---- */
+
+/* A whole non-negative decimal number of seconds (at most 10 digits: 317 years), or -1. */
+static int64_t parse_seconds(og_str_t v)
+{
+    int64_t n = 0;
+    v = og_str_trim(v);
+    if (v.len == 0 || v.len > 10)
+        return -1;
+    for (size_t i = 0; i < v.len; i++) {
+        if (v.base[i] < '0' || v.base[i] > '9')
+            return -1;
+        n = n * 10 + (v.base[i] - '0');
+    }
+    return n;
+}
+
+int core_cache_dflt_get(cluster_t *cl, const char *bucket, core_cache_dflt_t *out)
+{
+    core_bucket_t b;
+    int rc = core_bucket_get(cl, bucket, &b);
+    out->cache_control[0] = '\0';
+    out->expires_after_s = -1;
+    if (rc != 0)
+        return rc;
+    og_str_t cc = og_str_trim(og_header_find(b.meta, b.num_meta, "x-container-meta-default-cache-control"));
+    og_str_t exp = og_header_find(b.meta, b.num_meta, "x-container-meta-default-expires");
+    if (cc.len > 0 && cc.len <= CORE_CACHE_DFLT_MAX) {
+        memcpy(out->cache_control, cc.base, cc.len);
+        out->cache_control[cc.len] = '\0';
+    }
+    if (exp.base != NULL)
+        out->expires_after_s = parse_seconds(exp);
+    core_bucket_free(&b);
+    return 0;
+}

@@ -102,8 +102,8 @@ static int cond_take(cluster_t *cl, const char *table, og_str_t key, og_rec_t *m
 
 /* Under the lease of (bucket, key): reads the live object, asks check, then commits m (or, with m
  * NULL, deletes the object). See core_obj_commit_if. */
-static int cond_run(cluster_t *cl, const char *bucket, og_str_t key, core_meta_t *m, core_cond_fn check, void *ctx,
-                    uint64_t now_s)
+static int cond_run(cluster_t *cl, const char *bucket, og_str_t key, core_meta_t *m, char *marker_vid,
+                    core_cond_fn check, void *ctx, uint64_t now_s)
 {
     char table[CORE_TABLE_CAP], *buf = NULL;
     core_meta_t cur;
@@ -129,7 +129,7 @@ static int cond_run(cluster_t *cl, const char *bucket, og_str_t key, core_meta_t
         rc = CORE_ECONFLICT; /* too slow to be sure the lease is still ours */
         goto out_release;
     }
-    rc = m ? core_obj_commit(cl, bucket, key, m) : core_obj_delete(cl, bucket, key);
+    rc = m ? core_obj_commit(cl, bucket, key, m) : core_obj_delete(cl, bucket, key, marker_vid);
 out_release:
     cond_release(cl, table, key, &mine);
     return rc;
@@ -140,13 +140,14 @@ int core_obj_commit_if(cluster_t *cl, const char *bucket, og_str_t key, core_met
 {
     if (!check)
         return core_obj_commit(cl, bucket, key, m);
-    return cond_run(cl, bucket, key, m, check, ctx, now_s);
+    return cond_run(cl, bucket, key, m, NULL, check, ctx, now_s);
 }
 
 int core_obj_delete_if(cluster_t *cl, const char *bucket, og_str_t key, core_cond_fn check, void *ctx,
-                       uint64_t now_s)
+                       uint64_t now_s, char marker_vid[CORE_VID_LEN + 1])
 {
+    marker_vid[0] = '\0';
     if (!check)
-        return core_obj_delete(cl, bucket, key);
-    return cond_run(cl, bucket, key, NULL, check, ctx, now_s);
+        return core_obj_delete(cl, bucket, key, marker_vid);
+    return cond_run(cl, bucket, key, NULL, marker_vid, check, ctx, now_s);
 }

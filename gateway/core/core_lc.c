@@ -212,6 +212,7 @@ typedef struct {
     const core_lc_opts_t *o;
     core_lc_stats_t *st;
     char table[CORE_TABLE_CAP];
+    int versioned; /* the bucket's versioning was set: expiry writes a delete marker */
     /* the upload walk: the due upload whose parts are being dropped (its key), and whether
        every part went */
     char pending[OG_KEY_MAX + 1];
@@ -276,6 +277,27 @@ static int obj_due(lc_walk_t *w, og_str_t key, const core_meta_t *m, uint64_t *d
     return rc == OG_ENOTFOUND ? 0 : rc;
 }
 
+/* core_cond_fn: the current object is still the one the pass judged (same write, same bytes). */
+static int same_object(void *ctx, const core_meta_t *cur)
+{
+    const core_meta_t *m = ctx;
+    return cur && cur->mtime_ns == m->mtime_ns && memcmp(cur->md5, m->md5, 16) == 0 ? 0 : CORE_EPRECOND;
+}
+
+/* Expires current object m of key: in a bucket that was never versioned a tombstone stamped at the
+ * due time (a later write wins); in a versioned one a delete marker on top, written under the key's
+ * lease only while m is still current, so no version is removed (locked ones neither).
+ * 0, CORE_EPRECOND (m was replaced meanwhile: nothing to do) or an error. */
+static int obj_expire(lc_walk_t *w, og_str_t key, core_meta_t *m, uint64_t due)
+{
+    char vid[CORE_VID_LEN + 1];
+    if (!w->versioned) {
+        m->delete_at = due;
+        return core_obj_expire(w->cl, w->bucket, key, m);
+    }
+    return core_obj_delete_if(w->cl, w->bucket, key, same_object, m, w->o->now_s, vid);
+}
+
 /* cluster_table_each callback over "o.<bucket>": expires the object when due. */
 static int lc_object(void *ctx, og_str_t key, const og_rec_t *rec)
 {
@@ -288,10 +310,9 @@ static int lc_object(void *ctx, og_str_t key, const og_rec_t *rec)
         return 0; /* not an object record this pass can judge: left alone */
     w->st->scanned++;
     rc = obj_due(w, key, &m, &due, &rule);
-    if (rc == 0 && due <= w->o->now_s) {
-        m.delete_at = due;
-        rc = w->o->dry_run ? 0 : core_obj_expire(w->cl, w->bucket, key, &m);
-        rc = lc_done(w, "expire", key, rule, rc) ? 1 : 0;
+    if (rc == 0 && due <= w->o->now_s && !(m.vflags & CORE_VER_MARKER)) {
+        rc = w->o->dry_run ? 0 : obj_expire(w, key, &m, due);
+        rc = rc == CORE_EPRECOND ? 0 : lc_done(w, "expire", key, rule, rc) ? 1 : 0;
     } else if (rc != 0) {
         rc = lc_done(w, "expire", key, rule, rc) ? 1 : 0;
     }
@@ -362,9 +383,11 @@ int core_lc_bucket(cluster_t *cl, const char *bucket, const core_lc_t *lc, const
                    core_lc_stats_t *st)
 {
     lc_walk_t w = {.cl = cl, .bucket = bucket, .lc = lc, .o = o, .st = st};
+    core_versioning_t state = CORE_VER_OFF;
     int rc = 0;
     st->buckets++;
-    if (any_rule(lc, 0)) {
+    if (any_rule(lc, 0) && (rc = core_versioning_get(cl, bucket, &state, NULL)) == 0) {
+        w.versioned = state != CORE_VER_OFF;
         core_table('o', bucket, w.table);
         rc = cluster_table_each(cl, w.table, lc_object, &w);
     }

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* A bounds-checked big-endian reader and writer over one buffer. */
 typedef struct {
@@ -51,9 +52,10 @@ static unsigned char *wr_str(unsigned char *p, og_str_t s, int lenbytes)
 
 int core_meta_encode(const core_meta_t *m, char **summary, size_t *slen, char **detail, size_t *dlen)
 {
-    int version = m->flags ? 3 : m->delete_at ? 2 : 1;
+    size_t vidlen = strlen(m->vid);
+    int version = vidlen || m->vflags || m->lock.mode || m->lock.hold ? 4 : m->flags ? 3 : m->delete_at ? 2 : 1;
     size_t sl = 1 + 8 + 16 + 4 + 8 + 2 + m->content_type.len + 2 + m->owner.len + (version >= 2 ? 8 : 0) +
-                (version == 3 ? 1 + 8 + 16 : 0);
+                (version >= 3 ? 1 + 8 + 16 : 0) + (version == 4 ? 2 + vidlen + 1 + 8 + 1 : 0);
     int sse = (m->flags & CORE_META_SSE) != 0;
     size_t dl = 2 + 4 + m->num_chunks * (32 + 4 + 8) + 4 + m->inline_data.len + (sse ? 2 + m->sse.len : 0);
     unsigned char *s = NULL, *d = NULL, *p;
@@ -81,10 +83,18 @@ int core_meta_encode(const core_meta_t *m, char **summary, size_t *slen, char **
     p = wr_str(p, m->owner, 2);
     if (version >= 2)
         p = wr_uint(p, m->delete_at, 8);
-    if (version == 3) {
+    if (version >= 3) {
         *p++ = m->flags;
         p = wr_uint(p, m->slo_size, 8);
         memcpy(p, m->slo_etag, 16);
+        p += 16;
+    }
+    if (version == 4) {
+        *p++ = m->vflags;
+        p = wr_str(p, (og_str_t){m->vid, vidlen}, 1);
+        *p++ = m->lock.mode;
+        p = wr_uint(p, m->lock.until_ms, 8);
+        *p++ = m->lock.hold;
     }
 
     p = wr_uint(d, m->num_headers, 2);
@@ -157,7 +167,7 @@ int core_meta_decode(const og_rec_t *rec, core_meta_t *m)
               0};
     memset(m, 0, sizeof(*m));
     uint64_t version = rd_uint(&r, 1);
-    if (version < 1 || version > 3)
+    if (version < 1 || version > 4)
         return OG_EPROTO;
     m->size = rd_uint(&r, 8);
     og_str_t md5 = rd_bytes(&r, 16);
@@ -169,12 +179,23 @@ int core_meta_decode(const og_rec_t *rec, core_meta_t *m)
     m->owner = rd_bytes(&r, rd_uint(&r, 2));
     if (version >= 2)
         m->delete_at = rd_uint(&r, 8);
-    if (version == 3) {
+    if (version >= 3) {
         m->flags = (uint8_t)rd_uint(&r, 1);
         m->slo_size = rd_uint(&r, 8);
         og_str_t se = rd_bytes(&r, 16);
         if (!r.bad)
             memcpy(m->slo_etag, se.base, 16);
+    }
+    if (version == 4) {
+        m->vflags = (uint8_t)rd_uint(&r, 1);
+        og_str_t vid = rd_bytes(&r, rd_uint(&r, 1));
+        if (vid.len > CORE_VID_LEN)
+            return OG_EPROTO;
+        if (!r.bad)
+            memcpy(m->vid, vid.base, vid.len);
+        m->lock.mode = (uint8_t)rd_uint(&r, 1);
+        m->lock.until_ms = rd_uint(&r, 8);
+        m->lock.hold = (uint8_t)rd_uint(&r, 1);
     }
     if (r.bad || r.p != r.end)
         return OG_EPROTO;

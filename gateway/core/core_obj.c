@@ -44,6 +44,8 @@
 
 /* Data bytes per batch: a node request of this size costs about what one 4 MiB chunk used to. */
 #define OBJ_BATCH_BYTES (4u << 20)
+/* Objects up to this size are read through request coalescing (core_obj_read). */
+#define OBJ_COALESCE_MAX (4u << 20)
 /* A read from the source asks for at most this much (the HTTP body window is 1 MiB). */
 #define OBJ_READ_PIECE (1u << 20)
 /* Flush the batch when less room than this is left for the next read. */
@@ -520,22 +522,83 @@ int core_obj_read_key(cluster_t *cl, const core_meta_t *m, const uint8_t *key, u
     return obj_read_plain(cl, m, first, last, biggest, sink, ctx);
 }
 
+/* One coalesced read (cluster_coalesce): what obj_fill reads, and where it writes. */
+typedef struct {
+    cluster_t *cl;
+    const core_meta_t *m;
+    uint64_t first, last;
+    char *buf;
+    size_t cap, len;
+} obj_fill_t;
+
+static int obj_fill_sink(void *ctx, const void *buf, size_t len)
+{
+    obj_fill_t *f = ctx;
+    if (len > f->cap - f->len)
+        return OG_ECORRUPT; /* more bytes than the range: the sizes were checked, so never */
+    memcpy(f->buf + f->len, buf, len);
+    f->len += len;
+    return 0;
+}
+
+static int obj_fill(void *ctx, char *buf, size_t cap, size_t *len)
+{
+    obj_fill_t *f = ctx;
+    f->buf = buf, f->cap = cap, f->len = 0;
+    int rc = core_obj_read_key(f->cl, f->m, NULL, f->first, f->last, obj_fill_sink, f);
+    *len = f->len;
+    return rc;
+}
+
+/* The coalescing key of a read: the range and the content addresses of every chunk, so equal keys
+ * are equal bytes whatever object or bucket they belong to (and an overwritten object has another
+ * key). malloc'd into *key; 0 or -ENOMEM. */
+static int obj_fill_key(const core_meta_t *m, uint64_t first, uint64_t last, og_str_t *key)
+{
+    size_t n = 17 + 32 * m->num_chunks;
+    char *k = malloc(n);
+    if (!k)
+        return -ENOMEM;
+    k[0] = 'b'; /* bytes: record flights start with 'r' (cluster_rec_get_shared) */
+    og_be64_put((uint8_t *)k + 1, first);
+    og_be64_put((uint8_t *)k + 9, last);
+    for (size_t i = 0; i < m->num_chunks; i++)
+        memcpy(k + 17 + 32 * i, m->chunks[i].id, 32);
+    *key = (og_str_t){k, n};
+    return 0;
+}
+
 int core_obj_read(cluster_t *cl, const core_meta_t *m, uint64_t first, uint64_t last, core_obj_sink_fn sink, void *ctx)
 {
-    return core_obj_read_key(cl, m, NULL, first, last, sink, ctx);
+    og_str_t key, bytes;
+    void *ticket;
+    /* Only plain chunked objects of up to OBJ_COALESCE_MAX (an encrypted one needs its key): their
+     * key stays small (512 chunk ids at most) and a flight's buffer bounded; bigger ones stream
+     * batch by batch as before. */
+    if (m->num_chunks == 0 || (m->flags & CORE_META_SSE) || m->size > OBJ_COALESCE_MAX || first > last ||
+        last >= m->size || obj_fill_key(m, first, last, &key) != 0)
+        return core_obj_read_key(cl, m, NULL, first, last, sink, ctx);
+    obj_fill_t f = {.cl = cl, .m = m, .first = first, .last = last};
+    int rc = cluster_coalesce(cl, key, (size_t)(last - first + 1), 0, obj_fill, &f, &bytes, &ticket);
+    free((char *)key.base);
+    if (rc == 1)
+        return core_obj_read_key(cl, m, NULL, first, last, sink, ctx);
+    if (rc != 0)
+        return rc;
+    rc = bytes.len == last - first + 1 ? sink(ctx, bytes.base, bytes.len) : OG_ECORRUPT;
+    cluster_coalesce_done(cl, ticket);
+    return rc;
 }
 
 /* ---------------------------------------------------------------- records */
 
-int core_rec_commit(cluster_t *cl, const char *table, og_str_t key, core_meta_t *m)
+int core_rec_put(cluster_t *cl, const char *table, og_str_t key, const core_meta_t *m, uint64_t ts, uint64_t tiebreak)
 {
     char *summary = NULL, *detail = NULL;
     size_t slen, dlen;
-    og_rec_t rec = {0};
+    og_rec_t rec = {.ts = ts, .tiebreak = tiebreak};
     int rc;
 
-    cluster_stamp(cl, &rec.ts, &rec.tiebreak);
-    m->mtime_ns = rec.ts;
     rec.size = m->size; /* the nodes' per-table usage counts it (cluster_table_usage) */
     if ((rc = core_meta_encode(m, &summary, &slen, &detail, &dlen)) != 0)
         return rc;
@@ -547,6 +610,14 @@ int core_rec_commit(cluster_t *cl, const char *table, og_str_t key, core_meta_t 
     return rc;
 }
 
+int core_rec_commit(cluster_t *cl, const char *table, og_str_t key, core_meta_t *m)
+{
+    uint64_t ts, tiebreak;
+    cluster_stamp(cl, &ts, &tiebreak);
+    m->mtime_ns = ts;
+    return core_rec_put(cl, table, key, m, ts, tiebreak);
+}
+
 int core_rec_lookup(cluster_t *cl, const char *table, og_str_t key, core_meta_t *m, char **buf)
 {
     og_rec_t rec;
@@ -554,7 +625,7 @@ int core_rec_lookup(cluster_t *cl, const char *table, og_str_t key, core_meta_t 
 
     *buf = NULL;
     memset(m, 0, sizeof(*m));
-    if ((rc = cluster_rec_get(cl, table, key, &rec, buf)) != 0)
+    if ((rc = cluster_rec_get_shared(cl, table, key, &rec, buf)) != 0)
         return rc;
     if (rec.flags & OG_REC_TOMBSTONE)
         rc = OG_ENOTFOUND;
@@ -574,13 +645,6 @@ int core_rec_delete(cluster_t *cl, const char *table, og_str_t key)
     return cluster_rec_put(cl, table, key, &rec);
 }
 
-int core_obj_commit(cluster_t *cl, const char *bucket, og_str_t key, core_meta_t *m)
-{
-    char table[CORE_TABLE_CAP];
-    core_table('o', bucket, table);
-    return core_rec_commit(cl, table, key, m);
-}
-
 int core_obj_lookup(cluster_t *cl, const char *bucket, og_str_t key, core_meta_t *m, char **buf)
 {
     char table[CORE_TABLE_CAP];
@@ -598,13 +662,6 @@ int core_obj_lookup_live(cluster_t *cl, const char *bucket, og_str_t key, uint64
         rc = OG_ENOTFOUND;
     }
     return rc;
-}
-
-int core_obj_delete(cluster_t *cl, const char *bucket, og_str_t key)
-{
-    char table[CORE_TABLE_CAP];
-    core_table('o', bucket, table);
-    return core_rec_delete(cl, table, key);
 }
 
 int core_obj_touch(cluster_t *cl, const core_meta_t *m)

@@ -967,7 +967,7 @@ static void del_one(del_t *d, const char *c, og_str_t o, og_str_t shown)
         int expired = core_meta_expired(&m, d->lo->now_s);
         core_meta_free(&m);
         free(buf);
-        rc = core_obj_delete(d->lo->cl, c, o);
+        rc = core_obj_delete(d->lo->cl, c, o, NULL);
         if (rc == 0 && expired)
             rc = OG_ENOTFOUND;
     }

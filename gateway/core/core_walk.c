@@ -53,9 +53,13 @@ static int has_prefix(og_str_t s, const char *p, size_t n) { return s.len >= n &
 /* ---- listing walk ---- */
 
 /* Length of the common prefix key rolls up into (through the first delimiter after the listed
- * prefix), or 0 when the key holds no delimiter there. The key starts with prefix. */
-static size_t common_prefix_len(og_str_t key, og_str_t prefix, og_str_t delim)
+ * prefix and before the first key_end, when not 0), or 0 when the key holds no delimiter there.
+ * The key starts with prefix. */
+static size_t common_prefix_len(og_str_t key, og_str_t prefix, og_str_t delim, char key_end)
 {
+    const char *end = key_end && key.len ? memchr(key.base, key_end, key.len) : NULL;
+    if (end != NULL)
+        key.len = (size_t)(end - key.base);
     if (key.len <= prefix.len)
         return 0;
     const char *d = memmem(key.base + prefix.len, key.len - prefix.len, delim.base, delim.len);
@@ -109,7 +113,7 @@ static int walk_page(walk_t *w, const cluster_list_t *page, int *done)
         og_str_t key = page->entries[i].key;
         if (w->skip.len && has_prefix(key, w->skip.p, w->skip.len))
             continue;
-        size_t cplen = w->delim.len ? common_prefix_len(key, w->prefix, w->delim) : 0;
+        size_t cplen = w->delim.len ? common_prefix_len(key, w->prefix, w->delim, w->src->key_end) : 0;
         if (w->count == w->max_keys) {
             w->out->truncated = 1;
             *done = 1;
@@ -177,7 +181,7 @@ int core_walk(const core_walk_source_t *src, og_str_t prefix, og_str_t delimiter
         goto out_free;
     /* Resuming after a common prefix (the last item of the previous page) skips its keys. */
     if (delimiter.len && has_prefix(after, prefix.base, prefix.len) &&
-        common_prefix_len(after, prefix, delimiter) == after.len) {
+        common_prefix_len(after, prefix, delimiter, src->key_end) == after.len) {
         if ((rc = bytes_set(&w.skip, after.base, after.len)) != 0 || (rc = walk_skip_ahead(&w)) != 0)
             goto out_free;
     }

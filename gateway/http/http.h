@@ -170,6 +170,15 @@ int http_req_claim(http_req_t *req, og_str_t who);
  * address without its port), so one client cannot take every worker. 0 or HTTP_EBUSY. */
 int http_req_claim_remote(http_req_t *req);
 
+/* Marks the response private to its caller (on = 1: an authenticated request, or anything not
+ * known to be public) or shareable (on = 0). A private response goes out with Cache-Control made
+ * private (http_cache_control_private of the handler's own value, or plain "private") and
+ * "Vary: Authorization, X-Auth-Token", so no shared cache (a CDN, Varnish, nginx proxy_cache)
+ * stores it and a private cache keys it by credentials; a HEAD keeps a handler's own
+ * Cache-Control as is (stored metadata; caches store GETs). Takes effect at http_resp_start; call
+ * it before. Cannot fail. */
+void http_req_cache_private(http_req_t *req, int on);
+
 /* Reads up to cap body bytes (de-chunked), blocking. Sends "100 Continue" first if the
  * client expects it and it has not been sent. >0 bytes read, 0 at the end of the body,
  * HTTP_EBODY or HTTP_EABORTED on failure (then the connection will be closed). */
@@ -313,6 +322,12 @@ int http_date_parse(og_str_t s, int64_t *out);
  * opaque part only) and unquoted tags, which some clients send. 1 or 0. */
 int http_etag_list_match(og_str_t list, og_str_t etag);
 
+/* The Range header of req to honour for a representation with entity tag etag and Last-Modified
+ * mtime_s: the header, or an empty slice when there is none or an If-Range names another
+ * representation (RFC 9110 13.1.5: an entity tag compared strongly, so W/ never matches; a date
+ * equal to Last-Modified). The answer is then the whole object (200). Cannot fail. */
+og_str_t http_range_header(const http_req_t *req, og_str_t etag, int64_t mtime_s);
+
 /* The request's conditional headers (empty slices when absent). */
 typedef struct {
     og_str_t if_match;
@@ -344,6 +359,26 @@ int http_query_decode(og_str_t query, const char *name, og_buf_t *b);
  * "Fri, 03 Feb 2006 16:45:09 GMT" (30 bytes incl. NUL) from nanoseconds since the epoch. */
 void http_iso8601_format(uint64_t ns, char out[32]);
 void http_date_format(uint64_t ns, char out[32]);
+
+/* ---- cache control (http_util.c) ---- */
+
+/* Room http_cache_control_private needs for an input of len bytes (each kept directive gains
+ * ", " and "private" leads). */
+#define HTTP_CC_PRIVATE_CAP(len) (2 * (len) + 9)
+/* A Cache-Control value for a private response from a stored or handler value v: "private",
+ * then v's directives except those that speak to shared caches only or would let one store it
+ * (public, private, s-maxage, proxy-revalidate): "public, max-age=60" -> "private, max-age=60".
+ * The security property wins over the object's own wish. Quoted arguments (no-cache="a,b") stay
+ * whole. Writes into out (HTTP_CC_PRIVATE_CAP(v.len) bytes, not NUL-terminated) and
+ * returns the length. Cannot fail. */
+size_t http_cache_control_private(og_str_t v, char *out);
+
+/* The caching headers a response's headers hdrs (n) lack, from a bucket's defaults: Cache-Control
+ * dflt_cc when hdrs have none and dflt_cc is not empty, and Expires (now_s + expires_after_s,
+ * formatted into date) when hdrs have none and expires_after_s >= 0. Appends 0, 1 or 2 headers
+ * to out (slices into dflt_cc and date) and returns how many. Cannot fail. */
+size_t http_cache_dflt(const og_header_t *hdrs, size_t n, og_str_t dflt_cc, int64_t expires_after_s, uint64_t now_s,
+                       char date[32], og_header_t *out);
 
 /* ---- access log (http_util.c) ---- */
 

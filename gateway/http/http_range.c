@@ -213,6 +213,22 @@ int http_etag_list_match(og_str_t list, og_str_t etag)
     return 0;
 }
 
+og_str_t http_range_header(const http_req_t *req, og_str_t etag, int64_t mtime_s)
+{
+    og_str_t range = http_req_header(req, "range"), ir = og_str_trim(http_req_header(req, "if-range"));
+    int64_t t;
+    if (range.base == NULL || ir.base == NULL)
+        return range;
+    if (http_date_parse(ir, &t) == 0)
+        return t == mtime_s ? range : (og_str_t){NULL, 0};
+    /* an entity tag; unquoted ones too, as Swift sends its ETags unquoted */
+    og_str_t want = etag_opaque(etag), got = etag_opaque(ir);
+    int weak = ir.len >= 2 && ir.base[0] == 'W' && ir.base[1] == '/';
+    if (!weak && got.len > 0 && got.len == want.len && memcmp(got.base, want.base, got.len) == 0)
+        return range;
+    return (og_str_t){NULL, 0};
+}
+
 http_cond_t http_cond_from_req(const http_req_t *req)
 {
     return (http_cond_t){

@@ -138,6 +138,7 @@ struct st_http_req_t {
     int w_status;
     bool op_set;
     unsigned op_api, op;
+    bool cache_private; /* http_req_cache_private */
     char out_inline[HTTP_OUT_INLINE];
     char head[]; /* copy of the request head, NUL-terminated */
 };
@@ -1707,6 +1708,27 @@ out_unlock:
     return rc;
 }
 
+void http_req_cache_private(http_req_t *req, int on) { req->cache_private = on != 0; }
+
+/* Writes header h, its value made private (http_cache_control_private) when it is Cache-Control
+ * and the response is a private GET. A HEAD shows an object's own Cache-Control as stored: it is
+ * metadata that copy tools read back and write again (a "private, " would pile up), and caches
+ * fill their entries with GETs (Varnish and nginx turn a HEAD into a GET upstream), so a HEAD
+ * answer is never what they store. Room reserved by http_resp_start. Returns 1 when h was a
+ * Cache-Control header. */
+static int out_put_header(http_req_t *req, const og_header_t *h)
+{
+    int is_cc = og_str_ieq(h->name, "cache-control");
+    out_put(req, h->name.base, h->name.len);
+    out_put(req, ": ", 2);
+    if (is_cc && req->cache_private && !req->info.is_head)
+        req->out_len += http_cache_control_private(h->value, req->out + req->out_len);
+    else
+        out_put(req, h->value.base, h->value.len);
+    out_put(req, "\r\n", 2);
+    return is_cc;
+}
+
 int http_resp_start(http_req_t *req, int status, const og_header_t *hdrs, size_t n, int64_t content_length)
 {
     const http_reqinfo_t *info = &req->info;
@@ -1738,9 +1760,12 @@ int http_resp_start(http_req_t *req, int status, const og_header_t *hdrs, size_t
     req->resp_cl = content_length;
     req->resp_written = 0;
 
-    size_t need = 128;
+    static const char private_cc[] = "Cache-Control: private\r\n";
+    static const char private_vary[] = "Vary: Authorization, X-Auth-Token\r\n";
+    static const char retry_after[] = "Retry-After: 1\r\n";
+    size_t need = 128 + sizeof(retry_after) + sizeof(private_cc) + sizeof(private_vary);
     for (size_t i = 0; i < n; i++)
-        need += hdrs[i].name.len + hdrs[i].value.len + 4;
+        need += hdrs[i].name.len + HTTP_CC_PRIVATE_CAP(hdrs[i].value.len) + 4;
     size_t date_len;
     const char *date = worker_date(req->worker, &date_len);
     need += date_len;
@@ -1751,13 +1776,21 @@ int http_resp_start(http_req_t *req, int status, const og_header_t *hdrs, size_t
     int len = snprintf(line, sizeof(line), "HTTP/1.1 %d %s\r\n", status, status_reason(status));
     out_put(req, line, (size_t)len);
     out_put(req, date, date_len);
+    int has_cc = 0, has_retry = 0;
     for (size_t i = 0; i < n; i++) {
         if (header_is_ours(hdrs[i].name))
             continue;
-        out_put(req, hdrs[i].name.base, hdrs[i].name.len);
-        out_put(req, ": ", 2);
-        out_put(req, hdrs[i].value.base, hdrs[i].value.len);
-        out_put(req, "\r\n", 2);
+        has_cc |= out_put_header(req, &hdrs[i]);
+        has_retry |= og_str_ieq(hdrs[i].name, "retry-after");
+    }
+    /* Every 503 says when to come back, so a CDN can serve stale meanwhile (RFC 5861
+     * stale-if-error) and clients back off. */
+    if (status == 503 && !has_retry)
+        out_put(req, retry_after, sizeof(retry_after) - 1);
+    if (req->cache_private) {
+        if (!has_cc)
+            out_put(req, private_cc, sizeof(private_cc) - 1);
+        out_put(req, private_vary, sizeof(private_vary) - 1);
     }
     if (chunked) {
         out_put(req, "Transfer-Encoding: chunked\r\n", 28);

@@ -153,3 +153,64 @@ int http_req_claim_remote(http_req_t *req)
     memcpy(who + 3, info->remote, n);
     return http_req_claim(req, (og_str_t){who, 3 + n});
 }
+
+/* ---- cache control ---- */
+
+/* The end of the directive starting at p (a comma outside quotes, or end). */
+static const char *cc_directive_end(const char *p, const char *end)
+{
+    bool quoted = false;
+    for (; p < end; p++) {
+        if (*p == '"')
+            quoted = !quoted;
+        else if (*p == '\\' && quoted && p + 1 < end)
+            p++;
+        else if (*p == ',' && !quoted)
+            break;
+    }
+    return p;
+}
+
+/* Is directive d (trimmed) one a private response must not carry? */
+static bool cc_shared_only(og_str_t d)
+{
+    static const char *const names[] = {"public", "private", "s-maxage", "proxy-revalidate"};
+    size_t name_len = 0;
+    while (name_len < d.len && d.base[name_len] != '=' && d.base[name_len] != ' ' && d.base[name_len] != '\t')
+        name_len++;
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (og_str_ieq((og_str_t){d.base, name_len}, names[i]))
+            return true;
+    return false;
+}
+
+size_t http_cache_control_private(og_str_t v, char *out)
+{
+    size_t n = 7;
+    memcpy(out, "private", 7);
+    const char *p = v.base, *end = v.base + v.len;
+    while (p < end) {
+        const char *stop = cc_directive_end(p, end);
+        og_str_t d = og_str_trim((og_str_t){p, (size_t)(stop - p)});
+        if (d.len > 0 && !cc_shared_only(d)) {
+            memcpy(out + n, ", ", 2);
+            memcpy(out + n + 2, d.base, d.len);
+            n += 2 + d.len;
+        }
+        p = stop < end ? stop + 1 : end;
+    }
+    return n;
+}
+
+size_t http_cache_dflt(const og_header_t *hdrs, size_t n, og_str_t dflt_cc, int64_t expires_after_s, uint64_t now_s,
+                       char date[32], og_header_t *out)
+{
+    size_t k = 0;
+    if (dflt_cc.len > 0 && og_header_find(hdrs, n, "cache-control").base == NULL)
+        out[k++] = (og_header_t){OG_STR_LIT("Cache-Control"), dflt_cc};
+    if (expires_after_s >= 0 && og_header_find(hdrs, n, "expires").base == NULL) {
+        http_date_format((now_s + (uint64_t)expires_after_s) * 1000000000u, date);
+        out[k++] = (og_header_t){OG_STR_LIT("Expires"), og_str(date)};
+    }
+    return k;
+}

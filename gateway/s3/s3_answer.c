@@ -18,6 +18,10 @@ static size_t with_request_id(s3_req_t *r, og_header_t *out, const og_header_t *
 {
     size_t k = 0;
     out[k++] = (og_header_t){OG_STR_LIT("x-amz-request-id"), og_str(r->request_id)};
+    if (r->version_id[0] != '\0')
+        out[k++] = (og_header_t){OG_STR_LIT("x-amz-version-id"), og_str(r->version_id)};
+    if (r->delete_marker)
+        out[k++] = (og_header_t){OG_STR_LIT("x-amz-delete-marker"), OG_STR_LIT("true")};
     for (size_t i = 0; i < n && k < MAX_EXTRA; i++)
         out[k++] = extra[i];
     return k;
@@ -344,6 +348,9 @@ void s3_error_on(s3_req_t *r, int rc, s3_on_t on)
                  "multipart upload you should initiate another CreateMultipartUpload request and re-upload each "
                  "part.",
                  NULL);
+        break;
+    case CORE_ELOCKED:
+        s3_error(r, 403, "AccessDenied", "Access Denied because object protected by object lock.", NULL);
         break;
     case CORE_EQUOTA:
         s3_error(r, 403, "QuotaExceeded", "The write would exceed a quota of the bucket or account.", NULL);

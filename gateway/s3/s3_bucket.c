@@ -160,6 +160,8 @@ void s3_create_bucket(s3_req_t *r)
         s3_error_rc(r, rc);
         goto out_free_body;
     }
+    if (rc == 0 && s3_lock_create_bucket(r) != 0)
+        goto out_free_body;
     s3_send(r, 200, &loc_hdr, 1, NULL, 0);
 
 out_free_body:
@@ -221,6 +223,11 @@ void s3_delete_bucket(s3_req_t *r)
 
     core_table('o', r->bucket, table);
     rc = bucket_has_objects(r, table);
+    if (rc == 0) {
+        /* versions and delete markers keep the bucket too (as S3) */
+        core_table('v', r->bucket, table);
+        rc = bucket_has_objects(r, table);
+    }
     if (rc < 0) {
         s3_error_rc(r, rc);
         return;

@@ -75,8 +75,8 @@ int s3_cond_commit(s3_req_t *r, const s3_cond_t *c, core_meta_t *m)
                               c && c->any ? cond_check : NULL, (void *)c, (uint64_t)time(NULL));
 }
 
-int s3_cond_delete(s3_req_t *r, const s3_cond_t *c)
+int s3_cond_delete(s3_req_t *r, const s3_cond_t *c, char marker_vid[CORE_VID_LEN + 1])
 {
     return core_obj_delete_if(r->gw->cluster, r->bucket, (og_str_t){r->key, r->key_len},
-                              c->any ? cond_check : NULL, (void *)c, (uint64_t)time(NULL));
+                              c->any ? cond_check : NULL, (void *)c, (uint64_t)time(NULL), marker_vid);
 }

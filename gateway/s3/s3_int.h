@@ -31,6 +31,10 @@ typedef struct {
     iam_user_t user;          /* the caller (when authenticated) */
     int responded;
     int status;              /* HTTP status sent, for the access log */
+    /* the version this request wrote, removed or found (s3_version.c): sent with its answer,
+       error or not, as x-amz-version-id ("" for none) and x-amz-delete-marker: true */
+    char version_id[CORE_VID_LEN + 1];
+    int delete_marker;
 } s3_req_t;
 
 
@@ -55,7 +59,8 @@ enum {
     S3_EPARTMISSING = -10435, /* CompleteMultipartUpload: a listed part (or its ETag) is not stored */
     S3_EPARTCHANGED = -10436, /* CompleteMultipartUpload: a part changed or went away while completing */
     S3_EPARTSMALL = -10437,   /* CompleteMultipartUpload: a part but the last under the minimum size */
-    S3_EINVALIDTAG = -10438   /* a tag set over S3's limits or with a bad character (400 InvalidTag) */
+    S3_EINVALIDTAG = -10438,  /* a tag set over S3's limits or with a bad character (400 InvalidTag) */
+    S3_ECOPYMARKER = -10439   /* CopyObject: the source's versionId names a delete marker */
 };
 
 /* What a failed step was acting on. The S3 error some codes answer as depends on it: OG_ENOTFOUND
@@ -127,10 +132,10 @@ int s3_cond_parse(s3_req_t *r, int creating, s3_cond_t *c);
 /* Answers 501 NotImplemented, as S3 does for an If-None-Match other than "*". */
 void s3_cond_refuse(s3_req_t *r);
 /* Commits m as r's object when c holds (c NULL or without a condition: plain core_obj_commit);
- * deletes it (s3_cond_delete). 0, CORE_EPRECOND (412), OG_ENOTFOUND (If-Match without an object:
+ * deletes it (s3_cond_delete: a delete marker in a versioned bucket, its id into marker_vid). 0, CORE_EPRECOND (412), OG_ENOTFOUND (If-Match without an object:
  * 404), CORE_ECONFLICT (409), or a commit error: unanswered, for s3_error_rc. */
 int s3_cond_commit(s3_req_t *r, const s3_cond_t *c, core_meta_t *m);
-int s3_cond_delete(s3_req_t *r, const s3_cond_t *c);
+int s3_cond_delete(s3_req_t *r, const s3_cond_t *c, char marker_vid[CORE_VID_LEN + 1]);
 /* Does an If-Match style list ("*", or comma-separated, optionally weak, quoted ETags) name
  * etag (quoted, elen >= 2 bytes)? 1 or 0. */
 int s3_etag_listed(og_str_t list, const char *etag, size_t elen);
@@ -242,6 +247,38 @@ void s3_create_bucket(s3_req_t *r);
 void s3_head_bucket(s3_req_t *r);
 void s3_delete_bucket(s3_req_t *r);
 void s3_get_bucket_location(s3_req_t *r);
+/* s3_version.c: GET/PUT ?versioning, GET ?versions */
+void s3_get_bucket_versioning(s3_req_t *r);
+void s3_put_bucket_versioning(s3_req_t *r);
+void s3_list_object_versions(s3_req_t *r);
+/* Names version m in r's answer (x-amz-version-id, x-amz-delete-marker) when it is one (it has a
+ * version id), or when the client named a version (then also "null"). */
+void s3_version_answer(s3_req_t *r, const core_meta_t *m, int named);
+/* r's ?versionId: 1 with *out when present, else 0. */
+int s3_version_param(const s3_req_t *r, og_str_t *out);
+/* For a GET/HEAD of a key that is absent: when the bucket is versioned and the key's newest
+ * version is a delete marker, names it in r's answer (best effort: nothing on an error). */
+void s3_version_marker(s3_req_t *r);
+/* Answers rc of an operation on r's key or the version it named: OG_EINVAL is a malformed version
+ * id, OG_ENOTFOUND with ?versionId NoSuchVersion; else s3_error_rc. */
+void s3_version_error(s3_req_t *r, int rc);
+/* s3_lock.c: Object Lock. s3_lock_write reads a write's x-amz-object-lock-* headers into *out
+ * (zero without any: core_obj_commit applies the bucket's default retention): 0, or 1 after
+ * answering the error (no lock configuration, bad mode or date, a date in the past).
+ * s3_lock_headers: the lock headers of version m for a GET/HEAD into out (room for 3; date is
+ * their storage): how many. s3_lock_create_bucket: applies CreateBucket's
+ * x-amz-bucket-object-lock-enabled: 0, or 1 after answering the error. s3_lock_bypass: does r
+ * carry x-amz-bypass-governance-retention: true? */
+int s3_lock_write(s3_req_t *r, core_lock_t *out);
+size_t s3_lock_headers(const core_meta_t *m, og_header_t *out, char date[32]);
+int s3_lock_create_bucket(s3_req_t *r);
+int s3_lock_bypass(const s3_req_t *r);
+void s3_get_object_lock_config(s3_req_t *r);
+void s3_put_object_lock_config(s3_req_t *r);
+void s3_get_object_retention(s3_req_t *r);
+void s3_put_object_retention(s3_req_t *r);
+void s3_get_object_legal_hold(s3_req_t *r);
+void s3_put_object_legal_hold(s3_req_t *r);
 /* s3_list.c */
 void s3_list_buckets(s3_req_t *r);
 void s3_list_objects(s3_req_t *r, int v2);

@@ -4,7 +4,7 @@
  * of core_lc (core.h) as one entry of the bucket record's metadata (CORE_LC_META); onggi-admin
  * lifecycle executes it (docs/architecture.md, "Lifecycle"). Actions Onggi cannot perform are
  * refused (501 NotImplemented), never stored and ignored: transitions (one storage class) and,
- * until versioning exists, the noncurrent-version and delete-marker actions.
+ * not yet implemented on the version store, the noncurrent-version and delete-marker actions.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -165,8 +165,8 @@ static const lc_err_t *filter_parse(lc_doc_t *d, xmlNodePtr f, core_lc_rule_t *r
 }
 
 static const lc_err_t LC_NOVERSIONS = {501, "NotImplemented",
-                                       "NoncurrentVersionExpiration and ExpiredObjectDeleteMarker need bucket "
-                                       "versioning, which this Onggi does not implement yet."};
+                                       "NoncurrentVersionExpiration and ExpiredObjectDeleteMarker are not "
+                                       "implemented yet."};
 
 /* <Expiration>: exactly one of Days, Date (ExpiredObjectDeleteMarker: LC_NOVERSIONS). */
 static const lc_err_t *expiration_parse(xmlNodePtr x, core_lc_rule_t *r)

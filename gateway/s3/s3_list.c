@@ -159,8 +159,8 @@ out_free:
 /* ---------------------------------------------------------------- ListObjects (v1, v2) */
 
 typedef struct {
-    og_buf_t prefix, delimiter, marker, token, start_after, max_keys, encoding, fetch_owner;
-    int has_marker, has_token, has_start_after, has_max_keys, has_encoding, has_fetch_owner;
+    og_buf_t prefix, delimiter, marker, token, start_after, max_keys, encoding, fetch_owner, key_marker, vid_marker;
+    int has_marker, has_token, has_start_after, has_max_keys, has_encoding, has_fetch_owner, has_vid_marker;
 } list_query_t;
 
 static void list_query_free(list_query_t *q)
@@ -173,6 +173,8 @@ static void list_query_free(list_query_t *q)
     og_buf_free(&q->max_keys);
     og_buf_free(&q->encoding);
     og_buf_free(&q->fetch_owner);
+    og_buf_free(&q->key_marker);
+    og_buf_free(&q->vid_marker);
 }
 
 static og_str_t xstr(const og_buf_t *b) { return (og_str_t){b->buf, b->len}; }
@@ -198,6 +200,8 @@ static int list_query_read(s3_req_t *r, list_query_t *q)
         {"max-keys", &q->max_keys, &q->has_max_keys},
         {"encoding-type", &q->encoding, &q->has_encoding},
         {"fetch-owner", &q->fetch_owner, &q->has_fetch_owner},
+        {"key-marker", &q->key_marker, NULL},
+        {"version-id-marker", &q->vid_marker, &q->has_vid_marker},
     };
     for (size_t i = 0; i < sizeof(params) / sizeof(params[0]); i++) {
         int rc = http_query_decode(r->info->query, params[i].name, params[i].buf);
@@ -290,6 +294,19 @@ static void put_value(render_t *x, const char *name, og_str_t v)
     og_buf_elem(x->b, name, x->tmp, (size_t)n);
 }
 
+/* <Owner>: the account, and the caller's display name when it is the caller's. */
+static void put_owner(render_t *x, og_str_t owner)
+{
+    const iam_user_t *u = &x->r->user;
+    og_buf_puts(x->b, "<Owner>");
+    og_buf_elem(x->b, "ID", owner.base, owner.len);
+    if (og_str_eq(owner, u->account))
+        og_buf_elem(x->b, "DisplayName", u->display_name, strlen(u->display_name));
+    else
+        og_buf_elem(x->b, "DisplayName", owner.base, owner.len);
+    og_buf_puts(x->b, "</Owner>");
+}
+
 /* One <Contents> entry. A stored summary that does not decode is left out and logged: one bad
  * record must not make the whole bucket unlistable. */
 static void put_contents(render_t *x, const core_walk_item_t *it, int with_owner)
@@ -309,19 +326,33 @@ static void put_contents(render_t *x, const core_walk_item_t *it, int with_owner
     og_buf_elem(x->b, "LastModified", mtime, strlen(mtime));
     og_buf_elem(x->b, "ETag", etag, elen);
     og_buf_printf(x->b, "<Size>%llu</Size>", (unsigned long long)(slo ? m.slo_size : m.size));
-    if (with_owner) {
-        const iam_user_t *u = &x->r->user;
-        int mine = og_str_eq(m.owner, u->account);
-        og_buf_puts(x->b, "<Owner>");
-        og_buf_elem(x->b, "ID", m.owner.base, m.owner.len);
-        if (mine)
-            og_buf_elem(x->b, "DisplayName", u->display_name, strlen(u->display_name));
-        else
-            og_buf_elem(x->b, "DisplayName", m.owner.base, m.owner.len);
-        og_buf_puts(x->b, "</Owner>");
-    }
+    if (with_owner)
+        put_owner(x, m.owner);
     og_buf_puts(x->b, "<StorageClass>STANDARD</StorageClass></Contents>");
     core_meta_free(&m);
+}
+
+/* MaxKeys, Delimiter, EncodingType and IsTruncated of a listing page. */
+static void put_page_fields(render_t *x, const list_query_t *q, size_t max_keys, const core_walk_t *w)
+{
+    og_buf_printf(x->b, "<MaxKeys>%zu</MaxKeys>", max_keys);
+    if (q->delimiter.len)
+        put_value(x, "Delimiter", xstr(&q->delimiter));
+    if (x->url)
+        og_buf_puts(x->b, "<EncodingType>url</EncodingType>");
+    og_buf_printf(x->b, "<IsTruncated>%s</IsTruncated>", w->truncated ? "true" : "false");
+}
+
+/* The walk's common prefixes, each a <CommonPrefixes>. */
+static void put_prefixes(render_t *x, const core_walk_t *w)
+{
+    for (size_t i = 0; i < w->n; i++) {
+        if (!w->items[i].is_prefix)
+            continue;
+        og_buf_puts(x->b, "<CommonPrefixes>");
+        put_value(x, "Prefix", w->items[i].key);
+        og_buf_puts(x->b, "</CommonPrefixes>");
+    }
 }
 
 /* The whole ListBucketResult document. */
@@ -357,23 +388,38 @@ static void render_listing(render_t *x, int v2, const list_query_t *q, size_t ma
         if (q->has_start_after)
             put_value(x, "StartAfter", xstr(&q->start_after));
     }
-    og_buf_printf(b, "<MaxKeys>%zu</MaxKeys>", max_keys);
-    if (q->delimiter.len)
-        put_value(x, "Delimiter", xstr(&q->delimiter));
-    if (x->url)
-        og_buf_puts(b, "<EncodingType>url</EncodingType>");
-    og_buf_printf(b, "<IsTruncated>%s</IsTruncated>", w->truncated ? "true" : "false");
+    put_page_fields(x, q, max_keys, w);
     for (size_t i = 0; i < w->n; i++)
         if (!w->items[i].is_prefix)
             put_contents(x, &w->items[i], with_owner);
-    for (size_t i = 0; i < w->n; i++) {
-        if (!w->items[i].is_prefix)
-            continue;
-        og_buf_puts(b, "<CommonPrefixes>");
-        put_value(x, "Prefix", w->items[i].key);
-        og_buf_puts(b, "</CommonPrefixes>");
-    }
+    put_prefixes(x, w);
     og_buf_puts(b, "</ListBucketResult>");
+}
+
+/* Reads the parameters every object listing shares (query, max-keys, encoding-type into x).
+ * 0, or 1 after answering the error. */
+static int list_params(s3_req_t *r, list_query_t *q, size_t *max_keys, render_t *x)
+{
+    int rc;
+    if ((rc = list_query_read(r, q)) != 0) {
+        if (rc == OG_EINVAL)
+            s3_error(r, 400, "InvalidArgument", "A query parameter is not correctly percent-encoded.", NULL);
+        else
+            s3_error_rc(r, rc);
+        return 1;
+    }
+    if (q->has_max_keys && parse_max_keys(xstr(&q->max_keys), max_keys) != 0) {
+        s3_error(r, 400, "InvalidArgument", "Provided max-keys not an integer or within integer range", NULL);
+        return 1;
+    }
+    if (q->has_encoding) {
+        if (!og_str_eq(xstr(&q->encoding), "url")) {
+            s3_error(r, 400, "InvalidArgument", "Invalid Encoding Method specified in Request", NULL);
+            return 1;
+        }
+        x->url = 1;
+    }
+    return 0;
 }
 
 void s3_list_objects(s3_req_t *r, int v2)
@@ -386,24 +432,8 @@ void s3_list_objects(s3_req_t *r, int v2)
     char table[CORE_TABLE_CAP];
     int rc;
 
-    if ((rc = list_query_read(r, &q)) != 0) {
-        if (rc == OG_EINVAL)
-            s3_error(r, 400, "InvalidArgument", "A query parameter is not correctly percent-encoded.", NULL);
-        else
-            s3_error_rc(r, rc);
+    if (list_params(r, &q, &max_keys, &x) != 0)
         goto out_free;
-    }
-    if (q.has_max_keys && parse_max_keys(xstr(&q.max_keys), &max_keys) != 0) {
-        s3_error(r, 400, "InvalidArgument", "Provided max-keys not an integer or within integer range", NULL);
-        goto out_free;
-    }
-    if (q.has_encoding) {
-        if (!og_str_eq(xstr(&q.encoding), "url")) {
-            s3_error(r, 400, "InvalidArgument", "Invalid Encoding Method specified in Request", NULL);
-            goto out_free;
-        }
-        x.url = 1;
-    }
     /* Where the page starts: v1 after the marker; v2 after the token's key, else start-after. */
     if (!v2) {
         og_buf_put(&after, q.marker.buf, q.marker.len);
@@ -436,7 +466,7 @@ void s3_list_objects(s3_req_t *r, int v2)
 
     core_table('o', r->bucket, table);
     table_source_t ts = {r->gw->cluster, table, og_time_ns() / 1000000000u};
-    core_walk_source_t src = {table_fetch, table_release, &ts};
+    core_walk_source_t src = {table_fetch, table_release, &ts, 0};
     if ((rc = core_walk(&src, xstr(&q.prefix), xstr(&q.delimiter), xstr(&after), max_keys, &w)) != 0) {
         s3_error_rc(r, rc);
         goto out_free;
@@ -447,6 +477,174 @@ void s3_list_objects(s3_req_t *r, int v2)
     else
         s3_send_xml(r, 200, NULL, 0, b.buf, b.len);
 out_free:
+    core_walk_free(&w);
+    free(x.tmp);
+    og_buf_free(&after);
+    og_buf_free(&b);
+    list_query_free(&q);
+}
+
+/* ---------------------------------------------------------------- ListObjectVersions */
+
+/* Is key exactly a common prefix of this listing (prefix, up to and with the first delimiter after
+ * it)? Then the walk resumes past everything under it. */
+static int is_common_prefix(og_str_t key, og_str_t prefix, og_str_t delim)
+{
+    if (delim.len == 0 || key.len < prefix.len + delim.len ||
+        (prefix.len > 0 && memcmp(key.base, prefix.base, prefix.len) != 0))
+        return 0;
+    const char *d = memmem(key.base + prefix.len, key.len - prefix.len, delim.base, delim.len);
+    return d != NULL && (size_t)(d - key.base) + delim.len == key.len;
+}
+
+/* Where a version listing starts: after every version of key-marker (after the common prefix it
+ * is), or after its version version-id-marker. 0, OG_EINVAL (a version-id-marker without a
+ * key-marker, or not one of ours), or an error reading the null version. */
+static int versions_after(s3_req_t *r, const list_query_t *q, og_buf_t *after)
+{
+    og_str_t km = xstr(&q->key_marker), vm = xstr(&q->vid_marker);
+    char sep = CORE_VER_SEP;
+    core_meta_t m;
+    char *buf = NULL;
+    int rc;
+    if (km.len == 0)
+        return vm.len ? OG_EINVAL : 0;
+    og_buf_put(after, km.base, km.len);
+    if (vm.len == 0) {
+        /* 0xff sorts after every sort id (hex) */
+        if (!is_common_prefix(km, xstr(&q->prefix), xstr(&q->delimiter)))
+            og_buf_put(after, "\x01\xff", 2);
+        return 0;
+    }
+    og_buf_put(after, &sep, 1);
+    if ((rc = core_ver_lookup(r->gw->cluster, r->bucket, km, vm, &m, &buf)) == OG_ENOTFOUND)
+        return og_str_eq(vm, "null") || vm.len == CORE_VID_LEN ? og_buf_put(after, vm.base, vm.len) : OG_EINVAL;
+    if (rc != 0)
+        return rc;
+    /* the null version kept only in the index lists as key + separator: resume right after it */
+    og_buf_put(after, m.vid, strlen(m.vid));
+    core_meta_free(&m);
+    free(buf);
+    return 0;
+}
+
+/* One <Version> or <DeleteMarker> of a walk item (key + separator + sort id). */
+static void put_version(render_t *x, const core_walk_item_t *it, og_str_t key, int latest)
+{
+    og_rec_t rec = {.summary = it->summary};
+    core_meta_t m;
+    char etag[48], mtime[32];
+    if (core_meta_decode(&rec, &m) != 0) {
+        http_log_skip(x->r->request_id, "version", key, "its record does not decode");
+        return;
+    }
+    int marker = (m.vflags & CORE_VER_MARKER) != 0, slo = (m.flags & CORE_META_SLO) != 0;
+    const char *vid = core_ver_id(&m);
+    http_iso8601_format(m.mtime_ns, mtime);
+    og_buf_puts(x->b, marker ? "<DeleteMarker>" : "<Version>");
+    put_value(x, "Key", key);
+    og_buf_elem(x->b, "VersionId", vid, strlen(vid));
+    og_buf_printf(x->b, "<IsLatest>%s</IsLatest>", latest ? "true" : "false");
+    og_buf_elem(x->b, "LastModified", mtime, strlen(mtime));
+    if (!marker) {
+        size_t elen = slo ? core_slo_s3_etag(&m, etag) : core_meta_etag(&m, etag);
+        og_buf_elem(x->b, "ETag", etag, elen);
+        og_buf_printf(x->b, "<Size>%llu</Size>", (unsigned long long)(slo ? m.slo_size : m.size));
+        og_buf_puts(x->b, "<StorageClass>STANDARD</StorageClass>");
+    }
+    put_owner(x, m.owner);
+    og_buf_puts(x->b, marker ? "</DeleteMarker>" : "</Version>");
+    core_meta_free(&m);
+}
+
+/* The object key of a version item: up to its last separator (a sort id holds none). */
+static og_str_t version_key(og_str_t item)
+{
+    while (item.len > 0 && item.base[item.len - 1] != CORE_VER_SEP)
+        item.len--;
+    return (og_str_t){item.base, item.len ? item.len - 1 : 0};
+}
+
+/* The ListVersionsResult document. A key's first version in the listing is its latest, unless
+ * the page starts inside the key's versions (after a version-id-marker). */
+static void render_versions(render_t *x, const list_query_t *q, size_t max_keys, const core_walk_t *w)
+{
+    og_buf_t *b = x->b;
+    og_str_t prev = q->vid_marker.len ? xstr(&q->key_marker) : (og_str_t){NULL, 0};
+    int has_prev = q->vid_marker.len > 0;
+
+    og_buf_puts(b, "<ListVersionsResult xmlns=\"" S3_XMLNS "\">");
+    og_buf_elem(b, "Name", x->r->bucket, strlen(x->r->bucket));
+    put_value(x, "Prefix", xstr(&q->prefix));
+    put_value(x, "KeyMarker", xstr(&q->key_marker));
+    og_buf_elem(b, "VersionIdMarker", q->vid_marker.buf, q->vid_marker.len);
+    if (w->truncated && w->n > 0) {
+        const core_walk_item_t *last = &w->items[w->n - 1];
+        put_value(x, "NextKeyMarker", last->is_prefix ? last->key : version_key(last->key));
+        if (!last->is_prefix) {
+            og_rec_t rec = {.summary = last->summary};
+            core_meta_t m;
+            if (core_meta_decode(&rec, &m) == 0) {
+                const char *vid = core_ver_id(&m);
+                og_buf_elem(b, "NextVersionIdMarker", vid, strlen(vid));
+            }
+            core_meta_free(&m);
+        }
+    }
+    put_page_fields(x, q, max_keys, w);
+    for (size_t i = 0; i < w->n; i++) {
+        if (w->items[i].is_prefix)
+            continue;
+        og_str_t key = version_key(w->items[i].key);
+        put_version(x, &w->items[i], key, !has_prev || og_str_cmp(key, prev) != 0);
+        prev = key, has_prev = 1;
+    }
+    put_prefixes(x, w);
+    og_buf_puts(b, "</ListVersionsResult>");
+}
+
+void s3_list_object_versions(s3_req_t *r)
+{
+    list_query_t q = {0};
+    og_buf_t b = {0}, after = {0};
+    core_walk_t w = {0};
+    core_walk_source_t src = {0};
+    render_t x = {.r = r, .b = &b};
+    size_t max_keys = S3_LIST_MAX;
+    int rc;
+
+    if (list_params(r, &q, &max_keys, &x) != 0)
+        goto out_free;
+    /* a separator in a bound would cut into the sort ids (no versioned key holds one) */
+    if (has_nul(&q.prefix) || has_nul(&q.delimiter) || has_nul(&q.key_marker) ||
+        memchr(q.prefix.buf ? q.prefix.buf : "", CORE_VER_SEP, q.prefix.len) != NULL ||
+        memchr(q.delimiter.buf ? q.delimiter.buf : "", CORE_VER_SEP, q.delimiter.len) != NULL) {
+        s3_error(r, 400, "InvalidArgument", "The prefix, delimiter or key-marker holds a NUL or \\x01 byte.",
+                 NULL);
+        goto out_free;
+    }
+    if ((rc = versions_after(r, &q, &after)) == 0 && after.oom)
+        rc = -ENOMEM;
+    if (rc != 0) {
+        if (rc == OG_EINVAL)
+            s3_error(r, 400, "InvalidArgument", q.key_marker.len ? "Invalid version id specified"
+                     : "A version-id marker cannot be specified without a key marker.", NULL);
+        else
+            s3_error_rc(r, rc);
+        goto out_free;
+    }
+    if ((rc = core_ver_source(r->gw->cluster, r->bucket, &src)) != 0 ||
+        (rc = core_walk(&src, xstr(&q.prefix), xstr(&q.delimiter), xstr(&after), max_keys, &w)) != 0) {
+        s3_error_rc(r, rc);
+        goto out_free;
+    }
+    render_versions(&x, &q, max_keys, &w);
+    if (b.oom)
+        s3_error_rc(r, -ENOMEM);
+    else
+        s3_send_xml(r, 200, NULL, 0, b.buf, b.len);
+out_free:
+    core_ver_source_free(&src);
     core_walk_free(&w);
     free(x.tmp);
     og_buf_free(&after);

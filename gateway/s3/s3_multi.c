@@ -96,12 +96,20 @@ static void check_body_error(s3_req_t *r, int rc, size_t which)
 
 /* ---------------------------------------------------------------- DeleteObjects */
 
+/* The delete marker one object's deletion wrote or removed. */
+typedef struct {
+    int marker;
+    char marker_vid[CORE_VID_LEN + 1]; /* a new marker's id (without a VersionId) */
+} s3_delver_t;
+
 typedef struct {
     cluster_t *cluster;
-    const char *table;
+    const char *bucket;
     const s3_delete_t *d;
     int *results;  /* per object: 0 deleted, or an error code */
-    size_t stride; /* thread t handles objects t, t + stride, ... */
+    s3_delver_t *versions; /* per object: the delete marker written or removed */
+    int bypass;            /* x-amz-bypass-governance-retention */
+    size_t stride; /* threads: thread t handles the keys that hash to t */
 } delete_job_t;
 
 typedef struct {
@@ -110,23 +118,32 @@ typedef struct {
     pthread_t thread;
 } delete_worker_t;
 
-static int delete_one(delete_job_t *job, const s3_delobj_t *o)
+/* Deletes one object as DeleteObject does: the version named (for good), else the key (a delete
+ * marker in a versioned bucket). */
+static int delete_one(delete_job_t *job, const s3_delobj_t *o, s3_delver_t *v)
 {
-    og_rec_t rec = {.flags = OG_REC_TOMBSTONE};
     if (o->key.len > OG_KEY_MAX)
         return OG_ETOOBIG;
-    /* Objects are not versioned: "null" names the only version there is. */
-    if (o->version_id.base != NULL && !og_str_eq(o->version_id, "null"))
-        return OG_ENOTFOUND;
-    cluster_stamp(job->cluster, &rec.ts, &rec.tiebreak);
-    return cluster_rec_put(job->cluster, job->table, o->key, &rec);
+    if (o->version_id.base != NULL)
+        return core_ver_delete(job->cluster, job->bucket, o->key, o->version_id, job->bypass, &v->marker);
+    int rc = core_obj_delete(job->cluster, job->bucket, o->key, v->marker_vid);
+    v->marker = rc == 0 && v->marker_vid[0] != '\0';
+    return rc;
 }
 
+/* Thread t takes the objects whose key hashes to t, so the versions of one key go one after the
+ * other, in the request's order (each may change which one is current). */
 static void *delete_worker(void *arg)
 {
     delete_worker_t *w = arg;
-    for (size_t i = w->first; i < w->job->d->n; i += w->job->stride)
-        w->job->results[i] = delete_one(w->job, &w->job->d->objects[i]);
+    for (size_t i = 0; i < w->job->d->n; i++) {
+        og_str_t k = w->job->d->objects[i].key;
+        uint64_t h = 1469598103934665603ull;
+        for (size_t j = 0; j < k.len; j++)
+            h = (h ^ (unsigned char)k.base[j]) * 1099511628211ull;
+        if (h % w->job->stride == w->first)
+            w->job->results[i] = delete_one(w->job, &w->job->d->objects[i], &w->job->versions[i]);
+    }
     return NULL;
 }
 
@@ -157,7 +174,8 @@ static void delete_error_info(int rc, const char **code, const char **msg)
 {
     switch (rc) {
     case OG_ETOOBIG: *code = "KeyTooLongError", *msg = "Your key is too long."; break;
-    case OG_ENOTFOUND: *code = "NoSuchVersion", *msg = "The specified version does not exist."; break;
+    case OG_EINVAL: *code = "InvalidArgument", *msg = "Invalid version id specified"; break;
+    case CORE_ELOCKED: *code = "AccessDenied", *msg = "Access Denied because object protected by object lock."; break;
     case OG_EQUORUM:
     case OG_ETIMEOUT:
         *code = "ServiceUnavailable", *msg = "Not enough storage replicas are reachable to serve this request.";
@@ -166,7 +184,7 @@ static void delete_error_info(int rc, const char **code, const char **msg)
     }
 }
 
-static void delete_render(og_buf_t *b, const s3_delete_t *d, const int *results)
+static void delete_render(og_buf_t *b, const s3_delete_t *d, const int *results, const s3_delver_t *versions)
 {
     og_buf_puts(b, "<DeleteResult xmlns=\"" S3_XMLNS "\">");
     for (size_t i = 0; i < d->n; i++) {
@@ -179,6 +197,13 @@ static void delete_render(og_buf_t *b, const s3_delete_t *d, const int *results)
         if (o->version_id.base != NULL)
             og_buf_elem(b, "VersionId", o->version_id.base, o->version_id.len);
         if (results[i] == 0) {
+            if (versions[i].marker) {
+                og_buf_puts(b, "<DeleteMarker>true</DeleteMarker>");
+                if (o->version_id.base != NULL)
+                    og_buf_elem(b, "DeleteMarkerVersionId", o->version_id.base, o->version_id.len);
+                else
+                    og_buf_elem(b, "DeleteMarkerVersionId", versions[i].marker_vid, strlen(versions[i].marker_vid));
+            }
             og_buf_puts(b, "</Deleted>");
             continue;
         }
@@ -192,7 +217,7 @@ static void delete_render(og_buf_t *b, const s3_delete_t *d, const int *results)
 
 void s3_delete_objects(s3_req_t *r)
 {
-    char *body = NULL, table[CORE_TABLE_CAP];
+    char *body = NULL;
     size_t len = 0, which = 0;
     s3_delete_t d;
     og_buf_t b = {0};
@@ -226,21 +251,22 @@ void s3_delete_objects(s3_req_t *r)
         goto out_free_body;
     }
     int *results = calloc(d.n, sizeof(int));
-    if (results == NULL) {
+    s3_delver_t *versions = calloc(d.n, sizeof(*versions));
+    if (results == NULL || versions == NULL) {
         s3_error_rc(r, -ENOMEM);
-        goto out_free_parsed;
+        goto out_free_results;
     }
-    core_table('o', r->bucket, table);
-    delete_job_t job = {r->gw->cluster, table, &d, results, 0};
+    delete_job_t job = {r->gw->cluster, r->bucket, &d, results, versions, s3_lock_bypass(r), 0};
     delete_all(&job);
-    delete_render(&b, &d, results);
+    delete_render(&b, &d, results, versions);
     if (b.oom)
         s3_error_rc(r, -ENOMEM);
     else
         s3_send_xml(r, 200, NULL, 0, b.buf, b.len);
     og_buf_free(&b);
+out_free_results:
+    free(versions);
     free(results);
-out_free_parsed:
     s3_delete_free(&d);
 out_free_body:
     free(body);
@@ -505,9 +531,10 @@ static int copy_preconditions_hold(s3_req_t *r, const char *etag, size_t elen, u
     return 1;
 }
 
-/* Reads the source object's record into *m (decoded; *recbuf owns its bytes: the caller frees
- * both on success). 0; or, with nothing left to free, S3_EDENIED or OG_ENOTFOUND for the source
- * bucket (*on = S3_ON_SOURCE_BUCKET), OG_ENOTFOUND for the key (*on = S3_ON_SOURCE_KEY),
+/* Reads the source object's record (or its version x-amz-copy-source names) into *m (decoded;
+ * *recbuf owns its bytes: the caller frees both on success). 0; or, with nothing left to free,
+ * S3_EDENIED or OG_ENOTFOUND for the source bucket (*on = S3_ON_SOURCE_BUCKET), OG_ENOTFOUND for
+ * the key or version, OG_EINVAL (a malformed version id), S3_ECOPYMARKER (*on = S3_ON_SOURCE_KEY),
  * OG_EQUORUM ... */
 static int copy_read_source(s3_req_t *r, const copy_source_t *src, core_meta_t *m, char **recbuf, s3_on_t *on)
 {
@@ -517,6 +544,16 @@ static int copy_read_source(s3_req_t *r, const copy_source_t *src, core_meta_t *
     if (strcmp(src->bucket, r->bucket) != 0 && (rc = s3_check_bucket_owner(r, src->bucket)) != 0)
         return rc;
     *on = S3_ON_SOURCE_KEY;
+    if (src->version_id.base != NULL) {
+        rc = core_ver_lookup(r->gw->cluster, src->bucket, (og_str_t){src->key, src->key_len}, src->version_id, m,
+                             recbuf);
+        if (rc == 0 && (m->vflags & CORE_VER_MARKER)) {
+            core_meta_free(m);
+            free(*recbuf);
+            rc = S3_ECOPYMARKER;
+        }
+        return rc;
+    }
     /* past its Swift X-Delete-At it is gone (reclaimed by Swift reads or the admin) */
     return core_obj_lookup_live(r->gw->cluster, src->bucket, (og_str_t){src->key, src->key_len},
                                 og_time_ns() / 1000000000u, m, recbuf);
@@ -632,13 +669,20 @@ static int copy_data(s3_req_t *r, const copy_source_t *src, const core_meta_t *s
 static int copy_commit(s3_req_t *r, const s3_cond_t *cond, core_meta_t *m, const char *etag, size_t elen,
                        const s3_sse_t *to)
 {
-    og_header_t eh[2];
-    char mtime[32];
+    char mtime[32], src_vid[CORE_VID_LEN + 1];
+    og_header_t eh[3]; /* the source's version id, the encryption headers */
+    size_t neh = 0;
     og_buf_t b = {0};
     int rc;
+    /* the source's version, named in the answer when it has one (m becomes the copy's next) */
+    if (m->vid[0] != '\0') {
+        size_t l = (size_t)snprintf(src_vid, sizeof(src_vid), "%s", core_ver_id(m));
+        eh[neh++] = (og_header_t){OG_STR_LIT("x-amz-copy-source-version-id"), {src_vid, l}};
+    }
     m->owner = og_str(r->user.account);
     if ((rc = s3_cond_commit(r, cond, m)) != 0)
         return rc;
+    s3_version_answer(r, m, 0);
     http_iso8601_format(m->mtime_ns, mtime);
     og_buf_puts(&b, "<CopyObjectResult xmlns=\"" S3_XMLNS "\">");
     og_buf_elem(&b, "LastModified", mtime, strlen(mtime));
@@ -647,7 +691,7 @@ static int copy_commit(s3_req_t *r, const s3_cond_t *cond, core_meta_t *m, const
     if (b.oom)
         s3_error_rc(r, -ENOMEM);
     else
-        s3_send_xml(r, 200, eh, s3_sse_headers(to, eh), b.buf, b.len);
+        s3_send_xml(r, 200, eh, neh + s3_sse_headers(to, eh + neh), b.buf, b.len);
     og_buf_free(&b);
     return 0;
 }
@@ -664,10 +708,21 @@ static void copy_object(s3_req_t *r, const copy_source_t *src, int replace, int 
     uint64_t size = 0;
     core_obj_data_t d = {0};
     s3_on_t on;
+    core_lock_t lock;
     int rc, large;
 
+    if (s3_lock_write(r, &lock) != 0)
+        return;
     if ((rc = copy_read_source(r, src, &m, &recbuf, &on)) != 0) {
-        s3_error_on(r, rc, on);
+        if (rc == OG_EINVAL)
+            s3_error(r, 400, "InvalidArgument", "Invalid version id specified", NULL);
+        else if (rc == S3_ECOPYMARKER)
+            s3_error(r, 400, "InvalidRequest",
+                     "The source of a copy request may not specifically refer to a delete marker by version id.", NULL);
+        else if (rc == OG_ENOTFOUND && src->version_id.base != NULL && on == S3_ON_SOURCE_KEY)
+            s3_error(r, 404, "NoSuchVersion", "The specified version does not exist.", NULL);
+        else
+            s3_error_on(r, rc, on);
         return;
     }
     /* m becomes the copy's record below; source keeps the source's fields as read (a shallow
@@ -708,6 +763,7 @@ static void copy_object(s3_req_t *r, const copy_source_t *src, int replace, int 
             s3_error_rc(r, rc);
         goto out_free_meta;
     }
+    m.lock = lock; /* the copy's own (or the bucket's default), never the source's */
     if ((rc = copy_data(r, src, &source, large, size, cs, &m, &d, etag, &elen, &on)) != 0)
         s3_error_on(r, rc, on);
     else if ((rc = copy_commit(r, cond, &m, etag, elen, &cs->to)) != 0)
@@ -750,13 +806,12 @@ void s3_copy_object(s3_req_t *r)
         replace = og_str_ieq(directive, "REPLACE") ? 1 : og_str_ieq(directive, "COPY") ? 0 : -1;
     if (tagdir.base != NULL)
         replace_tags = og_str_ieq(tagdir, "REPLACE") ? 1 : og_str_ieq(tagdir, "COPY") ? 0 : -1;
-    if (src.version_id.base != NULL && !og_str_eq(src.version_id, "null")) {
-        s3_error(r, 400, "InvalidArgument", "Invalid version id specified", NULL);
-    } else if (replace < 0) {
+    if (replace < 0) {
         s3_error(r, 400, "InvalidArgument", "Unknown metadata directive.", NULL);
     } else if (replace_tags < 0) {
         s3_error(r, 400, "InvalidArgument", "Unknown tagging directive.", NULL);
-    } else if (!replace && cs.to.mode == 0 && strcmp(src.bucket, r->bucket) == 0 && src.key_len == r->key_len &&
+    } else if (!replace && cs.to.mode == 0 && src.version_id.base == NULL && strcmp(src.bucket, r->bucket) == 0 &&
+               src.key_len == r->key_len &&
                memcmp(src.key, r->key, r->key_len) == 0) {
         s3_error(r, 400, "InvalidRequest",
                     "This copy request is illegal because it is trying to copy an object to itself without changing "

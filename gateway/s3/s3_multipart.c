@@ -1201,6 +1201,7 @@ static int complete_commit(s3_req_t *r, const s3_cond_t *cond, mp_upload_t *u, c
         (rc = core_part_sizes_put(r->gw->cluster, r->bucket, key, m->md5, sizes, m->parts)) != 0 ||
         (rc = s3_cond_commit(r, cond, m)) != 0)
         return rc;
+    s3_version_answer(r, m, 0);
     /* The object is committed: failing to drop the upload now only leaves records an abort or
      * a lifecycle sweep removes; the client's upload did succeed. */
     upload_drop(r->gw->cluster, u);

@@ -138,10 +138,12 @@ static int put_write(s3_req_t *r, s3_body_t *body, int64_t expect, const s3_sse_
 }
 
 /* Commits the object's record (hdrs has room for S3_CK_COUNT more after nhdrs: the checksums,
- * stored with the object; sse marks it encrypted) under the request's conditions and answers 200
- * with its ETag, checksums and encryption headers. 0 or a core_obj_commit code, unanswered. */
+ * stored with the object; sse marks it encrypted; lock its retention) under the request's
+ * conditions and answers 200 with its ETag, checksums and encryption headers. 0 or a
+ * core_obj_commit code, unanswered. */
 static int put_commit(s3_req_t *r, const s3_cond_t *cond, og_header_t *hdrs, size_t nhdrs, og_str_t ctype,
-                      const core_obj_data_t *d, const s3_body_sums_t *sums, const s3_sse_t *sse)
+                      const core_obj_data_t *d, const s3_body_sums_t *sums, const s3_sse_t *sse,
+                      const core_lock_t *lock)
 {
     og_header_t reply[3 + S3_CK_COUNT];
     char etag[48], ckv[S3_CK_COUNT][S3_CK_B64_MAX];
@@ -151,12 +153,14 @@ static int put_commit(s3_req_t *r, const s3_cond_t *cond, og_header_t *hdrs, siz
 
     memcpy(hdrs + nhdrs, reply + 1, nck * sizeof(*hdrs));
     memcpy(m.md5, d->md5, 16);
+    m.lock = *lock;
     m.headers = hdrs, m.num_headers = nhdrs + nck;
     m.chunks = d->chunks, m.num_chunks = d->num_chunks;
     m.inline_data = (og_str_t){d->inline_data, d->inline_len};
     s3_sse_apply(sse, &m);
     if ((rc = s3_cond_commit(r, cond, &m)) != 0)
         return rc;
+    s3_version_answer(r, &m, 0);
     reply[0] = (og_header_t){OG_STR_LIT("ETag"), {etag, core_meta_etag(&m, etag)}};
     nck += s3_sse_headers(sse, reply + 1 + nck);
     s3_send(r, 200, reply, 1 + nck, NULL, 0);
@@ -179,6 +183,7 @@ void s3_put_object(s3_req_t *r)
     core_obj_data_t d;
     s3_cond_t cond;
     s3_sse_t sse;
+    core_lock_t lock;
     int64_t expect;
     int rc;
     /* the size was not known before the body came: chunked, or aws-chunked (whose declared
@@ -193,6 +198,8 @@ void s3_put_object(s3_req_t *r)
         s3_error(r, 400, "InvalidDigest", NULL, NULL);
         return;
     }
+    if (s3_lock_write(r, &lock) != 0)
+        return;
     if (s3_sse_parse(r, 0, &sse) != 0)
         return;
     if (s3_cond_parse(r, 1, &cond) != 0) {
@@ -236,7 +243,7 @@ void s3_put_object(s3_req_t *r)
         s3_error(r, 400, "XAmzContentSHA256Mismatch", NULL, NULL);
     else if (size_late && (rc = s3_quota_check(r, d.size)) != 0)
         s3_error_on(r, rc, S3_ON_BUCKET);
-    else if ((rc = put_commit(r, &cond, hdrs, nhdrs, ctype, &d, &sums, &sse)) != 0)
+    else if ((rc = put_commit(r, &cond, hdrs, nhdrs, ctype, &d, &sums, &sse, &lock)) != 0)
         s3_error_rc(r, rc);
     core_obj_data_free(&d);
 out_free_body:
@@ -445,7 +452,7 @@ typedef struct {
     core_meta_t view; /* the size, MD5 and part count served: a large object's, not its manifest's */
     char *recbuf;     /* owns m's bytes */
     large_t lg;
-    char etag[48], lastmod[32], crange[80], nparts[16], ntags[24];
+    char etag[48], lastmod[32], crange[80], nparts[16], ntags[24], lockdate[32];
     og_str_t etag_s;
     uint32_t part;    /* ?partNumber, 0 without */
     int status;       /* 200, or 206 for a range or part */
@@ -454,22 +461,34 @@ typedef struct {
     char *ovr_mem;    /* owns the ovr values */
     char *meta_mem;   /* RFC 2047 forms of metadata values that are not ASCII (get_headers) */
     s3_sse_t sse;     /* the object's encryption and key (s3_sse_open) */
+    core_cache_dflt_t dflt; /* the bucket's caching defaults */
+    char expires[32];
 } get_plan_t;
 
-/* Reads r's object (an expired one is reclaimed and absent) and what it serves. 0, OG_ENOTFOUND,
- * a core_obj_lookup or large_open code. */
+/* Reads r's object, or the version ?versionId names (an expired current one is reclaimed and
+ * absent; a key whose current version is a delete marker is absent with the marker named in the
+ * answer), and what it serves. 0 (g->m may be a delete marker when named), OG_ENOTFOUND,
+ * OG_EINVAL (a malformed version id), a core_obj_lookup or large_open code. */
 static int get_open(s3_req_t *r, uint64_t now_s, get_plan_t *g)
 {
-    int rc = core_obj_lookup(r->gw->cluster, r->bucket, (og_str_t){r->key, r->key_len}, &g->m, &g->recbuf);
-    if (rc == 0 && core_meta_expired(&g->m, now_s)) {
+    og_str_t key = {r->key, r->key_len}, vid;
+    int named = s3_version_param(r, &vid);
+    int rc = named ? core_ver_lookup(r->gw->cluster, r->bucket, key, vid, &g->m, &g->recbuf)
+                   : core_obj_lookup(r->gw->cluster, r->bucket, key, &g->m, &g->recbuf);
+    if (rc == 0 && !named && core_meta_expired(&g->m, now_s)) {
         /* past its Swift X-Delete-At: absent, and reclaimed now as a Swift read would (best
          * effort: a failed reclaim is retried by the next read or `onggi-admin expire`) */
-        core_obj_expire(r->gw->cluster, r->bucket, (og_str_t){r->key, r->key_len}, &g->m);
+        core_obj_expire(r->gw->cluster, r->bucket, key, &g->m);
         rc = OG_ENOTFOUND;
     }
-    if (rc == 0)
-        rc = large_open(r, &g->m, now_s, &g->lg, &g->view);
+    if (rc == OG_ENOTFOUND && !named)
+        s3_version_marker(r);
     if (rc != 0)
+        return rc;
+    s3_version_answer(r, &g->m, named);
+    if (g->m.vflags & CORE_VER_MARKER)
+        return 0;
+    if ((rc = large_open(r, &g->m, now_s, &g->lg, &g->view)) != 0)
         return rc;
     g->etag_s = (og_str_t){g->etag, g->lg.kind == LARGE_SLO ? core_slo_s3_etag(&g->m, g->etag)
                                                             : core_meta_etag(&g->view, g->etag)};
@@ -481,7 +500,7 @@ static int get_open(s3_req_t *r, uint64_t now_s, get_plan_t *g)
  * core_part_range code (OG_EINVAL: no such part). */
 static int get_range(s3_req_t *r, get_plan_t *g)
 {
-    og_str_t range_hdr = http_req_header(r->http, "range");
+    og_str_t range_hdr = http_range_header(r->http, g->etag_s, (int64_t)(g->m.mtime_ns / 1000000000u));
     int rc;
     g->status = 200;
     if (g->part != 0) {
@@ -530,6 +549,29 @@ static int get_meta_encode(get_plan_t *g, og_header_t *hdrs, size_t n)
     return 0;
 }
 
+/* Appends to hdrs (n of them so far) the bucket's default Cache-Control and Expires they lack. */
+static size_t cache_dflt(s3_req_t *r, get_plan_t *g, og_header_t *hdrs, size_t n)
+{
+    return http_cache_dflt(hdrs, n, og_str(g->dflt.cache_control), g->dflt.expires_after_s,
+                           og_time_ns() / 1000000000u, g->expires, hdrs + n);
+}
+
+/* 304 Not Modified with what RFC 9110 15.4.5 asks a 304 to repeat of the 200: ETag,
+ * Last-Modified, Cache-Control and Expires (the object's own, else the bucket's defaults). */
+static void send_not_modified(s3_req_t *r, get_plan_t *g)
+{
+    og_header_t h[6] = {{OG_STR_LIT("ETag"), g->etag_s}, {OG_STR_LIT("Last-Modified"), og_str(g->lastmod)}};
+    size_t n = 2;
+    static const char *const kept[] = {"Cache-Control", "Expires"};
+    for (size_t i = 0; i < 2; i++) {
+        og_str_t v = og_header_find(g->m.headers, g->m.num_headers, kept[i]);
+        if (v.base != NULL)
+            h[n++] = (og_header_t){og_str(kept[i]), v};
+    }
+    n += cache_dflt(r, g, h, n);
+    s3_send(r, 304, h, n, NULL, 0);
+}
+
 /* The response headers: encryption, request id, ETag, Last-Modified, Accept-Ranges, Content-Type,
  * Content-Range, x-amz-mp-parts-count, the overrides, and the stored headers. *out is malloc'd
  * for the caller (values point into g and r). 0 or -ENOMEM. */
@@ -537,11 +579,14 @@ static int get_headers(s3_req_t *r, get_plan_t *g, og_header_t **out, size_t *co
 {
     const core_meta_t *m = &g->m;
     size_t n = 0;
-    og_header_t *hdrs = malloc((9 + NUM_OVERRIDES + m->num_headers) * sizeof(*hdrs));
+    og_header_t *hdrs = malloc((13 + NUM_OVERRIDES + m->num_headers) * sizeof(*hdrs));
     if (hdrs == NULL)
         return -ENOMEM;
     n += s3_sse_headers(&g->sse, hdrs);
     hdrs[n++] = (og_header_t){OG_STR_LIT("x-amz-request-id"), og_str(r->request_id)};
+    if (r->version_id[0] != '\0')
+        hdrs[n++] = (og_header_t){OG_STR_LIT("x-amz-version-id"), og_str(r->version_id)};
+    n += s3_lock_headers(m, hdrs + n, g->lockdate);
     hdrs[n++] = (og_header_t){OG_STR_LIT("ETag"), g->etag_s};
     hdrs[n++] = (og_header_t){OG_STR_LIT("Last-Modified"), og_str(g->lastmod)};
     hdrs[n++] = (og_header_t){OG_STR_LIT("Accept-Ranges"), OG_STR_LIT("bytes")};
@@ -558,6 +603,10 @@ static int get_headers(s3_req_t *r, get_plan_t *g, og_header_t **out, size_t *co
     for (size_t i = 0; i < NUM_OVERRIDES; i++)
         if (g->ovr[i].base != NULL)
             hdrs[n++] = (og_header_t){og_str(overrides[i].header), g->ovr[i]};
+    /* A signed response-cache-control is the signer's explicit choice for this answer: sent as
+     * asked, as S3 does, instead of made private (docs/architecture.md "CDN origin"). */
+    if (g->ovr[3].base != NULL) /* overrides[3] is response-cache-control */
+        http_req_cache_private(r->http, 0);
     /* A stored checksum is of the whole object: sent only when asked for and when the body is the
      * whole object (a client that validates it would reject a range, or a part, against it), and
      * never for a large object (it would be the manifest's). */
@@ -580,6 +629,7 @@ static int get_headers(s3_req_t *r, get_plan_t *g, og_header_t **out, size_t *co
         free(hdrs);
         return -ENOMEM;
     }
+    n += cache_dflt(r, g, hdrs, n);
     *out = hdrs, *count = n;
     return 0;
 }
@@ -628,11 +678,18 @@ void s3_get_object(s3_req_t *r)
     if (s3_sse_parse(r, 0, &g.sse) != 0)
         return;
     if ((rc = get_open(r, og_time_ns() / 1000000000u, &g)) != 0) {
-        s3_error_rc(r, rc);
+        s3_version_error(r, rc);
+        goto out_free_plan;
+    }
+    if (g.m.vflags & CORE_VER_MARKER) {
+        /* a delete marker named by ?versionId has no data to serve (S3's 405) */
+        s3_error(r, 405, "MethodNotAllowed", "The specified method is not allowed against this resource.", NULL);
         goto out_free_plan;
     }
     if (s3_sse_open(r, &g.m, &g.sse) != 0)
         goto out_free_plan;
+    /* best effort: without the bucket's defaults the object is served with its own headers */
+    (void)core_cache_dflt_get(r->gw->cluster, r->bucket, &g.dflt);
     http_cond_t cond = http_cond_from_req(r->http);
     int cond_status = http_cond_eval(&cond, g.etag_s, (int64_t)(g.m.mtime_ns / 1000000000u));
     if (cond_status == 412) {
@@ -640,8 +697,7 @@ void s3_get_object(s3_req_t *r)
         goto out_free_plan;
     }
     if (cond_status == 304) {
-        og_header_t h304[] = {{OG_STR_LIT("ETag"), g.etag_s}, {OG_STR_LIT("Last-Modified"), og_str(g.lastmod)}};
-        s3_send(r, 304, h304, 2, NULL, 0);
+        send_not_modified(r, &g);
         goto out_free_plan;
     }
     if ((rc = get_range(r, &g)) != 0) {
@@ -678,16 +734,33 @@ out_free_plan:
 
 void s3_delete_object(s3_req_t *r)
 {
+    /* S3 answers 204 whether or not the key (or version) existed, so without If-Match no read
+     * comes first: the tombstone (or delete marker) is written unconditionally and wins over every
+     * older version by timestamp. ?versionId removes that version for good (core_ver_delete). */
+    og_str_t key = {r->key, r->key_len}, vid;
+    char marker[CORE_VID_LEN + 1];
     s3_cond_t cond;
+    int rc, was_marker = 0;
     if (s3_cond_parse(r, 0, &cond) != 0) {
         s3_cond_refuse(r);
         return;
     }
-    /* S3 answers 204 whether or not the key existed, so without If-Match no read comes first: the
-     * tombstone is written unconditionally and wins over every older version by timestamp. */
-    int rc = s3_cond_delete(r, &cond);
+    if (s3_version_param(r, &vid)) {
+        if (cond.any) {
+            /* the lease orders writers of the current object, not of one version */
+            s3_error(r, 501, "NotImplemented", "If-Match with versionId is not implemented.", NULL);
+            return;
+        }
+        if ((rc = core_ver_delete(r->gw->cluster, r->bucket, key, vid, s3_lock_bypass(r), &was_marker)) == 0) {
+            snprintf(r->version_id, sizeof(r->version_id), "%.*s", (int)vid.len, vid.base);
+            r->delete_marker = was_marker;
+        }
+    } else if ((rc = s3_cond_delete(r, &cond, marker)) == 0 && marker[0] != '\0') {
+        snprintf(r->version_id, sizeof(r->version_id), "%s", marker);
+        r->delete_marker = 1;
+    }
     if (rc != 0) {
-        s3_error_rc(r, rc);
+        s3_version_error(r, rc);
         return;
     }
     s3_send(r, 204, NULL, 0, NULL, 0);

@@ -20,9 +20,9 @@
  * instead of being mistaken for plain object or bucket operations. */
 static const char *const unimplemented_subresources[] = {
     "accelerate", "analytics", "cors", "encryption", "intelligent-tiering", "inventory",
-    "legal-hold", "lifecycle", "logging", "metrics", "notification", "object-lock", "ownershipControls",
+    "lifecycle", "logging", "metrics", "notification", "ownershipControls",
     "policy", "policyStatus", "publicAccessBlock", "replication", "requestPayment", "restore",
-    "retention", "select", "torrent", "versionId", "versioning", "versions", "website",
+    "select", "torrent", "website",
 };
 
 /* Request headers that promise protection or placement this gateway does not provide. Accepting
@@ -48,8 +48,8 @@ static const refused_header_t refused_headers[] = {
     {"x-amz-copy-source-server-side-encryption-", ON_BUCKET, {NULL}, 501, "NotImplemented", NULL},
     {"x-amz-server-side-encryption-context", ON_ANY, {NULL}, 501, "NotImplemented", NULL},
     {"x-amz-server-side-encryption-bucket-key-enabled", ON_ANY, {"false"}, 501, "NotImplemented", NULL},
-    {"x-amz-object-lock-", ON_ANY, {NULL}, 400, "InvalidRequest", "Bucket is missing Object Lock Configuration"},
-    {"x-amz-bucket-object-lock-enabled", ON_ANY, {"false"}, 501, "NotImplemented", NULL},
+    /* object requests other than PutObject / CopyObject (refuse_lock_headers) */
+    {"x-amz-bucket-object-lock-enabled", ON_KEY, {"false"}, 400, "InvalidRequest", NULL},
     {"x-amz-acl", ON_KEY, {"private", "bucket-owner-full-control"}, 400, "AccessControlListNotSupported",
      "The bucket does not allow ACLs"},
     {"x-amz-grant-", ON_KEY, {NULL}, 400, "AccessControlListNotSupported", "The bucket does not allow ACLs"},
@@ -260,7 +260,15 @@ static void get_acl(s3_req_t *r)
     snprintf(owner, sizeof(owner), "%s", r->user.account);
     if (r->key != NULL) {
         core_meta_t m;
-        int rc = core_obj_lookup(r->gw->cluster, r->bucket, (og_str_t){r->key, r->key_len}, &m, &recbuf);
+        og_str_t vid;
+        int rc = s3_version_param(r, &vid)
+                     ? core_ver_lookup(r->gw->cluster, r->bucket, (og_str_t){r->key, r->key_len}, vid, &m, &recbuf)
+                     : core_obj_lookup(r->gw->cluster, r->bucket, (og_str_t){r->key, r->key_len}, &m, &recbuf);
+        if (rc == 0 && (m.vflags & CORE_VER_MARKER)) {
+            core_meta_free(&m);
+            free(recbuf);
+            rc = OG_ENOTFOUND;
+        }
         if (rc != 0) {
             s3_error_rc(r, rc);
             return;
@@ -308,6 +316,16 @@ static void route_bucket(s3_req_t *r, verbs_t v)
         s3_bucket_lifecycle(r, v.put, v.del);
     else if (v.get && has_param(r, "location"))
         s3_get_bucket_location(r);
+    else if (v.get && has_param(r, "versioning"))
+        s3_get_bucket_versioning(r);
+    else if (v.put && has_param(r, "versioning"))
+        s3_put_bucket_versioning(r);
+    else if (v.get && has_param(r, "versions"))
+        s3_list_object_versions(r);
+    else if (v.get && has_param(r, "object-lock"))
+        s3_get_object_lock_config(r);
+    else if (v.put && has_param(r, "object-lock"))
+        s3_put_object_lock_config(r);
     else if (v.get && has_param(r, "uploads"))
         s3_list_multipart_uploads(r);
     else if (v.get)
@@ -340,6 +358,16 @@ static void route_key(s3_req_t *r, verbs_t v)
         s3_create_multipart(r);
     } else if (has_param(r, "uploads")) {
         s3_error(r, 405, "MethodNotAllowed", "Only POST starts a multipart upload.", NULL);
+    } else if (v.get && has_param(r, "retention")) {
+        s3_get_object_retention(r);
+    } else if (v.put && has_param(r, "retention")) {
+        s3_put_object_retention(r);
+    } else if (v.get && has_param(r, "legal-hold")) {
+        s3_get_object_legal_hold(r);
+    } else if (v.put && has_param(r, "legal-hold")) {
+        s3_put_object_legal_hold(r);
+    } else if (has_param(r, "versionId") && !v.get && !v.head && !v.del) {
+        s3_error(r, 400, "InvalidArgument", "This operation does not take a versionId.", NULL);
     } else if (has_param(r, "partNumber") && !v.get && !v.head) {
         /* a part is written only into an upload; GET/HEAD ?partNumber read one (s3_get_object) */
         s3_error(r, 400, "InvalidRequest", "A partNumber without an uploadId is only valid on GET and HEAD.", NULL);
@@ -358,6 +386,30 @@ static void route_key(s3_req_t *r, verbs_t v)
     } else {
         s3_error(r, 405, "MethodNotAllowed", NULL, NULL);
     }
+}
+
+/* x-amz-object-lock-* belong to PutObject and CopyObject (s3_lock_write): answers r and returns 1
+ * when another request carries one (a multipart upload's would have to be kept until Complete:
+ * not implemented; the bucket's default retention applies to it), else 0. */
+static int refuse_lock_headers(s3_req_t *r, verbs_t v)
+{
+    int write = r->key != NULL && v.put && !has_param(r, "uploadId") && !has_param(r, "retention") &&
+                !has_param(r, "legal-hold");
+    for (size_t i = 0; i < r->info->num_headers && !write; i++) {
+        og_str_t n = r->info->headers[i].name;
+        if (n.len <= 19 || strncasecmp(n.base, "x-amz-object-lock-", 18) != 0)
+            continue;
+        core_versioning_t st;
+        core_lock_conf_t conf = {0};
+        if (v.post && has_param(r, "uploads") && core_versioning_get(r->gw->cluster, r->bucket, &st, &conf) == 0 &&
+            conf.enabled)
+            s3_error(r, 501, "NotImplemented", "Object Lock headers on multipart uploads are not implemented; "
+                     "the bucket's default retention applies.", NULL);
+        else
+            s3_error(r, 400, "InvalidRequest", "Bucket is missing Object Lock Configuration", NULL);
+        return 1;
+    }
+    return 0;
 }
 
 /* Refuses what no handler serves, then hands r to one: the service, CreateBucket, or (once the
@@ -396,7 +448,10 @@ static void route(s3_req_t *r)
         s3_error(r, 501, "NotImplemented", "Only reading the (owner-only) ACL is implemented.", NULL);
         return;
     }
-    if (r->key == NULL && v.put && !has_param(r, "tagging") && !has_param(r, "lifecycle")) {
+    if (refuse_lock_headers(r, v))
+        return;
+    if (r->key == NULL && v.put && !has_param(r, "tagging") && !has_param(r, "versioning") &&
+        !has_param(r, "object-lock") && !has_param(r, "lifecycle")) {
         s3_create_bucket(r);
         return;
     }
@@ -429,6 +484,9 @@ void s3_handle(http_req_t *http, void *ctx)
     s3_req_t r = {.http = http, .info = http_req_info(http), .gw = ctx};
     http_request_id(r.request_id);
     r.resource = r.info->path;
+    /* Every S3 answer is the caller's own until public ACLs exist: a shared cache must never
+     * store one (docs/architecture.md "CDN origin"). */
+    http_req_cache_private(http, 1);
 
     og_str_t host_bucket = vhost_bucket(&r);
     int rc = split_target(&r, host_bucket);

@@ -181,3 +181,13 @@ void s3_delete_free(s3_delete_t *d)
     free(d->_mem);
     memset(d, 0, sizeof(*d));
 }
+
+int s3_xml_child_text(xmlNodePtr node, const char *name, xmlChar **out)
+{
+    for (xmlNodePtr n = node->children; n != NULL; n = n->next)
+        if (n->type == XML_ELEMENT_NODE && xmlStrcmp(n->name, (const xmlChar *)name) == 0) {
+            *out = xmlNodeGetContent(n);
+            return *out != NULL;
+        }
+    return 0;
+}

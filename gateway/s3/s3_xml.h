@@ -48,4 +48,8 @@ typedef struct {
 int s3_delete_parse(const char *xml, size_t len, s3_delete_t *out);
 void s3_delete_free(s3_delete_t *d);
 
+struct _xmlNode;
+/* The text of the first element `name` directly under node: 1 with *out (xmlFree), 0 when absent. */
+int s3_xml_child_text(struct _xmlNode *node, const char *name, unsigned char **out);
+
 #endif

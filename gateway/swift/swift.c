@@ -76,6 +76,11 @@ size_t swift_final_headers(swift_req_t *r, int status, og_header_t *h, size_t n)
     return n;
 }
 
+int swift_acl_public(const swift_req_t *r, og_str_t acl, int mode)
+{
+    return !r->has_id && mode != IAM_ACL_WRITE && iam_acl_allows(acl, NULL, (og_str_t){"", 0}, mode);
+}
+
 void swift_send(swift_req_t *r, int status, const og_header_t *extra, size_t n, const char *ctype,
                    const void *body, size_t len)
 {
@@ -496,6 +501,8 @@ void swift_handle(http_req_t *http, void *ctx)
     swift_req_t r = {.http = http, .info = http_req_info(http), .sw = sw, .cl = sw->cl};
     r.now_s = og_time_ns() / 1000000000u;
     make_trans_id(&r);
+    /* Private unless a handler knows the answer is public (swift_cache_public). */
+    http_req_cache_private(http, 1);
     route(&r);
     if (!r.responded) {
         fprintf(stderr, "onggi-gateway: request %s: %.*s %.*s returned without a response\n", r.trans_id,

@@ -43,7 +43,8 @@ static size_t add_meta(const og_header_t *meta, size_t n, const char *prefix, in
             swift_title("", (og_str_t){prefix, plen}, tp, sizeof(tp));
             size_t l = swift_title(tp, (og_str_t){name.base + plen, name.len - plen}, names[i], NAME_CAP);
             hdrs[k++] = (og_header_t){{names[i], l}, meta[i].value};
-        } else if (owner) {
+        } else if (owner && !(name.len > 8 && strncmp(name.base, "x-onggi-", 8) == 0)) {
+            /* (x-onggi-*: the gateway's own, such as the S3 versioning state) */
             size_t l = swift_title("", name, names[i], NAME_CAP);
             hdrs[k++] = (og_header_t){{names[i], l}, meta[i].value};
         }
@@ -263,12 +264,15 @@ static void container_write(swift_req_t *r, core_bucket_t *b, int exists)
     free(mem);
 }
 
-/* DELETE of container b: 409 while it holds live objects or in-progress S3 multipart uploads
- * (a container created later under this name must not inherit them). */
+/* DELETE of container b: 409 while it holds live objects, S3 versions or delete markers, or
+ * in-progress S3 multipart uploads (a container created later under this name must not inherit
+ * them). */
 static void container_delete(swift_req_t *r, const core_bucket_t *b)
 {
     core_usage_t u;
     int rc = core_usage_bucket(r->cl, r->container, r->now_s, &u);
+    if (rc == 0 && u.objects == 0)
+        rc = core_ver_any(r->cl, r->container);
     if (rc == 0 && u.objects == 0)
         rc = core_upload_exists(r->cl, r->container, b->created_ns);
     if (rc < 0) {
@@ -367,6 +371,8 @@ void swift_container(swift_req_t *r)
         swift_error_rc(r, -EACCES);
         goto out_free;
     }
+    if (exists && swift_acl_public(r, meta_get(&b, "x-container-read"), IAM_ACL_LISTING))
+        http_req_cache_private(r->http, 0);
     if (!exists)
         swift_error(r, 404);
     else

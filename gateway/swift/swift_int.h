@@ -74,6 +74,7 @@ typedef struct {
     iam_ident_t id;     /* the caller, when has_id */
     int has_id;
     int is_owner;            /* admin of this account or reseller admin: full control */
+    int public_grant;        /* the last swift_container_access granted what any anonymous client gets */
     int responded;
     int status;
     uint64_t now_s;
@@ -196,6 +197,10 @@ int swift_list_body(swift_req_t *r, const core_bucket_t *b, og_buf_t *body, cons
  * is absent and the caller is not the owner: strangers never learn what exists), OG_ENOTFOUND
  * (absent or another account's, for the owner), OG_EQUORUM, OG_EPROTO. */
 int swift_container_access(swift_req_t *r, const char *container, int mode);
+/* Is r anonymous and does acl (X-Container-Read) grant `mode` to every anonymous client, with no
+ * Referer needed (".r:*")? Then r's answer is what anyone gets, and shared caches may store it
+ * (http_req_cache_private). 1 or 0. */
+int swift_acl_public(const swift_req_t *r, og_str_t acl, int mode);
 
 /* ---- large objects (swift_slo.c; docs/swift-compat.md "Large objects"; core.h "large objects") ----
  *

@@ -304,7 +304,7 @@ int swift_list_body(swift_req_t *r, const core_bucket_t *b, og_buf_t *body, cons
     if (b != NULL)
         core_table('o', r->container, table);
     src_t s = {r->cl, b != NULL ? table : "buckets", b != NULL ? NULL : r->account, r->now_s};
-    core_walk_source_t src = {src_fetch, src_release, &s};
+    core_walk_source_t src = {src_fetch, src_release, &s, 0};
     og_str_t after = q.reverse ? (og_str_t){NULL, 0} : xs(&q.marker);
     size_t max = q.reverse ? REVERSE_MAX : q.limit;
     if (q.reverse && q.has_end_marker)

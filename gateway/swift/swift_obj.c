@@ -62,6 +62,7 @@ int swift_container_access(swift_req_t *r, const char *container, int mode)
 {
     core_bucket_t b;
     int rc = core_bucket_get(r->cl, container, &b), got = rc == 0;
+    r->public_grant = 0;
     if (rc == 0 && strcmp(b.owner, r->account) != 0)
         rc = OG_ENOTFOUND; /* another account's bucket: not in this account */
     /* A TempURL grants its object's container (container key) or the whole account (account
@@ -75,6 +76,8 @@ int swift_container_access(swift_req_t *r, const char *container, int mode)
                 v = b.meta[i].value;
         if (!iam_acl_allows(v, r->has_id ? &r->id : NULL, http_req_header(r->http, "referer"), mode))
             rc = -EACCES;
+        else
+            r->public_grant = swift_acl_public(r, v, mode);
     }
     if (got)
         core_bucket_free(&b);
@@ -241,7 +244,7 @@ static og_str_t unquote(og_str_t v)
 /* An object's response headers (GET, HEAD, conditional and range failures, COPY): built once,
  * strings in the struct or the record. */
 typedef struct {
-    char etag[48], lm[32], ts[32], dat[24], crange[80];
+    char etag[48], lm[32], ts[32], dat[24], crange[80], expires[32];
     char (*names)[160]; /* X-Object-Meta-* spellings */
     og_header_t *h;
     size_t n;
@@ -254,13 +257,13 @@ static void obj_hdrs_free(obj_hdrs_t *oh)
 }
 
 /* Content-Type, Etag (quoted: a large object's), Last-Modified, X-Timestamp, Accept-Ranges,
- * X-Delete-At, the stored headers (user metadata as X-Object-Meta-*), with room for 3 more and
+ * X-Delete-At, the stored headers (user metadata as X-Object-Meta-*), with room for 7 more and
  * swift_final_headers'. 0 or -ENOMEM. */
 static int obj_hdrs_build(const core_meta_t *m, int quoted, obj_hdrs_t *oh)
 {
     const size_t sp = sizeof(STORED_PREFIX) - 1;
     size_t k = 0;
-    oh->h = malloc((9 + SWIFT_FINAL_MAX + m->num_headers) * sizeof(*oh->h));
+    oh->h = malloc((13 + SWIFT_FINAL_MAX + m->num_headers) * sizeof(*oh->h));
     oh->names = malloc((m->num_headers + 1) * sizeof(*oh->names));
     if (oh->h == NULL || oh->names == NULL)
         return -ENOMEM;
@@ -679,7 +682,7 @@ static void object_delete(swift_req_t *r)
         (rc = lookup(r, r->container, key, &m, &buf)) == 0) {
         core_meta_free(&m);
         free(buf);
-        rc = core_obj_delete(r->cl, r->container, key);
+        rc = core_obj_delete(r->cl, r->container, key, NULL);
     }
     if (rc != 0)
         swift_error_rc(r, rc);
@@ -767,11 +770,11 @@ static int get_headers(get_t *g, obj_hdrs_t *oh)
     return 0;
 }
 
-/* The Range header against size: 200 with [*first, *last] the whole object, 206 with the range
- * and its Content-Range added to oh, or 416 with the Content-Range Swift sends then. */
-static int get_range(swift_req_t *r, uint64_t size, obj_hdrs_t *oh, uint64_t *first, uint64_t *last)
+/* The Range header to honour (http_range_header) against size: 200 with [*first, *last] the
+ * whole object, 206 with the range and its Content-Range added to oh, or 416 with the
+ * Content-Range Swift sends then. */
+static int get_range(og_str_t range, uint64_t size, obj_hdrs_t *oh, uint64_t *first, uint64_t *last)
 {
-    og_str_t range = http_req_header(r->http, "range");
     int n;
     switch (range.base != NULL ? http_range_parse(range, size, first, last) : HTTP_RANGE_NONE) {
     case HTTP_RANGE_UNSATISFIABLE:
@@ -847,8 +850,9 @@ static void object_get(swift_req_t *r)
     int rc;
 
     swift_lo(r, &g.lo);
-    if ((rc = swift_container_access(r, r->container, IAM_ACL_READ)) != 0 ||
-        (rc = lookup(r, r->container, (og_str_t){r->object, r->object_len}, &g.m, &g.buf)) != 0) {
+    if ((rc = swift_container_access(r, r->container, IAM_ACL_READ)) == 0)
+        http_req_cache_private(r->http, !r->public_grant); /* even a 404: any stranger gets the same */
+    if (rc != 0 || (rc = lookup(r, r->container, (og_str_t){r->object, r->object_len}, &g.m, &g.buf)) != 0) {
         swift_error_rc(r, rc);
         return;
     }
@@ -856,10 +860,15 @@ static void object_get(swift_req_t *r)
         swift_error_rc(r, rc);
         goto out_free;
     }
+    core_cache_dflt_t dflt; /* best effort: without it the object's own headers only */
+    (void)core_cache_dflt_get(r->cl, r->container, &dflt);
+    oh.n += http_cache_dflt(oh.h, oh.n, og_str(dflt.cache_control), dflt.expires_after_s, r->now_s, oh.expires,
+                            oh.h + oh.n);
     char qetag[48];
     og_str_t qet = {qetag, core_meta_etag(&g.view, qetag)};
+    int64_t mtime_s = (int64_t)(g.m.mtime_ns / 1000000000u);
     http_cond_t cond = http_cond_from_req(r->http);
-    int status = http_cond_eval(&cond, qet, (int64_t)(g.m.mtime_ns / 1000000000u));
+    int status = http_cond_eval(&cond, qet, mtime_s);
     if (status == 304 || status == 412) {
         /* Swift: 304 keeps the object's headers; 412 carries them (but Accept-Ranges, index 4)
          * with an empty HTML answer. */
@@ -868,7 +877,7 @@ static void object_get(swift_req_t *r)
         obj_hdrs_send(r, &oh, status, status == 412 ? "text/html; charset=UTF-8" : NULL, NULL, 0);
         goto out_free;
     }
-    if ((status = get_range(r, g.view.size, &oh, &first, &last)) == 416) {
+    if ((status = get_range(http_range_header(r->http, qet, mtime_s), g.view.size, &oh, &first, &last)) == 416) {
         static const char body416[] =
             "<html><h1>Requested Range Not Satisfiable</h1><p>The Range requested is not available.</p></html>";
         obj_hdrs_send(r, &oh, 416, NULL, body416, sizeof(body416) - 1);

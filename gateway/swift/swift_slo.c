@@ -191,9 +191,13 @@ out_free:
 
 static int lo_access(void *ctx, const char *container, int mode)
 {
-    return swift_container_access(ctx, container, mode == CORE_LO_WRITE  ? IAM_ACL_WRITE
+    swift_req_t *r = ctx;
+    int rc = swift_container_access(r, container, mode == CORE_LO_WRITE  ? IAM_ACL_WRITE
                                                   : mode == CORE_LO_LIST ? IAM_ACL_LISTING
                                                                          : IAM_ACL_READ);
+    if (rc == 0 && mode != CORE_LO_WRITE && !r->public_grant)
+        http_req_cache_private(r->http, 1); /* a segment not everyone may read: the answer is not public */
+    return rc;
 }
 
 void swift_lo(swift_req_t *r, core_lo_t *out)

@@ -130,7 +130,34 @@ def _sse_steps():
     ]
 
 
+def _cdn_conditionals(create_id, etag):
+    """Issue 14: If-None-Match in every form, If-Modified-Since, If-Range (tag and date) on "hello"
+    (MD5 5d41402abc4b2a76b9719d911017c592, the object's ETag on both APIs)."""
+    q = f'"{etag}"'
+    return [
+        {"id": create_id, "method": "PUT", "path": "/{c}"},
+        {"id": "put", "method": "PUT", "path": "/{c}/o", "data": "hello"},
+        {"id": "inm-quoted", "method": "GET", "path": "/{c}/o", "headers": {"If-None-Match": q}},
+        {"id": "inm-unquoted", "method": "GET", "path": "/{c}/o", "headers": {"If-None-Match": etag}},
+        {"id": "inm-list", "method": "GET", "path": "/{c}/o", "headers": {"If-None-Match": f'"nope", {q}'}},
+        {"id": "inm-star", "method": "GET", "path": "/{c}/o", "headers": {"If-None-Match": "*"}},
+        {"id": "inm-other", "method": "GET", "path": "/{c}/o", "headers": {"If-None-Match": '"nope"'}},
+        {"id": "ims-future", "method": "GET", "path": "/{c}/o",
+         "headers": {"If-Modified-Since": "Fri, 01 Jan 2100 00:00:00 GMT"}},
+        {"id": "ims-past", "method": "GET", "path": "/{c}/o",
+         "headers": {"If-Modified-Since": "Mon, 01 Jan 2001 00:00:00 GMT"}},
+        {"id": "if-range-tag", "method": "GET", "path": "/{c}/o", "headers": {"Range": "bytes=1-2", "If-Range": q}},
+        {"id": "if-range-other-tag", "method": "GET", "path": "/{c}/o",
+         "headers": {"Range": "bytes=1-2", "If-Range": '"nope"'}},
+        {"id": "if-range-old-date", "method": "GET", "path": "/{c}/o",
+         "headers": {"Range": "bytes=1-2", "If-Range": "Mon, 01 Jan 2001 00:00:00 GMT"}},
+        {"id": "delete", "method": "DELETE", "path": "/{c}/o"},
+        {"id": "delete-container", "method": "DELETE", "path": "/{c}"},
+    ]
+
+
 SWIFT = [
+    {"id": "swift-cdn-conditionals", "steps": _cdn_conditionals("put-container", "5d41402abc4b2a76b9719d911017c592")},
     {"id": "swift-container-invalid-utf8", "steps": [
         {"id": "put-ff", "method": "PUT", "path": "/{c}%FF"},
         {"id": "put-overlong", "method": "PUT", "path": "/{c}%C0%AF"},
@@ -434,6 +461,61 @@ S3 = [
         {"id": "list-after", "method": "GET", "path": "/{c}", "query": "list-type=2"},
     ]},
     {"id": "s3-sse", "steps": _sse_steps()},
+    {"id": "s3-cdn-conditionals", "steps": _cdn_conditionals("create", "5d41402abc4b2a76b9719d911017c592")},
+    {"id": "s3-versioning", "steps": [
+        {"id": "create", "method": "PUT", "path": "/{c}"},
+        {"id": "get-versioning-never", "method": "GET", "path": "/{c}", "query": "versioning="},
+        {"id": "put", "method": "PUT", "path": "/{c}/k", "data": "unversioned"},
+        {"id": "list-versions-never", "method": "GET", "path": "/{c}", "query": "versions="},
+        {"id": "get-null", "method": "GET", "path": "/{c}/k", "query": "versionId=null"},
+        {"id": "put-versioning-bad", "method": "PUT", "path": "/{c}", "query": "versioning=",
+         "data": "<VersioningConfiguration><Status>Bogus</Status></VersioningConfiguration>"},
+        {"id": "put-versioning-mfa", "method": "PUT", "path": "/{c}", "query": "versioning=",
+         "data": "<VersioningConfiguration><Status>Enabled</Status><MfaDelete>Enabled</MfaDelete>"
+                 "</VersioningConfiguration>"},
+        {"id": "put-versioning", "method": "PUT", "path": "/{c}", "query": "versioning=",
+         "data": "<VersioningConfiguration><Status>Enabled</Status></VersioningConfiguration>"},
+        {"id": "get-versioning", "method": "GET", "path": "/{c}", "query": "versioning="},
+        {"id": "put-v1", "method": "PUT", "path": "/{c}/k", "data": "one", "headers_present": ["x-amz-version-id"]},
+        {"id": "put-v2", "method": "PUT", "path": "/{c}/k", "data": "two", "headers_present": ["x-amz-version-id"]},
+        {"id": "delete-marker", "method": "DELETE", "path": "/{c}/k",
+         "headers_present": ["x-amz-version-id", "x-amz-delete-marker"]},
+        {"id": "get-deleted", "method": "GET", "path": "/{c}/k", "headers_present": ["x-amz-delete-marker"]},
+        {"id": "list-versions", "method": "GET", "path": "/{c}", "query": "versions="},
+        {"id": "list-versions-page", "method": "GET", "path": "/{c}", "query": "max-keys=2&versions="},
+        {"id": "get-null-after", "method": "GET", "path": "/{c}/k", "query": "versionId=null"},
+        {"id": "delete-bucket-versions", "method": "DELETE", "path": "/{c}"},
+        {"id": "put-versioning-suspended", "method": "PUT", "path": "/{c}", "query": "versioning=",
+         "data": "<VersioningConfiguration><Status>Suspended</Status></VersioningConfiguration>"},
+        {"id": "get-versioning-suspended", "method": "GET", "path": "/{c}", "query": "versioning="},
+        {"id": "lock-headers-unlocked", "method": "PUT", "path": "/{c}/l", "data": "x",
+         "headers": {"x-amz-object-lock-mode": "GOVERNANCE",
+                     "x-amz-object-lock-retain-until-date": "2030-01-01T00:00:00Z"}},
+        {"id": "get-lock-config-unlocked", "method": "GET", "path": "/{c}", "query": "object-lock="},
+        {"id": "put-lock-config-unlocked", "method": "PUT", "path": "/{c}", "query": "object-lock=",
+         "data": "<ObjectLockConfiguration><ObjectLockEnabled>Enabled</ObjectLockEnabled></ObjectLockConfiguration>"},
+        {"id": "create-locked", "method": "PUT", "path": "/{c2}", "headers": {"x-amz-bucket-object-lock-enabled": "true"}},
+        {"id": "get-versioning-locked", "method": "GET", "path": "/{c2}", "query": "versioning="},
+        {"id": "get-lock-config", "method": "GET", "path": "/{c2}", "query": "object-lock="},
+        {"id": "put-lock-config", "method": "PUT", "path": "/{c2}", "query": "object-lock=",
+         "data": "<ObjectLockConfiguration><ObjectLockEnabled>Enabled</ObjectLockEnabled><Rule><DefaultRetention>"
+                 "<Mode>GOVERNANCE</Mode><Days>1</Days></DefaultRetention></Rule></ObjectLockConfiguration>"},
+        {"id": "get-lock-config-rule", "method": "GET", "path": "/{c2}", "query": "object-lock="},
+        {"id": "suspend-locked", "method": "PUT", "path": "/{c2}", "query": "versioning=",
+         "data": "<VersioningConfiguration><Status>Suspended</Status></VersioningConfiguration>"},
+        {"id": "put-retention-past", "method": "PUT", "path": "/{c2}/p", "data": "x",
+         "headers": {"x-amz-object-lock-mode": "COMPLIANCE",
+                     "x-amz-object-lock-retain-until-date": "2001-01-01T00:00:00Z"}},
+        {"id": "put-retained", "method": "PUT", "path": "/{c2}/r", "data": "x",
+         "headers": {"x-amz-object-lock-mode": "GOVERNANCE",
+                     "x-amz-object-lock-retain-until-date": "2030-01-01T00:00:00Z"}},
+        {"id": "get-retention", "method": "GET", "path": "/{c2}/r", "query": "retention="},
+        {"id": "get-legal-hold", "method": "GET", "path": "/{c2}/r", "query": "legal-hold="},
+        {"id": "put-legal-hold", "method": "PUT", "path": "/{c2}/r", "query": "legal-hold=",
+         "data": "<LegalHold><Status>ON</Status></LegalHold>"},
+        {"id": "get-legal-hold-on", "method": "GET", "path": "/{c2}/r", "query": "legal-hold="},
+        {"id": "delete-marker-locked", "method": "DELETE", "path": "/{c2}/r"},
+    ]},
     {"id": "s3-chunked", "steps": _chunked("create") + [
         {"id": "delete-ok", "method": "DELETE", "path": "/{c}/ok"},
     ] + _s3_usable("after")},

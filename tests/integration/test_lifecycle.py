@@ -248,3 +248,25 @@ def test_lifecycle_on_an_object_is_not_a_bucket_call(cluster, s3, bucket):
     s3.put_object(Bucket=bucket, Key="k", Body=b"x")
     st, _, resp = signed_request(cluster.gw_ports["gw"], "GET", f"/{bucket}/k", query="lifecycle")
     assert (st, xml_code(resp)) == (501, "NotImplemented")
+
+
+def test_versioned_bucket_gets_a_delete_marker(cluster, s3, bucket):
+    """In a versioned bucket, Expiration puts a delete marker on top: the expired version stays
+    listed and readable by its version id (nothing is removed, locked or not)."""
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": [
+        rule("old", {"Prefix": "old/"})]})
+    vid = s3.put_object(Bucket=bucket, Key="old/a", Body=b"v1")["VersionId"]
+    s3.put_object(Bucket=bucket, Key="new/a", Body=b"n")
+    age()
+    out = run_pass(cluster)
+    assert f"expired {bucket}/old/a rule old" in out
+    assert keys(s3, bucket) == ["new/a"]
+    v = s3.list_object_versions(Bucket=bucket, Prefix="old/")
+    assert [(x["Key"], x["VersionId"]) for x in v.get("Versions", [])] == [("old/a", vid)]
+    markers = v.get("DeleteMarkers", [])
+    assert len(markers) == 1 and markers[0]["IsLatest"]
+    assert s3.get_object(Bucket=bucket, Key="old/a", VersionId=vid)["Body"].read() == b"v1"
+    # A second pass finds the marker current and writes nothing more.
+    run_pass(cluster)
+    assert len(s3.list_object_versions(Bucket=bucket, Prefix="old/").get("DeleteMarkers", [])) == 1

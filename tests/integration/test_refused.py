@@ -97,7 +97,6 @@ def test_get_head_sse_c_refused(cluster, s3, bucket):
     ({"x-amz-acl": "public-read"}, "InvalidBucketAclWithObjectOwnership"),
     ({"x-amz-acl": "bucket-owner-full-control"}, "InvalidBucketAclWithObjectOwnership"),
     ({"x-amz-grant-full-control": "id=someone"}, "InvalidBucketAclWithObjectOwnership"),
-    ({"x-amz-bucket-object-lock-enabled": "true"}, "NotImplemented"),
 ])
 def test_create_bucket_refused(cluster, s3, headers, code):
     name = uniq("refused")

@@ -4,8 +4,8 @@
  * "Garbage collection"; in short:
  *
  *   mark:  T0 = now. Every device of the ring must answer: its table names (GET /<dev>/tables),
- *          then, for every table holding chunk references (o.* objects and manifests, u.*
- *          multipart uploads), every record the device holds (its own copy, not a quorum view:
+ *          then, for every table holding chunk references (o.* objects and manifests, v.* versions,
+ *          u.* multipart uploads), every record the device holds (its own copy, not a quorum view:
  *          a record only one replica has may still become visible through read repair), and the
  *          chunk list of each non-tombstone record joins the live set. Any failure aborts the run
  *          before anything is deleted.
@@ -35,9 +35,9 @@
 #define GC_TABLE_MAX 255
 
 /* Tables whose records are core_meta_t with chunk references: objects (S3 and Swift, manifests
- * included) and in-progress multipart uploads. A new kind of table that references chunks must
+ * included), every version of a versioned bucket's objects, and in-progress multipart uploads. A new kind of table that references chunks must
  * be added here, or its chunks will be collected. */
-static const char *const gc_ref_prefixes[] = {"o.", "u."};
+static const char *const gc_ref_prefixes[] = {"o.", "u.", "v."};
 
 static int gc_refs_table(const char *t)
 {

@@ -246,7 +246,7 @@ Test(obj, commit_lookup_delete)
     free(s.buf);
     core_meta_free(&got);
     free(buf);
-    cr_assert_eq(core_obj_delete(tc.cl, "bkt", OG_STR_LIT("a/key")), 0);
+    cr_assert_eq(core_obj_delete(tc.cl, "bkt", OG_STR_LIT("a/key"), NULL), 0);
     cr_assert_eq(core_obj_lookup(tc.cl, "bkt", OG_STR_LIT("a/key"), &got, &buf), OG_ENOTFOUND);
     cr_assert_eq(core_obj_lookup(tc.cl, "bkt", OG_STR_LIT("never"), &got, &buf), OG_ENOTFOUND);
     char table[CORE_TABLE_CAP];

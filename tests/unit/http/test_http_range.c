@@ -150,3 +150,36 @@ Test(cond, aws_precedence)
     c = (http_cond_t){.if_match = og_str("\"zzz\""), .if_none_match = og_str("\"abc\"")};
     cr_assert_eq(http_cond_eval(&c, e, mt), 412);
 }
+
+static void check_private(const char *in, const char *want)
+{
+    og_str_t v = og_str(in);
+    char out[HTTP_CC_PRIVATE_CAP(64)];
+    cr_assert(v.len <= 64);
+    size_t n = http_cache_control_private(v, out);
+    cr_assert(n <= HTTP_CC_PRIVATE_CAP(v.len));
+    cr_assert(n == strlen(want) && memcmp(out, want, n) == 0, "%s -> %.*s", in, (int)n, out);
+}
+
+Test(cache_control, private_drops_what_speaks_to_shared_caches)
+{
+    check_private("", "private");
+    check_private("max-age=60", "private, max-age=60");
+    check_private("public, max-age=60", "private, max-age=60");
+    check_private("Public,s-maxage=9,max-age=1,proxy-revalidate", "private, max-age=1");
+    check_private("private", "private");
+    check_private("no-cache=\"a,public\", immutable", "private, no-cache=\"a,public\", immutable");
+    check_private("a,b,c,d,e,f,g,h", "private, a, b, c, d, e, f, g, h"); /* the worst growth */
+    check_private(" , ,", "private");
+}
+
+Test(cache_control, defaults_fill_only_what_is_missing)
+{
+    og_header_t out[2], own[] = {{OG_STR_LIT("Cache-Control"), OG_STR_LIT("no-cache")}};
+    char date[32];
+    cr_assert_eq(http_cache_dflt(NULL, 0, OG_STR_LIT("max-age=5"), 0, 784111777, date, out), 2);
+    cr_assert(og_str_eq(out[0].value, "max-age=5"));
+    cr_assert(og_str_eq(out[1].name, "Expires") && og_str_eq(out[1].value, "Sun, 06 Nov 1994 08:49:37 GMT"));
+    cr_assert_eq(http_cache_dflt(own, 1, OG_STR_LIT("max-age=5"), -1, 0, date, out), 0);
+    cr_assert_eq(http_cache_dflt(NULL, 0, OG_STR_LIT(""), -1, 0, date, out), 0);
+}

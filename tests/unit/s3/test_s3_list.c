@@ -96,7 +96,7 @@ static char **make_keys(size_t n, const char *fmt)
     return k;
 }
 
-static core_walk_source_t src_of(fake_t *f) { return (core_walk_source_t){fake_fetch, fake_release, f}; }
+static core_walk_source_t src_of(fake_t *f) { return (core_walk_source_t){fake_fetch, fake_release, f, 0}; }
 
 static int item_is(const core_walk_item_t *it, const char *s, int is_prefix)
 {

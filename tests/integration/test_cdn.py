@@ -1,0 +1,351 @@
+"""Onggi as a CDN origin (issue 14, docs/architecture.md "CDN origin"): real Varnish 7.1 and nginx
+1.22 proxy_cache (Debian packages) in front of a real gateway. A private object fetched with
+credentials is never served to an anonymous client; public objects are cached, revalidated with
+304 from the origin and served in ranges; containers give default caching headers; the
+conditional and If-Range rules hold on both APIs."""
+
+import email.utils
+import os
+import signal
+import socket
+import subprocess
+import time
+
+import pytest
+
+from conftest import ACCOUNT, free_ports, http_request, signed_request, spawn
+
+VARNISHD = "/usr/sbin/varnishd"
+NGINX = "/usr/sbin/nginx"
+CDN_ACCOUNT = "acct-cdn"
+CDN_KEY = "cdn-admin-key"
+MAIN_KEY = "cdn-main-key"  # a Swift admin of the S3 user's account (bucket = container)
+
+pytestmark = pytest.mark.skipif(not (os.access(VARNISHD, os.X_OK) and os.access(NGINX, os.X_OK)),
+                                reason="varnish and nginx-light (tools/deps.sh) are needed")
+
+
+def wait_port(port, proc, log):
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"exited {proc.returncode}:\n{open(log).read()[-3000:]}")
+        try:
+            socket.create_connection(("127.0.0.1", port), 1).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError(f"nothing listens on {port}:\n{open(log).read()[-3000:]}")
+
+
+def stop(proc):
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+# Accepts PURGE from loopback only; the rest is Varnish's builtin VCL (which caches a response
+# to a request with an X-Auth-Token: only the origin's Cache-Control: private keeps it out).
+VCL = """vcl 4.1;
+backend default { .host = "127.0.0.1"; .port = "%d"; }
+acl purgers { "127.0.0.1"; }
+sub vcl_recv {
+    if (req.method == "PURGE") {
+        if (client.ip !~ purgers) { return (synth(405)); }
+        return (purge);
+    }
+}
+"""
+
+# A cache for everything the origin does not forbid (proxy_cache_valid), as a CDN operator would
+# set it up; X-Cache-Status tells HIT, MISS, REVALIDATED.
+NGINX_CONF = """daemon off;
+master_process off;
+user root;
+pid {d}/nginx.pid;
+error_log {d}/error.log info;
+events {{ worker_connections 256; }}
+http {{
+    access_log off;
+    client_body_temp_path {d}/body;
+    proxy_temp_path {d}/proxy;
+    fastcgi_temp_path {d}/fastcgi;
+    uwsgi_temp_path {d}/uwsgi;
+    scgi_temp_path {d}/scgi;
+    proxy_cache_path {d}/cache keys_zone=cdn:1m;
+    server {{
+        listen 127.0.0.1:{port};
+        location / {{
+            proxy_pass http://127.0.0.1:{backend};
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_cache cdn;
+            proxy_cache_valid 200 206 10m;
+            proxy_cache_revalidate on;
+            add_header X-Cache-Status $upstream_cache_status always;
+        }}
+    }}
+}}
+"""
+
+
+@pytest.fixture(scope="module")
+def varnish(cluster, tmp_path_factory):
+    d = str(tmp_path_factory.mktemp("varnish"))
+    port = free_ports(1)[0]
+    with open(os.path.join(d, "default.vcl"), "w") as f:
+        f.write(VCL % cluster.port())
+    log = os.path.join(d, "varnishd.log")
+    proc = spawn([VARNISHD, "-F", "-j", "none", "-n", os.path.join(d, "work"), "-a", f"127.0.0.1:{port}", "-f",
+                  os.path.join(d, "default.vcl"), "-s", "malloc,64m", "-p", "default_ttl=600"], log)
+    wait_port(port, proc, log)
+    yield port
+    stop(proc)
+
+
+@pytest.fixture(scope="module")
+def nginx(cluster, tmp_path_factory):
+    d = str(tmp_path_factory.mktemp("nginx"))
+    port = free_ports(1)[0]
+    conf = os.path.join(d, "nginx.conf")
+    with open(conf, "w") as f:
+        f.write(NGINX_CONF.format(d=d, port=port, backend=cluster.port()))
+    log = os.path.join(d, "nginx.log")
+    proc = spawn([NGINX, "-p", d, "-c", conf, "-e", os.path.join(d, "error.log")], log)
+    wait_port(port, proc, log)
+    yield port
+    stop(proc)
+
+
+@pytest.fixture(scope="module")
+def cdn(cluster):
+    """Swift admins: one of acct-cdn, one of the S3 user's account. Returns {name: (token, url path)}."""
+    cluster.admin("swift-user-add", "--account", CDN_ACCOUNT, "--user", "admin", "--key", CDN_KEY, "--admin")
+    cluster.admin("swift-user-add", "--account", ACCOUNT, "--user", "cdnadmin", "--key", MAIN_KEY, "--admin")
+    out = {}
+    for name, user, key in (("cdn", f"{CDN_ACCOUNT}:admin", CDN_KEY), ("main", f"{ACCOUNT}:cdnadmin", MAIN_KEY)):
+        st, h, _ = http_request(cluster.port(), "GET", "/auth/v1.0", {"X-Auth-User": user, "X-Auth-Key": key})
+        assert st == 200, st
+        out[name] = (h["x-auth-token"], "/v1/" + h["x-storage-url"].split("/v1/", 1)[1])
+    return out
+
+
+def swift(port, method, path, token=None, headers=None, body=b""):
+    h = dict(headers or {})
+    if token:
+        h["X-Auth-Token"] = token
+    return http_request(port, method, path, h, body)
+
+
+def make_container(cluster, cdn, name, public, meta=None, who="cdn"):
+    tok, base = cdn[who]
+    h = dict(meta or {})
+    if public:
+        h["X-Container-Read"] = ".r:*,.rlistings"
+    st, _, _ = swift(cluster.port(), "PUT", f"{base}/{name}", tok, h)
+    assert st in (201, 202), st
+    return f"{base}/{name}"
+
+
+def put_object(cluster, cdn, path, body, headers=None, who="cdn"):
+    st, h, _ = swift(cluster.port(), "PUT", path, cdn[who][0], headers, body)
+    assert st == 201, st
+    return h
+
+
+# ---------------------------------------------------------------- private never leaks
+
+
+@pytest.mark.parametrize("cache", ["varnish", "nginx"])
+def test_private_object_never_served_to_anonymous(cluster, cdn, cache, request):
+    port = request.getfixturevalue(cache)
+    tok = cdn["cdn"][0]
+    c = make_container(cluster, cdn, f"priv-{cache}", public=False)
+    secret = b"secret bytes " * 100
+    put_object(cluster, cdn, f"{c}/plain", secret)
+    # the object's own wish to be public loses: a shared cache must never store it
+    put_object(cluster, cdn, f"{c}/wants-public", secret, {"Cache-Control": "public, max-age=600, s-maxage=900"})
+    for name in ("plain", "wants-public"):
+        st, h, body = swift(port, "GET", f"{c}/{name}", tok)
+        assert st == 200 and body == secret
+        for _ in range(2):  # the second anonymous request would be the hit
+            st, _, body = swift(port, "GET", f"{c}/{name}")
+            assert st == 401 and secret not in body
+        cc = [d.strip() for d in h["cache-control"].split(",")]
+        assert cc[0] == "private" and "public" not in cc and not any(d.startswith("s-maxage") for d in cc)
+        assert "X-Auth-Token" in h["vary"]
+        if name == "wants-public":
+            assert "max-age=600" in cc
+    # a listing too
+    st, h, body = swift(port, "GET", c, tok)
+    assert st == 200 and b"plain" in body and h["cache-control"] == "private"
+    st, _, body = swift(port, "GET", c)
+    assert st == 401 and b"plain" not in body
+
+
+def test_s3_answers_are_private(cluster, s3):
+    s3.create_bucket(Bucket="cdn-s3-private")
+    s3.put_object(Bucket="cdn-s3-private", Key="k", Body=b"x", CacheControl="public, max-age=60")
+    st, h, _ = signed_request(cluster.port(), "GET", "/cdn-s3-private/k")
+    assert st == 200 and h["cache-control"] == "private, max-age=60"
+    assert "Authorization" in h["vary"]
+    st, h, _ = signed_request(cluster.port(), "GET", "/cdn-s3-private", query="list-type=2")
+    assert st == 200 and h["cache-control"] == "private"
+
+
+# ---------------------------------------------------------------- public objects through caches
+
+
+def test_varnish_hits_ranges_and_public_headers(cluster, cdn, varnish):
+    c = make_container(cluster, cdn, "pub-varnish", public=True)
+    data = bytes(range(256)) * 64
+    put_object(cluster, cdn, f"{c}/obj.bin", data)
+    st, h1, body = swift(varnish, "GET", f"{c}/obj.bin")
+    assert st == 200 and body == data
+    assert "private" not in h1.get("cache-control", "") and h1["accept-ranges"] == "bytes"
+    st, h2, body = swift(varnish, "GET", f"{c}/obj.bin")
+    assert st == 200 and body == data
+    assert len(h2["x-varnish"].split()) == 2  # a hit names the request that filled the cache
+    st, h, body = swift(varnish, "GET", f"{c}/obj.bin", headers={"Range": "bytes=1000-1099"})
+    assert st == 206 and body == data[1000:1100]
+    assert h["content-range"] == f"bytes 1000-1099/{len(data)}"
+    # a token holder reading a public object from the cache gets the same bytes
+    st, _, body = swift(varnish, "GET", f"{c}/obj.bin", cdn["cdn"][0])
+    assert st == 200 and body == data
+    st, h, body = swift(varnish, "GET", c)  # a public listing is shared too
+    assert st == 200 and b"obj.bin" in body and "private" not in h.get("cache-control", "")
+
+
+def test_nginx_hit_revalidation_and_range(cluster, cdn, nginx):
+    c = make_container(cluster, cdn, "pub-nginx", public=True)
+    data = os.urandom(50000)
+    put_object(cluster, cdn, f"{c}/short", data, {"Cache-Control": "max-age=1"})
+    put_object(cluster, cdn, f"{c}/long", data)
+    st, h, body = swift(nginx, "GET", f"{c}/long")
+    assert st == 200 and body == data and h["x-cache-status"] == "MISS"
+    st, h, body = swift(nginx, "GET", f"{c}/long")
+    assert st == 200 and body == data and h["x-cache-status"] == "HIT"
+    st, h, body = swift(nginx, "GET", f"{c}/long", headers={"Range": "bytes=-10"})
+    assert st == 206 and body == data[-10:]
+    st, h, body = swift(nginx, "GET", f"{c}/short")
+    assert st == 200 and body == data and h["x-cache-status"] == "MISS"
+    # once max-age=1 has run out, nginx asks the origin with If-None-Match / If-Modified-Since and
+    # the origin's 304 makes it serve its copy (REVALIDATED)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        time.sleep(1.2)
+        st, h, body = swift(nginx, "GET", f"{c}/short")
+        assert st == 200 and body == data
+        if h["x-cache-status"] != "HIT":
+            break
+    assert h["x-cache-status"] == "REVALIDATED"
+
+
+# ---------------------------------------------------------------- headers at the origin
+
+
+def test_container_default_cache_headers(cluster, cdn, s3):
+    meta = {"X-Container-Meta-Default-Cache-Control": "public, max-age=300",
+            "X-Container-Meta-Default-Expires": "3600"}
+    c = make_container(cluster, cdn, "cdn-defaults", public=True, meta=meta, who="main")
+    put_object(cluster, cdn, f"{c}/none", b"abc", who="main")
+    put_object(cluster, cdn, f"{c}/own", b"abc", {"Cache-Control": "no-cache"}, who="main")
+    st, h, _ = swift(cluster.port(), "GET", f"{c}/none")
+    assert st == 200 and h["cache-control"] == "public, max-age=300"
+    expires = email.utils.parsedate_to_datetime(h["expires"]).timestamp()
+    assert 3500 < expires - time.time() < 3700
+    # a 304 repeats them (RFC 9110 15.4.5)
+    st, h304, _ = swift(cluster.port(), "GET", f"{c}/none", headers={"If-None-Match": h["etag"]})
+    assert st == 304 and h304["cache-control"] == "public, max-age=300" and "expires" in h304
+    st, h, _ = swift(cluster.port(), "GET", f"{c}/own")
+    assert st == 200 and h["cache-control"] == "no-cache" and "expires" in h
+    # S3 reads the same container as a bucket: the defaults apply, made private
+    st, h, _ = signed_request(cluster.port(), "GET", "/cdn-defaults/none")
+    assert st == 200 and h["cache-control"] == "private, max-age=300" and "expires" in h
+    st, h, _ = signed_request(cluster.port(), "GET", "/cdn-defaults/none", headers={"If-None-Match": h["etag"]})
+    assert st == 304 and h["cache-control"] == "private, max-age=300" and "expires" in h and "etag" in h
+
+
+def test_conditionals_and_if_range(cluster, cdn, s3):
+    s3.create_bucket(Bucket="cdn-cond")
+    data = bytes(range(100))
+    etag = s3.put_object(Bucket="cdn-cond", Key="k", Body=data)["ETag"]
+    assert etag.startswith('"') and etag.endswith('"')  # strong and quoted on S3
+    bare = etag.strip('"')
+    port = cluster.port()
+
+    def get(headers):
+        return signed_request(port, "GET", "/cdn-cond/k", headers=headers)
+
+    for inm in (etag, bare, f'"nope", {etag}', "*", f"W/{etag}"):
+        st, h, body = get({"If-None-Match": inm})
+        assert st == 304 and h["etag"] == etag and body == b"", inm
+    assert get({"If-None-Match": '"nope"'})[0] == 200
+    lm = get({})[1]["last-modified"]
+    assert get({"If-Modified-Since": lm})[0] == 304
+    st, h, body = get({"Range": "bytes=0-9", "If-Range": etag})
+    assert st == 206 and body == data[:10]
+    st, h, body = get({"Range": "bytes=0-9", "If-Range": lm})
+    assert st == 206 and body == data[:10]
+    for other in ('"0123"', f"W/{etag}", "Mon, 01 Jan 2001 00:00:00 GMT"):
+        st, h, body = get({"Range": "bytes=0-9", "If-Range": other})
+        assert st == 200 and body == data, other
+    # Swift: unquoted ETags, the same rules
+    c = make_container(cluster, cdn, "cdn-cond-swift", public=False)
+    put_object(cluster, cdn, f"{c}/k", data)
+    tok = cdn["cdn"][0]
+    st, h, _ = swift(port, "HEAD", f"{c}/k", tok)
+    setag = h["etag"]
+    for inm in (setag, f'"{setag}"', "*"):
+        assert swift(port, "GET", f"{c}/k", tok, {"If-None-Match": inm})[0] == 304
+    st, _, body = swift(port, "GET", f"{c}/k", tok, {"Range": "bytes=5-6", "If-Range": f'"{setag}"'})
+    assert st == 206 and body == data[5:7]
+    st, _, body = swift(port, "GET", f"{c}/k", tok, {"Range": "bytes=5-6", "If-Range": '"other"'})
+    assert st == 200 and body == data
+
+
+# ---------------------------------------------------------------- origin protection
+
+
+def test_frozen_cluster_answers_503_with_retry_after(own_cluster):
+    """Every storage node frozen (SIGSTOP): a GET of a public object and an S3 GET answer 503
+    with Retry-After (a CDN serves stale meanwhile); the gateway's node watcher has marked the
+    nodes failing, so the answer comes without waiting for a node timeout (the time is printed,
+    not asserted). After SIGCONT the object is served again."""
+    c = own_cluster
+    c.admin("swift-user-add", "--account", CDN_ACCOUNT, "--user", "admin", "--key", CDN_KEY, "--admin")
+    st, h, _ = http_request(c.port(), "GET", "/auth/v1.0", {"X-Auth-User": f"{CDN_ACCOUNT}:admin",
+                                                            "X-Auth-Key": CDN_KEY})
+    tok, base = h["x-auth-token"], "/v1/" + h["x-storage-url"].split("/v1/", 1)[1]
+    assert swift(c.port(), "PUT", f"{base}/pub", tok, {"X-Container-Read": ".r:*"})[0] in (201, 202)
+    assert swift(c.port(), "PUT", f"{base}/pub/o", tok, body=b"hello")[0] == 201
+    s3 = c.client()
+    s3.create_bucket(Bucket="cdn-frozen")
+    s3.put_object(Bucket="cdn-frozen", Key="k", Body=b"v")
+    nodes = [f"node{i}" for i in range(1, 4)]
+    for n in nodes:
+        c.procs[n].send_signal(signal.SIGSTOP)
+    try:
+        time.sleep(5)  # two watcher rounds unanswered (about 3 s), with room to spare
+        for _ in range(2):
+            t = time.monotonic()
+            st, h, body = swift(c.port(), "GET", f"{base}/pub/o")
+            print(f"frozen cluster: Swift anonymous GET {st} in {time.monotonic() - t:.3f}s")
+            assert st == 503 and h["retry-after"] == "1" and body != b"hello"
+            t = time.monotonic()
+            st, h, _ = signed_request(c.port(), "GET", "/cdn-frozen/k")
+            print(f"frozen cluster: S3 GET {st} in {time.monotonic() - t:.3f}s")
+            assert st == 503 and h["retry-after"] == "1"
+    finally:
+        for n in nodes:
+            c.procs[n].send_signal(signal.SIGCONT)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        st, _, body = swift(c.port(), "GET", f"{base}/pub/o")
+        if st == 200:
+            break
+        time.sleep(0.5)
+    assert st == 200 and body == b"hello"
