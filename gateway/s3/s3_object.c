@@ -51,7 +51,7 @@ int s3_stored_headers(s3_req_t *r, size_t extra, og_header_t **out, size_t *n, c
     /* names, then room for decoded metadata values (never longer than their encoding) */
     for (size_t i = 0; i < info->num_headers; i++)
         names_len += info->headers[i].name.len + info->headers[i].value.len;
-    og_header_t *hdrs = malloc((info->num_headers + extra) * sizeof(*hdrs));
+    og_header_t *hdrs = malloc((info->num_headers + extra + 1) * sizeof(*hdrs));
     char *nb = malloc(names_len + 1), *np = nb;
     if (hdrs == NULL || nb == NULL) {
         free(hdrs);
@@ -101,6 +101,8 @@ int s3_stored_headers(s3_req_t *r, size_t extra, og_header_t **out, size_t *n, c
                 break;
             }
     }
+    if (r->acl.len > 0) /* the ACL the request asked for (s3_acl_request) */
+        hdrs[k++] = (og_header_t){OG_STR_LIT(IAM_S3ACL_HEADER), {r->acl.buf, r->acl.len}};
     if (meta_bytes > USER_META_MAX) {
         free(hdrs);
         free(nb);
@@ -572,14 +574,14 @@ static void send_not_modified(s3_req_t *r, get_plan_t *g)
     s3_send(r, 304, h, n, NULL, 0);
 }
 
-/* The response headers: encryption, request id, ETag, Last-Modified, Accept-Ranges, Content-Type,
+/* The response headers: encryption, request id, CORS (s3_cors_actual), ETag, Last-Modified, Accept-Ranges, Content-Type,
  * Content-Range, x-amz-mp-parts-count, the overrides, and the stored headers. *out is malloc'd
  * for the caller (values point into g and r). 0 or -ENOMEM. */
 static int get_headers(s3_req_t *r, get_plan_t *g, og_header_t **out, size_t *count)
 {
     const core_meta_t *m = &g->m;
     size_t n = 0;
-    og_header_t *hdrs = malloc((13 + NUM_OVERRIDES + m->num_headers) * sizeof(*hdrs));
+    og_header_t *hdrs = malloc((13 + NUM_OVERRIDES + m->num_headers + r->num_cors) * sizeof(*hdrs));
     if (hdrs == NULL)
         return -ENOMEM;
     n += s3_sse_headers(&g->sse, hdrs);
@@ -587,6 +589,8 @@ static int get_headers(s3_req_t *r, get_plan_t *g, og_header_t **out, size_t *co
     if (r->version_id[0] != '\0')
         hdrs[n++] = (og_header_t){OG_STR_LIT("x-amz-version-id"), og_str(r->version_id)};
     n += s3_lock_headers(m, hdrs + n, g->lockdate);
+    for (size_t i = 0; i < r->num_cors; i++)
+        hdrs[n++] = r->cors[i];
     hdrs[n++] = (og_header_t){OG_STR_LIT("ETag"), g->etag_s};
     hdrs[n++] = (og_header_t){OG_STR_LIT("Last-Modified"), og_str(g->lastmod)};
     hdrs[n++] = (og_header_t){OG_STR_LIT("Accept-Ranges"), OG_STR_LIT("bytes")};
@@ -622,7 +626,7 @@ static int get_headers(s3_req_t *r, get_plan_t *g, og_header_t **out, size_t *co
             overridden |= g->ovr[j].base != NULL && og_str_ieq(m->headers[i].name, overrides[j].header);
         /* X-Object-Manifest is Swift's own (s3api does not show it either) */
         if (!overridden && (send_checksums || !is_checksum_header(m->headers[i].name)) &&
-            !og_str_ieq(m->headers[i].name, "x-object-manifest"))
+            !og_str_ieq(m->headers[i].name, "x-object-manifest") && !og_str_ieq(m->headers[i].name, IAM_S3ACL_HEADER))
             hdrs[n++] = m->headers[i];
     }
     if (get_meta_encode(g, hdrs, n) != 0) {
@@ -689,7 +693,7 @@ void s3_get_object(s3_req_t *r)
     if (s3_sse_open(r, &g.m, &g.sse) != 0)
         goto out_free_plan;
     /* best effort: without the bucket's defaults the object is served with its own headers */
-    (void)core_cache_dflt_get(r->gw->cluster, r->bucket, &g.dflt);
+    (void)core_cache_dflt_get(r->gw->cluster, NULL, r->bucket, &g.dflt);
     http_cond_t cond = http_cond_from_req(r->http);
     int cond_status = http_cond_eval(&cond, g.etag_s, (int64_t)(g.m.mtime_ns / 1000000000u));
     if (cond_status == 412) {
