@@ -166,7 +166,8 @@ run: deps
 
 # make install [PREFIX=/usr/local] [DESTDIR=] [INSTALL_BUILD=release]: the binaries of
 # build/INSTALL_BUILD into PREFIX/bin, the sample configuration SYSCONFDIR/onggi/onggi.conf.example
-# and the systemd units onggi-gateway.service and onggi-node@.service (tools/systemd/) into UNITDIR
+# and the systemd units onggi-gateway.service, onggi-node@.service and the lifecycle worker's
+# onggi-lifecycle.service + .timer (tools/systemd/) into UNITDIR
 # (docs/operations.md, "Installing"). The configuration stays under /etc whatever PREFIX is, as
 # onggi-admin looks for /etc/onggi/onggi.conf.
 PREFIX ?= /usr/local
@@ -178,7 +179,7 @@ install:
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(SYSCONFDIR)/onggi $(DESTDIR)$(UNITDIR)
 	install -m 755 $(patsubst $(O)/%,build/$(INSTALL_BUILD)/%,$(BINS)) $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 tools/systemd/onggi.conf.example $(DESTDIR)$(SYSCONFDIR)/onggi/onggi.conf.example
-	for u in onggi-gateway.service onggi-node@.service; do \
+	for u in onggi-gateway.service onggi-node@.service onggi-lifecycle.service onggi-lifecycle.timer; do \
 	    sed -e 's|@BINDIR@|$(PREFIX)/bin|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' tools/systemd/$$u \
 	        >$(DESTDIR)$(UNITDIR)/$$u && chmod 644 $(DESTDIR)$(UNITDIR)/$$u || exit 1; \
 	done

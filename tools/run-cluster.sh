@@ -256,6 +256,10 @@ if ! { "$BIN/onggi-admin" --config "$CONF" account-add "$ACCOUNT" &&
     die "creating the dev account failed, see $LOG/admin.log"
 fi
 
+# The S3 lifecycle worker (docs/architecture.md, "Lifecycle"): one pass every minute, supervised
+# like the servers; its log says what each pass expired and aborted.
+start lifecycle "$BIN/onggi-admin" --config "$CONF" lifecycle --every "${ONGGI_LIFECYCLE_EVERY:-60}"
+
 EP="http://127.0.0.1:$PORT"
 TEP="https://localhost:$TLS_PORT"
 cat <<EOF
@@ -295,6 +299,7 @@ over https (verify with the CA file, e.g. curl --cacert $TLS_CERT $TEP/):
 onggi-admin (finds the cluster through ONGGI_CONFIG):
   export ONGGI_CONFIG=$CONF
   $BIN/onggi-admin status
+  $BIN/onggi-admin lifecycle-status      (the S3 lifecycle worker's last pass; log: $LOG/lifecycle.log)
 
 rclone:
   export RCLONE_CONFIG_ONGGI_TYPE=s3 RCLONE_CONFIG_ONGGI_PROVIDER=Other RCLONE_CONFIG_ONGGI_ENDPOINT=$EP \\

@@ -371,6 +371,70 @@ int core_bucket_create(cluster_t *cl, const char *bucket, const char *owner);
  * (emptiness is the caller's check). 0 or OG_EQUORUM. */
 int core_bucket_delete(cluster_t *cl, const char *bucket, const core_bucket_t *b);
 
+/* ---- S3 lifecycle rules and their execution (core_lc.c) ----
+ *
+ * A bucket's lifecycle configuration is one entry of its record's metadata (CORE_LC_META), in a
+ * line form both the S3 front end (which parses and renders the XML) and the lifecycle pass
+ * (onggi-admin lifecycle) read: one rule a line,
+ *   "1 <E|D> <L|F> <id> <prefix> <tags> <gt> <lt> <days> <date> <abort>"
+ * id and prefix percent-encoded, tags in the x-amz-tagging form, numbers decimal or "-" when
+ * absent (date: Unix seconds). */
+
+#define CORE_LC_META "x-amz-bucket-lifecycle"
+#define CORE_LC_DAY_S 86400u
+
+typedef struct {
+    og_str_t id, prefix;  /* decoded */
+    og_str_t tags;        /* every tag an object must carry, x-amz-tagging form ("" none) */
+    int enabled;
+    int legacy;           /* the rule-level <Prefix> of the old schema, not a <Filter> */
+    int has_gt, has_lt;
+    uint64_t size_gt, size_lt; /* ObjectSizeGreaterThan / LessThan, bytes */
+    uint32_t exp_days;    /* Expiration Days (0 none) */
+    uint64_t exp_date;    /* Expiration Date, Unix seconds at midnight UTC (0 none) */
+    uint32_t abort_days;  /* AbortIncompleteMultipartUpload DaysAfterInitiation (0 none) */
+} core_lc_rule_t;
+
+typedef struct {
+    core_lc_rule_t *rules;
+    size_t n;
+    char *_mem;
+} core_lc_t;
+
+/* Appends the line form of rules[0..n) to out. 0 or -ENOMEM. */
+int core_lc_encode(const core_lc_rule_t *rules, size_t n, og_buf_t *out);
+/* Decodes the line form: 0 and *out (core_lc_free; slices into out's own memory), OG_EPROTO
+ * (not ours), -ENOMEM. */
+int core_lc_decode(og_str_t s, core_lc_t *out);
+void core_lc_free(core_lc_t *lc);
+
+/* How a lifecycle pass runs (onggi-admin lifecycle). */
+typedef struct {
+    uint64_t now_s;
+    uint64_t day_s;       /* CORE_LC_DAY_S; a shorter day is a test knob (then no midnight rounding) */
+    uint64_t max_actions; /* expirations + aborts per pass; 0 unbounded */
+    uint32_t rate;        /* actions per second at most; 0 unbounded */
+    int dry_run;          /* count and report, change nothing */
+    /* Told of every action (what: "expire", "abort"; rc its outcome); may be NULL. */
+    void (*report)(void *ctx, const char *what, const char *bucket, og_str_t key, og_str_t rule, int rc);
+    void *ctx;
+} core_lc_opts_t;
+
+typedef struct {
+    uint64_t buckets, scanned, expired, aborted, failed;
+    int bounded; /* the pass stopped at max_actions: the rest waits for the next pass */
+} core_lc_stats_t;
+
+/* Applies lc to bucket once: expires the current objects its enabled rules make due (Expiration
+ * Days/Date with their prefix, tag and size filters: a tombstone stamped at the due time, so any
+ * write after that time wins; in a versioned bucket a delete marker, put only while the judged
+ * object is still current, so no version, locked or not, is removed), and aborts the multipart uploads older than DaysAfterInitiation
+ * (parts, then the upload). Counts into st (added to what it holds); stops when st reaches
+ * o->max_actions. 0, or the first error walking the bucket (an action that failed is counted,
+ * reported and does not stop the pass). */
+int core_lc_bucket(cluster_t *cl, const char *bucket, const core_lc_t *lc, const core_lc_opts_t *o,
+                   core_lc_stats_t *st);
+
 /* ---- accounts (core_account.c) ---- */
 
 typedef struct {

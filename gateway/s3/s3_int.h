@@ -166,6 +166,28 @@ void s3_bucket_tagging(s3_req_t *r, int put, int del);
 void s3_bucket_website(s3_req_t *r, int put, int del);
 /* Get/Put/DeleteBucketEncryption (s3_sse.c): the bucket's default encryption (SSE-S3 only). */
 void s3_bucket_encryption(s3_req_t *r, int put, int del);
+/* Appends tag (k, v) to an x-amz-tagging form (with '&' when out is not empty). 0 or -ENOMEM. */
+int s3_tags_form_add(og_buf_t *out, og_str_t k, og_str_t v);
+/* 1 when the form holds a tag with key k, else 0 (also for a form that does not decode). */
+int s3_tags_form_has_key(og_str_t form, og_str_t k);
+/* Appends each tag of the form as <Tag><Key/><Value/></Tag>. 0, S3_EINVALIDTAG, -ENOMEM. */
+int s3_tags_form_xml(og_buf_t *b, og_str_t form);
+/* A document kept as one entry of the bucket record's metadata (tags, lifecycle): its entry name;
+ * read turns a PUT body into the stored form (0, 1 when it answered already, or a code to answer
+ * with S3_ON_BODY); send answers a GET with the stored form; the error a GET gets when there is
+ * none (404). */
+typedef struct {
+    const char *meta;
+    int (*read)(s3_req_t *r, og_buf_t *out);
+    void (*send)(s3_req_t *r, og_str_t stored);
+    const char *missing_code, *missing_msg;
+} s3_bucket_doc_t;
+/* GET (send), PUT with put (read, then stored), DELETE with del (the entry removed: 204) of the
+ * document d of r's bucket. */
+void s3_bucket_doc(s3_req_t *r, int put, int del, const s3_bucket_doc_t *d);
+/* (s3_lifecycle.c) ?lifecycle on a bucket: Get (404 NoSuchLifecycleConfiguration when none), Put
+ * with put, Delete with del (docs/s3-compat.md, "Lifecycle"). */
+void s3_bucket_lifecycle(s3_req_t *r, int put, int del);
 /* (s3_meta.c) User metadata outside US-ASCII (RFC 2047), as S3 handles it.
  * s3_meta_decode: v made only of UTF-8 encoded-words ("=?UTF-8?B?..?=", "=?UTF-8?Q?..?=", case-
  * insensitive, whitespace between words dropped) decoded into out (at least v.len bytes): the

@@ -256,6 +256,8 @@ static void route_bucket(s3_req_t *r, verbs_t v)
         s3_bucket_website(r, v.put, v.del);
     else if (has_param(r, "encryption") && (v.get || v.put || v.del))
         s3_bucket_encryption(r, v.put, v.del);
+    else if (has_param(r, "lifecycle") && (v.get || v.put || v.del))
+        s3_bucket_lifecycle(r, v.put, v.del);
     else if (v.get && has_param(r, "location"))
         s3_get_bucket_location(r);
     else if (v.get && has_param(r, "versioning"))
@@ -385,6 +387,9 @@ static void route(s3_req_t *r)
         return;
     }
     for (size_t i = 0; i < sizeof(unimplemented_subresources) / sizeof(unimplemented_subresources[0]); i++) {
+        /* a bucket's ?lifecycle is served (s3_lifecycle.c); an object has none */
+        if (r->key == NULL && strcmp(unimplemented_subresources[i], "lifecycle") == 0)
+            continue;
         if (has_param(r, unimplemented_subresources[i]) && !r->authenticated) {
             /* no ACL grants what is not implemented: tell a stranger nothing more */
             s3_error(r, 403, "AccessDenied", NULL, NULL);
@@ -408,7 +413,8 @@ static void route(s3_req_t *r)
     if (r->key == NULL && v.put && !has_param(r, "acl") && !has_param(r, "policy") &&
         !has_param(r, "policyStatus") && !has_param(r, "cors") && !has_param(r, "tagging") &&
         !has_param(r, "versioning") && !has_param(r, "object-lock") &&
-        !has_param(r, "website") && !has_param(r, "encryption")) {
+        !has_param(r, "website") && !has_param(r, "encryption") &&
+        !has_param(r, "lifecycle")) {
         if (!r->authenticated)
             s3_error(r, 403, "AccessDenied", NULL, NULL);
         else if (request_acl(r, NULL))

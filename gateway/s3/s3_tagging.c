@@ -126,23 +126,54 @@ static int tags_from_form(og_str_t form, tagset_t *ts)
     return rc;
 }
 
-/* The x-amz-tagging form of ts into out. 0 or -ENOMEM. */
+int s3_tags_form_add(og_buf_t *out, og_str_t k, og_str_t v)
+{
+    char *enc = malloc(3 * (k.len + v.len) + 2);
+    if (!enc)
+        return -ENOMEM;
+    long kl = og_urlencode(k.base, k.len, enc, 3 * k.len + 1, 0);
+    long vl = og_urlencode(v.base, v.len, enc + kl, 3 * v.len + 1, 0);
+    if (out->len > 0)
+        og_buf_put(out, "&", 1);
+    og_buf_put(out, enc, (size_t)kl);
+    og_buf_put(out, "=", 1);
+    og_buf_put(out, enc + kl, (size_t)vl);
+    free(enc);
+    return out->oom ? -ENOMEM : 0;
+}
+
+/* The x-amz-tagging form of ts into out (empty). 0 or -ENOMEM. */
 static int tags_to_form(const tagset_t *ts, og_buf_t *out)
 {
-    for (size_t i = 0; i < ts->n; i++) {
-        char *enc = malloc(3 * (ts->t[i].k.len + ts->t[i].v.len) + 2);
-        if (!enc)
-            return -ENOMEM;
-        long kl = og_urlencode(ts->t[i].k.base, ts->t[i].k.len, enc, 3 * ts->t[i].k.len + 1, 0);
-        long vl = og_urlencode(ts->t[i].v.base, ts->t[i].v.len, enc + kl, 3 * ts->t[i].v.len + 1, 0);
-        if (i > 0)
-            og_buf_put(out, "&", 1);
-        og_buf_put(out, enc, (size_t)kl);
-        og_buf_put(out, "=", 1);
-        og_buf_put(out, enc + kl, (size_t)vl);
-        free(enc);
+    int rc = 0;
+    for (size_t i = 0; i < ts->n && rc == 0; i++)
+        rc = s3_tags_form_add(out, ts->t[i].k, ts->t[i].v);
+    return rc;
+}
+
+int s3_tags_form_has_key(og_str_t form, og_str_t k)
+{
+    tagset_t ts;
+    int found = 0;
+    if (tags_from_form(form, &ts) == 0)
+        for (size_t i = 0; i < ts.n && !found; i++)
+            found = ts.t[i].k.len == k.len && memcmp(ts.t[i].k.base, k.base, k.len) == 0;
+    og_buf_free(&ts.mem);
+    return found;
+}
+
+int s3_tags_form_xml(og_buf_t *b, og_str_t form)
+{
+    tagset_t ts;
+    int rc = tags_from_form(form, &ts);
+    for (size_t i = 0; rc == 0 && i < ts.n; i++) {
+        og_buf_puts(b, "<Tag>");
+        og_buf_elem(b, "Key", ts.t[i].k.base, ts.t[i].k.len);
+        og_buf_elem(b, "Value", ts.t[i].v.base, ts.t[i].v.len);
+        og_buf_puts(b, "</Tag>");
     }
-    return out->oom ? -ENOMEM : 0;
+    og_buf_free(&ts.mem);
+    return rc != 0 ? rc : b->oom ? -ENOMEM : 0;
 }
 
 /* One <Tag>'s <Key> and <Value> into ts. 0, S3_EMALFORMED, -ENOMEM. */
@@ -239,16 +270,9 @@ size_t s3_tags_count(og_str_t form)
 /* Answers a GET ?tagging with the tag set in stored form. */
 static void send_tagging(s3_req_t *r, og_str_t form)
 {
-    tagset_t ts;
     og_buf_t b = {0};
-    int rc = tags_from_form(form, &ts);
     og_buf_puts(&b, "<Tagging xmlns=\"" S3_XMLNS "\"><TagSet>");
-    for (size_t i = 0; rc == 0 && i < ts.n; i++) {
-        og_buf_puts(&b, "<Tag>");
-        og_buf_elem(&b, "Key", ts.t[i].k.base, ts.t[i].k.len);
-        og_buf_elem(&b, "Value", ts.t[i].v.base, ts.t[i].v.len);
-        og_buf_puts(&b, "</Tag>");
-    }
+    int rc = s3_tags_form_xml(&b, form);
     og_buf_puts(&b, "</TagSet></Tagging>");
     if (rc == 0 && b.oom)
         rc = -ENOMEM;
@@ -256,7 +280,6 @@ static void send_tagging(s3_req_t *r, og_str_t form)
         s3_error_rc(r, rc == S3_EINVALIDTAG ? OG_ECORRUPT : rc);
     else
         s3_send_xml(r, 200, NULL, 0, b.buf, b.len);
-    og_buf_free(&ts.mem);
     og_buf_free(&b);
 }
 
@@ -341,13 +364,14 @@ out_free:
 
 /* ---- buckets ---- */
 
-void s3_bucket_tagging(s3_req_t *r, int put, int del)
+void s3_bucket_doc(s3_req_t *r, int put, int del, const s3_bucket_doc_t *d)
 {
-    og_buf_t form = {0};
+    og_buf_t stored = {0};
     core_bucket_t b = {0};
     int rc = 0;
-    if (put && (rc = tags_read_body(r, TAGS_BUCKET_MAX, &form)) != 0) {
-        s3_error_on(r, rc, S3_ON_BODY);
+    if (put && (rc = d->read(r, &stored)) != 0) {
+        if (rc != 1)
+            s3_error_on(r, rc, S3_ON_BODY);
         goto out_free;
     }
     if ((rc = core_bucket_get(r->gw->cluster, r->bucket, &b)) != 0) {
@@ -355,19 +379,29 @@ void s3_bucket_tagging(s3_req_t *r, int put, int del)
         goto out_free;
     }
     if (put || del) {
-        if ((rc = s3_bucket_meta_set(r, &b, S3_BUCKET_TAGS_META, (og_str_t){form.buf, form.len})) != 0)
+        if ((rc = s3_bucket_meta_set(r, &b, d->meta, (og_str_t){stored.buf, stored.len})) != 0)
             s3_error_rc(r, rc);
         else
             s3_send(r, put ? 200 : 204, NULL, 0, NULL, 0);
         goto out_bucket;
     }
-    og_str_t tags = og_header_find(b.meta, b.num_meta, S3_BUCKET_TAGS_META);
-    if (tags.base == NULL)
-        s3_error(r, 404, "NoSuchTagSet", "The TagSet does not exist", NULL);
+    og_str_t v = og_header_find(b.meta, b.num_meta, d->meta);
+    if (v.base == NULL)
+        s3_error(r, 404, d->missing_code, d->missing_msg, NULL);
     else
-        send_tagging(r, tags);
+        d->send(r, v);
 out_bucket:
     core_bucket_free(&b);
 out_free:
-    og_buf_free(&form);
+    og_buf_free(&stored);
+}
+
+/* s3_bucket_doc_t.read for a bucket's tag set. */
+static int bucket_tags_read(s3_req_t *r, og_buf_t *out) { return tags_read_body(r, TAGS_BUCKET_MAX, out); }
+
+void s3_bucket_tagging(s3_req_t *r, int put, int del)
+{
+    static const s3_bucket_doc_t doc = {S3_BUCKET_TAGS_META, bucket_tags_read, send_tagging, "NoSuchTagSet",
+                                        "The TagSet does not exist"};
+    s3_bucket_doc(r, put, del, &doc);
 }

@@ -15,6 +15,8 @@
   formpost: the body is a multipart form signed at run time (compat.formpost_body).
 
 Adding a case is one entry here, then `make compat-record` against the anchors."""
+import base64
+import hashlib
 
 LONG = {
     "o1k": "o" * 1024, "o1025": "o" * 1025,
@@ -415,6 +417,19 @@ SWIFT = [
 ]
 
 
+# PutBucketLifecycleConfiguration steps (s3-lifecycle): a document of rules, with the Content-MD5
+# every S3 client sends with it.
+_LC_RULE = "<Rule><ID>{id}</ID><Filter><Prefix>{prefix}</Prefix></Filter><Status>Enabled</Status>{action}</Rule>"
+_LC_EXP = "<Expiration><{0}>{1}</{0}></Expiration>"
+
+
+def _lc(step_id, rules):
+    body = f'<LifecycleConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/">{rules}</LifecycleConfiguration>'
+    md5 = base64.b64encode(hashlib.md5(body.encode()).digest()).decode()
+    return {"id": step_id, "method": "PUT", "path": "/{c}", "query": "lifecycle", "data": body,
+            "headers": {"Content-MD5": md5}}
+
+
 S3 = [
     {"id": "s3-bucket-names", "steps": [
         {"id": "create-63", "method": "PUT", "path": "/{c}" + "x" * 40},
@@ -706,6 +721,36 @@ S3 = [
          "headers_present": ["x-amz-server-side-encryption"]},
         {"id": "delete-object", "method": "DELETE", "path": "/{c}/k"},
         {"id": "delete-encryption", "method": "DELETE", "path": "/{c}", "query": "encryption"},
+    ]},
+    {"id": "s3-lifecycle", "steps": [
+        {"id": "create", "method": "PUT", "path": "/{c}"},
+        {"id": "get-none", "method": "GET", "path": "/{c}", "query": "lifecycle"},
+        _lc("put", _LC_RULE.format(id="logs", prefix="logs/", action=_LC_EXP.format("Days", "30")) +
+            _LC_RULE.format(id="mpu", prefix="", action="<AbortIncompleteMultipartUpload><DaysAfterInitiation>7"
+                            "</DaysAfterInitiation></AbortIncompleteMultipartUpload>")),
+        {"id": "get", "method": "GET", "path": "/{c}", "query": "lifecycle"},
+        _lc("put-days-0", _LC_RULE.format(id="a", prefix="p/", action=_LC_EXP.format("Days", "0"))),
+        _lc("put-duplicate-id", _LC_RULE.format(id="a", prefix="p/", action=_LC_EXP.format("Days", "1")) +
+            _LC_RULE.format(id="a", prefix="q/", action=_LC_EXP.format("Days", "1"))),
+        _lc("put-id-256", _LC_RULE.format(id="i" * 256, prefix="p/", action=_LC_EXP.format("Days", "1"))),
+        _lc("put-no-rules", ""),
+        _lc("put-1001-rules", "".join(_LC_RULE.format(id=f"r{i}", prefix=f"p{i}/", action=_LC_EXP.format("Days", "1"))
+                                      for i in range(1001))),
+        _lc("put-no-action", _LC_RULE.format(id="a", prefix="p/", action="")),
+        _lc("put-unknown-action", _LC_RULE.format(id="a", prefix="p/", action="<Frobnicate><Days>1</Days></Frobnicate>")),
+        _lc("put-days-and-date", _LC_RULE.format(id="a", prefix="p/", action="<Expiration><Days>1</Days>"
+                                                 "<Date>2030-01-01T00:00:00Z</Date></Expiration>")),
+        _lc("put-date-noon", _LC_RULE.format(id="a", prefix="p/", action=_LC_EXP.format("Date", "2030-01-01T12:00:00Z"))),
+        _lc("put-abort-with-tag", "<Rule><ID>a</ID><Filter><Tag><Key>k</Key><Value>v</Value></Tag></Filter>"
+            "<Status>Enabled</Status><AbortIncompleteMultipartUpload><DaysAfterInitiation>1</DaysAfterInitiation>"
+            "</AbortIncompleteMultipartUpload></Rule>"),
+        _lc("put-transition", _LC_RULE.format(id="a", prefix="p/", action="<Transition><Days>30</Days>"
+                                              "<StorageClass>GLACIER</StorageClass></Transition>")),
+        {"id": "put-malformed", "method": "PUT", "path": "/{c}", "query": "lifecycle",
+         "data": "<LifecycleConfiguration><Rule>"},
+        {"id": "get-unchanged", "method": "GET", "path": "/{c}", "query": "lifecycle"},
+        {"id": "delete", "method": "DELETE", "path": "/{c}", "query": "lifecycle"},
+        {"id": "get-after-delete", "method": "GET", "path": "/{c}", "query": "lifecycle"},
         {"id": "delete-bucket", "method": "DELETE", "path": "/{c}"},
     ]},
 ]

@@ -178,7 +178,7 @@ def test_scrub_reports_every_device(cluster):
         assert {"chunk_progress", "passes", "chunks_verified", "bytes_verified", "corrupt_found"} <= set(s)
     lines = cluster.admin("scrub").stdout.splitlines()
     assert sorted(ln.split()[0].split("/")[1] for ln in lines) == devs
-    assert all(" running=true phase=" in ln and " passes=" in ln for ln in lines)
+    assert all(" running=yes phase=" in ln and " passes=" in ln for ln in lines)
     # a fresh cluster's first pass ends soon: --watch returns with every scrubber idle
     r = cluster.admin("scrub", "--watch", "--interval", "1", "--timeout", "300")
     assert all(" phase=idle " in ln for ln in r.stdout.splitlines()), r.stdout

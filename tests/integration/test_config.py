@@ -213,6 +213,9 @@ def test_make_install(tmp_path):
     assert "ExecStart=/usr/bin/onggi-gateway --config /etc/onggi/onggi.conf" in gw
     assert "ExecStart=/usr/bin/onggi-node --config /etc/onggi/%i.conf" in node
     assert "@" not in gw.replace("onggi-node@", "") and "@BINDIR@" not in node
+    lc = (units / "onggi-lifecycle.service").read_text()
+    assert "ExecStart=/usr/bin/onggi-admin --config /etc/onggi/onggi.conf lifecycle" in lc
+    assert (units / "onggi-lifecycle.timer").exists()
     # the sample configuration is valid for each program: only its placeholder addresses fail later
     r = subprocess.run([str(dest / "usr" / "bin" / "onggi-admin"), "--config", str(sample), "status"],
                        capture_output=True, text=True, timeout=60)
@@ -234,9 +237,12 @@ def verify_units(tmp_path, dest, units):
     vdir = tmp_path / "verify"
     vdir.mkdir()
     for name, as_name in (("onggi-gateway.service", "onggi-gateway.service"),
-                          ("onggi-node@.service", "onggi-node@onggi.service")):
+                          ("onggi-node@.service", "onggi-node@onggi.service"),
+                          ("onggi-lifecycle.service", "onggi-lifecycle.service"),
+                          ("onggi-lifecycle.timer", "onggi-lifecycle.timer")):
         text = (units / name).read_text().replace("/usr/bin/", f"{dest}/usr/bin/")
         (vdir / as_name).write_text(text)
     r = subprocess.run(["systemd-analyze", "verify", "--man=no", "./onggi-gateway.service",
-                        "./onggi-node@onggi.service"], capture_output=True, text=True, timeout=120, cwd=vdir)
+                        "./onggi-node@onggi.service", "./onggi-lifecycle.service", "./onggi-lifecycle.timer"],
+                       capture_output=True, text=True, timeout=120, cwd=vdir)
     assert r.returncode == 0 and r.stderr.strip() == "", r.stderr

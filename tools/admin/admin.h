@@ -40,7 +40,7 @@ int admin_fail(const char *what, int rc);
  * (admin_out.c). */
 int admin_json_print(json_t *j);
 /* The text form of a flat JSON object: " name<sep>value" for each member after the first `skip`
- * (reals as %.3f, null as none), then a newline. */
+ * (reals as %.3f, null as none, booleans as yes/no), then a newline. */
 void admin_print_fields(json_t *obj, const char *sep, size_t skip);
 /* Progress of a long operation on one line of the terminal ("\rwhat [####    ] 40% done/total"):
  * only when stdout is a terminal and the output is not JSON, so pipes and scripts never see it.
@@ -122,5 +122,13 @@ int admin_iam_open(cluster_t *cl, const char *ring_path, const char *keys_path, 
 /* onggi-admin migrate-secrets: iam_migrate, with a one-line summary. Exit code 0, or 1 when a
  * record or the walk failed. */
 int admin_migrate_secrets(iam_t *iam);
+
+/* onggi-admin lifecycle [--dry-run] [--rate N] [--max N] [--every S] [--day-seconds S]: the S3
+ * lifecycle worker (admin_lc.c): one pass (or one every S seconds, forever) over the buckets with a
+ * lifecycle configuration, at most N actions per second and per pass. Exit code 0, 1 when an action
+ * or a walk failed (the other buckets are still done), 2 on a usage error. */
+int admin_lifecycle(struct st_cluster_t *cl, int argc, char **argv);
+/* onggi-admin lifecycle-status: the figures of the last pass. 0, 1 when none ran or on an error. */
+int admin_lifecycle_status(const admin_opts_t *o, struct st_cluster_t *cl);
 
 #endif

@@ -20,6 +20,8 @@
  *   onggi-admin --ring FILE swift-user-list
  *   onggi-admin --ring FILE swift-user-delete ACCOUNT:USER
  *   onggi-admin --ring FILE expire [--dry-run]
+ *   onggi-admin --ring FILE lifecycle [--dry-run] [--rate N] [--max N] [--every S] [--day-seconds S]
+ *   onggi-admin --ring FILE lifecycle-status
  *   onggi-admin --ring FILE locate BUCKET KEY
  *   onggi-admin --ring FILE stat
  *   onggi-admin --ring FILE gc [--grace SECONDS] [--dry-run]
@@ -76,6 +78,10 @@ static const char admin_commands[] = "COMMAND ..., COMMAND one of:\n"
                                "  swift-user-list\n"
                                "  swift-user-delete ACCOUNT:USER\n"
                                "  expire [--dry-run]\n"
+                               "  lifecycle [--dry-run] [--rate N] [--max N] [--every S] [--day-seconds S]\n"
+                               "                               S3 lifecycle rules: N actions/s, per pass\n"
+                               "                               (--day-seconds: tests only)\n"
+                               "  lifecycle-status             what the last lifecycle pass did\n"
                                "  locate BUCKET KEY\n"
                                "  stat\n"
                                "  gc [--grace SECONDS] [--dry-run]\n"
@@ -90,7 +96,7 @@ static const char admin_commands[] = "COMMAND ..., COMMAND one of:\n"
                                "  rebalance [--watch [--interval S] [--timeout S]]     until done=yes\n"
                                "  migrate-secrets\n"
                                "Read commands (status, user-list, account-list, swift-user-list, locate, stat, stats,\n"
-                               "bucket-list, usage, replication, rebalance, scrub) take --json. The cluster: --config FILE, else $ONGGI_CONFIG,\n"
+                               "bucket-list, usage, replication, rebalance, scrub, lifecycle-status) take --json. The cluster: --config FILE, else $ONGGI_CONFIG,\n"
                                "else " ADMIN_DEFAULT_CONFIG " ([cluster] ring = FILE).";
 
 int admin_usage(void)
@@ -520,7 +526,7 @@ static int admin_is_read(const char *cmd)
 {
     static const char *const reads[] = {"status", "user-list", "account-list", "swift-user-list", "locate",
                                         "stat", "stats", "replication", "rebalance", "bucket-list", "usage",
-                                        "scrub"};
+                                        "scrub", "lifecycle-status"};
     for (size_t i = 0; i < sizeof(reads) / sizeof(reads[0]); i++)
         if (strcmp(cmd, reads[i]) == 0)
             return 1;
@@ -568,7 +574,7 @@ static int admin_cluster_cmd(const admin_opts_t *o, const char *cmd, int n, char
     static const char *const cluster_cmds[] = {"user-add", "user-list", "user-delete", "locate", "account-add",
                                                "account-list", "swift-user-add", "swift-user-list",
                                                "swift-user-delete", "expire", "migrate-secrets", "bucket-list",
-                                               "usage", "quota-set", NULL};
+                                               "usage", "quota-set", "lifecycle", "lifecycle-status", NULL};
     cluster_t *cl;
     iam_t *iam;
     int rc, ret, known = 0;
@@ -606,6 +612,10 @@ static int admin_cluster_cmd(const admin_opts_t *o, const char *cmd, int n, char
         ret = admin_usage_cmd(o, cl, n, args);
     else if (strcmp(cmd, "quota-set") == 0)
         ret = admin_quota_set(cl, n, args);
+    else if (strcmp(cmd, "lifecycle") == 0)
+        ret = admin_lifecycle(cl, n, args);
+    else if (strcmp(cmd, "lifecycle-status") == 0)
+        ret = n == 0 ? admin_lifecycle_status(o, cl) : admin_usage();
     else if (strcmp(cmd, "migrate-secrets") == 0)
         ret = n == 0 ? admin_migrate_secrets(iam) : admin_usage();
     else

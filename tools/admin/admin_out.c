@@ -39,10 +39,10 @@ void admin_print_fields(json_t *obj, const char *sep, size_t skip)
             printf(" %s%s%s", k, sep, json_string_value(v));
         else if (json_is_null(v))
             printf(" %s%snone", k, sep);
-        else if (json_is_boolean(v))
-            printf(" %s%s%s", k, sep, json_is_true(v) ? "true" : "false");
         else if (json_is_real(v))
             printf(" %s%s%.3f", k, sep, json_real_value(v));
+        else if (json_is_boolean(v))
+            printf(" %s%s%s", k, sep, json_is_true(v) ? "yes" : "no");
         else
             printf(" %s%s%" JSON_INTEGER_FORMAT, k, sep, json_integer_value(v));
     }

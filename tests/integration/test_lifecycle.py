@@ -1,0 +1,272 @@
+"""S3 lifecycle (issue 12): Put/Get/DeleteBucketLifecycleConfiguration with /usr/bin/aws, boto3 and
+`s3cmd expire`, executed by `onggi-admin lifecycle` with a shortened day (--day-seconds, a test
+knob): objects past Expiration Days/Date go, prefix/tag/size filters pick exactly theirs, disabled
+rules do nothing, AbortIncompleteMultipartUpload aborts old uploads; bad documents get S3's error
+code and leave the stored configuration as it was."""
+import json
+import time
+
+import botocore
+import pytest
+
+from conftest import err_code, err_status, signed_request, xml_code
+
+DAY = 2  # seconds a lifecycle "day" lasts in these tests (--day-seconds)
+
+
+def run_pass(cluster, *extra):
+    """One lifecycle pass over the whole cluster with the short day; returns its stdout."""
+    return cluster.admin("lifecycle", "--day-seconds", str(DAY), "--rate", "1000", *extra).stdout
+
+
+def age(days=1):
+    """Waits until objects written before the call are `days` short days old (and a second more:
+    the worker counts whole seconds)."""
+    time.sleep(days * DAY + 1.5)
+
+
+def keys(s3, bucket):
+    return sorted(o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", []))
+
+
+def rule(rid, flt, days=1, status="Enabled"):
+    return {"ID": rid, "Filter": flt, "Status": status, "Expiration": {"Days": days}}
+
+
+def test_aws_cli_put_get_delete(cluster, bucket):
+    conf = {"Rules": [{"ID": "logs", "Filter": {"Prefix": "logs/"}, "Status": "Enabled",
+                       "Expiration": {"Days": 30}},
+                      {"ID": "mpu", "Filter": {"Prefix": ""}, "Status": "Disabled",
+                       "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 7}}]}
+    cluster.aws("s3api", "put-bucket-lifecycle-configuration", "--bucket", bucket,
+                "--lifecycle-configuration", json.dumps(conf))
+    got = json.loads(cluster.aws("s3api", "get-bucket-lifecycle-configuration", "--bucket", bucket).stdout)
+    assert got["Rules"] == conf["Rules"]
+    cluster.aws("s3api", "delete-bucket-lifecycle", "--bucket", bucket)
+    r = cluster.aws("s3api", "get-bucket-lifecycle-configuration", "--bucket", bucket, check=False)
+    assert r.returncode != 0 and "NoSuchLifecycleConfiguration" in r.stderr
+
+
+def test_boto3_filters_roundtrip(s3, bucket):
+    conf = {"Rules": [
+        rule("tag", {"Tag": {"Key": "tmp", "Value": "yes"}}),
+        rule("and", {"And": {"Prefix": "big/", "Tags": [{"Key": "a", "Value": "1"}, {"Key": "b", "Value": "x y"}],
+                             "ObjectSizeGreaterThan": 100, "ObjectSizeLessThan": 1000}}),
+        rule("gt", {"ObjectSizeGreaterThan": 5}),
+        {"ID": "date", "Filter": {"Prefix": "d/"}, "Status": "Enabled",
+         "Expiration": {"Date": "2030-01-01T00:00:00Z"}},
+        {"ID": "legacy", "Prefix": "old/", "Status": "Enabled", "Expiration": {"Days": 3}},
+    ]}
+    s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration=conf)
+    got = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
+    assert [r["ID"] for r in got] == ["tag", "and", "gt", "date", "legacy"]
+    assert got[0]["Filter"] == {"Tag": {"Key": "tmp", "Value": "yes"}}
+    assert got[1]["Filter"] == conf["Rules"][1]["Filter"]
+    assert got[2]["Filter"] == {"ObjectSizeGreaterThan": 5}
+    assert got[3]["Expiration"]["Date"].isoformat().startswith("2030-01-01T00:00:00")
+    assert got[4]["Prefix"] == "old/" and "Filter" not in got[4]
+    # A rule without an ID gets one, as in S3.
+    s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={
+        "Rules": [{"Filter": {"Prefix": ""}, "Status": "Enabled", "Expiration": {"Days": 1}}]})
+    assert s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"][0]["ID"]
+    s3.delete_bucket_lifecycle(Bucket=bucket)
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.get_bucket_lifecycle_configuration(Bucket=bucket)
+    assert err_status(e.value) == 404 and err_code(e.value) == "NoSuchLifecycleConfiguration"
+
+
+def test_expiration_filters_select_exactly(cluster, s3, bucket):
+    s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": [
+        rule("logs", {"Prefix": "logs/"}),
+        rule("tmp", {"Tag": {"Key": "tmp", "Value": "yes"}}),
+        rule("big", {"And": {"Prefix": "big/", "ObjectSizeGreaterThan": 100}}),
+        rule("both", {"And": {"Prefix": "t/", "Tags": [{"Key": "a", "Value": "1"}, {"Key": "b", "Value": "2"}]}}),
+        rule("off", {"Prefix": "keep/"}, status="Disabled"),
+        rule("later", {"Prefix": "later/"}, days=10000),
+    ]})
+    gone = {"logs/a", "logs/b/c", "tagged-yes", "big/large", "t/ab"}
+    stay = {"logsx", "other", "tagged-no", "big/small", "t/a", "keep/x", "later/x"}
+    for k in ("logs/a", "logs/b/c", "logsx", "other", "keep/x", "later/x"):
+        s3.put_object(Bucket=bucket, Key=k, Body=b"x" * 10)
+    s3.put_object(Bucket=bucket, Key="tagged-yes", Body=b"x", Tagging="tmp=yes&z=1")
+    s3.put_object(Bucket=bucket, Key="tagged-no", Body=b"x", Tagging="tmp=no")
+    s3.put_object(Bucket=bucket, Key="big/large", Body=b"x" * 200)
+    s3.put_object(Bucket=bucket, Key="big/small", Body=b"x" * 100)
+    s3.put_object(Bucket=bucket, Key="t/ab", Body=b"x", Tagging="b=2&a=1")
+    s3.put_object(Bucket=bucket, Key="t/a", Body=b"x", Tagging="a=1")
+    # Before a day has passed, a pass changes nothing.
+    run_pass(cluster)
+    assert keys(s3, bucket) == sorted(gone | stay)
+    age()
+    out = run_pass(cluster)
+    assert keys(s3, bucket) == sorted(stay)
+    for k in gone:
+        assert f"expired {bucket}/{k} rule" in out
+        with pytest.raises(botocore.exceptions.ClientError) as e:
+            s3.head_object(Bucket=bucket, Key=k)
+        assert err_status(e.value) == 404
+    # A key written again after its expiry is a new object: it stays until it is due itself.
+    s3.put_object(Bucket=bucket, Key="logs/a", Body=b"new")
+    run_pass(cluster)
+    assert s3.get_object(Bucket=bucket, Key="logs/a")["Body"].read() == b"new"
+    status = json.loads(cluster.admin("--json", "lifecycle-status").stdout)
+    assert status["ok"] is True and status["failed"] == 0 and status["buckets"] >= 1
+    assert " ok: yes" in cluster.admin("lifecycle-status").stdout
+
+
+def test_expiration_date(cluster, s3, bucket):
+    s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": [
+        {"ID": "past", "Filter": {"Prefix": "d/"}, "Status": "Enabled", "Expiration": {"Date": "2001-01-01"}},
+        {"ID": "future", "Filter": {"Prefix": "f/"}, "Status": "Enabled",
+         "Expiration": {"Date": "2100-01-01T00:00:00Z"}}]})
+    for k in ("d/1", "d/2", "f/1", "x"):
+        s3.put_object(Bucket=bucket, Key=k, Body=b"x")
+    run_pass(cluster)
+    assert keys(s3, bucket) == ["f/1", "x"]
+
+
+def test_dry_run_and_max_per_pass(cluster, s3, bucket):
+    s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": [
+        rule("all", {"Prefix": ""})]})
+    for i in range(5):
+        s3.put_object(Bucket=bucket, Key=f"k{i}", Body=b"x")
+    age()
+    out = run_pass(cluster, "--dry-run")
+    assert f"would have expired {bucket}/k0" in out and len(keys(s3, bucket)) == 5
+    out = run_pass(cluster, "--max", "2")
+    assert "stopped at --max" in out
+    assert len(keys(s3, bucket)) >= 3  # other tests' buckets may have taken some of the two
+    for _ in range(10):
+        if not keys(s3, bucket):
+            break
+        run_pass(cluster, "--max", "2")
+    assert keys(s3, bucket) == []
+
+
+def test_abort_incomplete_multipart(cluster, s3, bucket):
+    s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": [
+        {"ID": "mpu", "Filter": {"Prefix": "up/"}, "Status": "Enabled",
+         "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1}}]})
+    old = s3.create_multipart_upload(Bucket=bucket, Key="up/big")["UploadId"]
+    s3.upload_part(Bucket=bucket, Key="up/big", UploadId=old, PartNumber=1, Body=b"p" * 1024)
+    s3.upload_part(Bucket=bucket, Key="up/big", UploadId=old, PartNumber=2, Body=b"q" * 1024)
+    other = s3.create_multipart_upload(Bucket=bucket, Key="elsewhere")["UploadId"]
+    age()
+    young = s3.create_multipart_upload(Bucket=bucket, Key="up/young")["UploadId"]
+    out = run_pass(cluster)
+    assert f"aborted upload {bucket}/up/big" in out
+    left = {u["UploadId"] for u in s3.list_multipart_uploads(Bucket=bucket).get("Uploads", [])}
+    assert left == {other, young}
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.list_parts(Bucket=bucket, Key="up/big", UploadId=old)
+    assert err_code(e.value) == "NoSuchUpload"
+    # Once the parts went with their upload, the bucket deletes (after the others are aborted).
+    s3.abort_multipart_upload(Bucket=bucket, Key="elsewhere", UploadId=other)
+    s3.abort_multipart_upload(Bucket=bucket, Key="up/young", UploadId=young)
+    s3.delete_bucket(Bucket=bucket)
+
+
+def test_s3cmd_expire(cluster, s3, bucket, tmp_path):
+    cluster.s3cmd("expire", f"s3://{bucket}", "--expiry-days=1", "--expiry-prefix=old/")
+    rules = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
+    assert len(rules) == 1 and rules[0]["Expiration"] == {"Days": 1} and rules[0]["Status"] == "Enabled"
+    assert rules[0].get("Filter", {}).get("Prefix", rules[0].get("Prefix")) == "old/"
+    shown = cluster.s3cmd("getlifecycle", f"s3://{bucket}").stdout
+    assert "<Days>1</Days>" in shown and "old/" in shown
+    f = tmp_path / "f"
+    f.write_bytes(b"data")
+    for k in ("old/a", "old/b", "new/a"):
+        cluster.s3cmd("put", str(f), f"s3://{bucket}/{k}")
+    age()
+    run_pass(cluster)
+    assert keys(s3, bucket) == ["new/a"]
+    r = cluster.s3cmd("dellifecycle", f"s3://{bucket}")
+    assert r.returncode == 0
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.get_bucket_lifecycle_configuration(Bucket=bucket)
+    assert err_code(e.value) == "NoSuchLifecycleConfiguration"
+
+
+def doc(*rules):
+    return ('<LifecycleConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/">' + "".join(rules) +
+            "</LifecycleConfiguration>").encode()
+
+
+def xrule(body, rid="r", flt="<Filter><Prefix>p/</Prefix></Filter>"):
+    return f"<Rule><ID>{rid}</ID>{flt}<Status>Enabled</Status>{body}</Rule>"
+
+
+EXP1 = "<Expiration><Days>1</Days></Expiration>"
+BAD = [
+    ("malformed", b"<LifecycleConfiguration><Rule>", 400, "MalformedXML"),
+    ("no-rules", doc(), 400, "MalformedXML"),
+    ("unknown-element", doc(xrule("<Frobnicate><Days>1</Days></Frobnicate>")), 400, "MalformedXML"),
+    ("no-action", doc(xrule("")), 400, "MalformedXML"),
+    ("bad-status", doc("<Rule><ID>a</ID><Filter/><Status>On</Status>" + EXP1 + "</Rule>"), 400, "MalformedXML"),
+    ("days-0", doc(xrule("<Expiration><Days>0</Days></Expiration>")), 400, "InvalidArgument"),
+    ("days-negative", doc(xrule("<Expiration><Days>-1</Days></Expiration>")), 400, "InvalidArgument"),
+    ("days-and-date", doc(xrule("<Expiration><Days>1</Days><Date>2030-01-01T00:00:00Z</Date></Expiration>")),
+     400, "MalformedXML"),
+    ("date-noon", doc(xrule("<Expiration><Date>2030-01-01T12:00:00Z</Date></Expiration>")), 400,
+     "InvalidArgument"),
+    ("date-garbage", doc(xrule("<Expiration><Date>tomorrow</Date></Expiration>")), 400, "MalformedXML"),
+    ("duplicate-id", doc(xrule(EXP1, "a"), xrule(EXP1, "a", "<Filter><Prefix>q/</Prefix></Filter>")), 400,
+     "InvalidArgument"),
+    ("id-256", doc(xrule(EXP1, "a" * 256)), 400, "InvalidArgument"),
+    ("1001-rules", doc(*[xrule(EXP1, f"r{i}") for i in range(1001)]), 400, "MalformedXML"),
+    ("two-conditions-without-and",
+     doc(xrule(EXP1, flt="<Filter><Prefix>p/</Prefix><Tag><Key>k</Key><Value>v</Value></Tag></Filter>")), 400,
+     "MalformedXML"),
+    ("abort-days-0", doc(xrule("<AbortIncompleteMultipartUpload><DaysAfterInitiation>0</DaysAfterInitiation>"
+                               "</AbortIncompleteMultipartUpload>")), 400, "InvalidArgument"),
+    ("abort-with-tag", doc(xrule("<AbortIncompleteMultipartUpload><DaysAfterInitiation>1</DaysAfterInitiation>"
+                                 "</AbortIncompleteMultipartUpload>",
+                                 flt="<Filter><Tag><Key>k</Key><Value>v</Value></Tag></Filter>")), 400,
+     "InvalidRequest"),
+    ("transition", doc(xrule("<Transition><Days>30</Days><StorageClass>GLACIER</StorageClass></Transition>")),
+     501, "NotImplemented"),
+    ("noncurrent-transition", doc(xrule("<NoncurrentVersionTransition><NoncurrentDays>30</NoncurrentDays>"
+                                        "<StorageClass>GLACIER</StorageClass></NoncurrentVersionTransition>")),
+     501, "NotImplemented"),
+    ("noncurrent-expiration", doc(xrule("<NoncurrentVersionExpiration><NoncurrentDays>1</NoncurrentDays>"
+                                        "</NoncurrentVersionExpiration>")), 501, "NotImplemented"),
+    ("expired-delete-marker", doc(xrule("<Expiration><ExpiredObjectDeleteMarker>true</ExpiredObjectDeleteMarker>"
+                                        "</Expiration>")), 501, "NotImplemented"),
+]
+
+
+@pytest.mark.parametrize("name,body,status,code", BAD, ids=[b[0] for b in BAD])
+def test_bad_input_changes_nothing(cluster, s3, bucket, name, body, status, code):
+    good = {"Rules": [rule("keep", {"Prefix": "k/"}, days=5)]}
+    s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration=good)
+    st, _, resp = signed_request(cluster.gw_ports["gw"], "PUT", f"/{bucket}", query="lifecycle", body=body)
+    assert (st, xml_code(resp)) == (status, code), resp
+    assert s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"] == good["Rules"]
+
+
+def test_lifecycle_on_an_object_is_not_a_bucket_call(cluster, s3, bucket):
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x")
+    st, _, resp = signed_request(cluster.gw_ports["gw"], "GET", f"/{bucket}/k", query="lifecycle")
+    assert (st, xml_code(resp)) == (501, "NotImplemented")
+
+
+def test_versioned_bucket_gets_a_delete_marker(cluster, s3, bucket):
+    """In a versioned bucket, Expiration puts a delete marker on top: the expired version stays
+    listed and readable by its version id (nothing is removed, locked or not)."""
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": [
+        rule("old", {"Prefix": "old/"})]})
+    vid = s3.put_object(Bucket=bucket, Key="old/a", Body=b"v1")["VersionId"]
+    s3.put_object(Bucket=bucket, Key="new/a", Body=b"n")
+    age()
+    out = run_pass(cluster)
+    assert f"expired {bucket}/old/a rule old" in out
+    assert keys(s3, bucket) == ["new/a"]
+    v = s3.list_object_versions(Bucket=bucket, Prefix="old/")
+    assert [(x["Key"], x["VersionId"]) for x in v.get("Versions", [])] == [("old/a", vid)]
+    markers = v.get("DeleteMarkers", [])
+    assert len(markers) == 1 and markers[0]["IsLatest"]
+    assert s3.get_object(Bucket=bucket, Key="old/a", VersionId=vid)["Body"].read() == b"v1"
+    # A second pass finds the marker current and writes nothing more.
+    run_pass(cluster)
+    assert len(s3.list_object_versions(Bucket=bucket, Prefix="old/").get("DeleteMarkers", [])) == 1
