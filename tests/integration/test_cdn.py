@@ -489,3 +489,45 @@ def test_overwrite_without_purge_stays_stale(cluster, cdn, varnish):
     took = fresh_after(varnish, f"{c}/short", b"new bytes")
     print("overwrite to fresh through Varnish without purge (max-age=2):",
           "never" if took is None else f"{took * 1000:.1f} ms")
+
+
+# ---------------------------------------------------------------- immutable URLs
+
+def test_immutable_url_cached_forever_never_changes(cluster, cdn, varnish):
+    tok, base = cdn["cdn"]
+    c = make_container(cluster, cdn, "pub-pin", public=True, meta={"X-Container-Meta-Default-Cache-Control": "max-age=5"})
+    h = put_object(cluster, cdn, f"{c}/dir/a%20b.txt", b"old bytes", {"Cache-Control": "no-cache"})
+    u1 = h["x-onggi-immutable-url"]
+    etag1 = h["etag"].strip('"')
+    assert u1 == f"/_v/{etag1}/{base.split('/')[2]}/pub-pin/dir/a%20b.txt", u1
+    st, h, _ = swift(cluster.port(), "HEAD", f"{c}/dir/a%20b.txt")
+    assert st == 200 and h["x-onggi-immutable-url"] == u1
+    st, h, body = swift(varnish, "GET", u1)
+    assert (st, body) == (200, b"old bytes")
+    assert h["cache-control"] == "public, max-age=31536000, immutable"  # not the object's no-cache
+    assert h["etag"].strip('"') == etag1 and "expires" not in h
+    st, h, body = swift(varnish, "GET", u1)
+    assert (st, body) == (200, b"old bytes") and len(h["x-varnish"].split()) == 2  # a hit
+    h = put_object(cluster, cdn, f"{c}/dir/a%20b.txt", b"new bytes")
+    u2 = h["x-onggi-immutable-url"]
+    assert u2 != u1
+    # the old URL never serves the new bytes: the cache keeps the old ones, the origin has none
+    assert swift(varnish, "GET", u1)[2] == b"old bytes"
+    assert swift(cluster.port(), "GET", u1)[0] == 404
+    st, _, body = swift(varnish, "GET", u2)
+    assert (st, body) == (200, b"new bytes")
+    # immutable URLs only read; a wrong or malformed ETag is absent
+    assert swift(cluster.port(), "PUT", u2, tok, body=b"x")[0] == 405
+    assert swift(cluster.port(), "GET", u2.replace("/_v/", "/_v/0"))[0] == 404
+    assert swift(cluster.port(), "GET", "/_v/" + "0" * 32 + u2[36:])[0] == 404
+
+
+def test_immutable_url_of_private_object_needs_auth(cluster, cdn, varnish):
+    tok, base = cdn["cdn"]
+    c = make_container(cluster, cdn, "priv-pin", public=False)
+    u = put_object(cluster, cdn, f"{c}/o", b"secret")["x-onggi-immutable-url"]
+    assert swift(cluster.port(), "GET", u)[0] == 401
+    st, h, body = swift(varnish, "GET", u, tok)
+    assert (st, body) == (200, b"secret")
+    assert h["cache-control"].startswith("private") and "immutable" in h["cache-control"]
+    assert swift(varnish, "GET", u)[0] == 401  # never from the cache to a stranger
