@@ -29,7 +29,7 @@ int swift_wants(const http_reqinfo_t *info)
 {
     og_str_t path = info->path;
     if (og_str_eq(path, "/auth/v1.0") || og_str_eq(path, "/auth/v1") || path_is(path, "/v1") ||
-        path_is(path, SWIFT_PIN_PREFIX))
+        path_is(path, CORE_PIN_PREFIX))
         return 1;
     if (!og_str_eq(path, "/info") && !og_str_eq(path, "/info/"))
         return 0;
@@ -361,21 +361,7 @@ static og_str_t pin_split(swift_req_t *r, og_str_t p)
 
 size_t swift_pin_url(const swift_req_t *r, const unsigned char md5[16], char *out)
 {
-    char hex[33];
-    og_hex(md5, 16, hex);
-    size_t n = (size_t)snprintf(out, SWIFT_PIN_URL_CAP, SWIFT_PIN_PREFIX "/%s/AUTH_", hex);
-    long k;
-    if ((k = og_urlencode(r->account, strlen(r->account), out + n, SWIFT_PIN_URL_CAP - n, 0)) < 0)
-        return 0;
-    n += (size_t)k;
-    out[n++] = '/';
-    if ((k = og_urlencode(r->container, strlen(r->container), out + n, SWIFT_PIN_URL_CAP - n, 0)) < 0)
-        return 0;
-    n += (size_t)k;
-    out[n++] = '/';
-    if ((k = og_urlencode(r->object, r->object_len, out + n, SWIFT_PIN_URL_CAP - n, 1)) < 0)
-        return 0;
-    return n + (size_t)k;
+    return core_pin_url(r->account, r->container, (og_str_t){r->object, r->object_len}, md5, out);
 }
 
 /* Splits /v1/AUTH_<account>[/<container>[/<object>]]. 0, -EACCES (not an account of this auth
@@ -386,7 +372,7 @@ static int split_path(swift_req_t *r)
 {
     og_str_t p = r->info->path;
     p.base += 3, p.len -= 3; /* "/v1", or "/_v" followed by "/<etag>" */
-    if (path_is(r->info->path, SWIFT_PIN_PREFIX) && (p = pin_split(r, p)).base == NULL)
+    if (path_is(r->info->path, CORE_PIN_PREFIX) && (p = pin_split(r, p)).base == NULL)
         return OG_ENOTFOUND;
     if (p.len > 0)
         p.base++, p.len--;
@@ -499,7 +485,7 @@ static void route(swift_req_t *r)
         swift_auth(r);
         return;
     }
-    if (!path_is(path, "/v1") && !path_is(path, SWIFT_PIN_PREFIX)) {
+    if (!path_is(path, "/v1") && !path_is(path, CORE_PIN_PREFIX)) {
         send_info(r);
         return;
     }

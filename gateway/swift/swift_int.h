@@ -89,15 +89,7 @@ typedef struct {
     char pin[33];            /* an immutable URL's ETag (/_v/<etag>/AUTH_...); "" for /v1 */
 } swift_req_t;
 
-/* The immutable URL of one object: /_v/<etag hex>/AUTH_<account>/<container>/<object> (path
- * segments percent-encoded). It names the object with exactly these bytes (the ETag: an MD5 of
- * the content, or a large object's ETag), so a cache may keep it forever; the path prefix "/_v/"
- * is no S3 bucket (too short) and no Swift path (docs/architecture.md "Immutable URLs"). */
-#define SWIFT_PIN_PREFIX "/_v"
-#define SWIFT_PIN_CACHE_CONTROL "public, max-age=31536000, immutable"
-#define SWIFT_PIN_URL_CAP (sizeof(SWIFT_PIN_PREFIX "//AUTH_//") + 32 + 3 * (64 + SWIFT_MAX_CONTAINER_NAME + OG_KEY_MAX))
-/* Writes r's object's immutable URL for the ETag md5 into out (SWIFT_PIN_URL_CAP bytes); its
- * length, or 0 when it does not fit. */
+/* core_pin_url for r's object: /_v/<etag>/ followed by what follows /v1/ in its URL. */
 size_t swift_pin_url(const swift_req_t *r, const unsigned char md5[16], char *out);
 
 /* The operation of r (an index into swift_http_api's list), from its path and method once routed

@@ -245,7 +245,7 @@ static og_str_t unquote(og_str_t v)
  * strings in the struct or the record. */
 typedef struct {
     char etag[48], lm[32], ts[32], dat[24], crange[80], expires[32];
-    char pin_url[SWIFT_PIN_URL_CAP]; /* X-Onggi-Immutable-Url */
+    char pin_url[CORE_PIN_URL_CAP]; /* X-Onggi-Immutable-Url */
     char (*names)[160]; /* X-Object-Meta-* spellings */
     og_header_t *h;
     size_t n;
@@ -860,7 +860,7 @@ static int cache_headers(swift_req_t *r, get_t *g, obj_hdrs_t *oh)
         for (size_t i = oh->n; i-- > 0;)
             if (og_str_ieq(oh->h[i].name, "cache-control") || og_str_ieq(oh->h[i].name, "expires"))
                 oh->h[i] = oh->h[--oh->n];
-        oh->h[oh->n++] = (og_header_t){OG_STR_LIT("Cache-Control"), OG_STR_LIT(SWIFT_PIN_CACHE_CONTROL)};
+        oh->h[oh->n++] = (og_header_t){OG_STR_LIT("Cache-Control"), OG_STR_LIT(CORE_PIN_CACHE_CONTROL)};
         return 0;
     }
     core_cache_dflt_t dflt; /* best effort: without it the object's own headers only */

@@ -531,3 +531,22 @@ def test_immutable_url_of_private_object_needs_auth(cluster, cdn, varnish):
     assert (st, body) == (200, b"secret")
     assert h["cache-control"].startswith("private") and "immutable" in h["cache-control"]
     assert swift(varnish, "GET", u)[0] == 401  # never from the cache to a stranger
+
+
+def test_immutable_url_over_s3(cluster, cdn, s3, varnish):
+    """An S3 PUT and HEAD name the same immutable URL as Swift; published through the container ACL,
+    the S3 object is served from it through the cache."""
+    s3.create_bucket(Bucket="pin-s3")
+    tok, base = cdn["main"]
+    assert swift(cluster.port(), "POST", f"{base}/pin-s3", tok, {"X-Container-Read": ".r:*"})[0] == 204
+    put = s3.put_object(Bucket="pin-s3", Key="k/é x", Body=b"s3 bytes")
+    u = put["ResponseMetadata"]["HTTPHeaders"]["x-onggi-immutable-url"]
+    assert u == f"/_v/{put['ETag'].strip(chr(34))}/{base.split('/')[2]}/pin-s3/k/%C3%A9%20x", u
+    assert s3.head_object(Bucket="pin-s3", Key="k/é x")["ResponseMetadata"]["HTTPHeaders"]["x-onggi-immutable-url"] == u
+    st, h, _ = swift(cluster.port(), "HEAD", f"{base}/pin-s3/k/%C3%A9%20x")
+    assert st == 200 and h["x-onggi-immutable-url"] == u
+    st, h, body = swift(varnish, "GET", u)
+    assert (st, body) == (200, b"s3 bytes") and h["cache-control"] == "public, max-age=31536000, immutable"
+    s3.delete_object(Bucket="pin-s3", Key="k/é x")
+    assert swift(cluster.port(), "GET", u)[0] == 404
+    assert swift(varnish, "GET", u)[2] == b"s3 bytes"  # what the cache holds is still those bytes
