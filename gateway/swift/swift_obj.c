@@ -849,8 +849,9 @@ static void get_send(swift_req_t *r, get_t *g, obj_hdrs_t *oh, int status, uint6
 /* Caching: on an immutable URL (r->pin) of the object with that ETag, the object's own
  * Cache-Control and Expires give way to "cache forever" (turned private by http/ when the answer
  * is); on its usual URL, the container's defaults (http_cache_dflt) and X-Onggi-Immutable-Url. 0,
- * or OG_ENOTFOUND: the immutable URL names bytes the object no longer has. */
-static int cache_headers(swift_req_t *r, get_t *g, obj_hdrs_t *oh)
+ * or OG_ENOTFOUND: the immutable URL names bytes the object no longer has. The defaults are read
+ * into *dflt, which must live until the answer is sent. */
+static int cache_headers(swift_req_t *r, get_t *g, obj_hdrs_t *oh, core_cache_dflt_t *dflt)
 {
     if (r->pin[0] != '\0') {
         char hex[33];
@@ -863,10 +864,9 @@ static int cache_headers(swift_req_t *r, get_t *g, obj_hdrs_t *oh)
         oh->h[oh->n++] = (og_header_t){OG_STR_LIT("Cache-Control"), OG_STR_LIT(CORE_PIN_CACHE_CONTROL)};
         return 0;
     }
-    core_cache_dflt_t dflt; /* best effort: without it the object's own headers only */
-    (void)core_cache_dflt_get(r->cl, r->container, &dflt);
-    oh->n += http_cache_dflt(oh->h, oh->n, og_str(dflt.cache_control), dflt.expires_after_s, r->now_s, oh->expires,
-                             oh->h + oh->n);
+    (void)core_cache_dflt_get(r->cl, r->container, dflt); /* best effort: else the object's own only */
+    oh->n += http_cache_dflt(oh->h, oh->n, og_str(dflt->cache_control), dflt->expires_after_s, r->now_s,
+                             oh->expires, oh->h + oh->n);
     size_t ul = swift_pin_url(r, g->view.md5, oh->pin_url);
     if (ul > 0)
         oh->h[oh->n++] = (og_header_t){OG_STR_LIT("X-Onggi-Immutable-Url"), {oh->pin_url, ul}};
@@ -891,7 +891,8 @@ static void object_get(swift_req_t *r)
         swift_error_rc(r, rc);
         goto out_free;
     }
-    if ((rc = cache_headers(r, &g, &oh)) != 0) {
+    core_cache_dflt_t dflt; /* its strings are sent */
+    if ((rc = cache_headers(r, &g, &oh, &dflt)) != 0) {
         swift_error_rc(r, rc);
         goto out_free;
     }
