@@ -1776,10 +1776,22 @@ int http_resp_start(http_req_t *req, int status, const og_header_t *hdrs, size_t
     int len = snprintf(line, sizeof(line), "HTTP/1.1 %d %s\r\n", status, status_reason(status));
     out_put(req, line, (size_t)len);
     out_put(req, date, date_len);
-    int has_cc = 0, has_retry = 0;
+    /* Responses to OPTIONS are not cacheable (RFC 9110, 9.3.7): a CORS preflight answers as the
+     * anchors do, without the private marks. */
+    bool private = req->cache_private && !og_str_eq(info->method, "OPTIONS");
+    int has_cc = 0, has_retry = 0, has_vary = 0;
     for (size_t i = 0; i < n; i++) {
         if (header_is_ours(hdrs[i].name))
             continue;
+        if (private && og_str_ieq(hdrs[i].name, "vary")) {
+            /* one Vary: the handler's (Origin ...) and the credentials a private answer varies by */
+            out_put(req, "Vary: ", 6);
+            out_put(req, hdrs[i].value.base, hdrs[i].value.len);
+            out_put(req, ", ", 2);
+            out_put(req, private_vary + 6, sizeof(private_vary) - 7);
+            has_vary = 1;
+            continue;
+        }
         has_cc |= out_put_header(req, &hdrs[i]);
         has_retry |= og_str_ieq(hdrs[i].name, "retry-after");
     }
@@ -1787,10 +1799,11 @@ int http_resp_start(http_req_t *req, int status, const og_header_t *hdrs, size_t
      * stale-if-error) and clients back off. */
     if (status == 503 && !has_retry)
         out_put(req, retry_after, sizeof(retry_after) - 1);
-    if (req->cache_private) {
+    if (private) {
         if (!has_cc)
             out_put(req, private_cc, sizeof(private_cc) - 1);
-        out_put(req, private_vary, sizeof(private_vary) - 1);
+        if (!has_vary)
+            out_put(req, private_vary, sizeof(private_vary) - 1);
     }
     if (chunked) {
         out_put(req, "Transfer-Encoding: chunked\r\n", 28);
