@@ -63,6 +63,9 @@ const char *og_strerror(int rc)
     case -10438: return "gateway: tag set refused";
     case -10439: return "gateway: copy source names a delete marker";
     case -10440: return "gateway: large-object manifest refused";
+    case -10444: return "gateway: both a canned ACL and grant headers";
+    case -10445: return "gateway: CORS rule refused";
+    case -10450: return "iam: grantee email address not resolvable";
     case -10460: return "gateway: request refused (answer recorded)";
     }
     if (rc < 0 && rc > -4096)

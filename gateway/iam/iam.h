@@ -25,6 +25,8 @@
 #define IAM_H
 
 #include "cluster/cluster.h"
+#include "core/core.h"
+#include "og_buf.h"
 #include "og_keys.h"
 
 /* How long a gateway may still act on a user record it read: the bound on revocation (a deleted
@@ -143,6 +145,83 @@ int iam_bucket_public(void *cl, const char *bucket, char *account, size_t cap);
 /* Is acl a valid X-Container-Read (write 0) or X-Container-Write (write 1) value (Swift's
  * clean_acl rules)? 0, or OG_EINVAL with *why set to Swift's reason (static text). */
 int iam_acl_check(og_str_t acl, int write, const char **why);
+
+/* ---- S3 ACLs (iam_s3acl.c; pure functions, unit-tested) ----
+ * An S3 ACL is kept in a compact text form (iam_s3acl.c) in the bucket record's metadata and the
+ * object record's stored headers under IAM_S3ACL_HEADER. Onggi's canonical user id is the
+ * account name: the owner of buckets and objects, and what a grant by id names. */
+#define IAM_S3ACL_HEADER "x-onggi-s3-acl"
+enum { IAM_S3_READ = 1, IAM_S3_WRITE = 2, IAM_S3_READ_ACP = 4, IAM_S3_WRITE_ACP = 8, IAM_S3_FULL = 15 };
+/* An email grantee: Onggi knows no addresses (S3's UnresolvableGrantByEmailAddress). */
+enum { IAM_EUNRESOLVABLE = -10450 };
+
+typedef struct {
+    unsigned perm;         /* IAM_S3_* (IAM_S3_FULL for FULL_CONTROL) */
+    const char *perm_name; /* "READ", "FULL_CONTROL" ... */
+    int group;             /* 1: id is a group ("all", "auth", "log") whose URI is uri */
+    og_str_t id;           /* the account (canonical id), or the group's short name */
+    const char *uri;
+} iam_s3grant_t;
+
+/* The next grant of a compact ACL, advancing *acl (slices point into it). 1, or 0 at the end. */
+int iam_s3acl_next(og_str_t *acl, iam_s3grant_t *g);
+/* THE S3 authorization answer for ACLs: may `account` (NULL: anonymous) do what perm (IAM_S3_*
+ * bits, all required) needs on a resource owned by `owner` whose ACL is acl (empty: private)?
+ * The owner may do everything; others need grants to them, to AllUsers, or (signed requests) to
+ * AuthenticatedUsers. 1 or 0. */
+int iam_s3acl_allows(og_str_t acl, const char *owner, const char *account, unsigned perm);
+/* Does acl grant perm to everyone (AllUsers)? 1 or 0. Swift reads such a bucket as ".r:*". */
+int iam_s3acl_public(og_str_t acl, unsigned perm);
+/* Appends the canned ACL `name` (private, public-read, public-read-write, authenticated-read,
+ * bucket-owner-read, bucket-owner-full-control) of a resource owned by owner in a bucket owned by
+ * bucket_owner (NULL for a bucket) to out. 0, OG_EINVAL (not a canned ACL we know) or -ENOMEM. */
+int iam_s3acl_canned(og_str_t name, const char *owner, const char *bucket_owner, og_buf_t *out);
+/* Appends one grant of perm (one IAM_S3_* value) to the grantee given as type ("id", "uri",
+ * "emailAddress", case-insensitive) and value. 0, IAM_EUNRESOLVABLE (email), OG_EINVAL (unknown
+ * group URI or type, bad id) or -ENOMEM. */
+int iam_s3acl_grant(og_buf_t *out, unsigned perm, const char *type, og_str_t value);
+/* Appends the grants of an x-amz-grant-* header value (`id="a", uri="http://..."`) of perm.
+ * Same returns as iam_s3acl_grant; OG_EINVAL also for a malformed or empty list. */
+int iam_s3acl_grant_header(og_buf_t *out, unsigned perm, og_str_t header);
+
+/* THE authorization answer for a bucket (= container) both APIs ask for non-owners: may id (NULL:
+ * anonymous) access b's objects or listing in `mode` (IAM_ACL_*) coming with HTTP Referer
+ * referer? Swift's X-Container-Read / -Write (iam_acl_allows), then the bucket's S3 ACL: a READ
+ * grant reads objects and lists (AllUsers READ, S3's public-read bucket, is Swift's
+ * ".r:*,.rlistings"), a WRITE grant writes; grants by canonical id name the caller's account.
+ * The owner is the caller's business (Swift's is_owner, S3's account check). 1 or 0. */
+int iam_bucket_allows(const core_bucket_t *b, const iam_ident_t *id, og_str_t referer, int mode);
+
+/* ---- S3 bucket policies (iam_policy.c; pure functions, unit-tested) ----
+ * A bucket's policy document is kept in its record's metadata under IAM_S3POLICY_HEADER. */
+#define IAM_S3POLICY_HEADER "x-onggi-s3-policy"
+#define IAM_POLICY_MAX 20480 /* bytes, as AWS */
+enum { IAM_POLICY_NONE = 0, IAM_POLICY_ALLOW = 1, IAM_POLICY_DENY = 2 };
+
+/* One request, as a policy sees it. */
+typedef struct {
+    const char *account;    /* the caller's account (canonical id), NULL when anonymous */
+    const char *action;     /* "s3:GetObject" ... */
+    const char *resource;   /* "arn:aws:s3:::bucket" or "arn:aws:s3:::bucket/key" */
+    const char *source_ip;  /* aws:SourceIp: the client's address without port */
+    int secure;             /* aws:SecureTransport: came over TLS */
+    const char *referer;    /* aws:Referer, NULL when absent */
+    const char *prefix;     /* s3:prefix (ListObjects), NULL when not a listing or absent */
+} iam_policy_ctx_t;
+
+/* Does s match pattern p ('*' any run of characters, '?' one), case-insensitively with icase? The
+ * one wildcard rule of policies (actions: icase, ARNs and condition values: exact) and S3 CORS
+ * (origins exact, header names icase). 1 or 0. */
+int iam_wild(const char *p, const char *s, int icase);
+/* Is doc a policy of the supported subset (docs/s3-compat.md) whose resources are all in bucket?
+ * 0, or OG_EINVAL with why (cap bytes) naming the problem (S3's MalformedPolicy message). */
+int iam_policy_check(og_str_t doc, const char *bucket, char *why, size_t cap);
+/* THE policy answer for request c under a stored (checked) policy: IAM_POLICY_DENY when a Deny
+ * statement applies (it wins), else IAM_POLICY_ALLOW when an Allow applies, else IAM_POLICY_NONE
+ * (ACLs decide). A document that no longer parses denies. */
+int iam_policy_eval(og_str_t doc, const iam_policy_ctx_t *c);
+/* Does doc allow everyone something without a condition (GetBucketPolicyStatus IsPublic)? 1/0. */
+int iam_policy_public(og_str_t doc);
 
 /* The cluster's token key, created on first use (racing gateways converge on one within
  * SECRET_SETTLE_NS, iam_token.c). 0 or an error. */

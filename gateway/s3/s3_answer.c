@@ -12,7 +12,8 @@
 #include "s3_int.h"
 
 
-/* Copies extra headers after x-amz-request-id into one array for http_resp_*. */
+/* Copies x-amz-request-id, the version headers, r's CORS headers and extra into one array for http_resp_* (leaving
+ * room for one more: Content-Type). */
 #define MAX_EXTRA 64
 static size_t with_request_id(s3_req_t *r, og_header_t *out, const og_header_t *extra, size_t n)
 {
@@ -22,7 +23,9 @@ static size_t with_request_id(s3_req_t *r, og_header_t *out, const og_header_t *
         out[k++] = (og_header_t){OG_STR_LIT("x-amz-version-id"), og_str(r->version_id)};
     if (r->delete_marker)
         out[k++] = (og_header_t){OG_STR_LIT("x-amz-delete-marker"), OG_STR_LIT("true")};
-    for (size_t i = 0; i < n && k < MAX_EXTRA; i++)
+    for (size_t i = 0; i < r->num_cors; i++)
+        out[k++] = r->cors[i];
+    for (size_t i = 0; i < n && k < MAX_EXTRA - 1; i++)
         out[k++] = extra[i];
     return k;
 }

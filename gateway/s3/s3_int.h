@@ -29,6 +29,11 @@ typedef struct {
     int authenticated;
     auth_result_t auth;
     iam_user_t user;          /* the caller (when authenticated) */
+    char bucket_owner[64];    /* r's bucket's owner, once s3_authorize found it */
+    og_buf_t acl;             /* the ACL a write asks for (x-amz-acl, x-amz-grant-*): empty for none */
+    og_header_t cors[4];      /* Access-Control-* and Vary for an Origin a CORS rule admits (s3_cors.c) */
+    size_t num_cors;
+    char cors_buf[1024];      /* their values */
     int responded;
     int status;              /* HTTP status sent, for the access log */
     /* the version this request wrote, removed or found (s3_version.c): sent with its answer,
@@ -60,7 +65,9 @@ enum {
     S3_EPARTCHANGED = -10436, /* CompleteMultipartUpload: a part changed or went away while completing */
     S3_EPARTSMALL = -10437,   /* CompleteMultipartUpload: a part but the last under the minimum size */
     S3_EINVALIDTAG = -10438,  /* a tag set over S3's limits or with a bad character (400 InvalidTag) */
-    S3_ECOPYMARKER = -10439   /* CopyObject: the source's versionId names a delete marker */
+    S3_ECOPYMARKER = -10439,  /* CopyObject: the source's versionId names a delete marker */
+    S3_EACLBOTH = -10444,     /* both x-amz-acl and x-amz-grant-* (InvalidRequest) */
+    S3_ECORSRULE = -10445     /* a CORSRule S3 refuses with InvalidRequest (unsupported method ...) */
 };
 
 /* What a failed step was acting on. The S3 error some codes answer as depends on it: OG_ENOTFOUND
@@ -165,9 +172,42 @@ size_t s3_meta_encode(og_str_t v, char *out);
 /* (s3_attrs.c) GetObjectAttributes: GET ?attributes. */
 void s3_get_object_attributes(s3_req_t *r);
 
-/* (s3_route.c) Checks that bucket exists and belongs to the caller: 0, OG_ENOTFOUND, S3_EDENIED,
+/* ---- ACLs (s3_acl.c) ---- */
+/* The ACL r's headers ask for (x-amz-acl or x-amz-grant-*, for a resource of owner in a bucket of
+ * bucket_owner, NULL for a bucket) appended to out; *given 0 when r names none. 0, S3_EACLBOTH,
+ * IAM_EUNRESOLVABLE, OG_EINVAL, -ENOMEM: answer those with s3_acl_error. */
+int s3_acl_request(s3_req_t *r, const char *owner, const char *bucket_owner, og_buf_t *out, int *given);
+void s3_acl_error(s3_req_t *r, int rc);
+/* The stored ACL among a record's headers or a bucket's metadata (empty: private). */
+og_str_t s3_acl_of(const og_header_t *h, size_t n);
+/* May r's caller (anonymous when not authenticated) do r's operation on r's bucket? Sets
+ * r->bucket_owner. 0, S3_EDENIED, OG_ENOTFOUND (no bucket, or no key for a caller who may list),
  * OG_EQUORUM, OG_EPROTO. */
-int s3_check_bucket_owner(s3_req_t *r, const char *bucket);
+int s3_authorize(s3_req_t *r);
+/* May r's caller read object key of bucket (a copy source)? 0, S3_EDENIED, OG_ENOTFOUND ... */
+int s3_may_read(s3_req_t *r, const char *bucket, og_str_t key);
+/* Stores acl (compact form) as r's bucket's ACL (CreateBucket with x-amz-acl). 0 or an error. */
+int s3_acl_set_bucket(s3_req_t *r, og_str_t acl);
+/* Rewrites bucket record b (r's bucket) with its metadata entry `name` set to value (removed when
+ * value.base is NULL). 0 or a core_bucket_put error. */
+int s3_bucket_meta_set(s3_req_t *r, const core_bucket_t *b, const char *name, og_str_t value);
+/* The first steps of a bucket sub-resource kept as metadata entry `name` (?policy, ?cors): loads
+ * r's bucket into *b and the entry into *value (base NULL: none). Answers a failed lookup, and a
+ * DELETE (removes the entry: 204) itself. 1 when the caller goes on (and releases *b with
+ * core_bucket_free), 0 when r is answered. */
+int s3_bucket_sub_open(s3_req_t *r, const char *name, core_bucket_t *b, og_str_t *value);
+void s3_get_acl(s3_req_t *r); /* GET ?acl, bucket or object */
+/* (s3_cors.c) PUT/GET/DELETE ?cors on r's bucket (its account's). */
+void s3_bucket_cors(s3_req_t *r);
+/* OPTIONS on a bucket or object: the preflight, answered from the bucket's CORS rules (200 with
+ * Access-Control-*, 403 AccessForbidden when none matches, 400 without Origin or method). */
+void s3_cors_preflight(s3_req_t *r);
+/* With an Origin header that one of r's bucket's CORS rules admits for r's method, sets r->cors
+ * (every response of r then carries them). */
+void s3_cors_actual(s3_req_t *r);
+/* (s3_policy.c) PUT/GET/DELETE ?policy and GET ?policyStatus on r's bucket (its account's). */
+void s3_bucket_policy(s3_req_t *r);
+void s3_put_acl(s3_req_t *r); /* PUT ?acl, bucket or object */
 
 /* ---- server-side encryption (s3_sse.c) ---- */
 
@@ -206,7 +246,8 @@ void s3_sse_wipe(s3_sse_t *s);
 /* s3_object.c / s3_bucket.c */
 /* Picks the headers an object stores from r's request (PUT, and CopyObject with
  * x-amz-metadata-directive REPLACE): x-amz-meta-* (names lowercased into *names), Cache-Control,
- * Content-Disposition, Content-Encoding, Content-Language, Expires; *ctype from Content-Type
+ * Content-Disposition, Content-Encoding, Content-Language, Expires, and r->acl (the ACL asked
+ * for, under IAM_S3ACL_HEADER) when set; *ctype from Content-Type
  * (binary/octet-stream without one). *out has room for `extra` more headers after its *n. With
  * enc, Content-Encoding is kept without "aws-chunked" (the transfer framing, rebuilt into enc of
  * enc_cap bytes when needed) and dropped when nothing else remains; with enc NULL it is kept as

@@ -417,10 +417,12 @@ out_destroy:
     return rc;
 }
 
-/* The headers a COPY-directive copy of large object m keeps: m's own, less X-Object-Manifest
- * (the copy is a plain object) and any stored x-amz-checksum-* (of the manifest's bytes, not
- * the copy's). *out (slices into m) is malloc'd for the caller to free. 0 or -ENOMEM. */
-static int large_copy_headers(const core_meta_t *m, og_header_t **out, size_t *n)
+/* The headers a COPY-directive copy of m keeps: m's own less its ACL (a copy gets the ACL its
+ * request asks for, acl, or none: private, as S3), and for a large m (`large`) less
+ * X-Object-Manifest (the copy is a plain object) and any stored x-amz-checksum-* (of the
+ * manifest's bytes, not the copy's). *out (slices into m and acl) is malloc'd for the caller to
+ * free. 0 or -ENOMEM. */
+static int kept_headers(const core_meta_t *m, int large, og_str_t acl, og_header_t **out, size_t *n)
 {
     size_t k = 0;
     og_header_t *h = malloc((m->num_headers + 1) * sizeof(*h));
@@ -428,11 +430,14 @@ static int large_copy_headers(const core_meta_t *m, og_header_t **out, size_t *n
         return -ENOMEM;
     for (size_t i = 0; i < m->num_headers; i++) {
         og_str_t name = m->headers[i].name;
-        if (og_str_ieq(name, "x-object-manifest") ||
-            (name.len > 15 && strncasecmp(name.base, "x-amz-checksum-", 15) == 0))
+        if (og_str_ieq(name, IAM_S3ACL_HEADER) ||
+            (large && (og_str_ieq(name, "x-object-manifest") ||
+                       (name.len > 15 && strncasecmp(name.base, "x-amz-checksum-", 15) == 0))))
             continue;
         h[k++] = m->headers[i];
     }
+    if (acl.len > 0)
+        h[k++] = (og_header_t){OG_STR_LIT(IAM_S3ACL_HEADER), acl};
     *out = h, *n = k;
     return 0;
 }
@@ -539,9 +544,14 @@ static int copy_preconditions_hold(s3_req_t *r, const char *etag, size_t elen, u
 static int copy_read_source(s3_req_t *r, const copy_source_t *src, core_meta_t *m, char **recbuf, s3_on_t *on)
 {
     int rc = 0;
-    /* The request's own bucket was checked by the router; another one is checked here. */
+    /* The caller must be able to read the source (its bucket's owner, or an ACL grant); a
+     * missing bucket (OG_ENOTFOUND) is NoSuchBucket, a missing key the lookup's NoSuchKey. */
     *on = S3_ON_SOURCE_BUCKET;
-    if (strcmp(src->bucket, r->bucket) != 0 && (rc = s3_check_bucket_owner(r, src->bucket)) != 0)
+    char owner[64];
+    rc = s3_may_read(r, src->bucket, (og_str_t){src->key, src->key_len});
+    if (rc == OG_ENOTFOUND && core_bucket_lookup(r->gw->cluster, src->bucket, owner, sizeof(owner), NULL) == 0)
+        rc = 0;
+    if (rc != 0)
         return rc;
     *on = S3_ON_SOURCE_KEY;
     if (src->version_id.base != NULL) {
@@ -559,17 +569,17 @@ static int copy_read_source(s3_req_t *r, const copy_source_t *src, core_meta_t *
                                 og_time_ns() / 1000000000u, m, recbuf);
 }
 
-/* The copy's stored headers when they are not the source's: the request's (REPLACE, taken like
- * a PUT's, Content-Encoding kept as sent) or a large source's less its Swift ones. Sets
- * m->headers / m->num_headers to *hdrs (malloc'd, with *names, for the caller) or leaves m's.
+/* The copy's stored headers: the request's (REPLACE, taken like a PUT's, Content-Encoding kept
+ * as sent) or the source's (kept_headers). Sets m->headers / m->num_headers to *hdrs (malloc'd,
+ * with *names, for the caller).
  * 0, OG_ETOOBIG (user metadata), -ENOMEM. */
 static int copy_headers(s3_req_t *r, core_meta_t *m, int replace, int large, og_header_t **hdrs, char **names)
 {
     int rc = 0;
     if (replace)
         rc = s3_stored_headers(r, 1, hdrs, &m->num_headers, names, &m->content_type, NULL, 0);
-    else if (large)
-        rc = large_copy_headers(m, hdrs, &m->num_headers);
+    else
+        rc = kept_headers(m, large, (og_str_t){r->acl.buf, r->acl.len}, hdrs, &m->num_headers);
     if (rc == 0 && *hdrs != NULL)
         m->headers = *hdrs;
     return rc;

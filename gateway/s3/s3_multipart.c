@@ -464,7 +464,7 @@ static int part_copy_source(s3_req_t *r, core_meta_t *src, char **sbuf, char **s
     size_t sklen = 0;
     int rc = parse_copy_source(http_req_header(r->http, "x-amz-copy-source"), sbucket, skey, &sklen);
     if (rc == 0)
-        rc = s3_check_bucket_owner(r, sbucket);
+        rc = s3_may_read(r, sbucket, (og_str_t){*skey, sklen});
     if (rc == 0)
         rc = core_obj_lookup_live(r->gw->cluster, sbucket, (og_str_t){*skey, sklen}, og_time_ns() / 1000000000u, src,
                                   sbuf);

@@ -51,7 +51,7 @@ int s3_stored_headers(s3_req_t *r, size_t extra, og_header_t **out, size_t *n, c
     /* names, then room for decoded metadata values (never longer than their encoding) */
     for (size_t i = 0; i < info->num_headers; i++)
         names_len += info->headers[i].name.len + info->headers[i].value.len;
-    og_header_t *hdrs = malloc((info->num_headers + extra) * sizeof(*hdrs));
+    og_header_t *hdrs = malloc((info->num_headers + extra + 1) * sizeof(*hdrs));
     char *nb = malloc(names_len + 1), *np = nb;
     if (hdrs == NULL || nb == NULL) {
         free(hdrs);
@@ -101,6 +101,8 @@ int s3_stored_headers(s3_req_t *r, size_t extra, og_header_t **out, size_t *n, c
                 break;
             }
     }
+    if (r->acl.len > 0) /* the ACL the request asked for (s3_acl_request) */
+        hdrs[k++] = (og_header_t){OG_STR_LIT(IAM_S3ACL_HEADER), {r->acl.buf, r->acl.len}};
     if (meta_bytes > USER_META_MAX) {
         free(hdrs);
         free(nb);
@@ -139,13 +141,13 @@ static int put_write(s3_req_t *r, s3_body_t *body, int64_t expect, const s3_sse_
 
 /* X-Onggi-Immutable-Url of the current version m of r's object into *h, with its text in url
  * (CORE_PIN_URL_CAP bytes): 1, or 0 when a version was asked for (an immutable URL names what the
- * object's URL serves) or it does not fit. The bucket's account is the caller's: S3 serves a
- * bucket to its own account only. */
+ * object's URL serves) or it does not fit. The account is the bucket owner's (s3_authorize), else
+ * the caller's. */
 static size_t pin_header(const s3_req_t *r, const core_meta_t *m, char *url, og_header_t *h)
 {
     size_t ul;
     if (og_query_get(r->info->query, "versionId", NULL) ||
-        (ul = core_pin_url(r->user.account, r->bucket, (og_str_t){r->key, r->key_len}, m->md5, url)) == 0)
+        (ul = core_pin_url(r->bucket_owner[0] ? r->bucket_owner : r->user.account, r->bucket, (og_str_t){r->key, r->key_len}, m->md5, url)) == 0)
         return 0;
     *h = (og_header_t){OG_STR_LIT("X-Onggi-Immutable-Url"), {url, ul}};
     return 1;
@@ -588,14 +590,14 @@ static void send_not_modified(s3_req_t *r, get_plan_t *g)
     s3_send(r, 304, h, n, NULL, 0);
 }
 
-/* The response headers: encryption, request id, ETag, Last-Modified, Accept-Ranges, Content-Type,
+/* The response headers: encryption, request id, CORS (s3_cors_actual), ETag, Last-Modified, Accept-Ranges, Content-Type,
  * Content-Range, x-amz-mp-parts-count, the overrides, and the stored headers. *out is malloc'd
  * for the caller (values point into g and r). 0 or -ENOMEM. */
 static int get_headers(s3_req_t *r, get_plan_t *g, og_header_t **out, size_t *count)
 {
     const core_meta_t *m = &g->m;
     size_t n = 0;
-    og_header_t *hdrs = malloc((14 + NUM_OVERRIDES + m->num_headers) * sizeof(*hdrs));
+    og_header_t *hdrs = malloc((14 + NUM_OVERRIDES + m->num_headers + r->num_cors) * sizeof(*hdrs));
     if (hdrs == NULL)
         return -ENOMEM;
     n += s3_sse_headers(&g->sse, hdrs);
@@ -603,6 +605,8 @@ static int get_headers(s3_req_t *r, get_plan_t *g, og_header_t **out, size_t *co
     if (r->version_id[0] != '\0')
         hdrs[n++] = (og_header_t){OG_STR_LIT("x-amz-version-id"), og_str(r->version_id)};
     n += s3_lock_headers(m, hdrs + n, g->lockdate);
+    for (size_t i = 0; i < r->num_cors; i++)
+        hdrs[n++] = r->cors[i];
     hdrs[n++] = (og_header_t){OG_STR_LIT("ETag"), g->etag_s};
     hdrs[n++] = (og_header_t){OG_STR_LIT("Last-Modified"), og_str(g->lastmod)};
     hdrs[n++] = (og_header_t){OG_STR_LIT("Accept-Ranges"), OG_STR_LIT("bytes")};
@@ -639,7 +643,7 @@ static int get_headers(s3_req_t *r, get_plan_t *g, og_header_t **out, size_t *co
             overridden |= g->ovr[j].base != NULL && og_str_ieq(m->headers[i].name, overrides[j].header);
         /* X-Object-Manifest is Swift's own (s3api does not show it either) */
         if (!overridden && (send_checksums || !is_checksum_header(m->headers[i].name)) &&
-            !og_str_ieq(m->headers[i].name, "x-object-manifest"))
+            !og_str_ieq(m->headers[i].name, "x-object-manifest") && !og_str_ieq(m->headers[i].name, IAM_S3ACL_HEADER))
             hdrs[n++] = m->headers[i];
     }
     if (get_meta_encode(g, hdrs, n) != 0) {

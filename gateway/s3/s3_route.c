@@ -3,9 +3,9 @@
  * from the Host header (virtual-host style) or the path, authentication, the bucket owner
  * check, and dispatch to one handler per operation (s3_*.c).
  *
- * Access model (no ACLs or policies yet): every request must be signed, and a bucket and all
- * its objects are reachable only by the account that created the bucket. Anonymous requests
- * and other accounts get 403 AccessDenied.
+ * Access model: a request is signed (its account is the caller) or anonymous. A bucket's owner
+ * may do everything to it and its objects; anyone else only what the bucket's or the object's ACL
+ * grants them (s3_authorize, s3_acl.c); the rest get 403 AccessDenied.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -19,19 +19,18 @@
 /* Sub-resources S3 defines that this gateway does not implement: such requests get 501
  * instead of being mistaken for plain object or bucket operations. */
 static const char *const unimplemented_subresources[] = {
-    "accelerate", "analytics", "cors", "encryption", "intelligent-tiering", "inventory",
+    "accelerate", "analytics", "encryption", "intelligent-tiering", "inventory",
     "lifecycle", "logging", "metrics", "notification", "ownershipControls",
-    "policy", "policyStatus", "publicAccessBlock", "replication", "requestPayment", "restore",
+    "publicAccessBlock", "replication", "requestPayment", "restore",
     "select", "torrent", "website",
 };
 
 /* Request headers that promise protection or placement this gateway does not provide. Accepting
- * them would store an object unencrypted, unlocked or readable by fewer rules than the caller
- * asked for, so each is refused with the error AWS gives where it lacks the feature: SSE on a
- * bucket request (bucket default encryption is not implemented), S3 bucket keys, ACLs on a bucket whose ObjectOwnership is
- * BucketOwnerEnforced (AWS's default since 2023), Object Lock on a bucket created without it.
- * `harmless` values ask for what the gateway does anyway (the owner-only ACL, the one storage
- * class) and are sent by default by some clients. A name ending in '-' is a prefix. */
+ * them would store an object unencrypted or unlocked, so each is refused with the error AWS gives
+ * where it lacks the feature: SSE on a bucket request (bucket default encryption is not
+ * implemented), S3 bucket keys, Object Lock on a bucket created without it. `harmless` values ask
+ * for what the gateway does anyway (the one storage class) and are sent by default by some
+ * clients. A name ending in '-' is a prefix. */
 typedef enum { ON_ANY, ON_BUCKET, ON_KEY } refused_on_t;
 typedef struct {
     const char *name;
@@ -50,13 +49,6 @@ static const refused_header_t refused_headers[] = {
     {"x-amz-server-side-encryption-bucket-key-enabled", ON_ANY, {"false"}, 501, "NotImplemented", NULL},
     /* object requests other than PutObject / CopyObject (refuse_lock_headers) */
     {"x-amz-bucket-object-lock-enabled", ON_KEY, {"false"}, 400, "InvalidRequest", NULL},
-    {"x-amz-acl", ON_KEY, {"private", "bucket-owner-full-control"}, 400, "AccessControlListNotSupported",
-     "The bucket does not allow ACLs"},
-    {"x-amz-grant-", ON_KEY, {NULL}, 400, "AccessControlListNotSupported", "The bucket does not allow ACLs"},
-    {"x-amz-acl", ON_BUCKET, {"private"}, 400, "InvalidBucketAclWithObjectOwnership",
-     "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting"},
-    {"x-amz-grant-", ON_BUCKET, {NULL}, 400, "InvalidBucketAclWithObjectOwnership",
-     "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting"},
     {"x-amz-storage-class", ON_ANY, {"STANDARD"}, 400, "InvalidStorageClass",
      "The storage class you specified is not valid"},
 };
@@ -190,7 +182,8 @@ static int lookup_secret(void *ctx, og_str_t access_key, char *secret, size_t ca
     return 0;
 }
 
-/* Authenticates the request. 0, an AUTH_E* code, or the user lookup's (OG_EQUORUM ...). */
+/* Authenticates the request: 0 (signed: r->authenticated, or anonymous), an AUTH_E* code, or the
+ * user lookup's (OG_EQUORUM ...). */
 static int authenticate(s3_req_t *r, og_str_t host_bucket)
 {
     const http_reqinfo_t *info = r->info;
@@ -206,7 +199,8 @@ static int authenticate(s3_req_t *r, og_str_t host_bucket)
     };
     int rc = auth_verify(&ar, lookup_secret, r, &r->auth);
     r->authenticated = rc == 0;
-    return rc;
+    /* an unsigned request goes on as anonymous: ACLs decide (s3_authorize) */
+    return rc == AUTH_EANONYMOUS ? 0 : rc;
 }
 
 /* Answers a failed split_target. */
@@ -237,61 +231,6 @@ static int lo_access(void *ctx, const char *container, int write)
 void s3_lo(s3_req_t *r, uint64_t now_s, core_lo_t *out)
 {
     *out = (core_lo_t){r->gw->cluster, now_s, lo_access, r};
-}
-
-int s3_check_bucket_owner(s3_req_t *r, const char *bucket)
-{
-    char owner[sizeof(r->user.account)];
-    int rc = core_bucket_lookup(r->gw->cluster, bucket, owner, sizeof(owner), NULL);
-    if (rc == 0 && strcmp(owner, r->user.account) != 0)
-        rc = S3_EDENIED;
-    return rc;
-}
-
-/* GET ?acl: with no ACL support the truthful policy is "the owner has FULL_CONTROL, nobody
- * else has anything", which is what s3cmd `info` and rclone ask to see. For an object, the
- * key must exist and its recorded owner is reported. */
-static void get_acl(s3_req_t *r)
-{
-    char *recbuf = NULL, owner[sizeof(r->user.account)];
-    const char *display;
-    og_buf_t b = {0};
-
-    snprintf(owner, sizeof(owner), "%s", r->user.account);
-    if (r->key != NULL) {
-        core_meta_t m;
-        og_str_t vid;
-        int rc = s3_version_param(r, &vid)
-                     ? core_ver_lookup(r->gw->cluster, r->bucket, (og_str_t){r->key, r->key_len}, vid, &m, &recbuf)
-                     : core_obj_lookup(r->gw->cluster, r->bucket, (og_str_t){r->key, r->key_len}, &m, &recbuf);
-        if (rc == 0 && (m.vflags & CORE_VER_MARKER)) {
-            core_meta_free(&m);
-            free(recbuf);
-            rc = OG_ENOTFOUND;
-        }
-        if (rc != 0) {
-            s3_error_rc(r, rc);
-            return;
-        }
-        snprintf(owner, sizeof(owner), "%.*s", (int)m.owner.len, m.owner.base);
-        core_meta_free(&m);
-    }
-    display = strcmp(owner, r->user.account) == 0 ? r->user.display_name : owner;
-    og_buf_puts(&b, "<AccessControlPolicy xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Owner>");
-    og_buf_elem(&b, "ID", owner, strlen(owner));
-    og_buf_elem(&b, "DisplayName", display, strlen(display));
-    og_buf_puts(&b, "</Owner><AccessControlList><Grant><Grantee "
-                     "xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:type=\"CanonicalUser\">");
-    og_buf_elem(&b, "ID", owner, strlen(owner));
-    og_buf_elem(&b, "DisplayName", display, strlen(display));
-    og_buf_puts(&b, "</Grantee><Permission>FULL_CONTROL</Permission></Grant></AccessControlList>"
-                     "</AccessControlPolicy>");
-    if (b.oom)
-        s3_error_rc(r, -ENOMEM);
-    else
-        s3_send_xml(r, 200, NULL, 0, b.buf, b.len);
-    og_buf_free(&b);
-    free(recbuf);
 }
 
 static int has_param(const s3_req_t *r, const char *name) { return og_query_get(r->info->query, name, NULL); }
@@ -410,6 +349,16 @@ static int refuse_lock_headers(s3_req_t *r, verbs_t v)
     return 0;
 }
 
+/* The ACL a write (CreateBucket: bucket_owner NULL, PutObject, CopyObject, CreateMultipartUpload)
+ * asks for, into r->acl. 1, or 0 after answering the error. */
+static int request_acl(s3_req_t *r, const char *bucket_owner)
+{
+    int given, rc = s3_acl_request(r, r->authenticated ? r->user.account : "", bucket_owner, &r->acl, &given);
+    if (rc != 0)
+        s3_acl_error(r, rc);
+    return rc == 0;
+}
+
 /* Refuses what no handler serves, then hands r to one: the service, CreateBucket, or (once the
  * bucket is known to be the caller's) the bucket's and its keys' operations. */
 static void route(s3_req_t *r)
@@ -419,18 +368,29 @@ static void route(s3_req_t *r)
                  og_str_eq(m, "POST")};
     int rc;
 
+    if (og_str_eq(m, "OPTIONS") && r->bucket[0] != '\0') {
+        s3_cors_preflight(r); /* unsigned, as browsers send it */
+        return;
+    }
     if (!v.get && !v.head && !v.put && !v.del && !v.post) {
         s3_error(r, 405, "MethodNotAllowed", NULL, NULL);
         return;
     }
     if (r->bucket[0] == '\0') {
-        if (v.get)
+        if (!r->authenticated)
+            s3_error(r, 403, "AccessDenied", NULL, NULL);
+        else if (v.get)
             s3_list_buckets(r);
         else
             s3_error(r, 405, "MethodNotAllowed", NULL, NULL);
         return;
     }
     for (size_t i = 0; i < sizeof(unimplemented_subresources) / sizeof(unimplemented_subresources[0]); i++) {
+        if (has_param(r, unimplemented_subresources[i]) && !r->authenticated) {
+            /* no ACL grants what is not implemented: tell a stranger nothing more */
+            s3_error(r, 403, "AccessDenied", NULL, NULL);
+            return;
+        }
         if (has_param(r, unimplemented_subresources[i])) {
             char msg[128];
             snprintf(msg, sizeof(msg), "The ?%s sub-resource is not implemented.", unimplemented_subresources[i]);
@@ -440,24 +400,34 @@ static void route(s3_req_t *r)
     }
     if (refuse_headers(r))
         return;
-    if (has_param(r, "acl") && !v.get) {
-        s3_error(r, 501, "NotImplemented", "Only reading the (owner-only) ACL is implemented.", NULL);
-        return;
-    }
     if (refuse_lock_headers(r, v))
         return;
-    if (r->key == NULL && v.put && !has_param(r, "tagging") && !has_param(r, "versioning") &&
-        !has_param(r, "object-lock")) {
-        s3_create_bucket(r);
+    if (r->key == NULL && v.put && !has_param(r, "acl") && !has_param(r, "policy") &&
+        !has_param(r, "policyStatus") && !has_param(r, "cors") && !has_param(r, "tagging") &&
+        !has_param(r, "versioning") && !has_param(r, "object-lock")) {
+        if (!r->authenticated)
+            s3_error(r, 403, "AccessDenied", NULL, NULL);
+        else if (request_acl(r, NULL))
+            s3_create_bucket(r);
         return;
     }
-    if ((rc = s3_check_bucket_owner(r, r->bucket)) != 0)
-        s3_error_on(r, rc, S3_ON_BUCKET);
+    s3_cors_actual(r);
+    if ((rc = s3_authorize(r)) != 0)
+        s3_error_on(r, rc, rc == OG_ENOTFOUND && r->bucket_owner[0] != '\0' ? S3_ON_TARGET : S3_ON_BUCKET);
+    else if (r->key == NULL && (has_param(r, "policy") || has_param(r, "policyStatus")))
+        s3_bucket_policy(r);
+    else if (r->key == NULL && has_param(r, "cors"))
+        s3_bucket_cors(r);
+    else if (has_param(r, "acl") && v.get)
+        s3_get_acl(r);
+    else if (has_param(r, "acl") && v.put)
+        s3_put_acl(r);
     else if (has_param(r, "acl"))
-        get_acl(r);
+        s3_error(r, 405, "MethodNotAllowed", NULL, NULL);
     else if (r->key == NULL)
         route_bucket(r, v);
-    else
+    else if ((!v.put && !(v.post && has_param(r, "uploads"))) || has_param(r, "uploadId") ||
+             request_acl(r, r->bucket_owner))
         route_key(r, v);
 }
 
@@ -490,8 +460,9 @@ void s3_handle(http_req_t *http, void *ctx)
         target_error(&r, rc);
     else if ((rc = authenticate(&r, host_bucket)) != 0)
         s3_error_rc(&r, rc);
-    else if (http_req_claim(http, og_str(r.user.account)) != 0)
-        /* The account already holds its share of the workers (docs/operations.md). */
+    else if ((r.authenticated ? http_req_claim(http, og_str(r.user.account)) : http_req_claim_remote(http)) != 0)
+        /* The account (or an anonymous client's address) already holds its share of the
+         * workers (docs/operations.md). */
         s3_error(&r, 503, "SlowDown", NULL, NULL);
     else
         route(&r);
@@ -508,4 +479,5 @@ void s3_handle(http_req_t *http, void *ctx)
                             og_str(r.bucket), {r.key, r.key != NULL ? r.key_len : 0}, r.info->target, r.status};
     http_access_log(http, &line, r.gw->access_log);
     free(r.key);
+    og_buf_free(&r.acl);
 }

@@ -185,15 +185,6 @@ void swift_account(swift_req_t *r)
 
 /* ---------------------------------------------------------------- container */
 
-/* The value of stored metadata `name`, or an empty slice. */
-static og_str_t meta_get(const core_bucket_t *b, const char *name)
-{
-    for (size_t i = 0; i < b->num_meta; i++)
-        if (og_str_eq(b->meta[i].name, name))
-            return b->meta[i].value;
-    return (og_str_t){NULL, 0};
-}
-
 /* Quota values must be integers (container_quotas answers 400 otherwise). */
 static int quotas_valid(swift_req_t *r)
 {
@@ -366,12 +357,13 @@ void swift_container(swift_req_t *r)
         }
         goto out_free;
     }
-    if (!r->is_owner && !(exists && iam_acl_allows(meta_get(&b, "x-container-read"), r->has_id ? &r->id : NULL,
-                                                   http_req_header(r->http, "referer"), IAM_ACL_LISTING))) {
+    if (!r->is_owner && !(exists && iam_bucket_allows(&b, r->has_id ? &r->id : NULL,
+                                                      http_req_header(r->http, "referer"), IAM_ACL_LISTING))) {
         swift_error_rc(r, -EACCES);
         goto out_free;
     }
-    if (exists && swift_acl_public(r, meta_get(&b, "x-container-read"), IAM_ACL_LISTING))
+    /* a listing anyone may read, whatever the Referer, is shareable (swift_acl_public) */
+    if (exists && !r->has_id && iam_bucket_allows(&b, NULL, (og_str_t){"", 0}, IAM_ACL_LISTING))
         http_req_cache_private(r->http, 0);
     if (!exists)
         swift_error(r, 404);

@@ -69,15 +69,12 @@ int swift_container_access(swift_req_t *r, const char *container, int mode)
      * key, so an SLO's segments elsewhere in the account read too), as Swift's tempurl. */
     int tu = r->tu.scope == SWIFT_TU_ACCOUNT || (r->tu.scope == SWIFT_TU_CONTAINER && !strcmp(container, r->container));
     if (rc == 0 && !r->is_owner && !tu) {
-        const char *acl = mode == IAM_ACL_WRITE ? "x-container-write" : "x-container-read";
-        og_str_t v = {NULL, 0};
-        for (size_t i = 0; i < b.num_meta; i++)
-            if (og_str_eq(b.meta[i].name, acl))
-                v = b.meta[i].value;
-        if (!iam_acl_allows(v, r->has_id ? &r->id : NULL, http_req_header(r->http, "referer"), mode))
+        og_str_t referer = http_req_header(r->http, "referer");
+        if (!iam_bucket_allows(&b, r->has_id ? &r->id : NULL, referer, mode))
             rc = -EACCES;
-        else
-            r->public_grant = swift_acl_public(r, v, mode);
+        else /* shareable only when anyone may read it, whatever the Referer (swift_acl_public) */
+            r->public_grant = !r->has_id && mode != IAM_ACL_WRITE &&
+                              iam_bucket_allows(&b, NULL, (og_str_t){"", 0}, mode);
     }
     if (got)
         core_bucket_free(&b);
@@ -283,7 +280,7 @@ static int obj_hdrs_build(const core_meta_t *m, int quoted, obj_hdrs_t *oh)
             size_t l = swift_title("X-Object-Meta-", (og_str_t){name.base + sp, name.len - sp}, oh->names[i],
                                       sizeof(oh->names[i]));
             oh->h[k++] = (og_header_t){{oh->names[i], l}, m->headers[i].value};
-        } else {
+        } else if (!og_str_ieq(name, IAM_S3ACL_HEADER)) { /* S3's ACL is no header */
             oh->h[k++] = m->headers[i];
         }
     }

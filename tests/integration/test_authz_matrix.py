@@ -6,6 +6,9 @@ real cluster. Requesters:
            .admin (only what container ACLs grant)
   other  - another account (S3 key pair / Swift .admin user of that account)
   anon   - no credentials at all
+  grantee - (S3) another account that the bucket's ACL grants READ and WRITE and the object's ACL
+           READ (x-amz-grant-* by canonical id = account name)
+  public - (S3) no credentials, on a public-read-write bucket whose object is public-read
 Expected codes are S3's and TempAuth's; where Onggi differs on purpose it is said in the row's
 comment and in docs/s3-compat.md / docs/swift-compat.md. Each requester gets fresh resources
 (made by the owner), so destructive rows do not depend on the order of the others."""
@@ -18,13 +21,17 @@ import pytest
 from conftest import ACCESS, ACCESS2, ACCOUNT, ACCOUNT2, SECRET, SECRET2, http_request, signed_request, uniq
 
 WHO = ("owner", "same", "other", "anon")
+S3_WHO = WHO + ("grantee", "public")
 SAME_AK, SAME_SK = "itaccess-same", "itsecret-same"
-S3_KEYS = {"owner": (ACCESS, SECRET), "same": (SAME_AK, SAME_SK), "other": (ACCESS2, SECRET2)}
+GRANTEE_AK, GRANTEE_SK, GRANTEE = "itaccess-grantee", "itsecret-grantee", "acct-grantee"
+S3_KEYS = {"owner": (ACCESS, SECRET), "same": (SAME_AK, SAME_SK), "other": (ACCESS2, SECRET2),
+           "grantee": (GRANTEE_AK, GRANTEE_SK)}
 
 
 @pytest.fixture(scope="module")
 def mx(cluster):
     cluster.add_user(SAME_AK, SAME_SK, ACCOUNT)
+    cluster.add_user(GRANTEE_AK, GRANTEE_SK, GRANTEE)
     cluster.admin("swift-user-add", "--account", ACCOUNT, "--user", "mxadmin", "--key", "mx-admin", "--admin")
     cluster.admin("swift-user-add", "--account", ACCOUNT, "--user", "mxplain", "--key", "mx-plain")
     cluster.admin("swift-user-add", "--account", ACCOUNT2, "--user", "mxadmin", "--key", "mx-other", "--admin")
@@ -34,7 +41,7 @@ def mx(cluster):
 # ---------------------------------------------------------------- S3
 
 def s3req(c, who, method, path, query="", headers=None, body=b""):
-    if who == "anon":
+    if who in ("anon", "public"):
         return http_request(c.port(), method, path + (f"?{query}" if query else ""), headers, body)[0]
     ak, sk = S3_KEYS[who]
     return signed_request(c.port(), method, path, query, headers, body, access=ak, secret=sk)[0]
@@ -46,13 +53,19 @@ def s3_world(c, s3, who):
     w = {"b": uniq("mx"), "e": uniq("mxe"), "mine": uniq("mxm")}
     s3.create_bucket(Bucket=w["b"])
     s3.create_bucket(Bucket=w["e"])
-    (c.client(*S3_KEYS[who]) if who != "anon" else s3).create_bucket(Bucket=w["mine"])
+    (c.client(*S3_KEYS[who]) if who in S3_KEYS else s3).create_bucket(Bucket=w["mine"])
     for k in ("obj", "victim", "victim2"):
         s3.put_object(Bucket=w["b"], Key=k, Body=b"data")
     for k in ("mp-complete", "mp-abort", "mp-part"):
         w[k] = s3.create_multipart_upload(Bucket=w["b"], Key=k)["UploadId"]
     w["etag"] = s3.upload_part(Bucket=w["b"], Key="mp-complete", UploadId=w["mp-complete"], PartNumber=1,
                                Body=b"part")["ETag"]
+    if who == "grantee":
+        s3.put_bucket_acl(Bucket=w["b"], GrantRead=f"id={GRANTEE}", GrantWrite=f"id={GRANTEE}")
+        s3.put_object_acl(Bucket=w["b"], Key="obj", GrantRead=f"id={GRANTEE}")
+    if who == "public":
+        s3.put_bucket_acl(Bucket=w["b"], ACL="public-read-write")
+        s3.put_object_acl(Bucket=w["b"], Key="obj", ACL="public-read")
     return w
 
 
@@ -68,52 +81,54 @@ def complete_body(w):
 
 # (operation, request maker w -> (method, path, query, headers, body), expected {who: status})
 S3_MATRIX = [
-    ("ListBuckets", lambda w: ("GET", "/", "", {}, b""), (200, 200, 200, 403)),
-    ("CreateBucket (new name)", lambda w: ("PUT", f"/{uniq('mxn')}", "", {}, b""), (200, 200, 200, 403)),
+    ("ListBuckets", lambda w: ("GET", "/", "", {}, b""), (200, 200, 200, 403, 200, 403)),
+    ("CreateBucket (new name)", lambda w: ("PUT", f"/{uniq('mxn')}", "", {}, b""), (200, 200, 200, 403, 200, 403)),
     # us-east-1 answers 200 to its owner re-creating a bucket; anyone else learns it is taken.
-    ("CreateBucket (existing)", lambda w: ("PUT", f"/{w['b']}", "", {}, b""), (200, 200, 409, 403)),
-    ("HeadBucket", lambda w: ("HEAD", f"/{w['b']}", "", {}, b""), (200, 200, 403, 403)),
-    ("GetBucketLocation", lambda w: ("GET", f"/{w['b']}", "location", {}, b""), (200, 200, 403, 403)),
-    ("ListObjects", lambda w: ("GET", f"/{w['b']}", "", {}, b""), (200, 200, 403, 403)),
-    ("ListObjectsV2", lambda w: ("GET", f"/{w['b']}", "list-type=2", {}, b""), (200, 200, 403, 403)),
-    ("GetBucketAcl", lambda w: ("GET", f"/{w['b']}", "acl", {}, b""), (200, 200, 403, 403)),
-    # Differs on purpose: a sub-resource Onggi lacks (policy, ...) is 501 NotImplemented to any
+    ("CreateBucket (existing)", lambda w: ("PUT", f"/{w['b']}", "", {}, b""), (200, 200, 409, 403, 409, 403)),
+    ("HeadBucket", lambda w: ("HEAD", f"/{w['b']}", "", {}, b""), (200, 200, 403, 403, 200, 200)),
+    ("GetBucketLocation", lambda w: ("GET", f"/{w['b']}", "location", {}, b""), (200, 200, 403, 403, 403, 403)),
+    ("ListObjects", lambda w: ("GET", f"/{w['b']}", "", {}, b""), (200, 200, 403, 403, 200, 200)),
+    ("ListObjectsV2", lambda w: ("GET", f"/{w['b']}", "list-type=2", {}, b""), (200, 200, 403, 403, 200, 200)),
+    ("GetBucketAcl", lambda w: ("GET", f"/{w['b']}", "acl", {}, b""), (200, 200, 403, 403, 403, 403)),
+    # The policy operations are the bucket account's: NoSuchBucketPolicy to it, 403 to anyone else.
+    ("GetBucketPolicy", lambda w: ("GET", f"/{w['b']}", "policy", {}, b""), (404, 404, 403, 403, 403, 403)),
+    # Differs on purpose: a sub-resource Onggi lacks (tagging, ...) is 501 NotImplemented to any
     # signed request, before the bucket is looked up, so it tells nothing about the bucket (S3:
-    # 404 NoSuchBucketPolicy to the owner, 403 to others).
-    ("GetBucketPolicy", lambda w: ("GET", f"/{w['b']}", "policy", {}, b""), (501, 501, 501, 403)),
-    ("ListMultipartUploads", lambda w: ("GET", f"/{w['b']}", "uploads", {}, b""), (200, 200, 403, 403)),
-    ("PutObject", lambda w: ("PUT", f"/{w['b']}/new", "", {}, b"new"), (200, 200, 403, 403)),
-    ("GetObject", lambda w: ("GET", f"/{w['b']}/obj", "", {}, b""), (200, 200, 403, 403)),
-    ("HeadObject", lambda w: ("HEAD", f"/{w['b']}/obj", "", {}, b""), (200, 200, 403, 403)),
-    ("GetObjectAcl", lambda w: ("GET", f"/{w['b']}/obj", "acl", {}, b""), (200, 200, 403, 403)),
+    # 404 to the owner, 403 to others).
+    ("GetBucketTagging", lambda w: ("GET", f"/{w['b']}", "tagging", {}, b""), (501, 501, 501, 403, 501, 403)),
+    ("ListMultipartUploads", lambda w: ("GET", f"/{w['b']}", "uploads", {}, b""), (200, 200, 403, 403, 200, 200)),
+    ("PutObject", lambda w: ("PUT", f"/{w['b']}/new", "", {}, b"new"), (200, 200, 403, 403, 200, 200)),
+    ("GetObject", lambda w: ("GET", f"/{w['b']}/obj", "", {}, b""), (200, 200, 403, 403, 200, 200)),
+    ("HeadObject", lambda w: ("HEAD", f"/{w['b']}/obj", "", {}, b""), (200, 200, 403, 403, 200, 200)),
+    ("GetObjectAcl", lambda w: ("GET", f"/{w['b']}/obj", "acl", {}, b""), (200, 200, 403, 403, 403, 403)),
     ("CopyObject", lambda w: ("PUT", f"/{w['b']}/copy", "", {"x-amz-copy-source": f"/{w['b']}/obj"}, b""),
-     (200, 200, 403, 403)),
+     (200, 200, 403, 403, 200, 200)),
     # Into a bucket of the requester's own account: reading another account's source is denied.
     ("CopyObject (to own bucket)", lambda w: ("PUT", f"/{w['mine']}/copy", "",
-                                              {"x-amz-copy-source": f"/{w['b']}/obj"}, b""), (200, 200, 403, 403)),
-    ("CreateMultipartUpload", lambda w: ("POST", f"/{w['b']}/mp-new", "uploads", {}, b""), (200, 200, 403, 403)),
+                                              {"x-amz-copy-source": f"/{w['b']}/obj"}, b""), (200, 200, 403, 403, 200, 403)),
+    ("CreateMultipartUpload", lambda w: ("POST", f"/{w['b']}/mp-new", "uploads", {}, b""), (200, 200, 403, 403, 200, 200)),
     ("UploadPart", lambda w: ("PUT", f"/{w['b']}/mp-part", f"partNumber=2&uploadId={w['mp-part']}", {}, b"p2"),
-     (200, 200, 403, 403)),
-    ("ListParts", lambda w: ("GET", f"/{w['b']}/mp-part", f"uploadId={w['mp-part']}", {}, b""), (200, 200, 403, 403)),
+     (200, 200, 403, 403, 200, 200)),
+    ("ListParts", lambda w: ("GET", f"/{w['b']}/mp-part", f"uploadId={w['mp-part']}", {}, b""), (200, 200, 403, 403, 200, 200)),
     ("CompleteMultipartUpload", lambda w: ("POST", f"/{w['b']}/mp-complete", f"uploadId={w['mp-complete']}", {},
-                                           complete_body(w)), (200, 200, 403, 403)),
+                                           complete_body(w)), (200, 200, 403, 403, 200, 200)),
     ("AbortMultipartUpload", lambda w: ("DELETE", f"/{w['b']}/mp-abort", f"uploadId={w['mp-abort']}", {}, b""),
-     (204, 204, 403, 403)),
-    ("DeleteObject", lambda w: ("DELETE", f"/{w['b']}/victim", "", {}, b""), (204, 204, 403, 403)),
+     (204, 204, 403, 403, 204, 204)),
+    ("DeleteObject", lambda w: ("DELETE", f"/{w['b']}/victim", "", {}, b""), (204, 204, 403, 403, 204, 204)),
     ("DeleteObjects", lambda w: ("POST", f"/{w['b']}", "delete", delete_objects_body()[1], delete_objects_body()[0]),
-     (200, 200, 403, 403)),
-    ("DeleteBucket", lambda w: ("DELETE", f"/{w['e']}", "", {}, b""), (204, 204, 403, 403)),
+     (200, 200, 403, 403, 200, 200)),
+    ("DeleteBucket", lambda w: ("DELETE", f"/{w['e']}", "", {}, b""), (204, 204, 403, 403, 403, 403)),
 ]
 
 
-@pytest.mark.parametrize("who", WHO)
+@pytest.mark.parametrize("who", S3_WHO)
 def test_s3_matrix(mx, s3, who):
     w = s3_world(mx, s3, who)
     got = {}
     for op, make, _ in S3_MATRIX:
         method, path, query, headers, body = make(w)
         got[op] = s3req(mx, who, method, path, query, headers, body)
-    want = {op: exp[WHO.index(who)] for op, _, exp in S3_MATRIX}
+    want = {op: exp[S3_WHO.index(who)] for op, _, exp in S3_MATRIX}
     assert got == want
 
 
