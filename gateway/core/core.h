@@ -67,7 +67,14 @@ enum {
 
 /* Longest bucket (container) name, in bytes: the bucket table's limit (S3's 63). */
 #define CORE_BUCKET_MAX 63
+/* A bucket id (docs/architecture.md, "Namespaces"): what names a bucket's tables. A bucket of the
+ * global table (claimed, or written before namespaces) has its name as id; a container whose name
+ * another account holds has 64 hex digits of its own, longer than any name, so the two never meet. */
+#define CORE_BID_LEN 64
+#define CORE_BID_CAP (CORE_BID_LEN + 1)
 #define CORE_BUCKETS_TABLE "buckets"
+/* Accounts that have a table of their own bucket records ("b.<account>"), key = account. */
+#define CORE_NS_TABLE "bucket_accounts"
 
 /* ---- object records (core_meta.c) ---- */
 
@@ -239,8 +246,10 @@ int core_sse_c_open(const uint8_t customer_key[32], og_str_t sse, uint8_t key[CO
  * 'p' part sizes) into out: "<kind>.<bucket>" when the name is all [A-Za-z0-9._-] (what a table
  * name may hold on the node API: every S3 bucket name is), else "<kind>." and the name's hex padded
  * with '-' to 128 characters, which no bucket name is (CORE_BUCKET_MAX), so the two forms never
- * meet. A Swift container named "a b" or "été" thus gets a table like any other. A name longer than
- * CORE_BUCKET_MAX (never a bucket) gives "", which every cluster call refuses (OG_EINVAL). */
+ * meet. A Swift container named "a b" or "été" thus gets a table like any other. `bucket` is a
+ * bucket id (core_bucket_t.id: the name, or 64 hex digits) or an account name ('b': the account's
+ * own bucket records). A string longer than CORE_BID_LEN gives "", which every cluster call
+ * refuses (OG_EINVAL). */
 void core_table(char kind, const char *bucket, char out[CORE_TABLE_CAP]);
 /* Encodes m and writes it as the record of (bucket, key) with a fresh stamp; m->mtime_ns is set
  * to the stamp's ts. In a bucket whose versioning was set, it is a new version (core_version.c):
@@ -299,6 +308,8 @@ int core_obj_expire(cluster_t *cl, const char *bucket, og_str_t key, const core_
 
 typedef struct {
     char owner[64];
+    char id[CORE_BID_CAP]; /* names the bucket's tables (core_table): pass it, not the name, to the
+                              object, usage, upload and listing functions */
     uint64_t created_ns;
     og_header_t *meta; /* lowercase names: x-container-meta-*, x-container-read/write */
     size_t num_meta;
@@ -308,10 +319,23 @@ typedef struct {
 /* Decodes a bucket record (version 1 or 2); meta slices point into rec's buffer. 0 (release with
  * core_bucket_free) or OG_EPROTO / -ENOMEM. */
 int core_bucket_parse(const og_rec_t *rec, core_bucket_t *out);
-/* Reads a live bucket: 0 with *out (core_bucket_free), OG_ENOTFOUND, OG_EQUORUM, OG_EPROTO. */
+/* Reads a live bucket of the global table (S3 names; out->id is the name): 0 with *out
+ * (core_bucket_free), OG_ENOTFOUND, OG_EQUORUM, OG_EPROTO. */
 int core_bucket_get(cluster_t *cl, const char *bucket, core_bucket_t *out);
-/* Writes a bucket record (version 2: with its metadata) with a fresh stamp. 0, OG_EINVAL,
- * OG_EQUORUM, -ENOMEM. */
+/* The bucket `name` of `account` (Swift's per-account names): the global record when this account
+ * holds the name, else the account's own record "b.<account>/<name>" (a container whose name
+ * another account holds). core_bucket_get's contract; out->id names its tables. */
+int core_bucket_find(cluster_t *cl, const char *account, const char *name, core_bucket_t *out);
+/* Draws a fresh random id into b->id for a new container of b->owner whose name another account
+ * holds, and lists b->owner in table CORE_NS_TABLE (so walks over every bucket find its own
+ * table). 0, -EIO or a cluster error. */
+int core_bucket_new_id(cluster_t *cl, core_bucket_t *b);
+/* Calls fn(ctx, id) with the bucket id of every live bucket: those of the global table, then
+ * those of every account listed in CORE_NS_TABLE. Stops at fn's first nonzero return and returns
+ * it; else 0 or a cluster error. */
+int core_bucket_each(cluster_t *cl, int (*fn)(void *ctx, const char *id), void *ctx);
+/* Writes bucket record `bucket` (version 2 with its metadata, or 3 with its id into b->owner's
+ * table when b->id is an id of its own) with a fresh stamp. 0, OG_EINVAL, OG_EQUORUM, -ENOMEM. */
 int core_bucket_put(cluster_t *cl, const char *bucket, const core_bucket_t *b);
 void core_bucket_free(core_bucket_t *b);
 
@@ -339,9 +363,10 @@ typedef struct {
 /* Writes that URL into out (CORE_PIN_URL_CAP bytes): its length, or 0 when it does not fit. */
 size_t core_pin_url(const char *account, const char *bucket, og_str_t key, const unsigned char md5[16], char *out);
 
-/* Reads bucket's caching defaults into *out (from the bucket record cache, core_bucket_get).
- * 0, OG_ENOTFOUND, OG_EQUORUM, OG_EPROTO, -ENOMEM. */
-int core_cache_dflt_get(cluster_t *cl, const char *bucket, core_cache_dflt_t *out);
+/* Reads the caching defaults of bucket (of account, core_bucket_find; NULL: the global table's,
+ * core_bucket_get; both from the bucket record cache) into *out. 0, OG_ENOTFOUND, OG_EQUORUM,
+ * OG_EPROTO, -ENOMEM. */
+int core_cache_dflt_get(cluster_t *cl, const char *account, const char *bucket, core_cache_dflt_t *out);
 
 /* Decodes a bucket record's summary (from a listing of table "buckets"). 0 or OG_EPROTO. */
 int core_bucket_decode(const og_rec_t *rec, char *owner, size_t cap, uint64_t *created_ns);
@@ -349,10 +374,12 @@ int core_bucket_decode(const og_rec_t *rec, char *owner, size_t cap, uint64_t *c
  * OG_ENOTFOUND (absent or deleted), or an error. */
 int core_bucket_lookup(cluster_t *cl, const char *bucket, char *owner, size_t cap, uint64_t *created_ns);
 /* Creates bucket for owner (a version 1 record stamped now). 0, OG_EEXIST (it exists and is
- * owner's), -EACCES (another account's), or a cluster error. */
+ * owner's, also as a container of owner's own table: claiming the name would hide it), -EACCES
+ * (another account's), or a cluster error. */
 int core_bucket_create(cluster_t *cl, const char *bucket, const char *owner);
-/* Writes bucket's tombstone (emptiness is the caller's check). 0 or OG_EQUORUM. */
-int core_bucket_delete(cluster_t *cl, const char *bucket);
+/* Writes the tombstone of bucket record `bucket` where b (NULL: the global record) lives
+ * (emptiness is the caller's check). 0 or OG_EQUORUM. */
+int core_bucket_delete(cluster_t *cl, const char *bucket, const core_bucket_t *b);
 
 /* ---- accounts (core_account.c) ---- */
 
@@ -566,12 +593,13 @@ enum {
 enum { CORE_LO_READ = 0, CORE_LO_WRITE = 1, CORE_LO_LIST = 2 };
 
 /* Who reads a large object: the cluster, the time (segment expiry), and whether the caller may
- * use a segment container: access(ctx, container, mode CORE_LO_*) returns 0, -EACCES (denied, or
- * absent for a caller who may not learn that), OG_ENOTFOUND (absent) or an error. */
+ * use a segment container: access(ctx, container, mode CORE_LO_*, id) returns 0 with the
+ * container's bucket id in id (what names its tables: containers are named per account), -EACCES
+ * (denied, or absent for a caller who may not learn that), OG_ENOTFOUND (absent) or an error. */
 typedef struct {
     cluster_t *cl;
     uint64_t now_s;
-    int (*access)(void *ctx, const char *container, int write);
+    int (*access)(void *ctx, const char *container, int write, char id[CORE_BID_CAP]);
     void *ctx;
 } core_lo_t;
 

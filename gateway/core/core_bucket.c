@@ -6,6 +6,8 @@
  *   version 2 (written by Swift, which also calls a bucket a container) appends the container's
  *   metadata as a header list (core_hdrs_encode): x-container-meta-* (quotas included),
  *   x-container-read, x-container-write, lowercase names. S3 writes version 1 and reads both.
+ *   version 3 (a bucket with an id of its own, in its owner's table "b.<account>") puts the 32
+ *   bytes of the id between the owner and the metadata (docs/architecture.md, "Namespaces").
  * The detail is empty. Deleting a bucket writes a tombstone, so a later create of the same
  * name wins by timestamp on every replica.
  *
@@ -30,11 +32,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "core.h"
 
 #define BUCKET_REC_VERSION 1
 #define BUCKET_REC_VERSION_META 2
+/* Version 2 with the 32-byte bucket id between owner and metadata: a record of an account's own
+ * table "b.<account>" (docs/architecture.md, "Namespaces"). */
+#define BUCKET_REC_VERSION_ID 3
+#define BUCKET_ID_BYTES (CORE_BID_LEN / 2)
 /* How long a live bucket record read by this gateway may be reused (see the note at the top). */
 #define BUCKET_CACHE_MS 1000
 
@@ -59,7 +66,7 @@ int core_bucket_decode(const og_rec_t *rec, char *owner, size_t cap, uint64_t *c
     const unsigned char *p = (const unsigned char *)rec->summary.base;
     size_t len = rec->summary.len, olen;
     uint64_t ts = 0;
-    if (len < 11 || (p[0] != BUCKET_REC_VERSION && p[0] != BUCKET_REC_VERSION_META))
+    if (len < 11 || p[0] < BUCKET_REC_VERSION || p[0] > BUCKET_REC_VERSION_ID)
         return OG_EPROTO;
     for (int i = 1; i <= 8; i++)
         ts = ts << 8 | p[i];
@@ -84,6 +91,12 @@ int core_bucket_parse(const og_rec_t *rec, core_bucket_t *out)
     if (p[0] == BUCKET_REC_VERSION)
         return 0;
     size_t off = 11 + strlen(out->owner);
+    if (p[0] == BUCKET_REC_VERSION_ID) {
+        if (off + BUCKET_ID_BYTES > rec->summary.len)
+            return OG_EPROTO;
+        og_hex(p + off, BUCKET_ID_BYTES, out->id);
+        off += BUCKET_ID_BYTES;
+    }
     og_str_t rest = {rec->summary.base + off, rec->summary.len - off};
     if ((rc = core_hdrs_decode(rest, &out->meta, &out->num_meta, &used)) != 0)
         return rc;
@@ -94,11 +107,13 @@ int core_bucket_parse(const og_rec_t *rec, core_bucket_t *out)
     return 0;
 }
 
-int core_bucket_get(cluster_t *cl, const char *bucket, core_bucket_t *out)
+/* Reads the live bucket record `bucket` of table (cached): core_bucket_get's contract. A record of
+ * the global table is a bucket whose id is its name. */
+static int bucket_get(cluster_t *cl, const char *table, const char *bucket, core_bucket_t *out)
 {
     og_rec_t rec;
     char *buf = NULL;
-    int rc = cluster_rec_get_cached(cl, CORE_BUCKETS_TABLE, og_str(bucket), BUCKET_CACHE_MS, &rec, &buf);
+    int rc = cluster_rec_get_cached(cl, table, og_str(bucket), BUCKET_CACHE_MS, &rec, &buf);
     memset(out, 0, sizeof(*out));
     if (rc != 0)
         return rc;
@@ -106,8 +121,98 @@ int core_bucket_get(cluster_t *cl, const char *bucket, core_bucket_t *out)
         rc = OG_ENOTFOUND;
     else if ((rc = core_bucket_parse(&rec, out)) == 0)
         out->_buf = buf, buf = NULL;
+    if (rc == 0 && out->id[0] == '\0' && strlen(bucket) < sizeof(out->id))
+        memcpy(out->id, bucket, strlen(bucket) + 1);
     free(buf);
     return rc;
+}
+
+int core_bucket_get(cluster_t *cl, const char *bucket, core_bucket_t *out)
+{
+    return bucket_get(cl, CORE_BUCKETS_TABLE, bucket, out);
+}
+
+int core_bucket_find(cluster_t *cl, const char *account, const char *name, core_bucket_t *out)
+{
+    char table[CORE_TABLE_CAP];
+    int rc = bucket_get(cl, CORE_BUCKETS_TABLE, name, out);
+    if (rc == 0 && strcmp(out->owner, account) == 0)
+        return 0;
+    if (rc == 0)
+        core_bucket_free(out);
+    else if (rc != OG_ENOTFOUND)
+        return rc;
+    core_table('b', account, table);
+    return bucket_get(cl, table, name, out);
+}
+
+int core_bucket_new_id(cluster_t *cl, core_bucket_t *b)
+{
+    unsigned char rnd[BUCKET_ID_BYTES];
+    og_rec_t rec = {.summary = {"", 0}};
+    if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+        return -EIO;
+    og_hex(rnd, sizeof(rnd), b->id);
+    cluster_stamp(cl, &rec.ts, &rec.tiebreak);
+    return cluster_rec_put(cl, CORE_NS_TABLE, og_str(b->owner), &rec);
+}
+
+/* core_bucket_each's walk state: the caller's callback, and the table being walked. */
+typedef struct {
+    cluster_t *cl;
+    int (*fn)(void *ctx, const char *id);
+    void *ctx;
+    int global;
+} each_t;
+
+/* cluster_table_each callback over bucket records: fn with the bucket's id. A record that does
+ * not decode is skipped (usage and listings report it). */
+static int each_bucket(void *ctx, og_str_t key, const og_rec_t *rec)
+{
+    each_t *e = ctx;
+    core_bucket_t b;
+    int rc;
+    if (key.len > CORE_BUCKET_MAX || core_bucket_parse(rec, &b) != 0)
+        return 0;
+    if (e->global)
+        memcpy(b.id, key.base, key.len), b.id[key.len] = '\0';
+    rc = b.id[0] != '\0' ? e->fn(e->ctx, b.id) : 0;
+    core_bucket_free(&b);
+    return rc;
+}
+
+/* cluster_table_each callback over CORE_NS_TABLE: walks one account's own table. */
+static int each_account(void *ctx, og_str_t key, const og_rec_t *rec)
+{
+    each_t *e = ctx;
+    char account[64], table[CORE_TABLE_CAP];
+    (void)rec;
+    if (key.len >= sizeof(account))
+        return 0;
+    memcpy(account, key.base, key.len);
+    account[key.len] = '\0';
+    core_table('b', account, table);
+    return cluster_table_each(e->cl, table, each_bucket, e);
+}
+
+int core_bucket_each(cluster_t *cl, int (*fn)(void *ctx, const char *id), void *ctx)
+{
+    each_t e = {cl, fn, ctx, 1};
+    int rc = cluster_table_each(cl, CORE_BUCKETS_TABLE, each_bucket, &e);
+    if (rc != 0)
+        return rc;
+    e.global = 0;
+    return cluster_table_each(cl, CORE_NS_TABLE, each_account, &e);
+}
+
+/* Where the record of bucket `name` lives: its owner's table "b.<owner>" for a bucket with an id
+ * of its own, else the global table. */
+static void bucket_home(const char *name, const core_bucket_t *b, char table[CORE_TABLE_CAP])
+{
+    if (b != NULL && strlen(b->id) == CORE_BID_LEN && strcmp(b->id, name) != 0)
+        core_table('b', b->owner, table);
+    else
+        snprintf(table, CORE_TABLE_CAP, "%s", CORE_BUCKETS_TABLE);
 }
 
 int core_bucket_put(cluster_t *cl, const char *bucket, const core_bucket_t *b)
@@ -115,22 +220,30 @@ int core_bucket_put(cluster_t *cl, const char *bucket, const core_bucket_t *b)
     size_t olen = strlen(b->owner), hlen = core_hdrs_encoded_len(b->meta, b->num_meta);
     og_rec_t rec = {0};
     unsigned char *s, *p;
+    char table[CORE_TABLE_CAP];
     int rc;
+    bucket_home(bucket, b, table);
+    int own = strcmp(table, CORE_BUCKETS_TABLE) != 0;
     if (olen == 0 || olen > 0xffff || hlen == 0)
         return OG_EINVAL;
-    if ((s = malloc(11 + olen + hlen)) == NULL)
+    if ((s = malloc(11 + olen + BUCKET_ID_BYTES + hlen)) == NULL)
         return -ENOMEM;
     p = s;
-    *p++ = BUCKET_REC_VERSION_META;
+    *p++ = own ? BUCKET_REC_VERSION_ID : BUCKET_REC_VERSION_META;
     for (int i = 7; i >= 0; i--)
         *p++ = (unsigned char)(b->created_ns >> (8 * i));
     *p++ = (unsigned char)(olen >> 8);
     *p++ = (unsigned char)olen;
     memcpy(p, b->owner, olen);
-    p = core_hdrs_encode(b->meta, b->num_meta, p + olen);
+    p += olen;
+    if (own && og_unhex(b->id, CORE_BID_LEN, p, BUCKET_ID_BYTES) != 0) {
+        free(s);
+        return OG_EINVAL;
+    }
+    p = core_hdrs_encode(b->meta, b->num_meta, p + (own ? BUCKET_ID_BYTES : 0));
     rec.summary = (og_str_t){(const char *)s, (size_t)(p - s)};
     cluster_stamp(cl, &rec.ts, &rec.tiebreak);
-    rc = cluster_rec_put(cl, CORE_BUCKETS_TABLE, og_str(bucket), &rec);
+    rc = cluster_rec_put(cl, table, og_str(bucket), &rec);
     free(s);
     return rc;
 }
@@ -176,6 +289,11 @@ int core_bucket_create(cluster_t *cl, const char *bucket, const char *owner)
         return strcmp(cur, owner) == 0 ? OG_EEXIST : -EACCES;
     if (rc != OG_ENOTFOUND)
         return rc;
+    core_bucket_t own;
+    if ((rc = core_bucket_find(cl, owner, bucket, &own)) == 0)
+        core_bucket_free(&own);
+    if (rc != OG_ENOTFOUND)
+        return rc == 0 ? OG_EEXIST : rc;
     /* Two accounts racing for one new name both succeed here and the later timestamp owns
      * the bucket: the ring has no consensus round to make creation exclusive. */
     cluster_stamp(cl, &rec.ts, &rec.tiebreak);
@@ -185,11 +303,13 @@ int core_bucket_create(cluster_t *cl, const char *bucket, const char *owner)
     return cluster_rec_put(cl, CORE_BUCKETS_TABLE, og_str(bucket), &rec);
 }
 
-int core_bucket_delete(cluster_t *cl, const char *bucket)
+int core_bucket_delete(cluster_t *cl, const char *bucket, const core_bucket_t *b)
 {
     og_rec_t rec = {.flags = OG_REC_TOMBSTONE};
+    char table[CORE_TABLE_CAP];
+    bucket_home(bucket, b, table);
     cluster_stamp(cl, &rec.ts, &rec.tiebreak);
-    return cluster_rec_put(cl, CORE_BUCKETS_TABLE, og_str(bucket), &rec);
+    return cluster_rec_put(cl, table, og_str(bucket), &rec);
 }
 
 /* ---- caching defaults ---- */
@@ -209,10 +329,10 @@ static int64_t parse_seconds(og_str_t v)
     return n;
 }
 
-int core_cache_dflt_get(cluster_t *cl, const char *bucket, core_cache_dflt_t *out)
+int core_cache_dflt_get(cluster_t *cl, const char *account, const char *bucket, core_cache_dflt_t *out)
 {
     core_bucket_t b;
-    int rc = core_bucket_get(cl, bucket, &b);
+    int rc = account != NULL ? core_bucket_find(cl, account, bucket, &b) : core_bucket_get(cl, bucket, &b);
     out->cache_control[0] = '\0';
     out->expires_after_s = -1;
     if (rc != 0)

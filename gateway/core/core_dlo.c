@@ -46,24 +46,25 @@ static int dlo_split(og_str_t v, char container[CORE_BUCKET_MAX + 1], og_buf_t *
 }
 
 /* Calls fn for every live, unexpired object under the DLO's prefix, in key order, one listing
- * page at a time. 0, fn's code, -EACCES, OG_EINVAL or a cluster error. */
+ * page at a time, after resolving the segment container's bucket id into id (before fn's first
+ * call). 0, fn's code, -EACCES, OG_EINVAL or a cluster error. */
 typedef int (*dlo_fn)(void *ctx, og_str_t key, const core_meta_t *summary);
 
-static int dlo_walk(core_lo_t *lo, og_str_t v, dlo_fn fn, void *ctx)
+static int dlo_walk(core_lo_t *lo, og_str_t v, dlo_fn fn, void *ctx, char id[CORE_BID_CAP])
 {
     char container[CORE_BUCKET_MAX + 1], table[CORE_TABLE_CAP];
     og_buf_t prefix = {0}, after = {0};
     int rc, more = 1;
     if ((rc = dlo_split(v, container, &prefix)) != 0)
         goto out_free;
-    rc = lo->access(lo->ctx, container, CORE_LO_LIST);
+    rc = lo->access(lo->ctx, container, CORE_LO_LIST, id);
     if (rc == OG_ENOTFOUND) {
         rc = 0; /* no segments yet: an empty object, as Swift */
         goto out_free;
     }
     if (rc != 0)
         goto out_free;
-    core_table('o', container, table);
+    core_table('o', id, table);
     while (more && rc == 0) {
         cluster_list_t l;
         if ((rc = cluster_list(lo->cl, table, (og_str_t){prefix.buf, prefix.len}, (og_str_t){after.buf, after.len},
@@ -117,7 +118,8 @@ int core_dlo_stat(core_lo_t *lo, og_str_t v, uint64_t *size, uint8_t md5[16])
         rc = -ENOMEM;
         goto out_free;
     }
-    if ((rc = dlo_walk(lo, v, dlo_stat_one, &s)) != 0)
+    char id[CORE_BID_CAP] = "";
+    if ((rc = dlo_walk(lo, v, dlo_stat_one, &s, id)) != 0)
         goto out_free;
     if (!EVP_DigestFinal_ex(s.md5, md5, &dlen)) {
         rc = -ENOMEM;
@@ -131,7 +133,7 @@ out_free:
 
 typedef struct {
     core_lo_t *lo;
-    char container[CORE_BUCKET_MAX + 1];
+    char container[CORE_BID_CAP]; /* the segment container's bucket id (dlo_walk) */
     uint64_t off, first, last;
     core_obj_sink_fn sink;
     void *ctx;
@@ -164,11 +166,6 @@ static int dlo_read_one(void *ctx, og_str_t key, const core_meta_t *listed)
 int core_dlo_read(core_lo_t *lo, og_str_t v, uint64_t first, uint64_t last, core_obj_sink_fn sink, void *ctx)
 {
     dlo_read_t d = {.lo = lo, .first = first, .last = last, .sink = sink, .ctx = ctx};
-    og_buf_t prefix = {0};
-    int rc = dlo_split(v, d.container, &prefix);
-    og_buf_free(&prefix);
-    if (rc != 0)
-        return rc;
-    return dlo_walk(lo, v, dlo_read_one, &d);
+    return dlo_walk(lo, v, dlo_read_one, &d, d.container);
 }
 

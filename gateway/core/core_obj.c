@@ -73,7 +73,7 @@ void core_table(char kind, const char *bucket, char out[CORE_TABLE_CAP])
 {
     size_t n = strlen(bucket), safe = 1;
     out[0] = '\0';
-    if (n > CORE_BUCKET_MAX)
+    if (n > CORE_BID_LEN)
         return;
     for (size_t i = 0; i < n && safe; i++) {
         char c = bucket[i];

@@ -340,6 +340,7 @@ static int split_seg_path(const char *path, size_t len, char container[CORE_BUCK
  * one bucket read. */
 typedef struct {
     char name[CORE_BUCKET_MAX + 1];
+    char id[CORE_BID_CAP]; /* the container's bucket id, when rc is 0 */
     int write, rc, valid;
 } access_cache_t;
 
@@ -348,7 +349,8 @@ static int access_cached(core_lo_t *lo, access_cache_t *c, const char *container
     if (!c->valid || c->write != write || strcmp(c->name, container) != 0) {
         snprintf(c->name, sizeof(c->name), "%s", container);
         c->write = write;
-        c->rc = lo->access(lo->ctx, container, write);
+        c->id[0] = '\0';
+        c->rc = lo->access(lo->ctx, container, write, c->id);
         c->valid = 1;
     }
     return c->rc;
@@ -374,7 +376,7 @@ static int seg_lookup(core_lo_t *lo, access_cache_t *ac, const char *container, 
     int rc = access_cached(lo, ac, container, 0);
     if (rc != 0)
         return rc;
-    if ((rc = core_obj_lookup(lo->cl, container, obj, m, buf)) != 0)
+    if ((rc = core_obj_lookup(lo->cl, ac->id, obj, m, buf)) != 0)
         return rc;
     if (core_meta_expired(m, lo->now_s)) {
         core_meta_free(m);
@@ -599,12 +601,18 @@ static int slo_height(core_lo_t *lo, height_t *ht, const char *container, og_str
         return rc;
     for (size_t i = 0; i < e->mf.n && h < cap; i++) {
         const seg_t *sg = &e->mf.segs[i];
-        char c[CORE_BUCKET_MAX + 1], *buf = NULL;
+        char c[CORE_BUCKET_MAX + 1], cid[CORE_BID_CAP] = "", *buf = NULL;
         og_str_t o;
         core_meta_t sub;
         if (!sg->sub_slo || split_seg_path(ms(&e->mf, sg->path), sg->path_len, c, &o) != 0)
             continue;
-        if ((rc = core_obj_lookup(lo->cl, c, o, &sub, &buf)) == OG_ENOTFOUND) {
+        /* A sub-SLO the caller cannot read counts as absent, like a missing one: the PUT's
+         * segment check already refused it. */
+        if ((rc = lo->access(lo->ctx, c, CORE_LO_READ, cid)) == -EACCES)
+            rc = OG_ENOTFOUND;
+        if (rc == 0)
+            rc = core_obj_lookup(lo->cl, cid, o, &sub, &buf);
+        if (rc == OG_ENOTFOUND) {
             rc = 0;
             continue;
         }
@@ -963,11 +971,11 @@ static void del_one(del_t *d, const char *c, og_str_t o, og_str_t shown)
     int rc = access_cached(d->lo, &d->ac, c, 1);
     core_meta_t m;
     char *buf = NULL;
-    if (rc == 0 && (rc = core_obj_lookup(d->lo->cl, c, o, &m, &buf)) == 0) {
+    if (rc == 0 && (rc = core_obj_lookup(d->lo->cl, d->ac.id, o, &m, &buf)) == 0) {
         int expired = core_meta_expired(&m, d->lo->now_s);
         core_meta_free(&m);
         free(buf);
-        rc = core_obj_delete(d->lo->cl, c, o, NULL);
+        rc = core_obj_delete(d->lo->cl, d->ac.id, o, NULL);
         if (rc == 0 && expired)
             rc = OG_ENOTFOUND;
     }
@@ -997,7 +1005,7 @@ static int del_segments(del_t *d, const core_meta_t *m, int depth)
             goto out_free;
         }
         if (mf.segs[i].sub_slo && access_cached(d->lo, &d->ac, c, 0) == 0 &&
-            core_obj_lookup(d->lo->cl, c, o, &sub, &buf) == 0) {
+            core_obj_lookup(d->lo->cl, d->ac.id, o, &sub, &buf) == 0) {
             if (sub.flags & CORE_META_SLO)
                 rc = del_segments(d, &sub, depth + 1);
             core_meta_free(&sub);
@@ -1031,7 +1039,8 @@ int core_slo_delete(core_lo_t *lo, const char *container, og_str_t object, core_
     og_buf_t shown = {0};
     core_meta_t m;
     char *buf = NULL;
-    int rc = lo->access(lo->ctx, container, 1);
+    char id[CORE_BID_CAP] = "";
+    int rc = lo->access(lo->ctx, container, 1, id);
     memset(out, 0, sizeof(*out));
     if (rc == -EACCES)
         return rc;
@@ -1039,7 +1048,7 @@ int core_slo_delete(core_lo_t *lo, const char *container, og_str_t object, core_
     og_buf_put(&shown, object.base, object.len);
     og_str_t path = {shown.buf, shown.len};
     if (rc == 0)
-        rc = del_lookup(lo, container, object, &m, &buf);
+        rc = del_lookup(lo, id, object, &m, &buf);
     if (rc == OG_ENOTFOUND) {
         out->not_found++;
         rc = 0;

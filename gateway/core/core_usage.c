@@ -32,39 +32,36 @@ int core_usage_bucket(cluster_t *cl, const char *bucket, uint64_t now_s, core_us
     return rc;
 }
 
-int core_usage_account(cluster_t *cl, const char *account, uint64_t now_s, uint64_t *buckets, core_usage_t *out)
+/* Adds the usage of the buckets listed in `table` to *buckets and *out: every record of the
+ * account's own table, or (global table) those whose owner is `account`. */
+static int usage_table(cluster_t *cl, const char *table, const char *account, uint64_t now_s, uint64_t *buckets,
+                       core_usage_t *out)
 {
     char after[CORE_BUCKET_MAX + 1];
     size_t after_len = 0;
-    int rc = 0;
-    memset(out, 0, sizeof(*out));
-    *buckets = 0;
+    int rc = 0, global = strcmp(table, CORE_BUCKETS_TABLE) == 0;
     for (;;) {
         cluster_list_t l;
-        if ((rc = cluster_list(cl, "buckets", (og_str_t){NULL, 0}, (og_str_t){after, after_len}, USAGE_PAGE,
-                                  &l)) != 0)
+        if ((rc = cluster_list(cl, table, (og_str_t){NULL, 0}, (og_str_t){after, after_len}, USAGE_PAGE, &l)) != 0)
             return rc;
         for (size_t i = 0; i < l.n && rc == 0; i++) {
-            char owner[64], name[CORE_BUCKET_MAX + 1];
+            core_bucket_t b;
             core_usage_t u;
             og_str_t key = l.entries[i].key;
-            if (core_bucket_decode(&l.entries[i].rec, owner, sizeof(owner), NULL) != 0) {
+            if (key.len > CORE_BUCKET_MAX || core_bucket_parse(&l.entries[i].rec, &b) != 0) {
                 out->skipped++;
                 continue;
             }
-            if (strcmp(owner, account) != 0)
-                continue;
-            if (key.len >= sizeof(name)) {
-                out->skipped++;
-                continue;
+            if (!global || strcmp(b.owner, account) == 0) {
+                if (b.id[0] == '\0')
+                    memcpy(b.id, key.base, key.len), b.id[key.len] = '\0';
+                if ((rc = core_usage_bucket(cl, b.id, now_s, &u)) == 0) {
+                    (*buckets)++;
+                    out->objects += u.objects;
+                    out->bytes += u.bytes;
+                }
             }
-            memcpy(name, key.base, key.len);
-            name[key.len] = '\0';
-            if ((rc = core_usage_bucket(cl, name, now_s, &u)) != 0)
-                break;
-            (*buckets)++;
-            out->objects += u.objects;
-            out->bytes += u.bytes;
+            core_bucket_free(&b);
         }
         int more = rc == 0 && l.truncated && l.next_after.len > 0 && l.next_after.len <= sizeof(after);
         if (more) {
@@ -75,6 +72,18 @@ int core_usage_account(cluster_t *cl, const char *account, uint64_t now_s, uint6
         if (rc != 0 || !more)
             return rc;
     }
+}
+
+int core_usage_account(cluster_t *cl, const char *account, uint64_t now_s, uint64_t *buckets, core_usage_t *out)
+{
+    char own[CORE_TABLE_CAP];
+    int rc;
+    memset(out, 0, sizeof(*out));
+    *buckets = 0;
+    core_table('b', account, own);
+    if ((rc = usage_table(cl, CORE_BUCKETS_TABLE, account, now_s, buckets, out)) != 0)
+        return rc;
+    return usage_table(cl, own, account, now_s, buckets, out);
 }
 
 /* The decimal value of metadata `name` in list h, or 0 (absent or not a number: Swift ignores
@@ -97,14 +106,15 @@ int core_quota_check(cluster_t *cl, const char *bucket, const char *account, uin
     core_usage_t u;
     int rc, has_bytes, has_count;
 
-    if ((rc = core_bucket_get(cl, bucket, &b)) != 0)
+    if ((rc = core_bucket_find(cl, account, bucket, &b)) != 0)
         return rc;
     has_bytes = quota_value(b.meta, b.num_meta, "x-container-meta-quota-bytes", &qbytes);
     has_count = quota_value(b.meta, b.num_meta, "x-container-meta-quota-count", &qcount);
+    rc = has_bytes || has_count ? core_usage_bucket(cl, b.id, now_s, &u) : 0;
     core_bucket_free(&b);
+    if (rc != 0)
+        return rc;
     if (has_bytes || has_count) {
-        if ((rc = core_usage_bucket(cl, bucket, now_s, &u)) != 0)
-            return rc;
         if ((has_bytes && u.bytes + add_bytes > qbytes) || (has_count && new_object && u.objects + 1 > qcount))
             return CORE_EQUOTA;
     }

@@ -318,9 +318,16 @@ static int ver_commit(cluster_t *cl, const char *bucket, og_str_t key, core_meta
 }
 
 /* The versioning state and lock configuration a write into bucket follows: 0 or an error. A bucket
- * deleted meanwhile is unversioned: the record lands in its table, invisible (s3_delete_bucket). */
+ * deleted meanwhile is unversioned: the record lands in its table, invisible (s3_delete_bucket).
+ * A bucket with an id of its own (a Swift container named like another account's bucket) is
+ * never versioned: only S3 sets versioning, and S3 does not reach it. */
 static int write_state(cluster_t *cl, const char *bucket, core_versioning_t *st, core_lock_conf_t *conf)
 {
+    if (strlen(bucket) == CORE_BID_LEN) {
+        *st = CORE_VER_OFF;
+        *conf = (core_lock_conf_t){0};
+        return 0;
+    }
     int rc = core_versioning_get(cl, bucket, st, conf);
     return rc == OG_ENOTFOUND ? 0 : rc;
 }

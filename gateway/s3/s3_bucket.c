@@ -247,7 +247,7 @@ void s3_delete_bucket(s3_req_t *r)
     }
     /* A PUT racing with this delete may still land in the bucket's table; such an object stays
      * invisible until a bucket of the same name is created again (no cross-record atomicity). */
-    if ((rc = core_bucket_delete(r->gw->cluster, r->bucket)) != 0) {
+    if ((rc = core_bucket_delete(r->gw->cluster, r->bucket, NULL)) != 0) {
         s3_error_rc(r, rc);
         return;
     }

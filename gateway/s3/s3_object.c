@@ -710,7 +710,7 @@ void s3_get_object(s3_req_t *r)
     if (s3_sse_open(r, &g.m, &g.sse) != 0)
         goto out_free_plan;
     /* best effort: without the bucket's defaults the object is served with its own headers */
-    (void)core_cache_dflt_get(r->gw->cluster, r->bucket, &g.dflt);
+    (void)core_cache_dflt_get(r->gw->cluster, NULL, r->bucket, &g.dflt);
     http_cond_t cond = http_cond_from_req(r->http);
     int cond_status = http_cond_eval(&cond, g.etag_s, (int64_t)(g.m.mtime_ns / 1000000000u));
     if (cond_status == 412) {

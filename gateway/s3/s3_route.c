@@ -217,7 +217,7 @@ static void target_error(s3_req_t *r, int rc)
 /* core_lo_t.access for S3: s3_handle admits only a bucket's owner, and a large object's segments
  * live in containers of the same account, so no ACL applies; another account's container reads
  * as absent. */
-static int lo_access(void *ctx, const char *container, int write)
+static int lo_access(void *ctx, const char *container, int write, char id[CORE_BID_CAP])
 {
     s3_req_t *r = ctx;
     char owner[64];
@@ -225,6 +225,7 @@ static int lo_access(void *ctx, const char *container, int write)
     (void)write;
     if (rc == 0 && strcmp(owner, r->user.account) != 0)
         rc = OG_ENOTFOUND;
+    snprintf(id, CORE_BID_CAP, "%s", container); /* S3 names are the global table's: id = name */
     return rc;
 }
 

@@ -6,8 +6,8 @@
  * record (iam/iam.h) holds the metadata; an account without one reads as empty.
  * Container = bucket: PUT (201 new / 202 existing), POST metadata and ACLs, HEAD, GET listing,
  * DELETE (409 while it holds live objects or S3 multipart uploads in progress). Container names
- * are global like S3 bucket names: a name another account holds answers 409 on PUT and 404
- * elsewhere.
+ * are per account: a container named like another account's bucket gets a record and tables of
+ * its own (core_bucket_find, docs/architecture.md "Namespaces").
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -221,6 +221,26 @@ static int acls_valid(swift_req_t *r)
  * Only creating one is refused: one made before stays reachable for emptying and deleting. */
 static int dot_segment(const char *name) { return strcmp(name, ".") == 0 || strcmp(name, "..") == 0; }
 
+/* The bucket id of container r->container into nb->id: an existing one keeps its own; a new one
+ * takes the name (its tables are "o.<name>", and S3 reaches it by that name) unless another
+ * account holds the name, then a fresh id of its own (docs/architecture.md, "Namespaces").
+ * 0 or an error reading the global record. */
+static int container_id(swift_req_t *r, const core_bucket_t *b, int exists, core_bucket_t *nb)
+{
+    char owner[64];
+    int rc;
+    if (exists) {
+        memcpy(nb->id, b->id, sizeof(nb->id));
+        return 0;
+    }
+    rc = core_bucket_lookup(r->cl, r->container, owner, sizeof(owner), NULL);
+    if (rc == OG_ENOTFOUND) {
+        snprintf(nb->id, sizeof(nb->id), "%s", r->container);
+        return 0;
+    }
+    return rc != 0 ? rc : core_bucket_new_id(r->cl, nb);
+}
+
 /* PUT (create or update) and POST (update) of a container's metadata. */
 static void container_write(swift_req_t *r, core_bucket_t *b, int exists)
 {
@@ -240,6 +260,10 @@ static void container_write(swift_req_t *r, core_bucket_t *b, int exists)
     }
     core_bucket_t nb = {.created_ns = exists ? b->created_ns : og_time_ns(), .meta = meta, .num_meta = n};
     snprintf(nb.owner, sizeof(nb.owner), "%s", r->account);
+    if ((rc = container_id(r, b, exists, &nb)) != 0) {
+        swift_error_rc(r, rc);
+        goto out_free;
+    }
     /* A PUT of an existing container that changes no metadata needs no write. The merge keeps
      * unchanged entries' slices, so comparing them by address finds any change. */
     int changed = !exists || swift_is_method(r, "POST") || n != b->num_meta;
@@ -251,6 +275,7 @@ static void container_write(swift_req_t *r, core_bucket_t *b, int exists)
         swift_send(r, 204, NULL, 0, NULL, NULL, 0);
     else
         swift_send(r, exists ? 202 : 201, NULL, 0, NULL, NULL, 0);
+out_free:
     free(meta);
     free(mem);
 }
@@ -261,11 +286,11 @@ static void container_write(swift_req_t *r, core_bucket_t *b, int exists)
 static void container_delete(swift_req_t *r, const core_bucket_t *b)
 {
     core_usage_t u;
-    int rc = core_usage_bucket(r->cl, r->container, r->now_s, &u);
+    int rc = core_usage_bucket(r->cl, b->id, r->now_s, &u);
     if (rc == 0 && u.objects == 0)
-        rc = core_ver_any(r->cl, r->container);
+        rc = core_ver_any(r->cl, b->id);
     if (rc == 0 && u.objects == 0)
-        rc = core_upload_exists(r->cl, r->container, b->created_ns);
+        rc = core_upload_exists(r->cl, b->id, b->created_ns);
     if (rc < 0) {
         swift_error_rc(r, rc == OG_EPROTO ? OG_ECORRUPT : rc);
         return;
@@ -274,7 +299,7 @@ static void container_delete(swift_req_t *r, const core_bucket_t *b)
         swift_error(r, 409);
         return;
     }
-    if ((rc = core_bucket_delete(r->cl, r->container)) != 0)
+    if ((rc = core_bucket_delete(r->cl, r->container, b)) != 0)
         swift_error_rc(r, rc);
     else
         swift_send(r, 204, NULL, 0, NULL, NULL, 0);
@@ -285,7 +310,7 @@ static void container_read(swift_req_t *r, const core_bucket_t *b)
 {
     core_usage_t u;
     char cnt[2][24], ts[32], lm[32];
-    int rc = core_usage_bucket(r->cl, r->container, r->now_s, &u);
+    int rc = core_usage_bucket(r->cl, b->id, r->now_s, &u);
     if (rc != 0) {
         swift_error_rc(r, rc);
         return;
@@ -326,20 +351,12 @@ void swift_container(swift_req_t *r)
         swift_error(r, 405);
         return;
     }
-    rc = core_bucket_get(r->cl, r->container, &b);
+    rc = core_bucket_find(r->cl, r->account, r->container, &b);
     if (rc != 0 && rc != OG_ENOTFOUND) {
         swift_error_rc(r, rc == OG_EPROTO ? OG_ECORRUPT : rc);
         return;
     }
     exists = rc == 0;
-    if (exists && strcmp(b.owner, r->account) != 0) {
-        /* The name is taken by another account (names are global, as in S3). */
-        if (put && r->is_owner)
-            swift_send(r, 409, NULL, 0, "text/plain", "Container name is in use by another account.", 44);
-        else
-            swift_error_rc(r, r->is_owner ? OG_ENOTFOUND : -EACCES);
-        goto out_free;
-    }
     if (put || post || del) {
         if (!r->is_owner) {
             swift_error_rc(r, -EACCES);

@@ -52,7 +52,7 @@ int swift_cors_load(swift_req_t *r)
     int oom = 0;
     if (origin.len == 0 || !r->has_container)
         return 0;
-    int rc = core_bucket_get(r->cl, r->container, &b);
+    int rc = core_bucket_find(r->cl, r->account, r->container, &b);
     if (rc == OG_ENOTFOUND)
         return 0;
     if (rc != 0)

@@ -306,14 +306,14 @@ static int form_check(swift_req_t *r, form_t *f, long long *max_size, uint64_t *
     return form_signed(r, f);
 }
 
-/* Does r's container exist in r's account (names are global: another account's is absent)? 0,
- * OG_ENOTFOUND or a cluster error. */
+/* Does r's container exist in r's account? 0 with its bucket id in r->cid, OG_ENOTFOUND or a
+ * cluster error. */
 static int container_mine(swift_req_t *r)
 {
     core_bucket_t b;
-    int rc = core_bucket_get(r->cl, r->container, &b);
+    int rc = core_bucket_find(r->cl, r->account, r->container, &b);
     if (rc == 0) {
-        rc = strcmp(b.owner, r->account) == 0 ? 0 : OG_ENOTFOUND;
+        memcpy(r->cid, b.id, sizeof(r->cid)); /* where swift_obj_put_src writes */
         core_bucket_free(&b);
     }
     return rc == OG_EPROTO ? OG_ECORRUPT : rc;

@@ -68,6 +68,8 @@ typedef struct {
     char trans_id[40];
     char account[64];        /* from AUTH_<account>; "" for /info and /auth */
     char container[SWIFT_MAX_CONTAINER_NAME + 1];
+    char cid[CORE_BID_CAP];  /* the container's bucket id (names its tables), once
+                                swift_container_access of r->container succeeded */
     char *object;            /* decoded, NUL-terminated, malloc'd; NULL below object level */
     size_t object_len;
     int has_container;
@@ -179,7 +181,8 @@ int swift_cors_load(swift_req_t *r);
  * Access-Control-Allow-* headers or 401). Always answers. */
 void swift_options(swift_req_t *r);
 
-/* Writes the body read from src as object r->object of r->container with content type ctype
+/* Writes the body read from src as object r->object of r->container (its bucket id r->cid,
+ * resolved by the caller) with content type ctype
  * (guessed from the name when empty), Content-Encoding cenc (when not empty) and delete_at
  * (0: none), at most max_size bytes (OG_ETOOBIG beyond), under the container's quota. No
  * answer: 0 or an error (-EACCES when the caller may not write the container). */
@@ -196,11 +199,12 @@ void swift_object(swift_req_t *r);          /* PUT/GET/HEAD/DELETE/POST/COPY /v1
  * 0, OG_EINVAL or SWIFT_EREFUSED (412) for bad parameters, OG_EQUORUM ... */
 int swift_list_body(swift_req_t *r, const core_bucket_t *b, og_buf_t *body, const char **ctype);
 
-/* May the caller of r access `container` (which must belong to r's account) in `mode`
- * (IAM_ACL_READ / IAM_ACL_LISTING / IAM_ACL_WRITE)? Answers nothing: 0, -EACCES (an ACL denies it, or the container
+/* May the caller of r access `container` of r's account in `mode` (IAM_ACL_READ /
+ * IAM_ACL_LISTING / IAM_ACL_WRITE)? Answers nothing: 0 with the container's bucket id in id (what
+ * the object functions take: names are per account), -EACCES (an ACL denies it, or the container
  * is absent and the caller is not the owner: strangers never learn what exists), OG_ENOTFOUND
- * (absent or another account's, for the owner), OG_EQUORUM, OG_EPROTO. */
-int swift_container_access(swift_req_t *r, const char *container, int mode);
+ * (absent, for the owner), OG_EQUORUM, OG_EPROTO. */
+int swift_container_access(swift_req_t *r, const char *container, int mode, char id[CORE_BID_CAP]);
 /* Is r anonymous and does acl (X-Container-Read) grant `mode` to every anonymous client, with no
  * Referer needed (".r:*")? Then r's answer is what anyone gets, and shared caches may store it
  * (http_req_cache_private). 1 or 0. */

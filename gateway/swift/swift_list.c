@@ -159,6 +159,74 @@ static int src_fetch(void *ctx, og_str_t prefix, og_str_t after, size_t limit, c
 
 static void src_release(void *ctx, cluster_list_t *l) { cluster_list_free(l); }
 
+/* An account's containers are the global table's records it owns and the records of its own
+ * table "b.<account>" (names another account holds: docs/architecture.md, "Namespaces"). This
+ * source merges the two, in key order: what one fetch returned stays in the holder until release. */
+typedef struct {
+    src_t *global;
+    char own[CORE_TABLE_CAP];
+} acct_src_t;
+
+typedef struct {
+    cluster_list_t l[2];
+    cluster_list_entry_t *v;
+} merged_t;
+
+static int key_cmp(og_str_t a, og_str_t b);
+
+/* The entries of both lists up to the lower resume point of a truncated one, at most limit. */
+static void merge_lists(merged_t *m, size_t limit, cluster_list_t *out)
+{
+    size_t i = 0, j = 0, n = 0;
+    og_str_t bound = {NULL, 0};
+    int bounded = 0;
+    for (int k = 0; k < 2; k++)
+        if (m->l[k].truncated && (!bounded || key_cmp(m->l[k].next_after, bound) < 0))
+            bound = m->l[k].next_after, bounded = 1;
+    while (n < limit && (i < m->l[0].n || j < m->l[1].n)) {
+        int c = i == m->l[0].n ? 1 : j == m->l[1].n ? -1 : key_cmp(m->l[0].entries[i].key, m->l[1].entries[j].key);
+        cluster_list_entry_t *e = c <= 0 ? &m->l[0].entries[i] : &m->l[1].entries[j];
+        if (bounded && key_cmp(e->key, bound) > 0)
+            break;
+        m->v[n++] = *e;
+        i += c <= 0, j += c >= 0; /* one name in both tables: the global record (never written so) */
+    }
+    out->entries = m->v, out->n = n, out->_mem = m;
+    out->truncated = bounded || i < m->l[0].n || j < m->l[1].n;
+    out->next_after = n > 0 && (n == limit || !bounded) ? m->v[n - 1].key : bound;
+}
+
+static int acct_fetch(void *ctx, og_str_t prefix, og_str_t after, size_t limit, cluster_list_t *out)
+{
+    acct_src_t *a = ctx;
+    merged_t *m = calloc(1, sizeof(*m));
+    int rc = m == NULL ? -ENOMEM : src_fetch(a->global, prefix, after, limit, &m->l[0]);
+    if (rc == 0 && (rc = cluster_list(a->global->cl, a->own, prefix, after, limit, &m->l[1])) != 0)
+        cluster_list_free(&m->l[0]);
+    if (rc == 0 && (m->v = malloc((m->l[0].n + m->l[1].n + 1) * sizeof(*m->v))) == NULL) {
+        cluster_list_free(&m->l[0]);
+        cluster_list_free(&m->l[1]);
+        rc = -ENOMEM;
+    }
+    if (rc != 0) {
+        free(m);
+        return rc;
+    }
+    memset(out, 0, sizeof(*out));
+    merge_lists(m, limit, out);
+    return 0;
+}
+
+static void acct_release(void *ctx, cluster_list_t *l)
+{
+    merged_t *m = l->_mem;
+    (void)ctx;
+    cluster_list_free(&m->l[0]);
+    cluster_list_free(&m->l[1]);
+    free(m->v);
+    free(m);
+}
+
 /* ---------------------------------------------------------------- rendering */
 
 /* "2026-11-21T21:29:30.958960" (Swift's listing time: UTC, microseconds, no zone). */
@@ -250,8 +318,8 @@ static int put_object(out_t *o, const core_walk_item_t *it)
 static int put_container(out_t *o, const core_walk_item_t *it)
 {
     og_rec_t rec = {.summary = it->summary};
-    char owner[64], name[SWIFT_MAX_CONTAINER_NAME + 1], when[32];
-    uint64_t created = 0;
+    core_bucket_t bk;
+    char when[32];
     core_usage_t u = {0};
     og_buf_t *b = o->b;
     int rc;
@@ -260,15 +328,17 @@ static int put_container(out_t *o, const core_walk_item_t *it)
         og_buf_put(b, "\n", 1);
         return 0;
     }
-    if (core_bucket_decode(&rec, owner, sizeof(owner), &created) != 0 || it->key.len >= sizeof(name)) {
+    if (it->key.len > CORE_BUCKET_MAX || core_bucket_parse(&rec, &bk) != 0) {
         http_log_skip(o->r->trans_id, "container", it->key, "its record does not decode");
         return 0;
     }
-    memcpy(name, it->key.base, it->key.len);
-    name[it->key.len] = '\0';
-    if ((rc = core_usage_bucket(o->r->cl, name, o->r->now_s, &u)) != 0)
+    if (bk.id[0] == '\0') /* a global record: its id is its name */
+        memcpy(bk.id, it->key.base, it->key.len), bk.id[it->key.len] = '\0';
+    rc = core_usage_bucket(o->r->cl, bk.id, o->r->now_s, &u);
+    fmt_listing_time(bk.created_ns, when);
+    core_bucket_free(&bk);
+    if (rc != 0)
         return rc;
-    fmt_listing_time(created, when);
     if (o->fmt == FMT_JSON) {
         og_buf_puts(b, o->first ? "{\"name\": " : ", {\"name\": ");
         og_buf_json_str(b, it->key);
@@ -302,9 +372,12 @@ int swift_list_body(swift_req_t *r, const core_bucket_t *b, og_buf_t *body, cons
     if ((rc = lq_read(r, &q)) != 0)
         goto out_free;
     if (b != NULL)
-        core_table('o', r->container, table);
-    src_t s = {r->cl, b != NULL ? table : "buckets", b != NULL ? NULL : r->account, r->now_s};
-    core_walk_source_t src = {src_fetch, src_release, &s, 0};
+        core_table('o', b->id, table);
+    src_t s = {r->cl, b != NULL ? table : CORE_BUCKETS_TABLE, b != NULL ? NULL : r->account, r->now_s};
+    acct_src_t as = {&s, ""};
+    core_table('b', r->account, as.own);
+    core_walk_source_t src = b != NULL ? (core_walk_source_t){src_fetch, src_release, &s, 0}
+                                       : (core_walk_source_t){acct_fetch, acct_release, &as, 0};
     og_str_t after = q.reverse ? (og_str_t){NULL, 0} : xs(&q.marker);
     size_t max = q.reverse ? REVERSE_MAX : q.limit;
     if (q.reverse && q.has_end_marker)

@@ -58,13 +58,13 @@ static og_str_t guess_type(og_str_t name)
 /* A 400 with Swift's reason as a text/plain body (SWIFT_EREFUSED). */
 static int invalid(swift_req_t *r, const char *why) { return swift_refuse(r, 400, "text/plain", "%s", why); }
 
-int swift_container_access(swift_req_t *r, const char *container, int mode)
+int swift_container_access(swift_req_t *r, const char *container, int mode, char id[CORE_BID_CAP])
 {
     core_bucket_t b;
-    int rc = core_bucket_get(r->cl, container, &b), got = rc == 0;
+    int rc = core_bucket_find(r->cl, r->account, container, &b), got = rc == 0;
     r->public_grant = 0;
-    if (rc == 0 && strcmp(b.owner, r->account) != 0)
-        rc = OG_ENOTFOUND; /* another account's bucket: not in this account */
+    if (rc == 0)
+        memcpy(id, b.id, CORE_BID_CAP);
     /* A TempURL grants its object's container (container key) or the whole account (account
      * key, so an SLO's segments elsewhere in the account read too), as Swift's tempurl. */
     int tu = r->tu.scope == SWIFT_TU_ACCOUNT || (r->tu.scope == SWIFT_TU_CONTAINER && !strcmp(container, r->container));
@@ -411,7 +411,7 @@ static int put_if_none_match(swift_req_t *r, og_str_t key)
         return 0;
     if (!og_str_eq(inm, "*"))
         return invalid(r, "If-None-Match only supports *");
-    int rc = core_obj_lookup(r->cl, r->container, key, &m, &buf), live = 0;
+    int rc = core_obj_lookup(r->cl, r->cid, key, &m, &buf), live = 0;
     if (rc == 0) {
         live = !core_meta_expired(&m, r->now_s);
         core_meta_free(&m);
@@ -469,7 +469,7 @@ static int put_write(swift_req_t *r, const obj_meta_t *om, const core_slo_put_t 
     if (opts->expect_size < 0 && (rc = core_quota_check(r->cl, r->container, r->account, d.size, 1)) != 0)
         goto out_free;
     put_record(r, om, man, &d, &m);
-    if ((rc = core_obj_commit(r->cl, r->container, (og_str_t){r->object, r->object_len}, &m)) == 0 && answer)
+    if ((rc = core_obj_commit(r->cl, r->cid, (og_str_t){r->object, r->object_len}, &m)) == 0 && answer)
         send_created(r, &m, NULL, 0);
 out_free:
     core_obj_data_free(&d);
@@ -526,7 +526,7 @@ static void object_put(swift_req_t *r)
         swift_error(r, 413);
         return;
     }
-    if ((rc = obj_meta_read(r, &om)) != 0 || (rc = swift_container_access(r, r->container, IAM_ACL_WRITE)) != 0 ||
+    if ((rc = obj_meta_read(r, &om)) != 0 || (rc = swift_container_access(r, r->container, IAM_ACL_WRITE, r->cid)) != 0 ||
         (rc = put_if_none_match(r, (og_str_t){r->object, r->object_len})) != 0)
         goto out_answer;
     /* An SLO manifest is read and checked whole (at most CORE_SLO_MAX_MANIFEST bytes); what
@@ -552,14 +552,14 @@ static void object_copy(swift_req_t *r, const char *src_c, og_str_t src_o, const
 {
     core_meta_t src, m;
     obj_meta_t om;
-    char *buf = NULL, cf[3 * (SWIFT_MAX_CONTAINER_NAME + OG_KEY_MAX) + 8], lm[32];
+    char src_id[CORE_BID_CAP], dst_id[CORE_BID_CAP], *buf = NULL, cf[3 * (SWIFT_MAX_CONTAINER_NAME + OG_KEY_MAX) + 8], lm[32];
     og_header_t *hdrs = NULL;
     size_t k = 0;
     int rc, fresh;
 
-    if ((rc = obj_meta_read(r, &om)) != 0 || (rc = swift_container_access(r, src_c, IAM_ACL_READ)) != 0 ||
-        (rc = swift_container_access(r, dst_c, IAM_ACL_WRITE)) != 0 ||
-        (rc = lookup(r, src_c, src_o, &src, &buf)) != 0)
+    if ((rc = obj_meta_read(r, &om)) != 0 || (rc = swift_container_access(r, src_c, IAM_ACL_READ, src_id)) != 0 ||
+        (rc = swift_container_access(r, dst_c, IAM_ACL_WRITE, dst_id)) != 0 ||
+        (rc = lookup(r, src_id, src_o, &src, &buf)) != 0)
         goto out_free_meta;
     if ((rc = core_quota_check(r->cl, dst_c, r->account, src.size, 1)) != 0)
         goto out_free_src;
@@ -593,8 +593,8 @@ static void object_copy(swift_req_t *r, const char *src_c, og_str_t src_o, const
      * once the source is gone. A multipart (S3) source's part sizes go along for ?partNumber.
      * docs/architecture.md, "Garbage collection" and "Multipart uploads". */
     if ((rc = core_obj_touch(r->cl, &m)) != 0 ||
-        (rc = core_part_sizes_copy(r->cl, src_c, src_o, dst_c, dst_o, &m)) != 0 ||
-        (rc = core_obj_commit(r->cl, dst_c, dst_o, &m)) != 0)
+        (rc = core_part_sizes_copy(r->cl, src_id, src_o, dst_id, dst_o, &m)) != 0 ||
+        (rc = core_obj_commit(r->cl, dst_id, dst_o, &m)) != 0)
         goto out_free_hdrs;
     int n = snprintf(cf, sizeof(cf), "%s/", src_c);
     long el = og_urlencode(src_o.base, src_o.len, cf + n, sizeof(cf) - (size_t)n, 1);
@@ -651,8 +651,8 @@ static void object_post(swift_req_t *r)
     char *buf = NULL;
     og_str_t key = {r->object, r->object_len};
     int rc;
-    if ((rc = obj_meta_read(r, &om)) != 0 || (rc = swift_container_access(r, r->container, IAM_ACL_WRITE)) != 0 ||
-        (rc = lookup(r, r->container, key, &m, &buf)) != 0)
+    if ((rc = obj_meta_read(r, &om)) != 0 || (rc = swift_container_access(r, r->container, IAM_ACL_WRITE, r->cid)) != 0 ||
+        (rc = lookup(r, r->cid, key, &m, &buf)) != 0)
         goto out_free_meta;
     /* POST replaces all metadata (and the expiry); the data and its checksum stay. */
     void *mem = m._mem;
@@ -660,7 +660,7 @@ static void object_post(swift_req_t *r)
     if (om.has_ctype)
         m.content_type = om.ctype;
     m.delete_at = om.delete_at;
-    if ((rc = core_obj_commit(r->cl, r->container, key, &m)) == 0)
+    if ((rc = core_obj_commit(r->cl, r->cid, key, &m)) == 0)
         swift_send(r, 202, NULL, 0, NULL, NULL, 0);
     m._mem = mem;
     core_meta_free(&m);
@@ -679,11 +679,11 @@ static void object_delete(swift_req_t *r)
     char *buf = NULL;
     og_str_t key = {r->object, r->object_len};
     int rc;
-    if ((rc = swift_container_access(r, r->container, IAM_ACL_WRITE)) == 0 &&
-        (rc = lookup(r, r->container, key, &m, &buf)) == 0) {
+    if ((rc = swift_container_access(r, r->container, IAM_ACL_WRITE, r->cid)) == 0 &&
+        (rc = lookup(r, r->cid, key, &m, &buf)) == 0) {
         core_meta_free(&m);
         free(buf);
-        rc = core_obj_delete(r->cl, r->container, key, NULL);
+        rc = core_obj_delete(r->cl, r->cid, key, NULL);
     }
     if (rc != 0)
         swift_error_rc(r, rc);
@@ -861,7 +861,7 @@ static int cache_headers(swift_req_t *r, get_t *g, obj_hdrs_t *oh, core_cache_df
         oh->h[oh->n++] = (og_header_t){OG_STR_LIT("Cache-Control"), OG_STR_LIT(CORE_PIN_CACHE_CONTROL)};
         return 0;
     }
-    (void)core_cache_dflt_get(r->cl, r->container, dflt); /* best effort: else the object's own only */
+    (void)core_cache_dflt_get(r->cl, r->account, r->container, dflt); /* best effort: else the object's own only */
     oh->n += http_cache_dflt(oh->h, oh->n, og_str(dflt->cache_control), dflt->expires_after_s, r->now_s,
                              oh->expires, oh->h + oh->n);
     size_t ul = swift_pin_url(r, g->view.md5, oh->pin_url);
@@ -878,9 +878,9 @@ static void object_get(swift_req_t *r)
     int rc;
 
     swift_lo(r, &g.lo);
-    if ((rc = swift_container_access(r, r->container, IAM_ACL_READ)) == 0)
+    if ((rc = swift_container_access(r, r->container, IAM_ACL_READ, r->cid)) == 0)
         http_req_cache_private(r->http, !r->public_grant); /* even a 404: any stranger gets the same */
-    if (rc != 0 || (rc = lookup(r, r->container, (og_str_t){r->object, r->object_len}, &g.m, &g.buf)) != 0) {
+    if (rc != 0 || (rc = lookup(r, r->cid, (og_str_t){r->object, r->object_len}, &g.m, &g.buf)) != 0) {
         swift_error_rc(r, rc);
         return;
     }

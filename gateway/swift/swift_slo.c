@@ -189,12 +189,14 @@ out_free:
 
 /* ---------------------------------------------------------------- readers */
 
-static int lo_access(void *ctx, const char *container, int mode)
+static int lo_access(void *ctx, const char *container, int mode, char id[CORE_BID_CAP])
 {
     swift_req_t *r = ctx;
-    int rc = swift_container_access(r, container, mode == CORE_LO_WRITE  ? IAM_ACL_WRITE
-                                                  : mode == CORE_LO_LIST ? IAM_ACL_LISTING
-                                                                         : IAM_ACL_READ);
+    int rc = swift_container_access(r, container,
+                                    mode == CORE_LO_WRITE  ? IAM_ACL_WRITE
+                                    : mode == CORE_LO_LIST ? IAM_ACL_LISTING
+                                                           : IAM_ACL_READ,
+                                    id);
     if (rc == 0 && mode != CORE_LO_WRITE && !r->public_grant)
         http_req_cache_private(r->http, 1); /* a segment not everyone may read: the answer is not public */
     return rc;

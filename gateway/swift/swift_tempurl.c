@@ -114,7 +114,7 @@ int swift_tempurl_keys(swift_req_t *r, const char *container, og_str_t keys[4], 
     } else if (rc != OG_ENOTFOUND) {
         return rc;
     }
-    if ((rc = core_bucket_get(r->cl, container, &b)) == 0) {
+    if ((rc = core_bucket_find(r->cl, r->account, container, &b)) == 0) {
         if (strcmp(b.owner, r->account) == 0)
             keys_from(b.meta, b.num_meta, "x-container-meta-", keys, &k, &buf, offs);
         core_bucket_free(&b);

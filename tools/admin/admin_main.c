@@ -509,20 +509,17 @@ static int admin_expire_object(void *ctx, og_str_t key, const og_rec_t *rec)
     return 0;
 }
 
-/* cluster_table_each callback: walks one bucket (its name is the key of the buckets table). */
-static int admin_expire_bucket(void *ctx, og_str_t key, const og_rec_t *rec)
+/* core_bucket_each callback: walks one bucket (by its id: its name, or 64 hex digits for a
+ * container named like another account's bucket). */
+static int admin_expire_bucket(void *ctx, const char *id)
 {
     admin_expire_t *e = ctx;
-    char name[64], table[CORE_TABLE_CAP];
-    if (key.len >= sizeof(name))
-        return 0;
-    memcpy(name, key.base, key.len);
-    name[key.len] = '\0';
-    core_table('o', name, table);
-    e->bucket = name;
+    char table[CORE_TABLE_CAP];
+    core_table('o', id, table);
+    e->bucket = id;
     int rc = cluster_table_each(e->cl, table, admin_expire_object, e);
     if (rc != 0) {
-        admin_fail(name, rc);
+        admin_fail(id, rc);
         e->bucket_failed = 1;
     }
     return rc;
@@ -534,7 +531,7 @@ static int admin_expire(cluster_t *cl, int argc, char **argv)
     if (argc > 1 || (argc == 1 && strcmp(argv[0], "--dry-run") != 0))
         return admin_usage();
     e.dry_run = argc == 1;
-    int rc = cluster_table_each(cl, "buckets", admin_expire_bucket, &e);
+    int rc = core_bucket_each(cl, admin_expire_bucket, &e);
     if (rc != 0 && !e.bucket_failed)
         return admin_fail("expire: bucket list", rc);
     printf("%llu expired object(s)%s, %llu failed\n", (unsigned long long)e.found, e.dry_run ? " found" : "",

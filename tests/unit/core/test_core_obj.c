@@ -271,11 +271,17 @@ Test(core_obj, table_names_keep_safe_names_and_encode_the_rest)
     longest[CORE_BUCKET_MAX] = '\0';
     core_table('p', longest, t);
     cr_assert_eq(strlen(t), 2 + 2 * CORE_BUCKET_MAX + 2, "always longer than any bucket name");
-    char toolong[CORE_BUCKET_MAX + 2];
-    memset(toolong, 'a', CORE_BUCKET_MAX + 1);
-    toolong[CORE_BUCKET_MAX + 1] = '\0';
+    /* a bucket id (64 hex digits, longer than any name) keeps its plain form */
+    char id[CORE_BID_CAP];
+    memset(id, 'f', CORE_BID_LEN);
+    id[CORE_BID_LEN] = '\0';
+    core_table('o', id, t);
+    cr_assert(strlen(t) == 2 + CORE_BID_LEN && strcmp(t + 2, id) == 0, "%s", t);
+    char toolong[CORE_BID_LEN + 2];
+    memset(toolong, 'a', CORE_BID_LEN + 1);
+    toolong[CORE_BID_LEN + 1] = '\0';
     core_table('o', toolong, t);
-    cr_assert_str_eq(t, "", "no table for a name no bucket can have");
+    cr_assert_str_eq(t, "", "no table for a string longer than any bucket id");
 }
 
 /* DELETE /<dev>/chunk/<id>?older_than=cutoff on every device; returns how many answered 204. */
