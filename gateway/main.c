@@ -6,6 +6,7 @@
  *                 [--max-conns N] [--max-conns-per-ip N] [--account-workers N] [--max-queue N]
  *                 [--tls-listen IP:PORT --tls-cert FILE --tls-key FILE [--tls-cert FILE --tls-key FILE]...]
  *                 [--metrics-listen IP:PORT] [--log-level error|warn|info|debug]
+ *                 [--purge-url URL]... [--purge-webhook URL]...
  *   onggi-gateway --config FILE [any option above, which then wins over the file]
  *
  * Every option is also a key of the [gateway] section of a --config file (ring and keys also of
@@ -28,6 +29,10 @@
  * The connection and fair-share limits are http_server_conf_t's (docs/operations.md, "Gateway
  * limits"); 0 or absent means the default. The process raises its open-file limit to the hard
  * limit, and lowers --max-conns to what that limit leaves after FD_RESERVE.
+ *
+ * --purge-url (Varnish-style PURGE of both URL forms) and --purge-webhook (a POSTed JSON event)
+ * name caches told when an object of a public container changes (cluster_purge_start;
+ * docs/operations.md "Behind a CDN").
  *
  * SIGINT/SIGTERM stop the server, which finishes in-flight requests; then the process exits 0.
  * SIGHUP reloads the ring file, and so does a change of the file itself (checked every second):
@@ -82,6 +87,7 @@ typedef struct {
     const char *metrics_listen; /* NULL: /metrics on the main ports */
     const char *log_level;      /* --log-level, parsed into log.level */
     og_log_t log;
+    og_conf_list_t purge_urls, purge_hooks; /* caches told of changed public objects */
 } opts_t;
 
 typedef struct {
@@ -115,6 +121,8 @@ static const og_conf_opt_t gw_opts[] = {
     OPT("tls-key", OG_CONF_LIST, tls_keys, 0, 0, "FILE", 0),
     OPT("metrics-listen", OG_CONF_STR, metrics_listen, 0, 0, "IP:PORT", 0),
     OPT("log-level", OG_CONF_STR, log_level, 0, 0, "error|warn|info|debug", 0),
+    OPT("purge-url", OG_CONF_LIST, purge_urls, 0, 0, "URL", 0),
+    OPT("purge-webhook", OG_CONF_LIST, purge_hooks, 0, 0, "URL", 0),
 };
 static const og_conf_spec_t gw_spec = {"onggi-gateway", "gateway", gw_opts, sizeof(gw_opts) / sizeof(gw_opts[0]),
                                        0, NULL, NULL};
@@ -328,6 +336,19 @@ static int iam_open_keys(const opts_t *o, cluster_t *cl, iam_t **iam)
     return rc != 0;
 }
 
+/* With --purge-url or --purge-webhook, the thread that tells those caches of changed public
+ * objects (cluster_purge_start). 0 or an error, said. */
+static int purge_start(const opts_t *o, cluster_t *cl)
+{
+    cluster_purge_conf_t pc = {.urls = o->purge_urls.v, .nurls = o->purge_urls.n, .hooks = o->purge_hooks.v,
+                               .nhooks = o->purge_hooks.n, .is_public = iam_bucket_public, .ctx = cl};
+    int rc = pc.nurls + pc.nhooks == 0 ? 0 : cluster_purge_start(cl, &pc);
+    if (rc != 0)
+        fprintf(stderr, "onggi-gateway: --purge-url/--purge-webhook: %s\n",
+                rc == OG_EINVAL ? "not an http://HOST[:PORT][/PATH] URL" : og_strerror(rc));
+    return rc;
+}
+
 /* Opens the cluster with o's chunk size and IAM on it. 0, or the exit status (2 for a bad
  * --chunk-size, else 1) with nothing left open; the caller closes *iam and *cl. */
 static int backends_open(const opts_t *o, cluster_t **cl, iam_t **iam)
@@ -348,6 +369,12 @@ static int backends_open(const opts_t *o, cluster_t **cl, iam_t **iam)
     /* frozen nodes are found before requests wait for them: a CDN gets its 503 at once */
     if ((rc = cluster_watch_start(*cl)) != 0) {
         fprintf(stderr, "onggi-gateway: cannot start the node watcher: %s\n", og_strerror(rc));
+        iam_close(*iam);
+        *iam = NULL;
+        goto out_close_cluster;
+    }
+    if ((rc = purge_start(o, *cl)) != 0) {
+        status = rc == OG_EINVAL ? 2 : 1;
         iam_close(*iam);
         *iam = NULL;
         goto out_close_cluster;

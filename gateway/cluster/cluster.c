@@ -118,6 +118,7 @@ void cluster_close(cluster_t *cl)
 {
     if (!cl)
         return;
+    cl_purge_stop(cl); /* its thread reads buckets through cl */
     cl_health_free(cl);
     cl_flight_free(cl);
     pthread_mutex_destroy(&cl->stamp_mu);

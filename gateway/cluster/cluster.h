@@ -39,6 +39,29 @@ void cluster_close(cluster_t *cl);
  * Recovery is left to the back-off's own probes. Stopped by cluster_close. 0 or -errno. */
 int cluster_watch_start(cluster_t *cl);
 
+/* Purge on change (cluster_purge.c, docs/operations.md "Behind a CDN"). */
+enum { CLUSTER_CHANGE_PUT, CLUSTER_CHANGE_DELETE };
+#define CLUSTER_PURGE_QUEUE 4096 /* events waiting for the purge thread, by default */
+/* Whether bucket's objects are public (a shared cache may hold them): 1 with its owner's account
+ * in account (cap bytes), else 0. Called on the purge thread. */
+typedef int (*cluster_public_fn)(void *ctx, const char *bucket, char *account, size_t cap);
+typedef struct {
+    const char *const *urls; /* "http://HOST[:PORT][/PREFIX]": PURGE requests */
+    size_t nurls;
+    const char *const *hooks; /* "http://HOST[:PORT]/PATH": POSTed JSON events */
+    size_t nhooks;
+    size_t queue; /* 0: CLUSTER_PURGE_QUEUE */
+    cluster_public_fn is_public;
+    void *ctx;
+} cluster_purge_conf_t;
+/* Starts the purge thread: from now on every cluster_changed event of a public bucket is sent to
+ * every target, off the request path (bounded queue, oldest dropped when full, retries). Stopped
+ * by cluster_close. 0, OG_EINVAL (a URL that is not http://HOST[:PORT][/PATH]) or -errno. */
+int cluster_purge_start(cluster_t *cl, const cluster_purge_conf_t *conf);
+/* Says that (bucket, key) was written or deleted (CLUSTER_CHANGE_*; vid its version id or NULL).
+ * Only queues; a no-op without cluster_purge_start. Any thread. */
+void cluster_changed(cluster_t *cl, int event, const char *bucket, og_str_t key, const char *vid);
+
 /* Fills buf (cap bytes) and sets *len; 0 or an error. */
 typedef int (*cluster_fill_fn)(void *ctx, char *buf, size_t cap, size_t *len);
 /* Request coalescing (cluster_coalesce.c): concurrent callers with the same key (which must name

@@ -74,6 +74,15 @@ typedef struct {
 #define CL_BUF_CLASS ((size_t)(4u << 20) + (512u << 10))
 #define CL_BUF_IDLE 4
 
+/* The purge queue and thread (cluster_purge.c). */
+typedef struct st_cl_purge_t cl_purge_t;
+#define CL_PURGE_BUCKET_CAP 257 /* a Swift container name, NUL */
+#define CL_PURGE_VID_CAP 64
+/* Stops the purge thread and frees its queue (cluster_close). */
+void cl_purge_stop(cluster_t *cl);
+/* The purge counters, when purging is on. */
+void cl_purge_metrics(cluster_t *cl, og_buf_t *b);
+
 struct st_cluster_t {
     ring_box_t *box; /* the ring in use and the one before it (cluster_ring_reload) */
     node_client_t *client;
@@ -103,6 +112,7 @@ struct st_cluster_t {
     pthread_cond_t watch_cv;   /* wakes the watcher to stop (cluster_watch_start) */
     pthread_t watch_thr;
     int watching, watch_stop;
+    cl_purge_t *purge; /* NULL without cluster_purge_start */
 };
 
 /* ---- one replicated request (cluster.c) ---- */

@@ -61,4 +61,5 @@ void cluster_metrics_format(cluster_t *cl, og_buf_t *b)
     free(f);
     og_metrics_family(b, "onggi_gateway_ring_epoch", "gauge", "Epoch of the ring in use.");
     og_metrics_u64(b, "onggi_gateway_ring_epoch", NULL, 0, cluster_ring_epoch(cl));
+    cl_purge_metrics(cl, b);
 }

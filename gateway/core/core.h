@@ -353,6 +353,16 @@ typedef struct {
     int64_t expires_after_s;                     /* -1 when none or not a number */
 } core_cache_dflt_t;
 
+/* The immutable URL of one object (docs/architecture.md "Immutable URLs"):
+ * /_v/<etag hex>/AUTH_<account>/<bucket>/<key>, path segments percent-encoded. It names the object
+ * with exactly these bytes (md5: its ETag's digest), so a cache may keep it forever. "/_v/" is no
+ * S3 bucket (names have 3 characters or more) and no Swift path (/v1, /auth, /info). */
+#define CORE_PIN_PREFIX "/_v"
+#define CORE_PIN_CACHE_CONTROL "public, max-age=31536000, immutable"
+#define CORE_PIN_URL_CAP (sizeof(CORE_PIN_PREFIX "//AUTH_//") + 32 + 3 * (64 + 256 + OG_KEY_MAX))
+/* Writes that URL into out (CORE_PIN_URL_CAP bytes): its length, or 0 when it does not fit. */
+size_t core_pin_url(const char *account, const char *bucket, og_str_t key, const unsigned char md5[16], char *out);
+
 /* Reads the caching defaults of bucket (of account, core_bucket_find; NULL: the global table's,
  * core_bucket_get; both from the bucket record cache) into *out. 0, OG_ENOTFOUND, OG_EQUORUM,
  * OG_EPROTO, -ENOMEM. */

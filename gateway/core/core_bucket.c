@@ -351,3 +351,22 @@ int core_cache_dflt_get(cluster_t *cl, const char *account, const char *bucket, 
     core_bucket_free(&b);
     return 0;
 }
+
+size_t core_pin_url(const char *account, const char *bucket, og_str_t key, const unsigned char md5[16], char *out)
+{
+    char hex[33];
+    og_hex(md5, 16, hex);
+    size_t n = (size_t)snprintf(out, CORE_PIN_URL_CAP, CORE_PIN_PREFIX "/%s/AUTH_", hex);
+    long k;
+    if ((k = og_urlencode(account, strlen(account), out + n, CORE_PIN_URL_CAP - n, 0)) < 0)
+        return 0;
+    n += (size_t)k;
+    out[n++] = '/';
+    if ((k = og_urlencode(bucket, strlen(bucket), out + n, CORE_PIN_URL_CAP - n, 0)) < 0)
+        return 0;
+    n += (size_t)k;
+    out[n++] = '/';
+    if ((k = og_urlencode(key.base, key.len, out + n, CORE_PIN_URL_CAP - n, 1)) < 0)
+        return 0;
+    return n + (size_t)k;
+}

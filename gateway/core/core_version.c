@@ -342,11 +342,16 @@ int core_obj_commit(cluster_t *cl, const char *bucket, og_str_t key, core_meta_t
         return rc;
     m->vflags = 0;
     m->vid[0] = '\0';
-    if (st != CORE_VER_OFF)
-        return ver_commit(cl, bucket, key, m, st, &conf);
-    m->lock = (core_lock_t){0};
-    core_table('o', bucket, table);
-    return core_rec_commit(cl, table, key, m);
+    if (st != CORE_VER_OFF) {
+        rc = ver_commit(cl, bucket, key, m, st, &conf);
+    } else {
+        m->lock = (core_lock_t){0};
+        core_table('o', bucket, table);
+        rc = core_rec_commit(cl, table, key, m);
+    }
+    if (rc == 0) /* caches in front of the gateway may hold the previous bytes */
+        cluster_changed(cl, CLUSTER_CHANGE_PUT, bucket, key, core_ver_id(m));
+    return rc;
 }
 
 int core_obj_delete(cluster_t *cl, const char *bucket, og_str_t key, char marker_vid[CORE_VID_LEN + 1])
@@ -363,10 +368,13 @@ int core_obj_delete(cluster_t *cl, const char *bucket, og_str_t key, char marker
         core_meta_t marker = {.vflags = CORE_VER_MARKER, .content_type = OG_STR_LIT("")};
         if ((rc = ver_commit(cl, bucket, key, &marker, st, &conf)) == 0 && marker_vid != NULL)
             snprintf(marker_vid, CORE_VID_LEN + 1, "%s", core_ver_id(&marker));
-        return rc;
+    } else {
+        core_table('o', bucket, table);
+        rc = core_rec_delete(cl, table, key);
     }
-    core_table('o', bucket, table);
-    return core_rec_delete(cl, table, key);
+    if (rc == 0)
+        cluster_changed(cl, CLUSTER_CHANGE_DELETE, bucket, key, NULL);
+    return rc;
 }
 
 /* ---------------------------------------------------------------- reading */
@@ -518,6 +526,8 @@ int core_ver_delete(cluster_t *cl, const char *bucket, og_str_t key, og_str_t vi
         rc = ver_promote(cl, otable, vtable, key, &t, index_ts);
     if (rc == 0 && t.vid[0] != '\0' && (rc = core_rec_delete(cl, vtable, (og_str_t){k, vkey(key, t.vid, k)})) == 0)
         rc = ver_settle(cl, otable, vtable, key);
+    if (rc == 0 && current == 1) /* what the object's URL serves changed */
+        cluster_changed(cl, CLUSTER_CHANGE_DELETE, bucket, key, core_ver_id(&t));
 out_free_version:
     core_meta_free(&t);
     free(buf);

@@ -13,7 +13,9 @@
  * here ".r:-*" denies every referrer seen so far, which is what anyone writing it means.
  */
 #include "iam_int.h"
+#include "core/core.h"
 
+#include <stdio.h>
 #include <strings.h>
 
 /* One parsed element. */
@@ -159,4 +161,20 @@ int iam_acl_allows(og_str_t acl, const iam_ident_t *id, og_str_t referer, int mo
     if (granted)
         return 1;
     return referrer && (mode == IAM_ACL_READ || (mode == IAM_ACL_LISTING && rlistings));
+}
+
+int iam_bucket_public(void *cl, const char *bucket, char *account, size_t cap)
+{
+    core_bucket_t b;
+    og_str_t acl = {NULL, 0};
+    int pub;
+    if (core_bucket_get(cl, bucket, &b) != 0)
+        return 0;
+    for (size_t i = 0; i < b.num_meta; i++)
+        if (og_str_eq(b.meta[i].name, "x-container-read"))
+            acl = b.meta[i].value;
+    pub = iam_acl_allows(acl, NULL, (og_str_t){"", 0}, IAM_ACL_READ) &&
+          snprintf(account, cap, "%s", b.owner) < (int)cap;
+    core_bucket_free(&b);
+    return pub;
 }

@@ -139,6 +139,20 @@ static int put_write(s3_req_t *r, s3_body_t *body, int64_t expect, const s3_sse_
     return rc;
 }
 
+/* X-Onggi-Immutable-Url of the current version m of r's object into *h, with its text in url
+ * (CORE_PIN_URL_CAP bytes): 1, or 0 when a version was asked for (an immutable URL names what the
+ * object's URL serves) or it does not fit. The account is the bucket owner's (s3_authorize), else
+ * the caller's. */
+static size_t pin_header(const s3_req_t *r, const core_meta_t *m, char *url, og_header_t *h)
+{
+    size_t ul;
+    if (og_query_get(r->info->query, "versionId", NULL) ||
+        (ul = core_pin_url(r->bucket_owner[0] ? r->bucket_owner : r->user.account, r->bucket, (og_str_t){r->key, r->key_len}, m->md5, url)) == 0)
+        return 0;
+    *h = (og_header_t){OG_STR_LIT("X-Onggi-Immutable-Url"), {url, ul}};
+    return 1;
+}
+
 /* Commits the object's record (hdrs has room for S3_CK_COUNT more after nhdrs: the checksums,
  * stored with the object; sse marks it encrypted; lock its retention) under the request's
  * conditions and answers 200 with its ETag, checksums and encryption headers. 0 or a
@@ -147,8 +161,8 @@ static int put_commit(s3_req_t *r, const s3_cond_t *cond, og_header_t *hdrs, siz
                       const core_obj_data_t *d, const s3_body_sums_t *sums, const s3_sse_t *sse,
                       const core_lock_t *lock)
 {
-    og_header_t reply[3 + S3_CK_COUNT];
-    char etag[48], ckv[S3_CK_COUNT][S3_CK_B64_MAX];
+    og_header_t reply[4 + S3_CK_COUNT];
+    char etag[48], ckv[S3_CK_COUNT][S3_CK_B64_MAX], pin[CORE_PIN_URL_CAP];
     size_t nck = s3_body_sums_headers(sums, reply + 1, ckv);
     core_meta_t m = {.size = d->size, .content_type = ctype, .owner = og_str(r->user.account)};
     int rc;
@@ -165,6 +179,7 @@ static int put_commit(s3_req_t *r, const s3_cond_t *cond, og_header_t *hdrs, siz
     s3_version_answer(r, &m, 0);
     reply[0] = (og_header_t){OG_STR_LIT("ETag"), {etag, core_meta_etag(&m, etag)}};
     nck += s3_sse_headers(sse, reply + 1 + nck);
+    nck += pin_header(r, &m, pin, reply + 1 + nck);
     s3_send(r, 200, reply, 1 + nck, NULL, 0);
     return 0;
 }
@@ -465,6 +480,7 @@ typedef struct {
     s3_sse_t sse;     /* the object's encryption and key (s3_sse_open) */
     core_cache_dflt_t dflt; /* the bucket's caching defaults */
     char expires[32];
+    char pin_url[CORE_PIN_URL_CAP]; /* X-Onggi-Immutable-Url */
 } get_plan_t;
 
 /* Reads r's object, or the version ?versionId names (an expired current one is reclaimed and
@@ -581,7 +597,7 @@ static int get_headers(s3_req_t *r, get_plan_t *g, og_header_t **out, size_t *co
 {
     const core_meta_t *m = &g->m;
     size_t n = 0;
-    og_header_t *hdrs = malloc((13 + NUM_OVERRIDES + m->num_headers + r->num_cors) * sizeof(*hdrs));
+    og_header_t *hdrs = malloc((14 + NUM_OVERRIDES + m->num_headers + r->num_cors) * sizeof(*hdrs));
     if (hdrs == NULL)
         return -ENOMEM;
     n += s3_sse_headers(&g->sse, hdrs);
@@ -594,6 +610,7 @@ static int get_headers(s3_req_t *r, get_plan_t *g, og_header_t **out, size_t *co
     hdrs[n++] = (og_header_t){OG_STR_LIT("ETag"), g->etag_s};
     hdrs[n++] = (og_header_t){OG_STR_LIT("Last-Modified"), og_str(g->lastmod)};
     hdrs[n++] = (og_header_t){OG_STR_LIT("Accept-Ranges"), OG_STR_LIT("bytes")};
+    n += pin_header(r, &g->view, g->pin_url, hdrs + n);
     if (g->ovr[0].base == NULL) /* overrides[0] is response-content-type */
         hdrs[n++] = (og_header_t){OG_STR_LIT("Content-Type"), m->content_type};
     if (g->status == 206) {

@@ -4,6 +4,7 @@
  * container and object handlers (swift_acct.c, swift_obj.c). Also the shared answer helpers
  * (Swift's status bodies and transaction headers) and the metadata merge.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -27,7 +28,8 @@ static int path_is(og_str_t path, const char *p)
 int swift_wants(const http_reqinfo_t *info)
 {
     og_str_t path = info->path;
-    if (og_str_eq(path, "/auth/v1.0") || og_str_eq(path, "/auth/v1") || path_is(path, "/v1"))
+    if (og_str_eq(path, "/auth/v1.0") || og_str_eq(path, "/auth/v1") || path_is(path, "/v1") ||
+        path_is(path, CORE_PIN_PREFIX))
         return 1;
     if (!og_str_eq(path, "/info") && !og_str_eq(path, "/info/"))
         return 0;
@@ -342,6 +344,26 @@ int swift_long_object_name(swift_req_t *r, size_t len)
     return swift_refuse(r, 400, "text/plain", "Object name length of %zu longer than %d", len, OG_KEY_MAX);
 }
 
+/* The "/<etag>" that follows "/_v" in p into r->pin: the rest of p (as after "/v1"), or {NULL, 0}
+ * when it is not 32 hex digits followed by an object path. */
+static og_str_t pin_split(swift_req_t *r, og_str_t p)
+{
+    if (p.len < 1 + 32 + 1 || p.base[33] != '/')
+        return (og_str_t){NULL, 0};
+    for (size_t i = 1; i <= 32; i++)
+        if (!isxdigit((unsigned char)p.base[i]))
+            return (og_str_t){NULL, 0};
+    for (size_t i = 0; i < 32; i++)
+        r->pin[i] = (char)tolower((unsigned char)p.base[1 + i]);
+    r->pin[32] = '\0';
+    return (og_str_t){p.base + 33, p.len - 33};
+}
+
+size_t swift_pin_url(const swift_req_t *r, const unsigned char md5[16], char *out)
+{
+    return core_pin_url(r->account, r->container, (og_str_t){r->object, r->object_len}, md5, out);
+}
+
 /* Splits /v1/AUTH_<account>[/<container>[/<object>]]. 0, -EACCES (not an account of this auth
  * system: TempAuth denies it), OG_EINVAL, SWIFT_EREFUSED (a PUT of a name too long),
  * OG_ENOTFOUND (another request naming a container or object too long to exist, 404 as Swift) or
@@ -349,7 +371,9 @@ int swift_long_object_name(swift_req_t *r, size_t len)
 static int split_path(swift_req_t *r)
 {
     og_str_t p = r->info->path;
-    p.base += 3, p.len -= 3; /* "/v1" */
+    p.base += 3, p.len -= 3; /* "/v1", or "/_v" followed by "/<etag>" */
+    if (path_is(r->info->path, CORE_PIN_PREFIX) && (p = pin_split(r, p)).base == NULL)
+        return OG_ENOTFOUND;
     if (p.len > 0)
         p.base++, p.len--;
     const char *s1 = memchr(p.base, '/', p.len);
@@ -461,13 +485,17 @@ static void route(swift_req_t *r)
         swift_auth(r);
         return;
     }
-    if (!path_is(path, "/v1")) {
+    if (!path_is(path, "/v1") && !path_is(path, CORE_PIN_PREFIX)) {
         send_info(r);
         return;
     }
     int rc;
     if ((rc = check_path_utf8(r)) != 0 || (rc = check_token(r)) != 0 || (rc = split_path(r)) != 0) {
         swift_error_rc(r, rc);
+        return;
+    }
+    if (r->pin[0] != '\0' && (r->object == NULL || !(swift_is_method(r, "GET") || swift_is_method(r, "HEAD")))) {
+        swift_error(r, r->object == NULL ? 404 : 405); /* an immutable URL names an object to read */
         return;
     }
     if (claim_worker(r) != 0) {

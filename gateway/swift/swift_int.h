@@ -89,7 +89,11 @@ typedef struct {
     swift_cors_t cors;       /* the container's CORS rule for this request's Origin (swift_cors.c) */
     char *final[2];          /* strings of the headers swift_final_headers adds (TempURL, CORS) */
     int web_status;          /* staticweb: the status an error page is served with (swift_web.c); 0 */
+    char pin[33];            /* an immutable URL's ETag (/_v/<etag>/AUTH_...); "" for /v1 */
 } swift_req_t;
+
+/* core_pin_url for r's object: /_v/<etag>/ followed by what follows /v1/ in its URL. */
+size_t swift_pin_url(const swift_req_t *r, const unsigned char md5[16], char *out);
 
 /* The operation of r (an index into swift_http_api's list), from its path and method once routed
  * (swift_op.c). Cannot fail. */

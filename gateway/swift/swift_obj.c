@@ -242,6 +242,7 @@ static og_str_t unquote(og_str_t v)
  * strings in the struct or the record. */
 typedef struct {
     char etag[48], lm[32], ts[32], dat[24], crange[80], expires[32];
+    char pin_url[CORE_PIN_URL_CAP]; /* X-Onggi-Immutable-Url */
     char (*names)[160]; /* X-Object-Meta-* spellings */
     og_header_t *h;
     size_t n;
@@ -254,13 +255,13 @@ static void obj_hdrs_free(obj_hdrs_t *oh)
 }
 
 /* Content-Type, Etag (quoted: a large object's), Last-Modified, X-Timestamp, Accept-Ranges,
- * X-Delete-At, the stored headers (user metadata as X-Object-Meta-*), with room for 7 more and
+ * X-Delete-At, the stored headers (user metadata as X-Object-Meta-*), with room for 8 more and
  * swift_final_headers'. 0 or -ENOMEM. */
 static int obj_hdrs_build(const core_meta_t *m, int quoted, obj_hdrs_t *oh)
 {
     const size_t sp = sizeof(STORED_PREFIX) - 1;
     size_t k = 0;
-    oh->h = malloc((13 + SWIFT_FINAL_MAX + m->num_headers) * sizeof(*oh->h));
+    oh->h = malloc((14 + SWIFT_FINAL_MAX + m->num_headers) * sizeof(*oh->h));
     oh->names = malloc((m->num_headers + 1) * sizeof(*oh->names));
     if (oh->h == NULL || oh->names == NULL)
         return -ENOMEM;
@@ -317,6 +318,9 @@ static void send_created(swift_req_t *r, const core_meta_t *m, const og_header_t
     h[k++] = oh.h[1];
     h[k++] = oh.h[2];
     k += swift_version_header(r, m, h + k);
+    size_t ul = swift_pin_url(r, view.md5, oh.pin_url);
+    if (ul > 0)
+        h[k++] = (og_header_t){OG_STR_LIT("X-Onggi-Immutable-Url"), {oh.pin_url, ul}};
     for (size_t i = 0; i < n && k < 8; i++)
         h[k++] = extra[i];
     if (n == 0) {
@@ -845,6 +849,33 @@ static void get_send(swift_req_t *r, get_t *g, obj_hdrs_t *oh, int status, uint6
     http_resp_end(r->http); /* short of Content-Length after a failure: http/ closes the connection */
 }
 
+/* Caching: on an immutable URL (r->pin) of the object with that ETag, the object's own
+ * Cache-Control and Expires give way to "cache forever" (turned private by http/ when the answer
+ * is); on its usual URL, the container's defaults (http_cache_dflt) and X-Onggi-Immutable-Url. 0,
+ * or OG_ENOTFOUND: the immutable URL names bytes the object no longer has. The defaults are read
+ * into *dflt, which must live until the answer is sent. */
+static int cache_headers(swift_req_t *r, get_t *g, obj_hdrs_t *oh, core_cache_dflt_t *dflt)
+{
+    if (r->pin[0] != '\0') {
+        char hex[33];
+        og_hex(g->view.md5, 16, hex);
+        if (strcmp(hex, r->pin) != 0)
+            return OG_ENOTFOUND;
+        for (size_t i = oh->n; i-- > 0;)
+            if (og_str_ieq(oh->h[i].name, "cache-control") || og_str_ieq(oh->h[i].name, "expires"))
+                oh->h[i] = oh->h[--oh->n];
+        oh->h[oh->n++] = (og_header_t){OG_STR_LIT("Cache-Control"), OG_STR_LIT(CORE_PIN_CACHE_CONTROL)};
+        return 0;
+    }
+    (void)core_cache_dflt_get(r->cl, r->account, r->container, dflt); /* best effort: else the object's own only */
+    oh->n += http_cache_dflt(oh->h, oh->n, og_str(dflt->cache_control), dflt->expires_after_s, r->now_s,
+                             oh->expires, oh->h + oh->n);
+    size_t ul = swift_pin_url(r, g->view.md5, oh->pin_url);
+    if (ul > 0)
+        oh->h[oh->n++] = (og_header_t){OG_STR_LIT("X-Onggi-Immutable-Url"), {oh->pin_url, ul}};
+    return 0;
+}
+
 int swift_obj_get(swift_req_t *r, og_str_t dir_type)
 {
     get_t g = {.raw = multipart_manifest(r, "get")};
@@ -874,10 +905,12 @@ int swift_obj_get(swift_req_t *r, og_str_t dir_type)
         goto out_free;
     }
     oh.n += swift_version_header(r, &g.m, oh.h + oh.n);
-    core_cache_dflt_t dflt; /* best effort: without it the object's own headers only */
-    (void)core_cache_dflt_get(r->cl, r->account, r->container, &dflt);
-    oh.n += http_cache_dflt(oh.h, oh.n, og_str(dflt.cache_control), dflt.expires_after_s, r->now_s, oh.expires,
-                            oh.h + oh.n);
+    core_cache_dflt_t dflt; /* its strings are sent */
+    if ((rc = cache_headers(r, &g, &oh, &dflt)) != 0) {
+        swift_error_rc(r, rc);
+        rc = 0;
+        goto out_free;
+    }
     char qetag[48];
     og_str_t qet = {qetag, core_meta_etag(&g.view, qetag)};
     int64_t mtime_s = (int64_t)(g.m.mtime_ns / 1000000000u);
