@@ -721,6 +721,7 @@ S3 = [
          "headers_present": ["x-amz-server-side-encryption"]},
         {"id": "delete-object", "method": "DELETE", "path": "/{c}/k"},
         {"id": "delete-encryption", "method": "DELETE", "path": "/{c}", "query": "encryption"},
+        {"id": "delete-bucket", "method": "DELETE", "path": "/{c}"},
     ]},
     {"id": "s3-lifecycle", "steps": [
         {"id": "create", "method": "PUT", "path": "/{c}"},
