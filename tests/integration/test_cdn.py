@@ -100,7 +100,8 @@ def varnish(cluster, tmp_path_factory):
     with open(os.path.join(d, "default.vcl"), "w") as f:
         f.write(VCL % cluster.port())
     log = os.path.join(d, "varnishd.log")
-    proc = spawn([VARNISHD, "-F", "-j", "none", "-n", os.path.join(d, "work"), "-a", f"127.0.0.1:{port}", "-f",
+    # -T none: no management port (its default, localhost:0, needs a resolver a bare Debian lacks)
+    proc = spawn([VARNISHD, "-F", "-j", "none", "-T", "none", "-n", os.path.join(d, "work"), "-a", f"127.0.0.1:{port}", "-f",
                   os.path.join(d, "default.vcl"), "-s", "malloc,64m", "-p", "default_ttl=600"], log)
     wait_port(port, proc, log)
     yield port
@@ -405,7 +406,8 @@ def purging(cluster, cdn, tmp_path_factory):
     with open(os.path.join(d, "default.vcl"), "w") as f:
         f.write(VCL % gw)
     log = os.path.join(d, "varnishd.log")
-    proc = spawn([VARNISHD, "-F", "-j", "none", "-n", os.path.join(d, "work"), "-a", f"127.0.0.1:{vport}", "-f",
+    # -T none: no management port (its default, localhost:0, needs a resolver a bare Debian lacks)
+    proc = spawn([VARNISHD, "-F", "-j", "none", "-T", "none", "-n", os.path.join(d, "work"), "-a", f"127.0.0.1:{vport}", "-f",
                   os.path.join(d, "default.vcl"), "-s", "malloc,64m", "-p", "default_ttl=600"], log)
     wait_port(vport, proc, log)
     yield gw, vport, rec
