@@ -118,7 +118,19 @@ def browser(tmp_path_factory):
     opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # the page's console, for failures
     opts.add_experimental_option("prefs", {"download.default_directory": downloads,
                                            "download.prompt_for_download": False})
-    driver = webdriver.Chrome(service=Service(DRIVER), options=opts)
+    from selenium.webdriver.common import utils
+
+    class LoopbackService(Service):
+        """Talks to chromedriver at 127.0.0.1: selenium 4.8 says "localhost", which a bare
+        Debian (no /etc/hosts) cannot resolve."""
+        @property
+        def service_url(self):
+            return f"http://127.0.0.1:{self.port}"
+
+        def is_connectable(self):
+            return utils.is_connectable(self.port, host="127.0.0.1")
+
+    driver = webdriver.Chrome(service=LoopbackService(DRIVER), options=opts)
     driver.set_page_load_timeout(WAIT)
     driver.execute_cdp_cmd("Page.setDownloadBehavior", {"behavior": "allow", "downloadPath": downloads})
     shutil.rmtree(ARTIFACTS, ignore_errors=True)  # only this run's pages
