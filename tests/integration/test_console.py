@@ -12,6 +12,8 @@ import hmac
 import json
 import os
 import shutil
+import socket
+import subprocess
 import time
 import urllib.error
 import urllib.parse
@@ -110,19 +112,28 @@ def browser(tmp_path_factory):
     from selenium import webdriver
     from selenium.webdriver.chrome.options import Options
     from selenium.webdriver.chrome.service import Service
-    downloads = str(tmp_path_factory.mktemp("downloads"))
-    opts = Options()
-    for a in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,900",
-              "--disable-gpu"):
-        opts.add_argument(a)
-    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # the page's console, for failures
-    opts.add_experimental_option("prefs", {"download.default_directory": downloads,
-                                           "download.prompt_for_download": False})
     from selenium.webdriver.common import utils
+    downloads = str(tmp_path_factory.mktemp("downloads"))
+    profile = str(tmp_path_factory.mktemp("chromium-profile"))
+    # Chromium is started here with its DevTools port on 127.0.0.1 and chromedriver attached to it:
+    # left to itself chromedriver reaches Chromium (and selenium chromedriver) at "localhost",
+    # which a bare Debian without /etc/hosts cannot resolve (fresh-machine.sh).
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    chrome = subprocess.Popen(["chromium", "--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
+                               "--window-size=1280,900", "--disable-gpu", f"--remote-debugging-port={port}",
+                               "--remote-debugging-address=127.0.0.1", f"--user-data-dir={profile}",
+                               "about:blank"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + WAIT
+    while not utils.is_connectable(port, host="127.0.0.1") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    opts = Options()
+    opts.debugger_address = f"127.0.0.1:{port}"
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # the page's console, for failures
 
     class LoopbackService(Service):
-        """Talks to chromedriver at 127.0.0.1: selenium 4.8 says "localhost", which a bare
-        Debian (no /etc/hosts) cannot resolve."""
+        """Talks to chromedriver at 127.0.0.1 (selenium 4.8 says "localhost")."""
         @property
         def service_url(self):
             return f"http://127.0.0.1:{self.port}"
@@ -139,6 +150,8 @@ def browser(tmp_path_factory):
         yield driver, downloads
     finally:
         driver.quit()
+        chrome.terminate()
+        chrome.wait(timeout=30)
 
 
 class Page:
