@@ -175,8 +175,10 @@ def test_health_endpoints_and_real_buckets_named_like_them(cluster):
     # ... while the anonymous GETs of the exact paths still answer the operator's endpoints.
     assert http_request(gw, "GET", "/metrics")[0] == 200
     assert http_request(gw, "GET", "/health/live")[0] == 200
-    # An anonymous request with a query is S3's (refused there: no public buckets).
-    assert http_request(gw, "GET", "/metrics?list-type=2")[0] == 403
+    # An anonymous request with a query is S3's: an S3 error (404 NoSuchBucket now that anonymous
+    # requests are authorized by ACLs: the bucket is gone), never the metrics text.
+    r = http_request(gw, "GET", "/metrics?list-type=2")
+    assert r[0] == 404 and b"<Code>NoSuchBucket</Code>" in r[-1], r
 
 
 def test_gateway_metrics_listen_moves_metrics_off_the_main_port(cluster):
@@ -186,9 +188,9 @@ def test_gateway_metrics_listen_moves_metrics_off_the_main_port(cluster):
         s = scrape(mport)
         assert ("onggi_gateway_requests_in_flight", frozenset()) in s
         assert http_request(mport, "GET", "/health/ready")[0] == 200
-        # the main port keeps the health checks; /metrics is an S3 path again (anonymous: 403)
+        # the main port keeps the health checks; /metrics is an S3 path again (no such bucket: 404)
         assert http_request(port, "GET", "/health/live")[0] == 200
-        assert http_request(port, "GET", "/metrics")[0] == 403
+        assert http_request(port, "GET", "/metrics")[0] == 404  # S3's: no bucket "metrics"
     finally:
         cluster.stop("gwmet")
     with open(cluster.log_path("gwmet"), errors="replace") as f:
