@@ -22,6 +22,7 @@
 #include "node_client.h"
 
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <ftw.h>
 #include <limits.h>
 #include <openssl/evp.h>
@@ -136,6 +137,42 @@ static void tc_node_kill(int i)
     kill(tc.pid[i], SIGKILL);
     waitpid(tc.pid[i], NULL, 0);
     tc.pid[i] = 0;
+}
+
+/* Whether every thread of pid is stopped ('T' in /proc/<pid>/task/<tid>/stat). */
+static int tc_all_threads_stopped(pid_t pid)
+{
+    char path[sizeof("/proc//task//stat") + 2 * 12 + NAME_MAX], line[256];
+    snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+    DIR *d = opendir(path);
+    if (!d)
+        return 0;
+    int stopped = 1;
+    for (struct dirent *e; stopped && (e = readdir(d)) != NULL;) {
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof(path), "/proc/%d/task/%s/stat", (int)pid, e->d_name);
+        FILE *f = fopen(path, "r");
+        const char *state = f && fgets(line, sizeof(line), f) ? strrchr(line, ')') : NULL;
+        stopped = state != NULL && state[1] == ' ' && state[2] == 'T';
+        if (f)
+            fclose(f);
+    }
+    closedir(d);
+    return stopped;
+}
+
+/* Freezes node i (SIGSTOP: it keeps accepting connections and never answers) and waits, bounded,
+ * until every one of its threads has stopped. kill() only queues the signal: a thread busy in a
+ * long disk wait on a loaded machine stops later, and the node's event loop could answer a call
+ * in between, so a test asserting on a frozen node must not start before the stop took hold. */
+static void tc_node_freeze(int i)
+{
+    cr_assert_eq(kill(tc.pid[i], SIGSTOP), 0);
+    int stopped = 0;
+    for (int tries = 0; tries < 1000 && !(stopped = tc_all_threads_stopped(tc.pid[i])); tries++)
+        usleep(10 * 1000);
+    cr_assert(stopped, "node %d did not stop within 10 s of SIGSTOP", i + 1);
 }
 
 /* Builds the ring, starts the nodes on ports base+1..base+TC_NODES and opens tc.cl. Fails the

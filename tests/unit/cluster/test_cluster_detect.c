@@ -120,7 +120,7 @@ Test(cluster_detect, a_frozen_node_costs_one_timeout)
         dt_round(tc.other, i, &slow, &worst); /* warm: pooled connections to every node */
     cr_assert_eq(slow, 0);
 
-    cr_assert_eq(kill(tc.pid[1], SIGSTOP), 0);
+    tc_node_freeze(1);
     t0 = dt_ms();
     for (int i = 0; i < ROUNDS; i++) {
         /* Halfway, let the back-off (2 s) end: the node gets one probe, with a short timeout. */
@@ -252,7 +252,7 @@ Test(cluster_detect, device_status_reports_a_frozen_node_down)
     }
     cluster_devs_status_free(st, n);
 
-    cr_assert_eq(kill(tc.pid[1], SIGSTOP), 0);
+    tc_node_freeze(1);
     snprintf(port, sizeof(port), ":%d", tc.port[1]);
     for (int round = 0; round < 2; round++) {
         cr_assert_eq(cluster_devs_status(tc.other, &st, &n), 0);
