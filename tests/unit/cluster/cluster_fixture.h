@@ -140,7 +140,7 @@ static void tc_node_kill(int i)
 }
 
 /* Whether every thread of pid is stopped ('T' in /proc/<pid>/task/<tid>/stat). */
-static int tc_all_threads_stopped(pid_t pid)
+static inline int tc_all_threads_stopped(pid_t pid)
 {
     char path[sizeof("/proc//task//stat") + 2 * 12 + NAME_MAX], line[256];
     snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
@@ -166,7 +166,7 @@ static int tc_all_threads_stopped(pid_t pid)
  * until every one of its threads has stopped. kill() only queues the signal: a thread busy in a
  * long disk wait on a loaded machine stops later, and the node's event loop could answer a call
  * in between, so a test asserting on a frozen node must not start before the stop took hold. */
-static void tc_node_freeze(int i)
+static inline void tc_node_freeze(int i)
 {
     cr_assert_eq(kill(tc.pid[i], SIGSTOP), 0);
     int stopped = 0;
