@@ -754,6 +754,45 @@ S3 = [
         {"id": "get-after-delete", "method": "GET", "path": "/{c}", "query": "lifecycle"},
         {"id": "delete-bucket", "method": "DELETE", "path": "/{c}"},
     ]},
+    # The versioned actions (NoncurrentVersionExpiration, ExpiredObjectDeleteMarker) on a versioned
+    # bucket: the round trip and the validation answers.
+    {"id": "s3-lifecycle-versioned", "steps": [
+        {"id": "create", "method": "PUT", "path": "/{c}"},
+        {"id": "put-versioning", "method": "PUT", "path": "/{c}", "query": "versioning=",
+         "data": "<VersioningConfiguration><Status>Enabled</Status></VersioningConfiguration>"},
+        _lc("put", _LC_RULE.format(id="nc", prefix="logs/", action="<NoncurrentVersionExpiration><NoncurrentDays>30"
+                                   "</NoncurrentDays></NoncurrentVersionExpiration>") +
+            _LC_RULE.format(id="dm", prefix="", action="<Expiration><ExpiredObjectDeleteMarker>true"
+                            "</ExpiredObjectDeleteMarker></Expiration>") +
+            _LC_RULE.format(id="both", prefix="tmp/", action=_LC_EXP.format("Days", "5") +
+                            "<NoncurrentVersionExpiration><NoncurrentDays>1</NoncurrentDays>"
+                            "</NoncurrentVersionExpiration>")),
+        {"id": "get", "method": "GET", "path": "/{c}", "query": "lifecycle"},
+        _lc("put-newer", _LC_RULE.format(id="nc", prefix="", action="<NoncurrentVersionExpiration><NoncurrentDays>"
+                                         "2</NoncurrentDays><NewerNoncurrentVersions>3</NewerNoncurrentVersions>"
+                                         "</NoncurrentVersionExpiration>")),
+        {"id": "get-newer", "method": "GET", "path": "/{c}", "query": "lifecycle"},
+        _lc("put-noncurrent-no-days", _LC_RULE.format(id="a", prefix="p/", action="<NoncurrentVersionExpiration>"
+                                                      "</NoncurrentVersionExpiration>")),
+        _lc("put-noncurrent-days-0", _LC_RULE.format(id="a", prefix="p/", action="<NoncurrentVersionExpiration>"
+                                                     "<NoncurrentDays>0</NoncurrentDays></NoncurrentVersionExpiration>")),
+        _lc("put-noncurrent-days-negative", _LC_RULE.format(id="a", prefix="p/", action="<NoncurrentVersionExpiration>"
+                                                            "<NoncurrentDays>-1</NoncurrentDays>"
+                                                            "</NoncurrentVersionExpiration>")),
+        _lc("put-delete-marker-with-days", _LC_RULE.format(id="a", prefix="p/", action="<Expiration><Days>1</Days>"
+                                                           "<ExpiredObjectDeleteMarker>true</ExpiredObjectDeleteMarker>"
+                                                           "</Expiration>")),
+        _lc("put-delete-marker-with-date", _LC_RULE.format(id="a", prefix="p/", action="<Expiration><Date>"
+                                                           "2030-01-01T00:00:00Z</Date><ExpiredObjectDeleteMarker>true"
+                                                           "</ExpiredObjectDeleteMarker></Expiration>")),
+        {"id": "get-unchanged", "method": "GET", "path": "/{c}", "query": "lifecycle"},
+        _lc("put-delete-marker-false", _LC_RULE.format(id="dm", prefix="", action="<Expiration>"
+                                                       "<ExpiredObjectDeleteMarker>false</ExpiredObjectDeleteMarker>"
+                                                       "</Expiration>")),
+        {"id": "get-delete-marker-false", "method": "GET", "path": "/{c}", "query": "lifecycle"},
+        {"id": "delete", "method": "DELETE", "path": "/{c}", "query": "lifecycle"},
+        {"id": "delete-bucket", "method": "DELETE", "path": "/{c}"},
+    ]},
 ]
 
 CASES = {"swift": SWIFT, "s3": S3}
