@@ -762,13 +762,13 @@ S3 = [
          "data": "<VersioningConfiguration><Status>Enabled</Status></VersioningConfiguration>"},
         _lc("put", _LC_RULE.format(id="nc", prefix="logs/", action="<NoncurrentVersionExpiration><NoncurrentDays>30"
                                    "</NoncurrentDays></NoncurrentVersionExpiration>") +
-            _LC_RULE.format(id="dm", prefix="", action="<Expiration><ExpiredObjectDeleteMarker>true"
+            _LC_RULE.format(id="dm", prefix="d/", action="<Expiration><ExpiredObjectDeleteMarker>true"
                             "</ExpiredObjectDeleteMarker></Expiration>") +
             _LC_RULE.format(id="both", prefix="tmp/", action=_LC_EXP.format("Days", "5") +
                             "<NoncurrentVersionExpiration><NoncurrentDays>1</NoncurrentDays>"
                             "</NoncurrentVersionExpiration>")),
         {"id": "get", "method": "GET", "path": "/{c}", "query": "lifecycle"},
-        _lc("put-newer", _LC_RULE.format(id="nc", prefix="", action="<NoncurrentVersionExpiration><NoncurrentDays>"
+        _lc("put-newer", _LC_RULE.format(id="nc", prefix="n/", action="<NoncurrentVersionExpiration><NoncurrentDays>"
                                          "2</NoncurrentDays><NewerNoncurrentVersions>3</NewerNoncurrentVersions>"
                                          "</NoncurrentVersionExpiration>")),
         {"id": "get-newer", "method": "GET", "path": "/{c}", "query": "lifecycle"},
@@ -786,7 +786,7 @@ S3 = [
                                                            "2030-01-01T00:00:00Z</Date><ExpiredObjectDeleteMarker>true"
                                                            "</ExpiredObjectDeleteMarker></Expiration>")),
         {"id": "get-unchanged", "method": "GET", "path": "/{c}", "query": "lifecycle"},
-        _lc("put-delete-marker-false", _LC_RULE.format(id="dm", prefix="", action="<Expiration>"
+        _lc("put-delete-marker-false", _LC_RULE.format(id="dm", prefix="d/", action="<Expiration>"
                                                        "<ExpiredObjectDeleteMarker>false</ExpiredObjectDeleteMarker>"
                                                        "</Expiration>")),
         {"id": "get-delete-marker-false", "method": "GET", "path": "/{c}", "query": "lifecycle"},
