@@ -436,17 +436,38 @@ static int lc_upload(void *ctx, og_str_t key, const og_rec_t *rec)
     return 0;
 }
 
+/* Is noncurrent candidate c still under a newer version (clients may have removed those since the
+ * listing)? 1, 0, or an error. */
+static int still_noncurrent(lc_walk_t *w, const lc_cand_t *c)
+{
+    core_meta_t newest;
+    char *buf = NULL;
+    int rc = core_ver_newest(w->cl, w->bucket, c->key, &newest, &buf);
+    if (rc == 0) {
+        rc = strcmp(newest.vid, c->m->vid) != 0;
+        core_meta_free(&newest);
+    }
+    free(buf);
+    return rc == OG_ENOTFOUND ? 0 : rc;
+}
+
 /* Removes version c of the walked key for good, as rule `rule` makes it due, unless Object Lock
- * keeps it (the lifecycle never bypasses a retention): counted and reported as `what`.
- * *gone: whether it went (or would have, in a dry run). 1 when the pass must stop, else 0. */
+ * keeps it (the lifecycle never bypasses a retention) or, noncurrent when judged, it became
+ * current again: counted and reported as `what`. *gone: whether it went (or would have, in a
+ * dry run). 1 when the pass must stop, else 0. */
 static int ver_remove(lc_walk_t *w, const lc_cand_t *c, const char *what, og_str_t rule, int *gone)
 {
     og_str_t vid = og_str(c->m->vid);
-    int rc = 0;
+    int rc = 1; /* 1: go ahead */
+    *gone = 0;
     if (core_lock_holds(&c->m->lock, og_time_ns() / 1000000u, 0))
         rc = CORE_ELOCKED;
-    else if (!w->o->dry_run)
-        rc = core_ver_delete(w->cl, w->bucket, c->key, vid, 0, NULL); /* re-checks the lock */
+    else if (c->kind == LC_NONCURRENT && !w->o->dry_run)
+        rc = still_noncurrent(w, c);
+    if (rc == 0) /* current again: it stays */
+        return 0;
+    if (rc == 1) /* core_ver_delete checks the lock again, from the record */
+        rc = w->o->dry_run ? 0 : core_ver_delete(w->cl, w->bucket, c->key, vid, 0, NULL);
     *gone = rc == 0;
     return lc_done(w, what, c->key, vid, rule, rc);
 }
