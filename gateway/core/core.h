@@ -389,8 +389,8 @@ int core_bucket_delete(cluster_t *cl, const char *bucket, const core_bucket_t *b
  *   "1 <E|D> <L|F> <id> <prefix> <tags> <gt> <lt> <days> <date> <abort>"
  * id and prefix percent-encoded, tags in the x-amz-tagging form, numbers decimal or "-" when
  * absent (date: Unix seconds). A rule with a versioned action is a version 2 line, the same
- * fields and three more: "2 ... <abort> <noncurrent days> <newer noncurrent> <T|F|->" (the last
- * ExpiredObjectDeleteMarker true, false, absent); a rule without one stays a version 1 line, so
+ * fields and three more: "2 ... <abort> <noncurrent days> <newer noncurrent> <T|->" (the last
+ * ExpiredObjectDeleteMarker true, or not); a rule without one stays a version 1 line, so
  * a gateway that knows only version 1 still reads every configuration that does not use them. */
 
 #define CORE_LC_META "x-amz-bucket-lifecycle"
@@ -408,10 +408,8 @@ typedef struct {
     uint32_t abort_days;  /* AbortIncompleteMultipartUpload DaysAfterInitiation (0 none) */
     uint32_t ncv_days;    /* NoncurrentVersionExpiration NoncurrentDays (0 none) */
     uint32_t ncv_newer;   /* its NewerNoncurrentVersions: noncurrent versions always kept (0 none) */
-    int edm;              /* Expiration ExpiredObjectDeleteMarker: CORE_LC_EDM_* (0 absent) */
+    int edm;              /* Expiration ExpiredObjectDeleteMarker true (false is no action: 0, as absent) */
 } core_lc_rule_t;
-
-enum { CORE_LC_EDM_TRUE = 1, CORE_LC_EDM_FALSE = 2 };
 
 typedef struct {
     core_lc_rule_t *rules;

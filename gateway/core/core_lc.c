@@ -55,7 +55,7 @@ int core_lc_encode(const core_lc_rule_t *rules, size_t n, og_buf_t *out)
         if (v2) {
             put_num(out, r->ncv_days != 0, r->ncv_days);
             put_num(out, r->ncv_newer != 0, r->ncv_newer);
-            og_buf_puts(out, r->edm == CORE_LC_EDM_TRUE ? " T" : r->edm == CORE_LC_EDM_FALSE ? " F" : " -");
+            og_buf_puts(out, r->edm ? " T" : " -");
         }
         og_buf_puts(out, "\n");
     }
@@ -88,7 +88,7 @@ static int rule_decode_v2(const og_str_t *f, core_lc_rule_t *r)
     if (rc != 0 || days > UINT32_MAX || newer > UINT32_MAX || f[2].len != 1)
         return OG_EPROTO;
     r->ncv_days = (uint32_t)days, r->ncv_newer = (uint32_t)newer;
-    r->edm = f[2].base[0] == 'T' ? CORE_LC_EDM_TRUE : f[2].base[0] == 'F' ? CORE_LC_EDM_FALSE : 0;
+    r->edm = f[2].base[0] == 'T';
     return r->edm || f[2].base[0] == '-' ? 0 : OG_EPROTO;
 }
 
@@ -248,7 +248,7 @@ static uint64_t rule_due(const core_lc_rule_t *r, const lc_cand_t *c, const core
     case LC_NONCURRENT:
         return r->ncv_days && c->newer >= r->ncv_newer ? days_after(c->since_s, r->ncv_days, o) : UINT64_MAX;
     case LC_MARKER:
-        return r->edm == CORE_LC_EDM_TRUE ? 0 : r->exp_days ? days_after(mtime_s, r->exp_days, o) : UINT64_MAX;
+        return r->edm ? 0 : r->exp_days ? days_after(mtime_s, r->exp_days, o) : UINT64_MAX;
     }
     return UINT64_MAX;
 }
@@ -540,7 +540,7 @@ static int any_rule(const core_lc_t *lc, int uploads, lc_kind_t kind)
         const core_lc_rule_t *r = &lc->rules[i];
         if (r->enabled && (uploads                 ? r->abort_days != 0
                            : kind == LC_CURRENT    ? r->exp_days != 0 || r->exp_date != 0
-                                                   : r->ncv_days != 0 || r->edm == CORE_LC_EDM_TRUE || r->exp_days != 0))
+                                                   : r->ncv_days != 0 || r->edm || r->exp_days != 0))
             return 1;
     }
     return 0;

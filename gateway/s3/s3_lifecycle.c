@@ -164,7 +164,8 @@ static const lc_err_t *filter_parse(lc_doc_t *d, xmlNodePtr f, core_lc_rule_t *r
 }
 
 /* <Expiration>: exactly one of Days, Date, ExpiredObjectDeleteMarker (AWS: the marker flag
- * "cannot be specified with Days or Date"; RGW's and Onggi's answer to that is MalformedXML). */
+ * "cannot be specified with Days or Date"; RGW's and Onggi's answer to that is MalformedXML).
+ * ExpiredObjectDeleteMarker false asks for nothing: kept as absent, as RGW does. */
 static const lc_err_t *expiration_parse(lc_doc_t *d, xmlNodePtr x, core_lc_rule_t *r)
 {
     static const lc_err_t days = {400, "InvalidArgument", "'Days' for Expiration action must be a positive integer"};
@@ -185,8 +186,8 @@ static const lc_err_t *expiration_parse(lc_doc_t *d, xmlNodePtr x, core_lc_rule_
                 return rc == -2 ? &midnight : &LC_MALFORMED;
         } else if (is(c, "ExpiredObjectDeleteMarker")) {
             og_str_t b = og_str_trim(text(d, c));
-            r->edm = og_str_eq(b, "true") ? CORE_LC_EDM_TRUE : og_str_eq(b, "false") ? CORE_LC_EDM_FALSE : 0;
-            if (!r->edm)
+            r->edm = og_str_eq(b, "true");
+            if (!r->edm && !og_str_eq(b, "false"))
                 return &LC_MALFORMED;
         } else {
             return &LC_MALFORMED;
@@ -274,6 +275,7 @@ static const lc_err_t *rule_check(xmlNodePtr c[P_N], const core_lc_rule_t *r)
     static const lc_err_t notrans = {501, "NotImplemented",
                                      "Transition actions are not implemented: Onggi has one storage class "
                                      "(STANDARD)."};
+    static const lc_err_t noaction = {400, "InvalidArgument", "At least one action needs to be specified in a rule"};
     static const lc_err_t tagabort = {400, "InvalidRequest",
                                       "Tag-based filter cannot be used with AbortIncompleteMultipartUpload action"};
     static const lc_err_t sizeabort = {400, "InvalidRequest",
@@ -284,6 +286,8 @@ static const lc_err_t *rule_check(xmlNodePtr c[P_N], const core_lc_rule_t *r)
         return &LC_MALFORMED;
     if (c[P_TRANS] || c[P_NCVT])
         return &notrans;
+    if (!c[P_ABORT] && !c[P_NCV] && r->exp_days == 0 && r->exp_date == 0 && !r->edm)
+        return &noaction; /* only <ExpiredObjectDeleteMarker>false</...>: RGW's answer */
     if (c[P_ABORT] && r->tags.len)
         return &tagabort;
     if (c[P_ABORT] && (r->has_gt || r->has_lt))
@@ -412,8 +416,7 @@ static void lc_render(og_buf_t *b, const core_lc_t *lc)
             og_buf_printf(b, "<Expiration><Date>%s</Date></Expiration>", date);
         }
         if (r->edm)
-            og_buf_printf(b, "<Expiration><ExpiredObjectDeleteMarker>%s</ExpiredObjectDeleteMarker></Expiration>",
-                          r->edm == CORE_LC_EDM_TRUE ? "true" : "false");
+            og_buf_puts(b, "<Expiration><ExpiredObjectDeleteMarker>true</ExpiredObjectDeleteMarker></Expiration>");
         if (r->ncv_days) {
             og_buf_printf(b, "<NoncurrentVersionExpiration><NoncurrentDays>%u</NoncurrentDays>", r->ncv_days);
             if (r->ncv_newer)

@@ -755,23 +755,20 @@ S3 = [
         {"id": "delete-bucket", "method": "DELETE", "path": "/{c}"},
     ]},
     # The versioned actions (NoncurrentVersionExpiration, ExpiredObjectDeleteMarker) on a versioned
-    # bucket: the round trip and the validation answers.
+    # bucket: the round trip and the validation answers. Rule IDs in sorted order: RGW lists rules
+    # by ID, Onggi (as AWS) in the order they were put.
     {"id": "s3-lifecycle-versioned", "steps": [
         {"id": "create", "method": "PUT", "path": "/{c}"},
         {"id": "put-versioning", "method": "PUT", "path": "/{c}", "query": "versioning=",
          "data": "<VersioningConfiguration><Status>Enabled</Status></VersioningConfiguration>"},
-        _lc("put", _LC_RULE.format(id="nc", prefix="logs/", action="<NoncurrentVersionExpiration><NoncurrentDays>30"
+        _lc("put", _LC_RULE.format(id="r1-nc", prefix="logs/", action="<NoncurrentVersionExpiration><NoncurrentDays>30"
                                    "</NoncurrentDays></NoncurrentVersionExpiration>") +
-            _LC_RULE.format(id="dm", prefix="d/", action="<Expiration><ExpiredObjectDeleteMarker>true"
+            _LC_RULE.format(id="r2-dm", prefix="d/", action="<Expiration><ExpiredObjectDeleteMarker>true"
                             "</ExpiredObjectDeleteMarker></Expiration>") +
-            _LC_RULE.format(id="both", prefix="tmp/", action=_LC_EXP.format("Days", "5") +
+            _LC_RULE.format(id="r3-both", prefix="tmp/", action=_LC_EXP.format("Days", "5") +
                             "<NoncurrentVersionExpiration><NoncurrentDays>1</NoncurrentDays>"
                             "</NoncurrentVersionExpiration>")),
         {"id": "get", "method": "GET", "path": "/{c}", "query": "lifecycle"},
-        _lc("put-newer", _LC_RULE.format(id="nc", prefix="n/", action="<NoncurrentVersionExpiration><NoncurrentDays>"
-                                         "2</NoncurrentDays><NewerNoncurrentVersions>3</NewerNoncurrentVersions>"
-                                         "</NoncurrentVersionExpiration>")),
-        {"id": "get-newer", "method": "GET", "path": "/{c}", "query": "lifecycle"},
         _lc("put-noncurrent-no-days", _LC_RULE.format(id="a", prefix="p/", action="<NoncurrentVersionExpiration>"
                                                       "</NoncurrentVersionExpiration>")),
         _lc("put-noncurrent-days-0", _LC_RULE.format(id="a", prefix="p/", action="<NoncurrentVersionExpiration>"
@@ -785,11 +782,19 @@ S3 = [
         _lc("put-delete-marker-with-date", _LC_RULE.format(id="a", prefix="p/", action="<Expiration><Date>"
                                                            "2030-01-01T00:00:00Z</Date><ExpiredObjectDeleteMarker>true"
                                                            "</ExpiredObjectDeleteMarker></Expiration>")),
+        _lc("put-delete-marker-false-alone", _LC_RULE.format(id="dm", prefix="d/", action="<Expiration>"
+                                                             "<ExpiredObjectDeleteMarker>false"
+                                                             "</ExpiredObjectDeleteMarker></Expiration>")),
         {"id": "get-unchanged", "method": "GET", "path": "/{c}", "query": "lifecycle"},
         _lc("put-delete-marker-false", _LC_RULE.format(id="dm", prefix="d/", action="<Expiration>"
                                                        "<ExpiredObjectDeleteMarker>false</ExpiredObjectDeleteMarker>"
-                                                       "</Expiration>")),
+                                                       "</Expiration><NoncurrentVersionExpiration><NoncurrentDays>3"
+                                                       "</NoncurrentDays></NoncurrentVersionExpiration>")),
         {"id": "get-delete-marker-false", "method": "GET", "path": "/{c}", "query": "lifecycle"},
+        _lc("put-newer", _LC_RULE.format(id="nc", prefix="n/", action="<NoncurrentVersionExpiration><NoncurrentDays>"
+                                         "2</NoncurrentDays><NewerNoncurrentVersions>3</NewerNoncurrentVersions>"
+                                         "</NoncurrentVersionExpiration>")),
+        {"id": "get-newer", "method": "GET", "path": "/{c}", "query": "lifecycle"},
         {"id": "delete", "method": "DELETE", "path": "/{c}", "query": "lifecycle"},
         {"id": "delete-bucket", "method": "DELETE", "path": "/{c}"},
     ]},

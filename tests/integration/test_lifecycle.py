@@ -244,6 +244,8 @@ BAD = [
                                            "<Days>1</Days></NoncurrentVersionExpiration>")), 400, "MalformedXML"),
     ("delete-marker-with-days", doc(xrule("<Expiration><Days>1</Days><ExpiredObjectDeleteMarker>true"
                                           "</ExpiredObjectDeleteMarker></Expiration>")), 400, "MalformedXML"),
+    ("delete-marker-false-alone", doc(xrule("<Expiration><ExpiredObjectDeleteMarker>false"
+                                            "</ExpiredObjectDeleteMarker></Expiration>")), 400, "InvalidArgument"),
     ("delete-marker-not-boolean", doc(xrule("<Expiration><ExpiredObjectDeleteMarker>yes"
                                             "</ExpiredObjectDeleteMarker></Expiration>")), 400, "MalformedXML"),
 ]
@@ -303,7 +305,7 @@ def test_versioned_actions_round_trip(cluster, s3, bucket):
          "NoncurrentVersionExpiration": {"NoncurrentDays": 7}},
         {"ID": "dm", "Filter": {"Prefix": ""}, "Status": "Enabled", "Expiration": {"ExpiredObjectDeleteMarker": True}},
         {"ID": "dm-off", "Filter": {"Prefix": "c/"}, "Status": "Disabled",
-         "Expiration": {"ExpiredObjectDeleteMarker": False}},
+         "NoncurrentVersionExpiration": {"NoncurrentDays": 3}},
         {"ID": "all", "Filter": {"Prefix": "d/"}, "Status": "Enabled", "Expiration": {"Days": 5},
          "NoncurrentVersionExpiration": {"NoncurrentDays": 1},
          "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 2}},
@@ -312,6 +314,11 @@ def test_versioned_actions_round_trip(cluster, s3, bucket):
                 "--lifecycle-configuration", json.dumps(conf))
     got = json.loads(cluster.aws("s3api", "get-bucket-lifecycle-configuration", "--bucket", bucket).stdout)
     assert got["Rules"] == conf["Rules"]
+    # ExpiredObjectDeleteMarker false asks for nothing: not shown back (RGW's way), and a rule with
+    # nothing else to do is refused (below, "delete-marker-false-alone").
+    with_false = json.loads(json.dumps(conf))
+    with_false["Rules"][3]["Expiration"] = {"ExpiredObjectDeleteMarker": False}
+    s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration=with_false)
     assert s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"] == conf["Rules"]
     # AWS's rule: the delete-marker flag stands alone in its Expiration.
     bad = {"Rules": [{"ID": "x", "Filter": {"Prefix": ""}, "Status": "Enabled",

@@ -63,7 +63,7 @@ Test(core_lc, versioned_actions_round_trip)
 {
     core_lc_rule_t in[3] = {
         {.id = OG_STR_LIT("nc"), .prefix = OG_STR_LIT("p/"), .enabled = 1, .ncv_days = 5, .ncv_newer = 2},
-        {.id = OG_STR_LIT("dm"), .prefix = OG_STR_LIT(""), .enabled = 1, .edm = CORE_LC_EDM_TRUE},
+        {.id = OG_STR_LIT("dm"), .prefix = OG_STR_LIT(""), .enabled = 1, .edm = 1},
         {.id = OG_STR_LIT("plain"), .prefix = OG_STR_LIT(""), .exp_days = 1, .edm = 0},
     };
     og_buf_t b = {0};
@@ -75,7 +75,7 @@ Test(core_lc, versioned_actions_round_trip)
     cr_assert_eq(core_lc_decode((og_str_t){b.buf, b.len}, &lc), 0);
     cr_assert_eq(lc.n, 3);
     cr_assert(lc.rules[0].ncv_days == 5 && lc.rules[0].ncv_newer == 2 && lc.rules[0].edm == 0);
-    cr_assert(lc.rules[1].ncv_days == 0 && lc.rules[1].edm == CORE_LC_EDM_TRUE);
+    cr_assert(lc.rules[1].ncv_days == 0 && lc.rules[1].edm == 1);
     cr_assert(lc.rules[2].exp_days == 1 && lc.rules[2].edm == 0);
     core_lc_free(&lc);
     og_buf_free(&b);
@@ -120,10 +120,10 @@ Test(core_lc, versioned_due_times)
     /* nor does it touch current versions or markers */
     cr_assert_eq(due_of(&nc, LC_CURRENT, "k", written, 1, 0, 0, &short_day), UINT64_MAX);
     cr_assert_eq(due_of(&nc, LC_MARKER, "k", written, 0, 0, 0, &short_day), UINT64_MAX);
-    core_lc_rule_t dm = {.prefix = OG_STR_LIT(""), .enabled = 1, .edm = CORE_LC_EDM_TRUE};
+    core_lc_rule_t dm = {.prefix = OG_STR_LIT(""), .enabled = 1, .edm = 1};
     cr_assert_eq(due_of(&dm, LC_MARKER, "k", written, 0, 0, 0, &day), 0);
     cr_assert_eq(due_of(&dm, LC_NONCURRENT, "k", written, 0, since, 5, &day), UINT64_MAX);
-    dm.edm = CORE_LC_EDM_FALSE;
+    dm.edm = 0;
     cr_assert_eq(due_of(&dm, LC_MARKER, "k", written, 0, 0, 0, &day), UINT64_MAX);
     /* Expiration Days also removes a lone marker once it is that old */
     core_lc_rule_t days = {.prefix = OG_STR_LIT(""), .enabled = 1, .exp_days = 3};
