@@ -278,6 +278,8 @@ static const lc_err_t *rule_check(xmlNodePtr c[P_N], const core_lc_rule_t *r)
     static const lc_err_t noaction = {400, "InvalidArgument", "At least one action needs to be specified in a rule"};
     static const lc_err_t tagabort = {400, "InvalidRequest",
                                       "Tag-based filter cannot be used with AbortIncompleteMultipartUpload action"};
+    static const lc_err_t tagmarker = {400, "InvalidRequest",
+                                       "Tag-based filter cannot be used with ExpiredObjectDeleteMarker action"};
     static const lc_err_t sizeabort = {400, "InvalidRequest",
                                        "ObjectSize-based filter cannot be used with AbortIncompleteMultipartUpload "
                                        "action"};
@@ -290,6 +292,8 @@ static const lc_err_t *rule_check(xmlNodePtr c[P_N], const core_lc_rule_t *r)
         return &noaction; /* only <ExpiredObjectDeleteMarker>false</...>: RGW's answer */
     if (c[P_ABORT] && r->tags.len)
         return &tagabort;
+    if (r->edm && r->tags.len) /* a delete marker has no tags */
+        return &tagmarker;
     if (c[P_ABORT] && (r->has_gt || r->has_lt))
         return &sizeabort;
     return NULL;

@@ -782,6 +782,9 @@ S3 = [
         _lc("put-delete-marker-with-date", _LC_RULE.format(id="a", prefix="p/", action="<Expiration><Date>"
                                                            "2030-01-01T00:00:00Z</Date><ExpiredObjectDeleteMarker>true"
                                                            "</ExpiredObjectDeleteMarker></Expiration>")),
+        _lc("put-delete-marker-with-tag", "<Rule><ID>a</ID><Filter><Tag><Key>k</Key><Value>v</Value></Tag></Filter>"
+            "<Status>Enabled</Status><Expiration><ExpiredObjectDeleteMarker>true</ExpiredObjectDeleteMarker>"
+            "</Expiration></Rule>"),
         _lc("put-delete-marker-false-alone", _LC_RULE.format(id="dm", prefix="d/", action="<Expiration>"
                                                              "<ExpiredObjectDeleteMarker>false"
                                                              "</ExpiredObjectDeleteMarker></Expiration>")),

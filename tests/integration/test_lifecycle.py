@@ -244,6 +244,9 @@ BAD = [
                                            "<Days>1</Days></NoncurrentVersionExpiration>")), 400, "MalformedXML"),
     ("delete-marker-with-days", doc(xrule("<Expiration><Days>1</Days><ExpiredObjectDeleteMarker>true"
                                           "</ExpiredObjectDeleteMarker></Expiration>")), 400, "MalformedXML"),
+    ("delete-marker-with-tag", doc(xrule("<Expiration><ExpiredObjectDeleteMarker>true</ExpiredObjectDeleteMarker>"
+                                         "</Expiration>", flt="<Filter><Tag><Key>k</Key><Value>v</Value></Tag></Filter>")),
+     400, "InvalidRequest"),
     ("delete-marker-false-alone", doc(xrule("<Expiration><ExpiredObjectDeleteMarker>false"
                                             "</ExpiredObjectDeleteMarker></Expiration>")), 400, "InvalidArgument"),
     ("delete-marker-not-boolean", doc(xrule("<Expiration><ExpiredObjectDeleteMarker>yes"
