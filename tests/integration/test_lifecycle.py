@@ -346,6 +346,9 @@ def test_noncurrent_versions_expire_keeping_the_newer(cluster, s3, bucket):
     run_pass(cluster)  # nothing is a day noncurrent yet
     assert len(versions(s3, bucket, "nc/k")) == 4
     age()
+    out = run_pass(cluster, "--dry-run")
+    assert f"would have expired noncurrent version {bucket}/nc/k {vids[0]} rule nc" in out
+    assert len(versions(s3, bucket, "nc/k")) == 4
     out = run_pass(cluster)
     for vid in vids[:2]:
         assert f"expired noncurrent version {bucket}/nc/k {vid} rule nc" in out

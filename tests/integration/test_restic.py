@@ -42,7 +42,6 @@ def tree_digests(root):
             for d, _, files in os.walk(root) for f in files}
 
 
-@pytest.mark.skipif(not os.path.exists("/usr/bin/restic"), reason="restic is not installed (tools/deps.sh)")
 def test_restic_forget_prune_cannot_remove_locked_data(cluster, s3, tmp_path):
     bucket = uniq("restic")
     s3.create_bucket(Bucket=bucket, ObjectLockEnabledForBucket=True)
