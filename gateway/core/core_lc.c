@@ -208,9 +208,9 @@ static int tags_match(og_str_t rule, og_str_t obj)
 }
 
 /* What a rule is asked about: the current version of a key (its index record), a noncurrent
- * version (a version table record under a newer one), or a delete marker that is the only
- * version of its key left. */
-typedef enum { LC_CURRENT, LC_NONCURRENT, LC_MARKER } lc_kind_t;
+ * version (a version table record under a newer one), a delete marker that is the only version
+ * of its key left, or a multipart upload. */
+typedef enum { LC_CURRENT, LC_NONCURRENT, LC_MARKER, LC_UPLOAD } lc_kind_t;
 
 typedef struct {
     lc_kind_t kind;
@@ -249,6 +249,8 @@ static uint64_t rule_due(const core_lc_rule_t *r, const lc_cand_t *c, const core
         return r->ncv_days && c->newer >= r->ncv_newer ? days_after(c->since_s, r->ncv_days, o) : UINT64_MAX;
     case LC_MARKER:
         return r->edm ? 0 : r->exp_days ? days_after(mtime_s, r->exp_days, o) : UINT64_MAX;
+    case LC_UPLOAD: /* upload_due's */
+        break;
     }
     return UINT64_MAX;
 }
@@ -532,15 +534,15 @@ out_free_meta:
     return rc;
 }
 
-/* Does lc hold an enabled rule for objects (LC_CURRENT), versions (LC_NONCURRENT: noncurrent
- * versions and delete markers) or, with uploads, multipart uploads? */
-static int any_rule(const core_lc_t *lc, int uploads, lc_kind_t kind)
+/* Does lc hold an enabled rule that acts on current objects (LC_CURRENT), on versions
+ * (LC_NONCURRENT: noncurrent versions and lone delete markers) or on uploads (LC_UPLOAD)? */
+static int any_rule(const core_lc_t *lc, lc_kind_t kind)
 {
     for (size_t i = 0; i < lc->n; i++) {
         const core_lc_rule_t *r = &lc->rules[i];
-        if (r->enabled && (uploads                 ? r->abort_days != 0
-                           : kind == LC_CURRENT    ? r->exp_days != 0 || r->exp_date != 0
-                                                   : r->ncv_days != 0 || r->edm || r->exp_days != 0))
+        if (r->enabled && (kind == LC_UPLOAD    ? r->abort_days != 0
+                           : kind == LC_CURRENT ? r->exp_days != 0 || r->exp_date != 0
+                                                : r->ncv_days != 0 || r->edm || r->exp_days != 0))
             return 1;
     }
     return 0;
@@ -553,21 +555,21 @@ int core_lc_bucket(cluster_t *cl, const char *bucket, const core_lc_t *lc, const
     core_versioning_t state = CORE_VER_OFF;
     int rc = 0;
     st->buckets++;
-    if ((any_rule(lc, 0, LC_CURRENT) || any_rule(lc, 0, LC_NONCURRENT)) &&
+    if ((any_rule(lc, LC_CURRENT) || any_rule(lc, LC_NONCURRENT)) &&
         (rc = core_versioning_get(cl, bucket, &state, NULL)) == 0)
         w.versioned = state != CORE_VER_OFF;
-    if (rc == 0 && any_rule(lc, 0, LC_CURRENT)) {
+    if (rc == 0 && any_rule(lc, LC_CURRENT)) {
         core_table('o', bucket, w.table);
         rc = cluster_table_each(cl, w.table, lc_object, &w);
     }
     /* after the objects: a delete marker just put makes its version noncurrent from now on */
-    if (rc == 0 && !st->bounded && w.versioned && any_rule(lc, 0, LC_NONCURRENT)) {
+    if (rc == 0 && !st->bounded && w.versioned && any_rule(lc, LC_NONCURRENT)) {
         core_table('v', bucket, w.table);
         rc = cluster_table_each(cl, w.table, lc_version, &w);
         if (rc == 0)
             rc = ver_key_done(&w);
     }
-    if (rc == 0 && !st->bounded && any_rule(lc, 1, LC_CURRENT)) {
+    if (rc == 0 && !st->bounded && any_rule(lc, LC_UPLOAD)) {
         core_table('u', bucket, w.table);
         rc = cluster_table_each(cl, w.table, lc_upload, &w);
         if (rc == 0)

@@ -338,14 +338,14 @@ def test_noncurrent_versions_expire_keeping_the_newer(cluster, s3, bucket):
     s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
     cluster.aws("s3api", "put-bucket-lifecycle-configuration", "--bucket", bucket, "--lifecycle-configuration",
                 json.dumps({"Rules": [{"ID": "nc", "Filter": {"Prefix": "nc/"}, "Status": "Enabled",
-                                       "NoncurrentVersionExpiration": {"NoncurrentDays": 1,
+                                       "NoncurrentVersionExpiration": {"NoncurrentDays": 2,
                                                                        "NewerNoncurrentVersions": 1}}]}))
     vids = [s3.put_object(Bucket=bucket, Key="nc/k", Body=f"v{i}".encode())["VersionId"] for i in range(4)]
     other = [s3.put_object(Bucket=bucket, Key="keep/k", Body=f"v{i}".encode())["VersionId"] for i in range(2)]
     single = s3.put_object(Bucket=bucket, Key="nc/single", Body=b"only")["VersionId"]
-    run_pass(cluster)  # nothing is a day noncurrent yet
+    run_pass(cluster)  # nothing is two days noncurrent yet (two: a margin for a slow pass)
     assert len(versions(s3, bucket, "nc/k")) == 4
-    age()
+    age(2)
     out = run_pass(cluster, "--dry-run")
     assert f"would have expired noncurrent version {bucket}/nc/k {vids[0]} rule nc" in out
     assert len(versions(s3, bucket, "nc/k")) == 4
@@ -364,7 +364,7 @@ def test_noncurrent_versions_expire_keeping_the_newer(cluster, s3, bucket):
     assert status["noncurrent"] >= 2 and status["failed"] == 0
     # A new write makes v3 noncurrent: the newest noncurrent one stays, v2 goes once it is due.
     s3.put_object(Bucket=bucket, Key="nc/k", Body=b"v4")
-    age()
+    age(2)
     run_pass(cluster)
     left = versions(s3, bucket, "nc/k")
     assert len(left) == 2 and vids[3] in [v for _, v, _ in left] and vids[2] not in [v for _, v, _ in left]
@@ -378,7 +378,7 @@ def test_expired_delete_markers_are_removed(cluster, s3, bucket):
     s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": [
         {"ID": "dm", "Filter": {"Prefix": ""}, "Status": "Enabled", "Expiration": {"ExpiredObjectDeleteMarker": True}},
         {"ID": "nc", "Filter": {"Prefix": "gone/"}, "Status": "Enabled",
-         "NoncurrentVersionExpiration": {"NoncurrentDays": 1}}]})
+         "NoncurrentVersionExpiration": {"NoncurrentDays": 2}}]})
     for k in ("lone", "kept", "gone/x", "live"):
         s3.put_object(Bucket=bucket, Key=k, Body=b"data")
     for k in ("lone", "kept", "gone/x"):
@@ -391,7 +391,7 @@ def test_expired_delete_markers_are_removed(cluster, s3, bucket):
     assert versions(s3, bucket, "lone") == []
     assert [dm for _, _, dm in versions(s3, bucket, "kept")] == [True, False]
     assert [dm for _, _, dm in versions(s3, bucket, "gone/")] == [True, False]
-    age()
+    age(2)
     out = run_pass(cluster)
     # gone/x: its noncurrent version expired, then the marker left alone went in the same pass
     assert f"expired noncurrent version {bucket}/gone/x" in out and f"removed delete marker {bucket}/gone/x" in out
@@ -406,15 +406,15 @@ def test_expiration_days_removes_old_lone_markers(cluster, s3, bucket):
     cleanup), while the marker the pass puts over an expired object stays (a version is under it)."""
     s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
     s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": [
-        rule("days", {"Prefix": ""}, days=1)]})
+        rule("days", {"Prefix": ""}, days=2)]})
     vid = s3.put_object(Bucket=bucket, Key="a", Body=b"x")["VersionId"]
     s3.delete_object(Bucket=bucket, Key="a")
     s3.delete_object(Bucket=bucket, Key="a", VersionId=vid)
     s3.put_object(Bucket=bucket, Key="b", Body=b"x")
     assert [dm for _, _, dm in versions(s3, bucket, "a")] == [True]
     run_pass(cluster)
-    assert [dm for _, _, dm in versions(s3, bucket, "a")] == [True]  # not a day old yet
-    age()
+    assert [dm for _, _, dm in versions(s3, bucket, "a")] == [True]  # not two days old yet
+    age(2)
     out = run_pass(cluster)
     assert f"removed delete marker {bucket}/a" in out and f"expired {bucket}/b rule days" in out
     assert versions(s3, bucket, "a") == []
