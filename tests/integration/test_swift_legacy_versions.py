@@ -6,12 +6,15 @@ import hashlib
 import json
 import os
 import subprocess
+import time
+import urllib.parse
 
 import pytest
 from swiftclient.exceptions import ClientException
 
 # the same Swift user, CLI and curl helpers as the object-versioning tests
 from test_swift_versions import MARKER_TYPE, cli, curl, sv  # noqa: F401  (sv is a fixture)
+from test_swift_access import formpost_sig
 from conftest import uniq
 
 
@@ -81,6 +84,23 @@ def test_stack_mode_copy_and_cli(cluster, sv, tmp_path):
     assert len(archive(sv, a)) == 3
     cli(cluster, "delete", c, "d")
     assert get(sv, c, "d") == b"source"
+
+
+def test_formpost_archives(cluster, sv, tmp_path):
+    c, a = pair(sv, "X-Versions-Location")
+    sv.post_container(c, headers={"X-Container-Meta-Temp-URL-Key": "legkey"})
+    sv.put_object(c, "up/f.txt", b"before")
+    path = urllib.parse.urlsplit(sv.url).path + f"/{c}/up/"
+    exp = int(time.time()) + 600
+    f = tmp_path / "f"
+    f.write_bytes(b"after")
+    sig = formpost_sig(path, "", 100, 1, exp, key="legkey")
+    r = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-F", "max_file_size=100",
+                        "-F", "max_file_count=1", "-F", f"expires={exp}", "-F", f"signature={sig}",
+                        "-F", f"file=@{f};filename=f.txt", f"{sv.url}/{c}/up/"], capture_output=True, timeout=60)
+    assert r.stdout == b"201"
+    assert get(sv, c, "up/f.txt") == b"after"
+    assert [(e["name"][:12], get(sv, a, e["name"])) for e in archive(sv, a)] == [("008up/f.txt/", b"before")]
 
 
 def test_history_mode_keeps_everything_and_marks_deletes(cluster, sv):
