@@ -185,3 +185,20 @@ def test_info_advertises_versioned_writes(cluster):
                                      timeout=60).stdout)
     assert info["versioned_writes"] == {"allowed_flags": ["x-versions-location", "x-history-location"]}
     assert "object_versioning" in info
+
+
+def test_location_decoded_and_long_names(cluster, sv):
+    # the stored location is percent-decoded when used (legacy.py's object_request)
+    a = uniq("swlega") + " x"
+    sv.put_container(a)
+    c = uniq("swlegc")
+    sv.put_container(c, headers={"X-Versions-Location": urllib.parse.quote(a)})
+    sv.put_object(c, "o", b"1")
+    sv.put_object(c, "o", b"2")
+    assert [get(sv, a, e["name"]) for e in archive(sv, a)] == [b"1"]
+    # an archived name longer than 1024 bytes cannot be written: 412, the object unchanged
+    long = "n" * 1010
+    sv.put_object(c, long, b"old")
+    st, _, _ = curl(sv, "PUT", f"{c}/{long}", "--data-binary", "new")
+    assert st == 412
+    assert get(sv, c, long) == b"old"
