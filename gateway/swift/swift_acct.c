@@ -4,10 +4,11 @@
  * Account: HEAD/GET (usage, metadata, container listing), POST (X-Account-Meta-*; the quota
  * X-Account-Meta-Quota-Bytes only from a reseller admin, as Swift's account_quotas). The account
  * record (iam/iam.h) holds the metadata; an account without one reads as empty.
- * Container = bucket: PUT (201 new / 202 existing), POST metadata and ACLs, HEAD, GET listing,
- * DELETE (409 while it holds live objects or S3 multipart uploads in progress). Container names
- * are per account: a container named like another account's bucket gets a record and tables of
- * its own (core_bucket_find, docs/architecture.md "Namespaces").
+ * Container = bucket: PUT (201 new / 202 existing), POST metadata, ACLs and versioning
+ * (X-Versions-Enabled: swift_version.c; X-Versions-Location, X-History-Location: swift_legacy.c),
+ * HEAD, GET listing, DELETE (409 while it holds live objects or S3 multipart uploads in
+ * progress). Container names are per account: a container named like another account's bucket
+ * gets a record and tables of its own (core_bucket_find, docs/architecture.md "Namespaces").
  */
 #include <errno.h>
 #include <inttypes.h>

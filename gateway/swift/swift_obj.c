@@ -2,6 +2,7 @@
  * Swift object operations: PUT (with ETag check, X-Copy-From, expiry, quotas), GET/HEAD (Range,
  * conditionals), DELETE, POST (replaces metadata), COPY (Destination), and the entry points of
  * large objects (swift_slo.c): PUT/GET/DELETE ?multipart-manifest=..., SLO and DLO GET/HEAD.
+ * In a container with a legacy versioning mode, writes and DELETE go by swift_legacy.c first.
  *
  * Objects are the same records S3 writes (core/core.h): user metadata is stored under the S3 name
  * (X-Object-Meta-Foo as x-amz-meta-foo), the ETag is the body's MD5, so both APIs read the
