@@ -14,6 +14,7 @@ typedef struct {
     cluster_t *cluster;
     iam_t *iam;
     const char *domain; /* virtual-host domain ("s3.example.com") or NULL */
+    const char *website_domain; /* website endpoint domain ("s3-website.example.com") or NULL */
     const char *region; /* "us-east-1" */
     int access_log;     /* log every request (else only 5xx answers) */
     unsigned api_index; /* this API's index in the server's http_metrics_t (http_req_set_op) */
@@ -25,6 +26,11 @@ extern const http_api_t s3_http_api;
 
 /* http_busy_fn for S3 requests: the SlowDown error document. Cannot fail. */
 og_str_t s3_busy_body(const http_reqinfo_t *info, void *ctx, const char **content_type);
+
+/* Is the request a website endpoint request (its Host under gw's website domain, or a custom
+ * domain: the name of a bucket with a website configuration)? 1 or 0; s3_handle then serves it,
+ * whatever its path (docs/s3-compat.md "Website endpoint"). */
+int s3_website_wants(s3_ctx_t *gw, const http_req_t *http);
 
 /* The HTTP handler (http_handler_fn); ctx is an s3_ctx_t. Always answers. */
 void s3_handle(http_req_t *http, void *ctx);

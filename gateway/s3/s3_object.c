@@ -83,6 +83,15 @@ int s3_stored_headers(s3_req_t *r, size_t extra, og_header_t **out, size_t *n, c
                 hdrs[k++] = (og_header_t){OG_STR_LIT(S3_TAGS_HDR), value};
             continue;
         }
+        if (og_str_ieq(name, S3_REDIRECT_HDR)) {
+            if (!s3_redirect_ok(value)) {
+                free(hdrs);
+                free(nb);
+                return S3_EREDIRECT;
+            }
+            hdrs[k++] = (og_header_t){OG_STR_LIT(S3_REDIRECT_HDR), value};
+            continue;
+        }
         if (og_str_ieq(name, "content-type")) {
             if (value.len > 0)
                 *ctype = value;
@@ -707,6 +716,8 @@ void s3_get_object(s3_req_t *r)
         s3_error(r, 405, "MethodNotAllowed", "The specified method is not allowed against this resource.", NULL);
         goto out_free_plan;
     }
+    if (s3_site_object_redirect(r, &g.m))
+        goto out_free_plan;
     if (s3_sse_open(r, &g.m, &g.sse) != 0)
         goto out_free_plan;
     /* best effort: without the bucket's defaults the object is served with its own headers */
@@ -730,6 +741,7 @@ void s3_get_object(s3_req_t *r)
             s3_error_rc(r, rc);
         goto out_free_plan;
     }
+    g.status = s3_site_status(r, g.status);
     if ((rc = decode_overrides(r, g.ovr, &g.ovr_mem)) != 0) {
         if (rc == OG_EINVAL)
             s3_error(r, 400, "InvalidArgument", "Invalid response-* header override value.", NULL);
