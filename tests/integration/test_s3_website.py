@@ -98,6 +98,7 @@ def test_html_errors_without_error_document(cluster, s3):
     port, h = cluster.port(), host(b)
     st, hd, body = curl(port, h, "/nope.html")
     assert st == 404 and hd["content-type"] == "text/html; charset=utf-8"
+    assert hd["x-amz-error-code"] == "NoSuchKey" and hd["x-amz-error-message"] == "The specified key does not exist."
     assert b"<h1>404 Not Found</h1>" in body and b"<li>Code: NoSuchKey</li>" in body
     assert b"<li>Key: nope.html</li>" in body
     st, _, body = curl(port, h, "/secret.html")
@@ -176,7 +177,13 @@ def test_object_redirect_location(cluster, s3):
     assert s3.head_object(Bucket=b, Key="moved2.html")["WebsiteRedirectLocation"] == "https://example.org/"
     s3.copy_object(Bucket=b, Key="moved3.html", CopySource={"Bucket": b, "Key": "moved.html"})
     assert "WebsiteRedirectLocation" not in s3.head_object(Bucket=b, Key="moved3.html")
-    s3.create_multipart_upload(Bucket=b, Key="mp.html", WebsiteRedirectLocation="http://example.net/x")
+    up = s3.create_multipart_upload(Bucket=b, Key="mp.html", WebsiteRedirectLocation="http://example.net/x",
+                                    ACL="public-read")["UploadId"]
+    etag = s3.upload_part(Bucket=b, Key="mp.html", UploadId=up, PartNumber=1, Body=b"x")["ETag"]
+    s3.complete_multipart_upload(Bucket=b, Key="mp.html", UploadId=up,
+                                 MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": etag}]})
+    st, hd, _ = curl(cluster.port(), host(b), "/mp.html")
+    assert st == 301 and hd["location"] == "http://example.net/x"
     for bad in ("page.html", "ftp://x"):
         with pytest.raises(botocore.exceptions.ClientError) as e:
             s3.put_object(Bucket=b, Key="bad", Body=b"x", WebsiteRedirectLocation=bad)
