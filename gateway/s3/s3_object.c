@@ -527,7 +527,9 @@ static int get_open(s3_req_t *r, uint64_t now_s, get_plan_t *g)
  * core_part_range code (OG_EINVAL: no such part). */
 static int get_range(s3_req_t *r, get_plan_t *g)
 {
-    og_str_t range_hdr = http_range_header(r->http, g->etag_s, (int64_t)(g->m.mtime_ns / 1000000000u));
+    og_str_t range_hdr = s3_site_status(r, 200) != 200 /* an ErrorDocument: whole */
+                             ? (og_str_t){NULL, 0}
+                             : http_range_header(r->http, g->etag_s, (int64_t)(g->m.mtime_ns / 1000000000u));
     int rc;
     g->status = 200;
     if (g->part != 0) {
@@ -722,7 +724,8 @@ void s3_get_object(s3_req_t *r)
         goto out_free_plan;
     /* best effort: without the bucket's defaults the object is served with its own headers */
     (void)core_cache_dflt_get(r->gw->cluster, NULL, r->bucket, &g.dflt);
-    http_cond_t cond = http_cond_from_req(r->http);
+    /* an ErrorDocument answers an error: never 304 or 412 (nor 206: get_range) */
+    http_cond_t cond = s3_site_status(r, 200) != 200 ? (http_cond_t){0} : http_cond_from_req(r->http);
     int cond_status = http_cond_eval(&cond, g.etag_s, (int64_t)(g.m.mtime_ns / 1000000000u));
     if (cond_status == 412) {
         s3_error(r, 412, "PreconditionFailed", NULL, NULL);

@@ -88,6 +88,12 @@ def test_index_error_document_and_private(cluster, s3):
     assert (st, body) == (403, b"<p>oops</p>")
     st, hd, body = curl(port, h, "/nope.html", "-I")
     assert st == 404 and body == b""
+    # the error document answers the error whole: no 206, 304 or 412 of its own
+    etag = curl(port, h, "/err.html")[1]["etag"]
+    for extra in (("-H", "Range: bytes=0-2"), ("-H", f"If-None-Match: {etag}"), ("-H", 'If-Match: "nope"')):
+        assert curl(port, h, "/nope.html", *extra)[:3:2] == (404, b"<p>oops</p>"), extra
+    st, hd, body = curl(port, h, "/page.html", "-H", "Range: bytes=3-6")  # a page: as GetObject
+    assert (st, body) == (206, b"page")
     # the REST API of the same bucket is unchanged (path style on the gateway's own address)
     assert s3.get_object(Bucket=b, Key="secret.html")["Body"].read() == b"<p>private</p>"
 
