@@ -243,7 +243,7 @@ static void dispatch(http_req_t *http, void *ctx)
     if (http_ops_wants(&f->ops, http_req_info(http)))
         http_ops_handle(http, &f->ops);
     else if (s3_website_wants(f->s3, http))
-        s3_handle(http, f->s3);
+        s3_website_handle(http, f->s3);
     else if (console_wants(http_req_info(http)))
         console_handle(http, f->console);
     else if (swift_wants(http_req_info(http)))

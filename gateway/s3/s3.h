@@ -28,11 +28,13 @@ extern const http_api_t s3_http_api;
 og_str_t s3_busy_body(const http_reqinfo_t *info, void *ctx, const char **content_type);
 
 /* Is the request a website endpoint request (its Host under gw's website domain, or a custom
- * domain: the name of a bucket with a website configuration)? 1 or 0; s3_handle then serves it,
- * whatever its path (docs/s3-compat.md "Website endpoint"). */
+ * domain: the name of a bucket with a website configuration, one bucket lookup)? 1 or 0; such a
+ * request goes to s3_website_handle whatever its path (docs/s3-compat.md "Website endpoint"). */
 int s3_website_wants(s3_ctx_t *gw, const http_req_t *http);
 
-/* The HTTP handler (http_handler_fn); ctx is an s3_ctx_t. Always answers. */
+/* The HTTP handlers (http_handler_fn); ctx is an s3_ctx_t. Always answer. s3_handle: the REST API;
+ * s3_website_handle: a request s3_website_wants admitted. */
 void s3_handle(http_req_t *http, void *ctx);
+void s3_website_handle(http_req_t *http, void *ctx);
 
 #endif

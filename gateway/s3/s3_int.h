@@ -175,9 +175,8 @@ void s3_bucket_website(s3_req_t *r, int put, int del);
 /* (s3_site.c) The website endpoint (docs/s3-compat.md "Website endpoint").
  * s3_redirect_ok: may v be an x-amz-website-redirect-location ("/...", "http://...",
  * "https://...")? 1 or 0.
- * s3_site_host: is r a website request (its Host "<bucket>.<website domain>", or a custom domain:
- * a bucket's name, that bucket having a website configuration)? 1 with *bucket (a slice of the
- * Host header), else 0.
+ * s3_site_bucket: the bucket of a website request (s3_website_wants said so): the Host without
+ * its port and without ".<website domain>" (none for a custom domain), a slice of the header.
  * s3_site_serve: answers website request r (bucket and key split from the path): GET/HEAD of
  * public objects, index and error documents, redirects; errors as HTML pages. Always answers.
  * s3_site_error: s3_error's answer while r->site is set (routing rules on the error, the
@@ -187,7 +186,7 @@ void s3_bucket_website(s3_req_t *r, int put, int del);
  * s3_site_object_redirect: for a website request, answers 301 to object m's stored redirect
  * location and returns 1; else 0. */
 int s3_redirect_ok(og_str_t v);
-int s3_site_host(s3_req_t *r, og_str_t *bucket);
+og_str_t s3_site_bucket(const s3_req_t *r);
 void s3_site_serve(s3_req_t *r);
 void s3_site_error(s3_req_t *r, int status, const char *code, const char *message);
 int s3_site_status(const s3_req_t *r, int status);

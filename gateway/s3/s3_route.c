@@ -442,19 +442,18 @@ og_str_t s3_busy_body(const http_reqinfo_t *info, void *ctx, const char **conten
                       "<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>");
 }
 
-void s3_handle(http_req_t *http, void *ctx)
+/* s3_handle, and with site s3_website_handle: the request's bucket from the Host then as a website
+ * request (s3_site_serve). */
+static void handle(http_req_t *http, s3_ctx_t *gw, int site)
 {
-    s3_req_t r = {.http = http, .info = http_req_info(http), .gw = ctx};
+    s3_req_t r = {.http = http, .info = http_req_info(http), .gw = gw};
     http_request_id(r.request_id);
     r.resource = r.info->path;
     /* Every S3 answer is the caller's own until public ACLs exist: a shared cache must never
      * store one (docs/architecture.md "CDN origin"). */
     http_req_cache_private(http, 1);
 
-    og_str_t host_bucket;
-    int site = s3_site_host(&r, &host_bucket);
-    if (!site)
-        host_bucket = vhost_bucket(&r);
+    og_str_t host_bucket = site ? s3_site_bucket(&r) : vhost_bucket(&r);
     int rc = split_target(&r, host_bucket);
     if (rc != 0)
         target_error(&r, rc);
@@ -485,3 +484,7 @@ void s3_handle(http_req_t *http, void *ctx)
     free(r.key);
     og_buf_free(&r.acl);
 }
+
+void s3_handle(http_req_t *http, void *ctx) { handle(http, ctx, 0); }
+
+void s3_website_handle(http_req_t *http, void *ctx) { handle(http, ctx, 1); }

@@ -99,11 +99,10 @@ static int has_site(s3_ctx_t *gw, const char *name)
     return yes;
 }
 
-/* The website request a Host names: 1 with *bucket (a slice of the Host header) when it is one,
- * else 0. Only with a website domain. A custom domain costs one bucket lookup (cached when the
- * bucket exists), only for a Host with a dot that is neither an IP address nor the S3 or website
- * domain or under them (docs/operations.md: set --domain to the gateway's own name). */
-static int site_host(s3_ctx_t *gw, const http_req_t *http, og_str_t *bucket)
+/* Only with a website domain. A custom domain costs one bucket lookup (cached when the bucket
+ * exists), only for a Host with a dot that is neither an IP address nor the S3 or website domain
+ * or under them (docs/operations.md: set --domain to the gateway's own name). */
+int s3_website_wants(s3_ctx_t *gw, const http_req_t *http)
 {
     og_str_t host = http_host_without_port(http_req_header(http, "host"));
     const char *wd = gw->website_domain;
@@ -111,29 +110,26 @@ static int site_host(s3_ctx_t *gw, const http_req_t *http, og_str_t *bucket)
     char name[64];
     if (wl == 0) /* custom domains come with the website endpoint */
         return 0;
-    if (host.len > wl + 1 && under(host, wd)) {
-        *bucket = (og_str_t){host.base, host.len - wl - 1};
+    if (host.len > wl + 1 && under(host, wd))
         return 1;
-    }
     if (host.len == 0 || host.len >= sizeof(name) || memchr(host.base, '.', host.len) == NULL || is_ip(host) ||
         under(host, gw->domain) || under(host, wd))
         return 0;
     for (size_t i = 0; i < host.len; i++)
         name[i] = (char)(host.base[i] >= 'A' && host.base[i] <= 'Z' ? host.base[i] + 32 : host.base[i]);
     name[host.len] = '\0';
-    if (!has_site(gw, name))
-        return 0;
-    *bucket = host;
-    return 1;
+    return has_site(gw, name);
 }
 
-int s3_website_wants(s3_ctx_t *gw, const http_req_t *http)
+og_str_t s3_site_bucket(const s3_req_t *r)
 {
-    og_str_t b;
-    return site_host(gw, http, &b);
+    og_str_t host = http_host_without_port(http_req_header(r->http, "host"));
+    const char *wd = r->gw->website_domain;
+    size_t wl = wd ? strlen(wd) : 0;
+    if (host.len > wl + 1 && under(host, wd))
+        host.len -= wl + 1;
+    return host;
 }
-
-int s3_site_host(s3_req_t *r, og_str_t *bucket) { return site_host(r->gw, r->http, bucket); }
 
 /* ---------------------------------------------------------------- answers */
 
