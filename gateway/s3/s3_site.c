@@ -29,10 +29,10 @@
 #include "s3_xml.h"
 
 struct s3_site {
-    xmlDocPtr doc;        /* the bucket's WebsiteConfiguration (stored form) */
+    xmlDocPtr doc; /* the bucket's WebsiteConfiguration (stored form) */
     xmlNode *root;
-    http_reqinfo_t info;  /* r's request without its query: a website ignores ?versionId and the like */
-    char *asked;          /* the key the path names (before the index document), NUL-terminated */
+    http_reqinfo_t info; /* r's request without its query: a website ignores ?versionId and the like */
+    char *asked;         /* the key the path names (before the index document), NUL-terminated */
     size_t asked_len;
     int status;           /* serving the ErrorDocument: the error's status, else 0 */
     int in_error;         /* an error is being answered: further errors are only noted */
@@ -194,7 +194,10 @@ static void redirect_to(s3_req_t *r, int code, og_str_t proto, og_str_t host, og
 }
 
 /* The request's own scheme. */
-static og_str_t own_proto(const s3_req_t *r) { return r->info->tls ? OG_STR_LIT("https") : OG_STR_LIT("http"); }
+static og_str_t own_proto(const s3_req_t *r)
+{
+    return r->info->tls ? OG_STR_LIT("https") : OG_STR_LIT("http");
+}
 
 /* Answers a rule's <Redirect> (or RedirectAllRequestsTo) e for the key asked, whose matched
  * KeyPrefixEquals is prefix_len bytes long: the key is ReplaceKeyWith, or the asked key with
@@ -217,8 +220,7 @@ static void redirect_rule(s3_req_t *r, const xmlNode *e, size_t prefix_len)
     if (key.oom)
         error_page(r, 500, "InternalError", "We encountered an internal error. Please try again.");
     else
-        redirect_to(r, code ? atoi(code) : 301, proto ? og_str(proto) : own_proto(r), h,
-                    (og_str_t){key.buf, key.len});
+        redirect_to(r, code ? atoi(code) : 301, proto ? og_str(proto) : own_proto(r), h, (og_str_t){key.buf, key.len});
     og_buf_free(&key);
     xmlFree(proto), xmlFree(host), xmlFree(code), xmlFree(with), xmlFree(pre);
 }
