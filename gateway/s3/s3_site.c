@@ -11,8 +11,8 @@
  *  - RoutingRules: the first rule whose condition holds (KeyPrefixEquals on the key asked for,
  *    HttpErrorCodeReturnedEquals on the error it got) answers its Redirect;
  *  - an object stored with x-amz-website-redirect-location answers 301 to it;
- *  - a 4xx error serves the ErrorDocument with the error's status, and every other answer is an
- *    HTML page in AWS's website error format.
+ *  - a 403 or 404 serves the ErrorDocument (whole) with that status; every other error, or one
+ *    whose ErrorDocument cannot be read, is an HTML page in AWS's website error format.
  * Answers are shareable by caches (nothing private is ever served). Serving reuses the REST
  * GetObject (s3_get_object) with r->site set: s3_error then comes here, so every error of the
  * object path is answered the website way.
