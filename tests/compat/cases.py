@@ -806,6 +806,30 @@ S3 = [
         {"id": "get-after-delete", "method": "GET", "path": "/{c}", "query": "lifecycle"},
         {"id": "delete-bucket", "method": "DELETE", "path": "/{c}"},
     ]},
+    # The RGW anchor runs with static websites off (405 to every ?website): Onggi's answers are
+    # AWS's (known_differences.json); the redirect location header is stored by both.
+    {"id": "s3-website-config", "steps": [
+        {"id": "create", "method": "PUT", "path": "/{c}"},
+        {"id": "get-none", "method": "GET", "path": "/{c}", "query": "website"},
+        {"id": "put", "method": "PUT", "path": "/{c}", "query": "website",
+         "data": "<WebsiteConfiguration><IndexDocument><Suffix>index.html</Suffix></IndexDocument>"
+                 "<ErrorDocument><Key>err.html</Key></ErrorDocument></WebsiteConfiguration>"},
+        {"id": "get", "method": "GET", "path": "/{c}", "query": "website"},
+        {"id": "put-bad-suffix", "method": "PUT", "path": "/{c}", "query": "website",
+         "data": "<WebsiteConfiguration><IndexDocument><Suffix>a/b</Suffix></IndexDocument></WebsiteConfiguration>"},
+        {"id": "put-malformed", "method": "PUT", "path": "/{c}", "query": "website", "data": "<WebsiteConfiguration>"},
+        {"id": "delete", "method": "DELETE", "path": "/{c}", "query": "website"},
+        {"id": "get-after-delete", "method": "GET", "path": "/{c}", "query": "website"},
+        {"id": "put-redirect-object", "method": "PUT", "path": "/{c}/r", "data": "x",
+         "headers": {"x-amz-website-redirect-location": "/index.html"}},
+        {"id": "head-redirect-object", "method": "HEAD", "path": "/{c}/r",
+         "headers_present": ["x-amz-website-redirect-location"]},
+        {"id": "put-bad-redirect", "method": "PUT", "path": "/{c}/b", "data": "x",
+         "headers": {"x-amz-website-redirect-location": "index.html"}},
+        {"id": "delete-r", "method": "DELETE", "path": "/{c}/r"},
+        {"id": "delete-b", "method": "DELETE", "path": "/{c}/b"},
+        {"id": "delete-bucket", "method": "DELETE", "path": "/{c}"},
+    ]},
 ]
 
 CASES = {"swift": SWIFT, "s3": S3}
