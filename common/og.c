@@ -67,6 +67,7 @@ const char *og_strerror(int rc)
     case -10445: return "gateway: CORS rule refused";
     case -10450: return "iam: grantee email address not resolvable";
     case -10460: return "gateway: request refused (answer recorded)";
+    case -10540: return "gateway: website redirect location refused";
     }
     if (rc < 0 && rc > -4096)
         return strerror(-rc);
