@@ -4,8 +4,9 @@
  * check, and dispatch to one handler per operation (s3_*.c).
  *
  * Access model: a request is signed (its account is the caller) or anonymous. A bucket's owner
- * may do everything to it and its objects; anyone else only what the bucket's or the object's ACL
- * grants them (s3_authorize, s3_acl.c); the rest get 403 AccessDenied.
+ * may do everything to it and its objects; anyone else only what the bucket policy or the bucket's
+ * or the object's ACL grants them, as the bucket's PublicAccessBlock and ObjectOwnership allow
+ * (s3_authorize, s3_acl.c, iam_pab.c); the rest get 403 AccessDenied.
  */
 #include <errno.h>
 #include <stdio.h>
