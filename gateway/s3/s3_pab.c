@@ -85,6 +85,25 @@ void s3_bucket_pab(s3_req_t *r, int put, int del)
     s3_bucket_doc(r, put, del, &doc);
 }
 
+/* BucketOwnerEnforced needs a bucket ACL granting nothing but the owner's full control (AWS: grants
+ * to others must be moved to the policy first). 0, 1 after answering 400
+ * InvalidBucketAclWithObjectOwnership, or a bucket read error. */
+static int enforced_admit(s3_req_t *r)
+{
+    core_bucket_t b;
+    int rc = core_bucket_get(r->gw->cluster, r->bucket, &b);
+    if (rc != 0)
+        return rc;
+    og_str_t acl = s3_acl_of(b.meta, b.num_meta);
+    if (acl.len > 0 && iam_s3ctl_acl_admit((iam_s3ctl_t){0, IAM_OWN_ENFORCED}, acl, b.owner) != 0) {
+        s3_error(r, 400, "InvalidBucketAclWithObjectOwnership",
+                 "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting", NULL);
+        rc = 1;
+    }
+    core_bucket_free(&b);
+    return rc;
+}
+
 /* s3_bucket_doc_t.read for ?ownershipControls: <OwnershipControls><Rule><ObjectOwnership>, one
  * rule, one of the three names. */
 static int ownership_read(s3_req_t *r, og_buf_t *out)
@@ -103,6 +122,9 @@ static int ownership_read(s3_req_t *r, og_buf_t *out)
     xmlFreeDoc(doc);
     if (mode < 0)
         return S3_EMALFORMED;
+    int rc = mode == IAM_OWN_ENFORCED ? enforced_admit(r) : 0;
+    if (rc != 0)
+        return rc;
     og_buf_puts(out, iam_ownership_name(mode));
     return out->oom ? -ENOMEM : 0;
 }

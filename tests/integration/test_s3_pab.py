@@ -194,13 +194,20 @@ def test_bucket_owner_enforced(cluster, s3):
     acl = s3.get_object_acl(Bucket=b, Key="k")
     assert acl["Owner"]["ID"] == ACCOUNT and grants(acl) == [(ACCOUNT, "FULL_CONTROL")]
     assert grants(s3.get_bucket_acl(Bucket=b)) == [(ACCOUNT, "FULL_CONTROL")]
-    # a public-read-write ACL stored before ObjectWriter became BucketOwnerEnforced stops counting
+    # a bucket ACL granting others must go before ACLs can be disabled (AWS); object ACLs stored
+    # before, public ones included, then stop counting
     b2 = uniq("ownenf2")
     s3.create_bucket(Bucket=b2, ACL="public-read-write")
+    s3.put_object(Bucket=b2, Key="pub", Body=b"x", ACL="public-read")
     assert anon(cluster, "GET", f"/{b2}") == 200
+    r = cluster.aws("s3api", "put-bucket-ownership-controls", "--bucket", b2, "--ownership-controls",
+                    "Rules=[{ObjectOwnership=BucketOwnerEnforced}]", check=False)
+    assert r.returncode != 0 and "InvalidBucketAclWithObjectOwnership" in r.stderr
+    s3.put_bucket_acl(Bucket=b2, ACL="private")
+    assert anon(cluster, "GET", f"/{b2}/pub") == 200
     cluster.aws("s3api", "put-bucket-ownership-controls", "--bucket", b2, "--ownership-controls",
                 "Rules=[{ObjectOwnership=BucketOwnerEnforced}]")
-    assert anon(cluster, "GET", f"/{b2}") == 403
+    assert anon(cluster, "GET", f"/{b2}/pub") == 403
     assert anon(cluster, "PUT", f"/{b2}/anon") == 403
     # CreateBucket with both an ACL and BucketOwnerEnforced, or a bad ownership
     fails(lambda: s3.create_bucket(Bucket=uniq("ownenf3"), ACL="public-read", ObjectOwnership="BucketOwnerEnforced"),
@@ -213,10 +220,12 @@ def test_bucket_owner_enforced(cluster, s3):
 def test_enforced_objects_belong_to_bucket_owner(cluster, s3):
     b = uniq("ownenfw")
     s3.create_bucket(Bucket=b)
-    s3.put_bucket_acl(Bucket=b, GrantWrite=f"id={ACCOUNT2}", GrantFullControl=f"id={ACCOUNT}")
-    s3.put_bucket_ownership_controls(Bucket=b, OwnershipControls={"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]})
-    # ACLs are disabled, so the write grant no longer lets the other account in; a policy does
+    s3.put_object(Bucket=b, Key="granted", Body=b"x", GrantRead=f"id={ACCOUNT2}")
     other = cluster.client(ACCESS2, SECRET2)
+    assert other.get_object(Bucket=b, Key="granted")["Body"].read() == b"x"
+    s3.put_bucket_ownership_controls(Bucket=b, OwnershipControls={"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]})
+    # ACLs are disabled, so the object's read grant no longer lets the other account in; a policy does
+    fails(lambda: other.get_object(Bucket=b, Key="granted"), "AccessDenied", 403)
     fails(lambda: other.put_object(Bucket=b, Key="w", Body=b"x"), "AccessDenied", 403)
     s3.put_bucket_policy(Bucket=b, Policy=json.dumps({"Version": "2012-10-17", "Statement": [{
         "Effect": "Allow", "Principal": {"AWS": ACCOUNT2}, "Action": "s3:PutObject",
@@ -225,7 +234,7 @@ def test_enforced_objects_belong_to_bucket_owner(cluster, s3):
     acl = s3.get_object_acl(Bucket=b, Key="w")
     assert acl["Owner"]["ID"] == ACCOUNT and grants(acl) == [(ACCOUNT, "FULL_CONTROL")]
     listed = s3.list_objects(Bucket=b)["Contents"]
-    assert [(o["Key"], o["Owner"]["ID"]) for o in listed] == [("w", ACCOUNT)]
+    assert [(o["Key"], o["Owner"]["ID"]) for o in listed] == [("granted", ACCOUNT), ("w", ACCOUNT)]
 
 
 def test_bucket_owner_preferred(cluster, s3):
