@@ -257,6 +257,12 @@ def test_bucket_owner_preferred(cluster, s3):
     acl = s3.get_object_acl(Bucket=b, Key="writer")
     assert acl["Owner"]["ID"] == ACCOUNT2
     assert grants(acl) == sorted([(ACCOUNT2, "FULL_CONTROL"), (ACCOUNT, "FULL_CONTROL")])
+    # under BucketOwnerEnforced every object is the bucket owner's, those written before too
+    s3.put_bucket_acl(Bucket=b, ACL="private")
+    s3.put_bucket_ownership_controls(Bucket=b, OwnershipControls={"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]})
+    assert {o["Owner"]["ID"] for o in s3.list_objects(Bucket=b)["Contents"]} == {ACCOUNT}
+    assert {o["Owner"]["ID"] for o in s3.list_object_versions(Bucket=b)["Versions"]} == {ACCOUNT}
+    assert s3.get_object_acl(Bucket=b, Key="writer")["Owner"]["ID"] == ACCOUNT
 
 
 def test_ownership_operations_refused_to_others(cluster, bucket):
