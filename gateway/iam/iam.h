@@ -257,8 +257,6 @@ void iam_pab_format(unsigned pab, char out[IAM_PAB_FLAGS + 1]);
 /* The IAM_OWN_* an ObjectOwnership name stands for, or OG_EINVAL; and back. */
 int iam_ownership_parse(og_str_t name);
 const char *iam_ownership_name(int mode);
-/* Does acl (compact form) grant anything to AllUsers or AuthenticatedUsers (AWS's "public ACL")? */
-int iam_s3acl_is_public(og_str_t acl);
 /* May acl (compact form, empty: none asked) be stored on a bucket owned by bucket_owner with
  * controls c, or on an object in it? BucketOwnerEnforced admits only ACLs granting nothing but
  * FULL_CONTROL to the bucket owner (private, bucket-owner-full-control, or their XML form: AWS's

@@ -53,7 +53,8 @@ const char *iam_ownership_name(int mode)
     return mode >= 0 && mode <= IAM_OWN_ENFORCED ? ownership_names[mode] : ownership_names[IAM_OWN_WRITER];
 }
 
-int iam_s3acl_is_public(og_str_t acl)
+/* Does acl (compact form) grant anything to AllUsers or AuthenticatedUsers (AWS's "public ACL")? */
+static int acl_is_public(og_str_t acl)
 {
     iam_s3grant_t g;
     while (iam_s3acl_next(&acl, &g))
@@ -80,7 +81,7 @@ int iam_s3ctl_acl_admit(iam_s3ctl_t c, og_str_t acl, const char *bucket_owner)
 {
     if (c.ownership == IAM_OWN_ENFORCED && !owner_full_only(acl, bucket_owner))
         return IAM_EACLDISABLED;
-    if ((c.pab & IAM_PAB_BLOCK_ACLS) && iam_s3acl_is_public(acl))
+    if ((c.pab & IAM_PAB_BLOCK_ACLS) && acl_is_public(acl))
         return IAM_EPUBLICACL;
     return 0;
 }
