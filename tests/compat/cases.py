@@ -435,6 +435,9 @@ def _lc(step_id, rules):
 _PAB = ("<PublicAccessBlockConfiguration><BlockPublicAcls>{}</BlockPublicAcls><IgnorePublicAcls>{}"
         "</IgnorePublicAcls><BlockPublicPolicy>{}</BlockPublicPolicy><RestrictPublicBuckets>{}"
         "</RestrictPublicBuckets></PublicAccessBlockConfiguration>")
+# A policy letting everyone GetObject the keys of {c} matching the pattern given with %.
+_PUBLIC_GET = ('{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*",'
+               '"Action":"s3:GetObject","Resource":"arn:aws:s3:::{c}/%s"}]}')
 
 S3 = [
     {"id": "s3-bucket-names", "steps": [
@@ -658,8 +661,7 @@ S3 = [
         {"id": "put-bucket-acl-public", "method": "PUT", "path": "/{c}", "query": "acl",
          "headers": {"x-amz-acl": "public-read"}},
         {"id": "put-public-policy", "method": "PUT", "path": "/{c}", "query": "policy",
-         "data": '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*",'
-                 '"Action":"s3:GetObject","Resource":"arn:aws:s3:::{c}/*"}]}'},
+         "data": _PUBLIC_GET % "*"},
         {"id": "put-pab-off", "method": "PUT", "path": "/{c}", "query": "publicAccessBlock",
          "data": _PAB.format(*["false"] * 4)},
         {"id": "put-object-acl-public-allowed", "method": "PUT", "path": "/{c}/k", "query": "acl",
@@ -673,8 +675,7 @@ S3 = [
         {"id": "anon-get-again", "method": "GET", "path": "/{c}/k", "auth": False},
         {"id": "put-pol-object", "method": "PUT", "path": "/{c}/pol", "data": "p"},
         {"id": "put-public-policy-open", "method": "PUT", "path": "/{c}", "query": "policy",
-         "data": '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*",'
-                 '"Action":"s3:GetObject","Resource":"arn:aws:s3:::{c}/pol"}]}'},
+         "data": _PUBLIC_GET % "pol"},
         {"id": "anon-get-by-policy", "method": "GET", "path": "/{c}/pol", "auth": False},
         {"id": "policy-status-public", "method": "GET", "path": "/{c}", "query": "policyStatus"},
         {"id": "put-pab-restrict", "method": "PUT", "path": "/{c}", "query": "publicAccessBlock",
