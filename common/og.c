@@ -70,6 +70,7 @@ const char *og_strerror(int rc)
     case -10510: return "iam: public ACL blocked by the bucket's PublicAccessBlock";
     case -10511: return "iam: ACLs disabled by BucketOwnerEnforced";
     case -10512: return "iam: public policy blocked by the bucket's PublicAccessBlock";
+    case -10540: return "gateway: website redirect location refused";
     }
     if (rc < 0 && rc > -4096)
         return strerror(-rc);

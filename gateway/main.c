@@ -1,7 +1,8 @@
 /*
  * onggi-gateway: the S3 and Swift gateway process (see docs/operations.md).
  *
- *   onggi-gateway --ring FILE --listen IP:PORT [--keys FILE] [--domain D] [--region R] [--workers N]
+ *   onggi-gateway --ring FILE --listen IP:PORT [--keys FILE] [--domain D] [--website-domain D] [--region R]
+ *                 [--workers N]
  *                 [--chunk-size BYTES] [--access-log] [--sse-c-plain-http]
  *                 [--max-conns N] [--max-conns-per-ip N] [--account-workers N] [--max-queue N]
  *                 [--tls-listen IP:PORT --tls-cert FILE --tls-key FILE [--tls-cert FILE --tls-key FILE]...]
@@ -79,6 +80,7 @@ typedef struct {
 
 typedef struct {
     const char *ring, *keys, *listen, *domain, *region;
+    const char *website_domain; /* the S3 website endpoint's domain, or NULL */
     size_t workers, chunk_size;
     int access_log, sse_c_plain_http;
     const char *tls_listen;
@@ -107,6 +109,7 @@ static const og_conf_opt_t gw_opts[] = {
     OPT("listen", OG_CONF_STR, listen, 0, 0, "IP:PORT", OG_CONF_REQUIRED),
     OPT("keys", OG_CONF_STR, keys, 0, 0, "FILE", OG_CONF_CLUSTER),
     OPT("domain", OG_CONF_STR, domain, 0, 0, "DOMAIN", 0),
+    OPT("website-domain", OG_CONF_STR, website_domain, 0, 0, "DOMAIN", 0),
     OPT("region", OG_CONF_STR, region, 0, 0, "REGION", 0),
     OPT("workers", OG_CONF_SIZE, workers, 0, 4096, "N", 0),
     OPT("chunk-size", OG_CONF_SIZE, chunk_size, 0, UINT32_MAX, "BYTES", 0), /* checked by cluster_set_chunking */
@@ -152,6 +155,8 @@ static int parse_opts(int argc, char **argv, opts_t *o, og_conf_t **conf)
     }
     if (o->domain != NULL && o->domain[0] == '\0')
         o->domain = NULL;
+    if (o->website_domain != NULL && o->website_domain[0] == '\0')
+        o->website_domain = NULL;
     return 0;
 bad:
     og_conf_usage(&gw_spec, NULL, stderr);
@@ -229,13 +234,16 @@ static size_t fit_max_conns(size_t max_conns, size_t workers)
     return fit;
 }
 
-/* The web console's /_console/... (a path no bucket can take) goes to the console, Swift's paths
- * (/auth/v1.0, /v1/..., unsigned /info) to Swift, everything else to S3. */
+/* A website request (its Host, whatever its path) goes to S3, the web console's /_console/... (a
+ * path no bucket can take) to the console, Swift's paths (/auth/v1.0, /v1/..., unsigned /info) to
+ * Swift, everything else to S3. */
 static void dispatch(http_req_t *http, void *ctx)
 {
     front_t *f = ctx;
     if (http_ops_wants(&f->ops, http_req_info(http)))
         http_ops_handle(http, &f->ops);
+    else if (s3_website_wants(f->s3, http))
+        s3_website_handle(http, f->s3);
     else if (console_wants(http_req_info(http)))
         console_handle(http, f->console);
     else if (swift_wants(http_req_info(http)))
@@ -398,7 +406,7 @@ static int serve(const opts_t *o, const og_addr_t *listen, const og_addr_t *tls_
     pthread_t sig_thread;
     int rc;
 
-    s3_ctx_t gw = {.cluster = cl, .iam = iam, .domain = o->domain, .region = o->region, .access_log = o->access_log,
+    s3_ctx_t gw = {.cluster = cl, .iam = iam, .domain = o->domain, .website_domain = o->website_domain, .region = o->region, .access_log = o->access_log,
                    .api_index = API_S3, .sse_c_plain_http = o->sse_c_plain_http};
     swift_t swift;
     swift_init(&swift, cl, iam, 0, o->access_log);

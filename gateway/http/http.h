@@ -349,6 +349,15 @@ http_cond_t http_cond_from_req(const http_req_t *req);
 int http_cond_eval(const http_cond_t *c, og_str_t etag, int64_t mtime_s);
 
 
+/* ---- small shared pieces (http_util.c, http_server.c) ---- */
+
+/* The standard reason phrase of an HTTP status ("Not Found"; "Unknown" for one not listed): the
+ * status line's, and the title of an HTML error page. Cannot fail. */
+const char *http_status_reason(int status);
+/* A Host header's value without its port ("b.example.com:8000" -> "b.example.com", "[::1]:9000"
+ * -> "[::1]"). Cannot fail. */
+og_str_t http_host_without_port(og_str_t host);
+
 /* ---- query strings and dates (http_util.c) ---- */
 
 /* Decodes query parameter `name` of the raw query string (form encoding: '+' is a space) into

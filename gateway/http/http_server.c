@@ -1591,7 +1591,7 @@ ssize_t http_req_read(http_req_t *req, void *buf, size_t cap)
     return rc;
 }
 
-static const char *status_reason(int status)
+const char *http_status_reason(int status)
 {
     switch (status) {
     case 100: return "Continue";
@@ -1773,7 +1773,7 @@ int http_resp_start(http_req_t *req, int status, const og_header_t *hdrs, size_t
         return rc;
 
     char line[96];
-    int len = snprintf(line, sizeof(line), "HTTP/1.1 %d %s\r\n", status, status_reason(status));
+    int len = snprintf(line, sizeof(line), "HTTP/1.1 %d %s\r\n", status, http_status_reason(status));
     out_put(req, line, (size_t)len);
     out_put(req, date, date_len);
     /* Responses to OPTIONS are not cacheable (RFC 9110, 9.3.7): a CORS preflight answers as the

@@ -9,6 +9,20 @@
 
 #include "http.h"
 
+og_str_t http_host_without_port(og_str_t host)
+{
+    if (host.len > 0 && host.base[0] == '[') {
+        const char *close = memchr(host.base, ']', host.len);
+        if (close != NULL)
+            host.len = (size_t)(close - host.base) + 1;
+        return host;
+    }
+    const char *colon = host.len ? memchr(host.base, ':', host.len) : NULL;
+    if (colon != NULL)
+        host.len = (size_t)(colon - host.base);
+    return host;
+}
+
 int http_query_decode(og_str_t query, const char *name, og_buf_t *b)
 {
     og_str_t raw;

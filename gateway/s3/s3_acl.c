@@ -108,6 +108,9 @@ static need_t bucket_need(const s3_req_t *r)
         return (need_t){0, 0, get ? "s3:GetBucketOwnershipControls" : "s3:PutBucketOwnershipControls"};
     if (og_query_get(q, "cors", NULL))
         return (need_t){0, 0, get ? "s3:GetBucketCORS" : "s3:PutBucketCORS"};
+    if (og_query_get(q, "website", NULL)) /* the owner's only (a public bucket's ListBucket is not enough) */
+        return (need_t){0, 0, get ? "s3:GetBucketWebsite" : og_str_eq(m, "DELETE") ? "s3:DeleteBucketWebsite"
+                                                                                     : "s3:PutBucketWebsite"};
     if (og_query_get(q, "encryption", NULL)) /* the owner's only; AWS's action for Put and Delete */
         return (need_t){0, 0, get ? "s3:GetEncryptionConfiguration" : "s3:PutEncryptionConfiguration"};
     if (get && og_query_get(q, "location", NULL))

@@ -169,6 +169,10 @@ void s3_error(s3_req_t *r, int status, const char *code, const char *message, co
     og_buf_t b = {0};
     if (message == NULL)
         message = default_message(code);
+    if (r->site != NULL) { /* a website request: its error documents and HTML pages */
+        s3_site_error(r, status, code, message);
+        return;
+    }
     og_buf_puts(&b, "<Error>");
     og_buf_elem(&b, "Code", code, strlen(code));
     og_buf_elem(&b, "Message", message, strlen(message));
@@ -338,6 +342,10 @@ void s3_error_on(s3_req_t *r, int rc, s3_on_t on)
         break;
     case OG_EINVAL:
         s3_error(r, 400, "InvalidArgument", NULL, NULL);
+        break;
+    case S3_EREDIRECT:
+        s3_error(r, 400, "InvalidRedirectLocation",
+                 "The website redirect location must have a prefix of 'http://' or 'https://' or '/'.", NULL);
         break;
     case S3_EINVALIDTAG:
         s3_error(r, 400, "InvalidTag", "The tag set is over S3's limits or holds a character tags may not.", NULL);

@@ -17,6 +17,8 @@
 #include "s3.h"
 
 
+typedef struct s3_site s3_site_t; /* a website request's state (s3_site.c) */
+
 typedef struct {
     http_req_t *http;
     const http_reqinfo_t *info;
@@ -42,6 +44,7 @@ typedef struct {
        error or not, as x-amz-version-id ("" for none) and x-amz-delete-marker: true */
     char version_id[CORE_VID_LEN + 1];
     int delete_marker;
+    s3_site_t *site;          /* a website endpoint request (s3_site.c), NULL for the REST API */
 } s3_req_t;
 
 
@@ -69,7 +72,8 @@ enum {
     S3_EINVALIDTAG = -10438,  /* a tag set over S3's limits or with a bad character (400 InvalidTag) */
     S3_ECOPYMARKER = -10439,  /* CopyObject: the source's versionId names a delete marker */
     S3_EACLBOTH = -10444,     /* both x-amz-acl and x-amz-grant-* (InvalidRequest) */
-    S3_ECORSRULE = -10445     /* a CORSRule S3 refuses with InvalidRequest (unsupported method ...) */
+    S3_ECORSRULE = -10445,    /* a CORSRule S3 refuses with InvalidRequest (unsupported method ...) */
+    S3_EREDIRECT = -10540     /* x-amz-website-redirect-location not "/...", "http://..." or "https://..." */
 };
 
 /* What a failed step was acting on. The S3 error some codes answer as depends on it: OG_ENOTFOUND
@@ -166,6 +170,29 @@ void s3_bucket_tagging(s3_req_t *r, int put, int del);
  * none), PutBucketWebsite with put (MalformedXML / InvalidArgument as AWS), DeleteBucketWebsite
  * with del. Always answers. */
 void s3_bucket_website(s3_req_t *r, int put, int del);
+/* The bucket metadata entry holding its WebsiteConfiguration (stored form), and the object
+ * header holding x-amz-website-redirect-location. */
+#define S3_WEBSITE_META "x-amz-bucket-website"
+#define S3_REDIRECT_HDR "x-amz-website-redirect-location"
+/* (s3_site.c) The website endpoint (docs/s3-compat.md "Website endpoint").
+ * s3_redirect_ok: may v be an x-amz-website-redirect-location ("/...", "http://...",
+ * "https://...")? 1 or 0.
+ * s3_site_bucket: the bucket of a website request (s3_website_wants said so): the Host without
+ * its port and without ".<website domain>" (none for a custom domain), a slice of the header.
+ * s3_site_serve: answers website request r (bucket and key split from the path): GET/HEAD of
+ * public objects, index and error documents, redirects; errors as HTML pages. Always answers.
+ * s3_site_error: s3_error's answer while r->site is set (routing rules on the error, the
+ * ErrorDocument, the HTML page).
+ * s3_site_status: the status GetObject answers a 200 with (the error's while serving the
+ * ErrorDocument).
+ * s3_site_object_redirect: for a website request, answers 301 to object m's stored redirect
+ * location and returns 1; else 0. */
+int s3_redirect_ok(og_str_t v);
+og_str_t s3_site_bucket(const s3_req_t *r);
+void s3_site_serve(s3_req_t *r);
+void s3_site_error(s3_req_t *r, int status, const char *code, const char *message);
+int s3_site_status(const s3_req_t *r, int status);
+int s3_site_object_redirect(s3_req_t *r, const core_meta_t *m);
 /* Get/Put/DeleteBucketEncryption (s3_sse.c): the bucket's default encryption (SSE-S3 only). */
 void s3_bucket_encryption(s3_req_t *r, int put, int del);
 /* Appends tag (k, v) to an x-amz-tagging form (with '&' when out is not empty). 0 or -ENOMEM. */
@@ -301,7 +328,8 @@ void s3_sse_wipe(s3_sse_t *s);
  * enc_cap bytes when needed) and dropped when nothing else remains; with enc NULL it is kept as
  * sent. *out and *names are malloc'd for the caller to free; values point into the request or
  * enc. A valid x-amz-tagging is kept as S3_TAGS_HDR. 0; -ENOMEM, OG_ETOOBIG (user metadata over
- * S3's 2048 bytes) or S3_EINVALIDTAG (x-amz-tagging) with *out and *names NULL and *n untouched. */
+ * S3's 2048 bytes), S3_EINVALIDTAG (x-amz-tagging) or S3_EREDIRECT (x-amz-website-redirect-location,
+ * s3_redirect_ok) with *out and *names NULL and *n untouched. */
 int s3_stored_headers(s3_req_t *r, size_t extra, og_header_t **out, size_t *n, char **names, og_str_t *ctype,
                          char *enc, size_t enc_cap);
 /* r's ?partNumber: 0 with *out = 0 when absent, else 1..10000 (GET/HEAD of a part, UploadPart);

@@ -418,19 +418,23 @@ out_destroy:
 }
 
 /* The headers a COPY-directive copy of m keeps: m's own less its ACL (a copy gets the ACL its
- * request asks for, acl, or none: private, as S3), and for a large m (`large`) less
+ * request asks for, acl, or none: private, as S3) and its website redirect (AWS never copies it:
+ * the copy has the request's, redirect, when base is not NULL), and for a large m (`large`) less
  * X-Object-Manifest (the copy is a plain object) and any stored x-amz-checksum-* (of the
- * manifest's bytes, not the copy's). *out (slices into m and acl) is malloc'd for the caller to
- * free. 0 or -ENOMEM. */
-static int kept_headers(const core_meta_t *m, int large, og_str_t acl, og_header_t **out, size_t *n)
+ * manifest's bytes, not the copy's). *out (slices into m, acl and redirect) is malloc'd for the
+ * caller to free. 0 or -ENOMEM. */
+static int kept_headers(const core_meta_t *m, int large, og_str_t acl, og_str_t redirect, og_header_t **out,
+                        size_t *n)
 {
     size_t k = 0;
-    og_header_t *h = malloc((m->num_headers + 1) * sizeof(*h));
+    og_header_t *h = malloc((m->num_headers + 2) * sizeof(*h));
     if (h == NULL)
         return -ENOMEM;
+    if (redirect.base != NULL)
+        h[k++] = (og_header_t){OG_STR_LIT(S3_REDIRECT_HDR), redirect};
     for (size_t i = 0; i < m->num_headers; i++) {
         og_str_t name = m->headers[i].name;
-        if (og_str_ieq(name, IAM_S3ACL_HEADER) ||
+        if (og_str_ieq(name, IAM_S3ACL_HEADER) || og_str_ieq(name, S3_REDIRECT_HDR) ||
             (large && (og_str_ieq(name, "x-object-manifest") ||
                        (name.len > 15 && strncasecmp(name.base, "x-amz-checksum-", 15) == 0))))
             continue;
@@ -572,14 +576,17 @@ static int copy_read_source(s3_req_t *r, const copy_source_t *src, core_meta_t *
 /* The copy's stored headers: the request's (REPLACE, taken like a PUT's, Content-Encoding kept
  * as sent) or the source's (kept_headers). Sets m->headers / m->num_headers to *hdrs (malloc'd,
  * with *names, for the caller).
- * 0, OG_ETOOBIG (user metadata), -ENOMEM. */
+ * 0, OG_ETOOBIG (user metadata), S3_EREDIRECT (x-amz-website-redirect-location), -ENOMEM. */
 static int copy_headers(s3_req_t *r, core_meta_t *m, int replace, int large, og_header_t **hdrs, char **names)
 {
+    og_str_t redirect = http_req_header(r->http, S3_REDIRECT_HDR);
     int rc = 0;
     if (replace)
         rc = s3_stored_headers(r, 1, hdrs, &m->num_headers, names, &m->content_type, NULL, 0);
+    else if (redirect.base != NULL && !s3_redirect_ok(redirect))
+        rc = S3_EREDIRECT;
     else
-        rc = kept_headers(m, large, (og_str_t){r->acl.buf, r->acl.len}, hdrs, &m->num_headers);
+        rc = kept_headers(m, large, (og_str_t){r->acl.buf, r->acl.len}, redirect, hdrs, &m->num_headers);
     if (rc == 0 && *hdrs != NULL)
         m->headers = *hdrs;
     return rc;

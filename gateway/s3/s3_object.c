@@ -83,6 +83,15 @@ int s3_stored_headers(s3_req_t *r, size_t extra, og_header_t **out, size_t *n, c
                 hdrs[k++] = (og_header_t){OG_STR_LIT(S3_TAGS_HDR), value};
             continue;
         }
+        if (og_str_ieq(name, S3_REDIRECT_HDR)) {
+            if (!s3_redirect_ok(value)) {
+                free(hdrs);
+                free(nb);
+                return S3_EREDIRECT;
+            }
+            hdrs[k++] = (og_header_t){OG_STR_LIT(S3_REDIRECT_HDR), value};
+            continue;
+        }
         if (og_str_ieq(name, "content-type")) {
             if (value.len > 0)
                 *ctype = value;
@@ -518,7 +527,9 @@ static int get_open(s3_req_t *r, uint64_t now_s, get_plan_t *g)
  * core_part_range code (OG_EINVAL: no such part). */
 static int get_range(s3_req_t *r, get_plan_t *g)
 {
-    og_str_t range_hdr = http_range_header(r->http, g->etag_s, (int64_t)(g->m.mtime_ns / 1000000000u));
+    og_str_t range_hdr = s3_site_status(r, 200) != 200 /* an ErrorDocument: whole */
+                             ? (og_str_t){NULL, 0}
+                             : http_range_header(r->http, g->etag_s, (int64_t)(g->m.mtime_ns / 1000000000u));
     int rc;
     g->status = 200;
     if (g->part != 0) {
@@ -707,11 +718,14 @@ void s3_get_object(s3_req_t *r)
         s3_error(r, 405, "MethodNotAllowed", "The specified method is not allowed against this resource.", NULL);
         goto out_free_plan;
     }
+    if (s3_site_object_redirect(r, &g.m))
+        goto out_free_plan;
     if (s3_sse_open(r, &g.m, &g.sse) != 0)
         goto out_free_plan;
     /* best effort: without the bucket's defaults the object is served with its own headers */
     (void)core_cache_dflt_get(r->gw->cluster, NULL, r->bucket, &g.dflt);
-    http_cond_t cond = http_cond_from_req(r->http);
+    /* an ErrorDocument answers an error: never 304 or 412 (nor 206: get_range) */
+    http_cond_t cond = s3_site_status(r, 200) != 200 ? (http_cond_t){0} : http_cond_from_req(r->http);
     int cond_status = http_cond_eval(&cond, g.etag_s, (int64_t)(g.m.mtime_ns / 1000000000u));
     if (cond_status == 412) {
         s3_error(r, 412, "PreconditionFailed", NULL, NULL);
@@ -730,6 +744,7 @@ void s3_get_object(s3_req_t *r)
             s3_error_rc(r, rc);
         goto out_free_plan;
     }
+    g.status = s3_site_status(r, g.status);
     if ((rc = decode_overrides(r, g.ovr, &g.ovr_mem)) != 0) {
         if (rc == OG_EINVAL)
             s3_error(r, 400, "InvalidArgument", "Invalid response-* header override value.", NULL);

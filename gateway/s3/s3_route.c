@@ -87,25 +87,10 @@ static int refuse_headers(s3_req_t *r)
     return 0;
 }
 
-/* The Host header without its port ("[::1]:9000" -> "[::1]"). */
-static og_str_t host_without_port(og_str_t host)
-{
-    if (host.len > 0 && host.base[0] == '[') {
-        const char *close = memchr(host.base, ']', host.len);
-        if (close != NULL)
-            host.len = (size_t)(close - host.base) + 1;
-        return host;
-    }
-    const char *colon = host.len ? memchr(host.base, ':', host.len) : NULL;
-    if (colon != NULL)
-        host.len = (size_t)(colon - host.base);
-    return host;
-}
-
 /* The "<bucket>" of a Host "<bucket>.<domain>[:port]", or an empty slice (path style). */
 static og_str_t vhost_bucket(const s3_req_t *r)
 {
-    og_str_t host = host_without_port(http_req_header(r->http, "host"));
+    og_str_t host = http_host_without_port(http_req_header(r->http, "host"));
     const char *domain = r->gw->domain;
     size_t dlen = domain ? strlen(domain) : 0;
     if (dlen == 0 || host.len <= dlen + 1)
@@ -474,19 +459,25 @@ og_str_t s3_busy_body(const http_reqinfo_t *info, void *ctx, const char **conten
                       "<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>");
 }
 
-void s3_handle(http_req_t *http, void *ctx)
+/* s3_handle, and with site s3_website_handle: the request's bucket from the Host then as a website
+ * request (s3_site_serve). */
+static void handle(http_req_t *http, s3_ctx_t *gw, int site)
 {
-    s3_req_t r = {.http = http, .info = http_req_info(http), .gw = ctx};
+    s3_req_t r = {.http = http, .info = http_req_info(http), .gw = gw};
     http_request_id(r.request_id);
     r.resource = r.info->path;
     /* Every S3 answer is the caller's own until public ACLs exist: a shared cache must never
      * store one (docs/architecture.md "CDN origin"). */
     http_req_cache_private(http, 1);
 
-    og_str_t host_bucket = vhost_bucket(&r);
+    og_str_t host_bucket = site ? s3_site_bucket(&r) : vhost_bucket(&r);
     int rc = split_target(&r, host_bucket);
     if (rc != 0)
         target_error(&r, rc);
+    else if (site && http_req_claim_remote(http) != 0)
+        s3_error(&r, 503, "SlowDown", NULL, NULL);
+    else if (site)
+        s3_site_serve(&r); /* anonymous, whatever credentials came along */
     else if ((rc = authenticate(&r, host_bucket)) != 0)
         s3_error_rc(&r, rc);
     else if ((r.authenticated ? http_req_claim(http, og_str(r.user.account)) : http_req_claim_remote(http)) != 0)
@@ -510,3 +501,7 @@ void s3_handle(http_req_t *http, void *ctx)
     free(r.key);
     og_buf_free(&r.acl);
 }
+
+void s3_handle(http_req_t *http, void *ctx) { handle(http, ctx, 0); }
+
+void s3_website_handle(http_req_t *http, void *ctx) { handle(http, ctx, 1); }

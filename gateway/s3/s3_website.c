@@ -5,7 +5,7 @@
  *
  * A WebsiteConfiguration is checked element by element and stored re-serialised (the elements
  * Onggi understands, in S3's order) as the bucket metadata S3_WEBSITE_META; GetBucketWebsite
- * answers that document. Serving it on a website endpoint is not built yet.
+ * answers that document. The website endpoint (s3_site.c) serves it.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -18,7 +18,6 @@
 
 #define WEBSITE_BODY_MAX 65536
 #define WEBSITE_RULES_MAX 50 /* AWS: at most 50 routing rules */
-#define S3_WEBSITE_META "x-amz-bucket-website"
 
 /* Why a configuration is refused with InvalidArgument: AWS's message. */
 typedef struct {
@@ -267,13 +266,6 @@ void s3_bucket_website(s3_req_t *r, int put, int del)
     int rc;
     if (put && read_config(r, &conf))
         goto out_free;
-    if (put) {
-        /* A configuration nothing would serve yet (no website endpoint): refused, never stored
-         * and ignored. The document was checked as S3 checks it, so a bad one gets S3's error. */
-        s3_error(r, 501, "NotImplemented", "The S3 website endpoint is not implemented; the configuration "
-                 "was not stored.", NULL);
-        goto out_free;
-    }
     if ((rc = core_bucket_get(r->gw->cluster, r->bucket, &b)) != 0) {
         s3_error_on(r, rc, S3_ON_BUCKET);
         goto out_free;

@@ -6,6 +6,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -157,6 +158,9 @@ void swift_error_rc(swift_req_t *r, int rc)
                    strlen(r->refusal.body));
         break;
     }
+    case CORE_EPRECOND:
+        swift_error(r, 412);
+        break;
     case OG_EBADDIGEST:
         swift_error(r, 422);
         break;
@@ -185,6 +189,11 @@ int swift_refuse(swift_req_t *r, int status, const char *ctype, const char *fmt,
     vsnprintf(r->refusal.body, sizeof(r->refusal.body), fmt, ap);
     va_end(ap);
     return SWIFT_EREFUSED;
+}
+
+size_t swift_timestamp(uint64_t ns, char out[32])
+{
+    return (size_t)snprintf(out, 32, "%" PRIu64 ".%05" PRIu64, ns / 1000000000u, ns % 1000000000u / 10000u);
 }
 
 size_t swift_title(const char *prefix, og_str_t suffix, char *out, size_t cap)
@@ -305,7 +314,8 @@ static void send_info(swift_req_t *r)
                      "\"account_autocreate\": true, \"strict_cors_mode\": true}, "
                      "\"tempauth\": {\"account_acls\": false}, \"container_quotas\": {}, \"account_quotas\": {}, "
                      "\"slo\": {\"max_manifest_segments\": %d, \"max_manifest_size\": %d, \"yield_frequency\": 10, "
-                     "\"min_segment_size\": 1, \"allow_async_delete\": false}, \"dlo\": {}, \"object_versioning\": {}, "
+                     "\"min_segment_size\": 1, \"allow_async_delete\": false}, \"dlo\": {}, \"versioned_writes\": {\"allowed_flags\": [\"x-versions-location\", "
+                     "\"x-history-location\"]}, \"object_versioning\": {}, "
                      "\"tempurl\": {\"methods\": [\"GET\", \"HEAD\", \"PUT\", \"POST\", \"DELETE\"], "
                      "\"incoming_remove_headers\": [\"x-timestamp\"], \"incoming_allow_headers\": [], "
                      "\"outgoing_remove_headers\": [\"x-object-meta-*\"], "

@@ -4,10 +4,11 @@
  * Account: HEAD/GET (usage, metadata, container listing), POST (X-Account-Meta-*; the quota
  * X-Account-Meta-Quota-Bytes only from a reseller admin, as Swift's account_quotas). The account
  * record (iam/iam.h) holds the metadata; an account without one reads as empty.
- * Container = bucket: PUT (201 new / 202 existing), POST metadata and ACLs, HEAD, GET listing,
- * DELETE (409 while it holds live objects or S3 multipart uploads in progress). Container names
- * are per account: a container named like another account's bucket gets a record and tables of
- * its own (core_bucket_find, docs/architecture.md "Namespaces").
+ * Container = bucket: PUT (201 new / 202 existing), POST metadata, ACLs and versioning
+ * (X-Versions-Enabled: swift_version.c; X-Versions-Location, X-History-Location: swift_legacy.c),
+ * HEAD, GET listing, DELETE (409 while it holds live objects or S3 multipart uploads in
+ * progress). Container names are per account: a container named like another account's bucket
+ * gets a record and tables of its own (core_bucket_find, docs/architecture.md "Namespaces").
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -18,12 +19,6 @@
 #include "swift_int.h"
 
 static const char *const container_extra[] = {"x-container-read", "x-container-write", NULL};
-
-/* "1795296570.91222": Swift's X-Timestamp from nanoseconds. */
-static size_t fmt_timestamp(uint64_t ns, char out[32])
-{
-    return (size_t)snprintf(out, 32, "%" PRIu64 ".%05" PRIu64, ns / 1000000000u, ns % 1000000000u / 10000u);
-}
 
 /* Adds stored metadata (lowercase, full names) as title-cased headers into hdrs (names into the
  * caller's buffer names, NAME_CAP bytes each); for the owner, also the ACLs and TempURL keys.
@@ -104,7 +99,7 @@ static void account_read(swift_req_t *r)
                               {cnt[1], (size_t)snprintf(cnt[1], 24, "%" PRIu64, u.objects)}};
     hdrs[k++] = (og_header_t){OG_STR_LIT("X-Account-Bytes-Used"),
                               {cnt[2], (size_t)snprintf(cnt[2], 24, "%" PRIu64, u.bytes)}};
-    hdrs[k++] = (og_header_t){OG_STR_LIT("X-Timestamp"), {ts, fmt_timestamp(a.created_ns, ts)}};
+    hdrs[k++] = (og_header_t){OG_STR_LIT("X-Timestamp"), {ts, swift_timestamp(a.created_ns, ts)}};
     /* Swift reports usage per storage policy too; Onggi has the one policy. */
     hdrs[k++] = (og_header_t){OG_STR_LIT("X-Account-Storage-Policy-Policy-0-Container-Count"), hdrs[0].value};
     hdrs[k++] = (og_header_t){OG_STR_LIT("X-Account-Storage-Policy-Policy-0-Object-Count"), hdrs[1].value};
@@ -248,21 +243,21 @@ static void container_write(swift_req_t *r, core_bucket_t *b, int exists)
     size_t n = exists ? b->num_meta : 0;
     char *mem = NULL;
     core_versioning_t want;
+    swift_legacy_conf_t lc = {0};
     int rc;
     if (!quotas_valid(r) || !acls_valid(r))
         return;
-    if ((rc = swift_versions_parse(r, &want)) != 0) {
-        swift_error_rc(r, rc);
-        return;
-    }
-    if ((rc = swift_meta_merge(r, "x-container-meta-", "x-remove-container-meta-", container_extra, &meta, &n,
-                                  &mem)) != 0) {
+    if ((rc = swift_versions_parse(r, &want)) != 0 || (rc = swift_legacy_parse(r, exists ? b : NULL, want, &lc)) != 0 ||
+        (rc = swift_meta_merge(r, "x-container-meta-", "x-remove-container-meta-", container_extra, &meta, &n,
+                               &mem)) != 0) {
         if (rc == OG_ETOOBIG)
             swift_error(r, 400);
         else
             swift_error_rc(r, rc);
+        swift_legacy_conf_free(&lc);
         return;
     }
+    n = swift_legacy_meta(&lc, meta, n);
     core_bucket_t nb = {.created_ns = exists ? b->created_ns : og_time_ns(), .meta = meta, .num_meta = n};
     snprintf(nb.owner, sizeof(nb.owner), "%s", r->account);
     if ((rc = container_id(r, b, exists, &nb)) != 0) {
@@ -285,6 +280,7 @@ static void container_write(swift_req_t *r, core_bucket_t *b, int exists)
 out_free:
     free(meta);
     free(mem);
+    swift_legacy_conf_free(&lc);
 }
 
 /* DELETE of container b: 409 while it holds live objects, S3 versions or delete markers, or
@@ -322,7 +318,7 @@ static void container_read(swift_req_t *r, const core_bucket_t *b)
         swift_error_rc(r, rc);
         return;
     }
-    og_header_t *hdrs = malloc((9 + b->num_meta) * sizeof(*hdrs));
+    og_header_t *hdrs = malloc((10 + b->num_meta) * sizeof(*hdrs));
     char (*names)[NAME_CAP] = malloc((b->num_meta + 1) * NAME_CAP);
     if (hdrs == NULL || names == NULL) {
         swift_error_rc(r, -ENOMEM);
@@ -334,13 +330,14 @@ static void container_read(swift_req_t *r, const core_bucket_t *b)
                               {cnt[0], (size_t)snprintf(cnt[0], 24, "%" PRIu64, u.objects)}};
     hdrs[k++] = (og_header_t){OG_STR_LIT("X-Container-Bytes-Used"),
                               {cnt[1], (size_t)snprintf(cnt[1], 24, "%" PRIu64, u.bytes)}};
-    hdrs[k++] = (og_header_t){OG_STR_LIT("X-Timestamp"), {ts, fmt_timestamp(b->created_ns, ts)}};
+    hdrs[k++] = (og_header_t){OG_STR_LIT("X-Timestamp"), {ts, swift_timestamp(b->created_ns, ts)}};
     hdrs[k++] = (og_header_t){OG_STR_LIT("Last-Modified"), og_str(lm)};
     hdrs[k++] = (og_header_t){OG_STR_LIT("Accept-Ranges"), OG_STR_LIT("bytes")};
     hdrs[k++] = (og_header_t){OG_STR_LIT("X-Storage-Policy"), OG_STR_LIT("Policy-0")};
     if (!og_query_get(r->info->query, "format", NULL))
         hdrs[k++] = (og_header_t){OG_STR_LIT("Vary"), OG_STR_LIT("Accept")};
     k += swift_versions_header(b, hdrs + k);
+    k += swift_legacy_header(b, hdrs + k);
     k = add_meta(b->meta, b->num_meta, "x-container-meta-", r->is_owner, hdrs, k, names);
     send_read(r, b, hdrs, k);
 out_free:

@@ -111,7 +111,7 @@ void swift_send(swift_req_t *r, int status, const og_header_t *extra, size_t n, 
 /* Standard error answer for a status. */
 void swift_error(swift_req_t *r, int status);
 /* Maps an internal code to an answer: OG_ENOTFOUND 404, OG_EQUORUM/OG_ETIMEOUT 503, CORE_EQUOTA 413,
- * OG_ETOOBIG 413, OG_EINVAL/HTTP_EBODY 400, OG_EBADDIGEST 422, OG_EBADNAME 412 (Swift's "Invalid UTF8
+ * OG_ETOOBIG 413, OG_EINVAL/HTTP_EBODY 400, CORE_EPRECOND 412, OG_EBADDIGEST 422, OG_EBADNAME 412 (Swift's "Invalid UTF8
  * or contains NULL"), -EACCES 403 (401 for a caller
  * without a token), SWIFT_EREFUSED r->refusal, HTTP_EABORTED none (499 logged), else 500. */
 void swift_error_rc(swift_req_t *r, int rc);
@@ -127,6 +127,10 @@ int swift_long_object_name(swift_req_t *r, size_t len);
  * the CORS headers of an allowed Origin, and the transaction headers. h has room for
  * n + SWIFT_FINAL_MAX entries; strings live in r->final. Returns the new count. */
 size_t swift_final_headers(swift_req_t *r, int status, og_header_t *h, size_t n);
+
+/* Swift's X-Timestamp of a time in nanoseconds ("1795296570.95896": seconds and 10 µs units) into
+ * out. Returns its length. */
+size_t swift_timestamp(uint64_t ns, char out[32]);
 
 /* "<prefix>Foo-Bar" from a lowercase stored name's suffix "foo-bar" into out (cap bytes):
  * Swift's title-cased header spelling. Returns the length (truncated to cap - 1). */
@@ -229,14 +233,42 @@ int swift_list_body(swift_req_t *r, const core_bucket_t *b, og_buf_t *body, cons
 int swift_container_access(swift_req_t *r, const char *container, int mode, char id[CORE_BID_CAP]);
 
 /* swift_version.c: a container's X-Versions-Enabled, the bucket's S3 versioning state.
- * swift_versions_parse reads a container PUT/POST's versioning headers into *want (CORE_VER_OFF:
- * none given); 0, or SWIFT_EREFUSED for X-Versions-Location / X-History-Location (not
- * implemented: Swift's 412 with versioned_writes off). swift_versions_apply sets *want on r's
+ * swift_versions_parse reads a container PUT/POST's X-Versions-Enabled into *want (CORE_VER_OFF:
+ * none given); 0. swift_versions_apply sets *want on r's
  * container; 0, SWIFT_EREFUSED (suspending an Object Lock bucket: 409), or a core error.
  * swift_versions_header writes X-Versions-Enabled of b (versioning ever set) into *out: 1 or 0. */
 int swift_versions_parse(swift_req_t *r, core_versioning_t *want);
 int swift_versions_apply(swift_req_t *r, core_versioning_t want);
 size_t swift_versions_header(const core_bucket_t *b, og_header_t *out);
+/* swift_legacy.c: Swift's legacy versioned writes (X-Versions-Location: stack mode,
+ * X-History-Location: history mode; docs/swift-compat.md "Legacy versioned writes").
+ * swift_legacy_parse reads a container PUT/POST's legacy headers (b: the container's record, NULL
+ * for a new one; want: its X-Versions-Enabled, swift_versions_parse) into *out
+ * (swift_legacy_conf_free): 0, -ENOMEM or SWIFT_EREFUSED (both given: 400; a '/' in the name: 412;
+ * with X-Versions-Enabled, or on a container whose object versioning was ever set: 400).
+ * swift_legacy_meta applies *c to the container's metadata meta[0..n) (which has room for one more
+ * entry: swift_meta_merge's output while the request carries a legacy header) and returns the
+ * new count. swift_legacy_header writes X-Versions-Location or X-History-Location of b into
+ * *out: 1, or 0 for none. */
+enum { SWIFT_LEGACY_KEEP, SWIFT_LEGACY_SET, SWIFT_LEGACY_REMOVE };
+typedef struct {
+    int change;  /* SWIFT_LEGACY_* */
+    char *value; /* SET: the stored "<stack|history>/<location>", malloc'd */
+} swift_legacy_conf_t;
+int swift_legacy_parse(swift_req_t *r, const core_bucket_t *b, core_versioning_t want, swift_legacy_conf_t *out);
+void swift_legacy_conf_free(swift_legacy_conf_t *c);
+size_t swift_legacy_meta(const swift_legacy_conf_t *c, og_header_t *meta, size_t n);
+size_t swift_legacy_header(const core_bucket_t *b, og_header_t *out);
+/* Objects (the caller checked write access). swift_legacy_put: before a write (PUT, X-Copy-From,
+ * COPY, FormPost) replaces (container, key), copies the live object, if any, into the archive of
+ * a container with a legacy mode; 0, CORE_EPRECOND (the archive is missing, or the archived name
+ * would be too long: Swift's 412, nothing written) or an error. swift_legacy_delete: a DELETE of
+ * r's object (no ?version-id) in r->container; 1 once answered (stack mode restored the newest
+ * archived copy: 204), 0 when the caller deletes as usual (no legacy mode, nothing archived in
+ * stack mode, or history mode has archived the object and written its delete marker), or an
+ * error, nothing answered. */
+int swift_legacy_put(swift_req_t *r, const char *container, og_str_t key);
+int swift_legacy_delete(swift_req_t *r);
 /* Objects: swift_version_param gives r's ?version-id= (1) or 0. swift_version_header writes
  * X-Object-Version-Id of m (in r's container, versioning ever set) into *out: 1, or 0.
  * swift_version_lookup reads version vid of r's object: 0 with *m and *buf as core_ver_lookup,

@@ -2,6 +2,7 @@
  * Swift object operations: PUT (with ETag check, X-Copy-From, expiry, quotas), GET/HEAD (Range,
  * conditionals), DELETE, POST (replaces metadata), COPY (Destination), and the entry points of
  * large objects (swift_slo.c): PUT/GET/DELETE ?multipart-manifest=..., SLO and DLO GET/HEAD.
+ * In a container with a legacy versioning mode, writes and DELETE go by swift_legacy.c first.
  *
  * Objects are the same records S3 writes (core/core.h): user metadata is stored under the S3 name
  * (X-Object-Meta-Foo as x-amz-meta-foo), the ETag is the body's MD5, so both APIs read the
@@ -166,12 +167,6 @@ static int obj_meta_read(swift_req_t *r, obj_meta_t *om)
 
 /* ---------------------------------------------------------------- shared answers */
 
-/* "1795296570.95896" */
-static size_t fmt_timestamp(uint64_t ns, char out[32])
-{
-    return (size_t)snprintf(out, 32, "%" PRIu64 ".%05" PRIu64, ns / 1000000000u, ns % 1000000000u / 10000u);
-}
-
 /* Swift's Etag: bare hex for a plain object, quoted "hex-N" for a multipart one, quoted for a
  * large object (quoted set). */
 static size_t swift_etag(const core_meta_t *m, int quoted, char out[48])
@@ -269,7 +264,7 @@ static int obj_hdrs_build(const core_meta_t *m, int quoted, obj_hdrs_t *oh)
     oh->h[k++] = (og_header_t){OG_STR_LIT("Content-Type"), m->content_type};
     oh->h[k++] = (og_header_t){OG_STR_LIT("Etag"), {oh->etag, swift_etag(m, quoted, oh->etag)}};
     oh->h[k++] = (og_header_t){OG_STR_LIT("Last-Modified"), og_str(oh->lm)};
-    oh->h[k++] = (og_header_t){OG_STR_LIT("X-Timestamp"), {oh->ts, fmt_timestamp(m->mtime_ns, oh->ts)}};
+    oh->h[k++] = (og_header_t){OG_STR_LIT("X-Timestamp"), {oh->ts, swift_timestamp(m->mtime_ns, oh->ts)}};
     oh->h[k++] = (og_header_t){OG_STR_LIT("Accept-Ranges"), OG_STR_LIT("bytes")};
     if (m->delete_at)
         oh->h[k++] = (og_header_t){OG_STR_LIT("X-Delete-At"),
@@ -470,7 +465,8 @@ static int put_write(swift_req_t *r, const obj_meta_t *om, const core_slo_put_t 
     if (opts->expect_size < 0 && (rc = core_quota_check(r->cl, r->container, r->account, d.size, 1)) != 0)
         goto out_free;
     put_record(r, om, man, &d, &m);
-    if ((rc = core_obj_commit(r->cl, r->cid, (og_str_t){r->object, r->object_len}, &m)) == 0 && answer)
+    if ((rc = swift_legacy_put(r, r->container, (og_str_t){r->object, r->object_len})) == 0 &&
+        (rc = core_obj_commit(r->cl, r->cid, (og_str_t){r->object, r->object_len}, &m)) == 0 && answer)
         send_created(r, &m, NULL, 0);
 out_free:
     core_obj_data_free(&d);
@@ -595,7 +591,7 @@ static void object_copy(swift_req_t *r, const char *src_c, og_str_t src_o, const
      * docs/architecture.md, "Garbage collection" and "Multipart uploads". */
     if ((rc = core_obj_touch(r->cl, &m)) != 0 ||
         (rc = core_part_sizes_copy(r->cl, src_id, src_o, dst_id, dst_o, &m)) != 0 ||
-        (rc = core_obj_commit(r->cl, dst_id, dst_o, &m)) != 0)
+        (rc = swift_legacy_put(r, dst_c, dst_o)) != 0 || (rc = core_obj_commit(r->cl, dst_id, dst_o, &m)) != 0)
         goto out_free_hdrs;
     int n = snprintf(cf, sizeof(cf), "%s/", src_c);
     long el = og_urlencode(src_o.base, src_o.len, cf + n, sizeof(cf) - (size_t)n, 1);
@@ -684,6 +680,8 @@ static void object_delete(swift_req_t *r)
         swift_version_delete(r, vid);
         return;
     }
+    if (rc == 0 && (rc = swift_legacy_delete(r)) == 1)
+        return; /* stack mode restored an older copy */
     if (rc == 0 && (rc = lookup(r, r->cid, key, &m, &buf)) == 0) {
         core_meta_free(&m);
         free(buf);

@@ -4,8 +4,7 @@
  * (true: Enabled, false: Suspended), so an object versioned through S3 is the same version
  * through Swift and back. Objects' ?version_id= and X-Object-Version-Id are swift_obj.c's.
  * The legacy versioned_writes modes (X-Versions-Location, X-History-Location: old copies in
- * another container) are not implemented, and are refused as Swift refuses them with
- * allow_versioned_writes off (412 "Versioned Writes is disabled"), never stored and ignored.
+ * another container) are swift_legacy.c's.
  */
 #include <stdlib.h>
 #include <strings.h>
@@ -24,10 +23,6 @@ static int true_value(og_str_t v)
 
 int swift_versions_parse(swift_req_t *r, core_versioning_t *want)
 {
-    static const char *const legacy[] = {"x-versions-location", "x-history-location"};
-    for (size_t i = 0; i < 2; i++)
-        if (http_req_header(r->http, legacy[i]).len > 0)
-            return swift_refuse(r, 412, "text/plain", "Versioned Writes is disabled");
     og_str_t v = http_req_header(r->http, "x-versions-enabled");
     *want = v.base == NULL ? CORE_VER_OFF : true_value(v) ? CORE_VER_ENABLED : CORE_VER_SUSPENDED;
     return 0;

@@ -202,6 +202,11 @@ def sign_headers(method, url, headers=None, body=b"", access=ACCESS, secret=SECR
     return hdrs
 
 
+# Every test gateway's --website-domain: a Host "BUCKET.s3-website.onggi.test" is a website request
+# (test_s3_website.py).
+WEBSITE_DOMAIN = "s3-website.onggi.test"
+
+
 class Cluster:
     """A ring, 3 storage nodes and gateways under `root`; processes by name ('node1', 'gw', ...).
     With tls (a TlsCerts), gateways also serve HTTPS (tls_pairs: [(cert, key)], the first the
@@ -301,6 +306,7 @@ class Cluster:
         args = [os.path.join(BIN, "onggi-gateway"), "--ring", self.ring, "--listen", f"127.0.0.1:{port}", *extra]
         if self.domain:
             args += ["--domain", self.domain]
+        args += ["--website-domain", WEBSITE_DOMAIN]  # S3 website endpoint: BUCKET.WEBSITE_DOMAIN
         if self.chunk_size:
             args += ["--chunk-size", str(self.chunk_size)]
         if not self.tls:

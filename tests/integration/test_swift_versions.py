@@ -1,7 +1,7 @@
 """Swift object versioning (X-Versions-Enabled, ?versions, ?version-id=) on the same version store
 as S3's bucket versioning, with real clients: the swift CLI, python-swiftclient, curl and boto3;
-and the legacy X-Versions-Location / X-History-Location modes refused as Swift refuses them when
-versioned_writes is off."""
+and how it meets the legacy X-Versions-Location / X-History-Location modes
+(test_swift_legacy_versions.py)."""
 import json
 import subprocess
 
@@ -96,10 +96,11 @@ def test_versions_enabled_is_s3_versioning(cluster, s3, sv):
     assert sv.head_container(c)["x-versions-enabled"] == "True"
 
 
-def test_info_advertises_object_versioning_only(cluster):
+def test_info_advertises_both_versionings(cluster):
     info = json.loads(subprocess.run(["curl", "-s", f"{cluster.endpoint()}/info"], capture_output=True,
                                      timeout=60).stdout)
-    assert "object_versioning" in info and "versioned_writes" not in info
+    assert "object_versioning" in info
+    assert info["versioned_writes"]["allowed_flags"] == ["x-versions-location", "x-history-location"]
 
 
 def test_versions_bad_input(s3, sv):
@@ -121,15 +122,22 @@ def test_versions_bad_input(s3, sv):
 
 
 @pytest.mark.parametrize("hdr", ["X-Versions-Location", "X-History-Location"])
-def test_legacy_versioned_writes_refused(sv, hdr):
+def test_legacy_versioned_writes_stored(sv, hdr):
+    """The legacy modes are built (test_swift_legacy_versions.py): stored on PUT and POST and
+    shown; never mixed with X-Versions-Enabled on one container."""
     c = uniq("swleg")
     sv.put_container(c)
     for method in ("POST", "PUT"):
-        st, _, body = curl(sv, method, c, "-H", f"{hdr}: {c}-old")
-        assert (st, body) == (412, b"Versioned Writes is disabled")
-    st, _, body = curl(sv, "PUT", c + "-new", "-H", f"{hdr}: archive")
-    assert st == 412
-    with pytest.raises(ClientException) as e:
-        sv.head_container(c + "-new")
-    assert e.value.http_status == 404
-    assert hdr.lower() not in sv.head_container(c)
+        st, _, _ = curl(sv, method, c, "-H", f"{hdr}: {c}-old")
+        assert st == (204 if method == "POST" else 202)
+        assert sv.head_container(c)[hdr.lower()] == f"{c}-old"
+    st, _, _ = curl(sv, "PUT", c + "-new", "-H", f"{hdr}: archive")
+    assert st == 201
+    assert sv.head_container(c + "-new")[hdr.lower()] == "archive"
+    st, _, body = curl(sv, "POST", c, "-H", "X-Versions-Enabled: true")
+    assert st == 400 and b"legacy versioned writes" in body
+    v = uniq("swver")
+    sv.put_container(v, headers={"X-Versions-Enabled": "true"})
+    st, _, _ = curl(sv, "POST", v, "-H", f"{hdr}: {c}")
+    assert st == 400
+    assert hdr.lower() not in sv.head_container(v)

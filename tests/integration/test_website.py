@@ -1,5 +1,5 @@
 """Website hosting (issue 14): S3 website configuration (PutBucketWebsite / Get / Delete with boto3,
-AWS's errors for bad documents) and Swift staticweb (Web-Index, Web-Error, Web-Listings, Web-Listings-CSS,
+AWS's errors for bad documents; served by test_s3_website.py) and Swift staticweb (Web-Index, Web-Error, Web-Listings, Web-Listings-CSS,
 Web-Directory-Type, X-Web-Mode) on a real gateway, directly with curl and through a real Varnish
 (the test_cdn.py fixtures), as Swift's staticweb middleware answers (docs/swift-compat.md)."""
 
@@ -110,15 +110,18 @@ def _website_error(s3, bucket, cfg):
     raise AssertionError(f"accepted {cfg}")
 
 
-def test_s3_bucket_website_valid_config_refused(s3, bucket):
-    """No S3 website endpoint serves a configuration yet, so a valid one is refused (501), never
-    stored and ignored; GET finds none and DELETE of none is fine, as S3."""
+def test_s3_bucket_website_valid_config_stored(s3, bucket):
+    """A valid configuration is stored and returned as sent (test_s3_website.py serves it); DELETE
+    removes it, and DELETE of none is fine, as S3."""
     with pytest.raises(botocore.exceptions.ClientError) as e:
         s3.get_bucket_website(Bucket=bucket)
     assert e.value.response["Error"]["Code"] == "NoSuchWebsiteConfiguration"
     redirect_all = {"RedirectAllRequestsTo": {"HostName": "www.example.com", "Protocol": "https"}}
     for cfg in (SITE, redirect_all):
-        assert _website_error(s3, bucket, cfg) == (501, "NotImplemented")
+        s3.put_bucket_website(Bucket=bucket, WebsiteConfiguration=cfg)
+        got = s3.get_bucket_website(Bucket=bucket)
+        assert {k: got[k] for k in cfg} == cfg
+    s3.delete_bucket_website(Bucket=bucket)
     with pytest.raises(botocore.exceptions.ClientError) as e:
         s3.get_bucket_website(Bucket=bucket)
     assert e.value.response["Error"]["Code"] == "NoSuchWebsiteConfiguration"

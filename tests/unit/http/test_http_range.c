@@ -183,3 +183,23 @@ Test(cache_control, defaults_fill_only_what_is_missing)
     cr_assert_eq(http_cache_dflt(own, 1, OG_STR_LIT("max-age=5"), -1, 0, date, out), 0);
     cr_assert_eq(http_cache_dflt(NULL, 0, OG_STR_LIT(""), -1, 0, date, out), 0);
 }
+
+Test(host, without_port)
+{
+    static const char *const cases[][2] = {
+        {"b.example.com:8000", "b.example.com"}, {"b.example.com", "b.example.com"}, {"[::1]:9000", "[::1]"},
+        {"[::1]", "[::1]"}, {"127.0.0.1:80", "127.0.0.1"}, {"", ""}, {":80", ""},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        og_str_t h = http_host_without_port(og_str(cases[i][0]));
+        cr_assert(og_str_eq(h, cases[i][1]), "%s -> %.*s", cases[i][0], (int)h.len, h.base);
+    }
+    cr_assert(http_host_without_port((og_str_t){NULL, 0}).len == 0);
+}
+
+Test(status, reason_phrases)
+{
+    cr_assert_str_eq(http_status_reason(404), "Not Found");
+    cr_assert_str_eq(http_status_reason(302), "Found");
+    cr_assert_str_eq(http_status_reason(599), "Unknown");
+}

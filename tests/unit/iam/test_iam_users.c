@@ -213,7 +213,7 @@ Test(iam, unknown_names_are_cached_briefly)
     iam_user_t got;
     iam_ident_t id;
 
-    tc_start(17050);
+    tc_start(17080);
     iam_t *iam = open_iam();
     cr_assert_eq(iam_user_get(iam, og_str("NOPE"), &got), OG_ENOTFOUND);
     cr_assert_eq(iam_swift_user_auth(iam, "acct", "nobody", OG_STR_LIT("k"), &id), OG_ENOTFOUND);
