@@ -337,25 +337,27 @@ def test_account_bucket_path_form(ns):
     its ACL decides as for any bucket. CopySource takes the same form."""
     _, b, s3a, s3b, name = same_name_in_both(ns, "tenant", ("k", b"A's k"), ("k", b"B's k"))
     port = ns.port()
+    # (signed requests percent-encode the ':' as SigV4 clients do; unsigned ones send it as is)
     # B's user, by the path form, in B's (and in A's: denied)
-    st, _, body = signed_request(port, "GET", f"/{B}:{name}/k", access=ACCESS2, secret=SECRET2)
+    st, _, body = signed_request(port, "GET", f"/{B}%3A{name}/k", access=ACCESS2, secret=SECRET2)
     assert (st, body) == (200, b"B's k")
-    st, _, body = signed_request(port, "GET", f"/{A}:{name}/k", access=ACCESS2, secret=SECRET2)
+    st, _, body = signed_request(port, "GET", f"/{A}%3A{name}/k", access=ACCESS2, secret=SECRET2)
     assert (st, xml_code(body)) == (403, "AccessDenied")
     # A's user reaches B's bucket only through the path form, and B's ACL denies it
-    st, _, body = signed_request(port, "GET", f"/{A}:{name}/k")
+    st, _, body = signed_request(port, "GET", f"/{A}%3A{name}/k")
     assert (st, body) == (200, b"A's k")
-    st, _, body = signed_request(port, "GET", f"/{B}:{name}/k")
+    st, _, body = signed_request(port, "GET", f"/{B}%3A{name}/k")
     assert (st, xml_code(body)) == (403, "AccessDenied")
     st, _, body = http_request(port, "GET", f"/{B}:{name}/k")
     assert (st, xml_code(body)) == (403, "AccessDenied")
-    # B makes its bucket public-read: anonymous and A's user read B's objects through the path form
+    # B makes its bucket and object public-read: anonymous and A's user read them through the path form
     s3b.put_bucket_acl(Bucket=name, ACL="public-read")
+    s3b.put_object_acl(Bucket=name, Key="k", ACL="public-read")
     st, _, body = http_request(port, "GET", f"/{B}:{name}/k")
     assert (st, body) == (200, b"B's k")
     st, _, body = http_request(port, "GET", f"/{B}:{name}?list-type=2")
     assert st == 200 and b"<Key>k</Key>" in body
-    st, _, body = signed_request(port, "GET", f"/{B}:{name}/k")
+    st, _, body = signed_request(port, "GET", f"/{B}%3A{name}/k")
     assert (st, body) == (200, b"B's k")
     # the bare name stays A's for A and anonymous callers (the global S3 name)
     st, _, body = http_request(port, "GET", f"/{name}/k")
@@ -368,18 +370,18 @@ def test_account_bucket_path_form(ns):
         s3b.copy_object(Bucket=name, Key="from-a", CopySource=f"{A}:{name}/k")
     assert err_code(e.value) == "AccessDenied"
     # writes through the path form follow the ACL too: public-read grants no write
-    st, _, body = signed_request(port, "PUT", f"/{B}:{name}/w", body=b"x")
+    st, _, body = signed_request(port, "PUT", f"/{B}%3A{name}/w", body=b"x")
     assert (st, xml_code(body)) == (403, "AccessDenied")
-    st, _, _ = signed_request(port, "PUT", f"/{B}:{name}/w", body=b"B writes", access=ACCESS2, secret=SECRET2)
+    st, _, _ = signed_request(port, "PUT", f"/{B}%3A{name}/w", body=b"B writes", access=ACCESS2, secret=SECRET2)
     assert st == 200 and b.get_object(name, "w")[1] == b"B writes"
     # ":bucket" (RGW's empty tenant) names the global S3 name, as anonymous requests see it
-    st, _, body = signed_request(port, "GET", f"/:{name}/k", access=ACCESS2, secret=SECRET2)
+    st, _, body = signed_request(port, "GET", f"/%3A{name}/k", access=ACCESS2, secret=SECRET2)
     assert (st, xml_code(body)) == (403, "AccessDenied")
-    st, _, body = signed_request(port, "GET", f"/:{name}/k")
+    st, _, body = signed_request(port, "GET", f"/%3A{name}/k")
     assert (st, body) == (200, b"A's k")
     # a bucket that does not exist in that account
-    st, _, body = signed_request(port, "GET", f"/{B}:{name}-none/k", access=ACCESS2, secret=SECRET2)
+    st, _, body = signed_request(port, "GET", f"/{B}%3A{name}-none/k", access=ACCESS2, secret=SECRET2)
     assert (st, xml_code(body)) == (404, "NoSuchBucket")
     # CreateBucket in another account's namespace is refused
-    st, _, body = signed_request(port, "PUT", f"/{A}:{name}-new", access=ACCESS2, secret=SECRET2)
+    st, _, body = signed_request(port, "PUT", f"/{A}%3A{name}-new", access=ACCESS2, secret=SECRET2)
     assert (st, xml_code(body)) == (403, "AccessDenied")
