@@ -374,6 +374,12 @@ def test_account_bucket_path_form(ns):
     assert (st, xml_code(body)) == (403, "AccessDenied")
     st, _, _ = signed_request(port, "PUT", f"/{B}%3A{name}/w", body=b"B writes", access=ACCESS2, secret=SECRET2)
     assert st == 200 and b.get_object(name, "w")[1] == b"B writes"
+    # a virtual-host name is the global S3 name whoever signs (a host name carries no account)
+    vhost = f"{name}.localhost:{port}"
+    st, _, body = signed_request(port, "GET", "/k", host=vhost, access=ACCESS2, secret=SECRET2)
+    assert (st, xml_code(body)) == (403, "AccessDenied")
+    st, _, body = signed_request(port, "GET", "/k", host=vhost)
+    assert (st, body) == (200, b"A's k")
     # ":bucket" (RGW's empty tenant) names the global S3 name, as anonymous requests see it
     st, _, body = signed_request(port, "GET", f"/%3A{name}/k", access=ACCESS2, secret=SECRET2)
     assert (st, xml_code(body)) == (403, "AccessDenied")
