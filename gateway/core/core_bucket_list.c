@@ -25,14 +25,6 @@ typedef struct {
     cluster_list_entry_t *v;
 } merged_t;
 
-/* Byte order, shorter first: the order of the node's keys. */
-static int key_cmp(og_str_t a, og_str_t b)
-{
-    size_t n = a.len < b.len ? a.len : b.len;
-    int c = n ? memcmp(a.base, b.base, n) : 0;
-    return c != 0 ? c : (a.len > b.len) - (a.len < b.len);
-}
-
 /* cluster_list of the global table, keeping the records account owns and those that do not
  * decode (whose owner is unknown: the listing's reader skips and reports them). Compacted in
  * place: the entries belong to the list, and next_after, the raw resume point, is untouched. */
@@ -52,19 +44,20 @@ static int global_fetch(acct_src_t *a, og_str_t prefix, og_str_t after, size_t l
     return 0;
 }
 
-/* The entries of both lists up to the lower resume point of a truncated one, at most limit. */
+/* The entries of both lists up to the lower resume point of a truncated one, at most limit (in
+ * the nodes' key order: og_str_cmp). */
 static void merge_lists(merged_t *m, size_t limit, cluster_list_t *out)
 {
     size_t i = 0, j = 0, n = 0;
     og_str_t bound = {NULL, 0};
     int bounded = 0;
     for (int k = 0; k < 2; k++)
-        if (m->l[k].truncated && (!bounded || key_cmp(m->l[k].next_after, bound) < 0))
+        if (m->l[k].truncated && (!bounded || og_str_cmp(m->l[k].next_after, bound) < 0))
             bound = m->l[k].next_after, bounded = 1;
     while (n < limit && (i < m->l[0].n || j < m->l[1].n)) {
-        int c = i == m->l[0].n ? 1 : j == m->l[1].n ? -1 : key_cmp(m->l[0].entries[i].key, m->l[1].entries[j].key);
+        int c = i == m->l[0].n ? 1 : j == m->l[1].n ? -1 : og_str_cmp(m->l[0].entries[i].key, m->l[1].entries[j].key);
         cluster_list_entry_t *e = c <= 0 ? &m->l[0].entries[i] : &m->l[1].entries[j];
-        if (bounded && key_cmp(e->key, bound) > 0)
+        if (bounded && og_str_cmp(e->key, bound) > 0)
             break;
         m->v[n++] = *e;
         i += c <= 0, j += c >= 0; /* one name in both tables: the global record (never written so) */
