@@ -68,6 +68,9 @@ const char *og_strerror(int rc)
     case -10530: return "gateway: versioning of a bucket with an id of its own";
     case -10450: return "iam: grantee email address not resolvable";
     case -10460: return "gateway: request refused (answer recorded)";
+    case -10510: return "iam: public ACL blocked by the bucket's PublicAccessBlock";
+    case -10511: return "iam: ACLs disabled by BucketOwnerEnforced";
+    case -10512: return "iam: public policy blocked by the bucket's PublicAccessBlock";
     case -10540: return "gateway: website redirect location refused";
     }
     if (rc < 0 && rc > -4096)

@@ -188,8 +188,8 @@ int iam_s3acl_grant_header(og_buf_t *out, unsigned perm, og_str_t header);
  * anonymous) access b's objects or listing in `mode` (IAM_ACL_*) coming with HTTP Referer
  * referer? Swift's X-Container-Read / -Write (iam_acl_allows), then the bucket's S3 ACL: a READ
  * grant reads objects and lists (AllUsers READ, S3's public-read bucket, is Swift's
- * ".r:*,.rlistings"), a WRITE grant writes; grants by canonical id name the caller's account.
- * The owner is the caller's business (Swift's is_owner, S3's account check). 1 or 0. */
+ * ".r:*,.rlistings"), a WRITE grant writes; grants by canonical id name the caller's account;
+ * the bucket's PublicAccessBlock and ObjectOwnership apply (iam_s3ctl_acl_allows). The owner is the caller's business (Swift's is_owner, S3's account check). 1 or 0. */
 int iam_bucket_allows(const core_bucket_t *b, const iam_ident_t *id, og_str_t referer, int mode);
 
 /* ---- S3 bucket policies (iam_policy.c; pure functions, unit-tested) ----
@@ -222,6 +222,60 @@ int iam_policy_check(og_str_t doc, const char *bucket, char *why, size_t cap);
 int iam_policy_eval(og_str_t doc, const iam_policy_ctx_t *c);
 /* Does doc allow everyone something without a condition (GetBucketPolicyStatus IsPublic)? 1/0. */
 int iam_policy_public(og_str_t doc);
+
+/* ---- S3 Block Public Access and Object Ownership (iam_pab.c; pure functions, unit-tested) ----
+ * A bucket's controls, kept in its record's metadata: IAM_S3PAB_HEADER holds the four
+ * PublicAccessBlock flags as "0"/"1" in AWS's order (BlockPublicAcls, IgnorePublicAcls,
+ * BlockPublicPolicy, RestrictPublicBuckets), IAM_S3OWNERSHIP_HEADER the ObjectOwnership name.
+ * Absent: no PublicAccessBlock (nothing blocked) and ObjectWriter. Every authorization of both APIs
+ * goes through iam_s3ctl_acl_allows / iam_s3ctl_policy_verdict, every ACL and policy a request
+ * asks to store through iam_s3ctl_acl_admit / iam_s3ctl_policy_admit: the decisions live here. */
+#define IAM_S3PAB_HEADER "x-onggi-s3-pab"
+#define IAM_S3OWNERSHIP_HEADER "x-onggi-s3-ownership"
+#define IAM_PAB_FLAGS 4
+enum { IAM_PAB_BLOCK_ACLS = 1, IAM_PAB_IGNORE_ACLS = 2, IAM_PAB_BLOCK_POLICY = 4, IAM_PAB_RESTRICT = 8 };
+enum { IAM_OWN_WRITER = 0, IAM_OWN_PREFERRED = 1, IAM_OWN_ENFORCED = 2 };
+enum {
+    IAM_EPUBLICACL = -10510,    /* BlockPublicAcls refuses a public ACL (403 AccessDenied) */
+    IAM_EACLDISABLED = -10511,  /* BucketOwnerEnforced: ACLs are disabled (AccessControlListNotSupported) */
+    IAM_EPUBLICPOLICY = -10512, /* BlockPublicPolicy refuses a public policy (403 AccessDenied) */
+};
+
+/* The PublicAccessBlock element names, in the order of the flags (IAM_PAB_BLOCK_ACLS first). */
+extern const char *const iam_pab_names[IAM_PAB_FLAGS];
+
+/* A bucket's controls. */
+typedef struct {
+    unsigned pab;  /* IAM_PAB_* */
+    int ownership; /* IAM_OWN_* */
+} iam_s3ctl_t;
+
+/* b's controls from its metadata (a value that does not decode counts as absent). */
+iam_s3ctl_t iam_s3ctl_of(const og_header_t *meta, size_t n);
+/* The stored form of PublicAccessBlock flags pab into out (IAM_PAB_FLAGS + 1 bytes). */
+void iam_pab_format(unsigned pab, char out[IAM_PAB_FLAGS + 1]);
+/* The IAM_OWN_* an ObjectOwnership name stands for, or OG_EINVAL; and back. */
+int iam_ownership_parse(og_str_t name);
+const char *iam_ownership_name(int mode);
+/* May acl (compact form, empty: none asked) be stored on a bucket owned by bucket_owner with
+ * controls c, or on an object in it? BucketOwnerEnforced admits only ACLs granting nothing but
+ * FULL_CONTROL to the bucket owner (private, bucket-owner-full-control, or their XML form: AWS's
+ * rule); BlockPublicAcls refuses public ones. 0, IAM_EACLDISABLED or IAM_EPUBLICACL. */
+int iam_s3ctl_acl_admit(iam_s3ctl_t c, og_str_t acl, const char *bucket_owner);
+/* May policy doc be stored under c? 0, or IAM_EPUBLICPOLICY (BlockPublicPolicy, public doc). */
+int iam_s3ctl_policy_admit(iam_s3ctl_t c, og_str_t doc);
+/* iam_s3acl_allows under c: ACLs count for nothing under BucketOwnerEnforced (the bucket's
+ * account decides alone, the caller's business), and grants to AllUsers and AuthenticatedUsers
+ * for nothing under IgnorePublicAcls. 1 or 0. */
+int iam_s3ctl_acl_allows(iam_s3ctl_t c, og_str_t acl, const char *owner, const char *account, unsigned perm);
+/* The policy verdict (IAM_POLICY_*, of iam_policy_eval on doc) under c: with
+ * RestrictPublicBuckets and a public doc, an Allow admits only the bucket owner's account. */
+int iam_s3ctl_policy_verdict(iam_s3ctl_t c, og_str_t doc, int verdict, const char *bucket_owner, const char *account);
+/* GetBucketPolicyStatus's IsPublic: doc is public and RestrictPublicBuckets does not restrict it. */
+int iam_s3ctl_policy_public(iam_s3ctl_t c, og_str_t doc);
+/* Is an object written with canned ACL `canned` (base NULL: none) owned by the bucket's owner
+ * rather than its writer (BucketOwnerEnforced; BucketOwnerPreferred with bucket-owner-full-control)? */
+int iam_s3ctl_bucket_owns(iam_s3ctl_t c, og_str_t canned);
 
 /* The cluster's token key, created on first use (racing gateways converge on one within
  * SECRET_SETTLE_NS, iam_token.c). 0 or an error. */

@@ -67,6 +67,12 @@ void iam_cache_put(iam_t *iam, int kind, og_str_t key, const iam_cached_t *v);
 /* Forgets (kind, key) (this gateway stops using it at once). */
 void iam_cache_drop(iam_t *iam, int kind, og_str_t key);
 
+/* ---- S3 ACL evaluation (iam_s3acl.c) ---- */
+
+/* iam_s3acl_allows, with no_groups: grants to AllUsers and AuthenticatedUsers count for nothing
+ * (IgnorePublicAcls, iam_pab.c). */
+int iam_s3acl_allows_in(og_str_t acl, const char *owner, const char *account, unsigned perm, int no_groups);
+
 /* ---- u16-length fields of record summaries (iam_users.c) ---- */
 
 /* Length of a NUL-terminated field of capacity cap, or -1 when it is not terminated within it. */

@@ -58,19 +58,24 @@ int iam_s3acl_next(og_str_t *acl, iam_s3grant_t *g)
     return 0;
 }
 
-int iam_s3acl_allows(og_str_t acl, const char *owner, const char *account, unsigned perm)
+int iam_s3acl_allows_in(og_str_t acl, const char *owner, const char *account, unsigned perm, int no_groups)
 {
     iam_s3grant_t g;
     unsigned have = 0;
     if (account != NULL && owner != NULL && strcmp(owner, account) == 0)
         return 1;
     while (iam_s3acl_next(&acl, &g)) {
-        int match = g.group ? og_str_eq(g.id, "all") || (account != NULL && og_str_eq(g.id, "auth"))
-                            : account != NULL && og_str_eq(g.id, account);
+        int group = !no_groups && (og_str_eq(g.id, "all") || (account != NULL && og_str_eq(g.id, "auth")));
+        int match = g.group ? group : account != NULL && og_str_eq(g.id, account);
         if (match)
             have |= g.perm;
     }
     return (have & perm) == perm;
+}
+
+int iam_s3acl_allows(og_str_t acl, const char *owner, const char *account, unsigned perm)
+{
+    return iam_s3acl_allows_in(acl, owner, account, perm, 0);
 }
 
 /* Appends one grant in the compact form. */
@@ -193,5 +198,6 @@ int iam_bucket_allows(const core_bucket_t *b, const iam_ident_t *id, og_str_t re
         return 1;
     og_str_t v = og_header_find(b->meta, b->num_meta, IAM_S3ACL_HEADER);
     unsigned perm = mode == IAM_ACL_WRITE ? IAM_S3_WRITE : IAM_S3_READ;
-    return iam_s3acl_allows(v, NULL, id != NULL ? id->account : NULL, perm);
+    /* the S3 ACL under the bucket's S3 controls (PublicAccessBlock, ObjectOwnership) */
+    return iam_s3ctl_acl_allows(iam_s3ctl_of(b->meta, b->num_meta), v, NULL, id != NULL ? id->account : NULL, perm);
 }

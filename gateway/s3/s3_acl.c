@@ -5,9 +5,10 @@
  *
  * ACLs are kept in the compact form of iam.h under IAM_S3ACL_HEADER: in the bucket record's
  * metadata and in the object record's stored headers (never sent back as a header). A resource
- * without one is private. Object ownership is ObjectWriter (RGW's behaviour; AWS's buckets made
- * since 2023 default to BucketOwnerEnforced, which refuses ACLs): an object belongs to the
- * account that wrote it. Deliberate simplification: a bucket's owner may do everything to every
+ * without one is private. The bucket's PublicAccessBlock and ObjectOwnership (iam_pab.c, set by
+ * s3_pab.c) apply to every decision here. Object ownership is ObjectWriter unless the bucket says
+ * otherwise (RGW's behaviour; AWS's buckets made since 2023 default to BucketOwnerEnforced, which
+ * disables ACLs): an object belongs to the account that wrote it. Deliberate simplification: a bucket's owner may do everything to every
  * object in its bucket (AWS lets it only delete another writer's objects unless granted).
  */
 #include <errno.h>
@@ -60,7 +61,11 @@ int s3_acl_request(s3_req_t *r, const char *owner, const char *bucket_owner, og_
 
 void s3_acl_error(s3_req_t *r, int rc)
 {
-    if (rc == S3_EACLBOTH)
+    if (rc == IAM_EPUBLICACL)
+        s3_error(r, 403, "AccessDenied", NULL, NULL);
+    else if (rc == IAM_EACLDISABLED)
+        s3_error(r, 400, "AccessControlListNotSupported", "The bucket does not allow ACLs", NULL);
+    else if (rc == S3_EACLBOTH)
         s3_error(r, 400, "InvalidRequest", "Specifying both Canned ACLs and Header Grants is not allowed", NULL);
     else if (rc == IAM_EUNRESOLVABLE)
         s3_error(r, 400, "UnresolvableGrantByEmailAddress",
@@ -75,6 +80,8 @@ void s3_acl_error(s3_req_t *r, int rc)
 }
 
 og_str_t s3_acl_of(const og_header_t *h, size_t n) { return og_header_find(h, n, IAM_S3ACL_HEADER); }
+
+og_str_t s3_new_owner(const s3_req_t *r) { return og_str(r->bucket_owns ? r->bucket_owner : r->user.account); }
 
 /* ---------------------------------------------------------------- authorization */
 
@@ -95,6 +102,10 @@ static need_t bucket_need(const s3_req_t *r)
         return get ? (need_t){IAM_S3_READ_ACP, 0, "s3:GetBucketAcl"} : (need_t){IAM_S3_WRITE_ACP, 0, "s3:PutBucketAcl"};
     if (og_query_get(q, "policy", NULL) || og_query_get(q, "policyStatus", NULL))
         return (need_t){0, 0, get ? "s3:GetBucketPolicy" : "s3:PutBucketPolicy"};
+    if (og_query_get(q, "publicAccessBlock", NULL)) /* AWS's action for Put and Delete */
+        return (need_t){0, 0, get ? "s3:GetBucketPublicAccessBlock" : "s3:PutBucketPublicAccessBlock"};
+    if (og_query_get(q, "ownershipControls", NULL))
+        return (need_t){0, 0, get ? "s3:GetBucketOwnershipControls" : "s3:PutBucketOwnershipControls"};
     if (og_query_get(q, "cors", NULL))
         return (need_t){0, 0, get ? "s3:GetBucketCORS" : "s3:PutBucketCORS"};
     if (og_query_get(q, "website", NULL)) /* the owner's only (a public bucket's ListBucket is not enough) */
@@ -158,21 +169,21 @@ static int policy_verdict(const s3_req_t *r, og_str_t doc, const char *action, c
 }
 
 /* May r's caller (me, NULL when anonymous) do `perm` to object key of bucket (owned by
- * bucket_owner, ACL bucket_acl)? 0, S3_EDENIED, or the lookup's error (OG_ENOTFOUND only for a
- * caller who may list the bucket: others are denied, as S3 does). */
+ * bucket_owner, ACL bucket_acl, controls ctl)? 0, S3_EDENIED, or the lookup's error (OG_ENOTFOUND
+ * only for a caller who may list the bucket: others are denied, as S3 does). */
 static int object_allows(s3_req_t *r, const char *bucket, og_str_t key, unsigned perm, const char *bucket_owner,
-                         og_str_t bucket_acl)
+                         og_str_t bucket_acl, iam_s3ctl_t ctl)
 {
     core_meta_t m;
     char *buf = NULL, owner[64];
     const char *me = r->authenticated ? r->user.account : NULL;
     int rc = core_obj_lookup(r->gw->cluster, bucket, key, &m, &buf);
-    if (rc == OG_ENOTFOUND && !iam_s3acl_allows(bucket_acl, bucket_owner, me, IAM_S3_READ))
+    if (rc == OG_ENOTFOUND && !iam_s3ctl_acl_allows(ctl, bucket_acl, bucket_owner, me, IAM_S3_READ))
         return S3_EDENIED;
     if (rc != 0)
         return rc;
     snprintf(owner, sizeof(owner), "%.*s", (int)m.owner.len, m.owner.base);
-    if (!iam_s3acl_allows(s3_acl_of(m.headers, m.num_headers), owner, me, perm))
+    if (!iam_s3ctl_acl_allows(ctl, s3_acl_of(m.headers, m.num_headers), owner, me, perm))
         rc = S3_EDENIED;
     core_meta_free(&m);
     free(buf);
@@ -180,16 +191,20 @@ static int object_allows(s3_req_t *r, const char *bucket, og_str_t key, unsigned
 }
 
 /* May r's caller do what n says to bucket b (named bucket), or with key.base set to that object?
- * The bucket policy first: an explicit Deny wins over everything (the bucket's account too,
- * except for the policy's own operations, so it can always repair it), an Allow admits; else the
- * account owns, else ACLs decide. 0, S3_EDENIED or a lookup's error. */
-static int allows(s3_req_t *r, const core_bucket_t *b, const char *bucket, og_str_t key, need_t n)
+ * Sets *ctl (the bucket's controls). The bucket policy first: an explicit Deny wins over
+ * everything (the bucket's account too, except for the policy's own operations, so it can always
+ * repair it), an Allow admits (RestrictPublicBuckets: of a public policy, only the account's);
+ * else the account owns, else ACLs decide (under the bucket's controls: iam_s3ctl_acl_allows).
+ * 0, S3_EDENIED or a lookup's error. */
+static int allows(s3_req_t *r, const core_bucket_t *b, const char *bucket, og_str_t key, need_t n, iam_s3ctl_t *ctl)
 {
     const char *me = r->authenticated ? r->user.account : NULL;
     og_str_t acl = s3_acl_of(b->meta, b->num_meta);
     int mine = me != NULL && strcmp(b->owner, me) == 0, policy_op = strstr(n.action, "BucketPolicy") != NULL;
     og_str_t doc = og_header_find(b->meta, b->num_meta, IAM_S3POLICY_HEADER);
+    *ctl = iam_s3ctl_of(b->meta, b->num_meta);
     int v = policy_op ? IAM_POLICY_NONE : policy_verdict(r, doc, n.action, bucket, key);
+    v = iam_s3ctl_policy_verdict(*ctl, doc, v, b->owner, me);
     if (v == IAM_POLICY_DENY)
         return S3_EDENIED;
     if (mine || v == IAM_POLICY_ALLOW)
@@ -197,8 +212,8 @@ static int allows(s3_req_t *r, const core_bucket_t *b, const char *bucket, og_st
     if (n.perm == 0)
         return S3_EDENIED;
     if (n.on_object)
-        return object_allows(r, b->id, key, n.perm, b->owner, acl);
-    return iam_s3acl_allows(acl, b->owner, me, n.perm) ? 0 : S3_EDENIED;
+        return object_allows(r, b->id, key, n.perm, b->owner, acl, *ctl);
+    return iam_s3ctl_acl_allows(*ctl, acl, b->owner, me, n.perm) ? 0 : S3_EDENIED;
 }
 
 int s3_authorize(s3_req_t *r)
@@ -211,7 +226,7 @@ int s3_authorize(s3_req_t *r)
         return rc;
     snprintf(r->bucket_owner, sizeof(r->bucket_owner), "%s", b.owner);
     memcpy(r->bid, b.id, sizeof(r->bid));
-    rc = allows(r, &b, r->bucket, key, n);
+    rc = allows(r, &b, r->bucket, key, n, &r->ctl);
     core_bucket_free(&b);
     return rc;
 }
@@ -219,12 +234,13 @@ int s3_authorize(s3_req_t *r)
 int s3_may_read(s3_req_t *r, const char *tenant, const char *name, og_str_t key, char bid[CORE_BID_CAP])
 {
     core_bucket_t b;
+    iam_s3ctl_t ctl;
     int rc = s3_bucket_find(r, tenant, name, &b);
     bid[0] = '\0';
     if (rc != 0)
         return rc;
     memcpy(bid, b.id, CORE_BID_CAP);
-    rc = allows(r, &b, name, key, (need_t){IAM_S3_READ, 1, "s3:GetObject"});
+    rc = allows(r, &b, name, key, (need_t){IAM_S3_READ, 1, "s3:GetObject"}, &ctl);
     core_bucket_free(&b);
     return rc;
 }
@@ -282,7 +298,8 @@ void s3_get_acl(s3_req_t *r)
             s3_error_on(r, rc, S3_ON_BUCKET);
             return;
         }
-        send_acl(r, bk.owner, s3_acl_of(bk.meta, bk.num_meta));
+        /* ACLs disabled (BucketOwnerEnforced): the owner's full control is the whole ACL */
+        send_acl(r, bk.owner, r->ctl.ownership == IAM_OWN_ENFORCED ? (og_str_t){NULL, 0} : s3_acl_of(bk.meta, bk.num_meta));
         core_bucket_free(&bk);
         return;
     }
@@ -298,8 +315,12 @@ void s3_get_acl(s3_req_t *r)
         s3_error_rc(r, rc);
         return;
     }
-    snprintf(owner, sizeof(owner), "%.*s", (int)m.owner.len, m.owner.base);
-    send_acl(r, owner, s3_acl_of(m.headers, m.num_headers));
+    if (r->ctl.ownership == IAM_OWN_ENFORCED) /* the bucket owner owns every object, ACLs disabled */
+        send_acl(r, r->bucket_owner, (og_str_t){NULL, 0});
+    else {
+        snprintf(owner, sizeof(owner), "%.*s", (int)m.owner.len, m.owner.base);
+        send_acl(r, owner, s3_acl_of(m.headers, m.num_headers));
+    }
     core_meta_free(&m);
     free(buf);
 }
@@ -367,18 +388,20 @@ static int parse_policy(const char *xml, size_t len, og_buf_t *out)
 }
 
 /* The ACL a PutBucketAcl / PutObjectAcl sets on a resource of owner: from its headers, else from
- * its body. 0 or a code for s3_acl_error. */
+ * its body, if the bucket's controls admit it (under BucketOwnerEnforced the bucket owner owns
+ * every object). 0 or a code for s3_acl_error. */
 static int requested_acl(s3_req_t *r, const char *owner, og_buf_t *out)
 {
     char *body = NULL;
     size_t len;
+    if (r->ctl.ownership == IAM_OWN_ENFORCED)
+        owner = r->bucket_owner;
     int given, rc = s3_acl_request(r, owner, r->key ? r->bucket_owner : NULL, out, &given);
-    if (rc != 0 || given)
-        return rc;
-    if ((rc = s3_read_body(r, ACL_BODY_MAX, &body, &len)) == 0 && (rc = s3_payload_verify(r, body, len)) == 0)
+    if (rc == 0 && !given && (rc = s3_read_body(r, ACL_BODY_MAX, &body, &len)) == 0 &&
+        (rc = s3_payload_verify(r, body, len)) == 0)
         rc = len == 0 ? S3_EMALFORMED : parse_policy(body, len, out);
     free(body);
-    return rc;
+    return rc != 0 ? rc : iam_s3ctl_acl_admit(r->ctl, (og_str_t){out->buf, out->len}, r->bucket_owner);
 }
 
 /* hdrs (n of them) with header `name` set to value (removed when value.base is NULL), into *out
@@ -484,7 +507,8 @@ void s3_put_acl(s3_req_t *r)
     int rc = r->key == NULL ? put_bucket_acl(r, NULL, &acl) : put_object_acl(r, &acl);
     if (rc == 0)
         s3_send(r, 200, NULL, 0, NULL, 0);
-    else if (rc == S3_EACLBOTH || rc == IAM_EUNRESOLVABLE || rc == OG_EINVAL || rc == S3_EMALFORMED)
+    else if (rc == S3_EACLBOTH || rc == IAM_EUNRESOLVABLE || rc == OG_EINVAL || rc == S3_EMALFORMED ||
+             rc == IAM_EPUBLICACL || rc == IAM_EACLDISABLED)
         s3_acl_error(r, rc);
     else
         s3_error_on(r, rc, S3_ON_BODY);

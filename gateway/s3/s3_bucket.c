@@ -152,6 +152,8 @@ void s3_create_bucket(s3_req_t *r)
     memcpy(r->bid, r->bucket, sizeof(r->bucket)); /* a new bucket of the global table: id = name */
     if (rc == 0 && r->acl.len > 0) /* x-amz-acl / x-amz-grant-* (read by the router) */
         rc = s3_acl_set_bucket(r, (og_str_t){r->acl.buf, r->acl.len});
+    if (rc == 0) /* x-amz-object-ownership (read by the router) */
+        rc = s3_ownership_create(r);
     if (rc == -EACCES) {
         s3_error(r, 409, "BucketAlreadyExists", NULL, NULL);
         goto out_free_body;

@@ -35,6 +35,8 @@ typedef struct {
     auth_result_t auth;
     iam_user_t user;          /* the caller (when authenticated) */
     char bucket_owner[64];    /* r's bucket's owner, once s3_authorize found it */
+    iam_s3ctl_t ctl;          /* r's bucket's PublicAccessBlock and ObjectOwnership (s3_authorize) */
+    int bucket_owns;          /* an object r writes is owned by the bucket owner (ObjectOwnership) */
     og_buf_t acl;             /* the ACL a write asks for (x-amz-acl, x-amz-grant-*): empty for none */
     og_header_t cors[4];      /* Access-Control-* and Vary for an Origin a CORS rule admits (s3_cors.c) */
     size_t num_cors;
@@ -283,6 +285,19 @@ void s3_cors_actual(s3_req_t *r);
 /* (s3_policy.c) PUT/GET/DELETE ?policy and GET ?policyStatus on r's bucket (its account's). */
 void s3_bucket_policy(s3_req_t *r);
 void s3_put_acl(s3_req_t *r); /* PUT ?acl, bucket or object */
+/* The owner of an object r writes: the bucket owner when r->bucket_owns, else the caller. */
+og_str_t s3_new_owner(const s3_req_t *r);
+/* (s3_pab.c) ?publicAccessBlock (Get 404 NoSuchPublicAccessBlockConfiguration when none) and
+ * ?ownershipControls (404 OwnershipControlsNotFoundError) on r's bucket: Put with put, Delete with
+ * del. Always answer. */
+void s3_bucket_pab(s3_req_t *r, int put, int del);
+void s3_bucket_ownership(s3_req_t *r, int put, int del);
+/* CreateBucket's x-amz-object-ownership into r->ctl.ownership (ObjectWriter without it): 1, or 0
+ * after answering 400 InvalidArgument for another value. */
+int s3_ownership_header(s3_req_t *r);
+/* Stores the x-amz-object-ownership of a CreateBucket that made r's bucket (nothing without one).
+ * 0 or a bucket read / write error. */
+int s3_ownership_create(s3_req_t *r);
 
 /* ---- server-side encryption (s3_sse.c) ---- */
 

@@ -296,10 +296,13 @@ static void put_value(render_t *x, const char *name, og_str_t v)
     og_buf_elem(x->b, name, x->tmp, (size_t)n);
 }
 
-/* <Owner>: the account, and the caller's display name when it is the caller's. */
+/* <Owner>: the account (the bucket's under BucketOwnerEnforced, whoever wrote the object), and the
+ * caller's display name when it is the caller's. */
 static void put_owner(render_t *x, og_str_t owner)
 {
     const iam_user_t *u = &x->r->user;
+    if (x->r->ctl.ownership == IAM_OWN_ENFORCED)
+        owner = og_str(x->r->bucket_owner);
     og_buf_puts(x->b, "<Owner>");
     og_buf_elem(x->b, "ID", owner.base, owner.len);
     if (og_str_eq(owner, u->account))

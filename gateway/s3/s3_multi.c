@@ -701,7 +701,7 @@ static int copy_commit(s3_req_t *r, const s3_cond_t *cond, core_meta_t *m, const
         size_t l = (size_t)snprintf(src_vid, sizeof(src_vid), "%s", core_ver_id(m));
         eh[neh++] = (og_header_t){OG_STR_LIT("x-amz-copy-source-version-id"), {src_vid, l}};
     }
-    m->owner = og_str(r->user.account);
+    m->owner = s3_new_owner(r);
     if ((rc = s3_cond_commit(r, cond, m)) != 0)
         return rc;
     s3_version_answer(r, m, 0);

@@ -251,7 +251,7 @@ void s3_create_multipart(s3_req_t *r)
         goto out_free;
     }
     upload_init(&u, r, (og_str_t){id, CORE_UPLOAD_ID_LEN});
-    m.owner = og_str(r->user.account);
+    m.owner = s3_new_owner(r);
     s3_sse_apply(&sse, &m);
     if ((rc = core_rec_commit(r->gw->cluster, u.table, upload_key(&u), &m)) != 0) {
         s3_error_rc(r, rc);

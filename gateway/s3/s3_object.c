@@ -173,7 +173,7 @@ static int put_commit(s3_req_t *r, const s3_cond_t *cond, og_header_t *hdrs, siz
     og_header_t reply[4 + S3_CK_COUNT];
     char etag[48], ckv[S3_CK_COUNT][S3_CK_B64_MAX], pin[CORE_PIN_URL_CAP];
     size_t nck = s3_body_sums_headers(sums, reply + 1, ckv);
-    core_meta_t m = {.size = d->size, .content_type = ctype, .owner = og_str(r->user.account)};
+    core_meta_t m = {.size = d->size, .content_type = ctype, .owner = s3_new_owner(r)};
     int rc;
 
     memcpy(hdrs + nhdrs, reply + 1, nck * sizeof(*hdrs));

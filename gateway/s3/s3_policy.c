@@ -26,6 +26,8 @@ static void put_policy(s3_req_t *r, const core_bucket_t *b)
         s3_error_on(r, rc, S3_ON_BODY);
     else if (iam_policy_check((og_str_t){body, len}, r->bucket, why, sizeof(why)) != 0)
         s3_error(r, 400, "MalformedPolicy", why, NULL);
+    else if (iam_s3ctl_policy_admit(iam_s3ctl_of(b->meta, b->num_meta), (og_str_t){body, len}) != 0)
+        s3_error(r, 403, "AccessDenied", NULL, NULL); /* BlockPublicPolicy */
     else if ((rc = s3_bucket_meta_set(r, b, IAM_S3POLICY_HEADER, (og_str_t){body, len})) != 0)
         s3_error_rc(r, rc);
     else
@@ -33,14 +35,14 @@ static void put_policy(s3_req_t *r, const core_bucket_t *b)
     free(body);
 }
 
-/* GET ?policyStatus. */
-static void policy_status(s3_req_t *r, og_str_t doc)
+/* GET ?policyStatus: IsPublic unless RestrictPublicBuckets restricts the public policy. */
+static void policy_status(s3_req_t *r, const core_bucket_t *b, og_str_t doc)
 {
     char xml[160];
     int n = snprintf(xml, sizeof(xml),
                      "<PolicyStatus xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><IsPublic>%s</IsPublic>"
                      "</PolicyStatus>",
-                     iam_policy_public(doc) ? "true" : "false");
+                     iam_s3ctl_policy_public(iam_s3ctl_of(b->meta, b->num_meta), doc) ? "true" : "false");
     s3_send_xml(r, 200, NULL, 0, xml, (size_t)n);
 }
 
@@ -61,7 +63,7 @@ void s3_bucket_policy(s3_req_t *r)
     else if (doc.base == NULL)
         no_policy(r);
     else if (status)
-        policy_status(r, doc);
+        policy_status(r, &b, doc);
     else
         s3_send(r, 200, (og_header_t[]){{OG_STR_LIT("Content-Type"), OG_STR_LIT("application/json")}}, 1, doc.base,
                 doc.len);

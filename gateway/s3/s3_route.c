@@ -4,8 +4,9 @@
  * check, and dispatch to one handler per operation (s3_*.c).
  *
  * Access model: a request is signed (its account is the caller) or anonymous. A bucket's owner
- * may do everything to it and its objects; anyone else only what the bucket's or the object's ACL
- * grants them (s3_authorize, s3_acl.c); the rest get 403 AccessDenied.
+ * may do everything to it and its objects; anyone else only what the bucket policy or the bucket's
+ * or the object's ACL grants them, as the bucket's PublicAccessBlock and ObjectOwnership allow
+ * (s3_authorize, s3_acl.c, iam_pab.c); the rest get 403 AccessDenied.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -20,8 +21,7 @@
  * instead of being mistaken for plain object or bucket operations. */
 static const char *const unimplemented_subresources[] = {
     "accelerate", "analytics", "intelligent-tiering", "inventory",
-    "lifecycle", "logging", "metrics", "notification", "ownershipControls",
-    "publicAccessBlock", "replication", "requestPayment", "restore",
+    "lifecycle", "logging", "metrics", "notification", "replication", "requestPayment", "restore",
     "select", "torrent",
 };
 
@@ -385,11 +385,22 @@ static int refuse_lock_headers(s3_req_t *r, verbs_t v)
 }
 
 /* The ACL a write (CreateBucket: bucket_owner NULL, PutObject, CopyObject, CreateMultipartUpload)
- * asks for, into r->acl. 1, or 0 after answering the error. */
+ * asks for, into r->acl, and who will own the object (r->bucket_owns), under r->ctl (the bucket's
+ * controls; CreateBucket's x-amz-object-ownership). Under BucketOwnerEnforced nothing is stored:
+ * ACLs are disabled. 1, or 0 after answering the error. */
 static int request_acl(s3_req_t *r, const char *bucket_owner)
 {
-    int given, rc = s3_acl_request(r, r->authenticated ? r->user.account : "", bucket_owner, &r->acl, &given);
-    if (rc != 0)
+    const char *writer = r->authenticated ? r->user.account : "";
+    r->bucket_owns = bucket_owner != NULL && iam_s3ctl_bucket_owns(r->ctl, http_req_header(r->http, "x-amz-acl"));
+    int given, rc = s3_acl_request(r, r->bucket_owns ? bucket_owner : writer, bucket_owner, &r->acl, &given);
+    if (rc == 0 && given)
+        rc = iam_s3ctl_acl_admit(r->ctl, (og_str_t){r->acl.buf, r->acl.len}, bucket_owner ? bucket_owner : writer);
+    if (rc == 0 && r->ctl.ownership == IAM_OWN_ENFORCED)
+        r->acl.len = 0;
+    if (rc == IAM_EACLDISABLED && bucket_owner == NULL)
+        s3_error(r, 400, "InvalidBucketAclWithObjectOwnership",
+                 "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting", NULL);
+    else if (rc != 0)
         s3_acl_error(r, rc);
     return rc == 0;
 }
@@ -436,8 +447,10 @@ static void route(s3_req_t *r)
             return;
         }
     }
-    if (has_param(r, "encryption") && r->key != NULL) { /* a bucket's only (s3_bucket_encryption) */
-        s3_error(r, 501, "NotImplemented", "The ?encryption sub-resource is not implemented.", NULL);
+    if (r->key != NULL && (has_param(r, "encryption") || has_param(r, "publicAccessBlock") ||
+                           has_param(r, "ownershipControls"))) { /* a bucket's only */
+        s3_error(r, 501, "NotImplemented", "This sub-resource is a bucket's: it is not implemented on an object.",
+                 NULL);
         return;
     }
     if (refuse_headers(r))
@@ -448,10 +461,10 @@ static void route(s3_req_t *r)
         !has_param(r, "policyStatus") && !has_param(r, "cors") && !has_param(r, "tagging") &&
         !has_param(r, "versioning") && !has_param(r, "object-lock") &&
         !has_param(r, "website") && !has_param(r, "encryption") &&
-        !has_param(r, "lifecycle")) {
+        !has_param(r, "lifecycle") && !has_param(r, "publicAccessBlock") && !has_param(r, "ownershipControls")) {
         if (!r->authenticated)
             s3_error(r, 403, "AccessDenied", NULL, NULL);
-        else if (request_acl(r, NULL))
+        else if (s3_ownership_header(r) && request_acl(r, NULL))
             s3_create_bucket(r);
         return;
     }
@@ -462,6 +475,10 @@ static void route(s3_req_t *r)
         s3_bucket_policy(r);
     else if (r->key == NULL && has_param(r, "cors"))
         s3_bucket_cors(r);
+    else if (r->key == NULL && has_param(r, "publicAccessBlock") && (v.get || v.put || v.del))
+        s3_bucket_pab(r, v.put, v.del);
+    else if (r->key == NULL && has_param(r, "ownershipControls") && (v.get || v.put || v.del))
+        s3_bucket_ownership(r, v.put, v.del);
     else if (has_param(r, "acl") && v.get)
         s3_get_acl(r);
     else if (has_param(r, "acl") && v.put)

@@ -482,6 +482,15 @@ def _lc(step_id, rules):
             "headers": {"Content-MD5": md5}}
 
 
+# PublicAccessBlockConfiguration with the four flags (BlockPublicAcls, IgnorePublicAcls,
+# BlockPublicPolicy, RestrictPublicBuckets) in order.
+_PAB = ("<PublicAccessBlockConfiguration><BlockPublicAcls>{}</BlockPublicAcls><IgnorePublicAcls>{}"
+        "</IgnorePublicAcls><BlockPublicPolicy>{}</BlockPublicPolicy><RestrictPublicBuckets>{}"
+        "</RestrictPublicBuckets></PublicAccessBlockConfiguration>")
+# A policy letting everyone GetObject the keys of {c} matching the pattern given with %.
+_PUBLIC_GET = ('{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*",'
+               '"Action":"s3:GetObject","Resource":"arn:aws:s3:::{c}/%s"}]}')
+
 S3 = [
     {"id": "s3-bucket-names", "steps": [
         {"id": "create-63", "method": "PUT", "path": "/{c}" + "x" * 40},
@@ -685,6 +694,61 @@ S3 = [
         {"id": "anon-get-after", "method": "GET", "path": "/{c}/k", "auth": False},
         {"id": "delete-policy-again", "method": "DELETE", "path": "/{c}", "query": "policy"},
         {"id": "delete-k", "method": "DELETE", "path": "/{c}/k"},
+        {"id": "delete-bucket", "method": "DELETE", "path": "/{c}"},
+    ]},
+    {"id": "s3-pab-ownership", "steps": [
+        {"id": "create", "method": "PUT", "path": "/{c}"},
+        {"id": "put-object", "method": "PUT", "path": "/{c}/k", "data": "x"},
+        {"id": "get-pab-none", "method": "GET", "path": "/{c}", "query": "publicAccessBlock"},
+        {"id": "put-pab-malformed", "method": "PUT", "path": "/{c}", "query": "publicAccessBlock",
+         "data": "<PublicAccessBlockConfiguration><BlockPublicAcls>maybe</BlockPublicAcls>"
+                 "</PublicAccessBlockConfiguration>"},
+        {"id": "put-pab-all", "method": "PUT", "path": "/{c}", "query": "publicAccessBlock",
+         "data": _PAB.format(*["true"] * 4)},
+        {"id": "get-pab-all", "method": "GET", "path": "/{c}", "query": "publicAccessBlock"},
+        {"id": "put-public-object", "method": "PUT", "path": "/{c}/pub", "data": "x",
+         "headers": {"x-amz-acl": "public-read"}},
+        {"id": "put-object-acl-public", "method": "PUT", "path": "/{c}/k", "query": "acl",
+         "headers": {"x-amz-acl": "public-read"}},
+        {"id": "put-bucket-acl-public", "method": "PUT", "path": "/{c}", "query": "acl",
+         "headers": {"x-amz-acl": "public-read"}},
+        {"id": "put-public-policy", "method": "PUT", "path": "/{c}", "query": "policy",
+         "data": _PUBLIC_GET % "*"},
+        {"id": "put-pab-off", "method": "PUT", "path": "/{c}", "query": "publicAccessBlock",
+         "data": _PAB.format(*["false"] * 4)},
+        {"id": "put-object-acl-public-allowed", "method": "PUT", "path": "/{c}/k", "query": "acl",
+         "headers": {"x-amz-acl": "public-read"}},
+        {"id": "anon-get-public", "method": "GET", "path": "/{c}/k", "auth": False},
+        {"id": "put-pab-ignore", "method": "PUT", "path": "/{c}", "query": "publicAccessBlock",
+         "data": _PAB.format("false", "true", "false", "false")},
+        {"id": "anon-get-ignored", "method": "GET", "path": "/{c}/k", "auth": False},
+        {"id": "delete-pab", "method": "DELETE", "path": "/{c}", "query": "publicAccessBlock"},
+        {"id": "get-pab-deleted", "method": "GET", "path": "/{c}", "query": "publicAccessBlock"},
+        {"id": "anon-get-again", "method": "GET", "path": "/{c}/k", "auth": False},
+        {"id": "put-pol-object", "method": "PUT", "path": "/{c}/pol", "data": "p"},
+        {"id": "put-public-policy-open", "method": "PUT", "path": "/{c}", "query": "policy",
+         "data": _PUBLIC_GET % "pol"},
+        {"id": "anon-get-by-policy", "method": "GET", "path": "/{c}/pol", "auth": False},
+        {"id": "policy-status-public", "method": "GET", "path": "/{c}", "query": "policyStatus"},
+        {"id": "put-pab-restrict", "method": "PUT", "path": "/{c}", "query": "publicAccessBlock",
+         "data": _PAB.format("false", "false", "false", "true")},
+        {"id": "anon-get-restricted", "method": "GET", "path": "/{c}/pol", "auth": False},
+        {"id": "owner-get-restricted", "method": "GET", "path": "/{c}/pol"},
+        {"id": "policy-status-restricted", "method": "GET", "path": "/{c}", "query": "policyStatus"},
+        {"id": "delete-pab-restrict", "method": "DELETE", "path": "/{c}", "query": "publicAccessBlock"},
+        {"id": "delete-policy", "method": "DELETE", "path": "/{c}", "query": "policy"},
+        {"id": "delete-pol", "method": "DELETE", "path": "/{c}/pol"},
+        {"id": "get-ownership-none", "method": "GET", "path": "/{c}", "query": "ownershipControls"},
+        {"id": "put-ownership-enforced", "method": "PUT", "path": "/{c}", "query": "ownershipControls",
+         "data": "<OwnershipControls><Rule><ObjectOwnership>BucketOwnerEnforced</ObjectOwnership></Rule>"
+                 "</OwnershipControls>"},
+        {"id": "get-ownership", "method": "GET", "path": "/{c}", "query": "ownershipControls"},
+        {"id": "put-acl-enforced", "method": "PUT", "path": "/{c}/k", "query": "acl",
+         "headers": {"x-amz-acl": "public-read"}},
+        {"id": "delete-ownership", "method": "DELETE", "path": "/{c}", "query": "ownershipControls"},
+        {"id": "get-ownership-deleted", "method": "GET", "path": "/{c}", "query": "ownershipControls"},
+        {"id": "delete-k", "method": "DELETE", "path": "/{c}/k"},
+        {"id": "delete-pub", "method": "DELETE", "path": "/{c}/pub"},
         {"id": "delete-bucket", "method": "DELETE", "path": "/{c}"},
     ]},
     {"id": "s3-basic-flow", "steps": [

@@ -15,6 +15,7 @@ comment and in docs/s3-compat.md / docs/swift-compat.md. Each requester gets fre
 
 import base64
 import hashlib
+import json
 
 import pytest
 
@@ -92,6 +93,11 @@ S3_MATRIX = [
     ("GetBucketAcl", lambda w: ("GET", f"/{w['b']}", "acl", {}, b""), (200, 200, 403, 403, 403, 403)),
     # The policy operations are the bucket account's: NoSuchBucketPolicy to it, 403 to anyone else.
     ("GetBucketPolicy", lambda w: ("GET", f"/{w['b']}", "policy", {}, b""), (404, 404, 403, 403, 403, 403)),
+    # Block Public Access and Object Ownership settings are the bucket account's, like the policy.
+    ("GetPublicAccessBlock", lambda w: ("GET", f"/{w['b']}", "publicAccessBlock", {}, b""),
+     (404, 404, 403, 403, 403, 403)),
+    ("GetBucketOwnershipControls", lambda w: ("GET", f"/{w['b']}", "ownershipControls", {}, b""),
+     (404, 404, 403, 403, 403, 403)),
     # Differs on purpose: a sub-resource Onggi lacks (replication, ...) is 501 NotImplemented to any
     # signed request, before the bucket is looked up, so it tells nothing about the bucket (S3:
     # 404 to the owner, 403 to others).
@@ -130,6 +136,25 @@ def test_s3_matrix(mx, s3, who):
         got[op] = s3req(mx, who, method, path, query, headers, body)
     want = {op: exp[S3_WHO.index(who)] for op, _, exp in S3_MATRIX}
     assert got == want
+
+
+def test_s3_matrix_public_blocked(mx, s3):
+    """The "public" column's bucket (public-read-write, public-read object) also given a policy
+    allowing everyone everything, then IgnorePublicAcls and RestrictPublicBuckets: an anonymous
+    requester gets 403 to every operation (S3's Block Public Access)."""
+    w = s3_world(mx, s3, "public")
+    s3.put_bucket_policy(Bucket=w["b"], Policy=json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": "*", "Action": "s3:*",
+        "Resource": [f"arn:aws:s3:::{w['b']}", f"arn:aws:s3:::{w['b']}/*"]}]}))
+    assert s3req(mx, "anon", "GET", f"/{w['b']}/obj") == 200
+    s3.put_public_access_block(Bucket=w["b"], PublicAccessBlockConfiguration={
+        "BlockPublicAcls": False, "IgnorePublicAcls": True, "BlockPublicPolicy": False,
+        "RestrictPublicBuckets": True})
+    got = {}
+    for op, make, _ in S3_MATRIX:
+        method, path, query, headers, body = make(w)
+        got[op] = s3req(mx, "anon", method, path, query, headers, body)
+    assert got == {op: 403 for op, _, _ in S3_MATRIX}
 
 
 # ---------------------------------------------------------------- Swift
