@@ -388,7 +388,10 @@ int core_bucket_delete(cluster_t *cl, const char *bucket, const core_bucket_t *b
  * (onggi-admin lifecycle) read: one rule a line,
  *   "1 <E|D> <L|F> <id> <prefix> <tags> <gt> <lt> <days> <date> <abort>"
  * id and prefix percent-encoded, tags in the x-amz-tagging form, numbers decimal or "-" when
- * absent (date: Unix seconds). */
+ * absent (date: Unix seconds). A rule with a versioned action is a version 2 line, the same
+ * fields and three more: "2 ... <abort> <noncurrent days> <newer noncurrent> <T|->" (the last
+ * ExpiredObjectDeleteMarker true, or not); a rule without one stays a version 1 line, so
+ * a gateway that knows only version 1 still reads every configuration that does not use them. */
 
 #define CORE_LC_META "x-amz-bucket-lifecycle"
 #define CORE_LC_DAY_S 86400u
@@ -403,6 +406,9 @@ typedef struct {
     uint32_t exp_days;    /* Expiration Days (0 none) */
     uint64_t exp_date;    /* Expiration Date, Unix seconds at midnight UTC (0 none) */
     uint32_t abort_days;  /* AbortIncompleteMultipartUpload DaysAfterInitiation (0 none) */
+    uint32_t ncv_days;    /* NoncurrentVersionExpiration NoncurrentDays (0 none) */
+    uint32_t ncv_newer;   /* its NewerNoncurrentVersions: noncurrent versions always kept (0 none) */
+    int edm;              /* Expiration ExpiredObjectDeleteMarker true (false is no action: 0, as absent) */
 } core_lc_rule_t;
 
 typedef struct {
@@ -425,23 +431,32 @@ typedef struct {
     uint64_t max_actions; /* expirations + aborts per pass; 0 unbounded */
     uint32_t rate;        /* actions per second at most; 0 unbounded */
     int dry_run;          /* count and report, change nothing */
-    /* Told of every action (what: "expire", "abort"; rc its outcome); may be NULL. */
-    void (*report)(void *ctx, const char *what, const char *bucket, og_str_t key, og_str_t rule, int rc);
+    /* Told of every action (what: "expire", "abort", "noncurrent" (a noncurrent version removed),
+       "marker" (a delete marker removed); vid: the removed version's id, else empty; rc its
+       outcome, CORE_ELOCKED for a version Object Lock kept); may be NULL. */
+    void (*report)(void *ctx, const char *what, const char *bucket, og_str_t key, og_str_t vid, og_str_t rule,
+                   int rc);
     void *ctx;
 } core_lc_opts_t;
 
 typedef struct {
     uint64_t buckets, scanned, expired, aborted, failed;
+    uint64_t noncurrent, markers; /* noncurrent versions and delete markers removed */
+    uint64_t skipped_locked;      /* due versions Object Lock kept (retention or legal hold) */
     int bounded; /* the pass stopped at max_actions: the rest waits for the next pass */
 } core_lc_stats_t;
 
 /* Applies lc to bucket once: expires the current objects its enabled rules make due (Expiration
  * Days/Date with their prefix, tag and size filters: a tombstone stamped at the due time, so any
  * write after that time wins; in a versioned bucket a delete marker, put only while the judged
- * object is still current, so no version, locked or not, is removed), and aborts the multipart uploads older than DaysAfterInitiation
- * (parts, then the upload). Counts into st (added to what it holds); stops when st reaches
- * o->max_actions. 0, or the first error walking the bucket (an action that failed is counted,
- * reported and does not stop the pass). */
+ * object is still current, so no version, locked or not, is removed); in a versioned bucket
+ * removes the noncurrent versions NoncurrentVersionExpiration makes due (NoncurrentDays after the
+ * next newer version was written, beyond the NewerNoncurrentVersions newest) and the delete
+ * markers left as their key's only version (ExpiredObjectDeleteMarker, or Expiration Days after
+ * the marker was written), never a version under Object Lock (counted in skipped_locked); and
+ * aborts the multipart uploads older than DaysAfterInitiation (parts, then the upload). Counts
+ * into st (added to what it holds); stops when st reaches o->max_actions. 0, or the first error
+ * walking the bucket (an action that failed is counted, reported and does not stop the pass). */
 int core_lc_bucket(cluster_t *cl, const char *bucket, const core_lc_t *lc, const core_lc_opts_t *o,
                    core_lc_stats_t *st);
 

@@ -3,8 +3,7 @@
  * does (AWS's messages; RGW's codes where AWS's are not documented), then kept in the line form
  * of core_lc (core.h) as one entry of the bucket record's metadata (CORE_LC_META); onggi-admin
  * lifecycle executes it (docs/architecture.md, "Lifecycle"). Actions Onggi cannot perform are
- * refused (501 NotImplemented), never stored and ignored: transitions (one storage class) and,
- * not yet implemented on the version store, the noncurrent-version and delete-marker actions.
+ * refused (501 NotImplemented), never stored and ignored: transitions (one storage class).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -164,16 +163,14 @@ static const lc_err_t *filter_parse(lc_doc_t *d, xmlNodePtr f, core_lc_rule_t *r
     return e;
 }
 
-static const lc_err_t LC_NOVERSIONS = {501, "NotImplemented",
-                                       "NoncurrentVersionExpiration and ExpiredObjectDeleteMarker are not "
-                                       "implemented yet."};
-
-/* <Expiration>: exactly one of Days, Date (ExpiredObjectDeleteMarker: LC_NOVERSIONS). */
-static const lc_err_t *expiration_parse(xmlNodePtr x, core_lc_rule_t *r)
+/* <Expiration>: exactly one of Days, Date, ExpiredObjectDeleteMarker (AWS: the marker flag
+ * "cannot be specified with Days or Date"; RGW's and Onggi's answer to that is MalformedXML).
+ * ExpiredObjectDeleteMarker false asks for nothing: kept as absent, as RGW does. */
+static const lc_err_t *expiration_parse(lc_doc_t *d, xmlNodePtr x, core_lc_rule_t *r)
 {
     static const lc_err_t days = {400, "InvalidArgument", "'Days' for Expiration action must be a positive integer"};
     static const lc_err_t midnight = {400, "InvalidArgument", "'Date' must be at midnight GMT"};
-    int n = 0, edm = 0;
+    int n = 0;
     uint64_t v = 0;
     for (xmlNodePtr c = x->children; c; c = c->next) {
         if (c->type != XML_ELEMENT_NODE)
@@ -188,12 +185,45 @@ static const lc_err_t *expiration_parse(xmlNodePtr x, core_lc_rule_t *r)
             if (rc != 0)
                 return rc == -2 ? &midnight : &LC_MALFORMED;
         } else if (is(c, "ExpiredObjectDeleteMarker")) {
-            edm = 1;
+            og_str_t b = og_str_trim(text(d, c));
+            r->edm = og_str_eq(b, "true");
+            if (!r->edm && !og_str_eq(b, "false"))
+                return &LC_MALFORMED;
         } else {
             return &LC_MALFORMED;
         }
     }
-    return n != 1 ? &LC_MALFORMED : edm ? &LC_NOVERSIONS : NULL;
+    return n != 1 ? &LC_MALFORMED : NULL;
+}
+
+/* <NoncurrentVersionExpiration>: NoncurrentDays (required, positive) and an optional
+ * NewerNoncurrentVersions (1..100, as AWS). */
+static const lc_err_t *noncurrent_parse(xmlNodePtr x, core_lc_rule_t *r)
+{
+    static const lc_err_t days = {400, "InvalidArgument",
+                                  "'NoncurrentDays' for NoncurrentVersionExpiration action must be a positive "
+                                  "integer"};
+    static const lc_err_t newer = {400, "InvalidArgument",
+                                   "'NewerNoncurrentVersions' for NoncurrentVersionExpiration action must be a "
+                                   "positive integer up to 100"};
+    int nd = 0, nn = 0;
+    uint64_t v = 0;
+    for (xmlNodePtr c = x->children; c; c = c->next) {
+        if (c->type != XML_ELEMENT_NODE)
+            continue;
+        if (is(c, "NoncurrentDays") && nd++ == 0) {
+            if (number(c, &v) != 0 || v == 0 || v > INT32_MAX)
+                return &days;
+            r->ncv_days = (uint32_t)v;
+        } else if (is(c, "NewerNoncurrentVersions") && nn++ == 0) {
+            if (number(c, &v) != 0 || v == 0 || v > 100)
+                return &newer;
+            r->ncv_newer = (uint32_t)v;
+        } else {
+            return &LC_MALFORMED;
+        }
+    }
+    return nd == 1 ? NULL : &LC_MALFORMED;
 }
 
 /* <AbortIncompleteMultipartUpload><DaysAfterInitiation/></...>. */
@@ -245,8 +275,11 @@ static const lc_err_t *rule_check(xmlNodePtr c[P_N], const core_lc_rule_t *r)
     static const lc_err_t notrans = {501, "NotImplemented",
                                      "Transition actions are not implemented: Onggi has one storage class "
                                      "(STANDARD)."};
+    static const lc_err_t noaction = {400, "InvalidArgument", "At least one action needs to be specified in a rule"};
     static const lc_err_t tagabort = {400, "InvalidRequest",
                                       "Tag-based filter cannot be used with AbortIncompleteMultipartUpload action"};
+    static const lc_err_t tagmarker = {400, "InvalidRequest",
+                                       "Tag-based filter cannot be used with ExpiredObjectDeleteMarker action"};
     static const lc_err_t sizeabort = {400, "InvalidRequest",
                                        "ObjectSize-based filter cannot be used with AbortIncompleteMultipartUpload "
                                        "action"};
@@ -255,10 +288,12 @@ static const lc_err_t *rule_check(xmlNodePtr c[P_N], const core_lc_rule_t *r)
         return &LC_MALFORMED;
     if (c[P_TRANS] || c[P_NCVT])
         return &notrans;
-    if (c[P_NCV])
-        return &LC_NOVERSIONS;
+    if (!c[P_ABORT] && !c[P_NCV] && r->exp_days == 0 && r->exp_date == 0 && !r->edm)
+        return &noaction; /* only <ExpiredObjectDeleteMarker>false</...>: RGW's answer */
     if (c[P_ABORT] && r->tags.len)
         return &tagabort;
+    if (r->edm && r->tags.len) /* a delete marker has no tags */
+        return &tagmarker;
     if (c[P_ABORT] && (r->has_gt || r->has_lt))
         return &sizeabort;
     return NULL;
@@ -286,7 +321,9 @@ static const lc_err_t *rule_parse(lc_doc_t *d, xmlNodePtr x)
         e = filter_parse(d, c[P_FILTER], r, form);
     r->tags = (og_str_t){form->buf ? form->buf : "", form->len};
     if (!e && c[P_EXP])
-        e = expiration_parse(c[P_EXP], r);
+        e = expiration_parse(d, c[P_EXP], r);
+    if (!e && c[P_NCV])
+        e = noncurrent_parse(c[P_NCV], r);
     if (!e && c[P_ABORT])
         e = abort_parse(c[P_ABORT], r);
     return e ? e : rule_check(c, r);
@@ -381,6 +418,14 @@ static void lc_render(og_buf_t *b, const core_lc_t *lc)
             char date[32];
             strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S.000Z", gmtime_r(&t, &tm));
             og_buf_printf(b, "<Expiration><Date>%s</Date></Expiration>", date);
+        }
+        if (r->edm)
+            og_buf_puts(b, "<Expiration><ExpiredObjectDeleteMarker>true</ExpiredObjectDeleteMarker></Expiration>");
+        if (r->ncv_days) {
+            og_buf_printf(b, "<NoncurrentVersionExpiration><NoncurrentDays>%u</NoncurrentDays>", r->ncv_days);
+            if (r->ncv_newer)
+                og_buf_printf(b, "<NewerNoncurrentVersions>%u</NewerNoncurrentVersions>", r->ncv_newer);
+            og_buf_puts(b, "</NoncurrentVersionExpiration>");
         }
         if (r->abort_days)
             og_buf_printf(b,

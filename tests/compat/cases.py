@@ -870,6 +870,53 @@ S3 = [
         {"id": "get-after-delete", "method": "GET", "path": "/{c}", "query": "lifecycle"},
         {"id": "delete-bucket", "method": "DELETE", "path": "/{c}"},
     ]},
+    # The versioned actions (NoncurrentVersionExpiration, ExpiredObjectDeleteMarker) on a versioned
+    # bucket: the round trip and the validation answers. Rule IDs in sorted order: RGW lists rules
+    # by ID, Onggi (as AWS) in the order they were put.
+    {"id": "s3-lifecycle-versioned", "steps": [
+        {"id": "create", "method": "PUT", "path": "/{c}"},
+        {"id": "put-versioning", "method": "PUT", "path": "/{c}", "query": "versioning=",
+         "data": "<VersioningConfiguration><Status>Enabled</Status></VersioningConfiguration>"},
+        _lc("put", _LC_RULE.format(id="r1-nc", prefix="logs/", action="<NoncurrentVersionExpiration><NoncurrentDays>30"
+                                   "</NoncurrentDays></NoncurrentVersionExpiration>") +
+            _LC_RULE.format(id="r2-dm", prefix="d/", action="<Expiration><ExpiredObjectDeleteMarker>true"
+                            "</ExpiredObjectDeleteMarker></Expiration>") +
+            _LC_RULE.format(id="r3-both", prefix="tmp/", action=_LC_EXP.format("Days", "5") +
+                            "<NoncurrentVersionExpiration><NoncurrentDays>1</NoncurrentDays>"
+                            "</NoncurrentVersionExpiration>")),
+        {"id": "get", "method": "GET", "path": "/{c}", "query": "lifecycle"},
+        _lc("put-noncurrent-no-days", _LC_RULE.format(id="a", prefix="p/", action="<NoncurrentVersionExpiration>"
+                                                      "</NoncurrentVersionExpiration>")),
+        _lc("put-noncurrent-days-0", _LC_RULE.format(id="a", prefix="p/", action="<NoncurrentVersionExpiration>"
+                                                     "<NoncurrentDays>0</NoncurrentDays></NoncurrentVersionExpiration>")),
+        _lc("put-noncurrent-days-negative", _LC_RULE.format(id="a", prefix="p/", action="<NoncurrentVersionExpiration>"
+                                                            "<NoncurrentDays>-1</NoncurrentDays>"
+                                                            "</NoncurrentVersionExpiration>")),
+        _lc("put-delete-marker-with-days", _LC_RULE.format(id="a", prefix="p/", action="<Expiration><Days>1</Days>"
+                                                           "<ExpiredObjectDeleteMarker>true</ExpiredObjectDeleteMarker>"
+                                                           "</Expiration>")),
+        _lc("put-delete-marker-with-date", _LC_RULE.format(id="a", prefix="p/", action="<Expiration><Date>"
+                                                           "2030-01-01T00:00:00Z</Date><ExpiredObjectDeleteMarker>true"
+                                                           "</ExpiredObjectDeleteMarker></Expiration>")),
+        _lc("put-delete-marker-with-tag", "<Rule><ID>a</ID><Filter><Tag><Key>k</Key><Value>v</Value></Tag></Filter>"
+            "<Status>Enabled</Status><Expiration><ExpiredObjectDeleteMarker>true</ExpiredObjectDeleteMarker>"
+            "</Expiration></Rule>"),
+        _lc("put-delete-marker-false-alone", _LC_RULE.format(id="dm", prefix="d/", action="<Expiration>"
+                                                             "<ExpiredObjectDeleteMarker>false"
+                                                             "</ExpiredObjectDeleteMarker></Expiration>")),
+        {"id": "get-unchanged", "method": "GET", "path": "/{c}", "query": "lifecycle"},
+        _lc("put-delete-marker-false", _LC_RULE.format(id="dm", prefix="d/", action="<Expiration>"
+                                                       "<ExpiredObjectDeleteMarker>false</ExpiredObjectDeleteMarker>"
+                                                       "</Expiration><NoncurrentVersionExpiration><NoncurrentDays>3"
+                                                       "</NoncurrentDays></NoncurrentVersionExpiration>")),
+        {"id": "get-delete-marker-false", "method": "GET", "path": "/{c}", "query": "lifecycle"},
+        _lc("put-newer", _LC_RULE.format(id="nc", prefix="n/", action="<NoncurrentVersionExpiration><NoncurrentDays>"
+                                         "2</NoncurrentDays><NewerNoncurrentVersions>3</NewerNoncurrentVersions>"
+                                         "</NoncurrentVersionExpiration>")),
+        {"id": "get-newer", "method": "GET", "path": "/{c}", "query": "lifecycle"},
+        {"id": "delete", "method": "DELETE", "path": "/{c}", "query": "lifecycle"},
+        {"id": "delete-bucket", "method": "DELETE", "path": "/{c}"},
+    ]},
     # The RGW anchor runs with static websites off (405 to every ?website): Onggi's answers are
     # AWS's (known_differences.json); the redirect location header is stored by both.
     {"id": "s3-website-config", "steps": [

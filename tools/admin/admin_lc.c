@@ -5,7 +5,9 @@
  *   lifecycle [--dry-run] [--rate N] [--max N] [--every S] [--day-seconds S]
  *
  * One pass walks the buckets table; each bucket whose record holds a lifecycle configuration is
- * handed to core_lc_bucket. Every action is printed ("expired BUCKET/KEY rule ID"), the pass ends
+ * handed to core_lc_bucket. Every action is printed ("expired BUCKET/KEY rule ID", "expired
+ * noncurrent version BUCKET/KEY VID rule ID", "removed delete marker ...", and a due version
+ * Object Lock kept: "skipped locked version ..."), the pass ends
  * with a summary line and stores the same figures as the record cluster/lifecycle-status.
  */
 #include "admin.h"
@@ -29,17 +31,25 @@ typedef struct {
     int bucket_failed;
 } admin_lc_t;
 
-/* core_lc_opts_t.report: one line per action, failures on stderr. */
-static void lc_report(void *ctx, const char *what, const char *bucket, og_str_t key, og_str_t rule, int rc)
+/* core_lc_opts_t.report: one line per action (a version Object Lock kept: "skipped locked ..."),
+ * failures on stderr. */
+static void lc_report(void *ctx, const char *what, const char *bucket, og_str_t key, og_str_t vid, og_str_t rule,
+                      int rc)
 {
     const admin_lc_t *a = ctx;
-    const char *done = what[0] == 'e' ? "expired" : "aborted upload";
-    if (rc != 0)
-        fprintf(stderr, "onggi-admin: lifecycle: %s %s/%.*s failed: %s\n", what, bucket, (int)key.len, key.base,
-                admin_strerror(rc));
+    const char *done = what[0] == 'e'   ? "expired"
+                       : what[0] == 'a' ? "aborted upload"
+                       : what[0] == 'n' ? "expired noncurrent version"
+                                        : "removed delete marker";
+    if (rc == CORE_ELOCKED)
+        printf("skipped locked version %s/%.*s %.*s rule %.*s\n", bucket, (int)key.len, key.base, (int)vid.len,
+               vid.base, (int)rule.len, rule.base);
+    else if (rc != 0)
+        fprintf(stderr, "onggi-admin: lifecycle: %s %s/%.*s%s%.*s failed: %s\n", what, bucket, (int)key.len,
+                key.base, vid.len ? " " : "", (int)vid.len, vid.base, admin_strerror(rc));
     else
-        printf("%s%s %s/%.*s rule %.*s\n", a->o.dry_run ? "would have " : "", done, bucket, (int)key.len,
-               key.base, (int)rule.len, rule.base);
+        printf("%s%s %s/%.*s%s%.*s rule %.*s\n", a->o.dry_run ? "would have " : "", done, bucket, (int)key.len,
+               key.base, vid.len ? " " : "", (int)vid.len, vid.base, (int)rule.len, rule.base);
 }
 
 /* cluster_table_each over "buckets": runs the bucket's configuration, if it has one. */
@@ -74,12 +84,14 @@ static int lc_status_put(admin_lc_t *a, int rc)
     char json[512];
     int n = snprintf(json, sizeof(json),
                      "{\"finished\": %llu, \"ok\": %s, \"dry_run\": %s, \"buckets\": %llu, \"scanned\": %llu, "
-                     "\"expired\": %llu, \"aborted\": %llu, \"failed\": %llu, \"bounded\": %s}",
+                     "\"expired\": %llu, \"aborted\": %llu, \"noncurrent\": %llu, \"markers\": %llu, "
+                     "\"skipped_locked\": %llu, \"failed\": %llu, \"bounded\": %s}",
                      (unsigned long long)(og_time_ns() / 1000000000u), rc == 0 ? "true" : "false",
                      a->o.dry_run ? "true" : "false", (unsigned long long)a->st.buckets,
                      (unsigned long long)a->st.scanned, (unsigned long long)a->st.expired,
-                     (unsigned long long)a->st.aborted, (unsigned long long)a->st.failed,
-                     a->st.bounded ? "true" : "false");
+                     (unsigned long long)a->st.aborted, (unsigned long long)a->st.noncurrent,
+                     (unsigned long long)a->st.markers, (unsigned long long)a->st.skipped_locked,
+                     (unsigned long long)a->st.failed, a->st.bounded ? "true" : "false");
     cluster_stamp(a->cl, &rec.ts, &rec.tiebreak);
     rec.detail = (og_str_t){json, (size_t)n};
     return cluster_rec_put(a->cl, LC_STATUS_TABLE, OG_STR_LIT(LC_STATUS_KEY), &rec);
@@ -96,10 +108,13 @@ static int lc_pass(admin_lc_t *a)
         rc = 0;
     if (rc != 0)
         admin_fail("lifecycle: bucket list", rc);
-    printf("lifecycle: %llu bucket(s) with rules, %llu object(s) scanned, %llu expired, %llu upload(s) aborted, "
+    printf("lifecycle: %llu bucket(s) with rules, %llu record(s) scanned, %llu expired, %llu upload(s) aborted, "
+           "%llu noncurrent version(s) expired, %llu delete marker(s) removed, %llu skipped (locked), "
            "%llu failed%s%s\n",
            (unsigned long long)a->st.buckets, (unsigned long long)a->st.scanned, (unsigned long long)a->st.expired,
-           (unsigned long long)a->st.aborted, (unsigned long long)a->st.failed,
+           (unsigned long long)a->st.aborted, (unsigned long long)a->st.noncurrent,
+           (unsigned long long)a->st.markers, (unsigned long long)a->st.skipped_locked,
+           (unsigned long long)a->st.failed,
            a->st.bounded ? ", stopped at --max (the rest waits for the next pass)" : "",
            a->o.dry_run ? " (dry run: nothing changed)" : "");
     fflush(stdout);
