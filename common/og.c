@@ -65,6 +65,7 @@ const char *og_strerror(int rc)
     case -10440: return "gateway: large-object manifest refused";
     case -10444: return "gateway: both a canned ACL and grant headers";
     case -10445: return "gateway: CORS rule refused";
+    case -10530: return "gateway: versioning of a bucket with an id of its own";
     case -10450: return "iam: grantee email address not resolvable";
     case -10460: return "gateway: request refused (answer recorded)";
     case -10510: return "iam: public ACL blocked by the bucket's PublicAccessBlock";

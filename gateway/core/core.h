@@ -374,8 +374,8 @@ int core_bucket_decode(const og_rec_t *rec, char *owner, size_t cap, uint64_t *c
  * OG_ENOTFOUND (absent or deleted), or an error. */
 int core_bucket_lookup(cluster_t *cl, const char *bucket, char *owner, size_t cap, uint64_t *created_ns);
 /* Creates bucket for owner (a version 1 record stamped now). 0, OG_EEXIST (it exists and is
- * owner's, also as a container of owner's own table: claiming the name would hide it), -EACCES
- * (another account's), or a cluster error. */
+ * owner's, also as a container of owner's own table, whoever holds the name), -EACCES (another
+ * account's, and owner has no container of that name), or a cluster error. */
 int core_bucket_create(cluster_t *cl, const char *bucket, const char *owner);
 /* Writes the tombstone of bucket record `bucket` where b (NULL: the global record) lives
  * (emptiness is the caller's check). 0 or OG_EQUORUM. */
@@ -541,6 +541,16 @@ int core_walk(const core_walk_source_t *src, og_str_t prefix, og_str_t delimiter
                core_walk_t *out);
 void core_walk_free(core_walk_t *w);
 
+/* ---- an account's buckets (core_bucket_list.c) ---- */
+
+/* The listing source of account's buckets (Swift account listing, S3 ListBuckets): the global
+ * table's records it owns merged in name order with its own table "b.<account>"; entries are
+ * bucket records (core_bucket_decode / core_bucket_parse; one that does not decode is passed on
+ * for the reader to skip and report). 0 (release with
+ * core_bucket_source_free), OG_EINVAL (an account name too long for one), -ENOMEM. */
+int core_bucket_source(cluster_t *cl, const char *account, core_walk_source_t *out);
+void core_bucket_source_free(core_walk_source_t *src);
+
 /* ---- versions (core_version.c; docs/architecture.md, "Versioning") ----
  *
  * "o.<bucket>" stays the index of current versions (GET and listings read only it). A bucket whose
@@ -568,14 +578,20 @@ typedef struct {
 enum {
     CORE_ELOCKED = -10423 /* the version is under retention or legal hold (S3 403 AccessDenied) */
 };
+/* Versioning or Object Lock asked of a bucket with an id of its own ("b.<account>", docs/
+ * architecture.md "Namespaces"): its writes cannot read its record, so it stays unversioned
+ * until step 4 (S3 501 NotImplemented). */
+enum { CORE_EIDVER = -10530 };
 
-/* The versioning state and (lock may be NULL) the Object Lock configuration of bucket (from the
- * cached bucket record). 0, OG_ENOTFOUND, or an error. */
+/* The versioning state and (lock may be NULL) the Object Lock configuration of bucket (its id;
+ * from the cached bucket record; a bucket with an id of its own is unversioned). 0, OG_ENOTFOUND,
+ * or an error. */
 int core_versioning_get(cluster_t *cl, const char *bucket, core_versioning_t *out, core_lock_conf_t *lock);
-/* Sets it (ENABLED or SUSPENDED; a bucket never goes back to OFF). 0, OG_ENOTFOUND, or an error. */
+/* Sets it (ENABLED or SUSPENDED; a bucket never goes back to OFF). 0, OG_ENOTFOUND, CORE_EIDVER,
+ * or an error. */
 int core_versioning_put(cluster_t *cl, const char *bucket, core_versioning_t state);
 /* Sets bucket's Object Lock configuration (enabled) and enables its versioning, in one record
- * write. 0, OG_ENOTFOUND, or an error. */
+ * write. 0, OG_ENOTFOUND, CORE_EIDVER, or an error. */
 int core_lock_conf_put(cluster_t *cl, const char *bucket, const core_lock_conf_t *conf);
 /* Does lock l keep its version at now_ms (a GOVERNANCE retention not when bypass)? 1 or 0. */
 int core_lock_holds(const core_lock_t *l, uint64_t now_ms, int bypass);

@@ -286,17 +286,21 @@ int core_bucket_create(cluster_t *cl, const char *bucket, const char *owner)
     char summary[1 + 8 + 2 + 64];
     size_t slen;
     og_rec_t rec = {0};
-    char cur[64];
-    int rc = bucket_lookup(cl, bucket, 0, cur, sizeof(cur), NULL);
-    if (rc == 0)
-        return strcmp(cur, owner) == 0 ? OG_EEXIST : -EACCES;
-    if (rc != OG_ENOTFOUND)
-        return rc;
+    char cur[64], table[CORE_TABLE_CAP];
     core_bucket_t own;
-    if ((rc = core_bucket_find(cl, owner, bucket, &own)) == 0)
+    int rc = bucket_lookup(cl, bucket, 0, cur, sizeof(cur), NULL), held = rc == 0;
+    if (held && strcmp(cur, owner) == 0)
+        return OG_EEXIST;
+    if (!held && rc != OG_ENOTFOUND)
+        return rc;
+    /* the owner's own container of that name is its S3 bucket too (S3 resolves there first) */
+    core_table('b', owner, table);
+    if ((rc = bucket_get(cl, table, bucket, &own)) == 0)
         core_bucket_free(&own);
     if (rc != OG_ENOTFOUND)
         return rc == 0 ? OG_EEXIST : rc;
+    if (held)
+        return -EACCES;
     /* Two accounts racing for one new name both succeed here and the later timestamp owns
      * the bucket: the ring has no consensus round to make creation exclusive. */
     cluster_stamp(cl, &rec.ts, &rec.tiebreak);

@@ -44,10 +44,14 @@ int core_versioning_get(cluster_t *cl, const char *bucket, core_versioning_t *ou
 {
     core_bucket_t b;
     core_lock_conf_t conf = {0};
-    int rc = core_bucket_get(cl, bucket, &b);
     *out = CORE_VER_OFF;
     if (lock != NULL)
         *lock = conf;
+    /* A bucket with an id of its own ("Namespaces") is never versioned: a write knows only the id,
+     * which does not lead to the record (CORE_EIDVER for the setters). */
+    if (strlen(bucket) == CORE_BID_LEN)
+        return 0;
+    int rc = core_bucket_get(cl, bucket, &b);
     if (rc != 0)
         return rc;
     for (size_t i = 0; i < b.num_meta; i++) {
@@ -69,6 +73,8 @@ static int bucket_meta_set(cluster_t *cl, const char *bucket, const og_header_t 
     core_bucket_t b;
     og_header_t *meta;
     size_t k = 0;
+    if (strlen(bucket) == CORE_BID_LEN)
+        return CORE_EIDVER; /* see core_versioning_get */
     int rc = core_bucket_get(cl, bucket, &b);
     if (rc != 0)
         return rc;
@@ -318,16 +324,9 @@ static int ver_commit(cluster_t *cl, const char *bucket, og_str_t key, core_meta
 }
 
 /* The versioning state and lock configuration a write into bucket follows: 0 or an error. A bucket
- * deleted meanwhile is unversioned: the record lands in its table, invisible (s3_delete_bucket).
- * A bucket with an id of its own (a Swift container named like another account's bucket) is
- * never versioned: only S3 sets versioning, and S3 does not reach it. */
+ * deleted meanwhile is unversioned: the record lands in its table, invisible (s3_delete_bucket). */
 static int write_state(cluster_t *cl, const char *bucket, core_versioning_t *st, core_lock_conf_t *conf)
 {
-    if (strlen(bucket) == CORE_BID_LEN) {
-        *st = CORE_VER_OFF;
-        *conf = (core_lock_conf_t){0};
-        return 0;
-    }
     int rc = core_versioning_get(cl, bucket, st, conf);
     return rc == OG_ENOTFOUND ? 0 : rc;
 }

@@ -190,52 +190,59 @@ static int object_allows(s3_req_t *r, const char *bucket, og_str_t key, unsigned
     return rc;
 }
 
-/* May r's caller do what n says to bucket, or with key.base set to that object? Sets *owner (64
- * bytes) and *ctl (the bucket's controls). The bucket policy first: an explicit Deny wins over
+/* May r's caller do what n says to bucket b (named bucket), or with key.base set to that object?
+ * Sets *ctl (the bucket's controls). The bucket policy first: an explicit Deny wins over
  * everything (the bucket's account too, except for the policy's own operations, so it can always
  * repair it), an Allow admits (RestrictPublicBuckets: of a public policy, only the account's);
  * else the account owns, else ACLs decide (under the bucket's controls: iam_s3ctl_acl_allows).
  * 0, S3_EDENIED or a lookup's error. */
-static int allows(s3_req_t *r, const char *bucket, og_str_t key, need_t n, char *owner, iam_s3ctl_t *ctl)
+static int allows(s3_req_t *r, const core_bucket_t *b, const char *bucket, og_str_t key, need_t n, iam_s3ctl_t *ctl)
 {
-    core_bucket_t b;
     const char *me = r->authenticated ? r->user.account : NULL;
-    int rc = core_bucket_get(r->gw->cluster, bucket, &b);
-    if (rc != 0)
-        return rc;
-    snprintf(owner, 64, "%s", b.owner);
-    og_str_t acl = s3_acl_of(b.meta, b.num_meta);
-    int mine = me != NULL && strcmp(b.owner, me) == 0, policy_op = strstr(n.action, "BucketPolicy") != NULL;
-    og_str_t doc = og_header_find(b.meta, b.num_meta, IAM_S3POLICY_HEADER);
-    *ctl = iam_s3ctl_of(b.meta, b.num_meta);
+    og_str_t acl = s3_acl_of(b->meta, b->num_meta);
+    int mine = me != NULL && strcmp(b->owner, me) == 0, policy_op = strstr(n.action, "BucketPolicy") != NULL;
+    og_str_t doc = og_header_find(b->meta, b->num_meta, IAM_S3POLICY_HEADER);
+    *ctl = iam_s3ctl_of(b->meta, b->num_meta);
     int v = policy_op ? IAM_POLICY_NONE : policy_verdict(r, doc, n.action, bucket, key);
-    v = iam_s3ctl_policy_verdict(*ctl, doc, v, b.owner, me);
+    v = iam_s3ctl_policy_verdict(*ctl, doc, v, b->owner, me);
     if (v == IAM_POLICY_DENY)
-        rc = S3_EDENIED;
-    else if (mine || v == IAM_POLICY_ALLOW)
-        rc = 0;
-    else if (n.perm == 0)
-        rc = S3_EDENIED;
-    else if (n.on_object)
-        rc = object_allows(r, bucket, key, n.perm, b.owner, acl, *ctl);
-    else if (!iam_s3ctl_acl_allows(*ctl, acl, b.owner, me, n.perm))
-        rc = S3_EDENIED;
-    core_bucket_free(&b);
-    return rc;
+        return S3_EDENIED;
+    if (mine || v == IAM_POLICY_ALLOW)
+        return 0;
+    if (n.perm == 0)
+        return S3_EDENIED;
+    if (n.on_object)
+        return object_allows(r, b->id, key, n.perm, b->owner, acl, *ctl);
+    return iam_s3ctl_acl_allows(*ctl, acl, b->owner, me, n.perm) ? 0 : S3_EDENIED;
 }
 
 int s3_authorize(s3_req_t *r)
 {
     need_t n = r->key != NULL ? object_need(r) : bucket_need(r);
     og_str_t key = r->key != NULL ? (og_str_t){r->key, r->key_len} : (og_str_t){NULL, 0};
-    return allows(r, r->bucket, key, n, r->bucket_owner, &r->ctl);
+    core_bucket_t b;
+    int rc = s3_bucket_load(r, &b);
+    if (rc != 0)
+        return rc;
+    snprintf(r->bucket_owner, sizeof(r->bucket_owner), "%s", b.owner);
+    memcpy(r->bid, b.id, sizeof(r->bid));
+    rc = allows(r, &b, r->bucket, key, n, &r->ctl);
+    core_bucket_free(&b);
+    return rc;
 }
 
-int s3_may_read(s3_req_t *r, const char *bucket, og_str_t key)
+int s3_may_read(s3_req_t *r, const char *tenant, const char *name, og_str_t key, char bid[CORE_BID_CAP])
 {
-    char owner[64];
+    core_bucket_t b;
     iam_s3ctl_t ctl;
-    return allows(r, bucket, key, (need_t){IAM_S3_READ, 1, "s3:GetObject"}, owner, &ctl);
+    int rc = s3_bucket_find(r, tenant, name, &b);
+    bid[0] = '\0';
+    if (rc != 0)
+        return rc;
+    memcpy(bid, b.id, CORE_BID_CAP);
+    rc = allows(r, &b, name, key, (need_t){IAM_S3_READ, 1, "s3:GetObject"}, &ctl);
+    core_bucket_free(&b);
+    return rc;
 }
 
 /* ---------------------------------------------------------------- GetBucketAcl, GetObjectAcl */
@@ -287,7 +294,7 @@ void s3_get_acl(s3_req_t *r)
     char *buf = NULL, owner[64];
     int rc;
     if (r->key == NULL) {
-        if ((rc = core_bucket_get(r->gw->cluster, r->bucket, &bk)) != 0) {
+        if ((rc = s3_bucket_load(r, &bk)) != 0) {
             s3_error_on(r, rc, S3_ON_BUCKET);
             return;
         }
@@ -297,8 +304,8 @@ void s3_get_acl(s3_req_t *r)
         return;
     }
     og_str_t key = {r->key, r->key_len}, vid;
-    rc = s3_version_param(r, &vid) ? core_ver_lookup(r->gw->cluster, r->bucket, key, vid, &m, &buf)
-                                   : core_obj_lookup(r->gw->cluster, r->bucket, key, &m, &buf);
+    rc = s3_version_param(r, &vid) ? core_ver_lookup(r->gw->cluster, r->bid, key, vid, &m, &buf)
+                                   : core_obj_lookup(r->gw->cluster, r->bid, key, &m, &buf);
     if (rc == 0 && (m.vflags & CORE_VER_MARKER)) { /* a delete marker has no ACL */
         core_meta_free(&m);
         free(buf);
@@ -423,6 +430,7 @@ int s3_bucket_meta_set(s3_req_t *r, const core_bucket_t *b, const char *name, og
     if (rc == 0) {
         nb.meta = h;
         snprintf(nb.owner, sizeof(nb.owner), "%s", b->owner);
+        memcpy(nb.id, b->id, sizeof(nb.id)); /* where the record lives (core_bucket_put) */
         rc = core_bucket_put(r->gw->cluster, r->bucket, &nb);
     }
     free(h);
@@ -431,7 +439,7 @@ int s3_bucket_meta_set(s3_req_t *r, const core_bucket_t *b, const char *name, og
 
 int s3_bucket_sub_open(s3_req_t *r, const char *name, core_bucket_t *b, og_str_t *value)
 {
-    int rc = core_bucket_get(r->gw->cluster, r->bucket, b);
+    int rc = s3_bucket_load(r, b);
     if (rc != 0) {
         s3_error_on(r, rc, S3_ON_BUCKET);
         return 0;
@@ -452,7 +460,7 @@ static int put_bucket_acl(s3_req_t *r, og_str_t *acl, og_buf_t *asked)
 {
     core_bucket_t b;
     og_str_t v;
-    int rc = core_bucket_get(r->gw->cluster, r->bucket, &b);
+    int rc = s3_bucket_load(r, &b);
     if (rc != 0)
         return rc;
     if (acl == NULL && (rc = requested_acl(r, b.owner, asked)) == 0) {
@@ -474,7 +482,7 @@ static int put_object_acl(s3_req_t *r, og_buf_t *acl)
     og_header_t *h = NULL;
     const og_header_t *old;
     og_str_t key = {r->key, r->key_len};
-    int rc = core_obj_lookup(r->gw->cluster, r->bucket, key, &m, &buf);
+    int rc = core_obj_lookup(r->gw->cluster, r->bid, key, &m, &buf);
     if (rc != 0)
         return rc;
     old = m.headers;
@@ -484,7 +492,7 @@ static int put_object_acl(s3_req_t *r, og_buf_t *acl)
                           &m.num_headers)) == 0) {
         m.headers = h;
         if ((rc = core_obj_touch(r->gw->cluster, &m)) == 0)
-            rc = core_obj_commit(r->gw->cluster, r->bucket, key, &m);
+            rc = core_obj_commit(r->gw->cluster, r->bid, key, &m);
     }
     m.headers = old;
     free(h);

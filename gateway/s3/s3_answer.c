@@ -363,6 +363,11 @@ void s3_error_on(s3_req_t *r, int rc, s3_on_t on)
     case CORE_ELOCKED:
         s3_error(r, 403, "AccessDenied", "Access Denied because object protected by object lock.", NULL);
         break;
+    case CORE_EIDVER:
+        s3_error(r, 501, "NotImplemented",
+                 "Versioning and Object Lock are not implemented for a bucket whose name another account holds.",
+                 NULL);
+        break;
     case CORE_EQUOTA:
         s3_error(r, 403, "QuotaExceeded", "The write would exceed a quota of the bucket or account.", NULL);
         break;

@@ -98,7 +98,7 @@ void s3_get_object_attributes(s3_req_t *r)
                  "that does not exist (ETag, Checksum, ObjectParts, StorageClass, ObjectSize).", NULL);
         return;
     }
-    if ((rc = core_obj_lookup_live(r->gw->cluster, r->bucket, (og_str_t){r->key, r->key_len}, (uint64_t)time(NULL),
+    if ((rc = core_obj_lookup_live(r->gw->cluster, r->bid, (og_str_t){r->key, r->key_len}, (uint64_t)time(NULL),
                                    &m, &buf)) != 0) {
         s3_error_rc(r, rc);
         return;

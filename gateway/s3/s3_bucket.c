@@ -143,7 +143,13 @@ void s3_create_bucket(s3_req_t *r)
         goto out_free_body;
     }
 
+    /* "account:bucket" names a bucket of that account: only its own users create one there */
+    if (r->tenant[0] != '\0' && strcmp(r->tenant, S3_GLOBAL_TENANT) != 0 && strcmp(r->tenant, r->user.account) != 0) {
+        s3_error(r, 403, "AccessDenied", NULL, NULL);
+        goto out_free_body;
+    }
     rc = core_bucket_create(r->gw->cluster, r->bucket, r->user.account);
+    memcpy(r->bid, r->bucket, sizeof(r->bucket)); /* a new bucket of the global table: id = name */
     if (rc == 0 && r->acl.len > 0) /* x-amz-acl / x-amz-grant-* (read by the router) */
         rc = s3_acl_set_bucket(r, (og_str_t){r->acl.buf, r->acl.len});
     if (rc == 0) /* x-amz-object-ownership (read by the router) */
@@ -223,13 +229,14 @@ static int bucket_has_objects(s3_req_t *r, const char *table)
 void s3_delete_bucket(s3_req_t *r)
 {
     char table[CORE_TABLE_CAP];
+    core_bucket_t b;
     int rc;
 
-    core_table('o', r->bucket, table);
+    core_table('o', r->bid, table);
     rc = bucket_has_objects(r, table);
     if (rc == 0) {
         /* versions and delete markers keep the bucket too (as S3) */
-        core_table('v', r->bucket, table);
+        core_table('v', r->bid, table);
         rc = bucket_has_objects(r, table);
     }
     if (rc < 0) {
@@ -243,14 +250,18 @@ void s3_delete_bucket(s3_req_t *r)
     /* In-progress multipart uploads are aborted, as S3 does. An upload created by a request
      * racing this delete is kept out of a later bucket of the same name by the creation stamp it
      * records (s3_multipart.c). */
-    if ((rc = core_upload_drop_all(r->gw->cluster, r->bucket)) != 0) {
+    if ((rc = core_upload_drop_all(r->gw->cluster, r->bid)) != 0) {
         s3_error_rc(r, rc);
         return;
     }
     /* A PUT racing with this delete may still land in the bucket's table; such an object stays
      * invisible until a bucket of the same name is created again (no cross-record atomicity). */
-    if ((rc = core_bucket_delete(r->gw->cluster, r->bucket, NULL)) != 0) {
-        s3_error_rc(r, rc);
+    if ((rc = s3_bucket_load(r, &b)) == 0) { /* where its record lives */
+        rc = core_bucket_delete(r->gw->cluster, r->bucket, &b);
+        core_bucket_free(&b);
+    }
+    if (rc != 0) {
+        s3_error_on(r, rc, S3_ON_BUCKET);
         return;
     }
     s3_send(r, 204, NULL, 0, NULL, 0);

@@ -71,12 +71,12 @@ static int cond_check(void *ctx, const core_meta_t *cur)
 
 int s3_cond_commit(s3_req_t *r, const s3_cond_t *c, core_meta_t *m)
 {
-    return core_obj_commit_if(r->gw->cluster, r->bucket, (og_str_t){r->key, r->key_len}, m,
+    return core_obj_commit_if(r->gw->cluster, r->bid, (og_str_t){r->key, r->key_len}, m,
                               c && c->any ? cond_check : NULL, (void *)c, (uint64_t)time(NULL));
 }
 
 int s3_cond_delete(s3_req_t *r, const s3_cond_t *c, char marker_vid[CORE_VID_LEN + 1])
 {
-    return core_obj_delete_if(r->gw->cluster, r->bucket, (og_str_t){r->key, r->key_len},
+    return core_obj_delete_if(r->gw->cluster, r->bid, (og_str_t){r->key, r->key_len},
                               c->any ? cond_check : NULL, (void *)c, (uint64_t)time(NULL), marker_vid);
 }

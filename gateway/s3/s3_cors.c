@@ -223,7 +223,7 @@ static int rule_find(og_str_t cfg, og_str_t origin, og_str_t method, og_str_t re
 /* The bucket's CORS configuration into *b (core_bucket_free) and *cfg. 0 or a lookup error. */
 static int load_cfg(s3_req_t *r, core_bucket_t *b, og_str_t *cfg)
 {
-    int rc = core_bucket_get(r->gw->cluster, r->bucket, b);
+    int rc = s3_bucket_load(r, b);
     if (rc == 0)
         *cfg = og_header_find(b->meta, b->num_meta, S3CORS_HEADER);
     return rc;

@@ -24,7 +24,10 @@ typedef struct {
     const http_reqinfo_t *info;
     s3_ctx_t *gw;
     char request_id[17];
-    char bucket[64];         /* "" for service-level requests */
+    char bucket[64];         /* "" for service-level requests; the name without its account */
+    char tenant[64];         /* the account of an "account:bucket" path, "" for none (s3_bucket_load) */
+    int vhost;               /* the bucket came from the Host name (s3_bucket_load) */
+    char bid[CORE_BID_CAP];  /* r's bucket's id, naming its tables (core_table), once s3_authorize found it */
     char *key;               /* decoded object key, NUL-terminated, NULL for bucket/service requests */
     size_t key_len;
     og_str_t resource;       /* raw path, for error bodies */
@@ -112,6 +115,22 @@ int s3_payload_verify(const s3_req_t *r, const void *body, size_t len);
 
 
 
+/* (s3_route.c) Bucket names (docs/architecture.md "Namespaces").
+ * s3_bucket_ref: splits a bucket reference, "account:bucket" (RGW's tenant syntax; ':' is in no
+ * S3 bucket name nor account name) or "bucket", into tenant ("" for none; S3_GLOBAL_TENANT for
+ * ":bucket", RGW's empty tenant: the global S3 name) and name. 0 or OG_EINVAL (an empty name, a
+ * part longer than 63 bytes).
+ * s3_bucket_find: the bucket `name` as r's caller reaches it: with a tenant, that account's
+ * (core_bucket_find; S3_GLOBAL_TENANT: the global S3 name); else for an authenticated caller its
+ * own account's first, then the global S3 name (another account's: ACLs and policy decide); for
+ * an anonymous caller the global name only. core_bucket_get's contract (release *out with
+ * core_bucket_free).
+ * s3_bucket_load: s3_bucket_find of r's bucket (r->tenant, r->bucket); a virtual-host request
+ * names the global S3 name only (a host name carries no account). */
+#define S3_GLOBAL_TENANT ":"
+int s3_bucket_ref(const char *ref, char tenant[64], char name[64]);
+int s3_bucket_find(s3_req_t *r, const char *tenant, const char *name, core_bucket_t *out);
+int s3_bucket_load(s3_req_t *r, core_bucket_t *out);
 /* (s3_route.c) May a write of add_bytes (one object, new or overwritten) go into r's bucket?
  * core_quota_check against the Swift container and account quotas, which S3 writes obey too.
  * 0, CORE_EQUOTA, OG_ENOTFOUND (the bucket was deleted meanwhile: answer with S3_ON_BUCKET),
@@ -237,12 +256,13 @@ int s3_acl_request(s3_req_t *r, const char *owner, const char *bucket_owner, og_
 void s3_acl_error(s3_req_t *r, int rc);
 /* The stored ACL among a record's headers or a bucket's metadata (empty: private). */
 og_str_t s3_acl_of(const og_header_t *h, size_t n);
-/* May r's caller (anonymous when not authenticated) do r's operation on r's bucket? Sets
- * r->bucket_owner. 0, S3_EDENIED, OG_ENOTFOUND (no bucket, or no key for a caller who may list),
- * OG_EQUORUM, OG_EPROTO. */
+/* May r's caller (anonymous when not authenticated) do r's operation on r's bucket
+ * (s3_bucket_load)? Sets r->bucket_owner and r->bid. 0, S3_EDENIED, OG_ENOTFOUND (no bucket, or
+ * no key for a caller who may list), OG_EQUORUM, OG_EPROTO. */
 int s3_authorize(s3_req_t *r);
-/* May r's caller read object key of bucket (a copy source)? 0, S3_EDENIED, OG_ENOTFOUND ... */
-int s3_may_read(s3_req_t *r, const char *bucket, og_str_t key);
+/* May r's caller read object key of bucket `name` of tenant ("" for none: s3_bucket_find), a copy
+ * source? Its id into bid ("" when there is no such bucket). 0, S3_EDENIED, OG_ENOTFOUND ... */
+int s3_may_read(s3_req_t *r, const char *tenant, const char *name, og_str_t key, char bid[CORE_BID_CAP]);
 /* Stores acl (compact form) as r's bucket's ACL (CreateBucket with x-amz-acl). 0 or an error. */
 int s3_acl_set_bucket(s3_req_t *r, og_str_t acl);
 /* Rewrites bucket record b (r's bucket) with its metadata entry `name` set to value (removed when

@@ -113,10 +113,11 @@ void s3_list_buckets(s3_req_t *r)
     og_buf_t b = {0}, last = {0};
     buckets_query_t q = {0};
     const char *account = r->user.account, *why = NULL;
+    core_walk_source_t src = {0};
     size_t count = 0;
     int rc, more = 1, cut = 0;
 
-    if ((rc = buckets_query_read(r, &q, &why)) != 0) {
+    if ((rc = buckets_query_read(r, &q, &why)) != 0 || (rc = core_bucket_source(r->gw->cluster, account, &src)) != 0) {
         if (rc == OG_EINVAL)
             s3_error(r, 400, "InvalidArgument", why, NULL);
         else
@@ -127,18 +128,18 @@ void s3_list_buckets(s3_req_t *r)
     og_buf_elem(&b, "ID", account, strlen(account));
     og_buf_elem(&b, "DisplayName", r->user.display_name, strlen(r->user.display_name));
     og_buf_puts(&b, "</Owner><Buckets>");
-    /* Bucket names are the keys of table "buckets": the listing comes out sorted by name. */
+    /* Both tables of the account's buckets (core_bucket_source) come out sorted by name. */
     while (more && !cut && rc == 0) {
         cluster_list_t l;
-        if ((rc = cluster_list(r->gw->cluster, "buckets", (og_str_t){q.prefix.buf, q.prefix.len},
-                               (og_str_t){q.after.buf, q.after.len}, S3_PAGE_LIMIT, &l)) != 0)
+        if ((rc = src.fetch(src.ctx, (og_str_t){q.prefix.buf, q.prefix.len}, (og_str_t){q.after.buf, q.after.len},
+                            S3_PAGE_LIMIT, &l)) != 0)
             break;
         rc = buckets_page(r, &l, &q, &b, &count, &last, &cut);
         more = l.truncated;
         q.after.len = 0;
         if (more)
             og_buf_put(&q.after, l.next_after.base, l.next_after.len);
-        cluster_list_free(&l);
+        src.release(src.ctx, &l);
     }
     buckets_end(&b, &q, &last, cut);
     if (rc == 0 && (b.oom || q.after.oom))
@@ -148,6 +149,7 @@ void s3_list_buckets(s3_req_t *r)
     else
         s3_send_xml(r, 200, NULL, 0, b.buf, b.len);
 out_free:
+    core_bucket_source_free(&src);
     og_buf_free(&q.prefix);
     og_buf_free(&q.token);
     og_buf_free(&q.max);
@@ -467,7 +469,7 @@ void s3_list_objects(s3_req_t *r, int v2)
         goto out_free;
     }
 
-    core_table('o', r->bucket, table);
+    core_table('o', r->bid, table);
     table_source_t ts = {r->gw->cluster, table, og_time_ns() / 1000000000u};
     core_walk_source_t src = {table_fetch, table_release, &ts, 0};
     if ((rc = core_walk(&src, xstr(&q.prefix), xstr(&q.delimiter), xstr(&after), max_keys, &w)) != 0) {
@@ -520,7 +522,7 @@ static int versions_after(s3_req_t *r, const list_query_t *q, og_buf_t *after)
         return 0;
     }
     og_buf_put(after, &sep, 1);
-    if ((rc = core_ver_lookup(r->gw->cluster, r->bucket, km, vm, &m, &buf)) == OG_ENOTFOUND)
+    if ((rc = core_ver_lookup(r->gw->cluster, r->bid, km, vm, &m, &buf)) == OG_ENOTFOUND)
         return og_str_eq(vm, "null") || vm.len == CORE_VID_LEN ? og_buf_put(after, vm.base, vm.len) : OG_EINVAL;
     if (rc != 0)
         return rc;
@@ -628,7 +630,7 @@ void s3_list_object_versions(s3_req_t *r)
             s3_error_rc(r, rc);
         goto out_free;
     }
-    if ((rc = core_ver_source(r->gw->cluster, r->bucket, &src)) != 0 ||
+    if ((rc = core_ver_source(r->gw->cluster, r->bid, &src)) != 0 ||
         (rc = core_walk(&src, xstr(&q.prefix), xstr(&q.delimiter), xstr(&after), max_keys, &w)) != 0) {
         s3_error_rc(r, rc);
         goto out_free;

@@ -77,7 +77,7 @@ int s3_lock_bypass(const s3_req_t *r)
 static int bucket_lock(s3_req_t *r, core_lock_conf_t *conf)
 {
     core_versioning_t st;
-    int rc = core_versioning_get(r->gw->cluster, r->bucket, &st, conf);
+    int rc = core_versioning_get(r->gw->cluster, r->bid, &st, conf);
     if (rc != 0) {
         s3_error_on(r, rc, S3_ON_BUCKET);
         return 1;
@@ -247,7 +247,7 @@ void s3_put_object_lock_config(s3_req_t *r)
         (rule != NULL && (s3_xml_child(rule, "DefaultRetention") == NULL ||
                           parse_default(s3_xml_child(rule, "DefaultRetention"), &conf) != 0))) {
         s3_error(r, 400, "MalformedXML", NULL, NULL);
-    } else if ((rc = core_lock_conf_put(r->gw->cluster, r->bucket, &conf)) != 0) {
+    } else if ((rc = core_lock_conf_put(r->gw->cluster, r->bid, &conf)) != 0) {
         s3_error_on(r, rc, S3_ON_BUCKET);
     } else {
         s3_send(r, 200, NULL, 0, NULL, 0);
@@ -263,7 +263,7 @@ int s3_lock_create_bucket(s3_req_t *r)
     int rc;
     if (v.base == NULL || og_str_ieq(v, "false"))
         return 0;
-    if ((rc = core_lock_conf_put(r->gw->cluster, r->bucket, &conf)) != 0)
+    if ((rc = core_lock_conf_put(r->gw->cluster, r->bid, &conf)) != 0)
         s3_error_rc(r, rc);
     return rc != 0;
 }
@@ -284,8 +284,8 @@ static int lock_target(s3_req_t *r, core_meta_t *m, char **buf)
         missing_config(r);
         return 1;
     }
-    rc = s3_version_param(r, &vid) ? core_ver_lookup(r->gw->cluster, r->bucket, key, vid, m, buf)
-                                   : core_obj_lookup(r->gw->cluster, r->bucket, key, m, buf);
+    rc = s3_version_param(r, &vid) ? core_ver_lookup(r->gw->cluster, r->bid, key, vid, m, buf)
+                                   : core_obj_lookup(r->gw->cluster, r->bid, key, m, buf);
     if (rc == 0 && (m->vflags & CORE_VER_MARKER)) {
         core_meta_free(m);
         free(*buf);
@@ -304,7 +304,7 @@ static int lock_target(s3_req_t *r, core_meta_t *m, char **buf)
 static void lock_store(s3_req_t *r, const core_meta_t *m, const core_lock_t *lock)
 {
     og_str_t vid = og_str(core_ver_id(m));
-    int rc = core_ver_set_lock(r->gw->cluster, r->bucket, (og_str_t){r->key, r->key_len}, vid, lock);
+    int rc = core_ver_set_lock(r->gw->cluster, r->bid, (og_str_t){r->key, r->key_len}, vid, lock);
     if (rc != 0)
         s3_version_error(r, rc);
     else

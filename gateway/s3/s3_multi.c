@@ -256,7 +256,7 @@ void s3_delete_objects(s3_req_t *r)
         s3_error_rc(r, -ENOMEM);
         goto out_free_results;
     }
-    delete_job_t job = {r->gw->cluster, r->bucket, &d, results, versions, s3_lock_bypass(r), 0};
+    delete_job_t job = {r->gw->cluster, r->bid, &d, results, versions, s3_lock_bypass(r), 0};
     delete_all(&job);
     delete_render(&b, &d, results, versions);
     if (b.oom)
@@ -449,13 +449,14 @@ static int kept_headers(const core_meta_t *m, int large, og_str_t acl, og_str_t 
 /* ---------------------------------------------------------------- CopyObject */
 
 typedef struct {
-    char bucket[64];
+    char tenant[64], bucket[64]; /* "account:bucket" (s3_bucket_ref), tenant "" for none */
+    char bid[CORE_BID_CAP];      /* the bucket's id, once copy_read_source found it */
     char *key; /* decoded, malloc'd */
     size_t key_len;
     og_str_t version_id; /* raw, base NULL when absent */
 } copy_source_t;
 
-/* Parses x-amz-copy-source: "[/]bucket/key[?versionId=v]", the key percent-encoded.
+/* Parses x-amz-copy-source: "[/][account:]bucket/key[?versionId=v]", the key percent-encoded.
  * 0, OG_EINVAL or -ENOMEM. */
 static int copy_source_parse(og_str_t v, copy_source_t *s)
 {
@@ -479,13 +480,18 @@ static int copy_source_parse(og_str_t v, copy_source_t *s)
     if (p < end && *p == '/')
         p++;
     const char *slash = memchr(p, '/', (size_t)(end - p));
-    if (slash == NULL || slash == p || (size_t)(slash - p) >= sizeof(s->bucket) || slash + 1 == end ||
+    char ref[2 * 64];
+    if (slash == NULL || slash == p || (size_t)(slash - p) >= sizeof(ref) || slash + 1 == end ||
         (size_t)(end - slash - 1) > OG_KEY_MAX) {
         free(dec);
         return OG_EINVAL;
     }
-    memcpy(s->bucket, p, (size_t)(slash - p));
-    s->bucket[slash - p] = '\0';
+    memcpy(ref, p, (size_t)(slash - p));
+    ref[slash - p] = '\0';
+    if (s3_bucket_ref(ref, s->tenant, s->bucket) != 0) {
+        free(dec);
+        return OG_EINVAL;
+    }
     /* The key moves to the front of the buffer, which then belongs to s. */
     s->key_len = (size_t)(end - slash - 1);
     memmove(dec, slash + 1, s->key_len);
@@ -545,21 +551,20 @@ static int copy_preconditions_hold(s3_req_t *r, const char *etag, size_t elen, u
  * S3_EDENIED or OG_ENOTFOUND for the source bucket (*on = S3_ON_SOURCE_BUCKET), OG_ENOTFOUND for
  * the key or version, OG_EINVAL (a malformed version id), S3_ECOPYMARKER (*on = S3_ON_SOURCE_KEY),
  * OG_EQUORUM ... */
-static int copy_read_source(s3_req_t *r, const copy_source_t *src, core_meta_t *m, char **recbuf, s3_on_t *on)
+static int copy_read_source(s3_req_t *r, copy_source_t *src, core_meta_t *m, char **recbuf, s3_on_t *on)
 {
     int rc = 0;
     /* The caller must be able to read the source (its bucket's owner, or an ACL grant); a
      * missing bucket (OG_ENOTFOUND) is NoSuchBucket, a missing key the lookup's NoSuchKey. */
     *on = S3_ON_SOURCE_BUCKET;
-    char owner[64];
-    rc = s3_may_read(r, src->bucket, (og_str_t){src->key, src->key_len});
-    if (rc == OG_ENOTFOUND && core_bucket_lookup(r->gw->cluster, src->bucket, owner, sizeof(owner), NULL) == 0)
+    rc = s3_may_read(r, src->tenant, src->bucket, (og_str_t){src->key, src->key_len}, src->bid);
+    if (rc == OG_ENOTFOUND && src->bid[0] != '\0') /* the bucket is there: NoSuchKey below */
         rc = 0;
     if (rc != 0)
         return rc;
     *on = S3_ON_SOURCE_KEY;
     if (src->version_id.base != NULL) {
-        rc = core_ver_lookup(r->gw->cluster, src->bucket, (og_str_t){src->key, src->key_len}, src->version_id, m,
+        rc = core_ver_lookup(r->gw->cluster, src->bid, (og_str_t){src->key, src->key_len}, src->version_id, m,
                              recbuf);
         if (rc == 0 && (m->vflags & CORE_VER_MARKER)) {
             core_meta_free(m);
@@ -569,7 +574,7 @@ static int copy_read_source(s3_req_t *r, const copy_source_t *src, core_meta_t *
         return rc;
     }
     /* past its Swift X-Delete-At it is gone (reclaimed by Swift reads or the admin) */
-    return core_obj_lookup_live(r->gw->cluster, src->bucket, (og_str_t){src->key, src->key_len},
+    return core_obj_lookup_live(r->gw->cluster, src->bid, (og_str_t){src->key, src->key_len},
                                 og_time_ns() / 1000000000u, m, recbuf);
 }
 
@@ -677,7 +682,7 @@ static int copy_data(s3_req_t *r, const copy_source_t *src, const core_meta_t *s
         return rc;
     /* A multipart source keeps its ETag (md5-N) and part count: its part sizes go along, or
      * ?partNumber on the copy could not answer. */
-    return core_part_sizes_copy(r->gw->cluster, src->bucket, (og_str_t){src->key, src->key_len}, r->bucket,
+    return core_part_sizes_copy(r->gw->cluster, src->bid, (og_str_t){src->key, src->key_len}, r->bid,
                                 (og_str_t){r->key, r->key_len}, m);
 }
 
@@ -715,7 +720,7 @@ static int copy_commit(s3_req_t *r, const s3_cond_t *cond, core_meta_t *m, const
 
 /* The copy itself, once the request is known to be one: reads the source, checks the
  * x-amz-copy-source-if-* conditions and the quota, and commits a record of the same bytes. */
-static void copy_object(s3_req_t *r, const copy_source_t *src, int replace, int replace_tags, const s3_cond_t *cond,
+static void copy_object(s3_req_t *r, copy_source_t *src, int replace, int replace_tags, const s3_cond_t *cond,
                         copy_sse_t *cs)
 {
     core_meta_t m, source;
@@ -828,7 +833,7 @@ void s3_copy_object(s3_req_t *r)
     } else if (replace_tags < 0) {
         s3_error(r, 400, "InvalidArgument", "Unknown tagging directive.", NULL);
     } else if (!replace && cs.to.mode == 0 && src.version_id.base == NULL && strcmp(src.bucket, r->bucket) == 0 &&
-               src.key_len == r->key_len &&
+               strcmp(src.tenant, r->tenant) == 0 && src.key_len == r->key_len &&
                memcmp(src.key, r->key, r->key_len) == 0) {
         s3_error(r, 400, "InvalidRequest",
                     "This copy request is illegal because it is trying to copy an object to itself without changing "

@@ -76,7 +76,7 @@ static void upload_init(mp_upload_t *u, const s3_req_t *r, og_str_t id)
 {
     memcpy(u->id, id.base, CORE_UPLOAD_ID_LEN);
     u->id[CORE_UPLOAD_ID_LEN] = '\0';
-    core_table('u', r->bucket, u->table);
+    core_table('u', r->bid, u->table);
     memcpy(u->ukey, r->key, r->key_len);
     u->ukey[r->key_len] = CORE_UPLOAD_SEP;
     memcpy(u->ukey + r->key_len + 1, id.base, CORE_UPLOAD_ID_LEN);
@@ -87,8 +87,12 @@ static void upload_init(mp_upload_t *u, const s3_req_t *r, og_str_t id)
  * since), OG_EQUORUM, OG_EPROTO. */
 static int bucket_created(s3_req_t *r, uint64_t *created_ns)
 {
-    char owner[sizeof(r->user.account)];
-    return core_bucket_lookup(r->gw->cluster, r->bucket, owner, sizeof(owner), created_ns);
+    core_bucket_t b;
+    int rc = s3_bucket_load(r, &b);
+    if (rc == 0)
+        *created_ns = b.created_ns;
+    core_bucket_free(&b);
+    return rc;
 }
 
 /* The request's ?uploadId and its upload record: 0 with *m / *buf (caller frees), OG_ENOTFOUND
@@ -430,10 +434,11 @@ static int parse_copy_range(og_str_t v, uint64_t size, uint64_t *first, uint64_t
     return 0;
 }
 
-/* Splits "bucket/key[?versionId=..]" (URL-encoded, optional leading '/') into *bucket and a
- * malloc'd *key. 0, OG_EINVAL or -ENOMEM. */
-static int parse_copy_source(og_str_t v, char bucket[64], char **key, size_t *klen)
+/* Splits "[account:]bucket/key[?versionId=..]" (URL-encoded, optional leading '/') into *tenant
+ * ("" for none, s3_bucket_ref), *bucket and a malloc'd *key. 0, OG_EINVAL or -ENOMEM. */
+static int parse_copy_source(og_str_t v, char tenant[64], char bucket[64], char **key, size_t *klen)
 {
+    char ref[2 * 64];
     const char *q = memchr(v.base, '?', v.len);
     if (q != NULL)
         v.len = (size_t)(q - v.base);
@@ -442,10 +447,12 @@ static int parse_copy_source(og_str_t v, char bucket[64], char **key, size_t *kl
     const char *slash = memchr(v.base, '/', v.len);
     if (slash == NULL || slash == v.base)
         return OG_EINVAL;
-    long bn = og_urldecode(v.base, (size_t)(slash - v.base), bucket, 63, 0);
+    long bn = og_urldecode(v.base, (size_t)(slash - v.base), ref, sizeof(ref) - 1, 0);
     if (bn <= 0)
         return OG_EINVAL;
-    bucket[bn] = '\0';
+    ref[bn] = '\0';
+    if (s3_bucket_ref(ref, tenant, bucket) != 0)
+        return OG_EINVAL;
     size_t kraw = v.len - (size_t)(slash - v.base) - 1;
     if ((*key = malloc(kraw + 1)) == NULL)
         return -ENOMEM;
@@ -464,13 +471,13 @@ static int parse_copy_source(og_str_t v, char bucket[64], char **key, size_t *kl
  * S3_ON_SOURCE_KEY (OG_ENOTFOUND also for a missing bucket, S3_EDENIED, OG_EQUORUM ...). */
 static int part_copy_source(s3_req_t *r, core_meta_t *src, char **sbuf, char **skey)
 {
-    char sbucket[64];
+    char stenant[64], sbucket[64], sbid[CORE_BID_CAP];
     size_t sklen = 0;
-    int rc = parse_copy_source(http_req_header(r->http, "x-amz-copy-source"), sbucket, skey, &sklen);
+    int rc = parse_copy_source(http_req_header(r->http, "x-amz-copy-source"), stenant, sbucket, skey, &sklen);
     if (rc == 0)
-        rc = s3_may_read(r, sbucket, (og_str_t){*skey, sklen});
+        rc = s3_may_read(r, stenant, sbucket, (og_str_t){*skey, sklen}, sbid);
     if (rc == 0)
-        rc = core_obj_lookup_live(r->gw->cluster, sbucket, (og_str_t){*skey, sklen}, og_time_ns() / 1000000000u, src,
+        rc = core_obj_lookup_live(r->gw->cluster, sbid, (og_str_t){*skey, sklen}, og_time_ns() / 1000000000u, src,
                                   sbuf);
     return rc;
 }
@@ -1202,7 +1209,7 @@ static int complete_commit(s3_req_t *r, const s3_cond_t *cond, mp_upload_t *u, c
      * table before the commit and its "u." table after the upload is dropped sees neither
      * record: refresh them first, as a copy does (docs/architecture.md, "Garbage collection"). */
     if ((rc = core_obj_touch(r->gw->cluster, m)) != 0 ||
-        (rc = core_part_sizes_put(r->gw->cluster, r->bucket, key, m->md5, sizes, m->parts)) != 0 ||
+        (rc = core_part_sizes_put(r->gw->cluster, r->bid, key, m->md5, sizes, m->parts)) != 0 ||
         (rc = s3_cond_commit(r, cond, m)) != 0)
         return rc;
     s3_version_answer(r, m, 0);
@@ -1533,7 +1540,7 @@ void s3_list_multipart_uploads(s3_req_t *r)
         s3_error_on(r, rc, S3_ON_BUCKET);
         goto out_free_walk;
     }
-    core_table('u', r->bucket, table);
+    core_table('u', r->bid, table);
     uploads_start(w);
     if ((rc = uploads_walk(r->gw->cluster, table, w)) != 0) {
         s3_error_rc(r, rc);

@@ -500,12 +500,12 @@ static int get_open(s3_req_t *r, uint64_t now_s, get_plan_t *g)
 {
     og_str_t key = {r->key, r->key_len}, vid;
     int named = s3_version_param(r, &vid);
-    int rc = named ? core_ver_lookup(r->gw->cluster, r->bucket, key, vid, &g->m, &g->recbuf)
-                   : core_obj_lookup(r->gw->cluster, r->bucket, key, &g->m, &g->recbuf);
+    int rc = named ? core_ver_lookup(r->gw->cluster, r->bid, key, vid, &g->m, &g->recbuf)
+                   : core_obj_lookup(r->gw->cluster, r->bid, key, &g->m, &g->recbuf);
     if (rc == 0 && !named && core_meta_expired(&g->m, now_s)) {
         /* past its Swift X-Delete-At: absent, and reclaimed now as a Swift read would (best
          * effort: a failed reclaim is retried by the next read or `onggi-admin expire`) */
-        core_obj_expire(r->gw->cluster, r->bucket, key, &g->m);
+        core_obj_expire(r->gw->cluster, r->bid, key, &g->m);
         rc = OG_ENOTFOUND;
     }
     if (rc == OG_ENOTFOUND && !named)
@@ -533,7 +533,7 @@ static int get_range(s3_req_t *r, get_plan_t *g)
     int rc;
     g->status = 200;
     if (g->part != 0) {
-        if ((rc = core_part_range(r->gw->cluster, r->bucket, (og_str_t){r->key, r->key_len}, &g->view, g->part,
+        if ((rc = core_part_range(r->gw->cluster, r->bid, (og_str_t){r->key, r->key_len}, &g->view, g->part,
                                   &g->first, &g->last)) != 0)
             return rc;
         g->status = 206;
@@ -723,7 +723,7 @@ void s3_get_object(s3_req_t *r)
     if (s3_sse_open(r, &g.m, &g.sse) != 0)
         goto out_free_plan;
     /* best effort: without the bucket's defaults the object is served with its own headers */
-    (void)core_cache_dflt_get(r->gw->cluster, NULL, r->bucket, &g.dflt);
+    (void)core_cache_dflt_get(r->gw->cluster, r->bucket_owner, r->bucket, &g.dflt);
     /* an ErrorDocument answers an error: never 304 or 412 (nor 206: get_range) */
     http_cond_t cond = s3_site_status(r, 200) != 200 ? (http_cond_t){0} : http_cond_from_req(r->http);
     int cond_status = http_cond_eval(&cond, g.etag_s, (int64_t)(g.m.mtime_ns / 1000000000u));
@@ -787,7 +787,7 @@ void s3_delete_object(s3_req_t *r)
             s3_error(r, 501, "NotImplemented", "If-Match with versionId is not implemented.", NULL);
             return;
         }
-        if ((rc = core_ver_delete(r->gw->cluster, r->bucket, key, vid, s3_lock_bypass(r), &was_marker)) == 0) {
+        if ((rc = core_ver_delete(r->gw->cluster, r->bid, key, vid, s3_lock_bypass(r), &was_marker)) == 0) {
             snprintf(r->version_id, sizeof(r->version_id), "%.*s", (int)vid.len, vid.base);
             r->delete_marker = was_marker;
         }

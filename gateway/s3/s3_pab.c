@@ -91,7 +91,7 @@ void s3_bucket_pab(s3_req_t *r, int put, int del)
 static int enforced_admit(s3_req_t *r)
 {
     core_bucket_t b;
-    int rc = core_bucket_get(r->gw->cluster, r->bucket, &b);
+    int rc = s3_bucket_load(r, &b);
     if (rc != 0)
         return rc;
     og_str_t acl = s3_acl_of(b.meta, b.num_meta);
@@ -163,7 +163,7 @@ int s3_ownership_create(s3_req_t *r)
     core_bucket_t b;
     if (v.base == NULL)
         return 0;
-    int rc = core_bucket_get(r->gw->cluster, r->bucket, &b);
+    int rc = s3_bucket_load(r, &b);
     if (rc != 0)
         return rc;
     rc = s3_bucket_meta_set(r, &b, IAM_S3OWNERSHIP_HEADER, og_str(iam_ownership_name(r->ctl.ownership)));

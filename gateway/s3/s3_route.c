@@ -121,12 +121,22 @@ static int split_target(s3_req_t *r, og_str_t host_bucket)
         key = slash ? (og_str_t){slash + 1, path.len - bucket.len - 1} : (og_str_t){NULL, 0};
     }
 
-    long n = og_urldecode(bucket.base, bucket.len, r->bucket, sizeof(r->bucket) - 1, 0);
+    char ref[2 * 64];
+    long n = og_urldecode(bucket.base, bucket.len, ref, sizeof(ref) - 1, 0);
     if (n < 0)
         return n == OG_ETOOBIG ? OG_ETOOBIG : OG_EINVAL;
-    r->bucket[n] = '\0';
-    if (!og_utf8_valid(r->bucket, (size_t)n, 0))
+    ref[n] = '\0';
+    if (!og_utf8_valid(ref, (size_t)n, 0) || memchr(ref, '\0', (size_t)n) != NULL)
         return OG_EINVAL;
+    r->vhost = host_bucket.len > 0;
+    if (n > 0 && !r->vhost && s3_bucket_ref(ref, r->tenant, r->bucket) != 0)
+        return OG_ETOOBIG;
+    if (r->vhost || n == 0) {
+        if ((size_t)n >= sizeof(r->bucket))
+            return OG_ETOOBIG;
+        memcpy(r->bucket, ref, (size_t)n + 1);
+    }
+    n = (long)strlen(r->bucket);
     if (host_bucket.len > 0) {
         /* host names are case-insensitive; bucket names are lowercase */
         for (long i = 0; i < n; i++)
@@ -199,19 +209,58 @@ static void target_error(s3_req_t *r, int rc)
         s3_error_rc(r, rc);
 }
 
-/* core_lo_t.access for S3: s3_handle admits only a bucket's owner, and a large object's segments
- * live in containers of the same account, so no ACL applies; another account's container reads
- * as absent. */
+/* core_lo_t.access for S3: a large object's segments live in containers of its bucket's account
+ * (core_bucket_find, as Swift resolves them). Only that account's own users read them (no ACL
+ * applies to segments); for anyone else they read as absent. */
 static int lo_access(void *ctx, const char *container, int write, char id[CORE_BID_CAP])
 {
     s3_req_t *r = ctx;
-    char owner[64];
-    int rc = core_bucket_lookup(r->gw->cluster, container, owner, sizeof(owner), NULL);
+    core_bucket_t b;
+    int own = r->authenticated && strcmp(r->bucket_owner, r->user.account) == 0;
+    int rc = own ? core_bucket_find(r->gw->cluster, r->user.account, container, &b) : OG_ENOTFOUND;
     (void)write;
-    if (rc == 0 && strcmp(owner, r->user.account) != 0)
-        rc = OG_ENOTFOUND;
-    snprintf(id, CORE_BID_CAP, "%s", container); /* S3 names are the global table's: id = name */
+    if (rc == 0) {
+        memcpy(id, b.id, CORE_BID_CAP);
+        core_bucket_free(&b);
+    }
     return rc;
+}
+
+int s3_bucket_ref(const char *ref, char tenant[64], char name[64])
+{
+    const char *colon = strchr(ref, ':');
+    size_t tlen = colon != NULL ? (size_t)(colon - ref) : 0;
+    const char *n = colon != NULL ? colon + 1 : ref;
+    if (strlen(n) >= 64 || tlen >= 64 || *n == '\0')
+        return OG_EINVAL;
+    if (colon != NULL && tlen == 0)
+        memcpy(tenant, S3_GLOBAL_TENANT, sizeof(S3_GLOBAL_TENANT));
+    else
+        memcpy(tenant, ref, tlen), tenant[tlen] = '\0';
+    memcpy(name, n, strlen(n) + 1);
+    return 0;
+}
+
+/* s3_bucket_find's rule, with own: whether the caller's own account comes first. */
+static int bucket_find(s3_req_t *r, const char *tenant, const char *name, int own, core_bucket_t *out)
+{
+    int rc;
+    if (tenant[0] != '\0' && strcmp(tenant, S3_GLOBAL_TENANT) != 0)
+        return core_bucket_find(r->gw->cluster, tenant, name, out);
+    if (!own || !r->authenticated || tenant[0] != '\0')
+        return core_bucket_get(r->gw->cluster, name, out);
+    rc = core_bucket_find(r->gw->cluster, r->user.account, name, out);
+    return rc == OG_ENOTFOUND ? core_bucket_get(r->gw->cluster, name, out) : rc;
+}
+
+int s3_bucket_find(s3_req_t *r, const char *tenant, const char *name, core_bucket_t *out)
+{
+    return bucket_find(r, tenant, name, 1, out);
+}
+
+int s3_bucket_load(s3_req_t *r, core_bucket_t *out)
+{
+    return bucket_find(r, r->tenant, r->bucket, !r->vhost, out);
 }
 
 void s3_lo(s3_req_t *r, uint64_t now_s, core_lo_t *out)

@@ -273,7 +273,8 @@ static int dir_redirect(s3_req_t *r)
         og_buf_t k = {0}, loc = {0};
         og_buf_printf(&k, "%s/%s", s->asked, suffix);
         char *enc = malloc(s->asked_len * 3 + 1);
-        if (!k.oom && enc != NULL && s3_may_read(r, r->bucket, (og_str_t){k.buf, k.len}) == 0 &&
+        char bid[CORE_BID_CAP];
+        if (!k.oom && enc != NULL && s3_may_read(r, r->tenant, r->bucket, (og_str_t){k.buf, k.len}, bid) == 0 &&
             og_urlencode(s->asked, s->asked_len, enc, s->asked_len * 3 + 1, 1) >= 0 &&
             og_buf_printf(&loc, "/%s/", enc) == 0 && !loc.oom) {
             og_header_t h = {OG_STR_LIT("Location"), {loc.buf, loc.len}};
@@ -360,7 +361,7 @@ int s3_site_object_redirect(s3_req_t *r, const core_meta_t *m)
 static int site_load(s3_req_t *r, s3_site_t *s)
 {
     core_bucket_t b;
-    int rc = core_bucket_get(r->gw->cluster, r->bucket, &b);
+    int rc = s3_bucket_load(r, &b);
     if (rc != 0) {
         s3_error_on(r, rc, S3_ON_BUCKET);
         return 1;

@@ -158,7 +158,7 @@ int s3_sse_parse(s3_req_t *r, int copy_source, s3_sse_t *s)
 static int bucket_default(s3_req_t *r)
 {
     core_bucket_t b;
-    int rc = core_bucket_get(r->gw->cluster, r->bucket, &b);
+    int rc = s3_bucket_load(r, &b);
     if (rc != 0)
         return rc;
     rc = og_header_find(b.meta, b.num_meta, SSE_DEFAULT_META).base != NULL;
@@ -300,7 +300,7 @@ void s3_bucket_encryption(s3_req_t *r, int put, int del)
     int rc;
     if (put && config_check(r) != 0)
         return;
-    if ((rc = core_bucket_get(r->gw->cluster, r->bucket, &b)) != 0) {
+    if ((rc = s3_bucket_load(r, &b)) != 0) {
         s3_error_on(r, rc, S3_ON_BUCKET);
         return;
     }

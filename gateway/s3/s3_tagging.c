@@ -306,7 +306,7 @@ static int object_retag(s3_req_t *r, og_str_t form)
     og_str_t key = {r->key, r->key_len};
     core_meta_t m;
     char *buf = NULL;
-    int rc = core_obj_lookup_live(r->gw->cluster, r->bucket, key, (uint64_t)time(NULL), &m, &buf);
+    int rc = core_obj_lookup_live(r->gw->cluster, r->bid, key, (uint64_t)time(NULL), &m, &buf);
     if (rc != 0)
         return rc;
     og_header_t *h = malloc((m.num_headers + 1) * sizeof(*h));
@@ -325,7 +325,7 @@ static int object_retag(s3_req_t *r, og_str_t form)
     m.headers = h, m.num_headers = n;
     /* the record references the object's chunks without writing them (as a copy does) */
     if ((rc = core_obj_touch(r->gw->cluster, &m)) == 0)
-        rc = core_obj_commit_if(r->gw->cluster, r->bucket, key, &m, same_version, &was, (uint64_t)time(NULL));
+        rc = core_obj_commit_if(r->gw->cluster, r->bid, key, &m, same_version, &was, (uint64_t)time(NULL));
 out_free:
     free(h);
     core_meta_free(&m);
@@ -350,7 +350,7 @@ void s3_object_tagging(s3_req_t *r, int put, int del)
     }
     core_meta_t m;
     char *buf = NULL;
-    if ((rc = core_obj_lookup_live(r->gw->cluster, r->bucket, (og_str_t){r->key, r->key_len}, (uint64_t)time(NULL),
+    if ((rc = core_obj_lookup_live(r->gw->cluster, r->bid, (og_str_t){r->key, r->key_len}, (uint64_t)time(NULL),
                                    &m, &buf)) != 0) {
         s3_error_rc(r, rc);
         goto out_free;
@@ -374,7 +374,7 @@ void s3_bucket_doc(s3_req_t *r, int put, int del, const s3_bucket_doc_t *d)
             s3_error_on(r, rc, S3_ON_BODY);
         goto out_free;
     }
-    if ((rc = core_bucket_get(r->gw->cluster, r->bucket, &b)) != 0) {
+    if ((rc = s3_bucket_load(r, &b)) != 0) {
         s3_error_on(r, rc, S3_ON_BUCKET);
         goto out_free;
     }

@@ -32,7 +32,7 @@ void s3_get_bucket_versioning(s3_req_t *r)
 {
     core_versioning_t st;
     og_buf_t b = {0};
-    int rc = core_versioning_get(r->gw->cluster, r->bucket, &st, NULL);
+    int rc = core_versioning_get(r->gw->cluster, r->bid, &st, NULL);
     if (rc != 0) {
         s3_error_on(r, rc, S3_ON_BUCKET);
         return;
@@ -92,11 +92,11 @@ void s3_put_bucket_versioning(s3_req_t *r)
     if (rc == 0 && (rc = s3_payload_verify(r, body, len)) == 0)
         rc = parse_versioning(body, len, &st);
     /* an Object Lock bucket keeps versioning on: suspended writes would replace locked versions */
-    if (rc == 0 && (rc = core_versioning_get(r->gw->cluster, r->bucket, &cur, &lock)) == 0 && lock.enabled &&
+    if (rc == 0 && (rc = core_versioning_get(r->gw->cluster, r->bid, &cur, &lock)) == 0 && lock.enabled &&
         st == CORE_VER_SUSPENDED)
         rc = CORE_ELOCKED;
     if (rc == 0)
-        rc = core_versioning_put(r->gw->cluster, r->bucket, st);
+        rc = core_versioning_put(r->gw->cluster, r->bid, st);
     if (rc == CORE_ELOCKED)
         s3_error(r, 409, "InvalidBucketState",
                  "An Object Lock configuration is present on this bucket, so the versioning state cannot be changed.",
@@ -117,9 +117,9 @@ void s3_version_marker(s3_req_t *r)
     core_versioning_t st;
     core_meta_t m;
     char *buf = NULL;
-    if (core_versioning_get(r->gw->cluster, r->bucket, &st, NULL) != 0 || st == CORE_VER_OFF)
+    if (core_versioning_get(r->gw->cluster, r->bid, &st, NULL) != 0 || st == CORE_VER_OFF)
         return;
-    if (core_ver_newest(r->gw->cluster, r->bucket, (og_str_t){r->key, r->key_len}, &m, &buf) != 0)
+    if (core_ver_newest(r->gw->cluster, r->bid, (og_str_t){r->key, r->key_len}, &m, &buf) != 0)
         return;
     if (m.vflags & CORE_VER_MARKER)
         s3_version_answer(r, &m, 1);

@@ -266,7 +266,7 @@ void s3_bucket_website(s3_req_t *r, int put, int del)
     int rc;
     if (put && read_config(r, &conf))
         goto out_free;
-    if ((rc = core_bucket_get(r->gw->cluster, r->bucket, &b)) != 0) {
+    if ((rc = s3_bucket_load(r, &b)) != 0) {
         s3_error_on(r, rc, S3_ON_BUCKET);
         goto out_free;
     }

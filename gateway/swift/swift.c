@@ -143,6 +143,9 @@ void swift_error_rc(swift_req_t *r, int rc)
     case CORE_EQUOTA:
         swift_send(r, 413, NULL, 0, NULL, "Upload exceeds quota.", 21);
         break;
+    case CORE_EIDVER: /* X-Versions-Enabled on a container whose name another account holds */
+        swift_error(r, 501);
+        break;
     case OG_ETOOBIG:
         swift_error(r, 413);
         break;

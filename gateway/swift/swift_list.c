@@ -126,7 +126,6 @@ out_free:
 typedef struct {
     cluster_t *cl;
     const char *table;
-    const char *account; /* account listings: keep this owner's buckets only */
     uint64_t now_s;
 } src_t;
 
@@ -140,16 +139,9 @@ static int src_fetch(void *ctx, og_str_t prefix, og_str_t after, size_t limit, c
     /* Compacting in place is safe: the entries array belongs to the list and next_after, the
      * raw resume point, is untouched. */
     for (size_t i = 0; i < out->n; i++) {
-        int keep;
-        if (s->account != NULL) {
-            char owner[64];
-            keep = core_bucket_decode(&out->entries[i].rec, owner, sizeof(owner), NULL) == 0 &&
-                   strcmp(owner, s->account) == 0;
-        } else {
-            core_meta_t m;
-            keep = core_meta_decode(&out->entries[i].rec, &m) != 0 || !core_meta_expired(&m, s->now_s);
-            core_meta_free(&m);
-        }
+        core_meta_t m;
+        int keep = core_meta_decode(&out->entries[i].rec, &m) != 0 || !core_meta_expired(&m, s->now_s);
+        core_meta_free(&m);
         if (keep)
             out->entries[k++] = out->entries[i];
     }
@@ -158,74 +150,6 @@ static int src_fetch(void *ctx, og_str_t prefix, og_str_t after, size_t limit, c
 }
 
 static void src_release(void *ctx, cluster_list_t *l) { cluster_list_free(l); }
-
-/* An account's containers are the global table's records it owns and the records of its own
- * table "b.<account>" (names another account holds: docs/architecture.md, "Namespaces"). This
- * source merges the two, in key order: what one fetch returned stays in the holder until release. */
-typedef struct {
-    src_t *global;
-    char own[CORE_TABLE_CAP];
-} acct_src_t;
-
-typedef struct {
-    cluster_list_t l[2];
-    cluster_list_entry_t *v;
-} merged_t;
-
-static int key_cmp(og_str_t a, og_str_t b);
-
-/* The entries of both lists up to the lower resume point of a truncated one, at most limit. */
-static void merge_lists(merged_t *m, size_t limit, cluster_list_t *out)
-{
-    size_t i = 0, j = 0, n = 0;
-    og_str_t bound = {NULL, 0};
-    int bounded = 0;
-    for (int k = 0; k < 2; k++)
-        if (m->l[k].truncated && (!bounded || key_cmp(m->l[k].next_after, bound) < 0))
-            bound = m->l[k].next_after, bounded = 1;
-    while (n < limit && (i < m->l[0].n || j < m->l[1].n)) {
-        int c = i == m->l[0].n ? 1 : j == m->l[1].n ? -1 : key_cmp(m->l[0].entries[i].key, m->l[1].entries[j].key);
-        cluster_list_entry_t *e = c <= 0 ? &m->l[0].entries[i] : &m->l[1].entries[j];
-        if (bounded && key_cmp(e->key, bound) > 0)
-            break;
-        m->v[n++] = *e;
-        i += c <= 0, j += c >= 0; /* one name in both tables: the global record (never written so) */
-    }
-    out->entries = m->v, out->n = n, out->_mem = m;
-    out->truncated = bounded || i < m->l[0].n || j < m->l[1].n;
-    out->next_after = n > 0 && (n == limit || !bounded) ? m->v[n - 1].key : bound;
-}
-
-static int acct_fetch(void *ctx, og_str_t prefix, og_str_t after, size_t limit, cluster_list_t *out)
-{
-    acct_src_t *a = ctx;
-    merged_t *m = calloc(1, sizeof(*m));
-    int rc = m == NULL ? -ENOMEM : src_fetch(a->global, prefix, after, limit, &m->l[0]);
-    if (rc == 0 && (rc = cluster_list(a->global->cl, a->own, prefix, after, limit, &m->l[1])) != 0)
-        cluster_list_free(&m->l[0]);
-    if (rc == 0 && (m->v = malloc((m->l[0].n + m->l[1].n + 1) * sizeof(*m->v))) == NULL) {
-        cluster_list_free(&m->l[0]);
-        cluster_list_free(&m->l[1]);
-        rc = -ENOMEM;
-    }
-    if (rc != 0) {
-        free(m);
-        return rc;
-    }
-    memset(out, 0, sizeof(*out));
-    merge_lists(m, limit, out);
-    return 0;
-}
-
-static void acct_release(void *ctx, cluster_list_t *l)
-{
-    merged_t *m = l->_mem;
-    (void)ctx;
-    cluster_list_free(&m->l[0]);
-    cluster_list_free(&m->l[1]);
-    free(m->v);
-    free(m);
-}
 
 /* ---------------------------------------------------------------- rendering */
 
@@ -369,7 +293,7 @@ int swift_list_walk(swift_req_t *r, og_str_t prefix, size_t max, core_walk_t *ou
 {
     char table[CORE_TABLE_CAP];
     core_table('o', r->cid, table); /* set by swift_container_access */
-    src_t s = {r->cl, table, NULL, r->now_s};
+    src_t s = {r->cl, table, r->now_s};
     core_walk_source_t src = {src_fetch, src_release, &s, 0};
     return core_walk(&src, prefix, OG_STR_LIT("/"), (og_str_t){NULL, 0}, max, out);
 }
@@ -401,17 +325,16 @@ int swift_list_body(swift_req_t *r, const core_bucket_t *b, og_buf_t *body, cons
     char table[CORE_TABLE_CAP];
     int rc;
 
-    core_walk_source_t vsrc = {0};
+    core_walk_source_t vsrc = {0}, asrc = {0}; /* asrc: an account listing's (core_bucket_source) */
     int versions = b != NULL && og_query_get(r->info->query, "versions", NULL);
     if ((rc = lq_read(r, &q)) != 0)
         goto out_free;
+    src_t s = {r->cl, table, r->now_s};
     if (b != NULL)
         core_table('o', b->id, table);
-    src_t s = {r->cl, b != NULL ? table : CORE_BUCKETS_TABLE, b != NULL ? NULL : r->account, r->now_s};
-    acct_src_t as = {&s, ""};
-    core_table('b', r->account, as.own);
-    core_walk_source_t src = b != NULL ? (core_walk_source_t){src_fetch, src_release, &s, 0}
-                                       : (core_walk_source_t){acct_fetch, acct_release, &as, 0};
+    else if ((rc = core_bucket_source(r->cl, r->account, &asrc)) != 0)
+        goto out_free;
+    core_walk_source_t src = b != NULL ? (core_walk_source_t){src_fetch, src_release, &s, 0} : asrc;
     if (versions && (rc = versions_source(r, b->id, &q, &vsrc)) != 0)
         goto out_free;
     og_str_t after = q.reverse ? (og_str_t){NULL, 0} : xs(&q.marker);
@@ -478,6 +401,7 @@ int swift_list_body(swift_req_t *r, const core_bucket_t *b, og_buf_t *body, cons
                                 : "text/plain; charset=utf-8";
 out_free:
     core_ver_source_free(&vsrc);
+    core_bucket_source_free(&asrc);
     core_walk_free(&w);
     lq_free(&q);
     return rc;

@@ -941,6 +941,26 @@ S3 = [
         {"id": "delete-b", "method": "DELETE", "path": "/{c}/b"},
         {"id": "delete-bucket", "method": "DELETE", "path": "/{c}"},
     ]},
+    # RGW's `tenant:bucket` (docs/s3-compat.md "Account namespaces"): the harness's user has no
+    # tenant on RGW, so ":bucket" (the empty tenant) is its own bucket, as the global S3 name on
+    # Onggi; a tenant (account) that does not exist has no bucket.
+    {"id": "s3-account-bucket", "steps": [
+        {"id": "create", "method": "PUT", "path": "/{c}"},
+        {"id": "put", "method": "PUT", "path": "/{c}/k", "data": "kept"},
+        {"id": "get-empty-account", "method": "GET", "path": "/%3A{c}/k"},
+        {"id": "head-empty-account", "method": "HEAD", "path": "/%3A{c}"},
+        {"id": "list-empty-account", "method": "GET", "path": "/%3A{c}", "query": "list-type=2"},
+        {"id": "get-no-such-account", "method": "GET", "path": "/nosuchaccount%3A{c}/k"},
+        {"id": "anon-get-no-such-account", "method": "GET", "path": "/nosuchaccount:{c}/k", "auth": False},
+        {"id": "copy-from-empty-account", "method": "PUT", "path": "/{c}/c", "headers": {"x-amz-copy-source": ":{c}/k"}},
+        {"id": "get-copy", "method": "GET", "path": "/{c}/c"},
+        {"id": "copy-from-no-such-account", "method": "PUT", "path": "/{c}/d",
+         "headers": {"x-amz-copy-source": "nosuchaccount:{c}/k"}},
+        {"id": "create-in-no-such-account", "method": "PUT", "path": "/nosuchaccount%3A{c}-x"},
+        {"id": "delete-k", "method": "DELETE", "path": "/%3A{c}/k"},
+        {"id": "delete-c", "method": "DELETE", "path": "/{c}/c"},
+        {"id": "delete-bucket", "method": "DELETE", "path": "/{c}"},
+    ]},
 ]
 
 CASES = {"swift": SWIFT, "s3": S3}

@@ -1,18 +1,23 @@
 """Per-account container names (docs/architecture.md, "Namespaces"): two Swift accounts each own a
 container of the same name with their own objects, listings, counts, ACLs and large objects;
-S3 names stay global claims; containers written by the previous build (one global namespace)
-read after the upgrade; garbage collection keeps every object of both."""
+S3 resolves a bucket name in the caller's account first (then the global S3 name), and
+`account:bucket` in a path names any account's bucket; S3 names stay global claims for
+CreateBucket; containers written by the previous build (one global namespace) read after the
+upgrade; garbage collection keeps every object of both."""
 
 import hashlib
 import time
 import json
 import os
+import re
+import urllib.parse
 
 import pytest
 import swiftclient.client as sc
 from swiftclient.exceptions import ClientException
 
-from conftest import ACCESS, ACCESS2, ACCOUNT, ACCOUNT2, SECRET, SECRET2, err_code, http_request, uniq
+from conftest import (ACCESS, ACCESS2, ACCOUNT, ACCOUNT2, SECRET, SECRET2, err_code, http_request, signed_request,
+                      uniq, xml_code)
 
 A, B = ACCOUNT, ACCOUNT2  # the S3 key pairs ACCESS / ACCESS2 belong to these accounts
 A_KEY, B_KEY = "ns-a-key", "ns-b-key"
@@ -111,11 +116,11 @@ def test_swift_container_named_like_other_accounts_s3_bucket(ns):
     assert s3a.get_object(Bucket=name, Key="k")["Body"].read() == b"from A over S3"
     assert [o["Key"] for o in s3a.list_objects_v2(Bucket=name)["Contents"]] == ["k"]
     assert [o["name"] for o in conn(ns, A, A_KEY).get_container(name)[1]] == ["k"]
-    # B's S3 user still reaches the global claim (A's): denied (resolution in B's own account
-    # first is the next step, docs/architecture.md "Namespaces")
+    # B's S3 user resolves the name in B's own account first: B's container, where A's key is not
     with pytest.raises(Exception) as e:
         s3b.get_object(Bucket=name, Key="k")
-    assert err_code(e.value) == "AccessDenied"
+    assert err_code(e.value) == "NoSuchKey"
+    assert s3b.get_object(Bucket=name, Key="seg1")["Body"].read() == seg
 
 
 def test_anonymous_read_of_public_same_named_container(ns):
@@ -236,3 +241,153 @@ def test_expire_reaches_both_accounts_containers(ns):
     assert "/soon" in out and "1 expired object(s)" in out, out
     assert b.head_container(c)["x-container-bytes-used"] == str(len(b"B keeps"))
     assert a.get_object(c, "keep")[1] == b"A keeps" and b.get_object(c, "keep")[1] == b"B keeps"
+
+
+def s3_keys(client, bucket):
+    return [o["Key"] for o in client.list_objects_v2(Bucket=bucket).get("Contents", [])]
+
+
+def same_name_in_both(ns, prefix, a_obj, b_obj):
+    """A container of a new name in A (which then holds the name) and in B (its own table), each
+    with one object: (a, b, s3a, s3b, name), Swift and S3 connections of both accounts."""
+    a, b = conn(ns, A, A_KEY), conn(ns, B, B_KEY)
+    name = uniq(prefix)
+    for cn, (key, data) in ((a, a_obj), (b, b_obj)):
+        cn.put_container(name)
+        cn.put_object(name, key, data)
+    return a, b, ns.client(access=ACCESS, secret=SECRET), ns.client(access=ACCESS2, secret=SECRET2), name
+
+
+def test_s3_resolves_in_own_account_first(ns):
+    """Two accounts each have a Swift container `backups`, B's in its own table (A holds the name):
+    B's S3 user lists, puts, gets, copies and uploads in parts in B's, sees B's objects only, and
+    both APIs are one namespace within B; A's S3 user still sees A's."""
+    a, b, s3a, s3b, name = same_name_in_both(ns, "backups", ("a-only", b"A's object"),
+                                             ("b-swift", body_of(B, "b-swift")))
+    assert s3_keys(s3b, name) == ["b-swift"]
+    s3b.head_bucket(Bucket=name)
+    s3b.put_object(Bucket=name, Key="b-s3", Body=b"B over S3")
+    assert s3b.get_object(Bucket=name, Key="b-swift")["Body"].read() == body_of(B, "b-swift")
+    with pytest.raises(Exception) as e:
+        s3b.get_object(Bucket=name, Key="a-only")
+    assert err_code(e.value) == "NoSuchKey"
+    s3b.copy_object(Bucket=name, Key="b-copy", CopySource={"Bucket": name, "Key": "b-swift"})
+    assert s3b.get_object(Bucket=name, Key="b-copy")["Body"].read() == body_of(B, "b-swift")
+    # a multipart upload with a copied part, all in B's container
+    big = body_of(B, "part1", 5 * 1024 * 1024)
+    up = s3b.create_multipart_upload(Bucket=name, Key="b-mp")["UploadId"]
+    assert [u["Key"] for u in s3b.list_multipart_uploads(Bucket=name).get("Uploads", [])] == ["b-mp"]
+    e1 = s3b.upload_part(Bucket=name, Key="b-mp", UploadId=up, PartNumber=1, Body=big)["ETag"]
+    e2 = s3b.upload_part_copy(Bucket=name, Key="b-mp", UploadId=up, PartNumber=2,
+                              CopySource={"Bucket": name, "Key": "b-swift"})["CopyPartResult"]["ETag"]
+    s3b.complete_multipart_upload(Bucket=name, Key="b-mp", UploadId=up, MultipartUpload={
+        "Parts": [{"PartNumber": 1, "ETag": e1}, {"PartNumber": 2, "ETag": e2}]})
+    assert s3b.get_object(Bucket=name, Key="b-mp")["Body"].read() == big + body_of(B, "b-swift")
+    assert s3_keys(s3b, name) == ["b-copy", "b-mp", "b-s3", "b-swift"]
+    # one namespace within B: Swift sees what S3 wrote; A's container is untouched, both ways
+    assert [o["name"] for o in b.get_container(name)[1]] == ["b-copy", "b-mp", "b-s3", "b-swift"]
+    assert b.get_object(name, "b-s3")[1] == b"B over S3"
+    assert [o["name"] for o in a.get_container(name)[1]] == ["a-only"]
+    assert s3_keys(s3a, name) == ["a-only"]
+    assert s3a.get_object(Bucket=name, Key="a-only")["Body"].read() == b"A's object"
+    # ListBuckets of each account shows its own `backups` (B's from its own table)
+    for cl in (s3a, s3b):
+        assert name in [x["Name"] for x in cl.list_buckets()["Buckets"]]
+    # pages of one bucket run through both of B's tables in name order
+    s3b.create_bucket(Bucket=f"{name}-b")
+    got, token = [], ""
+    for _ in range(5):
+        st, _, body = signed_request(ns.port(), "GET", "/", f"max-buckets=1&prefix={name}" + token,
+                                     access=ACCESS2, secret=SECRET2)
+        assert st == 200, body
+        got += re.findall(r"<Name>([^<]*)</Name>", body.decode())
+        tok = re.search(r"<ContinuationToken>([^<]*)</ContinuationToken>", body.decode())
+        if tok is None:
+            break
+        token = "&continuation-token=" + urllib.parse.quote(tok.group(1), safe="")
+    assert got == [name, f"{name}-b"]
+    s3b.delete_bucket(Bucket=f"{name}-b")
+    # the aws CLI, as B
+    out = ns.aws("s3", "ls", f"s3://{name}/", access=ACCESS2, secret=SECRET2).stdout
+    assert "b-swift" in out and "a-only" not in out, out
+    # CreateBucket of a name B has as its own container: already B's (us-east-1 answers 200)
+    s3b.create_bucket(Bucket=name)
+    assert s3_keys(s3b, name) == ["b-copy", "b-mp", "b-s3", "b-swift"]
+    # Versioning cannot apply to a bucket of B's own table yet: refused, not ignored
+    with pytest.raises(Exception) as e:
+        s3b.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+    assert err_code(e.value) == "NotImplemented"
+    assert "Status" not in s3b.get_bucket_versioning(Bucket=name)
+    # DeleteBucket over S3 removes B's container, not A's
+    for k in ("b-copy", "b-mp", "b-s3", "b-swift"):
+        s3b.delete_object(Bucket=name, Key=k)
+    s3b.delete_bucket(Bucket=name)
+    with pytest.raises(ClientException) as e:
+        b.head_container(name)
+    assert e.value.http_status == 404
+    assert a.get_object(name, "a-only")[1] == b"A's object"
+    # with no bucket of its own left, B's S3 name reaches A's bucket again: A's to allow
+    with pytest.raises(Exception) as e:
+        s3b.list_objects_v2(Bucket=name)
+    assert err_code(e.value) == "AccessDenied"
+
+
+def test_account_bucket_path_form(ns):
+    """`/<account>:<bucket>/key` (RGW's tenant syntax) names that account's bucket for any caller;
+    its ACL decides as for any bucket. CopySource takes the same form."""
+    _, b, s3a, s3b, name = same_name_in_both(ns, "tenant", ("k", b"A's k"), ("k", b"B's k"))
+    port = ns.port()
+    # (signed requests percent-encode the ':' as SigV4 clients do; unsigned ones send it as is)
+    # B's user, by the path form, in B's (and in A's: denied)
+    st, _, body = signed_request(port, "GET", f"/{B}%3A{name}/k", access=ACCESS2, secret=SECRET2)
+    assert (st, body) == (200, b"B's k")
+    st, _, body = signed_request(port, "GET", f"/{A}%3A{name}/k", access=ACCESS2, secret=SECRET2)
+    assert (st, xml_code(body)) == (403, "AccessDenied")
+    # A's user reaches B's bucket only through the path form, and B's ACL denies it
+    st, _, body = signed_request(port, "GET", f"/{A}%3A{name}/k")
+    assert (st, body) == (200, b"A's k")
+    st, _, body = signed_request(port, "GET", f"/{B}%3A{name}/k")
+    assert (st, xml_code(body)) == (403, "AccessDenied")
+    st, _, body = http_request(port, "GET", f"/{B}:{name}/k")
+    assert (st, xml_code(body)) == (403, "AccessDenied")
+    # B makes its bucket and object public-read: anonymous and A's user read them through the path form
+    s3b.put_bucket_acl(Bucket=name, ACL="public-read")
+    s3b.put_object_acl(Bucket=name, Key="k", ACL="public-read")
+    st, _, body = http_request(port, "GET", f"/{B}:{name}/k")
+    assert (st, body) == (200, b"B's k")
+    st, _, body = http_request(port, "GET", f"/{B}:{name}?list-type=2")
+    assert st == 200 and b"<Key>k</Key>" in body
+    st, _, body = signed_request(port, "GET", f"/{B}%3A{name}/k")
+    assert (st, body) == (200, b"B's k")
+    # the bare name stays A's for A and anonymous callers (the global S3 name)
+    st, _, body = http_request(port, "GET", f"/{name}/k")
+    assert (st, xml_code(body)) == (403, "AccessDenied")
+    # CopySource "account:bucket/key": A copies B's public object into A's bucket
+    s3a.copy_object(Bucket=name, Key="from-b", CopySource=f"{B}:{name}/k")
+    assert s3a.get_object(Bucket=name, Key="from-b")["Body"].read() == b"B's k"
+    # and B copies A's private object: denied
+    with pytest.raises(Exception) as e:
+        s3b.copy_object(Bucket=name, Key="from-a", CopySource=f"{A}:{name}/k")
+    assert err_code(e.value) == "AccessDenied"
+    # writes through the path form follow the ACL too: public-read grants no write
+    st, _, body = signed_request(port, "PUT", f"/{B}%3A{name}/w", body=b"x")
+    assert (st, xml_code(body)) == (403, "AccessDenied")
+    st, _, _ = signed_request(port, "PUT", f"/{B}%3A{name}/w", body=b"B writes", access=ACCESS2, secret=SECRET2)
+    assert st == 200 and b.get_object(name, "w")[1] == b"B writes"
+    # a virtual-host name is the global S3 name whoever signs (a host name carries no account)
+    vhost = f"{name}.localhost:{port}"
+    st, _, body = signed_request(port, "GET", "/k", host=vhost, access=ACCESS2, secret=SECRET2)
+    assert (st, xml_code(body)) == (403, "AccessDenied")
+    st, _, body = signed_request(port, "GET", "/k", host=vhost)
+    assert (st, body) == (200, b"A's k")
+    # ":bucket" (RGW's empty tenant) names the global S3 name, as anonymous requests see it
+    st, _, body = signed_request(port, "GET", f"/%3A{name}/k", access=ACCESS2, secret=SECRET2)
+    assert (st, xml_code(body)) == (403, "AccessDenied")
+    st, _, body = signed_request(port, "GET", f"/%3A{name}/k")
+    assert (st, body) == (200, b"A's k")
+    # a bucket that does not exist in that account
+    st, _, body = signed_request(port, "GET", f"/{B}%3A{name}-none/k", access=ACCESS2, secret=SECRET2)
+    assert (st, xml_code(body)) == (404, "NoSuchBucket")
+    # CreateBucket in another account's namespace is refused
+    st, _, body = signed_request(port, "PUT", f"/{A}%3A{name}-new", access=ACCESS2, secret=SECRET2)
+    assert (st, xml_code(body)) == (403, "AccessDenied")
