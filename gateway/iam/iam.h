@@ -146,6 +146,23 @@ int iam_bucket_public(void *cl, const char *bucket, char *account, size_t cap);
  * clean_acl rules)? 0, or OG_EINVAL with *why set to Swift's reason (static text). */
 int iam_acl_check(og_str_t acl, int write, const char **why);
 
+/* ---- Swift account ACLs (iam_acct_acl.c; pure functions, unit-tested) ----
+ * X-Account-Access-Control, as TempAuth with account ACLs on: a JSON object of "admin",
+ * "read-write" and "read-only" lists naming accounts or "account:user". Kept in canonical form
+ * in the account's metadata under IAM_ACCT_ACL_HEADER. */
+#define IAM_ACCT_ACL_HEADER "x-onggi-account-acl"
+#define IAM_ACCT_OWNER 2 /* iam_account_allows: full control, as the account's own admin */
+/* Checks an X-Account-Access-Control value (TempAuth's rules) and appends its canonical form to
+ * canon (nothing for "" or an empty object: no ACL). 0, OG_EINVAL with why (cap bytes) set to
+ * TempAuth's reason ("Key \"x\" not recognized" ...), or -ENOMEM. */
+int iam_account_acl_parse(og_str_t value, og_buf_t *canon, char *why, size_t cap);
+/* THE Swift account authorization for a caller who is not the account's admin: does the
+ * account's stored ACL acl let id (NULL: anonymous, never) in? An "admin" grantee gets
+ * IAM_ACCT_OWNER (everything, the account's POST and its ACL included); "read-write" 1 for
+ * anything inside containers (in_container) and for reads (read: GET/HEAD) of the account;
+ * "read-only" 1 for reads only. 0 otherwise: container ACLs may still grant. */
+int iam_account_allows(og_str_t acl, const iam_ident_t *id, int in_container, int read);
+
 /* ---- S3 ACLs (iam_s3acl.c; pure functions, unit-tested) ----
  * An S3 ACL is kept in a compact text form (iam_s3acl.c) in the bucket record's metadata and the
  * object record's stored headers under IAM_S3ACL_HEADER. Onggi's canonical user id is the

@@ -315,7 +315,7 @@ static void send_info(swift_req_t *r)
                      "\"valid_api_versions\": [\"v1\", \"v1.0\"], \"policies\": [{\"name\": \"Policy-0\", "
                      "\"aliases\": \"Policy-0\", \"default\": true}], \"allow_account_management\": false, "
                      "\"account_autocreate\": true, \"strict_cors_mode\": true}, "
-                     "\"tempauth\": {\"account_acls\": false}, \"container_quotas\": {}, \"account_quotas\": {}, "
+                     "\"tempauth\": {\"account_acls\": true}, \"container_quotas\": {}, \"account_quotas\": {}, "
                      "\"slo\": {\"max_manifest_segments\": %d, \"max_manifest_size\": %d, \"yield_frequency\": 10, "
                      "\"min_segment_size\": 1, \"allow_async_delete\": false}, \"dlo\": {}, \"versioned_writes\": {\"allowed_flags\": [\"x-versions-location\", "
                      "\"x-history-location\"]}, \"object_versioning\": {}, "
@@ -526,6 +526,10 @@ static void route(swift_req_t *r)
     }
     r->is_owner = r->has_id && ((strcmp(r->id.account, r->account) == 0 && (r->id.flags & IAM_SWIFT_ADMIN)) ||
                                 (r->id.flags & IAM_SWIFT_RESELLER));
+    if (!r->is_owner && r->has_id && (rc = swift_account_acl(r)) != 0) {
+        swift_error_rc(r, rc);
+        return;
+    }
     if (r->has_container && swift_is_formpost(r))
         swift_formpost(r);
     else if (!r->has_container)

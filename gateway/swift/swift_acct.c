@@ -107,12 +107,53 @@ static void account_read(swift_req_t *r)
     hdrs[k++] = (og_header_t){OG_STR_LIT("Accept-Ranges"), OG_STR_LIT("bytes")};
     if (!og_query_get(r->info->query, "format", NULL))
         hdrs[k++] = (og_header_t){OG_STR_LIT("Vary"), OG_STR_LIT("Accept")};
-    k = add_meta(a.meta, a.num_meta, "x-account-meta-", 1, hdrs, k, names); /* only owners get here */
+    /* account ACL grantees read the metadata too, but not what Swift shows owners only */
+    k = add_meta(a.meta, a.num_meta, "x-account-meta-", r->is_owner, hdrs, k, names);
+    for (size_t i = 0; i < a.num_meta && r->is_owner; i++)
+        if (og_str_eq(a.meta[i].name, IAM_ACCT_ACL_HEADER))
+            hdrs[k++] = (og_header_t){OG_STR_LIT("X-Account-Access-Control"), a.meta[i].value};
     send_read(r, NULL, hdrs, k);
     free(names);
     free(hdrs);
 out_free:
     core_account_free(&a);
+}
+
+/* The X-Account-Access-Control of an account POST, checked as TempAuth does: 1 with *set (the
+ * header came) and its canonical form in canon (empty: remove the ACL), or 0 after answering (400
+ * with TempAuth's body for a bad value). */
+static int acct_acl_valid(swift_req_t *r, int *set, og_buf_t *canon)
+{
+    og_str_t v = http_req_header(r->http, "x-account-access-control");
+    char why[300];
+    int rc;
+    *set = v.base != NULL;
+    if (!*set || (rc = iam_account_acl_parse(v, canon, why, sizeof(why))) == 0)
+        return 1;
+    if (rc != OG_EINVAL) {
+        swift_error_rc(r, rc);
+        return 0;
+    }
+    og_buf_t body = {0};
+    if (og_buf_printf(&body, "X-Account-Access-Control invalid: %s\n\nInput: %.*s\n", why, (int)v.len, v.base) != 0)
+        swift_error_rc(r, -ENOMEM);
+    else
+        swift_send(r, 400, NULL, 0, "text/plain", body.buf, body.len);
+    og_buf_free(&body);
+    return 0;
+}
+
+/* Replaces the stored account ACL in meta[0..n) (which has room for one more entry: the request
+ * carried the header, which swift_meta_merge does not keep) with canon; returns the new count. */
+static size_t acct_acl_apply(og_header_t *meta, size_t n, const og_buf_t *canon)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!og_str_eq(meta[i].name, IAM_ACCT_ACL_HEADER))
+            meta[k++] = meta[i];
+    if (canon->len > 0)
+        meta[k++] = (og_header_t){OG_STR_LIT(IAM_ACCT_ACL_HEADER), {canon->buf, canon->len}};
+    return k;
 }
 
 static void account_post(swift_req_t *r)
@@ -121,6 +162,8 @@ static void account_post(swift_req_t *r)
     og_header_t *meta;
     size_t n;
     char *mem = NULL;
+    og_buf_t acl = {0};
+    int set_acl;
     int rc = core_account_get(r->cl, r->account, &a);
     if (rc == OG_ENOTFOUND)
         rc = 0, a.created_ns = og_time_ns();
@@ -142,6 +185,8 @@ static void account_post(swift_req_t *r)
         }
     /* Temp-URL-Key is stored as account metadata, as Swift does (X-Account-Meta-Temp-URL-Key). */
     meta = a.meta, n = a.num_meta;
+    if (!acct_acl_valid(r, &set_acl, &acl))
+        goto out_free;
     if ((rc = swift_meta_merge(r, "x-account-meta-", "x-remove-account-meta-", NULL, &meta, &n, &mem)) != 0) {
         if (rc == OG_ETOOBIG)
             swift_error(r, 400);
@@ -149,6 +194,8 @@ static void account_post(swift_req_t *r)
             swift_error_rc(r, rc);
         goto out_free;
     }
+    if (set_acl)
+        n = acct_acl_apply(meta, n, &acl);
     core_account_t na = {.created_ns = a.created_ns, .meta = meta, .num_meta = n};
     rc = core_account_put(r->cl, r->account, &na);
     if (rc != 0)
@@ -158,7 +205,28 @@ static void account_post(swift_req_t *r)
     free(meta);
     free(mem);
 out_free:
+    og_buf_free(&acl);
     core_account_free(&a);
+}
+
+int swift_account_acl(swift_req_t *r)
+{
+    core_account_t a;
+    og_str_t acl = {NULL, 0};
+    int rc = core_account_get(r->cl, r->account, &a), v;
+    if (rc == OG_ENOTFOUND)
+        return 0;
+    if (rc != 0)
+        return rc;
+    for (size_t i = 0; i < a.num_meta; i++)
+        if (og_str_eq(a.meta[i].name, IAM_ACCT_ACL_HEADER))
+            acl = a.meta[i].value;
+    int read = swift_is_method(r, "GET") || swift_is_method(r, "HEAD");
+    v = iam_account_allows(acl, &r->id, r->has_container, read);
+    r->is_owner = v == IAM_ACCT_OWNER;
+    r->acct_grant = v == 1;
+    core_account_free(&a);
+    return 0;
 }
 
 void swift_account(swift_req_t *r)
@@ -168,7 +236,7 @@ void swift_account(swift_req_t *r)
         swift_error(r, 405);
         return;
     }
-    if (!r->is_owner) {
+    if (!r->is_owner && !r->acct_grant) {
         swift_error_rc(r, -EACCES);
         return;
     }
@@ -209,6 +277,18 @@ static int acls_valid(swift_req_t *r)
         }
     }
     return 1;
+}
+
+/* Does the request set the container's ACLs? Only owners may (Swift's swift_owner_headers; Swift
+ * drops them from an account ACL's read-write grantee, Onggi refuses rather than ignore them). */
+static int owner_headers(swift_req_t *r)
+{
+    static const char *const names[] = {"x-container-read", "x-container-write", "x-remove-container-read",
+                                        "x-remove-container-write"};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (http_req_header(r->http, names[i]).base != NULL)
+            return 1;
+    return 0;
 }
 
 /* Is name "." or ".."? Such a dot segment is no name: clients and proxies resolve it away from
@@ -363,7 +443,7 @@ void swift_container(swift_req_t *r)
     }
     exists = rc == 0;
     if (put || post || del) {
-        if (!r->is_owner) {
+        if (!r->is_owner && (!r->acct_grant || owner_headers(r))) {
             swift_error_rc(r, -EACCES);
         } else if (put && !exists && dot_segment(r->container)) {
             static const char msg[] = "Container name cannot be \".\" or \"..\"";
@@ -381,7 +461,7 @@ void swift_container(swift_req_t *r)
     }
     if (exists && swift_web_container(r, &b))
         goto out_free;
-    if (!r->is_owner && !(exists && iam_bucket_allows(&b, r->has_id ? &r->id : NULL,
+    if (!r->is_owner && !r->acct_grant && !(exists && iam_bucket_allows(&b, r->has_id ? &r->id : NULL,
                                                       http_req_header(r->http, "referer"), IAM_ACL_LISTING))) {
         swift_error_rc(r, -EACCES);
         goto out_free;

@@ -76,6 +76,7 @@ typedef struct {
     iam_ident_t id;     /* the caller, when has_id */
     int has_id;
     int is_owner;            /* admin of this account or reseller admin: full control */
+    int acct_grant;          /* the account's ACL allows this request (swift_account_acl) */
     int public_grant;        /* the last swift_container_access granted what any anonymous client gets */
     int responded;
     int status;
@@ -218,6 +219,10 @@ int swift_web_object(swift_req_t *r);
 /* Handlers. */
 void swift_auth(swift_req_t *r);            /* GET /auth/v1.0 */
 void swift_account(swift_req_t *r);         /* GET/HEAD/POST /v1/AUTH_a */
+/* For a token holder who is not the account's admin: applies the account's X-Account-Access-Control
+ * (iam_account_allows) to the request, setting r->is_owner (an "admin" grantee) or r->acct_grant.
+ * 0 or an error reading the account. */
+int swift_account_acl(swift_req_t *r);
 void swift_container(swift_req_t *r);       /* PUT/DELETE/GET/HEAD/POST /v1/AUTH_a/c */
 void swift_object(swift_req_t *r);          /* PUT/GET/HEAD/DELETE/POST/COPY /v1/AUTH_a/c/o */
 /* The listing a GET asks for (b: the container's record, or NULL for the account's containers),

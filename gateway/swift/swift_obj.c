@@ -69,7 +69,7 @@ int swift_container_access(swift_req_t *r, const char *container, int mode, char
     /* A TempURL grants its object's container (container key) or the whole account (account
      * key, so an SLO's segments elsewhere in the account read too), as Swift's tempurl. */
     int tu = r->tu.scope == SWIFT_TU_ACCOUNT || (r->tu.scope == SWIFT_TU_CONTAINER && !strcmp(container, r->container));
-    if (rc == 0 && !r->is_owner && !tu) {
+    if (rc == 0 && !r->is_owner && !r->acct_grant && !tu) {
         og_str_t referer = http_req_header(r->http, "referer");
         if (!iam_bucket_allows(&b, r->has_id ? &r->id : NULL, referer, mode))
             rc = -EACCES;
@@ -79,7 +79,7 @@ int swift_container_access(swift_req_t *r, const char *container, int mode, char
     }
     if (got)
         core_bucket_free(&b);
-    if (rc == OG_ENOTFOUND && !r->is_owner && !tu)
+    if (rc == OG_ENOTFOUND && !r->is_owner && !r->acct_grant && !tu)
         rc = -EACCES; /* never tell a stranger whether a container exists */
     return rc;
 }
