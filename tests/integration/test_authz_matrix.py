@@ -227,3 +227,39 @@ def test_swift_matrix(mx, who, acl):
         got[op] = http_request(mx.port(), method, path, dict(headers, **tok), body)[0]
     want = {op: (with_acl if acl else without)[WHO.index(who)] for op, _, without, with_acl in SWIFT_MATRIX}
     assert got == want
+
+
+# Swift account ACLs (X-Account-Access-Control, TempAuth's levels) for users of a third account,
+# on containers without container ACLs: (read-only, read-write, admin) per SWIFT_MATRIX operation.
+ACCT_ACL_ACCOUNT = "acct-mxacl"
+ACCT_ACL_WHO = ("read-only", "read-write", "admin")
+ACCT_ACL_WANT = {
+    "account GET": (200, 200, 200), "account HEAD": (204, 204, 204), "account POST": (403, 403, 204),
+    "container GET": (200, 200, 200), "container HEAD": (204, 204, 204),
+    "container PUT (new)": (403, 201, 201), "container PUT (existing)": (403, 202, 202),
+    "container POST": (403, 204, 204), "container DELETE": (403, 204, 204),
+    "object GET": (200, 200, 200), "object HEAD": (200, 200, 200), "object PUT": (403, 201, 201),
+    "object POST": (403, 202, 202), "object COPY": (403, 201, 201), "object DELETE": (403, 204, 204),
+}
+
+
+@pytest.mark.parametrize("level", ACCT_ACL_WHO)
+def test_swift_account_acl_matrix(mx, level):
+    user = level.replace("-", "")
+    mx.admin("swift-user-add", "--account", ACCT_ACL_ACCOUNT, "--user", user, "--key", "mx-acl", "--admin")
+    owner = swift_token(mx, "owner")
+    acl = json.dumps({lv: [f"{ACCT_ACL_ACCOUNT}:{lv.replace('-', '')}"] for lv in ACCT_ACL_WHO})
+    assert http_request(mx.port(), "POST", A, dict(owner, **{"X-Account-Access-Control": acl}))[0] == 204
+    try:
+        w = swift_world(mx, False)
+        st, h, _ = http_request(mx.port(), "GET", "/auth/v1.0",
+                                {"X-Auth-User": f"{ACCT_ACL_ACCOUNT}:{user}", "X-Auth-Key": "mx-acl"})
+        assert st == 200
+        tok = {"X-Auth-Token": h["x-auth-token"]}
+        got = {}
+        for op, make, _, _ in SWIFT_MATRIX:
+            method, path, headers, body = make(w)
+            got[op] = http_request(mx.port(), method, path, dict(headers, **tok), body)[0]
+        assert got == {op: ACCT_ACL_WANT[op][ACCT_ACL_WHO.index(level)] for op, _, _, _ in SWIFT_MATRIX}
+    finally:
+        assert http_request(mx.port(), "POST", A, dict(owner, **{"X-Account-Access-Control": ""}))[0] == 204
