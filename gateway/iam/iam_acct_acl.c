@@ -44,6 +44,24 @@ static int acct_acl_check_obj(json_t *o, char *why, size_t cap)
     return 0;
 }
 
+/* TempAuth's "Syntax error in input (%r)": the value as Python's repr shows a string (double
+ * quotes when it has a ' and no ", backslash escapes), cut to fit cap. */
+static void syntax_error(og_str_t v, char *why, size_t cap)
+{
+    char q = memchr(v.base, '\'', v.len) && !memchr(v.base, '"', v.len) ? '"' : '\'';
+    size_t k = (size_t)snprintf(why, cap, "Syntax error in input (%c", q);
+    for (size_t i = 0; i < v.len && k + 8 < cap; i++) {
+        unsigned char c = (unsigned char)v.base[i];
+        if (c == '\\' || c == (unsigned char)q)
+            k += (size_t)snprintf(why + k, cap - k, "\\%c", c);
+        else if (c < 0x20 || c == 0x7f)
+            k += (size_t)snprintf(why + k, cap - k, c == '\t' ? "\\t" : "\\x%02x", c);
+        else
+            why[k++] = (char)c;
+    }
+    snprintf(why + k, cap - k, "%c)", q);
+}
+
 int iam_account_acl_parse(og_str_t value, og_buf_t *canon, char *why, size_t cap)
 {
     json_t *o;
@@ -53,7 +71,7 @@ int iam_account_acl_parse(og_str_t value, og_buf_t *canon, char *why, size_t cap
         return 0; /* parse_acl v2: "" is the empty ACL */
     o = json_loadb(value.base, value.len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, NULL);
     if (o == NULL || !json_is_object(o)) {
-        snprintf(why, cap, "Syntax error in input ('%.*s')", (int)(value.len > 200 ? 200 : value.len), value.base);
+        syntax_error(value, why, cap);
         rc = OG_EINVAL;
         goto out_free;
     }

@@ -30,6 +30,12 @@ Test(acct_acl, tempauth_reasons)
     char why[128];
     cr_assert_eq(parse("{bad", &c, why), OG_EINVAL);
     cr_assert_str_eq(why, "Syntax error in input ('{bad')");
+    cr_assert_eq(parse("{'a'", &c, why), OG_EINVAL); /* Python's repr, as the anchor answers */
+    cr_assert_str_eq(why, "Syntax error in input (\"{'a'\")");
+    cr_assert_eq(parse("{'a\"", &c, why), OG_EINVAL);
+    cr_assert_str_eq(why, "Syntax error in input ('{\\'a\"')");
+    cr_assert_eq(parse("a\\b", &c, why), OG_EINVAL);
+    cr_assert_str_eq(why, "Syntax error in input ('a\\\\b')");
     cr_assert_eq(parse("[]", &c, why), OG_EINVAL);
     cr_assert_eq(parse("{\"foo\":[]}", &c, why), OG_EINVAL);
     cr_assert_str_eq(why, "Key \"foo\" not recognized");
