@@ -139,8 +139,9 @@ enum { IAM_ACL_READ = 0, IAM_ACL_LISTING = 1, IAM_ACL_WRITE = 2 };
  * 1 or 0. */
 int iam_acl_allows(og_str_t acl, const iam_ident_t *id, og_str_t referer, int mode);
 /* cluster_public_fn (ctx: the cluster_t): are bucket's objects readable by anyone, without a
- * Referer (its X-Container-Read grants `.r:*`), so that a shared cache may hold them? 1 with the
- * bucket owner's account in account, else 0 (also when the bucket cannot be read). */
+ * Referer (its X-Container-Read grants `.r:*`, its S3 ACL grants AllUsers READ, or its policy is
+ * public; PublicAccessBlock applied), so that a shared cache may hold them? 1 with the bucket
+ * owner's account in account, else 0 (also when the bucket cannot be read). */
 int iam_bucket_public(void *cl, const char *bucket, char *account, size_t cap);
 /* Is acl a valid X-Container-Read (write 0) or X-Container-Write (write 1) value (Swift's
  * clean_acl rules)? 0, or OG_EINVAL with *why set to Swift's reason (static text). */

@@ -166,15 +166,15 @@ int iam_acl_allows(og_str_t acl, const iam_ident_t *id, og_str_t referer, int mo
 int iam_bucket_public(void *cl, const char *bucket, char *account, size_t cap)
 {
     core_bucket_t b;
-    og_str_t acl = {NULL, 0};
-    int pub;
     if (core_bucket_get(cl, bucket, &b) != 0)
         return 0;
-    for (size_t i = 0; i < b.num_meta; i++)
-        if (og_str_eq(b.meta[i].name, "x-container-read"))
-            acl = b.meta[i].value;
-    pub = iam_acl_allows(acl, NULL, (og_str_t){"", 0}, IAM_ACL_READ) &&
-          snprintf(account, cap, "%s", b.owner) < (int)cap;
+    /* Anyone reads its objects through a Swift `.r:*` or an S3 AllUsers READ grant (both judged
+     * by iam_bucket_allows, under the bucket's PublicAccessBlock), or through a public policy
+     * RestrictPublicBuckets leaves public (GetBucketPolicyStatus's IsPublic). */
+    og_str_t policy = og_header_find(b.meta, b.num_meta, IAM_S3POLICY_HEADER);
+    int pub = (iam_bucket_allows(&b, NULL, (og_str_t){"", 0}, IAM_ACL_READ) ||
+               (policy.len > 0 && iam_s3ctl_policy_public(iam_s3ctl_of(b.meta, b.num_meta), policy))) &&
+              snprintf(account, cap, "%s", b.owner) < (int)cap;
     core_bucket_free(&b);
     return pub;
 }

@@ -227,6 +227,9 @@ int s3_authorize(s3_req_t *r)
     snprintf(r->bucket_owner, sizeof(r->bucket_owner), "%s", b.owner);
     memcpy(r->bid, b.id, sizeof(r->bid));
     rc = allows(r, &b, r->bucket, key, n, &r->ctl);
+    /* ACL grants hold for every anonymous client alike; a policy may not (aws:SourceIp,
+     * aws:Referer, aws:SecureTransport), so only without one is the answer anyone's */
+    r->shareable = rc == 0 && !r->authenticated && og_header_find(b.meta, b.num_meta, IAM_S3POLICY_HEADER).len == 0;
     core_bucket_free(&b);
     return rc;
 }

@@ -722,6 +722,10 @@ void s3_get_object(s3_req_t *r)
         goto out_free_plan;
     if (s3_sse_open(r, &g.m, &g.sse) != 0)
         goto out_free_plan;
+    /* what any anonymous client gets may be kept by a shared cache (docs/architecture.md "CDN
+     * origin"); not bytes read with a customer key: they are that key holder's */
+    if (r->shareable && http_req_header(r->http, "x-amz-server-side-encryption-customer-key").base == NULL)
+        http_req_cache_private(r->http, 0);
     /* best effort: without the bucket's defaults the object is served with its own headers */
     (void)core_cache_dflt_get(r->gw->cluster, r->bucket_owner, r->bucket, &g.dflt);
     /* an ErrorDocument answers an error: never 304 or 412 (nor 206: get_range) */

@@ -221,6 +221,33 @@ def test_varnish_hits_ranges_and_public_headers(cluster, cdn, varnish):
     assert st == 200 and b"obj.bin" in body and "private" not in h.get("cache-control", "")
 
 
+def test_s3_public_read_is_shared_through_varnish(cluster, s3, varnish):
+    """An anonymous S3 read that ACLs admit is anyone's: Varnish keeps it. A private object of a
+    public-read bucket, a signed read and a bucket with a policy (its conditions may tell anonymous
+    clients apart) stay private."""
+    s3.create_bucket(Bucket="cdn-s3-public", ACL="public-read")
+    data = b"s3 public bytes " * 256
+    s3.put_object(Bucket="cdn-s3-public", Key="pub.txt", Body=data, ACL="public-read")
+    s3.put_object(Bucket="cdn-s3-public", Key="priv.txt", Body=b"secret bytes")
+    st, h1, body = swift(varnish, "GET", "/cdn-s3-public/pub.txt")
+    assert st == 200 and body == data and "private" not in h1.get("cache-control", ""), h1
+    st, h2, body = swift(varnish, "GET", "/cdn-s3-public/pub.txt")
+    assert st == 200 and body == data and len(h2["x-varnish"].split()) == 2  # a hit
+    assert h2["etag"] == h1["etag"]
+    for _ in range(2):
+        st, _, body = swift(varnish, "GET", "/cdn-s3-public/priv.txt")
+        assert st == 403 and b"secret bytes" not in body
+    st, h, _ = signed_request(cluster.port(), "GET", "/cdn-s3-public/pub.txt")
+    assert st == 200 and h["cache-control"] == "private"
+    s3.create_bucket(Bucket="cdn-s3-policy", ACL="public-read")
+    s3.put_object(Bucket="cdn-s3-policy", Key="k", Body=b"p", ACL="public-read")
+    s3.put_bucket_policy(Bucket="cdn-s3-policy", Policy=json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::cdn-s3-policy/*",
+        "Condition": {"IpAddress": {"aws:SourceIp": "127.0.0.0/8"}}}]}))
+    st, h, body = http_request(cluster.port(), "GET", "/cdn-s3-policy/k")
+    assert st == 200 and body == b"p" and h["cache-control"] == "private"
+
+
 def test_nginx_hit_revalidation_and_range(cluster, cdn, nginx):
     c = make_container(cluster, cdn, "pub-nginx", public=True)
     data = os.urandom(50000)
@@ -474,6 +501,34 @@ def test_private_change_is_not_purged(cluster, cdn, purging):
     rec.wait(lambda s: s[1] == "/hook" and json.loads(s[2])["bucket"] == "pub-purge2", "public event")
     with rec.lock:
         assert not [s for s in rec.seen if b"priv-purge" in s[2] or "priv-purge" in s[1]], rec.seen
+
+
+def test_s3_public_buckets_are_purged(cluster, purging):
+    """Published over S3 (a public-read ACL, or a public bucket policy), a bucket's changes are
+    purged too; a private S3 bucket's, and a public policy's under RestrictPublicBuckets, are not."""
+    gw, _, rec = purging
+    policy = json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::s3pol-purge/*"}]})
+    restrict = (b"<PublicAccessBlockConfiguration><RestrictPublicBuckets>true</RestrictPublicBuckets>"
+                b"</PublicAccessBlockConfiguration>")
+    assert signed_request(gw, "PUT", "/s3priv-purge")[0] == 200
+    assert signed_request(gw, "PUT", "/s3restr-purge")[0] == 200
+    assert signed_request(gw, "PUT", "/s3restr-purge", "publicAccessBlock", body=restrict)[0] == 200
+    assert signed_request(gw, "PUT", "/s3restr-purge", "policy",
+                          body=policy.replace("s3pol-purge", "s3restr-purge").encode())[0] == 204
+    assert signed_request(gw, "PUT", "/s3acl-purge", headers={"x-amz-acl": "public-read"})[0] == 200
+    assert signed_request(gw, "PUT", "/s3pol-purge")[0] == 200
+    assert signed_request(gw, "PUT", "/s3pol-purge", "policy", body=policy.encode())[0] == 204
+    for b in ("s3priv-purge", "s3restr-purge", "s3acl-purge", "s3pol-purge"):
+        assert signed_request(gw, "PUT", f"/{b}/k", body=b"x")[0] == 200
+    # one thread, in order: once the last public change arrived, the earlier ones were decided
+    for b in ("s3acl-purge", "s3pol-purge"):
+        rec.wait(lambda s, b=b: s[1] == "/hook" and json.loads(s[2]) == {
+            "event": "put", "bucket": b, "key": "k", "version": "null"}, f"{b} webhook")
+        rec.wait(lambda s, b=b: s[:2] == ("PURGE", f"/cdn/{b}/k"), f"{b} S3-form PURGE")
+    with rec.lock:
+        assert not [s for s in rec.seen if b"s3priv-purge" in s[2] or "s3priv-purge" in s[1]
+                    or b"s3restr-purge" in s[2] or "s3restr-purge" in s[1]], rec.seen
 
 
 def test_overwrite_without_purge_stays_stale(cluster, cdn, varnish):
