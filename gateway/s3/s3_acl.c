@@ -190,6 +190,18 @@ static int object_allows(s3_req_t *r, const char *bucket, og_str_t key, unsigned
     return rc;
 }
 
+/* Does the container's Swift X-Container-Read admit an anonymous read of its objects (`.r:*`, or
+ * a referrer entry matching r's Referer)? One public container, whichever URL names it; a grant
+ * that needed the Referer marks r's answer not shareable (r->referer_grant). */
+static int swift_read_allows(s3_req_t *r, const core_bucket_t *b)
+{
+    og_str_t acl = og_header_find(b->meta, b->num_meta, "x-container-read");
+    if (iam_acl_allows(acl, NULL, (og_str_t){"", 0}, IAM_ACL_READ))
+        return 1;
+    r->referer_grant = iam_acl_allows(acl, NULL, http_req_header(r->http, "referer"), IAM_ACL_READ);
+    return r->referer_grant;
+}
+
 /* May r's caller do what n says to bucket b (named bucket), or with key.base set to that object?
  * Sets *ctl (the bucket's controls). The bucket policy first: an explicit Deny wins over
  * everything (the bucket's account too, except for the policy's own operations, so it can always
@@ -211,6 +223,8 @@ static int allows(s3_req_t *r, const core_bucket_t *b, const char *bucket, og_st
         return 0;
     if (n.perm == 0)
         return S3_EDENIED;
+    if (me == NULL && n.on_object && n.perm == IAM_S3_READ && swift_read_allows(r, b))
+        return 0;
     if (n.on_object)
         return object_allows(r, b->id, key, n.perm, b->owner, acl, *ctl);
     return iam_s3ctl_acl_allows(*ctl, acl, b->owner, me, n.perm) ? 0 : S3_EDENIED;
@@ -227,9 +241,10 @@ int s3_authorize(s3_req_t *r)
     snprintf(r->bucket_owner, sizeof(r->bucket_owner), "%s", b.owner);
     memcpy(r->bid, b.id, sizeof(r->bid));
     rc = allows(r, &b, r->bucket, key, n, &r->ctl);
-    /* ACL grants hold for every anonymous client alike; a policy may not (aws:SourceIp,
+    /* ACL grants (but Swift referrer entries) hold for every anonymous client alike; a policy may not (aws:SourceIp,
      * aws:Referer, aws:SecureTransport), so only without one is the answer anyone's */
-    r->shareable = rc == 0 && !r->authenticated && og_header_find(b.meta, b.num_meta, IAM_S3POLICY_HEADER).len == 0;
+    r->shareable = rc == 0 && !r->authenticated && !r->referer_grant &&
+                   og_header_find(b.meta, b.num_meta, IAM_S3POLICY_HEADER).len == 0;
     core_bucket_free(&b);
     return rc;
 }

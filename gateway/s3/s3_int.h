@@ -37,6 +37,7 @@ typedef struct {
     char bucket_owner[64];    /* r's bucket's owner, once s3_authorize found it */
     iam_s3ctl_t ctl;          /* r's bucket's PublicAccessBlock and ObjectOwnership (s3_authorize) */
     int shareable;            /* anonymous, admitted by ACLs of a bucket without a policy (s3_authorize) */
+    int referer_grant;        /* admitted by a Swift referrer ACL entry only (s3_authorize) */
     int bucket_owns;          /* an object r writes is owned by the bucket owner (ObjectOwnership) */
     og_buf_t acl;             /* the ACL a write asks for (x-amz-acl, x-amz-grant-*): empty for none */
     og_header_t cors[4];      /* Access-Control-* and Vary for an Origin a CORS rule admits (s3_cors.c) */

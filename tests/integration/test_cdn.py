@@ -248,6 +248,28 @@ def test_s3_public_read_is_shared_through_varnish(cluster, s3, varnish):
     assert st == 200 and body == b"p" and h["cache-control"] == "private"
 
 
+def test_swift_public_container_over_s3_urls(cluster, cdn, varnish):
+    """A `.r:*` container is one public bucket whichever URL names it: the S3 path form reads the
+    same bytes and validators anonymously, and Varnish shares it; a referrer-only grant admits the
+    S3 form with that Referer, privately."""
+    c = make_container(cluster, cdn, "pub-s3-form", public=True)
+    data = b"one object, two URL forms " * 100
+    put_object(cluster, cdn, f"{c}/obj.txt", data)
+    st, hs, body = swift(cluster.port(), "GET", f"{c}/obj.txt")
+    assert st == 200 and body == data
+    st, h1, body = swift(varnish, "GET", "/pub-s3-form/obj.txt")
+    assert st == 200 and body == data and "private" not in h1.get("cache-control", ""), h1
+    assert h1["etag"].strip('"') == hs["etag"].strip('"') and h1["last-modified"] == hs["last-modified"]
+    st, h2, body = swift(varnish, "GET", "/pub-s3-form/obj.txt")
+    assert st == 200 and body == data and len(h2["x-varnish"].split()) == 2  # a hit
+    r = make_container(cluster, cdn, "ref-s3-form", public=False, meta={"X-Container-Read": ".r:.example.com"})
+    put_object(cluster, cdn, f"{r}/obj.txt", b"for example.com pages")
+    st, h, body = http_request(cluster.port(), "GET", "/ref-s3-form/obj.txt", {"Referer": "http://www.example.com/p"})
+    assert st == 200 and body == b"for example.com pages" and h["cache-control"] == "private"
+    st, _, body = http_request(cluster.port(), "GET", "/ref-s3-form/obj.txt")
+    assert st == 403 and b"for example.com" not in body
+
+
 def test_nginx_hit_revalidation_and_range(cluster, cdn, nginx):
     c = make_container(cluster, cdn, "pub-nginx", public=True)
     data = os.urandom(50000)
