@@ -419,4 +419,25 @@ void s3_list_multipart_uploads(s3_req_t *r);
  * it acts as the owner of the caller's account. Valid while r lives. */
 void s3_lo(s3_req_t *r, uint64_t now_s, core_lo_t *out);
 
+/* An x-amz-copy-source (CopyObject, UploadPartCopy; s3_multi.c). */
+typedef struct {
+    char tenant[64], bucket[64]; /* "account:bucket" (s3_bucket_ref), tenant "" for none */
+    char bid[CORE_BID_CAP];      /* the bucket's id, once s3_copy_src_read found it */
+    char *key;                   /* decoded, malloc'd: the caller frees it */
+    size_t key_len;
+    og_str_t version_id; /* raw, base NULL when absent */
+} s3_copy_src_t;
+
+/* Parses x-amz-copy-source: "[/][account:]bucket/key[?versionId=v]", the key percent-encoded.
+ * 0, OG_EINVAL or -ENOMEM. */
+int s3_copy_src_parse(og_str_t v, s3_copy_src_t *s);
+/* Reads the source object's record (or its version x-amz-copy-source names) into *m (decoded;
+ * *recbuf owns its bytes: the caller frees both on success). 0; or, with nothing left to free,
+ * S3_EDENIED or OG_ENOTFOUND for the source bucket (*on = S3_ON_SOURCE_BUCKET), OG_ENOTFOUND for
+ * the key or version, OG_EINVAL (a malformed version id), S3_ECOPYMARKER (*on = S3_ON_SOURCE_KEY),
+ * OG_EQUORUM ... */
+int s3_copy_src_read(s3_req_t *r, s3_copy_src_t *src, core_meta_t *m, char **recbuf, s3_on_t *on);
+/* Answers s3_copy_src_read's error rc (with its *on) as S3 does (NoSuchVersion, InvalidRequest ...). */
+void s3_copy_src_error(s3_req_t *r, const s3_copy_src_t *src, int rc, s3_on_t on);
+
 #endif

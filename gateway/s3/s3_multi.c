@@ -448,17 +448,7 @@ static int kept_headers(const core_meta_t *m, int large, og_str_t acl, og_str_t 
 
 /* ---------------------------------------------------------------- CopyObject */
 
-typedef struct {
-    char tenant[64], bucket[64]; /* "account:bucket" (s3_bucket_ref), tenant "" for none */
-    char bid[CORE_BID_CAP];      /* the bucket's id, once copy_read_source found it */
-    char *key; /* decoded, malloc'd */
-    size_t key_len;
-    og_str_t version_id; /* raw, base NULL when absent */
-} copy_source_t;
-
-/* Parses x-amz-copy-source: "[/][account:]bucket/key[?versionId=v]", the key percent-encoded.
- * 0, OG_EINVAL or -ENOMEM. */
-static int copy_source_parse(og_str_t v, copy_source_t *s)
+int s3_copy_src_parse(og_str_t v, s3_copy_src_t *s)
 {
     memset(s, 0, sizeof(*s));
     const char *q = memchr(v.base, '?', v.len);
@@ -546,12 +536,20 @@ static int copy_preconditions_hold(s3_req_t *r, const char *etag, size_t elen, u
     return 1;
 }
 
-/* Reads the source object's record (or its version x-amz-copy-source names) into *m (decoded;
- * *recbuf owns its bytes: the caller frees both on success). 0; or, with nothing left to free,
- * S3_EDENIED or OG_ENOTFOUND for the source bucket (*on = S3_ON_SOURCE_BUCKET), OG_ENOTFOUND for
- * the key or version, OG_EINVAL (a malformed version id), S3_ECOPYMARKER (*on = S3_ON_SOURCE_KEY),
- * OG_EQUORUM ... */
-static int copy_read_source(s3_req_t *r, copy_source_t *src, core_meta_t *m, char **recbuf, s3_on_t *on)
+void s3_copy_src_error(s3_req_t *r, const s3_copy_src_t *src, int rc, s3_on_t on)
+{
+    if (rc == OG_EINVAL)
+        s3_error(r, 400, "InvalidArgument", "Invalid version id specified", NULL);
+    else if (rc == S3_ECOPYMARKER)
+        s3_error(r, 400, "InvalidRequest",
+                 "The source of a copy request may not specifically refer to a delete marker by version id.", NULL);
+    else if (rc == OG_ENOTFOUND && src->version_id.base != NULL && on == S3_ON_SOURCE_KEY)
+        s3_error(r, 404, "NoSuchVersion", "The specified version does not exist.", NULL);
+    else
+        s3_error_on(r, rc, on);
+}
+
+int s3_copy_src_read(s3_req_t *r, s3_copy_src_t *src, core_meta_t *m, char **recbuf, s3_on_t *on)
 {
     int rc = 0;
     /* The caller must be able to read the source (its bucket's owner, or an ACL grant); a
@@ -668,7 +666,7 @@ static int copy_rewrite(s3_req_t *r, const core_meta_t *source, int large, uint6
 /* Makes m the record of the copy's data: new chunks (copy_rewrite) for a large source or a change
  * of encryption, else the source's own chunks (and key material), refreshed against garbage
  * collection, with its part sizes copied along. 0, or a code to answer with *on. */
-static int copy_data(s3_req_t *r, const copy_source_t *src, const core_meta_t *source, int large, uint64_t size,
+static int copy_data(s3_req_t *r, const s3_copy_src_t *src, const core_meta_t *source, int large, uint64_t size,
                      copy_sse_t *cs, core_meta_t *m, core_obj_data_t *d, char *etag, size_t *elen, s3_on_t *on)
 {
     int rc;
@@ -720,7 +718,7 @@ static int copy_commit(s3_req_t *r, const s3_cond_t *cond, core_meta_t *m, const
 
 /* The copy itself, once the request is known to be one: reads the source, checks the
  * x-amz-copy-source-if-* conditions and the quota, and commits a record of the same bytes. */
-static void copy_object(s3_req_t *r, copy_source_t *src, int replace, int replace_tags, const s3_cond_t *cond,
+static void copy_object(s3_req_t *r, s3_copy_src_t *src, int replace, int replace_tags, const s3_cond_t *cond,
                         copy_sse_t *cs)
 {
     core_meta_t m, source;
@@ -735,16 +733,8 @@ static void copy_object(s3_req_t *r, copy_source_t *src, int replace, int replac
 
     if (s3_lock_write(r, &lock) != 0)
         return;
-    if ((rc = copy_read_source(r, src, &m, &recbuf, &on)) != 0) {
-        if (rc == OG_EINVAL)
-            s3_error(r, 400, "InvalidArgument", "Invalid version id specified", NULL);
-        else if (rc == S3_ECOPYMARKER)
-            s3_error(r, 400, "InvalidRequest",
-                     "The source of a copy request may not specifically refer to a delete marker by version id.", NULL);
-        else if (rc == OG_ENOTFOUND && src->version_id.base != NULL && on == S3_ON_SOURCE_KEY)
-            s3_error(r, 404, "NoSuchVersion", "The specified version does not exist.", NULL);
-        else
-            s3_error_on(r, rc, on);
+    if ((rc = s3_copy_src_read(r, src, &m, &recbuf, &on)) != 0) {
+        s3_copy_src_error(r, src, rc, on);
         return;
     }
     /* m becomes the copy's record below; source keeps the source's fields as read (a shallow
@@ -801,7 +791,7 @@ out_free_meta:
 
 void s3_copy_object(s3_req_t *r)
 {
-    copy_source_t src;
+    s3_copy_src_t src;
     s3_cond_t cond;
     copy_sse_t cs;
     int rc, replace = 0, replace_tags = 0;
@@ -814,7 +804,7 @@ void s3_copy_object(s3_req_t *r)
         s3_cond_refuse(r);
         goto out_wipe;
     }
-    if ((rc = copy_source_parse(http_req_header(r->http, "x-amz-copy-source"), &src)) != 0) {
+    if ((rc = s3_copy_src_parse(http_req_header(r->http, "x-amz-copy-source"), &src)) != 0) {
         if (rc == OG_EINVAL)
             s3_error(r, 400, "InvalidArgument",
                         "Copy Source must mention the source bucket and key: sourcebucket/sourcekey", NULL);

@@ -434,54 +434,6 @@ static int parse_copy_range(og_str_t v, uint64_t size, uint64_t *first, uint64_t
     return 0;
 }
 
-/* Splits "[account:]bucket/key[?versionId=..]" (URL-encoded, optional leading '/') into *tenant
- * ("" for none, s3_bucket_ref), *bucket and a malloc'd *key. 0, OG_EINVAL or -ENOMEM. */
-static int parse_copy_source(og_str_t v, char tenant[64], char bucket[64], char **key, size_t *klen)
-{
-    char ref[2 * 64];
-    const char *q = memchr(v.base, '?', v.len);
-    if (q != NULL)
-        v.len = (size_t)(q - v.base);
-    if (v.len > 0 && v.base[0] == '/')
-        v.base++, v.len--;
-    const char *slash = memchr(v.base, '/', v.len);
-    if (slash == NULL || slash == v.base)
-        return OG_EINVAL;
-    long bn = og_urldecode(v.base, (size_t)(slash - v.base), ref, sizeof(ref) - 1, 0);
-    if (bn <= 0)
-        return OG_EINVAL;
-    ref[bn] = '\0';
-    if (s3_bucket_ref(ref, tenant, bucket) != 0)
-        return OG_EINVAL;
-    size_t kraw = v.len - (size_t)(slash - v.base) - 1;
-    if ((*key = malloc(kraw + 1)) == NULL)
-        return -ENOMEM;
-    long kn = og_urldecode(slash + 1, kraw, *key, kraw + 1, 0);
-    if (kn <= 0) {
-        free(*key);
-        *key = NULL;
-        return OG_EINVAL;
-    }
-    *klen = (size_t)kn;
-    return 0;
-}
-
-/* The x-amz-copy-source object of an UploadPartCopy, read: 0 with *src / *sbuf (the caller
- * frees both) and *skey (free), OG_EINVAL (not "bucket/key"), or a code to answer with
- * S3_ON_SOURCE_KEY (OG_ENOTFOUND also for a missing bucket, S3_EDENIED, OG_EQUORUM ...). */
-static int part_copy_source(s3_req_t *r, core_meta_t *src, char **sbuf, char **skey)
-{
-    char stenant[64], sbucket[64], sbid[CORE_BID_CAP];
-    size_t sklen = 0;
-    int rc = parse_copy_source(http_req_header(r->http, "x-amz-copy-source"), stenant, sbucket, skey, &sklen);
-    if (rc == 0)
-        rc = s3_may_read(r, stenant, sbucket, (og_str_t){*skey, sklen}, sbid);
-    if (rc == 0)
-        rc = core_obj_lookup_live(r->gw->cluster, sbid, (og_str_t){*skey, sklen}, og_time_ns() / 1000000000u, src,
-                                  sbuf);
-    return rc;
-}
-
 /* A whole single-part source, referenced: the same chunks, no data moves; the checksum of alg
  * (>= 0) from the source's stored one (verified when it was stored), else read back. 0 with *d
  * (borrowing src's buffers: not to be freed), or a code to answer with *on. */
@@ -589,7 +541,8 @@ static int part_copy_span(s3_req_t *r, const core_meta_t *src, int *large, uint6
  * as an uploaded part does, or Complete could never accept it. */
 static void upload_part_copy(s3_req_t *r, mp_upload_t *u, uint32_t part, int alg, const s3_sse_t *to)
 {
-    char *skey = NULL, *sbuf = NULL;
+    char *sbuf = NULL;
+    s3_copy_src_t cs = {0};
     core_meta_t src = {0};
     core_obj_data_t d = {0};
     s3_body_sums_t sums = {0};
@@ -600,11 +553,20 @@ static void upload_part_copy(s3_req_t *r, mp_upload_t *u, uint32_t part, int alg
 
     if (s3_sse_parse(r, 1, &from) != 0)
         return;
-    if ((rc = part_copy_source(r, &src, &sbuf, &skey)) == OG_EINVAL)
-        s3_error(r, 400, "InvalidArgument", "Copy Source must mention the source bucket and key.", NULL);
-    else if (rc != 0)
-        s3_error_on(r, rc, S3_ON_SOURCE_KEY);
-    if (rc != 0 || s3_sse_open(r, &src, &from) != 0 || part_copy_span(r, &src, &large, &first, &last, &len) != 0)
+    /* the source (or the version its versionId names) is read as CopyObject reads it */
+    if ((rc = s3_copy_src_parse(http_req_header(r->http, "x-amz-copy-source"), &cs)) != 0) {
+        if (rc == OG_EINVAL)
+            s3_error(r, 400, "InvalidArgument", "Copy Source must mention the source bucket and key.", NULL);
+        else
+            s3_error_rc(r, rc);
+        goto out_free_src;
+    }
+    if ((rc = s3_copy_src_read(r, &cs, &src, &sbuf, &on)) != 0) {
+        s3_copy_src_error(r, &cs, rc, on);
+        src = (core_meta_t){0}, sbuf = NULL; /* nothing of a failed read is left to free */
+        goto out_free_src;
+    }
+    if (s3_sse_open(r, &src, &from) != 0 || part_copy_span(r, &src, &large, &first, &last, &len) != 0)
         goto out_free_src;
     part_keys_t keys = {from.mode ? from.key : NULL, to->mode ? to->key : NULL, to->mode};
     if (large) {
@@ -626,7 +588,7 @@ static void upload_part_copy(s3_req_t *r, mp_upload_t *u, uint32_t part, int alg
 out_free_src:
     core_meta_free(&src);
     free(sbuf);
-    free(skey);
+    free(cs.key);
     s3_sse_wipe(&from);
 }
 

@@ -197,6 +197,25 @@ def test_copy_version_and_multipart(s3, vbucket):
     assert r["VersionId"] and s3.head_object(Bucket=vbucket, Key="mp")["VersionId"] == r["VersionId"]
 
 
+def test_upload_part_copy_of_a_version(s3, vbucket):
+    """UploadPartCopy reads the version x-amz-copy-source's versionId names (it used to read the
+    current one); a delete marker's version id is refused as CopyObject refuses it."""
+    v1 = s3.put_object(Bucket=vbucket, Key="psrc", Body=b"old part bytes")["VersionId"]
+    s3.put_object(Bucket=vbucket, Key="psrc", Body=b"new part bytes")
+    up = s3.create_multipart_upload(Bucket=vbucket, Key="pcopy")["UploadId"]
+    part = s3.upload_part_copy(Bucket=vbucket, Key="pcopy", UploadId=up, PartNumber=1,
+                               CopySource={"Bucket": vbucket, "Key": "psrc", "VersionId": v1})
+    s3.complete_multipart_upload(Bucket=vbucket, Key="pcopy", UploadId=up, MultipartUpload={
+        "Parts": [{"ETag": part["CopyPartResult"]["ETag"], "PartNumber": 1}]})
+    assert s3.get_object(Bucket=vbucket, Key="pcopy")["Body"].read() == b"old part bytes"
+    m = s3.delete_object(Bucket=vbucket, Key="psrc")["VersionId"]
+    up = s3.create_multipart_upload(Bucket=vbucket, Key="pcopy2")["UploadId"]
+    with pytest.raises(ClientError) as e:
+        s3.upload_part_copy(Bucket=vbucket, Key="pcopy2", UploadId=up, PartNumber=1,
+                            CopySource={"Bucket": vbucket, "Key": "psrc", "VersionId": m})
+    assert err_code(e.value) == "InvalidRequest"
+
+
 def test_delete_bucket_with_versions(s3, vbucket):
     vid = s3.put_object(Bucket=vbucket, Key="k", Body=b"x")["VersionId"]
     s3.delete_object(Bucket=vbucket, Key="k")
