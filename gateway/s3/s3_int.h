@@ -437,6 +437,9 @@ int s3_copy_src_parse(og_str_t v, s3_copy_src_t *s);
  * the key or version, OG_EINVAL (a malformed version id), S3_ECOPYMARKER (*on = S3_ON_SOURCE_KEY),
  * OG_EQUORUM ... */
 int s3_copy_src_read(s3_req_t *r, s3_copy_src_t *src, core_meta_t *m, char **recbuf, s3_on_t *on);
+/* x-amz-copy-source-if-* against the source (ETag etag, elen bytes; mtime_ns): 1 when the copy
+ * (CopyObject, UploadPartCopy) may go ahead, else the caller answers 412 PreconditionFailed. */
+int s3_copy_preconditions_hold(s3_req_t *r, const char *etag, size_t elen, uint64_t mtime_ns);
 /* Answers s3_copy_src_read's error rc (with its *on) as S3 does (NoSuchVersion, InvalidRequest ...). */
 void s3_copy_src_error(s3_req_t *r, const s3_copy_src_t *src, int rc, s3_on_t on);
 

@@ -513,7 +513,7 @@ static int parse_http_date(og_str_t v, int64_t *out)
 /* x-amz-copy-source-if-* against the source. 1 when the copy may go ahead. As S3 does, a
  * matching if-match overrides a failing if-unmodified-since, a present if-none-match overrides
  * if-modified-since, and an unparsable date is ignored. */
-static int copy_preconditions_hold(s3_req_t *r, const char *etag, size_t elen, uint64_t mtime_ns)
+int s3_copy_preconditions_hold(s3_req_t *r, const char *etag, size_t elen, uint64_t mtime_ns)
 {
     og_str_t im = http_req_header(r->http, "x-amz-copy-source-if-match");
     og_str_t inm = http_req_header(r->http, "x-amz-copy-source-if-none-match");
@@ -747,7 +747,7 @@ static void copy_object(s3_req_t *r, s3_copy_src_t *src, int replace, int replac
         s3_error_rc(r, large);
         goto out_free_meta;
     }
-    if (!copy_preconditions_hold(r, etag, elen, m.mtime_ns)) {
+    if (!s3_copy_preconditions_hold(r, etag, elen, m.mtime_ns)) {
         s3_error(r, 412, "PreconditionFailed", NULL, NULL);
         goto out_free_meta;
     }

@@ -516,6 +516,10 @@ static int part_copy_span(s3_req_t *r, const core_meta_t *src, int *large, uint6
     }
     if (!*large)
         ssize = src->size;
+    if (!s3_copy_preconditions_hold(r, setag, selen, src->mtime_ns)) {
+        s3_error(r, 412, "PreconditionFailed", NULL, NULL);
+        return -1;
+    }
     og_str_t range = http_req_header(r->http, "x-amz-copy-source-range");
     if (range.base != NULL && parse_copy_range(range, ssize, first, last) != 0) {
         s3_error(r, 400, "InvalidRange", "The x-amz-copy-source-range value must be bytes=first-last within the source.",

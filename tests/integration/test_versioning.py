@@ -208,6 +208,16 @@ def test_upload_part_copy_of_a_version(s3, vbucket):
     s3.complete_multipart_upload(Bucket=vbucket, Key="pcopy", UploadId=up, MultipartUpload={
         "Parts": [{"ETag": part["CopyPartResult"]["ETag"], "PartNumber": 1}]})
     assert s3.get_object(Bucket=vbucket, Key="pcopy")["Body"].read() == b"old part bytes"
+    # x-amz-copy-source-if-* hold on UploadPartCopy as on CopyObject
+    etag = s3.head_object(Bucket=vbucket, Key="psrc")["ETag"]
+    up = s3.create_multipart_upload(Bucket=vbucket, Key="pcond")["UploadId"]
+    for cond in ({"CopySourceIfNoneMatch": etag}, {"CopySourceIfMatch": '"0123456789abcdef0123456789abcdef"'}):
+        with pytest.raises(ClientError) as e:
+            s3.upload_part_copy(Bucket=vbucket, Key="pcond", UploadId=up, PartNumber=1,
+                                CopySource={"Bucket": vbucket, "Key": "psrc"}, **cond)
+        assert err_code(e.value) == "PreconditionFailed", cond
+    s3.upload_part_copy(Bucket=vbucket, Key="pcond", UploadId=up, PartNumber=1,
+                        CopySource={"Bucket": vbucket, "Key": "psrc"}, CopySourceIfMatch=etag)
     m = s3.delete_object(Bucket=vbucket, Key="psrc")["VersionId"]
     up = s3.create_multipart_upload(Bucket=vbucket, Key="pcopy2")["UploadId"]
     with pytest.raises(ClientError) as e:
