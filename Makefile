@@ -230,10 +230,12 @@ bench: deps
 	@tools/bench.sh
 
 # Hot-object GETs at the origin (docs/benchmarks.md, "CDN origin"): one 1 MiB object in a public
-# Swift container, 64 anonymous clients for 10 s; requests/s and node reads per request.
+# Swift container, 64 anonymous clients for 10 s; requests/s and node reads per request. Then the
+# hit ratio through a real Varnish: 1,000 objects of 64 KiB, Zipf-skewed, 32 clients for 10 s.
 bench-cdn: deps
 	@$(MAKE) --no-print-directory BUILD=release all
 	@/usr/bin/python3 tools/cdn-bench.py --bin build/release/bin
+	@/usr/bin/python3 tools/cdn-bench.py --bin build/release/bin --varnish --objects 1000 --size 65536 --clients 32
 
 # The gateway under abuse (docs/benchmarks.md, "Abuse"): 10,000 idle connections, then 140
 # trickling uploads of one user, while another user's 4 KiB GETs are timed (about 2 min).
