@@ -202,6 +202,14 @@ int iam_s3acl_grant(og_buf_t *out, unsigned perm, const char *type, og_str_t val
  * Same returns as iam_s3acl_grant; OG_EINVAL also for a malformed or empty list. */
 int iam_s3acl_grant_header(og_buf_t *out, unsigned perm, og_str_t header);
 
+/* A request's caller as a policy sees it. */
+typedef struct {
+    const char *account; /* canonical id, NULL when anonymous */
+    const char *remote;  /* "ip:port" of the client, as http_reqinfo_t.remote */
+    int tls;             /* came over TLS */
+    og_str_t referer;    /* the Referer header, base NULL when absent */
+} iam_caller_t;
+
 /* THE authorization answer for a bucket (= container) both APIs ask for non-owners: may id (NULL:
  * anonymous) access b's objects or listing in `mode` (IAM_ACL_*) coming with HTTP Referer
  * referer? Swift's X-Container-Read / -Write (iam_acl_allows), then the bucket's S3 ACL: a READ
@@ -209,6 +217,15 @@ int iam_s3acl_grant_header(og_buf_t *out, unsigned perm, og_str_t header);
  * ".r:*,.rlistings"), a WRITE grant writes; grants by canonical id name the caller's account;
  * the bucket's PublicAccessBlock and ObjectOwnership apply (iam_s3ctl_acl_allows). The owner is the caller's business (Swift's is_owner, S3's account check). 1 or 0. */
 int iam_bucket_allows(const core_bucket_t *b, const iam_ident_t *id, og_str_t referer, int mode);
+
+/* An anonymous read of object `key` of bucket b (named `bucket`; obj_hdrs: the object record's stored
+ * headers, NULL when it was not read) as S3 judges it beyond the container's Swift ACL: the bucket
+ * policy's verdict on s3:GetObject (under b's PublicAccessBlock), then the object's S3 ACL
+ * (public-read, under IgnorePublicAcls). -1: a policy Deny (it wins over every grant); 1: admitted,
+ * *shareable set when the admission holds for every anonymous client (the ACL, with no policy whose
+ * conditions could tell clients apart); 0: no opinion. */
+int iam_s3_anon_read(const core_bucket_t *b, const char *bucket, og_str_t key, const og_header_t *obj_hdrs, size_t n,
+                     const iam_caller_t *who, int *shareable);
 
 /* ---- S3 bucket policies (iam_policy.c; pure functions, unit-tested) ----
  * A bucket's policy document is kept in its record's metadata under IAM_S3POLICY_HEADER. */
@@ -240,6 +257,13 @@ int iam_policy_check(og_str_t doc, const char *bucket, char *why, size_t cap);
 int iam_policy_eval(og_str_t doc, const iam_policy_ctx_t *c);
 /* Does doc allow everyone something without a condition (GetBucketPolicyStatus IsPublic)? 1/0. */
 int iam_policy_public(og_str_t doc);
+
+/* iam_policy_eval of stored policy doc (empty: IAM_POLICY_NONE) for `who` doing `action` on bucket
+ * (key.base NULL) or its object `key`; prefix.base set gives a listing's s3:prefix. Builds the
+ * context both APIs need (the resource ARN, aws:SourceIp without the port). IAM_POLICY_DENY when out
+ * of memory (fail closed). */
+int iam_policy_request(og_str_t doc, const iam_caller_t *who, const char *action, const char *bucket, og_str_t key,
+                       og_str_t prefix);
 
 /* ---- S3 Block Public Access and Object Ownership (iam_pab.c; pure functions, unit-tested) ----
  * A bucket's controls, kept in its record's metadata: IAM_S3PAB_HEADER holds the four

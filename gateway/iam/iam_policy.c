@@ -16,6 +16,8 @@
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <strings.h>
 
 int iam_wild(const char *p, const char *s, int icase)
@@ -405,6 +407,31 @@ int iam_policy_eval(og_str_t doc, const iam_policy_ctx_t *c)
     }
     json_decref(root);
     return verdict;
+}
+
+int iam_policy_request(og_str_t doc, const iam_caller_t *who, const char *action, const char *bucket, og_str_t key,
+                       og_str_t prefix)
+{
+    char ip[64];
+    if (doc.len == 0)
+        return IAM_POLICY_NONE;
+    size_t cap = 13 + strlen(bucket) + 2 + key.len;
+    char *res = malloc(cap);
+    char *ref = who->referer.base != NULL ? strndup(who->referer.base, who->referer.len) : NULL;
+    char *pre = prefix.base != NULL ? strndup(prefix.base, prefix.len) : NULL; /* as sent (encoded) */
+    int v = IAM_POLICY_DENY;
+    if (res == NULL || (who->referer.base != NULL && ref == NULL) || (prefix.base != NULL && pre == NULL))
+        goto out_free;
+    snprintf(res, cap, "arn:aws:s3:::%s%s%.*s", bucket, key.base ? "/" : "", (int)key.len, key.base ? key.base : "");
+    const char *colon = strrchr(who->remote, ':');
+    snprintf(ip, sizeof(ip), "%.*s", colon ? (int)(colon - who->remote) : (int)strlen(who->remote), who->remote);
+    iam_policy_ctx_t c = {who->account, action, res, ip, who->tls, ref, pre};
+    v = iam_policy_eval(doc, &c);
+out_free:
+    free(pre);
+    free(ref);
+    free(res);
+    return v;
 }
 
 int iam_policy_public(og_str_t doc)

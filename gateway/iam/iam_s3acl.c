@@ -201,3 +201,22 @@ int iam_bucket_allows(const core_bucket_t *b, const iam_ident_t *id, og_str_t re
     /* the S3 ACL under the bucket's S3 controls (PublicAccessBlock, ObjectOwnership) */
     return iam_s3ctl_acl_allows(iam_s3ctl_of(b->meta, b->num_meta), v, NULL, id != NULL ? id->account : NULL, perm);
 }
+
+int iam_s3_anon_read(const core_bucket_t *b, const char *bucket, og_str_t key, const og_header_t *obj_hdrs, size_t n,
+                     const iam_caller_t *who, int *shareable)
+{
+    iam_s3ctl_t ctl = iam_s3ctl_of(b->meta, b->num_meta);
+    og_str_t doc = og_header_find(b->meta, b->num_meta, IAM_S3POLICY_HEADER);
+    int v = iam_policy_request(doc, who, "s3:GetObject", bucket, key, (og_str_t){NULL, 0});
+    *shareable = 0;
+    v = iam_s3ctl_policy_verdict(ctl, doc, v, b->owner, NULL);
+    if (v == IAM_POLICY_DENY)
+        return -1;
+    if (v == IAM_POLICY_ALLOW)
+        return 1;
+    if (obj_hdrs == NULL || !iam_s3ctl_acl_allows(ctl, og_header_find(obj_hdrs, n, IAM_S3ACL_HEADER), b->owner, NULL,
+                                                  IAM_S3_READ))
+        return 0;
+    *shareable = doc.len == 0;
+    return 1;
+}

@@ -144,28 +144,12 @@ static need_t object_need(const s3_req_t *r)
  * or its object key, under policy doc (empty: none). */
 static int policy_verdict(const s3_req_t *r, og_str_t doc, const char *action, const char *bucket, og_str_t key)
 {
-    char ip[64], *res;
-    if (doc.len == 0)
-        return IAM_POLICY_NONE;
-    size_t cap = 13 + strlen(bucket) + 2 + key.len;
-    if ((res = malloc(cap)) == NULL)
-        return IAM_POLICY_DENY;
-    snprintf(res, cap, "arn:aws:s3:::%s%s%.*s", bucket, key.base ? "/" : "", (int)key.len, key.base ? key.base : "");
-    const char *colon = strrchr(r->info->remote, ':');
-    snprintf(ip, sizeof(ip), "%.*s", colon ? (int)(colon - r->info->remote) : (int)strlen(r->info->remote),
-             r->info->remote);
-    og_str_t referer = http_req_header(r->http, "referer"), prefix = {NULL, 0};
-    int listing = key.base == NULL && strcmp(action, "s3:ListBucket") == 0;
-    if (listing && !og_query_get(r->info->query, "prefix", &prefix))
+    og_str_t prefix = {NULL, 0};
+    if (key.base == NULL && strcmp(action, "s3:ListBucket") == 0 && !og_query_get(r->info->query, "prefix", &prefix))
         prefix = OG_STR_LIT("");
-    char *ref = referer.base ? strndup(referer.base, referer.len) : NULL;
-    char *pre = listing ? strndup(prefix.base ? prefix.base : "", prefix.len) : NULL; /* as sent (encoded) */
-    iam_policy_ctx_t c = {r->authenticated ? r->user.account : NULL, action, res, ip, r->info->tls, ref, pre};
-    int v = iam_policy_eval(doc, &c);
-    free(ref);
-    free(pre);
-    free(res);
-    return v;
+    iam_caller_t who = {r->authenticated ? r->user.account : NULL, r->info->remote, r->info->tls,
+                        http_req_header(r->http, "referer")};
+    return iam_policy_request(doc, &who, action, bucket, key, prefix);
 }
 
 /* May r's caller (me, NULL when anonymous) do `perm` to object key of bucket (owned by

@@ -874,6 +874,38 @@ static int cache_headers(swift_req_t *r, get_t *g, obj_hdrs_t *oh, core_cache_df
     return 0;
 }
 
+/* An immutable URL is the object's one public link whichever API published it, so an anonymous
+ * reader is judged by S3's rules as well as the container's Swift ACL (iam_s3_anon_read): the
+ * bucket policy's Deny wins, its Allow admits (privately: its conditions can tell clients apart),
+ * and so does the object's public-read ACL. rc is swift_container_access's answer for the read;
+ * returns the final one (0 setting r->cid and r->public_grant, or -EACCES). */
+static int pin_access(swift_req_t *r, int rc)
+{
+    core_bucket_t b;
+    core_meta_t m;
+    char *buf = NULL;
+    int got = 0, shareable;
+    if (r->pin[0] == '\0' || r->has_id || r->is_owner || r->acct_grant || (rc != 0 && rc != -EACCES) ||
+        core_bucket_find(r->cl, r->account, r->container, &b) != 0)
+        return rc;
+    og_str_t key = {r->object, r->object_len};
+    if (rc != 0) /* only a refused reader needs the object's own ACL */
+        got = core_obj_lookup(r->cl, b.id, key, &m, &buf) == 0;
+    iam_caller_t who = {NULL, r->info->remote, r->info->tls, http_req_header(r->http, "referer")};
+    int v = iam_s3_anon_read(&b, r->container, key, got ? m.headers : NULL, got ? m.num_headers : 0, &who, &shareable);
+    if (v < 0)
+        rc = -EACCES;
+    else if (v > 0 && rc != 0)
+        rc = 0, r->public_grant = shareable, memcpy(r->cid, b.id, CORE_BID_CAP);
+    if (og_header_find(b.meta, b.num_meta, IAM_S3POLICY_HEADER).len > 0)
+        r->public_grant = 0; /* the policy judged this client, not every client */
+    if (got)
+        core_meta_free(&m);
+    free(buf);
+    core_bucket_free(&b);
+    return rc;
+}
+
 int swift_obj_get(swift_req_t *r, og_str_t dir_type)
 {
     get_t g = {.raw = multipart_manifest(r, "get")};
@@ -882,7 +914,7 @@ int swift_obj_get(swift_req_t *r, og_str_t dir_type)
     int rc;
 
     swift_lo(r, &g.lo);
-    if ((rc = swift_container_access(r, r->container, IAM_ACL_READ, r->cid)) == 0)
+    if ((rc = pin_access(r, swift_container_access(r, r->container, IAM_ACL_READ, r->cid))) == 0)
         http_req_cache_private(r->http, !r->public_grant); /* even a 404: any stranger gets the same */
     og_str_t vid;
     if (rc == 0)

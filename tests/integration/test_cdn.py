@@ -667,3 +667,50 @@ def test_immutable_url_over_s3(cluster, cdn, s3, varnish):
     s3.delete_object(Bucket="pin-s3", Key="k/é x")
     assert swift(cluster.port(), "GET", u)[0] == 404
     assert swift(varnish, "GET", u)[2] == b"s3 bytes"  # what the cache holds is still those bytes
+
+
+def test_immutable_url_of_s3_published_objects(cluster, cdn, s3, varnish):
+    """An object published the S3 way (a bucket policy, or its own public-read ACL in a private
+    bucket) is readable anonymously at its immutable URL too, as at its S3 URL; a policy's Deny
+    wins over the container's Swift grant; a policy-admitted answer stays private (its conditions
+    could tell clients apart), an ACL-admitted one is shared by the cache."""
+    tok, base = cdn["main"]
+    s3.create_bucket(Bucket="pin-policy")
+    policy = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::pin-policy/pub/*"},
+        {"Effect": "Deny", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::pin-policy/pub/deny"}]}
+    s3.put_bucket_policy(Bucket="pin-policy", Policy=json.dumps(policy))
+    urls = {}
+    for key in ("pub/a", "pub/deny", "private"):
+        put = s3.put_object(Bucket="pin-policy", Key=key, Body=key.encode())
+        urls[key] = put["ResponseMetadata"]["HTTPHeaders"]["x-onggi-immutable-url"]
+    st, h, body = swift(varnish, "GET", urls["pub/a"])
+    assert (st, body) == (200, b"pub/a"), st
+    assert h["cache-control"] == "private, max-age=31536000, immutable"
+    assert len(h["x-varnish"].split()) == 1  # fetched, not stored: the next GET goes to the origin too
+    assert len(swift(varnish, "GET", urls["pub/a"])[1]["x-varnish"].split()) == 1
+    assert swift(cluster.port(), "GET", urls["private"])[0] == 401
+    assert swift(cluster.port(), "GET", urls["pub/deny"])[0] == 401
+    # the container's .r:* admits pub/deny over Swift URLs (Swift knows no policies), but the policy's
+    # Deny wins at the immutable URL, as at the S3 URL
+    assert swift(cluster.port(), "POST", f"{base}/pin-policy", tok, {"X-Container-Read": ".r:*"})[0] == 204
+    assert swift(cluster.port(), "GET", f"{base}/pin-policy/pub/deny")[0] == 200
+    assert swift(cluster.port(), "GET", "/pin-policy/pub/deny")[0] == 403
+    assert swift(cluster.port(), "GET", urls["pub/deny"])[0] == 401
+    assert swift(cluster.port(), "GET", urls["private"])[0] == 200  # now through the container grant
+
+    s3.create_bucket(Bucket="pin-objacl")
+    s3.put_object(Bucket="pin-objacl", Key="shy", Body=b"shy")
+    put = s3.put_object(Bucket="pin-objacl", Key="open", Body=b"open", ACL="public-read")
+    u = put["ResponseMetadata"]["HTTPHeaders"]["x-onggi-immutable-url"]
+    shy = s3.head_object(Bucket="pin-objacl", Key="shy")["ResponseMetadata"]["HTTPHeaders"]["x-onggi-immutable-url"]
+    assert swift(cluster.port(), "GET", shy)[0] == 401
+    st, h, body = swift(varnish, "GET", u)
+    assert (st, body) == (200, b"open") and h["cache-control"] == "public, max-age=31536000, immutable"
+    st, h, body = swift(varnish, "GET", u)
+    assert (st, body) == (200, b"open") and len(h["x-varnish"].split()) == 2  # a hit
+    # IgnorePublicAcls turns the object's grant off at every URL
+    s3.put_public_access_block(Bucket="pin-objacl", PublicAccessBlockConfiguration={
+        "BlockPublicAcls": False, "IgnorePublicAcls": True, "BlockPublicPolicy": False,
+        "RestrictPublicBuckets": False})
+    assert swift(cluster.port(), "GET", u)[0] == 401

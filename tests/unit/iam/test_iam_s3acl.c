@@ -132,3 +132,33 @@ Test(s3acl, bucket_view_for_swift)
     cr_assert(!iam_bucket_allows(&bk, NULL, OG_STR_LIT(""), IAM_ACL_LISTING));
     og_buf_free(&b);
 }
+
+/* The S3 rules an anonymous immutable-URL read is judged by (iam_s3_anon_read): policy Deny wins,
+ * Allow admits privately, the object's public-read admits shareably, IgnorePublicAcls turns it off. */
+Test(s3acl, anonymous_read_by_s3_rules)
+{
+    static const char policy[] =
+        "{\"Version\":\"2012-10-17\",\"Statement\":["
+        "{\"Effect\":\"Allow\",\"Principal\":\"*\",\"Action\":\"s3:GetObject\",\"Resource\":\"arn:aws:s3:::b/pub/*\"},"
+        "{\"Effect\":\"Deny\",\"Principal\":\"*\",\"Action\":\"s3:GetObject\",\"Resource\":\"arn:aws:s3:::b/pub/no\"}]}";
+    og_buf_t acl = {0};
+    cr_assert_eq(iam_s3acl_canned(OG_STR_LIT("public-read"), "alice", NULL, &acl), 0);
+    og_header_t obj[1] = {{OG_STR_LIT(IAM_S3ACL_HEADER), S(&acl)}};
+    og_header_t meta[2] = {{OG_STR_LIT(IAM_S3POLICY_HEADER), OG_STR_LIT(policy)},
+                           {OG_STR_LIT(IAM_S3PAB_HEADER), OG_STR_LIT("0100")}};
+    core_bucket_t bk = {.owner = "alice", .meta = meta, .num_meta = 1};
+    iam_caller_t who = {NULL, "127.0.0.1:5000", 0, {NULL, 0}};
+    int sh = -1;
+    cr_assert_eq(iam_s3_anon_read(&bk, "b", OG_STR_LIT("pub/a"), NULL, 0, &who, &sh), 1);
+    cr_assert_eq(sh, 0); /* a policy judged this client */
+    cr_assert_eq(iam_s3_anon_read(&bk, "b", OG_STR_LIT("pub/no"), obj, 1, &who, &sh), -1);
+    cr_assert_eq(iam_s3_anon_read(&bk, "b", OG_STR_LIT("other"), NULL, 0, &who, &sh), 0);
+    cr_assert_eq(iam_s3_anon_read(&bk, "b", OG_STR_LIT("other"), obj, 1, &who, &sh), 1);
+    cr_assert_eq(sh, 0); /* the ACL admits, but a policy exists */
+    bk.meta = meta + 1, bk.num_meta = 0;
+    cr_assert_eq(iam_s3_anon_read(&bk, "b", OG_STR_LIT("other"), obj, 1, &who, &sh), 1);
+    cr_assert_eq(sh, 1);
+    bk.num_meta = 1; /* IgnorePublicAcls */
+    cr_assert_eq(iam_s3_anon_read(&bk, "b", OG_STR_LIT("other"), obj, 1, &who, &sh), 0);
+    og_buf_free(&acl);
+}
