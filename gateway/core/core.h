@@ -611,6 +611,10 @@ int core_ver_lookup(cluster_t *cl, const char *bucket, og_str_t key, og_str_t vi
 /* The newest version of (bucket, key) in the version table: 0 with *m (core_meta_free) and *buf
  * (free), OG_ENOTFOUND (none), or an error. */
 int core_ver_newest(cluster_t *cl, const char *bucket, og_str_t key, core_meta_t *m, char **buf);
+/* The newest version of (bucket, key) in the version table whose ETag is etag (the md5 of its bytes,
+ * a multipart upload's md5 of md5s, or a Swift SLO's ETag; delete markers never match): 0 with *m
+ * (core_meta_free) and *buf (free), OG_ENOTFOUND (none), or an error. Lists the key's versions. */
+int core_ver_etag(cluster_t *cl, const char *bucket, og_str_t key, const uint8_t etag[16], core_meta_t *m, char **buf);
 /* Removes version `vid` of (bucket, key) for good; when it was the current one, the next newest
  * becomes current (or the key goes absent when there is none or it is a delete marker).
  * *was_marker (may be NULL): whether the removed version was a delete marker. 0 (also when there

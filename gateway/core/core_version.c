@@ -422,6 +422,35 @@ int core_ver_newest(cluster_t *cl, const char *bucket, og_str_t key, core_meta_t
     return ver_get(cl, vtable, key, f.vid, m, buf);
 }
 
+/* ver_each callback: the first version (not a delete marker) whose ETag is f->etag. */
+typedef struct {
+    const uint8_t *etag;
+    char vid[CORE_VID_LEN + 1];
+} ver_etag_t;
+
+static int etag_fn(void *ctx, const core_meta_t *m)
+{
+    ver_etag_t *f = ctx;
+    const uint8_t *etag = m->flags & CORE_META_SLO ? m->slo_etag : m->md5;
+    if ((m->vflags & CORE_VER_MARKER) || memcmp(etag, f->etag, 16) != 0)
+        return 0;
+    memcpy(f->vid, m->vid, sizeof(f->vid));
+    return 1;
+}
+
+int core_ver_etag(cluster_t *cl, const char *bucket, og_str_t key, const uint8_t etag[16], core_meta_t *m, char **buf)
+{
+    char vtable[CORE_TABLE_CAP];
+    ver_etag_t f = {etag, {0}};
+    *buf = NULL;
+    memset(m, 0, sizeof(*m));
+    core_table('v', bucket, vtable);
+    int rc = ver_each(cl, vtable, key, etag_fn, &f);
+    if (rc != 1)
+        return rc == 0 ? OG_ENOTFOUND : rc;
+    return ver_get(cl, vtable, key, f.vid, m, buf);
+}
+
 /* ---------------------------------------------------------------- permanent deletion */
 
 /* Is version t (just read) the key's current one? The index holds it (an unversioned record), or

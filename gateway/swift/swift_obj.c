@@ -906,6 +906,30 @@ static int pin_access(swift_req_t *r, int rc)
     return rc;
 }
 
+/* An immutable URL names bytes, not the current version: when the object's current record (rc:
+ * the lookup's answer, *g's record when 0) has another ETag, or is gone, the URL is answered from
+ * the newest kept version (S3 or Swift versioning) that has its ETag, so a cache that lost the
+ * bytes can fetch them again. A DLO's ETag depends on its segments: only its current one is
+ * judged (by cache_headers). Returns the lookup's answer for the version now in *g. */
+static int pin_version(swift_req_t *r, get_t *g, int rc)
+{
+    char hex[33];
+    uint8_t etag[16];
+    if (r->pin[0] == '\0' || (rc != 0 && rc != OG_ENOTFOUND) || g->raw)
+        return rc;
+    if (rc == 0) {
+        og_hex(g->m.flags & CORE_META_SLO ? g->m.slo_etag : g->m.md5, 16, hex);
+        if (strcmp(hex, r->pin) == 0 || og_header_find(g->m.headers, g->m.num_headers, "x-object-manifest").base)
+            return 0;
+        core_meta_free(&g->m);
+        free(g->buf);
+        g->buf = NULL;
+    }
+    if (og_unhex(r->pin, 32, etag, sizeof(etag)) != 0)
+        return OG_ENOTFOUND;
+    return core_ver_etag(r->cl, r->cid, (og_str_t){r->object, r->object_len}, etag, &g->m, &g->buf);
+}
+
 int swift_obj_get(swift_req_t *r, og_str_t dir_type)
 {
     get_t g = {.raw = multipart_manifest(r, "get")};
@@ -922,7 +946,7 @@ int swift_obj_get(swift_req_t *r, og_str_t dir_type)
                                           : lookup(r, r->cid, (og_str_t){r->object, r->object_len}, &g.m, &g.buf);
     if (rc == 1)
         return 0; /* a delete marker, answered */
-    if (rc != 0)
+    if ((rc = pin_version(r, &g, rc)) != 0)
         return rc;
     if (dir_type.base != NULL && g.m.size <= 1 && g.m.content_type.len == dir_type.len &&
         memcmp(g.m.content_type.base, dir_type.base, dir_type.len) == 0) {

@@ -714,3 +714,24 @@ def test_immutable_url_of_s3_published_objects(cluster, cdn, s3, varnish):
         "BlockPublicAcls": False, "IgnorePublicAcls": True, "BlockPublicPolicy": False,
         "RestrictPublicBuckets": False})
     assert swift(cluster.port(), "GET", u)[0] == 401
+
+
+def test_immutable_url_of_a_kept_version(cluster, cdn, s3):
+    """In a versioned bucket an immutable URL keeps serving its bytes after an overwrite and a
+    delete (from the kept version with that ETag), and answers 404 only once no version has them."""
+    tok, base = cdn["main"]
+    s3.create_bucket(Bucket="pin-versions")
+    s3.put_bucket_versioning(Bucket="pin-versions", VersioningConfiguration={"Status": "Enabled"})
+    assert swift(cluster.port(), "POST", f"{base}/pin-versions", tok, {"X-Container-Read": ".r:*"})[0] == 204
+    puts = [s3.put_object(Bucket="pin-versions", Key="k", Body=b"version %d" % i) for i in (1, 2)]
+    urls = [p["ResponseMetadata"]["HTTPHeaders"]["x-onggi-immutable-url"] for p in puts]
+    assert urls[0] != urls[1]
+    s3.delete_object(Bucket="pin-versions", Key="k")  # a delete marker is now current
+    for i, u in enumerate(urls):
+        st, h, body = swift(cluster.port(), "GET", u)
+        assert (st, body) == (200, b"version %d" % (i + 1)), (i, st)
+        assert h["cache-control"] == "public, max-age=31536000, immutable"
+        assert h["etag"] == puts[i]["ETag"].strip('"')
+    s3.delete_object(Bucket="pin-versions", Key="k", VersionId=puts[0]["VersionId"])
+    assert swift(cluster.port(), "GET", urls[0])[0] == 404
+    assert swift(cluster.port(), "GET", urls[1])[0] == 200
