@@ -152,8 +152,8 @@ static int fill_account_quota(void *ctx, uint64_t v[CLUSTER_MEMO_VALS])
     return 0;
 }
 
-/* Usage (objects, bytes) of key through the cache, filled by fill from name. */
-static int quota_usage(cluster_t *cl, og_str_t key, cluster_memo_fill_fn fill, const char *name, uint64_t u[2])
+/* key's counters through the cache, filled by fill from name (a bucket id or an account). */
+static int quota_read(cluster_t *cl, og_str_t key, cluster_memo_fill_fn fill, const char *name, uint64_t u[2])
 {
     quota_fill_t f = {cl, name};
     return cluster_memo_get(cl, key, fill, &f, u);
@@ -169,7 +169,7 @@ static int quota_bucket(cluster_t *cl, const core_bucket_t *b, og_str_t key, uin
     *limited = has_bytes || has_count;
     if (!*limited)
         return 0;
-    if ((rc = quota_usage(cl, key, fill_bucket_usage, b->id, u)) != 0)
+    if ((rc = quota_read(cl, key, fill_bucket_usage, b->id, u)) != 0)
         return rc;
     if ((has_bytes && u[1] + add_bytes > qbytes) || (has_count && new_object && u[0] + 1 > qcount))
         return CORE_EQUOTA;
@@ -191,10 +191,9 @@ int core_quota_check(cluster_t *cl, const char *bucket, const char *account, uin
     core_bucket_free(&b);
     if (rc != 0)
         return rc;
-    quota_fill_t f = {cl, account};
-    if ((rc = cluster_memo_get(cl, qk, fill_account_quota, &f, q)) != 0)
+    if ((rc = quota_read(cl, qk, fill_account_quota, account, q)) != 0)
         return rc;
-    if (q[0] && (rc = quota_usage(cl, ak, fill_account_usage, account, u)) != 0)
+    if (q[0] && (rc = quota_read(cl, ak, fill_account_usage, account, u)) != 0)
         return rc;
     if (q[0] && u[1] + add_bytes > q[1])
         return CORE_EQUOTA;
