@@ -61,7 +61,7 @@ UNIT_SRCS := $(wildcard tests/unit/*/test_*.c)
 UNITS := $(patsubst tests/unit/%.c,$(O)/tests/%,$(UNIT_SRCS))
 
 .PHONY: all units ring auth node gateway deps run test unit integration compat compat-record compat-live \
-        compat-random-live faults faults-short bench bench-abuse bench-cdn clean format check-rooms \
+        compat-random-live faults faults-short bench bench-abuse bench-cdn bench-quota clean format check-rooms \
         fuzz fuzz-smoke fuzz-targets install bins
 all: check-rooms $(BINS) units
 units: $(UNITS)
@@ -236,6 +236,14 @@ bench-cdn: deps
 	@$(MAKE) --no-print-directory BUILD=release all
 	@/usr/bin/python3 tools/cdn-bench.py --bin build/release/bin
 	@/usr/bin/python3 tools/cdn-bench.py --bin build/release/bin --varnish --objects 1000 --size 65536 --clients 32
+
+# 4 KiB PUTs under quotas (docs/benchmarks.md, "Quotas"): no quota, a container quota, an account
+# quota over 1,000 buckets; ops/s and node round trips per PUT. QUOTA_BENCH_VS=DIR runs the binaries
+# in DIR too, alternating with ours (QUOTA_BENCH_ROUNDS, default 2).
+bench-quota: deps
+	@$(MAKE) --no-print-directory BUILD=release all
+	@/usr/bin/python3 tools/quota-bench.py $(if $(QUOTA_BENCH_VS),--bin $(QUOTA_BENCH_VS)) --bin build/release/bin \
+		--rounds $(or $(QUOTA_BENCH_ROUNDS),$(if $(QUOTA_BENCH_VS),2,1))
 
 # The gateway under abuse (docs/benchmarks.md, "Abuse"): 10,000 idle connections, then 140
 # trickling uploads of one user, while another user's 4 KiB GETs are timed (about 2 min).

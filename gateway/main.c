@@ -3,7 +3,7 @@
  *
  *   onggi-gateway --ring FILE --listen IP:PORT [--keys FILE] [--domain D] [--website-domain D] [--region R]
  *                 [--workers N]
- *                 [--chunk-size BYTES] [--access-log] [--sse-c-plain-http]
+ *                 [--chunk-size BYTES] [--quota-cache-ms MS] [--access-log] [--sse-c-plain-http]
  *                 [--max-conns N] [--max-conns-per-ip N] [--account-workers N] [--max-queue N]
  *                 [--tls-listen IP:PORT --tls-cert FILE --tls-key FILE [--tls-cert FILE --tls-key FILE]...]
  *                 [--metrics-listen IP:PORT] [--log-level error|warn|info|debug]
@@ -20,6 +20,9 @@
  * --chunk-size is the AVERAGE content-defined chunk size (a power of two, 16 KiB..4 MiB; chunks
  * then range from a quarter to four times it). Default 32 KiB; every gateway of a cluster should
  * use the same value, or equal data uploaded through two of them is not deduplicated.
+ *
+ * --quota-cache-ms (default 1000, 0..60000) is how long the quota check reuses the quotas and usage
+ * it read (cluster_set_memo_ttl; docs/architecture.md, "Quotas").
  *
  * --tls-listen serves the same S3 and Swift over HTTPS on a second port (plain HTTP stays on
  * --listen). Each --tls-cert (PEM chain) pairs with the --tls-key given in the same position; the
@@ -81,7 +84,7 @@ typedef struct {
 typedef struct {
     const char *ring, *keys, *listen, *domain, *region;
     const char *website_domain; /* the S3 website endpoint's domain, or NULL */
-    size_t workers, chunk_size;
+    size_t workers, chunk_size, quota_cache_ms;
     int access_log, sse_c_plain_http;
     const char *tls_listen;
     og_conf_list_t tls_certs, tls_keys;
@@ -113,6 +116,7 @@ static const og_conf_opt_t gw_opts[] = {
     OPT("region", OG_CONF_STR, region, 0, 0, "REGION", 0),
     OPT("workers", OG_CONF_SIZE, workers, 0, 4096, "N", 0),
     OPT("chunk-size", OG_CONF_SIZE, chunk_size, 0, UINT32_MAX, "BYTES", 0), /* checked by cluster_set_chunking */
+    OPT("quota-cache-ms", OG_CONF_SIZE, quota_cache_ms, 0, 60000, "MS", 0),
     OPT("access-log", OG_CONF_FLAG, access_log, 0, 0, NULL, 0),
     OPT("sse-c-plain-http", OG_CONF_FLAG, sse_c_plain_http, 0, 0, NULL, 0),
     OPT("max-conns", OG_CONF_SIZE, lim.max_conns, 0, 1000000, "N", 0),
@@ -136,7 +140,10 @@ static const og_conf_spec_t gw_spec = {"onggi-gateway", "gateway", gw_opts, size
 static int parse_opts(int argc, char **argv, opts_t *o, og_conf_t **conf)
 {
     int next;
-    *o = (opts_t){.region = "us-east-1", .chunk_size = CLUSTER_CDC_AVG, .log = {"onggi-gateway", OG_LOG_INFO}};
+    *o = (opts_t){.region = "us-east-1",
+                  .chunk_size = CLUSTER_CDC_AVG,
+                  .quota_cache_ms = CLUSTER_MEMO_TTL_MS,
+                  .log = {"onggi-gateway", OG_LOG_INFO}};
     int rc = og_conf_main(&gw_spec, NULL, argc, argv, o, conf, &next);
     if (rc != 0)
         return rc == 1 ? -1 : rc - 1;
@@ -372,6 +379,7 @@ static int backends_open(const opts_t *o, cluster_t **cl, iam_t **iam)
         status = 2;
         goto out_close_cluster;
     }
+    cluster_set_memo_ttl(*cl, (uint32_t)o->quota_cache_ms);
     if ((rc = iam_open_keys(o, *cl, iam)) != 0)
         goto out_close_cluster;
     /* frozen nodes are found before requests wait for them: a CDN gets its 503 at once */

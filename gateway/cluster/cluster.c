@@ -19,6 +19,8 @@
  *
  * A small cache of live records (cluster_rec_get_cached; bucket records) sits in front of the
  * quorum read for callers that accept a bounded staleness; this handle's own writes drop entries.
+ * Counters read on every write (quota usage) are cached the same way with what this gateway added
+ * since (cluster_memo.c).
  *
  * The operations themselves live by concern: chunks in cluster_chunk.c, records and their cache
  * in cluster_rec.c, listings and usage in cluster_list.c (shared declarations: cluster_int.h).
@@ -82,9 +84,11 @@ int cluster_open(const char *ring_path, const char *keys_path, int timeout_ms, c
         rc = -rc;
         goto out_destroy_buf;
     }
-    if ((rc = cl_flight_init(cl)) != 0) {
-        pthread_mutex_destroy(&cl->stamp_mu);
-        goto out_destroy_buf;
+    if ((rc = cl_flight_init(cl)) != 0)
+        goto out_destroy_stamp;
+    if ((rc = cl_memo_init(cl)) != 0) {
+        cl_flight_free(cl);
+        goto out_destroy_stamp;
     }
     /* Tiebreaks only need to differ between gateways writing in the same nanosecond; when the
      * kernel has no entropy to give, pid and time still separate processes. */
@@ -96,6 +100,8 @@ int cluster_open(const char *ring_path, const char *keys_path, int timeout_ms, c
     *out = cl;
     return 0;
 
+out_destroy_stamp:
+    pthread_mutex_destroy(&cl->stamp_mu);
 out_destroy_buf:
     pthread_mutex_destroy(&cl->buf_mu);
 out_destroy_rcache:
@@ -121,6 +127,7 @@ void cluster_close(cluster_t *cl)
     cl_purge_stop(cl); /* its thread reads buckets through cl */
     cl_health_free(cl);
     cl_flight_free(cl);
+    cl_memo_free(cl);
     pthread_mutex_destroy(&cl->stamp_mu);
     for (size_t i = 0; i < cl->nbuf_idle; i++)
         munmap(cl->buf_idle[i], CL_BUF_CLASS);

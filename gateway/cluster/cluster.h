@@ -203,6 +203,29 @@ int cluster_rec_get_shared(cluster_t *cl, const char *table, og_str_t key, og_re
 int cluster_rec_get_cached(cluster_t *cl, const char *table, og_str_t key, uint32_t max_age_ms, og_rec_t *rec,
                               char **buf);
 
+/* ---- cached counters (cluster_memo.c) ----
+ * Small counters that every write consults (a quota's usage, an account's quota) read from the
+ * cluster at most once per TTL per key by this gateway, plus what this gateway added since. One
+ * caller fills a key at a time: the others answer from the value kept (stale by the fill's
+ * duration at most) or, when there is none, wait for the fill. The TTL is the handle's
+ * (CLUSTER_MEMO_TTL_MS by default; 0: every get fills, nothing is kept). */
+#define CLUSTER_MEMO_VALS 2
+#define CLUSTER_MEMO_TTL_MS 1000
+/* Reads key's counters from the cluster into v: 0 or an error (nothing is kept then). */
+typedef int (*cluster_memo_fill_fn)(void *ctx, uint64_t v[CLUSTER_MEMO_VALS]);
+/* Sets the TTL in ms; call it before the handle is shared between threads. */
+void cluster_set_memo_ttl(cluster_t *cl, uint32_t ttl_ms);
+uint32_t cluster_memo_ttl(const cluster_t *cl);
+/* key's counters (the kept value plus this gateway's adds since it was read) when younger than the
+ * TTL, else fill's (called here, single flight). 0 with v, or fill's error. Thread-safe. */
+int cluster_memo_get(cluster_t *cl, og_str_t key, cluster_memo_fill_fn fill, void *ctx, uint64_t v[CLUSTER_MEMO_VALS]);
+/* Adds add to key's kept counters until the next fill reads the cluster (which then holds it): a
+ * write this gateway is making. A no-op for a key not kept. */
+void cluster_memo_add(cluster_t *cl, og_str_t key, const uint64_t add[CLUSTER_MEMO_VALS]);
+/* Drops key's counters: the next get fills, and a fill running now keeps nothing (what made the
+ * caller forget may postdate its read). */
+void cluster_memo_forget(cluster_t *cl, og_str_t key);
+
 /* One listing entry: key plus the record with an empty detail. */
 typedef struct {
     og_str_t key;

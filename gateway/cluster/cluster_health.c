@@ -254,6 +254,7 @@ static void cl_health_note(cluster_t *cl, const node_call_t *c, int how, uint64_
     }
     if (how == CL_PROBE)
         h->probing = 0;
+    h->calls_total++;
     if (c->rc == 0) {
         h->fails = h->timeouts = 0;
         /* 1/8 new sample: follows a lasting change within a few calls, ignores a single outlier. */

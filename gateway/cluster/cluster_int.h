@@ -48,7 +48,7 @@ typedef struct {
     uint64_t last_fail_ms; /* og_mono_ms() of the last failure */
     uint32_t latency_us;   /* moving average of successful calls */
     int probing;           /* a probe is out: every other call still skips the node */
-    uint64_t errors_total, timeouts_total, skipped_total; /* since start, for the metrics */
+    uint64_t calls_total, errors_total, timeouts_total, skipped_total; /* since start, for the metrics */
     uint32_t watch_misses; /* consecutive watcher rounds the node did not answer (cluster_health.c) */
 } cl_health_t;
 
@@ -67,6 +67,32 @@ typedef struct {
     pthread_mutex_t mu; /* guards slot[] */
     cl_rc_slot_t slot[CL_RC_SLOTS];
 } cl_rcache_t;
+
+/* Cached counters (cluster_memo.c): direct-mapped slots; a collision only costs a fill. Keys
+ * longer than CL_MEMO_KEY_MAX are never kept. */
+#define CL_MEMO_SLOTS 1024
+#define CL_MEMO_KEY_MAX 272
+
+typedef struct {
+    uint64_t at_ms; /* og_mono_ms() when the kept value's fill started */
+    uint32_t gen;   /* bumped by every forget: a fill that began before it keeps nothing */
+    int has_value, filling;
+    uint64_t base[CLUSTER_MEMO_VALS];          /* the last fill's value */
+    uint64_t added[CLUSTER_MEMO_VALS];         /* this gateway's adds since that fill started ... */
+    uint64_t added_at_fill[CLUSTER_MEMO_VALS]; /* ... and what they were when the running one started */
+    uint16_t key_len;
+    char key[CL_MEMO_KEY_MAX];
+} cl_memo_slot_t;
+
+typedef struct {
+    pthread_mutex_t mu; /* guards slot[] */
+    pthread_cond_t cv;  /* a fill ended */
+    uint32_t ttl_ms;    /* cluster_set_memo_ttl */
+    cl_memo_slot_t slot[CL_MEMO_SLOTS];
+} cl_memo_t;
+/* Sets up and tears down the counters' cache. 0 or -errno. */
+int cl_memo_init(cluster_t *cl);
+void cl_memo_free(cluster_t *cl);
 
 /* Buffer pool (cluster_buf_get): one size class that holds a 4 MiB batch with its header room
  * and a read batch's scratch (4 MiB + two partial 128 KiB chunks + 5 bytes a chunk); larger
@@ -95,6 +121,7 @@ struct st_cluster_t {
     uint32_t cdc_min, cdc_avg, cdc_max; /* content-defined chunk sizes (cluster_set_chunking) */
     atomic_uint read_turn; /* rotates which primaries a read asks first */
     cl_rcache_t *rcache;
+    cl_memo_t *memo; /* cached counters (cluster_memo.c) */
     pthread_mutex_t buf_mu; /* guards the two fields below */
     void *buf_idle[CL_BUF_IDLE];
     size_t nbuf_idle;

@@ -11,7 +11,7 @@
 /* One node's figures, copied under health_mu so the text is written without holding it. */
 typedef struct {
     char addr[RING_ADDR_MAX];
-    uint64_t errors, timeouts, skipped;
+    uint64_t calls, errors, timeouts, skipped;
     uint32_t latency_us;
     int failing;
 } cl_node_fig_t;
@@ -22,6 +22,8 @@ static void cl_node_families(og_buf_t *b, const cl_node_fig_t *f, size_t n)
     static const struct {
         const char *name, *type, *help;
     } fams[] = {
+        {"onggi_gateway_node_calls_total", "counter",
+         "Calls sent to the node (node round trips), failed ones included."},
         {"onggi_gateway_node_errors_total", "counter", "Calls to the node that failed (refused, reset, timed out)."},
         {"onggi_gateway_node_timeouts_total", "counter", "Calls to the node that failed by timing out."},
         {"onggi_gateway_node_skipped_total", "counter", "Calls not sent: the node was in failure back-off."},
@@ -32,11 +34,15 @@ static void cl_node_families(og_buf_t *b, const cl_node_fig_t *f, size_t n)
         og_metrics_family(b, fams[k].name, fams[k].type, fams[k].help);
         for (size_t i = 0; i < n; i++) {
             og_label_t l = {"node", f[i].addr};
-            if (k == 4)
+            if (k == 5)
                 og_metrics_f64(b, fams[k].name, &l, 1, f[i].latency_us / 1e6);
             else
                 og_metrics_u64(b, fams[k].name, &l, 1,
-                               k == 0 ? f[i].errors : k == 1 ? f[i].timeouts : k == 2 ? f[i].skipped : !f[i].failing);
+                               k == 0   ? f[i].calls
+                               : k == 1 ? f[i].errors
+                               : k == 2 ? f[i].timeouts
+                               : k == 3 ? f[i].skipped
+                                        : !f[i].failing);
         }
     }
 }
@@ -48,8 +54,12 @@ void cluster_metrics_format(cluster_t *cl, og_buf_t *b)
     cl_node_fig_t *f = calloc(n ? n : 1, sizeof(*f));
     for (size_t i = 0; f != NULL && i < n; i++) {
         const cl_health_t *h = &cl->health[i];
-        f[i] = (cl_node_fig_t){.errors = h->errors_total, .timeouts = h->timeouts_total, .skipped = h->skipped_total,
-                               .latency_us = h->latency_us, .failing = h->timeouts > 0};
+        f[i] = (cl_node_fig_t){.calls = h->calls_total,
+                               .errors = h->errors_total,
+                               .timeouts = h->timeouts_total,
+                               .skipped = h->skipped_total,
+                               .latency_us = h->latency_us,
+                               .failing = h->timeouts > 0};
         memcpy(f[i].addr, h->addr, sizeof(f[i].addr));
     }
     pthread_mutex_unlock(&cl->health_mu);

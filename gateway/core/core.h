@@ -500,8 +500,14 @@ int core_usage_account(cluster_t *cl, const char *account, uint64_t now_s, uint6
  * x-account-meta-quota-bytes, as Swift's container_quotas and account_quotas do (an overwrite
  * counts its full size). Call it before accepting a body whose length is known, and again with
  * the final size before committing one that was not (chunked). 0, CORE_EQUOTA, or an error
- * (OG_EQUORUM ...). */
+ * (OG_EQUORUM ...). O(1): the quotas and usages it reads are this gateway's, refreshed at most once
+ * per cluster_memo_ttl per key, plus what this gateway let through since (docs/architecture.md,
+ * "Quotas": how far several gateways can overshoot, how soon a quota change applies). */
 int core_quota_check(cluster_t *cl, const char *bucket, const char *account, uint64_t add_bytes, int new_object);
+/* Drops what core_quota_check keeps of a bucket's usage (bucket_id, core_bucket_t.id: after this
+ * gateway deleted in it) and of an account's quota (after it wrote the account record), so this
+ * gateway's next check reads them again; either may be NULL. */
+void core_quota_forget(cluster_t *cl, const char *bucket_id, const char *account);
 
 /* ---- listing walks (core_walk.c) ---- */
 

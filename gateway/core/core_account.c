@@ -71,7 +71,8 @@ int core_account_put(cluster_t *cl, const char *name, const core_account_t *a)
     p = core_hdrs_encode(a->meta, a->num_meta, p);
     rec.summary = (og_str_t){(const char *)s, (size_t)(p - s)};
     cluster_stamp(cl, &rec.ts, &rec.tiebreak);
-    rc = cluster_rec_put(cl, ACCOUNTS_TABLE, og_str(name), &rec);
+    if ((rc = cluster_rec_put(cl, ACCOUNTS_TABLE, og_str(name), &rec)) == 0)
+        core_quota_forget(cl, NULL, name);
     free(s);
     return rc;
 }

@@ -685,5 +685,8 @@ int core_obj_expire(cluster_t *cl, const char *bucket, og_str_t key, const core_
     uint64_t at = m->delete_at * 1000000000u;
     rec.ts = at > m->mtime_ns ? at : m->mtime_ns + 1;
     core_table('o', bucket, table);
-    return cluster_rec_put(cl, table, key, &rec);
+    int rc = cluster_rec_put(cl, table, key, &rec);
+    if (rc == 0)
+        core_quota_forget(cl, bucket, NULL);
+    return rc;
 }

@@ -98,36 +98,119 @@ static int quota_value(const og_header_t *h, size_t n, const char *name, uint64_
     return 0;
 }
 
-int core_quota_check(cluster_t *cl, const char *bucket, const char *account, uint64_t add_bytes, int new_object)
-{
-    uint64_t now_s = og_time_ns() / 1000000000u, qbytes = 0, qcount = 0, nb;
-    core_bucket_t b;
-    core_account_t a;
-    core_usage_t u;
-    int rc, has_bytes, has_count;
+/* ---- the quota check (docs/architecture.md, "Quotas") ----
+ * Every write consults it, so what it reads comes from the cluster handle's counters cache
+ * (cluster_memo_get): the bucket record from the record cache as everywhere, and at most once per
+ * TTL per key the account's quota, a bucket's usage and an account's usage, plus what this gateway
+ * let through since. A PUT to a bucket without quotas, in an account without one, then costs no
+ * node round trip here. */
 
-    if ((rc = core_bucket_find(cl, account, bucket, &b)) != 0)
-        return rc;
-    has_bytes = quota_value(b.meta, b.num_meta, "x-container-meta-quota-bytes", &qbytes);
-    has_count = quota_value(b.meta, b.num_meta, "x-container-meta-quota-count", &qcount);
-    rc = has_bytes || has_count ? core_usage_bucket(cl, b.id, now_s, &u) : 0;
-    core_bucket_free(&b);
-    if (rc != 0)
-        return rc;
-    if (has_bytes || has_count) {
-        if ((has_bytes && u.bytes + add_bytes > qbytes) || (has_count && new_object && u.objects + 1 > qcount))
-            return CORE_EQUOTA;
-    }
-    rc = core_account_get(cl, account, &a);
+/* Memo keys: 'q' an account's quota, 'a' its usage, 'u' a bucket's usage (by its id). */
+static og_str_t quota_key(char kind, const char *name, char *out, size_t cap)
+{
+    int n = snprintf(out, cap, "%c/%s", kind, name);
+    return (og_str_t){out, n > 0 && (size_t)n < cap ? (size_t)n : 0};
+}
+
+typedef struct {
+    cluster_t *cl;
+    const char *name; /* bucket id or account */
+} quota_fill_t;
+
+static int fill_bucket_usage(void *ctx, uint64_t v[CLUSTER_MEMO_VALS])
+{
+    quota_fill_t *f = ctx;
+    core_usage_t u;
+    int rc = core_usage_bucket(f->cl, f->name, 0, &u);
+    v[0] = u.objects, v[1] = u.bytes;
+    return rc;
+}
+
+static int fill_account_usage(void *ctx, uint64_t v[CLUSTER_MEMO_VALS])
+{
+    quota_fill_t *f = ctx;
+    core_usage_t u;
+    uint64_t nb;
+    int rc = core_usage_account(f->cl, f->name, 0, &nb, &u);
+    v[0] = u.objects, v[1] = u.bytes;
+    return rc;
+}
+
+/* v[0] 1 when the account has a byte quota, v[1] the quota. */
+static int fill_account_quota(void *ctx, uint64_t v[CLUSTER_MEMO_VALS])
+{
+    quota_fill_t *f = ctx;
+    core_account_t a;
+    int rc = core_account_get(f->cl, f->name, &a);
+    v[0] = v[1] = 0;
     if (rc == OG_ENOTFOUND)
         return 0;
     if (rc != 0)
         return rc;
-    has_bytes = quota_value(a.meta, a.num_meta, "x-account-meta-quota-bytes", &qbytes);
+    v[0] = (uint64_t)quota_value(a.meta, a.num_meta, "x-account-meta-quota-bytes", &v[1]);
     core_account_free(&a);
-    if (!has_bytes)
+    return 0;
+}
+
+/* key's counters through the cache, filled by fill from name (a bucket id or an account). */
+static int quota_read(cluster_t *cl, og_str_t key, cluster_memo_fill_fn fill, const char *name, uint64_t u[2])
+{
+    quota_fill_t f = {cl, name};
+    return cluster_memo_get(cl, key, fill, &f, u);
+}
+
+/* The bucket's own quotas: 0, CORE_EQUOTA or an error; *limited when it has one. */
+static int quota_bucket(cluster_t *cl, const core_bucket_t *b, og_str_t key, uint64_t add_bytes, int new_object,
+                        int *limited)
+{
+    uint64_t qbytes = 0, qcount = 0, u[2];
+    int has_bytes = quota_value(b->meta, b->num_meta, "x-container-meta-quota-bytes", &qbytes);
+    int has_count = quota_value(b->meta, b->num_meta, "x-container-meta-quota-count", &qcount), rc;
+    *limited = has_bytes || has_count;
+    if (!*limited)
         return 0;
-    if ((rc = core_usage_account(cl, account, now_s, &nb, &u)) != 0)
+    if ((rc = quota_read(cl, key, fill_bucket_usage, b->id, u)) != 0)
         return rc;
-    return u.bytes + add_bytes > qbytes ? CORE_EQUOTA : 0;
+    if ((has_bytes && u[1] + add_bytes > qbytes) || (has_count && new_object && u[0] + 1 > qcount))
+        return CORE_EQUOTA;
+    return 0;
+}
+
+int core_quota_check(cluster_t *cl, const char *bucket, const char *account, uint64_t add_bytes, int new_object)
+{
+    char bkey[CORE_BID_CAP + 3], qkey[80], akey[80];
+    og_str_t bk, qk = quota_key('q', account, qkey, sizeof(qkey)), ak = quota_key('a', account, akey, sizeof(akey));
+    uint64_t q[2], u[2];
+    core_bucket_t b;
+    int rc, limited;
+
+    if ((rc = core_bucket_find(cl, account, bucket, &b)) != 0)
+        return rc;
+    bk = quota_key('u', b.id, bkey, sizeof(bkey));
+    rc = quota_bucket(cl, &b, bk, add_bytes, new_object, &limited);
+    core_bucket_free(&b);
+    if (rc != 0)
+        return rc;
+    if ((rc = quota_read(cl, qk, fill_account_quota, account, q)) != 0)
+        return rc;
+    if (q[0] && (rc = quota_read(cl, ak, fill_account_usage, account, u)) != 0)
+        return rc;
+    if (q[0] && u[1] + add_bytes > q[1])
+        return CORE_EQUOTA;
+    /* let through: counted until the next read of the usage, which then holds it */
+    const uint64_t add[CLUSTER_MEMO_VALS] = {new_object ? 1 : 0, add_bytes};
+    if (limited)
+        cluster_memo_add(cl, bk, add);
+    if (q[0])
+        cluster_memo_add(cl, ak, add);
+    return 0;
+}
+
+void core_quota_forget(cluster_t *cl, const char *bucket_id, const char *account)
+{
+    char key[CORE_BID_CAP + 80];
+    if (bucket_id != NULL)
+        cluster_memo_forget(cl, quota_key('u', bucket_id, key, sizeof(key)));
+    if (account != NULL)
+        cluster_memo_forget(cl, quota_key('q', account, key, sizeof(key)));
 }

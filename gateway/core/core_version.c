@@ -371,8 +371,10 @@ int core_obj_delete(cluster_t *cl, const char *bucket, og_str_t key, char marker
         core_table('o', bucket, table);
         rc = core_rec_delete(cl, table, key);
     }
-    if (rc == 0)
+    if (rc == 0) {
+        core_quota_forget(cl, bucket, NULL);
         cluster_changed(cl, CLUSTER_CHANGE_DELETE, bucket, key, NULL);
+    }
     return rc;
 }
 
@@ -554,6 +556,8 @@ int core_ver_delete(cluster_t *cl, const char *bucket, og_str_t key, og_str_t vi
         rc = ver_promote(cl, otable, vtable, key, &t, index_ts);
     if (rc == 0 && t.vid[0] != '\0' && (rc = core_rec_delete(cl, vtable, (og_str_t){k, vkey(key, t.vid, k)})) == 0)
         rc = ver_settle(cl, otable, vtable, key);
+    if (rc == 0)
+        core_quota_forget(cl, bucket, NULL);
     if (rc == 0 && current == 1) /* what the object's URL serves changed */
         cluster_changed(cl, CLUSTER_CHANGE_DELETE, bucket, key, core_ver_id(&t));
 out_free_version:
