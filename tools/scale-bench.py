@@ -25,6 +25,7 @@ SCALE_PAGES (20), SCALE_CONNS (64), SCALE_PORT (29600; nodes +1..+3, TLS +4), SC
 (build/release/bin), SCALE_DIR (work directory, kept; default a temporary one, removed),
 SCALE_JSON (write the rows there as JSON). SCALE_LIST_AT=N measures one row (no PUTs) on the
 bucket a kept SCALE_DIR holds with N keys: to compare gateway builds on the same data.
+SCALE_FROM=N goes on filling such a bucket from N keys (a multiple of SCALE_SEGMENT) to SCALE_KEYS.
 """
 import glob
 import json
@@ -52,9 +53,11 @@ PAGES = env_int("SCALE_PAGES", 20)
 CONNS = env_int("SCALE_CONNS", 64)
 PORT = env_int("SCALE_PORT", 29600)
 LIST_AT = env_int("SCALE_LIST_AT", 0)
+FROM = env_int("SCALE_FROM", 0)
 BIN = os.path.abspath(os.environ.get("SCALE_BIN", os.path.join(ROOT, "build/release/bin")))
 SEG_SECONDS = 600  # one segment's bound: 100k PUTs at 170/s
 LIST_SECONDS = 60
+START_SECONDS = 300
 
 
 def log(msg):
@@ -77,7 +80,9 @@ class Cluster:
             [os.path.join(ROOT, "tools/run-cluster.sh"), "--bin", BIN, "--data", os.path.join(work, "onggi"),
              "--port", str(PORT), "--tls-port", str(PORT + 4), "--node-ports", nodes],
             stdout=self.log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
-        deadline = time.time() + 60
+        self.gateway, self.nodes = None, []
+        # Nodes reopening a large index on a loaded machine can take minutes.
+        deadline = time.time() + START_SECONDS
         while time.time() < deadline:
             if "Onggi is running" in open(self.log.name).read():
                 break
@@ -85,8 +90,8 @@ class Cluster:
                 raise SystemExit(f"scale: cluster failed to start:\n{open(self.log.name).read()[-2000:]}")
             time.sleep(0.2)
         else:
-            raise SystemExit(f"scale: cluster did not start within 60 s (see {self.log.name})")
-        self.gateway, self.nodes = None, []
+            self.stop()
+            raise SystemExit(f"scale: cluster did not start within {START_SECONDS} s (see {self.log.name})")
         out = subprocess.run(["ps", "-o", "pid=,args=", "--ppid", str(self.proc.pid)], capture_output=True,
                              text=True).stdout
         for line in out.splitlines():
@@ -241,8 +246,8 @@ def run(work):
     cl = Cluster(work)
     rows, segs, t0 = [], [], time.time()
     try:
-        filled = 0
-        for m in [] if LIST_AT else milestones():
+        filled = FROM
+        for m in [] if LIST_AT else [m for m in milestones() if m >= FROM]:
             while filled < m:
                 t = put_segment(work, cl, filled)
                 segs.append((filled, t["ops_per_s"], t["cpu_ms_per_op"]))
@@ -274,8 +279,10 @@ def main():
     if KEYS % SEGMENT or DIRS < 2 or DIRS > 10000:
         raise SystemExit("scale: SCALE_KEYS must be a multiple of SCALE_SEGMENT, SCALE_DIRS within 2..10000")
     work = os.environ.get("SCALE_DIR")
-    if LIST_AT and not work:
-        raise SystemExit("scale: SCALE_LIST_AT needs SCALE_DIR, a work directory kept by an earlier run")
+    if (LIST_AT or FROM) and not work:
+        raise SystemExit("scale: SCALE_LIST_AT and SCALE_FROM need SCALE_DIR, a work directory kept by an earlier run")
+    if FROM % SEGMENT:
+        raise SystemExit("scale: SCALE_FROM must be a multiple of SCALE_SEGMENT")
     own = not work
     work = tempfile.mkdtemp(prefix="onggi-scale.") if own else os.path.abspath(work)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
