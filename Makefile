@@ -61,7 +61,7 @@ UNIT_SRCS := $(wildcard tests/unit/*/test_*.c)
 UNITS := $(patsubst tests/unit/%.c,$(O)/tests/%,$(UNIT_SRCS))
 
 .PHONY: all units ring auth node gateway deps run test unit integration compat compat-record compat-live \
-        compat-random-live faults faults-short bench bench-abuse bench-cdn bench-quota clean format check-rooms \
+        compat-random-live faults faults-short bench bench-abuse bench-cdn bench-quota bench-scale clean format check-rooms \
         fuzz fuzz-smoke fuzz-targets install bins
 all: check-rooms $(BINS) units
 units: $(UNITS)
@@ -244,6 +244,12 @@ bench-quota: deps
 	@$(MAKE) --no-print-directory BUILD=release all
 	@/usr/bin/python3 tools/quota-bench.py $(if $(QUOTA_BENCH_VS),--bin $(QUOTA_BENCH_VS)) --bin build/release/bin \
 		--rounds $(or $(QUOTA_BENCH_ROUNDS),$(if $(QUOTA_BENCH_VS),2,1))
+
+# One bucket grown to SCALE_KEYS keys (default 1,000,000; docs/benchmarks.md, "Scale"): PUT rate
+# per 100k-key segment, LIST pages/s, node RSS and metadata bytes per object at 0, 100k, 1M, 10M.
+bench-scale: deps
+	@$(MAKE) --no-print-directory BUILD=release all
+	@/usr/bin/python3 tools/scale-bench.py
 
 # The gateway under abuse (docs/benchmarks.md, "Abuse"): 10,000 idle connections, then 140
 # trickling uploads of one user, while another user's 4 KiB GETs are timed (about 2 min).

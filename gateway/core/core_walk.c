@@ -10,6 +10,14 @@
 #include "core.h"
 
 #define WALK_PAGE 1000 /* raw keys asked of the source per fetch */
+/* With a delimiter, a fetch that yields at most one item per WALK_SPARSE raw keys means the
+ * common prefixes are large: most of each fetch is read only to be skipped, and reading WALK_SMALL
+ * keys per fetch (the first key of the next prefix, then a jump past it) costs a round trip per
+ * item instead of WALK_SPARSE or more keys per item. Two or more items from a small fetch mean the
+ * prefixes got small again (under WALK_SMALL / 2 keys): full fetches. The gap between the two
+ * thresholds keeps a walk from switching back and forth. */
+#define WALK_SPARSE 64
+#define WALK_SMALL 16
 
 /* ---- byte buffers ---- */
 
@@ -76,6 +84,7 @@ typedef struct {
     const core_walk_source_t *src;
     og_str_t prefix, delim;
     size_t max_keys, count;
+    size_t fetch_limit; /* raw keys per fetch with a delimiter: WALK_PAGE or WALK_SMALL */
     bytes_t resume; /* the `after` of the next fetch */
     bytes_t skip;   /* the last common prefix: keys under it are already counted */
     bytes_t arena;
@@ -150,6 +159,14 @@ static int walk_skip_ahead(walk_t *w)
     return bytes_add(&w->resume, "\xff", 1);
 }
 
+/* The next fetch's size with a delimiter, from the last fetch's (limit raw keys gave got items). */
+static size_t walk_next_limit(size_t limit, size_t got)
+{
+    if (got * WALK_SPARSE <= limit)
+        return WALK_SMALL;
+    return got >= 2 ? WALK_PAGE : limit;
+}
+
 static int walk_finish(walk_t *w)
 {
     core_walk_t *out = w->out;
@@ -171,7 +188,8 @@ static int walk_finish(walk_t *w)
 int core_walk(const core_walk_source_t *src, og_str_t prefix, og_str_t delimiter, og_str_t after, size_t max_keys,
                core_walk_t *out)
 {
-    walk_t w = {.src = src, .prefix = prefix, .delim = delimiter, .max_keys = max_keys, .out = out};
+    walk_t w = {.src = src, .prefix = prefix, .delim = delimiter, .max_keys = max_keys, .fetch_limit = WALK_PAGE,
+                .out = out};
     int rc = 0;
 
     memset(out, 0, sizeof(*out));
@@ -188,7 +206,7 @@ int core_walk(const core_walk_source_t *src, og_str_t prefix, og_str_t delimiter
     for (;;) {
         /* Without a delimiter every key is an item: ask for what is missing plus one, which
          * tells whether the page is truncated. Common prefixes may hide any number of keys. */
-        size_t limit = delimiter.len ? WALK_PAGE : max_keys - w.count + 1;
+        size_t limit = delimiter.len ? w.fetch_limit : max_keys - w.count + 1, before = w.count;
         cluster_list_t page;
         int done = 0;
         if (limit > WALK_PAGE)
@@ -198,6 +216,7 @@ int core_walk(const core_walk_source_t *src, og_str_t prefix, og_str_t delimiter
             goto out_free;
         out->fetches++;
         rc = walk_page(&w, &page, &done);
+        w.fetch_limit = walk_next_limit(limit, w.count - before);
         if (rc == 0 && !done && page.truncated) {
             /* A source that does not move forward would loop forever. */
             /* byte-wise order, a proper prefix first: the order the nodes keep keys in */

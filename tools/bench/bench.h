@@ -91,6 +91,11 @@ typedef struct {
     unsigned threads;
     uint64_t count;    /* 0 = unbounded (then --duration bounds the run) */
     uint64_t objects;  /* key space for get/stat/delete/mixed: obj-0 .. obj-(objects-1) */
+    uint64_t first;    /* number of the first key (--first): a fill can go on where the last stopped */
+    unsigned dirs;     /* 0: keys PREFIX obj-%08d; else PREFIX dir%04u/obj%09u, key k in dir k % dirs */
+    const char *delimiter;   /* list: the delimiter ("" for none) */
+    const char *start_after; /* list: where each listing starts ("" for the first key) */
+    uint64_t pages;          /* list: pages per connection (0: one whole listing each) */
     double duration;   /* seconds; 0 = unbounded */
     unsigned timeout_ms;
     int random_keys;

@@ -5,14 +5,18 @@
  *               --workload put|get|delete|stat|list|mixed [--size 4KiB] [--conns 16]
  *               [--count N] [--duration SECONDS] [--keys seq|random] [--prefix P]
  *               [--objects N] [--mixed 45,30,15,10] [--threads N] [--timeout SECONDS]
- *               [--verify] [--json]
+ *               [--verify] [--json] [--first N] [--dirs N]
+ *               [--delimiter D] [--start-after KEY] [--pages N]
  *   onggi-bench --selftest-hash [--json]
  *
- * Keys are PREFIX + "obj-%08d". With --keys seq a PUT of --count N writes obj-00000000 ..
- * obj-(N-1), and GET/STAT/DELETE cycle over the --objects key space (default --count), so
- * phases chain. The list workload has each connection (default 1) list the bucket once,
- * ListObjectsV2 with delimiter "/" and pages of 1000. Every request is signed with SigV4 and
- * UNSIGNED-PAYLOAD.
+ * Keys are PREFIX + "obj-%08d", or with --dirs D PREFIX + "dir%04u/obj%09u" where key k lies in
+ * directory k % D. With --keys seq a PUT of --count N writes keys --first .. --first+N-1 (key
+ * numbers start at --first, default 0, so a fill can go on where the last run stopped), and
+ * GET/STAT/DELETE cycle over the --objects key space (default --count), so phases chain. The list
+ * workload has each connection (default 1) list the bucket once, ListObjectsV2 pages of 1000 with
+ * delimiter "/" (--delimiter '' for none) from the first key (or after --start-after); with
+ * --pages N each connection reads N pages instead, starting again from its start at the end.
+ * Every request is signed with SigV4 and UNSIGNED-PAYLOAD.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -32,6 +36,7 @@ static void usage(FILE *f)
           "         [--duration SECONDS] [--keys seq|random] [--prefix P] [--objects N]\n"
           "         [--mixed GET,PUT,STAT,DELETE percentages, default 45,30,15,10] [--region us-east-1]\n"
           "         [--threads N] [--timeout SECONDS (inactivity, default 60)] [--verify] [--json]\n"
+          "         [--first N] [--dirs N] [--delimiter D (list, default /)] [--start-after KEY] [--pages N]\n"
           "       onggi-bench --selftest-hash [--json]\n",
           f);
 }
@@ -185,7 +190,8 @@ static int selftest_hash(int json)
 
 enum {
     O_ENDPOINT = 256, O_ACCESS, O_SECRET, O_REGION, O_BUCKET, O_WORKLOAD, O_SIZE, O_CONNS, O_COUNT,
-    O_DURATION, O_KEYS, O_PREFIX, O_MIXED, O_JSON, O_THREADS, O_OBJECTS, O_TIMEOUT, O_VERIFY, O_SELFTEST, O_HELP
+    O_DURATION, O_KEYS, O_PREFIX, O_MIXED, O_JSON, O_THREADS, O_OBJECTS, O_TIMEOUT, O_VERIFY, O_SELFTEST,
+    O_FIRST, O_DIRS, O_DELIMITER, O_START_AFTER, O_PAGES, O_HELP
 };
 static const struct option long_opts[] = {
     {"endpoint", required_argument, NULL, O_ENDPOINT}, {"access-key", required_argument, NULL, O_ACCESS},
@@ -198,6 +204,9 @@ static const struct option long_opts[] = {
     {"threads", required_argument, NULL, O_THREADS},   {"objects", required_argument, NULL, O_OBJECTS},
     {"timeout", required_argument, NULL, O_TIMEOUT},   {"verify", no_argument, NULL, O_VERIFY},
     {"selftest-hash", no_argument, NULL, O_SELFTEST},  {"help", no_argument, NULL, O_HELP},
+    {"first", required_argument, NULL, O_FIRST},       {"dirs", required_argument, NULL, O_DIRS},
+    {"delimiter", required_argument, NULL, O_DELIMITER}, {"start-after", required_argument, NULL, O_START_AFTER},
+    {"pages", required_argument, NULL, O_PAGES},
     {NULL, 0, NULL, 0}};
 
 /* What the command line says besides cfg. */
@@ -226,6 +235,13 @@ static int parse_opt(int opt, const char *arg, bench_config_t *cfg, bench_args_t
     case O_JSON: cfg->json = 1; return 0;
     case O_VERIFY: cfg->verify = 1; return 0;
     case O_SELFTEST: a->selftest = 1; return 0;
+    case O_FIRST: return parse_u64(arg, &cfg->first) != 0;
+    case O_PAGES: return parse_u64(arg, &cfg->pages) != 0;
+    case O_DELIMITER: cfg->delimiter = arg; return strlen(arg) > 16; /* a directory separator, not a key */
+    case O_START_AFTER: cfg->start_after = arg; return strlen(arg) > 250; /* list_query encodes it in 768 B */
+    case O_DIRS: /* dir%04u: more directories would break the names' sort order */
+        cfg->dirs = (unsigned)(parse_u64(arg, &v) == 0 && v <= 10000 ? v : 10001);
+        return cfg->dirs > 10000;
     case O_KEYS:
         cfg->random_keys = strcmp(arg, "random") == 0;
         return !cfg->random_keys && strcmp(arg, "seq") != 0;
@@ -344,7 +360,7 @@ out_free_stats:
 
 int main(int argc, char **argv)
 {
-    bench_config_t cfg = {.region = "us-east-1", .prefix = "", .size = 4096, .conns = 16, .threads = 1,
+    bench_config_t cfg = {.region = "us-east-1", .prefix = "", .delimiter = "/", .start_after = "", .size = 4096, .conns = 16, .threads = 1,
                           .timeout_ms = 60000, .mixed = {45, 30, 15, 10}};
     bench_args_t a = {.endpoint = "http://127.0.0.1:9000"};
     int status;

@@ -54,6 +54,7 @@ typedef struct {
     size_t list_len, list_cap;
     char token[1024]; /* percent-encoded continuation token; empty for the first page */
     int list_done;
+    uint64_t pages_started; /* list requests this connection began (bounded by --pages) */
 } bench_conn_t;
 
 struct st_bench_thread_t {
@@ -197,6 +198,35 @@ static const char *amz_date(bench_thread_t *th)
     return th->amz_date;
 }
 
+/* The name of key number k (--dirs spreads keys over directories so delimiter listings roll
+ * them up). Returns the length, or OG_ETOOBIG when it does not fit in size bytes. */
+static int key_name(const bench_config_t *cfg, uint64_t k, char *name, size_t size)
+{
+    int len = cfg->dirs ? snprintf(name, size, "%sdir%04" PRIu64 "/obj%09" PRIu64, cfg->prefix, k % cfg->dirs, k)
+                        : snprintf(name, size, "%sobj-%08" PRIu64, cfg->prefix, k);
+    return len < 0 || (size_t)len >= size ? OG_ETOOBIG : len;
+}
+
+/* The ListObjectsV2 query of the next page into query (size bytes), its parameters in the
+ * sorted order SigV4's canonical query wants. 0, OG_ETOOBIG or an og_urlencode error. */
+static int list_query(const bench_conn_t *c, char *query, size_t size)
+{
+    const bench_config_t *cfg = c->th->run->cfg;
+    char pfx[768], delim[64], after[768] = "";
+    long n;
+    int len;
+    if ((n = og_urlencode(cfg->prefix, strlen(cfg->prefix), pfx, sizeof(pfx), 0)) < 0 ||
+        (n = og_urlencode(cfg->delimiter, strlen(cfg->delimiter), delim, sizeof(delim), 0)) < 0)
+        return (int)n;
+    /* S3 ignores start-after once a continuation token says where to go on. */
+    if (!c->token[0] && (n = og_urlencode(cfg->start_after, strlen(cfg->start_after), after, sizeof(after), 0)) < 0)
+        return (int)n;
+    len = snprintf(query, size, "%s%s%s%s%s%slist-type=2&max-keys=1000&prefix=%s%s%s", c->token[0] ? "continuation-token=" : "",
+                   c->token, c->token[0] ? "&" : "", delim[0] ? "delimiter=" : "", delim, delim[0] ? "&" : "", pfx,
+                   after[0] ? "&start-after=" : "", after);
+    return len < 0 || (size_t)len >= size ? OG_ETOOBIG : 0;
+}
+
 /* Builds the signed request head into c->head. 0 or OG_ETOOBIG. */
 static int build_head(bench_conn_t *c)
 {
@@ -211,17 +241,12 @@ static int build_head(bench_conn_t *c)
         return OG_ETOOBIG;
     query[0] = '\0';
     if (c->op == BENCH_OP_LIST) {
-        char pfx[768];
-        if ((n = og_urlencode(cfg->prefix, strlen(cfg->prefix), pfx, sizeof(pfx), 0)) < 0)
-            return (int)n;
-        len = snprintf(query, sizeof(query), "%s%s%sdelimiter=%%2F&list-type=2&max-keys=1000&prefix=%s",
-                       c->token[0] ? "continuation-token=" : "", c->token, c->token[0] ? "&" : "", pfx);
-        if (len < 0 || (size_t)len >= sizeof(query))
-            return OG_ETOOBIG;
+        int rc = list_query(c, query, sizeof(query));
+        if (rc)
+            return rc;
     } else if (c->op != BENCH_OP_MKBUCKET) {
-        len = snprintf(name, sizeof(name), "%sobj-%08" PRIu64, cfg->prefix, c->key);
-        if (len < 0 || (size_t)len >= sizeof(name))
-            return OG_ETOOBIG;
+        if ((len = key_name(cfg, cfg->first + c->key, name, sizeof(name))) < 0)
+            return len;
         size_t used = strlen(path);
         path[used++] = '/';
         if ((n = og_urlencode(name, (size_t)len, path + used, sizeof(path) - used, 1)) < 0)
@@ -488,8 +513,11 @@ static void conn_next(bench_conn_t *c)
 
     if (c->finished)
         return;
-    if ((c->op == BENCH_OP_LIST && c->list_done) || (cfg->duration > 0 && (double)(og_mono_ms() - run->t_start_ms) >=
-                                                                                cfg->duration * 1000.0)) {
+    /* With --pages a listing that reached its end starts again from --start-after. */
+    if (c->op == BENCH_OP_LIST && c->list_done && cfg->pages && c->pages_started < cfg->pages)
+        c->list_done = 0;
+    if ((c->op == BENCH_OP_LIST && (c->list_done || (cfg->pages && c->pages_started >= cfg->pages))) ||
+        (cfg->duration > 0 && (double)(og_mono_ms() - run->t_start_ms) >= cfg->duration * 1000.0)) {
         conn_finish(c);
         return;
     }
@@ -500,6 +528,7 @@ static void conn_next(bench_conn_t *c)
         return;
     }
     c->op = th->mkbucket ? BENCH_OP_MKBUCKET : pick_op(th);
+    c->pages_started += c->op == BENCH_OP_LIST;
     c->key = c->op == BENCH_OP_LIST || c->op == BENCH_OP_MKBUCKET ? 0 : pick_key(c, ticket);
     c->body_total = c->op == BENCH_OP_PUT ? cfg->size : 0;
     c->body_sent = 0;

@@ -14,6 +14,7 @@ typedef struct {
     int *tomb;   /* tombstones count toward limit but are not returned */
     size_t n;
     size_t calls;
+    size_t raw;  /* keys read over all fetches, tombstones included */
     int stuck;   /* answer truncated without advancing */
     int fail;    /* error to return from fetch */
 } fake_t;
@@ -48,6 +49,7 @@ static int fake_fetch(void *ctx, og_str_t prefix, og_str_t after, size_t limit, 
             break;
         }
         raw++;
+        f->raw++;
         out->next_after = k;
         if (!f->tomb || !f->tomb[i]) {
             e[out->n].key = k;
@@ -193,6 +195,42 @@ Test(walk, delimiter_rolls_up_and_skips_big_prefix)
     cr_assert_eq(w.truncated, 0);
     /* The 3000 keys under a/ cost one page, not three: the walk jumps past the prefix. */
     cr_assert_eq(w.fetches, 2);
+    core_walk_free(&w);
+    free_keys(keys, n);
+}
+
+/* Large common prefixes (a root listing of 50 directories of 200 keys): the walk switches to small
+ * fetches and reads about the first keys of each directory, not all 10,000 (issue 16: a delimiter
+ * page's cost must not grow with the keys under each prefix). Small prefixes after them (3,000
+ * plain keys) switch it back to full fetches. */
+Test(walk, delimiter_reads_little_of_large_prefixes)
+{
+    size_t n = 50 * 200 + 3000;
+    char **keys = calloc(n, sizeof(*keys));
+    for (size_t i = 0; i < n; i++) {
+        char buf[32];
+        if (i < 50 * 200)
+            snprintf(buf, sizeof(buf), "d%02zu/%03zu", i / 200, i % 200);
+        else
+            snprintf(buf, sizeof(buf), "z%04zu", i - 50 * 200);
+        keys[i] = strdup(buf);
+    }
+    fake_t f;
+    fake_init(&f, keys, n);
+    core_walk_source_t src = src_of(&f);
+    core_walk_t w;
+    cr_assert_eq(core_walk(&src, OG_STR_LIT(""), OG_STR_LIT("/"), OG_STR_LIT(""), 1000, &w), 0);
+    cr_assert_eq(w.n, 1000);
+    cr_assert_eq(w.nprefixes, 50);
+    cr_assert(item_is(&w.items[0], "d00/", 1));
+    cr_assert(item_is(&w.items[49], "d49/", 1));
+    cr_assert(item_is(&w.items[50], "z0000", 0));
+    cr_assert(item_is(&w.items[999], "z0949", 0));
+    cr_assert_eq(w.truncated, 1);
+    /* One full fetch finds the prefixes large, then 16 keys per directory; the plain keys bring
+     * full fetches back: 1000 + 45 x 16 + a few fetches of plain keys. */
+    cr_assert_leq(f.raw, 1000 + 45 * 16 + 16 + 2 * 1000, "read %zu keys", f.raw);
+    cr_assert_leq(w.fetches, 1 + 45 + 1 + 2, "%zu fetches", w.fetches);
     core_walk_free(&w);
     free_keys(keys, n);
 }
