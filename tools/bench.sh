@@ -156,6 +156,7 @@ fi
 D_LIST_CREATE=45
 
 # ---- Onggi cluster -------------------------------------------------------------------------
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 log "work directory $WORK"
 log "starting Onggi (gateway 127.0.0.1:$PORT, nodes $NODE_PORTS)"
 ONGGI_ACCESS_KEY=$ACCESS ONGGI_SECRET_KEY=$SECRET "$ROOT/tools/run-cluster.sh" --bin "$BIN" \
@@ -399,6 +400,7 @@ CORES=$(nproc)
         printf "3-replica PUT limit: disk / 3 (MiB/s)\t%.1f\n", a
         printf "3-replica PUT limit: hashing x %d cores (MiB/s)\t%.1f\n", n, b
         printf "3-replica PUT limit = min (MiB/s)\t%.1f\n", m }'
+    printf 'load average at the start (1, 5, 15 min)\t%s\n' "$LOAD_START"
     printf 'load average at the end (1, 5, 15 min)\t%s\n' "$(cut -d' ' -f1-3 /proc/loadavg)"
 } >>"$MACHINE"
 
@@ -487,6 +489,8 @@ for r in extra_rows.values():
     rows.append(r)
 
 def ratio(r, p):
+    if r["metric"] == "errors":  # 0 / 5 says nothing useful
+        return None
     o, v = r["values"]["onggi"], r["values"][p]
     return o / v if isinstance(o, (int, float)) and isinstance(v, (int, float)) and v else None
 
