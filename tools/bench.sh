@@ -258,7 +258,8 @@ measured() {
     read -r -a writers <<<"$(writer_pids "$target" | tr '\n' ' ')"
     c0=$(cpu_ticks "${pids[@]}")
     w0=$(write_bytes "${writers[@]}")
-    bench "$target" "$name" "$@"
+    # A run without a result adds nothing: its CPU and writes would count against no bytes.
+    bench "$target" "$name" "$@" || return 1
     # Replicas beyond the quorum may still be landing: wait (up to 10 s) until writes settle.
     local prev=-1 cur i
     for ((i = 0; i < 20; i++)); do
