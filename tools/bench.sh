@@ -61,7 +61,9 @@ peer_rgw() {
     case "$1" in
     check)
         [ -x "$RGW_ANCHOR" ] || die "RGW anchor not found at $RGW_ANCHOR (set RGW_ANCHOR)"
+        # Debian's Ceph packages, installed on first use like the Swift anchor's
         command -v radosgw >/dev/null && command -v ceph-osd >/dev/null ||
+            DEBIAN_FRONTEND=noninteractive apt-get install -y ceph-mon ceph-mgr ceph-osd radosgw ceph-common >&2 ||
             die "BENCH_VS=rgw needs: apt-get install -y ceph-mon ceph-mgr ceph-osd radosgw ceph-common" ;;
     start)
         # The anchor does not check its ports: a taken one would only show as a 60 s timeout.
