@@ -4,6 +4,8 @@
  */
 #include "auth_int.h"
 
+#include "og_crypt.h"
+
 #include <errno.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -80,8 +82,7 @@ int auth_sha256(const void *p, size_t n, uint8_t out[32])
 
 int auth_hmac_sha256(const void *key, size_t klen, const void *msg, size_t n, uint8_t out[32])
 {
-    unsigned int len = 0;
-    return HMAC(EVP_sha256(), key, (int)klen, msg, n, out, &len) && len == 32 ? 0 : OG_EINVAL;
+    return og_hmac_sha256(key, klen, msg, n, out) == 0 ? 0 : OG_EINVAL;
 }
 
 int auth_hmac_sha1(const void *key, size_t klen, const void *msg, size_t n, uint8_t out[20])

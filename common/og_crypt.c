@@ -1,8 +1,10 @@
 /*
- * og_crypt.c: AES-256-GCM through OpenSSL's EVP (og_crypt.h).
+ * og_crypt.c: AES-256-GCM and HMAC-SHA256 through OpenSSL's EVP (og_crypt.h).
  */
 #include "og_crypt.h"
 
+#include <errno.h>
+#include <pthread.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
@@ -99,4 +101,51 @@ int og_box_open(const uint8_t key[OG_KEY_BYTES], og_str_t aad, void *box, size_t
         return OG_EPROTO;
     }
     return 0;
+}
+
+/* SHA-256 fetched once: OpenSSL 3 looks an algorithm up in its provider store (locks, property
+ * matching) on every HMAC() and on every EVP_DigestInit_ex with EVP_sha256(); a fetched EVP_MD
+ * skips that. Set once by pthread_once and never changed (it lives as long as the process), like
+ * OpenSSL's own algorithm tables. */
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+static EVP_MD *sha256_md;
+
+static void sha256_fetch(void) { sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL); }
+
+/* One HMAC pass: H(key ^ pad | a | b). */
+static int hmac_pass(EVP_MD_CTX *c, const uint8_t k[64], uint8_t pad, const void *a, size_t an, uint8_t out[32])
+{
+    uint8_t p[64];
+    unsigned int len = 0;
+    for (size_t i = 0; i < 64; i++)
+        p[i] = k[i] ^ pad;
+    int ok = EVP_DigestInit_ex(c, sha256_md, NULL) && EVP_DigestUpdate(c, p, 64) && EVP_DigestUpdate(c, a, an) &&
+             EVP_DigestFinal_ex(c, out, &len) && len == 32;
+    OPENSSL_cleanse(p, sizeof(p));
+    return ok;
+}
+
+int og_hmac_sha256(const void *key, size_t klen, const void *msg, size_t n, uint8_t out[32])
+{
+    uint8_t k[64] = {0}, inner[32];
+    unsigned int len = 0;
+    int rc = -ENOMEM;
+    if (pthread_once(&sha256_once, sha256_fetch) != 0 || sha256_md == NULL)
+        return -ENOMEM;
+    EVP_MD_CTX *c = EVP_MD_CTX_new();
+    if (c == NULL)
+        return -ENOMEM;
+    if (klen > 64) { /* a long key is hashed first (RFC 2104) */
+        if (!EVP_Digest(key, klen, k, &len, sha256_md, NULL))
+            goto out_free;
+    } else if (klen > 0) {
+        memcpy(k, key, klen);
+    }
+    if (hmac_pass(c, k, 0x36, msg, n, inner) && hmac_pass(c, k, 0x5c, inner, sizeof(inner), out))
+        rc = 0;
+out_free:
+    OPENSSL_cleanse(k, sizeof(k));
+    OPENSSL_cleanse(inner, sizeof(inner));
+    EVP_MD_CTX_free(c);
+    return rc;
 }

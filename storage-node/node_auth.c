@@ -17,11 +17,12 @@
  */
 #include "node_auth.h"
 
+#include "og_crypt.h"
+
 #include <errno.h>
 #include <inttypes.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,8 +93,7 @@ static int canon_mac(const og_key_t *key, const og_str_t *lines, size_t n, const
         p = put(p, h[i].value, '\n');
     }
     uint8_t mac[32];
-    unsigned int mlen = sizeof(mac);
-    int ok = HMAC(EVP_sha256(), key->key, OG_KEY_BYTES, (const uint8_t *)buf, (size_t)(p - buf), mac, &mlen) != NULL;
+    int ok = og_hmac_sha256(key->key, OG_KEY_BYTES, buf, (size_t)(p - buf), mac) == 0;
     if (buf != inline_buf)
         free(buf);
     if (!ok)

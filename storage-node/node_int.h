@@ -74,7 +74,7 @@ int node_store_chunk_stat(node_store_t *s, const uint8_t id[NODE_ID_LEN], uint32
 /* Reads the whole chunk into buf (capacity cap, NODE_CHUNK_MAX is always enough) and verifies
  * it against its checksum and on-disk header. 0 with *len and *xxh3, OG_ENOTFOUND, OG_ECORRUPT
  * (the bytes in buf must not be used; the copy is quarantined, so later calls answer
- * OG_ENOTFOUND), OG_ETOOBIG when cap is too small, or -errno. */
+ * OG_ENOTFOUND), OG_ETOOBIG with *len = the chunk's length when cap is too small, or -errno. */
 int node_store_chunk_get(node_store_t *s, const uint8_t id[NODE_ID_LEN], void *buf, size_t cap, uint32_t *len,
                          uint64_t *xxh3);
 /* Removes the index entry (synced), then punches the chunk's volume range out of the file once no

@@ -526,6 +526,28 @@ static int handle_touch(node_conn_t *c, req_t *r, node_store_t *st)
     return respond(c, 200, "Content-Type: application/octet-stream\r\n", res, n);
 }
 
+/* One chunk of a /read answer, read into c->out after its 5-byte entry head (out_len unchanged): 0
+ * with *len, or a node_store_chunk_get code. The read goes into the room the buffer already has,
+ * so a chunk costs one index look-up; only a chunk bigger than that room is looked up again after
+ * the buffer grows (a worker's buffer keeps its size, so that is rare after its first answers). */
+static int read_many_one(node_conn_t *c, node_store_t *st, const uint8_t *id, uint32_t *len)
+{
+    uint64_t xxh3;
+    /* The answer stays bounded (2 * NODE_CHUNK_MAX): the caller reads the rest one by one. */
+    size_t at = c->out_len + 5, limit = 2 * (size_t)NODE_CHUNK_MAX;
+    int rc = node_buf_grow(&c->out, &c->out_cap, at);
+    if (rc != 0)
+        return rc;
+    size_t usable = c->out_cap < limit ? c->out_cap : limit, room = usable > at ? usable - at : 0;
+    if ((rc = node_store_chunk_get(st, id, c->out + at, room, len, &xxh3)) != OG_ETOOBIG)
+        return rc;
+    if (at + (size_t)*len > limit)
+        return OG_ETOOBIG;
+    if ((rc = node_buf_grow(&c->out, &c->out_cap, at + *len)) != 0)
+        return rc;
+    return node_store_chunk_get(st, id, c->out + at, *len, len, &xxh3);
+}
+
 /* POST /<dev>/read: body = ids (32 bytes each, at most NODE_BATCH_MAX). Answers 200 with, per id in
  * order, u8 status ('S' served, 'N' not held, 'C' corrupt, 'F' failed) | u32 len | len bytes (the
  * whole chunk, verified like a GET). Many small chunks then cost one round trip, not one each. */
@@ -540,18 +562,12 @@ static int handle_read_many(node_conn_t *c, req_t *r, node_store_t *st, og_str_t
     for (size_t i = 0; i < n; i++) {
         const uint8_t *id = (const uint8_t *)r->body + i * NODE_ID_LEN;
         uint32_t len = 0;
-        uint64_t xxh3;
-        int rc = node_store_chunk_stat(st, id, &len, &xxh3);
-        if (rc == 0 && c->out_len + 5 + (size_t)len > 2 * (size_t)NODE_CHUNK_MAX)
-            rc = OG_ETOOBIG; /* the answer stays bounded: the caller reads the rest one by one */
-        if (rc == 0 && (rc = node_buf_grow(&c->out, &c->out_cap, c->out_len + 5 + len)) == 0) {
-            rc = node_store_chunk_get(st, id, c->out + c->out_len + 5, len, &len, &xxh3);
-            if (rc == OG_ECORRUPT) {
-                char hex[2 * NODE_ID_LEN + 1];
-                og_hex(id, NODE_ID_LEN, hex);
-                fprintf(stderr, "onggi-node: corrupt chunk %s on device %.*s (node_store.c:%d)\n", hex,
-                        (int)dev.len, dev.base, node_store_corrupt_line(st));
-            }
+        int rc = read_many_one(c, st, id, &len);
+        if (rc == OG_ECORRUPT) {
+            char hex[2 * NODE_ID_LEN + 1];
+            og_hex(id, NODE_ID_LEN, hex);
+            fprintf(stderr, "onggi-node: corrupt chunk %s on device %.*s (node_store.c:%d)\n", hex, (int)dev.len,
+                    dev.base, node_store_corrupt_line(st));
         }
         unsigned char *h;
         if (rc != 0 && node_buf_grow(&c->out, &c->out_cap, c->out_len + 5) != 0)

@@ -1377,6 +1377,7 @@ int node_store_chunk_get(node_store_t *s, const uint8_t id[NODE_ID_LEN], void *b
     if (rc != 0)
         goto out_unguard;
     if (e.len > cap) {
+        *len = e.len; /* the caller may grow its buffer and ask again */
         rc = OG_ETOOBIG;
         goto out_unguard;
     }

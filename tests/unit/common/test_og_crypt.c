@@ -6,6 +6,8 @@
 #include "og_crypt.h"
 
 #include <criterion/criterion.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <string.h>
 
 static const uint8_t K1[OG_KEY_BYTES] = {1, 2, 3};
@@ -71,4 +73,28 @@ Test(og_seal, key_ids_rotation_and_tamper)
     cr_assert_eq(og_unseal(keys, 2, OG_STR_LIT("aad"), (og_str_t){(char *)sealed, (size_t)n}, out, sizeof(out), &used),
                  OG_EPROTO);
     cr_assert_eq(og_seal(&keys[0], OG_STR_LIT("aad"), secret, sizeof(secret), sealed, 10), OG_ETOOBIG);
+}
+
+/* The same MAC as OpenSSL's HMAC() for keys shorter than, as long as and longer than a SHA-256
+ * block (a long key is hashed first), and RFC 4231's test case 2. */
+Test(og_hmac, matches_openssl_and_rfc4231)
+{
+    uint8_t key[200], msg[300], want[32], got[32];
+    unsigned int len;
+    for (size_t i = 0; i < sizeof(key); i++)
+        key[i] = (uint8_t)(i * 7 + 1);
+    memset(msg, 'm', sizeof(msg));
+    const size_t klens[] = {0, 1, 32, 63, 64, 65, 200};
+    for (size_t i = 0; i < sizeof(klens) / sizeof(klens[0]); i++) {
+        for (size_t n = 0; n <= sizeof(msg); n += 150) {
+            cr_assert_not_null(HMAC(EVP_sha256(), key, (int)klens[i], msg, n, want, &len));
+            cr_assert_eq(og_hmac_sha256(key, klens[i], msg, n, got), 0);
+            cr_assert_eq(memcmp(got, want, 32), 0, "key length %zu, message length %zu", klens[i], n);
+        }
+    }
+    static const uint8_t rfc[32] = {0x5b, 0xdc, 0xc1, 0x46, 0xbf, 0x60, 0x75, 0x4e, 0x6a, 0x04, 0x24,
+                                    0x26, 0x08, 0x95, 0x75, 0xc7, 0x5a, 0x00, 0x3f, 0x08, 0x9d, 0x27,
+                                    0x39, 0x83, 0x9d, 0xec, 0x58, 0xb9, 0x64, 0xec, 0x38, 0x43};
+    cr_assert_eq(og_hmac_sha256("Jefe", 4, "what do ya want for nothing?", 28, got), 0);
+    cr_assert_eq(memcmp(got, rfc, 32), 0);
 }
