@@ -155,13 +155,19 @@ def node_calls(cluster, gw):
     return sum(int(v) for v in re.findall(rb"^onggi_gateway_node_calls_total\{[^}]*\} (\d+)$", body, re.M))
 
 
-def puts_cost(cluster, gw, cn, container, n):
-    """Node round trips of n 4 KiB PUTs into container (after one that warms the caches)."""
+def puts_costs(cluster, gw, cn, container, n):
+    """Node round trips of each of n 4 KiB PUTs into container (after one that warms the caches)."""
     cn.put_object(container, "warm", b"w" * 4096)
-    before = node_calls(cluster, gw)
+    costs = []
     for i in range(n):
+        before = node_calls(cluster, gw)
         cn.put_object(container, f"o{i}", b"x" * 4096)
-    return node_calls(cluster, gw) - before
+        costs.append(node_calls(cluster, gw) - before)
+    return costs
+
+
+def typical(costs):
+    return sorted(costs)[len(costs) // 2]
 
 
 def reseller_post_account(cluster, gw, account, headers):
@@ -182,9 +188,9 @@ def test_quota_check_costs_no_node_round_trip_per_put(ucluster):
     free, lim = uniq("qfree"), uniq("qlim")
     cn.put_container(free)
     cn.put_container(lim, {"X-Container-Meta-Quota-Bytes": str(10 * MiB), "X-Container-Meta-Quota-Count": "1000"})
-    base = puts_cost(ucluster, "gwq", cn, free, n)
-    assert base >= 2 * n  # at least the record's write quorum per PUT: the counter counts
-    assert puts_cost(ucluster, "gwq", cn, lim, n) <= base + 6  # one usage read (quorum, maybe all 3) + slack
+    base = puts_costs(ucluster, "gwq", cn, free, n)
+    assert typical(base) >= 2  # at least the record's write quorum per PUT: the counter counts
+    assert_no_round_trip_per_put(puts_costs(ucluster, "gwq", cn, lim, n), base)
 
     acct = uniq("qacct")
     ucluster.admin("swift-user-add", "--account", acct, "--user", "admin", "--key", "qk", "--admin")
@@ -193,8 +199,17 @@ def test_quota_check_costs_no_node_round_trip_per_put(ucluster):
     for i in range(5):
         an.put_container(f"c{i}")
         an.put_object(f"c{i}", "seed", b"s" * 10)
-    # one account usage read: the listings of the buckets tables and each container's usage
-    assert puts_cost(ucluster, "gwq", an, "c0", n) <= base + 30
+    # the account usage (the buckets tables' listings, each container's usage) is read once
+    assert_no_round_trip_per_put(puts_costs(ucluster, "gwq", an, "c0", n), base)
+
+
+def assert_no_round_trip_per_put(costs, base):
+    """A quota-checked PUT costs what a PUT without quota costs: the typical PUT exactly that, and
+    only a few PUTs more (a refresh of a cache with a time limit, e.g. the bucket record's 1 s,
+    lands on some PUT however long the cache time of the quotas: more of them on a slow machine,
+    so they are counted, not summed against a fixed slack)."""
+    assert typical(costs) <= typical(base), (costs, base)
+    assert sum(c > typical(base) for c in costs) <= len(costs) // 4, (costs, base)
 
 
 def refused(cn, container, name, size):
