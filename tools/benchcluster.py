@@ -1,5 +1,7 @@
 """tools/benchcluster.py: the throwaway cluster of the benchmark scripts (abuse-bench.py,
-cdn-bench.py): tools/run-cluster.sh with its data in a work directory, started and stopped."""
+cdn-bench.py, quota-bench.py, ...): tools/run-cluster.sh with its data in a work directory, started and
+stopped, and one plain HTTP call to it."""
+import http.client
 import os
 import signal
 import subprocess
@@ -43,3 +45,14 @@ def stop(proc):
         proc.wait(30)
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
+
+
+def call(port, method, path, headers=None, body=b""):
+    """One request on its own connection to 127.0.0.1:port: (status, lower-cased headers, body)."""
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    try:
+        c.request(method, path, body=body, headers=headers or {})
+        r = c.getresponse()
+        return r.status, dict((k.lower(), v) for k, v in r.getheaders()), r.read()
+    finally:
+        c.close()

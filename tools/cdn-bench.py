@@ -36,19 +36,10 @@ import threading
 import time
 
 import benchcluster  # tools/benchcluster.py
+from benchcluster import call
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VARNISHD = "/usr/sbin/varnishd"
-
-
-def call(port, method, path, headers=None, body=b""):
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    try:
-        c.request(method, path, body=body, headers=headers or {})
-        r = c.getresponse()
-        return r.status, dict((k.lower(), v) for k, v in r.getheaders()), r.read()
-    finally:
-        c.close()
 
 
 def start_cluster(a, work):

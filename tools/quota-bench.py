@@ -20,7 +20,6 @@ Usage: tools/quota-bench.py [--bin build/release/bin ...] [--port 31460] [--conn
        [--count 200000] [--buckets 1000] [--rounds 1] [--json FILE]
 """
 import argparse
-import http.client
 import json
 import os
 import re
@@ -31,20 +30,11 @@ import tempfile
 import time
 
 import benchcluster  # tools/benchcluster.py
+from benchcluster import call
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESELLER_KEY = "quota-bench-reseller"
 SETUP_LIMIT_S = 600  # creating the buckets of (c), at most
-
-
-def call(port, method, path, headers=None, body=b""):
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    try:
-        c.request(method, path, body=body, headers=headers or {})
-        r = c.getresponse()
-        return r.status, dict((k.lower(), v) for k, v in r.getheaders()), r.read()
-    finally:
-        c.close()
 
 
 def token(port, user, key):
