@@ -138,11 +138,16 @@ enum { IAM_ACL_READ = 0, IAM_ACL_LISTING = 1, IAM_ACL_WRITE = 2 };
  * an allowed referrer reads objects, lists only together with ".rlistings", and never writes.
  * 1 or 0. */
 int iam_acl_allows(og_str_t acl, const iam_ident_t *id, og_str_t referer, int mode);
-/* cluster_public_fn (ctx: the cluster_t): are bucket's objects readable by anyone, without a
- * Referer (its X-Container-Read grants `.r:*`, its S3 ACL grants AllUsers READ, or its policy is
- * public; PublicAccessBlock applied), so that a shared cache may hold them? 1 with the bucket
- * owner's account in account, else 0 (also when the bucket cannot be read). */
+/* cluster_public_fn (ctx: the cluster_t): may a shared cache hold bucket's objects, i.e. may anyone
+ * read them without a Referer: its X-Container-Read grants `.r:*`, its S3 ACL grants AllUsers READ,
+ * its policy is public, or an object in it was once given a public ACL (IAM_PUBLIC_OBJECTS_HEADER:
+ * the purge thread cannot see an overwritten version's ACL, so a bucket that ever held a public
+ * object counts as public for good); PublicAccessBlock applied. 1 with the bucket owner's account
+ * in account, else 0 (also when the bucket cannot be read). */
 int iam_bucket_public(void *cl, const char *bucket, char *account, size_t cap);
+/* Bucket metadata entry ("1") set the first time an object of the bucket is given a public S3 ACL
+ * (s3_acl_note_public_object); never cleared. */
+#define IAM_PUBLIC_OBJECTS_HEADER "x-onggi-public-objects"
 /* Is acl a valid X-Container-Read (write 0) or X-Container-Write (write 1) value (Swift's
  * clean_acl rules)? 0, or OG_EINVAL with *why set to Swift's reason (static text). */
 int iam_acl_check(og_str_t acl, int write, const char **why);

@@ -172,8 +172,13 @@ int iam_bucket_public(void *cl, const char *bucket, char *account, size_t cap)
      * by iam_bucket_allows, under the bucket's PublicAccessBlock), or through a public policy
      * RestrictPublicBuckets leaves public (GetBucketPolicyStatus's IsPublic). */
     og_str_t policy = og_header_find(b.meta, b.num_meta, IAM_S3POLICY_HEADER);
-    int pub = (iam_bucket_allows(&b, NULL, (og_str_t){"", 0}, IAM_ACL_READ) ||
-               (policy.len > 0 && iam_s3ctl_policy_public(iam_s3ctl_of(b.meta, b.num_meta), policy))) &&
+    iam_s3ctl_t ctl = iam_s3ctl_of(b.meta, b.num_meta);
+    /* Objects' public ACLs count as an object's read judges them ("Rgall": AllUsers READ under the
+     * bucket's controls, nothing under IgnorePublicAcls or BucketOwnerEnforced). */
+    int objects = og_header_find(b.meta, b.num_meta, IAM_PUBLIC_OBJECTS_HEADER).len > 0 &&
+                  iam_s3ctl_acl_allows(ctl, OG_STR_LIT("Rgall"), b.owner, NULL, IAM_S3_READ);
+    int pub = (iam_bucket_allows(&b, NULL, (og_str_t){"", 0}, IAM_ACL_READ) || objects ||
+               (policy.len > 0 && iam_s3ctl_policy_public(ctl, policy))) &&
               snprintf(account, cap, "%s", b.owner) < (int)cap;
     core_bucket_free(&b);
     return pub;

@@ -490,6 +490,7 @@ static int put_object_acl(s3_req_t *r, og_buf_t *acl)
     old = m.headers;
     snprintf(owner, sizeof(owner), "%.*s", (int)m.owner.len, m.owner.base);
     if ((rc = requested_acl(r, owner, acl)) == 0 &&
+        (rc = s3_acl_note_public_object(r, (og_str_t){acl->buf, acl->len})) == 0 &&
         (rc = with_header(m.headers, m.num_headers, IAM_S3ACL_HEADER, (og_str_t){acl->buf, acl->len}, &h,
                           &m.num_headers)) == 0) {
         m.headers = h;
@@ -500,6 +501,20 @@ static int put_object_acl(s3_req_t *r, og_buf_t *acl)
     free(h);
     core_meta_free(&m);
     free(buf);
+    return rc;
+}
+
+int s3_acl_note_public_object(s3_req_t *r, og_str_t acl)
+{
+    if (!iam_s3acl_public(acl, IAM_S3_READ))
+        return 0;
+    core_bucket_t b;
+    int rc = s3_bucket_load(r, &b);
+    if (rc != 0)
+        return rc;
+    if (og_header_find(b.meta, b.num_meta, IAM_PUBLIC_OBJECTS_HEADER).len == 0)
+        rc = s3_bucket_meta_set(r, &b, IAM_PUBLIC_OBJECTS_HEADER, OG_STR_LIT("1"));
+    core_bucket_free(&b);
     return rc;
 }
 

@@ -267,6 +267,9 @@ int s3_authorize(s3_req_t *r);
 int s3_may_read(s3_req_t *r, const char *tenant, const char *name, og_str_t key, char bid[CORE_BID_CAP]);
 /* Stores acl (compact form) as r's bucket's ACL (CreateBucket with x-amz-acl). 0 or an error. */
 int s3_acl_set_bucket(s3_req_t *r, og_str_t acl);
+/* An object of r's bucket is about to get acl (compact form): when that is public, marks the bucket
+ * (IAM_PUBLIC_OBJECTS_HEADER, once) so that purge on change covers its objects. 0 or an error. */
+int s3_acl_note_public_object(s3_req_t *r, og_str_t acl);
 /* Rewrites bucket record b (r's bucket) with its metadata entry `name` set to value (removed when
  * value.base is NULL). 0 or a core_bucket_put error. */
 int s3_bucket_meta_set(s3_req_t *r, const core_bucket_t *b, const char *name, og_str_t value);

@@ -397,6 +397,8 @@ static int request_acl(s3_req_t *r, const char *bucket_owner)
         rc = iam_s3ctl_acl_admit(r->ctl, (og_str_t){r->acl.buf, r->acl.len}, bucket_owner ? bucket_owner : writer);
     if (rc == 0 && r->ctl.ownership == IAM_OWN_ENFORCED)
         r->acl.len = 0;
+    if (rc == 0 && given && bucket_owner != NULL) /* an object's: purge on change must know */
+        rc = s3_acl_note_public_object(r, (og_str_t){r->acl.buf, r->acl.len});
     if (rc == IAM_EACLDISABLED && bucket_owner == NULL)
         s3_error(r, 400, "InvalidBucketAclWithObjectOwnership",
                  "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting", NULL);
