@@ -122,7 +122,7 @@ static int response_mac(const og_key_t *key, og_str_t nonce, int status, uint64_
     return canon_mac(key, lines, sizeof(lines) / sizeof(lines[0]), h, nh, sig);
 }
 
-static void body_digest(const void *body, size_t len, uint8_t out[16])
+void node_auth_body_digest(const void *body, size_t len, uint8_t out[16])
 {
     XXH128_hash_t d = XXH3_128bits(body, len);
     XXH128_canonical_t c;
@@ -141,15 +141,14 @@ int node_auth_signer_init(node_signer_t *s, const og_keys_t *keys)
     return 0;
 }
 
-int node_auth_sign(node_signer_t *s, const char *method, const char *target, const og_header_t *h, size_t nh,
-                   const void *body, size_t body_len, char *out)
+int node_auth_sign_digest(node_signer_t *s, const char *method, const char *target, const og_header_t *h, size_t nh,
+                          const uint8_t digest[16], size_t body_len, char *out)
 {
-    uint8_t nonce[16], digest[16];
+    uint8_t nonce[16];
     char nonce_hex[33], digest_hex[33], ts[24], sig[65];
     memcpy(nonce, s->nonce_prefix, 8);
     og_be64_put(nonce + 8, (uint64_t)atomic_fetch_add(&s->seq, 1));
     og_hex(nonce, 16, nonce_hex);
-    body_digest(body, body_len, digest);
     og_hex(digest, 16, digest_hex);
     int n = snprintf(ts, sizeof(ts), "%" PRIu64, og_time_ns() / 1000000u);
     og_str_t id = og_str(s->key.id);
@@ -158,6 +157,14 @@ int node_auth_sign(node_signer_t *s, const char *method, const char *target, con
     if (rc == 0)
         snprintf(out, NODE_AUTH_VALUE_MAX, "OG1 %s %s %s %s %s", s->key.id, ts, nonce_hex, digest_hex, sig);
     return rc;
+}
+
+int node_auth_sign(node_signer_t *s, const char *method, const char *target, const og_header_t *h, size_t nh,
+                   const void *body, size_t body_len, char *out)
+{
+    uint8_t digest[16];
+    node_auth_body_digest(body, body_len, digest);
+    return node_auth_sign_digest(s, method, target, h, nh, digest, body_len, out);
 }
 
 /* ---- verifying ---- */
@@ -299,7 +306,7 @@ int node_auth_check_head(node_auth_t *a, og_str_t method, og_str_t target, const
 int node_auth_check_body(const node_auth_body_t *b, const void *body, size_t len)
 {
     uint8_t d[16];
-    body_digest(body, len, d);
+    node_auth_body_digest(body, len, d);
     return CRYPTO_memcmp(d, b->digest, 16) == 0 ? 0 : NODE_EAUTH;
 }
 
@@ -308,7 +315,7 @@ int node_auth_sign_response(const node_auth_body_t *b, int status, uint64_t cont
 {
     uint8_t digest[16];
     char digest_hex[33], sig[65];
-    body_digest(body, body_len, digest);
+    node_auth_body_digest(body, body_len, digest);
     og_hex(digest, 16, digest_hex);
     int rc =
         response_mac(b->key, (og_str_t){b->nonce, 32}, status, content_len, (og_str_t){digest_hex, 32}, h, nh, sig);
@@ -330,7 +337,7 @@ int node_auth_check_response(const node_signer_t *s, const char *req_auth, int s
         v.base[5 + id.len] != ' ' || v.base[5 + id.len + 33] != ' ' || parse_auth(og_str(req_auth), rf) != 0)
         return NODE_EAUTH;
     og_str_t claimed = {v.base + 5 + id.len + 1, 32};
-    body_digest(body, body_len, digest);
+    node_auth_body_digest(body, body_len, digest);
     og_hex(digest, 16, digest_hex);
     if (CRYPTO_memcmp(claimed.base, digest_hex, 32) != 0 ||
         response_mac(&s->key, rf[2], status, content_len, claimed, h, nh, sig) != 0)

@@ -48,6 +48,15 @@ int node_auth_signer_init(node_signer_t *s, const og_keys_t *keys);
 int node_auth_sign(node_signer_t *s, const char *method, const char *target, const og_header_t *h, size_t nh,
                    const void *body, size_t body_len, char *out);
 
+/* The body digest requests and answers are signed over (XXH3-128, canonical byte order) of
+ * body[0..len). Cannot fail. */
+void node_auth_body_digest(const void *body, size_t len, uint8_t out[16]);
+
+/* node_auth_sign for a body whose digest the caller computed with node_auth_body_digest: lets one
+ * body sent to several nodes be hashed once. Same output, same errors. */
+int node_auth_sign_digest(node_signer_t *s, const char *method, const char *target, const og_header_t *h, size_t nh,
+                          const uint8_t digest[16], size_t body_len, char *out);
+
 /* The verifying side: every `node` key and the nonce cache. NOT thread-safe: one thread (the node
  * server's event loop) owns it. */
 typedef struct st_node_auth_t node_auth_t;

@@ -85,6 +85,7 @@ typedef struct {
     uint64_t clen; /* the response's Content-Length */
     char *body;
     char auth[NODE_AUTH_VALUE_MAX]; /* the request's X-Onggi-Auth value: its answer must match it */
+    uint8_t digest[16];             /* the body's node_auth_body_digest, kept for a re-send */
     og_header_t rh[MAX_RESP_HEADERS]; /* the response's headers (slices into resp), for its signature */
     size_t nrh;
     size_t rlen; /* bytes in resp (fields above this one are zeroed per call) */
@@ -303,8 +304,8 @@ static int call_format(node_client_t *c, cstate_t *st)
 {
     node_call_t *call = st->call;
     int rc;
-    if (c->signing && (rc = node_auth_sign(&c->signer, call->method, call->path, call->headers, call->num_headers,
-                                           call->body, call->body_len, st->auth)) != 0)
+    if (c->signing && (rc = node_auth_sign_digest(&c->signer, call->method, call->path, call->headers,
+                                                  call->num_headers, st->digest, call->body_len, st->auth)) != 0)
         return rc;
     size_t need = strlen(call->method) + strlen(call->path) + strlen(call->addr) + 80 +
                   sizeof(NODE_AUTH_HEADER ": \r\n") + NODE_AUTH_VALUE_MAX;
@@ -525,7 +526,9 @@ static void call_step(node_client_t *c, cstate_t *st)
     }
 }
 
-static void call_start(node_client_t *c, cstate_t *st, node_call_t *call, uint64_t now)
+/* Starts one call. digest: its body's digest when an earlier call of the same run sends the same
+ * bytes (calls_digest_of), else NULL and it is computed here. */
+static void call_start(node_client_t *c, cstate_t *st, node_call_t *call, uint64_t now, const uint8_t *digest)
 {
     int rc;
     memset(st, 0, offsetof(cstate_t, resp));
@@ -544,6 +547,10 @@ static void call_start(node_client_t *c, cstate_t *st, node_call_t *call, uint64
     call->truncated = 0;
     call->newer = 0;
     call->elapsed_us = 0;
+    if (digest)
+        memcpy(st->digest, digest, sizeof(st->digest));
+    else if (c->signing)
+        node_auth_body_digest(call->body, call->body_len, st->digest);
     if ((rc = call_format(c, st)) != 0 || (rc = pool_take(c, st, call->addr, &st->fd)) != 0) {
         call_finish(c, st, rc);
         return;
@@ -558,6 +565,16 @@ static void call_start(node_client_t *c, cstate_t *st, node_call_t *call, uint64
     /* Most sends complete at once on a pooled socket: no poll round trip needed for them. */
     if (st->phase == PH_SEND)
         call_step(c, st);
+}
+
+/* The digest of calls[i]'s body when an earlier call of sts[0..i) sends the same buffer (a batch
+ * written to every replica): it is hashed once per run, not once per node. NULL when none does. */
+static const uint8_t *calls_digest_of(const cstate_t *sts, const node_call_t *calls, size_t i)
+{
+    for (size_t j = 0; j < i && calls[i].body_len > 0; j++)
+        if (calls[j].body == calls[i].body && calls[j].body_len == calls[i].body_len)
+            return sts[j].digest;
+    return NULL;
 }
 
 /* When the call must be done by: its deadline, sooner while it connects or once abandoned. */
@@ -652,7 +669,7 @@ int node_call_until(node_client_t *c, node_call_t *calls, size_t n,
     }
     uint64_t now = og_mono_ms();
     for (size_t i = 0; i < n; i++)
-        call_start(c, &sts[i], &calls[i], now);
+        call_start(c, &sts[i], &calls[i], now, calls_digest_of(sts, calls, i));
     met = calls_run(c, sts, pfds, map, calls, n, enough, ctx);
 out_free:
     if (sts != inline_st) {

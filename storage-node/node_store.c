@@ -126,6 +126,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 #include <unistd.h>
 #include <xxhash.h>
 
@@ -384,27 +385,43 @@ static int vols_open(node_store_t *s)
     return 0;
 }
 
-static int pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
+/* Moves iov[0..*n) past `done` bytes, dropping the iovecs fully done. */
+static struct iovec *iov_advance(struct iovec *iov, int *n, size_t done)
 {
-    const char *p = buf;
-    while (len > 0) {
-        ssize_t w = pwrite(fd, p, len, (off_t)off);
+    while (*n > 0 && done >= iov->iov_len) {
+        done -= iov->iov_len;
+        iov++, (*n)--;
+    }
+    if (*n > 0) {
+        iov->iov_base = (char *)iov->iov_base + done;
+        iov->iov_len -= done;
+    }
+    return iov;
+}
+
+/* Writes iov[0..n) (changed on a short write) at off in one pwritev when it can: a chunk's header
+ * and bytes go in one system call, one page-cache walk. 0 or -errno. */
+static int pwritev_all(int fd, struct iovec *iov, int n, uint64_t off)
+{
+    while (n > 0) {
+        ssize_t w = pwritev(fd, iov, n, (off_t)off);
         if (w < 0) {
             if (errno == EINTR)
                 continue;
             return -errno;
         }
-        p += w, len -= (size_t)w, off += (uint64_t)w;
+        off += (uint64_t)w;
+        iov = iov_advance(iov, &n, (size_t)w);
     }
     return 0;
 }
 
-/* 0, -errno, or 1 when the file ends before len bytes (the caller decides what that means). */
-static int pread_all(int fd, void *buf, size_t len, uint64_t off)
+/* Reads iov[0..n) (changed on a short read) from off, like pwritev_all. 0, -errno, or 1 when the
+ * file ends first (the caller decides what that means). */
+static int preadv_all(int fd, struct iovec *iov, int n, uint64_t off)
 {
-    char *p = buf;
-    while (len > 0) {
-        ssize_t r = pread(fd, p, len, (off_t)off);
+    while (n > 0) {
+        ssize_t r = preadv(fd, iov, n, (off_t)off);
         if (r < 0) {
             if (errno == EINTR)
                 continue;
@@ -412,9 +429,17 @@ static int pread_all(int fd, void *buf, size_t len, uint64_t off)
         }
         if (r == 0)
             return 1;
-        p += r, len -= (size_t)r, off += (uint64_t)r;
+        off += (uint64_t)r;
+        iov = iov_advance(iov, &n, (size_t)r);
     }
     return 0;
+}
+
+/* preadv_all of one buffer. */
+static int pread_all(int fd, void *buf, size_t len, uint64_t off)
+{
+    struct iovec iov = {buf, len};
+    return preadv_all(fd, &iov, 1, off);
 }
 
 /* Reserves room for a chunk of len bytes, rolling to a new volume when it would not fit.
@@ -1220,8 +1245,8 @@ static int chunk_append(node_store_t *s, const uint8_t id[NODE_ID_LEN], const vo
     pthread_rwlock_rdlock(&s->append_guard);
     if ((rc = vol_reserve(s, len, vol, off)) == 0) {
         int fd = vol_fd(s, *vol);
-        if ((rc = pwrite_all(fd, hdr, CHDR_LEN, *off)) == 0)
-            rc = pwrite_all(fd, buf, len, *off + CHDR_LEN);
+        struct iovec iov[2] = {{hdr, CHDR_LEN}, {(void *)buf, len}};
+        rc = pwritev_all(fd, iov, 2, *off);
         if (rc != 0) {
             vol_unreserve(s, *vol, *off, CHDR_LEN + (uint64_t)len);
             rc = dev_failed(s, rc, 0);
@@ -1386,7 +1411,8 @@ int node_store_chunk_get(node_store_t *s, const uint8_t id[NODE_ID_LEN], void *b
         rc = NODE_CORRUPT_BKPT(s); /* indexed volume is gone */
         goto out_unguard;
     }
-    if ((rc = pread_all(fd, hdr, CHDR_LEN, e.off)) != 0 || (rc = pread_all(fd, buf, e.len, e.off + CHDR_LEN)) != 0) {
+    struct iovec iov[2] = {{hdr, CHDR_LEN}, {buf, e.len}};
+    if ((rc = preadv_all(fd, iov, 2, e.off)) != 0) {
         rc = unreadable(s, rc);
         goto out_unguard;
     }
