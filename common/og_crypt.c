@@ -125,6 +125,14 @@ static int hmac_pass(EVP_MD_CTX *c, const uint8_t k[64], uint8_t pad, const void
     return ok;
 }
 
+int og_sha256(const void *msg, size_t n, uint8_t out[32])
+{
+    unsigned int len = 0;
+    if (pthread_once(&sha256_once, sha256_fetch) != 0 || sha256_md == NULL)
+        return -ENOMEM;
+    return EVP_Digest(msg, n, out, &len, sha256_md, NULL) && len == 32 ? 0 : -ENOMEM;
+}
+
 int og_hmac_sha256(const void *key, size_t klen, const void *msg, size_t n, uint8_t out[32])
 {
     uint8_t k[64] = {0}, inner[32];

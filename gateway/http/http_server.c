@@ -97,7 +97,6 @@ typedef struct {
 
 struct st_http_req_t {
     http_reqinfo_t info; /* slices into head[] */
-    og_header_t headers[HTTP_MAX_HEADERS];
     http_server_t *srv;
     bool client_keepalive; /* what the request asked for (set before dispatch, then constant) */
 
@@ -139,6 +138,9 @@ struct st_http_req_t {
     bool op_set;
     unsigned op_api, op;
     bool cache_private; /* http_req_cache_private */
+    /* Not zeroed by req_new (7 KiB that a small GET would clear for nothing): only the first
+     * info.num_headers headers are set, and out_inline is written before it is read. */
+    og_header_t headers[HTTP_MAX_HEADERS];
     char out_inline[HTTP_OUT_INLINE];
     char head[]; /* copy of the request head, NUL-terminated */
 };
@@ -831,10 +833,12 @@ static int req_new(http_conn_t *conn, size_t head_len, const char *method, size_
                    size_t target_len, int minor, const struct phr_header *phr, size_t nh, http_req_t **out)
 {
     const char *base = conn->sock->input->bytes;
-    http_req_t *req = calloc(1, sizeof(*req) + head_len + 1);
+    http_req_t *req = malloc(sizeof(*req) + head_len + 1);
     if (req == NULL)
         return -ENOMEM;
+    memset(req, 0, offsetof(http_req_t, headers));
     memcpy(req->head, base, head_len);
+    req->head[head_len] = '\0';
     /* Slices are rebased from the input buffer onto the copy. */
 #define REBASE(p) (req->head + ((p) - base))
     http_reqinfo_t *info = &req->info;

@@ -98,3 +98,21 @@ Test(og_hmac, matches_openssl_and_rfc4231)
     cr_assert_eq(og_hmac_sha256("Jefe", 4, "what do ya want for nothing?", 28, got), 0);
     cr_assert_eq(memcmp(got, rfc, 32), 0);
 }
+
+Test(og_sha256, matches_openssl_and_fips_vectors)
+{
+    static const uint8_t abc[32] = {0xba, 0x78, 0x16, 0xbf, 0x8f, 0x01, 0xcf, 0xea, 0x41, 0x41, 0x40,
+                                    0xde, 0x5d, 0xae, 0x22, 0x23, 0xb0, 0x03, 0x61, 0xa3, 0x96, 0x17,
+                                    0x7a, 0x9c, 0xb4, 0x10, 0xff, 0x61, 0xf2, 0x00, 0x15, 0xad};
+    uint8_t got[32], want[32], msg[300];
+    unsigned int len;
+    cr_assert_eq(og_sha256("abc", 3, got), 0);
+    cr_assert_eq(memcmp(got, abc, 32), 0);
+    for (size_t i = 0; i < sizeof(msg); i++)
+        msg[i] = (uint8_t)(i * 7);
+    for (size_t n = 0; n <= sizeof(msg); n += 37) {
+        cr_assert_eq(og_sha256(msg, n, got), 0);
+        cr_assert(EVP_Digest(msg, n, want, &len, EVP_sha256(), NULL));
+        cr_assert_eq(memcmp(got, want, 32), 0, "n=%zu", n);
+    }
+}
