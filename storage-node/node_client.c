@@ -23,7 +23,6 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <openssl/crypto.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -185,7 +184,8 @@ void node_client_free(node_client_t *c)
     }
     free(c->nodes);
     pthread_mutex_destroy(&c->mu);
-    OPENSSL_cleanse(&c->signer, sizeof(c->signer));
+    if (c->signing)
+        node_auth_signer_free(&c->signer);
     free(c);
 }
 
