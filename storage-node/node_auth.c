@@ -20,7 +20,6 @@
 #include "og_crypt.h"
 
 #include <errno.h>
-#include <inttypes.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -108,9 +107,9 @@ static int canon_mac(const og_hmac_key_t *key, const og_str_t *lines, size_t n, 
 static int request_mac(const og_hmac_key_t *key, og_str_t id, og_str_t ts, og_str_t nonce, og_str_t method, og_str_t target,
                        uint64_t body_len, og_str_t digest, const og_header_t *h, size_t nh, char *sig)
 {
-    char lenbuf[24];
-    int n = snprintf(lenbuf, sizeof(lenbuf), "%" PRIu64, body_len);
-    og_str_t lines[] = {OG_STR_LIT("OG1"), id, ts, nonce, method, target, {lenbuf, (size_t)n}, digest};
+    char lenbuf[OG_U64_DEC_MAX];
+    size_t n = og_u64_dec(body_len, lenbuf);
+    og_str_t lines[] = {OG_STR_LIT("OG1"), id, ts, nonce, method, target, {lenbuf, n}, digest};
     return canon_mac(key, lines, sizeof(lines) / sizeof(lines[0]), h, nh, sig);
 }
 
@@ -118,9 +117,11 @@ static int request_mac(const og_hmac_key_t *key, og_str_t id, og_str_t ts, og_st
 static int response_mac(const og_key_t *key, const og_hmac_key_t *mac, og_str_t nonce, int status,
                         uint64_t content_len, og_str_t digest, const og_header_t *h, size_t nh, char *sig)
 {
-    char st[16], lenbuf[24];
-    int ns = snprintf(st, sizeof(st), "%d", status), nl = snprintf(lenbuf, sizeof(lenbuf), "%" PRIu64, content_len);
-    og_str_t lines[] = {OG_STR_LIT("OG1R"), og_str(key->id), nonce, {st, (size_t)ns}, {lenbuf, (size_t)nl}, digest};
+    char st[OG_U64_DEC_MAX], lenbuf[OG_U64_DEC_MAX];
+    if (status < 0)
+        return -EINVAL;
+    size_t ns = og_u64_dec((uint64_t)status, st), nl = og_u64_dec(content_len, lenbuf);
+    og_str_t lines[] = {OG_STR_LIT("OG1R"), og_str(key->id), nonce, {st, ns}, {lenbuf, nl}, digest};
     return canon_mac(mac, lines, sizeof(lines) / sizeof(lines[0]), h, nh, sig);
 }
 
@@ -155,19 +156,27 @@ int node_auth_sign(node_signer_t *s, const char *method, const char *target, con
                    const void *body, size_t body_len, char *out)
 {
     uint8_t nonce[16], digest[16];
-    char nonce_hex[33], digest_hex[33], ts[24], sig[65];
+    char nonce_hex[33], digest_hex[33], ts[OG_U64_DEC_MAX], sig[65];
     memcpy(nonce, s->nonce_prefix, 8);
     og_be64_put(nonce + 8, (uint64_t)atomic_fetch_add(&s->seq, 1));
     og_hex(nonce, 16, nonce_hex);
     body_digest(body, body_len, digest);
     og_hex(digest, 16, digest_hex);
-    int n = snprintf(ts, sizeof(ts), "%" PRIu64, og_time_ns() / 1000000u);
+    size_t n = og_u64_dec(og_time_ns() / 1000000u, ts);
     og_str_t id = og_str(s->key.id);
-    int rc = request_mac(s->mac, id, (og_str_t){ts, (size_t)n}, (og_str_t){nonce_hex, 32}, og_str(method),
-                         og_str(target), body_len, (og_str_t){digest_hex, 32}, h, nh, sig);
-    if (rc == 0)
-        snprintf(out, NODE_AUTH_VALUE_MAX, "OG1 %s %s %s %s %s", s->key.id, ts, nonce_hex, digest_hex, sig);
-    return rc;
+    int rc = request_mac(s->mac, id, (og_str_t){ts, n}, (og_str_t){nonce_hex, 32}, og_str(method), og_str(target),
+                         body_len, (og_str_t){digest_hex, 32}, h, nh, sig);
+    if (rc != 0)
+        return rc;
+    /* "OG1 <id> <ts> <nonce> <digest> <sig>": the fields have bounded lengths, so out always fits. */
+    _Static_assert(4 + OG_KEY_ID_MAX + 1 + OG_U64_DEC_MAX + 33 + 33 + 64 < NODE_AUTH_VALUE_MAX, "X-Onggi-Auth fits");
+    const char *fields[] = {s->key.id, ts, nonce_hex, digest_hex, sig};
+    char *p = stpcpy(out, "OG1");
+    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+        *p++ = ' ';
+        p = stpcpy(p, fields[i]);
+    }
+    return 0;
 }
 
 /* ---- verifying ---- */
