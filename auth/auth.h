@@ -2,7 +2,8 @@
  * auth.h: S3 request authentication (AWS Signature V4 and V2, header and presigned/query
  * forms) and SigV4 signing for Onggi's own clients (bench, tests).
  *
- * Pure functions: no I/O, no globals. The caller supplies the request as received and a
+ * No I/O, no globals: the one state, the SigV4 signing-key cache, is a context the caller creates
+ * and names in each request (auth_keycache_new). The caller supplies the request as received and a
  * callback that turns an access key into its secret. Comparisons of signatures are
  * constant-time. The payload itself is not read here: auth_verify says how the body must be
  * checked (auth_result_t.payload) and the gateway checks it while streaming.
@@ -15,6 +16,7 @@
 #define AUTH_KEY_MAX 128
 #define AUTH_SKEW_SECONDS (15 * 60)
 #define AUTH_PRESIGN_MAX_SECONDS (7 * 24 * 3600)
+#define AUTH_SCOPE_MAX 128 /* a SigV4 credential scope with its NUL */
 
 /* Error codes; auth_error_info() maps each to the S3 error code and HTTP status. */
 enum {
@@ -38,6 +40,10 @@ typedef enum {
     AUTH_PAYLOAD_STREAMING  /* STREAMING-* aws-chunked body (large-object issue); seed in result */
 } auth_payload_t;
 
+/* SigV4 signing keys kept between requests (auth_keycache.c): an opaque, thread-safe, bounded
+ * table a process creates once and names in every auth_request_t. */
+typedef struct st_auth_keycache_t auth_keycache_t;
+
 typedef enum { AUTH_V4_HEADER = 1, AUTH_V4_QUERY, AUTH_V2_HEADER, AUTH_V2_QUERY } auth_kind_t;
 
 typedef struct {
@@ -50,6 +56,8 @@ typedef struct {
     size_t num_headers;
     int64_t now;          /* server time, Unix seconds */
     const char *region;   /* the server's region: a SigV4 scope naming another is AUTH_EREGION; NULL: any */
+    auth_keycache_t *keys; /* SigV4 signing keys derived before (served only for the same secret), or
+                              NULL: derive one per request */
 } auth_request_t;
 
 typedef struct {
@@ -61,7 +69,7 @@ typedef struct {
     /* SigV4 only, for aws-chunked streaming verification (large-object issue): */
     uint8_t signing_key[32];
     char seed_signature[65];
-    char scope[128];           /* "20130524/us-east-1/s3/aws4_request" */
+    char scope[AUTH_SCOPE_MAX]; /* "20130524/us-east-1/s3/aws4_request" */
     char amz_date[17];         /* "20130524T000000Z" */
     char region[64];           /* the scope's region (set also with AUTH_EREGION, for its message) */
 } auth_result_t;
@@ -74,6 +82,13 @@ typedef int (*auth_lookup_fn)(void *ctx, og_str_t access_key, char *secret, size
  * no credentials (the caller decides whether anonymous access is allowed); another AUTH_E*
  * on failure (out->request_time is still set for AUTH_ESKEW); a lookup error as returned. */
 int auth_verify(const auth_request_t *req, auth_lookup_fn lookup, void *ctx, auth_result_t *out);
+
+/* A signing-key cache of slots entries (at most that many keys are kept; about 330 bytes each):
+ * 0 and *out (release with auth_keycache_free, which wipes the keys), or -ENOMEM. Keys are
+ * looked up by access key and scope and served only to a request whose looked-up secret is the
+ * one the key was derived from, so a re-keyed or deleted user is never verified with an old key. */
+int auth_keycache_new(size_t slots, auth_keycache_t **out);
+void auth_keycache_free(auth_keycache_t *c);
 
 /* S3 error code ("SignatureDoesNotMatch"), HTTP status and a message for an AUTH_E* code. */
 void auth_error_info(int rc, int *http_status, const char **s3_code, const char **message);

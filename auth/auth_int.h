@@ -83,6 +83,14 @@ int auth_lookup_secret(auth_lookup_fn lookup, void *ctx, og_str_t key, char *sec
 /* Copies the access key into out->access_key (the caller checked its length). */
 void auth_result_set_key(auth_result_t *out, og_str_t key);
 
+/* The signing-key cache (auth_keycache.c). get: 1 with key when c holds a key for access key ak
+ * and scope that was derived from a secret whose SHA-256 is secret_sha, else 0. put: stores key
+ * (its signature verified) for them, evicting whatever held its slot. Names too long for a slot are
+ * never cached. Thread-safe. */
+int auth_keycache_get(auth_keycache_t *c, og_str_t ak, og_str_t scope, const uint8_t secret_sha[32], uint8_t key[32]);
+void auth_keycache_put(auth_keycache_t *c, og_str_t ak, og_str_t scope, const uint8_t secret_sha[32],
+                       const uint8_t key[32]);
+
 /* The per-scheme verifiers; same contract as auth_verify for a request of that kind.
  * authz is the Authorization header value. */
 int auth_sigv4_verify_header(const auth_request_t *req, og_str_t authz, auth_lookup_fn lookup, void *ctx,

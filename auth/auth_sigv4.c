@@ -171,6 +171,24 @@ out_cleanse:
     return rc;
 }
 
+/* The signing key for p's scope under secret: the cached one when keys holds a key derived from
+ * this very secret (*fresh 0), else derived (*fresh 1; with keys, secret_sha is then set for
+ * auth_keycache_put). 0 or OG_EINVAL. */
+static int signing_key(auth_keycache_t *keys, const char *secret, const v4_parts_t *p, og_str_t scope,
+                       uint8_t secret_sha[32], uint8_t key[32], int *fresh)
+{
+    *fresh = 1;
+    if (keys != NULL) {
+        if (auth_sha256(secret, strlen(secret), secret_sha))
+            return OG_EINVAL;
+        if (auth_keycache_get(keys, p->access_key, scope, secret_sha, key)) {
+            *fresh = 0;
+            return 0;
+        }
+    }
+    return derive_signing_key(secret, p->date, p->region, p->service, key);
+}
+
 /* The string to sign's scope line ("20130524/us-east-1/s3/aws4_request") into scope.
  * 0 or OG_ETOOBIG. */
 static int format_scope(og_str_t date, og_str_t region, og_str_t service, char *scope, size_t cap)
@@ -206,7 +224,8 @@ static int verify_parts(const auth_request_t *req, const v4_parts_t *p, auth_loo
     int rc;
     auth_buf_t canon = {0};
     char secret[AUTH_SECRET_MAX], hex[65], scope[sizeof(out->scope)];
-    uint8_t key[32];
+    uint8_t key[32], secret_sha[32];
+    int fresh;
 
     /* The credential's date must be the day of the signed time. */
     if (memcmp(p->date.base, p->amz_date, 8) != 0) {
@@ -232,13 +251,15 @@ static int verify_parts(const auth_request_t *req, const v4_parts_t *p, auth_loo
         goto out_free;
     if ((rc = auth_lookup_secret(lookup, ctx, p->access_key, secret)) != 0)
         goto out_cleanse;
-    if ((rc = derive_signing_key(secret, p->date, p->region, p->service, key)) != 0 ||
+    if ((rc = signing_key(req->keys, secret, p, og_str(scope), secret_sha, key, &fresh)) != 0 ||
         (rc = sign_canonical(key, p->amz_date, scope, &canon, hex)) != 0)
         goto out_cleanse;
     if (!auth_ct_equal(hex, p->signature.base, 64)) {
         rc = AUTH_ESIGNATURE;
         goto out_cleanse;
     }
+    if (fresh && req->keys != NULL)
+        auth_keycache_put(req->keys, p->access_key, og_str(scope), secret_sha, key);
     auth_result_set_key(out, p->access_key);
     memcpy(out->signing_key, key, 32);
     memcpy(out->seed_signature, hex, 65);
@@ -247,6 +268,7 @@ static int verify_parts(const auth_request_t *req, const v4_parts_t *p, auth_loo
 out_cleanse:
     OPENSSL_cleanse(secret, sizeof(secret));
     OPENSSL_cleanse(key, sizeof(key));
+    OPENSSL_cleanse(secret_sha, sizeof(secret_sha));
 out_free:
     auth_buf_free(&canon);
     return rc;

@@ -76,8 +76,7 @@ void auth_buf_free(auth_buf_t *b)
 
 int auth_sha256(const void *p, size_t n, uint8_t out[32])
 {
-    unsigned int len = 0;
-    return EVP_Digest(p, n, out, &len, EVP_sha256(), NULL) == 1 && len == 32 ? 0 : OG_EINVAL;
+    return og_sha256(p, n, out) == 0 ? 0 : OG_EINVAL;
 }
 
 int auth_hmac_sha256(const void *key, size_t klen, const void *msg, size_t n, uint8_t out[32])

@@ -382,6 +382,20 @@ og_str_t og_str_trim(og_str_t s)
     return s;
 }
 
+size_t og_u64_dec(uint64_t v, char *out)
+{
+    char rev[OG_U64_DEC_MAX];
+    size_t n = 0;
+    do {
+        rev[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    for (size_t i = 0; i < n; i++)
+        out[i] = rev[n - 1 - i];
+    out[n] = '\0';
+    return n;
+}
+
 int og_parse_dec(og_str_t s, size_t maxdig, uint64_t *out)
 {
     uint64_t n = 0;

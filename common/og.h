@@ -54,6 +54,11 @@ og_str_t og_str_trim(og_str_t s);
 /* Parses s as 1..maxdig decimal digits and nothing else (no sign, no spaces) into *out.
  * 0, or OG_EINVAL (empty, too long, another character, or past UINT64_MAX). */
 int og_parse_dec(og_str_t s, size_t maxdig, uint64_t *out);
+/* Writes v in decimal into out, NUL-terminated (OG_U64_DEC_MAX bytes always suffice), and returns
+ * the number of digits. Cannot fail. For the per-request heads and signatures, where snprintf's
+ * format parsing cost more than the rest of the line. */
+#define OG_U64_DEC_MAX 21
+size_t og_u64_dec(uint64_t v, char *out);
 /* ASCII case-insensitive equality against a C string. */
 int og_str_ieq(og_str_t a, const char *lit);
 /* Byte-wise order of two slices (a prefix sorts first), as keys sort on the nodes: <0, 0, >0. */

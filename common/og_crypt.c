@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
@@ -112,40 +113,112 @@ static EVP_MD *sha256_md;
 
 static void sha256_fetch(void) { sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL); }
 
-/* One HMAC pass: H(key ^ pad | a | b). */
-static int hmac_pass(EVP_MD_CTX *c, const uint8_t k[64], uint8_t pad, const void *a, size_t an, uint8_t out[32])
+/* Starts c as H(k ^ pad | ...): RFC 2104's inner (0x36) or outer (0x5c) state. */
+static int pad_init(EVP_MD_CTX *c, const uint8_t k[64], uint8_t pad)
 {
     uint8_t p[64];
-    unsigned int len = 0;
     for (size_t i = 0; i < 64; i++)
         p[i] = k[i] ^ pad;
-    int ok = EVP_DigestInit_ex(c, sha256_md, NULL) && EVP_DigestUpdate(c, p, 64) && EVP_DigestUpdate(c, a, an) &&
-             EVP_DigestFinal_ex(c, out, &len) && len == 32;
+    int ok = EVP_DigestInit_ex(c, sha256_md, NULL) && EVP_DigestUpdate(c, p, 64);
     OPENSSL_cleanse(p, sizeof(p));
     return ok;
 }
 
+/* Hashes a[0, an) into c and finishes it into out. */
+static int finish(EVP_MD_CTX *c, const void *a, size_t an, uint8_t out[32])
+{
+    unsigned int len = 0;
+    return EVP_DigestUpdate(c, a, an) && EVP_DigestFinal_ex(c, out, &len) && len == 32;
+}
+
+/* One HMAC pass: H(key ^ pad | a). */
+static int hmac_pass(EVP_MD_CTX *c, const uint8_t k[64], uint8_t pad, const void *a, size_t an, uint8_t out[32])
+{
+    return pad_init(c, k, pad) && finish(c, a, an, out);
+}
+
+/* The key as RFC 2104's 64-byte block: zero-padded, or hashed first when longer. 1 or 0. */
+static int key_block(const void *key, size_t klen, uint8_t k[64])
+{
+    unsigned int len = 0;
+    memset(k, 0, 64);
+    if (klen > 64)
+        return EVP_Digest(key, klen, k, &len, sha256_md, NULL);
+    if (klen > 0)
+        memcpy(k, key, klen);
+    return 1;
+}
+
+int og_sha256(const void *msg, size_t n, uint8_t out[32])
+{
+    unsigned int len = 0;
+    if (pthread_once(&sha256_once, sha256_fetch) != 0 || sha256_md == NULL)
+        return -ENOMEM;
+    return EVP_Digest(msg, n, out, &len, sha256_md, NULL) && len == 32 ? 0 : -ENOMEM;
+}
+
 int og_hmac_sha256(const void *key, size_t klen, const void *msg, size_t n, uint8_t out[32])
 {
-    uint8_t k[64] = {0}, inner[32];
-    unsigned int len = 0;
+    uint8_t k[64], inner[32];
     int rc = -ENOMEM;
     if (pthread_once(&sha256_once, sha256_fetch) != 0 || sha256_md == NULL)
         return -ENOMEM;
     EVP_MD_CTX *c = EVP_MD_CTX_new();
     if (c == NULL)
         return -ENOMEM;
-    if (klen > 64) { /* a long key is hashed first (RFC 2104) */
-        if (!EVP_Digest(key, klen, k, &len, sha256_md, NULL))
-            goto out_free;
-    } else if (klen > 0) {
-        memcpy(k, key, klen);
-    }
-    if (hmac_pass(c, k, 0x36, msg, n, inner) && hmac_pass(c, k, 0x5c, inner, sizeof(inner), out))
+    if (key_block(key, klen, k) && hmac_pass(c, k, 0x36, msg, n, inner) &&
+        hmac_pass(c, k, 0x5c, inner, sizeof(inner), out))
         rc = 0;
-out_free:
     OPENSSL_cleanse(k, sizeof(k));
     OPENSSL_cleanse(inner, sizeof(inner));
     EVP_MD_CTX_free(c);
     return rc;
+}
+
+struct st_og_hmac_key_t {
+    EVP_MD_CTX *inner, *outer; /* the states after the key's padded blocks; only copied from */
+};
+
+int og_hmac_key_new(const void *key, size_t klen, og_hmac_key_t **out)
+{
+    uint8_t k[64];
+    int rc = -ENOMEM;
+    if (pthread_once(&sha256_once, sha256_fetch) != 0 || sha256_md == NULL)
+        return -ENOMEM;
+    og_hmac_key_t *hk = calloc(1, sizeof(*hk));
+    if (hk == NULL)
+        return -ENOMEM;
+    hk->inner = EVP_MD_CTX_new();
+    hk->outer = EVP_MD_CTX_new();
+    if (hk->inner != NULL && hk->outer != NULL && key_block(key, klen, k) && pad_init(hk->inner, k, 0x36) &&
+        pad_init(hk->outer, k, 0x5c)) {
+        *out = hk;
+        hk = NULL;
+        rc = 0;
+    }
+    OPENSSL_cleanse(k, sizeof(k));
+    og_hmac_key_free(hk);
+    return rc;
+}
+
+void og_hmac_key_free(og_hmac_key_t *k)
+{
+    if (k == NULL)
+        return;
+    EVP_MD_CTX_free(k->inner); /* frees (and wipes) the digest state */
+    EVP_MD_CTX_free(k->outer);
+    free(k);
+}
+
+int og_hmac_sha256_key(const og_hmac_key_t *k, const void *msg, size_t n, uint8_t out[32])
+{
+    uint8_t inner[32];
+    EVP_MD_CTX *c = EVP_MD_CTX_new();
+    if (c == NULL)
+        return -ENOMEM;
+    int ok = EVP_MD_CTX_copy_ex(c, k->inner) && finish(c, msg, n, inner) && EVP_MD_CTX_copy_ex(c, k->outer) &&
+             finish(c, inner, sizeof(inner), out);
+    OPENSSL_cleanse(inner, sizeof(inner));
+    EVP_MD_CTX_free(c);
+    return ok ? 0 : -ENOMEM;
 }

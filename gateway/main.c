@@ -76,6 +76,11 @@
  * per worker), the ring, logs, the event loop's own. */
 #define FD_RESERVE(workers) (1024 + 4 * (workers))
 
+/* SigV4 signing keys the S3 front end keeps (one per access key, day and region in use; ~330 bytes
+ * each): a busy
+ * key is derived about once a day; more keys in use than slots only means more derivations. */
+#define GW_SIGV4_KEYS 1024
+
 /* The connection and fair-share limits (http_server_conf_t; 0 = its default). */
 typedef struct {
     size_t max_conns, max_conns_per_ip, account_workers, max_queue;
@@ -416,6 +421,10 @@ static int serve(const opts_t *o, const og_addr_t *listen, const og_addr_t *tls_
 
     s3_ctx_t gw = {.cluster = cl, .iam = iam, .domain = o->domain, .website_domain = o->website_domain, .region = o->region, .access_log = o->access_log,
                    .api_index = API_S3, .sse_c_plain_http = o->sse_c_plain_http};
+    if (auth_keycache_new(GW_SIGV4_KEYS, &gw.sigv4_keys) != 0) {
+        og_log(&o->log, OG_LOG_ERROR, "out of memory");
+        return 1;
+    }
     swift_t swift;
     swift_init(&swift, cl, iam, 0, o->access_log);
     swift.api_index = API_SWIFT;
@@ -476,6 +485,7 @@ static int serve(const opts_t *o, const og_addr_t *listen, const og_addr_t *tls_
 out_free_server:
     http_ops_close(opsl);
     http_server_free(srv);
+    auth_keycache_free(gw.sigv4_keys);
     return rc;
 }
 

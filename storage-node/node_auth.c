@@ -20,7 +20,6 @@
 #include "og_crypt.h"
 
 #include <errno.h>
-#include <inttypes.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -39,6 +38,7 @@ typedef struct {
 
 struct st_node_auth_t {
     og_key_t keys[OG_KEYS_MAX];
+    og_hmac_key_t *macs[OG_KEYS_MAX]; /* keys[i] ready to MAC */
     size_t nkeys;
     nonce_t *fifo; /* NODE_AUTH_NONCES slots, oldest at head */
     size_t head, count;
@@ -68,7 +68,8 @@ static char *put(char *p, og_str_t s, char end)
 
 /* hex(HMAC-SHA256(key, canonical)) into sig (65 bytes), the canonical form being lines[0..n) and
  * then the signed headers of h[0..nh), each line ending in '\n'. 0 or -ENOMEM. */
-static int canon_mac(const og_key_t *key, const og_str_t *lines, size_t n, const og_header_t *h, size_t nh, char *sig)
+static int canon_mac(const og_hmac_key_t *key, const og_str_t *lines, size_t n, const og_header_t *h, size_t nh,
+                     char *sig)
 {
     char inline_buf[CANON_INLINE];
     size_t need = 0;
@@ -93,7 +94,7 @@ static int canon_mac(const og_key_t *key, const og_str_t *lines, size_t n, const
         p = put(p, h[i].value, '\n');
     }
     uint8_t mac[32];
-    int ok = og_hmac_sha256(key->key, OG_KEY_BYTES, buf, (size_t)(p - buf), mac) == 0;
+    int ok = og_hmac_sha256_key(key, buf, (size_t)(p - buf), mac) == 0;
     if (buf != inline_buf)
         free(buf);
     if (!ok)
@@ -103,23 +104,25 @@ static int canon_mac(const og_key_t *key, const og_str_t *lines, size_t n, const
 }
 
 /* The request's canonical lines (see the top of this file) and its MAC. */
-static int request_mac(const og_key_t *key, og_str_t id, og_str_t ts, og_str_t nonce, og_str_t method, og_str_t target,
+static int request_mac(const og_hmac_key_t *key, og_str_t id, og_str_t ts, og_str_t nonce, og_str_t method, og_str_t target,
                        uint64_t body_len, og_str_t digest, const og_header_t *h, size_t nh, char *sig)
 {
-    char lenbuf[24];
-    int n = snprintf(lenbuf, sizeof(lenbuf), "%" PRIu64, body_len);
-    og_str_t lines[] = {OG_STR_LIT("OG1"), id, ts, nonce, method, target, {lenbuf, (size_t)n}, digest};
+    char lenbuf[OG_U64_DEC_MAX];
+    size_t n = og_u64_dec(body_len, lenbuf);
+    og_str_t lines[] = {OG_STR_LIT("OG1"), id, ts, nonce, method, target, {lenbuf, n}, digest};
     return canon_mac(key, lines, sizeof(lines) / sizeof(lines[0]), h, nh, sig);
 }
 
 /* The answer's canonical lines and its MAC. */
-static int response_mac(const og_key_t *key, og_str_t nonce, int status, uint64_t content_len, og_str_t digest,
-                        const og_header_t *h, size_t nh, char *sig)
+static int response_mac(const og_key_t *key, const og_hmac_key_t *mac, og_str_t nonce, int status,
+                        uint64_t content_len, og_str_t digest, const og_header_t *h, size_t nh, char *sig)
 {
-    char st[16], lenbuf[24];
-    int ns = snprintf(st, sizeof(st), "%d", status), nl = snprintf(lenbuf, sizeof(lenbuf), "%" PRIu64, content_len);
-    og_str_t lines[] = {OG_STR_LIT("OG1R"), og_str(key->id), nonce, {st, (size_t)ns}, {lenbuf, (size_t)nl}, digest};
-    return canon_mac(key, lines, sizeof(lines) / sizeof(lines[0]), h, nh, sig);
+    char st[OG_U64_DEC_MAX], lenbuf[OG_U64_DEC_MAX];
+    if (status < 0)
+        return -EINVAL;
+    size_t ns = og_u64_dec((uint64_t)status, st), nl = og_u64_dec(content_len, lenbuf);
+    og_str_t lines[] = {OG_STR_LIT("OG1R"), og_str(key->id), nonce, {st, ns}, {lenbuf, nl}, digest};
+    return canon_mac(mac, lines, sizeof(lines) / sizeof(lines[0]), h, nh, sig);
 }
 
 void node_auth_body_digest(const void *body, size_t len, uint8_t out[16])
@@ -136,27 +139,43 @@ int node_auth_signer_init(node_signer_t *s, const og_keys_t *keys)
 {
     if (!keys || keys->num_node == 0 || RAND_bytes(s->nonce_prefix, sizeof(s->nonce_prefix)) != 1)
         return OG_EINVAL;
+    if (og_hmac_key_new(keys->node[0].key, OG_KEY_BYTES, &s->mac) != 0)
+        return -ENOMEM;
     s->key = keys->node[0];
     atomic_init(&s->seq, 0);
     return 0;
+}
+
+void node_auth_signer_free(node_signer_t *s)
+{
+    og_hmac_key_free(s->mac);
+    OPENSSL_cleanse(s, sizeof(*s));
 }
 
 int node_auth_sign_digest(node_signer_t *s, const char *method, const char *target, const og_header_t *h, size_t nh,
                           const uint8_t digest[16], size_t body_len, char *out)
 {
     uint8_t nonce[16];
-    char nonce_hex[33], digest_hex[33], ts[24], sig[65];
+    char nonce_hex[33], digest_hex[33], ts[OG_U64_DEC_MAX], sig[65];
     memcpy(nonce, s->nonce_prefix, 8);
     og_be64_put(nonce + 8, (uint64_t)atomic_fetch_add(&s->seq, 1));
     og_hex(nonce, 16, nonce_hex);
     og_hex(digest, 16, digest_hex);
-    int n = snprintf(ts, sizeof(ts), "%" PRIu64, og_time_ns() / 1000000u);
+    size_t n = og_u64_dec(og_time_ns() / 1000000u, ts);
     og_str_t id = og_str(s->key.id);
-    int rc = request_mac(&s->key, id, (og_str_t){ts, (size_t)n}, (og_str_t){nonce_hex, 32}, og_str(method),
-                         og_str(target), body_len, (og_str_t){digest_hex, 32}, h, nh, sig);
-    if (rc == 0)
-        snprintf(out, NODE_AUTH_VALUE_MAX, "OG1 %s %s %s %s %s", s->key.id, ts, nonce_hex, digest_hex, sig);
-    return rc;
+    int rc = request_mac(s->mac, id, (og_str_t){ts, n}, (og_str_t){nonce_hex, 32}, og_str(method), og_str(target),
+                         body_len, (og_str_t){digest_hex, 32}, h, nh, sig);
+    if (rc != 0)
+        return rc;
+    /* "OG1 <id> <ts> <nonce> <digest> <sig>": the fields have bounded lengths, so out always fits. */
+    _Static_assert(4 + OG_KEY_ID_MAX + 1 + OG_U64_DEC_MAX + 33 + 33 + 64 < NODE_AUTH_VALUE_MAX, "X-Onggi-Auth fits");
+    const char *fields[] = {s->key.id, ts, nonce_hex, digest_hex, sig};
+    char *p = stpcpy(out, "OG1");
+    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+        *p++ = ' ';
+        p = stpcpy(p, fields[i]);
+    }
+    return 0;
 }
 
 int node_auth_sign(node_signer_t *s, const char *method, const char *target, const og_header_t *h, size_t nh,
@@ -185,6 +204,12 @@ int node_auth_new(const og_keys_t *keys, node_auth_t **out)
     memset(a->buckets, 0xff, 2 * NODE_AUTH_NONCES * sizeof(*a->buckets)); /* NONE */
     memcpy(a->keys, keys->node, keys->num_node * sizeof(og_key_t));
     a->nkeys = keys->num_node;
+    for (size_t i = 0; i < a->nkeys; i++) {
+        if (og_hmac_key_new(a->keys[i].key, OG_KEY_BYTES, &a->macs[i]) != 0) {
+            node_auth_free(a);
+            return -ENOMEM;
+        }
+    }
     *out = a;
     return 0;
 }
@@ -193,6 +218,8 @@ void node_auth_free(node_auth_t *a)
 {
     if (!a)
         return;
+    for (size_t i = 0; i < a->nkeys; i++)
+        og_hmac_key_free(a->macs[i]);
     OPENSSL_cleanse(a->keys, sizeof(a->keys));
     free(a->fifo);
     free(a->buckets);
@@ -284,7 +311,8 @@ int node_auth_check_head(node_auth_t *a, og_str_t method, og_str_t target, const
     if (!(key = og_keys_find(a->keys, a->nkeys, f[0])))
         return NODE_EAUTH;
     *why = "out of memory";
-    if (request_mac(key, f[0], f[1], f[2], method, target, body_len, f[3], h, nh, sig) != 0)
+    const og_hmac_key_t *mac = a->macs[key - a->keys];
+    if (request_mac(mac, f[0], f[1], f[2], method, target, body_len, f[3], h, nh, sig) != 0)
         return NODE_EAUTH;
     *why = "bad signature";
     if (CRYPTO_memcmp(sig, f[4].base, 64) != 0)
@@ -297,6 +325,7 @@ int node_auth_check_head(node_auth_t *a, og_str_t method, og_str_t target, const
         return NODE_ESTALE;
     nonce_add(a, nonce, ts, now_ms);
     body->key = key;
+    body->mac = mac;
     memcpy(body->nonce, f[2].base, 32);
     body->nonce[32] = '\0';
     *why = NULL;
@@ -318,7 +347,7 @@ int node_auth_sign_response(const node_auth_body_t *b, int status, uint64_t cont
     node_auth_body_digest(body, body_len, digest);
     og_hex(digest, 16, digest_hex);
     int rc =
-        response_mac(b->key, (og_str_t){b->nonce, 32}, status, content_len, (og_str_t){digest_hex, 32}, h, nh, sig);
+        response_mac(b->key, b->mac, (og_str_t){b->nonce, 32}, status, content_len, (og_str_t){digest_hex, 32}, h, nh, sig);
     if (rc == 0)
         snprintf(out, NODE_AUTH_VALUE_MAX, "OG1R %s %s %s", b->key->id, digest_hex, sig);
     return rc;
@@ -340,7 +369,7 @@ int node_auth_check_response(const node_signer_t *s, const char *req_auth, int s
     node_auth_body_digest(body, body_len, digest);
     og_hex(digest, 16, digest_hex);
     if (CRYPTO_memcmp(claimed.base, digest_hex, 32) != 0 ||
-        response_mac(&s->key, rf[2], status, content_len, claimed, h, nh, sig) != 0)
+        response_mac(&s->key, s->mac, rf[2], status, content_len, claimed, h, nh, sig) != 0)
         return NODE_EAUTH;
     return CRYPTO_memcmp(sig, v.base + want - 64, 64) == 0 ? 0 : NODE_EAUTH;
 }

@@ -17,6 +17,7 @@
 #define NODE_AUTH_H
 
 #include "og.h"
+#include "og_crypt.h"
 #include "og_keys.h"
 
 #include <stdatomic.h>
@@ -34,13 +35,16 @@ enum {
 /* The signing side: the current key and a nonce source. Shared by threads. */
 typedef struct {
     og_key_t key;             /* the first `node` key of the file */
+    og_hmac_key_t *mac;       /* it, ready to MAC (owned) */
     uint8_t nonce_prefix[8];  /* random per signer: nonces differ across processes */
     atomic_uint_fast64_t seq; /* ... and within one */
 } node_signer_t;
 
 /* Takes keys->node[0] as the signing key and draws the nonce prefix. 0, or OG_EINVAL when keys
- * holds no `node` key or the random source fails. */
+ * holds no `node` key or the random source fails, or -ENOMEM. Release with node_auth_signer_free
+ * (which wipes the key). */
 int node_auth_signer_init(node_signer_t *s, const og_keys_t *keys);
+void node_auth_signer_free(node_signer_t *s);
 
 /* Signs one request: method, target (path and query as sent), its headers h[0..nh) (the signed
  * ones are picked as the verifier picks them) and its body. Writes the X-Onggi-Auth value,
@@ -71,6 +75,7 @@ void node_auth_free(node_auth_t *a);
 typedef struct {
     uint8_t digest[16];
     const og_key_t *key; /* the key that verified the request (owned by the node_auth_t) */
+    const og_hmac_key_t *mac; /* it, ready to MAC (owned by the node_auth_t) */
     char nonce[33];      /* the request's nonce, hex */
 } node_auth_body_t;
 

@@ -97,7 +97,6 @@ typedef struct {
 
 struct st_http_req_t {
     http_reqinfo_t info; /* slices into head[] */
-    og_header_t headers[HTTP_MAX_HEADERS];
     http_server_t *srv;
     bool client_keepalive; /* what the request asked for (set before dispatch, then constant) */
 
@@ -139,6 +138,9 @@ struct st_http_req_t {
     bool op_set;
     unsigned op_api, op;
     bool cache_private; /* http_req_cache_private */
+    /* Not zeroed by req_new (7 KiB that a small GET would clear for nothing): only the first
+     * info.num_headers headers are set, and out_inline is written before it is read. */
+    og_header_t headers[HTTP_MAX_HEADERS];
     char out_inline[HTTP_OUT_INLINE];
     char head[]; /* copy of the request head, NUL-terminated */
 };
@@ -831,10 +833,12 @@ static int req_new(http_conn_t *conn, size_t head_len, const char *method, size_
                    size_t target_len, int minor, const struct phr_header *phr, size_t nh, http_req_t **out)
 {
     const char *base = conn->sock->input->bytes;
-    http_req_t *req = calloc(1, sizeof(*req) + head_len + 1);
+    http_req_t *req = malloc(sizeof(*req) + head_len + 1);
     if (req == NULL)
         return -ENOMEM;
+    memset(req, 0, offsetof(http_req_t, headers));
     memcpy(req->head, base, head_len);
+    req->head[head_len] = '\0';
     /* Slices are rebased from the input buffer onto the copy. */
 #define REBASE(p) (req->head + ((p) - base))
     http_reqinfo_t *info = &req->info;
@@ -1772,9 +1776,14 @@ int http_resp_start(http_req_t *req, int status, const og_header_t *hdrs, size_t
     if ((rc = out_reserve(req, need)) != 0)
         return rc;
 
-    char line[96];
-    int len = snprintf(line, sizeof(line), "HTTP/1.1 %d %s\r\n", status, http_status_reason(status));
-    out_put(req, line, (size_t)len);
+    /* Pieces rather than snprintf: this runs for every response (as in the node client). */
+    char line[OG_U64_DEC_MAX];
+    const char *reason = http_status_reason(status);
+    out_put(req, "HTTP/1.1 ", 9);
+    out_put(req, line, og_u64_dec((unsigned)status, line));
+    out_put(req, " ", 1);
+    out_put(req, reason, strlen(reason));
+    out_put(req, "\r\n", 2);
     out_put(req, date, date_len);
     /* Responses to OPTIONS are not cacheable (RFC 9110, 9.3.7): a CORS preflight answers as the
      * anchors do, without the private marks. */
@@ -1809,8 +1818,9 @@ int http_resp_start(http_req_t *req, int status, const og_header_t *hdrs, size_t
         out_put(req, "Transfer-Encoding: chunked\r\n", 28);
     } else if (content_length >= 0 && status != 204 && status != 304 && !(status >= 100 && status < 200)) {
         /* HEAD keeps the length of the body it would have had. */
-        len = snprintf(line, sizeof(line), "Content-Length: %lld\r\n", (long long)content_length);
-        out_put(req, line, (size_t)len);
+        out_put(req, "Content-Length: ", 16);
+        out_put(req, line, og_u64_dec((uint64_t)content_length, line));
+        out_put(req, "\r\n", 2);
     }
     if (keep)
         out_put(req, "Connection: keep-alive\r\n\r\n", 26);

@@ -5,11 +5,13 @@
 #ifndef S3_H
 #define S3_H
 
+#include "auth.h"
 #include "cluster/cluster.h"
 #include "http/http.h"
 #include "iam/iam.h"
 
-/* Process-wide, read-only after start (no mutable globals: this is the context). */
+/* Process-wide, read-only after start (no mutable globals: this is the context; sigv4_keys locks
+ * its own state). */
 typedef struct {
     cluster_t *cluster;
     iam_t *iam;
@@ -19,6 +21,7 @@ typedef struct {
     int access_log;     /* log every request (else only 5xx answers) */
     unsigned api_index; /* this API's index in the server's http_metrics_t (http_req_set_op) */
     int sse_c_plain_http; /* take SSE-C keys over plain HTTP too (a TLS proxy in front); else TLS only */
+    auth_keycache_t *sigv4_keys; /* SigV4 signing keys kept between requests (thread-safe), or NULL */
 } s3_ctx_t;
 
 /* The S3 operations, for http_metrics_new (label api="s3", op="GetObject" ...). */

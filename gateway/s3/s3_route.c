@@ -191,6 +191,7 @@ static int authenticate(s3_req_t *r, og_str_t host_bucket)
         .num_headers = info->num_headers,
         .now = (int64_t)time(NULL),
         .region = r->gw->region,
+        .keys = r->gw->sigv4_keys,
     };
     int rc = auth_verify(&ar, lookup_secret, r, &r->auth);
     r->authenticated = rc == 0;

@@ -114,7 +114,7 @@ static void check_sign_verify(fuzz_req_t *r, og_str_t host_bucket)
                         sizeof(authz)) != 0)
         return;
     r->hdrs[r->nhdrs++] = (og_header_t){OG_STR_LIT("Authorization"), og_str(authz)};
-    auth_request_t req = {r->method, r->path, r->query, host_bucket, r->hdrs, r->nhdrs, t, REGION};
+    auth_request_t req = {r->method, r->path, r->query, host_bucket, r->hdrs, r->nhdrs, t, REGION, NULL};
     int rc = auth_verify(&req, lookup, NULL, &res);
     /* a request the verifier refuses for what it is (not for its signature) was not one to sign */
     if (rc == AUTH_EBADSHA || rc == AUTH_EUNSUPPORTED || rc == AUTH_EMALFORMED)
@@ -140,7 +140,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     og_str_t now_h = og_header_find(r.hdrs, r.nhdrs, "x-fuzz-now");
     if (now_h.base != NULL && og_parse_dec(now_h, 11, &now) != 0)
         now = NOW;
-    auth_request_t req = {r.method, r.path, r.query, host_bucket, r.hdrs, r.nhdrs, (int64_t)now, REGION};
+    auth_request_t req = {r.method, r.path, r.query, host_bucket, r.hdrs, r.nhdrs, (int64_t)now, REGION, NULL};
     int rc = auth_verify(&req, lookup, NULL, &res);
     FUZZ_CHECK(known_code(rc));
     if (rc == 0)

@@ -50,6 +50,7 @@ static void node_down(void)
     char cmd[128];
     node_server_stop(node.srv);
     og_buf_free(&node.signed_input);
+    node_auth_signer_free(&node.signer);
     node_store_close(node.store);
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", node.dir);
     if (system(cmd) != 0)

@@ -41,7 +41,8 @@ static int lookup(void *ctx, og_str_t key, char *secret, size_t cap)
 static auth_request_t mkreq(const char *method, const char *path, const char *query, const char *bucket,
                             const og_header_t *h, size_t n, int64_t now)
 {
-    return (auth_request_t){og_str(method), og_str(path), og_str(query), og_str(bucket), h, n, now, "us-east-1"};
+    return (auth_request_t){og_str(method), og_str(path), og_str(query), og_str(bucket), h, n, now, "us-east-1",
+                            NULL};
 }
 
 static int verify(auth_request_t req, auth_result_t *res)
@@ -659,4 +660,112 @@ Test(auth_util, error_info_and_ct_equal)
     cr_assert_str_eq(code, "InternalError");
     cr_assert(auth_ct_equal("abcd", "abcd", 4));
     cr_assert_not(auth_ct_equal("abcd", "abce", 4));
+}
+
+/* ---- the signing-key cache ---- */
+
+/* A lookup whose secret the test changes (a re-keyed user). */
+typedef struct {
+    const char *secret;
+    int calls;
+} rekey_t;
+
+static int lookup_rekey(void *ctx, og_str_t key, char *secret, size_t cap)
+{
+    rekey_t *k = ctx;
+    k->calls++;
+    if (!og_str_eq(key, AKID))
+        return OG_ENOTFOUND;
+    snprintf(secret, cap, "%s", k->secret);
+    return 0;
+}
+
+Test(auth_keycache, cached_key_verifies_the_published_example)
+{
+    og_header_t h[] = {HDR("Host", V4_HOST), HDR("Authorization", GET_OBJECT_AUTHZ), HDR("Range", "bytes=0-9"),
+                       HDR("x-amz-content-sha256", EMPTY_SHA), HDR("x-amz-date", "20130524T000000Z")};
+    auth_keycache_t *c;
+    auth_result_t plain, miss, hit;
+    uint8_t key[32], sha[32];
+    rekey_t k = {SECRET, 0};
+    og_str_t scope = OG_STR_LIT("20130524/us-east-1/s3/aws4_request");
+    cr_assert_eq(auth_keycache_new(8, &c), 0);
+    auth_request_t req = mkreq("GET", "/test.txt", "", "", h, NHDR(h), T_20130524);
+    cr_assert_eq(auth_verify(&req, lookup_rekey, &k, &plain), 0);
+    req.keys = c;
+    cr_assert_eq(auth_sha256(SECRET, strlen(SECRET), sha), 0);
+    cr_assert_not(auth_keycache_get(c, OG_STR_LIT(AKID), scope, sha, key));
+    cr_assert_eq(auth_verify(&req, lookup_rekey, &k, &miss), 0);
+    /* The verified key is kept, and the next verification uses it with the same result. */
+    cr_assert(auth_keycache_get(c, OG_STR_LIT(AKID), scope, sha, key));
+    cr_assert_eq(memcmp(key, plain.signing_key, 32), 0);
+    cr_assert_eq(auth_verify(&req, lookup_rekey, &k, &hit), 0);
+    cr_assert_eq(memcmp(hit.signing_key, plain.signing_key, 32), 0);
+    cr_assert_str_eq(hit.seed_signature, "f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41");
+    cr_assert_str_eq(miss.seed_signature, hit.seed_signature);
+    /* The secret is looked up for every request, cached key or not. */
+    cr_assert_eq(k.calls, 3);
+    /* A wrong signature still fails with the key cached. */
+    h[1] = (og_header_t)HDR("Authorization", "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/"
+                                             "aws4_request,SignedHeaders=host;range;x-amz-content-sha256;x-amz-date,"
+                                             "Signature=f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb42");
+    cr_assert_eq(auth_verify(&req, lookup_rekey, &k, &hit), AUTH_ESIGNATURE);
+    auth_keycache_free(c);
+}
+
+Test(auth_keycache, changed_secret_is_not_served_from_the_cache)
+{
+    signed_req_t s;
+    auth_keycache_t *c;
+    auth_result_t r;
+    rekey_t k = {SECRET, 0};
+    cr_assert_eq(auth_keycache_new(8, &c), 0);
+    sign_now(&s, "GET", "/b/k", "", EMPTY_SHA, AKID, 1700000000);
+    s.req.keys = c;
+    cr_assert_eq(auth_verify(&s.req, lookup_rekey, &k, &r), 0);
+    cr_assert_eq(auth_verify(&s.req, lookup_rekey, &k, &r), 0);
+    /* The user is re-keyed: a request signed with the old secret no longer verifies, although the
+     * key derived from it for this very scope is cached. */
+    k.secret = "a-new-secret-after-rotation";
+    cr_assert_eq(auth_verify(&s.req, lookup_rekey, &k, &r), AUTH_ESIGNATURE);
+    /* And one signed with the new secret does (signed here by hand: sign_now uses SECRET). */
+    og_header_t *h = s.h;
+    cr_assert_eq(auth_sigv4_sign(OG_STR_LIT("GET"), OG_STR_LIT("/b/k"), OG_STR_LIT(""), h, 5, OG_STR_LIT(EMPTY_SHA),
+                                 AKID, k.secret, "onggi-1", s.authz, sizeof(s.authz)),
+                 0);
+    h[5] = (og_header_t){OG_STR_LIT("Authorization"), og_str(s.authz)};
+    cr_assert_eq(auth_verify(&s.req, lookup_rekey, &k, &r), 0);
+    cr_assert_eq(auth_verify(&s.req, lookup_rekey, &k, &r), 0);
+    /* Back to the old secret (the record restored): the new secret's key is not served either. */
+    k.secret = SECRET;
+    cr_assert_eq(auth_verify(&s.req, lookup_rekey, &k, &r), AUTH_ESIGNATURE);
+    /* A deleted user fails at the lookup, before any cached key. */
+    sign_now(&s, "GET", "/b/k", "", EMPTY_SHA, AKID, 1700000000);
+    s.req.keys = c;
+    cr_assert_eq(auth_verify(&s.req, lookup_rekey, &k, &r), 0);
+    cr_assert_eq(auth_verify(&s.req, lookup, &(int){0}, &r), 0);
+    cr_assert_eq(auth_verify(&s.req, lookup_rekey, &(rekey_t){"x", 0}, &r), AUTH_ESIGNATURE);
+    auth_keycache_free(c);
+}
+
+Test(auth_keycache, one_slot_evicts_and_stays_correct)
+{
+    signed_req_t a, b;
+    auth_keycache_t *c;
+    auth_result_t ra, rb;
+    rekey_t k = {SECRET, 0};
+    cr_assert_eq(auth_keycache_new(1, &c), 0);
+    /* Two days: two scopes that share the one slot. */
+    sign_now(&a, "GET", "/b/k", "", EMPTY_SHA, AKID, 1700000000);
+    sign_now(&b, "GET", "/b/k", "", EMPTY_SHA, AKID, 1700000000 + 86400);
+    a.req.keys = b.req.keys = c;
+    for (int i = 0; i < 3; i++) {
+        cr_assert_eq(auth_verify(&a.req, lookup_rekey, &k, &ra), 0);
+        cr_assert_eq(auth_verify(&b.req, lookup_rekey, &k, &rb), 0);
+    }
+    cr_assert_str_eq(ra.scope, "20231114/onggi-1/s3/aws4_request");
+    cr_assert_str_eq(rb.scope, "20231115/onggi-1/s3/aws4_request");
+    cr_assert_neq(memcmp(ra.signing_key, rb.signing_key, 32), 0);
+    auth_keycache_free(c);
+    auth_keycache_free(NULL);
 }

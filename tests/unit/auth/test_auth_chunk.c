@@ -26,8 +26,9 @@ static int lookup(void *ctx, og_str_t key, char *secret, size_t cap)
     return 0;
 }
 
-/* The documented request head; auth_verify yields the seed signature and the signing key. */
-static void verify_example_head(auth_result_t *res)
+/* The documented request head; auth_verify yields the seed signature and the signing key (from
+ * keys when it holds one for this secret, or NULL). */
+static void verify_example_head_with(auth_keycache_t *keys, auth_result_t *res)
 {
     og_header_t h[] = {
         HDR("Host", "s3.amazonaws.com"),
@@ -43,12 +44,17 @@ static void verify_example_head(auth_result_t *res)
         HDR("Content-Length", "66824"),
     };
     auth_request_t req = {OG_STR_LIT("PUT"), OG_STR_LIT("/examplebucket/chunkObject.txt"), OG_STR_LIT(""),
-                          OG_STR_LIT(""), h, sizeof(h) / sizeof(h[0]), T_20130524, "us-east-1"};
+                          OG_STR_LIT(""), h, sizeof(h) / sizeof(h[0]), T_20130524, "us-east-1", keys};
     cr_assert_eq(auth_verify(&req, lookup, NULL, res), 0);
     cr_assert_eq(res->payload, AUTH_PAYLOAD_STREAMING);
     cr_assert_str_eq(res->seed_signature, "4f232c4386841ef735655705268965c44a0e4690baa4adea153f7db9fa80a0a9");
     cr_assert_str_eq(res->scope, SCOPE);
     cr_assert_str_eq(res->amz_date, AMZ_DATE);
+}
+
+static void verify_example_head(auth_result_t *res)
+{
+    verify_example_head_with(NULL, res);
 }
 
 static void sha_of_a(size_t n, uint8_t out[32])
@@ -83,6 +89,22 @@ Test(auth_chunk, documented_chunk_signatures)
                                         "b6c6ea8a5354eaf15b3cb7646744f4275b71ea724fed81ceb9323e279d449df9"};
     verify_example_head(&res);
     check_chain(&res, res.seed_signature, want, last);
+}
+
+Test(auth_chunk, documented_chunk_signatures_with_a_cached_signing_key)
+{
+    auth_keycache_t *keys;
+    auth_result_t res;
+    char last[65];
+    static const char *const want[3] = {"ad80c730a21e5b8d04586a2213dd63b9a0e99e0e2307b0ade35a65485a288648",
+                                        "0055627c9e194cb4542bae2aa5492e3c1575bbb81b612b7d234b86a503ef5497",
+                                        "b6c6ea8a5354eaf15b3cb7646744f4275b71ea724fed81ceb9323e279d449df9"};
+    cr_assert_eq(auth_keycache_new(4, &keys), 0);
+    verify_example_head_with(keys, &res); /* derives and keeps the key */
+    memset(&res, 0, sizeof(res));
+    verify_example_head_with(keys, &res); /* the kept key */
+    check_chain(&res, res.seed_signature, want, last);
+    auth_keycache_free(keys);
 }
 
 Test(auth_chunk, documented_trailer_signature)

@@ -32,7 +32,7 @@ static int lookup(void *ctx, og_str_t key, char *secret, size_t cap)
 static int verify(const char *method, const char *path, const char *query, const char *bucket, const og_header_t *h,
                   size_t n, int64_t now, auth_result_t *r)
 {
-    auth_request_t req = {og_str(method), og_str(path), og_str(query), og_str(bucket), h, n, now, NULL};
+    auth_request_t req = {og_str(method), og_str(path), og_str(query), og_str(bucket), h, n, now, NULL, NULL};
     return auth_verify(&req, lookup, NULL, r);
 }
 

@@ -77,7 +77,7 @@ Test(og_seal, key_ids_rotation_and_tamper)
 
 /* The same MAC as OpenSSL's HMAC() for keys shorter than, as long as and longer than a SHA-256
  * block (a long key is hashed first), and RFC 4231's test case 2. */
-Test(og_hmac, matches_openssl_and_rfc4231)
+Test(og_hmac, matches_openssl_and_rfc4231_also_precomputed)
 {
     uint8_t key[200], msg[300], want[32], got[32];
     unsigned int len;
@@ -86,15 +86,42 @@ Test(og_hmac, matches_openssl_and_rfc4231)
     memset(msg, 'm', sizeof(msg));
     const size_t klens[] = {0, 1, 32, 63, 64, 65, 200};
     for (size_t i = 0; i < sizeof(klens) / sizeof(klens[0]); i++) {
+        og_hmac_key_t *pre;
+        cr_assert_eq(og_hmac_key_new(key, klens[i], &pre), 0);
         for (size_t n = 0; n <= sizeof(msg); n += 150) {
             cr_assert_not_null(HMAC(EVP_sha256(), key, (int)klens[i], msg, n, want, &len));
             cr_assert_eq(og_hmac_sha256(key, klens[i], msg, n, got), 0);
             cr_assert_eq(memcmp(got, want, 32), 0, "key length %zu, message length %zu", klens[i], n);
+            /* the precomputed key, used twice: its states are only copied from */
+            for (int twice = 0; twice < 2; twice++) {
+                memset(got, 0, sizeof(got));
+                cr_assert_eq(og_hmac_sha256_key(pre, msg, n, got), 0);
+                cr_assert_eq(memcmp(got, want, 32), 0, "precomputed, key length %zu, message length %zu", klens[i], n);
+            }
         }
+        og_hmac_key_free(pre);
     }
     static const uint8_t rfc[32] = {0x5b, 0xdc, 0xc1, 0x46, 0xbf, 0x60, 0x75, 0x4e, 0x6a, 0x04, 0x24,
                                     0x26, 0x08, 0x95, 0x75, 0xc7, 0x5a, 0x00, 0x3f, 0x08, 0x9d, 0x27,
                                     0x39, 0x83, 0x9d, 0xec, 0x58, 0xb9, 0x64, 0xec, 0x38, 0x43};
     cr_assert_eq(og_hmac_sha256("Jefe", 4, "what do ya want for nothing?", 28, got), 0);
     cr_assert_eq(memcmp(got, rfc, 32), 0);
+}
+
+Test(og_sha256, matches_openssl_and_fips_vectors)
+{
+    static const uint8_t abc[32] = {0xba, 0x78, 0x16, 0xbf, 0x8f, 0x01, 0xcf, 0xea, 0x41, 0x41, 0x40,
+                                    0xde, 0x5d, 0xae, 0x22, 0x23, 0xb0, 0x03, 0x61, 0xa3, 0x96, 0x17,
+                                    0x7a, 0x9c, 0xb4, 0x10, 0xff, 0x61, 0xf2, 0x00, 0x15, 0xad};
+    uint8_t got[32], want[32], msg[300];
+    unsigned int len;
+    cr_assert_eq(og_sha256("abc", 3, got), 0);
+    cr_assert_eq(memcmp(got, abc, 32), 0);
+    for (size_t i = 0; i < sizeof(msg); i++)
+        msg[i] = (uint8_t)(i * 7);
+    for (size_t n = 0; n <= sizeof(msg); n += 37) {
+        cr_assert_eq(og_sha256(msg, n, got), 0);
+        cr_assert(EVP_Digest(msg, n, want, &len, EVP_sha256(), NULL));
+        cr_assert_eq(memcmp(got, want, 32), 0, "n=%zu", n);
+    }
 }

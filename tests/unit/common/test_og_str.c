@@ -3,6 +3,10 @@
 
 #include "og.h"
 
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
 Test(og_str, trim_drops_spaces_and_tabs_only)
 {
     og_str_t t = og_str_trim(og_str(" \t 12 3\t "));
@@ -55,4 +59,16 @@ Test(og_str, utf8_valid_accepts_rfc3629_only)
     cr_assert_not(U8("\xed\xa0\x80"), "a surrogate");
     cr_assert_not(U8("\xf4\x90\x80\x80"), "above U+10FFFF");
     cr_assert_not(U8("\xf5\x80\x80\x80"));
+}
+
+Test(og_str, u64_dec_round_trips)
+{
+    char buf[OG_U64_DEC_MAX], want[32];
+    const uint64_t vs[] = {0, 7, 10, 200, 4096, 1234567890123ull, UINT64_MAX};
+    for (size_t i = 0; i < sizeof(vs) / sizeof(vs[0]); i++) {
+        size_t n = og_u64_dec(vs[i], buf);
+        snprintf(want, sizeof(want), "%" PRIu64, vs[i]);
+        cr_assert_str_eq(buf, want);
+        cr_assert_eq(n, strlen(want));
+    }
 }

@@ -72,6 +72,7 @@ Test(node_auth, signed_request_passes_and_changes_fail)
     r.nh = 0; /* no header at all */
     cr_assert_eq(check(a, "DELETE", "/d1/chunk/x", &r, 0, &b), NODE_EAUTH);
     node_auth_free(a);
+    node_auth_signer_free(&s);
 }
 
 /* A body hashed once and signed for several nodes (node_auth_sign_digest, as the node client does
@@ -98,6 +99,7 @@ Test(node_auth, presigned_digest_passes_and_binds_the_body)
         cr_assert_eq(node_auth_check_body(&b, "batch bodz", 10), NODE_EAUTH);
     }
     node_auth_free(a);
+    node_auth_signer_free(&s);
 }
 
 Test(node_auth, keys_rotate_and_unknown_keys_fail)
@@ -124,6 +126,9 @@ Test(node_auth, keys_rotate_and_unknown_keys_fail)
     cr_assert_eq(check(a, "GET", "/health", &r, 0, &b), NODE_EAUTH);
     node_auth_free(a);
     node_auth_free(only_new);
+    node_auth_signer_free(&so);
+    node_auth_signer_free(&sn);
+    node_auth_signer_free(&sx);
 }
 
 Test(node_auth, old_and_future_timestamps_fail)
@@ -146,6 +151,7 @@ Test(node_auth, old_and_future_timestamps_fail)
                  NODE_ESTALE);
     cr_assert_eq(node_auth_check_head(a, OG_STR_LIT("GET"), OG_STR_LIT("/health"), r.h, r.nh, 0, now, &b, &why), 0);
     node_auth_free(a);
+    node_auth_signer_free(&s);
 }
 
 /* More requests than the cache holds: memory stays bounded and the first request, whose nonce has
@@ -169,6 +175,7 @@ Test(node_auth, a_full_nonce_cache_still_refuses_replays, .timeout = 120)
     }
     cr_assert_eq(check(a, "GET", "/health", &first, 0, &b), NODE_ESTALE);
     node_auth_free(a);
+    node_auth_signer_free(&s);
 }
 
 /* An answer signed for one request verifies against that request only, and any change to its
@@ -201,4 +208,5 @@ Test(node_auth, answers_are_bound_to_their_request)
     cr_assert_eq(node_auth_check_response(&s, r.auth, 200, 5, h, 3, "hello", 5), NODE_EAUTH);
     cr_assert_eq(node_auth_check_response(&s, r.auth, 200, 5, h, 2, "hello", 5), NODE_EAUTH); /* unsigned */
     node_auth_free(a);
+    node_auth_signer_free(&s);
 }

@@ -63,7 +63,7 @@ static auth_result_t example_auth(void)
         HDR("x-amz-decoded-content-length", "66560"), HDR("Content-Length", "66824"),
     };
     auth_request_t req = {OG_STR_LIT("PUT"), OG_STR_LIT("/examplebucket/chunkObject.txt"), OG_STR_LIT(""),
-                          OG_STR_LIT(""), h, NH(h), 1369353600, "us-east-1"};
+                          OG_STR_LIT(""), h, NH(h), 1369353600, "us-east-1", NULL};
     auth_result_t res;
     cr_assert_eq(auth_verify(&req, lookup, NULL, &res), 0);
     return res;
