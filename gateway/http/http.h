@@ -64,7 +64,11 @@ typedef og_str_t (*http_busy_fn)(const http_reqinfo_t *info, void *ctx, const ch
 typedef struct {
     const char *host;           /* listen address, e.g. "127.0.0.1" or "0.0.0.0" */
     uint16_t port;
-    size_t workers;             /* worker threads (default 128 when 0) */
+    size_t workers;             /* core of worker threads, always running (default 128 when 0) */
+    /* Most worker threads (default HTTP_DEFAULT_WORKERS_MAX when 0, at least workers): when a
+     * request is queued and no worker is idle, one more thread starts; one beyond the core that
+     * stays idle for 10 s exits. */
+    size_t workers_max;
     uint32_t idle_timeout_ms;   /* keep-alive idle and header read (default 60000) */
     uint32_t io_timeout_ms;     /* no progress on body or response (default 60000) */
     /* Slow-body guard. Progress alone re-arms io_timeout_ms, so a client sending one byte per
@@ -83,7 +87,7 @@ typedef struct {
     size_t max_conns;
     size_t max_conns_per_ip;
     /* Fair share: at most account_workers workers run requests of one claimant at once
-     * (http_req_claim); default workers / 2. At most max_queue requests wait for a worker; a
+     * (http_req_claim); default workers_max / 2. At most max_queue requests wait for a worker; a
      * request beyond that gets a 503 whose body comes from busy (default HTTP_DEFAULT_MAX_QUEUE). */
     size_t account_workers;
     size_t max_queue;
@@ -103,6 +107,7 @@ typedef struct {
 #define HTTP_DEFAULT_MAX_CONNS 16384
 #define HTTP_DEFAULT_MAX_CONNS_PER_IP 1024
 #define HTTP_DEFAULT_MAX_QUEUE 1024
+#define HTTP_DEFAULT_WORKERS_MAX 4096
 /* Longest claimant name http_req_claim tells apart (longer ones are cut: still one claimant). */
 #define HTTP_CLAIM_MAX 160
 

@@ -57,6 +57,21 @@
 /* Capacity of the second parse that tells "too many headers" (431) from garbage (400). */
 #define HTTP_PARSE_WIDE_HEADERS 1024
 #define HTTP_DEFAULT_WORKERS 128
+/* A worker beyond the core (conf.workers) that found no request for this long exits. */
+#define HTTP_WORKER_IDLE_MS 10000
+/* Each worker's stack. Handlers keep big buffers on the heap; their deepest frames (a 64 KiB SLO
+ * piece, libxml2, OpenSSL) need well under 256 KiB, and only the touched pages cost memory, so
+ * this is headroom rather than a cost. ASan's redzones make frames several times bigger. */
+#if defined(__SANITIZE_ADDRESS__)
+#define HTTP_WORKER_STACK (4u << 20)
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define HTTP_WORKER_STACK (4u << 20)
+#endif
+#endif
+#ifndef HTTP_WORKER_STACK
+#define HTTP_WORKER_STACK (1u << 20)
+#endif
 #define HTTP_DEFAULT_TIMEOUT_MS 60000
 /* Slow-body guard defaults (http_server_conf_t.body_min_rate, body_rate_window_ms): at least
  * 60 KiB per minute. Apache's mod_reqtimeout ships MinRate=500 with a 20 s start; 1 KiB/s is
@@ -86,7 +101,7 @@ typedef struct st_http_conn_t http_conn_t;
 
 typedef struct {
     http_server_t *srv;
-    pthread_t tid;
+    bool live; /* a thread runs in this slot; under srv->mu */
     /* Who the running request claimed (http_req_claim); claim_len 0 = nobody. Under srv->mu. */
     char claim[HTTP_CLAIM_MAX];
     size_t claim_len;
@@ -193,13 +208,16 @@ struct st_http_server_t {
     uint64_t stop_deadline;
     struct phr_header wide[HTTP_PARSE_WIDE_HEADERS];
 
-    /* workers */
+    /* workers: conf.workers_max slots, nlive of them running a (detached) thread */
     http_worker_t *workers;
-    size_t nworkers;
+    pthread_attr_t worker_attr; /* detached, HTTP_WORKER_STACK */
     pthread_mutex_t mu;
     pthread_cond_t cv;
+    pthread_cond_t exit_cv; /* nlive fell to 0 */
     http_req_t *jobs_head, **jobs_tail;
     size_t njobs; /* requests queued for a worker */
+    size_t nlive; /* worker threads running */
+    size_t nidle; /* ... of them waiting for a request */
     bool workers_exit;
 
     pthread_mutex_t ready_mu;
@@ -916,16 +934,26 @@ static bool head_has_obs_fold(const struct phr_header *phr, size_t nh)
     return false;
 }
 
+static http_worker_t *server_reserve_worker_locked(http_server_t *srv);
+static void server_spawn_worker(http_server_t *srv, http_worker_t *w);
+
+/* Queues req for a worker; when no idle worker is left for it, starts one more thread (up to
+ * workers_max), so a request never waits behind handlers that are only blocked on their clients. */
 static void server_dispatch(http_server_t *srv, http_req_t *req)
 {
+    http_worker_t *w = NULL;
     pthread_mutex_lock(&srv->mu);
     req->job_next = NULL;
     *srv->jobs_tail = req;
     srv->jobs_tail = &req->job_next;
     srv->njobs++;
     atomic_store_explicit(&srv->st_queued, srv->njobs, memory_order_relaxed);
+    if (srv->njobs > srv->nidle)
+        w = server_reserve_worker_locked(srv);
     pthread_cond_signal(&srv->cv);
     pthread_mutex_unlock(&srv->mu);
+    if (w != NULL)
+        server_spawn_worker(srv, w);
 }
 
 /* Parses the next request head from the input, or waits for more of it. */
@@ -1228,38 +1256,111 @@ static void worker_run_req(http_worker_t *w, http_req_t *req)
     req_unref(req);
 }
 
+/* Waits for a request (under srv->mu). A thread beyond the core that waited HTTP_WORKER_IDLE_MS in
+ * vain gets NULL and must exit, as must every thread once workers_exit is set. */
+static http_req_t *worker_next_locked(http_server_t *srv)
+{
+    while (srv->jobs_head == NULL && !srv->workers_exit) {
+        int e = 0;
+        srv->nidle++;
+        if (srv->nlive > srv->conf.workers) {
+            struct timespec ts;
+            clock_gettime(CLOCK_MONOTONIC, &ts);
+            ts.tv_sec += HTTP_WORKER_IDLE_MS / 1000;
+            e = pthread_cond_timedwait(&srv->cv, &srv->mu, &ts);
+        } else {
+            pthread_cond_wait(&srv->cv, &srv->mu);
+        }
+        srv->nidle--;
+        if (e == ETIMEDOUT && srv->jobs_head == NULL && srv->nlive > srv->conf.workers)
+            return NULL;
+    }
+    http_req_t *req = srv->jobs_head;
+    if (req != NULL) {
+        srv->njobs--;
+        atomic_store_explicit(&srv->st_queued, srv->njobs, memory_order_relaxed);
+        srv->jobs_head = req->job_next;
+        if (srv->jobs_head == NULL)
+            srv->jobs_tail = &srv->jobs_head;
+    }
+    return req;
+}
+
 static void *worker_main(void *arg)
 {
     http_worker_t *w = arg;
     http_server_t *srv = w->srv;
-    for (;;) {
-        pthread_mutex_lock(&srv->mu);
-        while (srv->jobs_head == NULL && !srv->workers_exit)
-            pthread_cond_wait(&srv->cv, &srv->mu);
-        http_req_t *req = srv->jobs_head;
-        if (req != NULL) {
-            srv->njobs--;
-            atomic_store_explicit(&srv->st_queued, srv->njobs, memory_order_relaxed);
-            srv->jobs_head = req->job_next;
-            if (srv->jobs_head == NULL)
-                srv->jobs_tail = &srv->jobs_head;
-        }
+    pthread_mutex_lock(&srv->mu);
+    for (http_req_t *req; (req = worker_next_locked(srv)) != NULL;) {
         pthread_mutex_unlock(&srv->mu);
-        if (req == NULL)
-            break;
         worker_run_req(w, req);
+        pthread_mutex_lock(&srv->mu);
+    }
+    /* The thread is detached: after this unlock it touches nothing of srv, which may be freed. */
+    w->live = false;
+    if (--srv->nlive == 0)
+        pthread_cond_broadcast(&srv->exit_cv);
+    pthread_mutex_unlock(&srv->mu);
+    return NULL;
+}
+
+/* A free worker slot, counted live, when fewer than workers_max threads run; else NULL. Under
+ * srv->mu. Start its thread with server_spawn_worker. */
+static http_worker_t *server_reserve_worker_locked(http_server_t *srv)
+{
+    if (srv->nlive >= srv->conf.workers_max || srv->workers_exit)
+        return NULL;
+    for (size_t i = 0; i < srv->conf.workers_max; i++) {
+        http_worker_t *w = &srv->workers[i];
+        if (!w->live) {
+            w->live = true;
+            w->srv = srv;
+            srv->nlive++;
+            return w;
+        }
     }
     return NULL;
 }
 
-static void server_stop_workers(http_server_t *srv, size_t started)
+/* Starts w's thread (not under srv->mu). When the system refuses one, the slot is given back: the
+ * queued request waits for a running worker instead. */
+static void server_spawn_worker(http_server_t *srv, http_worker_t *w)
+{
+    pthread_t tid;
+    if (pthread_create(&tid, &srv->worker_attr, worker_main, w) == 0)
+        return;
+    pthread_mutex_lock(&srv->mu);
+    w->live = false;
+    if (--srv->nlive == 0)
+        pthread_cond_broadcast(&srv->exit_cv);
+    pthread_mutex_unlock(&srv->mu);
+}
+
+/* Starts the core of conf.workers threads. 0, or -EAGAIN when not one could be started. */
+static int server_start_workers(http_server_t *srv)
+{
+    for (size_t i = 0; i < srv->conf.workers; i++) {
+        pthread_mutex_lock(&srv->mu);
+        http_worker_t *w = server_reserve_worker_locked(srv);
+        pthread_mutex_unlock(&srv->mu);
+        if (w != NULL)
+            server_spawn_worker(srv, w);
+    }
+    pthread_mutex_lock(&srv->mu);
+    size_t live = srv->nlive;
+    pthread_mutex_unlock(&srv->mu);
+    return live > 0 ? 0 : -EAGAIN;
+}
+
+/* Tells every worker to exit once the queue is empty and waits until all have. */
+static void server_stop_workers(http_server_t *srv)
 {
     pthread_mutex_lock(&srv->mu);
     srv->workers_exit = true;
     pthread_cond_broadcast(&srv->cv);
+    while (srv->nlive > 0)
+        pthread_cond_wait(&srv->exit_cv, &srv->mu);
     pthread_mutex_unlock(&srv->mu);
-    for (size_t i = 0; i < started; i++)
-        pthread_join(srv->workers[i].tid, NULL);
 }
 
 /* ------------------------------------------------------------------------------------ */
@@ -1271,6 +1372,10 @@ static void server_conf_defaults(http_server_t *srv, const http_server_conf_t *c
     srv->conf = *conf;
     if (srv->conf.workers == 0)
         srv->conf.workers = HTTP_DEFAULT_WORKERS;
+    if (srv->conf.workers_max == 0)
+        srv->conf.workers_max = HTTP_DEFAULT_WORKERS_MAX;
+    if (srv->conf.workers_max < srv->conf.workers)
+        srv->conf.workers_max = srv->conf.workers;
     if (srv->conf.idle_timeout_ms == 0)
         srv->conf.idle_timeout_ms = HTTP_DEFAULT_TIMEOUT_MS;
     if (srv->conf.io_timeout_ms == 0)
@@ -1284,7 +1389,7 @@ static void server_conf_defaults(http_server_t *srv, const http_server_conf_t *c
     if (srv->conf.max_conns_per_ip == 0)
         srv->conf.max_conns_per_ip = HTTP_DEFAULT_MAX_CONNS_PER_IP;
     if (srv->conf.account_workers == 0)
-        srv->conf.account_workers = srv->conf.workers > 1 ? srv->conf.workers / 2 : 1;
+        srv->conf.account_workers = srv->conf.workers_max > 1 ? srv->conf.workers_max / 2 : 1;
     if (srv->conf.max_queue == 0)
         srv->conf.max_queue = HTTP_DEFAULT_MAX_QUEUE;
 }
@@ -1319,6 +1424,22 @@ out_close_listen:
     return rc;
 }
 
+/* The workers' locks, conditions (cv times out on the monotonic clock) and thread attributes. */
+static void server_sync_init(http_server_t *srv)
+{
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&srv->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    pthread_cond_init(&srv->exit_cv, NULL);
+    pthread_mutex_init(&srv->mu, NULL);
+    pthread_mutex_init(&srv->ready_mu, NULL);
+    pthread_attr_init(&srv->worker_attr);
+    pthread_attr_setdetachstate(&srv->worker_attr, PTHREAD_CREATE_DETACHED);
+    pthread_attr_setstacksize(&srv->worker_attr, HTTP_WORKER_STACK);
+}
+
 int http_server_new(const http_server_conf_t *conf, http_server_t **out)
 {
     int rc = 0;
@@ -1342,16 +1463,14 @@ int http_server_new(const http_server_conf_t *conf, http_server_t **out)
         rc = -errno;
         goto out_close_listen;
     }
-    srv->workers = calloc(srv->conf.workers, sizeof(*srv->workers));
+    srv->workers = calloc(srv->conf.workers_max, sizeof(*srv->workers));
     if (srv->workers == NULL) {
         rc = -ENOMEM;
         goto out_close_wake;
     }
     if ((rc = http_iptab_init(&srv->iptab, srv->conf.max_conns)) != 0)
         goto out_free_workers;
-    pthread_mutex_init(&srv->mu, NULL);
-    pthread_cond_init(&srv->cv, NULL);
-    pthread_mutex_init(&srv->ready_mu, NULL);
+    server_sync_init(srv);
     *out = srv;
     return 0;
 
@@ -1416,7 +1535,6 @@ void http_server_stop(http_server_t *srv)
 int http_server_run(http_server_t *srv)
 {
     int rc = 0;
-    size_t started = 0;
 
     if (srv->listen_fd < 0)
         return OG_EINVAL; /* run twice */
@@ -1447,14 +1565,8 @@ int http_server_run(http_server_t *srv)
     srv->waker->data = srv;
     h2o_socket_read_start(srv->waker, on_wake);
 
-    for (; started < srv->conf.workers; started++) {
-        srv->workers[started].srv = srv;
-        int e = pthread_create(&srv->workers[started].tid, NULL, worker_main, &srv->workers[started]);
-        if (e != 0) {
-            rc = -e;
-            goto out_stop_workers;
-        }
-    }
+    if ((rc = server_start_workers(srv)) != 0)
+        goto out_stop_workers;
     h2o_socket_read_start(srv->listener, on_accept);
     if (srv->tls_listener != NULL)
         h2o_socket_read_start(srv->tls_listener, on_accept);
@@ -1465,7 +1577,7 @@ int http_server_run(http_server_t *srv)
 out_stop_workers:
     while (!h2o_linklist_is_empty(&srv->conns))
         conn_close(H2O_STRUCT_FROM_MEMBER(http_conn_t, link, srv->conns.next));
-    server_stop_workers(srv, started);
+    server_stop_workers(srv);
     /* Workers may have queued requests after the loop's last look. */
     for (http_req_t *list = server_take_ready(srv); list != NULL;) {
         http_req_t *req = list;
@@ -1504,8 +1616,10 @@ void http_server_free(http_server_t *srv)
         close(srv->tls_listen_fd);
     close(srv->wake_fd);
     pthread_mutex_destroy(&srv->ready_mu);
+    pthread_cond_destroy(&srv->exit_cv);
     pthread_cond_destroy(&srv->cv);
     pthread_mutex_destroy(&srv->mu);
+    pthread_attr_destroy(&srv->worker_attr);
     http_iptab_dispose(&srv->iptab);
     free(srv->workers);
     free(srv);
@@ -1530,7 +1644,7 @@ int http_req_claim(http_req_t *req, og_str_t who)
     if (len == 0)
         return 0;
     pthread_mutex_lock(&srv->mu);
-    for (size_t i = 0; i < srv->conf.workers; i++) {
+    for (size_t i = 0; i < srv->conf.workers_max; i++) {
         const http_worker_t *o = &srv->workers[i];
         held += o != w && o->claim_len == len && memcmp(o->claim, who.base, len) == 0;
     }
@@ -1560,6 +1674,11 @@ ssize_t http_req_read(http_req_t *req, void *buf, size_t cap)
             memcpy((char *)buf + first, req->win, n - first);
             req->win_rd = (req->win_rd + n) % req->win_cap;
             req->win_len -= n;
+            /* An emptied window refills from its front: a handler that keeps up touches only the
+             * first pages of the ring (its malloc'd mapping is faulted in lazily), not all of it
+             * as the bytes would otherwise walk round. */
+            if (req->win_len == 0)
+                req->win_rd = 0;
             /* Resume the loop only once half the window is free, so a reader taking small
              * bites does not cost a wakeup per call. */
             if (req->win_paused && req->win_len <= req->win_cap / 2) {

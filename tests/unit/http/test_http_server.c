@@ -1058,8 +1058,9 @@ static og_str_t busy_text(const http_reqinfo_t *info, void *ctx, const char **co
 
 Test(gw_http, full_queue_answers_busy)
 {
-    /* 8 workers (start_server_conf), all held; one request may wait, the next is refused. */
-    uint16_t port = start_server_conf((http_server_conf_t){.max_queue = 1, .busy = busy_text});
+    /* 8 workers (start_server_conf), no more may start, all held; one request may wait, the next
+     * is refused. */
+    uint16_t port = start_server_conf((http_server_conf_t){.workers_max = 8, .max_queue = 1, .busy = busy_text});
     enum { HELD = 8 };
     cli_t held[HELD], queued, refused;
     resp_t r;
