@@ -7,14 +7,22 @@
  * it accepts, parses request heads (picohttpparser), decodes chunked bodies (http_chunked.c:
  * picohttpparser's decoder is lax about chunk sizes), moves body bytes and response bytes, and enforces
  * idle and per-progress timeouts and a minimum body rate. Each parsed request is handed to a
- * worker thread from a fixed pool, which runs the handler in plain blocking style:
+ * worker thread from an elastic pool, which runs the handler in plain blocking style:
  *
  *   handler(req) -> http_req_read() ... -> http_resp_start() -> http_resp_write() ... -> http_resp_end()
+ *
+ * The pool keeps a core of `workers` threads; when a request is queued and no worker is idle, the
+ * loop starts one more (up to `workers_max`, with a small explicit stack), and a thread beyond the
+ * core that finds no request for 10 s exits. A handler blocked on a slow client's body therefore
+ * costs one parked thread (its touched stack, a futex wait), never another request's turn: a GET
+ * arriving among 2,000 slow uploads gets a thread at once. The kernel schedules the threads; the
+ * loop thread stays one of them, and parked waiters take no CPU from it.
  *
  * Backpressure both ways: the loop stops reading a socket while the request's body window
  * is full (the handler has not consumed it), and http_resp_write() blocks until the loop has
  * written the bytes. Memory per request is bounded by the window (HTTP_BODY_WINDOW) plus what
- * the handler holds.
+ * the handler holds; the window is a malloc'd mapping touched lazily and refilled from its front
+ * whenever the handler has emptied it, so a handler that keeps up touches only its first pages.
  *
  * No body byte is read from the socket before the handler first calls http_req_read(), i.e.
  * before it has checked auth: Expect: 100-continue is answered then, and a body sent without
