@@ -81,6 +81,12 @@
  * (128 workers x 1 KiB/s) instead of one byte a minute per worker. */
 #define HTTP_DEFAULT_BODY_MIN_RATE 1024
 #define HTTP_DEFAULT_BODY_RATE_WINDOW_MS 60000
+/* Body bytes all requests' windows may hold together before the loop stops filling windows that
+ * are not empty: 2,000 slow uploads whose handlers lag (waiting on the nodes) would otherwise
+ * each fill their 1 MiB. A handler waiting on an empty window is always fed, so every request
+ * progresses; the rest of the backlog waits in the kernel's socket buffers and slows the
+ * clients through TCP. Large uploads (a few at a time) never reach it. */
+#define HTTP_BODY_BUDGET (64u << 20)
 /* Most body bytes taken from a socket per step (see conn_feed_body). */
 #define HTTP_PULL_MAX (64u << 10)
 /* Room asked for per read of a request head: h2o's own first allocation (8 KiB) fits it, so a
@@ -129,7 +135,7 @@ struct st_http_req_t {
     size_t win_cap, win_rd, win_len;
     int body_err;        /* HTTP_EBODY once the loop saw bad chunked framing */
     bool body_done;      /* the loop has received the whole body from the socket */
-    bool win_paused;     /* the loop stopped reading because the window was full */
+    bool win_paused;     /* the loop stopped reading: the window is full, or over HTTP_BODY_BUDGET */
     bool aborted;        /* connection gone: every pending and later call fails */
     bool want_continue;  /* the worker asked for "100 Continue" */
     bool want_body;      /* the worker asked for the body: the loop may read it */
@@ -223,6 +229,7 @@ struct st_http_server_t {
     pthread_mutex_t ready_mu;
     http_req_t *ready;
 
+    _Atomic uint64_t win_bytes; /* unread bytes in all requests' windows (HTTP_BODY_BUDGET) */
     /* http_server_stats: written with relaxed atomics, read by any thread */
     _Atomic uint64_t st_in_flight, st_queued, st_conns_open, st_conns_accepted, st_conns_refused;
 };
@@ -239,6 +246,7 @@ static void req_free(http_req_t *req)
 {
     if (req->out != req->out_inline)
         free(req->out);
+    atomic_fetch_sub_explicit(&req->srv->win_bytes, req->win_len, memory_order_relaxed);
     free(req->win);
     pthread_cond_destroy(&req->cv);
     pthread_mutex_destroy(&req->mu);
@@ -534,6 +542,16 @@ typedef struct {
     bool paused;  /* the window is full */
 } conn_feed_t;
 
+/* Must the loop stop filling req's window (under req->mu)? When it is full, or when it is not
+ * empty and all windows together hold HTTP_BODY_BUDGET. */
+static bool req_over_budget_locked(http_req_t *req)
+{
+    if (req->win == NULL || req->win_len == 0)
+        return false;
+    return req->win_len == req->win_cap ||
+           atomic_load_explicit(&req->srv->win_bytes, memory_order_relaxed) >= HTTP_BODY_BUDGET;
+}
+
 /* How many bytes the socket input should hold for the next slice: only what the window has room
  * for (plus a little for chunk framing), so memory per request stays near HTTP_BODY_WINDOW, and
  * at most HTTP_PULL_MAX more than it holds. */
@@ -542,6 +560,8 @@ static size_t conn_body_target(http_conn_t *conn)
     http_req_t *req = conn->req;
     pthread_mutex_lock(&req->mu);
     size_t room = req->win != NULL ? req->win_cap - req->win_len : HTTP_BODY_WINDOW;
+    if (req_over_budget_locked(req))
+        room = 0;
     pthread_mutex_unlock(&req->mu);
     size_t target = 0;
     if (req->info.chunked && !conn->dec_done)
@@ -610,6 +630,7 @@ static size_t conn_body_move(http_conn_t *conn, size_t avail, conn_feed_t *f)
         memcpy(req->win + wr, sock->input->bytes, first);
         memcpy(req->win, sock->input->bytes + first, n - first);
         req->win_len += n;
+        atomic_fetch_add_explicit(&req->srv->win_bytes, n, memory_order_relaxed);
         f->moved = true;
     }
     bool done;
@@ -625,7 +646,7 @@ static size_t conn_body_move(http_conn_t *conn, size_t avail, conn_feed_t *f)
         req->body_err = f->body_err;
     f->stop = done || req->body_err != 0 || req->aborted;
     /* No window yet means no body byte arrived yet: keep reading. */
-    req->win_paused = !f->stop && req->win != NULL && req->win_len == req->win_cap;
+    req->win_paused = !f->stop && req_over_budget_locked(req);
     f->paused = req->win_paused;
     /* One wakeup for everything moved by this call, not one per slice. */
     if ((f->moved || f->stop) && (f->stop || f->paused || (size_t)f->got < f->asked || f->asked == 0))
@@ -1674,6 +1695,7 @@ ssize_t http_req_read(http_req_t *req, void *buf, size_t cap)
             memcpy((char *)buf + first, req->win, n - first);
             req->win_rd = (req->win_rd + n) % req->win_cap;
             req->win_len -= n;
+            atomic_fetch_sub_explicit(&req->srv->win_bytes, n, memory_order_relaxed);
             /* An emptied window refills from its front: a handler that keeps up touches only the
              * first pages of the ring (its malloc'd mapping is faulted in lazily), not all of it
              * as the bytes would otherwise walk round. */
