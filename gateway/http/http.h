@@ -23,6 +23,8 @@
  * written the bytes. Memory per request is bounded by the window (HTTP_BODY_WINDOW) plus what
  * the handler holds; the window is a malloc'd mapping touched lazily and refilled from its front
  * whenever the handler has emptied it, so a handler that keeps up touches only its first pages.
+ * All windows together hold at most a budget (64 MiB) beyond which only empty windows are filled:
+ * thousands of uploads whose handlers lag leave their backlog in the kernel, not in windows.
  *
  * No body byte is read from the socket before the handler first calls http_req_read(), i.e.
  * before it has checked auth: Expect: 100-continue is answered then, and a body sent without
