@@ -23,16 +23,11 @@ import os
 import resource
 import shutil
 import socket
-import subprocess
 import sys
 import tempfile
 import time
 import http.client
 from concurrent.futures import ThreadPoolExecutor
-
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials
 
 import benchcluster  # tools/benchcluster.py
 
@@ -43,16 +38,8 @@ BLOCK = 4096
 TICK = 0.1
 
 
-class UnsignedPayloadAuth(SigV4Auth):
-    def payload(self, request):
-        return "UNSIGNED-PAYLOAD"
-
-
 def signed_headers(port, method, path, user, extra=None):
-    req = AWSRequest(method=method, url=f"http://127.0.0.1:{port}{path}", headers=dict(extra or {}))
-    req.headers["x-amz-content-sha256"] = "UNSIGNED-PAYLOAD"
-    UnsignedPayloadAuth(Credentials(user, USERS[user]), "s3", REGION).add_auth(req)
-    return dict(req.headers.items())
+    return benchcluster.signed_headers(port, method, path, user, USERS[user], extra, REGION)
 
 
 def request(port, method, path, user, body=b"", timeout=60):
@@ -81,11 +68,7 @@ def body_md5(i, length):
     return h.hexdigest()
 
 
-def pct(values, p):
-    if not values:
-        return None
-    v = sorted(values)
-    return v[min(len(v) - 1, int(round(p / 100.0 * (len(v) - 1))))]
+pct = benchcluster.pct
 
 
 def probe_main(port, path, stop, out, max_count=20000):
@@ -230,21 +213,14 @@ def verify(a, ups):
 
 
 def start_cluster(a, work):
-    env = dict(os.environ, ONGGI_ACCESS_KEY="cam", ONGGI_SECRET_KEY=USERS["cam"])
-    proc = benchcluster.start(a.bin, a.port, work, "slow-bench", env)
-    gw = benchcluster.pids(proc, "onggi-gateway")
-    if not gw:
-        sys.exit("slow-bench: no gateway process found")
-    subprocess.run([os.path.join(a.bin, "onggi-admin"), "--ring", os.path.join(work, "data", "ring.bin"),
-                    "user-add", "--access-key", "probe", "--secret", USERS["probe"], "--account", "probe"],
-                   check=True, capture_output=True, timeout=60)
+    proc, gw = benchcluster.start_with_users(a.bin, a.port, work, "slow-bench", USERS)
     for user, bucket in (("cam", "cams"), ("probe", "probe")):
         status, body, _ = request(a.port, "PUT", f"/{bucket}", user)
         if status != 200:
             sys.exit(f"slow-bench: cannot create bucket {bucket}: {status} {body[:200]}")
     if request(a.port, "PUT", "/probe/obj4k", "probe", body=block(0, 0))[0] != 200:
         sys.exit("slow-bench: cannot store the probe object")
-    return proc, gw[0]
+    return proc, gw
 
 
 def measure(a, gw):

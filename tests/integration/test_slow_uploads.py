@@ -5,16 +5,12 @@ and afterwards every upload reads back byte-exact. With a fixed pool of WORKERS 
 per-account share of half of them) most uploads were refused or everything else waited.
 Functional outcomes only: every wait is bounded and generous, nothing asserts on speed."""
 import hashlib
-import socket
 import time
 
 import pytest
 
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials
-
-from conftest import ACCESS, ACCESS2, SECRET, SECRET2, REGION, signed_request, uniq
+from conftest import ACCESS2, SECRET2, signed_request, uniq
+from test_limits import trickle_put  # a signed PUT (UNSIGNED-PAYLOAD) with its head sent
 
 WORKERS = 8
 UPLOADS = 150
@@ -23,27 +19,10 @@ PIECE = 4000       # bytes per piece (the body passes CORE_INLINE_MAX and spans 
 PIECE_GAP = 0.9
 
 
-class _Unsigned(SigV4Auth):
-    def payload(self, request):
-        return "UNSIGNED-PAYLOAD"
-
-
 def body_of(i):
     """Upload i's body: distinct per upload and per piece."""
     return b"".join(hashlib.sha256(f"{i}:{k}".encode()).digest() * (PIECE // 32) + b"#" * (PIECE % 32)
                     for k in range(PIECES))
-
-
-def start_put(port, path, length):
-    """A signed PUT (UNSIGNED-PAYLOAD) with its head sent: the socket."""
-    req = AWSRequest(method="PUT", url=f"http://127.0.0.1:{port}{path}",
-                     headers={"Content-Length": str(length), "x-amz-content-sha256": "UNSIGNED-PAYLOAD"})
-    _Unsigned(Credentials(ACCESS, SECRET), "s3", REGION).add_auth(req)
-    head = f"PUT {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n" + "".join(
-        f"{k}: {v}\r\n" for k, v in req.headers.items() if k.lower() != "host") + "\r\n"
-    s = socket.create_connection(("127.0.0.1", port), timeout=60)
-    s.sendall(head.encode())
-    return s
 
 
 def read_status(s, timeout=120):
@@ -76,7 +55,7 @@ def test_slow_uploads_do_not_block_other_requests(slow_gw):
     assert signed_request(port, "PUT", f"/{other}", access=ACCESS2, secret=SECRET2)[0] == 200
     assert signed_request(port, "PUT", f"/{other}/probe", body=b"p" * 4096, access=ACCESS2, secret=SECRET2)[0] == 200
     bodies = [body_of(i) for i in range(UPLOADS)]
-    socks = [start_put(port, f"/{b}/cam{i}", len(bodies[i])) for i in range(UPLOADS)]
+    socks = [trickle_put(port, f"/{b}/cam{i}", length=len(bodies[i])) for i in range(UPLOADS)]
     try:
         for k in range(PIECES):
             for i, s in enumerate(socks):
