@@ -61,7 +61,7 @@ UNIT_SRCS := $(wildcard tests/unit/*/test_*.c)
 UNITS := $(patsubst tests/unit/%.c,$(O)/tests/%,$(UNIT_SRCS))
 
 .PHONY: all units ring auth node gateway deps run test unit integration compat compat-record compat-live \
-        compat-random-live faults faults-short bench bench-abuse bench-cdn bench-quota bench-scale clean format check-rooms \
+        compat-random-live faults faults-short bench bench-abuse bench-cdn bench-quota bench-scale bench-slow clean format check-rooms \
         fuzz fuzz-smoke fuzz-targets install bins
 all: check-rooms $(BINS) units
 units: $(UNITS)
@@ -256,6 +256,14 @@ bench-scale: deps
 bench-abuse: deps
 	@$(MAKE) --no-print-directory BUILD=release all
 	@/usr/bin/python3 tools/abuse-bench.py --bin build/release/bin
+
+# Thousands of concurrent slow uploads (docs/benchmarks.md, "Slow uploads"): SLOW_CONNS (2000)
+# uploads each sending 256 kbit/s for SLOW_DURATION (60) s, then read back byte-exact, while a
+# 4 KiB GET probe runs; gateway peak RSS, probe p50/p99. SLOW_ARGS adds options (e.g. --chunked).
+bench-slow: deps
+	@$(MAKE) --no-print-directory BUILD=release all
+	@/usr/bin/python3 tools/slow-bench.py --bin build/release/bin --conns $(or $(SLOW_CONNS),2000) \
+		--duration $(or $(SLOW_DURATION),60) $(SLOW_ARGS)
 
 format:
 	clang-format -i $(wildcard */*.c */*.h gateway/*/*.c gateway/*/*.h tests/unit/*/*.c tools/*/*.c tools/*/*.h)

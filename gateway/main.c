@@ -2,7 +2,7 @@
  * onggi-gateway: the S3 and Swift gateway process (see docs/operations.md).
  *
  *   onggi-gateway --ring FILE --listen IP:PORT [--keys FILE] [--domain D] [--website-domain D] [--region R]
- *                 [--workers N]
+ *                 [--workers N] [--workers-max N]
  *                 [--chunk-size BYTES] [--quota-cache-ms MS] [--access-log] [--sse-c-plain-http]
  *                 [--max-conns N] [--max-conns-per-ip N] [--account-workers N] [--max-queue N]
  *                 [--tls-listen IP:PORT --tls-cert FILE --tls-key FILE [--tls-cert FILE --tls-key FILE]...]
@@ -20,6 +20,9 @@
  * --chunk-size is the AVERAGE content-defined chunk size (a power of two, 16 KiB..4 MiB; chunks
  * then range from a quarter to four times it). Default 32 KiB; every gateway of a cluster should
  * use the same value, or equal data uploaded through two of them is not deduplicated.
+ *
+ * --workers N threads always run handlers; up to --workers-max (default 4096) run when requests
+ * wait for one (http_server_conf_t.workers_max; docs/architecture.md, "Threads").
  *
  * --quota-cache-ms (default 1000, 0..60000) is how long the quota check reuses the quotas and usage
  * it read (cluster_set_memo_ttl; docs/architecture.md, "Quotas").
@@ -73,8 +76,9 @@
 /* Blocks at least this big get their own mapping, returned to the kernel on free (see main). */
 #define MALLOC_MMAP_THRESHOLD (128u << 10)
 /* Descriptors kept for what is not a client connection: connections to the storage nodes (a few
- * per worker), the ring, logs, the event loop's own. */
-#define FD_RESERVE(workers) (1024 + 4 * (workers))
+ * per core worker; one per worker beyond the core, which mostly waits for its client's body and
+ * holds node connections only while it sends a batch), the ring, logs, the event loop's own. */
+#define FD_RESERVE(workers, workers_max) (1024 + 4 * (workers) + ((workers_max) - (workers)))
 
 /* SigV4 signing keys the S3 front end keeps (one per access key, day and region in use; ~330 bytes
  * each): a busy
@@ -89,7 +93,7 @@ typedef struct {
 typedef struct {
     const char *ring, *keys, *listen, *domain, *region;
     const char *website_domain; /* the S3 website endpoint's domain, or NULL */
-    size_t workers, chunk_size, quota_cache_ms;
+    size_t workers, workers_max, chunk_size, quota_cache_ms;
     int access_log, sse_c_plain_http;
     const char *tls_listen;
     og_conf_list_t tls_certs, tls_keys;
@@ -120,6 +124,7 @@ static const og_conf_opt_t gw_opts[] = {
     OPT("website-domain", OG_CONF_STR, website_domain, 0, 0, "DOMAIN", 0),
     OPT("region", OG_CONF_STR, region, 0, 0, "REGION", 0),
     OPT("workers", OG_CONF_SIZE, workers, 0, 4096, "N", 0),
+    OPT("workers-max", OG_CONF_SIZE, workers_max, 0, 16384, "N", 0),
     OPT("chunk-size", OG_CONF_SIZE, chunk_size, 0, UINT32_MAX, "BYTES", 0), /* checked by cluster_set_chunking */
     OPT("quota-cache-ms", OG_CONF_SIZE, quota_cache_ms, 0, 60000, "MS", 0),
     OPT("access-log", OG_CONF_FLAG, access_log, 0, 0, NULL, 0),
@@ -226,11 +231,13 @@ static og_str_t busy_body(const http_reqinfo_t *info, void *ctx, const char **co
 
 /* Raises the open-file limit to its hard limit (10,000 idle clients need as many descriptors) and
  * fits max_conns (0 = the server's default) under it. The limit to use. */
-static size_t fit_max_conns(size_t max_conns, size_t workers)
+static size_t fit_max_conns(size_t max_conns, size_t workers, size_t workers_max)
 {
     struct rlimit rl;
     size_t want = max_conns != 0 ? max_conns : HTTP_DEFAULT_MAX_CONNS;
-    size_t reserve = FD_RESERVE(workers != 0 ? workers : 128);
+    workers = workers != 0 ? workers : 128;
+    workers_max = workers_max != 0 ? workers_max : HTTP_DEFAULT_WORKERS_MAX;
+    size_t reserve = FD_RESERVE(workers, workers_max > workers ? workers_max : workers);
     if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
         return max_conns;
     if (rl.rlim_cur < rl.rlim_max) {
@@ -437,7 +444,8 @@ static int serve(const opts_t *o, const og_addr_t *listen, const og_addr_t *tls_
     http_server_conf_t conf = {.host = listen->host,
                                .port = listen->port,
                                .workers = o->workers,
-                               .max_conns = fit_max_conns(o->lim.max_conns, o->workers),
+                               .workers_max = o->workers_max,
+                               .max_conns = fit_max_conns(o->lim.max_conns, o->workers, o->workers_max),
                                .max_conns_per_ip = o->lim.max_conns_per_ip,
                                .account_workers = o->lim.account_workers,
                                .max_queue = o->lim.max_queue,

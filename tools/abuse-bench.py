@@ -26,16 +26,11 @@ import resource
 import selectors
 import shutil
 import socket
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 import http.client
-
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials
 
 import benchcluster  # tools/benchcluster.py
 
@@ -44,16 +39,8 @@ REGION = "us-east-1"
 USERS = {"abuser": "abusersecret", "probe": "probesecret"}
 
 
-class UnsignedPayloadAuth(SigV4Auth):
-    def payload(self, request):
-        return "UNSIGNED-PAYLOAD"
-
-
 def signed_headers(port, method, path, user, extra=None):
-    req = AWSRequest(method=method, url=f"http://127.0.0.1:{port}{path}", headers=dict(extra or {}))
-    req.headers["x-amz-content-sha256"] = "UNSIGNED-PAYLOAD"
-    UnsignedPayloadAuth(Credentials(user, USERS[user]), "s3", REGION).add_auth(req)
-    return dict(req.headers.items())
+    return benchcluster.signed_headers(port, method, path, user, USERS[user], extra, REGION)
 
 
 def request(port, method, path, user, body=b"", timeout=30):
@@ -98,11 +85,7 @@ def mem(out, when, pid):
     out[f"heap_{when}_kib"] = heap_kib(pid)
 
 
-def pct(values, p):
-    if not values:
-        return None
-    v = sorted(values)
-    return v[min(len(v) - 1, int(round(p / 100.0 * (len(v) - 1))))]
+pct = benchcluster.pct
 
 
 class Probe(threading.Thread):
@@ -270,15 +253,7 @@ def phase_trickle(a, port, pid, obj):
 
 
 def start_cluster(a, work):
-    env = dict(os.environ, ONGGI_ACCESS_KEY="abuser", ONGGI_SECRET_KEY=USERS["abuser"])
-    proc = benchcluster.start(a.bin, a.port, work, "abuse-bench", env)
-    gw = benchcluster.pids(proc, "onggi-gateway")
-    if not gw:
-        sys.exit("abuse-bench: no gateway process found")
-    subprocess.run([os.path.join(a.bin, "onggi-admin"), "--ring", os.path.join(work, "data", "ring.bin"),
-                    "user-add", "--access-key", "probe", "--secret", USERS["probe"], "--account", "probe"],
-                   check=True, capture_output=True, timeout=60)
-    return proc, gw[0]
+    return benchcluster.start_with_users(a.bin, a.port, work, "abuse-bench", USERS)
 
 
 def setup_objects(port):

@@ -1,12 +1,16 @@
 """tools/benchcluster.py: the throwaway cluster of the benchmark scripts (abuse-bench.py,
-cdn-bench.py, quota-bench.py, ...): tools/run-cluster.sh with its data in a work directory, started and
-stopped, and one plain HTTP call to it."""
+cdn-bench.py, quota-bench.py, slow-bench.py): tools/run-cluster.sh with its data in a work directory,
+started and stopped; one plain HTTP call, SigV4 headers for raw requests and a percentile helper."""
 import http.client
 import os
 import signal
 import subprocess
 import sys
 import time
+
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -56,3 +60,41 @@ def call(port, method, path, headers=None, body=b""):
         return r.status, dict((k.lower(), v) for k, v in r.getheaders()), r.read()
     finally:
         c.close()
+
+
+def start_with_users(bin_dir, port, work, name, users):
+    """start() with S3 users {access: secret}: the first is the cluster's own, each other one is
+    added with an account named after its key. (launcher Popen, gateway pid); exits the script
+    with a message prefixed by `name` on failure."""
+    (first, first_secret), *others = users.items()
+    env = dict(os.environ, ONGGI_ACCESS_KEY=first, ONGGI_SECRET_KEY=first_secret)
+    proc = start(bin_dir, port, work, name, env)
+    gw = pids(proc, "onggi-gateway")
+    if not gw:
+        sys.exit(f"{name}: no gateway process found")
+    for access, secret in others:
+        subprocess.run([os.path.join(bin_dir, "onggi-admin"), "--ring", os.path.join(work, "data", "ring.bin"),
+                        "user-add", "--access-key", access, "--secret", secret, "--account", access],
+                       check=True, capture_output=True, timeout=60)
+    return proc, gw[0]
+
+
+class UnsignedPayloadAuth(SigV4Auth):
+    def payload(self, request):
+        return "UNSIGNED-PAYLOAD"
+
+
+def signed_headers(port, method, path, access, secret, extra=None, region="us-east-1"):
+    """SigV4 headers (UNSIGNED-PAYLOAD) for a request to 127.0.0.1:port, extra headers included."""
+    req = AWSRequest(method=method, url=f"http://127.0.0.1:{port}{path}", headers=dict(extra or {}))
+    req.headers["x-amz-content-sha256"] = "UNSIGNED-PAYLOAD"
+    UnsignedPayloadAuth(Credentials(access, secret), "s3", region).add_auth(req)
+    return dict(req.headers.items())
+
+
+def pct(values, p):
+    """The p-th percentile of values (nearest rank), None when empty."""
+    if not values:
+        return None
+    v = sorted(values)
+    return v[min(len(v) - 1, int(round(p / 100.0 * (len(v) - 1))))]

@@ -207,6 +207,16 @@ void cluster_buf_put(cluster_t *cl, void *p, size_t len)
         munmap(p, len);
 }
 
+void cluster_buf_trim(void *p, size_t len, size_t keep)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    size_t from = (keep + page - 1) / page * page;
+    if (len <= CL_BUF_CLASS)
+        len = CL_BUF_CLASS; /* what cluster_buf_get mapped */
+    if (p != NULL && from < len)
+        madvise((char *)p + from, len - from, MADV_DONTNEED); /* advice: ignoring a failure is safe */
+}
+
 void cluster_stamp(cluster_t *cl, uint64_t *ts, uint64_t *tiebreak)
 {
     uint64_t now = og_time_ns();

@@ -276,6 +276,10 @@ int cluster_chunk_locate(cluster_t *cl, const uint8_t id[32], char (*addrs)[96],
  * with cluster_buf_put and the same len. Thread-safe. */
 void *cluster_buf_get(cluster_t *cl, size_t len);
 void cluster_buf_put(cluster_t *cl, void *p, size_t len);
+/* Gives the pages of buffer p (from cluster_buf_get with len) past its first keep bytes back to
+ * the kernel; they read as zeros and cost memory again only once written. For a buffer that
+ * filled once and now holds little for a long time (a slow upload's batch). Cannot fail. */
+void cluster_buf_trim(void *p, size_t len, size_t keep);
 
 /* A fresh (ts, tiebreak) for a write from a hybrid logical clock: ts is wall-clock ns, made
  * strictly increasing within this handle and greater than every stamp the handle has read

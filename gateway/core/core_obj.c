@@ -52,6 +52,12 @@
 #define OBJ_READ_PIECE (1u << 20)
 /* Flush the batch when less room than this is left for the next read. */
 #define OBJ_READ_MIN (64u << 10)
+/* ... or when its completed chunks have waited this long: a slow upload (a camera sending 32 KB/s
+ * fills 4 MiB in two minutes) then holds seconds of data, not a whole batch. */
+#define OBJ_FLUSH_AGE_MS 2000
+/* After such a flush, batch pages more than this above what the buffer still holds go back to
+ * the kernel (cluster_buf_trim), so its memory follows the data rather than its high-water mark. */
+#define OBJ_TRIM_SLACK (64u << 10)
 /* Chunk reads per cluster_chunk_get_many call (one request per node for all of them). */
 #define OBJ_READ_BATCH 128
 /* Buffers at least this big come from the pool (see "Memory" above); smaller ones from malloc. */
@@ -221,6 +227,8 @@ typedef struct {
     size_t cstart;    /* start of the chunk in progress within data */
     cluster_chunk_hdr_t hdrs[CLUSTER_BATCH_MAX_CHUNKS];
     size_t nb; /* completed chunks in data[0, cstart) */
+    uint64_t flushed_ms; /* og_mono_ms() of the last flush (or the start) */
+    size_t hiwater;      /* most bytes data held since the last trim */
     core_chunk_ref_t *refs;
     size_t nrefs, cap_refs;
     /* with a key: completed chunks are boxed into box (its own CLUSTER_BATCH_HDR_MAX header room
@@ -247,6 +255,7 @@ static int writer_init(obj_writer_t *w, cluster_t *cl, const core_obj_put_opts_t
     uint32_t min, avg, max;
     memset(w, 0, sizeof(*w));
     w->cl = cl;
+    w->flushed_ms = og_mono_ms();
     cluster_chunking(cl, &min, &avg, &max);
     if (og_cdc_init(&w->cdc, min, avg, max) != 0)
         return OG_EINVAL;
@@ -257,6 +266,7 @@ static int writer_init(obj_writer_t *w, cluster_t *cl, const core_obj_put_opts_t
         w->cap = (size_t)opts->expect_size + 1;
     if (!(w->mem = obj_buf_alloc(cl, CLUSTER_BATCH_HDR_MAX + w->cap)))
         return -ENOMEM;
+    w->hiwater = w->cap; /* a pooled buffer may come with all its pages resident */
     w->data = w->mem + CLUSTER_BATCH_HDR_MAX;
     if ((w->key = opts->key) != NULL) {
         w->bcap = w->cap + CLUSTER_BATCH_MAX_CHUNKS * OG_BOX_OVERHEAD;
@@ -351,6 +361,21 @@ static int writer_flush(obj_writer_t *w)
     w->scanned -= w->cstart;
     w->cstart = 0;
     w->nb = 0;
+    w->flushed_ms = og_mono_ms();
+    return 0;
+}
+
+/* The time-based flush (OBJ_FLUSH_AGE_MS) and, when the batch buffers hold far less than they
+ * once did, the return of their idle pages. Only for pooled buffers: malloc'd ones are small. */
+static int writer_flush_aged(obj_writer_t *w)
+{
+    int rc = writer_flush(w);
+    if (rc != 0 || w->hiwater <= w->fill + OBJ_TRIM_SLACK || CLUSTER_BATCH_HDR_MAX + w->cap < OBJ_POOL_MIN)
+        return rc;
+    cluster_buf_trim(w->mem, CLUSTER_BATCH_HDR_MAX + w->cap, CLUSTER_BATCH_HDR_MAX + w->fill);
+    if (w->bmem != NULL)
+        cluster_buf_trim(w->bmem, CLUSTER_BATCH_HDR_MAX + w->bcap, CLUSTER_BATCH_HDR_MAX);
+    w->hiwater = w->fill;
     return 0;
 }
 
@@ -402,6 +427,9 @@ int core_obj_write(cluster_t *cl, const core_obj_put_opts_t *opts, core_obj_src_
         /* Never while the body may still be inline: its bytes must stay at the front. */
         if (total > CORE_INLINE_MAX && w.cap - w.fill < OBJ_READ_MIN && w.nb > 0 && (rc = writer_flush(&w)) != 0)
             goto out_free;
+        if (total > CORE_INLINE_MAX && w.nb > 0 && og_mono_ms() - w.flushed_ms >= OBJ_FLUSH_AGE_MS &&
+            (rc = writer_flush_aged(&w)) != 0)
+            goto out_free;
         if (w.fill == w.cap) {
             /* Only a body longer than expect_size fills a buffer sized for it. */
             rc = OG_EPROTO;
@@ -427,6 +455,7 @@ int core_obj_write(cluster_t *cl, const core_obj_put_opts_t *opts, core_obj_src_
         if ((rc = body_feed(&w.body, w.data + w.fill, (size_t)got)) != 0)
             goto out_free;
         w.fill += (size_t)got;
+        w.hiwater = w.fill > w.hiwater ? w.fill : w.hiwater;
         if ((rc = writer_scan(&w)) != 0)
             goto out_free;
     }

@@ -7,14 +7,24 @@
  * it accepts, parses request heads (picohttpparser), decodes chunked bodies (http_chunked.c:
  * picohttpparser's decoder is lax about chunk sizes), moves body bytes and response bytes, and enforces
  * idle and per-progress timeouts and a minimum body rate. Each parsed request is handed to a
- * worker thread from a fixed pool, which runs the handler in plain blocking style:
+ * worker thread from an elastic pool, which runs the handler in plain blocking style:
  *
  *   handler(req) -> http_req_read() ... -> http_resp_start() -> http_resp_write() ... -> http_resp_end()
+ *
+ * The pool keeps a core of `workers` threads; when a request is queued and no worker is idle, the
+ * loop starts one more (up to `workers_max`, with a small explicit stack), and a thread beyond the
+ * core that finds no request for 10 s exits. A handler blocked on a slow client's body therefore
+ * costs one parked thread (its touched stack, a futex wait), never another request's turn: a GET
+ * arriving among 2,000 slow uploads gets a thread at once. The kernel schedules the threads; the
+ * loop thread stays one of them, and parked waiters take no CPU from it.
  *
  * Backpressure both ways: the loop stops reading a socket while the request's body window
  * is full (the handler has not consumed it), and http_resp_write() blocks until the loop has
  * written the bytes. Memory per request is bounded by the window (HTTP_BODY_WINDOW) plus what
- * the handler holds.
+ * the handler holds; the window is a malloc'd mapping touched lazily and refilled from its front
+ * whenever the handler has emptied it, so a handler that keeps up touches only its first pages.
+ * All windows together hold at most a budget (64 MiB) beyond which only empty windows are filled:
+ * thousands of uploads whose handlers lag leave their backlog in the kernel, not in windows.
  *
  * No body byte is read from the socket before the handler first calls http_req_read(), i.e.
  * before it has checked auth: Expect: 100-continue is answered then, and a body sent without
@@ -64,7 +74,11 @@ typedef og_str_t (*http_busy_fn)(const http_reqinfo_t *info, void *ctx, const ch
 typedef struct {
     const char *host;           /* listen address, e.g. "127.0.0.1" or "0.0.0.0" */
     uint16_t port;
-    size_t workers;             /* worker threads (default 128 when 0) */
+    size_t workers;             /* core of worker threads, always running (default 128 when 0) */
+    /* Most worker threads (default HTTP_DEFAULT_WORKERS_MAX when 0, at least workers): when a
+     * request is queued and no worker is idle, one more thread starts; one beyond the core that
+     * stays idle for 10 s exits. */
+    size_t workers_max;
     uint32_t idle_timeout_ms;   /* keep-alive idle and header read (default 60000) */
     uint32_t io_timeout_ms;     /* no progress on body or response (default 60000) */
     /* Slow-body guard. Progress alone re-arms io_timeout_ms, so a client sending one byte per
@@ -83,7 +97,7 @@ typedef struct {
     size_t max_conns;
     size_t max_conns_per_ip;
     /* Fair share: at most account_workers workers run requests of one claimant at once
-     * (http_req_claim); default workers / 2. At most max_queue requests wait for a worker; a
+     * (http_req_claim); default workers_max / 2. At most max_queue requests wait for a worker; a
      * request beyond that gets a 503 whose body comes from busy (default HTTP_DEFAULT_MAX_QUEUE). */
     size_t account_workers;
     size_t max_queue;
@@ -103,6 +117,7 @@ typedef struct {
 #define HTTP_DEFAULT_MAX_CONNS 16384
 #define HTTP_DEFAULT_MAX_CONNS_PER_IP 1024
 #define HTTP_DEFAULT_MAX_QUEUE 1024
+#define HTTP_DEFAULT_WORKERS_MAX 4096
 /* Longest claimant name http_req_claim tells apart (longer ones are cut: still one claimant). */
 #define HTTP_CLAIM_MAX 160
 

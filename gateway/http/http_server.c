@@ -57,6 +57,21 @@
 /* Capacity of the second parse that tells "too many headers" (431) from garbage (400). */
 #define HTTP_PARSE_WIDE_HEADERS 1024
 #define HTTP_DEFAULT_WORKERS 128
+/* A worker beyond the core (conf.workers) that found no request for this long exits. */
+#define HTTP_WORKER_IDLE_MS 10000
+/* Each worker's stack. Handlers keep big buffers on the heap; their deepest frames (a 64 KiB SLO
+ * piece, libxml2, OpenSSL) need well under 256 KiB, and only the touched pages cost memory, so
+ * this is headroom rather than a cost. ASan's redzones make frames several times bigger. */
+#if defined(__SANITIZE_ADDRESS__)
+#define HTTP_WORKER_STACK (4u << 20)
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define HTTP_WORKER_STACK (4u << 20)
+#endif
+#endif
+#ifndef HTTP_WORKER_STACK
+#define HTTP_WORKER_STACK (1u << 20)
+#endif
 #define HTTP_DEFAULT_TIMEOUT_MS 60000
 /* Slow-body guard defaults (http_server_conf_t.body_min_rate, body_rate_window_ms): at least
  * 60 KiB per minute. Apache's mod_reqtimeout ships MinRate=500 with a 20 s start; 1 KiB/s is
@@ -66,6 +81,12 @@
  * (128 workers x 1 KiB/s) instead of one byte a minute per worker. */
 #define HTTP_DEFAULT_BODY_MIN_RATE 1024
 #define HTTP_DEFAULT_BODY_RATE_WINDOW_MS 60000
+/* Body bytes all requests' windows may hold together before the loop stops filling windows that
+ * are not empty: 2,000 slow uploads whose handlers lag (waiting on the nodes) would otherwise
+ * each fill their 1 MiB. A handler waiting on an empty window is always fed, so every request
+ * progresses; the rest of the backlog waits in the kernel's socket buffers and slows the
+ * clients through TCP. Large uploads (a few at a time) never reach it. */
+#define HTTP_BODY_BUDGET (64u << 20)
 /* Most body bytes taken from a socket per step (see conn_feed_body). */
 #define HTTP_PULL_MAX (64u << 10)
 /* Room asked for per read of a request head: h2o's own first allocation (8 KiB) fits it, so a
@@ -86,7 +107,7 @@ typedef struct st_http_conn_t http_conn_t;
 
 typedef struct {
     http_server_t *srv;
-    pthread_t tid;
+    bool live; /* a thread runs in this slot; under srv->mu */
     /* Who the running request claimed (http_req_claim); claim_len 0 = nobody. Under srv->mu. */
     char claim[HTTP_CLAIM_MAX];
     size_t claim_len;
@@ -113,7 +134,7 @@ struct st_http_req_t {
     size_t win_cap, win_rd, win_len;
     int body_err;        /* HTTP_EBODY once the loop saw bad chunked framing */
     bool body_done;      /* the loop has received the whole body from the socket */
-    bool win_paused;     /* the loop stopped reading because the window was full */
+    bool win_paused;     /* the loop stopped reading: the window is full, or over HTTP_BODY_BUDGET */
     bool aborted;        /* connection gone: every pending and later call fails */
     bool want_continue;  /* the worker asked for "100 Continue" */
     bool want_body;      /* the worker asked for the body: the loop may read it */
@@ -195,18 +216,22 @@ struct st_http_server_t {
     uint64_t stop_deadline;
     struct phr_header wide[HTTP_PARSE_WIDE_HEADERS];
 
-    /* workers */
+    /* workers: conf.workers_max slots, nlive of them running a (detached) thread */
     http_worker_t *workers;
-    size_t nworkers;
+    pthread_attr_t worker_attr; /* detached, HTTP_WORKER_STACK */
     pthread_mutex_t mu;
     pthread_cond_t cv;
+    pthread_cond_t exit_cv; /* nlive fell to 0 */
     http_req_t *jobs_head, **jobs_tail;
     size_t njobs; /* requests queued for a worker */
+    size_t nlive; /* worker threads running */
+    size_t nidle; /* ... of them waiting for a request */
     bool workers_exit;
 
     pthread_mutex_t ready_mu;
     http_req_t *ready;
 
+    _Atomic uint64_t win_bytes; /* unread bytes in all requests' windows (HTTP_BODY_BUDGET) */
     /* http_server_stats: written with relaxed atomics, read by any thread */
     _Atomic uint64_t st_in_flight, st_queued, st_conns_open, st_conns_accepted, st_conns_refused;
 };
@@ -223,6 +248,7 @@ static void req_free(http_req_t *req)
 {
     if (req->out != req->out_inline)
         free(req->out);
+    atomic_fetch_sub_explicit(&req->srv->win_bytes, req->win_len, memory_order_relaxed);
     free(req->win);
     pthread_cond_destroy(&req->cv);
     pthread_mutex_destroy(&req->mu);
@@ -518,6 +544,16 @@ typedef struct {
     bool paused;  /* the window is full */
 } conn_feed_t;
 
+/* Must the loop stop filling req's window (under req->mu)? When it is full, or when it is not
+ * empty and all windows together hold HTTP_BODY_BUDGET. */
+static bool req_over_budget_locked(http_req_t *req)
+{
+    if (req->win == NULL || req->win_len == 0)
+        return false;
+    return req->win_len == req->win_cap ||
+           atomic_load_explicit(&req->srv->win_bytes, memory_order_relaxed) >= HTTP_BODY_BUDGET;
+}
+
 /* How many bytes the socket input should hold for the next slice: only what the window has room
  * for (plus a little for chunk framing), so memory per request stays near HTTP_BODY_WINDOW, and
  * at most HTTP_PULL_MAX more than it holds. */
@@ -526,6 +562,8 @@ static size_t conn_body_target(http_conn_t *conn)
     http_req_t *req = conn->req;
     pthread_mutex_lock(&req->mu);
     size_t room = req->win != NULL ? req->win_cap - req->win_len : HTTP_BODY_WINDOW;
+    if (req_over_budget_locked(req))
+        room = 0;
     pthread_mutex_unlock(&req->mu);
     size_t target = 0;
     if (req->info.chunked && !conn->dec_done)
@@ -594,6 +632,7 @@ static size_t conn_body_move(http_conn_t *conn, size_t avail, conn_feed_t *f)
         memcpy(req->win + wr, sock->input->bytes, first);
         memcpy(req->win, sock->input->bytes + first, n - first);
         req->win_len += n;
+        atomic_fetch_add_explicit(&req->srv->win_bytes, n, memory_order_relaxed);
         f->moved = true;
     }
     bool done;
@@ -609,7 +648,7 @@ static size_t conn_body_move(http_conn_t *conn, size_t avail, conn_feed_t *f)
         req->body_err = f->body_err;
     f->stop = done || req->body_err != 0 || req->aborted;
     /* No window yet means no body byte arrived yet: keep reading. */
-    req->win_paused = !f->stop && req->win != NULL && req->win_len == req->win_cap;
+    req->win_paused = !f->stop && req_over_budget_locked(req);
     f->paused = req->win_paused;
     /* One wakeup for everything moved by this call, not one per slice. */
     if ((f->moved || f->stop) && (f->stop || f->paused || (size_t)f->got < f->asked || f->asked == 0))
@@ -920,16 +959,26 @@ static bool head_has_obs_fold(const struct phr_header *phr, size_t nh)
     return false;
 }
 
+static http_worker_t *server_reserve_worker_locked(http_server_t *srv);
+static void server_spawn_worker(http_server_t *srv, http_worker_t *w);
+
+/* Queues req for a worker; when no idle worker is left for it, starts one more thread (up to
+ * workers_max), so a request never waits behind handlers that are only blocked on their clients. */
 static void server_dispatch(http_server_t *srv, http_req_t *req)
 {
+    http_worker_t *w = NULL;
     pthread_mutex_lock(&srv->mu);
     req->job_next = NULL;
     *srv->jobs_tail = req;
     srv->jobs_tail = &req->job_next;
     srv->njobs++;
     atomic_store_explicit(&srv->st_queued, srv->njobs, memory_order_relaxed);
+    if (srv->njobs > srv->nidle)
+        w = server_reserve_worker_locked(srv);
     pthread_cond_signal(&srv->cv);
     pthread_mutex_unlock(&srv->mu);
+    if (w != NULL)
+        server_spawn_worker(srv, w);
 }
 
 /* Parses the next request head from the input, or waits for more of it. */
@@ -1232,38 +1281,111 @@ static void worker_run_req(http_worker_t *w, http_req_t *req)
     req_unref(req);
 }
 
+/* Waits for a request (under srv->mu). A thread beyond the core that waited HTTP_WORKER_IDLE_MS in
+ * vain gets NULL and must exit, as must every thread once workers_exit is set. */
+static http_req_t *worker_next_locked(http_server_t *srv)
+{
+    while (srv->jobs_head == NULL && !srv->workers_exit) {
+        int e = 0;
+        srv->nidle++;
+        if (srv->nlive > srv->conf.workers) {
+            struct timespec ts;
+            clock_gettime(CLOCK_MONOTONIC, &ts);
+            ts.tv_sec += HTTP_WORKER_IDLE_MS / 1000;
+            e = pthread_cond_timedwait(&srv->cv, &srv->mu, &ts);
+        } else {
+            pthread_cond_wait(&srv->cv, &srv->mu);
+        }
+        srv->nidle--;
+        if (e == ETIMEDOUT && srv->jobs_head == NULL && srv->nlive > srv->conf.workers)
+            return NULL;
+    }
+    http_req_t *req = srv->jobs_head;
+    if (req != NULL) {
+        srv->njobs--;
+        atomic_store_explicit(&srv->st_queued, srv->njobs, memory_order_relaxed);
+        srv->jobs_head = req->job_next;
+        if (srv->jobs_head == NULL)
+            srv->jobs_tail = &srv->jobs_head;
+    }
+    return req;
+}
+
 static void *worker_main(void *arg)
 {
     http_worker_t *w = arg;
     http_server_t *srv = w->srv;
-    for (;;) {
-        pthread_mutex_lock(&srv->mu);
-        while (srv->jobs_head == NULL && !srv->workers_exit)
-            pthread_cond_wait(&srv->cv, &srv->mu);
-        http_req_t *req = srv->jobs_head;
-        if (req != NULL) {
-            srv->njobs--;
-            atomic_store_explicit(&srv->st_queued, srv->njobs, memory_order_relaxed);
-            srv->jobs_head = req->job_next;
-            if (srv->jobs_head == NULL)
-                srv->jobs_tail = &srv->jobs_head;
-        }
+    pthread_mutex_lock(&srv->mu);
+    for (http_req_t *req; (req = worker_next_locked(srv)) != NULL;) {
         pthread_mutex_unlock(&srv->mu);
-        if (req == NULL)
-            break;
         worker_run_req(w, req);
+        pthread_mutex_lock(&srv->mu);
+    }
+    /* The thread is detached: after this unlock it touches nothing of srv, which may be freed. */
+    w->live = false;
+    if (--srv->nlive == 0)
+        pthread_cond_broadcast(&srv->exit_cv);
+    pthread_mutex_unlock(&srv->mu);
+    return NULL;
+}
+
+/* A free worker slot, counted live, when fewer than workers_max threads run; else NULL. Under
+ * srv->mu. Start its thread with server_spawn_worker. */
+static http_worker_t *server_reserve_worker_locked(http_server_t *srv)
+{
+    if (srv->nlive >= srv->conf.workers_max || srv->workers_exit)
+        return NULL;
+    for (size_t i = 0; i < srv->conf.workers_max; i++) {
+        http_worker_t *w = &srv->workers[i];
+        if (!w->live) {
+            w->live = true;
+            w->srv = srv;
+            srv->nlive++;
+            return w;
+        }
     }
     return NULL;
 }
 
-static void server_stop_workers(http_server_t *srv, size_t started)
+/* Starts w's thread (not under srv->mu). When the system refuses one, the slot is given back: the
+ * queued request waits for a running worker instead. */
+static void server_spawn_worker(http_server_t *srv, http_worker_t *w)
+{
+    pthread_t tid;
+    if (pthread_create(&tid, &srv->worker_attr, worker_main, w) == 0)
+        return;
+    pthread_mutex_lock(&srv->mu);
+    w->live = false;
+    if (--srv->nlive == 0)
+        pthread_cond_broadcast(&srv->exit_cv);
+    pthread_mutex_unlock(&srv->mu);
+}
+
+/* Starts the core of conf.workers threads. 0, or -EAGAIN when not one could be started. */
+static int server_start_workers(http_server_t *srv)
+{
+    for (size_t i = 0; i < srv->conf.workers; i++) {
+        pthread_mutex_lock(&srv->mu);
+        http_worker_t *w = server_reserve_worker_locked(srv);
+        pthread_mutex_unlock(&srv->mu);
+        if (w != NULL)
+            server_spawn_worker(srv, w);
+    }
+    pthread_mutex_lock(&srv->mu);
+    size_t live = srv->nlive;
+    pthread_mutex_unlock(&srv->mu);
+    return live > 0 ? 0 : -EAGAIN;
+}
+
+/* Tells every worker to exit once the queue is empty and waits until all have. */
+static void server_stop_workers(http_server_t *srv)
 {
     pthread_mutex_lock(&srv->mu);
     srv->workers_exit = true;
     pthread_cond_broadcast(&srv->cv);
+    while (srv->nlive > 0)
+        pthread_cond_wait(&srv->exit_cv, &srv->mu);
     pthread_mutex_unlock(&srv->mu);
-    for (size_t i = 0; i < started; i++)
-        pthread_join(srv->workers[i].tid, NULL);
 }
 
 /* ------------------------------------------------------------------------------------ */
@@ -1275,6 +1397,10 @@ static void server_conf_defaults(http_server_t *srv, const http_server_conf_t *c
     srv->conf = *conf;
     if (srv->conf.workers == 0)
         srv->conf.workers = HTTP_DEFAULT_WORKERS;
+    if (srv->conf.workers_max == 0)
+        srv->conf.workers_max = HTTP_DEFAULT_WORKERS_MAX;
+    if (srv->conf.workers_max < srv->conf.workers)
+        srv->conf.workers_max = srv->conf.workers;
     if (srv->conf.idle_timeout_ms == 0)
         srv->conf.idle_timeout_ms = HTTP_DEFAULT_TIMEOUT_MS;
     if (srv->conf.io_timeout_ms == 0)
@@ -1288,7 +1414,7 @@ static void server_conf_defaults(http_server_t *srv, const http_server_conf_t *c
     if (srv->conf.max_conns_per_ip == 0)
         srv->conf.max_conns_per_ip = HTTP_DEFAULT_MAX_CONNS_PER_IP;
     if (srv->conf.account_workers == 0)
-        srv->conf.account_workers = srv->conf.workers > 1 ? srv->conf.workers / 2 : 1;
+        srv->conf.account_workers = srv->conf.workers_max > 1 ? srv->conf.workers_max / 2 : 1;
     if (srv->conf.max_queue == 0)
         srv->conf.max_queue = HTTP_DEFAULT_MAX_QUEUE;
 }
@@ -1323,6 +1449,22 @@ out_close_listen:
     return rc;
 }
 
+/* The workers' locks, conditions (cv times out on the monotonic clock) and thread attributes. */
+static void server_sync_init(http_server_t *srv)
+{
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&srv->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    pthread_cond_init(&srv->exit_cv, NULL);
+    pthread_mutex_init(&srv->mu, NULL);
+    pthread_mutex_init(&srv->ready_mu, NULL);
+    pthread_attr_init(&srv->worker_attr);
+    pthread_attr_setdetachstate(&srv->worker_attr, PTHREAD_CREATE_DETACHED);
+    pthread_attr_setstacksize(&srv->worker_attr, HTTP_WORKER_STACK);
+}
+
 int http_server_new(const http_server_conf_t *conf, http_server_t **out)
 {
     int rc = 0;
@@ -1346,16 +1488,14 @@ int http_server_new(const http_server_conf_t *conf, http_server_t **out)
         rc = -errno;
         goto out_close_listen;
     }
-    srv->workers = calloc(srv->conf.workers, sizeof(*srv->workers));
+    srv->workers = calloc(srv->conf.workers_max, sizeof(*srv->workers));
     if (srv->workers == NULL) {
         rc = -ENOMEM;
         goto out_close_wake;
     }
     if ((rc = http_iptab_init(&srv->iptab, srv->conf.max_conns)) != 0)
         goto out_free_workers;
-    pthread_mutex_init(&srv->mu, NULL);
-    pthread_cond_init(&srv->cv, NULL);
-    pthread_mutex_init(&srv->ready_mu, NULL);
+    server_sync_init(srv);
     *out = srv;
     return 0;
 
@@ -1420,7 +1560,6 @@ void http_server_stop(http_server_t *srv)
 int http_server_run(http_server_t *srv)
 {
     int rc = 0;
-    size_t started = 0;
 
     if (srv->listen_fd < 0)
         return OG_EINVAL; /* run twice */
@@ -1451,14 +1590,8 @@ int http_server_run(http_server_t *srv)
     srv->waker->data = srv;
     h2o_socket_read_start(srv->waker, on_wake);
 
-    for (; started < srv->conf.workers; started++) {
-        srv->workers[started].srv = srv;
-        int e = pthread_create(&srv->workers[started].tid, NULL, worker_main, &srv->workers[started]);
-        if (e != 0) {
-            rc = -e;
-            goto out_stop_workers;
-        }
-    }
+    if ((rc = server_start_workers(srv)) != 0)
+        goto out_stop_workers;
     h2o_socket_read_start(srv->listener, on_accept);
     if (srv->tls_listener != NULL)
         h2o_socket_read_start(srv->tls_listener, on_accept);
@@ -1469,7 +1602,7 @@ int http_server_run(http_server_t *srv)
 out_stop_workers:
     while (!h2o_linklist_is_empty(&srv->conns))
         conn_close(H2O_STRUCT_FROM_MEMBER(http_conn_t, link, srv->conns.next));
-    server_stop_workers(srv, started);
+    server_stop_workers(srv);
     /* Workers may have queued requests after the loop's last look. */
     for (http_req_t *list = server_take_ready(srv); list != NULL;) {
         http_req_t *req = list;
@@ -1508,8 +1641,10 @@ void http_server_free(http_server_t *srv)
         close(srv->tls_listen_fd);
     close(srv->wake_fd);
     pthread_mutex_destroy(&srv->ready_mu);
+    pthread_cond_destroy(&srv->exit_cv);
     pthread_cond_destroy(&srv->cv);
     pthread_mutex_destroy(&srv->mu);
+    pthread_attr_destroy(&srv->worker_attr);
     http_iptab_dispose(&srv->iptab);
     free(srv->workers);
     free(srv);
@@ -1534,7 +1669,7 @@ int http_req_claim(http_req_t *req, og_str_t who)
     if (len == 0)
         return 0;
     pthread_mutex_lock(&srv->mu);
-    for (size_t i = 0; i < srv->conf.workers; i++) {
+    for (size_t i = 0; i < srv->conf.workers_max; i++) {
         const http_worker_t *o = &srv->workers[i];
         held += o != w && o->claim_len == len && memcmp(o->claim, who.base, len) == 0;
     }
@@ -1564,6 +1699,12 @@ ssize_t http_req_read(http_req_t *req, void *buf, size_t cap)
             memcpy((char *)buf + first, req->win, n - first);
             req->win_rd = (req->win_rd + n) % req->win_cap;
             req->win_len -= n;
+            atomic_fetch_sub_explicit(&req->srv->win_bytes, n, memory_order_relaxed);
+            /* An emptied window refills from its front: a handler that keeps up touches only the
+             * first pages of the ring (its malloc'd mapping is faulted in lazily), not all of it
+             * as the bytes would otherwise walk round. */
+            if (req->win_len == 0)
+                req->win_rd = 0;
             /* Resume the loop only once half the window is free, so a reader taking small
              * bites does not cost a wakeup per call. */
             if (req->win_paused && req->win_len <= req->win_cap / 2) {

@@ -1050,6 +1050,38 @@ Test(gw_http, claim_caps_workers_per_claimant)
     stop_server();
 }
 
+Test(gw_http, workers_grow_past_the_core_while_requests_wait)
+{
+    /* 8 core workers, up to 24: 20 requests held at once all reach their handler, and a 21st,
+     * different one is still answered; with a fixed pool of 8 the 9th would wait. */
+    uint16_t port = start_server_conf((http_server_conf_t){.workers_max = 24});
+    enum { HELD = 20 };
+    cli_t held[HELD], other;
+    resp_t r;
+    atomic_store(&F.gate, 0);
+    for (int i = 0; i < HELD; i++) {
+        cli_open(&held[i], port);
+        cli_sends(&held[i], "GET /hold HTTP/1.1\r\nHost: x\r\n\r\n");
+    }
+    for (int k = 0; k < 2000 && atomic_load(&F.holding) < HELD; k++)
+        usleep(10000);
+    cr_assert_eq(atomic_load(&F.holding), HELD);
+    cli_open(&other, port);
+    cli_sends(&other, "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n");
+    cr_assert_eq(cli_read_resp(&other, &r, false), 0);
+    cr_assert_eq(r.status, 200);
+    resp_free(&r);
+    atomic_store(&F.gate, 1);
+    for (int i = 0; i < HELD; i++) {
+        cr_assert_eq(cli_read_resp(&held[i], &r, false), 0);
+        cr_assert_eq(r.status, 200);
+        resp_free(&r);
+        cli_close(&held[i]);
+    }
+    cli_close(&other);
+    stop_server(); /* waits for every thread, the extra ones too */
+}
+
 static og_str_t busy_text(const http_reqinfo_t *info, void *ctx, const char **content_type)
 {
     *content_type = "text/x-busy";
@@ -1058,8 +1090,9 @@ static og_str_t busy_text(const http_reqinfo_t *info, void *ctx, const char **co
 
 Test(gw_http, full_queue_answers_busy)
 {
-    /* 8 workers (start_server_conf), all held; one request may wait, the next is refused. */
-    uint16_t port = start_server_conf((http_server_conf_t){.max_queue = 1, .busy = busy_text});
+    /* 8 workers (start_server_conf), no more may start, all held; one request may wait, the next
+     * is refused. */
+    uint16_t port = start_server_conf((http_server_conf_t){.workers_max = 8, .max_queue = 1, .busy = busy_text});
     enum { HELD = 8 };
     cli_t held[HELD], queued, refused;
     resp_t r;
