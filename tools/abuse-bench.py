@@ -30,7 +30,6 @@ import sys
 import tempfile
 import threading
 import time
-import http.client
 
 import benchcluster  # tools/benchcluster.py
 
@@ -44,17 +43,8 @@ def signed_headers(port, method, path, user, extra=None):
 
 
 def request(port, method, path, user, body=b"", timeout=30):
-    """One signed request on a new connection: (status, body, seconds)."""
-    t0 = time.monotonic()
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-    try:
-        c.request(method, path, body=body,
-                  headers=signed_headers(port, method, path, user, {"Content-Length": str(len(body))}))
-        r = c.getresponse()
-        data = r.read()
-        return r.status, data, time.monotonic() - t0
-    finally:
-        c.close()
+    """One signed request of user on a new connection: (status, body, seconds)."""
+    return benchcluster.signed_request(port, method, path, user, USERS[user], body, timeout, REGION)
 
 
 def rss_kib(pid):

@@ -92,6 +92,20 @@ def signed_headers(port, method, path, access, secret, extra=None, region="us-ea
     return dict(req.headers.items())
 
 
+def signed_request(port, method, path, access, secret, body=b"", timeout=60, region="us-east-1"):
+    """One SigV4 (UNSIGNED-PAYLOAD) request on a new connection to 127.0.0.1:port: (status, body,
+    seconds from connect to the last byte)."""
+    hdrs = signed_headers(port, method, path, access, secret, {"Content-Length": str(len(body))}, region)
+    t0 = time.monotonic()
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        c.request(method, path, body=body, headers=hdrs)
+        r = c.getresponse()
+        data = r.read()
+        return r.status, data, time.monotonic() - t0
+    finally:
+        c.close()
+
 def pct(values, p):
     """The p-th percentile of values (nearest rank), None when empty."""
     if not values:
