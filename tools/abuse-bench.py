@@ -22,7 +22,6 @@ import argparse
 import hashlib
 import json
 import os
-import resource
 import selectors
 import shutil
 import socket
@@ -270,10 +269,7 @@ def main():
     p.add_argument("--json")
     p.add_argument("--keep", action="store_true", help="keep the work directory")
     a = p.parse_args()
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    if hard < a.conns + 1000:
-        sys.exit(f"abuse-bench: the open-file hard limit {hard} is below --conns + 1000")
+    benchcluster.raise_nofile(a.conns + 1000, "abuse-bench")
     work = tempfile.mkdtemp(prefix="onggi-abuse.")
     proc = None
     try:

@@ -3,6 +3,7 @@ cdn-bench.py, quota-bench.py, slow-bench.py): tools/run-cluster.sh with its data
 started and stopped; one plain HTTP call, SigV4 headers for raw requests and a percentile helper."""
 import http.client
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -112,3 +113,12 @@ def pct(values, p):
         return None
     v = sorted(values)
     return v[min(len(v) - 1, int(round(p / 100.0 * (len(v) - 1))))]
+
+
+def raise_nofile(need, name):
+    """Raises the open-file limit to its hard limit; exits the script (`name`: its message prefix)
+    when that is below need."""
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    if hard < need:
+        sys.exit(f"{name}: the open-file hard limit {hard} is below {need}")

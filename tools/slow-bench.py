@@ -20,7 +20,6 @@ import hashlib
 import json
 import multiprocessing
 import os
-import resource
 import shutil
 import socket
 import sys
@@ -249,10 +248,7 @@ def main():
     p.add_argument("--json")
     p.add_argument("--keep", action="store_true", help="keep the work directory")
     a = p.parse_args()
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    if hard < a.conns + 500:
-        sys.exit(f"slow-bench: the open-file hard limit {hard} is below --conns + 500")
+    benchcluster.raise_nofile(a.conns + 500, "slow-bench")
     work = tempfile.mkdtemp(prefix="onggi-slow.")
     proc = None
     try:
