@@ -93,9 +93,11 @@ def signed_headers(port, method, path, access, secret, extra=None, region="us-ea
     return dict(req.headers.items())
 
 
-def signed_request(port, method, path, access, secret, body=b"", timeout=60, region="us-east-1"):
+def signed_request(port, method, path, access, secret, body=b"", timeout=60, region="us-east-1",
+                   headers_out=None):
     """One SigV4 (UNSIGNED-PAYLOAD) request on a new connection to 127.0.0.1:port: (status, body,
-    seconds from connect to the last byte)."""
+    seconds from connect to the last byte). The answer's headers (lower-case names) go into the
+    dict headers_out when one is given."""
     hdrs = signed_headers(port, method, path, access, secret, {"Content-Length": str(len(body))}, region)
     t0 = time.monotonic()
     c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
@@ -103,6 +105,8 @@ def signed_request(port, method, path, access, secret, body=b"", timeout=60, reg
         c.request(method, path, body=body, headers=hdrs)
         r = c.getresponse()
         data = r.read()
+        if headers_out is not None:
+            headers_out.update((k.lower(), v) for k, v in r.getheaders())
         return r.status, data, time.monotonic() - t0
     finally:
         c.close()

@@ -3,11 +3,12 @@
 measured (docs/benchmarks.md, "Slow uploads").
 
 Starts its own cluster (tools/run-cluster.sh, release binaries by default) with two S3 users,
-"cam" and "probe". --conns connections of "cam" (spread over source addresses 127.0.0.2... so
-each stays under the gateway's per-address cap) each PUT one object whose body goes out at
---rate bytes/s for --duration seconds (Content-Length, or Transfer-Encoding: chunked with
---chunked); the starts are spread over --ramp seconds. Meanwhile a separate process GETs a 4 KiB
-object as "probe" every 20 ms on a new connection. Then every object is read back and compared.
+"cam" and "probe". onggi-bench --rate-per-conn opens --conns connections of "cam" (spread over
+source addresses 127.0.0.2... so each stays under the gateway's per-address cap), each PUTting one
+object whose body goes out at --rate bytes/s for --duration seconds (Content-Length, or
+Transfer-Encoding: chunked with --chunked), started over --ramp seconds; it checks every ETag
+against the MD5 of what it sent. Meanwhile a separate process GETs a 4 KiB object as "probe"
+every 20 ms on a new connection. Then every object is read back: its length and MD5 must match.
 
 Reports uploads completed/failed, how many read back byte-exact, the gateway's peak RSS (VmHWM)
 and threads, its CPU seconds, the probe's p50/p99/max, the bytes/s the uploads really achieved
@@ -21,7 +22,7 @@ import json
 import multiprocessing
 import os
 import shutil
-import socket
+import subprocess
 import sys
 import tempfile
 import time
@@ -32,8 +33,6 @@ import benchcluster  # tools/benchcluster.py
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REGION = "us-east-1"
 USERS = {"cam": "camsecret", "probe": "probesecret"}
-BLOCK = 4096
-TICK = 0.1
 
 
 def signed_headers(port, method, path, user, extra=None):
@@ -43,18 +42,6 @@ def signed_headers(port, method, path, user, extra=None):
 def request(port, method, path, user, body=b"", timeout=60):
     """One signed request of user on a new connection: (status, body, seconds)."""
     return benchcluster.signed_request(port, method, path, user, USERS[user], body, timeout, REGION)
-
-
-def block(i, k):
-    """Block k of upload i's body."""
-    return hashlib.sha256(f"{i}:{k}".encode()).digest() * (BLOCK // 32)
-
-
-def body_md5(i, length):
-    h = hashlib.md5()
-    for k in range((length + BLOCK - 1) // BLOCK):
-        h.update(block(i, k)[:min(BLOCK, length - k * BLOCK)])
-    return h.hexdigest()
 
 
 pct = benchcluster.pct
@@ -77,68 +64,6 @@ def probe_main(port, path, stop, out, max_count=20000):
              "max_ms": max(lat, default=None)})
 
 
-class Upload:
-    """One paced PUT on a non-blocking socket."""
-
-    def __init__(self, port, i, length, chunked, per_ip):
-        self.i, self.length, self.chunked = i, length, chunked
-        path = f"/cams/cam-{i:05d}"
-        extra = {"Transfer-Encoding": "chunked"} if chunked else {"Content-Length": str(length)}
-        hdrs = signed_headers(port, "PUT", path, "cam", extra)
-        head = f"PUT {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n" + "".join(
-            f"{k}: {v}\r\n" for k, v in hdrs.items() if k.lower() != "host") + "\r\n"
-        ip = i // per_ip + 2
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.bind((f"127.0.{ip // 250}.{ip % 250 + 2}", 0))
-        self.sock.settimeout(10)
-        self.sock.connect(("127.0.0.1", port))
-        self.sock.sendall(head.encode())
-        self.sock.setblocking(False)
-        self.t0 = time.monotonic()
-        self.sent = 0          # body bytes handed to the socket
-        self.pending = b""     # wire bytes produced but not yet taken by the socket
-        self.resp = b""
-        self.done = False      # answered (or failed)
-        self.status = 0
-
-    def wire(self, n):
-        """The next n body bytes, framed when chunked (the last call adds the terminating chunk)."""
-        data = b"".join(block(self.i, k) for k in range(self.sent // BLOCK, (self.sent + n + BLOCK - 1) // BLOCK + 1))
-        off = self.sent % BLOCK
-        data = data[off:off + n]
-        self.sent += n
-        if not self.chunked:
-            return data
-        framed = f"{n:x}\r\n".encode() + data + b"\r\n"
-        return framed + (b"0\r\n\r\n" if self.sent == self.length else b"")
-
-    def step(self, now, rate):
-        if self.done:
-            return
-        due = min(self.length, int(rate * (now - self.t0))) - self.sent
-        if due > 0 and not self.pending:
-            self.pending = self.wire(due)
-        try:
-            if self.pending:
-                self.pending = self.pending[self.sock.send(self.pending):]
-            got = self.sock.recv(65536)
-            if got == b"":
-                self.finish()
-            self.resp += got
-            if b"\r\n\r\n" in self.resp:
-                self.finish()
-        except BlockingIOError:
-            pass
-        except OSError:
-            self.finish()
-
-    def finish(self):
-        self.done = True
-        parts = self.resp.split(b" ", 2)
-        self.status = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
-        self.sock.close()
-
-
 def proc_stat(pid):
     """(VmRSS KiB, VmHWM KiB, threads, CPU seconds) of pid."""
     vals = {}
@@ -152,53 +77,54 @@ def proc_stat(pid):
     return int(vals.get("VmRSS", -1)), int(vals.get("VmHWM", -1)), int(vals.get("Threads", 0)), cpu
 
 
+def bind_addrs(a):
+    """Source addresses for the uploads, a.per_ip each (the gateway caps connections per address)."""
+    return ",".join(f"127.0.{ip // 250}.{ip % 250 + 2}" for ip in range(2, (a.conns + a.per_ip - 1) // a.per_ip + 2))
+
+
 def run_uploads(a, gw):
-    """Starts a.conns uploads over a.ramp seconds and paces them until all are answered or the
-    deadline passes. (uploads, peak RSS KiB, peak threads)."""
-    length = a.rate * a.duration
-    ups, peak_rss, peak_thr = [], 0, 0
-    t_start = time.monotonic()
-    deadline = t_start + a.ramp + a.duration + 120
-    next_stat = 0
-    while time.monotonic() < deadline:
-        now = time.monotonic()
-        want = a.conns if a.ramp <= 0 else min(a.conns, int(a.conns * (now - t_start) / a.ramp) + 1)
-        while len(ups) < want:
-            try:
-                ups.append(Upload(a.port, len(ups), length, a.chunked, a.per_ip))
-            except OSError as e:
-                print(f"slow-bench: upload {len(ups)} could not start: {e!r}", file=sys.stderr)
-                ups.append(None)
-        for u in ups:
-            if u is not None:
-                u.step(now, a.rate)
-        if now >= next_stat:
+    """Runs the a.conns paced uploads with onggi-bench (one event loop: the client costs little
+    CPU and keeps its pace under load) and samples the gateway once a second until it ends.
+    (onggi-bench's JSON report, peak RSS KiB, peak threads)."""
+    cmd = [os.path.join(a.bin, "onggi-bench"), "--endpoint", f"http://127.0.0.1:{a.port}", "--access-key", "cam",
+           "--secret-key", USERS["cam"], "--bucket", "cams", "--prefix", "cam-", "--workload", "put",
+           "--size", str(a.rate * a.duration), "--conns", str(a.conns), "--count", str(a.conns),
+           "--rate-per-conn", str(a.rate), "--ramp", str(a.ramp), "--bind", bind_addrs(a), "--verify",
+           "--timeout", "120", "--json"] + (["--chunked"] if a.chunked else [])
+    peak_rss, peak_thr = 0, 0
+    deadline = time.monotonic() + a.ramp + a.duration + 300
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True) as bench:
+        while bench.poll() is None and time.monotonic() < deadline:
             rss, _, thr, _ = proc_stat(gw)
             peak_rss, peak_thr = max(peak_rss, rss), max(peak_thr, thr)
-            next_stat = now + 1
-        if len(ups) == a.conns and all(u is None or u.done for u in ups):
-            break
-        time.sleep(max(0.0, TICK - (time.monotonic() - now)))
-    for u in ups:
-        if u is not None and not u.done:
-            u.finish()
-    return ups, peak_rss, peak_thr
+            time.sleep(1)
+        if bench.poll() is None:
+            bench.kill()
+            sys.exit("slow-bench: onggi-bench did not finish in time")
+        out = bench.stdout.read()
+    if bench.returncode != 0 and not out.strip():
+        sys.exit(f"slow-bench: onggi-bench failed ({bench.returncode})")
+    return json.loads(out), peak_rss, peak_thr
 
 
-def verify(a, ups):
-    """How many answered uploads read back byte-exact (GET, MD5 of the body against the sent one)."""
+def verify(a, n):
+    """How many of the n objects read back byte-exact: the GET body has the length sent and its
+    MD5 is the ETag, which onggi-bench --verify checked against the MD5 of the bytes it sent."""
     length = a.rate * a.duration
 
-    def one(u):
+    def one(i):
+        hdrs = {}
         try:
-            status, data, _ = request(a.port, "GET", f"/cams/cam-{u.i:05d}", "cam", timeout=120)
+            status, data, _ = benchcluster.signed_request(a.port, "GET", f"/cams/cam-obj-{i:08d}", "cam",
+                                                          USERS["cam"], timeout=120, region=REGION,
+                                                          headers_out=hdrs)
         except OSError:
             return False
-        return status == 200 and len(data) == length and hashlib.md5(data).hexdigest() == body_md5(u.i, length)
+        etag = hdrs.get("etag", "").strip('"')
+        return status == 200 and len(data) == length and hashlib.md5(data).hexdigest() == etag
 
-    ok_ups = [u for u in ups if u is not None and u.status == 200]
     with ThreadPoolExecutor(4) as ex:
-        return sum(ex.map(one, ok_ups))
+        return sum(ex.map(one, range(n)))
 
 
 def start_cluster(a, work):
@@ -207,7 +133,7 @@ def start_cluster(a, work):
         status, body, _ = request(a.port, "PUT", f"/{bucket}", user)
         if status != 200:
             sys.exit(f"slow-bench: cannot create bucket {bucket}: {status} {body[:200]}")
-    if request(a.port, "PUT", "/probe/obj4k", "probe", body=block(0, 0))[0] != 200:
+    if request(a.port, "PUT", "/probe/obj4k", "probe", body=os.urandom(4096))[0] != 200:
         sys.exit("slow-bench: cannot store the probe object")
     return proc, gw
 
@@ -219,7 +145,7 @@ def measure(a, gw):
     probe = multiprocessing.Process(target=probe_main, args=(a.port, "/probe/obj4k", stop, out), daemon=True)
     probe.start()
     t0 = time.monotonic()
-    ups, res["rss_peak_sampled_kib"], res["threads_peak"] = run_uploads(a, gw)
+    rep, res["rss_peak_sampled_kib"], res["threads_peak"] = run_uploads(a, gw)
     res["upload_phase_s"] = round(time.monotonic() - t0, 1)
     res["loadavg_end"] = os.getloadavg()
     stop.set()
@@ -227,11 +153,12 @@ def measure(a, gw):
     probe.join(30)
     _, res["vmhwm_kib"], _, cpu1 = proc_stat(gw)
     res["gateway_cpu_s"] = round(cpu1 - cpu0, 1)
-    started = [u for u in ups if u is not None]
-    res["completed"] = sum(1 for u in started if u.status == 200)
-    res["failed"] = a.conns - res["completed"]
-    res["statuses"] = {str(s): sum(1 for u in started if u.status == s) for s in {u.status for u in started}}
-    res["byte_exact"] = verify(a, ups)
+    total = rep["total"]
+    res["completed"] = total["ops"]
+    res["failed"] = a.conns - total["ops"]
+    res["client_errors"] = total["errors_by_type"]
+    # Every PUT answered 200 is one of obj-0 .. obj-(conns-1) (onggi-bench --keys seq).
+    res["byte_exact"] = verify(a, a.conns) if total["ops"] else 0
     return res
 
 

@@ -75,6 +75,13 @@ typedef struct {
     bench_opstats_t op[BENCH_OP_COUNT];
 } bench_stats_t;
 
+/* Source addresses --bind may list: a server caps connections per client address (Onggi at
+ * 1024), so thousands of connections from one machine come from several loopback addresses. */
+#define BENCH_BIND_MAX 64
+/* With --rate-per-conn a PUT body goes out in slices this often (10 per second), each the bytes
+ * due by then, as a camera's encoder hands over its stream. */
+#define BENCH_PACE_MS 100
+
 /* Everything the command line sets; read-only once a phase starts. */
 typedef struct {
     char host[256]; /* Host header value: "127.0.0.1:9000" */
@@ -102,6 +109,12 @@ typedef struct {
     int verify;
     int json;
     unsigned mixed[4]; /* percentages: get, put, stat, delete */
+    uint64_t rate;     /* --rate-per-conn: body bytes/s of each PUT (0 = as fast as the socket takes) */
+    int chunked;       /* --chunked: PUT bodies with Transfer-Encoding: chunked, a chunk per piece */
+    double ramp;       /* --ramp: seconds over which the connections start (0 = all at once) */
+    struct sockaddr_storage bind_addr[BENCH_BIND_MAX]; /* --bind: connection i binds to [i % nbind] */
+    socklen_t bind_len[BENCH_BIND_MAX];
+    unsigned nbind;
 } bench_config_t;
 
 /* One run: the configuration, the shared body buffer and the counters threads share. */

@@ -7,6 +7,7 @@
  *               [--objects N] [--mixed 45,30,15,10] [--threads N] [--timeout SECONDS]
  *               [--verify] [--json] [--first N] [--dirs N]
  *               [--delimiter D] [--start-after KEY] [--pages N]
+ *               [--rate-per-conn BYTES/S] [--ramp SECONDS] [--bind IP[,IP...]] [--chunked]
  *   onggi-bench --selftest-hash [--json]
  *
  * Keys are PREFIX + "obj-%08d", or with --dirs D PREFIX + "dir%04u/obj%09u" where key k lies in
@@ -17,6 +18,12 @@
  * delimiter "/" (--delimiter '' for none) from the first key (or after --start-after); with
  * --pages N each connection reads N pages instead, starting again from its start at the end.
  * Every request is signed with SigV4 and UNSIGNED-PAYLOAD.
+ *
+ * Slow uploads (the CCTV case, tools/slow-bench.py): --rate-per-conn R sends each PUT body at R
+ * bytes/s (a slice every BENCH_PACE_MS), --ramp S starts the connections evenly over S seconds,
+ * --bind spreads them over source addresses (a server caps connections per address), --chunked
+ * sends the bodies with Transfer-Encoding: chunked (a chunk per slice), and --verify on PUT
+ * checks that each answer's ETag is the MD5 of the bytes sent.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -37,6 +44,7 @@ static void usage(FILE *f)
           "         [--mixed GET,PUT,STAT,DELETE percentages, default 45,30,15,10] [--region us-east-1]\n"
           "         [--threads N] [--timeout SECONDS (inactivity, default 60)] [--verify] [--json]\n"
           "         [--first N] [--dirs N] [--delimiter D (list, default /)] [--start-after KEY] [--pages N]\n"
+          "         [--rate-per-conn BYTES/S] [--ramp SECONDS] [--bind IP[,IP...]] [--chunked]\n"
           "       onggi-bench --selftest-hash [--json]\n",
           f);
 }
@@ -112,6 +120,28 @@ static int parse_endpoint(const char *url, bench_config_t *cfg)
     cfg->addrlen = res->ai_addrlen;
     freeaddrinfo(res);
     return 0;
+}
+
+/* "127.0.0.2,127.0.0.3": numeric source addresses for --bind, at most BENCH_BIND_MAX. 0 or OG_EINVAL. */
+static int parse_bind(const char *s, bench_config_t *cfg)
+{
+    char ip[64];
+    cfg->nbind = 0;
+    while (*s) {
+        size_t n = strcspn(s, ",");
+        if (n == 0 || n >= sizeof(ip) || cfg->nbind == BENCH_BIND_MAX)
+            return OG_EINVAL;
+        memcpy(ip, s, n);
+        ip[n] = '\0';
+        struct addrinfo hints = {.ai_flags = AI_NUMERICHOST, .ai_socktype = SOCK_STREAM}, *res;
+        if (getaddrinfo(ip, NULL, &hints, &res) != 0)
+            return OG_EINVAL;
+        memcpy(&cfg->bind_addr[cfg->nbind], res->ai_addr, res->ai_addrlen);
+        cfg->bind_len[cfg->nbind++] = res->ai_addrlen;
+        freeaddrinfo(res);
+        s += n + (s[n] == ',');
+    }
+    return cfg->nbind > 0 ? 0 : OG_EINVAL;
 }
 
 static int parse_workload(const char *s, bench_workload_t *out)
@@ -191,7 +221,7 @@ static int selftest_hash(int json)
 enum {
     O_ENDPOINT = 256, O_ACCESS, O_SECRET, O_REGION, O_BUCKET, O_WORKLOAD, O_SIZE, O_CONNS, O_COUNT,
     O_DURATION, O_KEYS, O_PREFIX, O_MIXED, O_JSON, O_THREADS, O_OBJECTS, O_TIMEOUT, O_VERIFY, O_SELFTEST,
-    O_FIRST, O_DIRS, O_DELIMITER, O_START_AFTER, O_PAGES, O_HELP
+    O_FIRST, O_DIRS, O_DELIMITER, O_START_AFTER, O_PAGES, O_RATE, O_RAMP, O_BIND, O_CHUNKED, O_HELP
 };
 static const struct option long_opts[] = {
     {"endpoint", required_argument, NULL, O_ENDPOINT}, {"access-key", required_argument, NULL, O_ACCESS},
@@ -206,7 +236,9 @@ static const struct option long_opts[] = {
     {"selftest-hash", no_argument, NULL, O_SELFTEST},  {"help", no_argument, NULL, O_HELP},
     {"first", required_argument, NULL, O_FIRST},       {"dirs", required_argument, NULL, O_DIRS},
     {"delimiter", required_argument, NULL, O_DELIMITER}, {"start-after", required_argument, NULL, O_START_AFTER},
-    {"pages", required_argument, NULL, O_PAGES},
+    {"pages", required_argument, NULL, O_PAGES},       {"rate-per-conn", required_argument, NULL, O_RATE},
+    {"ramp", required_argument, NULL, O_RAMP},         {"bind", required_argument, NULL, O_BIND},
+    {"chunked", no_argument, NULL, O_CHUNKED},
     {NULL, 0, NULL, 0}};
 
 /* What the command line says besides cfg. */
@@ -234,9 +266,12 @@ static int parse_opt(int opt, const char *arg, bench_config_t *cfg, bench_args_t
     case O_MIXED: return parse_mixed(arg, cfg->mixed) != 0;
     case O_JSON: cfg->json = 1; return 0;
     case O_VERIFY: cfg->verify = 1; return 0;
+    case O_CHUNKED: cfg->chunked = 1; return 0;
     case O_SELFTEST: a->selftest = 1; return 0;
     case O_FIRST: return parse_u64(arg, &cfg->first) != 0;
     case O_PAGES: return parse_u64(arg, &cfg->pages) != 0;
+    case O_RATE: return parse_size(arg, &cfg->rate) != 0;
+    case O_BIND: return parse_bind(arg, cfg) != 0;
     case O_DELIMITER: cfg->delimiter = arg; return strlen(arg) > 16; /* a directory separator, not a key */
     case O_START_AFTER: cfg->start_after = arg; return strlen(arg) > 250; /* list_query encodes it in 768 B */
     case O_DIRS: /* dir%04u: more directories would break the names' sort order */
@@ -252,11 +287,13 @@ static int parse_opt(int opt, const char *arg, bench_config_t *cfg, bench_args_t
         a->have_conns |= opt == O_CONNS;
         return bad;
     }
-    default: { /* O_DURATION, O_TIMEOUT */
+    default: { /* O_DURATION, O_TIMEOUT, O_RAMP */
         double d = strtod(arg, &end);
         int bad = end == arg || *end || d < 0 || d > 1e7;
         if (opt == O_DURATION)
             cfg->duration = d;
+        else if (opt == O_RAMP)
+            cfg->ramp = d;
         else
             cfg->timeout_ms = d >= 0.001 ? (unsigned)(d * 1000.0) : 1;
         return bad;
@@ -305,6 +342,12 @@ static int config_finish(bench_config_t *cfg, const bench_args_t *a)
     if (parse_endpoint(a->endpoint, cfg) != 0) {
         fprintf(stderr, "onggi-bench: cannot use endpoint '%s' (want http://HOST:PORT)\n", a->endpoint);
         return 2;
+    }
+    for (unsigned i = 0; i < cfg->nbind; i++) {
+        if (cfg->bind_addr[i].ss_family != cfg->addr.ss_family) {
+            fputs("onggi-bench: --bind addresses must be of the endpoint's family\n", stderr);
+            return 2;
+        }
     }
     if (cfg->count == 0 && cfg->duration == 0 && cfg->workload != BENCH_WL_LIST) {
         fputs("onggi-bench: give --count or --duration (or both): runs are always bounded\n", stderr);

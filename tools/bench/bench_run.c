@@ -11,7 +11,10 @@
  */
 #include <errno.h>
 #include <h2o.h>
+#include <h2o/socket/evloop.h>
 #include <inttypes.h>
+#include <netinet/in.h>
+#include <openssl/evp.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <time.h>
@@ -31,6 +34,8 @@ typedef struct {
     h2o_socket_t *sock;
     h2o_timeout_entry_t idle_timer;  /* request inactivity (--timeout) */
     h2o_timeout_entry_t retry_timer; /* pause after a failed connect */
+    h2o_timeout_entry_t pace_timer;  /* --rate-per-conn: the next slice of the body is due */
+    unsigned idx;                    /* number of the connection in the run (--bind, --ramp) */
     int finished;                    /* no more requests on this connection */
     /* the request in flight */
     int busy;
@@ -40,11 +45,14 @@ typedef struct {
     uint8_t key_before; /* the key's state before the claim */
     uint64_t t0_us;
     char head[4096];
-    h2o_iovec_t iov[1 + 2 * BENCH_PIECE / BENCH_STAMP_EVERY];
+    h2o_iovec_t iov[3 + 2 * BENCH_PIECE / BENCH_STAMP_EVERY]; /* head, chunk line, slices, chunk end */
+    char chunk_line[20]; /* --chunked: the size line of the piece in flight */
     uint64_t stamps[BENCH_PIECE / BENCH_STAMP_EVERY][2];
     uint64_t body_total, body_sent;
     size_t body_off; /* where this object's bytes start in the shared body buffer */
     int writing;     /* a socket write is outstanding */
+    EVP_MD_CTX *md5; /* PUT with --verify: MD5 of the body sent, checked against the ETag */
+    char etag[40];   /* the answer's ETag without quotes ("" if none or too long) */
     /* its response */
     int got_head, status, chunked, until_close, no_body, close_after;
     uint64_t resp_left, resp_bytes;
@@ -61,9 +69,11 @@ struct st_bench_thread_t {
     bench_run_t *run;
     int mkbucket;
     h2o_evloop_t *loop;
-    h2o_timeout_t idle_timeout, retry_timeout;
+    h2o_timeout_t idle_timeout, retry_timeout, pace_timeout;
+    h2o_timeout_entry_t ramp_timer; /* --ramp: start the connections now due */
     bench_conn_t *conns;
     unsigned nconns;
+    unsigned nstarted; /* connections started so far (--ramp) */
     unsigned active; /* connections not finished */
     uint64_t rng;
     char amz_date[17];
@@ -75,6 +85,7 @@ struct st_bench_thread_t {
 
 static void conn_next(bench_conn_t *c);
 static void on_read(h2o_socket_t *sock, const char *err);
+static void write_body(bench_conn_t *c);
 
 static uint64_t now_us(void)
 {
@@ -103,6 +114,8 @@ static void touch_idle(bench_conn_t *c)
 
 static void close_sock(bench_conn_t *c)
 {
+    if (h2o_timeout_is_linked(&c->pace_timer))
+        h2o_timeout_unlink(&c->pace_timer);
     if (c->sock) {
         h2o_socket_close(c->sock);
         c->sock = NULL;
@@ -262,7 +275,9 @@ static int build_head(bench_conn_t *c)
     if (rc)
         return rc;
     char clen[48] = "";
-    if (c->op == BENCH_OP_PUT || c->op == BENCH_OP_MKBUCKET)
+    if (c->op == BENCH_OP_PUT && cfg->chunked)
+        snprintf(clen, sizeof(clen), "Transfer-Encoding: chunked\r\n");
+    else if (c->op == BENCH_OP_PUT || c->op == BENCH_OP_MKBUCKET)
         snprintf(clen, sizeof(clen), "Content-Length: %" PRIu64 "\r\n", c->body_total);
     len = snprintf(c->head, sizeof(c->head),
                    "%s %s%s%s HTTP/1.1\r\nHost: %s\r\nx-amz-date: %s\r\n"
@@ -271,14 +286,15 @@ static int build_head(bench_conn_t *c)
     return len < 0 || (size_t)len >= sizeof(c->head) ? OG_ETOOBIG : 0;
 }
 
-/* Appends the next piece of the PUT body (at most BENCH_PIECE bytes) to iov; returns the number
- * of entries. Every BENCH_STAMP_EVERY bytes of the object start with a stamp unique to (run, key,
- * offset) and the rest are slices of the shared random buffer, never copied: without the stamps a
- * large object would repeat the buffer and a deduplicating store would write only a fraction. */
-static size_t next_piece(bench_conn_t *c, h2o_iovec_t *iov)
+/* Appends the next piece of the PUT body (at most BENCH_PIECE bytes, none past limit) to iov;
+ * returns the number of entries (see next_piece for the framing). Every BENCH_STAMP_EVERY bytes of the object start with a stamp
+ * unique to (run, key, offset) and the rest are slices of the shared random buffer, never copied:
+ * without the stamps a large object would repeat the buffer and a deduplicating store would write
+ * only a fraction. With --verify the piece is added to the body's MD5. */
+static size_t body_slices(bench_conn_t *c, h2o_iovec_t *iov, uint64_t limit)
 {
     const bench_run_t *run = c->th->run;
-    uint64_t end = c->body_sent + BENCH_PIECE < c->body_total ? c->body_sent + BENCH_PIECE : c->body_total;
+    uint64_t end = c->body_sent + BENCH_PIECE < limit ? c->body_sent + BENCH_PIECE : limit;
     size_t n = 0, ns = 0;
     while (c->body_sent < end) {
         uint64_t o = c->body_sent, pos = o % BENCH_STAMP_EVERY, seg_end = o - pos + BENCH_STAMP_EVERY;
@@ -300,12 +316,40 @@ static size_t next_piece(bench_conn_t *c, h2o_iovec_t *iov)
         }
         c->body_sent = seg_end;
     }
+    for (size_t i = 0; c->md5 != NULL && i < n; i++)
+        EVP_DigestUpdate(c->md5, iov[i].base, iov[i].len);
     return n;
+}
+
+/* body_slices framed as one HTTP chunk with --chunked (the last piece adds the final chunk). */
+static size_t next_piece(bench_conn_t *c, h2o_iovec_t *iov, uint64_t limit)
+{
+    if (!c->th->run->cfg->chunked)
+        return body_slices(c, iov, limit);
+    uint64_t start = c->body_sent;
+    size_t n = body_slices(c, iov + 1, limit);
+    int len = snprintf(c->chunk_line, sizeof(c->chunk_line), "%" PRIx64 "\r\n", c->body_sent - start);
+    iov[0] = h2o_iovec_init(c->chunk_line, (size_t)len);
+    iov[n + 1] = c->body_sent == c->body_total ? h2o_iovec_init(H2O_STRLIT("\r\n0\r\n\r\n"))
+                                               : h2o_iovec_init(H2O_STRLIT("\r\n"));
+    return n + 2;
+}
+
+/* How much of the body may be on the wire by now: all of it, or with --rate-per-conn what the
+ * rate allows since the request started. */
+static uint64_t body_due(const bench_conn_t *c)
+{
+    uint64_t rate = c->th->run->cfg->rate;
+    if (rate == 0)
+        return c->body_total;
+    double due = (double)(now_us() - c->t0_us) * (double)rate / 1e6;
+    return due < (double)c->body_total ? (uint64_t)due : c->body_total;
 }
 
 static void reset_response(bench_conn_t *c)
 {
     c->got_head = c->status = c->chunked = c->until_close = c->no_body = 0;
+    c->etag[0] = '\0';
     c->resp_left = c->resp_bytes = 0;
     c->list_len = 0;
     memset(&c->dec, 0, sizeof(c->dec));
@@ -412,6 +456,17 @@ static long list_page(bench_conn_t *c)
 }
 
 /* The response is complete: count it and go on (or stop). */
+/* Is the answer's ETag the MD5 of the body sent (a single PUT's ETag, as S3 defines it)? */
+static int etag_matches(bench_conn_t *c)
+{
+    unsigned char d[16];
+    char hex[33];
+    if (c->body_sent != c->body_total || !EVP_DigestFinal_ex(c->md5, d, NULL))
+        return 0;
+    og_hex(d, sizeof(d), hex);
+    return strcmp(hex, c->etag) == 0;
+}
+
 static void finish_op(bench_conn_t *c)
 {
     bench_thread_t *th = c->th;
@@ -422,7 +477,8 @@ static void finish_op(bench_conn_t *c)
 
     if (h2o_timeout_is_linked(&c->idle_timer))
         h2o_timeout_unlink(&c->idle_timer);
-    if (ok && c->op == BENCH_OP_GET && cfg->verify && c->resp_bytes != cfg->size) {
+    if ((ok && c->op == BENCH_OP_GET && cfg->verify && c->resp_bytes != cfg->size) ||
+        (ok && c->op == BENCH_OP_PUT && c->md5 != NULL && !etag_matches(c))) {
         s->failed++;
         s->errs[BENCH_ERR_VERIFY]++;
         ok = -1;
@@ -474,19 +530,38 @@ static void on_write(h2o_socket_t *sock, const char *err)
         return;
     }
     touch_idle(c);
-    if (c->body_sent < c->body_total) {
-        size_t n = next_piece(c, c->iov);
-        c->writing = 1;
-        h2o_socket_write(sock, c->iov, n, on_write);
+    write_body(c);
+}
+
+/* Writes the next piece of the body if it is due, else waits for the pace timer. */
+static void write_body(bench_conn_t *c)
+{
+    if (c->body_sent >= c->body_total)
+        return;
+    uint64_t due = body_due(c);
+    if (due <= c->body_sent) {
+        h2o_timeout_link(c->th->loop, &c->th->pace_timeout, &c->pace_timer);
+        return;
     }
+    size_t n = next_piece(c, c->iov, due);
+    c->writing = 1;
+    h2o_socket_write(c->sock, c->iov, n, on_write);
+}
+
+static void on_pace(h2o_timeout_entry_t *entry)
+{
+    write_body(H2O_STRUCT_FROM_MEMBER(bench_conn_t, pace_timer, entry));
 }
 
 static void send_request(bench_conn_t *c)
 {
     size_t n = 1;
+    uint64_t due = body_due(c);
     c->iov[0] = h2o_iovec_init(c->head, strlen(c->head));
-    if (c->body_sent < c->body_total)
-        n += next_piece(c, c->iov + 1);
+    if (c->body_sent < due)
+        n += next_piece(c, c->iov + 1, due);
+    else if (c->body_total == 0 && c->op == BENCH_OP_PUT && c->th->run->cfg->chunked)
+        c->iov[n++] = h2o_iovec_init(H2O_STRLIT("0\r\n\r\n"));
     c->writing = 1;
     touch_idle(c);
     h2o_socket_write(c->sock, c->iov, n, on_write);
@@ -501,6 +576,28 @@ static void on_connect(h2o_socket_t *sock, const char *err)
     }
     h2o_socket_read_start(sock, on_read);
     send_request(c);
+}
+
+/* A connection to the endpoint, from --bind's address for connection idx if there are any (what
+ * h2o_socket_connect does, plus the bind). NULL when it cannot be started. */
+static h2o_socket_t *connect_from(h2o_evloop_t *loop, const bench_config_t *cfg, unsigned idx)
+{
+    if (cfg->nbind == 0)
+        return h2o_socket_connect(loop, (struct sockaddr *)&cfg->addr, cfg->addrlen, on_connect);
+    unsigned b = idx % cfg->nbind;
+    int one = 1, fd = socket(cfg->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return NULL;
+    /* The port is picked at connect, per destination: thousands of binds do not use up ports. */
+    setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
+    if (bind(fd, (const struct sockaddr *)&cfg->bind_addr[b], cfg->bind_len[b]) != 0 ||
+        (connect(fd, (const struct sockaddr *)&cfg->addr, cfg->addrlen) != 0 && errno != EINPROGRESS)) {
+        close(fd);
+        return NULL;
+    }
+    h2o_socket_t *sock = h2o_evloop_socket_create(loop, fd, H2O_SOCKET_FLAG_IS_CONNECTING);
+    h2o_socket_notify_write(sock, on_connect);
+    return sock;
 }
 
 /* Starts the next request, or finishes the connection when --count, --duration or the listing
@@ -534,6 +631,10 @@ static void conn_next(bench_conn_t *c)
     c->body_sent = 0;
     c->body_off = (size_t)((c->key * 2654435761u) % (run->body_len - BENCH_PIECE));
     c->close_after = 0;
+    if (c->md5 != NULL && !EVP_DigestInit_ex(c->md5, EVP_md5(), NULL)) {
+        fail_op(c, BENCH_ERR_PROTO);
+        return;
+    }
     reset_response(c);
     c->busy = 1;
     c->t0_us = now_us();
@@ -546,7 +647,7 @@ static void conn_next(bench_conn_t *c)
         send_request(c);
         return;
     }
-    c->sock = h2o_socket_connect(th->loop, (struct sockaddr *)&cfg->addr, cfg->addrlen, on_connect);
+    c->sock = connect_from(th->loop, cfg, c->idx);
     if (!c->sock) {
         fail_op(c, BENCH_ERR_CONNECT);
         return;
@@ -612,6 +713,13 @@ static int parse_head(bench_conn_t *c)
                 if (*end)
                     return OG_EPROTO;
                 have_len = 1;
+            } else if (og_str_ieq(name, "etag")) {
+                if (val.len >= 2 && val.base[0] == '"' && val.base[val.len - 1] == '"')
+                    val = (og_str_t){val.base + 1, val.len - 2};
+                if (val.len < sizeof(c->etag)) {
+                    memcpy(c->etag, val.base, val.len);
+                    c->etag[val.len] = '\0';
+                }
             } else if (og_str_ieq(name, "transfer-encoding")) {
                 c->chunked = og_str_ieq(val, "chunked");
             } else if (og_str_ieq(name, "connection")) {
@@ -712,11 +820,32 @@ static void on_retry(h2o_timeout_entry_t *entry)
     conn_next(c);
 }
 
+/* Starts the connections due by now (all of them without --ramp; with it, connection i of n at
+ * i * ramp / n seconds) and waits for the rest on the ramp timer. */
+static void start_due(bench_thread_t *th)
+{
+    const bench_config_t *cfg = th->run->cfg;
+    double t = (double)(og_mono_ms() - th->run->t_start_ms) / 1000.0;
+    while (th->nstarted < th->nconns) {
+        bench_conn_t *c = &th->conns[th->nstarted];
+        if (cfg->ramp > 0 && !th->mkbucket && (double)c->idx * cfg->ramp / (double)cfg->conns > t) {
+            h2o_timeout_link(th->loop, &th->pace_timeout, &th->ramp_timer);
+            return;
+        }
+        th->nstarted++;
+        conn_next(c);
+    }
+}
+
+static void on_ramp(h2o_timeout_entry_t *entry)
+{
+    start_due(H2O_STRUCT_FROM_MEMBER(bench_thread_t, ramp_timer, entry));
+}
+
 static void *thread_main(void *arg)
 {
     bench_thread_t *th = arg;
-    for (unsigned i = 0; i < th->nconns; i++)
-        conn_next(&th->conns[i]);
+    start_due(th);
     while (th->active > 0)
         h2o_evloop_run(th->loop, INT32_MAX);
     /* One more turn frees the sockets closed last. Their buffers land in h2o's per-thread cache
@@ -730,8 +859,10 @@ static void *thread_main(void *arg)
     return NULL;
 }
 
-static int thread_init(bench_thread_t *th, bench_run_t *run, unsigned nconns, int mkbucket, unsigned id)
+static int thread_init(bench_thread_t *th, bench_run_t *run, unsigned nconns, int mkbucket, unsigned id,
+                       unsigned first_idx)
 {
+    const bench_config_t *cfg = run->cfg;
     th->run = run;
     th->mkbucket = mkbucket;
     th->rng = run->seed ^ (0x9E3779B97F4A7C15ULL * (id + 1));
@@ -739,14 +870,20 @@ static int thread_init(bench_thread_t *th, bench_run_t *run, unsigned nconns, in
         return -ENOMEM;
     h2o_timeout_init(th->loop, &th->idle_timeout, run->cfg->timeout_ms);
     h2o_timeout_init(th->loop, &th->retry_timeout, CONNECT_RETRY_MS);
+    h2o_timeout_init(th->loop, &th->pace_timeout, BENCH_PACE_MS);
+    th->ramp_timer.cb = on_ramp;
     if (!(th->conns = calloc(nconns, sizeof(*th->conns))))
         return -ENOMEM;
     th->nconns = th->active = nconns;
     for (unsigned i = 0; i < nconns; i++) {
         bench_conn_t *c = &th->conns[i];
         c->th = th;
+        c->idx = first_idx + i;
         c->idle_timer.cb = on_idle_timeout;
         c->retry_timer.cb = on_retry;
+        c->pace_timer.cb = on_pace;
+        if (!mkbucket && cfg->verify && cfg->workload == BENCH_WL_PUT && !(c->md5 = EVP_MD_CTX_new()))
+            return -ENOMEM;
     }
     return 0;
 }
@@ -755,11 +892,14 @@ static void thread_dispose(bench_thread_t *th)
 {
     if (!th->loop)
         return;
-    for (unsigned i = 0; i < th->nconns; i++)
+    for (unsigned i = 0; i < th->nconns; i++) {
         free(th->conns[i].list_buf);
+        EVP_MD_CTX_free(th->conns[i].md5);
+    }
     free(th->conns);
     h2o_timeout_dispose(th->loop, &th->idle_timeout);
     h2o_timeout_dispose(th->loop, &th->retry_timeout);
+    h2o_timeout_dispose(th->loop, &th->pace_timeout);
     h2o_evloop_destroy(th->loop);
 }
 
@@ -823,10 +963,11 @@ int bench_run(const bench_config_t *cfg, int mkbucket, int quiet, bench_stats_t 
         rc = -ENOMEM;
         goto out_free;
     }
-    for (unsigned i = 0; i < nth; i++) {
+    for (unsigned i = 0, first = 0; i < nth; i++) {
         unsigned share = conns / nth + (i < conns % nth);
-        if ((rc = thread_init(&ths[i], &run, share, mkbucket, i)) != 0)
+        if ((rc = thread_init(&ths[i], &run, share, mkbucket, i, first)) != 0)
             goto out_threads;
+        first += share;
         ths[i].threads_left = &threads_left;
     }
     atomic_init(&threads_left, (int)nth);

@@ -155,8 +155,9 @@ void bench_report(FILE *f, const bench_config_t *cfg, const bench_stats_t *st, d
     if (cfg->json) {
         fprintf(f,
                 "{\"workload\":\"%s\",\"endpoint\":\"%s\",\"bucket\":\"%s\",\"size\":%" PRIu64
-                ",\"conns\":%u,\"threads\":%u,\"seconds\":%.3f,",
-                bench_workload_name(cfg->workload), cfg->host, cfg->bucket, cfg->size, cfg->conns, cfg->threads, el);
+                ",\"conns\":%u,\"threads\":%u,\"rate_per_conn\":%" PRIu64 ",\"seconds\":%.3f,",
+                bench_workload_name(cfg->workload), cfg->host, cfg->bucket, cfg->size, cfg->conns, cfg->threads,
+                cfg->rate, el);
         print_one_json(f, "total", &total, el);
         fputs(",\"by_op\":{", f);
         int first = 1;
@@ -171,8 +172,11 @@ void bench_report(FILE *f, const bench_config_t *cfg, const bench_stats_t *st, d
         fputs("}}\n", f);
         return;
     }
-    fprintf(f, "workload %s, size %" PRIu64 " B, %u conns, %u threads, %.2f s\n", bench_workload_name(cfg->workload),
+    fprintf(f, "workload %s, size %" PRIu64 " B, %u conns, %u threads, %.2f s", bench_workload_name(cfg->workload),
             cfg->size, cfg->conns, cfg->threads, el);
+    if (cfg->rate)
+        fprintf(f, ", %" PRIu64 " B/s per connection", cfg->rate);
+    fputc('\n', f);
     print_one_text(f, "total", &total, el, cfg->workload == BENCH_WL_LIST);
     if (nused > 1)
         for (int i = 0; i < BENCH_OP_COUNT; i++)
