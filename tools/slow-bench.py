@@ -9,6 +9,8 @@ object whose body goes out at --rate bytes/s for --duration seconds (Content-Len
 Transfer-Encoding: chunked with --chunked), started over --ramp seconds; it checks every ETag
 against the MD5 of what it sent. Meanwhile a separate process GETs a 4 KiB object as "probe"
 every 20 ms on a new connection. Then every object is read back: its length and MD5 must match.
+"byte-exact" counts all --conns keys, so it can exceed "completed": an upload answered 503 may
+still have been stored whole (not acknowledged, so not promised).
 
 Reports uploads completed/failed, how many read back byte-exact, the gateway's peak RSS (VmHWM)
 and threads, its CPU seconds, the probe's p50/p99/max, the bytes/s the uploads really achieved

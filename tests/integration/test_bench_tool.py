@@ -52,3 +52,49 @@ def test_list_variants(cluster, s3, bucket):
     # --pages: exactly that many pages, starting again at the marker when the listing ends.
     t = run_bench(cluster, bucket, "--workload", "list", "--delimiter", "", "--pages", "5")
     assert (t["ops"], t["keys"], t["errors"]) == (5, 2500 + 1000 + 1000, 0)
+
+
+def test_paced_chunked_puts_are_verified(cluster, s3, bucket):
+    """--rate-per-conn paces each body (48,000 B at 32,000 B/s: at least 1.5 s per PUT), --chunked
+    frames it, --bind spreads the sources and --verify checks each ETag: the objects are there,
+    whole, and no PUT could finish before its pace allowed."""
+    t = run_bench(cluster, bucket, "--workload", "put", "--size", "48000", "--conns", "4", "--count", "4",
+                  "--rate-per-conn", "32000", "--ramp", "0.5", "--chunked", "--verify",
+                  "--bind", "127.0.0.2,127.0.0.3", "--prefix", "cam-")
+    assert (t["ops"], t["errors"]) == (4, 0)
+    assert t["lat_ms"]["p50"] >= 1400
+    for k in range(4):
+        body = s3.get_object(Bucket=bucket, Key=f"cam-obj-{k:08d}")["Body"].read()
+        assert len(body) == 48000
+
+
+def test_verify_counts_an_etag_that_is_not_the_md5(tmp_path):
+    """A server whose ETag is not the MD5 of the body sent: every PUT counts as a verify failure."""
+    import http.server
+    import threading
+
+    class Wrong(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_PUT(self):
+            self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            self.send_response(200)
+            self.send_header("ETag", '"00000000000000000000000000000000"')
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *a):
+            pass
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Wrong)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        out = subprocess.run([os.path.join(BIN, "onggi-bench"), "--endpoint", f"http://127.0.0.1:{srv.server_port}",
+                              "--access-key", "k", "--secret-key", "s", "--bucket", "b", "--json", "--workload",
+                              "put", "--size", "4096", "--conns", "2", "--count", "3", "--verify"],
+                             capture_output=True, text=True, timeout=60)
+    finally:
+        srv.shutdown()
+    assert out.returncode == 1, out.stderr  # nothing succeeded
+    t = json.loads(out.stdout)["total"]
+    assert (t["ops"], t["errors"], t["errors_by_type"].get("verify")) == (0, 3, 3)

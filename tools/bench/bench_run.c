@@ -286,9 +286,9 @@ static int build_head(bench_conn_t *c)
     return len < 0 || (size_t)len >= sizeof(c->head) ? OG_ETOOBIG : 0;
 }
 
-/* Appends the next piece of the PUT body (at most BENCH_PIECE bytes, none past limit) to iov;
- * returns the number of entries (see next_piece for the framing). Every BENCH_STAMP_EVERY bytes of the object start with a stamp
- * unique to (run, key, offset) and the rest are slices of the shared random buffer, never copied:
+/* Appends the next piece of the PUT body (at most BENCH_PIECE bytes, none past limit) to iov,
+ * unframed (next_piece adds chunked framing); returns the number of entries. Every
+ * BENCH_STAMP_EVERY bytes of the object start with a stamp unique to (run, key, offset) and the rest are slices of the shared random buffer, never copied:
  * without the stamps a large object would repeat the buffer and a deduplicating store would write
  * only a fraction. With --verify the piece is added to the body's MD5. */
 static size_t body_slices(bench_conn_t *c, h2o_iovec_t *iov, uint64_t limit)
@@ -455,7 +455,6 @@ static long list_page(bench_conn_t *c)
     return (long)keys;
 }
 
-/* The response is complete: count it and go on (or stop). */
 /* Is the answer's ETag the MD5 of the body sent (a single PUT's ETag, as S3 defines it)? */
 static int etag_matches(bench_conn_t *c)
 {
@@ -467,6 +466,7 @@ static int etag_matches(bench_conn_t *c)
     return strcmp(hex, c->etag) == 0;
 }
 
+/* The response is complete: count it and go on (or stop). */
 static void finish_op(bench_conn_t *c)
 {
     bench_thread_t *th = c->th;
