@@ -22,6 +22,7 @@
 #include "http.h"
 
 #include <arpa/inet.h>
+#include <linux/sockios.h>
 #include <errno.h>
 #include <malloc.h>
 #include <netinet/in.h>
@@ -31,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -89,6 +91,19 @@
 #define HTTP_BODY_BUDGET (64u << 20)
 /* Most body bytes taken from a socket per step (see conn_feed_body). */
 #define HTTP_PULL_MAX (64u << 10)
+/* The loop wakes a request's handler once its window holds this much (or the body is complete,
+ * or the window cannot take more), not for every segment: a camera sending 32 KB/s in 3 KB
+ * writes cost its handler ten wakeups a second, and 2,000 of them kept both cores busy with
+ * thread switches. A handler can do nothing with part of a body but hash and buffer it, so
+ * waiting for more costs no latency that matters; the bytes wait in the window instead. */
+#define HTTP_WAKE_MIN (64u << 10)
+/* A plain-text Content-Length body still to come in full asks the kernel (SO_RCVLOWAT) to report
+ * the socket readable only once this much is queued, so the loop too wakes per 16 KiB rather than
+ * per segment. The client must send that much anyway. Less is asked when the slow-body guard's
+ * minimum rate would not bring it within half a rate window (conn_lowat_for), and bytes still
+ * below the mark at an io timeout are read then instead of the connection being closed
+ * (conn_lowat_hid_progress). */
+#define HTTP_BODY_LOWAT (16u << 10)
 /* Room asked for per read of a request head: h2o's own first allocation (8 KiB) fits it, so a
  * connection with a partial head costs one small block. */
 #define HTTP_HEAD_RESERVE 4096
@@ -185,6 +200,7 @@ struct st_http_conn_t {
      * only while the loop waits on the client for the body (rate_on). */
     bool rate_on;
     uint64_t rate_t0, rate_bytes;
+    int lowat;       /* the socket's SO_RCVLOWAT (1, the default, or up to HTTP_BODY_LOWAT) */
     http_ipkey_t ip; /* counted in srv->iptab */
     char remote[64];
     char busy_head[160]; /* conn_send_busy's status line and headers */
@@ -447,10 +463,55 @@ static void conn_close_graceful(http_conn_t *conn)
     conn_update_timer(conn);
 }
 
+/* Sets the socket's SO_RCVLOWAT to want (see conn_lowat_for). It does not fail on a TCP socket;
+ * if it did, lowat keeps the old value and the next call tries again. Lowering it below what
+ * is queued makes the kernel report the socket readable at once. */
+static void conn_set_lowat(http_conn_t *conn, int want)
+{
+    if (want == conn->lowat)
+        return;
+    if (setsockopt(h2o_socket_get_fd(conn->sock), SOL_SOCKET, SO_RCVLOWAT, &want, sizeof(want)) == 0)
+        conn->lowat = want;
+}
+
+/* The SO_RCVLOWAT for what the loop waits on next (see HTTP_BODY_LOWAT): while a plain-text
+ * Content-Length body has more than that still to come, HTTP_BODY_LOWAT, bounded so that a
+ * client at exactly the minimum body rate fills it within half a rate window (the slow-body
+ * guard runs on reads); else 1 (a request head, chunked framing or a body's last bytes must
+ * wake the loop at once). */
+static int conn_lowat_for(const http_conn_t *conn, bool body_reading)
+{
+    const h2o_socket_t *sock = conn->sock;
+    const http_server_conf_t *conf = &conn->srv->conf;
+    uint64_t want = (uint64_t)conf->body_min_rate * conf->body_rate_window_ms / 2000;
+    if (want > HTTP_BODY_LOWAT)
+        want = HTTP_BODY_LOWAT;
+    if (!body_reading || sock->ssl != NULL || conn->req->info.chunked || want <= 1 ||
+        conn->cl_left < sock->input->size + want)
+        return 1;
+    return (int)want;
+}
+
+/* On an io timeout: true when the bytes a client did send sat below SO_RCVLOWAT, unseen by the
+ * loop. The low-water mark then drops to 1 so the loop reads them at once (and the slow-body
+ * guard judges them); the timeout counts as progress. A client that sent nothing times out. */
+static bool conn_lowat_hid_progress(http_conn_t *conn)
+{
+    int queued = 0;
+    if (conn->lowat <= 1 || ioctl(h2o_socket_get_fd(conn->sock), SIOCINQ, &queued) != 0 || queued <= 0)
+        return false;
+    conn_set_lowat(conn, 1);
+    return true;
+}
+
 static void on_conn_timeout(h2o_timeout_entry_t *entry)
 {
     http_conn_t *conn = H2O_STRUCT_FROM_MEMBER(http_conn_t, timer, entry);
     conn->timer_on = NULL;
+    if (conn_lowat_hid_progress(conn)) {
+        conn_update_timer(conn);
+        return;
+    }
     conn_close(conn);
 }
 
@@ -650,8 +711,9 @@ static size_t conn_body_move(http_conn_t *conn, size_t avail, conn_feed_t *f)
     /* No window yet means no body byte arrived yet: keep reading. */
     req->win_paused = !f->stop && req_over_budget_locked(req);
     f->paused = req->win_paused;
-    /* One wakeup for everything moved by this call, not one per slice. */
-    if ((f->moved || f->stop) && (f->stop || f->paused || (size_t)f->got < f->asked || f->asked == 0))
+    /* One wakeup for everything moved by this call, and only once there is enough to do
+     * (HTTP_WAKE_MIN) or nothing more can come. */
+    if ((f->moved || f->stop) && (f->stop || f->paused || req->win_len >= HTTP_WAKE_MIN))
         pthread_cond_signal(&req->cv);
     pthread_mutex_unlock(&req->mu);
     return n;
@@ -699,6 +761,7 @@ static bool conn_feed_body(http_conn_t *conn)
     }
     /* After the body (or a framing error) nothing is read until the response is out: the
      * next request's bytes wait in the kernel or in sock->input. */
+    conn_set_lowat(conn, conn_lowat_for(conn, !f.stop));
     if (f.stop) {
         h2o_socket_read_stop(sock);
         h2o_socket_dont_read(sock, 0);
@@ -1134,6 +1197,7 @@ static void server_admit(http_server_t *srv, h2o_socket_t *sock, bool tls)
         return;
     }
     conn->srv = srv;
+    conn->lowat = 1;
     conn->sock = sock;
     conn->ip = ip;
     conn->timer.cb = on_conn_timeout;

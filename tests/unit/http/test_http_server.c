@@ -897,8 +897,11 @@ Test(gw_http, trickling_body_is_cut_steady_slow_body_is_not)
     uint16_t port =
         start_server_conf((http_server_conf_t){.io_timeout_ms = 2000, .body_min_rate = 1000, .body_rate_window_ms = 300});
 
-    /* Trickler: 1 byte every 100 ms (10 B/s) of a 100,000-byte body. Cut at its first byte after
-     * the first window, i.e. after ~300-400 ms (slack for a loaded machine / ASan). */
+    /* Trickler: 1 byte every 100 ms (10 B/s) of a 100,000-byte body. Its bytes sit below the
+     * socket's low-water mark (150 B here: what the minimum rate brings in half a window), so
+     * the loop sees them at the io timeout, and the guard cuts it then: after ~2,000 ms
+     * (slack for a loaded machine / ASan). Without the guard the io timeout would count them
+     * as progress and the trickler would run on. */
     cli_t c;
     uint64_t ms;
     cli_open(&c, port);
@@ -913,6 +916,38 @@ Test(gw_http, trickling_body_is_cut_steady_slow_body_is_not)
 
     check_steady_slow_client(port);
     cr_assert_eq(atomic_load(&F.aborted), 1);
+    stop_server();
+}
+
+Test(gw_http, bytes_below_the_low_water_mark_are_progress_at_the_io_timeout)
+{
+    /* A 20,000-byte body asks the kernel to wake the loop per 16 KiB (SO_RCVLOWAT). The client
+     * sends 1,000 B every 250 ms for 2 s (8,000 B, never reaching the mark), then the rest at
+     * once. Its 4,000 B/s are far above the minimum rate (1,000 B/s over 60 s), so it must not
+     * be cut: the io timeout (1 s) finds bytes queued, reads them and keeps the connection. */
+    uint16_t port = start_server_conf(
+        (http_server_conf_t){.io_timeout_ms = 1000, .body_min_rate = 1000, .body_rate_window_ms = 60000});
+    enum { TOTAL = 20000, SLOW = 8000 };
+    cli_t c;
+    resp_t r;
+    uint64_t ms;
+    cli_open(&c, port);
+    char head[128];
+    snprintf(head, sizeof(head), "PUT /count HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n", TOTAL);
+    cli_sends(&c, head);
+    cr_assert_eq(send_paced(&c, SLOW, 1000, 250, &ms), SLOW, "cut after %llu ms", (unsigned long long)ms);
+    unsigned char body[TOTAL];
+    for (size_t i = 0; i < TOTAL; i++)
+        body[i] = pattern_byte(i);
+    cli_send(&c, body + SLOW, TOTAL - SLOW);
+    cr_assert_eq(cli_read_resp(&c, &r, false), 0);
+    cr_assert_eq(r.status, 200);
+    char want[64];
+    snprintf(want, sizeof(want), "%d %016llx", TOTAL, (unsigned long long)fnv_update(FNV_OFFSET, body, TOTAL));
+    cr_assert_str_eq(r.body, want);
+    cr_assert_eq(atomic_load(&F.aborted), 0);
+    resp_free(&r);
+    cli_close(&c);
     stop_server();
 }
 
