@@ -90,6 +90,10 @@ typedef struct {
      * Defaults when 0: 1024 bytes/s and 60000 ms (see docs/operations.md). */
     uint32_t body_min_rate;
     uint32_t body_rate_window_ms;
+    /* Unread body bytes all requests' windows may hold together before the loop stops filling
+     * windows that are not empty (their handlers are woken to drain them). Default when 0:
+     * 64 MiB (HTTP_BODY_BUDGET in http_server.c); tests set it small. */
+    size_t body_budget;
     /* Connection caps (http_limits.c). At max_conns open connections the server stops accepting
      * (new ones wait in the kernel's backlog) until one closes; a client address holding
      * max_conns_per_ip connections has further ones closed at once (RST). Defaults when 0:

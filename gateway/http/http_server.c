@@ -149,7 +149,7 @@ struct st_http_req_t {
     size_t win_cap, win_rd, win_len;
     int body_err;        /* HTTP_EBODY once the loop saw bad chunked framing */
     bool body_done;      /* the loop has received the whole body from the socket */
-    bool win_paused;     /* the loop stopped reading: the window is full, or over HTTP_BODY_BUDGET */
+    bool win_paused;     /* the loop stopped reading: the window is full, or over conf.body_budget */
     bool aborted;        /* connection gone: every pending and later call fails */
     bool want_continue;  /* the worker asked for "100 Continue" */
     bool want_body;      /* the worker asked for the body: the loop may read it */
@@ -247,7 +247,7 @@ struct st_http_server_t {
     pthread_mutex_t ready_mu;
     http_req_t *ready;
 
-    _Atomic uint64_t win_bytes; /* unread bytes in all requests' windows (HTTP_BODY_BUDGET) */
+    _Atomic uint64_t win_bytes; /* unread bytes in all requests' windows (conf.body_budget) */
     /* http_server_stats: written with relaxed atomics, read by any thread */
     _Atomic uint64_t st_in_flight, st_queued, st_conns_open, st_conns_accepted, st_conns_refused;
 };
@@ -606,13 +606,13 @@ typedef struct {
 } conn_feed_t;
 
 /* Must the loop stop filling req's window (under req->mu)? When it is full, or when it is not
- * empty and all windows together hold HTTP_BODY_BUDGET. */
+ * empty and all windows together hold conf.body_budget. */
 static bool req_over_budget_locked(http_req_t *req)
 {
     if (req->win == NULL || req->win_len == 0)
         return false;
     return req->win_len == req->win_cap ||
-           atomic_load_explicit(&req->srv->win_bytes, memory_order_relaxed) >= HTTP_BODY_BUDGET;
+           atomic_load_explicit(&req->srv->win_bytes, memory_order_relaxed) >= req->srv->conf.body_budget;
 }
 
 /* How many bytes the socket input should hold for the next slice: only what the window has room
@@ -712,8 +712,11 @@ static size_t conn_body_move(http_conn_t *conn, size_t avail, conn_feed_t *f)
     req->win_paused = !f->stop && req_over_budget_locked(req);
     f->paused = req->win_paused;
     /* One wakeup for everything moved by this call, and only once there is enough to do
-     * (HTTP_WAKE_MIN) or nothing more can come. */
-    if ((f->moved || f->stop) && (f->stop || f->paused || req->win_len >= HTTP_WAKE_MIN))
+     * (HTTP_WAKE_MIN) or nothing more can come for now. A paused window is always handed over,
+     * even when this call moved nothing: only its handler, by draining it, lets the loop fill it
+     * again, so a handler left asleep on less than HTTP_WAKE_MIN would stall its upload, and
+     * once the budget is spent that way, every upload. */
+    if (f->stop || f->paused || (f->moved && req->win_len >= HTTP_WAKE_MIN))
         pthread_cond_signal(&req->cv);
     pthread_mutex_unlock(&req->mu);
     return n;
@@ -1473,6 +1476,8 @@ static void server_conf_defaults(http_server_t *srv, const http_server_conf_t *c
         srv->conf.body_min_rate = HTTP_DEFAULT_BODY_MIN_RATE;
     if (srv->conf.body_rate_window_ms == 0)
         srv->conf.body_rate_window_ms = HTTP_DEFAULT_BODY_RATE_WINDOW_MS;
+    if (srv->conf.body_budget == 0)
+        srv->conf.body_budget = HTTP_BODY_BUDGET;
     if (srv->conf.max_conns == 0)
         srv->conf.max_conns = HTTP_DEFAULT_MAX_CONNS;
     if (srv->conf.max_conns_per_ip == 0)

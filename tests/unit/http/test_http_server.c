@@ -951,6 +951,61 @@ Test(gw_http, bytes_below_the_low_water_mark_are_progress_at_the_io_timeout)
     stop_server();
 }
 
+/* Sends body[from, to) on c. */
+static void cli_send_part(cli_t *c, const unsigned char *body, size_t from, size_t to)
+{
+    cli_send(c, body + from, to - from);
+}
+
+/* The response to a /count of body[0, total) on c must be 200 with its length and hash. */
+static void check_count_resp(cli_t *c, const unsigned char *body, size_t total)
+{
+    resp_t r;
+    cr_assert_eq(cli_read_resp(c, &r, false), 0, "no answer: the upload stalled");
+    cr_assert_eq(r.status, 200);
+    char want[64];
+    snprintf(want, sizeof(want), "%zu %016llx", total, (unsigned long long)fnv_update(FNV_OFFSET, body, total));
+    cr_assert_str_eq(r.body, want);
+    resp_free(&r);
+}
+
+Test(gw_http, window_paused_by_the_budget_wakes_its_handler)
+{
+    /* All windows together may hold 32 KiB. Upload A's handler waits with 10 KB in its window
+     * (less than the 64 KiB that wakes a handler). Upload B's slow handler (1 s before each
+     * read) then holds ~36 KB: the budget is spent. When A's next bytes arrive the loop pauses
+     * A's window without moving anything; A's handler must still be woken, or nobody ever
+     * drains A's window and A stalls for good (with 2,000 cameras: every upload). */
+    uint16_t port = start_server_conf((http_server_conf_t){.io_timeout_ms = 10000, .body_budget = 32u << 10});
+    enum { A_TOTAL = 200000, B_TOTAL = 100000, A_FIRST = 10000 };
+    unsigned char *body = malloc(A_TOTAL);
+    for (size_t i = 0; i < A_TOTAL; i++)
+        body[i] = pattern_byte(i);
+    cli_t a, b;
+    char head[128];
+    cli_open(&a, port);
+    snprintf(head, sizeof(head), "PUT /count HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n", A_TOTAL);
+    cli_sends(&a, head);
+    cli_send_part(&a, body, 0, A_FIRST);
+    usleep(100 * 1000);
+    cli_open(&b, port);
+    snprintf(head, sizeof(head), "PUT /count?pause_ms=1000 HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n",
+             B_TOTAL);
+    cli_sends(&b, head);
+    cli_send_part(&b, body, 0, B_TOTAL);
+    /* B's handler takes its first 64 KiB at ~1.1 s and its next at ~2.1 s: in between, the
+     * windows hold ~46 KB. */
+    usleep(1500 * 1000);
+    cli_send_part(&a, body, A_FIRST, A_TOTAL);
+    check_count_resp(&a, body, A_TOTAL);
+    check_count_resp(&b, body, B_TOTAL);
+    cr_assert_eq(atomic_load(&F.aborted), 0);
+    cli_close(&a);
+    cli_close(&b);
+    free(body);
+    stop_server();
+}
+
 Test(gw_http, handler_backpressure_does_not_count_as_slow_client)
 {
     /* A minimum rate (4 MiB/s) above what the handler consumes (64 KiB per 50 ms, ~1.3 MiB/s):
