@@ -77,7 +77,8 @@
 #define MALLOC_MMAP_THRESHOLD (128u << 10)
 /* Descriptors kept for what is not a client connection: connections to the storage nodes (a few
  * per core worker; one per worker beyond the core, which mostly waits for its client's body and
- * holds node connections only while it sends a batch), the ring, logs, the event loop's own. */
+ * holds node connections only while it sends a batch; the pool's idle ones, at most
+ * NODE_IDLE_TOTAL_MAX = 768, within the 1024), the ring, logs, the event loop's own. */
 #define FD_RESERVE(workers, workers_max) (1024 + 4 * (workers) + ((workers_max) - (workers)))
 
 /* SigV4 signing keys the S3 front end keeps (one per access key, day and region in use; ~330 bytes

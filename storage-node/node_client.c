@@ -53,7 +53,8 @@ struct st_node_client_t {
     node_signer_t signer;
     int timeout_ms;
     size_t max_idle;
-    pthread_mutex_t mu; /* guards nodes */
+    size_t nidle_total; /* idle fds of all nodes (NODE_IDLE_TOTAL_MAX) */
+    pthread_mutex_t mu; /* guards nodes and nidle_total */
     pool_node_t *nodes;
     size_t nnodes, nodes_cap;
 };
@@ -138,8 +139,10 @@ static int pool_take(node_client_t *c, cstate_t *st, const char *addr, int *fd)
         rc = 0;
         st->sa = n->sa;
         st->salen = n->salen;
-        if (n->nidle)
+        if (n->nidle) {
             *fd = n->idle[--n->nidle];
+            c->nidle_total--;
+        }
     }
     pthread_mutex_unlock(&c->mu);
     return rc;
@@ -150,8 +153,9 @@ static void pool_put(node_client_t *c, const char *addr, int fd)
     int rc;
     pthread_mutex_lock(&c->mu);
     pool_node_t *n = pool_find(c, addr, 0, &rc);
-    if (n && n->nidle < c->max_idle) {
+    if (n && n->nidle < c->max_idle && c->nidle_total < NODE_IDLE_TOTAL_MAX) {
         n->idle[n->nidle++] = fd;
+        c->nidle_total++;
         fd = -1;
     }
     pthread_mutex_unlock(&c->mu);

@@ -30,11 +30,15 @@ enum {
 
 typedef struct st_node_client_t node_client_t;
 
+/* Idle keep-alive connections the pool keeps for all nodes together, whatever
+ * max_idle_per_node: the gateway's descriptor budget counts them (gateway/main.c FD_RESERVE). */
+#define NODE_IDLE_TOTAL_MAX 768
+
 /* keys: the cluster key file's keys; every request is signed with its first `node` key
  * (docs/node-api.md, "Authentication"; the client keeps a copy). NULL sends requests unsigned,
  * which nodes refuse: only tests of that refusal want it. timeout_ms bounds each call (connect +
- * request + response). max_idle_per_node bounds the pool. Returns NULL on allocation failure or
- * when keys holds no `node` key. */
+ * request + response). max_idle_per_node (and NODE_IDLE_TOTAL_MAX) bound the pool. Returns NULL
+ * on allocation failure or when keys holds no `node` key. */
 node_client_t *node_client_new(const og_keys_t *keys, int timeout_ms, size_t max_idle_per_node);
 void node_client_free(node_client_t *c);
 

@@ -1,8 +1,10 @@
 """tools/benchcluster.py: the throwaway cluster of the benchmark scripts (abuse-bench.py,
 cdn-bench.py, quota-bench.py, slow-bench.py): tools/run-cluster.sh with its data in a work directory,
-started and stopped; one plain HTTP call, SigV4 headers for raw requests and a percentile helper."""
+started and stopped; one plain HTTP call, SigV4 headers for raw requests, a percentile helper, and
+the gateway's node-call and the kernel's TCP counters."""
 import http.client
 import os
+import re
 import resource
 import signal
 import subprocess
@@ -126,3 +128,38 @@ def raise_nofile(need, name):
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     if hard < need:
         sys.exit(f"{name}: the open-file hard limit {hard} is below {need}")
+
+
+def node_call_counters(port):
+    """The gateway's node-call counters from its /metrics: {family: {node: value}} for calls,
+    errors, timeouts and skipped (docs/operations.md, metrics)."""
+    st, _, body = call(port, "GET", "/metrics")
+    if st != 200:
+        raise OSError(f"/metrics: HTTP {st}")
+    out = {}
+    for fam, node, v in re.findall(rb'^onggi_gateway_node_(calls|errors|timeouts|skipped)_total\{node="([^"]*)"\} (\d+)$',
+                                   body, re.M):
+        out.setdefault(fam.decode(), {})[node.decode()] = int(v)
+    return out
+
+
+def tcp_counters():
+    """System-wide TCP counters (/proc/net/snmp and /proc/net/netstat): connections opened
+    (ActiveOpens), listen-queue overflows and drops, resets sent."""
+    want = {"ActiveOpens", "PassiveOpens", "ListenOverflows", "ListenDrops", "OutRsts", "TCPTimeouts"}
+    out = {}
+    for path in ("/proc/net/snmp", "/proc/net/netstat"):
+        with open(path) as f:
+            lines = f.read().splitlines()
+        for head, vals in zip(lines[::2], lines[1::2]):
+            for k, v in zip(head.split()[1:], vals.split()[1:]):
+                if k in want:
+                    out[k] = int(v)
+    return out
+
+
+def counters_delta(before, after):
+    """after - before for nested dicts of counters (what tcp_counters/node_call_counters return)."""
+    if isinstance(after, dict):
+        return {k: counters_delta(before.get(k, 0 if not isinstance(v, dict) else {}), v) for k, v in after.items()}
+    return after - before

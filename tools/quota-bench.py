@@ -22,7 +22,6 @@ Usage: tools/quota-bench.py [--bin build/release/bin ...] [--port 31460] [--conn
 import argparse
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -50,10 +49,10 @@ def must(st, what):
 
 
 def node_calls(port):
-    st, _, body = call(port, "GET", "/metrics")
-    if st != 200:
-        sys.exit(f"quota-bench: /metrics: HTTP {st}")
-    return sum(int(v) for v in re.findall(rb"^onggi_gateway_node_calls_total\{[^}]*\} (\d+)$", body, re.M))
+    try:
+        return sum(benchcluster.node_call_counters(port).get("calls", {}).values())
+    except OSError as e:
+        sys.exit(f"quota-bench: {e}")
 
 
 def loadavg():

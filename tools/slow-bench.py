@@ -14,7 +14,9 @@ still have been stored whole (not acknowledged, so not promised).
 
 Reports uploads completed/failed, how many read back byte-exact, the gateway's peak RSS (VmHWM)
 and threads, its CPU seconds, the probe's p50/p99/max, the bytes/s the uploads really achieved
-and the load average. Every loop is bounded in count and time; the script stops its cluster.
+and the load average; then the gateway's node calls (errors, timeouts, calls skipped in failure
+back-off) and the machine's TCP counters (connections opened, listen-queue overflows) over the
+upload phase. Every loop is bounded in count and time; the script stops its cluster.
 Usage: tools/slow-bench.py [--bin build/release/bin] [--port 29600] [--conns 2000] [--rate 32000]
        [--duration 60] [--ramp 10] [--chunked] [--json FILE] [--keep]
 """
@@ -146,9 +148,14 @@ def measure(a, gw):
     stop, out = multiprocessing.Event(), multiprocessing.Queue()
     probe = multiprocessing.Process(target=probe_main, args=(a.port, "/probe/obj4k", stop, out), daemon=True)
     probe.start()
-    t0 = time.monotonic()
+    t0, calls0, tcp0 = time.monotonic(), benchcluster.node_call_counters(a.port), benchcluster.tcp_counters()
     rep, res["rss_peak_sampled_kib"], res["threads_peak"] = run_uploads(a, gw)
     res["upload_phase_s"] = round(time.monotonic() - t0, 1)
+    # Why uploads fail, when they do: the gateway's node calls (timeouts put a node into back-off,
+    # then its calls are skipped) and the machine's TCP counters (connections opened, listen-queue
+    # overflows) over the upload phase.
+    res["node_calls"] = benchcluster.counters_delta(calls0, benchcluster.node_call_counters(a.port))
+    res["tcp"] = benchcluster.counters_delta(tcp0, benchcluster.tcp_counters())
     res["loadavg_end"] = os.getloadavg()
     stop.set()
     res["probe"] = out.get(timeout=120)
@@ -197,6 +204,11 @@ def main():
           f"{res['vmhwm_kib'] / 1024:.0f} MiB, threads peak {res['threads_peak']}, CPU {res['gateway_cpu_s']} s | "
           f"probe GETs {pr['gets']} failed {pr['failures']} p50 {fmt(pr['p50_ms'])} ms p99 {fmt(pr['p99_ms'])} ms "
           f"max {fmt(pr['max_ms'])} ms | load {' '.join(f'{x:.2f}' for x in res['loadavg_end'])}")
+    nc, tcp = res["node_calls"], res["tcp"]
+    print(f"node calls {sum(nc.get('calls', {}).values())} errors {sum(nc.get('errors', {}).values())} "
+          f"timeouts {sum(nc.get('timeouts', {}).values())} skipped {sum(nc.get('skipped', {}).values())} | "
+          f"tcp connects {tcp.get('ActiveOpens')} listen overflows {tcp.get('ListenOverflows')} "
+          f"drops {tcp.get('ListenDrops')} resets sent {tcp.get('OutRsts')}")
     print(json.dumps(res, indent=1))
     if a.json:
         with open(a.json, "w") as f:
