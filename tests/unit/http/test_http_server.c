@@ -862,6 +862,33 @@ static uint64_t send_paced(cli_t *c, uint64_t total, size_t piece, unsigned ever
     return off;
 }
 
+/* Opens c and sends the head of "PUT /count<query>" with a Content-Length of total. */
+static void cli_open_count(cli_t *c, uint16_t port, const char *query, size_t total)
+{
+    char head[160];
+    cli_open(c, port);
+    snprintf(head, sizeof(head), "PUT /count%s HTTP/1.1\r\nHost: x\r\nContent-Length: %zu\r\n\r\n", query, total);
+    cli_sends(c, head);
+}
+
+/* Sends body[from, to) on c. */
+static void cli_send_part(cli_t *c, const unsigned char *body, size_t from, size_t to)
+{
+    cli_send(c, body + from, to - from);
+}
+
+/* The response to a /count of body[0, total) on c must be 200 with its length and hash. */
+static void check_count_resp(cli_t *c, const unsigned char *body, size_t total)
+{
+    resp_t r;
+    cr_assert_eq(cli_read_resp(c, &r, false), 0, "no answer: the upload stalled");
+    cr_assert_eq(r.status, 200);
+    char want[64];
+    snprintf(want, sizeof(want), "%zu %016llx", total, (unsigned long long)fnv_update(FNV_OFFSET, body, total));
+    cr_assert_str_eq(r.body, want);
+    resp_free(&r);
+}
+
 /* One body at a steady pace: 300 bytes every 50 ms (~6,000 B/s, 6x the minimum: slack for a
  * loaded machine) over ~1 s, i.e. across three rate windows: it must complete, count and hash
  * right. */
@@ -869,23 +896,14 @@ static void check_steady_slow_client(uint16_t port)
 {
     enum { TOTAL = 6000 };
     cli_t c;
-    resp_t r;
     uint64_t ms;
-    cli_open(&c, port);
-    char head[128];
-    snprintf(head, sizeof(head), "PUT /count HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n", TOTAL);
-    cli_sends(&c, head);
+    cli_open_count(&c, port, "", TOTAL);
     cr_assert_eq(send_paced(&c, TOTAL, 300, 50, &ms), TOTAL, "a steady slow client was cut after %llu ms",
                  (unsigned long long)ms);
-    cr_assert_eq(cli_read_resp(&c, &r, false), 0);
-    cr_assert_eq(r.status, 200);
     unsigned char body[TOTAL];
     for (size_t i = 0; i < TOTAL; i++)
         body[i] = pattern_byte(i);
-    char want[64];
-    snprintf(want, sizeof(want), "%d %016llx", TOTAL, (unsigned long long)fnv_update(FNV_OFFSET, body, TOTAL));
-    cr_assert_str_eq(r.body, want);
-    resp_free(&r);
+    check_count_resp(&c, body, TOTAL);
     cli_close(&c);
 }
 
@@ -929,44 +947,17 @@ Test(gw_http, bytes_below_the_low_water_mark_are_progress_at_the_io_timeout)
         (http_server_conf_t){.io_timeout_ms = 1000, .body_min_rate = 1000, .body_rate_window_ms = 60000});
     enum { TOTAL = 20000, SLOW = 8000 };
     cli_t c;
-    resp_t r;
     uint64_t ms;
-    cli_open(&c, port);
-    char head[128];
-    snprintf(head, sizeof(head), "PUT /count HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n", TOTAL);
-    cli_sends(&c, head);
+    cli_open_count(&c, port, "", TOTAL);
     cr_assert_eq(send_paced(&c, SLOW, 1000, 250, &ms), SLOW, "cut after %llu ms", (unsigned long long)ms);
     unsigned char body[TOTAL];
     for (size_t i = 0; i < TOTAL; i++)
         body[i] = pattern_byte(i);
-    cli_send(&c, body + SLOW, TOTAL - SLOW);
-    cr_assert_eq(cli_read_resp(&c, &r, false), 0);
-    cr_assert_eq(r.status, 200);
-    char want[64];
-    snprintf(want, sizeof(want), "%d %016llx", TOTAL, (unsigned long long)fnv_update(FNV_OFFSET, body, TOTAL));
-    cr_assert_str_eq(r.body, want);
+    cli_send_part(&c, body, SLOW, TOTAL);
+    check_count_resp(&c, body, TOTAL);
     cr_assert_eq(atomic_load(&F.aborted), 0);
-    resp_free(&r);
     cli_close(&c);
     stop_server();
-}
-
-/* Sends body[from, to) on c. */
-static void cli_send_part(cli_t *c, const unsigned char *body, size_t from, size_t to)
-{
-    cli_send(c, body + from, to - from);
-}
-
-/* The response to a /count of body[0, total) on c must be 200 with its length and hash. */
-static void check_count_resp(cli_t *c, const unsigned char *body, size_t total)
-{
-    resp_t r;
-    cr_assert_eq(cli_read_resp(c, &r, false), 0, "no answer: the upload stalled");
-    cr_assert_eq(r.status, 200);
-    char want[64];
-    snprintf(want, sizeof(want), "%zu %016llx", total, (unsigned long long)fnv_update(FNV_OFFSET, body, total));
-    cr_assert_str_eq(r.body, want);
-    resp_free(&r);
 }
 
 Test(gw_http, window_paused_by_the_budget_wakes_its_handler)
@@ -982,16 +973,10 @@ Test(gw_http, window_paused_by_the_budget_wakes_its_handler)
     for (size_t i = 0; i < A_TOTAL; i++)
         body[i] = pattern_byte(i);
     cli_t a, b;
-    char head[128];
-    cli_open(&a, port);
-    snprintf(head, sizeof(head), "PUT /count HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n", A_TOTAL);
-    cli_sends(&a, head);
+    cli_open_count(&a, port, "", A_TOTAL);
     cli_send_part(&a, body, 0, A_FIRST);
     usleep(100 * 1000);
-    cli_open(&b, port);
-    snprintf(head, sizeof(head), "PUT /count?pause_ms=1000 HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n",
-             B_TOTAL);
-    cli_sends(&b, head);
+    cli_open_count(&b, port, "?pause_ms=1000", B_TOTAL);
     cli_send_part(&b, body, 0, B_TOTAL);
     /* B's handler takes its first 64 KiB at ~1.1 s and its next at ~2.1 s: in between, the
      * windows hold ~46 KB. */
