@@ -35,11 +35,11 @@
 #include <unistd.h>
 
 /* Keep-alive connections pooled per node. Thousands of slow uploads flush to the nodes every
- * 2 s each, a few hundred calls in flight per node: with 32 pooled, most calls opened (and then
- * closed) a connection of their own, and under load some of those connects took past the 1 s
- * connect timeout, putting the node into failure back-off (2,000 uploads: 606 timeouts and 395
- * uploads answered 503; with 256: 211 and 153, docs/benchmarks.md "Slow uploads"). The nodes
- * keep idle connections cheaply on their event loop. */
+ * 2 s each, many calls in flight per node: with 32 pooled, about a third of the calls opened (and
+ * then closed) a connection of their own. 2,000 uploads: 17.8k connects, 606 node-call timeouts
+ * and 395 uploads answered 503; with 256: 12.0k, 211 and 153 (docs/benchmarks.md "Slow uploads";
+ * which part of a timed-out call the churn slowed was not measured). The nodes keep idle
+ * connections cheaply on their event loop. */
 #define CL_IDLE_PER_NODE 256
 
 int cluster_open(const char *ring_path, const char *keys_path, int timeout_ms, cluster_t **out)

@@ -507,8 +507,10 @@ static bool conn_lowat_hid_progress(http_conn_t *conn)
 static void on_conn_timeout(h2o_timeout_entry_t *entry)
 {
     http_conn_t *conn = H2O_STRUCT_FROM_MEMBER(http_conn_t, timer, entry);
+    bool io = conn->timer_on == &conn->srv->io_to;
     conn->timer_on = NULL;
-    if (conn_lowat_hid_progress(conn)) {
+    /* Only the io deadline measures the client's progress; idle and linger deadlines are fixed. */
+    if (io && conn_lowat_hid_progress(conn)) {
         conn_update_timer(conn);
         return;
     }
