@@ -75,6 +75,8 @@
 #define CLUSTER_TIMEOUT_MS 10000
 /* Blocks at least this big get their own mapping, returned to the kernel on free (see main). */
 #define MALLOC_MMAP_THRESHOLD (128u << 10)
+/* Free space an arena keeps at its top before free() hands it back to the kernel (see main). */
+#define MALLOC_TRIM_THRESHOLD (1u << 20)
 /* Descriptors kept for what is not a client connection: connections to the storage nodes (a few
  * per core worker; one per worker beyond the core, which mostly waits for its client's body and
  * holds node connections only while it sends a batch; the pool's idle ones, at most
@@ -335,13 +337,18 @@ static void *sigwait_main(void *arg)
  * pages after free. A long-lived gateway grew from ~40 to 362 MiB that way over a few 5 GiB steps.
  * A fixed threshold (setting it also turns the adaptation off) keeps big blocks mapped, so RSS
  * falls back after each request (measured: docs/architecture.md, "Gateway memory"). The hot
- * data-path buffers come from the cluster room's pool and are unaffected. Best effort: sanitizer builds
+ * data-path buffers come from the cluster room's pool and are unaffected. Fixing the mmap threshold
+ * also fixes the trim threshold at its 128 KiB default, and then almost every request's free()
+ * trimmed a worker arena's top (madvise, TLB shootdowns across the worker threads) and the next
+ * request faulted the pages back: a 4 KiB GET cost ~30 % more gateway CPU. 1 MiB kept per arena
+ * (at most 8 per core) ends that churn and bounds what idle arenas hold. Best effort: sanitizer builds
  * replace malloc and ignore mallopt. Also here: libxml2's global state is set up once, and the
  * signal mask (SIGINT, SIGTERM and SIGHUP into *set, blocked) is inherited by every thread created later
  * (workers, the event loop). */
 static void process_init(sigset_t *set)
 {
     mallopt(M_MMAP_THRESHOLD, MALLOC_MMAP_THRESHOLD);
+    mallopt(M_TRIM_THRESHOLD, MALLOC_TRIM_THRESHOLD);
     xmlInitParser();
     sigemptyset(set);
     sigaddset(set, SIGINT);
