@@ -1,4 +1,4 @@
-/* http_limits.c: connections per client address (http_limits.h). */
+/* http_limits.c: counts per key, for the server's caps (http_limits.h). */
 #include "http_limits.h"
 
 #include <errno.h>
@@ -8,14 +8,14 @@
 
 #include <xxhash.h>
 
-struct st_http_ipent_t {
-    http_ipkey_t key;
-    uint32_t n; /* connections; 0 = free slot */
+struct st_http_count_t {
+    http_key_t key;
+    uint32_t n; /* 0 = free slot */
 };
 
-http_ipkey_t http_ipkey_from(const struct sockaddr *sa)
+http_key_t http_key_of_addr(const struct sockaddr *sa)
 {
-    http_ipkey_t k = {{0}};
+    http_key_t k = {{0}};
     if (sa->sa_family == AF_INET) {
         k.a[10] = k.a[11] = 0xff;
         memcpy(k.a + 12, &((const struct sockaddr_in *)sa)->sin_addr, 4);
@@ -25,7 +25,16 @@ http_ipkey_t http_ipkey_from(const struct sockaddr *sa)
     return k;
 }
 
-int http_iptab_init(http_iptab_t *t, size_t max_entries)
+http_key_t http_key_of_name(const void *name, size_t len, uint64_t seed)
+{
+    XXH128_hash_t h = XXH3_128bits_withSeed(name, len, seed);
+    http_key_t k;
+    memcpy(k.a, &h.low64, 8);
+    memcpy(k.a + 8, &h.high64, 8);
+    return k;
+}
+
+int http_counts_init(http_counts_t *t, size_t max_entries)
 {
     size_t cap = 16;
     while (cap < 2 * max_entries)
@@ -38,14 +47,14 @@ int http_iptab_init(http_iptab_t *t, size_t max_entries)
     return 0;
 }
 
-void http_iptab_dispose(http_iptab_t *t)
+void http_counts_dispose(http_counts_t *t)
 {
     free(t->slots);
     t->slots = NULL;
 }
 
 /* The slot holding k, or the free slot that ends its probe sequence. */
-static size_t iptab_find(const http_iptab_t *t, const http_ipkey_t *k)
+static size_t counts_find(const http_counts_t *t, const http_key_t *k)
 {
     size_t i = (size_t)XXH3_64bits(k->a, sizeof(k->a)) & t->mask;
     while (t->slots[i].n != 0 && memcmp(&t->slots[i].key, k, sizeof(*k)) != 0)
@@ -53,10 +62,10 @@ static size_t iptab_find(const http_iptab_t *t, const http_ipkey_t *k)
     return i;
 }
 
-bool http_iptab_add(http_iptab_t *t, const http_ipkey_t *k, size_t cap)
+bool http_counts_add(http_counts_t *t, const http_key_t *k, size_t cap)
 {
-    size_t i = iptab_find(t, k);
-    struct st_http_ipent_t *e = &t->slots[i];
+    size_t i = counts_find(t, k);
+    struct st_http_count_t *e = &t->slots[i];
     if (e->n == 0) {
         /* Keep at least half the slots free so probes stay short. */
         if (cap == 0 || t->used + 1 > (t->mask + 1) / 2)
@@ -70,9 +79,9 @@ bool http_iptab_add(http_iptab_t *t, const http_ipkey_t *k, size_t cap)
     return true;
 }
 
-void http_iptab_del(http_iptab_t *t, const http_ipkey_t *k)
+void http_counts_del(http_counts_t *t, const http_key_t *k)
 {
-    size_t i = iptab_find(t, k);
+    size_t i = counts_find(t, k);
     if (t->slots[i].n == 0 || --t->slots[i].n > 0)
         return;
     t->used--;

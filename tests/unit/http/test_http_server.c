@@ -125,12 +125,14 @@ out_free:
     free(buf);
 }
 
-/* /hold?who=X: claims a worker for X (503 "busy" when X has its share), then waits for F.gate. */
+/* /hold?who=X[&then=Y]: claims a worker for X, then (with then=) for Y instead (503 "busy" when one
+ * has its share), then waits for F.gate. */
 static void handle_hold(http_req_t *req)
 {
-    og_str_t who = {"", 0};
+    og_str_t who = {"", 0}, then = {"", 0};
     og_query_get(http_req_info(req)->query, "who", &who);
-    if (http_req_claim(req, who) == HTTP_EBUSY) {
+    og_query_get(http_req_info(req)->query, "then", &then);
+    if (http_req_claim(req, who) == HTTP_EBUSY || (then.len > 0 && http_req_claim(req, then) == HTTP_EBUSY)) {
         respond_text(req, 503, "busy");
         return;
     }
@@ -1077,6 +1079,57 @@ Test(gw_http, connection_caps_total_and_per_address)
     cli_close(&a[1]);
     cli_close(&b[1]);
     cli_close(&waiting);
+    stop_server();
+}
+
+/* status of one /hold request on a new connection that is answered at once (a refusal, or gate open). */
+static int hold_status(uint16_t port, const char *query)
+{
+    cli_t c;
+    resp_t r;
+    char req[128];
+    snprintf(req, sizeof(req), "GET /hold?%s HTTP/1.1\r\nHost: x\r\n\r\n", query);
+    cli_open(&c, port);
+    cli_sends(&c, req);
+    cr_assert_eq(cli_read_resp(&c, &r, false), 0);
+    int status = r.status;
+    resp_free(&r);
+    cli_close(&c);
+    return status;
+}
+
+Test(gw_http, a_second_claim_replaces_the_first)
+{
+    uint16_t port = start_server_conf((http_server_conf_t){.account_workers = 1});
+    cli_t held;
+    resp_t r;
+    atomic_store(&F.gate, 0);
+    cli_open(&held, port);
+    cli_sends(&held, "GET /hold?who=a&then=b HTTP/1.1\r\nHost: x\r\n\r\n");
+    for (int i = 0; i < 2000 && atomic_load(&F.holding) < 1; i++)
+        usleep(10000);
+    cr_assert_eq(atomic_load(&F.holding), 1);
+    /* It holds "b" only: "b" is at its share, "a" was given back (a request of "a" passes its
+     * claim and waits at the gate too). */
+    cr_assert_eq(hold_status(port, "who=b"), 503);
+    cli_t a;
+    cli_open(&a, port);
+    cli_sends(&a, "GET /hold?who=a HTTP/1.1\r\nHost: x\r\n\r\n");
+    for (int i = 0; i < 2000 && atomic_load(&F.holding) < 2; i++)
+        usleep(10000);
+    cr_assert_eq(atomic_load(&F.holding), 2);
+    atomic_store(&F.gate, 1);
+    cr_assert_eq(cli_read_resp(&held, &r, false), 0);
+    cr_assert_eq(r.status, 200);
+    resp_free(&r);
+    cr_assert_eq(cli_read_resp(&a, &r, false), 0);
+    cr_assert_eq(r.status, 200);
+    resp_free(&r);
+    cli_close(&a);
+    /* Every claim ended with its request. */
+    cr_assert_eq(hold_status(port, "who=b"), 200);
+    cr_assert_eq(hold_status(port, "who=a&then=a"), 200);
+    cli_close(&held);
     stop_server();
 }
 
