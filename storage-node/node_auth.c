@@ -23,6 +23,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <xxhash.h>
@@ -44,6 +45,7 @@ struct st_node_auth_t {
     size_t head, count;
     uint32_t *buckets; /* 2 * NODE_AUTH_NONCES chain heads */
     uint64_t floor_ts; /* requests stamped at or below are refused (a dropped nonce's ts) */
+    pthread_mutex_t mu; /* guards the nonce cache and floor_ts: every serving thread checks heads */
 };
 
 /* ---- the canonical request, shared by both sides ---- */
@@ -195,6 +197,7 @@ int node_auth_new(const og_keys_t *keys, node_auth_t **out)
     node_auth_t *a = calloc(1, sizeof(*a));
     if (!a)
         return -ENOMEM;
+    pthread_mutex_init(&a->mu, NULL);
     a->fifo = malloc(NODE_AUTH_NONCES * sizeof(*a->fifo));
     a->buckets = malloc(2 * NODE_AUTH_NONCES * sizeof(*a->buckets));
     if (!a->fifo || !a->buckets) {
@@ -223,6 +226,7 @@ void node_auth_free(node_auth_t *a)
     OPENSSL_cleanse(a->keys, sizeof(a->keys));
     free(a->fifo);
     free(a->buckets);
+    pthread_mutex_destroy(&a->mu);
     free(a);
 }
 
@@ -272,6 +276,25 @@ static void nonce_add(node_auth_t *a, const uint8_t nonce[16], uint64_t ts, uint
     a->count++;
 }
 
+/* Admits a signed request's timestamp and nonce: in the window, above the floor and never seen
+ * (then remembered). The MAC is checked before, outside the lock. 0, or NODE_ESTALE with *why. */
+static int nonce_admit(node_auth_t *a, const uint8_t nonce[16], uint64_t ts, uint64_t now_ms, const char **why)
+{
+    int rc = NODE_ESTALE;
+    pthread_mutex_lock(&a->mu);
+    *why = "timestamp outside the window";
+    if (ts + NODE_AUTH_WINDOW_MS < now_ms || ts > now_ms + NODE_AUTH_WINDOW_MS || ts <= a->floor_ts)
+        goto out_unlock;
+    *why = "replayed nonce";
+    if (nonce_seen(a, nonce))
+        goto out_unlock;
+    nonce_add(a, nonce, ts, now_ms);
+    rc = 0;
+out_unlock:
+    pthread_mutex_unlock(&a->mu);
+    return rc;
+}
+
 /* Splits "OG1 id ts nonce digest sig" into its five fields. 0 or NODE_EAUTH. */
 static int parse_auth(og_str_t v, og_str_t f[5])
 {
@@ -299,6 +322,7 @@ int node_auth_check_head(node_auth_t *a, og_str_t method, og_str_t target, const
     uint64_t ts;
     char sig[65];
     const og_key_t *key;
+    int rc;
     og_str_t v = og_header_find(h, nh, NODE_AUTH_HEADER);
     *why = "no signature";
     if (!v.base)
@@ -317,13 +341,8 @@ int node_auth_check_head(node_auth_t *a, og_str_t method, og_str_t target, const
     *why = "bad signature";
     if (CRYPTO_memcmp(sig, f[4].base, 64) != 0)
         return NODE_EAUTH;
-    *why = "timestamp outside the window";
-    if (ts + NODE_AUTH_WINDOW_MS < now_ms || ts > now_ms + NODE_AUTH_WINDOW_MS || ts <= a->floor_ts)
-        return NODE_ESTALE;
-    *why = "replayed nonce";
-    if (nonce_seen(a, nonce))
-        return NODE_ESTALE;
-    nonce_add(a, nonce, ts, now_ms);
+    if ((rc = nonce_admit(a, nonce, ts, now_ms, why)) != 0)
+        return rc;
     body->key = key;
     body->mac = mac;
     memcpy(body->nonce, f[2].base, 32);

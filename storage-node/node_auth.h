@@ -61,8 +61,8 @@ void node_auth_body_digest(const void *body, size_t len, uint8_t out[16]);
 int node_auth_sign_digest(node_signer_t *s, const char *method, const char *target, const og_header_t *h, size_t nh,
                           const uint8_t digest[16], size_t body_len, char *out);
 
-/* The verifying side: every `node` key and the nonce cache. NOT thread-safe: one thread (the node
- * server's event loop) owns it. */
+/* The verifying side: every `node` key and the nonce cache. Thread-safe: every thread of the node
+ * server checks the heads it reads (the cache is locked only to admit a nonce). */
 typedef struct st_node_auth_t node_auth_t;
 
 /* Copies the `node` keys of keys. 0, OG_EINVAL when it holds none, -ENOMEM. Free with

@@ -1,15 +1,17 @@
 /*
  * node_loop.c: the node server's connections (docs/architecture.md, "Node connections").
  *
- * One event-loop thread (epoll) owns every connection while it waits for a request: it accepts,
- * reads request heads without blocking, drops a head not whole NODE_HEAD_TIMEOUT_MS after its
- * first byte (a keep-alive connection may idle NODE_IDLE_TIMEOUT_MS), caps connections, and
- * authenticates each head (node_auth.c) before a single body byte is read. Only a complete,
- * authenticated head goes to a worker (a fixed pool): it reads the body at no less than
- * NODE_BODY_MIN_RATE, checks its digest, runs the handler (node_server.c) and hands a keep-alive
- * connection back to the loop. A slow or unauthenticated peer thus holds a loop slot (one head
- * buffer), never a worker; the unauthenticated ones are at most unauth_max and a newcomer evicts
- * the oldest, so they cannot crowd out a gateway's connections.
+ * A fixed pool of threads all wait on one epoll. Whichever thread gets a connection's event reads
+ * its request head without blocking; when the head is whole it checks framing and signature
+ * (node_auth.c) before a single body byte is read, then serves the request itself: reads the body
+ * at no less than NODE_BODY_MIN_RATE, checks its digest, runs the handler (node_server.c) and arms
+ * the connection for the next request. No request changes threads, so a request costs one wakeup
+ * (an event loop handing heads to workers cost three, the most expensive part of a small request
+ * on a VM). A head not whole NODE_HEAD_TIMEOUT_MS after its first byte is dropped (a keep-alive
+ * connection may idle NODE_IDLE_TIMEOUT_MS) by a sweep that any thread runs every SWEEP_MS;
+ * connections are capped, and the unauthenticated ones at unauth_max, a newcomer evicting the
+ * oldest. A slow or unauthenticated peer thus holds a connection (one head buffer), never a
+ * thread, and cannot crowd out a gateway's connections.
  */
 #include "node_srv.h"
 #include "og_http.h"
@@ -25,6 +27,7 @@
 #include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #define NODE_HEAD_TIMEOUT_MS 10000    /* from a request's first byte to its whole head */
@@ -190,174 +193,133 @@ static int head_framing(node_conn_t *c)
     return -1;
 }
 
-/* ---- the wait list (loop thread) ---- */
+/* ---- connections and who owns them ----
+ *
+ * Every thread waits on the same epoll, and a connection is registered EPOLLONESHOT: each event
+ * goes to one thread, which owns the connection until it arms it again. Its state word says who
+ * may touch it: ARMED (in the epoll, waiting: a sweep or an eviction may doom it), BUSY (one
+ * thread owns it) or DOOMED (dropped: its socket is shut down, so an event comes, and the thread
+ * that gets it frees the connection). The bits above the state count the armings, so a sweep that
+ * read an earlier arming's deadline cannot doom the connection (its compare-and-swap fails). */
+#define CONN_ARMED 0u
+#define CONN_BUSY 1u
+#define CONN_DOOMED 2u
+#define CONN_STATE(s) ((s) & 3u)
+#define CONN_GEN 4u
 
-static void wait_add(node_server_t *srv, node_conn_t *c, uint64_t deadline)
+/* Stops counting c among the connections and the unauthenticated ones, once (srv->mu held). */
+static void conn_discount(node_server_t *srv, node_conn_t *c)
 {
-    c->deadline = deadline;
-    c->next = NULL;
-    c->prev = srv->wait_last;
-    if (srv->wait_last)
-        srv->wait_last->next = c;
-    else
-        srv->wait_first = c;
-    srv->wait_last = c;
+    if (c->in_unauth) {
+        c->in_unauth = 0;
+        srv->nunauth--;
+    }
+    if (c->counted) {
+        c->counted = 0;
+        atomic_fetch_sub(&srv->nconns, 1);
+    }
 }
 
-static void wait_remove(node_server_t *srv, node_conn_t *c)
+/* Closes and frees c, owned by the calling thread (BUSY, or DOOMED with its event taken). */
+static void conn_free(node_server_t *srv, node_conn_t *c)
 {
+    pthread_mutex_lock(&srv->mu);
+    conn_discount(srv, c);
     if (c->prev)
         c->prev->next = c->next;
     else
-        srv->wait_first = c->next;
+        srv->conns_first = c->next;
     if (c->next)
         c->next->prev = c->prev;
     else
-        srv->wait_last = c->prev;
-    c->prev = c->next = NULL;
-}
-
-/* Closes and frees a connection no worker holds. Any thread. */
-static void conn_free(node_server_t *srv, node_conn_t *c)
-{
-    close(c->fd);
+        srv->conns_last = c->prev;
+    pthread_mutex_unlock(&srv->mu);
+    close(c->fd); /* unlinked first: a sweep never sees a closed descriptor */
     free(c);
-    atomic_fetch_sub(&srv->nconns, 1);
 }
 
-/* Closes a connection of the wait list. */
-static void wait_close(node_server_t *srv, node_conn_t *c)
+/* Dooms c if its state word is still s, an armed one (srv->mu held). 1 when doomed. */
+static int conn_doom(node_server_t *srv, node_conn_t *c, uint32_t s)
 {
-    wait_remove(srv, c);
-    if (!c->authed)
-        srv->nunauth--;
+    if (!atomic_compare_exchange_strong(&c->state, &s, CONN_DOOMED))
+        return 0;
+    conn_discount(srv, c);
+    shutdown(c->fd, SHUT_RDWR); /* its event comes at once: the thread that gets it frees c */
+    return 1;
+}
+
+/* Takes c for the thread that got its event: 1 when it now owns c, 0 when c was doomed (freed). */
+static int conn_take(node_server_t *srv, node_conn_t *c)
+{
+    uint32_t s = atomic_load(&c->state);
+    if (CONN_STATE(s) == CONN_ARMED && atomic_compare_exchange_strong(&c->state, &s, s | CONN_BUSY))
+        return 1;
     conn_free(srv, c);
-}
-
-/* Evicts the oldest never-authenticated connection. 1 when there was one. */
-static int evict_unauth(node_server_t *srv)
-{
-    for (node_conn_t *c = srv->wait_first; c; c = c->next)
-        if (!c->authed) {
-            log_refusal(srv, c->peer, NULL, "evicted by a newer connection (too many unauthenticated)");
-            wait_close(srv, c);
-            return 1;
-        }
     return 0;
 }
 
-/* Appends c to the queue *first..*last (called with srv->mu held). */
-static void queue_push(node_conn_t **first, node_conn_t **last, node_conn_t *c)
+/* Arms c, owned by the calling thread, for its next event: a sweep drops it at deadline. Frees it
+ * when it cannot be armed (then no event would ever come). */
+static void conn_arm(node_server_t *srv, node_conn_t *c, uint64_t deadline)
 {
-    c->next = NULL;
-    if (*last)
-        (*last)->next = c;
-    else
-        *first = c;
-    *last = c;
+    atomic_store(&c->deadline, deadline);
+    atomic_store(&c->state, (atomic_load(&c->state) & ~3u) + CONN_GEN);
+    struct epoll_event ev = {.events = EPOLLIN | EPOLLONESHOT, .data.ptr = c};
+    if (epoll_ctl(srv->epfd, EPOLL_CTL_MOD, c->fd, &ev) != 0)
+        conn_free(srv, c);
 }
 
-static node_conn_t *queue_pop(node_conn_t **first, node_conn_t **last)
+/* Dooms the oldest armed, never-authenticated connection (srv->mu held). 1 when there was one. */
+static int evict_unauth(node_server_t *srv)
 {
-    node_conn_t *c = *first;
-    if (c && !(*first = c->next))
-        *last = NULL;
-    return c;
+    for (node_conn_t *c = srv->conns_first; c; c = c->next) {
+        uint32_t s = atomic_load(&c->state);
+        if (c->in_unauth && CONN_STATE(s) == CONN_ARMED && conn_doom(srv, c, s)) {
+            log_refusal(srv, c->peer, NULL, "evicted by a newer connection (too many unauthenticated)");
+            return 1;
+        }
+    }
+    return 0;
 }
 
-/* ---- workers: the idle stack ---- */
-
-struct st_node_worker_t {
-    node_server_t *srv;
-    pthread_t th;
-    pthread_cond_t cv;
-    node_worker_t *next_idle;
-    int idle; /* on the idle stack (under srv->mu) */
-    char *body, *out;
-    size_t body_cap, out_cap;
-    char scratch[3][HEAD_CAP];
-};
-
-/* Wakes the most recently idle worker, if any (called with srv->mu held). Last in, first out: the
- * workers in use are as few as the load needs, and only they grow buffers (up to NODE_CHUNK_MAX
- * for chunk reads), as with one thread per gateway connection before. */
-static void worker_wake(node_server_t *srv)
+/* Arms the listening socket for its next event (EPOLLONESHOT: one thread accepts at a time, so
+ * connections are admitted, and evict, in the order they came). */
+static void listen_arm(node_server_t *srv)
 {
-    node_worker_t *w = srv->idle_top;
-    if (!w)
-        return;
-    srv->idle_top = w->next_idle;
-    w->idle = 0;
-    pthread_cond_signal(&w->cv);
+    struct epoll_event ev = {.events = EPOLLIN | EPOLLONESHOT, .data.ptr = &srv->lfd};
+    epoll_ctl(srv->epfd, EPOLL_CTL_MOD, srv->lfd, &ev);
 }
 
-/* ---- the event loop ---- */
-
-/* A whole head is in c: check framing and signature, then give it to a worker (or close). */
-static void loop_head_done(node_server_t *srv, node_conn_t *c)
+/* Dooms the armed connections past their deadline and resumes accepting after a pause: every
+ * SWEEP_MS, in the thread that gets the timer's event. */
+static void srv_sweep(node_server_t *srv, uint64_t now)
 {
-    const char *why;
-    req_t *r = &c->req;
-    c->want.key = NULL; /* answers are signed only once this request is authenticated */
-    if (head_framing(c) != 0) {
-        wait_close(srv, c);
-        return;
-    }
-    int rc = node_auth_check_head(srv->auth, r->method, r->target, r->hdrs, r->nhdrs, c->clen, og_time_ns() / 1000000u,
-                                  &c->want, &why);
-    if (rc != 0) {
-        log_refusal(srv, c->peer, r, why);
-        c->keepalive = 0;
-        node_srv_respond_text(c, 401, rc == NODE_ESTALE ? "expired or replayed request\n" : "not authenticated\n");
-        wait_close(srv, c);
-        return;
-    }
-    if (!c->authed) {
-        c->authed = 1;
-        srv->nunauth--;
-    }
-    wait_remove(srv, c);
-    epoll_ctl(srv->epfd, EPOLL_CTL_DEL, c->fd, NULL);
     pthread_mutex_lock(&srv->mu);
-    queue_push(&srv->ready_first, &srv->ready_last, c);
-    worker_wake(srv);
+    for (node_conn_t *c = srv->conns_first; c; c = c->next) {
+        uint32_t s = atomic_load(&c->state);
+        if (CONN_STATE(s) == CONN_ARMED && now >= atomic_load(&c->deadline) && conn_doom(srv, c, s) && c->hlen)
+            log_refusal(srv, c->peer, NULL, "request head not whole in time");
+    }
+    if (srv->accept_paused_until && now >= srv->accept_paused_until) {
+        srv->accept_paused_until = 0;
+        listen_arm(srv);
+    }
     pthread_mutex_unlock(&srv->mu);
 }
 
-/* Looks at what c holds: a whole head goes on, a bad or oversized one is answered and closed. */
-static void loop_try_head(node_server_t *srv, node_conn_t *c)
-{
-    int hl = c->hlen ? head_parse(c) : -2;
-    if (hl > 0) {
-        loop_head_done(srv, c);
-    } else if (hl == -1 || c->hlen == HEAD_CAP) {
-        c->keepalive = 0;
-        node_srv_respond_text(c, hl == -1 ? 400 : 431, hl == -1 ? "bad request\n" : "head too large\n");
-        wait_close(srv, c);
-    }
-}
+/* ---- accepting ---- */
 
-static void loop_read(node_server_t *srv, node_conn_t *c, uint64_t now)
-{
-    ssize_t r = recv(c->fd, c->head + c->hlen, HEAD_CAP - c->hlen, 0);
-    if (r < 0 && (errno == EAGAIN || errno == EINTR))
-        return;
-    if (r <= 0) {
-        wait_close(srv, c);
-        return;
-    }
-    if (c->hlen == 0) /* a request begins: its head has NODE_HEAD_TIMEOUT_MS in all */
-        c->deadline = now + NODE_HEAD_TIMEOUT_MS;
-    c->hlen += (size_t)r;
-    loop_try_head(srv, c);
-}
-
-/* Sets up an accepted socket as a connection on the wait list. */
-static void loop_add(node_server_t *srv, int fd, const struct sockaddr_storage *sa, uint64_t now)
+/* Sets up an accepted socket, admitted by conn_admit, as an armed connection that must bring a
+ * whole head as soon as a request's would have. */
+static void conn_add(node_server_t *srv, int fd, const struct sockaddr_storage *sa)
 {
     node_conn_t *c = calloc(1, sizeof(*c));
     if (!c) {
         close(fd);
+        pthread_mutex_lock(&srv->mu);
+        srv->nunauth--;
+        atomic_fetch_sub(&srv->nconns, 1);
+        pthread_mutex_unlock(&srv->mu);
         return;
     }
     c->srv = srv;
@@ -365,130 +327,87 @@ static void loop_add(node_server_t *srv, int fd, const struct sockaddr_storage *
     peer_format(sa, c->peer, sizeof(c->peer));
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
-    if (epoll_ctl(srv->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
-        close(fd);
-        free(c);
-        return;
-    }
-    atomic_fetch_add(&srv->nconns, 1);
-    srv->nunauth++;
-    /* A new connection must bring a whole head as soon as a request's would have. */
-    wait_add(srv, c, now + NODE_HEAD_TIMEOUT_MS);
+    atomic_init(&c->state, CONN_ARMED);
+    atomic_init(&c->deadline, og_mono_ms() + NODE_HEAD_TIMEOUT_MS);
+    c->counted = c->in_unauth = 1; /* as conn_admit counted it */
+    pthread_mutex_lock(&srv->mu);
+    c->prev = srv->conns_last;
+    if (srv->conns_last)
+        srv->conns_last->next = c;
+    else
+        srv->conns_first = c;
+    srv->conns_last = c;
+    pthread_mutex_unlock(&srv->mu);
+    struct epoll_event ev = {.events = EPOLLIN | EPOLLONESHOT, .data.ptr = c};
+    if (epoll_ctl(srv->epfd, EPOLL_CTL_ADD, fd, &ev) != 0)
+        conn_free(srv, c); /* no event will come: this thread still owns it */
 }
 
-/* Accepts every pending connection within the caps. */
-static void loop_accept(node_server_t *srv, uint64_t now)
+/* Whether a new connection from sa fits the caps, evicting an unauthenticated one if needed; if
+ * it does, it is counted (a connection, unauthenticated). */
+static int conn_admit(node_server_t *srv, const struct sockaddr_storage *sa)
+{
+    pthread_mutex_lock(&srv->mu);
+    if (srv->nunauth >= srv->unauth_max || (atomic_load(&srv->nconns) >= srv->conns_max && srv->nunauth > 0))
+        evict_unauth(srv);
+    int ok = atomic_load(&srv->nconns) < srv->conns_max;
+    if (ok) {
+        atomic_fetch_add(&srv->nconns, 1);
+        srv->nunauth++;
+    }
+    pthread_mutex_unlock(&srv->mu);
+    if (!ok) {
+        char peer[64];
+        peer_format(sa, peer, sizeof(peer));
+        log_refusal(srv, peer, NULL, "too many connections");
+    }
+    return ok;
+}
+
+/* Out of descriptors: dooms the oldest unauthenticated connection (its descriptor is released when
+ * the thread that gets its event frees it, so a few may go before an accept succeeds) and returns
+ * 0, or with nobody to evict stops accepting for ACCEPT_PAUSE_MS rather than spin and returns 1. */
+static int accept_full(node_server_t *srv)
+{
+    pthread_mutex_lock(&srv->mu);
+    int paused = !evict_unauth(srv);
+    if (paused)
+        srv->accept_paused_until = og_mono_ms() + ACCEPT_PAUSE_MS;
+    pthread_mutex_unlock(&srv->mu);
+    return paused;
+}
+
+/* Accepts every pending connection within the caps, then arms the listening socket again. */
+static void srv_accept(node_server_t *srv)
 {
     for (;;) {
         struct sockaddr_storage sa;
         socklen_t sl = sizeof(sa);
         int fd = accept4(srv->lfd, (struct sockaddr *)&sa, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
-            if ((errno == EMFILE || errno == ENFILE || errno == ENOMEM || errno == ENOBUFS) && !evict_unauth(srv)) {
-                /* Out of descriptors with nobody to evict: stop listening a moment, not spin. */
-                epoll_ctl(srv->epfd, EPOLL_CTL_DEL, srv->lfd, NULL);
-                srv->accept_paused_until = now + ACCEPT_PAUSE_MS;
-                return;
-            }
-            if (errno == EAGAIN || errno == EINVAL || errno == EBADF)
-                return;
+            if ((errno == EMFILE || errno == ENFILE || errno == ENOMEM || errno == ENOBUFS) && accept_full(srv))
+                return; /* the sweep arms it again */
+            if (errno != EINTR && errno != ECONNABORTED)
+                break;
             continue;
         }
-        if (srv->nunauth >= srv->unauth_max || (atomic_load(&srv->nconns) >= srv->conns_max && srv->nunauth > 0))
-            evict_unauth(srv);
-        if (atomic_load(&srv->nconns) >= srv->conns_max) {
-            char peer[64];
-            peer_format(&sa, peer, sizeof(peer));
-            log_refusal(srv, peer, NULL, "too many connections");
+        if (conn_admit(srv, &sa))
+            conn_add(srv, fd, &sa);
+        else
             close(fd);
-            continue;
-        }
-        loop_add(srv, fd, &sa, now);
     }
+    listen_arm(srv);
 }
 
-/* Takes back the keep-alive connections workers are done with. */
-static void loop_take_back(node_server_t *srv, uint64_t now)
-{
-    uint64_t v;
-    node_conn_t *c;
-    if (read(srv->wakefd, &v, sizeof(v)) < 0 && errno != EAGAIN)
-        return;
-    pthread_mutex_lock(&srv->mu);
-    node_conn_t *first = srv->back_first;
-    srv->back_first = srv->back_last = NULL;
-    pthread_mutex_unlock(&srv->mu);
-    while ((c = first)) {
-        first = c->next;
-        struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
-        if (epoll_ctl(srv->epfd, EPOLL_CTL_ADD, c->fd, &ev) != 0) {
-            conn_free(srv, c);
-            continue;
-        }
-        c->send_ms = 0;
-        wait_add(srv, c, now + (c->hlen ? NODE_HEAD_TIMEOUT_MS : NODE_IDLE_TIMEOUT_MS));
-        loop_try_head(srv, c); /* a pipelined request may be whole already */
-    }
-}
+/* ---- threads ---- */
 
-/* Drops connections past their deadline; resumes accepting after a pause. */
-static void loop_sweep(node_server_t *srv, uint64_t now)
-{
-    node_conn_t *c = srv->wait_first, *next;
-    for (; c; c = next) {
-        next = c->next;
-        if (now >= c->deadline) {
-            if (c->hlen)
-                log_refusal(srv, c->peer, NULL, "request head not whole in time");
-            wait_close(srv, c);
-        }
-    }
-    if (srv->accept_paused_until && now >= srv->accept_paused_until) {
-        struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &srv->lfd};
-        epoll_ctl(srv->epfd, EPOLL_CTL_ADD, srv->lfd, &ev);
-        srv->accept_paused_until = 0;
-    }
-}
-
-static void *loop_main(void *arg)
-{
-    node_server_t *srv = arg;
-    struct epoll_event evs[64];
-    while (!atomic_load(&srv->stopping)) {
-        int n = epoll_wait(srv->epfd, evs, 64, SWEEP_MS);
-        uint64_t now = og_mono_ms();
-        int accept = 0, back = 0;
-        /* Connections first: accepting may evict (free) a connection listed later in evs. */
-        for (int i = 0; i < n; i++) {
-            if (evs[i].data.ptr == &srv->lfd)
-                accept = 1;
-            else if (evs[i].data.ptr == &srv->wakefd)
-                back = 1;
-            else
-                loop_read(srv, evs[i].data.ptr, now);
-        }
-        if (back)
-            loop_take_back(srv, now);
-        if (accept)
-            loop_accept(srv, now);
-        if (now >= srv->next_sweep) {
-            loop_sweep(srv, now);
-            srv->next_sweep = now + SWEEP_MS;
-        }
-    }
-    while (srv->wait_first)
-        wait_close(srv, srv->wait_first);
-    pthread_mutex_lock(&srv->mu);
-    node_conn_t *c, *first = srv->back_first;
-    srv->back_first = srv->back_last = NULL;
-    pthread_mutex_unlock(&srv->mu);
-    while ((c = first)) {
-        first = c->next;
-        conn_free(srv, c);
-    }
-    return NULL;
-}
+struct st_node_worker_t {
+    node_server_t *srv;
+    pthread_t th;
+    char *body, *out; /* lent to the connection it serves; grow up to NODE_CHUNK_MAX */
+    size_t body_cap, out_cap;
+    char scratch[3][HEAD_CAP];
+};
 
 /* ---- workers: serving ---- */
 
@@ -544,54 +463,117 @@ static int conn_serve(node_conn_t *c)
     return rc != 0 || !c->keepalive ? -1 : 0;
 }
 
-/* Serves c with w's buffers, then hands it back to the loop or closes it. */
-static void worker_serve(node_worker_t *w, node_conn_t *c)
+/* Serves c's request with w's buffers. 0 to keep the connection, anything else to close it. */
+static int worker_serve(node_worker_t *w, node_conn_t *c)
 {
-    node_server_t *srv = w->srv;
     c->body = w->body, c->body_cap = w->body_cap;
     c->out = w->out, c->out_cap = w->out_cap;
     c->key = w->scratch[0], c->prefix = w->scratch[1], c->after = w->scratch[2];
     c->send_ms = NODE_SEND_TIMEOUT_MS;
-    int keep = conn_serve(c) == 0;
+    int rc = conn_serve(c);
     w->body = c->body, w->body_cap = c->body_cap;
     w->out = c->out, w->out_cap = c->out_cap;
     c->body = c->out = c->key = c->prefix = c->after = NULL;
     c->body_cap = c->out_cap = 0;
-    pthread_mutex_lock(&srv->mu);
-    if (keep && !srv->stopping) {
-        queue_push(&srv->back_first, &srv->back_last, c);
-        c = NULL;
+    c->send_ms = 0;
+    return rc != 0 || atomic_load(&w->srv->stopping) ? -1 : 0;
+}
+
+/* c holds a whole head: checks its framing and signature and serves it. 0 to keep c. */
+static int conn_request(node_worker_t *w, node_conn_t *c)
+{
+    node_server_t *srv = w->srv;
+    const char *why;
+    req_t *r = &c->req;
+    c->want.key = NULL; /* answers are signed only once this request is authenticated */
+    if (head_framing(c) != 0)
+        return -1;
+    int rc = node_auth_check_head(srv->auth, r->method, r->target, r->hdrs, r->nhdrs, c->clen, og_time_ns() / 1000000u,
+                                  &c->want, &why);
+    if (rc != 0) {
+        log_refusal(srv, c->peer, r, why);
+        c->keepalive = 0;
+        node_srv_respond_text(c, 401, rc == NODE_ESTALE ? "expired or replayed request\n" : "not authenticated\n");
+        return -1;
     }
-    pthread_mutex_unlock(&srv->mu);
-    if (c) {
+    if (!c->authed) {
+        c->authed = 1;
+        pthread_mutex_lock(&srv->mu);
+        if (c->in_unauth) {
+            c->in_unauth = 0;
+            srv->nunauth--;
+        }
+        pthread_mutex_unlock(&srv->mu);
+    }
+    return worker_serve(w, c);
+}
+
+/* Serves every whole request c holds (pipelined ones too), then arms c for more or closes it;
+ * a bad or oversized head is answered and closed. */
+static void conn_heads(node_worker_t *w, node_conn_t *c)
+{
+    for (;;) {
+        int hl = c->hlen ? head_parse(c) : -2;
+        if (hl == -1 || (hl == -2 && c->hlen == HEAD_CAP)) {
+            c->keepalive = 0;
+            node_srv_respond_text(c, hl == -1 ? 400 : 431, hl == -1 ? "bad request\n" : "head too large\n");
+            break;
+        }
+        if (hl == -2) {
+            conn_arm(w->srv, c, c->hlen ? atomic_load(&c->deadline) : og_mono_ms() + NODE_IDLE_TIMEOUT_MS);
+            return;
+        }
+        if (conn_request(w, c) != 0)
+            break;
+        if (c->hlen) /* the next request's first bytes came with this one: its head's time starts */
+            atomic_store(&c->deadline, og_mono_ms() + NODE_HEAD_TIMEOUT_MS);
+    }
+    conn_free(w->srv, c);
+}
+
+/* Reads what c's event brought, then serves or arms it again. */
+static void conn_event(node_worker_t *w, node_conn_t *c)
+{
+    node_server_t *srv = w->srv;
+    if (!conn_take(srv, c))
+        return;
+    ssize_t r = recv(c->fd, c->head + c->hlen, HEAD_CAP - c->hlen, 0);
+    if (r < 0 && (errno == EAGAIN || errno == EINTR)) {
+        conn_arm(srv, c, atomic_load(&c->deadline));
+        return;
+    }
+    if (r <= 0) {
         conn_free(srv, c);
         return;
     }
-    uint64_t one = 1;
-    if (write(srv->wakefd, &one, sizeof(one)) < 0) {
-        /* an eventfd write fails only at its counter's limit: the loop is awake anyway */
-    }
+    if (c->hlen == 0) /* a request begins: its head has NODE_HEAD_TIMEOUT_MS in all */
+        atomic_store(&c->deadline, og_mono_ms() + NODE_HEAD_TIMEOUT_MS);
+    c->hlen += (size_t)r;
+    conn_heads(w, c);
 }
 
+/* Every thread: waits for an event and handles it (serving a request in full). The sweep timer's
+ * event goes to one waiting thread, so idle threads sleep until there is work. */
 static void *worker_main(void *arg)
 {
     node_worker_t *w = arg;
     node_server_t *srv = w->srv;
-    for (;;) {
-        pthread_mutex_lock(&srv->mu);
-        while (!srv->ready_first && !srv->stopping) {
-            w->next_idle = srv->idle_top;
-            srv->idle_top = w;
-            w->idle = 1;
-            while (w->idle && !srv->stopping)
-                pthread_cond_wait(&w->cv, &srv->mu);
-        }
-        /* On stop, requests already authenticated are still answered. */
-        node_conn_t *c = queue_pop(&srv->ready_first, &srv->ready_last);
-        pthread_mutex_unlock(&srv->mu);
-        if (!c)
-            break;
-        worker_serve(w, c);
+    struct epoll_event ev;
+    uint64_t ticks, one = 1;
+    while (!atomic_load(&srv->stopping)) {
+        /* One event at a time: a thread busy with a request holds no other connection's event. */
+        if (epoll_wait(srv->epfd, &ev, 1, -1) != 1)
+            continue;
+        if (ev.data.ptr == &srv->lfd)
+            srv_accept(srv);
+        else if (ev.data.ptr == &srv->timerfd && read(srv->timerfd, &ticks, sizeof(ticks)) == sizeof(ticks))
+            srv_sweep(srv, og_mono_ms());
+        else if (ev.data.ptr != &srv->stopfd && ev.data.ptr != &srv->timerfd)
+            conn_event(w, ev.data.ptr);
+    }
+    /* An epoll event wakes one waiting thread: each leaving thread wakes the next. */
+    if (write(srv->stopfd, &one, sizeof(one)) < 0) {
+        /* only at the counter's limit: the stop is readable anyway */
     }
     return NULL;
 }
@@ -612,7 +594,7 @@ static void caps_init(node_server_t *srv)
         srv->unauth_max = 1;
 }
 
-/* Binds and listens on la; the loop's epoll and eventfd. 0 or -errno. */
+/* Binds and listens on la; the shared epoll and the stop eventfd. 0 or -errno. */
 static int srv_sockets(node_server_t *srv, const og_addr_t *la)
 {
     struct sockaddr_storage bound;
@@ -626,29 +608,34 @@ static int srv_sockets(node_server_t *srv, const og_addr_t *la)
         return -errno;
     srv->port = ntohs(bound.ss_family == AF_INET ? ((struct sockaddr_in *)&bound)->sin_port
                                                  : ((struct sockaddr_in6 *)&bound)->sin6_port);
-    if ((srv->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0 || (srv->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0)
+    if ((srv->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0 || (srv->stopfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0 ||
+        (srv->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC)) < 0)
         return -errno;
-    struct epoll_event l = {.events = EPOLLIN, .data.ptr = &srv->lfd},
-                       w = {.events = EPOLLIN, .data.ptr = &srv->wakefd};
-    if (epoll_ctl(srv->epfd, EPOLL_CTL_ADD, srv->lfd, &l) != 0 ||
-        epoll_ctl(srv->epfd, EPOLL_CTL_ADD, srv->wakefd, &w) != 0)
+    struct itimerspec every = {.it_interval = {0, SWEEP_MS * 1000000L}, .it_value = {0, SWEEP_MS * 1000000L}};
+    /* The stop and the timer level-triggered: the stop stays readable for every thread. */
+    struct epoll_event l = {.events = EPOLLIN | EPOLLONESHOT, .data.ptr = &srv->lfd},
+                       s = {.events = EPOLLIN, .data.ptr = &srv->stopfd},
+                       t = {.events = EPOLLIN, .data.ptr = &srv->timerfd};
+    if (timerfd_settime(srv->timerfd, 0, &every, NULL) != 0 || epoll_ctl(srv->epfd, EPOLL_CTL_ADD, srv->lfd, &l) != 0 ||
+        epoll_ctl(srv->epfd, EPOLL_CTL_ADD, srv->stopfd, &s) != 0 ||
+        epoll_ctl(srv->epfd, EPOLL_CTL_ADD, srv->timerfd, &t) != 0)
         return -errno;
     return 0;
 }
 
-/* Stops and joins the workers: each finishes the requests still queued first. */
+/* Stops and joins the threads: each finishes the request it is serving first. */
 static void workers_stop(node_server_t *srv)
 {
-    pthread_mutex_lock(&srv->mu);
-    srv->stopping = 1;
-    for (size_t i = 0; i < srv->nworkers; i++)
-        pthread_cond_signal(&srv->workers[i]->cv);
-    pthread_mutex_unlock(&srv->mu);
+    uint64_t one = 1;
+    atomic_store(&srv->stopping, 1);
+    if (write(srv->stopfd, &one, sizeof(one)) < 0) {
+        /* only at the counter's limit: the stop is readable anyway */
+    }
     for (size_t i = 0; i < srv->nworkers; i++)
         pthread_join(srv->workers[i]->th, NULL);
 }
 
-/* Starts the workers and the loop. 0 or -errno; on failure the threads started are stopped. */
+/* Starts the threads. 0 or -errno; on failure the threads started are stopped. */
 static int srv_threads(node_server_t *srv, size_t nworkers)
 {
     int rc = 0;
@@ -659,36 +646,33 @@ static int srv_threads(node_server_t *srv, size_t nworkers)
             break;
         }
         w->srv = srv;
-        pthread_cond_init(&w->cv, NULL);
         if ((rc = -pthread_create(&w->th, NULL, worker_main, w)) != 0) {
-            pthread_cond_destroy(&w->cv);
             free(w);
             break;
         }
         srv->workers[srv->nworkers] = w;
     }
-    if (rc == 0 && (rc = -pthread_create(&srv->loop_th, NULL, loop_main, srv)) == 0)
-        return 0;
-    workers_stop(srv);
+    if (rc != 0)
+        workers_stop(srv);
     return rc;
 }
 
+/* Frees srv once no thread runs: the connections still open, the buffers, the sockets. */
 static void srv_free(node_server_t *srv)
 {
+    while (srv->conns_first)
+        conn_free(srv, srv->conns_first);
     if (srv->lfd >= 0)
         close(srv->lfd);
     if (srv->epfd >= 0)
         close(srv->epfd);
-    if (srv->wakefd >= 0)
-        close(srv->wakefd);
+    if (srv->stopfd >= 0)
+        close(srv->stopfd);
+    if (srv->timerfd >= 0)
+        close(srv->timerfd);
     node_auth_free(srv->auth);
-    node_conn_t *c;
-    /* Queued after the last worker left (the loop was still running): never to be answered. */
-    while ((c = queue_pop(&srv->ready_first, &srv->ready_last)))
-        conn_free(srv, c);
     for (size_t i = 0; i < srv->nworkers; i++) {
         node_worker_t *w = srv->workers[i];
-        pthread_cond_destroy(&w->cv);
         free(w->body);
         free(w->out);
         free(w);
@@ -709,7 +693,7 @@ int node_server_start(const char *listen_addr, const og_keys_t *keys, const node
     node_server_t *srv = calloc(1, sizeof(*srv));
     if (!srv)
         return -ENOMEM;
-    srv->lfd = srv->epfd = srv->wakefd = -1;
+    srv->lfd = srv->epfd = srv->stopfd = srv->timerfd = -1;
     pthread_mutex_init(&srv->mu, NULL);
     caps_init(srv);
     srv->ndevs = ndevs;
@@ -739,12 +723,6 @@ uint16_t node_server_port(const node_server_t *srv)
 
 void node_server_stop(node_server_t *srv)
 {
-    uint64_t one = 1;
-    atomic_store(&srv->stopping, 1);
-    if (write(srv->wakefd, &one, sizeof(one)) < 0) {
-        /* the loop still sees `stopping` at its next sweep tick */
-    }
-    pthread_join(srv->loop_th, NULL);
     workers_stop(srv);
     srv_free(srv);
 }

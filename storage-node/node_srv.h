@@ -1,6 +1,6 @@
 /*
  * node_srv.h: what the node server's two halves share (private to storage-node/): node_loop.c
- * owns connections (event loop, workers, authentication, framing), node_server.c answers
+ * owns connections (the threads' shared epoll, authentication, framing), node_server.c answers
  * requests (routing and handlers).
  */
 #ifndef NODE_SRV_H
@@ -33,23 +33,18 @@ struct st_node_server_t {
     node_dev_t *devs; /* read by handlers */
     size_t ndevs;
 
-    int lfd, epfd, wakefd; /* listening socket, the loop's epoll, its eventfd */
+    int lfd, epfd, stopfd, timerfd; /* listening socket, the epoll every thread waits on, the stop
+                                     * eventfd, the sweep's timer */
     uint16_t port;
-    node_auth_t *auth; /* the loop thread's alone */
+    node_auth_t *auth; /* thread-safe */
     size_t conns_max, unauth_max;
-    pthread_t loop_th;
     node_worker_t **workers;
     size_t nworkers;
 
-    /* event loop thread only */
-    node_conn_t *wait_first, *wait_last; /* connections waiting for a request, oldest first */
-    size_t nunauth;                      /* ... of which never authenticated */
-    uint64_t next_sweep, accept_paused_until;
-
-    pthread_mutex_t mu;                    /* guards the queues, the idle stack and `stopping` changes */
-    node_conn_t *ready_first, *ready_last; /* authenticated heads waiting for a worker */
-    node_worker_t *idle_top;               /* idle workers, the most recently idle on top */
-    node_conn_t *back_first, *back_last;   /* keep-alive connections handed back to the loop */
+    pthread_mutex_t mu;                    /* guards the connection list, nunauth and the pause */
+    node_conn_t *conns_first, *conns_last; /* every open connection, in accept order */
+    size_t nunauth;                        /* ... of which never authenticated (in_unauth) */
+    uint64_t accept_paused_until;
     atomic_size_t nconns;
     atomic_int stopping;
     atomic_uint_fast64_t log_sec, log_count; /* refusal log rate limit */
@@ -60,12 +55,12 @@ struct st_node_conn_t {
     node_server_t *srv;
     int fd;
     int keepalive;
-    int send_ms; /* how long an answer may take to send: 0 (one try) on the loop thread */
+    int send_ms; /* how long an answer may take to send: 0 (one try) before a request is served */
 
     char head[HEAD_CAP];
     size_t hlen; /* bytes in head: the current request's head, then possibly pipelined bytes */
 
-    /* Lent by the worker serving the connection (NULL in the loop): */
+    /* Lent by the thread serving the connection (NULL between requests): */
     char *body; /* request body, then a chunk being sent; grows up to NODE_CHUNK_MAX */
     size_t body_cap;
     char *out; /* list/stat responses */
@@ -73,10 +68,12 @@ struct st_node_conn_t {
     char *key, *prefix, *after; /* percent-decoded path and query parts, HEAD_CAP bytes each */
 
     /* node_loop.c's */
-    node_conn_t *prev, *next; /* wait list, or next in a queue */
-    uint64_t deadline;        /* og_mono_ms() by which the loop drops it */
-    int authed;               /* a request on it was authenticated */
-    int hl, minor;            /* the parsed head's length and HTTP minor version */
+    node_conn_t *prev, *next;  /* the connection list (under srv->mu) */
+    _Atomic uint32_t state;    /* CONN_ARMED, _BUSY or _DOOMED, plus a generation (node_loop.c) */
+    atomic_uint_fast64_t deadline; /* og_mono_ms() by which an armed connection is dropped */
+    int counted, in_unauth;    /* counted in srv->nconns, in srv->nunauth (both under srv->mu) */
+    int authed;                /* a request on it was authenticated */
+    int hl, minor;             /* the parsed head's length and HTTP minor version */
     uint64_t clen;
     req_t req;
     node_auth_body_t want; /* the digest the body must have */

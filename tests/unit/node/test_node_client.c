@@ -10,6 +10,7 @@
 #include <ftw.h>
 #include <inttypes.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -531,4 +532,53 @@ Test(node_client, full_disk_answers_507)
     cr_assert_eq(node_call(g_cl, &h), 0);
     cr_assert_eq(h.resp_len, 2);
     free(h.resp_body);
+}
+
+/* A raw TCP connection to the server (no request sent). */
+static int raw_connect(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(node_server_port(g_srv)),
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    return fd;
+}
+
+/* Whether the server closed fd within ms (a read sees the end). */
+static int closed_within(int fd, int ms)
+{
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    char b;
+    return poll(&p, 1, ms) == 1 && recv(fd, &b, 1, MSG_DONTWAIT) <= 0;
+}
+
+Test(node_client, unauthenticated_flood_evicts_the_oldest_and_lets_signed_clients_in)
+{
+    /* A file limit of 600 caps connections at 344, the never-authenticated ones at 172. */
+    node_server_stop(g_srv);
+    struct rlimit rl = {600, 600};
+    cr_assert_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
+    server_start(0);
+    int fds[174];
+    for (int i = 0; i < 172; i++)
+        fds[i] = raw_connect();
+    node_call_t h = simple_call("GET", "/health");
+    cr_assert_eq(node_call(g_cl, &h), 0);
+    free(h.resp_body);
+    cr_assert_eq(h.status, 200, "a signed client gets in past a full unauthenticated reserve");
+    cr_assert(closed_within(fds[0], 5000), "the oldest unauthenticated connection is evicted");
+    /* The signed client no longer counts: one place is free again, then each newcomer evicts. */
+    fds[172] = raw_connect();
+    cr_assert_not(closed_within(fds[1], 300), "a free place evicts nobody");
+    fds[173] = raw_connect();
+    cr_assert(closed_within(fds[1], 5000), "each newcomer evicts the next oldest");
+    cr_assert_not(closed_within(fds[2], 300), "and only that one");
+    cr_assert_not(closed_within(fds[173], 300));
+    h = simple_call("GET", "/health");
+    cr_assert_eq(node_call(g_cl, &h), 0, "the authenticated pooled connection is never evicted");
+    free(h.resp_body);
+    cr_assert_eq(h.status, 200);
+    for (int i = 0; i < 174; i++)
+        close(fds[i]);
 }
