@@ -19,6 +19,7 @@
 
 typedef struct st_node_conn_t node_conn_t;
 typedef struct st_node_worker_t node_worker_t;
+typedef struct st_node_bufs_t node_bufs_t;
 
 /* One parsed request: slices into conn->head / conn->body. */
 typedef struct {
@@ -45,6 +46,8 @@ struct st_node_server_t {
     node_conn_t *conns_first, *conns_last; /* every open connection, in accept order */
     size_t nunauth;                        /* ... of which never authenticated (in_unauth) */
     uint64_t accept_paused_until;
+    pthread_mutex_t bufs_mu; /* guards bufs_top */
+    node_bufs_t *bufs_top;   /* buffer sets no request holds, the most recently used on top */
     atomic_size_t nconns;
     atomic_int stopping;
     atomic_uint_fast64_t log_sec, log_count; /* refusal log rate limit */
@@ -60,7 +63,7 @@ struct st_node_conn_t {
     char head[HEAD_CAP];
     size_t hlen; /* bytes in head: the current request's head, then possibly pipelined bytes */
 
-    /* Lent by the thread serving the connection (NULL between requests): */
+    /* Lent while a request is served (NULL between requests): */
     char *body; /* request body, then a chunk being sent; grows up to NODE_CHUNK_MAX */
     size_t body_cap;
     char *out; /* list/stat responses */
