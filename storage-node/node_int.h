@@ -279,6 +279,7 @@ typedef struct {
 /* ---- HTTP server (docs/node-api.md) ---- */
 
 typedef struct st_node_server_t node_server_t;
+typedef struct st_node_ring_t node_ring_t; /* the live ring, see node_ring_new below */
 
 typedef struct {
     const char *name;    /* device name as it appears in paths; not copied */
@@ -287,12 +288,14 @@ typedef struct {
     node_scrub_t *scrub; /* not owned; NULL: no scrubber (reported as not running) */
 } node_dev_t;
 
-/* Binds listen_addr ("ip:port", port 0 picks one), then serves devs[0..ndevs) with `workers` worker
- * threads behind one event-loop thread (node_loop.c); only requests signed with a `node` key of keys
- * are served (node_auth.h; the keys are copied). devs and their stores must outlive the server.
- * 0 and *out, OG_EINVAL (bad address, or keys without a `node` key), or -errno. */
+/* Binds listen_addr ("ip:port", port 0 picks one), then serves devs[0..ndevs) and the live ring nr
+ * (GET/PUT /ring; NULL: /ring is 404) with `workers` threads (node_loop.c); only requests signed
+ * with a `node` key of keys are served (node_auth.h; the keys are copied). devs, their stores and
+ * nr must outlive the server. The ring is set before the first request can be read: a node that
+ * answers /health also answers /ring. 0 and *out, OG_EINVAL (bad address, or keys without a
+ * `node` key), or -errno. */
 int node_server_start(const char *listen_addr, const og_keys_t *keys, const node_dev_t *devs, size_t ndevs,
-                      size_t workers, node_server_t **out);
+                      node_ring_t *nr, size_t workers, node_server_t **out);
 /* The bound TCP port (useful after binding port 0). */
 uint16_t node_server_port(const node_server_t *srv);
 /* Stops accepting, lets in-flight requests finish, closes idle connections, joins every
@@ -330,8 +333,6 @@ void node_repl_stop(node_repl_t *r);
 
 /* ---- live ring (node_ring.c): PUT /ring installs a newer ring without a restart ---- */
 
-typedef struct st_node_ring_t node_ring_t;
-
 /* Takes the box (the ring the node started with) and the --ring path an installed ring is saved
  * to. 0 and *out, or -ENOMEM. */
 int node_ring_new(ring_box_t *box, const char *path, node_ring_t **out);
@@ -358,8 +359,5 @@ typedef struct {
  * /health/live (200), /health/ready (200 when every device is writable, else 503 naming the
  * ones that are not), else 404. */
 int node_metrics_answer(void *ctx, const char *path, og_buf_t *body, const char **content_type);
-
-/* Serves GET/PUT /ring (docs/node-api.md) from nr from now on (404 before). */
-void node_server_set_ring(node_server_t *srv, node_ring_t *nr);
 
 #endif

@@ -727,7 +727,7 @@ static void srv_free(node_server_t *srv)
 }
 
 int node_server_start(const char *listen_addr, const og_keys_t *keys, const node_dev_t *devs, size_t ndevs,
-                      size_t workers, node_server_t **out)
+                      node_ring_t *nr, size_t workers, node_server_t **out)
 {
     int rc;
     og_addr_t la;
@@ -741,6 +741,7 @@ int node_server_start(const char *listen_addr, const og_keys_t *keys, const node
     pthread_mutex_init(&srv->bufs_mu, NULL);
     caps_init(srv);
     srv->ndevs = ndevs;
+    srv->ring = nr;
     srv->devs = calloc(ndevs ? ndevs : 1, sizeof(*devs));
     srv->workers = calloc(workers, sizeof(*srv->workers));
     if (!srv->devs || !srv->workers) {

@@ -246,11 +246,10 @@ int main(int argc, char **argv)
     }
     for (size_t i = 0; o.repl.interval_s > 0 && i < ndevs; i++)
         devs[i].repl = &stats[i];
-    if ((rc = node_server_start(o.listen, &keys, devs, ndevs, o.threads, &srv)) != 0) {
+    if ((rc = node_server_start(o.listen, &keys, devs, ndevs, live, o.threads, &srv)) != 0) {
         fprintf(stderr, "onggi-node: cannot listen on %s: %s\n", o.listen, og_strerror(rc));
         goto out_stores;
     }
-    node_server_set_ring(srv, live);
     if (o.repl.interval_s > 0 &&
         (rc = node_repl_start(box, &keys, o.listen, devs, ndevs, stats, &o.repl, &repl)) != 0) {
         fprintf(stderr, "onggi-node: cannot start the replicator: %s\n", og_strerror(rc));

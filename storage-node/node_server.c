@@ -808,7 +808,7 @@ static int handle_part(node_conn_t *c, req_t *r, node_store_t *st, og_str_t rest
  * conflicting, 400 not a ring this node can use. */
 static int handle_ring(node_conn_t *c, req_t *r)
 {
-    node_ring_t *nr = atomic_load(&c->srv->ring);
+    node_ring_t *nr = c->srv->ring;
     uint8_t *b = NULL;
     size_t len = 0;
     char hdr[64];
@@ -893,7 +893,3 @@ static int dispatch_dev(node_conn_t *c, req_t *r, og_str_t dev, const node_dev_t
     return respond_text(c, 404, "not found\n");
 }
 
-void node_server_set_ring(node_server_t *srv, node_ring_t *nr)
-{
-    atomic_store(&srv->ring, nr);
-}

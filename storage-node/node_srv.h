@@ -51,7 +51,7 @@ struct st_node_server_t {
     atomic_size_t nconns;
     atomic_int stopping;
     atomic_uint_fast64_t log_sec, log_count; /* refusal log rate limit */
-    _Atomic(node_ring_t *) ring;             /* GET/PUT /ring; NULL until node_server_set_ring */
+    node_ring_t *ring;                       /* GET/PUT /ring; NULL: 404 */
 };
 
 struct st_node_conn_t {

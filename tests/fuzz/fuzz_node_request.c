@@ -68,7 +68,7 @@ static void node_up(void)
     node.dev = (node_dev_t){.name = DEV, .store = node.store};
     og_keys_t keys = {.num_node = 1, .node = {{.id = "n1"}}};
     if (RAND_bytes(keys.node[0].key, OG_KEY_BYTES) != 1 || node_auth_signer_init(&node.signer, &keys) != 0 ||
-        node_server_start("127.0.0.1:0", &keys, &node.dev, 1, 64, &node.srv) != 0) {
+        node_server_start("127.0.0.1:0", &keys, &node.dev, 1, NULL, 64, &node.srv) != 0) {
         fprintf(stderr, "fuzz_node_request: cannot start the node server\n");
         exit(1);
     }

@@ -50,7 +50,8 @@ static void rc_push(const char *path)
         snprintf(addr, sizeof(addr), "127.0.0.1:%d", tc.port[i]);
         node_call_t call = {.addr = addr, .method = "PUT", .path = "/ring", .body = bytes, .body_len = len};
         cr_assert_eq(node_call(c, &call), 0);
-        cr_assert_eq(call.status, 201, "node %d installs the ring", i + 1);
+        cr_assert_eq(call.status, 201, "node %d installs the ring (answer %d: %.*s)", i + 1, call.status,
+                     (int)call.resp_len, call.resp_body ? call.resp_body : "");
         free(call.resp_body);
     }
     node_client_free(c);

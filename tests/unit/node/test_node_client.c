@@ -33,7 +33,7 @@ static void server_start(uint16_t port)
     node_dev_t dev = {.name = "d1", .store = g_store};
     char listen[32];
     snprintf(listen, sizeof(listen), "127.0.0.1:%u", port);
-    cr_assert_eq(node_server_start(listen, &g_keys, &dev, 1, 16, &g_srv), 0);
+    cr_assert_eq(node_server_start(listen, &g_keys, &dev, 1, NULL, 16, &g_srv), 0);
     snprintf(g_addr, sizeof(g_addr), "127.0.0.1:%u", node_server_port(g_srv));
 }
 
