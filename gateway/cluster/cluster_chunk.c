@@ -275,7 +275,8 @@ typedef struct {
 static int cl_put_batch_enough(void *ctx, const node_call_t *calls, size_t ncalls)
 {
     const cl_put_quorum_t *q = ctx;
-    size_t stored[CLUSTER_BATCH_MAX_CHUNKS] = {0};
+    size_t stored[CLUSTER_BATCH_MAX_CHUNKS];
+    memset(stored, 0, q->n * sizeof(*stored)); /* not all 2 KiB: see cluster_chunk_put_many */
     (void)ncalls; /* one per group */
     cl_put_batch_count(q->gs, calls, stored);
     for (size_t i = 0; i < q->n; i++)
@@ -287,7 +288,7 @@ static int cl_put_batch_enough(void *ctx, const node_call_t *calls, size_t ncall
 int cluster_chunk_put_many(cluster_t *cl, const cluster_chunk_hdr_t *hdrs, size_t n, char *data)
 {
     const uint8_t *ids[CLUSTER_BATCH_MAX_CHUNKS];
-    size_t stored[CLUSTER_BATCH_MAX_CHUNKS] = {0};
+    size_t stored[CLUSTER_BATCH_MAX_CHUNKS]; /* n zeroed: a page a worker's stack keeps otherwise */
     cl_put_batch_t b;
     cl_groups_t gs = {0};
     node_call_t *calls = NULL;
@@ -298,6 +299,7 @@ int cluster_chunk_put_many(cluster_t *cl, const cluster_chunk_hdr_t *hdrs, size_
         return 0;
     if ((rc = cl_put_batch_init(&b, hdrs, n, data, ids)) != 0)
         return rc;
+    memset(stored, 0, n * sizeof(*stored));
     if ((rc = cl_groups_make(cl, ids, n, "/chunks", &gs)) != 0)
         goto out_free;
     calls = calloc(gs.n, sizeof(*calls));

@@ -225,7 +225,9 @@ typedef struct {
     size_t cap, fill; /* data bytes available / read into data */
     size_t scanned;   /* bytes of data the chunker has seen */
     size_t cstart;    /* start of the chunk in progress within data */
-    cluster_chunk_hdr_t hdrs[CLUSTER_BATCH_MAX_CHUNKS];
+    /* CLUSTER_BATCH_MAX_CHUNKS headers, allocated at the first cut: on the stack (11 KiB, zeroed
+     * with the writer) they stayed resident in every worker's stack, 2,000 slow uploads' worth. */
+    cluster_chunk_hdr_t *hdrs;
     size_t nb; /* completed chunks in data[0, cstart) */
     uint64_t flushed_ms; /* og_mono_ms() of the last flush (or the start) */
     size_t hiwater;      /* most bytes data held since the last trim */
@@ -248,6 +250,7 @@ static void writer_free(obj_writer_t *w)
     if (w->bmem)
         obj_buf_free(w->cl, w->bmem, CLUSTER_BATCH_HDR_MAX + w->bcap);
     free(w->refs);
+    free(w->hdrs);
 }
 
 static int writer_init(obj_writer_t *w, cluster_t *cl, const core_obj_put_opts_t *opts)
@@ -306,8 +309,10 @@ static int writer_box(obj_writer_t *w, size_t end, cluster_chunk_hdr_t *h)
  * header. */
 static int writer_cut(obj_writer_t *w, size_t end)
 {
-    cluster_chunk_hdr_t *h = &w->hdrs[w->nb];
     unsigned int dlen;
+    if (!w->hdrs && !(w->hdrs = malloc(CLUSTER_BATCH_MAX_CHUNKS * sizeof(*w->hdrs))))
+        return -ENOMEM;
+    cluster_chunk_hdr_t *h = &w->hdrs[w->nb];
     if (w->key != NULL) {
         int rc = writer_box(w, end, h);
         if (rc != 0)
