@@ -207,24 +207,24 @@ static int head_framing(node_conn_t *c)
 #define CONN_STATE(s) ((s) & 3u)
 #define CONN_GEN 4u
 
-/* Stops counting c among the connections and the unauthenticated ones, once (srv->mu held). */
-static void conn_discount(node_server_t *srv, node_conn_t *c)
+/* Stops counting c among the unauthenticated connections, once (srv->mu held). */
+static void conn_unauth_done(node_server_t *srv, node_conn_t *c)
 {
     if (c->in_unauth) {
         c->in_unauth = 0;
         srv->nunauth--;
     }
-    if (c->counted) {
-        c->counted = 0;
-        atomic_fetch_sub(&srv->nconns, 1);
-    }
 }
 
-/* Closes and frees c, owned by the calling thread (BUSY, or DOOMED with its event taken). */
+/* Closes and frees c, owned by the calling thread (BUSY, or DOOMED with its event taken). A
+ * doomed connection stopped counting when it was doomed (conn_doom). */
 static void conn_free(node_server_t *srv, node_conn_t *c)
 {
     pthread_mutex_lock(&srv->mu);
-    conn_discount(srv, c);
+    if (CONN_STATE(atomic_load(&c->state)) != CONN_DOOMED) {
+        conn_unauth_done(srv, c);
+        atomic_fetch_sub(&srv->nconns, 1);
+    }
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -243,7 +243,9 @@ static int conn_doom(node_server_t *srv, node_conn_t *c, uint32_t s)
 {
     if (!atomic_compare_exchange_strong(&c->state, &s, CONN_DOOMED))
         return 0;
-    conn_discount(srv, c);
+    /* It counts no more, so that the newcomer it makes room for fits the caps at once. */
+    conn_unauth_done(srv, c);
+    atomic_fetch_sub(&srv->nconns, 1);
     shutdown(c->fd, SHUT_RDWR); /* its event comes at once: the thread that gets it frees c */
     return 1;
 }
@@ -329,7 +331,7 @@ static void conn_add(node_server_t *srv, int fd, const struct sockaddr_storage *
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     atomic_init(&c->state, CONN_ARMED);
     atomic_init(&c->deadline, og_mono_ms() + NODE_HEAD_TIMEOUT_MS);
-    c->counted = c->in_unauth = 1; /* as conn_admit counted it */
+    c->in_unauth = 1; /* as conn_admit counted it */
     pthread_mutex_lock(&srv->mu);
     c->prev = srv->conns_last;
     if (srv->conns_last)
@@ -410,28 +412,22 @@ struct st_node_worker_t {
 /* The buffers a request borrows (its body, its answer; they grow up to NODE_CHUNK_MAX), from a
  * stack shared by the threads: the most recently returned set is taken first, so memory follows
  * the requests in flight, not which threads served them (any thread may get any event, and on
- * a 256 MiB PUT 47 of them did, where 5 sets sufficed). */
+ * a 256 MiB PUT 47 of them did, where 5 sets sufficed). There is one set per thread
+ * (srv->bufs) and a thread holds at most one, so the stack is never empty when a thread takes. */
 struct st_node_bufs_t {
     char *body, *out;
     size_t body_cap, out_cap;
     node_bufs_t *next;
 };
 
-/* The most recently returned buffer set, or a new empty one; NULL only when out of memory. */
+/* The most recently returned buffer set. */
 static node_bufs_t *bufs_take(node_server_t *srv)
 {
     pthread_mutex_lock(&srv->bufs_mu);
     node_bufs_t *b = srv->bufs_top;
-    if (b)
-        srv->bufs_top = b->next;
+    srv->bufs_top = b->next;
     pthread_mutex_unlock(&srv->bufs_mu);
-    return b ? b : calloc(1, sizeof(*b));
-}
-
-static void bufs_free(node_bufs_t *b)
-{
-    free(b->body);
-    free(b->out);
+    return b;
 }
 
 static void bufs_put(node_server_t *srv, node_bufs_t *b)
@@ -500,9 +496,7 @@ static int conn_serve(node_conn_t *c)
  * to close it. */
 static int worker_serve(node_worker_t *w, node_conn_t *c)
 {
-    node_bufs_t none = {0}, *b = bufs_take(w->srv);
-    if (!b)
-        b = &none; /* the handler grows what it needs, or answers 500 */
+    node_bufs_t *b = bufs_take(w->srv);
     c->body = b->body, c->body_cap = b->body_cap;
     c->out = b->out, c->out_cap = b->out_cap;
     c->key = w->scratch[0], c->prefix = w->scratch[1], c->after = w->scratch[2];
@@ -513,10 +507,7 @@ static int worker_serve(node_worker_t *w, node_conn_t *c)
     c->body = c->out = c->key = c->prefix = c->after = NULL;
     c->body_cap = c->out_cap = 0;
     c->send_ms = 0;
-    if (b != &none)
-        bufs_put(w->srv, b);
-    else
-        bufs_free(&none);
+    bufs_put(w->srv, b);
     return rc != 0 || atomic_load(&w->srv->stopping) ? -1 : 0;
 }
 
@@ -537,13 +528,10 @@ static int conn_request(node_worker_t *w, node_conn_t *c)
         node_srv_respond_text(c, 401, rc == NODE_ESTALE ? "expired or replayed request\n" : "not authenticated\n");
         return -1;
     }
-    if (!c->authed) {
-        c->authed = 1;
+    /* Read unlocked: only this thread, which owns c, or an eviction of an armed c writes it. */
+    if (c->in_unauth) {
         pthread_mutex_lock(&srv->mu);
-        if (c->in_unauth) {
-            c->in_unauth = 0;
-            srv->nunauth--;
-        }
+        conn_unauth_done(srv, c);
         pthread_mutex_unlock(&srv->mu);
     }
     return worker_serve(w, c);
@@ -714,11 +702,11 @@ static void srv_free(node_server_t *srv)
     node_auth_free(srv->auth);
     for (size_t i = 0; i < srv->nworkers; i++)
         free(srv->workers[i]);
-    for (node_bufs_t *b; (b = srv->bufs_top);) {
-        srv->bufs_top = b->next;
-        bufs_free(b);
-        free(b);
+    for (size_t i = 0; srv->bufs && i < srv->nbufs; i++) {
+        free(srv->bufs[i].body);
+        free(srv->bufs[i].out);
     }
+    free(srv->bufs);
     pthread_mutex_destroy(&srv->bufs_mu);
     free(srv->workers);
     free(srv->devs);
@@ -744,10 +732,13 @@ int node_server_start(const char *listen_addr, const og_keys_t *keys, const node
     srv->ring = nr;
     srv->devs = calloc(ndevs ? ndevs : 1, sizeof(*devs));
     srv->workers = calloc(workers, sizeof(*srv->workers));
-    if (!srv->devs || !srv->workers) {
+    srv->bufs = calloc(workers, sizeof(*srv->bufs));
+    if (!srv->devs || !srv->workers || !srv->bufs) {
         rc = -ENOMEM;
         goto out_free;
     }
+    for (srv->nbufs = 0; srv->nbufs < workers; srv->nbufs++)
+        bufs_put(srv, &srv->bufs[srv->nbufs]);
     if (ndevs)
         memcpy(srv->devs, devs, ndevs * sizeof(*devs));
     if ((rc = node_auth_new(keys, &srv->auth)) != 0 || (rc = srv_sockets(srv, &la)) != 0 ||

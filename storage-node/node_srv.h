@@ -47,7 +47,9 @@ struct st_node_server_t {
     size_t nunauth;                        /* ... of which never authenticated (in_unauth) */
     uint64_t accept_paused_until;
     pthread_mutex_t bufs_mu; /* guards bufs_top */
-    node_bufs_t *bufs_top;   /* buffer sets no request holds, the most recently used on top */
+    node_bufs_t *bufs;       /* the buffer sets, one per thread */
+    size_t nbufs;
+    node_bufs_t *bufs_top;   /* those no request holds, the most recently used on top */
     atomic_size_t nconns;
     atomic_int stopping;
     atomic_uint_fast64_t log_sec, log_count; /* refusal log rate limit */
@@ -74,8 +76,7 @@ struct st_node_conn_t {
     node_conn_t *prev, *next;  /* the connection list (under srv->mu) */
     _Atomic uint32_t state;    /* CONN_ARMED, _BUSY or _DOOMED, plus a generation (node_loop.c) */
     atomic_uint_fast64_t deadline; /* og_mono_ms() by which an armed connection is dropped */
-    int counted, in_unauth;    /* counted in srv->nconns, in srv->nunauth (both under srv->mu) */
-    int authed;                /* a request on it was authenticated */
+    int in_unauth;             /* no request on it authenticated yet: counted in srv->nunauth */
     int hl, minor;             /* the parsed head's length and HTTP minor version */
     uint64_t clen;
     req_t req;
