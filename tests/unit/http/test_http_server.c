@@ -367,6 +367,23 @@ static int cli_read_resp(cli_t *c, resp_t *r, bool is_head)
 
 static void resp_free(resp_t *r) { free(r->body); }
 
+/* Waits (20 s at most) until n handlers hold at the gate; fails the test if they do not. */
+static void await_holding(int n)
+{
+    for (int i = 0; i < 2000 && atomic_load(&F.holding) < n; i++)
+        usleep(10000);
+    cr_assert_eq(atomic_load(&F.holding), n);
+}
+
+/* Reads c's response and checks its status. */
+static void expect_status(cli_t *c, int status)
+{
+    resp_t r;
+    cr_assert_eq(cli_read_resp(c, &r, false), 0);
+    cr_assert_eq(r.status, status);
+    resp_free(&r);
+}
+
 /* True when the server closes the connection (EOF, or reset) within the receive timeout. */
 static bool cli_sees_eof(cli_t *c)
 {
@@ -593,9 +610,7 @@ Test(gw_http, expect_continue_accepted)
     resp_t r;
     cli_open(&c, port);
     cli_sends(&c, "PUT /count HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\nExpect: 100-continue\r\n\r\n");
-    cr_assert_eq(cli_read_resp(&c, &r, false), 0);
-    cr_assert_eq(r.status, 100);
-    resp_free(&r);
+    expect_status(&c, 100);
     char body[5000];
     for (size_t i = 0; i < sizeof(body); i++)
         body[i] = (char)pattern_byte(i);
@@ -808,9 +823,7 @@ Test(gw_http, http10_and_unanswered)
 
     cli_open(&c, port);
     cli_sends(&c, "GET /noanswer HTTP/1.1\r\nHost: x\r\n\r\n");
-    cr_assert_eq(cli_read_resp(&c, &r, false), 0);
-    cr_assert_eq(r.status, 500);
-    resp_free(&r);
+    expect_status(&c, 500);
     cli_close(&c);
     stop_server();
 }
@@ -1067,10 +1080,7 @@ Test(gw_http, connection_caps_total_and_per_address)
     cr_assert(!cli_readable_within(&waiting, 300), "served above max_conns");
     /* ... and is served once a connection closes. */
     cli_close(&a[0]);
-    resp_t r;
-    cr_assert_eq(cli_read_resp(&waiting, &r, false), 0);
-    cr_assert_eq(r.status, 200);
-    resp_free(&r);
+    expect_status(&waiting, 200);
     /* The closed connection's address has room again. */
     cli_close(&b[0]);
     cli_open_from(&a[0], port, "127.0.0.1");
@@ -1102,29 +1112,20 @@ Test(gw_http, a_second_claim_replaces_the_first)
 {
     uint16_t port = start_server_conf((http_server_conf_t){.account_workers = 1});
     cli_t held;
-    resp_t r;
     atomic_store(&F.gate, 0);
     cli_open(&held, port);
     cli_sends(&held, "GET /hold?who=a&then=b HTTP/1.1\r\nHost: x\r\n\r\n");
-    for (int i = 0; i < 2000 && atomic_load(&F.holding) < 1; i++)
-        usleep(10000);
-    cr_assert_eq(atomic_load(&F.holding), 1);
+    await_holding(1);
     /* It holds "b" only: "b" is at its share, "a" was given back (a request of "a" passes its
      * claim and waits at the gate too). */
     cr_assert_eq(hold_status(port, "who=b"), 503);
     cli_t a;
     cli_open(&a, port);
     cli_sends(&a, "GET /hold?who=a HTTP/1.1\r\nHost: x\r\n\r\n");
-    for (int i = 0; i < 2000 && atomic_load(&F.holding) < 2; i++)
-        usleep(10000);
-    cr_assert_eq(atomic_load(&F.holding), 2);
+    await_holding(2);
     atomic_store(&F.gate, 1);
-    cr_assert_eq(cli_read_resp(&held, &r, false), 0);
-    cr_assert_eq(r.status, 200);
-    resp_free(&r);
-    cr_assert_eq(cli_read_resp(&a, &r, false), 0);
-    cr_assert_eq(r.status, 200);
-    resp_free(&r);
+    expect_status(&held, 200);
+    expect_status(&a, 200);
     cli_close(&a);
     /* Every claim ended with its request. */
     cr_assert_eq(hold_status(port, "who=b"), 200);
@@ -1137,40 +1138,27 @@ Test(gw_http, claim_caps_workers_per_claimant)
 {
     uint16_t port = start_server_conf((http_server_conf_t){.account_workers = 2});
     cli_t held[2], over, other;
-    resp_t r;
     atomic_store(&F.gate, 0);
     for (int i = 0; i < 2; i++) {
         cli_open(&held[i], port);
         cli_sends(&held[i], "GET /hold?who=a HTTP/1.1\r\nHost: x\r\n\r\n");
     }
-    for (int i = 0; i < 2000 && atomic_load(&F.holding) < 2; i++)
-        usleep(10000);
-    cr_assert_eq(atomic_load(&F.holding), 2);
+    await_holding(2);
     /* "a" holds its two workers: a third request of "a" is refused, "b" is served. */
     cli_open(&over, port);
     cli_sends(&over, "GET /hold?who=a HTTP/1.1\r\nHost: x\r\n\r\n");
-    cr_assert_eq(cli_read_resp(&over, &r, false), 0);
-    cr_assert_eq(r.status, 503);
-    resp_free(&r);
+    expect_status(&over, 503);
     cli_open(&other, port);
     cli_sends(&other, "GET /hold?who=b HTTP/1.1\r\nHost: x\r\n\r\n");
-    for (int i = 0; i < 2000 && atomic_load(&F.holding) < 3; i++)
-        usleep(10000);
-    cr_assert_eq(atomic_load(&F.holding), 3);
+    await_holding(3);
     atomic_store(&F.gate, 1);
     for (int i = 0; i < 2; i++) {
-        cr_assert_eq(cli_read_resp(&held[i], &r, false), 0);
-        cr_assert_eq(r.status, 200);
-        resp_free(&r);
+        expect_status(&held[i], 200);
     }
-    cr_assert_eq(cli_read_resp(&other, &r, false), 0);
-    cr_assert_eq(r.status, 200);
-    resp_free(&r);
+    expect_status(&other, 200);
     /* The claims ended with their requests: "a" is served again. */
     cli_sends(&over, "GET /hold?who=a HTTP/1.1\r\nHost: x\r\n\r\n");
-    cr_assert_eq(cli_read_resp(&over, &r, false), 0);
-    cr_assert_eq(r.status, 200);
-    resp_free(&r);
+    expect_status(&over, 200);
     cli_close(&held[0]);
     cli_close(&held[1]);
     cli_close(&over);
@@ -1185,25 +1173,18 @@ Test(gw_http, workers_grow_past_the_core_while_requests_wait)
     uint16_t port = start_server_conf((http_server_conf_t){.workers_max = 24});
     enum { HELD = 20 };
     cli_t held[HELD], other;
-    resp_t r;
     atomic_store(&F.gate, 0);
     for (int i = 0; i < HELD; i++) {
         cli_open(&held[i], port);
         cli_sends(&held[i], "GET /hold HTTP/1.1\r\nHost: x\r\n\r\n");
     }
-    for (int k = 0; k < 2000 && atomic_load(&F.holding) < HELD; k++)
-        usleep(10000);
-    cr_assert_eq(atomic_load(&F.holding), HELD);
+    await_holding(HELD);
     cli_open(&other, port);
     cli_sends(&other, "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n");
-    cr_assert_eq(cli_read_resp(&other, &r, false), 0);
-    cr_assert_eq(r.status, 200);
-    resp_free(&r);
+    expect_status(&other, 200);
     atomic_store(&F.gate, 1);
     for (int i = 0; i < HELD; i++) {
-        cr_assert_eq(cli_read_resp(&held[i], &r, false), 0);
-        cr_assert_eq(r.status, 200);
-        resp_free(&r);
+        expect_status(&held[i], 200);
         cli_close(&held[i]);
     }
     cli_close(&other);
@@ -1230,9 +1211,7 @@ Test(gw_http, full_queue_answers_busy)
         /* One at a time: a request counts as queued until a worker has taken it. */
         cli_open(&held[i], port);
         cli_sends(&held[i], "GET /hold HTTP/1.1\r\nHost: x\r\n\r\n");
-        for (int k = 0; k < 2000 && atomic_load(&F.holding) < i + 1; k++)
-            usleep(10000);
-        cr_assert_eq(atomic_load(&F.holding), i + 1);
+        await_holding(i + 1);
     }
     cli_open(&queued, port);
     cli_sends(&queued, "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n");
@@ -1247,9 +1226,7 @@ Test(gw_http, full_queue_answers_busy)
     cr_assert(resp_conn_is(&r, "close"));
     resp_free(&r);
     atomic_store(&F.gate, 1);
-    cr_assert_eq(cli_read_resp(&queued, &r, false), 0);
-    cr_assert_eq(r.status, 200);
-    resp_free(&r);
+    expect_status(&queued, 200);
     for (int i = 0; i < HELD; i++) {
         cr_assert_eq(cli_read_resp(&held[i], &r, false), 0);
         resp_free(&r);
@@ -1317,10 +1294,7 @@ Test(gw_http, out_of_descriptors_pauses_accepting_without_spinning)
     cr_assert_lt(used, 0.1, "%.3f s of CPU in 1 s while accept() fails", used);
     /* With descriptors again, the waiting client is served, and so is the first. */
     cr_assert_eq(setrlimit(RLIMIT_NOFILE, &old), 0);
-    resp_t r;
-    cr_assert_eq(cli_read_resp(&waiting, &r, false), 0);
-    cr_assert_eq(r.status, 200);
-    resp_free(&r);
+    expect_status(&waiting, 200);
     cr_assert_eq(cli_hello(&c), 200);
     cli_close(&waiting);
     cli_close(&c);
