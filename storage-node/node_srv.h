@@ -73,11 +73,11 @@ struct st_node_conn_t {
     char *key, *prefix, *after; /* percent-decoded path and query parts, HEAD_CAP bytes each */
 
     /* node_loop.c's */
-    node_conn_t *prev, *next;  /* the connection list (under srv->mu) */
-    _Atomic uint32_t state;    /* CONN_ARMED, _BUSY or _DOOMED, plus a generation (node_loop.c) */
+    node_conn_t *prev, *next;      /* the connection list (under srv->mu) */
+    _Atomic uint32_t state;        /* CONN_ARMED, _BUSY or _DOOMED, plus a generation (node_loop.c) */
     atomic_uint_fast64_t deadline; /* og_mono_ms() by which an armed connection is dropped */
-    int in_unauth;             /* no request on it authenticated yet: counted in srv->nunauth */
-    int hl, minor;             /* the parsed head's length and HTTP minor version */
+    int in_unauth;                 /* no request on it authenticated yet: counted in srv->nunauth */
+    int hl, minor;                 /* the parsed head's length and HTTP minor version */
     uint64_t clen;
     req_t req;
     node_auth_body_t want; /* the digest the body must have */

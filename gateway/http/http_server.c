@@ -202,7 +202,7 @@ struct st_http_conn_t {
     bool rate_on;
     uint64_t rate_t0, rate_bytes;
     int lowat;       /* the socket's SO_RCVLOWAT (1, the default, or up to HTTP_BODY_LOWAT) */
-    http_key_t ip; /* counted in srv->iptab */
+    http_key_t ip;   /* counted in srv->iptab */
     char remote[64];
     char busy_head[160]; /* conn_send_busy's status line and headers */
 };
@@ -223,7 +223,7 @@ struct st_http_server_t {
     h2o_linklist_t conns;
     size_t nconns;
     size_t trim_peak;       /* most connections open since the last malloc_trim */
-    http_counts_t iptab;     /* open connections per client address */
+    http_counts_t iptab;    /* open connections per client address */
     bool accept_paused;     /* the listener is not read: at max_conns, or accept() ran dry */
     h2o_timeout_t accept_to;
     h2o_timeout_entry_t accept_timer; /* resumes accepting after HTTP_ACCEPT_PAUSE_MS */
