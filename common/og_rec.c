@@ -68,3 +68,14 @@ int og_rec_cmp(const og_rec_t *a, const og_rec_t *b)
         return a->tiebreak > b->tiebreak ? 1 : -1;
     return 0;
 }
+
+size_t og_key_group_len(og_str_t key, og_str_t prefix, og_str_t delim, char key_end)
+{
+    const char *end = key_end && key.len ? memchr(key.base, key_end, key.len) : NULL;
+    if (end != NULL)
+        key.len = (size_t)(end - key.base);
+    if (delim.len == 0 || key.len <= prefix.len)
+        return 0;
+    const char *d = memmem(key.base + prefix.len, key.len - prefix.len, delim.base, delim.len);
+    return d ? (size_t)(d - key.base) + delim.len : 0;
+}

@@ -51,4 +51,18 @@ long og_rec_frame_len(const void *buf, size_t avail);
 /* >0 when a is newer than b, <0 when older, 0 when the same write. */
 int og_rec_cmp(const og_rec_t *a, const og_rec_t *b);
 
+/* ---- listing groups (S3 delimiters; docs/node-api.md, GET /<dev>/list) ----
+ *
+ * A listing with prefix P and delimiter D rolls a key up into its common prefix: the key through
+ * the first D after P. The gateway's walk and the nodes' grouped scans use this one definition. */
+
+/* Length of the common prefix key rolls up into (through the first delim after prefix, and before
+ * the first key_end when key_end is not 0), or 0 when it holds no delim there or delim is empty.
+ * The key starts with prefix. */
+size_t og_key_group_len(og_str_t key, og_str_t prefix, og_str_t delim, char key_end);
+
+/* In a grouped list answer, set in an entry's key length: the node read no further keys of this
+ * key's common prefix (it holds a live record there; the rest of the group was skipped). */
+#define OG_LIST_GROUP_CUT 0x80000000u
+
 #endif

@@ -160,12 +160,21 @@ int node_store_table_usage(node_store_t *s, og_str_t table, uint64_t *records, u
 /* The stored encoded record: 0 and *out (malloc'd, caller frees with free()) + *len,
  * OG_ENOTFOUND, or -EIO. */
 int node_store_rec_get(node_store_t *s, og_str_t table, og_str_t key, char **out, size_t *len);
-/* Appends to *buf (malloc'd/realloc'd, capacity *cap, used *used; caller frees) up to `limit`
- * entries of table whose key starts with prefix and is > after (when has_after), in key order.
- * Entry = u32 keylen (big-endian), key, record re-encoded with an empty detail.
- * *truncated = 1 when more matching keys follow. 0, -ENOMEM or -EIO. */
-int node_store_rec_list(node_store_t *s, og_str_t table, og_str_t prefix, og_str_t after, int has_after, size_t limit,
-                        char **buf, size_t *cap, size_t *used, int *truncated);
+/* A record listing: keys of table that start with prefix and are > after (when has_after), up to
+ * limit entries. With a delimiter, grouped: after a live record whose key rolls up into a common
+ * prefix (og_key_group_len), the rest of that prefix is skipped and the entry carries
+ * OG_LIST_GROUP_CUT. */
+typedef struct {
+    og_str_t table, prefix, delim, after;
+    int has_after;
+    size_t limit;
+} node_list_q_t;
+
+/* Appends q's entries to *buf (malloc'd/realloc'd, capacity *cap, used *used; caller frees), in
+ * key order. Entry = u32 keylen (big-endian; OG_LIST_GROUP_CUT or'ed in), key, record re-encoded
+ * with an empty detail. *truncated = 1 when more matching keys follow. 0, -ENOMEM or -EIO. */
+int node_store_rec_list(node_store_t *s, const node_list_q_t *q, char **buf, size_t *cap, size_t *used,
+                        int *truncated);
 
 /* Removes the record under table/key when its item hash (see node_store_part_list) is still
  * `hash`, with its usage, partition index and summary in one synced write. Anti-entropy uses it

@@ -440,31 +440,37 @@ static int handle_rec(node_conn_t *c, req_t *r, node_store_t *st, og_str_t rest)
     return rc;
 }
 
+/* Percent-decodes query parameter name into dst (HEAD_CAP bytes) as *out; absent leaves *out
+ * empty. 1 present, 0 absent, OG_EINVAL malformed. */
+static int query_part(og_str_t query, const char *name, char *dst, og_str_t *out)
+{
+    og_str_t raw;
+    *out = (og_str_t){dst, 0};
+    if (!og_query_get(query, name, &raw))
+        return 0;
+    long n = decode_part(raw, dst);
+    if (n < 0)
+        return OG_EINVAL;
+    out->len = (size_t)n;
+    return 1;
+}
+
 static int handle_list(node_conn_t *c, req_t *r, node_store_t *st, og_str_t table)
 {
-    og_str_t raw, prefix = {c->prefix, 0}, after = {c->after, 0};
-    size_t limit;
-    int has_after = 0, truncated = 0;
-    long n;
+    node_list_q_t q = {.table = table};
+    int truncated = 0;
     if (!og_str_eq(r->method, "GET"))
         return respond_text(c, 405, "method not allowed\n");
-    if (!table_ok(table) || query_limit(r->query, &limit) != 0)
+    if (!table_ok(table) || query_limit(r->query, &q.limit) != 0)
         return respond_text(c, 400, "bad table or limit\n");
-    /* Query values are percent-encoded like the path ('+' is a literal plus). */
-    if (og_query_get(r->query, "prefix", &raw)) {
-        if ((n = decode_part(raw, c->prefix)) < 0)
-            return respond_text(c, 400, "bad prefix\n");
-        prefix.len = (size_t)n;
-    }
-    if (og_query_get(r->query, "after", &raw)) {
-        if ((n = decode_part(raw, c->after)) < 0)
-            return respond_text(c, 400, "bad after\n");
-        after.len = (size_t)n;
-        has_after = 1;
-    }
+    /* Query values are percent-encoded like the path ('+' is a literal plus). A listing names no
+     * key, so the key buffer holds the delimiter. */
+    if (query_part(r->query, "prefix", c->prefix, &q.prefix) < 0 ||
+        (q.has_after = query_part(r->query, "after", c->after, &q.after)) < 0 ||
+        query_part(r->query, "delimiter", c->key, &q.delim) < 0)
+        return respond_text(c, 400, "bad prefix, after or delimiter\n");
     c->out_len = 0;
-    int rc = node_store_rec_list(st, table, prefix, after, has_after, limit, &c->out, &c->out_cap, &c->out_len,
-                                 &truncated);
+    int rc = node_store_rec_list(st, &q, &c->out, &c->out_cap, &c->out_len, &truncated);
     if (rc != 0)
         return respond_text(c, 500, og_strerror(rc));
     return respond(c, 200, truncated ? "X-Onggi-Truncated: 1\r\n" : NULL, c->out, c->out_len);

@@ -1986,21 +1986,39 @@ int node_store_rec_get(node_store_t *s, og_str_t table, og_str_t key, char **out
     return rc;
 }
 
-int node_store_rec_list(node_store_t *s, og_str_t table, og_str_t prefix, og_str_t after, int has_after, size_t limit,
-                        char **buf, size_t *cap, size_t *used, int *truncated)
+/* Appends one list entry (u32 keylen | flags, key, record without its detail) for the user key
+ * ukey and its decoded record r. 0 or -ENOMEM. */
+static int list_emit(og_str_t ukey, og_rec_t *r, uint32_t flags, char **buf, size_t *cap, size_t *used)
+{
+    r->detail = (og_str_t){NULL, 0};
+    size_t rlen = og_rec_encoded_len(r);
+    int rc = node_buf_grow(buf, cap, *used + 4 + ukey.len + rlen);
+    if (rc != 0)
+        return rc;
+    unsigned char *p = (unsigned char *)*buf + *used;
+    og_be32_put(p, (uint32_t)ukey.len | flags);
+    memcpy(p + 4, ukey.base, ukey.len);
+    og_rec_encode(r, p + 4 + ukey.len, rlen);
+    *used += 4 + ukey.len + rlen;
+    return 0;
+}
+
+int node_store_rec_list(node_store_t *s, const node_list_q_t *q, char **buf, size_t *cap, size_t *used,
+                        int *truncated)
 {
     int rc = 0;
     char pstack[RKEY_STACK], astack[RKEY_STACK], *pheap = NULL, *aheap = NULL;
-    size_t plen, alen, n = 0;
+    char *skip = NULL; /* raw key of the group being skipped, then 0xFF: where its keys end */
+    size_t plen, alen, n = 0, skip_len = 0, skip_cap = 0;
     *truncated = 0;
-    char *pk = rkey_build(pstack, &pheap, table, prefix, &plen);
+    char *pk = rkey_build(pstack, &pheap, q->table, q->prefix, &plen);
     if (!pk)
         return -ENOMEM;
-    size_t base_len = 2 + table.len; /* 'r' table '\0' */
+    size_t base_len = 2 + q->table.len; /* 'r' table '\0' */
     rocksdb_iterator_t *it = rocksdb_create_iterator(s->db, s->ropts);
     /* Keys > after that start with prefix: start at whichever of the two is later. */
-    if (has_after && og_str_cmp(after, prefix) >= 0) {
-        char *ak = rkey_build(astack, &aheap, table, after, &alen);
+    if (q->has_after && og_str_cmp(q->after, q->prefix) >= 0) {
+        char *ak = rkey_build(astack, &aheap, q->table, q->after, &alen);
         if (!ak) {
             rc = -ENOMEM;
             goto out_iter;
@@ -2009,35 +2027,50 @@ int node_store_rec_list(node_store_t *s, og_str_t table, og_str_t prefix, og_str
     } else {
         iter_seek(it, pk, plen, 0);
     }
-    for (; rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
+    while (rocksdb_iter_valid(it)) {
         size_t klen, vlen;
         const char *k = rocksdb_iter_key(it, &klen);
         if (klen < plen || memcmp(k, pk, plen) != 0)
             break;
-        if (n == limit) {
+        /* A key of the skipped group that the seek did not pass (it holds 0xFF after the group). */
+        if (skip_len && klen >= skip_len && memcmp(k, skip, skip_len) == 0) {
+            rocksdb_iter_next(it);
+            continue;
+        }
+        if (n == q->limit) {
             *truncated = 1;
             break;
         }
-        const char *v = rocksdb_iter_value(it, &vlen);
         og_rec_t r;
+        const char *v = rocksdb_iter_value(it, &vlen);
+        og_str_t ukey = {k + base_len, klen - base_len};
+        size_t glen = q->delim.len ? og_key_group_len(ukey, q->prefix, q->delim, 0) : 0;
         if (og_rec_decode(v, vlen, &r) != 0) {
             rc = NODE_CORRUPT_BKPT(s);
             goto out_iter;
         }
-        r.detail = (og_str_t){NULL, 0};
-        size_t ukey = klen - base_len, rlen = og_rec_encoded_len(&r);
-        if ((rc = node_buf_grow(buf, cap, *used + 4 + ukey + rlen)) != 0)
+        if (r.flags & OG_REC_TOMBSTONE)
+            glen = 0; /* a deleted key says nothing about its group: read on */
+        if ((rc = list_emit(ukey, &r, glen ? OG_LIST_GROUP_CUT : 0, buf, cap, used)) != 0)
             goto out_iter;
-        unsigned char *p = (unsigned char *)*buf + *used;
-        og_be32_put(p, (uint32_t)ukey);
-        memcpy(p + 4, k + base_len, ukey);
-        og_rec_encode(&r, p + 4 + ukey, rlen);
-        *used += 4 + ukey + rlen;
         n++;
+        if (glen == 0) {
+            rocksdb_iter_next(it);
+            continue;
+        }
+        /* The group holds a live key here: jump past all of it (group + 0xFF sorts after every
+         * UTF-8 key under it). */
+        skip_len = base_len + glen;
+        if ((rc = node_buf_grow(&skip, &skip_cap, skip_len + 1)) != 0)
+            goto out_iter;
+        memcpy(skip, k, skip_len);
+        skip[skip_len] = '\xff';
+        rocksdb_iter_seek(it, skip, skip_len + 1);
     }
     rc = iter_status(it);
 out_iter:
     rocksdb_iter_destroy(it);
+    free(skip);
     free(aheap);
     free(pheap);
     return rc;

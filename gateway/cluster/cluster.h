@@ -230,6 +230,7 @@ void cluster_memo_forget(cluster_t *cl, og_str_t key);
 typedef struct {
     og_str_t key;
     og_rec_t rec;
+    int group_cut; /* grouped listings: keys of this key's common prefix after it were not read (below) */
 } cluster_list_entry_t;
 
 typedef struct {
@@ -246,6 +247,16 @@ typedef struct {
  * call (tombstones count toward it, so n may be < limit while truncated is set). 0 or OG_EQUORUM. */
 int cluster_list(cluster_t *cl, const char *table, og_str_t prefix, og_str_t after, size_t limit,
                     cluster_list_t *out);
+/* cluster_list for a listing with a delimiter (empty: exactly cluster_list). The replicas skip the
+ * rest of a common prefix (og_key_group_len) once they hold a live key under it, so a page costs
+ * one round trip however many keys each prefix holds. The page gives at least one live key of
+ * every common prefix that has one, up to where it ends (it ends early, truncated, rather than pass
+ * a prefix whose replicas disagree without a live key decided), and maybe not the others. The
+ * last entry it gives of a prefix whose later keys were skipped has group_cut set: a reader that
+ * drops that entry (an expired object) and every other of its prefix must continue after it, not
+ * past the prefix. Same returns as cluster_list. */
+int cluster_list_grouped(cluster_t *cl, const char *table, og_str_t prefix, og_str_t delim, og_str_t after,
+                         size_t limit, cluster_list_t *out);
 void cluster_list_free(cluster_list_t *l);
 /* Calls fn(ctx, key, rec) for every live record of table, page by page (admin walks over users,
  * accounts ...). Stops at fn's first nonzero return and returns it; else 0 or a cluster_list error. */

@@ -26,7 +26,7 @@
 /* "/rec/<table>/<key percent-encoded>": the longest path suffix of a record operation. */
 #define CL_REC_SUFFIX_MAX (sizeof("/rec//") + CL_TABLE_MAX + 3 * OG_KEY_MAX + 1)
 /* "/list/<table>?prefix=<enc>&after=<enc>&limit=<n>" */
-#define CL_LIST_SUFFIX_MAX (sizeof("/list/?prefix=&after=&limit=") + CL_TABLE_MAX + 6 * OG_KEY_MAX + 24)
+#define CL_LIST_SUFFIX_MAX (sizeof("/list/?prefix=&after=&delimiter=&limit=") + CL_TABLE_MAX + 9 * OG_KEY_MAX + 24)
 /* Record cache (cluster_rec_get_cached): direct-mapped slots; a collision only costs a quorum
  * read. Records and "table\0key" names longer than these limits are not cached. */
 #define CL_RC_SLOTS 256

@@ -20,23 +20,27 @@ typedef struct {
 
 /* One replica's answer, parsed. */
 typedef struct {
-    cluster_list_entry_t *e;
+    cluster_list_entry_t *e; /* group_cut here: this replica skipped the rest of the key's prefix */
     size_t n, pos;
     int truncated;
+    int cut; /* grouped merge: this replica skipped the rest of the common prefix being merged */
 } cl_list_src_t;
 
-/* Parses a list answer (u32 keylen, key, record with empty detail)*. Entries are malloc'd into
- * src->e (the caller frees) and point into body. 0, OG_EPROTO or -ENOMEM. */
+/* Parses a list answer (u32 keylen with OG_LIST_GROUP_CUT, key, record with empty detail)*.
+ * Entries are malloc'd into src->e (the caller frees) and point into body. 0, OG_EPROTO or
+ * -ENOMEM. */
 static int cl_list_parse(const char *body, size_t len, cl_list_src_t *src)
 {
     const unsigned char *p = (const unsigned char *)body, *end = p + len;
     size_t cap = 0;
     src->e = NULL;
     src->n = src->pos = 0;
+    src->cut = 0;
     while (p < end) {
         if (end - p < 4)
             return OG_EPROTO;
-        size_t klen = og_be32_get(p);
+        uint32_t word = og_be32_get(p);
+        size_t klen = word & ~OG_LIST_GROUP_CUT;
         p += 4;
         if ((size_t)(end - p) < klen)
             return OG_EPROTO;
@@ -55,6 +59,7 @@ static int cl_list_parse(const char *body, size_t len, cl_list_src_t *src)
         }
         cluster_list_entry_t *e = &src->e[src->n];
         e->key = (og_str_t){(const char *)key, klen};
+        e->group_cut = (word & OG_LIST_GROUP_CUT) != 0;
         if (og_rec_decode(r, rlen, &e->rec) != 0)
             return OG_EPROTO;
         /* Keys must ascend, or the merge below would be wrong. */
@@ -67,34 +72,97 @@ static int cl_list_parse(const char *body, size_t len, cl_list_src_t *src)
 }
 
 /* "/list/<table>?..." into out (CL_LIST_SUFFIX_MAX bytes). Returns the length or OG_EINVAL. */
-static long cl_list_suffix(const char *table, og_str_t prefix, og_str_t after, size_t limit, char *out)
+static long cl_list_suffix(const char *table, og_str_t prefix, og_str_t delim, og_str_t after, size_t limit,
+                           char *out)
 {
-    if (!cl_table_valid(table) || prefix.len > OG_KEY_MAX || after.len > OG_KEY_MAX)
+    const struct {
+        const char *name;
+        og_str_t v;
+    } part[] = {{"&prefix=", prefix}, {"&after=", after}, {"&delimiter=", delim}};
+    if (!cl_table_valid(table))
         return OG_EINVAL;
     size_t n = (size_t)snprintf(out, CL_LIST_SUFFIX_MAX, "/list/%s?limit=%zu", table, limit);
-    long k;
-    if (prefix.len) {
-        n += (size_t)snprintf(out + n, CL_LIST_SUFFIX_MAX - n, "&prefix=");
-        if ((k = og_urlencode(prefix.base, prefix.len, out + n, CL_LIST_SUFFIX_MAX - n, 0)) < 0)
-            return k;
-        n += (size_t)k;
-    }
-    if (after.len) {
-        n += (size_t)snprintf(out + n, CL_LIST_SUFFIX_MAX - n, "&after=");
-        if ((k = og_urlencode(after.base, after.len, out + n, CL_LIST_SUFFIX_MAX - n, 0)) < 0)
+    for (size_t i = 0; i < sizeof(part) / sizeof(part[0]); i++) {
+        if (part[i].v.len == 0)
+            continue;
+        if (part[i].v.len > OG_KEY_MAX)
+            return OG_EINVAL;
+        n += (size_t)snprintf(out + n, CL_LIST_SUFFIX_MAX - n, "%s", part[i].name);
+        long k = og_urlencode(part[i].v.base, part[i].v.len, out + n, CL_LIST_SUFFIX_MAX - n, 0);
+        if (k < 0)
             return k;
         n += (size_t)k;
     }
     return (long)n;
 }
 
+/* A grouped merge's view of the common prefix that its last raw key is in. */
+typedef struct {
+    og_str_t prefix, delim; /* the listing's; delim empty: an ungrouped merge */
+    og_str_t name;          /* the common prefix, empty when the last key is in none */
+    int cut;                /* a replica skipped the rest of it */
+    size_t live;            /* entries the page gives of it */
+} cl_group_t;
+
+/* Moves g to key's common prefix when key is in another. Returns 1, leaving g as it is, when the
+ * prefix being left is undecided: a replica skipped part of it and the page gives no live key of
+ * it (the one the replica held live is deleted on a newer replica), so a live key may hide in the
+ * skipped part and the page must end before key. */
+static int cl_group_enter(cl_group_t *g, og_str_t key, cl_list_src_t *src, size_t nsrc)
+{
+    size_t len = og_key_group_len(key, g->prefix, g->delim, 0);
+    if (len && len == g->name.len && memcmp(key.base, g->name.base, len) == 0)
+        return 0;
+    if (g->cut && g->live == 0)
+        return 1;
+    g->name = (og_str_t){key.base, len};
+    g->cut = 0;
+    g->live = 0;
+    for (size_t s = 0; s < nsrc; s++)
+        src[s].cut = 0;
+    return 0;
+}
+
+/* Is the key being merged (in g's prefix) in a part of it that a replica skipped? Keys ascend, so
+ * every key of the prefix after a replica's cut entry is. */
+static int cl_group_skipped(const cl_group_t *g, const cl_list_src_t *src, size_t nsrc)
+{
+    for (size_t s = 0; g->cut && s < nsrc; s++)
+        if (src[s].cut)
+            return 1;
+    return 0;
+}
+
+/* The newest record of key (the smallest key not yet merged) over the replicas, which all move
+ * past it. A replica that skipped the rest of key's prefix after it marks the group cut. */
+static const cluster_list_entry_t *cl_list_take(cl_list_src_t *src, size_t nsrc, og_str_t key, cl_group_t *g)
+{
+    const cluster_list_entry_t *best = NULL;
+    for (size_t s = 0; s < nsrc; s++) {
+        if (src[s].pos == src[s].n)
+            continue;
+        const cluster_list_entry_t *e = &src[s].e[src[s].pos];
+        if (og_str_cmp(e->key, key) != 0)
+            continue;
+        if (best == NULL || og_rec_cmp(&e->rec, &best->rec) > 0)
+            best = e;
+        if (g->delim.len && g->name.len && e->group_cut)
+            src[s].cut = g->cut = 1;
+        src[s].pos++;
+    }
+    return best;
+}
+
 /* Merges the replicas' answers into out. A truncated answer only speaks for keys up to its last
  * one: a key beyond it that another replica lacks might still exist there, so the merged page ends
- * at the smallest such last key. */
-static int cl_list_merge(cl_list_src_t *src, size_t nsrc, size_t limit, cl_list_mem_t *mem, cluster_list_t *out)
+ * at the smallest such last key. Grouped (g->delim), a replica's answer says nothing of the keys of
+ * a prefix after its cut entry: those are left out, and the page ends early at a prefix it cannot
+ * decide (cl_group_enter). */
+static int cl_list_merge(cl_list_src_t *src, size_t nsrc, size_t limit, cl_group_t *g, cl_list_mem_t *mem,
+                         cluster_list_t *out)
 {
     og_str_t bound = {NULL, 0}, last = {NULL, 0};
-    int bounded = 0, more = 0;
+    int bounded = 0, more = 0, undecided = 0;
     size_t raw = 0;
 
     for (size_t s = 0; s < nsrc; s++) {
@@ -117,22 +185,35 @@ static int cl_list_merge(cl_list_src_t *src, size_t nsrc, size_t limit, cl_list_
             more = 1;
             break;
         }
-        const cluster_list_entry_t *best = min;
         og_str_t key = min->key;
-        for (size_t s = 0; s < nsrc; s++) {
-            if (src[s].pos < src[s].n && og_str_cmp(src[s].e[src[s].pos].key, key) == 0) {
-                if (og_rec_cmp(&src[s].e[src[s].pos].rec, &best->rec) > 0)
-                    best = &src[s].e[src[s].pos];
-                src[s].pos++;
+        int skipped = 0;
+        if (g->delim.len) {
+            if ((undecided = cl_group_enter(g, key, src, nsrc)) != 0)
+                break;
+            /* Nothing of the prefix given yet, and the rest unknown: undecided. */
+            if ((skipped = cl_group_skipped(g, src, nsrc)) != 0 && g->live == 0) {
+                undecided = 1;
+                break;
             }
         }
+        const cluster_list_entry_t *best = cl_list_take(src, nsrc, key, g);
         raw++;
         last = key;
-        if (!(best->rec.flags & OG_REC_TOMBSTONE))
-            mem->entries[out->n++] = *best;
+        if (!skipped && !(best->rec.flags & OG_REC_TOMBSTONE)) {
+            mem->entries[out->n] = *best;
+            mem->entries[out->n].group_cut = 0;
+            out->n++;
+            g->live += g->name.len != 0;
+        }
+        /* The prefix's entries are the last ones given: mark the last of a prefix cut short. */
+        if (g->cut && g->live)
+            mem->entries[out->n - 1].group_cut = 1;
     }
+    /* All answers read to their end: the last prefix closes here, and must be decided too. */
+    if (!bounded && !more && !undecided)
+        undecided = g->cut && g->live == 0;
     out->entries = mem->entries;
-    out->truncated = bounded || more;
+    out->truncated = bounded || more || undecided;
     out->next_after = out->truncated ? last : (og_str_t){NULL, 0};
     return 0;
 }
@@ -146,7 +227,15 @@ static int cl_list_answered(const node_call_t *c)
 
 int cluster_list(cluster_t *cl, const char *table, og_str_t prefix, og_str_t after, size_t limit, cluster_list_t *out)
 {
+    return cluster_list_grouped(cl, table, prefix, (og_str_t){NULL, 0}, after, limit, out);
+}
+
+int cluster_list_grouped(cluster_t *cl, const char *table, og_str_t prefix, og_str_t delim, og_str_t after,
+                         size_t limit, cluster_list_t *out)
+{
     char suffix[CL_LIST_SUFFIX_MAX];
+    /* No key (at most OG_KEY_MAX bytes) holds a longer delimiter: nothing to group. */
+    cl_group_t group = {.prefix = prefix, .delim = delim.len > OG_KEY_MAX ? (og_str_t){NULL, 0} : delim};
     cl_list_src_t src[RING_MAX_REPLICAS];
     size_t nsrc = 0, nprimary = 0, total = 0;
     uint64_t newest_ts = 0; /* the hybrid clock moves past every stamp seen */
@@ -160,7 +249,7 @@ int cluster_list(cluster_t *cl, const char *table, og_str_t prefix, og_str_t aft
         limit = CL_LIST_DEFAULT;
     if (limit > CL_LIST_MAX)
         limit = CL_LIST_MAX;
-    if ((rc = cl_list_suffix(table, prefix, after, limit, suffix)) < 0)
+    if ((rc = cl_list_suffix(table, prefix, group.delim, after, limit, suffix)) < 0)
         goto out_end;
     node_call_t tmpl = {.method = "GET"};
     if ((rc = cl_op_begin(cl, &op, table, strlen(table), suffix, (size_t)rc, &tmpl, 1)) != 0)
@@ -205,7 +294,7 @@ int cluster_list(cluster_t *cl, const char *table, og_str_t prefix, og_str_t aft
         }
     }
     out->_mem = mem;
-    rc = cl_list_merge(src, nsrc, limit, mem, out);
+    rc = cl_list_merge(src, nsrc, limit, &group, mem, out);
 out_free_src:
     for (size_t s = 0; s < nsrc; s++)
         free(src[s].e);

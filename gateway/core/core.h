@@ -511,11 +511,13 @@ void core_quota_forget(cluster_t *cl, const char *bucket_id, const char *account
 
 /* ---- listing walks (core_walk.c) ---- */
 
-/* Where core_walk() reads keys from. fetch has the contract of cluster_list() (live entries
- * with prefix that sort after `after`, sorted, up to limit raw keys, truncated/next_after);
- * release frees what one fetch returned. Production wraps cluster_list/cluster_list_free. */
+/* Where core_walk() reads keys from. fetch has the contract of cluster_list_grouped() (live
+ * entries with prefix that sort after `after`, sorted, up to limit raw keys, truncated/next_after;
+ * with a delimiter, maybe only some keys of each common prefix): the walk's delimiter is passed so
+ * that a source may skip what the walk would skip, and one that does not simply ignores it.
+ * release frees what one fetch returned. Production wraps cluster_list*, cluster_list_free. */
 typedef struct {
-    int (*fetch)(void *ctx, og_str_t prefix, og_str_t after, size_t limit, cluster_list_t *out);
+    int (*fetch)(void *ctx, og_str_t prefix, og_str_t delim, og_str_t after, size_t limit, cluster_list_t *out);
     void (*release)(void *ctx, cluster_list_t *l);
     void *ctx;
     char key_end; /* when not 0, a delimiter counts only before the first key_end of a key (the
@@ -556,6 +558,18 @@ void core_walk_free(core_walk_t *w);
  * core_bucket_source_free), OG_EINVAL (an account name too long for one), -ENOMEM. */
 int core_bucket_source(cluster_t *cl, const char *account, core_walk_source_t *out);
 void core_bucket_source_free(core_walk_source_t *src);
+
+/* The listing source of a bucket's current objects (table "o.<bucket id>"; S3 ListObjects, Swift
+ * container listings), without the objects past their Swift X-Delete-At at now_s (as Swift
+ * listings; the expiry is in the summary, so no extra read). Grouped by the walk's delimiter on the
+ * nodes (cluster_list_grouped). An entry that does not decode is kept, for the reader to report.
+ * Fills *s (the source's state, which must outlive the walk) and returns the source. */
+typedef struct {
+    cluster_t *cl;
+    char table[CORE_TABLE_CAP];
+    uint64_t now_s;
+} core_obj_source_t;
+core_walk_source_t core_obj_source(core_obj_source_t *s, cluster_t *cl, const char *bucket_id, uint64_t now_s);
 
 /* ---- versions (core_version.c; docs/architecture.md, "Versioning") ----
  *

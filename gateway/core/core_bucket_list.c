@@ -1,6 +1,6 @@
 /*
- * core_bucket_list.c: an account's buckets as one listing source (core.h), for Swift's account
- * listing and S3 ListBuckets alike.
+ * core_bucket_list.c: listing sources over the cluster (core.h): an account's buckets, for Swift's
+ * account listing and S3 ListBuckets alike, and a bucket's objects.
  *
  * An account's buckets are the records of the global table "buckets" it owns (a range scan
  * filtered by owner, O(all buckets) until step 4 of docs/architecture.md "Namespaces") and the
@@ -67,7 +67,7 @@ static void merge_lists(merged_t *m, size_t limit, cluster_list_t *out)
     out->next_after = n > 0 && (n == limit || !bounded) ? m->v[n - 1].key : bound;
 }
 
-static int acct_fetch(void *ctx, og_str_t prefix, og_str_t after, size_t limit, cluster_list_t *out)
+static int acct_fetch(void *ctx, og_str_t prefix, og_str_t delim, og_str_t after, size_t limit, cluster_list_t *out)
 {
     acct_src_t *a = ctx;
     merged_t *m = calloc(1, sizeof(*m));
@@ -118,4 +118,43 @@ void core_bucket_source_free(core_walk_source_t *src)
 {
     free(src->ctx);
     src->ctx = NULL;
+}
+
+/* ---- a bucket's objects ---- */
+
+static int obj_fetch(void *ctx, og_str_t prefix, og_str_t delim, og_str_t after, size_t limit, cluster_list_t *out)
+{
+    core_obj_source_t *s = ctx;
+    size_t k = 0;
+    int rc = cluster_list_grouped(s->cl, s->table, prefix, delim, after, limit, out);
+    if (rc != 0)
+        return rc;
+    /* Compacting in place is safe: the entries array belongs to the list. */
+    for (size_t i = 0; i < out->n; i++) {
+        cluster_list_entry_t *e = &out->entries[i];
+        core_meta_t m;
+        int keep = core_meta_decode(&e->rec, &m) != 0 || !core_meta_expired(&m, s->now_s);
+        core_meta_free(&m);
+        if (keep) {
+            out->entries[k++] = *e;
+        } else if (e->group_cut) {
+            /* The replicas skipped the rest of this entry's common prefix, where a live key may
+             * be: the page ends here, and the walk reads on right after it. */
+            out->truncated = 1;
+            out->next_after = e->key;
+            break;
+        }
+    }
+    out->n = k;
+    return 0;
+}
+
+static void obj_release(void *ctx, cluster_list_t *l) { cluster_list_free(l); }
+
+core_walk_source_t core_obj_source(core_obj_source_t *s, cluster_t *cl, const char *bucket_id, uint64_t now_s)
+{
+    s->cl = cl;
+    s->now_s = now_s;
+    core_table('o', bucket_id, s->table);
+    return (core_walk_source_t){obj_fetch, obj_release, s, 0};
 }

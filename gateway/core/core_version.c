@@ -645,7 +645,7 @@ static size_t ver_unversioned(ver_page_t *pg, og_str_t after, og_str_t *bound)
         p[e->key.len] = CORE_VER_SEP;
         if (versioned || og_str_cmp(k, after) <= 0)
             continue;
-        pg->unversioned[n++] = (cluster_list_entry_t){k, e->rec};
+        pg->unversioned[n++] = (cluster_list_entry_t){k, e->rec, 0};
         p += k.len;
     }
     if (pg->o.next_after.len > 0)
@@ -657,7 +657,7 @@ static size_t ver_unversioned(ver_page_t *pg, og_str_t after, og_str_t *bound)
 
 /* core_walk_source_t.fetch: the version table's page merged with the index's null versions, up to
  * the first point where either page stops. */
-static int ver_fetch(void *ctx, og_str_t prefix, og_str_t after, size_t limit, cluster_list_t *out)
+static int ver_fetch(void *ctx, og_str_t prefix, og_str_t delim, og_str_t after, size_t limit, cluster_list_t *out)
 {
     ver_src_t *s = ctx;
     ver_page_t *pg = calloc(1, sizeof(*pg));

@@ -15,7 +15,9 @@
  * keys per fetch (the first key of the next prefix, then a jump past it) costs a round trip per
  * item instead of WALK_SPARSE or more keys per item. Two or more items from a small fetch mean the
  * prefixes got small again (under WALK_SMALL / 2 keys): full fetches. The gap between the two
- * thresholds keeps a walk from switching back and forth. */
+ * thresholds keeps a walk from switching back and forth. A source that groups on the nodes
+ * (core_obj_source) returns about one raw key per prefix, so its fetches stay full: this is for
+ * the sources that do not (version listings). */
 #define WALK_SPARSE 64
 #define WALK_SMALL 16
 
@@ -59,20 +61,6 @@ static int bytes_set(bytes_t *b, const char *s, size_t n)
 static int has_prefix(og_str_t s, const char *p, size_t n) { return s.len >= n && (n == 0 || memcmp(s.base, p, n) == 0); }
 
 /* ---- listing walk ---- */
-
-/* Length of the common prefix key rolls up into (through the first delimiter after the listed
- * prefix and before the first key_end, when not 0), or 0 when the key holds no delimiter there.
- * The key starts with prefix. */
-static size_t common_prefix_len(og_str_t key, og_str_t prefix, og_str_t delim, char key_end)
-{
-    const char *end = key_end && key.len ? memchr(key.base, key_end, key.len) : NULL;
-    if (end != NULL)
-        key.len = (size_t)(end - key.base);
-    if (key.len <= prefix.len)
-        return 0;
-    const char *d = memmem(key.base + prefix.len, key.len - prefix.len, delim.base, delim.len);
-    return d ? (size_t)(d - key.base) + delim.len : 0;
-}
 
 /* An item as offsets into the arena, which moves while it grows. */
 typedef struct {
@@ -122,7 +110,7 @@ static int walk_page(walk_t *w, const cluster_list_t *page, int *done)
         og_str_t key = page->entries[i].key;
         if (w->skip.len && has_prefix(key, w->skip.p, w->skip.len))
             continue;
-        size_t cplen = w->delim.len ? common_prefix_len(key, w->prefix, w->delim, w->src->key_end) : 0;
+        size_t cplen = w->delim.len ? og_key_group_len(key, w->prefix, w->delim, w->src->key_end) : 0;
         if (w->count == w->max_keys) {
             w->out->truncated = 1;
             *done = 1;
@@ -199,7 +187,7 @@ int core_walk(const core_walk_source_t *src, og_str_t prefix, og_str_t delimiter
         goto out_free;
     /* Resuming after a common prefix (the last item of the previous page) skips its keys. */
     if (delimiter.len && has_prefix(after, prefix.base, prefix.len) &&
-        common_prefix_len(after, prefix, delimiter, src->key_end) == after.len) {
+        og_key_group_len(after, prefix, delimiter, src->key_end) == after.len) {
         if ((rc = bytes_set(&w.skip, after.base, after.len)) != 0 || (rc = walk_skip_ahead(&w)) != 0)
             goto out_free;
     }
@@ -212,7 +200,7 @@ int core_walk(const core_walk_source_t *src, og_str_t prefix, og_str_t delimiter
         if (limit > WALK_PAGE)
             limit = WALK_PAGE;
         memset(&page, 0, sizeof(page));
-        if ((rc = src->fetch(src->ctx, prefix, (og_str_t){w.resume.p, w.resume.len}, limit, &page)) != 0)
+        if ((rc = src->fetch(src->ctx, prefix, delimiter, (og_str_t){w.resume.p, w.resume.len}, limit, &page)) != 0)
             goto out_free;
         out->fetches++;
         rc = walk_page(&w, &page, &done);

@@ -131,8 +131,8 @@ void s3_list_buckets(s3_req_t *r)
     /* Both tables of the account's buckets (core_bucket_source) come out sorted by name. */
     while (more && !cut && rc == 0) {
         cluster_list_t l;
-        if ((rc = src.fetch(src.ctx, (og_str_t){q.prefix.buf, q.prefix.len}, (og_str_t){q.after.buf, q.after.len},
-                            S3_PAGE_LIMIT, &l)) != 0)
+        if ((rc = src.fetch(src.ctx, (og_str_t){q.prefix.buf, q.prefix.len}, (og_str_t){NULL, 0},
+                            (og_str_t){q.after.buf, q.after.len}, S3_PAGE_LIMIT, &l)) != 0)
             break;
         rc = buckets_page(r, &l, &q, &b, &count, &last, &cut);
         more = l.truncated;
@@ -231,37 +231,6 @@ static int parse_max_keys(og_str_t v, size_t *out)
     *out = n;
     return 0;
 }
-
-/* core_walk_source_t over one bucket's record table, without the objects past their Swift
- * X-Delete-At at now_s (as Swift listings; the expiry is in the summary, so no extra read). */
-typedef struct {
-    cluster_t *cluster;
-    const char *table;
-    uint64_t now_s;
-} table_source_t;
-
-static int table_fetch(void *ctx, og_str_t prefix, og_str_t after, size_t limit, cluster_list_t *out)
-{
-    table_source_t *t = ctx;
-    size_t k = 0;
-    int rc = cluster_list(t->cluster, t->table, prefix, after, limit, out);
-    if (rc != 0)
-        return rc;
-    /* Compacting in place is safe: the entries array belongs to the list, and next_after (the
-     * raw resume point the walk continues from) is untouched. An entry that does not decode is
-     * kept so that rendering reports it as corrupt instead of hiding it. */
-    for (size_t i = 0; i < out->n; i++) {
-        core_meta_t m;
-        int keep = core_meta_decode(&out->entries[i].rec, &m) != 0 || !core_meta_expired(&m, t->now_s);
-        core_meta_free(&m);
-        if (keep)
-            out->entries[k++] = out->entries[i];
-    }
-    out->n = k;
-    return 0;
-}
-
-static void table_release(void *ctx, cluster_list_t *l) { cluster_list_free(l); }
 
 /* Writing one listing document. */
 typedef struct {
@@ -434,7 +403,6 @@ void s3_list_objects(s3_req_t *r, int v2)
     core_walk_t w = {0};
     render_t x = {.r = r, .b = &b};
     size_t max_keys = S3_LIST_MAX;
-    char table[CORE_TABLE_CAP];
     int rc;
 
     if (list_params(r, &q, &max_keys, &x) != 0)
@@ -469,9 +437,8 @@ void s3_list_objects(s3_req_t *r, int v2)
         goto out_free;
     }
 
-    core_table('o', r->bid, table);
-    table_source_t ts = {r->gw->cluster, table, og_time_ns() / 1000000000u};
-    core_walk_source_t src = {table_fetch, table_release, &ts, 0};
+    core_obj_source_t os;
+    core_walk_source_t src = core_obj_source(&os, r->gw->cluster, r->bid, og_time_ns() / 1000000000u);
     if ((rc = core_walk(&src, xstr(&q.prefix), xstr(&q.delimiter), xstr(&after), max_keys, &w)) != 0) {
         s3_error_rc(r, rc);
         goto out_free;
@@ -495,11 +462,10 @@ out_free:
  * it)? Then the walk resumes past everything under it. */
 static int is_common_prefix(og_str_t key, og_str_t prefix, og_str_t delim)
 {
-    if (delim.len == 0 || key.len < prefix.len + delim.len ||
-        (prefix.len > 0 && memcmp(key.base, prefix.base, prefix.len) != 0))
+    if (key.len < prefix.len || (prefix.len > 0 && memcmp(key.base, prefix.base, prefix.len) != 0))
         return 0;
-    const char *d = memmem(key.base + prefix.len, key.len - prefix.len, delim.base, delim.len);
-    return d != NULL && (size_t)(d - key.base) + delim.len == key.len;
+    size_t len = og_key_group_len(key, prefix, delim, 0);
+    return len != 0 && len == key.len;
 }
 
 /* Where a version listing starts: after every version of key-marker (after the common prefix it

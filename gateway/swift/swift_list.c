@@ -121,36 +121,6 @@ out_free:
     return rc;
 }
 
-/* ---------------------------------------------------------------- filtering sources */
-
-typedef struct {
-    cluster_t *cl;
-    const char *table;
-    uint64_t now_s;
-} src_t;
-
-static int src_fetch(void *ctx, og_str_t prefix, og_str_t after, size_t limit, cluster_list_t *out)
-{
-    src_t *s = ctx;
-    int rc = cluster_list(s->cl, s->table, prefix, after, limit, out);
-    size_t k = 0;
-    if (rc != 0)
-        return rc;
-    /* Compacting in place is safe: the entries array belongs to the list and next_after, the
-     * raw resume point, is untouched. */
-    for (size_t i = 0; i < out->n; i++) {
-        core_meta_t m;
-        int keep = core_meta_decode(&out->entries[i].rec, &m) != 0 || !core_meta_expired(&m, s->now_s);
-        core_meta_free(&m);
-        if (keep)
-            out->entries[k++] = out->entries[i];
-    }
-    out->n = k;
-    return 0;
-}
-
-static void src_release(void *ctx, cluster_list_t *l) { cluster_list_free(l); }
-
 /* ---------------------------------------------------------------- rendering */
 
 /* "2026-11-21T21:29:30.958960" (Swift's listing time: UTC, microseconds, no zone). */
@@ -291,10 +261,8 @@ static int put_container(out_t *o, const core_walk_item_t *it)
 
 int swift_list_walk(swift_req_t *r, og_str_t prefix, size_t max, core_walk_t *out)
 {
-    char table[CORE_TABLE_CAP];
-    core_table('o', r->cid, table); /* set by swift_container_access */
-    src_t s = {r->cl, table, r->now_s};
-    core_walk_source_t src = {src_fetch, src_release, &s, 0};
+    core_obj_source_t os; /* r->cid: set by swift_container_access */
+    core_walk_source_t src = core_obj_source(&os, r->cl, r->cid, r->now_s);
     return core_walk(&src, prefix, OG_STR_LIT("/"), (og_str_t){NULL, 0}, max, out);
 }
 
@@ -311,30 +279,20 @@ static int versions_source(swift_req_t *r, const char *bid, lq_t *q, core_walk_s
     return core_ver_source(r->cl, bid, out);
 }
 
-static int key_cmp(og_str_t a, og_str_t b)
-{
-    size_t n = a.len < b.len ? a.len : b.len;
-    int c = n ? memcmp(a.base, b.base, n) : 0;
-    return c != 0 ? c : (a.len > b.len) - (a.len < b.len);
-}
-
 int swift_list_body(swift_req_t *r, const core_bucket_t *b, og_buf_t *body, const char **ctype)
 {
     lq_t q = {0};
     core_walk_t w = {0};
-    char table[CORE_TABLE_CAP];
     int rc;
 
     core_walk_source_t vsrc = {0}, asrc = {0}; /* asrc: an account listing's (core_bucket_source) */
     int versions = b != NULL && og_query_get(r->info->query, "versions", NULL);
     if ((rc = lq_read(r, &q)) != 0)
         goto out_free;
-    src_t s = {r->cl, table, r->now_s};
-    if (b != NULL)
-        core_table('o', b->id, table);
-    else if ((rc = core_bucket_source(r->cl, r->account, &asrc)) != 0)
+    core_obj_source_t os;
+    if (b == NULL && (rc = core_bucket_source(r->cl, r->account, &asrc)) != 0)
         goto out_free;
-    core_walk_source_t src = b != NULL ? (core_walk_source_t){src_fetch, src_release, &s, 0} : asrc;
+    core_walk_source_t src = b != NULL ? core_obj_source(&os, r->cl, b->id, r->now_s) : asrc;
     if (versions && (rc = versions_source(r, b->id, &q, &vsrc)) != 0)
         goto out_free;
     og_str_t after = q.reverse ? (og_str_t){NULL, 0} : xs(&q.marker);
@@ -353,7 +311,7 @@ int swift_list_body(swift_req_t *r, const core_bucket_t *b, og_buf_t *body, cons
     og_str_t stop = q.reverse ? xs(&q.marker) : xs(&q.end_marker);
     int has_stop = q.reverse ? q.has_marker : q.has_end_marker;
     if (has_stop && stop.len > 0)
-        while (hi > lo && key_cmp(w.items[hi - 1].key, stop) >= 0)
+        while (hi > lo && og_str_cmp(w.items[hi - 1].key, stop) >= 0)
             hi--;
     if (q.reverse && hi - lo > q.limit)
         lo = hi - q.limit;

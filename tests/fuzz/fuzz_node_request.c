@@ -208,6 +208,13 @@ static void seed_records(const char *dir)
     og_buf_printf(&b, "GET /" DEV "/tables HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
     write_seed(dir, "record_put_get_list_usage", &b);
     b.len = 0;
+    /* a grouped listing: 2024/ is cut after its first live key, 2025/ is only a tombstone */
+    og_buf_printf(&b, "PUT /" DEV "/rec/o.photos/2024%%2Fdog.jpg HTTP/1.1\r\nContent-Length: %ld\r\n\r\n", n);
+    og_buf_put(&b, enc, (size_t)n);
+    og_buf_printf(&b, "GET /" DEV "/list/o.photos?prefix=20&delimiter=%%2F&limit=10 HTTP/1.1\r\n\r\n");
+    og_buf_printf(&b, "GET /" DEV "/list/o.photos?delimiter=4%%2F&after=2024&limit=1 HTTP/1.1\r\n\r\n");
+    write_seed(dir, "record_list_grouped", &b);
+    b.len = 0;
     rec.flags = OG_REC_TOMBSTONE, rec.ts++, rec.size = 0, rec.summary.len = rec.detail.len = 0;
     n = og_rec_encode(&rec, enc, sizeof(enc));
     og_buf_printf(&b, "PUT /" DEV "/rec/buckets/photos HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: %ld\r\n\r\n", n);

@@ -127,6 +127,29 @@ def test_expired_objects_hidden_from_s3(swift, s3, bucket):
     assert s3.get_object(Bucket=bucket, Key="later")["Body"].read() == b"later"
 
 
+def test_expired_first_key_keeps_its_directory(swift, s3, bucket):
+    """The nodes group a delimiter listing: each returns a directory's keys up to its first live
+    record and skips the rest. When that record is an object past its X-Delete-At, the gateway hides
+    it and must read on inside the directory, not past it: dir/ stays listed through its later key,
+    and gone/ (only expired keys) is not."""
+    swift.put_object(bucket, "dir/a-expires", b"bye", headers={"X-Delete-After": "1"})
+    s3.put_object(Bucket=bucket, Key="dir/b-stays", Body=b"stay")
+    swift.put_object(bucket, "gone/a", b"bye", headers={"X-Delete-After": "1"})
+    swift.put_object(bucket, "gone/b", b"bye", headers={"X-Delete-After": "1"})
+    s3.put_object(Bucket=bucket, Key="top", Body=b"top")
+    time.sleep(2.2)
+    for listing in (s3.list_objects_v2(Bucket=bucket, Delimiter="/"), s3.list_objects(Bucket=bucket, Delimiter="/")):
+        assert [p["Prefix"] for p in listing.get("CommonPrefixes", [])] == ["dir/"]
+        assert [o["Key"] for o in listing.get("Contents", [])] == ["top"]
+    page = s3.list_objects_v2(Bucket=bucket, Delimiter="/", MaxKeys=1)
+    assert [p["Prefix"] for p in page.get("CommonPrefixes", [])] == ["dir/"] and page["IsTruncated"]
+    page = s3.list_objects_v2(Bucket=bucket, Delimiter="/", MaxKeys=1, ContinuationToken=page["NextContinuationToken"])
+    assert [o["Key"] for o in page.get("Contents", [])] == ["top"] and not page["IsTruncated"]
+    _, listed = swift.get_container(bucket, delimiter="/")
+    assert [o.get("subdir", o.get("name")) for o in listed] == ["dir/", "top"]
+    assert keys(s3, bucket) == ["dir/b-stays", "top"]
+
+
 # ---------------------------------------------------------------- Swift large objects through S3
 
 

@@ -12,6 +12,8 @@
  *   TC_NODES       number of devices/nodes (required)
  *   TC_TMPDIR      mkdtemp template for the cluster's directory (required)
  *   TC_PART_POWER  onggi-ring partition power, as a string (default "8")
+ *   TC_REPL_INTERVAL  the nodes' --repl-interval, as a string (default: theirs; "0": no
+ *                  anti-entropy, for tests that need replicas to stay as they wrote them)
  *
  * Everything here is static: each test binary includes this header once and gets its own copy.
  */
@@ -111,7 +113,12 @@ static void tc_node_start(int i)
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         if (!freopen(log, "a", stdout) || !freopen(log, "a", stderr))
             _exit(127);
+#ifdef TC_REPL_INTERVAL
+        execl(exe, "onggi-node", "--ring", tc.ring, "--listen", listen, "--dir", dir, "--repl-interval",
+              TC_REPL_INTERVAL, (char *)NULL);
+#else
         execl(exe, "onggi-node", "--ring", tc.ring, "--listen", listen, "--dir", dir, (char *)NULL);
+#endif
         _exit(127);
     }
     tc.pid[i] = pid;

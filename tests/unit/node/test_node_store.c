@@ -272,6 +272,7 @@ Test(node_store, records_lww)
 typedef struct {
     char keys[32][32];
     char sums[32][32];
+    int cut[32]; /* OG_LIST_GROUP_CUT was set */
     size_t n;
 } listed_t;
 
@@ -282,6 +283,9 @@ static void parse_list(const char *buf, size_t len, listed_t *out)
     while (off < len) {
         const unsigned char *p = (const unsigned char *)buf + off;
         uint32_t kl = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+        out->cut[out->n] = (kl & OG_LIST_GROUP_CUT) != 0;
+        kl &= ~OG_LIST_GROUP_CUT;
+        cr_assert_lt(kl, 32);
         memcpy(out->keys[out->n], p + 4, kl);
         out->keys[out->n][kl] = 0;
         const unsigned char *rp = p + 4 + kl;
@@ -298,15 +302,20 @@ static void parse_list(const char *buf, size_t len, listed_t *out)
     cr_assert_eq(off, len);
 }
 
-static void list(node_store_t *s, const char *prefix, const char *after, size_t limit, listed_t *out, int *trunc)
+static void list_grouped(node_store_t *s, const char *prefix, const char *delim, const char *after, size_t limit,
+                         listed_t *out, int *trunc)
 {
     char *buf = NULL;
     size_t cap = 0, used = 0;
-    cr_assert_eq(node_store_rec_list(s, og_str("t"), og_str(prefix), og_str(after), after != NULL, limit, &buf, &cap,
-                                     &used, trunc),
-                 0);
+    node_list_q_t q = {og_str("t"), og_str(prefix), og_str(delim), og_str(after), after != NULL, limit};
+    cr_assert_eq(node_store_rec_list(s, &q, &buf, &cap, &used, trunc), 0);
     parse_list(buf, used, out);
     free(buf);
+}
+
+static void list(node_store_t *s, const char *prefix, const char *after, size_t limit, listed_t *out, int *trunc)
+{
+    list_grouped(s, prefix, NULL, after, limit, out, trunc);
 }
 
 Test(node_store, records_list)
@@ -353,6 +362,49 @@ Test(node_store, records_list)
     cr_assert_eq(l.n, 1);
     cr_assert_str_eq(l.keys[0], "b");
     cr_assert_eq(trunc, 0);
+    node_store_close(s);
+}
+
+/* With a delimiter the node gives each common prefix's keys up to its first live one, marks that
+ * one and seeks past the prefix: deleted keys before it are listed (the gateway needs them to
+ * merge replicas), keys after it are not. */
+Test(node_store, records_list_grouped)
+{
+    node_store_t *s = open_store();
+    const char *live[] = {"a/1", "a/2", "b/2", "b/3", "c", "d/1", "d/\xff"};
+    for (size_t i = 0; i < 7; i++)
+        cr_assert_eq(rec_put(s, "t", live[i], 10, 1, 0, live[i], ""), 0);
+    cr_assert_eq(rec_put(s, "t", "b/1", 20, 1, OG_REC_TOMBSTONE, "", ""), 0);
+    cr_assert_eq(rec_put(s, "t", "e/1", 20, 1, OG_REC_TOMBSTONE, "", ""), 0);
+    listed_t l;
+    int trunc;
+    list_grouped(s, "", "/", NULL, 100, &l, &trunc);
+    const char *want[] = {"a/1", "b/1", "b/2", "c", "d/1", "e/1"};
+    const int cut[] = {1, 0, 1, 0, 1, 0};
+    cr_assert_eq(l.n, 6, "got %zu entries", l.n);
+    for (size_t i = 0; i < 6; i++) {
+        cr_assert_str_eq(l.keys[i], want[i]);
+        cr_assert_eq(l.cut[i], cut[i], "%s", want[i]);
+    }
+    cr_assert_eq(trunc, 0);
+
+    list_grouped(s, "", "/", NULL, 2, &l, &trunc); /* the limit counts entries, skipped keys not */
+    cr_assert_eq(l.n, 2);
+    cr_assert_str_eq(l.keys[1], "b/1");
+    cr_assert_eq(trunc, 1);
+    list_grouped(s, "", "/", "a/1", 1, &l, &trunc); /* resuming inside a prefix */
+    cr_assert_eq(l.n, 1);
+    cr_assert_str_eq(l.keys[0], "a/2");
+    cr_assert(l.cut[0]);
+    cr_assert_eq(trunc, 1);
+    list_grouped(s, "b/", "/", NULL, 10, &l, &trunc); /* no delimiter after the prefix: plain keys */
+    cr_assert_eq(l.n, 3);
+    cr_assert(!l.cut[1] && !l.cut[2]);
+    list_grouped(s, "", "d/", NULL, 10, &l, &trunc); /* a multi-byte delimiter */
+    cr_assert_eq(l.n, 8, "got %zu", l.n);
+    cr_assert_str_eq(l.keys[6], "d/1");
+    cr_assert(l.cut[6] && !l.cut[0]);
+    cr_assert_str_eq(l.keys[7], "e/1");
     node_store_close(s);
 }
 
@@ -654,9 +706,8 @@ Test(node_store, usage_exact_under_concurrent_writes)
     char *buf = NULL;
     size_t cap = 0, used = 0;
     int truncated;
-    cr_assert_eq(node_store_rec_list(s, og_str("o.conc"), og_str(""), og_str(""), 0, 10000, &buf, &cap, &used,
-                                     &truncated),
-                 0);
+    node_list_q_t q = {og_str("o.conc"), og_str(""), {NULL, 0}, og_str(""), 0, 10000};
+    cr_assert_eq(node_store_rec_list(s, &q, &buf, &cap, &used, &truncated), 0);
     uint64_t n = 0, bytes = 0;
     for (size_t off = 0; off < used;) {
         const unsigned char *p = (const unsigned char *)buf + off;

@@ -26,7 +26,7 @@ static int key_less(const char *a, size_t al, const char *b, size_t bl)
     return c < 0 || (c == 0 && al < bl);
 }
 
-static int fake_fetch(void *ctx, og_str_t prefix, og_str_t after, size_t limit, cluster_list_t *out)
+static int fake_fetch(void *ctx, og_str_t prefix, og_str_t delim, og_str_t after, size_t limit, cluster_list_t *out)
 {
     fake_t *f = ctx;
     f->calls++;
