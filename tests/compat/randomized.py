@@ -9,8 +9,9 @@ more) against Onggi and, in the differential mode, against an anchor too.
 
 Every answer is reduced to an outcome class (2xx, 4xx with its status and S3 code, 5xx, no answer).
 Always checked on Onggi: no 5xx and no dropped connection, and after each sequence the account
-and the sequence's container still list (parseable JSON/XML) and a plain object can be written
-and read back. With an anchor, the classes of the two must be equal step by step, except where
+and the sequence's container still list (parseable JSON/XML), a listing with delimiter "/" read in
+pages of two gives exactly the common prefixes and keys of the full listing rolled up (the nodes
+group delimiter listings themselves), and a plain object can be written and read back. With an anchor, the classes of the two must be equal step by step, except where
 known_differences.json lists the (api, name category, operation) with its reason. The seed is
 printed first; the same seed replays the same sequences."""
 
@@ -22,6 +23,7 @@ import random
 import re
 import sys
 import time
+import urllib.parse
 import xml.etree.ElementTree as ET
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -164,6 +166,56 @@ class Sequence:
             bad.append(f"put+get of a plain object answered {st}/{st2}")
         return bad
 
+    def _pages(self, b, delim):
+        """Every name of b's listing (delimiter "/": common prefixes too), as bytes, read two per
+        page; None when a page fails or 500 pages do not end it."""
+        items, resume = [], None
+        for _ in range(500):
+            if self.t.kind == "swift":
+                q = "format=json&limit=2" + ("&delimiter=/" if delim else "")
+                q += "&marker=" + urllib.parse.quote(resume, safe="") if resume is not None else ""
+                st, _, body = self.t.send("GET", f"/{b}", q)
+                if st == 204:
+                    return items
+                if st != 200 or not _parses_json(body):
+                    return None
+                page = [e.get("subdir", e.get("name")) for e in json.loads(body)]
+                items += [n.encode() for n in page]
+                if len(page) < 2:
+                    return items
+                resume = page[-1]
+                continue
+            q = "list-type=2&max-keys=2&encoding-type=url" + ("&delimiter=%2F" if delim else "")
+            q += "&continuation-token=" + urllib.parse.quote(resume, safe="") if resume is not None else ""
+            st, _, body = self.t.send("GET", f"/{b}", q)
+            if st != 200 or not _parses_xml(body):
+                return None
+            root = ET.fromstring(body)
+            names = [e.text for e in root.findall("{*}Contents/{*}Key") + root.findall("{*}CommonPrefixes/{*}Prefix")]
+            items += [urllib.parse.unquote_to_bytes(n) for n in names]
+            more = root.find("{*}IsTruncated")
+            if more is None or more.text != "true":
+                return items
+            resume = root.find("{*}NextContinuationToken").text
+        return None
+
+    def rolls_up(self, b):
+        """A delimiter listing is the full listing rolled up (each name through its first "/"),
+        with a directory whose first key is deleted added to what the sequence left."""
+        for method, name in (("PUT", "grp/1"), ("PUT", "grp/2"), ("DELETE", "grp/1")):
+            st, _, _ = self.t.send(method, f"/{b}/{name}", body=b"g" if method == "PUT" else b"")
+            if st >= 300:
+                return [f"{method} {name} answered {st}"]
+        full, grouped = self._pages(b, False), self._pages(b, True)
+        if full is not None and b"grp/2" not in full:
+            return [f"grp/2 is missing from the full listing {full!r}"]
+        if full is None or grouped is None:
+            return ["a paged listing failed or did not end"]
+        want = sorted({n[:n.index(b"/") + 1] if b"/" in n else n for n in full})
+        if sorted(grouped) != want:
+            return [f"delimiter listing {sorted(grouped)!r} is not the full listing rolled up {want!r}"]
+        return []
+
     def cleanup(self):
         compat.cleanup(self.t, sorted(self.containers))
 
@@ -223,7 +275,7 @@ def run(seed, count, seconds, nops, onggi, anchors, log=print):
             for label, cat, cls in seq.steps:
                 if cls.startswith("5") or cls == "no-answer":
                     failures.append(f"seq {i} ({api}) {label} [{cat}]: Onggi answered {cls}")
-            failures += [f"seq {i} ({api}) afterwards: {b}" for b in seq.usable(base)]
+            failures += [f"seq {i} ({api}) afterwards: {b}" for b in seq.usable(base) + seq.rolls_up(base)]
         finally:
             seq.cleanup()
         if api in anchors:
