@@ -405,6 +405,25 @@ Test(node_store, records_list_grouped)
     cr_assert_str_eq(l.keys[6], "d/1");
     cr_assert(l.cut[6] && !l.cut[0]);
     cr_assert_str_eq(l.keys[7], "e/1");
+
+    /* A long group with a key the seek past it does not pass (0xFF after the group). */
+    char key[16];
+    for (int i = 0; i < 20; i++) {
+        snprintf(key, sizeof(key), "x/s/%02d", i);
+        cr_assert_eq(rec_put(s, "t", key, 10, 1, 0, key, ""), 0);
+    }
+    cr_assert_eq(rec_put(s, "t", "x/s/\xff", 10, 1, 0, "ff", ""), 0);
+    cr_assert_eq(rec_put(s, "t", "x/t", 10, 1, 0, "t", ""), 0);
+    list_grouped(s, "x/", "/", NULL, 10, &l, &trunc);
+    cr_assert_eq(l.n, 2, "got %zu", l.n);
+    cr_assert_str_eq(l.keys[0], "x/s/00");
+    cr_assert(l.cut[0]);
+    cr_assert_str_eq(l.keys[1], "x/t");
+    cr_assert_eq(trunc, 0);
+    list_grouped(s, "x/", "/", "x/s/18", 10, &l, &trunc); /* resuming near the end of a group */
+    cr_assert_eq(l.n, 2);
+    cr_assert_str_eq(l.keys[0], "x/s/19");
+    cr_assert_str_eq(l.keys[1], "x/t");
     node_store_close(s);
 }
 
