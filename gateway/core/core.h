@@ -522,6 +522,8 @@ typedef struct {
     void *ctx;
     char key_end; /* when not 0, a delimiter counts only before the first key_end of a key (the
                      version listing's CORE_VER_SEP, after which the version's sort id follows) */
+    int grouped;  /* fetch applies the delimiter (about one raw key per common prefix), so a walk
+                     asks it for only as many keys as it still needs items, as without one */
 } core_walk_source_t;
 
 typedef struct {

@@ -110,7 +110,7 @@ int core_bucket_source(cluster_t *cl, const char *account, core_walk_source_t *o
     a->cl = cl;
     memcpy(a->account, account, strlen(account) + 1);
     core_table('b', account, a->own);
-    *out = (core_walk_source_t){acct_fetch, acct_release, a, 0};
+    *out = (core_walk_source_t){acct_fetch, acct_release, a, 0, 0};
     return 0;
 }
 
@@ -156,5 +156,5 @@ core_walk_source_t core_obj_source(core_obj_source_t *s, cluster_t *cl, const ch
     s->cl = cl;
     s->now_s = now_s;
     core_table('o', bucket_id, s->table);
-    return (core_walk_source_t){obj_fetch, obj_release, s, 0};
+    return (core_walk_source_t){obj_fetch, obj_release, s, 0, 1};
 }

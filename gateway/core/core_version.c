@@ -713,7 +713,7 @@ int core_ver_source(cluster_t *cl, const char *bucket, core_walk_source_t *out)
     s->cl = cl;
     core_table('o', bucket, s->otable);
     core_table('v', bucket, s->vtable);
-    *out = (core_walk_source_t){ver_fetch, ver_release, s, CORE_VER_SEP};
+    *out = (core_walk_source_t){ver_fetch, ver_release, s, CORE_VER_SEP, 0};
     return 0;
 }
 

@@ -193,8 +193,10 @@ int core_walk(const core_walk_source_t *src, og_str_t prefix, og_str_t delimiter
     }
     for (;;) {
         /* Without a delimiter every key is an item: ask for what is missing plus one, which
-         * tells whether the page is truncated. Common prefixes may hide any number of keys. */
-        size_t limit = delimiter.len ? w.fetch_limit : max_keys - w.count + 1, before = w.count;
+         * tells whether the page is truncated. Common prefixes may hide any number of keys,
+         * unless the source groups them itself (a page of one prefix then costs one seek per
+         * replica, not a thousand). */
+        size_t limit = delimiter.len && !src->grouped ? w.fetch_limit : max_keys - w.count + 1, before = w.count;
         cluster_list_t page;
         int done = 0;
         if (limit > WALK_PAGE)

@@ -17,6 +17,8 @@ typedef struct {
     size_t raw;  /* keys read over all fetches, tombstones included */
     int stuck;   /* answer truncated without advancing */
     int fail;    /* error to return from fetch */
+    int grouped; /* as a node asked with a delimiter: past a live key, the rest of its common prefix
+                    is skipped (not read, not counted) */
 } fake_t;
 
 static int key_less(const char *a, size_t al, const char *b, size_t bl)
@@ -38,11 +40,14 @@ static int fake_fetch(void *ctx, og_str_t prefix, og_str_t delim, og_str_t after
     out->entries = e;
     out->_mem = e;
     size_t raw = 0;
+    og_str_t cut = {NULL, 0}; /* grouped: the common prefix being skipped */
     for (size_t i = 0; i < f->n; i++) {
         og_str_t k = og_str(f->keys[i]);
         if (!key_less(after.base, after.len, k.base, k.len))
             continue;
         if (k.len < prefix.len || (prefix.len && memcmp(k.base, prefix.base, prefix.len) != 0))
+            continue;
+        if (cut.len && k.len >= cut.len && memcmp(k.base, cut.base, cut.len) == 0)
             continue;
         if (raw == limit) {
             out->truncated = 1;
@@ -55,6 +60,8 @@ static int fake_fetch(void *ctx, og_str_t prefix, og_str_t delim, og_str_t after
             e[out->n].key = k;
             e[out->n].rec.summary = OG_STR_LIT("sum");
             out->n++;
+            if (f->grouped && delim.len)
+                cut = (og_str_t){k.base, og_key_group_len(k, prefix, delim, 0)};
         }
     }
     if (f->stuck) {
@@ -98,7 +105,7 @@ static char **make_keys(size_t n, const char *fmt)
     return k;
 }
 
-static core_walk_source_t src_of(fake_t *f) { return (core_walk_source_t){fake_fetch, fake_release, f, 0}; }
+static core_walk_source_t src_of(fake_t *f) { return (core_walk_source_t){fake_fetch, fake_release, f, 0, f->grouped}; }
 
 static int item_is(const core_walk_item_t *it, const char *s, int is_prefix)
 {
@@ -235,6 +242,37 @@ Test(walk, delimiter_reads_little_of_large_prefixes)
     free_keys(keys, n);
 }
 
+/* A source that groups on its own (the nodes, core_obj_source) is asked for only the items the
+ * page still needs: a one-item page of a delimiter listing reads two keys, not a thousand, and a
+ * full page one key per directory. */
+Test(walk, grouped_source_is_asked_for_what_the_page_needs)
+{
+    size_t n = 50 * 200;
+    char **keys = make_keys(n, "d%05zu");
+    for (size_t i = 0; i < n; i++)
+        snprintf(keys[i], 8, "%02zu/%03zu", i / 200, i % 200);
+    fake_t f;
+    fake_init(&f, keys, n);
+    f.grouped = 1;
+    core_walk_source_t src = src_of(&f);
+    core_walk_t w;
+    cr_assert_eq(core_walk(&src, OG_STR_LIT(""), OG_STR_LIT("/"), OG_STR_LIT(""), 1, &w), 0);
+    cr_assert_eq(w.n, 1);
+    cr_assert(item_is(&w.items[0], "00/", 1));
+    cr_assert(w.truncated);
+    cr_assert_eq(w.fetches, 1);
+    cr_assert_leq(f.raw, 2, "read %zu keys", f.raw);
+    core_walk_free(&w);
+    f.raw = 0;
+    cr_assert_eq(core_walk(&src, OG_STR_LIT(""), OG_STR_LIT("/"), OG_STR_LIT(""), 1000, &w), 0);
+    cr_assert_eq(w.nprefixes, 50);
+    cr_assert(!w.truncated);
+    cr_assert_eq(w.fetches, 1);
+    cr_assert_eq(f.raw, 50);
+    core_walk_free(&w);
+    free_keys(keys, n);
+}
+
 Test(walk, common_prefix_counts_once_and_resumes_after_it)
 {
     char *init[] = {"a/1", "a/2", "a/3", "b", "c/1", "c/2", "d"};
@@ -365,6 +403,7 @@ Test(walk, random_listings_match_reference)
         for (size_t i = 0; i < u; i++)
             tomb[i] = rand_r(&seed) % 5 == 0;
         f.tomb = tomb;
+        f.grouped = round % 2; /* every other round, a source that groups on its own */
         /* The reference sees only live keys. */
         fake_t live = f;
         live.keys = calloc(u, sizeof(char *));
