@@ -143,7 +143,8 @@ def start_cluster(a, work):
 
 
 def measure(a, gw):
-    res = {"conns": a.conns, "rate_bytes_per_s": a.rate, "duration_s": a.duration, "chunked": a.chunked}
+    res = {"conns": a.conns, "rate_bytes_per_s": a.rate, "duration_s": a.duration, "chunked": a.chunked,
+           "disk_start": benchcluster.disk_usage(a.work)}
     res["rss_before_kib"], _, _, cpu0 = proc_stat(gw)
     stop, out = multiprocessing.Event(), multiprocessing.Queue()
     probe = multiprocessing.Process(target=probe_main, args=(a.port, "/probe/obj4k", stop, out), daemon=True)
@@ -185,7 +186,7 @@ def main():
     p.add_argument("--keep", action="store_true", help="keep the work directory")
     a = p.parse_args()
     benchcluster.raise_nofile(a.conns + 500, "slow-bench")
-    work = tempfile.mkdtemp(prefix="onggi-slow.")
+    work = a.work = tempfile.mkdtemp(prefix="onggi-slow.")
     proc = None
     try:
         proc, gw = start_cluster(a, work)
@@ -203,7 +204,8 @@ def main():
           f"completed {res['completed']} failed {res['failed']} byte-exact {res['byte_exact']} | gateway VmHWM "
           f"{res['vmhwm_kib'] / 1024:.0f} MiB, threads peak {res['threads_peak']}, CPU {res['gateway_cpu_s']} s | "
           f"probe GETs {pr['gets']} failed {pr['failures']} p50 {fmt(pr['p50_ms'])} ms p99 {fmt(pr['p99_ms'])} ms "
-          f"max {fmt(pr['max_ms'])} ms | load {' '.join(f'{x:.2f}' for x in res['loadavg_end'])}")
+          f"max {fmt(pr['max_ms'])} ms | load {' '.join(f'{x:.2f}' for x in res['loadavg_end'])} | "
+          f"disk {res['disk_start']}")
     nc, tcp = res["node_calls"], res["tcp"]
     print(f"node calls {sum(nc.get('calls', {}).values())} errors {sum(nc.get('errors', {}).values())} "
           f"timeouts {sum(nc.get('timeouts', {}).values())} skipped {sum(nc.get('skipped', {}).values())} | "
