@@ -71,6 +71,10 @@ int node_store_chunk_put(node_store_t *s, const uint8_t id[NODE_ID_LEN], const v
 /* Size and xxh3 of a stored chunk from the index alone (no read, no verify).
  * 0, OG_ENOTFOUND, or -EIO. */
 int node_store_chunk_stat(node_store_t *s, const uint8_t id[NODE_ID_LEN], uint32_t *len, uint64_t *xxh3);
+/* Asks the kernel to start reading chunks ids[0..n) (NODE_ID_LEN bytes each) from disk, so the
+ * node_store_chunk_get calls that follow find them in memory instead of waiting for one read
+ * after another. Chunks that are absent are skipped; nothing fails. */
+void node_store_chunk_prefetch(node_store_t *s, const uint8_t *ids, size_t n);
 /* Reads the whole chunk into buf (capacity cap, NODE_CHUNK_MAX is always enough) and verifies
  * it against its checksum and on-disk header. 0 with *len and *xxh3, OG_ENOTFOUND, OG_ECORRUPT
  * (the bytes in buf must not be used; the copy is quarantined, so later calls answer

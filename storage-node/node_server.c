@@ -565,6 +565,8 @@ static int handle_read_many(node_conn_t *c, req_t *r, node_store_t *st, og_str_t
         return respond_text(c, 400, "malformed id list\n");
     size_t n = r->body_len / NODE_ID_LEN;
     c->out_len = 0;
+    if (n > 1)
+        node_store_chunk_prefetch(st, (const uint8_t *)r->body, n);
     for (size_t i = 0; i < n; i++) {
         const uint8_t *id = (const uint8_t *)r->body + i * NODE_ID_LEN;
         uint32_t len = 0;

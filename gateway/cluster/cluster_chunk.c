@@ -334,11 +334,37 @@ out_free:
     return rc;
 }
 
-/* Leaves in each group of gs only the chunks it is to serve: each chunk is asked from one of its
- * primaries in turn (chunk i from primary i mod R), so a long read spreads over the replicas; a
- * primary seen failing is passed over for the next one. */
+/* Consecutive chunks a read asks from one replica while it holds them all: a node then reads a
+ * run of chunks that a batch wrote back to back, which the kernel reads ahead as one stream,
+ * rather than every R-th chunk (32 chunks are ~1 MiB at the default chunk size). */
+#define CL_READ_RUN 32
+
+/* The replica to ask chunk i (primaries devs[0..np)) for: prev, the one asked for chunk i - 1,
+ * while the run is shorter than CL_READ_RUN, it holds the chunk and is not seen failing; else a
+ * primary by the run number, passing over those seen failing. *run counts the run. */
+static const ring_dev_t *cl_read_pick(cluster_t *cl, const ring_dev_t *const *devs, size_t np, size_t i,
+                                      const ring_dev_t *prev, size_t *run)
+{
+    if (prev && *run < CL_READ_RUN && !cl_node_failing(cl, prev->addr))
+        for (size_t r = 0; r < np; r++)
+            if (devs[r] == prev) {
+                (*run)++;
+                return prev;
+            }
+    size_t base = i / CL_READ_RUN, r = 0;
+    while (r + 1 < np && cl_node_failing(cl, devs[(base + r) % np]->addr))
+        r++;
+    *run = 1;
+    return devs[(base + r) % np];
+}
+
+/* Leaves in each group of gs only the chunks it is to serve: runs of consecutive chunks from one
+ * primary, the runs spread over the replicas (cl_read_pick); a primary seen failing is passed
+ * over for the next one. */
 static void cl_read_assign(cluster_t *cl, const uint8_t *const *ids, size_t n, cl_groups_t *gs)
 {
+    const ring_dev_t *prev = NULL;
+    size_t run = 0;
     for (size_t j = 0; j < gs->n; j++)
         gs->g[j].k = 0;
     for (size_t i = 0; i < n; i++) {
@@ -347,11 +373,9 @@ static void cl_read_assign(cluster_t *cl, const uint8_t *const *ids, size_t n, c
         size_t np = ring_primaries(ring, ring_part(ring, ids[i], 32), devs, RING_MAX_REPLICAS);
         if (np == 0)
             continue;
-        size_t r = 0;
-        while (r + 1 < np && cl_node_failing(cl, devs[(i + r) % np]->addr))
-            r++;
+        prev = cl_read_pick(cl, devs, np, i, prev, &run);
         for (size_t j = 0; j < gs->n; j++)
-            if (gs->g[j].dev == devs[(i + r) % np]) {
+            if (gs->g[j].dev == prev) {
                 gs->g[j].idx[gs->g[j].k++] = (uint16_t)i;
                 break;
             }

@@ -6,12 +6,14 @@ Every process is started with PR_SET_PDEATHSIG so none outlives the test run eve
 killed; the fixtures stop them with SIGTERM (SIGKILL after a timeout) and fail the run when a
 process does not exit 0 (a sanitizer report or a crash on shutdown is a bug)."""
 
+import collections
 import ctypes
 import datetime
 import hashlib
 import http.client
 import itertools
 import os
+import random
 import re
 import shutil
 import signal
@@ -63,14 +65,40 @@ def spawn(args, log_path, env=None, **kw):
         logf.close()
 
 
+_PORT_RND = random.SystemRandom()
+_PORTS_RECENT = collections.deque(maxlen=3000)  # free_ports' last picks, oldest first
+_PORTS_GIVEN = set()  # the same ports, for look-ups
+
+
 def free_ports(n):
-    """n distinct loopback ports that are free right now (held open together while picking)."""
+    """n distinct loopback ports that are free right now (held open together while picking), at
+    random from 21000-27999: below the kernel's ephemeral range (32768-60999 here), so an outgoing
+    connection cannot take one between the pick and the server's bind (a node of make run once
+    failed to start: its --metrics-listen port, picked by bind(0), was an outgoing connection's by
+    then), and clear of the unit tests' fixed ports (17000-17600, + ONGGI_TEST_PORT_SHIFT) and the
+    benches' (28000-29700). A port handed out in the last 3,000 picks is not handed out again:
+    callers often pick several sets before they start the servers."""
     socks = []
     try:
-        for _ in range(n):
+        for _ in range(1000):
+            if len(socks) == n:
+                break
+            port = _PORT_RND.randrange(21000, 28000)
+            if port in _PORTS_GIVEN:
+                continue
             s = socket.socket()
-            s.bind(("127.0.0.1", 0))
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                s.close()
+                continue
             socks.append(s)
+        assert len(socks) == n, "no free ports in 21000-27999"
+        for s in socks:
+            if len(_PORTS_RECENT) == _PORTS_RECENT.maxlen:
+                _PORTS_GIVEN.discard(_PORTS_RECENT[0])
+            _PORTS_RECENT.append(s.getsockname()[1])
+            _PORTS_GIVEN.add(s.getsockname()[1])
         return [s.getsockname()[1] for s in socks]
     finally:
         for s in socks:
