@@ -212,6 +212,9 @@ struct st_node_store_t {
     int *vol_fds, *vol_dfds;
     uint32_t nvols, vols_cap;
 
+    /* Whether the append volume has an O_DIRECT descriptor (its file system takes them, and no
+     * direct write to it was refused): batches skip the direct path at once when not. */
+    atomic_int direct;
     /* Idle bounce buffers of direct batch writes (BOUNCE_CAP bytes each, mmap'd). */
     pthread_mutex_t bounce_mu;
     void *bounce_idle[BOUNCE_IDLE_MAX];
@@ -364,6 +367,7 @@ static int vol_create(node_store_t *s, uint32_t v)
         goto out_close;
     }
     dfd = vol_open_direct(s, name);
+    atomic_store(&s->direct, dfd >= 0);
     rc = vol_table_add(s, v, fd, dfd);
     if (rc == 0)
         return 0;
@@ -422,6 +426,8 @@ static int vols_open(node_store_t *s)
                 s->cur_off = (uint64_t)st.st_size;
         }
         int direct = fd >= 0 && v == max ? vol_open_direct(s, name) : -1;
+        if (v == max)
+            atomic_store(&s->direct, direct >= 0);
         if ((rc = vol_table_add(s, (uint32_t)v, fd, direct)) != 0) {
             if (direct >= 0)
                 close(direct);
@@ -1377,7 +1383,7 @@ static int chunks_append_direct(node_store_t *s, const node_chunk_in_t *in, cons
     uint64_t total = 0, start, pad;
     for (size_t i = 0; i < n; i++)
         total += CHDR_LEN + (uint64_t)in[at[i]].len;
-    if (total < DIRECT_MIN || total > BOUNCE_CAP - DIRECT_ALIGN)
+    if (total < DIRECT_MIN || total > BOUNCE_CAP - DIRECT_ALIGN || !atomic_load(&s->direct))
         return 1;
     char *buf = bounce_get(s);
     if (!buf)
@@ -1395,7 +1401,14 @@ static int chunks_append_direct(node_store_t *s, const node_chunk_in_t *in, cons
         goto out_unlock;
     }
     struct iovec iov = {buf, len};
-    if ((rc = pwritev_all(dfd, &iov, 1, start)) != 0) {
+    if ((rc = pwritev_all(dfd, &iov, 1, start)) == -EINVAL) {
+        /* The device wants another alignment: the same bytes through the page cache, and no
+         * more direct writes until the next volume. */
+        atomic_store(&s->direct, 0);
+        iov = (struct iovec){buf, len};
+        rc = pwritev_all(vol_fd(s, *vol), &iov, 1, start);
+    }
+    if (rc != 0) {
         vol_unreserve(s, *vol, start - pad, len + pad);
         rc = dev_failed(s, rc, 0);
         goto out_unlock;
