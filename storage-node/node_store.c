@@ -122,6 +122,7 @@
  * it and stores the PUT's bytes: "already present" is only ever said of a good copy.
  */
 #include "node_int.h"
+#include "og_pool.h"
 #include "og_rec.h"
 
 #include <dirent.h>
@@ -135,7 +136,6 @@
 #include <stdlib.h>
 #include <openssl/evp.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/types.h>
@@ -215,10 +215,7 @@ struct st_node_store_t {
     /* Whether the append volume has an O_DIRECT descriptor (its file system takes them, and no
      * direct write to it was refused): batches skip the direct path at once when not. */
     atomic_int direct;
-    /* Idle bounce buffers of direct batch writes (BOUNCE_CAP bytes each, mmap'd). */
-    pthread_mutex_t bounce_mu;
-    void *bounce_idle[BOUNCE_IDLE_MAX];
-    unsigned nbounce;
+    og_pool_t bounce; /* bounce buffers of direct batch writes, BOUNCE_CAP bytes each */
 
     /* Append position and group-commit state, under append_mu. */
     pthread_mutex_t append_mu;
@@ -1122,8 +1119,8 @@ static void store_locks_init(node_store_t *s)
 {
     pthread_rwlock_init(&s->vols_lock, NULL);
     pthread_mutex_init(&s->append_mu, NULL);
-    pthread_mutex_init(&s->bounce_mu, NULL);
     pthread_cond_init(&s->sync_cv, NULL);
+    og_pool_init(&s->bounce, BOUNCE_CAP, BOUNCE_IDLE_MAX);
     pthread_rwlockattr_t ga;
     pthread_rwlockattr_init(&ga);
     /* A delete waiting for the readers of its stripe must not starve behind a stream of new ones. */
@@ -1246,8 +1243,7 @@ void node_store_close(node_store_t *s)
     }
     free(s->vol_fds);
     free(s->vol_dfds);
-    for (unsigned i = 0; i < s->nbounce; i++)
-        munmap(s->bounce_idle[i], BOUNCE_CAP);
+    og_pool_destroy(&s->bounce);
     if (s->vol_dirfd >= 0)
         close(s->vol_dirfd);
     for (size_t i = 0; i < NSTRIPES; i++) {
@@ -1256,7 +1252,6 @@ void node_store_close(node_store_t *s)
     }
     pthread_cond_destroy(&s->sync_cv);
     pthread_mutex_destroy(&s->append_mu);
-    pthread_mutex_destroy(&s->bounce_mu);
     pthread_rwlock_destroy(&s->vols_lock);
     pthread_rwlock_destroy(&s->append_guard);
     free(s);
@@ -1295,10 +1290,7 @@ static void vol_unreserve(node_store_t *s, uint32_t vol, uint64_t off, uint64_t 
     pthread_mutex_unlock(&s->append_mu);
 }
 
-/* Reserves room for a chunk and writes its header and bytes there (not synced). Holds the append
- * guard's read side from the reservation to the last pwrite, so chunk_reclaim can wait until no
- * reserved range is still unwritten. 0 with *vol / *off, a space error (-ENOSPC ...: the device is
- * full, the reservation given back) or NODE_EPOISONED (see the failure policy at the top). */
+/* A chunk's on-disk header (see the layout at the top). */
 static void chdr_encode(unsigned char hdr[CHDR_LEN], const uint8_t id[NODE_ID_LEN], size_t len, uint64_t xxh3)
 {
     og_be32_put(hdr, CHDR_MAGIC);
@@ -1307,6 +1299,10 @@ static void chdr_encode(unsigned char hdr[CHDR_LEN], const uint8_t id[NODE_ID_LE
     og_be64_put(hdr + 40, xxh3);
 }
 
+/* Reserves room for a chunk and writes its header and bytes there (not synced). Holds the append
+ * guard's read side from the reservation to the last pwrite, so chunk_reclaim can wait until no
+ * reserved range is still unwritten. 0 with *vol / *off, a space error (-ENOSPC ...: the device is
+ * full, the reservation given back) or NODE_EPOISONED (see the failure policy at the top). */
 static int chunk_append(node_store_t *s, const uint8_t id[NODE_ID_LEN], const void *buf, size_t len, uint64_t xxh3,
                         uint32_t *vol, uint64_t *off)
 {
@@ -1328,31 +1324,6 @@ static int chunk_append(node_store_t *s, const uint8_t id[NODE_ID_LEN], const vo
     }
     pthread_rwlock_unlock(&s->append_guard);
     return rc;
-}
-
-/* A bounce buffer (BOUNCE_CAP bytes, page-aligned, from the idle ones first), or NULL. */
-static void *bounce_get(node_store_t *s)
-{
-    void *b = NULL;
-    pthread_mutex_lock(&s->bounce_mu);
-    if (s->nbounce > 0)
-        b = s->bounce_idle[--s->nbounce];
-    pthread_mutex_unlock(&s->bounce_mu);
-    if (!b && (b = mmap(NULL, BOUNCE_CAP, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)) == MAP_FAILED)
-        b = NULL;
-    return b;
-}
-
-static void bounce_put(node_store_t *s, void *b)
-{
-    pthread_mutex_lock(&s->bounce_mu);
-    if (s->nbounce < BOUNCE_IDLE_MAX) {
-        s->bounce_idle[s->nbounce++] = b;
-        b = NULL;
-    }
-    pthread_mutex_unlock(&s->bounce_mu);
-    if (b)
-        munmap(b, BOUNCE_CAP);
 }
 
 /* Lays out chunks in[at[0..n)] back to back (header + bytes) in buf, zero-padded to DIRECT_ALIGN;
@@ -1385,7 +1356,7 @@ static int chunks_append_direct(node_store_t *s, const node_chunk_in_t *in, cons
         total += CHDR_LEN + (uint64_t)in[at[i]].len;
     if (total < DIRECT_MIN || total > BOUNCE_CAP - DIRECT_ALIGN || !atomic_load(&s->direct))
         return 1;
-    char *buf = bounce_get(s);
+    char *buf = og_pool_get(&s->bounce);
     if (!buf)
         return 1;
     size_t len = direct_layout(buf, in, at, n, rel);
@@ -1418,7 +1389,7 @@ static int chunks_append_direct(node_store_t *s, const node_chunk_in_t *in, cons
 out_unlock:
     pthread_rwlock_unlock(&s->append_guard);
 out_put:
-    bounce_put(s, buf);
+    og_pool_put(&s->bounce, buf);
     return rc;
 }
 

@@ -15,7 +15,7 @@ declare -A ROOMS=(
 )
 declare -A MODULES=(
     [http]="og og_buf og_http og_metrics"
-    [cluster]="og og_buf og_metrics og_rec og_cdc og_keys ring node_client"
+    [cluster]="og og_buf og_metrics og_rec og_cdc og_keys og_pool ring node_client"
     [core]="og og_buf og_rec og_cdc og_crypt og_keys"
     [iam]="og og_buf og_rec og_keys og_crypt"
     [s3]="og og_buf og_rec auth"

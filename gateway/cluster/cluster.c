@@ -81,10 +81,8 @@ int cluster_open(const char *ring_path, const char *keys_path, int timeout_ms, c
         rc = -rc;
         goto out_free_rcache;
     }
-    if ((rc = pthread_mutex_init(&cl->buf_mu, NULL)) != 0) {
-        rc = -rc;
+    if ((rc = og_pool_init(&cl->bufs, CL_BUF_CLASS, CL_BUF_IDLE)) != 0)
         goto out_destroy_rcache;
-    }
     if ((rc = pthread_mutex_init(&cl->stamp_mu, NULL)) != 0) {
         rc = -rc;
         goto out_destroy_buf;
@@ -108,7 +106,7 @@ int cluster_open(const char *ring_path, const char *keys_path, int timeout_ms, c
 out_destroy_stamp:
     pthread_mutex_destroy(&cl->stamp_mu);
 out_destroy_buf:
-    pthread_mutex_destroy(&cl->buf_mu);
+    og_pool_destroy(&cl->bufs);
 out_destroy_rcache:
     pthread_mutex_destroy(&cl->rcache->mu);
 out_free_rcache:
@@ -134,9 +132,7 @@ void cluster_close(cluster_t *cl)
     cl_flight_free(cl);
     cl_memo_free(cl);
     pthread_mutex_destroy(&cl->stamp_mu);
-    for (size_t i = 0; i < cl->nbuf_idle; i++)
-        munmap(cl->buf_idle[i], CL_BUF_CLASS);
-    pthread_mutex_destroy(&cl->buf_mu);
+    og_pool_destroy(&cl->bufs);
     pthread_mutex_destroy(&cl->rcache->mu);
     free(cl->rcache);
     node_client_free(cl->client);
@@ -181,34 +177,17 @@ void cluster_chunking(const cluster_t *cl, uint32_t *min, uint32_t *avg, uint32_
 
 void *cluster_buf_get(cluster_t *cl, size_t len)
 {
-    void *p = NULL;
-    if (len <= CL_BUF_CLASS) {
-        pthread_mutex_lock(&cl->buf_mu);
-        if (cl->nbuf_idle)
-            p = cl->buf_idle[--cl->nbuf_idle];
-        pthread_mutex_unlock(&cl->buf_mu);
-        if (p)
-            return p;
-        len = CL_BUF_CLASS;
-    }
-    p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (len <= CL_BUF_CLASS)
+        return og_pool_get(&cl->bufs);
+    void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     return p == MAP_FAILED ? NULL : p;
 }
 
 void cluster_buf_put(cluster_t *cl, void *p, size_t len)
 {
-    if (!p)
-        return;
-    if (len <= CL_BUF_CLASS) {
-        len = CL_BUF_CLASS;
-        pthread_mutex_lock(&cl->buf_mu);
-        if (cl->nbuf_idle < CL_BUF_IDLE) {
-            cl->buf_idle[cl->nbuf_idle++] = p;
-            p = NULL;
-        }
-        pthread_mutex_unlock(&cl->buf_mu);
-    }
-    if (p)
+    if (len <= CL_BUF_CLASS)
+        og_pool_put(&cl->bufs, p);
+    else if (p)
         munmap(p, len);
 }
 

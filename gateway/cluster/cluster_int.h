@@ -12,6 +12,7 @@
 
 #include "node_client.h"
 #include "og_keys.h"
+#include "og_pool.h"
 #include "ring.h"
 
 #include <pthread.h>
@@ -122,9 +123,7 @@ struct st_cluster_t {
     atomic_uint read_turn; /* rotates which primaries a read asks first */
     cl_rcache_t *rcache;
     cl_memo_t *memo; /* cached counters (cluster_memo.c) */
-    pthread_mutex_t buf_mu; /* guards the two fields below */
-    void *buf_idle[CL_BUF_IDLE];
-    size_t nbuf_idle;
+    og_pool_t bufs; /* cluster_buf_get's size class */
     pthread_mutex_t health_mu; /* guards the table and its entries, and watch_stop */
     cl_health_t *health;       /* one per node address of every ring this handle used */
     size_t nhealth, health_cap;

@@ -67,7 +67,6 @@ def spawn(args, log_path, env=None, **kw):
 
 _PORT_RND = random.SystemRandom()
 _PORTS_RECENT = collections.deque(maxlen=3000)  # free_ports' last picks, oldest first
-_PORTS_GIVEN = set()  # the same ports, for look-ups
 
 
 def free_ports(n):
@@ -84,7 +83,7 @@ def free_ports(n):
             if len(socks) == n:
                 break
             port = _PORT_RND.randrange(21000, 28000)
-            if port in _PORTS_GIVEN:
+            if port in _PORTS_RECENT:
                 continue
             s = socket.socket()
             try:
@@ -94,11 +93,7 @@ def free_ports(n):
                 continue
             socks.append(s)
         assert len(socks) == n, "no free ports in 21000-27999"
-        for s in socks:
-            if len(_PORTS_RECENT) == _PORTS_RECENT.maxlen:
-                _PORTS_GIVEN.discard(_PORTS_RECENT[0])
-            _PORTS_RECENT.append(s.getsockname()[1])
-            _PORTS_GIVEN.add(s.getsockname()[1])
+        _PORTS_RECENT.extend(s.getsockname()[1] for s in socks)
         return [s.getsockname()[1] for s in socks]
     finally:
         for s in socks:
