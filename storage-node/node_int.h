@@ -71,10 +71,24 @@ int node_store_chunk_put(node_store_t *s, const uint8_t id[NODE_ID_LEN], const v
 /* Size and xxh3 of a stored chunk from the index alone (no read, no verify).
  * 0, OG_ENOTFOUND, or -EIO. */
 int node_store_chunk_stat(node_store_t *s, const uint8_t id[NODE_ID_LEN], uint32_t *len, uint64_t *xxh3);
-/* Asks the kernel to start reading chunks ids[0..n) (NODE_ID_LEN bytes each) from disk, so the
- * node_store_chunk_get calls that follow find them in memory instead of waiting for one read
- * after another. Chunks that are absent are skipped; nothing fails. */
-void node_store_chunk_prefetch(node_store_t *s, const uint8_t *ids, size_t n);
+/* Where a stored chunk lies: found by node_store_chunk_locate, read by node_store_chunk_read_located. */
+typedef struct {
+    int rc;        /* 0 found (then read's outcome), OG_ENOTFOUND, or an index error */
+    uint32_t len;  /* the chunk's length when found, else 0 */
+    uint32_t vol;  /* volume and offset of its on-disk header */
+    uint64_t off;
+    uint64_t xxh3;
+} node_chunk_loc_t;
+/* Looks chunks ids[0..n) (NODE_ID_LEN bytes each) up in the index, one look-up each, into
+ * locs[0..n), and asks the kernel to start reading every run of back-to-back chunks after the
+ * first, so the reads that follow find them in memory instead of waiting one after another. */
+void node_store_chunk_locate(node_store_t *s, const uint8_t *ids, size_t n, node_chunk_loc_t *locs);
+/* Reads every located chunk i (locs[i].rc 0 and dst[i] not NULL) into dst[i] (locs[i].len bytes),
+ * a run of chunks that lie back to back with one read, and verifies it like node_store_chunk_get.
+ * locs[i].rc becomes what node_store_chunk_get would answer: 0, OG_ENOTFOUND (deleted since the
+ * look-up), OG_ECORRUPT (quarantined; dst[i] must not be used) or -errno. */
+void node_store_chunk_read_located(node_store_t *s, const uint8_t *ids, node_chunk_loc_t *locs, void *const *dst,
+                                   size_t n);
 /* Reads the whole chunk into buf (capacity cap, NODE_CHUNK_MAX is always enough) and verifies
  * it against its checksum and on-disk header. 0 with *len and *xxh3, OG_ENOTFOUND, OG_ECORRUPT
  * (the bytes in buf must not be used; the copy is quarantined, so later calls answer

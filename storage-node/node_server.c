@@ -532,31 +532,59 @@ static int handle_touch(node_conn_t *c, req_t *r, node_store_t *st)
     return respond(c, 200, "Content-Type: application/octet-stream\r\n", res, n);
 }
 
-/* One chunk of a /read answer, read into c->out after its 5-byte entry head (out_len unchanged): 0
- * with *len, or a node_store_chunk_get code. The read goes into the room the buffer already has,
- * so a chunk costs one index look-up; only a chunk bigger than that room is looked up again after
- * the buffer grows (a worker's buffer keeps its size, so that is rare after its first answers). */
-static int read_many_one(node_conn_t *c, node_store_t *st, const uint8_t *id, uint32_t *len)
+/* Lays a /read answer out in c->out: per chunk a 5-byte entry head, then its bytes. A found chunk
+ * gets dst[i] (where its bytes go) while the answer stays bounded (2 * NODE_CHUNK_MAX; the caller
+ * reads the rest one by one); one past the bound is marked OG_ETOOBIG and answers 'F'. Grows
+ * c->out once. 0 or -ENOMEM. */
+static int read_layout(node_conn_t *c, node_chunk_loc_t *locs, void **dst, size_t n)
 {
-    uint64_t xxh3;
-    /* The answer stays bounded (2 * NODE_CHUNK_MAX): the caller reads the rest one by one. */
-    size_t at = c->out_len + 5, limit = 2 * (size_t)NODE_CHUNK_MAX;
-    int rc = node_buf_grow(&c->out, &c->out_cap, at);
+    size_t total = 0, limit = 2 * (size_t)NODE_CHUNK_MAX;
+    for (size_t i = 0; i < n; i++) {
+        if (locs[i].rc == 0 && total + 5 + locs[i].len > limit)
+            locs[i].rc = OG_ETOOBIG;
+        total += 5 + (locs[i].rc == 0 ? locs[i].len : 0);
+    }
+    int rc = node_buf_grow(&c->out, &c->out_cap, total);
     if (rc != 0)
         return rc;
-    size_t usable = c->out_cap < limit ? c->out_cap : limit, room = usable > at ? usable - at : 0;
-    if ((rc = node_store_chunk_get(st, id, c->out + at, room, len, &xxh3)) != OG_ETOOBIG)
-        return rc;
-    if (at + (size_t)*len > limit)
-        return OG_ETOOBIG;
-    if ((rc = node_buf_grow(&c->out, &c->out_cap, at + *len)) != 0)
-        return rc;
-    return node_store_chunk_get(st, id, c->out + at, *len, len, &xxh3);
+    for (size_t i = 0, at = 0; i < n; i++) {
+        dst[i] = locs[i].rc == 0 ? c->out + at + 5 : NULL;
+        at += 5 + (locs[i].rc == 0 ? locs[i].len : 0);
+    }
+    c->out_len = total;
+    return 0;
+}
+
+/* Writes the entry heads of a read answer laid out by read_layout: 'S' served, 'N' not held, 'C'
+ * corrupt, 'F' failed. A chunk that failed after the layout gives its room back: the chunks
+ * after it move down (rare: only after a failure). Logs corrupt copies. */
+static void read_heads(node_conn_t *c, node_store_t *st, const uint8_t *ids, const node_chunk_loc_t *locs,
+                       void *const *dst, size_t n, og_str_t dev)
+{
+    size_t w = 0;
+    for (size_t i = 0; i < n; i++) {
+        int rc = locs[i].rc;
+        uint32_t len = rc == 0 ? locs[i].len : 0;
+        unsigned char *h = (unsigned char *)c->out + w;
+        if (rc == 0 && (char *)dst[i] != c->out + w + 5)
+            memmove(h + 5, dst[i], len);
+        if (rc == OG_ECORRUPT) {
+            char hex[2 * NODE_ID_LEN + 1];
+            og_hex(ids + i * NODE_ID_LEN, NODE_ID_LEN, hex);
+            fprintf(stderr, "onggi-node: corrupt chunk %s on device %.*s (node_store.c:%d)\n", hex, (int)dev.len,
+                    dev.base, node_store_corrupt_line(st));
+        }
+        h[0] = rc == 0 ? 'S' : rc == OG_ENOTFOUND ? 'N' : rc == OG_ECORRUPT ? 'C' : 'F';
+        og_be32_put(h + 1, len);
+        w += 5 + len;
+    }
+    c->out_len = w;
 }
 
 /* POST /<dev>/read: body = ids (32 bytes each, at most NODE_BATCH_MAX). Answers 200 with, per id in
  * order, u8 status ('S' served, 'N' not held, 'C' corrupt, 'F' failed) | u32 len | len bytes (the
- * whole chunk, verified like a GET). Many small chunks then cost one round trip, not one each. */
+ * whole chunk, verified like a GET). Many small chunks then cost one round trip, not one each,
+ * and one index look-up and, per run of chunks stored back to back, one disk read. */
 static int handle_read_many(node_conn_t *c, req_t *r, node_store_t *st, og_str_t dev)
 {
     if (!og_str_eq(r->method, "POST"))
@@ -564,29 +592,22 @@ static int handle_read_many(node_conn_t *c, req_t *r, node_store_t *st, og_str_t
     if (r->body_len % NODE_ID_LEN != 0 || r->body_len / NODE_ID_LEN > NODE_BATCH_MAX)
         return respond_text(c, 400, "malformed id list\n");
     size_t n = r->body_len / NODE_ID_LEN;
-    c->out_len = 0;
-    if (n > 1)
-        node_store_chunk_prefetch(st, (const uint8_t *)r->body, n);
-    for (size_t i = 0; i < n; i++) {
-        const uint8_t *id = (const uint8_t *)r->body + i * NODE_ID_LEN;
-        uint32_t len = 0;
-        int rc = read_many_one(c, st, id, &len);
-        if (rc == OG_ECORRUPT) {
-            char hex[2 * NODE_ID_LEN + 1];
-            og_hex(id, NODE_ID_LEN, hex);
-            fprintf(stderr, "onggi-node: corrupt chunk %s on device %.*s (node_store.c:%d)\n", hex, (int)dev.len,
-                    dev.base, node_store_corrupt_line(st));
-        }
-        unsigned char *h;
-        if (rc != 0 && node_buf_grow(&c->out, &c->out_cap, c->out_len + 5) != 0)
-            return respond_text(c, 500, "out of memory\n");
-        h = (unsigned char *)c->out + c->out_len;
-        h[0] = rc == 0 ? 'S' : rc == OG_ENOTFOUND ? 'N' : rc == OG_ECORRUPT ? 'C' : 'F';
-        if (rc != 0)
-            len = 0;
-        og_be32_put(h + 1, len);
-        c->out_len += 5 + len;
+    const uint8_t *ids = (const uint8_t *)r->body;
+    node_chunk_loc_t *locs = malloc(n * sizeof(*locs) + 1);
+    void **dst = malloc(n * sizeof(*dst) + 1);
+    int rc = locs && dst ? 0 : -ENOMEM;
+    if (rc == 0) {
+        node_store_chunk_locate(st, ids, n, locs);
+        rc = read_layout(c, locs, dst, n);
     }
+    if (rc == 0) {
+        node_store_chunk_read_located(st, ids, locs, dst, n);
+        read_heads(c, st, ids, locs, dst, n, dev);
+    }
+    free(dst);
+    free(locs);
+    if (rc != 0)
+        return respond_text(c, 500, "out of memory\n");
     return respond(c, 200, "Content-Type: application/octet-stream\r\n", c->out, c->out_len);
 }
 

@@ -67,6 +67,9 @@
  * look-up to the end of its preads; a delete punches only after the synced index delete and under
  * the guard's write side. So a read that found the entry finishes before the bytes go, and one
  * that starts later finds no entry (404): a legitimately deleted chunk never reads as zeros.
+ * Reads in runs (a /read of many chunks, node_store_chunk_read_located) read without the guard
+ * and check what they read: a chunk that fails its checks is read again under the guard, which
+ * tells a chunk deleted meanwhile (404) from a damaged one (quarantined).
  * Blocks a deleted chunk shares with deleted neighbours are freed when they read as all zeros,
  * under the append guard (no reserved range unwritten), see chunk_reclaim.
  *
@@ -155,6 +158,9 @@
 /* ... and how many idle bounce buffers a device keeps (each keeps the pages it touched). */
 #define BOUNCE_IDLE_MAX 4
 #define CHDR_LEN 48
+/* Chunks read with one preadv (node_store_chunk_read_located): 3 iovecs each (padding, header,
+ * bytes) stay under IOV_MAX (1024); 256 chunks are 8 MiB at the 32 KiB average. */
+#define RUN_CHUNKS_MAX 256
 #define CHDR_MAGIC 0x4F47434Bu /* "OGCK" */
 #define IDX_KEY_LEN (1 + NODE_ID_LEN)
 #define IDX_VAL_LEN 32
@@ -1393,6 +1399,14 @@ out_put:
     return rc;
 }
 
+/* Whether hdr is the on-disk header of chunk id with len bytes and checksum xxh3: catches an
+ * index entry pointing at the wrong place (or at a punched range). */
+static int chdr_matches(const unsigned char hdr[CHDR_LEN], const uint8_t id[NODE_ID_LEN], uint32_t len, uint64_t xxh3)
+{
+    return og_be32_get(hdr) == CHDR_MAGIC && memcmp(hdr + 4, id, NODE_ID_LEN) == 0 && og_be32_get(hdr + 36) == len &&
+           og_be64_get(hdr + 40) == xxh3;
+}
+
 /* What a failed pread_all of an indexed copy means: a short file (the indexed bytes are not there)
  * or EIO (a bad sector: the copy cannot be read, now or later) is corruption, so the copy is
  * quarantined and a replica or the next PUT of the chunk replaces it; other errors pass. */
@@ -1412,8 +1426,7 @@ static int chunk_check(node_store_t *s, const uint8_t id[NODE_ID_LEN], const idx
         return NODE_CORRUPT_BKPT(s); /* indexed volume is gone */
     if ((rc = pread_all(fd, hdr, CHDR_LEN, e->off)) != 0)
         return unreadable(s, rc);
-    if (og_be32_get(hdr) != CHDR_MAGIC || memcmp(hdr + 4, id, NODE_ID_LEN) != 0 || og_be32_get(hdr + 36) != e->len ||
-        og_be64_get(hdr + 40) != e->xxh3)
+    if (!chdr_matches(hdr, id, e->len, e->xxh3))
         return NODE_CORRUPT_BKPT(s);
     XXH3_state_t *xs = XXH3_createState();
     EVP_MD_CTX *mc = sha ? EVP_MD_CTX_new() : NULL;
@@ -1524,25 +1537,97 @@ int node_store_chunk_stat(node_store_t *s, const uint8_t id[NODE_ID_LEN], uint32
     return rc;
 }
 
-/* One readahead request per run of chunks that lie back to back (an object's chunks written in
- * one batch do, up to a direct batch's padding): a few system calls for a whole /read. */
-void node_store_chunk_prefetch(node_store_t *s, const uint8_t *ids, size_t n)
+/* Whether chunk b lies right after chunk a in the same volume (up to a direct batch's padding). */
+static int loc_follows(const node_chunk_loc_t *a, const node_chunk_loc_t *b)
 {
-    uint32_t vol = 0;
-    uint64_t start = 0, end = 0;
-    for (size_t i = 0; i <= n; i++) {
+    uint64_t end = a->off + CHDR_LEN + a->len;
+    return b->vol == a->vol && b->off >= end && b->off - end < DIRECT_ALIGN;
+}
+
+/* End of the run of found chunks that starts at locs[i] (i found): the first index past it. */
+static size_t loc_run_end(const node_chunk_loc_t *locs, size_t i, size_t n)
+{
+    size_t j = i + 1;
+    while (j < n && locs[j].rc == 0 && loc_follows(&locs[j - 1], &locs[j]))
+        j++;
+    return j;
+}
+
+void node_store_chunk_locate(node_store_t *s, const uint8_t *ids, size_t n, node_chunk_loc_t *locs)
+{
+    for (size_t i = 0; i < n; i++) {
         idx_ent_t e = {0};
-        int found = i < n && idx_get(s, ids + i * NODE_ID_LEN, &e) == 0;
-        if (found && end > start && e.vol == vol && e.off >= end && e.off - end < DIRECT_ALIGN) {
-            end = e.off + CHDR_LEN + e.len;
+        locs[i].rc = idx_get(s, ids + i * NODE_ID_LEN, &e);
+        locs[i].len = locs[i].rc == 0 ? e.len : 0;
+        locs[i].vol = e.vol, locs[i].off = e.off, locs[i].xxh3 = e.xxh3;
+    }
+    /* Every run, the first too: a read of a run waits for its pages one readahead window after
+     * another, while a readahead request queues all of them at once (measured: 256 MiB GETs from
+     * disk 480-660 MiB/s without it for the first run, 650-840 with). */
+    for (size_t i = 0, j; i < n; i = j) {
+        if (locs[i].rc != 0) {
+            j = i + 1;
             continue;
         }
-        int fd = end > start ? vol_fd(s, vol) : -1;
+        j = loc_run_end(locs, i, n);
+        int fd = vol_fd(s, locs[i].vol);
         if (fd >= 0)
-            posix_fadvise(fd, (off_t)start, (off_t)(end - start), POSIX_FADV_WILLNEED);
-        start = end = 0;
-        if (found)
-            vol = e.vol, start = e.off, end = e.off + CHDR_LEN + e.len;
+            posix_fadvise(fd, (off_t)locs[i].off, (off_t)(locs[j - 1].off + CHDR_LEN + locs[j - 1].len - locs[i].off),
+                          POSIX_FADV_WILLNEED);
+    }
+}
+
+/* Reads the run locs[i..j) (back to back, at most RUN_CHUNKS_MAX) with one preadv: headers into
+ * hdrs, bytes into dst, a direct batch's padding into a scratch page. 0, 1 (short file) or -errno. */
+static int run_read(node_store_t *s, const node_chunk_loc_t *locs, void *const *dst, size_t i, size_t j,
+                    unsigned char *hdrs)
+{
+    struct iovec iov[3 * RUN_CHUNKS_MAX];
+    unsigned char pad[DIRECT_ALIGN];
+    int k = 0, fd = vol_fd(s, locs[i].vol);
+    if (fd < 0)
+        return -EBADF;
+    for (size_t c = i; c < j; c++) {
+        uint64_t gap = c > i ? locs[c].off - (locs[c - 1].off + CHDR_LEN + locs[c - 1].len) : 0;
+        if (gap)
+            iov[k++] = (struct iovec){pad, gap};
+        iov[k++] = (struct iovec){hdrs + (c - i) * CHDR_LEN, CHDR_LEN};
+        iov[k++] = (struct iovec){dst[c], locs[c].len};
+    }
+    return preadv_all(fd, iov, k, locs[i].off);
+}
+
+/* Reads chunk l again the guarded way (node_store_chunk_get) and records its outcome. */
+static void loc_reread(node_store_t *s, const uint8_t id[NODE_ID_LEN], node_chunk_loc_t *l, void *dst)
+{
+    uint32_t len;
+    uint64_t xxh3;
+    l->rc = node_store_chunk_get(s, id, dst, l->len, &len, &xxh3);
+}
+
+/* The runs are read without the read guard (see "Reclaim vs readers"): a delete may punch a
+ * range between the look-up and the read, which leaves zeros that fail the header check. So a
+ * chunk whose checks fail is read once more through node_store_chunk_get, whose guard covers
+ * look-up and read: that answers OG_ENOTFOUND for a chunk deleted meanwhile and quarantines a
+ * copy that is really damaged. A punched range is never written again (appends only), so bytes
+ * that pass the checks are the chunk's. */
+void node_store_chunk_read_located(node_store_t *s, const uint8_t *ids, node_chunk_loc_t *locs, void *const *dst,
+                                   size_t n)
+{
+    unsigned char hdrs[RUN_CHUNKS_MAX * CHDR_LEN];
+    for (size_t i = 0, j; i < n; i = j) {
+        j = i + 1;
+        if (locs[i].rc != 0 || !dst[i])
+            continue;
+        while (j < n && j - i < RUN_CHUNKS_MAX && locs[j].rc == 0 && dst[j] && loc_follows(&locs[j - 1], &locs[j]))
+            j++;
+        int rc = run_read(s, locs, dst, i, j, hdrs);
+        for (size_t c = i; c < j; c++) {
+            const uint8_t *id = ids + c * NODE_ID_LEN;
+            if (rc != 0 || !chdr_matches(hdrs + (c - i) * CHDR_LEN, id, locs[c].len, locs[c].xxh3) ||
+                XXH3_64bits(dst[c], locs[c].len) != locs[c].xxh3)
+                loc_reread(s, id, &locs[c], dst[c]);
+        }
     }
 }
 
@@ -1577,8 +1662,7 @@ int node_store_chunk_get(node_store_t *s, const uint8_t id[NODE_ID_LEN], void *b
     }
     /* The header check catches an index entry pointing at the wrong place; the hash catches
      * flipped bits in the data. Both are verified on every read. */
-    if (og_be32_get(hdr) != CHDR_MAGIC || memcmp(hdr + 4, id, NODE_ID_LEN) != 0 || og_be32_get(hdr + 36) != e.len ||
-        og_be64_get(hdr + 40) != e.xxh3 || XXH3_64bits(buf, e.len) != e.xxh3) {
+    if (!chdr_matches(hdr, id, e.len, e.xxh3) || XXH3_64bits(buf, e.len) != e.xxh3) {
         rc = NODE_CORRUPT_BKPT(s);
         goto out_unguard;
     }

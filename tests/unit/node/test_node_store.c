@@ -707,26 +707,72 @@ static void vol0_evict(void)
     close(fd);
 }
 
-/* A prefetch of 5 chunks (and an absent one among them) brings their pages into memory, without
- * a read; the chunks then read back as they were. */
-Test(node_store, prefetch_brings_chunks_into_memory)
+/* Locating 5 chunks in 3 runs (and an absent one among them) finds them and asks for the pages of
+ * every run, without a read: they come into memory. */
+Test(node_store, locate_reads_runs_ahead)
 {
     static unsigned char batch[20 * 30000];
     uint8_t ids[6 * NODE_ID_LEN];
+    node_chunk_loc_t locs[6];
     node_store_t *s = open_store();
     put_batch(s, 500, 20, 30000, batch);
     vol0_evict();
     size_t before = vol0_resident(), want = 5 * 30048 / 4096;
     cr_assert_lt(before, want, "%zu pages resident after the eviction", before);
-    for (unsigned i = 0; i < 5; i++)
-        make_id(ids + i * NODE_ID_LEN, 505 + i);
-    make_id(ids + 5 * NODE_ID_LEN, 9999); /* absent */
-    node_store_chunk_prefetch(s, ids, 6);
+    make_id(ids, 500); /* run 1: chunk 500 alone */
+    make_id(ids + NODE_ID_LEN, 9999); /* absent */
+    for (unsigned i = 0; i < 3; i++) /* run 2: chunks 510-512 */
+        make_id(ids + (2 + i) * NODE_ID_LEN, 510 + i);
+    make_id(ids + 5 * NODE_ID_LEN, 501); /* run 3: chunk 501 */
+    node_store_chunk_locate(s, ids, 6, locs);
+    cr_assert_eq(locs[1].rc, OG_ENOTFOUND);
+    cr_assert_eq(locs[1].len, 0);
+    for (int i = 0; i < 6; i++)
+        if (i != 1)
+            cr_assert(locs[i].rc == 0 && locs[i].len == 30000, "chunk at %d: rc %d len %u", i, locs[i].rc,
+                      locs[i].len);
     size_t now = before;
     for (int tries = 0; tries < 200 && (now = vol0_resident()) < before + want; tries++)
         usleep(10 * 1000);
-    cr_assert_geq(now, before + want, "%zu pages resident after the prefetch (%zu before)", now, before);
+    cr_assert_geq(now, before + want, "%zu pages resident after the look-up (%zu before)", now, before);
     check_batch(s, 500, 20, 30000);
+    node_store_close(s);
+}
+
+/* Reads located chunks in runs: 20 chunks of one batch and an absent one come back whole; one
+ * deleted after the look-up (its range punched) answers OG_ENOTFOUND, not corrupt; one damaged
+ * on disk answers OG_ECORRUPT and is quarantined; a chunk without a destination is not read. */
+Test(node_store, read_located_serves_runs_and_tells_deleted_from_damaged)
+{
+    enum { N = 22, LEN = 30000 };
+    static unsigned char batch[20 * LEN], back[N][LEN];
+    uint8_t ids[N * NODE_ID_LEN];
+    node_chunk_loc_t locs[N];
+    void *dst[N];
+    node_store_t *s = open_store();
+    put_batch(s, 700, 20, LEN, batch);
+    for (unsigned i = 0; i < 20; i++)
+        make_id(ids + i * NODE_ID_LEN, 700 + i);
+    make_id(ids + 20 * NODE_ID_LEN, 9999); /* absent */
+    make_id(ids + 21 * NODE_ID_LEN, 703);  /* asked twice, the second time without a destination */
+    node_store_chunk_locate(s, ids, N, locs);
+    for (int i = 0; i < N; i++)
+        dst[i] = i == 21 ? NULL : back[i];
+    cr_assert_eq(node_store_chunk_delete(s, ids + 5 * NODE_ID_LEN), 0);
+    corrupt_at((off_t)locs[12].off + 48 + 777);
+    node_store_chunk_read_located(s, ids, locs, dst, N);
+    for (int i = 0; i < 20; i++) {
+        int want = i == 5 ? OG_ENOTFOUND : i == 12 ? OG_ECORRUPT : 0;
+        cr_assert_eq(locs[i].rc, want, "chunk %d: rc %d, want %d", i, locs[i].rc, want);
+        if (want == 0)
+            cr_assert_eq(memcmp(back[i], batch + i * LEN, LEN), 0, "chunk %d", i);
+    }
+    cr_assert_eq(locs[20].rc, OG_ENOTFOUND);
+    cr_assert_eq(locs[21].rc, 0);
+    uint32_t len;
+    uint64_t h;
+    cr_assert_eq(node_store_chunk_get(s, ids + 12 * NODE_ID_LEN, back[0], LEN, &len, &h), OG_ENOTFOUND,
+                 "the damaged copy is quarantined");
     node_store_close(s);
 }
 
@@ -1002,8 +1048,25 @@ typedef struct {
     const unsigned char *data;
     size_t len;
     atomic_int *stop;
+    int located; /* read with node_store_chunk_locate + read_located, not node_store_chunk_get */
     int served, absent, bad;
 } race_arg_t;
+
+/* One read of chunk id as a race_reader does it: rc and *len like node_store_chunk_get. */
+static int race_read(race_arg_t *a, const uint8_t *id, unsigned char *back, uint32_t *len)
+{
+    uint64_t h;
+    if (!a->located)
+        return node_store_chunk_get(a->s, id, back, a->len, len, &h);
+    node_chunk_loc_t loc;
+    void *dst = back;
+    node_store_chunk_locate(a->s, id, 1, &loc);
+    if (loc.rc == 0 && loc.len != a->len)
+        return OG_EINVAL;
+    node_store_chunk_read_located(a->s, id, &loc, &dst, 1);
+    *len = loc.len;
+    return loc.rc;
+}
 
 static void *race_reader(void *p)
 {
@@ -1013,8 +1076,7 @@ static void *race_reader(void *p)
     make_id(id, 7);
     while (!atomic_load(a->stop)) {
         uint32_t len;
-        uint64_t h;
-        int rc = node_store_chunk_get(a->s, id, back, a->len, &len, &h);
+        int rc = race_read(a, id, back, &len);
         if (rc == 0 && len == a->len && memcmp(back, a->data, a->len) == 0)
             a->served++;
         else if (rc == OG_ENOTFOUND)
@@ -1027,7 +1089,8 @@ static void *race_reader(void *p)
 }
 
 /* Reads racing deletes and re-writes of one chunk see it whole or not at all: never the zeros of a
- * punched range, never a false corruption. */
+ * punched range, never a false corruption; the readers alternate between node_store_chunk_get and
+ * the located reads of /read, which read without the guard. */
 Test(node_store, read_racing_delete_sees_chunk_or_absent)
 {
     enum { LEN = 256 * 1024, ROUNDS = 300, READERS = 3 };
@@ -1042,7 +1105,7 @@ Test(node_store, read_racing_delete_sees_chunk_or_absent)
     make_id(id, 7);
     cr_assert_eq(node_store_chunk_put(s, id, data, LEN, h), 0);
     for (int i = 0; i < READERS; i++) {
-        args[i] = (race_arg_t){.s = s, .data = data, .len = LEN, .stop = &stop};
+        args[i] = (race_arg_t){.s = s, .data = data, .len = LEN, .stop = &stop, .located = i % 2};
         pthread_create(&th[i], NULL, race_reader, &args[i]);
     }
     for (int r = 0; r < ROUNDS; r++) {
@@ -1057,6 +1120,7 @@ Test(node_store, read_racing_delete_sees_chunk_or_absent)
         served += args[i].served, absent += args[i].absent;
     }
     cr_assert_gt(served, 0);
+    cr_assert_gt(args[1].served, 0, "the located reader served the chunk");
     cr_assert_eq(node_store_corrupt_line(s), 0);
     node_store_close(s);
 }
