@@ -338,9 +338,24 @@ for t in "${TARGETS[@]}"; do
     measured "$t" putbig put --workload put --bucket bench-big --size $SIZE_LARGE --conns 4 --count $N_256M \
         --duration $D_LARGE
 done
+# Each system's large GET starts from the same state: every system's dirty data written out (a
+# peer's writeback would otherwise slow the next system's phase) and the page cache dropped, so
+# the first pass reads from the disk for every system (Onggi writes large objects past the page
+# cache, Swift through it: without the drop Swift's GET read from memory and Onggi's from the
+# disk); the second pass reads the same objects again: a hot object, from memory where the system
+# keeps it there (the page cache for Onggi and Swift, BlueStore's own cache for RGW).
+drop_caches() {
+    sync
+    if echo 3 2>/dev/null >/proc/sys/vm/drop_caches; then CACHES_DROPPED=yes; else CACHES_DROPPED="no (not root)"; fi
+}
+CACHES_DROPPED=no
 for t in "${TARGETS[@]}"; do
     n=$(ops putbig "$t")
-    [ "$n" -gt 0 ] && measured "$t" getbig get --workload get --bucket bench-big --size $SIZE_LARGE --conns 4 \
+    [ "$n" -gt 0 ] || continue
+    drop_caches
+    measured "$t" getbig get --workload get --bucket bench-big --size $SIZE_LARGE --conns 4 \
+        --objects "$n" --count $N_256M --duration $D_LARGE --verify
+    measured "$t" getbighot get --workload get --bucket bench-big --size $SIZE_LARGE --conns 4 \
         --objects "$n" --count $N_256M --duration $D_LARGE --verify
 done
 rss_sample_stop
@@ -395,14 +410,21 @@ for t in "${TARGETS[@]}"; do
 done
 
 log "measuring the disk (dd 1 GiB, fdatasync) and hashing speed"
-DD_OUT=$(LC_ALL=C dd if=/dev/zero of="$WORK/onggi/dd.test" bs=1M count=1024 conv=fdatasync 2>&1 | tail -n 1)
+# dd_mibs DD-ARGS...: the MiB/s of one dd run (from its summary line: bytes ... seconds s, ...).
+dd_mibs() {
+    LC_ALL=C dd "$@" 2>&1 | tail -n 1 | awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^s,?$/ || $i == "s,") { secs = $(i-1) } }
+        END { if (secs > 0) printf "%.1f", $1 / secs / 1048576 }'
+}
+DD_MIBS=$(dd_mibs if=/dev/zero of="$WORK/onggi/dd.test" bs=1M count=1024 conv=fdatasync)
+# The large GET from disk reads one copy of each chunk: its limit is the disk's read rate.
+DD_READ_MIBS=$(dd_mibs if="$WORK/onggi/dd.test" of=/dev/null bs=1M iflag=direct)
 rm -f "$WORK/onggi/dd.test"
-DD_MIBS=$(echo "$DD_OUT" | awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^s,?$/ || $i == "s,") { secs = $(i-1) } }
-    END { if (secs > 0) printf "%.1f", $1 / secs / 1048576 }')
 HASH_MIBS=$("$BENCH" --selftest-hash --json | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["md5_sha256_mib_per_s"])')
 CORES=$(nproc)
 {
     printf 'sequential write, dd fdatasync (MiB/s)\t%s\n' "${DD_MIBS:-0}"
+    printf 'sequential read, dd O_DIRECT (MiB/s)\t%s\n' "${DD_READ_MIBS:-0}"
+    printf 'page cache dropped before each large GET from disk\t%s\n' "$CACHES_DROPPED"
     printf 'MD5+SHA-256 per core (MiB/s)\t%s\n' "$HASH_MIBS"
     awk -v d="${DD_MIBS:-0}" -v h="$HASH_MIBS" -v n="$CORES" 'BEGIN{
         a = d / 3; b = h * n; m = a < b ? a : b
@@ -458,7 +480,8 @@ plan = [
     ("2. PUT 1 MiB, 16 conns", "put1m", BW, True),
     ("2. GET 1 MiB, 16 conns", "get1m", BW, True),
     (f"3. PUT {big}, 4 conns", "putbig", BW, True),
-    (f"3. GET {big}, 4 conns", "getbig", BW, True),
+    (f"3. GET {big}, 4 conns, from disk", "getbig", BW, True),
+    (f"3. GET {big} again, 4 conns", "getbighot", BW, True),
     ("4. mixed 64 KiB, 32 conns", "mixed", MIX, True),
 ]
 if peers:
