@@ -186,6 +186,7 @@ out_free:
     free(addrs);
 }
 
+/* Every CL_WATCH_MS: a watch round, and the pages of long-idle pooled buffers given back. */
 static void *cl_watch_main(void *arg)
 {
     cluster_t *cl = arg;
@@ -193,6 +194,7 @@ static void *cl_watch_main(void *arg)
     while (!cl->watch_stop) {
         pthread_mutex_unlock(&cl->health_mu);
         cl_watch_round(cl);
+        og_pool_trim(&cl->bufs, CL_BUF_TRIM_MS);
         struct timespec until;
         clock_gettime(CLOCK_MONOTONIC, &until);
         until.tv_nsec += (long)CL_WATCH_MS * 1000000L;

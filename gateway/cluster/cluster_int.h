@@ -97,9 +97,13 @@ void cl_memo_free(cluster_t *cl);
 
 /* Buffer pool (cluster_buf_get): one size class that holds a 4 MiB batch with its header room
  * and a read batch's scratch (4 MiB + two partial 128 KiB chunks + 5 bytes a chunk); larger
- * requests are mapped and unmapped on their own. At most CL_BUF_IDLE buffers stay idle. */
+ * requests are mapped and unmapped on their own. At most CL_BUF_IDLE buffers stay idle: enough
+ * for 16 concurrent GETs (two buffers each) to find theirs with pages in (with 4, 1 MiB GETs at 16
+ * connections spent most of the gateway's CPU faulting fresh mappings in: 301 vs 792-1008 MiB/s);
+ * the watcher gives back the pages of buffers idle for CL_BUF_TRIM_MS (og_pool_trim). */
 #define CL_BUF_CLASS ((size_t)(4u << 20) + (512u << 10))
-#define CL_BUF_IDLE 4
+#define CL_BUF_IDLE 32
+#define CL_BUF_TRIM_MS 1000
 
 /* The purge queue and thread (cluster_purge.c). */
 typedef struct st_cl_purge_t cl_purge_t;
