@@ -80,8 +80,8 @@ typedef struct {
     uint64_t xxh3;
 } node_chunk_loc_t;
 /* Looks chunks ids[0..n) (NODE_ID_LEN bytes each) up in the index, one look-up each, into
- * locs[0..n), and asks the kernel to start reading every run of back-to-back chunks after the
- * first, so the reads that follow find them in memory instead of waiting one after another. */
+ * locs[0..n), and asks the kernel to start reading every run of back-to-back chunks, so the
+ * reads that follow find them in memory instead of waiting one after another. */
 void node_store_chunk_locate(node_store_t *s, const uint8_t *ids, size_t n, node_chunk_loc_t *locs);
 /* Reads every located chunk i (locs[i].rc 0 and dst[i] not NULL) into dst[i] (locs[i].len bytes),
  * a run of chunks that lie back to back with one read, and verifies it like node_store_chunk_get.

@@ -1619,7 +1619,8 @@ void node_store_chunk_read_located(node_store_t *s, const uint8_t *ids, node_chu
         j = i + 1;
         if (locs[i].rc != 0 || !dst[i])
             continue;
-        while (j < n && j - i < RUN_CHUNKS_MAX && locs[j].rc == 0 && dst[j] && loc_follows(&locs[j - 1], &locs[j]))
+        size_t end = loc_run_end(locs, i, n - i > RUN_CHUNKS_MAX ? i + RUN_CHUNKS_MAX : n);
+        while (j < end && dst[j])
             j++;
         int rc = run_read(s, locs, dst, i, j, hdrs);
         for (size_t c = i; c < j; c++) {
