@@ -1046,8 +1046,10 @@ static void server_dispatch(http_server_t *srv, http_req_t *req)
     atomic_store_explicit(&srv->st_queued, srv->njobs, memory_order_relaxed);
     if (srv->njobs > srv->nidle)
         w = server_reserve_worker_locked(srv);
-    pthread_cond_signal(&srv->cv);
     pthread_mutex_unlock(&srv->mu);
+    /* Signalled after the unlock: a worker woken under the mutex would at once block on it, and
+     * the loop would have to wake it a second time. The job is queued, so no wake-up is lost. */
+    pthread_cond_signal(&srv->cv);
     if (w != NULL)
         server_spawn_worker(srv, w);
 }
@@ -1343,13 +1345,18 @@ static void worker_run_req(http_worker_t *w, http_req_t *req)
         /* The handler broke its contract; the client still gets an answer. */
         http_resp_send(req, 500, NULL, 0, NULL, 0);
     } else if (unanswered) {
-        /* A started response cannot be completed: cut the connection so the client
-         * does not take a short body for a whole one. */
+        /* A started response was not ended: cut the connection, so the client does not take a
+         * short body for a whole one. A Content-Length body's bytes still in out (its last
+         * write may wait there) go out first; a chunked body must not get its terminator. */
         pthread_mutex_lock(&req->mu);
-        req->ended = true;
         req->close_after = true;
-        req_notify_locked(req);
+        if (req->w_chunked) {
+            req->ended = true;
+            req_notify_locked(req);
+        }
         pthread_mutex_unlock(&req->mu);
+        if (!req->w_chunked)
+            http_resp_end(req);
     }
     req_unref(req);
 }
@@ -2070,6 +2077,16 @@ int http_resp_write(http_req_t *req, const void *buf, size_t len)
     }
     if (req->resp_cl >= 0 && req->resp_written + len > (uint64_t)req->resp_cl)
         return OG_EINVAL;
+    if (req->resp_cl >= 0 && req->resp_written + len == (uint64_t)req->resp_cl &&
+        req->out_len + len <= HTTP_SEND_COPY_MAX) {
+        /* The last bytes of a small body wait in out for http_resp_end's hand-off: the worker
+         * does not sleep until the loop has written them (a small GET's one write). */
+        if (out_reserve(req, len) != 0)
+            return -ENOMEM;
+        out_put(req, buf, len);
+        req->resp_written += len;
+        return 0;
+    }
     if (req->w_chunked) {
         char hdr[24];
         int hl = snprintf(hdr, sizeof(hdr), "%zx\r\n", len);

@@ -106,6 +106,7 @@ static void handle_big(http_req_t *req)
     if (og_query_get(ri->query, "n", &raw))
         total = strtoull(raw.base, NULL, 10);
     bool chunked = og_query_get(ri->query, "chunked", &raw);
+    bool noend = og_query_get(ri->query, "noend", &raw); /* contract breach: never ends the response */
     enum { BUF = 64 << 10 };
     unsigned char *buf = malloc(BUF);
     if (http_resp_start(req, 200, NULL, 0, chunked ? -1 : (int64_t)total) != 0)
@@ -120,7 +121,8 @@ static void handle_big(http_req_t *req)
         }
         off += n;
     }
-    http_resp_end(req);
+    if (!noend)
+        http_resp_end(req);
 out_free:
     free(buf);
 }
@@ -824,6 +826,47 @@ Test(gw_http, http10_and_unanswered)
     cli_open(&c, port);
     cli_sends(&c, "GET /noanswer HTTP/1.1\r\nHost: x\r\n\r\n");
     expect_status(&c, 500);
+    cli_close(&c);
+    stop_server();
+}
+
+/* Everything the client receives until the server closes (the test fails at 5 s without a close). */
+static void cli_read_to_eof(cli_t *c)
+{
+    ssize_t r;
+    while ((r = cli_more(c)) > 0)
+        ;
+    cr_assert_eq(r, 0, "no EOF: %s", strerror(errno));
+}
+
+/* A handler that writes a whole Content-Length body but never ends the response: its bytes (the
+ * last write of a small body waits in the request's buffer for the end) still reach the client,
+ * then the connection closes. A chunked body never gets the terminator that would make it look whole. */
+Test(gw_http, unended_response_sends_its_bytes_then_closes)
+{
+    uint16_t port = start_server(0, 0);
+    static const size_t sizes[] = {100, 100000};
+    for (size_t k = 0; k < 2; k++) {
+        cli_t c;
+        char req[128];
+        cli_open(&c, port);
+        snprintf(req, sizeof(req), "GET /big?n=%zu&noend HTTP/1.1\r\nHost: x\r\n\r\n", sizes[k]);
+        cli_sends(&c, req);
+        cli_read_to_eof(&c);
+        char *end = memmem(c.buf, c.len, "\r\n\r\n", 4);
+        cr_assert_not_null(end);
+        size_t body = c.len - (size_t)(end + 4 - c.buf);
+        cr_assert_eq(body, sizes[k], "%zu-byte body: got %zu bytes", sizes[k], body);
+        for (size_t i = 0; i < body; i++)
+            cr_assert_eq((unsigned char)end[4 + i], pattern_byte(i));
+        cli_close(&c);
+    }
+    cli_t c;
+    cli_open(&c, port);
+    cli_sends(&c, "GET /big?n=100&chunked&noend HTTP/1.1\r\nHost: x\r\n\r\n");
+    cli_read_to_eof(&c);
+    cr_assert_gt(c.len, 5);
+    cr_assert(memmem(c.buf, c.len, "\r\n0\r\n\r\n", 7) == NULL, "an unended chunked body got its terminator");
     cli_close(&c);
     stop_server();
 }
