@@ -491,6 +491,72 @@ Test(node_client, corrupt_chunk_not_served)
     free(g.resp_body);
 }
 
+/* Damages one data byte of a stored chunk in its volume file (the 48-byte on-disk header first). */
+static void damage_chunk(const uint8_t *id)
+{
+    node_chunk_loc_t loc;
+    char vol[128];
+    node_store_chunk_locate(g_store, id, 1, &loc);
+    cr_assert_eq(loc.rc, 0);
+    snprintf(vol, sizeof(vol), "%s/d1/vol/%08u.vol", g_dir, (unsigned)loc.vol);
+    int fd = open(vol, O_RDWR);
+    cr_assert_geq(fd, 0);
+    unsigned char b;
+    cr_assert_eq(pread(fd, &b, 1, (off_t)loc.off + 48 + 7), 1);
+    b ^= 0xff;
+    cr_assert_eq(pwrite(fd, &b, 1, (off_t)loc.off + 48 + 7), 1);
+    close(fd);
+}
+
+/* A /read whose chunks fail only when read (damaged on disk after the look-up laid the answer out)
+ * gives their room back: the chunks after them move down. The whole answer is compared byte for
+ * byte with the one expected: 'S' entries with their bytes, 'C' and 'N' entries empty. */
+Test(node_client, read_answer_closes_the_gaps_of_chunks_that_failed)
+{
+    enum { N = 8 };
+    uint8_t ids[N][NODE_ID_LEN];
+    char *data[N];
+    size_t len[N];
+    for (unsigned i = 0; i < N; i++) {
+        memset(ids[i], 0, NODE_ID_LEN);
+        ids[i][0] = (uint8_t)(0x40 + i);
+        ids[i][31] = 0xa5;
+        len[i] = 1000 + 337 * i;
+        data[i] = malloc(len[i]);
+        for (size_t k = 0; k < len[i]; k++)
+            data[i][k] = (char)(i * 31 + k * 7);
+        if (i != 5) /* 5 is never stored: 'N' from the look-up, no room laid out */
+            cr_assert_eq(node_store_chunk_put(g_store, ids[i], data[i], len[i], XXH3_64bits(data[i], len[i])), 0);
+    }
+    damage_chunk(ids[1]);
+    damage_chunk(ids[3]);
+    damage_chunk(ids[7]); /* the last: nothing after it moves */
+
+    size_t cap = 0;
+    for (unsigned i = 0; i < N; i++)
+        cap += 5 + len[i];
+    unsigned char *want = malloc(cap), *w = want;
+    for (unsigned i = 0; i < N; i++) {
+        bool served = i != 1 && i != 3 && i != 5 && i != 7;
+        *w++ = served ? 'S' : i == 5 ? 'N' : 'C';
+        og_be32_put(w, served ? (uint32_t)len[i] : 0);
+        w += 4;
+        if (served) {
+            memcpy(w, data[i], len[i]);
+            w += len[i];
+        }
+    }
+    node_call_t c = {.addr = g_addr, .method = "POST", .path = "/d1/read", .body = ids, .body_len = sizeof(ids)};
+    cr_assert_eq(node_call(g_cl, &c), 0);
+    cr_assert_eq(c.status, 200);
+    cr_assert_eq(c.resp_len, (size_t)(w - want), "answer of %zu bytes, want %zu", c.resp_len, (size_t)(w - want));
+    cr_assert_eq(memcmp(c.resp_body, want, c.resp_len), 0, "the answer's bytes differ");
+    free(c.resp_body);
+    free(want);
+    for (unsigned i = 0; i < N; i++)
+        free(data[i]);
+}
+
 /* A full disk (a file-size limit with SIGXFSZ ignored: EFBIG) answers 507, shows in /stat and
  * /health, and the next write after space came back is stored. */
 Test(node_client, full_disk_answers_507)
