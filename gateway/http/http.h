@@ -208,7 +208,8 @@ ssize_t http_req_read(http_req_t *req, void *buf, size_t cap);
  * The header slices are copied. 0 or HTTP_EABORTED. */
 int http_resp_start(http_req_t *req, int status, const og_header_t *hdrs, size_t n, int64_t content_length);
 /* Writes body bytes, blocking until the loop has written them to the socket (so buf may be
- * reused on return). For HEAD requests the bytes are discarded. 0 or HTTP_EABORTED. */
+ * reused on return); the last bytes of a small Content-Length body are copied instead and go out
+ * with http_resp_end. For HEAD requests the bytes are discarded. 0 or HTTP_EABORTED. */
 int http_resp_write(http_req_t *req, const void *buf, size_t len);
 /* Ends the response (terminal chunk when chunked). After it the handler must not touch req.
  * 0 or HTTP_EABORTED. */
