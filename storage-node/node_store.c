@@ -94,8 +94,8 @@
  * kernel's copy into fresh pages (46 % of a node's samples during 256 MiB PUTs), zeroing of
  * partial pages and writeback (docs/benchmarks.md, "Direct batch writes"). Reads stay buffered: a
  * direct write drops any cached page of its range, so they see the new bytes. Small batches (a
- * slow upload's periodic flush, a replica push) and file systems that refuse O_DIRECT (tmpfs) use
- * the page cache as before. The sync below is the same for both.
+ * slow upload's periodic flush, a replica push) and file systems that refuse O_DIRECT (tmpfs
+ * before Linux 6.6) use the page cache as before. The sync below is the same for both.
  *
  * Group commit: concurrent writers share one fdatasync. pwrites can finish out of order, so
  * "synced up to offset E" is tracked as sync generations: a writer that finished its pwrite
