@@ -172,6 +172,20 @@ def tcp_counters():
     return out
 
 
+def accept_queues(ports):
+    """{port: connections waiting to be accepted} for the listening IPv4 sockets on ports
+    (/proc/net/tcp: a listener's rx_queue is its accept queue). A deep queue means the process
+    is not coming back to accept: its threads are all busy, or it is starved of CPU."""
+    out = {}
+    with open("/proc/net/tcp") as f:
+        for line in f.readlines()[1:]:
+            fields = line.split()
+            port = int(fields[1].rsplit(":", 1)[1], 16)
+            if fields[3] == "0A" and port in ports:
+                out[port] = max(out.get(port, 0), int(fields[4].split(":")[1], 16))
+    return out
+
+
 def counters_delta(before, after):
     """after - before for nested dicts of counters (what tcp_counters/node_call_counters return)."""
     if isinstance(after, dict):

@@ -88,19 +88,24 @@ def bind_addrs(a):
 
 def run_uploads(a, gw):
     """Runs the a.conns paced uploads with onggi-bench (one event loop: the client costs little
-    CPU and keeps its pace under load) and samples the gateway once a second until it ends.
-    (onggi-bench's JSON report, peak RSS KiB, peak threads)."""
+    CPU and keeps its pace under load) and samples the gateway, and the accept queues of the
+    gateway and the nodes, once a second until it ends.
+    (onggi-bench's JSON report, peak RSS KiB, peak threads, {"gateway"|"nodeN": peak queue})."""
     cmd = [os.path.join(a.bin, "onggi-bench"), "--endpoint", f"http://127.0.0.1:{a.port}", "--access-key", "cam",
            "--secret-key", USERS["cam"], "--bucket", "cams", "--prefix", "cam-", "--workload", "put",
            "--size", str(a.rate * a.duration), "--conns", str(a.conns), "--count", str(a.conns),
            "--rate-per-conn", str(a.rate), "--ramp", str(a.ramp), "--bind", bind_addrs(a), "--verify",
            "--timeout", "120", "--json"] + (["--chunked"] if a.chunked else [])
     peak_rss, peak_thr = 0, 0
+    names = {a.port: "gateway", **{a.port + i: f"node{i}" for i in (1, 2, 3)}}
+    peak_q = dict.fromkeys(names.values(), 0)
     deadline = time.monotonic() + a.ramp + a.duration + 300
     with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True) as bench:
         while bench.poll() is None and time.monotonic() < deadline:
             rss, _, thr, _ = proc_stat(gw)
             peak_rss, peak_thr = max(peak_rss, rss), max(peak_thr, thr)
+            for port, q in benchcluster.accept_queues(names).items():
+                peak_q[names[port]] = max(peak_q[names[port]], q)
             time.sleep(1)
         if bench.poll() is None:
             bench.kill()
@@ -108,7 +113,7 @@ def run_uploads(a, gw):
         out = bench.stdout.read()
     if bench.returncode != 0 and not out.strip():
         sys.exit(f"slow-bench: onggi-bench failed ({bench.returncode})")
-    return json.loads(out), peak_rss, peak_thr
+    return json.loads(out), peak_rss, peak_thr, peak_q
 
 
 def verify(a, n):
@@ -150,7 +155,7 @@ def measure(a, gw):
     probe = multiprocessing.Process(target=probe_main, args=(a.port, "/probe/obj4k", stop, out), daemon=True)
     probe.start()
     t0, calls0, tcp0 = time.monotonic(), benchcluster.node_call_counters(a.port), benchcluster.tcp_counters()
-    rep, res["rss_peak_sampled_kib"], res["threads_peak"] = run_uploads(a, gw)
+    rep, res["rss_peak_sampled_kib"], res["threads_peak"], res["accept_queue_peak"] = run_uploads(a, gw)
     res["upload_phase_s"] = round(time.monotonic() - t0, 1)
     # Why uploads fail, when they do: the gateway's node calls (timeouts put a node into back-off,
     # then its calls are skipped) and the machine's TCP counters (connections opened, listen-queue
@@ -210,7 +215,8 @@ def main():
     print(f"node calls {sum(nc.get('calls', {}).values())} errors {sum(nc.get('errors', {}).values())} "
           f"timeouts {sum(nc.get('timeouts', {}).values())} skipped {sum(nc.get('skipped', {}).values())} | "
           f"tcp connects {tcp.get('ActiveOpens')} listen overflows {tcp.get('ListenOverflows')} "
-          f"drops {tcp.get('ListenDrops')} resets sent {tcp.get('OutRsts')}")
+          f"drops {tcp.get('ListenDrops')} resets sent {tcp.get('OutRsts')} | accept queue peaks "
+          f"{' '.join(f'{k} {v}' for k, v in res['accept_queue_peak'].items())}")
     print(json.dumps(res, indent=1))
     if a.json:
         with open(a.json, "w") as f:
