@@ -50,7 +50,8 @@
 
 /* Response head and chunk framing live in the request itself unless they outgrow this. */
 #define HTTP_OUT_INLINE 4096
-/* http_resp_send copies bodies up to this size so the worker can return without waiting. */
+/* http_resp_write copies a body's last bytes when out then holds at most this much, so the
+ * worker hands the response over without waiting for the socket. */
 #define HTTP_SEND_COPY_MAX (64u << 10)
 /* After a response that closes the connection, unread client bytes are discarded this
  * long so that closing does not send a RST that could destroy the response in flight. */
@@ -1344,19 +1345,21 @@ static void worker_run_req(http_worker_t *w, http_req_t *req)
     if (unanswered && !req->w_started) {
         /* The handler broke its contract; the client still gets an answer. */
         http_resp_send(req, 500, NULL, 0, NULL, 0);
-    } else if (unanswered) {
+    } else if (unanswered && req->w_chunked) {
         /* A started response was not ended: cut the connection, so the client does not take a
-         * short body for a whole one. A Content-Length body's bytes still in out (its last
-         * write may wait there) go out first; a chunked body must not get its terminator. */
+         * short body for a whole one; a chunked body must not get its terminator. */
+        pthread_mutex_lock(&req->mu);
+        req->ended = true;
+        req->close_after = true;
+        req_notify_locked(req);
+        pthread_mutex_unlock(&req->mu);
+    } else if (unanswered) {
+        /* The same for a Content-Length body, whose bytes still in out (its last write may wait
+         * there) go out first: the end hands them over, and close_after cuts after them. */
         pthread_mutex_lock(&req->mu);
         req->close_after = true;
-        if (req->w_chunked) {
-            req->ended = true;
-            req_notify_locked(req);
-        }
         pthread_mutex_unlock(&req->mu);
-        if (!req->w_chunked)
-            http_resp_end(req);
+        http_resp_end(req);
     }
     req_unref(req);
 }
@@ -2079,8 +2082,9 @@ int http_resp_write(http_req_t *req, const void *buf, size_t len)
         return OG_EINVAL;
     if (req->resp_cl >= 0 && req->resp_written + len == (uint64_t)req->resp_cl &&
         req->out_len + len <= HTTP_SEND_COPY_MAX) {
-        /* The last bytes of a small body wait in out for http_resp_end's hand-off: the worker
-         * does not sleep until the loop has written them (a small GET's one write). */
+        /* The last bytes of a small body ride in out (with the head, when nothing was written
+         * yet) to http_resp_end's hand-off: the worker does not sleep until the loop has written
+         * them. One copy of at most HTTP_SEND_COPY_MAX; the caller's buffer is free on return. */
         if (out_reserve(req, len) != 0)
             return -ENOMEM;
         out_put(req, buf, len);
@@ -2130,19 +2134,9 @@ int http_resp_end(http_req_t *req)
 int http_resp_send(http_req_t *req, int status, const og_header_t *hdrs, size_t n, const void *body, size_t len)
 {
     int rc = http_resp_start(req, status, hdrs, n, (int64_t)len);
-    if (rc != 0)
+    /* The body is the whole Content-Length: a small one rides in out with the head (one hand-off,
+     * no wait for the socket), as http_resp_write does for every last small write. */
+    if (rc != 0 || (rc = http_resp_write(req, body, len)) != 0)
         return rc;
-    if (!req->w_no_body && len > 0) {
-        /* Small bodies ride in the same buffer as the head: one handoff, one write, and
-         * the worker does not wait for the socket. */
-        if (req->out_len + len <= HTTP_SEND_COPY_MAX) {
-            if ((rc = out_reserve(req, len)) != 0)
-                return rc;
-            out_put(req, body, len);
-            req->resp_written = len;
-        } else if ((rc = http_resp_write(req, body, len)) != 0) {
-            return rc;
-        }
-    }
     return http_resp_end(req);
 }

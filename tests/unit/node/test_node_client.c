@@ -508,9 +508,9 @@ static void damage_chunk(const uint8_t *id)
     close(fd);
 }
 
-/* A /read whose chunks fail only when read (damaged on disk after the look-up laid the answer out)
- * gives their room back: the chunks after them move down. The whole answer is compared byte for
- * byte with the one expected: 'S' entries with their bytes, 'C' and 'N' entries empty. */
+/* A /read whose chunks fail only when read (damaged on disk, which the index look-up that lays the
+ * answer out cannot see) gives their room back: the chunks after them move down. The whole answer
+ * is compared byte for byte with the one expected: 'S' entries with their bytes, 'C' and 'N' empty. */
 Test(node_client, read_answer_closes_the_gaps_of_chunks_that_failed)
 {
     enum { N = 8 };
