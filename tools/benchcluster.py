@@ -60,12 +60,20 @@ def pids(proc, binary):
 
 
 def stop(proc):
-    """Stops the launcher and everything it started (SIGKILL after 30 s)."""
+    """Stops the launcher and everything it started (SIGKILL after 30 s). The servers run in
+    sessions of their own (run-cluster.sh), outside the launcher's process group: a hung stop
+    kills them by pid."""
+    servers = pids(proc, "onggi-")
     os.killpg(proc.pid, signal.SIGTERM)
     try:
         proc.wait(30)
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
+        for pid in servers:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
 
 
 def call(port, method, path, headers=None, body=b""):

@@ -4,7 +4,8 @@
 # DATA/node{1,2,3}.conf), plus the dev account "dev": S3 keys devaccess/devsecret and the
 # Swift user dev:admin (key devsecret). The gateway serves http on --port and https on --tls-port
 # with a self-signed certificate made once in DATA/tls/ (cert.pem is also the CA file clients
-# verify with; delete DATA/tls to make a new one). Ctrl-C or SIGTERM stops every process and exits 0.
+# verify with; delete DATA/tls to make a new one). Ctrl-C, SIGTERM or SIGHUP (its terminal closing)
+# stops every process and exits 0.
 # It supervises: a process that dies is restarted (and the launcher says so), after a delay that
 # grows while it keeps dying within RESTART_FAST_S of its start (1, 2, 4 ... up to 30 s).
 #
@@ -151,13 +152,19 @@ on_signal() {
     echo "run-cluster: stopped"
     exit 0
 }
-trap on_signal INT TERM
+trap on_signal INT TERM HUP
 
 # launch IDX: (re)starts process IDX in the background, its output appended to LOG/NAME.log.
 launch() {
     local idx="$1"
     # exec: the background job IS the process, so its pid is the one to signal and wait for.
-    eval "exec ${CMDS[$idx]}" >>"$LOG/${NAMES[$idx]}.log" 2>&1 &
+    # setsid: each server in a session of its own, as systemd starts every service (onggi-node@,
+    # onggi-gateway). The scheduler then shares the CPU between the processes, not between their
+    # threads (sched(7), "autogroup"; under systemd's cpu controller each service's cgroup does
+    # the same): a gateway with thousands of busy upload threads no longer starves the nodes of a
+    # one-machine cluster (docs/benchmarks.md, "Slow uploads"). A background job of this script
+    # is never a process group leader, so setsid(1) does not fork and the pid stays the server's.
+    eval "exec setsid ${CMDS[$idx]}" >>"$LOG/${NAMES[$idx]}.log" 2>&1 &
     PIDS[idx]=$!
     STARTED[idx]=$SECONDS
 }

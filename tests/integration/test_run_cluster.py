@@ -38,14 +38,14 @@ def start_script(tmp_path, data, port, nports, env, tls_port=None):
     pytest.fail(f"run-cluster.sh not ready in 60 s:\n{log.read_text(errors='replace')}")
 
 
-def stop_script(proc, log):
-    proc.send_signal(signal.SIGTERM)
+def stop_script(proc, log, sig=signal.SIGTERM):
+    proc.send_signal(sig)
     try:
         rc = proc.wait(timeout=40)
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
-        pytest.fail(f"run-cluster.sh ignored SIGTERM:\n{log.read_text(errors='replace')}")
+        pytest.fail(f"run-cluster.sh ignored signal {sig}:\n{log.read_text(errors='replace')}")
     assert rc == 0, log.read_text(errors="replace")
 
 
@@ -66,6 +66,21 @@ def s3cmd(port, access, secret, *args, cafile=None):
     return subprocess.run(["s3cmd", "-c", "/dev/null", f"--access_key={access}", f"--secret_key={secret}",
                            f"--host={hp}", f"--host-bucket={hp}", *ssl_args, *args],
                           capture_output=True, text=True, timeout=120)
+
+
+def servers_in_own_sessions(proc):
+    """The launcher's children (the gateway, the nodes, the lifecycle pass) each lead a session of
+    their own, as systemd runs services, so the scheduler shares the CPU between processes
+    (run-cluster.sh's launch). Returns their commands."""
+    out = subprocess.run(["ps", "-o", "pid=,sid=,args=", "--ppid", str(proc.pid)], capture_output=True, text=True,
+                         timeout=30).stdout.splitlines()
+    rows = [line.split(None, 2) for line in out]
+    servers = [(int(pid), int(sid), args) for pid, sid, args in rows if "onggi-" in args]
+    cmds = [args.split()[0].rsplit("/", 1)[-1] for _, _, args in servers]
+    assert sorted(cmds) == ["onggi-admin", "onggi-gateway"] + ["onggi-node"] * 3, out
+    for pid, sid, args in servers:
+        assert sid == pid != os.getsid(proc.pid), (pid, sid, args)
+    return [args for _, _, args in servers]
 
 
 def check_https(tls_port, cert, access, secret, bucket, tmp_path):
@@ -113,6 +128,7 @@ def test_run_cluster_script(tmp_path):
         assert f"https://localhost:{tls_port}" in out and cert in out
         assert f"http://127.0.0.1:{port}/metrics" in out
         assert http_request(port, "GET", "/health/ready")[0] == 200
+        servers_in_own_sessions(proc)
         assert os.stat(data / "tls" / "key.pem").st_mode & 0o077 == 0  # the key is private
         for client in ("s3cmd", "/usr/bin/aws", "boto3", "rclone"):
             assert client in out
@@ -206,6 +222,7 @@ def test_run_cluster_restarts_a_dead_node(tmp_path):
         out = log.read_text(errors="replace")
         assert "node2 exited (status 137), restarting it" in out and "node2 restarted" in out
         assert proc.poll() is None  # the launcher itself keeps running
+        assert os.getsid(new) == new  # the restarted node leads its own session too
         f = tmp_path / "f"
         f.write_bytes(b"after the restart")
         r = s3cmd(port, "superkey", "supersecret", "put", str(f), "s3://super-bucket/f")
@@ -214,7 +231,7 @@ def test_run_cluster_restarts_a_dead_node(tmp_path):
         r = s3cmd(port, "superkey", "supersecret", "get", "s3://super-bucket/f", str(dst))
         assert r.returncode == 0 and dst.read_bytes() == b"after the restart", r.stdout + r.stderr
     finally:
-        stop_script(proc, log)
+        stop_script(proc, log, signal.SIGHUP)  # its terminal closing: the servers have none of their own
     assert ports_closed([port, *nports])
 
 
