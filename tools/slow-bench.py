@@ -52,7 +52,10 @@ pct = benchcluster.pct
 
 
 def probe_main(port, path, stop, out, max_count=20000):
-    """Separate process (no GIL shared with the uploads): GETs every 20 ms until stop is set."""
+    """Separate process (no GIL shared with the uploads): GETs every 20 ms until stop is set. In a
+    session of its own, like the uploads' client and each server, so the kernel gives it a CPU
+    share of its own (as another machine's client would have) rather than a part of this script's."""
+    os.setsid()
     lat, fails = [], 0
     while not stop.is_set() and len(lat) + fails < max_count:
         try:
@@ -100,7 +103,8 @@ def run_uploads(a, gw):
     names = {a.port: "gateway", **{a.port + i: f"node{i}" for i in (1, 2, 3)}}
     peak_q = dict.fromkeys(names.values(), 0)
     deadline = time.monotonic() + a.ramp + a.duration + 300
-    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True) as bench:
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                          start_new_session=True) as bench:
         while bench.poll() is None and time.monotonic() < deadline:
             rss, _, thr, _ = proc_stat(gw)
             peak_rss, peak_thr = max(peak_rss, rss), max(peak_thr, thr)
