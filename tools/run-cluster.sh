@@ -164,7 +164,9 @@ launch() {
     # the same): a gateway with thousands of busy upload threads no longer starves the nodes of a
     # one-machine cluster (docs/benchmarks.md, "Slow uploads"). A background job of this script
     # is never a process group leader, so setsid(1) does not fork and the pid stays the server's.
-    eval "exec setsid ${CMDS[$idx]}" >>"$LOG/${NAMES[$idx]}.log" 2>&1 &
+    # setpriv --pdeathsig: outside this script's process group, a server would outlive a launcher
+    # that is killed outright; it gets SIGTERM (a clean stop) when the launcher dies instead.
+    eval "exec setsid setpriv --pdeathsig TERM ${CMDS[$idx]}" >>"$LOG/${NAMES[$idx]}.log" 2>&1 &
     PIDS[idx]=$!
     STARTED[idx]=$SECONDS
 }

@@ -235,6 +235,38 @@ def test_run_cluster_restarts_a_dead_node(tmp_path):
     assert ports_closed([port, *nports])
 
 
+def running(pid):
+    """Whether pid is a live process: not gone, and not a zombie that nobody has reaped yet (an
+    orphan's parent is init, which may take its time)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return False
+
+
+def test_run_cluster_servers_stop_when_the_launcher_is_killed(tmp_path):
+    """The servers lead sessions of their own, outside the launcher's process group: a launcher
+    killed outright (SIGKILL, no trap runs) must still take them down."""
+    data = tmp_path / "data"
+    port, *nports = free_ports(4)
+    proc, log = start_script(tmp_path, data, port, nports, dict(os.environ))
+    pids = [int(line.split()[0]) for line in subprocess.run(
+        ["ps", "-o", "pid=,args=", "--ppid", str(proc.pid)], capture_output=True, text=True,
+        timeout=30).stdout.splitlines() if "onggi-" in line]
+    assert len(pids) == 5, pids
+    proc.kill()
+    proc.wait()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and any(map(running, pids)):
+        time.sleep(0.2)
+    alive = [p for p in pids if running(p)]
+    for p in alive:  # do not leak them into later tests, whatever the outcome
+        os.kill(p, signal.SIGKILL)
+    assert not alive, log.read_text(errors="replace")
+    assert ports_closed([port, *nports])
+
+
 def test_run_cluster_wrong_args():
     r = subprocess.run([SCRIPT, "--bin", BIN], capture_output=True, text=True, timeout=30)
     assert r.returncode == 2 and "usage" in r.stderr
