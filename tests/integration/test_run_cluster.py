@@ -68,19 +68,22 @@ def s3cmd(port, access, secret, *args, cafile=None):
                           capture_output=True, text=True, timeout=120)
 
 
-def servers_in_own_sessions(proc):
-    """The launcher's children (the gateway, the nodes, the lifecycle pass) each lead a session of
-    their own, as systemd runs services, so the scheduler shares the CPU between processes
-    (run-cluster.sh's launch). Returns their commands."""
+def servers(proc):
+    """(pid, session id, program) of each process the launcher runs: the gateway, the three nodes
+    and the lifecycle pass (checked)."""
     out = subprocess.run(["ps", "-o", "pid=,sid=,args=", "--ppid", str(proc.pid)], capture_output=True, text=True,
                          timeout=30).stdout.splitlines()
     rows = [line.split(None, 2) for line in out]
-    servers = [(int(pid), int(sid), args) for pid, sid, args in rows if "onggi-" in args]
-    cmds = [args.split()[0].rsplit("/", 1)[-1] for _, _, args in servers]
-    assert sorted(cmds) == ["onggi-admin", "onggi-gateway"] + ["onggi-node"] * 3, out
-    for pid, sid, args in servers:
-        assert sid == pid != os.getsid(proc.pid), (pid, sid, args)
-    return [args for _, _, args in servers]
+    found = [(int(pid), int(sid), args.split()[0].rsplit("/", 1)[-1]) for pid, sid, args in rows if "onggi-" in args]
+    assert sorted(prog for _, _, prog in found) == ["onggi-admin", "onggi-gateway"] + ["onggi-node"] * 3, out
+    return found
+
+
+def servers_in_own_sessions(proc):
+    """Each server leads a session of its own, as systemd runs services, so the scheduler shares
+    the CPU between processes (run-cluster.sh's launch)."""
+    for pid, sid, prog in servers(proc):
+        assert sid == pid != os.getsid(proc.pid), (pid, sid, prog)
 
 
 def check_https(tls_port, cert, access, secret, bucket, tmp_path):
@@ -251,10 +254,7 @@ def test_run_cluster_servers_stop_when_the_launcher_is_killed(tmp_path):
     data = tmp_path / "data"
     port, *nports = free_ports(4)
     proc, log = start_script(tmp_path, data, port, nports, dict(os.environ))
-    pids = [int(line.split()[0]) for line in subprocess.run(
-        ["ps", "-o", "pid=,args=", "--ppid", str(proc.pid)], capture_output=True, text=True,
-        timeout=30).stdout.splitlines() if "onggi-" in line]
-    assert len(pids) == 5, pids
+    pids = [pid for pid, _, _ in servers(proc)]
     proc.kill()
     proc.wait()
     deadline = time.monotonic() + 60
