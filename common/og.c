@@ -4,7 +4,9 @@
 #include <errno.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
 
 const char *og_strerror(int rc)
 {
@@ -107,6 +109,24 @@ uint64_t og_time_ns(void)
 }
 
 uint64_t og_mono_ms(void) { return og_mono_ns() / 1000000u; }
+
+uint64_t og_rng_seed(void)
+{
+    uint64_t s;
+    if (getrandom(&s, sizeof(s), GRND_NONBLOCK) != (ssize_t)sizeof(s))
+        s = og_time_ns() ^ ((uint64_t)getpid() << 32);
+    return s != 0 ? s : 0x9e3779b97f4a7c15ull; /* xorshift stays at 0 once there */
+}
+
+uint64_t og_rng_next(uint64_t *state)
+{
+    uint64_t x = *state;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    *state = x;
+    return x * 0x2545f4914f6cdd1dull;
+}
 
 uint64_t og_mono_ns(void)
 {

@@ -80,6 +80,13 @@ uint64_t og_mono_ms(void);
 /* Monotonic clock, nanoseconds. */
 uint64_t og_mono_ns(void);
 
+/* A seed for og_rng_next, never 0: the kernel's randomness (never waiting for it), else the clock
+ * and the pid, which still tell processes apart. */
+uint64_t og_rng_seed(void);
+/* xorshift64*: advances *state (never 0) and returns its next value. Fast and not cryptographic:
+ * ids and tie-breaks that must differ, never secrets. The caller serialises access to state. */
+uint64_t og_rng_next(uint64_t *state);
+
 /* Levelled process logs (og_log.c): one line on stderr,
  *   <ISO 8601 time> <level> <prog>: <message>
  * written when level is at or above the handle's (error < warn < info < debug). The access log

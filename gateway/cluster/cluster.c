@@ -31,7 +31,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/random.h>
 #include <unistd.h>
 
 /* Keep-alive connections pooled per node. Thousands of slow uploads flush to the nodes every
@@ -93,12 +92,8 @@ int cluster_open(const char *ring_path, const char *keys_path, int timeout_ms, c
         cl_flight_free(cl);
         goto out_destroy_stamp;
     }
-    /* Tiebreaks only need to differ between gateways writing in the same nanosecond; when the
-     * kernel has no entropy to give, pid and time still separate processes. */
-    if (getrandom(&cl->stamp_rng, sizeof(cl->stamp_rng), GRND_NONBLOCK) != (ssize_t)sizeof(cl->stamp_rng))
-        cl->stamp_rng = og_time_ns() ^ ((uint64_t)getpid() << 32);
-    if (cl->stamp_rng == 0)
-        cl->stamp_rng = 0x9e3779b97f4a7c15ull; /* xorshift must not start at 0 */
+    /* Tiebreaks only need to differ between gateways writing in the same nanosecond. */
+    cl->stamp_rng = og_rng_seed();
     og_keys_wipe(&keys);
     *out = cl;
     return 0;
@@ -212,14 +207,9 @@ void cluster_stamp(cluster_t *cl, uint64_t *ts, uint64_t *tiebreak)
     if (now <= cl->stamp_last)
         now = cl->stamp_last + 1;
     cl->stamp_last = now;
-    uint64_t x = cl->stamp_rng;
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    cl->stamp_rng = x;
+    *tiebreak = og_rng_next(&cl->stamp_rng);
     pthread_mutex_unlock(&cl->stamp_mu);
     *ts = now;
-    *tiebreak = x * 0x2545f4914f6cdd1dull;
 }
 
 void cl_stamp_observe(cluster_t *cl, uint64_t ts)

@@ -122,7 +122,7 @@ struct st_cluster_t {
     size_t quorum;   /* R/2 + 1, for writes and for reads */
     pthread_mutex_t stamp_mu; /* guards the two fields below */
     uint64_t stamp_last;      /* hybrid logical clock: the greatest ts made or seen */
-    uint64_t stamp_rng; /* xorshift64* state, seeded from getrandom() */
+    uint64_t stamp_rng; /* og_rng_next's state */
     uint32_t cdc_min, cdc_avg, cdc_max; /* content-defined chunk sizes (cluster_set_chunking) */
     atomic_uint read_turn; /* rotates which primaries a read asks first */
     cl_rcache_t *rcache;

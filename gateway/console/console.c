@@ -110,7 +110,7 @@ static void route(console_req_t *r)
 void console_handle(http_req_t *http, void *ctx)
 {
     console_req_t r = {.http = http, .info = http_req_info(http), .con = ctx};
-    http_request_id(r.request_id);
+    http_request_id(http, r.request_id);
     /* Small answers from memory or a short cluster read: one share of the workers per client
      * address, whoever the caller is. */
     if (http_req_claim_remote(http) != 0)

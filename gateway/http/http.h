@@ -411,9 +411,10 @@ size_t http_cache_dflt(const og_header_t *hdrs, size_t n, og_str_t dflt_cc, int6
 
 /* ---- access log (http_util.c) ---- */
 
-/* A fresh request id: 16 random hex digits and a NUL (the clock's when randomness fails). Cannot
+/* A fresh id for req (worker thread): 16 hex digits and a NUL from its worker's og_rng sequence,
+ * seeded from the kernel's randomness when the thread started (no syscall per request). Cannot
  * fail. */
-void http_request_id(char out[17]);
+void http_request_id(http_req_t *req, char out[17]);
 
 /* Appends what (a request target) to b with the values of secret-bearing query parameters
  * (X-Amz-Signature, Signature, X-Amz-Security-Token, temp_url_sig; names compared

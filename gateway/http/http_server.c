@@ -131,6 +131,7 @@ typedef struct {
     time_t date_sec;  /* second that date[] was formatted for */
     char date[64];    /* "Date: ...\r\n", cached per worker so no lock is needed */
     size_t date_len;
+    uint64_t rng; /* og_rng_next's state for http_request_id */
 } http_worker_t;
 
 struct st_http_req_t {
@@ -1398,6 +1399,7 @@ static void *worker_main(void *arg)
 {
     http_worker_t *w = arg;
     http_server_t *srv = w->srv;
+    w->rng = og_rng_seed();
     pthread_mutex_lock(&srv->mu);
     for (http_req_t *req; (req = worker_next_locked(srv)) != NULL;) {
         pthread_mutex_unlock(&srv->mu);
@@ -1750,6 +1752,14 @@ const http_reqinfo_t *http_req_info(const http_req_t *req) { return &req->info; 
 og_str_t http_req_header(const http_req_t *req, const char *name)
 {
     return og_header_find(req->headers, req->info.num_headers, name);
+}
+
+void http_request_id(http_req_t *req, char out[17])
+{
+    uint64_t v = og_rng_next(&req->worker->rng);
+    uint8_t b[8];
+    memcpy(b, &v, sizeof(b));
+    og_hex(b, sizeof(b), out);
 }
 
 int http_req_claim(http_req_t *req, og_str_t who)

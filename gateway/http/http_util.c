@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/random.h>
 #include <time.h>
 
 #include "http.h"
@@ -144,18 +143,6 @@ void http_log_skip(const char *request_id, const char *what, og_str_t name, cons
         esc[0] = '\0';
     fprintf(stderr, "onggi-gateway: request %s: %s '%s%s' left out: %s\n", request_id, what, esc,
             name.len > 64 ? "..." : "", why);
-}
-
-void http_request_id(char out[17])
-{
-    uint8_t rnd[8];
-    /* getrandom on 8 bytes never blocks once the pool is initialised and is not interrupted
-     * for requests this small; the clock is only a fallback so an id is never missing. */
-    if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
-        uint64_t t = og_time_ns();
-        memcpy(rnd, &t, sizeof(rnd));
-    }
-    og_hex(rnd, sizeof(rnd), out);
 }
 
 int http_req_claim_remote(http_req_t *req)

@@ -516,7 +516,7 @@ og_str_t s3_busy_body(const http_reqinfo_t *info, void *ctx, const char **conten
 static void handle(http_req_t *http, s3_ctx_t *gw, int site)
 {
     s3_req_t r = {.http = http, .info = http_req_info(http), .gw = gw};
-    http_request_id(r.request_id);
+    http_request_id(http, r.request_id);
     r.resource = r.info->path;
     /* Every S3 answer is the caller's own until public ACLs exist: a shared cache must never
      * store one (docs/architecture.md "CDN origin"). */

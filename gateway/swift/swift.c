@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <strings.h>
-#include <sys/random.h>
 
 #include "swift_int.h"
 
@@ -339,17 +338,13 @@ static void send_info(swift_req_t *r)
 
 /* ---------------------------------------------------------------- the front door */
 
+/* Swift's form: "tx", 21 hex digits (two request ids' worth, cut), "-", the time in hex. */
 static void make_trans_id(swift_req_t *r)
 {
-    uint8_t rnd[11];
-    char hex[23];
-    if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
-        uint64_t t = og_time_ns();
-        memset(rnd, 0, sizeof(rnd));
-        memcpy(rnd, &t, sizeof(t));
-    }
-    og_hex(rnd, sizeof(rnd), hex);
-    snprintf(r->trans_id, sizeof(r->trans_id), "tx%.21s-%010llx", hex, (unsigned long long)r->now_s);
+    char hex[2][17];
+    http_request_id(r->http, hex[0]);
+    http_request_id(r->http, hex[1]);
+    snprintf(r->trans_id, sizeof(r->trans_id), "tx%s%.5s-%010llx", hex[0], hex[1], (unsigned long long)r->now_s);
 }
 
 int swift_long_object_name(swift_req_t *r, size_t len)

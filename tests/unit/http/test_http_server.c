@@ -162,6 +162,12 @@ static void test_handler(http_req_t *req, void *ctx)
         handle_hold(req);
     } else if (og_str_eq(ri->path, "/big")) {
         handle_big(req);
+    } else if (og_str_eq(ri->path, "/ids")) {
+        char a[17], b[17], out[40];
+        http_request_id(req, a);
+        http_request_id(req, b);
+        snprintf(out, sizeof(out), "%s %s", a, b);
+        respond_text(req, 200, out);
     } else if (og_str_eq(ri->path, "/noanswer")) {
         return; /* contract breach: the server must still answer 500 */
     } else {
@@ -1341,5 +1347,36 @@ Test(gw_http, out_of_descriptors_pauses_accepting_without_spinning)
     cr_assert_eq(cli_hello(&c), 200);
     cli_close(&waiting);
     cli_close(&c);
+    stop_server();
+}
+
+/* GET /ids on c: the two request ids its handler drew, into a and b. */
+static void get_ids(cli_t *c, char a[17], char b[17])
+{
+    cli_sends(c, "GET /ids HTTP/1.1\r\nHost: x\r\n\r\n");
+    resp_t r;
+    cr_assert_eq(cli_read_resp(c, &r, false), 0);
+    cr_assert_eq(r.status, 200);
+    cr_assert_eq(r.body_len, 33, "%s", r.body);
+    cr_assert_eq(sscanf(r.body, "%16s %16s", a, b), 2);
+    resp_free(&r);
+    for (int i = 0; i < 16; i++)
+        cr_assert(strchr("0123456789abcdef", a[i]) != NULL && strchr("0123456789abcdef", b[i]) != NULL, "%s", a);
+}
+
+Test(gw_http, request_ids_are_16_hex_digits_and_differ)
+{
+    uint16_t port = start_server(0, 0);
+    cli_t c1, c2;
+    cli_open(&c1, port);
+    cli_open(&c2, port);
+    char ids[4][17];
+    get_ids(&c1, ids[0], ids[1]);
+    get_ids(&c2, ids[2], ids[3]); /* most likely another worker, with a sequence of its own */
+    for (int i = 0; i < 4; i++)
+        for (int j = i + 1; j < 4; j++)
+            cr_assert_str_neq(ids[i], ids[j]);
+    cli_close(&c1);
+    cli_close(&c2);
     stop_server();
 }
