@@ -110,6 +110,13 @@ uint64_t og_time_ns(void)
 
 uint64_t og_mono_ms(void) { return og_mono_ns() / 1000000u; }
 
+uint64_t og_mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 uint64_t og_rng_seed(void)
 {
     uint64_t s;
@@ -126,13 +133,6 @@ uint64_t og_rng_next(uint64_t *state)
     x ^= x >> 27;
     *state = x;
     return x * 0x2545f4914f6cdd1dull;
-}
-
-uint64_t og_mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 void og_hex(const void *bytes, size_t len, char *out)

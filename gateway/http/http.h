@@ -179,6 +179,11 @@ const http_reqinfo_t *http_req_info(const http_req_t *req);
 /* First header by name, case-insensitive; {NULL,0} when absent. */
 og_str_t http_req_header(const http_req_t *req, const char *name);
 
+/* A fresh id for req (worker thread): 16 hex digits and a NUL from its worker's og_rng sequence,
+ * seeded from the kernel's randomness when the thread started (no syscall per request). Cannot
+ * fail. */
+void http_request_id(http_req_t *req, char out[17]);
+
 /* Claims a worker slot for `who` (an account, or a client address for anonymous requests) for
  * the rest of this request: the server releases it when the response ends (http_resp_end) or
  * the handler returns. 0, or HTTP_EBUSY
@@ -410,11 +415,6 @@ size_t http_cache_dflt(const og_header_t *hdrs, size_t n, og_str_t dflt_cc, int6
                        char date[32], og_header_t *out);
 
 /* ---- access log (http_util.c) ---- */
-
-/* A fresh id for req (worker thread): 16 hex digits and a NUL from its worker's og_rng sequence,
- * seeded from the kernel's randomness when the thread started (no syscall per request). Cannot
- * fail. */
-void http_request_id(http_req_t *req, char out[17]);
 
 /* Appends what (a request target) to b with the values of secret-bearing query parameters
  * (X-Amz-Signature, Signature, X-Amz-Security-Token, temp_url_sig; names compared
