@@ -11,8 +11,7 @@
  * node_call_until() is node_call_many() with an early end: once the caller's predicate has enough
  * answers, the other calls get their grace and are then closed (NODE_EABANDONED). A call's status
  * is published only when it finishes, so the predicate never counts a half-read answer.
- * The calls' states (~18.5 KiB each, mostly RESP_HEAD_CAP; only the pages an answer fills are
- * touched) are one heap block per node_call_until, not stack arrays: the
+ * The calls' states (~6.6 KiB each) are one heap block per node_call_until, not stack arrays: the
  * gateway runs thousands of mostly parked worker threads (slow uploads), and every stack page a
  * thread once touched stays resident, while a freed heap block is reused by the next call. Request
  * heads are formatted into the state's inline buffer.
@@ -37,10 +36,13 @@
 
 #define ADDR_MAX 96
 #define REQ_INLINE 1024
-/* What the first recv of an answer may take: its head and, when it fits, its body, which is then
- * copied out. A record with a 4 KiB inline object (~4.4 KiB) fits, so a small GET's answer costs
- * one recv instead of two (gateway syscalls per 4 KiB GET 15.2 -> 13.0). */
-#define RESP_HEAD_CAP 16384
+/* What the first recv of an answer may take: its head and the start of its body. Kept at 4 KiB
+ * although a record with a 4 KiB inline object (~4.4 KiB) then takes a second recv: 16 KiB here
+ * saved those (gateway syscalls per 4 KiB GET 15.2 -> 13.0) but is in every call's state, and a
+ * fan-out's block of states then passes the gateway's fixed 128 KiB mmap threshold from 7 calls
+ * on (a batch over 7+ devices) instead of 20, an mmap and a munmap with its TLB shootdown per
+ * fan-out. The way to both: one first-read buffer per fan-out, not per call (not done). */
+#define RESP_HEAD_CAP 4096
 #define MAX_RESP_HEADERS 32
 #define DEFAULT_RESP_CAP ((size_t)64 << 20)
 
