@@ -18,13 +18,16 @@
  * arriving among 2,000 slow uploads gets a thread at once. The kernel schedules the threads; the
  * loop thread stays one of them, and parked waiters take no CPU from it.
  *
- * Backpressure both ways: the loop stops reading a socket while the request's body window
- * is full (the handler has not consumed it), and http_resp_write() blocks until the loop has
- * written the bytes. Memory per request is bounded by the window (HTTP_BODY_WINDOW) plus what
- * the handler holds; the window is a malloc'd mapping touched lazily and refilled from its front
- * whenever the handler has emptied it, so a handler that keeps up touches only its first pages.
- * All windows together hold at most a budget (64 MiB) beyond which only empty windows are filled:
- * thousands of uploads whose handlers lag leave their backlog in the kernel, not in windows.
+ * Body bytes go straight into the buffer a handler passes to http_req_read while it waits: a
+ * plain-text Content-Length body is received from the socket into it (the kernel's copy is the
+ * only one), and while its handler is busy the loop leaves the bytes in the kernel. Over TLS or
+ * chunked the bytes pass through the socket's input buffer, and the loop reads ahead into the
+ * request's body window (HTTP_BODY_WINDOW, a malloc'd mapping touched lazily and refilled from
+ * its front whenever the handler has emptied it) while the handler is busy. All windows together
+ * hold at most a budget (64 MiB) beyond which only empty windows are filled: thousands of uploads
+ * whose handlers lag leave their backlog in the kernel. Backpressure both ways: the loop stops
+ * reading a socket while the request has no room (no buffer posted, the window full), and
+ * http_resp_write() blocks until the loop has written the bytes.
  *
  * No body byte is read from the socket before the handler first calls http_req_read(), i.e.
  * before it has checked auth: Expect: 100-continue is answered then, and a body sent without
@@ -204,8 +207,10 @@ int http_req_claim_remote(http_req_t *req);
 void http_req_cache_private(http_req_t *req, int on);
 
 /* Reads up to cap body bytes (de-chunked), blocking. Sends "100 Continue" first if the
- * client expects it and it has not been sent. >0 bytes read, 0 at the end of the body,
- * HTTP_EBODY or HTTP_EABORTED on failure (then the connection will be closed). */
+ * client expects it and it has not been sent. Bytes already read ahead come back at once; else
+ * it waits while the loop writes into buf (see the top), and is woken once buf holds
+ * min(cap, 64 KiB), the body has ended, or no more can come for now. >0 bytes read, 0 at the end of the body, HTTP_EBODY or HTTP_EABORTED on failure
+ * (then the connection will be closed). */
 ssize_t http_req_read(http_req_t *req, void *buf, size_t cap);
 
 /* Starts the response. content_length -1 = chunked transfer encoding. The server adds
@@ -239,6 +244,7 @@ typedef struct {
     uint64_t conns_open;     /* client connections open (plain and TLS) */
     uint64_t conns_accepted; /* since start */
     uint64_t conns_refused;  /* reset at once: over --max-conns-per-ip, or out of memory */
+    uint64_t body_buffered;  /* request body bytes read ahead into windows, not yet handed over */
 } http_server_stats_t;
 void http_server_stats(const http_server_t *srv, http_server_stats_t *out);
 

@@ -150,9 +150,14 @@ struct st_http_req_t {
     int refs;
     char *win; /* body window: a ring of win_cap bytes, win_len of them unread from win_rd */
     size_t win_cap, win_rd, win_len;
+    /* The buffer of the handler's http_req_read, posted while it waits with an empty window: the
+     * loop puts body bytes straight into it (tgt_len of tgt_cap), before any go to the window.
+     * NULL while the handler is not waiting in http_req_read. */
+    char *tgt;
+    size_t tgt_cap, tgt_len;
     int body_err;        /* HTTP_EBODY once the loop saw bad chunked framing */
     bool body_done;      /* the loop has received the whole body from the socket */
-    bool win_paused;     /* the loop stopped reading: the window is full, or over conf.body_budget */
+    bool win_paused;     /* the loop stopped reading: no room (see req_body_room_locked) */
     bool aborted;        /* connection gone: every pending and later call fails */
     bool want_continue;  /* the worker asked for "100 Continue" */
     bool want_body;      /* the worker asked for the body: the loop may read it */
@@ -607,14 +612,14 @@ typedef struct {
     size_t asked; /* bytes this slice asked of the socket */
     ssize_t got;  /* bytes the socket gave */
     int body_err; /* a framing error found in this slice */
-    bool moved;   /* any slice moved bytes into the window */
+    bool moved;   /* any slice moved bytes into the handler's buffer or the window */
     bool stop;    /* the body is complete, failed or aborted */
-    bool paused;  /* the window is full */
+    bool paused;  /* no room: see req_body_room_locked */
 } conn_feed_t;
 
 /* Must the loop stop filling req's window (under req->mu)? When it is full, or when it is not
  * empty and all windows together hold conf.body_budget. */
-static bool req_over_budget_locked(http_req_t *req)
+static bool req_over_budget_locked(const http_req_t *req)
 {
     if (req->win == NULL || req->win_len == 0)
         return false;
@@ -622,16 +627,39 @@ static bool req_over_budget_locked(http_req_t *req)
            atomic_load_explicit(&req->srv->win_bytes, memory_order_relaxed) >= req->srv->conf.body_budget;
 }
 
-/* How many bytes the socket input should hold for the next slice: only what the window has room
- * for (plus a little for chunk framing), so memory per request stays near HTTP_BODY_WINDOW, and
- * at most HTTP_PULL_MAX more than it holds. */
+/* Does the loop take this request's body from the socket with its own recv, straight into the
+ * handler's buffer? For a plain-text Content-Length body. Over TLS only h2o can read (it decrypts
+ * into the socket's input buffer), and chunked framing is decoded in that buffer. */
+static bool conn_body_direct(const http_conn_t *conn)
+{
+    return conn->sock->ssl == NULL && !conn->req->info.chunked;
+}
+
+/* Where the loop puts req's next body bytes (req->mu held), and how many fit: the buffer the
+ * handler posted while it waits in http_req_read with an empty window (*to_tgt), else the
+ * window, up to its size and the budget. A direct body (conn_body_direct) has no window: while
+ * its handler is busy its bytes wait in the kernel, and TCP slows the client; without that,
+ * every slow upload's window kept the pages its bytes had passed through (~70 KiB each), and
+ * every byte was copied twice more. 0 when the loop must stop reading. */
+static size_t req_body_room_locked(const http_req_t *req, bool direct, bool *to_tgt)
+{
+    *to_tgt = req->tgt != NULL && req->win_len == 0 && req->tgt_len < req->tgt_cap;
+    if (*to_tgt)
+        return req->tgt_cap - req->tgt_len;
+    if (direct || req_over_budget_locked(req))
+        return 0;
+    return req->win != NULL ? req->win_cap - req->win_len : HTTP_BODY_WINDOW;
+}
+
+/* How many bytes the socket input should hold for the next slice: only what the handler's
+ * buffer or the window has room for (plus a little for chunk framing), so memory per request
+ * stays near HTTP_BODY_WINDOW, and at most HTTP_PULL_MAX more than it holds. */
 static size_t conn_body_target(http_conn_t *conn)
 {
     http_req_t *req = conn->req;
+    bool to_tgt;
     pthread_mutex_lock(&req->mu);
-    size_t room = req->win != NULL ? req->win_cap - req->win_len : HTTP_BODY_WINDOW;
-    if (req_over_budget_locked(req))
-        room = 0;
+    size_t room = req_body_room_locked(req, conn_body_direct(conn), &to_tgt);
     pthread_mutex_unlock(&req->mu);
     size_t target = 0;
     if (req->info.chunked && !conn->dec_done)
@@ -684,26 +712,18 @@ static bool conn_body_window(http_conn_t *conn, size_t avail)
     return true;
 }
 
-/* Moves up to avail body bytes from the front of the socket input into the window, updates the
- * request's state and wakes the worker when it has something to do. Returns the bytes moved (the
- * caller consumes them from the input). */
-static size_t conn_body_move(http_conn_t *conn, size_t avail, conn_feed_t *f)
+/* After n more body bytes went to the handler's buffer or the window (req->mu held): the body's
+ * state, whether the loop must pause, and one wake-up for everything moved, given only once there
+ * is enough to do (HTTP_WAKE_MIN, or the handler's buffer is full) or nothing more can come for
+ * now. A paused request is always handed over, even when nothing moved: only its handler, by
+ * draining the window or posting a buffer, lets the loop go on, so a handler left asleep on less
+ * than HTTP_WAKE_MIN in its window would stall its upload, and once the budget is spent that way,
+ * every upload. */
+static void req_body_moved_locked(http_conn_t *conn, size_t n, conn_feed_t *f)
 {
     http_req_t *req = conn->req;
-    h2o_socket_t *sock = conn->sock;
-    pthread_mutex_lock(&req->mu);
-    size_t room = req->win_cap - req->win_len;
-    size_t n = avail < room ? avail : room;
-    if (n > 0) {
-        size_t wr = (req->win_rd + req->win_len) % req->win_cap;
-        size_t first = req->win_cap - wr < n ? req->win_cap - wr : n;
-        memcpy(req->win + wr, sock->input->bytes, first);
-        memcpy(req->win, sock->input->bytes + first, n - first);
-        req->win_len += n;
-        atomic_fetch_add_explicit(&req->srv->win_bytes, n, memory_order_relaxed);
-        f->moved = true;
-    }
-    bool done;
+    bool done, to_tgt;
+    f->moved |= n > 0;
     if (req->info.chunked) {
         conn->dec_pending -= n;
         done = conn->dec_done && conn->dec_pending == 0;
@@ -715,25 +735,100 @@ static size_t conn_body_move(http_conn_t *conn, size_t avail, conn_feed_t *f)
     if (f->body_err != 0)
         req->body_err = f->body_err;
     f->stop = done || req->body_err != 0 || req->aborted;
-    /* No window yet means no body byte arrived yet: keep reading. */
-    req->win_paused = !f->stop && req_over_budget_locked(req);
+    req->win_paused = !f->stop && req_body_room_locked(req, conn_body_direct(conn), &to_tgt) == 0;
     f->paused = req->win_paused;
-    /* One wakeup for everything moved by this call, and only once there is enough to do
-     * (HTTP_WAKE_MIN) or nothing more can come for now. A paused window is always handed over,
-     * even when this call moved nothing: only its handler, by draining it, lets the loop fill it
-     * again, so a handler left asleep on less than HTTP_WAKE_MIN would stall its upload, and
-     * once the budget is spent that way, every upload. */
-    if (f->stop || f->paused || (f->moved && req->win_len >= HTTP_WAKE_MIN))
+    size_t tgt_wake = req->tgt_cap < HTTP_WAKE_MIN ? req->tgt_cap : HTTP_WAKE_MIN;
+    bool enough = req->win_len >= HTTP_WAKE_MIN || (req->tgt_len > 0 && req->tgt_len >= tgt_wake);
+    if (f->stop || f->paused || (f->moved && enough))
         pthread_cond_signal(&req->cv);
-    pthread_mutex_unlock(&req->mu);
-    return n;
 }
 
-/* Moves body bytes from the socket input into the request window, decoding chunked framing
- * in place (the decoded bytes stay at the front of the input until the window takes them),
- * and starts or stops reading the socket to match the window's room. Returns false when it
- * had to close (and free) conn: EOF or socket error, a client below the minimum body rate,
- * or a window that could not be allocated.
+/* Moves up to avail body bytes from the front of the socket input to the handler's buffer and
+ * then to the window, as they have room, and updates the request (req_body_moved_locked).
+ * Returns the bytes moved (the caller consumes them from the input). */
+static size_t conn_body_move(http_conn_t *conn, size_t avail, conn_feed_t *f)
+{
+    http_req_t *req = conn->req;
+    const char *src = conn->sock->input->bytes;
+    size_t moved = 0, n;
+    bool to_tgt;
+    pthread_mutex_lock(&req->mu);
+    while ((n = req_body_room_locked(req, conn_body_direct(conn), &to_tgt)) > 0 && moved < avail) {
+        if (n > avail - moved)
+            n = avail - moved;
+        if (to_tgt) {
+            memcpy(req->tgt + req->tgt_len, src + moved, n);
+            req->tgt_len += n;
+        } else {
+            /* conn_feed_body allocated the window: a body that is not direct has one from its
+             * first byte. */
+            size_t wr = (req->win_rd + req->win_len) % req->win_cap;
+            size_t first = req->win_cap - wr < n ? req->win_cap - wr : n;
+            memcpy(req->win + wr, src + moved, first);
+            memcpy(req->win, src + moved + first, n - first);
+            req->win_len += n;
+            atomic_fetch_add_explicit(&req->srv->win_bytes, n, memory_order_relaxed);
+        }
+        moved += n;
+    }
+    req_body_moved_locked(conn, moved, f);
+    pthread_mutex_unlock(&req->mu);
+    return moved;
+}
+
+/* Reads a direct body (conn_body_direct) from the socket straight into the handler's posted
+ * buffer, so the kernel's copy is the only one. Sets f->asked and f->got (-1 at EOF or on a
+ * socket error: the caller closes). Under mu, held through the recv: the handler sleeps on cv
+ * until it is handed the bytes and takes mu before it looks at its buffer. */
+static void conn_body_recv(http_conn_t *conn, conn_feed_t *f)
+{
+    http_req_t *req = conn->req;
+    bool to_tgt;
+    ssize_t r = 0;
+    pthread_mutex_lock(&req->mu);
+    size_t room = req_body_room_locked(req, true, &to_tgt);
+    f->asked = conn->cl_left < room ? (size_t)conn->cl_left : room;
+    while (f->asked > 0 &&
+           (r = recv(h2o_socket_get_fd(conn->sock), req->tgt + req->tgt_len, f->asked, 0)) < 0 && errno == EINTR)
+        ;
+    if (r > 0)
+        req->tgt_len += (size_t)r;
+    bool failed = f->asked > 0 && (r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK));
+    f->got = failed ? -1 : r > 0 ? r : 0;
+    if (!failed)
+        req_body_moved_locked(conn, (size_t)f->got, f);
+    pthread_mutex_unlock(&req->mu);
+}
+
+/* One slice through the socket's input buffer (a body over TLS or chunked, or bytes that came
+ * in with the head): reads, decodes the framing and moves the bytes on. false when the
+ * connection must close: EOF, a socket error, or no memory for the window. */
+static bool conn_body_slice(http_conn_t *conn, conn_feed_t *f)
+{
+    http_req_t *req = conn->req;
+    h2o_socket_t *sock = conn->sock;
+    size_t target = conn_body_target(conn);
+    f->asked = target > sock->input->size ? target - sock->input->size : 0;
+    f->got = f->asked > 0 ? conn_pull(conn, target, HTTP_PULL_MAX) : 0;
+    if (f->got < 0)
+        return false;
+    f->body_err = conn_body_dechunk(conn);
+    size_t avail = req->info.chunked ? conn->dec_pending
+                                     : (sock->input->size < conn->cl_left ? sock->input->size : conn->cl_left);
+    if (!conn_body_direct(conn) && !conn_body_window(conn, avail))
+        return false;
+    size_t n = conn_body_move(conn, avail, f);
+    if (n > 0)
+        h2o_buffer_consume(&sock->input, n);
+    return true;
+}
+
+/* Moves body bytes from the socket to the handler's buffer or the request window: a direct
+ * body straight from the socket, others through the socket's input buffer, decoding chunked
+ * framing in place (the decoded bytes stay at the front of the input until they are moved on).
+ * Then starts or stops reading the socket to match the room. Returns false when it had to close
+ * (and free) conn: EOF or socket error, a client below the minimum body rate, or a window that
+ * could not be allocated.
  *
  * The socket is read HTTP_PULL_MAX at a time, each slice moved to the window before the next, so
  * the socket's input buffer stays one fixed-size small block: h2o frees it whenever it is
@@ -743,28 +838,21 @@ static size_t conn_body_move(http_conn_t *conn, size_t avail, conn_feed_t *f)
  * fixed mmap threshold: +12% gateway CPU on large PUTs). */
 static bool conn_feed_body(http_conn_t *conn)
 {
-    http_req_t *req = conn->req;
     h2o_socket_t *sock = conn->sock;
     conn_feed_t f = {0};
 
     for (;;) {
-        size_t target = conn_body_target(conn);
-        f.asked = target > sock->input->size ? target - sock->input->size : 0;
-        f.got = f.asked > 0 ? conn_pull(conn, target, HTTP_PULL_MAX) : 0;
-        if (f.got < 0 || !conn_body_rate_ok(conn, (size_t)f.got)) {
+        bool ok;
+        if (conn_body_direct(conn) && sock->input->size == 0) {
+            conn_body_recv(conn, &f);
+            ok = f.got >= 0;
+        } else {
+            ok = conn_body_slice(conn, &f);
+        }
+        if (!ok || !conn_body_rate_ok(conn, (size_t)f.got)) {
             conn_close(conn);
             return false;
         }
-        f.body_err = conn_body_dechunk(conn);
-        size_t avail = req->info.chunked ? conn->dec_pending
-                                         : (sock->input->size < conn->cl_left ? sock->input->size : conn->cl_left);
-        if (!conn_body_window(conn, avail)) {
-            conn_close(conn);
-            return false;
-        }
-        size_t n = conn_body_move(conn, avail, &f);
-        if (n > 0)
-            h2o_buffer_consume(&sock->input, n);
         /* Another slice only if this one filled up: otherwise the socket is drained. */
         if (f.stop || f.paused || f.asked == 0 || (size_t)f.got < f.asked)
             break;
@@ -1617,6 +1705,7 @@ void http_server_stats(const http_server_t *srv, http_server_stats_t *out)
     out->conns_open = atomic_load_explicit(&s->st_conns_open, memory_order_relaxed);
     out->conns_accepted = atomic_load_explicit(&s->st_conns_accepted, memory_order_relaxed);
     out->conns_refused = atomic_load_explicit(&s->st_conns_refused, memory_order_relaxed);
+    out->body_buffered = atomic_load_explicit(&s->win_bytes, memory_order_relaxed);
 }
 
 void http_req_stats(const http_req_t *req, http_req_stats_t *out)
@@ -1788,6 +1877,30 @@ out_unlock:
     return rc;
 }
 
+/* Takes up to cap unread bytes from the window into buf (req->mu held, win_len > 0). */
+static size_t req_win_take_locked(http_req_t *req, void *buf, size_t cap)
+{
+    size_t n = cap < req->win_len ? cap : req->win_len;
+    size_t first = req->win_cap - req->win_rd < n ? req->win_cap - req->win_rd : n;
+    memcpy(buf, req->win + req->win_rd, first);
+    memcpy((char *)buf + first, req->win, n - first);
+    req->win_rd = (req->win_rd + n) % req->win_cap;
+    req->win_len -= n;
+    atomic_fetch_sub_explicit(&req->srv->win_bytes, n, memory_order_relaxed);
+    /* An emptied window refills from its front: a handler that keeps up touches only the first
+     * pages of the ring (its malloc'd mapping is faulted in lazily), not all of it as the bytes
+     * would otherwise walk round. */
+    if (req->win_len == 0)
+        req->win_rd = 0;
+    /* Resume the loop only once half the window is free, so a reader taking small bites does
+     * not cost a wakeup per call. */
+    if (req->win_paused && req->win_len <= req->win_cap / 2) {
+        req->win_paused = false;
+        req_notify_locked(req);
+    }
+    return n;
+}
+
 ssize_t http_req_read(http_req_t *req, void *buf, size_t cap)
 {
     ssize_t rc;
@@ -1797,27 +1910,10 @@ ssize_t http_req_read(http_req_t *req, void *buf, size_t cap)
             rc = HTTP_EABORTED;
             break;
         }
-        if (req->win_len > 0) {
-            size_t n = cap < req->win_len ? cap : req->win_len;
-            size_t first = req->win_cap - req->win_rd < n ? req->win_cap - req->win_rd : n;
-            memcpy(buf, req->win + req->win_rd, first);
-            memcpy((char *)buf + first, req->win, n - first);
-            req->win_rd = (req->win_rd + n) % req->win_cap;
-            req->win_len -= n;
-            atomic_fetch_sub_explicit(&req->srv->win_bytes, n, memory_order_relaxed);
-            /* An emptied window refills from its front: a handler that keeps up touches only the
-             * first pages of the ring (its malloc'd mapping is faulted in lazily), not all of it
-             * as the bytes would otherwise walk round. */
-            if (req->win_len == 0)
-                req->win_rd = 0;
-            /* Resume the loop only once half the window is free, so a reader taking small
-             * bites does not cost a wakeup per call. */
-            if (req->win_paused && req->win_len <= req->win_cap / 2) {
-                req->win_paused = false;
-                req_notify_locked(req);
-            }
-            rc = (ssize_t)n;
-            req->body_in += n;
+        /* What the loop put into buf came before anything in the window. */
+        if (req->tgt_len > 0 || req->win_len > 0) {
+            rc = req->tgt_len > 0 ? (ssize_t)req->tgt_len : (ssize_t)req_win_take_locked(req, buf, cap);
+            req->body_in += (uint64_t)rc;
             break;
         }
         if (req->body_err != 0) {
@@ -1835,8 +1931,19 @@ ssize_t http_req_read(http_req_t *req, void *buf, size_t cap)
             rc = 0;
             break;
         }
+        if (req->tgt == NULL && cap > 0) {
+            /* The loop may put the next bytes straight into buf; one that stopped reading for
+             * want of room goes on. */
+            req->tgt = buf, req->tgt_cap = cap, req->tgt_len = 0;
+            if (req->win_paused) {
+                req->win_paused = false;
+                req_notify_locked(req);
+            }
+        }
         pthread_cond_wait(&req->cv, &req->mu);
     }
+    /* The loop writes into buf only while it is posted, and only under mu. */
+    req->tgt = NULL, req->tgt_cap = 0, req->tgt_len = 0;
     pthread_mutex_unlock(&req->mu);
     return rc;
 }

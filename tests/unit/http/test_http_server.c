@@ -65,18 +65,20 @@ static void respond_text(http_req_t *req, int status, const char *text)
 }
 
 /* Counts and hashes the body; with ?pause_ms=N it sleeps N ms before each 64 KiB read (a
- * handler slower than its client, so the body window fills and the server stops reading). */
+ * handler slower than its client, so the body window fills and the server stops reading); with
+ * ?piece=N it reads N bytes at a time (1..64 KiB). */
 static void handle_count(http_req_t *req)
 {
     enum { BUF = 64 << 10 };
     og_str_t raw;
     unsigned pause_ms = og_query_get(http_req_info(req)->query, "pause_ms", &raw) ? (unsigned)atoi(raw.base) : 0;
+    size_t piece = og_query_get(http_req_info(req)->query, "piece", &raw) ? (size_t)atoi(raw.base) : BUF;
     char *buf = malloc(BUF);
     uint64_t n = 0, h = FNV_OFFSET;
     for (;;) {
         if (pause_ms > 0)
             usleep(pause_ms * 1000);
-        ssize_t r = http_req_read(req, buf, BUF);
+        ssize_t r = http_req_read(req, buf, piece);
         if (r == 0)
             break;
         if (r < 0) {
@@ -1024,28 +1026,54 @@ Test(gw_http, bytes_below_the_low_water_mark_are_progress_at_the_io_timeout)
     stop_server();
 }
 
-Test(gw_http, window_paused_by_the_budget_wakes_its_handler)
+/* Opens c with a PUT /count<query> of total bytes: Content-Length, or chunked as one chunk whose
+ * bytes the caller sends and then ends with cli_end_count. */
+static void cli_open_count_framed(cli_t *c, uint16_t port, const char *query, size_t total, bool chunked)
 {
-    /* All windows together may hold 32 KiB. Upload A's handler waits with 10 KB in its window
-     * (less than the 64 KiB that wakes a handler). Upload B's slow handler (1 s before each
-     * read) then holds ~36 KB: the budget is spent. When A's next bytes arrive the loop pauses
-     * A's window without moving anything; A's handler must still be woken, or nobody ever
-     * drains A's window and A stalls for good (with 2,000 cameras: every upload). */
+    char head[200];
+    if (!chunked) {
+        cli_open_count(c, port, query, total);
+        return;
+    }
+    cli_open(c, port);
+    snprintf(head, sizeof(head), "PUT /count%s HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n%zx\r\n",
+             query, total);
+    cli_sends(c, head);
+}
+
+static void cli_end_count(cli_t *c, bool chunked)
+{
+    if (chunked)
+        cli_sends(c, "\r\n0\r\n\r\n");
+}
+
+/* All windows together may hold 32 KiB. Upload A's handler waits after 10 KB (less than the
+ * 64 KiB that wakes a handler). Upload B's slow handler (1 s before each read) then has ~36 KB
+ * read ahead into its window (chunked; a Content-Length body waits in the kernel instead): the
+ * budget is spent. When A's next bytes arrive, A's handler must still get them: when they went
+ * to A's window and the loop paused it without waking A's handler, nobody ever drained A's
+ * window and A stalled for good (with 2,000 cameras: every upload). Now a waiting handler's own
+ * buffer takes the bytes first and a full one wakes it, but both uploads must still complete
+ * with either framing. */
+static void check_budget_spent_by_another_upload(bool chunked)
+{
     uint16_t port = start_server_conf((http_server_conf_t){.io_timeout_ms = 10000, .body_budget = 32u << 10});
     enum { A_TOTAL = 200000, B_TOTAL = 100000, A_FIRST = 10000 };
     unsigned char *body = malloc(A_TOTAL);
     for (size_t i = 0; i < A_TOTAL; i++)
         body[i] = pattern_byte(i);
     cli_t a, b;
-    cli_open_count(&a, port, "", A_TOTAL);
+    cli_open_count_framed(&a, port, "", A_TOTAL, chunked);
     cli_send_part(&a, body, 0, A_FIRST);
     usleep(100 * 1000);
-    cli_open_count(&b, port, "?pause_ms=1000", B_TOTAL);
+    cli_open_count_framed(&b, port, "?pause_ms=1000", B_TOTAL, chunked);
     cli_send_part(&b, body, 0, B_TOTAL);
+    cli_end_count(&b, chunked);
     /* B's handler takes its first 64 KiB at ~1.1 s and its next at ~2.1 s: in between, the
-     * windows hold ~46 KB. */
+     * windows hold ~36 KB. */
     usleep(1500 * 1000);
     cli_send_part(&a, body, A_FIRST, A_TOTAL);
+    cli_end_count(&a, chunked);
     check_count_resp(&a, body, A_TOTAL);
     check_count_resp(&b, body, B_TOTAL);
     cr_assert_eq(atomic_load(&F.aborted), 0);
@@ -1053,6 +1081,12 @@ Test(gw_http, window_paused_by_the_budget_wakes_its_handler)
     cli_close(&b);
     free(body);
     stop_server();
+}
+
+Test(gw_http, window_paused_by_the_budget_wakes_its_handler)
+{
+    check_budget_spent_by_another_upload(false);
+    check_budget_spent_by_another_upload(true);
 }
 
 Test(gw_http, handler_backpressure_does_not_count_as_slow_client)
@@ -1081,6 +1115,80 @@ Test(gw_http, handler_backpressure_does_not_count_as_slow_client)
     cr_assert_eq(atomic_load(&F.aborted), 0);
     resp_free(&r);
     free(body);
+    cli_close(&c);
+    stop_server();
+}
+
+/* Sends body[0, total) to /count<query> as one chunk of Transfer-Encoding: chunked, head and
+ * body in one write. */
+static void cli_send_chunked_count(cli_t *c, const char *query, const unsigned char *body, size_t total)
+{
+    char head[200];
+    int hl = snprintf(head, sizeof(head), "PUT /count%s HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n%zx\r\n",
+                      query, total);
+    unsigned char *all = malloc((size_t)hl + total + 7);
+    memcpy(all, head, (size_t)hl);
+    memcpy(all + hl, body, total);
+    memcpy(all + hl + total, "\r\n0\r\n\r\n", 7);
+    cli_send(c, all, (size_t)hl + total + 7);
+    free(all);
+}
+
+Test(gw_http, content_length_body_waits_in_the_kernel_while_its_handler_is_busy)
+{
+    /* The handler takes 64 KiB, then sleeps 1 s before each next read. Meanwhile the loop reads a
+     * chunked body ahead into the request's window, but leaves a Content-Length body in the
+     * kernel: it goes from the socket straight into the handler's buffer when the handler asks,
+     * so no window holds its bytes (slow uploads kept ~70 KiB of window pages each). */
+    uint16_t port = start_server(0, 0);
+    enum { TOTAL = 200000 };
+    unsigned char *body = malloc(TOTAL);
+    for (size_t i = 0; i < TOTAL; i++)
+        body[i] = pattern_byte(i);
+    http_server_stats_t st;
+    cli_t c;
+    cli_open_count(&c, port, "?pause_ms=1000", TOTAL);
+    cli_send_part(&c, body, 0, TOTAL);
+    usleep(1500 * 1000); /* the first read was at ~1 s; the next comes at ~2 s */
+    http_server_stats(F.srv, &st);
+    cr_assert_eq(st.body_buffered, 0, "%llu bytes of a Content-Length body in a window",
+                 (unsigned long long)st.body_buffered);
+    check_count_resp(&c, body, TOTAL);
+    cli_close(&c);
+
+    cli_open(&c, port);
+    cli_send_chunked_count(&c, "?pause_ms=1000", body, TOTAL);
+    usleep(1500 * 1000);
+    http_server_stats(F.srv, &st);
+    cr_assert_gt(st.body_buffered, 0, "a chunked body was not read ahead");
+    check_count_resp(&c, body, TOTAL);
+    http_server_stats(F.srv, &st);
+    cr_assert_eq(st.body_buffered, 0);
+    cli_close(&c);
+    free(body);
+    stop_server();
+}
+
+Test(gw_http, small_reads_of_a_body_that_came_with_its_head)
+{
+    /* The whole request in one write, so the body arrives with the head in the loop's input
+     * buffer, and a handler reading 1000 bytes at a time: each read's buffer takes what fits
+     * and the rest must follow on the next reads (no stall with bytes left in the input). */
+    uint16_t port = start_server(0, 0);
+    enum { TOTAL = 3000 };
+    unsigned char body[TOTAL];
+    for (size_t i = 0; i < TOTAL; i++)
+        body[i] = pattern_byte(i);
+    cli_t c;
+    char req[TOTAL + 160];
+    int hl = snprintf(req, sizeof(req), "PUT /count?piece=1000 HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n",
+                      TOTAL);
+    memcpy(req + hl, body, TOTAL);
+    cli_open(&c, port);
+    cli_send(&c, req, (size_t)hl + TOTAL);
+    check_count_resp(&c, body, TOTAL);
+    cli_send_chunked_count(&c, "?piece=1000", body, TOTAL);
+    check_count_resp(&c, body, TOTAL);
     cli_close(&c);
     stop_server();
 }
