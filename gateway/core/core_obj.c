@@ -4,8 +4,9 @@
  * Write path. The body is read straight into one batch buffer. Each piece read is hashed once
  * while it is in cache: MD5 of the whole body (the ETag), the optional whole-body SHA-256, and
  * for the chunk in progress its SHA-256 (the id) and xxh3-64, while the FastCDC chunker
- * (og_cdc) looks for the chunk's end. For a body that may reach OBJ_BODY_THREAD_MIN, the
- * whole-body digests run on a second thread (obj_body_t), so one stream uses two cores. Completed chunks stay where they are in the buffer; when
+ * (og_cdc) looks for the chunk's end. Once a body has brought OBJ_BODY_THREAD_MIN bytes as fast
+ * as OBJ_BODY_THREAD_RATE or faster, the whole-body digests run on a second thread (obj_body_t),
+ * so one stream uses two cores. Completed chunks stay where they are in the buffer; when
  * it is nearly full (or holds CLUSTER_BATCH_MAX_CHUNKS chunks) they go to the nodes in ONE request per
  * node (cluster_chunk_put_many: one volume sync and one index sync per node for the whole
  * batch, so small chunks cost what one big chunk did), and the unfinished chunk's bytes move to
@@ -62,8 +63,10 @@
 #define OBJ_READ_BATCH 128
 /* Buffers at least this big come from the pool (see "Memory" above); smaller ones from malloc. */
 #define OBJ_POOL_MIN (256u << 10)
-/* A body that may be this big or bigger gets its whole-body digests on a second thread. */
+/* A body that brought this many bytes, as fast as this or faster (bytes per ms of waiting for
+ * them: 32 MiB/s), gets its whole-body digests on a second thread (writer_maybe_thread). */
 #define OBJ_BODY_THREAD_MIN (8u << 20)
+#define OBJ_BODY_THREAD_RATE ((32u << 20) / 1000)
 /* That thread's stack: EVP digest updates need a few KiB. */
 #define OBJ_BODY_STACK (256u << 10)
 
@@ -109,7 +112,7 @@ void core_table(char kind, const char *bucket, char out[CORE_TABLE_CAP])
  * was bound by one core while the other idled. The writer posts each piece it read (one at a time:
  * the mailbox holds one piece) and goes on with the chunk hashes; the piece stays where it is in the
  * batch buffer until body_drain says the thread is done with it (before the buffer moves bytes,
- * and at the end). Without the thread (small body, or pthread_create failed) body_feed hashes at
+ * and at the end). Without the thread (a small or slow body, or pthread_create failed) body_feed hashes at
  * once, as before. */
 typedef struct {
     EVP_MD_CTX *md5, *sha; /* sha NULL unless CORE_OBJ_SHA256 */
@@ -118,7 +121,7 @@ typedef struct {
     pthread_cond_t cv; /* a piece posted, a piece done, or stop */
     const char *piece;  /* posted and not yet hashed; NULL when idle */
     size_t len;
-    int threaded, stop, failed;
+    int tried, threaded, stop, failed;
 } obj_body_t;
 
 static int body_hash(obj_body_t *b, const char *p, size_t n)
@@ -158,6 +161,7 @@ static void body_start(obj_body_t *b)
         if (pthread_cond_init(&b->cv, NULL) == 0) {
             if (pthread_attr_setstacksize(&attr, OBJ_BODY_STACK) == 0 &&
                 pthread_create(&b->th, &attr, body_thread, b) == 0) {
+                pthread_setname_np(b->th, "og-body"); /* top -H, perf; a failure changes nothing */
                 b->threaded = 1;
                 goto out_attr;
             }
@@ -229,6 +233,7 @@ typedef struct {
      * with the writer) they stayed resident in every worker's stack, 2,000 slow uploads' worth. */
     cluster_chunk_hdr_t *hdrs;
     size_t nb; /* completed chunks in data[0, cstart) */
+    uint64_t read_ns;    /* time spent waiting in src.read, until the body thread is settled */
     uint64_t flushed_ms; /* og_mono_ms() of the last flush (or the start) */
     size_t hiwater;      /* most bytes data held since the last trim */
     core_chunk_ref_t *refs;
@@ -283,9 +288,32 @@ static int writer_init(obj_writer_t *w, cluster_t *cl, const core_obj_put_opts_t
     if (!EVP_DigestInit_ex(w->body.md5, EVP_md5(), NULL) || !EVP_DigestInit_ex(w->sha_chunk, EVP_sha256(), NULL) ||
         (w->body.sha && !EVP_DigestInit_ex(w->body.sha, EVP_sha256(), NULL)) || XXH3_64bits_reset(w->xxh) != XXH_OK)
         return -ENOMEM;
-    if (opts->expect_size < 0 || (uint64_t)opts->expect_size >= OBJ_BODY_THREAD_MIN)
-        body_start(&w->body);
     return 0;
+}
+
+/* Reads the next piece of the body, timing the wait until the body thread is settled. */
+static ssize_t writer_read(obj_writer_t *w, core_obj_src_t src, size_t want)
+{
+    if (w->body.tried)
+        return src.read(src.ctx, w->data + w->fill, want);
+    uint64_t t0 = og_mono_ns();
+    ssize_t got = src.read(src.ctx, w->data + w->fill, want);
+    w->read_ns += og_mono_ns() - t0;
+    return got;
+}
+
+/* Starts the body thread (once) for a body that proved big and fast: OBJ_BODY_THREAD_MIN bytes
+ * so far, delivered at OBJ_BODY_THREAD_RATE or faster while the writer waited for them (the
+ * client's pace, not the nodes'). Before, every body that might be big got one (any chunked body,
+ * any Content-Length from 8 MiB): a slow upload (a camera's 32 KB/s for hours), whose digests
+ * take a sliver of a core, then cost a second thread and a hand-over per piece (1,000 chunked
+ * slow uploads ran 2,004 gateway threads). */
+static void writer_maybe_thread(obj_writer_t *w, uint64_t total)
+{
+    if (w->body.tried || total < OBJ_BODY_THREAD_MIN || total / (w->read_ns / 1000000u + 1) < OBJ_BODY_THREAD_RATE)
+        return;
+    w->body.tried = 1;
+    body_start(&w->body);
 }
 
 /* Boxes data[cstart, end) into box (see obj_writer_t) and hashes the box into h. */
@@ -441,7 +469,7 @@ int core_obj_write(cluster_t *cl, const core_obj_put_opts_t *opts, core_obj_src_
             goto out_free;
         }
         size_t want = w.cap - w.fill < OBJ_READ_PIECE ? w.cap - w.fill : OBJ_READ_PIECE;
-        ssize_t got = src.read(src.ctx, w.data + w.fill, want);
+        ssize_t got = writer_read(&w, src, want);
         if (got < 0) {
             rc = (int)got;
             goto out_free;
@@ -457,6 +485,7 @@ int core_obj_write(cluster_t *cl, const core_obj_put_opts_t *opts, core_obj_src_
             rc = OG_EPROTO;
             goto out_free;
         }
+        writer_maybe_thread(&w, total);
         if ((rc = body_feed(&w.body, w.data + w.fill, (size_t)got)) != 0)
             goto out_free;
         w.fill += (size_t)got;

@@ -13,6 +13,7 @@
 #include "og_crypt.h"
 
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <errno.h>
 #include <ftw.h>
 #include <limits.h>
@@ -147,6 +148,76 @@ Test(obj, roundtrip_ranges_and_digests)
     check_range(&d, data, 3u << 20, (7u << 20) + 3);
     check_range(&d, data, 100, 100 + 300); /* tiny reads take the single-chunk path */
     core_obj_data_free(&d);
+    free(data);
+    tc_stop();
+}
+
+/* Is a thread named "og-body" (core_obj's whole-body digest thread) running in this process? */
+static bool body_thread_running(void)
+{
+    DIR *d = opendir("/proc/self/task");
+    struct dirent *e;
+    bool found = false;
+    cr_assert(d);
+    while (!found && (e = readdir(d)) != NULL) {
+        char path[300], comm[32] = "";
+        snprintf(path, sizeof(path), "/proc/self/task/%s/comm", e->d_name);
+        FILE *f = fopen(path, "r");
+        if (f == NULL)
+            continue;
+        found = fgets(comm, sizeof(comm), f) != NULL && strcmp(comm, "og-body\n") == 0;
+        fclose(f);
+    }
+    closedir(d);
+    return found;
+}
+
+/* A mem_src_t that waits sleep_ms before each piece and notes whether the digest thread ran. */
+typedef struct {
+    mem_src_t m;
+    unsigned sleep_ms;
+    bool saw_thread;
+} paced_src_t;
+
+static ssize_t paced_read(void *ctx, void *buf, size_t cap)
+{
+    paced_src_t *p = ctx;
+    if (p->sleep_ms > 0)
+        usleep(p->sleep_ms * 1000);
+    p->saw_thread |= body_thread_running();
+    return mem_read(&p->m, buf, cap);
+}
+
+/* Writes data[0, len) of unknown size (as a chunked body) from a source paced at sleep_ms per
+ * 1 MiB piece; checks the digests and returns whether the digest thread ran meanwhile. */
+static bool write_paced(const uint8_t *data, size_t len, unsigned sleep_ms)
+{
+    paced_src_t p = {{data, len, 0, 1u << 20, 0}, sleep_ms, false};
+    core_obj_put_opts_t o = {.max_size = 1ull << 33, .expect_size = -1, .digests = CORE_OBJ_SHA256};
+    core_obj_data_t d;
+    uint8_t md5[16], sha[32];
+    unsigned int n;
+    cr_assert_eq(core_obj_write(tc.cl, &o, (core_obj_src_t){paced_read, &p}, &d), 0);
+    cr_assert(EVP_Digest(data, len, md5, &n, EVP_md5(), NULL));
+    cr_assert(EVP_Digest(data, len, sha, &n, EVP_sha256(), NULL));
+    cr_assert_eq(memcmp(d.md5, md5, 16), 0);
+    cr_assert_eq(memcmp(d.sha256, sha, 32), 0);
+    core_obj_data_free(&d);
+    return p.saw_thread;
+}
+
+Test(obj, digest_thread_only_for_a_big_fast_body)
+{
+    /* Fast (the source never waits): the whole-body digests move to a second thread once 8 MiB
+     * are in, and still cover every byte. Slow (100 ms per MiB, 10 MiB/s, as a camera's upload
+     * is slow): no thread, ever, for the same body. */
+    tc_start(17170);
+    size_t len = 12u << 20;
+    uint8_t *data = malloc(len);
+    cr_assert(data);
+    fill_random(data, len, 5);
+    cr_assert(write_paced(data, len, 0), "a fast 12 MiB body got no digest thread");
+    cr_assert_not(write_paced(data, len, 100), "a 10 MiB/s body got a digest thread");
     free(data);
     tc_stop();
 }
