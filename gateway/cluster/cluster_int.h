@@ -165,7 +165,7 @@ struct st_cl_op_t {
     unsigned char handoff[RING_MAX_REPLICAS]; /* slot i was re-sent to a handoff device */
     size_t (*count)(const cl_op_t *op); /* cl_op_run: what counts toward the quorum */
     char *paths_heap; /* paths when they do not fit paths_stack */
-    char paths_stack[8192];
+    char paths_stack[2048]; /* 6 paths of up to 341 bytes: a key of ~100 bytes, percent-encoded */
 };
 
 
