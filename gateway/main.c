@@ -332,7 +332,7 @@ static void *sigwait_main(void *arg)
 
 /* Process-wide setup, before any thread exists. Memory: glibc's mmap threshold starts at 128 KiB
  * but rises to the size of any mapped block that is freed (up to 32 MiB), so after the first large
- * request the multi-MB blocks of later ones (1 MiB body windows, records and chunk lists of large
+ * request the multi-MB blocks of later ones (records and chunk lists of large
  * objects: 7 MB for 5 GiB) come from the workers' malloc arenas (up to 8 per core), which keep the
  * pages after free. A long-lived gateway grew from ~40 to 362 MiB that way over a few 5 GiB steps.
  * A fixed threshold (setting it also turns the adaptation off) keeps big blocks mapped, so RSS

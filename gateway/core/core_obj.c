@@ -49,7 +49,8 @@
 #define OBJ_BATCH_BYTES (4u << 20)
 /* Objects up to this size are read through request coalescing (core_obj_read). */
 #define OBJ_COALESCE_MAX (4u << 20)
-/* A read from the source asks for at most this much (the HTTP body window is 1 MiB). */
+/* A read from the source asks for at most this much: the HTTP loop fills it while the writer
+ * waits, and wakes it per 64 KiB at the least (http.h). */
 #define OBJ_READ_PIECE (1u << 20)
 /* Flush the batch when less room than this is left for the next read. */
 #define OBJ_READ_MIN (64u << 10)

@@ -20,14 +20,12 @@
  *
  * Body bytes go straight into the buffer a handler passes to http_req_read while it waits: a
  * plain-text Content-Length body is received from the socket into it (the kernel's copy is the
- * only one), and while its handler is busy the loop leaves the bytes in the kernel. Over TLS or
- * chunked the bytes pass through the socket's input buffer, and the loop reads ahead into the
- * request's body window (HTTP_BODY_WINDOW, a malloc'd mapping touched lazily and refilled from
- * its front whenever the handler has emptied it) while the handler is busy. All windows together
- * hold at most a budget (64 MiB) beyond which only empty windows are filled: thousands of uploads
- * whose handlers lag leave their backlog in the kernel. Backpressure both ways: the loop stops
- * reading a socket while the request has no room (no buffer posted, the window full), and
- * http_resp_write() blocks until the loop has written the bytes.
+ * only one); over TLS or chunked the bytes pass through the socket's input buffer (decryption,
+ * decoding; at most 64 KiB ahead). While the handler is busy the loop reads nothing: the
+ * body waits in the kernel, and thousands of uploads whose handlers lag leave their backlog there,
+ * slowing their clients through TCP. Backpressure both ways: the loop stops reading a socket while
+ * its handler has no buffer posted, and http_resp_write() blocks until the loop has written the
+ * bytes.
  *
  * No body byte is read from the socket before the handler first calls http_req_read(), i.e.
  * before it has checked auth: Expect: 100-continue is answered then, and a body sent without
@@ -44,7 +42,6 @@
 #include "og.h"
 #include "og_buf.h"
 
-#define HTTP_BODY_WINDOW (1u << 20)
 #define HTTP_MAX_HEADERS 100
 #define HTTP_MAX_HEAD_BYTES (64u << 10)
 
@@ -89,14 +86,10 @@ typedef struct {
      * time is cut into windows of body_rate_window_ms; a connection that received fewer than
      * body_min_rate bytes/s on average over a whole window is closed (the handler's http_req_read
      * fails with HTTP_EABORTED). The first window is the grace period; time the server itself is
-     * not reading (body window full, 100-continue not yet sent) never counts against the client.
+     * not reading (the handler busy, 100-continue not yet sent) never counts against the client.
      * Defaults when 0: 1024 bytes/s and 60000 ms (see docs/operations.md). */
     uint32_t body_min_rate;
     uint32_t body_rate_window_ms;
-    /* Unread body bytes all requests' windows may hold together before the loop stops filling
-     * windows that are not empty (their handlers are woken to drain them). Default when 0:
-     * 64 MiB (HTTP_BODY_BUDGET in http_server.c); tests set it small. */
-    size_t body_budget;
     /* Connection caps (http_limits.c). At max_conns open connections the server stops accepting
      * (new ones wait in the kernel's backlog) until one closes; a client address holding
      * max_conns_per_ip connections has further ones closed at once (RST). Defaults when 0:
@@ -207,9 +200,8 @@ int http_req_claim_remote(http_req_t *req);
 void http_req_cache_private(http_req_t *req, int on);
 
 /* Reads up to cap body bytes (de-chunked), blocking. Sends "100 Continue" first if the
- * client expects it and it has not been sent. Bytes already read ahead come back at once; else
- * it waits while the loop writes into buf (see the top), and is woken once buf holds
- * min(cap, 64 KiB), the body has ended, or no more can come for now. >0 bytes read, 0 at the end of the body, HTTP_EBODY or HTTP_EABORTED on failure
+ * client expects it and it has not been sent. It waits while the loop writes into buf (see the
+ * top), and returns once buf holds min(cap, 64 KiB), or the body has ended. >0 bytes read, 0 at the end of the body, HTTP_EBODY or HTTP_EABORTED on failure
  * (then the connection will be closed). */
 ssize_t http_req_read(http_req_t *req, void *buf, size_t cap);
 
@@ -244,7 +236,6 @@ typedef struct {
     uint64_t conns_open;     /* client connections open (plain and TLS) */
     uint64_t conns_accepted; /* since start */
     uint64_t conns_refused;  /* reset at once: over --max-conns-per-ip, or out of memory */
-    uint64_t body_buffered;  /* request body bytes read ahead into windows, not yet handed over */
 } http_server_stats_t;
 void http_server_stats(const http_server_t *srv, http_server_stats_t *out);
 

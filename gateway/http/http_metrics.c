@@ -132,9 +132,6 @@ static void server_families(og_buf_t *b, const http_server_t *srv)
     og_metrics_family(b, "onggi_gateway_connections_refused_total", "counter",
                       "Client connections reset at once (per-address cap, out of memory).");
     og_metrics_u64(b, "onggi_gateway_connections_refused_total", NULL, 0, st.conns_refused);
-    og_metrics_family(b, "onggi_gateway_body_buffered_bytes", "gauge",
-                      "Request body bytes read ahead into windows (chunked or TLS bodies) and not yet taken.");
-    og_metrics_u64(b, "onggi_gateway_body_buffered_bytes", NULL, 0, st.body_buffered);
 }
 
 void http_metrics_format(const http_metrics_t *m, const http_server_t *srv, og_buf_t *b)

@@ -85,19 +85,13 @@
  * (128 workers x 1 KiB/s) instead of one byte a minute per worker. */
 #define HTTP_DEFAULT_BODY_MIN_RATE 1024
 #define HTTP_DEFAULT_BODY_RATE_WINDOW_MS 60000
-/* Body bytes all requests' windows may hold together before the loop stops filling windows that
- * are not empty: 2,000 slow uploads whose handlers lag (waiting on the nodes) would otherwise
- * each fill their 1 MiB. A handler waiting on an empty window is always fed, so every request
- * progresses; the rest of the backlog waits in the kernel's socket buffers and slows the
- * clients through TCP. Large uploads (a few at a time) never reach it. */
-#define HTTP_BODY_BUDGET (64u << 20)
 /* Most body bytes taken from a socket per step (see conn_feed_body). */
 #define HTTP_PULL_MAX (64u << 10)
-/* The loop wakes a request's handler once its window holds this much (or the body is complete,
- * or the window cannot take more), not for every segment: a camera sending 32 KB/s in 3 KB
+/* The loop wakes a request's handler once the buffer it waits on holds this much (or all of it,
+ * if smaller; or the body is complete), not for every segment: a camera sending 32 KB/s in 3 KB
  * writes cost its handler ten wakeups a second, and 2,000 of them kept both cores busy with
  * thread switches. A handler can do nothing with part of a body but hash and buffer it, so
- * waiting for more costs no latency that matters; the bytes wait in the window instead. */
+ * waiting for more costs no latency that matters. */
 #define HTTP_WAKE_MIN (64u << 10)
 /* A plain-text Content-Length body still to come in full asks the kernel (SO_RCVLOWAT) to report
  * the socket readable only once this much is queued, so the loop too wakes per 16 KiB rather than
@@ -148,16 +142,14 @@ struct st_http_req_t {
     pthread_cond_t cv; /* the worker waits here for body bytes and write completions */
     /* under mu */
     int refs;
-    char *win; /* body window: a ring of win_cap bytes, win_len of them unread from win_rd */
-    size_t win_cap, win_rd, win_len;
-    /* The buffer of the handler's http_req_read, posted while it waits with an empty window: the
-     * loop puts body bytes straight into it (tgt_len of tgt_cap), before any go to the window.
-     * NULL while the handler is not waiting in http_req_read. */
+    /* The buffer of the handler's http_req_read, posted while it waits: the loop puts body bytes
+     * straight into it (tgt_len of tgt_cap). NULL while the handler is not waiting: then the loop
+     * does not read the body. */
     char *tgt;
     size_t tgt_cap, tgt_len;
     int body_err;        /* HTTP_EBODY once the loop saw bad chunked framing */
     bool body_done;      /* the loop has received the whole body from the socket */
-    bool win_paused;     /* the loop stopped reading: no room (see req_body_room_locked) */
+    bool body_paused;    /* the loop stopped reading the body: no buffer posted, or it is full */
     bool aborted;        /* connection gone: every pending and later call fails */
     bool want_continue;  /* the worker asked for "100 Continue" */
     bool want_body;      /* the worker asked for the body: the loop may read it */
@@ -197,7 +189,7 @@ struct st_http_conn_t {
     h2o_timeout_t *timer_on; /* which of srv's timeouts timer is linked to, if any */
     http_req_t *req;           /* the loop's reference to the request in flight */
     http_chunked_t dec;
-    size_t dec_pending; /* decoded body bytes at the front of sock->input, not yet in the window */
+    size_t dec_pending; /* decoded body bytes at the front of sock->input, not yet handed over */
     bool dec_done;
     uint64_t cl_left;  /* Content-Length body bytes not yet taken from the socket */
     bool writing;      /* an h2o_socket_write is outstanding */
@@ -257,7 +249,6 @@ struct st_http_server_t {
     pthread_mutex_t ready_mu;
     http_req_t *ready;
 
-    _Atomic uint64_t win_bytes; /* unread bytes in all requests' windows (conf.body_budget) */
     /* http_server_stats: written with relaxed atomics, read by any thread */
     _Atomic uint64_t st_in_flight, st_queued, st_conns_open, st_conns_accepted, st_conns_refused;
 };
@@ -274,8 +265,6 @@ static void req_free(http_req_t *req)
 {
     if (req->out != req->out_inline)
         free(req->out);
-    atomic_fetch_sub_explicit(&req->srv->win_bytes, req->win_len, memory_order_relaxed);
-    free(req->win);
     pthread_cond_destroy(&req->cv);
     pthread_mutex_destroy(&req->mu);
     free(req);
@@ -333,8 +322,8 @@ static void conn_set_timer(http_conn_t *conn, h2o_timeout_t *to, bool rearm)
  * once (slow header dribbling does not extend them); the io deadline moves on every call,
  * which happens on progress. No timer runs while only the handler is busy. The body-rate
  * window runs exactly while the loop waits on the client for body bytes: it starts when that
- * wait begins and is dropped whenever the loop stops reading (window full: backpressure is the
- * handler's doing, not the client's), so every rate window measures the client alone. */
+ * wait begins and is dropped whenever the loop stops reading (the handler is busy: backpressure
+ * is the handler's doing, not the client's), so every rate window measures the client alone. */
 static void conn_update_timer(http_conn_t *conn)
 {
     http_server_t *srv = conn->srv;
@@ -566,7 +555,7 @@ static void conn_send_error(http_conn_t *conn, int status)
  * nothing more. A connection's socket is in DONT_READ mode except while lingering (h2o only
  * reports readiness; epoll is level-triggered), because h2o's own reader drains the socket into
  * an unbounded buffer (up to tcp_rmem max, 32 MiB here) in one callback: a request head is read
- * up to HTTP_MAX_HEAD_BYTES, a body as the window has room. `reserve` is what an empty input is
+ * up to HTTP_MAX_HEAD_BYTES, a body as the handler's buffer has room. `reserve` is what an empty input is
  * allocated with (HTTP_HEAD_RESERVE for heads). For bodies, callers keep target within
  * HTTP_PULL_MAX of what the input holds and reserve HTTP_PULL_MAX; the buffer is then always one
  * HTTP_PULL_MAX block: an empty input is allocated at exactly that size, and with a small leftover
@@ -612,19 +601,19 @@ typedef struct {
     size_t asked; /* bytes this slice asked of the socket */
     ssize_t got;  /* bytes the socket gave */
     int body_err; /* a framing error found in this slice */
-    bool moved;   /* any slice moved bytes into the handler's buffer or the window */
+    bool moved;   /* any slice moved bytes into the handler's buffer */
     bool stop;    /* the body is complete, failed or aborted */
-    bool paused;  /* no room: see req_body_room_locked */
+    bool paused;  /* no room: no buffer posted, or it is full */
 } conn_feed_t;
 
-/* Must the loop stop filling req's window (under req->mu)? When it is full, or when it is not
- * empty and all windows together hold conf.body_budget. */
-static bool req_over_budget_locked(const http_req_t *req)
+/* Room left in the buffer the handler posted (req->mu held); 0 when it posted none. The loop
+ * reads a body only into it: while the handler is busy, the bytes wait in the kernel and TCP
+ * slows the client. A body window the loop read ahead into (1 MiB a request, up to a 64 MiB
+ * budget for all) kept, in each slow upload, the pages its bytes had passed through (~50-70 KiB)
+ * and cost two more copies of every byte. */
+static size_t req_body_room_locked(const http_req_t *req)
 {
-    if (req->win == NULL || req->win_len == 0)
-        return false;
-    return req->win_len == req->win_cap ||
-           atomic_load_explicit(&req->srv->win_bytes, memory_order_relaxed) >= req->srv->conf.body_budget;
+    return req->tgt != NULL ? req->tgt_cap - req->tgt_len : 0;
 }
 
 /* Does the loop take this request's body from the socket with its own recv, straight into the
@@ -635,31 +624,13 @@ static bool conn_body_direct(const http_conn_t *conn)
     return conn->sock->ssl == NULL && !conn->req->info.chunked;
 }
 
-/* Where the loop puts req's next body bytes (req->mu held), and how many fit: the buffer the
- * handler posted while it waits in http_req_read with an empty window (*to_tgt), else the
- * window, up to its size and the budget. A direct body (conn_body_direct) has no window: while
- * its handler is busy its bytes wait in the kernel, and TCP slows the client; without that,
- * every slow upload's window kept the pages its bytes had passed through (~70 KiB each), and
- * every byte was copied twice more. 0 when the loop must stop reading. */
-static size_t req_body_room_locked(const http_req_t *req, bool direct, bool *to_tgt)
-{
-    *to_tgt = req->tgt != NULL && req->win_len == 0 && req->tgt_len < req->tgt_cap;
-    if (*to_tgt)
-        return req->tgt_cap - req->tgt_len;
-    if (direct || req_over_budget_locked(req))
-        return 0;
-    return req->win != NULL ? req->win_cap - req->win_len : HTTP_BODY_WINDOW;
-}
-
-/* How many bytes the socket input should hold for the next slice: only what the handler's
- * buffer or the window has room for (plus a little for chunk framing), so memory per request
- * stays near HTTP_BODY_WINDOW, and at most HTTP_PULL_MAX more than it holds. */
+/* How many bytes the socket input should hold for the next slice: what the handler's buffer has
+ * room for (plus a little for chunk framing), and at most HTTP_PULL_MAX more than it holds. */
 static size_t conn_body_target(http_conn_t *conn)
 {
     http_req_t *req = conn->req;
-    bool to_tgt;
     pthread_mutex_lock(&req->mu);
-    size_t room = req_body_room_locked(req, conn_body_direct(conn), &to_tgt);
+    size_t room = req_body_room_locked(req);
     pthread_mutex_unlock(&req->mu);
     size_t target = 0;
     if (req->info.chunked && !conn->dec_done)
@@ -692,37 +663,13 @@ static int conn_body_dechunk(http_conn_t *conn)
     return 0;
 }
 
-/* Allocates the request's window when the first body bytes are there. false if it could not. */
-static bool conn_body_window(http_conn_t *conn, size_t avail)
-{
-    http_req_t *req = conn->req;
-    if (avail == 0 || req->win != NULL)
-        return true;
-    size_t cap = HTTP_BODY_WINDOW;
-    if (!req->info.chunked && (uint64_t)req->info.content_length < cap)
-        cap = (size_t)req->info.content_length;
-    char *win = malloc(cap);
-    if (win == NULL)
-        return false;
-    /* The worker reads win only under mu and only once win_len > 0. */
-    pthread_mutex_lock(&req->mu);
-    req->win = win;
-    req->win_cap = cap;
-    pthread_mutex_unlock(&req->mu);
-    return true;
-}
-
-/* After n more body bytes went to the handler's buffer or the window (req->mu held): the body's
- * state, whether the loop must pause, and one wake-up for everything moved, given only once there
- * is enough to do (HTTP_WAKE_MIN, or the handler's buffer is full) or nothing more can come for
- * now. A paused request is always handed over, even when nothing moved: only its handler, by
- * draining the window or posting a buffer, lets the loop go on, so a handler left asleep on less
- * than HTTP_WAKE_MIN in its window would stall its upload, and once the budget is spent that way,
- * every upload. */
+/* After n more body bytes went to the handler's buffer (req->mu held): the body's state, whether
+ * the loop must pause, and one wake-up for everything moved, given only once there is enough to do
+ * (HTTP_WAKE_MIN, or the buffer is full) or nothing more can come for now. */
 static void req_body_moved_locked(http_conn_t *conn, size_t n, conn_feed_t *f)
 {
     http_req_t *req = conn->req;
-    bool done, to_tgt;
+    bool done;
     f->moved |= n > 0;
     if (req->info.chunked) {
         conn->dec_pending -= n;
@@ -735,45 +682,30 @@ static void req_body_moved_locked(http_conn_t *conn, size_t n, conn_feed_t *f)
     if (f->body_err != 0)
         req->body_err = f->body_err;
     f->stop = done || req->body_err != 0 || req->aborted;
-    req->win_paused = !f->stop && req_body_room_locked(req, conn_body_direct(conn), &to_tgt) == 0;
-    f->paused = req->win_paused;
-    size_t tgt_wake = req->tgt_cap < HTTP_WAKE_MIN ? req->tgt_cap : HTTP_WAKE_MIN;
-    bool enough = req->win_len >= HTTP_WAKE_MIN || (req->tgt_len > 0 && req->tgt_len >= tgt_wake);
-    if (f->stop || f->paused || (f->moved && enough))
+    req->body_paused = !f->stop && req_body_room_locked(req) == 0;
+    f->paused = req->body_paused;
+    size_t wake = req->tgt_cap < HTTP_WAKE_MIN ? req->tgt_cap : HTTP_WAKE_MIN;
+    if (f->stop || (f->moved && req->tgt_len > 0 && req->tgt_len >= wake))
         pthread_cond_signal(&req->cv);
 }
 
-/* Moves up to avail body bytes from the front of the socket input to the handler's buffer and
- * then to the window, as they have room, and updates the request (req_body_moved_locked).
- * Returns the bytes moved (the caller consumes them from the input). */
+/* Moves up to avail body bytes from the front of the socket input to the handler's buffer, as it
+ * has room, and updates the request (req_body_moved_locked). Returns the bytes moved (the caller
+ * consumes them from the input). */
 static size_t conn_body_move(http_conn_t *conn, size_t avail, conn_feed_t *f)
 {
     http_req_t *req = conn->req;
-    const char *src = conn->sock->input->bytes;
-    size_t moved = 0, n;
-    bool to_tgt;
     pthread_mutex_lock(&req->mu);
-    while ((n = req_body_room_locked(req, conn_body_direct(conn), &to_tgt)) > 0 && moved < avail) {
-        if (n > avail - moved)
-            n = avail - moved;
-        if (to_tgt) {
-            memcpy(req->tgt + req->tgt_len, src + moved, n);
-            req->tgt_len += n;
-        } else {
-            /* conn_feed_body allocated the window: a body that is not direct has one from its
-             * first byte. */
-            size_t wr = (req->win_rd + req->win_len) % req->win_cap;
-            size_t first = req->win_cap - wr < n ? req->win_cap - wr : n;
-            memcpy(req->win + wr, src + moved, first);
-            memcpy(req->win, src + moved + first, n - first);
-            req->win_len += n;
-            atomic_fetch_add_explicit(&req->srv->win_bytes, n, memory_order_relaxed);
-        }
-        moved += n;
+    size_t n = req_body_room_locked(req);
+    if (n > avail)
+        n = avail;
+    if (n > 0) {
+        memcpy(req->tgt + req->tgt_len, conn->sock->input->bytes, n);
+        req->tgt_len += n;
     }
-    req_body_moved_locked(conn, moved, f);
+    req_body_moved_locked(conn, n, f);
     pthread_mutex_unlock(&req->mu);
-    return moved;
+    return n;
 }
 
 /* Reads a direct body (conn_body_direct) from the socket straight into the handler's posted
@@ -783,10 +715,9 @@ static size_t conn_body_move(http_conn_t *conn, size_t avail, conn_feed_t *f)
 static void conn_body_recv(http_conn_t *conn, conn_feed_t *f)
 {
     http_req_t *req = conn->req;
-    bool to_tgt;
     ssize_t r = 0;
     pthread_mutex_lock(&req->mu);
-    size_t room = req_body_room_locked(req, true, &to_tgt);
+    size_t room = req_body_room_locked(req);
     f->asked = conn->cl_left < room ? (size_t)conn->cl_left : room;
     while (f->asked > 0 &&
            (r = recv(h2o_socket_get_fd(conn->sock), req->tgt + req->tgt_len, f->asked, 0)) < 0 && errno == EINTR)
@@ -802,7 +733,7 @@ static void conn_body_recv(http_conn_t *conn, conn_feed_t *f)
 
 /* One slice through the socket's input buffer (a body over TLS or chunked, or bytes that came
  * in with the head): reads, decodes the framing and moves the bytes on. false when the
- * connection must close: EOF, a socket error, or no memory for the window. */
+ * connection must close: EOF or a socket error. */
 static bool conn_body_slice(http_conn_t *conn, conn_feed_t *f)
 {
     http_req_t *req = conn->req;
@@ -815,25 +746,21 @@ static bool conn_body_slice(http_conn_t *conn, conn_feed_t *f)
     f->body_err = conn_body_dechunk(conn);
     size_t avail = req->info.chunked ? conn->dec_pending
                                      : (sock->input->size < conn->cl_left ? sock->input->size : conn->cl_left);
-    if (!conn_body_direct(conn) && !conn_body_window(conn, avail))
-        return false;
     size_t n = conn_body_move(conn, avail, f);
     if (n > 0)
         h2o_buffer_consume(&sock->input, n);
     return true;
 }
 
-/* Moves body bytes from the socket to the handler's buffer or the request window: a direct
- * body straight from the socket, others through the socket's input buffer, decoding chunked
- * framing in place (the decoded bytes stay at the front of the input until they are moved on).
- * Then starts or stops reading the socket to match the room. Returns false when it had to close
- * (and free) conn: EOF or socket error, a client below the minimum body rate, or a window that
- * could not be allocated.
+/* Moves body bytes from the socket to the handler's buffer: a direct body straight from the
+ * socket, others through the socket's input buffer, decoding chunked framing in place (the
+ * decoded bytes stay at the front of the input until they are moved on). Then starts or stops
+ * reading the socket to match the room. Returns false when it had to close (and free) conn: EOF
+ * or socket error, or a client below the minimum body rate.
  *
- * The socket is read HTTP_PULL_MAX at a time, each slice moved to the window before the next, so
- * the socket's input buffer stays one fixed-size small block: h2o frees it whenever it is
- * emptied and allocates exactly the size asked for next, and reading a whole window's room in
- * one go made that a new block of up to 1 MiB per read, of varying size (fragmenting the
+ * The input buffer is filled HTTP_PULL_MAX at a time, each slice moved on before the next, so it
+ * stays one fixed-size small block: h2o frees it whenever it is emptied and allocates exactly the
+ * size asked for next, and reading a whole 1 MiB room in one go made that a new block of up to 1 MiB per read, of varying size (fragmenting the
  * loop thread's malloc arena, or a fresh mapping and its page faults per read under main.c's
  * fixed mmap threshold: +12% gateway CPU on large PUTs). */
 static bool conn_feed_body(http_conn_t *conn)
@@ -946,13 +873,13 @@ static void conn_pump(http_conn_t *conn)
     }
 }
 
-/* A worker changed something on req (asked for the body or room in its window, 100 Continue or a
+/* A worker changed something on req (asked for the body or posted a buffer, 100 Continue or a
  * write). */
 static void conn_on_req_event(http_conn_t *conn)
 {
     http_req_t *req = conn->req;
     pthread_mutex_lock(&req->mu);
-    bool feed = req->want_body && !req->body_done && req->body_err == 0 && !req->win_paused;
+    bool feed = req->want_body && !req->body_done && req->body_err == 0 && !req->body_paused;
     pthread_mutex_unlock(&req->mu);
     if (feed && !h2o_socket_is_reading(conn->sock) && !conn_feed_body(conn))
         return;
@@ -1582,8 +1509,6 @@ static void server_conf_defaults(http_server_t *srv, const http_server_conf_t *c
         srv->conf.body_min_rate = HTTP_DEFAULT_BODY_MIN_RATE;
     if (srv->conf.body_rate_window_ms == 0)
         srv->conf.body_rate_window_ms = HTTP_DEFAULT_BODY_RATE_WINDOW_MS;
-    if (srv->conf.body_budget == 0)
-        srv->conf.body_budget = HTTP_BODY_BUDGET;
     if (srv->conf.max_conns == 0)
         srv->conf.max_conns = HTTP_DEFAULT_MAX_CONNS;
     if (srv->conf.max_conns_per_ip == 0)
@@ -1705,7 +1630,6 @@ void http_server_stats(const http_server_t *srv, http_server_stats_t *out)
     out->conns_open = atomic_load_explicit(&s->st_conns_open, memory_order_relaxed);
     out->conns_accepted = atomic_load_explicit(&s->st_conns_accepted, memory_order_relaxed);
     out->conns_refused = atomic_load_explicit(&s->st_conns_refused, memory_order_relaxed);
-    out->body_buffered = atomic_load_explicit(&s->win_bytes, memory_order_relaxed);
 }
 
 void http_req_stats(const http_req_t *req, http_req_stats_t *out)
@@ -1877,30 +1801,6 @@ out_unlock:
     return rc;
 }
 
-/* Takes up to cap unread bytes from the window into buf (req->mu held, win_len > 0). */
-static size_t req_win_take_locked(http_req_t *req, void *buf, size_t cap)
-{
-    size_t n = cap < req->win_len ? cap : req->win_len;
-    size_t first = req->win_cap - req->win_rd < n ? req->win_cap - req->win_rd : n;
-    memcpy(buf, req->win + req->win_rd, first);
-    memcpy((char *)buf + first, req->win, n - first);
-    req->win_rd = (req->win_rd + n) % req->win_cap;
-    req->win_len -= n;
-    atomic_fetch_sub_explicit(&req->srv->win_bytes, n, memory_order_relaxed);
-    /* An emptied window refills from its front: a handler that keeps up touches only the first
-     * pages of the ring (its malloc'd mapping is faulted in lazily), not all of it as the bytes
-     * would otherwise walk round. */
-    if (req->win_len == 0)
-        req->win_rd = 0;
-    /* Resume the loop only once half the window is free, so a reader taking small bites does
-     * not cost a wakeup per call. */
-    if (req->win_paused && req->win_len <= req->win_cap / 2) {
-        req->win_paused = false;
-        req_notify_locked(req);
-    }
-    return n;
-}
-
 ssize_t http_req_read(http_req_t *req, void *buf, size_t cap)
 {
     ssize_t rc;
@@ -1910,10 +1810,9 @@ ssize_t http_req_read(http_req_t *req, void *buf, size_t cap)
             rc = HTTP_EABORTED;
             break;
         }
-        /* What the loop put into buf came before anything in the window. */
-        if (req->tgt_len > 0 || req->win_len > 0) {
-            rc = req->tgt_len > 0 ? (ssize_t)req->tgt_len : (ssize_t)req_win_take_locked(req, buf, cap);
-            req->body_in += (uint64_t)rc;
+        if (req->tgt_len > 0) {
+            rc = (ssize_t)req->tgt_len;
+            req->body_in += req->tgt_len;
             break;
         }
         if (req->body_err != 0) {
@@ -1935,8 +1834,8 @@ ssize_t http_req_read(http_req_t *req, void *buf, size_t cap)
             /* The loop may put the next bytes straight into buf; one that stopped reading for
              * want of room goes on. */
             req->tgt = buf, req->tgt_cap = cap, req->tgt_len = 0;
-            if (req->win_paused) {
-                req->win_paused = false;
+            if (req->body_paused) {
+                req->body_paused = false;
                 req_notify_locked(req);
             }
         }

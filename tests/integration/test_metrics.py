@@ -132,7 +132,6 @@ def test_counters_move_with_requests(cluster):
     assert val(after, "onggi_gateway_requests_in_flight") >= 1  # the scrape itself
     assert val(after, "onggi_gateway_connections_open") >= 1
     assert moved("onggi_gateway_connections_accepted_total") >= 1
-    assert after[("onggi_gateway_body_buffered_bytes", frozenset())] == 0  # every body taken by its handler
     for p in cluster.node_ports:
         assert val(after, "onggi_gateway_node_up", node=f"127.0.0.1:{p}") == 1
     # Nodes: the chunk was stored once per device, the three later writes found it there.

@@ -45,7 +45,7 @@ def test_boto3_over_https(tls_cluster, tmp_path):
     s3 = c.client(endpoint=c.https_endpoint(), verify=tls_cluster.tls.ca)
     b = uniq("tls")
     s3.create_bucket(Bucket=b)
-    # Large enough to cross the body window and the TLS record size many times.
+    # Large enough to cross the handler's 1 MiB reads and the TLS record size many times.
     src = tmp_path / "big"
     md5, _ = make_file(src, 9 * 1024 * 1024 + 17)
     with open(src, "rb") as f:

@@ -1,7 +1,7 @@
 /*
  * test_http/http_tls.c: the server's HTTPS listener (gateway/http/http_tls.c) against an OpenSSL
  * client on 127.0.0.1: SNI choice among three certificates, the protocol floor, a request body
- * larger than the body window read by a slow handler, and reload. Certificates are made with the
+ * of 3 MiB read by a slow handler (the server stops reading while the handler sleeps), and reload. Certificates are made with the
  * openssl CLI (self-signed; the client checks which one it got by its CN, not a chain).
  */
 #include <criterion/criterion.h>
@@ -241,12 +241,12 @@ static const char *put(client_t *c, const char *target, size_t n)
     return strstr(resp, "\r\n\r\n") + 4;
 }
 
-Test(tls, bodies_larger_than_the_window_over_keep_alive)
+Test(tls, large_bodies_with_a_slow_handler_over_keep_alive)
 {
     client_t c;
     char want[64];
     cr_assert_eq(client_connect(&c, "localhost", 0), 0);
-    /* a slow handler: the 1 MiB window fills and the server stops reading, then resumes */
+    /* a slow handler: the server stops reading while it sleeps, then resumes */
     snprintf(want, sizeof(want), "tls=1 n=%u", 3u << 20);
     cr_assert_str_eq(put(&c, "/slow?slow", 3u << 20), want);
     snprintf(want, sizeof(want), "tls=1 n=%u", 5u << 20);
