@@ -111,7 +111,9 @@ void cluster_chunking(const cluster_t *cl, uint32_t *min, uint32_t *avg, uint32_
 /* Batch writes: the most chunks and bytes one cluster_chunk_put_many sends per node request,
  * and the header bytes a caller reserves in front of the data (see below). */
 #define CLUSTER_BATCH_MAX_CHUNKS 256
-#define CLUSTER_BATCH_HDR_MAX (4 + CLUSTER_BATCH_MAX_CHUNKS * 44)
+/* A batch request's header for k chunks: u32 k, then per chunk its id, u32 len and u64 xxh3. */
+#define CLUSTER_BATCH_HDR_LEN(k) (4 + 44 * (size_t)(k))
+#define CLUSTER_BATCH_HDR_MAX CLUSTER_BATCH_HDR_LEN(CLUSTER_BATCH_MAX_CHUNKS)
 
 /* One chunk of a batch write. */
 typedef struct {

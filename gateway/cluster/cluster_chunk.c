@@ -183,11 +183,8 @@ static void cl_groups_free(cl_groups_t *gs)
         ring_box_put(gs->cl->box, &gs->view);
 }
 
-/* The length of a batch header for k chunks (CLUSTER_BATCH_HDR_MAX for the most). */
-#define CL_BATCH_HDR_LEN(k) (4 + 44 * (size_t)(k))
-
 /* Writes the batch header (u32 n | n x (id, u32 len, u64 xxh3)) for chunks idx[0..k) into out;
- * returns its length, CL_BATCH_HDR_LEN(k). */
+ * returns its length, CLUSTER_BATCH_HDR_LEN(k). */
 static size_t cl_batch_hdr(const cluster_chunk_hdr_t *hdrs, const uint16_t *idx, size_t k, unsigned char *out)
 {
     og_be32_put(out, (uint32_t)k);
@@ -198,7 +195,7 @@ static size_t cl_batch_hdr(const cluster_chunk_hdr_t *hdrs, const uint16_t *idx,
         og_be32_put(p + 32, h->len);
         og_be64_put(p + 36, h->xxh3);
     }
-    return CL_BATCH_HDR_LEN(k);
+    return CLUSTER_BATCH_HDR_LEN(k);
 }
 
 /* One cluster_chunk_put_many: the caller's chunks and where each starts in data. */
@@ -235,8 +232,10 @@ static int cl_put_batch_body(cl_put_batch_t *b, const cl_group_t *g, char **copy
     if (g->k == b->n) {
         /* Written in place (its length is known before): an 11 KiB buffer on the stack pushed the
          * node calls below it 11 KiB deeper, two more pages in every worker's stack. */
-        if (!b->full_hdr)
-            b->full_hdr = cl_batch_hdr(b->hdrs, g->idx, b->n, (unsigned char *)b->data - CL_BATCH_HDR_LEN(b->n));
+        if (!b->full_hdr) {
+            unsigned char *hdr = (unsigned char *)b->data - CLUSTER_BATCH_HDR_LEN(b->n);
+            b->full_hdr = cl_batch_hdr(b->hdrs, g->idx, b->n, hdr);
+        }
         *body = b->data - b->full_hdr;
         *blen = b->full_hdr + b->off[b->n];
         return 0;
@@ -244,7 +243,7 @@ static int cl_put_batch_body(cl_put_batch_t *b, const cl_group_t *g, char **copy
     size_t dlen = 0;
     for (size_t q = 0; q < g->k; q++)
         dlen += b->hdrs[g->idx[q]].len;
-    if (!(*copy = malloc(CL_BATCH_HDR_LEN(g->k) + dlen)))
+    if (!(*copy = malloc(CLUSTER_BATCH_HDR_LEN(g->k) + dlen)))
         return -ENOMEM;
     size_t p = cl_batch_hdr(b->hdrs, g->idx, g->k, (unsigned char *)*copy);
     for (size_t q = 0; q < g->k; q++) {

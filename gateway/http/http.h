@@ -201,8 +201,8 @@ void http_req_cache_private(http_req_t *req, int on);
 
 /* Reads up to cap body bytes (de-chunked), blocking. Sends "100 Continue" first if the
  * client expects it and it has not been sent. It waits while the loop writes into buf (see the
- * top), and returns once buf holds min(cap, 64 KiB), or the body has ended. >0 bytes read, 0 at the end of the body, HTTP_EBODY or HTTP_EABORTED on failure
- * (then the connection will be closed). */
+ * top) and returns once buf holds min(cap, 64 KiB) or the body has ended: >0 bytes read, 0 at the
+ * end of the body, HTTP_EBODY or HTTP_EABORTED on failure (then the connection will be closed). */
 ssize_t http_req_read(http_req_t *req, void *buf, size_t cap);
 
 /* Starts the response. content_length -1 = chunked transfer encoding. The server adds

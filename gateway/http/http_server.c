@@ -555,8 +555,8 @@ static void conn_send_error(http_conn_t *conn, int status)
  * nothing more. A connection's socket is in DONT_READ mode except while lingering (h2o only
  * reports readiness; epoll is level-triggered), because h2o's own reader drains the socket into
  * an unbounded buffer (up to tcp_rmem max, 32 MiB here) in one callback: a request head is read
- * up to HTTP_MAX_HEAD_BYTES, a body as the handler's buffer has room. `reserve` is what an empty input is
- * allocated with (HTTP_HEAD_RESERVE for heads). For bodies, callers keep target within
+ * up to HTTP_MAX_HEAD_BYTES, a body as the handler's buffer has room. `reserve` is what an empty
+ * input is allocated with (HTTP_HEAD_RESERVE for heads). For bodies, callers keep target within
  * HTTP_PULL_MAX of what the input holds and reserve HTTP_PULL_MAX; the buffer is then always one
  * HTTP_PULL_MAX block: an empty input is allocated at exactly that size, and with a small leftover
  * (chunk framing) only a quarter of it is asked for, which h2o 2.2 makes room for by moving the leftover to the
@@ -601,7 +601,6 @@ typedef struct {
     size_t asked; /* bytes this slice asked of the socket */
     ssize_t got;  /* bytes the socket gave */
     int body_err; /* a framing error found in this slice */
-    bool moved;   /* any slice moved bytes into the handler's buffer */
     bool stop;    /* the body is complete, failed or aborted */
     bool paused;  /* no room: no buffer posted, or it is full */
 } conn_feed_t;
@@ -625,7 +624,8 @@ static bool conn_body_direct(const http_conn_t *conn)
 }
 
 /* How many bytes the socket input should hold for the next slice: what the handler's buffer has
- * room for (plus a little for chunk framing), and at most HTTP_PULL_MAX more than it holds. */
+ * room for (plus a little for chunk framing; nothing while it posted none), and at most
+ * HTTP_PULL_MAX more than it holds. */
 static size_t conn_body_target(http_conn_t *conn)
 {
     http_req_t *req = conn->req;
@@ -633,7 +633,7 @@ static size_t conn_body_target(http_conn_t *conn)
     size_t room = req_body_room_locked(req);
     pthread_mutex_unlock(&req->mu);
     size_t target = 0;
-    if (req->info.chunked && !conn->dec_done)
+    if (req->info.chunked && !conn->dec_done && room > 0)
         target = room + (16u << 10);
     else if (!req->info.chunked)
         target = conn->cl_left < room ? (size_t)conn->cl_left : room;
@@ -664,13 +664,12 @@ static int conn_body_dechunk(http_conn_t *conn)
 }
 
 /* After n more body bytes went to the handler's buffer (req->mu held): the body's state, whether
- * the loop must pause, and one wake-up for everything moved, given only once there is enough to do
- * (HTTP_WAKE_MIN, or the buffer is full) or nothing more can come for now. */
+ * the loop must pause, and a wake-up for the handler once its buffer holds enough to do
+ * (HTTP_WAKE_MIN, or all of it when smaller) or nothing more can come. */
 static void req_body_moved_locked(http_conn_t *conn, size_t n, conn_feed_t *f)
 {
     http_req_t *req = conn->req;
     bool done;
-    f->moved |= n > 0;
     if (req->info.chunked) {
         conn->dec_pending -= n;
         done = conn->dec_done && conn->dec_pending == 0;
@@ -685,7 +684,7 @@ static void req_body_moved_locked(http_conn_t *conn, size_t n, conn_feed_t *f)
     req->body_paused = !f->stop && req_body_room_locked(req) == 0;
     f->paused = req->body_paused;
     size_t wake = req->tgt_cap < HTTP_WAKE_MIN ? req->tgt_cap : HTTP_WAKE_MIN;
-    if (f->stop || (f->moved && req->tgt_len > 0 && req->tgt_len >= wake))
+    if (f->stop || (n > 0 && req->tgt_len >= wake))
         pthread_cond_signal(&req->cv);
 }
 
@@ -760,9 +759,10 @@ static bool conn_body_slice(http_conn_t *conn, conn_feed_t *f)
  *
  * The input buffer is filled HTTP_PULL_MAX at a time, each slice moved on before the next, so it
  * stays one fixed-size small block: h2o frees it whenever it is emptied and allocates exactly the
- * size asked for next, and reading a whole 1 MiB room in one go made that a new block of up to 1 MiB per read, of varying size (fragmenting the
- * loop thread's malloc arena, or a fresh mapping and its page faults per read under main.c's
- * fixed mmap threshold: +12% gateway CPU on large PUTs). */
+ * size asked for next, and reading a whole 1 MiB room in one go made that a new block of up to
+ * 1 MiB per read, of varying size (fragmenting the loop thread's malloc arena, or a fresh mapping
+ * and its page faults per read under main.c's fixed mmap threshold: +12% gateway CPU on large
+ * PUTs). */
 static bool conn_feed_body(http_conn_t *conn)
 {
     h2o_socket_t *sock = conn->sock;

@@ -803,6 +803,27 @@ Test(gw_http, client_disconnect_aborts_handler)
     stop_server();
 }
 
+Test(gw_http, client_reset_mid_body_aborts_handler)
+{
+    /* The loop reads this Content-Length body straight into the handler's buffer; the client then
+     * resets the connection (RST, not FIN): the connection must close and the handler's read fail,
+     * with nothing left waiting for the rest of the body. */
+    uint16_t port = start_server(0, 0);
+    cli_t c;
+    cli_open(&c, port);
+    cli_sends(&c, "PUT /count HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n");
+    usleep(50000); /* the handler waits in http_req_read with its buffer posted */
+    cli_sends(&c, "some bytes");
+    usleep(50000);
+    struct linger lg = {.l_onoff = 1, .l_linger = 0};
+    cr_assert_eq(setsockopt(c.fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)), 0);
+    cli_close(&c);
+    for (int i = 0; i < 200 && atomic_load(&F.aborted) == 0; i++)
+        usleep(10000);
+    cr_assert_eq(atomic_load(&F.aborted), 1);
+    stop_server();
+}
+
 Test(gw_http, http10_and_unanswered)
 {
     uint16_t port = start_server(0, 0);
@@ -1028,6 +1049,16 @@ Test(gw_http, bytes_below_the_low_water_mark_are_progress_at_the_io_timeout)
     stop_server();
 }
 
+/* The head of a chunked PUT /count<query> and the size line of its one chunk of total bytes;
+ * returns its length. */
+static int chunked_count_head(char *out, size_t cap, const char *query, size_t total)
+{
+    int n = snprintf(out, cap, "PUT /count%s HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n%zx\r\n",
+                     query, total);
+    cr_assert(n > 0 && (size_t)n < cap);
+    return n;
+}
+
 /* Opens c with a PUT /count<query> of total bytes: Content-Length, or chunked as one chunk whose
  * bytes the caller sends and then ends with cli_end_count. */
 static void cli_open_count_framed(cli_t *c, uint16_t port, const char *query, size_t total, bool chunked)
@@ -1038,8 +1069,7 @@ static void cli_open_count_framed(cli_t *c, uint16_t port, const char *query, si
         return;
     }
     cli_open(c, port);
-    snprintf(head, sizeof(head), "PUT /count%s HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n%zx\r\n",
-             query, total);
+    chunked_count_head(head, sizeof(head), query, total);
     cli_sends(c, head);
 }
 
@@ -1122,8 +1152,7 @@ Test(gw_http, handler_backpressure_does_not_count_as_slow_client)
 static void cli_send_chunked_count(cli_t *c, const char *query, const unsigned char *body, size_t total)
 {
     char head[200];
-    int hl = snprintf(head, sizeof(head), "PUT /count%s HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n%zx\r\n",
-                      query, total);
+    int hl = chunked_count_head(head, sizeof(head), query, total);
     unsigned char *all = malloc((size_t)hl + total + 7);
     memcpy(all, head, (size_t)hl);
     memcpy(all + hl, body, total);
@@ -1162,13 +1191,9 @@ static void check_body_waits_in_the_kernel(bool chunked)
     for (size_t i = 0; i < TOTAL; i++)
         body[i] = pattern_byte(i);
     cli_t c;
-    if (chunked) {
-        cli_open(&c, port);
-        cli_send_chunked_count(&c, "?pause_ms=1000", body, TOTAL);
-    } else {
-        cli_open_count(&c, port, "?pause_ms=1000", TOTAL);
-        cli_send_part(&c, body, 0, TOTAL);
-    }
+    cli_open_count_framed(&c, port, "?pause_ms=1000", TOTAL, chunked);
+    cli_send_part(&c, body, 0, TOTAL);
+    cli_end_count(&c, chunked);
     usleep(1500 * 1000); /* the first read was at ~1 s; the next comes at ~2 s */
     /* Not read by the loop: in the server socket's receive queue or still in the client's send
      * queue (the receive buffer grows only as the reader reads). */
