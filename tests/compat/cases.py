@@ -46,13 +46,27 @@ def _s3_usable(tag):
     ]
 
 
+def _multi_chunk_body():
+    """~140 KB of numbered text lines framed as chunks of 70,000, 1 and the rest bytes: more than
+    a server takes per wake-up (64 KiB), one chunk ending inside a line. The GET's body shape
+    counts the lines, so a lost or repeated piece shows."""
+    text = "".join(f"line {i:06d}\n" for i in range(11000))
+    cuts = [0, 70000, 70001, len(text)]
+    parts = [f"{b - a:x}\r\n{text[a:b]}\r\n" for a, b in zip(cuts, cuts[1:])]
+    return "".join(parts) + "0\r\n\r\n"
+
+
 def _chunked(create_id):
-    """A container/bucket, then a valid chunked PUT, chunk sizes `0x5` and 2^64-1, and HEADs."""
+    """A container/bucket, then valid chunked PUTs (one small, one of several chunks read back),
+    chunk sizes `0x5` and 2^64-1, and HEADs."""
     te = {"Transfer-Encoding": "chunked"}
     return [
         {"id": create_id, "method": "PUT", "path": "/{c}"},
         {"id": "chunked-ok", "method": "PUT", "path": "/{c}/ok", "headers": te,
          "raw_body": "5\r\nhello\r\n0\r\n\r\n"},
+        {"id": "chunked-multi", "method": "PUT", "path": "/{c}/multi", "headers": te,
+         "raw_body": _multi_chunk_body()},
+        {"id": "get-multi", "method": "GET", "path": "/{c}/multi"},
         {"id": "chunked-0x5", "method": "PUT", "path": "/{c}/hex", "headers": te,
          "raw_body": "0x5\r\nhello\r\n0\r\n\r\n"},
         {"id": "chunked-huge", "method": "PUT", "path": "/{c}/huge", "headers": te,
