@@ -31,7 +31,9 @@
  * before it has checked auth: Expect: 100-continue is answered then, and a body sent without
  * it waits in the kernel (only what came in with the head, at most HTTP_MAX_HEAD_BYTES per
  * connection, is in memory). A handler that answers without reading the body makes the
- * server close the connection after the response (the unread body is never drained).
+ * server close the connection after the response (the unread body is never drained), unless the
+ * whole body had come in with the head: such a body (up to 64 KiB) goes with the request, and
+ * http_req_read hands it out without a round trip through the loop.
  */
 #ifndef HTTP_H
 #define HTTP_H
@@ -200,7 +202,7 @@ int http_req_claim_remote(http_req_t *req);
 void http_req_cache_private(http_req_t *req, int on);
 
 /* Reads up to cap body bytes (de-chunked), blocking. Sends "100 Continue" first if the
- * client expects it and it has not been sent. It waits while the loop writes into buf (see the
+ * client expects it, it has not been sent and the body did not come whole with the head. It waits while the loop writes into buf (see the
  * top) and returns once buf holds min(cap, 64 KiB) or the body has ended: >0 bytes read, 0 at the
  * end of the body, HTTP_EBODY or HTTP_EABORTED on failure (then the connection will be closed). */
 ssize_t http_req_read(http_req_t *req, void *buf, size_t cap);

@@ -93,6 +93,10 @@
  * thread switches. A handler can do nothing with part of a body but hash and buffer it, so
  * waiting for more costs no latency that matters. */
 #define HTTP_WAKE_MIN (64u << 10)
+/* A Content-Length body up to this size that came in whole with its head goes to the handler
+ * with the request (req_take_early_body). The head's read asks the socket for at most
+ * HTTP_MAX_HEAD_BYTES, so no more than that can be there anyway. */
+#define HTTP_EARLY_BODY_MAX HTTP_MAX_HEAD_BYTES
 /* A plain-text Content-Length body still to come in full asks the kernel (SO_RCVLOWAT) to report
  * the socket readable only once this much is queued, so the loop too wakes per 16 KiB rather than
  * per segment. The client must send that much anyway. Less is asked when the slow-body guard's
@@ -168,6 +172,10 @@ struct st_http_req_t {
     int64_t resp_cl; /* -1 when chunked or close-delimited */
     uint64_t resp_written;
     bool w_started, w_chunked, w_no_body;
+    /* A whole body that came in with the head (req_take_early_body), set before dispatch:
+     * early_len bytes, of which http_req_read has handed out early_off. */
+    char *early;
+    size_t early_len, early_off;
     /* for http_req_stats and the metrics: t_start_ns is set by the loop before dispatch */
     uint64_t t_start_ns, t_first_ns, body_in;
     int w_status;
@@ -265,6 +273,7 @@ static void req_free(http_req_t *req)
 {
     if (req->out != req->out_inline)
         free(req->out);
+    free(req->early);
     pthread_cond_destroy(&req->cv);
     pthread_mutex_destroy(&req->mu);
     free(req);
@@ -1071,6 +1080,28 @@ static void server_dispatch(http_server_t *srv, http_req_t *req)
         server_spawn_worker(srv, w);
 }
 
+/* Takes a small Content-Length body that came in whole with its head (the common small PUT) out
+ * of the input and hands it to the handler with the request: its http_req_read then finds the
+ * bytes without waking the loop and waiting for it to move them (a loop wake-up and two thread
+ * switches per request, which on a VM cost more than the rest of the request's body handling).
+ * These bytes are in memory already: the rule that nothing is read from the socket before the
+ * handler asks (after auth) stands, and they now live in req instead of in the input. A body
+ * only partly here is left to the loop (a slow upload must not pin up to 64 KiB for its whole
+ * life). Returns the bytes taken; 0 also when out of memory (the loop moves them later). */
+static size_t req_take_early_body(http_req_t *req, h2o_buffer_t **input)
+{
+    int64_t cl = req->info.content_length;
+    if (req->info.chunked || cl <= 0 || cl > (int64_t)HTTP_EARLY_BODY_MAX || (*input)->size < (size_t)cl)
+        return 0;
+    req->early = malloc((size_t)cl);
+    if (req->early == NULL)
+        return 0;
+    memcpy(req->early, (*input)->bytes, (size_t)cl);
+    req->early_len = (size_t)cl;
+    h2o_buffer_consume(input, (size_t)cl);
+    return (size_t)cl;
+}
+
 /* Parses the next request head from the input, or waits for more of it. */
 static void conn_on_head_input(http_conn_t *conn)
 {
@@ -1141,10 +1172,11 @@ static void conn_on_head_input(http_conn_t *conn)
     conn->dec = (http_chunked_t){0};
     conn->dec_pending = 0;
     conn->dec_done = false;
-    conn->cl_left = req->info.chunked ? 0 : (uint64_t)req->info.content_length;
+    size_t early = req_take_early_body(req, &sock->input);
+    conn->cl_left = req->info.chunked ? 0 : (uint64_t)req->info.content_length - early;
     /* No body byte is taken from the socket before the handler asks for the body (after auth):
      * until then a body waits in the kernel, apart from what came in with the head. */
-    req->body_done = !req->info.chunked && req->info.content_length == 0;
+    req->body_done = !req->info.chunked && conn->cl_left == 0;
     h2o_socket_read_stop(sock);
     conn_update_timer(conn);
     server_dispatch(conn->srv, req);
@@ -1810,6 +1842,14 @@ ssize_t http_req_read(http_req_t *req, void *buf, size_t cap)
             rc = HTTP_EABORTED;
             break;
         }
+        if (req->early_off < req->early_len && cap > 0) {
+            size_t n = req->early_len - req->early_off < cap ? req->early_len - req->early_off : cap;
+            memcpy(buf, req->early + req->early_off, n);
+            req->early_off += n;
+            req->body_in += n;
+            rc = (ssize_t)n;
+            break;
+        }
         if (req->tgt_len > 0) {
             rc = (ssize_t)req->tgt_len;
             req->body_in += req->tgt_len;
@@ -1821,10 +1861,12 @@ ssize_t http_req_read(http_req_t *req, void *buf, size_t cap)
         }
         if (!req->want_body) {
             /* The first read: the loop starts taking the body from the socket only now (and
-             * sends "100 Continue", even for an empty body: see req_parse_framing). */
+             * sends "100 Continue", even for an empty body: see req_parse_framing; not for a
+             * body that came whole with the head). A loop with neither to do is not woken. */
             req->want_body = true;
-            req->want_continue = req->info.expect_continue && !req->resp_started;
-            req_notify_locked(req);
+            req->want_continue = req->info.expect_continue && !req->resp_started && req->early_len == 0;
+            if (!req->body_done || req->want_continue)
+                req_notify_locked(req);
         }
         if (req->body_done) {
             rc = 0;

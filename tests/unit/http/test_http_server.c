@@ -1441,9 +1441,36 @@ Test(gw_http, full_queue_answers_busy)
 
 Test(gw_http, body_not_taken_before_the_handler_reads)
 {
-    /* Even a body that arrived with the head stays unread when the handler answers without
-     * reading it (as on failed auth): the server closes instead of keeping the connection. */
-    check_rejected_unread("PUT /reject HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc");
+    /* A body only partly arrived with the head stays unread when the handler answers without
+     * reading it (as on failed auth): the server closes instead of reading the rest. */
+    check_rejected_unread("PUT /reject HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc");
+}
+
+Test(gw_http, whole_small_body_that_came_with_its_head_goes_with_the_request)
+{
+    /* A body that came whole with its head is taken with the request (no loop round trip when
+     * the handler reads it): a handler that answers without reading it leaves the connection
+     * usable, its bytes not taken for the next request. */
+    uint16_t port = start_server(0, 0);
+    cli_t c;
+    resp_t r;
+    cli_open(&c, port);
+    cli_sends(&c, "PUT /reject HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc");
+    cr_assert_eq(cli_read_resp(&c, &r, false), 0);
+    cr_assert_eq(r.status, 403);
+    cr_assert(resp_conn_is(&r, "keep-alive"));
+    resp_free(&r);
+    cr_assert_eq(cli_hello(&c), 200);
+    /* The handler reads it whole; with Expect: 100-continue but the body already sent, no
+     * interim response comes first (check_count_resp takes the first response). */
+    static const unsigned char body[] = "0123456789";
+    cli_sends(&c, "PUT /count HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n0123456789");
+    check_count_resp(&c, body, 10);
+    cli_sends(&c, "PUT /count HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 10\r\n\r\n0123456789");
+    check_count_resp(&c, body, 10);
+    cr_assert_eq(cli_hello(&c), 200);
+    cli_close(&c);
+    stop_server();
 }
 
 /* Lowest descriptor number not in use: with every lower one open, the process's count of open
