@@ -10,12 +10,14 @@
  * it is nearly full (or holds CLUSTER_BATCH_MAX_CHUNKS chunks) they go to the nodes in ONE request per
  * node (cluster_chunk_put_many: one volume sync and one index sync per node for the whole
  * batch, so small chunks cost what one big chunk did), and the unfinished chunk's bytes move to
- * the front. The buffer has CLUSTER_BATCH_HDR_MAX spare bytes in front so the batch request's header
+ * the front. The same big fast body stores its batches on a third thread (the flusher), one
+ * batch in flight while the writer reads and hashes the next into a second buffer. The buffer has CLUSTER_BATCH_HDR_MAX spare bytes in front so the batch request's header
  * is built in place and the data goes out without a copy.
  *
  * Chunk sizes come from the cluster handle (cluster_chunking, 8/32/128 KiB by default; the
  * measurements behind them are in docs/architecture.md). Memory per write: the batch buffer
- * (OBJ_BATCH_BYTES, or the expected size + 1 for a smaller body) whatever the body size.
+ * (OBJ_BATCH_BYTES, or the expected size + 1 for a smaller body) whatever the body size; two of
+ * them for a body with the flusher.
  *
  * Read path. The chunks overlapping the range are fetched OBJ_BATCH_BYTES at a time with
  * cluster_chunk_get_many (one batched request per node, the chunks spread over the replicas:
@@ -68,7 +70,8 @@
  * them: 32 MiB/s), gets its whole-body digests on a second thread (writer_maybe_thread). */
 #define OBJ_BODY_THREAD_MIN (8u << 20)
 #define OBJ_BODY_THREAD_RATE ((32u << 20) / 1000)
-/* That thread's stack: EVP digest updates need a few KiB. */
+/* That thread's stack: EVP digest updates need a few KiB. (The flusher's, which runs node calls
+ * as deep as a worker's, is the default: only touched pages cost memory.) */
 #define OBJ_BODY_STACK (256u << 10)
 
 /* A per-request buffer of len bytes. NULL on failure. Free with obj_buf_free and the same len. */
@@ -108,21 +111,113 @@ void core_table(char kind, const char *bucket, char out[CORE_TABLE_CAP])
 
 /* ---------------------------------------------------------------- write */
 
-/* The whole-body digests (MD5 for the ETag, SHA-256 when asked), run on a second thread for a big
- * body: one core alone hashes MD5 + SHA-256 + xxh3 + FastCDC at ~300 MiB/s, so a single stream
- * was bound by one core while the other idled. The writer posts each piece it read (one at a time:
- * the mailbox holds one piece) and goes on with the chunk hashes; the piece stays where it is in the
- * batch buffer until body_drain says the thread is done with it (before the buffer moves bytes,
- * and at the end). Without the thread (a small or slow body, or pthread_create failed) body_feed hashes at
- * once, as before. */
+/* A helper thread with a one-job mailbox: the writer posts a job (its fields set while the helper
+ * is idle, i.e. after helper_wait) and goes on; helper_wait waits until the job is done. Jobs run
+ * in the order posted, one at a time; a job posted before helper_stop still runs. */
 typedef struct {
-    EVP_MD_CTX *md5, *sha; /* sha NULL unless CORE_OBJ_SHA256 */
     pthread_t th;
     pthread_mutex_t mu;
-    pthread_cond_t cv; /* a piece posted, a piece done, or stop */
-    const char *piece;  /* posted and not yet hashed; NULL when idle */
+    pthread_cond_t cv;        /* a job posted, a job done, or stop */
+    int (*run)(void *job);    /* does the posted job: 0 or an error code */
+    void *job;
+    int posted, threaded, stop;
+    int rc; /* the first failed job's */
+} obj_helper_t;
+
+static void *helper_main(void *arg)
+{
+    obj_helper_t *h = arg;
+    pthread_mutex_lock(&h->mu);
+    for (;;) {
+        while (!h->posted && !h->stop)
+            pthread_cond_wait(&h->cv, &h->mu);
+        if (!h->posted)
+            break; /* stop, nothing left */
+        pthread_mutex_unlock(&h->mu);
+        int rc = h->run(h->job);
+        pthread_mutex_lock(&h->mu);
+        if (h->rc == 0)
+            h->rc = rc;
+        h->posted = 0;
+        pthread_cond_broadcast(&h->cv);
+    }
+    pthread_mutex_unlock(&h->mu);
+    return NULL;
+}
+
+/* Starts the thread, named name (top -H, perf), with stack bytes of stack (0: the default). Returns nothing:
+ * h->threaded says whether it runs; without it the caller does the work itself. */
+static void helper_start(obj_helper_t *h, int (*run)(void *job), void *job, const char *name, size_t stack)
+{
+    pthread_attr_t attr;
+    h->run = run, h->job = job;
+    if (pthread_attr_init(&attr) != 0)
+        return;
+    if (pthread_mutex_init(&h->mu, NULL) == 0) {
+        if (pthread_cond_init(&h->cv, NULL) == 0) {
+            if ((stack == 0 || pthread_attr_setstacksize(&attr, stack) == 0) &&
+                pthread_create(&h->th, &attr, helper_main, h) == 0) {
+                pthread_setname_np(h->th, name); /* a failure changes nothing */
+                h->threaded = 1;
+                goto out_attr;
+            }
+            pthread_cond_destroy(&h->cv);
+        }
+        pthread_mutex_destroy(&h->mu);
+    }
+out_attr:
+    pthread_attr_destroy(&attr);
+}
+
+/* Waits until the posted job, if any, is done. 0, or the first failed job's error. */
+static int helper_wait(obj_helper_t *h)
+{
+    if (!h->threaded)
+        return 0;
+    pthread_mutex_lock(&h->mu);
+    while (h->posted)
+        pthread_cond_wait(&h->cv, &h->mu);
+    int rc = h->rc;
+    pthread_mutex_unlock(&h->mu);
+    return rc;
+}
+
+/* Posts the job whose fields the caller set (the helper idle: after helper_wait). */
+static void helper_post(obj_helper_t *h)
+{
+    pthread_mutex_lock(&h->mu);
+    h->posted = 1;
+    pthread_cond_broadcast(&h->cv);
+    pthread_mutex_unlock(&h->mu);
+}
+
+/* Stops the thread once its job, if any, is done. */
+static void helper_stop(obj_helper_t *h)
+{
+    if (!h->threaded)
+        return;
+    pthread_mutex_lock(&h->mu);
+    h->stop = 1;
+    pthread_cond_broadcast(&h->cv);
+    pthread_mutex_unlock(&h->mu);
+    pthread_join(h->th, NULL);
+    pthread_cond_destroy(&h->cv);
+    pthread_mutex_destroy(&h->mu);
+    h->threaded = 0;
+}
+
+/* The whole-body digests (MD5 for the ETag, SHA-256 when asked), run on a helper thread for a big
+ * body: one core alone hashes MD5 + SHA-256 + xxh3 + FastCDC at ~300 MiB/s, so a single stream
+ * was bound by one core while the other idled. The writer posts each piece it read (one at a time)
+ * and goes on with the chunk hashes; the piece stays where it is in the batch buffer until
+ * body_drain says the thread is done with it (before the buffer's bytes move, and at the end).
+ * Without the thread (a small or slow body, or pthread_create failed) body_feed hashes at once. */
+typedef struct {
+    EVP_MD_CTX *md5, *sha; /* sha NULL unless CORE_OBJ_SHA256 */
+    obj_helper_t th;
+    const char *piece; /* the job: bytes to hash */
     size_t len;
-    int tried, threaded, stop, failed;
+    int tried;
 } obj_body_t;
 
 static int body_hash(obj_body_t *b, const char *p, size_t n)
@@ -130,91 +225,33 @@ static int body_hash(obj_body_t *b, const char *p, size_t n)
     return EVP_DigestUpdate(b->md5, p, n) && (!b->sha || EVP_DigestUpdate(b->sha, p, n)) ? 0 : -ENOMEM;
 }
 
-static void *body_thread(void *arg)
+static int body_run(void *job)
 {
-    obj_body_t *b = arg;
-    pthread_mutex_lock(&b->mu);
-    for (;;) {
-        while (!b->piece && !b->stop)
-            pthread_cond_wait(&b->cv, &b->mu);
-        if (!b->piece)
-            break; /* stop, nothing left */
-        const char *p = b->piece;
-        size_t n = b->len;
-        pthread_mutex_unlock(&b->mu);
-        int rc = body_hash(b, p, n);
-        pthread_mutex_lock(&b->mu);
-        b->failed |= rc != 0;
-        b->piece = NULL;
-        pthread_cond_broadcast(&b->cv);
-    }
-    pthread_mutex_unlock(&b->mu);
-    return NULL;
-}
-
-/* Starts the thread. Returns nothing: without it, body_feed hashes in the caller. */
-static void body_start(obj_body_t *b)
-{
-    pthread_attr_t attr;
-    if (pthread_attr_init(&attr) != 0)
-        return;
-    if (pthread_mutex_init(&b->mu, NULL) == 0) {
-        if (pthread_cond_init(&b->cv, NULL) == 0) {
-            if (pthread_attr_setstacksize(&attr, OBJ_BODY_STACK) == 0 &&
-                pthread_create(&b->th, &attr, body_thread, b) == 0) {
-                pthread_setname_np(b->th, "og-body"); /* top -H, perf; a failure changes nothing */
-                b->threaded = 1;
-                goto out_attr;
-            }
-            pthread_cond_destroy(&b->cv);
-        }
-        pthread_mutex_destroy(&b->mu);
-    }
-out_attr:
-    pthread_attr_destroy(&attr);
+    obj_body_t *b = job;
+    return body_hash(b, b->piece, b->len);
 }
 
 /* Waits until the thread is done with every piece posted. 0, or -ENOMEM when a digest failed. */
-static int body_drain(obj_body_t *b)
-{
-    if (!b->threaded)
-        return 0;
-    pthread_mutex_lock(&b->mu);
-    while (b->piece)
-        pthread_cond_wait(&b->cv, &b->mu);
-    int rc = b->failed ? -ENOMEM : 0;
-    pthread_mutex_unlock(&b->mu);
-    return rc;
-}
+static int body_drain(obj_body_t *b) { return helper_wait(&b->th); }
 
 /* Hashes p[0, n) into the body digests, or posts it to the thread (p must stay put until
  * body_drain). 0 or -ENOMEM. */
 static int body_feed(obj_body_t *b, const char *p, size_t n)
 {
-    if (!b->threaded)
+    if (!b->th.threaded)
         return body_hash(b, p, n);
-    int rc = body_drain(b);
+    int rc = helper_wait(&b->th);
     if (rc != 0)
         return rc;
-    pthread_mutex_lock(&b->mu);
     b->piece = p, b->len = n;
-    pthread_cond_broadcast(&b->cv);
-    pthread_mutex_unlock(&b->mu);
+    helper_post(&b->th);
     return 0;
 }
 
 /* Stops the thread (after the piece in progress) and frees the digests. */
 static void body_free(obj_body_t *b)
 {
-    if (b->threaded) {
-        pthread_mutex_lock(&b->mu);
-        b->stop = 1;
-        pthread_cond_broadcast(&b->cv);
-        pthread_mutex_unlock(&b->mu);
-        pthread_join(b->th, NULL);
-        pthread_cond_destroy(&b->cv);
-        pthread_mutex_destroy(&b->mu);
-    }
+    helper_stop(&b->th);
     EVP_MD_CTX_free(b->md5);
     EVP_MD_CTX_free(b->sha);
 }
@@ -244,11 +281,23 @@ typedef struct {
     const uint8_t *key;
     char *bmem, *box;
     size_t bcap, bfill;
+    /* A big fast body without a key is flushed on a helper thread (writer_flush_async): the batch
+     * in flight, fl_nb chunks, is in the second buffer mem2 with its headers hdrs2 (the job); the
+     * writer fills mem and hdrs meanwhile. */
+    obj_helper_t flusher;
+    char *mem2;
+    cluster_chunk_hdr_t *hdrs2;
+    size_t fl_nb;
 } obj_writer_t;
 
 static void writer_free(obj_writer_t *w)
 {
+    /* The helpers first: they may still read the buffers. */
     body_free(&w->body);
+    helper_stop(&w->flusher);
+    if (w->mem2)
+        obj_buf_free(w->cl, w->mem2, CLUSTER_BATCH_HDR_MAX + w->cap);
+    free(w->hdrs2);
     EVP_MD_CTX_free(w->sha_chunk);
     if (w->xxh)
         XXH3_freeState(w->xxh);
@@ -303,18 +352,43 @@ static ssize_t writer_read(obj_writer_t *w, core_obj_src_t src, size_t want)
     return got;
 }
 
+/* The flusher's job: store the batch in flight (see obj_writer_t). */
+static int flush_run(void *job)
+{
+    obj_writer_t *w = job;
+    return cluster_chunk_put_many(w->cl, w->hdrs2, w->fl_nb, w->mem2 + CLUSTER_BATCH_HDR_MAX);
+}
+
+/* Starts the flusher with its second batch buffer, for a body without a key (a boxed batch is
+ * built in its own box buffer, which would need a second one too; sealed writes stay serial).
+ * Returns nothing: without it, writer_flush stores batches itself. */
+static void writer_start_flusher(obj_writer_t *w)
+{
+    if (w->key != NULL)
+        return;
+    if (!w->hdrs && !(w->hdrs = malloc(CLUSTER_BATCH_MAX_CHUNKS * sizeof(*w->hdrs))))
+        return;
+    if (!(w->hdrs2 = malloc(CLUSTER_BATCH_MAX_CHUNKS * sizeof(*w->hdrs2))) ||
+        !(w->mem2 = obj_buf_alloc(w->cl, CLUSTER_BATCH_HDR_MAX + w->cap)))
+        return; /* writer_free frees what was allocated */
+    helper_start(&w->flusher, flush_run, w, "og-flush", 0);
+}
+
 /* Starts the body thread (once) for a body that proved big and fast: OBJ_BODY_THREAD_MIN bytes
  * so far, delivered at OBJ_BODY_THREAD_RATE or faster while the writer waited for them (the
  * client's pace, not the nodes'). Before, every body that might be big got one (any chunked body,
  * any Content-Length from 8 MiB): a slow upload (a camera's 32 KB/s for hours), whose digests
  * take a sliver of a core, then cost a second thread and a hand-over per piece (1,000 chunked
- * slow uploads ran 2,004 gateway threads). */
+ * slow uploads ran 2,004 gateway threads). The same body gets the flusher (writer_flush_async):
+ * a single 256 MiB stream's writer spent 2.0 of its 3.0 s waiting for the nodes to store its
+ * batches (0.36 s reading, 0.38 s chunk hashes), and now reads and hashes the next batch meanwhile. */
 static void writer_maybe_thread(obj_writer_t *w, uint64_t total)
 {
     if (w->body.tried || total < OBJ_BODY_THREAD_MIN || total / (w->read_ns / 1000000u + 1) < OBJ_BODY_THREAD_RATE)
         return;
     w->body.tried = 1;
-    body_start(&w->body);
+    helper_start(&w->body.th, body_run, &w->body, "og-body", OBJ_BODY_STACK);
+    writer_start_flusher(w);
 }
 
 /* Boxes data[cstart, end) into box (see obj_writer_t) and hashes the box into h. */
@@ -361,41 +435,88 @@ static int writer_cut(obj_writer_t *w, size_t end)
     return 0;
 }
 
-/* Stores the completed chunks, appends their references and moves the chunk in progress to the
- * front of the buffer. 0, OG_EQUORUM, -ENOMEM. */
-static int writer_flush(obj_writer_t *w)
+/* Appends the references of n stored chunks. 0 or -ENOMEM. */
+static int writer_refs_add(obj_writer_t *w, const cluster_chunk_hdr_t *hdrs, size_t n)
 {
-    int rc;
-    if (w->nb == 0)
-        return 0;
-    if ((rc = cluster_chunk_put_many(w->cl, w->hdrs, w->nb, w->key ? w->box : w->data)) != 0)
-        return rc;
-    w->bfill = 0;
-    if (w->nrefs + w->nb > w->cap_refs) {
+    if (w->nrefs + n > w->cap_refs) {
         size_t ncap = w->cap_refs ? w->cap_refs : 64;
-        while (ncap < w->nrefs + w->nb)
+        while (ncap < w->nrefs + n)
             ncap *= 2;
-        core_chunk_ref_t *n = realloc(w->refs, ncap * sizeof(*n));
-        if (!n)
+        core_chunk_ref_t *r = realloc(w->refs, ncap * sizeof(*r));
+        if (!r)
             return -ENOMEM;
-        w->refs = n;
+        w->refs = r;
         w->cap_refs = ncap;
     }
-    for (size_t i = 0; i < w->nb; i++) {
+    for (size_t i = 0; i < n; i++) {
         core_chunk_ref_t *r = &w->refs[w->nrefs++];
-        memcpy(r->id, w->hdrs[i].id, 32);
-        r->len = w->hdrs[i].len;
-        r->xxh3 = w->hdrs[i].xxh3;
+        memcpy(r->id, hdrs[i].id, 32);
+        r->len = hdrs[i].len;
+        r->xxh3 = hdrs[i].xxh3;
     }
-    /* The body thread may still be reading the last piece, which the move overwrites. */
-    if ((rc = body_drain(&w->body)) != 0)
-        return rc;
-    memmove(w->data, w->data + w->cstart, w->fill - w->cstart);
+    return 0;
+}
+
+/* After a flush: the chunk in progress, now at the front of data, is all the buffer holds. */
+static void writer_rebase(obj_writer_t *w)
+{
     w->fill -= w->cstart;
     w->scanned -= w->cstart;
     w->cstart = 0;
     w->nb = 0;
     w->flushed_ms = og_mono_ms();
+}
+
+/* Waits until the flusher stored the batch in flight, if any, and appends its references.
+ * 0, OG_EQUORUM, -ENOMEM. */
+static int writer_settle(obj_writer_t *w)
+{
+    int rc = helper_wait(&w->flusher);
+    if (rc == 0 && w->fl_nb > 0)
+        rc = writer_refs_add(w, w->hdrs2, w->fl_nb);
+    w->fl_nb = 0;
+    return rc;
+}
+
+/* writer_flush with the flusher: once the batch before is stored, the buffer and its headers
+ * become the batch in flight, and the chunk in progress is copied to the front of the other
+ * buffer, which the writer goes on filling. 0, OG_EQUORUM, -ENOMEM. */
+static int writer_flush_async(obj_writer_t *w)
+{
+    int rc = writer_settle(w);
+    /* The body thread may still be hashing a piece of the other buffer, which the copy overwrites. */
+    if (rc != 0 || (rc = body_drain(&w->body)) != 0)
+        return rc;
+    char *mem = w->mem2;
+    cluster_chunk_hdr_t *hdrs = w->hdrs2;
+    memcpy(mem + CLUSTER_BATCH_HDR_MAX, w->data + w->cstart, w->fill - w->cstart);
+    w->mem2 = w->mem, w->hdrs2 = w->hdrs, w->fl_nb = w->nb;
+    helper_post(&w->flusher);
+    w->mem = mem, w->data = mem + CLUSTER_BATCH_HDR_MAX, w->hdrs = hdrs;
+    writer_rebase(w);
+    return 0;
+}
+
+/* Stores the completed chunks, appends their references and moves the chunk in progress to the
+ * front of the buffer (with the flusher: starts storing them, writer_flush_async). 0, OG_EQUORUM,
+ * -ENOMEM. */
+static int writer_flush(obj_writer_t *w)
+{
+    int rc;
+    if (w->nb == 0)
+        return 0;
+    if (w->flusher.threaded)
+        return writer_flush_async(w);
+    if ((rc = cluster_chunk_put_many(w->cl, w->hdrs, w->nb, w->key ? w->box : w->data)) != 0)
+        return rc;
+    w->bfill = 0;
+    if ((rc = writer_refs_add(w, w->hdrs, w->nb)) != 0)
+        return rc;
+    /* The body thread may still be reading the last piece, which the move overwrites. */
+    if ((rc = body_drain(&w->body)) != 0)
+        return rc;
+    memmove(w->data, w->data + w->cstart, w->fill - w->cstart);
+    writer_rebase(w);
     return 0;
 }
 
@@ -515,7 +636,7 @@ int core_obj_write(cluster_t *cl, const core_obj_put_opts_t *opts, core_obj_src_
     }
     if (w.fill > w.cstart && (rc = writer_cut(&w, w.fill)) != 0)
         goto out_free;
-    if ((rc = writer_flush(&w)) != 0)
+    if ((rc = writer_flush(&w)) != 0 || (rc = writer_settle(&w)) != 0)
         goto out_free;
     out->chunks = w.refs;
     out->num_chunks = w.nrefs;

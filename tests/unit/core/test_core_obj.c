@@ -152,8 +152,9 @@ Test(obj, roundtrip_ranges_and_digests)
     tc_stop();
 }
 
-/* Is a thread named "og-body" (core_obj's whole-body digest thread) running in this process? */
-static bool body_thread_running(void)
+/* Is a thread named name (core_obj's helpers: "og-body" for the whole-body digests, "og-flush"
+ * for the batch stores) running in this process? */
+static bool thread_running(const char *name)
 {
     DIR *d = opendir("/proc/self/task");
     struct dirent *e;
@@ -165,18 +166,21 @@ static bool body_thread_running(void)
         FILE *f = fopen(path, "r");
         if (f == NULL)
             continue;
-        found = fgets(comm, sizeof(comm), f) != NULL && strcmp(comm, "og-body\n") == 0;
+        found = fgets(comm, sizeof(comm), f) != NULL && strncmp(comm, name, strlen(name)) == 0 &&
+                comm[strlen(name)] == '\n';
         fclose(f);
     }
     closedir(d);
     return found;
 }
 
-/* A mem_src_t that waits sleep_ms before each piece and notes whether the digest thread ran. */
+/* A mem_src_t that waits sleep_ms before each piece, notes which helper threads ran, and kills
+ * nodes 2 and 3 once kill_at bytes were handed out (0: never). */
 typedef struct {
     mem_src_t m;
     unsigned sleep_ms;
-    bool saw_thread;
+    size_t kill_at;
+    bool saw_body, saw_flush;
 } paced_src_t;
 
 static ssize_t paced_read(void *ctx, void *buf, size_t cap)
@@ -184,40 +188,79 @@ static ssize_t paced_read(void *ctx, void *buf, size_t cap)
     paced_src_t *p = ctx;
     if (p->sleep_ms > 0)
         usleep(p->sleep_ms * 1000);
-    p->saw_thread |= body_thread_running();
+    p->saw_body |= thread_running("og-body");
+    p->saw_flush |= thread_running("og-flush");
+    if (p->kill_at > 0 && p->m.off >= p->kill_at) {
+        tc_node_kill(1);
+        tc_node_kill(2);
+        p->kill_at = 0;
+    }
     return mem_read(&p->m, buf, cap);
 }
 
-/* Writes data[0, len) of unknown size (as a chunked body) from a source paced at sleep_ms per
- * 1 MiB piece; checks the digests and returns whether the digest thread ran meanwhile. */
-static bool write_paced(const uint8_t *data, size_t len, unsigned sleep_ms)
+/* Writes data[0, len) of unknown size (as a chunked body) from p's source (1 MiB pieces) into d.
+ * Returns core_obj_write's code; on success checks the digests. */
+static int write_paced(paced_src_t *p, const uint8_t *data, size_t len, core_obj_data_t *d)
 {
-    paced_src_t p = {{data, len, 0, 1u << 20, 0}, sleep_ms, false};
+    p->m = (mem_src_t){data, len, 0, 1u << 20, 0};
     core_obj_put_opts_t o = {.max_size = 1ull << 33, .expect_size = -1, .digests = CORE_OBJ_SHA256};
-    core_obj_data_t d;
     uint8_t md5[16], sha[32];
     unsigned int n;
-    cr_assert_eq(core_obj_write(tc.cl, &o, (core_obj_src_t){paced_read, &p}, &d), 0);
+    int rc = core_obj_write(tc.cl, &o, (core_obj_src_t){paced_read, p}, d);
+    if (rc != 0)
+        return rc;
     cr_assert(EVP_Digest(data, len, md5, &n, EVP_md5(), NULL));
     cr_assert(EVP_Digest(data, len, sha, &n, EVP_sha256(), NULL));
-    cr_assert_eq(memcmp(d.md5, md5, 16), 0);
-    cr_assert_eq(memcmp(d.sha256, sha, 32), 0);
-    core_obj_data_free(&d);
-    return p.saw_thread;
+    cr_assert_eq(memcmp(d->md5, md5, 16), 0);
+    cr_assert_eq(memcmp(d->sha256, sha, 32), 0);
+    return 0;
 }
 
-Test(obj, digest_thread_only_for_a_big_fast_body)
+/* A fast body of 28 MiB (several batches past the 8 MiB at which the helpers start) of
+ * seeded random bytes; the caller frees it. */
+static uint8_t *fast_body(uint64_t seed, size_t *len)
 {
-    /* Fast (the source never waits): the whole-body digests move to a second thread once 8 MiB
-     * are in, and still cover every byte. Slow (100 ms per MiB, 10 MiB/s, as a camera's upload
-     * is slow): no thread, ever, for the same body. */
-    tc_start(17170);
-    size_t len = 12u << 20;
-    uint8_t *data = malloc(len);
+    *len = 28u << 20;
+    uint8_t *data = malloc(*len);
     cr_assert(data);
-    fill_random(data, len, 5);
-    cr_assert(write_paced(data, len, 0), "a fast 12 MiB body got no digest thread");
-    cr_assert_not(write_paced(data, len, 100), "a 10 MiB/s body got a digest thread");
+    fill_random(data, *len, seed);
+    return data;
+}
+
+Test(obj, helper_threads_only_for_a_big_fast_body)
+{
+    /* Fast (the source never waits): the whole-body digests and the batch stores move to helper
+     * threads once 8 MiB are in, the digests still cover every byte and the body reads back
+     * whole, in order (batches stored while the next ones were read). Slow (100 ms per MiB,
+     * 10 MiB/s, as a camera's upload is slow): no helper, ever, for the same body. */
+    tc_start(17170);
+    size_t len;
+    uint8_t *data = fast_body(5, &len);
+    paced_src_t fast = {.sleep_ms = 0}, slow = {.sleep_ms = 100};
+    core_obj_data_t d;
+    cr_assert_eq(write_paced(&fast, data, len, &d), 0);
+    cr_assert(fast.saw_body, "a fast 28 MiB body got no digest thread");
+    cr_assert(fast.saw_flush, "a fast 28 MiB body got no flush thread");
+    check_range(&d, data, 0, len - 1);
+    core_obj_data_free(&d);
+    cr_assert_eq(write_paced(&slow, data, 12u << 20, &d), 0);
+    cr_assert_not(slow.saw_body || slow.saw_flush, "a 10 MiB/s body got a helper thread");
+    core_obj_data_free(&d);
+    free(data);
+    tc_stop();
+}
+
+Test(obj, batch_failed_on_the_flush_thread_fails_the_write)
+{
+    /* Two of three nodes die in the middle of a fast body, while its batches are stored on the
+     * flush thread: the write must fail with the quorum error, not end as if stored. */
+    tc_start(17180);
+    size_t len;
+    uint8_t *data = fast_body(6, &len);
+    paced_src_t p = {.kill_at = 16u << 20};
+    core_obj_data_t d;
+    cr_assert_eq(write_paced(&p, data, len, &d), OG_EQUORUM);
+    cr_assert(p.saw_flush, "the batches were not stored on the flush thread");
     free(data);
     tc_stop();
 }
