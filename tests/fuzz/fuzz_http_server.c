@@ -5,7 +5,8 @@
  *
  * A real server runs in this process on 127.0.0.1 (ephemeral port) with a small handler: it reads
  * the whole body and answers its length, except under /noread/ (answers without reading the body,
- * so the server must close rather than drain it) and /chunked/ (answers with a chunked body).
+ * so the server must close rather than drain it, unless the body came whole with its head and went
+ * with the request) and /chunked/ (answers with a chunked body).
  * Each input is sent as is on a new connection, the write side is shut and the answer read until
  * the server closes. A crash, leak or UB on the loop or a worker fails the run. */
 #include <pthread.h>
