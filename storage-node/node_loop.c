@@ -284,12 +284,15 @@ static int evict_unauth(node_server_t *srv)
     return 0;
 }
 
-/* Arms the listening socket for its next event (EPOLLONESHOT: one thread accepts at a time, so
- * connections are admitted, and evict, in the order they came). */
-static void listen_arm(node_server_t *srv)
+/* Arms the listening socket or the sweep timer (*fd, srv->lfd or srv->timerfd) for its next event.
+ * EPOLLONESHOT: one thread accepts at a time, so connections are admitted, and evict, in the
+ * order they came; one thread takes each timer tick (registered level-triggered, the tick went
+ * to every thread that came back to epoll_wait before the first had read it: under 4 KiB PUTs
+ * a node read its timer in vain ~1,400 times a second). */
+static void srv_arm(node_server_t *srv, int *fd)
 {
-    struct epoll_event ev = {.events = EPOLLIN | EPOLLONESHOT, .data.ptr = &srv->lfd};
-    epoll_ctl(srv->epfd, EPOLL_CTL_MOD, srv->lfd, &ev);
+    struct epoll_event ev = {.events = EPOLLIN | EPOLLONESHOT, .data.ptr = fd};
+    epoll_ctl(srv->epfd, EPOLL_CTL_MOD, *fd, &ev);
 }
 
 /* Dooms the armed connections past their deadline and resumes accepting after a pause: every
@@ -304,7 +307,7 @@ static void srv_sweep(node_server_t *srv, uint64_t now)
     }
     if (srv->accept_paused_until && now >= srv->accept_paused_until) {
         srv->accept_paused_until = 0;
-        listen_arm(srv);
+        srv_arm(srv, &srv->lfd);
     }
     pthread_mutex_unlock(&srv->mu);
 }
@@ -398,7 +401,7 @@ static void srv_accept(node_server_t *srv)
         else
             close(fd);
     }
-    listen_arm(srv);
+    srv_arm(srv, &srv->lfd);
 }
 
 /* ---- threads ---- */
@@ -595,9 +598,11 @@ static void *worker_main(void *arg)
             continue;
         if (ev.data.ptr == &srv->lfd)
             srv_accept(srv);
-        else if (ev.data.ptr == &srv->timerfd && read(srv->timerfd, &ticks, sizeof(ticks)) == sizeof(ticks))
-            srv_sweep(srv, og_mono_ms());
-        else if (ev.data.ptr != &srv->stopfd && ev.data.ptr != &srv->timerfd)
+        else if (ev.data.ptr == &srv->timerfd) {
+            if (read(srv->timerfd, &ticks, sizeof(ticks)) == sizeof(ticks))
+                srv_sweep(srv, og_mono_ms());
+            srv_arm(srv, &srv->timerfd);
+        } else if (ev.data.ptr != &srv->stopfd)
             conn_event(w, ev.data.ptr);
     }
     /* An epoll event wakes one waiting thread: each leaving thread wakes the next. */
@@ -641,10 +646,10 @@ static int srv_sockets(node_server_t *srv, const og_addr_t *la)
         (srv->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC)) < 0)
         return -errno;
     struct itimerspec every = {.it_interval = {0, SWEEP_MS * 1000000L}, .it_value = {0, SWEEP_MS * 1000000L}};
-    /* The stop and the timer level-triggered: the stop stays readable for every thread. */
+    /* The stop level-triggered: it stays readable for every thread (srv_arm: the others). */
     struct epoll_event l = {.events = EPOLLIN | EPOLLONESHOT, .data.ptr = &srv->lfd},
                        s = {.events = EPOLLIN, .data.ptr = &srv->stopfd},
-                       t = {.events = EPOLLIN, .data.ptr = &srv->timerfd};
+                       t = {.events = EPOLLIN | EPOLLONESHOT, .data.ptr = &srv->timerfd};
     if (timerfd_settime(srv->timerfd, 0, &every, NULL) != 0 || epoll_ctl(srv->epfd, EPOLL_CTL_ADD, srv->lfd, &l) != 0 ||
         epoll_ctl(srv->epfd, EPOLL_CTL_ADD, srv->stopfd, &s) != 0 ||
         epoll_ctl(srv->epfd, EPOLL_CTL_ADD, srv->timerfd, &t) != 0)
