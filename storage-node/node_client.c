@@ -9,7 +9,8 @@
  * byte arrived, it is re-sent once on a fresh connection. That is safe because every node
  * API call is idempotent, and it is the only retry the client ever makes.
  * node_call_until() is node_call_many() with an early end: once the caller's predicate has enough
- * answers, the other calls get their grace and are then closed (NODE_EABANDONED). A call's status
+ * answers, the other calls get their grace and are then abandoned (NODE_EABANDONED; their
+ * connections parked when the answer can still be read off, parked_t). A call's status
  * is published only when it finishes, so the predicate never counts a half-read answer.
  * The calls' states (~6.6 KiB each) are one heap block per node_call_until, not stack arrays: the
  * gateway runs thousands of mostly parked worker threads (slow uploads), and every stack page a
@@ -46,12 +47,28 @@
 #define MAX_RESP_HEADERS 32
 #define DEFAULT_RESP_CAP ((size_t)64 << 20)
 
+/* The connection of an abandoned call whose request went out whole (docs/architecture.md, "Node
+ * connections"): the node will still answer on it. Closing it cost the node its work on the
+ * answer's send and both sides a new connection for the next call (under load ~0.3-0.5 per small
+ * PUT); parked, the next call to that node reads the answer off (unread, unverified: nobody waits
+ * for it) and takes the connection when the answer is whole. */
+#define PARK_HEAD UINT64_MAX          /* skip: the answer's head is not read yet */
+#define PARK_SKIP_MAX ((uint64_t)1 << 20) /* a longer rest of a body is not worth reading off */
+typedef struct {
+    int fd;
+    int head_only;  /* the request was a HEAD: no body follows the answer's head */
+    uint64_t until; /* og_mono_ms(): the call's own deadline; not drained by then, closed */
+    uint64_t skip;  /* body bytes still to read off, or PARK_HEAD */
+} parked_t;
+
 typedef struct {
     char addr[ADDR_MAX];
     struct sockaddr_storage sa;
     socklen_t salen;
     int *idle; /* stack of idle fds: the most recently used (least likely stale) on top */
     size_t nidle;
+    parked_t *parked; /* oldest first; with idle, at most max_idle per node */
+    size_t nparked;
 } pool_node_t;
 
 struct st_node_client_t {
@@ -59,7 +76,7 @@ struct st_node_client_t {
     node_signer_t signer;
     int timeout_ms;
     size_t max_idle;
-    size_t nidle_total; /* idle fds of all nodes (NODE_IDLE_TOTAL_MAX) */
+    size_t nidle_total; /* idle and parked fds of all nodes (NODE_IDLE_TOTAL_MAX) */
     pthread_mutex_t mu; /* guards nodes and nidle_total */
     pool_node_t *nodes;
     size_t nnodes, nodes_cap;
@@ -129,23 +146,33 @@ static pool_node_t *pool_find(node_client_t *c, const char *addr, int add, int *
     }
     if (c->max_idle && !(n.idle = malloc(c->max_idle * sizeof(int))))
         return NULL;
+    if (c->max_idle && !(n.parked = malloc(c->max_idle * sizeof(parked_t)))) {
+        free(n.idle);
+        return NULL;
+    }
     strcpy(n.addr, addr);
     c->nodes[c->nnodes] = n;
     return &c->nodes[c->nnodes++];
 }
 
-/* Copies the node's address into st and pops an idle fd (-1 when none). 0 or OG_EINVAL/-ENOMEM. */
-static int pool_take(node_client_t *c, cstate_t *st, const char *addr, int *fd)
+/* Copies the node's address into st and pops, when want_parked and the node has one, its oldest
+ * parked connection into *p, else an idle fd into *fd (-1 when none). 0 or OG_EINVAL/-ENOMEM. */
+static int pool_pop(node_client_t *c, cstate_t *st, const char *addr, int want_parked, parked_t *p, int *fd)
 {
     int rc = 0;
     *fd = -1;
+    p->fd = -1;
     pthread_mutex_lock(&c->mu);
     pool_node_t *n = pool_find(c, addr, 1, &rc);
     if (n) {
         rc = 0;
         st->sa = n->sa;
         st->salen = n->salen;
-        if (n->nidle) {
+        if (want_parked && n->nparked) {
+            *p = n->parked[0];
+            memmove(n->parked, n->parked + 1, --n->nparked * sizeof(*p));
+            c->nidle_total--;
+        } else if (n->nidle) {
             *fd = n->idle[--n->nidle];
             c->nidle_total--;
         }
@@ -154,12 +181,28 @@ static int pool_take(node_client_t *c, cstate_t *st, const char *addr, int *fd)
     return rc;
 }
 
+/* Parks p's connection for addr, or closes it when the pool is full. */
+static void pool_park(node_client_t *c, const char *addr, const parked_t *p)
+{
+    int rc, fd = p->fd;
+    pthread_mutex_lock(&c->mu);
+    pool_node_t *n = pool_find(c, addr, 0, &rc);
+    if (n && n->nidle + n->nparked < c->max_idle && c->nidle_total < NODE_IDLE_TOTAL_MAX) {
+        n->parked[n->nparked++] = *p;
+        c->nidle_total++;
+        fd = -1;
+    }
+    pthread_mutex_unlock(&c->mu);
+    if (fd >= 0)
+        close(fd);
+}
+
 static void pool_put(node_client_t *c, const char *addr, int fd)
 {
     int rc;
     pthread_mutex_lock(&c->mu);
     pool_node_t *n = pool_find(c, addr, 0, &rc);
-    if (n && n->nidle < c->max_idle && c->nidle_total < NODE_IDLE_TOTAL_MAX) {
+    if (n && n->nidle + n->nparked < c->max_idle && c->nidle_total < NODE_IDLE_TOTAL_MAX) {
         n->idle[n->nidle++] = fd;
         c->nidle_total++;
         fd = -1;
@@ -167,6 +210,30 @@ static void pool_put(node_client_t *c, const char *addr, int fd)
     pthread_mutex_unlock(&c->mu);
     if (fd >= 0)
         close(fd);
+}
+
+static int park_drain(parked_t *p, char *buf, size_t cap);
+
+/* A connection for a call to addr (address copied into st): the node's oldest parked one when
+ * its answer has come whole (read off with buf, RESP_HEAD_CAP bytes), else an idle one, else
+ * *fd = -1 (connect). A parked one still waiting goes back, one that failed or is out of time is
+ * closed. 0 or OG_EINVAL/-ENOMEM. */
+static int pool_take(node_client_t *c, cstate_t *st, const char *addr, int *fd)
+{
+    parked_t p;
+    int rc = pool_pop(c, st, addr, 1, &p, fd);
+    if (rc != 0 || p.fd < 0)
+        return rc;
+    int d = park_drain(&p, st->resp, RESP_HEAD_CAP);
+    if (d > 0) {
+        *fd = p.fd;
+        return 0;
+    }
+    if (d == 0 && og_mono_ms() < p.until)
+        pool_park(c, addr, &p);
+    else
+        close(p.fd);
+    return pool_pop(c, st, addr, 0, &p, fd);
 }
 
 node_client_t *node_client_new(const og_keys_t *keys, int timeout_ms, size_t max_idle_per_node)
@@ -192,7 +259,10 @@ void node_client_free(node_client_t *c)
     for (size_t i = 0; i < c->nnodes; i++) {
         for (size_t j = 0; j < c->nodes[i].nidle; j++)
             close(c->nodes[i].idle[j]);
+        for (size_t j = 0; j < c->nodes[i].nparked; j++)
+            close(c->nodes[i].parked[j].fd);
         free(c->nodes[i].idle);
+        free(c->nodes[i].parked);
     }
     free(c->nodes);
     pthread_mutex_destroy(&c->mu);
@@ -217,6 +287,21 @@ static int call_verify(node_client_t *c, const cstate_t *st)
                                     st->head_only ? 0 : st->body_len);
 }
 
+/* Parks an abandoned call's connection when the rest of its answer is known to be one whole
+ * response away: the request went out whole and either nothing of the answer has been read or its
+ * head has and the rest of a keep-alive body is short. 1 when parked (or closed by a full pool),
+ * 0 when the caller must close it. */
+static int call_park(node_client_t *c, cstate_t *st)
+{
+    parked_t p = {.fd = st->fd, .head_only = st->head_only, .until = st->deadline, .skip = PARK_HEAD};
+    if (st->phase == PH_BODY && st->keepalive && st->body_len - st->body_got <= PARK_SKIP_MAX)
+        p.skip = st->body_len - st->body_got;
+    else if (st->phase != PH_HEAD || st->rlen > 0)
+        return 0;
+    pool_park(c, st->call->addr, &p);
+    return 1;
+}
+
 static void call_finish(node_client_t *c, cstate_t *st, int rc)
 {
     node_call_t *call = st->call;
@@ -227,7 +312,7 @@ static void call_finish(node_client_t *c, cstate_t *st, int rc)
     call->status = st->status;
     if (rc == 0 && st->keepalive && st->fd >= 0)
         pool_put(c, call->addr, st->fd);
-    else if (st->fd >= 0)
+    else if (st->fd >= 0 && !(rc == NODE_EABANDONED && call_park(c, st)))
         close(st->fd);
     st->fd = -1;
     st->phase = PH_DONE;
@@ -369,31 +454,83 @@ static int call_parse_stamp(og_str_t v, uint64_t *ts, uint64_t *tiebreak)
     return errno == 0 && end != p && *end == '\0' ? 0 : OG_EPROTO;
 }
 
-/* Interprets a complete response head of hl bytes. 0, or an error to fail the call with. */
-static int call_head_done(cstate_t *st, int minor, int status, struct phr_header *h, size_t nh, size_t hl)
+/* A response head's framing: *clen its Content-Length (0 when none), *body_len the body bytes
+ * that follow it (none after a HEAD, a 204 or a 304; else the Content-Length, which nodes always
+ * send) and *keepalive whether the connection stays open after it. 0 or OG_EPROTO. */
+static int head_framing(int minor, int status, int head_only, const struct phr_header *h, size_t nh,
+                        uint64_t *clen, uint64_t *body_len, int *keepalive)
 {
-    node_call_t *call = st->call;
     int has_len = 0;
-    uint64_t clen = 0;
-    st->status = status;
-    st->keepalive = minor >= 1;
-    st->nrh = nh;
+    *clen = 0;
+    *keepalive = minor >= 1;
     for (size_t i = 0; i < nh; i++) {
         og_str_t name = {h[i].name, h[i].name_len}, val = {h[i].value, h[i].value_len};
-        st->rh[i] = (og_header_t){name, val};
         if (og_str_ieq(name, "Content-Length")) {
             if (val.len == 0 || val.len > 19)
                 return OG_EPROTO;
             for (size_t k = 0; k < val.len; k++) {
                 if (val.base[k] < '0' || val.base[k] > '9')
                     return OG_EPROTO;
-                clen = clen * 10 + (uint64_t)(val.base[k] - '0');
+                *clen = *clen * 10 + (uint64_t)(val.base[k] - '0');
             }
             has_len = 1;
-            st->clen = clen;
         } else if (og_str_ieq(name, "Connection")) {
-            st->keepalive = og_str_ieq(val, "keep-alive") || (minor >= 1 && !og_str_ieq(val, "close"));
-        } else if (og_str_ieq(name, "X-Onggi-Xxh3") && val.len == 16) {
+            *keepalive = og_str_ieq(val, "keep-alive") || (minor >= 1 && !og_str_ieq(val, "close"));
+        }
+    }
+    int bodiless = head_only || status == 204 || status == 304;
+    *body_len = bodiless ? 0 : *clen;
+    return has_len || bodiless ? 0 : OG_EPROTO;
+}
+
+/* Reads off what has come of a parked connection's answer, without blocking, with buf (cap bytes)
+ * as scratch: the head is peeked until it is whole, then it and what came of the body are taken in
+ * one recv. 1 when the answer has been read whole and the connection stays open, 0 when more must
+ * come, -1 when it cannot be reused (closed, broken, `Connection: close`, bytes beyond it). */
+static int park_drain(parked_t *p, char *buf, size_t cap)
+{
+    ssize_t r;
+    if (p->skip == PARK_HEAD) {
+        if ((r = recv(p->fd, buf, cap, MSG_PEEK | MSG_DONTWAIT)) <= 0)
+            return r < 0 && (errno == EAGAIN || errno == EINTR) ? 0 : -1;
+        struct phr_header h[MAX_RESP_HEADERS];
+        size_t nh = MAX_RESP_HEADERS, mlen;
+        int minor, status, keep;
+        const char *msg;
+        uint64_t clen, blen;
+        int hl = phr_parse_response(buf, (size_t)r, &minor, &status, &msg, &mlen, h, &nh, 0);
+        if (hl == -2 && (size_t)r < cap)
+            return 0;
+        if (hl < 0 || head_framing(minor, status, p->head_only, h, nh, &clen, &blen, &keep) != 0 || !keep ||
+            (uint64_t)r - (uint64_t)hl > blen || blen > PARK_SKIP_MAX)
+            return -1;
+        if (recv(p->fd, buf, (size_t)r, MSG_DONTWAIT) != r)
+            return -1;
+        p->skip = blen - ((uint64_t)r - (uint64_t)hl);
+    }
+    while (p->skip > 0) {
+        if ((r = recv(p->fd, buf, p->skip < cap ? (size_t)p->skip : cap, MSG_DONTWAIT)) <= 0)
+            return r < 0 && (errno == EAGAIN || errno == EINTR) ? 0 : -1;
+        p->skip -= (uint64_t)r;
+    }
+    return 1;
+}
+
+/* Interprets a complete response head of hl bytes. 0, or an error to fail the call with. */
+static int call_head_done(cstate_t *st, int minor, int status, struct phr_header *h, size_t nh, size_t hl)
+{
+    node_call_t *call = st->call;
+    uint64_t clen, blen;
+    int rc;
+    st->status = status;
+    if ((rc = head_framing(minor, status, st->head_only, h, nh, &clen, &blen, &st->keepalive)) != 0)
+        return rc;
+    st->clen = clen;
+    st->nrh = nh;
+    for (size_t i = 0; i < nh; i++) {
+        og_str_t name = {h[i].name, h[i].name_len}, val = {h[i].value, h[i].value_len};
+        st->rh[i] = (og_header_t){name, val};
+        if (og_str_ieq(name, "X-Onggi-Xxh3") && val.len == 16) {
             memcpy(call->xxh3, val.base, 16);
             call->xxh3[16] = '\0';
         } else if (og_str_ieq(name, "X-Onggi-Truncated")) {
@@ -404,16 +541,9 @@ static int call_head_done(cstate_t *st, int minor, int status, struct phr_header
             call->newer = 1;
         }
     }
-    if (st->head_only || status == 204 || status == 304) {
-        /* No body follows; for HEAD, resp_len reports the announced size (resp_body NULL). */
-        call->resp_len = st->head_only ? (size_t)clen : 0;
-        st->body_len = 0;
-    } else {
-        if (!has_len)
-            return OG_EPROTO; /* nodes always frame with Content-Length */
-        st->body_len = (size_t)clen;
-        call->resp_len = (size_t)clen;
-    }
+    /* For HEAD, resp_len reports the announced size (resp_body NULL). */
+    call->resp_len = st->head_only ? (size_t)clen : (size_t)blen;
+    st->body_len = (size_t)blen;
     if (st->body_len > 0) {
         st->discard = call->resp_buf && (status < 200 || status > 299);
         if (call->resp_buf && !st->discard) {

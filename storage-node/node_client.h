@@ -71,8 +71,10 @@ typedef struct {
 int node_call_many(node_client_t *c, node_call_t *calls, size_t n);
 /* Like node_call_many, but after each call finishes enough(ctx, calls, n) is asked (a running
  * call has status 0, so it never looks accepted); once it returns nonzero, every call still
- * running gets at most its grace_ms more and then fails with NODE_EABANDONED: its connection is
- * closed, never pooled half-read, and whatever it sent may or may not take effect on the node.
+ * running gets at most its grace_ms more and then fails with NODE_EABANDONED; whatever it sent may
+ * or may not take effect on the node. Its connection is never pooled half-read: when its request
+ * went out whole it is parked, and a later call to that node reads the answer off and reuses it
+ * once the answer is whole (else it is closed, at the latest at the call's deadline).
  * Returns 1 when enough said so, else 0 (every call finished or failed on its own). */
 int node_call_until(node_client_t *c, node_call_t *calls, size_t n,
                     int (*enough)(void *ctx, const node_call_t *calls, size_t n), void *ctx);

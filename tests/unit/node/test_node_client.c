@@ -11,6 +11,7 @@
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -86,6 +87,20 @@ static node_call_t simple_call(const char *method, const char *path)
     return (node_call_t){.addr = g_addr, .method = method, .path = path};
 }
 
+/* Fills data (len bytes) with a pattern and stores it as a new chunk named after n: path (128
+ * bytes) and xhex (17) get its path and xxh3. */
+static void store_chunk(unsigned n, char *data, size_t len, char *path, char *xhex)
+{
+    for (size_t i = 0; i < len; i++)
+        data[i] = (char)(i * 7 + (i >> 9));
+    chunk_path(path, 128, n);
+    og_header_t hdr;
+    node_call_t p = put_call(path, data, len, &hdr, xhex);
+    cr_assert_eq(node_call(g_cl, &p), 0);
+    cr_assert_eq(p.status, 201);
+    free(p.resp_body);
+}
+
 Test(node_client, health_and_chunks)
 {
     node_call_t h = simple_call("GET", "/health");
@@ -96,15 +111,10 @@ Test(node_client, health_and_chunks)
     free(h.resp_body);
 
     static char data[300000];
-    for (size_t i = 0; i < sizeof(data); i++)
-        data[i] = (char)(i * 7 + (i >> 9));
     char path[128], xhex[17];
+    store_chunk(1, data, sizeof(data), path, xhex);
     og_header_t hdr;
-    chunk_path(path, sizeof(path), 1);
     node_call_t p = put_call(path, data, sizeof(data), &hdr, xhex);
-    cr_assert_eq(node_call(g_cl, &p), 0);
-    cr_assert_eq(p.status, 201);
-    free(p.resp_body);
     cr_assert_eq(node_call(g_cl, &p), 0);
     cr_assert_eq(p.status, 200); /* already present */
     free(p.resp_body);
@@ -422,6 +432,147 @@ Test(node_client, quorum_return_abandons_the_hung_call)
     cr_assert_eq(calls[1].rc, OG_ETIMEOUT);
     node_client_free(quick);
     close(fd);
+}
+
+/* ---- a relay in front of the node that holds back its first answer ---- */
+
+/* Forwards each connection to the node; the first bytes answered on the first connection wait
+ * delay_ms. Counts the connections it accepted: a call that reuses one opens none. */
+typedef struct {
+    int lfd, stop, accepts, delay_ms;
+    char addr[32];
+    pthread_t th;
+} relay_t;
+
+static void *relay_run(void *arg)
+{
+    relay_t *r = arg;
+    int cli[4], up[4], n = 0, delayed = 0;
+    char buf[65536];
+    while (!__atomic_load_n(&r->stop, __ATOMIC_ACQUIRE)) {
+        struct pollfd p[9] = {{.fd = r->lfd, .events = POLLIN}};
+        for (int i = 0; i < n; i++) {
+            p[1 + 2 * i] = (struct pollfd){.fd = cli[i], .events = POLLIN};
+            p[2 + 2 * i] = (struct pollfd){.fd = up[i], .events = POLLIN};
+        }
+        if (poll(p, (nfds_t)(1 + 2 * n), 20) <= 0)
+            continue;
+        if ((p[0].revents & POLLIN) && n < 4) {
+            cli[n] = accept(r->lfd, NULL, NULL);
+            og_addr_t a;
+            cr_assert_eq(og_addr_parse(g_addr, &a), 0);
+            up[n] = socket(AF_INET, SOCK_STREAM, 0);
+            cr_assert_eq(connect(up[n], (struct sockaddr *)&a.sa, a.salen), 0);
+            __atomic_add_fetch(&r->accepts, 1, __ATOMIC_RELEASE);
+            n++;
+        }
+        for (int i = 0; i < n; i++) {
+            for (int dir = 0; dir < 2; dir++) {
+                short ev = p[1 + 2 * i + dir].revents;
+                if (!ev || cli[i] < 0)
+                    continue;
+                int from = dir ? up[i] : cli[i], to = dir ? cli[i] : up[i];
+                ssize_t got = recv(from, buf, sizeof(buf), 0);
+                if (got <= 0) {
+                    close(cli[i]), close(up[i]);
+                    cli[i] = up[i] = -1;
+                    continue;
+                }
+                if (dir && i == 0 && !delayed++)
+                    usleep((useconds_t)r->delay_ms * 1000);
+                cr_assert_eq(send(to, buf, (size_t)got, MSG_NOSIGNAL), got);
+            }
+        }
+    }
+    for (int i = 0; i < n; i++)
+        if (cli[i] >= 0)
+            close(cli[i]), close(up[i]);
+    return NULL;
+}
+
+static void relay_start(relay_t *r, int delay_ms)
+{
+    *r = (relay_t){.delay_ms = delay_ms};
+    r->lfd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(sa);
+    cr_assert_eq(bind(r->lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    cr_assert_eq(listen(r->lfd, 8), 0);
+    cr_assert_eq(getsockname(r->lfd, (struct sockaddr *)&sa, &len), 0);
+    snprintf(r->addr, sizeof(r->addr), "127.0.0.1:%u", ntohs(sa.sin_port));
+    cr_assert_eq(pthread_create(&r->th, NULL, relay_run, r), 0);
+}
+
+static void relay_stop(relay_t *r)
+{
+    __atomic_store_n(&r->stop, 1, __ATOMIC_RELEASE);
+    pthread_join(r->th, NULL);
+    close(r->lfd);
+}
+
+static int relay_accepts(relay_t *r) { return __atomic_load_n(&r->accepts, __ATOMIC_ACQUIRE); }
+
+/* One call through the relay, abandoned after 20 ms while the relay holds its answer back. */
+static void abandon_one(relay_t *r, const char *method, const char *path)
+{
+    node_call_t calls[2] = {simple_call("GET", "/health"), {.addr = r->addr, .method = method, .path = path}};
+    calls[0].grace_ms = calls[1].grace_ms = 20;
+    cr_assert_eq(node_call_until(g_cl, calls, 2, one_answered, NULL), 1);
+    free(calls[0].resp_body);
+    cr_assert_eq(calls[1].rc, NODE_EABANDONED);
+}
+
+/* A health call through the relay that must succeed: its answer is signed for its own request, so
+ * a connection whose earlier answer was not read off whole fails it. */
+static void health_through(relay_t *r)
+{
+    node_call_t h = {.addr = r->addr, .method = "GET", .path = "/health"};
+    cr_assert_eq(node_call(g_cl, &h), 0);
+    cr_assert_eq(h.status, 200);
+    cr_assert_eq(h.resp_len, 2);
+    free(h.resp_body);
+}
+
+Test(node_client, abandoned_call_connection_is_read_off_and_reused)
+{
+    relay_t r;
+    relay_start(&r, 150);
+    abandon_one(&r, "GET", "/health");
+    usleep(300 * 1000); /* the held-back answer arrives and waits in the socket */
+    health_through(&r);
+    health_through(&r);
+    cr_assert_eq(relay_accepts(&r), 1, "the abandoned call's connection was not reused");
+    relay_stop(&r);
+}
+
+Test(node_client, parked_connection_is_not_used_before_its_answer_came)
+{
+    relay_t r;
+    relay_start(&r, 300);
+    abandon_one(&r, "HEAD", "/health");
+    health_through(&r); /* at once: the parked one is still waiting, a new connection serves it */
+    cr_assert_eq(relay_accepts(&r), 2);
+    usleep(400 * 1000);
+    health_through(&r);
+    health_through(&r);
+    health_through(&r);
+    cr_assert_eq(relay_accepts(&r), 2);
+    relay_stop(&r);
+}
+
+Test(node_client, abandoned_read_of_a_big_chunk_is_read_off)
+{
+    static char data[300000];
+    char path[128], xhex[17];
+    store_chunk(7, data, sizeof(data), path, xhex);
+    relay_t r;
+    relay_start(&r, 150);
+    abandon_one(&r, "GET", path);
+    usleep(400 * 1000);
+    for (int i = 0; i < 3; i++)
+        health_through(&r);
+    cr_assert_eq(relay_accepts(&r), 1);
+    relay_stop(&r);
 }
 
 Test(node_client, unreachable_node_fails_at_the_connect_timeout)
