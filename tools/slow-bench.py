@@ -14,7 +14,7 @@ still have been stored whole (not acknowledged, so not promised).
 
 Reports uploads completed/failed, how many read back byte-exact, the gateway's peak RSS (VmHWM)
 and threads, its CPU seconds, the probe's p50/p99/max, the bytes/s the uploads really achieved
-and the load average; then the gateway's node calls (errors, timeouts, calls skipped in failure
+and the load average, the nodes' CPU seconds together; then the gateway's node calls (errors, timeouts, calls skipped in failure
 back-off) and the machine's TCP counters (connections opened, listen-queue overflows) over the
 upload phase. Every loop is bounded in count and time; the script stops its cluster.
 Usage: tools/slow-bench.py [--bin build/release/bin] [--port 29600] [--conns 2000] [--rate 32000]
@@ -151,10 +151,16 @@ def start_cluster(a, work):
     return proc, gw
 
 
-def measure(a, gw):
+def nodes_cpu(nodes):
+    """The nodes' CPU seconds together."""
+    return sum(proc_stat(pid)[3] for pid in nodes)
+
+
+def measure(a, gw, nodes):
     res = {"conns": a.conns, "rate_bytes_per_s": a.rate, "duration_s": a.duration, "chunked": a.chunked,
            "disk_start": benchcluster.disk_usage(a.work)}
     res["rss_before_kib"], _, _, cpu0 = proc_stat(gw)
+    ncpu0 = nodes_cpu(nodes)
     stop, out = multiprocessing.Event(), multiprocessing.Queue()
     probe = multiprocessing.Process(target=probe_main, args=(a.port, "/probe/obj4k", stop, out), daemon=True)
     probe.start()
@@ -172,6 +178,7 @@ def measure(a, gw):
     probe.join(30)
     _, res["vmhwm_kib"], _, cpu1 = proc_stat(gw)
     res["gateway_cpu_s"] = round(cpu1 - cpu0, 1)
+    res["nodes_cpu_s"] = round(nodes_cpu(nodes) - ncpu0, 1)
     total = rep["total"]
     res["completed"] = total["ops"]
     res["failed"] = a.conns - total["ops"]
@@ -199,7 +206,7 @@ def main():
     proc = None
     try:
         proc, gw = start_cluster(a, work)
-        res = measure(a, gw)
+        res = measure(a, gw, benchcluster.pids(proc, "onggi-node"))
     finally:
         if proc is not None:
             benchcluster.stop(proc)
@@ -211,7 +218,7 @@ def main():
     fmt = lambda v: "-" if v is None else f"{v:.1f}"
     print(f"slow uploads {a.conns} x {a.rate} B/s x {a.duration} s{' chunked' if a.chunked else ''}: "
           f"completed {res['completed']} failed {res['failed']} byte-exact {res['byte_exact']} | gateway VmHWM "
-          f"{res['vmhwm_kib'] / 1024:.0f} MiB, threads peak {res['threads_peak']}, CPU {res['gateway_cpu_s']} s | "
+          f"{res['vmhwm_kib'] / 1024:.0f} MiB, threads peak {res['threads_peak']}, CPU {res['gateway_cpu_s']} s, nodes' CPU {res['nodes_cpu_s']} s | "
           f"probe GETs {pr['gets']} failed {pr['failures']} p50 {fmt(pr['p50_ms'])} ms p99 {fmt(pr['p99_ms'])} ms "
           f"max {fmt(pr['max_ms'])} ms | load {' '.join(f'{x:.2f}' for x in res['loadavg_end'])} | "
           f"disk {res['disk_start']}")
