@@ -201,8 +201,9 @@ int http_req_claim_remote(http_req_t *req);
  * it before. Cannot fail. */
 void http_req_cache_private(http_req_t *req, int on);
 
-/* Reads up to cap body bytes (de-chunked), blocking. Sends "100 Continue" first if the
- * client expects it, it has not been sent and the body did not come whole with the head. It waits while the loop writes into buf (see the
+/* Reads up to cap body bytes (de-chunked), blocking. The first read has "100 Continue" sent
+ * when the client expects it and the response has not started (ahead of anything the handler
+ * writes after it, also when the body came with the head). It waits while the loop writes into buf (see the
  * top) and returns once buf holds min(cap, 64 KiB) or the body has ended: >0 bytes read, 0 at the
  * end of the body, HTTP_EBODY or HTTP_EABORTED on failure (then the connection will be closed). */
 ssize_t http_req_read(http_req_t *req, void *buf, size_t cap);

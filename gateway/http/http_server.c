@@ -858,10 +858,11 @@ static void conn_pump(http_conn_t *conn)
     if (conn->writing)
         return;
     pthread_mutex_lock(&req->mu);
+    /* Asked for before the response started (req_start_body_locked), so it goes out first even
+     * when the handler's answer is already waiting: both leave in this one write. */
     if (req->want_continue && !conn->cont_sent) {
         conn->cont_sent = true;
-        if (!req->resp_started)
-            iov[n++] = h2o_iovec_init(cont, sizeof(cont) - 1);
+        iov[n++] = h2o_iovec_init(cont, sizeof(cont) - 1);
     }
     if (req->out_pending) {
         memcpy(iov + n, req->wr_iov, req->wr_n * sizeof(iov[0]));
@@ -1833,6 +1834,20 @@ out_unlock:
     return rc;
 }
 
+/* The handler's first read: the loop starts taking the body from the socket only now, and sends
+ * "100 Continue" when the client expects it (even for an empty body, see req_parse_framing, and
+ * for one that came whole with its head, as Swift does: RFC 9110 lets a server omit it then, but a
+ * client may still be waiting for it). A loop with neither to do is not woken. */
+static void req_start_body_locked(http_req_t *req)
+{
+    if (req->want_body)
+        return;
+    req->want_body = true;
+    req->want_continue = req->info.expect_continue && !req->resp_started;
+    if (!req->body_done || req->want_continue)
+        req_notify_locked(req);
+}
+
 ssize_t http_req_read(http_req_t *req, void *buf, size_t cap)
 {
     ssize_t rc;
@@ -1843,6 +1858,7 @@ ssize_t http_req_read(http_req_t *req, void *buf, size_t cap)
             break;
         }
         if (req->early_off < req->early_len && cap > 0) {
+            req_start_body_locked(req);
             size_t n = req->early_len - req->early_off < cap ? req->early_len - req->early_off : cap;
             memcpy(buf, req->early + req->early_off, n);
             req->early_off += n;
@@ -1859,15 +1875,7 @@ ssize_t http_req_read(http_req_t *req, void *buf, size_t cap)
             rc = req->body_err;
             break;
         }
-        if (!req->want_body) {
-            /* The first read: the loop starts taking the body from the socket only now (and
-             * sends "100 Continue", even for an empty body: see req_parse_framing; not for a
-             * body that came whole with the head). A loop with neither to do is not woken. */
-            req->want_body = true;
-            req->want_continue = req->info.expect_continue && !req->resp_started && req->early_len == 0;
-            if (!req->body_done || req->want_continue)
-                req_notify_locked(req);
-        }
+        req_start_body_locked(req);
         if (req->body_done) {
             rc = 0;
             break;

@@ -75,6 +75,21 @@ def _chunked(create_id):
         {"id": "head-huge", "method": "HEAD", "path": "/{c}/huge"},
     ]
 
+def _expect_continue(create_id):
+    """PUTs with Expect: 100-continue whose client does not wait for the 100: the body in the same
+    send as the head, then in a send of its own right after it; both read back. The interim
+    responses are compared too (compat.raw_request)."""
+    ec = {"Expect": "100-continue"}
+    return [
+        {"id": create_id, "method": "PUT", "path": "/{c}"},
+        {"id": "expect-body-along", "method": "PUT", "path": "/{c}/along", "headers": ec, "data": "0123456789"},
+        {"id": "expect-body-after", "method": "PUT", "path": "/{c}/after",
+         "headers": dict(ec, **{"Content-Length": "10"}), "raw_body": "0123456789"},
+        {"id": "get-along", "method": "GET", "path": "/{c}/along"},
+        {"id": "get-after", "method": "GET", "path": "/{c}/after"},
+    ]
+
+
 # Headers whose presence the TempURL and CORS cases compare.
 TU_HEADERS = ["content-disposition", "expires", "x-object-meta-secret", "x-object-meta-public-tag"]
 CORS_HEADERS = ["access-control-allow-origin", "access-control-allow-methods", "access-control-allow-headers",
@@ -266,6 +281,7 @@ SWIFT = [
         {"id": "delete-container", "method": "DELETE", "path": "/{c}"},
     ]},
     {"id": "swift-chunked", "steps": _chunked("put-container") + _swift_usable("after")},
+    {"id": "swift-expect-continue", "steps": _expect_continue("put-container")},
     {"id": "swift-tempurl", "steps": [
         {"id": "put-container", "method": "PUT", "path": "/{c}", "headers": {"X-Container-Meta-Temp-URL-Key": "ck"}},
         {"id": "head-container-owner", "method": "HEAD", "path": "/{c}",
@@ -666,6 +682,7 @@ S3 = [
     {"id": "s3-chunked", "steps": _chunked("create") + [
         {"id": "delete-ok", "method": "DELETE", "path": "/{c}/ok"},
     ] + _s3_usable("after")},
+    {"id": "s3-expect-continue", "steps": _expect_continue("create")},
     {"id": "s3-acl", "steps": [
         {"id": "create", "method": "PUT", "path": "/{c}"},
         {"id": "put-public", "method": "PUT", "path": "/{c}/pub", "data": "x", "headers": {"x-amz-acl": "public-read"}},

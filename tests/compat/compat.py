@@ -48,12 +48,25 @@ IGNORE_XML = {"Type"}
 # ---------------------------------------------------------------- HTTP
 
 
+class _Response(http.client.HTTPResponse):
+    """http.client skips interim (1xx) responses; this one also notes their statuses."""
+
+    def _read_status(self):
+        version, status, reason = super()._read_status()
+        if 100 <= status < 200:
+            self.interim = getattr(self, "interim", []) + [status]
+        return version, status, reason
+
+
 def raw_request(host, port, method, target, headers, body=b"", raw_body=None, timeout=30):
     """One HTTP/1.1 request with the exact target (already percent-encoded, may hold %FF or %00).
-    raw_body (bytes) is sent as is after the headers (the caller sets Transfer-Encoding); else body
-    with a Content-Length. Returns (status, {lower name: value}, body bytes); status 0 when the
-    server closed the connection without an answer."""
+    raw_body (bytes) is sent as is after the headers (the caller sets Transfer-Encoding, or
+    Content-Length for a body sent after its head); else body with a Content-Length, in the same
+    send as the head. Returns (status, {lower name: value}, body bytes); status 0 when the server
+    closed the connection without an answer. Interim responses' statuses, when any came, are under
+    the pseudo-header ":interim" ("100", "100,100")."""
     conn = http.client.HTTPConnection(host, port, timeout=timeout)
+    conn.response_class = _Response
     try:
         conn.putrequest(method, target, skip_host="Host" in headers, skip_accept_encoding=True)
         for k, v in headers.items():
@@ -74,7 +87,10 @@ def raw_request(host, port, method, target, headers, body=b"", raw_body=None, ti
         except (http.client.RemoteDisconnected, ConnectionResetError, http.client.IncompleteRead,
                 socket.timeout):
             return 0, {}, b""
-        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, data
+        hdrs = {k.lower(): v for k, v in resp.getheaders()}
+        if getattr(resp, "interim", None):
+            hdrs[":interim"] = ",".join(str(s) for s in resp.interim)
+        return resp.status, hdrs, data
     finally:
         conn.close()
 
@@ -260,6 +276,8 @@ def normalise(target, step, status, headers, body, names):
         out["content_type"] = headers["content-type"].split(";")[0].strip().lower()
     out["body"] = body_shape(target.kind, status, headers, body, names) if step.get("body", True) is not False \
         else "not compared"
+    if ":interim" in headers:
+        out["interim"] = headers[":interim"]
     return out
 
 
@@ -394,7 +412,7 @@ def known_for(known, anchor, case_id, step_id):
     return None
 
 
-FIELDS = ("status", "code", "headers", "content_type", "body")
+FIELDS = ("status", "code", "headers", "content_type", "body", "interim")
 
 
 def compare(anchor, case_id, expected, got, known):
