@@ -676,6 +676,38 @@ Test(node_store, large_batch_written_direct_at_4k_boundaries)
     node_store_close(s);
 }
 
+/* A small batch goes through the page cache as one gathered write (node_store.c, "Direct batch
+ * writes"): with more pieces than one pwritev takes (IOV_MAX: 600 chunks are 1,200 headers and
+ * bodies), the write goes on where the first call stopped; every chunk sits back to back, no gap. */
+Test(node_store, small_batch_of_many_chunks_written_back_to_back)
+{
+    enum { N = 600, LEN = 64 };
+    static unsigned char data[N][LEN], back[LEN];
+    static uint8_t ids[N][NODE_ID_LEN];
+    static node_chunk_in_t in[N];
+    static char res[N];
+    node_store_t *s = open_store();
+    for (unsigned i = 0; i < N; i++) {
+        fill(data[i], LEN, 5000 + i);
+        make_id(ids[i], 5000 + i);
+        in[i] = (node_chunk_in_t){ids[i], XXH3_64bits(data[i], LEN), data[i], LEN};
+    }
+    cr_assert_eq(node_store_chunk_put_many(s, in, N, res), 0);
+    node_stat_t st;
+    node_store_stat(s, &st);
+    cr_assert_eq(st.volume_bytes, (uint64_t)N * (LEN + 48));
+    cr_assert_eq(vol0_size(), (uint64_t)N * (LEN + 48));
+    for (unsigned i = 0; i < N; i++) {
+        uint32_t got;
+        uint64_t h;
+        cr_assert_eq(res[i], NODE_PUT_STORED);
+        cr_assert_eq(node_store_chunk_get(s, ids[i], back, LEN, &got, &h), 0, "chunk %u", i);
+        cr_assert_eq(got, LEN);
+        cr_assert_eq(memcmp(back, data[i], LEN), 0, "chunk %u", i);
+    }
+    node_store_close(s);
+}
+
 /* Pages of volume 0 in the page cache. */
 static size_t vol0_resident(void)
 {
