@@ -1358,8 +1358,8 @@ static int chunk_append(node_store_t *s, const uint8_t id[NODE_ID_LEN], const vo
     return append_at(s, iov, 2, CHDR_LEN + (uint64_t)len, 1, 0, vol, off);
 }
 
-/* Appends the new chunks in[at[0..n)] of a batch too small to go direct back to back through the
- * page cache: one reservation, one space check and one pwritev of every header and body (at most
+/* Appends the new chunks in[at[0..n)] of a batch that does not go direct (below DIRECT_MIN, above
+ * a bounce buffer, or a volume without O_DIRECT) back to back through the page cache: one reservation, one space check and one pwritev of every header and body (at most
  * IOV_MAX pieces a call), where one per chunk cost two system calls each (a 1 MiB object is ~32
  * chunks). 0 with *vol and off[i] (each chunk's header offset), -ENOMEM, or an error as append_at's. */
 static int chunks_append_gathered(node_store_t *s, const node_chunk_in_t *in, const uint16_t *at, size_t n,

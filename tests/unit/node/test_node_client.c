@@ -440,6 +440,7 @@ Test(node_client, quorum_return_abandons_the_hung_call)
  * delay_ms. Counts the connections it accepted: a call that reuses one opens none. */
 typedef struct {
     int lfd, stop, accepts, delay_ms;
+    int close_first; /* the held-back answer also says `Connection: close` (unsigned, nobody reads it) */
     char addr[32];
     pthread_t th;
 } relay_t;
@@ -478,8 +479,17 @@ static void *relay_run(void *arg)
                     cli[i] = up[i] = -1;
                     continue;
                 }
-                if (dir && i == 0 && !delayed++)
+                if (dir && i == 0 && !delayed++) {
                     usleep((useconds_t)r->delay_ms * 1000);
+                    char *eol = memmem(buf, (size_t)got, "\r\n", 2);
+                    if (r->close_first && eol) {
+                        size_t at = (size_t)(eol - buf) + 2;
+                        cr_assert_eq(send(to, buf, at, MSG_NOSIGNAL | MSG_MORE), (ssize_t)at);
+                        cr_assert_eq(send(to, "Connection: close\r\n", 19, MSG_NOSIGNAL | MSG_MORE), 19);
+                        cr_assert_eq(send(to, buf + at, (size_t)got - at, MSG_NOSIGNAL), got - (ssize_t)at);
+                        continue;
+                    }
+                }
                 cr_assert_eq(send(to, buf, (size_t)got, MSG_NOSIGNAL), got);
             }
         }
@@ -490,9 +500,9 @@ static void *relay_run(void *arg)
     return NULL;
 }
 
-static void relay_start(relay_t *r, int delay_ms)
+static void relay_start(relay_t *r, int delay_ms, int close_first)
 {
-    *r = (relay_t){.delay_ms = delay_ms};
+    *r = (relay_t){.delay_ms = delay_ms, .close_first = close_first};
     r->lfd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t len = sizeof(sa);
@@ -536,7 +546,7 @@ static void health_through(relay_t *r)
 Test(node_client, abandoned_call_connection_is_read_off_and_reused)
 {
     relay_t r;
-    relay_start(&r, 150);
+    relay_start(&r, 150, 0);
     abandon_one(&r, "GET", "/health");
     usleep(300 * 1000); /* the held-back answer arrives and waits in the socket */
     health_through(&r);
@@ -548,7 +558,7 @@ Test(node_client, abandoned_call_connection_is_read_off_and_reused)
 Test(node_client, parked_connection_is_not_used_before_its_answer_came)
 {
     relay_t r;
-    relay_start(&r, 300);
+    relay_start(&r, 300, 0);
     abandon_one(&r, "HEAD", "/health");
     health_through(&r); /* at once: the parked one is still waiting, a new connection serves it */
     cr_assert_eq(relay_accepts(&r), 2);
@@ -560,13 +570,25 @@ Test(node_client, parked_connection_is_not_used_before_its_answer_came)
     relay_stop(&r);
 }
 
+Test(node_client, parked_connection_whose_answer_closes_it_is_not_reused)
+{
+    relay_t r;
+    relay_start(&r, 150, 1);
+    abandon_one(&r, "GET", "/health");
+    usleep(300 * 1000); /* the answer, saying Connection: close, waits in the socket */
+    health_through(&r);
+    health_through(&r);
+    cr_assert_eq(relay_accepts(&r), 2, "a connection its answer closed was reused");
+    relay_stop(&r);
+}
+
 Test(node_client, abandoned_read_of_a_big_chunk_is_read_off)
 {
     static char data[300000];
     char path[128], xhex[17];
     store_chunk(7, data, sizeof(data), path, xhex);
     relay_t r;
-    relay_start(&r, 150);
+    relay_start(&r, 150, 0);
     abandon_one(&r, "GET", path);
     usleep(400 * 1000);
     for (int i = 0; i < 3; i++)
