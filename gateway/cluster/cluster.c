@@ -88,9 +88,11 @@ int cluster_open(const char *ring_path, const char *keys_path, int timeout_ms, c
     }
     if ((rc = cl_flight_init(cl)) != 0)
         goto out_destroy_stamp;
-    if ((rc = cl_memo_init(cl)) != 0) {
-        cl_flight_free(cl);
-        goto out_destroy_stamp;
+    if ((rc = cl_memo_init(cl)) != 0)
+        goto out_free_flight;
+    if ((rc = cl_combine_init(cl)) != 0) {
+        cl_memo_free(cl);
+        goto out_free_flight;
     }
     /* Tiebreaks only need to differ between gateways writing in the same nanosecond. */
     cl->stamp_rng = og_rng_seed();
@@ -98,6 +100,8 @@ int cluster_open(const char *ring_path, const char *keys_path, int timeout_ms, c
     *out = cl;
     return 0;
 
+out_free_flight:
+    cl_flight_free(cl);
 out_destroy_stamp:
     pthread_mutex_destroy(&cl->stamp_mu);
 out_destroy_buf:
@@ -126,6 +130,7 @@ void cluster_close(cluster_t *cl)
     cl_health_free(cl);
     cl_flight_free(cl);
     cl_memo_free(cl);
+    cl_combine_free(cl);
     pthread_mutex_destroy(&cl->stamp_mu);
     og_pool_destroy(&cl->bufs);
     pthread_mutex_destroy(&cl->rcache->mu);

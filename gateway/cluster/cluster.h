@@ -123,13 +123,23 @@ typedef struct {
 } cluster_chunk_hdr_t;
 
 /* Stores n (<= CLUSTER_BATCH_MAX_CHUNKS) chunks whose bytes lie back to back in data[0, sum of lens),
- * each at a write quorum, with one request per node (the node syncs once per batch). The caller
+ * each at a write quorum, with one request per node (the node syncs once per batch; a small batch
+ * may share that request with other callers', cluster_set_batch_combine). The caller
  * must leave CLUSTER_BATCH_HDR_MAX writable bytes before data: the request header is built there so the
  * data is sent without a copy when one node takes the whole batch. A chunk that fewer than a
  * quorum of its primaries stored in the batch is written again on its own (primaries and
  * handoffs, cluster_chunk_put). 0, OG_EQUORUM (some chunk is not at quorum), OG_EINVAL,
  * -ENOMEM. Idempotent like cluster_chunk_put. */
 int cluster_chunk_put_many(cluster_t *cl, const cluster_chunk_hdr_t *hdrs, size_t n, char *data);
+
+/* Small batches (up to 256 KiB) of concurrent cluster_chunk_put_many callers share node requests:
+ * while `leaders` combined requests are in flight, further small batches queue and the next
+ * request carries them all (cluster_combine.c says why and how). Default 2; 0 sends every batch
+ * alone. Set before the handle is in use. */
+void cluster_set_batch_combine(cluster_t *cl, unsigned leaders);
+/* Small batches that went through the queue, and the combined requests sent for them (each one
+ * request per device), since the handle was opened. */
+void cluster_combine_counts(cluster_t *cl, uint64_t *batches, uint64_t *sends);
 
 /* One ranged chunk read of cluster_chunk_get_many: bytes [off, off+len) of a chunk. */
 typedef struct {

@@ -207,21 +207,16 @@ typedef struct {
     size_t full_hdr; /* length of the header written in front of data; 0 = not yet */
 } cl_put_batch_t;
 
-/* Checks the chunks and fills b and ids. 0 or OG_EINVAL. */
-static int cl_put_batch_init(cl_put_batch_t *b, const cluster_chunk_hdr_t *hdrs, size_t n, char *data,
-                             const uint8_t **ids)
+/* Fills b and ids (the chunks were checked by cluster_chunk_put_many). */
+static void cl_put_batch_init(cl_put_batch_t *b, const cluster_chunk_hdr_t *hdrs, size_t n, char *data,
+                              const uint8_t **ids)
 {
-    if (n > CLUSTER_BATCH_MAX_CHUNKS || !data)
-        return OG_EINVAL;
     b->hdrs = hdrs, b->n = n, b->data = data, b->full_hdr = 0;
     b->off[0] = 0;
     for (size_t i = 0; i < n; i++) {
-        if (hdrs[i].len > CL_CHUNK_MAX)
-            return OG_EINVAL;
         ids[i] = hdrs[i].id;
         b->off[i + 1] = b->off[i] + hdrs[i].len;
     }
-    return 0;
 }
 
 /* The request body for group g. A device that takes the whole batch (every device, on a cluster of R
@@ -287,21 +282,16 @@ static int cl_put_batch_enough(void *ctx, const node_call_t *calls, size_t ncall
     return 1;
 }
 
-int cluster_chunk_put_many(cluster_t *cl, const cluster_chunk_hdr_t *hdrs, size_t n, char *data)
+int cl_chunk_put_send(cluster_t *cl, const cluster_chunk_hdr_t *hdrs, size_t n, char *data, size_t *stored)
 {
     const uint8_t *ids[CLUSTER_BATCH_MAX_CHUNKS];
-    size_t stored[CLUSTER_BATCH_MAX_CHUNKS]; /* n zeroed: a page a worker's stack keeps otherwise */
     cl_put_batch_t b;
     cl_groups_t gs = {0};
     node_call_t *calls = NULL;
     char *res = NULL, **copies = NULL;
     int rc;
 
-    if (n == 0)
-        return 0;
-    if ((rc = cl_put_batch_init(&b, hdrs, n, data, ids)) != 0)
-        return rc;
-    memset(stored, 0, n * sizeof(*stored));
+    cl_put_batch_init(&b, hdrs, n, data, ids);
     if ((rc = cl_groups_make(cl, ids, n, "/chunks", &gs)) != 0)
         goto out_free;
     calls = calloc(gs.n, sizeof(*calls));
@@ -322,10 +312,6 @@ int cluster_chunk_put_many(cluster_t *cl, const cluster_chunk_hdr_t *hdrs, size_
     cl_put_quorum_t q = {&gs, n, cl->quorum};
     cl_call_many(cl, calls, gs.n, NULL, 0, cl_put_batch_enough, &q);
     cl_put_batch_count(&gs, calls, stored);
-    /* What the batch could not place at quorum goes the single-chunk way, with handoffs. */
-    for (size_t i = 0; i < n && rc == 0; i++)
-        if (stored[i] < cl->quorum)
-            rc = cluster_chunk_put(cl, hdrs[i].id, data + b.off[i], hdrs[i].len);
 out_free:
     for (size_t j = 0; copies && j < gs.n; j++)
         free(copies[j]);
@@ -333,6 +319,32 @@ out_free:
     free(res);
     free(calls);
     cl_groups_free(&gs);
+    return rc;
+}
+
+int cluster_chunk_put_many(cluster_t *cl, const cluster_chunk_hdr_t *hdrs, size_t n, char *data)
+{
+    size_t stored[CLUSTER_BATCH_MAX_CHUNKS]; /* n zeroed: a page a worker's stack keeps otherwise */
+    size_t bytes = 0;
+    int rc;
+
+    if (n == 0)
+        return 0;
+    if (n > CLUSTER_BATCH_MAX_CHUNKS || !data)
+        return OG_EINVAL;
+    for (size_t i = 0; i < n; i++) {
+        if (hdrs[i].len > CL_CHUNK_MAX)
+            return OG_EINVAL;
+        bytes += hdrs[i].len;
+    }
+    memset(stored, 0, n * sizeof(*stored));
+    if ((rc = cl_combine_put(cl, hdrs, n, data, bytes, stored)) == CL_ENOTCOMBINED)
+        rc = cl_chunk_put_send(cl, hdrs, n, data, stored);
+    /* What the batch could not place at quorum goes the single-chunk way, with handoffs. */
+    size_t off = 0;
+    for (size_t i = 0; i < n && rc == 0; off += hdrs[i].len, i++)
+        if (stored[i] < cl->quorum)
+            rc = cluster_chunk_put(cl, hdrs[i].id, data + off, hdrs[i].len);
     return rc;
 }
 

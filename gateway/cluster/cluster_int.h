@@ -36,7 +36,12 @@
 
 /* A call not sent because its node is in a failure back-off (cluster_health.c); a record write
  * that met a newer record on some replica (cluster_rec.c, never returned from cluster_rec_put). */
-enum { CL_ESKIPPED = -10480, CL_ENEWER = -10481, CL_EBIGREC = -10482 /* cluster_rec_get_shared only */ };
+enum {
+    CL_ESKIPPED = -10480,
+    CL_ENEWER = -10481,
+    CL_EBIGREC = -10482,      /* cluster_rec_get_shared only */
+    CL_ENOTCOMBINED = -10483, /* cl_combine_put: the batch is for sending alone */
+};
 /* Fresh stamps cluster_rec_put tries after the first one met a newer record. */
 #define CL_REC_RESTAMPS 3
 
@@ -105,6 +110,29 @@ void cl_memo_free(cluster_t *cl);
 #define CL_BUF_IDLE 32
 #define CL_BUF_TRIM_MS 1000
 
+/* Small batch writes combined into shared node requests (cluster_combine.c). */
+typedef struct st_cl_combo_t cl_combo_t;
+typedef struct {
+    pthread_mutex_t mu;            /* guards the queue, running and leaders */
+    cl_combo_t *head, *tail;       /* batches waiting, oldest first ... */
+    size_t queued_n, queued_bytes; /* ... their chunks and bytes */
+    unsigned running;              /* combined requests in flight */
+    unsigned leaders;              /* in flight at most while the queue is short; 0 = combining off */
+    atomic_uint_fast64_t batches_total, sends_total; /* for the metrics */
+} cl_combine_t;
+/* Sets up and tears down the queue. 0 or -errno. */
+int cl_combine_init(cluster_t *cl);
+void cl_combine_free(cluster_t *cl);
+/* Stores chunks hdrs[0..n) (bytes back to back in data, bytes in all) in a batch request shared
+ * with other callers' small batches, and adds to stored[i] the devices that stored chunk i, as
+ * cl_chunk_put_send does. CL_ENOTCOMBINED when the batch is too large for combining or combining
+ * is off (the caller sends it alone); else what the shared request's cl_chunk_put_send returned. */
+int cl_combine_put(cluster_t *cl, const cluster_chunk_hdr_t *hdrs, size_t n, char *data, size_t bytes, size_t *stored);
+/* One batch request per device for chunks hdrs[0..n) (checked; bytes back to back in data, with
+ * CLUSTER_BATCH_HDR_MAX writable bytes in front), in parallel until each chunk is at a quorum;
+ * adds to stored[i] the devices that stored chunk i. 0 or -ENOMEM (stored then partly counted). */
+int cl_chunk_put_send(cluster_t *cl, const cluster_chunk_hdr_t *hdrs, size_t n, char *data, size_t *stored);
+
 /* The purge queue and thread (cluster_purge.c). */
 typedef struct st_cl_purge_t cl_purge_t;
 #define CL_PURGE_BUCKET_CAP 257 /* a Swift container name, NUL */
@@ -143,6 +171,7 @@ struct st_cluster_t {
     pthread_t watch_thr;
     int watching, watch_stop;
     cl_purge_t *purge; /* NULL without cluster_purge_start */
+    cl_combine_t combine;
 };
 
 /* ---- one replicated request (cluster.c) ---- */

@@ -1,6 +1,7 @@
 /*
  * cluster_metrics.c: the cluster room's part of the gateway's /metrics (cluster.h): what the
- * failure detection (cluster_health.c) knows of each storage node, and the ring in use.
+ * failure detection (cluster_health.c) knows of each storage node, the small batches combined
+ * (cluster_combine.c), and the ring in use.
  */
 #include "cluster_int.h"
 
@@ -69,6 +70,14 @@ void cluster_metrics_format(cluster_t *cl, og_buf_t *b)
     }
     cl_node_families(b, f, n);
     free(f);
+    uint64_t batches, sends;
+    cluster_combine_counts(cl, &batches, &sends);
+    og_metrics_family(b, "onggi_gateway_small_batches_total", "counter",
+                      "Small chunk batch writes that could share node requests with others.");
+    og_metrics_u64(b, "onggi_gateway_small_batches_total", NULL, 0, batches);
+    og_metrics_family(b, "onggi_gateway_small_batch_sends_total", "counter",
+                      "Batch requests (one per device) sent for them: fewer than the batches when combined.");
+    og_metrics_u64(b, "onggi_gateway_small_batch_sends_total", NULL, 0, sends);
     og_metrics_family(b, "onggi_gateway_ring_epoch", "gauge", "Epoch of the ring in use.");
     og_metrics_u64(b, "onggi_gateway_ring_epoch", NULL, 0, cluster_ring_epoch(cl));
     cl_purge_metrics(cl, b);
