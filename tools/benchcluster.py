@@ -154,7 +154,8 @@ def raise_nofile(need, name):
 
 def node_call_counters(port):
     """The gateway's node-call counters from its /metrics: {family: {node: value}} for calls,
-    errors, timeouts and skipped (docs/operations.md, metrics)."""
+    errors, timeouts and skipped, and {"small_batches": {"batches": n, "sends": m}}: small chunk
+    batches and the combined requests that carried them (docs/operations.md, metrics)."""
     st, _, body = call(port, "GET", "/metrics")
     if st != 200:
         raise OSError(f"/metrics: HTTP {st}")
@@ -162,6 +163,8 @@ def node_call_counters(port):
     for fam, node, v in re.findall(rb'^onggi_gateway_node_(calls|errors|timeouts|skipped)_total\{node="([^"]*)"\} (\d+)$',
                                    body, re.M):
         out.setdefault(fam.decode(), {})[node.decode()] = int(v)
+    for fam, v in re.findall(rb'^onggi_gateway_small_batch(es|_sends)_total (\d+)$', body, re.M):
+        out.setdefault("small_batches", {})["batches" if fam == b"es" else "sends"] = int(v)
     return out
 
 

@@ -224,7 +224,9 @@ def main():
           f"disk {res['disk_start']}")
     nc, tcp = res["node_calls"], res["tcp"]
     print(f"node calls {sum(nc.get('calls', {}).values())} errors {sum(nc.get('errors', {}).values())} "
-          f"timeouts {sum(nc.get('timeouts', {}).values())} skipped {sum(nc.get('skipped', {}).values())} | "
+          f"timeouts {sum(nc.get('timeouts', {}).values())} skipped {sum(nc.get('skipped', {}).values())} "
+          f"(small batches {nc.get('small_batches', {}).get('batches')} in "
+          f"{nc.get('small_batches', {}).get('sends')} requests) | "
           f"tcp connects {tcp.get('ActiveOpens')} listen overflows {tcp.get('ListenOverflows')} "
           f"drops {tcp.get('ListenDrops')} resets sent {tcp.get('OutRsts')} | accept queue peaks "
           f"{' '.join(f'{k} {v}' for k, v in res['accept_queue_peak'].items())}")

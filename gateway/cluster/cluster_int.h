@@ -130,7 +130,7 @@ void cl_combine_free(cluster_t *cl);
 int cl_combine_put(cluster_t *cl, const cluster_chunk_hdr_t *hdrs, size_t n, char *data, size_t bytes, size_t *stored);
 /* One batch request per device for chunks hdrs[0..n) (checked; bytes back to back in data, with
  * CLUSTER_BATCH_HDR_MAX writable bytes in front), in parallel until each chunk is at a quorum;
- * adds to stored[i] the devices that stored chunk i. 0 or -ENOMEM (stored then partly counted). */
+ * adds to stored[i] the devices that stored chunk i. 0 or -ENOMEM (then nothing was sent). */
 int cl_chunk_put_send(cluster_t *cl, const cluster_chunk_hdr_t *hdrs, size_t n, char *data, size_t *stored);
 
 /* The purge queue and thread (cluster_purge.c). */
