@@ -568,6 +568,16 @@ static int writer_inline(obj_writer_t *w, size_t n, core_obj_data_t *out)
     return 0;
 }
 
+/* Whether the buffer has too little room left for the next read (OBJ_READ_MIN) while the body may
+ * bring more than that room. A buffer sized for a body of known size always has room for the rest:
+ * flushing it for room cost a body of up to 4 MiB (a 1 MiB object, a 64 KiB one) a second batch
+ * request, and each node a second write and two more syncs. */
+static int writer_short_of_room(const obj_writer_t *w, const core_obj_put_opts_t *opts, uint64_t total)
+{
+    size_t room = w->cap - w->fill;
+    return room < OBJ_READ_MIN && (opts->expect_size < 0 || (uint64_t)opts->expect_size - total >= room);
+}
+
 int core_obj_write(cluster_t *cl, const core_obj_put_opts_t *opts, core_obj_src_t src, core_obj_data_t *out)
 {
     obj_writer_t w;
@@ -580,7 +590,8 @@ int core_obj_write(cluster_t *cl, const core_obj_put_opts_t *opts, core_obj_src_
         goto out_free;
     for (;;) {
         /* Never while the body may still be inline: its bytes must stay at the front. */
-        if (total > CORE_INLINE_MAX && w.cap - w.fill < OBJ_READ_MIN && w.nb > 0 && (rc = writer_flush(&w)) != 0)
+        if (total > CORE_INLINE_MAX && writer_short_of_room(&w, opts, total) && w.nb > 0 &&
+            (rc = writer_flush(&w)) != 0)
             goto out_free;
         if (total > CORE_INLINE_MAX && w.nb > 0 && og_mono_ms() - w.flushed_ms >= OBJ_FLUSH_AGE_MS &&
             (rc = writer_flush_aged(&w)) != 0)

@@ -244,6 +244,21 @@ static inline void sha256(const void *data, size_t len, uint8_t out[32])
     cr_assert(EVP_Digest(data, len, out, &n, EVP_sha256(), NULL));
 }
 
+/* The node calls tc.cl has sent (requests, not counting the health watcher's), from its metrics. */
+static inline uint64_t tc_node_calls(void)
+{
+    og_buf_t b = {0};
+    cluster_metrics_format(tc.cl, &b);
+    og_buf_put(&b, "", 1);
+    cr_assert(!b.oom);
+    uint64_t sum = 0;
+    const char *fam = "\nonggi_gateway_node_calls_total{";
+    for (const char *p = strstr(b.buf, fam); p; p = strstr(p + 1, fam))
+        sum += strtoull(strchr(p, '}') + 1, NULL, 10);
+    og_buf_free(&b);
+    return sum;
+}
+
 /* Fills p with n pseudo-random bytes, the same for the same seed. */
 static inline void fill_random(uint8_t *p, size_t n, uint64_t seed)
 {

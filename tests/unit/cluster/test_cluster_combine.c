@@ -119,21 +119,6 @@ static void cb_read_back(cb_writer_t *w)
         }
 }
 
-/* The node calls this handle sent, from its metrics. */
-static uint64_t cb_node_calls(void)
-{
-    og_buf_t b = {0};
-    cluster_metrics_format(tc.cl, &b);
-    og_buf_put(&b, "", 1);
-    cr_assert(!b.oom);
-    uint64_t sum = 0;
-    const char *fam = "\nonggi_gateway_node_calls_total{";
-    for (const char *p = strstr(b.buf, fam); p; p = strstr(p + 1, fam))
-        sum += strtoull(strchr(p, '}') + 1, NULL, 10);
-    og_buf_free(&b);
-    return sum;
-}
-
 static void cb_free(cb_writer_t *w)
 {
     for (int t = 0; t < CB_THREADS; t++)
@@ -147,7 +132,7 @@ Test(cluster_combine, small_batches_of_many_callers_share_requests)
     uint64_t batches, sends;
     tc_start(17800);
     cluster_set_batch_combine(tc.cl, 1);
-    uint64_t calls0 = cb_node_calls();
+    uint64_t calls0 = tc_node_calls();
     cb_run(w, 0);
     cluster_combine_counts(tc.cl, &batches, &sends);
     cr_assert_eq(batches, CB_THREADS * CB_ROUNDS);
@@ -156,7 +141,7 @@ Test(cluster_combine, small_batches_of_many_callers_share_requests)
                  (unsigned long long)batches);
     /* Each combined request is one call per node (3 devices, R = 3), and only the refused chunk
      * went out again alone (3 calls): every caller was given its own chunks' counts. */
-    cr_assert_eq(cb_node_calls() - calls0, 3 * sends + 3);
+    cr_assert_eq(tc_node_calls() - calls0, 3 * sends + 3);
     cb_read_back(w);
     cb_free(w);
 }

@@ -353,6 +353,25 @@ Test(obj, inline_and_size_checks)
     tc_stop();
 }
 
+Test(obj, body_of_a_known_size_is_one_batch_request)
+{
+    tc_start(17840);
+    size_t len = 1u << 20;
+    uint8_t *data = malloc(len);
+    cr_assert(data);
+    fill_random(data, len, 11);
+    core_obj_data_t d;
+    /* Pieces of 64 KiB, as a client's body arrives: the buffer sized for the body never runs short
+     * of room, so its chunks go in one batch, one request per node (3 nodes), not two. */
+    uint64_t calls0 = tc_node_calls();
+    cr_assert_eq(write_mem(data, len, 64u << 10, &d), 0);
+    cr_assert_eq(tc_node_calls() - calls0, 3);
+    check_range(&d, data, 0, len - 1);
+    core_obj_data_free(&d);
+    free(data);
+    tc_stop();
+}
+
 Test(obj, commit_lookup_delete)
 {
     tc_start(17130);
