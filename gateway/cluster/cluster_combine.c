@@ -91,8 +91,9 @@ static int cl_combine_lead(const cl_combine_t *cb)
     return cb->head && (cb->running < cb->leaders || (full && cb->running < CL_COMBINE_FULL_MAX));
 }
 
-/* Unlinks the oldest queued batches that fit one request (the oldest always); cb->mu held. */
-static cl_combo_t *cl_combine_take(cl_combine_t *cb)
+/* Unlinks the oldest queued batches that fit one request (the oldest always) and says how many
+ * chunks and bytes they hold; cb->mu held. */
+static cl_combo_t *cl_combine_take(cl_combine_t *cb, size_t *n_out, size_t *bytes_out)
 {
     cl_combo_t *first = cb->head, *last = first;
     size_t n = first->n, bytes = first->bytes;
@@ -102,6 +103,7 @@ static cl_combo_t *cl_combine_take(cl_combine_t *cb)
         n += last->n, bytes += last->bytes;
     }
     cb->queued_n -= n, cb->queued_bytes -= bytes;
+    *n_out = n, *bytes_out = bytes;
     cb->head = last->next;
     if (!cb->head)
         cb->tail = NULL;
@@ -109,15 +111,12 @@ static cl_combo_t *cl_combine_take(cl_combine_t *cb)
     return first;
 }
 
-/* Sends the batches of list as one (a single one from its caller's buffer, several copied back to
- * back into a pooled one) and adds each caller's counts. 0 or -ENOMEM. */
-static int cl_combine_send(cluster_t *cl, cl_combo_t *list)
+/* Sends the batches of list (n chunks, bytes in all) as one (a single one from its caller's buffer,
+ * several copied back to back into a pooled one) and adds each caller's counts. 0 or -ENOMEM. */
+static int cl_combine_send(cluster_t *cl, cl_combo_t *list, size_t n, size_t bytes)
 {
     if (!list->next)
         return cl_chunk_put_send(cl, list->hdrs, list->n, list->data, list->stored);
-    size_t n = 0, bytes = 0;
-    for (const cl_combo_t *c = list; c; c = c->next)
-        n += c->n, bytes += c->bytes;
     size_t cap = CLUSTER_BATCH_HDR_MAX + bytes;
     char *buf = cluster_buf_get(cl, cap);
     cluster_chunk_hdr_t *hdrs = malloc(n * sizeof(*hdrs));
@@ -172,10 +171,11 @@ int cl_combine_put(cluster_t *cl, const cluster_chunk_hdr_t *hdrs, size_t n, cha
             continue;
         }
         cb->running++;
-        cl_combo_t *list = cl_combine_take(cb);
+        size_t ln, lbytes;
+        cl_combo_t *list = cl_combine_take(cb, &ln, &lbytes);
         pthread_mutex_unlock(&cb->mu);
         atomic_fetch_add(&cb->sends_total, 1);
-        rc = cl_combine_send(cl, list);
+        rc = cl_combine_send(cl, list, ln, lbytes);
         pthread_mutex_lock(&cb->mu);
         for (cl_combo_t *c = list; c; c = c->next) {
             c->rc = rc, c->done = 1;
