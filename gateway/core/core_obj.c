@@ -59,9 +59,6 @@
 /* ... or when its completed chunks have waited this long: a slow upload (a camera sending 32 KB/s
  * fills 4 MiB in two minutes) then holds seconds of data, not a whole batch. */
 #define OBJ_FLUSH_AGE_MS 2000
-/* After such a flush, batch pages more than this above what the buffer still holds go back to
- * the kernel (cluster_buf_trim), so its memory follows the data rather than its high-water mark. */
-#define OBJ_TRIM_SLACK (64u << 10)
 /* Chunk reads per cluster_chunk_get_many call (one request per node for all of them). */
 #define OBJ_READ_BATCH 128
 /* Buffers at least this big come from the pool (see "Memory" above); smaller ones from malloc. */
@@ -273,7 +270,7 @@ typedef struct {
     size_t nb; /* completed chunks in data[0, cstart) */
     uint64_t read_ns;    /* time spent waiting in src.read, until the body thread is settled */
     uint64_t flushed_ms; /* og_mono_ms() of the last flush (or the start) */
-    size_t hiwater;      /* most bytes data held since the last trim */
+    size_t hiwater;      /* data bytes whose pages may be resident: most held, or kept, since the last trim */
     core_chunk_ref_t *refs;
     size_t nrefs, cap_refs;
     /* with a key: completed chunks are boxed into box (its own CLUSTER_BATCH_HDR_MAX header room
@@ -520,17 +517,23 @@ static int writer_flush(obj_writer_t *w)
     return 0;
 }
 
-/* The time-based flush (OBJ_FLUSH_AGE_MS) and, when the batch buffers hold far less than they
- * once did, the return of their idle pages. Only for pooled buffers: malloc'd ones are small. */
+/* The time-based flush (OBJ_FLUSH_AGE_MS) and, when the batch buffers once held more than they
+ * will need, the return of those pages (cluster_buf_trim), so a slow upload's memory follows its
+ * data rather than its high-water mark. The next read's room (OBJ_READ_MIN past what the buffer
+ * still holds) stays: the loop thread receives the body into it, and every page it found given
+ * back was a page fault on that one thread, which moves every connection's bytes (2,000 slow
+ * uploads: ~1M faults a minute, a third of the loop's CPU; docs/benchmarks.md). Only for pooled
+ * buffers: malloc'd ones are small. */
 static int writer_flush_aged(obj_writer_t *w)
 {
     int rc = writer_flush(w);
-    if (rc != 0 || w->hiwater <= w->fill + OBJ_TRIM_SLACK || CLUSTER_BATCH_HDR_MAX + w->cap < OBJ_POOL_MIN)
+    size_t keep = w->cap - w->fill < OBJ_READ_MIN ? w->cap : w->fill + OBJ_READ_MIN;
+    if (rc != 0 || w->hiwater <= keep || CLUSTER_BATCH_HDR_MAX + w->cap < OBJ_POOL_MIN)
         return rc;
-    cluster_buf_trim(w->mem, CLUSTER_BATCH_HDR_MAX + w->cap, CLUSTER_BATCH_HDR_MAX + w->fill);
+    cluster_buf_trim(w->mem, CLUSTER_BATCH_HDR_MAX + w->cap, CLUSTER_BATCH_HDR_MAX + keep);
     if (w->bmem != NULL)
         cluster_buf_trim(w->bmem, CLUSTER_BATCH_HDR_MAX + w->bcap, CLUSTER_BATCH_HDR_MAX);
-    w->hiwater = w->fill;
+    w->hiwater = keep;
     return 0;
 }
 

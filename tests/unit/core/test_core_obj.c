@@ -23,10 +23,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
 #include <xxhash.h>
 
 #define TC_NODES 3
@@ -369,6 +371,63 @@ Test(obj, body_of_a_known_size_is_one_batch_request)
     check_range(&d, data, 0, len - 1);
     core_obj_data_free(&d);
     free(data);
+    tc_stop();
+}
+
+/* A slow body's source: 256 KiB at once, then 4 KiB after 2.1 s (past OBJ_FLUSH_AGE_MS, so the
+ * writer flushes and trims before its next read), then 4 KiB more and the end. At that third read
+ * it notes the pages of the buffer it is asked to fill (what the HTTP loop would receive into). */
+typedef struct {
+    uint8_t *data;
+    size_t off;
+    int step;
+    size_t room_resident, room_pages; /* pages of the read's first 64 KiB: resident / all */
+    bool beyond_resident;             /* a page 64 KiB + 2 pages past the read's start resident */
+} trim_src_t;
+
+static ssize_t trim_read(void *ctx, void *buf, size_t cap)
+{
+    trim_src_t *t = ctx;
+    size_t page = (size_t)sysconf(_SC_PAGESIZE), n = t->step == 0 ? 256u << 10 : 4096;
+    if (t->step == 1)
+        usleep(2100 * 1000);
+    if (t->step == 2) {
+        uintptr_t lo = (uintptr_t)buf / page * page;
+        unsigned char vec[20];
+        cr_assert_geq(cap, (64u << 10) + 2 * page);
+        cr_assert_eq(mincore((void *)lo, sizeof(vec) * page, vec), 0);
+        t->room_pages = ((uintptr_t)buf + (64u << 10) - lo + page - 1) / page;
+        for (size_t i = 0; i < t->room_pages; i++)
+            t->room_resident += vec[i] & 1;
+        t->beyond_resident = vec[t->room_pages + 1] & 1;
+    }
+    if (t->step++ >= 3)
+        return 0;
+    memcpy(buf, t->data + t->off, n);
+    t->off += n;
+    return (ssize_t)n;
+}
+
+Test(obj, aged_flush_keeps_the_next_reads_room_resident)
+{
+    /* After the 2 s flush the writer gives back the pages it no longer needs, but not the room of
+     * its next read: the HTTP loop receives the body into it, and a page given back there is a
+     * page fault on the loop thread. The pages past that room are given back (the memory still
+     * follows the data), and the body stores whole. */
+    tc_start(17850);
+    trim_src_t t = {.data = malloc(264u << 10)};
+    cr_assert(t.data);
+    fill_random(t.data, 264u << 10, 12);
+    core_obj_put_opts_t o = {.max_size = 1ull << 33, .expect_size = -1, .digests = CORE_OBJ_SHA256};
+    core_obj_data_t d;
+    cr_assert_eq(core_obj_write(tc.cl, &o, (core_obj_src_t){trim_read, &t}, &d), 0);
+    cr_assert_eq(t.step, 4);
+    cr_assert_eq(t.room_resident, t.room_pages, "%zu of the next read's %zu pages were given back",
+                 t.room_pages - t.room_resident, t.room_pages);
+    cr_assert_not(t.beyond_resident, "the pages past the next read's room were kept");
+    check_range(&d, t.data, 0, t.off - 1);
+    core_obj_data_free(&d);
+    free(t.data);
     tc_stop();
 }
 
