@@ -320,12 +320,8 @@ Press Ctrl-C to stop.
 EOF
 
 # Waits for signals; a process that dies on its own is restarted, the others keep serving.
-# wait -n also returns each second (the sleep): bash runs a trap as soon as a signal interrupts
-# wait, but a signal that lands just before wait blocks can be left until a child next exits,
-# and CI once saw a SIGHUP unanswered for 40 s; the poll bounds such a delay to a second.
 while true; do
-    sleep 1 &
-    wait -n "${PIDS[@]}" $!
+    wait -n "${PIDS[@]}"
     [ "$STOPPING" -eq 1 ] && exit 0
     for idx in "${!PIDS[@]}"; do
         if ! kill -0 "${PIDS[$idx]}" 2>/dev/null; then
