@@ -22,8 +22,11 @@ READY = "Press Ctrl-C to stop."
 def start_script(tmp_path, data, port, nports, env, tls_port=None):
     log = tmp_path / f"run-cluster-{time.monotonic_ns()}.out"
     tls_port = tls_port or free_ports(1)[0]
-    proc = spawn([SCRIPT, "--bin", BIN, "--data", str(data), "--port", str(port), "--tls-port", str(tls_port),
-                  "--node-ports", ",".join(map(str, nports)), "--node-metrics-ports", ",".join(map(str, free_ports(3)))],
+    # env --default-signal: the launcher stops on HUP and INT as from a terminal, also when this
+    # test runs under nohup or as a background job (a shell cannot trap a signal ignored at its
+    # entry, and those dispositions are inherited: a CI run started with nohup failed on it).
+    proc = spawn(["env", "--default-signal=HUP,INT", SCRIPT, "--bin", BIN, "--data", str(data), "--port", str(port),
+                  "--tls-port", str(tls_port), "--node-ports", ",".join(map(str, nports)), "--node-metrics-ports", ",".join(map(str, free_ports(3)))],
                  str(log), env=env)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
