@@ -25,8 +25,9 @@ def start_script(tmp_path, data, port, nports, env, tls_port=None):
     # env --default-signal: the launcher stops on HUP and INT as from a terminal, also when this
     # test runs under nohup or as a background job (a shell cannot trap a signal ignored at its
     # entry, and those dispositions are inherited: a CI run started with nohup failed on it).
-    proc = spawn(["env", "--default-signal=HUP,INT", SCRIPT, "--bin", BIN, "--data", str(data), "--port", str(port),
-                  "--tls-port", str(tls_port), "--node-ports", ",".join(map(str, nports)), "--node-metrics-ports", ",".join(map(str, free_ports(3)))],
+    proc = spawn(["env", "--default-signal=HUP,INT", SCRIPT, "--bin", BIN, "--data", str(data),
+                  "--port", str(port), "--tls-port", str(tls_port), "--node-ports", ",".join(map(str, nports)),
+                  "--node-metrics-ports", ",".join(map(str, free_ports(3)))],
                  str(log), env=env)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
