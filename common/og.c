@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/prctl.h>
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
@@ -123,6 +124,20 @@ uint64_t og_rng_seed(void)
     if (getrandom(&s, sizeof(s), GRND_NONBLOCK) != (ssize_t)sizeof(s))
         s = og_time_ns() ^ ((uint64_t)getpid() << 32);
     return s != 0 ? s : 0x9e3779b97f4a7c15ull; /* xorshift stays at 0 once there */
+}
+
+/* Older headers (Debian 12's are Linux 6.1) lack the names; the kernel's ABI has the numbers. */
+#ifndef PR_FUTEX_HASH
+#define PR_FUTEX_HASH 78
+#define PR_FUTEX_HASH_SET_SLOTS 1
+#endif
+
+int og_futex_hash_reserve(size_t threads)
+{
+    unsigned long slots = 16;
+    while (slots < threads && slots < OG_FUTEX_SLOTS_MAX)
+        slots <<= 1;
+    return prctl(PR_FUTEX_HASH, PR_FUTEX_HASH_SET_SLOTS, slots, 0UL, 0UL) == 0 ? 0 : -errno;
 }
 
 uint64_t og_rng_next(uint64_t *state)

@@ -87,6 +87,18 @@ uint64_t og_rng_seed(void);
  * ids and tie-breaks that must differ, never secrets. The caller serialises access to state. */
 uint64_t og_rng_next(uint64_t *state);
 
+/* Gives the process a futex hash table of its own with a slot for each of up to `threads`
+ * threads (a power of two, 16 to OG_FUTEX_SLOTS_MAX). Since Linux 6.16 a process's private futexes
+ * (mutexes, condition variables) hash into a table sized when its second thread starts, from the
+ * online CPUs, not the threads: 16 slots on a 2-core machine. Every wake walks its slot's list of
+ * waiters, so 2,000 parked gateway workers made each wake ~4x dearer (~5 instead of ~1.2 us) and a
+ * tenth of the gateway's CPU under 2,000 slow uploads was that walk (docs/benchmarks.md, "A futex
+ * table for thousands of threads"). Call before starting the threads. 0, or a negative errno:
+ * -EINVAL on a kernel without per-process futex hashes (they share the global table, sized for
+ * the machine), which callers may ignore. */
+#define OG_FUTEX_SLOTS_MAX 16384
+int og_futex_hash_reserve(size_t threads);
+
 /* Levelled process logs (og_log.c): one line on stderr,
  *   <ISO 8601 time> <level> <prog>: <message>
  * written when level is at or above the handle's (error < warn < info < debug). The access log

@@ -232,15 +232,21 @@ static og_str_t busy_body(const http_reqinfo_t *info, void *ctx, const char **co
     return swift_wants(info) ? swift_busy_body(info, f->swift, content_type) : s3_busy_body(info, f->s3, content_type);
 }
 
+/* The most worker threads the server may run: --workers-max, never below --workers (0 = defaults). */
+static size_t workers_ceiling(size_t workers, size_t workers_max)
+{
+    workers = workers != 0 ? workers : 128;
+    workers_max = workers_max != 0 ? workers_max : HTTP_DEFAULT_WORKERS_MAX;
+    return workers_max > workers ? workers_max : workers;
+}
+
 /* Raises the open-file limit to its hard limit (10,000 idle clients need as many descriptors) and
  * fits max_conns (0 = the server's default) under it. The limit to use. */
 static size_t fit_max_conns(size_t max_conns, size_t workers, size_t workers_max)
 {
     struct rlimit rl;
     size_t want = max_conns != 0 ? max_conns : HTTP_DEFAULT_MAX_CONNS;
-    workers = workers != 0 ? workers : 128;
-    workers_max = workers_max != 0 ? workers_max : HTTP_DEFAULT_WORKERS_MAX;
-    size_t reserve = FD_RESERVE(workers, workers_max > workers ? workers_max : workers);
+    size_t reserve = FD_RESERVE(workers != 0 ? workers : 128, workers_ceiling(workers, workers_max));
     if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
         return max_conns;
     if (rl.rlim_cur < rl.rlim_max) {
@@ -342,13 +348,15 @@ static void *sigwait_main(void *arg)
  * trimmed a worker arena's top (madvise, TLB shootdowns across the worker threads) and the next
  * request faulted the pages back: a 4 KiB GET cost ~30 % more gateway CPU. 1 MiB kept per arena
  * (at most 8 per core) ends that churn and bounds what idle arenas hold. Best effort: sanitizer builds
- * replace malloc and ignore mallopt. Also here: libxml2's global state is set up once, and the
- * signal mask (SIGINT, SIGTERM and SIGHUP into *set, blocked) is inherited by every thread created later
- * (workers, the event loop). */
-static void process_init(sigset_t *set)
+ * replace malloc and ignore mallopt. The futex hash gets a slot per thread the server may run
+ * (og_futex_hash_reserve; best effort: older kernels share one table sized for the machine). Also
+ * here: libxml2's global state is set up once, and the signal mask (SIGINT, SIGTERM and SIGHUP into
+ * *set, blocked) is inherited by every thread created later (workers, the event loop). */
+static void process_init(sigset_t *set, size_t threads)
 {
     mallopt(M_MMAP_THRESHOLD, MALLOC_MMAP_THRESHOLD);
     mallopt(M_TRIM_THRESHOLD, MALLOC_TRIM_THRESHOLD);
+    (void)og_futex_hash_reserve(threads);
     xmlInitParser();
     sigemptyset(set);
     sigaddset(set, SIGINT);
@@ -545,7 +553,7 @@ int main(int argc, char **argv)
     }
     if ((status = tls_open(&o, &tls_listen, &w.tls)) != 0)
         goto out_free_conf;
-    process_init(&w.set);
+    process_init(&w.set, workers_ceiling(o.workers, o.workers_max));
     w.ring_path = o.ring;
     w.log = &o.log;
     stat(o.ring, &w.ring_st); /* before the load: a change in between is then seen as one */

@@ -156,9 +156,11 @@ static int stores_open(const ring_t *ring, const char *listen, const char *dir, 
 }
 
 /* Signals are taken synchronously by sigwait() in main's thread: blocked before any thread starts
- * so every thread inherits the mask. A peer closing mid-response must not kill the process. */
-static void signals_block(sigset_t *sigs)
+ * so every thread inherits the mask. A peer closing mid-response must not kill the process. Also
+ * before any thread: a futex hash slot per serving thread (og_futex_hash_reserve; best effort). */
+static void process_init(sigset_t *sigs, size_t threads)
 {
+    (void)og_futex_hash_reserve(threads);
     sigemptyset(sigs);
     sigaddset(sigs, SIGINT);
     sigaddset(sigs, SIGTERM);
@@ -221,7 +223,7 @@ int main(int argc, char **argv)
 
     parse_opts(argc, argv, &o, &conf);
     sigset_t sigs;
-    signals_block(&sigs);
+    process_init(&sigs, o.threads);
     if (keys_load(&o, &keys) != 0)
         goto out;
     if ((rc = ring_load(o.ring_path, &ring)) != 0) {
