@@ -56,6 +56,13 @@
 #define OBJ_READ_PIECE (1u << 20)
 /* Flush the batch when less room than this is left for the next read. */
 #define OBJ_READ_MIN (64u << 10)
+/* After a flush by age, the pages of this much room past what the buffer still holds stay: the next
+ * read's OBJ_READ_MIN and what such a read brings beyond it. A read returns once the HTTP loop has
+ * put 64 KiB in (http.h), with the rest of the socket read that crossed that mark and the bytes that
+ * came before the handler ran. 2,000 slow uploads, page faults a second on the loop thread with
+ * 64 KiB kept: ~3,600; 96 KiB: ~800; 128 KiB: 650-1,000 (docs/benchmarks.md, "Room for what a read
+ * brings"). */
+#define OBJ_KEEP_ROOM (96u << 10)
 /* ... or when its completed chunks have waited this long: a slow upload (a camera sending 32 KB/s
  * fills 4 MiB in two minutes) then holds seconds of data, not a whole batch. */
 #define OBJ_FLUSH_AGE_MS 2000
@@ -519,7 +526,7 @@ static int writer_flush(obj_writer_t *w)
 
 /* The time-based flush (OBJ_FLUSH_AGE_MS) and, when the batch buffers once held more than they
  * will need, the return of those pages (cluster_buf_trim), so a slow upload's memory follows its
- * data rather than its high-water mark. The next read's room (OBJ_READ_MIN past what the buffer
+ * data rather than its high-water mark. The next read's room (OBJ_KEEP_ROOM past what the buffer
  * still holds) stays: the loop thread receives the body into it, and every page it found given
  * back was a page fault on that one thread, which moves every connection's bytes (2,000 slow
  * uploads: ~1M faults a minute, a third of the loop's CPU; docs/benchmarks.md). Only for pooled
@@ -527,7 +534,7 @@ static int writer_flush(obj_writer_t *w)
 static int writer_flush_aged(obj_writer_t *w)
 {
     int rc = writer_flush(w);
-    size_t keep = w->cap - w->fill < OBJ_READ_MIN ? w->cap : w->fill + OBJ_READ_MIN;
+    size_t keep = w->cap - w->fill < OBJ_KEEP_ROOM ? w->cap : w->fill + OBJ_KEEP_ROOM;
     if (rc != 0 || w->hiwater <= keep || CLUSTER_BATCH_HDR_MAX + w->cap < OBJ_POOL_MIN)
         return rc;
     cluster_buf_trim(w->mem, CLUSTER_BATCH_HDR_MAX + w->cap, CLUSTER_BATCH_HDR_MAX + keep);

@@ -380,8 +380,8 @@ typedef struct {
     uint8_t *data;
     size_t off;
     int step;
-    size_t room_resident, room_pages; /* pages of the read's first 64 KiB: resident / all */
-    bool beyond_resident;             /* a page 64 KiB + 2 pages past the read's start resident */
+    size_t room_resident, room_pages; /* pages of the read's first 96 KiB: resident / all */
+    bool beyond_resident;             /* a page 96 KiB + 2 pages past the read's start resident */
 } trim_src_t;
 
 static ssize_t trim_read(void *ctx, void *buf, size_t cap)
@@ -392,10 +392,10 @@ static ssize_t trim_read(void *ctx, void *buf, size_t cap)
         usleep(2100 * 1000);
     if (t->step == 2) {
         uintptr_t lo = (uintptr_t)buf / page * page;
-        unsigned char vec[20];
+        unsigned char vec[28];
         cr_assert_geq(cap, sizeof(vec) * page); /* mincore's range lies inside the buffer */
         cr_assert_eq(mincore((void *)lo, sizeof(vec) * page, vec), 0);
-        t->room_pages = ((uintptr_t)buf + (64u << 10) - lo + page - 1) / page;
+        t->room_pages = ((uintptr_t)buf + (96u << 10) - lo + page - 1) / page;
         for (size_t i = 0; i < t->room_pages; i++)
             t->room_resident += vec[i] & 1;
         t->beyond_resident = vec[t->room_pages + 1] & 1;
@@ -410,9 +410,9 @@ static ssize_t trim_read(void *ctx, void *buf, size_t cap)
 Test(obj, aged_flush_keeps_the_next_reads_room_resident)
 {
     /* After the 2 s flush the writer gives back the pages it no longer needs, but not the room of
-     * its next read: the HTTP loop receives the body into it, and a page given back there is a
-     * page fault on the loop thread. The pages past that room are given back (the memory still
-     * follows the data), and the body stores whole. */
+     * its next read (96 KiB: 64 and what a read brings beyond): the HTTP loop receives the body into
+     * it, and a page given back there is a page fault on the loop thread. The pages past that room
+     * are given back (the memory still follows the data), and the body stores whole. */
     tc_start(17850);
     trim_src_t t = {.data = malloc(264u << 10)};
     cr_assert(t.data);
