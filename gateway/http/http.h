@@ -76,7 +76,7 @@ typedef og_str_t (*http_busy_fn)(const http_reqinfo_t *info, void *ctx, const ch
 typedef struct {
     const char *host;           /* listen address, e.g. "127.0.0.1" or "0.0.0.0" */
     uint16_t port;
-    size_t workers;             /* core of worker threads, always running (default 128 when 0) */
+    size_t workers;             /* core of worker threads, always running (HTTP_DEFAULT_WORKERS when 0) */
     /* Most worker threads (default HTTP_DEFAULT_WORKERS_MAX when 0, at least workers): when a
      * request is queued and no worker is idle, one more thread starts; one beyond the core that
      * stays idle for 10 s exits. */
@@ -119,6 +119,7 @@ typedef struct {
 #define HTTP_DEFAULT_MAX_CONNS 16384
 #define HTTP_DEFAULT_MAX_CONNS_PER_IP 1024
 #define HTTP_DEFAULT_MAX_QUEUE 1024
+#define HTTP_DEFAULT_WORKERS 128
 #define HTTP_DEFAULT_WORKERS_MAX 4096
 /* Longest claimant name http_req_claim tells apart (longer ones are cut: still one claimant). */
 #define HTTP_CLAIM_MAX 160

@@ -60,7 +60,6 @@
 #define HTTP_STOP_GRACE_MS 10000
 /* Capacity of the second parse that tells "too many headers" (431) from garbage (400). */
 #define HTTP_PARSE_WIDE_HEADERS 1024
-#define HTTP_DEFAULT_WORKERS 128
 /* A worker beyond the core (conf.workers) that found no request for this long exits. */
 #define HTTP_WORKER_IDLE_MS 10000
 /* Each worker's stack. Handlers keep big buffers on the heap; their deepest frames (a 64 KiB SLO
