@@ -140,7 +140,9 @@ int node_store_chunk_delete_older(node_store_t *s, const uint8_t id[NODE_ID_LEN]
 /* Sweep marks (node_store.c): node_store_chunk_delete_older leaves one, a new write of the chunk
  * clears it. *swept = 1 when the chunk has a mark made at or after since_ns. 0 or -EIO. */
 int node_store_chunk_swept(node_store_t *s, const uint8_t id[NODE_ID_LEN], uint64_t since_ns, int *swept);
-/* Deletes the sweep marks made before before_ns. 0, NODE_EPOISONED or -EIO. */
+/* Deletes the sweep marks made before before_ns (and malformed ones), and counts the rest as the
+ * marks that may exist (the store's count, which decides whether a new chunk write deletes a mark).
+ * One pass at a time per store (open's, then the replicator's). 0, NODE_EPOISONED or -EIO. */
 int node_store_sweep_marks_expire(node_store_t *s, uint64_t before_ns);
 /* How long a sweep mark refuses replica pushes: longer than one gc sweep of the whole cluster. */
 #define NODE_SWEEP_MARK_S 3600u

@@ -53,7 +53,10 @@
  * not swept yet would see the swept device lack it and push it back (with a fresh reference time,
  * for good: the chunk would then come back on every device). So a sweep's delete leaves a mark in
  * the same batch, a replica push (not a client write) of a chunk marked recently is refused, a
- * new write of the chunk clears the mark, and the replicator expires old marks.
+ * new write of the chunk clears the mark, and the replicator expires old marks. Marks are rare (a
+ * sweep's, for an hour), so the store counts those that may exist and a chunk write deletes the
+ * mark only while that count is not 0: otherwise each new chunk added a tombstone, one of its four
+ * memtable inserts, for a mark that was almost never there.
  *
  * Table usage: every record write adds (new - old) to 'u' + table in the SAME synced WriteBatch as
  * the record, computed under the record's stripe lock (a live record counts (1, size), a tombstone
@@ -247,6 +250,11 @@ struct st_node_store_t {
     _Atomic uint64_t chunks, chunk_bytes, records, volume_bytes;
     _Atomic uint64_t dead_bytes; /* deleted chunk bytes that could not be punched, since open */
     _Atomic uint64_t dedup_hits, dedup_bytes; /* chunk writes found already stored, since open */
+    /* Sweep marks that may exist: never fewer than there are (see "Sweep marks" above). A new
+     * chunk's write deletes its mark only while this is not 0, so a device that no sweep has
+     * touched writes no tombstone per chunk. Counted at open, one more after each mark's synced
+     * write, set back to what the expiry pass kept. */
+    _Atomic uint64_t sweep_marks;
 
     pthread_mutex_t stripes[NSTRIPES];
     pthread_rwlock_t rguard[NSTRIPES]; /* chunk read guards (see "Reclaim vs readers" above) */
@@ -908,7 +916,8 @@ static int idx_write(node_store_t *s, const char key[IDX_KEY_LEN], const unsigne
     rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
     if (val) {
         rocksdb_writebatch_put(wb, key, IDX_KEY_LEN, (const char *)val, IDX_VAL_LEN);
-        rocksdb_writebatch_delete(wb, gkey, sizeof(gkey));
+        if (atomic_load(&s->sweep_marks) != 0)
+            rocksdb_writebatch_delete(wb, gkey, sizeof(gkey));
     } else {
         rocksdb_writebatch_delete(wb, key, IDX_KEY_LEN);
     }
@@ -919,6 +928,10 @@ static int idx_write(node_store_t *s, const char key[IDX_KEY_LEN], const unsigne
     int rc = part_add(s, wb, key, IDX_KEY_LEN, XXH3_64bits(key, IDX_KEY_LEN), val ? 1 : -1);
     if (rc == 0)
         rc = db_write_batch(s, wb, s->wsync);
+    /* After the write, under the stripe lock: a later write of this chunk sees the count, and an
+     * expiry pass that read the count before it began sees the mark (node_store_sweep_marks_expire). */
+    if (rc == 0 && swept_ns)
+        atomic_fetch_add(&s->sweep_marks, 1);
     rocksdb_writebatch_destroy(wb);
     return rc;
 }
@@ -941,6 +954,9 @@ int node_store_chunk_swept(node_store_t *s, const uint8_t id[NODE_ID_LEN], uint6
 
 int node_store_sweep_marks_expire(node_store_t *s, uint64_t before_ns)
 {
+    /* Read before the iterator exists: every mark counted here was written before it, so the pass
+     * sees it or a new write deleted it, and those the pass keeps are all that remain of them. */
+    uint64_t counted = atomic_load(&s->sweep_marks), kept = 0;
     rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
     rocksdb_iterator_t *it = rocksdb_create_iterator(s->db, s->ropts);
     for (rocksdb_iter_seek(it, "g", 1); rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
@@ -951,12 +967,17 @@ int node_store_sweep_marks_expire(node_store_t *s, uint64_t before_ns)
             break;
         if (vlen != 8 || og_be64_get((const unsigned char *)v) < before_ns)
             rocksdb_writebatch_delete(wb, k, klen);
+        else
+            kept++;
     }
     int rc = iter_status(it);
     rocksdb_iter_destroy(it);
     /* A mark is a hint: losing the delete in a crash only keeps it until the next pass. */
     if (rc == 0 && rocksdb_writebatch_count(wb) > 0)
         rc = db_write_batch(s, wb, s->wnosync);
+    /* Marks counted since the pass began stay counted (kept - counted, modulo 2^64). */
+    if (rc == 0)
+        atomic_fetch_add(&s->sweep_marks, kept - counted);
     rocksdb_writebatch_destroy(wb);
     return rc;
 }
@@ -1216,8 +1237,9 @@ int node_store_open(const char *dir, uint32_t part_power, node_store_t **out)
     store_locks_init(s);
     if ((rc = store_vols_open(s, dir)) != 0 || (rc = store_db_open(s, dir)) != 0)
         goto out_close_store;
+    /* The expiry pass that drops nothing (before 0) counts the sweep marks already stored. */
     if ((rc = counters_load(s)) != 0 || (rc = node_store_table_list(s, usage_rebuild_one, s)) != 0 ||
-        (rc = part_rebuild(s)) != 0)
+        (rc = part_rebuild(s)) != 0 || (rc = node_store_sweep_marks_expire(s, 0)) != 0)
         goto out_close_store;
     *out = s;
     return 0;
@@ -1859,9 +1881,11 @@ static int batch_index_new(node_store_t *s, rocksdb_writebatch_t *wb, const uint
     rocksdb_writebatch_put(wb, key, IDX_KEY_LEN, (const char *)val, sizeof(val));
     if ((rc = part_add(s, wb, key, IDX_KEY_LEN, XXH3_64bits(key, IDX_KEY_LEN), 1)) != 0)
         return rc;
-    memcpy(gkey, key, IDX_KEY_LEN);
-    gkey[0] = 'g';
-    rocksdb_writebatch_delete(wb, gkey, sizeof(gkey));
+    if (atomic_load(&s->sweep_marks) != 0) {
+        memcpy(gkey, key, IDX_KEY_LEN);
+        gkey[0] = 'g';
+        rocksdb_writebatch_delete(wb, gkey, sizeof(gkey));
+    }
     return 0;
 }
 

@@ -265,3 +265,41 @@ Test(node_part, sweep_marks)
     cr_assert_eq(swept, 0, "expired");
     node_store_close(s);
 }
+
+/* A chunk write deletes a mark only while the store counts one (no tombstone per chunk on a device
+ * no sweep touched), so the count must hold every mark there is: the marks found at open, and one
+ * an expiry pass keeps. */
+Test(node_part, sweep_marks_counted_at_open_and_kept_by_expiry)
+{
+    expect_t e;
+    uint8_t a[NODE_ID_LEN] = {1}, b[NODE_ID_LEN] = {2};
+    int swept;
+    memset(&e, 0, sizeof(e));
+    node_store_t *s = open_store(PP);
+    put_chunk(s, &e, 1);
+    put_chunk(s, &e, 2);
+    cr_assert_eq(node_store_chunk_delete_older(s, a, UINT64_MAX), 0);
+    cr_assert_eq(node_store_chunk_delete_older(s, b, UINT64_MAX), 0);
+    node_store_close(s);
+
+    s = open_store(PP); /* the marks were written by an earlier process */
+    put_chunk(s, &e, 1);
+    cr_assert_eq(node_store_chunk_swept(s, a, 0, &swept), 0);
+    cr_assert_eq(swept, 0, "a new write clears a mark found at open");
+    cr_assert_eq(node_store_sweep_marks_expire(s, 0), 0); /* keeps b's mark, which is recent */
+    uint8_t buf[64];
+    memset(buf, 2, sizeof(buf)); /* chunk 2's bytes (put_chunk), through the gateway's batch path */
+    node_chunk_in_t in = {b, XXH3_64bits(buf, sizeof(buf)), buf, sizeof(buf)};
+    char res;
+    cr_assert_eq(node_store_chunk_put_many(s, &in, 1, &res), 0);
+    cr_assert_eq(res, NODE_PUT_STORED);
+    cr_assert_eq(node_store_chunk_swept(s, b, 0, &swept), 0);
+    cr_assert_eq(swept, 0, "a new write clears a mark the expiry pass kept");
+
+    cr_assert_eq(node_store_sweep_marks_expire(s, 0), 0); /* none left: writes add no tombstone */
+    cr_assert_eq(node_store_chunk_delete_older(s, a, UINT64_MAX), 0);
+    put_chunk(s, &e, 1);
+    cr_assert_eq(node_store_chunk_swept(s, a, 0, &swept), 0);
+    cr_assert_eq(swept, 0, "a mark made after the pass counted none is cleared too");
+    node_store_close(s);
+}
