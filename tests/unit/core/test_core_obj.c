@@ -31,6 +31,7 @@
 #include <xxhash.h>
 
 #define TC_NODES 3
+#define TC_QUORUM 2 /* write quorum of TC_NODES replicas */
 #define TC_TMPDIR "/tmp/og_obj_XXXXXX"
 #include "../cluster/cluster_fixture.h"
 
@@ -492,7 +493,9 @@ Test(core_obj, table_names_keep_safe_names_and_encode_the_rest)
     cr_assert_str_eq(t, "", "no table for a string longer than any bucket id");
 }
 
-/* DELETE /<dev>/chunk/<id>?older_than=cutoff on every device; returns how many answered 204. */
+/* DELETE /<dev>/chunk/<id>?older_than=cutoff on every device; returns how many answered 204 and
+ * sets *kept to how many answered 409 (referenced since the cutoff). A write or touch returns at
+ * its quorum, so a third replica slower than the grace may lack the chunk (404) or the touch. */
 static int sweep_chunk(const uint8_t id[32], uint64_t cutoff, int *kept)
 {
     node_client_t *c = tc_client_new(2000, 1);
@@ -526,17 +529,19 @@ Test(obj, gc_guards_touch_and_rewrite)
     /* A sweep that started (cutoff) before the chunk was written keeps it everywhere. */
     uint64_t before = og_time_ns() - 60ull * 1000000000ull;
     cr_assert_eq(sweep_chunk(id, before, &kept), 0);
-    cr_assert_eq(kept, TC_NODES);
-    /* A copy touches the chunks it references: a sweep with a cutoff before the touch keeps them. */
+    cr_assert_geq(kept, TC_QUORUM);
+    /* A copy touches the chunks it references: a sweep with a cutoff before the touch keeps them
+     * (on the quorum the touch promises; a straggler may still be untouched and lose its copy). */
     usleep(1100 * 1000);
     uint64_t t = og_time_ns();
     uint8_t ids[32];
     memcpy(ids, id, 32);
     cr_assert_eq(cluster_chunk_touch(tc.cl, ids, 1), 0);
-    cr_assert_eq(sweep_chunk(id, t, &kept), 0);
-    cr_assert_eq(kept, TC_NODES);
+    sweep_chunk(id, t, &kept);
+    cr_assert_geq(kept, TC_QUORUM);
     /* Swept for real; a reader of a record still naming it gets ENOTFOUND, never wrong bytes... */
-    cr_assert_eq(sweep_chunk(id, og_time_ns() + 1, &kept), TC_NODES);
+    int left = kept;
+    cr_assert_eq(sweep_chunk(id, og_time_ns() + 1, &kept), left);
     core_meta_t m = meta_of(&d);
     mem_sink_t s = {malloc(sizeof(data)), 0, sizeof(data)};
     cr_assert_eq(core_obj_read(tc.cl, &m, 0, sizeof(data) - 1, mem_sink, &s), OG_ENOTFOUND);
