@@ -90,14 +90,15 @@
  * leaves only dead bytes; the index never points at bytes that were not synced.
  * A new volume file is made durable (fsync of vol/) before anything is appended to it.
  *
- * Direct batch writes: a batch of new chunks of at least DIRECT_MIN bytes (2 MiB) is laid out (headers
+ * Direct batch writes: a batch of new chunks of at least DIRECT_MIN bytes (256 KiB) is laid out (headers
  * and bytes back to back, zero-padded to DIRECT_ALIGN) in an aligned buffer and written with one
  * O_DIRECT pwrite at a DIRECT_ALIGN-aligned offset of the append volume (the gap before it is dead
  * space). Through the page cache, a large write cost each node about 1 CPU-s per GiB more: the
  * kernel's copy into fresh pages (46 % of a node's samples during 256 MiB PUTs), zeroing of
  * partial pages and writeback (docs/benchmarks.md, "Direct batch writes"). Reads stay buffered: a
- * direct write drops any cached page of its range, so they see the new bytes. Small batches (a
- * slow upload's periodic flush, a replica push) and file systems that refuse O_DIRECT (tmpfs
+ * direct write drops any cached page of its range, so they see the new bytes (and a GET right
+ * after the PUT reads them from the disk). Small batches (an object under 256 KiB, a slow upload's
+ * flush sent alone, a replica push) and file systems that refuse O_DIRECT (tmpfs
  * before Linux 6.6) use the page cache: laid out the same way (without the padding) by one
  * gathered pwritev of every header and body into one reservation, one space check for the batch
  * (until 2026-12-07 a reservation, a space check and a pwritev per chunk: ~64 system calls for a
@@ -156,10 +157,12 @@
 #define VOL_MAX_BYTES (1ull << 30)
 /* Direct batch writes (see the note at the top): offset, length and buffer alignment, ... */
 #define DIRECT_ALIGN 4096u
-/* ... the smallest batch written so: a large object's batches (4 MiB) gain most; smaller ones
- * (a 1 MiB object, a slow upload's 2 s flush) cost little in the page cache, and a direct write
- * waits for the device (1 MiB PUTs at 16 connections lost 0-11 % with 512 KiB here) ... */
-#define DIRECT_MIN (2u << 20)
+/* ... the smallest batch written so: the smallest a gateway sends alone (larger batches skip its
+ * combining), so a 1 MiB object and a combined request of slow uploads' flushes go direct too:
+ * through the page cache they cost the nodes ~25 % more CPU per GiB (1 MiB PUTs at 16
+ * connections: +13-41 % MiB/s direct; 2,000 slow uploads: nodes' CPU -20 to -35 %). Below it a
+ * batch is mostly one small object, which a later GET finds in the page cache ... */
+#define DIRECT_MIN (256u << 10)
 /* ... the largest (a bounce buffer's size: a gateway batch is 4 MiB plus headers) ... */
 #define BOUNCE_CAP (8u << 20)
 /* ... and how many idle bounce buffers a device keeps (each keeps the pages it touched). */

@@ -29,10 +29,9 @@
  * to this size is one final batch. Larger batches already pay their node's fixed costs over many
  * bytes (a 1 MiB object, a large object's 4 MiB batches) and are sent alone. */
 #define CL_COMBINE_ONE_MAX (256u << 10)
-/* The most bytes one combined request carries (its copy is one pooled buffer): below the 2 MiB
- * from which a node writes a batch direct through an 8 MiB bounce buffer, of which it keeps 4
- * (2 MiB requests, many at once under 2,000 uploads, cost the nodes a mapping each and 10 s node
- * timeouts followed). */
+/* The most bytes one combined request carries (its copy is one pooled buffer). 2 MiB requests,
+ * many at once under 2,000 uploads, each cost a node a fresh bounce-buffer mapping for its direct
+ * write (a device keeps 4 idle), and 10 s node timeouts followed. */
 #define CL_COMBINE_BYTES_MAX (1u << 20)
 /* Combined requests in flight at once by default, beyond those of full requests (a queue that
  * fills one is sent at once): two keep a request going while the other's answers are counted. */

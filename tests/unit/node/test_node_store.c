@@ -633,16 +633,19 @@ static int dir_takes_direct(void)
 }
 
 #define ROUND4K(x) (((x) + 4095u) / 4096u * 4096u)
-/* A batch of BIG_N chunks of BIG_LEN bytes is above the store's 2 MiB direct-write minimum. */
+/* A batch of BIG_N chunks of BIG_LEN bytes is a large object's (2.2 MB); MID_N of MID_LEN bytes
+ * (300 KB) is just above the store's 256 KiB direct-write minimum, 2 of 30,000 (60 KB) below it. */
 #define BIG_N 32
 #define BIG_LEN 70000
+#define MID_N 5
+#define MID_LEN 60000
 
-/* A batch of at least 2 MiB is written in one direct write at a 4 KiB boundary, padded to the
+/* A batch of at least 256 KiB is written in one direct write at a 4 KiB boundary, padded to the
  * next; smaller batches and single chunks are appended unaligned, as before. All read back, also
  * after a reopen, and appends go on after the padded end. */
 Test(node_store, large_batch_written_direct_at_4k_boundaries)
 {
-    static unsigned char small[1000], batch[BIG_N * BIG_LEN], few[2 * 30000];
+    static unsigned char small[1000], batch[BIG_N * BIG_LEN], few[2 * 30000], mid[MID_N * MID_LEN];
     const uint64_t big = BIG_N * (BIG_LEN + 48);
     int direct = dir_takes_direct();
     node_store_t *s = open_store();
@@ -668,9 +671,15 @@ Test(node_store, large_batch_written_direct_at_4k_boundaries)
     put_batch(s, 300, BIG_N, BIG_LEN, batch);
     node_store_stat(s, &st);
     cr_assert_eq(st.volume_bytes, direct ? ROUND4K(want + 2 * 30048) + ROUND4K(big) : want + 2 * 30048 + big);
+    uint64_t mid_at = st.volume_bytes;
+    put_batch(s, 400, MID_N, MID_LEN, mid);
+    node_store_stat(s, &st);
+    cr_assert_eq(st.volume_bytes,
+                 direct ? ROUND4K(mid_at) + ROUND4K(MID_N * (MID_LEN + 48)) : mid_at + MID_N * (MID_LEN + 48));
     check_batch(s, 100, BIG_N, BIG_LEN);
     check_batch(s, 200, 2, 30000);
     check_batch(s, 300, BIG_N, BIG_LEN);
+    check_batch(s, 400, MID_N, MID_LEN);
     cr_assert_eq(node_store_chunk_get(s, id, batch, sizeof(small), &(uint32_t){0}, &(uint64_t){0}), 0);
     cr_assert_eq(memcmp(batch, small, sizeof(small)), 0);
     node_store_close(s);
