@@ -232,10 +232,16 @@ static og_str_t busy_body(const http_reqinfo_t *info, void *ctx, const char **co
     return swift_wants(info) ? swift_busy_body(info, f->swift, content_type) : s3_busy_body(info, f->s3, content_type);
 }
 
+/* The core of worker threads: --workers, or the default when 0. */
+static size_t workers_core(size_t workers)
+{
+    return workers != 0 ? workers : HTTP_DEFAULT_WORKERS;
+}
+
 /* The most worker threads the server may run: --workers-max, never below --workers (0 = defaults). */
 static size_t workers_ceiling(size_t workers, size_t workers_max)
 {
-    workers = workers != 0 ? workers : HTTP_DEFAULT_WORKERS;
+    workers = workers_core(workers);
     workers_max = workers_max != 0 ? workers_max : HTTP_DEFAULT_WORKERS_MAX;
     return workers_max > workers ? workers_max : workers;
 }
@@ -246,7 +252,7 @@ static size_t fit_max_conns(size_t max_conns, size_t workers, size_t workers_max
 {
     struct rlimit rl;
     size_t want = max_conns != 0 ? max_conns : HTTP_DEFAULT_MAX_CONNS;
-    size_t reserve = FD_RESERVE(workers != 0 ? workers : HTTP_DEFAULT_WORKERS, workers_ceiling(workers, workers_max));
+    size_t reserve = FD_RESERVE(workers_core(workers), workers_ceiling(workers, workers_max));
     if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
         return max_conns;
     if (rl.rlim_cur < rl.rlim_max) {

@@ -908,23 +908,40 @@ static int part_add(node_store_t *s, rocksdb_writebatch_t *wb, const char *item,
     return 0;
 }
 
+/* The sweep-mark key of chunk id: 'g' + id. */
+static void gkey_of(char gkey[GKEY_LEN], const uint8_t id[NODE_ID_LEN])
+{
+    gkey[0] = 'g';
+    memcpy(gkey + 1, id, NODE_ID_LEN);
+}
+
+/* Adds to wb the delete of the sweep mark of the chunk whose index key is key, while the store
+ * counts a mark that may exist (s->sweep_marks): a new write of a swept chunk clears its mark. */
+static void mark_clear(node_store_t *s, rocksdb_writebatch_t *wb, const char key[IDX_KEY_LEN])
+{
+    char gkey[GKEY_LEN];
+    if (atomic_load(&s->sweep_marks) == 0)
+        return;
+    gkey_of(gkey, (const uint8_t *)key + 1);
+    rocksdb_writebatch_delete(wb, gkey, sizeof(gkey));
+}
+
 /* Synced write of chunk index entry key = val (a new chunk, clearing any sweep mark), or its
  * delete (val NULL; swept_ns != 0 leaves a sweep mark of that time), with its partition index and
  * summary. The caller holds the chunk's stripe lock. 0, -ENOMEM or NODE_EPOISONED. */
 static int idx_write(node_store_t *s, const char key[IDX_KEY_LEN], const unsigned char *val, uint64_t swept_ns)
 {
-    char gkey[GKEY_LEN] = {'g'};
-    unsigned char at[8];
-    memcpy(gkey + 1, key + 1, NODE_ID_LEN);
     rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
     if (val) {
         rocksdb_writebatch_put(wb, key, IDX_KEY_LEN, (const char *)val, IDX_VAL_LEN);
-        if (atomic_load(&s->sweep_marks) != 0)
-            rocksdb_writebatch_delete(wb, gkey, sizeof(gkey));
+        mark_clear(s, wb, key);
     } else {
         rocksdb_writebatch_delete(wb, key, IDX_KEY_LEN);
     }
     if (swept_ns) {
+        char gkey[GKEY_LEN];
+        unsigned char at[8];
+        gkey_of(gkey, (const uint8_t *)key + 1);
         og_be64_put(at, swept_ns);
         rocksdb_writebatch_put(wb, gkey, sizeof(gkey), (const char *)at, sizeof(at));
     }
@@ -941,9 +958,9 @@ static int idx_write(node_store_t *s, const char key[IDX_KEY_LEN], const unsigne
 
 int node_store_chunk_swept(node_store_t *s, const uint8_t id[NODE_ID_LEN], uint64_t since_ns, int *swept)
 {
-    char gkey[GKEY_LEN] = {'g'}, *val;
+    char gkey[GKEY_LEN], *val;
     size_t vlen;
-    memcpy(gkey + 1, id, NODE_ID_LEN);
+    gkey_of(gkey, id);
     *swept = 0;
     int rc = db_get(s, gkey, sizeof(gkey), &val, &vlen);
     if (rc == OG_ENOTFOUND)
@@ -1877,18 +1894,14 @@ static void ref_refresh_batch(rocksdb_writebatch_t *wb, const char key[IDX_KEY_L
 static int batch_index_new(node_store_t *s, rocksdb_writebatch_t *wb, const uint8_t *id, const idx_ent_t *e)
 {
     unsigned char val[IDX_VAL_LEN];
-    char key[IDX_KEY_LEN], gkey[IDX_KEY_LEN];
+    char key[IDX_KEY_LEN];
     int rc;
     idx_key(key, id);
     idx_encode(e, val);
     rocksdb_writebatch_put(wb, key, IDX_KEY_LEN, (const char *)val, sizeof(val));
     if ((rc = part_add(s, wb, key, IDX_KEY_LEN, XXH3_64bits(key, IDX_KEY_LEN), 1)) != 0)
         return rc;
-    if (atomic_load(&s->sweep_marks) != 0) {
-        memcpy(gkey, key, IDX_KEY_LEN);
-        gkey[0] = 'g';
-        rocksdb_writebatch_delete(wb, gkey, sizeof(gkey));
-    }
+    mark_clear(s, wb, key);
     return 0;
 }
 
